@@ -1,0 +1,89 @@
+// The one path every RPC takes (design card): decode params with the function's Effect Schema →
+// `snapshot.can(event)` → `send` → await the machine's `rpc.outcome` for this request id with a
+// timeout → reply. Owns nothing else: no daemon I/O, no state. A refusal is turned into a typed
+// error by the optional `explainRefusal` of the composing actor, else NotAllowedInState.
+import { randomUUID } from 'node:crypto';
+import { Result } from 'effect';
+import type { AnyActorRef } from 'xstate';
+import { HandlerFailed, NotAllowedInState, OutcomeTimeout, UnknownMethod, type RpcFailure } from '../errors.ts';
+import type { CallerMeta } from '../protocol/json-rpc.ts';
+import type { AnyRpcFunction, RpcFunction } from '../rpc/function-def.ts';
+
+/** Default wait for an outcome: below the 30 s timeout of agent-tools and the MCP bridge (§2.13). */
+export const DEFAULT_OUTCOME_TIMEOUT_MS = 20_000;
+
+export type GateResult = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: RpcFailure };
+
+interface OutcomeEvent {
+  readonly type: 'rpc.outcome';
+  readonly requestId: string;
+  readonly ok: boolean;
+  readonly result?: unknown;
+  readonly error?: RpcFailure;
+}
+
+export interface GateTarget {
+  getSnapshot(): { can(event: never): boolean; value: unknown };
+  send(event: never): void;
+  on(type: 'rpc.outcome', handler: (event: OutcomeEvent) => void): { unsubscribe(): void };
+}
+
+export interface RpcGateOptions {
+  readonly functions: ReadonlyArray<AnyRpcFunction>;
+  readonly target: GateTarget | AnyActorRef;
+  /** Turns a refused event into the most specific typed error (interlock, lease, asleep…). */
+  readonly explainRefusal?: (snapshot: unknown, event: { type: string }, fn: string) => RpcFailure | undefined;
+  /** Called for every refusal (audit trail and `safety_event`). */
+  readonly onRefusal?: (info: { fn: string; error: RpcFailure; caller: CallerMeta; event: { type: string } }) => void;
+}
+
+export interface RpcGate {
+  readonly functionNames: ReadonlyArray<string>;
+  has(method: string): boolean;
+  call(method: string, params: Record<string, unknown>, caller: CallerMeta): Promise<GateResult>;
+}
+
+export function createRpcGate(options: RpcGateOptions): RpcGate {
+  const byName = new Map(options.functions.map((fn) => [fn.name, fn] as const));
+  const target = options.target as unknown as GateTarget;
+  return {
+    functionNames: [...byName.keys()],
+    has: (method) => byName.has(method),
+    async call(method, params, caller) {
+      const fn = byName.get(method) as RpcFunction<unknown, { type: string }> | undefined;
+      if (!fn) return { ok: false, error: new UnknownMethod({ message: `Unknown method: ${method}`, method }) };
+      const decoded = fn.params.decode(params);
+      if (Result.isFailure(decoded)) return { ok: false, error: decoded.failure };
+      const requestId = randomUUID();
+      let event: { type: string };
+      try {
+        event = fn.toEvent(decoded.success, { requestId, function: method, caller });
+      } catch (error) {
+        return { ok: false, error: new HandlerFailed({ message: (error as Error).message }) };
+      }
+      const snapshot = target.getSnapshot();
+      if (!snapshot.can(event as never)) {
+        const error =
+          options.explainRefusal?.(snapshot, event, method) ??
+          new NotAllowedInState({ message: `${method} is not allowed in the current state`, function: method, state: snapshot.value });
+        options.onRefusal?.({ fn: method, error, caller, event });
+        return { ok: false, error };
+      }
+      const timeoutMs = fn.timeoutMs ?? DEFAULT_OUTCOME_TIMEOUT_MS;
+      return await new Promise<GateResult>((resolve) => {
+        // Subscribe before sending: the machine may answer synchronously inside `send`.
+        const subscription = target.on('rpc.outcome', (outcome) => {
+          if (outcome.requestId !== requestId) return;
+          clearTimeout(timer);
+          subscription.unsubscribe();
+          resolve(outcome.ok ? { ok: true, result: outcome.result } : { ok: false, error: outcome.error ?? new HandlerFailed({ message: 'failed without a reason' }) });
+        });
+        const timer = setTimeout(() => {
+          subscription.unsubscribe();
+          resolve({ ok: false, error: new OutcomeTimeout({ message: `${method} got no outcome within ${timeoutMs} ms`, function: method, timeoutMs }) });
+        }, timeoutMs);
+        target.send(event as never);
+      });
+    },
+  };
+}

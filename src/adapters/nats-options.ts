@@ -1,0 +1,54 @@
+// Turns the frozen config into nats.js connection options: servers, JWT authenticator, TLS/mTLS
+// files, and a reconnect policy that rides out broker restarts forever (device-connect-protocol.md
+// §3.3–§3.6). Secrets go straight into the authenticator closure; the returned object is never
+// logged. Does not connect (nats-link.ts does).
+import { jwtAuthenticator } from '@nats-io/nats-core';
+import type { NodeConnectionOptions } from '@nats-io/transport-node';
+import type { LoadedCredentials, TlsFiles } from '../config/credentials.ts';
+
+/** nats-py's `reconnect_time_wait` (§3.6); the test for "re-registered within 5 s" depends on it. */
+export const RECONNECT_TIME_WAIT_MS = 1_000;
+/** Jitter keeps a fleet from reconnecting in lock-step after a broker restart. */
+export const RECONNECT_JITTER_MS = 250;
+/** Liveness: a dead TCP path is noticed within ~PING_INTERVAL_MS × MAX_PINGS_OUT. */
+export const PING_INTERVAL_MS = 10_000;
+export const MAX_PINGS_OUT = 2;
+/** Per-attempt connect timeout. */
+export const CONNECT_TIMEOUT_MS = 5_000;
+
+export interface NatsOptionsInput {
+  readonly servers: ReadonlyArray<string>;
+  readonly name: string;
+  readonly credentials: LoadedCredentials | undefined;
+  readonly tls: TlsFiles;
+}
+
+export function natsConnectionOptions(input: NatsOptionsInput): NodeConnectionOptions {
+  const usesTls = input.servers.some((s) => s.startsWith('tls://')) || input.tls.caFile !== undefined || input.tls.certFile !== undefined;
+  const options: NodeConnectionOptions = {
+    servers: [...input.servers],
+    name: input.name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: RECONNECT_TIME_WAIT_MS,
+    reconnectJitter: RECONNECT_JITTER_MS,
+    waitOnFirstConnect: true,
+    pingInterval: PING_INTERVAL_MS,
+    maxPingOut: MAX_PINGS_OUT,
+    timeout: CONNECT_TIMEOUT_MS,
+  };
+  if (input.credentials) {
+    const { jwt, seed } = input.credentials;
+    options.authenticator = jwtAuthenticator(
+      () => jwt.reveal(),
+      () => new TextEncoder().encode(seed.reveal()),
+    );
+  }
+  if (usesTls) {
+    options.tls = {
+      ...(input.tls.caFile ? { caFile: input.tls.caFile } : {}),
+      ...(input.tls.certFile ? { certFile: input.tls.certFile } : {}),
+      ...(input.tls.keyFile ? { keyFile: input.tls.keyFile } : {}),
+    };
+  }
+  return options;
+}

@@ -1,0 +1,98 @@
+// The `--sim` convenience broker: when nothing answers on the default broker URL, start a private
+// `nats-server` on a free loopback port and stop it with the driver. Owns that child process and
+// the reachability probe; never used for a real robot or a configured broker.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { delimiter, join } from 'node:path';
+
+/** A local broker answers a TCP connect in well under this; anything slower is "not there". */
+export const BROKER_PROBE_TIMEOUT_MS = 750;
+/** nats-server is ready in ~50 ms here; allow for a slow first start on a busy CI box. */
+export const PRIVATE_BROKER_START_TIMEOUT_MS = 10_000;
+const EXTRA_PATHS = ['/usr/sbin', '/usr/local/sbin', '/usr/local/bin', '/usr/bin'];
+
+export function findNatsServer(pathEnv: string | undefined): string | undefined {
+  const dirs = [...(pathEnv ?? '').split(delimiter).filter(Boolean), ...EXTRA_PATHS];
+  for (const dir of dirs) {
+    const candidate = join(dir, 'nats-server');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // keep looking
+    }
+  }
+  return undefined;
+}
+
+/** True when something accepts a TCP connection at the URL's host and port. */
+export function brokerAnswers(url: string, timeoutMs = BROKER_PROBE_TIMEOUT_MS): Promise<boolean> {
+  let host: string;
+  let port: number;
+  try {
+    const u = new URL(url);
+    host = u.hostname.replace(/^\[|\]$/g, '');
+    port = Number(u.port || 4222);
+  } catch {
+    return Promise.resolve(false);
+  }
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('error', () => done(false));
+    socket.connect(port, host, () => done(true));
+  });
+}
+
+async function freeLoopbackPort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface PrivateBroker {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+export async function startPrivateBroker(binary: string): Promise<PrivateBroker> {
+  const port = await freeLoopbackPort();
+  const child: ChildProcess = spawn(binary, ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  const url = `nats://127.0.0.1:${port}`;
+  const deadline = Date.now() + PRIVATE_BROKER_START_TIMEOUT_MS;
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  while (!(await brokerAnswers(url, 200))) {
+    if (exited || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`the private nats-server (${binary}) did not start on ${url}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const kill = () => child.kill('SIGTERM');
+  process.once('exit', kill);
+  return {
+    url,
+    async stop() {
+      process.off('exit', kill);
+      if (exited) return;
+      await new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      });
+    },
+  };
+}

@@ -1,0 +1,105 @@
+// Command-line entry (`reachy-mini-driver [run] | devices | functions | call | events`): loads
+// the config once, maps ConfigError to exit code 2 with one line, runs the driver until SIGINT/
+// SIGTERM, and for `--sim` starts a private loopback broker when nothing answers on the default
+// URL. Owns process exit codes and signals; everything else is delegated.
+import { CONFIG_KEYS, ConfigError, DEFAULT_BROKER_URL, loadConfigFromProcess, wantsHelp, type DriverConfig } from './config/config.ts';
+import { createLogger, setLogLevel } from './logging/logger.ts';
+import { brokerAnswers, findNatsServer, startPrivateBroker, type PrivateBroker } from './adapters/private-nats-server.ts';
+import { startDriver } from './driver.ts';
+
+const log = createLogger('cli');
+
+function usage(): string {
+  const lines = [
+    'Usage: reachy-mini-driver [run] [options]          run the driver (add --sim for the embedded emulator target)',
+    '       reachy-mini-driver devices                   list devices on the mesh',
+    '       reachy-mini-driver functions <device_id>     show a device\'s functions',
+    '       reachy-mini-driver call <device_id> <fn> [json-params]',
+    '       reachy-mini-driver events [device_id]        print events as JSON lines',
+    '',
+    'Options (flags > environment > settings file > defaults):',
+  ];
+  for (const key of CONFIG_KEYS) {
+    const names = [key.flag, ...(key.env ?? [])].filter(Boolean).join(', ');
+    lines.push(`  ${names}\n      ${key.doc} Default: ${key.default}.`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+async function chooseBrokers(config: DriverConfig): Promise<{ urls: ReadonlyArray<string>; broker?: PrivateBroker }> {
+  const usingDefault = config.sources.messagingUrls === 'default' && config.messagingUrls.length === 1 && config.messagingUrls[0] === DEFAULT_BROKER_URL;
+  if (!config.sim || !usingDefault || (await brokerAnswers(DEFAULT_BROKER_URL))) return { urls: config.messagingUrls };
+  const binary = findNatsServer(config.searchPath);
+  if (!binary) {
+    throw new ConfigError(
+      `no NATS broker answers at ${DEFAULT_BROKER_URL} and nats-server is not installed: install it (apt-get install nats-server) or point the driver at a broker with MESSAGING_URLS`,
+    );
+  }
+  const broker = await startPrivateBroker(binary);
+  process.stdout.write(`private NATS broker for --sim: ${broker.url}\n`);
+  return { urls: [broker.url], broker };
+}
+
+async function runDriver(config: DriverConfig): Promise<number> {
+  const { urls, broker } = await chooseBrokers(config);
+  const running = startDriver(config, { messagingUrls: urls });
+  process.stdout.write(`reachy-mini-driver ${config.deviceId} (tenant ${config.tenant}) on ${urls.join(', ')}${config.sim ? ' [sim]' : ''}\n`);
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  log.info('stopping');
+  await running.stop();
+  await broker?.stop();
+  return 0;
+}
+
+async function main(): Promise<number> {
+  if (wantsHelp(process.argv.slice(2))) {
+    process.stdout.write(usage());
+    return 0;
+  }
+  let config: DriverConfig;
+  try {
+    config = loadConfigFromProcess();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`reachy-mini-driver: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  setLogLevel(config.logLevel);
+  for (const warning of config.warnings) log.warn(warning);
+  try {
+    switch (config.command) {
+      case 'run':
+        return await runDriver(config);
+      case 'devices':
+      case 'functions':
+      case 'call':
+      case 'events': {
+        const { runClient } = await import('./client/client-main.ts');
+        return await runClient(config);
+      }
+      default:
+        process.stderr.write(`reachy-mini-driver: command ${config.command} is not available\n`);
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`reachy-mini-driver: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    log.error('fatal', { error: error as Error });
+    process.exit(1);
+  },
+);

@@ -1,0 +1,139 @@
+// Text rendering for the client subcommands: the device table, a person-readable function listing
+// built from the advertised JSON schemas (device-connect-protocol.md §2.5 FunctionDef/EventDef,
+// §2.12 schema shape plus our `minimum`/`maximum`), and one-line error reports (§2.3 codes, `data._tag`).
+// Pure string functions returning lines; does not write anywhere and does no I/O.
+import type { DeviceEvent, DeviceFunction, JsonObject, Labels, MeshDevice } from './device-record.ts';
+import type { ClientError } from './errors.ts';
+
+/** Gap between table columns; two spaces keeps columns apart even when a cell is empty. */
+const COLUMN_GAP = '  ';
+/** Placeholder for an absent cell, so columns never collapse. */
+const NONE = '-';
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Left-aligned columns; the last column is not padded (no trailing spaces). */
+export function table(rows: readonly (readonly string[])[], indent = ''): string[] {
+  const widths: number[] = [];
+  for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return rows.map((row) => indent + row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join(COLUMN_GAP).trimEnd());
+}
+
+export function deviceTable(devices: readonly MeshDevice[]): string[] {
+  const rows = [['DEVICE_ID', 'TYPE', 'AVAILABILITY', 'FUNCTIONS']];
+  for (const d of devices) rows.push([d.deviceId, d.deviceType ?? NONE, d.availability, String(d.functions.length)]);
+  return table(rows);
+}
+
+function labelText(labels: Labels | null): string {
+  if (!labels) return '';
+  const parts = Object.entries(labels).map(([k, v]) => `${k}=${typeof v === 'string' ? v : v.join('|')}`);
+  return parts.length > 0 ? `  [${parts.join(', ')}]` : '';
+}
+
+/** `integer`, `array<string>`, `string|number` (anyOf), `string (auto|manual)` (enum). */
+export function schemaType(schema: JsonObject): string {
+  let type: string;
+  const t = schema['type'];
+  if (typeof t === 'string') type = t;
+  else if (Array.isArray(t)) type = t.filter((x) => typeof x === 'string').join('|');
+  else if (Array.isArray(schema['anyOf'])) type = schema['anyOf'].map((s) => (isObject(s) ? schemaType(s) : '?')).join('|');
+  else type = 'any';
+  const items = schema['items'];
+  if (type === 'array' && isObject(items)) type = `array<${schemaType(items)}>`;
+  const choices = schema['enum'];
+  if (Array.isArray(choices)) type += ` (${choices.map((c) => (typeof c === 'string' ? c : JSON.stringify(c))).join('|')})`;
+  return type;
+}
+
+/** `min..max` from `minimum`/`maximum` (exclusive bounds shown with `<`/`>`); empty when unbounded. */
+export function schemaRange(schema: JsonObject): string {
+  const num = (key: string): number | undefined => (typeof schema[key] === 'number' ? (schema[key] as number) : undefined);
+  const min = num('minimum');
+  const max = num('maximum');
+  const xmin = num('exclusiveMinimum');
+  const xmax = num('exclusiveMaximum');
+  if (min !== undefined && max !== undefined) return `${min}..${max}`;
+  const parts: string[] = [];
+  if (min !== undefined) parts.push(`>= ${min}`);
+  if (xmin !== undefined) parts.push(`> ${xmin}`);
+  if (max !== undefined) parts.push(`<= ${max}`);
+  if (xmax !== undefined) parts.push(`< ${xmax}`);
+  return parts.join(', ');
+}
+
+function parameterRows(schema: JsonObject): string[][] | undefined {
+  const properties = schema['properties'];
+  if (!isObject(properties) || Object.keys(properties).length === 0) return undefined;
+  const required = new Set(Array.isArray(schema['required']) ? schema['required'].filter((x) => typeof x === 'string') : []);
+  const rows: string[][] = [['PARAMETER', 'TYPE', 'RANGE', 'DEFAULT', 'DESCRIPTION']];
+  for (const [name, raw] of Object.entries(properties)) {
+    const p = isObject(raw) ? raw : {};
+    rows.push([
+      required.has(name) ? `${name} *` : name,
+      schemaType(p),
+      schemaRange(p) || NONE,
+      'default' in p ? JSON.stringify(p['default']) : NONE,
+      typeof p['description'] === 'string' ? p['description'] : '',
+    ]);
+  }
+  return rows;
+}
+
+function functionLines(fn: DeviceFunction): string[] {
+  const lines = [`${fn.name}${fn.description ? `: ${fn.description}` : ''}${labelText(fn.labels)}`];
+  const rows = parameterRows(fn.parameters);
+  if (rows) lines.push(...table(rows, '    '));
+  else lines.push('    (no parameters)');
+  return lines;
+}
+
+function eventLines(ev: DeviceEvent): string[] {
+  const lines = [`${ev.name}${ev.description ? `: ${ev.description}` : ''}${labelText(ev.labels)}`];
+  const rows = ev.payloadSchema ? parameterRows(ev.payloadSchema) : undefined;
+  if (rows) lines.push(...table(rows.map((r) => [r[0] ?? '', r[1] ?? '', r[4] ?? '']), '    '));
+  return lines;
+}
+
+/** Header, every function with a parameter table, then the events; `*` marks required parameters. */
+export function functionListing(device: MeshDevice): string[] {
+  const head = [device.deviceId, device.deviceType, device.description].filter((x): x is string => !!x).join(' · ');
+  const lines = [head, '', `Functions (${device.functions.length}):`];
+  if (device.functions.length === 0) lines.push('  (none)');
+  for (const fn of device.functions) lines.push(...functionLines(fn).map((l) => `  ${l}`));
+  lines.push('', `Events (${device.events.length}):`);
+  if (device.events.length === 0) lines.push('  (none)');
+  for (const ev of device.events) lines.push(...eventLines(ev).map((l) => `  ${l}`));
+  if (device.functions.some((f) => parameterRows(f.parameters)?.some((r) => r[0]?.endsWith(' *')))) lines.push('', '* required parameter');
+  return lines;
+}
+
+/**
+ * `error <code> <message>` for a JSON-RPC error reply, then `data._tag: <tag>` and the rest of
+ * `data` when the device sent one; `error <Tag> <message>` for client-side failures.
+ */
+export function errorLines(error: ClientError): string[] {
+  switch (error._tag) {
+    case 'RpcError': {
+      const lines = [`error ${error.code} ${error.message}`];
+      if (isObject(error.data)) {
+        const { _tag, ...rest } = error.data;
+        if (typeof _tag === 'string') lines.push(`data._tag: ${_tag}`);
+        if (Object.keys(rest).length > 0) lines.push(`data: ${JSON.stringify(rest)}`);
+      } else if (error.data !== undefined) {
+        lines.push(`data: ${JSON.stringify(error.data)}`);
+      }
+      return lines;
+    }
+    case 'NoResponders':
+      return [`error NoResponders nobody is subscribed to ${error.subject} (offline device, wrong id or wrong tenant)`];
+    case 'RequestTimeout':
+      return [`error RequestTimeout no reply on ${error.subject} within ${error.timeoutMs} ms`];
+    case 'MalformedReply':
+      return [`error MalformedReply ${error.message}: ${error.excerpt}`];
+    case 'DeviceNotFound':
+      return [`error DeviceNotFound ${error.message} (${error.discoveryMode} discovery)`];
+  }
+}

@@ -1,0 +1,511 @@
+// The driver's configuration, read once: flags > environment > settings file > defaults (one
+// precedence for the whole product; the reference inverted it for JSON settings, spec §9.3/§12.15).
+// Owns every read of process.env and argv, validation, and the per-key source record the settings
+// page shows. The result is frozen and passed to machines as input; secrets stay inside `Secret`s
+// in `credentials` and never enter machine context. Keys and meanings: reference-driver.md §9.1–9.2,
+// device-connect-protocol.md §3.2; the README's configuration table mirrors CONFIG_KEYS.
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { LogLevel } from '../logging/logger.ts';
+import { DEVICE_ID_PATTERN, TENANT_PATTERN } from '../protocol/subjects.ts';
+import { CredentialsError, inlineCredentials, loadCredentialsFile, type LoadedCredentials, type TlsFiles } from './credentials.ts';
+
+/** Bad configuration: the CLI prints the message on one line and exits 2. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly _tag = 'ConfigError';
+}
+
+export const DEFAULT_SETTINGS_FILE = join(homedir(), '.config', 'reachy_mini_driver', 'device_connect_app.json');
+export const DEFAULT_BROKER_URL = 'nats://127.0.0.1:4222';
+export const PORTAL_BROKER_URL = 'nats://portal.deviceconnect.dev:4222';
+/** Reference default (`DEVICE_ID`), spec §9.2. */
+export const DEFAULT_DEVICE_ID = 'reachy-mini-1';
+/** A simulated robot must not pose as the real one on a shared mesh (threat model: sim registers too). */
+export const DEFAULT_SIM_DEVICE_ID = 'reachy-mini-sim-1';
+/** Python DeviceRuntime defaults (§2.13): ttl 15 s, register timeout 15 s, jitter 0–2 s. */
+export const DEFAULT_DEVICE_TTL_S = 15;
+export const DEFAULT_REGISTER_TIMEOUT_S = 15;
+export const DEFAULT_REGISTER_JITTER_S = 2;
+export const DEFAULT_DAEMON_PORT = 8000;
+export const DEFAULT_TARGET = 'reachy-mini.local';
+/** On the robot the daemon is on loopback (reference app default `127.0.0.1:8000`). */
+export const APP_DEFAULT_TARGET = '127.0.0.1:8000';
+
+export type Source = 'flag' | 'env' | 'settings' | 'credentials' | 'default' | 'derived';
+export type TransportMode = 'auto' | 'websocket' | 'http';
+export type DiscoveryMode = 'infra' | 'd2d';
+export type Command = 'run' | 'app' | 'devices' | 'functions' | 'call' | 'events';
+
+export interface DriverConfig {
+  readonly command: Command;
+  readonly positional: ReadonlyArray<string>;
+  readonly deviceId: string;
+  readonly tenant: string;
+  readonly daemonHost: string;
+  readonly daemonPort: number;
+  readonly sim: boolean;
+  readonly simModel: 'lite' | 'wireless';
+  readonly transportMode: TransportMode;
+  readonly messagingUrls: ReadonlyArray<string>;
+  readonly discoveryMode: DiscoveryMode;
+  readonly portal: boolean;
+  readonly allowInsecure: boolean;
+  readonly noMedia: boolean;
+  readonly reachyPrefix: string;
+  readonly deviceTtlS: number;
+  readonly registerTimeoutS: number;
+  readonly registerJitterS: number;
+  readonly logLevel: LogLevel;
+  readonly settingsFile: string;
+  readonly inspectUrl: string | undefined;
+  readonly json: boolean;
+  readonly tls: TlsFiles;
+  /** Secrets live only here (inside `Secret`); never copy this into machine context. */
+  readonly credentials: LoadedCredentials | undefined;
+  readonly credentialsPath: string | undefined;
+  /** Which layer each key came from, for logs and the settings page. */
+  readonly sources: Readonly<Record<string, Source>>;
+  /** PATH, to find helper binaries such as nats-server for the --sim broker. */
+  readonly searchPath: string;
+  /** Start-up warnings (insecure mode, permissive creds file, deprecated names). */
+  readonly warnings: ReadonlyArray<string>;
+}
+
+/** One row per configuration key: the README table and `--help` are generated from this. */
+export interface ConfigKey {
+  readonly key: string;
+  readonly flag?: string;
+  readonly env?: ReadonlyArray<string>;
+  readonly settings?: string;
+  readonly default: string;
+  readonly doc: string;
+}
+
+export const CONFIG_KEYS: ReadonlyArray<ConfigKey> = [
+  { key: 'deviceId', flag: '--device-id', env: ['DEVICE_ID'], settings: 'device_id', default: `${DEFAULT_DEVICE_ID} (${DEFAULT_SIM_DEVICE_ID} with --sim; the portal file's device_id in portal mode)`, doc: 'Device id on the mesh; letters, digits, `_` and `-` (no dots).' },
+  { key: 'tenant', flag: '--tenant', env: ['TENANT'], settings: 'tenant', default: "the credentials file's tenant, else `default`", doc: 'Tenant (second subject token); applies to the device and the client commands.' },
+  { key: 'target', flag: '--target', env: ['REACHY_TARGET', 'REACHY_HOST'], settings: 'reachy_target', default: `${DEFAULT_TARGET} (${APP_DEFAULT_TARGET} in app mode)`, doc: 'Daemon `host[:port]`, an `http://` URL, or `sim`.' },
+  { key: 'host', flag: '--host', default: '—', doc: 'Overrides the host parsed from the target.' },
+  { key: 'apiPort', flag: '--api-port', env: ['REACHY_PORT'], default: String(DEFAULT_DAEMON_PORT), doc: 'Daemon port when the target has none (`--api-port` overrides the target port).' },
+  { key: 'sim', flag: '--sim', env: ['REACHY_SIM', 'REACHY_SIMULATE'], settings: 'simulate', default: 'false', doc: 'Run against the embedded daemon emulator on loopback.' },
+  { key: 'simModel', flag: '--sim-model', env: ['REACHY_SIM_MODEL'], default: 'lite', doc: 'Emulated robot: `lite` or `wireless`.' },
+  { key: 'transportMode', flag: '--transport-mode', env: ['REACHY_TRANSPORT_MODE'], settings: 'transport_mode', default: 'auto (websocket in app mode)', doc: '`auto`, `websocket` or `http`; `zenoh` is refused.' },
+  { key: 'messagingBackend', flag: '--messaging-backend', env: ['MESSAGING_BACKEND'], settings: 'messaging_backend', default: 'nats', doc: 'Only `nats` is supported; `zenoh`/`mqtt` are refused.' },
+  { key: 'messagingUrls', flag: '--messaging-url (repeatable)', env: ['MESSAGING_URLS', 'NATS_URL', 'NATS_URLS'], settings: 'messaging_urls', default: `the credentials file's nats.urls, else ${DEFAULT_BROKER_URL} (${PORTAL_BROKER_URL} in portal mode)`, doc: 'Broker URLs (`nats://`, `tls://`), comma-separated in env/settings.' },
+  { key: 'credentialsFile', flag: '--nats-credentials-file / --portal-credentials', env: ['MESSAGING_CREDENTIALS_FILE', 'NATS_CREDENTIALS_FILE', 'PORTAL_CREDENTIALS_FILE'], settings: 'nats_credentials_file', default: '—', doc: 'NATS `.creds` or portal `.creds.json`. `NATS_CREDENTIALS_FILE` is a deprecated alias.' },
+  { key: 'natsJwt', env: ['NATS_JWT'], default: '—', doc: 'Inline user JWT (with `NATS_NKEY_SEED`); env only, never a flag.' },
+  { key: 'natsNkeySeed', env: ['NATS_NKEY_SEED'], default: '—', doc: 'Inline user seed (with `NATS_JWT`).' },
+  { key: 'tlsCaFile', flag: '--tls-ca-file', env: ['MESSAGING_TLS_CA_FILE', 'NATS_TLS_CA_FILE'], default: "the credentials file's nats.tls", doc: 'CA for `tls://` brokers (required for `tls://` unless insecure).' },
+  { key: 'tlsCertFile', flag: '--tls-cert-file', env: ['MESSAGING_TLS_CERT_FILE', 'NATS_TLS_CERT_FILE'], default: '—', doc: 'Client certificate for mTLS.' },
+  { key: 'tlsKeyFile', flag: '--tls-key-file', env: ['MESSAGING_TLS_KEY_FILE', 'NATS_TLS_KEY_FILE'], default: '—', doc: 'Client key for mTLS.' },
+  { key: 'allowInsecure', flag: '--allow-insecure', env: ['DEVICE_CONNECT_ALLOW_INSECURE'], settings: 'allow_insecure', default: 'false (true with --sim when every broker URL is loopback)', doc: 'Start without credentials and skip the device-id/credentials check. Never disables TLS verification.' },
+  { key: 'portal', flag: '--portal', env: ['DEVICE_CONNECT_PORTAL', 'REACHY_PORTAL'], settings: 'use_portal', default: 'false', doc: 'Portal mode: NATS backend, URLs and identity from the portal credentials, infra discovery.' },
+  { key: 'portalCredentialsGlob', flag: '--portal-credentials-glob', env: ['PORTAL_CREDENTIALS_GLOB'], settings: 'portal_credentials_glob', default: '*.creds.json', doc: 'Portal mode without a credentials file: newest match in the credentials dir.' },
+  { key: 'portalCredentialsDir', flag: '--portal-credentials-dir', env: ['PORTAL_CREDENTIALS_DIR'], settings: 'portal_credentials_dir', default: '— (no auto-discovery unless set)', doc: 'Directory searched by the glob above.' },
+  { key: 'discoveryMode', flag: '--discovery-mode', env: ['DEVICE_CONNECT_DISCOVERY_MODE'], settings: 'discovery_mode', default: 'infra', doc: '`infra` (registry) or `d2d` (`p2p` accepted) presence mode.' },
+  { key: 'noMedia', flag: '--no-media', env: ['REACHY_NO_MEDIA'], settings: 'no_media', default: 'false', doc: 'Disable camera/microphone/speaker functions.' },
+  { key: 'reachyPrefix', env: ['REACHY_PREFIX'], settings: 'reachy_prefix', default: 'reachy_mini', doc: 'Accepted for compatibility (Zenoh topic prefix); unused because Zenoh is not supported.' },
+  { key: 'deviceTtlS', flag: '--device-ttl', env: ['DEVICE_CONNECT_DEVICE_TTL'], default: String(DEFAULT_DEVICE_TTL_S), doc: 'Registry lease (s); heartbeats every ttl/3.' },
+  { key: 'registerTimeoutS', env: ['DEVICE_CONNECT_REGISTER_TIMEOUT'], default: String(DEFAULT_REGISTER_TIMEOUT_S), doc: 'registerDevice request timeout (s).' },
+  { key: 'registerJitterS', env: ['DEVICE_CONNECT_REGISTER_JITTER'], default: String(DEFAULT_REGISTER_JITTER_S), doc: 'Random delay before the first registration (s).' },
+  { key: 'logLevel', flag: '--log-level', env: ['REACHY_MINI_DRIVER_LOG_LEVEL', 'DEVICE_CONNECT_LOG_LEVEL'], default: 'info', doc: '`debug`, `info`, `warn`, `error`.' },
+  { key: 'settingsFile', flag: '--settings-file', env: ['REACHY_MINI_DRIVER_SETTINGS_FILE'], default: '~/.config/reachy_mini_driver/device_connect_app.json', doc: 'Settings JSON (the settings app writes it); read only if it exists.' },
+  { key: 'inspectUrl', flag: '--inspect', env: ['REACHY_MINI_DRIVER_INSPECT_URL'], default: '—', doc: 'Stately inspector relay (`ws://127.0.0.1:8080`); context is sanitised.' },
+];
+
+const SETTINGS_KEYS = new Set(CONFIG_KEYS.flatMap((k) => (k.settings ? [k.settings] : [])));
+const COMMANDS: ReadonlyArray<Command> = ['run', 'devices', 'functions', 'call', 'events'];
+const TRUTHY = new Set(['1', 'true', 'yes', 'on']);
+const FALSY = new Set(['0', 'false', 'no', 'off', '']);
+const SIM_ALIASES = new Set(['sim', 'simulate', 'simulation', 'simulated']);
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+interface Layered<T> {
+  value: T;
+  source: Source;
+}
+
+function parseBool(raw: string, name: string): boolean {
+  const v = raw.trim().toLowerCase();
+  if (TRUTHY.has(v)) return true;
+  if (FALSY.has(v)) return false;
+  throw new ConfigError(`${name} must be one of 1/true/yes/on or 0/false/no/off (got ${JSON.stringify(raw)})`);
+}
+
+function parseNumber(raw: string, name: string, min: number, max: number, integer: boolean): number {
+  const n = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
+    throw new ConfigError(`${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}] (got ${JSON.stringify(raw)})`);
+  }
+  return n;
+}
+
+function splitUrls(raw: string): string[] {
+  return raw.split(',').map((u) => u.trim()).filter(Boolean);
+}
+
+interface SettingsFile {
+  readonly path: string;
+  readonly values: Readonly<Record<string, unknown>>;
+}
+
+/** Reads the settings JSON if present; a present but broken file is a config error, not "defaults". */
+export function readSettingsFile(path: string): SettingsFile | undefined {
+  if (!existsSync(path)) return undefined;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    throw new ConfigError(`settings file ${path} is not valid JSON`);
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ConfigError(`settings file ${path} must hold a JSON object`);
+  const unknown = Object.keys(doc).filter((k) => !SETTINGS_KEYS.has(k));
+  if (unknown.length > 0) throw new ConfigError(`settings file ${path} has unknown keys: ${unknown.join(', ')}`);
+  return { path, values: doc as Record<string, unknown> };
+}
+
+/** `parse_reachy_target` (spec §9.2), minus its quirks: IPv6 `[::1]:8000` works, bad ports are errors. */
+export function parseTarget(raw: string, defaultPort: number): { host: string; port: number; sim: boolean } {
+  let t = raw.trim();
+  if (SIM_ALIASES.has(t.toLowerCase())) return { host: '127.0.0.1', port: defaultPort, sim: true };
+  t = t.replace(/^https?:\/\//i, '');
+  t = t.split('/')[0] ?? '';
+  let host = t;
+  let port = defaultPort;
+  const v6 = /^\[([^\]]+)\](?::(.*))?$/.exec(t);
+  if (v6) {
+    host = v6[1] ?? '';
+    if (v6[2] !== undefined) port = parseNumber(v6[2], 'target port', 1, 65535, true);
+  } else if ((t.match(/:/g) ?? []).length === 1) {
+    const [h, p] = t.split(':');
+    host = h ?? '';
+    port = parseNumber(p ?? '', 'target port', 1, 65535, true);
+  }
+  if (host === '') host = DEFAULT_TARGET;
+  if (!/^[A-Za-z0-9.:_-]+$/.test(host)) throw new ConfigError(`target host ${JSON.stringify(host)} is not a host name or address`);
+  return { host, port, sim: false };
+}
+
+function isLoopbackUrl(url: string): boolean {
+  try {
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+    return host === 'localhost' || host === '::1' || /^127\./.test(host);
+  } catch {
+    return false;
+  }
+}
+
+function newestMatch(dir: string, glob: string): string | undefined {
+  const pattern = new RegExp('^' + glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
+  let best: { path: string; mtime: number } | undefined;
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+  for (const name of entries) {
+    if (!pattern.test(name)) continue;
+    const path = join(dir, name);
+    const st = statSync(path);
+    if (st.isFile() && (!best || st.mtimeMs > best.mtime)) best = { path, mtime: st.mtimeMs };
+  }
+  return best?.path;
+}
+
+const FLAG_OPTIONS = {
+  'device-id': { type: 'string' },
+  tenant: { type: 'string' },
+  target: { type: 'string' },
+  host: { type: 'string' },
+  'api-port': { type: 'string' },
+  sim: { type: 'boolean' },
+  'sim-model': { type: 'string' },
+  'messaging-backend': { type: 'string' },
+  'messaging-url': { type: 'string', multiple: true },
+  'nats-credentials-file': { type: 'string' },
+  portal: { type: 'boolean' },
+  'portal-credentials': { type: 'string' },
+  'portal-credentials-glob': { type: 'string' },
+  'portal-credentials-dir': { type: 'string' },
+  'transport-mode': { type: 'string' },
+  'allow-insecure': { type: 'boolean' },
+  'no-media': { type: 'boolean' },
+  'discovery-mode': { type: 'string' },
+  'tls-ca-file': { type: 'string' },
+  'tls-cert-file': { type: 'string' },
+  'tls-key-file': { type: 'string' },
+  'device-ttl': { type: 'string' },
+  'log-level': { type: 'string' },
+  'settings-file': { type: 'string' },
+  inspect: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export interface LoadConfigInput {
+  readonly argv: ReadonlyArray<string>;
+  readonly env: Env;
+}
+
+/** Builds the frozen configuration; throws ConfigError (exit 2) on anything invalid. */
+export function loadConfig({ argv, env }: LoadConfigInput): DriverConfig {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof FLAG_OPTIONS; allowPositionals: true; strict: true }>>;
+  try {
+    parsed = parseArgs({ args: [...argv], options: FLAG_OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new ConfigError((error as Error).message.split('\n')[0] ?? 'invalid arguments');
+  }
+  const flags = parsed.values;
+  const [first, ...rest] = parsed.positionals;
+  let command: Command = 'run';
+  let positional: string[] = [...parsed.positionals];
+  if (first !== undefined) {
+    if (!COMMANDS.includes(first as Command)) throw new ConfigError(`unknown command ${JSON.stringify(first)} (expected one of ${COMMANDS.join(', ')})`);
+    command = first as Command;
+    positional = rest;
+  }
+  if (['run', 'app'].includes(command) && positional.length > 0) throw new ConfigError(`unexpected argument ${JSON.stringify(positional[0])}`);
+
+  const warnings: string[] = [];
+  const sources: Record<string, Source> = {};
+  const settingsPathLayer = flags['settings-file'] ?? env.REACHY_MINI_DRIVER_SETTINGS_FILE;
+  const settingsPath = resolve(settingsPathLayer ?? DEFAULT_SETTINGS_FILE);
+  sources.settingsFile = flags['settings-file'] ? 'flag' : env.REACHY_MINI_DRIVER_SETTINGS_FILE ? 'env' : 'default';
+  const settings = readSettingsFile(settingsPath);
+
+  const envValue = (names: ReadonlyArray<string>): string | undefined => {
+    for (const name of names) {
+      const v = env[name];
+      if (v !== undefined && v !== '') return v;
+    }
+    return undefined;
+  };
+  const settingValue = (key: string): unknown => {
+    const v = settings?.values[key];
+    return v === '' || v === null ? undefined : v;
+  };
+  const settingString = (key: string): string | undefined => {
+    const v = settingValue(key);
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string') throw new ConfigError(`settings file key ${key} must be a string`);
+    return v;
+  };
+  const settingBool = (key: string): boolean | undefined => {
+    const v = settingValue(key);
+    if (v === undefined) return undefined;
+    if (typeof v !== 'boolean') throw new ConfigError(`settings file key ${key} must be true or false`);
+    return v;
+  };
+  /** flag > env > settings > default, recording the winning layer. */
+  const pick = <T>(key: string, layers: { flag?: T | undefined; env?: T | undefined; settings?: T | undefined }, fallback: T): T => {
+    const chosen: Layered<T> =
+      layers.flag !== undefined
+        ? { value: layers.flag, source: 'flag' }
+        : layers.env !== undefined
+          ? { value: layers.env, source: 'env' }
+          : layers.settings !== undefined
+            ? { value: layers.settings, source: 'settings' }
+            : { value: fallback, source: 'default' };
+    sources[key] = chosen.source;
+    return chosen.value;
+  };
+  const boolEnv = (names: ReadonlyArray<string>): boolean | undefined => {
+    const raw = envValue(names);
+    return raw === undefined ? undefined : parseBool(raw, names[0] ?? 'value');
+  };
+  const flagTrue = (v: boolean | undefined): true | undefined => (v ? true : undefined);
+  const appMode = command === 'app';
+
+  const logLevel = pick<string>('logLevel', { flag: flags['log-level'], env: envValue(['REACHY_MINI_DRIVER_LOG_LEVEL', 'DEVICE_CONNECT_LOG_LEVEL']) }, 'info').toLowerCase();
+  if (!['debug', 'info', 'warn', 'warning', 'error'].includes(logLevel)) throw new ConfigError(`log level must be debug, info, warn or error (got ${JSON.stringify(logLevel)})`);
+
+  const backend = pick('messagingBackend', { flag: flags['messaging-backend'], env: envValue(['MESSAGING_BACKEND']), settings: settingString('messaging_backend') }, 'nats').toLowerCase();
+  if (backend !== 'nats') throw new ConfigError(`messaging backend ${JSON.stringify(backend)} is not supported: this driver speaks NATS only (set MESSAGING_BACKEND=nats or leave it unset)`);
+
+  // Target, host, port and the sim switch.
+  const apiPortRaw = pick<string | undefined>('apiPort', { flag: flags['api-port'], env: envValue(['REACHY_PORT']) }, undefined);
+  const defaultPort = apiPortRaw === undefined ? DEFAULT_DAEMON_PORT : parseNumber(apiPortRaw, 'api port', 1, 65535, true);
+  const targetRaw = pick('target', { flag: flags.target, env: envValue(['REACHY_TARGET', 'REACHY_HOST']), settings: settingString('reachy_target') }, appMode ? APP_DEFAULT_TARGET : DEFAULT_TARGET);
+  const target = parseTarget(targetRaw, defaultPort);
+  const daemonHost = flags.host ?? target.host;
+  const daemonPort = flags['api-port'] !== undefined ? defaultPort : target.port;
+  const sim =
+    pick<boolean>('sim', { flag: flagTrue(flags.sim), env: boolEnv(['REACHY_SIM', 'REACHY_SIMULATE']), settings: settingBool('simulate') }, false) || target.sim;
+  if (target.sim) sources.sim = sources.target ?? 'derived';
+  const simModel = pick('simModel', { flag: flags['sim-model'], env: envValue(['REACHY_SIM_MODEL']) }, 'lite');
+  if (simModel !== 'lite' && simModel !== 'wireless') throw new ConfigError(`sim model must be lite or wireless (got ${JSON.stringify(simModel)})`);
+
+  const transportMode = pick('transportMode', { flag: flags['transport-mode'], env: envValue(['REACHY_TRANSPORT_MODE']), settings: settingString('transport_mode') }, appMode ? 'websocket' : 'auto').toLowerCase();
+  if (transportMode === 'zenoh') throw new ConfigError('transport mode "zenoh" is not supported: use auto, websocket or http (the daemon WebSocket carries the same commands)');
+  if (!['auto', 'websocket', 'http'].includes(transportMode)) throw new ConfigError(`transport mode must be auto, websocket or http (got ${JSON.stringify(transportMode)})`);
+
+  const discoveryRaw = pick('discoveryMode', { flag: flags['discovery-mode'], env: envValue(['DEVICE_CONNECT_DISCOVERY_MODE']), settings: settingString('discovery_mode') }, 'infra').toLowerCase();
+  let discoveryMode: DiscoveryMode;
+  if (discoveryRaw === 'd2d' || discoveryRaw === 'p2p') discoveryMode = 'd2d';
+  else if (discoveryRaw === 'infra' || discoveryRaw === 'auto') discoveryMode = 'infra';
+  else throw new ConfigError(`discovery mode must be infra or d2d (got ${JSON.stringify(discoveryRaw)})`);
+
+  const portal = pick<boolean>('portal', { flag: flagTrue(flags.portal), env: boolEnv(['DEVICE_CONNECT_PORTAL', 'REACHY_PORTAL']), settings: settingBool('use_portal') }, false);
+  const noMedia = pick<boolean>('noMedia', { flag: flagTrue(flags['no-media']), env: boolEnv(['REACHY_NO_MEDIA']), settings: settingBool('no_media') }, false);
+  const reachyPrefix = pick('reachyPrefix', { env: envValue(['REACHY_PREFIX']), settings: settingString('reachy_prefix') }, 'reachy_mini');
+  const allowInsecureExplicit = pick<boolean | undefined>('allowInsecure', { flag: flagTrue(flags['allow-insecure']), env: boolEnv(['DEVICE_CONNECT_ALLOW_INSECURE']), settings: settingBool('allow_insecure') }, undefined);
+
+  // Credentials: file (flag alias --portal-credentials wins over --nats-credentials-file), or inline JWT.
+  if (env.NATS_CREDENTIALS_FILE && !env.MESSAGING_CREDENTIALS_FILE) warnings.push('NATS_CREDENTIALS_FILE is deprecated; use MESSAGING_CREDENTIALS_FILE');
+  let credentialsPath = pick<string | undefined>(
+    'credentialsFile',
+    { flag: flags['portal-credentials'] ?? flags['nats-credentials-file'], env: envValue(['MESSAGING_CREDENTIALS_FILE', 'NATS_CREDENTIALS_FILE', 'PORTAL_CREDENTIALS_FILE']), settings: settingString('nats_credentials_file') },
+    undefined,
+  );
+  if (!credentialsPath && portal) {
+    const dir = pick<string | undefined>('portalCredentialsDir', { flag: flags['portal-credentials-dir'], env: envValue(['PORTAL_CREDENTIALS_DIR']), settings: settingString('portal_credentials_dir') }, undefined);
+    const glob = pick('portalCredentialsGlob', { flag: flags['portal-credentials-glob'], env: envValue(['PORTAL_CREDENTIALS_GLOB']), settings: settingString('portal_credentials_glob') }, '*.creds.json');
+    if (dir) {
+      credentialsPath = newestMatch(resolve(dir), glob);
+      if (credentialsPath) sources.credentialsFile = 'derived';
+    }
+    if (!credentialsPath) throw new ConfigError('portal mode needs a credentials file: pass --portal-credentials <file> (or set MESSAGING_CREDENTIALS_FILE, or --portal-credentials-dir with a matching file)');
+  }
+  if (credentialsPath) credentialsPath = resolve(credentialsPath);
+  const inlineJwt = envValue(['NATS_JWT']);
+  const inlineSeed = envValue(['NATS_NKEY_SEED']);
+  if ((inlineJwt === undefined) !== (inlineSeed === undefined)) throw new ConfigError('NATS_JWT and NATS_NKEY_SEED must be set together');
+  let credentials: LoadedCredentials | undefined;
+  try {
+    if (credentialsPath) {
+      const loaded = loadCredentialsFile(credentialsPath);
+      credentials = loaded.credentials;
+      if (loaded.permissive) warnings.push(`credentials file ${basename(loaded.permissive.path)} has mode ${loaded.permissive.mode}; chmod 600 it`);
+    } else if (inlineJwt && inlineSeed) {
+      credentials = inlineCredentials(inlineJwt, inlineSeed);
+      sources.credentialsFile = 'env';
+    }
+  } catch (error) {
+    if (error instanceof CredentialsError) throw new ConfigError(error.message);
+    throw error;
+  }
+
+  // Identity: flag > env > settings > credentials file > default.
+  const explicitDeviceId = pick<string | undefined>('deviceId', { flag: flags['device-id'], env: envValue(['DEVICE_ID']), settings: settingString('device_id') }, undefined);
+  let deviceId = explicitDeviceId;
+  if (!deviceId && credentials?.deviceId) {
+    deviceId = credentials.deviceId;
+    sources.deviceId = 'credentials';
+  }
+  deviceId ??= sim ? DEFAULT_SIM_DEVICE_ID : DEFAULT_DEVICE_ID;
+  if (!DEVICE_ID_PATTERN.test(deviceId)) throw new ConfigError(`device id ${JSON.stringify(deviceId)} is invalid: use letters, digits, "_" and "-" (no dots), starting with a letter or digit`);
+  let tenant = pick<string | undefined>('tenant', { flag: flags.tenant, env: envValue(['TENANT']), settings: settingString('tenant') }, undefined);
+  if (!tenant && credentials?.tenant) {
+    tenant = credentials.tenant;
+    sources.tenant = 'credentials';
+  }
+  tenant ??= 'default';
+  if (!TENANT_PATTERN.test(tenant)) throw new ConfigError(`tenant ${JSON.stringify(tenant)} is invalid: use letters, digits, "_" and "-"`);
+
+  // Broker URLs.
+  let messagingUrls = pick<string[] | undefined>(
+    'messagingUrls',
+    { flag: flags['messaging-url']?.flatMap(splitUrls), env: (() => { const v = envValue(['MESSAGING_URLS', 'NATS_URL', 'NATS_URLS']); return v ? splitUrls(v) : undefined; })(), settings: (() => { const v = settingString('messaging_urls'); return v ? splitUrls(v) : undefined; })() },
+    undefined,
+  );
+  if (!messagingUrls && credentials?.urls) {
+    messagingUrls = [...credentials.urls];
+    sources.messagingUrls = 'credentials';
+  }
+  messagingUrls ??= [portal ? PORTAL_BROKER_URL : DEFAULT_BROKER_URL];
+  for (const url of messagingUrls) {
+    let parsedUrl: URL;
+    try {
+      parsedUrl = new URL(url);
+    } catch {
+      throw new ConfigError(`broker URL ${JSON.stringify(url)} is not a URL`);
+    }
+    if (!['nats:', 'tls:'].includes(parsedUrl.protocol)) throw new ConfigError(`broker URL ${JSON.stringify(url)} must use nats:// or tls://`);
+  }
+  if (portal && sources.discoveryMode === 'default') discoveryMode = 'infra';
+
+  // TLS files: flags/env, else the credentials file's section.
+  const tls: TlsFiles = {
+    ...(() => { const v = flags['tls-ca-file'] ?? envValue(['MESSAGING_TLS_CA_FILE', 'NATS_TLS_CA_FILE']) ?? credentials?.tls?.caFile; return v ? { caFile: resolve(v) } : {}; })(),
+    ...(() => { const v = flags['tls-cert-file'] ?? envValue(['MESSAGING_TLS_CERT_FILE', 'NATS_TLS_CERT_FILE']) ?? credentials?.tls?.certFile; return v ? { certFile: resolve(v) } : {}; })(),
+    ...(() => { const v = flags['tls-key-file'] ?? envValue(['MESSAGING_TLS_KEY_FILE', 'NATS_TLS_KEY_FILE']) ?? credentials?.tls?.keyFile; return v ? { keyFile: resolve(v) } : {}; })(),
+  };
+  for (const [name, file] of Object.entries(tls)) {
+    if (!existsSync(file)) throw new ConfigError(`TLS ${name} ${file} does not exist`);
+  }
+  if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) throw new ConfigError('mTLS needs both a client certificate and a key file');
+
+  // The security gate (§3.5): credentials required, tls:// needs a CA, device id must match the file.
+  const allLoopback = messagingUrls.every(isLoopbackUrl);
+  let allowInsecure = allowInsecureExplicit ?? false;
+  if (allowInsecureExplicit === undefined && sim && allLoopback) {
+    allowInsecure = true;
+    sources.allowInsecure = 'derived';
+  }
+  const isDeviceCommand = command === 'run' || command === 'app';
+  if (isDeviceCommand && !allowInsecure) {
+    if (!credentials) throw new ConfigError('no mesh credentials configured: set MESSAGING_CREDENTIALS_FILE (or --nats-credentials-file, or NATS_JWT + NATS_NKEY_SEED), or DEVICE_CONNECT_ALLOW_INSECURE=true for a trusted dev broker');
+    if (messagingUrls.some((u) => u.startsWith('tls://')) && !tls.caFile) throw new ConfigError('a tls:// broker URL needs a CA file: set MESSAGING_TLS_CA_FILE or --tls-ca-file');
+    if (explicitDeviceId && credentials.deviceId && explicitDeviceId !== credentials.deviceId) {
+      throw new ConfigError(`device id ${JSON.stringify(explicitDeviceId)} does not match the credentials file's device_id ${JSON.stringify(credentials.deviceId)}`);
+    }
+  }
+  if (isDeviceCommand && allowInsecure) {
+    warnings.push(
+      sources.allowInsecure === 'derived'
+        ? 'INSECURE: --sim on a loopback broker runs without credentials checks; never use this on a shared broker'
+        : 'INSECURE: DEVICE_CONNECT_ALLOW_INSECURE is on — credentials and device-id checks are skipped; never use this on a shared broker',
+    );
+  }
+
+  const deviceTtlS = parseNumber(flags['device-ttl'] ?? envValue(['DEVICE_CONNECT_DEVICE_TTL']) ?? String(DEFAULT_DEVICE_TTL_S), 'device ttl', 3, 3600, true);
+  const registerTimeoutS = parseNumber(envValue(['DEVICE_CONNECT_REGISTER_TIMEOUT']) ?? String(DEFAULT_REGISTER_TIMEOUT_S), 'DEVICE_CONNECT_REGISTER_TIMEOUT', 0.1, 600, false);
+  const registerJitterS = parseNumber(envValue(['DEVICE_CONNECT_REGISTER_JITTER']) ?? String(DEFAULT_REGISTER_JITTER_S), 'DEVICE_CONNECT_REGISTER_JITTER', 0, 60, false);
+  const inspectUrl = pick<string | undefined>('inspectUrl', { flag: flags.inspect, env: envValue(['REACHY_MINI_DRIVER_INSPECT_URL']) }, undefined);
+
+  return Object.freeze({
+    command,
+    positional: Object.freeze(positional),
+    deviceId,
+    tenant,
+    daemonHost,
+    daemonPort,
+    sim,
+    simModel,
+    transportMode: transportMode as TransportMode,
+    messagingUrls: Object.freeze(messagingUrls),
+    discoveryMode,
+    portal,
+    allowInsecure,
+    noMedia,
+    reachyPrefix,
+    deviceTtlS,
+    registerTimeoutS,
+    registerJitterS,
+    logLevel: (logLevel === 'warning' ? 'warn' : logLevel) as LogLevel,
+    settingsFile: settingsPath,
+    inspectUrl,
+    json: flags.json ?? false,
+    tls: Object.freeze(tls),
+    credentials,
+    credentialsPath,
+    sources: Object.freeze(sources),
+    searchPath: env.PATH ?? '',
+    warnings: Object.freeze(warnings),
+  });
+}
+
+/** The process's own argv and environment: the one place the driver reads process.env. */
+export function loadConfigFromProcess(): DriverConfig {
+  return loadConfig({ argv: process.argv.slice(2), env: process.env });
+}
+
+/** Whether `--help` was asked for (checked before full validation so help always works). */
+export function wantsHelp(argv: ReadonlyArray<string>): boolean {
+  return argv.includes('--help') || argv.includes('-h');
+}

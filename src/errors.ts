@@ -1,0 +1,75 @@
+// Failures a caller can act on, as values with a stable `_tag` (Effect `Data.TaggedError`).
+// Owns the error vocabulary and its JSON-RPC mapping (device-connect-protocol.md §2.3: -32601
+// unknown method, -32602 invalid params, -32000 handler failure); `error.data` carries `_tag` and
+// the fields below. Does not own logging or retry policy. No code matches on messages.
+import { Data } from 'effect';
+
+export class ParseError extends Data.TaggedError('ParseError')<{ readonly message: string }> {}
+export class InvalidRequest extends Data.TaggedError('InvalidRequest')<{ readonly message: string }> {}
+export class UnknownMethod extends Data.TaggedError('UnknownMethod')<{ readonly message: string; readonly method: string }> {}
+export class InvalidParams extends Data.TaggedError('InvalidParams')<{
+  readonly message: string;
+  /** One entry per offending parameter: its name and what was wrong with it. */
+  readonly issues: ReadonlyArray<{ readonly parameter: string; readonly problem: string }>;
+}> {}
+export class NotAllowedInState extends Data.TaggedError('NotAllowedInState')<{
+  readonly message: string;
+  readonly function: string;
+  readonly state: unknown;
+}> {}
+export class OutcomeTimeout extends Data.TaggedError('OutcomeTimeout')<{
+  readonly message: string;
+  readonly function: string;
+  readonly timeoutMs: number;
+}> {}
+export class DaemonUnavailable extends Data.TaggedError('DaemonUnavailable')<{
+  readonly message: string;
+  readonly connectionState: string;
+}> {}
+export class Unsupported extends Data.TaggedError('Unsupported')<{ readonly message: string; readonly function: string }> {}
+export class HandlerFailed extends Data.TaggedError('HandlerFailed')<{ readonly message: string }> {}
+
+export type RpcFailure =
+  | ParseError
+  | InvalidRequest
+  | UnknownMethod
+  | InvalidParams
+  | NotAllowedInState
+  | OutcomeTimeout
+  | DaemonUnavailable
+  | Unsupported
+  | HandlerFailed;
+
+/** JSON-RPC 2.0 codes used on the wire (§2.3); everything raised by a handler is -32000. */
+export const JSONRPC_CODE = {
+  parseError: -32700,
+  invalidRequest: -32600,
+  methodNotFound: -32601,
+  invalidParams: -32602,
+  handlerFailed: -32000,
+} as const;
+
+export interface JsonRpcErrorObject {
+  readonly code: number;
+  readonly message: string;
+  readonly data: Record<string, unknown>;
+}
+
+/** Every field of the error except the message goes into `data`, so callers never parse text. */
+export function toJsonRpcError(error: RpcFailure, method?: string): JsonRpcErrorObject {
+  const { message, ...fields } = { ...error, message: error.message };
+  const data: Record<string, unknown> = { ...fields, _tag: error._tag };
+  switch (error._tag) {
+    case 'ParseError':
+      return { code: JSONRPC_CODE.parseError, message, data };
+    case 'InvalidRequest':
+      return { code: JSONRPC_CODE.invalidRequest, message, data };
+    case 'UnknownMethod':
+      return { code: JSONRPC_CODE.methodNotFound, message, data };
+    case 'InvalidParams':
+      return { code: JSONRPC_CODE.invalidParams, message, data };
+    default:
+      // Same prefix as the Python runtime (`Error invoking <m>: …`) so agent-facing text matches.
+      return { code: JSONRPC_CODE.handlerFailed, message: method ? `Error invoking ${method}: ${message}` : message, data };
+  }
+}

@@ -1,0 +1,241 @@
+// The mesh connection of the device (device-connect-protocol.md §2.5–§2.10, §3.6): connect to
+// the broker, register (infra: `registerDevice` with jitter, timeout and 1→30 s back-off until a
+// UUID comes back; d2d: announce presence), heartbeat every ttl/3, presence every 5 s after a
+// 0.5 s burst, re-register after every reconnect, `departing` presence on stop. Owns the states
+// and timing only: every I/O action and actor is named here and provided by the device runtime
+// (src/actors/device-runtime.ts). NATS status events drive it; nothing here ever exits the process.
+import { assign, setup } from 'xstate';
+
+/** Python back-off: 1, 2, 4 … capped at 30 s, forever (§2.13). */
+export const REGISTER_BACKOFF_BASE_MS = 1_000;
+export const REGISTER_BACKOFF_MAX_MS = 30_000;
+/** D2D presence cadence (§2.10): every 0.5 s for 10 s after start, then every 5 s. */
+export const PRESENCE_BURST_INTERVAL_MS = 500;
+export const PRESENCE_BURST_WINDOW_MS = 10_000;
+export const PRESENCE_STEADY_INTERVAL_MS = 5_000;
+/** The Python runtime's heartbeat floor: `max(1, ttl/3)` seconds. */
+export const MIN_HEARTBEAT_INTERVAL_MS = 1_000;
+
+export interface MeshInput {
+  readonly deviceId: string;
+  readonly tenant: string;
+  readonly discoveryMode: 'infra' | 'd2d';
+  readonly deviceTtlS: number;
+  readonly registerJitterMs: number;
+  /** Clock for state timestamps; tests pass a fake. */
+  readonly now?: () => number;
+}
+
+export interface MeshContext {
+  readonly deviceId: string;
+  readonly tenant: string;
+  readonly discoveryMode: 'infra' | 'd2d';
+  readonly deviceTtlS: number;
+  readonly registerJitterMs: number;
+  readonly now: () => number;
+  /** Failed registration attempts since the last success (drives the back-off). */
+  readonly attempt: number;
+  readonly registrationId: string | null;
+  readonly registeredAt: number | null;
+  readonly registrations: number;
+  readonly reconnects: number;
+  readonly burstUntil: number;
+  readonly lastError: string | null;
+  readonly stateSince: number;
+}
+
+export type MeshEvent =
+  | { type: 'nats.disconnect' }
+  | { type: 'nats.reconnect' }
+  | { type: 'nats.closed'; error?: string }
+  | { type: 'nats.probe' }
+  | { type: 'mesh.stop' };
+
+export interface RegistrationOutput {
+  readonly registrationId: string;
+}
+
+export function registrationBackoffMs(attempt: number): number {
+  return Math.min(REGISTER_BACKOFF_MAX_MS, REGISTER_BACKOFF_BASE_MS * 2 ** Math.max(0, attempt - 1));
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export const meshMachine = setup({
+  types: {
+    context: {} as MeshContext,
+    events: {} as MeshEvent,
+    input: {} as MeshInput,
+  },
+  actors: {
+    // Provided by the device runtime; these defaults fail loudly if a runtime forgets one.
+    connect: (() => {
+      throw new Error('mesh machine: the "connect" actor must be provided');
+    }) as unknown as import('xstate').PromiseActorLogic<void, { deviceId: string }>,
+    registerDevice: (() => {
+      throw new Error('mesh machine: the "registerDevice" actor must be provided');
+    }) as unknown as import('xstate').PromiseActorLogic<RegistrationOutput, { attempt: number }>,
+    drain: (() => {
+      throw new Error('mesh machine: the "drain" actor must be provided');
+    }) as unknown as import('xstate').PromiseActorLogic<void, void>,
+  },
+  actions: {
+    publishHeartbeat: () => undefined,
+    publishPresence: () => undefined,
+    publishDeparting: () => undefined,
+    notifyRegistered: () => undefined,
+    stamp: assign({ stateSince: ({ context }) => context.now() }),
+    startBurst: assign({ burstUntil: ({ context }) => context.now() + PRESENCE_BURST_WINDOW_MS }),
+    recordRegistration: assign(({ context }, output: RegistrationOutput) => ({
+      attempt: 0,
+      registrationId: output.registrationId,
+      registeredAt: context.now(),
+      registrations: context.registrations + 1,
+      lastError: null,
+    })),
+    recordFailure: assign(({ context }, error: unknown) => ({ attempt: context.attempt + 1, lastError: errorText(error) })),
+    countReconnect: assign({ reconnects: ({ context }) => context.reconnects + 1, registrationId: null }),
+  },
+  guards: {
+    isD2D: ({ context }) => context.discoveryMode === 'd2d',
+  },
+  delays: {
+    registerJitter: ({ context }) => Math.floor(Math.random() * context.registerJitterMs),
+    registerBackoff: ({ context }) => registrationBackoffMs(context.attempt),
+    heartbeatInterval: ({ context }) => Math.max(MIN_HEARTBEAT_INTERVAL_MS, (context.deviceTtlS * 1000) / 3),
+    presenceInterval: ({ context }) => (context.now() < context.burstUntil ? PRESENCE_BURST_INTERVAL_MS : PRESENCE_STEADY_INTERVAL_MS),
+  },
+}).createMachine({
+  id: 'mesh',
+  initial: 'connecting',
+  context: ({ input }) => {
+    const now = input.now ?? Date.now;
+    return {
+      deviceId: input.deviceId,
+      tenant: input.tenant,
+      discoveryMode: input.discoveryMode,
+      deviceTtlS: input.deviceTtlS,
+      registerJitterMs: input.registerJitterMs,
+      now,
+      attempt: 0,
+      registrationId: null,
+      registeredAt: null,
+      registrations: 0,
+      reconnects: 0,
+      burstUntil: 0,
+      lastError: null,
+      stateSince: now(),
+    };
+  },
+  on: {
+    'mesh.stop': { target: '.closing' },
+    'nats.closed': { target: '.closed', actions: assign({ lastError: ({ event }) => event.error ?? null }) },
+  },
+  states: {
+    connecting: {
+      entry: 'stamp',
+      invoke: {
+        id: 'connect',
+        src: 'connect',
+        input: ({ context }) => ({ deviceId: context.deviceId }),
+        onDone: { target: 'registering' },
+        onError: { target: 'closed', actions: assign({ lastError: ({ event }) => errorText(event.error) }) },
+      },
+    },
+    registering: {
+      entry: 'stamp',
+      initial: 'choose',
+      on: { 'nats.disconnect': { target: 'reconnecting' } },
+      states: {
+        choose: {
+          always: [
+            { guard: 'isD2D', target: '#mesh.registered', actions: ['startBurst', 'publishPresence'] },
+            { target: 'jitter' },
+          ],
+        },
+        jitter: {
+          after: { registerJitter: { target: 'requesting' } },
+        },
+        requesting: {
+          invoke: {
+            id: 'registerDevice',
+            src: 'registerDevice',
+            input: ({ context }) => ({ attempt: context.attempt }),
+            onDone: {
+              target: '#mesh.registered',
+              actions: [{ type: 'recordRegistration', params: ({ event }) => event.output }, 'notifyRegistered'],
+            },
+            onError: { target: 'backoff', actions: { type: 'recordFailure', params: ({ event }: { event: { error: unknown } }) => event.error } },
+          },
+        },
+        backoff: {
+          after: { registerBackoff: { target: 'requesting' } },
+        },
+      },
+    },
+    registered: {
+      entry: ['stamp', 'publishHeartbeat'],
+      type: 'parallel',
+      on: {
+        'nats.disconnect': { target: 'reconnecting' },
+        'nats.probe': { guard: 'isD2D', actions: 'publishPresence' },
+      },
+      states: {
+        heartbeat: {
+          initial: 'waiting',
+          states: {
+            waiting: {
+              after: { heartbeatInterval: { target: 'waiting', reenter: true, actions: 'publishHeartbeat' } },
+            },
+          },
+        },
+        presence: {
+          initial: 'choose',
+          states: {
+            choose: {
+              always: [{ guard: 'isD2D', target: 'announcing' }, { target: 'off' }],
+            },
+            off: {},
+            announcing: {
+              after: { presenceInterval: { target: 'announcing', reenter: true, actions: 'publishPresence' } },
+            },
+          },
+        },
+      },
+    },
+    reconnecting: {
+      entry: ['stamp', 'countReconnect'],
+      on: {
+        // Re-register at once after a reconnect (Python does the same, §3.6); no jitter needed.
+        'nats.reconnect': [
+          { guard: 'isD2D', target: 'registered', actions: ['startBurst', 'publishPresence'] },
+          { target: 'registering.requesting' },
+        ],
+      },
+    },
+    closing: {
+      entry: ['stamp', 'publishDeparting'],
+      invoke: {
+        id: 'drain',
+        src: 'drain',
+        onDone: { target: 'closed' },
+        onError: { target: 'closed' },
+      },
+    },
+    closed: {
+      entry: 'stamp',
+      type: 'final',
+    },
+  },
+});
+
+export type MeshMachine = typeof meshMachine;
+
+/** The coarse state name shown in `get_status` and the settings page. */
+export function meshStateName(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object') return Object.keys(value)[0] ?? 'unknown';
+  return 'unknown';
+}

@@ -1,0 +1,46 @@
+// The shape of one RPC function of the device: its advertised definition (name, agent-facing
+// description, labels, parameters) and how a decoded call becomes a driver-machine event. Owns
+// no behaviour: the gate (src/actors/rpc-gate.ts) runs calls, the machines decide outcomes.
+import type { CallerMeta } from '../protocol/json-rpc.ts';
+import type { ParamsSpec } from './params.ts';
+
+export interface FunctionLabels {
+  readonly direction: 'read' | 'write';
+  readonly safety: 'critical' | 'informational';
+  readonly modality?: string;
+}
+
+/** What the gate knows about a call besides its parameters. */
+export interface CallContext {
+  readonly requestId: string;
+  readonly function: string;
+  /** `_dc_meta.source_device`: asserted by the caller, not authenticated (protocol §3.7). */
+  readonly caller: CallerMeta;
+}
+
+export interface RpcFunction<P = unknown, E extends { type: string } = { type: string }> {
+  readonly name: string;
+  /** Written for agents: what it does, units, limits, what it returns. */
+  readonly description: string;
+  readonly labels: FunctionLabels;
+  readonly params: ParamsSpec<P>;
+  /** The event the driver machine receives for this call. */
+  toEvent(params: P, call: CallContext): E;
+  /** How long the gate waits for the machine's outcome before answering OutcomeTimeout. */
+  readonly timeoutMs?: number;
+}
+
+/** Keeps the params type of each function while collecting them in one list. */
+export function defineFunction<P, E extends { type: string }>(fn: RpcFunction<P, E>): RpcFunction<P, E> {
+  return fn;
+}
+
+export interface EventDefinition {
+  readonly name: string;
+  readonly description: string;
+  readonly payloadSchema: { readonly type: 'object'; readonly properties: Record<string, unknown>; readonly required: ReadonlyArray<string> };
+}
+
+/** A function of any parameter type, for lists (the parameter type is checked where it is defined). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyRpcFunction = RpcFunction<any, { type: string }>;

@@ -1,0 +1,149 @@
+// Parameter schemas for RPC functions: one Effect Schema per function both validates the call
+// and generates the advertised JSON schema (device-connect-protocol.md §2.12 shape:
+// `{"type":"object","properties","required"}` with description, default, minimum, maximum).
+// Owns the messages for bad input (they name the parameter and the allowed range). Does not own
+// dispatch or state checks (src/actors/rpc-gate.ts).
+import { Effect, Result, Schema, SchemaIssue } from 'effect';
+import { InvalidParams } from '../errors.ts';
+
+/** Longest string any parameter accepts unless it says otherwise; ids and labels are short. */
+export const DEFAULT_MAX_STRING_LENGTH = 256;
+
+interface Common<T> {
+  readonly description: string;
+  readonly default?: T;
+}
+
+interface NumberOptions extends Common<number> {
+  readonly minimum: number;
+  readonly maximum: number;
+  /** Unit shown in messages and descriptions (`degrees`, `mm`, `s`). */
+  readonly unit?: string;
+}
+
+function rangeText(o: NumberOptions, what: string): string {
+  return `must be ${what} in [${o.minimum}, ${o.maximum}]${o.unit ? ` ${o.unit}` : ''}`;
+}
+
+function withDefault<S extends Schema.Top>(schema: S, fallback: unknown) {
+  return Schema.optionalKey(schema).pipe(Schema.withDecodingDefaultKey(Effect.succeed(fallback as never)));
+}
+
+/** A finite number within an inclusive range; NaN, ±Infinity and numeric strings are refused. */
+export function numberParam<const O extends NumberOptions>(o: O) {
+  const message = rangeText(o, 'a finite number');
+  const schema = Schema.Number.annotate({ message, description: o.description, ...(o.default === undefined ? {} : { default: o.default }) }).check(
+    Schema.isFinite({ message }),
+    Schema.isBetween({ minimum: o.minimum, maximum: o.maximum }, { message }),
+  );
+  return (o.default === undefined ? schema : withDefault(schema, o.default)) as O extends { default: number }
+    ? Schema.withDecodingDefaultKey<Schema.optionalKey<typeof schema>, never>
+    : typeof schema;
+}
+
+export function integerParam<const O extends NumberOptions>(o: O) {
+  const message = rangeText(o, 'an integer');
+  const schema = Schema.Int.annotate({ message, description: o.description, ...(o.default === undefined ? {} : { default: o.default }) }).check(
+    Schema.isBetween({ minimum: o.minimum, maximum: o.maximum }, { message }),
+  );
+  return (o.default === undefined ? schema : withDefault(schema, o.default)) as O extends { default: number }
+    ? Schema.withDecodingDefaultKey<Schema.optionalKey<typeof schema>, never>
+    : typeof schema;
+}
+
+interface StringOptions extends Common<string> {
+  readonly maxLength?: number;
+  /** When set, the value must match (ids, owner names). */
+  readonly pattern?: RegExp;
+  readonly patternText?: string;
+}
+
+export function stringParam<const O extends StringOptions>(o: O) {
+  const maxLength = o.maxLength ?? DEFAULT_MAX_STRING_LENGTH;
+  const message = `must be a string of at most ${maxLength} characters${o.patternText ? ` (${o.patternText})` : ''}`;
+  const checks = [Schema.isMaxLength(maxLength, { message })] as const;
+  const base = Schema.String.annotate({ message, description: o.description, ...(o.default === undefined ? {} : { default: o.default }) });
+  const schema = o.pattern ? base.check(...checks, Schema.isPattern(o.pattern, { message })) : base.check(...checks);
+  return (o.default === undefined ? schema : withDefault(schema, o.default)) as O extends { default: string }
+    ? Schema.withDecodingDefaultKey<Schema.optionalKey<typeof schema>, never>
+    : typeof schema;
+}
+
+export function enumParam<const L extends readonly [string, ...string[]], const O extends Common<L[number]>>(literals: L, o: O) {
+  const message = `must be one of ${literals.map((l) => JSON.stringify(l)).join(', ')}`;
+  const schema = Schema.Literals(literals).annotate({ message, description: o.description, ...(o.default === undefined ? {} : { default: o.default }) });
+  return (o.default === undefined ? schema : withDefault(schema, o.default)) as O extends { default: string }
+    ? Schema.withDecodingDefaultKey<Schema.optionalKey<typeof schema>, never>
+    : typeof schema;
+}
+
+export function booleanParam<const O extends Common<boolean>>(o: O) {
+  const schema = Schema.Boolean.annotate({ message: 'must be true or false', description: o.description, ...(o.default === undefined ? {} : { default: o.default }) });
+  return (o.default === undefined ? schema : withDefault(schema, o.default)) as O extends { default: boolean }
+    ? Schema.withDecodingDefaultKey<Schema.optionalKey<typeof schema>, never>
+    : typeof schema;
+}
+
+/** The advertised `parameters` object of a FunctionDef (§2.5, §2.12). */
+export interface ParametersJsonSchema {
+  readonly type: 'object';
+  readonly properties: Record<string, Record<string, unknown>>;
+  readonly required: ReadonlyArray<string>;
+}
+
+export interface ParamsSpec<T> {
+  readonly jsonSchema: ParametersJsonSchema;
+  /** Strict decode: unknown fields, wrong types, NaN/Infinity and out-of-range values all fail. */
+  decode(input: unknown): Result.Result<T, InvalidParams>;
+}
+
+const formatIssue = SchemaIssue.makeFormatterStandardSchemaV1();
+
+export function defineParams<const F extends Schema.Struct.Fields>(fields: F): ParamsSpec<Schema.Struct<F>['Type']> {
+  const struct = Schema.Struct(fields);
+  const generated = Schema.toJsonSchemaDocument(struct).schema as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
+  const properties: Record<string, Record<string, unknown>> = {};
+  for (const [name, property] of Object.entries(generated.properties ?? {})) {
+    // Python's schema builder emits no `title`/`$schema`; keep the keys agents and the registry expect.
+    const { title: _title, ...rest } = property;
+    properties[name] = rest;
+  }
+  const jsonSchema: ParametersJsonSchema = Object.freeze({ type: 'object', properties, required: generated.required ?? [] });
+  const decoder = Schema.decodeUnknownResult(struct as never, { onExcessProperty: 'error', errors: 'all' }) as (
+    input: unknown,
+  ) => Result.Result<Schema.Struct<F>['Type'], Schema.SchemaError>;
+  const known = Object.keys(fields);
+  return {
+    jsonSchema,
+    decode(input) {
+      // Effect treats an empty Struct as "any object"; unknown keys are refused here for every shape.
+      if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
+        const unknownKeys = Object.keys(input).filter((k) => !known.includes(k));
+        if (unknownKeys.length > 0) {
+          const issues = unknownKeys.map((parameter) => ({ parameter, problem: `is not a parameter of this function (known: ${known.join(', ') || 'none'})` }));
+          return Result.fail(new InvalidParams({ message: `Invalid params: ${issues.map((i) => `${i.parameter} ${i.problem}`).join('; ')}`, issues }));
+        }
+      }
+      const result = decoder(input);
+      if (Result.isSuccess(result)) return Result.succeed(result.success);
+      const seen = new Set<string>();
+      const issues: Array<{ parameter: string; problem: string }> = [];
+      for (const issue of formatIssue(result.failure.issue).issues) {
+        const parameter = issue.path?.map(String).join('.') || 'params';
+        const problem = parameter === 'params' && !known.includes('params')
+          ? 'must be a JSON object of named parameters'
+          : known.includes(parameter)
+          ? issue.message === 'Missing key'
+            ? 'is required'
+            : issue.message
+          : `is not a parameter of this function (known: ${known.join(', ') || 'none'})`;
+        const key = `${parameter}:${problem}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        issues.push({ parameter, problem });
+      }
+      const message = `Invalid params: ${issues.map((i) => `${i.parameter} ${i.problem}`).join('; ')}`;
+      return Result.fail(new InvalidParams({ message, issues }));
+    },
+  };
+}

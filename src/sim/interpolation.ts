@@ -1,0 +1,61 @@
+// Time laws and pose interpolation of a daemon goto (reachy-daemon-api.md §7;
+// RM:src/reachy_mini/utils/interpolation.py, RM:src/reachy_mini/motion/goto.py): linear, min-jerk,
+// ease-in-out and the overshooting "cartoon" law, and SE(3) interpolation with yaw as a scalar
+// (through the front) and the roll/pitch residual by SLERP. Owns no clock and no robot state.
+import {
+  composePose, type Mat4, mul3, rotationFromRotvec, rotationOf, rotvecFromRotation, rotZ,
+  rpyFromRotation, translationOf, transpose3, orthonormalize,
+} from './pose-math.ts';
+
+export const INTERPOLATION_METHODS = ['linear', 'minjerk', 'ease_in_out', 'cartoon'] as const;
+export type InterpolationMethod = (typeof INTERPOLATION_METHODS)[number];
+
+export function isInterpolationMethod(value: unknown): value is InterpolationMethod {
+  return typeof value === 'string' && (INTERPOLATION_METHODS as readonly string[]).includes(value);
+}
+
+/** Back-ease overshoot constant of the cartoon law (`c1` in the daemon). */
+const CARTOON_C1 = 1.70158;
+/** In-out back-ease scaling of c1 (`c2 = c1 * 1.525`). */
+const CARTOON_C2 = CARTOON_C1 * 1.525;
+
+/** Progress (0..1, cartoon overshoots) at normalised time `t` ∈ [0, 1] (`time_trajectory`). */
+export function timeLaw(t: number, method: InterpolationMethod): number {
+  const s = Math.max(0, Math.min(1, t));
+  switch (method) {
+    case 'linear':
+      return s;
+    case 'minjerk':
+      return 10 * s ** 3 - 15 * s ** 4 + 6 * s ** 5;
+    case 'ease_in_out':
+      return s < 0.5 ? 2 * s * s : 1 - (-2 * s + 2) ** 2 / 2;
+    case 'cartoon':
+      return s < 0.5
+        ? ((2 * s) ** 2 * ((CARTOON_C2 + 1) * 2 * s - CARTOON_C2)) / 2
+        : ((2 * s - 2) ** 2 * ((CARTOON_C2 + 1) * (2 * s - 2) + CARTOON_C2) + 2) / 2;
+  }
+}
+
+export function lerp(a: number, b: number, s: number): number {
+  return a + (b - a) * s;
+}
+
+/**
+ * `linear_pose_interpolation(start, end, s, yaw_as_scalar=True)`: yaw interpolated as a signed
+ * Euler angle (never through the back), the remaining roll/pitch rotation by geodesic SLERP,
+ * translation linearly. `s` may leave [0, 1] (cartoon overshoot extrapolates).
+ */
+export function interpolatePose(start: Mat4, end: Mat4, s: number): Mat4 {
+  const rotStart = orthonormalize(rotationOf(start));
+  const rotEnd = orthonormalize(rotationOf(end));
+  const yawStart = rpyFromRotation(rotStart)[2];
+  const yawEnd = rpyFromRotation(rotEnd)[2];
+  const residualStart = mul3(rotZ(-yawStart), rotStart);
+  const residualEnd = mul3(rotZ(-yawEnd), rotEnd);
+  const relative = rotvecFromRotation(mul3(transpose3(residualStart), residualEnd));
+  const residual = mul3(residualStart, rotationFromRotvec([relative[0] * s, relative[1] * s, relative[2] * s]));
+  const rotation = mul3(rotZ(lerp(yawStart, yawEnd, s)), residual);
+  const [x0, y0, z0] = translationOf(start);
+  const [x1, y1, z1] = translationOf(end);
+  return composePose(rotation, [lerp(x0, x1, s), lerp(y0, y1, s), lerp(z0, z1, s)]);
+}
