@@ -131,17 +131,29 @@ export const meshMachine = setup({
   },
   on: {
     'mesh.stop': { target: '.closing' },
-    'nats.closed': { target: '.closed', actions: assign({ lastError: ({ event }) => event.error ?? null }) },
+    // The client gave up (it never does on outages with unlimited reconnects; it does when the
+    // server revokes the credentials mid-session): start over with a fresh connection.
+    'nats.closed': { target: '.connecting', actions: assign({ lastError: ({ event }) => event.error ?? 'connection closed by the client' }) },
   },
   states: {
     connecting: {
       entry: 'stamp',
-      invoke: {
-        id: 'connect',
-        src: 'connect',
-        input: ({ context }) => ({ deviceId: context.deviceId }),
-        onDone: { target: 'registering' },
-        onError: { target: 'closed', actions: assign({ lastError: ({ event }) => errorText(event.error) }) },
+      initial: 'dialing',
+      states: {
+        dialing: {
+          invoke: {
+            id: 'connect',
+            src: 'connect',
+            input: ({ context }) => ({ deviceId: context.deviceId }),
+            onDone: { target: '#mesh.registering', actions: assign({ attempt: 0, lastError: null }) },
+            // Refused credentials or an unreachable first server: keep trying with back-off;
+            // the broker's accounts may be fixed without touching the robot (never exit).
+            onError: { target: 'waiting', actions: { type: 'recordFailure', params: ({ event }: { event: { error: unknown } }) => event.error } },
+          },
+        },
+        waiting: {
+          after: { registerBackoff: { target: 'dialing' } },
+        },
       },
     },
     registering: {
@@ -217,6 +229,7 @@ export const meshMachine = setup({
     },
     closing: {
       entry: ['stamp', 'publishDeparting'],
+      on: { 'nats.closed': { target: 'closed' } },
       invoke: {
         id: 'drain',
         src: 'drain',
