@@ -122,14 +122,14 @@ export function startDeviceRuntime(options: DeviceRuntimeOptions): DeviceRuntime
 
   const meshLogic = meshMachine.provide({
     actors: {
-      connect: fromPromise(async () => {
+      connect: fromPromise(async ({ signal }) => {
         const handlers = {
           onCommand,
           onBroadcast,
           onStatus: (event: LinkEvent) => mesh.send(event),
           ...(options.discoveryMode === 'd2d' ? { onProbe: () => mesh.send({ type: 'nats.probe' }) } : {}),
         };
-        link = await NatsLink.open(
+        const opened = await NatsLink.open(
           options.connectionOptions,
           {
             cmd: cmdSubject,
@@ -138,6 +138,12 @@ export function startDeviceRuntime(options: DeviceRuntimeOptions): DeviceRuntime
           },
           handlers,
         );
+        if (signal.aborted) {
+          // The mesh was stopped while dialing: do not leave a live connection behind.
+          await opened.drain();
+          throw new Error('stopped while connecting');
+        }
+        link = opened;
         micro = await startMicroService(link.nc, {
           deviceId: options.deviceId,
           tenant: options.tenant,
