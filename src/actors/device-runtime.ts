@@ -195,7 +195,6 @@ export function startDeviceRuntime(options: DeviceRuntimeOptions): DeviceRuntime
       discoveryMode: options.discoveryMode,
       deviceTtlS: options.deviceTtlS,
       registerJitterMs: options.registerJitterMs,
-      now,
     },
   });
   let lastState = '';

@@ -9,12 +9,10 @@ import { availabilityOf, INITIAL_DRIVER_STATE, type DriverStateFields } from './
 
 export interface DriverInput {
   readonly deviceId: string;
-  readonly now?: () => number;
 }
 
 export interface DriverContext {
   readonly deviceId: string;
-  readonly now: () => number;
   readonly startedAt: number;
   readonly state: DriverStateFields;
   readonly connectionState: 'disconnected' | 'connecting' | 'connected' | 'backoff';
@@ -40,7 +38,7 @@ function isoMs(ms: number): string {
 
 /** `get_status` result: the daemon block and the reference `driver_state` plus our additions. */
 export function statusResult(context: DriverContext): Record<string, unknown> {
-  const now = context.now();
+  const now = Date.now();
   const state = context.state;
   return {
     daemon:
@@ -79,16 +77,15 @@ export const driverMachine = setup({
 }).createMachine({
   id: 'driver',
   context: ({ input }) => {
-    const now = input.now ?? Date.now;
+    const now = Date.now();
     return {
       deviceId: input.deviceId,
-      now,
-      startedAt: now(),
+      startedAt: now,
       state: INITIAL_DRIVER_STATE,
       connectionState: 'disconnected',
       daemonStatus: null,
       meshState: 'connecting',
-      meshStateSince: now(),
+      meshStateSince: now,
     };
   },
   initial: 'running',

@@ -2,7 +2,7 @@
 // the broker, register (infra: `registerDevice` with jitter, timeout and 1→30 s back-off until a
 // UUID comes back; d2d: announce presence), heartbeat every ttl/3, presence every 5 s after a
 // 0.5 s burst, re-register after every reconnect, `departing` presence on stop. Owns the states
-// and timing only: every I/O action and actor is named here and provided by the device runtime
+// and timing only (time is read from Date.now, which tests fake): every I/O action and actor is named here and provided by the device runtime
 // (src/actors/device-runtime.ts). NATS status events drive it; nothing here ever exits the process.
 import { assign, setup } from 'xstate';
 
@@ -22,8 +22,6 @@ export interface MeshInput {
   readonly discoveryMode: 'infra' | 'd2d';
   readonly deviceTtlS: number;
   readonly registerJitterMs: number;
-  /** Clock for state timestamps; tests pass a fake. */
-  readonly now?: () => number;
 }
 
 export interface MeshContext {
@@ -32,7 +30,6 @@ export interface MeshContext {
   readonly discoveryMode: 'infra' | 'd2d';
   readonly deviceTtlS: number;
   readonly registerJitterMs: number;
-  readonly now: () => number;
   /** Failed registration attempts since the last success (drives the back-off). */
   readonly attempt: number;
   readonly registrationId: string | null;
@@ -86,12 +83,12 @@ export const meshMachine = setup({
     publishPresence: () => undefined,
     publishDeparting: () => undefined,
     notifyRegistered: () => undefined,
-    stamp: assign({ stateSince: ({ context }) => context.now() }),
-    startBurst: assign({ burstUntil: ({ context }) => context.now() + PRESENCE_BURST_WINDOW_MS }),
+    stamp: assign({ stateSince: ({ context }) => Date.now() }),
+    startBurst: assign({ burstUntil: ({ context }) => Date.now() + PRESENCE_BURST_WINDOW_MS }),
     recordRegistration: assign(({ context }, output: RegistrationOutput) => ({
       attempt: 0,
       registrationId: output.registrationId,
-      registeredAt: context.now(),
+      registeredAt: Date.now(),
       registrations: context.registrations + 1,
       lastError: null,
     })),
@@ -105,20 +102,18 @@ export const meshMachine = setup({
     registerJitter: ({ context }) => Math.floor(Math.random() * context.registerJitterMs),
     registerBackoff: ({ context }) => registrationBackoffMs(context.attempt),
     heartbeatInterval: ({ context }) => Math.max(MIN_HEARTBEAT_INTERVAL_MS, (context.deviceTtlS * 1000) / 3),
-    presenceInterval: ({ context }) => (context.now() < context.burstUntil ? PRESENCE_BURST_INTERVAL_MS : PRESENCE_STEADY_INTERVAL_MS),
+    presenceInterval: ({ context }) => (Date.now() < context.burstUntil ? PRESENCE_BURST_INTERVAL_MS : PRESENCE_STEADY_INTERVAL_MS),
   },
 }).createMachine({
   id: 'mesh',
   initial: 'connecting',
   context: ({ input }) => {
-    const now = input.now ?? Date.now;
     return {
       deviceId: input.deviceId,
       tenant: input.tenant,
       discoveryMode: input.discoveryMode,
       deviceTtlS: input.deviceTtlS,
       registerJitterMs: input.registerJitterMs,
-      now,
       attempt: 0,
       registrationId: null,
       registeredAt: null,
@@ -126,7 +121,7 @@ export const meshMachine = setup({
       reconnects: 0,
       burstUntil: 0,
       lastError: null,
-      stateSince: now(),
+      stateSince: Date.now(),
     };
   },
   on: {

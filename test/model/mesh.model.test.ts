@@ -1,0 +1,200 @@
+// Model-based test of the mesh machine (src/machines/mesh.machine.ts): paths generated from the
+// machine itself with `TestModel` (xstate/graph), replayed on the real machine with controllable
+// connect/register/drain actors and fake timers; at every step the real actor must be in the
+// model's state and the side effects (heartbeat, presence, departing) must have happened.
+// A final test asserts every transition of the adjacency map was walked, for both discovery modes.
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { createActor, fromPromise, type EventObject } from 'xstate';
+import { TestModel } from 'xstate/graph';
+import {
+  meshMachine,
+  PRESENCE_BURST_INTERVAL_MS,
+  PRESENCE_STEADY_INTERVAL_MS,
+  registrationBackoffMs,
+  type MeshEvent,
+  type MeshInput,
+  type RegistrationOutput,
+} from '../../src/machines/mesh.machine.ts';
+import { declaredEventTypes, Deferred, edgeKey } from './model-harness.ts';
+
+const REGISTRATION_ID = '097c319a-6681-4267-af36-8fee8e3b6dbb';
+const JITTER_MS = 1_000;
+const TTL_S = 15;
+
+function eventFor(type: string): EventObject {
+  if (type === 'xstate.done.actor.registerDevice') return { type, output: { registrationId: REGISTRATION_ID } } as EventObject;
+  if (type.startsWith('xstate.error.actor.')) return { type, error: new Error('model failure') } as EventObject;
+  return { type };
+}
+
+function serialize(snapshot: { value: unknown; status: string }): string {
+  return `${JSON.stringify(snapshot.value)}|${snapshot.status}`;
+}
+
+/** The system under test: the real machine with actors the executors settle. */
+function createSut(input: MeshInput) {
+  const pending: { connect?: Deferred<void>; registerDevice?: Deferred<RegistrationOutput>; drain?: Deferred<void> } = {};
+  const effects = { heartbeats: 0, presences: 0, departing: 0, registered: 0 };
+  const logic = meshMachine.provide({
+    actors: {
+      connect: fromPromise(() => (pending.connect = new Deferred<void>()).promise),
+      registerDevice: fromPromise(() => (pending.registerDevice = new Deferred<RegistrationOutput>()).promise),
+      drain: fromPromise(() => (pending.drain = new Deferred<void>()).promise),
+    },
+    actions: {
+      publishHeartbeat: () => void effects.heartbeats++,
+      publishPresence: () => void effects.presences++,
+      publishDeparting: () => void effects.departing++,
+      notifyRegistered: () => void effects.registered++,
+    },
+  });
+  const actor = createActor(logic, { input });
+  actor.start();
+  return { actor, pending, effects };
+}
+
+type Sut = ReturnType<typeof createSut>;
+
+async function flush(): Promise<void> {
+  await vi.advanceTimersByTimeAsync(0);
+}
+
+function executors(sut: () => Sut) {
+  const settle = async (name: 'connect' | 'registerDevice' | 'drain', ok: boolean) => {
+    const d = sut().pending[name];
+    expect(d, `${name} actor should be running`).toBeDefined();
+    if (ok) (d as Deferred<unknown>).resolve(name === 'registerDevice' ? { registrationId: REGISTRATION_ID } : undefined);
+    else d!.reject(new Error('model failure'));
+    await flush();
+  };
+  const send = (type: string) => async () => {
+    sut().actor.send({ type } as never);
+    await flush();
+  };
+  return {
+    'xstate.done.actor.connect': () => settle('connect', true),
+    'xstate.error.actor.connect': () => settle('connect', false),
+    'xstate.done.actor.registerDevice': async () => {
+      const before = sut().effects.heartbeats;
+      await settle('registerDevice', true);
+      expect(sut().effects.heartbeats).toBe(before + 1); // registered entry sends one at once
+    },
+    'xstate.error.actor.registerDevice': () => settle('registerDevice', false),
+    'xstate.done.actor.drain': () => settle('drain', true),
+    'xstate.error.actor.drain': () => settle('drain', false),
+    'nats.disconnect': send('nats.disconnect'),
+    'nats.reconnect': send('nats.reconnect'),
+    'nats.closed': send('nats.closed'),
+    'mesh.stop': async () => {
+      const before = sut().effects.departing;
+      await send('mesh.stop')();
+      expect(sut().effects.departing).toBe(before + 1);
+    },
+    'nats.probe': async () => {
+      const before = sut().effects.presences;
+      await send('nats.probe')();
+      expect(sut().effects.presences).toBe(before + 1);
+    },
+  } as Record<string, () => Promise<void>>;
+}
+
+function afterExecutor(sut: () => Sut, type: string): () => Promise<void> {
+  return async () => {
+    const { context } = sut().actor.getSnapshot();
+    let ms: number;
+    if (type.includes('registerJitter')) ms = JITTER_MS;
+    else if (type.includes('registerBackoff')) ms = registrationBackoffMs(context.attempt);
+    else if (type.includes('heartbeatInterval')) ms = (TTL_S * 1000) / 3;
+    else if (type.includes('presenceInterval')) ms = Date.now() < context.burstUntil ? PRESENCE_BURST_INTERVAL_MS : PRESENCE_STEADY_INTERVAL_MS;
+    else throw new Error(`no executor for ${type}`);
+    const before = { ...sut().effects };
+    await vi.advanceTimersByTimeAsync(ms);
+    if (type.includes('heartbeatInterval')) expect(sut().effects.heartbeats).toBeGreaterThan(before.heartbeats);
+    if (type.includes('presenceInterval')) expect(sut().effects.presences).toBeGreaterThan(before.presences);
+  };
+}
+
+const MODES: ReadonlyArray<MeshInput['discoveryMode']> = ['infra', 'd2d'];
+
+describe.each(MODES)('mesh machine, %s mode', (discoveryMode) => {
+  const input: MeshInput = { deviceId: 'model-dev', tenant: 'default', discoveryMode, deviceTtlS: TTL_S, registerJitterMs: JITTER_MS };
+  const types = declaredEventTypes(meshMachine);
+  // The model walks the machine with inert actors: outcomes come only from the generated events.
+  const never = <T, I>() => fromPromise<T, I>(() => new Promise<T>(() => undefined));
+  const modelLogic = meshMachine.provide({
+    actors: { connect: never<void, { deviceId: string }>(), registerDevice: never<RegistrationOutput, { attempt: number }>(), drain: never<void, void>() },
+  });
+  const model = new TestModel(modelLogic, {
+    input,
+    events: types.map(eventFor) as MeshEvent[],
+    filterEvents: (snapshot, event) => snapshot.status === 'active' && snapshot.can(event as never),
+    serializeState: (snapshot) => serialize(snapshot),
+    stateMatcher: (snapshot, key) => key === '*' || snapshot.matches(key as never),
+  });
+  // One path per edge of the adjacency map: the shortest way to its source state, then the edge.
+  const prefixes = new Map<string, EventObject[]>();
+  const shortestPaths = model.getShortestPaths();
+  // xstate/graph's getPathsFromEvents drops `input` from its default start state; start from ours.
+  const fromState = shortestPaths[0]!.steps[0]!.state;
+  for (const p of shortestPaths) {
+    p.steps.forEach((step, i) => {
+      const key = serialize(step.state);
+      const events = p.steps.slice(1, i + 1).map((s) => s.event);
+      const known = prefixes.get(key);
+      if (!known || known.length > events.length) prefixes.set(key, events);
+    });
+  }
+  const edges = Object.entries(model.getAdjacencyMap()).flatMap(([stateKey, adjacency]) =>
+    Object.values(adjacency.transitions).map(({ event }) => ({ stateKey, event: event as EventObject })),
+  );
+  const paths = edges.map(({ stateKey, event }) => {
+    const prefix = prefixes.get(stateKey);
+    if (!prefix) throw new Error(`no path reaches ${stateKey}`);
+    const events = [...prefix, event];
+    const [path] = model.getPathsFromEvents(events as MeshEvent[], { input, fromState, serializeState: (snapshot) => serialize(snapshot) });
+    if (!path) throw new Error(`no path for ${edgeKey(stateKey, event)}`);
+    return path;
+  });
+  let sut: Sut | undefined;
+  const current = () => sut!;
+  const eventExecutors: Record<string, () => Promise<void>> = { ...executors(current) };
+  for (const type of types) if (type.startsWith('xstate.after.')) eventExecutors[type] = afterExecutor(current, type);
+
+  beforeEach(() => {
+    vi.useFakeTimers({ now: 1_800_000_000_000 });
+    sut = createSut(input);
+  });
+  afterEach(() => {
+    sut?.actor.stop();
+    vi.useRealTimers();
+  });
+
+  test.each(paths.map((p) => [p.description, p] as const))('%s', async (_description, path) => {
+    await path.test({
+      events: eventExecutors,
+      states: {
+        '*': (expected) => {
+          const actual = current().actor.getSnapshot();
+          expect(actual.value).toEqual(expected.value);
+          expect(actual.status, String((expected as { error?: unknown }).error)).toBe(expected.status);
+        },
+      },
+    });
+  });
+
+  test('every transition of the machine is walked by some generated path', () => {
+    const walked = new Set<string>();
+    for (const path of paths) {
+      path.steps.forEach((step, i) => {
+        if (i === 0) return;
+        walked.add(edgeKey(serialize(path.steps[i - 1]!.state), step.event));
+      });
+    }
+    const all: string[] = [];
+    for (const [stateKey, adjacency] of Object.entries(model.getAdjacencyMap())) {
+      for (const { event } of Object.values(adjacency.transitions)) all.push(edgeKey(stateKey, event as EventObject));
+    }
+    expect(all.length).toBeGreaterThan(10);
+    expect(all.filter((edge) => !walked.has(edge))).toEqual([]);
+  });
+});
