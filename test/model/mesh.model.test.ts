@@ -144,7 +144,8 @@ describe.each(MODES)('mesh machine, %s mode', (discoveryMode) => {
       if (!known || known.length > events.length) prefixes.set(key, events);
     });
   }
-  const edges = Object.entries(model.getAdjacencyMap()).flatMap(([stateKey, adjacency]) =>
+  type Adjacency = { transitions: Record<string, { event: unknown }> };
+  const edges = Object.entries(model.getAdjacencyMap() as unknown as Record<string, Adjacency>).flatMap(([stateKey, adjacency]) =>
     Object.values(adjacency.transitions).map(({ event }) => ({ stateKey, event: event as EventObject })),
   );
   const paths = edges.map(({ stateKey, event }) => {
@@ -191,7 +192,7 @@ describe.each(MODES)('mesh machine, %s mode', (discoveryMode) => {
       });
     }
     const all: string[] = [];
-    for (const [stateKey, adjacency] of Object.entries(model.getAdjacencyMap())) {
+    for (const [stateKey, adjacency] of Object.entries(model.getAdjacencyMap() as unknown as Record<string, Adjacency>)) {
       for (const { event } of Object.values(adjacency.transitions)) all.push(edgeKey(stateKey, event as EventObject));
     }
     expect(all.length).toBeGreaterThan(10);
