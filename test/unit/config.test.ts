@@ -1,0 +1,144 @@
+// Configuration: one precedence (flags > env > settings file > defaults) with the winning layer
+// recorded per key; every bad value is a ConfigError (the CLI turns it into exit code 2); the
+// security gate of device-connect-protocol.md §3.5; credentials never readable from the result.
+import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { describe, expect, test } from 'vitest';
+import { ConfigError, loadConfig, parseTarget } from '../../src/config/config.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'rmd-config-'));
+const JWT = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJlZDI1NTE5LW5rZXkifQ.eyJzdWIiOiJVQUJDIn0.c2lnbmF0dXJl';
+const SEED = 'SUAM' + 'A'.repeat(54);
+const NO_SETTINGS = { REACHY_MINI_DRIVER_SETTINGS_FILE: join(dir, 'absent.json') };
+
+function write(name: string, content: string, mode = 0o600): string {
+  const path = join(dir, name);
+  writeFileSync(path, content);
+  chmodSync(path, mode);
+  return path;
+}
+
+const credsText = `-----BEGIN NATS USER JWT-----\n${JWT}\n------END NATS USER JWT------\n\n************************* IMPORTANT *************************\n\n-----BEGIN USER NKEY SEED-----\n${SEED}\n------END USER NKEY SEED------\n`;
+const credsFile = write('device.creds', credsText);
+const insecure = { ...NO_SETTINGS, DEVICE_CONNECT_ALLOW_INSECURE: 'true' };
+
+describe('precedence', () => {
+  const settings = write('settings.json', JSON.stringify({ device_id: 'from-settings', tenant: 'settings-tenant', transport_mode: 'http', allow_insecure: true }));
+
+  test('flags beat env, env beats the settings file, the file beats defaults', () => {
+    const fromAll = loadConfig({ argv: ['--device-id', 'from-flag', '--settings-file', settings], env: { DEVICE_ID: 'from-env' } });
+    expect(fromAll.deviceId).toBe('from-flag');
+    expect(fromAll.sources.deviceId).toBe('flag');
+    const fromEnv = loadConfig({ argv: ['--settings-file', settings], env: { DEVICE_ID: 'from-env' } });
+    expect(fromEnv.deviceId).toBe('from-env');
+    expect(fromEnv.sources.deviceId).toBe('env');
+    const fromFile = loadConfig({ argv: ['--settings-file', settings], env: {} });
+    expect(fromFile.deviceId).toBe('from-settings');
+    expect(fromFile.tenant).toBe('settings-tenant');
+    expect(fromFile.transportMode).toBe('http');
+    expect(fromFile.sources.transportMode).toBe('settings');
+    const defaults = loadConfig({ argv: [], env: insecure });
+    expect(defaults.deviceId).toBe('reachy-mini-1');
+    expect(defaults.tenant).toBe('default');
+    expect(defaults.messagingUrls).toEqual(['nats://127.0.0.1:4222']);
+    expect(defaults.sources.deviceId).toBe('default');
+  });
+
+  test('env transport mode wins over the settings file (the reference inverted this)', () => {
+    const c = loadConfig({ argv: ['--settings-file', settings], env: { REACHY_TRANSPORT_MODE: 'websocket' } });
+    expect(c.transportMode).toBe('websocket');
+  });
+
+  test('URLs: flag list, then MESSAGING_URLS / NATS_URL / NATS_URLS, then the credentials file', () => {
+    expect(loadConfig({ argv: ['--messaging-url', 'nats://a:1', '--messaging-url', 'nats://b:2'], env: insecure }).messagingUrls).toEqual(['nats://a:1', 'nats://b:2']);
+    expect(loadConfig({ argv: [], env: { ...insecure, NATS_URLS: 'nats://c:3, nats://d:4' } }).messagingUrls).toEqual(['nats://c:3', 'nats://d:4']);
+    const portal = write('p.creds.json', JSON.stringify({ device_id: 'lab-1', tenant: 'lab', nats: { urls: ['nats://portal:4222'], jwt: JWT, nkey_seed: SEED } }));
+    const c = loadConfig({ argv: [], env: { ...NO_SETTINGS, MESSAGING_CREDENTIALS_FILE: portal } });
+    expect(c.messagingUrls).toEqual(['nats://portal:4222']);
+    expect(c.deviceId).toBe('lab-1');
+    expect(c.tenant).toBe('lab');
+    expect(c.sources.deviceId).toBe('credentials');
+  });
+
+  test('TENANT applies to the device', () => {
+    expect(loadConfig({ argv: [], env: { ...insecure, TENANT: 'lab7' } }).tenant).toBe('lab7');
+  });
+
+  test('--sim picks the sim device id and allows an insecure loopback broker', () => {
+    const c = loadConfig({ argv: ['--sim'], env: NO_SETTINGS });
+    expect(c.sim).toBe(true);
+    expect(c.deviceId).toBe('reachy-mini-sim-1');
+    expect(c.allowInsecure).toBe(true);
+    expect(c.warnings.some((w) => w.includes('INSECURE'))).toBe(true);
+  });
+
+  test('portal mode: NATS, creds URLs or the portal default, infra discovery', () => {
+    const portal = write('q.creds.json', JSON.stringify({ device_id: 'p-1', tenant: 'acme', nats: { jwt: JWT, nkey_seed: SEED } }));
+    const c = loadConfig({ argv: ['--portal', '--portal-credentials', portal], env: { ...NO_SETTINGS, DEVICE_CONNECT_DISCOVERY_MODE: 'infra' } });
+    expect(c.messagingUrls).toEqual(['nats://portal.deviceconnect.dev:4222']);
+    expect(c.deviceId).toBe('p-1');
+    expect(c.discoveryMode).toBe('infra');
+  });
+});
+
+describe('refusals (exit code 2 in the CLI)', () => {
+  const cases: Array<[string, string[], Record<string, string>, RegExp]> = [
+    ['no credentials', [], NO_SETTINGS, /no mesh credentials/],
+    ['unknown flag', ['--frobnicate'], insecure, /frobnicate/],
+    ['zenoh transport', ['--transport-mode', 'zenoh'], insecure, /zenoh.*not supported/],
+    ['zenoh backend', [], { ...insecure, MESSAGING_BACKEND: 'zenoh' }, /NATS only/],
+    ['bad boolean', [], { ...NO_SETTINGS, DEVICE_CONNECT_ALLOW_INSECURE: 'maybe' }, /DEVICE_CONNECT_ALLOW_INSECURE/],
+    ['dotted device id', ['--device-id', 'a.b'], insecure, /no dots/],
+    ['bad port', ['--target', 'robot:99999'], insecure, /port/],
+    ['tls without CA', ['--messaging-url', 'tls://broker:4222'], { ...NO_SETTINGS, MESSAGING_CREDENTIALS_FILE: credsFile }, /CA file/],
+    ['half inline JWT', [], { ...NO_SETTINGS, NATS_JWT: JWT }, /together/],
+    ['device id mismatch', ['--device-id', 'other'], { ...NO_SETTINGS, MESSAGING_CREDENTIALS_FILE: write('m.creds.json', JSON.stringify({ device_id: 'mine', nats: { jwt: JWT, nkey_seed: SEED } })) }, /does not match/],
+    ['malformed creds', [], { ...NO_SETTINGS, MESSAGING_CREDENTIALS_FILE: write('bad.creds', 'not a creds file') }, /not a NATS \.creds file/],
+    ['portal without creds', ['--portal'], NO_SETTINGS, /portal mode needs a credentials file/],
+    ['unknown settings key', ['--settings-file', write('s2.json', JSON.stringify({ nope: 1 }))], insecure, /unknown keys: nope/],
+  ];
+  test.each(cases)('%s', (_name, argv, env, message) => {
+    expect(() => loadConfig({ argv, env })).toThrow(ConfigError);
+    expect(() => loadConfig({ argv, env })).toThrow(message);
+  });
+
+  test('`on` counts as true for DEVICE_CONNECT_ALLOW_INSECURE (the reference rejected it)', () => {
+    expect(loadConfig({ argv: [], env: { ...NO_SETTINGS, DEVICE_CONNECT_ALLOW_INSECURE: 'on' } }).allowInsecure).toBe(true);
+  });
+});
+
+describe('credentials', () => {
+  test('a .creds file is parsed and its secrets are not printable', () => {
+    const c = loadConfig({ argv: [], env: { ...NO_SETTINGS, MESSAGING_CREDENTIALS_FILE: credsFile } });
+    expect(c.credentials?.kind).toBe('nats-creds');
+    expect(c.credentials?.jwt.reveal()).toBe(JWT);
+    const printed = [JSON.stringify(c), inspect(c, { depth: 10 }), String(c.credentials?.seed)].join('\n');
+    expect(printed).not.toContain(SEED);
+    expect(printed).not.toContain(JWT);
+  });
+
+  test('a group-readable credentials file is accepted with a warning', () => {
+    const loose = write('loose.creds', credsText, 0o644);
+    const c = loadConfig({ argv: [], env: { ...NO_SETTINGS, MESSAGING_CREDENTIALS_FILE: loose } });
+    expect(c.warnings.some((w) => w.includes('chmod 600'))).toBe(true);
+  });
+
+  test('NATS_JWT + NATS_NKEY_SEED work inline', () => {
+    const c = loadConfig({ argv: [], env: { ...NO_SETTINGS, NATS_JWT: JWT, NATS_NKEY_SEED: SEED } });
+    expect(c.credentials?.kind).toBe('inline-jwt');
+  });
+});
+
+describe('targets', () => {
+  test.each([
+    ['sim', { host: '127.0.0.1', port: 8000, sim: true }],
+    ['192.168.4.12:8010', { host: '192.168.4.12', port: 8010, sim: false }],
+    ['http://reachy-mini.local:8000/api', { host: 'reachy-mini.local', port: 8000, sim: false }],
+    ['[::1]:9000', { host: '::1', port: 9000, sim: false }],
+    ['robot', { host: 'robot', port: 8000, sim: false }],
+  ])('%s', (raw, expected) => {
+    expect(parseTarget(raw, 8000)).toEqual(expected);
+  });
+});
