@@ -1,8 +1,10 @@
 // The same RPC functions exposed as a NATS micro service (`$SRV.PING/INFO/STATS`, ecosystem §3.3):
 // one endpoint per function on `device-connect.<tenant>.<device_id>.svc.<function>`, taking the
 // params object as the body and answering the result JSON or a service error (code + description,
-// body = JSON-RPC error object). Every call still goes through the RPC gate. Gives per-endpoint
-// request/error counts for free; `.cmd` traffic is not counted here (it is not an endpoint).
+// body = JSON-RPC error object). Every call still goes through the RPC gate. STATS gives per-
+// endpoint `num_requests`; the library counts `num_errors` only for handlers that throw
+// synchronously, so our answers go in each endpoint's `data` ({errors, last_error_tag}), kept here.
+// `.cmd` traffic is not counted (it is not an endpoint).
 import type { NatsConnection } from '@nats-io/nats-core';
 import { Svcm } from '@nats-io/services';
 import { InvalidRequest, toJsonRpcError } from '../errors.ts';
@@ -29,7 +31,19 @@ export function microServiceGroup(tenant: string, deviceId: string): string {
   return `${SUBJECT_PREFIX}.${tenant}.${deviceId}.svc`;
 }
 
+interface EndpointCounters {
+  errors: number;
+  lastErrorTag: string | null;
+}
+
 export async function startMicroService(nc: NatsConnection, options: MicroServiceOptions): Promise<MicroService> {
+  const counters = new Map<string, EndpointCounters>(options.functions.map((fn) => [`${microServiceGroup(options.tenant, options.deviceId)}.${fn.name}`, { errors: 0, lastErrorTag: null }]));
+  const countError = (subject: string, tag: string) => {
+    const c = counters.get(subject);
+    if (!c) return;
+    c.errors += 1;
+    c.lastErrorTag = tag;
+  };
   const service = await new Svcm(nc).add({
     name: MICRO_SERVICE_NAME,
     version: options.version,
@@ -37,6 +51,10 @@ export async function startMicroService(nc: NatsConnection, options: MicroServic
     metadata: { device_id: options.deviceId, tenant: options.tenant, device_type: 'reachy_mini' },
     // Each device owns its subjects; no queue group, like `.cmd`.
     queue: '',
+    statsHandler: async (endpoint) => {
+      const c = counters.get(endpoint.subject);
+      return c ? { errors: c.errors, last_error_tag: c.lastErrorTag } : null;
+    },
   });
   const group = service.addGroup(microServiceGroup(options.tenant, options.deviceId));
   for (const fn of options.functions) {
@@ -54,6 +72,7 @@ export async function startMicroService(nc: NatsConnection, options: MicroServic
         }
         if (typeof params !== 'object' || params === null || Array.isArray(params)) {
           const error = toJsonRpcError(new InvalidRequest({ message: 'the body must be a JSON object of named parameters' }), fn.name);
+          countError(msg.subject, 'InvalidRequest');
           msg.respondError(error.code, error.message, JSON.stringify(error));
           return;
         }
@@ -62,6 +81,7 @@ export async function startMicroService(nc: NatsConnection, options: MicroServic
           if (outcome.ok) msg.respond(JSON.stringify(outcome.result ?? null));
           else {
             const error = toJsonRpcError(outcome.error, fn.name);
+            countError(msg.subject, outcome.error._tag);
             msg.respondError(error.code, error.message, JSON.stringify(error));
           }
         });

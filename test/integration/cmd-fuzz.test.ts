@@ -69,7 +69,9 @@ test(`${RUNS} random requests: one reply per request with an id, silence otherwi
   const samples = fc.sample(bodyArb, { numRuns: RUNS, seed: 20261124 });
   const replyCounts = new Map<string, number>();
   const inbox = `_INBOX.fuzz.${Date.now()}`;
-  nc.subscribe(`${inbox}.*`, { callback: (_e, msg) => replyCounts.set(msg.subject, (replyCounts.get(msg.subject) ?? 0) + 1) });
+  nc.subscribe(`${inbox}.*`, { callback: (_e, msg) => {
+      replyCounts.set(msg.subject, (replyCounts.get(msg.subject) ?? 0) + 1);
+    } });
   await nc.flush();
   const owed: string[] = [];
   const silent: string[] = [];
