@@ -11,6 +11,7 @@ import { startDeviceRuntime, type DeviceRuntime } from './actors/device-runtime.
 import { createRpcGate, type RpcGate } from './actors/rpc-gate.ts';
 import { EVENTS, FUNCTIONS } from './rpc/catalogue.ts';
 import { DRIVER_VERSION } from './version.ts';
+import { createStateInspector } from './adapters/state-inspector.ts';
 
 const log = createLogger('driver');
 
@@ -22,7 +23,9 @@ export interface RunningDriver {
 }
 
 export function startDriver(config: DriverConfig, overrides: { messagingUrls?: ReadonlyArray<string> } = {}): RunningDriver {
-  const driver = createActor(driverMachine, { systemId: 'driver', input: { deviceId: config.deviceId } });
+  const inspector = config.inspectUrl ? createStateInspector(config.inspectUrl) : undefined;
+  const inspect = inspector ? { inspect: inspector.inspect } : {};
+  const driver = createActor(driverMachine, { systemId: 'driver', input: { deviceId: config.deviceId }, ...inspect });
   driver.start();
   const gate = createRpcGate({ functions: FUNCTIONS, target: driver });
   const servers = overrides.messagingUrls ?? config.messagingUrls;
@@ -40,6 +43,7 @@ export function startDriver(config: DriverConfig, overrides: { messagingUrls?: R
     status: () => ({ availability: availabilityOf(driver.getSnapshot().context.state.execution_state) }),
     version: DRIVER_VERSION,
     onMeshState: (state, at) => driver.send({ type: 'mesh.state', state, at }),
+    ...inspect,
   });
   log.info('driver started', { device_id: config.deviceId, tenant: config.tenant, discovery: config.discoveryMode, brokers: servers.join(',') });
   return {
@@ -49,6 +53,7 @@ export function startDriver(config: DriverConfig, overrides: { messagingUrls?: R
     async stop() {
       await runtime.stop();
       driver.stop();
+      inspector?.stop();
     },
   };
 }

@@ -47,6 +47,8 @@ export interface DeviceRuntimeOptions {
   readonly version: string;
   readonly onMeshState?: (state: string, at: number) => void;
   readonly now?: () => number;
+  /** Stately inspector observer (sanitised), when `--inspect` is on. */
+  readonly inspect?: import('xstate').Observer<import('xstate').InspectionEvent>;
 }
 
 export interface DeviceRuntime {
@@ -189,6 +191,7 @@ export function startDeviceRuntime(options: DeviceRuntimeOptions): DeviceRuntime
 
   const mesh: Actor<MeshMachine> = createActor(meshLogic, {
     systemId: 'mesh',
+    ...(options.inspect ? { inspect: options.inspect } : {}),
     input: {
       deviceId: options.deviceId,
       tenant: options.tenant,

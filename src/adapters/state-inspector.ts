@@ -1,0 +1,41 @@
+// Attaches the Stately inspector (`@statelyai/inspect`, ecosystem §2.2) when `--inspect <ws-url>`
+// is given: every actor of the driver reports to a relay (`npm run inspect` starts one on
+// loopback). Owns the sanitising: secret-looking keys and binary values never leave the process,
+// even though machines are designed never to hold them.
+import { createWebSocketInspector } from '@statelyai/inspect';
+import type { InspectionEvent, Observer } from 'xstate';
+
+const SECRET_KEY = /jwt|seed|nkey|token|secret|password|creds|authorization|cookie/i;
+/** Bounds what one inspection message may carry (frames and audio never belong in context). */
+const MAX_STRING_CHARS = 2_048;
+
+function sanitize(value: unknown, depth = 0): unknown {
+  if (depth > 8) return '[depth]';
+  if (typeof value === 'string') return value.length > MAX_STRING_CHARS ? `${value.slice(0, MAX_STRING_CHARS)}…[truncated]` : value;
+  if (value instanceof Uint8Array || value instanceof ArrayBuffer) return `[binary ${value.byteLength} bytes]`;
+  if (typeof value === 'function') return '[function]';
+  if (Array.isArray(value)) return value.map((v) => sanitize(v, depth + 1));
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) ? '[redacted]' : sanitize(v, depth + 1);
+    return out;
+  }
+  return value;
+}
+
+export interface StateInspector {
+  readonly inspect: Observer<InspectionEvent>;
+  stop(): void;
+}
+
+export function createStateInspector(url: string): StateInspector {
+  const inspector = createWebSocketInspector({
+    url,
+    autoStart: true,
+    sanitizeContext: (context) => sanitize(context) as typeof context,
+    sanitizeEvent: (event) => sanitize(event) as typeof event,
+  });
+  return { inspect: inspector.inspect as Observer<InspectionEvent>, stop: () => inspector.stop() };
+}
+
+export { sanitize as sanitizeForInspection };

@@ -1,0 +1,37 @@
+// `--inspect <ws-url>`: the driver's actors report to a Stately inspector relay, and what they send
+// never contains credentials (here: a real JWT `.creds` user on a JWT broker).
+import { credsAuthenticator } from '@nats-io/nats-core';
+import { WebSocketServer } from 'ws';
+import { afterAll, expect, test } from 'vitest';
+import { startNatsServer } from '../harness/nats-server.ts';
+import { fakeRegistry, openClient, rpc } from '../harness/mesh-peer.ts';
+import { startTestDriver } from '../harness/driver-harness.ts';
+
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+afterAll(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+test('inspection events reach the relay, sanitised', async () => {
+  const relay = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => relay.once('listening', r));
+  cleanups.push(() => new Promise((r) => relay.close(r)));
+  const received: string[] = [];
+  relay.on('connection', (socket) => socket.on('message', (data) => received.push(String(data))));
+  const port = (relay.address() as { port: number }).port;
+  const server = await startNatsServer({ auth: 'jwt' });
+  cleanups.push(() => server.stop());
+  const nc = await openClient(server.url, { authenticator: credsAuthenticator(new TextEncoder().encode(server.jwt!.creds)) });
+  cleanups.push(() => nc.close());
+  fakeRegistry(nc);
+  await nc.flush();
+  const driver = startTestDriver(['--device-id', 'insp-dev', '--messaging-url', server.url, '--inspect', `ws://127.0.0.1:${port}`], { MESSAGING_CREDENTIALS_FILE: server.jwt!.credsFile });
+  cleanups.push(() => driver.stop());
+  await expect.poll(() => driver.runtime.registrationCount(), { timeout: 5_000 }).toBeGreaterThan(0);
+  await rpc(nc, 'device-connect.default.insp-dev.cmd', { jsonrpc: '2.0', id: 'i1', method: 'get_status' });
+  await expect.poll(() => received.join('\n'), { timeout: 10_000 }).toContain('rpc.get_status');
+  const all = received.join('\n');
+  expect(all).toContain('registered');
+  expect(all).not.toContain(server.jwt!.seed);
+  expect(all).not.toContain(server.jwt!.jwt);
+});
