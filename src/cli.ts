@@ -2,9 +2,9 @@
 // the config once, maps ConfigError to exit code 2 with one line, runs the driver until SIGINT/
 // SIGTERM, and for `--sim` starts a private loopback broker when nothing answers on the default
 // URL. Owns process exit codes and signals; everything else is delegated.
-import { CONFIG_KEYS, ConfigError, DEFAULT_BROKER_URL, loadConfigFromProcess, wantsHelp, type DriverConfig } from './config/config.ts';
+import { CONFIG_KEYS, ConfigError, loadConfigFromProcess, wantsHelp, type DriverConfig } from './config/config.ts';
 import { createLogger, setLogLevel } from './logging/logger.ts';
-import { brokerAnswers, findNatsServer, startPrivateBroker, type PrivateBroker } from './adapters/private-nats-server.ts';
+import { chooseBrokers } from './adapters/private-nats-server.ts';
 import { startDriver } from './driver.ts';
 
 const log = createLogger('cli');
@@ -26,22 +26,9 @@ function usage(): string {
   return lines.join('\n') + '\n';
 }
 
-async function chooseBrokers(config: DriverConfig): Promise<{ urls: ReadonlyArray<string>; broker?: PrivateBroker }> {
-  const usingDefault = config.sources.messagingUrls === 'default' && config.messagingUrls.length === 1 && config.messagingUrls[0] === DEFAULT_BROKER_URL;
-  if (!config.sim || !usingDefault || (await brokerAnswers(DEFAULT_BROKER_URL))) return { urls: config.messagingUrls };
-  const binary = findNatsServer(config.searchPath);
-  if (!binary) {
-    throw new ConfigError(
-      `no NATS broker answers at ${DEFAULT_BROKER_URL} and nats-server is not installed: install it (apt-get install nats-server) or point the driver at a broker with MESSAGING_URLS`,
-    );
-  }
-  const broker = await startPrivateBroker(binary);
-  process.stdout.write(`private NATS broker for --sim: ${broker.url}\n`);
-  return { urls: [broker.url], broker };
-}
-
 async function runDriver(config: DriverConfig): Promise<number> {
   const { urls, broker } = await chooseBrokers(config);
+  if (broker) process.stdout.write(`private NATS broker for --sim: ${broker.url}\n`);
   const running = startDriver(config, { messagingUrls: urls });
   process.stdout.write(`reachy-mini-driver ${config.deviceId} (tenant ${config.tenant}) on ${urls.join(', ')}${config.sim ? ' [sim]' : ''}\n`);
   await new Promise<void>((resolve) => {

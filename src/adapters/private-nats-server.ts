@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { delimiter, join } from 'node:path';
+import { ConfigError, DEFAULT_BROKER_URL, type DriverConfig } from '../config/config.ts';
 
 /** A local broker answers a TCP connect in well under this; anything slower is "not there". */
 export const BROKER_PROBE_TIMEOUT_MS = 750;
@@ -95,4 +96,33 @@ export async function startPrivateBroker(binary: string): Promise<PrivateBroker>
       });
     },
   };
+}
+
+export interface BrokerChoiceDeps {
+  readonly answers: (url: string) => Promise<boolean>;
+  readonly findBinary: (pathEnv: string) => string | undefined;
+  readonly start: (binary: string) => Promise<PrivateBroker>;
+}
+
+const REAL_DEPS: BrokerChoiceDeps = { answers: (url) => brokerAnswers(url), findBinary: findNatsServer, start: startPrivateBroker };
+
+/**
+ * The broker URLs the driver uses. Only `--sim` with the default URL, when nothing answers there,
+ * gets a private loopback broker; otherwise the configured URLs are used as they are (the driver
+ * waits for a configured broker forever rather than exit).
+ */
+export async function chooseBrokers(
+  config: Pick<DriverConfig, 'sim' | 'messagingUrls' | 'sources' | 'searchPath'>,
+  deps: BrokerChoiceDeps = REAL_DEPS,
+): Promise<{ urls: ReadonlyArray<string>; broker?: PrivateBroker }> {
+  const usingDefault = config.sources.messagingUrls === 'default' && config.messagingUrls.length === 1 && config.messagingUrls[0] === DEFAULT_BROKER_URL;
+  if (!config.sim || !usingDefault || (await deps.answers(DEFAULT_BROKER_URL))) return { urls: config.messagingUrls };
+  const binary = deps.findBinary(config.searchPath);
+  if (!binary) {
+    throw new ConfigError(
+      `no NATS broker answers at ${DEFAULT_BROKER_URL} and nats-server is not installed: install it (apt-get install nats-server) or point the driver at a broker with MESSAGING_URLS`,
+    );
+  }
+  const broker = await deps.start(binary);
+  return { urls: [broker.url], broker };
 }
