@@ -82,6 +82,10 @@ function parameterRows(schema: JsonObject): string[][] | undefined {
   return rows;
 }
 
+function hasRequired(schema: JsonObject): boolean {
+  return Array.isArray(schema['required']) && schema['required'].length > 0 && isObject(schema['properties']);
+}
+
 function functionLines(fn: DeviceFunction): string[] {
   const lines = [`${fn.name}${fn.description ? `: ${fn.description}` : ''}${labelText(fn.labels)}`];
   const rows = parameterRows(fn.parameters);
@@ -93,7 +97,7 @@ function functionLines(fn: DeviceFunction): string[] {
 function eventLines(ev: DeviceEvent): string[] {
   const lines = [`${ev.name}${ev.description ? `: ${ev.description}` : ''}${labelText(ev.labels)}`];
   const rows = ev.payloadSchema ? parameterRows(ev.payloadSchema) : undefined;
-  if (rows) lines.push(...table(rows.map((r) => [r[0] ?? '', r[1] ?? '', r[4] ?? '']), '    '));
+  if (rows) lines.push(...table(rows.map((r, i) => (i === 0 ? ['FIELD', 'TYPE', 'DESCRIPTION'] : [r[0] ?? '', r[1] ?? '', r[4] ?? ''])), '    '));
   return lines;
 }
 
@@ -106,7 +110,8 @@ export function functionListing(device: MeshDevice): string[] {
   lines.push('', `Events (${device.events.length}):`);
   if (device.events.length === 0) lines.push('  (none)');
   for (const ev of device.events) lines.push(...eventLines(ev).map((l) => `  ${l}`));
-  if (device.functions.some((f) => parameterRows(f.parameters)?.some((r) => r[0]?.endsWith(' *')))) lines.push('', '* required parameter');
+  const schemas = [...device.functions.map((f) => f.parameters), ...device.events.map((e) => e.payloadSchema ?? {})];
+  if (schemas.some(hasRequired)) lines.push('', '* required');
   return lines;
 }
 

@@ -51,11 +51,11 @@ export class EventWatch implements AsyncIterable<MeshEvent> {
   /** Resolves once the broker has processed the SUB (a flush round trip). */
   readonly ready: Promise<void>;
   private readonly sub: Subscription;
-  private readonly onClose: () => void;
+  private readonly onClose: (watch: EventWatch) => void;
   private readonly signal: AbortSignal | undefined;
   private readonly abortListener = (): void => this.close();
 
-  constructor(nc: NatsConnection, subject: string, signal: AbortSignal | undefined, onClose: () => void) {
+  constructor(nc: NatsConnection, subject: string, signal: AbortSignal | undefined, onClose: (watch: EventWatch) => void) {
     this.subject = subject;
     this.onClose = onClose;
     this.signal = signal;
@@ -88,6 +88,10 @@ export class EventWatch implements AsyncIterable<MeshEvent> {
   close(): void {
     this.signal?.removeEventListener('abort', this.abortListener);
     if (!this.sub.isClosed()) this.sub.unsubscribe();
-    this.onClose();
+    this.onClose(this);
+  }
+
+  get closed(): boolean {
+    return this.sub.isClosed();
   }
 }

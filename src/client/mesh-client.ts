@@ -304,8 +304,8 @@ export class MeshClient {
   /** Subscribes `device-connect.<tenant>.<id|*>.event.>`; iterate the result, stop with the signal or `break`. */
   events(deviceId: string, options: EventsOptions = {}): EventWatch {
     if (deviceId !== '*') assertDeviceId(deviceId);
-    const watch: EventWatch = new EventWatch(this.nc, subjects.events(this.tenant, deviceId), options.signal, () => this.watches.delete(watch));
-    this.watches.add(watch);
+    const watch = new EventWatch(this.nc, subjects.events(this.tenant, deviceId), options.signal, (w) => this.watches.delete(w));
+    if (!watch.closed) this.watches.add(watch);
     return watch;
   }
 

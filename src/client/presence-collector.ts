@@ -33,13 +33,18 @@ export class PresenceCollector {
   private sub: Subscription | undefined;
   private started: Promise<void> | undefined;
   private closed = false;
+  /** Set when the broker refuses the presence subscription (tenant credentials of another tenant). */
+  private failure: Error | undefined;
 
   constructor(nc: NatsConnection, tenant: string) {
     this.nc = nc;
     this.tenant = tenant;
   }
 
-  /** Subscribe, probe, and wait for the first peer (≤ 3 s). Idempotent: later calls return at once. */
+  /**
+   * Subscribe, probe, and wait for the first peer (≤ 3 s). Idempotent: later calls return at once.
+   * Rejects with the broker's error when the presence subscription is refused (permissions).
+   */
   start(): Promise<void> {
     this.started ??= this.subscribeAndProbe();
     return this.started;
@@ -49,15 +54,22 @@ export class PresenceCollector {
     if (this.closed) return;
     this.sub = this.nc.subscribe(subjects.allPresence(this.tenant), {
       callback: (err, msg) => {
-        if (err) log.warn('presence subscription failed', { error: err });
-        else this.onPresence(msg);
+        if (err) {
+          this.failure = err;
+          this.notify();
+        } else {
+          this.onPresence(msg);
+        }
       },
     });
-    // The broker must know the subscription before devices answer the probe.
+    // The broker must know the subscription before devices answer the probe; a refused SUB is
+    // reported before the flush returns.
     await this.nc.flush();
+    if (this.failure) throw this.failure;
     const probedAt = Date.now();
     this.probe();
     const found = await this.waitFor(() => this.peers.size > 0, D2D_FIRST_PEER_WAIT_MS);
+    if (this.failure) throw this.failure;
     const settleLeft = probedAt + D2D_PROBE_SETTLE_MS - Date.now();
     if (found && settleLeft > 0) await new Promise((resolve) => setTimeout(resolve, settleLeft));
     log.debug('d2d discovery started', { tenant: this.tenant, peers: this.peers.size });
@@ -81,11 +93,15 @@ export class PresenceCollector {
     const deviceId = record['device_id'];
     if (typeof deviceId !== 'string' || deviceId.length === 0) return;
     if (record['departing'] === true) {
-      if (this.peers.delete(deviceId)) log.info('peer departed', { deviceId });
+      if (this.peers.delete(deviceId)) log.debug('peer departed', { deviceId });
     } else {
-      if (!this.peers.has(deviceId)) log.info('peer discovered', { deviceId });
+      if (!this.peers.has(deviceId)) log.debug('peer discovered', { deviceId });
       this.peers.set(deviceId, { raw: record, lastSeenMs: Date.now() });
     }
+    this.notify();
+  }
+
+  private notify(): void {
     for (const listener of [...this.listeners]) listener();
   }
 
@@ -94,7 +110,7 @@ export class PresenceCollector {
     for (const [id, peer] of this.peers) {
       if (peer.lastSeenMs < cutoff) {
         this.peers.delete(id);
-        log.info('peer timed out', { deviceId: id });
+        log.debug('peer timed out', { deviceId: id });
       }
     }
   }
@@ -118,7 +134,7 @@ export class PresenceCollector {
   /** Resolves true as soon as `predicate` holds after a presence message, false after `timeoutMs`. */
   waitFor(predicate: () => boolean, timeoutMs: number): Promise<boolean> {
     if (predicate()) return Promise.resolve(true);
-    if (this.closed) return Promise.resolve(false);
+    if (this.closed || this.failure) return Promise.resolve(false);
     return new Promise((resolve) => {
       const done = (result: boolean): void => {
         clearTimeout(timer);
@@ -126,7 +142,7 @@ export class PresenceCollector {
         resolve(result);
       };
       const check = (): void => {
-        if (this.closed) done(false);
+        if (this.closed || this.failure) done(false);
         else if (predicate()) done(true);
       };
       const timer = setTimeout(() => done(false), timeoutMs);
@@ -138,7 +154,7 @@ export class PresenceCollector {
   close(): void {
     this.closed = true;
     if (this.sub && !this.sub.isClosed()) this.sub.unsubscribe();
-    for (const listener of [...this.listeners]) listener();
+    this.notify();
     this.listeners.clear();
   }
 }
