@@ -1,0 +1,71 @@
+// Parameter schemas: one Effect Schema validates calls and generates the advertised JSON schema.
+// Bad input (out of range, NaN, ±Infinity, numeric strings, unknown fields, missing required)
+// is refused with a message naming the parameter and the allowed range; nothing is clamped.
+import { Result } from 'effect';
+import { describe, expect, test } from 'vitest';
+import { booleanParam, defineParams, enumParam, integerParam, numberParam, stringParam } from '../../src/rpc/params.ts';
+
+const spec = defineParams({
+  pitch: numberParam({ description: 'Head pitch in degrees (positive looks down).', minimum: -30, maximum: 30, default: 0, unit: 'degrees' }),
+  yaw_deg: numberParam({ description: 'Body yaw in degrees.', minimum: -160, maximum: 160, unit: 'degrees' }),
+  count: integerParam({ description: 'How many.', minimum: 1, maximum: 5, default: 1 }),
+  owner: stringParam({ description: 'Caller name.', default: 'agent', maxLength: 64 }),
+  mode: enumParam(['linear', 'minjerk'], { description: 'Interpolation.', default: 'minjerk' }),
+  wait: booleanParam({ description: 'Wait for completion.', default: false }),
+});
+
+function failure(input: unknown): string {
+  const r = spec.decode(input);
+  if (Result.isSuccess(r)) throw new Error(`expected a failure for ${JSON.stringify(input)}`);
+  return r.failure.message;
+}
+
+describe('advertised schema', () => {
+  test('has the Device Connect shape with descriptions, defaults and ranges', () => {
+    expect(spec.jsonSchema).toEqual({
+      type: 'object',
+      properties: {
+        pitch: { type: 'number', description: 'Head pitch in degrees (positive looks down).', default: 0, minimum: -30, maximum: 30 },
+        yaw_deg: { type: 'number', description: 'Body yaw in degrees.', minimum: -160, maximum: 160 },
+        count: { type: 'integer', description: 'How many.', default: 1, minimum: 1, maximum: 5 },
+        owner: { type: 'string', description: 'Caller name.', default: 'agent', maxLength: 64 },
+        mode: { type: 'string', enum: ['linear', 'minjerk'], description: 'Interpolation.', default: 'minjerk' },
+        wait: { type: 'boolean', description: 'Wait for completion.', default: false },
+      },
+      required: ['yaw_deg'],
+    });
+  });
+});
+
+describe('decoding', () => {
+  test('fills defaults and keeps valid values, bounds inclusive', () => {
+    const r = spec.decode({ yaw_deg: 160, pitch: -30 });
+    expect(Result.isSuccess(r) && r.success).toEqual({ pitch: -30, yaw_deg: 160, count: 1, owner: 'agent', mode: 'minjerk', wait: false });
+  });
+
+  test.each([
+    [{ yaw_deg: 160.0001 }, 'yaw_deg must be a finite number in [-160, 160] degrees'],
+    [{ yaw_deg: 0, pitch: 31 }, 'pitch must be a finite number in [-30, 30] degrees'],
+    [{ yaw_deg: Number.NaN }, 'yaw_deg must be a finite number in [-160, 160] degrees'],
+    [{ yaw_deg: Number.POSITIVE_INFINITY }, 'yaw_deg must be a finite number in [-160, 160] degrees'],
+    [{ yaw_deg: '10' }, 'yaw_deg must be a finite number in [-160, 160] degrees'],
+    [{ yaw_deg: 0, count: 2.5 }, 'count must be an integer in [1, 5]'],
+    [{ yaw_deg: 0, mode: 'cubic' }, 'mode must be one of "linear", "minjerk"'],
+    [{ yaw_deg: 0, wait: 'yes' }, 'wait must be true or false'],
+    [{ yaw_deg: 0, owner: 'x'.repeat(65) }, 'owner must be a string of at most 64 characters'],
+    [{}, 'yaw_deg is required'],
+    [{ yaw_deg: 0, bogus: 1 }, 'bogus is not a parameter of this function'],
+  ])('%j → %s', (input, message) => {
+    expect(failure(input)).toContain(message);
+  });
+
+  test('JSON cannot carry NaN, but a decoded NaN from elsewhere is still refused', () => {
+    expect(JSON.parse(JSON.stringify({ v: Number.NaN })).v).toBeNull();
+    expect(failure({ yaw_deg: null })).toContain('yaw_deg must be a finite number');
+  });
+
+  test('reports every bad parameter at once', () => {
+    const r = spec.decode({ yaw_deg: 999, pitch: 99 });
+    expect(Result.isFailure(r) && r.failure.issues.map((i) => i.parameter)).toEqual(['pitch', 'yaw_deg']);
+  });
+});

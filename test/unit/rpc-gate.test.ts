@@ -1,0 +1,87 @@
+// The RPC gate: decode → can → send → await outcome → reply. Refusals never reach the machine,
+// a machine that does not answer in time yields OutcomeTimeout (-32000), the caller's asserted
+// `_dc_meta.source_device` reaches the event, and errors map to stable JSON-RPC codes and tags.
+import { expect, test } from 'vitest';
+import { createActor, emit, setup } from 'xstate';
+import { createRpcGate } from '../../src/actors/rpc-gate.ts';
+import { HandlerFailed, InvalidParams, NotAllowedInState, OutcomeTimeout, toJsonRpcError, UnknownMethod } from '../../src/errors.ts';
+import { defineFunction } from '../../src/rpc/function-def.ts';
+import { defineParams, numberParam } from '../../src/rpc/params.ts';
+
+type Ev = { type: 'rpc.move'; requestId: string; x: number; caller: string | null } | { type: 'rpc.silent'; requestId: string } | { type: 'lock' };
+
+const machine = setup({
+  types: { events: {} as Ev, context: {} as { received: Ev[]; locked: boolean }, emitted: {} as { type: 'rpc.outcome'; requestId: string; ok: true; result: unknown } },
+}).createMachine({
+  context: () => ({ received: [], locked: false }),
+  on: {
+    'rpc.move': {
+      guard: ({ context }) => !context.locked,
+      actions: [
+        ({ context, event }) => void context.received.push(event),
+        emit(({ event }) => ({ type: 'rpc.outcome' as const, requestId: (event as { requestId: string }).requestId, ok: true as const, result: { moved: (event as { x: number }).x, caller: (event as { caller: string | null }).caller } })),
+      ],
+    },
+    'rpc.silent': { actions: ({ context, event }) => void context.received.push(event) },
+    lock: { actions: ({ context }) => void (context.locked = true) },
+  },
+});
+
+const move = defineFunction<{ x: number }, Ev>({
+  name: 'move',
+  description: 'test',
+  labels: { direction: 'write', safety: 'critical' },
+  params: defineParams({ x: numberParam({ description: 'x', minimum: 0, maximum: 1 }) }),
+  toEvent: (p, call) => ({ type: 'rpc.move', requestId: call.requestId, x: p.x, caller: call.caller.sourceDevice }),
+});
+const silent = defineFunction<Record<string, never>, Ev>({
+  name: 'silent',
+  description: 'never answered',
+  labels: { direction: 'read', safety: 'informational' },
+  params: defineParams({}),
+  toEvent: (_p, call) => ({ type: 'rpc.silent', requestId: call.requestId }),
+  timeoutMs: 50,
+});
+
+function setupGate() {
+  const actor = createActor(machine).start();
+  const refusals: string[] = [];
+  const gate = createRpcGate({ functions: [move, silent], target: actor, onRefusal: ({ error }) => refusals.push(error._tag) });
+  return { actor, gate, refusals };
+}
+
+const noCaller = { sourceDevice: null, traceId: null };
+
+test('a valid call reaches the machine and its outcome is the reply', async () => {
+  const { gate } = setupGate();
+  expect(await gate.call('move', { x: 0.5 }, { sourceDevice: 'ctl-001', traceId: null })).toEqual({ ok: true, result: { moved: 0.5, caller: 'ctl-001' } });
+});
+
+test('invalid params never reach the machine', async () => {
+  const { gate, actor } = setupGate();
+  const r = await gate.call('move', { x: 2 }, noCaller);
+  expect(r.ok).toBe(false);
+  expect(!r.ok && r.error).toBeInstanceOf(InvalidParams);
+  expect(actor.getSnapshot().context.received).toHaveLength(0);
+});
+
+test('an event the machine would not take is refused before sending, and reported', async () => {
+  const { gate, actor, refusals } = setupGate();
+  actor.send({ type: 'lock' });
+  const r = await gate.call('move', { x: 0.1 }, noCaller);
+  expect(!r.ok && r.error).toBeInstanceOf(NotAllowedInState);
+  expect(actor.getSnapshot().context.received).toHaveLength(0);
+  expect(refusals).toEqual(['NotAllowedInState']);
+});
+
+test('no outcome in time → OutcomeTimeout, answered as -32000 with its tag', async () => {
+  const { gate } = setupGate();
+  const r = await gate.call('silent', {}, noCaller);
+  expect(!r.ok && r.error).toBeInstanceOf(OutcomeTimeout);
+  if (!r.ok) expect(toJsonRpcError(r.error, 'silent')).toMatchObject({ code: -32000, message: 'Error invoking silent: silent got no outcome within 50 ms', data: { _tag: 'OutcomeTimeout', timeoutMs: 50 } });
+});
+
+test('unknown methods and handler failures map to their codes', () => {
+  expect(toJsonRpcError(new UnknownMethod({ message: 'Unknown method: x', method: 'x' }))).toEqual({ code: -32601, message: 'Unknown method: x', data: { method: 'x', _tag: 'UnknownMethod' } });
+  expect(toJsonRpcError(new HandlerFailed({ message: 'boom' }), 'f')).toEqual({ code: -32000, message: 'Error invoking f: boom', data: { _tag: 'HandlerFailed' } });
+});
