@@ -16,3 +16,38 @@ export function startTestDriver(argv: string[], env: Record<string, string> = {}
   const running = startDriver(config);
   return { ...running, config };
 }
+
+export interface MeshScene {
+  readonly server: import('./nats-server.ts').NatsServerHandle;
+  /** A plain client on the same broker, for the test's side of the transcript. */
+  readonly nc: import('@nats-io/nats-core').NatsConnection;
+  readonly registry: import('./mesh-peer.ts').FakeRegistry;
+  /** Everything published under `device-connect.>`. */
+  readonly all: import('./mesh-peer.ts').MessageQueue;
+  readonly driver: TestDriver;
+  stop(): Promise<void>;
+}
+
+/** A plain broker, a fake registry, a recorder and an insecure driver with the given argv. */
+export async function startMeshScene(argv: string[], env: Record<string, string> = {}): Promise<MeshScene> {
+  const { startNatsServer } = await import('./nats-server.ts');
+  const { fakeRegistry, openClient, recorder } = await import('./mesh-peer.ts');
+  const server = await startNatsServer();
+  const nc = await openClient(server.url);
+  const registry = fakeRegistry(nc);
+  const all = recorder(nc, 'device-connect.>');
+  await nc.flush();
+  const driver = startTestDriver([...argv, '--messaging-url', server.url], { DEVICE_CONNECT_ALLOW_INSECURE: 'true', ...env });
+  return {
+    server,
+    nc,
+    registry,
+    all,
+    driver,
+    async stop() {
+      await driver.stop();
+      await nc.close();
+      await server.stop();
+    },
+  };
+}

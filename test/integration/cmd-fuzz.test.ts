@@ -3,11 +3,9 @@
 // (notifications) and bodies published without a reply subject get silence. Checked with a
 // recorder on the reply subjects so duplicates would be seen.
 import fc from 'fast-check';
-import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, expect, test, vi } from 'vitest';
-import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
-import { fakeRegistry, openClient, rpc } from '../harness/mesh-peer.ts';
-import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
+import { rpc } from '../harness/mesh-peer.ts';
+import { startMeshScene, type MeshScene } from '../harness/driver-harness.ts';
 
 const DEVICE = 'fuzz-dev';
 const CMD = `device-connect.default.${DEVICE}.cmd`;
@@ -15,22 +13,17 @@ const RUNS = 10_000;
 /** Requests in flight at once: enough to exercise concurrency, bounded for a 2-core box. */
 const BATCH = 200;
 
-let server: NatsServerHandle;
-let nc: NatsConnection;
-let driver: TestDriver;
+let scene: MeshScene;
+let nc: MeshScene['nc'];
 
 beforeAll(async () => {
-  server = await startNatsServer();
-  nc = await openClient(server.url);
-  fakeRegistry(nc);
-  driver = startTestDriver(['--device-id', DEVICE, '--messaging-url', server.url, '--log-level', 'error'], { DEVICE_CONNECT_ALLOW_INSECURE: 'true' });
-  await vi.waitFor(() => expect(driver.runtime.registrationCount()).toBeGreaterThan(0), { timeout: 5_000 });
+  scene = await startMeshScene(['--device-id', DEVICE, '--log-level', 'error']);
+  nc = scene.nc;
+  await vi.waitFor(() => expect(scene.driver.runtime.registrationCount()).toBeGreaterThan(0), { timeout: 5_000 });
 });
 
 afterAll(async () => {
-  await driver?.stop();
-  await nc?.close();
-  await server?.stop();
+  await scene?.stop();
 });
 
 const jsonValue = fc.jsonValue({ maxDepth: 3 });

@@ -1,35 +1,28 @@
 // Transcript of the driver on a plain loopback broker, as the Python clients see it
 // (device-connect-protocol.md §2, §5): registration → invoke → every error code → event →
 // heartbeat → requestRegistration → broker restart → re-registered within 5 s, no driver restart.
-import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
-import { fakeRegistry, openClient, recorder, rpc, type FakeRegistry, type MessageQueue } from '../harness/mesh-peer.ts';
-import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
+import { recorder, rpc } from '../harness/mesh-peer.ts';
+import { startMeshScene, type MeshScene } from '../harness/driver-harness.ts';
 
 const DEVICE = 'reachy-it-1';
 const CMD = `device-connect.default.${DEVICE}.cmd`;
 
 describe('device on a plain broker', () => {
-  let server: NatsServerHandle;
-  let nc: NatsConnection;
-  let registry: FakeRegistry;
-  let all: MessageQueue;
-  let driver: TestDriver;
+  let scene: MeshScene;
+  let server: MeshScene['server'];
+  let nc: MeshScene['nc'];
+  let registry: MeshScene['registry'];
+  let all: MeshScene['all'];
+  let driver: MeshScene['driver'];
 
   beforeAll(async () => {
-    server = await startNatsServer();
-    nc = await openClient(server.url);
-    registry = fakeRegistry(nc);
-    all = recorder(nc, 'device-connect.>');
-    await nc.flush();
-    driver = startTestDriver(['--device-id', DEVICE, '--messaging-url', server.url, '--device-ttl', '6'], { DEVICE_CONNECT_ALLOW_INSECURE: 'true' });
+    scene = await startMeshScene(['--device-id', DEVICE, '--device-ttl', '6']);
+    ({ server, nc, registry, all, driver } = scene);
   });
 
   afterAll(async () => {
-    await driver?.stop();
-    await nc?.close();
-    await server?.stop();
+    await scene?.stop();
   });
 
   test('registers with registerDevice carrying capabilities, identity and status', async () => {

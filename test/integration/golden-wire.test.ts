@@ -4,11 +4,10 @@
 // the captured request bodies (ids echoed, `_dc_meta` honoured, probe and broadcast answered).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
-import { fakeRegistry, openClient, recorder, rpc, type FakeRegistry, type MessageQueue } from '../harness/mesh-peer.ts';
-import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
+import { startNatsServer } from '../harness/nats-server.ts';
+import { openClient, recorder, rpc } from '../harness/mesh-peer.ts';
+import { startMeshScene, startTestDriver, type MeshScene } from '../harness/driver-harness.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/device-connect/', import.meta.url));
 
@@ -77,25 +76,19 @@ function expectSameShape(golden: unknown, ours: unknown, opaque: ReadonlyArray<s
 
 describe('golden wire shapes (infra mode)', () => {
   const DEVICE = 'golden-dev';
-  let server: NatsServerHandle;
-  let nc: NatsConnection;
-  let registry: FakeRegistry;
-  let all: MessageQueue;
-  let driver: TestDriver;
+  let scene: MeshScene;
+  let nc: MeshScene['nc'];
+  let registry: MeshScene['registry'];
+  let all: MeshScene['all'];
+  let driver: MeshScene['driver'];
   const cmd = `device-connect.default.${DEVICE}.cmd`;
 
   beforeAll(async () => {
-    server = await startNatsServer();
-    nc = await openClient(server.url);
-    registry = fakeRegistry(nc);
-    all = recorder(nc, 'device-connect.>');
-    await nc.flush();
-    driver = startTestDriver(['--device-id', DEVICE, '--messaging-url', server.url], { DEVICE_CONNECT_ALLOW_INSECURE: 'true' });
+    scene = await startMeshScene(['--device-id', DEVICE]);
+    ({ nc, registry, all, driver } = scene);
   });
   afterAll(async () => {
-    await driver?.stop();
-    await nc?.close();
-    await server?.stop();
+    await scene?.stop();
   });
 
   test('registerDevice request', async () => {

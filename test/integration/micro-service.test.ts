@@ -3,26 +3,18 @@
 // endpoint runs the same gate as `.cmd`, and STATS counts requests and errors per endpoint.
 import { Svcm } from '@nats-io/services';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import type { NatsConnection } from '@nats-io/nats-core';
-import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
-import { fakeRegistry, openClient } from '../harness/mesh-peer.ts';
-import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
+import { startMeshScene, type MeshScene } from '../harness/driver-harness.ts';
 
 const DEVICE = 'svc-dev';
-let server: NatsServerHandle;
-let nc: NatsConnection;
-let driver: TestDriver;
+let scene: MeshScene;
+let nc: MeshScene['nc'];
 
 beforeAll(async () => {
-  server = await startNatsServer();
-  nc = await openClient(server.url);
-  fakeRegistry(nc);
-  driver = startTestDriver(['--device-id', DEVICE, '--messaging-url', server.url], { DEVICE_CONNECT_ALLOW_INSECURE: 'true' });
+  scene = await startMeshScene(['--device-id', DEVICE]);
+  nc = scene.nc;
 });
 afterAll(async () => {
-  await driver?.stop();
-  await nc?.close();
-  await server?.stop();
+  await scene?.stop();
 });
 
 test('PING, INFO and per-endpoint STATS', async () => {
