@@ -1,0 +1,96 @@
+// The daemon link (reachy-daemon-api.md §0–§2, reference-driver.md §12.12): disconnected →
+// connecting (one status probe) → connected (the live link: /ws/sdk + move updates, or HTTP
+// status polling) → backoff → connecting … forever, reconnecting within ~1 s of the daemon's
+// return. Owns the link states and their timing; the probe and the live link are actors provided
+// by the composer (adapters do the I/O). Motion is refused while not connected (DaemonUnavailable).
+import { assign, emit, setup } from 'xstate';
+
+/** First retry quickly (a restarting daemon is back in ~1 s); cap so reconnect stays < 2 s. */
+export const RECONNECT_BACKOFF_BASE_MS = 100;
+export const RECONNECT_BACKOFF_MAX_MS = 1_000;
+
+export type ConnectionStateName = 'disconnected' | 'connecting' | 'connected' | 'backoff';
+
+export interface ConnectionContext {
+  readonly attempt: number;
+  readonly lastError: string | null;
+  readonly since: number;
+  readonly connects: number;
+}
+
+export type ConnectionEvent =
+  | { type: 'link.start' }
+  | { type: 'link.stop' }
+  /** From the live link: the socket closed, liveness failed, or status polling failed. */
+  | { type: 'daemon.lost'; reason: string };
+
+export type ConnectionEmitted = { type: 'connection.changed'; state: ConnectionStateName; at: number; lastError: string | null };
+
+export function reconnectBackoffMs(attempt: number): number {
+  return Math.min(RECONNECT_BACKOFF_MAX_MS, RECONNECT_BACKOFF_BASE_MS * 2 ** Math.max(0, attempt - 1));
+}
+
+function errorText(error: unknown): string {
+  if (error && typeof error === 'object' && 'message' in error) return String((error as { message: unknown }).message);
+  return String(error);
+}
+
+export const connectionMachine = setup({
+  types: {
+    context: {} as ConnectionContext,
+    events: {} as ConnectionEvent,
+    emitted: {} as ConnectionEmitted,
+  },
+  actors: {
+    probeDaemon: (() => {
+      throw new Error('connection machine: the "probeDaemon" actor must be provided');
+    }) as unknown as import('xstate').PromiseActorLogic<unknown>,
+    daemonLink: (() => {
+      throw new Error('connection machine: the "daemonLink" actor must be provided');
+    }) as unknown as import('xstate').CallbackActorLogic<ConnectionEvent>,
+  },
+  actions: {
+    announce: emit(({ context }, params: { state: ConnectionStateName }) => ({ type: 'connection.changed' as const, state: params.state, at: context.since, lastError: context.lastError })),
+    stamp: assign({ since: () => Date.now() }),
+    recordFailure: assign(({ context }, params: { error: unknown }) => ({ attempt: context.attempt + 1, lastError: errorText(params.error) })),
+    recordConnected: assign(({ context }) => ({ attempt: 0, lastError: null, connects: context.connects + 1 })),
+  },
+  delays: {
+    reconnectBackoff: ({ context }) => reconnectBackoffMs(context.attempt),
+  },
+}).createMachine({
+  id: 'connection',
+  initial: 'disconnected',
+  context: () => ({ attempt: 0, lastError: null, since: Date.now(), connects: 0 }),
+  on: {
+    'link.stop': { target: '.disconnected' },
+  },
+  states: {
+    disconnected: {
+      entry: ['stamp', { type: 'announce', params: { state: 'disconnected' } }],
+      on: { 'link.start': { target: 'connecting' } },
+    },
+    connecting: {
+      entry: ['stamp', { type: 'announce', params: { state: 'connecting' } }],
+      invoke: {
+        id: 'probeDaemon',
+        src: 'probeDaemon',
+        onDone: { target: 'connected', actions: 'recordConnected' },
+        onError: { target: 'backoff', actions: { type: 'recordFailure', params: ({ event }: { event: { error: unknown } }) => ({ error: event.error }) } },
+      },
+    },
+    connected: {
+      entry: ['stamp', { type: 'announce', params: { state: 'connected' } }],
+      invoke: { id: 'daemonLink', src: 'daemonLink' },
+      on: {
+        'daemon.lost': { target: 'backoff', actions: { type: 'recordFailure', params: ({ event }) => ({ error: event.reason }) } },
+      },
+    },
+    backoff: {
+      entry: ['stamp', { type: 'announce', params: { state: 'backoff' } }],
+      after: { reconnectBackoff: { target: 'connecting' } },
+    },
+  },
+});
+
+export type ConnectionMachine = typeof connectionMachine;
