@@ -26,7 +26,7 @@ function rangeText(o: NumberOptions, what: string): string {
 }
 
 function withDefault<S extends Schema.Top>(schema: S, fallback: unknown) {
-  return Schema.optionalKey(schema).pipe(Schema.withDecodingDefaultKey(Effect.succeed(fallback as never)));
+  return schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(fallback as never)));
 }
 
 /** A finite number within an inclusive range; NaN, ±Infinity and numeric strings are refused. */
@@ -37,7 +37,7 @@ export function numberParam<const O extends NumberOptions>(o: O) {
     Schema.isBetween({ minimum: o.minimum, maximum: o.maximum }, { message }),
   );
   return (o.default === undefined ? schema : withDefault(schema, o.default)) as O extends { default: number }
-    ? Schema.withDecodingDefaultKey<Schema.optionalKey<typeof schema>, never>
+    ? Schema.withDecodingDefaultKey<typeof schema, never>
     : typeof schema;
 }
 
@@ -47,7 +47,7 @@ export function integerParam<const O extends NumberOptions>(o: O) {
     Schema.isBetween({ minimum: o.minimum, maximum: o.maximum }, { message }),
   );
   return (o.default === undefined ? schema : withDefault(schema, o.default)) as O extends { default: number }
-    ? Schema.withDecodingDefaultKey<Schema.optionalKey<typeof schema>, never>
+    ? Schema.withDecodingDefaultKey<typeof schema, never>
     : typeof schema;
 }
 
@@ -65,7 +65,7 @@ export function stringParam<const O extends StringOptions>(o: O) {
   const base = Schema.String.annotate({ message, description: o.description, ...(o.default === undefined ? {} : { default: o.default }) });
   const schema = o.pattern ? base.check(...checks, Schema.isPattern(o.pattern, { message })) : base.check(...checks);
   return (o.default === undefined ? schema : withDefault(schema, o.default)) as O extends { default: string }
-    ? Schema.withDecodingDefaultKey<Schema.optionalKey<typeof schema>, never>
+    ? Schema.withDecodingDefaultKey<typeof schema, never>
     : typeof schema;
 }
 
@@ -73,14 +73,14 @@ export function enumParam<const L extends readonly [string, ...string[]], const 
   const message = `must be one of ${literals.map((l) => JSON.stringify(l)).join(', ')}`;
   const schema = Schema.Literals(literals).annotate({ message, description: o.description, ...(o.default === undefined ? {} : { default: o.default }) });
   return (o.default === undefined ? schema : withDefault(schema, o.default)) as O extends { default: string }
-    ? Schema.withDecodingDefaultKey<Schema.optionalKey<typeof schema>, never>
+    ? Schema.withDecodingDefaultKey<typeof schema, never>
     : typeof schema;
 }
 
 export function booleanParam<const O extends Common<boolean>>(o: O) {
   const schema = Schema.Boolean.annotate({ message: 'must be true or false', description: o.description, ...(o.default === undefined ? {} : { default: o.default }) });
   return (o.default === undefined ? schema : withDefault(schema, o.default)) as O extends { default: boolean }
-    ? Schema.withDecodingDefaultKey<Schema.optionalKey<typeof schema>, never>
+    ? Schema.withDecodingDefaultKey<typeof schema, never>
     : typeof schema;
 }
 

@@ -100,6 +100,10 @@ const FK_TOLERANCE_RAD = 1e-11;
 const FK_JACOBIAN_STEP = 1e-7;
 /** Newton FK: step halvings tried when a full step lands on an unreachable pose (as the Rust line search). */
 const FK_LINE_SEARCH_HALVINGS = 16;
+/** Newton FK: residual (rad) still accepted when the iterations run out — 0.06 mrad, below encoder resolution. */
+const FK_ACCEPT_RAD = 1e-6;
+/** Gaussian elimination: a pivot below this means the Jacobian is singular (a kinematic singularity). */
+const SINGULAR_PIVOT = 1e-18;
 
 function wrapAngle(angle: number): number {
   return angle - 2 * Math.PI * Math.floor((angle + Math.PI) / (2 * Math.PI));
@@ -185,7 +189,7 @@ function solveLinear(a: number[][], b: number[]): number[] | null {
     for (let r = col + 1; r < n; r += 1) if (Math.abs(m[r]?.[col] ?? 0) > Math.abs(m[pivot]?.[col] ?? 0)) pivot = r;
     const pivotRow = m[pivot];
     const colRow = m[col];
-    if (!pivotRow || !colRow || Math.abs(pivotRow[col] ?? 0) < 1e-18) return null;
+    if (!pivotRow || !colRow || Math.abs(pivotRow[col] ?? 0) < SINGULAR_PIVOT) return null;
     m[pivot] = colRow;
     m[col] = pivotRow;
     for (let r = 0; r < n; r += 1) {
@@ -240,5 +244,5 @@ export function forwardKinematics(joints: HeadJoints, guess: Mat4): Mat4 | null 
     }
     if (!accepted) return null;
   }
-  return Math.hypot(...residual) < 1e-6 ? pose : null;
+  return Math.hypot(...residual) < FK_ACCEPT_RAD ? pose : null;
 }

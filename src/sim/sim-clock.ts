@@ -52,11 +52,16 @@ export class SimClock {
 
   /** Runs `fn` after `simSeconds` of simulated time; returns a cancel function. */
   after(simSeconds: number, fn: () => void): () => void {
+    return this.afterWall(this.wallMs(simSeconds), fn);
+  }
+
+  /** Runs `fn` after `wallMs` of wall time (transport pacing); returns a cancel function. */
+  afterWall(wallMs: number, fn: () => void): () => void {
     const entry: PendingTimer = {
       handle: setTimeout(() => {
         this.#timers.delete(entry);
         fn();
-      }, this.wallMs(simSeconds)),
+      }, wallMs),
       onCancel: () => undefined,
     };
     this.#timers.add(entry);

@@ -1,0 +1,223 @@
+// The embedded Reachy Mini daemon emulator, the driver's `--sim` target: one node:http server on
+// 127.0.0.1 (ephemeral port by default) serving the daemon's REST routes and WebSockets with the
+// real shapes (reachy-daemon-api.md §1, §2, §10.3), over a kinematic robot that moves in
+// (scalable) time. Owns the public API and lifecycle — start, stop/start on the same port
+// ("daemon killed and back"), close — plus the received-command log and fault injection.
+// Behaviour lives in the modules it composes (sim-daemon, http-dispatch, ws-*).
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createLogger } from '../logging/logger.ts';
+import { CommandLog, type ReceivedCommand } from './command-log.ts';
+import { createRequestHandler } from './http-dispatch.ts';
+import { type XyzRpyPose, xyzRpyFromPose } from './pose-math.ts';
+import type { BootPose, MotorMode } from './robot-model.ts';
+import { type DaemonState, type EmulatorFault, type RobotVariant, SimDaemon } from './sim-daemon.ts';
+import { WsGateway } from './ws-gateway.ts';
+import { MoveUpdatesSocket } from './ws-move-updates.ts';
+import { SdkSocket } from './ws-sdk.ts';
+import { SetTargetSocket } from './ws-set-target.ts';
+import { StateFullSocket } from './ws-state-full.ts';
+
+export type { EmulatorFault, ReceivedCommand, RobotVariant, BootPose, MotorMode, DaemonState, XyzRpyPose };
+
+export interface EmulatorOptions {
+  /** Bind address; the daemon binds loopback unless it is the wireless robot (§0). */
+  readonly host?: string;
+  /** 0 picks an ephemeral port, kept across stop()/start(). */
+  readonly port?: number;
+  /** Wall seconds per simulated second of motion; 0.05 plays a 4 s goto_sleep in 200 ms. */
+  readonly timeScale?: number;
+  /** `wireless` reports `wireless_version: true`, its camera, and pushes `imu_data`. */
+  readonly model?: RobotVariant;
+  /** Robot state at boot: `awake` (init pose, the daemon's default wake-up on start) or `asleep`. */
+  readonly boot?: BootPose;
+  /** Pretend a media server exists (status `available`, release/acquire toggle). Default: none. */
+  readonly withMedia?: boolean;
+  readonly robotName?: string;
+  /** Honour REST goto `interpolation` instead of copying quirk §11.1 (always min-jerk). */
+  readonly honourRestInterpolation?: boolean;
+  /** Test hook: monotonic wall clock in ms driving simulated time (default `performance.now`). */
+  readonly wallNowMs?: () => number;
+}
+
+export interface EmulatorSnapshot {
+  readonly headPose: XyzRpyPose;
+  /** Row-major 4×4, as `{"m":[16]}`. */
+  readonly headPoseMatrix: readonly number[];
+  /** `[body_yaw, stewart_1..6]`. */
+  readonly headJoints: readonly number[];
+  readonly bodyYaw: number;
+  /** `[right, left]`. */
+  readonly antennas: readonly [number, number];
+  readonly motorMode: MotorMode;
+  /** A goto is being played (the move lock REST `set_target` checks). */
+  readonly isMoveRunning: boolean;
+  /** uuids listed by `/api/move/running`. */
+  readonly runningMoves: readonly string[];
+  readonly daemonState: DaemonState;
+  readonly backendReady: boolean;
+  readonly mediaReleased: boolean;
+  readonly playedSounds: readonly string[];
+}
+
+export interface Emulator {
+  readonly host: string;
+  readonly port: number;
+  /** `http://host:port`. */
+  readonly url: string;
+  /** `ws://host:port`. */
+  readonly wsUrl: string;
+  /** Every HTTP request and WebSocket frame received, oldest first. */
+  readonly received: readonly ReceivedCommand[];
+  /** True while the server listens (false after stop() until start()). */
+  readonly running: boolean;
+  clearReceived(): void;
+  snapshot(): EmulatorSnapshot;
+  /** The `DaemonStatus` document `/api/daemon/status` would return now. */
+  daemonStatus(): Record<string, unknown>;
+  setFault(fault: EmulatorFault): void;
+  /** Kills the daemon: sockets dropped, moves end silently, port freed. Robot state is kept. */
+  stop(): Promise<void>;
+  /** Brings the daemon back on the same port (after stop()). */
+  start(): Promise<void>;
+  restart(): Promise<void>;
+  /** Final stop; clears every timer. The emulator cannot be started again. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_HOST = '127.0.0.1';
+/** The daemon's default robot name (`--robot-name`). */
+const DEFAULT_ROBOT_NAME = 'reachy_mini';
+
+class DaemonEmulator implements Emulator {
+  readonly host: string;
+  readonly #daemon: SimDaemon;
+  readonly #log = new CommandLog();
+  readonly #logger = createLogger('sim');
+  readonly #gateway: WsGateway;
+  readonly #sdk: SdkSocket;
+  #port: number;
+  #server: Server | null = null;
+  #closed = false;
+
+  constructor(options: EmulatorOptions) {
+    this.host = options.host ?? DEFAULT_HOST;
+    this.#port = options.port ?? 0;
+    this.#daemon = new SimDaemon({
+      variant: options.model ?? 'lite',
+      timeScale: options.timeScale ?? 1,
+      boot: options.boot ?? 'awake',
+      withMedia: options.withMedia ?? false,
+      robotName: options.robotName ?? DEFAULT_ROBOT_NAME,
+      honourRestInterpolation: options.honourRestInterpolation ?? false,
+      wallNowMs: options.wallNowMs,
+    });
+    this.#sdk = new SdkSocket(this.#daemon, this.#logger);
+    this.#gateway = new WsGateway(
+      [this.#sdk, new MoveUpdatesSocket(this.#daemon.moves), new StateFullSocket(this.#daemon), new SetTargetSocket(this.#daemon)],
+      this.#log,
+      this.#logger,
+    );
+  }
+
+  get port(): number {
+    return this.#port;
+  }
+
+  get url(): string {
+    return `http://${this.host}:${this.#port}`;
+  }
+
+  get wsUrl(): string {
+    return `ws://${this.host}:${this.#port}`;
+  }
+
+  get received(): readonly ReceivedCommand[] {
+    return this.#log.entries;
+  }
+
+  get running(): boolean {
+    return this.#server !== null;
+  }
+
+  clearReceived(): void {
+    this.#log.clear();
+  }
+
+  snapshot(): EmulatorSnapshot {
+    const robot = this.#daemon.robot.snapshot();
+    return {
+      headPose: xyzRpyFromPose(robot.headPose),
+      headPoseMatrix: [...robot.headPose],
+      headJoints: [...robot.headJoints],
+      bodyYaw: robot.bodyYaw,
+      antennas: [robot.antennas[0], robot.antennas[1]],
+      motorMode: robot.motorMode,
+      isMoveRunning: robot.isMoveRunning,
+      runningMoves: this.#daemon.moves.running(),
+      daemonState: this.#daemon.state,
+      backendReady: this.#daemon.backendReady,
+      mediaReleased: this.#daemon.mediaReleased,
+      playedSounds: [...this.#daemon.playedSounds],
+    };
+  }
+
+  daemonStatus(): Record<string, unknown> {
+    return this.#daemon.status();
+  }
+
+  setFault(fault: EmulatorFault): void {
+    this.#logger.debug('fault injected', { kind: fault.kind });
+    this.#daemon.setFault(fault);
+  }
+
+  async start(): Promise<void> {
+    if (this.#closed) throw new Error('emulator closed');
+    if (this.#server) return;
+    const server = createServer(createRequestHandler(this.#daemon, this.#log, this.#logger));
+    server.on('upgrade', (request, socket, head: Buffer) => this.#gateway.handleUpgrade(request, socket, head));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.#port, this.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#port = (server.address() as AddressInfo).port;
+    this.#server = server;
+    this.#sdk.startPushing();
+    this.#logger.debug('daemon emulator listening', { url: this.url });
+  }
+
+  async stop(): Promise<void> {
+    const server = this.#server;
+    if (!server) return;
+    this.#server = null;
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    this.#gateway.terminateAll();
+    await this.#daemon.kill();
+    await closed;
+    this.#logger.debug('daemon emulator stopped', { port: this.#port });
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    await this.start();
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.stop();
+    this.#closed = true;
+    await this.#gateway.close();
+    this.#daemon.clock.cancelAll();
+  }
+}
+
+/** Starts the emulator and resolves once it listens. */
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const emulator = new DaemonEmulator(options);
+  await emulator.start();
+  return emulator;
+}

@@ -1,0 +1,73 @@
+// Media, camera and volume routes (RM:.../routers/media.py, camera.py, volume.py;
+// reachy-daemon-api.md §1.6; fixtures/daemon/get1.txt, move2.txt): media status and idempotent
+// release/acquire, play_sound (`ok` even without media, 503 without backend — checked inside the
+// handler, after body validation, as the daemon does), camera specs by the status' camera name,
+// and the volume reads that fail with a plain 500 on a host without audio tools (observed).
+// Does not stream media: there is no WebRTC / port 8443 in the emulator (§9).
+import { cameraSpecsByName } from './camera-specs.ts';
+import { backendNotRunning, internalServerError, okJson, validationFailed, type HttpReply } from './fastapi-errors.ts';
+import type { Route } from './http-routes.ts';
+import { checkStringField } from './request-validation.ts';
+
+const OK = (): HttpReply => okJson({ status: 'ok' });
+
+export const MEDIA_ROUTES: readonly Route[] = [
+  {
+    method: 'GET',
+    path: '/api/media/status',
+    needsBackend: false,
+    body: 'none',
+    handle: (_request, daemon) => okJson(daemon.mediaStatus()),
+  },
+  {
+    method: 'POST',
+    path: '/api/media/release',
+    needsBackend: false,
+    body: 'none',
+    handle: (_request, daemon) => {
+      daemon.setMediaReleased(true);
+      return OK();
+    },
+  },
+  {
+    method: 'POST',
+    path: '/api/media/acquire',
+    needsBackend: false,
+    body: 'none',
+    handle: (_request, daemon) => {
+      daemon.setMediaReleased(false);
+      return OK();
+    },
+  },
+  {
+    method: 'POST',
+    path: '/api/media/play_sound',
+    needsBackend: false,
+    body: 'required',
+    handle: ({ body }, daemon): HttpReply => {
+      const file = checkStringField(body, ['body'], 'file');
+      if (!file.ok) return validationFailed(file.issues);
+      if (!daemon.backendReady) return backendNotRunning();
+      daemon.playSound(file.value);
+      return OK();
+    },
+  },
+  { method: 'POST', path: '/api/media/stop_sound', needsBackend: false, body: 'none', handle: OK },
+  { method: 'POST', path: '/api/media/clear_incoming_audio', needsBackend: false, body: 'none', handle: OK },
+  {
+    method: 'GET',
+    path: '/api/media/sounds',
+    needsBackend: false,
+    body: 'none',
+    handle: () => okJson({ files: [] }),
+  },
+  {
+    method: 'GET',
+    path: '/api/camera/specs',
+    needsBackend: false,
+    body: 'none',
+    handle: (_request, daemon) => okJson(cameraSpecsByName(String(daemon.status().camera_specs_name ?? ''))),
+  },
+  { method: 'GET', path: '/api/volume/current', needsBackend: false, body: 'none', handle: internalServerError },
+  { method: 'GET', path: '/api/volume/microphone/current', needsBackend: false, body: 'none', handle: internalServerError },
+];

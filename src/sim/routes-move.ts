@@ -1,0 +1,95 @@
+// `/api/move/*` routes (RM:src/reachy_mini/daemon/app/routers/move.py; reachy-daemon-api.md §1.2,
+// §7, §11; fixtures/daemon/move1.txt, move2.txt, overlap.txt, recorded.txt): goto (uuid at once,
+// runs in the background, min-jerk whatever `interpolation` says unless configured otherwise),
+// set_target (`ignored` while a goto plays; unreachable poses `ok` and dropped), wake_up /
+// goto_sleep, running, stop (500 on an unknown uuid), and the offline recorded-move routes.
+// Does not own motion (robot-model.ts, move-sequences.ts) nor task bookkeeping (move-tasks.ts).
+import { internalServerError, okJson, validationFailed, type HttpReply } from './fastapi-errors.ts';
+import type { Route } from './http-routes.ts';
+import { gotoSleep, wakeUp } from './move-sequences.ts';
+import { UnknownMove } from './move-tasks.ts';
+import { checkFullBodyTarget, checkGotoRequest, checkMoveUuid } from './request-validation.ts';
+
+export const MOVE_ROUTES: readonly Route[] = [
+  {
+    method: 'GET',
+    path: '/api/move/running',
+    needsBackend: false,
+    body: 'none',
+    handle: (_request, daemon) => okJson(daemon.moves.running().map((uuid) => ({ uuid }))),
+  },
+  {
+    method: 'POST',
+    path: '/api/move/goto',
+    needsBackend: true,
+    body: 'required',
+    handle: ({ body }, daemon): HttpReply => {
+      const checked = checkGotoRequest(body, ['body']);
+      if (!checked.ok) return validationFailed(checked.issues);
+      const request = checked.value;
+      // Quirk §11.1: the route never forwards `interpolation`; every REST goto is min-jerk.
+      const method = daemon.honourRestInterpolation ? request.interpolation : 'minjerk';
+      const uuid = daemon.moves.start((signal) =>
+        daemon.robot.goto({ head: request.head, antennas: request.antennas, bodyYaw: request.bodyYaw, duration: request.duration, method }, signal));
+      return okJson({ uuid });
+    },
+  },
+  {
+    method: 'POST',
+    path: '/api/move/play/wake_up',
+    needsBackend: true,
+    body: 'none',
+    handle: (_request, daemon) => okJson({ uuid: daemon.moves.start((signal) => wakeUp(daemon.sequenceContext(signal))) }),
+  },
+  {
+    method: 'POST',
+    path: '/api/move/play/goto_sleep',
+    needsBackend: true,
+    body: 'none',
+    handle: (_request, daemon) => okJson({ uuid: daemon.moves.start((signal) => gotoSleep(daemon.sequenceContext(signal))) }),
+  },
+  {
+    method: 'POST',
+    path: '/api/move/stop',
+    needsBackend: false,
+    body: 'required',
+    handle: async ({ body }, daemon): Promise<HttpReply> => {
+      const checked = checkMoveUuid(body, ['body']);
+      if (!checked.ok) return validationFailed(checked.issues);
+      try {
+        return okJson({ message: await daemon.moves.stop(checked.value) });
+      } catch (error) {
+        if (error instanceof UnknownMove) return internalServerError();
+        throw error;
+      }
+    },
+  },
+  {
+    method: 'POST',
+    path: '/api/move/set_target',
+    needsBackend: true,
+    body: 'required',
+    handle: ({ body }, daemon): HttpReply => {
+      const checked = checkFullBodyTarget(body, ['body']);
+      if (!checked.ok) return validationFailed(checked.issues);
+      if (daemon.robot.isMoveRunning) return okJson({ status: 'ignored', reason: 'move_running' });
+      daemon.robot.setTargets(checked.value);
+      return okJson({ status: 'ok' });
+    },
+  },
+  {
+    // The emulator has no Hugging Face hub: the daemon answers an offline hub error with 500.
+    method: 'GET',
+    path: '/api/move/recorded-move-datasets/list/{dataset_name:path}',
+    needsBackend: false,
+    body: 'none',
+    handle: () => internalServerError(),
+  },
+  {
+    method: 'POST',
+    path: '/api/move/play/recorded-move-dataset/{dataset_name:path}/{move_name}',
+    needsBackend: true,
+    body: 'none',
+    handle: () => internalServerError(),
+  },
+];
