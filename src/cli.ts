@@ -29,7 +29,7 @@ function usage(): string {
 async function runDriver(config: DriverConfig): Promise<number> {
   const { urls, broker } = await chooseBrokers(config);
   if (broker) process.stdout.write(`private NATS broker for --sim: ${broker.url}\n`);
-  const running = startDriver(config, { messagingUrls: urls });
+  const running = await startDriver(config, { messagingUrls: urls });
   process.stdout.write(`reachy-mini-driver ${config.deviceId} (tenant ${config.tenant}) on ${urls.join(', ')}${config.sim ? ' [sim]' : ''}\n`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();

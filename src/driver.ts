@@ -1,35 +1,61 @@
-// Starts one driver: the root driver actor, the RPC gate in front of it, and the device runtime on
-// the mesh, all from the frozen config. Owns start-up order and shutdown; the CLI (src/cli.ts)
-// owns argv, exit codes and the sim broker. Used by the CLI and by the integration tests.
-import { createActor, type Actor } from 'xstate';
+// Starts one driver from the frozen config: the robot runtime (daemon adapters + machines), the
+// RPC gate in front of the root driver machine, the supervisor gate, and the device runtime on the
+// mesh; with --sim, the embedded daemon emulator first, so sim runs the same adapters as hardware.
+// Owns start-up order and shutdown; the CLI (src/cli.ts) owns argv, exit codes and the sim broker.
 import type { DriverConfig } from './config/config.ts';
 import { createLogger } from './logging/logger.ts';
-import { driverMachine, type DriverMachine } from './machines/driver.machine.ts';
-import { availabilityOf } from './machines/driver-state.ts';
 import { natsConnectionOptions } from './adapters/nats-options.ts';
+import { openAuditLog } from './adapters/audit-log.ts';
+import { createStateInspector } from './adapters/state-inspector.ts';
 import { startDeviceRuntime, type DeviceRuntime } from './actors/device-runtime.ts';
 import { createRpcGate, type RpcGate } from './actors/rpc-gate.ts';
-import { EVENTS, FUNCTIONS } from './rpc/catalogue.ts';
+import { startRobotRuntime, type RobotRuntime } from './actors/robot-runtime.ts';
+import { explainRefusal } from './machines/driver.machine.ts';
+import { availabilityOf } from './machines/driver-state.ts';
+import { subjects } from './protocol/subjects.ts';
+import { EVENTS, FUNCTIONS, SUPERVISOR_FUNCTIONS } from './rpc/catalogue.ts';
+import { startEmulator, type Emulator } from './sim/emulator.ts';
 import { DRIVER_VERSION } from './version.ts';
-import { createStateInspector } from './adapters/state-inspector.ts';
 
 const log = createLogger('driver');
 
 export interface RunningDriver {
-  readonly driver: Actor<DriverMachine>;
+  readonly robot: RobotRuntime;
   readonly gate: RpcGate;
   readonly runtime: DeviceRuntime;
+  /** The embedded emulator when running with --sim. */
+  readonly emulator: Emulator | undefined;
   stop(): Promise<void>;
 }
 
-export function startDriver(config: DriverConfig, overrides: { messagingUrls?: ReadonlyArray<string> } = {}): RunningDriver {
+export interface DriverOverrides {
+  readonly messagingUrls?: ReadonlyArray<string>;
+  /** Point at an already running daemon (tests pass their own emulator). */
+  readonly daemonBaseUrl?: string;
+}
+
+export async function startDriver(config: DriverConfig, overrides: DriverOverrides = {}): Promise<RunningDriver> {
+  const emulator = config.sim && !overrides.daemonBaseUrl ? await startEmulator({ timeScale: config.simTimeScale, model: config.simModel }) : undefined;
+  const daemonBaseUrl = overrides.daemonBaseUrl ?? emulator?.url ?? `http://${config.daemonHost.includes(':') ? `[${config.daemonHost}]` : config.daemonHost}:${config.daemonPort}`;
   const inspector = config.inspectUrl ? createStateInspector(config.inspectUrl) : undefined;
   const inspect = inspector ? { inspect: inspector.inspect } : {};
-  const driver = createActor(driverMachine, { systemId: 'driver', input: { deviceId: config.deviceId }, ...inspect });
-  driver.start();
-  const gate = createRpcGate({ functions: FUNCTIONS, target: driver });
+  let runtime: DeviceRuntime | undefined;
+  const audit = openAuditLog(config.auditLogPath, (record) => runtime?.publish(subjects.audit(config.tenant, config.deviceId), record));
+  const robot = startRobotRuntime({
+    deviceId: config.deviceId,
+    daemonBaseUrl,
+    transportMode: config.transportMode,
+    leasePolicy: config.leasePolicy,
+    leaseTtlS: config.leaseTtlS,
+    privilegedRpc: config.privilegedRpc,
+    audit,
+    emitSafetyEvent: (payload) => runtime?.emitEvent('safety_event', payload),
+    ...inspect,
+  });
+  const gate = createRpcGate({ functions: FUNCTIONS, target: robot.driver, explainRefusal, onRefusal: (info) => robot.recordRefusal(info) });
+  const supervisorGate = createRpcGate({ functions: SUPERVISOR_FUNCTIONS, target: robot.driver, explainRefusal, onRefusal: (info) => robot.recordRefusal(info) });
   const servers = overrides.messagingUrls ?? config.messagingUrls;
-  const runtime = startDeviceRuntime({
+  runtime = startDeviceRuntime({
     deviceId: config.deviceId,
     tenant: config.tenant,
     discoveryMode: config.discoveryMode,
@@ -40,20 +66,24 @@ export function startDriver(config: DriverConfig, overrides: { messagingUrls?: R
     functions: FUNCTIONS,
     events: EVENTS,
     gate,
-    status: () => ({ availability: availabilityOf(driver.getSnapshot().context.state.execution_state) }),
+    supervisorGate,
+    status: () => ({ availability: availabilityOf(robot.driver.getSnapshot().context.motion.state) }),
     version: DRIVER_VERSION,
-    onMeshState: (state, at) => driver.send({ type: 'mesh.state', state, at }),
+    onMeshState: (state, at) => robot.driver.send({ type: 'mesh.state', state, at }),
     ...inspect,
   });
-  log.info('driver started', { device_id: config.deviceId, tenant: config.tenant, discovery: config.discoveryMode, brokers: servers.join(',') });
+  log.info('driver started', { device_id: config.deviceId, tenant: config.tenant, discovery: config.discoveryMode, brokers: servers.join(','), daemon: daemonBaseUrl, sim: config.sim });
+  const mesh = runtime;
   return {
-    driver,
+    robot,
     gate,
-    runtime,
+    runtime: mesh,
+    emulator,
     async stop() {
-      await runtime.stop();
-      driver.stop();
+      await mesh.stop();
+      await robot.stop();
       inspector?.stop();
+      await emulator?.close();
     },
   };
 }

@@ -26,6 +26,18 @@ export class DaemonUnavailable extends Data.TaggedError('DaemonUnavailable')<{
   readonly message: string;
   readonly connectionState: string;
 }> {}
+export class RobotAsleep extends Data.TaggedError('RobotAsleep')<{ readonly message: string; readonly powerState: string }> {}
+export class InterlockTripped extends Data.TaggedError('InterlockTripped')<{
+  readonly message: string;
+  readonly reason: string;
+  readonly source: string | null;
+  readonly trippedBy: string | null;
+}> {}
+export class LeaseHeld extends Data.TaggedError('LeaseHeld')<{ readonly message: string; readonly holder: string; readonly secondsLeft: number }> {}
+/** The daemon refused or failed a command (its own words in `detail`). */
+export class CommandRejected extends Data.TaggedError('CommandRejected')<{ readonly message: string; readonly daemonTag: string }> {}
+/** A tracked move ended without completing (failed, cancelled, superseded, stopped, timed out). */
+export class MotionNotCompleted extends Data.TaggedError('MotionNotCompleted')<{ readonly message: string; readonly outcome: string; readonly uuid: string | null }> {}
 export class Unsupported extends Data.TaggedError('Unsupported')<{ readonly message: string; readonly function: string }> {}
 export class HandlerFailed extends Data.TaggedError('HandlerFailed')<{ readonly message: string }> {}
 
@@ -37,6 +49,11 @@ export type RpcFailure =
   | NotAllowedInState
   | OutcomeTimeout
   | DaemonUnavailable
+  | RobotAsleep
+  | InterlockTripped
+  | LeaseHeld
+  | CommandRejected
+  | MotionNotCompleted
   | Unsupported
   | HandlerFailed;
 

@@ -42,6 +42,8 @@ export interface DeviceRuntimeOptions {
   readonly functions: ReadonlyArray<AnyRpcFunction>;
   readonly events: ReadonlyArray<EventDefinition>;
   readonly gate: RpcGate;
+  /** Privileged functions served on `.supervisor` (broker ACLs restrict who may publish there). */
+  readonly supervisorGate?: RpcGate;
   /** Live availability for registration, presence and heartbeats. */
   readonly status: () => DeviceStatusInput;
   readonly version: string;
@@ -73,26 +75,28 @@ export function startDeviceRuntime(options: DeviceRuntimeOptions): DeviceRuntime
     if (msg.reply) link?.publish(msg.reply, body);
   };
 
-  const answer = async (msg: Msg, id: string | number, method: string, params: Record<string, unknown>, caller: CallerMeta): Promise<void> => {
-    if (method === REQUEST_REGISTRATION_METHOD) {
+  const answer = async (gate: RpcGate, builtins: boolean, msg: Msg, id: string | number, method: string, params: Record<string, unknown>, caller: CallerMeta): Promise<void> => {
+    if (builtins && method === REQUEST_REGISTRATION_METHOD) {
       reply(msg, encodeResult(id, registrationParams(registration(), now())));
       return;
     }
-    const outcome = await options.gate.call(method, params, caller);
+    const outcome = await gate.call(method, params, caller);
     reply(msg, outcome.ok ? encodeResult(id, outcome.result) : encodeError(id, outcome.error, method));
   };
 
-  const onCommand = (msg: Msg): void => {
+  const serve = (gate: RpcGate, builtins: boolean) => (msg: Msg): void => {
     const decoded = decodeRequest(msg.data);
     if (decoded.kind === 'notification') return; // JSON-RPC: no id, no reply (§2.1).
     if (decoded.kind === 'invalid') {
       reply(msg, encodeError(decoded.id, decoded.error));
       return;
     }
-    void answer(msg, decoded.id, decoded.method, decoded.params, decoded.caller).catch((error: unknown) => {
+    void answer(gate, builtins, msg, decoded.id, decoded.method, decoded.params, decoded.caller).catch((error: unknown) => {
       log.error('command failed unexpectedly', { method: decoded.method, error: error as Error });
     });
   };
+  const onCommand = serve(options.gate, true);
+  const onSupervisor = options.supervisorGate ? serve(options.supervisorGate, false) : undefined;
 
   const onBroadcast = (msg: Msg): void => {
     if (msg.data.byteLength > MAX_BROADCAST_BYTES) return;
@@ -128,6 +132,7 @@ export function startDeviceRuntime(options: DeviceRuntimeOptions): DeviceRuntime
         const handlers = {
           onCommand,
           onBroadcast,
+          ...(onSupervisor ? { onSupervisor } : {}),
           onStatus: (event: LinkEvent) => mesh.send(event),
           ...(options.discoveryMode === 'd2d' ? { onProbe: () => mesh.send({ type: 'nats.probe' }) } : {}),
         };
@@ -136,6 +141,7 @@ export function startDeviceRuntime(options: DeviceRuntimeOptions): DeviceRuntime
           {
             cmd: cmdSubject,
             broadcast: subjects.broadcast(options.tenant),
+            ...(onSupervisor ? { supervisor: subjects.supervisor(options.tenant, options.deviceId) } : {}),
             ...(options.discoveryMode === 'd2d' ? { probe: subjects.probe(options.tenant) } : {}),
           },
           handlers,

@@ -18,6 +18,7 @@ export interface LinkHandlers {
   readonly onCommand: (msg: Msg) => void;
   readonly onBroadcast: (msg: Msg) => void;
   readonly onProbe?: () => void;
+  readonly onSupervisor?: (msg: Msg) => void;
   readonly onStatus: (event: LinkEvent) => void;
 }
 
@@ -25,6 +26,7 @@ export interface LinkSubjects {
   readonly cmd: string;
   readonly broadcast: string;
   readonly probe?: string;
+  readonly supervisor?: string;
 }
 
 export class NatsLink {
@@ -60,6 +62,9 @@ export class NatsLink {
     };
     this.#subscriptions.push(this.nc.subscribe(subjects.cmd, { callback: guard(subjects.cmd, handlers.onCommand) }));
     this.#subscriptions.push(this.nc.subscribe(subjects.broadcast, { callback: guard(subjects.broadcast, handlers.onBroadcast) }));
+    if (subjects.supervisor && handlers.onSupervisor) {
+      this.#subscriptions.push(this.nc.subscribe(subjects.supervisor, { callback: guard(subjects.supervisor, handlers.onSupervisor) }));
+    }
     if (subjects.probe && handlers.onProbe) {
       const onProbe = handlers.onProbe;
       this.#subscriptions.push(this.nc.subscribe(subjects.probe, { callback: guard(subjects.probe, () => onProbe()) }));

@@ -37,7 +37,7 @@ export const APP_DEFAULT_TARGET = '127.0.0.1:8000';
 export type Source = 'flag' | 'env' | 'settings' | 'credentials' | 'default' | 'derived';
 export type TransportMode = 'auto' | 'websocket' | 'http';
 export type DiscoveryMode = 'infra' | 'd2d';
-export type Command = 'run' | 'app' | 'devices' | 'functions' | 'call' | 'events';
+export type Command = 'run' | 'app' | 'emulate' | 'devices' | 'functions' | 'call' | 'events';
 
 export interface DriverConfig {
   readonly command: Command;
@@ -62,6 +62,15 @@ export interface DriverConfig {
   readonly settingsFile: string;
   readonly inspectUrl: string | undefined;
   readonly json: boolean;
+  readonly leasePolicy: 'enforced' | 'advisory';
+  readonly leaseTtlS: number;
+  readonly privilegedRpc: 'allowed' | 'supervisor_only';
+  /** Append-only JSON-lines safety trail; undefined = mesh `.audit` subject only. */
+  readonly auditLogPath: string | undefined;
+  /** Emulator time scale for --sim and `emulate` (1 = real durations). */
+  readonly simTimeScale: number;
+  /** `emulate --port`: where the standalone emulator listens (loopback). */
+  readonly emulatorPort: number;
   readonly tls: TlsFiles;
   /** Secrets live only here (inside `Secret`); never copy this into machine context. */
   readonly credentials: LoadedCredentials | undefined;
@@ -113,11 +122,17 @@ export const CONFIG_KEYS: ReadonlyArray<ConfigKey> = [
   { key: 'registerJitterS', env: ['DEVICE_CONNECT_REGISTER_JITTER'], default: String(DEFAULT_REGISTER_JITTER_S), doc: 'Random delay before the first registration (s).' },
   { key: 'logLevel', flag: '--log-level', env: ['REACHY_MINI_DRIVER_LOG_LEVEL', 'DEVICE_CONNECT_LOG_LEVEL'], default: 'info', doc: '`debug`, `info`, `warn`, `error`.' },
   { key: 'settingsFile', flag: '--settings-file', env: ['REACHY_MINI_DRIVER_SETTINGS_FILE'], default: '~/.config/reachy_mini_driver/device_connect_app.json', doc: 'Settings JSON (the settings app writes it); read only if it exists.' },
+  { key: 'leasePolicy', flag: '--lease-policy', env: ['REACHY_LEASE_POLICY'], default: 'enforced', doc: '`enforced`: motion from another owner while the lease is held is refused (LeaseHeld); `advisory`: recorded only (reference behaviour).' },
+  { key: 'leaseTtlS', flag: '--lease-ttl', env: ['REACHY_LEASE_TTL'], default: '5', doc: 'Seconds a motion lease lasts after the last motion of its owner (0.5–300).' },
+  { key: 'privilegedRpc', flag: '--supervisor-only', env: ['REACHY_PRIVILEGED_RPC'], default: 'allowed', doc: '`supervisor_only` (or the flag): emergency_stop and reset_interlock RPCs are refused; trip/reset/revoke are served only on the `.supervisor` subject, which broker ACLs can restrict.' },
+  { key: 'auditLogPath', flag: '--audit-log', env: ['REACHY_AUDIT_LOG'], default: '~/.local/state/reachy_mini_driver/audit.jsonl', doc: 'Append-only JSON-lines safety trail (refusals, interlock and lease changes); also published on `device-connect.<tenant>.<id>.audit`. `none` disables the file.' },
+  { key: 'simTimeScale', flag: '--sim-time-scale', env: ['REACHY_SIM_TIME_SCALE'], default: '1', doc: 'Emulator speed-up of move durations (0.01–1; tests use 0.05).' },
+  { key: 'emulatorPort', flag: '--port', default: '8000', doc: '`emulate` only: loopback port of the standalone daemon emulator.' },
   { key: 'inspectUrl', flag: '--inspect', env: ['REACHY_MINI_DRIVER_INSPECT_URL'], default: '—', doc: 'Stately inspector relay (`ws://127.0.0.1:8080`); context is sanitised.' },
 ];
 
 const SETTINGS_KEYS = new Set(CONFIG_KEYS.flatMap((k) => (k.settings ? [k.settings] : [])));
-const COMMANDS: ReadonlyArray<Command> = ['run', 'devices', 'functions', 'call', 'events'];
+const COMMANDS: ReadonlyArray<Command> = ['run', 'emulate', 'devices', 'functions', 'call', 'events'];
 const TRUTHY = new Set(['1', 'true', 'yes', 'on']);
 const FALSY = new Set(['0', 'false', 'no', 'off', '']);
 const SIM_ALIASES = new Set(['sim', 'simulate', 'simulation', 'simulated']);
@@ -244,6 +259,12 @@ const FLAG_OPTIONS = {
   'settings-file': { type: 'string' },
   inspect: { type: 'string' },
   json: { type: 'boolean' },
+  'lease-policy': { type: 'string' },
+  'lease-ttl': { type: 'string' },
+  'supervisor-only': { type: 'boolean' },
+  'audit-log': { type: 'string' },
+  'sim-time-scale': { type: 'string' },
+  port: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -269,7 +290,7 @@ export function loadConfig({ argv, env }: LoadConfigInput): DriverConfig {
     command = first as Command;
     positional = rest;
   }
-  if (['run', 'app'].includes(command) && positional.length > 0) throw new ConfigError(`unexpected argument ${JSON.stringify(positional[0])}`);
+  if (['run', 'app', 'emulate'].includes(command) && positional.length > 0) throw new ConfigError(`unexpected argument ${JSON.stringify(positional[0])}`);
 
   const warnings: string[] = [];
   const sources: Record<string, Source> = {};
@@ -466,6 +487,15 @@ export function loadConfig({ argv, env }: LoadConfigInput): DriverConfig {
   const deviceTtlS = parseNumber(flags['device-ttl'] ?? envValue(['DEVICE_CONNECT_DEVICE_TTL']) ?? String(DEFAULT_DEVICE_TTL_S), 'device ttl', 3, 3600, true);
   const registerTimeoutS = parseNumber(envValue(['DEVICE_CONNECT_REGISTER_TIMEOUT']) ?? String(DEFAULT_REGISTER_TIMEOUT_S), 'DEVICE_CONNECT_REGISTER_TIMEOUT', 0.1, 600, false);
   const registerJitterS = parseNumber(envValue(['DEVICE_CONNECT_REGISTER_JITTER']) ?? String(DEFAULT_REGISTER_JITTER_S), 'DEVICE_CONNECT_REGISTER_JITTER', 0, 60, false);
+  const leasePolicy = pick('leasePolicy', { flag: flags['lease-policy'], env: envValue(['REACHY_LEASE_POLICY']) }, 'enforced');
+  if (leasePolicy !== 'enforced' && leasePolicy !== 'advisory') throw new ConfigError(`lease policy must be enforced or advisory (got ${JSON.stringify(leasePolicy)})`);
+  const leaseTtlS = parseNumber(pick('leaseTtlS', { flag: flags['lease-ttl'], env: envValue(['REACHY_LEASE_TTL']) }, '5'), 'lease ttl', 0.5, 300, false);
+  const privilegedRaw = pick<string>('privilegedRpc', { flag: flags['supervisor-only'] ? 'supervisor_only' : undefined, env: envValue(['REACHY_PRIVILEGED_RPC']) }, 'allowed');
+  if (privilegedRaw !== 'allowed' && privilegedRaw !== 'supervisor_only') throw new ConfigError(`REACHY_PRIVILEGED_RPC must be allowed or supervisor_only (got ${JSON.stringify(privilegedRaw)})`);
+  const auditRaw = pick('auditLogPath', { flag: flags['audit-log'], env: envValue(['REACHY_AUDIT_LOG']) }, join(homedir(), '.local', 'state', 'reachy_mini_driver', 'audit.jsonl'));
+  const auditLogPath = auditRaw === 'none' ? undefined : resolve(auditRaw);
+  const simTimeScale = parseNumber(pick('simTimeScale', { flag: flags['sim-time-scale'], env: envValue(['REACHY_SIM_TIME_SCALE']) }, '1'), 'sim time scale', 0.01, 1, false);
+  const emulatorPort = parseNumber(pick('emulatorPort', { flag: flags.port }, '8000'), 'emulator port', 0, 65535, true);
   const inspectUrl = pick<string | undefined>('inspectUrl', { flag: flags.inspect, env: envValue(['REACHY_MINI_DRIVER_INSPECT_URL']) }, undefined);
 
   return Object.freeze({
@@ -491,6 +521,12 @@ export function loadConfig({ argv, env }: LoadConfigInput): DriverConfig {
     settingsFile: settingsPath,
     inspectUrl,
     json: flags.json ?? false,
+    leasePolicy,
+    leaseTtlS,
+    privilegedRpc: privilegedRaw,
+    auditLogPath,
+    simTimeScale,
+    emulatorPort,
     tls: Object.freeze(tls),
     credentials,
     credentialsPath,

@@ -1,57 +1,203 @@
-// The root driver machine: the one actor every RPC event is sent to (via the gate). It owns the
-// robot-side state the device reports (`driver_state`, daemon link state) and answers each RPC
-// with an emitted `rpc.outcome` carrying the request id. The daemon link, power, interlock, lease
-// and motion machines plug in here as the robot-link work lands (issue 3); until then the daemon
-// link is `disconnected` and get_status says so. Pure definition: no I/O.
-import { assign, emit, setup } from 'xstate';
-import type { RpcFailure } from '../errors.ts';
-import { availabilityOf, INITIAL_DRIVER_STATE, type DriverStateFields } from './driver-state.ts';
+// The root driver machine: the one actor every RPC event is sent to (through the gate). It mirrors
+// the states of the daemon link, power, interlock, lease and motion machines (each reports by an
+// emitted event the composer forwards here), decides with guards whether a robot RPC may run —
+// so `snapshot.can(event)` is the safety gate — forwards accepted work to the child machines
+// through named actions the composer provides, and answers each RPC with an emitted `rpc.outcome`.
+// Pure definition: no I/O. Refusal reasons: `explainRefusal` (DaemonUnavailable, InterlockTripped,
+// RobotAsleep, LeaseHeld). reference-driver.md §2, §4, §12; issue "robot link and motion".
+import { and, assign, emit, enqueueActions, setup } from 'xstate';
+import {
+  CommandRejected,
+  DaemonUnavailable,
+  InterlockTripped,
+  LeaseHeld,
+  MotionNotCompleted,
+  NotAllowedInState,
+  RobotAsleep,
+  type RpcFailure,
+} from '../errors.ts';
+import { leaseDecision } from './lease.machine.ts';
+import { availabilityOf, INITIAL_DRIVER_STATE, type DriverStateFields, type ExecutionState } from './driver-state.ts';
+import type { MotionRpcEvent } from '../rpc/robot-functions.ts';
+
+export type LeasePolicy = 'enforced' | 'advisory';
+export type PrivilegedRpc = 'allowed' | 'supervisor_only';
 
 export interface DriverInput {
   readonly deviceId: string;
+  readonly leasePolicy: LeasePolicy;
+  readonly leaseTtlS: number;
+  readonly privilegedRpc: PrivilegedRpc;
 }
 
-export interface DriverContext {
+/** Daemon adapter error tags that mean "the daemon is not there" rather than "it said no". */
+const UNAVAILABLE_TAGS = new Set(['DaemonUnreachable', 'DaemonTimeout', 'DaemonBackendNotRunning', 'DaemonNotConnected', 'DaemonUnavailable']);
+
+export interface Mirror {
+  readonly connection: { readonly state: string; readonly since: number; readonly lastError: string | null };
+  readonly power: { readonly state: string; readonly since: number };
+  readonly interlock: { readonly state: 'safe' | 'tripped'; readonly reason: string | null; readonly source: string | null; readonly owner: string | null; readonly since: number };
+  readonly lease: { readonly owner: string | null; readonly expiresAt: number };
+  readonly motion: { readonly state: ExecutionState; readonly requestId: string | null; readonly kind: string | null; readonly target: Record<string, unknown>; readonly lastError: string; readonly since: number };
+}
+
+export interface DriverContext extends Mirror {
   readonly deviceId: string;
+  readonly leasePolicy: LeasePolicy;
+  readonly leaseTtlS: number;
+  readonly privilegedRpc: PrivilegedRpc;
   readonly startedAt: number;
   readonly state: DriverStateFields;
-  readonly connectionState: 'disconnected' | 'connecting' | 'connected' | 'backoff';
   /** Last daemon status (plain JSON) and when it was read; null until the link is up. */
   readonly daemonStatus: { readonly value: unknown; readonly at: number } | null;
   readonly meshState: string;
   readonly meshStateSince: number;
+  /** Motion requests waiting for an outcome: whether the caller asked to wait for completion. */
+  readonly pending: Readonly<Record<string, { readonly function: string; readonly wait: boolean; readonly target: Record<string, unknown> }>>;
 }
 
-export type DriverEvent =
-  | { type: 'rpc.get_status'; requestId: string }
-  | { type: 'mesh.state'; state: string; at: number };
+type Requested<T extends string, F = object> = { type: T; requestId: string } & F;
+
+export type RpcEvent =
+  | Requested<'rpc.get_status'>
+  | Requested<'rpc.read', { function: 'get_joints' | 'get_imu' | 'get_body_yaw' }>
+  | MotionRpcEvent
+  | Requested<'rpc.stop_motion', { owner: string }>
+  | Requested<'rpc.set_motor_mode', { mode: 'enabled' | 'disabled' | 'gravity_compensation'; owner: string }>
+  | Requested<'rpc.emergency_stop', { reason: string; owner: string }>
+  | Requested<'rpc.reset_interlock', { reason: string; owner: string }>
+  | Requested<'rpc.acquire_lease', { owner: string; ttlS: number }>
+  | Requested<'rpc.release_lease', { owner: string }>
+  | Requested<'supervisor.trip', { reason: string; owner: string }>
+  | Requested<'supervisor.reset', { reason: string; owner: string }>
+  | Requested<'supervisor.revoke_lease', { reason: string; owner: string }>;
+
+export type ReportEvent =
+  | { type: 'mesh.state'; state: string; at: number }
+  | { type: 'connection.changed'; state: string; at: number; lastError: string | null }
+  | { type: 'daemon.status'; status: unknown; at: number }
+  | { type: 'power.changed'; state: string }
+  | { type: 'interlock.changed'; state: 'safe' | 'tripped'; reason: string | null; source: string | null; owner: string | null; at: number }
+  | { type: 'interlock.stop_requested'; reason: string }
+  | { type: 'lease.changed'; state: 'free' | 'held'; owner: string | null; expiresAt: number; reason: string }
+  | { type: 'motion.changed'; state: ExecutionState; requestId: string | null; kind: string | null; target: Record<string, unknown>; lastError: string; at: number }
+  | { type: 'motion.accepted'; requestId: string; uuid: string | null; kind: string }
+  | { type: 'motion.finished'; requestId: string; uuid: string | null; outcome: string; details: string }
+  | { type: 'motion.failed'; requestId: string; error: { _tag: string; message: string } }
+  | { type: 'motion.stopped'; requestId: string; stopped: ReadonlyArray<string> }
+  | { type: 'read.result'; requestId: string; ok: true; result: unknown }
+  | { type: 'read.result'; requestId: string; ok: false; error: RpcFailure };
+
+export type DriverEvent = RpcEvent | ReportEvent;
 
 export type RpcOutcome =
   | { type: 'rpc.outcome'; requestId: string; ok: true; result: unknown }
   | { type: 'rpc.outcome'; requestId: string; ok: false; error: RpcFailure };
 
-export type DriverEmitted = RpcOutcome | { type: 'device.availability'; availability: 'idle' | 'busy' | 'error' };
+/** Commands for the child machines; the composer provides `forward` to deliver them. */
+export type ChildCommand =
+  | { to: 'lease'; event: { type: 'lease.acquire'; owner: string; ttlS?: number } | { type: 'lease.renew'; owner: string } | { type: 'lease.release'; owner: string } | { type: 'lease.revoke'; reason: string } }
+  | { to: 'interlock'; event: { type: 'interlock.trip'; reason: string; source: 'rpc' | 'supervisor'; owner: string } | { type: 'interlock.reset'; reason: string; source: 'rpc' | 'supervisor'; owner: string } }
+  | { to: 'motion'; event: { type: 'motion.command'; requestId: string; kind: string; command: Record<string, unknown>; target: Record<string, unknown> } | { type: 'motion.stop'; requestId: string; reason: string } }
+  | { to: 'power'; event: { type: 'power.wake_started'; uuid: string } | { type: 'power.sleep_started'; uuid: string } };
+
+export type DriverEmitted =
+  | RpcOutcome
+  | { type: 'driver.forward'; command: ChildCommand }
+  | { type: 'driver.read'; requestId: string; function: string };
+
+const now = () => Date.now();
 
 function isoMs(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+function powerAllows(requirement: MotionRpcEvent['power'], power: string): boolean {
+  switch (requirement) {
+    case 'awake':
+      return power === 'awake';
+    case 'wake':
+      return power !== 'going_to_sleep';
+    case 'sleep':
+      return power !== 'asleep' && power !== 'going_to_sleep';
+    case 'any':
+      return true;
+  }
+}
+
+function callerOfEvent(event: DriverEvent): string | null {
+  return 'owner' in event && typeof event.owner === 'string' ? event.owner : null;
+}
+
+/** The typed error for an event the machine would not take, most fundamental reason first. */
+export function explainRefusal(snapshot: unknown, event: { type: string }, fn: string): RpcFailure {
+  const context = (snapshot as { context: DriverContext }).context;
+  const e = event as DriverEvent;
+  const privileged = ['rpc.emergency_stop', 'rpc.reset_interlock'].includes(e.type);
+  if (privileged && context.privilegedRpc === 'supervisor_only') {
+    return new NotAllowedInState({ message: `${fn} is only served on the supervisor subject on this robot`, function: fn, state: { privileged_rpc: context.privilegedRpc } });
+  }
+  if (e.type === 'rpc.reset_interlock' && context.interlock.state === 'safe') {
+    return new NotAllowedInState({ message: 'the interlock is already safe', function: fn, state: { interlock_state: 'safe' } });
+  }
+  const needsRobot = e.type === 'rpc.motion' || e.type === 'rpc.set_motor_mode';
+  if (needsRobot && context.connection.state !== 'connected') {
+    return new DaemonUnavailable({ message: `the daemon link is ${context.connection.state}${context.connection.lastError ? ` (${context.connection.lastError})` : ''}`, connectionState: context.connection.state });
+  }
+  if (needsRobot && context.interlock.state === 'tripped') {
+    return new InterlockTripped({ message: `the interlock is tripped (${context.interlock.reason ?? 'no reason'}); call reset_interlock when it is safe`, reason: context.interlock.reason ?? '', source: context.interlock.source, trippedBy: context.interlock.owner });
+  }
+  if (e.type === 'rpc.motion' && !powerAllows(e.power, context.power.state)) {
+    const hint = context.power.state === 'waking' ? 'the robot is waking up; retry when awake' : context.power.state === 'going_to_sleep' ? 'the robot is going to sleep' : 'call wake_up first';
+    return new RobotAsleep({ message: `the robot is ${context.power.state}: ${hint}`, powerState: context.power.state });
+  }
+  const caller = callerOfEvent(e);
+  if (caller !== null && ['rpc.motion', 'rpc.set_motor_mode', 'rpc.acquire_lease', 'rpc.release_lease'].includes(e.type)) {
+    const decision = leaseDecision({ owner: context.lease.owner, expiresAt: context.lease.expiresAt, policy: context.leasePolicy }, caller, now());
+    if (!decision.allowed) return new LeaseHeld({ message: `the motion lease is held by ${decision.holder} for ${decision.secondsLeft.toFixed(1)} s more`, holder: decision.holder, secondsLeft: decision.secondsLeft });
+    if (e.type === 'rpc.release_lease') return new NotAllowedInState({ message: `${caller} does not hold the lease`, function: fn, state: { command_owner: context.lease.owner } });
+  }
+  return new NotAllowedInState({ message: `${fn} is not allowed in the current state`, function: fn, state: { connection: context.connection.state, power: context.power.state, interlock: context.interlock.state, execution: context.motion.state } });
+}
+
+/** Maps a daemon adapter failure (as reported by the motion machine) to the caller's error. */
+function failureFromDaemon(error: { _tag: string; message: string }, connectionState: string): RpcFailure {
+  if (UNAVAILABLE_TAGS.has(error._tag)) return new DaemonUnavailable({ message: error.message, connectionState });
+  return new CommandRejected({ message: error.message, daemonTag: error._tag });
+}
+
 /** `get_status` result: the daemon block and the reference `driver_state` plus our additions. */
 export function statusResult(context: DriverContext): Record<string, unknown> {
-  const now = Date.now();
+  const t = now();
   const state = context.state;
+  const leaseActive = context.lease.owner !== null && context.lease.expiresAt > t;
   return {
     daemon:
       context.daemonStatus === null
-        ? { available: false, connection_state: context.connectionState, reason: 'no daemon status received yet: the daemon link is not connected' }
-        : { available: true, connection_state: context.connectionState, status: context.daemonStatus.value, read_at: isoMs(context.daemonStatus.at), age_s: (now - context.daemonStatus.at) / 1000 },
+        ? { available: false, connection_state: context.connection.state, reason: context.connection.lastError ?? 'no daemon status received yet' }
+        : { available: context.connection.state === 'connected', connection_state: context.connection.state, status: context.daemonStatus.value, read_at: isoMs(context.daemonStatus.at), age_s: (t - context.daemonStatus.at) / 1000 },
     driver_state: {
       ...state,
-      lease_active: state.lease_expires_at * 1000 > now,
-      availability: availabilityOf(state.execution_state),
-      connection_state: context.connectionState,
+      command_owner: leaseActive ? context.lease.owner : state.command_owner,
+      lease_expires_at: context.lease.expiresAt / 1000,
+      lease_active: leaseActive,
+      lease_policy: context.leasePolicy,
+      execution_state: context.motion.state,
+      interlock_state: context.interlock.state,
+      interlock_reason: context.interlock.reason,
+      target_pose: context.motion.target,
+      last_error: context.motion.lastError || state.last_error,
+      availability: availabilityOf(context.motion.state),
+      power_state: context.power.state,
+      connection_state: context.connection.state,
       mesh_state: context.meshState,
-      mesh_state_since: isoMs(context.meshStateSince),
+      state_since: {
+        connection: isoMs(context.connection.since),
+        power: isoMs(context.power.since),
+        interlock: isoMs(context.interlock.since),
+        execution: isoMs(context.motion.since),
+        mesh: isoMs(context.meshStateSince),
+      },
       started_at: isoMs(context.startedAt),
     },
   };
@@ -65,27 +211,135 @@ export const driverMachine = setup({
     emitted: {} as DriverEmitted,
   },
   actions: {
-    answerStatus: emit(({ context, event }) => {
-      const requestId = (event as { requestId: string }).requestId;
-      return { type: 'rpc.outcome' as const, requestId, ok: true as const, result: statusResult(context) };
+    /** The composer answers reads from the adapters' timestamped caches with `read.result`. */
+    requestRead: emit((_args, params: { requestId: string; function: string }) => ({ type: 'driver.read' as const, requestId: params.requestId, function: params.function })),
+    answerRead: emit(({ event }) => {
+      const e = event as Extract<DriverEvent, { type: 'read.result' }>;
+      return e.ok
+        ? { type: 'rpc.outcome' as const, requestId: e.requestId, ok: true as const, result: e.result }
+        : { type: 'rpc.outcome' as const, requestId: e.requestId, ok: false as const, error: e.error };
     }),
-    recordMeshState: assign(({ event }) => {
-      const e = event as Extract<DriverEvent, { type: 'mesh.state' }>;
-      return { meshState: e.state, meshStateSince: e.at };
+    answerStatus: emit(({ context, event }) => ({ type: 'rpc.outcome' as const, requestId: (event as { requestId: string }).requestId, ok: true as const, result: statusResult(context) })),
+    startMotion: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as MotionRpcEvent;
+      const decision = leaseDecision({ owner: context.lease.owner, expiresAt: context.lease.expiresAt, policy: context.leasePolicy }, e.owner, now());
+      if (context.leasePolicy === 'enforced' && decision.allowed) {
+        enqueue.emit({ type: 'driver.forward', command: { to: 'lease', event: decision.renews ? { type: 'lease.renew', owner: e.owner } : { type: 'lease.acquire', owner: e.owner, ttlS: context.leaseTtlS } } });
+      }
+      enqueue.assign({
+        pending: { ...context.pending, [e.requestId]: { function: e.function, wait: e.wait, target: e.target } },
+        state: { ...context.state, command_owner: e.owner, target_pose: e.target, last_error: '' },
+      });
+      enqueue.emit({ type: 'driver.forward', command: { to: 'motion', event: { type: 'motion.command', requestId: e.requestId, kind: e.function, command: e.command, target: e.target } } });
     }),
+    motorMode: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as Extract<DriverEvent, { type: 'rpc.set_motor_mode' }>;
+      enqueue.assign({ pending: { ...context.pending, [e.requestId]: { function: 'set_motor_mode', wait: false, target: { kind: 'set_motor_mode', mode: e.mode } } } });
+      enqueue.emit({ type: 'driver.forward', command: { to: 'motion', event: { type: 'motion.command', requestId: e.requestId, kind: 'set_motor_mode', command: { op: 'motor_mode', mode: e.mode }, target: context.motion.target } } });
+    }),
+    onAccepted: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as Extract<DriverEvent, { type: 'motion.accepted' }>;
+      const pending = context.pending[e.requestId];
+      if (e.uuid && e.kind === 'wake_up') enqueue.emit({ type: 'driver.forward', command: { to: 'power', event: { type: 'power.wake_started', uuid: e.uuid } } });
+      if (e.uuid && e.kind === 'goto_sleep') enqueue.emit({ type: 'driver.forward', command: { to: 'power', event: { type: 'power.sleep_started', uuid: e.uuid } } });
+      if (!pending || pending.wait) return;
+      enqueue.emit({ type: 'rpc.outcome', requestId: e.requestId, ok: true, result: { status: 'accepted', uuid: e.uuid, target: pending.target } });
+      const { [e.requestId]: _done, ...rest } = context.pending;
+      enqueue.assign({ pending: rest });
+    }),
+    onFinished: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as Extract<DriverEvent, { type: 'motion.finished' }>;
+      const pending = context.pending[e.requestId];
+      if (!pending) return;
+      if (e.outcome === 'completed') enqueue.emit({ type: 'rpc.outcome', requestId: e.requestId, ok: true, result: { status: 'completed', uuid: e.uuid, target: pending.target } });
+      else enqueue.emit({ type: 'rpc.outcome', requestId: e.requestId, ok: false, error: new MotionNotCompleted({ message: `the move did not complete: ${e.outcome}${e.details ? ` (${e.details})` : ''}`, outcome: e.outcome, uuid: e.uuid }) });
+      const { [e.requestId]: _done, ...rest } = context.pending;
+      enqueue.assign({ pending: rest });
+    }),
+    onFailed: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as Extract<DriverEvent, { type: 'motion.failed' }>;
+      enqueue.assign({ state: { ...context.state, last_error: e.error.message } });
+      if (!context.pending[e.requestId]) return;
+      enqueue.emit({ type: 'rpc.outcome', requestId: e.requestId, ok: false, error: failureFromDaemon(e.error, context.connection.state) });
+      const { [e.requestId]: _done, ...rest } = context.pending;
+      enqueue.assign({ pending: rest });
+    }),
+    onStopped: enqueueActions(({ event, enqueue }) => {
+      const e = event as Extract<DriverEvent, { type: 'motion.stopped' }>;
+      if (e.requestId.startsWith('interlock:')) return;
+      enqueue.emit({ type: 'rpc.outcome', requestId: e.requestId, ok: true, result: { status: 'stopped', stopped_moves: e.stopped } });
+    }),
+    stopMotion: enqueueActions(({ event, enqueue }) => {
+      const e = event as Extract<DriverEvent, { type: 'rpc.stop_motion' }>;
+      enqueue.emit({ type: 'driver.forward', command: { to: 'motion', event: { type: 'motion.stop', requestId: e.requestId, reason: `stop_motion by ${e.owner}` } } });
+    }),
+    trip: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as Extract<DriverEvent, { type: 'rpc.emergency_stop' | 'supervisor.trip' }>;
+      const source = e.type === 'supervisor.trip' ? 'supervisor' : 'rpc';
+      enqueue.emit({ type: 'driver.forward', command: { to: 'interlock', event: { type: 'interlock.trip', reason: e.reason, source, owner: e.owner } } });
+      enqueue.emit({ type: 'rpc.outcome', requestId: e.requestId, ok: true, result: { status: 'tripped', interlock_state: 'tripped', reason: context.interlock.state === 'tripped' ? context.interlock.reason : e.reason } });
+    }),
+    reset: enqueueActions(({ event, enqueue }) => {
+      const e = event as Extract<DriverEvent, { type: 'rpc.reset_interlock' | 'supervisor.reset' }>;
+      const source = e.type === 'supervisor.reset' ? 'supervisor' : 'rpc';
+      enqueue.emit({ type: 'driver.forward', command: { to: 'interlock', event: { type: 'interlock.reset', reason: e.reason, source, owner: e.owner } } });
+      enqueue.emit({ type: 'rpc.outcome', requestId: e.requestId, ok: true, result: { status: 'safe', interlock_state: 'safe' } });
+    }),
+    acquireLease: enqueueActions(({ event, enqueue }) => {
+      const e = event as Extract<DriverEvent, { type: 'rpc.acquire_lease' }>;
+      enqueue.emit({ type: 'driver.forward', command: { to: 'lease', event: { type: 'lease.acquire', owner: e.owner, ttlS: e.ttlS } } });
+      enqueue.emit({ type: 'rpc.outcome', requestId: e.requestId, ok: true, result: { status: 'held', owner: e.owner, expires_at: (now() + e.ttlS * 1000) / 1000 } });
+    }),
+    releaseLease: enqueueActions(({ event, enqueue }) => {
+      const e = event as Extract<DriverEvent, { type: 'rpc.release_lease' }>;
+      enqueue.emit({ type: 'driver.forward', command: { to: 'lease', event: { type: 'lease.release', owner: e.owner } } });
+      enqueue.emit({ type: 'rpc.outcome', requestId: e.requestId, ok: true, result: { status: 'released' } });
+    }),
+    revokeLease: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as Extract<DriverEvent, { type: 'supervisor.revoke_lease' }>;
+      enqueue.emit({ type: 'driver.forward', command: { to: 'lease', event: { type: 'lease.revoke', reason: e.reason } } });
+      enqueue.emit({ type: 'rpc.outcome', requestId: e.requestId, ok: true, result: { status: 'revoked', previous_owner: context.lease.owner } });
+    }),
+    stopForInterlock: enqueueActions(({ event, enqueue }) => {
+      const e = event as Extract<DriverEvent, { type: 'interlock.stop_requested' }>;
+      enqueue.emit({ type: 'driver.forward', command: { to: 'motion', event: { type: 'motion.stop', requestId: `interlock:${now()}`, reason: e.reason } } });
+    }),
+  },
+  guards: {
+    daemonConnected: ({ context }) => context.connection.state === 'connected',
+    interlockSafe: ({ context }) => context.interlock.state === 'safe',
+    interlockTripped: ({ context }) => context.interlock.state === 'tripped',
+    privilegedRpcAllowed: ({ context }) => context.privilegedRpc === 'allowed',
+    powerAllows: ({ context, event }) => event.type === 'rpc.motion' && powerAllows(event.power, context.power.state),
+    leaseAllows: ({ context, event }) => {
+      const caller = callerOfEvent(event);
+      return caller === null || leaseDecision({ owner: context.lease.owner, expiresAt: context.lease.expiresAt, policy: context.leasePolicy }, caller, now()).allowed;
+    },
+    holdsLease: ({ context, event }) => {
+      const caller = callerOfEvent(event);
+      return caller !== null && context.lease.owner === caller && context.lease.expiresAt > now();
+    },
   },
 }).createMachine({
   id: 'driver',
   context: ({ input }) => {
-    const now = Date.now();
+    const t = now();
     return {
       deviceId: input.deviceId,
-      startedAt: now,
+      leasePolicy: input.leasePolicy,
+      leaseTtlS: input.leaseTtlS,
+      privilegedRpc: input.privilegedRpc,
+      startedAt: t,
       state: INITIAL_DRIVER_STATE,
-      connectionState: 'disconnected',
       daemonStatus: null,
       meshState: 'connecting',
-      meshStateSince: now,
+      meshStateSince: t,
+      pending: {},
+      connection: { state: 'disconnected', since: t, lastError: null },
+      power: { state: 'unknown', since: t },
+      interlock: { state: 'safe', reason: null, source: null, owner: null, since: t },
+      lease: { owner: null, expiresAt: 0 },
+      motion: { state: 'idle', requestId: null, kind: null, target: {}, lastError: '', since: t },
     };
   },
   initial: 'running',
@@ -93,7 +347,41 @@ export const driverMachine = setup({
     running: {
       on: {
         'rpc.get_status': { actions: 'answerStatus' },
-        'mesh.state': { actions: 'recordMeshState' },
+        'rpc.read': { actions: { type: 'requestRead', params: ({ event }) => ({ requestId: event.requestId, function: event.function }) } },
+        'read.result': { actions: 'answerRead' },
+        'rpc.motion': { guard: and(['daemonConnected', 'interlockSafe', 'powerAllows', 'leaseAllows']), actions: 'startMotion' },
+        'rpc.set_motor_mode': { guard: and(['daemonConnected', 'interlockSafe', 'leaseAllows']), actions: 'motorMode' },
+        // Never gated: stopping is always allowed, whatever the state.
+        'rpc.stop_motion': { actions: 'stopMotion' },
+        'rpc.emergency_stop': { guard: 'privilegedRpcAllowed', actions: 'trip' },
+        'rpc.reset_interlock': { guard: and(['privilegedRpcAllowed', 'interlockTripped']), actions: 'reset' },
+        'rpc.acquire_lease': { guard: 'leaseAllows', actions: 'acquireLease' },
+        'rpc.release_lease': { guard: and(['leaseAllows', 'holdsLease']), actions: 'releaseLease' },
+        'supervisor.trip': { actions: 'trip' },
+        'supervisor.reset': { guard: 'interlockTripped', actions: 'reset' },
+        'supervisor.revoke_lease': { actions: 'revokeLease' },
+        'mesh.state': { actions: assign(({ event }) => ({ meshState: event.state, meshStateSince: event.at })) },
+        'connection.changed': { actions: assign(({ event }) => ({ connection: { state: event.state, since: event.at, lastError: event.lastError } })) },
+        'daemon.status': { actions: assign(({ event }) => ({ daemonStatus: { value: event.status, at: event.at } })) },
+        'power.changed': { actions: assign(({ event }) => ({ power: { state: event.state, since: now() } })) },
+        'interlock.changed': {
+          actions: assign(({ context, event }) => ({
+            interlock: { state: event.state, reason: event.reason, source: event.source, owner: event.owner, since: event.at },
+            state: { ...context.state, interlock_state: event.state },
+          })),
+        },
+        'interlock.stop_requested': { actions: 'stopForInterlock' },
+        'lease.changed': { actions: assign(({ event }) => ({ lease: { owner: event.state === 'held' ? event.owner : null, expiresAt: event.state === 'held' ? event.expiresAt : 0 } })) },
+        'motion.changed': {
+          actions: assign(({ context, event }) => ({
+            motion: { state: event.state, requestId: event.requestId, kind: event.kind, target: event.target, lastError: event.lastError, since: event.at },
+            state: { ...context.state, execution_state: event.state },
+          })),
+        },
+        'motion.accepted': { actions: 'onAccepted' },
+        'motion.finished': { actions: 'onFinished' },
+        'motion.failed': { actions: 'onFailed' },
+        'motion.stopped': { actions: 'onStopped' },
       },
     },
   },

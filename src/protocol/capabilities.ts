@@ -32,7 +32,7 @@ export function functionDefs(functions: ReadonlyArray<AnyRpcFunction>): unknown[
 }
 
 export function eventDefs(events: ReadonlyArray<EventDefinition>): unknown[] {
-  return events.map((ev) => ({ name: ev.name, description: ev.description, payload_schema: ev.payloadSchema, labels: null, tags: [] }));
+  return events.map((ev) => ({ name: ev.name, description: ev.description, payload_schema: ev.payloadSchema, labels: ev.labels ? { ...ev.labels } : null, tags: [] }));
 }
 
 export function capabilities(functions: ReadonlyArray<AnyRpcFunction>, events: ReadonlyArray<EventDefinition>): Record<string, unknown> {

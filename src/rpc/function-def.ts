@@ -38,6 +38,7 @@ export function defineFunction<P, E extends { type: string }>(fn: RpcFunction<P,
 export interface EventDefinition {
   readonly name: string;
   readonly description: string;
+  readonly labels?: Readonly<Record<string, string>>;
   readonly payloadSchema: { readonly type: 'object'; readonly properties: Record<string, unknown>; readonly required: ReadonlyArray<string> };
 }
 

@@ -38,7 +38,7 @@ const owner = stringParam({
 });
 const wait = booleanParam({ description: 'false: answer once the daemon accepted the command (with the move uuid when there is one). true: answer when the move finished.', default: false });
 
-export type PowerRequirement = 'awake' | 'wake' | 'sleep';
+export type PowerRequirement = 'awake' | 'wake' | 'sleep' | 'any';
 
 export interface MotionRpcEvent {
   readonly type: 'rpc.motion';

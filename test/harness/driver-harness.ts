@@ -2,18 +2,18 @@
 // configure it (argv + env through loadConfig), with registration jitter off so transcripts are
 // prompt. Owns nothing but the start/stop convenience.
 import { loadConfig, type DriverConfig } from '../../src/config/config.ts';
-import { startDriver, type RunningDriver } from '../../src/driver.ts';
+import { startDriver, type DriverOverrides, type RunningDriver } from '../../src/driver.ts';
 
 export interface TestDriver extends RunningDriver {
   readonly config: DriverConfig;
 }
 
-export function startTestDriver(argv: string[], env: Record<string, string> = {}): TestDriver {
+export async function startTestDriver(argv: string[], env: Record<string, string> = {}, overrides: DriverOverrides = {}): Promise<TestDriver> {
   const config = loadConfig({
     argv,
-    env: { DEVICE_CONNECT_REGISTER_JITTER: '0', HOME: '/nonexistent', REACHY_MINI_DRIVER_SETTINGS_FILE: '/nonexistent/settings.json', ...env },
+    env: { DEVICE_CONNECT_REGISTER_JITTER: '0', HOME: '/nonexistent', REACHY_MINI_DRIVER_SETTINGS_FILE: '/nonexistent/settings.json', REACHY_AUDIT_LOG: 'none', ...env },
   });
-  const running = startDriver(config);
+  const running = await startDriver(config, overrides);
   return { ...running, config };
 }
 
@@ -37,7 +37,7 @@ export async function startMeshScene(argv: string[], env: Record<string, string>
   const registry = fakeRegistry(nc);
   const all = recorder(nc, 'device-connect.>');
   await nc.flush();
-  const driver = startTestDriver([...argv, '--messaging-url', server.url], { DEVICE_CONNECT_ALLOW_INSECURE: 'true', ...env });
+  const driver = await startTestDriver([...argv, '--messaging-url', server.url], { DEVICE_CONNECT_ALLOW_INSECURE: 'true', ...env });
   return {
     server,
     nc,

@@ -13,7 +13,7 @@ let driver: TestDriver;
 
 beforeAll(async () => {
   server = await startNatsServer();
-  driver = startTestDriver(['--device-id', 'cli-dev', '--tenant', 'lab', '--messaging-url', server.url, '--discovery-mode', 'd2d'], { DEVICE_CONNECT_ALLOW_INSECURE: 'true' });
+  driver = await startTestDriver(['--device-id', 'cli-dev', '--tenant', 'lab', '--messaging-url', server.url, '--discovery-mode', 'd2d'], { DEVICE_CONNECT_ALLOW_INSECURE: 'true' });
 });
 afterAll(async () => {
   await driver?.stop();

@@ -20,8 +20,8 @@ async function server(options: Parameters<typeof startNatsServer>[0]): Promise<N
   return s;
 }
 
-function driver(argv: string[], env: Record<string, string> = {}): TestDriver {
-  const d = startTestDriver(argv, env);
+async function driver(argv: string[], env: Record<string, string> = {}): Promise<TestDriver> {
+  const d = await startTestDriver(argv, env);
   cleanups.push(() => d.stop());
   return d;
 }
@@ -34,7 +34,7 @@ describe('credentials', () => {
     cleanups.push(() => nc.close());
     const registry = fakeRegistry(nc);
     await nc.flush();
-    driver(['--device-id', 'jwt-dev', '--messaging-url', s.url], { MESSAGING_CREDENTIALS_FILE: jwt.credsFile });
+    await driver(['--device-id', 'jwt-dev', '--messaging-url', s.url], { MESSAGING_CREDENTIALS_FILE: jwt.credsFile });
     const req = await registry.requests.next();
     expect((req.body as { params: { device_id: string } }).params.device_id).toBe('jwt-dev');
     const reply = await rpc(nc, 'device-connect.default.jwt-dev.cmd', { jsonrpc: '2.0', id: 'j1', method: 'get_status' });
@@ -51,7 +51,7 @@ describe('credentials', () => {
     cleanups.push(() => nc.close());
     const registry = fakeRegistry(nc);
     await nc.flush();
-    const d = driver([], { MESSAGING_CREDENTIALS_FILE: portalFile });
+    const d = await driver([], { MESSAGING_CREDENTIALS_FILE: portalFile });
     expect(d.config.deviceId).toBe('lab-robot');
     expect(d.config.tenant).toBe('lab');
     const req = await registry.requests.next();
@@ -63,7 +63,7 @@ describe('credentials', () => {
   test('an untrusted user never gets on the mesh, and the driver keeps running', async () => {
     const s = await server({ auth: 'jwt' });
     const untrusted = await s.jwt!.mintUntrustedUser();
-    const d = driver(['--device-id', 'bad-dev', '--messaging-url', s.url], { MESSAGING_CREDENTIALS_FILE: untrusted.credsFile });
+    const d = await driver(['--device-id', 'bad-dev', '--messaging-url', s.url], { MESSAGING_CREDENTIALS_FILE: untrusted.credsFile });
     await new Promise((r) => setTimeout(r, 1_500));
     expect(d.runtime.mesh.getSnapshot().matches('connecting')).toBe(true);
     expect(d.runtime.mesh.getSnapshot().context.lastError).toMatch(/authorization|auth/i);
@@ -79,7 +79,7 @@ describe('TLS', () => {
     cleanups.push(() => nc.close());
     const registry = fakeRegistry(nc);
     await nc.flush();
-    driver(['--device-id', 'tls-dev', '--messaging-url', s.url.replace('nats://', 'tls://'), '--tls-ca-file', tls.caFile], { DEVICE_CONNECT_ALLOW_INSECURE: 'true' });
+    await driver(['--device-id', 'tls-dev', '--messaging-url', s.url.replace('nats://', 'tls://'), '--tls-ca-file', tls.caFile], { DEVICE_CONNECT_ALLOW_INSECURE: 'true' });
     await registry.requests.next();
     const reply = await rpc(nc, 'device-connect.default.tls-dev.cmd', { jsonrpc: '2.0', id: 't1', method: 'get_status' });
     expect(reply.result).toBeDefined();
@@ -92,7 +92,7 @@ describe('TLS', () => {
     cleanups.push(() => nc.close());
     const registry = fakeRegistry(nc);
     await nc.flush();
-    driver(['--device-id', 'mtls-dev', '--messaging-url', s.url.replace('nats://', 'tls://')], {
+    await driver(['--device-id', 'mtls-dev', '--messaging-url', s.url.replace('nats://', 'tls://')], {
       MESSAGING_CREDENTIALS_FILE: s.jwt!.credsFile,
       MESSAGING_TLS_CA_FILE: tls.caFile,
       MESSAGING_TLS_CERT_FILE: tls.clientCertFile,
@@ -109,7 +109,7 @@ describe('D2D discovery', () => {
     const s = await server({});
     const nc = await openClient(s.url);
     cleanups.push(() => nc.close());
-    const d = startTestDriver(['--device-id', 'd2d-dev', '--tenant', 'lab', '--messaging-url', s.url, '--discovery-mode', 'd2d'], { DEVICE_CONNECT_ALLOW_INSECURE: 'true' });
+    const d = await startTestDriver(['--device-id', 'd2d-dev', '--tenant', 'lab', '--messaging-url', s.url, '--discovery-mode', 'd2d'], { DEVICE_CONNECT_ALLOW_INSECURE: 'true' });
     let stopped = false;
     cleanups.push(() => (stopped ? undefined : d.stop()));
     const presence = recorder(nc, 'device-connect.lab.*.presence');

@@ -156,7 +156,7 @@ describe('golden wire shapes (d2d mode)', () => {
     try {
       const presence = recorder(nc, 'device-connect.lab.*.presence');
       await nc.flush();
-      const driver = startTestDriver(['--device-id', 'golden-d2d', '--tenant', 'lab', '--messaging-url', server.url, '--discovery-mode', 'd2d'], { DEVICE_CONNECT_ALLOW_INSECURE: 'true' });
+      const driver = await startTestDriver(['--device-id', 'golden-d2d', '--tenant', 'lab', '--messaging-url', server.url, '--discovery-mode', 'd2d'], { DEVICE_CONNECT_ALLOW_INSECURE: 'true' });
       const golden = first((c) => c.subject.endsWith('.presence') && c.body?.d2d === true, 'presence');
       const departingGolden = first((c) => c.subject.endsWith('.presence') && c.body?.departing === true, 'departing');
       const probe = first((c) => c.subject.endsWith('.discovery.probe'), 'probe');

@@ -25,7 +25,7 @@ test('inspection events reach the relay, sanitised', async () => {
   cleanups.push(() => nc.close());
   fakeRegistry(nc);
   await nc.flush();
-  const driver = startTestDriver(['--device-id', 'insp-dev', '--messaging-url', server.url, '--inspect', `ws://127.0.0.1:${port}`], { MESSAGING_CREDENTIALS_FILE: server.jwt!.credsFile });
+  const driver = await startTestDriver(['--device-id', 'insp-dev', '--messaging-url', server.url, '--inspect', `ws://127.0.0.1:${port}`], { MESSAGING_CREDENTIALS_FILE: server.jwt!.credsFile });
   cleanups.push(() => driver.stop());
   await expect.poll(() => driver.runtime.registrationCount(), { timeout: 5_000 }).toBeGreaterThan(0);
   await rpc(nc, 'device-connect.default.insp-dev.cmd', { jsonrpc: '2.0', id: 'i1', method: 'get_status' });

@@ -1,0 +1,410 @@
+// REST client of the Reachy daemon (reachy-daemon-api.md §0 transport and error shapes, §1 routes,
+// §5 models; reference-driver.md §7 and §12 bug 3: never report "accepted" when the daemon
+// refused). Owns one dedicated undici Agent (keep-alive, connect timeout), per-call deadlines,
+// the bounded retry of idempotent GETs, and the mapping of every outcome to a typed value or a
+// typed rejection (daemon-errors.ts). Does not own realtime sockets (daemon-sdk-socket.ts,
+// daemon-move-updates.ts) nor any decision about what a refusal means for the robot.
+import { Agent, request } from 'undici';
+import { createLogger } from '../logging/logger.ts';
+import {
+  DaemonBackendNotRunning, DaemonBadResponse, DaemonNotConnected, DaemonRejected, DaemonServerError, DaemonTimeout,
+  DaemonUnreachable, describeDetail, type DaemonDetail, type DaemonHttpError, type DaemonValidationIssue,
+} from './daemon-errors.ts';
+import {
+  decodeAntennas, decodeCameraSpecs, decodeDaemonStatus, decodeFullState, decodeMatrixPose, decodeMediaStatus, decodeMessage,
+  decodeMotorsStatus, decodeNumber, decodeRunningMoves, decodeSetTargetResult, decodeStatusOk, decodeStatusText, decodeUuid,
+  decodeXyzRpyPose, parseJson, type Antennas, type CameraSpecs, type DaemonStatus, type Decoder, type FullState,
+  type HeadPose, type Interpolation, type MatrixPose, type MediaStatus, type MotorMode, type SetTargetResult, type XyzRpyPose,
+} from './daemon-wire.ts';
+
+const log = createLogger('daemon-http');
+
+/**
+ * Whole-call deadline (connect + headers + body). Every route used here answers at once (goto and
+ * the play routes return a uuid and run in the background; stop waits only for a cancellation),
+ * in milliseconds on loopback and well under a second over Wi-Fi; 5 s leaves room for a loaded
+ * Pi while an RPC caller still gets a typed answer long before its own timeout (the reference
+ * waited 10 s).
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
+/** TCP connect bound: loopback/LAN connects in < 10 ms; 2 s means the host is gone. */
+export const CONNECT_TIMEOUT_MS = 2_000;
+/**
+ * Idle keep-alive socket lifetime. uvicorn closes idle connections after 5 s; closing ours first
+ * avoids sending a request on a socket the server is closing at that instant.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 4_000;
+/** Sockets per daemon: the driver issues a handful of concurrent calls at most. */
+export const MAX_CONNECTIONS = 4;
+/** Largest reply read (bytes): the biggest route used (camera specs) is ~1 KiB; bounds memory. */
+export const MAX_RESPONSE_BYTES = 1024 * 1024;
+/**
+ * Back-off before each retry of an idempotent GET that failed at the connection level (refused,
+ * reset, closed mid-reply): rides over a reused keep-alive socket that died or a daemon restarting,
+ * adds at most 250 ms before the caller learns the daemon is unreachable. POSTs are never retried:
+ * a reset after the request was sent may mean the daemon already executed it.
+ */
+export const GET_RETRY_DELAYS_MS: readonly number[] = [50, 200];
+/** Characters of a non-JSON or unexpected body kept in an error (enough for a FastAPI message). */
+const BODY_EXCERPT_CHARS = 200;
+/** The 503 detail of the daemon's `get_backend` dependency (§0 "Backend gate"). */
+const BACKEND_NOT_RUNNING_DETAIL = 'Backend not running';
+
+/** Codes of failures where no reply arrived because the connection failed or died. */
+const CONNECTION_FAILURE_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN',
+  'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED',
+]);
+const TIMEOUT_CODES: ReadonlySet<string> = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+export interface DaemonHttpClientOptions {
+  /** `http://host:port` of the daemon (no trailing path). */
+  readonly baseUrl: string;
+  /** Default whole-call deadline; see DEFAULT_REQUEST_TIMEOUT_MS. */
+  readonly requestTimeoutMs?: number;
+}
+
+export interface CallOptions {
+  /** Overrides the client's deadline for this call. */
+  readonly timeoutMs?: number;
+}
+
+export interface FullStateOptions {
+  readonly withControlMode?: boolean;
+  readonly withHeadPose?: boolean;
+  readonly withBodyYaw?: boolean;
+  readonly withAntennaPositions?: boolean;
+  readonly withHeadJoints?: boolean;
+  readonly withPassiveJoints?: boolean;
+  readonly withDoa?: boolean;
+  /** Head pose as `{"m":[16]}` instead of XYZRPY. */
+  readonly usePoseMatrix?: boolean;
+}
+
+const FULL_STATE_QUERY: Readonly<Record<keyof FullStateOptions, string>> = {
+  withControlMode: 'with_control_mode',
+  withHeadPose: 'with_head_pose',
+  withBodyYaw: 'with_body_yaw',
+  withAntennaPositions: 'with_antenna_positions',
+  withHeadJoints: 'with_head_joints',
+  withPassiveJoints: 'with_passive_joints',
+  withDoa: 'with_doa',
+  usePoseMatrix: 'use_pose_matrix',
+};
+
+/** `GotoModelRequest` (§1.2). Note: the REST route ignores `interpolation` (quirk §11.1). */
+export interface GotoRequest {
+  readonly head_pose?: XyzRpyPose | MatrixPose;
+  readonly antennas?: Antennas;
+  readonly body_yaw?: number;
+  /** Seconds; required by the daemon. */
+  readonly duration: number;
+  readonly interpolation?: Interpolation;
+}
+
+/** `FullBodyTarget` (§1.2). */
+export interface SetTargetRequest {
+  readonly target_head_pose?: XyzRpyPose | MatrixPose;
+  readonly target_antennas?: Antennas;
+  readonly target_body_yaw?: number;
+}
+
+type Method = 'GET' | 'POST';
+
+interface CallSpec<T> {
+  readonly method: Method;
+  /** Path without query; also the `route` of errors. */
+  readonly route: string;
+  readonly query?: Readonly<Record<string, string>>;
+  readonly body?: unknown;
+  readonly decode: Decoder<T>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function excerpt(text: string): string {
+  return text.length > BODY_EXCERPT_CHARS ? `${text.slice(0, BODY_EXCERPT_CHARS)}…` : text;
+}
+
+/** The first recognisable error code in an error, its `cause` chain or an AggregateError. */
+function errorCode(error: unknown, depth = 0): string | undefined {
+  if (typeof error !== 'object' || error === null || depth > 4) return undefined;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (CONNECTION_FAILURE_CODES.has(code) || TIMEOUT_CODES.has(code))) return code;
+  if (error instanceof AggregateError) {
+    for (const inner of error.errors) {
+      const found = errorCode(inner, depth + 1);
+      if (found) return found;
+    }
+  }
+  const nested = errorCode((error as { cause?: unknown }).cause, depth + 1);
+  return nested ?? (typeof code === 'string' ? code : undefined);
+}
+
+function isTimeoutAbort(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'TimeoutError';
+}
+
+function toDetail(json: unknown): DaemonDetail {
+  if (typeof json !== 'object' || json === null || !('detail' in json)) return null;
+  const detail = (json as { detail: unknown }).detail;
+  if (typeof detail === 'string') return detail;
+  if (Array.isArray(detail)) {
+    return detail.map((item: unknown): DaemonValidationIssue => {
+      const issue = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
+      return {
+        type: typeof issue.type === 'string' ? issue.type : 'unknown',
+        loc: Array.isArray(issue.loc) ? issue.loc.filter((p): p is string | number => typeof p === 'string' || typeof p === 'number') : [],
+        msg: typeof issue.msg === 'string' ? issue.msg : JSON.stringify(item),
+        ...('input' in issue ? { input: issue.input } : {}),
+        ...(typeof issue.ctx === 'object' && issue.ctx !== null ? { ctx: issue.ctx as Record<string, unknown> } : {}),
+      };
+    });
+  }
+  return detail === null || detail === undefined ? null : JSON.stringify(detail);
+}
+
+export class DaemonHttpClient {
+  readonly baseUrl: string;
+  readonly requestTimeoutMs: number;
+  readonly #agent: Agent;
+  #closed = false;
+
+  constructor(options: DaemonHttpClientOptions) {
+    const url = new URL(options.baseUrl);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`daemon baseUrl must be http(s), got ${options.baseUrl}`);
+    this.baseUrl = url.origin;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.#agent = new Agent({
+      connect: { timeout: CONNECT_TIMEOUT_MS },
+      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      keepAliveMaxTimeout: KEEP_ALIVE_TIMEOUT_MS,
+      connections: MAX_CONNECTIONS,
+      maxResponseSize: MAX_RESPONSE_BYTES,
+      allowH2: false,
+    });
+  }
+
+  /** `GET /api/daemon/status` — answers even while the backend is stopped. */
+  daemonStatus(options?: CallOptions): Promise<DaemonStatus> {
+    return this.#call({ method: 'GET', route: '/api/daemon/status', decode: decodeDaemonStatus }, options);
+  }
+
+  /** `GET /api/state/full`; flags left out keep the daemon's defaults. */
+  fullState(flags: FullStateOptions = {}, options?: CallOptions): Promise<FullState> {
+    const query: Record<string, string> = {};
+    for (const [key, name] of Object.entries(FULL_STATE_QUERY) as [keyof FullStateOptions, string][]) {
+      const value = flags[key];
+      if (value !== undefined) query[name] = String(value);
+    }
+    return this.#call({ method: 'GET', route: '/api/state/full', query, decode: decodeFullState }, options);
+  }
+
+  /** `GET /api/state/present_head_pose`, XYZRPY or (`usePoseMatrix`) the row-major matrix. */
+  presentHeadPose(flags?: { readonly usePoseMatrix?: false }, options?: CallOptions): Promise<XyzRpyPose>;
+  presentHeadPose(flags: { readonly usePoseMatrix: true }, options?: CallOptions): Promise<MatrixPose>;
+  presentHeadPose(flags: { readonly usePoseMatrix?: boolean } = {}, options?: CallOptions): Promise<HeadPose> {
+    const route = '/api/state/present_head_pose';
+    return flags.usePoseMatrix
+      ? this.#call({ method: 'GET', route, query: { use_pose_matrix: 'true' }, decode: decodeMatrixPose }, options)
+      : this.#call({ method: 'GET', route, decode: decodeXyzRpyPose }, options);
+  }
+
+  /** `GET /api/state/present_body_yaw` — a bare JSON number (rad). */
+  presentBodyYaw(options?: CallOptions): Promise<number> {
+    return this.#call({ method: 'GET', route: '/api/state/present_body_yaw', decode: decodeNumber }, options);
+  }
+
+  /** `GET /api/state/present_antenna_joint_positions` — `[right, left]` rad. */
+  presentAntennas(options?: CallOptions): Promise<Antennas> {
+    return this.#call({ method: 'GET', route: '/api/state/present_antenna_joint_positions', decode: decodeAntennas }, options);
+  }
+
+  motorsStatus(options?: CallOptions): Promise<{ readonly mode: MotorMode }> {
+    return this.#call({ method: 'GET', route: '/api/motors/status', decode: decodeMotorsStatus }, options);
+  }
+
+  /** `POST /api/motors/set_mode/{mode}`; `status` is the daemon's text (`motors changed to MotorControlMode.X mode`). */
+  setMotorMode(mode: MotorMode, options?: CallOptions): Promise<{ readonly status: string }> {
+    return this.#call({ method: 'POST', route: `/api/motors/set_mode/${encodeURIComponent(mode)}`, decode: decodeStatusText }, options);
+  }
+
+  /** `POST /api/move/goto` — resolves with the move's uuid as soon as the daemon started it. */
+  goto(body: GotoRequest, options?: CallOptions): Promise<{ readonly uuid: string }> {
+    return this.#call({ method: 'POST', route: '/api/move/goto', body, decode: decodeUuid }, options);
+  }
+
+  /** `POST /api/move/set_target` — `ignored` (HTTP 200) while a move holds the lock; never reported as ok. */
+  setTarget(body: SetTargetRequest, options?: CallOptions): Promise<SetTargetResult> {
+    return this.#call({ method: 'POST', route: '/api/move/set_target', body, decode: decodeSetTargetResult }, options);
+  }
+
+  playWakeUp(options?: CallOptions): Promise<{ readonly uuid: string }> {
+    return this.#call({ method: 'POST', route: '/api/move/play/wake_up', decode: decodeUuid }, options);
+  }
+
+  /** Ends with the motors disabled (§1.2). */
+  playGotoSleep(options?: CallOptions): Promise<{ readonly uuid: string }> {
+    return this.#call({ method: 'POST', route: '/api/move/play/goto_sleep', decode: decodeUuid }, options);
+  }
+
+  /** uuids of the REST moves still running. */
+  runningMoves(options?: CallOptions): Promise<readonly string[]> {
+    return this.#call({ method: 'GET', route: '/api/move/running', decode: decodeRunningMoves }, options);
+  }
+
+  /**
+   * `POST /api/move/stop`. An unknown or already finished uuid makes the daemon answer a plain
+   * 500 (uncaught KeyError, quirk §11.3): that rejects with `DaemonServerError` (status 500,
+   * route `/api/move/stop`) and the caller decides whether "already over" is fine.
+   */
+  stopMove(uuid: string, options?: CallOptions): Promise<{ readonly message: string }> {
+    return this.#call({ method: 'POST', route: '/api/move/stop', body: { uuid }, decode: decodeMessage }, options);
+  }
+
+  mediaStatus(options?: CallOptions): Promise<MediaStatus> {
+    return this.#call({ method: 'GET', route: '/api/media/status', decode: decodeMediaStatus }, options);
+  }
+
+  mediaRelease(options?: CallOptions): Promise<{ readonly status: 'ok' }> {
+    return this.#call({ method: 'POST', route: '/api/media/release', decode: decodeStatusOk }, options);
+  }
+
+  mediaAcquire(options?: CallOptions): Promise<{ readonly status: 'ok' }> {
+    return this.#call({ method: 'POST', route: '/api/media/acquire', decode: decodeStatusOk }, options);
+  }
+
+  /** `POST /api/media/play_sound` — `file` is a daemon-side path or asset name (`wake_up.wav`). */
+  playSound(file: string, options?: CallOptions): Promise<{ readonly status: 'ok' }> {
+    return this.#call({ method: 'POST', route: '/api/media/play_sound', body: { file }, decode: decodeStatusOk }, options);
+  }
+
+  cameraSpecs(options?: CallOptions): Promise<CameraSpecs> {
+    return this.#call({ method: 'GET', route: '/api/camera/specs', decode: decodeCameraSpecs }, options);
+  }
+
+  /** Aborts in-flight calls and closes every socket; later calls reject with DaemonNotConnected. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#agent.destroy();
+  }
+
+  async #call<T>(spec: CallSpec<T>, options?: CallOptions): Promise<T> {
+    const delays = spec.method === 'GET' ? GET_RETRY_DELAYS_MS : [];
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.#attempt(spec, options?.timeoutMs ?? this.requestTimeoutMs);
+      } catch (error) {
+        const delay = delays[attempt];
+        if (!(error instanceof DaemonUnreachable) || delay === undefined || this.#closed) throw error;
+        log.debug('GET failed at the connection level, retrying', { route: spec.route, code: error.code, attempt: attempt + 1, delayMs: delay });
+        await sleep(delay);
+      }
+    }
+  }
+
+  async #attempt<T>(spec: CallSpec<T>, timeoutMs: number): Promise<T> {
+    if (this.#closed) {
+      throw new DaemonNotConnected({ message: `daemon client for ${this.baseUrl} is closed`, url: this.baseUrl, state: 'closed' });
+    }
+    const query = spec.query && Object.keys(spec.query).length > 0 ? `?${new URLSearchParams(spec.query).toString()}` : '';
+    const url = `${this.baseUrl}${spec.route}${query}`;
+    let status: number;
+    let raw: string;
+    try {
+      const response = await request(url, {
+        dispatcher: this.#agent,
+        method: spec.method,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        signal: AbortSignal.timeout(timeoutMs),
+        ...(spec.body === undefined ? {} : { body: JSON.stringify(spec.body), headers: { 'content-type': 'application/json' } }),
+      });
+      status = response.statusCode;
+      // Always consume the body, so the keep-alive socket is reusable and nothing leaks.
+      raw = await response.body.text();
+    } catch (error) {
+      throw this.#transportFailure(error, spec, url, timeoutMs);
+    }
+    return this.#interpret(spec, status, raw);
+  }
+
+  #transportFailure(error: unknown, spec: CallSpec<unknown>, url: string, timeoutMs: number): DaemonHttpError {
+    const code = errorCode(error);
+    if (isTimeoutAbort(error) || (code !== undefined && TIMEOUT_CODES.has(code))) {
+      return new DaemonTimeout({
+        message: `daemon did not answer ${spec.method} ${spec.route} within ${timeoutMs} ms`,
+        method: spec.method,
+        route: spec.route,
+        timeoutMs,
+      });
+    }
+    if (this.#closed) {
+      return new DaemonNotConnected({ message: `daemon client for ${this.baseUrl} was closed during ${spec.route}`, url: this.baseUrl, state: 'closed' });
+    }
+    if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
+      return new DaemonBadResponse({
+        message: `daemon reply to ${spec.method} ${spec.route} exceeds ${MAX_RESPONSE_BYTES} bytes`,
+        method: spec.method,
+        route: spec.route,
+        status: 200,
+        problem: 'reply too large',
+        bodyExcerpt: '',
+      });
+    }
+    if (code === undefined || !CONNECTION_FAILURE_CODES.has(code)) {
+      // Not a network failure we know: still the daemon did not answer; keep the code for diagnosis.
+      log.warn('unexpected transport failure', { route: spec.route, error });
+    }
+    return new DaemonUnreachable({
+      message: `daemon at ${this.baseUrl} unreachable (${code ?? 'unknown'}) during ${spec.method} ${spec.route}`,
+      url,
+      code: code ?? 'unknown',
+    });
+  }
+
+  #interpret<T>(spec: CallSpec<T>, status: number, raw: string): T {
+    const parsed = parseJson(raw);
+    const where = `${spec.method} ${spec.route}`;
+    if (status >= 200 && status < 300) {
+      if (!parsed) {
+        throw new DaemonBadResponse({ message: `daemon reply to ${where} is not JSON`, method: spec.method, route: spec.route, status, problem: 'not JSON', bodyExcerpt: excerpt(raw) });
+      }
+      const decoded = spec.decode(parsed.json);
+      if (decoded.ok) return decoded.value;
+      throw new DaemonBadResponse({
+        message: `daemon reply to ${where} has an unexpected shape: ${decoded.problem}`,
+        method: spec.method,
+        route: spec.route,
+        status,
+        problem: decoded.problem,
+        bodyExcerpt: excerpt(raw),
+      });
+    }
+    const detail = parsed ? toDetail(parsed.json) : null;
+    if (status === 503 && detail === BACKEND_NOT_RUNNING_DETAIL) {
+      throw new DaemonBackendNotRunning({ message: `daemon backend not running (${where})`, method: spec.method, route: spec.route });
+    }
+    if (status >= 400 && status < 500) {
+      const shown = detail ?? (raw.length > 0 ? excerpt(raw) : null);
+      throw new DaemonRejected({
+        message: `daemon rejected ${where} (${status}): ${describeDetail(shown)}`,
+        status,
+        method: spec.method,
+        route: spec.route,
+        detail: shown,
+      });
+    }
+    if (status >= 500) {
+      throw new DaemonServerError({
+        message: `daemon failed ${where} (${status}): ${excerpt(raw) || 'empty body'}`,
+        status,
+        method: spec.method,
+        route: spec.route,
+        bodyExcerpt: excerpt(raw),
+      });
+    }
+    throw new DaemonBadResponse({ message: `daemon answered ${where} with HTTP ${status}`, method: spec.method, route: spec.route, status, problem: `unexpected status ${status}`, bodyExcerpt: excerpt(raw) });
+  }
+}

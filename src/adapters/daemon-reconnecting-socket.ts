@@ -1,0 +1,309 @@
+// A WebSocket to the Reachy daemon that never gives up (reference-driver.md §12 bug 12: the
+// reference never reconnected and never noticed a dead link). Owns the connection policy shared
+// by `/ws/sdk` and `/api/move/ws/updates` (reachy-daemon-api.md §2, §1.2): handshake timeout,
+// bounded frame size, no permessage-deflate, reconnect forever with capped exponential back-off,
+// ping/pong liveness, bounded send buffer, typed open/close/reconnecting events. Does not own
+// frame meaning (the endpoint clients decode text frames) nor any robot state.
+import WebSocket from 'ws';
+import { createLogger, type Logger } from '../logging/logger.ts';
+import { DaemonNotConnected, DaemonSocketCongested } from './daemon-errors.ts';
+
+/** First reconnect delay: a daemon restart takes seconds; 100 ms retries a blip at once. */
+export const RECONNECT_INITIAL_DELAY_MS = 100;
+/**
+ * Longest reconnect delay. The driver must be back within 2 s of the daemon returning: a 1 s cap
+ * plus a loopback/LAN handshake keeps that with margin, at ≤ 1 attempt/s while it is away.
+ */
+export const RECONNECT_MAX_DELAY_MS = 1_000;
+/** Delay growth per failed attempt (100, 200, 400, 800, 1000, 1000 ... ms). */
+export const RECONNECT_BACKOFF_FACTOR = 2;
+/** Fraction of each delay randomly removed so several clients do not retry in lock-step. */
+export const RECONNECT_JITTER = 0.2;
+/** Upgrade deadline: the daemon answers it in milliseconds; longer means a wedged server. */
+export const HANDSHAKE_TIMEOUT_MS = 2_000;
+/** Liveness probe period: a silent socket (move updates) is still checked every second. */
+export const PING_INTERVAL_MS = 1_000;
+/**
+ * A pong (or any frame) must arrive within this after a ping, else the link is declared dead and
+ * terminated: uvicorn/websockets answer pings at once, so 2 s tolerates a busy daemon and Wi-Fi
+ * hiccups while a silently dead link is noticed within ~3 s.
+ */
+export const PONG_TIMEOUT_MS = 2_000;
+/** Largest frame accepted: daemon frames are < 1 KiB (recorded_data: tens of KiB); bounds memory. */
+export const MAX_PAYLOAD_BYTES = 1024 * 1024;
+/**
+ * Unsent bytes above which `send` refuses (typed error) rather than queueing: realtime targets
+ * (~300 B) at 100 Hz are ~30 KiB/s, so 64 KiB is two seconds of backlog — newer targets matter more.
+ */
+export const MAX_BUFFERED_BYTES = 64 * 1024;
+/** How long `close()` waits for the daemon's close frame before dropping the socket. */
+export const CLOSE_GRACE_MS = 500;
+
+export type SocketState = 'connecting' | 'open' | 'waiting' | 'closed';
+
+export interface CloseInfo {
+  /** WebSocket close code (1006 when the connection dropped without a close frame). */
+  readonly code: number;
+  /** Why it closed: the peer's reason, `pong timeout`, a socket error, `client closed`. */
+  readonly reason: string;
+  /** How long the connection had been open (ms). */
+  readonly openForMs: number;
+}
+
+export interface ReconnectInfo {
+  /** Failed attempts since the last open (1 for the first retry). */
+  readonly attempt: number;
+  readonly delayMs: number;
+  /** Why the previous attempt or connection ended. */
+  readonly lastError: string;
+}
+
+export interface SocketEvents {
+  open: () => void;
+  close: (info: CloseInfo) => void;
+  reconnecting: (info: ReconnectInfo) => void;
+  message: (text: string) => void;
+}
+
+export interface ReconnectingSocketOptions {
+  readonly url: string;
+  /** Logger namespace suffix, e.g. `sdk`, `move-updates`. */
+  readonly name: string;
+  readonly handshakeTimeoutMs?: number;
+  readonly pingIntervalMs?: number;
+  readonly pongTimeoutMs?: number;
+  readonly initialDelayMs?: number;
+  readonly maxDelayMs?: number;
+}
+
+export type SendResult = { readonly ok: true } | { readonly ok: false; readonly error: DaemonNotConnected | DaemonSocketCongested };
+
+/** A minimal typed listener registry (no EventEmitter: no `error` event that throws when unheard). */
+export class Listeners<Events extends { [K in keyof Events]: (...args: never[]) => void }> {
+  readonly #byEvent = new Map<keyof Events, Set<(...args: never[]) => void>>();
+  readonly #log: Logger;
+
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  /** Adds a listener; returns the function that removes it. */
+  on<K extends keyof Events>(event: K, listener: Events[K]): () => void {
+    let set = this.#byEvent.get(event);
+    if (!set) this.#byEvent.set(event, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  emit<K extends keyof Events>(event: K, ...args: Parameters<Events[K]>): void {
+    for (const listener of [...(this.#byEvent.get(event) ?? [])]) {
+      try {
+        (listener as (...a: Parameters<Events[K]>) => void)(...args);
+      } catch (error) {
+        // A faulty listener must not kill the socket's event loop or the other listeners.
+        this.#log.error('listener threw', { event: String(event), error });
+      }
+    }
+  }
+
+  clear(): void {
+    this.#byEvent.clear();
+  }
+}
+
+/** Delay before reconnect attempt `attempt` (1-based), jitter removed from the top. */
+export function reconnectDelayMs(attempt: number, initialMs = RECONNECT_INITIAL_DELAY_MS, maxMs = RECONNECT_MAX_DELAY_MS, random = Math.random): number {
+  const base = Math.min(maxMs, initialMs * RECONNECT_BACKOFF_FACTOR ** Math.max(0, attempt - 1));
+  return Math.round(base * (1 - RECONNECT_JITTER * random()));
+}
+
+export class ReconnectingSocket {
+  readonly url: string;
+  readonly #log: Logger;
+  readonly #events: Listeners<SocketEvents>;
+  readonly #handshakeTimeoutMs: number;
+  readonly #pingIntervalMs: number;
+  readonly #pongTimeoutMs: number;
+  readonly #initialDelayMs: number;
+  readonly #maxDelayMs: number;
+  #socket: WebSocket | null = null;
+  #state: SocketState = 'waiting';
+  #attempt = 0;
+  #openedAt = 0;
+  #reconnectTimer: NodeJS.Timeout | null = null;
+  #pingTimer: NodeJS.Timeout | null = null;
+  #pongTimer: NodeJS.Timeout | null = null;
+  #closeReason: string | null = null;
+  #started = false;
+
+  constructor(options: ReconnectingSocketOptions) {
+    this.url = options.url;
+    this.#log = createLogger(`daemon-ws:${options.name}`);
+    this.#events = new Listeners<SocketEvents>(this.#log);
+    this.#handshakeTimeoutMs = options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
+    this.#pingIntervalMs = options.pingIntervalMs ?? PING_INTERVAL_MS;
+    this.#pongTimeoutMs = options.pongTimeoutMs ?? PONG_TIMEOUT_MS;
+    this.#initialDelayMs = options.initialDelayMs ?? RECONNECT_INITIAL_DELAY_MS;
+    this.#maxDelayMs = options.maxDelayMs ?? RECONNECT_MAX_DELAY_MS;
+  }
+
+  get state(): SocketState {
+    return this.#state;
+  }
+
+  get connected(): boolean {
+    return this.#state === 'open';
+  }
+
+  on<K extends keyof SocketEvents>(event: K, listener: SocketEvents[K]): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  /** Starts connecting (idempotent). Listeners added before this see the first `open`. */
+  start(): void {
+    if (this.#started || this.#state === 'closed') return;
+    this.#started = true;
+    this.#connect();
+  }
+
+  send(text: string): SendResult {
+    const socket = this.#socket;
+    if (this.#state !== 'open' || !socket || socket.readyState !== WebSocket.OPEN) {
+      const state = this.#state === 'closed' ? 'closed' : 'connecting';
+      return {
+        ok: false,
+        error: new DaemonNotConnected({ message: `daemon socket ${this.url} is not connected (${state})`, url: this.url, state }),
+      };
+    }
+    if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+      return {
+        ok: false,
+        error: new DaemonSocketCongested({
+          message: `daemon socket ${this.url} has ${socket.bufferedAmount} unsent bytes; command refused`,
+          url: this.url,
+          bufferedBytes: socket.bufferedAmount,
+        }),
+      };
+    }
+    socket.send(text);
+    return { ok: true };
+  }
+
+  /** Stops reconnecting, clears every timer, closes the socket; resolves once it is closed. */
+  async close(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#clearReconnect();
+    this.#clearLiveness();
+    const socket = this.#socket;
+    this.#socket = null;
+    if (socket && socket.readyState !== WebSocket.CLOSED) {
+      await new Promise<void>((resolve) => {
+        const grace = setTimeout(() => socket.terminate(), CLOSE_GRACE_MS);
+        socket.once('close', () => {
+          clearTimeout(grace);
+          resolve();
+        });
+        if (socket.readyState === WebSocket.OPEN) socket.close(1000, 'client closed');
+        else socket.terminate();
+      });
+    }
+    this.#events.clear();
+  }
+
+  #connect(): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'connecting';
+    this.#closeReason = null;
+    const socket = new WebSocket(this.url, {
+      perMessageDeflate: false,
+      handshakeTimeout: this.#handshakeTimeoutMs,
+      maxPayload: MAX_PAYLOAD_BYTES,
+      followRedirects: false,
+    });
+    this.#socket = socket;
+    let opened = false;
+
+    socket.on('open', () => {
+      if (this.#socket !== socket) return;
+      opened = true;
+      this.#state = 'open';
+      this.#attempt = 0;
+      this.#openedAt = performance.now();
+      this.#armLiveness(socket);
+      this.#log.info('connected', { url: this.url });
+      this.#events.emit('open');
+    });
+    socket.on('message', (data, isBinary) => {
+      if (this.#socket !== socket) return;
+      this.#alive();
+      if (isBinary) return;
+      const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data).toString('utf8');
+      this.#events.emit('message', text);
+    });
+    socket.on('pong', () => {
+      if (this.#socket === socket) this.#alive();
+    });
+    socket.on('error', (error) => {
+      // Always followed by `close`; remember why for the close/reconnecting events.
+      this.#closeReason ??= error.message;
+    });
+    socket.on('close', (code, reasonBuffer) => {
+      if (this.#socket !== socket) return;
+      this.#socket = null;
+      this.#clearLiveness();
+      const reason = this.#closeReason ?? (reasonBuffer.length > 0 ? reasonBuffer.toString('utf8') : `closed with code ${code}`);
+      if (opened) {
+        const info: CloseInfo = { code, reason, openForMs: Math.round(performance.now() - this.#openedAt) };
+        this.#log.warn('disconnected', { url: this.url, code, reason });
+        this.#events.emit('close', info);
+      } else {
+        this.#log.debug('connect attempt failed', { url: this.url, reason });
+      }
+      if (this.#state !== 'closed') this.#scheduleReconnect(reason);
+    });
+  }
+
+  #scheduleReconnect(lastError: string): void {
+    this.#state = 'waiting';
+    this.#attempt += 1;
+    const delayMs = reconnectDelayMs(this.#attempt, this.#initialDelayMs, this.#maxDelayMs);
+    this.#events.emit('reconnecting', { attempt: this.#attempt, delayMs, lastError });
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = null;
+      this.#connect();
+    }, delayMs);
+  }
+
+  #armLiveness(socket: WebSocket): void {
+    this.#pingTimer = setInterval(() => {
+      if (socket.readyState !== WebSocket.OPEN) return;
+      socket.ping();
+      // One outstanding deadline at a time: it is cleared by the next pong or frame.
+      this.#pongTimer ??= setTimeout(() => {
+        this.#pongTimer = null;
+        this.#closeReason = `no pong within ${this.#pongTimeoutMs} ms`;
+        this.#log.warn('liveness lost, terminating', { url: this.url, pongTimeoutMs: this.#pongTimeoutMs });
+        socket.terminate();
+      }, this.#pongTimeoutMs);
+    }, this.#pingIntervalMs);
+  }
+
+  #alive(): void {
+    if (this.#pongTimer) {
+      clearTimeout(this.#pongTimer);
+      this.#pongTimer = null;
+    }
+  }
+
+  #clearLiveness(): void {
+    if (this.#pingTimer) clearInterval(this.#pingTimer);
+    this.#pingTimer = null;
+    this.#alive();
+  }
+
+  #clearReconnect(): void {
+    if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = null;
+  }
+}

@@ -1,0 +1,284 @@
+// Client of the daemon's `/ws/sdk` control socket (reachy-daemon-api.md §2; reference-driver.md
+// §7, §12 bug 12). Owns: decoding the pushes (joint_positions, head_pose, imu_data, daemon_status,
+// task_progress) into typed events, a cache of the latest of each with its receive time and a
+// `stale` flag, checked realtime commands (fire-and-forget on the daemon side) and the `task`
+// request/`task_progress` pairing. Connection policy (reconnect, liveness) is the shared
+// daemon-reconnecting-socket.ts. Does not own REST (daemon-http.ts) nor what the state means.
+import { randomUUID } from 'node:crypto';
+import { createLogger } from '../logging/logger.ts';
+import { DaemonCommandInvalid, DaemonNotConnected, DaemonTimeout, type DaemonSendError } from './daemon-errors.ts';
+import {
+  Listeners, ReconnectingSocket, type CloseInfo, type ReconnectInfo, type SocketState,
+} from './daemon-reconnecting-socket.ts';
+import {
+  decodeSdkPush, parseJson, type Antennas, type DaemonStatusPush, type HeadPosePush, type ImuDataPush, type Interpolation,
+  type JointPositionsPush, type SdkPush, type SdkPushType, type TaskProgressPush,
+} from './daemon-wire.ts';
+
+const log = createLogger('daemon-sdk');
+
+/**
+ * Age after which a cached 50 Hz push (joints, head pose, IMU) is stale: 25 missed control ticks,
+ * far beyond jitter, yet short enough that nothing acts on a robot state half a second old.
+ * The daemon also calls IMU data stale after 0.5 s (§1.1).
+ */
+export const STALE_AFTER_MS = 500;
+/** `daemon_status` is pushed at 1 Hz, so it is stale only after more than two missed pushes. */
+export const STATUS_STALE_AFTER_MS = 2_500;
+/** Extra wait for a task's `task_progress` beyond its duration (the Python SDK waits duration + 1 s). */
+export const TASK_COMPLETION_GRACE_MS = 1_000;
+/** Path of the socket on the daemon (no `/api` prefix, §0). */
+export const SDK_SOCKET_PATH = '/ws/sdk';
+
+const STALE_AFTER_BY_TYPE: Readonly<Record<SdkPushType, number>> = {
+  joint_positions: STALE_AFTER_MS,
+  head_pose: STALE_AFTER_MS,
+  imu_data: STALE_AFTER_MS,
+  daemon_status: STATUS_STALE_AFTER_MS,
+  task_progress: STALE_AFTER_MS,
+};
+
+type PushOf<K extends SdkPushType> = Extract<SdkPush, { type: K }>;
+
+export interface CachedPush<T> {
+  readonly value: T;
+  /** Wall-clock receive time (`Date.now()`). */
+  readonly receivedAt: number;
+  /** Milliseconds since it was received (monotonic clock). */
+  readonly ageMs: number;
+  /** Older than its threshold (STALE_AFTER_MS, STATUS_STALE_AFTER_MS for daemon_status) or the socket is down. */
+  readonly stale: boolean;
+}
+
+/** Flat row-major 4×4 head pose, as the daemon's commands take it (§5). */
+export type HeadMatrix = readonly number[];
+
+export interface TaskRequest {
+  /** Target head pose, flat row-major [16]; null/absent keeps the current one. */
+  readonly head?: HeadMatrix | null;
+  readonly antennas?: Antennas | null;
+  readonly body_yaw?: number | null;
+  /** Seconds. */
+  readonly duration: number;
+  /** Honoured on this socket (unlike REST goto). */
+  readonly method?: Interpolation;
+}
+
+/** Realtime commands of §2/§3 the driver sends; the daemon never replies to them here. */
+export type SdkCommand =
+  | { readonly type: 'set_target'; readonly head: HeadMatrix }
+  | { readonly type: 'set_antennas'; readonly antennas: Antennas }
+  | { readonly type: 'set_body_yaw'; readonly body_yaw: number }
+  | { readonly type: 'set_full_target'; readonly head?: HeadMatrix; readonly antennas?: Antennas; readonly body_yaw?: number }
+  | { readonly type: 'task'; readonly uuid: string; readonly timestamp: string; readonly req: TaskRequest };
+
+export type SdkSendResult = { readonly ok: true } | { readonly ok: false; readonly error: DaemonSendError };
+
+export interface SdkSocketEvents {
+  open: () => void;
+  close: (info: CloseInfo) => void;
+  reconnecting: (info: ReconnectInfo) => void;
+  joint_positions: (push: JointPositionsPush) => void;
+  head_pose: (push: HeadPosePush) => void;
+  imu_data: (push: ImuDataPush) => void;
+  daemon_status: (push: DaemonStatusPush) => void;
+  task_progress: (push: TaskProgressPush) => void;
+}
+
+export interface DaemonSdkSocketOptions {
+  /** `ws://host:port` or `http://host:port` of the daemon; the path is added. */
+  readonly baseUrl: string;
+  /** Overrides of the shared connection policy (tests shorten them). */
+  readonly pingIntervalMs?: number;
+  readonly pongTimeoutMs?: number;
+  readonly handshakeTimeoutMs?: number;
+}
+
+/** `ws://host:port/<path>` from an `http(s)://` or `ws(s)://` base URL. */
+export function daemonSocketUrl(baseUrl: string, path: string): string {
+  const url = new URL(baseUrl);
+  url.protocol = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss:' : 'ws:';
+  url.pathname = path;
+  url.search = '';
+  return url.toString();
+}
+
+interface CacheEntry {
+  readonly value: SdkPush;
+  readonly receivedAt: number;
+  readonly receivedMono: number;
+}
+
+const isFiniteNumber = (value: unknown): boolean => typeof value === 'number' && Number.isFinite(value);
+
+/** Why the daemon would drop this command silently, or null when it is well-formed. */
+function commandProblem(command: SdkCommand): string | null {
+  const list = (value: unknown, length: number, name: string): string | null =>
+    Array.isArray(value) && value.length === length && value.every(isFiniteNumber) ? null : `${name} must be ${length} finite numbers`;
+  switch (command.type) {
+    case 'set_target':
+      return list(command.head, 16, 'head');
+    case 'set_antennas':
+      return list(command.antennas, 2, 'antennas');
+    case 'set_body_yaw':
+      return isFiniteNumber(command.body_yaw) ? null : 'body_yaw must be a finite number';
+    case 'set_full_target':
+      return (
+        (command.head === undefined ? null : list(command.head, 16, 'head')) ??
+        (command.antennas === undefined ? null : list(command.antennas, 2, 'antennas')) ??
+        (command.body_yaw === undefined || isFiniteNumber(command.body_yaw) ? null : 'body_yaw must be a finite number')
+      );
+    case 'task': {
+      const req = command.req;
+      if (!isFiniteNumber(req.duration) || req.duration < 0) return 'req.duration must be a finite number ≥ 0';
+      return (
+        (req.head === undefined || req.head === null ? null : list(req.head, 16, 'req.head')) ??
+        (req.antennas === undefined || req.antennas === null ? null : list(req.antennas, 2, 'req.antennas')) ??
+        (req.body_yaw === undefined || req.body_yaw === null || isFiniteNumber(req.body_yaw) ? null : 'req.body_yaw must be a finite number')
+      );
+    }
+  }
+}
+
+/** Naive local ISO time, the shape the SDK puts in `task.timestamp`. */
+function naiveLocalIso(): string {
+  const now = new Date();
+  return new Date(now.getTime() - now.getTimezoneOffset() * 60_000).toISOString().slice(0, -1);
+}
+
+export class DaemonSdkSocket {
+  readonly url: string;
+  readonly #socket: ReconnectingSocket;
+  readonly #events = new Listeners<SdkSocketEvents>(log);
+  readonly #cache = new Map<SdkPushType, CacheEntry>();
+  #invalidFrames = 0;
+
+  /** Creates the client and starts connecting at once. */
+  constructor(options: DaemonSdkSocketOptions) {
+    this.url = daemonSocketUrl(options.baseUrl, SDK_SOCKET_PATH);
+    this.#socket = new ReconnectingSocket({
+      url: this.url,
+      name: 'sdk',
+      ...(options.pingIntervalMs === undefined ? {} : { pingIntervalMs: options.pingIntervalMs }),
+      ...(options.pongTimeoutMs === undefined ? {} : { pongTimeoutMs: options.pongTimeoutMs }),
+      ...(options.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: options.handshakeTimeoutMs }),
+    });
+    this.#socket.on('open', () => this.#events.emit('open'));
+    this.#socket.on('close', (info) => this.#events.emit('close', info));
+    this.#socket.on('reconnecting', (info) => this.#events.emit('reconnecting', info));
+    this.#socket.on('message', (text) => this.#onMessage(text));
+    this.#socket.start();
+  }
+
+  get state(): SocketState {
+    return this.#socket.state;
+  }
+
+  get connected(): boolean {
+    return this.#socket.connected;
+  }
+
+  /** Frames that were not JSON or were malformed known pushes (dropped, counted). */
+  get invalidFrames(): number {
+    return this.#invalidFrames;
+  }
+
+  on<K extends keyof SdkSocketEvents>(event: K, listener: SdkSocketEvents[K]): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  /** The latest push of `type`, with its age and staleness; undefined if none arrived yet. */
+  latest<K extends SdkPushType>(type: K): CachedPush<PushOf<K>> | undefined {
+    const entry = this.#cache.get(type);
+    if (!entry) return undefined;
+    const ageMs = performance.now() - entry.receivedMono;
+    return {
+      value: entry.value as PushOf<K>,
+      receivedAt: entry.receivedAt,
+      ageMs,
+      stale: ageMs > STALE_AFTER_BY_TYPE[type] || !this.#socket.connected,
+    };
+  }
+
+  /** Sends a realtime command; a typed error (never a throw, never a silent drop) when it cannot go out. */
+  send(command: SdkCommand): SdkSendResult {
+    const problem = commandProblem(command);
+    if (problem !== null) {
+      return { ok: false, error: new DaemonCommandInvalid({ message: `${command.type}: ${problem}`, command: command.type, problem }) };
+    }
+    return this.#socket.send(JSON.stringify(command));
+  }
+
+  /**
+   * Runs a `task` goto (interpolation honoured) and resolves with its `task_progress`; rejects with
+   * the send error, DaemonNotConnected if the socket drops first, or DaemonTimeout after
+   * duration + TASK_COMPLETION_GRACE_MS. A progress with `error` set still resolves (caller decides).
+   */
+  runTask(req: TaskRequest, timeoutMs = req.duration * 1000 + TASK_COMPLETION_GRACE_MS): Promise<TaskProgressPush> {
+    const uuid = randomUUID();
+    return new Promise((resolve, reject) => {
+      const cleanups: (() => void)[] = [];
+      const finish = (): void => {
+        for (const cleanup of cleanups) cleanup();
+      };
+      cleanups.push(
+        this.on('task_progress', (push) => {
+          if (push.uuid !== uuid || !push.finished) return;
+          finish();
+          resolve(push);
+        }),
+        this.on('close', (info) => {
+          finish();
+          reject(new DaemonNotConnected({ message: `daemon socket closed before task ${uuid} finished: ${info.reason}`, url: this.url, state: 'connecting' }));
+        }),
+      );
+      const timer = setTimeout(() => {
+        finish();
+        reject(new DaemonTimeout({ message: `task ${uuid} not finished within ${timeoutMs} ms`, method: 'WS', route: `${SDK_SOCKET_PATH} task`, timeoutMs }));
+      }, timeoutMs);
+      cleanups.push(() => clearTimeout(timer));
+      const sent = this.send({ type: 'task', uuid, timestamp: naiveLocalIso(), req });
+      if (!sent.ok) {
+        finish();
+        reject(sent.error);
+      }
+    });
+  }
+
+  /** Stops reconnecting, clears timers and listeners; the cache stays readable (and stale). */
+  async close(): Promise<void> {
+    await this.#socket.close();
+    this.#events.clear();
+  }
+
+  #onMessage(text: string): void {
+    const parsed = parseJson(text);
+    const decoded = parsed ? decodeSdkPush(parsed.json) : { ok: false as const, problem: 'not JSON' };
+    if (!decoded.ok) {
+      this.#invalidFrames += 1;
+      log.debug('push dropped', { problem: decoded.problem, frame: text.slice(0, 200) });
+      return;
+    }
+    const push = decoded.value;
+    if (push === null) return; // A push the driver does not use (recorded_data, uploads, ...).
+    this.#cache.set(push.type, { value: push, receivedAt: Date.now(), receivedMono: performance.now() });
+    // The switch keeps each event's payload type exact.
+    switch (push.type) {
+      case 'joint_positions':
+        this.#events.emit('joint_positions', push);
+        return;
+      case 'head_pose':
+        this.#events.emit('head_pose', push);
+        return;
+      case 'imu_data':
+        this.#events.emit('imu_data', push);
+        return;
+      case 'daemon_status':
+        this.#events.emit('daemon_status', push);
+        return;
+      case 'task_progress':
+        this.#events.emit('task_progress', push);
+        return;
+    }
+  }
+}

@@ -1,0 +1,391 @@
+// Types and minimal decoders of the JSON the Reachy daemon sends: REST replies (reachy-daemon-api.md
+// §1, models of §5) and the `/ws/sdk` and `/api/move/ws/updates` pushes (§2, §1.2). Each decoder
+// checks the fields the driver acts on (type, finiteness, array lengths) and keeps unknown extra
+// keys so a newer daemon does not break the link. Owns no I/O and no error type: a mismatch is
+// reported as `{ ok: false, problem }` for the transport to turn into `DaemonBadResponse`.
+
+export type Decoded<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problem: string };
+export type Decoder<T> = (json: unknown) => Decoded<T>;
+
+export type MotorMode = 'enabled' | 'disabled' | 'gravity_compensation';
+export const MOTOR_MODES: readonly MotorMode[] = ['enabled', 'disabled', 'gravity_compensation'];
+export type Interpolation = 'linear' | 'minjerk' | 'ease_in_out' | 'cartoon';
+export type DaemonLifecycleState = 'not_initialized' | 'starting' | 'running' | 'stopping' | 'stopped' | 'error';
+const LIFECYCLE_STATES: ReadonlySet<string> = new Set(['not_initialized', 'starting', 'running', 'stopping', 'stopped', 'error']);
+
+/** Metres and radians; rotation = Rz(yaw)·Ry(pitch)·Rx(roll) (§5). */
+export interface XyzRpyPose {
+  readonly x: number;
+  readonly y: number;
+  readonly z: number;
+  readonly roll: number;
+  readonly pitch: number;
+  readonly yaw: number;
+}
+/** Row-major homogeneous 4×4, translation at indices 3, 7, 11 (§5). */
+export interface MatrixPose {
+  readonly m: readonly number[];
+}
+export type HeadPose = XyzRpyPose | MatrixPose;
+/** `[right, left]` antenna angles, rad (§5). */
+export type Antennas = readonly [number, number];
+
+export interface DaemonStatus {
+  readonly type?: 'daemon_status';
+  readonly robot_name: string;
+  /** One of the six lifecycle states; an unknown newer value is passed through as text. */
+  readonly state: DaemonLifecycleState | (string & {});
+  readonly wireless_version: boolean;
+  readonly desktop_app_daemon?: boolean;
+  readonly simulation_enabled?: boolean;
+  readonly mockup_sim_enabled?: boolean;
+  readonly no_media: boolean;
+  readonly media_released?: boolean;
+  readonly camera_specs_name?: string;
+  /** null while the backend is stopped (§1.4); `motor_control_mode`, `error`, robot: `ready`, ... */
+  readonly backend_status: Readonly<Record<string, unknown>> | null;
+  readonly error: string | null;
+  readonly wlan_ip?: string | null;
+  readonly version?: string;
+  readonly hardware_id?: string | null;
+  readonly face_target?: Readonly<Record<string, unknown>>;
+}
+
+export interface DirectionOfArrival {
+  /** 0 = left, π/2 = front, π = right (§1.1). */
+  readonly angle: number;
+  readonly speech_detected: boolean;
+}
+
+export interface FullState {
+  readonly control_mode: MotorMode | null;
+  readonly head_pose: HeadPose | null;
+  /** `[body_yaw, stewart_1..6]`. */
+  readonly head_joints: readonly number[] | null;
+  readonly body_yaw: number | null;
+  readonly antennas_position: Antennas | null;
+  /** UTC ISO-8601 with `Z`. */
+  readonly timestamp: string;
+  readonly passive_joints: readonly number[] | null;
+  readonly doa: DirectionOfArrival | null;
+}
+
+export interface MediaStatus {
+  readonly available: boolean;
+  readonly released: boolean;
+  readonly no_media: boolean;
+}
+
+export interface CameraResolution {
+  readonly name: string;
+  readonly width: number;
+  readonly height: number;
+  readonly fps: number;
+  readonly crop_factor: number;
+}
+
+export interface CameraSpecs {
+  readonly name: string;
+  readonly available_resolutions: readonly CameraResolution[];
+  readonly default_resolution: CameraResolution;
+  /** 3×3 intrinsics of the full sensor. */
+  readonly K: readonly (readonly number[])[];
+  readonly D: readonly number[];
+}
+
+export type SetTargetResult = { readonly status: 'ok' } | { readonly status: 'ignored'; readonly reason: string };
+
+// --- /ws/sdk pushes (§2) ---------------------------------------------------------------------
+
+export interface JointPositionsPush {
+  readonly type: 'joint_positions';
+  /** `[body_yaw, stewart_1..6]`, rad. */
+  readonly head_joint_positions: readonly number[];
+  readonly antennas_joint_positions: Antennas;
+}
+export interface HeadPosePush {
+  readonly type: 'head_pose';
+  /** Nested row-major 4×4. */
+  readonly head_pose: readonly (readonly number[])[];
+}
+export interface ImuDataPush {
+  readonly type: 'imu_data';
+  readonly accelerometer: readonly number[];
+  readonly gyroscope: readonly number[];
+  /** `[w, x, y, z]`. */
+  readonly quaternion: readonly number[];
+  readonly temperature: number;
+}
+export type DaemonStatusPush = DaemonStatus & { readonly type: 'daemon_status' };
+export interface TaskProgressPush {
+  readonly type: 'task_progress';
+  readonly uuid: string;
+  readonly finished: boolean;
+  readonly error: string | null;
+  /** Naive local ISO time. */
+  readonly timestamp: string;
+}
+export type SdkPush = JointPositionsPush | HeadPosePush | ImuDataPush | DaemonStatusPush | TaskProgressPush;
+export type SdkPushType = SdkPush['type'];
+export const SDK_PUSH_TYPES: readonly SdkPushType[] = ['joint_positions', 'head_pose', 'imu_data', 'daemon_status', 'task_progress'];
+
+// --- /api/move/ws/updates (§1.2) -------------------------------------------------------------
+
+export type MoveUpdateType = 'move_started' | 'move_completed' | 'move_failed' | 'move_cancelled';
+const MOVE_UPDATE_TYPES: ReadonlySet<string> = new Set(['move_started', 'move_completed', 'move_failed', 'move_cancelled']);
+export interface MoveUpdate {
+  readonly type: MoveUpdateType;
+  readonly uuid: string;
+  /** `""`, or the error text of a failed move. */
+  readonly details: string;
+}
+
+// --- checking helpers --------------------------------------------------------------------------
+
+/** Thrown inside a decoder only; `decodeWith` turns it into `{ ok: false }`. */
+class Mismatch extends Error {}
+
+type Json = Record<string, unknown>;
+
+function fail(path: string, expected: string, got: unknown): never {
+  const shown = got === undefined ? 'missing' : JSON.stringify(got)?.slice(0, 60) ?? String(got);
+  throw new Mismatch(`${path || 'body'}: expected ${expected}, got ${shown}`);
+}
+
+function object(value: unknown, path: string): Json {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(path, 'an object', value);
+  return value as Json;
+}
+
+function finite(value: unknown, path: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) fail(path, 'a finite number', value);
+  return value as number;
+}
+
+function text(value: unknown, path: string): string {
+  if (typeof value !== 'string') fail(path, 'a string', value);
+  return value as string;
+}
+
+function bool(value: unknown, path: string): boolean {
+  if (typeof value !== 'boolean') fail(path, 'a boolean', value);
+  return value as boolean;
+}
+
+function nullable<T>(value: unknown, path: string, check: (v: unknown, p: string) => T): T | null {
+  return value === null || value === undefined ? null : check(value, path);
+}
+
+function numbers(value: unknown, path: string, length?: number): number[] {
+  if (!Array.isArray(value) || (length !== undefined && value.length !== length)) {
+    fail(path, length === undefined ? 'an array of numbers' : `${length} numbers`, value);
+  }
+  return (value as unknown[]).map((item, i) => finite(item, `${path}[${i}]`));
+}
+
+function pair(value: unknown, path: string): Antennas {
+  const [a, b] = numbers(value, path, 2);
+  return [a ?? 0, b ?? 0];
+}
+
+function uuid(value: unknown, path: string): string {
+  const id = text(value, path);
+  if (id.length === 0) fail(path, 'a non-empty uuid', value);
+  return id;
+}
+
+function motorMode(value: unknown, path: string): MotorMode {
+  if (!MOTOR_MODES.includes(value as MotorMode)) fail(path, MOTOR_MODES.join('|'), value);
+  return value as MotorMode;
+}
+
+function xyzRpy(value: unknown, path: string): XyzRpyPose {
+  const pose = object(value, path);
+  return {
+    x: finite(pose.x, `${path}.x`),
+    y: finite(pose.y, `${path}.y`),
+    z: finite(pose.z, `${path}.z`),
+    roll: finite(pose.roll, `${path}.roll`),
+    pitch: finite(pose.pitch, `${path}.pitch`),
+    yaw: finite(pose.yaw, `${path}.yaw`),
+  };
+}
+
+function matrix(value: unknown, path: string): MatrixPose {
+  return { m: numbers(object(value, path).m, `${path}.m`, 16) };
+}
+
+function headPose(value: unknown, path: string): HeadPose {
+  return typeof value === 'object' && value !== null && 'm' in value ? matrix(value, path) : xyzRpy(value, path);
+}
+
+function matrix4(value: unknown, path: string): number[][] {
+  if (!Array.isArray(value) || value.length !== 4) fail(path, 'a 4×4 nested list', value);
+  return (value as unknown[]).map((row, i) => numbers(row, `${path}[${i}]`, 4));
+}
+
+function resolution(value: unknown, path: string): CameraResolution {
+  const r = object(value, path);
+  return {
+    name: text(r.name, `${path}.name`),
+    width: finite(r.width, `${path}.width`),
+    height: finite(r.height, `${path}.height`),
+    fps: finite(r.fps, `${path}.fps`),
+    crop_factor: finite(r.crop_factor, `${path}.crop_factor`),
+  };
+}
+
+function daemonStatusFields(value: unknown, path: string): DaemonStatus {
+  const s = object(value, path);
+  text(s.robot_name, `${path}.robot_name`);
+  text(s.state, `${path}.state`);
+  bool(s.wireless_version, `${path}.wireless_version`);
+  bool(s.no_media, `${path}.no_media`);
+  nullable(s.backend_status, `${path}.backend_status`, object);
+  nullable(s.error, `${path}.error`, text);
+  // Checked above; the rest of the document is passed through unchanged.
+  return s as unknown as DaemonStatus;
+}
+
+/** Runs a checking function as a decoder. */
+function decodeWith<T>(check: (json: unknown) => T): Decoder<T> {
+  return (json) => {
+    try {
+      return { ok: true, value: check(json) };
+    } catch (error) {
+      if (error instanceof Mismatch) return { ok: false, problem: error.message };
+      throw error;
+    }
+  };
+}
+
+// --- REST decoders -----------------------------------------------------------------------------
+
+export const decodeDaemonStatus: Decoder<DaemonStatus> = decodeWith((json) => daemonStatusFields(json, ''));
+
+/** Whether the state is one of the documented lifecycle states. */
+export const isKnownLifecycleState = (state: string): state is DaemonLifecycleState => LIFECYCLE_STATES.has(state);
+
+export const decodeFullState: Decoder<FullState> = decodeWith((json) => {
+  const s = object(json, '');
+  const doa = nullable(s.doa, 'doa', (v, p) => {
+    const d = object(v, p);
+    return { angle: finite(d.angle, `${p}.angle`), speech_detected: bool(d.speech_detected, `${p}.speech_detected`) };
+  });
+  return {
+    control_mode: nullable(s.control_mode, 'control_mode', motorMode),
+    head_pose: nullable(s.head_pose, 'head_pose', headPose),
+    head_joints: nullable(s.head_joints, 'head_joints', (v, p) => numbers(v, p, 7)),
+    body_yaw: nullable(s.body_yaw, 'body_yaw', finite),
+    antennas_position: nullable(s.antennas_position, 'antennas_position', pair),
+    timestamp: text(s.timestamp, 'timestamp'),
+    passive_joints: nullable(s.passive_joints, 'passive_joints', (v, p) => numbers(v, p)),
+    doa,
+  };
+});
+
+export const decodeXyzRpyPose: Decoder<XyzRpyPose> = decodeWith((json) => xyzRpy(json, ''));
+export const decodeMatrixPose: Decoder<MatrixPose> = decodeWith((json) => matrix(json, ''));
+export const decodeNumber: Decoder<number> = decodeWith((json) => finite(json, ''));
+export const decodeAntennas: Decoder<Antennas> = decodeWith((json) => pair(json, ''));
+export const decodeMotorsStatus: Decoder<{ readonly mode: MotorMode }> = decodeWith((json) => ({ mode: motorMode(object(json, '').mode, 'mode') }));
+export const decodeStatusText: Decoder<{ readonly status: string }> = decodeWith((json) => ({ status: text(object(json, '').status, 'status') }));
+export const decodeUuid: Decoder<{ readonly uuid: string }> = decodeWith((json) => ({ uuid: uuid(object(json, '').uuid, 'uuid') }));
+export const decodeMessage: Decoder<{ readonly message: string }> = decodeWith((json) => ({ message: text(object(json, '').message, 'message') }));
+
+export const decodeStatusOk: Decoder<{ readonly status: 'ok' }> = decodeWith((json) => {
+  const status = object(json, '').status;
+  if (status !== 'ok') fail('status', '"ok"', status);
+  return { status: 'ok' as const };
+});
+
+/** `{"status":"ok"}` or `{"status":"ignored","reason":...}`; anything else is a mismatch, never "ok". */
+export const decodeSetTargetResult: Decoder<SetTargetResult> = decodeWith((json) => {
+  const reply = object(json, '');
+  if (reply.status === 'ok') return { status: 'ok' as const };
+  if (reply.status === 'ignored') return { status: 'ignored' as const, reason: text(reply.reason, 'reason') };
+  return fail('status', '"ok" or "ignored"', reply.status);
+});
+
+export const decodeRunningMoves: Decoder<readonly string[]> = decodeWith((json) => {
+  if (!Array.isArray(json)) fail('', 'an array of {uuid}', json);
+  return (json as unknown[]).map((item, i) => uuid(object(item, `[${i}]`).uuid, `[${i}].uuid`));
+});
+
+export const decodeMediaStatus: Decoder<MediaStatus> = decodeWith((json) => {
+  const s = object(json, '');
+  return { available: bool(s.available, 'available'), released: bool(s.released, 'released'), no_media: bool(s.no_media, 'no_media') };
+});
+
+export const decodeCameraSpecs: Decoder<CameraSpecs> = decodeWith((json) => {
+  const s = object(json, '');
+  if (!Array.isArray(s.available_resolutions)) fail('available_resolutions', 'an array', s.available_resolutions);
+  if (!Array.isArray(s.K) || s.K.length !== 3) fail('K', 'a 3×3 matrix', s.K);
+  return {
+    name: text(s.name, 'name'),
+    available_resolutions: (s.available_resolutions as unknown[]).map((r, i) => resolution(r, `available_resolutions[${i}]`)),
+    default_resolution: resolution(s.default_resolution, 'default_resolution'),
+    K: (s.K as unknown[]).map((row, i) => numbers(row, `K[${i}]`, 3)),
+    D: numbers(s.D, 'D'),
+  };
+});
+
+// --- push decoders -----------------------------------------------------------------------------
+
+/**
+ * A `/ws/sdk` frame: the typed push, `null` for a push type the driver does not use
+ * (`recorded_data`, `play_uploaded_move`, ...), or a mismatch for a malformed known push.
+ */
+export const decodeSdkPush: Decoder<SdkPush | null> = decodeWith((json): SdkPush | null => {
+  const frame = object(json, '');
+  switch (frame.type) {
+    case 'joint_positions':
+      return {
+        type: 'joint_positions',
+        head_joint_positions: numbers(frame.head_joint_positions, 'head_joint_positions', 7),
+        antennas_joint_positions: pair(frame.antennas_joint_positions, 'antennas_joint_positions'),
+      };
+    case 'head_pose':
+      return { type: 'head_pose', head_pose: matrix4(frame.head_pose, 'head_pose') };
+    case 'imu_data':
+      return {
+        type: 'imu_data',
+        accelerometer: numbers(frame.accelerometer, 'accelerometer', 3),
+        gyroscope: numbers(frame.gyroscope, 'gyroscope', 3),
+        quaternion: numbers(frame.quaternion, 'quaternion', 4),
+        temperature: finite(frame.temperature, 'temperature'),
+      };
+    case 'daemon_status':
+      return daemonStatusFields(frame, '') as DaemonStatusPush;
+    case 'task_progress':
+      return {
+        type: 'task_progress',
+        uuid: uuid(frame.uuid, 'uuid'),
+        finished: bool(frame.finished, 'finished'),
+        error: nullable(frame.error, 'error', text),
+        timestamp: text(frame.timestamp, 'timestamp'),
+      };
+    default:
+      text(frame.type, 'type');
+      return null;
+  }
+});
+
+export const decodeMoveUpdate: Decoder<MoveUpdate> = decodeWith((json) => {
+  const frame = object(json, '');
+  if (!MOVE_UPDATE_TYPES.has(String(frame.type))) fail('type', [...MOVE_UPDATE_TYPES].join('|'), frame.type);
+  return {
+    type: frame.type as MoveUpdateType,
+    uuid: uuid(frame.uuid, 'uuid'),
+    details: frame.details === undefined || frame.details === null ? '' : text(frame.details, 'details'),
+  };
+});
+
+/** Parses a text frame or body; `undefined` when it is not JSON. */
+export function parseJson(raw: string): { readonly json: unknown } | undefined {
+  try {
+    return { json: JSON.parse(raw) as unknown };
+  } catch {
+    return undefined;
+  }
+}

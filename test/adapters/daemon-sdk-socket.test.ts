@@ -1,0 +1,193 @@
+// DaemonSdkSocket against the emulator's `/ws/sdk` (reachy-daemon-api.md §2; reference-driver.md
+// §12 bug 12), transcript style: await the next push, assert. Pushes arrive typed and cached with
+// a stale flag; commands reach the daemon and show up in the next pushes; a send with no
+// connection is a typed error; the socket comes back within 2 s of the daemon returning on the
+// same port; a link that stops answering pings is dropped and redialled.
+import { afterEach, describe, expect, test } from 'vitest';
+import { DaemonCommandInvalid, DaemonNotConnected } from '../../src/adapters/daemon-errors.ts';
+import { RECONNECT_MAX_DELAY_MS } from '../../src/adapters/daemon-reconnecting-socket.ts';
+import { DaemonSdkSocket, STALE_AFTER_MS, type SdkCommand } from '../../src/adapters/daemon-sdk-socket.ts';
+import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/sim/emulator.ts';
+import { eventually, nextEvent, sleep, startDeafWsServer } from './daemon-test-peers.ts';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setup(options: EmulatorOptions = {}): Promise<{ emulator: Emulator; sdk: DaemonSdkSocket }> {
+  const emulator = await startEmulator({ timeScale: 0.05, ...options });
+  cleanups.push(() => emulator.close());
+  const sdk = new DaemonSdkSocket({ baseUrl: emulator.url });
+  cleanups.push(() => sdk.close());
+  await nextEvent(sdk, 'open');
+  return { emulator, sdk };
+}
+
+const sdkFrames = (emulator: Emulator): unknown[] =>
+  emulator.received.filter((entry) => entry.transport === 'ws' && entry.path === '/ws/sdk').map((entry) => entry.body);
+
+const yawMatrix = (yaw: number): number[] => [Math.cos(yaw), -Math.sin(yaw), 0, 0, Math.sin(yaw), Math.cos(yaw), 0, 0, 0, 0, 1, 0, 0, 0, 0, 1];
+
+describe('pushes', () => {
+  test('joint_positions, head_pose and daemon_status arrive typed and are cached fresh', async () => {
+    const { emulator, sdk } = await setup();
+    expect(sdk.url).toBe(`${emulator.wsUrl}/ws/sdk`);
+    const joints = await nextEvent(sdk, 'joint_positions');
+    expect(joints.head_joint_positions).toHaveLength(7);
+    expect(joints.antennas_joint_positions).toHaveLength(2);
+    const pose = await nextEvent(sdk, 'head_pose');
+    expect(pose.head_pose.flat()).toEqual(emulator.snapshot().headPoseMatrix);
+    const status = await nextEvent(sdk, 'daemon_status');
+    expect(status).toEqual(emulator.daemonStatus());
+
+    const cached = sdk.latest('joint_positions');
+    expect(cached?.stale).toBe(false);
+    expect(cached?.ageMs).toBeLessThan(STALE_AFTER_MS);
+    expect(Math.abs((cached?.receivedAt ?? 0) - Date.now())).toBeLessThan(STALE_AFTER_MS);
+    expect(sdk.latest('daemon_status')?.stale).toBe(false);
+    expect(sdk.latest('imu_data')).toBeUndefined();
+    expect(sdk.invalidFrames).toBe(0);
+  });
+
+  test('the wireless robot also pushes imu_data', async () => {
+    const { sdk } = await setup({ model: 'wireless' });
+    const imu = await nextEvent(sdk, 'imu_data');
+    expect(imu).toEqual({ type: 'imu_data', accelerometer: [0, 0, 9.81], gyroscope: [0, 0, 0], quaternion: [1, 0, 0, 0], temperature: 36 });
+    expect(sdk.latest('imu_data')?.stale).toBe(false);
+  });
+
+  test('when the daemon stops pushing state (backend stopped) the cache turns stale while connected', async () => {
+    const { emulator, sdk } = await setup();
+    await nextEvent(sdk, 'joint_positions');
+    emulator.setFault({ kind: 'backend-not-running' });
+    const faultAt = performance.now();
+    // daemon_status keeps coming at 1 Hz and says why.
+    expect(await nextEvent(sdk, 'daemon_status', (s) => s.state === 'stopped', 2_000)).toMatchObject({ backend_status: null });
+    await eventually(() => sdk.latest('joint_positions')?.stale === true, 2_000);
+    expect(performance.now() - faultAt).toBeGreaterThanOrEqual(STALE_AFTER_MS - 30);
+    expect(sdk.connected).toBe(true);
+    expect(sdk.latest('joint_positions')?.ageMs).toBeGreaterThan(STALE_AFTER_MS);
+    expect(sdk.latest('head_pose')?.stale).toBe(true);
+    expect(sdk.latest('daemon_status')?.stale).toBe(false);
+
+    emulator.setFault({ kind: 'none' });
+    await nextEvent(sdk, 'joint_positions');
+    expect(sdk.latest('joint_positions')?.stale).toBe(false);
+  });
+});
+
+describe('commands', () => {
+  test('set_antennas, set_target, set_body_yaw and set_full_target reach the daemon and show in the pushes', async () => {
+    const { emulator, sdk } = await setup();
+    expect(sdk.send({ type: 'set_antennas', antennas: [0.3, -0.3] })).toEqual({ ok: true });
+    await nextEvent(sdk, 'joint_positions', (p) => p.antennas_joint_positions[0] === 0.3 && p.antennas_joint_positions[1] === -0.3);
+
+    expect(sdk.send({ type: 'set_target', head: yawMatrix(0.25) }).ok).toBe(true);
+    await nextEvent(sdk, 'head_pose', (p) => Math.abs((p.head_pose[1]?.[0] ?? 0) - Math.sin(0.25)) < 1e-9);
+
+    expect(sdk.send({ type: 'set_body_yaw', body_yaw: 0.2 }).ok).toBe(true);
+    await nextEvent(sdk, 'joint_positions', (p) => Math.abs((p.head_joint_positions[0] ?? 0) - 0.2) < 1e-9);
+
+    expect(sdk.send({ type: 'set_full_target', antennas: [0.1, -0.1], body_yaw: 0 }).ok).toBe(true);
+    await nextEvent(sdk, 'joint_positions', (p) => p.antennas_joint_positions[0] === 0.1 && Math.abs(p.head_joint_positions[0] ?? 1) < 1e-9);
+
+    expect(sdkFrames(emulator)).toEqual([
+      { type: 'set_antennas', antennas: [0.3, -0.3] },
+      { type: 'set_target', head: yawMatrix(0.25) },
+      { type: 'set_body_yaw', body_yaw: 0.2 },
+      { type: 'set_full_target', antennas: [0.1, -0.1], body_yaw: 0 },
+    ]);
+  });
+
+  test('a malformed command is a typed error and never leaves the driver', async () => {
+    const { emulator, sdk } = await setup();
+    const bad: SdkCommand[] = [
+      { type: 'set_antennas', antennas: [Number.NaN, 0] },
+      { type: 'set_target', head: [1, 0, 0] },
+      { type: 'set_body_yaw', body_yaw: Number.POSITIVE_INFINITY },
+      { type: 'set_full_target', head: yawMatrix(0).slice(1) },
+    ];
+    for (const command of bad) {
+      const result = sdk.send(command);
+      expect(result.ok).toBe(false);
+      if (!result.ok) {
+        expect(result.error).toBeInstanceOf(DaemonCommandInvalid);
+        expect(result.error).toMatchObject({ command: command.type });
+      }
+    }
+    expect(sdkFrames(emulator)).toEqual([]);
+  });
+
+  test('runTask: a task goto (interpolation honoured) resolves with its task_progress', async () => {
+    const { emulator, sdk } = await setup();
+    const progress = await sdk.runTask({ antennas: [0.6, -0.6], body_yaw: null, head: null, duration: 1, method: 'linear' });
+    expect(progress).toMatchObject({ type: 'task_progress', finished: true, error: null });
+    expect(emulator.snapshot().antennas).toEqual([0.6, -0.6]);
+    expect(sdkFrames(emulator)).toEqual([
+      { type: 'task', uuid: progress.uuid, timestamp: expect.any(String), req: { antennas: [0.6, -0.6], body_yaw: null, head: null, duration: 1, method: 'linear' } },
+    ]);
+  });
+});
+
+describe('connection loss', () => {
+  test('send while disconnected → DaemonNotConnected; reconnects within 2 s of the daemon returning on the same port', async () => {
+    const { emulator, sdk } = await setup();
+    await nextEvent(sdk, 'joint_positions');
+    const closed = nextEvent(sdk, 'close');
+    await emulator.stop();
+    expect((await closed).code).toBe(1006);
+    expect(sdk.connected).toBe(false);
+    // The last state is still readable, and marked stale: the link is down.
+    expect(sdk.latest('joint_positions')?.stale).toBe(true);
+
+    const result = sdk.send({ type: 'set_antennas', antennas: [0.1, 0.1] });
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.error).toBeInstanceOf(DaemonNotConnected);
+      expect(result.error).toMatchObject({ state: 'connecting', url: sdk.url });
+    }
+    await expect(sdk.runTask({ antennas: [0, 0], duration: 0.1 })).rejects.toBeInstanceOf(DaemonNotConnected);
+
+    // Stay down long enough for the back-off to reach its cap, then come back.
+    await nextEvent(sdk, 'reconnecting', (info) => info.delayMs >= RECONNECT_MAX_DELAY_MS * 0.75, 3_000);
+    const reopened = nextEvent(sdk, 'open', () => true, 3_000);
+    await emulator.start();
+    const backAt = performance.now();
+    await reopened;
+    expect(performance.now() - backAt).toBeLessThan(2_000);
+    await nextEvent(sdk, 'joint_positions');
+    expect(sdk.latest('joint_positions')?.stale).toBe(false);
+    expect(sdk.send({ type: 'set_antennas', antennas: [0.2, -0.2] })).toEqual({ ok: true });
+    await nextEvent(sdk, 'joint_positions', (p) => p.antennas_joint_positions[0] === 0.2);
+  });
+
+  test('a link that stops answering pings is terminated and redialled', async () => {
+    const deaf = await startDeafWsServer();
+    cleanups.push(() => deaf.close());
+    const sdk = new DaemonSdkSocket({ baseUrl: deaf.url, pingIntervalMs: 50, pongTimeoutMs: 150 });
+    cleanups.push(() => sdk.close());
+    await nextEvent(sdk, 'open');
+    const openedAt = performance.now();
+    const closed = await nextEvent(sdk, 'close');
+    expect(closed.reason).toBe('no pong within 150 ms');
+    expect(performance.now() - openedAt).toBeLessThan(1_000);
+    await nextEvent(sdk, 'open');
+    expect(deaf.connections).toBe(2);
+  });
+
+  test('close() stops reconnecting: state closed, sends refused as closed', async () => {
+    const { emulator, sdk } = await setup();
+    await emulator.stop();
+    await nextEvent(sdk, 'reconnecting');
+    await sdk.close();
+    expect(sdk.state).toBe('closed');
+    const result = sdk.send({ type: 'set_body_yaw', body_yaw: 0 });
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error).toMatchObject({ _tag: 'DaemonNotConnected', state: 'closed' });
+    await emulator.start();
+    await sleep(RECONNECT_MAX_DELAY_MS + 200);
+    expect(sdk.state).toBe('closed');
+    expect(emulator.received.filter((entry) => entry.path === '/ws/sdk')).toEqual([]);
+  });
+});

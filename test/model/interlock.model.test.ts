@@ -1,0 +1,219 @@
+// Model-based test of the interlock machine (src/machines/interlock.machine.ts): paths generated
+// from the machine with `TestModel` (one per adjacency edge, event payload variants included),
+// replayed on the real actor with fake timers. Each step is checked against an independent oracle
+// written from the brief (next state, who tripped first, trip count, emitted `interlock.changed` and
+// `interlock.stop_requested`). Every (state, event) pair that is not an edge must be refused by the
+// real actor (`can()` false, nothing changes). A final test asserts every edge was walked.
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { createActor, type ActorLogic, type EventObject, type SnapshotFrom } from 'xstate';
+import { TestModel } from 'xstate/graph';
+import {
+  interlockMachine,
+  type InterlockContext,
+  type InterlockEmitted,
+  type InterlockEvent,
+  type InterlockMachine,
+} from '../../src/machines/interlock.machine.ts';
+import { declaredEventTypes } from './model-harness.ts';
+
+const START_MS = 1_800_000_000_000;
+/** Clock advance before every event, so `at`/`trippedAt` must be the time of the event. */
+const STEP_MS = 250;
+
+const EVENTS: InterlockEvent[] = [
+  { type: 'interlock.trip', reason: 'e-stop pressed', source: 'rpc', owner: 'alice' },
+  { type: 'interlock.trip', reason: 'operator stop', source: 'supervisor', owner: 'supervisor' },
+  { type: 'daemon.state', state: 'error', error: 'motor 11 overload' },
+  { type: 'daemon.state', state: 'error', error: null },
+  { type: 'daemon.state', state: 'running' },
+  { type: 'daemon.state', state: 'starting' },
+  { type: 'daemon.state', state: 'stopped' },
+  { type: 'daemon.state', state: 'not_initialized' },
+  { type: 'interlock.reset', reason: 'area clear', source: 'rpc', owner: 'alice' },
+  { type: 'interlock.reset', reason: 'supervisor reset', source: 'supervisor', owner: 'supervisor' },
+];
+
+/** What the daemon trip records as its reason (the brief: trips with source `daemon`). */
+const DAEMON_REASONS: Record<string, string> = {
+  'motor 11 overload': 'daemon reported state "error": motor 11 overload',
+  null: 'daemon reported state "error"',
+};
+
+interface Snap {
+  value: unknown;
+  status: string;
+  context: InterlockContext;
+  can(event: InterlockEvent): boolean;
+}
+
+function serialize(snapshot: { value: unknown; status: string; context: InterlockContext }): string {
+  return `${JSON.stringify(snapshot.value)}|${snapshot.status}|${snapshot.context.source}|${snapshot.context.owner}`;
+}
+
+function variantKey(stateKey: string, event: EventObject): string {
+  return `${stateKey} --${JSON.stringify(event)}-->`;
+}
+
+interface Expected {
+  value: 'safe' | 'tripped';
+  context: InterlockContext;
+  emitted: InterlockEmitted[];
+}
+
+/** The brief, as an oracle: what the interlock must do with `event` at `now`, or null if it must ignore it. */
+function oracle(value: unknown, ctx: InterlockContext, event: InterlockEvent, now: number): Expected | null {
+  const tripped = value === 'tripped';
+  const trip = (reason: string, source: 'rpc' | 'supervisor' | 'daemon', owner: string | null): Expected => ({
+    value: 'tripped',
+    context: { reason, source, owner, trippedAt: now, trips: ctx.trips + 1 },
+    emitted: [
+      { type: 'interlock.changed', state: 'tripped', reason, source, owner, at: now },
+      { type: 'interlock.stop_requested', reason },
+    ],
+  });
+  switch (event.type) {
+    case 'interlock.trip':
+      // A trip while tripped keeps the first trip's record; the stop is requested again.
+      if (tripped) return { value: 'tripped', context: ctx, emitted: [{ type: 'interlock.stop_requested', reason: ctx.reason! }] };
+      return trip(event.reason, event.source, event.owner);
+    case 'daemon.state':
+      if (tripped || event.state !== 'error') return null;
+      return trip(DAEMON_REASONS[String(event.error ?? null)]!, 'daemon', null);
+    case 'interlock.reset':
+      if (!tripped) return null;
+      return {
+        value: 'safe',
+        context: { reason: event.reason, source: event.source, owner: event.owner, trippedAt: 0, trips: ctx.trips },
+        emitted: [{ type: 'interlock.changed', state: 'safe', reason: event.reason, source: event.source, owner: event.owner, at: now }],
+      };
+  }
+}
+
+function createSut() {
+  const emitted: InterlockEmitted[] = [];
+  const actor = createActor(interlockMachine);
+  actor.on('*', (e) => void emitted.push(e as InterlockEmitted));
+  actor.start();
+  return { actor, emitted, snap: () => actor.getSnapshot() as unknown as Snap };
+}
+type Sut = ReturnType<typeof createSut>;
+
+async function step(sut: Sut, event: InterlockEvent): Promise<void> {
+  await vi.advanceTimersByTimeAsync(STEP_MS);
+  const before = sut.snap();
+  const mark = sut.emitted.length;
+  const now = Date.now();
+  const expected = oracle(before.value, before.context, event, now);
+  expect(expected, `oracle ignores ${JSON.stringify(event)} in ${String(before.value)}`).not.toBeNull();
+  expect(before.can(event), JSON.stringify(event)).toBe(true);
+  sut.actor.send(event);
+  await vi.advanceTimersByTimeAsync(0);
+  const after = sut.snap();
+  expect(after.value).toBe(expected!.value);
+  expect(after.context).toEqual(expected!.context);
+  expect(sut.emitted.slice(mark)).toEqual(expected!.emitted);
+}
+
+describe('interlock machine', () => {
+  const logic = interlockMachine as unknown as ActorLogic<SnapshotFrom<InterlockMachine>, InterlockEvent, undefined>;
+  const model = new TestModel(logic, {
+    events: EVENTS,
+    filterEvents: (snapshot, event) => snapshot.status === 'active' && snapshot.can(event),
+    serializeState: (snapshot) => serialize(snapshot),
+    stateMatcher: (_snapshot, key) => key === '*',
+  });
+  const prefixes = new Map<string, EventObject[]>();
+  const shortestPaths = model.getShortestPaths();
+  const fromState = shortestPaths[0]!.steps[0]!.state;
+  for (const p of shortestPaths) {
+    p.steps.forEach((s, i) => {
+      const key = serialize(s.state);
+      const events = p.steps.slice(1, i + 1).map((x) => x.event);
+      const known = prefixes.get(key);
+      if (!known || known.length > events.length) prefixes.set(key, events);
+    });
+  }
+  type Adjacency = { transitions: Record<string, { event: EventObject }> };
+  const adjacency = model.getAdjacencyMap() as unknown as Record<string, Adjacency>;
+  const edges = Object.entries(adjacency).flatMap(([stateKey, a]) => Object.values(a.transitions).map(({ event }) => ({ stateKey, event })));
+  const paths = edges.map(({ stateKey, event }) => {
+    const prefix = prefixes.get(stateKey);
+    if (!prefix) throw new Error(`no path reaches ${stateKey}`);
+    const [path] = model.getPathsFromEvents([...prefix, event] as InterlockEvent[], { fromState, serializeState: (snapshot) => serialize(snapshot) });
+    if (!path) throw new Error(`no path for ${variantKey(stateKey, event)}`);
+    return path;
+  });
+
+  let sut: Sut | undefined;
+  const current = () => sut!;
+  const run = async (s: { event: EventObject }) => step(current(), s.event as InterlockEvent);
+  const executors: Record<string, (s: { event: EventObject }) => Promise<void>> = {};
+  for (const e of EVENTS) executors[e.type] = run;
+
+  beforeEach(() => {
+    vi.useFakeTimers({ now: START_MS });
+    sut = createSut();
+  });
+  afterEach(() => {
+    sut?.actor.stop();
+    vi.useRealTimers();
+  });
+
+  test('the event list covers every event type the machine declares', () => {
+    const listed = new Set<string>(EVENTS.map((e) => e.type));
+    expect(declaredEventTypes(interlockMachine).filter((t) => !listed.has(t))).toEqual([]);
+  });
+
+  test.each(paths.map((p) => [p.description, p] as const))('%s', async (_description, path) => {
+    await model.testPath(path, {
+      events: executors,
+      states: {
+        '*': (expected) => {
+          const actual = current().snap();
+          expect(actual.value).toEqual(expected.value);
+          expect(actual.status).toBe(expected.status);
+          const { reason, source, owner, trips } = actual.context;
+          expect({ reason, source, owner, trips }).toEqual({
+            reason: expected.context.reason,
+            source: expected.context.source,
+            owner: expected.context.owner,
+            trips: expected.context.trips,
+          });
+          if (actual.value === 'safe') expect(actual.context.trippedAt).toBe(0);
+          else expect(actual.context.trippedAt).toBeGreaterThan(START_MS);
+          expect(vi.getTimerCount()).toBe(0);
+        },
+      },
+    });
+  });
+
+  test.each([...prefixes.keys()].map((k) => [k] as const))('ignores every non-edge event in %s', async (stateKey) => {
+    for (const e of prefixes.get(stateKey)!) await step(current(), e as InterlockEvent);
+    const handled = new Set(Object.values(adjacency[stateKey]!.transitions).map(({ event }) => JSON.stringify(event)));
+    const refused = EVENTS.filter((e) => !handled.has(JSON.stringify(e)));
+    expect(refused.length).toBeGreaterThan(0);
+    for (const event of refused) {
+      const before = current().snap();
+      expect(oracle(before.value, before.context, event, Date.now()), JSON.stringify(event)).toBeNull();
+      expect(before.can(event), JSON.stringify(event)).toBe(false);
+      const mark = current().emitted.length;
+      current().actor.send(event);
+      await vi.advanceTimersByTimeAsync(0);
+      const after = current().snap();
+      expect([after.value, after.context]).toEqual([before.value, before.context]);
+      expect(current().emitted.length).toBe(mark);
+    }
+  });
+
+  test('every transition of the machine is walked by some generated path', () => {
+    const walked = new Set<string>();
+    for (const path of paths) {
+      path.steps.forEach((s, i) => {
+        if (i > 0) walked.add(variantKey(serialize(path.steps[i - 1]!.state), s.event));
+      });
+    }
+    const all = edges.map(({ stateKey, event }) => variantKey(stateKey, event));
+    expect(all.length).toBeGreaterThan(10);
+    expect(all.filter((edge) => !walked.has(edge))).toEqual([]);
+  });
+});

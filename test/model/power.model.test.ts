@@ -1,0 +1,253 @@
+// Model-based test of the power machine (src/machines/power.machine.ts): paths generated from the
+// machine with `TestModel` (one per adjacency edge, event payload variants included), replayed on
+// the real actor with fake timers. Each step is checked against an independent oracle written from
+// the brief and reachy-daemon-api.md §7 (next state, motor mode, tracked sequence uuid, the
+// `movable` tag, emitted `power.changed`); a path that ends inside a wake/sleep sequence then runs
+// into the sequence timeout, which must fire exactly SEQUENCE_TIMEOUT_MS after the sequence began.
+// Every (state, event) pair that is not an edge must be refused by the real actor (`can()` false,
+// nothing changes). A final test asserts every edge was walked.
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { createActor, type ActorLogic, type EventObject, type SnapshotFrom } from 'xstate';
+import { TestModel } from 'xstate/graph';
+import {
+  MOTOR_MODES,
+  MOVABLE_TAG,
+  POWER_STATES,
+  powerMachine,
+  powerStateName,
+  SEQUENCE_TAG,
+  SEQUENCE_TIMEOUT_MS,
+  type PowerContext,
+  type PowerEmitted,
+  type PowerEvent,
+  type PowerMachine,
+  type PowerStateName,
+  type PowerTag,
+} from '../../src/machines/power.machine.ts';
+import { declaredEventTypes } from './model-harness.ts';
+
+const START_MS = 1_800_000_000_000;
+/** Clock advance before every sent event (well under the sequence timeout over any path). */
+const STEP_MS = 250;
+const WAKE_TIMEOUT = 'xstate.after.sequenceTimeout.power.waking';
+const SLEEP_TIMEOUT = 'xstate.after.sequenceTimeout.power.going_to_sleep';
+const WAKE_UUID = '7d1e1b0a-wake';
+const SLEEP_UUID = '3f9c2c44-sleep';
+
+type Ev = PowerEvent | { type: typeof WAKE_TIMEOUT } | { type: typeof SLEEP_TIMEOUT };
+
+const EVENTS: Ev[] = [
+  ...MOTOR_MODES.map((mode) => ({ type: 'daemon.motor_mode' as const, mode })),
+  { type: 'power.wake_started', uuid: WAKE_UUID },
+  { type: 'power.sleep_started', uuid: SLEEP_UUID },
+  ...(['completed', 'failed', 'cancelled'] as const).flatMap((outcome) => [
+    { type: 'daemon.move_done' as const, uuid: WAKE_UUID, outcome, details: '' },
+    { type: 'daemon.move_done' as const, uuid: SLEEP_UUID, outcome },
+  ]),
+  // Someone else's move finishing (a goto, a superseded sequence): never ours.
+  { type: 'daemon.move_done', uuid: 'a0b1c2d3-other', outcome: 'completed', details: '' },
+  { type: 'daemon.move_done', uuid: 'a0b1c2d3-other', outcome: 'failed', details: 'boom' },
+  { type: WAKE_TIMEOUT },
+  { type: SLEEP_TIMEOUT },
+];
+
+interface Snap {
+  value: unknown;
+  status: string;
+  context: PowerContext;
+  can(event: Ev): boolean;
+  hasTag(tag: PowerTag): boolean;
+}
+
+function serialize(snapshot: { value: unknown; status: string; context: PowerContext }): string {
+  return `${JSON.stringify(snapshot.value)}|${snapshot.status}|${snapshot.context.motorMode}|${snapshot.context.sequenceUuid}`;
+}
+
+function variantKey(stateKey: string, event: EventObject): string {
+  return `${stateKey} --${JSON.stringify(event)}-->`;
+}
+
+interface Expected {
+  value: PowerStateName;
+  motorMode: PowerContext['motorMode'];
+  sequenceUuid: string | null;
+}
+
+/** The brief, as an oracle: where `event` takes the power state, or null if it must be refused. */
+function oracle(value: PowerStateName, ctx: PowerContext, event: Ev): Expected | null {
+  const inSequence = value === 'waking' || value === 'going_to_sleep';
+  const go = (next: PowerStateName, motorMode = ctx.motorMode, uuid: string | null = null): Expected => ({
+    value: next,
+    motorMode,
+    sequenceUuid: next === 'waking' || next === 'going_to_sleep' ? uuid ?? ctx.sequenceUuid : null,
+  });
+  switch (event.type) {
+    case 'daemon.motor_mode': {
+      // The mode is always recorded; the state follows it only outside a sequence.
+      const m = event.mode;
+      if (value === 'unknown') return go(m === 'disabled' ? 'asleep' : 'awake', m);
+      if (value === 'awake' && m === 'disabled') return go('asleep', m);
+      if (value === 'asleep' && m === 'enabled') return go('awake', m);
+      return go(value, m);
+    }
+    case 'power.wake_started':
+      return value === 'waking' ? null : go('waking', ctx.motorMode, event.uuid);
+    case 'power.sleep_started':
+      return value === 'going_to_sleep' ? null : go('going_to_sleep', ctx.motorMode, event.uuid);
+    case 'daemon.move_done':
+      if (!inSequence || event.uuid !== ctx.sequenceUuid) return null;
+      if (event.outcome !== 'completed') return go('unknown');
+      return go(value === 'waking' ? 'awake' : 'asleep');
+    case WAKE_TIMEOUT:
+      return value === 'waking' ? go('unknown') : null;
+    case SLEEP_TIMEOUT:
+      return value === 'going_to_sleep' ? go('unknown') : null;
+  }
+}
+
+function createSut() {
+  const emitted: PowerEmitted[] = [];
+  const actor = createActor(powerMachine);
+  actor.on('*', (e) => void emitted.push(e as PowerEmitted));
+  actor.start();
+  return { actor, emitted, snap: () => actor.getSnapshot() as unknown as Snap };
+}
+type Sut = ReturnType<typeof createSut>;
+
+async function step(sut: Sut, event: Ev): Promise<void> {
+  const before = sut.snap();
+  const beforeState = powerStateName(before.value);
+  const mark = sut.emitted.length;
+  if (event.type === WAKE_TIMEOUT || event.type === SLEEP_TIMEOUT) {
+    const remaining = before.context.since + SEQUENCE_TIMEOUT_MS - Date.now();
+    expect(remaining).toBeGreaterThan(0);
+    await vi.advanceTimersByTimeAsync(remaining - 1);
+    expect(sut.snap().value, 'the sequence must not time out early').toBe(before.value);
+    expect(sut.emitted.length).toBe(mark);
+    await vi.advanceTimersByTimeAsync(1);
+  } else {
+    await vi.advanceTimersByTimeAsync(STEP_MS);
+    expect(sut.snap().can(event), JSON.stringify(event)).toBe(true);
+    sut.actor.send(event);
+    await vi.advanceTimersByTimeAsync(0);
+  }
+  const now = Date.now();
+  const expected = oracle(beforeState, before.context, event);
+  expect(expected, `oracle refuses ${JSON.stringify(event)} in ${beforeState}`).not.toBeNull();
+  const after = sut.snap();
+  expect(after.value).toBe(expected!.value);
+  expect({ motorMode: after.context.motorMode, sequenceUuid: after.context.sequenceUuid }).toEqual({ motorMode: expected!.motorMode, sequenceUuid: expected!.sequenceUuid });
+  const changed = expected!.value !== beforeState;
+  expect(after.context.since).toBe(changed ? now : before.context.since);
+  expect(sut.emitted.slice(mark)).toEqual(changed ? [{ type: 'power.changed', state: expected!.value, at: now, motorMode: expected!.motorMode }] : []);
+}
+
+describe('power machine', () => {
+  const logic = powerMachine as unknown as ActorLogic<SnapshotFrom<PowerMachine>, PowerEvent, undefined>;
+  const model = new TestModel(logic, {
+    events: EVENTS as PowerEvent[],
+    filterEvents: (snapshot, event) => snapshot.status === 'active' && snapshot.can(event),
+    serializeState: (snapshot) => serialize(snapshot),
+    stateMatcher: (_snapshot, key) => key === '*',
+  });
+  const prefixes = new Map<string, EventObject[]>();
+  const shortestPaths = model.getShortestPaths();
+  const fromState = shortestPaths[0]!.steps[0]!.state;
+  for (const p of shortestPaths) {
+    p.steps.forEach((s, i) => {
+      const key = serialize(s.state);
+      const events = p.steps.slice(1, i + 1).map((x) => x.event);
+      const known = prefixes.get(key);
+      if (!known || known.length > events.length) prefixes.set(key, events);
+    });
+  }
+  type Adjacency = { transitions: Record<string, { event: EventObject; state: { value: unknown } }> };
+  const adjacency = model.getAdjacencyMap() as unknown as Record<string, Adjacency>;
+  const edges = Object.entries(adjacency).flatMap(([stateKey, a]) => Object.values(a.transitions).map(({ event, state }) => ({ stateKey, event, next: state.value })));
+  const paths = edges.map(({ stateKey, event, next }) => {
+    const prefix = prefixes.get(stateKey);
+    if (!prefix) throw new Error(`no path reaches ${stateKey}`);
+    // A path that ends inside a sequence then lets it time out (checks the timer's start and length).
+    const drain = next === 'waking' ? [{ type: WAKE_TIMEOUT }] : next === 'going_to_sleep' ? [{ type: SLEEP_TIMEOUT }] : [];
+    const [path] = model.getPathsFromEvents([...prefix, event, ...drain] as PowerEvent[], { fromState, serializeState: (snapshot) => serialize(snapshot) });
+    if (!path) throw new Error(`no path for ${variantKey(stateKey, event)}`);
+    return path;
+  });
+
+  let sut: Sut | undefined;
+  const current = () => sut!;
+  const run = async (s: { event: EventObject }) => step(current(), s.event as Ev);
+  const executors: Record<string, (s: { event: EventObject }) => Promise<void>> = {};
+  for (const e of EVENTS) executors[e.type] = run;
+
+  beforeEach(() => {
+    vi.useFakeTimers({ now: START_MS });
+    sut = createSut();
+  });
+  afterEach(() => {
+    sut?.actor.stop();
+    vi.useRealTimers();
+  });
+
+  test('the event list covers every event type the machine declares', () => {
+    const listed = new Set<string>(EVENTS.map((e) => e.type));
+    expect(declaredEventTypes(powerMachine).filter((t) => !listed.has(t))).toEqual([]);
+  });
+
+  test('every power state is reachable', () => {
+    const reached = new Set(Object.values(adjacency).flatMap((a) => Object.values(a.transitions).map(({ state }) => state.value)));
+    expect([...POWER_STATES].filter((s) => !reached.has(s))).toEqual([]);
+  });
+
+  test.each(paths.map((p) => [p.description, p] as const))('%s', async (_description, path) => {
+    await model.testPath(path, {
+      events: executors,
+      states: {
+        '*': (expected) => {
+          const actual = current().snap();
+          expect(actual.value).toEqual(expected.value);
+          expect(actual.status).toBe(expected.status);
+          expect({ motorMode: actual.context.motorMode, sequenceUuid: actual.context.sequenceUuid }).toEqual({
+            motorMode: expected.context.motorMode,
+            sequenceUuid: expected.context.sequenceUuid,
+          });
+          const inSequence = actual.value === 'waking' || actual.value === 'going_to_sleep';
+          expect(actual.hasTag(MOVABLE_TAG), 'only awake is movable').toBe(actual.value === 'awake');
+          expect(actual.hasTag(SEQUENCE_TAG)).toBe(inSequence);
+          expect(actual.context.sequenceUuid === null).toBe(!inSequence);
+          expect(vi.getTimerCount(), 'the sequence timeout runs only inside a sequence').toBe(inSequence ? 1 : 0);
+        },
+      },
+    });
+  });
+
+  test.each([...prefixes.keys()].map((k) => [k] as const))('refuses every non-edge event in %s', async (stateKey) => {
+    for (const e of prefixes.get(stateKey)!) await step(current(), e as Ev);
+    const handled = new Set(Object.values(adjacency[stateKey]!.transitions).map(({ event }) => JSON.stringify(event)));
+    const refused = EVENTS.filter((e) => e.type !== WAKE_TIMEOUT && e.type !== SLEEP_TIMEOUT && !handled.has(JSON.stringify(e)));
+    expect(refused.length).toBeGreaterThan(0);
+    for (const event of refused) {
+      const before = current().snap();
+      expect(oracle(powerStateName(before.value), before.context, event), JSON.stringify(event)).toBeNull();
+      expect(before.can(event), JSON.stringify(event)).toBe(false);
+      const mark = current().emitted.length;
+      current().actor.send(event as PowerEvent);
+      await vi.advanceTimersByTimeAsync(0);
+      const after = current().snap();
+      expect([after.value, after.context]).toEqual([before.value, before.context]);
+      expect(current().emitted.length).toBe(mark);
+    }
+  });
+
+  test('every transition of the machine is walked by some generated path', () => {
+    const walked = new Set<string>();
+    for (const path of paths) {
+      path.steps.forEach((s, i) => {
+        if (i > 0) walked.add(variantKey(serialize(path.steps[i - 1]!.state), s.event));
+      });
+    }
+    const all = edges.map(({ stateKey, event }) => variantKey(stateKey, event));
+    expect(all.length).toBeGreaterThan(50);
+    expect(all.filter((edge) => !walked.has(edge))).toEqual([]);
+  });
+});
