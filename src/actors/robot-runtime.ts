@@ -66,7 +66,6 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
   const sdk = useSocket ? new DaemonSdkSocket({ baseUrl: options.daemonBaseUrl }) : undefined;
   const moves = new DaemonMoveUpdates({ baseUrl: options.daemonBaseUrl });
   const inspect = options.inspect ? { inspect: options.inspect } : {};
-  let lastStatus: DaemonStatus | undefined;
 
   const driver = createActor(driverMachine, {
     systemId: 'driver',
@@ -85,7 +84,6 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
 
   // --- Daemon status fan-out: root mirror, interlock (daemon error trips it), power (motor mode).
   const onStatus = (status: DaemonStatus) => {
-    lastStatus = status;
     toRoot({ type: 'daemon.status', status, at: Date.now() });
     interlock.send({ type: 'daemon.state', state: status.state, error: status.error ?? null });
     const mode = status.backend_status?.motor_control_mode;
@@ -184,8 +182,9 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
             }
             case 'play':
               if (command.move === 'wake_up') {
-                // The daemon's wake_up does not enable the motors (daemon-api §7); the robot would not move.
-                if (lastStatus?.backend_status?.motor_control_mode !== 'enabled') await http.setMotorMode('enabled');
+                // The daemon's wake_up does not enable the motors (daemon-api §7), and the 1 Hz status
+                // may be older than a just-finished goto_sleep: enable every time (idempotent, no snap).
+                await http.setMotorMode('enabled');
                 const { uuid } = await http.playWakeUp();
                 return { uuid, expectedDurationMs: WAKE_UP_EXPECTED_MS };
               }

@@ -223,8 +223,9 @@ export const driverMachine = setup({
     startMotion: enqueueActions(({ context, event, enqueue }) => {
       const e = event as MotionRpcEvent;
       const decision = leaseDecision({ owner: context.lease.owner, expiresAt: context.lease.expiresAt, policy: context.leasePolicy }, e.owner, now());
-      if (context.leasePolicy === 'enforced' && decision.allowed) {
-        enqueue.emit({ type: 'driver.forward', command: { to: 'lease', event: decision.renews ? { type: 'lease.renew', owner: e.owner } : { type: 'lease.acquire', owner: e.owner, ttlS: context.leaseTtlS } } });
+      // `renews`: the lease is free, lapsed or the caller's own — (re)acquire it for another TTL.
+      if (decision.allowed && decision.renews) {
+        enqueue.emit({ type: 'driver.forward', command: { to: 'lease', event: { type: 'lease.acquire', owner: e.owner, ttlS: context.leaseTtlS } } });
       }
       enqueue.assign({
         pending: { ...context.pending, [e.requestId]: { function: e.function, wait: e.wait, target: e.target } },
