@@ -6,6 +6,7 @@ import { CONFIG_KEYS, ConfigError, loadConfigFromProcess, wantsHelp, type Driver
 import { createLogger, setLogLevel } from './logging/logger.ts';
 import { chooseBrokers } from './adapters/private-nats-server.ts';
 import { startDriver } from './driver.ts';
+import { startEmulator } from './sim/emulator.ts';
 
 const log = createLogger('cli');
 
@@ -16,6 +17,7 @@ function usage(): string {
     '       reachy-mini-driver functions <device_id>     show a device\'s functions',
     '       reachy-mini-driver call <device_id> <fn> [json-params]',
     '       reachy-mini-driver events [device_id]        print events as JSON lines',
+    '       reachy-mini-driver emulate [--port 8000]     run the daemon emulator alone on loopback',
     '',
     'Options (flags > environment > settings file > defaults):',
   ];
@@ -42,6 +44,17 @@ async function runDriver(config: DriverConfig): Promise<number> {
   return 0;
 }
 
+async function runEmulator(config: DriverConfig): Promise<number> {
+  const emulator = await startEmulator({ port: config.emulatorPort, timeScale: config.simTimeScale, model: config.simModel });
+  process.stdout.write(`Reachy Mini daemon emulator (${config.simModel}) on ${emulator.url} (WebSocket ${emulator.wsUrl}/ws/sdk)\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await emulator.close();
+  return 0;
+}
+
 async function main(): Promise<number> {
   if (wantsHelp(process.argv.slice(2))) {
     process.stdout.write(usage());
@@ -63,6 +76,8 @@ async function main(): Promise<number> {
     switch (config.command) {
       case 'run':
         return await runDriver(config);
+      case 'emulate':
+        return await runEmulator(config);
       case 'devices':
       case 'functions':
       case 'call':
