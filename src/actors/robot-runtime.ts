@@ -29,6 +29,8 @@ export const WAKE_UP_EXPECTED_MS = 3_000;
 export const GOTO_SLEEP_EXPECTED_MS = 5_500;
 /** HTTP transport: how often the daemon status is polled (the WebSocket pushes it at 1 Hz). */
 export const HTTP_STATUS_POLL_MS = 1_000;
+/** `driver_state.current_pose` refresh: 10 Hz is plenty for status readers; 50 Hz would only churn. */
+export const POSE_MIRROR_INTERVAL_MS = 100;
 
 export interface RobotRuntimeOptions {
   readonly deviceId: string;
@@ -224,6 +226,19 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
     driver.on('driver.forward', ({ command }) => deliver(command)),
     driver.on('driver.read', ({ requestId, function: fn }) => void answerRead(requestId, fn)),
   ];
+  let lastPoseAt = 0;
+  const unsubscribePose = sdk
+    ? sdk.on('joint_positions', (push) => {
+        const t = Date.now();
+        if (t - lastPoseAt < POSE_MIRROR_INTERVAL_MS) return;
+        lastPoseAt = t;
+        const [right, left] = push.antennas_joint_positions;
+        toRoot({
+          type: 'pose.update',
+          pose: { head_joints_deg: push.head_joint_positions.map(degrees), antennas_deg: [degrees(left ?? 0), degrees(right ?? 0)], body_yaw_deg: degrees(push.head_joint_positions[0] ?? 0), read_at: new Date(t).toISOString() },
+        });
+      })
+    : () => undefined;
   const unsubscribeMoves = moves.on('move', (update) => {
     if (update.type === 'move_started') return;
     const outcome = update.type === 'move_completed' ? 'completed' : update.type === 'move_failed' ? 'failed' : 'cancelled';
@@ -293,6 +308,7 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
     async stop() {
       for (const s of subscriptions) s.unsubscribe();
       unsubscribeMoves();
+      unsubscribePose();
       connection.send({ type: 'link.stop' });
       for (const actor of [connection, motion, lease, interlock, power, driver]) actor.stop();
       await Promise.all([sdk?.close(), moves.close(), http.close()]);

@@ -76,6 +76,8 @@ export type ReportEvent =
   | { type: 'mesh.state'; state: string; at: number }
   | { type: 'connection.changed'; state: string; at: number; lastError: string | null }
   | { type: 'daemon.status'; status: unknown; at: number }
+  /** Observed pose, throttled by the composer (plain JSON: degrees, read_at). */
+  | { type: 'pose.update'; pose: Record<string, unknown> }
   | { type: 'power.changed'; state: string }
   | { type: 'interlock.changed'; state: 'safe' | 'tripped'; reason: string | null; source: string | null; owner: string | null; at: number }
   | { type: 'interlock.stop_requested'; reason: string }
@@ -364,6 +366,7 @@ export const driverMachine = setup({
         'mesh.state': { actions: assign(({ event }) => ({ meshState: event.state, meshStateSince: event.at })) },
         'connection.changed': { actions: assign(({ event }) => ({ connection: { state: event.state, since: event.at, lastError: event.lastError } })) },
         'daemon.status': { actions: assign(({ event }) => ({ daemonStatus: { value: event.status, at: event.at } })) },
+        'pose.update': { actions: assign(({ context, event }) => ({ state: { ...context.state, current_pose: event.pose } })) },
         'power.changed': { actions: assign(({ event }) => ({ power: { state: event.state, since: now() } })) },
         'interlock.changed': {
           actions: assign(({ context, event }) => ({

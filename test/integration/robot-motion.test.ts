@@ -85,6 +85,8 @@ describe('motion', () => {
     await expect.poll(async () => (await s.call('get_status')).result.driver_state.execution_state, { timeout: 2_000 }).toBe('idle');
     const status = (await s.call('get_status')).result.driver_state;
     expect(status.command_owner).toBe('alice');
+    expect(status.current_pose.head_joints_deg).toHaveLength(7);
+    expect(Date.parse(status.current_pose.read_at)).toBeGreaterThan(Date.now() - 1_000);
     expect(status.availability).toBe('idle');
   });
 
