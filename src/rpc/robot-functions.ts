@@ -3,7 +3,7 @@
 // release_lease). Each turns its validated params into one driver event carrying a plain-JSON
 // daemon command (daemon units: metres, radians; reachy-daemon-api.md §5). Owns the agent-facing
 // descriptions and the unit conversions; the machines decide whether and when anything moves.
-import { composePose, rotationFromRpy } from '../sim/pose-math.ts';
+import { composePose, rotationFromRpy } from '../robot/pose-math.ts';
 import { lookAtRotation, lookAtRpyDeg } from '../robot/look-at.ts';
 import type { CallContext } from './function-def.ts';
 import { defineFunction } from './function-def.ts';

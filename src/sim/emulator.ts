@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { createLogger } from '../logging/logger.ts';
 import { CommandLog, type ReceivedCommand } from './command-log.ts';
 import { createRequestHandler } from './http-dispatch.ts';
-import { type XyzRpyPose, xyzRpyFromPose } from './pose-math.ts';
+import { type XyzRpyPose, xyzRpyFromPose } from '../robot/pose-math.ts';
 import type { BootPose, MotorMode } from './robot-model.ts';
 import { type DaemonState, type EmulatorFault, type RobotVariant, SimDaemon } from './sim-daemon.ts';
 import { WsGateway } from './ws-gateway.ts';

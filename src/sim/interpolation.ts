@@ -5,7 +5,7 @@
 import {
   composePose, type Mat4, mul3, rotationFromRotvec, rotationOf, rotvecFromRotation, rotZ,
   rpyFromRotation, translationOf, transpose3, orthonormalize,
-} from './pose-math.ts';
+} from '../robot/pose-math.ts';
 
 export const INTERPOLATION_METHODS = ['linear', 'minjerk', 'ease_in_out', 'cartoon'] as const;
 export type InterpolationMethod = (typeof INTERPOLATION_METHODS)[number];

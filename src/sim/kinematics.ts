@@ -7,7 +7,7 @@
 import {
   composePose, type Mat4, mul4, rotationFromRotvec, rotationOf, rotZ, translationOf, degToRad,
   mul3, IDENTITY4,
-} from './pose-math.ts';
+} from '../robot/pose-math.ts';
 
 /** Crank (motor arm) length, metres (kinematics_data.json `motor_arm_length`). */
 const MOTOR_ARM_LENGTH = 0.04000000000000001;

@@ -3,7 +3,7 @@
 // observed in §10.3: wake 2.30 s from boot, 2.08 s from sleep, 0.10 s when awake; sleep 4.01 s
 // from init, 5.00 s when asleep). Owns the step constants; the gotos themselves are played by
 // robot-model.ts. A sequence aborted through its signal stops mid-step, where the robot is.
-import { magicDistance, allClose, composePose, rotationFromRpy, degToRad } from './pose-math.ts';
+import { magicDistance, allClose, composePose, rotationFromRpy, degToRad } from '../robot/pose-math.ts';
 import { INIT_ANTENNAS, INIT_HEAD_POSE, SLEEP_ANTENNAS, SLEEP_HEAD_POSE } from './robot-poses.ts';
 import type { RobotModel } from './robot-model.ts';
 import type { SimClock } from './sim-clock.ts';

@@ -5,7 +5,7 @@
 // pydantic errors that `/api/move/ws/set_target` replies with. Owns no routing and no state.
 import type { ValidationIssue } from './fastapi-errors.ts';
 import { INTERPOLATION_METHODS, type InterpolationMethod } from './interpolation.ts';
-import { type Mat4, poseFromXyzRpy } from './pose-math.ts';
+import { type Mat4, poseFromXyzRpy } from '../robot/pose-math.ts';
 import type { Antennas } from './robot-poses.ts';
 import { MOTOR_MODES, type MotorMode } from './robot-model.ts';
 

@@ -6,7 +6,7 @@
 // uuids/events (move-tasks.ts) and no scripted sequences (move-sequences.ts).
 import { forwardKinematics, inverseKinematics, type HeadJoints } from './kinematics.ts';
 import { interpolatePose, lerp, timeLaw, type InterpolationMethod } from './interpolation.ts';
-import { type Mat4, orthonormalizePose } from './pose-math.ts';
+import { type Mat4, orthonormalizePose } from '../robot/pose-math.ts';
 import {
   type Antennas, INIT_ANTENNAS, INIT_HEAD_POSE, SLEEP_ANTENNAS, SLEEP_HEAD_JOINTS, SLEEP_HEAD_POSE,
 } from './robot-poses.ts';

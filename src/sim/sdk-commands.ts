@@ -6,7 +6,7 @@
 import type { Logger } from '../logging/logger.ts';
 import { gotoSleep, wakeUp } from './move-sequences.ts';
 import { isInterpolationMethod, type InterpolationMethod } from './interpolation.ts';
-import type { Mat4 } from './pose-math.ts';
+import type { Mat4 } from '../robot/pose-math.ts';
 import { checkUuid } from './request-validation.ts';
 import { isMotorMode } from './robot-model.ts';
 import type { Antennas } from './robot-poses.ts';

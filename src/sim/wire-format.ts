@@ -4,7 +4,7 @@
 // imu_data pushes, and the daemon's two timestamp styles. Owns formatting only; no state.
 import {
   type Mat4, nestedRows, quatFromRotation, rotationOf, transpose3, xyzRpyFromPose, type XyzRpyPose,
-} from './pose-math.ts';
+} from '../robot/pose-math.ts';
 import type { RobotSnapshot } from './robot-model.ts';
 
 export type PoseJson = XyzRpyPose | { readonly m: readonly number[] };

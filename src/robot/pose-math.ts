@@ -1,4 +1,4 @@
-// Rigid-body maths of the emulated daemon: 3×3 rotations and 4×4 homogeneous poses (row-major
+// Rigid-body maths shared by the driver and the emulated daemon: 3×3 rotations and 4×4 homogeneous poses (row-major
 // flat arrays, as the daemon's `{"m":[16]}`), the extrinsic-xyz roll/pitch/yaw convention,
 // rotation vectors, quaternions and the daemon's "magic distance" (reachy-daemon-api.md §5, §7).
 // Owns no robot geometry (kinematics.ts) and no time laws (interpolation.ts). Pure functions.
