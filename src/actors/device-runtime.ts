@@ -170,7 +170,12 @@ export function startDeviceRuntime(options: DeviceRuntimeOptions): DeviceRuntime
         try {
           replyDoc = await link.request(subjects.registry(options.tenant), body, options.registerTimeoutMs);
         } catch (error) {
-          log.warn('registration attempt failed', { attempt: input.attempt + 1, error: error as Error });
+          // Say it loudly once; a registry-less mesh would otherwise fill the log for ever.
+          if (input.attempt === 0) {
+            log.warn('registration attempt failed; retrying with back-off (for a mesh without a registry use --discovery-mode d2d)', { error: error as Error });
+          } else {
+            log.debug('registration attempt failed', { attempt: input.attempt + 1, error: error as Error });
+          }
           throw error;
         }
         const registrationId = registrationIdOf(replyDoc);
