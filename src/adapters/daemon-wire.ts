@@ -3,6 +3,9 @@
 // checks the fields the driver acts on (type, finiteness, array lengths) and keeps unknown extra
 // keys so a newer daemon does not break the link. Owns no I/O and no error type: a mismatch is
 // reported as `{ ok: false, problem }` for the transport to turn into `DaemonBadResponse`.
+import type { XyzRpyPose } from '../robot/pose-math.ts';
+
+export type { XyzRpyPose };
 
 export type Decoded<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problem: string };
 export type Decoder<T> = (json: unknown) => Decoded<T>;
@@ -13,15 +16,6 @@ export type Interpolation = 'linear' | 'minjerk' | 'ease_in_out' | 'cartoon';
 export type DaemonLifecycleState = 'not_initialized' | 'starting' | 'running' | 'stopping' | 'stopped' | 'error';
 const LIFECYCLE_STATES: ReadonlySet<string> = new Set(['not_initialized', 'starting', 'running', 'stopping', 'stopped', 'error']);
 
-/** Metres and radians; rotation = Rz(yaw)·Ry(pitch)·Rx(roll) (§5). */
-export interface XyzRpyPose {
-  readonly x: number;
-  readonly y: number;
-  readonly z: number;
-  readonly roll: number;
-  readonly pitch: number;
-  readonly yaw: number;
-}
 /** Row-major homogeneous 4×4, translation at indices 3, 7, 11 (§5). */
 export interface MatrixPose {
   readonly m: readonly number[];

@@ -24,30 +24,22 @@ const supervisorParams = defineParams({
   owner: stringParam({ description: 'Who is acting (for the audit trail).', default: 'supervisor', maxLength: 64 }),
 });
 
+const SUPERVISOR_OPERATIONS = [
+  { name: 'trip', event: 'supervisor.trip', description: 'Trip the safety interlock (stops running moves, refuses motion until reset).' },
+  { name: 'reset_interlock', event: 'supervisor.reset', description: 'Return a tripped interlock to safe.' },
+  { name: 'revoke_lease', event: 'supervisor.revoke_lease', description: 'Take the motion lease away from whoever holds it.' },
+] as const;
+
 /** Served on `device-connect.<tenant>.<device_id>.supervisor` only; broker ACLs decide who may publish there. */
-export const SUPERVISOR_FUNCTIONS: ReadonlyArray<AnyRpcFunction> = [
+export const SUPERVISOR_FUNCTIONS: ReadonlyArray<AnyRpcFunction> = SUPERVISOR_OPERATIONS.map((op) =>
   defineFunction({
-    name: 'trip',
-    description: 'Trip the safety interlock (stops running moves, refuses motion until reset).',
+    name: op.name,
+    description: op.description,
     labels: { direction: 'write', safety: 'critical' },
     params: supervisorParams,
-    toEvent: (p, call) => ({ type: 'supervisor.trip' as const, requestId: call.requestId, reason: p.reason, owner: p.owner }),
+    toEvent: (p, call) => ({ type: op.event, requestId: call.requestId, reason: p.reason, owner: p.owner }),
   }),
-  defineFunction({
-    name: 'reset_interlock',
-    description: 'Return a tripped interlock to safe.',
-    labels: { direction: 'write', safety: 'critical' },
-    params: supervisorParams,
-    toEvent: (p, call) => ({ type: 'supervisor.reset' as const, requestId: call.requestId, reason: p.reason, owner: p.owner }),
-  }),
-  defineFunction({
-    name: 'revoke_lease',
-    description: 'Take the motion lease away from whoever holds it.',
-    labels: { direction: 'write', safety: 'critical' },
-    params: supervisorParams,
-    toEvent: (p, call) => ({ type: 'supervisor.revoke_lease' as const, requestId: call.requestId, reason: p.reason, owner: p.owner }),
-  }),
-];
+);
 
 const str = { type: 'string' };
 export const EVENTS: ReadonlyArray<EventDefinition> = [
