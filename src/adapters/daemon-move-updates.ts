@@ -6,7 +6,7 @@
 // daemon-http.ts) nor what a failed move means for the driver.
 import { createLogger } from '../logging/logger.ts';
 import { DaemonNotConnected, DaemonTimeout } from './daemon-errors.ts';
-import { Listeners, ReconnectingSocket, type CloseInfo, type ReconnectInfo, type SocketState } from './daemon-reconnecting-socket.ts';
+import { Listeners, ReconnectingSocket, type CloseInfo, type ReconnectInfo, type SocketState, startDaemonSocket } from './daemon-reconnecting-socket.ts';
 import { daemonSocketUrl } from './daemon-sdk-socket.ts';
 import { decodeMoveUpdate, parseJson, type MoveUpdate } from './daemon-wire.ts';
 
@@ -48,18 +48,7 @@ export class DaemonMoveUpdates {
   /** Creates the client and starts connecting at once. */
   constructor(options: DaemonMoveUpdatesOptions) {
     this.url = daemonSocketUrl(options.baseUrl, MOVE_UPDATES_PATH);
-    this.#socket = new ReconnectingSocket({
-      url: this.url,
-      name: 'move-updates',
-      ...(options.pingIntervalMs === undefined ? {} : { pingIntervalMs: options.pingIntervalMs }),
-      ...(options.pongTimeoutMs === undefined ? {} : { pongTimeoutMs: options.pongTimeoutMs }),
-      ...(options.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: options.handshakeTimeoutMs }),
-    });
-    this.#socket.on('open', () => this.#events.emit('open'));
-    this.#socket.on('close', (info) => this.#events.emit('close', info));
-    this.#socket.on('reconnecting', (info) => this.#events.emit('reconnecting', info));
-    this.#socket.on('message', (text) => this.#onMessage(text));
-    this.#socket.start();
+    this.#socket = startDaemonSocket('move-updates', this.url, options, this.#events, (text) => this.#onMessage(text));
   }
 
   get state(): SocketState {

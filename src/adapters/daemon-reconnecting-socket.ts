@@ -307,3 +307,44 @@ export class ReconnectingSocket {
     this.#reconnectTimer = null;
   }
 }
+
+/** Liveness overrides a daemon socket client accepts (tests shorten them). */
+export interface DaemonSocketOverrides {
+  readonly pingIntervalMs?: number;
+  readonly pongTimeoutMs?: number;
+  readonly handshakeTimeoutMs?: number;
+}
+
+/** Lifecycle events every daemon socket client re-emits to its own listeners. */
+export interface LifecycleEvents {
+  open: () => void;
+  close: (info: CloseInfo) => void;
+  reconnecting: (info: ReconnectInfo) => void;
+}
+
+/**
+ * Creates and starts the reconnecting socket of one daemon client: relays open/close/reconnecting
+ * to the client's listeners and hands every text frame to `onMessage`.
+ */
+export function startDaemonSocket<E extends LifecycleEvents & { [K in keyof E]: (...args: never[]) => void }>(
+  name: string,
+  url: string,
+  overrides: DaemonSocketOverrides,
+  events: Listeners<E>,
+  onMessage: (text: string) => void,
+): ReconnectingSocket {
+  const socket = new ReconnectingSocket({
+    url,
+    name,
+    ...(overrides.pingIntervalMs === undefined ? {} : { pingIntervalMs: overrides.pingIntervalMs }),
+    ...(overrides.pongTimeoutMs === undefined ? {} : { pongTimeoutMs: overrides.pongTimeoutMs }),
+    ...(overrides.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: overrides.handshakeTimeoutMs }),
+  });
+  const relay = events as unknown as Listeners<LifecycleEvents>;
+  socket.on('open', () => relay.emit('open'));
+  socket.on('close', (info) => relay.emit('close', info));
+  socket.on('reconnecting', (info) => relay.emit('reconnecting', info));
+  socket.on('message', onMessage);
+  socket.start();
+  return socket;
+}

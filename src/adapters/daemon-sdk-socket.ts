@@ -7,9 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { createLogger } from '../logging/logger.ts';
 import { DaemonCommandInvalid, DaemonNotConnected, DaemonTimeout, type DaemonSendError } from './daemon-errors.ts';
-import {
-  Listeners, ReconnectingSocket, type CloseInfo, type ReconnectInfo, type SocketState,
-} from './daemon-reconnecting-socket.ts';
+import { Listeners, ReconnectingSocket, type CloseInfo, type ReconnectInfo, type SocketState, startDaemonSocket } from './daemon-reconnecting-socket.ts';
 import {
   decodeSdkPush, parseJson, type Antennas, type DaemonStatusPush, type HeadPosePush, type ImuDataPush, type Interpolation,
   type JointPositionsPush, type SdkPush, type SdkPushType, type TaskProgressPush,
@@ -156,18 +154,7 @@ export class DaemonSdkSocket {
   /** Creates the client and starts connecting at once. */
   constructor(options: DaemonSdkSocketOptions) {
     this.url = daemonSocketUrl(options.baseUrl, SDK_SOCKET_PATH);
-    this.#socket = new ReconnectingSocket({
-      url: this.url,
-      name: 'sdk',
-      ...(options.pingIntervalMs === undefined ? {} : { pingIntervalMs: options.pingIntervalMs }),
-      ...(options.pongTimeoutMs === undefined ? {} : { pongTimeoutMs: options.pongTimeoutMs }),
-      ...(options.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: options.handshakeTimeoutMs }),
-    });
-    this.#socket.on('open', () => this.#events.emit('open'));
-    this.#socket.on('close', (info) => this.#events.emit('close', info));
-    this.#socket.on('reconnecting', (info) => this.#events.emit('reconnecting', info));
-    this.#socket.on('message', (text) => this.#onMessage(text));
-    this.#socket.start();
+    this.#socket = startDaemonSocket('sdk', this.url, options, this.#events, (text) => this.#onMessage(text));
   }
 
   get state(): SocketState {
