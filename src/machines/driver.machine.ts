@@ -154,12 +154,21 @@ export function explainRefusal(snapshot: unknown, event: { type: string }, fn: s
     return new RobotAsleep({ message: `the robot is ${context.power.state}: ${hint}`, powerState: context.power.state });
   }
   const caller = callerOfEvent(e);
+  // Taking the lease needs it free, lapsed or the caller's own, whatever the policy.
+  if (e.type === 'rpc.acquire_lease' && caller !== null && !leaseAcquirable(context, caller)) {
+    const secondsLeft = Math.max(0, (context.lease.expiresAt - now()) / 1000);
+    return new LeaseHeld({ message: `the motion lease is held by ${context.lease.owner} for ${secondsLeft.toFixed(1)} s more`, holder: context.lease.owner ?? '', secondsLeft });
+  }
   if (caller !== null && ['rpc.motion', 'rpc.set_motor_mode', 'rpc.acquire_lease', 'rpc.release_lease'].includes(e.type)) {
     const decision = leaseDecision({ owner: context.lease.owner, expiresAt: context.lease.expiresAt, policy: context.leasePolicy }, caller, now());
     if (!decision.allowed) return new LeaseHeld({ message: `the motion lease is held by ${decision.holder} for ${decision.secondsLeft.toFixed(1)} s more`, holder: decision.holder, secondsLeft: decision.secondsLeft });
     if (e.type === 'rpc.release_lease') return new NotAllowedInState({ message: `${caller} does not hold the lease`, function: fn, state: { command_owner: context.lease.owner } });
   }
   return new NotAllowedInState({ message: `${fn} is not allowed in the current state`, function: fn, state: { connection: context.connection.state, power: context.power.state, interlock: context.interlock.state, execution: context.motion.state } });
+}
+
+function leaseAcquirable(context: DriverContext, caller: string): boolean {
+  return context.lease.owner === null || context.lease.owner === caller || context.lease.expiresAt <= now();
 }
 
 /** Maps a daemon adapter failure (as reported by the motion machine) to the caller's error. */
@@ -318,6 +327,10 @@ export const driverMachine = setup({
       const caller = callerOfEvent(event);
       return caller === null || leaseDecision({ owner: context.lease.owner, expiresAt: context.lease.expiresAt, policy: context.leasePolicy }, caller, now()).allowed;
     },
+    leaseAcquirable: ({ context, event }) => {
+      const caller = callerOfEvent(event);
+      return caller !== null && leaseAcquirable(context, caller);
+    },
     holdsLease: ({ context, event }) => {
       const caller = callerOfEvent(event);
       return caller !== null && context.lease.owner === caller && context.lease.expiresAt > now();
@@ -358,7 +371,7 @@ export const driverMachine = setup({
         'rpc.stop_motion': { actions: 'stopMotion' },
         'rpc.emergency_stop': { guard: 'privilegedRpcAllowed', actions: 'trip' },
         'rpc.reset_interlock': { guard: and(['privilegedRpcAllowed', 'interlockTripped']), actions: 'reset' },
-        'rpc.acquire_lease': { guard: 'leaseAllows', actions: 'acquireLease' },
+        'rpc.acquire_lease': { guard: 'leaseAcquirable', actions: 'acquireLease' },
         'rpc.release_lease': { guard: and(['leaseAllows', 'holdsLease']), actions: 'releaseLease' },
         'supervisor.trip': { actions: 'trip' },
         'supervisor.reset': { guard: 'interlockTripped', actions: 'reset' },
