@@ -271,8 +271,9 @@ export const driverMachine = setup({
     onFailed: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Extract<DriverEvent, { type: 'motion.failed' }>;
       enqueue.assign({ state: { ...context.state, last_error: e.error.message } });
-      if (!context.pending[e.requestId]) return;
+      // Motion requests are pending; a failed stop_motion is not, but its caller waits too.
       enqueue.emit({ type: 'rpc.outcome', requestId: e.requestId, ok: false, error: failureFromDaemon(e.error, context.connection.state) });
+      if (!context.pending[e.requestId]) return;
       const { [e.requestId]: _done, ...rest } = context.pending;
       enqueue.assign({ pending: rest });
     }),

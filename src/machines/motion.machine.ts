@@ -48,6 +48,8 @@ export interface MotionContext {
   readonly command: Record<string, unknown> | null;
   readonly target: Record<string, unknown>;
   readonly uuid: string | null;
+  /** The daemon move the pending command replaces (stopped by the executor before sending). */
+  readonly supersedes: string | null;
   readonly expectedDurationMs: number;
   readonly lastError: string;
   readonly since: number;
@@ -91,18 +93,34 @@ export const motionMachine = setup({
     supersede: enqueueActions(({ context, enqueue }) => {
       if (context.requestId) enqueue.emit({ type: 'motion.finished', requestId: context.requestId, uuid: context.uuid, outcome: 'superseded', details: 'a newer command replaced it' });
     }),
-    take: assign(({ event }) => {
+    take: assign(({ context, event }) => {
       const e = event as MotionCommandEvent;
-      return { requestId: e.requestId, kind: e.kind, command: e.command, target: e.target, lastError: '' };
+      // The running move (or the one the replaced command was itself replacing) is to be stopped.
+      return { requestId: e.requestId, kind: e.kind, command: e.command, target: e.target, lastError: '', uuid: null, supersedes: context.uuid ?? context.supersedes };
     }),
+    /** A command while stopping is refused on its own request; the stop carries on. */
+    refuseWhileStopping: emit(({ event }) => ({
+      type: 'motion.failed' as const,
+      requestId: (event as MotionCommandEvent).requestId,
+      error: { _tag: 'NotAllowedInState', message: 'motion is stopping; send the command again once it has stopped' },
+    })),
+    /** A second stop while one runs: answered at once, the running stop covers it. */
+    answerExtraStop: emit(({ event }) => ({ type: 'motion.stopped' as const, requestId: (event as { requestId: string }).requestId, stopped: [] as ReadonlyArray<string> })),
     accepted: enqueueActions(({ context, enqueue }, params: { output: CommandAccepted }) => {
-      enqueue.assign({ uuid: params.output.uuid, expectedDurationMs: params.output.expectedDurationMs });
+      enqueue.assign({ uuid: params.output.uuid, supersedes: null, expectedDurationMs: params.output.expectedDurationMs });
       enqueue.emit({ type: 'motion.accepted', requestId: context.requestId ?? '', uuid: params.output.uuid, kind: context.kind ?? '' });
     }),
     sendFailed: enqueueActions(({ context, enqueue }, params: { error: unknown }) => {
       const failure = failureOf(params.error);
-      enqueue.assign({ lastError: failure.message, uuid: null });
+      // The request ends here (one terminal event per request): nothing to supersede or stop later.
       enqueue.emit({ type: 'motion.failed', requestId: context.requestId ?? '', error: failure });
+      enqueue.assign({ lastError: failure.message, uuid: null, requestId: null, command: null });
+    }),
+    stopFailed: enqueueActions(({ context, enqueue }, params: { error: unknown }) => {
+      const failure = failureOf(params.error);
+      // Answer the stop request; the move it meant to stop may still run, so its uuid stays tracked.
+      enqueue.emit({ type: 'motion.failed', requestId: context.stopRequestId ?? '', error: failure });
+      enqueue.assign({ lastError: failure.message, stopRequestId: null });
     }),
     finish: enqueueActions(({ context, enqueue }, params: { outcome: MotionOutcome; details: string }) => {
       enqueue.emit({ type: 'motion.finished', requestId: context.requestId ?? '', uuid: context.uuid, outcome: params.outcome, details: params.details });
@@ -112,7 +130,7 @@ export const motionMachine = setup({
     stopped: enqueueActions(({ context, enqueue }, params: { stopped: ReadonlyArray<string> }) => {
       if (context.requestId) enqueue.emit({ type: 'motion.finished', requestId: context.requestId, uuid: context.uuid, outcome: 'stopped', details: 'stopped by stop_motion or the interlock' });
       enqueue.emit({ type: 'motion.stopped', requestId: context.stopRequestId ?? '', stopped: params.stopped });
-      enqueue.assign({ requestId: null, uuid: null, command: null, stopRequestId: null });
+      enqueue.assign({ requestId: null, uuid: null, supersedes: null, command: null, stopRequestId: null });
     }),
   },
   guards: {
@@ -127,7 +145,7 @@ export const motionMachine = setup({
 }).createMachine({
   id: 'motion',
   initial: 'idle',
-  context: () => ({ requestId: null, kind: null, command: null, target: {}, uuid: null, expectedDurationMs: 0, lastError: '', since: Date.now(), stopRequestId: null }),
+  context: () => ({ requestId: null, kind: null, command: null, target: {}, uuid: null, supersedes: null, expectedDurationMs: 0, lastError: '', since: Date.now(), stopRequestId: null }),
   on: {
     'motion.command': { target: '.commanded', actions: ['supersede', 'take'] },
     'motion.stop': { target: '.stopping', actions: 'beginStop' },
@@ -141,7 +159,7 @@ export const motionMachine = setup({
       invoke: {
         id: 'executeCommand',
         src: 'executeCommand',
-        input: ({ context }) => ({ command: context.command ?? {}, supersedes: context.uuid }),
+        input: ({ context }) => ({ command: context.command ?? {}, supersedes: context.supersedes }),
         onDone: { target: 'moving', actions: { type: 'accepted', params: ({ event }) => ({ output: event.output }) } },
         onError: { target: 'error', actions: { type: 'sendFailed', params: ({ event }: { event: { error: unknown } }) => ({ error: event.error }) } },
       },
@@ -163,12 +181,16 @@ export const motionMachine = setup({
     },
     stopping: {
       entry: ['stamp', { type: 'announce', params: { state: 'stopping' } }],
+      on: {
+        'motion.command': { actions: 'refuseWhileStopping' },
+        'motion.stop': { actions: 'answerExtraStop' },
+      },
       invoke: {
         id: 'stopMotion',
         src: 'stopMotion',
         input: ({ context }) => ({ uuid: context.uuid }),
         onDone: { target: 'idle', actions: { type: 'stopped', params: ({ event }) => ({ stopped: event.output }) } },
-        onError: { target: 'error', actions: { type: 'sendFailed', params: ({ event }: { event: { error: unknown } }) => ({ error: event.error }) } },
+        onError: { target: 'error', actions: { type: 'stopFailed', params: ({ event }: { event: { error: unknown } }) => ({ error: event.error }) } },
       },
     },
     error: {

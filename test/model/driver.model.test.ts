@@ -540,8 +540,11 @@ describe('driver machine outcome flows', () => {
     expect(out[0]).toMatchObject({ type: 'rpc.outcome', requestId: 'x1', ok: false, error: { ...error, message: `daemon said ${tag}` } });
     expect(sut.snap().context.pending).toEqual({});
     expect(sut.snap().context.state.last_error).toBe(`daemon said ${tag}`);
-    // A failure for no pending request is recorded but answers nothing.
-    expect(sendAndCollect({ type: 'motion.failed', requestId: 'nobody', error: { _tag: tag, message: 'late' } })).toEqual([]);
+    // A failure for a request that is not pending (a stop_motion whose stop failed) is answered too.
+    const late = sendAndCollect({ type: 'motion.failed', requestId: 'stop-1', error: { _tag: tag, message: 'late' } });
+    expect(late).toHaveLength(1);
+    expect(late[0]).toMatchObject({ type: 'rpc.outcome', requestId: 'stop-1', ok: false });
+    expect(sut.snap().context.pending).toEqual({});
     expect(sut.snap().context.state.last_error).toBe('late');
   });
 

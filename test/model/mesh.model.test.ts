@@ -163,10 +163,13 @@ describe.each(MODES)('mesh machine, %s mode', (discoveryMode) => {
 
   beforeEach(() => {
     vi.useFakeTimers({ now: 1_800_000_000_000 });
+    // A mid-range jitter: a random 0 ms would fire in the zero-time flush after connect.
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
     sut = createSut(input);
   });
   afterEach(() => {
     sut?.actor.stop();
+    vi.restoreAllMocks();
     vi.useRealTimers();
   });
 

@@ -1,0 +1,349 @@
+// Model-based test of the connection machine (src/machines/connection.machine.ts): paths generated
+// from the machine with `TestModel` (one per adjacency edge, payload variants included), replayed on
+// the real actor with a deferred `probeDaemon` and a recording `daemonLink` callback actor under fake
+// timers. Each step is checked against an independent oracle written from the brief (next state,
+// attempt/lastError/connects, one `connection.changed` per state entry with the entry time), the
+// probe runs exactly while `connecting` (aborted when left early), the live link runs exactly while
+// `connected` (cleaned up on exit), and the back-off timer fires exactly `reconnectBackoffMs(attempt)`
+// after entering `backoff`, not a millisecond earlier. A path that reaches `connected` then loses
+// the link and backs off, so the attempt counter must have been reset by the successful connect.
+// Every (state, event) pair that is not an edge must be refused. A final test asserts every edge
+// was walked.
+import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { createActor, fromCallback, fromPromise, getInitialSnapshot, type ActorLogic, type SnapshotFrom } from 'xstate';
+import { TestModel } from 'xstate/graph';
+import {
+  connectionMachine,
+  RECONNECT_BACKOFF_BASE_MS,
+  RECONNECT_BACKOFF_MAX_MS,
+  reconnectBackoffMs,
+  type ConnectionContext,
+  type ConnectionEmitted,
+  type ConnectionEvent,
+  type ConnectionMachine,
+  type ConnectionStateName,
+} from '../../src/machines/connection.machine.ts';
+import { declaredEventTypes, Deferred, edgePaths, variantKey, walkedEdges } from './model-harness.ts';
+
+const START_MS = 1_800_000_000_000;
+/** Clock advance before every event, so `since`/`at` must be the time of the entry. */
+const STEP_MS = 20;
+const AFTER = 'xstate.after.reconnectBackoff.connection.backoff';
+const PROBE_DONE = 'xstate.done.actor.probeDaemon';
+const PROBE_ERROR = 'xstate.error.actor.probeDaemon';
+const LOST_REASON = 'daemon socket closed: 1006';
+const REFUSED = new Error('connect ECONNREFUSED 127.0.0.1:8000');
+/** The first attempt whose back-off is the cap: attempts from here on are alike (finite graph). */
+const SATURATED = (() => {
+  let a = 1;
+  while (reconnectBackoffMs(a) < RECONNECT_BACKOFF_MAX_MS) a++;
+  return a;
+})();
+
+type Ev =
+  | ConnectionEvent
+  | { type: typeof PROBE_DONE; output: unknown }
+  | { type: typeof PROBE_ERROR; error: unknown }
+  | { type: typeof AFTER };
+
+const EVENTS: Ev[] = [
+  { type: 'link.start' },
+  { type: 'link.stop' },
+  { type: 'daemon.lost', reason: LOST_REASON },
+  { type: PROBE_DONE, output: { state: 'running' } },
+  { type: PROBE_ERROR, error: REFUSED },
+  { type: PROBE_ERROR, error: 'status probe timed out' },
+  { type: AFTER },
+];
+
+interface Snap {
+  value: unknown;
+  status: string;
+  context: ConnectionContext;
+  can(event: Ev): boolean;
+}
+
+function serialize(snapshot: { value: unknown; status: string; context: ConnectionContext }): string {
+  const attempt = snapshot.context.attempt >= SATURATED ? `${SATURATED}+` : String(snapshot.context.attempt);
+  return `${JSON.stringify(snapshot.value)}|${snapshot.status}|${attempt}`;
+}
+
+interface Expected {
+  value: ConnectionStateName;
+  attempt: number;
+  lastError: string | null;
+  connects: number;
+}
+
+/** The brief, as an oracle: where `event` takes the link, or null if it must be refused. */
+function oracle(value: ConnectionStateName, ctx: Expected, event: Ev): Expected | null {
+  const failed = (error: string): Expected => ({ ...ctx, value: 'backoff', attempt: ctx.attempt + 1, lastError: error });
+  switch (event.type) {
+    case 'link.start':
+      return value === 'disconnected' ? { ...ctx, value: 'connecting' } : null;
+    case 'link.stop':
+      // Always allowed; the attempt counter and the last error survive a stop.
+      return { ...ctx, value: 'disconnected' };
+    case 'daemon.lost':
+      return value === 'connected' ? failed(event.reason) : null;
+    case PROBE_DONE:
+      return value === 'connecting' ? { value: 'connected', attempt: 0, lastError: null, connects: ctx.connects + 1 } : null;
+    case PROBE_ERROR:
+      return value === 'connecting' ? failed(event.error instanceof Error ? event.error.message : String(event.error)) : null;
+    case AFTER:
+      return value === 'backoff' ? { ...ctx, value: 'connecting' } : null;
+  }
+}
+
+interface ProbeRun {
+  deferred: Deferred<unknown>;
+  signal: AbortSignal;
+  settled: boolean;
+}
+interface LinkRun {
+  active: boolean;
+  sendBack: (event: ConnectionEvent) => void;
+}
+
+function createSut() {
+  const emitted: ConnectionEmitted[] = [];
+  const probes: ProbeRun[] = [];
+  const links: LinkRun[] = [];
+  const logic = connectionMachine.provide({
+    actors: {
+      probeDaemon: fromPromise<unknown>(({ signal }) => {
+        const run: ProbeRun = { deferred: new Deferred<unknown>(), signal, settled: false };
+        probes.push(run);
+        return run.deferred.promise.finally(() => void (run.settled = true));
+      }),
+      daemonLink: fromCallback<ConnectionEvent>(({ sendBack }) => {
+        const run: LinkRun = { active: true, sendBack };
+        links.push(run);
+        return () => void (run.active = false);
+      }),
+    },
+  });
+  const actor = createActor(logic);
+  actor.on('*', (e) => void emitted.push(e as ConnectionEmitted));
+  actor.start();
+  // The oracle's own account of the link, and of the entries into `connecting`/`connected`.
+  const expected: Expected & { enteredAt: number; probeRuns: number; linkRuns: number } = { value: 'disconnected', attempt: 0, lastError: null, connects: 0, enteredAt: Date.now(), probeRuns: 0, linkRuns: 0 };
+  return { actor, emitted, probes, links, expected, snap: () => actor.getSnapshot() as unknown as Snap };
+}
+type Sut = ReturnType<typeof createSut>;
+
+const liveProbes = (sut: Sut) => sut.probes.filter((p) => !p.settled && !p.signal.aborted);
+const liveLinks = (sut: Sut) => sut.links.filter((l) => l.active);
+
+/** The real actor's side of the link, checked against the oracle's account. */
+function checkSut(sut: Sut): void {
+  const snap = sut.snap();
+  const { expected } = sut;
+  expect(snap.value).toBe(expected.value);
+  expect(snap.status).toBe('active');
+  expect({ attempt: snap.context.attempt, lastError: snap.context.lastError, connects: snap.context.connects, since: snap.context.since }).toEqual({
+    attempt: expected.attempt,
+    lastError: expected.lastError,
+    connects: expected.connects,
+    since: expected.enteredAt,
+  });
+  // The probe runs exactly while connecting; the live link exactly while connected.
+  expect(sut.probes.length, 'one probe per entry into connecting').toBe(expected.probeRuns);
+  expect(liveProbes(sut).length).toBe(expected.value === 'connecting' ? 1 : 0);
+  expect(sut.links.length, 'one live link per entry into connected').toBe(expected.linkRuns);
+  expect(liveLinks(sut).length, 'the live link runs exactly while connected').toBe(expected.value === 'connected' ? 1 : 0);
+  // Exactly one timer (the back-off) while backing off, none otherwise.
+  expect(vi.getTimerCount()).toBe(expected.value === 'backoff' ? 1 : 0);
+}
+
+/** Runs one event on the real actor the way it happens in production, and checks it against the oracle. */
+async function step(sut: Sut, event: Ev): Promise<void> {
+  const before = { ...sut.expected };
+  const mark = sut.emitted.length;
+  const next = oracle(before.value, before, event);
+  expect(next, `oracle refuses ${JSON.stringify(event)} in ${before.value}`).not.toBeNull();
+  if (event.type === AFTER) {
+    const delay = reconnectBackoffMs(before.attempt);
+    const remaining = before.enteredAt + delay - Date.now();
+    expect(remaining, 'the back-off is at least 1 ms').toBeGreaterThan(0);
+    await vi.advanceTimersByTimeAsync(remaining - 1);
+    expect(sut.snap().value, `the back-off of attempt ${before.attempt} must not end before ${delay} ms`).toBe('backoff');
+    expect(sut.emitted.length).toBe(mark);
+    expect(sut.probes.length).toBe(before.probeRuns);
+    await vi.advanceTimersByTimeAsync(1);
+  } else {
+    await vi.advanceTimersByTimeAsync(STEP_MS);
+    expect(sut.snap().can(event), JSON.stringify(event)).toBe(true);
+    if (event.type === 'daemon.lost') {
+      // The live link reports the loss itself.
+      const [link] = liveLinks(sut);
+      expect(link, 'a live link reports the loss').toBeDefined();
+      link!.sendBack(event);
+    } else if (event.type === PROBE_DONE || event.type === PROBE_ERROR) {
+      const [probe] = liveProbes(sut);
+      expect(probe, 'a probe is running').toBeDefined();
+      if (event.type === PROBE_DONE) probe!.deferred.resolve(event.output);
+      else probe!.deferred.reject(event.error);
+    } else {
+      sut.actor.send(event);
+    }
+    await vi.advanceTimersByTimeAsync(0);
+  }
+  const now = Date.now();
+  const previousProbe = sut.probes.at(-1);
+  const previousLink = sut.links.at(-1);
+  sut.expected = {
+    ...next!,
+    enteredAt: now,
+    probeRuns: before.probeRuns + (next!.value === 'connecting' ? 1 : 0),
+    linkRuns: before.linkRuns + (next!.value === 'connected' ? 1 : 0),
+  };
+  // Every handled event (re-)enters a state: exactly one announcement, stamped with the entry time.
+  expect(sut.emitted.slice(mark)).toEqual([{ type: 'connection.changed', state: next!.value, at: now, lastError: next!.lastError }]);
+  // Leaving early cancels: the probe's signal is aborted, the link's cleanup ran.
+  if (before.value === 'connecting' && event.type === 'link.stop') expect(previousProbe!.signal.aborted).toBe(true);
+  if (before.value === 'connected') expect(previousLink!.active).toBe(false);
+  checkSut(sut);
+}
+
+function buildModel() {
+  // The model walks the machine with inert actors: outcomes come only from the generated events.
+  const modelLogic = connectionMachine.provide({
+    actors: {
+      probeDaemon: fromPromise<unknown>(() => new Promise<unknown>(() => undefined)),
+      daemonLink: fromCallback<ConnectionEvent>(() => () => undefined),
+    },
+  }) as unknown as ActorLogic<SnapshotFrom<ConnectionMachine>, ConnectionEvent, undefined>;
+  const model = new TestModel(modelLogic, {
+    events: EVENTS as ConnectionEvent[],
+    filterEvents: (snapshot, event) => snapshot.status === 'active' && snapshot.can(event),
+    serializeState: (snapshot) => serialize(snapshot),
+    stateMatcher: (_snapshot, key) => key === '*',
+  });
+  const built = edgePaths(model, serialize, {
+    // `connects` is not serialised: start from the real initial snapshot, not the graph's representative.
+    fromState: getInitialSnapshot(modelLogic),
+    // A path that ends backing off then lets the back-off run out (checks its start and length); one
+    // that ends connected then loses the link and backs off: the first back-off after a successful
+    // connect must be the base delay again.
+    drain: ({ next }) => {
+      if (next.value === 'backoff') return [{ type: AFTER }] as unknown as ConnectionEvent[];
+      if (next.value === 'connected') return [{ type: 'daemon.lost', reason: LOST_REASON }, { type: AFTER }] as unknown as ConnectionEvent[];
+      return [];
+    },
+  });
+  return { model, ...built };
+}
+
+describe('connection machine', () => {
+  const { model, adjacency, edges, paths, prefixes } = buildModel();
+  let sut: Sut | undefined;
+  const current = () => sut!;
+  const run = async (s: { event: { type: string } }) => step(current(), s.event as Ev);
+  const executors: Record<string, (s: { event: { type: string } }) => Promise<void>> = {};
+  for (const e of EVENTS) executors[e.type] = run;
+
+  beforeEach(() => {
+    vi.useFakeTimers({ now: START_MS });
+    sut = createSut();
+  });
+  afterEach(() => {
+    sut?.actor.stop();
+    vi.useRealTimers();
+  });
+
+  test('the event list covers every event type the machine declares', () => {
+    const listed = new Set<string>(EVENTS.map((e) => e.type));
+    expect(declaredEventTypes(connectionMachine).filter((t) => !listed.has(t))).toEqual([]);
+  });
+
+  test('every link state and every back-off level is reachable', () => {
+    const keys = Object.keys(adjacency);
+    for (const state of ['disconnected', 'connecting', 'connected', 'backoff']) expect(keys.some((k) => k.startsWith(`"${state}"`)), state).toBe(true);
+    for (let a = 1; a <= SATURATED; a++) expect(keys, `backoff at attempt ${a}`).toContain(`"backoff"|active|${a === SATURATED ? `${a}+` : a}`);
+  });
+
+  test('starts disconnected and announces it', () => {
+    expect(current().emitted).toEqual([{ type: 'connection.changed', state: 'disconnected', at: START_MS, lastError: null }]);
+    checkSut(current());
+  });
+
+  test.each(paths.map((p) => [p.description, p] as const))('%s', async (_description, path) => {
+    await model.testPath(path, {
+      events: executors,
+      states: {
+        '*': (expected) => {
+          const actual = current().snap();
+          expect(actual.value).toEqual(expected.value);
+          expect(actual.status).toBe(expected.status);
+          // The graph keeps one snapshot per serialised key, so only the key is the model's to
+          // compare; the oracle checks the full context.
+          expect(serialize(actual)).toBe(serialize(expected));
+          checkSut(current());
+        },
+      },
+    });
+  });
+
+  test.each([...prefixes.keys()].map((k) => [k] as const))('refuses every non-edge event in %s', async (stateKey) => {
+    for (const e of prefixes.get(stateKey)!) await step(current(), e as Ev);
+    const handled = new Set(Object.values(adjacency[stateKey]!.transitions).map(({ event }) => JSON.stringify(event)));
+    const refused = EVENTS.filter((e) => e.type !== AFTER && !handled.has(JSON.stringify(e)));
+    expect(refused.length).toBeGreaterThan(0);
+    for (const event of refused) {
+      const before = current().snap();
+      expect(oracle(current().expected.value, current().expected, event), JSON.stringify(event)).toBeNull();
+      expect(before.can(event), JSON.stringify(event)).toBe(false);
+      // An unhandled `xstate.error.actor.*` would error the machine by xstate's rules; only a
+      // running probe can produce one, and it runs only while connecting.
+      if (event.type === PROBE_ERROR) continue;
+      const mark = current().emitted.length;
+      current().actor.send(event as ConnectionEvent);
+      await vi.advanceTimersByTimeAsync(0);
+      const after = current().snap();
+      expect([after.value, after.context]).toEqual([before.value, before.context]);
+      expect(current().emitted.length).toBe(mark);
+      checkSut(current());
+    }
+  });
+
+  test('every transition of the machine is walked by some generated path', () => {
+    const walked = walkedEdges(paths, serialize);
+    const all = edges.map(({ stateKey, event }) => variantKey(stateKey, event));
+    expect(all.length).toBeGreaterThan(30);
+    expect(all.filter((edge) => !walked.has(edge))).toEqual([]);
+  });
+
+  test('a stale link or probe cannot move the machine', async () => {
+    const s = current();
+    await step(s, { type: 'link.start' });
+    await step(s, { type: PROBE_DONE, output: {} });
+    const first = s.links[0]!;
+    await step(s, { type: 'daemon.lost', reason: LOST_REASON });
+    await step(s, { type: AFTER });
+    await step(s, { type: PROBE_DONE, output: {} });
+    // The first link was cleaned up; a late report from it must not take the new link down.
+    const mark = s.emitted.length;
+    first.sendBack({ type: 'daemon.lost', reason: 'late report from the old socket' });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(s.emitted.length).toBe(mark);
+    checkSut(s);
+    // A probe cancelled by link.stop that settles later must not connect.
+    await step(s, { type: 'link.stop' });
+    await step(s, { type: 'link.start' });
+    const cancelled = s.probes.at(-1)!;
+    await step(s, { type: 'link.stop' });
+    cancelled.deferred.resolve({ state: 'running' });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(s.emitted.length).toBe(mark + 3);
+    checkSut(s);
+  });
+});
+
+describe('reconnectBackoffMs', () => {
+  test('doubles from the base and caps', () => {
+    expect([0, 1, 2, 3, 4, 5, 6, 20].map(reconnectBackoffMs)).toEqual([100, 100, 200, 400, 800, 1_000, 1_000, 1_000]);
+    expect(RECONNECT_BACKOFF_BASE_MS).toBe(100);
+    expect(SATURATED).toBe(5);
+  });
+});
