@@ -50,6 +50,12 @@ export interface RobotRuntime {
   readonly children: { readonly connection: Actor<ConnectionMachine>; readonly power: Actor<PowerMachine>; readonly interlock: Actor<InterlockMachine>; readonly lease: Actor<LeaseMachine>; readonly motion: Actor<MotionMachine> };
   /** For the gate: a refusal is audited and announced as a safety_event. */
   recordRefusal(info: { fn: string; error: RpcFailure; caller: CallerMeta; event: { type: string } }): void;
+  /**
+   * Points the daemon link at another daemon or transport through the connection machine
+   * (link.stop → new adapters → link.start). Interlock, lease, power and motion keep their state.
+   */
+  retarget(daemonBaseUrl: string, transportMode: RobotRuntimeOptions['transportMode']): Promise<void>;
+  readonly daemonBaseUrl: string;
   stop(): Promise<void>;
 }
 
@@ -63,10 +69,22 @@ function degrees(rad: number): number {
 }
 
 export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
-  const http = new DaemonHttpClient({ baseUrl: options.daemonBaseUrl });
-  const useSocket = options.transportMode !== 'http';
-  const sdk = useSocket ? new DaemonSdkSocket({ baseUrl: options.daemonBaseUrl }) : undefined;
-  const moves = new DaemonMoveUpdates({ baseUrl: options.daemonBaseUrl });
+  /** The daemon adapters of the current target; swapped whole by `retarget`. */
+  interface DaemonLink {
+    readonly baseUrl: string;
+    readonly http: DaemonHttpClient;
+    readonly sdk: DaemonSdkSocket | undefined;
+    readonly moves: DaemonMoveUpdates;
+    readonly unsubscribe: Array<() => void>;
+  }
+  const openLink = (baseUrl: string, transportMode: RobotRuntimeOptions['transportMode']): DaemonLink => ({
+    baseUrl,
+    http: new DaemonHttpClient({ baseUrl }),
+    sdk: transportMode !== 'http' ? new DaemonSdkSocket({ baseUrl }) : undefined,
+    moves: new DaemonMoveUpdates({ baseUrl }),
+    unsubscribe: [],
+  });
+  let link = openLink(options.daemonBaseUrl, options.transportMode);
   const inspect = options.inspect ? { inspect: options.inspect } : {};
 
   const driver = createActor(driverMachine, {
@@ -96,23 +114,24 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
     connectionMachine.provide({
       actors: {
         probeDaemon: fromPromise<unknown>(async () => {
-          const status = await http.daemonStatus();
+          const status = await link.http.daemonStatus();
           onStatus(status);
           // The backend's motor mode is in the status; ask directly when it is missing (older daemons).
           if (!status.backend_status?.motor_control_mode) {
-            const motors = await http.motorsStatus();
+            const motors = await link.http.motorsStatus();
             power.send({ type: 'daemon.motor_mode', mode: motors.mode });
           }
           return status;
         }),
         daemonLink: fromCallback(({ sendBack }) => {
           const cleanups: Array<() => void> = [];
+          const { sdk, moves } = link;
           if (sdk) {
             cleanups.push(sdk.on('daemon_status', (push) => onStatus(push)));
             cleanups.push(sdk.on('close', (info) => sendBack({ type: 'daemon.lost', reason: `daemon socket closed: ${info.reason}` })));
           } else {
             const timer = setInterval(() => {
-              http.daemonStatus().then(onStatus, (error: unknown) => sendBack({ type: 'daemon.lost', reason: asFailure(error).message }));
+              link.http.daemonStatus().then(onStatus, (error: unknown) => sendBack({ type: 'daemon.lost', reason: asFailure(error).message }));
             }, HTTP_STATUS_POLL_MS);
             cleanups.push(() => clearInterval(timer));
           }
@@ -130,6 +149,7 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
   const lease = createActor(leaseMachine, { systemId: 'lease', input: { policy: options.leasePolicy, defaultTtlS: options.leaseTtlS }, ...inspect });
 
   const realtime = async (command: Record<string, unknown>): Promise<CommandAccepted> => {
+    const sdk = link.sdk;
     if (sdk) {
       const sent =
         command.op === 'head_target'
@@ -145,18 +165,18 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
           : command.op === 'antennas_target'
             ? { target_antennas: command.antennas as [number, number] }
             : { target_body_yaw: command.body_yaw as number };
-      const result = await http.setTarget(body as never);
+      const result = await link.http.setTarget(body as never);
       if (result.status === 'ignored') throw new HandlerFailed({ message: `the daemon ignored the target (${result.reason}): a move is running; stop it or wait` });
     }
     return { uuid: null, expectedDurationMs: REALTIME_SETTLE_MS };
   };
 
   const stopRunning = async (): Promise<string[]> => {
-    const running = await http.runningMoves();
+    const running = await link.http.runningMoves();
     const stopped: string[] = [];
     for (const uuid of running) {
       try {
-        await http.stopMove(uuid);
+        await link.http.stopMove(uuid);
         stopped.push(uuid);
       } catch (error) {
         // A move that finished between list and stop answers 500 (daemon quirk): nothing to stop.
@@ -171,7 +191,7 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
       actors: {
         executeCommand: fromPromise<CommandAccepted, { command: Record<string, unknown>; supersedes: string | null }>(async ({ input }) => {
           const command = input.command;
-          if (input.supersedes) await http.stopMove(input.supersedes).catch(() => undefined);
+          if (input.supersedes) await link.http.stopMove(input.supersedes).catch(() => undefined);
           switch (command.op) {
             case 'head_target':
             case 'antennas_target':
@@ -179,20 +199,20 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
               return await realtime(command);
             case 'goto': {
               const { op: _op, ...body } = command;
-              const { uuid } = await http.goto(body as never);
+              const { uuid } = await link.http.goto(body as never);
               return { uuid, expectedDurationMs: Number(command.duration) * 1000 };
             }
             case 'play':
               if (command.move === 'wake_up') {
                 // The daemon's wake_up does not enable the motors (daemon-api §7), and the 1 Hz status
                 // may be older than a just-finished goto_sleep: enable every time (idempotent, no snap).
-                await http.setMotorMode('enabled');
-                const { uuid } = await http.playWakeUp();
+                await link.http.setMotorMode('enabled');
+                const { uuid } = await link.http.playWakeUp();
                 return { uuid, expectedDurationMs: WAKE_UP_EXPECTED_MS };
               }
-              return { uuid: (await http.playGotoSleep()).uuid, expectedDurationMs: GOTO_SLEEP_EXPECTED_MS };
+              return { uuid: (await link.http.playGotoSleep()).uuid, expectedDurationMs: GOTO_SLEEP_EXPECTED_MS };
             case 'motor_mode':
-              await http.setMotorMode(command.mode as 'enabled' | 'disabled' | 'gravity_compensation');
+              await link.http.setMotorMode(command.mode as 'enabled' | 'disabled' | 'gravity_compensation');
               power.send({ type: 'daemon.motor_mode', mode: command.mode as 'enabled' | 'disabled' | 'gravity_compensation' });
               return { uuid: null, expectedDurationMs: 0 };
             default:
@@ -227,24 +247,36 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
     driver.on('driver.read', ({ requestId, function: fn }) => void answerRead(requestId, fn)),
   ];
   let lastPoseAt = 0;
-  const unsubscribePose = sdk
-    ? sdk.on('joint_positions', (push) => {
-        const t = Date.now();
-        if (t - lastPoseAt < POSE_MIRROR_INTERVAL_MS) return;
-        lastPoseAt = t;
-        const [right, left] = push.antennas_joint_positions;
-        toRoot({
-          type: 'pose.update',
-          pose: { head_joints_deg: push.head_joint_positions.map(degrees), antennas_deg: [degrees(left ?? 0), degrees(right ?? 0)], body_yaw_deg: degrees(push.head_joint_positions[0] ?? 0), read_at: new Date(t).toISOString() },
-        });
-      })
-    : () => undefined;
-  const unsubscribeMoves = moves.on('move', (update) => {
-    if (update.type === 'move_started') return;
-    const outcome = update.type === 'move_completed' ? 'completed' : update.type === 'move_failed' ? 'failed' : 'cancelled';
-    motion.send({ type: 'daemon.move_done', uuid: update.uuid, outcome, details: update.details });
-    power.send({ type: 'daemon.move_done', uuid: update.uuid, outcome, details: update.details });
-  });
+  /** Pushes of the current link that feed the machines: joint stream → pose mirror, move updates. */
+  const wireLink = (l: DaemonLink) => {
+    if (l.sdk) {
+      l.unsubscribe.push(
+        l.sdk.on('joint_positions', (push) => {
+          const t = Date.now();
+          if (t - lastPoseAt < POSE_MIRROR_INTERVAL_MS) return;
+          lastPoseAt = t;
+          const [right, left] = push.antennas_joint_positions;
+          toRoot({
+            type: 'pose.update',
+            pose: { head_joints_deg: push.head_joint_positions.map(degrees), antennas_deg: [degrees(left ?? 0), degrees(right ?? 0)], body_yaw_deg: degrees(push.head_joint_positions[0] ?? 0), read_at: new Date(t).toISOString() },
+          });
+        }),
+      );
+    }
+    l.unsubscribe.push(
+      l.moves.on('move', (update) => {
+        if (update.type === 'move_started') return;
+        const outcome = update.type === 'move_completed' ? 'completed' : update.type === 'move_failed' ? 'failed' : 'cancelled';
+        motion.send({ type: 'daemon.move_done', uuid: update.uuid, outcome, details: update.details });
+        power.send({ type: 'daemon.move_done', uuid: update.uuid, outcome, details: update.details });
+      }),
+    );
+  };
+  const closeLink = async (l: DaemonLink) => {
+    for (const u of l.unsubscribe) u();
+    await Promise.all([l.sdk?.close(), l.moves.close(), l.http.close()]);
+  };
+  wireLink(link);
 
   function deliver(command: ChildCommand): void {
     switch (command.to) {
@@ -269,11 +301,12 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
       toRoot({ type: 'read.result', requestId, ok: false, error: new DaemonUnavailable({ message, connectionState: driver.getSnapshot().context.connection.state }) });
     try {
       if (fn === 'get_imu') {
+        const sdk = link.sdk;
         const imu = sdk?.latest('imu_data');
         if (!imu) return fail(sdk ? 'no IMU data received (only the Wireless robot has an IMU)' : 'the IMU is only pushed over the WebSocket transport; http mode has none');
         return reply({ status: 'success', imu: imu.value, read_at: new Date(imu.receivedAt).toISOString(), age_s: imu.ageMs / 1000, stale: imu.stale });
       }
-      const joints = sdk?.latest('joint_positions');
+      const joints = link.sdk?.latest('joint_positions');
       if (joints) {
         const head = joints.value.head_joint_positions;
         const [right, left] = joints.value.antennas_joint_positions;
@@ -283,7 +316,7 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
         return reply({ status: 'success', head_degrees: head.map(degrees), antenna_degrees: [degrees(left ?? 0), degrees(right ?? 0)], body_yaw_deg: degrees(bodyYaw), body_yaw_rad: bodyYaw, ...common });
       }
       // HTTP transport (or no push yet): one state read, fresh by construction.
-      const full = await http.fullState({ withHeadJoints: true, withBodyYaw: true, withAntennaPositions: true });
+      const full = await link.http.fullState({ withHeadJoints: true, withBodyYaw: true, withAntennaPositions: true });
       const at = new Date().toISOString();
       const bodyYaw = full.body_yaw ?? 0;
       if (fn === 'get_body_yaw') return reply({ status: 'success', yaw_rad: bodyYaw, yaw_deg: degrees(bodyYaw), read_at: at, age_s: 0, stale: false });
@@ -296,22 +329,32 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
 
   for (const actor of [driver, power, interlock, lease, motion, connection]) actor.start();
   connection.send({ type: 'link.start' });
-  log.info('robot link starting', { daemon: options.daemonBaseUrl, transport: useSocket ? 'websocket' : 'http' });
+  log.info('robot link starting', { daemon: options.daemonBaseUrl, transport: link.sdk ? 'websocket' : 'http' });
 
   return {
     driver,
     children: { connection, power, interlock, lease, motion },
+    get daemonBaseUrl() {
+      return link.baseUrl;
+    },
+    async retarget(daemonBaseUrl, transportMode) {
+      connection.send({ type: 'link.stop' });
+      const old = link;
+      link = openLink(daemonBaseUrl, transportMode);
+      wireLink(link);
+      await closeLink(old);
+      log.info('robot link retargeted', { daemon: daemonBaseUrl, transport: link.sdk ? 'websocket' : 'http' });
+      connection.send({ type: 'link.start' });
+    },
     recordRefusal({ fn, error, caller, event }) {
       const owner = caller.sourceDevice ?? ('owner' in event ? String((event as { owner: unknown }).owner) : null);
       safety('refused', error.message, fn, owner, { error_tag: error._tag });
     },
     async stop() {
       for (const s of subscriptions) s.unsubscribe();
-      unsubscribeMoves();
-      unsubscribePose();
       connection.send({ type: 'link.stop' });
       for (const actor of [connection, motion, lease, interlock, power, driver]) actor.stop();
-      await Promise.all([sdk?.close(), moves.close(), http.close()]);
+      await closeLink(link);
     },
   };
 }

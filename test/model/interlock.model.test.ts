@@ -14,7 +14,7 @@ import {
   type InterlockEvent,
   type InterlockMachine,
 } from '../../src/machines/interlock.machine.ts';
-import { declaredEventTypes } from './model-harness.ts';
+import { declaredEventTypes, edgePaths, variantKey, walkedEdges } from './model-harness.ts';
 
 const START_MS = 1_800_000_000_000;
 /** Clock advance before every event, so `at`/`trippedAt` must be the time of the event. */
@@ -48,10 +48,6 @@ interface Snap {
 
 function serialize(snapshot: { value: unknown; status: string; context: InterlockContext }): string {
   return `${JSON.stringify(snapshot.value)}|${snapshot.status}|${snapshot.context.source}|${snapshot.context.owner}`;
-}
-
-function variantKey(stateKey: string, event: EventObject): string {
-  return `${stateKey} --${JSON.stringify(event)}-->`;
 }
 
 interface Expected {
@@ -122,27 +118,7 @@ describe('interlock machine', () => {
     serializeState: (snapshot) => serialize(snapshot),
     stateMatcher: (_snapshot, key) => key === '*',
   });
-  const prefixes = new Map<string, EventObject[]>();
-  const shortestPaths = model.getShortestPaths();
-  const fromState = shortestPaths[0]!.steps[0]!.state;
-  for (const p of shortestPaths) {
-    p.steps.forEach((s, i) => {
-      const key = serialize(s.state);
-      const events = p.steps.slice(1, i + 1).map((x) => x.event);
-      const known = prefixes.get(key);
-      if (!known || known.length > events.length) prefixes.set(key, events);
-    });
-  }
-  type Adjacency = { transitions: Record<string, { event: EventObject }> };
-  const adjacency = model.getAdjacencyMap() as unknown as Record<string, Adjacency>;
-  const edges = Object.entries(adjacency).flatMap(([stateKey, a]) => Object.values(a.transitions).map(({ event }) => ({ stateKey, event })));
-  const paths = edges.map(({ stateKey, event }) => {
-    const prefix = prefixes.get(stateKey);
-    if (!prefix) throw new Error(`no path reaches ${stateKey}`);
-    const [path] = model.getPathsFromEvents([...prefix, event] as InterlockEvent[], { fromState, serializeState: (snapshot) => serialize(snapshot) });
-    if (!path) throw new Error(`no path for ${variantKey(stateKey, event)}`);
-    return path;
-  });
+  const { adjacency, edges, paths, prefixes } = edgePaths(model, serialize);
 
   let sut: Sut | undefined;
   const current = () => sut!;
@@ -206,12 +182,7 @@ describe('interlock machine', () => {
   });
 
   test('every transition of the machine is walked by some generated path', () => {
-    const walked = new Set<string>();
-    for (const path of paths) {
-      path.steps.forEach((s, i) => {
-        if (i > 0) walked.add(variantKey(serialize(path.steps[i - 1]!.state), s.event));
-      });
-    }
+    const walked = walkedEdges(paths, serialize);
     const all = edges.map(({ stateKey, event }) => variantKey(stateKey, event));
     expect(all.length).toBeGreaterThan(10);
     expect(all.filter((edge) => !walked.has(edge))).toEqual([]);

@@ -23,7 +23,7 @@ import {
   type LeaseMachine,
   type LeasePolicy,
 } from '../../src/machines/lease.machine.ts';
-import { declaredEventTypes } from './model-harness.ts';
+import { declaredEventTypes, edgePaths, variantKey, walkedEdges } from './model-harness.ts';
 
 const START_MS = 1_800_000_000_000;
 /** Clock advance before every sent event, so renewals really re-arm a partly elapsed timer. */
@@ -65,10 +65,6 @@ interface Snap {
 
 function serialize(snapshot: { value: unknown; status: string; context: LeaseContext }): string {
   return `${JSON.stringify(snapshot.value)}|${snapshot.status}|${snapshot.context.owner}|${snapshot.context.ttlMs}`;
-}
-
-function variantKey(stateKey: string, event: EventObject): string {
-  return `${stateKey} --${JSON.stringify(event)}-->`;
 }
 
 interface Expected {
@@ -178,32 +174,13 @@ function buildModel(input: LeaseInput) {
     serializeState: (snapshot) => serialize(snapshot),
     stateMatcher: (_snapshot, key) => key === '*',
   });
-  const prefixes = new Map<string, EventObject[]>();
-  const shortestPaths = model.getShortestPaths();
-  // xstate/graph's getPathsFromEvents drops `input` from its default start state; start from ours.
-  const fromState = shortestPaths[0]!.steps[0]!.state;
-  for (const p of shortestPaths) {
-    p.steps.forEach((s, i) => {
-      const key = serialize(s.state);
-      const events = p.steps.slice(1, i + 1).map((x) => x.event);
-      const known = prefixes.get(key);
-      if (!known || known.length > events.length) prefixes.set(key, events);
-    });
-  }
-  type Adjacency = { transitions: Record<string, { event: EventObject; state: { value: unknown } }> };
-  const adjacency = model.getAdjacencyMap() as unknown as Record<string, Adjacency>;
-  const edges = Object.entries(adjacency).flatMap(([stateKey, a]) => Object.values(a.transitions).map(({ event, state }) => ({ stateKey, event, next: state.value })));
-  const paths = edges.map(({ stateKey, event, next }) => {
-    const prefix = prefixes.get(stateKey);
-    if (!prefix) throw new Error(`no path reaches ${stateKey}`);
+  const built = edgePaths(model, serialize, {
+    input,
     // A path that ends in `held` then lets the lease expire: the expiry step checks the timer fires
     // exactly at the (re)armed `expiresAt`, so a renewal that failed to re-arm it is caught.
-    const drain = next === 'held' ? [{ type: EXPIRY }] : [];
-    const [path] = model.getPathsFromEvents([...prefix, event, ...drain] as LeaseEvent[], { input, fromState, serializeState: (snapshot) => serialize(snapshot) });
-    if (!path) throw new Error(`no path for ${variantKey(stateKey, event)}`);
-    return path;
+    drain: ({ next }) => (next.value === 'held' ? ([{ type: EXPIRY }] as unknown as LeaseEvent[]) : []),
   });
-  return { model, adjacency, edges, paths, prefixes };
+  return { model, ...built };
 }
 
 describe.each(LEASE_POLICIES)('lease machine, %s policy', (policy) => {
@@ -277,12 +254,7 @@ describe.each(LEASE_POLICIES)('lease machine, %s policy', (policy) => {
   });
 
   test('every transition of the machine is walked by some generated path', () => {
-    const walked = new Set<string>();
-    for (const path of paths) {
-      path.steps.forEach((s, i) => {
-        if (i > 0) walked.add(variantKey(serialize(path.steps[i - 1]!.state), s.event));
-      });
-    }
+    const walked = walkedEdges(paths, serialize);
     const all = edges.map(({ stateKey, event }) => variantKey(stateKey, event));
     expect(all.length).toBeGreaterThanOrEqual(20);
     expect(all.filter((edge) => !walked.has(edge))).toEqual([]);

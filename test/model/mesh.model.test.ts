@@ -15,7 +15,7 @@ import {
   type MeshInput,
   type RegistrationOutput,
 } from '../../src/machines/mesh.machine.ts';
-import { declaredEventTypes, Deferred, edgeKey } from './model-harness.ts';
+import { declaredEventTypes, Deferred, edgeKey, edgePaths, walkedEdges } from './model-harness.ts';
 
 const REGISTRATION_ID = '097c319a-6681-4267-af36-8fee8e3b6dbb';
 const JITTER_MS = 1_000;
@@ -132,30 +132,7 @@ describe.each(MODES)('mesh machine, %s mode', (discoveryMode) => {
     stateMatcher: (snapshot, key) => key === '*' || snapshot.matches(key as never),
   });
   // One path per edge of the adjacency map: the shortest way to its source state, then the edge.
-  const prefixes = new Map<string, EventObject[]>();
-  const shortestPaths = model.getShortestPaths();
-  // xstate/graph's getPathsFromEvents drops `input` from its default start state; start from ours.
-  const fromState = shortestPaths[0]!.steps[0]!.state;
-  for (const p of shortestPaths) {
-    p.steps.forEach((step, i) => {
-      const key = serialize(step.state);
-      const events = p.steps.slice(1, i + 1).map((s) => s.event);
-      const known = prefixes.get(key);
-      if (!known || known.length > events.length) prefixes.set(key, events);
-    });
-  }
-  type Adjacency = { transitions: Record<string, { event: unknown }> };
-  const edges = Object.entries(model.getAdjacencyMap() as unknown as Record<string, Adjacency>).flatMap(([stateKey, adjacency]) =>
-    Object.values(adjacency.transitions).map(({ event }) => ({ stateKey, event: event as EventObject })),
-  );
-  const paths = edges.map(({ stateKey, event }) => {
-    const prefix = prefixes.get(stateKey);
-    if (!prefix) throw new Error(`no path reaches ${stateKey}`);
-    const events = [...prefix, event];
-    const [path] = model.getPathsFromEvents(events as MeshEvent[], { input, fromState, serializeState: (snapshot) => serialize(snapshot) });
-    if (!path) throw new Error(`no path for ${edgeKey(stateKey, event)}`);
-    return path;
-  });
+  const { edges, paths } = edgePaths(model, serialize, { input });
   let sut: Sut | undefined;
   const current = () => sut!;
   const eventExecutors: Record<string, () => Promise<void>> = { ...executors(current) };
@@ -187,17 +164,9 @@ describe.each(MODES)('mesh machine, %s mode', (discoveryMode) => {
   });
 
   test('every transition of the machine is walked by some generated path', () => {
-    const walked = new Set<string>();
-    for (const path of paths) {
-      path.steps.forEach((step, i) => {
-        if (i === 0) return;
-        walked.add(edgeKey(serialize(path.steps[i - 1]!.state), step.event));
-      });
-    }
-    const all: string[] = [];
-    for (const [stateKey, adjacency] of Object.entries(model.getAdjacencyMap() as unknown as Record<string, Adjacency>)) {
-      for (const { event } of Object.values(adjacency.transitions)) all.push(edgeKey(stateKey, event as EventObject));
-    }
+    // Keyed by event type: each type has exactly one generated event here.
+    const walked = walkedEdges(paths, serialize, edgeKey);
+    const all = edges.map(({ stateKey, event }) => edgeKey(stateKey, event));
     expect(all.length).toBeGreaterThan(10);
     expect(all.filter((edge) => !walked.has(edge))).toEqual([]);
   });

@@ -1,7 +1,9 @@
 // Shared pieces for model-based tests (ecosystem §1.4 pattern 1): collect every event a machine
 // can react to (including `xstate.done/error.actor.<id>` and `xstate.after.<delay>.<state>`),
-// serialise states finitely, and check transition coverage (every edge of the adjacency map walked
-// by some generated path). Owns no machine knowledge.
+// generate one path per adjacency edge (shortest prefix, the edge, optional drain events), key
+// edges by event type or payload variant, and check transition coverage (every edge of the
+// adjacency map walked by some generated path). Owns no machine knowledge: each test brings its
+// own serialisation of states.
 import type { AnyStateMachine, EventObject, Snapshot } from 'xstate';
 import type { TestModel } from 'xstate/graph';
 
@@ -52,8 +54,9 @@ export interface ModelEdge<TSnapshot, TEvent> {
 /**
  * One generated path per adjacency edge: the shortest event sequence to the edge's source state,
  * the edge's event, then `drain(edge)` (events that must follow, e.g. a timer that must fire).
- * Works around the xstate/graph quirk (see mesh.model.test.ts): `getPathsFromEvents` gets a
- * `fromState` and the same `input`/`serializeState`. Pass `fromState` (xstate's
+ * Works around an xstate/graph quirk: `getPathsFromEvents` drops `input` from its default start
+ * state, so it gets a `fromState` (by default the shortest paths' start state, built with `input`)
+ * and the same `input`/`serializeState`. Pass `fromState` (xstate's
  * `getInitialSnapshot(logic, input)`) when the serialisation leaves context out: the graph keeps
  * one snapshot per serialised key, so the shortest paths' start state may be a later visit of the
  * initial key with different unserialised context.
@@ -91,12 +94,16 @@ export function edgePaths<TSnapshot extends Snapshot<unknown>, TEvent extends Ev
   return { adjacency, edges, paths, prefixes };
 }
 
-/** The edges a set of generated paths walks, as `variantKey`s. */
-export function walkedEdges<TSnapshot>(paths: ReadonlyArray<{ steps: ReadonlyArray<{ state: TSnapshot; event: EventObject }> }>, serialize: (snapshot: TSnapshot) => string): Set<string> {
+/** The edges a set of generated paths walks, as `variantKey`s (or as `key` makes them, e.g. `edgeKey`). */
+export function walkedEdges<TSnapshot>(
+  paths: ReadonlyArray<{ steps: ReadonlyArray<{ state: TSnapshot; event: EventObject }> }>,
+  serialize: (snapshot: TSnapshot) => string,
+  key: (stateKey: string, event: EventObject) => string = variantKey,
+): Set<string> {
   const walked = new Set<string>();
   for (const path of paths) {
     path.steps.forEach((s, i) => {
-      if (i > 0) walked.add(variantKey(serialize(path.steps[i - 1]!.state), s.event));
+      if (i > 0) walked.add(key(serialize(path.steps[i - 1]!.state), s.event));
     });
   }
   return walked;

@@ -24,7 +24,7 @@ import {
   type PowerStateName,
   type PowerTag,
 } from '../../src/machines/power.machine.ts';
-import { declaredEventTypes } from './model-harness.ts';
+import { declaredEventTypes, edgePaths, variantKey, walkedEdges } from './model-harness.ts';
 
 const START_MS = 1_800_000_000_000;
 /** Clock advance before every sent event (well under the sequence timeout over any path). */
@@ -61,10 +61,6 @@ interface Snap {
 
 function serialize(snapshot: { value: unknown; status: string; context: PowerContext }): string {
   return `${JSON.stringify(snapshot.value)}|${snapshot.status}|${snapshot.context.motorMode}|${snapshot.context.sequenceUuid}`;
-}
-
-function variantKey(stateKey: string, event: EventObject): string {
-  return `${stateKey} --${JSON.stringify(event)}-->`;
 }
 
 interface Expected {
@@ -150,28 +146,9 @@ describe('power machine', () => {
     serializeState: (snapshot) => serialize(snapshot),
     stateMatcher: (_snapshot, key) => key === '*',
   });
-  const prefixes = new Map<string, EventObject[]>();
-  const shortestPaths = model.getShortestPaths();
-  const fromState = shortestPaths[0]!.steps[0]!.state;
-  for (const p of shortestPaths) {
-    p.steps.forEach((s, i) => {
-      const key = serialize(s.state);
-      const events = p.steps.slice(1, i + 1).map((x) => x.event);
-      const known = prefixes.get(key);
-      if (!known || known.length > events.length) prefixes.set(key, events);
-    });
-  }
-  type Adjacency = { transitions: Record<string, { event: EventObject; state: { value: unknown } }> };
-  const adjacency = model.getAdjacencyMap() as unknown as Record<string, Adjacency>;
-  const edges = Object.entries(adjacency).flatMap(([stateKey, a]) => Object.values(a.transitions).map(({ event, state }) => ({ stateKey, event, next: state.value })));
-  const paths = edges.map(({ stateKey, event, next }) => {
-    const prefix = prefixes.get(stateKey);
-    if (!prefix) throw new Error(`no path reaches ${stateKey}`);
+  const { adjacency, edges, paths, prefixes } = edgePaths(model, serialize, {
     // A path that ends inside a sequence then lets it time out (checks the timer's start and length).
-    const drain = next === 'waking' ? [{ type: WAKE_TIMEOUT }] : next === 'going_to_sleep' ? [{ type: SLEEP_TIMEOUT }] : [];
-    const [path] = model.getPathsFromEvents([...prefix, event, ...drain] as PowerEvent[], { fromState, serializeState: (snapshot) => serialize(snapshot) });
-    if (!path) throw new Error(`no path for ${variantKey(stateKey, event)}`);
-    return path;
+    drain: ({ next }) => (next.value === 'waking' ? [{ type: WAKE_TIMEOUT }] : next.value === 'going_to_sleep' ? [{ type: SLEEP_TIMEOUT }] : []) as unknown as PowerEvent[],
   });
 
   let sut: Sut | undefined;
@@ -240,12 +217,7 @@ describe('power machine', () => {
   });
 
   test('every transition of the machine is walked by some generated path', () => {
-    const walked = new Set<string>();
-    for (const path of paths) {
-      path.steps.forEach((s, i) => {
-        if (i > 0) walked.add(variantKey(serialize(path.steps[i - 1]!.state), s.event));
-      });
-    }
+    const walked = walkedEdges(paths, serialize);
     const all = edges.map(({ stateKey, event }) => variantKey(stateKey, event));
     expect(all.length).toBeGreaterThan(50);
     expect(all.filter((edge) => !walked.has(edge))).toEqual([]);
