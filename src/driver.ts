@@ -2,6 +2,7 @@
 // RPC gate in front of the root driver machine, the supervisor gate, and the device runtime on the
 // mesh; with --sim, the embedded daemon emulator first, so sim runs the same adapters as hardware.
 // Owns start-up order and shutdown; the CLI (src/cli.ts) owns argv, exit codes and the sim broker.
+import { createHash } from 'node:crypto';
 import type { DriverConfig } from './config/config.ts';
 import { createLogger } from './logging/logger.ts';
 import { natsConnectionOptions } from './adapters/nats-options.ts';
@@ -22,10 +23,34 @@ const log = createLogger('driver');
 export interface RunningDriver {
   readonly robot: RobotRuntime;
   readonly gate: RpcGate;
+  /** The current mesh runtime (replaced by `reconfigure` when mesh settings change). */
   readonly runtime: DeviceRuntime;
+  readonly config: DriverConfig;
+  /**
+   * Applies a new configuration without restarting the process: restarts only the mesh connection
+   * (when identity, brokers, credentials, TLS or discovery changed) and/or retargets the daemon link
+   * (when the daemon target or transport changed). Safety state (interlock, lease) is kept.
+   */
+  reconfigure(next: DriverConfig): Promise<{ readonly restarted: ReadonlyArray<'mesh' | 'daemon_link'> }>;
+  /** Live machine states for the settings app's status panel. */
+  statusSnapshot(): Record<string, unknown>;
   /** The embedded emulator when running with --sim. */
   readonly emulator: Emulator | undefined;
   stop(): Promise<void>;
+}
+
+function daemonUrl(c: DriverConfig): string {
+  return `http://${c.daemonHost.includes(':') ? `[${c.daemonHost}]` : c.daemonHost}:${c.daemonPort}`;
+}
+
+function sameList(a: ReadonlyArray<string>, b: ReadonlyArray<string>): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/** What the mesh connection depends on; credentials by a hash of their content, never the content. */
+function meshFingerprint(c: DriverConfig): string {
+  const secret = c.credentials ? createHash('sha256').update(c.credentials.jwt.reveal()).update(c.credentials.seed.reveal()).digest('hex') : '';
+  return JSON.stringify([c.deviceId, c.tenant, c.messagingUrls, c.discoveryMode, c.deviceTtlS, c.registerTimeoutS, c.registerJitterS, c.tls, secret]);
 }
 
 export interface DriverOverrides {
@@ -36,7 +61,7 @@ export interface DriverOverrides {
 
 export async function startDriver(config: DriverConfig, overrides: DriverOverrides = {}): Promise<RunningDriver> {
   const emulator = config.sim && !overrides.daemonBaseUrl ? await startEmulator({ timeScale: config.simTimeScale, model: config.simModel }) : undefined;
-  const daemonBaseUrl = overrides.daemonBaseUrl ?? emulator?.url ?? `http://${config.daemonHost.includes(':') ? `[${config.daemonHost}]` : config.daemonHost}:${config.daemonPort}`;
+  const daemonBaseUrl = overrides.daemonBaseUrl ?? emulator?.url ?? daemonUrl(config);
   const inspector = config.inspectUrl ? createStateInspector(config.inspectUrl) : undefined;
   const inspect = inspector ? { inspect: inspector.inspect } : {};
   let runtime: DeviceRuntime | undefined;
@@ -54,31 +79,73 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
   });
   const gate = createRpcGate({ functions: FUNCTIONS, target: robot.driver, explainRefusal, onRefusal: (info) => robot.recordRefusal(info) });
   const supervisorGate = createRpcGate({ functions: SUPERVISOR_FUNCTIONS, target: robot.driver, explainRefusal, onRefusal: (info) => robot.recordRefusal(info) });
-  const servers = overrides.messagingUrls ?? config.messagingUrls;
-  runtime = startDeviceRuntime({
-    deviceId: config.deviceId,
-    tenant: config.tenant,
-    discoveryMode: config.discoveryMode,
-    deviceTtlS: config.deviceTtlS,
-    registerTimeoutMs: config.registerTimeoutS * 1000,
-    registerJitterMs: config.registerJitterS * 1000,
-    connectionOptions: natsConnectionOptions({ servers, name: `reachy-mini-driver ${config.deviceId}`, credentials: config.credentials, tls: config.tls }),
-    functions: FUNCTIONS,
-    events: EVENTS,
-    gate,
-    supervisorGate,
-    status: () => ({ availability: availabilityOf(robot.driver.getSnapshot().context.motion.state) }),
-    version: DRIVER_VERSION,
-    onMeshState: (state, at) => robot.driver.send({ type: 'mesh.state', state, at }),
-    ...inspect,
-  });
-  log.info('driver started', { device_id: config.deviceId, tenant: config.tenant, discovery: config.discoveryMode, brokers: servers.join(','), daemon: daemonBaseUrl, sim: config.sim });
-  const mesh = runtime;
+  const initialServers = overrides.messagingUrls ?? config.messagingUrls;
+  const startMesh = (c: DriverConfig, servers: ReadonlyArray<string>): DeviceRuntime =>
+    startDeviceRuntime({
+      deviceId: c.deviceId,
+      tenant: c.tenant,
+      discoveryMode: c.discoveryMode,
+      deviceTtlS: c.deviceTtlS,
+      registerTimeoutMs: c.registerTimeoutS * 1000,
+      registerJitterMs: c.registerJitterS * 1000,
+      connectionOptions: natsConnectionOptions({ servers, name: `reachy-mini-driver ${c.deviceId}`, credentials: c.credentials, tls: c.tls }),
+      functions: FUNCTIONS,
+      events: EVENTS,
+      gate,
+      supervisorGate,
+      status: () => ({ availability: availabilityOf(robot.driver.getSnapshot().context.motion.state) }),
+      version: DRIVER_VERSION,
+      onMeshState: (state, at) => robot.driver.send({ type: 'mesh.state', state, at }),
+      ...inspect,
+    });
+  runtime = startMesh(config, initialServers);
+  log.info('driver started', { device_id: config.deviceId, tenant: config.tenant, discovery: config.discoveryMode, brokers: initialServers.join(','), daemon: daemonBaseUrl, sim: config.sim });
+  let current = config;
+  let servers = initialServers;
+  let mesh: DeviceRuntime = runtime;
   return {
     robot,
     gate,
-    runtime: mesh,
+    get runtime() {
+      return mesh;
+    },
+    get config() {
+      return current;
+    },
     emulator,
+    async reconfigure(next) {
+      const restarted: Array<'mesh' | 'daemon_link'> = [];
+      if (meshFingerprint(next) !== meshFingerprint(current)) {
+        // The private --sim broker stays in use while the configured URLs are unchanged.
+        const nextServers = sameList(next.messagingUrls, current.messagingUrls) ? servers : next.messagingUrls;
+        await mesh.stop();
+        mesh = startMesh(next, nextServers);
+        runtime = mesh;
+        servers = nextServers;
+        restarted.push('mesh');
+      }
+      const nextDaemon = emulator ? emulator.url : daemonUrl(next);
+      if (nextDaemon !== robot.daemonBaseUrl || next.transportMode !== current.transportMode) {
+        await robot.retarget(nextDaemon, next.transportMode);
+        restarted.push('daemon_link');
+      }
+      current = next;
+      log.info('configuration applied', { restarted: restarted.join(',') || 'nothing' });
+      return { restarted };
+    },
+    statusSnapshot() {
+      const c = robot.driver.getSnapshot().context;
+      return {
+        mesh: { state: c.meshState, since: new Date(c.meshStateSince).toISOString(), device_id: current.deviceId, tenant: current.tenant, brokers: servers, registrations: mesh.registrationCount() },
+        daemon_link: { state: c.connection.state, since: new Date(c.connection.since).toISOString(), daemon: robot.daemonBaseUrl, transport: current.transportMode, last_error: c.connection.lastError },
+        power: c.power.state,
+        interlock: { state: c.interlock.state, reason: c.interlock.reason },
+        lease: { owner: c.lease.owner, expires_at: c.lease.expiresAt / 1000, policy: c.leasePolicy },
+        execution: c.motion.state,
+        media: 'not provided yet (media functions arrive with the media issue)',
+        last_error: c.motion.lastError || c.state.last_error || null,
+      };
+    },
     async stop() {
       await mesh.stop();
       await robot.stop();

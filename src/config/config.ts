@@ -71,6 +71,14 @@ export interface DriverConfig {
   readonly simTimeScale: number;
   /** `emulate --port`: where the standalone emulator listens (loopback). */
   readonly emulatorPort: number;
+  /** Serve the settings app (always in app mode). */
+  readonly settingsServer: boolean;
+  readonly settingsHost: string;
+  readonly settingsPort: number;
+  /** Where the settings token and uploaded credentials live (0700). */
+  readonly configDir: string;
+  /** The argv the config was read from (the settings app re-reads the config with it). */
+  readonly argv: ReadonlyArray<string>;
   readonly tls: TlsFiles;
   /** Secrets live only here (inside `Secret`); never copy this into machine context. */
   readonly credentials: LoadedCredentials | undefined;
@@ -128,11 +136,15 @@ export const CONFIG_KEYS: ReadonlyArray<ConfigKey> = [
   { key: 'auditLogPath', flag: '--audit-log', env: ['REACHY_AUDIT_LOG'], default: '~/.local/state/reachy_mini_driver/audit.jsonl', doc: 'Append-only JSON-lines safety trail (refusals, interlock and lease changes); also published on `device-connect.<tenant>.<id>.audit`. `none` disables the file.' },
   { key: 'simTimeScale', flag: '--sim-time-scale', env: ['REACHY_SIM_TIME_SCALE'], default: '1', doc: 'Emulator speed-up of move durations (0.01–1; tests use 0.05).' },
   { key: 'emulatorPort', flag: '--port', default: '8000', doc: '`emulate` only: loopback port of the standalone daemon emulator.' },
+  { key: 'settingsServer', flag: '--settings', default: 'false (always on in app mode)', doc: 'Serve the settings app (token-protected) next to the driver.' },
+  { key: 'settingsHost', flag: '--settings-host', env: ['REACHY_SETTINGS_HOST'], default: '0.0.0.0 in app mode, 127.0.0.1 otherwise', doc: 'Bind address of the settings app.' },
+  { key: 'settingsPort', flag: '--settings-port', env: ['REACHY_SETTINGS_PORT'], default: '8842', doc: 'Port of the settings app.' },
+  { key: 'configDir', flag: '--config-dir', env: ['REACHY_MINI_DRIVER_CONFIG_DIR'], default: '~/.config/reachy_mini_driver', doc: 'Holds the settings token and uploaded credentials (`credentials/`), all 0600.' },
   { key: 'inspectUrl', flag: '--inspect', env: ['REACHY_MINI_DRIVER_INSPECT_URL'], default: '—', doc: 'Stately inspector relay (`ws://127.0.0.1:8080`); context is sanitised.' },
 ];
 
 const SETTINGS_KEYS = new Set(CONFIG_KEYS.flatMap((k) => (k.settings ? [k.settings] : [])));
-const COMMANDS: ReadonlyArray<Command> = ['run', 'emulate', 'devices', 'functions', 'call', 'events'];
+const COMMANDS: ReadonlyArray<Command> = ['run', 'app', 'emulate', 'devices', 'functions', 'call', 'events'];
 const TRUTHY = new Set(['1', 'true', 'yes', 'on']);
 const FALSY = new Set(['0', 'false', 'no', 'off', '']);
 const SIM_ALIASES = new Set(['sim', 'simulate', 'simulation', 'simulated']);
@@ -265,6 +277,10 @@ const FLAG_OPTIONS = {
   'audit-log': { type: 'string' },
   'sim-time-scale': { type: 'string' },
   port: { type: 'string' },
+  settings: { type: 'boolean' },
+  'settings-host': { type: 'string' },
+  'settings-port': { type: 'string' },
+  'config-dir': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -496,6 +512,10 @@ export function loadConfig({ argv, env }: LoadConfigInput): DriverConfig {
   const auditLogPath = auditRaw === 'none' ? undefined : resolve(auditRaw);
   const simTimeScale = parseNumber(pick('simTimeScale', { flag: flags['sim-time-scale'], env: envValue(['REACHY_SIM_TIME_SCALE']) }, '1'), 'sim time scale', 0.01, 1, false);
   const emulatorPort = parseNumber(pick('emulatorPort', { flag: flags.port }, '8000'), 'emulator port', 0, 65535, true);
+  const settingsServer = pick<boolean>('settingsServer', { flag: flagTrue(flags.settings) }, false) || appMode;
+  const settingsHost = pick('settingsHost', { flag: flags['settings-host'], env: envValue(['REACHY_SETTINGS_HOST']) }, appMode ? '0.0.0.0' : '127.0.0.1');
+  const settingsPort = parseNumber(pick('settingsPort', { flag: flags['settings-port'], env: envValue(['REACHY_SETTINGS_PORT']) }, '8842'), 'settings port', 0, 65535, true);
+  const configDir = resolve(pick('configDir', { flag: flags['config-dir'], env: envValue(['REACHY_MINI_DRIVER_CONFIG_DIR']) }, join(homedir(), '.config', 'reachy_mini_driver')));
   const inspectUrl = pick<string | undefined>('inspectUrl', { flag: flags.inspect, env: envValue(['REACHY_MINI_DRIVER_INSPECT_URL']) }, undefined);
 
   return Object.freeze({
@@ -527,6 +547,11 @@ export function loadConfig({ argv, env }: LoadConfigInput): DriverConfig {
     auditLogPath,
     simTimeScale,
     emulatorPort,
+    settingsServer,
+    settingsHost,
+    settingsPort,
+    configDir,
+    argv: Object.freeze([...argv]),
     tls: Object.freeze(tls),
     credentials,
     credentialsPath,

@@ -1,20 +1,17 @@
 // Starts the real driver in-process for integration tests, configured exactly as the CLI would
 // configure it (argv + env through loadConfig), with registration jitter off so transcripts are
 // prompt. Owns nothing but the start/stop convenience.
-import { loadConfig, type DriverConfig } from '../../src/config/config.ts';
+import { loadConfig } from '../../src/config/config.ts';
 import { startDriver, type DriverOverrides, type RunningDriver } from '../../src/driver.ts';
 
-export interface TestDriver extends RunningDriver {
-  readonly config: DriverConfig;
-}
+export type TestDriver = RunningDriver;
 
 export async function startTestDriver(argv: string[], env: Record<string, string> = {}, overrides: DriverOverrides = {}): Promise<TestDriver> {
   const config = loadConfig({
     argv,
     env: { DEVICE_CONNECT_REGISTER_JITTER: '0', HOME: '/nonexistent', REACHY_MINI_DRIVER_SETTINGS_FILE: '/nonexistent/settings.json', REACHY_AUDIT_LOG: 'none', ...env },
   });
-  const running = await startDriver(config, overrides);
-  return { ...running, config };
+  return await startDriver(config, overrides);
 }
 
 export interface MeshScene {

@@ -1,0 +1,80 @@
+// Applying new settings without restarting the process (issue "settings app"): a changed broker
+// moves the mesh connection to a second nats-server (registered there, answering there, gone from
+// the first); a changed daemon target retargets the daemon link to a second emulator; safety state
+// (a tripped interlock) survives both.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { loadConfig } from '../../src/config/config.ts';
+import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
+import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
+import { fakeRegistry, openClient, rpc, type FakeRegistry } from '../harness/mesh-peer.ts';
+import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
+import type { NatsConnection } from '@nats-io/nats-core';
+
+const dir = mkdtempSync(join(tmpdir(), 'rmd-apply-'));
+const settingsFile = join(dir, 'device_connect_app.json');
+const argv = ['--device-id', 'apply-dev', '--settings-file', settingsFile];
+const env = { DEVICE_CONNECT_ALLOW_INSECURE: 'true', DEVICE_CONNECT_REGISTER_JITTER: '0', REACHY_AUDIT_LOG: 'none', HOME: dir };
+let a: NatsServerHandle;
+let b: NatsServerHandle;
+let ncA: NatsConnection;
+let ncB: NatsConnection;
+let registryB: FakeRegistry;
+let emulator1: Emulator;
+let emulator2: Emulator;
+let driver: TestDriver;
+
+function saveSettings(values: Record<string, unknown>): void {
+  writeFileSync(settingsFile, JSON.stringify(values), { mode: 0o600 });
+}
+
+beforeAll(async () => {
+  [a, b] = await Promise.all([startNatsServer(), startNatsServer()]);
+  [emulator1, emulator2] = await Promise.all([startEmulator({ timeScale: 0.05 }), startEmulator({ timeScale: 0.05 })]);
+  ncA = await openClient(a.url);
+  ncB = await openClient(b.url);
+  fakeRegistry(ncA);
+  registryB = fakeRegistry(ncB);
+  await Promise.all([ncA.flush(), ncB.flush()]);
+  saveSettings({ messaging_urls: a.url, reachy_target: `127.0.0.1:${emulator1.port}` });
+  driver = await startTestDriver(argv, env);
+});
+
+afterAll(async () => {
+  await driver?.stop();
+  await Promise.all([ncA?.close(), ncB?.close()]);
+  await Promise.all([a?.stop(), b?.stop(), emulator1?.close(), emulator2?.close()]);
+});
+
+const status = async (nc: NatsConnection) => (await rpc(nc, 'device-connect.default.apply-dev.cmd', { jsonrpc: '2.0', id: 's', method: 'get_status' }, 1_000)).result as Record<string, any>;
+
+test('a new broker in the settings moves the mesh connection without a restart', async () => {
+  await expect.poll(async () => (await status(ncA).catch(() => ({}) as Record<string, any>)).driver_state?.connection_state, { timeout: 5_000 }).toBe('connected');
+  expect(((await rpc(ncA, 'device-connect.default.apply-dev.cmd', { jsonrpc: '2.0', id: 't', method: 'emergency_stop', params: { reason: 'keep me' } })) as Record<string, any>).result.status).toBe('tripped');
+  saveSettings({ messaging_urls: b.url, reachy_target: `127.0.0.1:${emulator1.port}` });
+  const applied = await driver.reconfigure(loadConfig({ argv, env }));
+  expect(applied.restarted).toEqual(['mesh']);
+  await registryB.requests.next(() => true, 5_000);
+  await expect.poll(async () => (await status(ncB)).driver_state.mesh_state).toBe('registered');
+  expect((await status(ncB)).driver_state.interlock_state).toBe('tripped');
+  await expect(status(ncA)).rejects.toThrow();
+});
+
+test('a new daemon target retargets the daemon link and keeps safety state', async () => {
+  saveSettings({ messaging_urls: b.url, reachy_target: `127.0.0.1:${emulator2.port}` });
+  const applied = await driver.reconfigure(loadConfig({ argv, env }));
+  expect(applied.restarted).toEqual(['daemon_link']);
+  await expect.poll(async () => (await status(ncB)).driver_state.connection_state, { timeout: 3_000 }).toBe('connected');
+  expect((await status(ncB)).driver_state.interlock_state).toBe('tripped');
+  const call = async (method: string, params: object = {}): Promise<Record<string, any>> => await rpc(ncB, 'device-connect.default.apply-dev.cmd', { jsonrpc: '2.0', id: method, method, params });
+  expect((await call('reset_interlock', { reason: 'after move' })).result.status).toBe('safe');
+  emulator1.clearReceived();
+  emulator2.clearReceived();
+  expect((await call('look_at_world', { yaw: 12 })).result.status).toBe('accepted');
+  await expect.poll(() => emulator2.received.some((r) => r.transport === 'ws')).toBe(true);
+  expect(emulator1.received.some((r) => r.transport === 'ws')).toBe(false);
+  const unchanged = await driver.reconfigure(loadConfig({ argv, env }));
+  expect(unchanged.restarted).toEqual([]);
+});
