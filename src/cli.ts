@@ -2,7 +2,8 @@
 // the config once, maps ConfigError to exit code 2 with one line, runs the driver until SIGINT/
 // SIGTERM, and for `--sim` starts a private loopback broker when nothing answers on the default
 // URL. Owns process exit codes and signals; everything else is delegated.
-import { CONFIG_KEYS, ConfigError, loadConfigFromProcess, wantsHelp, type DriverConfig } from './config/config.ts';
+import { CONFIG_KEYS, ConfigError, loadConfigFromProcess, processInput, runsSettingsApp, wantsHelp, type DriverConfig } from './config/config.ts';
+import { startWithSettings } from './app-mode.ts';
 import { createLogger, setLogLevel } from './logging/logger.ts';
 import { chooseBrokers } from './adapters/private-nats-server.ts';
 import { startDriver } from './driver.ts';
@@ -18,6 +19,7 @@ function usage(): string {
     '       reachy-mini-driver call <device_id> <fn> [json-params]',
     '       reachy-mini-driver events [device_id]        print events as JSON lines',
     '       reachy-mini-driver emulate [--port 8000]     run the daemon emulator alone on loopback',
+    '       reachy-mini-driver app                       the on-robot app: settings app on :8842 + the driver',
     '',
     'Options (flags > environment > settings file > defaults):',
   ];
@@ -44,6 +46,18 @@ async function runDriver(config: DriverConfig): Promise<number> {
   return 0;
 }
 
+/** `app` and `run --settings`: the settings app first, the driver once the settings are valid. */
+async function runWithSettings(): Promise<number> {
+  const app = await startWithSettings(processInput(), (line) => process.stdout.write(line + '\n'));
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  log.info('stopping');
+  await app.stop();
+  return 0;
+}
+
 async function runEmulator(config: DriverConfig): Promise<number> {
   const emulator = await startEmulator({ port: config.emulatorPort, timeScale: config.simTimeScale, model: config.simModel });
   process.stdout.write(`Reachy Mini daemon emulator (${config.simModel}) on ${emulator.url} (WebSocket ${emulator.wsUrl}/ws/sdk)\n`);
@@ -59,6 +73,18 @@ async function main(): Promise<number> {
   if (wantsHelp(process.argv.slice(2))) {
     process.stdout.write(usage());
     return 0;
+  }
+  // App mode serves the settings app even before the configuration is valid (credentials upload).
+  if (runsSettingsApp(process.argv.slice(2))) {
+    try {
+      return await runWithSettings();
+    } catch (error) {
+      if (error instanceof ConfigError) {
+        process.stderr.write(`reachy-mini-driver: ${error.message}\n`);
+        return 2;
+      }
+      throw error;
+    }
   }
   let config: DriverConfig;
   try {

@@ -562,8 +562,59 @@ export function loadConfig({ argv, env }: LoadConfigInput): DriverConfig {
 }
 
 /** The process's own argv and environment: the one place the driver reads process.env. */
+export function processInput(): LoadConfigInput {
+  return { argv: process.argv.slice(2), env: { ...process.env } };
+}
+
 export function loadConfigFromProcess(): DriverConfig {
-  return loadConfig({ argv: process.argv.slice(2), env: process.env });
+  return loadConfig(processInput());
+}
+
+export interface SettingsServerConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly configDir: string;
+  readonly settingsFile: string;
+}
+
+/**
+ * Where the settings app listens and keeps its files, readable even when the rest of the
+ * configuration is not valid yet (app mode starts the settings app first, so credentials can be
+ * uploaded). Same keys and precedence as `loadConfig`.
+ */
+export function loadSettingsServerConfig({ argv, env }: LoadConfigInput): SettingsServerConfig {
+  let flags: Record<string, unknown>;
+  let positionals: string[];
+  try {
+    const parsed = parseArgs({ args: [...argv], options: FLAG_OPTIONS, allowPositionals: true, strict: true });
+    flags = parsed.values;
+    positionals = parsed.positionals;
+  } catch (error) {
+    throw new ConfigError((error as Error).message.split('\n')[0] ?? 'invalid arguments');
+  }
+  const appMode = positionals[0] === 'app';
+  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  const port = parseNumber(str(flags['settings-port']) ?? str(env.REACHY_SETTINGS_PORT) ?? '8842', 'settings port', 0, 65535, true);
+  return {
+    host: str(flags['settings-host']) ?? str(env.REACHY_SETTINGS_HOST) ?? (appMode ? '0.0.0.0' : '127.0.0.1'),
+    port,
+    configDir: resolve(str(flags['config-dir']) ?? str(env.REACHY_MINI_DRIVER_CONFIG_DIR) ?? join(homedir(), '.config', 'reachy_mini_driver')),
+    settingsFile: resolve(str(flags['settings-file']) ?? str(env.REACHY_MINI_DRIVER_SETTINGS_FILE) ?? DEFAULT_SETTINGS_FILE),
+  };
+}
+
+/**
+ * Whether this invocation runs under the settings app (`app`, or `run --settings`), decided from
+ * argv alone so the app can start before the rest of the configuration is valid.
+ */
+export function runsSettingsApp(argv: ReadonlyArray<string>): boolean {
+  try {
+    const { values, positionals } = parseArgs({ args: [...argv], options: FLAG_OPTIONS, allowPositionals: true, strict: true });
+    const command = positionals[0];
+    return command === 'app' || (values.settings === true && (command === undefined || command === 'run'));
+  } catch {
+    return false;
+  }
 }
 
 /** Whether `--help` was asked for (checked before full validation so help always works). */

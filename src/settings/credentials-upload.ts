@@ -1,0 +1,192 @@
+// Credentials upload (`POST /api/credentials/upload`, reference-driver.md §10 "Upload steps", with
+// its bugs fixed): the name rules (a plain basename, `.json`/`.creds`), the size limit enforced while
+// the body streams, parsing before anything is stored, no silent overwrite, atomic 0600 storage in
+// `<configDir>/credentials/`, then the settings update. A failed upload writes nothing and changes
+// no setting. Owns those steps; the HTTP/multipart plumbing is in settings-server.ts. Answers carry
+// the stored path and a SHA-256 fingerprint, never the file's content.
+import { createHash } from 'node:crypto';
+import { chmod, lstat, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { CredentialsError, MAX_CREDENTIALS_FILE_BYTES, parseCredentialsText } from '../config/credentials.ts';
+import { createLogger } from '../logging/logger.ts';
+import { HttpFailure } from './http-failure.ts';
+import { PRIVATE_FILE_MODE, writePrivateFileAtomic } from './private-files.ts';
+import { decodeSettings, describeIssues, type AppSettings } from './settings-schema.ts';
+import { SettingsFileInvalid, type SettingsStore } from './settings-store.ts';
+
+const log = createLogger('settings:upload');
+
+/** The reference limit (§10 step 3): 256 KiB; real credentials files are 1–2 KiB. */
+export const MAX_UPLOAD_FILE_BYTES = MAX_CREDENTIALS_FILE_BYTES;
+/** Subdirectory of the config dir that holds uploaded credentials (reference: `credentials/`). */
+export const CREDENTIALS_DIR_NAME = 'credentials';
+/** NAME_MAX of Linux file systems, in bytes. */
+export const MAX_UPLOAD_NAME_BYTES = 255;
+/** Lower-case suffixes accepted (§10 step 5); `.creds.json` portal files end in `.json`. */
+const ALLOWED_SUFFIXES: ReadonlyArray<string> = ['.json', '.creds'];
+/** Path separators of any platform, a drive colon, and control characters including NUL. */
+const FORBIDDEN_NAME_CHARS = /[/\\:\u0000-\u001f\u007f]/;
+
+/** Why a client-supplied file name is refused, or undefined when it is a safe basename. */
+export function uploadNameProblem(name: string): string | undefined {
+  if (name === '') return 'missing filename';
+  if (FORBIDDEN_NAME_CHARS.test(name)) return 'invalid credentials filename: a plain file name is required (no path separators, drive letters or control characters)';
+  if (name.includes('..')) return 'invalid credentials filename: ".." is not allowed';
+  if (name.startsWith('.')) return 'invalid credentials filename: it must not start with "."';
+  if (Buffer.byteLength(name, 'utf8') > MAX_UPLOAD_NAME_BYTES) return `invalid credentials filename: longer than ${MAX_UPLOAD_NAME_BYTES} bytes`;
+  const lower = name.toLowerCase();
+  if (!ALLOWED_SUFFIXES.some((suffix) => lower.endsWith(suffix))) return 'credentials file must be .json or .creds';
+  return undefined;
+}
+
+export type LimitedRead = { readonly ok: true; readonly bytes: Buffer } | { readonly ok: false };
+
+/**
+ * Reads a streamed file part up to `max` bytes. Gives up at the multipart parser's `limit` event
+ * (or the first byte over `max`) and destroys the part: the parser then stops reading the request,
+ * so the rest of an oversized body is neither buffered nor drained — the caller answers 413 and
+ * the connection is closed. (Waiting for the part's end would drain the whole body first.)
+ */
+export function readLimited(stream: Readable & { readonly truncated?: boolean }, max: number): Promise<LimitedRead> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let settled = false;
+    const settle = (outcome: () => void): void => {
+      if (settled) return;
+      settled = true;
+      stream.off('data', onData);
+      stream.off('limit', onLimit);
+      stream.off('end', onEnd);
+      stream.off('error', onError);
+      outcome();
+    };
+    const tooLarge = (): void =>
+      settle(() => {
+        stream.on('error', () => undefined);
+        stream.destroy();
+        resolve({ ok: false });
+      });
+    const onData = (chunk: Buffer): void => {
+      total += chunk.length;
+      if (total > max) tooLarge();
+      else chunks.push(chunk);
+    };
+    const onLimit = (): void => tooLarge();
+    const onEnd = (): void => (stream.truncated === true ? tooLarge() : settle(() => resolve({ ok: true, bytes: Buffer.concat(chunks, total) })));
+    const onError = (error: unknown): void => settle(() => reject(error));
+    stream.on('data', onData);
+    stream.once('limit', onLimit);
+    stream.once('end', onEnd);
+    stream.once('error', onError);
+  });
+}
+
+export function fingerprintOf(bytes: Uint8Array): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+export interface UploadResult {
+  readonly ok: true;
+  readonly path: string;
+  readonly fingerprint: string;
+  readonly kind: 'nats-creds' | 'portal-json';
+  readonly device_id: string | null;
+  readonly tenant: string | null;
+  /** created: new file; unchanged: the same bytes were already stored; replaced: `?replace=1`. */
+  readonly stored: 'created' | 'unchanged' | 'replaced';
+  readonly settings: AppSettings;
+}
+
+export interface UploadInput {
+  readonly name: string;
+  readonly bytes: Buffer;
+  readonly configDir: string;
+  readonly replace: boolean;
+  readonly store: SettingsStore;
+}
+
+async function existingBytes(path: string): Promise<Buffer | undefined> {
+  let st;
+  try {
+    st = await lstat(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  if (!st.isFile()) throw new HttpFailure(409, `${path} exists and is not a regular file; remove it first`);
+  return readFile(path);
+}
+
+/** Validates, stores and enables an uploaded credentials file; throws HttpFailure on refusal. */
+export async function storeUploadedCredentials(input: UploadInput): Promise<UploadResult> {
+  const nameProblem = uploadNameProblem(input.name);
+  if (nameProblem) throw new HttpFailure(400, nameProblem);
+  const path = join(input.configDir, CREDENTIALS_DIR_NAME, input.name);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(input.bytes);
+  } catch {
+    throw new HttpFailure(422, 'credentials file rejected: it is not UTF-8 text');
+  }
+  let parsed;
+  try {
+    parsed = parseCredentialsText(text, path);
+  } catch (error) {
+    if (error instanceof CredentialsError) throw new HttpFailure(422, `credentials file rejected: ${error.message}`);
+    throw error;
+  }
+  if (parsed.kind !== 'nats-creds' && parsed.kind !== 'portal-json') throw new HttpFailure(422, 'credentials file rejected: unsupported kind');
+  const kind = parsed.kind;
+  const fingerprint = fingerprintOf(input.bytes);
+
+  return input.store.exclusive(async () => {
+    let current: AppSettings;
+    try {
+      current = input.store.read();
+    } catch (error) {
+      if (error instanceof SettingsFileInvalid) throw new HttpFailure(409, error.message, error.issues);
+      throw error;
+    }
+    const portal = kind === 'portal-json';
+    const candidate = {
+      ...current,
+      nats_credentials_file: path,
+      device_id: current.device_id === '' && parsed.deviceId ? parsed.deviceId : current.device_id,
+      tenant: current.tenant === '' && parsed.tenant ? parsed.tenant : current.tenant,
+      // Portal mode takes the broker URLs and the identity from a portal file and points at the
+      // portal broker; turning it on for a plain NATS .creds (a private broker) would send that
+      // identity to the wrong broker — the reference did this and then failed to start (§10 "Bug").
+      // So only a portal .creds.json switches it on; a .creds leaves the user's choice alone.
+      use_portal: portal ? true : current.use_portal,
+    };
+    const decoded = decodeSettings(candidate);
+    if (!decoded.ok) throw new HttpFailure(422, `the credentials would make the settings invalid: ${describeIssues(decoded.issues)}`, decoded.issues);
+
+    const previous = await existingBytes(path);
+    let stored: UploadResult['stored'] = 'created';
+    if (previous !== undefined) {
+      if (previous.equals(input.bytes)) stored = 'unchanged';
+      else if (input.replace) stored = 'replaced';
+      else {
+        throw new HttpFailure(
+          409,
+          `a different credentials file named ${input.name} is already stored (${fingerprintOf(previous)}); upload it under another name, or add ?replace=1 to replace it`,
+        );
+      }
+    }
+    if (stored === 'unchanged') await chmod(path, PRIVATE_FILE_MODE);
+    else await writePrivateFileAtomic(path, input.bytes);
+    try {
+      await input.store.write(decoded.settings);
+    } catch (error) {
+      // Keep "a failed upload changes nothing": put the credentials directory back as it was.
+      if (stored === 'created') await rm(path, { force: true });
+      else if (stored === 'replaced' && previous !== undefined) await writePrivateFileAtomic(path, previous);
+      throw error;
+    }
+    log.info('credentials stored', { path, fingerprint, kind, stored });
+    return { ok: true, path, fingerprint, kind, device_id: parsed.deviceId ?? null, tenant: parsed.tenant ?? null, stored, settings: decoded.settings };
+  });
+}

@@ -1,0 +1,182 @@
+// The configuration the driver would run with, seen from the settings app: `loadConfig` of the
+// caller's argv and env with the settings file pointed at the saved file or at a private temp
+// copy of a candidate, so the precedence is the product's one (flags > env > settings > defaults,
+// README "Configuration"; the reference inverted it, reference-driver.md §9.3/§12.15). Owns the
+// per-settings-key `{value, source}` view of /api/effective; does not own precedence itself
+// (src/config/config.ts) nor the settings schema (settings-schema.ts).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CONFIG_KEYS, loadConfig, type DriverConfig, type Source } from '../config/config.ts';
+import { serializeSettings, SETTINGS_DEFAULTS, SETTINGS_KEYS, type AppSettings } from './settings-schema.ts';
+import { writePrivateFileAtomic } from './private-files.ts';
+
+const SETTINGS_FILE_ENV = 'REACHY_MINI_DRIVER_SETTINGS_FILE';
+const SETTINGS_FILE_FLAG = '--settings-file';
+/** Turns the credentials gate off for the fallback view only (see buildEffectiveView). */
+const INSECURE_ENV = 'DEVICE_CONNECT_ALLOW_INSECURE';
+/** Prefix of the private temp directory that holds a candidate's settings during one validation. */
+const CANDIDATE_DIR_PREFIX = 'reachy-settings-candidate-';
+
+export interface ConfigInputs {
+  readonly argv: ReadonlyArray<string>;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export type ConfigAttempt = { readonly ok: true; readonly config: DriverConfig } | { readonly ok: false; readonly error: string };
+
+export interface EffectiveEntry {
+  readonly value: unknown;
+  readonly source: Source;
+}
+
+/** argv without `--settings-file X` / `--settings-file=X`: the file under test is passed through env instead. */
+export function withoutSettingsFileFlag(argv: ReadonlyArray<string>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (arg === SETTINGS_FILE_FLAG) {
+      i++;
+      continue;
+    }
+    if (arg.startsWith(`${SETTINGS_FILE_FLAG}=`)) continue;
+    out.push(arg);
+  }
+  return out;
+}
+
+function attempt(inputs: ConfigInputs, settingsFile: string): ConfigAttempt {
+  try {
+    return { ok: true, config: loadConfig({ argv: withoutSettingsFileFlag(inputs.argv), env: { ...inputs.env, [SETTINGS_FILE_ENV]: settingsFile } }) };
+  } catch (error) {
+    // ConfigError is the expected case; anything else (an unreadable directory…) is still an answer, not a 500.
+    return { ok: false, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** loadConfig with the saved settings file, or with a candidate written to a private temp file. */
+export async function loadEffectiveConfig(inputs: ConfigInputs, savedFile: string, candidate?: AppSettings): Promise<ConfigAttempt> {
+  if (candidate === undefined) return attempt(inputs, savedFile);
+  const dir = await mkdtemp(join(tmpdir(), CANDIDATE_DIR_PREFIX));
+  try {
+    const file = join(dir, 'candidate.json');
+    await writePrivateFileAtomic(file, serializeSettings(candidate));
+    return attempt(inputs, file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function hostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** DriverConfig field behind each config key that has one; the others are resolved by layer below. */
+const CONFIG_VALUES: Readonly<Record<string, (c: DriverConfig) => unknown>> = {
+  portal: (c) => c.portal,
+  credentialsFile: (c) => c.credentialsPath ?? null,
+  deviceId: (c) => c.deviceId,
+  tenant: (c) => c.tenant,
+  target: (c) => hostPort(c.daemonHost, c.daemonPort),
+  transportMode: (c) => c.transportMode,
+  allowInsecure: (c) => c.allowInsecure,
+  sim: (c) => c.sim,
+  noMedia: (c) => c.noMedia,
+  messagingBackend: () => 'nats',
+  messagingUrls: (c) => c.messagingUrls.join(','),
+  discoveryMode: (c) => c.discoveryMode,
+  reachyPrefix: (c) => c.reachyPrefix,
+};
+
+/** Driver defaults per settings key for the layer fallback (null where the default depends on other keys). */
+const LAYER_DEFAULTS: Readonly<Record<keyof AppSettings, unknown>> = {
+  use_portal: false,
+  nats_credentials_file: null,
+  device_id: null,
+  tenant: null,
+  reachy_target: null,
+  transport_mode: null,
+  allow_insecure: false,
+  simulate: false,
+  no_media: false,
+  messaging_backend: 'nats',
+  messaging_urls: null,
+  discovery_mode: 'infra',
+  portal_credentials_glob: '*.creds.json',
+  portal_credentials_dir: null,
+  reachy_prefix: 'reachy_mini',
+};
+const TRUTHY = new Set(['1', 'true', 'yes', 'on']);
+
+/** The last `--flag value` / `--flag=value` (or a bare boolean `--flag`) of any of the key's flag names. */
+function flagLayer(argv: ReadonlyArray<string>, names: ReadonlyArray<string>, boolean: boolean): unknown {
+  let value: unknown;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (arg === '--') break;
+    for (const name of names) {
+      if (arg === name) value = boolean ? true : argv[i + 1];
+      else if (arg.startsWith(`${name}=`)) value = boolean ? TRUTHY.has(arg.slice(name.length + 1).toLowerCase()) : arg.slice(name.length + 1);
+    }
+  }
+  return value;
+}
+
+/**
+ * flag > env > settings > default by layer alone, over CONFIG_KEYS' flag and env names: for the
+ * keys the DriverConfig does not expose (the portal glob and dir are read only in portal mode
+ * without a credentials file), and for every key when the configuration does not load at all.
+ */
+function resolveByLayer(settingsKey: keyof AppSettings, inputs: ConfigInputs, saved: AppSettings | undefined): EffectiveEntry {
+  const key = CONFIG_KEYS.find((k) => k.settings === settingsKey);
+  const boolean = typeof SETTINGS_DEFAULTS[settingsKey] === 'boolean';
+  const flag = flagLayer(inputs.argv, key?.flag?.match(/--[a-z][a-z0-9-]*/g) ?? [], boolean);
+  if (flag !== undefined) return { value: flag, source: 'flag' };
+  for (const name of key?.env ?? []) {
+    const v = inputs.env[name];
+    if (v !== undefined && v !== '') return { value: boolean ? TRUTHY.has(v.trim().toLowerCase()) : v, source: 'env' };
+  }
+  const fromFile = saved?.[settingsKey];
+  if (fromFile !== undefined && fromFile !== '') return { value: fromFile, source: 'settings' };
+  return { value: LAYER_DEFAULTS[settingsKey], source: 'default' };
+}
+
+/** Per settings key: the value the driver uses and the layer it came from (`sources` of loadConfig). */
+export function effectiveView(config: DriverConfig, inputs: ConfigInputs, saved: AppSettings | undefined): Record<string, EffectiveEntry> {
+  const view: Record<string, EffectiveEntry> = {};
+  for (const settingsKey of SETTINGS_KEYS) {
+    const key = CONFIG_KEYS.find((k) => k.settings === settingsKey);
+    const read = key ? CONFIG_VALUES[key.key] : undefined;
+    const source = key ? config.sources[key.key] : undefined;
+    if (read) view[settingsKey] = { value: read(config), source: source ?? 'default' };
+    else {
+      const byLayer = resolveByLayer(settingsKey, inputs, saved);
+      view[settingsKey] = { value: byLayer.value, source: source ?? byLayer.source };
+    }
+  }
+  return view;
+}
+
+/**
+ * The /api/effective answer, always a full per-key map. When the configuration does not load (a
+ * fresh robot has no credentials yet) it is loaded again without the credentials gate
+ * (DEVICE_CONNECT_ALLOW_INSECURE only for this view; its own entry is then resolved by layer), and
+ * when even that fails every key is resolved by layer. /api/validate says what is wrong.
+ */
+export async function buildEffectiveView(inputs: ConfigInputs, savedFile: string, saved: AppSettings | undefined): Promise<{ readonly exact: boolean; readonly view: Record<string, EffectiveEntry>; readonly error: string | null }> {
+  const strict = await loadEffectiveConfig(inputs, savedFile);
+  if (strict.ok) return { exact: true, view: effectiveView(strict.config, inputs, saved), error: null };
+  const relaxed = await loadEffectiveConfig({ argv: inputs.argv, env: { ...inputs.env, [INSECURE_ENV]: 'true' } }, savedFile);
+  if (relaxed.ok) {
+    const view = effectiveView(relaxed.config, inputs, saved);
+    view.allow_insecure = resolveByLayer('allow_insecure', inputs, saved);
+    return { exact: false, view, error: strict.error };
+  }
+  const view: Record<string, EffectiveEntry> = {};
+  for (const settingsKey of SETTINGS_KEYS) view[settingsKey] = resolveByLayer(settingsKey, inputs, saved);
+  return { exact: false, view, error: strict.error };
+}

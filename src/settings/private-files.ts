@@ -1,0 +1,57 @@
+// Private files of the settings app: atomic owner-only writes (temp file in the same directory,
+// fsync, rename, directory fsync) and owner-only directories. Owns file modes and crash safety for
+// everything the settings server writes (settings file, uploaded credentials, the token); a reader
+// never sees a half-written file and nobody but the driver's user can read one (threat model:
+// "treat settings port like root on robot config"). Does not decide what is written or when.
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/** Owner read/write only: credentials, settings and the token are all secrets or root-like config. */
+export const PRIVATE_FILE_MODE = 0o600;
+/** Owner-only directories: listing the credentials dir already tells which identities exist. */
+export const PRIVATE_DIR_MODE = 0o700;
+/** Random suffix of temp files: unguessable, so two writers never collide. */
+const TEMP_SUFFIX_BYTES = 6;
+
+/** Creates the directory (and parents) owner-only when missing; an existing one is left as it is. */
+export async function ensurePrivateDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Writes `data` to `path` atomically with mode 0600: a fresh temp file (O_EXCL, so no symlink is
+ * followed) in the same directory, fsync, rename over the target, fsync of the directory. On any
+ * failure the temp file is removed and the target is untouched.
+ */
+export async function writePrivateFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const dir = dirname(path);
+  await ensurePrivateDir(dir);
+  // A leading dot keeps temp files out of upload names and of the `*.creds.json` portal glob.
+  const temp = join(dir, `.${basename(path)}.${randomBytes(TEMP_SUFFIX_BYTES).toString('hex')}.tmp`);
+  try {
+    const handle = await open(temp, 'wx', PRIVATE_FILE_MODE);
+    try {
+      // The umask can only remove bits from the open() mode; chmod makes it exactly 0600.
+      await handle.chmod(PRIVATE_FILE_MODE);
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+  await syncDirectory(dir);
+}

@@ -1,0 +1,164 @@
+// The settings file's schema: the fifteen keys of the reference settings app with its defaults
+// (reference-driver.md §10, "Schema"), as one Effect Schema that validates PUT bodies, /api/validate
+// candidates and the saved file alike. Owns the per-key rules (enums, booleans, string lengths,
+// absolute paths) and the `{field, message}` issue shape; stricter than the reference on purpose
+// (§12.15: `transport_mode` was not validated, unknown keys were ignored). Does not own precedence
+// or cross-key checks (src/config/config.ts `loadConfig` does those) nor any file I/O.
+import { Effect, Result, Schema, SchemaIssue } from 'effect';
+import { DEVICE_ID_PATTERN, TENANT_PATTERN } from '../protocol/subjects.ts';
+
+/** Paths: Linux PATH_MAX; longer values cannot name a file anyway. */
+export const MAX_PATH_LENGTH = 4096;
+/** `reachy_target` is `host[:port]` or an http URL; a DNS name is at most 253 characters. */
+export const MAX_TARGET_LENGTH = 512;
+/** A comma-separated broker list: room for a few dozen URLs. */
+export const MAX_URLS_LENGTH = 4096;
+/** Glob patterns and the compatibility prefix are short words. */
+export const MAX_SHORT_TEXT_LENGTH = 256;
+
+export interface AppSettings {
+  readonly use_portal: boolean;
+  readonly nats_credentials_file: string;
+  readonly device_id: string;
+  readonly tenant: string;
+  readonly reachy_target: string;
+  readonly transport_mode: 'auto' | 'websocket' | 'http';
+  readonly allow_insecure: boolean;
+  readonly simulate: boolean;
+  readonly no_media: boolean;
+  readonly messaging_backend: '' | 'nats';
+  readonly messaging_urls: string;
+  readonly discovery_mode: '' | 'infra' | 'd2d' | 'p2p';
+  readonly portal_credentials_glob: string;
+  readonly portal_credentials_dir: string;
+  readonly reachy_prefix: string;
+}
+
+/** The reference defaults (§10 table), newest version (`use_portal` false). */
+export const SETTINGS_DEFAULTS: AppSettings = Object.freeze({
+  use_portal: false,
+  nats_credentials_file: '',
+  device_id: '',
+  tenant: '',
+  reachy_target: '127.0.0.1:8000',
+  transport_mode: 'websocket',
+  allow_insecure: false,
+  simulate: false,
+  no_media: false,
+  messaging_backend: '',
+  messaging_urls: '',
+  discovery_mode: '',
+  portal_credentials_glob: '',
+  portal_credentials_dir: '',
+  reachy_prefix: 'reachy_mini',
+});
+
+export const SETTINGS_KEYS: ReadonlyArray<keyof AppSettings> = Object.freeze(Object.keys(SETTINGS_DEFAULTS) as Array<keyof AppSettings>);
+
+export interface FieldIssue {
+  readonly field: string;
+  readonly message: string;
+}
+
+/** Control characters (NUL, newlines, escapes) have no place in any setting and break paths. */
+const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
+/** Blank means "not set"; otherwise an absolute path (the driver's working directory is not the page's). */
+const BLANK_OR_ABSOLUTE = /^(?:$|\/)/;
+
+function withDefault<S extends Schema.Top>(schema: S, fallback: unknown) {
+  return schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(fallback as never)));
+}
+
+function text(maxLength: number, fallback: string, rule?: { readonly pattern: RegExp; readonly text: string }) {
+  const message = `must be a string of at most ${maxLength} characters without control characters${rule ? ` (${rule.text})` : ''}`;
+  const base = Schema.String.annotate({ message }).check(Schema.isMaxLength(maxLength, { message }), Schema.isPattern(NO_CONTROL_CHARS, { message }));
+  return withDefault(rule ? base.check(Schema.isPattern(rule.pattern, { message })) : base, fallback);
+}
+
+function flag(fallback: boolean) {
+  return withDefault(Schema.Boolean.annotate({ message: 'must be true or false (a JSON boolean)' }), fallback);
+}
+
+function oneOf<const L extends readonly [string, ...string[]]>(literals: L, fallback: L[number], note = '') {
+  const message = `must be one of ${literals.map((l) => JSON.stringify(l)).join(', ')}${note}`;
+  return withDefault(Schema.Literals(literals).annotate({ message }), fallback);
+}
+
+const blankOr = (pattern: RegExp): RegExp => new RegExp(`^(?:|${pattern.source.replace(/^\^|\$$/g, '')})$`);
+
+const SettingsStruct = Schema.Struct({
+  use_portal: flag(SETTINGS_DEFAULTS.use_portal),
+  nats_credentials_file: text(MAX_PATH_LENGTH, '', { pattern: BLANK_OR_ABSOLUTE, text: 'blank or an absolute path' }),
+  device_id: text(MAX_SHORT_TEXT_LENGTH, '', { pattern: blankOr(DEVICE_ID_PATTERN), text: 'blank, or letters, digits, "_" and "-" starting with a letter or digit' }),
+  tenant: text(MAX_SHORT_TEXT_LENGTH, '', { pattern: blankOr(TENANT_PATTERN), text: 'blank, or letters, digits, "_" and "-" starting with a letter or digit' }),
+  reachy_target: text(MAX_TARGET_LENGTH, SETTINGS_DEFAULTS.reachy_target),
+  transport_mode: oneOf(['auto', 'websocket', 'http'], SETTINGS_DEFAULTS.transport_mode),
+  allow_insecure: flag(SETTINGS_DEFAULTS.allow_insecure),
+  simulate: flag(SETTINGS_DEFAULTS.simulate),
+  no_media: flag(SETTINGS_DEFAULTS.no_media),
+  messaging_backend: oneOf(['', 'nats'], SETTINGS_DEFAULTS.messaging_backend, ' (this driver speaks NATS only)'),
+  messaging_urls: text(MAX_URLS_LENGTH, ''),
+  discovery_mode: oneOf(['', 'infra', 'd2d', 'p2p'], SETTINGS_DEFAULTS.discovery_mode),
+  portal_credentials_glob: text(MAX_SHORT_TEXT_LENGTH, ''),
+  portal_credentials_dir: text(MAX_PATH_LENGTH, '', { pattern: BLANK_OR_ABSOLUTE, text: 'blank or an absolute path' }),
+  reachy_prefix: text(MAX_SHORT_TEXT_LENGTH, SETTINGS_DEFAULTS.reachy_prefix),
+});
+
+const decodeStruct = Schema.decodeUnknownResult(SettingsStruct as never, { onExcessProperty: 'error', errors: 'all' }) as (
+  input: unknown,
+) => Result.Result<AppSettings, Schema.SchemaError>;
+const formatIssues = SchemaIssue.makeFormatterStandardSchemaV1();
+
+/** A value the reference page offered but this driver refuses, with the reason in one sentence. */
+const REFUSED_VALUES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  transport_mode: { zenoh: '"zenoh" is not supported by this driver: use "auto", "websocket" or "http" (the daemon WebSocket carries the same commands)' },
+  messaging_backend: {
+    zenoh: '"zenoh" is not supported: this driver speaks NATS only (use "nats" or leave it blank)',
+    mqtt: '"mqtt" is not supported: this driver speaks NATS only (use "nats" or leave it blank)',
+  },
+};
+
+export type SettingsDecode = { readonly ok: true; readonly settings: AppSettings } | { readonly ok: false; readonly issues: ReadonlyArray<FieldIssue> };
+
+/**
+ * Decodes a full settings object. Absent keys take the reference defaults (a PUT replaces the whole
+ * object, as the reference's Pydantic model did; it is never a partial update); unknown keys,
+ * wrong types, out-of-set enum values and over-long strings are all reported, one issue per field.
+ */
+export function decodeSettings(input: unknown): SettingsDecode {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return { ok: false, issues: [{ field: '(body)', message: 'must be a JSON object of settings' }] };
+  }
+  const record = input as Record<string, unknown>;
+  const issues: FieldIssue[] = [];
+  for (const key of Object.keys(record)) {
+    if (!(SETTINGS_KEYS as ReadonlyArray<string>).includes(key)) issues.push({ field: key, message: `is not a settings key (known: ${SETTINGS_KEYS.join(', ')})` });
+  }
+  for (const [field, refused] of Object.entries(REFUSED_VALUES)) {
+    const value = record[field];
+    if (typeof value === 'string' && refused[value.toLowerCase()] !== undefined) issues.push({ field, message: refused[value.toLowerCase()] ?? '' });
+  }
+  if (issues.length > 0) return { ok: false, issues };
+  const result = decodeStruct(record);
+  if (Result.isSuccess(result)) return { ok: true, settings: Object.freeze({ ...result.success }) };
+  const seen = new Set<string>();
+  for (const issue of formatIssues(result.failure.issue).issues) {
+    const field = issue.path?.map(String).join('.') || '(body)';
+    if (seen.has(field)) continue;
+    seen.add(field);
+    issues.push({ field, message: issue.message });
+  }
+  return { ok: false, issues };
+}
+
+/** One line naming every offending field, for the `error` member of a refusal. */
+export function describeIssues(issues: ReadonlyArray<FieldIssue>): string {
+  return `invalid settings: ${issues.map((i) => `${i.field} ${i.message}`).join('; ')}`;
+}
+
+/** The reference's on-disk format: indent 2, sorted keys, trailing newline (§10). */
+export function serializeSettings(settings: AppSettings): string {
+  const sorted: Record<string, unknown> = {};
+  for (const key of [...SETTINGS_KEYS].sort()) sorted[key] = settings[key];
+  return JSON.stringify(sorted, null, 2) + '\n';
+}

@@ -1,0 +1,278 @@
+// The settings app's HTTP server (fastify): the reference routes of reference-driver.md §10 (`/`,
+// /api/health, /api/settings GET/PUT, /api/validate, /api/credentials/upload) plus /api/effective,
+// /api/status and /api/apply, behind the app token (bearer or a session cookie from a one-time
+// login link) and the same-origin rule for PUT/POST — the reference's UI was open to the LAN
+// (§12; threat model: "treat settings port like root on robot config"). Owns routing, hooks and
+// response headers; files, auth, schema, uploads and the effective view live in their own modules.
+// Reads no argv/env of its own: host, port, paths and both inputs come from the caller.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyCookie from '@fastify/cookie';
+import fastifyMultipart from '@fastify/multipart';
+import fastifyStatic from '@fastify/static';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import { createLogger } from '../logging/logger.ts';
+import { MAX_UPLOAD_FILE_BYTES, readLimited, storeUploadedCredentials, uploadNameProblem } from './credentials-upload.ts';
+import { buildEffectiveView, loadEffectiveConfig, type ConfigInputs } from './effective-config.ts';
+import { HttpFailure } from './http-failure.ts';
+import { bearerToken, createSettingsAuth, originAllowed, SESSION_COOKIE, SESSION_TTL_MS } from './settings-auth.ts';
+import { decodeSettings, describeIssues, type AppSettings } from './settings-schema.ts';
+import { createSettingsStore, SettingsFileInvalid } from './settings-store.ts';
+import { loadOrCreateToken } from './settings-token.ts';
+
+const log = createLogger('settings');
+
+/** The page (written separately); served at `/` when present. */
+export const STATIC_DIR = fileURLToPath(new URL('./static/', import.meta.url));
+/** `service` of /api/health, as the reference answers it (§10). */
+export const HEALTH_SERVICE = 'reachy_mini_device_connect_settings';
+/** JSON bodies are settings objects of a few hundred bytes; 64 KiB is generous and still cheap. */
+export const JSON_BODY_LIMIT_BYTES = 64 * 1024;
+/** Multipart framing around the file: boundaries, part headers and a few small fields. */
+const MULTIPART_OVERHEAD_BYTES = 16 * 1024;
+/** A declared Content-Length above this is refused (413) before a single body byte is read. */
+export const MAX_UPLOAD_REQUEST_BYTES = MAX_UPLOAD_FILE_BYTES + MULTIPART_OVERHEAD_BYTES;
+/** Non-file form fields: the page sends none; a few are tolerated, each at most 1 KiB. */
+const MAX_FORM_FIELDS = 4;
+const MAX_FORM_FIELD_BYTES = 1024;
+const MAX_FORM_PARTS = MAX_FORM_FIELDS + 1;
+/** A request that takes longer than this (a slow-drip upload) is cut off. */
+const REQUEST_TIMEOUT_MS = 60_000;
+/**
+ * Same-origin everything, no inline code, no framing: the page needs nothing else, and an injected
+ * script (were a value ever rendered as HTML) could neither run nor call out.
+ */
+const CONTENT_SECURITY_POLICY = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const MUTATING_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+/** Reference §10 routes + this driver's additions (the paths the page and tests rely on). */
+export const PROTECTED_ROUTES = [
+  ['GET', '/api/settings'],
+  ['PUT', '/api/settings'],
+  ['POST', '/api/validate'],
+  ['POST', '/api/credentials/upload'],
+  ['GET', '/api/effective'],
+  ['GET', '/api/status'],
+  ['POST', '/api/apply'],
+] as const;
+
+export interface SettingsServerOptions {
+  readonly host: string;
+  /** 0 picks a free port (tests). */
+  readonly port: number;
+  /** Holds `settings-token` and `credentials/`. */
+  readonly configDir: string;
+  readonly settingsFile: string;
+  /** The driver's argv and env: the effective configuration is loadConfig of these. */
+  readonly argv: ReadonlyArray<string>;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Live machine states (mesh, daemon link, power, interlock, lease, media, last error). */
+  readonly status: () => unknown;
+  /** Applies the saved settings to the running driver now; its result is returned as is. */
+  readonly apply: () => Promise<unknown>;
+}
+
+export interface SettingsServer {
+  readonly url: string;
+  readonly port: number;
+  /** `url` + `/login?code=…`: a single-use login code (valid LOGIN_CODE_TTL_MS), never the token. */
+  readonly loginUrl: string;
+  /** The same link without scheme and host, for printing with the robot's LAN addresses. */
+  readonly loginPath: string;
+  /** Mints a fresh login link; any earlier unused link stops working. */
+  issueLoginUrl(): string;
+  close(): Promise<void>;
+}
+
+/** A browsable URL for the bound address (the unspecified addresses are shown as loopback). */
+function displayUrl(host: string, port: number): string {
+  const shown = host === '0.0.0.0' || host === '' ? '127.0.0.1' : host === '::' ? '::1' : host;
+  return `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export async function startSettingsServer(options: SettingsServerOptions): Promise<SettingsServer> {
+  const configDir = resolve(options.configDir);
+  const { token, path: tokenPath, created } = await loadOrCreateToken(configDir);
+  if (created) log.info('settings token created', { path: tokenPath });
+  const auth = createSettingsAuth(token);
+  const store = createSettingsStore(resolve(options.settingsFile));
+  const inputs: ConfigInputs = { argv: options.argv, env: options.env };
+
+  const app = Fastify({ logger: false, bodyLimit: JSON_BODY_LIMIT_BYTES, requestTimeout: REQUEST_TIMEOUT_MS, forceCloseConnections: true });
+
+  // An empty JSON body means "no body" (POST /api/validate uses the saved file then).
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: JSON_BODY_LIMIT_BYTES }, (_request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new HttpFailure(400, 'request body is not valid JSON'), undefined);
+    }
+  });
+  await app.register(fastifyCookie);
+  await app.register(fastifyMultipart, {
+    throwFileSizeLimit: false,
+    limits: { fileSize: MAX_UPLOAD_FILE_BYTES, files: 1, fields: MAX_FORM_FIELDS, fieldSize: MAX_FORM_FIELD_BYTES, parts: MAX_FORM_PARTS },
+  });
+  if (existsSync(STATIC_DIR)) {
+    await app.register(fastifyStatic, { root: STATIC_DIR, prefix: '/', index: 'index.html', dotfiles: 'ignore' });
+  }
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
+    if (request.url.startsWith('/api/') || request.url.startsWith('/login')) reply.header('cache-control', 'no-store');
+    // Answered before the body was read (401, 413…): close the connection instead of draining it.
+    if (!request.raw.complete) reply.header('connection', 'close');
+    return payload;
+  });
+
+  app.setErrorHandler((error: unknown, _request, reply) => {
+    if (error instanceof HttpFailure) {
+      if (error.status === 401) reply.header('www-authenticate', 'Bearer realm="reachy-mini-settings"');
+      return reply.code(error.status).send(error.body());
+    }
+    const status = (error as { statusCode?: unknown }).statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      return reply.code(status).send({ ok: false, error: errorMessage(error), issues: [] });
+    }
+    log.error('settings request failed', { error: errorMessage(error) });
+    return reply.code(500).send({ ok: false, error: `internal error: ${errorMessage(error)}`, issues: [] });
+  });
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ ok: false, error: 'not found', issues: [] }));
+
+  /** Token (bearer or session cookie) first, then the Origin rule for mutating methods. */
+  const guard = async (request: FastifyRequest): Promise<void> => {
+    const header = request.headers.authorization;
+    const bearer = header === undefined ? undefined : (bearerToken(header) ?? '');
+    if (!auth.authorised(bearer, request.cookies[SESSION_COOKIE])) {
+      throw new HttpFailure(401, 'not authorised: open the one-time login link printed by the driver, or send "Authorization: Bearer <token>" (the token is in settings-token in the config dir)');
+    }
+    if (MUTATING_METHODS.has(request.method) && !originAllowed(request.headers.origin, request.headers.host)) {
+      throw new HttpFailure(403, 'cross-origin request refused: the Origin header must be this server\'s own origin');
+    }
+  };
+
+  const readSaved = (status: number): AppSettings => {
+    try {
+      return store.read();
+    } catch (error) {
+      if (error instanceof SettingsFileInvalid) throw new HttpFailure(status, error.message, error.issues);
+      throw error;
+    }
+  };
+
+  const runApply = async (): Promise<unknown> => {
+    try {
+      return (await options.apply()) ?? null;
+    } catch (error) {
+      log.warn('apply failed', { error: errorMessage(error) });
+      return { ok: false, error: errorMessage(error) };
+    }
+  };
+
+  app.get('/api/health', async () => ({ status: 'ok', service: HEALTH_SERVICE }));
+
+  // HEAD is not routed: a link previewer's HEAD must not spend the single-use code.
+  app.get('/login', { exposeHeadRoute: false }, async (request: FastifyRequest<{ Querystring: Record<string, unknown> }>, reply: FastifyReply) => {
+    const query = request.query;
+    // `code` is the link's parameter; `token` is accepted as its alias. Either way it is the
+    // single-use login code: the app token itself never travels in a URL.
+    const code = typeof query.code === 'string' ? query.code : typeof query.token === 'string' ? query.token : undefined;
+    const sessionId = code === undefined ? undefined : auth.redeemLoginCode(code);
+    if (sessionId === undefined) {
+      throw new HttpFailure(401, 'this login link is invalid, expired or already used: restart the settings app (or ask the driver for a new link) to get a new one');
+    }
+    reply.setCookie(SESSION_COOKIE, sessionId, { httpOnly: true, sameSite: 'strict', path: '/', maxAge: Math.floor(SESSION_TTL_MS / 1000) });
+    return reply.redirect('/', 303);
+  });
+
+  app.get('/api/settings', { onRequest: guard }, async () => readSaved(409));
+
+  app.put('/api/settings', { onRequest: guard }, async (request) => {
+    const decoded = decodeSettings(request.body);
+    if (!decoded.ok) throw new HttpFailure(422, describeIssues(decoded.issues), decoded.issues);
+    await store.exclusive(() => store.write(decoded.settings));
+    log.info('settings saved', { path: store.path });
+    return { saved: true, settings: decoded.settings, applied: await runApply() };
+  });
+
+  app.post('/api/validate', { onRequest: guard }, async (request) => {
+    let candidate: AppSettings | undefined;
+    if (request.body === undefined || request.body === null) {
+      try {
+        store.read();
+      } catch (error) {
+        if (error instanceof SettingsFileInvalid) return { ok: false, error: error.message, issues: error.issues };
+        throw error;
+      }
+    } else {
+      const decoded = decodeSettings(request.body);
+      if (!decoded.ok) return { ok: false, error: describeIssues(decoded.issues), issues: decoded.issues };
+      candidate = decoded.settings;
+    }
+    const loaded = await loadEffectiveConfig(inputs, store.path, candidate);
+    return loaded.ok ? { ok: true, error: null, issues: [], warnings: loaded.config.warnings } : { ok: false, error: loaded.error, issues: [] };
+  });
+
+  // A flat map per settings key (`{value, source}`), as the page reads it. `x-config-loaded: false`
+  // says the driver's configuration does not load as saved (the view is then approximate; see
+  // buildEffectiveView) and /api/validate explains why.
+  app.get('/api/effective', { onRequest: guard }, async (_request, reply) => {
+    const saved = existsSync(store.path) ? readSaved(409) : undefined;
+    const { view, exact } = await buildEffectiveView(inputs, store.path, saved);
+    reply.header('x-config-loaded', exact ? 'true' : 'false');
+    return view;
+  });
+
+  app.get('/api/status', { onRequest: guard }, async (_request, reply) => reply.send((await options.status()) ?? {}));
+
+  app.post('/api/apply', { onRequest: guard }, async (_request, reply) => {
+    const result = await options.apply();
+    log.info('apply requested through the settings app');
+    return reply.send(result ?? null);
+  });
+
+  const uploadSizeGate = async (request: FastifyRequest): Promise<void> => {
+    const declared = Number(request.headers['content-length']);
+    if (Number.isFinite(declared) && declared > MAX_UPLOAD_REQUEST_BYTES) throw new HttpFailure(413, 'credentials file too large (max 256 KiB)');
+  };
+
+  app.post('/api/credentials/upload', { onRequest: [guard, uploadSizeGate] }, async (request: FastifyRequest<{ Querystring: Record<string, unknown> }>) => {
+    if (!request.isMultipart()) throw new HttpFailure(415, 'expected a multipart/form-data upload with the file in field "file"');
+    const part = await request.file({ preservePath: true } as Parameters<typeof request.file>[0]);
+    if (!part) throw new HttpFailure(400, 'missing file: send it in the multipart field "file"');
+    if (part.fieldname !== 'file') throw new HttpFailure(400, `unexpected multipart field ${JSON.stringify(part.fieldname)}: send the file in field "file"`);
+    // Refuse a bad name before reading a single byte of the content.
+    const nameProblem = uploadNameProblem(part.filename);
+    if (nameProblem) throw new HttpFailure(400, nameProblem);
+    const read = await readLimited(part.file, MAX_UPLOAD_FILE_BYTES);
+    if (!read.ok) throw new HttpFailure(413, 'credentials file too large (max 256 KiB)');
+    const replace = request.query.replace === '1' || request.query.replace === 'true';
+    return storeUploadedCredentials({ name: part.filename, bytes: read.bytes, configDir, replace, store });
+  });
+
+  await app.listen({ host: options.host, port: options.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : options.port;
+  const url = displayUrl(options.host, port);
+  const issueLoginPath = (): string => `/login?code=${auth.issueLoginCode()}`;
+  const loginPath = issueLoginPath();
+  log.info('settings app listening', { url, path: tokenPath });
+  return {
+    url,
+    port,
+    loginUrl: url + loginPath,
+    loginPath,
+    issueLoginUrl: () => url + issueLoginPath(),
+    close: () => app.close(),
+  };
+}

@@ -1,0 +1,56 @@
+// The saved settings file as the settings server sees it: read (absent = the reference defaults,
+// present but broken = an error naming the problem, never silent defaults as in reference-driver.md
+// §10) and written atomically with mode 0600 in the reference's format. Serialises every change of
+// the app's files so two requests never interleave. Owns nothing about HTTP or precedence.
+import { ConfigError, readSettingsFile } from '../config/config.ts';
+import { decodeSettings, describeIssues, serializeSettings, SETTINGS_DEFAULTS, type AppSettings, type FieldIssue } from './settings-schema.ts';
+import { writePrivateFileAtomic } from './private-files.ts';
+
+/** The saved file exists but cannot be used; the page must PUT a full object to replace it. */
+export class SettingsFileInvalid extends Error {
+  override readonly name = 'SettingsFileInvalid';
+  readonly _tag = 'SettingsFileInvalid';
+  readonly issues: ReadonlyArray<FieldIssue>;
+  constructor(message: string, issues: ReadonlyArray<FieldIssue>) {
+    super(message);
+    this.issues = issues;
+  }
+}
+
+export interface SettingsStore {
+  readonly path: string;
+  /** The saved settings (defaults when the file does not exist); throws SettingsFileInvalid. */
+  read(): AppSettings;
+  /** Writes a decoded settings object (atomic, 0600). */
+  write(settings: AppSettings): Promise<void>;
+  /** Runs `task` after every earlier task finished: one writer of the app's files at a time. */
+  exclusive<T>(task: () => Promise<T>): Promise<T>;
+}
+
+export function createSettingsStore(path: string): SettingsStore {
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    path,
+    read() {
+      let file;
+      try {
+        file = readSettingsFile(path);
+      } catch (error) {
+        if (error instanceof ConfigError) throw new SettingsFileInvalid(`${error.message}; save the settings to replace it`, []);
+        throw error;
+      }
+      if (!file) return SETTINGS_DEFAULTS;
+      const decoded = decodeSettings(file.values);
+      if (!decoded.ok) throw new SettingsFileInvalid(`settings file ${path}: ${describeIssues(decoded.issues)}; save the settings to replace it`, decoded.issues);
+      return decoded.settings;
+    },
+    async write(settings) {
+      await writePrivateFileAtomic(path, serializeSettings(settings));
+    },
+    exclusive<T>(task: () => Promise<T>): Promise<T> {
+      const run = queue.then(task, task);
+      queue = run.catch(() => undefined);
+      return run;
+    },
+  };
+}

@@ -1,0 +1,530 @@
+// Settings page of the Reachy Mini Device Connect driver. Plain browser JavaScript, no build step,
+// no external resources (the robot may be offline). Every server value reaches the DOM through
+// textContent or form values, never innerHTML.
+'use strict';
+
+(() => {
+  const MAX_UPLOAD_BYTES = 256 * 1024;
+  const STATUS_INTERVAL_MS = 2000;
+
+  const FIELDS = [
+    { key: 'use_portal', type: 'bool' },
+    { key: 'nats_credentials_file', type: 'text' },
+    { key: 'device_id', type: 'text' },
+    { key: 'tenant', type: 'text' },
+    { key: 'reachy_target', type: 'text' },
+    { key: 'transport_mode', type: 'select' },
+    { key: 'allow_insecure', type: 'bool' },
+    { key: 'simulate', type: 'bool' },
+    { key: 'no_media', type: 'bool' },
+    { key: 'messaging_backend', type: 'select' },
+    { key: 'messaging_urls', type: 'text' },
+    { key: 'discovery_mode', type: 'select' },
+    { key: 'portal_credentials_dir', type: 'text' },
+    { key: 'portal_credentials_glob', type: 'text' },
+    { key: 'reachy_prefix', type: 'text' },
+  ];
+  const FIELD_KEYS = new Set(FIELDS.map((f) => f.key));
+
+  /** How each source reads in a sentence ("in effect: … (<phrase>)"). */
+  const SOURCE_TEXT = {
+    flag: 'from a command-line flag',
+    env: 'from the environment',
+    settings: 'from the settings file',
+    credentials: 'from the credentials file',
+    default: 'the built-in default',
+    derived: 'derived from other settings',
+  };
+
+  const $ = (id) => document.getElementById(id);
+  const form = $('settings-form');
+  const formMessage = $('form-message');
+  const formIssues = $('form-issues');
+  const authBanner = $('auth-banner');
+
+  /** The last settings object the server returned; the form is laid over it on save. */
+  let loadedSettings = {};
+  /** The last /api/effective answer. */
+  let effective = {};
+
+  // ---------- small helpers ----------
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function setMessage(node, text, kind) {
+    node.textContent = text;
+    node.classList.remove('ok', 'error', 'busy');
+    if (kind) node.classList.add(kind);
+  }
+
+  function displayValue(value) {
+    if (value === null || value === undefined || value === '') return '(empty)';
+    if (Array.isArray(value)) return value.map(displayValue).join(', ');
+    if (typeof value === 'object') return compactObject(value);
+    return String(value);
+  }
+
+  function compactObject(obj) {
+    return Object.entries(obj)
+      .filter(([, v]) => v !== undefined && v !== null && v !== '')
+      .map(([k, v]) => `${k}: ${v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+      .join(' · ');
+  }
+
+  class HttpError extends Error {
+    constructor(status, body) {
+      super((body && typeof body.error === 'string' && body.error) || `HTTP ${status}`);
+      this.status = status;
+      this.body = body;
+    }
+  }
+
+  function showAuth(needed) {
+    authBanner.hidden = !needed;
+  }
+
+  async function api(method, path, body) {
+    const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' }, cache: 'no-store' };
+    if (body !== undefined) {
+      init.headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
+    let response;
+    try {
+      response = await fetch(path, init);
+    } catch (err) {
+      throw new HttpError(0, { error: `the settings server did not answer (${err && err.message ? err.message : 'network error'})` });
+    }
+    let data = null;
+    const text = await response.text();
+    if (text) {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        data = { error: `unexpected answer from the server (HTTP ${response.status})` };
+      }
+    }
+    if (response.status === 401) {
+      showAuth(true);
+      throw new HttpError(401, { error: "not logged in: open the login link printed in the driver's log" });
+    }
+    showAuth(false);
+    if (!response.ok) throw new HttpError(response.status, data);
+    return data;
+  }
+
+  // ---------- form <-> settings ----------
+
+  function fieldContainer(key) {
+    return form.querySelector(`.field[data-key="${key}"]`);
+  }
+
+  /** Adds the badge, the effective-value note and the error slot under every field. */
+  function decorateFields() {
+    for (const { key } of FIELDS) {
+      const box = fieldContainer(key);
+      const input = $(key);
+      if (!box || !input) continue;
+      const meta = el('div', 'meta');
+      meta.id = `${key}-meta`;
+      const badge = el('span', 'badge badge-unknown', '…');
+      badge.id = `${key}-source`;
+      const note = el('span', 'effective');
+      note.id = `${key}-effective`;
+      meta.append(badge, note);
+      const error = el('p', 'field-error');
+      error.id = `${key}-error`;
+      error.hidden = true;
+      box.append(meta, error);
+      input.setAttribute('aria-describedby', `${key}-meta ${key}-error`);
+    }
+  }
+
+  function readForm() {
+    const out = { ...loadedSettings };
+    for (const { key, type } of FIELDS) {
+      const input = $(key);
+      if (!input) continue;
+      out[key] = type === 'bool' ? input.checked : input.value.trim();
+    }
+    return out;
+  }
+
+  function fillForm(settings) {
+    loadedSettings = { ...settings };
+    for (const { key, type } of FIELDS) {
+      const input = $(key);
+      if (!input || !(key in settings)) continue;
+      const value = settings[key];
+      if (type === 'bool') {
+        input.checked = value === true;
+      } else if (type === 'select') {
+        const text = value === null || value === undefined ? '' : String(value);
+        if (![...input.options].some((o) => o.value === text)) {
+          // Keep an unexpected saved value visible instead of silently replacing it.
+          const option = el('option', '', `${text} (saved value)`);
+          option.value = text;
+          input.append(option);
+        }
+        input.value = text;
+      } else {
+        input.value = value === null || value === undefined ? '' : String(value);
+      }
+    }
+    renderEffective();
+  }
+
+  function sameValue(formValue, effectiveValue) {
+    if (Array.isArray(effectiveValue)) effectiveValue = effectiveValue.join(',');
+    if (effectiveValue === null || effectiveValue === undefined) effectiveValue = '';
+    if (typeof formValue === 'string' && typeof effectiveValue === 'string') {
+      return formValue.replace(/\s+/g, '') === effectiveValue.replace(/\s+/g, '');
+    }
+    return formValue === effectiveValue;
+  }
+
+  function renderEffective() {
+    const current = readForm();
+    for (const { key } of FIELDS) {
+      const badge = $(`${key}-source`);
+      const note = $(`${key}-effective`);
+      if (!badge || !note) continue;
+      const entry = effective[key];
+      if (!entry || typeof entry !== 'object') {
+        badge.className = 'badge badge-unknown';
+        badge.textContent = 'source unknown';
+        badge.title = 'The server did not report where this value comes from';
+        note.textContent = '';
+        continue;
+      }
+      const source = String(entry.source ?? 'unknown');
+      badge.className = `badge badge-${SOURCE_TEXT[source] ? source : 'unknown'}`;
+      badge.textContent = source;
+      const phrase = SOURCE_TEXT[source] ?? `from ${source}`;
+      badge.title = `The value in effect is ${phrase}`;
+      const differs = !sameValue(current[key], entry.value);
+      note.textContent = differs ? `in effect: ${displayValue(entry.value)} (${phrase})` : `in effect (${phrase})`;
+      note.classList.toggle('differs', differs);
+    }
+  }
+
+  function clearIssues() {
+    for (const { key } of FIELDS) {
+      const error = $(`${key}-error`);
+      const input = $(key);
+      if (error) {
+        error.textContent = '';
+        error.hidden = true;
+      }
+      if (input) input.removeAttribute('aria-invalid');
+    }
+    formIssues.replaceChildren();
+    formIssues.hidden = true;
+  }
+
+  /** Shows each issue next to its field; issues about unknown fields go in the list under the buttons. */
+  function showIssues(issues) {
+    clearIssues();
+    if (!Array.isArray(issues)) return;
+    let firstInvalid = null;
+    for (const issue of issues) {
+      if (!issue || typeof issue !== 'object') continue;
+      const field = typeof issue.field === 'string' ? issue.field : '';
+      const message = typeof issue.message === 'string' ? issue.message : JSON.stringify(issue);
+      const error = FIELD_KEYS.has(field) ? $(`${field}-error`) : null;
+      if (error) {
+        error.textContent = error.textContent ? `${error.textContent} ${message}` : message;
+        error.hidden = false;
+        const input = $(field);
+        input.setAttribute('aria-invalid', 'true');
+        if (!firstInvalid) firstInvalid = input;
+        if (input.closest('details')) input.closest('details').open = true;
+      } else {
+        formIssues.append(el('li', '', field ? `${field}: ${message}` : message));
+        formIssues.hidden = false;
+      }
+    }
+    return firstInvalid;
+  }
+
+  // ---------- actions ----------
+
+  /** /api/effective answers `{ok, error, effective: {key: {value, source}}}`; a bare map is accepted too. */
+  async function loadEffective() {
+    const note = $('effective-message');
+    try {
+      const data = await api('GET', '/api/effective');
+      if (data && typeof data === 'object' && 'effective' in data) {
+        effective = data.effective && typeof data.effective === 'object' ? data.effective : {};
+        if (data.ok === false) {
+          setMessage(note, `The driver cannot start with the saved settings: ${data.error || 'unknown error'}`, 'error');
+        } else {
+          setMessage(note, '', null);
+        }
+      } else {
+        effective = data && typeof data === 'object' ? data : {};
+        setMessage(note, '', null);
+      }
+    } catch (err) {
+      effective = {};
+      setMessage(note, `Could not load where each value comes from: ${err.message}`, 'error');
+    }
+    renderEffective();
+  }
+
+  async function reload() {
+    setMessage(formMessage, 'Loading settings…', 'busy');
+    clearIssues();
+    try {
+      const settings = await api('GET', '/api/settings');
+      fillForm(settings && typeof settings === 'object' ? settings : {});
+      await loadEffective();
+      setMessage(formMessage, 'Settings loaded.', 'ok');
+    } catch (err) {
+      setMessage(formMessage, `Could not load the settings: ${err.message}`, 'error');
+    }
+  }
+
+  async function save() {
+    setMessage(formMessage, 'Saving…', 'busy');
+    clearIssues();
+    try {
+      const data = await api('PUT', '/api/settings', readForm());
+      if (data && data.settings && typeof data.settings === 'object') fillForm(data.settings);
+      await loadEffective();
+      const applied = data ? data.applied : undefined;
+      if (applied && typeof applied === 'object' && applied.ok === false) {
+        setMessage(formMessage, `Saved, but not applied: ${applied.error || 'unknown error'}`, 'error');
+      } else if (applied === true || (applied && typeof applied === 'object' && applied.ok === true)) {
+        setMessage(formMessage, `Saved and applied${describeApplied(applied)}.`, 'ok');
+      } else {
+        setMessage(formMessage, 'Saved.', 'ok');
+      }
+      pollStatus();
+    } catch (err) {
+      const first = err.body ? showIssues(err.body.issues) : null;
+      setMessage(formMessage, `Not saved: ${err.message}`, 'error');
+      if (first) first.focus();
+    }
+  }
+
+  /** ": <message>" from an apply result, or nothing. */
+  function describeApplied(applied) {
+    return applied && typeof applied === 'object' && typeof applied.message === 'string' && applied.message ? `: ${applied.message}` : '';
+  }
+
+  async function validate() {
+    setMessage(formMessage, 'Validating…', 'busy');
+    clearIssues();
+    try {
+      const data = await api('POST', '/api/validate', readForm());
+      if (data && data.ok) {
+        const warnings = Array.isArray(data.warnings) ? data.warnings.filter((w) => typeof w === 'string') : [];
+        setMessage(formMessage, 'Valid: the driver would start with these settings.', 'ok');
+        for (const warning of warnings) formIssues.append(el('li', 'warning', `Warning: ${warning}`));
+        formIssues.hidden = warnings.length === 0;
+      } else {
+        showIssues(data && data.issues);
+        setMessage(formMessage, `Not valid: ${(data && data.error) || 'unknown error'}`, 'error');
+      }
+    } catch (err) {
+      if (err.body) showIssues(err.body.issues);
+      setMessage(formMessage, `Validation failed: ${err.message}`, 'error');
+    }
+  }
+
+  async function apply() {
+    setMessage(formMessage, 'Applying…', 'busy');
+    try {
+      const data = await api('POST', '/api/apply', {});
+      if (data && data.ok) {
+        setMessage(formMessage, `Applied${describeApplied(data)}.`, 'ok');
+      } else {
+        setMessage(formMessage, `Not applied: ${(data && data.error) || 'unknown error'}`, 'error');
+      }
+      await loadEffective();
+      pollStatus();
+    } catch (err) {
+      setMessage(formMessage, `Not applied: ${err.message}`, 'error');
+    }
+  }
+
+  // ---------- live status ----------
+
+  const statusList = $('status-list');
+  const statusUpdated = $('status-updated');
+  const STATUS_LABELS = {
+    mesh: 'Mesh',
+    daemon_link: 'Daemon link',
+    power: 'Power',
+    interlock: 'Interlock',
+    lease: 'Lease',
+    media: 'Media',
+    last_error: 'Last error',
+  };
+  const GOOD = /^(registered|connected|up|ok|awake|clear|idle|released|free|none|ready|enabled|running)$/i;
+  const BAD = /^(tripped|error|failed|down|disconnected|closed|unavailable|fault)/i;
+  let statusTimer = null;
+  let statusInFlight = false;
+
+  function statusTone(value) {
+    const head = typeof value === 'string' ? value : value && typeof value === 'object' && typeof value.state === 'string' ? value.state : '';
+    if (GOOD.test(head)) return 'good';
+    if (BAD.test(head)) return 'bad';
+    return 'neutral';
+  }
+
+  function renderStatus(status) {
+    const rows = [];
+    for (const [key, value] of Object.entries(status)) {
+      const dt = el('dt', '', STATUS_LABELS[key] ?? key.replace(/_/g, ' '));
+      const dd = el('dd', `tone-${key === 'last_error' ? (value ? 'bad' : 'good') : statusTone(value)}`);
+      dd.dataset.key = key;
+      if (key === 'last_error' && (value === null || value === undefined || value === '')) {
+        dd.textContent = 'none';
+      } else if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+        const { state, ...rest } = value;
+        if (state !== undefined) dd.append(el('span', 'state', displayValue(state)));
+        const restText = compactObject(rest);
+        if (restText) dd.append(el('span', 'detail', restText));
+      } else {
+        dd.textContent = displayValue(value);
+      }
+      rows.push(dt, dd);
+    }
+    statusList.replaceChildren(...rows);
+  }
+
+  async function pollStatus() {
+    if (statusInFlight) return;
+    statusInFlight = true;
+    try {
+      const status = await api('GET', '/api/status');
+      renderStatus(status && typeof status === 'object' ? status : {});
+      statusUpdated.textContent = `updated ${new Date().toLocaleTimeString()}`;
+      statusUpdated.classList.remove('error');
+    } catch (err) {
+      statusUpdated.textContent = `not updated: ${err.message}`;
+      statusUpdated.classList.add('error');
+    } finally {
+      statusInFlight = false;
+    }
+  }
+
+  function scheduleStatus() {
+    clearTimeout(statusTimer);
+    statusTimer = setTimeout(async () => {
+      if (document.visibilityState !== 'hidden') await pollStatus();
+      scheduleStatus();
+    }, STATUS_INTERVAL_MS);
+  }
+
+  // ---------- upload ----------
+
+  const uploadForm = $('upload-form');
+  const uploadInput = $('upload-file');
+  const uploadProgress = $('upload-progress');
+  const uploadMessage = $('upload-message');
+  const uploadResult = $('upload-result');
+
+  function upload() {
+    uploadResult.hidden = true;
+    const file = uploadInput.files && uploadInput.files[0];
+    if (!file) {
+      setMessage(uploadMessage, 'Choose a .json or .creds file first.', 'error');
+      uploadInput.focus();
+      return;
+    }
+    if (!/\.(json|creds)$/i.test(file.name)) {
+      setMessage(uploadMessage, 'The credentials file must be .json or .creds.', 'error');
+      return;
+    }
+    if (file.size > MAX_UPLOAD_BYTES) {
+      setMessage(uploadMessage, `The file is too large (${Math.ceil(file.size / 1024)} KiB; max 256 KiB).`, 'error');
+      return;
+    }
+    const body = new FormData();
+    body.append('file', file, file.name);
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', $('upload-replace').checked ? '/api/credentials/upload?replace=1' : '/api/credentials/upload');
+    xhr.withCredentials = true;
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.responseType = 'text';
+    uploadProgress.hidden = false;
+    uploadProgress.value = 0;
+    uploadProgress.removeAttribute('aria-valuetext');
+    setMessage(uploadMessage, 'Uploading…', 'busy');
+    xhr.upload.addEventListener('progress', (event) => {
+      if (event.lengthComputable) {
+        uploadProgress.value = Math.round((event.loaded / event.total) * 100);
+        uploadProgress.setAttribute('aria-valuetext', `${uploadProgress.value}%`);
+      }
+    });
+    xhr.addEventListener('error', () => {
+      uploadProgress.hidden = true;
+      setMessage(uploadMessage, 'Upload failed: the settings server did not answer.', 'error');
+    });
+    xhr.addEventListener('load', () => {
+      uploadProgress.value = 100;
+      let data = null;
+      try {
+        data = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+      } catch {
+        data = null;
+      }
+      if (xhr.status === 401) {
+        showAuth(true);
+        setMessage(uploadMessage, "Not logged in: open the login link printed in the driver's log.", 'error');
+        return;
+      }
+      showAuth(false);
+      if (xhr.status >= 200 && xhr.status < 300 && data && data.ok) {
+        $('upload-path').textContent = displayValue(data.path);
+        $('upload-fingerprint').textContent = displayValue(data.fingerprint);
+        $('upload-kind').textContent = displayValue(data.kind);
+        $('upload-device-id').textContent = displayValue(data.device_id);
+        $('upload-tenant').textContent = displayValue(data.tenant);
+        uploadResult.hidden = false;
+        const how = { unchanged: ' (the same file was already stored)', replaced: ' (replaced the earlier file of that name)' }[data.stored] ?? '';
+        setMessage(uploadMessage, `Credentials stored${how}.`, 'ok');
+        $('upload-replace').checked = false;
+        uploadInput.value = '';
+        if (data.settings && typeof data.settings === 'object') fillForm(data.settings);
+        loadEffective();
+      } else {
+        const error = data && typeof data.error === 'string' ? data.error : `HTTP ${xhr.status}`;
+        setMessage(uploadMessage, `Upload refused: ${error}`, 'error');
+      }
+    });
+    xhr.send(body);
+  }
+
+  // ---------- wiring ----------
+
+  decorateFields();
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    save();
+  });
+  form.addEventListener('input', renderEffective);
+  form.addEventListener('change', renderEffective);
+  $('validate-button').addEventListener('click', validate);
+  $('reload-button').addEventListener('click', reload);
+  $('apply-button').addEventListener('click', apply);
+  uploadForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    upload();
+  });
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') pollStatus();
+  });
+
+  reload();
+  pollStatus();
+  scheduleStatus();
+})();

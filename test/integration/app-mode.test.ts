@@ -1,0 +1,83 @@
+// App mode over HTTP, as the robot dashboard runs it: the settings app serves before the driver's
+// configuration is valid (no credentials), reports the configuration error on /api/status; a PUT
+// of settings that make it valid starts the driver; a later PUT of a new broker reconnects the mesh
+// to a second nats-server without a process restart, and /api/status shows it.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { startWithSettings, type AppHandle } from '../../src/app-mode.ts';
+import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
+import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
+import { fakeRegistry, openClient, rpc, type FakeRegistry } from '../harness/mesh-peer.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'rmd-app-'));
+let a: NatsServerHandle;
+let b: NatsServerHandle;
+let ncB: NatsConnection;
+let registryB: FakeRegistry;
+let emulator: Emulator;
+let app: AppHandle;
+let token: string;
+
+const baseSettings = () => ({
+  use_portal: false, nats_credentials_file: '', device_id: 'app-dev', tenant: '', reachy_target: `127.0.0.1:${emulator.port}`, transport_mode: 'websocket',
+  allow_insecure: false, simulate: false, no_media: true, messaging_backend: '', messaging_urls: a.url, discovery_mode: '', portal_credentials_glob: '', portal_credentials_dir: '', reachy_prefix: 'reachy_mini',
+});
+
+async function api(method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const res = await request(`${app.settings.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.statusCode, json: await res.body.json() };
+}
+
+beforeAll(async () => {
+  [a, b] = await Promise.all([startNatsServer(), startNatsServer()]);
+  emulator = await startEmulator({ timeScale: 0.05 });
+  ncB = await openClient(b.url);
+  registryB = fakeRegistry(ncB);
+  await ncB.flush();
+  const lines: string[] = [];
+  app = await startWithSettings(
+    {
+      argv: ['app', '--settings-port', '0', '--settings-host', '127.0.0.1', '--config-dir', dir, '--settings-file', join(dir, 'settings.json')],
+      env: { HOME: dir, REACHY_AUDIT_LOG: 'none', DEVICE_CONNECT_REGISTER_JITTER: '0', PATH: process.env.PATH ?? '' },
+    },
+    (line) => lines.push(line),
+  );
+  expect(lines.join('\n')).toContain('/login?code=');
+  token = readFileSync(join(dir, 'settings-token'), 'utf8').trim();
+});
+
+afterAll(async () => {
+  await app?.stop();
+  await ncB?.close();
+  await Promise.all([a?.stop(), b?.stop(), emulator?.close()]);
+});
+
+test('the settings app serves before the configuration is valid and says why the driver waits', async () => {
+  expect(app.driver()).toBeUndefined();
+  const status = await api('GET', '/api/status');
+  expect(status.status).toBe(200);
+  expect(status.json.config_error).toMatch(/no mesh credentials/);
+});
+
+test('saving valid settings starts the driver; a new broker then moves the mesh without a restart', async () => {
+  const insecure = await api('PUT', '/api/settings', { ...baseSettings(), allow_insecure: true });
+  expect(insecure.status).toBe(200);
+  expect(insecure.json.applied).toMatchObject({ ok: true, started: true });
+  const first = app.driver()!;
+  await expect.poll(async () => (await api('GET', '/api/status')).json.mesh?.brokers).toEqual([a.url]);
+  const moved = await api('PUT', '/api/settings', { ...baseSettings(), allow_insecure: true, messaging_urls: b.url });
+  expect(moved.json.applied).toMatchObject({ ok: true, started: false, restarted: ['mesh'] });
+  expect(app.driver()).toBe(first); // same driver, no restart
+  await registryB.requests.next(() => true, 5_000);
+  const reply = await rpc(ncB, 'device-connect.default.app-dev.cmd', { jsonrpc: '2.0', id: 'x', method: 'get_status' });
+  expect((reply.result as any).driver_state.connection_state).toBe('connected');
+  await expect.poll(async () => (await api('GET', '/api/status')).json.mesh).toMatchObject({ state: 'registered', brokers: [b.url] });
+});

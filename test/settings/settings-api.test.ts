@@ -1,0 +1,247 @@
+// The settings API (reference-driver.md §10 routes plus /api/effective, /api/status, /api/apply):
+// reference defaults, PUT/GET round trip written atomically 0600 in the reference format, Effect
+// Schema refusals (422 naming the field: unknown key, zenoh, wrong types), /api/validate answering
+// {ok:false} (never 500) for a missing credentials path, the per-key precedence view, and the
+// status/apply callbacks. Real server on port 0, undici client, one transcript line per call.
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { SETTINGS_DEFAULTS } from '../../src/settings/settings-schema.ts';
+import { call, startHarness, type Harness } from './settings-harness.ts';
+
+const FULL = {
+  use_portal: false,
+  nats_credentials_file: '',
+  device_id: 'reachy-lab-3',
+  tenant: 'from-settings',
+  reachy_target: '127.0.0.1:8000',
+  transport_mode: 'http',
+  allow_insecure: true,
+  simulate: false,
+  no_media: true,
+  messaging_backend: 'nats',
+  messaging_urls: 'nats://127.0.0.1:4222',
+  discovery_mode: 'd2d',
+  portal_credentials_glob: '*.creds.json',
+  portal_credentials_dir: '',
+  reachy_prefix: 'reachy_mini',
+};
+
+describe('settings round trip', () => {
+  let h: Harness;
+  let token: string;
+  beforeAll(async () => {
+    h = await startHarness();
+    token = h.token();
+  });
+  afterAll(async () => {
+    await h.stop();
+  });
+
+  test('without a saved file GET answers the reference defaults', async () => {
+    const r = await call(h.server.url, 'GET', '/api/settings', { token });
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual(SETTINGS_DEFAULTS);
+    expect(Object.keys(r.json).sort()).toEqual(Object.keys(FULL).sort());
+  });
+
+  test('PUT saves atomically with mode 0600, answers saved + settings + the apply result, and GET returns the same object', async () => {
+    const applyCalls = h.applyCalls.length;
+    const put = await call(h.server.url, 'PUT', '/api/settings', { token, json: FULL });
+    expect(put.status).toBe(200);
+    expect(put.json).toEqual({ saved: true, settings: FULL, applied: { ok: true, message: 'applied', calls: applyCalls + 1 } });
+    expect(h.applyCalls.length).toBe(applyCalls + 1);
+    expect(statSync(h.settingsFile).mode & 0o777).toBe(0o600);
+    const text = readFileSync(h.settingsFile, 'utf8');
+    expect(text.endsWith('}\n')).toBe(true);
+    expect(Object.keys(JSON.parse(text))).toEqual(Object.keys(FULL).sort());
+    expect(text).toContain('\n  "allow_insecure": true,');
+    // No temp file is left next to it.
+    expect(readdirSync(dirname(h.settingsFile)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    const get = await call(h.server.url, 'GET', '/api/settings', { token });
+    expect(get.json).toEqual(FULL);
+  });
+
+  test('a PUT replaces the whole object: absent keys take the reference defaults', async () => {
+    const put = await call(h.server.url, 'PUT', '/api/settings', { token, json: { tenant: 'only-tenant' } });
+    expect(put.status).toBe(200);
+    expect(put.json.settings).toEqual({ ...SETTINGS_DEFAULTS, tenant: 'only-tenant' });
+    await call(h.server.url, 'PUT', '/api/settings', { token, json: FULL });
+  });
+
+  test('refusals are 422 {ok:false, error, issues:[{field, message}]} and leave the file untouched', async () => {
+    const before = readFileSync(h.settingsFile);
+    const cases: Array<[unknown, string, RegExp]> = [
+      [{ ...FULL, color: 'red' }, 'color', /not a settings key/],
+      [{ ...FULL, transport_mode: 'zenoh' }, 'transport_mode', /zenoh.*not supported.*auto.*websocket.*http/],
+      [{ ...FULL, transport_mode: 'carrier-pigeon' }, 'transport_mode', /one of "auto", "websocket", "http"/],
+      [{ ...FULL, discovery_mode: 'mdns' }, 'discovery_mode', /one of "", "infra", "d2d", "p2p"/],
+      [{ ...FULL, messaging_backend: 'zenoh' }, 'messaging_backend', /NATS only/],
+      [{ ...FULL, allow_insecure: 'true' }, 'allow_insecure', /true or false/],
+      [{ ...FULL, simulate: 1 }, 'simulate', /true or false/],
+      [{ ...FULL, device_id: 'a.b' }, 'device_id', /letters, digits/],
+      [{ ...FULL, device_id: '<img src=x>' }, 'device_id', /letters, digits/],
+      [{ ...FULL, tenant: 'x'.repeat(300) }, 'tenant', /at most 256/],
+      [{ ...FULL, reachy_target: 'host\u0000name' }, 'reachy_target', /control characters/],
+      [{ ...FULL, nats_credentials_file: 'relative/device.creds' }, 'nats_credentials_file', /absolute path/],
+      [{ ...FULL, messaging_urls: 'n'.repeat(5000) }, 'messaging_urls', /at most 4096/],
+      [['not', 'an', 'object'], '(body)', /JSON object/],
+    ];
+    for (const [body, field, message] of cases) {
+      const r = await call(h.server.url, 'PUT', '/api/settings', { token, json: body });
+      expect(r.status, field).toBe(422);
+      expect(r.json.ok).toBe(false);
+      expect(r.json.error).toContain(field);
+      const issue = (r.json.issues as Array<{ field: string; message: string }>).find((i) => i.field === field);
+      expect(issue?.message, field).toMatch(message);
+    }
+    const several = await call(h.server.url, 'PUT', '/api/settings', { token, json: { ...FULL, tenant: 7, simulate: 'no', transport_mode: 'x' } });
+    expect(several.json.issues.map((i: { field: string }) => i.field).sort()).toEqual(['simulate', 'tenant', 'transport_mode']);
+    expect((await call(h.server.url, 'PUT', '/api/settings', { token, body: '{"tenant":', headers: { 'content-type': 'application/json' } })).status).toBe(400);
+    expect(readFileSync(h.settingsFile)).toEqual(before);
+  });
+
+  test('a saved file that is not valid settings is reported (409), never replaced by silent defaults', async () => {
+    const good = readFileSync(h.settingsFile);
+    writeFileSync(h.settingsFile, JSON.stringify({ ...FULL, transport_mode: 'zenoh' }));
+    const r = await call(h.server.url, 'GET', '/api/settings', { token });
+    expect(r.status).toBe(409);
+    expect(r.json.error).toMatch(/transport_mode/);
+    const validate = await call(h.server.url, 'POST', '/api/validate', { token });
+    expect(validate.status).toBe(200);
+    expect(validate.json.ok).toBe(false);
+    writeFileSync(h.settingsFile, good);
+  });
+});
+
+describe('/api/validate', () => {
+  let h: Harness;
+  let token: string;
+  beforeAll(async () => {
+    h = await startHarness();
+    token = h.token();
+  });
+  afterAll(async () => {
+    await h.stop();
+  });
+
+  test('a missing credentials path is 200 {ok:false} naming the path, not a 500 (reference bug §10)', async () => {
+    const missing = join(h.dir, 'nowhere', 'device.creds');
+    const candidate = { ...FULL, allow_insecure: false, nats_credentials_file: missing };
+    const r = await call(h.server.url, 'POST', '/api/validate', { token, json: candidate });
+    expect(r.status).toBe(200);
+    expect(r.json.ok).toBe(false);
+    expect(r.json.error).toContain(missing);
+    // Saved, then validated with no body, and with a JSON null: the saved file.
+    await call(h.server.url, 'PUT', '/api/settings', { token, json: candidate });
+    for (const o of [{}, { body: 'null', headers: { 'content-type': 'application/json' } }]) {
+      const saved = await call(h.server.url, 'POST', '/api/validate', { token, ...o });
+      expect(saved.status).toBe(200);
+      expect(saved.json).toMatchObject({ ok: false });
+      expect(saved.json.error).toContain(missing);
+    }
+  });
+
+  test('no credentials and not insecure: {ok:false} with the driver\'s own message', async () => {
+    const r = await call(h.server.url, 'POST', '/api/validate', { token, json: { ...FULL, allow_insecure: false } });
+    expect(r.json).toMatchObject({ ok: false });
+    expect(r.json.error).toMatch(/no mesh credentials configured/);
+  });
+
+  test('a valid candidate is {ok:true, error:null} and is not saved', async () => {
+    const before = readFileSync(h.settingsFile);
+    const r = await call(h.server.url, 'POST', '/api/validate', { token, json: FULL });
+    expect(r.status).toBe(200);
+    expect(r.json).toMatchObject({ ok: true, error: null });
+    expect(readFileSync(h.settingsFile)).toEqual(before);
+  });
+
+  test('schema failures are {ok:false} with issues, at HTTP 200', async () => {
+    const r = await call(h.server.url, 'POST', '/api/validate', { token, json: { ...FULL, transport_mode: 'zenoh', bogus: 1 } });
+    expect(r.status).toBe(200);
+    expect(r.json.ok).toBe(false);
+    expect(r.json.issues.map((i: { field: string }) => i.field).sort()).toEqual(['bogus', 'transport_mode']);
+  });
+});
+
+describe('/api/effective: which layer wins per key', () => {
+  const saved = { ...FULL, tenant: 'from-settings' };
+
+  test('env beats the settings file: tenant source env; untouched keys say settings or default', async () => {
+    const h = await startHarness({ env: { TENANT: 'from-env' } });
+    try {
+      const token = h.token();
+      await call(h.server.url, 'PUT', '/api/settings', { token, json: saved });
+      const r = await call(h.server.url, 'GET', '/api/effective', { token });
+      expect(r.status).toBe(200);
+      expect(r.headers['x-config-loaded']).toBe('true');
+      expect(r.json.tenant).toEqual({ value: 'from-env', source: 'env' });
+      expect(r.json.device_id).toEqual({ value: 'reachy-lab-3', source: 'settings' });
+      expect(r.json.transport_mode).toEqual({ value: 'http', source: 'settings' });
+      expect(r.json.messaging_backend).toEqual({ value: 'nats', source: 'settings' });
+      expect(r.json.portal_credentials_glob).toEqual({ value: '*.creds.json', source: 'settings' });
+      expect(Object.keys(r.json).sort()).toEqual(Object.keys(FULL).sort());
+      for (const entry of Object.values(r.json) as Array<{ source: string }>) expect(['flag', 'env', 'settings', 'credentials', 'default', 'derived']).toContain(entry.source);
+    } finally {
+      await h.stop();
+    }
+  });
+
+  test('a flag beats env and the file: tenant source flag (argv is the driver\'s, --settings-file included)', async () => {
+    const h = await startHarness({ argv: ['app', '--tenant', 'from-flag', '--settings-file', '/nonexistent/ignored.json'], env: { TENANT: 'from-env' } });
+    try {
+      const token = h.token();
+      await call(h.server.url, 'PUT', '/api/settings', { token, json: saved });
+      const r = await call(h.server.url, 'GET', '/api/effective', { token });
+      expect(r.json.tenant).toEqual({ value: 'from-flag', source: 'flag' });
+      expect(r.json.device_id.source).toBe('settings');
+    } finally {
+      await h.stop();
+    }
+  });
+
+  test('without a saved file the defaults show as default; without credentials the map is still complete', async () => {
+    const h = await startHarness({ env: { TENANT: 'from-env' } });
+    try {
+      const token = h.token();
+      const r = await call(h.server.url, 'GET', '/api/effective', { token });
+      expect(r.status).toBe(200);
+      expect(r.headers['x-config-loaded']).toBe('false');
+      expect(r.json.tenant).toEqual({ value: 'from-env', source: 'env' });
+      expect(r.json.device_id).toEqual({ value: 'reachy-mini-1', source: 'default' });
+      expect(r.json.allow_insecure).toEqual({ value: false, source: 'default' });
+      expect(existsSync(h.settingsFile)).toBe(false);
+    } finally {
+      await h.stop();
+    }
+  });
+});
+
+describe('/api/status and /api/apply', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h.stop();
+  });
+
+  test('status answers what the status callback returns, on every call', async () => {
+    const token = h.token();
+    const r = await call(h.server.url, 'GET', '/api/status', { token });
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual({ mesh: 'registered', daemon_link: 'connected', power: 'awake', interlock: 'clear', lease: 'free', media: 'disabled', last_error: null });
+    await call(h.server.url, 'GET', '/api/status', { token });
+    expect(h.statusCalls).toHaveLength(2);
+  });
+
+  test('apply calls the apply callback once per request and answers its result', async () => {
+    const token = h.token();
+    const first = await call(h.server.url, 'POST', '/api/apply', { token, json: {} });
+    expect(first.status).toBe(200);
+    expect(first.json).toEqual({ ok: true, message: 'applied', calls: 1 });
+    const second = await call(h.server.url, 'POST', '/api/apply', { token, origin: h.server.url });
+    expect(second.json.calls).toBe(2);
+    expect(h.applyCalls).toHaveLength(2);
+  });
+});
