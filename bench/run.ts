@@ -1,0 +1,240 @@
+// `npm run bench`: cost of the `capture_video_frame` encoder on 1280×720 frames (the wireless
+// camera's default mode, reachy-daemon-api.md §9.3), as p50/p99 in ms and as ratios to the bare
+// sharp encode of the same frame with the same settings, measured in the same process and
+// interleaved so drift hits every case alike. Owns only measurement; no assertions (benchmarks are
+// never timed tests). Decode cost is a hook (`runFrameEncodingBench({ decodeFrame })`) for when the
+// H.264 decoder lands (h264-webrtc.md §3.1); until then it says so instead of inventing a number.
+// Spec: reference-driver.md §5.1; ecosystem.md §5.3 (settings and earlier measurements).
+import { availableParallelism } from 'node:os';
+import { Result } from 'effect';
+import sharp from 'sharp';
+import {
+  encodeVideoFrame,
+  ENCODING_PRESETS,
+  fitWithin,
+  JPEG_CHROMA_SUBSAMPLING,
+  JPEG_OPTIMISE_CODING,
+  RESIZE_KERNEL,
+  type VideoFrameInput,
+} from '../src/media/encoding/frame-encoding.ts';
+
+const WIDTH = 1280;
+const HEIGHT = 720;
+/** Distinct frames cycled through, so no case encodes the same bytes twice in a row (12 × 2.7 MB). */
+const PATTERN_FRAMES = 12;
+/** Iterations discarded first: JIT, libvips operation cache and thread start-up. */
+const WARMUP_ITERATIONS = 40;
+/** Timed iterations per case: p99 is the 3rd-worst of 300; the whole run stays ~10 s on 2 cores. */
+const DEFAULT_ITERATIONS = 300;
+/** ± noise on every sample: real sensors are noisy and noise is what makes JPEG work hard. */
+const NOISE_AMPLITUDE = 24;
+/** Pixels the pattern moves per frame, like a slow pan. */
+const PATTERN_STEP_PX = 8;
+
+/** One decoded frame per call, in whatever layout the decoder produces (I420 or interleaved). */
+export type DecodeFrame = (index: number) => VideoFrameInput | Promise<VideoFrameInput>;
+
+export interface Stats {
+  readonly p50: number;
+  readonly p99: number;
+  readonly mean: number;
+  readonly samples: number;
+}
+
+interface CaseResult {
+  readonly name: string;
+  readonly stats: Stats;
+  /** Name of the case its ratios are taken against, or null for a baseline. */
+  readonly baseline: string | null;
+  readonly outputBytes: number;
+}
+
+export interface BenchReport {
+  readonly iterations: number;
+  readonly cases: ReadonlyArray<CaseResult>;
+  readonly decode: Stats | null;
+  readonly identicalToBare: boolean;
+}
+
+function xorshift(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x;
+  };
+}
+
+/** Frame `k` of a moving test pattern: gradient, travelling diagonal bars, a moving box, noise. */
+export function patternFrame(k: number): Buffer {
+  const data = Buffer.allocUnsafe(WIDTH * HEIGHT * 3);
+  const next = xorshift(0x1234 + k);
+  const shift = k * PATTERN_STEP_PX;
+  const boxX = (200 + shift * 3) % (WIDTH - 160);
+  const boxY = 180 + Math.round(120 * Math.sin(k / 2));
+  let o = 0;
+  for (let y = 0; y < HEIGHT; y++) {
+    for (let x = 0; x < WIDTH; x++) {
+      const bar = ((x + y + shift) >> 5) & 1 ? 60 : 0;
+      const inBox = x >= boxX && x < boxX + 160 && y >= boxY && y < boxY + 120;
+      const noise = (next() % (2 * NOISE_AMPLITUDE + 1)) - NOISE_AMPLITUDE;
+      const base = inBox ? [230, 40, 40] : [(x * 255) / WIDTH, (y * 255) / HEIGHT, 128];
+      for (let c = 0; c < 3; c++) data[o++] = Math.max(0, Math.min(255, (base[c] as number) + bar + noise));
+    }
+  }
+  return data;
+}
+
+/** BT.601 limited-range RGB → I420 (2×2 chroma average), to feed the encoder what a decoder gives. */
+export function rgbToI420(rgb: Buffer, width: number, height: number): Buffer {
+  const cw = Math.ceil(width / 2);
+  const ch = Math.ceil(height / 2);
+  const out = Buffer.alloc(width * height + 2 * cw * ch);
+  for (let i = 0; i < width * height; i++) {
+    const r = rgb[i * 3] as number;
+    const g = rgb[i * 3 + 1] as number;
+    const b = rgb[i * 3 + 2] as number;
+    out[i] = Math.round(16 + 0.257 * r + 0.504 * g + 0.098 * b);
+  }
+  for (let cy = 0; cy < ch; cy++) {
+    for (let cx = 0; cx < cw; cx++) {
+      let r = 0;
+      let g = 0;
+      let b = 0;
+      let n = 0;
+      for (let dy = 0; dy < 2; dy++) {
+        for (let dx = 0; dx < 2; dx++) {
+          const x = cx * 2 + dx;
+          const y = cy * 2 + dy;
+          if (x >= width || y >= height) continue;
+          const p = (y * width + x) * 3;
+          r += rgb[p] as number;
+          g += rgb[p + 1] as number;
+          b += rgb[p + 2] as number;
+          n++;
+        }
+      }
+      r /= n;
+      g /= n;
+      b /= n;
+      out[width * height + cy * cw + cx] = Math.round(128 - 0.148 * r - 0.291 * g + 0.439 * b);
+      out[width * height + cw * ch + cy * cw + cx] = Math.round(128 + 0.439 * r - 0.368 * g - 0.071 * b);
+    }
+  }
+  return out;
+}
+
+export function stats(samples: ReadonlyArray<number>): Stats {
+  const sorted = [...samples].sort((a, b) => a - b);
+  // Nearest-rank percentiles.
+  const rank = (p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] as number;
+  return { p50: rank(0.5), p99: rank(0.99), mean: sorted.reduce((a, b) => a + b, 0) / sorted.length, samples: sorted.length };
+}
+
+function bareJpeg(rgb: Buffer, preset: { maxEdge: number; quality: number }): Promise<Buffer> {
+  const size = fitWithin(WIDTH, HEIGHT, preset.maxEdge);
+  return sharp(rgb, { raw: { width: WIDTH, height: HEIGHT, channels: 3 } })
+    .resize(size.width, size.height, { fit: 'fill', kernel: RESIZE_KERNEL })
+    .jpeg({ quality: preset.quality, optimiseCoding: JPEG_OPTIMISE_CODING, chromaSubsampling: JPEG_CHROMA_SUBSAMPLING })
+    .toBuffer();
+}
+
+async function encoded(frame: VideoFrameInput, encoding: 'jpeg' | 'thumbnail'): Promise<number> {
+  const result = await encodeVideoFrame(frame, { encoding });
+  if (Result.isFailure(result)) throw new Error(`bench frame refused: ${result.failure._tag}: ${result.failure.message}`);
+  return result.success.rpc_json_bytes;
+}
+
+/** Times `decodeFrame` alone over `iterations` calls (after the same warm-up as the encoder). */
+export async function measureDecodeCost(decodeFrame: DecodeFrame, iterations: number, warmup = WARMUP_ITERATIONS): Promise<Stats> {
+  const samples: number[] = [];
+  for (let i = 0; i < warmup + iterations; i++) {
+    const start = performance.now();
+    await decodeFrame(i);
+    const elapsed = performance.now() - start;
+    if (i >= warmup) samples.push(elapsed);
+  }
+  return stats(samples);
+}
+
+/**
+ * Runs every case round-robin for `iterations` after a warm-up. `decodeFrame`, when given, is timed
+ * on its own (decode per frame) — the hook for the H.264 decoder.
+ */
+export async function runFrameEncodingBench(options: { readonly iterations?: number; readonly decodeFrame?: DecodeFrame } = {}): Promise<BenchReport> {
+  const iterations = options.iterations ?? DEFAULT_ITERATIONS;
+  const rgbFrames = Array.from({ length: PATTERN_FRAMES }, (_, k) => patternFrame(k));
+  const i420Frames = rgbFrames.map((rgb) => rgbToI420(rgb, WIDTH, HEIGHT));
+  const rgbInput = (k: number): VideoFrameInput => ({ data: rgbFrames[k % PATTERN_FRAMES] as Buffer, width: WIDTH, height: HEIGHT, channels: 3 });
+  const i420Input = (k: number): VideoFrameInput => ({ pixelFormat: 'i420', data: i420Frames[k % PATTERN_FRAMES] as Buffer, width: WIDTH, height: HEIGHT });
+
+  // Same work, same bytes: the wrapper must produce exactly what the bare encode produces.
+  const check = await encodeVideoFrame(rgbInput(0), { encoding: 'jpeg' });
+  const bareCheck = await bareJpeg(rgbFrames[0] as Buffer, ENCODING_PRESETS.jpeg);
+  const identicalToBare = Result.isSuccess(check) && check.success.encoding === 'jpeg' && Buffer.from(check.success.data_b64, 'base64').equals(bareCheck);
+
+  const cases: ReadonlyArray<{ name: string; baseline: string | null; run: (k: number) => Promise<number> }> = [
+    { name: 'bare sharp 640 q82', baseline: null, run: async (k) => (await bareJpeg(rgbFrames[k % PATTERN_FRAMES] as Buffer, ENCODING_PRESETS.jpeg)).length },
+    { name: 'encode jpeg (RGB in)', baseline: 'bare sharp 640 q82', run: (k) => encoded(rgbInput(k), 'jpeg') },
+    { name: 'encode jpeg (I420 in)', baseline: 'bare sharp 640 q82', run: (k) => encoded(i420Input(k), 'jpeg') },
+    { name: 'bare sharp 320 q75', baseline: null, run: async (k) => (await bareJpeg(rgbFrames[k % PATTERN_FRAMES] as Buffer, ENCODING_PRESETS.thumbnail)).length },
+    { name: 'encode thumbnail (RGB in)', baseline: 'bare sharp 320 q75', run: (k) => encoded(rgbInput(k), 'thumbnail') },
+    { name: 'encode thumbnail (I420 in)', baseline: 'bare sharp 320 q75', run: (k) => encoded(i420Input(k), 'thumbnail') },
+  ];
+  const samples = cases.map(() => [] as number[]);
+  const outputBytes = cases.map(() => 0);
+  for (let i = 0; i < WARMUP_ITERATIONS + iterations; i++) {
+    for (const [c, entry] of cases.entries()) {
+      const start = performance.now();
+      const bytes = await entry.run(i);
+      const elapsed = performance.now() - start;
+      if (i >= WARMUP_ITERATIONS) {
+        (samples[c] as number[]).push(elapsed);
+        outputBytes[c] = bytes;
+      }
+    }
+  }
+  const decode = options.decodeFrame ? await measureDecodeCost(options.decodeFrame, iterations) : null;
+  return {
+    iterations,
+    identicalToBare,
+    decode,
+    cases: cases.map((entry, c) => ({ name: entry.name, baseline: entry.baseline, stats: stats(samples[c] as number[]), outputBytes: outputBytes[c] as number })),
+  };
+}
+
+export function formatReport(report: BenchReport): string {
+  const byName = new Map(report.cases.map((c) => [c.name, c]));
+  const pad = (s: string, n: number) => s.padEnd(n);
+  const num = (v: number, n = 8) => v.toFixed(2).padStart(n);
+  const lines = [
+    `frame encoding, ${WIDTH}×${HEIGHT} moving pattern + noise, ${report.iterations} iterations after ${WARMUP_ITERATIONS} warm-up, cases interleaved`,
+    `node ${process.version}, sharp ${sharp.versions.sharp ?? '?'}, libvips ${sharp.versions.vips}, sharp.concurrency ${sharp.concurrency()}, ${availableParallelism()} CPUs`,
+    `settings: optimiseCoding ${String(JPEG_OPTIMISE_CODING)}, chroma ${JPEG_CHROMA_SUBSAMPLING}, kernel ${RESIZE_KERNEL}; wrapper output identical to bare sharp: ${report.identicalToBare ? 'yes' : 'NO'}`,
+    '',
+    `${pad('case', 28)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'mean ms'.padStart(9)}${'p50 ×bare'.padStart(11)}${'p99 ×bare'.padStart(11)}   bytes (rpc JSON / bare JPEG)`,
+  ];
+  for (const c of report.cases) {
+    const base = c.baseline ? byName.get(c.baseline) : c;
+    const r50 = base ? c.stats.p50 / base.stats.p50 : Number.NaN;
+    const r99 = base ? c.stats.p99 / base.stats.p99 : Number.NaN;
+    lines.push(`${pad(c.name, 28)}${num(c.stats.p50)}${num(c.stats.p99)}${num(c.stats.mean, 9)}${num(r50, 11)}${num(r99, 11)}   ${c.outputBytes}`);
+  }
+  lines.push('');
+  lines.push(
+    report.decode
+      ? `decode: p50 ${report.decode.p50.toFixed(2)} ms, p99 ${report.decode.p99.toFixed(2)} ms, mean ${report.decode.mean.toFixed(2)} ms per frame`
+      : 'decode: not measured (no decoder yet)',
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+if (import.meta.main) {
+  const started = performance.now();
+  const report = await runFrameEncodingBench();
+  process.stdout.write(formatReport(report));
+  process.stdout.write(`total ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+}

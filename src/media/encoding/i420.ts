@@ -1,0 +1,146 @@
+// Planar I420 (YUV 4:2:0, what H.264 decoders hand out) → interleaved 8-bit RGB, in plain JS with
+// fixed-point lookup tables. Owns the plane layout and the colour matrix; does not own validation of
+// untrusted input (the frame encoder checks lengths first) nor any decoding of compressed video.
+// Spec: reference-driver.md §5.1 (the encoder takes interleaved RGB), h264-webrtc.md §3.1 (a JS
+// I420→RGB at 720p costs a few ms; libyuv-style BT.601 limited range is what WebRTC decoders assume).
+
+/** Studio-swing ("limited range") matrices; H.264 from cameras is limited range unless flagged. */
+export type YuvMatrix = 'bt601' | 'bt709';
+
+/**
+ * Default matrix: BT.601, the one libyuv's I420ToARGB (and so most WebRTC stacks) uses when the
+ * stream carries no colour description; pass 'bt709' when the decoder reports it.
+ */
+export const DEFAULT_YUV_MATRIX: YuvMatrix = 'bt601';
+
+/** Fixed-point scale of the lookup tables: 2^10 keeps every product in int32 and the error < 1 LSB. */
+const FIXED_SHIFT = 10;
+const FIXED_ONE = 1 << FIXED_SHIFT;
+const FIXED_HALF = FIXED_ONE >> 1;
+
+/** Coefficients of R = Ys + rv·V', G = Ys − gu·U' − gv·V', B = Ys + bu·U' for limited-range input. */
+const COEFFICIENTS: Readonly<Record<YuvMatrix, { readonly rv: number; readonly gu: number; readonly gv: number; readonly bu: number }>> = {
+  bt601: { rv: 1.596, gu: 0.392, gv: 0.813, bu: 2.017 },
+  bt709: { rv: 1.793, gu: 0.213, gv: 0.533, bu: 2.112 },
+};
+/** Luma scale of limited range: 255 / (235 − 16). */
+const Y_SCALE = 255 / 219;
+
+interface Tables {
+  readonly y: Int32Array;
+  readonly rv: Int32Array;
+  readonly gu: Int32Array;
+  readonly gv: Int32Array;
+  readonly bu: Int32Array;
+}
+
+const tableCache = new Map<YuvMatrix, Tables>();
+
+function tablesFor(matrix: YuvMatrix): Tables {
+  const cached = tableCache.get(matrix);
+  if (cached) return cached;
+  const c = COEFFICIENTS[matrix];
+  const y = new Int32Array(256);
+  const rv = new Int32Array(256);
+  const gu = new Int32Array(256);
+  const gv = new Int32Array(256);
+  const bu = new Int32Array(256);
+  for (let i = 0; i < 256; i++) {
+    // The rounding half is folded into the luma table so the inner loop is add + shift only.
+    y[i] = Math.round(Y_SCALE * (i - 16) * FIXED_ONE) + FIXED_HALF;
+    rv[i] = Math.round(c.rv * (i - 128) * FIXED_ONE);
+    gu[i] = Math.round(c.gu * (i - 128) * FIXED_ONE);
+    gv[i] = Math.round(c.gv * (i - 128) * FIXED_ONE);
+    bu[i] = Math.round(c.bu * (i - 128) * FIXED_ONE);
+  }
+  const tables = { y, rv, gu, gv, bu };
+  tableCache.set(matrix, tables);
+  return tables;
+}
+
+/** Bytes of an I420 picture: a full Y plane and two quarter chroma planes (odd sides round up). */
+export function i420ByteLength(width: number, height: number): number {
+  return width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2);
+}
+
+/**
+ * Converts an I420 picture (Y plane, then U, then V; chroma planes ceil(w/2) × ceil(h/2), tightly
+ * packed) into a new width × height × 3 RGB buffer. The caller guarantees `data.length` equals
+ * `i420ByteLength(width, height)`.
+ */
+export function i420ToRgb(data: Uint8Array, width: number, height: number, matrix: YuvMatrix = DEFAULT_YUV_MATRIX): Buffer {
+  const { y: Y, rv: RV, gu: GU, gv: GV, bu: BU } = tablesFor(matrix);
+  const chromaWidth = Math.ceil(width / 2);
+  const uOffset = width * height;
+  const vOffset = uOffset + chromaWidth * Math.ceil(height / 2);
+  const out = Buffer.allocUnsafe(width * height * 3);
+  // A clamped view does the 0..255 saturation of each store for free.
+  const rgb = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
+  for (let row = 0; row < height; row++) {
+    let yi = row * width;
+    let o = yi * 3;
+    let ci = (row >> 1) * chromaWidth;
+    let col = 0;
+    // Two pixels per chroma sample: look the chroma terms up once per pair.
+    for (; col + 1 < width; col += 2, ci++) {
+      const u = data[uOffset + ci] as number;
+      const v = data[vOffset + ci] as number;
+      const r = RV[v] as number;
+      const g = (GU[u] as number) + (GV[v] as number);
+      const b = BU[u] as number;
+      let ys = Y[data[yi++] as number] as number;
+      rgb[o] = (ys + r) >> FIXED_SHIFT;
+      rgb[o + 1] = (ys - g) >> FIXED_SHIFT;
+      rgb[o + 2] = (ys + b) >> FIXED_SHIFT;
+      ys = Y[data[yi++] as number] as number;
+      rgb[o + 3] = (ys + r) >> FIXED_SHIFT;
+      rgb[o + 4] = (ys - g) >> FIXED_SHIFT;
+      rgb[o + 5] = (ys + b) >> FIXED_SHIFT;
+      o += 6;
+    }
+    if (col < width) {
+      const u = data[uOffset + ci] as number;
+      const v = data[vOffset + ci] as number;
+      const ys = Y[data[yi] as number] as number;
+      rgb[o] = (ys + (RV[v] as number)) >> FIXED_SHIFT;
+      rgb[o + 1] = (ys - (GU[u] as number) - (GV[v] as number)) >> FIXED_SHIFT;
+      rgb[o + 2] = (ys + (BU[u] as number)) >> FIXED_SHIFT;
+    }
+  }
+  return out;
+}
+
+/**
+ * Converts an I420 picture with even sides to RGB at half size (width/2 × height/2): each output
+ * pixel is the 2×2 luma average with its one chroma sample — a box pre-shrink like the one libvips
+ * applies before its kernel when downscaling, done where it is cheapest (a quarter of the pixels,
+ * no chroma upsampling). Only for outputs no larger than half the input.
+ */
+export function i420ToRgbHalf(data: Uint8Array, width: number, height: number, matrix: YuvMatrix = DEFAULT_YUV_MATRIX): Buffer {
+  const { y: Y, rv: RV, gu: GU, gv: GV, bu: BU } = tablesFor(matrix);
+  const halfWidth = width >> 1;
+  const halfHeight = height >> 1;
+  const uOffset = width * height;
+  const vOffset = uOffset + halfWidth * halfHeight;
+  const out = Buffer.allocUnsafe(halfWidth * halfHeight * 3);
+  const rgb = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
+  let o = 0;
+  let ci = 0;
+  for (let row = 0; row < halfHeight; row++) {
+    let top = 2 * row * width;
+    let bottom = top + width;
+    for (let col = 0; col < halfWidth; col++, ci++) {
+      const luma = ((data[top] as number) + (data[top + 1] as number) + (data[bottom] as number) + (data[bottom + 1] as number) + 2) >> 2;
+      top += 2;
+      bottom += 2;
+      const u = data[uOffset + ci] as number;
+      const v = data[vOffset + ci] as number;
+      const ys = Y[luma] as number;
+      rgb[o] = (ys + (RV[v] as number)) >> FIXED_SHIFT;
+      rgb[o + 1] = (ys - (GU[u] as number) - (GV[v] as number)) >> FIXED_SHIFT;
+      rgb[o + 2] = (ys + (BU[u] as number)) >> FIXED_SHIFT;
+      o += 3;
+    }
+  }
+  return out;
+}

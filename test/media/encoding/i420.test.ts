@@ -1,0 +1,90 @@
+// I420 → RGB conversion (BT.601 / BT.709 limited range): reference colours, plane layout with odd
+// sides, and saturation at the ends of the range.
+import { describe, expect, test } from 'vitest';
+import { i420ByteLength, i420ToRgb, i420ToRgbHalf } from '../../../src/media/encoding/i420.ts';
+import { flatI420 } from './frames.ts';
+
+function pixel(y: number, u: number, v: number, matrix?: 'bt601' | 'bt709'): number[] {
+  const frame = flatI420(2, 2, y, u, v);
+  return [...i420ToRgb(frame.data, 2, 2, matrix).subarray(0, 3)];
+}
+
+function near(actual: number[], expected: number[], tolerance = 2): void {
+  actual.forEach((value, i) => expect(Math.abs(value - (expected[i] as number))).toBeLessThanOrEqual(tolerance));
+}
+
+describe('i420ToRgb', () => {
+  test('studio-swing black, white and grey', () => {
+    expect(pixel(16, 128, 128)).toEqual([0, 0, 0]);
+    expect(pixel(235, 128, 128)).toEqual([255, 255, 255]);
+    near(pixel(126, 128, 128), [128, 128, 128], 1);
+  });
+
+  test('BT.601 primaries', () => {
+    near(pixel(81, 90, 240), [255, 0, 0]);
+    near(pixel(145, 54, 34), [0, 255, 0]);
+    near(pixel(41, 240, 110), [0, 0, 255]);
+  });
+
+  test('BT.709 primaries', () => {
+    near(pixel(63, 102, 240, 'bt709'), [255, 0, 0]);
+    near(pixel(173, 42, 26, 'bt709'), [0, 255, 0]);
+    near(pixel(32, 240, 118, 'bt709'), [0, 0, 255]);
+  });
+
+  test('out-of-range input saturates instead of wrapping', () => {
+    expect(pixel(0, 128, 128)).toEqual([0, 0, 0]);
+    const [r0, , b0] = pixel(0, 0, 0);
+    expect([r0, b0]).toEqual([0, 0]);
+    const [r1, , b1] = pixel(255, 255, 255);
+    expect([r1, b1]).toEqual([255, 255]);
+  });
+
+  test('each 2×2 block shares one chroma sample; odd sides round the chroma planes up', () => {
+    const width = 3;
+    const height = 3;
+    expect(i420ByteLength(width, height)).toBe(9 + 2 * 4);
+    const data = Buffer.alloc(i420ByteLength(width, height));
+    data.fill(126, 0, 9);
+    // U plane 2×2: only the bottom-right sample (covering pixel (2,2)) is strongly blue.
+    data.set([128, 128, 128, 240], 9);
+    data.set([128, 128, 128, 128], 13);
+    const rgb = i420ToRgb(data, width, height);
+    const at = (x: number, y: number) => [...rgb.subarray((y * width + x) * 3, (y * width + x) * 3 + 3)];
+    near(at(0, 0), [128, 128, 128], 1);
+    near(at(1, 1), [128, 128, 128], 1);
+    expect(at(2, 2)[2]).toBe(255);
+    expect(at(2, 1)[2]).toBe(128);
+  });
+
+  test('odd widths convert the last column too', () => {
+    const data = Buffer.alloc(i420ByteLength(5, 1));
+    data.fill(235, 0, 5);
+    data.fill(128, 5);
+    expect([...i420ToRgb(data, 5, 1)]).toEqual(new Array(15).fill(255));
+  });
+});
+
+describe('i420ToRgbHalf', () => {
+  test('each output pixel is the 2×2 luma average with its own chroma sample', () => {
+    const width = 4;
+    const height = 2;
+    const data = Buffer.alloc(i420ByteLength(width, height));
+    // Left block luma 16,16,235,235 → average 126 (grey); right block all 235 (white).
+    data.set([16, 16, 235, 235, 235, 235, 235, 235], 0);
+    data.set([128, 128], 8);
+    data.set([128, 128], 10);
+    const rgb = i420ToRgbHalf(data, width, height);
+    expect(rgb.length).toBe(2 * 1 * 3);
+    near([...rgb.subarray(0, 3)], [128, 128, 128], 1);
+    expect([...rgb.subarray(3, 6)]).toEqual([255, 255, 255]);
+  });
+
+  test('agrees with a 2×2 average of the full conversion on smooth content', () => {
+    const frame = flatI420(64, 32, 81, 90, 240);
+    const half = i420ToRgbHalf(frame.data, 64, 32);
+    const full = i420ToRgb(frame.data, 64, 32);
+    near([...half.subarray(0, 3)], [...full.subarray(0, 3)], 1);
+    expect(half.length).toBe(32 * 16 * 3);
+  });
+});
