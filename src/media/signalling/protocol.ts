@@ -1,0 +1,377 @@
+// The gst-webrtc-signalling protocol v1 (reachy-daemon-api.md §9.2): JSON text frames tagged by
+// `type` with camelCase fields, in both directions (server → peer, peer → server). Owns the message
+// types, a strict decoder per direction that never throws (malformed input becomes a typed
+// `DecodeProblem`), and encoders with a stable field order. Does not own sockets, sessions or
+// routing (signalling-client.ts, src/sim/signalling-server.ts). Like the Rust reference (serde),
+// unknown extra fields are ignored; every known field is type-checked.
+
+/**
+ * Peer roles. gst-plugins-rs knows `producer` and `listener`; the spec (§9.2) also lists
+ * `consumer`, which newer servers use for `listConsumers`. Anything else is refused.
+ */
+export const PEER_ROLES = ['listener', 'producer', 'consumer'] as const;
+export type PeerRole = (typeof PEER_ROLES)[number];
+
+/** Free-form peer metadata (`{"name":"reachymini"}` for the robot); `null` when a peer sent none. */
+export type PeerMeta = Readonly<Record<string, unknown>> | null;
+
+/** One entry of `list` / `listConsumers`. */
+export interface PeerInfo {
+  readonly id: string;
+  readonly meta: PeerMeta;
+}
+
+export interface SdpPayload {
+  readonly type: 'offer' | 'answer';
+  readonly sdp: string;
+}
+
+export interface IcePayload {
+  readonly candidate: string;
+  readonly sdpMLineIndex: number;
+}
+
+/** `peer`: relayed verbatim between the two sides of a session; exactly one of `sdp` / `ice`. */
+export type PeerMessage =
+  | { readonly type: 'peer'; readonly sessionId: string; readonly sdp: SdpPayload }
+  | { readonly type: 'peer'; readonly sessionId: string; readonly ice: IcePayload };
+
+export interface EndSessionMessage {
+  readonly type: 'endSession';
+  readonly sessionId: string;
+}
+
+// ---- server → peer ----------------------------------------------------------------------------
+
+export interface WelcomeMessage {
+  readonly type: 'welcome';
+  readonly peerId: string;
+}
+export interface PeerStatusChangedMessage {
+  readonly type: 'peerStatusChanged';
+  readonly peerId: string;
+  readonly roles: readonly PeerRole[];
+  readonly meta: PeerMeta;
+}
+export interface ListMessage {
+  readonly type: 'list';
+  readonly producers: readonly PeerInfo[];
+}
+export interface ListConsumersMessage {
+  readonly type: 'listConsumers';
+  readonly consumers: readonly PeerInfo[];
+}
+/** To the consumer: its session with producer `peerId` is `sessionId`. */
+export interface SessionStartedMessage {
+  readonly type: 'sessionStarted';
+  readonly peerId: string;
+  readonly sessionId: string;
+}
+/** To the producer: consumer `peerId` wants a session; `offer` when the consumer offers. */
+export interface StartSessionToProducerMessage {
+  readonly type: 'startSession';
+  readonly peerId: string;
+  readonly sessionId: string;
+  readonly offer?: string;
+}
+export interface ErrorMessage {
+  readonly type: 'error';
+  readonly details: string;
+}
+
+export type ServerMessage =
+  | WelcomeMessage
+  | PeerStatusChangedMessage
+  | ListMessage
+  | ListConsumersMessage
+  | SessionStartedMessage
+  | StartSessionToProducerMessage
+  | PeerMessage
+  | EndSessionMessage
+  | ErrorMessage;
+
+// ---- peer → server ----------------------------------------------------------------------------
+
+export interface SetPeerStatusMessage {
+  readonly type: 'setPeerStatus';
+  readonly roles: readonly PeerRole[];
+  readonly meta: PeerMeta;
+}
+export interface ListRequest {
+  readonly type: 'list';
+}
+export interface ListConsumersRequest {
+  readonly type: 'listConsumers';
+}
+/** From a consumer: start a session with producer `peerId` (`offer` when the consumer offers). */
+export interface StartSessionRequest {
+  readonly type: 'startSession';
+  readonly peerId: string;
+  readonly offer?: string;
+}
+/** Optional first message of some clients (§9.2); the version is informative only. */
+export interface SetProtocolVersionMessage {
+  readonly type: 'setProtocolVersion';
+  readonly version?: string | number;
+}
+
+export type ClientMessage =
+  | SetPeerStatusMessage
+  | ListRequest
+  | ListConsumersRequest
+  | StartSessionRequest
+  | PeerMessage
+  | EndSessionMessage
+  | SetProtocolVersionMessage;
+
+// ---- decoding ---------------------------------------------------------------------------------
+
+export type DecodeProblemKind = 'malformed-json' | 'not-an-object' | 'missing-type' | 'unknown-type' | 'invalid-field';
+
+/** Why a frame was refused; `details` is the human sentence sent back in `error.details`. */
+export interface DecodeProblem {
+  readonly kind: DecodeProblemKind;
+  /** The frame's `type` when it had one. */
+  readonly messageType: string | null;
+  readonly details: string;
+}
+
+export type Decoded<M> = { readonly ok: true; readonly message: M } | { readonly ok: false; readonly problem: DecodeProblem };
+
+/** Longest excerpt of a bad frame quoted in a problem's details (keeps logs and replies small). */
+const EXCERPT_CHARS = 80;
+
+type Json = Record<string, unknown>;
+
+/** Thrown only inside this module and always caught by `decode`; callers never see it. */
+class FieldError {
+  readonly details: string;
+  constructor(details: string) {
+    this.details = details;
+  }
+}
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'missing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}
+
+function id(frame: Json, field: string): string {
+  const value = frame[field];
+  if (typeof value !== 'string' || value.length === 0) throw new FieldError(`"${field}" must be a non-empty string, got ${describe(value)}`);
+  return value;
+}
+
+function text(frame: Json, field: string): string {
+  const value = frame[field];
+  if (typeof value !== 'string') throw new FieldError(`"${field}" must be a string, got ${describe(value)}`);
+  return value;
+}
+
+function optionalText(frame: Json, field: string): string | undefined {
+  return frame[field] === undefined || frame[field] === null ? undefined : text(frame, field);
+}
+
+function meta(value: unknown, field: string): PeerMeta {
+  if (value === undefined || value === null) return null;
+  if (!isObject(value)) throw new FieldError(`"${field}" must be an object or null, got ${describe(value)}`);
+  return value;
+}
+
+function roles(frame: Json): PeerRole[] {
+  const value = frame['roles'];
+  if (!Array.isArray(value)) throw new FieldError(`"roles" must be an array, got ${describe(value)}`);
+  return value.map((role: unknown) => {
+    if (typeof role !== 'string' || !(PEER_ROLES as readonly string[]).includes(role)) {
+      throw new FieldError(`"roles" entries must be one of ${PEER_ROLES.join(', ')}, got ${JSON.stringify(role) ?? 'undefined'}`);
+    }
+    return role as PeerRole;
+  });
+}
+
+function peerList(frame: Json, field: string): PeerInfo[] {
+  const value = frame[field];
+  if (!Array.isArray(value)) throw new FieldError(`"${field}" must be an array, got ${describe(value)}`);
+  return value.map((entry: unknown, index) => {
+    if (!isObject(entry)) throw new FieldError(`"${field}[${index}]" must be an object, got ${describe(entry)}`);
+    const entryId = entry['id'];
+    if (typeof entryId !== 'string' || entryId.length === 0) throw new FieldError(`"${field}[${index}].id" must be a non-empty string`);
+    return { id: entryId, meta: meta(entry['meta'], `${field}[${index}].meta`) };
+  });
+}
+
+function peerMessage(frame: Json): PeerMessage {
+  const sessionId = id(frame, 'sessionId');
+  const sdp = frame['sdp'];
+  const ice = frame['ice'];
+  if ((sdp === undefined) === (ice === undefined)) throw new FieldError('"peer" must carry exactly one of "sdp" or "ice"');
+  if (sdp !== undefined) {
+    if (!isObject(sdp)) throw new FieldError(`"sdp" must be an object, got ${describe(sdp)}`);
+    const kind = sdp['type'];
+    if (kind !== 'offer' && kind !== 'answer') throw new FieldError(`"sdp.type" must be "offer" or "answer", got ${JSON.stringify(kind) ?? 'undefined'}`);
+    const body = sdp['sdp'];
+    if (typeof body !== 'string' || body.length === 0) throw new FieldError('"sdp.sdp" must be a non-empty string');
+    return { type: 'peer', sessionId, sdp: { type: kind, sdp: body } };
+  }
+  if (!isObject(ice)) throw new FieldError(`"ice" must be an object, got ${describe(ice)}`);
+  const candidate = ice['candidate'];
+  if (typeof candidate !== 'string') throw new FieldError(`"ice.candidate" must be a string, got ${describe(candidate)}`);
+  const index = ice['sdpMLineIndex'];
+  if (typeof index !== 'number' || !Number.isSafeInteger(index) || index < 0) {
+    throw new FieldError(`"ice.sdpMLineIndex" must be a non-negative integer, got ${JSON.stringify(index) ?? 'undefined'}`);
+  }
+  return { type: 'peer', sessionId, ice: { candidate, sdpMLineIndex: index } };
+}
+
+function serverMessage(type: string, frame: Json): ServerMessage | null {
+  switch (type) {
+    case 'welcome':
+      return { type, peerId: id(frame, 'peerId') };
+    case 'peerStatusChanged':
+      return { type, peerId: id(frame, 'peerId'), roles: roles(frame), meta: meta(frame['meta'], 'meta') };
+    case 'list':
+      return { type, producers: peerList(frame, 'producers') };
+    case 'listConsumers':
+      return { type, consumers: peerList(frame, 'consumers') };
+    case 'sessionStarted':
+      return { type, peerId: id(frame, 'peerId'), sessionId: id(frame, 'sessionId') };
+    case 'startSession': {
+      const offer = optionalText(frame, 'offer');
+      return { type, peerId: id(frame, 'peerId'), sessionId: id(frame, 'sessionId'), ...(offer === undefined ? {} : { offer }) };
+    }
+    case 'peer':
+      return peerMessage(frame);
+    case 'endSession':
+      return { type, sessionId: id(frame, 'sessionId') };
+    case 'error':
+      return { type, details: text(frame, 'details') };
+    default:
+      return null;
+  }
+}
+
+function clientMessage(type: string, frame: Json): ClientMessage | null {
+  switch (type) {
+    case 'setPeerStatus':
+      return { type, roles: roles(frame), meta: meta(frame['meta'], 'meta') };
+    case 'list':
+    case 'listConsumers':
+      return { type };
+    case 'startSession': {
+      const offer = optionalText(frame, 'offer');
+      return { type, peerId: id(frame, 'peerId'), ...(offer === undefined ? {} : { offer }) };
+    }
+    case 'peer':
+      return peerMessage(frame);
+    case 'endSession':
+      return { type, sessionId: id(frame, 'sessionId') };
+    case 'setProtocolVersion': {
+      const version = frame['version'];
+      if (version === undefined || version === null) return { type };
+      if (typeof version !== 'string' && typeof version !== 'number') throw new FieldError(`"version" must be a string or a number, got ${describe(version)}`);
+      return { type, version };
+    }
+    default:
+      return null;
+  }
+}
+
+function excerpt(raw: string): string {
+  return raw.length > EXCERPT_CHARS ? `${raw.slice(0, EXCERPT_CHARS)}…` : raw;
+}
+
+function decode<M>(raw: string, direction: string, known: (type: string, frame: Json) => M | null): Decoded<M> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw) as unknown;
+  } catch {
+    return { ok: false, problem: { kind: 'malformed-json', messageType: null, details: `not JSON: ${JSON.stringify(excerpt(raw))}` } };
+  }
+  if (!isObject(parsed)) return { ok: false, problem: { kind: 'not-an-object', messageType: null, details: `a message must be a JSON object, got ${describe(parsed)}` } };
+  const type = parsed['type'];
+  if (typeof type !== 'string') return { ok: false, problem: { kind: 'missing-type', messageType: null, details: `"type" must be a string, got ${describe(type)}` } };
+  try {
+    const message = known(type, parsed);
+    if (message === null) return { ok: false, problem: { kind: 'unknown-type', messageType: type, details: `unknown ${direction} message type ${JSON.stringify(excerpt(type))}` } };
+    return { ok: true, message };
+  } catch (error) {
+    if (error instanceof FieldError) return { ok: false, problem: { kind: 'invalid-field', messageType: type, details: `invalid "${type}": ${error.details}` } };
+    throw error;
+  }
+}
+
+/** Decodes a frame a peer received from the server. Never throws. */
+export function decodeServerMessage(raw: string): Decoded<ServerMessage> {
+  return decode(raw, 'server', serverMessage);
+}
+
+/** Decodes a frame the server received from a peer. Never throws. */
+export function decodeClientMessage(raw: string): Decoded<ClientMessage> {
+  return decode(raw, 'peer', clientMessage);
+}
+
+// ---- encoding ---------------------------------------------------------------------------------
+
+function encodePeer(message: PeerMessage): Json {
+  return 'sdp' in message
+    ? { type: 'peer', sessionId: message.sessionId, sdp: { type: message.sdp.type, sdp: message.sdp.sdp } }
+    : { type: 'peer', sessionId: message.sessionId, ice: { candidate: message.ice.candidate, sdpMLineIndex: message.ice.sdpMLineIndex } };
+}
+
+function encodePeerList(peers: readonly PeerInfo[]): Json[] {
+  return peers.map((peer) => ({ id: peer.id, meta: peer.meta }));
+}
+
+/** The JSON text of a server → peer message (`type` first, absent optionals left out). */
+export function encodeServerMessage(message: ServerMessage): string {
+  switch (message.type) {
+    case 'welcome':
+      return JSON.stringify({ type: message.type, peerId: message.peerId });
+    case 'peerStatusChanged':
+      return JSON.stringify({ type: message.type, roles: message.roles, meta: message.meta, peerId: message.peerId });
+    case 'list':
+      return JSON.stringify({ type: message.type, producers: encodePeerList(message.producers) });
+    case 'listConsumers':
+      return JSON.stringify({ type: message.type, consumers: encodePeerList(message.consumers) });
+    case 'sessionStarted':
+      return JSON.stringify({ type: message.type, peerId: message.peerId, sessionId: message.sessionId });
+    case 'startSession':
+      return JSON.stringify({
+        type: message.type,
+        peerId: message.peerId,
+        sessionId: message.sessionId,
+        ...(message.offer === undefined ? {} : { offer: message.offer }),
+      });
+    case 'peer':
+      return JSON.stringify(encodePeer(message));
+    case 'endSession':
+      return JSON.stringify({ type: message.type, sessionId: message.sessionId });
+    case 'error':
+      return JSON.stringify({ type: message.type, details: message.details });
+  }
+}
+
+/** The JSON text of a peer → server message. */
+export function encodeClientMessage(message: ClientMessage): string {
+  switch (message.type) {
+    case 'setPeerStatus':
+      return JSON.stringify({ type: message.type, roles: message.roles, meta: message.meta });
+    case 'list':
+    case 'listConsumers':
+      return JSON.stringify({ type: message.type });
+    case 'startSession':
+      return JSON.stringify({ type: message.type, peerId: message.peerId, ...(message.offer === undefined ? {} : { offer: message.offer }) });
+    case 'peer':
+      return JSON.stringify(encodePeer(message));
+    case 'endSession':
+      return JSON.stringify({ type: message.type, sessionId: message.sessionId });
+    case 'setProtocolVersion':
+      return JSON.stringify({ type: message.type, ...(message.version === undefined ? {} : { version: message.version }) });
+  }
+}

@@ -1,0 +1,123 @@
+// gst-webrtc-signalling v1 codec (reachy-daemon-api.md §9.2): every message shape decodes in its
+// direction, encoders round-trip, and malformed input becomes a typed problem instead of a throw.
+import { describe, expect, it } from 'vitest';
+import {
+  type ClientMessage,
+  type ServerMessage,
+  decodeClientMessage,
+  decodeServerMessage,
+  encodeClientMessage,
+  encodeServerMessage,
+} from '../../../src/media/signalling/protocol.ts';
+
+const serverMessages: ServerMessage[] = [
+  { type: 'welcome', peerId: 'p1' },
+  { type: 'peerStatusChanged', peerId: 'p2', roles: ['producer'], meta: { name: 'reachymini' } },
+  { type: 'peerStatusChanged', peerId: 'p2', roles: [], meta: null },
+  { type: 'list', producers: [{ id: 'p2', meta: { name: 'reachymini' } }, { id: 'p3', meta: null }] },
+  { type: 'listConsumers', consumers: [] },
+  { type: 'sessionStarted', peerId: 'p2', sessionId: 's1' },
+  { type: 'startSession', peerId: 'p1', sessionId: 's1' },
+  { type: 'startSession', peerId: 'p1', sessionId: 's1', offer: 'v=0' },
+  { type: 'peer', sessionId: 's1', sdp: { type: 'offer', sdp: 'v=0\r\n' } },
+  { type: 'peer', sessionId: 's1', ice: { candidate: 'candidate:1 1 UDP 1 127.0.0.1 5000 typ host', sdpMLineIndex: 2 } },
+  { type: 'endSession', sessionId: 's1' },
+  { type: 'error', details: 'nope' },
+];
+
+const clientMessages: ClientMessage[] = [
+  { type: 'setPeerStatus', roles: ['listener'], meta: null },
+  { type: 'setPeerStatus', roles: ['producer', 'consumer'], meta: { name: 'reachymini' } },
+  { type: 'list' },
+  { type: 'listConsumers' },
+  { type: 'startSession', peerId: 'p2' },
+  { type: 'startSession', peerId: 'p2', offer: 'v=0' },
+  { type: 'peer', sessionId: 's1', sdp: { type: 'answer', sdp: 'v=0\r\n' } },
+  { type: 'peer', sessionId: 's1', ice: { candidate: '', sdpMLineIndex: 0 } },
+  { type: 'endSession', sessionId: 's1' },
+  { type: 'setProtocolVersion', version: 1 },
+  { type: 'setProtocolVersion' },
+];
+
+describe('signalling protocol codec', () => {
+  it('round-trips every server → peer message', () => {
+    for (const message of serverMessages) expect(decodeServerMessage(encodeServerMessage(message))).toEqual({ ok: true, message });
+  });
+
+  it('round-trips every peer → server message', () => {
+    for (const message of clientMessages) expect(decodeClientMessage(encodeClientMessage(message))).toEqual({ ok: true, message });
+  });
+
+  it('encodes the wire shapes of §9.2 (camelCase, type first, absent optionals left out)', () => {
+    expect(encodeClientMessage({ type: 'startSession', peerId: 'p2' })).toBe('{"type":"startSession","peerId":"p2"}');
+    expect(encodeClientMessage({ type: 'peer', sessionId: 's', ice: { candidate: 'c', sdpMLineIndex: 0 } })).toBe(
+      '{"type":"peer","sessionId":"s","ice":{"candidate":"c","sdpMLineIndex":0}}',
+    );
+    expect(encodeServerMessage({ type: 'peerStatusChanged', peerId: 'p', roles: ['listener'], meta: null })).toBe(
+      '{"type":"peerStatusChanged","roles":["listener"],"meta":null,"peerId":"p"}',
+    );
+  });
+
+  it('accepts what gst-plugins-rs sends: absent meta is null, unknown extra fields are ignored', () => {
+    expect(decodeServerMessage('{"type":"list","producers":[{"id":"a"}],"extra":1}')).toEqual({ ok: true, message: { type: 'list', producers: [{ id: 'a', meta: null }] } });
+    expect(decodeClientMessage('{"type":"setPeerStatus","roles":["listener"]}')).toEqual({ ok: true, message: { type: 'setPeerStatus', roles: ['listener'], meta: null } });
+    expect(decodeServerMessage('{"type":"startSession","peerId":"c","sessionId":"s","offer":null}')).toEqual({
+      ok: true,
+      message: { type: 'startSession', peerId: 'c', sessionId: 's' },
+    });
+  });
+
+  it.each([
+    ['not json', 'malformed-json'],
+    ['', 'malformed-json'],
+    ['[1,2]', 'not-an-object'],
+    ['null', 'not-an-object'],
+    ['"welcome"', 'not-an-object'],
+    ['{}', 'missing-type'],
+    ['{"type":7}', 'missing-type'],
+    ['{"type":"teleport"}', 'unknown-type'],
+    ['{"type":"welcome"}', 'invalid-field'],
+    ['{"type":"welcome","peerId":""}', 'invalid-field'],
+    ['{"type":"list","producers":{}}', 'invalid-field'],
+    ['{"type":"list","producers":[{"meta":{}}]}', 'invalid-field'],
+    ['{"type":"list","producers":[{"id":"a","meta":"x"}]}', 'invalid-field'],
+    ['{"type":"peerStatusChanged","peerId":"a","roles":["king"],"meta":null}', 'invalid-field'],
+    ['{"type":"peer","sessionId":"s"}', 'invalid-field'],
+    ['{"type":"peer","sessionId":"s","sdp":{"type":"offer","sdp":"v"},"ice":{"candidate":"","sdpMLineIndex":0}}', 'invalid-field'],
+    ['{"type":"peer","sessionId":"s","sdp":{"type":"pranswer","sdp":"v"}}', 'invalid-field'],
+    ['{"type":"peer","sessionId":"s","sdp":{"type":"offer","sdp":""}}', 'invalid-field'],
+    ['{"type":"peer","sessionId":"s","ice":{"candidate":"c","sdpMLineIndex":-1}}', 'invalid-field'],
+    ['{"type":"peer","sessionId":"s","ice":{"candidate":"c","sdpMLineIndex":0.5}}', 'invalid-field'],
+    ['{"type":"peer","sessionId":"s","ice":{"sdpMLineIndex":0}}', 'invalid-field'],
+    ['{"type":"error"}', 'invalid-field'],
+    ['{"type":"setPeerStatus","roles":["listener"]}', 'unknown-type'],
+  ])('server frame %j is refused as %s', (raw, kind) => {
+    const decoded = decodeServerMessage(raw);
+    expect(decoded.ok).toBe(false);
+    if (!decoded.ok) {
+      expect(decoded.problem.kind).toBe(kind);
+      expect(decoded.problem.details.length).toBeGreaterThan(0);
+    }
+  });
+
+  it.each([
+    ['{"type":"setPeerStatus","roles":"listener"}', 'invalid-field'],
+    ['{"type":"setPeerStatus","roles":["listener"],"meta":[1]}', 'invalid-field'],
+    ['{"type":"startSession"}', 'invalid-field'],
+    ['{"type":"startSession","peerId":"p","offer":5}', 'invalid-field'],
+    ['{"type":"endSession"}', 'invalid-field'],
+    ['{"type":"setProtocolVersion","version":{}}', 'invalid-field'],
+    ['{"type":"welcome","peerId":"p"}', 'unknown-type'],
+  ])('peer frame %j is refused as %s', (raw, kind) => {
+    const decoded = decodeClientMessage(raw);
+    expect(decoded).toMatchObject({ ok: false, problem: { kind } });
+  });
+
+  it('names the offending field and keeps excerpts of garbage short', () => {
+    const decoded = decodeServerMessage('{"type":"sessionStarted","peerId":"p"}');
+    expect(decoded).toMatchObject({ ok: false, problem: { messageType: 'sessionStarted', details: expect.stringContaining('"sessionId"') } });
+    const garbage = decodeServerMessage('x'.repeat(10_000));
+    expect(garbage.ok).toBe(false);
+    if (!garbage.ok) expect(garbage.problem.details.length).toBeLessThan(200);
+  });
+});
