@@ -5,13 +5,13 @@
 // no setting. Owns those steps; the HTTP/multipart plumbing is in settings-server.ts. Answers carry
 // the stored path and a SHA-256 fingerprint, never the file's content.
 import { createHash } from 'node:crypto';
-import { chmod, lstat, readFile, rm } from 'node:fs/promises';
+import { chmod, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { CredentialsError, MAX_CREDENTIALS_FILE_BYTES, parseCredentialsText } from '../config/credentials.ts';
 import { createLogger } from '../logging/logger.ts';
 import { HttpFailure } from './http-failure.ts';
-import { PRIVATE_FILE_MODE, writePrivateFileAtomic } from './private-files.ts';
+import { lstatIfExists, PRIVATE_FILE_MODE, writePrivateFileAtomic } from './private-files.ts';
 import { decodeSettings, describeIssues, type AppSettings } from './settings-schema.ts';
 import { SettingsFileInvalid, type SettingsStore } from './settings-store.ts';
 
@@ -108,13 +108,8 @@ export interface UploadInput {
 }
 
 async function existingBytes(path: string): Promise<Buffer | undefined> {
-  let st;
-  try {
-    st = await lstat(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+  const st = await lstatIfExists(path);
+  if (st === undefined) return undefined;
   if (!st.isFile()) throw new HttpFailure(409, `${path} exists and is not a regular file; remove it first`);
   return readFile(path);
 }

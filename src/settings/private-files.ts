@@ -4,7 +4,8 @@
 // never sees a half-written file and nobody but the driver's user can read one (threat model:
 // "treat settings port like root on robot config"). Does not decide what is written or when.
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, open, rename, rm } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** Owner read/write only: credentials, settings and the token are all secrets or root-like config. */
@@ -54,4 +55,14 @@ export async function writePrivateFileAtomic(path: string, data: string | Uint8A
     throw error;
   }
   await syncDirectory(dir);
+}
+
+/** `lstat` of a path that may not exist (symlinks are not followed): undefined when it is absent. */
+export async function lstatIfExists(path: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
 }

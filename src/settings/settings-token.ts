@@ -4,9 +4,9 @@
 // not un-read a token that was already exposed; delete the file to rotate it). Owns that file only;
 // sessions and login codes live in settings-auth.ts. Threat model: "treat settings port like root".
 import { randomBytes } from 'node:crypto';
-import { lstat, open, readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ensurePrivateDir, PRIVATE_FILE_MODE } from './private-files.ts';
+import { ensurePrivateDir, lstatIfExists, PRIVATE_FILE_MODE } from './private-files.ts';
 
 export const TOKEN_FILE_NAME = 'settings-token';
 /** 32 random bytes = 256 bits: unguessable, and 43 base64url characters. */
@@ -27,13 +27,8 @@ export function newRandomToken(bytes: number = TOKEN_BYTES): string {
 }
 
 async function readExisting(path: string): Promise<string | undefined> {
-  let st;
-  try {
-    st = await lstat(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+  const st = await lstatIfExists(path);
+  if (st === undefined) return undefined;
   if (!st.isFile()) throw new SettingsTokenError(`settings token ${path} is not a regular file (a symlink or a directory); remove it so a new token is generated`);
   if (typeof process.getuid === 'function' && st.uid !== process.getuid()) {
     throw new SettingsTokenError(`settings token ${path} belongs to uid ${st.uid}, not to this user; remove it so a new token is generated`);
