@@ -57,6 +57,18 @@ export type RpcFailure =
   | Unsupported
   | HandlerFailed;
 
+/** The message of anything thrown or rejected (tagged errors, Errors, strings). */
+export function messageOf(error: unknown): string {
+  if (error && typeof error === 'object' && 'message' in error && typeof (error as { message: unknown }).message === 'string') return (error as { message: string }).message;
+  return String(error);
+}
+
+/** `{ _tag, message }` of a failure as it crosses an actor boundary; untagged ones are HandlerFailed. */
+export function failureOf(error: unknown): { _tag: string; message: string } {
+  const tag = error && typeof error === 'object' && '_tag' in error && typeof (error as { _tag: unknown })._tag === 'string' ? (error as { _tag: string })._tag : 'HandlerFailed';
+  return { _tag: tag, message: messageOf(error) };
+}
+
 /** JSON-RPC 2.0 codes used on the wire (§2.3); everything raised by a handler is -32000. */
 export const JSONRPC_CODE = {
   parseError: -32700,

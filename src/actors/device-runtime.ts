@@ -5,7 +5,7 @@
 import type { Msg } from '@nats-io/nats-core';
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import { createActor, fromPromise, type Actor } from 'xstate';
-import { InvalidRequest, type RpcFailure } from '../errors.ts';
+import { InvalidRequest } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';
 import { meshMachine, meshStateName, type MeshMachine, type RegistrationOutput } from '../machines/mesh.machine.ts';
 import { NatsLink, type LinkEvent } from '../adapters/nats-link.ts';
@@ -245,4 +245,3 @@ export function startDeviceRuntime(options: DeviceRuntimeOptions): DeviceRuntime
   };
 }
 
-export type { RpcFailure };

@@ -10,7 +10,8 @@ import { DaemonMoveUpdates } from '../adapters/daemon-move-updates.ts';
 import { DaemonSdkSocket } from '../adapters/daemon-sdk-socket.ts';
 import type { DaemonStatus } from '../adapters/daemon-wire.ts';
 import type { AuditLog } from '../adapters/audit-log.ts';
-import { DaemonUnavailable, HandlerFailed, type RpcFailure } from '../errors.ts';
+import { DaemonUnavailable, HandlerFailed, messageOf, type RpcFailure } from '../errors.ts';
+import { radToDeg } from '../robot/pose-math.ts';
 import { createLogger } from '../logging/logger.ts';
 import { connectionMachine, type ConnectionMachine } from '../machines/connection.machine.ts';
 import { driverMachine, type ChildCommand, type DriverEvent, type DriverMachine, type LeasePolicy, type PrivilegedRpc } from '../machines/driver.machine.ts';
@@ -59,14 +60,6 @@ export interface RobotRuntime {
   stop(): Promise<void>;
 }
 
-function asFailure(error: unknown): { _tag: string; message: string } {
-  if (error && typeof error === 'object' && '_tag' in error) return error as { _tag: string; message: string };
-  return { _tag: 'HandlerFailed', message: error instanceof Error ? error.message : String(error) };
-}
-
-function degrees(rad: number): number {
-  return (rad * 180) / Math.PI;
-}
 
 export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
   /** The daemon adapters of the current target; swapped whole by `retarget`. */
@@ -131,7 +124,7 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
             cleanups.push(sdk.on('close', (info) => sendBack({ type: 'daemon.lost', reason: `daemon socket closed: ${info.reason}` })));
           } else {
             const timer = setInterval(() => {
-              link.http.daemonStatus().then(onStatus, (error: unknown) => sendBack({ type: 'daemon.lost', reason: asFailure(error).message }));
+              link.http.daemonStatus().then(onStatus, (error: unknown) => sendBack({ type: 'daemon.lost', reason: messageOf(error) }));
             }, HTTP_STATUS_POLL_MS);
             cleanups.push(() => clearInterval(timer));
           }
@@ -180,7 +173,7 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
         stopped.push(uuid);
       } catch (error) {
         // A move that finished between list and stop answers 500 (daemon quirk): nothing to stop.
-        log.debug('stop of a finished move', { uuid, error: asFailure(error).message });
+        log.debug('stop of a finished move', { uuid, error: messageOf(error) });
       }
     }
     return stopped;
@@ -258,7 +251,7 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
           const [right, left] = push.antennas_joint_positions;
           toRoot({
             type: 'pose.update',
-            pose: { head_joints_deg: push.head_joint_positions.map(degrees), antennas_deg: [degrees(left ?? 0), degrees(right ?? 0)], body_yaw_deg: degrees(push.head_joint_positions[0] ?? 0), read_at: new Date(t).toISOString() },
+            pose: { head_joints_deg: push.head_joint_positions.map(radToDeg), antennas_deg: [radToDeg(left ?? 0), radToDeg(right ?? 0)], body_yaw_deg: radToDeg(push.head_joint_positions[0] ?? 0), read_at: new Date(t).toISOString() },
           });
         }),
       );
@@ -312,18 +305,18 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
         const [right, left] = joints.value.antennas_joint_positions;
         const bodyYaw = head[0] ?? 0;
         const common = { read_at: new Date(joints.receivedAt).toISOString(), age_s: joints.ageMs / 1000, stale: joints.stale };
-        if (fn === 'get_body_yaw') return reply({ status: 'success', yaw_rad: bodyYaw, yaw_deg: degrees(bodyYaw), ...common });
-        return reply({ status: 'success', head_degrees: head.map(degrees), antenna_degrees: [degrees(left ?? 0), degrees(right ?? 0)], body_yaw_deg: degrees(bodyYaw), body_yaw_rad: bodyYaw, ...common });
+        if (fn === 'get_body_yaw') return reply({ status: 'success', yaw_rad: bodyYaw, yaw_deg: radToDeg(bodyYaw), ...common });
+        return reply({ status: 'success', head_degrees: head.map(radToDeg), antenna_degrees: [radToDeg(left ?? 0), radToDeg(right ?? 0)], body_yaw_deg: radToDeg(bodyYaw), body_yaw_rad: bodyYaw, ...common });
       }
       // HTTP transport (or no push yet): one state read, fresh by construction.
       const full = await link.http.fullState({ withHeadJoints: true, withBodyYaw: true, withAntennaPositions: true });
       const at = new Date().toISOString();
       const bodyYaw = full.body_yaw ?? 0;
-      if (fn === 'get_body_yaw') return reply({ status: 'success', yaw_rad: bodyYaw, yaw_deg: degrees(bodyYaw), read_at: at, age_s: 0, stale: false });
+      if (fn === 'get_body_yaw') return reply({ status: 'success', yaw_rad: bodyYaw, yaw_deg: radToDeg(bodyYaw), read_at: at, age_s: 0, stale: false });
       const [right, left] = full.antennas_position ?? [0, 0];
-      return reply({ status: 'success', head_degrees: (full.head_joints ?? []).map(degrees), antenna_degrees: [degrees(left), degrees(right)], body_yaw_deg: degrees(bodyYaw), body_yaw_rad: bodyYaw, read_at: at, age_s: 0, stale: false });
+      return reply({ status: 'success', head_degrees: (full.head_joints ?? []).map(radToDeg), antenna_degrees: [radToDeg(left), radToDeg(right)], body_yaw_deg: radToDeg(bodyYaw), body_yaw_rad: bodyYaw, read_at: at, age_s: 0, stale: false });
     } catch (error) {
-      fail(asFailure(error).message);
+      fail(messageOf(error));
     }
   }
 

@@ -4,6 +4,7 @@
 // return. Owns the link states and their timing; the probe and the live link are actors provided
 // by the composer (adapters do the I/O). Motion is refused while not connected (DaemonUnavailable).
 import { assign, emit, setup } from 'xstate';
+import { messageOf } from '../errors.ts';
 
 /** First retry quickly (a restarting daemon is back in ~1 s); cap so reconnect stays < 2 s. */
 export const RECONNECT_BACKOFF_BASE_MS = 100;
@@ -30,11 +31,6 @@ export function reconnectBackoffMs(attempt: number): number {
   return Math.min(RECONNECT_BACKOFF_MAX_MS, RECONNECT_BACKOFF_BASE_MS * 2 ** Math.max(0, attempt - 1));
 }
 
-function errorText(error: unknown): string {
-  if (error && typeof error === 'object' && 'message' in error) return String((error as { message: unknown }).message);
-  return String(error);
-}
-
 export const connectionMachine = setup({
   types: {
     context: {} as ConnectionContext,
@@ -52,7 +48,7 @@ export const connectionMachine = setup({
   actions: {
     announce: emit(({ context }, params: { state: ConnectionStateName }) => ({ type: 'connection.changed' as const, state: params.state, at: context.since, lastError: context.lastError })),
     stamp: assign({ since: () => Date.now() }),
-    recordFailure: assign(({ context }, params: { error: unknown }) => ({ attempt: context.attempt + 1, lastError: errorText(params.error) })),
+    recordFailure: assign(({ context }, params: { error: unknown }) => ({ attempt: context.attempt + 1, lastError: messageOf(params.error) })),
     recordConnected: assign(({ context }) => ({ attempt: 0, lastError: null, connects: context.connects + 1 })),
   },
   delays: {

@@ -5,6 +5,7 @@
 // and timing only (time is read from Date.now, which tests fake): every I/O action and actor is named here and provided by the device runtime
 // (src/actors/device-runtime.ts). NATS status events drive it; nothing here ever exits the process.
 import { assign, setup } from 'xstate';
+import { messageOf } from '../errors.ts';
 
 /** Python back-off: 1, 2, 4 … capped at 30 s, forever (§2.13). */
 export const REGISTER_BACKOFF_BASE_MS = 1_000;
@@ -56,10 +57,6 @@ export function registrationBackoffMs(attempt: number): number {
   return Math.min(REGISTER_BACKOFF_MAX_MS, REGISTER_BACKOFF_BASE_MS * 2 ** Math.max(0, attempt - 1));
 }
 
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 export const meshMachine = setup({
   types: {
     context: {} as MeshContext,
@@ -92,7 +89,7 @@ export const meshMachine = setup({
       registrations: context.registrations + 1,
       lastError: null,
     })),
-    recordFailure: assign(({ context }, error: unknown) => ({ attempt: context.attempt + 1, lastError: errorText(error) })),
+    recordFailure: assign(({ context }, error: unknown) => ({ attempt: context.attempt + 1, lastError: messageOf(error) })),
     countReconnect: assign({ reconnects: ({ context }) => context.reconnects + 1, registrationId: null }),
   },
   guards: {

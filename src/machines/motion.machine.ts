@@ -5,6 +5,7 @@
 // running one (the daemon would otherwise run both and let them fight, daemon-api §7). Owns the
 // states and timing; sending, stopping and cancelling are actors provided by the composer.
 import { and, assign, emit, enqueueActions, setup } from 'xstate';
+import { failureOf } from '../errors.ts';
 
 /** The Python SDK waits duration + 1 s for a move to report completion (daemon-api §2). */
 export const MOVE_COMPLETION_MARGIN_MS = 1_000;
@@ -54,14 +55,6 @@ export interface MotionContext {
   readonly lastError: string;
   readonly since: number;
   readonly stopRequestId: string | null;
-}
-
-function failureOf(error: unknown): { _tag: string; message: string } {
-  if (error && typeof error === 'object') {
-    const e = error as { _tag?: unknown; message?: unknown };
-    return { _tag: typeof e._tag === 'string' ? e._tag : 'HandlerFailed', message: typeof e.message === 'string' ? e.message : String(error) };
-  }
-  return { _tag: 'HandlerFailed', message: String(error) };
 }
 
 export const motionMachine = setup({

@@ -1,7 +1,7 @@
 // The daemon's look-at maths (reachy-daemon-api.md §8, RM:vision/look_at.py): the minimal rotation
 // turning the head's +X onto the direction of a world point (x forward, y left, z up, metres),
 // translation zero. Owns only this; pose algebra lives in the pose module. Pure functions.
-import { rotationFromRotvec, rpyFromRotation, rotZ, type Mat3 } from './pose-math.ts';
+import { radToDeg, rotationFromRotvec, rpyFromRotation, rotZ, type Mat3 } from './pose-math.ts';
 
 /** Below this distance the point is "at the head": no defined direction, identity like the daemon. */
 export const LOOK_AT_MIN_DISTANCE_M = 1e-12;
@@ -21,6 +21,5 @@ export function lookAtRotation(x: number, y: number, z: number): Mat3 {
 /** Roll, pitch, yaw in degrees of the look-at rotation (for range checks and reporting). */
 export function lookAtRpyDeg(x: number, y: number, z: number): { roll: number; pitch: number; yaw: number } {
   const [roll, pitch, yaw] = rpyFromRotation(lookAtRotation(x, y, z));
-  const deg = (r: number) => (r * 180) / Math.PI;
-  return { roll: deg(roll), pitch: deg(pitch), yaw: deg(yaw) };
+  return { roll: radToDeg(roll), pitch: radToDeg(pitch), yaw: radToDeg(yaw) };
 }

@@ -3,13 +3,12 @@
 // release_lease). Each turns its validated params into one driver event carrying a plain-JSON
 // daemon command (daemon units: metres, radians; reachy-daemon-api.md §5). Owns the agent-facing
 // descriptions and the unit conversions; the machines decide whether and when anything moves.
-import { composePose, rotationFromRpy } from '../robot/pose-math.ts';
+import { composePose, degToRad as rad, rotationFromRpy } from '../robot/pose-math.ts';
 import { lookAtRotation, lookAtRpyDeg } from '../robot/look-at.ts';
 import type { CallContext } from './function-def.ts';
 import { defineFunction } from './function-def.ts';
 import { booleanParam, defineParams, enumParam, numberParam, stringParam } from './params.ts';
 
-const rad = (deg: number) => (deg * Math.PI) / 180;
 
 /** Reference limits (§2.2). Body yaw: ±2.8 rad as in the reference; the daemon clamps at ±160°. */
 export const LIMITS = {
