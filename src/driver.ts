@@ -64,8 +64,10 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
   const daemonBaseUrl = overrides.daemonBaseUrl ?? emulator?.url ?? daemonUrl(config);
   const inspector = config.inspectUrl ? createStateInspector(config.inspectUrl) : undefined;
   const inspect = inspector ? { inspect: inspector.inspect } : {};
-  let runtime: DeviceRuntime | undefined;
-  const audit = openAuditLog(config.auditLogPath, (record) => runtime?.publish(subjects.audit(config.tenant, config.deviceId), record));
+  // The mesh runtime and the config in force change with `reconfigure`; closures read them late.
+  let mesh: DeviceRuntime | undefined;
+  let current = config;
+  const audit = openAuditLog(config.auditLogPath, (record) => mesh?.publish(subjects.audit(current.tenant, current.deviceId), record));
   const robot = startRobotRuntime({
     deviceId: config.deviceId,
     daemonBaseUrl,
@@ -74,7 +76,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     leaseTtlS: config.leaseTtlS,
     privilegedRpc: config.privilegedRpc,
     audit,
-    emitSafetyEvent: (payload) => runtime?.emitEvent('safety_event', payload),
+    emitSafetyEvent: (payload) => mesh?.emitEvent('safety_event', payload),
     ...inspect,
   });
   const gate = createRpcGate({ functions: FUNCTIONS, target: robot.driver, explainRefusal, onRefusal: (info) => robot.recordRefusal(info) });
@@ -98,16 +100,16 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
       onMeshState: (state, at) => robot.driver.send({ type: 'mesh.state', state, at }),
       ...inspect,
     });
-  runtime = startMesh(config, initialServers);
+  mesh = startMesh(config, initialServers);
+  /** Set just above, before anything below can run. */
+  const live = (): DeviceRuntime => mesh as DeviceRuntime;
   log.info('driver started', { device_id: config.deviceId, tenant: config.tenant, discovery: config.discoveryMode, brokers: initialServers.join(','), daemon: daemonBaseUrl, sim: config.sim });
-  let current = config;
   let servers = initialServers;
-  let mesh: DeviceRuntime = runtime;
   return {
     robot,
     gate,
     get runtime() {
-      return mesh;
+      return live();
     },
     get config() {
       return current;
@@ -118,9 +120,8 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
       if (meshFingerprint(next) !== meshFingerprint(current)) {
         // The private --sim broker stays in use while the configured URLs are unchanged.
         const nextServers = sameList(next.messagingUrls, current.messagingUrls) ? servers : next.messagingUrls;
-        await mesh.stop();
+        await live().stop();
         mesh = startMesh(next, nextServers);
-        runtime = mesh;
         servers = nextServers;
         restarted.push('mesh');
       }
@@ -136,7 +137,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     statusSnapshot() {
       const c = robot.driver.getSnapshot().context;
       return {
-        mesh: { state: c.meshState, since: new Date(c.meshStateSince).toISOString(), device_id: current.deviceId, tenant: current.tenant, brokers: servers, registrations: mesh.registrationCount() },
+        mesh: { state: c.meshState, since: new Date(c.meshStateSince).toISOString(), device_id: current.deviceId, tenant: current.tenant, brokers: servers, registrations: live().registrationCount() },
         daemon_link: { state: c.connection.state, since: new Date(c.connection.since).toISOString(), daemon: robot.daemonBaseUrl, transport: current.transportMode, last_error: c.connection.lastError },
         power: c.power.state,
         interlock: { state: c.interlock.state, reason: c.interlock.reason },
@@ -147,7 +148,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
       };
     },
     async stop() {
-      await mesh.stop();
+      await live().stop();
       await robot.stop();
       inspector?.stop();
       await emulator?.close();
