@@ -93,6 +93,15 @@ export class DaemonCommandInvalid extends Data.TaggedError('DaemonCommandInvalid
   readonly problem: string;
 }> {}
 
+/** A request the client refused to send because the daemon could only refuse it (too large, bad name). */
+export class DaemonRequestInvalid extends Data.TaggedError('DaemonRequestInvalid')<{
+  readonly message: string;
+  readonly method: string;
+  readonly route: string;
+  /** What is wrong (`body of 26300000 bytes exceeds 26214400`, `file name is empty`, ...). */
+  readonly problem: string;
+}> {}
+
 /** Every failure of a `DaemonHttpClient` call. */
 export type DaemonHttpError =
   | DaemonUnreachable
@@ -101,7 +110,8 @@ export type DaemonHttpError =
   | DaemonServerError
   | DaemonBackendNotRunning
   | DaemonBadResponse
-  | DaemonNotConnected;
+  | DaemonNotConnected
+  | DaemonRequestInvalid;
 
 /** Every failure of a realtime send on a daemon WebSocket. */
 export type DaemonSendError = DaemonNotConnected | DaemonSocketCongested | DaemonCommandInvalid;
@@ -114,6 +124,7 @@ const HTTP_ERROR_TAGS: ReadonlySet<string> = new Set([
   'DaemonBackendNotRunning',
   'DaemonBadResponse',
   'DaemonNotConnected',
+  'DaemonRequestInvalid',
 ]);
 
 /** Narrows a caught value to a daemon HTTP failure (anything else is a bug, rethrow it). */

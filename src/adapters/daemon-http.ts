@@ -7,15 +7,16 @@
 import { Agent, request } from 'undici';
 import { createLogger } from '../logging/logger.ts';
 import {
-  DaemonBackendNotRunning, DaemonBadResponse, DaemonNotConnected, DaemonRejected, DaemonServerError, DaemonTimeout,
+  DaemonBackendNotRunning, DaemonBadResponse, DaemonNotConnected, DaemonRejected, DaemonRequestInvalid, DaemonServerError, DaemonTimeout,
   DaemonUnreachable, describeDetail, type DaemonDetail, type DaemonHttpError, type DaemonValidationIssue,
 } from './daemon-errors.ts';
 import {
   decodeAntennas, decodeCameraSpecs, decodeDaemonStatus, decodeFullState, decodeMatrixPose, decodeMediaStatus, decodeMessage,
-  decodeMotorsStatus, decodeNumber, decodeRunningMoves, decodeSetTargetResult, decodeStatusOk, decodeStatusText, decodeUuid,
-  decodeXyzRpyPose, parseJson, type Antennas, type CameraSpecs, type DaemonStatus, type Decoder, type FullState,
+  decodeMotorsStatus, decodeNumber, decodeRunningMoves, decodeSetTargetResult, decodeSoundList, decodeStatusOk, decodeStatusText,
+  decodeUploadedSound, decodeUuid, decodeXyzRpyPose, parseJson, type Antennas, type CameraSpecs, type DaemonStatus, type Decoder, type FullState,
   type HeadPose, type Interpolation, type MatrixPose, type MediaStatus, type MotorMode, type SetTargetResult, type XyzRpyPose,
 } from './daemon-wire.ts';
+import { buildFilePartBody } from './multipart-body.ts';
 
 const log = createLogger('daemon-http');
 
@@ -45,6 +46,22 @@ export const MAX_RESPONSE_BYTES = 1024 * 1024;
  * a reset after the request was sent may mean the daemon already executed it.
  */
 export const GET_RETRY_DELAYS_MS: readonly number[] = [50, 200];
+/**
+ * The daemon's cap on a sound upload's whole request body (`MAX_SOUND_UPLOAD_BYTES`,
+ * routers/media.py, enforced by its MaxBodySizeMiddleware: 413 from the Content-Length, before
+ * reading). A larger body is refused here instead of being sent to be cut off.
+ */
+export const MAX_SOUND_UPLOAD_BYTES = 25 * 1024 * 1024;
+/**
+ * Whole-call deadline of a sound upload: 25 MiB over a 2.4 GHz link at ~3 MB/s takes ~9 s, and the
+ * daemon then probes the file with GStreamer (its own bound: 5 s); 60 s covers a weak link twice.
+ */
+export const SOUND_UPLOAD_TIMEOUT_MS = 60_000;
+/** Longest uploaded file name in UTF-8 bytes: NAME_MAX of the daemon's /tmp (longer fails there with a 500). */
+export const MAX_SOUND_UPLOAD_NAME_BYTES = 255;
+/** Multipart field the upload route reads (`upload_sound(file: UploadFile = File(...))`). */
+const SOUND_UPLOAD_FIELD = 'file';
+const SOUND_UPLOAD_ROUTE = '/api/media/sounds/upload';
 /** Characters of a non-JSON or unexpected body kept in an error (enough for a FastAPI message). */
 const BODY_EXCERPT_CHARS = 200;
 /** The 503 detail of the daemon's `get_backend` dependency (§0 "Backend gate"). */
@@ -109,7 +126,7 @@ export interface SetTargetRequest {
   readonly target_body_yaw?: number;
 }
 
-type Method = 'GET' | 'POST';
+type Method = 'GET' | 'POST' | 'DELETE';
 
 interface CallSpec<T> {
   readonly method: Method;
@@ -117,6 +134,8 @@ interface CallSpec<T> {
   readonly route: string;
   readonly query?: Readonly<Record<string, string>>;
   readonly body?: unknown;
+  /** A non-JSON body sent as is (the multipart upload); exclusive with `body`. */
+  readonly rawBody?: { readonly bytes: Buffer; readonly contentType: string };
   readonly decode: Decoder<T>;
 }
 
@@ -162,6 +181,15 @@ function toDetail(json: unknown): DaemonDetail {
     });
   }
   return detail === null || detail === undefined ? null : JSON.stringify(detail);
+}
+
+/** Why `name` cannot be an uploaded sound's name on the daemon, or undefined when it can. */
+function uploadNameProblem(name: string): string | undefined {
+  if (name.length === 0) return 'file name is empty';
+  if (name === '.' || name === '..') return `file name '${name}' is not a file`;
+  if (name.includes('/') || name.includes('\u0000')) return 'file name must be a bare name (no "/" or NUL)';
+  if (Buffer.byteLength(name) > MAX_SOUND_UPLOAD_NAME_BYTES) return `file name is longer than ${MAX_SOUND_UPLOAD_NAME_BYTES} bytes`;
+  return undefined;
 }
 
 export class DaemonHttpClient {
@@ -279,6 +307,40 @@ export class DaemonHttpClient {
     return this.#call({ method: 'POST', route: '/api/media/play_sound', body: { file }, decode: decodeStatusOk }, options);
   }
 
+  /**
+   * `POST /api/media/sounds/upload` (multipart field `file`): stores `bytes` as
+   * `/tmp/reachy_mini_sounds/<name>` on the daemon, overwriting a file of that name, and resolves
+   * with that path for `playSound`. The daemon answers 400 for an extension outside its list or
+   * content it cannot decode (DaemonRejected). Refused before sending (DaemonRequestInvalid): a
+   * name that is empty, `.`/`..`, holds `/` or NUL, or exceeds MAX_SOUND_UPLOAD_NAME_BYTES, and a
+   * body over MAX_SOUND_UPLOAD_BYTES. Default deadline SOUND_UPLOAD_TIMEOUT_MS; never retried.
+   */
+  async uploadSound(name: string, bytes: Uint8Array, options?: CallOptions): Promise<{ readonly path: string }> {
+    const problem = uploadNameProblem(name);
+    if (problem) throw this.#invalid('POST', SOUND_UPLOAD_ROUTE, problem);
+    const multipart = buildFilePartBody(SOUND_UPLOAD_FIELD, name, bytes);
+    if (multipart.body.length > MAX_SOUND_UPLOAD_BYTES) {
+      throw this.#invalid('POST', SOUND_UPLOAD_ROUTE, `upload body of ${multipart.body.length} bytes exceeds the daemon's ${MAX_SOUND_UPLOAD_BYTES}`);
+    }
+    return this.#call(
+      { method: 'POST', route: SOUND_UPLOAD_ROUTE, rawBody: { bytes: multipart.body, contentType: multipart.contentType }, decode: decodeUploadedSound },
+      { timeoutMs: options?.timeoutMs ?? SOUND_UPLOAD_TIMEOUT_MS },
+    );
+  }
+
+  /** `GET /api/media/sounds` — names of the uploaded sounds, sorted by the daemon. */
+  listSounds(options?: CallOptions): Promise<readonly string[]> {
+    return this.#call({ method: 'GET', route: '/api/media/sounds', decode: decodeSoundList }, options);
+  }
+
+  /** `DELETE /api/media/sounds/{name}` — 404 (DaemonRejected) when there is no such upload. */
+  deleteSound(name: string, options?: CallOptions): Promise<{ readonly status: 'ok' }> {
+    const route = `/api/media/sounds/${encodeURIComponent(name)}`;
+    const problem = uploadNameProblem(name);
+    if (problem) return Promise.reject(this.#invalid('DELETE', route, problem));
+    return this.#call({ method: 'DELETE', route, decode: decodeStatusOk }, options);
+  }
+
   cameraSpecs(options?: CallOptions): Promise<CameraSpecs> {
     return this.#call({ method: 'GET', route: '/api/camera/specs', decode: decodeCameraSpecs }, options);
   }
@@ -288,6 +350,10 @@ export class DaemonHttpClient {
     if (this.#closed) return;
     this.#closed = true;
     await this.#agent.destroy();
+  }
+
+  #invalid(method: Method, route: string, problem: string): DaemonRequestInvalid {
+    return new DaemonRequestInvalid({ message: `${method} ${route} not sent: ${problem}`, method, route, problem });
   }
 
   async #call<T>(spec: CallSpec<T>, options?: CallOptions): Promise<T> {
@@ -319,7 +385,9 @@ export class DaemonHttpClient {
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
         signal: AbortSignal.timeout(timeoutMs),
-        ...(spec.body === undefined ? {} : { body: JSON.stringify(spec.body), headers: { 'content-type': 'application/json' } }),
+        ...(spec.rawBody !== undefined
+          ? { body: spec.rawBody.bytes, headers: { 'content-type': spec.rawBody.contentType } }
+          : spec.body === undefined ? {} : { body: JSON.stringify(spec.body), headers: { 'content-type': 'application/json' } }),
       });
       status = response.statusCode;
       // Always consume the body, so the keep-alive socket is reusable and nothing leaks.

@@ -311,6 +311,22 @@ export const decodeMediaStatus: Decoder<MediaStatus> = decodeWith((json) => {
   return { available: bool(s.available, 'available'), released: bool(s.released, 'released'), no_media: bool(s.no_media, 'no_media') };
 });
 
+/** `POST /api/media/sounds/upload` → `{"status":"ok","path":"/tmp/reachy_mini_sounds/<name>"}`. */
+export const decodeUploadedSound: Decoder<{ readonly path: string }> = decodeWith((json) => {
+  const reply = object(json, '');
+  if (reply.status !== 'ok') fail('status', '"ok"', reply.status);
+  const path = text(reply.path, 'path');
+  if (path.length === 0) fail('path', 'a non-empty path', path);
+  return { path };
+});
+
+/** `GET /api/media/sounds` → `{"files":[name...]}`. */
+export const decodeSoundList: Decoder<readonly string[]> = decodeWith((json) => {
+  const files = object(json, '').files;
+  if (!Array.isArray(files)) fail('files', 'an array of names', files);
+  return (files as unknown[]).map((name, i) => text(name, `files[${i}]`));
+});
+
 export const decodeCameraSpecs: Decoder<CameraSpecs> = decodeWith((json) => {
   const s = object(json, '');
   if (!Array.isArray(s.available_resolutions)) fail('available_resolutions', 'an array', s.available_resolutions);

@@ -12,13 +12,14 @@ import { createRequestHandler } from './http-dispatch.ts';
 import { type XyzRpyPose, xyzRpyFromPose } from '../robot/pose-math.ts';
 import type { BootPose, MotorMode } from './robot-model.ts';
 import { type DaemonState, type EmulatorFault, type RobotVariant, SimDaemon } from './sim-daemon.ts';
+import type { UploadedSound } from './sound-uploads.ts';
 import { WsGateway } from './ws-gateway.ts';
 import { MoveUpdatesSocket } from './ws-move-updates.ts';
 import { SdkSocket } from './ws-sdk.ts';
 import { SetTargetSocket } from './ws-set-target.ts';
 import { StateFullSocket } from './ws-state-full.ts';
 
-export type { EmulatorFault, ReceivedCommand, RobotVariant, BootPose, MotorMode, DaemonState, XyzRpyPose };
+export type { EmulatorFault, ReceivedCommand, RobotVariant, BootPose, MotorMode, DaemonState, XyzRpyPose, UploadedSound };
 
 export interface EmulatorOptions {
   /** Bind address; the daemon binds loopback unless it is the wireless robot (§0). */
@@ -58,6 +59,8 @@ export interface EmulatorSnapshot {
   readonly backendReady: boolean;
   readonly mediaReleased: boolean;
   readonly playedSounds: readonly string[];
+  /** Files in the daemon's sound temp directory (`/api/media/sounds/upload`), sorted by name. */
+  readonly uploadedSounds: readonly UploadedSound[];
 }
 
 export interface Emulator {
@@ -159,6 +162,7 @@ class DaemonEmulator implements Emulator {
       backendReady: this.#daemon.backendReady,
       mediaReleased: this.#daemon.mediaReleased,
       playedSounds: [...this.#daemon.playedSounds],
+      uploadedSounds: this.#daemon.sounds.list(),
     };
   }
 

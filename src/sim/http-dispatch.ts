@@ -1,7 +1,9 @@
 // One HTTP request through the emulated daemon, in FastAPI's order (reachy-daemon-api.md §0):
 // log it, find the route (404/405), decode a JSON body (422 `json_invalid`), the backend gate
 // (503), the required-body check (422 `missing`), then the handler; an unexpected exception
-// becomes uvicorn's plain-text 500. Owns the node:http request/response plumbing only.
+// becomes uvicorn's plain-text 500. In front of all that, the daemon's MaxBodySizeMiddleware on the
+// sound upload path (413 from the Content-Length before reading, or once a streamed body passes
+// the cap; the connection is then closed). Owns the node:http request/response plumbing only.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logging/logger.ts';
 import { type CommandLog, parseLoggedBody } from './command-log.ts';
@@ -11,6 +13,7 @@ import {
 import { matchRoute } from './http-routes.ts';
 import { invalidJsonIssue } from './request-validation.ts';
 import type { SimDaemon } from './sim-daemon.ts';
+import { MAX_SOUND_UPLOAD_BYTES } from './sound-uploads.ts';
 
 /** Largest request body read (bytes); the daemon's biggest JSON bodies are a few hundred bytes. */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -18,31 +21,62 @@ const MAX_BODY_BYTES = 1024 * 1024;
 /** Python's json error for the commonest malformed body (V8's wording differs). */
 const JSON_DECODE_ERROR = 'Expecting value';
 
-type BodyRead = { readonly kind: 'ok'; readonly text: string } | { readonly kind: 'too-large' };
+/**
+ * Paths under the daemon's MaxBodySizeMiddleware (main.py) and their cap: exact paths, any method,
+ * checked before routing.
+ */
+const MIDDLEWARE_BODY_LIMITS: ReadonlyMap<string, number> = new Map([['/api/media/sounds/upload', MAX_SOUND_UPLOAD_BYTES]]);
 
-function readBody(request: IncomingMessage): Promise<BodyRead> {
+type BodyRead = { readonly kind: 'ok'; readonly bytes: Buffer } | { readonly kind: 'too-large' };
+
+/** Reads the body up to `limit`; `stopAtLimit` resolves as soon as it is passed, reading no further. */
+function readBody(request: IncomingMessage, limit: number, stopAtLimit: boolean): Promise<BodyRead> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     let tooLarge = false;
-    request.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    request.on('end', () => resolve(tooLarge ? { kind: 'too-large' } : { kind: 'ok', text: Buffer.concat(chunks).toString('utf8') }));
+      if (size > limit) {
+        tooLarge = true;
+        chunks.length = 0;
+        if (stopAtLimit) {
+          request.off('data', onData);
+          request.pause();
+          resolve({ kind: 'too-large' });
+        }
+      } else chunks.push(chunk);
+    };
+    request.on('data', onData);
+    request.on('end', () => resolve(tooLarge ? { kind: 'too-large' } : { kind: 'ok', bytes: Buffer.concat(chunks) }));
     request.on('error', reject);
   });
 }
 
-function send(response: ServerResponse, reply: HttpReply): void {
+interface Dispatched {
+  readonly reply: HttpReply;
+  /** Close the connection after the reply (a body left unread must not be parsed as a request). */
+  readonly close: boolean;
+}
+
+function send(response: ServerResponse, reply: HttpReply, close = false): void {
   const isJson = 'json' in reply;
   const payload = isJson ? JSON.stringify(reply.json) : reply.text;
   response.writeHead(reply.status, {
     'content-type': isJson ? 'application/json' : reply.contentType,
     'content-length': Buffer.byteLength(payload),
+    ...(close ? { connection: 'close' } : {}),
   });
   response.end(payload);
+}
+
+/** The middleware's 413. */
+const bodyTooLarge = (limit: number): HttpReply => ({ status: 413, json: { detail: `Request body too large; maximum is ${limit} bytes` } });
+
+/** What the command log keeps of a body: multipart bodies (up to 25 MiB) only as a summary. */
+function loggedBody(bytes: Buffer, contentType: string | undefined): unknown {
+  if (contentType?.toLowerCase().startsWith('multipart/')) return `[multipart body, ${bytes.length} bytes]`;
+  return parseLoggedBody(bytes.toString('utf8'));
 }
 
 function jsonErrorPosition(error: unknown): number {
@@ -50,21 +84,39 @@ function jsonErrorPosition(error: unknown): number {
   return found ? Number(found[1]) : 0;
 }
 
-async function dispatch(request: IncomingMessage, daemon: SimDaemon, log: CommandLog): Promise<HttpReply> {
+async function dispatch(request: IncomingMessage, daemon: SimDaemon, log: CommandLog): Promise<Dispatched> {
   const url = new URL(request.url ?? '/', 'http://emulator.invalid');
   const method = request.method ?? 'GET';
-  const read = await readBody(request);
-  const text = read.kind === 'ok' ? read.text : '';
-  log.record({ transport: 'http', method, path: url.pathname, query: Object.fromEntries(url.searchParams), body: parseLoggedBody(text) });
-  if (read.kind === 'too-large') return { status: 413, json: { detail: 'Request Entity Too Large' } };
+  const contentType = request.headers['content-type'];
+  const query = Object.fromEntries(url.searchParams);
+  const middlewareLimit = MIDDLEWARE_BODY_LIMITS.get(url.pathname);
+  if (middlewareLimit !== undefined) {
+    const declared = Number(request.headers['content-length']);
+    if (Number.isFinite(declared) && declared > middlewareLimit) {
+      log.record({ transport: 'http', method, path: url.pathname, query, body: undefined });
+      return { reply: bodyTooLarge(middlewareLimit), close: true };
+    }
+  }
+  const read = await readBody(request, middlewareLimit ?? MAX_BODY_BYTES, middlewareLimit !== undefined);
+  const raw = read.kind === 'ok' ? read.bytes : Buffer.alloc(0);
+  log.record({ transport: 'http', method, path: url.pathname, query, body: loggedBody(raw, contentType) });
+  if (read.kind === 'too-large') {
+    return middlewareLimit !== undefined
+      ? { reply: bodyTooLarge(middlewareLimit), close: true }
+      : { reply: { status: 413, json: { detail: 'Request Entity Too Large' } }, close: false };
+  }
+  return { reply: await routeRequest(url, method, raw, contentType, daemon), close: false };
+}
 
+async function routeRequest(url: URL, method: string, raw: Buffer, contentType: string | undefined, daemon: SimDaemon): Promise<HttpReply> {
   const match = matchRoute(method, url.pathname);
   if (match.kind === 'not-found') return notFound();
   if (match.kind === 'method-not-allowed') return methodNotAllowed();
   const { route, params } = match;
 
   let body: unknown;
-  if (route.body === 'required' && text.trim().length > 0) {
+  const text = route.body === 'required' ? raw.toString('utf8') : '';
+  if (text.trim().length > 0) {
     try {
       body = JSON.parse(text) as unknown;
     } catch (error) {
@@ -75,16 +127,16 @@ async function dispatch(request: IncomingMessage, daemon: SimDaemon, log: Comman
   if (route.body === 'required' && (body === undefined || body === null)) {
     return validationFailed([{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }]);
   }
-  return route.handle({ method, path: url.pathname, params, query: url.searchParams, body }, daemon);
+  return route.handle({ method, path: url.pathname, params, query: url.searchParams, body, rawBody: raw, contentType }, daemon);
 }
 
 /** The `request` listener of the emulator's node:http server. */
 export function createRequestHandler(daemon: SimDaemon, log: CommandLog, logger: Logger): (request: IncomingMessage, response: ServerResponse) => void {
   return (request, response) => {
     dispatch(request, daemon, log).then(
-      (reply) => {
+      ({ reply, close }) => {
         logger.debug('http', { method: request.method, path: request.url, status: reply.status });
-        send(response, reply);
+        send(response, reply, close);
       },
       (error: unknown) => {
         logger.error('http handler failed', { method: request.method, path: request.url, error });

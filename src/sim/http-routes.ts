@@ -18,8 +18,12 @@ export interface RouteRequest {
   readonly path: string;
   readonly params: Readonly<Record<string, string>>;
   readonly query: URLSearchParams;
-  /** Parsed JSON body; undefined when the request had none. */
+  /** Parsed JSON body; undefined when the request had none (and for `multipart` routes). */
   readonly body: unknown;
+  /** The body as received (`multipart` routes parse it themselves). */
+  readonly rawBody: Buffer;
+  /** The request's Content-Type header. */
+  readonly contentType: string | undefined;
 }
 
 export interface Route {
@@ -28,8 +32,11 @@ export interface Route {
   readonly path: string;
   /** Depends on `get_backend`: 503 `Backend not running` before any parameter validation. */
   readonly needsBackend: boolean;
-  /** `none`: the body is ignored; `required`: a pydantic model body (422 `missing` when absent). */
-  readonly body: 'none' | 'required';
+  /**
+   * `none`: the body is ignored; `required`: a pydantic model body (422 `missing` when absent);
+   * `multipart`: a form with `File(...)` parameters, parsed by the handler from `rawBody`.
+   */
+  readonly body: 'none' | 'required' | 'multipart';
   readonly handle: (request: RouteRequest, daemon: SimDaemon) => HttpReply | Promise<HttpReply>;
 }
 

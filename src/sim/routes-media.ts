@@ -3,11 +3,13 @@
 // release/acquire, play_sound (`ok` even without media, 503 without backend — checked inside the
 // handler, after body validation, as the daemon does), camera specs by the status' camera name,
 // and the volume reads that fail with a plain 500 on a host without audio tools (observed).
+// The sound file routes (upload, list, delete) are routes-sounds.ts.
 // Does not stream media: there is no WebRTC / port 8443 in the emulator (§9).
 import { cameraSpecsByName } from './camera-specs.ts';
 import { backendNotRunning, internalServerError, okJson, validationFailed, type HttpReply } from './fastapi-errors.ts';
 import type { Route } from './http-routes.ts';
 import { checkStringField } from './request-validation.ts';
+import { SOUND_ROUTES } from './routes-sounds.ts';
 
 const OK = (): HttpReply => okJson({ status: 'ok' });
 
@@ -48,19 +50,14 @@ export const MEDIA_ROUTES: readonly Route[] = [
       const file = checkStringField(body, ['body'], 'file');
       if (!file.ok) return validationFailed(file.issues);
       if (!daemon.backendReady) return backendNotRunning();
-      daemon.playSound(file.value);
+      // An uploaded name plays from the sound temp directory, as the daemon resolves it.
+      daemon.playSound(daemon.sounds.resolvePlayName(file.value));
       return OK();
     },
   },
   { method: 'POST', path: '/api/media/stop_sound', needsBackend: false, body: 'none', handle: OK },
   { method: 'POST', path: '/api/media/clear_incoming_audio', needsBackend: false, body: 'none', handle: OK },
-  {
-    method: 'GET',
-    path: '/api/media/sounds',
-    needsBackend: false,
-    body: 'none',
-    handle: () => okJson({ files: [] }),
-  },
+  ...SOUND_ROUTES,
   {
     method: 'GET',
     path: '/api/camera/specs',

@@ -8,6 +8,7 @@ import { MoveTasks } from './move-tasks.ts';
 import { resetToSleep, wakeUp, type SequenceContext } from './move-sequences.ts';
 import { type BootPose, RobotModel } from './robot-model.ts';
 import { SimClock } from './sim-clock.ts';
+import { SoundUploads } from './sound-uploads.ts';
 
 export type RobotVariant = 'lite' | 'wireless';
 export type DaemonState = 'not_initialized' | 'starting' | 'running' | 'stopping' | 'stopped' | 'error';
@@ -28,6 +29,8 @@ export interface SimDaemonOptions {
   readonly robotName: string;
   readonly honourRestInterpolation: boolean;
   readonly wallNowMs?: (() => number) | undefined;
+  /** Told when `/api/media/release` or `/acquire` changes the released flag (the emulator detaches/attaches its WebRTC producer). */
+  readonly onMediaReleasedChange?: ((released: boolean) => void) | undefined;
 }
 
 /** Package version the fixtures were captured from (`version` of DaemonStatus). */
@@ -50,12 +53,15 @@ export class SimDaemon {
   robotName: string;
   /** Sound files the daemon was asked to play, in order (REST, /ws/sdk and sequences). */
   readonly playedSounds: string[] = [];
+  /** `/tmp/reachy_mini_sounds` of the daemon: uploaded sounds (kept across stop/start). */
+  readonly sounds = new SoundUploads();
   #state: DaemonState = 'running';
   #error: string | null = null;
   #backendUp = true;
   #mediaReleased = false;
   #recording: Record<string, unknown>[] | null = null;
   readonly #sdkTasks = new Set<AbortController>();
+  readonly #onMediaReleasedChange: ((released: boolean) => void) | undefined;
 
   constructor(options: SimDaemonOptions) {
     this.clock = new SimClock({ timeScale: options.timeScale, ...(options.wallNowMs ? { wallNowMs: options.wallNowMs } : {}) });
@@ -64,6 +70,7 @@ export class SimDaemon {
     this.withMedia = options.withMedia;
     this.robotName = options.robotName;
     this.honourRestInterpolation = options.honourRestInterpolation;
+    this.#onMediaReleasedChange = options.onMediaReleasedChange;
   }
 
   /** `get_backend` succeeds: a backend exists and is ready (else the route answers 503). */
@@ -108,7 +115,9 @@ export class SimDaemon {
 
   /** Release/acquire are idempotent no-ops without a media server, as on the daemon. */
   setMediaReleased(released: boolean): void {
-    if (this.withMedia) this.#mediaReleased = released;
+    if (!this.withMedia || this.#mediaReleased === released) return;
+    this.#mediaReleased = released;
+    this.#onMediaReleasedChange?.(released);
   }
 
   playSound(file: string): void {
