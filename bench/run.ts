@@ -2,12 +2,15 @@
 // camera's default mode, reachy-daemon-api.md §9.3), as p50/p99 in ms and as ratios to the bare
 // sharp encode of the same frame with the same settings, measured in the same process and
 // interleaved so drift hits every case alike. Owns only measurement; no assertions (benchmarks are
-// never timed tests). Decode cost is a hook (`runFrameEncodingBench({ decodeFrame })`) for when the
-// H.264 decoder lands (h264-webrtc.md §3.1); until then it says so instead of inventing a number.
+// never timed tests). Decode cost goes through the hook `runFrameEncodingBench({ decodeFrame })`:
+// `npm run bench` feeds it the media link's H.264 decoder (src/adapters/media-link/video-decoder.ts)
+// on 720p frames encoded once up front with libx264 like the robot's stream (h264-webrtc.md §3.1,
+// §5.2), timing decode + packed I420 copy-out per frame as a ratio to the bare sharp encode.
 // Spec: reference-driver.md §5.1; ecosystem.md §5.3 (settings and earlier measurements).
 import { availableParallelism } from 'node:os';
 import { Result } from 'effect';
 import sharp from 'sharp';
+import { VideoDecoder } from '../src/adapters/media-link/video-decoder.ts';
 import {
   encodeVideoFrame,
   ENCODING_PRESETS,
@@ -17,6 +20,7 @@ import {
   RESIZE_KERNEL,
   type VideoFrameInput,
 } from '../src/media/encoding/frame-encoding.ts';
+import { openH264TestEncoder } from '../test/harness/h264-test-encoder.ts';
 
 const WIDTH = 1280;
 const HEIGHT = 720;
@@ -30,6 +34,12 @@ const DEFAULT_ITERATIONS = 300;
 const NOISE_AMPLITUDE = 24;
 /** Pixels the pattern moves per frame, like a slow pan. */
 const PATTERN_STEP_PX = 8;
+/** H.264 frames decoded in a loop: one I-frame period of the wireless robot (60, §9.1). */
+const DECODE_GOP_FRAMES = 60;
+/** The robot's encoder bitrate (reachy-daemon-api.md §9.1). */
+const DECODE_BITRATE_BPS = 5_000_000;
+/** Baseline the decode cost is compared with: the same frame's bare sharp JPEG. */
+const DECODE_BASELINE = 'bare sharp 640 q82';
 
 /** One decoded frame per call, in whatever layout the decoder produces (I420 or interleaved). */
 export type DecodeFrame = (index: number) => VideoFrameInput | Promise<VideoFrameInput>;
@@ -206,6 +216,31 @@ export async function runFrameEncodingBench(options: { readonly iterations?: num
   };
 }
 
+/**
+ * `decodeFrame` for the hook: H.264 720p access units like the robot's (constrained baseline, two
+ * slices, SPS/PPS before each IDR, 5 Mbit/s), encoded once with libx264, then decoded in order —
+ * back to the IDR after each I-frame period — each call answering the packed I420 picture.
+ */
+export function h264DecodeFrames(): { readonly decodeFrame: DecodeFrame; close(): void } {
+  const encoder = openH264TestEncoder({ width: WIDTH, height: HEIGHT, keyframeInterval: DECODE_GOP_FRAMES, slices: 2, bitRate: DECODE_BITRATE_BPS });
+  const accessUnits: Uint8Array[] = [];
+  for (let k = 0; accessUnits.length < DECODE_GOP_FRAMES; k++) accessUnits.push(...encoder.encode(rgbToI420(patternFrame(k), WIDTH, HEIGHT)));
+  encoder.close();
+  const opened = VideoDecoder.open('h264');
+  if (Result.isFailure(opened)) throw new Error(opened.failure.message);
+  const decoder = opened.success;
+  const decodeFrame: DecodeFrame = (index) => {
+    const at = index % DECODE_GOP_FRAMES;
+    if (at === 0) decoder.reset();
+    const fed = decoder.decode(accessUnits[at] as Uint8Array);
+    if (Result.isFailure(fed)) throw new Error(`bench frame ${at} did not decode: ${fed.failure.message}`);
+    const picture = decoder.picture();
+    if (picture === null || Result.isFailure(picture)) throw new Error(`bench frame ${at} gave no picture`);
+    return { pixelFormat: 'i420', data: picture.success.data, width: picture.success.width, height: picture.success.height };
+  };
+  return { decodeFrame, close: () => decoder.close() };
+}
+
 export function formatReport(report: BenchReport): string {
   const byName = new Map(report.cases.map((c) => [c.name, c]));
   const pad = (s: string, n: number) => s.padEnd(n);
@@ -224,17 +259,20 @@ export function formatReport(report: BenchReport): string {
     lines.push(`${pad(c.name, 28)}${num(c.stats.p50)}${num(c.stats.p99)}${num(c.stats.mean, 9)}${num(r50, 11)}${num(r99, 11)}   ${c.outputBytes}`);
   }
   lines.push('');
+  const decodeBase = byName.get(DECODE_BASELINE);
   lines.push(
     report.decode
-      ? `decode: p50 ${report.decode.p50.toFixed(2)} ms, p99 ${report.decode.p99.toFixed(2)} ms, mean ${report.decode.mean.toFixed(2)} ms per frame`
-      : 'decode: not measured (no decoder yet)',
+      ? `decode H.264 + I420 copy: p50 ${report.decode.p50.toFixed(2)} ms, p99 ${report.decode.p99.toFixed(2)} ms, mean ${report.decode.mean.toFixed(2)} ms per frame` +
+          (decodeBase ? `; p50 ×bare ${(report.decode.p50 / decodeBase.stats.p50).toFixed(2)}, p99 ×bare ${(report.decode.p99 / decodeBase.stats.p99).toFixed(2)} (${DECODE_BASELINE})` : '')
+      : 'decode: not measured (no decoder given)',
   );
   return `${lines.join('\n')}\n`;
 }
 
 if (import.meta.main) {
   const started = performance.now();
-  const report = await runFrameEncodingBench();
+  const h264 = h264DecodeFrames();
+  const report = await runFrameEncodingBench({ decodeFrame: h264.decodeFrame }).finally(() => h264.close());
   process.stdout.write(formatReport(report));
   process.stdout.write(`total ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 }

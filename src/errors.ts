@@ -3,6 +3,8 @@
 // unknown method, -32602 invalid params, -32000 handler failure); `error.data` carries `_tag` and
 // the fields below. Does not own logging or retry policy. No code matches on messages.
 import { Data } from 'effect';
+import type { InvalidFrame, PayloadTooLarge } from './media/encoding/frame-encoding.ts';
+import type { SoundFileRefused } from './media/sound-files.ts';
 
 export class ParseError extends Data.TaggedError('ParseError')<{ readonly message: string }> {}
 export class InvalidRequest extends Data.TaggedError('InvalidRequest')<{ readonly message: string }> {}
@@ -39,6 +41,21 @@ export class CommandRejected extends Data.TaggedError('CommandRejected')<{ reado
 /** A tracked move ended without completing (failed, cancelled, superseded, stopped, timed out). */
 export class MotionNotCompleted extends Data.TaggedError('MotionNotCompleted')<{ readonly message: string; readonly outcome: string; readonly uuid: string | null }> {}
 export class Unsupported extends Data.TaggedError('Unsupported')<{ readonly message: string; readonly function: string }> {}
+/** The media session is not streaming (starting, reconnecting, closed, or disabled by --no-media). */
+export class MediaUnavailable extends Data.TaggedError('MediaUnavailable')<{
+  readonly message: string;
+  /** idle | signalling | negotiating | reconnecting | closed | disabled. */
+  readonly sessionState: string;
+  readonly lastError: string | null;
+}> {}
+/** The daemon's media hardware is released (release_media_hardware); acquire_media_hardware gives it back. */
+export class MediaReleased extends Data.TaggedError('MediaReleased')<{ readonly message: string }> {}
+/** No decodable picture yet: no keyframe has arrived since the session (re)started. */
+export class NoFrameYet extends Data.TaggedError('NoFrameYet')<{
+  readonly message: string;
+  /** Milliseconds the link has been up; a keyframe normally arrives within one I-frame period (2 s). */
+  readonly sessionAgeMs: number;
+}> {}
 export class HandlerFailed extends Data.TaggedError('HandlerFailed')<{ readonly message: string }> {}
 
 export type RpcFailure =
@@ -55,6 +72,12 @@ export type RpcFailure =
   | CommandRejected
   | MotionNotCompleted
   | Unsupported
+  | MediaUnavailable
+  | MediaReleased
+  | NoFrameYet
+  | PayloadTooLarge
+  | InvalidFrame
+  | SoundFileRefused
   | HandlerFailed;
 
 /** The message of anything thrown or rejected (tagged errors, Errors, strings). */

@@ -1,0 +1,218 @@
+// The receive side of one video m-line: RTP → the codec's depacketizer (whose GOP buffer is the
+// only frame store) → a decoder that runs only when a picture is asked for, feeding just the GOP
+// frames not fed yet ("decode lazily from the last keyframe", h264-webrtc.md §1, §3.2). Owns the
+// decoder's lifetime, the record of what it was fed, the wait for a first keyframe and the
+// serialisation of requests. It does not send RTCP: `push` reports when a PLI is due and the
+// caller sends it. Decoding yields to the event loop every DECODE_SLICE_MS so a long catch-up
+// (up to a 60-frame GOP, 0.2–0.4 s on a Pi, §6) does not stall the process.
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { Result } from 'effect';
+import { type DecodedVideoFrame, MediaLinkClosed, MediaTransportFailed, NoFrameYet } from '../../media/media-link.ts';
+import { createH264Depacketizer } from '../../media/rtp/h264-depacketizer.ts';
+import type { VideoDepacketizer } from '../../media/rtp/video-depacketizer.ts';
+import type { VideoCodec, VideoFrame } from '../../media/rtp/video-frame.ts';
+import { createVp8Depacketizer } from '../../media/rtp/vp8-depacketizer.ts';
+import { VideoDecoder } from './video-decoder.ts';
+
+/**
+ * Longest stretch of synchronous decoding before yielding to the event loop: 8 ms is ~8 frames at
+ * 720p here (a few on a Pi), short enough for 20 ms audio pacing and RPC traffic to keep flowing.
+ */
+export const DECODE_SLICE_MS = 8;
+
+export type LatestFrameResult = Result.Result<DecodedVideoFrame, NoFrameYet | MediaLinkClosed | MediaTransportFailed>;
+
+export interface LazyVideoCounters {
+  readonly packets: number;
+  readonly frames: number;
+  readonly keyframes: number;
+  readonly decodedFrames: number;
+}
+
+export interface LazyVideoOptions {
+  readonly codec: VideoCodec;
+  /** The negotiated payload type; other packets on the m-line are ignored. */
+  readonly payloadType: number;
+  /** `Date.now()` the session came up, for NoFrameYet.sessionAgeMs. */
+  readonly sessionStartedAt: () => number;
+}
+
+interface Waiter {
+  readonly resolve: () => void;
+}
+
+export class LazyVideo {
+  readonly codec: VideoCodec;
+  readonly #depacketizer: VideoDepacketizer;
+  readonly #sessionStartedAt: () => number;
+  #decoder: VideoDecoder | null = null;
+  /** The last GOP frame fed to the decoder (frames are shared with the depacketizer's GOP). */
+  #lastFed: VideoFrame | null = null;
+  /** The frame whose decode produced the decoder's newest picture. */
+  #pictureOf: VideoFrame | null = null;
+  #waiters = new Set<Waiter>();
+  #queue: Promise<unknown> = Promise.resolve();
+  #packets = 0;
+  #frames = 0;
+  #keyframes = 0;
+  #closed = false;
+
+  constructor(options: LazyVideoOptions) {
+    this.codec = options.codec;
+    const depacketizerOptions = { payloadType: options.payloadType };
+    this.#depacketizer = options.codec === 'h264' ? createH264Depacketizer(depacketizerOptions) : createVp8Depacketizer(depacketizerOptions);
+    this.#sessionStartedAt = options.sessionStartedAt;
+  }
+
+  /** One RTP packet off the video track. Answers whether a PLI should be sent now (already rate-limited). */
+  push(packet: Uint8Array, arrivalMs: number): { readonly pli: boolean } {
+    if (this.#closed) return { pli: false };
+    this.#packets++;
+    let pli = false;
+    let keyframe = false;
+    for (const event of this.#depacketizer.push(packet, arrivalMs)) {
+      if (event.type === 'pli') pli = true;
+      else if (event.type === 'frame') {
+        this.#frames++;
+        if (event.frame.keyframe) {
+          this.#keyframes++;
+          keyframe = true;
+        }
+      }
+    }
+    if (keyframe) this.#wake();
+    return { pli };
+  }
+
+  counters(): LazyVideoCounters {
+    return { packets: this.#packets, frames: this.#frames, keyframes: this.#keyframes, decodedFrames: this.#decoder?.decodedFrames ?? 0 };
+  }
+
+  /** The newest picture; requests run one at a time, in call order. */
+  latestFrame(waitMs: number): Promise<LatestFrameResult> {
+    const run = this.#queue.then(() => this.#latest(waitMs));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Stops taking packets, wakes waiters (they answer MediaLinkClosed). The decoder is kept until `release()`. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#wake();
+  }
+
+  /** Frees the decoder once no request is running (call after close()). */
+  async release(): Promise<void> {
+    this.close();
+    await this.#queue;
+    this.#decoder?.close();
+    this.#decoder = null;
+  }
+
+  async #latest(waitMs: number): Promise<LatestFrameResult> {
+    const deadline = performance.now() + Math.max(0, Number.isFinite(waitMs) ? waitMs : 0);
+    for (;;) {
+      if (this.#closed) return Result.fail(new MediaLinkClosed({ message: 'the media link is closed' }));
+      const decoded = await this.#decodeAvailable();
+      if (decoded !== null) return decoded;
+      const remaining = deadline - performance.now();
+      if (remaining <= 0) {
+        const ageMs = Math.max(0, Date.now() - this.#sessionStartedAt());
+        return Result.fail(new NoFrameYet({ message: `no ${this.codec} keyframe received yet (link up ${ageMs} ms)`, sessionAgeMs: ageMs }));
+      }
+      await this.#waitForKeyframe(remaining);
+    }
+  }
+
+  /** Decodes the GOP frames not fed yet; null when there is nothing decodable (no keyframe yet). */
+  async #decodeAvailable(): Promise<LatestFrameResult | null> {
+    let lastError: MediaTransportFailed | null = null;
+    let sliceStart = performance.now();
+    for (;;) {
+      if (this.#closed) return Result.fail(new MediaLinkClosed({ message: 'the media link closed during decoding' }));
+      const gop = this.#depacketizer.gop();
+      const pending = this.#pendingFrames(gop);
+      if (pending === null) return null;
+      if (pending.length === 0) break;
+      const decoder = this.#openDecoder();
+      if (Result.isFailure(decoder)) return Result.fail(decoder.failure);
+      let yielded = false;
+      for (const frame of pending) {
+        const fed = decoder.success.decode(frame.data);
+        this.#lastFed = frame;
+        if (Result.isFailure(fed)) lastError = fed.failure;
+        else if (fed.success > 0) this.#pictureOf = frame;
+        if (performance.now() - sliceStart >= DECODE_SLICE_MS) {
+          await yieldToEventLoop();
+          sliceStart = performance.now();
+          yielded = true;
+          break; // the GOP may have moved on meanwhile: plan again
+        }
+      }
+      if (!yielded) break;
+    }
+    return this.#answer(lastError);
+  }
+
+  /**
+   * The GOP frames to feed, oldest first: those after the last fed one, or the whole GOP from a new
+   * keyframe (resetting the decoder). Null when the GOP cannot be decoded: empty, or it lost its
+   * keyframe to the buffer bound after the last fed frame was evicted.
+   */
+  #pendingFrames(gop: readonly VideoFrame[]): readonly VideoFrame[] | null {
+    if (gop.length === 0) return null;
+    const fedAt = this.#lastFed === null ? -1 : gop.lastIndexOf(this.#lastFed);
+    if (fedAt >= 0) return gop.slice(fedAt + 1);
+    const first = gop[0] as VideoFrame;
+    if (!first.keyframe) return null;
+    this.#decoder?.reset();
+    this.#lastFed = null;
+    this.#pictureOf = null;
+    return gop;
+  }
+
+  #openDecoder(): Result.Result<VideoDecoder, MediaTransportFailed> {
+    if (this.#decoder !== null) return Result.succeed(this.#decoder);
+    const opened = VideoDecoder.open(this.codec);
+    if (Result.isSuccess(opened)) this.#decoder = opened.success;
+    return opened;
+  }
+
+  #answer(lastError: MediaTransportFailed | null): LatestFrameResult | null {
+    const decoder = this.#decoder;
+    const source = this.#pictureOf;
+    if (decoder === null || source === null) {
+      if (lastError !== null) return Result.fail(lastError);
+      return this.#lastFed === null ? null : Result.fail(new MediaTransportFailed({ stage: 'decode', message: `the ${this.codec} decoder produced no picture from the GOP` }));
+    }
+    // The decoder copies each picture out once; asking again for the same picture is cheap.
+    const picture = decoder.picture();
+    if (picture === null) return null;
+    if (Result.isFailure(picture)) return Result.fail(picture.failure);
+    const { data, width, height, matrix } = picture.success;
+    const frame: DecodedVideoFrame =
+      matrix === undefined
+        ? { pixelFormat: 'i420', data, width, height, codec: this.codec, receivedAt: source.receivedMs }
+        : { pixelFormat: 'i420', data, width, height, matrix, codec: this.codec, receivedAt: source.receivedMs };
+    return Result.succeed(frame);
+  }
+
+  #waitForKeyframe(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        resolve: () => {
+          clearTimeout(timer);
+          this.#waiters.delete(waiter);
+          resolve();
+        },
+      };
+      const timer = setTimeout(waiter.resolve, ms);
+      this.#waiters.add(waiter);
+    });
+  }
+
+  #wake(): void {
+    for (const waiter of [...this.#waiters]) waiter.resolve();
+  }
+}
