@@ -112,6 +112,7 @@ export class AudioRecording {
 export interface TestProducerSession {
   readonly sessionId: string;
   readonly videoPayloadType: number;
+  readonly audioPayloadType: number;
   readonly proxy: UdpLossProxy | null;
   readonly received: AudioRecording;
   /** Resolves when the producer's PeerConnection is connected. */
@@ -136,6 +137,11 @@ export interface WrtcTestProducer {
 /** Video payload type of the offer's first VP8 rtpmap. */
 function vp8PayloadType(sdp: string): number {
   const match = /a=rtpmap:(\d+) VP8\/90000/.exec(sdp);
+  return match ? Number(match[1]) : -1;
+}
+
+function opusPayloadType(sdp: string): number {
+  const match = /a=rtpmap:(\d+) opus\/48000/i.exec(sdp);
   return match ? Number(match[1]) : -1;
 }
 
@@ -178,6 +184,7 @@ export function startWrtcTestProducer(options: WrtcTestProducerOptions): WrtcTes
     let proxy: UdpLossProxy | null = null;
     let closed = false;
     let videoPayloadType = -1;
+    let audioPayloadType = -1;
     // Offer, answer and candidates are applied in order.
     let ops: Promise<unknown> = Promise.resolve();
     const serial = (step: () => Promise<unknown>): void => {
@@ -224,6 +231,7 @@ export function startWrtcTestProducer(options: WrtcTestProducerOptions): WrtcTes
       await pc.setLocalDescription(offer);
       const sdp = pc.localDescription?.sdp ?? offer.sdp;
       videoPayloadType = vp8PayloadType(sdp);
+      audioPayloadType = opusPayloadType(sdp);
       session.sendOffer(sdp.replace(/^a=candidate:.*\r?\n/gm, ''));
     });
 
@@ -240,6 +248,9 @@ export function startWrtcTestProducer(options: WrtcTestProducerOptions): WrtcTes
       sessionId: session.sessionId,
       get videoPayloadType() {
         return videoPayloadType;
+      },
+      get audioPayloadType() {
+        return audioPayloadType;
       },
       get proxy() {
         return proxy;

@@ -54,6 +54,21 @@ export const CLOSE_SETTLE_MS = 100;
  * won); 250 ms lets the more precise signalling reason win without delaying the end much.
  */
 export const END_REASON_SETTLE_MS = 250;
+/**
+ * No RTP at all (video 30 fps and Opus every 20 ms both stop) for this long means the path is dead.
+ * libdatachannel only reports `failed` 30 s after a network blackout and never `disconnected`
+ * (measured on loopback with a dropping proxy), far too late for a robot; the producer's longest
+ * legitimate gap is well under a second.
+ */
+export const MEDIA_STALL_MS = 5_000;
+/** How often the stall watchdog looks. */
+export const MEDIA_STALL_CHECK_MS = 500;
+
+/** RTCP shares the track (rtcp-mux): packet types 192–223 in the second byte (RFC 5761 §4). */
+function isRtcp(packet: Uint8Array): boolean {
+  const second = packet[1] ?? 0;
+  return second >= 192 && second <= 223;
+}
 /** CNAME in our audio SSRC line (RFC 3550 §6.5.1): any stable per-session text. */
 const SEND_CNAME = 'reachy-mini-driver';
 
@@ -98,6 +113,8 @@ export class LiveMediaLink implements MediaLink {
   #graceTimer: NodeJS.Timeout | null = null;
   #transportEndTimer: NodeJS.Timeout | null = null;
   #pliSent = 0;
+  #lastRtpAt = 0;
+  #stallTimer: NodeJS.Timeout | null = null;
 
   constructor(options: LiveMediaLinkOptions) {
     const { client, context, offer } = options;
@@ -124,7 +141,10 @@ export class LiveMediaLink implements MediaLink {
       handlers: {
         onLocalCandidate: (candidate, index) => client.sendCandidate(candidate, index),
         onVideoPacket: (packet) => this.#onVideoPacket(packet),
-        onAudioPacket: (packet) => this.#receiver?.push(packet),
+        onAudioPacket: (packet) => {
+          if (!isRtcp(packet)) this.#lastRtpAt = Date.now();
+          this.#receiver?.push(packet);
+        },
         onStateChange: (state) => this.#onPeerState(state),
       },
     });
@@ -206,6 +226,7 @@ export class LiveMediaLink implements MediaLink {
 
   #onVideoPacket(packet: Buffer): void {
     const video = this.#video;
+    if (!isRtcp(packet)) this.#lastRtpAt = Date.now();
     if (video === null) return;
     if (video.push(packet, Date.now()).pli && this.#peer.requestKeyframe()) this.#pliSent++;
   }
@@ -219,6 +240,11 @@ export class LiveMediaLink implements MediaLink {
         if (!this.#isConnected) {
           this.#isConnected = true;
           this.#startedAt = Date.now();
+          this.#lastRtpAt = this.#startedAt;
+          this.#stallTimer = setInterval(() => {
+            const silentMs = Date.now() - this.#lastRtpAt;
+            if (silentMs > MEDIA_STALL_MS) void this.#terminate({ kind: 'transport-failed', message: `no RTP from the robot for ${silentMs} ms` });
+          }, MEDIA_STALL_CHECK_MS);
           this.#settleConnected(Result.succeed(undefined));
         }
         return;
@@ -256,6 +282,8 @@ export class LiveMediaLink implements MediaLink {
     this.#teardown = (async () => {
       if (this.#graceTimer !== null) clearTimeout(this.#graceTimer);
       if (this.#transportEndTimer !== null) clearTimeout(this.#transportEndTimer);
+      if (this.#stallTimer !== null) clearInterval(this.#stallTimer);
+      this.#stallTimer = null;
       this.#graceTimer = null;
       this.#transportEndTimer = null;
       this.#sender?.stop();
