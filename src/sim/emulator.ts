@@ -11,6 +11,8 @@ import { CommandLog, type ReceivedCommand } from './command-log.ts';
 import { createRequestHandler } from './http-dispatch.ts';
 import { type XyzRpyPose, xyzRpyFromPose } from '../robot/pose-math.ts';
 import type { BootPose, MotorMode } from './robot-model.ts';
+import type { EmulatorMedia } from './media/emulator-media.ts';
+import type { SimMediaMode, SimMediaProducer } from './media/sim-media-producer.ts';
 import { type DaemonState, type EmulatorFault, type RobotVariant, SimDaemon } from './sim-daemon.ts';
 import type { UploadedSound } from './sound-uploads.ts';
 import { WsGateway } from './ws-gateway.ts';
@@ -19,7 +21,7 @@ import { SdkSocket } from './ws-sdk.ts';
 import { SetTargetSocket } from './ws-set-target.ts';
 import { StateFullSocket } from './ws-state-full.ts';
 
-export type { EmulatorFault, ReceivedCommand, RobotVariant, BootPose, MotorMode, DaemonState, XyzRpyPose, UploadedSound };
+export type { EmulatorFault, ReceivedCommand, RobotVariant, BootPose, MotorMode, DaemonState, XyzRpyPose, UploadedSound, SimMediaMode, SimMediaProducer };
 
 export interface EmulatorOptions {
   /** Bind address; the daemon binds loopback unless it is the wireless robot (§0). */
@@ -32,8 +34,15 @@ export interface EmulatorOptions {
   readonly model?: RobotVariant;
   /** Robot state at boot: `awake` (init pose, the daemon's default wake-up on start) or `asleep`. */
   readonly boot?: BootPose;
-  /** Pretend a media server exists (status `available`, release/acquire toggle). Default: none. */
+  /**
+   * Run a media server (status `available`, release/acquire toggle) with a WebRTC signalling server
+   * and the `reachymini` producer (src/sim/media/). Default: none.
+   */
   readonly withMedia?: boolean;
+  /** Signalling port of the media server; 0 (default) is ephemeral, kept across stop()/start(). The robot uses 8443. */
+  readonly mediaPort?: number;
+  /** What the producer sends: `h264` (default for `wireless`, the robot's pre-encoded stream) or `vp8` (default otherwise). */
+  readonly mediaMode?: SimMediaMode;
   readonly robotName?: string;
   /** Honour REST goto `interpolation` instead of copying quirk §11.1 (always min-jerk). */
   readonly honourRestInterpolation?: boolean;
@@ -74,6 +83,10 @@ export interface Emulator {
   readonly received: readonly ReceivedCommand[];
   /** True while the server listens (false after stop() until start()). */
   readonly running: boolean;
+  /** `ws://host:port` of the WebRTC signalling server; null without media. */
+  readonly signallingUrl: string | null;
+  /** The fake camera / microphone / speaker; null without media. */
+  readonly media: SimMediaProducer | null;
   clearReceived(): void;
   snapshot(): EmulatorSnapshot;
   /** The `DaemonStatus` document `/api/daemon/status` would return now. */
@@ -99,13 +112,18 @@ class DaemonEmulator implements Emulator {
   readonly #logger = createLogger('sim');
   readonly #gateway: WsGateway;
   readonly #sdk: SdkSocket;
+  readonly #mediaOptions: { readonly port: number; readonly mode: SimMediaMode } | null;
   #port: number;
   #server: Server | null = null;
+  #media: EmulatorMedia | null = null;
   #closed = false;
 
   constructor(options: EmulatorOptions) {
     this.host = options.host ?? DEFAULT_HOST;
     this.#port = options.port ?? 0;
+    this.#mediaOptions = options.withMedia
+      ? { port: options.mediaPort ?? 0, mode: options.mediaMode ?? (options.model === 'wireless' ? 'h264' : 'vp8') }
+      : null;
     this.#daemon = new SimDaemon({
       variant: options.model ?? 'lite',
       timeScale: options.timeScale ?? 1,
@@ -114,6 +132,7 @@ class DaemonEmulator implements Emulator {
       robotName: options.robotName ?? DEFAULT_ROBOT_NAME,
       honourRestInterpolation: options.honourRestInterpolation ?? false,
       wallNowMs: options.wallNowMs,
+      onMediaReleasedChange: (released) => this.#media?.setReleased(released),
     });
     this.#sdk = new SdkSocket(this.#daemon, this.#logger);
     this.#gateway = new WsGateway(
@@ -133,6 +152,14 @@ class DaemonEmulator implements Emulator {
 
   get wsUrl(): string {
     return `ws://${this.host}:${this.#port}`;
+  }
+
+  get signallingUrl(): string | null {
+    return this.#media?.url ?? null;
+  }
+
+  get media(): SimMediaProducer | null {
+    return this.#media?.producer ?? null;
   }
 
   get received(): readonly ReceivedCommand[] {
@@ -190,7 +217,25 @@ class DaemonEmulator implements Emulator {
     this.#port = (server.address() as AddressInfo).port;
     this.#server = server;
     this.#sdk.startPushing();
-    this.#logger.debug('daemon emulator listening', { url: this.url });
+    try {
+      await this.#startMedia();
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+    this.#logger.debug('daemon emulator listening', { url: this.url, signallingUrl: this.signallingUrl });
+  }
+
+  /** The media server comes up with the daemon (first start loads the WebRTC stacks lazily). */
+  async #startMedia(): Promise<void> {
+    const options = this.#mediaOptions;
+    if (!options) return;
+    if (this.#media) {
+      await this.#media.start();
+      return;
+    }
+    const { EmulatorMedia } = await import('./media/emulator-media.ts');
+    this.#media = await EmulatorMedia.start({ host: this.host, port: options.port, mode: options.mode, released: this.#daemon.mediaReleased });
   }
 
   async stop(): Promise<void> {
@@ -200,6 +245,7 @@ class DaemonEmulator implements Emulator {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
     this.#gateway.terminateAll();
+    await this.#media?.stop();
     await this.#daemon.kill();
     await closed;
     this.#logger.debug('daemon emulator stopped', { port: this.#port });
@@ -214,6 +260,7 @@ class DaemonEmulator implements Emulator {
     if (this.#closed) return;
     await this.stop();
     this.#closed = true;
+    await this.#media?.close();
     await this.#gateway.close();
     this.#daemon.clock.cancelAll();
   }

@@ -4,7 +4,8 @@
 // handler, after body validation, as the daemon does), camera specs by the status' camera name,
 // and the volume reads that fail with a plain 500 on a host without audio tools (observed).
 // The sound file routes (upload, list, delete) are routes-sounds.ts.
-// Does not stream media: there is no WebRTC / port 8443 in the emulator (§9).
+// Release/acquire also detach/attach the emulator's WebRTC producer (through SimDaemon's
+// `onMediaReleasedChange`; the producer itself is src/sim/media/).
 import { cameraSpecsByName } from './camera-specs.ts';
 import { backendNotRunning, internalServerError, okJson, validationFailed, type HttpReply } from './fastapi-errors.ts';
 import type { Route } from './http-routes.ts';
