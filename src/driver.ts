@@ -14,7 +14,11 @@ import { startRobotRuntime, type RobotRuntime } from './actors/robot-runtime.ts'
 import { explainRefusal } from './machines/driver.machine.ts';
 import { availabilityOf } from './machines/driver-state.ts';
 import { subjects } from './protocol/subjects.ts';
-import { EVENTS, FUNCTIONS, SUPERVISOR_FUNCTIONS } from './rpc/catalogue.ts';
+import { eventsFor, functionsFor, SUPERVISOR_FUNCTIONS } from './rpc/catalogue.ts';
+import { startMediaRuntime, type MediaRuntime } from './actors/media-runtime.ts';
+import { DEFAULT_MONITOR_SETTINGS } from './actors/media-monitors.ts';
+import { openMediaLink } from './adapters/media-link/open-media-link.ts';
+import { signallingUrl } from './media/signalling/signalling-client.ts';
 import { startEmulator, type Emulator } from './sim/emulator.ts';
 import { DRIVER_VERSION } from './version.ts';
 
@@ -36,6 +40,8 @@ export interface RunningDriver {
   statusSnapshot(): Record<string, unknown>;
   /** The embedded emulator when running with --sim. */
   readonly emulator: Emulator | undefined;
+  /** The media side (undefined with --no-media). */
+  readonly media: MediaRuntime | undefined;
   stop(): Promise<void>;
 }
 
@@ -57,11 +63,46 @@ export interface DriverOverrides {
   readonly messagingUrls?: ReadonlyArray<string>;
   /** Point at an already running daemon (tests pass their own emulator). */
   readonly daemonBaseUrl?: string;
+  /** Its signalling server (`ws://…`), with `daemonBaseUrl`. */
+  readonly signallingUrl?: string;
+}
+
+/** The media runtime against the emulator's signalling server (--sim) or the robot's port 8443. */
+function startMedia(
+  config: DriverConfig,
+  robot: RobotRuntime,
+  emulator: Emulator | undefined,
+  overrides: DriverOverrides,
+  emit: (name: 'audio_event' | 'motion_event', payload: Record<string, unknown>) => void,
+  inspect: { inspect?: NonNullable<Parameters<typeof startMediaRuntime>[0]['inspect']> },
+): MediaRuntime {
+  const url = overrides.signallingUrl ?? emulator?.signallingUrl ?? signallingUrl(config.daemonHost, config.signallingPort);
+  const parsed = new URL(url);
+  return startMediaRuntime({
+    signallingUrl: url,
+    signallingHost: parsed.hostname.replace(/^\[|\]$/g, ''),
+    signallingPort: Number(parsed.port),
+    openLink: openMediaLink,
+    daemon: () => robot.daemonHttp(),
+    daemonHost: emulator ? emulator.host : config.daemonHost,
+    daemonApiUrl: robot.daemonBaseUrl,
+    target: config.sim ? 'simulated' : config.daemonHost,
+    soundsDir: config.soundsDir,
+    allowOversizeRaw: config.allowOversizeRaw,
+    monitors: { ...DEFAULT_MONITOR_SETTINGS, ...config.monitors },
+    audioSwitches: () => robot.driver.getSnapshot().context.media,
+    toRoot: (event) => robot.driver.send(event),
+    emitEvent: emit,
+    ...inspect,
+  });
 }
 
 export async function startDriver(config: DriverConfig, overrides: DriverOverrides = {}): Promise<RunningDriver> {
-  const emulator = config.sim && !overrides.daemonBaseUrl ? await startEmulator({ timeScale: config.simTimeScale, model: config.simModel }) : undefined;
+  const emulator = config.sim && !overrides.daemonBaseUrl ? await startEmulator({ timeScale: config.simTimeScale, model: config.simModel, withMedia: !config.noMedia }) : undefined;
   const daemonBaseUrl = overrides.daemonBaseUrl ?? emulator?.url ?? daemonUrl(config);
+  const mediaEnabled = !config.noMedia;
+  const functions = functionsFor({ media: mediaEnabled });
+  const events = eventsFor({ media: mediaEnabled });
   const inspector = config.inspectUrl ? createStateInspector(config.inspectUrl) : undefined;
   const inspect = inspector ? { inspect: inspector.inspect } : {};
   // The mesh runtime and the config in force change with `reconfigure`; closures read them late.
@@ -77,9 +118,12 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     privilegedRpc: config.privilegedRpc,
     audit,
     emitSafetyEvent: (payload) => mesh?.emitEvent('safety_event', payload),
+    mediaEnabled,
+    deliverMedia: (event) => media?.handle(event),
     ...inspect,
   });
-  const gate = createRpcGate({ functions: FUNCTIONS, target: robot.driver, explainRefusal, onRefusal: (info) => robot.recordRefusal(info) });
+  const media = mediaEnabled ? startMedia(config, robot, emulator, overrides, (name, payload) => mesh?.emitEvent(name, payload), inspect) : undefined;
+  const gate = createRpcGate({ functions, target: robot.driver, explainRefusal, onRefusal: (info) => robot.recordRefusal(info) });
   const supervisorGate = createRpcGate({ functions: SUPERVISOR_FUNCTIONS, target: robot.driver, explainRefusal, onRefusal: (info) => robot.recordRefusal(info) });
   const initialServers = overrides.messagingUrls ?? config.messagingUrls;
   const startMesh = (c: DriverConfig, servers: ReadonlyArray<string>): DeviceRuntime =>
@@ -91,8 +135,8 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
       registerTimeoutMs: c.registerTimeoutS * 1000,
       registerJitterMs: c.registerJitterS * 1000,
       connectionOptions: natsConnectionOptions({ servers, name: `reachy-mini-driver ${c.deviceId}`, credentials: c.credentials, tls: c.tls }),
-      functions: FUNCTIONS,
-      events: EVENTS,
+      functions,
+      events,
       gate,
       supervisorGate,
       status: () => ({ availability: availabilityOf(robot.driver.getSnapshot().context.motion.state) }),
@@ -115,6 +159,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
       return current;
     },
     emulator,
+    media,
     async reconfigure(next) {
       const restarted: Array<'mesh' | 'daemon_link'> = [];
       if (meshFingerprint(next) !== meshFingerprint(current)) {
@@ -143,12 +188,13 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
         interlock: { state: c.interlock.state, reason: c.interlock.reason },
         lease: { owner: c.lease.owner, expires_at: c.lease.expiresAt / 1000, policy: c.leasePolicy },
         execution: c.motion.state,
-        media: 'not provided yet (media functions arrive with the media issue)',
+        media: media ? { state: c.media.state, since: new Date(c.media.since).toISOString(), last_error: c.media.lastError, codec: media.link?.videoCodec ?? null } : { state: 'disabled' },
         last_error: c.motion.lastError || c.state.last_error || null,
       };
     },
     async stop() {
       await live().stop();
+      await media?.stop();
       await robot.stop();
       inspector?.stop();
       await emulator?.close();

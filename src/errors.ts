@@ -4,7 +4,7 @@
 // the fields below. Does not own logging or retry policy. No code matches on messages.
 import { Data } from 'effect';
 import type { InvalidFrame, PayloadTooLarge } from './media/encoding/frame-encoding.ts';
-import type { SoundFileRefused } from './media/sound-files.ts';
+import type { SoundFileRefused } from './adapters/sound-files.ts';
 
 export class ParseError extends Data.TaggedError('ParseError')<{ readonly message: string }> {}
 export class InvalidRequest extends Data.TaggedError('InvalidRequest')<{ readonly message: string }> {}

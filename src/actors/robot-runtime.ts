@@ -22,6 +22,7 @@ import { powerMachine, type PowerMachine } from '../machines/power.machine.ts';
 import { isoSeconds } from '../protocol/json-rpc.ts';
 import { REALTIME_SETTLE_MS } from '../rpc/robot-functions.ts';
 import type { CallerMeta } from '../protocol/json-rpc.ts';
+import type { MediaRpcEvent } from '../rpc/media-functions.ts';
 
 const log = createLogger('robot');
 
@@ -44,6 +45,10 @@ export interface RobotRuntimeOptions {
   /** Publishes a `safety_event` on the mesh (set once the mesh runtime exists). */
   readonly emitSafetyEvent: (payload: Record<string, unknown>) => void;
   readonly inspect?: Observer<InspectionEvent>;
+  /** False with --no-media: the root machine refuses media RPCs (`disabled`). */
+  readonly mediaEnabled?: boolean;
+  /** Receives media RPCs the root machine accepted (the media runtime; set once it exists). */
+  readonly deliverMedia?: (event: MediaRpcEvent) => void;
 }
 
 export interface RobotRuntime {
@@ -57,6 +62,8 @@ export interface RobotRuntime {
    */
   retarget(daemonBaseUrl: string, transportMode: RobotRuntimeOptions['transportMode']): Promise<void>;
   readonly daemonBaseUrl: string;
+  /** The daemon HTTP client of the current link (swapped by `retarget`). */
+  daemonHttp(): DaemonHttpClient;
   stop(): Promise<void>;
 }
 
@@ -82,7 +89,7 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
 
   const driver = createActor(driverMachine, {
     systemId: 'driver',
-    input: { deviceId: options.deviceId, leasePolicy: options.leasePolicy, leaseTtlS: options.leaseTtlS, privilegedRpc: options.privilegedRpc },
+    input: { deviceId: options.deviceId, leasePolicy: options.leasePolicy, leaseTtlS: options.leaseTtlS, privilegedRpc: options.privilegedRpc, mediaEnabled: options.mediaEnabled ?? true },
     ...inspect,
   });
   const toRoot = (event: DriverEvent) => driver.send(event);
@@ -285,6 +292,10 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
       case 'power':
         power.send(command.event);
         return;
+      case 'media':
+        if (options.deliverMedia) options.deliverMedia(command.event);
+        else toRoot({ type: 'media.result', requestId: command.event.requestId, ok: false, error: new HandlerFailed({ message: 'no media runtime is running' }) });
+        return;
     }
   }
 
@@ -330,6 +341,7 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
     get daemonBaseUrl() {
       return link.baseUrl;
     },
+    daemonHttp: () => link.http,
     async retarget(daemonBaseUrl, transportMode) {
       connection.send({ type: 'link.stop' });
       const old = link;

@@ -54,6 +54,14 @@ export interface DriverConfig {
   readonly portal: boolean;
   readonly allowInsecure: boolean;
   readonly noMedia: boolean;
+  /** The daemon's WebRTC signalling port (gst-webrtc-signalling, reachy-daemon-api.md §9.2). */
+  readonly signallingPort: number;
+  /** play_audio_file serves files from here only. */
+  readonly soundsDir: string;
+  /** Development only: lets capture_video_frame calls ask for raw frames over the RPC budget. */
+  readonly allowOversizeRaw: boolean;
+  /** Background detectors running from start-up (set_monitors changes them at run time). */
+  readonly monitors: { readonly audio: boolean; readonly motion: boolean };
   readonly reachyPrefix: string;
   readonly deviceTtlS: number;
   readonly registerTimeoutS: number;
@@ -124,6 +132,10 @@ export const CONFIG_KEYS: ReadonlyArray<ConfigKey> = [
   { key: 'portalCredentialsDir', flag: '--portal-credentials-dir', env: ['PORTAL_CREDENTIALS_DIR'], settings: 'portal_credentials_dir', default: '— (no auto-discovery unless set)', doc: 'Directory searched by the glob above.' },
   { key: 'discoveryMode', flag: '--discovery-mode', env: ['DEVICE_CONNECT_DISCOVERY_MODE'], settings: 'discovery_mode', default: 'infra', doc: '`infra` (registry) or `d2d` (`p2p` accepted) presence mode.' },
   { key: 'noMedia', flag: '--no-media', env: ['REACHY_NO_MEDIA'], settings: 'no_media', default: 'false', doc: 'Disable camera/microphone/speaker functions.' },
+  { key: 'signallingPort', flag: '--signalling-port', env: ['REACHY_SIGNALLING_PORT'], default: '8443 (the emulator\'s own port with --sim)', doc: 'Port of the daemon\'s WebRTC signalling server (camera, microphone, speaker).' },
+  { key: 'soundsDir', flag: '--sounds-dir', env: ['REACHY_SOUNDS_DIR'], default: '~/.local/share/reachy_mini_driver/sounds', doc: 'play_audio_file plays files from this directory only (no traversal, no symlinks out, audio extensions only).' },
+  { key: 'allowOversizeRaw', flag: '--allow-oversize-raw', env: ['REACHY_ALLOW_OVERSIZE_RAW'], default: 'false', doc: 'Development only: a capture_video_frame call may then ask for a raw frame over the 900 000-byte RPC budget.' },
+  { key: 'monitors', flag: '--monitors', env: ['REACHY_MONITORS'], default: 'none', doc: 'Background detectors at start-up: `audio`, `motion`, `audio,motion` or `none` (emit audio_event / motion_event on state changes).' },
   { key: 'reachyPrefix', env: ['REACHY_PREFIX'], settings: 'reachy_prefix', default: 'reachy_mini', doc: 'Accepted for compatibility (Zenoh topic prefix); unused because Zenoh is not supported.' },
   { key: 'deviceTtlS', flag: '--device-ttl', env: ['DEVICE_CONNECT_DEVICE_TTL'], default: String(DEFAULT_DEVICE_TTL_S), doc: 'Registry lease (s); heartbeats every ttl/3.' },
   { key: 'registerTimeoutS', env: ['DEVICE_CONNECT_REGISTER_TIMEOUT'], default: String(DEFAULT_REGISTER_TIMEOUT_S), doc: 'registerDevice request timeout (s).' },
@@ -262,6 +274,10 @@ const FLAG_OPTIONS = {
   'transport-mode': { type: 'string' },
   'allow-insecure': { type: 'boolean' },
   'no-media': { type: 'boolean' },
+  'signalling-port': { type: 'string' },
+  'sounds-dir': { type: 'string' },
+  'allow-oversize-raw': { type: 'boolean' },
+  monitors: { type: 'string' },
   'discovery-mode': { type: 'string' },
   'tls-ca-file': { type: 'string' },
   'tls-cert-file': { type: 'string' },
@@ -389,6 +405,14 @@ export function loadConfig({ argv, env }: LoadConfigInput): DriverConfig {
 
   const portal = pick<boolean>('portal', { flag: flagTrue(flags.portal), env: boolEnv(['DEVICE_CONNECT_PORTAL', 'REACHY_PORTAL']), settings: settingBool('use_portal') }, false);
   const noMedia = pick<boolean>('noMedia', { flag: flagTrue(flags['no-media']), env: boolEnv(['REACHY_NO_MEDIA']), settings: settingBool('no_media') }, false);
+  const signallingPort = parseNumber(pick('signallingPort', { flag: flags['signalling-port'], env: envValue(['REACHY_SIGNALLING_PORT']) }, '8443'), 'signalling port', 1, 65535, true);
+  const soundsDir = resolve(pick('soundsDir', { flag: flags['sounds-dir'], env: envValue(['REACHY_SOUNDS_DIR']) }, join(homedir(), '.local', 'share', 'reachy_mini_driver', 'sounds')));
+  const allowOversizeRaw = pick<boolean>('allowOversizeRaw', { flag: flagTrue(flags['allow-oversize-raw']), env: boolEnv(['REACHY_ALLOW_OVERSIZE_RAW']) }, false);
+  if (allowOversizeRaw) warnings.push('--allow-oversize-raw: capture_video_frame may send raw frames over the 900 000-byte RPC budget (development only)');
+  const monitorsRaw = pick('monitors', { flag: flags.monitors, env: envValue(['REACHY_MONITORS']) }, 'none').toLowerCase();
+  const monitorNames = monitorsRaw === 'none' || monitorsRaw === '' ? [] : monitorsRaw.split(',').map((m) => m.trim());
+  for (const name of monitorNames) if (name !== 'audio' && name !== 'motion') throw new ConfigError(`monitors must be audio, motion, audio,motion or none (got ${JSON.stringify(monitorsRaw)})`);
+  const monitors = Object.freeze({ audio: monitorNames.includes('audio'), motion: monitorNames.includes('motion') });
   const reachyPrefix = pick('reachyPrefix', { env: envValue(['REACHY_PREFIX']), settings: settingString('reachy_prefix') }, 'reachy_mini');
   const allowInsecureExplicit = pick<boolean | undefined>('allowInsecure', { flag: flagTrue(flags['allow-insecure']), env: boolEnv(['DEVICE_CONNECT_ALLOW_INSECURE']), settings: settingBool('allow_insecure') }, undefined);
 
@@ -533,6 +557,10 @@ export function loadConfig({ argv, env }: LoadConfigInput): DriverConfig {
     portal,
     allowInsecure,
     noMedia,
+    signallingPort,
+    soundsDir,
+    allowOversizeRaw,
+    monitors,
     reachyPrefix,
     deviceTtlS,
     registerTimeoutS,

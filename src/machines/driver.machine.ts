@@ -11,6 +11,8 @@ import {
   DaemonUnavailable,
   InterlockTripped,
   LeaseHeld,
+  MediaReleased,
+  MediaUnavailable,
   MotionNotCompleted,
   NotAllowedInState,
   RobotAsleep,
@@ -19,6 +21,7 @@ import {
 import { leaseDecision } from './lease.machine.ts';
 import { availabilityOf, INITIAL_DRIVER_STATE, type DriverStateFields, type ExecutionState } from './driver-state.ts';
 import type { MotionRpcEvent } from '../rpc/robot-functions.ts';
+import type { MediaRpcEvent } from '../rpc/media-functions.ts';
 
 export type LeasePolicy = 'enforced' | 'advisory';
 export type PrivilegedRpc = 'allowed' | 'supervisor_only';
@@ -28,6 +31,8 @@ export interface DriverInput {
   readonly leasePolicy: LeasePolicy;
   readonly leaseTtlS: number;
   readonly privilegedRpc: PrivilegedRpc;
+  /** False with --no-media: media RPCs are not served and the mirror reads `disabled`. Default true. */
+  readonly mediaEnabled?: boolean;
 }
 
 /** Daemon adapter error tags that mean "the daemon is not there" rather than "it said no". */
@@ -39,6 +44,11 @@ export interface Mirror {
   readonly interlock: { readonly state: 'safe' | 'tripped'; readonly reason: string | null; readonly source: string | null; readonly owner: string | null; readonly since: number };
   readonly lease: { readonly owner: string | null; readonly expiresAt: number };
   readonly motion: { readonly state: ExecutionState; readonly requestId: string | null; readonly kind: string | null; readonly target: Record<string, unknown>; readonly lastError: string; readonly since: number };
+  /**
+   * The media session (media-session.machine.ts state names, or `disabled`) and the audio switches
+   * the media RPCs flip; the switches gate capture/push here so `can()` stays the whole gate.
+   */
+  readonly media: { readonly state: string; readonly since: number; readonly lastError: string | null; readonly audioInput: boolean; readonly audioOutput: boolean };
 }
 
 export interface DriverContext extends Mirror {
@@ -70,7 +80,8 @@ export type RpcEvent =
   | Requested<'rpc.release_lease', { owner: string }>
   | Requested<'supervisor.trip', { reason: string; owner: string }>
   | Requested<'supervisor.reset', { reason: string; owner: string }>
-  | Requested<'supervisor.revoke_lease', { reason: string; owner: string }>;
+  | Requested<'supervisor.revoke_lease', { reason: string; owner: string }>
+  | MediaRpcEvent;
 
 export type ReportEvent =
   | { type: 'mesh.state'; state: string; at: number }
@@ -88,7 +99,12 @@ export type ReportEvent =
   | { type: 'motion.failed'; requestId: string; error: { _tag: string; message: string } }
   | { type: 'motion.stopped'; requestId: string; stopped: ReadonlyArray<string> }
   | { type: 'read.result'; requestId: string; ok: true; result: unknown }
-  | { type: 'read.result'; requestId: string; ok: false; error: RpcFailure };
+  | { type: 'read.result'; requestId: string; ok: false; error: RpcFailure }
+  | { type: 'media.changed'; state: string; at: number; lastError: string | null }
+  /** A monitor's state change (audio_event / motion_event payload), mirrored into driver_state. */
+  | { type: 'media.detector'; detector: 'audio' | 'motion'; event: Record<string, unknown> }
+  | { type: 'media.result'; requestId: string; ok: true; result: unknown }
+  | { type: 'media.result'; requestId: string; ok: false; error: RpcFailure };
 
 export type DriverEvent = RpcEvent | ReportEvent;
 
@@ -101,7 +117,8 @@ export type ChildCommand =
   | { to: 'lease'; event: { type: 'lease.acquire'; owner: string; ttlS?: number } | { type: 'lease.renew'; owner: string } | { type: 'lease.release'; owner: string } | { type: 'lease.revoke'; reason: string } }
   | { to: 'interlock'; event: { type: 'interlock.trip'; reason: string; source: 'rpc' | 'supervisor'; owner: string } | { type: 'interlock.reset'; reason: string; source: 'rpc' | 'supervisor'; owner: string } }
   | { to: 'motion'; event: { type: 'motion.command'; requestId: string; kind: string; command: Record<string, unknown>; target: Record<string, unknown> } | { type: 'motion.stop'; requestId: string; reason: string } }
-  | { to: 'power'; event: { type: 'power.wake_started'; uuid: string } | { type: 'power.sleep_started'; uuid: string } };
+  | { to: 'power'; event: { type: 'power.wake_started'; uuid: string } | { type: 'power.sleep_started'; uuid: string } }
+  | { to: 'media'; event: MediaRpcEvent };
 
 export type DriverEmitted =
   | RpcOutcome
@@ -131,10 +148,49 @@ function callerOfEvent(event: DriverEvent): string | null {
   return 'owner' in event && typeof event.owner === 'string' ? event.owner : null;
 }
 
+/**
+ * Why a media call may not run now (null: it may), most fundamental reason first: media disabled,
+ * daemon link down, hardware released, session not streaming, audio switched off.
+ */
+export function mediaRefusal(context: DriverContext, event: MediaRpcEvent): RpcFailure | null {
+  const media = context.media;
+  const fn = event.function;
+  const needs = event.requires;
+  if (media.state === 'disabled') return new MediaUnavailable({ message: 'media is disabled on this driver (--no-media)', sessionState: 'disabled', lastError: null });
+  if (needs.daemon && context.connection.state !== 'connected') {
+    return new DaemonUnavailable({ message: `the daemon link is ${context.connection.state}${context.connection.lastError ? ` (${context.connection.lastError})` : ''}`, connectionState: context.connection.state });
+  }
+  if ((needs.notReleased || needs.stream) && media.state === 'released') {
+    return new MediaReleased({ message: 'the daemon\'s camera and audio are released (release_media_hardware); call acquire_media_hardware first' });
+  }
+  if (needs.stream && media.state !== 'streaming') {
+    return new MediaUnavailable({ message: `the media session is ${media.state}${media.lastError ? ` (${media.lastError})` : ''}; retry when it is streaming`, sessionState: media.state, lastError: media.lastError });
+  }
+  if (needs.audioInput && !media.audioInput) return new NotAllowedInState({ message: 'audio input is stopped: call start_audio_input first', function: fn, state: { audio_input: 'stopped' } });
+  if (needs.audioOutput && !media.audioOutput) return new NotAllowedInState({ message: 'audio output is stopped: call start_audio_output first', function: fn, state: { audio_output: 'stopped' } });
+  return null;
+}
+
+/** The reference's media fields of `driver_state` (§4), derived from the session mirror. */
+function mediaStateFields(state: DriverStateFields, media: DriverContext['media']): DriverStateFields {
+  const session = media.state === 'streaming' ? 'available' : media.state === 'released' ? 'released' : 'unavailable';
+  return {
+    ...state,
+    media_ready: media.state === 'streaming',
+    video_input_state: session,
+    audio_input_state: session === 'available' ? (media.audioInput ? 'started' : 'stopped') : session,
+    audio_output_state: session === 'available' ? (media.audioOutput ? 'started' : 'stopped') : session,
+  };
+}
+
 /** The typed error for an event the machine would not take, most fundamental reason first. */
 export function explainRefusal(snapshot: unknown, event: { type: string }, fn: string): RpcFailure {
   const context = (snapshot as { context: DriverContext }).context;
   const e = event as DriverEvent;
+  if (e.type === 'rpc.media') {
+    const refusal = mediaRefusal(context, e);
+    if (refusal) return refusal;
+  }
   const privileged = ['rpc.emergency_stop', 'rpc.reset_interlock'].includes(e.type);
   if (privileged && context.privilegedRpc === 'supervisor_only') {
     return new NotAllowedInState({ message: `${fn} is only served on the supervisor subject on this robot`, function: fn, state: { privileged_rpc: context.privilegedRpc } });
@@ -202,12 +258,14 @@ export function statusResult(context: DriverContext): Record<string, unknown> {
       power_state: context.power.state,
       connection_state: context.connection.state,
       mesh_state: context.meshState,
+      media_session_state: context.media.state,
       state_since: {
         connection: isoMs(context.connection.since),
         power: isoMs(context.power.since),
         interlock: isoMs(context.interlock.since),
         execution: isoMs(context.motion.since),
         mesh: isoMs(context.meshStateSince),
+        media: isoMs(context.media.since),
       },
       started_at: isoMs(context.startedAt),
     },
@@ -313,6 +371,33 @@ export const driverMachine = setup({
       enqueue.emit({ type: 'driver.forward', command: { to: 'lease', event: { type: 'lease.revoke', reason: e.reason } } });
       enqueue.emit({ type: 'rpc.outcome', requestId: e.requestId, ok: true, result: { status: 'revoked', previous_owner: context.lease.owner } });
     }),
+    forwardMedia: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as MediaRpcEvent;
+      const switches: Partial<Record<MediaRpcEvent['function'], Partial<Pick<DriverContext['media'], 'audioInput' | 'audioOutput'>>>> = {
+        start_audio_input: { audioInput: true },
+        stop_audio_input: { audioInput: false },
+        start_audio_output: { audioOutput: true },
+        stop_audio_output: { audioOutput: false },
+      };
+      const flip = switches[e.function];
+      if (flip) {
+        const media = { ...context.media, ...flip };
+        enqueue.assign({ media, state: mediaStateFields(context.state, media) });
+      }
+      enqueue.emit({ type: 'driver.forward', command: { to: 'media', event: e } });
+    }),
+    answerMedia: emit(({ event }) => {
+      const e = event as Extract<DriverEvent, { type: 'media.result' }>;
+      return e.ok
+        ? { type: 'rpc.outcome' as const, requestId: e.requestId, ok: true as const, result: e.result }
+        : { type: 'rpc.outcome' as const, requestId: e.requestId, ok: false as const, error: e.error };
+    }),
+    mirrorMedia: assign(({ context, event }) => {
+      const e = event as Extract<DriverEvent, { type: 'media.changed' }>;
+      if (context.media.state === 'disabled') return {};
+      const media = { ...context.media, state: e.state, since: e.at, lastError: e.lastError };
+      return { media, state: mediaStateFields(context.state, media) };
+    }),
     stopForInterlock: enqueueActions(({ event, enqueue }) => {
       const e = event as Extract<DriverEvent, { type: 'interlock.stop_requested' }>;
       enqueue.emit({ type: 'driver.forward', command: { to: 'motion', event: { type: 'motion.stop', requestId: `interlock:${now()}`, reason: e.reason } } });
@@ -332,6 +417,7 @@ export const driverMachine = setup({
       const caller = callerOfEvent(event);
       return caller !== null && leaseAcquirable(context, caller);
     },
+    mediaAllows: ({ context, event }) => event.type === 'rpc.media' && mediaRefusal(context, event) === null,
     holdsLease: ({ context, event }) => {
       const caller = callerOfEvent(event);
       return caller !== null && context.lease.owner === caller && context.lease.expiresAt > now();
@@ -357,6 +443,7 @@ export const driverMachine = setup({
       interlock: { state: 'safe', reason: null, source: null, owner: null, since: t },
       lease: { owner: null, expiresAt: 0 },
       motion: { state: 'idle', requestId: null, kind: null, target: {}, lastError: '', since: t },
+      media: { state: input.mediaEnabled === false ? 'disabled' : 'idle', since: t, lastError: null, audioInput: true, audioOutput: true },
     };
   },
   initial: 'running',
@@ -400,6 +487,17 @@ export const driverMachine = setup({
         'motion.finished': { actions: 'onFinished' },
         'motion.failed': { actions: 'onFailed' },
         'motion.stopped': { actions: 'onStopped' },
+        'rpc.media': { guard: 'mediaAllows', actions: 'forwardMedia' },
+        'media.result': { actions: 'answerMedia' },
+        'media.changed': { actions: 'mirrorMedia' },
+        'media.detector': {
+          actions: assign(({ context, event }) => ({
+            state:
+              event.detector === 'audio'
+                ? { ...context.state, last_audio_event: event.event, audio_activity: event.event['state'] === 'active' }
+                : { ...context.state, last_motion_event: event.event, video_motion_state: String(event.event['state'] ?? 'unknown') },
+          })),
+        },
       },
     },
   },

@@ -5,6 +5,7 @@
 import type { DriverEvent } from '../machines/driver.machine.ts';
 import { defineFunction, type AnyRpcFunction, type EventDefinition } from './function-def.ts';
 import { defineParams, stringParam } from './params.ts';
+import { MEDIA_FUNCTIONS } from './media-functions.ts';
 import { ROBOT_FUNCTIONS } from './robot-functions.ts';
 
 export const getStatus = defineFunction<Record<string, never>, DriverEvent>({
@@ -17,7 +18,12 @@ export const getStatus = defineFunction<Record<string, never>, DriverEvent>({
   timeoutMs: 2_000,
 });
 
-export const FUNCTIONS: ReadonlyArray<AnyRpcFunction> = [getStatus, ...ROBOT_FUNCTIONS];
+export const FUNCTIONS: ReadonlyArray<AnyRpcFunction> = [getStatus, ...ROBOT_FUNCTIONS, ...MEDIA_FUNCTIONS];
+
+/** What this driver advertises: without media (--no-media) the camera/microphone/speaker functions are left out. */
+export function functionsFor(options: { readonly media: boolean }): ReadonlyArray<AnyRpcFunction> {
+  return options.media ? FUNCTIONS : [getStatus, ...ROBOT_FUNCTIONS];
+}
 
 const supervisorParams = defineParams({
   reason: stringParam({ description: 'Why (kept in the audit trail).', maxLength: 200 }),
@@ -42,6 +48,40 @@ export const SUPERVISOR_FUNCTIONS: ReadonlyArray<AnyRpcFunction> = SUPERVISOR_OP
 );
 
 const str = { type: 'string' };
+const num = { type: 'number' };
+const int = { type: 'integer' };
+const detectorState = { type: 'string', enum: ['active', 'inactive'] };
+
+/** Media events, emitted by the background monitors only on state changes (set_monitors). */
+export const MEDIA_EVENTS: ReadonlyArray<EventDefinition> = [
+  {
+    name: 'audio_event',
+    labels: { modality: 'audio' },
+    description:
+      'Microphone activity started or ended (audio monitor; emitted only on state changes). kind: audio_activity_detected | audio_activity_ended; source: microphone; state: active | inactive; rms; threshold (effective: max(configured, noise floor × 3)); release_threshold; noise_floor; duration_ms (how long the sound had lasted); confidence in the state; ts (ISO-8601); seq (1, 2, 3… per detector).',
+    payloadSchema: {
+      type: 'object',
+      properties: { kind: str, source: str, state: detectorState, rms: num, threshold: num, release_threshold: num, noise_floor: num, duration_ms: num, confidence: num, ts: str, seq: int },
+      required: ['kind', 'source', 'state', 'rms', 'threshold', 'confidence', 'ts', 'seq'],
+    },
+  },
+  {
+    name: 'motion_event',
+    labels: { modality: 'video' },
+    description:
+      'Camera motion started or ended (motion monitor; emitted only on state changes; sensor noise does not count). kind: motion_detected | motion_ended; source; state: active | inactive; magnitude (changed-area fraction); threshold; release_threshold; pixel_threshold (grey levels); confidence in the state; ts (ISO-8601); seq.',
+    payloadSchema: {
+      type: 'object',
+      properties: { kind: str, source: str, state: detectorState, magnitude: num, threshold: num, release_threshold: num, pixel_threshold: num, confidence: num, ts: str, seq: int },
+      required: ['kind', 'source', 'state', 'magnitude', 'threshold', 'confidence', 'ts', 'seq'],
+    },
+  },
+];
+
+export function eventsFor(options: { readonly media: boolean }): ReadonlyArray<EventDefinition> {
+  return options.media ? [...EVENTS, ...MEDIA_EVENTS] : EVENTS;
+}
+
 export const EVENTS: ReadonlyArray<EventDefinition> = [
   {
     name: 'safety_event',

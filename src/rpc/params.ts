@@ -84,6 +84,11 @@ export function booleanParam<const O extends Common<boolean>>(o: O) {
     : typeof schema;
 }
 
+/** A parameter the caller may leave out (no default: the handler sees it absent). */
+export function optionalParam<S extends Schema.Top>(schema: S) {
+  return Schema.optionalKey(schema);
+}
+
 /** The advertised `parameters` object of a FunctionDef (§2.5, §2.12). */
 export interface ParametersJsonSchema {
   readonly type: 'object';

@@ -48,3 +48,13 @@ export async function startMeshScene(argv: string[], env: Record<string, string>
     },
   };
 }
+
+/** Polls `check` until it holds (for hooks, where `expect.poll` is not allowed); throws naming `what`. */
+export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}

@@ -1,4 +1,4 @@
-// The sound file resolver of play_audio_file (src/media/sound-files.ts) on a real temporary tree:
+// The sound file resolver of play_audio_file (src/adapters/sound-files.ts) on a real temporary tree:
 // every refusal reason, the accepted spellings (plain name, relative path, absolute path inside,
 // absolute path through a symlinked directory), the bounded read and the listing. "Nothing is
 // read" is proven with FIFOs: opening one for reading blocks until a writer appears, so a resolver
@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   listSoundFiles, MAX_SOUND_FILE_BYTES, readSoundFile, resolveSoundFile, SOUND_FILE_EXTENSIONS, SoundFileRefused,
   type ResolvedSound, type SoundFileRefusal,
-} from '../../src/media/sound-files.ts';
+} from '../../src/adapters/sound-files.ts';
 
 /** A 44-byte WAV header and `samples` bytes of silence. */
 function wav(samples: number): Buffer {

@@ -15,7 +15,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { DaemonRejected, DaemonRequestInvalid } from '../../src/adapters/daemon-errors.ts';
 import { DaemonHttpClient, MAX_SOUND_UPLOAD_BYTES } from '../../src/adapters/daemon-http.ts';
 import { buildFilePartBody } from '../../src/adapters/multipart-body.ts';
-import { MAX_SOUND_FILE_BYTES, readSoundFile, resolveSoundFile } from '../../src/media/sound-files.ts';
+import { MAX_SOUND_FILE_BYTES, readSoundFile, resolveSoundFile } from '../../src/adapters/sound-files.ts';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/sim/emulator.ts';
 
 const cleanups: (() => Promise<void>)[] = [];

@@ -46,6 +46,8 @@ export class PeerSession {
   readonly #log = createLogger('media:peer');
   readonly #pc: PeerConnection;
   #videoTrack: Track | null = null;
+  /** Held like the tracks: node-datachannel releases native objects whose JS wrapper is collected. */
+  #rtcpSession: ndc.RtcpReceivingSession | null = null;
   #audioTrack: Track | null = null;
   #dataChannel: DataChannel | null = null;
   #state: PeerState = 'new';
@@ -157,7 +159,8 @@ export class PeerSession {
     if (offer.video !== null && mid === offer.video.mid) {
       this.#videoTrack = track;
       // Receiver reports, REMB and PLI (requestKeyframe) come from this handler; RTP passes on.
-      track.setMediaHandler(new ndc.RtcpReceivingSession());
+      this.#rtcpSession = new ndc.RtcpReceivingSession();
+      track.setMediaHandler(this.#rtcpSession);
       track.onMessage((message) => {
         if (this.#accepting) handlers.onVideoPacket(message);
       });
