@@ -59,8 +59,11 @@ async function runWithSettings(): Promise<number> {
 }
 
 async function runEmulator(config: DriverConfig): Promise<number> {
-  const emulator = await startEmulator({ port: config.emulatorPort, timeScale: config.simTimeScale, model: config.simModel });
-  process.stdout.write(`Reachy Mini daemon emulator (${config.simModel}) on ${emulator.url} (WebSocket ${emulator.wsUrl}/ws/sdk)\n`);
+  const withMedia = !config.noMedia;
+  // The standalone emulator serves WebRTC on the configured signalling port (8443 like the robot).
+  const emulator = await startEmulator({ port: config.emulatorPort, timeScale: config.simTimeScale, model: config.simModel, withMedia, mediaPort: config.signallingPort });
+  const media = emulator.signallingUrl ? `, WebRTC signalling ${emulator.signallingUrl}` : '';
+  process.stdout.write(`Reachy Mini daemon emulator (${config.simModel}) on ${emulator.url} (WebSocket ${emulator.wsUrl}/ws/sdk${media})\n`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());

@@ -35,7 +35,7 @@ export interface RunningDriver {
    * (when identity, brokers, credentials, TLS or discovery changed) and/or retargets the daemon link
    * (when the daemon target or transport changed). Safety state (interlock, lease) is kept.
    */
-  reconfigure(next: DriverConfig): Promise<{ readonly restarted: ReadonlyArray<'mesh' | 'daemon_link'> }>;
+  reconfigure(next: DriverConfig): Promise<{ readonly restarted: ReadonlyArray<'mesh' | 'daemon_link' | 'media'> }>;
   /** Live machine states for the settings app's status panel. */
   statusSnapshot(): Record<string, unknown>;
   /** The embedded emulator when running with --sim. */
@@ -65,6 +65,11 @@ export interface DriverOverrides {
   readonly daemonBaseUrl?: string;
   /** Its signalling server (`ws://…`), with `daemonBaseUrl`. */
   readonly signallingUrl?: string;
+}
+
+/** What the media runtime depends on. */
+function mediaFingerprint(c: DriverConfig): string {
+  return JSON.stringify([c.daemonHost, c.signallingPort, c.soundsDir, c.allowOversizeRaw, c.monitors]);
 }
 
 /** The media runtime against the emulator's signalling server (--sim) or the robot's port 8443. */
@@ -122,7 +127,8 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     deliverMedia: (event) => media?.handle(event),
     ...inspect,
   });
-  const media = mediaEnabled ? startMedia(config, robot, emulator, overrides, (name, payload) => mesh?.emitEvent(name, payload), inspect) : undefined;
+  const openMedia = (c: DriverConfig) => startMedia(c, robot, emulator, overrides, (name, payload) => mesh?.emitEvent(name, payload), inspect);
+  let media = mediaEnabled ? openMedia(config) : undefined;
   const gate = createRpcGate({ functions, target: robot.driver, explainRefusal, onRefusal: (info) => robot.recordRefusal(info) });
   const supervisorGate = createRpcGate({ functions: SUPERVISOR_FUNCTIONS, target: robot.driver, explainRefusal, onRefusal: (info) => robot.recordRefusal(info) });
   const initialServers = overrides.messagingUrls ?? config.messagingUrls;
@@ -159,9 +165,11 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
       return current;
     },
     emulator,
-    media,
+    get media() {
+      return media;
+    },
     async reconfigure(next) {
-      const restarted: Array<'mesh' | 'daemon_link'> = [];
+      const restarted: Array<'mesh' | 'daemon_link' | 'media'> = [];
       if (meshFingerprint(next) !== meshFingerprint(current)) {
         // The private --sim broker stays in use while the configured URLs are unchanged.
         const nextServers = sameList(next.messagingUrls, current.messagingUrls) ? servers : next.messagingUrls;
@@ -174,6 +182,12 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
       if (nextDaemon !== robot.daemonBaseUrl || next.transportMode !== current.transportMode) {
         await robot.retarget(nextDaemon, next.transportMode);
         restarted.push('daemon_link');
+      }
+      // Media follows the robot (signalling host and port) and its own settings; --no-media needs a restart.
+      if (media && mediaFingerprint(next) !== mediaFingerprint(current)) {
+        await media.stop();
+        media = openMedia(next);
+        restarted.push('media');
       }
       current = next;
       log.info('configuration applied', { restarted: restarted.join(',') || 'nothing' });

@@ -52,14 +52,21 @@ test('--sim: the driver runs on the embedded emulator and moves the simulated ro
   expect(moved.result).toMatchObject({ status: 'completed' });
   const status = (await rpc(nc, cmd, { jsonrpc: '2.0', id: 's2', method: 'get_status' })).result as Record<string, any>;
   expect(status.daemon.status).toMatchObject({ state: 'running', mockup_sim_enabled: true });
+  // The camera works in the same process (WebRTC to the emulator's producer), and shutting down with
+  // a live WebRTC session still exits cleanly (node-datachannel teardown order, h264-webrtc.md §5.4).
+  await expect.poll(async () => ((await rpc(nc, cmd, { jsonrpc: '2.0', id: 'm', method: 'get_media_status' })).result as Record<string, any> | undefined)?.session_state, { timeout: 10_000, interval: 200 }).toBe('streaming');
+  const frame = await rpc(nc, cmd, { jsonrpc: '2.0', id: 'f', method: 'capture_video_frame', params: { encoding: 'thumbnail' } }, 10_000);
+  expect(frame.result).toMatchObject({ status: 'success', encoding: 'thumbnail', format: 'jpeg', target: 'simulated' });
   run.child.kill('SIGTERM');
   expect(await run.exited).toBe(0);
 }, 30_000);
 
 test('emulate --port serves the daemon API on loopback', async () => {
   const port = await freePort();
-  const run = start(['emulate', '--port', String(port)]);
+  const signalling = await freePort();
+  const run = start(['emulate', '--port', String(port), '--signalling-port', String(signalling)]);
   await expect.poll(() => run.output(), { timeout: 10_000 }).toContain(`http://127.0.0.1:${port}`);
+  expect(run.output()).toContain(`WebRTC signalling ws://127.0.0.1:${signalling}`);
   const res = await request(`http://127.0.0.1:${port}/api/daemon/status`);
   expect(res.statusCode).toBe(200);
   expect(await res.body.json()).toMatchObject({ state: 'running' });

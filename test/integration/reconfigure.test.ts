@@ -1,7 +1,7 @@
 // Applying new settings without restarting the process (issue "settings app"): a changed broker
 // moves the mesh connection to a second nats-server (registered there, answering there, gone from
 // the first); a changed daemon target retargets the daemon link to a second emulator; safety state
-// (a tripped interlock) survives both.
+// (a tripped interlock) survives both; a new signalling port moves the media session to that robot.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,7 +32,7 @@ function saveSettings(values: Record<string, unknown>): void {
 
 beforeAll(async () => {
   [a, b] = await Promise.all([startNatsServer(), startNatsServer()]);
-  [emulator1, emulator2] = await Promise.all([startEmulator({ timeScale: 0.05 }), startEmulator({ timeScale: 0.05 })]);
+  [emulator1, emulator2] = await Promise.all([startEmulator({ timeScale: 0.05 }), startEmulator({ timeScale: 0.05, withMedia: true })]);
   ncA = await openClient(a.url);
   ncB = await openClient(b.url);
   fakeRegistry(ncA);
@@ -77,4 +77,15 @@ test('a new daemon target retargets the daemon link and keeps safety state', asy
   expect(emulator1.received.some((r) => r.transport === 'ws')).toBe(false);
   const unchanged = await driver.reconfigure(loadConfig({ argv, env }));
   expect(unchanged.restarted).toEqual([]);
+});
+
+test('a new signalling port restarts only the media session, which streams from the new robot', async () => {
+  const port = new URL(emulator2.signallingUrl!).port;
+  const applied = await driver.reconfigure(loadConfig({ argv: [...argv, '--signalling-port', port], env }));
+  expect(applied.restarted).toEqual(['media']);
+  const call = async (method: string, params: object = {}): Promise<Record<string, any>> => await rpc(ncB, 'device-connect.default.apply-dev.cmd', { jsonrpc: '2.0', id: method, method, params }, 10_000);
+  await expect.poll(async () => (await call('get_media_status')).result.session_state, { timeout: 8_000 }).toBe('streaming');
+  expect(emulator2.media!.sessionCount()).toBe(1);
+  expect((await call('capture_video_frame', { encoding: 'thumbnail' })).result.status).toBe('success');
+  expect((await status(ncB)).driver_state.interlock_state).toBe('safe');
 });
