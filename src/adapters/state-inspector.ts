@@ -6,6 +6,8 @@ import { createWebSocketInspector } from '@statelyai/inspect';
 import type { InspectionEvent, Observer } from 'xstate';
 
 const SECRET_KEY = /jwt|seed|nkey|token|secret|password|creds|authorization|cookie/i;
+/** Base64 media in RPC events (`data_b64` of frames, audio samples and pushes): never shown, only sized. */
+const BASE64_KEY = /_b64$/i;
 /** Bounds what one inspection message may carry (frames and audio never belong in context). */
 const MAX_STRING_CHARS = 2_048;
 
@@ -17,7 +19,9 @@ function sanitize(value: unknown, depth = 0): unknown {
   if (Array.isArray(value)) return value.map((v) => sanitize(v, depth + 1));
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) ? '[redacted]' : sanitize(v, depth + 1);
+    for (const [k, v] of Object.entries(value)) {
+      out[k] = SECRET_KEY.test(k) ? '[redacted]' : BASE64_KEY.test(k) && typeof v === 'string' ? `[base64 ${v.length} chars]` : sanitize(v, depth + 1);
+    }
     return out;
   }
   return value;

@@ -35,3 +35,29 @@ test('inspection events reach the relay, sanitised', async () => {
   expect(all).not.toContain(server.jwt!.seed);
   expect(all).not.toContain(server.jwt!.jwt);
 });
+
+test('camera frames and audio in RPC events reach the relay only as sizes, never as data', async () => {
+  const relay = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  await new Promise((r) => relay.once('listening', r));
+  cleanups.push(() => new Promise((r) => relay.close(r)));
+  const received: string[] = [];
+  relay.on('connection', (socket) => socket.on('message', (data) => received.push(String(data))));
+  const port = (relay.address() as { port: number }).port;
+  const server = await startNatsServer();
+  cleanups.push(() => server.stop());
+  const nc = await openClient(server.url);
+  cleanups.push(() => nc.close());
+  const driver = await startTestDriver(['--sim', '--device-id', 'insp-media', '--messaging-url', server.url, '--discovery-mode', 'd2d', '--inspect', `ws://127.0.0.1:${port}`], { DEVICE_CONNECT_ALLOW_INSECURE: 'true' });
+  cleanups.push(() => driver.stop());
+  const call = async (method: string, params: object = {}) => (await rpc(nc, 'device-connect.default.insp-media.cmd', { jsonrpc: '2.0', id: method, method, params }, 10_000)) as Record<string, any>;
+  await expect.poll(async () => (await call('get_media_status').catch(() => ({}) as Record<string, any>)).result?.session_state, { timeout: 10_000 }).toBe('streaming');
+  const frame = await call('capture_video_frame', { encoding: 'thumbnail' });
+  const pushed = Buffer.alloc(3_200, 7).toString('base64');
+  expect((await call('push_audio_sample', { data_b64: pushed })).result.status).toBe('accepted');
+  await expect.poll(() => received.join('\n'), { timeout: 10_000 }).toContain('media.result');
+  const all = received.join('\n');
+  expect(all).toContain('[base64 ');
+  const jpeg: string = frame.result.data_b64;
+  expect(all).not.toContain(jpeg.slice(100, 164));
+  expect(all).not.toContain(pushed.slice(0, 64));
+});
