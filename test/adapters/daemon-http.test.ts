@@ -3,43 +3,21 @@
 // state and received log. Also the failures a caller must be able to tell apart: 422 with the
 // validation detail, the 500 of an unknown move uuid, the 503 backend gate, a stopped daemon,
 // a wedged daemon, malformed replies, and the retry rule (GETs retried, POSTs never).
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import {
   DaemonBackendNotRunning, DaemonBadResponse, DaemonNotConnected, DaemonRejected, DaemonServerError, DaemonTimeout,
   DaemonUnreachable, isDaemonHttpError,
 } from '../../src/adapters/daemon-errors.ts';
-import { DaemonHttpClient, GET_RETRY_DELAYS_MS, type GotoRequest } from '../../src/adapters/daemon-http.ts';
+import { type DaemonHttpClient, GET_RETRY_DELAYS_MS, type GotoRequest } from '../../src/adapters/daemon-http.ts';
 import type { MotorMode } from '../../src/adapters/daemon-wire.ts';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/sim/emulator.ts';
+import { daemonHttpClient, startEmulatorWithClient } from '../harness/emulator-client.ts';
+import { cleanupAfterEach, failure } from '../harness/test-cleanups.ts';
 import { eventually, startResetProxy, startScriptedHttp, startSilentServer } from './daemon-test-peers.ts';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function setup(options: EmulatorOptions = {}): Promise<{ emulator: Emulator; client: DaemonHttpClient }> {
-  const emulator = await startEmulator({ timeScale: 0.05, ...options });
-  cleanups.push(() => emulator.close());
-  const client = newClient(emulator.url);
-  return { emulator, client };
-}
-
-function newClient(baseUrl: string, requestTimeoutMs?: number): DaemonHttpClient {
-  const client = new DaemonHttpClient({ baseUrl, ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }) });
-  cleanups.push(() => client.close());
-  return client;
-}
-
-/** The rejection of `promise` (fails the test if it resolves). */
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
+const defer = cleanupAfterEach();
+const setup = (options: EmulatorOptions = {}): Promise<{ emulator: Emulator; client: DaemonHttpClient }> => startEmulatorWithClient(defer, options);
+const newClient = (baseUrl: string, requestTimeoutMs?: number): DaemonHttpClient => daemonHttpClient(defer, baseUrl, requestTimeoutMs);
 
 const requestsTo = (emulator: Emulator, method: string, path: string): number =>
   emulator.received.filter((entry) => entry.transport === 'http' && entry.method === method && entry.path === path).length;
@@ -208,7 +186,7 @@ describe('refusals and failures are distinct typed outcomes', () => {
 
   test('a daemon that accepts and never answers → DaemonTimeout after the per-call deadline, not retried', async () => {
     const silent = await startSilentServer();
-    cleanups.push(() => silent.close());
+    defer(() => silent.close());
     const client = newClient(silent.url, 5_000);
     const started = performance.now();
     const error = await failure(client.daemonStatus({ timeoutMs: 250 }));
@@ -226,7 +204,7 @@ describe('refusals and failures are distinct typed outcomes', () => {
       if (request.url === '/api/move/goto') return { status: 200, body: '{"id":"x"}' };
       return { status: 200, body: '[1,2,3]' };
     });
-    cleanups.push(() => scripted.close());
+    defer(() => scripted.close());
     const client = newClient(scripted.url);
     expect(await failure(client.daemonStatus())).toMatchObject({ _tag: 'DaemonBadResponse', problem: 'not JSON', bodyExcerpt: 'Internal chaos' });
     const weird = await failure(client.setTarget({ target_body_yaw: 0 }));
@@ -247,9 +225,9 @@ describe('refusals and failures are distinct typed outcomes', () => {
 describe('retry rule: idempotent GETs only', () => {
   async function behindProxy(): Promise<{ emulator: Emulator; client: DaemonHttpClient; proxy: Awaited<ReturnType<typeof startResetProxy>> }> {
     const emulator = await startEmulator({ timeScale: 0.05 });
-    cleanups.push(() => emulator.close());
+    defer(() => emulator.close());
     const proxy = await startResetProxy(emulator.port);
-    cleanups.push(() => proxy.close());
+    defer(() => proxy.close());
     return { emulator, proxy, client: newClient(proxy.url) };
   }
 

@@ -12,13 +12,18 @@ afterAll(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
 });
 
-test('inspection events reach the relay, sanitised', async () => {
+/** A stand-in inspector relay on a free loopback port, closed after the file: every message it receives, in order. */
+async function startRelay(): Promise<{ port: number; received: string[] }> {
   const relay = new WebSocketServer({ host: '127.0.0.1', port: 0 });
   await new Promise((r) => relay.once('listening', r));
   cleanups.push(() => new Promise((r) => relay.close(r)));
   const received: string[] = [];
   relay.on('connection', (socket) => socket.on('message', (data) => received.push(String(data))));
-  const port = (relay.address() as { port: number }).port;
+  return { port: (relay.address() as { port: number }).port, received };
+}
+
+test('inspection events reach the relay, sanitised', async () => {
+  const { port, received } = await startRelay();
   const server = await startNatsServer({ auth: 'jwt' });
   cleanups.push(() => server.stop());
   const nc = await openClient(server.url, { authenticator: credsAuthenticator(new TextEncoder().encode(server.jwt!.creds)) });
@@ -37,12 +42,7 @@ test('inspection events reach the relay, sanitised', async () => {
 });
 
 test('camera frames and audio in RPC events reach the relay only as sizes, never as data', async () => {
-  const relay = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  await new Promise((r) => relay.once('listening', r));
-  cleanups.push(() => new Promise((r) => relay.close(r)));
-  const received: string[] = [];
-  relay.on('connection', (socket) => socket.on('message', (data) => received.push(String(data))));
-  const port = (relay.address() as { port: number }).port;
+  const { port, received } = await startRelay();
   const server = await startNatsServer();
   cleanups.push(() => server.stop());
   const nc = await openClient(server.url);

@@ -14,24 +14,10 @@ import {
   listSoundFiles, MAX_SOUND_FILE_BYTES, readSoundFile, resolveSoundFile, SOUND_FILE_EXTENSIONS, SoundFileRefused,
   type ResolvedSound, type SoundFileRefusal,
 } from '../../src/adapters/sound-files.ts';
+import { wavFile } from '../harness/wav-file.ts';
 
 /** A 44-byte WAV header and `samples` bytes of silence. */
-function wav(samples: number): Buffer {
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0, 'latin1');
-  header.writeUInt32LE(36 + samples, 4);
-  header.write('WAVEfmt ', 8, 'latin1');
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(16_000, 24);
-  header.writeUInt32LE(16_000, 28);
-  header.writeUInt16LE(1, 32);
-  header.writeUInt16LE(8, 34);
-  header.write('data', 36, 'latin1');
-  header.writeUInt32LE(samples, 40);
-  return Buffer.concat([header, Buffer.alloc(samples, 0x80)]);
-}
+const wav = (samples: number): Buffer => wavFile(Buffer.alloc(samples, 0x80));
 
 let root: string;
 let sounds: string;
@@ -88,11 +74,11 @@ async function refused(requested: string, dir = sounds): Promise<SoundFileRefuse
 }
 
 /**
- * Runs `work` and proves it never opened `fifo`: it must settle while no writer exists (a reader
- * blocked in open(2) would hang it), and afterwards no reader may hold the FIFO open (a
- * non-blocking open for writing fails with ENXIO exactly when there is none).
+ * Runs `work`, which must settle while no writer exists on `fifo` (a reader blocked in open(2)
+ * would hang it); if it has not after 3 s, opens the FIFO for writing to unblock it and fails with
+ * "`fifo` `blockedMessage`".
  */
-async function withoutOpening<T>(fifo: string, work: Promise<T>): Promise<T> {
+async function settlesUnblocked<T>(fifo: string, work: Promise<T>, blockedMessage: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const blocked = new Promise<'blocked'>((resolve) => {
     timer = setTimeout(() => resolve('blocked'), 3_000);
@@ -102,11 +88,24 @@ async function withoutOpening<T>(fifo: string, work: Promise<T>): Promise<T> {
   if (winner === 'blocked') {
     closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
     await work.catch(() => undefined);
-    throw new Error(`${fifo} was opened`);
+    throw new Error(`${fifo} ${blockedMessage}`);
   }
-  expect(() => openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK)).toThrow(expect.objectContaining({ code: 'ENXIO' }));
   return winner;
 }
+
+/**
+ * Runs `work` and proves it never opened `fifo`: it must settle while no writer exists, and
+ * afterwards no reader may hold the FIFO open (a non-blocking open for writing fails with ENXIO
+ * exactly when there is none).
+ */
+async function withoutOpening<T>(fifo: string, work: Promise<T>): Promise<T> {
+  const result = await settlesUnblocked(fifo, work, 'was opened');
+  expect(() => openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK)).toThrow(expect.objectContaining({ code: 'ENXIO' }));
+  return result;
+}
+
+/** Like withoutOpening, for code that may open with O_NONBLOCK (never blocks) but must not hang. */
+const withoutOpeningBlocked = <T>(fifo: string, work: Promise<T>): Promise<T> => settlesUnblocked(fifo, work, 'blocked the reader');
 
 describe('accepted names', () => {
   test('a plain name resolves to the real path with its size', async () => {
@@ -219,6 +218,22 @@ describe('a refused file is never opened', () => {
 });
 
 describe('readSoundFile', () => {
+  /**
+   * Writes a small WAV as `name`, resolves it, lets `change` alter the file, then reads the
+   * resolution — for a FIFO through withoutOpeningBlocked — and removes the file. Returns the
+   * read's refusal reason, false when it succeeded.
+   */
+  async function refusalAfterChange(name: string, change: (path: string) => Promise<unknown> | unknown, fifo = false): Promise<SoundFileRefusal | false> {
+    const path = join(sounds, name);
+    await writeFile(path, wav(8));
+    const resolved = await accepted(name);
+    await change(path);
+    const reading = readSoundFile(resolved);
+    const read = await (fifo ? withoutOpeningBlocked(path, reading) : reading);
+    await rm(path, { force: true });
+    return Result.isFailure(read) && read.failure.reason;
+  }
+
   test('returns exactly the bytes of the resolved file', async () => {
     const bytes = await readSoundFile(await accepted('alias.wav'));
     expect(Result.isSuccess(bytes)).toBe(true);
@@ -226,62 +241,29 @@ describe('readSoundFile', () => {
   });
 
   test('a file swapped for a symlink after resolution is refused, not followed', async () => {
-    const path = join(sounds, 'swap-link.wav');
-    await writeFile(path, wav(8));
-    const resolved = await accepted('swap-link.wav');
-    await unlink(path);
-    await symlink(join(outside, 'secret.wav'), path);
-    const read = await readSoundFile(resolved);
-    expect(Result.isFailure(read) && read.failure.reason).toBe('symlink-escape');
-    await unlink(path);
+    const swap = async (path: string): Promise<void> => {
+      await unlink(path);
+      await symlink(join(outside, 'secret.wav'), path);
+    };
+    expect(await refusalAfterChange('swap-link.wav', swap)).toBe('symlink-escape');
   });
 
   test('a file swapped for a FIFO after resolution is refused without blocking', async () => {
-    const path = join(sounds, 'swap-fifo.wav');
-    await writeFile(path, wav(8));
-    const resolved = await accepted('swap-fifo.wav');
-    await unlink(path);
-    execFileSync('mkfifo', [path]);
-    const read = await withoutOpeningBlocked(path, readSoundFile(resolved));
-    expect(Result.isFailure(read) && read.failure.reason).toBe('not-a-file');
-    await unlink(path);
+    const swap = async (path: string): Promise<void> => {
+      await unlink(path);
+      execFileSync('mkfifo', [path]);
+    };
+    expect(await refusalAfterChange('swap-fifo.wav', swap, true)).toBe('not-a-file');
   });
 
   test('a file grown over the cap after resolution is refused', async () => {
-    const path = join(sounds, 'grow.wav');
-    await writeFile(path, wav(8));
-    const resolved = await accepted('grow.wav');
-    await truncate(path, MAX_SOUND_FILE_BYTES + 10);
-    const read = await readSoundFile(resolved);
-    expect(Result.isFailure(read) && read.failure.reason).toBe('too-large');
-    await unlink(path);
+    expect(await refusalAfterChange('grow.wav', (path) => truncate(path, MAX_SOUND_FILE_BYTES + 10))).toBe('too-large');
   });
 
   test('a file removed after resolution is not-found', async () => {
-    const path = join(sounds, 'gone.wav');
-    await writeFile(path, wav(8));
-    const resolved = await accepted('gone.wav');
-    await unlink(path);
-    const read = await readSoundFile(resolved);
-    expect(Result.isFailure(read) && read.failure.reason).toBe('not-found');
+    expect(await refusalAfterChange('gone.wav', (path) => unlink(path))).toBe('not-found');
   });
 });
-
-/** Like withoutOpening, for code that may open with O_NONBLOCK (never blocks) but must not hang. */
-async function withoutOpeningBlocked<T>(fifo: string, work: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const blocked = new Promise<'blocked'>((resolve) => {
-    timer = setTimeout(() => resolve('blocked'), 3_000);
-  });
-  const winner = await Promise.race([work, blocked]);
-  clearTimeout(timer);
-  if (winner === 'blocked') {
-    closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
-    await work.catch(() => undefined);
-    throw new Error(`${fifo} blocked the reader`);
-  }
-  return winner;
-}
 
 describe('listSoundFiles', () => {
   test('lists exactly the top-level files play_audio_file accepts, sorted', async () => {

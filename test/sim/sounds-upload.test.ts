@@ -7,56 +7,22 @@
 import { createHash } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createConnection } from 'node:net';
+import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Result } from 'effect';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { DaemonRejected, DaemonRequestInvalid } from '../../src/adapters/daemon-errors.ts';
-import { DaemonHttpClient, MAX_SOUND_UPLOAD_BYTES } from '../../src/adapters/daemon-http.ts';
+import { type DaemonHttpClient, MAX_SOUND_UPLOAD_BYTES } from '../../src/adapters/daemon-http.ts';
 import { buildFilePartBody } from '../../src/adapters/multipart-body.ts';
 import { MAX_SOUND_FILE_BYTES, readSoundFile, resolveSoundFile } from '../../src/adapters/sound-files.ts';
-import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/sim/emulator.ts';
+import type { Emulator, EmulatorOptions } from '../../src/sim/emulator.ts';
+import { startEmulatorWithClient } from '../harness/emulator-client.ts';
+import { cleanupAfterEach, failure } from '../harness/test-cleanups.ts';
+import { wavFile } from '../harness/wav-file.ts';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function setup(options: EmulatorOptions = {}): Promise<{ emulator: Emulator; client: DaemonHttpClient }> {
-  const emulator = await startEmulator({ timeScale: 0.05, ...options });
-  cleanups.push(() => emulator.close());
-  const client = new DaemonHttpClient({ baseUrl: emulator.url });
-  cleanups.push(() => client.close());
-  return { emulator, client };
-}
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
-
-/** A 44-byte WAV header followed by `data`. */
-function wav(data: Buffer): Buffer {
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0, 'latin1');
-  header.writeUInt32LE(36 + data.length, 4);
-  header.write('WAVEfmt ', 8, 'latin1');
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(16_000, 24);
-  header.writeUInt32LE(16_000, 28);
-  header.writeUInt16LE(1, 32);
-  header.writeUInt16LE(8, 34);
-  header.write('data', 36, 'latin1');
-  header.writeUInt32LE(data.length, 40);
-  return Buffer.concat([header, data]);
-}
+const defer = cleanupAfterEach();
+const setup = (options: EmulatorOptions = {}): Promise<{ emulator: Emulator; client: DaemonHttpClient }> => startEmulatorWithClient(defer, options);
 
 const sha256 = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
 
@@ -92,13 +58,20 @@ function multipart(filename: string, data: Buffer, field = 'file'): { body: Buff
   return { body: built.body, headers: { 'content-type': built.contentType } };
 }
 
+/** A raw TCP connection to the emulator's HTTP port, destroyed after the test. */
+function rawConnection(emulator: Emulator): Socket {
+  const socket = createConnection({ host: emulator.host, port: emulator.port });
+  defer(() => socket.destroy());
+  return socket;
+}
+
 const uploads = (emulator: Emulator): number =>
   emulator.received.filter((entry) => entry.method === 'POST' && entry.path === '/api/media/sounds/upload').length;
 
 describe('upload, list, play, delete through the daemon client', () => {
   test('an upload is listed, in the snapshot byte for byte, and plays by the returned path', async () => {
     const { emulator, client } = await setup();
-    const bytes = wav(Buffer.alloc(2000, 0x80));
+    const bytes = wavFile(Buffer.alloc(2000, 0x80));
     const { path } = await client.uploadSound('beep.wav', bytes);
     expect(path).toBe('/tmp/reachy_mini_sounds/beep.wav');
     expect(await client.listSounds()).toEqual(['beep.wav']);
@@ -115,8 +88,8 @@ describe('upload, list, play, delete through the daemon client', () => {
   test('the play_audio_file path: resolve in the sounds directory, read, upload, play', async () => {
     const { emulator, client } = await setup();
     const dir = await mkdtemp(join(tmpdir(), 'sounds-upload-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const content = wav(Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7) % 256)));
+    defer(() => rm(dir, { recursive: true, force: true }));
+    const content = wavFile(Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7) % 256)));
     await writeFile(join(dir, 'hello.wav'), content);
 
     const resolved = await resolveSoundFile(dir, 'hello.wav');
@@ -132,11 +105,11 @@ describe('upload, list, play, delete through the daemon client', () => {
 
   test('bytes that look like multipart framing arrive intact; a non-ASCII name is kept; re-upload overwrites', async () => {
     const { emulator, client } = await setup();
-    const tricky = wav(Buffer.concat([Buffer.from('\r\n--\r\n\r\n------reachy-driver-00\r\n--'), Buffer.from(Array.from({ length: 256 }, (_, i) => i))]));
+    const tricky = wavFile(Buffer.concat([Buffer.from('\r\n--\r\n\r\n------reachy-driver-00\r\n--'), Buffer.from(Array.from({ length: 256 }, (_, i) => i))]));
     await client.uploadSound('bip-é ü.wav', tricky);
     expect(emulator.snapshot().uploadedSounds).toEqual([{ name: 'bip-é ü.wav', bytes: tricky.length, sha256: sha256(tricky) }]);
 
-    const second = wav(Buffer.alloc(10, 1));
+    const second = wavFile(Buffer.alloc(10, 1));
     await client.uploadSound('bip-é ü.wav', second);
     expect(emulator.snapshot().uploadedSounds).toEqual([{ name: 'bip-é ü.wav', bytes: second.length, sha256: sha256(second) }]);
     expect(await client.listSounds()).toEqual(['bip-é ü.wav']);
@@ -144,7 +117,7 @@ describe('upload, list, play, delete through the daemon client', () => {
 
   test('an extension outside the daemon list is a 400 with its detail', async () => {
     const { emulator, client } = await setup();
-    const error = await failure(client.uploadSound('notes.txt', wav(Buffer.alloc(4))));
+    const error = await failure(client.uploadSound('notes.txt', wavFile(Buffer.alloc(4))));
     expect(error).toBeInstanceOf(DaemonRejected);
     expect(error).toMatchObject({ status: 400, route: '/api/media/sounds/upload', detail: 'Unsupported file extension; allowed: .aac, .flac, .m4a, .mp3, .oga, .ogg, .opus, .wav' });
     expect(emulator.snapshot().uploadedSounds).toEqual([]);
@@ -160,7 +133,7 @@ describe('upload, list, play, delete through the daemon client', () => {
   test('the client refuses names the daemon cannot store, before sending anything', async () => {
     const { emulator, client } = await setup();
     for (const name of ['', '.', '..', 'dir/x.wav', 'x\u0000.wav', `${'é'.repeat(130)}.wav`]) {
-      const error = await failure(client.uploadSound(name, wav(Buffer.alloc(4))));
+      const error = await failure(client.uploadSound(name, wavFile(Buffer.alloc(4))));
       expect(error).toBeInstanceOf(DaemonRequestInvalid);
       expect(error).toMatchObject({ method: 'POST', route: '/api/media/sounds/upload' });
     }
@@ -174,14 +147,14 @@ describe('upload, list, play, delete through the daemon client', () => {
     expect(uploads(emulator)).toBe(0);
     // The resolver's cap leaves room for the envelope: a file at the cap fits.
     const atCap = Buffer.alloc(MAX_SOUND_FILE_BYTES);
-    wav(Buffer.alloc(0)).copy(atCap);
+    wavFile(Buffer.alloc(0)).copy(atCap);
     expect((await client.uploadSound('atcap.wav', atCap)).path).toBe('/tmp/reachy_mini_sounds/atcap.wav');
     expect(emulator.snapshot().uploadedSounds).toEqual([{ name: 'atcap.wav', bytes: MAX_SOUND_FILE_BYTES, sha256: sha256(atCap) }]);
   });
 
   test('delete: ok, then 404; traversal spellings are 400', async () => {
     const { emulator, client } = await setup();
-    await client.uploadSound('a.wav', wav(Buffer.alloc(4)));
+    await client.uploadSound('a.wav', wavFile(Buffer.alloc(4)));
     await client.uploadSound('b.ogg', Buffer.from('OggS\u0000\u0002'));
     expect(await client.listSounds()).toEqual(['a.wav', 'b.ogg']);
     expect(await client.deleteSound('a.wav')).toEqual({ status: 'ok' });
@@ -196,7 +169,7 @@ describe('upload, list, play, delete through the daemon client', () => {
   test('uploads need no backend and survive a daemon restart, like files in /tmp', async () => {
     const { emulator, client } = await setup();
     emulator.setFault({ kind: 'backend-not-running' });
-    await client.uploadSound('keep.wav', wav(Buffer.alloc(4)));
+    await client.uploadSound('keep.wav', wavFile(Buffer.alloc(4)));
     await emulator.restart();
     expect(await client.listSounds()).toEqual(['keep.wav']);
   });
@@ -205,7 +178,7 @@ describe('upload, list, play, delete through the daemon client', () => {
 describe('what the daemon checks on the wire', () => {
   test('its own name rules: basename kept, "..", "" and "." refused', async () => {
     const { emulator } = await setup();
-    const audio = wav(Buffer.alloc(4));
+    const audio = wavFile(Buffer.alloc(4));
     const post = (filename: string): Promise<RawReply> => {
       const { body, headers } = multipart(filename, audio);
       return raw(emulator, 'POST', '/api/media/sounds/upload', headers, body);
@@ -222,14 +195,14 @@ describe('what the daemon checks on the wire', () => {
   test('malformed or missing multipart: 400 or 422 as FastAPI answers, nothing stored', async () => {
     const { emulator } = await setup();
     const path = '/api/media/sounds/upload';
-    const good = multipart('x.wav', wav(Buffer.alloc(4)));
+    const good = multipart('x.wav', wavFile(Buffer.alloc(4)));
     expect(await raw(emulator, 'POST', path, { 'content-type': 'multipart/form-data' }, good.body)).toEqual({ status: 400, json: { detail: 'Missing boundary in multipart.' } });
     expect(await raw(emulator, 'POST', path, good.headers, Buffer.from('not a multipart body at all'))).toEqual({ status: 400, json: { detail: 'There was an error parsing the body' } });
     expect(await raw(emulator, 'POST', path, good.headers, good.body.subarray(0, good.body.length - 10))).toEqual({ status: 400, json: { detail: 'There was an error parsing the body' } });
     const missing = { type: 'missing', loc: ['body', 'file'], msg: 'Field required', input: null };
     expect(await raw(emulator, 'POST', path, { 'content-type': 'application/json' }, Buffer.from('{"file":"x.wav"}'))).toEqual({ status: 422, json: { detail: [missing] } });
     expect(await raw(emulator, 'POST', path, {})).toEqual({ status: 422, json: { detail: [missing] } });
-    const otherField = multipart('x.wav', wav(Buffer.alloc(4)), 'sound');
+    const otherField = multipart('x.wav', wavFile(Buffer.alloc(4)), 'sound');
     expect(await raw(emulator, 'POST', path, otherField.headers, otherField.body)).toEqual({ status: 422, json: { detail: [missing] } });
     const boundary = 'plainfield';
     const plain = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="file"\r\n\r\nx.wav\r\n--${boundary}--\r\n`);
@@ -242,10 +215,7 @@ describe('what the daemon checks on the wire', () => {
 
   test('a Content-Length over 25 MiB is answered 413 at once, without the body, and the connection closed', async () => {
     const { emulator } = await setup();
-    const socket = createConnection({ host: emulator.host, port: emulator.port });
-    cleanups.push(async () => {
-      socket.destroy();
-    });
+    const socket = rawConnection(emulator);
     const reply = new Promise<string>((resolve, reject) => {
       const chunks: Buffer[] = [];
       socket.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -267,10 +237,7 @@ describe('what the daemon checks on the wire', () => {
 
   test('a streamed body without Content-Length is cut with a 413 once it passes the cap', async () => {
     const { emulator } = await setup();
-    const socket = createConnection({ host: emulator.host, port: emulator.port });
-    cleanups.push(async () => {
-      socket.destroy();
-    });
+    const socket = rawConnection(emulator);
     let answered = false;
     const reply = new Promise<string>((resolve) => {
       const chunks: Buffer[] = [];

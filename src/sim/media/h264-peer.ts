@@ -11,7 +11,9 @@ import type { Logger } from '../../logging/logger.ts';
 import { parseRtpPacket } from '../../media/rtp/rtp-packet.ts';
 import type { IcePayload } from '../../media/signalling/protocol.ts';
 import type { ProducerSession, ProducerSessionHandlers } from '../signalling-in-process.ts';
+import { HeldCandidates } from './held-candidates.ts';
 import { type DecodedPcm, OpusPcmDecoder } from './opus-audio.ts';
+import type { PeerLifecycleEvents } from './peer-engine.ts';
 import { type KeyframeRequest, keyframeRequests } from './rtcp-feedback.ts';
 import { bareCandidate, midAt, mLineIndexOf } from './sdp-mids.ts';
 import { isRtcp } from './rtp-writer.ts';
@@ -25,8 +27,6 @@ export const DATA_CHANNEL_LABEL = 'data';
 export const H264_FMTP = 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f';
 /** Opus as webrtcsink offers it: 10 ms minimum packet time, in-band FEC (§9.1). */
 export const OPUS_FMTP = 'minptime=10;useinbandfec=1';
-/** Remote candidates held until the answer is applied; a consumer sends a few dozen at most. */
-export const MAX_HELD_CANDIDATES = 64;
 
 export interface H264StreamIds {
   readonly videoPayloadType: number;
@@ -37,14 +37,10 @@ export interface H264StreamIds {
   readonly cname: string;
 }
 
-export interface H264PeerEvents {
-  /** The video track opened: RTP may flow. */
-  onLive(peer: H264Peer): void;
-  /** The PeerConnection failed or closed on its own: the engine ends the session. */
-  onBroken(peer: H264Peer, state: string): void;
+/** `onLive` fires when the video track opened: RTP may flow. */
+export interface H264PeerEvents extends PeerLifecycleEvents<H264Peer> {
   onKeyframeRequest(peer: H264Peer, request: KeyframeRequest): void;
   onAudio(peer: H264Peer, audio: DecodedPcm): void;
-  onEnded(peer: H264Peer): void;
 }
 
 export class H264Peer {
@@ -61,7 +57,7 @@ export class H264Peer {
   readonly #audio: Track;
   readonly #channel: DataChannel;
   readonly #decoder = new OpusPcmDecoder();
-  readonly #heldCandidates: IcePayload[] = [];
+  readonly #candidates = new HeldCandidates((ice) => this.#addRemoteCandidate(ice));
   #localSdp: string | null = null;
   #remoteSdp: string | null = null;
   #closed = false;
@@ -111,7 +107,9 @@ export class H264Peer {
 
     this.handlers = {
       onAnswer: (sdp) => this.#applyAnswer(sdp),
-      onRemoteCandidate: (ice) => this.#addRemoteCandidate(ice),
+      onRemoteCandidate: (ice) => {
+        if (!this.#closed) this.#candidates.offer(ice);
+      },
       onEnded: () => this.#events.onEnded(this),
     };
     // The single offer (webrtcsink offers once the pipeline is ready, never on negotiationneeded).
@@ -137,7 +135,7 @@ export class H264Peer {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#heldCandidates.length = 0;
+    this.#candidates.clear();
     try {
       this.#pc.close();
     } catch (error) {
@@ -155,16 +153,14 @@ export class H264Peer {
       return;
     }
     this.#remoteSdp = sdp;
-    for (const ice of this.#heldCandidates.splice(0)) this.#addRemoteCandidate(ice);
+    this.#candidates.release();
   }
 
+  /** One candidate of the consumer's, once the answer is applied (HeldCandidates holds earlier ones). */
   #addRemoteCandidate(ice: IcePayload): void {
-    if (this.#closed || ice.candidate.length === 0) return; // empty = end of candidates: nothing to do
-    if (this.#remoteSdp === null) {
-      if (this.#heldCandidates.length < MAX_HELD_CANDIDATES) this.#heldCandidates.push(ice);
-      return;
-    }
-    const mid = midAt(this.#remoteSdp, ice.sdpMLineIndex) ?? VIDEO_MID;
+    const remoteSdp = this.#remoteSdp;
+    if (this.#closed || remoteSdp === null) return;
+    const mid = midAt(remoteSdp, ice.sdpMLineIndex) ?? VIDEO_MID;
     try {
       this.#pc.addRemoteCandidate(ice.candidate, mid);
     } catch (error) {

@@ -8,25 +8,22 @@
 import type { Logger } from '../../logging/logger.ts';
 import type { IcePayload } from '../../media/signalling/protocol.ts';
 import type { ProducerSession, ProducerSessionHandlers } from '../signalling-in-process.ts';
+import { HeldCandidates } from './held-candidates.ts';
+import type { PeerLifecycleEvents } from './peer-engine.ts';
 import { wrtc, type WrtcAudioData, type WrtcAudioSink, type WrtcAudioSource, type WrtcCodecCapability, type WrtcDataChannel, type WrtcMediaStreamTrack, type WrtcPeerConnection, type WrtcVideoSource } from './wrtc-api.ts';
 
 export const DATA_CHANNEL_LABEL = 'data';
 /** The one video codec offered, plus its retransmission stream (webrtcsink enables NACK/RTX, §9.1). */
 export const OFFERED_VIDEO_MIME_TYPES: ReadonlySet<string> = new Set(['video/VP8', 'video/rtx']);
-/** Remote candidates held until the answer is applied; a consumer sends a few dozen at most. */
-export const MAX_HELD_CANDIDATES = 64;
 
 export interface Vp8PeerSources {
   readonly video: WrtcVideoSource;
   readonly audio: WrtcAudioSource;
 }
 
-export interface Vp8PeerEvents {
-  /** ICE + DTLS connected: media flows. */
-  onLive(peer: Vp8Peer): void;
-  onBroken(peer: Vp8Peer, state: string): void;
+/** `onLive` fires when ICE + DTLS connected: media flows. */
+export interface Vp8PeerEvents extends PeerLifecycleEvents<Vp8Peer> {
   onAudio(peer: Vp8Peer, audio: WrtcAudioData): void;
-  onEnded(peer: Vp8Peer): void;
 }
 
 function vp8Only(): WrtcCodecCapability[] | null {
@@ -45,8 +42,7 @@ export class Vp8Peer {
   readonly #tracks: WrtcMediaStreamTrack[];
   readonly #sink: WrtcAudioSink;
   readonly #channel: WrtcDataChannel;
-  readonly #heldCandidates: IcePayload[] = [];
-  #remoteApplied = false;
+  readonly #candidates = new HeldCandidates((ice) => this.#addRemoteCandidate(ice));
   #closed = false;
   #live = false;
   /** PLI + FIR counts the last time stats were read. */
@@ -87,7 +83,9 @@ export class Vp8Peer {
 
     this.handlers = {
       onAnswer: (sdp) => void this.#applyAnswer(sdp),
-      onRemoteCandidate: (ice) => this.#addRemoteCandidate(ice),
+      onRemoteCandidate: (ice) => {
+        if (!this.#closed) this.#candidates.offer(ice);
+      },
       onEnded: () => this.#events.onEnded(this),
     };
     void this.#offer();
@@ -120,7 +118,7 @@ export class Vp8Peer {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#heldCandidates.length = 0;
+    this.#candidates.clear();
     this.#pc.onicecandidate = null;
     this.#pc.onconnectionstatechange = null;
     this.#sink.ondata = null;
@@ -144,7 +142,7 @@ export class Vp8Peer {
   }
 
   async #applyAnswer(sdp: string): Promise<void> {
-    if (this.#closed || this.#remoteApplied) return;
+    if (this.#closed || this.#candidates.released) return;
     try {
       await this.#pc.setRemoteDescription({ type: 'answer', sdp });
     } catch (error) {
@@ -153,16 +151,12 @@ export class Vp8Peer {
       this.#events.onBroken(this, 'answer-refused');
       return;
     }
-    this.#remoteApplied = true;
-    for (const ice of this.#heldCandidates.splice(0)) this.#addRemoteCandidate(ice);
+    this.#candidates.release();
   }
 
+  /** One candidate of the consumer's, once the answer is applied (HeldCandidates holds earlier ones). */
   #addRemoteCandidate(ice: IcePayload): void {
-    if (this.#closed || ice.candidate.length === 0) return;
-    if (!this.#remoteApplied) {
-      if (this.#heldCandidates.length < MAX_HELD_CANDIDATES) this.#heldCandidates.push(ice);
-      return;
-    }
+    if (this.#closed) return;
     this.#pc.addIceCandidate({ candidate: ice.candidate, sdpMLineIndex: ice.sdpMLineIndex }).catch((error: unknown) => {
       this.#log.debug('remote candidate refused', { sessionId: this.session.sessionId, error });
     });

@@ -5,47 +5,35 @@
 import { Result } from 'effect';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openMediaLink } from '../../../src/adapters/media-link/open-media-link.ts';
-import { setLogLevel } from '../../../src/logging/logger.ts';
 import type { MediaLink, MediaLinkEndReason } from '../../../src/media/media-link.ts';
-import { type SignallingServer, startSignallingServer } from '../../../src/sim/signalling-server.ts';
-import { startWrtcTestProducer, type WrtcTestProducer } from '../../harness/wrtc-test-producer.ts';
-
-async function until(predicate: () => boolean | Promise<boolean>, timeoutMs: number, stepMs = 20): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    if (await predicate()) return true;
-    await new Promise((resolve) => setTimeout(resolve, stepMs));
-  }
-  return predicate();
-}
+import type { SignallingServer } from '../../../src/sim/signalling-server.ts';
+import type { WrtcTestProducer } from '../../harness/wrtc-test-producer.ts';
+import { type Loopback, openLink, startLoopback, until } from './loopback.ts';
 
 function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([promise, new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)))]).finally(() => clearTimeout(timer));
 }
 
+let loopback: Loopback;
 let server: SignallingServer;
 let producer: WrtcTestProducer;
 const links: MediaLink[] = [];
 
 beforeEach(async () => {
-  setLogLevel('silent');
-  server = await startSignallingServer({ host: '127.0.0.1', port: 0 });
-  producer = startWrtcTestProducer({ server, fps: 15 });
+  loopback = await startLoopback({ fps: 15 }, 'silent');
+  ({ server, producer } = loopback);
 });
 
 afterEach(async () => {
   for (const link of links.splice(0)) await link.close();
-  await producer.close();
-  await server.close();
-  setLogLevel('info');
+  await loopback.close();
 });
 
 async function open(): Promise<MediaLink> {
-  const opened = await openMediaLink({ signallingUrl: server.url });
-  if (Result.isFailure(opened)) throw new Error(`open failed: ${opened.failure._tag}: ${opened.failure.message}`);
-  links.push(opened.success);
-  return opened.success;
+  const link = await openLink(server);
+  links.push(link);
+  return link;
 }
 
 describe('media link lifecycle', () => {

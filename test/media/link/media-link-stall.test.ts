@@ -2,36 +2,16 @@
 // STUN and DTLS still pass, so ICE stays "connected") ends the link with transport-failed after
 // MEDIA_STALL_MS, instead of libdatachannel's 30 s; a short gap shorter than that does not.
 import { Result } from 'effect';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MEDIA_STALL_MS } from '../../../src/adapters/media-link/media-link-session.ts';
-import { openMediaLink } from '../../../src/adapters/media-link/open-media-link.ts';
-import { setLogLevel } from '../../../src/logging/logger.ts';
 import type { MediaLink, MediaLinkEndReason } from '../../../src/media/media-link.ts';
-import { type SignallingServer, startSignallingServer } from '../../../src/sim/signalling-server.ts';
-import { startWrtcTestProducer, type TestProducerSession, type WrtcTestProducer } from '../../harness/wrtc-test-producer.ts';
+import type { TestProducerSession } from '../../harness/wrtc-test-producer.ts';
+import { loopbackLinkForAll } from './loopback.ts';
 
 describe('RTP stall watchdog (loopback WebRTC through a dropping proxy)', () => {
-  let server: SignallingServer;
-  let producer: WrtcTestProducer;
   let link: MediaLink;
   let session: TestProducerSession;
-
-  beforeAll(async () => {
-    setLogLevel('warn');
-    server = await startSignallingServer({ host: '127.0.0.1', port: 0 });
-    producer = startWrtcTestProducer({ server, lossProxy: true });
-    const opened = await openMediaLink({ signallingUrl: server.url });
-    if (Result.isFailure(opened)) throw new Error(`open failed: ${opened.failure._tag}: ${opened.failure.message}`);
-    link = opened.success;
-    session = producer.sessions[0]!;
-  });
-
-  afterAll(async () => {
-    await link?.close();
-    await producer?.close();
-    await server?.close();
-    setLogLevel('info');
-  });
+  loopbackLinkForAll({ producer: { lossProxy: true }, logLevel: 'warn' }, (opened) => ({ link, session } = opened));
 
   it('a gap shorter than MEDIA_STALL_MS keeps the link; a blackout ends it with transport-failed', async () => {
     const frame = await link.latestFrame({ waitMs: 5_000 });

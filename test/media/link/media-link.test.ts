@@ -3,13 +3,11 @@
 // Covers video decoding against the test pattern, the microphone ring (level and pitch after
 // 48 → 16 kHz), the paced speaker path as the producer hears it, and the stats.
 import { Result } from 'effect';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openMediaLink } from '../../../src/adapters/media-link/open-media-link.ts';
-import { setLogLevel } from '../../../src/logging/logger.ts';
+import { describe, expect, it } from 'vitest';
 import type { MediaLink } from '../../../src/media/media-link.ts';
-import { type SignallingServer, startSignallingServer } from '../../../src/sim/signalling-server.ts';
 import { PATTERN, regionMean } from '../../harness/test-pattern.ts';
-import { startWrtcTestProducer, type WrtcTestProducer } from '../../harness/wrtc-test-producer.ts';
+import type { WrtcTestProducer } from '../../harness/wrtc-test-producer.ts';
+import { loopbackLinkForAll, until } from './loopback.ts';
 import { rms, tone, zeroCrossingFrequency } from './signal-measure.ts';
 
 const WIDTH = 320;
@@ -17,37 +15,21 @@ const HEIGHT = 240;
 const TONE_HZ = 440;
 const TONE_AMPLITUDE = 0.25;
 
-async function until(predicate: () => boolean | Promise<boolean>, timeoutMs: number, stepMs = 20): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    if (await predicate()) return true;
-    await new Promise((resolve) => setTimeout(resolve, stepMs));
-  }
-  return predicate();
-}
-
 describe('media link over loopback WebRTC (VP8 + Opus)', () => {
-  let server: SignallingServer;
   let producer: WrtcTestProducer;
   let link: MediaLink;
-
-  beforeAll(async () => {
-    setLogLevel('warn');
-    server = await startSignallingServer({ host: '127.0.0.1', port: 0 });
-    producer = startWrtcTestProducer({ server, width: WIDTH, height: HEIGHT, fps: 30, toneHz: TONE_HZ, toneAmplitude: TONE_AMPLITUDE });
-    let negotiating = 0;
-    const opened = await openMediaLink({ signallingUrl: server.url, onNegotiating: () => negotiating++ });
-    if (Result.isFailure(opened)) throw new Error(`open failed: ${opened.failure._tag}: ${opened.failure.message}`);
-    link = opened.success;
-    expect(negotiating).toBe(1);
-  });
-
-  afterAll(async () => {
-    await link?.close();
-    await producer?.close();
-    await server?.close();
-    setLogLevel('info');
-  });
+  let negotiating = 0;
+  loopbackLinkForAll(
+    {
+      producer: { width: WIDTH, height: HEIGHT, fps: 30, toneHz: TONE_HZ, toneAmplitude: TONE_AMPLITUDE },
+      logLevel: 'warn',
+      link: { onNegotiating: () => negotiating++ },
+    },
+    (opened) => {
+      ({ link, producer } = opened);
+      expect(negotiating).toBe(1);
+    },
+  );
 
   it('comes up with the session ids, VP8 and a start time', () => {
     expect(link.videoCodec).toBe('vp8');

@@ -10,6 +10,11 @@ import { indexOfMid, midAt, readOffer } from '../../../src/adapters/media-link/s
 
 const FINGERPRINT = Array.from({ length: 32 }, (_, i) => ((i * 37 + 11) & 0xff).toString(16).padStart(2, '0').toUpperCase()).join(':');
 
+/** The ICE/DTLS lines webrtcsink repeats in every media section. */
+const ICE_DTLS = ['a=setup:actpass', 'a=ice-ufrag:Qx4bFh7mYkVqfQZ2', 'a=ice-pwd:n0Jr8c0Wm3LxQ9vS5aG7tU1yE6iK2pBd'];
+/** The RTP lines of its audio and video sections. */
+const RTP_SENDRECV = ['a=rtcp-mux', 'a=rtcp-rsize', 'a=sendrecv'];
+
 const WEBRTCSINK_OFFER = [
   'v=0',
   'o=- 8000470211830412237 0 IN IP4 0.0.0.0',
@@ -19,12 +24,8 @@ const WEBRTCSINK_OFFER = [
   'a=group:BUNDLE video0 audio1 application2',
   'm=video 9 UDP/TLS/RTP/SAVPF 96 97 98 99',
   'c=IN IP4 0.0.0.0',
-  'a=setup:actpass',
-  'a=ice-ufrag:Qx4bFh7mYkVqfQZ2',
-  'a=ice-pwd:n0Jr8c0Wm3LxQ9vS5aG7tU1yE6iK2pBd',
-  'a=rtcp-mux',
-  'a=rtcp-rsize',
-  'a=sendrecv',
+  ...ICE_DTLS,
+  ...RTP_SENDRECV,
   'a=rtpmap:96 H264/90000',
   'a=rtcp-fb:96 nack',
   'a=rtcp-fb:96 nack pli',
@@ -42,12 +43,8 @@ const WEBRTCSINK_OFFER = [
   'm=audio 0 UDP/TLS/RTP/SAVPF 100',
   'c=IN IP4 0.0.0.0',
   'a=bundle-only',
-  'a=setup:actpass',
-  'a=ice-ufrag:Qx4bFh7mYkVqfQZ2',
-  'a=ice-pwd:n0Jr8c0Wm3LxQ9vS5aG7tU1yE6iK2pBd',
-  'a=rtcp-mux',
-  'a=rtcp-rsize',
-  'a=sendrecv',
+  ...ICE_DTLS,
+  ...RTP_SENDRECV,
   'a=rtpmap:100 OPUS/48000/2',
   'a=fmtp:100 sprop-maxcapturerate=48000;sprop-stereo=0;useinbandfec=1',
   'a=ssrc:3044530216 cname:reachymini',
@@ -56,9 +53,7 @@ const WEBRTCSINK_OFFER = [
   'm=application 0 UDP/DTLS/SCTP webrtc-datachannel',
   'c=IN IP4 0.0.0.0',
   'a=bundle-only',
-  'a=setup:actpass',
-  'a=ice-ufrag:Qx4bFh7mYkVqfQZ2',
-  'a=ice-pwd:n0Jr8c0Wm3LxQ9vS5aG7tU1yE6iK2pBd',
+  ...ICE_DTLS,
   'a=mid:application2',
   'a=sctp-port:5000',
   `a=fingerprint:sha-256 ${FINGERPRINT}`,

@@ -4,7 +4,7 @@
 // I420 copy. Checks pictures against the test pattern, that decoding starts at the last keyframe
 // and only feeds new frames, joining mid-GOP, waiting for a first keyframe, serialised requests,
 // corrupt input and close.
-import { AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUV444P, Codec, CodecContext, FF_ENCODER_LIBVPX_VP8, FF_ENCODER_LIBX264, Frame, Packet, Rational } from 'node-av';
+import { type AVPixelFormat, AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUV444P, Codec, CodecContext, type FFEncoderCodec, FF_ENCODER_LIBVPX_VP8, FF_ENCODER_LIBX264, Frame, Packet, Rational } from 'node-av';
 import { Result } from 'effect';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LazyVideo } from '../../../src/adapters/media-link/lazy-video.ts';
@@ -68,6 +68,43 @@ function pushFrames(video: LazyVideo, from: number, to: number, frames = h264Fra
   let pli = 0;
   for (let k = from; k < to; k++) for (const packet of frames[k] as Uint8Array[]) if (video.push(packet, Date.now()).pli) pli++;
   return { pli };
+}
+
+/** An encoder context of `name` at `width`×`height` in `pixelFormat`, 30 fps, opened after `configure` set its codec's options. */
+function openEncoder(name: FFEncoderCodec, width: number, height: number, pixelFormat: AVPixelFormat, configure: (ctx: CodecContext) => void): CodecContext {
+  const codec = Codec.findEncoderByName(name);
+  if (codec === null) throw new Error(`no ${name}`);
+  const ctx = new CodecContext();
+  ctx.allocContext3(codec);
+  ctx.width = width;
+  ctx.height = height;
+  ctx.pixelFormat = pixelFormat;
+  ctx.timeBase = new Rational(1, 30);
+  configure(ctx);
+  expect(ctx.open2Sync(codec, null)).toBe(0);
+  return ctx;
+}
+
+/** Sends one picture — `data` in the encoder's size and pixel format — at `pts`. */
+function sendPicture(ctx: CodecContext, data: Uint8Array, pts: bigint): void {
+  const frame = new Frame();
+  frame.alloc();
+  frame.width = ctx.width;
+  frame.height = ctx.height;
+  frame.format = ctx.pixelFormat;
+  frame.getBuffer(0);
+  frame.fromBuffer(Buffer.from(data));
+  frame.pts = pts;
+  ctx.sendFrameSync(frame);
+  frame.free();
+}
+
+/** Appends every packet the encoder has ready to `out`. */
+function drainPackets(ctx: CodecContext, packet: Packet, out: Uint8Array[]): void {
+  while (ctx.receivePacketSync(packet) >= 0) {
+    if (packet.data) out.push(Uint8Array.from(packet.data));
+    packet.unref();
+  }
 }
 
 describe('H.264 decode path (offline)', () => {
@@ -177,18 +214,11 @@ describe('H.264 decode path (offline)', () => {
 
 describe('pictures not in plain yuv420p go through swscale', () => {
   it('H.264 High 4:4:4 decodes to packed I420 with the pattern’s chroma', () => {
-    const codec = Codec.findEncoderByName(FF_ENCODER_LIBX264);
-    if (codec === null) throw new Error('no libx264');
-    const ctx = new CodecContext();
-    ctx.allocContext3(codec);
-    ctx.width = WIDTH;
-    ctx.height = HEIGHT;
-    ctx.pixelFormat = AV_PIX_FMT_YUV444P;
-    ctx.timeBase = new Rational(1, 30);
-    ctx.maxBFrames = 0;
-    ctx.setOption('preset', 'ultrafast');
-    ctx.setOption('tune', 'zerolatency');
-    expect(ctx.open2Sync(codec, null)).toBe(0);
+    const ctx = openEncoder(FF_ENCODER_LIBX264, WIDTH, HEIGHT, AV_PIX_FMT_YUV444P, (c) => {
+      c.maxBFrames = 0;
+      c.setOption('preset', 'ultrafast');
+      c.setOption('tune', 'zerolatency');
+    });
     // The pattern at full chroma resolution: U/V planes are w×h.
     const i420 = patternI420(WIDTH, HEIGHT, 0);
     const yuv444 = new Uint8Array(WIDTH * HEIGHT * 3);
@@ -201,24 +231,12 @@ describe('pictures not in plain yuv420p go through swscale', () => {
         yuv444[2 * WIDTH * HEIGHT + y * WIDTH + x] = i420[WIDTH * HEIGHT + cw * (HEIGHT / 2) + c] as number;
       }
     }
-    const frame = new Frame();
-    frame.alloc();
-    frame.width = WIDTH;
-    frame.height = HEIGHT;
-    frame.format = AV_PIX_FMT_YUV444P;
-    frame.getBuffer(0);
-    frame.fromBuffer(Buffer.from(yuv444));
-    frame.pts = 0n;
-    ctx.sendFrameSync(frame);
+    sendPicture(ctx, yuv444, 0n);
     ctx.sendFrameSync(null);
-    frame.free();
     const packet = new Packet();
     packet.alloc();
     const units: Uint8Array[] = [];
-    while (ctx.receivePacketSync(packet) >= 0) {
-      if (packet.data) units.push(Uint8Array.from(packet.data));
-      packet.unref();
-    }
+    drainPackets(ctx, packet, units);
     packet.free();
     ctx.freeContext();
     expect(units.length).toBe(1);
@@ -244,37 +262,18 @@ describe('VP8 decode path (offline), odd size', () => {
   const H = 241;
 
   function encodeVp8(count: number): Uint8Array[] {
-    const codec = Codec.findEncoderByName(FF_ENCODER_LIBVPX_VP8);
-    if (codec === null) throw new Error('no libvpx');
-    const ctx = new CodecContext();
-    ctx.allocContext3(codec);
-    ctx.width = W;
-    ctx.height = H;
-    ctx.pixelFormat = AV_PIX_FMT_YUV420P;
-    ctx.timeBase = new Rational(1, 30);
-    ctx.gopSize = 30;
-    ctx.bitRate = 1_000_000n;
-    ctx.setOption('deadline', 'realtime');
-    ctx.setOption('cpu-used', '8');
-    expect(ctx.open2Sync(codec, null)).toBe(0);
+    const ctx = openEncoder(FF_ENCODER_LIBVPX_VP8, W, H, AV_PIX_FMT_YUV420P, (c) => {
+      c.gopSize = 30;
+      c.bitRate = 1_000_000n;
+      c.setOption('deadline', 'realtime');
+      c.setOption('cpu-used', '8');
+    });
     const packet = new Packet();
     packet.alloc();
     const out: Uint8Array[] = [];
     for (let k = 0; k < count; k++) {
-      const frame = new Frame();
-      frame.alloc();
-      frame.width = W;
-      frame.height = H;
-      frame.format = AV_PIX_FMT_YUV420P;
-      frame.getBuffer(0);
-      frame.fromBuffer(Buffer.from(patternI420(W, H, k)));
-      frame.pts = BigInt(k);
-      ctx.sendFrameSync(frame);
-      frame.free();
-      while (ctx.receivePacketSync(packet) >= 0) {
-        if (packet.data) out.push(Uint8Array.from(packet.data));
-        packet.unref();
-      }
+      sendPicture(ctx, patternI420(W, H, k), BigInt(k));
+      drainPackets(ctx, packet, out);
     }
     packet.free();
     ctx.freeContext();

@@ -12,6 +12,7 @@ import { NoProducer, SessionEnded, SignallingProtocolError, SignallingTimeout, S
 import type { IcePayload } from '../../../src/media/signalling/protocol.ts';
 import { PRODUCER_NAME, SignallingClient, type SignallingClientOptions, probeSignalling, signallingUrl } from '../../../src/media/signalling/signalling-client.ts';
 import { type SignallingServer, startSignallingServer } from '../../../src/sim/signalling-server.ts';
+import { failure } from '../../harness/test-cleanups.ts';
 import { type Frame, WsProbe } from '../../sim/protocol-client.ts';
 
 const OFFER = 'v=0\r\no=- 1 0 IN IP4 127.0.0.1\r\ns=reachymini\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n';
@@ -107,15 +108,6 @@ async function scriptedServer(script: (ws: WebSocket) => void): Promise<string> 
   });
   wss.on('connection', script);
   return `ws://127.0.0.1:${(wss.address() as AddressInfo).port}`;
-}
-
-async function failure(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('consumer flow against the emulator server and a fake webrtcsink producer', () => {

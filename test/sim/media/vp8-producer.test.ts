@@ -2,47 +2,17 @@
 // through the real signalling server: the offer (VP8 only, sendrecv, bundled, data channel),
 // complete VP8 frames starting with a decodable keyframe of the Lite size, the tone, the consumer's
 // audio reaching receivedAudio(), PLI counted from libwebrtc's stats, scenes, and session ends.
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
-import type { VideoFrame } from '../../../src/media/rtp/video-frame.ts';
-import { LITE_VIDEO, type SimMediaProducer, createSimMediaProducer } from '../../../src/sim/media/sim-media-producer.ts';
-import { type SignallingServer, startSignallingServer } from '../../../src/sim/signalling-server.ts';
-import { type RawMediaConsumer, analysePcm, openRawMediaConsumer, waitFor } from '../../harness/raw-media-consumer.ts';
+import { describe, expect, test } from 'vitest';
+import { LITE_VIDEO } from '../../../src/sim/media/sim-media-producer.ts';
+import { analysePcm, waitFor } from '../../harness/raw-media-consumer.ts';
 import { changedPixels, decodeVideo } from './decode-video.ts';
+import { afterFirstKeyframe, attachedProducer, expectConsumerToneHeard, expectDefaultTone } from './producer-fixture.ts';
 
-let server: SignallingServer;
-let producer: SimMediaProducer;
-const consumers: RawMediaConsumer[] = [];
-
-async function consumer(): Promise<RawMediaConsumer> {
-  const opened = await openRawMediaConsumer({ url: server.url });
-  consumers.push(opened);
-  return opened;
-}
-
-function afterFirstKeyframe(frames: readonly VideoFrame[]): VideoFrame[] {
-  const start = frames.findIndex((frame) => frame.keyframe);
-  return start < 0 ? [] : frames.slice(start);
-}
-
-beforeAll(async () => {
-  server = await startSignallingServer({ host: '127.0.0.1', port: 0 });
-  producer = createSimMediaProducer({ mode: 'vp8' });
-  producer.attach(server);
-});
-
-afterEach(async () => {
-  for (const opened of consumers.splice(0)) await opened.close();
-  producer.setScene('moving');
-});
-
-afterAll(async () => {
-  await producer?.close();
-  await server?.close();
-});
+const media = attachedProducer({ mode: 'vp8' }, (producer) => producer.setScene('moving'));
 
 describe('vp8 producer (Lite)', () => {
   test('offers VP8 only + Opus, both sendrecv, bundled, with the data channel; frames decode at the Lite size', async () => {
-    const c = await consumer();
+    const c = await media.consumer();
     expect(c.codec).toBe('vp8');
     const video = c.offerSdp.split(/\r?\nm=/).find((section) => section.startsWith('video')) ?? '';
     expect(video).toMatch(/a=rtpmap:\d+ VP8\/90000/);
@@ -57,42 +27,31 @@ describe('vp8 producer (Lite)', () => {
     expect(pictures).toHaveLength(10);
     expect(pictures[0]).toMatchObject({ width: LITE_VIDEO.width, height: LITE_VIDEO.height });
     // The consumer has sent nothing yet: libwebrtc's silent playout is not counted as received audio.
-    expect(producer.receivedAudio(1_000)).toEqual({ samples: 0, rms: 0, frequencyHz: null });
+    expect(media.producer.receivedAudio(1_000)).toEqual({ samples: 0, rms: 0, frequencyHz: null });
   });
 
   test('the tone arrives at the right level and pitch; the consumer audio reaches receivedAudio()', async () => {
-    const c = await consumer();
+    const c = await media.consumer();
     c.startTone(660, 0.5);
-    await waitFor('1 s of audio', () => c.audio.packets >= 60, 4_000);
-    const tone = analysePcm(c.audio.pcm.slice(10), 2, 48_000);
-    expect(tone.rms).toBeGreaterThan((0.3 / Math.SQRT2) * 0.9);
-    expect(tone.rms).toBeLessThan((0.3 / Math.SQRT2) * 1.1);
-    expect(tone.frequencyHz).toBeGreaterThan(440 * 0.97);
-    expect(tone.frequencyHz).toBeLessThan(440 * 1.03);
-    await waitFor('the consumer tone at the producer', () => (producer.receivedAudio(400).frequencyHz ?? 0) > 600, 4_000);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const heard = producer.receivedAudio(400);
-    expect(heard.rms).toBeGreaterThan((0.5 / Math.SQRT2) * 0.9);
-    expect(heard.rms).toBeLessThan((0.5 / Math.SQRT2) * 1.1);
-    expect(heard.frequencyHz).toBeGreaterThan(660 * 0.97);
-    expect(heard.frequencyHz).toBeLessThan(660 * 1.03);
+    await expectDefaultTone(c);
+    await expectConsumerToneHeard(media.producer);
   });
 
   test('a PLI is counted and answered with a keyframe', async () => {
-    const c = await consumer();
+    const c = await media.consumer();
     await waitFor('a keyframe and some frames', () => afterFirstKeyframe(c.frames).length >= 5, 3_000);
-    const requests = producer.keyframeRequests;
+    const requests = media.producer.keyframeRequests;
     const sentAt = c.frames.length;
     expect(c.sendPli()).toBe(true);
     await waitFor('a keyframe after the PLI', () => c.frames.slice(sentAt).some((frame) => frame.keyframe), 2_000);
-    await waitFor('the PLI in the stats', () => producer.keyframeRequests > requests, 2_000);
+    await waitFor('the PLI in the stats', () => media.producer.keyframeRequests > requests, 2_000);
   });
 
   test("setScene('static'): (almost) no visible change between pictures; 'moving' changes thousands of pixels", async () => {
-    producer.setScene('static');
-    const c = await consumer();
+    media.producer.setScene('static');
+    const c = await media.consumer();
     await waitFor('a keyframe and 10 frames', () => afterFirstKeyframe(c.frames).length >= 10, 4_000);
-    producer.setScene('moving');
+    media.producer.setScene('moving');
     const staticFrames = afterFirstKeyframe(c.frames).length;
     await waitFor('5 moving frames', () => afterFirstKeyframe(c.frames).length >= staticFrames + 6, 3_000);
     const pictures = decodeVideo('vp8', afterFirstKeyframe(c.frames).map((frame) => frame.data));
@@ -105,18 +64,18 @@ describe('vp8 producer (Lite)', () => {
   });
 
   test('the consumer leaving closes its session; detach ends live sessions', async () => {
-    const first = await consumer();
+    const first = await media.consumer();
     await first.dataChannelOpen;
-    expect(producer.sessionCount()).toBe(1);
+    expect(media.producer.sessionCount()).toBe(1);
     await first.close();
-    await waitFor('the session to close', () => producer.sessionCount() === 0, 2_000);
-    const second = await consumer();
-    expect(producer.sessionCount()).toBe(1);
-    producer.detach();
+    await waitFor('the session to close', () => media.producer.sessionCount() === 0, 2_000);
+    const second = await media.consumer();
+    expect(media.producer.sessionCount()).toBe(1);
+    media.producer.detach();
     expect((await second.ended).reason).toBe('remote-ended');
-    expect(producer.sessionCount()).toBe(0);
-    producer.attach();
-    const third = await consumer();
+    expect(media.producer.sessionCount()).toBe(0);
+    media.producer.attach();
+    const third = await media.consumer();
     await waitFor('a keyframe on the new session', () => third.frames.some((frame) => frame.keyframe), 3_000);
   });
 });
