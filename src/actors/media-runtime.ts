@@ -32,6 +32,11 @@ export const ACQUIRE_STREAM_WAIT_MS = 8_000;
 export const AUDIO_CAPTURE_MARGIN_MS = 1_000;
 /** Polling step while waiting for microphone audio (two Opus frames). */
 export const AUDIO_POLL_MS = 40;
+/**
+ * While released, how often the daemon's media status is read: another program (the dashboard, an
+ * app using the hardware directly) may acquire the media again without telling the driver.
+ */
+export const RELEASED_POLL_MS = 2_000;
 /** Opus is sent at 48 kHz, mono content (the robot's playback path, reachy-daemon-api.md §9.3). */
 export const OUTPUT_SAMPLE_RATE_HZ = 48_000;
 
@@ -140,7 +145,31 @@ export function startMediaRuntime(options: MediaRuntimeOptions): MediaRuntime {
     }),
     { systemId: 'media', ...inspect },
   );
-  const subscription = session.on('media.changed', (e) => options.toRoot({ type: 'media.changed', state: e.state, at: e.at, lastError: e.lastError }));
+  let releasedPoll: NodeJS.Timeout | undefined;
+  let lastLogged: string | null = null;
+  const subscription = session.on('media.changed', (e) => {
+    options.toRoot({ type: 'media.changed', state: e.state, at: e.at, lastError: e.lastError });
+    // One log line per kind of change (a producer that stays away would otherwise log every back-off).
+    const summary = `${e.state}|${e.lastError ?? ''}`;
+    if ((e.state === 'streaming' || e.state === 'released' || e.state === 'reconnecting') && summary !== lastLogged) {
+      lastLogged = summary;
+      if (e.state === 'reconnecting') log.warn('media session lost; reconnecting', { reason: e.lastError ?? 'unknown' });
+      else log.info(`media session ${e.state}`, { codec: link?.videoCodec ?? null });
+    }
+    clearInterval(releasedPoll);
+    releasedPoll = undefined;
+    if (e.state === 'released') {
+      releasedPoll = setInterval(() => {
+        void options
+          .daemon()
+          .mediaStatus()
+          .then((status) => {
+            if (status.released === false && sessionState() === 'released') session.send({ type: 'media.acquire' });
+          })
+          .catch(() => undefined);
+      }, RELEASED_POLL_MS);
+    }
+  });
   session.start();
   session.send({ type: 'media.start' });
 
@@ -372,6 +401,7 @@ export function startMediaRuntime(options: MediaRuntimeOptions): MediaRuntime {
     },
     async stop() {
       subscription.unsubscribe();
+      clearInterval(releasedPoll);
       const live = link;
       session.send({ type: 'media.stop' });
       session.stop();

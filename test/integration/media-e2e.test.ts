@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import sharp from 'sharp';
+import { request } from 'undici';
+import { RELEASED_POLL_MS } from '../../src/actors/media-runtime.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MAX_RPC_PAYLOAD_BYTES } from '../../src/media/encoding/frame-encoding.ts';
 import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
@@ -220,6 +222,17 @@ describe('sound files, release/acquire and producer restarts (Lite)', () => {
     const frame = await s.call('capture_video_frame', { encoding: 'thumbnail' });
     expect(frame.reply.result?.status).toBe('success');
   });
+
+  test('another program releases and re-acquires the hardware through the daemon → released, then streaming again', async () => {
+    const emulator = s.driver.emulator!;
+    const post = async (path: string) => (await request(`${emulator.url}${path}`, { method: 'POST' })).body.json();
+    expect(await post('/api/media/release')).toEqual({ status: 'ok' });
+    await expect.poll(async () => (await s.call('get_media_status')).reply.result.session_state, { timeout: 8_000 }).toBe('released');
+    expect((await s.call('capture_video_frame')).reply.error?.data?._tag).toBe('MediaReleased');
+    expect(await post('/api/media/acquire')).toEqual({ status: 'ok' });
+    await expect.poll(async () => (await s.call('get_media_status')).reply.result.session_state, { timeout: RELEASED_POLL_MS + 5_000 }).toBe('streaming');
+    expect((await s.call('capture_video_frame', { encoding: 'thumbnail' })).reply.result?.status).toBe('success');
+  }, 20_000);
 
   test('the producer restarts → the session streams again within 3 s, without a driver restart', async () => {
     const emulator = s.driver.emulator!;
