@@ -6,8 +6,7 @@
 // daemon-http.ts) nor what a failed move means for the driver.
 import { createLogger } from '../logging/logger.ts';
 import { DaemonNotConnected, DaemonTimeout } from './daemon-errors.ts';
-import { Listeners, ReconnectingSocket, type CloseInfo, type ReconnectInfo, type SocketState, startDaemonSocket } from './daemon-reconnecting-socket.ts';
-import { daemonSocketUrl } from './daemon-sdk-socket.ts';
+import { DaemonPushClient, type CloseInfo, type ReconnectInfo } from './daemon-reconnecting-socket.ts';
 import { decodeMoveUpdate, parseJson, type MoveUpdate } from './daemon-wire.ts';
 
 export type { MoveUpdate, MoveUpdateType } from './daemon-wire.ts';
@@ -38,33 +37,12 @@ export interface DaemonMoveUpdatesOptions {
   readonly handshakeTimeoutMs?: number;
 }
 
-export class DaemonMoveUpdates {
-  readonly url: string;
-  readonly #socket: ReconnectingSocket;
-  readonly #events = new Listeners<MoveUpdatesEvents>(log);
+export class DaemonMoveUpdates extends DaemonPushClient<MoveUpdatesEvents> {
   readonly #recent: MoveUpdate[] = [];
-  #invalidFrames = 0;
 
   /** Creates the client and starts connecting at once. */
   constructor(options: DaemonMoveUpdatesOptions) {
-    this.url = daemonSocketUrl(options.baseUrl, MOVE_UPDATES_PATH);
-    this.#socket = startDaemonSocket('move-updates', this.url, options, this.#events, (text) => this.#onMessage(text));
-  }
-
-  get state(): SocketState {
-    return this.#socket.state;
-  }
-
-  get connected(): boolean {
-    return this.#socket.connected;
-  }
-
-  get invalidFrames(): number {
-    return this.#invalidFrames;
-  }
-
-  on<K extends keyof MoveUpdatesEvents>(event: K, listener: MoveUpdatesEvents[K]): () => void {
-    return this.#events.on(event, listener);
+    super('move-updates', options.baseUrl, MOVE_UPDATES_PATH, options, log);
   }
 
   /** Events already received for `uuid`, oldest first (bounded memory, see RECENT_EVENTS_KEPT). */
@@ -102,21 +80,16 @@ export class DaemonMoveUpdates {
     });
   }
 
-  async close(): Promise<void> {
-    await this.#socket.close();
-    this.#events.clear();
-  }
-
-  #onMessage(text: string): void {
+  protected onMessage(text: string): void {
     const parsed = parseJson(text);
     const decoded = parsed ? decodeMoveUpdate(parsed.json) : { ok: false as const, problem: 'not JSON' };
     if (!decoded.ok) {
-      this.#invalidFrames += 1;
+      this.countInvalidFrame();
       log.debug('move update dropped', { problem: decoded.problem, frame: text.slice(0, 200) });
       return;
     }
     this.#recent.push(decoded.value);
     if (this.#recent.length > RECENT_EVENTS_KEPT) this.#recent.splice(0, this.#recent.length - RECENT_EVENTS_KEPT);
-    this.#events.emit('move', decoded.value);
+    this.events.emit('move', decoded.value);
   }
 }

@@ -2,8 +2,9 @@
 // reference never reconnected and never noticed a dead link). Owns the connection policy shared
 // by `/ws/sdk` and `/api/move/ws/updates` (reachy-daemon-api.md §2, §1.2): handshake timeout,
 // bounded frame size, no permessage-deflate, reconnect forever with capped exponential back-off,
-// ping/pong liveness, bounded send buffer, typed open/close/reconnecting events. Does not own
-// frame meaning (the endpoint clients decode text frames) nor any robot state.
+// ping/pong liveness, bounded send buffer, typed open/close/reconnecting events, and the base
+// class of the endpoint clients (DaemonPushClient). Does not own frame meaning (the endpoint
+// clients decode text frames) nor any robot state.
 import WebSocket from 'ws';
 import { createLogger, type Logger } from '../logging/logger.ts';
 import { DaemonNotConnected, DaemonSocketCongested } from './daemon-errors.ts';
@@ -322,29 +323,72 @@ export interface LifecycleEvents {
   reconnecting: (info: ReconnectInfo) => void;
 }
 
+/** `ws://host:port/<path>` from an `http(s)://` or `ws(s)://` base URL. */
+export function daemonSocketUrl(baseUrl: string, path: string): string {
+  const url = new URL(baseUrl);
+  url.protocol = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss:' : 'ws:';
+  url.pathname = path;
+  url.search = '';
+  return url.toString();
+}
+
 /**
- * Creates and starts the reconnecting socket of one daemon client: relays open/close/reconnecting
- * to the client's listeners and hands every text frame to `onMessage`.
+ * What every daemon push client shares: its reconnecting socket (started at construction), its
+ * listeners with open/close/reconnecting relayed, the invalid-frame count, and close(). Subclasses
+ * decode text frames in `onMessage` and emit their own typed events through `events`.
  */
-export function startDaemonSocket<E extends LifecycleEvents & { [K in keyof E]: (...args: never[]) => void }>(
-  name: string,
-  url: string,
-  overrides: DaemonSocketOverrides,
-  events: Listeners<E>,
-  onMessage: (text: string) => void,
-): ReconnectingSocket {
-  const socket = new ReconnectingSocket({
-    url,
-    name,
-    ...(overrides.pingIntervalMs === undefined ? {} : { pingIntervalMs: overrides.pingIntervalMs }),
-    ...(overrides.pongTimeoutMs === undefined ? {} : { pongTimeoutMs: overrides.pongTimeoutMs }),
-    ...(overrides.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: overrides.handshakeTimeoutMs }),
-  });
-  const relay = events as unknown as Listeners<LifecycleEvents>;
-  socket.on('open', () => relay.emit('open'));
-  socket.on('close', (info) => relay.emit('close', info));
-  socket.on('reconnecting', (info) => relay.emit('reconnecting', info));
-  socket.on('message', onMessage);
-  socket.start();
-  return socket;
+export abstract class DaemonPushClient<E extends LifecycleEvents & { [K in keyof E]: (...args: never[]) => void }> {
+  readonly url: string;
+  protected readonly socket: ReconnectingSocket;
+  protected readonly events: Listeners<E>;
+  #invalidFrames = 0;
+
+  /** Creates the client and starts connecting at once. */
+  constructor(name: string, baseUrl: string, path: string, overrides: DaemonSocketOverrides, log: Logger) {
+    this.url = daemonSocketUrl(baseUrl, path);
+    this.events = new Listeners<E>(log);
+    this.socket = new ReconnectingSocket({
+      url: this.url,
+      name,
+      ...(overrides.pingIntervalMs === undefined ? {} : { pingIntervalMs: overrides.pingIntervalMs }),
+      ...(overrides.pongTimeoutMs === undefined ? {} : { pongTimeoutMs: overrides.pongTimeoutMs }),
+      ...(overrides.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: overrides.handshakeTimeoutMs }),
+    });
+    const relay = this.events as unknown as Listeners<LifecycleEvents>;
+    this.socket.on('open', () => relay.emit('open'));
+    this.socket.on('close', (info) => relay.emit('close', info));
+    this.socket.on('reconnecting', (info) => relay.emit('reconnecting', info));
+    this.socket.on('message', (text) => this.onMessage(text));
+    this.socket.start();
+  }
+
+  get state(): SocketState {
+    return this.socket.state;
+  }
+
+  get connected(): boolean {
+    return this.socket.connected;
+  }
+
+  /** Frames that were not JSON or were malformed known pushes (dropped, counted). */
+  get invalidFrames(): number {
+    return this.#invalidFrames;
+  }
+
+  on<K extends keyof E>(event: K, listener: E[K]): () => void {
+    return this.events.on(event, listener);
+  }
+
+  /** Stops reconnecting, closes the socket and drops every listener. */
+  async close(): Promise<void> {
+    await this.socket.close();
+    this.events.clear();
+  }
+
+  protected countInvalidFrame(): void {
+    this.#invalidFrames += 1;
+  }
+
+  /** One text frame from the daemon. */
+  protected abstract onMessage(text: string): void;
 }

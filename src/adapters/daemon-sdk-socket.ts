@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { createLogger } from '../logging/logger.ts';
 import { DaemonCommandInvalid, DaemonNotConnected, DaemonTimeout, type DaemonSendError } from './daemon-errors.ts';
-import { Listeners, ReconnectingSocket, type CloseInfo, type ReconnectInfo, type SocketState, startDaemonSocket } from './daemon-reconnecting-socket.ts';
+import { DaemonPushClient, type CloseInfo, type ReconnectInfo } from './daemon-reconnecting-socket.ts';
 import {
   decodeSdkPush, parseJson, type Antennas, type DaemonStatusPush, type HeadPosePush, type ImuDataPush, type Interpolation,
   type JointPositionsPush, type SdkPush, type SdkPushType, type TaskProgressPush,
@@ -92,15 +92,6 @@ export interface DaemonSdkSocketOptions {
   readonly handshakeTimeoutMs?: number;
 }
 
-/** `ws://host:port/<path>` from an `http(s)://` or `ws(s)://` base URL. */
-export function daemonSocketUrl(baseUrl: string, path: string): string {
-  const url = new URL(baseUrl);
-  url.protocol = url.protocol === 'https:' || url.protocol === 'wss:' ? 'wss:' : 'ws:';
-  url.pathname = path;
-  url.search = '';
-  return url.toString();
-}
-
 interface CacheEntry {
   readonly value: SdkPush;
   readonly receivedAt: number;
@@ -144,34 +135,12 @@ function naiveLocalIso(): string {
   return new Date(now.getTime() - now.getTimezoneOffset() * 60_000).toISOString().slice(0, -1);
 }
 
-export class DaemonSdkSocket {
-  readonly url: string;
-  readonly #socket: ReconnectingSocket;
-  readonly #events = new Listeners<SdkSocketEvents>(log);
+export class DaemonSdkSocket extends DaemonPushClient<SdkSocketEvents> {
   readonly #cache = new Map<SdkPushType, CacheEntry>();
-  #invalidFrames = 0;
 
   /** Creates the client and starts connecting at once. */
   constructor(options: DaemonSdkSocketOptions) {
-    this.url = daemonSocketUrl(options.baseUrl, SDK_SOCKET_PATH);
-    this.#socket = startDaemonSocket('sdk', this.url, options, this.#events, (text) => this.#onMessage(text));
-  }
-
-  get state(): SocketState {
-    return this.#socket.state;
-  }
-
-  get connected(): boolean {
-    return this.#socket.connected;
-  }
-
-  /** Frames that were not JSON or were malformed known pushes (dropped, counted). */
-  get invalidFrames(): number {
-    return this.#invalidFrames;
-  }
-
-  on<K extends keyof SdkSocketEvents>(event: K, listener: SdkSocketEvents[K]): () => void {
-    return this.#events.on(event, listener);
+    super('sdk', options.baseUrl, SDK_SOCKET_PATH, options, log);
   }
 
   /** The latest push of `type`, with its age and staleness; undefined if none arrived yet. */
@@ -183,7 +152,7 @@ export class DaemonSdkSocket {
       value: entry.value as PushOf<K>,
       receivedAt: entry.receivedAt,
       ageMs,
-      stale: ageMs > STALE_AFTER_BY_TYPE[type] || !this.#socket.connected,
+      stale: ageMs > STALE_AFTER_BY_TYPE[type] || !this.socket.connected,
     };
   }
 
@@ -193,7 +162,7 @@ export class DaemonSdkSocket {
     if (problem !== null) {
       return { ok: false, error: new DaemonCommandInvalid({ message: `${command.type}: ${problem}`, command: command.type, problem }) };
     }
-    return this.#socket.send(JSON.stringify(command));
+    return this.socket.send(JSON.stringify(command));
   }
 
   /**
@@ -232,17 +201,14 @@ export class DaemonSdkSocket {
     });
   }
 
-  /** Stops reconnecting, clears timers and listeners; the cache stays readable (and stale). */
-  async close(): Promise<void> {
-    await this.#socket.close();
-    this.#events.clear();
-  }
+  // close() (DaemonPushClient) stops reconnecting, clears timers and listeners; the cache stays
+  // readable (and stale).
 
-  #onMessage(text: string): void {
+  protected onMessage(text: string): void {
     const parsed = parseJson(text);
     const decoded = parsed ? decodeSdkPush(parsed.json) : { ok: false as const, problem: 'not JSON' };
     if (!decoded.ok) {
-      this.#invalidFrames += 1;
+      this.countInvalidFrame();
       log.debug('push dropped', { problem: decoded.problem, frame: text.slice(0, 200) });
       return;
     }
@@ -252,19 +218,19 @@ export class DaemonSdkSocket {
     // The switch keeps each event's payload type exact.
     switch (push.type) {
       case 'joint_positions':
-        this.#events.emit('joint_positions', push);
+        this.events.emit('joint_positions', push);
         return;
       case 'head_pose':
-        this.#events.emit('head_pose', push);
+        this.events.emit('head_pose', push);
         return;
       case 'imu_data':
-        this.#events.emit('imu_data', push);
+        this.events.emit('imu_data', push);
         return;
       case 'daemon_status':
-        this.#events.emit('daemon_status', push);
+        this.events.emit('daemon_status', push);
         return;
       case 'task_progress':
-        this.#events.emit('task_progress', push);
+        this.events.emit('task_progress', push);
         return;
     }
   }
