@@ -10,7 +10,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { setLogLevel } from '../../../src/logging/logger.ts';
 import { NoProducer, SessionEnded, SignallingProtocolError, SignallingTimeout, SignallingUnreachable } from '../../../src/media/signalling/errors.ts';
 import type { IcePayload } from '../../../src/media/signalling/protocol.ts';
-import { PRODUCER_NAME, SignallingClient, type SignallingClientOptions, probeSignalling, signallingUrl } from '../../../src/media/signalling/signalling-client.ts';
+import { PRODUCER_NAME, SignallingClient, type SessionInfo, type SignallingClientOptions, probeSignalling, signallingUrl } from '../../../src/media/signalling/signalling-client.ts';
 import { type SignallingServer, startSignallingServer } from '../../../src/sim/signalling-server.ts';
 import { failure } from '../../harness/test-cleanups.ts';
 import { type Frame, WsProbe } from '../../sim/protocol-client.ts';
@@ -55,6 +55,15 @@ interface Recorder {
   readonly events: string[];
   readonly remote: IcePayload[];
   readonly offers: string[];
+}
+
+/** A consumer whose session with `producer` is started: the fake producer offered, the answer went out. */
+async function liveSession(url: string, producer: { probe: WsProbe }): Promise<{ consumer: SignallingClient; sessionId: string; info: SessionInfo }> {
+  const { client: consumer } = client(url);
+  const started = consumer.start();
+  const { sessionId } = await producer.probe.nextOfType('startSession');
+  producer.probe.send({ type: 'peer', sessionId, sdp: { type: 'offer', sdp: OFFER } });
+  return { consumer, sessionId: sessionId as string, info: await started };
 }
 
 function client(url: string, overrides: Partial<SignallingClientOptions> = {}): { client: SignallingClient; seen: Recorder } {
@@ -157,11 +166,7 @@ describe('consumer flow against the emulator server and a fake webrtcsink produc
   it('endSession from the producer ends the client session (SessionEnded remote-ended)', async () => {
     const srv = await server();
     const producer = await fakeProducer(srv.url);
-    const { client: consumer } = client(srv.url);
-    const started = consumer.start();
-    const { sessionId } = await producer.probe.nextOfType('startSession');
-    producer.probe.send({ type: 'peer', sessionId, sdp: { type: 'offer', sdp: OFFER } });
-    await started;
+    const { consumer, sessionId } = await liveSession(srv.url, producer);
     producer.probe.send({ type: 'endSession', sessionId });
     const ended = await consumer.ended;
     expect(ended).toMatchObject({ _tag: 'SessionEnded', reason: 'remote-ended', sessionId });
@@ -177,11 +182,8 @@ describe('consumer flow against the emulator server and a fake webrtcsink produc
     expect(error).toMatchObject({ producerName: 'reachymini', producers: [{ id: other.peerId, meta: { name: 'some-other-robot' } }] });
 
     const robot = await fakeProducer(srv.url);
-    const { client: consumer } = client(srv.url);
-    const started = consumer.start();
-    const { sessionId } = await robot.probe.nextOfType('startSession');
-    robot.probe.send({ type: 'peer', sessionId, sdp: { type: 'offer', sdp: OFFER } });
-    expect((await started).producerId).toBe(robot.peerId);
+    const { info } = await liveSession(srv.url, robot);
+    expect(info.producerId).toBe(robot.peerId);
     await expect(other.probe.nextOfType('startSession', 100)).rejects.toThrow(/no matching frame/);
   });
 
@@ -198,11 +200,7 @@ describe('consumer flow against the emulator server and a fake webrtcsink produc
     const listener = await peer(srv.url);
     listener.probe.send({ type: 'setPeerStatus', roles: ['listener'], meta: null });
     await listener.probe.next((frame) => frame.type === 'peerStatusChanged' && frame.peerId === listener.peerId);
-    const { client: consumer } = client(srv.url);
-    const started = consumer.start();
-    const { sessionId } = await producer.probe.nextOfType('startSession');
-    producer.probe.send({ type: 'peer', sessionId, sdp: { type: 'offer', sdp: OFFER } });
-    await started;
+    const { consumer, sessionId } = await liveSession(srv.url, producer);
 
     producer.probe.socket.terminate();
     expect(await consumer.ended).toMatchObject({ reason: 'remote-ended', sessionId });
@@ -510,11 +508,7 @@ describe('the emulator signalling server', () => {
   it('stop() drops every socket and start() comes back on the same port', async () => {
     const srv = await server();
     const producer = await fakeProducer(srv.url);
-    const { client: consumer } = client(srv.url);
-    const started = consumer.start();
-    const { sessionId } = await producer.probe.nextOfType('startSession');
-    producer.probe.send({ type: 'peer', sessionId, sdp: { type: 'offer', sdp: OFFER } });
-    await started;
+    const { consumer, sessionId } = await liveSession(srv.url, producer);
     const port = srv.port;
     await srv.stop();
     expect(srv.running).toBe(false);
