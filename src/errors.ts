@@ -80,6 +80,19 @@ export type RpcFailure =
   | SoundFileRefused
   | HandlerFailed;
 
+/** Daemon adapter error tags that mean "the daemon is not there" rather than "it said no". */
+const DAEMON_UNAVAILABLE_TAGS: ReadonlySet<string> = new Set(['DaemonUnreachable', 'DaemonTimeout', 'DaemonBackendNotRunning', 'DaemonNotConnected', 'DaemonUnavailable']);
+
+export function isDaemonUnavailableTag(tag: string): boolean {
+  return DAEMON_UNAVAILABLE_TAGS.has(tag);
+}
+
+/** A daemon adapter failure as the caller's error: DaemonUnavailable when it is not there, else CommandRejected. */
+export function failureFromDaemon(error: { readonly _tag: string; readonly message: string }, connectionState: string): RpcFailure {
+  if (isDaemonUnavailableTag(error._tag)) return new DaemonUnavailable({ message: error.message, connectionState });
+  return new CommandRejected({ message: error.message, daemonTag: error._tag });
+}
+
 /** The message of anything thrown or rejected (tagged errors, Errors, strings). */
 export function messageOf(error: unknown): string {
   if (error && typeof error === 'object' && 'message' in error && typeof (error as { message: unknown }).message === 'string') return (error as { message: string }).message;

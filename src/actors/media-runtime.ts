@@ -7,7 +7,7 @@
 import { Result } from 'effect';
 import { createActor, fromCallback, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import type { DaemonHttpClient } from '../adapters/daemon-http.ts';
-import { CommandRejected, DaemonUnavailable, HandlerFailed, MediaUnavailable, messageOf, NoFrameYet, Unsupported, type RpcFailure } from '../errors.ts';
+import { failureFromDaemon, HandlerFailed, isDaemonUnavailableTag, MediaUnavailable, messageOf, NoFrameYet, Unsupported, type RpcFailure } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';
 import type { DriverEvent } from '../machines/driver.machine.ts';
 import { mediaSessionMachine, mediaStateName, type MediaSessionMachine } from '../machines/media-session.machine.ts';
@@ -420,13 +420,10 @@ function linkFailure(error: unknown): RpcFailure {
   return new MediaUnavailable({ message: `the media link failed: ${messageOf(error)}`, sessionState: tag === 'MediaLinkClosed' ? 'closed' : 'streaming', lastError: messageOf(error) });
 }
 
-/** Daemon adapter errors that mean "the daemon is not there" rather than "it said no". */
-const DAEMON_UNAVAILABLE_TAGS = new Set(['DaemonUnreachable', 'DaemonTimeout', 'DaemonBackendNotRunning', 'DaemonNotConnected']);
-
-/** Daemon adapter errors and other throws, as typed failures. */
+/** Daemon adapter errors (the driver's daemon mapping) and other throws, as typed failures. */
 function asRpcFailure(error: unknown): RpcFailure {
   const tag = (error as { _tag?: string })._tag;
-  if (tag && DAEMON_UNAVAILABLE_TAGS.has(tag)) return new DaemonUnavailable({ message: `the daemon did not answer: ${messageOf(error)}`, connectionState: 'unknown' });
-  if (tag?.startsWith('Daemon')) return new CommandRejected({ message: messageOf(error), daemonTag: tag });
-  return new HandlerFailed({ message: messageOf(error) });
+  if (!tag?.startsWith('Daemon')) return new HandlerFailed({ message: messageOf(error) });
+  const message = isDaemonUnavailableTag(tag) ? `the daemon did not answer: ${messageOf(error)}` : messageOf(error);
+  return failureFromDaemon({ _tag: tag, message }, 'unknown');
 }

@@ -7,8 +7,8 @@
 // RobotAsleep, LeaseHeld). reference-driver.md §2, §4, §12; issue "robot link and motion".
 import { and, assign, emit, enqueueActions, setup } from 'xstate';
 import {
-  CommandRejected,
   DaemonUnavailable,
+  failureFromDaemon,
   InterlockTripped,
   LeaseHeld,
   MediaReleased,
@@ -35,8 +35,6 @@ export interface DriverInput {
   readonly mediaEnabled?: boolean;
 }
 
-/** Daemon adapter error tags that mean "the daemon is not there" rather than "it said no". */
-const UNAVAILABLE_TAGS = new Set(['DaemonUnreachable', 'DaemonTimeout', 'DaemonBackendNotRunning', 'DaemonNotConnected', 'DaemonUnavailable']);
 
 export interface Mirror {
   readonly connection: { readonly state: string; readonly since: number; readonly lastError: string | null };
@@ -148,6 +146,11 @@ function callerOfEvent(event: DriverEvent): string | null {
   return 'owner' in event && typeof event.owner === 'string' ? event.owner : null;
 }
 
+/** DaemonUnavailable naming the link's state and its last error. */
+function daemonLinkDown(context: DriverContext): DaemonUnavailable {
+  return new DaemonUnavailable({ message: `the daemon link is ${context.connection.state}${context.connection.lastError ? ` (${context.connection.lastError})` : ''}`, connectionState: context.connection.state });
+}
+
 /**
  * Why a media call may not run now (null: it may), most fundamental reason first: media disabled,
  * daemon link down, hardware released, session not streaming, audio switched off.
@@ -158,7 +161,7 @@ export function mediaRefusal(context: DriverContext, event: MediaRpcEvent): RpcF
   const needs = event.requires;
   if (media.state === 'disabled') return new MediaUnavailable({ message: 'media is disabled on this driver (--no-media)', sessionState: 'disabled', lastError: null });
   if (needs.daemon && context.connection.state !== 'connected') {
-    return new DaemonUnavailable({ message: `the daemon link is ${context.connection.state}${context.connection.lastError ? ` (${context.connection.lastError})` : ''}`, connectionState: context.connection.state });
+    return daemonLinkDown(context);
   }
   if ((needs.notReleased || needs.stream) && media.state === 'released') {
     return new MediaReleased({ message: 'the daemon\'s camera and audio are released (release_media_hardware); call acquire_media_hardware first' });
@@ -200,7 +203,7 @@ export function explainRefusal(snapshot: unknown, event: { type: string }, fn: s
   }
   const needsRobot = e.type === 'rpc.motion' || e.type === 'rpc.set_motor_mode';
   if (needsRobot && context.connection.state !== 'connected') {
-    return new DaemonUnavailable({ message: `the daemon link is ${context.connection.state}${context.connection.lastError ? ` (${context.connection.lastError})` : ''}`, connectionState: context.connection.state });
+    return daemonLinkDown(context);
   }
   if (needsRobot && context.interlock.state === 'tripped') {
     return new InterlockTripped({ message: `the interlock is tripped (${context.interlock.reason ?? 'no reason'}); call reset_interlock when it is safe`, reason: context.interlock.reason ?? '', source: context.interlock.source, trippedBy: context.interlock.owner });
@@ -225,12 +228,6 @@ export function explainRefusal(snapshot: unknown, event: { type: string }, fn: s
 
 function leaseAcquirable(context: DriverContext, caller: string): boolean {
   return context.lease.owner === null || context.lease.owner === caller || context.lease.expiresAt <= now();
-}
-
-/** Maps a daemon adapter failure (as reported by the motion machine) to the caller's error. */
-function failureFromDaemon(error: { _tag: string; message: string }, connectionState: string): RpcFailure {
-  if (UNAVAILABLE_TAGS.has(error._tag)) return new DaemonUnavailable({ message: error.message, connectionState });
-  return new CommandRejected({ message: error.message, daemonTag: error._tag });
 }
 
 /** `get_status` result: the daemon block and the reference `driver_state` plus our additions. */
@@ -282,8 +279,9 @@ export const driverMachine = setup({
   actions: {
     /** The composer answers reads from the adapters' timestamped caches with `read.result`. */
     requestRead: emit((_args, params: { requestId: string; function: string }) => ({ type: 'driver.read' as const, requestId: params.requestId, function: params.function })),
-    answerRead: emit(({ event }) => {
-      const e = event as Extract<DriverEvent, { type: 'read.result' }>;
+    /** A composer's answer to forwarded work (`read.result`, `media.result`) becomes the caller's outcome. */
+    answerResult: emit(({ event }) => {
+      const e = event as Extract<DriverEvent, { type: 'read.result' | 'media.result' }>;
       return e.ok
         ? { type: 'rpc.outcome' as const, requestId: e.requestId, ok: true as const, result: e.result }
         : { type: 'rpc.outcome' as const, requestId: e.requestId, ok: false as const, error: e.error };
@@ -386,12 +384,6 @@ export const driverMachine = setup({
       }
       enqueue.emit({ type: 'driver.forward', command: { to: 'media', event: e } });
     }),
-    answerMedia: emit(({ event }) => {
-      const e = event as Extract<DriverEvent, { type: 'media.result' }>;
-      return e.ok
-        ? { type: 'rpc.outcome' as const, requestId: e.requestId, ok: true as const, result: e.result }
-        : { type: 'rpc.outcome' as const, requestId: e.requestId, ok: false as const, error: e.error };
-    }),
     mirrorMedia: assign(({ context, event }) => {
       const e = event as Extract<DriverEvent, { type: 'media.changed' }>;
       if (context.media.state === 'disabled') return {};
@@ -452,7 +444,7 @@ export const driverMachine = setup({
       on: {
         'rpc.get_status': { actions: 'answerStatus' },
         'rpc.read': { actions: { type: 'requestRead', params: ({ event }) => ({ requestId: event.requestId, function: event.function }) } },
-        'read.result': { actions: 'answerRead' },
+        'read.result': { actions: 'answerResult' },
         'rpc.motion': { guard: and(['daemonConnected', 'interlockSafe', 'powerAllows', 'leaseAllows']), actions: 'startMotion' },
         'rpc.set_motor_mode': { guard: and(['daemonConnected', 'interlockSafe', 'leaseAllows']), actions: 'motorMode' },
         // Never gated: stopping is always allowed, whatever the state.
@@ -488,7 +480,7 @@ export const driverMachine = setup({
         'motion.failed': { actions: 'onFailed' },
         'motion.stopped': { actions: 'onStopped' },
         'rpc.media': { guard: 'mediaAllows', actions: 'forwardMedia' },
-        'media.result': { actions: 'answerMedia' },
+        'media.result': { actions: 'answerResult' },
         'media.changed': { actions: 'mirrorMedia' },
         'media.detector': {
           actions: assign(({ context, event }) => ({
