@@ -5,7 +5,7 @@
 // release/acquire hand-over with the daemon and the sound-file path. Algorithms, encodings and wire
 // formats live in src/media; daemon HTTP in src/adapters/daemon-http.ts.
 import { Result } from 'effect';
-import { createActor, fromCallback, type Actor, type InspectionEvent, type Observer } from 'xstate';
+import { createActor, fromCallback, waitFor, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import type { DaemonHttpClient } from '../adapters/daemon-http.ts';
 import { failureFromDaemon, HandlerFailed, isDaemonUnavailableTag, MediaUnavailable, messageOf, NoFrameYet, Unsupported, type RpcFailure } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';
@@ -190,13 +190,14 @@ export function startMediaRuntime(options: MediaRuntimeOptions): MediaRuntime {
     return Result.fail(new MediaUnavailable({ message: `the media session is ${sessionState()}`, sessionState: sessionState(), lastError: context.lastError }));
   }
 
+  /** Resolves true once the session machine streams (the link is attached before it says so). */
   async function waitForStreaming(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (sessionState() === 'streaming' && link) return true;
-      await sleep(50);
+    try {
+      await waitFor(session, (snapshot) => mediaStateName(snapshot.value) === 'streaming', { timeout: timeoutMs });
+      return link !== null;
+    } catch {
+      return false;
     }
-    return false;
   }
 
   function mediaStatus(): Record<string, unknown> {
