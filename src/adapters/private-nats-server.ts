@@ -11,12 +11,18 @@ import { ConfigError, DEFAULT_BROKER_URL, type DriverConfig } from '../config/co
 export const BROKER_PROBE_TIMEOUT_MS = 750;
 /** nats-server is ready in ~50 ms here; allow for a slow first start on a busy CI box. */
 export const PRIVATE_BROKER_START_TIMEOUT_MS = 10_000;
-const EXTRA_PATHS = ['/usr/sbin', '/usr/local/sbin', '/usr/local/bin', '/usr/bin'];
+/** Where Debian puts system binaries that a non-root PATH often lacks (nats-server is in /usr/sbin). */
+const SYSTEM_BIN_DIRS = ['/usr/sbin', '/usr/local/sbin', '/sbin', '/usr/local/bin', '/usr/bin'];
 
-export function findNatsServer(pathEnv: string | undefined): string | undefined {
-  const dirs = [...(pathEnv ?? '').split(delimiter).filter(Boolean), ...EXTRA_PATHS];
+/** PATH's directories, then the system binary directories. */
+export function binarySearchDirs(pathEnv: string | undefined): string[] {
+  return [...(pathEnv ?? '').split(delimiter).filter(Boolean), ...SYSTEM_BIN_DIRS];
+}
+
+/** The first executable `name` in `dirs`, or undefined. */
+export function findExecutable(name: string, dirs: readonly string[]): string | undefined {
   for (const dir of dirs) {
-    const candidate = join(dir, 'nats-server');
+    const candidate = join(dir, name);
     try {
       accessSync(candidate, constants.X_OK);
       return candidate;
@@ -25,6 +31,10 @@ export function findNatsServer(pathEnv: string | undefined): string | undefined 
     }
   }
   return undefined;
+}
+
+export function findNatsServer(pathEnv: string | undefined): string | undefined {
+  return findExecutable('nats-server', binarySearchDirs(pathEnv));
 }
 
 /** True when something accepts a TCP connection at the URL's host and port. */

@@ -4,12 +4,12 @@
 // sure no nats-server outlives the test process. Does not own: NATS clients, the driver under test,
 // or skipping — a missing `nats-server`/`openssl` binary is a loud error, never a skipped test.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fsConstants } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { binarySearchDirs, findExecutable } from '../../src/adapters/private-nats-server.ts';
 import {
   createAccount,
   createOperator,
@@ -40,7 +40,6 @@ const CERT_VALIDITY_DAYS = 2;
 /** Server log kept for diagnostics; bounded so a chatty long-running suite cannot grow memory. */
 const LOG_CAP_CHARS = 256 * 1024;
 /** Where Debian puts the binary; not on a non-root PATH, so checked explicitly. */
-const EXTRA_BIN_DIRS = ['/usr/sbin', '/usr/local/sbin', '/sbin'];
 const INSTALL_HINT = 'apt-get install -y nats-server';
 const LOOPBACK = '127.0.0.1';
 
@@ -170,25 +169,12 @@ const WATCHDOG_SCRIPT = [
 
 /** PATH entries followed by the sbin directories Debian installs daemons into. */
 export function defaultSearchDirs(): string[] {
-  return [...(process.env['PATH'] ?? '').split(delimiter).filter((d) => d !== ''), ...EXTRA_BIN_DIRS];
-}
-
-function findIn(binary: string, dirs: readonly string[]): string | undefined {
-  for (const dir of dirs) {
-    const candidate = join(dir, binary);
-    try {
-      accessSync(candidate, fsConstants.X_OK);
-      return candidate;
-    } catch {
-      // keep looking
-    }
-  }
-  return undefined;
+  return binarySearchDirs(process.env['PATH']);
 }
 
 /** Absolute path of nats-server; throws (never skips) when it is not installed. */
 export function findNatsServer(searchDirs: readonly string[] = defaultSearchDirs()): string {
-  const found = findIn('nats-server', searchDirs);
+  const found = findExecutable('nats-server', searchDirs);
   if (found === undefined) {
     throw new Error(
       `nats-server not found in ${searchDirs.join(':')}. The real-broker tests ` +
@@ -199,7 +185,7 @@ export function findNatsServer(searchDirs: readonly string[] = defaultSearchDirs
 }
 
 function findOpenssl(): string {
-  const found = findIn('openssl', defaultSearchDirs());
+  const found = findExecutable('openssl', defaultSearchDirs());
   if (found === undefined) {
     throw new Error('openssl not found on PATH; TLS test certificates need it: `apt-get install -y openssl`.');
   }
