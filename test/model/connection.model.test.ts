@@ -9,23 +9,20 @@
 // the link and backs off, so the attempt counter must have been reset by the successful connect.
 // Every (state, event) pair that is not an edge must be refused. A final test asserts every edge
 // was walked.
-import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { createActor, fromCallback, fromPromise, getInitialSnapshot, type ActorLogic, type SnapshotFrom } from 'xstate';
-import { TestModel } from 'xstate/graph';
 import {
   connectionMachine,
   RECONNECT_BACKOFF_BASE_MS,
   RECONNECT_BACKOFF_MAX_MS,
   reconnectBackoffMs,
   type ConnectionContext,
-  type ConnectionEmitted,
   type ConnectionEvent,
   type ConnectionMachine,
   type ConnectionStateName,
 } from '../../src/machines/connection.machine.ts';
-import { declaredEventTypes, Deferred, edgePaths, variantKey, walkedEdges } from './model-harness.ts';
+import { canModel, coverageOf, Deferred, edgePaths, eventListTest, executorTable, expectStatesReached, MODEL_START_MS as START_MS, pathTests, recordingSut, refusalTable, useFakeClock, type SnapshotView } from './model-harness.ts';
 
-const START_MS = 1_800_000_000_000;
 /** Clock advance before every event, so `since`/`at` must be the time of the entry. */
 const STEP_MS = 20;
 const AFTER = 'xstate.after.reconnectBackoff.connection.backoff';
@@ -56,12 +53,7 @@ const EVENTS: Ev[] = [
   { type: AFTER },
 ];
 
-interface Snap {
-  value: unknown;
-  status: string;
-  context: ConnectionContext;
-  can(event: Ev): boolean;
-}
+type Snap = SnapshotView<ConnectionContext, Ev>;
 
 function serialize(snapshot: { value: unknown; status: string; context: ConnectionContext }): string {
   const attempt = snapshot.context.attempt >= SATURATED ? `${SATURATED}+` : String(snapshot.context.attempt);
@@ -106,7 +98,6 @@ interface LinkRun {
 }
 
 function createSut() {
-  const emitted: ConnectionEmitted[] = [];
   const probes: ProbeRun[] = [];
   const links: LinkRun[] = [];
   const logic = connectionMachine.provide({
@@ -123,12 +114,10 @@ function createSut() {
       }),
     },
   });
-  const actor = createActor(logic);
-  actor.on('*', (e) => void emitted.push(e as ConnectionEmitted));
-  actor.start();
+  const recorded = recordingSut<ConnectionMachine, Snap>(createActor(logic));
   // The oracle's own account of the link, and of the entries into `connecting`/`connected`.
   const expected: Expected & { enteredAt: number; probeRuns: number; linkRuns: number } = { value: 'disconnected', attempt: 0, lastError: null, connects: 0, enteredAt: Date.now(), probeRuns: 0, linkRuns: 0 };
-  return { actor, emitted, probes, links, expected, snap: () => actor.getSnapshot() as unknown as Snap };
+  return { ...recorded, probes, links, expected };
 }
 type Sut = ReturnType<typeof createSut>;
 
@@ -214,12 +203,7 @@ function buildModel() {
       daemonLink: fromCallback<ConnectionEvent>(() => () => undefined),
     },
   }) as unknown as ActorLogic<SnapshotFrom<ConnectionMachine>, ConnectionEvent, undefined>;
-  const model = new TestModel(modelLogic, {
-    events: EVENTS as ConnectionEvent[],
-    filterEvents: (snapshot, event) => snapshot.status === 'active' && snapshot.can(event),
-    serializeState: (snapshot) => serialize(snapshot),
-    stateMatcher: (_snapshot, key) => key === '*',
-  });
+  const model = canModel(modelLogic, EVENTS as ConnectionEvent[], serialize);
   const built = edgePaths(model, serialize, {
     // `connects` is not serialised: start from the real initial snapshot, not the graph's representative.
     fromState: getInitialSnapshot(modelLogic),
@@ -236,30 +220,15 @@ function buildModel() {
 }
 
 describe('connection machine', () => {
-  const { model, adjacency, edges, paths, prefixes } = buildModel();
-  let sut: Sut | undefined;
-  const current = () => sut!;
-  const run = async (s: { event: { type: string } }) => step(current(), s.event as Ev);
-  const executors: Record<string, (s: { event: { type: string } }) => Promise<void>> = {};
-  for (const e of EVENTS) executors[e.type] = run;
+  const { model, adjacency, paths, prefixes } = buildModel();
+  const current = useFakeClock(createSut);
+  const executors = executorTable(EVENTS, (event) => step(current(), event as Ev));
 
-  beforeEach(() => {
-    vi.useFakeTimers({ now: START_MS });
-    sut = createSut();
-  });
-  afterEach(() => {
-    sut?.actor.stop();
-    vi.useRealTimers();
-  });
-
-  test('the event list covers every event type the machine declares', () => {
-    const listed = new Set<string>(EVENTS.map((e) => e.type));
-    expect(declaredEventTypes(connectionMachine).filter((t) => !listed.has(t))).toEqual([]);
-  });
+  eventListTest(connectionMachine, EVENTS);
 
   test('every link state and every back-off level is reachable', () => {
+    expectStatesReached(adjacency, ['disconnected', 'connecting', 'connected', 'backoff']);
     const keys = Object.keys(adjacency);
-    for (const state of ['disconnected', 'connecting', 'connected', 'backoff']) expect(keys.some((k) => k.startsWith(`"${state}"`)), state).toBe(true);
     for (let a = 1; a <= SATURATED; a++) expect(keys, `backoff at attempt ${a}`).toContain(`"backoff"|active|${a === SATURATED ? `${a}+` : a}`);
   });
 
@@ -268,50 +237,28 @@ describe('connection machine', () => {
     checkSut(current());
   });
 
-  test.each(paths.map((p) => [p.description, p] as const))('%s', async (_description, path) => {
-    await model.testPath(path, {
-      events: executors,
-      states: {
-        '*': (expected) => {
-          const actual = current().snap();
-          expect(actual.value).toEqual(expected.value);
-          expect(actual.status).toBe(expected.status);
-          // The graph keeps one snapshot per serialised key, so only the key is the model's to
-          // compare; the oracle checks the full context.
-          expect(serialize(actual)).toBe(serialize(expected));
-          checkSut(current());
-        },
-      },
-    });
+  pathTests(model, paths, executors, () => current().snap(), (actual, expected) => {
+    // The graph keeps one snapshot per serialised key, so only the key is the model's to
+    // compare; the oracle checks the full context.
+    expect(serialize(actual)).toBe(serialize(expected));
+    checkSut(current());
   });
 
-  test.each([...prefixes.keys()].map((k) => [k] as const))('refuses every non-edge event in %s', async (stateKey) => {
-    for (const e of prefixes.get(stateKey)!) await step(current(), e as Ev);
-    const handled = new Set(Object.values(adjacency[stateKey]!.transitions).map(({ event }) => JSON.stringify(event)));
-    const refused = EVENTS.filter((e) => e.type !== AFTER && !handled.has(JSON.stringify(e)));
-    expect(refused.length).toBeGreaterThan(0);
-    for (const event of refused) {
-      const before = current().snap();
-      expect(oracle(current().expected.value, current().expected, event), JSON.stringify(event)).toBeNull();
-      expect(before.can(event), JSON.stringify(event)).toBe(false);
-      // An unhandled `xstate.error.actor.*` would error the machine by xstate's rules; only a
-      // running probe can produce one, and it runs only while connecting.
-      if (event.type === PROBE_ERROR) continue;
-      const mark = current().emitted.length;
-      current().actor.send(event as ConnectionEvent);
-      await vi.advanceTimersByTimeAsync(0);
-      const after = current().snap();
-      expect([after.value, after.context]).toEqual([before.value, before.context]);
-      expect(current().emitted.length).toBe(mark);
-      checkSut(current());
-    }
+  refusalTable('refuses every non-edge event in %s', { adjacency, prefixes }, current, {
+    events: EVENTS,
+    delayed: (e) => e.type === AFTER,
+    step,
+    oracle: (sut, _before, event) => oracle(sut.expected.value, sut.expected, event),
+    // An unhandled `xstate.error.actor.*` would error the machine by xstate's rules; only a
+    // running probe can produce one, and it runs only while connecting.
+    unsent: (e) => e.type === PROBE_ERROR,
+    check: checkSut,
   });
 
   test('every transition of the machine is walked by some generated path', () => {
-    const walked = walkedEdges(paths, serialize);
-    const all = edges.map(({ stateKey, event }) => variantKey(stateKey, event));
+    const { all, unwalked } = coverageOf(adjacency, paths, serialize);
     expect(all.length).toBeGreaterThan(30);
-    expect(all.filter((edge) => !walked.has(edge))).toEqual([]);
+    expect(unwalked).toEqual([]);
   });
 
   test('a stale link or probe cannot move the machine', async () => {

@@ -12,7 +12,7 @@ import { TestModel } from 'xstate/graph';
 import { driverMachine, explainRefusal, type DriverContext, type DriverEmitted, type DriverEvent, type DriverInput, type DriverMachine } from '../../src/machines/driver.machine.ts';
 import type { MediaFunctionName, MediaRequirement, MediaRpcEvent } from '../../src/rpc/media-functions.ts';
 import { MEDIA_FUNCTIONS } from '../../src/rpc/media-functions.ts';
-import { edgePaths, walkedEdges } from './model-harness.ts';
+import { coverageOf, edgePaths } from './model-harness.ts';
 
 const INPUT: DriverInput = { deviceId: 'reachy-test', leasePolicy: 'enforced', leaseTtlS: 5, privilegedRpc: 'allowed' };
 
@@ -126,12 +126,9 @@ describe('driver machine: the media gate', () => {
   );
 
   test('every transition of the model is walked', () => {
-    const walked = walkedEdges(paths as never, serialize as never);
-    const all = Object.entries(adjacency as Record<string, { transitions: Record<string, { event: unknown }> }>).flatMap(([stateKey, a]) =>
-      Object.values(a.transitions).map(({ event }) => `${stateKey} --${JSON.stringify(event)}-->`),
-    );
+    const { all, unwalked } = coverageOf(adjacency, paths, serialize);
     expect(all.length).toBeGreaterThan(100);
-    expect(all.filter((edge) => !walked.has(edge))).toEqual([]);
+    expect(unwalked).toEqual([]);
   });
 
   test('media.result answers the caller with the runtime outcome, success or typed failure', () => {

@@ -10,14 +10,12 @@
 // with the oracle for every RPC; outcome-flow tests cover the child-machine reports that answer
 // pending requests. A final test asserts every edge was walked — for both `privilegedRpc` settings
 // and both lease policies.
-import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import { createActor, type ActorLogic, type EventObject, type SnapshotFrom } from 'xstate';
-import { TestModel } from 'xstate/graph';
 import {
   driverMachine,
   explainRefusal,
   type DriverContext,
-  type DriverEmitted,
   type DriverEvent,
   type DriverInput,
   type DriverMachine,
@@ -26,9 +24,8 @@ import {
 } from '../../src/machines/driver.machine.ts';
 import { leaseMachine } from '../../src/machines/lease.machine.ts';
 import type { PowerRequirement } from '../../src/rpc/robot-functions.ts';
-import { declaredEventTypes } from './model-harness.ts';
+import { canModel, coverageOf, edgeEventsOf, edgePaths, executorTable, MODEL_START_MS as START_MS, recordingSut, unlistedEventTypes, useFakeClock } from './model-harness.ts';
 
-const START_MS = 1_800_000_000_000;
 /** A lease expiry far in the future (and one long past) for both the real and the fake clock. */
 const FAR_FUTURE_MS = 4_000_000_000_000;
 const LONG_AGO_MS = 1_000_000_000_000;
@@ -138,10 +135,6 @@ function mirrorOf(ctx: DriverContext): MirrorTuple {
 function serialize(snapshot: { context: DriverContext }): string {
   const m = mirrorOf(snapshot.context);
   return `${m.connection}|${m.power}|${m.interlock}|${m.lease}`;
-}
-
-function variantKey(stateKey: string, event: EventObject): string {
-  return `${stateKey} --${JSON.stringify(event)}-->`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -333,13 +326,7 @@ function inputFor(cfg: Config): DriverInput {
   return { deviceId: 'model-dev', leasePolicy: cfg.leasePolicy, leaseTtlS: LEASE_TTL_S, privilegedRpc: cfg.privilegedRpc };
 }
 
-function createSut(input: DriverInput) {
-  const emitted: DriverEmitted[] = [];
-  const actor = createActor(driverMachine, { input });
-  actor.on('*', (e) => void emitted.push(e as DriverEmitted));
-  actor.start();
-  return { actor, emitted, snap: () => actor.getSnapshot() as unknown as Snap };
-}
+const createSut = (input: DriverInput) => recordingSut<DriverMachine, Snap>(createActor(driverMachine, { input }));
 type Sut = ReturnType<typeof createSut>;
 
 /** Runs one model event on the real actor and checks it against the oracle. */
@@ -358,36 +345,15 @@ function step(sut: Sut, cfg: Config, event: Ev): void {
 function buildModel(input: DriverInput) {
   // TestModel's logic type has no emitted-event parameter; the machine's emits are irrelevant to it.
   const logic = driverMachine as unknown as ActorLogic<SnapshotFrom<DriverMachine>, Ev, DriverInput>;
-  const model = new TestModel(logic, {
-    input,
-    events: EVENTS as Ev[],
-    filterEvents: (snapshot, event) => snapshot.status === 'active' && snapshot.can(event),
-    serializeState: (snapshot) => serialize(snapshot),
-    stateMatcher: (_snapshot, key) => key === '*',
+  const model = canModel(logic, EVENTS, serialize, input);
+  // xstate/graph's getPathsFromEvents drops `input` from its default start state: edgePaths starts
+  // from the shortest paths' start state (built with `input`) and passes `input` on.
+  const { adjacency, edges, paths, prefixes } = edgePaths(model, serialize, { input });
+  const cases = paths.map((path, i) => {
+    const { stateKey, event } = edges[i]!;
+    return { name: `${stateKey} --${label(event)}--> (after ${prefixes.get(stateKey)!.length} steps)`, path };
   });
-  const prefixes = new Map<string, EventObject[]>();
-  const shortestPaths = model.getShortestPaths();
-  // xstate/graph's getPathsFromEvents drops `input` from its default start state; start from ours.
-  const fromState = shortestPaths[0]!.steps[0]!.state;
-  for (const p of shortestPaths) {
-    p.steps.forEach((s, i) => {
-      const key = serialize(s.state);
-      const events = p.steps.slice(1, i + 1).map((x) => x.event);
-      const known = prefixes.get(key);
-      if (!known || known.length > events.length) prefixes.set(key, events);
-    });
-  }
-  type Adjacency = { state: { context: DriverContext }; transitions: Record<string, { event: EventObject }> };
-  const adjacency = model.getAdjacencyMap() as unknown as Record<string, Adjacency>;
-  const edges = Object.entries(adjacency).flatMap(([stateKey, a]) => Object.values(a.transitions).map(({ event }) => ({ stateKey, event })));
-  const paths = edges.map(({ stateKey, event }) => {
-    const prefix = prefixes.get(stateKey);
-    if (!prefix) throw new Error(`no path reaches ${stateKey}`);
-    const [path] = model.getPathsFromEvents([...prefix, event] as Ev[], { input, fromState, serializeState: (snapshot) => serialize(snapshot) });
-    if (!path) throw new Error(`no path for ${variantKey(stateKey, event)}`);
-    return { name: `${stateKey} --${label(event)}--> (after ${prefix.length} steps)`, path };
-  });
-  return { model, adjacency, edges, paths, prefixes };
+  return { model, adjacency, paths, cases, prefixes };
 }
 
 const CONFIGS: ReadonlyArray<Config> = [
@@ -399,29 +365,17 @@ const CONFIGS: ReadonlyArray<Config> = [
 
 describe.each(CONFIGS)('driver machine, privilegedRpc $privilegedRpc, lease $leasePolicy', (cfg) => {
   const input = inputFor(cfg);
-  const { model, adjacency, edges, paths, prefixes } = buildModel(input);
-  let sut: Sut | undefined;
-  const current = () => sut!;
-  const executors: Record<string, (s: { event: EventObject }) => void> = {};
-  for (const e of EVENTS) executors[e.type] = (s) => step(current(), cfg, s.event as Ev);
-
-  beforeEach(() => {
-    vi.useFakeTimers({ now: START_MS });
-    sut = createSut(input);
-  });
-  afterEach(() => {
-    sut?.actor.stop();
-    vi.useRealTimers();
-  });
+  const { model, adjacency, paths, cases, prefixes } = buildModel(input);
+  const current = useFakeClock(() => createSut(input));
+  const executors = executorTable(EVENTS, (event) => step(current(), cfg, event as Ev));
 
   test('the model is finite and every declared event type is modelled or flow-tested', () => {
     // connection 3 (incl. the initial disconnected) × power 5 (incl. unknown) × interlock 2 × lease 3
     expect(Object.keys(adjacency).length).toBe(3 * 5 * 2 * 3);
-    const modelled = new Set<string>(EVENTS.map((e) => e.type));
-    expect(declaredEventTypes(driverMachine).filter((t) => !modelled.has(t))).toEqual(FLOW_ONLY);
+    expect(unlistedEventTypes(driverMachine, EVENTS)).toEqual(FLOW_ONLY);
   });
 
-  test.each(paths.map(({ name, path }) => [name, path] as const))('%s', async (_name, path) => {
+  test.each(cases.map(({ name, path }) => [name, path] as const))('%s', async (_name, path) => {
     await model.testPath(path, {
       events: executors,
       states: {
@@ -440,7 +394,7 @@ describe.each(CONFIGS)('driver machine, privilegedRpc $privilegedRpc, lease $lea
     for (const e of prefixes.get(stateKey)!) step(current(), cfg, e as Ev);
     const m = mirrorOf(current().snap().context);
     expect(serialize(current().snap())).toBe(stateKey);
-    const edgeEvents = new Set(Object.values(adjacency[stateKey]!.transitions).map(({ event }) => JSON.stringify(event)));
+    const edgeEvents = edgeEventsOf(adjacency, stateKey);
     for (const [name, event] of RPCS) {
       const snap = current().snap();
       const spec = oracleAllows(m, cfg, event);
@@ -461,15 +415,9 @@ describe.each(CONFIGS)('driver machine, privilegedRpc $privilegedRpc, lease $lea
   });
 
   test('every transition of the machine is walked by some generated path', () => {
-    const walked = new Set<string>();
-    for (const { path } of paths) {
-      path.steps.forEach((s, i) => {
-        if (i > 0) walked.add(variantKey(serialize(path.steps[i - 1]!.state), s.event));
-      });
-    }
-    const all = edges.map(({ stateKey, event }) => variantKey(stateKey, event));
+    const { all, unwalked } = coverageOf(adjacency, paths, serialize);
     expect(all.length).toBeGreaterThan(1_000);
-    expect(all.filter((edge) => !walked.has(edge))).toEqual([]);
+    expect(unwalked).toEqual([]);
   });
 });
 
@@ -478,24 +426,19 @@ describe.each(CONFIGS)('driver machine, privilegedRpc $privilegedRpc, lease $lea
 
 describe('driver machine outcome flows', () => {
   const cfg: Config = { privilegedRpc: 'allowed', leasePolicy: 'enforced' };
-  let sut: Sut;
-  const report = (name: string) => sut.actor.send(REPORTS.find(([n]) => n === name)![1]);
+  const reportOf = (name: string) => REPORTS.find(([n]) => n === name)![1];
+  const sut = useFakeClock(() => {
+    const created = createSut(inputFor(cfg));
+    created.actor.send(reportOf('connected'));
+    created.actor.send(reportOf('awake'));
+    return created;
+  });
+  const report = (name: string) => sut().actor.send(reportOf(name));
   const sendAndCollect = (event: Ev) => {
-    const mark = sut.emitted.length;
-    sut.actor.send(event);
-    return sut.emitted.slice(mark);
+    const mark = sut().emitted.length;
+    sut().actor.send(event);
+    return sut().emitted.slice(mark);
   };
-
-  beforeEach(() => {
-    vi.useFakeTimers({ now: START_MS });
-    sut = createSut(inputFor(cfg));
-    report('connected');
-    report('awake');
-  });
-  afterEach(() => {
-    sut.actor.stop();
-    vi.useRealTimers();
-  });
 
   test('motion from alice on a free lease acquires the lease, then commands; accepted answers a non-waiting request', () => {
     const move = motionEvent('r1', 'alice', 'goto_pose', 'awake', false);
@@ -503,9 +446,9 @@ describe('driver machine outcome flows', () => {
       forward('lease', { type: 'lease.acquire', owner: 'alice', ttlS: LEASE_TTL_S }),
       forward('motion', { type: 'motion.command', requestId: 'r1', kind: 'goto_pose', command: move.command, target: move.target }),
     ]);
-    expect(sut.snap().context.pending['r1']).toEqual({ function: 'goto_pose', wait: false, target: move.target });
+    expect(sut().snap().context.pending['r1']).toEqual({ function: 'goto_pose', wait: false, target: move.target });
     expect(sendAndCollect({ type: 'motion.accepted', requestId: 'r1', uuid: 'u-1', kind: 'goto_pose' })).toEqual([answer('r1', { status: 'accepted', uuid: 'u-1', target: move.target })]);
-    expect(sut.snap().context.pending).toEqual({});
+    expect(sut().snap().context.pending).toEqual({});
     // Answered once: a late duplicate or a finish for it answers nothing.
     expect(sendAndCollect({ type: 'motion.accepted', requestId: 'r1', uuid: 'u-1', kind: 'goto_pose' })).toEqual([]);
     expect(sendAndCollect({ type: 'motion.finished', requestId: 'r1', uuid: 'u-1', outcome: 'completed', details: '' })).toEqual([]);
@@ -524,7 +467,7 @@ describe('driver machine outcome flows', () => {
     sendAndCollect(motionEvent('s1', 'alice', 'goto_sleep', 'sleep', true));
     // A waiting request is not answered on acceptance, but the power machine still learns the uuid.
     expect(sendAndCollect({ type: 'motion.accepted', requestId: 's1', uuid: 'u-sleep', kind: 'goto_sleep' })).toEqual([forward('power', { type: 'power.sleep_started', uuid: 'u-sleep' })]);
-    expect(Object.keys(sut.snap().context.pending)).toEqual(['s1']);
+    expect(Object.keys(sut().snap().context.pending)).toEqual(['s1']);
   });
 
   test('motion.finished completes a waiting request, or refuses it with MotionNotCompleted', () => {
@@ -538,7 +481,7 @@ describe('driver machine outcome flows', () => {
     expect(rest).toEqual([]);
     expect(refusal).toMatchObject({ type: 'rpc.outcome', requestId: 'f2', ok: false, error: { _tag: 'MotionNotCompleted', outcome: 'cancelled', uuid: 'u-f2' } });
     expect((refusal as { error: { message: string } }).error.message).toContain('superseded');
-    expect(sut.snap().context.pending).toEqual({});
+    expect(sut().snap().context.pending).toEqual({});
     expect(sendAndCollect({ type: 'motion.finished', requestId: 'unknown', uuid: null, outcome: 'completed', details: '' })).toEqual([]);
   });
 
@@ -555,14 +498,14 @@ describe('driver machine outcome flows', () => {
     const out = sendAndCollect({ type: 'motion.failed', requestId: 'x1', error: { _tag: tag, message: `daemon said ${tag}` } });
     expect(out).toHaveLength(1);
     expect(out[0]).toMatchObject({ type: 'rpc.outcome', requestId: 'x1', ok: false, error: { ...error, message: `daemon said ${tag}` } });
-    expect(sut.snap().context.pending).toEqual({});
-    expect(sut.snap().context.state.last_error).toBe(`daemon said ${tag}`);
+    expect(sut().snap().context.pending).toEqual({});
+    expect(sut().snap().context.state.last_error).toBe(`daemon said ${tag}`);
     // A failure for a request that is not pending (a stop_motion whose stop failed) is answered too.
     const late = sendAndCollect({ type: 'motion.failed', requestId: 'stop-1', error: { _tag: tag, message: 'late' } });
     expect(late).toHaveLength(1);
     expect(late[0]).toMatchObject({ type: 'rpc.outcome', requestId: 'stop-1', ok: false });
-    expect(sut.snap().context.pending).toEqual({});
-    expect(sut.snap().context.state.last_error).toBe('late');
+    expect(sut().snap().context.pending).toEqual({});
+    expect(sut().snap().context.state.last_error).toBe('late');
   });
 
   test('set_motor_mode commands the motion machine (no lease acquisition) and is answered on acceptance', () => {
@@ -586,8 +529,8 @@ describe('driver machine outcome flows', () => {
   test('reads go to the composer and its result answers the request; mesh, daemon status and pose reach get_status', () => {
     expect(sendAndCollect({ type: 'rpc.read', requestId: 'rd', function: 'get_joints' })).toEqual([{ type: 'driver.read', requestId: 'rd', function: 'get_joints' }]);
     expect(sendAndCollect({ type: 'read.result', requestId: 'rd', ok: true, result: { head: [1] } })).toEqual([answer('rd', { head: [1] })]);
-    sut.actor.send({ type: 'mesh.state', state: 'registered', at: START_MS - 1_000 });
-    sut.actor.send({ type: 'daemon.status', status: { backend: 'sim' }, at: START_MS - 500 });
+    sut().actor.send({ type: 'mesh.state', state: 'registered', at: START_MS - 1_000 });
+    sut().actor.send({ type: 'daemon.status', status: { backend: 'sim' }, at: START_MS - 500 });
     const pose = { head_joints_deg: [0, 1, 2], read_at: new Date(START_MS).toISOString() };
     expect(sendAndCollect({ type: 'pose.update', pose })).toEqual([]);
     const [status] = sendAndCollect({ type: 'rpc.get_status', requestId: 'gs' });
@@ -603,11 +546,11 @@ describe('driver machine outcome flows', () => {
     report('lease alice');
     vi.setSystemTime(FAR_FUTURE_MS - 2_500);
     const bob = motionEvent('b', 'bob', 'goto_pose', 'awake', false);
-    expect(sut.snap().can(bob)).toBe(false);
-    expect(explainRefusal(sut.snap(), bob, 'goto_pose')).toMatchObject({ _tag: 'LeaseHeld', holder: 'alice', secondsLeft: 2.5 });
+    expect(sut().snap().can(bob)).toBe(false);
+    expect(explainRefusal(sut().snap(), bob, 'goto_pose')).toMatchObject({ _tag: 'LeaseHeld', holder: 'alice', secondsLeft: 2.5 });
     // Once the lease has lapsed (the lease machine's timer not yet fired) bob may move and takes it.
     vi.setSystemTime(FAR_FUTURE_MS);
-    expect(sut.snap().can(bob)).toBe(true);
+    expect(sut().snap().can(bob)).toBe(true);
   });
 });
 

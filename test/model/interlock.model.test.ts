@@ -4,9 +4,8 @@
 // written from the brief (next state, who tripped first, trip count, emitted `interlock.changed` and
 // `interlock.stop_requested`). Every (state, event) pair that is not an edge must be refused by the
 // real actor (`can()` false, nothing changes). A final test asserts every edge was walked.
-import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { createActor, type ActorLogic, type EventObject, type SnapshotFrom } from 'xstate';
-import { TestModel } from 'xstate/graph';
+import { describe, expect, test, vi } from 'vitest';
+import { createActor, type ActorLogic, type SnapshotFrom } from 'xstate';
 import {
   interlockMachine,
   type InterlockContext,
@@ -14,9 +13,8 @@ import {
   type InterlockEvent,
   type InterlockMachine,
 } from '../../src/machines/interlock.machine.ts';
-import { declaredEventTypes, edgePaths, variantKey, walkedEdges } from './model-harness.ts';
+import { canModel, coverageOf, edgePaths, eventListTest, executorTable, MODEL_START_MS as START_MS, pathTests, recordingSut, refusalTable, useFakeClock, type SnapshotView } from './model-harness.ts';
 
-const START_MS = 1_800_000_000_000;
 /** Clock advance before every event, so `at`/`trippedAt` must be the time of the event. */
 const STEP_MS = 250;
 
@@ -39,12 +37,7 @@ const DAEMON_REASONS: Record<string, string> = {
   null: 'daemon reported state "error"',
 };
 
-interface Snap {
-  value: unknown;
-  status: string;
-  context: InterlockContext;
-  can(event: InterlockEvent): boolean;
-}
+type Snap = SnapshotView<InterlockContext, InterlockEvent>;
 
 function serialize(snapshot: { value: unknown; status: string; context: InterlockContext }): string {
   return `${JSON.stringify(snapshot.value)}|${snapshot.status}|${snapshot.context.source}|${snapshot.context.owner}`;
@@ -85,13 +78,7 @@ function oracle(value: unknown, ctx: InterlockContext, event: InterlockEvent, no
   }
 }
 
-function createSut() {
-  const emitted: InterlockEmitted[] = [];
-  const actor = createActor(interlockMachine);
-  actor.on('*', (e) => void emitted.push(e as InterlockEmitted));
-  actor.start();
-  return { actor, emitted, snap: () => actor.getSnapshot() as unknown as Snap };
-}
+const createSut = () => recordingSut<InterlockMachine, Snap>(createActor(interlockMachine));
 type Sut = ReturnType<typeof createSut>;
 
 async function step(sut: Sut, event: InterlockEvent): Promise<void> {
@@ -112,79 +99,35 @@ async function step(sut: Sut, event: InterlockEvent): Promise<void> {
 
 describe('interlock machine', () => {
   const logic = interlockMachine as unknown as ActorLogic<SnapshotFrom<InterlockMachine>, InterlockEvent, undefined>;
-  const model = new TestModel(logic, {
-    events: EVENTS,
-    filterEvents: (snapshot, event) => snapshot.status === 'active' && snapshot.can(event),
-    serializeState: (snapshot) => serialize(snapshot),
-    stateMatcher: (_snapshot, key) => key === '*',
-  });
-  const { adjacency, edges, paths, prefixes } = edgePaths(model, serialize);
+  const model = canModel(logic, EVENTS, serialize);
+  const { adjacency, paths, prefixes } = edgePaths(model, serialize);
+  const current = useFakeClock(createSut);
+  const executors = executorTable(EVENTS, (event) => step(current(), event as InterlockEvent));
 
-  let sut: Sut | undefined;
-  const current = () => sut!;
-  const run = async (s: { event: EventObject }) => step(current(), s.event as InterlockEvent);
-  const executors: Record<string, (s: { event: EventObject }) => Promise<void>> = {};
-  for (const e of EVENTS) executors[e.type] = run;
+  eventListTest(interlockMachine, EVENTS);
 
-  beforeEach(() => {
-    vi.useFakeTimers({ now: START_MS });
-    sut = createSut();
-  });
-  afterEach(() => {
-    sut?.actor.stop();
-    vi.useRealTimers();
-  });
-
-  test('the event list covers every event type the machine declares', () => {
-    const listed = new Set<string>(EVENTS.map((e) => e.type));
-    expect(declaredEventTypes(interlockMachine).filter((t) => !listed.has(t))).toEqual([]);
-  });
-
-  test.each(paths.map((p) => [p.description, p] as const))('%s', async (_description, path) => {
-    await model.testPath(path, {
-      events: executors,
-      states: {
-        '*': (expected) => {
-          const actual = current().snap();
-          expect(actual.value).toEqual(expected.value);
-          expect(actual.status).toBe(expected.status);
-          const { reason, source, owner, trips } = actual.context;
-          expect({ reason, source, owner, trips }).toEqual({
-            reason: expected.context.reason,
-            source: expected.context.source,
-            owner: expected.context.owner,
-            trips: expected.context.trips,
-          });
-          if (actual.value === 'safe') expect(actual.context.trippedAt).toBe(0);
-          else expect(actual.context.trippedAt).toBeGreaterThan(START_MS);
-          expect(vi.getTimerCount()).toBe(0);
-        },
-      },
+  pathTests(model, paths, executors, () => current().snap(), (actual, expected) => {
+    const { reason, source, owner, trips } = actual.context;
+    expect({ reason, source, owner, trips }).toEqual({
+      reason: expected.context.reason,
+      source: expected.context.source,
+      owner: expected.context.owner,
+      trips: expected.context.trips,
     });
+    if (actual.value === 'safe') expect(actual.context.trippedAt).toBe(0);
+    else expect(actual.context.trippedAt).toBeGreaterThan(START_MS);
+    expect(vi.getTimerCount()).toBe(0);
   });
 
-  test.each([...prefixes.keys()].map((k) => [k] as const))('ignores every non-edge event in %s', async (stateKey) => {
-    for (const e of prefixes.get(stateKey)!) await step(current(), e as InterlockEvent);
-    const handled = new Set(Object.values(adjacency[stateKey]!.transitions).map(({ event }) => JSON.stringify(event)));
-    const refused = EVENTS.filter((e) => !handled.has(JSON.stringify(e)));
-    expect(refused.length).toBeGreaterThan(0);
-    for (const event of refused) {
-      const before = current().snap();
-      expect(oracle(before.value, before.context, event, Date.now()), JSON.stringify(event)).toBeNull();
-      expect(before.can(event), JSON.stringify(event)).toBe(false);
-      const mark = current().emitted.length;
-      current().actor.send(event);
-      await vi.advanceTimersByTimeAsync(0);
-      const after = current().snap();
-      expect([after.value, after.context]).toEqual([before.value, before.context]);
-      expect(current().emitted.length).toBe(mark);
-    }
+  refusalTable('ignores every non-edge event in %s', { adjacency, prefixes }, current, {
+    events: EVENTS,
+    step,
+    oracle: (_sut, before, event) => oracle(before.value, before.context, event, Date.now()),
   });
 
   test('every transition of the machine is walked by some generated path', () => {
-    const walked = walkedEdges(paths, serialize);
-    const all = edges.map(({ stateKey, event }) => variantKey(stateKey, event));
+    const { all, unwalked } = coverageOf(adjacency, paths, serialize);
     expect(all.length).toBeGreaterThan(10);
-    expect(all.filter((edge) => !walked.has(edge))).toEqual([]);
+    expect(unwalked).toEqual([]);
   });
 });

@@ -5,9 +5,8 @@
 // `expiresAt` and not a millisecond earlier, and the pure `leaseDecision` must agree with what the
 // actor accepts. Every (state, event) pair that is not an edge must be refused by the real actor
 // (`can()` false, nothing changes). A final test asserts every edge was walked, for both policies.
-import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { createActor, type ActorLogic, type EventObject, type SnapshotFrom } from 'xstate';
-import { TestModel } from 'xstate/graph';
+import { afterEach, describe, expect, test, vi } from 'vitest';
+import { createActor, type ActorLogic, type SnapshotFrom } from 'xstate';
 import {
   DEFAULT_LEASE_TTL_S,
   defaultLeaseTtlMs,
@@ -23,9 +22,8 @@ import {
   type LeaseMachine,
   type LeasePolicy,
 } from '../../src/machines/lease.machine.ts';
-import { declaredEventTypes, edgePaths, variantKey, walkedEdges } from './model-harness.ts';
+import { canModel, coverageOf, edgePaths, eventListTest, executorTable, MODEL_START_MS as START_MS, pathTests, recordingSut, refusalTable, useFakeClock, type SnapshotView } from './model-harness.ts';
 
-const START_MS = 1_800_000_000_000;
 /** Clock advance before every sent event, so renewals really re-arm a partly elapsed timer. */
 const STEP_MS = 250;
 const EXPIRY = 'xstate.after.leaseTtl.lease.held';
@@ -56,12 +54,7 @@ const INVALID: LeaseEvent[] = [
   { type: 'lease.acquire', owner: 'alice', ttlS: 0 },
 ];
 
-interface Snap {
-  value: unknown;
-  status: string;
-  context: LeaseContext;
-  can(event: Ev): boolean;
-}
+type Snap = SnapshotView<LeaseContext, Ev>;
 
 function serialize(snapshot: { value: unknown; status: string; context: LeaseContext }): string {
   return `${JSON.stringify(snapshot.value)}|${snapshot.status}|${snapshot.context.owner}|${snapshot.context.ttlMs}`;
@@ -109,13 +102,7 @@ function oracle(value: unknown, ctx: LeaseContext, event: Ev, now: number): Expe
   }
 }
 
-function createSut(input: LeaseInput) {
-  const emitted: LeaseEmitted[] = [];
-  const actor = createActor(leaseMachine, { input });
-  actor.on('*', (e) => void emitted.push(e as LeaseEmitted));
-  actor.start();
-  return { actor, emitted, snap: () => actor.getSnapshot() as unknown as Snap };
-}
+const createSut = (input: LeaseInput) => recordingSut<LeaseMachine, Snap>(createActor(leaseMachine, { input }));
 type Sut = ReturnType<typeof createSut>;
 
 /** Runs one event on the real actor and checks it against the oracle. */
@@ -167,13 +154,7 @@ function checkDecisionAgrees(snap: Snap, policy: LeasePolicy): void {
 function buildModel(input: LeaseInput) {
   // TestModel's logic type has no emitted-event parameter; the machine's emits are irrelevant to it.
   const logic = leaseMachine as unknown as ActorLogic<SnapshotFrom<LeaseMachine>, LeaseEvent, LeaseInput>;
-  const model = new TestModel(logic, {
-    input,
-    events: EVENTS as LeaseEvent[],
-    filterEvents: (snapshot, event) => snapshot.status === 'active' && snapshot.can(event),
-    serializeState: (snapshot) => serialize(snapshot),
-    stateMatcher: (_snapshot, key) => key === '*',
-  });
+  const model = canModel(logic, EVENTS as LeaseEvent[], serialize, input);
   const built = edgePaths(model, serialize, {
     input,
     // A path that ends in `held` then lets the lease expire: the expiry step checks the timer fires
@@ -185,79 +166,43 @@ function buildModel(input: LeaseInput) {
 
 describe.each(LEASE_POLICIES)('lease machine, %s policy', (policy) => {
   const input: LeaseInput = { policy, defaultTtlS: DEFAULT_LEASE_TTL_S };
-  const { model, adjacency, edges, paths, prefixes } = buildModel(input);
-  let sut: Sut | undefined;
-  const current = () => sut!;
-  const run = async (s: { event: EventObject }) => step(current(), s.event as Ev);
-  const executors: Record<string, (s: { event: EventObject }) => Promise<void>> = {};
-  for (const e of EVENTS) executors[e.type] = run;
+  const { model, adjacency, paths, prefixes } = buildModel(input);
+  const current = useFakeClock(() => createSut(input));
+  const executors = executorTable(EVENTS, (event) => step(current(), event as Ev));
 
-  beforeEach(() => {
-    vi.useFakeTimers({ now: START_MS });
-    sut = createSut(input);
-  });
-  afterEach(() => {
-    sut?.actor.stop();
-    vi.useRealTimers();
-  });
+  eventListTest(leaseMachine, EVENTS);
 
-  test('the event list covers every event type the machine declares', () => {
-    const listed = new Set<string>(EVENTS.map((e) => e.type));
-    expect(declaredEventTypes(leaseMachine).filter((t) => !listed.has(t))).toEqual([]);
-  });
-
-  test.each(paths.map((p) => [p.description, p] as const))('%s', async (_description, path) => {
-    await model.testPath(path, {
-      events: executors,
-      states: {
-        '*': (expected) => {
-          const actual = current().snap();
-          expect(actual.value).toEqual(expected.value);
-          expect(actual.status).toBe(expected.status);
-          expect({ policy: actual.context.policy, owner: actual.context.owner, ttlMs: actual.context.ttlMs }).toEqual({
-            policy: expected.context.policy,
-            owner: expected.context.owner,
-            ttlMs: expected.context.ttlMs,
-          });
-          // Exactly one timer (the expiry) while held, none while free.
-          expect(vi.getTimerCount()).toBe(actual.value === 'held' ? 1 : 0);
-          if (actual.value === 'free') expect([actual.context.owner, actual.context.expiresAt, actual.context.grantedAt]).toEqual([null, 0, 0]);
-          else {
-            expect(actual.context.owner).not.toBeNull();
-            expect(actual.context.expiresAt).toBeGreaterThan(Date.now());
-            expect(actual.context.expiresAt - Date.now()).toBeLessThanOrEqual(actual.context.ttlMs);
-            expect(actual.context.grantedAt).toBeGreaterThan(0);
-            expect(actual.context.grantedAt).toBeLessThanOrEqual(Date.now());
-          }
-          checkDecisionAgrees(actual, policy);
-        },
-      },
+  pathTests(model, paths, executors, () => current().snap(), (actual, expected) => {
+    expect({ policy: actual.context.policy, owner: actual.context.owner, ttlMs: actual.context.ttlMs }).toEqual({
+      policy: expected.context.policy,
+      owner: expected.context.owner,
+      ttlMs: expected.context.ttlMs,
     });
+    // Exactly one timer (the expiry) while held, none while free.
+    expect(vi.getTimerCount()).toBe(actual.value === 'held' ? 1 : 0);
+    if (actual.value === 'free') expect([actual.context.owner, actual.context.expiresAt, actual.context.grantedAt]).toEqual([null, 0, 0]);
+    else {
+      expect(actual.context.owner).not.toBeNull();
+      expect(actual.context.expiresAt).toBeGreaterThan(Date.now());
+      expect(actual.context.expiresAt - Date.now()).toBeLessThanOrEqual(actual.context.ttlMs);
+      expect(actual.context.grantedAt).toBeGreaterThan(0);
+      expect(actual.context.grantedAt).toBeLessThanOrEqual(Date.now());
+    }
+    checkDecisionAgrees(actual, policy);
   });
 
-  test.each([...prefixes.keys()].map((k) => [k] as const))('refuses every non-edge event in %s', async (stateKey) => {
-    for (const e of prefixes.get(stateKey)!) await step(current(), e as Ev);
-    const handled = new Set(Object.values(adjacency[stateKey]!.transitions).map(({ event }) => JSON.stringify(event)));
-    const refused = [...EVENTS.filter((e) => e.type !== EXPIRY && !handled.has(JSON.stringify(e))), ...INVALID];
-    expect(refused.length).toBeGreaterThan(0);
-    for (const event of refused) {
-      const before = current().snap();
-      expect(oracle(before.value, before.context, event, Date.now()), JSON.stringify(event)).toBeNull();
-      expect(before.can(event), JSON.stringify(event)).toBe(false);
-      const mark = current().emitted.length;
-      current().actor.send(event as LeaseEvent);
-      await vi.advanceTimersByTimeAsync(0);
-      const after = current().snap();
-      expect([after.value, after.context]).toEqual([before.value, before.context]);
-      expect(current().emitted.length).toBe(mark);
-    }
+  refusalTable('refuses every non-edge event in %s', { adjacency, prefixes }, current, {
+    events: EVENTS,
+    delayed: (e) => e.type === EXPIRY,
+    invalid: INVALID,
+    step,
+    oracle: (_sut, before, event) => oracle(before.value, before.context, event, Date.now()),
   });
 
   test('every transition of the machine is walked by some generated path', () => {
-    const walked = walkedEdges(paths, serialize);
-    const all = edges.map(({ stateKey, event }) => variantKey(stateKey, event));
+    const { all, unwalked } = coverageOf(adjacency, paths, serialize);
     expect(all.length).toBeGreaterThanOrEqual(20);
-    expect(all.filter((edge) => !walked.has(edge))).toEqual([]);
+    expect(unwalked).toEqual([]);
   });
 });
 

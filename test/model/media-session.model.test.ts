@@ -4,9 +4,8 @@
 // emitted per state entry (with that state), the session actor runs exactly while in `session`
 // (stopped on every exit), timers fire exactly on time (not 1 ms early), and a successful stream
 // resets the back-off. Every (state, event) pair that is not an edge is refused. Coverage asserted.
-import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { createActor, fromCallback, getInitialSnapshot, type ActorLogic, type SnapshotFrom } from 'xstate';
-import { TestModel } from 'xstate/graph';
 import {
   MEDIA_RECONNECT_MAX_MS,
   mediaReconnectBackoffMs,
@@ -18,9 +17,8 @@ import {
   type MediaEmitted,
   type MediaEvent,
 } from '../../src/machines/media-session.machine.ts';
-import { declaredEventTypes, edgePaths, walkedEdges } from './model-harness.ts';
+import { canModel, coverageOf, edgeEventsOf, edgePaths, eventListTest, useFakeClock } from './model-harness.ts';
 
-const START_MS = 1_800_000_000_000;
 const AFTER_BACKOFF = 'xstate.after.reconnectBackoff.media.reconnecting';
 const AFTER_SIGNALLING = 'xstate.after.signallingTimeout.media.session.signalling';
 const AFTER_NEGOTIATION = 'xstate.after.negotiationTimeout.media.session.negotiating';
@@ -100,38 +98,22 @@ async function step(sut: Sut, event: Ev): Promise<void> {
 
 describe('media session machine', () => {
   const modelLogic = mediaSessionMachine.provide({ actors: { mediaSession: fromCallback<MediaEvent>(() => () => undefined) } });
-  const model = new TestModel(modelLogic as never as ActorLogic<SnapshotFrom<typeof modelLogic>, MediaEvent>, {
-    events: EVENTS as MediaEvent[],
-    filterEvents: (snapshot, event) => snapshot.status === 'active' && snapshot.can(event as never),
-    serializeState: (snapshot) => serialize(snapshot),
-  });
+  const model = canModel(modelLogic as never as ActorLogic<SnapshotFrom<typeof modelLogic>, MediaEvent>, EVENTS as MediaEvent[], serialize);
   const { adjacency, paths, prefixes } = edgePaths(model, serialize, { fromState: getInitialSnapshot(modelLogic) as never });
-  let sut: Sut;
+  const sut = useFakeClock(createSut);
 
-  beforeEach(() => {
-    vi.useFakeTimers({ now: START_MS });
-    sut = createSut();
-  });
-  afterEach(() => {
-    sut.actor.stop();
-    vi.useRealTimers();
-  });
-
-  test('the event list covers every event type the machine declares', () => {
-    const listed = new Set<string>(EVENTS.map((e) => e.type));
-    expect(declaredEventTypes(mediaSessionMachine).filter((t) => !listed.has(t))).toEqual([]);
-  });
+  eventListTest(mediaSessionMachine, EVENTS);
 
   test.each(paths.map((p) => [p.description, p] as const))('%s', async (_d, path) => {
     for (const s of path.steps.slice(1)) {
-      await step(sut, s.event as Ev);
-      expect(serialize(sut.actor.getSnapshot())).toBe(serialize(s.state as never));
+      await step(sut(), s.event as Ev);
+      expect(serialize(sut().actor.getSnapshot())).toBe(serialize(s.state as never));
     }
   });
 
   test('refuses every event that is not an edge, in every state', async () => {
-    for (const [stateKey, a] of Object.entries(adjacency)) {
-      const edges = new Set(Object.values(a.transitions).map(({ event }) => JSON.stringify(event)));
+    for (const stateKey of Object.keys(adjacency)) {
+      const edges = edgeEventsOf(adjacency, stateKey);
       for (const event of EVENTS) {
         if (edges.has(JSON.stringify(event))) continue;
         const fresh = createSut();
@@ -149,22 +131,21 @@ describe('media session machine', () => {
   });
 
   test('every transition of the machine is walked by some generated path', () => {
-    const walked = walkedEdges(paths as never, serialize as never);
-    const all = Object.entries(adjacency).flatMap(([stateKey, a]) => Object.values(a.transitions).map(({ event }) => `${stateKey} --${JSON.stringify(event)}-->`));
+    const { all, unwalked } = coverageOf(adjacency, paths, serialize);
     expect(all.length).toBeGreaterThan(20);
-    expect(all.filter((edge) => !walked.has(edge))).toEqual([]);
+    expect(unwalked).toEqual([]);
   });
 
   test('a producer that keeps dropping backs off up to the cap and streams again after it returns', async () => {
-    await step(sut, { type: 'media.start' });
+    await step(sut(), { type: 'media.start' });
     for (let i = 0; i < SATURATED + 2; i++) {
-      await step(sut, { type: 'media.lost', reason: 'producer left' });
-      await step(sut, { type: AFTER_BACKOFF });
+      await step(sut(), { type: 'media.lost', reason: 'producer left' });
+      await step(sut(), { type: AFTER_BACKOFF });
     }
-    expect(sut.actor.getSnapshot().context.attempt).toBeGreaterThanOrEqual(SATURATED);
-    await step(sut, { type: 'media.negotiating' });
-    await step(sut, { type: 'media.streaming' });
-    expect(sut.actor.getSnapshot().hasTag('media-ready')).toBe(true);
-    expect(sut.actor.getSnapshot().context.attempt).toBe(0);
+    expect(sut().actor.getSnapshot().context.attempt).toBeGreaterThanOrEqual(SATURATED);
+    await step(sut(), { type: 'media.negotiating' });
+    await step(sut(), { type: 'media.streaming' });
+    expect(sut().actor.getSnapshot().hasTag('media-ready')).toBe(true);
+    expect(sut().actor.getSnapshot().context.attempt).toBe(0);
   });
 });

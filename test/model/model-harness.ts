@@ -1,11 +1,19 @@
 // Shared pieces for model-based tests (ecosystem §1.4 pattern 1): collect every event a machine
 // can react to (including `xstate.done/error.actor.<id>` and `xstate.after.<delay>.<state>`),
-// generate one path per adjacency edge (shortest prefix, the edge, optional drain events), key
-// edges by event type or payload variant, and check transition coverage (every edge of the
-// adjacency map walked by some generated path). Owns no machine knowledge: each test brings its
-// own serialisation of states.
-import type { AnyStateMachine, EventObject, Snapshot } from 'xstate';
-import type { TestModel } from 'xstate/graph';
+// build a `TestModel` whose edges are the listed events the machine can take, generate one path per
+// adjacency edge (shortest prefix, the edge, optional drain events), key edges by event type or
+// payload variant, and check transition coverage (every edge of the adjacency map walked by some
+// generated path). Test-side helpers register what every model test repeats: the event-list test,
+// fake timers around a fresh recording system under test, one replay test per generated path, and
+// one refusal test per reachable state (every listed event that is not one of its edges is
+// refused). Owns no machine knowledge: each test brings its own serialisation of states, its step,
+// its oracle and its bounds.
+import { afterEach, beforeEach, expect, test, vi } from 'vitest';
+import type { Actor, ActorLogic, AnyActorLogic, AnyStateMachine, EmittedFrom, EventObject, Snapshot } from 'xstate';
+import { TestModel, type TestParam, type TestPath } from 'xstate/graph';
+
+/** The fake clock's start in every model test (a fixed instant, so emitted times are exact). */
+export const MODEL_START_MS = 1_800_000_000_000;
 
 interface NodeLike {
   transitions: Map<string, unknown>;
@@ -21,6 +29,25 @@ export function declaredEventTypes(machine: AnyStateMachine): string[] {
   };
   visit(machine.root as unknown as NodeLike);
   return [...types].sort();
+}
+
+/** The event types the machine declares that no listed event has (sorted). */
+export function unlistedEventTypes(machine: AnyStateMachine, events: ReadonlyArray<EventObject>): string[] {
+  const listed = new Set<string>(events.map((e) => e.type));
+  return declaredEventTypes(machine).filter((t) => !listed.has(t));
+}
+
+/** Registers the test that every event type the machine declares has a listed event. */
+export function eventListTest(machine: AnyStateMachine, events: ReadonlyArray<EventObject>): void {
+  test('the event list covers every event type the machine declares', () => {
+    expect(unlistedEventTypes(machine, events)).toEqual([]);
+  });
+}
+
+/** Expects, for each named top-level state, some serialised state key (`"<state>"…`) in the adjacency map. */
+export function expectStatesReached(adjacency: Record<string, unknown>, states: ReadonlyArray<string>): void {
+  const keys = Object.keys(adjacency);
+  for (const state of states) expect(keys.some((k) => k.startsWith(`"${state}"`)), state).toBe(true);
 }
 
 export function edgeKey(stateKey: string, event: EventObject): string {
@@ -45,6 +72,48 @@ export function variantKey(stateKey: string, event: EventObject): string {
   return `${stateKey} --${JSON.stringify(event)}-->`;
 }
 
+/**
+ * Starts `actor` recording every event it emits (`emitted`, in order); `snap()` reads its snapshot
+ * as `TSnap` (the part the test reads, with the test's own event type).
+ */
+export function recordingSut<TLogic extends AnyActorLogic, TSnap>(actor: Actor<TLogic>): { actor: Actor<TLogic>; emitted: Array<EmittedFrom<TLogic>>; snap: () => TSnap } {
+  const emitted: Array<EmittedFrom<TLogic>> = [];
+  actor.on('*', (e) => void emitted.push(e as EmittedFrom<TLogic>));
+  actor.start();
+  return { actor, emitted, snap: () => actor.getSnapshot() as unknown as TSnap };
+}
+
+/** The part of a machine snapshot the model tests read. */
+export interface SnapshotView<TContext, TEvent extends EventObject> {
+  value: unknown;
+  status: string;
+  context: TContext;
+  can(event: TEvent): boolean;
+}
+
+/**
+ * The model of a machine's reactions to a curated event list: the listed events the snapshot
+ * `can()` take while active are its edges, states are keyed by `serialize`, and the `'*'` state
+ * check runs after every step.
+ */
+export function canModel<TSnapshot extends Snapshot<unknown> & { can(event: TEvent): boolean }, TEvent extends EventObject, TInput>(
+  logic: ActorLogic<TSnapshot, TEvent, TInput>,
+  events: ReadonlyArray<TEvent>,
+  serialize: (snapshot: TSnapshot) => string,
+  input?: TInput,
+): TestModel<TSnapshot, TEvent, TInput> {
+  return new TestModel<TSnapshot, TEvent, TInput>(logic, {
+    ...(input === undefined ? {} : { input }),
+    events: [...events],
+    filterEvents: (snapshot, event) => snapshot.status === 'active' && snapshot.can(event),
+    serializeState: (snapshot) => serialize(snapshot),
+    stateMatcher: (_snapshot, key) => key === '*',
+  });
+}
+
+/** The adjacency map as the model tests read it: each state's edges, by serialised key. */
+export type ModelAdjacency<TSnapshot, TEvent> = Record<string, { transitions: Record<string, { event: TEvent; state: TSnapshot }> }>;
+
 export interface ModelEdge<TSnapshot, TEvent> {
   readonly stateKey: string;
   readonly event: TEvent;
@@ -59,7 +128,7 @@ export interface ModelEdge<TSnapshot, TEvent> {
  * and the same `input`/`serializeState`. Pass `fromState` (xstate's
  * `getInitialSnapshot(logic, input)`) when the serialisation leaves context out: the graph keeps
  * one snapshot per serialised key, so the shortest paths' start state may be a later visit of the
- * initial key with different unserialised context.
+ * initial key with different unserialised context. `paths[i]` walks `edges[i]`.
  */
 export function edgePaths<TSnapshot extends Snapshot<unknown>, TEvent extends EventObject, TInput>(
   model: TestModel<TSnapshot, TEvent, TInput>,
@@ -77,8 +146,7 @@ export function edgePaths<TSnapshot extends Snapshot<unknown>, TEvent extends Ev
       if (!known || known.length > events.length) prefixes.set(key, events);
     });
   }
-  type Adjacency = { transitions: Record<string, { event: TEvent; state: TSnapshot }> };
-  const adjacency = model.getAdjacencyMap() as unknown as Record<string, Adjacency>;
+  const adjacency = model.getAdjacencyMap() as unknown as ModelAdjacency<TSnapshot, TEvent>;
   const edges: Array<ModelEdge<TSnapshot, TEvent>> = Object.entries(adjacency).flatMap(([stateKey, a]) =>
     Object.values(a.transitions).map(({ event, state }) => ({ stateKey, event, next: state })),
   );
@@ -107,4 +175,129 @@ export function walkedEdges<TSnapshot>(
     });
   }
   return walked;
+}
+
+/**
+ * Transition coverage: `all` the edges of the adjacency map (as `variantKey`s, or as `key` makes
+ * them) and the ones no generated path walks (`unwalked`, in adjacency order).
+ */
+export function coverageOf<TSnapshot>(
+  adjacency: Record<string, { transitions: Record<string, { event: EventObject }> }>,
+  paths: ReadonlyArray<{ steps: ReadonlyArray<{ state: TSnapshot; event: EventObject }> }>,
+  serialize: (snapshot: TSnapshot) => string,
+  key: (stateKey: string, event: EventObject) => string = variantKey,
+): { all: string[]; unwalked: string[] } {
+  const walked = walkedEdges(paths, serialize, key);
+  const all = Object.entries(adjacency).flatMap(([stateKey, a]) => Object.values(a.transitions).map(({ event }) => key(stateKey, event)));
+  return { all, unwalked: all.filter((edge) => !walked.has(edge)) };
+}
+
+/** The JSON of every event that is an edge out of `stateKey` (payload variants told apart). */
+export function edgeEventsOf(adjacency: Record<string, { transitions: Record<string, { event: EventObject }> }>, stateKey: string): Set<string> {
+  return new Set(Object.values(adjacency[stateKey]!.transitions).map(({ event }) => JSON.stringify(event)));
+}
+
+/** `testPath` executors: every listed event type is run by `run` with the step's event. */
+export function executorTable<R>(events: ReadonlyArray<EventObject>, run: (event: EventObject) => R): Record<string, (step: { event: EventObject }) => R> {
+  const table: Record<string, (step: { event: EventObject }) => R> = {};
+  for (const e of events) table[e.type] = (s) => run(s.event);
+  return table;
+}
+
+/**
+ * Fake timers from `startMs` around every test of the enclosing `describe`, with a fresh system
+ * under test made by `create` once the clock is fake and stopped before the real clock returns.
+ * Returns the running test's system under test.
+ */
+export function useFakeClock<TSut extends { actor: { stop(): void } }>(create: () => TSut, startMs: number = MODEL_START_MS): () => TSut {
+  let sut: TSut | undefined;
+  beforeEach(() => {
+    vi.useFakeTimers({ now: startMs });
+    sut = create();
+  });
+  afterEach(() => {
+    sut?.actor.stop();
+    vi.useRealTimers();
+  });
+  return () => sut!;
+}
+
+/**
+ * One test per generated path, named by its description: `model.testPath` replays it with
+ * `executors`, and after every step the system's snapshot (`actual()`) must have the model's value
+ * and status before `check` compares the rest.
+ */
+export function pathTests<TSnapshot extends Snapshot<unknown> & { value: unknown }, TEvent extends EventObject, TInput, TActual extends { value: unknown; status: string }>(
+  model: TestModel<TSnapshot, TEvent, TInput>,
+  paths: ReadonlyArray<TestPath<TSnapshot, TEvent>>,
+  executors: NonNullable<TestParam<TSnapshot, TEvent>['events']>,
+  actual: () => TActual,
+  check: (actual: TActual, expected: TSnapshot) => void,
+): void {
+  test.each(paths.map((p) => [p.description, p] as const))('%s', async (_description, path) => {
+    await model.testPath(path, {
+      events: executors,
+      states: {
+        '*': (expected) => {
+          const snapshot = actual();
+          expect(snapshot.value).toEqual(expected.value);
+          expect(snapshot.status).toBe(expected.status);
+          check(snapshot, expected);
+        },
+      },
+    });
+  });
+}
+
+/** A system under test whose real actor records what it emits. */
+export interface RecordingSut<TEvent extends EventObject> {
+  actor: { send(event: TEvent): void };
+  emitted: { readonly length: number };
+  snap(): { value: unknown; context: unknown; can(event: TEvent): boolean };
+}
+
+/**
+ * One test per reachable state (`title` names it by its key): walk there by the shortest prefix
+ * (`step`), then every listed event that is not one of the state's edges (payload variants told
+ * apart; `delayed` ones left out: only the clock fires them) and every `invalid` one must be
+ * refused: `oracle` (given the system and its snapshot) returns null, `can()` is false, and —
+ * unless `unsent` says it must not be sent (an unhandled `xstate.error.actor.*` errors the machine
+ * by xstate's rules) — sent anyway it changes neither state nor context and emits nothing, after
+ * which `check` (if given) re-checks the whole system.
+ */
+export function refusalTable<TEvent extends EventObject, TSut extends RecordingSut<TEvent>>(
+  title: string,
+  built: { adjacency: Record<string, { transitions: Record<string, { event: EventObject }> }>; prefixes: ReadonlyMap<string, ReadonlyArray<EventObject>> },
+  current: () => TSut,
+  options: {
+    events: ReadonlyArray<TEvent>;
+    delayed?: (event: TEvent) => boolean;
+    invalid?: ReadonlyArray<TEvent>;
+    step: (sut: TSut, event: TEvent) => Promise<void>;
+    oracle: (sut: TSut, before: ReturnType<TSut['snap']>, event: TEvent) => unknown;
+    unsent?: (event: TEvent) => boolean;
+    check?: (sut: TSut) => void;
+  },
+): void {
+  const { adjacency, prefixes } = built;
+  test.each([...prefixes.keys()].map((k) => [k] as const))(title, async (stateKey) => {
+    const sut = current();
+    for (const e of prefixes.get(stateKey)!) await options.step(sut, e as TEvent);
+    const handled = edgeEventsOf(adjacency, stateKey);
+    const refused = [...options.events.filter((e) => !options.delayed?.(e) && !handled.has(JSON.stringify(e))), ...(options.invalid ?? [])];
+    expect(refused.length).toBeGreaterThan(0);
+    for (const event of refused) {
+      const before = sut.snap() as ReturnType<TSut['snap']>;
+      expect(options.oracle(sut, before, event), JSON.stringify(event)).toBeNull();
+      expect(before.can(event), JSON.stringify(event)).toBe(false);
+      if (options.unsent?.(event)) continue;
+      const mark = sut.emitted.length;
+      sut.actor.send(event);
+      await vi.advanceTimersByTimeAsync(0);
+      const after = sut.snap();
+      expect([after.value, after.context]).toEqual([before.value, before.context]);
+      expect(sut.emitted.length).toBe(mark);
+      options.check?.(sut);
+    }
+  });
 }

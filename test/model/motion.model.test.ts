@@ -11,9 +11,8 @@
 // Every (state, event) pair that is not an edge must be refused (a stranger's or a realtime move's
 // `daemon.move_done` included). A final test asserts every edge was walked. The M1–M5 block at the
 // end pins the defects these tests found (since fixed in the machine).
-import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { createActor, fromPromise, getInitialSnapshot, type ActorLogic, type SnapshotFrom } from 'xstate';
-import { TestModel } from 'xstate/graph';
 import {
   MOVE_COMPLETION_MARGIN_MS,
   motionMachine,
@@ -26,9 +25,8 @@ import {
   type MotionMachine,
   type MotionOutcome,
 } from '../../src/machines/motion.machine.ts';
-import { declaredEventTypes, Deferred, edgePaths, variantKey, walkedEdges } from './model-harness.ts';
+import { canModel, coverageOf, Deferred, edgePaths, eventListTest, executorTable, expectStatesReached, MODEL_START_MS as START_MS, pathTests, recordingSut, refusalTable, useFakeClock, type SnapshotView } from './model-harness.ts';
 
-const START_MS = 1_800_000_000_000;
 /** Clock advance before every event (well under the shortest move deadline). */
 const STEP_MS = 25;
 const DEADLINE = 'xstate.after.moveDeadline.motion.moving';
@@ -87,12 +85,7 @@ const EVENTS: Ev[] = [
   { type: DEADLINE },
 ];
 
-interface Snap {
-  value: unknown;
-  status: string;
-  context: MotionContext;
-  can(event: Ev): boolean;
-}
+type Snap = SnapshotView<MotionContext, Ev>;
 
 function serialize(snapshot: { value: unknown; status: string; context: MotionContext }): string {
   const { uuid, requestId } = snapshot.context;
@@ -219,7 +212,6 @@ interface Run<I, O> {
 const INITIAL: Expected = { value: 'idle', requestId: null, kind: null, command: null, target: {}, uuid: null, expectedDurationMs: 0, lastError: '', stopRequestId: null, supersedes: null };
 
 function createSut() {
-  const emitted: MotionEmitted[] = [];
   const executions: Array<Run<{ command: Record<string, unknown>; supersedes: string | null }, CommandAccepted>> = [];
   const stops: Array<Run<{ uuid: string | null }, ReadonlyArray<string>>> = [];
   const track = <I, O>(runs: Array<Run<I, O>>, input: I, signal: AbortSignal): Promise<O> => {
@@ -233,11 +225,9 @@ function createSut() {
       stopMotion: fromPromise<ReadonlyArray<string>, { uuid: string | null }>(({ input, signal }) => track(stops, input, signal)),
     },
   });
-  const actor = createActor(logic);
-  actor.on('*', (e) => void emitted.push(e as MotionEmitted));
-  actor.start();
+  const recorded = recordingSut<MotionMachine, Snap>(createActor(logic));
   const expected = { ...INITIAL, enteredAt: Date.now(), executions: 0, stops: 0 };
-  return { actor, emitted, executions, stops, expected, snap: () => actor.getSnapshot() as unknown as Snap };
+  return { ...recorded, executions, stops, expected };
 }
 type Sut = ReturnType<typeof createSut>;
 
@@ -326,12 +316,7 @@ function buildModel() {
       stopMotion: never<ReadonlyArray<string>, { uuid: string | null }>(),
     },
   }) as unknown as ActorLogic<SnapshotFrom<MotionMachine>, MotionEvent, undefined>;
-  const model = new TestModel(modelLogic, {
-    events: EVENTS as MotionEvent[],
-    filterEvents: (snapshot, event) => snapshot.status === 'active' && snapshot.can(event),
-    serializeState: (snapshot) => serialize(snapshot),
-    stateMatcher: (_snapshot, key) => key === '*',
-  });
+  const model = canModel(modelLogic, EVENTS as MotionEvent[], serialize);
   const built = edgePaths(model, serialize, {
     fromState: getInitialSnapshot(modelLogic),
     // A path that ends entering `moving` then runs into the deadline: its length must follow what
@@ -342,30 +327,15 @@ function buildModel() {
 }
 
 describe('motion machine', () => {
-  const { model, adjacency, edges, paths, prefixes } = buildModel();
-  let sut: Sut | undefined;
-  const current = () => sut!;
-  const run = async (s: { event: { type: string } }) => step(current(), s.event as Ev);
-  const executors: Record<string, (s: { event: { type: string } }) => Promise<void>> = {};
-  for (const e of EVENTS) executors[e.type] = run;
+  const { model, adjacency, paths, prefixes } = buildModel();
+  const current = useFakeClock(createSut);
+  const executors = executorTable(EVENTS, (event) => step(current(), event as Ev));
 
-  beforeEach(() => {
-    vi.useFakeTimers({ now: START_MS });
-    sut = createSut();
-  });
-  afterEach(() => {
-    sut?.actor.stop();
-    vi.useRealTimers();
-  });
-
-  test('the event list covers every event type the machine declares', () => {
-    const listed = new Set<string>(EVENTS.map((e) => e.type));
-    expect(declaredEventTypes(motionMachine).filter((t) => !listed.has(t))).toEqual([]);
-  });
+  eventListTest(motionMachine, EVENTS);
 
   test('every execution state is reachable, with and without a tracked move', () => {
+    expectStatesReached(adjacency, ['idle', 'commanded', 'moving', 'stopping', 'error']);
     const keys = Object.keys(adjacency);
-    for (const state of ['idle', 'commanded', 'moving', 'stopping', 'error']) expect(keys.some((k) => k.startsWith(`"${state}"`)), state).toBe(true);
     expect(keys).toContain('"moving"|active|tracked|pending');
     expect(keys).toContain('"moving"|active|-|pending');
     // A pending command never carries the replaced move's uuid as its own (that one is `supersedes`).
@@ -377,49 +347,27 @@ describe('motion machine', () => {
     checkSut(current());
   });
 
-  test.each(paths.map((p) => [p.description, p] as const))('%s', async (_description, path) => {
-    await model.testPath(path, {
-      events: executors,
-      states: {
-        '*': (expected) => {
-          const actual = current().snap();
-          expect(actual.value).toEqual(expected.value);
-          expect(actual.status).toBe(expected.status);
-          // The graph keeps one snapshot per serialised key: the key is the model's to compare.
-          expect(serialize(actual)).toBe(serialize(expected));
-          checkSut(current());
-        },
-      },
-    });
+  pathTests(model, paths, executors, () => current().snap(), (actual, expected) => {
+    // The graph keeps one snapshot per serialised key: the key is the model's to compare.
+    expect(serialize(actual)).toBe(serialize(expected));
+    checkSut(current());
   });
 
-  test.each([...prefixes.keys()].map((k) => [k] as const))('refuses every non-edge event in %s', async (stateKey) => {
-    for (const e of prefixes.get(stateKey)!) await step(current(), e as Ev);
-    const handled = new Set(Object.values(adjacency[stateKey]!.transitions).map(({ event }) => JSON.stringify(event)));
-    const refused = EVENTS.filter((e) => e.type !== DEADLINE && !handled.has(JSON.stringify(e)));
-    expect(refused.length).toBeGreaterThan(0);
-    for (const event of refused) {
-      const before = current().snap();
-      expect(oracle(current().expected, event, Date.now()), JSON.stringify(event)).toBeNull();
-      expect(before.can(event), JSON.stringify(event)).toBe(false);
-      // An unhandled `xstate.error.actor.*` would error the machine by xstate's rules; only the
-      // running actor can produce one.
-      if (event.type === EXEC_ERROR || event.type === STOP_ERROR) continue;
-      const mark = current().emitted.length;
-      current().actor.send(event as MotionEvent);
-      await vi.advanceTimersByTimeAsync(0);
-      const after = current().snap();
-      expect([after.value, after.context]).toEqual([before.value, before.context]);
-      expect(current().emitted.length).toBe(mark);
-      checkSut(current());
-    }
+  refusalTable('refuses every non-edge event in %s', { adjacency, prefixes }, current, {
+    events: EVENTS,
+    delayed: (e) => e.type === DEADLINE,
+    step,
+    oracle: (sut, _before, event) => oracle(sut.expected, event, Date.now()),
+    // An unhandled `xstate.error.actor.*` would error the machine by xstate's rules; only the
+    // running actor can produce one.
+    unsent: (e) => e.type === EXEC_ERROR || e.type === STOP_ERROR,
+    check: checkSut,
   });
 
   test('every transition of the machine is walked by some generated path', () => {
-    const walked = walkedEdges(paths, serialize);
-    const all = edges.map(({ stateKey, event }) => variantKey(stateKey, event));
+    const { all, unwalked } = coverageOf(adjacency, paths, serialize);
     expect(all.length).toBeGreaterThan(40);
-    expect(all.filter((edge) => !walked.has(edge))).toEqual([]);
+    expect(unwalked).toEqual([]);
   });
 
   test('late results from a cancelled executor or stopMotion are ignored', async () => {
@@ -457,52 +405,44 @@ const terminal = (sut: Sut, requestId: string) => sut.emitted.filter((e) => (e.t
 
 // Defects these tests found in the first motion machine, fixed since: each pins the behaviour.
 describe('motion machine: fixed defects', () => {
-  let sut: Sut;
-  beforeEach(() => {
-    vi.useFakeTimers({ now: START_MS });
-    sut = createSut();
-  });
-  afterEach(() => {
-    sut.actor.stop();
-    vi.useRealTimers();
-  });
+  const sut = useFakeClock(createSut);
 
   test('M1: a failed stopMotion is reported on the stop request', async () => {
-    await step(sut, GOTO);
-    await step(sut, { type: EXEC_DONE, output: TRACKED });
-    await step(sut, STOP);
-    await step(sut, { type: STOP_ERROR, error: STOP_FAILED });
-    expect(answered(sut, STOP.requestId)).toEqual([{ type: 'motion.failed', requestId: STOP.requestId, error: STOP_FAILED }]);
+    await step(sut(), GOTO);
+    await step(sut(), { type: EXEC_DONE, output: TRACKED });
+    await step(sut(), STOP);
+    await step(sut(), { type: STOP_ERROR, error: STOP_FAILED });
+    expect(answered(sut(), STOP.requestId)).toEqual([{ type: 'motion.failed', requestId: STOP.requestId, error: STOP_FAILED }]);
   });
 
   test('M2: a second stop while stopping still answers the first', async () => {
-    await step(sut, STOP);
-    sut.actor.send({ ...STOP, requestId: 'stop-2' });
-    await settle(sut);
-    expect(answered(sut, 'stop-1')).toHaveLength(1);
-    expect(answered(sut, 'stop-2')).toHaveLength(1);
+    await step(sut(), STOP);
+    sut().actor.send({ ...STOP, requestId: 'stop-2' });
+    await settle(sut());
+    expect(answered(sut(), 'stop-1')).toHaveLength(1);
+    expect(answered(sut(), 'stop-2')).toHaveLength(1);
   });
 
   test('M3: a command while stopping still answers the stop', async () => {
-    await step(sut, STOP);
-    sut.actor.send(GOTO);
-    await settle(sut);
-    expect(answered(sut, 'stop-1')).toHaveLength(1);
+    await step(sut(), STOP);
+    sut().actor.send(GOTO);
+    await settle(sut());
+    expect(answered(sut(), 'stop-1')).toHaveLength(1);
   });
 
   test('M4: a request whose send failed gets no second terminal event', async () => {
-    await step(sut, GOTO);
-    await step(sut, { type: EXEC_ERROR, error: REJECTED });
-    await step(sut, HEAD);
-    expect(terminal(sut, 'req-1')).toEqual([{ type: 'motion.failed', requestId: 'req-1', error: REJECTED }]);
+    await step(sut(), GOTO);
+    await step(sut(), { type: EXEC_ERROR, error: REJECTED });
+    await step(sut(), HEAD);
+    expect(terminal(sut(), 'req-1')).toEqual([{ type: 'motion.failed', requestId: 'req-1', error: REJECTED }]);
   });
 
   test('M5: a request replaced before the daemon accepted it reports no uuid', async () => {
-    await step(sut, GOTO);
-    await step(sut, { type: EXEC_DONE, output: TRACKED });
-    await step(sut, HEAD); // supersedes the tracked move
-    await step(sut, GOTO); // replaces req-2 before its executor answered
-    expect(terminal(sut, 'req-2')).toEqual([{ type: 'motion.finished', requestId: 'req-2', uuid: null, outcome: 'superseded', details: FINISH_DETAILS.superseded }]);
+    await step(sut(), GOTO);
+    await step(sut(), { type: EXEC_DONE, output: TRACKED });
+    await step(sut(), HEAD); // supersedes the tracked move
+    await step(sut(), GOTO); // replaces req-2 before its executor answered
+    expect(terminal(sut(), 'req-2')).toEqual([{ type: 'motion.finished', requestId: 'req-2', uuid: null, outcome: 'superseded', details: FINISH_DETAILS.superseded }]);
   });
 });
 

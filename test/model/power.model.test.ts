@@ -6,9 +6,8 @@
 // into the sequence timeout, which must fire exactly SEQUENCE_TIMEOUT_MS after the sequence began.
 // Every (state, event) pair that is not an edge must be refused by the real actor (`can()` false,
 // nothing changes). A final test asserts every edge was walked.
-import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { createActor, type ActorLogic, type EventObject, type SnapshotFrom } from 'xstate';
-import { TestModel } from 'xstate/graph';
+import { describe, expect, test, vi } from 'vitest';
+import { createActor, type ActorLogic, type SnapshotFrom } from 'xstate';
 import {
   MOTOR_MODES,
   MOVABLE_TAG,
@@ -18,15 +17,13 @@ import {
   SEQUENCE_TAG,
   SEQUENCE_TIMEOUT_MS,
   type PowerContext,
-  type PowerEmitted,
   type PowerEvent,
   type PowerMachine,
   type PowerStateName,
   type PowerTag,
 } from '../../src/machines/power.machine.ts';
-import { declaredEventTypes, edgePaths, variantKey, walkedEdges } from './model-harness.ts';
+import { canModel, coverageOf, edgePaths, eventListTest, executorTable, pathTests, recordingSut, refusalTable, useFakeClock, type SnapshotView } from './model-harness.ts';
 
-const START_MS = 1_800_000_000_000;
 /** Clock advance before every sent event (well under the sequence timeout over any path). */
 const STEP_MS = 250;
 const WAKE_TIMEOUT = 'xstate.after.sequenceTimeout.power.waking';
@@ -51,11 +48,7 @@ const EVENTS: Ev[] = [
   { type: SLEEP_TIMEOUT },
 ];
 
-interface Snap {
-  value: unknown;
-  status: string;
-  context: PowerContext;
-  can(event: Ev): boolean;
+interface Snap extends SnapshotView<PowerContext, Ev> {
   hasTag(tag: PowerTag): boolean;
 }
 
@@ -101,13 +94,7 @@ function oracle(value: PowerStateName, ctx: PowerContext, event: Ev): Expected |
   }
 }
 
-function createSut() {
-  const emitted: PowerEmitted[] = [];
-  const actor = createActor(powerMachine);
-  actor.on('*', (e) => void emitted.push(e as PowerEmitted));
-  actor.start();
-  return { actor, emitted, snap: () => actor.getSnapshot() as unknown as Snap };
-}
+const createSut = () => recordingSut<PowerMachine, Snap>(createActor(powerMachine));
 type Sut = ReturnType<typeof createSut>;
 
 async function step(sut: Sut, event: Ev): Promise<void> {
@@ -140,86 +127,44 @@ async function step(sut: Sut, event: Ev): Promise<void> {
 
 describe('power machine', () => {
   const logic = powerMachine as unknown as ActorLogic<SnapshotFrom<PowerMachine>, PowerEvent, undefined>;
-  const model = new TestModel(logic, {
-    events: EVENTS as PowerEvent[],
-    filterEvents: (snapshot, event) => snapshot.status === 'active' && snapshot.can(event),
-    serializeState: (snapshot) => serialize(snapshot),
-    stateMatcher: (_snapshot, key) => key === '*',
-  });
-  const { adjacency, edges, paths, prefixes } = edgePaths(model, serialize, {
+  const model = canModel(logic, EVENTS as PowerEvent[], serialize);
+  const { adjacency, paths, prefixes } = edgePaths(model, serialize, {
     // A path that ends inside a sequence then lets it time out (checks the timer's start and length).
     drain: ({ next }) => (next.value === 'waking' ? [{ type: WAKE_TIMEOUT }] : next.value === 'going_to_sleep' ? [{ type: SLEEP_TIMEOUT }] : []) as unknown as PowerEvent[],
   });
 
-  let sut: Sut | undefined;
-  const current = () => sut!;
-  const run = async (s: { event: EventObject }) => step(current(), s.event as Ev);
-  const executors: Record<string, (s: { event: EventObject }) => Promise<void>> = {};
-  for (const e of EVENTS) executors[e.type] = run;
+  const current = useFakeClock(createSut);
+  const executors = executorTable(EVENTS, (event) => step(current(), event as Ev));
 
-  beforeEach(() => {
-    vi.useFakeTimers({ now: START_MS });
-    sut = createSut();
-  });
-  afterEach(() => {
-    sut?.actor.stop();
-    vi.useRealTimers();
-  });
-
-  test('the event list covers every event type the machine declares', () => {
-    const listed = new Set<string>(EVENTS.map((e) => e.type));
-    expect(declaredEventTypes(powerMachine).filter((t) => !listed.has(t))).toEqual([]);
-  });
+  eventListTest(powerMachine, EVENTS);
 
   test('every power state is reachable', () => {
     const reached = new Set(Object.values(adjacency).flatMap((a) => Object.values(a.transitions).map(({ state }) => state.value)));
     expect([...POWER_STATES].filter((s) => !reached.has(s))).toEqual([]);
   });
 
-  test.each(paths.map((p) => [p.description, p] as const))('%s', async (_description, path) => {
-    await model.testPath(path, {
-      events: executors,
-      states: {
-        '*': (expected) => {
-          const actual = current().snap();
-          expect(actual.value).toEqual(expected.value);
-          expect(actual.status).toBe(expected.status);
-          expect({ motorMode: actual.context.motorMode, sequenceUuid: actual.context.sequenceUuid }).toEqual({
-            motorMode: expected.context.motorMode,
-            sequenceUuid: expected.context.sequenceUuid,
-          });
-          const inSequence = actual.value === 'waking' || actual.value === 'going_to_sleep';
-          expect(actual.hasTag(MOVABLE_TAG), 'only awake is movable').toBe(actual.value === 'awake');
-          expect(actual.hasTag(SEQUENCE_TAG)).toBe(inSequence);
-          expect(actual.context.sequenceUuid === null).toBe(!inSequence);
-          expect(vi.getTimerCount(), 'the sequence timeout runs only inside a sequence').toBe(inSequence ? 1 : 0);
-        },
-      },
+  pathTests(model, paths, executors, () => current().snap(), (actual, expected) => {
+    expect({ motorMode: actual.context.motorMode, sequenceUuid: actual.context.sequenceUuid }).toEqual({
+      motorMode: expected.context.motorMode,
+      sequenceUuid: expected.context.sequenceUuid,
     });
+    const inSequence = actual.value === 'waking' || actual.value === 'going_to_sleep';
+    expect(actual.hasTag(MOVABLE_TAG), 'only awake is movable').toBe(actual.value === 'awake');
+    expect(actual.hasTag(SEQUENCE_TAG)).toBe(inSequence);
+    expect(actual.context.sequenceUuid === null).toBe(!inSequence);
+    expect(vi.getTimerCount(), 'the sequence timeout runs only inside a sequence').toBe(inSequence ? 1 : 0);
   });
 
-  test.each([...prefixes.keys()].map((k) => [k] as const))('refuses every non-edge event in %s', async (stateKey) => {
-    for (const e of prefixes.get(stateKey)!) await step(current(), e as Ev);
-    const handled = new Set(Object.values(adjacency[stateKey]!.transitions).map(({ event }) => JSON.stringify(event)));
-    const refused = EVENTS.filter((e) => e.type !== WAKE_TIMEOUT && e.type !== SLEEP_TIMEOUT && !handled.has(JSON.stringify(e)));
-    expect(refused.length).toBeGreaterThan(0);
-    for (const event of refused) {
-      const before = current().snap();
-      expect(oracle(powerStateName(before.value), before.context, event), JSON.stringify(event)).toBeNull();
-      expect(before.can(event), JSON.stringify(event)).toBe(false);
-      const mark = current().emitted.length;
-      current().actor.send(event as PowerEvent);
-      await vi.advanceTimersByTimeAsync(0);
-      const after = current().snap();
-      expect([after.value, after.context]).toEqual([before.value, before.context]);
-      expect(current().emitted.length).toBe(mark);
-    }
+  refusalTable('refuses every non-edge event in %s', { adjacency, prefixes }, current, {
+    events: EVENTS,
+    delayed: (e) => e.type === WAKE_TIMEOUT || e.type === SLEEP_TIMEOUT,
+    step,
+    oracle: (_sut, before, event) => oracle(powerStateName(before.value), before.context, event),
   });
 
   test('every transition of the machine is walked by some generated path', () => {
-    const walked = walkedEdges(paths, serialize);
-    const all = edges.map(({ stateKey, event }) => variantKey(stateKey, event));
+    const { all, unwalked } = coverageOf(adjacency, paths, serialize);
     expect(all.length).toBeGreaterThan(50);
-    expect(all.filter((edge) => !walked.has(edge))).toEqual([]);
+    expect(unwalked).toEqual([]);
   });
 });
