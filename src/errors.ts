@@ -56,6 +56,12 @@ export class NoFrameYet extends Data.TaggedError('NoFrameYet')<{
   /** Milliseconds the link has been up; a keyframe normally arrives within one I-frame period (2 s). */
   readonly sessionAgeMs: number;
 }> {}
+/** A motion command cancelled by a stop or a newer command before the daemon accepted it. */
+export class MotionCancelled extends Data.TaggedError('MotionCancelled')<{ readonly message: string; readonly reason: string }> {}
+/** The motors are compliant (gravity compensation): the head follows hands, not commands. */
+export class MotorsCompliant extends Data.TaggedError('MotorsCompliant')<{ readonly message: string; readonly motorMode: string }> {}
+/** A configuration change that cannot be applied to a running driver (it names the fields). */
+export class RestartRequired extends Data.TaggedError('RestartRequired')<{ readonly message: string; readonly fields: ReadonlyArray<string> }> {}
 export class HandlerFailed extends Data.TaggedError('HandlerFailed')<{ readonly message: string }> {}
 
 export type RpcFailure =
@@ -78,6 +84,9 @@ export type RpcFailure =
   | PayloadTooLarge
   | InvalidFrame
   | SoundFileRefused
+  | MotionCancelled
+  | MotorsCompliant
+  | RestartRequired
   | HandlerFailed;
 
 /** Daemon adapter error tags that mean "the daemon is not there" rather than "it said no". */

@@ -3,7 +3,7 @@
 // status polling) → backoff → connecting … forever, reconnecting within ~1 s of the daemon's
 // return. Owns the link states and their timing; the probe and the live link are actors provided
 // by the composer (adapters do the I/O). Motion is refused while not connected (DaemonUnavailable).
-import { assign, emit, setup } from 'xstate';
+import { assign, enqueueActions, setup } from 'xstate';
 import { messageOf } from '../errors.ts';
 
 /** First retry quickly (a restarting daemon is back in ~1 s); cap so reconnect stays < 2 s. */
@@ -46,7 +46,12 @@ export const connectionMachine = setup({
     }) as unknown as import('xstate').CallbackActorLogic<ConnectionEvent>,
   },
   actions: {
-    announce: emit(({ context }, params: { state: ConnectionStateName }) => ({ type: 'connection.changed' as const, state: params.state, at: context.since, lastError: context.lastError })),
+    /** Observers hear every change; the root (parent) too, so motion can sweep after a reconnect. */
+    announce: enqueueActions(({ context, self, enqueue }, params: { state: ConnectionStateName }) => {
+      const changed = { type: 'connection.changed' as const, state: params.state, at: context.since, lastError: context.lastError };
+      enqueue.emit(changed);
+      if ((self as { _parent?: unknown })._parent) enqueue.sendParent(changed);
+    }),
     stamp: assign({ since: () => Date.now() }),
     recordFailure: assign(({ context }, params: { error: unknown }) => ({ attempt: context.attempt + 1, lastError: messageOf(params.error) })),
     recordConnected: assign(({ context }) => ({ attempt: 0, lastError: null, connects: context.connects + 1 })),

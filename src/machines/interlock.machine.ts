@@ -1,11 +1,11 @@
 // The safety interlock (reference-driver.md §4 `interlock_state`, §12: the reference never trips
 // it and never emits `safety_event`): safe → tripped by an explicit trip (e-stop RPC, supervisor)
 // or by the daemon reporting `DaemonStatus.state == "error"` (reachy-daemon-api.md §5); tripped →
-// safe only by an explicit reset. Entering tripped emits `interlock.stop_requested` (the composer
-// stops running moves and refuses new ones); every change emits `interlock.changed` (the composer
-// turns it into `safety_event`). Owns the two states and who tripped first; it does not decide who
+// safe only by an explicit reset. Entering tripped sends `interlock.stop_requested` to the root
+// (which stops motion and refuses new commands) and emits it; every change emits
+// `interlock.changed` (the runtime turns it into `safety_event`). Owns the two states and who tripped first; it does not decide who
 // may reset, does not stop motion itself, and does no I/O.
-import { assign, emit, setup } from 'xstate';
+import { assign, emit, enqueueActions, setup } from 'xstate';
 import type { InterlockState } from './driver-state.ts';
 
 /** The one `DaemonStatus.state` value that trips the interlock; the others are lifecycle states. */
@@ -25,6 +25,8 @@ export interface InterlockContext {
   readonly trippedAt: number;
   /** How many times it went safe → tripped. */
   readonly trips: number;
+  /** Epoch ms of the last change (start-up while never changed). */
+  readonly since: number;
 }
 
 export type InterlockEvent =
@@ -35,7 +37,7 @@ export type InterlockEvent =
 
 export type InterlockEmitted =
   | { type: 'interlock.changed'; state: InterlockStateName; reason: string | null; source: InterlockSource | null; owner: string | null; at: number }
-  | { type: 'interlock.stop_requested'; reason: string };
+  | { type: 'interlock.stop_requested'; reason: string; source: InterlockSource | null };
 
 /** The trip reason recorded for a daemon error status. */
 export function daemonTripReason(error: string | null | undefined): string {
@@ -55,12 +57,14 @@ export const interlockMachine = setup({
       owner: params.owner,
       trippedAt: Date.now(),
       trips: context.trips + 1,
+      since: Date.now(),
     })),
     recordReset: assign((_, params: { reason: string; source: InterlockSource; owner: string | null }) => ({
       reason: params.reason,
       source: params.source,
       owner: params.owner,
       trippedAt: 0,
+      since: Date.now(),
     })),
     announce: emit(({ context }, params: { state: InterlockStateName }) => ({
       type: 'interlock.changed' as const,
@@ -70,7 +74,12 @@ export const interlockMachine = setup({
       owner: context.owner,
       at: Date.now(),
     })),
-    requestStop: emit(({ context }) => ({ type: 'interlock.stop_requested' as const, reason: context.reason ?? 'interlock tripped' })),
+    /** Observers hear it; the root (parent) stops motion for a trip it did not start itself (daemon error). */
+    requestStop: enqueueActions(({ context, self, enqueue }) => {
+      const request = { type: 'interlock.stop_requested' as const, reason: context.reason ?? 'interlock tripped', source: context.source };
+      enqueue.emit(request);
+      if ((self as { _parent?: unknown })._parent) enqueue.sendParent(request);
+    }),
   },
   guards: {
     daemonInError: ({ event }) => event.type === 'daemon.state' && event.state === DAEMON_ERROR_STATE,
@@ -78,7 +87,7 @@ export const interlockMachine = setup({
 }).createMachine({
   id: 'interlock',
   initial: 'safe',
-  context: () => ({ reason: null, source: null, owner: null, trippedAt: 0, trips: 0 }),
+  context: () => ({ reason: null, source: null, owner: null, trippedAt: 0, trips: 0, since: Date.now() }),
   states: {
     safe: {
       on: {

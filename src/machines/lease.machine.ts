@@ -1,12 +1,13 @@
 // The motion lease (reference-driver.md §2.2 "lease" column, §4 `command_owner`/`lease_expires_at`,
-// §12 "Enforce leases"): who may command motion. free ⇄ held with an owner and an expiry armed
-// from the named `leaseTtl` delay; acquire/renew/release by the holder, revoke by anyone the
-// composer lets send it (privileged), expiry by timer. Every change is emitted as `lease.changed`.
-// Owns the lease states, TTL bounds and the pure gating rule `leaseDecision`; it does not decide who
-// may revoke, does not authenticate owners (they are caller-asserted strings, README) and does no
-// I/O. Policy `advisory` keeps the reference behaviour (never refuses motion); `enforced` refuses
-// callers other than the live holder.
-import { and, assign, emit, enqueueActions, setup } from 'xstate';
+// §12 "Enforce leases"): who may command motion — the ONE truth about it. free ⇄ held with an owner
+// and an expiry armed from the named `leaseTtl` delay; acquire/renew/release by the holder, revoke
+// (privileged: the root decides who may send it), expiry by its own timer — or, when the event loop
+// lagged past the expiry before the timer fired, by the next acquire (expired, then acquired).
+// Requests with a `requestId` are answered to the parent (`lease.answer`); every change is emitted
+// as `lease.changed` carrying the holder AFTER it. Owns the states, TTL bounds and the pure rules
+// `leaseDecision`/`acquireDecision` the root's gate also uses; no I/O, owners are caller-asserted.
+import { and, assign, emit, enqueueActions, not, setup } from 'xstate';
+import { LeaseHeld, NotAllowedInState } from '../errors.ts';
 
 /** The reference arms every lease for a fixed 5.0 s (§4); the product default stays the same. */
 export const DEFAULT_LEASE_TTL_S = 5;
@@ -41,26 +42,30 @@ export interface LeaseContext {
 }
 
 export type LeaseEvent =
-  | { type: 'lease.acquire'; owner: string; ttlS?: number }
+  /** `requestId`: answer the parent with `lease.answer`; motion's own renewals carry none. */
+  | { type: 'lease.acquire'; owner: string; ttlS?: number; requestId?: string }
   | { type: 'lease.renew'; owner: string }
-  | { type: 'lease.release'; owner: string }
-  /** Privileged: frees any held lease (e-stop, supervisor). The composer restricts who sends it. */
-  | { type: 'lease.revoke'; reason: string };
+  | { type: 'lease.release'; owner: string; requestId?: string }
+  /** Privileged: frees any held lease (e-stop, supervisor). The root restricts who sends it. */
+  | { type: 'lease.revoke'; reason: string; requestId?: string };
 
 /**
  * `owner` is the holder for `acquired`/`renewed`, and the owner who just lost it for
- * `released`/`revoked`/`expired` (then `state` is `free` and `expiresAt` 0). `detail` carries the
- * revoke reason, null otherwise.
+ * `released`/`revoked`/`expired`; `holder` is who holds it AFTER this change (null when free).
+ * `detail` carries the revoke reason, null otherwise.
  */
 export type LeaseEmitted = {
   type: 'lease.changed';
   state: LeaseStateName;
   owner: string | null;
+  holder: string | null;
   expiresAt: number;
   reason: LeaseChangeReason;
   detail: string | null;
   at: number;
 };
+
+export type LeaseAnswer = { type: 'lease.answer'; requestId: string; ok: true; result: Record<string, unknown> } | { type: 'lease.answer'; requestId: string; ok: false; error: LeaseHeld | NotAllowedInState };
 
 export type LeaseDecision =
   | { readonly allowed: true; /** the caller should (re)acquire: the lease is free, lapsed or its own */ readonly renews: boolean }
@@ -80,17 +85,49 @@ export function defaultLeaseTtlMs(defaultTtlS: number): number {
   return Math.round(s * 1000);
 }
 
+interface LeaseView {
+  readonly owner: string | null;
+  readonly expiresAt: number;
+  readonly policy: LeasePolicy;
+}
+
+/** Whether the lease is held by someone at `nowMs` (an expiry that passed counts even before its timer fired). */
+export function liveHolder(lease: LeaseView, nowMs: number): string | null {
+  return lease.owner !== null && lease.expiresAt > nowMs ? lease.owner : null;
+}
+
 /**
- * Pure gating rule for a motion command by `caller` at `nowMs`, from the lease actor's context
- * (no actor access). A lease whose `expiresAt` has passed counts as free even if its timer has not
- * fired yet. `advisory` never refuses (reference behaviour) but only lets the caller take a free or
- * own lease; `enforced` refuses everyone but the live holder.
+ * Pure gating rule for a motion command by `caller` at `nowMs`. `advisory` never refuses
+ * (reference behaviour) but only lets the caller take a free or own lease; `enforced` refuses
+ * everyone but the live holder.
  */
-export function leaseDecision(lease: { readonly owner: string | null; readonly expiresAt: number; readonly policy: LeasePolicy }, caller: string, nowMs: number): LeaseDecision {
-  const live = lease.owner !== null && lease.expiresAt > nowMs;
-  if (!live || lease.owner === caller) return { allowed: true, renews: isValidLeaseOwner(caller) };
+export function leaseDecision(lease: LeaseView, caller: string, nowMs: number): LeaseDecision {
+  const holder = liveHolder(lease, nowMs);
+  if (holder === null || holder === caller) return { allowed: true, renews: isValidLeaseOwner(caller) };
   if (lease.policy === 'advisory') return { allowed: true, renews: false };
-  return { allowed: false, holder: lease.owner as string, secondsLeft: Math.max(0, Math.round(lease.expiresAt - nowMs)) / 1000 };
+  return { allowed: false, holder, secondsLeft: secondsLeft(lease, nowMs) };
+}
+
+/** Taking the lease (acquire_lease) needs it free, lapsed or the caller's own, whatever the policy. */
+export function acquireDecision(lease: LeaseView, caller: string, nowMs: number): LeaseDecision {
+  const holder = liveHolder(lease, nowMs);
+  if (holder === null || holder === caller) return { allowed: true, renews: true };
+  return { allowed: false, holder, secondsLeft: secondsLeft(lease, nowMs) };
+}
+
+function secondsLeft(lease: LeaseView, nowMs: number): number {
+  return Math.max(0, Math.round(lease.expiresAt - nowMs)) / 1000;
+}
+
+/** The typed refusal of a lease decision. */
+export function leaseHeldError(decision: Extract<LeaseDecision, { allowed: false }>): LeaseHeld {
+  return new LeaseHeld({ message: `the motion lease is held by ${decision.holder} for ${decision.secondsLeft.toFixed(1)} s more`, holder: decision.holder, secondsLeft: decision.secondsLeft });
+}
+
+const nowMs = () => Date.now();
+
+function hasParent(self: unknown): boolean {
+  return Boolean((self as { _parent?: unknown })._parent);
 }
 
 export const leaseMachine = setup({
@@ -102,32 +139,56 @@ export const leaseMachine = setup({
   },
   actions: {
     grant: assign(({ context }, params: { owner: string; ttlS: number | undefined }) => {
-      const now = Date.now();
+      const now = nowMs();
       const ttlMs = params.ttlS === undefined ? context.defaultTtlMs : Math.round(params.ttlS * 1000);
       return { owner: params.owner, ttlMs, expiresAt: now + ttlMs, grantedAt: context.owner === params.owner ? context.grantedAt : now };
     }),
-    extend: assign({ expiresAt: ({ context }) => Date.now() + context.ttlMs }),
+    extend: assign({ expiresAt: ({ context }) => nowMs() + context.ttlMs }),
     announceHeld: emit(({ context }, params: { reason: 'acquired' | 'renewed' }) => ({
       type: 'lease.changed' as const,
       state: 'held' as const,
       owner: context.owner,
+      holder: context.owner,
       expiresAt: context.expiresAt,
       reason: params.reason,
       detail: null,
-      at: Date.now(),
+      at: nowMs(),
     })),
     // Emit first (it names the owner who lost the lease), then clear.
     free: enqueueActions(({ context, enqueue }, params: { reason: 'released' | 'revoked' | 'expired'; detail: string | null }) => {
-      enqueue.emit({ type: 'lease.changed', state: 'free', owner: context.owner, expiresAt: 0, reason: params.reason, detail: params.detail, at: Date.now() });
+      enqueue.emit({ type: 'lease.changed', state: 'free', owner: context.owner, holder: null, expiresAt: 0, reason: params.reason, detail: params.detail, at: nowMs() });
       enqueue.assign({ owner: null, expiresAt: 0, ttlMs: context.defaultTtlMs, grantedAt: 0 });
+    }),
+    /** Answers a request that carried a `requestId` with the lease as it is now. */
+    answerHeld: enqueueActions(({ context, event, self, enqueue }) => {
+      const requestId = 'requestId' in event ? event.requestId : undefined;
+      if (!requestId || !hasParent(self)) return;
+      enqueue.sendParent({ type: 'lease.answer', requestId, ok: true, result: { status: 'held', owner: context.owner, expires_at: context.expiresAt / 1000 } });
+    }),
+    answerResult: enqueueActions(({ event, self, enqueue }, params: { result: Record<string, unknown> }) => {
+      const requestId = 'requestId' in event ? event.requestId : undefined;
+      if (!requestId || !hasParent(self)) return;
+      enqueue.sendParent({ type: 'lease.answer', requestId, ok: true, result: params.result });
+    }),
+    answerRefused: enqueueActions(({ context, event, self, enqueue }) => {
+      const requestId = 'requestId' in event ? event.requestId : undefined;
+      if (!requestId || !hasParent(self)) return;
+      const owner = 'owner' in event ? event.owner : '';
+      const decision = acquireDecision(context, owner, nowMs());
+      const error = decision.allowed
+        ? new NotAllowedInState({ message: `${owner} does not hold the lease`, function: event.type, state: { command_owner: context.owner } })
+        : leaseHeldError(decision);
+      enqueue.sendParent({ type: 'lease.answer', requestId, ok: false, error });
     }),
   },
   guards: {
     validAcquire: ({ event }) => event.type === 'lease.acquire' && isValidLeaseOwner(event.owner) && (event.ttlS === undefined || isValidLeaseTtlS(event.ttlS)),
     isHolder: ({ context, event }) => 'owner' in event && context.owner !== null && event.owner === context.owner,
+    /** The expiry passed but the timer has not fired yet (event-loop lag). */
+    lapsed: ({ context }) => context.expiresAt <= nowMs(),
   },
   delays: {
-    leaseTtl: ({ context }) => context.ttlMs,
+    leaseTtl: ({ context }) => Math.max(0, context.expiresAt - nowMs()),
   },
 }).createMachine({
   id: 'lease',
@@ -139,11 +200,16 @@ export const leaseMachine = setup({
   states: {
     free: {
       on: {
-        'lease.acquire': {
-          guard: 'validAcquire',
-          target: 'held',
-          actions: [{ type: 'grant', params: ({ event }) => ({ owner: event.owner, ttlS: event.ttlS }) }, { type: 'announceHeld', params: { reason: 'acquired' } }],
-        },
+        'lease.acquire': [
+          {
+            guard: 'validAcquire',
+            target: 'held',
+            actions: [{ type: 'grant', params: ({ event }) => ({ owner: event.owner, ttlS: event.ttlS }) }, { type: 'announceHeld', params: { reason: 'acquired' } }, 'answerHeld'],
+          },
+          { actions: 'answerRefused' },
+        ],
+        'lease.release': { actions: 'answerRefused' },
+        'lease.revoke': { actions: { type: 'answerResult', params: { result: { status: 'revoked', previous_owner: null } } } },
       },
     },
     held: {
@@ -152,27 +218,46 @@ export const leaseMachine = setup({
         leaseTtl: { target: 'free', actions: { type: 'free', params: { reason: 'expired', detail: null } } },
       },
       on: {
-        // Only the holder renews by acquiring again (with the new TTL); another owner is refused.
-        'lease.acquire': {
-          guard: and(['validAcquire', 'isHolder']),
-          target: 'held',
-          reenter: true,
-          actions: [{ type: 'grant', params: ({ event }) => ({ owner: event.owner, ttlS: event.ttlS }) }, { type: 'announceHeld', params: { reason: 'renewed' } }],
-        },
-        'lease.renew': {
-          guard: 'isHolder',
-          target: 'held',
-          reenter: true,
-          actions: ['extend', { type: 'announceHeld', params: { reason: 'renewed' } }],
-        },
-        'lease.release': {
-          guard: 'isHolder',
-          target: 'free',
-          actions: { type: 'free', params: { reason: 'released', detail: null } },
-        },
+        'lease.acquire': [
+          // The holder renews by acquiring again (with the new TTL).
+          {
+            guard: and(['validAcquire', 'isHolder']),
+            target: 'held',
+            reenter: true,
+            actions: [{ type: 'grant', params: ({ event }) => ({ owner: event.owner, ttlS: event.ttlS }) }, { type: 'announceHeld', params: { reason: 'renewed' } }, 'answerHeld'],
+          },
+          // The expiry passed while the loop lagged: it expired first, then this caller takes it.
+          {
+            guard: and(['validAcquire', 'lapsed']),
+            target: 'held',
+            reenter: true,
+            actions: [
+              { type: 'free', params: { reason: 'expired', detail: null } },
+              { type: 'grant', params: ({ event }) => ({ owner: event.owner, ttlS: event.ttlS }) },
+              { type: 'announceHeld', params: { reason: 'acquired' } },
+              'answerHeld',
+            ],
+          },
+          { actions: 'answerRefused' },
+        ],
+        'lease.renew': [
+          { guard: and(['isHolder', not('lapsed')]), target: 'held', reenter: true, actions: ['extend', { type: 'announceHeld', params: { reason: 'renewed' } }] },
+          { guard: 'lapsed', target: 'free', actions: { type: 'free', params: { reason: 'expired', detail: null } } },
+        ],
+        'lease.release': [
+          {
+            guard: 'isHolder',
+            target: 'free',
+            actions: [{ type: 'free', params: { reason: 'released', detail: null } }, { type: 'answerResult', params: { result: { status: 'released' } } }],
+          },
+          { actions: 'answerRefused' },
+        ],
         'lease.revoke': {
           target: 'free',
-          actions: { type: 'free', params: ({ event }) => ({ reason: 'revoked' as const, detail: event.reason }) },
+          actions: [
+            { type: 'answerResult', params: ({ context }) => ({ result: { status: 'revoked', previous_owner: context.owner } }) },
+            { type: 'free', params: ({ event }) => ({ reason: 'revoked' as const, detail: event.reason }) },
+          ],
         },
       },
     },

@@ -1,18 +1,31 @@
-// Motion execution (reference-driver.md §12 bugs 1–3: execution_state must return to idle, a failed
-// send is an error, "accepted" only after the daemon accepted): idle → commanded (the command is
-// being sent) → moving (a daemon move uuid is tracked until move_completed/failed/cancelled, or a
-// realtime target settles) → idle; error with last_error; stopping. A new command supersedes the
-// running one (the daemon would otherwise run both and let them fight, daemon-api §7). Owns the
-// states and timing; sending, stopping and cancelling are actors provided by the composer.
-import { and, assign, emit, enqueueActions, setup } from 'xstate';
-import { failureOf } from '../errors.ts';
+// Motion execution and the stop guarantee (reference-driver.md §12 bugs 1–3; README "Safety"):
+// idle → commanded (the sender runs) → moving (a daemon move uuid tracked until move_done, or a
+// realtime target settling) → idle; error; stopping (the stop sweep runs). A stop or a superseding
+// command raises the fence (`epoch`): a sender of an older epoch is cancelled (its abort signal
+// fires, and the executor checks the fence right before it writes to the daemon); one still in
+// flight becomes an orphan whose late move is stopped as soon as its uuid is known or the daemon
+// reports it started. Stops are answered when their sweep succeeds, or as `unconfirmed` after
+// STOP_CONFIRM_TIMEOUT_MS while the sweep goes on. Owns the states, the fence and the answers;
+// sending and stopping are actors the runtime provides (adapters do the I/O).
+import { and, assign, emit, enqueueActions, setup, type PromiseActorLogic } from 'xstate';
+import { failureFromDaemon, MotionCancelled, MotionNotCompleted, type RpcFailure } from '../errors.ts';
 
 /** The Python SDK waits duration + 1 s for a move to report completion (daemon-api §2). */
 export const MOVE_COMPLETION_MARGIN_MS = 1_000;
+/** A stop answers within this even when the daemon is slow or stalled (issue: "bounded, e.g. 250 ms"). */
+export const STOP_CONFIRM_TIMEOUT_MS = 250;
+/** A stop sweep that failed (daemon unreachable) is tried again this often until it succeeds. */
+export const STOP_RETRY_MS = 250;
+/**
+ * How long a cancelled request whose fate is unknown (it timed out against a stalled daemon) can
+ * still start a move: any move the daemon starts meanwhile that no live command owns is stopped.
+ * Longer than the longest stall the daemon client waits through (its request timeout) several times.
+ */
+export const ORPHAN_HOLD_MS = 30_000;
 
 export type ExecutionStateName = 'idle' | 'commanded' | 'moving' | 'stopping' | 'error';
 
-/** What the composer's executor returns once the daemon accepted a command. */
+/** What the runtime's executor returns once the daemon accepted a command. */
 export interface CommandAccepted {
   /** Daemon move uuid to track (goto, wake_up, goto_sleep), or null for a realtime target. */
   readonly uuid: string | null;
@@ -20,41 +33,145 @@ export interface CommandAccepted {
   readonly expectedDurationMs: number;
 }
 
+export interface ExecuteInput {
+  readonly requestId: string;
+  readonly epoch: number;
+  readonly command: Record<string, unknown>;
+  /** Daemon moves of replaced commands, stopped before this one is sent. */
+  readonly supersedes: ReadonlyArray<string>;
+}
+
 export interface MotionCommandEvent {
   readonly type: 'motion.command';
   readonly requestId: string;
   readonly kind: string;
+  readonly owner: string;
   /** Plain JSON the executor understands (never live handles). */
   readonly command: Record<string, unknown>;
   readonly target: Record<string, unknown>;
+  readonly wait: boolean;
+}
+
+/** `reply`: which answer the caller gets (`stop_motion` or a trip); null for an internal stop. */
+export interface MotionStopEvent {
+  readonly type: 'motion.stop';
+  readonly requestId: string | null;
+  readonly reply: 'stop' | 'trip' | null;
+  readonly reason: string;
 }
 
 export type MotionEvent =
   | MotionCommandEvent
-  | { type: 'motion.stop'; requestId: string; reason: string }
-  | { type: 'daemon.move_done'; uuid: string; outcome: 'completed' | 'failed' | 'cancelled'; details: string };
+  | MotionStopEvent
+  | { type: 'daemon.move_started'; uuid: string; interlockTripped: boolean }
+  | { type: 'daemon.move_done'; uuid: string; outcome: 'completed' | 'failed' | 'cancelled'; details: string }
+  /** A cancelled sender finished: its move (if any) was stopped by the executor; `unknown` = timed out. */
+  | { type: 'sender.settled'; requestId: string; uuid: string | null; outcome: 'sent' | 'failed' | 'unknown'; stoppedLate: boolean }
+  /** The daemon link came back after a loss: sweep again if a stop is unconfirmed or orphans exist. */
+  | { type: 'link.recovered'; interlockTripped: boolean };
 
 export type MotionOutcome = 'completed' | 'failed' | 'cancelled' | 'superseded' | 'timeout' | 'stopped';
 
+/** What the root (parent) must act on. */
+export type MotionToParent =
+  | { type: 'motion.answer'; requestId: string; ok: true; result: unknown }
+  | { type: 'motion.answer'; requestId: string; ok: false; error: RpcFailure }
+  | { type: 'motion.accepted'; requestId: string; kind: string; uuid: string | null }
+  | {
+      type: 'motion.stop_answer';
+      requestId: string;
+      reply: 'stop' | 'trip';
+      confirmed: boolean;
+      stopped: ReadonlyArray<string>;
+      cancelled: ReadonlyArray<CancelledCommand>;
+      error: string | null;
+    };
+
+/** For observers (audit trail, logs). */
 export type MotionEmitted =
-  | { type: 'motion.changed'; state: ExecutionStateName; requestId: string | null; kind: string | null; target: Record<string, unknown>; lastError: string; at: number }
-  | { type: 'motion.accepted'; requestId: string; uuid: string | null; kind: string }
-  | { type: 'motion.finished'; requestId: string; uuid: string | null; outcome: MotionOutcome; details: string }
-  | { type: 'motion.failed'; requestId: string; error: { _tag: string; message: string } }
-  | { type: 'motion.stopped'; requestId: string; stopped: ReadonlyArray<string> };
+  | { type: 'motion.changed'; state: ExecutionStateName; requestId: string | null; kind: string | null; at: number }
+  | { type: 'motion.late_move'; uuid: string; reason: string }
+  | { type: 'motion.stop_unconfirmed'; reason: string; error: string | null };
+
+export interface CancelledCommand {
+  readonly function: string;
+  readonly owner: string;
+}
+
+interface ActiveCommand {
+  readonly requestId: string;
+  readonly kind: string;
+  readonly owner: string;
+  readonly command: Record<string, unknown>;
+  readonly target: Record<string, unknown>;
+  readonly wait: boolean;
+  readonly uuid: string | null;
+  /** The caller already got its answer (accepted without wait). */
+  readonly answered: boolean;
+}
+
+interface Orphan extends CancelledCommand {
+  readonly requestId: string;
+  /** 0 while its sender still runs; else until when its late move may still appear (epoch ms). */
+  readonly heldUntil: number;
+}
+
+interface StopWaiter {
+  readonly requestId: string;
+  readonly reply: 'stop' | 'trip';
+}
 
 export interface MotionContext {
-  readonly requestId: string | null;
-  readonly kind: string | null;
-  readonly command: Record<string, unknown> | null;
-  readonly target: Record<string, unknown>;
-  readonly uuid: string | null;
-  /** The daemon move the pending command replaces (stopped by the executor before sending). */
-  readonly supersedes: string | null;
+  /** The stop fence: raised by every stop and every superseding command. */
+  readonly epoch: number;
+  readonly active: ActiveCommand | null;
+  readonly supersedes: ReadonlyArray<string>;
+  readonly orphans: ReadonlyArray<Orphan>;
+  /** Daemon moves that started while a live sender was in flight: attributed when it answers. */
+  readonly unknownMoves: ReadonlyArray<string>;
+  /** Callers waiting for the running stop sweep. */
+  readonly waiters: ReadonlyArray<StopWaiter>;
+  /** Commands the running stop cancelled while their sender was in flight. */
+  readonly cancelled: ReadonlyArray<CancelledCommand>;
+  readonly stopReason: string;
+  /** Outcome of the last stop: null before any, false while unconfirmed. */
+  readonly stopConfirmed: boolean | null;
   readonly expectedDurationMs: number;
   readonly lastError: string;
+  readonly lastCommander: string | null;
+  readonly target: Record<string, unknown>;
   readonly since: number;
-  readonly stopRequestId: string | null;
+}
+
+const nowMs = () => Date.now();
+
+/** Orphans whose late move can still appear at `at`. */
+export function liveOrphans(orphans: ReadonlyArray<Orphan>, at: number): ReadonlyArray<Orphan> {
+  return orphans.filter((o) => o.heldUntil === 0 || o.heldUntil > at);
+}
+
+interface EndParams {
+  readonly outcome: MotionOutcome;
+  readonly details: string;
+  /** The sender is still in flight: the caller hears MotionCancelled and the sender becomes an orphan. */
+  readonly senderRunning: boolean;
+}
+
+/** The answer owed to the active command's caller as it ends, and the orphans after it. */
+function endActive(context: MotionContext, params: EndParams): { answer: MotionToParent | null; orphans: ReadonlyArray<Orphan> } {
+  const a = context.active;
+  if (!a) return { answer: null, orphans: context.orphans };
+  const error = params.senderRunning
+    ? new MotionCancelled({ message: `${a.kind} was cancelled before it moved the robot: ${params.details}`, reason: params.outcome })
+    : new MotionNotCompleted({ message: `the move did not complete: ${params.outcome} (${params.details})`, outcome: params.outcome, uuid: a.uuid });
+  return {
+    answer: a.answered ? null : { type: 'motion.answer', requestId: a.requestId, ok: false, error },
+    orphans: params.senderRunning ? [...context.orphans, { requestId: a.requestId, function: a.kind, owner: a.owner, heldUntil: 0 }] : context.orphans,
+  };
+}
+
+function parentOf(self: unknown): boolean {
+  return Boolean((self as { _parent?: unknown })._parent);
 }
 
 export const motionMachine = setup({
@@ -66,100 +183,204 @@ export const motionMachine = setup({
   actors: {
     executeCommand: (() => {
       throw new Error('motion machine: the "executeCommand" actor must be provided');
-    }) as unknown as import('xstate').PromiseActorLogic<CommandAccepted, { command: Record<string, unknown>; supersedes: string | null }>,
+    }) as unknown as PromiseActorLogic<CommandAccepted, ExecuteInput>,
     stopMotion: (() => {
       throw new Error('motion machine: the "stopMotion" actor must be provided');
-    }) as unknown as import('xstate').PromiseActorLogic<ReadonlyArray<string>, { uuid: string | null }>,
+    }) as unknown as PromiseActorLogic<ReadonlyArray<string>, { uuids: ReadonlyArray<string> }>,
+    stopMove: (() => {
+      throw new Error('motion machine: the "stopMove" actor must be provided');
+    }) as unknown as PromiseActorLogic<void, { uuid: string }>,
   },
   actions: {
     announce: emit(({ context }, params: { state: ExecutionStateName }) => ({
       type: 'motion.changed' as const,
       state: params.state,
-      requestId: context.requestId,
-      kind: context.kind,
-      target: context.target,
-      lastError: context.lastError,
+      requestId: context.active?.requestId ?? null,
+      kind: context.active?.kind ?? null,
       at: context.since,
     })),
-    stamp: assign({ since: () => Date.now() }),
-    /** The running request (if any) ends because a new command replaces it. */
-    supersede: enqueueActions(({ context, enqueue }) => {
-      if (context.requestId) enqueue.emit({ type: 'motion.finished', requestId: context.requestId, uuid: context.uuid, outcome: 'superseded', details: 'a newer command replaced it' });
+    stamp: assign({ since: () => nowMs() }),
+    /** Answers the active command's caller (if still waiting) and forgets it; its sender becomes an orphan if it runs. */
+    endActive: enqueueActions(({ context, self, enqueue }, params: EndParams) => {
+      const ended = endActive(context, params);
+      if (ended.answer && parentOf(self)) enqueue.sendParent(ended.answer);
+      enqueue.assign({ active: null, orphans: ended.orphans });
     }),
     take: assign(({ context, event }) => {
       const e = event as MotionCommandEvent;
-      // The running move (or the one the replaced command was itself replacing) is to be stopped.
-      return { requestId: e.requestId, kind: e.kind, command: e.command, target: e.target, lastError: '', uuid: null, supersedes: context.uuid ?? context.supersedes };
+      const replaced = context.active?.uuid ? [...context.supersedes, context.active.uuid] : context.supersedes;
+      return {
+        epoch: context.epoch + 1,
+        active: { requestId: e.requestId, kind: e.kind, owner: e.owner, command: e.command, target: e.target, wait: e.wait, uuid: null, answered: false },
+        supersedes: replaced,
+        lastError: '',
+        lastCommander: e.owner,
+        target: e.target,
+      };
     }),
-    /** A command while stopping is refused on its own request; the stop carries on. */
-    refuseWhileStopping: emit(({ event }) => ({
-      type: 'motion.failed' as const,
-      requestId: (event as MotionCommandEvent).requestId,
-      error: { _tag: 'NotAllowedInState', message: 'motion is stopping; send the command again once it has stopped' },
-    })),
-    /** A second stop while one runs: answered at once, the running stop covers it. */
-    answerExtraStop: emit(({ event }) => ({ type: 'motion.stopped' as const, requestId: (event as { requestId: string }).requestId, stopped: [] as ReadonlyArray<string> })),
-    accepted: enqueueActions(({ context, enqueue }, params: { output: CommandAccepted }) => {
-      enqueue.assign({ uuid: params.output.uuid, supersedes: null, expectedDurationMs: params.output.expectedDurationMs });
-      enqueue.emit({ type: 'motion.accepted', requestId: context.requestId ?? '', uuid: params.output.uuid, kind: context.kind ?? '' });
+    accepted: enqueueActions(({ context, self, enqueue }, params: { output: CommandAccepted }) => {
+      const a = context.active;
+      if (!a) return;
+      const answerNow = !a.wait;
+      if (parentOf(self)) {
+        enqueue.sendParent({ type: 'motion.accepted', requestId: a.requestId, kind: a.kind, uuid: params.output.uuid });
+        if (answerNow) enqueue.sendParent({ type: 'motion.answer', requestId: a.requestId, ok: true, result: { status: 'accepted', uuid: params.output.uuid, target: a.target } });
+      }
+      // Moves that started while this sender was in flight and are not its own belong to orphans.
+      const strays = context.unknownMoves.filter((u) => u !== params.output.uuid);
+      if (liveOrphans(context.orphans, nowMs()).length > 0) {
+        for (const uuid of strays) {
+          enqueue.spawnChild('stopMove', { input: { uuid } });
+          enqueue.emit({ type: 'motion.late_move', uuid, reason: 'started by a command cancelled before it reached the daemon' });
+        }
+      }
+      enqueue.assign({ active: { ...a, uuid: params.output.uuid, answered: answerNow }, supersedes: [], unknownMoves: [], expectedDurationMs: params.output.expectedDurationMs });
     }),
-    sendFailed: enqueueActions(({ context, enqueue }, params: { error: unknown }) => {
+    sendFailed: enqueueActions(({ context, self, enqueue }, params: { error: unknown }) => {
+      const a = context.active;
       const failure = failureOf(params.error);
-      // The request ends here (one terminal event per request): nothing to supersede or stop later.
-      enqueue.emit({ type: 'motion.failed', requestId: context.requestId ?? '', error: failure });
-      enqueue.assign({ lastError: failure.message, uuid: null, requestId: null, command: null });
+      if (a && parentOf(self)) enqueue.sendParent({ type: 'motion.answer', requestId: a.requestId, ok: false, error: failure });
+      enqueue.assign({ lastError: failure.message, active: null, unknownMoves: [] });
     }),
-    stopFailed: enqueueActions(({ context, enqueue }, params: { error: unknown }) => {
-      const failure = failureOf(params.error);
-      // Answer the stop request; the move it meant to stop may still run, so its uuid stays tracked.
-      enqueue.emit({ type: 'motion.failed', requestId: context.stopRequestId ?? '', error: failure });
-      enqueue.assign({ lastError: failure.message, stopRequestId: null });
+    finish: enqueueActions(({ context, self, enqueue }, params: { outcome: MotionOutcome; details: string }) => {
+      const a = context.active;
+      if (a && !a.answered && parentOf(self)) {
+        if (params.outcome === 'completed') enqueue.sendParent({ type: 'motion.answer', requestId: a.requestId, ok: true, result: { status: 'completed', uuid: a.uuid, target: a.target } });
+        else enqueue.sendParent({ type: 'motion.answer', requestId: a.requestId, ok: false, error: new MotionNotCompleted({ message: `the move did not complete: ${params.outcome}${params.details ? ` (${params.details})` : ''}`, outcome: params.outcome, uuid: a.uuid }) });
+      }
+      enqueue.assign({ active: null, lastError: params.outcome === 'completed' || params.outcome === 'cancelled' ? '' : params.details });
     }),
-    finish: enqueueActions(({ context, enqueue }, params: { outcome: MotionOutcome; details: string }) => {
-      enqueue.emit({ type: 'motion.finished', requestId: context.requestId ?? '', uuid: context.uuid, outcome: params.outcome, details: params.details });
-      enqueue.assign({ requestId: null, uuid: null, command: null, lastError: params.outcome === 'completed' || params.outcome === 'cancelled' || params.outcome === 'stopped' ? '' : params.details });
+    /** A stop raises the fence and cancels the active command; its caller joins the waiters. */
+    beginStop: enqueueActions(({ context, event, self, enqueue }, params: { senderRunning: boolean }) => {
+      const e = event as MotionStopEvent;
+      const a = context.active;
+      const cancelled = a && params.senderRunning ? [...context.cancelled, { function: a.kind, owner: a.owner }] : context.cancelled;
+      const ended = endActive(context, { outcome: 'stopped', details: e.reason, senderRunning: params.senderRunning });
+      if (ended.answer && parentOf(self)) enqueue.sendParent(ended.answer);
+      enqueue.assign({
+        active: null,
+        orphans: ended.orphans,
+        epoch: context.epoch + 1,
+        supersedes: a?.uuid ? [...context.supersedes, a.uuid] : context.supersedes,
+        waiters: e.requestId && e.reply ? [...context.waiters, { requestId: e.requestId, reply: e.reply }] : context.waiters,
+        cancelled,
+        stopReason: e.reason,
+        stopConfirmed: false,
+      });
     }),
-    beginStop: assign(({ event }) => ({ stopRequestId: (event as { requestId: string }).requestId })),
-    stopped: enqueueActions(({ context, enqueue }, params: { stopped: ReadonlyArray<string> }) => {
-      if (context.requestId) enqueue.emit({ type: 'motion.finished', requestId: context.requestId, uuid: context.uuid, outcome: 'stopped', details: 'stopped by stop_motion or the interlock' });
-      enqueue.emit({ type: 'motion.stopped', requestId: context.stopRequestId ?? '', stopped: params.stopped });
-      enqueue.assign({ requestId: null, uuid: null, supersedes: null, command: null, stopRequestId: null });
+    answerStops: enqueueActions(({ context, self, enqueue }, params: { confirmed: boolean; stopped: ReadonlyArray<string>; error: string | null }) => {
+      if (parentOf(self)) {
+        for (const w of context.waiters) {
+          enqueue.sendParent({ type: 'motion.stop_answer', requestId: w.requestId, reply: w.reply, confirmed: params.confirmed, stopped: params.stopped, cancelled: context.cancelled, error: params.error });
+        }
+      }
+      if (!params.confirmed && context.waiters.length > 0) enqueue.emit({ type: 'motion.stop_unconfirmed', reason: context.stopReason, error: params.error });
+      enqueue.assign({ waiters: [], ...(params.confirmed ? { cancelled: [], stopConfirmed: true, supersedes: [] } : {}) });
+    }),
+    /** A command that reaches motion while a stop sweep runs (the gate refuses it first). */
+    refuseDuringStop: enqueueActions(({ event, self, enqueue }) => {
+      const e = event as MotionCommandEvent;
+      if (parentOf(self)) enqueue.sendParent({ type: 'motion.answer', requestId: e.requestId, ok: false, error: new MotionCancelled({ message: 'a stop is in progress; send the command again once it has stopped', reason: 'stopping' }) });
+    }),
+    stopFailed: assign(({ event }) => ({ lastError: failureOf((event as unknown as { error: unknown }).error).message })),
+    /** A daemon move we do not own started while it must not: stop it at once. */
+    stopStray: enqueueActions(({ event, enqueue }, params: { reason: string }) => {
+      const e = event as Extract<MotionEvent, { type: 'daemon.move_started' }>;
+      enqueue.spawnChild('stopMove', { input: { uuid: e.uuid } });
+      enqueue.emit({ type: 'motion.late_move', uuid: e.uuid, reason: params.reason });
+    }),
+    parkUnknown: assign(({ context, event }) => ({ unknownMoves: [...context.unknownMoves, (event as { uuid: string }).uuid] })),
+    /** A cancelled sender finished; the executor already stopped the move it started late (if any). */
+    settleOrphan: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as Extract<MotionEvent, { type: 'sender.settled' }>;
+      const heldUntil = e.outcome === 'unknown' ? nowMs() + ORPHAN_HOLD_MS : -1;
+      const orphans = context.orphans.map((o) => (o.requestId === e.requestId ? { ...o, heldUntil } : o)).filter((o) => o.heldUntil !== -1);
+      if (e.stoppedLate && e.uuid) enqueue.emit({ type: 'motion.late_move', uuid: e.uuid, reason: 'its command was cancelled while the request was in flight' });
+      enqueue.assign({ orphans: liveOrphans(orphans, nowMs()), unknownMoves: e.uuid ? context.unknownMoves.filter((u) => u !== e.uuid) : context.unknownMoves });
     }),
   },
   guards: {
-    isTracked: ({ context }) => context.uuid !== null,
-    matchesMove: ({ context, event }) => event.type === 'daemon.move_done' && event.uuid === context.uuid,
+    isTracked: ({ context }) => context.active?.uuid != null,
+    matchesMove: ({ context, event }) => event.type === 'daemon.move_done' && event.uuid === context.active?.uuid,
     moveFailed: ({ event }) => event.type === 'daemon.move_done' && event.outcome === 'failed',
+    ownMove: ({ context, event }) => event.type === 'daemon.move_started' && event.uuid === context.active?.uuid,
+    interlockTripped: ({ event }) => event.type === 'daemon.move_started' && event.interlockTripped,
+    hasOrphans: ({ context }) => liveOrphans(context.orphans, nowMs()).length > 0,
+    sweepOwed: ({ context, event }) => context.stopConfirmed === false || liveOrphans(context.orphans, nowMs()).length > 0 || (event.type === 'link.recovered' && event.interlockTripped),
   },
   delays: {
     // Tracked moves: their duration plus the SDK's margin; realtime targets settle after theirs.
-    moveDeadline: ({ context }) => context.expectedDurationMs + (context.uuid !== null ? MOVE_COMPLETION_MARGIN_MS : 0),
+    moveDeadline: ({ context }) => context.expectedDurationMs + (context.active?.uuid != null ? MOVE_COMPLETION_MARGIN_MS : 0),
+    stopConfirmTimeout: STOP_CONFIRM_TIMEOUT_MS,
+    stopRetry: STOP_RETRY_MS,
   },
 }).createMachine({
   id: 'motion',
   initial: 'idle',
-  context: () => ({ requestId: null, kind: null, command: null, target: {}, uuid: null, supersedes: null, expectedDurationMs: 0, lastError: '', since: Date.now(), stopRequestId: null }),
+  context: () => ({
+    epoch: 0,
+    active: null,
+    supersedes: [],
+    orphans: [],
+    unknownMoves: [],
+    waiters: [],
+    cancelled: [],
+    stopReason: '',
+    stopConfirmed: null,
+    expectedDurationMs: 0,
+    lastError: '',
+    lastCommander: null,
+    target: {},
+    since: nowMs(),
+  }),
   on: {
-    'motion.command': { target: '.commanded', actions: ['supersede', 'take'] },
-    'motion.stop': { target: '.stopping', actions: 'beginStop' },
+    'motion.stop': { target: '.stopping', reenter: true, actions: { type: 'beginStop', params: { senderRunning: false } } },
+    'sender.settled': { actions: 'settleOrphan' },
+    'daemon.move_started': [
+      { guard: 'ownMove' },
+      { guard: 'interlockTripped', actions: { type: 'stopStray', params: { reason: 'a move started while the interlock is tripped' } } },
+      { guard: 'hasOrphans', actions: { type: 'stopStray', params: { reason: 'started by a command cancelled before it reached the daemon' } } },
+    ],
   },
   states: {
     idle: {
       entry: ['stamp', { type: 'announce', params: { state: 'idle' } }],
+      on: {
+        'motion.command': { target: 'commanded', actions: 'take' },
+        'link.recovered': { guard: 'sweepOwed', target: 'stopping' },
+      },
     },
     commanded: {
       entry: ['stamp', { type: 'announce', params: { state: 'commanded' } }],
       invoke: {
         id: 'executeCommand',
         src: 'executeCommand',
-        input: ({ context }) => ({ command: context.command ?? {}, supersedes: context.supersedes }),
+        input: ({ context }) => ({ requestId: context.active?.requestId ?? '', epoch: context.epoch, command: context.active?.command ?? {}, supersedes: context.supersedes }),
         onDone: { target: 'moving', actions: { type: 'accepted', params: ({ event }) => ({ output: event.output }) } },
         onError: { target: 'error', actions: { type: 'sendFailed', params: ({ event }: { event: { error: unknown } }) => ({ error: event.error }) } },
+      },
+      on: {
+        // The running sender is cancelled (it becomes an orphan); the new command is fenced above it.
+        'motion.command': {
+          target: 'commanded',
+          reenter: true,
+          actions: [{ type: 'endActive', params: { outcome: 'superseded', details: 'a newer command replaced it', senderRunning: true } }, 'take'],
+        },
+        'motion.stop': { target: 'stopping', actions: { type: 'beginStop', params: { senderRunning: true } } },
+        'daemon.move_started': [
+          { guard: 'interlockTripped', actions: { type: 'stopStray', params: { reason: 'a move started while the interlock is tripped' } } },
+          // Could be this sender's own move, whose uuid is not known yet: decided when it answers.
+          { actions: 'parkUnknown' },
+        ],
       },
     },
     moving: {
       entry: ['stamp', { type: 'announce', params: { state: 'moving' } }],
       on: {
+        'motion.command': {
+          target: 'commanded',
+          actions: [{ type: 'endActive', params: { outcome: 'superseded', details: 'a newer command replaced it', senderRunning: false } }, 'take'],
+        },
         'daemon.move_done': [
           { guard: and(['matchesMove', 'moveFailed']), target: 'error', actions: { type: 'finish', params: ({ event }) => ({ outcome: 'failed', details: event.details || 'the daemon reported the move failed' }) } },
           { guard: 'matchesMove', target: 'idle', actions: { type: 'finish', params: ({ event }) => ({ outcome: event.outcome, details: event.details }) } },
@@ -174,22 +395,48 @@ export const motionMachine = setup({
     },
     stopping: {
       entry: ['stamp', { type: 'announce', params: { state: 'stopping' } }],
-      on: {
-        'motion.command': { actions: 'refuseWhileStopping' },
-        'motion.stop': { actions: 'answerExtraStop' },
-      },
       invoke: {
         id: 'stopMotion',
         src: 'stopMotion',
-        input: ({ context }) => ({ uuid: context.uuid }),
-        onDone: { target: 'idle', actions: { type: 'stopped', params: ({ event }) => ({ stopped: event.output }) } },
-        onError: { target: 'error', actions: { type: 'stopFailed', params: ({ event }: { event: { error: unknown } }) => ({ error: event.error }) } },
+        input: ({ context }) => ({ uuids: context.supersedes }),
+        onDone: { target: 'idle', actions: { type: 'answerStops', params: ({ event }) => ({ confirmed: true, stopped: event.output, error: null }) } },
+        onError: { target: 'stopRetry', actions: ['stopFailed', { type: 'answerStops', params: ({ event }: { event: { error: unknown } }) => ({ confirmed: false, stopped: [], error: failureOf(event.error).message }) }] },
       },
+      on: { 'motion.command': { actions: 'refuseDuringStop' } },
+      after: {
+        stopConfirmTimeout: { actions: { type: 'answerStops', params: { confirmed: false, stopped: [], error: 'the daemon has not confirmed the stop yet; still stopping' } } },
+      },
+    },
+    /** The sweep failed (daemon unreachable): new motion stays refused until a sweep succeeds. */
+    stopRetry: {
+      entry: ['stamp', { type: 'announce', params: { state: 'stopping' } }],
+      on: { 'motion.command': { actions: 'refuseDuringStop' } },
+      after: { stopRetry: { target: 'stopping' } },
     },
     error: {
       entry: ['stamp', { type: 'announce', params: { state: 'error' } }],
+      on: {
+        'motion.command': { target: 'commanded', actions: 'take' },
+        'link.recovered': { guard: 'sweepOwed', target: 'stopping' },
+      },
     },
   },
 });
 
+/** A sender failure as the caller's error (the daemon's own error kinds → DaemonUnavailable / CommandRejected). */
+function failureOf(error: unknown): RpcFailure {
+  const tagged = error && typeof error === 'object' && '_tag' in error ? (error as { _tag: string; message?: string }) : { _tag: 'HandlerFailed', message: String(error) };
+  if (KNOWN_FAILURES.has(tagged._tag)) return error as RpcFailure;
+  return failureFromDaemon({ _tag: tagged._tag, message: tagged.message ?? String(error) }, 'connected');
+}
+
+/** Errors the executor raises that already are caller-facing. */
+const KNOWN_FAILURES: ReadonlySet<string> = new Set(['MotionCancelled', 'DaemonUnavailable', 'InterlockTripped', 'CommandRejected', 'Unsupported']);
+
 export type MotionMachine = typeof motionMachine;
+
+/** The execution state name of a motion snapshot (`stopRetry` reads as `stopping`). */
+export function executionStateName(value: unknown): ExecutionStateName {
+  if (value === 'stopRetry') return 'stopping';
+  return value === 'idle' || value === 'commanded' || value === 'moving' || value === 'stopping' || value === 'error' ? value : 'idle';
+}

@@ -2,6 +2,7 @@
 // move sequences with a uuid, ≤ 5 s measured; `goto_sleep` ends with motors disabled; `wake_up`
 // does not enable them): unknown → asleep/awake from the daemon's motor mode, waking and
 // going_to_sleep while a sequence we started runs (its uuid tracked until move_done or a timeout).
+// `compliant` is gravity compensation (motors on but compliant: gated like asleep).
 // Owns the derived state and the `movable` tag the root gates motion on; it does not start the
 // sequences or enable motors (the composer does, via the motion machine and adapters), and does
 // no I/O. Every state change emits `power.changed`.
@@ -10,7 +11,7 @@ import { assign, emit, setup } from 'xstate';
 /** The real sequences take ≤ 5 s (§7: 2.3 s wake, 4–5 s sleep); 3× that before giving up on one. */
 export const SEQUENCE_TIMEOUT_MS = 15_000;
 
-export const POWER_STATES = ['unknown', 'asleep', 'waking', 'awake', 'going_to_sleep'] as const;
+export const POWER_STATES = ['unknown', 'asleep', 'waking', 'awake', 'compliant', 'going_to_sleep'] as const;
 export type PowerStateName = (typeof POWER_STATES)[number];
 export const MOTOR_MODES = ['enabled', 'disabled', 'gravity_compensation'] as const;
 export type MotorMode = (typeof MOTOR_MODES)[number];
@@ -57,7 +58,7 @@ export const powerMachine = setup({
   guards: {
     modeDisabled: ({ event }) => event.type === 'daemon.motor_mode' && event.mode === 'disabled',
     modeEnabled: ({ event }) => event.type === 'daemon.motor_mode' && event.mode === 'enabled',
-    modeLive: ({ event }) => event.type === 'daemon.motor_mode' && (event.mode === 'enabled' || event.mode === 'gravity_compensation'),
+    modeCompliant: ({ event }) => event.type === 'daemon.motor_mode' && event.mode === 'gravity_compensation',
     ourSequenceCompleted: ({ context, event }) => event.type === 'daemon.move_done' && event.uuid === context.sequenceUuid && event.outcome === 'completed',
     ourSequenceAborted: ({ context, event }) => event.type === 'daemon.move_done' && event.uuid === context.sequenceUuid && event.outcome !== 'completed',
   },
@@ -79,7 +80,8 @@ export const powerMachine = setup({
       on: {
         'daemon.motor_mode': [
           { guard: 'modeDisabled', target: 'asleep', actions: 'recordMotorMode' },
-          { guard: 'modeLive', target: 'awake', actions: 'recordMotorMode' },
+          { guard: 'modeEnabled', target: 'awake', actions: 'recordMotorMode' },
+          { guard: 'modeCompliant', target: 'compliant', actions: 'recordMotorMode' },
         ],
         'power.wake_started': { target: 'waking', actions: 'trackSequence' },
         'power.sleep_started': { target: 'going_to_sleep', actions: 'trackSequence' },
@@ -88,7 +90,10 @@ export const powerMachine = setup({
     asleep: {
       entry: ['stamp', 'clearSequence', { type: 'announce', params: { state: 'asleep' } }],
       on: {
-        'daemon.motor_mode': { guard: 'modeEnabled', target: 'awake', actions: 'recordMotorMode' },
+        'daemon.motor_mode': [
+          { guard: 'modeEnabled', target: 'awake', actions: 'recordMotorMode' },
+          { guard: 'modeCompliant', target: 'compliant', actions: 'recordMotorMode' },
+        ],
         'power.wake_started': { target: 'waking', actions: 'trackSequence' },
         'power.sleep_started': { target: 'going_to_sleep', actions: 'trackSequence' },
       },
@@ -110,7 +115,23 @@ export const powerMachine = setup({
       entry: ['stamp', 'clearSequence', { type: 'announce', params: { state: 'awake' } }],
       on: {
         // Disabled behind our back (another client's goto_sleep, the dashboard): asleep.
-        'daemon.motor_mode': { guard: 'modeDisabled', target: 'asleep', actions: 'recordMotorMode' },
+        'daemon.motor_mode': [
+          { guard: 'modeDisabled', target: 'asleep', actions: 'recordMotorMode' },
+          { guard: 'modeCompliant', target: 'compliant', actions: 'recordMotorMode' },
+        ],
+        'power.wake_started': { target: 'waking', actions: 'trackSequence' },
+        'power.sleep_started': { target: 'going_to_sleep', actions: 'trackSequence' },
+      },
+    },
+    // Gravity compensation: the motors are powered but compliant (the head follows hands, and the
+    // daemon does not hold targets), so motion is gated here exactly like asleep.
+    compliant: {
+      entry: ['stamp', 'clearSequence', { type: 'announce', params: { state: 'compliant' } }],
+      on: {
+        'daemon.motor_mode': [
+          { guard: 'modeDisabled', target: 'asleep', actions: 'recordMotorMode' },
+          { guard: 'modeEnabled', target: 'awake', actions: 'recordMotorMode' },
+        ],
         'power.wake_started': { target: 'waking', actions: 'trackSequence' },
         'power.sleep_started': { target: 'going_to_sleep', actions: 'trackSequence' },
       },

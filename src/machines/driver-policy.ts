@@ -1,0 +1,253 @@
+// The root's one safety decision and the views derived from its children's snapshots (design card:
+// "a decision and the typed error that explains its refusal come from the same function").
+// `refusalOf(view, event)` is null when an RPC may run, else the typed error saying why; the root's
+// guard is `refusalOf(...) === null` and the gate's explanation is the same call. `gateView` and
+// `statusResult` read the child actors' snapshots — the only truth about their states — and never
+// store copies. Pure: no I/O, no actors started. reference-driver.md §2, §4, §12.
+import type { ActorRefFrom } from 'xstate';
+import {
+  DaemonUnavailable,
+  InterlockTripped,
+  MediaReleased,
+  MediaUnavailable,
+  MotorsCompliant,
+  NotAllowedInState,
+  RobotAsleep,
+  type RpcFailure,
+} from '../errors.ts';
+import type { ConnectionMachine } from './connection.machine.ts';
+import { availabilityOf, INITIAL_DRIVER_STATE, type ExecutionState } from './driver-state.ts';
+import type { InterlockMachine } from './interlock.machine.ts';
+import { acquireDecision, leaseDecision, leaseHeldError, liveHolder, type LeaseMachine, type LeasePolicy } from './lease.machine.ts';
+import { executionStateName, type MotionMachine } from './motion.machine.ts';
+import { powerStateName, type PowerMachine } from './power.machine.ts';
+import type { MotionRpcEvent, PowerRequirement } from '../rpc/robot-functions.ts';
+import type { MediaRpcEvent } from '../rpc/media-functions.ts';
+
+export type PrivilegedRpc = 'allowed' | 'supervisor_only';
+
+export interface DriverChildren {
+  readonly connection: ActorRefFrom<ConnectionMachine>;
+  readonly power: ActorRefFrom<PowerMachine>;
+  readonly interlock: ActorRefFrom<InterlockMachine>;
+  readonly lease: ActorRefFrom<LeaseMachine>;
+  readonly motion: ActorRefFrom<MotionMachine>;
+}
+
+/** The media session as the root knows it (media-session.machine.ts state names, or `disabled`). */
+export interface MediaMirror {
+  readonly state: string;
+  readonly since: number;
+  readonly lastError: string | null;
+  readonly audioInput: boolean;
+  readonly audioOutput: boolean;
+}
+
+/** What the gate decides on, read from the children at the moment of the decision. */
+export interface GateView {
+  readonly privilegedRpc: PrivilegedRpc;
+  readonly connection: { readonly state: string; readonly lastError: string | null; readonly since: number };
+  readonly power: { readonly state: string; readonly motorMode: string | null; readonly since: number };
+  readonly interlock: { readonly state: 'safe' | 'tripped'; readonly reason: string | null; readonly source: string | null; readonly owner: string | null; readonly since: number };
+  readonly lease: { readonly owner: string | null; readonly expiresAt: number; readonly policy: LeasePolicy };
+  readonly motion: { readonly state: ExecutionState; readonly since: number; readonly lastError: string; readonly lastCommander: string | null; readonly target: Record<string, unknown>; readonly kind: string | null };
+  readonly media: MediaMirror;
+}
+
+/** Reads every child's snapshot once. */
+export function gateView(children: DriverChildren, privilegedRpc: PrivilegedRpc, media: MediaMirror): GateView {
+  const c = children.connection.getSnapshot();
+  const p = children.power.getSnapshot();
+  const i = children.interlock.getSnapshot();
+  const l = children.lease.getSnapshot().context;
+  const m = children.motion.getSnapshot();
+  return {
+    privilegedRpc,
+    connection: { state: String(c.value), lastError: c.context.lastError, since: c.context.since },
+    power: { state: powerStateName(p.value), motorMode: p.context.motorMode, since: p.context.since },
+    interlock: { state: i.value === 'tripped' ? 'tripped' : 'safe', reason: i.context.reason, source: i.context.source, owner: i.context.owner, since: i.context.since },
+    lease: { owner: l.owner, expiresAt: l.expiresAt, policy: l.policy },
+    motion: { state: executionStateName(m.value), since: m.context.since, lastError: m.context.lastError, lastCommander: m.context.lastCommander, target: m.context.target, kind: m.context.active?.kind ?? null },
+    media,
+  };
+}
+
+/** The gated RPC events (stop_motion and reads are never refused by the safety gate). */
+export type GatedEvent =
+  | MotionRpcEvent
+  | { type: 'rpc.set_motor_mode'; owner: string }
+  | { type: 'rpc.emergency_stop'; owner: string }
+  | { type: 'rpc.reset_interlock'; owner: string }
+  | { type: 'rpc.acquire_lease'; owner: string }
+  | { type: 'rpc.release_lease'; owner: string }
+  | { type: 'supervisor.reset'; owner: string }
+  | MediaRpcEvent;
+
+function powerAllows(requirement: PowerRequirement, power: string): boolean {
+  switch (requirement) {
+    case 'awake':
+      return power === 'awake';
+    case 'wake':
+      return power !== 'going_to_sleep';
+    case 'sleep':
+      return power !== 'asleep' && power !== 'going_to_sleep';
+    case 'any':
+      return true;
+  }
+}
+
+function daemonLinkDown(view: GateView): DaemonUnavailable {
+  return new DaemonUnavailable({ message: `the daemon link is ${view.connection.state}${view.connection.lastError ? ` (${view.connection.lastError})` : ''}`, connectionState: view.connection.state });
+}
+
+function powerRefusal(view: GateView, requirement: PowerRequirement): RpcFailure | null {
+  if (powerAllows(requirement, view.power.state)) return null;
+  if (view.power.state === 'compliant') {
+    return new MotorsCompliant({ message: 'the motors are in gravity compensation (compliant): call set_motor_mode {"mode":"enabled"} or wake_up first', motorMode: view.power.motorMode ?? 'gravity_compensation' });
+  }
+  const hint = view.power.state === 'waking' ? 'the robot is waking up; retry when awake' : view.power.state === 'going_to_sleep' ? 'the robot is going to sleep' : 'call wake_up first';
+  return new RobotAsleep({ message: `the robot is ${view.power.state}: ${hint}`, powerState: view.power.state });
+}
+
+/**
+ * Why a media call may not run now (null: it may), most fundamental reason first: media disabled,
+ * daemon link down, hardware released, session not streaming, audio switched off.
+ */
+export function mediaRefusal(view: Pick<GateView, 'connection' | 'media'>, event: MediaRpcEvent): RpcFailure | null {
+  const media = view.media;
+  const needs = event.requires;
+  if (media.state === 'disabled') return new MediaUnavailable({ message: 'media is disabled on this driver (--no-media)', sessionState: 'disabled', lastError: null });
+  if (needs.daemon && view.connection.state !== 'connected') return daemonLinkDown(view as GateView);
+  if ((needs.notReleased || needs.stream) && media.state === 'released') {
+    return new MediaReleased({ message: "the daemon's camera and audio are released (release_media_hardware); call acquire_media_hardware first" });
+  }
+  if (needs.stream && media.state !== 'streaming') {
+    return new MediaUnavailable({ message: `the media session is ${media.state}${media.lastError ? ` (${media.lastError})` : ''}; retry when it is streaming`, sessionState: media.state, lastError: media.lastError });
+  }
+  if (needs.audioInput && !media.audioInput) return new NotAllowedInState({ message: 'audio input is stopped: call start_audio_input first', function: event.function, state: { audio_input: 'stopped' } });
+  if (needs.audioOutput && !media.audioOutput) return new NotAllowedInState({ message: 'audio output is stopped: call start_audio_output first', function: event.function, state: { audio_output: 'stopped' } });
+  return null;
+}
+
+/** The lease rule for `caller`, as the lease actor itself applies it. */
+function leaseRefusal(view: GateView, event: GatedEvent, caller: string, nowMs: number, fn: string): RpcFailure | null {
+  if (event.type === 'rpc.acquire_lease') {
+    const decision = acquireDecision(view.lease, caller, nowMs);
+    return decision.allowed ? null : leaseHeldError(decision);
+  }
+  const decision = leaseDecision(view.lease, caller, nowMs);
+  if (!decision.allowed) return leaseHeldError(decision);
+  if (event.type === 'rpc.release_lease' && liveHolder(view.lease, nowMs) !== caller) {
+    return new NotAllowedInState({ message: `${caller} does not hold the lease`, function: fn, state: { command_owner: liveHolder(view.lease, nowMs) } });
+  }
+  return null;
+}
+
+/**
+ * THE gate decision: null when `event` may run now, else the typed error explaining the refusal,
+ * most fundamental reason first. The root machine's guard and the gate's explanation both call it.
+ */
+export function refusalOf(view: GateView, event: GatedEvent, nowMs: number): RpcFailure | null {
+  const fn = 'function' in event ? event.function : event.type.replace(/^(rpc|supervisor)\./, '');
+  if (event.type === 'rpc.media') return mediaRefusal(view, event);
+  if ((event.type === 'rpc.emergency_stop' || event.type === 'rpc.reset_interlock') && view.privilegedRpc === 'supervisor_only') {
+    return new NotAllowedInState({ message: `${fn} is only served on the supervisor subject on this robot`, function: fn, state: { privileged_rpc: view.privilegedRpc } });
+  }
+  if (event.type === 'rpc.emergency_stop') return null;
+  if ((event.type === 'rpc.reset_interlock' || event.type === 'supervisor.reset') && view.interlock.state === 'safe') {
+    return new NotAllowedInState({ message: 'the interlock is already safe', function: fn, state: { interlock_state: 'safe' } });
+  }
+  if (event.type === 'rpc.reset_interlock' || event.type === 'supervisor.reset') return null;
+  const needsRobot = event.type === 'rpc.motion' || event.type === 'rpc.set_motor_mode';
+  if (needsRobot && view.connection.state !== 'connected') return daemonLinkDown(view);
+  if (needsRobot && view.interlock.state === 'tripped') {
+    return new InterlockTripped({ message: `the interlock is tripped (${view.interlock.reason ?? 'no reason'}); call reset_interlock when it is safe`, reason: view.interlock.reason ?? '', source: view.interlock.source, trippedBy: view.interlock.owner });
+  }
+  if (event.type === 'rpc.motion') {
+    const power = powerRefusal(view, event.power);
+    if (power) return power;
+  }
+  const lease = leaseRefusal(view, event, event.owner, nowMs, fn);
+  if (lease) return lease;
+  if (needsRobot && view.motion.state === 'stopping') {
+    return new NotAllowedInState({ message: 'a stop is in progress (waiting for the daemon to confirm it); send the command again once it has stopped', function: fn, state: { execution_state: 'stopping' } });
+  }
+  return null;
+}
+
+function isoMs(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** What the root keeps that is not a child's state: observations of the daemon and the mesh. */
+export interface Observations {
+  readonly startedAt: number;
+  readonly daemonStatus: { readonly value: unknown; readonly at: number } | null;
+  readonly pose: Record<string, unknown>;
+  readonly meshState: string;
+  readonly meshStateSince: number;
+  readonly detectors: { readonly lastAudioEvent: Record<string, unknown>; readonly lastMotionEvent: Record<string, unknown> };
+}
+
+/** The reference's media fields of `driver_state` (§4), derived from the session mirror. */
+function mediaFields(media: MediaMirror): Record<string, unknown> {
+  const session = media.state === 'streaming' ? 'available' : media.state === 'released' ? 'released' : 'unavailable';
+  return {
+    media_ready: media.state === 'streaming',
+    video_input_state: media.state === 'disabled' ? 'unknown' : session,
+    audio_input_state: session === 'available' ? (media.audioInput ? 'started' : 'stopped') : media.state === 'disabled' ? 'unknown' : session,
+    audio_output_state: session === 'available' ? (media.audioOutput ? 'started' : 'stopped') : media.state === 'disabled' ? 'unknown' : session,
+  };
+}
+
+/** `get_status` result: the daemon block and the reference `driver_state` plus our additions, all derived. */
+export function statusResult(view: GateView, seen: Observations, nowMs: number): Record<string, unknown> {
+  const holder = liveHolder(view.lease, nowMs);
+  const audio = seen.detectors.lastAudioEvent;
+  const motion = seen.detectors.lastMotionEvent;
+  return {
+    daemon:
+      seen.daemonStatus === null
+        ? { available: false, connection_state: view.connection.state, reason: view.connection.lastError ?? 'no daemon status received yet' }
+        : { available: view.connection.state === 'connected', connection_state: view.connection.state, status: seen.daemonStatus.value, read_at: isoMs(seen.daemonStatus.at), age_s: (nowMs - seen.daemonStatus.at) / 1000 },
+    driver_state: {
+      ...INITIAL_DRIVER_STATE,
+      ...mediaFields(view.media),
+      command_owner: holder,
+      last_commander: view.motion.lastCommander,
+      lease_expires_at: holder === null ? 0 : view.lease.expiresAt / 1000,
+      lease_active: holder !== null,
+      lease_policy: view.lease.policy,
+      execution_state: view.motion.state,
+      interlock_state: view.interlock.state,
+      interlock_reason: view.interlock.reason,
+      current_pose: seen.pose,
+      target_pose: view.motion.target,
+      last_error: view.motion.lastError || view.connection.lastError || '',
+      availability: availabilityOf(view.motion.state),
+      power_state: view.power.state,
+      motor_mode: view.power.motorMode,
+      connection_state: view.connection.state,
+      mesh_state: seen.meshState,
+      media_session_state: view.media.state,
+      audio_activity: audio['state'] === 'active',
+      last_audio_event: audio,
+      video_motion_state: Object.keys(motion).length > 0 ? String(motion['state'] ?? 'unknown') : 'unknown',
+      last_motion_event: motion,
+      state_since: {
+        connection: isoMs(view.connection.since),
+        power: isoMs(view.power.since),
+        interlock: isoMs(view.interlock.since),
+        execution: isoMs(view.motion.since),
+        mesh: isoMs(seen.meshStateSince),
+        media: isoMs(view.media.since),
+      },
+      started_at: isoMs(seen.startedAt),
+    },
+  };
+}
+
+/** The state block of every audit record and `safety_event`: the state AFTER the change. */
+export function safetyState(view: GateView, nowMs: number): Record<string, unknown> {
+  return { interlock: view.interlock.state, power: view.power.state, connection: view.connection.state, execution: view.motion.state, lease_owner: liveHolder(view.lease, nowMs) };
+}
