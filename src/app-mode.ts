@@ -40,8 +40,9 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
       running = await startDriver(config, { messagingUrls: choice.urls });
       return { ok: true, started: true, restarted: ['mesh', 'daemon_link'] };
     }
-    const { restarted } = await running.reconfigure(config);
-    return { ok: true, started: false, restarted };
+    const result = await running.reconfigure(config);
+    if (!result.ok) return { ok: false, error: result.error.message, error_tag: result.error._tag, restart_required: result.error.fields, started: false };
+    return { ok: true, started: false, restarted: result.restarted };
   };
 
   const status = (): Record<string, unknown> =>

@@ -2,7 +2,6 @@
 // RPC gate in front of the root driver machine, the supervisor gate, and the device runtime on the
 // mesh; with --sim, the embedded daemon emulator first, so sim runs the same adapters as hardware.
 // Owns start-up order and shutdown; the CLI (src/cli.ts) owns argv, exit codes and the sim broker.
-import { createHash } from 'node:crypto';
 import type { DriverConfig } from './config/config.ts';
 import { createLogger } from './logging/logger.ts';
 import { natsConnectionOptions } from './adapters/nats-options.ts';
@@ -11,8 +10,10 @@ import { createStateInspector } from './adapters/state-inspector.ts';
 import { startDeviceRuntime, type DeviceRuntime } from './actors/device-runtime.ts';
 import { createRpcGate, type RpcGate } from './actors/rpc-gate.ts';
 import { startRobotRuntime, type RobotRuntime } from './actors/robot-runtime.ts';
-import { explainRefusal } from './machines/driver.machine.ts';
+import { explainRefusal, viewOf } from './machines/driver.machine.ts';
 import { availabilityOf } from './machines/driver-state.ts';
+import { reconfigurePlan } from './config/reconfigure-plan.ts';
+import { RestartRequired } from './errors.ts';
 import { subjects } from './protocol/subjects.ts';
 import { eventsFor, functionsFor, SUPERVISOR_FUNCTIONS } from './rpc/catalogue.ts';
 import { startMediaRuntime, type MediaRuntime } from './actors/media-runtime.ts';
@@ -24,6 +25,14 @@ import { DRIVER_VERSION } from './version.ts';
 
 const log = createLogger('driver');
 
+/**
+ * The outcome of one apply: what restarted, or RestartRequired naming the fields that cannot change
+ * while the driver runs (then nothing at all was applied).
+ */
+export type ReconfigureResult =
+  | { readonly ok: true; readonly restarted: ReadonlyArray<'mesh' | 'daemon_link' | 'media'> }
+  | { readonly ok: false; readonly error: RestartRequired; readonly restarted: ReadonlyArray<never> };
+
 export interface RunningDriver {
   readonly robot: RobotRuntime;
   readonly gate: RpcGate;
@@ -32,10 +41,12 @@ export interface RunningDriver {
   readonly config: DriverConfig;
   /**
    * Applies a new configuration without restarting the process: restarts only the mesh connection
-   * (when identity, brokers, credentials, TLS or discovery changed) and/or retargets the daemon link
-   * (when the daemon target or transport changed). Safety state (interlock, lease) is kept.
+   * (when identity, brokers, credentials, TLS or discovery changed), retargets the daemon link (when
+   * the daemon target or transport changed) and/or restarts media. Safety state (interlock, lease)
+   * is kept. Compared over the whole configuration: a change that needs a process restart
+   * (simulate, no_media, lease policy…) refuses the whole apply. Applies are serialised.
    */
-  reconfigure(next: DriverConfig): Promise<{ readonly restarted: ReadonlyArray<'mesh' | 'daemon_link' | 'media'> }>;
+  reconfigure(next: DriverConfig): Promise<ReconfigureResult>;
   /** Live machine states for the settings app's status panel. */
   statusSnapshot(): Record<string, unknown>;
   /** The embedded emulator when running with --sim. */
@@ -53,23 +64,12 @@ function sameList(a: ReadonlyArray<string>, b: ReadonlyArray<string>): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
-/** What the mesh connection depends on; credentials by a hash of their content, never the content. */
-function meshFingerprint(c: DriverConfig): string {
-  const secret = c.credentials ? createHash('sha256').update(c.credentials.jwt.reveal()).update(c.credentials.seed.reveal()).digest('hex') : '';
-  return JSON.stringify([c.deviceId, c.tenant, c.messagingUrls, c.discoveryMode, c.deviceTtlS, c.registerTimeoutS, c.registerJitterS, c.tls, secret]);
-}
-
 export interface DriverOverrides {
   readonly messagingUrls?: ReadonlyArray<string>;
   /** Point at an already running daemon (tests pass their own emulator). */
   readonly daemonBaseUrl?: string;
   /** Its signalling server (`ws://…`), with `daemonBaseUrl`. */
   readonly signallingUrl?: string;
-}
-
-/** What the media runtime depends on. */
-function mediaFingerprint(c: DriverConfig): string {
-  return JSON.stringify([c.daemonHost, c.signallingPort, c.soundsDir, c.allowOversizeRaw, c.monitors]);
 }
 
 /** The media runtime against the emulator's signalling server (--sim) or the robot's port 8443. */
@@ -145,7 +145,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
       events,
       gate,
       supervisorGate,
-      status: () => ({ availability: availabilityOf(robot.driver.getSnapshot().context.motion.state) }),
+      status: () => ({ availability: availabilityOf(viewOf(robot.driver.getSnapshot().context).motion.state) }),
       version: DRIVER_VERSION,
       onMeshState: (state, at) => robot.driver.send({ type: 'mesh.state', state, at }),
       ...inspect,
@@ -155,6 +155,38 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
   const live = (): DeviceRuntime => mesh as DeviceRuntime;
   log.info('driver started', { device_id: config.deviceId, tenant: config.tenant, discovery: config.discoveryMode, brokers: initialServers.join(','), daemon: daemonBaseUrl, sim: config.sim });
   let servers = initialServers;
+  let applying: Promise<void> = Promise.resolve();
+  /** One apply: refused whole when a field needs a restart, else only the parts that changed restart. */
+  const applyConfig = async (next: DriverConfig): Promise<ReconfigureResult> => {
+    const plan = reconfigurePlan(current, next);
+    if (plan.restartRequired.length > 0) {
+      const error = new RestartRequired({ message: `restart required: ${plan.restartRequired.join(', ')} cannot change while the driver runs (saved settings take effect at the next start)`, fields: plan.restartRequired });
+      log.warn('configuration not applied', { restart_required: plan.restartRequired.join(',') });
+      return { ok: false, error, restarted: [] };
+    }
+    const restarted: Array<'mesh' | 'daemon_link' | 'media'> = [];
+    if (plan.mesh) {
+      // The private --sim broker stays in use while the configured URLs are unchanged.
+      const nextServers = sameList(next.messagingUrls, current.messagingUrls) ? servers : next.messagingUrls;
+      await live().stop();
+      mesh = startMesh(next, nextServers);
+      servers = nextServers;
+      restarted.push('mesh');
+    }
+    if (plan.daemonLink) {
+      await robot.retarget(daemonUrl(next), next.transportMode);
+      restarted.push('daemon_link');
+    }
+    // Media follows the robot (signalling host and port) and its own settings.
+    if (media && plan.media) {
+      await media.stop();
+      media = openMedia(next);
+      restarted.push('media');
+    }
+    current = next;
+    log.info('configuration applied', { restarted: restarted.join(',') || 'nothing' });
+    return { ok: true, restarted };
+  };
   return {
     robot,
     gate,
@@ -168,42 +200,27 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     get media() {
       return media;
     },
-    async reconfigure(next) {
-      const restarted: Array<'mesh' | 'daemon_link' | 'media'> = [];
-      if (meshFingerprint(next) !== meshFingerprint(current)) {
-        // The private --sim broker stays in use while the configured URLs are unchanged.
-        const nextServers = sameList(next.messagingUrls, current.messagingUrls) ? servers : next.messagingUrls;
-        await live().stop();
-        mesh = startMesh(next, nextServers);
-        servers = nextServers;
-        restarted.push('mesh');
-      }
-      const nextDaemon = emulator ? emulator.url : daemonUrl(next);
-      if (nextDaemon !== robot.daemonBaseUrl || next.transportMode !== current.transportMode) {
-        await robot.retarget(nextDaemon, next.transportMode);
-        restarted.push('daemon_link');
-      }
-      // Media follows the robot (signalling host and port) and its own settings; --no-media needs a restart.
-      if (media && mediaFingerprint(next) !== mediaFingerprint(current)) {
-        await media.stop();
-        media = openMedia(next);
-        restarted.push('media');
-      }
-      current = next;
-      log.info('configuration applied', { restarted: restarted.join(',') || 'nothing' });
-      return { restarted };
+    reconfigure(next) {
+      // Applies run one at a time: each sees the configuration the previous one left in force.
+      const run = applying.then(() => applyConfig(next));
+      applying = run.then(
+        () => undefined,
+        () => undefined,
+      );
+      return run;
     },
     statusSnapshot() {
-      const c = robot.driver.getSnapshot().context;
+      const view = viewOf(robot.driver.getSnapshot().context);
+      const seen = robot.driver.getSnapshot().context;
       return {
-        mesh: { state: c.meshState, since: new Date(c.meshStateSince).toISOString(), device_id: current.deviceId, tenant: current.tenant, brokers: servers, registrations: live().registrationCount() },
-        daemon_link: { state: c.connection.state, since: new Date(c.connection.since).toISOString(), daemon: robot.daemonBaseUrl, transport: current.transportMode, last_error: c.connection.lastError },
-        power: c.power.state,
-        interlock: { state: c.interlock.state, reason: c.interlock.reason },
-        lease: { owner: c.lease.owner, expires_at: c.lease.expiresAt / 1000, policy: c.leasePolicy },
-        execution: c.motion.state,
-        media: media ? { state: c.media.state, since: new Date(c.media.since).toISOString(), last_error: c.media.lastError, codec: media.link?.videoCodec ?? null } : { state: 'disabled' },
-        last_error: c.motion.lastError || c.state.last_error || null,
+        mesh: { state: seen.meshState, since: new Date(seen.meshStateSince).toISOString(), device_id: current.deviceId, tenant: current.tenant, brokers: servers, registrations: live().registrationCount() },
+        daemon_link: { state: view.connection.state, since: new Date(view.connection.since).toISOString(), daemon: robot.daemonBaseUrl, transport: current.transportMode, last_error: view.connection.lastError },
+        power: view.power.state,
+        interlock: { state: view.interlock.state, reason: view.interlock.reason },
+        lease: { owner: view.lease.owner, expires_at: view.lease.expiresAt / 1000, policy: view.lease.policy },
+        execution: view.motion.state,
+        media: media ? { state: view.media.state, since: new Date(view.media.since).toISOString(), last_error: view.media.lastError, codec: media.link?.videoCodec ?? null } : { state: 'disabled' },
+        last_error: view.motion.lastError || view.connection.lastError || null,
       };
     },
     async stop() {

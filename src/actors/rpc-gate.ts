@@ -12,6 +12,12 @@ import type { AnyRpcFunction, RpcFunction } from '../rpc/function-def.ts';
 /** Default wait for an outcome: below the 30 s timeout of agent-tools and the MCP bridge (§2.13). */
 export const DEFAULT_OUTCOME_TIMEOUT_MS = 20_000;
 
+/** The gate's wait for one call: the function's own (derived from the call when it is a function), else the default. */
+export function outcomeTimeoutMs<P>(fn: RpcFunction<P, { type: string }>, params: P): number {
+  const own = typeof fn.timeoutMs === 'function' ? fn.timeoutMs(params) : fn.timeoutMs;
+  return own ?? DEFAULT_OUTCOME_TIMEOUT_MS;
+}
+
 export type GateResult = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: RpcFailure };
 
 interface OutcomeEvent {
@@ -69,7 +75,7 @@ export function createRpcGate(options: RpcGateOptions): RpcGate {
         options.onRefusal?.({ fn: method, error, caller, event });
         return { ok: false, error };
       }
-      const timeoutMs = fn.timeoutMs ?? DEFAULT_OUTCOME_TIMEOUT_MS;
+      const timeoutMs = outcomeTimeoutMs(fn, decoded.success);
       return await new Promise<GateResult>((resolve) => {
         // Subscribe before sending: the machine may answer synchronously inside `send`.
         const subscription = target.on('rpc.outcome', (outcome) => {

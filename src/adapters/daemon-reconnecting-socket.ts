@@ -136,6 +136,8 @@ export class ReconnectingSocket {
   #pongTimer: NodeJS.Timeout | null = null;
   #closeReason: string | null = null;
   #started = false;
+  /** `performance.now()` of the last frame received (0: none on this connection). */
+  #lastFrameMono = 0;
 
   constructor(options: ReconnectingSocketOptions) {
     this.url = options.url;
@@ -190,6 +192,16 @@ export class ReconnectingSocket {
     return { ok: true };
   }
 
+  /** How long no frame has arrived on the open connection (Infinity while not open). */
+  silentForMs(): number {
+    return this.#state === 'open' ? performance.now() - this.#lastFrameMono : Number.POSITIVE_INFINITY;
+  }
+
+  /** Bytes `ws` still holds for the current connection (not yet handed to the kernel). */
+  get bufferedAmount(): number {
+    return this.#socket?.bufferedAmount ?? 0;
+  }
+
   /** Stops reconnecting, clears every timer, closes the socket; resolves once it is closed. */
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
@@ -231,12 +243,14 @@ export class ReconnectingSocket {
       this.#state = 'open';
       this.#attempt = 0;
       this.#openedAt = performance.now();
+      this.#lastFrameMono = this.#openedAt;
       this.#armLiveness(socket);
       this.#log.info('connected', { url: this.url });
       this.#events.emit('open');
     });
     socket.on('message', (data, isBinary) => {
       if (this.#socket !== socket) return;
+      this.#lastFrameMono = performance.now();
       this.#alive();
       if (isBinary) return;
       const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data).toString('utf8');
@@ -368,6 +382,33 @@ export abstract class DaemonPushClient<E extends LifecycleEvents & { [K in keyof
 
   get connected(): boolean {
     return this.socket.connected;
+  }
+
+  /** How long the open connection has received nothing (Infinity while not open). */
+  silentForMs(): number {
+    return this.socket.silentForMs();
+  }
+
+  /** Unsent bytes queued on the current connection. */
+  get bufferedAmount(): number {
+    return this.socket.bufferedAmount;
+  }
+
+  /** Resolves once the socket is open, or false after `timeoutMs` (or when `signal` aborts). */
+  async waitOpen(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.socket.connected) return true;
+    return await new Promise<boolean>((resolve) => {
+      const done = (value: boolean) => {
+        clearTimeout(timer);
+        off();
+        signal?.removeEventListener('abort', onAbort);
+        resolve(value);
+      };
+      const onAbort = () => done(false);
+      const timer = setTimeout(() => done(this.socket.connected), timeoutMs);
+      const off = this.socket.on('open', () => done(true));
+      signal?.addEventListener('abort', onAbort);
+    });
   }
 
   /** Frames that were not JSON or were malformed known pushes (dropped, counted). */

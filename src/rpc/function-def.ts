@@ -26,8 +26,11 @@ export interface RpcFunction<P = unknown, E extends { type: string } = { type: s
   readonly params: ParamsSpec<P>;
   /** The event the driver machine receives for this call. */
   toEvent(params: P, call: CallContext): E;
-  /** How long the gate waits for the machine's outcome before answering OutcomeTimeout. */
-  readonly timeoutMs?: number;
+  /**
+   * How long the gate waits for the machine's outcome before answering OutcomeTimeout: a number, or
+   * derived from the call (a move with `wait` takes its own duration plus margins).
+   */
+  readonly timeoutMs?: number | ((params: P) => number);
 }
 
 /** Keeps the params type of each function while collecting them in one list. */

@@ -7,6 +7,10 @@
 import { FRAME_ENCODINGS, MAX_EDGE_RANGE, MAX_RPC_PAYLOAD_BYTES, QUALITY_RANGE } from '../media/encoding/frame-encoding.ts';
 import { defineFunction, type CallContext } from './function-def.ts';
 import { booleanParam, defineParams, enumParam, integerParam, numberParam, optionalParam, stringParam } from './params.ts';
+import { DEFAULT_REQUEST_TIMEOUT_MS, SOUND_UPLOAD_TIMEOUT_MS } from '../adapters/daemon-http.ts';
+
+/** play_audio_file: the upload may take its whole deadline, then the play request, plus a margin. */
+export const PLAY_AUDIO_TIMEOUT_MS = SOUND_UPLOAD_TIMEOUT_MS + DEFAULT_REQUEST_TIMEOUT_MS + 5_000;
 
 /**
  * Longest `data_b64` accepted by push_audio_sample: the reference's NATS budget (900 000 bytes of
@@ -202,7 +206,7 @@ export const playAudioFile = defineFunction({
   labels: WRITE,
   params: defineParams({ sound_file: stringParam({ description: 'File name inside the sounds directory.', maxLength: MAX_SOUND_FILE_CHARS }) }),
   toEvent: (p, call) => mediaEvent(call, 'play_audio_file', p, { daemon: true, notReleased: true }),
-  timeoutMs: 20_000,
+  timeoutMs: PLAY_AUDIO_TIMEOUT_MS,
 });
 
 export const detectAudioActivity = defineFunction({

@@ -24,6 +24,18 @@ export const LIMITS = {
 } as const;
 /** Realtime targets are applied on the next 50 Hz tick; allow a few ticks to report "settled". */
 export const REALTIME_SETTLE_MS = 250;
+/** The gate's default wait (rpc-gate DEFAULT_OUTCOME_TIMEOUT_MS) for calls that answer on acceptance. */
+const ACCEPT_TIMEOUT_MS = 20_000;
+/**
+ * A move with `wait` answers when it ends: its own duration, the daemon's completion margin (1 s,
+ * motion.machine MOVE_COMPLETION_MARGIN_MS) and a few seconds for the round trips.
+ */
+const WAIT_MARGIN_MS = 5_000;
+
+/** The gate's wait for a move of `durationS` seconds: never shorter than the move itself when waiting. */
+export function moveTimeoutMs(durationS: number, wait: boolean): number {
+  return wait ? Math.max(ACCEPT_TIMEOUT_MS, durationS * 1000 + WAIT_MARGIN_MS) : ACCEPT_TIMEOUT_MS;
+}
 /** Owner names: short printable ids, shown in status and the audit trail. */
 const OWNER_PATTERN = /^[A-Za-z0-9._:@/-]{1,64}$/;
 const OWNER_TEXT = 'letters, digits and . _ : @ / -';
@@ -93,6 +105,7 @@ export const setBodyYaw = defineFunction({
   name: 'set_body_yaw',
   description: `Turn the body (base) to an absolute yaw in degrees (positive turns left). Range ±${LIMITS.bodyYawDeg.toFixed(3)}° (±2.8 rad; the daemon itself stops at ±160° and keeps the head within 65° of the body). duration_s 0 sends a realtime target; above 0 runs a min-jerk move of that duration (max ${LIMITS.bodyYawDurationS} s). Needs the robot awake, the interlock safe and the lease free or yours.`,
   labels: MOTION_LABELS,
+  timeoutMs: (p) => moveTimeoutMs(p.duration_s, p.wait),
   params: defineParams({
     yaw_deg: numberParam({ description: 'Body yaw in degrees; positive turns left.', minimum: -LIMITS.bodyYawDeg, maximum: LIMITS.bodyYawDeg, unit: 'degrees' }),
     duration_s: numberParam({ description: 'Move duration in seconds; 0 = realtime target.', minimum: 0, maximum: LIMITS.bodyYawDurationS, default: 0, unit: 's' }),
@@ -127,6 +140,7 @@ export const gotoPose = defineFunction({
   name: 'goto_pose',
   description: `One coordinated move of head (x/y/z mm, roll/pitch/yaw degrees, same limits as look_at_world), antennas (±${LIMITS.antennaDeg}°) and body yaw over duration_s seconds (0.05–${LIMITS.gotoDurationS}) with an interpolation (linear, minjerk, ease_in_out, cartoon). Returns the daemon move uuid; wait=true answers when the move completed. Needs the robot awake, the interlock safe and the lease free or yours.`,
   labels: MOTION_LABELS,
+  timeoutMs: (p) => moveTimeoutMs(p.duration_s, p.wait),
   params: defineParams({
     x_mm: numberParam({ description: 'Head forward offset in millimetres.', minimum: -LIMITS.headTranslationMm, maximum: LIMITS.headTranslationMm, default: 0, unit: 'mm' }),
     y_mm: numberParam({ description: 'Head left offset in millimetres.', minimum: -LIMITS.headTranslationMm, maximum: LIMITS.headTranslationMm, default: 0, unit: 'mm' }),
@@ -162,6 +176,7 @@ export const lookAtPoint = defineFunction({
   name: 'look_at_point',
   description: `Turn the head to look at a point in the world frame (metres; x forward, y left, z up; |p| ≤ ${LIMITS.lookAtDistanceM} m) using the daemon's look-at maths. The resulting head angles must stay within look_at_world's limits (pitch/roll ±${LIMITS.headPitchDeg}°, yaw ±${LIMITS.headYawDeg}°) or the call is refused. duration_s 0 = realtime target, else a min-jerk move.`,
   labels: MOTION_LABELS,
+  timeoutMs: (p) => moveTimeoutMs(p.duration_s, p.wait),
   params: defineParams({
     x_m: numberParam({ description: 'Point forward distance in metres.', minimum: -LIMITS.lookAtDistanceM, maximum: LIMITS.lookAtDistanceM, unit: 'm' }),
     y_m: numberParam({ description: 'Point left distance in metres.', minimum: -LIMITS.lookAtDistanceM, maximum: LIMITS.lookAtDistanceM, default: 0, unit: 'm' }),

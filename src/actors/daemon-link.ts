@@ -1,0 +1,76 @@
+// The daemon adapters of one target (HTTP client, /ws/sdk, move updates) as one bundle, and what
+// their pushes tell the root driver machine: daemon status (→ interlock and power), move updates
+// (→ motion and power), the throttled pose mirror. Owns opening, wiring and closing a bundle; it
+// decides nothing (the machines do) and keeps no robot state (the adapters' caches are the
+// observations). `retarget` swaps a whole bundle. reachy-daemon-api.md §1–§2.
+import { DaemonHttpClient } from '../adapters/daemon-http.ts';
+import { DaemonMoveUpdates } from '../adapters/daemon-move-updates.ts';
+import { DaemonSdkSocket } from '../adapters/daemon-sdk-socket.ts';
+import type { DaemonStatus } from '../adapters/daemon-wire.ts';
+import type { ReportEvent } from '../machines/driver.machine.ts';
+import type { MotorMode } from '../machines/power.machine.ts';
+import { radToDeg } from '../robot/pose-math.ts';
+
+/** `driver_state.current_pose` refresh: 10 Hz is plenty for status readers; 50 Hz would only churn. */
+export const POSE_MIRROR_INTERVAL_MS = 100;
+
+export type TransportMode = 'auto' | 'websocket' | 'http';
+
+export interface DaemonLink {
+  readonly baseUrl: string;
+  readonly http: DaemonHttpClient;
+  /** Absent in `http` transport mode. */
+  readonly sdk: DaemonSdkSocket | undefined;
+  readonly moves: DaemonMoveUpdates;
+  readonly unsubscribe: Array<() => void>;
+}
+
+export function openDaemonLink(baseUrl: string, transportMode: TransportMode): DaemonLink {
+  return {
+    baseUrl,
+    http: new DaemonHttpClient({ baseUrl }),
+    sdk: transportMode !== 'http' ? new DaemonSdkSocket({ baseUrl }) : undefined,
+    moves: new DaemonMoveUpdates({ baseUrl }),
+    unsubscribe: [],
+  };
+}
+
+export async function closeDaemonLink(link: DaemonLink): Promise<void> {
+  for (const u of link.unsubscribe) u();
+  await Promise.all([link.sdk?.close(), link.moves.close(), link.http.close()]);
+}
+
+function isMotorMode(value: unknown): value is MotorMode {
+  return value === 'enabled' || value === 'disabled' || value === 'gravity_compensation';
+}
+
+/** A daemon status (HTTP or pushed) as the root's report. */
+export function statusReport(status: DaemonStatus): Extract<ReportEvent, { type: 'daemon.status' }> {
+  const mode = status.backend_status?.motor_control_mode;
+  return { type: 'daemon.status', status, daemonState: status.state, error: status.error ?? null, motorMode: isMotorMode(mode) ? mode : null, at: Date.now() };
+}
+
+/** Wires the link's pushes to the root: joint stream → pose mirror, move updates → motion and power. */
+export function wireDaemonLink(link: DaemonLink, toRoot: (event: ReportEvent) => void): void {
+  let lastPoseAt = 0;
+  if (link.sdk) {
+    link.unsubscribe.push(
+      link.sdk.on('joint_positions', (push) => {
+        const t = Date.now();
+        if (t - lastPoseAt < POSE_MIRROR_INTERVAL_MS) return;
+        lastPoseAt = t;
+        const [right, left] = push.antennas_joint_positions;
+        toRoot({
+          type: 'pose.update',
+          pose: { head_joints_deg: push.head_joint_positions.map(radToDeg), antennas_deg: [radToDeg(left ?? 0), radToDeg(right ?? 0)], body_yaw_deg: radToDeg(push.head_joint_positions[0] ?? 0), read_at: new Date(t).toISOString() },
+        });
+      }),
+    );
+  }
+  link.unsubscribe.push(
+    link.moves.on('move', (update) => {
+      const kind = update.type === 'move_started' ? 'started' : update.type === 'move_completed' ? 'completed' : update.type === 'move_failed' ? 'failed' : 'cancelled';
+      toRoot({ type: 'daemon.move_update', uuid: update.uuid, update: kind, details: update.details });
+    }),
+  );
+}

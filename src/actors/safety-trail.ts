@@ -1,0 +1,42 @@
+// The safety trail of the robot side: every refusal, interlock and lease change, late move stopped
+// and unconfirmed stop becomes one record — appended to the audit log and published as a
+// `safety_event` — carrying the state AFTER the change, read from the children's snapshots (the
+// lease change carries its own after-holder, since a lapsed lease expires and is re-acquired in one
+// step). Owns the record shape; decides nothing and keeps no state. reference-driver.md §12.
+import type { Actor } from 'xstate';
+import type { AuditLog } from '../adapters/audit-log.ts';
+import type { RpcFailure } from '../errors.ts';
+import { safetyState } from '../machines/driver-policy.ts';
+import { viewOf, type DriverMachine } from '../machines/driver.machine.ts';
+import { isoSeconds, type CallerMeta } from '../protocol/json-rpc.ts';
+
+export interface SafetyTrail {
+  /** A gate refusal (audited and announced like every state change). */
+  refusal(info: { fn: string; error: RpcFailure; caller: CallerMeta; event: { type: string } }): void;
+  stop(): void;
+}
+
+export function startSafetyTrail(root: Actor<DriverMachine>, audit: AuditLog, emitSafetyEvent: (payload: Record<string, unknown>) => void): SafetyTrail {
+  const record = (kind: string, reason: string, fn: string | null, owner: string | null, extra: Record<string, unknown> = {}, override: Record<string, unknown> = {}) => {
+    const state = { ...safetyState(viewOf(root.getSnapshot().context), Date.now()), ...override };
+    const entry = { kind, reason, function: fn, owner, state, ts: isoSeconds(Date.now()), ...extra };
+    audit.append(entry);
+    emitSafetyEvent(entry);
+  };
+  const { interlock, lease, motion } = root.getSnapshot().context.children;
+  const subscriptions = [
+    interlock.on('interlock.changed', (e) => record(e.state === 'tripped' ? 'interlock_tripped' : 'interlock_reset', e.reason ?? '', null, e.owner, { source: e.source })),
+    lease.on('lease.changed', (e) => record(`lease_${e.reason}`, e.detail ?? e.reason, null, e.owner, { expires_at: e.expiresAt / 1000 }, { lease_owner: e.holder })),
+    motion.on('motion.late_move', (e) => record('late_move_stopped', e.reason, null, null, { uuid: e.uuid })),
+    motion.on('motion.stop_unconfirmed', (e) => record('stop_unconfirmed', e.reason, null, null, { error: e.error })),
+  ];
+  return {
+    refusal({ fn, error, caller, event }) {
+      const owner = caller.sourceDevice ?? ('owner' in event ? String((event as { owner: unknown }).owner) : null);
+      record('refused', error.message, fn, owner, { error_tag: error._tag });
+    },
+    stop() {
+      for (const s of subscriptions) s.unsubscribe();
+    },
+  };
+}
