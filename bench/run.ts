@@ -21,6 +21,7 @@ import {
   type VideoFrameInput,
 } from '../src/media/encoding/frame-encoding.ts';
 import { openH264TestEncoder } from '../test/harness/h264-test-encoder.ts';
+import { formatStopLatency, runStopLatencyBench } from './stop-latency.ts';
 
 const WIDTH = 1280;
 const HEIGHT = 720;
@@ -274,5 +275,6 @@ if (import.meta.main) {
   const h264 = h264DecodeFrames();
   const report = await runFrameEncodingBench({ decodeFrame: h264.decodeFrame }).finally(() => h264.close());
   process.stdout.write(formatReport(report));
+  process.stdout.write(formatStopLatency(await runStopLatencyBench()));
   process.stdout.write(`total ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 }
