@@ -11,12 +11,18 @@ const BASE64_KEY = /_b64$/i;
 /** Bounds what one inspection message may carry (frames and audio never belong in context). */
 const MAX_STRING_CHARS = 2_048;
 
+function isActorRef(value: unknown): value is { id: string } {
+  return typeof value === 'object' && value !== null && 'sessionId' in value && 'getSnapshot' in value && typeof (value as { send?: unknown }).send === 'function';
+}
+
 function sanitize(value: unknown, depth = 0): unknown {
   if (depth > 8) return '[depth]';
   if (typeof value === 'string') return value.length > MAX_STRING_CHARS ? `${value.slice(0, MAX_STRING_CHARS)}…[truncated]` : value;
   if (value instanceof Uint8Array || value instanceof ArrayBuffer) return `[binary ${value.byteLength} bytes]`;
   if (typeof value === 'function') return '[function]';
   if (Array.isArray(value)) return value.map((v) => sanitize(v, depth + 1));
+  // A child actor's reference in the root's context: the inspector shows the child itself.
+  if (isActorRef(value)) return `[actor ${value.id}]`;
   if (value && typeof value === 'object') {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
