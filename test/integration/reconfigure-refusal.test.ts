@@ -1,0 +1,250 @@
+// Issue 9, "Reconfigure says applied when it did not", pinned to core-contracts.md: a new
+// configuration that changes what cannot be applied live (`simulate`, `no_media`) is refused with
+// RestartRequired naming the fields — the mesh does not re-register under the sim device id, the
+// daemon link keeps driving the same robot, media stays as it was — directly
+// (`driver.reconfigure`) and through the settings app (PUT /api/settings); and applies are
+// serialised: two at once run one after the other, the second seeing the first's result.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'undici';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import { loadConfig, type DriverConfig } from '../../src/config/config.ts';
+import { startWithSettings } from '../../src/app-mode.ts';
+import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
+import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
+import { fakeRegistry, openClient, rpc, type FakeRegistry } from '../harness/mesh-peer.ts';
+import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
+
+/** The device ids loadConfig picks when none is configured (config.ts DEFAULT_DEVICE_ID / DEFAULT_SIM_DEVICE_ID). */
+const REAL_ID = 'reachy-mini-1';
+const SIM_ID = 'reachy-mini-sim-1';
+/** Long enough for a re-registration to reach the registry (it is sent at once with jitter 0). */
+const REGISTRATION_SETTLE_MS = 800;
+
+let a: NatsServerHandle;
+let b: NatsServerHandle;
+let ncA: NatsConnection;
+let ncB: NatsConnection;
+let registryA: FakeRegistry;
+let registryB: FakeRegistry;
+let emulator1: Emulator;
+let emulator2: Emulator;
+
+beforeAll(async () => {
+  [a, b] = await Promise.all([startNatsServer(), startNatsServer()]);
+  [emulator1, emulator2] = await Promise.all([startEmulator({ timeScale: 0.05 }), startEmulator({ timeScale: 0.05 })]);
+  [ncA, ncB] = await Promise.all([openClient(a.url), openClient(b.url)]);
+  registryA = fakeRegistry(ncA);
+  registryB = fakeRegistry(ncB);
+  await Promise.all([ncA.flush(), ncB.flush()]);
+});
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+afterAll(async () => {
+  await Promise.all([ncA?.close(), ncB?.close()]);
+  await Promise.all([a?.stop(), b?.stop(), emulator1?.close(), emulator2?.close()]);
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `answered` when `id` answers get_status on that broker within 500 ms, else `silent`. */
+const presence = (nc: NatsConnection, id: string) => call(nc, id, 'get_status', {}, 500).then(() => 'answered', () => 'silent');
+
+interface Setup {
+  readonly dir: string;
+  readonly argv: string[];
+  readonly env: Record<string, string>;
+  save(values: Record<string, unknown>): void;
+  /** The configuration the CLI would load now (flags + env + the saved settings). */
+  load(): DriverConfig;
+}
+
+function setup(extraArgv: string[] = []): Setup {
+  const dir = mkdtempSync(join(tmpdir(), 'rmd-refusal-'));
+  const settingsFile = join(dir, 'device_connect_app.json');
+  const argv = ['--settings-file', settingsFile, ...extraArgv];
+  const env = { DEVICE_CONNECT_ALLOW_INSECURE: 'true', DEVICE_CONNECT_REGISTER_JITTER: '0', REACHY_AUDIT_LOG: 'none', HOME: dir };
+  return {
+    dir,
+    argv,
+    env,
+    save: (values) => writeFileSync(settingsFile, JSON.stringify(values), { mode: 0o600 }),
+    load: () => loadConfig({ argv, env }),
+  };
+}
+
+async function driverOn(s: Setup): Promise<TestDriver> {
+  const driver = await startTestDriver(s.argv, s.env);
+  cleanups.push(() => driver.stop());
+  return driver;
+}
+
+const call = (nc: NatsConnection, id: string, method: string, params: object = {}, timeoutMs = 2_000) =>
+  rpc(nc, `device-connect.default.${id}.cmd`, { jsonrpc: '2.0', id: method, method, params }, timeoutMs) as Promise<Record<string, any>>;
+
+async function waitConnected(nc: NatsConnection, id: string): Promise<void> {
+  await expect
+    .poll(async () => (await call(nc, id, 'get_status').catch((): Record<string, any> => ({}))).result?.driver_state?.connection_state, { timeout: 8_000 })
+    .toBe('connected');
+}
+
+/** Whatever an apply answered: its resolved value or what it rejected with. */
+async function outcomeOf(apply: Promise<unknown>): Promise<{ readonly rejected: boolean; readonly value: any }> {
+  try {
+    return { rejected: false, value: await apply };
+  } catch (error) {
+    return { rejected: true, value: error };
+  }
+}
+
+/** The typed refusal of an apply: a rejection with a tagged error, or a resolved value carrying one. */
+function refusalOf(outcome: { readonly rejected: boolean; readonly value: any }): { _tag?: string; fields?: unknown } | undefined {
+  if (outcome.rejected) return outcome.value;
+  const v = outcome.value;
+  return v?._tag ? v : (v?.error ?? v?.refused);
+}
+
+/** Registry requests naming `deviceId`, from the `since`-th request on. */
+const registrationsOf = (registry: FakeRegistry, deviceId: string, since: number) => registry.requests.messages.slice(since).filter((m) => m.text.includes(`"${deviceId}`));
+
+test('reconfigure of simulate is refused with RestartRequired; the mesh keeps its device id and the daemon link its robot', async () => {
+  const s = setup();
+  const base = { messaging_urls: a.url, reachy_target: `127.0.0.1:${emulator1.port}`, no_media: true };
+  s.save(base);
+  const driver = await driverOn(s);
+  expect(driver.config.deviceId).toBe(REAL_ID);
+  await waitConnected(ncA, REAL_ID);
+
+  const mark = registryA.requests.messages.length;
+  s.save({ ...base, simulate: true });
+  const next = s.load();
+  // The danger of applying it: the sim configuration names another device.
+  expect(next).toMatchObject({ sim: true, deviceId: SIM_ID });
+  const outcome = await outcomeOf(driver.reconfigure(next));
+  const refusal = refusalOf(outcome);
+  expect.soft(refusal?._tag, `reconfigure answered ${JSON.stringify(outcome.value)}`).toBe('RestartRequired');
+  expect.soft(refusal?.fields, 'the refusal names the field').toEqual(expect.arrayContaining([expect.stringMatching(/^(sim|simulate)$/)]));
+
+  await sleep(REGISTRATION_SETTLE_MS);
+  expect.soft(registrationsOf(registryA, SIM_ID, mark).map((m) => m.subject), 'no registration under the sim device id').toEqual([]);
+  expect.soft(driver.config).toMatchObject({ deviceId: REAL_ID, sim: false });
+  expect.soft(driver.emulator, 'no embedded emulator was started').toBeUndefined();
+  expect.soft(await presence(ncA, SIM_ID), 'nothing answers as the sim device').toBe('silent');
+  // The real device still answers and still drives the same robot.
+  expect.soft(await presence(ncA, REAL_ID), 'the real device still answers').toBe('answered');
+  expect(driver.robot.daemonBaseUrl).toBe(emulator1.url);
+  emulator1.clearReceived();
+  const id = driver.config.deviceId; // the id it answers as now (REAL_ID unless the apply went through)
+  expect((await call(ncA, id, 'look_at_world', { yaw: 7 })).result).toMatchObject({ status: 'accepted' });
+  await expect.poll(() => emulator1.received.some((r) => r.transport === 'ws' && r.path === '/ws/sdk')).toBe(true);
+});
+
+test('reconfigure of no_media is refused with RestartRequired; media stays off', async () => {
+  const s = setup(['--device-id', 'refusal-media']);
+  const base = { messaging_urls: a.url, reachy_target: `127.0.0.1:${emulator1.port}`, no_media: true };
+  s.save(base);
+  const driver = await driverOn(s);
+  await waitConnected(ncA, 'refusal-media');
+  s.save({ ...base, no_media: false });
+  const next = s.load();
+  expect(next.noMedia).toBe(false);
+  const outcome = await outcomeOf(driver.reconfigure(next));
+  const refusal = refusalOf(outcome);
+  expect.soft(refusal?._tag, `reconfigure answered ${JSON.stringify(outcome.value)}`).toBe('RestartRequired');
+  expect.soft(refusal?.fields, 'the refusal names the field').toEqual(expect.arrayContaining([expect.stringMatching(/^(noMedia|no_media)$/)]));
+  expect.soft(driver.config.noMedia, 'the configuration in force keeps no_media').toBe(true);
+  expect(driver.media).toBeUndefined();
+  expect((await call(ncA, 'refusal-media', 'get_status')).result.driver_state.connection_state).toBe('connected');
+});
+
+test('two applies at once are serialised: the second sees the first one\'s result', async () => {
+  const s = setup(['--device-id', 'refusal-serial']);
+  s.save({ messaging_urls: a.url, reachy_target: `127.0.0.1:${emulator1.port}`, no_media: true });
+  const driver = await driverOn(s);
+  await waitConnected(ncA, 'refusal-serial');
+  const markB = registryB.requests.messages.length;
+  // First apply: a new broker. Second apply (saved after it): the same broker and a new robot.
+  s.save({ messaging_urls: b.url, reachy_target: `127.0.0.1:${emulator1.port}`, no_media: true });
+  const first = s.load();
+  s.save({ messaging_urls: b.url, reachy_target: `127.0.0.1:${emulator2.port}`, no_media: true });
+  const second = s.load();
+  const [r1, r2] = await Promise.all([outcomeOf(driver.reconfigure(first)), outcomeOf(driver.reconfigure(second))]);
+  expect(r1.rejected || r2.rejected, `applies answered ${JSON.stringify([r1.value, r2.value])}`).toBe(false);
+  expect.soft(r1.value.restarted, 'the first apply moves the mesh').toEqual(['mesh']);
+  expect.soft(r2.value.restarted, 'the second apply, after the first, only retargets the daemon link').toEqual(['daemon_link']);
+
+  await sleep(REGISTRATION_SETTLE_MS);
+  expect.soft(registrationsOf(registryB, 'refusal-serial', markB).length, 'one mesh registered on the new broker').toBe(1);
+  await waitConnected(ncB, 'refusal-serial');
+  expect(driver.robot.daemonBaseUrl).toBe(emulator2.url);
+  expect.soft(await presence(ncA, 'refusal-serial'), 'gone from the old broker').toBe('silent');
+});
+
+/** Every key of the settings app's form (as the page saves it). */
+const appSettings = (overrides: Record<string, unknown>) => ({
+  use_portal: false, nats_credentials_file: '', device_id: '', tenant: '', reachy_target: `127.0.0.1:${emulator1.port}`, transport_mode: 'websocket',
+  allow_insecure: true, simulate: false, no_media: true, messaging_backend: '', messaging_urls: a.url, discovery_mode: '', portal_credentials_glob: '', portal_credentials_dir: '', reachy_prefix: 'reachy_mini',
+  ...overrides,
+});
+
+async function startApp(values: Record<string, unknown>) {
+  const dir = mkdtempSync(join(tmpdir(), 'rmd-refusal-app-'));
+  const settingsFile = join(dir, 'settings.json');
+  writeFileSync(settingsFile, JSON.stringify(values), { mode: 0o600 });
+  const app = await startWithSettings(
+    {
+      argv: ['app', '--settings-port', '0', '--settings-host', '127.0.0.1', '--config-dir', dir, '--settings-file', settingsFile],
+      env: { HOME: dir, REACHY_AUDIT_LOG: 'none', DEVICE_CONNECT_REGISTER_JITTER: '0', PATH: process.env.PATH ?? '' },
+    },
+    () => undefined,
+  );
+  cleanups.push(() => app.stop());
+  const token = readFileSync(join(dir, 'settings-token'), 'utf8').trim();
+  const api = async (method: 'PUT' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: any }> => {
+    const res = await request(`${app.settings.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.statusCode, json: await res.body.json().catch(() => null) };
+  };
+  return { app, api, settingsFile };
+}
+
+test('settings app: saving simulate answers a restart-required refusal and the mesh does not re-register as the sim device', async () => {
+  const { app, api } = await startApp(appSettings({}));
+  expect(app.driver()?.config.deviceId).toBe(REAL_ID);
+  await waitConnected(ncA, REAL_ID);
+  const mark = registryA.requests.messages.length;
+  const saved = await api('PUT', '/api/settings', appSettings({ simulate: true }));
+  expect(saved.status).toBe(200);
+  const applied = JSON.stringify(saved.json?.applied);
+  expect.soft(saved.json?.applied?.ok, `applied: ${applied}`).toBe(false);
+  expect.soft(applied, 'the answer says a restart is required').toMatch(/RestartRequired/);
+  expect.soft(applied, 'the answer names the field').toMatch(/simulate/);
+  await sleep(REGISTRATION_SETTLE_MS);
+  expect.soft(registrationsOf(registryA, SIM_ID, mark).map((m) => m.subject), 'no registration under the sim device id').toEqual([]);
+  expect.soft(app.driver()?.config.deviceId).toBe(REAL_ID);
+  expect.soft(await presence(ncA, REAL_ID), 'the real device still answers').toBe('answered');
+  expect.soft(await presence(ncA, SIM_ID), 'nothing answers as the sim device').toBe('silent');
+});
+
+test('settings app: two applies at once are serialised — one restarts the mesh, the other finds nothing left to do', async () => {
+  const { app, api, settingsFile } = await startApp(appSettings({ device_id: 'refusal-app-serial' }));
+  await waitConnected(ncA, 'refusal-app-serial');
+  const markB = registryB.requests.messages.length;
+  writeFileSync(settingsFile, JSON.stringify(appSettings({ device_id: 'refusal-app-serial', messaging_urls: b.url })), { mode: 0o600 });
+  const answers = await Promise.all([api('POST', '/api/apply'), api('POST', '/api/apply')]);
+  expect(answers.map((x) => x.status)).toEqual([200, 200]);
+  const restarted = answers.map((x) => x.json?.restarted);
+  expect.soft(restarted, `applies answered ${JSON.stringify(answers.map((x) => x.json))}`).toEqual(expect.arrayContaining([['mesh'], []]));
+  await sleep(REGISTRATION_SETTLE_MS);
+  expect.soft(registrationsOf(registryB, 'refusal-app-serial', markB).length, 'one mesh registered on the new broker').toBe(1);
+  await waitConnected(ncB, 'refusal-app-serial');
+  expect(app.driver()?.config.messagingUrls).toEqual([b.url]);
+});
