@@ -10,6 +10,7 @@ import { DaemonMoveUpdates } from '../adapters/daemon-move-updates.ts';
 import { DaemonSdkSocket } from '../adapters/daemon-sdk-socket.ts';
 import type { DaemonStatus } from '../adapters/daemon-wire.ts';
 import type { AuditLog } from '../adapters/audit-log.ts';
+import type { DaemonTransport } from '../adapters/daemon-transport.ts';
 import { DaemonUnavailable, HandlerFailed, messageOf, type RpcFailure } from '../errors.ts';
 import { radToDeg } from '../robot/pose-math.ts';
 import { createLogger } from '../logging/logger.ts';
@@ -49,6 +50,8 @@ export interface RobotRuntimeOptions {
   readonly mediaEnabled?: boolean;
   /** Receives media RPCs the root machine accepted (the media runtime; set once it exists). */
   readonly deliverMedia?: (event: MediaRpcEvent) => void;
+  /** The byte pipe to the daemon for every adapter (the fault simulation's in-memory one); TCP when absent. */
+  readonly daemonTransport?: DaemonTransport;
 }
 
 export interface RobotRuntime {
@@ -77,11 +80,12 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
     readonly moves: DaemonMoveUpdates;
     readonly unsubscribe: Array<() => void>;
   }
+  const transport = options.daemonTransport ? { transport: options.daemonTransport } : {};
   const openLink = (baseUrl: string, transportMode: RobotRuntimeOptions['transportMode']): DaemonLink => ({
     baseUrl,
-    http: new DaemonHttpClient({ baseUrl }),
-    sdk: transportMode !== 'http' ? new DaemonSdkSocket({ baseUrl }) : undefined,
-    moves: new DaemonMoveUpdates({ baseUrl }),
+    http: new DaemonHttpClient({ baseUrl, ...transport }),
+    sdk: transportMode !== 'http' ? new DaemonSdkSocket({ baseUrl, ...transport }) : undefined,
+    moves: new DaemonMoveUpdates({ baseUrl, ...transport }),
     unsubscribe: [],
   });
   let link = openLink(options.daemonBaseUrl, options.transportMode);

@@ -6,6 +6,7 @@
 // Behaviour lives in the modules it composes (sim-daemon, http-dispatch, ws-*).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createLogger } from '../logging/logger.ts';
 import { CommandLog, type ReceivedCommand } from './command-log.ts';
 import { createRequestHandler } from './http-dispatch.ts';
@@ -97,6 +98,11 @@ export interface Emulator {
   /** Brings the daemon back on the same port (after stop()). */
   start(): Promise<void>;
   restart(): Promise<void>;
+  /**
+   * Hands one in-memory byte stream to the daemon's HTTP server as a connection accepted on its
+   * port (the fault simulation's transport, src/sim/in-memory-transport.ts); false while stopped.
+   */
+  acceptConnection(socket: Duplex): boolean;
   /** Final stop; clears every timer. The emulator cannot be started again. */
   close(): Promise<void>;
 }
@@ -254,6 +260,12 @@ class DaemonEmulator implements Emulator {
   async restart(): Promise<void> {
     await this.stop();
     await this.start();
+  }
+
+  acceptConnection(socket: Duplex): boolean {
+    if (!this.#server) return false;
+    this.#server.emit('connection', socket);
+    return true;
   }
 
   async close(): Promise<void> {
