@@ -134,7 +134,8 @@ describe('pause', () => {
     const runningEntry = emulator.motionRecord.moves.find((m) => m.uuid === running.uuid)!;
     expect(runningEntry.outcome).toBe('completed');
     const resumedAt = performance.now();
-    expect(sdk.log.filter((l) => l.at > pausedAt + 50 && l.at < resumedAt)).toEqual([]);
+    // Pushes sent just before the pause may still be in flight for a moment on a loaded box.
+    expect(sdk.log.filter((l) => l.at > pausedAt + 100 && l.at < resumedAt)).toEqual([]);
     expect(updates.log.some((l) => l.frame.type === 'move_completed')).toBe(false);
 
     emulator.faults.resume();
@@ -193,9 +194,10 @@ describe('dropped replies', () => {
       const emulator = await setup();
       emulator.faults.apply({ dropReplies: [{ path: '/api/move/running', probability: 0.5 }] }, seed);
       const dropped: boolean[] = [];
-      for (let i = 0; i < 12; i += 1) {
-        // undici's own headersTimeout ticks in ~1 s steps; an AbortSignal timer is exact.
-        const answered = await request(`${emulator.url}/api/move/running`, { signal: AbortSignal.timeout(150) }).then(
+      for (let i = 0; i < 10; i += 1) {
+        // undici's own headersTimeout ticks in ~1 s steps; an AbortSignal timer is exact. 300 ms
+        // is ample for an answered request on a loaded box.
+        const answered = await request(`${emulator.url}/api/move/running`, { signal: AbortSignal.timeout(300) }).then(
           async (r) => { await r.body.text(); return true; },
           () => false,
         );
@@ -212,11 +214,14 @@ describe('dropped replies', () => {
 });
 
 describe('reordered move updates', () => {
+  /** Long enough for four sequential REST calls on a loaded box to land in one window. */
+  const REORDER_WINDOW_MS = 1_000;
+
   /** Starts four instant moves within one window; returns the delivered frames as emission indices. */
   async function deliveredOrder(seed: number): Promise<{ order: number[]; firstAt: number; startedAt: number }> {
     const emulator = await setup();
     const updates = await probe(emulator, '/api/move/ws/updates');
-    emulator.faults.apply({ reorderMoveUpdatesMs: 500 }, seed);
+    emulator.faults.apply({ reorderMoveUpdatesMs: REORDER_WINDOW_MS }, seed);
     for (let i = 0; i < 4; i += 1) await post(emulator.url, '/api/move/goto', { antennas: [i / 10, 0], duration: 0 });
     const frames: Frame[] = [];
     for (let i = 0; i < 8; i += 1) frames.push(await updates.next());
@@ -230,7 +235,7 @@ describe('reordered move updates', () => {
     const first = await deliveredOrder(11);
     expect([...first.order].sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(first.order).not.toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
-    expect(first.firstAt - first.startedAt).toBeGreaterThanOrEqual(500 - TIMER_SLOP_MS);
+    expect(first.firstAt - first.startedAt).toBeGreaterThanOrEqual(REORDER_WINDOW_MS - TIMER_SLOP_MS);
     expect((await deliveredOrder(11)).order).toEqual(first.order);
   });
 });
