@@ -6,6 +6,7 @@ import type { DriverConfig } from './config/config.ts';
 import { createLogger } from './logging/logger.ts';
 import { natsConnectionOptions } from './adapters/nats-options.ts';
 import { openAuditLog } from './adapters/audit-log.ts';
+import type { DaemonTransport } from './adapters/daemon-transport.ts';
 import { createStateInspector } from './adapters/state-inspector.ts';
 import { startDeviceRuntime, type DeviceRuntime } from './actors/device-runtime.ts';
 import { createRpcGate, type RpcGate } from './actors/rpc-gate.ts';
@@ -70,6 +71,10 @@ export interface DriverOverrides {
   readonly daemonBaseUrl?: string;
   /** Its signalling server (`ws://…`), with `daemonBaseUrl`. */
   readonly signallingUrl?: string;
+  /** The byte pipe to the daemon (the fault simulation's in-memory one, src/sim/in-memory-transport.ts); TCP when absent. */
+  readonly daemonTransport?: DaemonTransport;
+  /** Starts the mesh side (default `startDeviceRuntime`); the fault simulation records it in memory instead of NATS. */
+  readonly startDeviceRuntime?: typeof startDeviceRuntime;
 }
 
 /** The media runtime against the emulator's signalling server (--sim) or the robot's port 8443. */
@@ -125,6 +130,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     emitSafetyEvent: (payload) => mesh?.emitEvent('safety_event', payload),
     mediaEnabled,
     deliverMedia: (event) => media?.handle(event),
+    ...(overrides.daemonTransport ? { daemonTransport: overrides.daemonTransport } : {}),
     ...inspect,
   });
   const openMedia = (c: DriverConfig) => startMedia(c, robot, emulator, overrides, (name, payload) => mesh?.emitEvent(name, payload), inspect);
@@ -133,7 +139,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
   const supervisorGate = createRpcGate({ functions: SUPERVISOR_FUNCTIONS, target: robot.driver, explainRefusal, onRefusal: (info) => robot.recordRefusal(info) });
   const initialServers = overrides.messagingUrls ?? config.messagingUrls;
   const startMesh = (c: DriverConfig, servers: ReadonlyArray<string>): DeviceRuntime =>
-    startDeviceRuntime({
+    (overrides.startDeviceRuntime ?? startDeviceRuntime)({
       deviceId: c.deviceId,
       tenant: c.tenant,
       discoveryMode: c.discoveryMode,

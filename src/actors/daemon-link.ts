@@ -4,6 +4,7 @@
 // decides nothing (the machines do) and keeps no robot state (the adapters' caches are the
 // observations). `retarget` swaps a whole bundle. reachy-daemon-api.md §1–§2.
 import { DaemonHttpClient } from '../adapters/daemon-http.ts';
+import type { DaemonTransport } from '../adapters/daemon-transport.ts';
 import { DaemonMoveUpdates } from '../adapters/daemon-move-updates.ts';
 import { DaemonSdkSocket } from '../adapters/daemon-sdk-socket.ts';
 import type { DaemonStatus } from '../adapters/daemon-wire.ts';
@@ -25,12 +26,14 @@ export interface DaemonLink {
   readonly unsubscribe: Array<() => void>;
 }
 
-export function openDaemonLink(baseUrl: string, transportMode: TransportMode): DaemonLink {
+/** Opens the adapters for `baseUrl`; `daemonTransport` replaces TCP (the fault simulation's in-memory link). */
+export function openDaemonLink(baseUrl: string, transportMode: TransportMode, daemonTransport?: DaemonTransport): DaemonLink {
+  const transport = daemonTransport ? { transport: daemonTransport } : {};
   return {
     baseUrl,
-    http: new DaemonHttpClient({ baseUrl }),
-    sdk: transportMode !== 'http' ? new DaemonSdkSocket({ baseUrl }) : undefined,
-    moves: new DaemonMoveUpdates({ baseUrl }),
+    http: new DaemonHttpClient({ baseUrl, ...transport }),
+    sdk: transportMode !== 'http' ? new DaemonSdkSocket({ baseUrl, ...transport }) : undefined,
+    moves: new DaemonMoveUpdates({ baseUrl, ...transport }),
     unsubscribe: [],
   };
 }

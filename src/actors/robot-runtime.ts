@@ -6,6 +6,7 @@
 // adapters. Design card "one system, one truth"; reference-driver.md §12.
 import { createActor, fromCallback, fromPromise, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import type { AuditLog } from '../adapters/audit-log.ts';
+import type { DaemonTransport } from '../adapters/daemon-transport.ts';
 import type { DaemonHttpClient } from '../adapters/daemon-http.ts';
 import type { DaemonStatus } from '../adapters/daemon-wire.ts';
 import { DaemonUnavailable, InterlockTripped, messageOf, MotionCancelled, type RpcFailure } from '../errors.ts';
@@ -48,6 +49,8 @@ export interface RobotRuntimeOptions {
   readonly mediaEnabled?: boolean;
   /** Receives media RPCs the root machine accepted (the media runtime; set once it exists). */
   readonly deliverMedia?: (event: MediaRpcEvent) => void;
+  /** How the adapters reach the daemon (default: TCP); the fault simulation passes an in-memory one. */
+  readonly daemonTransport?: DaemonTransport;
 }
 
 export interface RobotRuntime {
@@ -114,7 +117,8 @@ function connectionActors(link: () => DaemonLink, toRoot: (event: ReportEvent) =
 }
 
 export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
-  let link = openDaemonLink(options.daemonBaseUrl, options.transportMode);
+  const open = (baseUrl: string, mode: TransportMode) => openDaemonLink(baseUrl, mode, options.daemonTransport);
+  let link = open(options.daemonBaseUrl, options.transportMode);
   const inspect = options.inspect ? { inspect: options.inspect } : {};
   // Declared before use by the closures below; assigned right after.
   let root: Actor<DriverMachine> | undefined;
@@ -161,7 +165,7 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
     async retarget(daemonBaseUrl, transportMode) {
       driver.send({ type: 'link.stop' });
       const old = link;
-      link = openDaemonLink(daemonBaseUrl, transportMode);
+      link = open(daemonBaseUrl, transportMode);
       wireDaemonLink(link, toRoot);
       await closeDaemonLink(old);
       log.info('robot link retargeted', { daemon: daemonBaseUrl, transport: link.sdk ? 'websocket' : 'http' });

@@ -17,6 +17,7 @@ import {
   type HeadPose, type Interpolation, type MatrixPose, type MediaStatus, type MotorMode, type SetTargetResult, type XyzRpyPose,
 } from './daemon-wire.ts';
 import { buildFilePartBody } from './multipart-body.ts';
+import { deadlineSignal, type DaemonTransport } from './daemon-transport.ts';
 
 const log = createLogger('daemon-http');
 
@@ -79,6 +80,8 @@ export interface DaemonHttpClientOptions {
   readonly baseUrl: string;
   /** Default whole-call deadline; see DEFAULT_REQUEST_TIMEOUT_MS. */
   readonly requestTimeoutMs?: number;
+  /** The byte pipe to the daemon (the fault simulation's in-memory one); TCP when absent. */
+  readonly transport?: DaemonTransport;
 }
 
 export interface CallOptions {
@@ -203,8 +206,9 @@ export class DaemonHttpClient {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`daemon baseUrl must be http(s), got ${options.baseUrl}`);
     this.baseUrl = url.origin;
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    const transport = options.transport;
     this.#agent = new Agent({
-      connect: { timeout: CONNECT_TIMEOUT_MS },
+      connect: transport ? (_options, callback) => transport.connect((error, socket) => (error ? callback(error, null) : callback(null, socket as never))) : { timeout: CONNECT_TIMEOUT_MS },
       keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
       keepAliveMaxTimeout: KEEP_ALIVE_TIMEOUT_MS,
       connections: MAX_CONNECTIONS,
@@ -378,13 +382,14 @@ export class DaemonHttpClient {
     const url = `${this.baseUrl}${spec.route}${query}`;
     let status: number;
     let raw: string;
+    const deadline = deadlineSignal(timeoutMs);
     try {
       const response = await request(url, {
         dispatcher: this.#agent,
         method: spec.method,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: deadline.signal,
         ...(spec.rawBody !== undefined
           ? { body: spec.rawBody.bytes, headers: { 'content-type': spec.rawBody.contentType } }
           : spec.body === undefined ? {} : { body: JSON.stringify(spec.body), headers: { 'content-type': 'application/json' } }),
@@ -394,6 +399,8 @@ export class DaemonHttpClient {
       raw = await response.body.text();
     } catch (error) {
       throw this.#transportFailure(error, spec, url, timeoutMs);
+    } finally {
+      deadline.clear();
     }
     return this.#interpret(spec, status, raw);
   }

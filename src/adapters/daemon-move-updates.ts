@@ -35,6 +35,8 @@ export interface DaemonMoveUpdatesOptions {
   readonly pingIntervalMs?: number;
   readonly pongTimeoutMs?: number;
   readonly handshakeTimeoutMs?: number;
+  /** The byte pipe to the daemon (the fault simulation's in-memory one); TCP when absent. */
+  readonly transport?: import('./daemon-transport.ts').DaemonTransport;
 }
 
 export class DaemonMoveUpdates extends DaemonPushClient<MoveUpdatesEvents> {

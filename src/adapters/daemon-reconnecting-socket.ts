@@ -8,6 +8,7 @@
 import WebSocket from 'ws';
 import { createLogger, type Logger } from '../logging/logger.ts';
 import { DaemonNotConnected, DaemonSocketCongested } from './daemon-errors.ts';
+import type { DaemonTransport } from './daemon-transport.ts';
 
 /** First reconnect delay: a daemon restart takes seconds; 100 ms retries a blip at once. */
 export const RECONNECT_INITIAL_DELAY_MS = 100;
@@ -75,6 +76,8 @@ export interface ReconnectingSocketOptions {
   readonly pongTimeoutMs?: number;
   readonly initialDelayMs?: number;
   readonly maxDelayMs?: number;
+  /** The byte pipe to the daemon (the fault simulation's in-memory one); TCP when absent. */
+  readonly transport?: DaemonTransport;
 }
 
 export type SendResult = { readonly ok: true } | { readonly ok: false; readonly error: DaemonNotConnected | DaemonSocketCongested };
@@ -118,6 +121,15 @@ export function reconnectDelayMs(attempt: number, initialMs = RECONNECT_INITIAL_
   return Math.round(base * (1 - RECONNECT_JITTER * random()));
 }
 
+/** A `createConnection` for node:http (and so ws) that opens the socket through `transport`. */
+function transportConnection(transport: DaemonTransport): NonNullable<WebSocket.ClientOptions['createConnection']> {
+  const create = (_options: unknown, oncreate: Parameters<DaemonTransport['connect']>[0]): undefined => {
+    transport.connect(oncreate);
+    return undefined;
+  };
+  return create as unknown as NonNullable<WebSocket.ClientOptions['createConnection']>;
+}
+
 export class ReconnectingSocket {
   readonly url: string;
   readonly #log: Logger;
@@ -127,6 +139,7 @@ export class ReconnectingSocket {
   readonly #pongTimeoutMs: number;
   readonly #initialDelayMs: number;
   readonly #maxDelayMs: number;
+  readonly #transport: DaemonTransport | undefined;
   #socket: WebSocket | null = null;
   #state: SocketState = 'waiting';
   #attempt = 0;
@@ -148,6 +161,7 @@ export class ReconnectingSocket {
     this.#pongTimeoutMs = options.pongTimeoutMs ?? PONG_TIMEOUT_MS;
     this.#initialDelayMs = options.initialDelayMs ?? RECONNECT_INITIAL_DELAY_MS;
     this.#maxDelayMs = options.maxDelayMs ?? RECONNECT_MAX_DELAY_MS;
+    this.#transport = options.transport;
   }
 
   get state(): SocketState {
@@ -233,6 +247,8 @@ export class ReconnectingSocket {
       handshakeTimeout: this.#handshakeTimeoutMs,
       maxPayload: MAX_PAYLOAD_BYTES,
       followRedirects: false,
+      // node:http calls createConnection(options, oncreate) and takes the socket from oncreate; ws's type only knows net's form.
+      ...(this.#transport ? { createConnection: transportConnection(this.#transport) } : {}),
     });
     this.#socket = socket;
     let opened = false;
@@ -328,6 +344,7 @@ export interface DaemonSocketOverrides {
   readonly pingIntervalMs?: number;
   readonly pongTimeoutMs?: number;
   readonly handshakeTimeoutMs?: number;
+  readonly transport?: DaemonTransport;
 }
 
 /** Lifecycle events every daemon socket client re-emits to its own listeners. */
@@ -367,6 +384,7 @@ export abstract class DaemonPushClient<E extends LifecycleEvents & { [K in keyof
       ...(overrides.pingIntervalMs === undefined ? {} : { pingIntervalMs: overrides.pingIntervalMs }),
       ...(overrides.pongTimeoutMs === undefined ? {} : { pongTimeoutMs: overrides.pongTimeoutMs }),
       ...(overrides.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: overrides.handshakeTimeoutMs }),
+      ...(overrides.transport === undefined ? {} : { transport: overrides.transport }),
     });
     const relay = this.events as unknown as Listeners<LifecycleEvents>;
     this.socket.on('open', () => relay.emit('open'));

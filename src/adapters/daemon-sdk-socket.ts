@@ -90,6 +90,8 @@ export interface DaemonSdkSocketOptions {
   readonly pingIntervalMs?: number;
   readonly pongTimeoutMs?: number;
   readonly handshakeTimeoutMs?: number;
+  /** The byte pipe to the daemon (the fault simulation's in-memory one); TCP when absent. */
+  readonly transport?: import('./daemon-transport.ts').DaemonTransport;
 }
 
 interface CacheEntry {

@@ -2,13 +2,17 @@
 // 127.0.0.1 (ephemeral port by default) serving the daemon's REST routes and WebSockets with the
 // real shapes (reachy-daemon-api.md §1, §2, §10.3), over a kinematic robot that moves in
 // (scalable) time. Owns the public API and lifecycle — start, stop/start on the same port
-// ("daemon killed and back"), close — plus the received-command log and fault injection.
+// ("daemon killed and back"), close — plus the received-command log, the motion record
+// (motion-record.ts) and fault injection (`setFault`, and `faults`: fault-injector.ts).
 // Behaviour lives in the modules it composes (sim-daemon, http-dispatch, ws-*).
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { createLogger } from '../logging/logger.ts';
 import { CommandLog, type ReceivedCommand } from './command-log.ts';
+import { type EmulatorFaults, FaultInjector, type FaultPlan, type RouteDelay } from './fault-injector.ts';
 import { createRequestHandler } from './http-dispatch.ts';
+import type { MotionRecord, MoveRecordEntry, TargetRecordEntry } from './motion-record.ts';
 import { type XyzRpyPose, xyzRpyFromPose } from '../robot/pose-math.ts';
 import type { BootPose, MotorMode } from './robot-model.ts';
 import type { EmulatorMedia } from './media/emulator-media.ts';
@@ -21,6 +25,7 @@ import { SdkSocket } from './ws-sdk.ts';
 import { SetTargetSocket } from './ws-set-target.ts';
 import { StateFullSocket } from './ws-state-full.ts';
 
+export type { EmulatorFaults, FaultPlan, RouteDelay, MotionRecord, MoveRecordEntry, TargetRecordEntry };
 export type { EmulatorFault, ReceivedCommand, RobotVariant, BootPose, MotorMode, DaemonState, XyzRpyPose, UploadedSound, SimMediaMode, SimMediaProducer };
 
 export interface EmulatorOptions {
@@ -92,11 +97,20 @@ export interface Emulator {
   /** The `DaemonStatus` document `/api/daemon/status` would return now. */
   daemonStatus(): Record<string, unknown>;
   setFault(fault: EmulatorFault): void;
+  /** Transport and event-loop faults: delays, dropped replies, reordered move updates, pause/resume. */
+  readonly faults: EmulatorFaults;
+  /** Ground truth of every move and applied realtime target, on the emulator's clock. */
+  readonly motionRecord: MotionRecord;
   /** Kills the daemon: sockets dropped, moves end silently, port freed. Robot state is kept. */
   stop(): Promise<void>;
   /** Brings the daemon back on the same port (after stop()). */
   start(): Promise<void>;
   restart(): Promise<void>;
+  /**
+   * Hands one in-memory byte stream to the daemon's HTTP server as a connection accepted on its
+   * port (the fault simulation's transport, src/sim/in-memory-transport.ts); false while stopped.
+   */
+  acceptConnection(socket: Duplex): boolean;
   /** Final stop; clears every timer. The emulator cannot be started again. */
   close(): Promise<void>;
 }
@@ -112,6 +126,8 @@ class DaemonEmulator implements Emulator {
   readonly #logger = createLogger('sim');
   readonly #gateway: WsGateway;
   readonly #sdk: SdkSocket;
+  readonly #moveUpdates: MoveUpdatesSocket;
+  readonly #faults = new FaultInjector();
   readonly #mediaOptions: { readonly port: number; readonly mode: SimMediaMode } | null;
   #port: number;
   #server: Server | null = null;
@@ -134,11 +150,11 @@ class DaemonEmulator implements Emulator {
       wallNowMs: options.wallNowMs,
       onMediaReleasedChange: (released) => this.#media?.setReleased(released),
     });
-    this.#sdk = new SdkSocket(this.#daemon, this.#logger);
+    this.#sdk = new SdkSocket(this.#daemon, this.#logger, this.#faults);
+    this.#moveUpdates = new MoveUpdatesSocket(this.#daemon.moves, this.#faults, this.#daemon.clock);
     this.#gateway = new WsGateway(
-      [this.#sdk, new MoveUpdatesSocket(this.#daemon.moves), new StateFullSocket(this.#daemon), new SetTargetSocket(this.#daemon)],
-      this.#log,
-      this.#logger,
+      [this.#sdk, this.#moveUpdates, new StateFullSocket(this.#daemon, this.#faults), new SetTargetSocket(this.#daemon)],
+      { log: this.#log, logger: this.#logger, faults: this.#faults, clock: this.#daemon.clock },
     );
   }
 
@@ -202,10 +218,18 @@ class DaemonEmulator implements Emulator {
     this.#daemon.setFault(fault);
   }
 
+  get faults(): EmulatorFaults {
+    return this.#faults;
+  }
+
+  get motionRecord(): MotionRecord {
+    return this.#daemon.motion;
+  }
+
   async start(): Promise<void> {
     if (this.#closed) throw new Error('emulator closed');
     if (this.#server) return;
-    const server = createServer(createRequestHandler(this.#daemon, this.#log, this.#logger));
+    const server = createServer(createRequestHandler({ daemon: this.#daemon, log: this.#log, logger: this.#logger, faults: this.#faults }));
     server.on('upgrade', (request, socket, head: Buffer) => this.#gateway.handleUpgrade(request, socket, head));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -242,6 +266,9 @@ class DaemonEmulator implements Emulator {
     const server = this.#server;
     if (!server) return;
     this.#server = null;
+    // A dead process resumes nothing: work held by a pause or a reorder window is lost.
+    this.#faults.processDied();
+    this.#moveUpdates.processDied();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
     this.#gateway.terminateAll();
@@ -254,6 +281,12 @@ class DaemonEmulator implements Emulator {
   async restart(): Promise<void> {
     await this.stop();
     await this.start();
+  }
+
+  acceptConnection(socket: Duplex): boolean {
+    if (!this.#server) return false;
+    this.#server.emit('connection', socket);
+    return true;
   }
 
   async close(): Promise<void> {

@@ -3,10 +3,13 @@
 // (503), the required-body check (422 `missing`), then the handler; an unexpected exception
 // becomes uvicorn's plain-text 500. In front of all that, the daemon's MaxBodySizeMiddleware on the
 // sound upload path (413 from the Content-Length before reading, or once a streamed body passes
-// the cap; the connection is then closed). Owns the node:http request/response plumbing only.
+// the cap; the connection is then closed). The body is read on arrival (bytes in the daemon's
+// kernel); then the injected faults (fault-injector.ts): request delay, pause, reply hold, dropped
+// reply. Owns the node:http request/response plumbing only.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../logging/logger.ts';
 import { type CommandLog, parseLoggedBody } from './command-log.ts';
+import type { FaultInjector } from './fault-injector.ts';
 import {
   backendNotRunning, internalServerError, methodNotAllowed, notFound, validationFailed, type HttpReply,
 } from './fastapi-errors.ts';
@@ -84,31 +87,39 @@ function jsonErrorPosition(error: unknown): number {
   return found ? Number(found[1]) : 0;
 }
 
-async function dispatch(request: IncomingMessage, daemon: SimDaemon, log: CommandLog): Promise<Dispatched> {
+/** A request whose body has been read, or one already answered by the middleware. */
+type Received =
+  | { readonly kind: 'answered'; readonly path: string; readonly dispatched: Dispatched }
+  | { readonly kind: 'read'; readonly url: URL; readonly method: string; readonly raw: Buffer; readonly contentType: string | undefined };
+
+/** Reads and logs a request; the middleware answers oversized uploads here. */
+async function receive(request: IncomingMessage, log: CommandLog): Promise<Received> {
   const url = new URL(request.url ?? '/', 'http://emulator.invalid');
   const method = request.method ?? 'GET';
   const contentType = request.headers['content-type'];
   const query = Object.fromEntries(url.searchParams);
   const middlewareLimit = MIDDLEWARE_BODY_LIMITS.get(url.pathname);
+  const answered = (dispatched: Dispatched): Received => ({ kind: 'answered', path: url.pathname, dispatched });
   if (middlewareLimit !== undefined) {
     const declared = Number(request.headers['content-length']);
     if (Number.isFinite(declared) && declared > middlewareLimit) {
       log.record({ transport: 'http', method, path: url.pathname, query, body: undefined });
-      return { reply: bodyTooLarge(middlewareLimit), close: true };
+      return answered({ reply: bodyTooLarge(middlewareLimit), close: true });
     }
   }
   const read = await readBody(request, middlewareLimit ?? MAX_BODY_BYTES, middlewareLimit !== undefined);
   const raw = read.kind === 'ok' ? read.bytes : Buffer.alloc(0);
   log.record({ transport: 'http', method, path: url.pathname, query, body: loggedBody(raw, contentType) });
   if (read.kind === 'too-large') {
-    return middlewareLimit !== undefined
+    return answered(middlewareLimit !== undefined
       ? { reply: bodyTooLarge(middlewareLimit), close: true }
-      : { reply: { status: 413, json: { detail: 'Request Entity Too Large' } }, close: false };
+      : { reply: { status: 413, json: { detail: 'Request Entity Too Large' } }, close: false });
   }
-  return { reply: await routeRequest(url, method, raw, contentType, daemon), close: false };
+  return { kind: 'read', url, method, raw, contentType };
 }
 
-async function routeRequest(url: URL, method: string, raw: Buffer, contentType: string | undefined, daemon: SimDaemon): Promise<HttpReply> {
+async function routeRequest(received: Extract<Received, { kind: 'read' }>, receivedAt: number, daemon: SimDaemon): Promise<HttpReply> {
+  const { url, method, raw, contentType } = received;
   const match = matchRoute(method, url.pathname);
   if (match.kind === 'not-found') return notFound();
   if (match.kind === 'method-not-allowed') return methodNotAllowed();
@@ -127,22 +138,50 @@ async function routeRequest(url: URL, method: string, raw: Buffer, contentType: 
   if (route.body === 'required' && (body === undefined || body === null)) {
     return validationFailed([{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }]);
   }
-  return route.handle({ method, path: url.pathname, params, query: url.searchParams, body, rawBody: raw, contentType }, daemon);
+  return route.handle({ method, path: url.pathname, params, query: url.searchParams, body, rawBody: raw, contentType, receivedAt }, daemon);
+}
+
+export interface RequestHandlerDeps {
+  readonly daemon: SimDaemon;
+  readonly log: CommandLog;
+  readonly logger: Logger;
+  readonly faults: FaultInjector;
+}
+
+/** Runs `fn` after `ms` wall ms on the daemon clock (cleared if the daemon dies), or at once for 0. */
+function later(daemon: SimDaemon, ms: number, fn: () => void): void {
+  if (ms > 0) daemon.clock.afterWall(ms, fn);
+  else fn();
 }
 
 /** The `request` listener of the emulator's node:http server. */
-export function createRequestHandler(daemon: SimDaemon, log: CommandLog, logger: Logger): (request: IncomingMessage, response: ServerResponse) => void {
+export function createRequestHandler({ daemon, log, logger, faults }: RequestHandlerDeps): (request: IncomingMessage, response: ServerResponse) => void {
+  const deliver = (request: IncomingMessage, response: ServerResponse, path: string, { reply, close }: Dispatched): void => {
+    const dropped = faults.dropsReply(path);
+    later(daemon, faults.responseDelayMs(path), () => faults.whenRunning(() => {
+      logger.debug('http', { method: request.method, path: request.url, status: reply.status, dropped });
+      if (!dropped) send(response, reply, close);
+    }));
+  };
+  const fail = (request: IncomingMessage, response: ServerResponse, error: unknown): void => {
+    logger.error('http handler failed', { method: request.method, path: request.url, error });
+    if (!response.headersSent) send(response, internalServerError());
+    else response.destroy();
+  };
   return (request, response) => {
-    dispatch(request, daemon, log).then(
-      ({ reply, close }) => {
-        logger.debug('http', { method: request.method, path: request.url, status: reply.status });
-        send(response, reply, close);
-      },
-      (error: unknown) => {
-        logger.error('http handler failed', { method: request.method, path: request.url, error });
-        if (!response.headersSent) send(response, internalServerError());
-        else response.destroy();
-      },
-    );
+    const receivedAt = daemon.clock.wallNowMs();
+    receive(request, log).then((received) => {
+      const path = received.kind === 'read' ? received.url.pathname : received.path;
+      later(daemon, faults.requestDelayMs(path), () => faults.whenRunning(() => {
+        if (received.kind === 'answered') {
+          deliver(request, response, path, received.dispatched);
+          return;
+        }
+        routeRequest(received, receivedAt, daemon).then(
+          (reply) => deliver(request, response, path, { reply, close: false }),
+          (error: unknown) => fail(request, response, error),
+        );
+      }));
+    }, (error: unknown) => fail(request, response, error));
   };
 }

@@ -24,6 +24,8 @@ export interface RouteRequest {
   readonly rawBody: Buffer;
   /** The request's Content-Type header. */
   readonly contentType: string | undefined;
+  /** Emulator wall ms at which the request reached the emulator (before injected delays or a pause). */
+  readonly receivedAt: number;
 }
 
 export interface Route {

@@ -1,9 +1,11 @@
 // Background move tasks created by the REST move routes (`create_move_task` / `stop_move_task`
 // of RM:src/reachy_mini/daemon/app/routers/move.py; reachy-daemon-api.md §1.2): uuid4 per task,
 // the `/api/move/running` list, cancellation, and the move_started / move_completed /
-// move_failed / move_cancelled events of `/api/move/ws/updates`. Owns no motion (the task body
-// drives robot-model.ts) and no socket (ws-move-updates.ts subscribes to the events).
+// move_failed / move_cancelled events of `/api/move/ws/updates`, and each task's entry in the
+// motion record. Owns no motion (the task body drives robot-model.ts) and no socket
+// (ws-move-updates.ts subscribes to the events).
 import { randomUUID } from 'node:crypto';
+import type { MotionLog, MoveStart } from './motion-record.ts';
 
 export type MoveEventType = 'move_started' | 'move_completed' | 'move_failed' | 'move_cancelled';
 
@@ -37,11 +39,20 @@ interface RunningTask {
   notify: boolean;
 }
 
-export type MoveBody = (signal: AbortSignal) => Promise<void>;
+/** A body resolving `stopped` was interrupted by `/ws/sdk` `stop_move` (the REST move still "completes"). */
+export type MoveBody = (signal: AbortSignal) => Promise<unknown>;
+
+/** What the motion record keeps of a task besides its uuid. */
+export type MoveMeta = Omit<MoveStart, 'uuid' | 'via'>;
 
 export class MoveTasks {
   readonly #tasks = new Map<string, RunningTask>();
   readonly #listeners = new Set<(event: MoveEvent) => void>();
+  readonly #record: MotionLog;
+
+  constructor(record: MotionLog) {
+    this.#record = record;
+  }
 
   /** Subscribes to move events; returns the unsubscribe function. */
   subscribe(listener: (event: MoveEvent) => void): () => void {
@@ -50,7 +61,7 @@ export class MoveTasks {
   }
 
   /** Starts `body` in the background and returns its uuid at once (the route's reply). */
-  start(body: MoveBody): string {
+  start(body: MoveBody, meta: MoveMeta): string {
     const uuid = randomUUID();
     const controller = new AbortController();
     const task: RunningTask = { controller, done: Promise.resolve(), notify: true };
@@ -59,12 +70,19 @@ export class MoveTasks {
       for (const listener of [...this.#listeners]) listener({ type, uuid, details });
     };
     this.#tasks.set(uuid, task);
+    const ended = this.#record.moveStarted({ ...meta, uuid, via: 'rest' });
     emit('move_started');
     task.done = body(controller.signal).then(
-      () => emit('move_completed'),
+      (end) => {
+        ended(end === 'stopped' ? 'stopped' : 'completed');
+        emit('move_completed');
+      },
       (error: unknown) => {
+        const details = error instanceof Error ? error.message : String(error);
+        if (controller.signal.aborted) ended(task.notify ? 'cancelled' : 'killed');
+        else ended('failed', details);
         if (controller.signal.aborted) emit('move_cancelled');
-        else emit('move_failed', error instanceof Error ? error.message : String(error));
+        else emit('move_failed', details);
       },
     ).finally(() => {
       this.#tasks.delete(uuid);

@@ -51,6 +51,9 @@ export interface RobotTargets {
   readonly bodyYaw: number;
 }
 
+/** How a goto that did not fail ended: at its targets, or interrupted by `stop_move` where it was. */
+export type GotoEnd = 'reached' | 'stopped';
+
 interface ActiveGoto {
   readonly startHead: Mat4;
   readonly endHead: Mat4;
@@ -63,7 +66,7 @@ interface ActiveGoto {
   readonly method: InterpolationMethod;
   /** Latest normalised time whose head sample was reachable (and applied). */
   reached: number;
-  settle(error?: unknown): void;
+  settle(end: GotoEnd | { readonly error: unknown }): void;
 }
 
 /**
@@ -171,19 +174,19 @@ export class RobotModel {
   /**
    * Plays a goto (GotoMove through `play_move`): from the present state to the given targets
    * over `duration` simulated seconds. Omitted channels keep their present value. Resolves at the
-   * end or when stopped by `stopMoves()`; rejects with the signal's reason when aborted (the
-   * robot stays where it was, as a cancelled REST move).
+   * end (`reached`) or when stopped by `stopMoves()` (`stopped`); rejects with the signal's reason
+   * when aborted (the robot stays where it was, as a cancelled REST move).
    */
-  goto(spec: GotoSpec, signal?: AbortSignal): Promise<void> {
+  goto(spec: GotoSpec, signal?: AbortSignal): Promise<GotoEnd> {
     if (signal?.aborted) return Promise.reject(signal.reason);
     this.#refresh();
-    if (!(spec.duration > 0)) return Promise.resolve();
+    if (!(spec.duration > 0)) return Promise.resolve('reached');
     const startBodyYaw = this.#headJoints[0] ?? 0;
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<GotoEnd>((resolve, reject) => {
       let cancelTimer = (): void => undefined;
       const onAbort = (): void => {
         this.#refresh();
-        goto.settle(signal?.reason);
+        goto.settle({ error: signal?.reason });
       };
       const goto: ActiveGoto = {
         startHead: this.#headPose,
@@ -196,14 +199,14 @@ export class RobotModel {
         duration: spec.duration,
         method: spec.method,
         reached: 0,
-        settle: (error?: unknown) => {
+        settle: (end) => {
           const index = this.#gotos.indexOf(goto);
           if (index < 0) return;
           this.#gotos.splice(index, 1);
           cancelTimer();
           signal?.removeEventListener('abort', onAbort);
-          if (error === undefined) resolve();
-          else reject(error);
+          if (typeof end === 'string') resolve(end);
+          else reject(end.error);
         },
       };
       this.#gotos.push(goto);
@@ -211,7 +214,7 @@ export class RobotModel {
       cancelTimer = this.#clock.after(spec.duration, () => {
         this.#refresh();
         this.#evaluate(goto, 1);
-        goto.settle();
+        goto.settle('reached');
       });
     });
   }
@@ -220,13 +223,13 @@ export class RobotModel {
   stopMoves(): boolean {
     this.#refresh();
     const running = [...this.#gotos];
-    for (const goto of running) goto.settle();
+    for (const goto of running) goto.settle('stopped');
     return running.length > 0;
   }
 
   /** Drops every goto at once (backend stopped or emulator closed); their promises reject. */
   cancelAll(reason: unknown): void {
-    for (const goto of [...this.#gotos]) goto.settle(reason);
+    for (const goto of [...this.#gotos]) goto.settle({ error: reason });
   }
 
   #refresh(): void {

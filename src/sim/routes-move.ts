@@ -7,6 +7,7 @@
 import { internalServerError, okJson, validationFailed, type HttpReply } from './fastapi-errors.ts';
 import type { Route } from './http-routes.ts';
 import { gotoSleep, wakeUp } from './move-sequences.ts';
+import { moveTarget, targetValues } from './motion-record.ts';
 import { UnknownMove } from './move-tasks.ts';
 import { checkFullBodyTarget, checkGotoRequest, checkMoveUuid } from './request-validation.ts';
 
@@ -23,14 +24,16 @@ export const MOVE_ROUTES: readonly Route[] = [
     path: '/api/move/goto',
     needsBackend: true,
     body: 'required',
-    handle: ({ body }, daemon): HttpReply => {
+    handle: ({ body, receivedAt }, daemon): HttpReply => {
       const checked = checkGotoRequest(body, ['body']);
       if (!checked.ok) return validationFailed(checked.issues);
       const request = checked.value;
       // Quirk §11.1: the route never forwards `interpolation`; every REST goto is min-jerk.
       const method = daemon.honourRestInterpolation ? request.interpolation : 'minjerk';
-      const uuid = daemon.moves.start((signal) =>
-        daemon.robot.goto({ head: request.head, antennas: request.antennas, bodyYaw: request.bodyYaw, duration: request.duration, method }, signal));
+      const uuid = daemon.moves.start(
+        (signal) => daemon.robot.goto({ head: request.head, antennas: request.antennas, bodyYaw: request.bodyYaw, duration: request.duration, method }, signal),
+        { kind: 'goto', target: moveTarget(request, request.duration), receivedAt },
+      );
       return okJson({ uuid });
     },
   },
@@ -39,14 +42,16 @@ export const MOVE_ROUTES: readonly Route[] = [
     path: '/api/move/play/wake_up',
     needsBackend: true,
     body: 'none',
-    handle: (_request, daemon) => okJson({ uuid: daemon.moves.start((signal) => wakeUp(daemon.sequenceContext(signal))) }),
+    handle: ({ receivedAt }, daemon) =>
+      okJson({ uuid: daemon.moves.start((signal) => wakeUp(daemon.sequenceContext(signal)), { kind: 'wake_up', target: null, receivedAt }) }),
   },
   {
     method: 'POST',
     path: '/api/move/play/goto_sleep',
     needsBackend: true,
     body: 'none',
-    handle: (_request, daemon) => okJson({ uuid: daemon.moves.start((signal) => gotoSleep(daemon.sequenceContext(signal))) }),
+    handle: ({ receivedAt }, daemon) =>
+      okJson({ uuid: daemon.moves.start((signal) => gotoSleep(daemon.sequenceContext(signal)), { kind: 'goto_sleep', target: null, receivedAt }) }),
   },
   {
     method: 'POST',
@@ -69,11 +74,12 @@ export const MOVE_ROUTES: readonly Route[] = [
     path: '/api/move/set_target',
     needsBackend: true,
     body: 'required',
-    handle: ({ body }, daemon): HttpReply => {
+    handle: ({ body, receivedAt }, daemon): HttpReply => {
       const checked = checkFullBodyTarget(body, ['body']);
       if (!checked.ok) return validationFailed(checked.issues);
       if (daemon.robot.isMoveRunning) return okJson({ status: 'ignored', reason: 'move_running' });
-      daemon.robot.setTargets(checked.value);
+      const reachable = daemon.robot.setTargets(checked.value);
+      daemon.motion.targetApplied('set_full_target', 'rest', receivedAt, targetValues(checked.value), reachable);
       return okJson({ status: 'ok' });
     },
   },

@@ -2,12 +2,14 @@
 // `Backend.process_command`; reachy-daemon-api.md §2, §3): validation into typed commands and
 // their effect on the emulated backend. Fire-and-forget — nothing is ever replied on this socket;
 // invalid frames, JSON-RPC frames and target setters arriving while a goto plays are dropped.
-// Tasks (`type:"task"`) honour `method` and end with a broadcast `task_progress`. No transport.
+// Tasks (`type:"task"`) honour `method` and end with a broadcast `task_progress`. Applied targets
+// and started moves go to the motion record. No transport.
 import type { Logger } from '../logging/logger.ts';
 import { gotoSleep, wakeUp } from './move-sequences.ts';
 import { isInterpolationMethod, type InterpolationMethod } from './interpolation.ts';
 import type { Mat4 } from '../robot/pose-math.ts';
 import { checkUuid } from './request-validation.ts';
+import { moveTarget, targetValues, type TargetKind, type TargetValues } from './motion-record.ts';
 import { isMotorMode } from './robot-model.ts';
 import type { Antennas } from './robot-poses.ts';
 import type { SimDaemon } from './sim-daemon.ts';
@@ -154,35 +156,48 @@ export interface SdkEffects {
   /** Sends a JSON message to every `/ws/sdk` client. */
   readonly broadcast: (message: Record<string, unknown>) => void;
   readonly logger: Logger;
+  /** Emulator wall ms at which the frame reached the emulator (motion record). */
+  readonly receivedAt: number;
 }
 
-function background(effects: SdkEffects, name: string, body: (signal: AbortSignal) => Promise<void>): void {
-  effects.daemon.runSdkTask(body).catch((error: unknown) => effects.logger.debug('sdk task ended early', { name, error }));
+type SequenceName = 'goto_target' | 'wake_up' | 'goto_sleep';
+
+function background(effects: SdkEffects, name: SequenceName, body: (signal: AbortSignal) => Promise<unknown>, target: Parameters<typeof moveTarget>[0] & { readonly duration?: number } = {}): void {
+  const meta = name === 'goto_target'
+    ? { kind: 'goto' as const, target: moveTarget(target, target.duration ?? 0), receivedAt: effects.receivedAt }
+    : { kind: name, target: null, receivedAt: effects.receivedAt };
+  effects.daemon.runSdkTask(body, meta).catch((error: unknown) => effects.logger.debug('sdk task ended early', { name, error }));
+}
+
+/** A target setter: applied unless a goto holds the lock, and then recorded. */
+function applyTarget(effects: SdkEffects, kind: TargetKind, values: TargetValues, apply: () => boolean): void {
+  if (effects.daemon.robot.isMoveRunning) return;
+  const reachable = apply();
+  effects.daemon.motion.targetApplied(kind, 'sdk', effects.receivedAt, values, reachable);
 }
 
 /** `Backend.process_command` for the emulated backend (responses discarded, §2). */
 export function executeSdkCommand(command: SdkCommand, effects: SdkEffects): void {
   const { daemon } = effects;
   const robot = daemon.robot;
-  const blocked = robot.isMoveRunning;
   switch (command.type) {
     case 'set_target':
-      if (!blocked) robot.setTargets({ head: command.head });
+      applyTarget(effects, 'set_target', targetValues({ head: command.head }), () => robot.setTargets({ head: command.head }));
       return;
     case 'set_head_joints':
-      if (!blocked) robot.setHeadJoints(command.joints);
+      applyTarget(effects, 'set_head_joints', { joints: [...command.joints] }, () => robot.setHeadJoints(command.joints));
       return;
     case 'set_body_yaw':
-      if (!blocked) robot.setTargets({ bodyYaw: command.bodyYaw });
+      applyTarget(effects, 'set_body_yaw', { bodyYaw: command.bodyYaw }, () => robot.setTargets({ bodyYaw: command.bodyYaw }));
       return;
     case 'set_antennas':
-      if (!blocked) robot.setTargets({ antennas: command.antennas });
+      applyTarget(effects, 'set_antennas', { antennas: command.antennas }, () => robot.setTargets({ antennas: command.antennas }));
       return;
     case 'set_full_target':
-      if (!blocked) robot.setTargets(command);
+      applyTarget(effects, 'set_full_target', targetValues(command), () => robot.setTargets(command));
       return;
     case 'goto_target':
-      background(effects, 'goto_target', (signal) => robot.goto({ ...command, method: 'minjerk' }, signal));
+      background(effects, 'goto_target', (signal) => robot.goto({ ...command, method: 'minjerk' }, signal), command);
       return;
     case 'wake_up':
       background(effects, 'wake_up', (signal) => wakeUp(daemon.sequenceContext(signal)));
@@ -232,7 +247,9 @@ function runTask(task: Extract<SdkCommand, { type: 'task' }>, effects: SdkEffect
   const progress = (error: string | null): void =>
     effects.broadcast({ type: 'task_progress', uuid: task.uuid, finished: true, error, timestamp: naiveLocalTimestamp() });
   effects.daemon
-    .runSdkTask((signal) => effects.daemon.robot.goto(task, signal))
+    .runSdkTask((signal) => effects.daemon.robot.goto(task, signal), {
+      uuid: task.uuid, kind: 'sdk_task', target: moveTarget(task, task.duration), receivedAt: effects.receivedAt,
+    })
     .then(
       () => progress(null),
       (error: unknown) => progress(error instanceof Error ? error.message : String(error)),

@@ -45,6 +45,11 @@ export class SimClock {
     return (this.#wallNowMs() - this.#originMs) / 1000 / this.timeScale;
   }
 
+  /** The wall clock in ms (`performance.now()` unless injected): the time base of the motion record. */
+  wallNowMs(): number {
+    return this.#wallNowMs();
+  }
+
   /** Wall milliseconds that `simSeconds` of motion take. */
   wallMs(simSeconds: number): number {
     return Math.max(0, simSeconds) * this.timeScale * 1000;

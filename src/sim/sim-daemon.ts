@@ -2,8 +2,9 @@
 // error), the `DaemonStatus` document, media flags, robot name, sound log, recording buffer,
 // and the start/stop/restart jobs (reachy-daemon-api.md §0 backend gate, §1.4, §5 DaemonStatus;
 // fixtures/daemon/daemon_lifecycle.txt, daemon_start_bug.txt). Composes robot-model, move-tasks,
-// daemon-jobs and the sim clock; owns no transport (routes and sockets read it).
+// daemon-jobs, the sim clock and the motion record; owns no transport (routes and sockets read it).
 import { DaemonJobs } from './daemon-jobs.ts';
+import { MotionLog, type MoveStart } from './motion-record.ts';
 import { MoveTasks } from './move-tasks.ts';
 import { resetToSleep, wakeUp, type SequenceContext } from './move-sequences.ts';
 import { type BootPose, RobotModel } from './robot-model.ts';
@@ -39,12 +40,22 @@ export const DAEMON_VERSION = '1.10.0.dev0';
 export const DEFAULT_DAEMON_ERROR =
   'No Reachy Mini serial port found. Check USB connection and permissions. Or directly specify the serial port using --serialport.';
 
+/** Abort reason of the /ws/sdk tasks when the daemon process dies (motion record outcome `killed`). */
+class DaemonKilled extends Error {
+  constructor() {
+    super('daemon killed');
+    this.name = 'DaemonKilled';
+  }
+}
+
 const NO_FACE = { detected: false, x: null, y: null, roll: null, ts: null } as const;
 
 export class SimDaemon {
   readonly clock: SimClock;
   readonly robot: RobotModel;
-  readonly moves = new MoveTasks();
+  /** Ground truth of moves and applied targets (tests, simulations). */
+  readonly motion: MotionLog;
+  readonly moves: MoveTasks;
   readonly jobs = new DaemonJobs();
   readonly variant: RobotVariant;
   readonly withMedia: boolean;
@@ -61,11 +72,15 @@ export class SimDaemon {
   #mediaReleased = false;
   #recording: Record<string, unknown>[] | null = null;
   readonly #sdkTasks = new Set<AbortController>();
+  /** Numbers the /ws/sdk moves that carry no uuid of their own (`sdk-<n>` in the motion record). */
+  #sdkMoveCount = 0;
   readonly #onMediaReleasedChange: ((released: boolean) => void) | undefined;
 
   constructor(options: SimDaemonOptions) {
     this.clock = new SimClock({ timeScale: options.timeScale, ...(options.wallNowMs ? { wallNowMs: options.wallNowMs } : {}) });
     this.robot = new RobotModel(this.clock, options.boot);
+    this.motion = new MotionLog(() => this.clock.wallNowMs());
+    this.moves = new MoveTasks(this.motion);
     this.variant = options.variant;
     this.withMedia = options.withMedia;
     this.robotName = options.robotName;
@@ -149,20 +164,34 @@ export class SimDaemon {
     this.#error = error;
     this.#backendUp = false;
     void this.moves.cancelAll(true);
-    this.#abortSdkTasks();
+    this.#abortSdkTasks(new Error('backend stopped'));
     this.robot.cancelAll(new Error('Backend not running'));
     this.#recording = null;
   }
 
-  /** A background motion started from `/ws/sdk` (not listed in `/api/move/running`). */
-  runSdkTask(body: (signal: AbortSignal) => Promise<void>): Promise<void> {
+  /**
+   * A background motion started from `/ws/sdk` (not listed in `/api/move/running`), recorded in
+   * the motion record under `uuid` (a `task` frame's) or `sdk-<n>`. A body resolving `stopped` was
+   * interrupted by `stop_move`.
+   */
+  runSdkTask(body: (signal: AbortSignal) => Promise<unknown>, meta: Omit<MoveStart, 'uuid' | 'via'> & { readonly uuid?: string }): Promise<void> {
     const controller = new AbortController();
     this.#sdkTasks.add(controller);
-    return body(controller.signal).finally(() => this.#sdkTasks.delete(controller));
+    this.#sdkMoveCount += 1;
+    const ended = this.motion.moveStarted({ ...meta, uuid: meta.uuid ?? `sdk-${this.#sdkMoveCount}`, via: 'sdk' });
+    return body(controller.signal).then(
+      (end) => ended(end === 'stopped' ? 'stopped' : 'completed'),
+      (error: unknown) => {
+        const reason: unknown = controller.signal.reason;
+        if (!controller.signal.aborted) ended('failed', error instanceof Error ? error.message : String(error));
+        else ended(reason instanceof DaemonKilled ? 'killed' : 'cancelled');
+        throw error;
+      },
+    ).finally(() => this.#sdkTasks.delete(controller));
   }
 
-  #abortSdkTasks(): void {
-    for (const controller of this.#sdkTasks) controller.abort(new Error('backend stopped'));
+  #abortSdkTasks(reason: Error): void {
+    for (const controller of this.#sdkTasks) controller.abort(reason);
     this.#sdkTasks.clear();
   }
 
@@ -210,7 +239,7 @@ export class SimDaemon {
   /** The daemon process dies: moves end silently, sequences stop, timers are cleared. */
   async kill(): Promise<void> {
     const cancelled = this.moves.cancelAll(false);
-    this.#abortSdkTasks();
+    this.#abortSdkTasks(new DaemonKilled());
     this.robot.cancelAll(new Error('daemon killed'));
     this.clock.cancelAll();
     await cancelled;

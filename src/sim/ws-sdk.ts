@@ -2,10 +2,12 @@
 // reachy-daemon-api.md §2; fixtures/daemon/ws1.txt, ws2.txt): every client gets every push —
 // joint_positions and head_pose each 50 Hz control tick (+ imu_data on the wireless variant),
 // daemon_status at 1 Hz, task_progress / recorded_data as they happen — and its frames are run
-// as fire-and-forget commands. Owns the push loop and the client set; what a command does is
-// sdk-commands.ts's and the message shapes are wire-format.ts's.
+// as fire-and-forget commands. While the daemon is paused (fault-injector.ts) the periodic pushes
+// are skipped and event pushes wait for resume. Owns the push loop and the client set; what a
+// command does is sdk-commands.ts's and the message shapes are wire-format.ts's.
 import type { WebSocket } from 'ws';
 import type { Logger } from '../logging/logger.ts';
+import type { FaultInjector } from './fault-injector.ts';
 import { executeSdkCommand, parseSdkFrame } from './sdk-commands.ts';
 import type { SimDaemon } from './sim-daemon.ts';
 import { headPoseMessage, imuMessage, jointPositionsMessage } from './wire-format.ts';
@@ -25,18 +27,20 @@ export class SdkSocket implements WsEndpoint {
   readonly path = '/ws/sdk';
   readonly #daemon: SimDaemon;
   readonly #logger: Logger;
+  readonly #faults: FaultInjector;
   readonly #clients = new Set<WebSocket>();
 
-  constructor(daemon: SimDaemon, logger: Logger) {
+  constructor(daemon: SimDaemon, logger: Logger, faults: FaultInjector) {
     this.#daemon = daemon;
     this.#logger = logger;
+    this.#faults = faults;
   }
 
   /** Arms the 50 Hz and 1 Hz push timers on the daemon clock (cleared when the daemon dies). */
   startPushing(): void {
     this.#daemon.clock.every(CONTROL_TICK_MS, () => this.#controlTick());
     this.#daemon.clock.every(STATUS_PUSH_MS, () => {
-      if (this.#clients.size > 0) this.broadcast(this.#daemon.status());
+      if (this.#clients.size > 0 && !this.#faults.paused) this.#send(this.#daemon.status());
     });
   }
 
@@ -47,20 +51,26 @@ export class SdkSocket implements WsEndpoint {
   connect(socket: WebSocket): void {
     this.#clients.add(socket);
     socket.on('close', () => this.#clients.delete(socket));
-    socket.on('message', (data, isBinary) => {
-      if (isBinary) return;
-      const raw = Buffer.isBuffer(data) ? data.toString('utf8') : String(data);
-      const command = parseSdkFrame(raw);
-      if (!command) {
-        this.#logger.debug('sdk frame dropped', { raw: raw.slice(0, 200) });
-        return;
-      }
-      if (!this.#daemon.backendReady) return;
-      executeSdkCommand(command, { daemon: this.#daemon, broadcast: (m) => this.broadcast(m), logger: this.#logger });
-    });
   }
 
+  frame(_socket: WebSocket, data: Buffer, isBinary: boolean, receivedAt: number): void {
+    if (isBinary) return;
+    const raw = data.toString('utf8');
+    const command = parseSdkFrame(raw);
+    if (!command) {
+      this.#logger.debug('sdk frame dropped', { raw: raw.slice(0, 200) });
+      return;
+    }
+    if (!this.#daemon.backendReady) return;
+    executeSdkCommand(command, { daemon: this.#daemon, broadcast: (m) => this.broadcast(m), logger: this.#logger, receivedAt });
+  }
+
+  /** An event push (task_progress, recorded_data): sent now, or on resume when the daemon is paused. */
   broadcast(message: Record<string, unknown>): void {
+    this.#faults.whenRunning(() => this.#send(message));
+  }
+
+  #send(message: Record<string, unknown>): void {
     const text = JSON.stringify(message);
     for (const client of this.#clients) {
       if (client.readyState === client.OPEN && client.bufferedAmount <= MAX_BUFFERED_BYTES) client.send(text);
@@ -68,10 +78,10 @@ export class SdkSocket implements WsEndpoint {
   }
 
   #controlTick(): void {
-    if (this.#clients.size === 0 || !this.#daemon.backendReady) return;
+    if (this.#clients.size === 0 || !this.#daemon.backendReady || this.#faults.paused) return;
     const snapshot = this.#daemon.robot.snapshot();
-    this.broadcast(jointPositionsMessage(snapshot));
-    this.broadcast(headPoseMessage(snapshot));
-    if (this.#daemon.variant === 'wireless') this.broadcast(imuMessage(snapshot));
+    this.#send(jointPositionsMessage(snapshot));
+    this.#send(headPoseMessage(snapshot));
+    if (this.#daemon.variant === 'wireless') this.#send(imuMessage(snapshot));
   }
 }

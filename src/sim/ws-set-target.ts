@@ -5,6 +5,7 @@
 // Owns the frame handling only; validation is request-validation.ts's, motion robot-model.ts's.
 import type { WebSocket } from 'ws';
 import { backendNotRunning } from './fastapi-errors.ts';
+import { targetValues } from './motion-record.ts';
 import { checkFullBodyTarget, formatValidationError } from './request-validation.ts';
 import type { SimDaemon } from './sim-daemon.ts';
 import type { Admission, WsEndpoint } from './ws-gateway.ts';
@@ -23,26 +24,31 @@ export class SetTargetSocket implements WsEndpoint {
     return { accept: false, status: reply.status, json: 'json' in reply ? reply.json : undefined };
   }
 
-  connect(socket: WebSocket): void {
-    const replyError = (detail: string): void => socket.send(JSON.stringify({ status: 'error', detail }));
-    socket.on('message', (data, isBinary) => {
-      if (isBinary) return;
-      const raw = Buffer.isBuffer(data) ? data.toString('utf8') : String(data);
-      let frame: unknown;
-      try {
-        frame = JSON.parse(raw);
-      } catch (error) {
-        const reason = error instanceof Error ? error.message : String(error);
-        replyError(formatValidationError('FullBodyTarget', [{ type: 'json_invalid', loc: [], msg: `Invalid JSON: ${reason}`, input: raw }]));
-        return;
-      }
-      const target = checkFullBodyTarget(frame, []);
-      if (!target.ok) {
-        replyError(formatValidationError('FullBodyTarget', target.issues));
-        return;
-      }
-      if (!this.#daemon.backendReady || this.#daemon.robot.isMoveRunning) return;
-      this.#daemon.robot.setTargets(target.value);
-    });
+  connect(): void {
+    // Frames arrive through frame(); nothing to set up per socket.
+  }
+
+  frame(socket: WebSocket, data: Buffer, isBinary: boolean, receivedAt: number): void {
+    const replyError = (detail: string): void => {
+      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify({ status: 'error', detail }));
+    };
+    if (isBinary) return;
+    const raw = data.toString('utf8');
+    let frame: unknown;
+    try {
+      frame = JSON.parse(raw);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      replyError(formatValidationError('FullBodyTarget', [{ type: 'json_invalid', loc: [], msg: `Invalid JSON: ${reason}`, input: raw }]));
+      return;
+    }
+    const target = checkFullBodyTarget(frame, []);
+    if (!target.ok) {
+      replyError(formatValidationError('FullBodyTarget', target.issues));
+      return;
+    }
+    if (!this.#daemon.backendReady || this.#daemon.robot.isMoveRunning) return;
+    const reachable = this.#daemon.robot.setTargets(target.value);
+    this.#daemon.motion.targetApplied('set_full_target', 'ws_set_target', receivedAt, targetValues(target.value), reachable);
   }
 }

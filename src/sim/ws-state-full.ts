@@ -2,9 +2,11 @@
 // fixtures/daemon/ws1.txt: 41 frames in 2 s at 20 Hz): one FullState per period — send, then wait
 // 1/frequency s of wall time, so the rate is slightly below `frequency` — while the backend runs;
 // the stream ends (close 1000) when it stops. Same flags as `/full` minus `with_control_mode`.
+// No frame is sent while the daemon is paused (fault-injector.ts); the pacing goes on.
 // Owns the per-socket pacing only; the FullState document is wire-format.ts's.
 import type { WebSocket } from 'ws';
 import { backendNotRunning } from './fastapi-errors.ts';
+import type { FaultInjector } from './fault-injector.ts';
 import { checkQueryFloat } from './request-validation.ts';
 import { parseFullStateFlags } from './routes-state.ts';
 import type { SimDaemon } from './sim-daemon.ts';
@@ -38,9 +40,11 @@ function parseParams(query: URLSearchParams): StreamParams | null {
 export class StateFullSocket implements WsEndpoint {
   readonly path = '/api/state/ws/full';
   readonly #daemon: SimDaemon;
+  readonly #faults: FaultInjector;
 
-  constructor(daemon: SimDaemon) {
+  constructor(daemon: SimDaemon, faults: FaultInjector) {
     this.#daemon = daemon;
+    this.#faults = faults;
   }
 
   admit(query: URLSearchParams): Admission {
@@ -66,7 +70,7 @@ export class StateFullSocket implements WsEndpoint {
         socket.close(CLOSE_NORMAL);
         return;
       }
-      socket.send(JSON.stringify(fullStateJson(this.#daemon.robot.snapshot(), params.flags)));
+      if (!this.#faults.paused) socket.send(JSON.stringify(fullStateJson(this.#daemon.robot.snapshot(), params.flags)));
       cancel = this.#daemon.clock.afterWall(periodMs, step);
     };
     socket.on('close', () => cancel());
