@@ -42,6 +42,8 @@ function cancelled(reason: string): MotionCancelled {
 export function createMotionExecutor(deps: ExecutorDeps) {
   /** `performance.now()` of the last realtime target handed to the daemon; 0 before any. */
   let lastRealtimeMono = 0;
+  /** Targets up to this moment are covered by a hold already sent (a retried sweep does not repeat it). */
+  let heldUpTo = 0;
 
   /** Throws when the command must not write to the daemon now; called right before every write. */
   const checkpoint = (input: ExecuteInput, signal: AbortSignal): void => {
@@ -141,13 +143,14 @@ export function createMotionExecutor(deps: ExecutorDeps) {
   /** After realtime targets the daemon may not have applied yet, a target at the last observed pose. */
   const hold = (link: DaemonLink): void => {
     const sdk = link.sdk;
-    if (!sdk || lastRealtimeMono === 0) return;
+    if (!sdk || lastRealtimeMono === 0 || lastRealtimeMono <= heldUpTo) return;
     const since = performance.now() - lastRealtimeMono;
     if (since > REALTIME_HOLD_WINDOW_MS && sdk.silentForMs() < since) return;
     const pose = sdk.latest('head_pose');
     const joints = sdk.latest('joint_positions');
     if (!pose || !joints) return;
-    sdk.send({ type: 'set_full_target', head: pose.value.head_pose.flat(), antennas: joints.value.antennas_joint_positions, body_yaw: joints.value.head_joint_positions[0] ?? 0 });
+    const sent = sdk.send({ type: 'set_full_target', head: pose.value.head_pose.flat(), antennas: joints.value.antennas_joint_positions, body_yaw: joints.value.head_joint_positions[0] ?? 0 });
+    if (sent.ok) heldUpTo = lastRealtimeMono;
   };
 
   /** The stop sweep: hold realtime, then stop every running move and the given ones. */

@@ -147,6 +147,9 @@ export class InvariantChecker {
         }
       }
       for (const t of view.targets) {
+        // The driver's only set_full_target is a stop's hold at the last observed pose (README "Safety"):
+        // it is what neutralises targets the daemon had not applied yet, not a command from before the stop.
+        if (t.kind === 'set_full_target') continue;
         if (t.appliedAt <= answered + this.#stopBoundMs || (t.receivedAt > issued && laterCause('target', t.receivedAt))) continue;
         const pause = view.pauses.find((p) => p.from <= t.receivedAt && (p.to === null || p.to >= t.receivedAt));
         const sentIntoStall = pause !== undefined && t.receivedAt > pause.from + PUSH_PERIOD_MS + SDK_STALL_MS + this.#stopBoundMs;
