@@ -6,6 +6,7 @@
 // class of the endpoint clients (DaemonPushClient). Does not own frame meaning (the endpoint
 // clients decode text frames) nor any robot state.
 import WebSocket from 'ws';
+import { backoffDelayMs } from '../backoff.ts';
 import { createLogger, type Logger } from '../logging/logger.ts';
 import { DaemonNotConnected, DaemonSocketCongested } from './daemon-errors.ts';
 
@@ -16,10 +17,6 @@ export const RECONNECT_INITIAL_DELAY_MS = 100;
  * plus a loopback/LAN handshake keeps that with margin, at ≤ 1 attempt/s while it is away.
  */
 export const RECONNECT_MAX_DELAY_MS = 1_000;
-/** Delay growth per failed attempt (100, 200, 400, 800, 1000, 1000 ... ms). */
-export const RECONNECT_BACKOFF_FACTOR = 2;
-/** Fraction of each delay randomly removed so several clients do not retry in lock-step. */
-export const RECONNECT_JITTER = 0.2;
 /** Upgrade deadline: the daemon answers it in milliseconds; longer means a wedged server. */
 export const HANDSHAKE_TIMEOUT_MS = 2_000;
 /** Liveness probe period: a silent socket (move updates) is still checked every second. */
@@ -112,10 +109,9 @@ export class Listeners<Events extends { [K in keyof Events]: (...args: never[]) 
   }
 }
 
-/** Delay before reconnect attempt `attempt` (1-based), jitter removed from the top. */
+/** Delay before reconnect attempt `attempt` (1-based): full jitter under 100, 200, 400, 800, 1000 … ms (src/backoff.ts). */
 export function reconnectDelayMs(attempt: number, initialMs = RECONNECT_INITIAL_DELAY_MS, maxMs = RECONNECT_MAX_DELAY_MS, random = Math.random): number {
-  const base = Math.min(maxMs, initialMs * RECONNECT_BACKOFF_FACTOR ** Math.max(0, attempt - 1));
-  return Math.round(base * (1 - RECONNECT_JITTER * random()));
+  return backoffDelayMs({ baseMs: initialMs, maxMs }, attempt, random);
 }
 
 export class ReconnectingSocket {
