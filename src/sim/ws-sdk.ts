@@ -60,7 +60,7 @@ export class SdkSocket implements WsEndpoint {
     });
   }
 
-  broadcast(message: Record<string, unknown>): void {
+  broadcast(message: object): void {
     const text = JSON.stringify(message);
     for (const client of this.#clients) {
       if (client.readyState === client.OPEN && client.bufferedAmount <= MAX_BUFFERED_BYTES) client.send(text);
