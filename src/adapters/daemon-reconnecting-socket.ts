@@ -1,7 +1,7 @@
 // A WebSocket to the Reachy daemon that never gives up (reference-driver.md §12 bug 12: the
 // reference never reconnected and never noticed a dead link). Owns the connection policy shared
 // by `/ws/sdk` and `/api/move/ws/updates` (reachy-daemon-api.md §2, §1.2): handshake timeout,
-// bounded frame size, no permessage-deflate, reconnect forever with capped exponential back-off,
+// bounded frame size, no permessage-deflate, reconnect forever with capped full-jitter back-off,
 // ping/pong liveness, bounded send buffer, typed open/close/reconnecting events, and the base
 // class of the endpoint clients (DaemonPushClient). Does not own frame meaning (the endpoint
 // clients decode text frames) nor any robot state.
