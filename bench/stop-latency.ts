@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import WebSocket from 'ws';
-import { loadConfig } from '../src/config/config.ts';
+import { loadConfig } from '../src/adapters/config-files.ts';
 import { startDriver } from '../src/driver.ts';
 import { findNatsServer, startPrivateBroker } from '../src/adapters/private-nats-server.ts';
 import { startEmulator } from '../src/sim/emulator.ts';

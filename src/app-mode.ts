@@ -2,12 +2,13 @@
 // server starts first, even when the configuration is not valid yet (no credentials uploaded), and
 // the driver starts once it is; `apply` (or a save) reconfigures the running driver, which restarts
 // only the affected actors. Owns that orchestration and the one-time login link on stdout; the
-// server (src/settings/) owns HTTP, auth and files; the driver owns the machines.
-import { ConfigError, loadConfig, loadSettingsServerConfig, type LoadConfigInput } from './config/config.ts';
+// server (src/adapters/settings-http/) owns HTTP and files; the driver owns the machines.
+import { loadConfig } from './adapters/config-files.ts';
+import { ConfigError, loadSettingsServerConfig, type LoadConfigInput } from './config/config.ts';
 import { createLogger } from './logging/logger.ts';
 import { chooseBrokers, type PrivateBroker } from './adapters/private-nats-server.ts';
 import { startDriver, type RunningDriver } from './driver.ts';
-import { startSettingsServer, type SettingsServer } from './settings/settings-server.ts';
+import { startSettingsServer, type SettingsServer } from './adapters/settings-http/settings-server.ts';
 
 const log = createLogger('app');
 

@@ -2,7 +2,8 @@
 // the config once, maps ConfigError to exit code 2 with one line, runs the driver until SIGINT/
 // SIGTERM, and for `--sim` starts a private loopback broker when nothing answers on the default
 // URL. Owns process exit codes and signals; everything else is delegated.
-import { CONFIG_KEYS, ConfigError, loadConfigFromProcess, processInput, runsSettingsApp, wantsHelp, type DriverConfig } from './config/config.ts';
+import { loadConfigFromProcess } from './adapters/config-files.ts';
+import { CONFIG_KEYS, ConfigError, processInput, runsSettingsApp, wantsHelp, type DriverConfig } from './config/config.ts';
 import { startWithSettings } from './app-mode.ts';
 import { createLogger, setLogLevel } from './logging/logger.ts';
 import { chooseBrokers } from './adapters/private-nats-server.ts';

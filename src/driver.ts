@@ -20,7 +20,7 @@ import { eventsFor, functionsFor, SUPERVISOR_FUNCTIONS } from './rpc/catalogue.t
 import { startMediaRuntime, type MediaRuntime } from './actors/media-runtime.ts';
 import { DEFAULT_MONITOR_SETTINGS } from './actors/media-monitors.ts';
 import { openMediaLink } from './adapters/media-link/open-media-link.ts';
-import { signallingUrl } from './media/signalling/signalling-client.ts';
+import { signallingUrl } from './adapters/signalling/signalling-client.ts';
 import { startEmulator, type Emulator } from './sim/emulator.ts';
 import { DRIVER_VERSION } from './version.ts';
 

@@ -3,7 +3,7 @@
 // unknown method, -32602 invalid params, -32000 handler failure); `error.data` carries `_tag` and
 // the fields below. Does not own logging or retry policy. No code matches on messages.
 import { Data } from 'effect';
-import type { InvalidFrame, PayloadTooLarge } from './media/encoding/frame-encoding.ts';
+import type { InvalidFrame, PayloadTooLarge } from './media/encoding/frame-errors.ts';
 import type { SoundFileRefused } from './adapters/sound-files.ts';
 
 export class ParseError extends Data.TaggedError('ParseError')<{ readonly message: string }> {}

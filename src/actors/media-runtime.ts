@@ -15,7 +15,7 @@ import { PCM_SAMPLE_RATE_HZ } from '../media/detectors/pcm-ring-buffer.ts';
 import { encodeVideoFrame, type FrameEncoding } from '../media/encoding/frame-encoding.ts';
 import type { MediaLink, MediaLinkEndReason, OpenMediaLink } from '../media/media-link.ts';
 import { decodePcm, encodePcm, rms, type CaptureEncoding, type PushDtype } from '../media/pcm-payload.ts';
-import { probeSignalling } from '../media/signalling/signalling-client.ts';
+import { probeSignalling } from '../adapters/signalling/signalling-client.ts';
 import { readSoundFile, resolveSoundFile } from '../adapters/sound-files.ts';
 import { cameraIpcSocketExists } from '../adapters/camera-ipc.ts';
 import { streamAccessPayload } from '../media/stream-access.ts';

@@ -1,11 +1,12 @@
 // A WebSocket to the Reachy daemon that never gives up (reference-driver.md §12 bug 12: the
 // reference never reconnected and never noticed a dead link). Owns the connection policy shared
 // by `/ws/sdk` and `/api/move/ws/updates` (reachy-daemon-api.md §2, §1.2): handshake timeout,
-// bounded frame size, no permessage-deflate, reconnect forever with capped exponential back-off,
+// bounded frame size, no permessage-deflate, reconnect forever with capped full-jitter back-off,
 // ping/pong liveness, bounded send buffer, typed open/close/reconnecting events, and the base
 // class of the endpoint clients (DaemonPushClient). Does not own frame meaning (the endpoint
 // clients decode text frames) nor any robot state.
 import WebSocket from 'ws';
+import { backoffDelayMs } from '../backoff.ts';
 import { createLogger, type Logger } from '../logging/logger.ts';
 import { DaemonNotConnected, DaemonSocketCongested } from './daemon-errors.ts';
 import type { DaemonTransport } from './daemon-transport.ts';
@@ -17,10 +18,6 @@ export const RECONNECT_INITIAL_DELAY_MS = 100;
  * plus a loopback/LAN handshake keeps that with margin, at ≤ 1 attempt/s while it is away.
  */
 export const RECONNECT_MAX_DELAY_MS = 1_000;
-/** Delay growth per failed attempt (100, 200, 400, 800, 1000, 1000 ... ms). */
-export const RECONNECT_BACKOFF_FACTOR = 2;
-/** Fraction of each delay randomly removed so several clients do not retry in lock-step. */
-export const RECONNECT_JITTER = 0.2;
 /** Upgrade deadline: the daemon answers it in milliseconds; longer means a wedged server. */
 export const HANDSHAKE_TIMEOUT_MS = 2_000;
 /** Liveness probe period: a silent socket (move updates) is still checked every second. */
@@ -115,10 +112,9 @@ export class Listeners<Events extends { [K in keyof Events]: (...args: never[]) 
   }
 }
 
-/** Delay before reconnect attempt `attempt` (1-based), jitter removed from the top. */
+/** Delay before reconnect attempt `attempt` (1-based): full jitter under 100, 200, 400, 800, 1000 … ms (src/backoff.ts). */
 export function reconnectDelayMs(attempt: number, initialMs = RECONNECT_INITIAL_DELAY_MS, maxMs = RECONNECT_MAX_DELAY_MS, random = Math.random): number {
-  const base = Math.min(maxMs, initialMs * RECONNECT_BACKOFF_FACTOR ** Math.max(0, attempt - 1));
-  return Math.round(base * (1 - RECONNECT_JITTER * random()));
+  return backoffDelayMs({ baseMs: initialMs, maxMs }, attempt, random);
 }
 
 /** A `createConnection` for node:http (and so ws) that opens the socket through `transport`. */

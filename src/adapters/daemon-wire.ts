@@ -1,138 +1,30 @@
-// Types and minimal decoders of the JSON the Reachy daemon sends: REST replies (reachy-daemon-api.md
-// §1, models of §5) and the `/ws/sdk` and `/api/move/ws/updates` pushes (§2, §1.2). Each decoder
+// Minimal decoders of the JSON the Reachy daemon sends: REST replies (reachy-daemon-api.md §1,
+// models of §5) and the `/ws/sdk` and `/api/move/ws/updates` pushes (§2, §1.2), into the types of
+// src/protocol/daemon-wire-types.ts (shared with the emulator; re-exported here). Each decoder
 // checks the fields the driver acts on (type, finiteness, array lengths) and keeps unknown extra
 // keys so a newer daemon does not break the link. Owns no I/O and no error type: a mismatch is
 // reported as `{ ok: false, problem }` for the transport to turn into `DaemonBadResponse`.
-import type { XyzRpyPose } from '../robot/pose-math.ts';
+import { DAEMON_LIFECYCLE_STATES, MOTOR_MODES, MOVE_UPDATE_TYPES } from '../protocol/daemon-wire-types.ts';
+import type {
+  Antennas, CameraResolution, CameraSpecs, DaemonLifecycleState, DaemonStatus, DaemonStatusPush,
+  DirectionOfArrival, FullState, HeadPose, HeadPosePush, ImuDataPush, Interpolation,
+  JointPositionsPush, MatrixPose, MediaStatus, MotorMode, MoveUpdate, MoveUpdateType, SdkPush,
+  SdkPushType, SetTargetResult, TaskProgressPush, XyzRpyPose,
+} from '../protocol/daemon-wire-types.ts';
 
-export type { XyzRpyPose };
+export { DAEMON_LIFECYCLE_STATES, INTERPOLATION_METHODS, MOTOR_MODES, MOVE_UPDATE_TYPES, SDK_PUSH_TYPES } from '../protocol/daemon-wire-types.ts';
+export type {
+  Antennas, CameraResolution, CameraSpecs, DaemonLifecycleState, DaemonStatus, DaemonStatusPush,
+  DirectionOfArrival, FullState, HeadPose, HeadPosePush, ImuDataPush, Interpolation,
+  JointPositionsPush, MatrixPose, MediaStatus, MotorMode, MoveUpdate, MoveUpdateType, SdkPush,
+  SdkPushType, SetTargetResult, TaskProgressPush, XyzRpyPose,
+};
 
 export type Decoded<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problem: string };
 export type Decoder<T> = (json: unknown) => Decoded<T>;
 
-export type MotorMode = 'enabled' | 'disabled' | 'gravity_compensation';
-export const MOTOR_MODES: readonly MotorMode[] = ['enabled', 'disabled', 'gravity_compensation'];
-export type Interpolation = 'linear' | 'minjerk' | 'ease_in_out' | 'cartoon';
-export type DaemonLifecycleState = 'not_initialized' | 'starting' | 'running' | 'stopping' | 'stopped' | 'error';
-const LIFECYCLE_STATES: ReadonlySet<string> = new Set(['not_initialized', 'starting', 'running', 'stopping', 'stopped', 'error']);
-
-/** Row-major homogeneous 4×4, translation at indices 3, 7, 11 (§5). */
-export interface MatrixPose {
-  readonly m: readonly number[];
-}
-export type HeadPose = XyzRpyPose | MatrixPose;
-/** `[right, left]` antenna angles, rad (§5). */
-export type Antennas = readonly [number, number];
-
-export interface DaemonStatus {
-  readonly type?: 'daemon_status';
-  readonly robot_name: string;
-  /** One of the six lifecycle states; an unknown newer value is passed through as text. */
-  readonly state: DaemonLifecycleState | (string & {});
-  readonly wireless_version: boolean;
-  readonly desktop_app_daemon?: boolean;
-  readonly simulation_enabled?: boolean;
-  readonly mockup_sim_enabled?: boolean;
-  readonly no_media: boolean;
-  readonly media_released?: boolean;
-  readonly camera_specs_name?: string;
-  /** null while the backend is stopped (§1.4); `motor_control_mode`, `error`, robot: `ready`, ... */
-  readonly backend_status: Readonly<Record<string, unknown>> | null;
-  readonly error: string | null;
-  readonly wlan_ip?: string | null;
-  readonly version?: string;
-  readonly hardware_id?: string | null;
-  readonly face_target?: Readonly<Record<string, unknown>>;
-}
-
-export interface DirectionOfArrival {
-  /** 0 = left, π/2 = front, π = right (§1.1). */
-  readonly angle: number;
-  readonly speech_detected: boolean;
-}
-
-export interface FullState {
-  readonly control_mode: MotorMode | null;
-  readonly head_pose: HeadPose | null;
-  /** `[body_yaw, stewart_1..6]`. */
-  readonly head_joints: readonly number[] | null;
-  readonly body_yaw: number | null;
-  readonly antennas_position: Antennas | null;
-  /** UTC ISO-8601 with `Z`. */
-  readonly timestamp: string;
-  readonly passive_joints: readonly number[] | null;
-  readonly doa: DirectionOfArrival | null;
-}
-
-export interface MediaStatus {
-  readonly available: boolean;
-  readonly released: boolean;
-  readonly no_media: boolean;
-}
-
-export interface CameraResolution {
-  readonly name: string;
-  readonly width: number;
-  readonly height: number;
-  readonly fps: number;
-  readonly crop_factor: number;
-}
-
-export interface CameraSpecs {
-  readonly name: string;
-  readonly available_resolutions: readonly CameraResolution[];
-  readonly default_resolution: CameraResolution;
-  /** 3×3 intrinsics of the full sensor. */
-  readonly K: readonly (readonly number[])[];
-  readonly D: readonly number[];
-}
-
-export type SetTargetResult = { readonly status: 'ok' } | { readonly status: 'ignored'; readonly reason: string };
-
-// --- /ws/sdk pushes (§2) ---------------------------------------------------------------------
-
-export interface JointPositionsPush {
-  readonly type: 'joint_positions';
-  /** `[body_yaw, stewart_1..6]`, rad. */
-  readonly head_joint_positions: readonly number[];
-  readonly antennas_joint_positions: Antennas;
-}
-export interface HeadPosePush {
-  readonly type: 'head_pose';
-  /** Nested row-major 4×4. */
-  readonly head_pose: readonly (readonly number[])[];
-}
-export interface ImuDataPush {
-  readonly type: 'imu_data';
-  readonly accelerometer: readonly number[];
-  readonly gyroscope: readonly number[];
-  /** `[w, x, y, z]`. */
-  readonly quaternion: readonly number[];
-  readonly temperature: number;
-}
-export type DaemonStatusPush = DaemonStatus & { readonly type: 'daemon_status' };
-export interface TaskProgressPush {
-  readonly type: 'task_progress';
-  readonly uuid: string;
-  readonly finished: boolean;
-  readonly error: string | null;
-  /** Naive local ISO time. */
-  readonly timestamp: string;
-}
-export type SdkPush = JointPositionsPush | HeadPosePush | ImuDataPush | DaemonStatusPush | TaskProgressPush;
-export type SdkPushType = SdkPush['type'];
-export const SDK_PUSH_TYPES: readonly SdkPushType[] = ['joint_positions', 'head_pose', 'imu_data', 'daemon_status', 'task_progress'];
-
-// --- /api/move/ws/updates (§1.2) -------------------------------------------------------------
-
-export type MoveUpdateType = 'move_started' | 'move_completed' | 'move_failed' | 'move_cancelled';
-const MOVE_UPDATE_TYPES: ReadonlySet<string> = new Set(['move_started', 'move_completed', 'move_failed', 'move_cancelled']);
-export interface MoveUpdate {
-  readonly type: MoveUpdateType;
-  readonly uuid: string;
-  /** `""`, or the error text of a failed move. */
-  readonly details: string;
-}
+const LIFECYCLE_STATES: ReadonlySet<string> = new Set(DAEMON_LIFECYCLE_STATES);
+const MOVE_UPDATE_TYPE_SET: ReadonlySet<string> = new Set(MOVE_UPDATE_TYPES);
 
 // --- checking helpers --------------------------------------------------------------------------
 
@@ -189,7 +81,7 @@ function uuid(value: unknown, path: string): string {
 }
 
 function motorMode(value: unknown, path: string): MotorMode {
-  if (!MOTOR_MODES.includes(value as MotorMode)) fail(path, MOTOR_MODES.join('|'), value);
+  if (!(MOTOR_MODES as readonly unknown[]).includes(value)) fail(path, MOTOR_MODES.join('|'), value);
   return value as MotorMode;
 }
 
@@ -383,7 +275,7 @@ export const decodeSdkPush: Decoder<SdkPush | null> = decodeWith((json): SdkPush
 
 export const decodeMoveUpdate: Decoder<MoveUpdate> = decodeWith((json) => {
   const frame = object(json, '');
-  if (!MOVE_UPDATE_TYPES.has(String(frame.type))) fail('type', [...MOVE_UPDATE_TYPES].join('|'), frame.type);
+  if (!MOVE_UPDATE_TYPE_SET.has(String(frame.type))) fail('type', MOVE_UPDATE_TYPES.join('|'), frame.type);
   return {
     type: frame.type as MoveUpdateType,
     uuid: uuid(frame.uuid, 'uuid'),

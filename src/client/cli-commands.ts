@@ -1,9 +1,11 @@
-// The client subcommands `devices`, `functions`, `call`, `events`: open one NATS connection, run one
-// MeshClient operation (device-connect-protocol.md §2.9/§2.10 discovery, §2.1–2.3 invoke, §2.4
-// events), print through the injected `out`, return the process exit code. Does not parse argv or
-// build connection options (src/cli.ts does) and never calls process.exit. All output, errors
-// included, goes to `out` so a caller or test sees exactly what a person would.
-import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
+// The client subcommands `devices`, `functions`, `call`, `events`: open one NATS connection
+// (src/adapters/client-connection.ts), run one MeshClient operation (device-connect-protocol.md
+// §2.9/§2.10 discovery, §2.1–2.3 invoke, §2.4 events), print through the injected `out`, return the
+// process exit code. Does not parse argv or build connection options (client-main.ts does) and
+// never calls process.exit. All output, errors included, goes to `out` so a caller or test sees
+// exactly what a person would.
+import type { NodeConnectionOptions } from '@nats-io/transport-node';
+import { openClientConnection } from '../adapters/client-connection.ts';
 import { createLogger } from '../logging/logger.ts';
 import { TENANT_PATTERN } from '../protocol/subjects.ts';
 import { deviceTable, errorLines, functionListing } from './cli-format.ts';
@@ -151,13 +153,12 @@ export async function runClientCommand(args: ClientCommandArgs): Promise<number>
     return EXIT_USAGE;
   }
   if (plan.command === 'events' && args.eventLimit !== undefined && args.eventLimit <= 0) return EXIT_OK;
-  let nc;
-  try {
-    nc = await connect(args.connectOptions);
-  } catch (err) {
-    out(`error cannot connect to NATS: ${err instanceof Error ? err.message : String(err)}`);
+  const opened = await openClientConnection(args.connectOptions);
+  if (!opened.ok) {
+    out(`error cannot connect to NATS: ${opened.reason}`);
     return EXIT_FAILURE;
   }
+  const nc = opened.connection;
   let client: MeshClient | undefined;
   try {
     client = new MeshClient(nc, {

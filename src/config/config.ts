@@ -1,16 +1,16 @@
-// The driver's configuration, read once: flags > environment > settings file > defaults (one
-// precedence for the whole product; the reference inverted it for JSON settings, spec §9.3/§12.15).
-// Owns every read of process.env and argv, validation, and the per-key source record the settings
-// page shows. The result is frozen and passed to machines as input; secrets stay inside `Secret`s
-// in `credentials` and never enter machine context. Keys and meanings: reference-driver.md §9.1–9.2,
-// device-connect-protocol.md §3.2; the README's configuration table mirrors CONFIG_KEYS.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+// The driver's configuration: flags > environment > settings file > defaults (one precedence for
+// the whole product; the reference inverted it for JSON settings, spec §9.3/§12.15). `resolveConfig`
+// is pure: it validates the layers it is given (argv, env, the settings object) and asks the files
+// it needs (credentials, portal dir, TLS) through an injected reader; src/adapters/config-files.ts
+// reads them and offers `loadConfig({argv, env})`. Owns the per-key source record the settings page
+// shows and the only read of process.env (processInput). The result is frozen; secrets stay inside
+// `Secret`s in `credentials`. Keys: reference-driver.md §9.1–9.2, device-connect-protocol.md §3.2.
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LogLevel } from '../logging/logger.ts';
 import { DEVICE_ID_PATTERN, TENANT_PATTERN } from '../protocol/subjects.ts';
-import { CredentialsError, inlineCredentials, loadCredentialsFile, type LoadedCredentials, type TlsFiles } from './credentials.ts';
+import { CredentialsError, inlineCredentials, type CredentialsFileWarning, type LoadedCredentials, type TlsFiles } from './credentials.ts';
 
 /** Bad configuration: the CLI prints the message on one line and exits 2. */
 export class ConfigError extends Error {
@@ -187,24 +187,33 @@ function splitUrls(raw: string): string[] {
   return raw.split(',').map((u) => u.trim()).filter(Boolean);
 }
 
-interface SettingsFile {
+/** The settings layer: the settings file's object (or a candidate the settings app validates). */
+export interface SettingsLayer {
+  /** Where it was read from (or would be saved), for messages. */
   readonly path: string;
   readonly values: Readonly<Record<string, unknown>>;
 }
 
-/** Reads the settings JSON if present; a present but broken file is a config error, not "defaults". */
-export function readSettingsFile(path: string): SettingsFile | undefined {
-  if (!existsSync(path)) return undefined;
-  let doc: unknown;
-  try {
-    doc = JSON.parse(readFileSync(path, 'utf8'));
-  } catch {
-    throw new ConfigError(`settings file ${path} is not valid JSON`);
-  }
+/** A parsed settings document as a layer; anything but an object of known keys is a config error, not "defaults". */
+export function settingsLayerFrom(path: string, doc: unknown): SettingsLayer {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new ConfigError(`settings file ${path} must hold a JSON object`);
   const unknown = Object.keys(doc).filter((k) => !SETTINGS_KEYS.has(k));
   if (unknown.length > 0) throw new ConfigError(`settings file ${path} has unknown keys: ${unknown.join(', ')}`);
   return { path, values: doc as Record<string, unknown> };
+}
+
+/** The files resolveConfig may need, asked for by path; src/adapters/config-files.ts reads them. */
+export interface ConfigFileReads {
+  /** Reads and parses a credentials file (throws CredentialsError), reporting a group/other-readable one. */
+  readonly credentials: (path: string) => { readonly credentials: LoadedCredentials; readonly permissive?: CredentialsFileWarning };
+  /** The newest regular file in `dir` whose name matches `glob`; undefined when none or unreadable. */
+  readonly newestMatch: (dir: string, glob: string) => string | undefined;
+  readonly exists: (path: string) => boolean;
+}
+
+/** `*` and `?` of a portal credentials glob as a whole-name regular expression. */
+export function globPattern(glob: string): RegExp {
+  return new RegExp('^' + glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
 }
 
 /** `parse_reachy_target` (spec §9.2), minus its quirks: IPv6 `[::1]:8000` works, bad ports are errors. */
@@ -236,24 +245,6 @@ function isLoopbackUrl(url: string): boolean {
   } catch {
     return false;
   }
-}
-
-function newestMatch(dir: string, glob: string): string | undefined {
-  const pattern = new RegExp('^' + glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.') + '$');
-  let best: { path: string; mtime: number } | undefined;
-  let entries: string[];
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return undefined;
-  }
-  for (const name of entries) {
-    if (!pattern.test(name)) continue;
-    const path = join(dir, name);
-    const st = statSync(path);
-    if (st.isFile() && (!best || st.mtimeMs > best.mtime)) best = { path, mtime: st.mtimeMs };
-  }
-  return best?.path;
 }
 
 const FLAG_OPTIONS = {
@@ -305,14 +296,31 @@ export interface LoadConfigInput {
   readonly env: Env;
 }
 
-/** Builds the frozen configuration; throws ConfigError (exit 2) on anything invalid. */
-export function loadConfig({ argv, env }: LoadConfigInput): DriverConfig {
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof FLAG_OPTIONS; allowPositionals: true; strict: true }>>;
+/** Everything resolveConfig decides from: the flag and env layers, the settings layer as read, and the file reader. */
+export interface ConfigLayers extends LoadConfigInput {
+  /** The settings file's content, undefined when there is none. */
+  readonly settings: SettingsLayer | undefined;
+  readonly files: ConfigFileReads;
+}
+
+type ParsedArgs = ReturnType<typeof parseArgs<{ options: typeof FLAG_OPTIONS; allowPositionals: true; strict: true }>>;
+
+function parseFlags(argv: ReadonlyArray<string>): ParsedArgs {
   try {
-    parsed = parseArgs({ args: [...argv], options: FLAG_OPTIONS, allowPositionals: true, strict: true });
+    return parseArgs({ args: [...argv], options: FLAG_OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
     throw new ConfigError((error as Error).message.split('\n')[0] ?? 'invalid arguments');
   }
+}
+
+/** Which settings file the flag and env layers name (the default one otherwise): the file to read for `settings`. */
+export function settingsFilePath({ argv, env }: LoadConfigInput): string {
+  return resolve(parseFlags(argv).values['settings-file'] ?? env.REACHY_MINI_DRIVER_SETTINGS_FILE ?? DEFAULT_SETTINGS_FILE);
+}
+
+/** Builds the frozen configuration from its layers, without I/O of its own; throws ConfigError (exit 2) on anything invalid. */
+export function resolveConfig({ argv, env, settings, files }: ConfigLayers): DriverConfig {
+  const parsed = parseFlags(argv);
   const flags = parsed.values;
   const [first, ...rest] = parsed.positionals;
   let command: Command = 'run';
@@ -329,7 +337,6 @@ export function loadConfig({ argv, env }: LoadConfigInput): DriverConfig {
   const settingsPathLayer = flags['settings-file'] ?? env.REACHY_MINI_DRIVER_SETTINGS_FILE;
   const settingsPath = resolve(settingsPathLayer ?? DEFAULT_SETTINGS_FILE);
   sources.settingsFile = flags['settings-file'] ? 'flag' : env.REACHY_MINI_DRIVER_SETTINGS_FILE ? 'env' : 'default';
-  const settings = readSettingsFile(settingsPath);
 
   const envValue = (names: ReadonlyArray<string>): string | undefined => {
     for (const name of names) {
@@ -427,7 +434,7 @@ export function loadConfig({ argv, env }: LoadConfigInput): DriverConfig {
     const dir = pick<string | undefined>('portalCredentialsDir', { flag: flags['portal-credentials-dir'], env: envValue(['PORTAL_CREDENTIALS_DIR']), settings: settingString('portal_credentials_dir') }, undefined);
     const glob = pick('portalCredentialsGlob', { flag: flags['portal-credentials-glob'], env: envValue(['PORTAL_CREDENTIALS_GLOB']), settings: settingString('portal_credentials_glob') }, '*.creds.json');
     if (dir) {
-      credentialsPath = newestMatch(resolve(dir), glob);
+      credentialsPath = files.newestMatch(resolve(dir), glob);
       if (credentialsPath) sources.credentialsFile = 'derived';
     }
     if (!credentialsPath) throw new ConfigError('portal mode needs a credentials file: pass --portal-credentials <file> (or set MESSAGING_CREDENTIALS_FILE, or --portal-credentials-dir with a matching file)');
@@ -439,7 +446,7 @@ export function loadConfig({ argv, env }: LoadConfigInput): DriverConfig {
   let credentials: LoadedCredentials | undefined;
   try {
     if (credentialsPath) {
-      const loaded = loadCredentialsFile(credentialsPath);
+      const loaded = files.credentials(credentialsPath);
       credentials = loaded.credentials;
       if (loaded.permissive) warnings.push(`credentials file ${basename(loaded.permissive.path)} has mode ${loaded.permissive.mode}; chmod 600 it`);
     } else if (inlineJwt && inlineSeed) {
@@ -497,7 +504,7 @@ export function loadConfig({ argv, env }: LoadConfigInput): DriverConfig {
     ...(() => { const v = flags['tls-key-file'] ?? envValue(['MESSAGING_TLS_KEY_FILE', 'NATS_TLS_KEY_FILE']) ?? credentials?.tls?.keyFile; return v ? { keyFile: resolve(v) } : {}; })(),
   };
   for (const [name, file] of Object.entries(tls)) {
-    if (!existsSync(file)) throw new ConfigError(`TLS ${name} ${file} does not exist`);
+    if (!files.exists(file)) throw new ConfigError(`TLS ${name} ${file} does not exist`);
   }
   if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) throw new ConfigError('mTLS needs both a client certificate and a key file');
 
@@ -594,10 +601,6 @@ export function processInput(): LoadConfigInput {
   return { argv: process.argv.slice(2), env: { ...process.env } };
 }
 
-export function loadConfigFromProcess(): DriverConfig {
-  return loadConfig(processInput());
-}
-
 export interface SettingsServerConfig {
   readonly host: string;
   readonly port: number;
@@ -608,7 +611,7 @@ export interface SettingsServerConfig {
 /**
  * Where the settings app listens and keeps its files, readable even when the rest of the
  * configuration is not valid yet (app mode starts the settings app first, so credentials can be
- * uploaded). Same keys and precedence as `loadConfig`.
+ * uploaded). Same keys and precedence as `resolveConfig`.
  */
 export function loadSettingsServerConfig({ argv, env }: LoadConfigInput): SettingsServerConfig {
   let flags: Record<string, unknown>;

@@ -1,8 +1,7 @@
-// Loads mesh credentials: NATS `.creds` files (nsc format), portal `.creds.json` files, and the
-// inline NATS_JWT + NATS_NKEY_SEED pair (device-connect-protocol.md §3.3). Owns parsing and the
-// file-permission check; secrets leave here only inside `Secret`. Does not decide precedence
-// (config.ts) or build NATS options (adapters/nats-connection.ts).
-import { readFileSync, statSync } from 'node:fs';
+// Mesh credentials: NATS `.creds` files (nsc format), portal `.creds.json` files, and the inline
+// NATS_JWT + NATS_NKEY_SEED pair (device-connect-protocol.md §3.3). Owns parsing the text and the
+// size limit; secrets leave here only inside `Secret`. Pure: reading the file and its permission
+// check are src/adapters/config-files.ts's; precedence is config.ts's, NATS options nats-options.ts's.
 import { Secret } from './secret.ts';
 
 /** Largest credentials file we read; real ones are ~1–2 KiB (the upload limit is 256 KiB). */
@@ -120,30 +119,6 @@ export function parseCredentialsText(text: string, path?: string): LoadedCredent
 export interface CredentialsFileWarning {
   readonly path: string;
   readonly mode: string;
-}
-
-/** Reads and parses a credentials file; reports group/other-readable files instead of failing. */
-export function loadCredentialsFile(path: string): { credentials: LoadedCredentials; permissive?: CredentialsFileWarning } {
-  let size: number;
-  let mode: number;
-  try {
-    const st = statSync(path);
-    if (!st.isFile()) throw new CredentialsError(`credentials path is not a file: ${path}`);
-    size = st.size;
-    mode = st.mode & 0o777;
-  } catch (error) {
-    if (error instanceof CredentialsError) throw error;
-    throw new CredentialsError(`cannot read credentials file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
-  if (size > MAX_CREDENTIALS_FILE_BYTES) throw new CredentialsError(`credentials file ${path} is larger than ${MAX_CREDENTIALS_FILE_BYTES} bytes`);
-  const text = readFileSync(path, 'utf8');
-  let credentials: LoadedCredentials;
-  try {
-    credentials = parseCredentialsText(text, path);
-  } catch (error) {
-    throw new CredentialsError(`credentials file ${path}: ${(error as Error).message}`);
-  }
-  return (mode & 0o077) !== 0 ? { credentials, permissive: { path, mode: mode.toString(8).padStart(4, '0') } } : { credentials };
 }
 
 export function inlineCredentials(jwt: string, seed: string): LoadedCredentials {

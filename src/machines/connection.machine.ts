@@ -4,6 +4,7 @@
 // return. Owns the link states and their timing; the probe and the live link are actors provided
 // by the composer (adapters do the I/O). Motion is refused while not connected (DaemonUnavailable).
 import { assign, enqueueActions, setup } from 'xstate';
+import { backoffDelayMs, type RandomSource } from '../backoff.ts';
 import { messageOf } from '../errors.ts';
 
 /** First retry quickly (a restarting daemon is back in ~1 s); cap so reconnect stays < 2 s. */
@@ -17,6 +18,7 @@ export interface ConnectionContext {
   readonly lastError: string | null;
   readonly since: number;
   readonly connects: number;
+  readonly random: RandomSource;
 }
 
 export type ConnectionEvent =
@@ -27,8 +29,14 @@ export type ConnectionEvent =
 
 export type ConnectionEmitted = { type: 'connection.changed'; state: ConnectionStateName; at: number; lastError: string | null };
 
-export function reconnectBackoffMs(attempt: number): number {
-  return Math.min(RECONNECT_BACKOFF_MAX_MS, RECONNECT_BACKOFF_BASE_MS * 2 ** Math.max(0, attempt - 1));
+/** Jitter source of the back-off (tests pass a constant); Math.random when the composer gives none. */
+export interface ConnectionInput {
+  readonly random?: RandomSource;
+}
+
+/** Full-jitter back-off (src/backoff.ts) after `attempt` consecutive failures. */
+export function reconnectBackoffMs(attempt: number, random: RandomSource = Math.random): number {
+  return backoffDelayMs({ baseMs: RECONNECT_BACKOFF_BASE_MS, maxMs: RECONNECT_BACKOFF_MAX_MS }, attempt, random);
 }
 
 export const connectionMachine = setup({
@@ -36,6 +44,7 @@ export const connectionMachine = setup({
     context: {} as ConnectionContext,
     events: {} as ConnectionEvent,
     emitted: {} as ConnectionEmitted,
+    input: {} as ConnectionInput | undefined,
   },
   actors: {
     probeDaemon: (() => {
@@ -57,12 +66,12 @@ export const connectionMachine = setup({
     recordConnected: assign(({ context }) => ({ attempt: 0, lastError: null, connects: context.connects + 1 })),
   },
   delays: {
-    reconnectBackoff: ({ context }) => reconnectBackoffMs(context.attempt),
+    reconnectBackoff: ({ context }) => reconnectBackoffMs(context.attempt, context.random),
   },
 }).createMachine({
   id: 'connection',
   initial: 'disconnected',
-  context: () => ({ attempt: 0, lastError: null, since: Date.now(), connects: 0 }),
+  context: ({ input }) => ({ attempt: 0, lastError: null, since: Date.now(), connects: 0, random: input?.random ?? Math.random }),
   on: {
     'link.stop': { target: '.disconnected' },
   },

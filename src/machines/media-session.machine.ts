@@ -5,6 +5,7 @@
 // states and timing only: the session actor (signalling client + WebRTC peer) is provided by the
 // composer and reports `media.negotiating`, `media.streaming` and `media.lost`.
 import { assign, emit, setup } from 'xstate';
+import { backoffDelayMs, type RandomSource } from '../backoff.ts';
 
 /** Restarting producers come back in ~1 s; the issue asks for streaming again within 3 s. */
 export const MEDIA_RECONNECT_BASE_MS = 250;
@@ -21,6 +22,7 @@ export interface MediaContext {
   readonly lastError: string | null;
   readonly since: number;
   readonly sessions: number;
+  readonly random: RandomSource;
 }
 
 export type MediaEvent =
@@ -36,8 +38,14 @@ export type MediaEvent =
 
 export type MediaEmitted = { type: 'media.changed'; state: MediaStateName; at: number; lastError: string | null };
 
-export function mediaReconnectBackoffMs(attempt: number): number {
-  return Math.min(MEDIA_RECONNECT_MAX_MS, MEDIA_RECONNECT_BASE_MS * 2 ** Math.max(0, attempt - 1));
+/** Jitter source of the back-off (tests pass a constant); Math.random when the composer gives none. */
+export interface MediaSessionInput {
+  readonly random?: RandomSource;
+}
+
+/** Full-jitter back-off (src/backoff.ts) after `attempt` consecutive failures. */
+export function mediaReconnectBackoffMs(attempt: number, random: RandomSource = Math.random): number {
+  return backoffDelayMs({ baseMs: MEDIA_RECONNECT_BASE_MS, maxMs: MEDIA_RECONNECT_MAX_MS }, attempt, random);
 }
 
 export const mediaSessionMachine = setup({
@@ -45,6 +53,7 @@ export const mediaSessionMachine = setup({
     context: {} as MediaContext,
     events: {} as MediaEvent,
     emitted: {} as MediaEmitted,
+    input: {} as MediaSessionInput | undefined,
   },
   actors: {
     mediaSession: (() => {
@@ -59,14 +68,14 @@ export const mediaSessionMachine = setup({
     recordStreaming: assign({ attempt: 0, lastError: null }),
   },
   delays: {
-    reconnectBackoff: ({ context }) => mediaReconnectBackoffMs(context.attempt),
+    reconnectBackoff: ({ context }) => mediaReconnectBackoffMs(context.attempt, context.random),
     signallingTimeout: SIGNALLING_TIMEOUT_MS,
     negotiationTimeout: NEGOTIATION_TIMEOUT_MS,
   },
 }).createMachine({
   id: 'media',
   initial: 'idle',
-  context: () => ({ attempt: 0, lastError: null, since: Date.now(), sessions: 0 }),
+  context: ({ input }) => ({ attempt: 0, lastError: null, since: Date.now(), sessions: 0, random: input?.random ?? Math.random }),
   on: {
     'media.stop': { target: '.closed' },
     'media.release': { target: '.released' },

@@ -1,10 +1,11 @@
 // The mesh connection of the device (device-connect-protocol.md §2.5–§2.10, §3.6): connect to
-// the broker, register (infra: `registerDevice` with jitter, timeout and 1→30 s back-off until a
+// the broker, register (infra: `registerDevice` with jitter, timeout and full-jitter back-off under 1→30 s until a
 // UUID comes back; d2d: announce presence), heartbeat every ttl/3, presence every 5 s after a
 // 0.5 s burst, re-register after every reconnect, `departing` presence on stop. Owns the states
 // and timing only (time is read from Date.now, which tests fake): every I/O action and actor is named here and provided by the device runtime
 // (src/actors/device-runtime.ts). NATS status events drive it; nothing here ever exits the process.
 import { assign, setup } from 'xstate';
+import { backoffDelayMs, type RandomSource } from '../backoff.ts';
 import { messageOf } from '../errors.ts';
 
 /** Python back-off: 1, 2, 4 … capped at 30 s, forever (§2.13). */
@@ -23,6 +24,8 @@ export interface MeshInput {
   readonly discoveryMode: 'infra' | 'd2d';
   readonly deviceTtlS: number;
   readonly registerJitterMs: number;
+  /** Jitter source of the registration delays (tests pass a constant); Math.random by default. */
+  readonly random?: RandomSource;
 }
 
 export interface MeshContext {
@@ -40,6 +43,7 @@ export interface MeshContext {
   readonly burstUntil: number;
   readonly lastError: string | null;
   readonly stateSince: number;
+  readonly random: RandomSource;
 }
 
 export type MeshEvent =
@@ -53,8 +57,9 @@ export interface RegistrationOutput {
   readonly registrationId: string;
 }
 
-export function registrationBackoffMs(attempt: number): number {
-  return Math.min(REGISTER_BACKOFF_MAX_MS, REGISTER_BACKOFF_BASE_MS * 2 ** Math.max(0, attempt - 1));
+/** Full-jitter back-off (src/backoff.ts) after `attempt` consecutive registration failures. */
+export function registrationBackoffMs(attempt: number, random: RandomSource = Math.random): number {
+  return backoffDelayMs({ baseMs: REGISTER_BACKOFF_BASE_MS, maxMs: REGISTER_BACKOFF_MAX_MS }, attempt, random);
 }
 
 export const meshMachine = setup({
@@ -96,8 +101,8 @@ export const meshMachine = setup({
     isD2D: ({ context }) => context.discoveryMode === 'd2d',
   },
   delays: {
-    registerJitter: ({ context }) => Math.floor(Math.random() * context.registerJitterMs),
-    registerBackoff: ({ context }) => registrationBackoffMs(context.attempt),
+    registerJitter: ({ context }) => Math.floor(context.random() * context.registerJitterMs),
+    registerBackoff: ({ context }) => registrationBackoffMs(context.attempt, context.random),
     heartbeatInterval: ({ context }) => Math.max(MIN_HEARTBEAT_INTERVAL_MS, (context.deviceTtlS * 1000) / 3),
     presenceInterval: ({ context }) => (Date.now() < context.burstUntil ? PRESENCE_BURST_INTERVAL_MS : PRESENCE_STEADY_INTERVAL_MS),
   },
@@ -119,6 +124,7 @@ export const meshMachine = setup({
       burstUntil: 0,
       lastError: null,
       stateSince: Date.now(),
+      random: input.random ?? Math.random,
     };
   },
   on: {

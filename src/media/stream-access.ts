@@ -2,8 +2,7 @@
 // the robot's audio/video directly instead of through RPC — the daemon's WebRTC signalling server,
 // the on-robot camera IPC socket, or the raw devices after release. Owns the payload shape and the
 // "on robot" rule; the caller does the I/O (daemon status, probe, IPC socket check) and passes results.
-import { PRODUCER_NAME } from './signalling/signalling-client.ts';
-import type { ProbeResult } from './signalling/signalling-client.ts';
+import { PRODUCER_NAME, type ProbeResult } from './signalling/protocol.ts';
 
 /** The daemon's camera IPC socket on the robot (reachy-daemon-api.md §9.1). */
 export const CAMERA_IPC_SOCKET = '/tmp/reachymini_camera_socket';

@@ -1,26 +1,21 @@
-// The configuration the driver would run with, seen from the settings app: `loadConfig` of the
-// caller's argv and env with the settings file pointed at the saved file or at a private temp
-// copy of a candidate, so the precedence is the product's one (flags > env > settings > defaults,
-// README "Configuration"; the reference inverted it, reference-driver.md §9.3/§12.15). Owns the
-// per-settings-key `{value, source}` view of /api/effective; does not own precedence itself
-// (src/config/config.ts) nor the settings schema (settings-schema.ts).
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { CONFIG_KEYS, loadConfig, type DriverConfig, type Source } from '../config/config.ts';
-import { serializeSettings, SETTINGS_DEFAULTS, SETTINGS_KEYS, type AppSettings } from './settings-schema.ts';
-import { writePrivateFileAtomic } from './private-files.ts';
+// The configuration the driver would run with, seen from the settings app: the pure `resolveConfig`
+// of the caller's argv and env with the saved file's or a candidate's settings as the settings
+// layer (in memory: no file is written to validate), so the precedence is the product's one (flags >
+// env > settings > defaults, README "Configuration"; the reference inverted it, reference-driver.md
+// §9.3/§12.15). Owns the per-settings-key `{value, source}` view of /api/effective; does not own
+// precedence itself (src/config/config.ts), the settings schema (settings-schema.ts) nor any I/O
+// (the caller reads the saved file and passes the file reader).
+import { CONFIG_KEYS, resolveConfig, type ConfigFileReads, type DriverConfig, type SettingsLayer, type Source } from '../config/config.ts';
+import { SETTINGS_DEFAULTS, SETTINGS_KEYS, type AppSettings } from './settings-schema.ts';
 
-const SETTINGS_FILE_ENV = 'REACHY_MINI_DRIVER_SETTINGS_FILE';
-const SETTINGS_FILE_FLAG = '--settings-file';
 /** Turns the credentials gate off for the fallback view only (see buildEffectiveView). */
 const INSECURE_ENV = 'DEVICE_CONNECT_ALLOW_INSECURE';
-/** Prefix of the private temp directory that holds a candidate's settings during one validation. */
-const CANDIDATE_DIR_PREFIX = 'reachy-settings-candidate-';
 
+/** The driver's argv and env, and the reader of the files they name (credentials, portal dir, TLS). */
 export interface ConfigInputs {
   readonly argv: ReadonlyArray<string>;
   readonly env: Readonly<Record<string, string | undefined>>;
+  readonly files: ConfigFileReads;
 }
 
 export type ConfigAttempt = { readonly ok: true; readonly config: DriverConfig } | { readonly ok: false; readonly error: string };
@@ -30,44 +25,13 @@ export interface EffectiveEntry {
   readonly source: Source;
 }
 
-/** argv without `--settings-file X` / `--settings-file=X`: the file under test is passed through env instead. */
-export function withoutSettingsFileFlag(argv: ReadonlyArray<string>): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? '';
-    if (arg === '--') {
-      out.push(...argv.slice(i));
-      break;
-    }
-    if (arg === SETTINGS_FILE_FLAG) {
-      i++;
-      continue;
-    }
-    if (arg.startsWith(`${SETTINGS_FILE_FLAG}=`)) continue;
-    out.push(arg);
-  }
-  return out;
-}
-
-function attempt(inputs: ConfigInputs, settingsFile: string): ConfigAttempt {
+/** resolveConfig with this settings layer (the saved file's, or a candidate's) in place of the file the argv/env name. */
+export function resolveEffectiveConfig(inputs: ConfigInputs, settings: SettingsLayer | undefined): ConfigAttempt {
   try {
-    return { ok: true, config: loadConfig({ argv: withoutSettingsFileFlag(inputs.argv), env: { ...inputs.env, [SETTINGS_FILE_ENV]: settingsFile } }) };
+    return { ok: true, config: resolveConfig({ argv: inputs.argv, env: inputs.env, settings, files: inputs.files }) };
   } catch (error) {
     // ConfigError is the expected case; anything else (an unreadable directory…) is still an answer, not a 500.
     return { ok: false, error: error instanceof Error ? error.message : String(error) };
-  }
-}
-
-/** loadConfig with the saved settings file, or with a candidate written to a private temp file. */
-export async function loadEffectiveConfig(inputs: ConfigInputs, savedFile: string, candidate?: AppSettings): Promise<ConfigAttempt> {
-  if (candidate === undefined) return attempt(inputs, savedFile);
-  const dir = await mkdtemp(join(tmpdir(), CANDIDATE_DIR_PREFIX));
-  try {
-    const file = join(dir, 'candidate.json');
-    await writePrivateFileAtomic(file, serializeSettings(candidate));
-    return attempt(inputs, file);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -145,7 +109,7 @@ function resolveByLayer(settingsKey: keyof AppSettings, inputs: ConfigInputs, sa
   return { value: LAYER_DEFAULTS[settingsKey], source: 'default' };
 }
 
-/** Per settings key: the value the driver uses and the layer it came from (`sources` of loadConfig). */
+/** Per settings key: the value the driver uses and the layer it came from (`sources` of resolveConfig). */
 export function effectiveView(config: DriverConfig, inputs: ConfigInputs, saved: AppSettings | undefined): Record<string, EffectiveEntry> {
   const view: Record<string, EffectiveEntry> = {};
   for (const settingsKey of SETTINGS_KEYS) {
@@ -167,10 +131,10 @@ export function effectiveView(config: DriverConfig, inputs: ConfigInputs, saved:
  * (DEVICE_CONNECT_ALLOW_INSECURE only for this view; its own entry is then resolved by layer), and
  * when even that fails every key is resolved by layer. /api/validate says what is wrong.
  */
-export async function buildEffectiveView(inputs: ConfigInputs, savedFile: string, saved: AppSettings | undefined): Promise<{ readonly exact: boolean; readonly view: Record<string, EffectiveEntry>; readonly error: string | null }> {
-  const strict = await loadEffectiveConfig(inputs, savedFile);
+export function buildEffectiveView(inputs: ConfigInputs, savedLayer: SettingsLayer | undefined, saved: AppSettings | undefined): { readonly exact: boolean; readonly view: Record<string, EffectiveEntry>; readonly error: string | null } {
+  const strict = resolveEffectiveConfig(inputs, savedLayer);
   if (strict.ok) return { exact: true, view: effectiveView(strict.config, inputs, saved), error: null };
-  const relaxed = await loadEffectiveConfig({ argv: inputs.argv, env: { ...inputs.env, [INSECURE_ENV]: 'true' } }, savedFile);
+  const relaxed = resolveEffectiveConfig({ ...inputs, env: { ...inputs.env, [INSECURE_ENV]: 'true' } }, savedLayer);
   if (relaxed.ok) {
     const view = effectiveView(relaxed.config, inputs, saved);
     view.allow_insecure = resolveByLayer('allow_insecure', inputs, saved);

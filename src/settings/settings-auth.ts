@@ -1,12 +1,18 @@
 // Who may use the settings API: the app token as `Authorization: Bearer`, or a session cookie
 // obtained once through a single-use login code (the printed link carries the code, never the
-// token), and the Origin rule for mutating requests. Owns secret comparison (constant time over
-// SHA-256 digests), login-code and session lifetimes. Does not own the token file
-// (settings-token.ts) or routing (settings-server.ts). Spec: reference-driver.md §10/§12 (the
-// reference UI had no authentication), threat model "treat settings port like root".
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { newRandomToken } from './settings-token.ts';
+// token), and the Origin rule for mutating requests. Owns random token generation, secret
+// comparison (constant time over SHA-256 digests), login-code and session lifetimes. Does not own
+// the token file or routing (src/adapters/settings-http/settings-token.ts, settings-server.ts).
+// Spec: reference-driver.md §10/§12 (the reference UI had no authentication), threat model
+// "treat settings port like root".
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
+/** 32 random bytes = 256 bits: unguessable, and 43 base64url characters (app token, login codes, session ids). */
+export const TOKEN_BYTES = 32;
+
+export function newRandomToken(bytes: number = TOKEN_BYTES): string {
+  return randomBytes(bytes).toString('base64url');
+}
 /** Cookie carrying the session id (HttpOnly, SameSite=Strict, Path=/). */
 export const SESSION_COOKIE = 'reachy_settings_session';
 /** A login code is valid this long after it was issued: time to copy it from the log into a browser. */

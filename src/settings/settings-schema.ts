@@ -3,7 +3,7 @@
 // candidates and the saved file alike. Owns the per-key rules (enums, booleans, string lengths,
 // absolute paths) and the `{field, message}` issue shape; stricter than the reference on purpose
 // (§12.15: `transport_mode` was not validated, unknown keys were ignored). Does not own precedence
-// or cross-key checks (src/config/config.ts `loadConfig` does those) nor any file I/O.
+// or cross-key checks (src/config/config.ts `resolveConfig` does those) nor any file I/O.
 import { Effect, Result, Schema, SchemaIssue } from 'effect';
 import { DEVICE_ID_PATTERN, TENANT_PATTERN } from '../protocol/subjects.ts';
 

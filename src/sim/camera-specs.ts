@@ -1,24 +1,11 @@
 // Camera specifications served by `GET /api/camera/specs` (RM:src/reachy_mini/media/camera_constants.py;
 // reachy-daemon-api.md §1.6, §9.3): the Lite and Wireless cameras share the full-sensor calibration
 // K/D and differ in their resolution lists. Owns only these constants and the by-name lookup with
-// the daemon's fallback to `lite` for an empty or unknown name. Not which name is reported (sim-daemon.ts).
+// the daemon's fallback to `lite` for an empty or unknown name; the shape is the shared wire contract
+// (src/protocol/daemon-wire-types.ts). Not which name is reported (sim-daemon.ts).
+import type { CameraResolution as Resolution, CameraSpecs } from '../protocol/daemon-wire-types.ts';
 
-interface Resolution {
-  readonly name: string;
-  readonly width: number;
-  readonly height: number;
-  readonly fps: number;
-  /** Sensor crop of the mode (1.115 for 1080p and 3264×2448, 1.109 for 2160p, else 1). */
-  readonly crop_factor: number;
-}
-
-export interface CameraSpecs {
-  readonly name: string;
-  readonly available_resolutions: readonly Resolution[];
-  readonly default_resolution: Resolution;
-  readonly K: readonly (readonly number[])[];
-  readonly D: readonly number[];
-}
+export type { CameraSpecs };
 
 const resolution = (width: number, height: number, fps: number, crop: number): Resolution => ({
   name: `R${width}x${height}at${fps}fps`,

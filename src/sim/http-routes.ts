@@ -1,46 +1,15 @@
 // The route table of the emulated daemon and how a request finds its route: FastAPI-style path
 // templates (`{name}` one segment, `{name:path}` the rest), 404 for unknown paths, 405 for a
 // known path with another method (reachy-daemon-api.md §1). Each routes-*.ts module mirrors one
-// daemon router; this module only assembles and matches them. No I/O.
-import type { HttpReply } from './fastapi-errors.ts';
+// daemon router; this module only assembles and matches them (the Route shape they share lives in
+// route-types.ts, so no routes module imports this one). No I/O.
 import { DAEMON_ROUTES } from './routes-daemon.ts';
 import { MEDIA_ROUTES } from './routes-media.ts';
 import { MISC_ROUTES } from './routes-misc.ts';
 import { MOTOR_ROUTES } from './routes-motors.ts';
 import { MOVE_ROUTES } from './routes-move.ts';
 import { STATE_ROUTES } from './routes-state.ts';
-import type { SimDaemon } from './sim-daemon.ts';
-
-export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
-
-export interface RouteRequest {
-  readonly method: string;
-  readonly path: string;
-  readonly params: Readonly<Record<string, string>>;
-  readonly query: URLSearchParams;
-  /** Parsed JSON body; undefined when the request had none (and for `multipart` routes). */
-  readonly body: unknown;
-  /** The body as received (`multipart` routes parse it themselves). */
-  readonly rawBody: Buffer;
-  /** The request's Content-Type header. */
-  readonly contentType: string | undefined;
-  /** Emulator wall ms at which the request reached the emulator (before injected delays or a pause). */
-  readonly receivedAt: number;
-}
-
-export interface Route {
-  readonly method: HttpMethod;
-  /** FastAPI path template, e.g. `/api/motors/set_mode/{mode}`. */
-  readonly path: string;
-  /** Depends on `get_backend`: 503 `Backend not running` before any parameter validation. */
-  readonly needsBackend: boolean;
-  /**
-   * `none`: the body is ignored; `required`: a pydantic model body (422 `missing` when absent);
-   * `multipart`: a form with `File(...)` parameters, parsed by the handler from `rawBody`.
-   */
-  readonly body: 'none' | 'required' | 'multipart';
-  readonly handle: (request: RouteRequest, daemon: SimDaemon) => HttpReply | Promise<HttpReply>;
-}
+import type { Route } from './route-types.ts';
 
 interface CompiledRoute {
   readonly route: Route;

@@ -6,9 +6,11 @@ import {
   composePose, type Mat4, mul3, rotationFromRotvec, rotationOf, rotvecFromRotation, rotZ,
   rpyFromRotation, translationOf, transpose3, orthonormalize,
 } from '../robot/pose-math.ts';
+import { INTERPOLATION_METHODS, type Interpolation } from '../protocol/daemon-wire-types.ts';
 
-export const INTERPOLATION_METHODS = ['linear', 'minjerk', 'ease_in_out', 'cartoon'] as const;
-export type InterpolationMethod = (typeof INTERPOLATION_METHODS)[number];
+/** The goto time laws of the wire contract shared with the driver (`GotoModelRequest.interpolation`). */
+export { INTERPOLATION_METHODS };
+export type InterpolationMethod = Interpolation;
 
 export function isInterpolationMethod(value: unknown): value is InterpolationMethod {
   return typeof value === 'string' && (INTERPOLATION_METHODS as readonly string[]).includes(value);

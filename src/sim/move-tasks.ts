@@ -5,16 +5,12 @@
 // motion record. Owns no motion (the task body drives robot-model.ts) and no socket
 // (ws-move-updates.ts subscribes to the events).
 import { randomUUID } from 'node:crypto';
+import type { MoveUpdate, MoveUpdateType } from '../protocol/daemon-wire-types.ts';
 import type { MotionLog, MoveStart } from './motion-record.ts';
 
-export type MoveEventType = 'move_started' | 'move_completed' | 'move_failed' | 'move_cancelled';
-
-export interface MoveEvent {
-  readonly type: MoveEventType;
-  readonly uuid: string;
-  /** `""`, or the exception text for move_failed. */
-  readonly details: string;
-}
+export type MoveEventType = MoveUpdateType;
+/** One `/api/move/ws/updates` frame (the wire contract shared with the driver); `details` is `""` or the exception text. */
+export type MoveEvent = MoveUpdate;
 
 /** The daemon's uncaught `KeyError` for an unknown or finished uuid; the route answers 500. */
 export class UnknownMove extends Error {

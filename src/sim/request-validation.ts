@@ -2,12 +2,12 @@
 // FullBodyTarget, MoveUUID, PlaySoundRequest, RobotNameRequest), query and path parameters, with
 // the issue types, messages, `loc` and `ctx` FastAPI returns (reachy-daemon-api.md §1, §5;
 // samples in fixtures/daemon/move1.txt, move2.txt, daemon_lifecycle.txt). Also the text form of
-// pydantic errors that `/api/move/ws/set_target` replies with. Owns no routing and no state.
+// pydantic errors that `/api/move/ws/set_target` replies with. The allowed enum values are the wire
+// contract shared with the driver (src/protocol/daemon-wire-types.ts). Owns no routing and no state.
 import type { ValidationIssue } from './fastapi-errors.ts';
-import { INTERPOLATION_METHODS, type InterpolationMethod } from './interpolation.ts';
+import { INTERPOLATION_METHODS, MOTOR_MODES, type Interpolation as InterpolationMethod, type MotorMode } from '../protocol/daemon-wire-types.ts';
 import { type Mat4, poseFromXyzRpy } from '../robot/pose-math.ts';
 import type { Antennas } from './robot-poses.ts';
-import { MOTOR_MODES, type MotorMode } from './robot-model.ts';
 
 type Loc = readonly (string | number)[];
 export type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly issues: ValidationIssue[] };

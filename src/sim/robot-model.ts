@@ -11,9 +11,10 @@ import {
   type Antennas, INIT_ANTENNAS, INIT_HEAD_POSE, SLEEP_ANTENNAS, SLEEP_HEAD_JOINTS, SLEEP_HEAD_POSE,
 } from './robot-poses.ts';
 import type { SimClock } from './sim-clock.ts';
+import { MOTOR_MODES, type MotorMode } from '../protocol/daemon-wire-types.ts';
 
-export const MOTOR_MODES = ['enabled', 'disabled', 'gravity_compensation'] as const;
-export type MotorMode = (typeof MOTOR_MODES)[number];
+/** The daemon's motor modes (the wire contract shared with the driver). */
+export { MOTOR_MODES, type MotorMode };
 
 export function isMotorMode(value: unknown): value is MotorMode {
   return typeof value === 'string' && (MOTOR_MODES as readonly string[]).includes(value);

@@ -1,10 +1,11 @@
 // Named poses of the daemon backend (RM:src/reachy_mini/daemon/backend/abstract.py, quoted in
 // reachy-daemon-api.md §7): the init (awake) pose, the sleep pose and the mockup's boot joints.
 // Owns only these constants; the sequences that use them live in move-sequences.ts.
+import type { Antennas } from '../protocol/daemon-wire-types.ts';
 import { IDENTITY4, type Mat4 } from '../robot/pose-math.ts';
 
 /** Antenna joint angles `[right, left]`, radians (§5: the protocol order is right, left). */
-export type Antennas = readonly [number, number];
+export type { Antennas };
 
 /** `INIT_HEAD_POSE`: head upright and centred. */
 export const INIT_HEAD_POSE: Mat4 = IDENTITY4;

@@ -4,7 +4,7 @@
 // start does NOT copy the mockup-restart bug of §11.4 (a restarted backend is a mockup again);
 // use `setFault({ kind: 'daemon-error' })` to get that state. Lifecycle state is sim-daemon.ts's.
 import { detail, okJson, validationFailed, type HttpReply } from './fastapi-errors.ts';
-import type { Route } from './http-routes.ts';
+import type { Route } from './route-types.ts';
 import { checkQueryBool, checkRobotName } from './request-validation.ts';
 
 const BUSY = (): HttpReply => detail(409, 'Daemon is busy.');

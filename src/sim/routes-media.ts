@@ -8,7 +8,7 @@
 // `onMediaReleasedChange`; the producer itself is src/sim/media/).
 import { cameraSpecsByName } from './camera-specs.ts';
 import { backendNotRunning, internalServerError, okJson, validationFailed, type HttpReply } from './fastapi-errors.ts';
-import type { Route } from './http-routes.ts';
+import type { Route } from './route-types.ts';
 import { checkStringField } from './request-validation.ts';
 import { SOUND_ROUTES } from './routes-sounds.ts';
 

@@ -3,7 +3,7 @@
 // app manager idle state, HF auth logged out, and the deprecated dashboard page at `/`. Owns
 // nothing else; the many app/HF/wireless-only routes of the OpenAPI document are not emulated.
 import { okJson, type HttpReply } from './fastapi-errors.ts';
-import type { Route } from './http-routes.ts';
+import type { Route } from './route-types.ts';
 
 const DASHBOARD_HTML = '<!doctype html><html><body><p>The dashboard moved to the Reachy Mini desktop app.</p></body></html>';
 

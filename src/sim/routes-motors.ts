@@ -4,7 +4,7 @@
 // keeps the mode as a flag, so gravity compensation is accepted without the Placo engine.
 // Does not own the mode itself (robot-model.ts).
 import { okJson, validationFailed, type HttpReply } from './fastapi-errors.ts';
-import type { Route } from './http-routes.ts';
+import type { Route } from './route-types.ts';
 import { checkMotorMode } from './request-validation.ts';
 import type { MotorMode } from './robot-model.ts';
 

@@ -5,7 +5,7 @@
 // goto_sleep, running, stop (500 on an unknown uuid), and the offline recorded-move routes.
 // Does not own motion (robot-model.ts, move-sequences.ts) nor task bookkeeping (move-tasks.ts).
 import { internalServerError, okJson, validationFailed, type HttpReply } from './fastapi-errors.ts';
-import type { Route } from './http-routes.ts';
+import type { Route } from './route-types.ts';
 import { gotoSleep, wakeUp } from './move-sequences.ts';
 import { moveTarget, targetValues } from './motion-record.ts';
 import { UnknownMove } from './move-tasks.ts';

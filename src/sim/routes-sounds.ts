@@ -6,7 +6,7 @@
 // daemon's middleware runs before the route). Storage and name rules: sound-uploads.ts.
 import { Result } from 'effect';
 import { detail, internalServerError, okJson, validationFailed, type HttpReply } from './fastapi-errors.ts';
-import type { Route } from './http-routes.ts';
+import type { Route } from './route-types.ts';
 import { multipartBoundary, parseMultipartForm } from './multipart-form.ts';
 import { checkUploadName, isValidDeleteName, looksLikeAudio } from './sound-uploads.ts';
 import type { SimDaemon } from './sim-daemon.ts';

@@ -4,7 +4,7 @@
 // and silently dropped (quirk §11.2). Also owns the flag parsing the `/ws/full` stream reuses.
 // Does not own the state (robot-model.ts) nor its JSON shape (wire-format.ts).
 import { okJson, validationFailed, type HttpReply, type ValidationIssue } from './fastapi-errors.ts';
-import type { Route } from './http-routes.ts';
+import type { Route } from './route-types.ts';
 import { checkQueryBool } from './request-validation.ts';
 import { fullStateJson, poseJson, type FullStateFlags } from './wire-format.ts';
 

@@ -5,6 +5,7 @@
 // Tasks (`type:"task"`) honour `method` and end with a broadcast `task_progress`. Applied targets
 // and started moves go to the motion record. No transport.
 import type { Logger } from '../logging/logger.ts';
+import type { TaskProgressPush } from '../protocol/daemon-wire-types.ts';
 import { gotoSleep, wakeUp } from './move-sequences.ts';
 import { isInterpolationMethod, type InterpolationMethod } from './interpolation.ts';
 import type { Mat4 } from '../robot/pose-math.ts';
@@ -245,7 +246,7 @@ export function executeSdkCommand(command: SdkCommand, effects: SdkEffects): voi
 
 function runTask(task: Extract<SdkCommand, { type: 'task' }>, effects: SdkEffects): void {
   const progress = (error: string | null): void =>
-    effects.broadcast({ type: 'task_progress', uuid: task.uuid, finished: true, error, timestamp: naiveLocalTimestamp() });
+    effects.broadcast({ type: 'task_progress', uuid: task.uuid, finished: true, error, timestamp: naiveLocalTimestamp() } satisfies TaskProgressPush);
   effects.daemon
     .runSdkTask((signal) => effects.daemon.robot.goto(task, signal), {
       uuid: task.uuid, kind: 'sdk_task', target: moveTarget(task, task.duration), receivedAt: effects.receivedAt,

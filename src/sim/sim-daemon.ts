@@ -3,6 +3,7 @@
 // and the start/stop/restart jobs (reachy-daemon-api.md §0 backend gate, §1.4, §5 DaemonStatus;
 // fixtures/daemon/daemon_lifecycle.txt, daemon_start_bug.txt). Composes robot-model, move-tasks,
 // daemon-jobs, the sim clock and the motion record; owns no transport (routes and sockets read it).
+import type { DaemonLifecycleState, DaemonStatusPush } from '../protocol/daemon-wire-types.ts';
 import { DaemonJobs } from './daemon-jobs.ts';
 import { MotionLog, type MoveStart } from './motion-record.ts';
 import { MoveTasks } from './move-tasks.ts';
@@ -12,7 +13,7 @@ import { SimClock } from './sim-clock.ts';
 import { SoundUploads } from './sound-uploads.ts';
 
 export type RobotVariant = 'lite' | 'wireless';
-export type DaemonState = 'not_initialized' | 'starting' | 'running' | 'stopping' | 'stopped' | 'error';
+export type DaemonState = DaemonLifecycleState;
 
 /** Test-controlled failures of the daemon (the process being killed is `Emulator.stop()`). */
 export type EmulatorFault =
@@ -120,7 +121,7 @@ export class SimDaemon {
       version: DAEMON_VERSION,
       hardware_id: null,
       face_target: { ...NO_FACE },
-    };
+    } satisfies DaemonStatusPush;
   }
 
   /** `/api/media/status`. */

@@ -1,13 +1,15 @@
 // JSON shapes the emulated daemon puts on the wire for robot state (reachy-daemon-api.md §1.1,
 // §2, §5; samples in fixtures/daemon/get1.txt, ws1.txt): XYZRPY / `{"m":[16]}` poses, FullState
 // with every key present (null when not asked for), the `/ws/sdk` joint_positions / head_pose /
-// imu_data pushes, and the daemon's two timestamp styles. Owns formatting only; no state.
+// imu_data pushes, and the daemon's two timestamp styles, each typed by the wire contract it shares
+// with the driver (src/protocol/daemon-wire-types.ts). Owns formatting only; no state.
 import {
-  type Mat4, nestedRows, quatFromRotation, rotationOf, transpose3, xyzRpyFromPose, type XyzRpyPose,
+  type Mat4, nestedRows, quatFromRotation, rotationOf, transpose3, xyzRpyFromPose,
 } from '../robot/pose-math.ts';
+import type { FullState, HeadPose, HeadPosePush, ImuDataPush, JointPositionsPush } from '../protocol/daemon-wire-types.ts';
 import type { RobotSnapshot } from './robot-model.ts';
 
-export type PoseJson = XyzRpyPose | { readonly m: readonly number[] };
+export type PoseJson = HeadPose;
 
 /** `as_any_pose(pose, use_pose_matrix)`. */
 export function poseJson(pose: Mat4, useMatrix: boolean): PoseJson {
@@ -51,7 +53,7 @@ export function naiveLocalTimestamp(): string {
  * `FullState`, keys in model order. `passive_joints` stays null (only the Placo engine has
  * them) and `doa` stays null (no ReSpeaker board), as on the mockup daemon.
  */
-export function fullStateJson(snapshot: RobotSnapshot, flags: FullStateFlags): Record<string, unknown> {
+export function fullStateJson(snapshot: RobotSnapshot, flags: FullStateFlags): FullState {
   return {
     control_mode: flags.withControlMode ? snapshot.motorMode : null,
     head_pose: flags.withHeadPose ? poseJson(snapshot.headPose, flags.usePoseMatrix) : null,
@@ -64,7 +66,7 @@ export function fullStateJson(snapshot: RobotSnapshot, flags: FullStateFlags): R
   };
 }
 
-export function jointPositionsMessage(snapshot: RobotSnapshot): Record<string, unknown> {
+export function jointPositionsMessage(snapshot: RobotSnapshot): JointPositionsPush {
   return {
     type: 'joint_positions',
     head_joint_positions: [...snapshot.headJoints],
@@ -72,7 +74,7 @@ export function jointPositionsMessage(snapshot: RobotSnapshot): Record<string, u
   };
 }
 
-export function headPoseMessage(snapshot: RobotSnapshot): Record<string, unknown> {
+export function headPoseMessage(snapshot: RobotSnapshot): HeadPosePush {
   return { type: 'head_pose', head_pose: nestedRows(snapshot.headPose) };
 }
 
@@ -85,7 +87,7 @@ const IMU_TEMPERATURE_C = 36.0;
  * Synthetic `imu_data` of the wireless head: gravity seen in the head frame, no rotation rate,
  * head orientation as `[w, x, y, z]`. The real one is a BMI088 read in the 50 Hz loop (§1.1).
  */
-export function imuMessage(snapshot: RobotSnapshot): Record<string, unknown> {
+export function imuMessage(snapshot: RobotSnapshot): ImuDataPush {
   const headToWorld = rotationOf(snapshot.headPose);
   const worldToHead = transpose3(headToWorld);
   const accelerometer = [worldToHead[2] ?? 0, worldToHead[5] ?? 0, worldToHead[8] ?? 0].map((v) => v * GRAVITY);

@@ -66,11 +66,11 @@ export class SdkSocket implements WsEndpoint {
   }
 
   /** An event push (task_progress, recorded_data): sent now, or on resume when the daemon is paused. */
-  broadcast(message: Record<string, unknown>): void {
+  broadcast(message: object): void {
     this.#faults.whenRunning(() => this.#send(message));
   }
 
-  #send(message: Record<string, unknown>): void {
+  #send(message: object): void {
     const text = JSON.stringify(message);
     for (const client of this.#clients) {
       if (client.readyState === client.OPEN && client.bufferedAmount <= MAX_BUFFERED_BYTES) client.send(text);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { createAccount, createUser, encodeUser, fmtCreds } from '@nats-io/jwt';
-import { startSettingsServer } from '../../src/settings/settings-server.ts';
+import { startSettingsServer } from '../../src/adapters/settings-http/settings-server.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [

@@ -1,7 +1,7 @@
 // Starts the real driver in-process for integration tests, configured exactly as the CLI would
 // configure it (argv + env through loadConfig), with registration jitter off so transcripts are
 // prompt. Owns nothing but the start/stop convenience.
-import { loadConfig } from '../../src/config/config.ts';
+import { loadConfig } from '../../src/adapters/config-files.ts';
 import { startDriver, type DriverOverrides, type RunningDriver } from '../../src/driver.ts';
 
 export type TestDriver = RunningDriver;

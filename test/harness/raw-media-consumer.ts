@@ -1,5 +1,5 @@
 // Test-only raw WebRTC consumer of the emulator's producer: the SDK's signalling flow through
-// src/media/signalling/signalling-client.ts, a node-datachannel PeerConnection that answers (with an
+// src/adapters/signalling/signalling-client.ts, a node-datachannel PeerConnection that answers (with an
 // a=ssrc for its own Opus, as webrtcbin and browsers put in their answers), video RTP fed to
 // src/media/rtp's depacketizers (with the raw NAL order per RTP timestamp kept for H.264), Opus
 // decoded with @evan/opus, a tone sent back, PLIs on demand. It exists to test the producer; it is
@@ -12,7 +12,7 @@ import type { VideoDepacketizer } from '../../src/media/rtp/video-depacketizer.t
 import type { VideoFrame } from '../../src/media/rtp/video-frame.ts';
 import { createVp8Depacketizer } from '../../src/media/rtp/vp8-depacketizer.ts';
 import type { SessionEnded } from '../../src/media/signalling/errors.ts';
-import { SignallingClient, type SessionInfo } from '../../src/media/signalling/signalling-client.ts';
+import { SignallingClient, type SessionInfo } from '../../src/adapters/signalling/signalling-client.ts';
 
 export type RawVideoCodec = 'h264' | 'vp8';
 

@@ -5,7 +5,8 @@
 // attempt/lastError/connects, one `connection.changed` per state entry with the entry time), the
 // probe runs exactly while `connecting` (aborted when left early), the live link runs exactly while
 // `connected` (cleaned up on exit), and the back-off timer fires exactly `reconnectBackoffMs(attempt)`
-// after entering `backoff`, not a millisecond earlier. A path that reaches `connected` then loses
+// (its jitter fixed at MODEL_RANDOM through the machine's input) after entering `backoff`, not a
+// millisecond earlier. A path that reaches `connected` then loses
 // the link and backs off, so the attempt counter must have been reset by the successful connect.
 // Every (state, event) pair that is not an edge must be refused. A final test asserts every edge
 // was walked.
@@ -30,10 +31,13 @@ const PROBE_DONE = 'xstate.done.actor.probeDaemon';
 const PROBE_ERROR = 'xstate.error.actor.probeDaemon';
 const LOST_REASON = 'daemon socket closed: 1006';
 const REFUSED = new Error('connect ECONNREFUSED 127.0.0.1:8000');
-/** The first attempt whose back-off is the cap: attempts from here on are alike (finite graph). */
+/** The jitter draw the machine gets in these tests: mid-range, so a delay ignoring it would be caught. */
+const MODEL_RANDOM = 0.5;
+const random = () => MODEL_RANDOM;
+/** The first attempt whose back-off ceiling is the cap: attempts from here on are alike (finite graph). */
 const SATURATED = (() => {
   let a = 1;
-  while (reconnectBackoffMs(a) < RECONNECT_BACKOFF_MAX_MS) a++;
+  while (reconnectBackoffMs(a, () => 1) < RECONNECT_BACKOFF_MAX_MS) a++;
   return a;
 })();
 
@@ -114,7 +118,7 @@ function createSut() {
       }),
     },
   });
-  const recorded = recordingSut<ConnectionMachine, Snap>(createActor(logic));
+  const recorded = recordingSut<ConnectionMachine, Snap>(createActor(logic, { input: { random } }));
   // The oracle's own account of the link, and of the entries into `connecting`/`connected`.
   const expected: Expected & { enteredAt: number; probeRuns: number; linkRuns: number } = { value: 'disconnected', attempt: 0, lastError: null, connects: 0, enteredAt: Date.now(), probeRuns: 0, linkRuns: 0 };
   return { ...recorded, probes, links, expected };
@@ -152,7 +156,7 @@ async function step(sut: Sut, event: Ev): Promise<void> {
   const next = oracle(before.value, before, event);
   expect(next, `oracle refuses ${JSON.stringify(event)} in ${before.value}`).not.toBeNull();
   if (event.type === AFTER) {
-    const delay = reconnectBackoffMs(before.attempt);
+    const delay = reconnectBackoffMs(before.attempt, random);
     const remaining = before.enteredAt + delay - Date.now();
     expect(remaining, 'the back-off is at least 1 ms').toBeGreaterThan(0);
     await vi.advanceTimersByTimeAsync(remaining - 1);
@@ -288,8 +292,10 @@ describe('connection machine', () => {
 });
 
 describe('reconnectBackoffMs', () => {
-  test('doubles from the base and caps', () => {
-    expect([0, 1, 2, 3, 4, 5, 6, 20].map(reconnectBackoffMs)).toEqual([100, 100, 200, 400, 800, 1_000, 1_000, 1_000]);
+  test('its ceiling doubles from the base and caps; the delay is a random fraction of it (full jitter)', () => {
+    expect([0, 1, 2, 3, 4, 5, 6, 20].map((a) => reconnectBackoffMs(a, () => 1))).toEqual([100, 100, 200, 400, 800, 1_000, 1_000, 1_000]);
+    expect([1, 3, 20].map((a) => reconnectBackoffMs(a, () => 0.25))).toEqual([25, 100, 250]);
+    expect(reconnectBackoffMs(4, () => 0)).toBe(0);
     expect(RECONNECT_BACKOFF_BASE_MS).toBe(100);
     expect(SATURATED).toBe(5);
   });

@@ -2,7 +2,8 @@
 // generated path per adjacency edge, replayed on the real actor with a recording session actor and
 // fake timers. At each step the actor is in the model's state, exactly one `media.changed` is
 // emitted per state entry (with that state), the session actor runs exactly while in `session`
-// (stopped on every exit), timers fire exactly on time (not 1 ms early), and a successful stream
+// (stopped on every exit), timers fire exactly on time (not 1 ms early; the back-off's jitter is
+// fixed at MODEL_RANDOM through the machine's input), and a successful stream
 // resets the back-off. Every (state, event) pair that is not an edge is refused. Coverage asserted.
 import { describe, expect, test, vi } from 'vitest';
 import { createActor, fromCallback, getInitialSnapshot, type ActorLogic, type SnapshotFrom } from 'xstate';
@@ -22,10 +23,13 @@ import { canModel, coverageOf, edgeEventsOf, edgePaths, eventListTest, useFakeCl
 const AFTER_BACKOFF = 'xstate.after.reconnectBackoff.media.reconnecting';
 const AFTER_SIGNALLING = 'xstate.after.signallingTimeout.media.session.signalling';
 const AFTER_NEGOTIATION = 'xstate.after.negotiationTimeout.media.session.negotiating';
-/** The first attempt whose back-off is the cap: attempts from here on are alike (finite graph). */
+/** The jitter draw the machine gets in these tests: mid-range, so a delay ignoring it would be caught. */
+const MODEL_RANDOM = 0.5;
+const random = () => MODEL_RANDOM;
+/** The first attempt whose back-off ceiling is the cap: attempts from here on are alike (finite graph). */
 const SATURATED = (() => {
   let a = 1;
-  while (mediaReconnectBackoffMs(a) < MEDIA_RECONNECT_MAX_MS) a++;
+  while (mediaReconnectBackoffMs(a, () => 1) < MEDIA_RECONNECT_MAX_MS) a++;
   return a;
 })();
 
@@ -66,7 +70,7 @@ function createSut(): Sut {
       }),
     },
   });
-  sut.actor = createActor(logic);
+  sut.actor = createActor(logic, { input: { random } });
   sut.actor.on('media.changed', (e) => void sut.emitted.push(e));
   sut.actor.start();
   return sut;
@@ -78,7 +82,7 @@ async function step(sut: Sut, event: Ev): Promise<void> {
   const before = sut.actor.getSnapshot();
   const mark = sut.emitted.length;
   if (event.type === AFTER_BACKOFF || event.type === AFTER_SIGNALLING || event.type === AFTER_NEGOTIATION) {
-    const ms = event.type === AFTER_BACKOFF ? mediaReconnectBackoffMs(before.context.attempt) : event.type === AFTER_SIGNALLING ? SIGNALLING_TIMEOUT_MS : NEGOTIATION_TIMEOUT_MS;
+    const ms = event.type === AFTER_BACKOFF ? mediaReconnectBackoffMs(before.context.attempt, random) : event.type === AFTER_SIGNALLING ? SIGNALLING_TIMEOUT_MS : NEGOTIATION_TIMEOUT_MS;
     await vi.advanceTimersByTimeAsync(ms - 1);
     expect(sut.actor.getSnapshot().value, `${event.type} must not fire 1 ms early`).toEqual(before.value);
     await vi.advanceTimersByTimeAsync(1);

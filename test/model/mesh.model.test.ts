@@ -19,6 +19,9 @@ import { declaredEventTypes, Deferred, edgeKey, edgePaths, walkedEdges } from '.
 
 const REGISTRATION_ID = '097c319a-6681-4267-af36-8fee8e3b6dbb';
 const JITTER_MS = 1_000;
+/** The jitter draw the machine gets in these tests (registration jitter and back-off). */
+const MODEL_RANDOM = 0.5;
+const random = () => MODEL_RANDOM;
 const TTL_S = 15;
 
 function eventFor(type: string): EventObject {
@@ -102,8 +105,8 @@ function afterExecutor(sut: () => Sut, type: string): () => Promise<void> {
   return async () => {
     const { context } = sut().actor.getSnapshot();
     let ms: number;
-    if (type.includes('registerJitter')) ms = JITTER_MS;
-    else if (type.includes('registerBackoff')) ms = registrationBackoffMs(context.attempt);
+    if (type.includes('registerJitter')) ms = Math.floor(MODEL_RANDOM * JITTER_MS);
+    else if (type.includes('registerBackoff')) ms = registrationBackoffMs(context.attempt, random);
     else if (type.includes('heartbeatInterval')) ms = (TTL_S * 1000) / 3;
     else if (type.includes('presenceInterval')) ms = Date.now() < context.burstUntil ? PRESENCE_BURST_INTERVAL_MS : PRESENCE_STEADY_INTERVAL_MS;
     else throw new Error(`no executor for ${type}`);
@@ -117,7 +120,7 @@ function afterExecutor(sut: () => Sut, type: string): () => Promise<void> {
 const MODES: ReadonlyArray<MeshInput['discoveryMode']> = ['infra', 'd2d'];
 
 describe.each(MODES)('mesh machine, %s mode', (discoveryMode) => {
-  const input: MeshInput = { deviceId: 'model-dev', tenant: 'default', discoveryMode, deviceTtlS: TTL_S, registerJitterMs: JITTER_MS };
+  const input: MeshInput = { deviceId: 'model-dev', tenant: 'default', discoveryMode, deviceTtlS: TTL_S, registerJitterMs: JITTER_MS, random };
   const types = declaredEventTypes(meshMachine);
   // The model walks the machine with inert actors: outcomes come only from the generated events.
   const never = <T, I>() => fromPromise<T, I>(() => new Promise<T>(() => undefined));

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createSettingsAuth, LOGIN_CODE_TTL_MS, SESSION_TTL_MS } from '../../src/settings/settings-auth.ts';
-import { PROTECTED_ROUTES, STATIC_DIR, startSettingsServer } from '../../src/settings/settings-server.ts';
-import { SettingsTokenError } from '../../src/settings/settings-token.ts';
+import { PROTECTED_ROUTES, STATIC_DIR, startSettingsServer } from '../../src/adapters/settings-http/settings-server.ts';
+import { SettingsTokenError } from '../../src/adapters/settings-http/settings-token.ts';
 import { call, multipartFile, startHarness, type Harness } from './settings-harness.ts';
 
 let h: Harness;

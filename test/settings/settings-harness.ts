@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createAccount, createUser, encodeUser, fmtCreds } from '@nats-io/jwt';
 import { request } from 'undici';
-import { startSettingsServer, type SettingsServer } from '../../src/settings/settings-server.ts';
+import { startSettingsServer, type SettingsServer } from '../../src/adapters/settings-http/settings-server.ts';
 
 export interface Harness {
   readonly dir: string;

@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, test } from 'vitest';
-import { ConfigError, loadConfig, parseTarget } from '../../src/config/config.ts';
+import { loadConfig } from '../../src/adapters/config-files.ts';
+import { ConfigError, parseTarget, resolveConfig, settingsLayerFrom, type ConfigFileReads } from '../../src/config/config.ts';
+import { parseCredentialsText } from '../../src/config/credentials.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'rmd-config-'));
 const JWT = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJlZDI1NTE5LW5rZXkifQ.eyJzdWIiOiJVQUJDIn0.c2lnbmF0dXJl';
@@ -140,5 +142,48 @@ describe('targets', () => {
     ['robot', { host: 'robot', port: 8000, sim: false }],
   ])('%s', (raw, expected) => {
     expect(parseTarget(raw, 8000)).toEqual(expected);
+  });
+});
+
+describe('resolveConfig: the layers in memory, files through the injected reader', () => {
+  /** A file system of one credentials file, recording every path asked for. */
+  function fakeFiles(): ConfigFileReads & { asked: string[] } {
+    const asked: string[] = [];
+    return {
+      asked,
+      credentials: (path) => {
+        asked.push(path);
+        if (path !== '/virtual/device.creds') throw new ConfigError(`no such file ${path}`);
+        return { credentials: parseCredentialsText(credsText, path) };
+      },
+      newestMatch: (dir, glob) => {
+        asked.push(`${dir}/${glob}`);
+        return undefined;
+      },
+      exists: (path) => {
+        asked.push(path);
+        return false;
+      },
+    };
+  }
+
+  test('a candidate settings object is a layer like the file: same precedence, same sources, no file read for it', () => {
+    const files = fakeFiles();
+    const settings = settingsLayerFrom('/virtual/settings.json', { device_id: 'candidate', nats_credentials_file: '/virtual/device.creds', transport_mode: 'http' });
+    const c = resolveConfig({ argv: [], env: { REACHY_TRANSPORT_MODE: 'websocket' }, settings, files });
+    expect(c.deviceId).toBe('candidate');
+    expect(c.sources.deviceId).toBe('settings');
+    expect(c.transportMode).toBe('websocket');
+    expect(c.sources.transportMode).toBe('env');
+    expect(c.credentialsPath).toBe('/virtual/device.creds');
+    expect(c.credentials?.kind).toBe('nats-creds');
+    expect(files.asked).toEqual(['/virtual/device.creds']);
+  });
+
+  test('the reader\'s refusal and a bad settings document are config errors', () => {
+    const settings = settingsLayerFrom('/virtual/settings.json', { nats_credentials_file: '/virtual/missing.creds' });
+    expect(() => resolveConfig({ argv: [], env: {}, settings, files: fakeFiles() })).toThrow('no such file /virtual/missing.creds');
+    expect(() => settingsLayerFrom('/virtual/settings.json', { colour: 'blue' })).toThrow('has unknown keys: colour');
+    expect(() => settingsLayerFrom('/virtual/settings.json', [1, 2])).toThrow('must hold a JSON object');
   });
 });

@@ -2,7 +2,8 @@
 // loopback nats-server is started (a real one here), or, with none installed, a ConfigError names
 // both fixes. Configured URLs are never replaced.
 import { expect, test } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config/config.ts';
+import { loadConfig } from '../../src/adapters/config-files.ts';
+import { ConfigError } from '../../src/config/config.ts';
 import { brokerAnswers, chooseBrokers, findNatsServer, startPrivateBroker } from '../../src/adapters/private-nats-server.ts';
 
 const env = { REACHY_MINI_DRIVER_SETTINGS_FILE: '/nonexistent/s.json', PATH: process.env.PATH ?? '' };

@@ -22,7 +22,7 @@ import {
 } from '../../media/media-link.ts';
 import type { SessionEnded } from '../../media/signalling/errors.ts';
 import type { IcePayload } from '../../media/signalling/protocol.ts';
-import type { AnswerContext, SignallingClient } from '../../media/signalling/signalling-client.ts';
+import type { AnswerContext, SignallingClient } from '../signalling/signalling-client.ts';
 import type { VideoCodec } from '../../media/rtp/video-frame.ts';
 import { LazyVideo } from './lazy-video.ts';
 import { OpusReceiver } from './opus-receiver.ts';

@@ -7,7 +7,7 @@
 import { Result } from 'effect';
 import { MediaLinkClosed, MediaTransportFailed, type OpenMediaLink, type OpenMediaLinkFailure } from '../../media/media-link.ts';
 import { NoProducer, SessionEnded, SignallingProtocolError, SignallingTimeout, SignallingUnreachable } from '../../media/signalling/errors.ts';
-import { SignallingClient } from '../../media/signalling/signalling-client.ts';
+import { SignallingClient } from '../signalling/signalling-client.ts';
 import { CONNECT_TIMEOUT_MS, LiveMediaLink } from './media-link-session.ts';
 import { readOffer } from './sdp-offer.ts';
 

@@ -4,11 +4,15 @@
 // Owns presets, parameter assertions, resizing, JPEG settings and the size guard. Does not own
 // fetching or decoding frames, the RPC schema (it re-asserts the ranges), or the wire envelope.
 // Spec: reference-driver.md §5.1 with §12 item 5 fixed; ecosystem.md §5.3 (sharp settings);
-// reachy-daemon-api.md §9.3 (camera modes up to 3840×2592).
-import { Data, Result } from 'effect';
+// reachy-daemon-api.md §9.3 (camera modes up to 3840×2592). The encoding names and the two
+// typed failures live in frame-errors.ts (errors.ts lists them without importing this module).
+import { Result } from 'effect';
 import sharp, { type KernelEnum } from 'sharp';
 import { HandlerFailed, InvalidParams } from '../../errors.ts';
+import { FRAME_ENCODINGS, InvalidFrame, PayloadTooLarge, TOO_LARGE_ALTERNATIVES, type FrameEncoding } from './frame-errors.ts';
 import { DEFAULT_YUV_MATRIX, i420ByteLength, i420ToRgb, i420ToRgbHalf, type YuvMatrix } from './i420.ts';
+
+export { FRAME_ENCODINGS, InvalidFrame, PayloadTooLarge, type FrameEncoding };
 
 /**
  * Largest reply the driver sends over Device Connect RPC, in bytes of compact JSON. The reference's
@@ -16,9 +20,6 @@ import { DEFAULT_YUV_MATRIX, i420ByteLength, i420ToRgb, i420ToRgbHalf, type YuvM
  * JSON-RPC envelope and headers need the rest.
  */
 export const MAX_RPC_PAYLOAD_BYTES = 900_000;
-
-export const FRAME_ENCODINGS = ['jpeg', 'thumbnail', 'raw'] as const;
-export type FrameEncoding = (typeof FRAME_ENCODINGS)[number];
 
 /** Reference presets (§5.1): a still an agent can look at, and a cheap preview. */
 export const ENCODING_PRESETS = {
@@ -53,29 +54,6 @@ export const RESIZE_KERNEL: keyof KernelEnum = 'lanczos3';
 
 /** Raw frames go out as they are stored in memory: unsigned bytes, rows of interleaved channels. */
 const RAW_DTYPE = 'uint8';
-
-const TOO_LARGE_ALTERNATIVES = ['jpeg', 'thumbnail'] as const;
-
-export class PayloadTooLarge extends Data.TaggedError('PayloadTooLarge')<{
-  readonly message: string;
-  readonly encoding: FrameEncoding;
-  /** UTF-8 bytes of the compact JSON the reply would have had. */
-  readonly rpcJsonBytes: number;
-  readonly maxPayloadBytes: number;
-  readonly alternatives: ReadonlyArray<(typeof TOO_LARGE_ALTERNATIVES)[number]>;
-}> {}
-
-/** The frame's bytes do not match its declared geometry (checked before any pixel work). */
-export class InvalidFrame extends Data.TaggedError('InvalidFrame')<{
-  readonly message: string;
-  readonly pixelFormat: 'interleaved' | 'i420';
-  readonly width: number;
-  readonly height: number;
-  readonly channels: number;
-  /** Bytes the geometry implies, null when the geometry itself is invalid. */
-  readonly expectedBytes: number | null;
-  readonly actualBytes: number;
-}> {}
 
 export type FrameEncodingError = PayloadTooLarge | InvalidFrame | InvalidParams | HandlerFailed;
 

@@ -1,9 +1,20 @@
 // The gst-webrtc-signalling protocol v1 (reachy-daemon-api.md §9.2): JSON text frames tagged by
 // `type` with camelCase fields, in both directions (server → peer, peer → server). Owns the message
 // types, a strict decoder per direction that never throws (malformed input becomes a typed
-// `DecodeProblem`), and encoders with a stable field order. Does not own sockets, sessions or
-// routing (signalling-client.ts, src/sim/signalling-server.ts). Like the Rust reference (serde),
-// unknown extra fields are ignored; every known field is type-checked.
+// `DecodeProblem`), encoders with a stable field order, and the robot's well-known port and
+// producer name. Does not own sockets, sessions or routing (src/adapters/signalling/, the
+// driver's side; src/sim/signalling-server.ts, the emulator's). Like the Rust reference (serde),
+// unknown extra fields are ignored; every known field is type-checked. Pure; no I/O.
+
+/** Port of webrtcsink's built-in signalling server (`run-signalling-server=true`, reference §5.4). */
+export const SIGNALLING_PORT = 8443;
+/** `meta.name` of the robot's producer (`webrtcsink meta=name=reachymini`, reference §5.4 `WEBRTC_PRODUCER_NAME`). */
+export const PRODUCER_NAME = 'reachymini';
+
+/** Outcome of a signalling probe (`get_media_stream_access(probe_signaling=true)`), snake_case as in the reference payload. */
+export type ProbeResult =
+  | { readonly reachable: true; readonly producer_name: string; readonly peer_id: string; readonly producer_count: number }
+  | { readonly reachable: false; readonly reason: string };
 
 /**
  * Peer roles. gst-plugins-rs knows `producer` and `listener`; the spec (§9.2) also lists

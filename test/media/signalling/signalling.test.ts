@@ -10,7 +10,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { setLogLevel } from '../../../src/logging/logger.ts';
 import { NoProducer, SessionEnded, SignallingProtocolError, SignallingTimeout, SignallingUnreachable } from '../../../src/media/signalling/errors.ts';
 import type { IcePayload } from '../../../src/media/signalling/protocol.ts';
-import { PRODUCER_NAME, SignallingClient, type SessionInfo, type SignallingClientOptions, probeSignalling, signallingUrl } from '../../../src/media/signalling/signalling-client.ts';
+import { PRODUCER_NAME, SignallingClient, type SessionInfo, type SignallingClientOptions, probeSignalling, signallingUrl } from '../../../src/adapters/signalling/signalling-client.ts';
 import { type SignallingServer, startSignallingServer } from '../../../src/sim/signalling-server.ts';
 import { failure } from '../../harness/test-cleanups.ts';
 import { type Frame, WsProbe } from '../../sim/protocol-client.ts';

@@ -7,14 +7,12 @@
 // `sendCandidate`); this module owns no media, no retry policy and no reconnect (a dropped link
 // ends the session; the caller starts a new one).
 import { createLogger, type Logger } from '../../logging/logger.ts';
-import { NoProducer, SessionEnded, type SessionEndReason, SignallingProtocolError, SignallingTimeout, SignallingUnreachable } from './errors.ts';
-import type { IcePayload, PeerInfo, PeerMeta, ServerMessage } from './protocol.ts';
+import { NoProducer, SessionEnded, type SessionEndReason, SignallingProtocolError, SignallingTimeout, SignallingUnreachable } from '../../media/signalling/errors.ts';
+import { PRODUCER_NAME, SIGNALLING_PORT, type IcePayload, type PeerInfo, type PeerMeta, type ProbeResult, type ServerMessage } from '../../media/signalling/protocol.ts';
 import { type InboxItem, SignallingLink, expectMessage, protocolError } from './signalling-link.ts';
 
-/** Port of webrtcsink's built-in signalling server (`run-signalling-server=true`, reference §5.4). */
-export const SIGNALLING_PORT = 8443;
-/** `meta.name` of the robot's producer (`webrtcsink meta=name=reachymini`, reference §5.4 `WEBRTC_PRODUCER_NAME`). */
-export const PRODUCER_NAME = 'reachymini';
+export { PRODUCER_NAME, SIGNALLING_PORT, type ProbeResult };
+
 /** Our own `meta` in `setPeerStatus`: informative only, lets the robot's logs name the viewer. */
 export const CONSUMER_META: Readonly<Record<string, unknown>> = { name: 'reachy-mini-driver' };
 /**
@@ -393,10 +391,6 @@ export async function openSignallingSession(options: SignallingClientOptions, st
   const info = await client.start(startOptions);
   return { client, info };
 }
-
-export type ProbeResult =
-  | { readonly reachable: true; readonly producer_name: string; readonly peer_id: string; readonly producer_count: number }
-  | { readonly reachable: false; readonly reason: string };
 
 export interface ProbeOptions {
   /** Whole-probe budget; default `PROBE_TIMEOUT_MS`. */

@@ -2,43 +2,21 @@
 // its bugs fixed): the name rules (a plain basename, `.json`/`.creds`), the size limit enforced while
 // the body streams, parsing before anything is stored, no silent overwrite, atomic 0600 storage in
 // `<configDir>/credentials/`, then the settings update. A failed upload writes nothing and changes
-// no setting. Owns those steps; the HTTP/multipart plumbing is in settings-server.ts. Answers carry
-// the stored path and a SHA-256 fingerprint, never the file's content.
-import { createHash } from 'node:crypto';
+// no setting. Owns those steps and their file I/O; the name rules and fingerprint are pure
+// (src/settings/credentials-upload-rules.ts), the HTTP/multipart plumbing is settings-server.ts's.
+// Answers carry the stored path and a SHA-256 fingerprint, never the file's content.
 import { chmod, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { CredentialsError, MAX_CREDENTIALS_FILE_BYTES, parseCredentialsText } from '../config/credentials.ts';
-import { createLogger } from '../logging/logger.ts';
-import { HttpFailure } from './http-failure.ts';
-import { lstatIfExists, PRIVATE_FILE_MODE, writePrivateFileAtomic } from './private-files.ts';
-import { decodeSettings, describeIssues, type AppSettings } from './settings-schema.ts';
+import { CredentialsError, parseCredentialsText } from '../../config/credentials.ts';
+import { createLogger } from '../../logging/logger.ts';
+import { CREDENTIALS_DIR_NAME, fingerprintOf, uploadNameProblem } from '../../settings/credentials-upload-rules.ts';
+import { HttpFailure } from '../../settings/http-failure.ts';
+import { decodeSettings, describeIssues, type AppSettings } from '../../settings/settings-schema.ts';
+import { lstatIfExists, PRIVATE_FILE_MODE, writePrivateFileAtomic } from '../private-files.ts';
 import { SettingsFileInvalid, type SettingsStore } from './settings-store.ts';
 
 const log = createLogger('settings:upload');
-
-/** The reference limit (§10 step 3): 256 KiB; real credentials files are 1–2 KiB. */
-export const MAX_UPLOAD_FILE_BYTES = MAX_CREDENTIALS_FILE_BYTES;
-/** Subdirectory of the config dir that holds uploaded credentials (reference: `credentials/`). */
-export const CREDENTIALS_DIR_NAME = 'credentials';
-/** NAME_MAX of Linux file systems, in bytes. */
-export const MAX_UPLOAD_NAME_BYTES = 255;
-/** Lower-case suffixes accepted (§10 step 5); `.creds.json` portal files end in `.json`. */
-const ALLOWED_SUFFIXES: ReadonlyArray<string> = ['.json', '.creds'];
-/** Path separators of any platform, a drive colon, and control characters including NUL. */
-const FORBIDDEN_NAME_CHARS = /[/\\:\u0000-\u001f\u007f]/;
-
-/** Why a client-supplied file name is refused, or undefined when it is a safe basename. */
-export function uploadNameProblem(name: string): string | undefined {
-  if (name === '') return 'missing filename';
-  if (FORBIDDEN_NAME_CHARS.test(name)) return 'invalid credentials filename: a plain file name is required (no path separators, drive letters or control characters)';
-  if (name.includes('..')) return 'invalid credentials filename: ".." is not allowed';
-  if (name.startsWith('.')) return 'invalid credentials filename: it must not start with "."';
-  if (Buffer.byteLength(name, 'utf8') > MAX_UPLOAD_NAME_BYTES) return `invalid credentials filename: longer than ${MAX_UPLOAD_NAME_BYTES} bytes`;
-  const lower = name.toLowerCase();
-  if (!ALLOWED_SUFFIXES.some((suffix) => lower.endsWith(suffix))) return 'credentials file must be .json or .creds';
-  return undefined;
-}
 
 export type LimitedRead = { readonly ok: true; readonly bytes: Buffer } | { readonly ok: false };
 
@@ -81,10 +59,6 @@ export function readLimited(stream: Readable & { readonly truncated?: boolean },
     stream.once('end', onEnd);
     stream.once('error', onError);
   });
-}
-
-export function fingerprintOf(bytes: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
 export interface UploadResult {

@@ -3,8 +3,9 @@
 // /api/status and /api/apply, behind the app token (bearer or a session cookie from a one-time
 // login link) and the same-origin rule for PUT/POST — the reference's UI was open to the LAN
 // (§12; threat model: "treat settings port like root on robot config"). Owns routing, hooks and
-// response headers; files, auth, schema, uploads and the effective view live in their own modules.
-// Reads no argv/env of its own: host, port, paths and both inputs come from the caller.
+// response headers; the files are this directory's other modules, while auth, schema, upload rules,
+// the effective view and the page (static/) are pure and live in src/settings/. Reads no argv/env
+// of its own: host, port, paths and both inputs come from the caller.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,19 +13,22 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
-import { createLogger } from '../logging/logger.ts';
-import { MAX_UPLOAD_FILE_BYTES, readLimited, storeUploadedCredentials, uploadNameProblem } from './credentials-upload.ts';
-import { buildEffectiveView, loadEffectiveConfig, type ConfigInputs } from './effective-config.ts';
-import { HttpFailure } from './http-failure.ts';
-import { bearerToken, createSettingsAuth, originAllowed, SESSION_COOKIE, SESSION_TTL_MS } from './settings-auth.ts';
-import { decodeSettings, describeIssues, type AppSettings } from './settings-schema.ts';
+import type { SettingsLayer } from '../../config/config.ts';
+import { createLogger } from '../../logging/logger.ts';
+import { MAX_UPLOAD_FILE_BYTES, uploadNameProblem } from '../../settings/credentials-upload-rules.ts';
+import { buildEffectiveView, resolveEffectiveConfig, type ConfigInputs } from '../../settings/effective-config.ts';
+import { HttpFailure } from '../../settings/http-failure.ts';
+import { bearerToken, createSettingsAuth, originAllowed, SESSION_COOKIE, SESSION_TTL_MS } from '../../settings/settings-auth.ts';
+import { decodeSettings, describeIssues, type AppSettings } from '../../settings/settings-schema.ts';
+import { CONFIG_FILE_READS } from '../config-files.ts';
+import { readLimited, storeUploadedCredentials } from './credentials-upload.ts';
 import { createSettingsStore, SettingsFileInvalid } from './settings-store.ts';
 import { loadOrCreateToken } from './settings-token.ts';
 
 const log = createLogger('settings');
 
 /** The page (written separately); served at `/` when present. */
-export const STATIC_DIR = fileURLToPath(new URL('./static/', import.meta.url));
+export const STATIC_DIR = fileURLToPath(new URL('../../settings/static/', import.meta.url));
 /** `service` of /api/health, as the reference answers it (§10). */
 export const HEALTH_SERVICE = 'reachy_mini_device_connect_settings';
 /** JSON bodies are settings objects of a few hundred bytes; 64 KiB is generous and still cheap. */
@@ -63,7 +67,7 @@ export interface SettingsServerOptions {
   /** Holds `settings-token` and `credentials/`. */
   readonly configDir: string;
   readonly settingsFile: string;
-  /** The driver's argv and env: the effective configuration is loadConfig of these. */
+  /** The driver's argv and env: the effective configuration is resolveConfig of these and the settings. */
   readonly argv: ReadonlyArray<string>;
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Live machine states (mesh, daemon link, power, interlock, lease, media, last error). */
@@ -100,7 +104,7 @@ export async function startSettingsServer(options: SettingsServerOptions): Promi
   if (created) log.info('settings token created', { path: tokenPath });
   const auth = createSettingsAuth(token);
   const store = createSettingsStore(resolve(options.settingsFile));
-  const inputs: ConfigInputs = { argv: options.argv, env: options.env };
+  const inputs: ConfigInputs = { argv: options.argv, env: options.env, files: CONFIG_FILE_READS };
 
   const app = Fastify({ logger: false, bodyLimit: JSON_BODY_LIMIT_BYTES, requestTimeout: REQUEST_TIMEOUT_MS, forceCloseConnections: true });
 
@@ -170,6 +174,15 @@ export async function startSettingsServer(options: SettingsServerOptions): Promi
     }
   };
 
+  const readSavedLayer = (status: number): SettingsLayer | undefined => {
+    try {
+      return store.readLayer();
+    } catch (error) {
+      if (error instanceof SettingsFileInvalid) throw new HttpFailure(status, error.message, error.issues);
+      throw error;
+    }
+  };
+
   const runApply = async (): Promise<unknown> => {
     try {
       return (await options.apply()) ?? null;
@@ -206,10 +219,11 @@ export async function startSettingsServer(options: SettingsServerOptions): Promi
   });
 
   app.post('/api/validate', { onRequest: guard }, async (request) => {
-    let candidate: AppSettings | undefined;
+    let layer: SettingsLayer | undefined;
     if (request.body === undefined || request.body === null) {
       try {
         store.read();
+        layer = store.readLayer();
       } catch (error) {
         if (error instanceof SettingsFileInvalid) return { ok: false, error: error.message, issues: error.issues };
         throw error;
@@ -217,9 +231,10 @@ export async function startSettingsServer(options: SettingsServerOptions): Promi
     } else {
       const decoded = decodeSettings(request.body);
       if (!decoded.ok) return { ok: false, error: describeIssues(decoded.issues), issues: decoded.issues };
-      candidate = decoded.settings;
+      // The candidate is the settings layer as it would be saved: validated in memory, no file written.
+      layer = { path: store.path, values: { ...decoded.settings } };
     }
-    const loaded = await loadEffectiveConfig(inputs, store.path, candidate);
+    const loaded = resolveEffectiveConfig(inputs, layer);
     return loaded.ok ? { ok: true, error: null, issues: [], warnings: loaded.config.warnings } : { ok: false, error: loaded.error, issues: [] };
   });
 
@@ -228,7 +243,7 @@ export async function startSettingsServer(options: SettingsServerOptions): Promi
   // buildEffectiveView) and /api/validate explains why.
   app.get('/api/effective', { onRequest: guard }, async (_request, reply) => {
     const saved = existsSync(store.path) ? readSaved(409) : undefined;
-    const { view, exact } = await buildEffectiveView(inputs, store.path, saved);
+    const { view, exact } = buildEffectiveView(inputs, saved === undefined ? undefined : readSavedLayer(409), saved);
     reply.header('x-config-loaded', exact ? 'true' : 'false');
     return view;
   });

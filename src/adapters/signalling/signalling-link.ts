@@ -6,8 +6,8 @@
 // session, nor any WebRTC (signalling-client.ts).
 import WebSocket from 'ws';
 import type { Logger } from '../../logging/logger.ts';
-import { SignallingProtocolError, SignallingTimeout, SignallingUnreachable } from './errors.ts';
-import { type ClientMessage, type DecodeProblem, type ServerMessage, decodeServerMessage, encodeClientMessage } from './protocol.ts';
+import { SignallingProtocolError, SignallingTimeout, SignallingUnreachable } from '../../media/signalling/errors.ts';
+import { type ClientMessage, type DecodeProblem, type ServerMessage, decodeServerMessage, encodeClientMessage } from '../../media/signalling/protocol.ts';
 
 /**
  * Largest frame accepted. The biggest legitimate frame is the robot's SDP offer (H.264 + Opus +

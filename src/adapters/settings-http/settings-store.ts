@@ -1,10 +1,12 @@
 // The saved settings file as the settings server sees it: read (absent = the reference defaults,
 // present but broken = an error naming the problem, never silent defaults as in reference-driver.md
 // §10) and written atomically with mode 0600 in the reference's format. Serialises every change of
-// the app's files so two requests never interleave. Owns nothing about HTTP or precedence.
-import { ConfigError, readSettingsFile } from '../config/config.ts';
-import { decodeSettings, describeIssues, serializeSettings, SETTINGS_DEFAULTS, type AppSettings, type FieldIssue } from './settings-schema.ts';
-import { writePrivateFileAtomic } from './private-files.ts';
+// the app's files so two requests never interleave. Also hands the file to the driver's
+// configuration as its settings layer, keys as written. Owns nothing about HTTP or precedence.
+import { ConfigError, type SettingsLayer } from '../../config/config.ts';
+import { decodeSettings, describeIssues, serializeSettings, SETTINGS_DEFAULTS, type AppSettings, type FieldIssue } from '../../settings/settings-schema.ts';
+import { readSettingsFile } from '../config-files.ts';
+import { writePrivateFileAtomic } from '../private-files.ts';
 
 /** The saved file exists but cannot be used; the page must PUT a full object to replace it. */
 export class SettingsFileInvalid extends Error {
@@ -21,6 +23,8 @@ export interface SettingsStore {
   readonly path: string;
   /** The saved settings (defaults when the file does not exist); throws SettingsFileInvalid. */
   read(): AppSettings;
+  /** The saved file as the driver's settings layer (its keys as written; undefined when absent); throws SettingsFileInvalid. */
+  readLayer(): SettingsLayer | undefined;
   /** Writes a decoded settings object (atomic, 0600). */
   write(settings: AppSettings): Promise<void>;
   /** Runs `task` after every earlier task finished: one writer of the app's files at a time. */
@@ -29,16 +33,19 @@ export interface SettingsStore {
 
 export function createSettingsStore(path: string): SettingsStore {
   let queue: Promise<unknown> = Promise.resolve();
+  const readLayer = (): SettingsLayer | undefined => {
+    try {
+      return readSettingsFile(path);
+    } catch (error) {
+      if (error instanceof ConfigError) throw new SettingsFileInvalid(`${error.message}; save the settings to replace it`, []);
+      throw error;
+    }
+  };
   return {
     path,
+    readLayer,
     read() {
-      let file;
-      try {
-        file = readSettingsFile(path);
-      } catch (error) {
-        if (error instanceof ConfigError) throw new SettingsFileInvalid(`${error.message}; save the settings to replace it`, []);
-        throw error;
-      }
+      const file = readLayer();
       if (!file) return SETTINGS_DEFAULTS;
       const decoded = decodeSettings(file.values);
       if (!decoded.ok) throw new SettingsFileInvalid(`settings file ${path}: ${describeIssues(decoded.issues)}; save the settings to replace it`, decoded.issues);

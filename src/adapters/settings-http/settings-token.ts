@@ -2,15 +2,15 @@
 // `<configDir>/settings-token`, mode 0600. Policy for an existing file that group or others can
 // access, that is not a regular file or that belongs to another user: refuse to start (a chmod would
 // not un-read a token that was already exposed; delete the file to rotate it). Owns that file only;
-// sessions and login codes live in settings-auth.ts. Threat model: "treat settings port like root".
-import { randomBytes } from 'node:crypto';
+// sessions, login codes and the random token itself live in src/settings/settings-auth.ts. Threat model: "treat settings port like root".
 import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ensurePrivateDir, lstatIfExists, PRIVATE_FILE_MODE } from './private-files.ts';
+import { newRandomToken, TOKEN_BYTES } from '../../settings/settings-auth.ts';
+import { ensurePrivateDir, lstatIfExists, PRIVATE_FILE_MODE } from '../private-files.ts';
+
+export { TOKEN_BYTES };
 
 export const TOKEN_FILE_NAME = 'settings-token';
-/** 32 random bytes = 256 bits: unguessable, and 43 base64url characters. */
-export const TOKEN_BYTES = 32;
 /** A stored token must be base64url of at least TOKEN_BYTES bytes; anything else is a corrupt file. */
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{43,512}$/;
 /** Group/other permission bits: any of them makes the token file unsafe. */
@@ -20,10 +20,6 @@ const GROUP_OTHER_BITS = 0o077;
 export class SettingsTokenError extends Error {
   override readonly name = 'SettingsTokenError';
   readonly _tag = 'SettingsTokenError';
-}
-
-export function newRandomToken(bytes: number = TOKEN_BYTES): string {
-  return randomBytes(bytes).toString('base64url');
 }
 
 async function readExisting(path: string): Promise<string | undefined> {
