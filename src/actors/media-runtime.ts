@@ -118,6 +118,7 @@ export function startMediaRuntime(options: MediaRuntimeOptions): MediaRuntime {
       session.send(mediaCallEvent(event));
     },
     async stop() {
+      if (session.getSnapshot().status !== 'active') return;
       for (const s of subscriptions) s.unsubscribe();
       const pending = Object.keys(session.getSnapshot().children).flatMap((id) => requestIdOfCall(id) ?? []);
       session.send({ type: 'media.stop' });
