@@ -9,7 +9,7 @@ import { MediaUnavailable } from '../errors.ts';
 import { PCM_SAMPLE_RATE_HZ } from '../media/detectors/pcm-ring-buffer.ts';
 import type { MediaLink } from '../media/media-link.ts';
 import { decodePcm, encodePcm, rms, type CaptureEncoding } from '../media/pcm-payload.ts';
-import { linkFailure, mediaCall, type MediaCallDeps } from './media-call-actor.ts';
+import { linkFailure, mediaCall, type MediaCallDeps, type MediaCallScope } from './media-call-actor.ts';
 
 /** capture_audio_sample waits for missing audio at most its duration plus this margin (network jitter). */
 export const AUDIO_CAPTURE_MARGIN_MS = 1_000;
@@ -48,13 +48,13 @@ function audioSample(samples: Float32Array, sampleRateHz: number, encoding: Capt
 }
 
 function switchCalls(deps: MediaCallDeps) {
-  const input = (started: boolean) => async () => {
+  const input = (started: boolean) => async (_p: unknown, { session }: MediaCallScope) => {
     if (!started) deps.live.link?.audioIn.clear();
-    return Result.succeed({ status: started ? 'started' : 'stopped', audio_input: started, sample_rate: PCM_SAMPLE_RATE_HZ, channels: 1, session_state: deps.session.state() });
+    return Result.succeed({ status: started ? 'started' : 'stopped', audio_input: started, sample_rate: PCM_SAMPLE_RATE_HZ, channels: 1, session_state: session.state() });
   };
-  const output = (started: boolean) => async () => {
+  const output = (started: boolean) => async (_p: unknown, { session }: MediaCallScope) => {
     if (!started) deps.live.link?.clearAudioOut();
-    return Result.succeed({ status: started ? 'started' : 'stopped', audio_output: started, sample_rate: OUTPUT_SAMPLE_RATE_HZ, channels: 1, session_state: deps.session.state() });
+    return Result.succeed({ status: started ? 'started' : 'stopped', audio_output: started, sample_rate: OUTPUT_SAMPLE_RATE_HZ, channels: 1, session_state: session.state() });
   };
   return {
     start_audio_input: mediaCall('start_audio_input', input(true)),
@@ -67,15 +67,15 @@ function switchCalls(deps: MediaCallDeps) {
 export function audioCalls(deps: MediaCallDeps) {
   return {
     ...switchCalls(deps),
-    capture_audio_sample: mediaCall('capture_audio_sample', async (p, { signal }) => {
-      const live = deps.live.require(deps.session);
+    capture_audio_sample: mediaCall('capture_audio_sample', async (p, { session, signal }) => {
+      const live = deps.live.require(session);
       if (Result.isFailure(live)) return live;
       const samples = await recentAudio(deps, live.success, p.duration_ms, signal);
-      if (samples.length === 0) return Result.fail(new MediaUnavailable({ message: 'no microphone audio has arrived on the media session', sessionState: deps.session.state(), lastError: null }));
+      if (samples.length === 0) return Result.fail(new MediaUnavailable({ message: 'no microphone audio has arrived on the media session', sessionState: session.state(), lastError: null }));
       return Result.succeed(audioSample(samples, live.success.audioIn.sampleRateHz, p.encoding, p.duration_ms));
     }),
-    push_audio_sample: mediaCall('push_audio_sample', async (p) => {
-      const live = deps.live.require(deps.session);
+    push_audio_sample: mediaCall('push_audio_sample', async (p, { session }) => {
+      const live = deps.live.require(session);
       if (Result.isFailure(live)) return live;
       const pcm = decodePcm(p.data_b64, p.dtype, p.channels);
       if (Result.isFailure(pcm)) return pcm;

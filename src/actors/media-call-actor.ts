@@ -1,8 +1,9 @@
 // How one media call becomes an actor the media-session machine spawns (issue "media"): `mediaCall`
-// wraps a call's work (params → typed Result) in callback logic that answers its parent exactly
-// once with `media.answered` (a throw becomes a typed failure, never a crash), and is aborted when
-// stopped. Also the two failure mappings call actors share: media-link errors and daemon adapter
-// throws. Owns no call's behaviour (see media-*-calls.ts) and no I/O of its own.
+// wraps a call's work (params → typed Result) in callback logic that reads the session through the
+// ref it was spawned with, answers its parent exactly once with `media.answered` (a throw becomes a
+// typed failure, never a crash) and is aborted when stopped. Also the two failure mappings call
+// actors share: media-link errors and daemon adapter throws. Owns no call's behaviour (see
+// media-*-calls.ts) and no I/O of its own.
 import { Result } from 'effect';
 import { fromCallback, type CallbackActorLogic } from 'xstate';
 import { failureFromDaemon, HandlerFailed, isDaemonUnavailableTag, MediaUnavailable, messageOf, NoFrameYet, type RpcFailure } from '../errors.ts';
@@ -10,20 +11,21 @@ import { createLogger } from '../logging/logger.ts';
 import type { MediaCallInput, MediaEvent } from '../machines/media-session.machine.ts';
 import type { MediaCallParams, MediaFunctionName } from '../rpc/media-functions.ts';
 import type { DaemonHttpClient } from '../adapters/daemon-http.ts';
-import type { LiveMediaLink, MediaSessionView } from './media-live-link.ts';
+import { sessionView, type LiveMediaLink, type MediaSessionView } from './media-live-link.ts';
 
 const log = createLogger('media');
 
 /** What every group of call actors is built with (each group adds the settings it reads). */
 export interface MediaCallDeps {
   readonly live: LiveMediaLink;
-  readonly session: MediaSessionView;
   /** The daemon client of the current link (it changes when the robot runtime retargets). */
   readonly daemon: () => DaemonHttpClient;
 }
 
 /** What a call's work may use besides its parameters. */
 export interface MediaCallScope {
+  /** The session machine that started the call (state and context at any moment). */
+  readonly session: MediaSessionView;
   /** Sends an event to the media-session machine (release/acquire hand-over). */
   readonly sendBack: (event: MediaEvent) => void;
   /** Aborted when the call actor is stopped (the runtime is stopping): stop waiting. */
@@ -40,7 +42,7 @@ export function mediaCall<F extends MediaFunctionName>(fn: F, work: MediaCallWor
   return fromCallback<MediaEvent, MediaCallInput<F>>(({ input, sendBack }) => {
     const abort = new AbortController();
     const { requestId } = input;
-    work(input.params, { sendBack, signal: abort.signal }).then(
+    work(input.params, { session: sessionView(input.session), sendBack, signal: abort.signal }).then(
       (result) =>
         sendBack(
           Result.isSuccess(result)

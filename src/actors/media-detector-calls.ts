@@ -7,13 +7,13 @@ import { linkFailure, mediaCall, type MediaCallDeps } from './media-call-actor.t
 import { FIRST_FRAME_WAIT_MS } from './media-frame-calls.ts';
 
 export function detectorCalls(deps: MediaCallDeps) {
-  const { live, session } = deps;
+  const { live } = deps;
   return {
-    detect_audio_activity: mediaCall('detect_audio_activity', async (p) => {
+    detect_audio_activity: mediaCall('detect_audio_activity', async (p, { session }) => {
       if (!live.monitors) return live.require(session);
       return Result.succeed(live.monitors.readAudio(p.duration_ms, p.threshold));
     }),
-    detect_motion: mediaCall('detect_motion', async (p) => {
+    detect_motion: mediaCall('detect_motion', async (p, { session }) => {
       if (!live.monitors) return live.require(session);
       const reading = await live.monitors.readMotion(p.threshold, p.source, FIRST_FRAME_WAIT_MS);
       return Result.isFailure(reading) ? Result.fail(linkFailure(reading.failure)) : Result.succeed(reading.success);

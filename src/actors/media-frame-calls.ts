@@ -20,8 +20,8 @@ export interface FrameCallDeps extends MediaCallDeps {
 
 export function frameCalls(deps: FrameCallDeps) {
   return {
-    capture_video_frame: mediaCall('capture_video_frame', async (p) => {
-      const live = deps.live.require(deps.session);
+    capture_video_frame: mediaCall('capture_video_frame', async (p, { session }) => {
+      const live = deps.live.require(session);
       if (Result.isFailure(live)) return live;
       const frame = await live.success.latestFrame({ waitMs: FIRST_FRAME_WAIT_MS });
       if (Result.isFailure(frame)) return Result.fail(linkFailure(frame.failure));

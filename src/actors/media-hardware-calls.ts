@@ -11,16 +11,17 @@ export const ACQUIRE_STREAM_WAIT_MS = 8_000;
 
 export function hardwareCalls(deps: MediaCallDeps) {
   return {
-    release_media_hardware: mediaCall('release_media_hardware', async (_p, { sendBack }) => {
+    release_media_hardware: mediaCall('release_media_hardware', async (_p, { session, sendBack }) => {
       const reply = await deps.daemon().mediaRelease();
       sendBack({ type: 'media.release' });
-      return Result.succeed({ status: 'success', released: true, session_state: deps.session.state(), daemon: reply });
+      return Result.succeed({ status: 'success', released: true, session_state: session.state(), daemon: reply });
     }),
-    acquire_media_hardware: mediaCall('acquire_media_hardware', async (_p, { sendBack }) => {
+    acquire_media_hardware: mediaCall('acquire_media_hardware', async (_p, { session, sendBack }) => {
       const reply = await deps.daemon().mediaAcquire();
       sendBack({ type: 'media.acquire' });
-      const streaming = await deps.session.waitForStreaming(ACQUIRE_STREAM_WAIT_MS);
-      return Result.succeed({ status: 'success', released: false, streaming, session_state: deps.session.state(), daemon: reply });
+      // The session actor attaches the link before it reports streaming.
+      const streaming = (await session.waitForStreaming(ACQUIRE_STREAM_WAIT_MS)) && deps.live.link !== null;
+      return Result.succeed({ status: 'success', released: false, streaming, session_state: session.state(), daemon: reply });
     }),
   };
 }

@@ -4,17 +4,30 @@
 // link, the monitors and the settings. Owns neither the session's state (the media-session machine
 // does) nor any I/O: links are opened by the session actor through the injected adapter.
 import { Result } from 'effect';
+import { waitFor } from 'xstate';
 import { MediaUnavailable } from '../errors.ts';
-import type { MediaContext, MediaStateName } from '../machines/media-session.machine.ts';
+import { mediaStateName, type MediaContext, type MediaSessionRef, type MediaStateName } from '../machines/media-session.machine.ts';
 import type { MediaLink } from '../media/media-link.ts';
 import { LinkMonitors, type MonitorEvent, type MonitorSettings } from './media-monitors.ts';
 
-/** What call actors may read of the session machine (its snapshot stays the single truth). */
+/** What call actors read of the session machine (its snapshot stays the single truth). */
 export interface MediaSessionView {
   readonly state: () => MediaStateName;
   readonly context: () => MediaContext;
-  /** Resolves true once the machine streams with a link attached, false after `timeoutMs`. */
+  /** Resolves true once the machine streams, false after `timeoutMs`. */
   readonly waitForStreaming: (timeoutMs: number) => Promise<boolean>;
+}
+
+export function sessionView(ref: MediaSessionRef): MediaSessionView {
+  return {
+    state: () => mediaStateName(ref.getSnapshot().value),
+    context: () => ref.getSnapshot().context,
+    waitForStreaming: (timeoutMs) =>
+      waitFor(ref, (s) => mediaStateName(s.value) === 'streaming', { timeout: timeoutMs }).then(
+        () => true,
+        () => false,
+      ),
+  };
 }
 
 export class LiveMediaLink {

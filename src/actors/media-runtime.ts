@@ -1,16 +1,16 @@
-// Composes the robot's media side (issue "media"): the media-session machine with its actors
-// provided here — the session and released-watcher actors (media-session-actors.ts) and one call
-// actor per media RPC (media-*-calls.ts) — the live-link holder with its monitors, and the wiring to
-// the root driver machine: a gated `rpc.media` becomes the session's typed `media.call.<function>`,
-// its emitted `media.changed`, `media.result` and the monitors' detector events go to the root.
-// Owns that wiring and the stop; no call's behaviour and no I/O (adapters are injected or imported
-// by the actor modules). Algorithms, encodings and wire formats live in src/media.
-import { createActor, waitFor, type Actor, type InspectionEvent, type Observer } from 'xstate';
+// Composes the robot's media side (issue "media"): `mediaSessionLogic` is the media-session machine
+// with its actors provided — the session and released-watcher actors (media-session-actors.ts) and
+// one call actor per media RPC (media-*-calls.ts) — over the live-link holder and its monitors;
+// `startMediaRuntime` runs it and wires it to the root driver machine: a gated `rpc.media` becomes
+// the session's typed `media.call.<function>`; its emitted `media.changed` and `media.result` and
+// the monitors' detector events go to the root. Owns that wiring and the stop; no call's behaviour
+// and no I/O (adapters are injected or used by the actor modules). Algorithms live in src/media.
+import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import type { DaemonHttpClient } from '../adapters/daemon-http.ts';
 import { MediaUnavailable } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';
 import type { DriverEvent } from '../machines/driver.machine.ts';
-import { mediaCallEvent, mediaSessionMachine, mediaStateName, requestIdOfCall, type MediaChanged, type MediaSessionMachine } from '../machines/media-session.machine.ts';
+import { mediaCallEvent, mediaSessionMachine, requestIdOfCall, type MediaChanged, type MediaSessionMachine } from '../machines/media-session.machine.ts';
 import type { MediaLink, OpenMediaLink } from '../media/media-link.ts';
 import type { MediaRpcEvent } from '../rpc/media-functions.ts';
 import { audioCalls } from './media-audio-calls.ts';
@@ -18,7 +18,7 @@ import type { MediaCallActors } from './media-call-actor.ts';
 import { detectorCalls } from './media-detector-calls.ts';
 import { frameCalls } from './media-frame-calls.ts';
 import { hardwareCalls } from './media-hardware-calls.ts';
-import { LiveMediaLink, type MediaSessionView } from './media-live-link.ts';
+import { LiveMediaLink } from './media-live-link.ts';
 import { DEFAULT_MONITOR_SETTINGS, type MonitorEvent, type MonitorSettings } from './media-monitors.ts';
 import { mediaSessionActor, watchReleasedActor } from './media-session-actors.ts';
 import { soundCalls } from './media-sound-calls.ts';
@@ -61,9 +61,12 @@ export interface MediaRuntime {
   stop(): Promise<void>;
 }
 
-/** The machine with every actor it names, implemented over `live`, `session` and the options. */
-function mediaLogic(options: MediaRuntimeOptions, live: LiveMediaLink, session: MediaSessionView) {
-  const deps = { ...options, live, session };
+/**
+ * The media-session machine with every actor it names, implemented over `live` and the options.
+ * Independent of who runs it: call actors read the session through the ref they are spawned with.
+ */
+export function mediaSessionLogic(options: MediaRuntimeOptions, live: LiveMediaLink) {
+  const deps = { ...options, live };
   const calls: MediaCallActors = { ...statusCalls(deps), ...hardwareCalls(deps), ...frameCalls(deps), ...audioCalls(deps), ...soundCalls(deps), ...detectorCalls(deps) };
   return mediaSessionMachine.provide({ actors: { mediaSession: mediaSessionActor(deps), watchReleased: watchReleasedActor(options.daemon), ...calls } });
 }
@@ -87,16 +90,7 @@ export function startMediaRuntime(options: MediaRuntimeOptions): MediaRuntime {
     options.toRoot({ type: 'media.detector', detector: item.detector, event: payload });
   };
   const live = new LiveMediaLink({ ...DEFAULT_MONITOR_SETTINGS, ...options.monitors }, onMonitorEvent);
-  const view: MediaSessionView = {
-    state: () => mediaStateName(session.getSnapshot().value),
-    context: () => session.getSnapshot().context,
-    waitForStreaming: (timeoutMs) =>
-      waitFor(session, (s) => mediaStateName(s.value) === 'streaming', { timeout: timeoutMs }).then(
-        () => live.link !== null,
-        () => false,
-      ),
-  };
-  const session = createActor(mediaLogic(options, live, view), { systemId: 'media', ...(options.inspect ? { inspect: options.inspect } : {}) });
+  const session = createActor(mediaSessionLogic(options, live), { systemId: 'media', ...(options.inspect ? { inspect: options.inspect } : {}) });
   const logChange = changeLogger(live);
   const subscriptions = [
     session.on('media.changed', (e) => {
@@ -107,6 +101,7 @@ export function startMediaRuntime(options: MediaRuntimeOptions): MediaRuntime {
   ];
   session.start();
   session.send({ type: 'media.start' });
+  let stopped = false;
 
   return {
     session,
@@ -114,11 +109,12 @@ export function startMediaRuntime(options: MediaRuntimeOptions): MediaRuntime {
       return live.link;
     },
     handle(event) {
-      if (session.getSnapshot().status !== 'active') return answerStopped(options, event.requestId);
+      if (stopped || session.getSnapshot().status !== 'active') return answerStopped(options, event.requestId);
       session.send(mediaCallEvent(event));
     },
     async stop() {
-      if (session.getSnapshot().status !== 'active') return;
+      if (stopped) return;
+      stopped = true;
       for (const s of subscriptions) s.unsubscribe();
       const pending = Object.keys(session.getSnapshot().children).flatMap((id) => requestIdOfCall(id) ?? []);
       session.send({ type: 'media.stop' });

@@ -12,6 +12,7 @@ import { probeSignalling } from '../media/signalling/signalling-client.ts';
 import { streamAccessPayload } from '../media/stream-access.ts';
 import { OUTPUT_SAMPLE_RATE_HZ } from './media-audio-calls.ts';
 import { mediaCall, type MediaCallDeps } from './media-call-actor.ts';
+import type { MediaSessionView } from './media-live-link.ts';
 
 export interface StatusCallDeps extends MediaCallDeps {
   readonly signallingUrl: string;
@@ -25,9 +26,9 @@ export interface StatusCallDeps extends MediaCallDeps {
   readonly audioSwitches: () => { readonly audioInput: boolean; readonly audioOutput: boolean };
 }
 
-function mediaStatus(deps: StatusCallDeps): Record<string, unknown> {
-  const state = deps.session.state();
-  const context = deps.session.context();
+function mediaStatus(deps: StatusCallDeps, session: MediaSessionView): Record<string, unknown> {
+  const state = session.state();
+  const context = session.context();
   const root = deps.audioSwitches();
   const { link, settings } = deps.live;
   const streaming = state === 'streaming' && link !== null;
@@ -77,7 +78,7 @@ async function streamAccess(deps: StatusCallDeps, probeSignaling: boolean): Prom
 
 export function statusCalls(deps: StatusCallDeps) {
   return {
-    get_media_status: mediaCall('get_media_status', async () => Result.succeed(mediaStatus(deps))),
+    get_media_status: mediaCall('get_media_status', async (_p, { session }) => Result.succeed(mediaStatus(deps, session))),
     get_media_stream_access: mediaCall('get_media_stream_access', async (p) => Result.succeed(await streamAccess(deps, p.probe_signaling))),
   };
 }

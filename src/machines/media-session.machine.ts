@@ -5,7 +5,7 @@
 // `media.call.<function>` event and runs in its own call actor, spawned as `call.<requestId>`; its
 // `media.answered` becomes the emitted `media.result`. Owns the states, timing and call dispatch
 // only: the session, watcher and call actors are provided by the composer (src/actors/media-runtime.ts).
-import { assertEvent, assign, emit, fromCallback, setup, spawnChild, stopChild, type CallbackActorLogic, type NonReducibleUnknown } from 'xstate';
+import { assertEvent, assign, emit, fromCallback, setup, spawnChild, stopChild, type ActorRef, type CallbackActorLogic, type NonReducibleUnknown, type Snapshot } from 'xstate';
 import type { RpcFailure } from '../errors.ts';
 import type { MediaCallParams, MediaFunctionName, MediaRpcEvent } from '../rpc/media-functions.ts';
 
@@ -44,10 +44,14 @@ export type MediaEvent =
 export type MediaCallEventOf<F extends MediaFunctionName> = { type: `media.call.${F}`; requestId: string; params: MediaCallParams[F] };
 export type MediaCallEvent = { [F in MediaFunctionName]: MediaCallEventOf<F> }[MediaFunctionName];
 
+/** The session as its call actors see it: the spawning machine's own ref (state value, context). */
+export type MediaSessionRef = ActorRef<Snapshot<unknown> & { readonly value: unknown; readonly context: MediaContext }, MediaEvent>;
+
 /** What a call actor starts with. */
 export interface MediaCallInput<F extends MediaFunctionName> {
   readonly requestId: string;
   readonly params: MediaCallParams[F];
+  readonly session: MediaSessionRef;
 }
 
 /** A call's outcome: the reply's result, or the typed failure the caller receives. */
@@ -92,9 +96,9 @@ function callOf<F extends MediaFunctionName>(fn: F, event: MediaEvent): MediaCal
 function call<F extends MediaFunctionName>(fn: F) {
   return {
     id: ({ event }: { event: MediaEvent }) => mediaCallId(callOf(fn, event).requestId),
-    input: ({ event }: { event: MediaEvent }): MediaCallInput<F> => {
+    input: ({ event, self }: { event: MediaEvent; self: MediaSessionRef }): MediaCallInput<F> => {
       const { requestId, params } = callOf(fn, event);
-      return { requestId, params };
+      return { requestId, params, session: self };
     },
   };
 }

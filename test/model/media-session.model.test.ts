@@ -185,7 +185,8 @@ describe('media session machine', () => {
         fresh.actor.send(call);
         const started = fresh.calls.at(-1)!;
         expect(started.fn, `${stateKey} ${call.type}`).toBe(call.type.slice('media.call.'.length));
-        expect(started.input).toEqual({ requestId: call.requestId, params: call.params });
+        expect(started.input).toEqual({ requestId: call.requestId, params: call.params, session: fresh.actor });
+        expect((started.input as { session: unknown }).session, 'the call reads the session that started it').toBe(fresh.actor);
         expect(Object.keys(fresh.actor.getSnapshot().children)).toContain(mediaCallId(call.requestId));
       }
       expect(fresh.calls).toHaveLength(CALLS.length);
