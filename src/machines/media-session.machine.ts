@@ -1,10 +1,13 @@
 // The robot's media session (reachy-daemon-api.md §9; issue "media"): idle → session (signalling →
 // negotiating → streaming, one live session actor throughout) → reconnecting with back-off → session
-// …; released while the daemon's media hardware is released; closed when stopped. Every media RPC
-// is gated by this machine (streaming: frames and audio available; released: MediaReleased). Owns the
-// states and timing only: the session actor (signalling client + WebRTC peer) is provided by the
-// composer and reports `media.negotiating`, `media.streaming` and `media.lost`.
-import { assign, emit, setup } from 'xstate';
+// …; released while the daemon's media hardware is released (a watcher invoked there notices when
+// another program gives it back); closed when stopped. Each gated media RPC arrives as a typed
+// `media.call.<function>` event and runs in its own call actor, spawned as `call.<requestId>`; its
+// `media.answered` becomes the emitted `media.result`. Owns the states, timing and call dispatch
+// only: the session, watcher and call actors are provided by the composer (src/actors/media-runtime.ts).
+import { assertEvent, assign, emit, fromCallback, setup, spawnChild, stopChild, type ActorRef, type CallbackActorLogic, type NonReducibleUnknown, type Snapshot } from 'xstate';
+import type { RpcFailure } from '../errors.ts';
+import type { MediaCallParams, MediaFunctionName, MediaRpcEvent } from '../rpc/media-functions.ts';
 import { backoffDelayMs, type RandomSource } from '../backoff.ts';
 
 /** Restarting producers come back in ~1 s; the issue asks for streaming again within 3 s. */
@@ -34,9 +37,73 @@ export type MediaEvent =
   /** From the session actor. */
   | { type: 'media.negotiating' }
   | { type: 'media.streaming' }
-  | { type: 'media.lost'; reason: string };
+  | { type: 'media.lost'; reason: string }
+  | MediaCallEvent
+  /** From a call actor: its outcome. */
+  | MediaAnswered;
 
-export type MediaEmitted = { type: 'media.changed'; state: MediaStateName; at: number; lastError: string | null };
+/** One gated media RPC, typed by its function (`media.call.capture_video_frame` …). */
+export type MediaCallEventOf<F extends MediaFunctionName> = { type: `media.call.${F}`; requestId: string; params: MediaCallParams[F] };
+export type MediaCallEvent = { [F in MediaFunctionName]: MediaCallEventOf<F> }[MediaFunctionName];
+
+/** The session as its call actors see it: the spawning machine's own ref (state value, context). */
+export type MediaSessionRef = ActorRef<Snapshot<unknown> & { readonly value: unknown; readonly context: MediaContext }, MediaEvent>;
+
+/** What a call actor starts with. */
+export interface MediaCallInput<F extends MediaFunctionName> {
+  readonly requestId: string;
+  readonly params: MediaCallParams[F];
+  readonly session: MediaSessionRef;
+}
+
+/** A call's outcome: the reply's result, or the typed failure the caller receives. */
+export type MediaCallOutcome = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: RpcFailure };
+export type MediaAnswered = { type: 'media.answered'; requestId: string } & MediaCallOutcome;
+
+export type MediaChanged = { type: 'media.changed'; state: MediaStateName; at: number; lastError: string | null };
+export type MediaResult = { type: 'media.result'; requestId: string } & MediaCallOutcome;
+export type MediaEmitted = MediaChanged | MediaResult;
+
+/** The session's event for a gated `rpc.media` (its params were typed by its function when it was built). */
+export function mediaCallEvent(rpc: MediaRpcEvent): MediaCallEvent {
+  return { type: `media.call.${rpc.function}`, requestId: rpc.requestId, params: rpc.params } as MediaCallEvent;
+}
+
+const CALL_ID_PREFIX = 'call.';
+
+/** The id of the call actor serving `requestId` (one per call; the gate's request ids are UUIDs). */
+export function mediaCallId(requestId: string): string {
+  return `${CALL_ID_PREFIX}${requestId}`;
+}
+
+/** The request a child id serves, or null when the child is not a call actor. */
+export function requestIdOfCall(childId: string): string | null {
+  return childId.startsWith(CALL_ID_PREFIX) ? childId.slice(CALL_ID_PREFIX.length) : null;
+}
+
+/** An actor the composer must provide: starting the unprovided one fails with a message naming it. */
+function provided<TInput = NonReducibleUnknown>(name: string): CallbackActorLogic<MediaEvent, TInput> {
+  return fromCallback<MediaEvent, TInput>(() => {
+    throw new Error(`media session machine: the "${name}" actor must be provided`);
+  });
+}
+
+/** The event as the `media.call.${fn}` call it is (checked: the transition is keyed by that type). */
+function callOf<F extends MediaFunctionName>(fn: F, event: MediaEvent): MediaCallEventOf<F> {
+  assertEvent(event, `media.call.${fn}` as MediaCallEvent['type']);
+  return event as unknown as MediaCallEventOf<F>;
+}
+
+/** Input and id of the call actor on the `media.call.${fn}` transition. */
+function call<F extends MediaFunctionName>(fn: F) {
+  return {
+    id: ({ event }: { event: MediaEvent }) => mediaCallId(callOf(fn, event).requestId),
+    input: ({ event, self }: { event: MediaEvent; self: MediaSessionRef }): MediaCallInput<F> => {
+      const { requestId, params } = callOf(fn, event);
+      return { requestId, params, session: self };
+    },
+  };
+}
 
 /** Jitter source of the back-off (tests pass a constant); Math.random when the composer gives none. */
 export interface MediaSessionInput {
@@ -56,9 +123,27 @@ export const mediaSessionMachine = setup({
     input: {} as MediaSessionInput | undefined,
   },
   actors: {
-    mediaSession: (() => {
-      throw new Error('media session machine: the "mediaSession" actor must be provided');
-    }) as unknown as import('xstate').CallbackActorLogic<MediaEvent>,
+    /** Signalling + WebRTC link; reports media.negotiating, media.streaming, media.lost. */
+    mediaSession: provided('mediaSession'),
+    /** While released: sends media.acquire once the daemon's media is acquired again. */
+    watchReleased: provided('watchReleased'),
+    // One call actor per media function; each sends one media.answered.
+    get_media_status: provided<MediaCallInput<'get_media_status'>>('get_media_status'),
+    get_media_stream_access: provided<MediaCallInput<'get_media_stream_access'>>('get_media_stream_access'),
+    release_media_hardware: provided<MediaCallInput<'release_media_hardware'>>('release_media_hardware'),
+    acquire_media_hardware: provided<MediaCallInput<'acquire_media_hardware'>>('acquire_media_hardware'),
+    capture_video_frame: provided<MediaCallInput<'capture_video_frame'>>('capture_video_frame'),
+    push_video_frame: provided<MediaCallInput<'push_video_frame'>>('push_video_frame'),
+    start_audio_input: provided<MediaCallInput<'start_audio_input'>>('start_audio_input'),
+    stop_audio_input: provided<MediaCallInput<'stop_audio_input'>>('stop_audio_input'),
+    capture_audio_sample: provided<MediaCallInput<'capture_audio_sample'>>('capture_audio_sample'),
+    start_audio_output: provided<MediaCallInput<'start_audio_output'>>('start_audio_output'),
+    stop_audio_output: provided<MediaCallInput<'stop_audio_output'>>('stop_audio_output'),
+    push_audio_sample: provided<MediaCallInput<'push_audio_sample'>>('push_audio_sample'),
+    play_audio_file: provided<MediaCallInput<'play_audio_file'>>('play_audio_file'),
+    detect_audio_activity: provided<MediaCallInput<'detect_audio_activity'>>('detect_audio_activity'),
+    detect_motion: provided<MediaCallInput<'detect_motion'>>('detect_motion'),
+    set_monitors: provided<MediaCallInput<'set_monitors'>>('set_monitors'),
   },
   actions: {
     stamp: assign({ since: () => Date.now() }),
@@ -66,6 +151,15 @@ export const mediaSessionMachine = setup({
     countSession: assign({ sessions: ({ context }) => context.sessions + 1 }),
     recordFailure: assign(({ context }, params: { reason: string }) => ({ attempt: context.attempt + 1, lastError: params.reason })),
     recordStreaming: assign({ attempt: 0, lastError: null }),
+    answer: emit(({ event }) => {
+      assertEvent(event, 'media.answered');
+      const { type: _type, ...answer } = event;
+      return { ...answer, type: 'media.result' as const };
+    }),
+    endCall: stopChild(({ event }) => {
+      assertEvent(event, 'media.answered');
+      return mediaCallId(event.requestId);
+    }),
   },
   delays: {
     reconnectBackoff: ({ context }) => mediaReconnectBackoffMs(context.attempt, context.random),
@@ -79,6 +173,24 @@ export const mediaSessionMachine = setup({
   on: {
     'media.stop': { target: '.closed' },
     'media.release': { target: '.released' },
+    // Calls run in every state (the root gated them; a call that finds no stream answers why).
+    'media.call.get_media_status': { actions: spawnChild('get_media_status', call('get_media_status')) },
+    'media.call.get_media_stream_access': { actions: spawnChild('get_media_stream_access', call('get_media_stream_access')) },
+    'media.call.release_media_hardware': { actions: spawnChild('release_media_hardware', call('release_media_hardware')) },
+    'media.call.acquire_media_hardware': { actions: spawnChild('acquire_media_hardware', call('acquire_media_hardware')) },
+    'media.call.capture_video_frame': { actions: spawnChild('capture_video_frame', call('capture_video_frame')) },
+    'media.call.push_video_frame': { actions: spawnChild('push_video_frame', call('push_video_frame')) },
+    'media.call.start_audio_input': { actions: spawnChild('start_audio_input', call('start_audio_input')) },
+    'media.call.stop_audio_input': { actions: spawnChild('stop_audio_input', call('stop_audio_input')) },
+    'media.call.capture_audio_sample': { actions: spawnChild('capture_audio_sample', call('capture_audio_sample')) },
+    'media.call.start_audio_output': { actions: spawnChild('start_audio_output', call('start_audio_output')) },
+    'media.call.stop_audio_output': { actions: spawnChild('stop_audio_output', call('stop_audio_output')) },
+    'media.call.push_audio_sample': { actions: spawnChild('push_audio_sample', call('push_audio_sample')) },
+    'media.call.play_audio_file': { actions: spawnChild('play_audio_file', call('play_audio_file')) },
+    'media.call.detect_audio_activity': { actions: spawnChild('detect_audio_activity', call('detect_audio_activity')) },
+    'media.call.detect_motion': { actions: spawnChild('detect_motion', call('detect_motion')) },
+    'media.call.set_monitors': { actions: spawnChild('set_monitors', call('set_monitors')) },
+    'media.answered': { actions: ['answer', 'endCall'] },
   },
   states: {
     idle: {
@@ -115,6 +227,7 @@ export const mediaSessionMachine = setup({
     },
     released: {
       entry: ['stamp', { type: 'announce', params: { state: 'released' } }],
+      invoke: { id: 'watchReleased', src: 'watchReleased' },
       on: {
         'media.acquire': { target: 'session' },
         'media.release': {},

@@ -2,8 +2,8 @@
 // "media"): camera frames, microphone and speaker, sound files, detectors and monitors. Each call
 // becomes one `rpc.media` driver event naming what it needs (a live stream, the daemon, media not
 // released, audio input/output started) so the root machine gates it with `can()`; the media
-// runtime (src/actors/media-runtime.ts) does the work. Owns the agent-facing descriptions and the
-// parameter ranges; no I/O and no state.
+// session machine starts one call actor per event (src/machines/media-session.machine.ts). Owns the
+// agent-facing descriptions, the parameter ranges and the typed parameters of each call; no I/O, no state.
 import { FRAME_ENCODINGS, MAX_EDGE_RANGE, MAX_RPC_PAYLOAD_BYTES, QUALITY_RANGE } from '../media/encoding/frame-encoding.ts';
 import { defineFunction, type CallContext } from './function-def.ts';
 import { booleanParam, defineParams, enumParam, integerParam, numberParam, optionalParam, stringParam } from './params.ts';
@@ -52,15 +52,16 @@ export type MediaFunctionName =
   | 'detect_motion'
   | 'set_monitors';
 
-export interface MediaRpcEvent {
+/** One media call as the root machine receives it: the function, its decoded parameters, what it needs. */
+export interface MediaRpcEventOf<F extends MediaFunctionName, P extends object> {
   readonly type: 'rpc.media';
   readonly requestId: string;
-  readonly function: MediaFunctionName;
-  readonly params: Readonly<Record<string, unknown>>;
+  readonly function: F;
+  readonly params: Readonly<P>;
   readonly requires: MediaRequirement;
 }
 
-function mediaEvent(call: CallContext, fn: MediaFunctionName, params: object, requires: MediaRequirement): MediaRpcEvent {
+function mediaEvent<F extends MediaFunctionName, P extends object>(call: CallContext, fn: F, params: P, requires: MediaRequirement): MediaRpcEventOf<F, P> {
   return { type: 'rpc.media', requestId: call.requestId, function: fn, params: { ...params }, requires };
 }
 
@@ -268,3 +269,9 @@ export const MEDIA_FUNCTIONS = [
   detectMotion,
   setMonitors,
 ];
+
+/** Every media call event, each with its function's decoded parameter type (a union on `function`). */
+export type MediaRpcEvent = ReturnType<(typeof MEDIA_FUNCTIONS)[number]['toEvent']>;
+
+/** The decoded parameters of each media function, by name (what its call actor receives). */
+export type MediaCallParams = { readonly [E in MediaRpcEvent as E['function']]: E['params'] };

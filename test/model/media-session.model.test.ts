@@ -1,23 +1,32 @@
 // Model-based test of the media-session machine (src/machines/media-session.machine.ts): one
-// generated path per adjacency edge, replayed on the real actor with a recording session actor and
-// fake timers. At each step the actor is in the model's state, exactly one `media.changed` is
-// emitted per state entry (with that state), the session actor runs exactly while in `session`
-// (stopped on every exit), timers fire exactly on time (not 1 ms early; the back-off's jitter is
-// fixed at MODEL_RANDOM through the machine's input), and a successful stream
-// resets the back-off. Every (state, event) pair that is not an edge is refused. Coverage asserted.
+// generated path per adjacency edge, replayed on the real actor with recording session, watcher and
+// call actors and fake timers. At each step the actor is in the model's state, exactly one
+// `media.changed` is emitted per state entry (with that state), the session actor runs exactly
+// while in `session` and the released watcher exactly while in `released` (both stopped on every
+// exit), timers fire exactly on time (not 1 ms early; the back-off's jitter is fixed at MODEL_RANDOM
+// through the machine's input), and a successful stream resets the back-off.
+// Every (state, event) pair that is not an edge is refused. Coverage asserted. In every reachable
+// state each media call starts its own call actor, whose answer is emitted once as `media.result`.
 import { describe, expect, test, vi } from 'vitest';
 import { createActor, fromCallback, getInitialSnapshot, type ActorLogic, type SnapshotFrom } from 'xstate';
 import {
   MEDIA_RECONNECT_MAX_MS,
   mediaReconnectBackoffMs,
   mediaSessionMachine,
+  mediaCallEvent,
+  mediaCallId,
   mediaStateName,
   NEGOTIATION_TIMEOUT_MS,
   SIGNALLING_TIMEOUT_MS,
+  type MediaCallEvent,
+  type MediaChanged,
   type MediaContext,
   type MediaEmitted,
   type MediaEvent,
 } from '../../src/machines/media-session.machine.ts';
+import { MEDIA_FUNCTIONS, type MediaRpcEvent } from '../../src/rpc/media-functions.ts';
+import type { MediaCallActors } from '../../src/actors/media-call-actor.ts';
+import { Unsupported } from '../../src/errors.ts';
 import { canModel, coverageOf, edgeEventsOf, edgePaths, eventListTest, useFakeClock } from './model-harness.ts';
 
 const AFTER_BACKOFF = 'xstate.after.reconnectBackoff.media.reconnecting';
@@ -48,30 +57,58 @@ const EVENTS: Ev[] = [
   { type: AFTER_NEGOTIATION },
 ];
 
+/** One call event per media function, built through the function's own decode and `toEvent`. */
+const REQUIRED_PARAMS: Readonly<Record<string, object>> = { push_audio_sample: { data_b64: 'AAAA' }, play_audio_file: { sound_file: 'beep.wav' } };
+const CALLS: MediaCallEvent[] = MEDIA_FUNCTIONS.map((fn, i) => {
+  const params = fn.params.decode(REQUIRED_PARAMS[fn.name] ?? {});
+  if (params._tag !== 'Success') throw new Error(`${fn.name}: ${params.failure.message}`);
+  return mediaCallEvent(fn.toEvent(params.success as never, { requestId: `req-${i}`, function: fn.name, caller: { sourceDevice: null, traceId: null } }) as MediaRpcEvent);
+});
+const ANSWERED: MediaEvent = { type: 'media.answered', requestId: 'req-0', ok: true, result: {} };
+
 function serialize(snapshot: { value: unknown; status: string; context: MediaContext }): string {
   const attempt = snapshot.context.attempt >= SATURATED ? `${SATURATED}+` : String(snapshot.context.attempt);
   return `${JSON.stringify(snapshot.value)}|${snapshot.status}|${attempt}`;
 }
 
+interface StartedCall {
+  fn: string;
+  input: unknown;
+  answer: (event: MediaEvent) => void;
+}
+
 interface Sut {
   actor: ReturnType<typeof createActor<typeof mediaSessionMachine>>;
-  emitted: MediaEmitted[];
+  emitted: MediaChanged[];
+  results: MediaEmitted[];
+  calls: StartedCall[];
   sessionsStarted: number;
   sessionsStopped: number;
+  watchersStarted: number;
+  watchersStopped: number;
 }
 
 function createSut(): Sut {
-  const sut = { emitted: [] as MediaEmitted[], sessionsStarted: 0, sessionsStopped: 0 } as Sut;
+  const sut = { emitted: [] as MediaChanged[], results: [] as MediaEmitted[], calls: [] as StartedCall[], sessionsStarted: 0, sessionsStopped: 0, watchersStarted: 0, watchersStopped: 0 } as Sut;
+  const callActors = Object.fromEntries(
+    MEDIA_FUNCTIONS.map((fn) => [fn.name, fromCallback<MediaEvent, unknown>(({ input, sendBack }) => void sut.calls.push({ fn: fn.name, input, answer: sendBack }))]),
+  );
   const logic = mediaSessionMachine.provide({
     actors: {
       mediaSession: fromCallback(() => {
         sut.sessionsStarted += 1;
         return () => void (sut.sessionsStopped += 1);
       }),
+      watchReleased: fromCallback(() => {
+        sut.watchersStarted += 1;
+        return () => void (sut.watchersStopped += 1);
+      }),
+      ...(callActors as unknown as MediaCallActors),
     },
   });
   sut.actor = createActor(logic, { input: { random } });
   sut.actor.on('media.changed', (e) => void sut.emitted.push(e));
+  sut.actor.on('media.result', (e) => void sut.results.push(e));
   sut.actor.start();
   return sut;
 }
@@ -98,15 +135,17 @@ async function step(sut: Sut, event: Ev): Promise<void> {
   }
   if (after.matches({ session: 'streaming' })) expect(after.context.attempt).toBe(0);
   expect(sut.sessionsStarted - sut.sessionsStopped, 'the session actor runs exactly while in session').toBe(inSession(after.value) ? 1 : 0);
+  expect(sut.watchersStarted - sut.watchersStopped, 'the released watcher runs exactly while released').toBe(after.value === 'released' ? 1 : 0);
 }
 
 describe('media session machine', () => {
-  const modelLogic = mediaSessionMachine.provide({ actors: { mediaSession: fromCallback<MediaEvent>(() => () => undefined) } });
+  const idle = fromCallback<MediaEvent>(() => () => undefined);
+  const modelLogic = mediaSessionMachine.provide({ actors: { mediaSession: idle, watchReleased: idle } });
   const model = canModel(modelLogic as never as ActorLogic<SnapshotFrom<typeof modelLogic>, MediaEvent>, EVENTS as MediaEvent[], serialize);
   const { adjacency, paths, prefixes } = edgePaths(model, serialize, { fromState: getInitialSnapshot(modelLogic) as never });
   const sut = useFakeClock(createSut);
 
-  eventListTest(mediaSessionMachine, EVENTS);
+  eventListTest(mediaSessionMachine, [...EVENTS, ...CALLS, ANSWERED]);
 
   test.each(paths.map((p) => [p.description, p] as const))('%s', async (_d, path) => {
     for (const s of path.steps.slice(1)) {
@@ -138,6 +177,34 @@ describe('media session machine', () => {
     const { all, unwalked } = coverageOf(adjacency, paths, serialize);
     expect(all.length).toBeGreaterThan(20);
     expect(unwalked).toEqual([]);
+  });
+
+  test('in every reachable state, each media call runs in its own call actor and is answered once as media.result', async () => {
+    expect(CALLS.map((c) => c.type)).toEqual(MEDIA_FUNCTIONS.map((f) => `media.call.${f.name}`));
+    for (const stateKey of Object.keys(adjacency)) {
+      const fresh = createSut();
+      for (const e of prefixes.get(stateKey)!) await step(fresh, e as Ev);
+      const before = fresh.actor.getSnapshot();
+      for (const call of CALLS) {
+        fresh.actor.send(call);
+        const started = fresh.calls.at(-1)!;
+        expect(started.fn, `${stateKey} ${call.type}`).toBe(call.type.slice('media.call.'.length));
+        expect(started.input).toEqual({ requestId: call.requestId, params: call.params, session: fresh.actor });
+        expect((started.input as { session: unknown }).session, 'the call reads the session that started it').toBe(fresh.actor);
+        expect(Object.keys(fresh.actor.getSnapshot().children)).toContain(mediaCallId(call.requestId));
+      }
+      expect(fresh.calls).toHaveLength(CALLS.length);
+      expect(fresh.actor.getSnapshot().value).toEqual(before.value);
+      expect(fresh.actor.getSnapshot().context).toEqual(before.context);
+      for (const [i, started] of fresh.calls.entries()) {
+        const requestId = CALLS[i]!.requestId;
+        started.answer(i % 2 === 0 ? { type: 'media.answered', requestId, ok: true, result: { n: i } } : { type: 'media.answered', requestId, ok: false, error: new Unsupported({ message: 'no', function: 'x' }) });
+        expect(fresh.actor.getSnapshot().children[mediaCallId(requestId)], 'the answered call actor is stopped').toBeUndefined();
+        started.answer({ type: 'media.answered', requestId, ok: true, result: 'twice' });
+      }
+      expect(fresh.results.map((r) => [r.type, 'requestId' in r ? r.requestId : null, 'ok' in r ? r.ok : null])).toEqual(CALLS.map((c, i) => ['media.result', c.requestId, i % 2 === 0]));
+      fresh.actor.stop();
+    }
   });
 
   test('a producer that keeps dropping backs off up to the cap and streams again after it returns', async () => {

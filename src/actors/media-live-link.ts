@@ -1,0 +1,91 @@
+// The media runtime's one piece of shared mutable state (issue "media"): the live media link the
+// session actor attached (binary data stays here, never in machine context), its background
+// monitors and their settings. The session actor attaches and detaches links; call actors read the
+// link, the monitors and the settings. Owns neither the session's state (the media-session machine
+// does) nor any I/O: links are opened by the session actor through the injected adapter.
+import { Result } from 'effect';
+import { waitFor } from 'xstate';
+import { MediaUnavailable } from '../errors.ts';
+import { mediaStateName, type MediaContext, type MediaSessionRef, type MediaStateName } from '../machines/media-session.machine.ts';
+import type { MediaLink } from '../media/media-link.ts';
+import { LinkMonitors, type MonitorEvent, type MonitorSettings } from './media-monitors.ts';
+
+/** What call actors read of the session machine (its snapshot stays the single truth). */
+export interface MediaSessionView {
+  readonly state: () => MediaStateName;
+  readonly context: () => MediaContext;
+  /** Resolves true once the machine streams, false after `timeoutMs`. */
+  readonly waitForStreaming: (timeoutMs: number) => Promise<boolean>;
+}
+
+export function sessionView(ref: MediaSessionRef): MediaSessionView {
+  return {
+    state: () => mediaStateName(ref.getSnapshot().value),
+    context: () => ref.getSnapshot().context,
+    waitForStreaming: (timeoutMs) =>
+      waitFor(ref, (s) => mediaStateName(s.value) === 'streaming', { timeout: timeoutMs }).then(
+        () => true,
+        () => false,
+      ),
+  };
+}
+
+export class LiveMediaLink {
+  #link: MediaLink | null = null;
+  #monitors: LinkMonitors | null = null;
+  #settings: MonitorSettings;
+  readonly #onMonitorEvent: (event: MonitorEvent) => void;
+
+  constructor(settings: MonitorSettings, onMonitorEvent: (event: MonitorEvent) => void) {
+    this.#settings = settings;
+    this.#onMonitorEvent = onMonitorEvent;
+  }
+
+  /** The streaming link (null while not streaming). */
+  get link(): MediaLink | null {
+    return this.#link;
+  }
+
+  /** The monitors of the streaming link (null while not streaming). */
+  get monitors(): LinkMonitors | null {
+    return this.#monitors;
+  }
+
+  get settings(): MonitorSettings {
+    return this.#settings;
+  }
+
+  attach(link: MediaLink): void {
+    this.#link = link;
+    this.#monitors = new LinkMonitors(link, this.#settings, this.#onMonitorEvent);
+  }
+
+  /** Forgets `gone` (and closes its monitors) if it is still the live link. */
+  detach(gone: MediaLink): void {
+    if (this.#link !== gone) return;
+    this.#monitors?.close();
+    this.#monitors = null;
+    this.#link = null;
+  }
+
+  /** New monitor settings, applied at once to the live link's monitors and kept for the next link. */
+  applySettings(settings: MonitorSettings): void {
+    this.#settings = settings;
+    this.#monitors?.apply(settings);
+  }
+
+  /** The live link, or the typed reason there is none (the root gated the call; this covers races). */
+  require(session: MediaSessionView): Result.Result<MediaLink, MediaUnavailable> {
+    if (this.#link) return Result.succeed(this.#link);
+    const state = session.state();
+    return Result.fail(new MediaUnavailable({ message: `the media session is ${state}`, sessionState: state, lastError: session.context().lastError }));
+  }
+
+  /** Detaches and closes the live link, if any (the runtime is stopping). */
+  async close(): Promise<void> {
+    const live = this.#link;
+    if (!live) return;
+    this.detach(live);
+    await live.close();
+  }
+}

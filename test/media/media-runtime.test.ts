@@ -1,0 +1,109 @@
+// Transcript of the media runtime on its own (src/actors/media-runtime.ts): the real runtime, its
+// session machine, call actors and media link against the emulator's daemon and signalling server,
+// with the root driver machine replaced by a recorder of what the runtime sends it. A gated call
+// runs in a `call.<requestId>` child of the session and is answered exactly once with media.result;
+// release is reported (media.changed) before its answer; a call still running when the runtime stops,
+// and a call handed to a stopped runtime, are answered MediaUnavailable instead of never.
+import { expect, test } from 'vitest';
+import { startMediaRuntime, type MediaRuntime } from '../../src/actors/media-runtime.ts';
+import { openMediaLink } from '../../src/adapters/media-link/open-media-link.ts';
+import type { DriverEvent } from '../../src/machines/driver.machine.ts';
+import { mediaCallId } from '../../src/machines/media-session.machine.ts';
+import { MEDIA_FUNCTIONS, type MediaFunctionName, type MediaRpcEvent } from '../../src/rpc/media-functions.ts';
+import { startEmulatorWithClient } from '../harness/emulator-client.ts';
+import { cleanupAfterEach } from '../harness/test-cleanups.ts';
+
+const defer = cleanupAfterEach();
+
+/** How long the session may take to stream on a loaded machine (it takes ~100 ms alone). */
+const STREAM_WAIT_MS = 10_000;
+
+let counter = 0;
+function rpc(fn: MediaFunctionName, params: Record<string, unknown> = {}): MediaRpcEvent {
+  const def = MEDIA_FUNCTIONS.find((f) => f.name === fn)!;
+  const decoded = def.params.decode(params);
+  if (decoded._tag !== 'Success') throw new Error(decoded.failure.message);
+  return def.toEvent(decoded.success as never, { requestId: `req-${++counter}`, function: fn, caller: { sourceDevice: null, traceId: null } }) as MediaRpcEvent;
+}
+
+interface Scene {
+  readonly runtime: MediaRuntime;
+  readonly toRoot: DriverEvent[];
+  /** Hands `event` to the runtime and resolves with the media.result events answering it so far, once there is one. */
+  call(event: MediaRpcEvent): Promise<Array<Extract<DriverEvent, { type: 'media.result' }>>>;
+  answersTo(requestId: string): Array<Extract<DriverEvent, { type: 'media.result' }>>;
+}
+
+async function scene(): Promise<Scene> {
+  const { emulator, client } = await startEmulatorWithClient(defer, { withMedia: true });
+  const toRoot: DriverEvent[] = [];
+  const url = new URL(emulator.signallingUrl!);
+  const runtime = startMediaRuntime({
+    signallingUrl: emulator.signallingUrl!,
+    signallingHost: url.hostname,
+    signallingPort: Number(url.port),
+    openLink: openMediaLink,
+    daemon: () => client,
+    daemonHost: emulator.host,
+    daemonApiUrl: emulator.url,
+    target: 'simulated',
+    soundsDir: undefined,
+    allowOversizeRaw: false,
+    monitors: { audio: false, motion: false, audioThreshold: 0.05, motionThreshold: 0.02 },
+    audioSwitches: () => ({ audioInput: true, audioOutput: true }),
+    toRoot: (event) => void toRoot.push(event),
+    emitEvent: () => undefined,
+  });
+  defer(() => runtime.stop());
+  const answersTo = (requestId: string) => toRoot.filter((e): e is Extract<DriverEvent, { type: 'media.result' }> => e.type === 'media.result' && e.requestId === requestId);
+  await expect.poll(() => runtime.link !== null, { timeout: STREAM_WAIT_MS }).toBe(true);
+  return {
+    runtime,
+    toRoot,
+    answersTo,
+    async call(event) {
+      runtime.handle(event);
+      await expect.poll(() => answersTo(event.requestId).length, { timeout: STREAM_WAIT_MS }).toBeGreaterThan(0);
+      return answersTo(event.requestId);
+    },
+  };
+}
+
+test('a call runs in its own child of the session and is answered once; release is reported before its answer', async () => {
+  const s = await scene();
+  const status = rpc('get_media_status');
+  const [answer, ...more] = await s.call(status);
+  expect(more).toEqual([]);
+  expect(answer).toMatchObject({ ok: true, result: { status: 'available', session_state: 'streaming', video_codec: 'vp8' } });
+  expect(Object.keys(s.runtime.session.getSnapshot().children)).not.toContain(mediaCallId(status.requestId));
+
+  const capture = rpc('capture_audio_sample', { duration_ms: 10_000 });
+  s.runtime.handle(capture);
+  expect(Object.keys(s.runtime.session.getSnapshot().children)).toContain(mediaCallId(capture.requestId));
+
+  const release = rpc('release_media_hardware');
+  const [released] = await s.call(release);
+  expect(released).toMatchObject({ ok: true, result: { released: true, session_state: 'released' } });
+  const changedAt = s.toRoot.findIndex((e) => e.type === 'media.changed' && e.state === 'released');
+  expect(changedAt).toBeGreaterThanOrEqual(0);
+  expect(changedAt).toBeLessThan(s.toRoot.indexOf(released!));
+  // The capture stops waiting when its link goes and answers with what it had, once.
+  await expect.poll(() => s.answersTo(capture.requestId).length, { timeout: STREAM_WAIT_MS }).toBe(1);
+  expect(Object.keys(s.runtime.session.getSnapshot().children)).not.toContain(mediaCallId(capture.requestId));
+});
+
+test('a call still running when the runtime stops, and one handed to the stopped runtime, are answered MediaUnavailable once', async () => {
+  const s = await scene();
+  const capture = rpc('capture_audio_sample', { duration_ms: 10_000 });
+  s.runtime.handle(capture);
+  expect(s.answersTo(capture.requestId)).toEqual([]);
+  await s.runtime.stop();
+  expect(s.answersTo(capture.requestId).map((e) => (e.ok ? 'ok' : e.error._tag))).toEqual(['MediaUnavailable']);
+
+  const late = rpc('get_media_status');
+  s.runtime.handle(late);
+  expect(s.answersTo(late.requestId).map((e) => (e.ok ? 'ok' : e.error._tag))).toEqual(['MediaUnavailable']);
+  // The stopped call actor's own answer (its wait ends on abort) never reaches the root.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  expect(s.answersTo(capture.requestId)).toHaveLength(1);
+});
