@@ -5,7 +5,8 @@
 // same port; a link that stops answering pings is dropped and redialled.
 import { afterEach, describe, expect, test } from 'vitest';
 import { DaemonCommandInvalid, DaemonNotConnected } from '../../src/adapters/daemon-errors.ts';
-import { RECONNECT_MAX_DELAY_MS } from '../../src/adapters/daemon-reconnecting-socket.ts';
+import { backoffCeilingMs } from '../../src/backoff.ts';
+import { RECONNECT_INITIAL_DELAY_MS, RECONNECT_MAX_DELAY_MS } from '../../src/adapters/daemon-reconnecting-socket.ts';
 import { DaemonSdkSocket, STALE_AFTER_MS, type SdkCommand } from '../../src/adapters/daemon-sdk-socket.ts';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/sim/emulator.ts';
 import { eventually, nextEvent, sleep, startDeafWsServer } from './daemon-test-peers.ts';
@@ -149,8 +150,9 @@ describe('connection loss', () => {
     }
     await expect(sdk.runTask({ antennas: [0, 0], duration: 0.1 })).rejects.toBeInstanceOf(DaemonNotConnected);
 
-    // Stay down long enough for the back-off to reach its cap, then come back.
-    await nextEvent(sdk, 'reconnecting', (info) => info.delayMs >= RECONNECT_MAX_DELAY_MS * 0.75, 3_000);
+    // Stay down long enough for the back-off's ceiling to reach its cap (the delay itself is a random fraction of it), then come back.
+    const policy = { baseMs: RECONNECT_INITIAL_DELAY_MS, maxMs: RECONNECT_MAX_DELAY_MS };
+    await nextEvent(sdk, 'reconnecting', (info) => backoffCeilingMs(policy, info.attempt) >= RECONNECT_MAX_DELAY_MS && info.delayMs <= RECONNECT_MAX_DELAY_MS, 3_000);
     const reopened = nextEvent(sdk, 'open', () => true, 3_000);
     await emulator.start();
     const backAt = performance.now();
