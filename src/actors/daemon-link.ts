@@ -20,6 +20,11 @@ export type TransportMode = 'auto' | 'websocket' | 'http';
 export interface DaemonLink {
   readonly baseUrl: string;
   readonly http: DaemonHttpClient;
+  /**
+   * The stop lane: its own connections, so a stop never waits behind motion requests a stalled
+   * daemon is holding (each holds a connection until its deadline).
+   */
+  readonly stops: DaemonHttpClient;
   /** Absent in `http` transport mode. */
   readonly sdk: DaemonSdkSocket | undefined;
   readonly moves: DaemonMoveUpdates;
@@ -32,6 +37,7 @@ export function openDaemonLink(baseUrl: string, transportMode: TransportMode, da
   return {
     baseUrl,
     http: new DaemonHttpClient({ baseUrl, ...transport }),
+    stops: new DaemonHttpClient({ baseUrl, ...transport }),
     sdk: transportMode !== 'http' ? new DaemonSdkSocket({ baseUrl, ...transport }) : undefined,
     moves: new DaemonMoveUpdates({ baseUrl, ...transport }),
     unsubscribe: [],
@@ -40,7 +46,7 @@ export function openDaemonLink(baseUrl: string, transportMode: TransportMode, da
 
 export async function closeDaemonLink(link: DaemonLink): Promise<void> {
   for (const u of link.unsubscribe) u();
-  await Promise.all([link.sdk?.close(), link.moves.close(), link.http.close()]);
+  await Promise.all([link.sdk?.close(), link.moves.close(), link.http.close(), link.stops.close()]);
 }
 
 function isMotorMode(value: unknown): value is MotorMode {

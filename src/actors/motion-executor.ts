@@ -12,6 +12,9 @@ import type { ReportEvent } from '../machines/driver.machine.ts';
 import type { CommandAccepted, ExecuteInput } from '../machines/motion.machine.ts';
 import type { MotorMode } from '../machines/power.machine.ts';
 import { REALTIME_SETTLE_MS } from '../rpc/robot-functions.ts';
+import { createLogger } from '../logging/logger.ts';
+
+const log = createLogger('motion');
 
 /** Daemon wake_up takes ~2.3 s, goto_sleep ~4–5 s (daemon-api §7); the machines add their margins. */
 export const WAKE_UP_EXPECTED_MS = 3_000;
@@ -23,6 +26,9 @@ export const GOTO_SLEEP_EXPECTED_MS = 5_500;
 export const SDK_STALL_MS = 150;
 /** Each request of a stop sweep gives up after this and the sweep is retried (STOP_RETRY_MS). */
 export const STOP_REQUEST_TIMEOUT_MS = 2_000;
+/** A stray move's stop is retried this often, this many times, while the daemon does not answer (~10 s in all with the deadline). */
+export const STRAY_STOP_RETRY_MS = 250;
+export const STRAY_STOP_ATTEMPTS = 5;
 /** A realtime target sent this recently may not be applied yet when a stop comes: the stop appends a hold. */
 export const REALTIME_HOLD_WINDOW_MS = 1_000;
 
@@ -77,7 +83,7 @@ export function createMotionExecutor(deps: ExecutorDeps) {
             ? { target_antennas: command.antennas as [number, number] }
             : { target_body_yaw: command.body_yaw as number };
       checkpoint(input, signal);
-      const result = await link.http.setTarget(body as never);
+      const result = await link.http.setTarget(body as never, { signal });
       if (result.status === 'ignored') throw new HandlerFailed({ message: `the daemon ignored the target (${result.reason}): a move is running; stop it or wait` });
     }
     lastRealtimeMono = performance.now();
@@ -93,20 +99,22 @@ export function createMotionExecutor(deps: ExecutorDeps) {
     try {
       ({ uuid } = await pending);
     } catch (error) {
-      if (signal.aborted) deps.report({ type: 'sender.settled', requestId: input.requestId, uuid: null, outcome: isDaemonUnavailableTag((error as { _tag?: string })._tag ?? '') ? 'unknown' : 'failed', stoppedLate: false });
+      // Cancelled: a queued request was dropped unsent, a written one lost its reply (the daemon may
+      // still start it): its fate is unknown, so its move is watched for.
+      if (signal.aborted) deps.report({ type: 'sender.settled', requestId: input.requestId, uuid: null, outcome: 'unknown', stoppedLate: false });
       throw error;
     }
     const refusal = signal.aborted ? cancelled('a stop or a newer command came first') : deps.mayMove(input.epoch);
     if (refusal === null) return { uuid, expectedDurationMs };
-    await deps.link().http.stopMove(uuid, { timeoutMs: STOP_REQUEST_TIMEOUT_MS }).catch(() => undefined);
+    await deps.link().stops.stopMove(uuid, { timeoutMs: STOP_REQUEST_TIMEOUT_MS }).catch(() => undefined);
     deps.report({ type: 'sender.settled', requestId: input.requestId, uuid, outcome: 'sent', stoppedLate: true });
     throw refusal;
   };
 
   const execute = async (input: ExecuteInput, signal: AbortSignal): Promise<CommandAccepted> => {
     const { command } = input;
-    const http = deps.link().http;
-    for (const uuid of input.supersedes) await http.stopMove(uuid, { timeoutMs: STOP_REQUEST_TIMEOUT_MS }).catch(() => undefined);
+    const { http, stops } = deps.link();
+    await Promise.all(input.supersedes.map((uuid) => stops.stopMove(uuid, { timeoutMs: STOP_REQUEST_TIMEOUT_MS }).catch(() => undefined)));
     switch (command.op) {
       case 'head_target':
       case 'antennas_target':
@@ -115,23 +123,23 @@ export function createMotionExecutor(deps: ExecutorDeps) {
       case 'goto': {
         const { op: _op, ...body } = command;
         checkpoint(input, signal);
-        return await tracked(input, signal, http.goto(body as never), Number(command.duration) * 1000);
+        return await tracked(input, signal, http.goto(body as never, { signal }), Number(command.duration) * 1000);
       }
       case 'play':
         if (command.move === 'wake_up') {
           // The daemon's wake_up does not enable the motors (daemon-api §7), and the 1 Hz status
           // may be older than a just-finished goto_sleep: enable every time (idempotent, no snap).
           checkpoint(input, signal);
-          await http.setMotorMode('enabled');
+          await http.setMotorMode('enabled', { signal });
           checkpoint(input, signal);
-          return await tracked(input, signal, http.playWakeUp(), WAKE_UP_EXPECTED_MS);
+          return await tracked(input, signal, http.playWakeUp({ signal }), WAKE_UP_EXPECTED_MS);
         }
         checkpoint(input, signal);
-        return await tracked(input, signal, http.playGotoSleep(), GOTO_SLEEP_EXPECTED_MS);
+        return await tracked(input, signal, http.playGotoSleep({ signal }), GOTO_SLEEP_EXPECTED_MS);
       case 'motor_mode': {
         const mode = command.mode as MotorMode;
         checkpoint(input, signal);
-        await http.setMotorMode(mode);
+        await http.setMotorMode(mode, { signal });
         deps.report({ type: 'daemon.motor_mode', mode });
         return { uuid: null, expectedDurationMs: 0 };
       }
@@ -153,24 +161,33 @@ export function createMotionExecutor(deps: ExecutorDeps) {
     if (sent.ok) heldUpTo = lastRealtimeMono;
   };
 
-  /** The stop sweep: hold realtime, then stop every running move and the given ones. */
+  /** Stops one move; a refusal means it already ended (daemon quirk: 500 between list and stop). */
+  const stopOne = async (link: DaemonLink, uuid: string, stopped: string[]): Promise<void> => {
+    try {
+      await link.stops.stopMove(uuid, { timeoutMs: STOP_REQUEST_TIMEOUT_MS });
+      stopped.push(uuid);
+    } catch (error) {
+      // Gone or silent: the sweep fails and is retried.
+      if (isDaemonUnavailableTag((error as { _tag?: string })._tag ?? '')) throw error;
+    }
+  };
+
+  /**
+   * The stop sweep: hold realtime; stop the moves already known at once (not after a listing that
+   * may be slow or lost), then every other move the daemon lists as running.
+   */
   const sweep = async (uuids: ReadonlyArray<string>): Promise<ReadonlyArray<string>> => {
     const link = deps.link();
     hold(link);
-    const running = await link.http.runningMoves({ timeoutMs: STOP_REQUEST_TIMEOUT_MS });
-    const targets = [...new Set([...running, ...uuids])];
     const stopped: string[] = [];
-    await Promise.all(
-      targets.map(async (uuid) => {
-        try {
-          await link.http.stopMove(uuid, { timeoutMs: STOP_REQUEST_TIMEOUT_MS });
-          stopped.push(uuid);
-        } catch (error) {
-          // Gone: retry the sweep. Refused: the move finished between list and stop (daemon quirk, 500).
-          if (isDaemonUnavailableTag((error as { _tag?: string })._tag ?? '')) throw error;
-        }
-      }),
-    );
+    const known = [...new Set(uuids)];
+    const first = Promise.all(known.map((uuid) => stopOne(link, uuid, stopped)));
+    const listing = link.stops.runningMoves({ timeoutMs: STOP_REQUEST_TIMEOUT_MS });
+    // Both settle before the verdict; a failure of either fails the sweep (it is retried).
+    const [running, done] = await Promise.allSettled([listing, first]);
+    if (done.status === 'rejected') throw done.reason;
+    if (running.status === 'rejected') throw running.reason;
+    await Promise.all(running.value.filter((uuid) => !known.includes(uuid)).map((uuid) => stopOne(link, uuid, stopped)));
     return stopped;
   };
 
@@ -178,13 +195,20 @@ export function createMotionExecutor(deps: ExecutorDeps) {
     executeCommand: fromPromise<CommandAccepted, ExecuteInput>(async ({ input, signal }) => await execute(input, signal)),
     stopMotion: fromPromise<ReadonlyArray<string>, { uuids: ReadonlyArray<string> }>(async ({ input }) => await sweep(input.uuids)),
     stopMove: fromPromise<void, { uuid: string }>(async ({ input }) => {
-      await deps
-        .link()
-        .http.stopMove(input.uuid, { timeoutMs: STOP_REQUEST_TIMEOUT_MS })
-        .catch((error: unknown) => {
-          // The motion machine already reported it; a failure here leaves it to the next sweep.
-          void messageOf(error);
-        });
+      // A stray move is stopped until the daemon confirms, a bounded number of times.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await deps.link().stops.stopMove(input.uuid, { timeoutMs: STOP_REQUEST_TIMEOUT_MS });
+          return;
+        } catch (error) {
+          if (!isDaemonUnavailableTag((error as { _tag?: string })._tag ?? '')) return; // it already ended
+          if (attempt >= STRAY_STOP_ATTEMPTS) {
+            log.warn('a stray move could not be stopped; the daemon does not answer', { uuid: input.uuid, error: messageOf(error) });
+            return;
+          }
+          await new Promise((resolve) => setTimeout(resolve, STRAY_STOP_RETRY_MS));
+        }
+      }
     }),
   };
 }

@@ -102,8 +102,19 @@ export class DaemonRequestInvalid extends Data.TaggedError('DaemonRequestInvalid
   readonly problem: string;
 }> {}
 
+/**
+ * The caller cancelled the call (its `signal` aborted): a call still waiting for a connection was
+ * never written; one already written has lost its reply (the daemon may still act on it).
+ */
+export class DaemonCallCancelled extends Data.TaggedError('DaemonCallCancelled')<{
+  readonly message: string;
+  readonly method: string;
+  readonly route: string;
+}> {}
+
 /** Every failure of a `DaemonHttpClient` call. */
 export type DaemonHttpError =
+  | DaemonCallCancelled
   | DaemonUnreachable
   | DaemonTimeout
   | DaemonRejected
@@ -117,6 +128,7 @@ export type DaemonHttpError =
 export type DaemonSendError = DaemonNotConnected | DaemonSocketCongested | DaemonCommandInvalid;
 
 const HTTP_ERROR_TAGS: ReadonlySet<string> = new Set([
+  'DaemonCallCancelled',
   'DaemonUnreachable',
   'DaemonTimeout',
   'DaemonRejected',

@@ -7,7 +7,7 @@
 import { Agent, request } from 'undici';
 import { createLogger } from '../logging/logger.ts';
 import {
-  DaemonBackendNotRunning, DaemonBadResponse, DaemonNotConnected, DaemonRejected, DaemonRequestInvalid, DaemonServerError, DaemonTimeout,
+  DaemonBackendNotRunning, DaemonCallCancelled, DaemonBadResponse, DaemonNotConnected, DaemonRejected, DaemonRequestInvalid, DaemonServerError, DaemonTimeout,
   DaemonUnreachable, describeDetail, type DaemonDetail, type DaemonHttpError, type DaemonValidationIssue,
 } from './daemon-errors.ts';
 import {
@@ -87,6 +87,12 @@ export interface DaemonHttpClientOptions {
 export interface CallOptions {
   /** Overrides the client's deadline for this call. */
   readonly timeoutMs?: number;
+  /**
+   * Cancels the call (DaemonCallCancelled). A call still queued for a connection is dropped and
+   * never written — a stop must not be followed by a command issued before it; one already written
+   * loses its reply (the daemon may still act on it).
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface FullStateOptions {
@@ -364,7 +370,7 @@ export class DaemonHttpClient {
     const delays = spec.method === 'GET' ? GET_RETRY_DELAYS_MS : [];
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.#attempt(spec, options?.timeoutMs ?? this.requestTimeoutMs);
+        return await this.#attempt(spec, options?.timeoutMs ?? this.requestTimeoutMs, options?.signal);
       } catch (error) {
         const delay = delays[attempt];
         if (!(error instanceof DaemonUnreachable) || delay === undefined || this.#closed) throw error;
@@ -374,7 +380,7 @@ export class DaemonHttpClient {
     }
   }
 
-  async #attempt<T>(spec: CallSpec<T>, timeoutMs: number): Promise<T> {
+  async #attempt<T>(spec: CallSpec<T>, timeoutMs: number, cancel?: AbortSignal): Promise<T> {
     if (this.#closed) {
       throw new DaemonNotConnected({ message: `daemon client for ${this.baseUrl} is closed`, url: this.baseUrl, state: 'closed' });
     }
@@ -382,6 +388,7 @@ export class DaemonHttpClient {
     const url = `${this.baseUrl}${spec.route}${query}`;
     let status: number;
     let raw: string;
+    if (cancel?.aborted) throw new DaemonCallCancelled({ message: `${spec.method} ${spec.route} cancelled before it was sent`, method: spec.method, route: spec.route });
     const deadline = deadlineSignal(timeoutMs);
     try {
       const response = await request(url, {
@@ -389,7 +396,7 @@ export class DaemonHttpClient {
         method: spec.method,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
-        signal: deadline.signal,
+        signal: cancel ? AbortSignal.any([deadline.signal, cancel]) : deadline.signal,
         ...(spec.rawBody !== undefined
           ? { body: spec.rawBody.bytes, headers: { 'content-type': spec.rawBody.contentType } }
           : spec.body === undefined ? {} : { body: JSON.stringify(spec.body), headers: { 'content-type': 'application/json' } }),
@@ -398,6 +405,7 @@ export class DaemonHttpClient {
       // Always consume the body, so the keep-alive socket is reusable and nothing leaks.
       raw = await response.body.text();
     } catch (error) {
+      if (cancel?.aborted && !deadline.signal.aborted) throw new DaemonCallCancelled({ message: `${spec.method} ${spec.route} cancelled by the caller`, method: spec.method, route: spec.route });
       throw this.#transportFailure(error, spec, url, timeoutMs);
     } finally {
       deadline.clear();

@@ -157,16 +157,20 @@ interface EndParams {
   readonly senderRunning: boolean;
 }
 
-/** The answer owed to the active command's caller as it ends, and the orphans after it. */
-function endActive(context: MotionContext, params: EndParams): { answer: MotionToParent | null; orphans: ReadonlyArray<Orphan> } {
+/**
+ * The answer owed to the active command's caller as it ends, the orphans after it, and the daemon
+ * moves still to stop (its move, once accepted, is stopped by the next sender or the stop sweep).
+ */
+function endActive(context: MotionContext, params: EndParams): { answer: MotionToParent | null; orphans: ReadonlyArray<Orphan>; supersedes: ReadonlyArray<string> } {
   const a = context.active;
-  if (!a) return { answer: null, orphans: context.orphans };
+  if (!a) return { answer: null, orphans: context.orphans, supersedes: context.supersedes };
   const error = params.senderRunning
     ? new MotionCancelled({ message: `${a.kind} was cancelled before it moved the robot: ${params.details}`, reason: params.outcome })
     : new MotionNotCompleted({ message: `the move did not complete: ${params.outcome} (${params.details})`, outcome: params.outcome, uuid: a.uuid });
   return {
     answer: a.answered ? null : { type: 'motion.answer', requestId: a.requestId, ok: false, error },
     orphans: params.senderRunning ? [...context.orphans, { requestId: a.requestId, function: a.kind, owner: a.owner, heldUntil: 0 }] : context.orphans,
+    supersedes: a.uuid ? [...context.supersedes, a.uuid] : context.supersedes,
   };
 }
 
@@ -204,15 +208,18 @@ export const motionMachine = setup({
     endActive: enqueueActions(({ context, self, enqueue }, params: EndParams) => {
       const ended = endActive(context, params);
       if (ended.answer && parentOf(self)) enqueue.sendParent(ended.answer);
-      enqueue.assign({ active: null, orphans: ended.orphans });
+      enqueue.assign({ active: null, orphans: ended.orphans, supersedes: ended.supersedes });
     }),
     take: assign(({ context, event }) => {
       const e = event as MotionCommandEvent;
-      const replaced = context.active?.uuid ? [...context.supersedes, context.active.uuid] : context.supersedes;
+      // The replaced move (added by endActive), and moves that started while the replaced sender was
+      // in flight (they cannot be the new command's: it has not been sent yet), are stopped before it is sent.
+      const replaced = [...context.supersedes, ...context.unknownMoves];
       return {
         epoch: context.epoch + 1,
         active: { requestId: e.requestId, kind: e.kind, owner: e.owner, command: e.command, target: e.target, wait: e.wait, uuid: null, answered: false },
         supersedes: replaced,
+        unknownMoves: [],
         lastError: '',
         lastCommander: e.owner,
         target: e.target,
@@ -261,7 +268,9 @@ export const motionMachine = setup({
         active: null,
         orphans: ended.orphans,
         epoch: context.epoch + 1,
-        supersedes: a?.uuid ? [...context.supersedes, a.uuid] : context.supersedes,
+        // The active move and any move that started while a now-cancelled sender was in flight.
+        supersedes: [...ended.supersedes, ...context.unknownMoves],
+        unknownMoves: [],
         waiters: e.requestId && e.reply ? [...context.waiters, { requestId: e.requestId, reply: e.reply }] : context.waiters,
         cancelled,
         stopReason: e.reason,

@@ -170,10 +170,22 @@ export async function runScheduleOf(schedule: Schedule): Promise<ScheduleResult>
     for (let waited = 0; waited < DRAIN_MAX_MS && !run.settled(); waited += DRAIN_SLICE_MS) await world.advance(DRAIN_SLICE_MS);
     checker.check(run.view(), schedule.steps.length + 1, true);
     checker.checkStatus(run.view(), schedule.steps.length + 1, await run.status());
+    if (process.env.SIM_DUMP) dumpTimeline(run.view(), world);
     return { seed, schedule, violations: checker.violations, signature: signatureOf(run, checker.violations), supervisorSkipped: run.supervisorSkipped, calls: run.calls.length };
   } finally {
     await world.close();
   }
+}
+
+/** SIM_DUMP=1: the calls, moves and daemon requests of a replayed seed, in emulator time, on stderr. */
+function dumpTimeline(view: WorldView, world: SimWorld): void {
+  const t = (ms: number | null | undefined) => (ms === null || ms === undefined ? '—' : `${Math.round(ms)}`);
+  const lines: string[] = [];
+  for (const c of view.calls) lines.push(`call #${c.index} step ${c.step} ${c.method} ${JSON.stringify(c.params)} issued ${t(c.issuedAt)} settled ${t(c.settledAt)} → ${JSON.stringify(c.result).slice(0, 300)}`);
+  for (const m of view.moves) lines.push(`move ${m.uuid} ${m.kind} received ${t(m.receivedAt)} started ${t(m.startedAt)} ended ${t(m.endedAt)} ${m.outcome}`);
+  for (const r of world.emulator.received) if (r.path.startsWith('/api/move')) lines.push(`daemon got ${r.method} ${r.path} ${JSON.stringify(r.body ?? '').slice(0, 80)} at wall ${r.ts}`);
+  for (const a of view.audit) lines.push(`audit ${JSON.stringify(a).slice(0, 200)}`);
+  process.stderr.write(`${lines.join('\n')}\n`);
 }
 
 /** A failing seed, its schedule and the exact replay command, for the test's message. */
