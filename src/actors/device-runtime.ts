@@ -1,11 +1,11 @@
 // Composes the device on the mesh: the mesh machine (with its I/O provided here), the NATS link,
-// the RPC gate in front of the driver machine, event publishing, broadcasts, `requestRegistration`,
-// and the NATS micro-service view of the same functions (device-connect-protocol.md §1–§5).
+// the one mesh entry (actors/mesh-entry.ts) that answers `.cmd`, `.supervisor`, `.svc.<fn>` and
+// broadcasts through the RPC gates, event publishing, `requestRegistration`, and the NATS
+// micro-service view of the same functions (device-connect-protocol.md §1–§5).
 // Owns the wiring between them, not the decisions (machines) nor the wire codec (protocol/).
 import type { Msg } from '@nats-io/nats-core';
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import { createActor, fromPromise, type Actor } from 'xstate';
-import { InvalidRequest } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';
 import { meshMachine, meshStateName, type MeshMachine, type RegistrationOutput } from '../machines/mesh.machine.ts';
 import { NatsLink, type LinkEvent } from '../adapters/nats-link.ts';
@@ -19,17 +19,17 @@ import {
   registrationParams,
   type DeviceStatusInput,
 } from '../protocol/capabilities.ts';
-import { decodeRequest, encodeError, encodeEvent, encodeResult, type CallerMeta } from '../protocol/json-rpc.ts';
+import { encodeEvent } from '../protocol/json-rpc.ts';
+import { broadcastWire, cmdWire, svcWire, type MeshWire, type ReplySink } from '../protocol/mesh-wire.ts';
 import { subjects } from '../protocol/subjects.ts';
 import type { AnyRpcFunction, EventDefinition } from '../rpc/function-def.ts';
+import { createMeshEntry, withBuiltins, type MeshEntryCounters } from './mesh-entry.ts';
 import type { RpcGate } from './rpc-gate.ts';
 
 const log = createLogger('mesh');
 
 /** The built-in method the registry uses to pull a registration (§2.7). */
 export const REQUEST_REGISTRATION_METHOD = 'requestRegistration';
-/** Longest broadcast body handled; broadcasts carry a function name and small params. */
-export const MAX_BROADCAST_BYTES = 64 * 1024;
 
 export interface DeviceRuntimeOptions {
   readonly deviceId: string;
@@ -57,10 +57,17 @@ export interface DeviceRuntime {
   readonly mesh: Actor<MeshMachine>;
   /** Publishes a JSON-RPC notification on `.event.<name>` with event_id/ts added. */
   emitEvent(name: string, payload: Record<string, unknown>): void;
-  /** Publishes plain JSON on a subject of this device (audit trail). */
+  /** Publishes plain JSON on a subject of this device (audit trail). Never throws; oversize is dropped. */
   publish(subject: string, body: unknown): void;
+  /** Replies answered with PayloadTooLarge or dropped, and publishes dropped, since start. */
+  meshCounters(): MeshCounters;
   stop(): Promise<void>;
   registrationCount(): number;
+}
+
+export interface MeshCounters extends MeshEntryCounters {
+  /** Events, audit records, presence… dropped by the link (over max_payload or refused). */
+  readonly droppedPublishes: number;
 }
 
 export function startDeviceRuntime(options: DeviceRuntimeOptions): DeviceRuntime {
@@ -71,59 +78,26 @@ export function startDeviceRuntime(options: DeviceRuntimeOptions): DeviceRuntime
   let link: NatsLink | undefined;
   let micro: MicroService | undefined;
 
-  const reply = (msg: Msg, body: string): void => {
-    if (msg.reply) link?.publish(msg.reply, body);
+  let droppedBefore = 0; // publishes dropped by earlier links of this runtime (reconnects reopen it)
+  const entry = createMeshEntry();
+  const serve = <R>(gate: RpcGate, wire: MeshWire<R>) => (msg: Msg, sink: ReplySink): void => {
+    void entry.handle(gate, wire, msg.data, sink);
   };
-
-  const answer = async (gate: RpcGate, builtins: boolean, msg: Msg, id: string | number, method: string, params: Record<string, unknown>, caller: CallerMeta): Promise<void> => {
-    if (builtins && method === REQUEST_REGISTRATION_METHOD) {
-      reply(msg, encodeResult(id, registrationParams(registration(), now())));
-      return;
-    }
-    const outcome = await gate.call(method, params, caller);
-    reply(msg, outcome.ok ? encodeResult(id, outcome.result) : encodeError(id, outcome.error, method));
+  const onCommand = serve(withBuiltins(options.gate, { [REQUEST_REGISTRATION_METHOD]: () => registrationParams(registration(), now()) }), cmdWire);
+  const onSupervisor = options.supervisorGate ? serve(options.supervisorGate, cmdWire) : undefined;
+  const onBroadcast = serve(options.gate, broadcastWire(options.tenant, options.deviceId, now));
+  const svcWires = new Map(options.functions.map((fn) => [fn.name, svcWire(fn.name)] as const));
+  const onEndpoint = (method: string, data: Uint8Array, sink: ReplySink): void => {
+    const wire = svcWires.get(method);
+    if (wire) void entry.handle(options.gate, wire, data, sink);
   };
-
-  const serve = (gate: RpcGate, builtins: boolean) => (msg: Msg): void => {
-    const decoded = decodeRequest(msg.data);
-    if (decoded.kind === 'notification') return; // JSON-RPC: no id, no reply (§2.1).
-    if (decoded.kind === 'invalid') {
-      reply(msg, encodeError(decoded.id, decoded.error));
-      return;
-    }
-    void answer(gate, builtins, msg, decoded.id, decoded.method, decoded.params, decoded.caller).catch((error: unknown) => {
-      log.error('command failed unexpectedly', { method: decoded.method, error: error as Error });
-    });
-  };
-  const onCommand = serve(options.gate, true);
-  const onSupervisor = options.supervisorGate ? serve(options.supervisorGate, false) : undefined;
-
-  const onBroadcast = (msg: Msg): void => {
-    if (msg.data.byteLength > MAX_BROADCAST_BYTES) return;
-    let doc: unknown;
+  const safeJson = (body: unknown): string | undefined => {
     try {
-      doc = msg.json();
-    } catch {
-      return;
+      return JSON.stringify(body);
+    } catch (error) {
+      log.warn('message not publishable as JSON; dropped', { error: error as Error });
+      return undefined;
     }
-    if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) return;
-    const { correlation_id: correlationId, function: fn, params, targets } = doc as Record<string, unknown>;
-    if (typeof correlationId !== 'string' || !/^[A-Za-z0-9_-]{1,128}$/.test(correlationId) || typeof fn !== 'string') return;
-    if (Array.isArray(targets) && targets.length > 0 && !targets.includes(options.deviceId)) return;
-    const replySubject = subjects.asyncReply(options.tenant, options.deviceId, correlationId);
-    const base = { correlation_id: correlationId, device_id: options.deviceId };
-    if (params !== undefined && (typeof params !== 'object' || params === null || Array.isArray(params))) {
-      const error = new InvalidRequest({ message: 'broadcast params must be an object' });
-      link?.publish(replySubject, JSON.stringify({ ...base, success: false, error: { code: 'invoke_failed', message: error.message, _tag: error._tag }, actually_fired_at: now() / 1000 }));
-      return;
-    }
-    const { _dc_meta: _meta, ...named } = (params ?? {}) as Record<string, unknown>;
-    void options.gate.call(fn, named, { sourceDevice: null, traceId: null }).then((outcome) => {
-      const body = outcome.ok
-        ? { ...base, success: true, result: outcome.result, actually_fired_at: now() / 1000 }
-        : { ...base, success: false, error: { code: 'invoke_failed', message: outcome.error.message, _tag: outcome.error._tag }, actually_fired_at: now() / 1000 };
-      link?.publish(replySubject, JSON.stringify(body));
-    });
   };
 
   const meshLogic = meshMachine.provide({
@@ -151,13 +125,14 @@ export function startDeviceRuntime(options: DeviceRuntimeOptions): DeviceRuntime
           await opened.drain();
           throw new Error('stopped while connecting');
         }
+        droppedBefore += link?.droppedPublishes() ?? 0;
         link = opened;
         micro = await startMicroService(link.nc, {
           deviceId: options.deviceId,
           tenant: options.tenant,
           version: options.version,
           functions: options.functions,
-          gate: options.gate,
+          serve: onEndpoint,
         }).catch((error: unknown) => {
           log.warn('micro service surface unavailable', { error: error as Error });
           return undefined;
@@ -224,11 +199,20 @@ export function startDeviceRuntime(options: DeviceRuntimeOptions): DeviceRuntime
   return {
     mesh,
     emitEvent(name, payload) {
-      link?.publish(subjects.event(options.tenant, options.deviceId, name), encodeEvent(name, payload, now()));
+      let body: string;
+      try {
+        body = encodeEvent(name, payload, now());
+      } catch (error) {
+        log.warn('event not publishable as JSON; dropped', { event: name, error: error as Error });
+        return;
+      }
+      link?.publish(subjects.event(options.tenant, options.deviceId, name), body);
     },
     publish(subject, body) {
-      link?.publish(subject, JSON.stringify(body));
+      const text = safeJson(body);
+      if (text !== undefined) link?.publish(subject, text);
     },
+    meshCounters: () => ({ ...entry.counters(), droppedPublishes: droppedBefore + (link?.droppedPublishes() ?? 0) }),
     async stop() {
       if (mesh.getSnapshot().status === 'done') return;
       await new Promise<void>((resolve) => {
