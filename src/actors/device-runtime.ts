@@ -70,112 +70,157 @@ export interface MeshCounters extends MeshEntryCounters {
   readonly droppedPublishes: number;
 }
 
-export function startDeviceRuntime(options: DeviceRuntimeOptions): DeviceRuntime {
-  const now = options.now ?? Date.now;
-  const caps = capabilities(options.functions, options.events);
-  const registration = () => ({ deviceId: options.deviceId, deviceTtlS: options.deviceTtlS, capabilities: caps, status: options.status(), firmwareVersion: options.version });
-  const cmdSubject = subjects.cmd(options.tenant, options.deviceId);
-  let link: NatsLink | undefined;
-  let micro: MicroService | undefined;
+/** What the runtime's pieces share: the options, the current time and the registration document. */
+interface RuntimeScope {
+  readonly options: DeviceRuntimeOptions;
+  readonly now: () => number;
+  readonly registration: () => Parameters<typeof registrationParams>[0];
+}
 
-  let droppedBefore = 0; // publishes dropped by earlier links of this runtime (reconnects reopen it)
+/** The live NATS side: the current link (replaced when the mesh reconnects) and its micro service. */
+class MeshIo {
+  link: NatsLink | undefined;
+  micro: MicroService | undefined;
+  #droppedBefore = 0;
+
+  adopt(link: NatsLink): void {
+    this.#droppedBefore += this.link?.droppedPublishes() ?? 0;
+    this.link = link;
+  }
+
+  droppedPublishes(): number {
+    return this.#droppedBefore + (this.link?.droppedPublishes() ?? 0);
+  }
+
+  /** Never throws: a body that cannot be built or encoded is dropped with a warning, an oversize one by the link. */
+  publishJson(subject: string, body: () => unknown): void {
+    let text: string;
+    try {
+      text = JSON.stringify(body());
+    } catch (error) {
+      log.warn('message not publishable as JSON; dropped', { subject, error: error as Error });
+      return;
+    }
+    this.link?.publish(subject, text);
+  }
+}
+
+/** The subscription handlers: every path through the one mesh entry (`requestRegistration` built in on `.cmd`). */
+function entryHandlers({ options, now, registration }: RuntimeScope) {
   const entry = createMeshEntry();
   const serve = <R>(gate: RpcGate, wire: MeshWire<R>) => (msg: Msg, sink: ReplySink): void => {
     void entry.handle(gate, wire, msg.data, sink);
   };
-  const onCommand = serve(withBuiltins(options.gate, { [REQUEST_REGISTRATION_METHOD]: () => registrationParams(registration(), now()) }), cmdWire);
-  const onSupervisor = options.supervisorGate ? serve(options.supervisorGate, cmdWire) : undefined;
-  const onBroadcast = serve(options.gate, broadcastWire(options.tenant, options.deviceId, now));
   const svcWires = new Map(options.functions.map((fn) => [fn.name, svcWire(fn.name)] as const));
-  const onEndpoint = (method: string, data: Uint8Array, sink: ReplySink): void => {
-    const wire = svcWires.get(method);
-    if (wire) void entry.handle(options.gate, wire, data, sink);
+  return {
+    entry,
+    onCommand: serve(withBuiltins(options.gate, { [REQUEST_REGISTRATION_METHOD]: () => registrationParams(registration(), now()) }), cmdWire),
+    onSupervisor: options.supervisorGate ? serve(options.supervisorGate, cmdWire) : undefined,
+    onBroadcast: serve(options.gate, broadcastWire(options.tenant, options.deviceId, now)),
+    onEndpoint: (method: string, data: Uint8Array, sink: ReplySink): void => {
+      const wire = svcWires.get(method);
+      if (wire) void entry.handle(options.gate, wire, data, sink);
+    },
   };
-  const safeJson = (body: unknown): string | undefined => {
-    try {
-      return JSON.stringify(body);
-    } catch (error) {
-      log.warn('message not publishable as JSON; dropped', { error: error as Error });
-      return undefined;
-    }
-  };
+}
 
-  const meshLogic = meshMachine.provide({
+type EntryHandlers = ReturnType<typeof entryHandlers>;
+
+/** The mesh machine's `connect` actor: opens the link with every handler, then the micro service. */
+function connectActor({ options }: RuntimeScope, io: MeshIo, handlers: EntryHandlers, mesh: () => Actor<MeshMachine>) {
+  const { onCommand, onBroadcast, onSupervisor, onEndpoint } = handlers;
+  const d2d = options.discoveryMode === 'd2d';
+  return fromPromise<void, { deviceId: string }>(async ({ signal }) => {
+    const opened = await NatsLink.open(
+      options.connectionOptions,
+      {
+        cmd: subjects.cmd(options.tenant, options.deviceId),
+        broadcast: subjects.broadcast(options.tenant),
+        ...(onSupervisor ? { supervisor: subjects.supervisor(options.tenant, options.deviceId) } : {}),
+        ...(d2d ? { probe: subjects.probe(options.tenant) } : {}),
+      },
+      {
+        onCommand,
+        onBroadcast,
+        ...(onSupervisor ? { onSupervisor } : {}),
+        onStatus: (event: LinkEvent) => mesh().send(event),
+        ...(d2d ? { onProbe: () => mesh().send({ type: 'nats.probe' }) } : {}),
+      },
+    );
+    if (signal.aborted) {
+      // The mesh was stopped while dialing: do not leave a live connection behind.
+      await opened.drain();
+      throw new Error('stopped while connecting');
+    }
+    io.adopt(opened);
+    io.micro = await startMicroService(opened.nc, { deviceId: options.deviceId, tenant: options.tenant, version: options.version, functions: options.functions, serve: onEndpoint }).catch(
+      (error: unknown) => {
+        log.warn('micro service surface unavailable', { error: error as Error });
+        return undefined;
+      },
+    );
+  });
+}
+
+/** The mesh machine's `registerDevice` actor: one registerDevice request to the registry (§2.5). */
+function registerActor({ options, now, registration }: RuntimeScope, io: MeshIo) {
+  return fromPromise<RegistrationOutput, { attempt: number }>(async ({ input }) => {
+    const link = io.link;
+    if (!link) throw new Error('not connected');
+    const body = JSON.stringify({ jsonrpc: '2.0', id: `${options.deviceId}-${now()}`, method: 'registerDevice', params: registrationParams(registration(), now()) });
+    let replyDoc: unknown;
+    try {
+      replyDoc = await link.request(subjects.registry(options.tenant), body, options.registerTimeoutMs);
+    } catch (error) {
+      // Say it loudly once; a registry-less mesh would otherwise fill the log for ever.
+      if (input.attempt === 0) {
+        log.warn('registration attempt failed; retrying with back-off (for a mesh without a registry use --discovery-mode d2d)', { error: error as Error });
+      } else {
+        log.debug('registration attempt failed', { attempt: input.attempt + 1, error: error as Error });
+      }
+      throw error;
+    }
+    const registrationId = registrationIdOf(replyDoc);
+    if (!registrationId) {
+      log.warn('registry reply had no registration id', { attempt: input.attempt + 1, reply: replyDoc });
+      throw new Error('registry reply carried no UUID device_registration_id');
+    }
+    return { registrationId };
+  });
+}
+
+/** The mesh machine with its I/O: connect, register, drain, and the periodic publishes. */
+function meshLogicFor(scope: RuntimeScope, io: MeshIo, handlers: EntryHandlers, mesh: () => Actor<MeshMachine>) {
+  const { options, now, registration } = scope;
+  const presenceSubject = subjects.presence(options.tenant, options.deviceId);
+  return meshMachine.provide({
     actors: {
-      connect: fromPromise(async ({ signal }) => {
-        const handlers = {
-          onCommand,
-          onBroadcast,
-          ...(onSupervisor ? { onSupervisor } : {}),
-          onStatus: (event: LinkEvent) => mesh.send(event),
-          ...(options.discoveryMode === 'd2d' ? { onProbe: () => mesh.send({ type: 'nats.probe' }) } : {}),
-        };
-        const opened = await NatsLink.open(
-          options.connectionOptions,
-          {
-            cmd: cmdSubject,
-            broadcast: subjects.broadcast(options.tenant),
-            ...(onSupervisor ? { supervisor: subjects.supervisor(options.tenant, options.deviceId) } : {}),
-            ...(options.discoveryMode === 'd2d' ? { probe: subjects.probe(options.tenant) } : {}),
-          },
-          handlers,
-        );
-        if (signal.aborted) {
-          // The mesh was stopped while dialing: do not leave a live connection behind.
-          await opened.drain();
-          throw new Error('stopped while connecting');
-        }
-        droppedBefore += link?.droppedPublishes() ?? 0;
-        link = opened;
-        micro = await startMicroService(link.nc, {
-          deviceId: options.deviceId,
-          tenant: options.tenant,
-          version: options.version,
-          functions: options.functions,
-          serve: onEndpoint,
-        }).catch((error: unknown) => {
-          log.warn('micro service surface unavailable', { error: error as Error });
-          return undefined;
-        });
-      }),
-      registerDevice: fromPromise<RegistrationOutput, { attempt: number }>(async ({ input }) => {
-        if (!link) throw new Error('not connected');
-        const body = JSON.stringify({ jsonrpc: '2.0', id: `${options.deviceId}-${now()}`, method: 'registerDevice', params: registrationParams(registration(), now()) });
-        let replyDoc: unknown;
-        try {
-          replyDoc = await link.request(subjects.registry(options.tenant), body, options.registerTimeoutMs);
-        } catch (error) {
-          // Say it loudly once; a registry-less mesh would otherwise fill the log for ever.
-          if (input.attempt === 0) {
-            log.warn('registration attempt failed; retrying with back-off (for a mesh without a registry use --discovery-mode d2d)', { error: error as Error });
-          } else {
-            log.debug('registration attempt failed', { attempt: input.attempt + 1, error: error as Error });
-          }
-          throw error;
-        }
-        const registrationId = registrationIdOf(replyDoc);
-        if (!registrationId) {
-          log.warn('registry reply had no registration id', { attempt: input.attempt + 1, reply: replyDoc });
-          throw new Error('registry reply carried no UUID device_registration_id');
-        }
-        return { registrationId };
-      }),
+      connect: connectActor(scope, io, handlers, mesh),
+      registerDevice: registerActor(scope, io),
       drain: fromPromise(async () => {
-        await micro?.stop().catch(() => undefined);
-        await link?.drain();
+        await io.micro?.stop().catch(() => undefined);
+        await io.link?.drain();
       }),
     },
     actions: {
-      publishHeartbeat: () => link?.publish(subjects.heartbeat(options.tenant, options.deviceId), JSON.stringify(heartbeatPayload(options.deviceId, options.status(), now()))),
-      publishPresence: () => link?.publish(subjects.presence(options.tenant, options.deviceId), JSON.stringify(presencePayload(registration(), now()))),
+      publishHeartbeat: () => io.publishJson(subjects.heartbeat(options.tenant, options.deviceId), () => heartbeatPayload(options.deviceId, options.status(), now())),
+      publishPresence: () => io.publishJson(presenceSubject, () => presencePayload(registration(), now())),
       publishDeparting: () => {
-        if (options.discoveryMode === 'd2d') link?.publish(subjects.presence(options.tenant, options.deviceId), JSON.stringify(departingPayload(options.deviceId, options.tenant, now())));
+        if (options.discoveryMode === 'd2d') io.publishJson(presenceSubject, () => departingPayload(options.deviceId, options.tenant, now()));
       },
       notifyRegistered: ({ context }) => log.info('registered with the registry', { device_id: options.deviceId, tenant: options.tenant, registration_id: context.registrationId }),
     },
   });
+}
 
-  const mesh: Actor<MeshMachine> = createActor(meshLogic, {
+export function startDeviceRuntime(options: DeviceRuntimeOptions): DeviceRuntime {
+  const now = options.now ?? Date.now;
+  const caps = capabilities(options.functions, options.events);
+  const registration = () => ({ deviceId: options.deviceId, deviceTtlS: options.deviceTtlS, capabilities: caps, status: options.status(), firmwareVersion: options.version });
+  const scope: RuntimeScope = { options, now, registration };
+  const io = new MeshIo();
+  const handlers = entryHandlers(scope);
+  const mesh: Actor<MeshMachine> = createActor(meshLogicFor(scope, io, handlers, () => mesh), {
     systemId: 'mesh',
     ...(options.inspect ? { inspect: options.inspect } : {}),
     input: {
@@ -206,13 +251,10 @@ export function startDeviceRuntime(options: DeviceRuntimeOptions): DeviceRuntime
         log.warn('event not publishable as JSON; dropped', { event: name, error: error as Error });
         return;
       }
-      link?.publish(subjects.event(options.tenant, options.deviceId, name), body);
+      io.link?.publish(subjects.event(options.tenant, options.deviceId, name), body);
     },
-    publish(subject, body) {
-      const text = safeJson(body);
-      if (text !== undefined) link?.publish(subject, text);
-    },
-    meshCounters: () => ({ ...entry.counters(), droppedPublishes: droppedBefore + (link?.droppedPublishes() ?? 0) }),
+    publish: (subject, body) => io.publishJson(subject, () => body),
+    meshCounters: () => ({ ...handlers.entry.counters(), droppedPublishes: io.droppedPublishes() }),
     async stop() {
       if (mesh.getSnapshot().status === 'done') return;
       await new Promise<void>((resolve) => {
@@ -228,4 +270,3 @@ export function startDeviceRuntime(options: DeviceRuntimeOptions): DeviceRuntime
     registrationCount: () => mesh.getSnapshot().context.registrations,
   };
 }
-
