@@ -1,24 +1,40 @@
 // The device's NATS connection (device-connect-protocol.md §1–§2): connects with the configured
 // options, serves `.cmd` (plain subscription, no queue group, callback form), `.broadcast` and,
 // in d2d mode, `discovery.probe`; publishes heartbeats, presence, events and replies; and turns
-// nats.js status events into `nats.*` machine events at this boundary. Owns the NatsConnection;
-// does not decide what to answer (the device runtime and the RPC gate do).
+// nats.js status events into `nats.*` machine events at this boundary. Publishing never throws:
+// a message over the broker's negotiated max_payload is dropped with a rate-limited warning and
+// counted. Owns the NatsConnection; does not decide what to answer (actors/mesh-entry.ts does).
 import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import { createLogger } from '../logging/logger.ts';
+import { rateLimited } from '../logging/rate-limited.ts';
+import type { ReplySink, WireReply } from '../protocol/mesh-wire.ts';
 
 const log = createLogger('nats');
 
 /** How long a request/reply to the registry may take (Python `DEVICE_CONNECT_REGISTER_TIMEOUT`). */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+/**
+ * At most one warning per interval about dropped publishes: an oversize presence repeats every
+ * 0.5–5 s for ever on a small-max_payload broker, and one line per 10 s still says it is happening.
+ */
+export const DROPPED_PUBLISH_WARNING_INTERVAL_MS = 10_000;
+
+/** UTF-8 bytes of a message body as nats.js counts them against max_payload. */
+export function bodyBytes(body: string): number {
+  return Buffer.byteLength(body, 'utf8');
+}
 
 export type LinkEvent = { type: 'nats.disconnect' } | { type: 'nats.reconnect' } | { type: 'nats.closed'; error?: string };
 
+/** A request handler: the message and where its reply goes. */
+export type RequestHandler = (msg: Msg, sink: ReplySink) => void;
+
 export interface LinkHandlers {
-  readonly onCommand: (msg: Msg) => void;
-  readonly onBroadcast: (msg: Msg) => void;
+  readonly onCommand: RequestHandler;
+  readonly onBroadcast: RequestHandler;
   readonly onProbe?: () => void;
-  readonly onSupervisor?: (msg: Msg) => void;
+  readonly onSupervisor?: RequestHandler;
   readonly onStatus: (event: LinkEvent) => void;
 }
 
@@ -33,6 +49,8 @@ export class NatsLink {
   readonly nc: NatsConnection;
   readonly #subscriptions: Subscription[] = [];
   #closing = false;
+  #droppedPublishes = 0;
+  readonly #warnDropped = rateLimited(log, 'warn', DROPPED_PUBLISH_WARNING_INTERVAL_MS);
 
   private constructor(nc: NatsConnection) {
     this.nc = nc;
@@ -48,13 +66,13 @@ export class NatsLink {
   }
 
   #serve(subjects: LinkSubjects, handlers: LinkHandlers): void {
-    const guard = (name: string, fn: (msg: Msg) => void) => (error: Error | null, msg: Msg) => {
+    const guard = (name: string, fn: RequestHandler) => (error: Error | null, msg: Msg) => {
       if (error) {
         log.warn('subscription error', { subject: name, error: error.message });
         return;
       }
       try {
-        fn(msg);
+        fn(msg, this.replySink(msg));
       } catch (e) {
         // A handler bug must never take the process down (bad input never crashes).
         log.error('handler threw', { subject: name, error: e as Error });
@@ -95,13 +113,46 @@ export class NatsLink {
     }
   }
 
-  publish(subject: string, body: string): void {
-    if (this.nc.isClosed()) return;
+  /** The broker's negotiated max_payload (bytes); undefined until its INFO arrived. */
+  maxPayload(): number | undefined {
+    return this.nc.info?.max_payload;
+  }
+
+  /** Messages publish() dropped (over max_payload, or the client refused them). */
+  droppedPublishes(): number {
+    return this.#droppedPublishes;
+  }
+
+  /** Publishes plain JSON text; never throws: what cannot go out is dropped, counted and warned about. */
+  publish(subject: string, body: string): boolean {
+    if (this.nc.isClosed()) return false;
+    const limit = this.maxPayload();
+    const bytes = bodyBytes(body);
+    if (limit !== undefined && bytes > limit) {
+      this.#droppedPublishes += 1;
+      this.#warnDropped('message dropped: over the broker max_payload', { subject, bytes, max_payload: limit });
+      return false;
+    }
     try {
       this.nc.publish(subject, body);
+      return true;
     } catch (error) {
-      log.warn('publish failed', { subject, error: error as Error });
+      this.#droppedPublishes += 1;
+      this.#warnDropped('publish failed; message dropped', { subject, error: error as Error });
+      return false;
     }
+  }
+
+  /** Where the reply to `msg` goes: its reply inbox, or the reply's own subject (broadcasts). Sending may throw. */
+  replySink(msg: Msg): ReplySink {
+    return {
+      maxPayload: () => this.maxPayload(),
+      bytesOf: (reply: WireReply) => bodyBytes(reply.body),
+      send: (reply: WireReply) => {
+        const subject = reply.subject ?? msg.reply;
+        if (subject && !this.nc.isClosed()) this.nc.publish(subject, reply.body);
+      },
+    };
   }
 
   async request(subject: string, body: string, timeoutMs: number, signal?: AbortSignal): Promise<unknown> {

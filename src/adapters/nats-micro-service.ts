@@ -1,16 +1,28 @@
 // The same RPC functions exposed as a NATS micro service (`$SRV.PING/INFO/STATS`, ecosystem §3.3):
 // one endpoint per function on `device-connect.<tenant>.<device_id>.svc.<function>`, taking the
 // params object as the body and answering the result JSON or a service error (code + description,
-// body = JSON-RPC error object). Every call still goes through the RPC gate. STATS gives per-
-// endpoint `num_requests`; the library counts `num_errors` only for handlers that throw
-// synchronously, so our answers go in each endpoint's `data` ({errors, last_error_tag}), kept here.
-// `.cmd` traffic is not counted (it is not an endpoint).
-import type { NatsConnection } from '@nats-io/nats-core';
-import { Svcm } from '@nats-io/services';
-import { InvalidRequest, toJsonRpcError } from '../errors.ts';
+// body = JSON-RPC error object). Each request is handed to `serve` (actors/mesh-entry.ts: the same
+// decode, `_dc_meta` caller, gate and size check as `.cmd`) with a reply sink that sends through
+// the service message. STATS gives per-endpoint `num_requests`; the library counts `num_errors`
+// only for handlers that throw synchronously, so error replies are counted in each endpoint's
+// `data` ({errors, last_error_tag}), kept here. `.cmd` traffic is not counted (not an endpoint).
+// The library's own `$SRV.*` replies go through a respond() that cannot throw (see guardedConnection).
+import { headers, type Msg, type NatsConnection, type SubscriptionOptions } from '@nats-io/nats-core';
+import { ServiceErrorCodeHeader, ServiceErrorHeader, Svcm, type ServiceMsg } from '@nats-io/services';
+import { createLogger } from '../logging/logger.ts';
+import { rateLimited } from '../logging/rate-limited.ts';
 import { SUBJECT_PREFIX } from '../protocol/subjects.ts';
+import type { ReplySink, WireReply } from '../protocol/mesh-wire.ts';
 import type { AnyRpcFunction } from '../rpc/function-def.ts';
-import type { RpcGate } from '../actors/rpc-gate.ts';
+import { bodyBytes } from './nats-link.ts';
+
+const log = createLogger('nats');
+
+/** Prefix of the services library's control subjects (`$SRV.PING|INFO|STATS…`, not exported by it). */
+const SERVICE_API_PREFIX = '$SRV.';
+
+/** At most one warning per interval about `$SRV.*` replies that could not be sent (e.g. INFO over max_payload). */
+export const CONTROL_REPLY_WARNING_INTERVAL_MS = 10_000;
 
 /** Service name shown by `nats micro ls`; one instance per robot, told apart by metadata. */
 export const MICRO_SERVICE_NAME = 'reachy-mini-driver';
@@ -20,7 +32,8 @@ export interface MicroServiceOptions {
   readonly tenant: string;
   readonly version: string;
   readonly functions: ReadonlyArray<AnyRpcFunction>;
-  readonly gate: RpcGate;
+  /** Answers one endpoint request through `sink`; must not throw (the mesh entry catches everything). */
+  readonly serve: (method: string, data: Uint8Array, sink: ReplySink) => void;
 }
 
 export interface MicroService {
@@ -44,7 +57,7 @@ export async function startMicroService(nc: NatsConnection, options: MicroServic
     c.errors += 1;
     c.lastErrorTag = tag;
   };
-  const service = await new Svcm(nc).add({
+  const service = await new Svcm(guardedConnection(nc)).add({
     name: MICRO_SERVICE_NAME,
     version: options.version,
     description: 'Reachy Mini Device Connect driver: the .cmd functions as micro-service endpoints',
@@ -62,29 +75,7 @@ export async function startMicroService(nc: NatsConnection, options: MicroServic
       metadata: { description: fn.description.slice(0, 200), parameters: JSON.stringify(fn.params.jsonSchema), direction: fn.labels.direction, safety: fn.labels.safety },
       handler: (err, msg) => {
         if (err) return;
-        let params: unknown = {};
-        if (msg.data.byteLength > 0) {
-          try {
-            params = msg.json();
-          } catch {
-            params = undefined;
-          }
-        }
-        if (typeof params !== 'object' || params === null || Array.isArray(params)) {
-          const error = toJsonRpcError(new InvalidRequest({ message: 'the body must be a JSON object of named parameters' }), fn.name);
-          countError(msg.subject, 'InvalidRequest');
-          msg.respondError(error.code, error.message, JSON.stringify(error));
-          return;
-        }
-        const { _dc_meta: _meta, ...named } = params as Record<string, unknown>;
-        void options.gate.call(fn.name, named, { sourceDevice: null, traceId: null }).then((outcome) => {
-          if (outcome.ok) msg.respond(JSON.stringify(outcome.result ?? null));
-          else {
-            const error = toJsonRpcError(outcome.error, fn.name);
-            countError(msg.subject, outcome.error._tag);
-            msg.respondError(error.code, error.message, JSON.stringify(error));
-          }
-        });
+        options.serve(fn.name, msg.data, endpointSink(nc, msg, (tag) => countError(msg.subject, tag)));
       },
     });
   }
@@ -93,4 +84,74 @@ export async function startMicroService(nc: NatsConnection, options: MicroServic
       await service.stop();
     },
   };
+}
+
+/** Bytes of the service-error headers respondError adds (they count against max_payload too). */
+function serviceErrorHeaderBytes(code: number, description: string): number {
+  const h = headers();
+  h.set(ServiceErrorCodeHeader, `${code}`);
+  h.set(ServiceErrorHeader, description);
+  return bodyBytes(String(h));
+}
+
+/** The reply side of one endpoint request; error replies are counted for STATS when sent. */
+function endpointSink(nc: NatsConnection, msg: ServiceMsg, countError: (tag: string) => void): ReplySink {
+  return {
+    maxPayload: () => nc.info?.max_payload,
+    bytesOf: (reply: WireReply) => bodyBytes(reply.body) + (reply.serviceError ? serviceErrorHeaderBytes(reply.serviceError.code, reply.serviceError.description) : 0),
+    send: (reply: WireReply) => {
+      if (reply.errorTag !== undefined) countError(reply.errorTag);
+      if (reply.serviceError) msg.respondError(reply.serviceError.code, reply.serviceError.description, reply.body);
+      else msg.respond(reply.body);
+    },
+  };
+}
+
+/** Service-error headers for a control reply that could not be sent (413 as in HTTP "Payload Too Large"). */
+function controlErrorHeaders(maxPayload: number | undefined) {
+  const h = headers();
+  h.set(ServiceErrorCodeHeader, '413');
+  h.set(ServiceErrorHeader, `reply not sent: over the broker max_payload (${maxPayload ?? 'unknown'} bytes) or the connection refused it`);
+  return h;
+}
+
+/**
+ * `nc` as the services library sees it: messages on its `$SRV.*` control subjects answer through a
+ * respond() that never throws. The library's STATS handler responds inside a promise nobody
+ * catches, so a STATS or INFO reply over the broker's max_payload (INFO lists every parameter
+ * schema: tens of KB) was an unhandled rejection that ended the process with code 1. Endpoint
+ * subjects are untouched: their replies are size-checked by the mesh entry before sending.
+ */
+function guardedConnection(nc: NatsConnection): NatsConnection {
+  const warn = rateLimited(log, 'warn', CONTROL_REPLY_WARNING_INTERVAL_MS);
+  const guard = (msg: Msg): Msg => {
+    const respond = msg.respond.bind(msg);
+    msg.respond = (...args: Parameters<Msg['respond']>) => {
+      try {
+        return respond(...args);
+      } catch (error) {
+        warn('micro-service control reply not sent; answered with a service error', { subject: msg.subject, max_payload: nc.info?.max_payload, error: error as Error });
+        try {
+          // The caller learns why instead of timing out (a small reply: headers only).
+          return respond(undefined, { headers: controlErrorHeaders(nc.info?.max_payload) });
+        } catch {
+          return false;
+        }
+      }
+    };
+    return msg;
+  };
+  return new Proxy(nc, {
+    get(target, property) {
+      if (property === 'subscribe') {
+        return (subject: string, opts?: SubscriptionOptions) => {
+          const callback = opts?.callback;
+          if (!callback || !subject.startsWith(SERVICE_API_PREFIX)) return target.subscribe(subject, opts);
+          return target.subscribe(subject, { ...opts, callback: (error, msg) => callback(error, msg ? guard(msg) : msg) });
+        };
+      }
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }

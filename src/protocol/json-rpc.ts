@@ -1,6 +1,8 @@
 // JSON-RPC 2.0 envelopes as Device Connect uses them on `.cmd` (device-connect-protocol.md §2.1–2.4,
 // §2.11). Owns decoding of raw request bytes (size, JSON, shape, `_dc_meta`) and encoding of
-// replies and event notifications with the Python key order. Pure: no NATS, no dispatch.
+// replies and event notifications with the Python key order; also the one JSON body parser every
+// mesh entry uses (it names bare NaN/Infinity tokens, which Python's json.dumps emits, instead of
+// calling them invalid UTF-8). Pure: no NATS, no dispatch.
 import { randomBytes } from 'node:crypto';
 import { InvalidRequest, ParseError, toJsonRpcError, type RpcFailure } from '../errors.ts';
 
@@ -34,7 +36,77 @@ function validId(value: unknown): value is RequestId {
   return (typeof value === 'string' && value.length <= 256) || (typeof value === 'number' && Number.isFinite(value));
 }
 
-function callerMeta(raw: unknown): CallerMeta {
+/** Why a body with bare NaN/Infinity/-Infinity tokens is refused (Python emits them; JSON has no such values). */
+export const NON_FINITE_JSON_PROBLEM = 'contains NaN/Infinity, which JSON does not allow; send null or a finite number';
+
+const NON_FINITE_TOKENS = ['-Infinity', 'Infinity', 'NaN'] as const;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const TOKEN_STARTS: ReadonlySet<number> = new Set(NON_FINITE_TOKENS.map((t) => t.charCodeAt(0)));
+
+/**
+ * The text with every bare NaN/Infinity/-Infinity token outside strings replaced by `null`, or
+ * undefined when there is none. One linear scan; only run after JSON.parse failed.
+ */
+export function replaceNonFiniteTokens(text: string): string | undefined {
+  let out = '';
+  let copiedUpTo = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+      continue;
+    }
+    if (c === QUOTE) {
+      inString = true;
+      continue;
+    }
+    if (!TOKEN_STARTS.has(c)) continue;
+    const token = NON_FINITE_TOKENS.find((t) => text.startsWith(t, i));
+    if (!token) continue;
+    out += `${text.slice(copiedUpTo, i)}null`;
+    i += token.length - 1;
+    copiedUpTo = i + 1;
+  }
+  return copiedUpTo === 0 ? undefined : out + text.slice(copiedUpTo);
+}
+
+export type ParsedJson =
+  | { readonly ok: true; readonly doc: unknown }
+  /** `withNullsForNonFinite`: the document as it parses with NaN/Infinity read as null, when that was its only fault. */
+  | { readonly ok: false; readonly error: ParseError; readonly withNullsForNonFinite?: unknown };
+
+/**
+ * Parses a UTF-8 JSON body (`what` names it in the message: "the request", "the body"…). A body
+ * that is JSON but for bare NaN/Infinity tokens gets a ParseError saying so.
+ */
+export function parseJsonBody(bytes: Uint8Array, what: string): ParsedJson {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return { ok: false, error: new ParseError({ message: `Parse error: ${what} is not valid UTF-8 JSON` }) };
+  }
+  try {
+    return { ok: true, doc: JSON.parse(text) };
+  } catch {
+    const replaced = replaceNonFiniteTokens(text);
+    if (replaced !== undefined) {
+      try {
+        const doc: unknown = JSON.parse(replaced);
+        return { ok: false, error: new ParseError({ message: `Parse error: ${what} ${NON_FINITE_JSON_PROBLEM}` }), withNullsForNonFinite: doc };
+      } catch {
+        // Something else is wrong with it too: the generic message below.
+      }
+    }
+    return { ok: false, error: new ParseError({ message: `Parse error: ${what} is not valid UTF-8 JSON` }) };
+  }
+}
+
+/** `_dc_meta` as the gate's caller (§2.1, §3.7); anything malformed reads as "no caller". */
+export function callerMeta(raw: unknown): CallerMeta {
   if (!isRecord(raw)) return { sourceDevice: null, traceId: null };
   const source = raw.source_device;
   const trace = raw.trace_id ?? raw.traceparent;
@@ -48,12 +120,13 @@ export function decodeRequest(bytes: Uint8Array): DecodedRequest {
   if (bytes.byteLength > MAX_REQUEST_BYTES) {
     return { kind: 'invalid', id: null, error: new InvalidRequest({ message: `request is ${bytes.byteLength} bytes; the limit is ${MAX_REQUEST_BYTES}` }) };
   }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch {
-    return { kind: 'invalid', id: null, error: new ParseError({ message: 'Parse error: the request is not valid UTF-8 JSON' }) };
+  const parsed = parseJsonBody(bytes, 'the request');
+  if (!parsed.ok) {
+    // The id is echoed when it could still be read (a NaN elsewhere does not hide it).
+    const readable = isRecord(parsed.withNullsForNonFinite) ? parsed.withNullsForNonFinite.id : null;
+    return { kind: 'invalid', id: validId(readable) ? readable : null, error: parsed.error };
   }
+  const doc = parsed.doc;
   if (!isRecord(doc)) {
     return { kind: 'invalid', id: null, error: new InvalidRequest({ message: 'Invalid request: expected a JSON-RPC object' }) };
   }

@@ -119,6 +119,16 @@ describe('plain mode', () => {
   });
 });
 
+describe('max_payload', () => {
+  test('the broker announces the configured max_payload and clients refuse to publish past it', async () => {
+    const server = await start({ maxPayload: 2_048 });
+    const nc = await client({ servers: server.url });
+    expect(nc.info?.max_payload).toBe(2_048);
+    expect(() => nc.publish('x', 'y'.repeat(2_049))).toThrow(/max_payload/);
+    await expect(start({ maxPayload: 0 })).rejects.toThrow(RangeError);
+  });
+});
+
 describe('jwt mode', () => {
   test('accepts the minted user creds and writes them 0600', async () => {
     const server = await start({ auth: 'jwt' });

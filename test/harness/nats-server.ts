@@ -54,6 +54,11 @@ export interface StartNatsServerOptions {
   readonly tls?: TlsMode;
   /** Raw nats-server config appended verbatim (e.g. `max_payload: 4096`). */
   readonly extraConfig?: string;
+  /**
+   * The broker's `max_payload` in bytes (nats default 1 MiB). Clients learn it from the server's
+   * INFO and refuse to publish anything bigger, headers included.
+   */
+  readonly maxPayload?: number;
 }
 
 export interface MintUserOptions {
@@ -499,6 +504,10 @@ export async function startNatsServer(options: StartNatsServerOptions = {}): Pro
       const made = await createTlsMaterial(configDir, tlsMode);
       tls = made.material;
       sections.push(made.config);
+    }
+    if (options.maxPayload !== undefined) {
+      if (!Number.isInteger(options.maxPayload) || options.maxPayload <= 0) throw new RangeError(`maxPayload must be a positive integer, got ${options.maxPayload}`);
+      sections.push(`max_payload: ${options.maxPayload}`);
     }
     if (options.extraConfig !== undefined) sections.push(options.extraConfig);
 

@@ -2,22 +2,143 @@
 // can react to (including `xstate.done/error.actor.<id>` and `xstate.after.<delay>.<state>`),
 // build a `TestModel` whose edges are the listed events the machine can take, generate one path per
 // adjacency edge (shortest prefix, the edge, optional drain events), key edges by event type or
-// payload variant, and check transition coverage (every edge of the adjacency map walked by some
-// generated path). Test-side helpers register what every model test repeats: the event-list test,
+// payload variant. Transition coverage is measured, not assumed: the transitions the machine
+// DEFINES (every state node's `on`, `after`, `always`, `onDone`, invoke onDone/onError/onSnapshot,
+// each guarded branch apart) against the transitions the real actors TOOK while the generated paths
+// were replayed (their `@xstate.microstep` inspection events), so a path set that misses a branch
+// fails naming it. Test-side helpers register what every model test repeats: the event-list test,
 // fake timers around a fresh recording system under test, one replay test per generated path, and
-// one refusal test per reachable state (every listed event that is not one of its edges is
-// refused). Owns no machine knowledge: each test brings its own serialisation of states, its step,
-// its oracle and its bounds.
+// one refusal test per reachable state. Owns no machine knowledge: each test brings its own
+// serialisation of states, its step, its oracle and its bounds.
 import { afterEach, beforeEach, expect, test, vi } from 'vitest';
-import type { Actor, ActorLogic, AnyActorLogic, AnyStateMachine, EmittedFrom, EventObject, Snapshot } from 'xstate';
+import type { Actor, ActorLogic, AnyActorLogic, AnyActorRef, AnyStateMachine, EmittedFrom, EventObject, InspectionEvent, Snapshot } from 'xstate';
 import { TestModel, type TestParam, type TestPath } from 'xstate/graph';
 
 /** The fake clock's start in every model test (a fixed instant, so emitted times are exact). */
 export const MODEL_START_MS = 1_800_000_000_000;
 
+interface TransitionLike {
+  readonly source: NodeLike;
+  readonly target?: ReadonlyArray<{ readonly id: string }> | undefined;
+  readonly eventType: string;
+  readonly guard?: unknown;
+  readonly actions?: ReadonlyArray<unknown>;
+}
+
 interface NodeLike {
-  transitions: Map<string, unknown>;
+  id: string;
+  transitions: Map<string, TransitionLike[]>;
+  always?: TransitionLike[] | undefined;
   states: Record<string, NodeLike>;
+}
+
+function guardName(guard: unknown): string | undefined {
+  if (guard === undefined) return undefined;
+  if (typeof guard === 'string') return guard;
+  if (typeof guard === 'function') return guard.name || 'inline guard';
+  if (typeof guard === 'object' && guard !== null && 'type' in guard) return String((guard as { type: unknown }).type);
+  return 'guard';
+}
+
+/**
+ * A transition's stable name, the same for every `.provide()` copy of the machine:
+ * `<source id>: <event type>[#branch] [guard] → <target ids | (stays)>` (`always` for eventless).
+ */
+export function transitionName(t: TransitionLike): string {
+  const list = t.eventType === '' ? t.source.always : t.source.transitions.get(t.eventType);
+  const branch = list && list.length > 1 ? `#${list.indexOf(t) + 1}` : '';
+  const guard = guardName(t.guard);
+  const targets = t.target && t.target.length > 0 ? t.target.map((n) => n.id).join(', ') : '(stays)';
+  return `${t.source.id}: ${t.eventType || 'always'}${branch}${guard ? ` [${guard}]` : ''} → ${targets}`;
+}
+
+/**
+ * An explicit ignore (`on: { e: {} }`: no target, no actions) swallows the event so no ancestor
+ * handles it; xstate's can() is false for it, so no generated path can take it — the refusal tables
+ * check it instead. It is not counted as a transition.
+ */
+function isIgnore(t: TransitionLike): boolean {
+  return (t.target === undefined || t.target.length === 0) && (t.actions === undefined || t.actions.length === 0);
+}
+
+/**
+ * Every transition the machine defines, by `transitionName`: `on`, `after`, `always`, `onDone`,
+ * invoke onDone/onError/onSnapshot, each guarded branch apart; explicit ignores left out.
+ */
+export function definedTransitions(machine: AnyStateMachine): string[] {
+  const names: string[] = [];
+  const add = (t: TransitionLike) => {
+    if (!isIgnore(t)) names.push(transitionName(t));
+  };
+  const visit = (node: NodeLike) => {
+    for (const list of node.transitions.values()) list.forEach(add);
+    (node.always ?? []).forEach(add);
+    for (const child of Object.values(node.states)) visit(child);
+  };
+  visit(machine.root as unknown as NodeLike);
+  return names;
+}
+
+// Transitions taken by watched actors, recorded only while a replay of some path set runs.
+const takenByPaths = new WeakMap<object, Set<string>>();
+let recording: Set<string> | undefined;
+
+/** Watches every machine actor of `actor`'s system (call before start): what they take counts while a replay records. */
+export function watchTransitions(actor: AnyActorRef): void {
+  actor.system.inspect((event: InspectionEvent) => {
+    if (event.type !== '@xstate.microstep' || !recording) return;
+    for (const t of (event as { _transitions: TransitionLike[] })._transitions) recording.add(transitionName(t));
+  });
+}
+
+/** Runs one replay of a path from `paths`, recording the transitions watched actors take for that path set. */
+export async function recordingReplay<T>(paths: object, replay: () => Promise<T>): Promise<T> {
+  let taken = takenByPaths.get(paths);
+  if (!taken) takenByPaths.set(paths, (taken = new Set()));
+  recording = taken;
+  try {
+    return await replay();
+  } finally {
+    recording = undefined;
+  }
+}
+
+/**
+ * Measured transition coverage of `machine` by the replays of `paths` (pathTests, or the test's own
+ * loop wrapped in recordingReplay): `defined` (definedTransitions), `taken` (recorded from the
+ * real actors' microsteps) and `missing` (defined, never taken, in definition order).
+ */
+export function transitionCoverage(machine: AnyStateMachine, paths: object): { defined: string[]; taken: string[]; missing: string[]; replayed: boolean } {
+  const defined = definedTransitions(machine);
+  const taken = takenByPaths.get(paths);
+  return { defined, taken: [...(taken ?? [])], missing: defined.filter((name) => !taken?.has(name)), replayed: taken !== undefined };
+}
+
+/**
+ * Registers the coverage test: at least `minimum` defined transitions, the paths were replayed in
+ * this run (the test must run after them, in the same file), and every defined transition was
+ * taken except those listed in `unreachable` (with the reason in its value).
+ */
+export function transitionCoverageTest(machine: AnyStateMachine, paths: object, options: CoverageOptions): void {
+  test('every transition the machine defines is taken while replaying the generated paths', () => expectTransitionCoverage(machine, paths, options));
+}
+
+export interface CoverageOptions {
+  /** Fewest transitions the machine must define (a walker that sees nothing must not pass). */
+  readonly minimum: number;
+  /** Transitions no replay can take, each with the reason. */
+  readonly unreachable?: Readonly<Record<string, string>>;
+}
+
+/** The coverage assertion itself: fails naming every defined transition the replays of `paths` never took. */
+export function expectTransitionCoverage(machine: AnyStateMachine, paths: object, options: CoverageOptions): void {
+  const { defined, missing, replayed } = transitionCoverage(machine, paths);
+  expect(replayed, 'no generated path was replayed before the coverage check (run the whole file)').toBe(true);
+  expect(defined.length).toBeGreaterThanOrEqual(options.minimum);
+  const excused = options.unreachable ?? {};
+  for (const name of Object.keys(excused)) expect(defined, `unreachable entry is not a defined transition: ${name}`).toContain(name);
+  const untaken = missing.filter((name) => !(name in excused));
+  expect(untaken, `defined transitions no replayed path took:\n  ${untaken.join('\n  ')}\n`).toEqual([]);
 }
 
 /** Every event type a transition of the machine is declared for, wildcards excluded. */
@@ -79,6 +200,7 @@ export function variantKey(stateKey: string, event: EventObject): string {
 export function recordingSut<TLogic extends AnyActorLogic, TSnap>(actor: Actor<TLogic>): { actor: Actor<TLogic>; emitted: Array<EmittedFrom<TLogic>>; snap: () => TSnap } {
   const emitted: Array<EmittedFrom<TLogic>> = [];
   actor.on('*', (e) => void emitted.push(e as EmittedFrom<TLogic>));
+  watchTransitions(actor);
   actor.start();
   return { actor, emitted, snap: () => actor.getSnapshot() as unknown as TSnap };
 }
@@ -178,8 +300,10 @@ export function walkedEdges<TSnapshot>(
 }
 
 /**
- * Transition coverage: `all` the edges of the adjacency map (as `variantKey`s, or as `key` makes
- * them) and the ones no generated path walks (`unwalked`, in adjacency order).
+ * Edge coverage of the adjacency map: `all` its edges (as `variantKey`s, or as `key` makes them)
+ * and the ones no generated path walks (`unwalked`). Structural only: edgePaths builds one path per
+ * edge, so this cannot fail for its paths and never sees a transition the event list cannot reach.
+ * The measured check is transitionCoverage / transitionCoverageTest.
  */
 export function coverageOf<TSnapshot>(
   adjacency: Record<string, { transitions: Record<string, { event: EventObject }> }>,
@@ -235,7 +359,7 @@ export function pathTests<TSnapshot extends Snapshot<unknown> & { value: unknown
   check: (actual: TActual, expected: TSnapshot) => void,
 ): void {
   test.each(paths.map((p) => [p.description, p] as const))('%s', async (_description, path) => {
-    await model.testPath(path, {
+    await recordingReplay(paths, () => model.testPath(path, {
       events: executors,
       states: {
         '*': (expected) => {
@@ -245,7 +369,7 @@ export function pathTests<TSnapshot extends Snapshot<unknown> & { value: unknown
           check(snapshot, expected);
         },
       },
-    });
+    }));
   });
 }
 

@@ -25,7 +25,7 @@ import {
   type MotionMachine,
   type MotionOutcome,
 } from '../../src/machines/motion.machine.ts';
-import { canModel, coverageOf, Deferred, edgePaths, eventListTest, executorTable, expectStatesReached, MODEL_START_MS as START_MS, pathTests, recordingSut, refusalTable, useFakeClock, type SnapshotView } from './model-harness.ts';
+import { canModel, Deferred, edgePaths, eventListTest, executorTable, expectStatesReached, MODEL_START_MS as START_MS, pathTests, recordingSut, refusalTable, useFakeClock, type SnapshotView, transitionCoverageTest } from './model-harness.ts';
 
 /** Clock advance before every event (well under the shortest move deadline). */
 const STEP_MS = 25;
@@ -364,11 +364,7 @@ describe('motion machine', () => {
     check: checkSut,
   });
 
-  test('every transition of the machine is walked by some generated path', () => {
-    const { all, unwalked } = coverageOf(adjacency, paths, serialize);
-    expect(all.length).toBeGreaterThan(40);
-    expect(unwalked).toEqual([]);
-  });
+  transitionCoverageTest(motionMachine, paths, { minimum: 9 });
 
   test('late results from a cancelled executor or stopMotion are ignored', async () => {
     const s = current();

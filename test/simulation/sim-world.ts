@@ -92,6 +92,7 @@ export async function openWorld(seed: number, latencyMs: readonly [number, numbe
         publish: () => undefined,
         stop: async () => undefined,
         registrationCount: () => 0,
+        meshCounters: () => ({ oversizeReplies: 0, droppedReplies: 0, droppedPublishes: 0 }),
       }),
     };
     driver = await startTestDriver(['--no-media', '--messaging-url', 'nats://127.0.0.1:4222', '--device-id', 'reachy-sim'], { DEVICE_CONNECT_ALLOW_INSECURE: 'true' }, overrides);

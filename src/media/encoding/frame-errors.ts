@@ -11,13 +11,16 @@ export type FrameEncoding = (typeof FRAME_ENCODINGS)[number];
 /** What a caller can ask for instead when a reply is too large. */
 export const TOO_LARGE_ALTERNATIVES = ['jpeg', 'thumbnail'] as const;
 
+/** A reply over a size budget: a frame over the RPC budget, or any reply over the broker's max_payload. */
 export class PayloadTooLarge extends Data.TaggedError('PayloadTooLarge')<{
   readonly message: string;
-  readonly encoding: FrameEncoding;
+  /** Frame replies only: the encoding that was too large. */
+  readonly encoding?: FrameEncoding;
   /** UTF-8 bytes of the compact JSON the reply would have had. */
   readonly rpcJsonBytes: number;
   readonly maxPayloadBytes: number;
-  readonly alternatives: ReadonlyArray<(typeof TOO_LARGE_ALTERNATIVES)[number]>;
+  /** Frame replies only: encodings that fit. */
+  readonly alternatives?: ReadonlyArray<(typeof TOO_LARGE_ALTERNATIVES)[number]>;
 }> {}
 
 /** The frame's bytes do not match its declared geometry (checked before any pixel work). */

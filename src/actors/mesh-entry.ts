@@ -1,0 +1,112 @@
+// The one entry for every call that reaches the device over the mesh — `.cmd`, `.supervisor`,
+// `.svc.<fn>` and `.broadcast` (device-connect-protocol.md §2.1–2.3, §2.11; ecosystem.md §3.3):
+// decode (protocol/mesh-wire.ts, caller from `_dc_meta` on every path) → the RPC gate → encode →
+// reply-size check against the broker's negotiated max_payload (too big → a PayloadTooLarge error
+// reply that itself fits) → send, all inside one try/catch: no reply on any path can throw out of a
+// handler; what still fails is logged (rate-limited) and counted. Owns that sequence and its
+// counters; not the wire formats (protocol/), the decisions (gate, machines) nor NATS I/O (adapters/).
+import { HandlerFailed, messageOf, type RpcFailure } from '../errors.ts';
+import { createLogger } from '../logging/logger.ts';
+import { rateLimited } from '../logging/rate-limited.ts';
+import { PayloadTooLarge } from '../media/encoding/frame-errors.ts';
+import type { MeshCall, MeshWire, ReplySink, WireReply } from '../protocol/mesh-wire.ts';
+import type { GateResult, RpcGate } from './rpc-gate.ts';
+
+const log = createLogger('mesh');
+
+/** At most one warning line per this interval for replies that could not be sent (a flood of bad calls stays readable). */
+export const REPLY_WARNING_INTERVAL_MS = 10_000;
+
+export interface MeshEntryCounters {
+  /** Replies over max_payload that were answered with PayloadTooLarge instead. */
+  readonly oversizeReplies: number;
+  /** Replies dropped: even the PayloadTooLarge error did not fit, or sending threw. */
+  readonly droppedReplies: number;
+}
+
+export interface MeshEntry {
+  /** Decodes, gates and answers one message; never rejects, never throws. */
+  handle<R>(gate: RpcGate, wire: MeshWire<R>, data: Uint8Array, sink: ReplySink): Promise<void>;
+  counters(): MeshEntryCounters;
+}
+
+/** The gate's answer; a gate that throws (a bug) still gets the caller a HandlerFailed reply. */
+async function callGate(gate: RpcGate, call: MeshCall): Promise<GateResult> {
+  try {
+    return await gate.call(call.method, call.params, call.caller);
+  } catch (error) {
+    log.error('gate threw', { method: call.method, error: error as Error });
+    return { ok: false, error: new HandlerFailed({ message: messageOf(error) }) };
+  }
+}
+
+/** The reply for an outcome; a result JSON cannot encode (a cycle, a bigint) becomes HandlerFailed. */
+function encode<R>(wire: MeshWire<R>, ref: R, outcome: GateResult, method: string | undefined): WireReply {
+  try {
+    return outcome.ok ? wire.result(ref, method ?? '', outcome.result) : wire.error(ref, outcome.error, method);
+  } catch (error) {
+    return wire.error(ref, new HandlerFailed({ message: `the reply could not be encoded as JSON: ${messageOf(error)}` }), method);
+  }
+}
+
+function replyTooLarge(bytes: number, limit: number): RpcFailure {
+  return new PayloadTooLarge({
+    message: `the reply is ${bytes} bytes, over the broker's max_payload of ${limit} bytes; ask for less or raise max_payload on the broker`,
+    rpcJsonBytes: bytes,
+    maxPayloadBytes: limit,
+  });
+}
+
+export function createMeshEntry(): MeshEntry {
+  let oversizeReplies = 0;
+  let droppedReplies = 0;
+  const warnDropped = rateLimited(log, 'warn', REPLY_WARNING_INTERVAL_MS);
+
+  /** The reply that fits the broker, or undefined when not even the error about its size does. */
+  const fitted = <R>(wire: MeshWire<R>, sink: ReplySink, ref: R, reply: WireReply, method: string | undefined): WireReply | undefined => {
+    const limit = sink.maxPayload();
+    if (limit === undefined) return reply;
+    const bytes = sink.bytesOf(reply);
+    if (bytes <= limit) return reply;
+    oversizeReplies += 1;
+    const refusal = wire.error(ref, replyTooLarge(bytes, limit), method);
+    if (sink.bytesOf(refusal) <= limit) return refusal;
+    droppedReplies += 1;
+    warnDropped('reply dropped: even its PayloadTooLarge error is over the broker max_payload', { path: wire.path, method, bytes, max_payload: limit });
+    return undefined;
+  };
+
+  return {
+    async handle(gate, wire, data, sink) {
+      let method: string | undefined;
+      try {
+        const decoded = wire.decode(data);
+        if (decoded.kind === 'ignore') return;
+        let outcome: GateResult;
+        if (decoded.kind === 'reject') {
+          method = decoded.method;
+          outcome = { ok: false, error: decoded.error };
+        } else {
+          method = decoded.call.method;
+          outcome = await callGate(gate, decoded.call);
+        }
+        const reply = fitted(wire, sink, decoded.ref, encode(wire, decoded.ref, outcome, method), method);
+        if (reply) sink.send(reply);
+      } catch (error) {
+        droppedReplies += 1;
+        warnDropped('reply could not be sent', { path: wire.path, method, error: error as Error });
+      }
+    },
+    counters: () => ({ oversizeReplies, droppedReplies }),
+  };
+}
+
+/** The gate with `builtins` answered in front of it (`requestRegistration` on `.cmd`, §2.7); the rest passes on. */
+export function withBuiltins(gate: RpcGate, builtins: Readonly<Record<string, () => unknown>>): RpcGate {
+  const isBuiltin = (method: string) => Object.hasOwn(builtins, method);
+  return {
+    functionNames: gate.functionNames,
+    has: (method) => isBuiltin(method) || gate.has(method),
+    call: async (method, params, caller) => (isBuiltin(method) ? { ok: true, result: builtins[method]!() } : await gate.call(method, params, caller)),
+  };
+}

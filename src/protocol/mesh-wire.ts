@@ -1,0 +1,143 @@
+// The three ways a call reaches the device over the mesh, as wire formats: `.cmd` JSON-RPC
+// (device-connect-protocol.md §2.1–2.3), `.svc.<fn>` micro-service bodies (ecosystem.md §3.3: the
+// params object in; the result JSON, or a service error with the JSON-RPC error object, out) and
+// `.broadcast` envelopes answered on `.event.async_reply.<correlation_id>` (§2.11). Owns decoding
+// each into one MeshCall (method, named params, caller from `params._dc_meta`) and encoding each
+// reply. Pure: no NATS, no dispatch, no size policy (that is actors/mesh-entry.ts).
+import { InvalidRequest, toJsonRpcError, type RpcFailure } from '../errors.ts';
+import { callerMeta, decodeRequest, encodeError, encodeResult, MAX_REQUEST_BYTES, parseJsonBody, type CallerMeta, type RequestId } from './json-rpc.ts';
+import { subjects } from './subjects.ts';
+
+/** Longest broadcast body handled; broadcasts carry a function name and small params. */
+export const MAX_BROADCAST_BYTES = 64 * 1024;
+/** Correlation ids become a subject token: Python's are `br-<12 hex>`; anything else is not ours. */
+const CORRELATION_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+export type MeshPath = 'cmd' | 'svc' | 'broadcast';
+
+export interface MeshCall {
+  readonly method: string;
+  readonly params: Record<string, unknown>;
+  readonly caller: CallerMeta;
+}
+
+/** `ref` is what the reply needs to echo (a JSON-RPC id, an endpoint name, a correlation id). */
+export type MeshDecoded<R> =
+  | { readonly kind: 'call'; readonly ref: R; readonly call: MeshCall }
+  /** Answered with `error` without reaching the gate. */
+  | { readonly kind: 'reject'; readonly ref: R; readonly error: RpcFailure; readonly method?: string }
+  /** Not answered at all (a notification, a broadcast for someone else, an unusable envelope). */
+  | { readonly kind: 'ignore' };
+
+export interface WireReply {
+  readonly body: string;
+  /** Published on this subject instead of the request's reply inbox (broadcast async replies). */
+  readonly subject?: string;
+  /** Micro-service error headers (`Nats-Service-Error-Code`, `Nats-Service-Error`) on `.svc`. */
+  readonly serviceError?: { readonly code: number; readonly description: string };
+  /** `_tag` of the error the reply carries; undefined for a result. */
+  readonly errorTag?: string;
+}
+
+/** Where a reply goes: the transport side of one request (adapters implement it). */
+export interface ReplySink {
+  /** The broker's negotiated max_payload in bytes; undefined before the server's INFO. */
+  maxPayload(): number | undefined;
+  /** Bytes the reply occupies on the wire: body plus any headers. */
+  bytesOf(reply: WireReply): number;
+  /** Sends the reply. May throw; the caller (actors/mesh-entry.ts) catches and counts. */
+  send(reply: WireReply): void;
+}
+
+export interface MeshWire<R> {
+  readonly path: MeshPath;
+  decode(bytes: Uint8Array): MeshDecoded<R>;
+  result(ref: R, method: string, result: unknown): WireReply;
+  error(ref: R, error: RpcFailure, method?: string): WireReply;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Named params without `_dc_meta`, and the caller it asserted. */
+function splitMeta(params: Record<string, unknown>): { params: Record<string, unknown>; caller: CallerMeta } {
+  const { _dc_meta: meta, ...named } = params;
+  return { params: named, caller: callerMeta(meta) };
+}
+
+/** `.cmd` (and `.supervisor`): JSON-RPC 2.0 requests; notifications get no reply. */
+export const cmdWire: MeshWire<RequestId | null> = {
+  path: 'cmd',
+  decode(bytes) {
+    const decoded = decodeRequest(bytes);
+    if (decoded.kind === 'notification') return { kind: 'ignore' };
+    if (decoded.kind === 'invalid') return { kind: 'reject', ref: decoded.id, error: decoded.error };
+    return { kind: 'call', ref: decoded.id, call: { method: decoded.method, params: decoded.params, caller: decoded.caller } };
+  },
+  result: (id, _method, result) => ({ body: encodeResult(id, result) }),
+  error: (id, error, method) => ({ body: encodeError(id, error, method), errorTag: error._tag }),
+};
+
+/** `.svc.<method>`: the body is the params object (empty body = no params). */
+export function svcWire(method: string): MeshWire<string> {
+  return {
+    path: 'svc',
+    decode(bytes) {
+      if (bytes.byteLength > MAX_REQUEST_BYTES) {
+        return { kind: 'reject', ref: method, method, error: new InvalidRequest({ message: `the body is ${bytes.byteLength} bytes; the limit is ${MAX_REQUEST_BYTES}` }) };
+      }
+      if (bytes.byteLength === 0) return { kind: 'call', ref: method, call: { method, params: {}, caller: callerMeta(undefined) } };
+      const parsed = parseJsonBody(bytes, 'the body');
+      if (!parsed.ok) return { kind: 'reject', ref: method, method, error: parsed.error };
+      if (!isRecord(parsed.doc)) return { kind: 'reject', ref: method, method, error: new InvalidRequest({ message: 'the body must be a JSON object of named parameters' }) };
+      return { kind: 'call', ref: method, call: { method, ...splitMeta(parsed.doc) } };
+    },
+    result: (_ref, _method, result) => ({ body: JSON.stringify(result ?? null) }),
+    error(_ref, error, fn) {
+      const wire = toJsonRpcError(error, fn ?? method);
+      // Header values cannot hold line breaks (nats.js throws on them).
+      const description = wire.message.replace(/[\r\n]+/g, ' ');
+      return { body: JSON.stringify(wire), serviceError: { code: wire.code, description }, errorTag: error._tag };
+    },
+  };
+}
+
+export interface BroadcastRef {
+  readonly correlationId: string;
+}
+
+/** The envelope's routing fields when it is addressed to `deviceId` and answerable, else undefined. */
+function addressedEnvelope(doc: unknown, deviceId: string): { correlationId: string; fn: string; params: unknown } | undefined {
+  if (!isRecord(doc)) return undefined;
+  const { correlation_id: correlationId, function: fn, params, targets } = doc;
+  if (typeof correlationId !== 'string' || !CORRELATION_ID.test(correlationId) || typeof fn !== 'string') return undefined;
+  if (Array.isArray(targets) && targets.length > 0 && !targets.includes(deviceId)) return undefined;
+  return { correlationId, fn, params };
+}
+
+/** `.broadcast`: envelopes for this device (or for all) are answered on its async reply subject. */
+export function broadcastWire(tenant: string, deviceId: string, now: () => number): MeshWire<BroadcastRef> {
+  const reply = (ref: BroadcastRef, outcome: Record<string, unknown>): WireReply => ({
+    subject: subjects.asyncReply(tenant, deviceId, ref.correlationId),
+    body: JSON.stringify({ correlation_id: ref.correlationId, device_id: deviceId, ...outcome, actually_fired_at: now() / 1000 }),
+  });
+  return {
+    path: 'broadcast',
+    decode(bytes) {
+      if (bytes.byteLength > MAX_BROADCAST_BYTES) return { kind: 'ignore' };
+      const parsed = parseJsonBody(bytes, 'the broadcast');
+      // Unparseable envelopes have no reply subject; one that is JSON but for NaN/Infinity is told why.
+      const envelope = addressedEnvelope(parsed.ok ? parsed.doc : parsed.withNullsForNonFinite, deviceId);
+      if (!envelope) return { kind: 'ignore' };
+      const ref = { correlationId: envelope.correlationId };
+      if (!parsed.ok) return { kind: 'reject', ref, method: envelope.fn, error: parsed.error };
+      if (envelope.params !== undefined && !isRecord(envelope.params)) {
+        return { kind: 'reject', ref, method: envelope.fn, error: new InvalidRequest({ message: 'broadcast params must be an object' }) };
+      }
+      return { kind: 'call', ref, call: { method: envelope.fn, ...splitMeta((envelope.params ?? {}) as Record<string, unknown>) } };
+    },
+    result: (ref, _method, result) => reply(ref, { success: true, result }),
+    error: (ref, error) => ({ ...reply(ref, { success: false, error: { code: 'invoke_failed', message: error.message, _tag: error._tag } }), errorTag: error._tag }),
+  };
+}
