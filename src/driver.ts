@@ -37,6 +37,8 @@ export type ReconfigureResult =
 export interface RunningDriver {
   readonly robot: RobotRuntime;
   readonly gate: RpcGate;
+  /** The gate of the `.supervisor` subject (trip, reset_interlock, revoke_lease). */
+  readonly supervisorGate: RpcGate;
   /** The current mesh runtime (replaced by `reconfigure` when mesh settings change). */
   readonly runtime: DeviceRuntime;
   readonly config: DriverConfig;
@@ -196,6 +198,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
   return {
     robot,
     gate,
+    supervisorGate,
     get runtime() {
       return live();
     },

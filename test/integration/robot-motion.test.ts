@@ -101,6 +101,8 @@ describe('motion', () => {
   test('a lease held by one owner refuses another owner with LeaseHeld, and expires', async () => {
     const s = await scene(['--lease-ttl', '1']);
     expect((await s.call('antenna_pose', { left: 10, owner: 'alice' })).result.status).toBe('accepted');
+    // A realtime target is answered once written to /ws/sdk: wait for the emulator to have it before clearing.
+    await expect.poll(() => motionCommands(s.emulator).length, { timeout: 2_000 }).toBeGreaterThan(0);
     s.emulator.clearReceived();
     const refused = await s.call('antenna_pose', { left: -10, owner: 'bob' });
     expect(refused.error).toMatchObject({ code: -32000, data: { _tag: 'LeaseHeld', holder: 'alice' } });
