@@ -25,7 +25,8 @@ export interface Violation {
 export interface CallRecord {
   readonly index: number;
   readonly step: number;
-  readonly gate: 'robot' | 'supervisor';
+  /** `driver`: RunningDriver.reconfigure (answered like a request: once, in time). */
+  readonly gate: 'robot' | 'supervisor' | 'driver';
   readonly method: string;
   readonly params: Record<string, unknown>;
   /** performance.now() (the emulator's clock too) when gate.call was made. */
@@ -73,10 +74,10 @@ function causes(c: CallRecord): 'move' | 'target' | 'wake_up' | 'goto_sleep' | n
   switch (c.method) {
     case 'goto_pose':
       return 'move';
-    case 'look_at_world':
     case 'set_body_yaw':
     case 'look_at_point':
       return duration(c) > 0 ? 'move' : 'target';
+    case 'look_at_world':
     case 'antenna_pose':
       return 'target';
     case 'wake_up':
