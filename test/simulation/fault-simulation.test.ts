@@ -23,6 +23,8 @@ const FIRST_SEED = Number(process.env.SIM_SEED ?? 1);
 const JOBS = Math.max(1, Math.min(Number(process.env.SIM_JOBS ?? DEFAULT_JOBS), Math.floor(SCHEDULES / MIN_SCHEDULES_PER_JOB)));
 /** Set in a child: where it writes its tally instead of asserting. */
 const REPORT_PATH = process.env.SIM_REPORT;
+/** Failing seeds listed by number in the summary. */
+const LISTED_SEEDS = 40;
 /** Failing seeds shown in full in the assertion message (all are counted and listed). */
 const SHOWN_FAILURES = 3;
 /** Per-test budget: generous for a loaded 2-core box (≥ 1 s per schedule); the run prints its own duration. */
@@ -37,11 +39,13 @@ interface Tally {
   calls: number;
   supervisorSkipped: number;
   byInvariant: Record<InvariantId, number>;
+  /** Schedules per `invariant: kind` of violation. */
+  byKind: Record<string, number>;
   failures: Array<{ seed: number; text: string }>;
 }
 
 async function runSeeds(first: number, count: number): Promise<Tally> {
-  const tally: Tally = { schedules: count, calls: 0, supervisorSkipped: 0, byInvariant: { 'I1-stop': 0, 'I2-lease': 0, 'I3-answer': 0, 'I4-audit': 0 }, failures: [] };
+  const tally: Tally = { schedules: count, calls: 0, supervisorSkipped: 0, byInvariant: { 'I1-stop': 0, 'I2-lease': 0, 'I3-answer': 0, 'I4-audit': 0 }, byKind: {}, failures: [] };
   for (let seed = first; seed < first + count; seed += 1) {
     const result = await runSchedule(seed);
     tally.calls += result.calls;
@@ -49,6 +53,7 @@ async function runSeeds(first: number, count: number): Promise<Tally> {
     if (result.violations.length === 0) continue;
     tally.failures.push({ seed, text: describeFailure(result) });
     for (const id of new Set(result.violations.map((v) => v.invariant))) tally.byInvariant[id] += 1;
+    for (const kind of new Set(result.violations.map((v) => `${v.invariant}: ${v.kind}`))) tally.byKind[kind] = (tally.byKind[kind] ?? 0) + 1;
   }
   return tally;
 }
@@ -76,12 +81,13 @@ function runChild(first: number, count: number, dir: string): Promise<Tally> {
 }
 
 function merge(tallies: readonly Tally[]): Tally {
-  const total: Tally = { schedules: 0, calls: 0, supervisorSkipped: 0, byInvariant: { 'I1-stop': 0, 'I2-lease': 0, 'I3-answer': 0, 'I4-audit': 0 }, failures: [] };
+  const total: Tally = { schedules: 0, calls: 0, supervisorSkipped: 0, byInvariant: { 'I1-stop': 0, 'I2-lease': 0, 'I3-answer': 0, 'I4-audit': 0 }, byKind: {}, failures: [] };
   for (const t of tallies) {
     total.schedules += t.schedules;
     total.calls += t.calls;
     total.supervisorSkipped += t.supervisorSkipped;
     for (const id of Object.keys(t.byInvariant) as InvariantId[]) total.byInvariant[id] += t.byInvariant[id];
+    for (const [kind, n] of Object.entries(t.byKind)) total.byKind[kind] = (total.byKind[kind] ?? 0) + n;
     total.failures.push(...t.failures);
   }
   return total;
@@ -110,7 +116,11 @@ describe('fault simulation: the composed driver against the faulty emulator', ()
         `${tally.failures.length} violating (schedules per invariant: ${Object.entries(tally.byInvariant).map(([k, n]) => `${k} ${n}`).join(', ')}), ` +
         `supervisor calls skipped ${tally.supervisorSkipped}, ${seconds} s`,
     );
-    if (tally.failures.length > 0) console.log(`failing seeds: ${tally.failures.map((f) => f.seed).join(' ')}`);
+    if (tally.failures.length > 0) {
+      console.log(`schedules per kind of violation:\n${Object.entries(tally.byKind).sort().map(([k, n]) => `  ${k}: ${n}`).join('\n')}`);
+      const listed = tally.failures.slice(0, LISTED_SEEDS).map((f) => f.seed).join(' ');
+      console.log(`failing seeds: ${listed}${tally.failures.length > LISTED_SEEDS ? ` … (${tally.failures.length} in all)` : ''}`);
+    }
     const shown = tally.failures.slice(0, SHOWN_FAILURES).map((f) => f.text).join('\n\n');
     expect(shown, `${tally.failures.length} of ${tally.schedules} schedules violate a safety invariant`).toBe('');
   }, TEST_TIMEOUT_MS);
