@@ -5,12 +5,16 @@
 // processes (default 2: this one and one child vitest). A failing seed is printed with its
 // schedule and the command that replays it; `npm run soak -- --schedules N [--seed S]` runs more.
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import type { InvariantId } from './invariants.ts';
 import { describeFailure, runSchedule } from './run-schedule.ts';
+
+/** vitest's CLI, run with this node (no npx, no PATH lookup). */
+const VITEST_CLI = join(dirname(createRequire(import.meta.url).resolve('vitest/package.json')), 'vitest.mjs');
 
 /** Issue 9's floor for `npm test`. */
 const DEFAULT_SCHEDULES = 2_000;
@@ -63,7 +67,7 @@ function runChild(first: number, count: number, dir: string): Promise<Tally> {
   const report = join(dir, `tally-${first}.json`);
   return new Promise((resolve, reject) => {
     let output = '';
-    const child = spawn('npx', ['vitest', 'run', 'test/simulation/fault-simulation.test.ts', '-t', 'keep the safety'], {
+    const child = spawn(process.execPath, [VITEST_CLI, 'run', 'test/simulation/fault-simulation.test.ts', '-t', 'keep the safety'], {
       env: { ...process.env, SIM_SEED: String(first), SIM_SCHEDULES: String(count), SIM_JOBS: '1', SIM_REPORT: report },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
