@@ -1,8 +1,9 @@
 // One schedule of the fault simulation, drawn from a seed and nothing else: the link latency, an
 // initial fault plan, and a list of steps (RPC calls through the gate from 2–3 owners, supervisor
-// operations, fault changes, daemon restarts, event-loop lag), each followed by a gap of virtual
-// time. Pure: no clock, no I/O, so a seed always yields the same schedule. The runner
-// (run-schedule.ts) plays it; the invariants (invariants.ts) judge what happened.
+// operations, reconfigure, fault changes, daemon restarts, event-loop lag, bursts of the races
+// issue 9 reported), each followed by a gap of virtual time. Pure: no clock, no I/O, so a seed
+// always yields the same schedule. The runner (run-schedule.ts) plays it; the invariants
+// (invariants.ts) judge what happened.
 import type { FaultPlan } from '../../src/sim/fault-injector.ts';
 import { deriveSeed, SeededRandom } from '../../src/sim/seeded-random.ts';
 
