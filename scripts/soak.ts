@@ -4,7 +4,12 @@
 // process prints its summary and failing seeds with their replay command; the exit code is 1 when
 // any schedule violates an invariant. Owns argument parsing and the fan-out only.
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join as joinPath } from 'node:path';
 import { parseArgs } from 'node:util';
+
+/** vitest's CLI, run with this node (no npx, no PATH lookup). */
+const VITEST_CLI = joinPath(dirname(createRequire(import.meta.url).resolve('vitest/package.json')), 'vitest.mjs');
 
 /** One process by default: the 2-core box is shared; --jobs 2 on a free machine halves the time. */
 const DEFAULT_JOBS = 1;
@@ -22,7 +27,7 @@ if (!Number.isInteger(schedules) || schedules < 1 || !Number.isInteger(firstSeed
 
 function shard(seed: number, count: number): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn('npx', ['vitest', 'run', 'test/simulation/fault-simulation.test.ts', '-t', 'keep the safety'], {
+    const child = spawn(process.execPath, [VITEST_CLI, 'run', 'test/simulation/fault-simulation.test.ts', '-t', 'keep the safety'], {
       env: { ...process.env, SIM_SEED: String(seed), SIM_SCHEDULES: String(count) },
       stdio: 'inherit',
     });

@@ -17,6 +17,8 @@ export type InvariantId = 'I1-stop' | 'I2-lease' | 'I3-answer' | 'I4-audit';
 
 export interface Violation {
   readonly invariant: InvariantId;
+  /** What broke, in a few words (the summary counts schedules per kind). */
+  readonly kind: string;
   /** 1-based step after which it was seen (0 = warm-up, steps+1 = drain). */
   readonly step: number;
   readonly message: string;
@@ -25,7 +27,8 @@ export interface Violation {
 export interface CallRecord {
   readonly index: number;
   readonly step: number;
-  readonly gate: 'robot' | 'supervisor';
+  /** `driver`: RunningDriver.reconfigure (answered like a request: once, in time). */
+  readonly gate: 'robot' | 'supervisor' | 'driver';
   readonly method: string;
   readonly params: Record<string, unknown>;
   /** performance.now() (the emulator's clock too) when gate.call was made. */
@@ -73,10 +76,10 @@ function causes(c: CallRecord): 'move' | 'target' | 'wake_up' | 'goto_sleep' | n
   switch (c.method) {
     case 'goto_pose':
       return 'move';
-    case 'look_at_world':
     case 'set_body_yaw':
     case 'look_at_point':
       return duration(c) > 0 ? 'move' : 'target';
+    case 'look_at_world':
     case 'antenna_pose':
       return 'target';
     case 'wake_up':
@@ -108,10 +111,10 @@ export class InvariantChecker {
     this.#stopBoundMs = stopRoundTripMs + CONTROL_TICK_MS;
   }
 
-  #report(key: string, invariant: InvariantId, step: number, message: string): void {
+  #report(key: string, invariant: InvariantId, kind: string, step: number, message: string): void {
     if (this.#reported.has(key)) return;
     this.#reported.add(key);
-    this.violations.push({ invariant, step, message });
+    this.violations.push({ invariant, kind, step, message });
   }
 
   check(view: WorldView, step: number, final: boolean): void {
@@ -142,7 +145,7 @@ export class InvariantChecker {
         if (end <= answered || (m.receivedAt > issued && laterCause(moveCause(m), m.receivedAt))) continue;
         const deadline = this.#boundAfter(view, Math.max(answered, m.startedAt));
         if (end > deadline) {
-          this.#report(`I1:${stop.index}:${m.uuid}`, 'I1-stop', step,
+          this.#report(`I1:${stop.index}:${m.uuid}`, 'I1-stop', 'move after stop', step,
             `${m.kind} move ${m.uuid} (received ${fmt(m.receivedAt)}, started ${fmt(m.startedAt)}) ran until ${m.endedAt === null ? 'now ' + fmt(view.now) : fmt(end)} after ${stop.method} #${stop.index} was answered at ${fmt(answered)} (bound ${fmt(deadline)}); its command was issued before the stop (${fmt(issued)})`);
         }
       }
@@ -154,7 +157,7 @@ export class InvariantChecker {
         const pause = view.pauses.find((p) => p.from <= t.receivedAt && (p.to === null || p.to >= t.receivedAt));
         const sentIntoStall = pause !== undefined && t.receivedAt > pause.from + PUSH_PERIOD_MS + SDK_STALL_MS + this.#stopBoundMs;
         if (t.receivedAt > answered || sentIntoStall) {
-          this.#report(`I1:${stop.index}:t${t.receivedAt}`, 'I1-stop', step,
+          this.#report(`I1:${stop.index}:t${t.receivedAt}`, 'I1-stop', sentIntoStall ? 'target into stalled link' : 'target after stop', step,
             `realtime ${t.kind} received ${fmt(t.receivedAt)}${sentIntoStall ? ' into a stalled link' : ''} applied ${fmt(t.appliedAt)} after ${stop.method} #${stop.index} was answered at ${fmt(answered)}; no realtime call was issued after the stop`);
         }
       }
@@ -167,7 +170,7 @@ export class InvariantChecker {
     for (const { record, at } of view.audit) {
       const owner = record.owner;
       if (record.kind === 'lease_acquired') {
-        if (holder !== null && holder !== owner) this.#report(`I2:a${at}`, 'I2-lease', step, `lease_acquired by ${owner} at ${fmt(at)} while ${holder} still held the lease (no release/expiry/revoke audited)`);
+        if (holder !== null && holder !== owner) this.#report(`I2:a${at}`, 'I2-lease', 'acquired while held (audit)', step, `lease_acquired by ${owner} at ${fmt(at)} while ${holder} still held the lease (no release/expiry/revoke audited)`);
         holder = owner;
       } else if (record.kind === 'lease_renewed') holder = owner;
       else if (record.kind === 'lease_released' || record.kind === 'lease_expired' || record.kind === 'lease_revoked') {
@@ -190,8 +193,12 @@ export class InvariantChecker {
           (c) => ok(c) && (c.settledAt ?? 0) >= (a.settledAt ?? 0) && (c.settledAt ?? 0) <= (b.settledAt ?? 0) &&
             ((c.method === 'release_lease' && c.params.owner === ra.owner) || c.method === 'revoke_lease'),
         );
-        if (!ended) {
-          this.#report(`I2:${a.index}:${b.index}`, 'I2-lease', step, `acquire_lease #${a.index} told ${ra.owner} it holds the lease until ${new Date(expiresWallMs).toISOString()} and acquire_lease #${b.index} told ${rb.owner} it holds it at ${new Date(b.settledWallMs ?? 0).toISOString()}`);
+        const endAudited = view.audit.some(
+          (seen) => seen.at >= (a.settledAt ?? 0) && seen.at <= (b.settledAt ?? 0) && seen.record.owner === ra.owner &&
+            (seen.record.kind === 'lease_released' || seen.record.kind === 'lease_revoked' || seen.record.kind === 'lease_expired'),
+        );
+        if (!ended && !endAudited) {
+          this.#report(`I2:${a.index}:${b.index}`, 'I2-lease', 'two holders (answers)', step, `acquire_lease #${a.index} told ${ra.owner} it holds the lease until ${new Date(expiresWallMs).toISOString()} and acquire_lease #${b.index} told ${rb.owner} it holds it at ${new Date(b.settledWallMs ?? 0).toISOString()}`);
         }
       }
     }
@@ -199,14 +206,14 @@ export class InvariantChecker {
 
   #answers(view: WorldView, step: number, final: boolean): void {
     for (const c of view.calls) {
-      if (c.settleCount > 1) this.#report(`I3:n${c.index}`, 'I3-answer', step, `${c.method} #${c.index} answered ${c.settleCount} times`);
+      if (c.settleCount > 1) this.#report(`I3:n${c.index}`, 'I3-answer', 'answered twice', step, `${c.method} #${c.index} answered ${c.settleCount} times`);
       const limit = answerLimitMs(c);
       const waited = (c.settledAt ?? view.now) - c.issuedAt;
-      if (waited > limit) this.#report(`I3:t${c.index}`, 'I3-answer', step, `${c.method} #${c.index} ${c.settledAt === undefined ? 'still unanswered' : 'answered'} after ${Math.round(waited)} ms (limit ${limit} ms)`);
-      else if (final && c.settledAt === undefined) this.#report(`I3:u${c.index}`, 'I3-answer', step, `${c.method} #${c.index} never answered`);
+      if (waited > limit) this.#report(`I3:t${c.index}`, 'I3-answer', 'answer past timeout', step, `${c.method} #${c.index} ${c.settledAt === undefined ? 'still unanswered' : 'answered'} after ${Math.round(waited)} ms (limit ${limit} ms)`);
+      else if (final && c.settledAt === undefined) this.#report(`I3:u${c.index}`, 'I3-answer', 'never answered', step, `${c.method} #${c.index} never answered`);
     }
     for (const [requestId, count] of view.outcomesPerRequest) {
-      if (count > 1) this.#report(`I3:r${requestId}`, 'I3-answer', step, `request ${requestId} got ${count} outcomes from the root actor`);
+      if (count > 1) this.#report(`I3:r${requestId}`, 'I3-answer', 'two outcomes', step, `request ${requestId} got ${count} outcomes from the root actor`);
     }
   }
 
@@ -214,7 +221,7 @@ export class InvariantChecker {
     for (const { record, at } of view.audit) {
       const state = record.state;
       const wrong = (field: string, expected: unknown) =>
-        this.#report(`I4:s${at}:${record.kind}`, 'I4-audit', step, `${record.kind} (owner ${record.owner}) at ${fmt(at)} carries state.${field} = ${JSON.stringify(state[field])}, the state after it is ${JSON.stringify(expected)}`);
+        this.#report(`I4:s${at}:${record.kind}`, 'I4-audit', `${record.kind} with the state before`, step, `${record.kind} (owner ${record.owner}) at ${fmt(at)} carries state.${field} = ${JSON.stringify(state[field])}, the state after it is ${JSON.stringify(expected)}`);
       if (record.kind === 'interlock_tripped' && state.interlock !== 'tripped') wrong('interlock', 'tripped');
       if (record.kind === 'interlock_reset' && state.interlock !== 'safe') wrong('interlock', 'safe');
       if ((record.kind === 'lease_acquired' || record.kind === 'lease_renewed') && state.lease_owner !== record.owner) wrong('lease_owner', record.owner);
@@ -230,15 +237,15 @@ export class InvariantChecker {
       if (c.settledAt === undefined) continue;
       const tag = errorTag(c);
       if (tag !== undefined && REFUSAL_TAGS.has(tag) && !auditedBetween(c, (r) => r.kind === 'refused' && r.function === c.method && r.error_tag === tag)) {
-        this.#report(`I4:r${c.index}`, 'I4-audit', step, `${c.method} #${c.index} was refused (${tag}) with no 'refused' audit record`);
+        this.#report(`I4:r${c.index}`, 'I4-audit', 'refusal not audited', step, `${c.method} #${c.index} was refused (${tag}) with no 'refused' audit record`);
       }
       if (!ok(c)) continue;
       const owner = c.params.owner;
       if (TRIPS.has(c.method) && !this.#trippedBefore(view, c.auditAtIssue) && !auditedBetween(c, (r) => r.kind === 'interlock_tripped')) {
-        this.#report(`I4:c${c.index}`, 'I4-audit', step, `${c.method} #${c.index} tripped the interlock with no interlock_tripped audit record`);
+        this.#report(`I4:c${c.index}`, 'I4-audit', 'trip not audited', step, `${c.method} #${c.index} tripped the interlock with no interlock_tripped audit record`);
       }
       if (c.method === 'acquire_lease' && !auditedBetween(c, (r) => (r.kind === 'lease_acquired' || r.kind === 'lease_renewed') && r.owner === owner)) {
-        this.#report(`I4:c${c.index}`, 'I4-audit', step, `acquire_lease #${c.index} answered ${JSON.stringify(c.result?.ok ? c.result.result : null)} with no lease_acquired/lease_renewed audit record for ${String(owner)}`);
+        this.#report(`I4:c${c.index}`, 'I4-audit', 'acquire answered, not audited', step, `acquire_lease #${c.index} answered ${JSON.stringify(c.result?.ok ? c.result.result : null)} with no lease_acquired/lease_renewed audit record for ${String(owner)}`);
       }
     }
   }
@@ -258,13 +265,13 @@ export class InvariantChecker {
     if (!status) return;
     const interlock = this.#trippedBefore(view, view.audit.length) ? 'tripped' : 'safe';
     if (status.interlock_state !== interlock) {
-      this.#report(`I4:i${step}:${String(status.interlock_state)}`, 'I4-audit', step, `driver_state.interlock_state is ${String(status.interlock_state)} but the audit trail says ${interlock}`);
+      this.#report(`I4:i${step}:${String(status.interlock_state)}`, 'I4-audit', 'interlock state not audited', step, `driver_state.interlock_state is ${String(status.interlock_state)} but the audit trail says ${interlock}`);
     }
     if (status.lease_active === true) {
       const last = [...view.audit].reverse().find((s) => s.record.kind.startsWith('lease_'));
       const audited = last && (last.record.kind === 'lease_acquired' || last.record.kind === 'lease_renewed') ? last.record.owner : null;
       if (audited !== status.command_owner) {
-        this.#report(`I4:l${step}:${String(status.command_owner)}`, 'I4-audit', step, `driver_state says ${String(status.command_owner)} holds the lease but the audit trail's holder is ${String(audited)}`);
+        this.#report(`I4:l${step}:${String(status.command_owner)}`, 'I4-audit', 'lease holder not audited', step, `driver_state says ${String(status.command_owner)} holds the lease but the audit trail's holder is ${String(audited)}`);
       }
     }
   }

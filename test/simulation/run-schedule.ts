@@ -72,6 +72,11 @@ class Run {
       return;
     }
     const record: CallRecord = { index: this.calls.length + 1, step, gate: s.gate, method: s.method, params: s.params, issuedAt: performance.now(), auditAtIssue: this.world.audit.length, settleCount: 0 };
+    this.#track(record, gate.call(s.method, s.params, NO_CALLER));
+  }
+
+  /** Tracks the settle of a promise as the answer to a call record. */
+  #track(record: CallRecord, answer: Promise<GateResult>): void {
     this.calls.push(record);
     const settle = (result: GateResult) => {
       record.settleCount += 1;
@@ -80,7 +85,13 @@ class Run {
       record.settledWallMs ??= Date.now();
       record.result ??= result;
     };
-    gate.call(s.method, s.params, NO_CALLER).then(settle, (error: unknown) => settle({ ok: false, error: { _tag: 'Threw', message: String(error) } as never }));
+    answer.then(settle, (error: unknown) => settle({ ok: false, error: { _tag: 'Threw', message: String(error) } as never }));
+  }
+
+  reconfigure(step: number, change: Extract<Step, { kind: 'reconfigure' }>['change']): void {
+    const record: CallRecord = { index: this.calls.length + 1, step, gate: 'driver', method: 'reconfigure', params: { ...change }, issuedAt: performance.now(), auditAtIssue: this.world.audit.length, settleCount: 0 };
+    const driver = this.world.driver;
+    this.#track(record, driver.reconfigure({ ...driver.config, ...change }).then((result) => ({ ok: true as const, result })));
   }
 
   async play(step: number, s: Step): Promise<void> {
@@ -107,6 +118,9 @@ class Run {
       case 'restart':
         this.resumed();
         await emulator.restart();
+        return;
+      case 'reconfigure':
+        this.reconfigure(step, s.change);
         return;
       case 'lag': {
         const during = s.during;

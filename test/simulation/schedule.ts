@@ -1,8 +1,9 @@
 // One schedule of the fault simulation, drawn from a seed and nothing else: the link latency, an
 // initial fault plan, and a list of steps (RPC calls through the gate from 2–3 owners, supervisor
-// operations, fault changes, daemon restarts, event-loop lag), each followed by a gap of virtual
-// time. Pure: no clock, no I/O, so a seed always yields the same schedule. The runner
-// (run-schedule.ts) plays it; the invariants (invariants.ts) judge what happened.
+// operations, reconfigure, fault changes, daemon restarts, event-loop lag, bursts of the races
+// issue 9 reported), each followed by a gap of virtual time. Pure: no clock, no I/O, so a seed
+// always yields the same schedule. The runner (run-schedule.ts) plays it; the invariants
+// (invariants.ts) judge what happened.
 import type { FaultPlan } from '../../src/sim/fault-injector.ts';
 import { deriveSeed, SeededRandom } from '../../src/sim/seeded-random.ts';
 
@@ -13,6 +14,8 @@ export type Step =
   | { readonly kind: 'pause'; readonly gapMs: number }
   | { readonly kind: 'resume'; readonly gapMs: number }
   | { readonly kind: 'restart'; readonly gapMs: number }
+  /** `RunningDriver.reconfigure` while commands run: a live change (daemon transport) or a non-live one (simulate/no_media). */
+  | { readonly kind: 'reconfigure'; readonly change: { readonly transportMode?: 'auto' | 'websocket'; readonly noMedia?: boolean; readonly leaseTtlS?: number }; readonly gapMs: number }
   /**
    * The driver's event loop is blocked for `ms`: the clock jumps, every timer due meanwhile fires
    * late; `during` is a request that arrives in the same loop turn, before those late timers run.
@@ -91,11 +94,13 @@ function faultPlan(r: SeededRandom): FaultPlan {
 
 function motionCall(r: SeededRandom, owner: string): { method: string; params: Record<string, unknown> } {
   const wait = r.chance(0.2);
-  switch (weighted(r, { goto_pose: 5, look_at_world: 2, set_body_yaw: 2, antenna_pose: 3, wake_up: 1, goto_sleep: 0.5, set_motor_mode: 0.5 })) {
+  switch (weighted(r, { goto_pose: 5, look_at_world: 2, look_at_point: 1, set_body_yaw: 2, antenna_pose: 3, wake_up: 1, goto_sleep: 0.5, set_motor_mode: 0.5 })) {
     case 'goto_pose':
       return { method: 'goto_pose', params: { yaw: round(r.between(-40, 40)), pitch: round(r.between(-15, 15)), duration_s: round(r.between(0.2, 1.5), 2), wait, owner } };
     case 'look_at_world':
-      return { method: 'look_at_world', params: { x_m: round(r.between(0.3, 1), 2), y_m: round(r.between(-0.3, 0.3), 2), z_m: round(r.between(-0.2, 0.2), 2), duration_s: r.chance(0.5) ? 0 : round(r.between(0.2, 1), 2), owner } };
+      return { method: 'look_at_world', params: { yaw: round(r.between(-40, 40)), pitch: round(r.between(-20, 20)), roll: round(r.between(-10, 10)), owner } };
+    case 'look_at_point':
+      return { method: 'look_at_point', params: { x_m: round(r.between(0.3, 1), 2), y_m: round(r.between(-0.3, 0.3), 2), z_m: round(r.between(-0.2, 0.2), 2), duration_s: r.chance(0.5) ? 0 : round(r.between(0.2, 1), 2), owner } };
     case 'set_body_yaw':
       return { method: 'set_body_yaw', params: { yaw_deg: round(r.between(-60, 60)), duration_s: r.chance(0.5) ? 0 : round(r.between(0.2, 1.2), 2), owner } };
     case 'antenna_pose':
@@ -135,7 +140,9 @@ function step(r: SeededRandom, owners: readonly string[], paused: boolean): Step
     }
     case 'fault': {
       if (paused) return { kind: 'resume', gapMs };
-      switch (weighted(r, { plan: 4, clear: 1, pause: 2, restart: 1, lag: 2 })) {
+      switch (weighted(r, { plan: 4, clear: 1, pause: 2, restart: 1, lag: 2, reconfigure: 1 })) {
+        case 'reconfigure':
+          return { kind: 'reconfigure', change: pick(r, [{ transportMode: 'auto' as const }, { transportMode: 'websocket' as const }, { noMedia: false }, { leaseTtlS: round(r.between(1, 10), 0) }]), gapMs };
         case 'plan':
           return { kind: 'faults', plan: faultPlan(r), gapMs };
         case 'clear':
@@ -212,6 +219,8 @@ export function describeStep(s: Step): string {
       return `${s.gate === 'supervisor' ? 'supervisor.' : ''}${s.method} ${JSON.stringify(s.params)} +${s.gapMs}ms`;
     case 'faults':
       return `faults.apply ${JSON.stringify(s.plan)} +${s.gapMs}ms`;
+    case 'reconfigure':
+      return `reconfigure ${JSON.stringify(s.change)} +${s.gapMs}ms`;
     case 'lag':
       return `lag ${s.ms}ms${s.during ? `, during it ${s.during.method} ${JSON.stringify(s.during.params)}` : ''} +${s.gapMs}ms`;
     default:
