@@ -99,9 +99,9 @@ export function createMotionExecutor(deps: ExecutorDeps) {
     try {
       ({ uuid } = await pending);
     } catch (error) {
-      // Cancelled: a queued request was dropped unsent, a written one lost its reply (the daemon may
-      // still start it): its fate is unknown, so its move is watched for.
-      if (signal.aborted) deps.report({ type: 'sender.settled', requestId: input.requestId, uuid: null, outcome: 'unknown', stoppedLate: false });
+      // Cancelled: a request still queued was dropped unsent (DaemonCallCancelled) or the daemon
+      // refused it — nothing moves; one that timed out may still be acted on, so its move is watched for.
+      if (signal.aborted) deps.report({ type: 'sender.settled', requestId: input.requestId, uuid: null, outcome: isDaemonUnavailableTag((error as { _tag?: string })._tag ?? '') ? 'unknown' : 'failed', stoppedLate: false });
       throw error;
     }
     const refusal = signal.aborted ? cancelled('a stop or a newer command came first') : deps.mayMove(input.epoch);

@@ -4,7 +4,7 @@
 // the bounded retry of idempotent GETs, and the mapping of every outcome to a typed value or a
 // typed rejection (daemon-errors.ts). Does not own realtime sockets (daemon-sdk-socket.ts,
 // daemon-move-updates.ts) nor any decision about what a refusal means for the robot.
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { createLogger } from '../logging/logger.ts';
 import {
   DaemonBackendNotRunning, DaemonCallCancelled, DaemonBadResponse, DaemonNotConnected, DaemonRejected, DaemonRequestInvalid, DaemonServerError, DaemonTimeout,
@@ -84,13 +84,34 @@ export interface DaemonHttpClientOptions {
   readonly transport?: DaemonTransport;
 }
 
+/** Whether a call has been handed to a socket (written); set by the `markWritten` interceptor. */
+interface CallProgress {
+  written: boolean;
+}
+
+/**
+ * undici interceptor: a call's `progress` (passed through its dispatch options) is marked written
+ * when undici hands it to a socket (`onRequestStart`), so a cancel can tell a queued call from a sent one.
+ */
+const markWritten: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => {
+  const progress = (opts as { progress?: CallProgress }).progress;
+  if (!progress) return dispatch(opts, handler);
+  const marked = Object.create(handler) as Dispatcher.DispatchHandler;
+  marked.onRequestStart = (controller, context) => {
+    progress.written = true;
+    handler.onRequestStart?.(controller, context);
+  };
+  return dispatch(opts, marked);
+};
+
 export interface CallOptions {
   /** Overrides the client's deadline for this call. */
   readonly timeoutMs?: number;
   /**
-   * Cancels the call (DaemonCallCancelled). A call still queued for a connection is dropped and
-   * never written — a stop must not be followed by a command issued before it; one already written
-   * loses its reply (the daemon may still act on it).
+   * Cancels the call while it is still queued for a connection: it is dropped and never written (a
+   * stop must not be followed by a command issued before it), and rejects with DaemonCallCancelled.
+   * A call already written is not aborted: its reply (a move's uuid) still comes, so the caller can
+   * undo what it started.
    */
   readonly signal?: AbortSignal;
 }
@@ -205,6 +226,8 @@ export class DaemonHttpClient {
   readonly baseUrl: string;
   readonly requestTimeoutMs: number;
   readonly #agent: Agent;
+  /** The agent as requests use it: marks each call's progress once it is handed to a socket. */
+  readonly #dispatcher: Dispatcher;
   #closed = false;
 
   constructor(options: DaemonHttpClientOptions) {
@@ -221,6 +244,7 @@ export class DaemonHttpClient {
       maxResponseSize: MAX_RESPONSE_BYTES,
       allowH2: false,
     });
+    this.#dispatcher = this.#agent.compose(markWritten);
   }
 
   /** `GET /api/daemon/status` — answers even while the backend is stopped. */
@@ -390,13 +414,21 @@ export class DaemonHttpClient {
     let raw: string;
     if (cancel?.aborted) throw new DaemonCallCancelled({ message: `${spec.method} ${spec.route} cancelled before it was sent`, method: spec.method, route: spec.route });
     const deadline = deadlineSignal(timeoutMs);
+    const progress: CallProgress = { written: false };
+    const unsent = new AbortController();
+    const onCancel = () => {
+      if (!progress.written) unsent.abort(new DOMException('cancelled while queued', 'AbortError'));
+    };
+    cancel?.addEventListener('abort', onCancel);
     try {
+      // `progress` rides in the dispatch options to the markWritten interceptor (undici passes them through).
       const response = await request(url, {
-        dispatcher: this.#agent,
+        dispatcher: this.#dispatcher,
         method: spec.method,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
-        signal: cancel ? AbortSignal.any([deadline.signal, cancel]) : deadline.signal,
+        signal: cancel ? AbortSignal.any([deadline.signal, unsent.signal]) : deadline.signal,
+        ...({ progress } as object),
         ...(spec.rawBody !== undefined
           ? { body: spec.rawBody.bytes, headers: { 'content-type': spec.rawBody.contentType } }
           : spec.body === undefined ? {} : { body: JSON.stringify(spec.body), headers: { 'content-type': 'application/json' } }),
@@ -405,10 +437,11 @@ export class DaemonHttpClient {
       // Always consume the body, so the keep-alive socket is reusable and nothing leaks.
       raw = await response.body.text();
     } catch (error) {
-      if (cancel?.aborted && !deadline.signal.aborted) throw new DaemonCallCancelled({ message: `${spec.method} ${spec.route} cancelled by the caller`, method: spec.method, route: spec.route });
+      if (unsent.signal.aborted && !deadline.signal.aborted) throw new DaemonCallCancelled({ message: `${spec.method} ${spec.route} cancelled before it was sent`, method: spec.method, route: spec.route });
       throw this.#transportFailure(error, spec, url, timeoutMs);
     } finally {
       deadline.clear();
+      cancel?.removeEventListener('abort', onCancel);
     }
     return this.#interpret(spec, status, raw);
   }
