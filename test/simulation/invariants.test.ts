@@ -25,7 +25,7 @@ function move(receivedAt: number, startedAt: number, endedAt: number | null): Mo
   return { uuid: `m${receivedAt}`, kind: 'goto', via: 'rest', target: null, receivedAt, startedAt, endedAt, outcome: endedAt === null ? 'running' : 'completed' };
 }
 function view(parts: Partial<WorldView>): WorldView {
-  return { calls: [], audit: [], moves: [], targets: [], pauses: [], outcomesPerRequest: new Map(), now: 5_000, ...parts };
+  return { calls: [], audit: [], moves: [], targets: [], pauses: [], freezes: [], outcomesPerRequest: new Map(), now: 5_000, ...parts };
 }
 function judge(v: WorldView): string[] {
   const checker = new InvariantChecker(ROUND_TRIP_MS);
@@ -45,6 +45,12 @@ describe('I1 stop: nothing issued before an answered stop moves the robot afterw
     expect(judge(view({ calls: [goto, stop], moves: [move(55, 60, 115)] }))).toEqual([]);
     const later = call('goto_pose', { duration_s: 1 }, 300, 310, okReply(), [0, 0]);
     expect(judge(view({ calls: [goto, stop, later], moves: [move(305, 320, 1_320)] }))).toEqual([]);
+  });
+
+  test('a freeze of the event loop (lag) after the answer extends the bound by its length, and only then', () => {
+    const runsOn = move(55, 112, 112 + ROUND_TRIP_MS + 150);
+    expect(judge(view({ calls: [goto, stop], moves: [runsOn] }))).toEqual(['I1-stop']);
+    expect(judge(view({ calls: [goto, stop], moves: [runsOn], freezes: [{ from: 115, to: 315 }] }))).toEqual([]);
   });
 
   test('a realtime target sent after the answer with no realtime call since is reported', () => {

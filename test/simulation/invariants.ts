@@ -50,6 +50,8 @@ export interface WorldView {
   readonly targets: readonly TargetRecordEntry[];
   /** Daemon API-loop pauses, emulator clock. */
   readonly pauses: ReadonlyArray<{ readonly from: number; readonly to: number | null }>;
+  /** Event-loop lags: nothing in the process (driver or emulator) ran from..to while moves went on. */
+  readonly freezes: ReadonlyArray<{ readonly from: number; readonly to: number }>;
   readonly outcomesPerRequest: ReadonlyMap<string, number>;
   readonly now: number;
 }
@@ -124,10 +126,13 @@ export class InvariantChecker {
     this.#auditStates(view, step);
   }
 
-  /** Paused at any time in [from, to]? Then the bound restarts at the resume (a stop cannot get through). */
+  /**
+   * Paused (daemon) or frozen (the driver's event loop lagged) at any time in [from, bound]? Then
+   * the bound restarts when it ends: no stop can get through, nor be sent, meanwhile.
+   */
   #boundAfter(view: WorldView, from: number): number {
     let start = from;
-    for (const p of view.pauses) {
+    for (const p of [...view.pauses, ...view.freezes].sort((a, b) => a.from - b.from)) {
       if (p.from <= start + this.#stopBoundMs && (p.to === null || p.to >= start)) start = Math.max(start, p.to ?? Number.POSITIVE_INFINITY);
     }
     return start + this.#stopBoundMs;

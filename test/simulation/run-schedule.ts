@@ -52,6 +52,8 @@ function stopRoundTripMs(schedule: Schedule): number {
 class Run {
   readonly calls: CallRecord[] = [];
   readonly pauses: Array<{ from: number; to: number | null }> = [];
+  /** Event-loop lags: the whole process (driver and emulator) froze from..to. */
+  readonly freezes: Array<{ from: number; to: number }> = [];
   supervisorSkipped = 0;
 
   readonly world: SimWorld;
@@ -62,7 +64,7 @@ class Run {
 
   view(): WorldView {
     const record = this.world.emulator.motionRecord;
-    return { calls: this.calls, audit: this.world.audit, moves: record.moves, targets: record.targets, pauses: this.pauses, outcomesPerRequest: this.world.outcomesPerRequest, now: performance.now() };
+    return { calls: this.calls, audit: this.world.audit, moves: record.moves, targets: record.targets, pauses: this.pauses, freezes: this.freezes, outcomesPerRequest: this.world.outcomesPerRequest, now: performance.now() };
   }
 
   call(step: number, s: Extract<Step, { kind: 'call' }>): void {
@@ -124,6 +126,8 @@ class Run {
         return;
       case 'lag': {
         const during = s.during;
+        const from = performance.now();
+        this.freezes.push({ from, to: from + s.ms });
         await this.world.lag(s.ms, during ? () => this.call(step, { kind: 'call', gate: 'robot', method: during.method, params: during.params, gapMs: 0 }) : undefined);
         return;
       }
