@@ -45,29 +45,35 @@ function cancelled(reason: string): MotionCancelled {
   return new MotionCancelled({ message: `cancelled before it moved the robot: ${reason}`, reason: 'stopped' });
 }
 
-export function createMotionExecutor(deps: ExecutorDeps) {
+/** The motion machine's senders and stoppers over one runtime's daemon link. */
+class MotionExecutor {
+  readonly #deps: ExecutorDeps;
   /** `performance.now()` of the last realtime target handed to the daemon; 0 before any. */
-  let lastRealtimeMono = 0;
+  #lastRealtimeMono = 0;
   /** Targets up to this moment are covered by a hold already sent (a retried sweep does not repeat it). */
-  let heldUpTo = 0;
+  #heldUpTo = 0;
+
+  constructor(deps: ExecutorDeps) {
+    this.#deps = deps;
+  }
 
   /** Throws when the command must not write to the daemon now; called right before every write. */
-  const checkpoint = (input: ExecuteInput, signal: AbortSignal): void => {
+  #checkpoint(input: ExecuteInput, signal: AbortSignal): void {
     if (signal.aborted) throw cancelled('a stop or a newer command came first');
-    const refusal = deps.mayMove(input.epoch);
+    const refusal = this.#deps.mayMove(input.epoch);
     if (refusal) throw refusal;
-  };
+  }
 
-  const realtime = async (input: ExecuteInput, signal: AbortSignal): Promise<CommandAccepted> => {
+  async #realtime(input: ExecuteInput, signal: AbortSignal): Promise<CommandAccepted> {
     const { command } = input;
-    const link = deps.link();
+    const link = this.#deps.link();
     const sdk = link.sdk;
     if (sdk) {
       const silent = sdk.silentForMs();
       if (silent > SDK_STALL_MS || sdk.bufferedAmount > 0) {
         throw new DaemonUnavailable({ message: `the daemon has pushed nothing for ${Number.isFinite(silent) ? Math.round(silent) : '∞'} ms (stalled or reconnecting); realtime targets are not queued for it`, connectionState: 'stalled' });
       }
-      checkpoint(input, signal);
+      this.#checkpoint(input, signal);
       const sent =
         command.op === 'head_target'
           ? sdk.send({ type: 'set_target', head: command.head as number[] })
@@ -82,87 +88,87 @@ export function createMotionExecutor(deps: ExecutorDeps) {
           : command.op === 'antennas_target'
             ? { target_antennas: command.antennas as [number, number] }
             : { target_body_yaw: command.body_yaw as number };
-      checkpoint(input, signal);
+      this.#checkpoint(input, signal);
       const result = await link.http.setTarget(body as never, { signal });
       if (result.status === 'ignored') throw new HandlerFailed({ message: `the daemon ignored the target (${result.reason}): a move is running; stop it or wait` });
     }
-    lastRealtimeMono = performance.now();
+    this.#lastRealtimeMono = performance.now();
     return { uuid: null, expectedDurationMs: REALTIME_SETTLE_MS };
-  };
+  }
 
   /**
    * Awaits a move request. If the command was cancelled (or the interlock tripped) while the request
    * was in flight, the move it started is stopped at once and reported; the caller hears MotionCancelled.
    */
-  const tracked = async (input: ExecuteInput, signal: AbortSignal, pending: Promise<{ readonly uuid: string }>, expectedDurationMs: number): Promise<CommandAccepted> => {
+  async #tracked(input: ExecuteInput, signal: AbortSignal, pending: Promise<{ readonly uuid: string }>, expectedDurationMs: number): Promise<CommandAccepted> {
     let uuid: string;
     try {
       ({ uuid } = await pending);
     } catch (error) {
       // Cancelled: a request still queued was dropped unsent (DaemonCallCancelled) or the daemon
       // refused it — nothing moves; one that timed out may still be acted on, so its move is watched for.
-      if (signal.aborted) deps.report({ type: 'sender.settled', requestId: input.requestId, uuid: null, outcome: isDaemonUnavailableTag((error as { _tag?: string })._tag ?? '') ? 'unknown' : 'failed', stoppedLate: false });
+      if (signal.aborted) this.#deps.report({ type: 'sender.settled', requestId: input.requestId, uuid: null, outcome: isDaemonUnavailableTag((error as { _tag?: string })._tag ?? '') ? 'unknown' : 'failed', stoppedLate: false });
       throw error;
     }
-    const refusal = signal.aborted ? cancelled('a stop or a newer command came first') : deps.mayMove(input.epoch);
+    const refusal = signal.aborted ? cancelled('a stop or a newer command came first') : this.#deps.mayMove(input.epoch);
     if (refusal === null) return { uuid, expectedDurationMs };
-    await deps.link().stops.stopMove(uuid, { timeoutMs: STOP_REQUEST_TIMEOUT_MS }).catch(() => undefined);
-    deps.report({ type: 'sender.settled', requestId: input.requestId, uuid, outcome: 'sent', stoppedLate: true });
+    await this.#deps.link().stops.stopMove(uuid, { timeoutMs: STOP_REQUEST_TIMEOUT_MS }).catch(() => undefined);
+    this.#deps.report({ type: 'sender.settled', requestId: input.requestId, uuid, outcome: 'sent', stoppedLate: true });
     throw refusal;
-  };
+  }
 
-  const execute = async (input: ExecuteInput, signal: AbortSignal): Promise<CommandAccepted> => {
+  async execute(input: ExecuteInput, signal: AbortSignal): Promise<CommandAccepted> {
     const { command } = input;
-    const { http, stops } = deps.link();
+    const { http, stops } = this.#deps.link();
     await Promise.all(input.supersedes.map((uuid) => stops.stopMove(uuid, { timeoutMs: STOP_REQUEST_TIMEOUT_MS }).catch(() => undefined)));
     switch (command.op) {
       case 'head_target':
       case 'antennas_target':
       case 'body_yaw_target':
-        return await realtime(input, signal);
+        return await this.#realtime(input, signal);
       case 'goto': {
         const { op: _op, ...body } = command;
-        checkpoint(input, signal);
-        return await tracked(input, signal, http.goto(body as never, { signal }), Number(command.duration) * 1000);
+        this.#checkpoint(input, signal);
+        return await this.#tracked(input, signal, http.goto(body as never, { signal }), Number(command.duration) * 1000);
       }
       case 'play':
         if (command.move === 'wake_up') {
           // The daemon's wake_up does not enable the motors (daemon-api §7), and the 1 Hz status
           // may be older than a just-finished goto_sleep: enable every time (idempotent, no snap).
-          checkpoint(input, signal);
+          this.#checkpoint(input, signal);
           await http.setMotorMode('enabled', { signal });
-          checkpoint(input, signal);
-          return await tracked(input, signal, http.playWakeUp({ signal }), WAKE_UP_EXPECTED_MS);
+          this.#checkpoint(input, signal);
+          return await this.#tracked(input, signal, http.playWakeUp({ signal }), WAKE_UP_EXPECTED_MS);
         }
-        checkpoint(input, signal);
-        return await tracked(input, signal, http.playGotoSleep({ signal }), GOTO_SLEEP_EXPECTED_MS);
+        this.#checkpoint(input, signal);
+        return await this.#tracked(input, signal, http.playGotoSleep({ signal }), GOTO_SLEEP_EXPECTED_MS);
       case 'motor_mode': {
         const mode = command.mode as MotorMode;
-        checkpoint(input, signal);
+        this.#checkpoint(input, signal);
         await http.setMotorMode(mode, { signal });
-        deps.report({ type: 'daemon.motor_mode', mode });
+        this.#deps.report({ type: 'daemon.motor_mode', mode });
         return { uuid: null, expectedDurationMs: 0 };
       }
       default:
         throw new HandlerFailed({ message: `unknown command ${String(command.op)}` });
     }
-  };
+  }
 
   /** After realtime targets the daemon may not have applied yet, a target at the last observed pose. */
-  const hold = (link: DaemonLink): void => {
+  #hold(link: DaemonLink): void {
     const sdk = link.sdk;
-    if (!sdk || lastRealtimeMono === 0 || lastRealtimeMono <= heldUpTo) return;
-    const since = performance.now() - lastRealtimeMono;
+    if (!sdk || this.#lastRealtimeMono === 0 || this.#lastRealtimeMono <= this.#heldUpTo) return;
+    const since = performance.now() - this.#lastRealtimeMono;
     if (since > REALTIME_HOLD_WINDOW_MS && sdk.silentForMs() < since) return;
     const pose = sdk.latest('head_pose');
     const joints = sdk.latest('joint_positions');
     if (!pose || !joints) return;
     const sent = sdk.send({ type: 'set_full_target', head: pose.value.head_pose.flat(), antennas: joints.value.antennas_joint_positions, body_yaw: joints.value.head_joint_positions[0] ?? 0 });
-    if (sent.ok) heldUpTo = lastRealtimeMono;
-  };
+    if (sent.ok) this.#heldUpTo = this.#lastRealtimeMono;
+  }
 
   /** Stops one move; a refusal means it already ended (daemon quirk: 500 between list and stop). */
-  const stopOne = async (link: DaemonLink, uuid: string, stopped: string[]): Promise<void> => {
+  async #stopOne(link: DaemonLink, uuid: string, stopped: string[]): Promise<void> {
     try {
       await link.stops.stopMove(uuid, { timeoutMs: STOP_REQUEST_TIMEOUT_MS });
       stopped.push(uuid);
@@ -170,45 +176,51 @@ export function createMotionExecutor(deps: ExecutorDeps) {
       // Gone or silent: the sweep fails and is retried.
       if (isDaemonUnavailableTag((error as { _tag?: string })._tag ?? '')) throw error;
     }
-  };
+  }
 
   /**
    * The stop sweep: hold realtime; stop the moves already known at once (not after a listing that
    * may be slow or lost), then every other move the daemon lists as running.
    */
-  const sweep = async (uuids: ReadonlyArray<string>): Promise<ReadonlyArray<string>> => {
-    const link = deps.link();
-    hold(link);
+  async sweep(uuids: ReadonlyArray<string>): Promise<ReadonlyArray<string>> {
+    const link = this.#deps.link();
+    this.#hold(link);
     const stopped: string[] = [];
     const known = [...new Set(uuids)];
-    const first = Promise.all(known.map((uuid) => stopOne(link, uuid, stopped)));
+    const first = Promise.all(known.map((uuid) => this.#stopOne(link, uuid, stopped)));
     const listing = link.stops.runningMoves({ timeoutMs: STOP_REQUEST_TIMEOUT_MS });
     // Both settle before the verdict; a failure of either fails the sweep (it is retried).
     const [running, done] = await Promise.allSettled([listing, first]);
     if (done.status === 'rejected') throw done.reason;
     if (running.status === 'rejected') throw running.reason;
-    await Promise.all(running.value.filter((uuid) => !known.includes(uuid)).map((uuid) => stopOne(link, uuid, stopped)));
+    await Promise.all(running.value.filter((uuid) => !known.includes(uuid)).map((uuid) => this.#stopOne(link, uuid, stopped)));
     return stopped;
-  };
+  }
 
-  return {
-    executeCommand: fromPromise<CommandAccepted, ExecuteInput>(async ({ input, signal }) => await execute(input, signal)),
-    stopMotion: fromPromise<ReadonlyArray<string>, { uuids: ReadonlyArray<string> }>(async ({ input }) => await sweep(input.uuids)),
-    stopMove: fromPromise<void, { uuid: string }>(async ({ input }) => {
-      // A stray move is stopped until the daemon confirms, a bounded number of times.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await deps.link().stops.stopMove(input.uuid, { timeoutMs: STOP_REQUEST_TIMEOUT_MS });
+  /** A stray move is stopped until the daemon confirms, a bounded number of times. */
+  async stopStray(uuid: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#deps.link().stops.stopMove(uuid, { timeoutMs: STOP_REQUEST_TIMEOUT_MS });
+        return;
+      } catch (error) {
+        if (!isDaemonUnavailableTag((error as { _tag?: string })._tag ?? '')) return; // it already ended
+        if (attempt >= STRAY_STOP_ATTEMPTS) {
+          log.warn('a stray move could not be stopped; the daemon does not answer', { uuid, error: messageOf(error) });
           return;
-        } catch (error) {
-          if (!isDaemonUnavailableTag((error as { _tag?: string })._tag ?? '')) return; // it already ended
-          if (attempt >= STRAY_STOP_ATTEMPTS) {
-            log.warn('a stray move could not be stopped; the daemon does not answer', { uuid: input.uuid, error: messageOf(error) });
-            return;
-          }
-          await new Promise((resolve) => setTimeout(resolve, STRAY_STOP_RETRY_MS));
         }
+        await new Promise((resolve) => setTimeout(resolve, STRAY_STOP_RETRY_MS));
       }
-    }),
+    }
+  };
+}
+
+/** The motion machine's actors (executeCommand, stopMotion, stopMove) over one runtime's daemon link. */
+export function createMotionExecutor(deps: ExecutorDeps) {
+  const executor = new MotionExecutor(deps);
+  return {
+    executeCommand: fromPromise<CommandAccepted, ExecuteInput>(async ({ input, signal }) => await executor.execute(input, signal)),
+    stopMotion: fromPromise<ReadonlyArray<string>, { uuids: ReadonlyArray<string> }>(async ({ input }) => await executor.sweep(input.uuids)),
+    stopMove: fromPromise<void, { uuid: string }>(async ({ input }) => await executor.stopStray(input.uuid)),
   };
 }
