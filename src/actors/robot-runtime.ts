@@ -4,6 +4,7 @@
 // read answers and `retarget`. Adapter pushes go to the root, which routes them to the children;
 // nothing here keeps a copy of a child's state. Decisions stay in the machines, wire formats in the
 // adapters. Design card "one system, one truth"; reference-driver.md §12.
+import { randomUUID } from 'node:crypto';
 import { createActor, fromCallback, fromPromise, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import type { AuditLog } from '../adapters/audit-log.ts';
 import type { DaemonTransport } from '../adapters/daemon-transport.ts';
@@ -33,6 +34,8 @@ export const HTTP_STATUS_POLL_MS = 1_000;
  * but not the upgrade within this is treated as down and retried with back-off.
  */
 export const SOCKETS_OPEN_TIMEOUT_MS = 3_000;
+/** A retarget waits at most this for the stop on the old link (a stop answers within 250 ms, confirmed or not). */
+export const RETARGET_STOP_WAIT_MS = 1_000;
 
 export interface RobotRuntimeOptions {
   readonly deviceId: string;
@@ -116,6 +119,23 @@ function connectionActors(link: () => DaemonLink, toRoot: (event: ReportEvent) =
   };
 }
 
+/** Stops motion through the root (as `stop_motion` by `reconfigure`) and waits for its answer, bounded. */
+function stopBeforeLeaving(driver: Actor<DriverMachine>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const requestId = `retarget:${randomUUID()}`;
+    const done = () => {
+      clearTimeout(timer);
+      subscription.unsubscribe();
+      resolve();
+    };
+    const timer = setTimeout(done, RETARGET_STOP_WAIT_MS);
+    const subscription = driver.on('rpc.outcome', (e) => {
+      if (e.requestId === requestId) done();
+    });
+    driver.send({ type: 'rpc.stop_motion', requestId, owner: 'reconfigure' });
+  });
+}
+
 export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
   const open = (baseUrl: string, mode: TransportMode) => openDaemonLink(baseUrl, mode, options.daemonTransport);
   let link = open(options.daemonBaseUrl, options.transportMode);
@@ -163,6 +183,8 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
     },
     daemonHttp: () => link.http,
     async retarget(daemonBaseUrl, transportMode) {
+      // Letting go of a robot must not leave it moving unsupervised: stop on the old link first.
+      await stopBeforeLeaving(driver);
       driver.send({ type: 'link.stop' });
       const old = link;
       link = open(daemonBaseUrl, transportMode);

@@ -22,6 +22,8 @@ export const STOP_RETRY_MS = 250;
  * Longer than the longest stall the daemon client waits through (its request timeout) several times.
  */
 export const ORPHAN_HOLD_MS = 30_000;
+/** Stray uuids remembered to recognise a live sender's own move among them (a handful in the worst burst). */
+const MAX_STRAYS_KEPT = 32;
 
 export type ExecutionStateName = 'idle' | 'commanded' | 'moving' | 'stopping' | 'error';
 
@@ -129,6 +131,8 @@ export interface MotionContext {
   readonly orphans: ReadonlyArray<Orphan>;
   /** Daemon moves that started while a live sender was in flight: attributed when it answers. */
   readonly unknownMoves: ReadonlyArray<string>;
+  /** Moves stopped as strays (recent first, bounded): a live sender whose own move is among them is cancelled. */
+  readonly strays: ReadonlyArray<string>;
   /** Callers waiting for the running stop sweep. */
   readonly waiters: ReadonlyArray<StopWaiter>;
   /** Commands the running stop cancelled while their sender was in flight. */
@@ -293,10 +297,19 @@ export const motionMachine = setup({
     }),
     stopFailed: assign(({ event }) => ({ lastError: failureOf((event as unknown as { error: unknown }).error).message })),
     /** A daemon move we do not own started while it must not: stop it at once. */
-    stopStray: enqueueActions(({ event, enqueue }, params: { reason: string }) => {
+    stopStray: enqueueActions(({ context, event, enqueue }, params: { reason: string }) => {
       const e = event as Extract<MotionEvent, { type: 'daemon.move_started' }>;
       enqueue.spawnChild('stopMove', { input: { uuid: e.uuid } });
       enqueue.emit({ type: 'motion.late_move', uuid: e.uuid, reason: params.reason });
+      enqueue.assign({ strays: [e.uuid, ...context.strays].slice(0, MAX_STRAYS_KEPT) });
+    }),
+    /** The live sender's own move was stopped as a possible stray (it started while an orphan's fate was unknown). */
+    cancelStoppedOwn: enqueueActions(({ context, self, enqueue }) => {
+      const a = context.active;
+      if (a && parentOf(self)) {
+        enqueue.sendParent({ type: 'motion.answer', requestId: a.requestId, ok: false, error: new MotionCancelled({ message: `${a.kind} was stopped as it started: a cancelled command's request was still unresolved, so its move could not be told apart; send it again`, reason: 'ambiguous' }) });
+      }
+      enqueue.assign({ active: null, unknownMoves: [], supersedes: [] });
     }),
     parkUnknown: assign(({ context, event }) => ({ unknownMoves: [...context.unknownMoves, (event as { uuid: string }).uuid] })),
     /** A cancelled sender finished; the executor already stopped the move it started late (if any). */
@@ -315,6 +328,10 @@ export const motionMachine = setup({
     ownMove: ({ context, event }) => event.type === 'daemon.move_started' && event.uuid === context.active?.uuid,
     interlockTripped: ({ event }) => event.type === 'daemon.move_started' && event.interlockTripped,
     hasOrphans: ({ context }) => liveOrphans(context.orphans, nowMs()).length > 0,
+    ownMoveWasStopped: ({ context, event }) => {
+      const uuid = (event as unknown as { output?: CommandAccepted }).output?.uuid;
+      return uuid != null && context.strays.includes(uuid);
+    },
     sweepOwed: ({ context, event }) => context.stopConfirmed === false || liveOrphans(context.orphans, nowMs()).length > 0 || (event.type === 'link.recovered' && event.interlockTripped),
   },
   delays: {
@@ -332,6 +349,7 @@ export const motionMachine = setup({
     supersedes: [],
     orphans: [],
     unknownMoves: [],
+    strays: [],
     waiters: [],
     cancelled: [],
     stopReason: '',
@@ -365,7 +383,10 @@ export const motionMachine = setup({
         id: 'executeCommand',
         src: 'executeCommand',
         input: ({ context }) => ({ requestId: context.active?.requestId ?? '', epoch: context.epoch, command: context.active?.command ?? {}, supersedes: context.supersedes }),
-        onDone: { target: 'moving', actions: { type: 'accepted', params: ({ event }) => ({ output: event.output }) } },
+        onDone: [
+          { guard: 'ownMoveWasStopped', target: 'idle', actions: 'cancelStoppedOwn' },
+          { target: 'moving', actions: { type: 'accepted', params: ({ event }) => ({ output: event.output }) } },
+        ],
         onError: { target: 'error', actions: { type: 'sendFailed', params: ({ event }: { event: { error: unknown } }) => ({ error: event.error }) } },
       },
       on: {
@@ -378,6 +399,8 @@ export const motionMachine = setup({
         'motion.stop': { target: 'stopping', actions: { type: 'beginStop', params: { senderRunning: true } } },
         'daemon.move_started': [
           { guard: 'interlockTripped', actions: { type: 'stopStray', params: { reason: 'a move started while the interlock is tripped' } } },
+          // A cancelled request is unresolved: this move may be its — or this sender's; safety first.
+          { guard: 'hasOrphans', actions: { type: 'stopStray', params: { reason: 'started while a cancelled command was unresolved (it could not be told apart from the live one)' } } },
           // Could be this sender's own move, whose uuid is not known yet: decided when it answers.
           { actions: 'parkUnknown' },
         ],
