@@ -17,6 +17,13 @@ export const POSE_MIRROR_INTERVAL_MS = 100;
 
 export type TransportMode = 'auto' | 'websocket' | 'http';
 
+/**
+ * Sockets of the stop lane: after a stalled daemon resumes, every queued goto starts at once and
+ * each needs its own stop (plus the sweep's listing); with fewer sockets the last stops would queue
+ * behind the first ones for a whole round trip each. Stops are tiny; 16 covers any realistic burst.
+ */
+export const STOP_LANE_CONNECTIONS = 16;
+
 export interface DaemonLink {
   readonly baseUrl: string;
   readonly http: DaemonHttpClient;
@@ -37,7 +44,7 @@ export function openDaemonLink(baseUrl: string, transportMode: TransportMode, da
   return {
     baseUrl,
     http: new DaemonHttpClient({ baseUrl, ...transport }),
-    stops: new DaemonHttpClient({ baseUrl, ...transport }),
+    stops: new DaemonHttpClient({ baseUrl, ...transport, connections: STOP_LANE_CONNECTIONS }),
     sdk: transportMode !== 'http' ? new DaemonSdkSocket({ baseUrl, ...transport }) : undefined,
     moves: new DaemonMoveUpdates({ baseUrl, ...transport }),
     unsubscribe: [],

@@ -82,6 +82,8 @@ export interface DaemonHttpClientOptions {
   readonly requestTimeoutMs?: number;
   /** The byte pipe to the daemon (the fault simulation's in-memory one); TCP when absent. */
   readonly transport?: DaemonTransport;
+  /** Sockets to the daemon (default MAX_CONNECTIONS); the stop lane takes more. */
+  readonly connections?: number;
 }
 
 /** Whether a call has been handed to a socket (written); set by the `markWritten` interceptor. */
@@ -240,7 +242,7 @@ export class DaemonHttpClient {
       connect: transport ? (_options, callback) => transport.connect((error, socket) => (error ? callback(error, null) : callback(null, socket as never))) : { timeout: CONNECT_TIMEOUT_MS },
       keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
       keepAliveMaxTimeout: KEEP_ALIVE_TIMEOUT_MS,
-      connections: MAX_CONNECTIONS,
+      connections: options.connections ?? MAX_CONNECTIONS,
       maxResponseSize: MAX_RESPONSE_BYTES,
       allowH2: false,
     });
