@@ -1,15 +1,17 @@
-// Starts one driver from the frozen config: the robot runtime (daemon adapters + machines), the
-// RPC gate in front of the root driver machine, the supervisor gate, and the device runtime on the
-// mesh; with --sim, the embedded daemon emulator first, so sim runs the same adapters as hardware.
-// Owns start-up order and shutdown; the CLI (src/cli.ts) owns argv, exit codes and the sim broker.
+// Starts one driver from the frozen config as one actor system: the mesh and media sides are
+// prepared over option holders, then the robot runtime starts the root driver machine, which spawns
+// them with the robot children; the RPC gate and the supervisor gate sit in front of the root. With
+// --sim, the embedded daemon emulator starts first, so sim runs the same adapters as hardware. Owns
+// start-up order, reconfigure (holders updated, then the root respawns a child) and shutdown; the
+// CLI (src/cli.ts) owns argv, exit codes and the sim broker.
 import type { DriverConfig } from './config/config.ts';
 import { createLogger } from './logging/logger.ts';
 import { natsConnectionOptions } from './adapters/nats-options.ts';
 import { openAuditLog } from './adapters/audit-log.ts';
 import type { DaemonTransport } from './adapters/daemon-transport.ts';
 import { createStateInspector } from './adapters/state-inspector.ts';
-import { startDeviceRuntime, type DeviceRuntime } from './actors/device-runtime.ts';
-import { createRpcGate, type RpcGate } from './actors/rpc-gate.ts';
+import { prepareDeviceRuntime, type DeviceRuntime, type DeviceRuntimeOptions } from './actors/device-runtime.ts';
+import { createRpcGate, type GateTarget, type RpcGate } from './actors/rpc-gate.ts';
 import { startRobotRuntime, type RobotRuntime } from './actors/robot-runtime.ts';
 import { explainRefusal, viewOf } from './machines/driver.machine.ts';
 import { availabilityOf } from './machines/driver-state.ts';
@@ -17,7 +19,7 @@ import { reconfigurePlan } from './config/reconfigure-plan.ts';
 import { RestartRequired } from './errors.ts';
 import { subjects } from './protocol/subjects.ts';
 import { eventsFor, functionsFor, SUPERVISOR_FUNCTIONS } from './rpc/catalogue.ts';
-import { startMediaRuntime, type MediaRuntime } from './actors/media-runtime.ts';
+import { prepareMediaRuntime, type MediaRuntime, type MediaRuntimeOptions } from './actors/media-runtime.ts';
 import { DEFAULT_MONITOR_SETTINGS } from './actors/media-monitors.ts';
 import { openMediaLink } from './adapters/media-link/open-media-link.ts';
 import { signallingUrl } from './adapters/signalling/signalling-client.ts';
@@ -39,7 +41,7 @@ export interface RunningDriver {
   readonly gate: RpcGate;
   /** The gate of the `.supervisor` subject (trip, reset_interlock, revoke_lease). */
   readonly supervisorGate: RpcGate;
-  /** The current mesh runtime (replaced by `reconfigure` when mesh settings change). */
+  /** The mesh runtime over the root's `mesh` child (respawned by `reconfigure` when mesh settings change). */
   readonly runtime: DeviceRuntime;
   readonly config: DriverConfig;
   /**
@@ -54,7 +56,7 @@ export interface RunningDriver {
   statusSnapshot(): Record<string, unknown>;
   /** The embedded emulator when running with --sim. */
   readonly emulator: Emulator | undefined;
-  /** The media side (undefined with --no-media). */
+  /** The media side over the root's `media` child (undefined with --no-media). */
   readonly media: MediaRuntime | undefined;
   stop(): Promise<void>;
 }
@@ -75,38 +77,39 @@ export interface DriverOverrides {
   readonly signallingUrl?: string;
   /** The byte pipe to the daemon (the fault simulation's in-memory one, src/sim/in-memory-transport.ts); TCP when absent. */
   readonly daemonTransport?: DaemonTransport;
-  /** Starts the mesh side (default `startDeviceRuntime`); the fault simulation records it in memory instead of NATS. */
-  readonly startDeviceRuntime?: typeof startDeviceRuntime;
+  /** Prepares the mesh side (default `prepareDeviceRuntime`); the fault simulation keeps it off NATS. */
+  readonly prepareDeviceRuntime?: typeof prepareDeviceRuntime;
 }
 
-/** The media runtime against the emulator's signalling server (--sim) or the robot's port 8443. */
-function startMedia(
-  config: DriverConfig,
-  robot: RobotRuntime,
-  emulator: Emulator | undefined,
-  overrides: DriverOverrides,
-  emit: (name: 'audio_event' | 'motion_event', payload: Record<string, unknown>) => void,
-  inspect: { inspect?: NonNullable<Parameters<typeof startMediaRuntime>[0]['inspect']> },
-): MediaRuntime {
+/** What the media options take from the running driver (read when used). */
+type MediaWiring = Pick<MediaRuntimeOptions, 'daemon' | 'audioSwitches' | 'toRoot' | 'emitEvent'>;
+
+/** The media options against the emulator's signalling server (--sim) or the robot's port 8443. */
+function mediaOptions(config: DriverConfig, daemonApiUrl: string, emulator: Emulator | undefined, overrides: DriverOverrides, wiring: MediaWiring): MediaRuntimeOptions {
   const url = overrides.signallingUrl ?? emulator?.signallingUrl ?? signallingUrl(config.daemonHost, config.signallingPort);
   const parsed = new URL(url);
-  return startMediaRuntime({
+  return {
     signallingUrl: url,
     signallingHost: parsed.hostname.replace(/^\[|\]$/g, ''),
     signallingPort: Number(parsed.port),
     openLink: openMediaLink,
-    daemon: () => robot.daemonHttp(),
     daemonHost: emulator ? emulator.host : config.daemonHost,
-    daemonApiUrl: robot.daemonBaseUrl,
+    daemonApiUrl,
     target: config.sim ? 'simulated' : config.daemonHost,
     soundsDir: config.soundsDir,
     allowOversizeRaw: config.allowOversizeRaw,
     monitors: { ...DEFAULT_MONITOR_SETTINGS, ...config.monitors },
-    audioSwitches: () => robot.driver.getSnapshot().context.media,
-    toRoot: (event) => robot.driver.send(event),
-    emitEvent: emit,
-    ...inspect,
-  });
+    ...wiring,
+  };
+}
+
+/** A gate target that reaches the root once it exists (the gates are built before the root spawns the mesh that uses them). */
+function lateTarget(root: () => RobotRuntime['driver']): GateTarget {
+  return {
+    getSnapshot: () => root().getSnapshot(),
+    send: (event) => root().send(event),
+    on: (type, handler) => root().on(type, handler as never),
+  };
 }
 
 export async function startDriver(config: DriverConfig, overrides: DriverOverrides = {}): Promise<RunningDriver> {
@@ -116,12 +119,42 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
   const functions = functionsFor({ media: mediaEnabled });
   const events = eventsFor({ media: mediaEnabled });
   const inspector = config.inspectUrl ? createStateInspector(config.inspectUrl) : undefined;
-  const inspect = inspector ? { inspect: inspector.inspect } : {};
-  // The mesh runtime and the config in force change with `reconfigure`; closures read them late.
+  // The root, the mesh runtime and the config in force are read late by the closures below.
+  let robot: RobotRuntime | undefined;
+  const root = () => (robot as RobotRuntime).driver;
   let mesh: DeviceRuntime | undefined;
   let current = config;
   const audit = openAuditLog(config.auditLogPath, (record) => mesh?.publish(subjects.audit(current.tenant, current.deviceId), record));
-  const robot = startRobotRuntime({
+  const gate = createRpcGate({ functions, target: lateTarget(root), explainRefusal, onRefusal: (info) => robot?.recordRefusal(info) });
+  const supervisorGate = createRpcGate({ functions: SUPERVISOR_FUNCTIONS, target: lateTarget(root), explainRefusal, onRefusal: (info) => robot?.recordRefusal(info) });
+  const meshOptionsOf = (c: DriverConfig, brokers: ReadonlyArray<string>): DeviceRuntimeOptions => ({
+    deviceId: c.deviceId,
+    tenant: c.tenant,
+    discoveryMode: c.discoveryMode,
+    deviceTtlS: c.deviceTtlS,
+    registerTimeoutMs: c.registerTimeoutS * 1000,
+    registerJitterMs: c.registerJitterS * 1000,
+    connectionOptions: natsConnectionOptions({ servers: brokers, name: `reachy-mini-driver ${c.deviceId}`, credentials: c.credentials, tls: c.tls }),
+    functions,
+    events,
+    gate,
+    supervisorGate,
+    status: () => ({ availability: availabilityOf(viewOf(root().getSnapshot().context).motion.state) }),
+    version: DRIVER_VERSION,
+  });
+  let servers = overrides.messagingUrls ?? config.messagingUrls;
+  // The holders the prepared sides read; `reconfigure` replaces them before it respawns a child.
+  let meshHeld = meshOptionsOf(config, servers);
+  const device = (overrides.prepareDeviceRuntime ?? prepareDeviceRuntime)(() => meshHeld);
+  const wiring: MediaWiring = {
+    daemon: () => (robot as RobotRuntime).daemonHttp(),
+    audioSwitches: () => root().getSnapshot().context.audio,
+    toRoot: (event) => root().send(event),
+    emitEvent: (name, payload) => mesh?.emitEvent(name, payload),
+  };
+  let mediaHeld = mediaOptions(config, daemonBaseUrl, emulator, overrides, wiring);
+  const preparedMedia = mediaEnabled ? prepareMediaRuntime(() => mediaHeld) : undefined;
+  const started = startRobotRuntime({
     deviceId: config.deviceId,
     daemonBaseUrl,
     transportMode: config.transportMode,
@@ -130,39 +163,17 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     privilegedRpc: config.privilegedRpc,
     audit,
     emitSafetyEvent: (payload) => mesh?.emitEvent('safety_event', payload),
-    mediaEnabled,
-    deliverMedia: (event) => media?.handle(event),
+    mesh: device.logic,
+    meshInput: device.input(),
+    ...(preparedMedia ? { media: preparedMedia.logic } : {}),
     ...(overrides.daemonTransport ? { daemonTransport: overrides.daemonTransport } : {}),
-    ...inspect,
+    ...(inspector ? { inspect: inspector.inspect } : {}),
   });
-  const openMedia = (c: DriverConfig) => startMedia(c, robot, emulator, overrides, (name, payload) => mesh?.emitEvent(name, payload), inspect);
-  let media = mediaEnabled ? openMedia(config) : undefined;
-  const gate = createRpcGate({ functions, target: robot.driver, explainRefusal, onRefusal: (info) => robot.recordRefusal(info) });
-  const supervisorGate = createRpcGate({ functions: SUPERVISOR_FUNCTIONS, target: robot.driver, explainRefusal, onRefusal: (info) => robot.recordRefusal(info) });
-  const initialServers = overrides.messagingUrls ?? config.messagingUrls;
-  const startMesh = (c: DriverConfig, servers: ReadonlyArray<string>): DeviceRuntime =>
-    (overrides.startDeviceRuntime ?? startDeviceRuntime)({
-      deviceId: c.deviceId,
-      tenant: c.tenant,
-      discoveryMode: c.discoveryMode,
-      deviceTtlS: c.deviceTtlS,
-      registerTimeoutMs: c.registerTimeoutS * 1000,
-      registerJitterMs: c.registerJitterS * 1000,
-      connectionOptions: natsConnectionOptions({ servers, name: `reachy-mini-driver ${c.deviceId}`, credentials: c.credentials, tls: c.tls }),
-      functions,
-      events,
-      gate,
-      supervisorGate,
-      status: () => ({ availability: availabilityOf(viewOf(robot.driver.getSnapshot().context).motion.state) }),
-      version: DRIVER_VERSION,
-      onMeshState: (state, at) => robot.driver.send({ type: 'mesh.state', state, at }),
-      ...inspect,
-    });
-  mesh = startMesh(config, initialServers);
-  /** Set just above, before anything below can run. */
-  const live = (): DeviceRuntime => mesh as DeviceRuntime;
-  log.info('driver started', { device_id: config.deviceId, tenant: config.tenant, discovery: config.discoveryMode, brokers: initialServers.join(','), daemon: daemonBaseUrl, sim: config.sim });
-  let servers = initialServers;
+  robot = started;
+  const meshRuntime = device.attach(() => started.children.mesh);
+  mesh = meshRuntime;
+  const media = preparedMedia?.attach(() => started.children.media as NonNullable<typeof started.children.media>);
+  log.info('driver started', { device_id: config.deviceId, tenant: config.tenant, discovery: config.discoveryMode, brokers: servers.join(','), daemon: daemonBaseUrl, sim: config.sim });
   let applying: Promise<void> = Promise.resolve();
   /** One apply: refused whole when a field needs a restart, else only the parts that changed restart. */
   const applyConfig = async (next: DriverConfig): Promise<ReconfigureResult> => {
@@ -176,19 +187,20 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     if (plan.mesh) {
       // The private --sim broker stays in use while the configured URLs are unchanged.
       const nextServers = sameList(next.messagingUrls, current.messagingUrls) ? servers : next.messagingUrls;
-      await live().stop();
-      mesh = startMesh(next, nextServers);
+      await meshRuntime.stop();
+      meshHeld = meshOptionsOf(next, nextServers);
+      started.driver.send({ type: 'mesh.restart', input: device.input() });
       servers = nextServers;
       restarted.push('mesh');
     }
     if (plan.daemonLink) {
-      await robot.retarget(daemonUrl(next), next.transportMode);
+      await started.retarget(daemonUrl(next), next.transportMode);
       restarted.push('daemon_link');
     }
     // Media follows the robot (signalling host and port) and its own settings.
     if (media && plan.media) {
-      await media.stop();
-      media = openMedia(next);
+      mediaHeld = mediaOptions(next, started.daemonBaseUrl, emulator, overrides, wiring);
+      media.restart(() => started.driver.send({ type: 'media.restart' }));
       restarted.push('media');
     }
     current = next;
@@ -196,19 +208,15 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     return { ok: true, restarted };
   };
   return {
-    robot,
+    robot: started,
     gate,
     supervisorGate,
-    get runtime() {
-      return live();
-    },
+    runtime: meshRuntime,
     get config() {
       return current;
     },
     emulator,
-    get media() {
-      return media;
-    },
+    media,
     reconfigure(next) {
       // Applies run one at a time: each sees the configuration the previous one left in force.
       const run = applying.then(() => applyConfig(next));
@@ -219,11 +227,10 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
       return run;
     },
     statusSnapshot() {
-      const view = viewOf(robot.driver.getSnapshot().context);
-      const seen = robot.driver.getSnapshot().context;
+      const view = viewOf(started.driver.getSnapshot().context);
       return {
-        mesh: { state: seen.meshState, since: new Date(seen.meshStateSince).toISOString(), device_id: current.deviceId, tenant: current.tenant, brokers: servers, registrations: live().registrationCount() },
-        daemon_link: { state: view.connection.state, since: new Date(view.connection.since).toISOString(), daemon: robot.daemonBaseUrl, transport: current.transportMode, last_error: view.connection.lastError },
+        mesh: { state: view.mesh.state, since: new Date(view.mesh.since).toISOString(), device_id: current.deviceId, tenant: current.tenant, brokers: servers, registrations: meshRuntime.registrationCount() },
+        daemon_link: { state: view.connection.state, since: new Date(view.connection.since).toISOString(), daemon: started.daemonBaseUrl, transport: current.transportMode, last_error: view.connection.lastError },
         power: view.power.state,
         interlock: { state: view.interlock.state, reason: view.interlock.reason },
         lease: { owner: view.lease.owner, expires_at: view.lease.expiresAt / 1000, policy: view.lease.policy },
@@ -233,9 +240,10 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
       };
     },
     async stop() {
-      await live().stop();
+      // Mesh drained first (no new calls), then media, then the robot link and the root with every child.
+      await meshRuntime.stop();
       await media?.stop();
-      await robot.stop();
+      await started.stop();
       inspector?.stop();
       await emulator?.close();
     },

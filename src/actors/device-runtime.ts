@@ -1,13 +1,15 @@
-// Composes the device on the mesh: the mesh machine (with its I/O provided here), the NATS link,
-// the one mesh entry (actors/mesh-entry.ts) that answers `.cmd`, `.supervisor`, `.svc.<fn>` and
-// broadcasts through the RPC gates, event publishing, `requestRegistration`, and the NATS
-// micro-service view of the same functions (device-connect-protocol.md §1–§5).
-// Owns the wiring between them, not the decisions (machines) nor the wire codec (protocol/).
+// Composes the device on the mesh: the mesh machine's I/O (provided here; the root driver machine
+// spawns the machine as its `mesh` child and respawns it on `mesh.restart`), the NATS link, the one
+// mesh entry (actors/mesh-entry.ts) that answers `.cmd`, `.supervisor`, `.svc.<fn>` and broadcasts
+// through the RPC gates, event publishing, `requestRegistration`, and the NATS micro-service view of
+// the same functions (device-connect-protocol.md §1–§5). The options are read from a holder at each
+// use, so a respawned mesh runs with the ones in force. Owns the wiring, not the decisions
+// (machines) nor the wire codec (protocol/).
 import type { Msg } from '@nats-io/nats-core';
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
-import { createActor, fromPromise, type Actor } from 'xstate';
+import { fromPromise, type ActorRefFrom } from 'xstate';
 import { createLogger } from '../logging/logger.ts';
-import { meshMachine, meshStateName, type MeshMachine, type RegistrationOutput } from '../machines/mesh.machine.ts';
+import { meshMachine, type MeshInput, type MeshMachine, type RegistrationOutput } from '../machines/mesh.machine.ts';
 import { NatsLink, type LinkEvent } from '../adapters/nats-link.ts';
 import { startMicroService, type MicroService } from '../adapters/nats-micro-service.ts';
 import {
@@ -47,22 +49,31 @@ export interface DeviceRuntimeOptions {
   /** Live availability for registration, presence and heartbeats. */
   readonly status: () => DeviceStatusInput;
   readonly version: string;
-  readonly onMeshState?: (state: string, at: number) => void;
   readonly now?: () => number;
-  /** Stately inspector observer (sanitised), when `--inspect` is on. */
-  readonly inspect?: import('xstate').Observer<import('xstate').InspectionEvent>;
 }
 
 export interface DeviceRuntime {
-  readonly mesh: Actor<MeshMachine>;
+  /** The root's current mesh child. */
+  readonly mesh: ActorRefFrom<MeshMachine>;
   /** Publishes a JSON-RPC notification on `.event.<name>` with event_id/ts added. */
   emitEvent(name: string, payload: Record<string, unknown>): void;
   /** Publishes plain JSON on a subject of this device (audit trail). Never throws; oversize is dropped. */
   publish(subject: string, body: unknown): void;
   /** Replies answered with PayloadTooLarge or dropped, and publishes dropped, since start. */
   meshCounters(): MeshCounters;
+  /** Drains the mesh child (`mesh.stop` → closing → done); resolves once it is done. */
   stop(): Promise<void>;
   registrationCount(): number;
+}
+
+/** The mesh side before the root exists: the logic the root spawns, then the runtime over its child. */
+export interface PreparedDevice {
+  /** The mesh machine with its I/O provided (reading the options in force at each use). */
+  readonly logic: MeshMachine;
+  /** The spawn input of the options in force (identity and timing). */
+  input(): MeshInput;
+  /** The runtime over the root's mesh child, which `mesh()` reads at each use. */
+  attach(mesh: () => ActorRefFrom<MeshMachine>): DeviceRuntime;
 }
 
 export interface MeshCounters extends MeshEntryCounters {
@@ -70,11 +81,20 @@ export interface MeshCounters extends MeshEntryCounters {
   readonly droppedPublishes: number;
 }
 
-/** What the runtime's pieces share: the options, the current time and the registration document. */
-interface RuntimeScope {
+/** What one mesh run's pieces share: its options, the current time, the registration document, the entry. */
+interface MeshRun {
   readonly options: DeviceRuntimeOptions;
   readonly now: () => number;
   readonly registration: () => Parameters<typeof registrationParams>[0];
+  readonly handlers: EntryHandlers;
+}
+
+/** The pieces of one run, built from `options` (rebuilt when the holder's options change). */
+function runOf(options: DeviceRuntimeOptions): MeshRun {
+  const now = options.now ?? Date.now;
+  const caps = capabilities(options.functions, options.events);
+  const registration = () => ({ deviceId: options.deviceId, deviceTtlS: options.deviceTtlS, capabilities: caps, status: options.status(), firmwareVersion: options.version });
+  return { options, now, registration, handlers: entryHandlers({ options, now, registration }) };
 }
 
 /** The live NATS side: the current link (replaced when the mesh reconnects) and its micro service. */
@@ -106,7 +126,7 @@ class MeshIo {
 }
 
 /** The subscription handlers: every path through the one mesh entry (`requestRegistration` built in on `.cmd`). */
-function entryHandlers({ options, now, registration }: RuntimeScope) {
+function entryHandlers({ options, now, registration }: Omit<MeshRun, 'handlers'>) {
   const entry = createMeshEntry();
   const serve = <R>(gate: RpcGate, wire: MeshWire<R>) => (msg: Msg, sink: ReplySink): void => {
     void entry.handle(gate, wire, msg.data, sink);
@@ -127,10 +147,13 @@ function entryHandlers({ options, now, registration }: RuntimeScope) {
 type EntryHandlers = ReturnType<typeof entryHandlers>;
 
 /** The mesh machine's `connect` actor: opens the link with every handler, then the micro service. */
-function connectActor({ options }: RuntimeScope, io: MeshIo, handlers: EntryHandlers, mesh: () => Actor<MeshMachine>) {
-  const { onCommand, onBroadcast, onSupervisor, onEndpoint } = handlers;
-  const d2d = options.discoveryMode === 'd2d';
-  return fromPromise<void, { deviceId: string }>(async ({ signal }) => {
+function connectActor(run: () => MeshRun, io: MeshIo) {
+  return fromPromise<void, { deviceId: string }>(async ({ signal, system }) => {
+    const { options, handlers } = run();
+    const { onCommand, onBroadcast, onSupervisor, onEndpoint } = handlers;
+    const d2d = options.discoveryMode === 'd2d';
+    // The mesh child that invoked this connect (its systemId is `mesh`, the root spawned it).
+    const mesh = system.get('mesh') as ActorRefFrom<MeshMachine>;
     const opened = await NatsLink.open(
       options.connectionOptions,
       {
@@ -143,8 +166,8 @@ function connectActor({ options }: RuntimeScope, io: MeshIo, handlers: EntryHand
         onCommand,
         onBroadcast,
         ...(onSupervisor ? { onSupervisor } : {}),
-        onStatus: (event: LinkEvent) => mesh().send(event),
-        ...(d2d ? { onProbe: () => mesh().send({ type: 'nats.probe' }) } : {}),
+        onStatus: (event: LinkEvent) => mesh.send(event),
+        ...(d2d ? { onProbe: () => mesh.send({ type: 'nats.probe' }) } : {}),
       },
     );
     if (signal.aborted) {
@@ -163,8 +186,9 @@ function connectActor({ options }: RuntimeScope, io: MeshIo, handlers: EntryHand
 }
 
 /** The mesh machine's `registerDevice` actor: one registerDevice request to the registry (§2.5). */
-function registerActor({ options, now, registration }: RuntimeScope, io: MeshIo) {
+function registerActor(run: () => MeshRun, io: MeshIo) {
   return fromPromise<RegistrationOutput, { attempt: number }>(async ({ input }) => {
+    const { options, now, registration } = run();
     const link = io.link;
     if (!link) throw new Error('not connected');
     const body = JSON.stringify({ jsonrpc: '2.0', id: `${options.deviceId}-${now()}`, method: 'registerDevice', params: registrationParams(registration(), now()) });
@@ -189,84 +213,84 @@ function registerActor({ options, now, registration }: RuntimeScope, io: MeshIo)
   });
 }
 
-/** The mesh machine with its I/O: connect, register, drain, and the periodic publishes. */
-function meshLogicFor(scope: RuntimeScope, io: MeshIo, handlers: EntryHandlers, mesh: () => Actor<MeshMachine>) {
-  const { options, now, registration } = scope;
-  const presenceSubject = subjects.presence(options.tenant, options.deviceId);
+/** The mesh machine with its I/O: connect, register, drain, and the periodic publishes (each reads the run in force). */
+function meshLogicFor(run: () => MeshRun, io: MeshIo): MeshMachine {
+  const presenceSubject = () => subjects.presence(run().options.tenant, run().options.deviceId);
   return meshMachine.provide({
     actors: {
-      connect: connectActor(scope, io, handlers, mesh),
-      registerDevice: registerActor(scope, io),
+      connect: connectActor(run, io),
+      registerDevice: registerActor(run, io),
       drain: fromPromise(async () => {
         await io.micro?.stop().catch(() => undefined);
         await io.link?.drain();
       }),
     },
     actions: {
-      publishHeartbeat: () => io.publishJson(subjects.heartbeat(options.tenant, options.deviceId), () => heartbeatPayload(options.deviceId, options.status(), now())),
-      publishPresence: () => io.publishJson(presenceSubject, () => presencePayload(registration(), now())),
-      publishDeparting: () => {
-        if (options.discoveryMode === 'd2d') io.publishJson(presenceSubject, () => departingPayload(options.deviceId, options.tenant, now()));
+      publishHeartbeat: () => {
+        const { options, now } = run();
+        io.publishJson(subjects.heartbeat(options.tenant, options.deviceId), () => heartbeatPayload(options.deviceId, options.status(), now()));
       },
-      notifyRegistered: ({ context }) => log.info('registered with the registry', { device_id: options.deviceId, tenant: options.tenant, registration_id: context.registrationId }),
+      publishPresence: () => io.publishJson(presenceSubject(), () => presencePayload(run().registration(), run().now())),
+      publishDeparting: () => {
+        const { options, now } = run();
+        if (options.discoveryMode === 'd2d') io.publishJson(presenceSubject(), () => departingPayload(options.deviceId, options.tenant, now()));
+      },
+      notifyRegistered: ({ context }) => log.info('registered with the registry', { device_id: run().options.deviceId, tenant: run().options.tenant, registration_id: context.registrationId }),
     },
   });
 }
 
-export function startDeviceRuntime(options: DeviceRuntimeOptions): DeviceRuntime {
-  const now = options.now ?? Date.now;
-  const caps = capabilities(options.functions, options.events);
-  const registration = () => ({ deviceId: options.deviceId, deviceTtlS: options.deviceTtlS, capabilities: caps, status: options.status(), firmwareVersion: options.version });
-  const scope: RuntimeScope = { options, now, registration };
-  const io = new MeshIo();
-  const handlers = entryHandlers(scope);
-  const mesh: Actor<MeshMachine> = createActor(meshLogicFor(scope, io, handlers, () => mesh), {
-    systemId: 'mesh',
-    ...(options.inspect ? { inspect: options.inspect } : {}),
-    input: {
-      deviceId: options.deviceId,
-      tenant: options.tenant,
-      discoveryMode: options.discoveryMode,
-      deviceTtlS: options.deviceTtlS,
-      registerJitterMs: options.registerJitterMs,
-    },
+/** Drains `mesh` (mesh.stop → closing → done); resolves at once when it is already done or stopped. */
+function drainMesh(mesh: ActorRefFrom<MeshMachine>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (mesh.getSnapshot().status !== 'active') return resolve();
+    const sub = mesh.subscribe({ complete: () => resolve(), error: () => resolve() });
+    if (mesh.getSnapshot().status !== 'active') {
+      sub.unsubscribe();
+      resolve();
+      return;
+    }
+    mesh.send({ type: 'mesh.stop' });
   });
-  let lastState = '';
-  mesh.subscribe((snapshot) => {
-    const name = meshStateName(snapshot.value);
-    if (name === lastState) return;
-    lastState = name;
-    log.debug('mesh state', { state: name });
-    options.onMeshState?.(name, now());
-  });
-  mesh.start();
+}
 
+/**
+ * The mesh side over an options holder the driver updates before it respawns the mesh: the logic
+ * for the root (`logic`, `input()`), then `attach` once the root exists.
+ */
+export function prepareDeviceRuntime(options: () => DeviceRuntimeOptions): PreparedDevice {
+  const io = new MeshIo();
+  let current: MeshRun | undefined;
+  const run = (): MeshRun => {
+    const now = options();
+    if (current?.options !== now) current = runOf(now);
+    return current;
+  };
   return {
-    mesh,
-    emitEvent(name, payload) {
-      let body: string;
-      try {
-        body = encodeEvent(name, payload, now());
-      } catch (error) {
-        log.warn('event not publishable as JSON; dropped', { event: name, error: error as Error });
-        return;
-      }
-      io.link?.publish(subjects.event(options.tenant, options.deviceId, name), body);
+    logic: meshLogicFor(run, io),
+    input: () => {
+      const o = options();
+      return { deviceId: o.deviceId, tenant: o.tenant, discoveryMode: o.discoveryMode, deviceTtlS: o.deviceTtlS, registerJitterMs: o.registerJitterMs };
     },
-    publish: (subject, body) => io.publishJson(subject, () => body),
-    meshCounters: () => ({ ...handlers.entry.counters(), droppedPublishes: io.droppedPublishes() }),
-    async stop() {
-      if (mesh.getSnapshot().status === 'done') return;
-      await new Promise<void>((resolve) => {
-        const sub = mesh.subscribe({ complete: () => resolve() });
-        if (mesh.getSnapshot().status === 'done') {
-          sub.unsubscribe();
-          resolve();
+    attach: (mesh) => ({
+      get mesh() {
+        return mesh();
+      },
+      emitEvent(name, payload) {
+        const { options: o, now } = run();
+        let body: string;
+        try {
+          body = encodeEvent(name, payload, now());
+        } catch (error) {
+          log.warn('event not publishable as JSON; dropped', { event: name, error: error as Error });
           return;
         }
-        mesh.send({ type: 'mesh.stop' });
-      });
-    },
-    registrationCount: () => mesh.getSnapshot().context.registrations,
+        io.link?.publish(subjects.event(o.tenant, o.deviceId, name), body);
+      },
+      publish: (subject, body) => io.publishJson(subject, () => body),
+      meshCounters: () => ({ ...run().handlers.entry.counters(), droppedPublishes: io.droppedPublishes() }),
+      stop: () => drainMesh(mesh()),
+      registrationCount: () => mesh().getSnapshot().context.registrations,
+    }),
   };
 }

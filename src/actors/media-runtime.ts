@@ -1,11 +1,12 @@
 // Composes the robot's media side (issue "media"): `mediaSessionLogic` is the media-session machine
 // with its actors provided — the session and released-watcher actors (media-session-actors.ts) and
-// one call actor per media RPC (media-*-calls.ts) — over the live-link holder and its monitors;
-// `startMediaRuntime` runs it and wires it to the root driver machine: a gated `rpc.media` becomes
-// the session's typed `media.call.<function>`; its emitted `media.changed` and `media.result` and
-// the monitors' detector events go to the root. Owns that wiring and the stop; no call's behaviour
-// and no I/O (adapters are injected or used by the actor modules). Algorithms live in src/media.
-import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
+// one call actor per media RPC (media-*-calls.ts) — over the live-link holder and its monitors. The
+// root driver machine spawns that logic as its `media` child (respawned on `media.restart`) and sends
+// it each gated call; `prepareMediaRuntime` provides the logic over an options holder and, attached to
+// the child, sends its `media.result` and the monitors' detector events to the root, logs its changes
+// and answers the calls a stop or restart cuts off. `startMediaRuntime` runs the same logic on its own.
+// No call's behaviour and no I/O here (adapters are injected or used by the actor modules).
+import { createActor, type ActorRefFrom, type Subscription } from 'xstate';
 import type { DaemonHttpClient } from '../adapters/daemon-http.ts';
 import { MediaUnavailable } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';
@@ -49,11 +50,13 @@ export interface MediaRuntimeOptions {
   readonly audioSwitches: () => { readonly audioInput: boolean; readonly audioOutput: boolean };
   readonly toRoot: (event: DriverEvent) => void;
   readonly emitEvent: (name: 'audio_event' | 'motion_event', payload: Record<string, unknown>) => void;
-  readonly inspect?: Observer<InspectionEvent>;
 }
 
+export type MediaSessionRef = ActorRefFrom<MediaSessionMachine>;
+
 export interface MediaRuntime {
-  readonly session: Actor<MediaSessionMachine>;
+  /** The session actor in force (the root's `media` child, or the standalone actor). */
+  readonly session: MediaSessionRef;
   /** Sends one gated media RPC to the session as its typed call; the root gets `media.result`. */
   handle(event: MediaRpcEvent): void;
   /** The live link, for tests and the status panel (null while not streaming). */
@@ -61,14 +64,36 @@ export interface MediaRuntime {
   stop(): Promise<void>;
 }
 
+/** The runtime over the root's `media` child. */
+export interface AttachedMedia extends MediaRuntime {
+  /**
+   * Restarts the session with the options now in the holder: `respawn` (the root's `media.restart`)
+   * replaces the child; calls the old one was running are answered MediaUnavailable, once.
+   */
+  restart(respawn: () => void): void;
+}
+
+/** The media side before the root exists: the logic the root spawns, then the runtime over its child. */
+export interface PreparedMedia {
+  readonly logic: MediaSessionMachine;
+  /** Wires the session `session()` reads (at each use) to the root through `toRoot`, and starts it. */
+  attach(session: () => MediaSessionRef): AttachedMedia;
+}
+
 /**
  * The media-session machine with every actor it names, implemented over `live` and the options.
  * Independent of who runs it: call actors read the session through the ref they are spawned with.
+ * `options` may be a view whose fields follow a holder (`optionsView`): they are read at each use.
  */
-export function mediaSessionLogic(options: MediaRuntimeOptions, live: LiveMediaLink) {
-  const deps = { ...options, live };
+export function mediaSessionLogic(options: MediaRuntimeOptions, live: LiveMediaLink): MediaSessionMachine {
+  const deps = Object.create(options, { live: { value: live } }) as MediaRuntimeOptions & { live: LiveMediaLink };
   const calls: MediaCallActors = { ...statusCalls(deps), ...hardwareCalls(deps), ...frameCalls(deps), ...audioCalls(deps), ...soundCalls(deps), ...detectorCalls(deps) };
-  return mediaSessionMachine.provide({ actors: { mediaSession: mediaSessionActor(deps), watchReleased: watchReleasedActor(options.daemon), ...calls } });
+  return mediaSessionMachine.provide({ actors: { mediaSession: mediaSessionActor(deps), watchReleased: watchReleasedActor(() => deps.daemon()), ...calls } });
+}
+
+/** An options object whose every field is read from `current()` when it is used. */
+function optionsView(current: () => MediaRuntimeOptions): MediaRuntimeOptions {
+  return new Proxy({} as MediaRuntimeOptions, { get: (_target, key) => current()[key as keyof MediaRuntimeOptions] });
 }
 
 /** One log line per kind of change (a producer that stays away would otherwise log every back-off). */
@@ -83,44 +108,83 @@ function changeLogger(live: LiveMediaLink): (e: MediaChanged) => void {
   };
 }
 
-export function startMediaRuntime(options: MediaRuntimeOptions): MediaRuntime {
+/** The media side over an options holder the driver updates before it restarts the session. */
+export function prepareMediaRuntime(options: () => MediaRuntimeOptions): PreparedMedia {
+  const view = optionsView(options);
   const onMonitorEvent = (item: MonitorEvent) => {
     const payload = { ...item.event } as Record<string, unknown>;
-    options.emitEvent(item.detector === 'audio' ? 'audio_event' : 'motion_event', payload);
-    options.toRoot({ type: 'media.detector', detector: item.detector, event: payload });
+    view.emitEvent(item.detector === 'audio' ? 'audio_event' : 'motion_event', payload);
+    view.toRoot({ type: 'media.detector', detector: item.detector, event: payload });
   };
-  const live = new LiveMediaLink({ ...DEFAULT_MONITOR_SETTINGS, ...options.monitors }, onMonitorEvent);
-  const session = createActor(mediaSessionLogic(options, live), { systemId: 'media', ...(options.inspect ? { inspect: options.inspect } : {}) });
-  const logChange = changeLogger(live);
-  const subscriptions = [
-    session.on('media.changed', (e) => {
-      options.toRoot({ type: 'media.changed', state: e.state, at: e.at, lastError: e.lastError });
-      logChange(e);
-    }),
-    session.on('media.result', (e) => options.toRoot(e)),
-  ];
-  session.start();
-  session.send({ type: 'media.start' });
-  let stopped = false;
+  const live = new LiveMediaLink({ ...DEFAULT_MONITOR_SETTINGS, ...view.monitors }, onMonitorEvent);
+  return { logic: mediaSessionLogic(view, live), attach: (session) => attachSession(view, live, session) };
+}
 
+/** The running side of `prepareMediaRuntime`: forwards the session's answers, answers what it cuts off. */
+function attachSession(options: MediaRuntimeOptions, live: LiveMediaLink, session: () => MediaSessionRef): AttachedMedia {
+  const logChange = changeLogger(live);
+  let subscriptions: Subscription[] = [];
+  let stopped = false;
+  /** Listens to the session in force and starts it. */
+  const follow = () => {
+    const current = session();
+    subscriptions = [current.on('media.changed', logChange), current.on('media.result', (e) => options.toRoot(e))];
+    current.send({ type: 'media.start' });
+  };
+  /** Stops listening to the session in force; the requests of its running calls. */
+  const leave = (): string[] => {
+    for (const s of subscriptions) s.unsubscribe();
+    subscriptions = [];
+    return Object.keys(session().getSnapshot().children).flatMap((id) => requestIdOfCall(id) ?? []);
+  };
+  follow();
   return {
-    session,
+    get session() {
+      return session();
+    },
     get link() {
       return live.link;
     },
     handle(event) {
-      if (stopped || session.getSnapshot().status !== 'active') return answerStopped(options, event.requestId);
-      session.send(mediaCallEvent(event));
+      if (stopped || session().getSnapshot().status !== 'active') return answerStopped(options, event.requestId);
+      session().send(mediaCallEvent(event));
+    },
+    restart(respawn) {
+      if (stopped) return;
+      const pending = leave();
+      respawn();
+      for (const requestId of pending) answerStopped(options, requestId);
+      live.applySettings({ ...DEFAULT_MONITOR_SETTINGS, ...options.monitors });
+      follow();
     },
     async stop() {
       if (stopped) return;
       stopped = true;
-      for (const s of subscriptions) s.unsubscribe();
-      const pending = Object.keys(session.getSnapshot().children).flatMap((id) => requestIdOfCall(id) ?? []);
-      session.send({ type: 'media.stop' });
-      session.stop();
+      const pending = leave();
+      session().send({ type: 'media.stop' });
       for (const requestId of pending) answerStopped(options, requestId);
       await live.close();
+    },
+  };
+}
+
+/** The media side on its own (no root driver machine): the session runs as its own actor. */
+export function startMediaRuntime(options: MediaRuntimeOptions): MediaRuntime {
+  const prepared = prepareMediaRuntime(() => options);
+  const actor = createActor(prepared.logic, { systemId: 'media' });
+  actor.start();
+  const runtime = prepared.attach(() => actor);
+  return {
+    get session() {
+      return runtime.session;
+    },
+    get link() {
+      return runtime.link;
+    },
+    handle: (event) => runtime.handle(event),
+    async stop() {
+      await runtime.stop();
+      actor.stop();
     },
   };
 }

@@ -1,9 +1,10 @@
-// Composes the robot side of the driver as ONE actor system: the root driver machine, which spawns
-// its children (connection, power, interlock, lease, motion), with the children's I/O provided
-// here — the daemon link's probe and live link, the motion executor — plus the safety trail, the
-// read answers and `retarget`. Adapter pushes go to the root, which routes them to the children;
-// nothing here keeps a copy of a child's state. Decisions stay in the machines, wire formats in the
-// adapters. Design card "one system, one truth"; reference-driver.md §12.
+// Composes the driver as ONE actor system: the root driver machine, which spawns its children
+// (connection, power, interlock, lease, motion, and the mesh and media logic the other runtimes
+// prepared), with the robot children's I/O provided here — the daemon link's probe and live link,
+// the motion executor — plus the safety trail, the read answers and `retarget`. Adapter pushes go
+// to the root, which routes them to the children; nothing here keeps a copy of a child's state.
+// Decisions stay in the machines, wire formats in the adapters. Design card "one system, one
+// truth"; reference-driver.md §12.
 import { randomUUID } from 'node:crypto';
 import { createActor, fromCallback, fromPromise, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import type { AuditLog } from '../adapters/audit-log.ts';
@@ -16,9 +17,10 @@ import { connectionMachine, type ConnectionEvent } from '../machines/connection.
 import type { DriverChildren, PrivilegedRpc } from '../machines/driver-policy.ts';
 import { driverMachine, type DriverMachine, type ReportEvent } from '../machines/driver.machine.ts';
 import type { LeasePolicy } from '../machines/lease.machine.ts';
+import type { MediaSessionMachine } from '../machines/media-session.machine.ts';
+import type { MeshInput, MeshMachine } from '../machines/mesh.machine.ts';
 import { motionMachine } from '../machines/motion.machine.ts';
 import type { CallerMeta } from '../protocol/json-rpc.ts';
-import type { MediaRpcEvent } from '../rpc/media-functions.ts';
 import { closeDaemonLink, openDaemonLink, statusReport, wireDaemonLink, type DaemonLink, type TransportMode } from './daemon-link.ts';
 import { createMotionExecutor } from './motion-executor.ts';
 import { answerRobotRead } from './robot-reads.ts';
@@ -48,10 +50,11 @@ export interface RobotRuntimeOptions {
   /** Publishes a `safety_event` on the mesh (set once the mesh runtime exists). */
   readonly emitSafetyEvent: (payload: Record<string, unknown>) => void;
   readonly inspect?: Observer<InspectionEvent>;
-  /** False with --no-media: the root machine refuses media RPCs (`disabled`). */
-  readonly mediaEnabled?: boolean;
-  /** Receives media RPCs the root machine accepted (the media runtime; set once it exists). */
-  readonly deliverMedia?: (event: MediaRpcEvent) => void;
+  /** The mesh child's logic (device-runtime.ts `prepareDeviceRuntime`) and its input. */
+  readonly mesh: MeshMachine;
+  readonly meshInput: MeshInput;
+  /** The media child's logic (media-runtime.ts `prepareMediaRuntime`); absent with --no-media (media RPCs refused, `disabled`). */
+  readonly media?: MediaSessionMachine;
   /** How the adapters reach the daemon (default: TCP); the fault simulation passes an in-memory one. */
   readonly daemonTransport?: DaemonTransport;
 }
@@ -149,21 +152,19 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
     actors: {
       connection: connectionMachine.provide({ actors: connectionActors(() => link, toRoot) }),
       motion: motionMachine.provide({ actors: executor }),
+      mesh: options.mesh,
+      ...(options.media ? { media: options.media } : {}),
     },
   });
   const driver = createActor(logic, {
     systemId: 'driver',
-    input: { deviceId: options.deviceId, leasePolicy: options.leasePolicy, leaseTtlS: options.leaseTtlS, privilegedRpc: options.privilegedRpc, mediaEnabled: options.mediaEnabled ?? true },
+    input: { deviceId: options.deviceId, leasePolicy: options.leasePolicy, leaseTtlS: options.leaseTtlS, privilegedRpc: options.privilegedRpc, mediaEnabled: options.media !== undefined, mesh: options.meshInput },
     ...inspect,
   });
   root = driver;
   const trail = startSafetyTrail(driver, options.audit, options.emitSafetyEvent);
   const lastStatus = (): DaemonStatus | null => (driver.getSnapshot().context.daemonStatus?.value as DaemonStatus | undefined) ?? null;
   const subscriptions = [
-    driver.on('driver.forward', ({ command }) => {
-      if (options.deliverMedia) options.deliverMedia(command.event);
-      else driver.send({ type: 'media.result', requestId: command.event.requestId, ok: false, error: new DaemonUnavailable({ message: 'no media runtime is running', connectionState: 'n/a' }) });
-    }),
     driver.on('driver.read', ({ requestId, function: fn }) => {
       void answerRobotRead(fn, link, lastStatus(), String(children().connection.getSnapshot().value)).then((answer) => driver.send({ type: 'read.result', requestId, ...answer }));
     }),

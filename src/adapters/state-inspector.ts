@@ -1,7 +1,8 @@
 // Attaches the Stately inspector (`@statelyai/inspect`, ecosystem §2.2) when `--inspect <ws-url>`
 // is given: every actor of the driver reports to a relay (`npm run inspect` starts one on
-// loopback). Owns the sanitising: secret-looking keys and binary values never leave the process,
-// even though machines are designed never to hold them.
+// loopback). Owns the sanitising — contexts, events and the input of promise and callback actors
+// (a media call's params): secret-looking keys and binary values never leave the process, even
+// though machines are designed never to hold them.
 import { createWebSocketInspector } from '@statelyai/inspect';
 import type { InspectionEvent, Observer } from 'xstate';
 
@@ -33,6 +34,16 @@ function sanitize(value: unknown, depth = 0): unknown {
   return value;
 }
 
+/**
+ * The message as sent, with its snapshot's `input` (promise and callback actors: a media call's
+ * params) sanitised like a context; a copy, the actor's own snapshot is untouched.
+ */
+function withSanitizedInput<T>(message: T): T {
+  const snapshot = (message as { snapshot?: unknown }).snapshot;
+  if (typeof snapshot !== 'object' || snapshot === null || !('input' in snapshot)) return message;
+  return { ...message, snapshot: { ...snapshot, input: sanitize((snapshot as { input: unknown }).input) } };
+}
+
 export interface StateInspector {
   readonly inspect: Observer<InspectionEvent>;
   stop(): void;
@@ -44,6 +55,7 @@ export function createStateInspector(url: string): StateInspector {
     autoStart: true,
     sanitizeContext: (context) => sanitize(context) as typeof context,
     sanitizeEvent: (event) => sanitize(event) as typeof event,
+    serialize: (message) => withSanitizedInput(message),
   });
   return { inspect: inspector.inspect as Observer<InspectionEvent>, stop: () => inspector.stop() };
 }

@@ -18,6 +18,8 @@ import {
 import type { ConnectionMachine } from './connection.machine.ts';
 import { availabilityOf, INITIAL_DRIVER_STATE, type ExecutionState } from './driver-state.ts';
 import type { InterlockMachine } from './interlock.machine.ts';
+import { mediaStateName, type MediaSessionMachine } from './media-session.machine.ts';
+import { meshStateName, type MeshMachine } from './mesh.machine.ts';
 import { acquireDecision, leaseDecision, leaseHeldError, liveHolder, type LeaseMachine, type LeasePolicy } from './lease.machine.ts';
 import { executionStateName, type MotionMachine } from './motion.machine.ts';
 import { powerStateName, type PowerMachine } from './power.machine.ts';
@@ -32,15 +34,23 @@ export interface DriverChildren {
   readonly interlock: ActorRefFrom<InterlockMachine>;
   readonly lease: ActorRefFrom<LeaseMachine>;
   readonly motion: ActorRefFrom<MotionMachine>;
+  /** The device on the mesh (respawned by `mesh.restart`). */
+  readonly mesh: ActorRefFrom<MeshMachine>;
+  /** The media session (respawned by `media.restart`); null with --no-media. */
+  readonly media: ActorRefFrom<MediaSessionMachine> | null;
 }
 
-/** The media session as the root knows it (media-session.machine.ts state names, or `disabled`). */
-export interface MediaMirror {
+/** The audio switches, the root's own state (start/stop_audio_input/output flip them). */
+export interface AudioSwitches {
+  readonly audioInput: boolean;
+  readonly audioOutput: boolean;
+}
+
+/** The media session as read from its child (media-session.machine.ts state names, or `disabled`), plus the switches. */
+export interface MediaView extends AudioSwitches {
   readonly state: string;
   readonly since: number;
   readonly lastError: string | null;
-  readonly audioInput: boolean;
-  readonly audioOutput: boolean;
 }
 
 /** What the gate decides on, read from the children at the moment of the decision. */
@@ -51,16 +61,24 @@ export interface GateView {
   readonly interlock: { readonly state: 'safe' | 'tripped'; readonly reason: string | null; readonly source: string | null; readonly owner: string | null; readonly since: number };
   readonly lease: { readonly owner: string | null; readonly expiresAt: number; readonly policy: LeasePolicy };
   readonly motion: { readonly state: ExecutionState; readonly since: number; readonly lastError: string; readonly lastCommander: string | null; readonly target: Record<string, unknown>; readonly kind: string | null };
-  readonly media: MediaMirror;
+  readonly media: MediaView;
+  readonly mesh: { readonly state: string; readonly since: number };
 }
 
-/** Reads every child's snapshot once. */
-export function gateView(children: DriverChildren, privilegedRpc: PrivilegedRpc, media: MediaMirror): GateView {
+function mediaView(media: DriverChildren['media'], audio: AudioSwitches, startedAt: number): MediaView {
+  if (media === null) return { state: 'disabled', since: startedAt, lastError: null, ...audio };
+  const s = media.getSnapshot();
+  return { state: mediaStateName(s.value), since: s.context.since, lastError: s.context.lastError, ...audio };
+}
+
+/** Reads every child's snapshot once (`startedAt`: the `since` of a disabled media side). */
+export function gateView(children: DriverChildren, privilegedRpc: PrivilegedRpc, audio: AudioSwitches, startedAt: number): GateView {
   const c = children.connection.getSnapshot();
   const p = children.power.getSnapshot();
   const i = children.interlock.getSnapshot();
   const l = children.lease.getSnapshot().context;
   const m = children.motion.getSnapshot();
+  const mesh = children.mesh.getSnapshot();
   return {
     privilegedRpc,
     connection: { state: String(c.value), lastError: c.context.lastError, since: c.context.since },
@@ -68,7 +86,8 @@ export function gateView(children: DriverChildren, privilegedRpc: PrivilegedRpc,
     interlock: { state: i.value === 'tripped' ? 'tripped' : 'safe', reason: i.context.reason, source: i.context.source, owner: i.context.owner, since: i.context.since },
     lease: { owner: l.owner, expiresAt: l.expiresAt, policy: l.policy },
     motion: { state: executionStateName(m.value), since: m.context.since, lastError: m.context.lastError, lastCommander: m.context.lastCommander, target: m.context.target, kind: m.context.active?.kind ?? null },
-    media,
+    media: mediaView(children.media, audio, startedAt),
+    mesh: { state: meshStateName(mesh.value), since: mesh.context.stateSince },
   };
 }
 
@@ -179,18 +198,16 @@ function isoMs(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-/** What the root keeps that is not a child's state: observations of the daemon and the mesh. */
+/** What the root keeps that is not a child's state: observations of the daemon and the media monitors. */
 export interface Observations {
   readonly startedAt: number;
   readonly daemonStatus: { readonly value: unknown; readonly at: number } | null;
   readonly pose: Record<string, unknown>;
-  readonly meshState: string;
-  readonly meshStateSince: number;
   readonly detectors: { readonly lastAudioEvent: Record<string, unknown>; readonly lastMotionEvent: Record<string, unknown> };
 }
 
-/** The reference's media fields of `driver_state` (§4), derived from the session mirror. */
-function mediaFields(media: MediaMirror): Record<string, unknown> {
+/** The reference's media fields of `driver_state` (§4), derived from the session child. */
+function mediaFields(media: MediaView): Record<string, unknown> {
   const session = media.state === 'streaming' ? 'available' : media.state === 'released' ? 'released' : 'unavailable';
   return {
     media_ready: media.state === 'streaming',
@@ -228,7 +245,7 @@ export function statusResult(view: GateView, seen: Observations, nowMs: number):
       power_state: view.power.state,
       motor_mode: view.power.motorMode,
       connection_state: view.connection.state,
-      mesh_state: seen.meshState,
+      mesh_state: view.mesh.state,
       media_session_state: view.media.state,
       audio_activity: audio['state'] === 'active',
       last_audio_event: audio,
@@ -239,7 +256,7 @@ export function statusResult(view: GateView, seen: Observations, nowMs: number):
         power: isoMs(view.power.since),
         interlock: isoMs(view.interlock.since),
         execution: isoMs(view.motion.since),
-        mesh: isoMs(seen.meshStateSince),
+        mesh: isoMs(view.mesh.since),
         media: isoMs(view.media.since),
       },
       started_at: isoMs(seen.startedAt),

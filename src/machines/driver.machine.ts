@@ -1,16 +1,18 @@
 // The root driver machine: the one actor every RPC event is sent to (through the gate), and the
-// parent of the robot-side children it spawns — connection (daemon link), power, interlock, lease,
-// motion — whose snapshots are the only truth about their states. Its guard is the one safety
-// decision (`refusalOf` in driver-policy.ts, which also explains refusals); accepted work goes to
-// the children with `sendTo`, and their answers (`lease.answer`, `motion.answer`,
-// `motion.stop_answer`) become the caller's `rpc.outcome`. It keeps only observations (daemon
-// status, pose, mesh state, the media mirror until media is a child). Pure definition: children's
-// I/O is provided by the runtime. reference-driver.md §2, §4, §12; README "Safety".
+// parent of every child of the driver's one actor system — connection (daemon link), power,
+// interlock, lease, motion, the mesh device and the media session — whose snapshots are the only
+// truth about their states. Its guard is the one safety decision (`refusalOf` in driver-policy.ts,
+// which also explains refusals); accepted work goes to the children with `sendTo`, and their answers
+// become the caller's `rpc.outcome`. It keeps only the audio switches and observations (daemon
+// status, pose, detector events). `mesh.restart` / `media.restart` respawn those children. Pure
+// definition: children's I/O is provided by the runtimes. reference-driver.md §2, §4, §12; README "Safety".
 import { assign, emit, enqueueActions, setup, type ActorRefFrom } from 'xstate';
 import type { RpcFailure } from '../errors.ts';
 import { connectionMachine } from './connection.machine.ts';
-import { gateView, refusalOf, statusResult, type DriverChildren, type GatedEvent, type GateView, type MediaMirror, type Observations, type PrivilegedRpc } from './driver-policy.ts';
+import { gateView, refusalOf, statusResult, type AudioSwitches, type DriverChildren, type GatedEvent, type GateView, type Observations, type PrivilegedRpc } from './driver-policy.ts';
 import { interlockMachine, type InterlockEvent } from './interlock.machine.ts';
+import { mediaCallEvent, type MediaSessionMachine } from './media-session.machine.ts';
+import type { MeshInput, MeshMachine } from './mesh.machine.ts';
 import { leaseDecision, leaseMachine, type LeaseAnswer, type LeasePolicy } from './lease.machine.ts';
 import { motionMachine, type CancelledCommand, type MotionToParent } from './motion.machine.ts';
 import { powerMachine, type MotorMode } from './power.machine.ts';
@@ -25,8 +27,10 @@ export interface DriverInput {
   readonly leasePolicy: LeasePolicy;
   readonly leaseTtlS: number;
   readonly privilegedRpc: PrivilegedRpc;
-  /** False with --no-media: media RPCs are not served and the mirror reads `disabled`. Default true. */
+  /** False with --no-media: no media child is spawned, media RPCs are refused (`disabled`). Default true. */
   readonly mediaEnabled?: boolean;
+  /** The mesh child's input (identity and timing of the device on the mesh). */
+  readonly mesh: MeshInput;
 }
 
 export interface DriverContext extends Observations {
@@ -34,7 +38,7 @@ export interface DriverContext extends Observations {
   readonly privilegedRpc: PrivilegedRpc;
   readonly leaseTtlS: number;
   readonly children: DriverChildren;
-  readonly media: MediaMirror;
+  readonly audio: AudioSwitches;
 }
 
 type Requested<T extends string, F = object> = { type: T; requestId: string } & F;
@@ -56,7 +60,6 @@ export type RpcEvent =
 
 /** What the runtime's adapters observe, sent to the root, which routes it to the children. */
 export type ReportEvent =
-  | { type: 'mesh.state'; state: string; at: number }
   | { type: 'daemon.status'; status: unknown; daemonState: string; error: string | null; motorMode: MotorMode | null; at: number }
   | { type: 'daemon.motor_mode'; mode: MotorMode }
   | { type: 'daemon.move_update'; uuid: string; update: 'started' | 'completed' | 'failed' | 'cancelled'; details: string }
@@ -69,11 +72,13 @@ export type ReportEvent =
   | { type: 'pose.update'; pose: Record<string, unknown> }
   | { type: 'read.result'; requestId: string; ok: true; result: unknown }
   | { type: 'read.result'; requestId: string; ok: false; error: RpcFailure }
-  | { type: 'media.changed'; state: string; at: number; lastError: string | null }
   /** A monitor's state change (audio_event / motion_event payload), mirrored into driver_state. */
   | { type: 'media.detector'; detector: 'audio' | 'motion'; event: Record<string, unknown> }
   | { type: 'media.result'; requestId: string; ok: true; result: unknown }
-  | { type: 'media.result'; requestId: string; ok: false; error: RpcFailure };
+  | { type: 'media.result'; requestId: string; ok: false; error: RpcFailure }
+  /** Respawn the named child (the runtime drained the mesh / updated its options holder first). */
+  | { type: 'mesh.restart'; input: MeshInput }
+  | { type: 'media.restart' };
 
 /** What the children send to their parent. */
 export type ChildEvent =
@@ -90,15 +95,13 @@ export type RpcOutcome =
 
 export type DriverEmitted =
   | RpcOutcome
-  /** Accepted media work for the media runtime. */
-  | { type: 'driver.forward'; command: { to: 'media'; event: MediaRpcEvent } }
   | { type: 'driver.read'; requestId: string; function: string };
 
 const now = () => Date.now();
 
 /** The gate's view of a root snapshot (children read at this moment). */
 export function viewOf(context: DriverContext): GateView {
-  return gateView(context.children, context.privilegedRpc, context.media);
+  return gateView(context.children, context.privilegedRpc, context.audio, context.startedAt);
 }
 
 /** The typed refusal the gate reports, from the same function as the guard. */
@@ -123,7 +126,7 @@ function stopResult(context: DriverContext, e: Extract<MotionToParent, { type: '
   return { status: 'tripped', interlock_state: interlock.state, reason: interlock.reason, ...common };
 }
 
-const MEDIA_SWITCHES: Partial<Record<MediaRpcEvent['function'], Partial<Pick<MediaMirror, 'audioInput' | 'audioOutput'>>>> = {
+const MEDIA_SWITCHES: Partial<Record<MediaRpcEvent['function'], Partial<AudioSwitches>>> = {
   start_audio_input: { audioInput: true },
   stop_audio_input: { audioInput: false },
   start_audio_output: { audioOutput: true },
@@ -143,6 +146,13 @@ export const driverMachine = setup({
     interlock: interlockMachine,
     lease: leaseMachine,
     motion: motionMachine,
+    // Provided by the runtimes (device-runtime.ts, media-runtime.ts) with their I/O.
+    mesh: (() => {
+      throw new Error('driver machine: the "mesh" actor must be provided');
+    }) as unknown as MeshMachine,
+    media: (() => {
+      throw new Error('driver machine: the "media" actor must be provided');
+    }) as unknown as MediaSessionMachine,
   },
   actions: {
     requestRead: emit(({ event }) => {
@@ -245,13 +255,19 @@ export const driverMachine = setup({
     forwardMedia: enqueueActions(({ context, event, enqueue }) => {
       const e = event as MediaRpcEvent;
       const flip = MEDIA_SWITCHES[e.function];
-      if (flip) enqueue.assign({ media: { ...context.media, ...flip } });
-      enqueue.emit({ type: 'driver.forward', command: { to: 'media', event: e } });
+      if (flip) enqueue.assign({ audio: { ...context.audio, ...flip } });
+      if (context.children.media) enqueue.sendTo(context.children.media, mediaCallEvent(e));
     }),
-    mirrorMedia: assign(({ context, event }) => {
-      const e = event as Extract<ReportEvent, { type: 'media.changed' }>;
-      if (context.media.state === 'disabled') return {};
-      return { media: { ...context.media, state: e.state, since: e.at, lastError: e.lastError } };
+    /** The old child is stopped (its systemId freed at once), then the same named actor is spawned again. */
+    restartMesh: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as Extract<ReportEvent, { type: 'mesh.restart' }>;
+      enqueue.stopChild(context.children.mesh);
+      enqueue.assign(({ spawn }) => ({ children: { ...context.children, mesh: spawn('mesh', { id: 'mesh', systemId: 'mesh', input: e.input }) } }));
+    }),
+    restartMedia: enqueueActions(({ context, enqueue }) => {
+      if (!context.children.media) return;
+      enqueue.stopChild(context.children.media);
+      enqueue.assign(({ spawn }) => ({ children: { ...context.children, media: spawn('media', { id: 'media', systemId: 'media' }) } }));
     }),
     mirrorDetector: assign(({ context, event }) => {
       const e = event as Extract<ReportEvent, { type: 'media.detector' }>;
@@ -280,16 +296,16 @@ export const driverMachine = setup({
       startedAt: t,
       daemonStatus: null,
       pose: {},
-      meshState: 'connecting',
-      meshStateSince: t,
       detectors: { lastAudioEvent: {}, lastMotionEvent: {} },
-      media: { state: input.mediaEnabled === false ? 'disabled' : 'idle', since: t, lastError: null, audioInput: true, audioOutput: true },
+      audio: { audioInput: true, audioOutput: true },
       children: {
         connection: spawn('connection', { id: 'connection', systemId: 'connection' }),
         power: spawn('power', { id: 'power', systemId: 'power' }),
         interlock: spawn('interlock', { id: 'interlock', systemId: 'interlock' }),
         lease: spawn('lease', { id: 'lease', systemId: 'lease', input: { policy: input.leasePolicy, defaultTtlS: input.leaseTtlS } }),
         motion: spawn('motion', { id: 'motion', systemId: 'motion' }),
+        mesh: spawn('mesh', { id: 'mesh', systemId: 'mesh', input: input.mesh }),
+        media: input.mediaEnabled === false ? null : spawn('media', { id: 'media', systemId: 'media' }),
       },
     };
   },
@@ -317,7 +333,6 @@ export const driverMachine = setup({
         'lease.answer': { actions: 'answer' },
         'interlock.stop_requested': { actions: 'stopForInterlock' },
         'connection.changed': { actions: 'onConnection' },
-        'mesh.state': { actions: assign(({ event }) => ({ meshState: event.state, meshStateSince: event.at })) },
         'daemon.status': { actions: 'routeStatus' },
         'daemon.motor_mode': { actions: enqueueActions(({ context, event, enqueue }) => enqueue.sendTo(context.children.power, event)) },
         'daemon.move_update': { actions: 'routeMoveUpdate' },
@@ -328,7 +343,8 @@ export const driverMachine = setup({
         'pose.update': { actions: assign(({ event }) => ({ pose: event.pose })) },
         'rpc.media': { guard: 'allowed', actions: 'forwardMedia' },
         'media.result': { actions: 'answer' },
-        'media.changed': { actions: 'mirrorMedia' },
+        'mesh.restart': { actions: 'restartMesh' },
+        'media.restart': { actions: 'restartMedia' },
         'media.detector': { actions: 'mirrorDetector' },
       },
     },

@@ -1,5 +1,6 @@
-// `--inspect <ws-url>`: the driver's actors report to a Stately inspector relay, and what they send
-// never contains credentials (here: a real JWT `.creds` user on a JWT broker).
+// `--inspect <ws-url>`: the driver's actors report to a Stately inspector relay as ONE actor tree
+// (the mesh, the media session and the robot children all descend from the driver root), and what
+// they send never contains credentials (here: a real JWT `.creds` user on a JWT broker) nor media data.
 import { credsAuthenticator } from '@nats-io/nats-core';
 import { WebSocketServer } from 'ws';
 import { afterAll, expect, test } from 'vitest';
@@ -41,6 +42,11 @@ test('inspection events reach the relay, sanitised', async () => {
   expect(all).not.toContain(server.jwt!.jwt);
 });
 
+/** The `@xstate.actor` announcements the relay received: one per actor, with its parent and root. */
+function actorsSeen(received: string[]): Array<{ name: string; sessionId: string; parentId?: string; rootId?: string }> {
+  return received.map((text) => JSON.parse(text) as { type: string; name: string; sessionId: string; parentId?: string; rootId?: string }).filter((e) => e.type === '@xstate.actor');
+}
+
 test('camera frames and audio in RPC events reach the relay only as sizes, never as data', async () => {
   const { port, received } = await startRelay();
   const server = await startNatsServer();
@@ -55,6 +61,15 @@ test('camera frames and audio in RPC events reach the relay only as sizes, never
   const pushed = Buffer.alloc(3_200, 7).toString('base64');
   expect((await call('push_audio_sample', { data_b64: pushed })).result.status).toBe('accepted');
   await expect.poll(() => received.join('\n'), { timeout: 10_000 }).toContain('media.result');
+  // One system: the driver root is the only actor without a parent, and every child named below is its own.
+  const actors = actorsSeen(received);
+  const roots = actors.filter((a) => a.parentId === undefined);
+  expect(roots.map((a) => a.name)).toEqual(['driver']);
+  const root = roots[0]!.sessionId;
+  for (const name of ['mesh', 'media', 'connection', 'power', 'interlock', 'lease', 'motion']) {
+    expect(actors.filter((a) => a.name === name).map((a) => ({ name: a.name, parentId: a.parentId, rootId: a.rootId }))).toEqual([{ name, parentId: root, rootId: root }]);
+  }
+  expect(actors.every((a) => a.rootId === root)).toBe(true);
   const all = received.join('\n');
   expect(all).toContain('[base64 ');
   const jpeg: string = frame.result.data_b64;

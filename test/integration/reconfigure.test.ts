@@ -2,6 +2,7 @@
 // moves the mesh connection to a second nats-server (registered there, answering there, gone from
 // the first); a changed daemon target retargets the daemon link to a second emulator; safety state
 // (a tripped interlock) survives both; a new signalling port moves the media session to that robot.
+// Mesh and media restart as the root's own children: the old one is gone, the new one is in the same system.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,8 +55,13 @@ test('a new broker in the settings moves the mesh connection without a restart',
   await expect.poll(async () => (await status(ncA).catch(() => ({}) as Record<string, any>)).driver_state?.connection_state, { timeout: 5_000 }).toBe('connected');
   expect(((await rpc(ncA, 'device-connect.default.apply-dev.cmd', { jsonrpc: '2.0', id: 't', method: 'emergency_stop', params: { reason: 'keep me' } })) as Record<string, any>).result.status).toBe('tripped');
   saveSettings({ messaging_urls: b.url, reachy_target: `127.0.0.1:${emulator1.port}` });
+  const before = driver.runtime.mesh;
   const applied = await driver.reconfigure(loadConfig({ argv, env }));
   expect(applied.restarted).toEqual(['mesh']);
+  expect(driver.runtime.mesh).not.toBe(before);
+  expect(before.getSnapshot().status).not.toBe('active');
+  expect(driver.robot.driver.system.get('mesh')).toBe(driver.runtime.mesh);
+  expect(driver.robot.driver.getSnapshot().children['mesh']).toBe(driver.runtime.mesh);
   await registryB.requests.next(() => true, 5_000);
   await expect.poll(async () => (await status(ncB)).driver_state.mesh_state).toBe('registered');
   expect((await status(ncB)).driver_state.interlock_state).toBe('tripped');
@@ -81,8 +87,12 @@ test('a new daemon target retargets the daemon link and keeps safety state', asy
 
 test('a new signalling port restarts only the media session, which streams from the new robot', async () => {
   const port = new URL(emulator2.signallingUrl!).port;
+  const before = driver.media!.session;
   const applied = await driver.reconfigure(loadConfig({ argv: [...argv, '--signalling-port', port], env }));
   expect(applied.restarted).toEqual(['media']);
+  expect(before.getSnapshot().status).toBe('stopped');
+  expect(driver.robot.driver.system.get('media')).toBe(driver.media!.session);
+  expect(driver.robot.driver.getSnapshot().children['media']).toBe(driver.media!.session);
   const call = async (method: string, params: object = {}): Promise<Record<string, any>> => await rpc(ncB, 'device-connect.default.apply-dev.cmd', { jsonrpc: '2.0', id: method, method, params }, 10_000);
   await expect.poll(async () => (await call('get_media_status')).result.session_state, { timeout: 8_000 }).toBe('streaming');
   expect(emulator2.media!.sessionCount()).toBe(1);

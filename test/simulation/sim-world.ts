@@ -5,7 +5,7 @@
 // side recorded in memory instead of NATS (safety_event = the audit record). Owns set-up and
 // tear-down only; what is played and judged lives in run-schedule.ts and invariants.ts.
 import { vi } from 'vitest';
-import { createActor } from 'xstate';
+import { fromPromise } from 'xstate';
 import type { RpcGate } from '../../src/actors/rpc-gate.ts';
 import type { DriverOverrides, RunningDriver } from '../../src/driver.ts';
 import { meshMachine } from '../../src/machines/mesh.machine.ts';
@@ -83,16 +83,22 @@ export async function openWorld(seed: number, latencyMs: readonly [number, numbe
     const overrides: DriverOverrides = {
       daemonBaseUrl: emulator.url,
       daemonTransport: inMemoryTransport(emulator, () => latency.between(latencyMs[0], latencyMs[1])),
-      startDeviceRuntime: (options) => ({
-        // Never started: the mesh is out of the simulation; calls enter through the gate directly.
-        mesh: createActor(meshMachine, { input: { deviceId: options.deviceId, tenant: options.tenant, discoveryMode: options.discoveryMode, deviceTtlS: options.deviceTtlS, registerJitterMs: 0, registerTimeoutMs: options.registerTimeoutMs } as never }),
-        emitEvent: (name, payload) => {
-          if (name === 'safety_event') audit.push({ record: structuredClone(payload) as SafetyRecordSeen['record'], at: performance.now() });
-        },
-        publish: () => undefined,
-        stop: async () => undefined,
-        registrationCount: () => 0,
-        meshCounters: () => ({ oversizeReplies: 0, droppedReplies: 0, droppedPublishes: 0 }),
+      prepareDeviceRuntime: (options) => ({
+        // The mesh is out of the simulation (its child never connects); calls enter through the gate directly.
+        logic: meshMachine.provide({ actors: { connect: fromPromise(() => new Promise<void>(() => undefined)), drain: fromPromise<void, void>(async () => undefined) } }),
+        input: () => ({ deviceId: options().deviceId, tenant: options().tenant, discoveryMode: options().discoveryMode, deviceTtlS: options().deviceTtlS, registerJitterMs: 0 }),
+        attach: (mesh) => ({
+          get mesh() {
+            return mesh();
+          },
+          emitEvent: (name, payload) => {
+            if (name === 'safety_event') audit.push({ record: structuredClone(payload) as SafetyRecordSeen['record'], at: performance.now() });
+          },
+          publish: () => undefined,
+          stop: async () => undefined,
+          registrationCount: () => 0,
+          meshCounters: () => ({ oversizeReplies: 0, droppedReplies: 0, droppedPublishes: 0 }),
+        }),
       }),
     };
     driver = await startTestDriver(['--no-media', '--messaging-url', 'nats://127.0.0.1:4222', '--device-id', 'reachy-sim'], { DEVICE_CONNECT_ALLOW_INSECURE: 'true' }, overrides);
