@@ -200,11 +200,15 @@ export const motionMachine = setup({
       at: context.since,
     })),
     stamp: assign({ since: () => nowMs() }),
-    /** Answers the active command's caller (if still waiting) and forgets it; its sender becomes an orphan if it runs. */
+    /**
+     * Answers the active command's caller (if still waiting) and forgets it; its sender becomes an
+     * orphan if it runs, and its daemon move (if any) is one the next command must stop first.
+     */
     endActive: enqueueActions(({ context, self, enqueue }, params: EndParams) => {
       const ended = endActive(context, params);
       if (ended.answer && parentOf(self)) enqueue.sendParent(ended.answer);
-      enqueue.assign({ active: null, orphans: ended.orphans });
+      const replaced = context.active?.uuid ? [...context.supersedes, context.active.uuid] : context.supersedes;
+      enqueue.assign({ active: null, orphans: ended.orphans, supersedes: replaced });
     }),
     take: assign(({ context, event }) => {
       const e = event as MotionCommandEvent;
