@@ -358,7 +358,7 @@ test('malformed TTLs that JSON cannot tell apart (NaN, Infinity) are answered, n
   await vi.advanceTimersByTimeAsync(0);
   expect(sut.snap().value).toBe('free');
   expect(sut.emitted).toEqual([]);
-  expect(sut.toParent().map((e) => [(e as { requestId: string }).requestId, (e as { ok: boolean }).ok])).toEqual([['rq-NaN', false], ['rq-Infinity', false]]);
+  expect(sut.toParent().map((e) => [(e as unknown as { requestId: string }).requestId, (e as unknown as { ok: boolean }).ok])).toEqual([['rq-NaN', false], ['rq-Infinity', false]]);
   sut.actor.stop();
   vi.useRealTimers();
 });

@@ -379,7 +379,7 @@ async function step(sut: Sut, event: Ev): Promise<void> {
     else if (event.type === EXEC_ERROR) settle(sut.executions as Array<Run<unknown, CommandAccepted>>, false, event.error);
     else if (event.type === STOP_DONE) settle(sut.sweeps as Array<Run<unknown, ReadonlyArray<string>>>, true, event.output);
     else if (event.type === STOP_ERROR) settle(sut.sweeps as Array<Run<unknown, ReadonlyArray<string>>>, false, event.error);
-    else sut.actor.send(event);
+    else sut.actor.send(event as MotionEvent);
     await vi.advanceTimersByTimeAsync(0);
   }
   const now = Date.now();
@@ -468,7 +468,7 @@ describe('motion machine', () => {
   });
 });
 
-const stopAnswers = (sut: Sut) => sut.toParent().filter((e) => e.type === 'motion.stop_answer') as Array<{ requestId: string; confirmed: boolean; stopped: string[]; cancelled: unknown[] }>;
+const stopAnswers = (sut: Sut) => sut.toParent().filter((e) => e.type === 'motion.stop_answer') as unknown as Array<{ requestId: string; confirmed: boolean; stopped: string[]; cancelled: unknown[] }>;
 const answers = (sut: Sut, requestId: string) => plain(sut.toParent().filter((e) => e.type === 'motion.answer' && (e as { requestId?: string }).requestId === requestId));
 
 // The stop guarantee, scenario by scenario (README "Safety"), on the same oracle-checked steps.

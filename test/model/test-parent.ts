@@ -3,7 +3,7 @@
 // recording actor, so every event it sends its parent is kept in order (`toParent`) next to the
 // events it emits (`emitted`). Owns no machine knowledge; the system under test is started here,
 // the listener attached before start so entry emits are recorded too.
-import { createActor, fromTransition, type AnyActorLogic, type EmittedFrom, type EventObject, type InputFrom } from 'xstate';
+import { createActor, fromTransition, type AnyActorLogic, type EmittedFrom, type EventFromLogic, type EventObject, type InputFrom } from 'xstate';
 
 /** The parent: keeps every event it receives. */
 const recorder = fromTransition((heard: EventObject[], event: EventObject) => [...heard, event], [] as EventObject[]);
@@ -20,7 +20,7 @@ export function childOfRecorder<TLogic extends AnyActorLogic, TSnap>(logic: TLog
   child.on('*', (e) => void emitted.push(e as EmittedFrom<TLogic>));
   child.start();
   const actor = {
-    send: (event: EventObject) => child.send(event as never),
+    send: (event: EventFromLogic<TLogic>) => child.send(event),
     stop: () => {
       // xstate refuses `stop()` on an actor with a parent; `_stop()` is what a parent calls on its children.
       (child as unknown as { _stop(): void })._stop();
