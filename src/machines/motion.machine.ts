@@ -136,6 +136,8 @@ export interface MotionContext {
   readonly stopReason: string;
   /** Outcome of the last stop: null before any, false while unconfirmed. */
   readonly stopConfirmed: boolean | null;
+  /** Epoch ms by which the waiting stop callers are answered (unconfirmed if need be): the first waiter's bound. */
+  readonly stopAnswerDue: number;
   readonly expectedDurationMs: number;
   readonly lastError: string;
   readonly lastCommander: string | null;
@@ -270,6 +272,8 @@ export const motionMachine = setup({
         cancelled,
         stopReason: e.reason,
         stopConfirmed: false,
+        // A stop joining callers already waiting keeps their deadline (re-entering must not push it back).
+        stopAnswerDue: context.waiters.length > 0 ? context.stopAnswerDue : nowMs() + STOP_CONFIRM_TIMEOUT_MS,
       });
     }),
     answerStops: enqueueActions(({ context, self, enqueue }, params: { confirmed: boolean; stopped: ReadonlyArray<string>; error: string | null }) => {
@@ -315,7 +319,7 @@ export const motionMachine = setup({
   delays: {
     // Tracked moves: their duration plus the SDK's margin; realtime targets settle after theirs.
     moveDeadline: ({ context }) => context.expectedDurationMs + (context.active?.uuid != null ? MOVE_COMPLETION_MARGIN_MS : 0),
-    stopConfirmTimeout: STOP_CONFIRM_TIMEOUT_MS,
+    stopConfirmTimeout: ({ context }) => (context.waiters.length > 0 ? Math.max(0, context.stopAnswerDue - nowMs()) : STOP_CONFIRM_TIMEOUT_MS),
     stopRetry: STOP_RETRY_MS,
   },
 }).createMachine({
@@ -331,6 +335,7 @@ export const motionMachine = setup({
     cancelled: [],
     stopReason: '',
     stopConfirmed: null,
+    stopAnswerDue: 0,
     expectedDurationMs: 0,
     lastError: '',
     lastCommander: null,

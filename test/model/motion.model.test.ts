@@ -124,6 +124,7 @@ const INITIAL: Model = {
   cancelled: [],
   stopReason: '',
   stopConfirmed: null,
+  stopAnswerDue: 0,
   expectedDurationMs: 0,
   lastError: '',
   lastCommander: null,
@@ -213,6 +214,8 @@ function oracle(s: Model, event: Ev, now: number): Outcome | null {
         cancelled: a && senderRunning ? [...s.cancelled, { function: a.kind, owner: a.owner }] : s.cancelled,
         stopReason: event.reason,
         stopConfirmed: false,
+        // Callers already waiting keep their deadline; a stop nobody waits on starts a new one.
+        stopAnswerDue: s.waiters.length > 0 ? s.stopAnswerDue : now + STOP_CONFIRM_TIMEOUT_MS,
       };
       return enter(next, { toParent: ended.toParent });
     }
@@ -392,7 +395,8 @@ async function step(sut: Sut, event: Ev): Promise<void> {
   sut.model = o.next;
   if (o.entered) sut.timers.enteredAt = now;
   if (o.next.value !== 'stopping') sut.timers.confirmDueAt = null;
-  else if (o.entered) sut.timers.confirmDueAt = now + STOP_CONFIRM_TIMEOUT_MS;
+  // Every stop caller is answered STOP_CONFIRM_TIMEOUT_MS after the first of them arrived, at the latest.
+  else if (o.entered) sut.timers.confirmDueAt = o.next.waiters.length > 0 ? o.next.stopAnswerDue : now + STOP_CONFIRM_TIMEOUT_MS;
   else if (event.type === CONFIRM_TIMEOUT) sut.timers.confirmDueAt = null;
   if (o.executorInput) {
     sut.counts.executions += 1;
