@@ -2,7 +2,7 @@
 // children (connection, power, interlock, lease, motion) and decides with one function. The root's
 // own state is one; what gates RPCs is its children's states, which only the real children hold —
 // so the model is the WORLD as the brief describes it: an independent machine (below) of the
-// gate-relevant child states (daemon link, power, interlock, lease holder) and the report events /
+// gate-relevant child states (daemon link, power, interlock, lease holder, a stop in progress) and the report events /
 // privileged RPCs that move them. `TestModel` generates paths from it (one per adjacency edge); each
 // is replayed on the real root — built with `driverMachine.provide` and fake probe/link/executor
 // actors — by sending the root its report events, and after every step the children must be in
@@ -12,7 +12,7 @@
 // flow back from the children) and a refused one none. A final test asserts every edge was walked —
 // for both `privilegedRpc` settings and both lease policies.
 import { describe, expect, test, vi } from 'vitest';
-import { createActor, createMachine, fromCallback, fromPromise, type AnyStateMachine, type ActorLogic, type SnapshotFrom } from 'xstate';
+import { createActor, createMachine, fromCallback, fromPromise, stateIn, type AnyStateMachine, type ActorLogic, type SnapshotFrom } from 'xstate';
 import { connectionMachine } from '../../src/machines/connection.machine.ts';
 import { driverMachine, explainRefusal, type DriverEvent, type DriverInput, type DriverMachine, type LeasePolicy, type PrivilegedRpc } from '../../src/machines/driver.machine.ts';
 import { motionMachine, type CommandAccepted, type ExecuteInput } from '../../src/machines/motion.machine.ts';
@@ -34,7 +34,10 @@ type WorldEvent =
   | { type: 'W.daemon_error' }
   | { type: 'W.supervisor_reset' }
   | { type: 'W.acquire_alice' }
-  | { type: 'W.revoke' };
+  | { type: 'W.revoke' }
+  /** stop_motion whose sweep the daemon does not confirm yet (motion stays `stopping`), then confirms. */
+  | { type: 'W.stop_hang' }
+  | { type: 'W.sweep_done' };
 
 const POWER_OF_MODE = { enabled: 'awake', disabled: 'asleep', gravity_compensation: 'compliant' } as const;
 const modeTransitions = Object.fromEntries(
@@ -68,10 +71,18 @@ const worldMachine = createMachine({
       initial: 'free',
       states: { free: { on: { 'W.acquire_alice': 'alice' } }, alice: { on: { 'W.revoke': 'free' } } },
     },
+    motion: {
+      initial: 'idle',
+      states: {
+        idle: { on: { 'W.stop_hang': 'stopping' } },
+        // A daemon error trips the interlock, whose stop starts a new sweep (confirmed at once here).
+        stopping: { on: { 'W.sweep_done': 'idle', 'W.daemon_error': { guard: stateIn({ interlock: 'safe' }), target: 'idle' } } },
+      },
+    },
   },
 });
 
-type World = { link: 'disconnected' | 'connected' | 'backoff'; power: 'unknown' | 'asleep' | 'awake' | 'compliant'; interlock: 'safe' | 'tripped'; lease: 'free' | 'alice' };
+type World = { link: 'disconnected' | 'connected' | 'backoff'; power: 'unknown' | 'asleep' | 'awake' | 'compliant'; interlock: 'safe' | 'tripped'; lease: 'free' | 'alice'; motion: 'idle' | 'stopping' };
 
 const WORLD_EVENTS: WorldEvent[] = [
   { type: 'W.link_start' },
@@ -84,6 +95,8 @@ const WORLD_EVENTS: WorldEvent[] = [
   { type: 'W.supervisor_reset' },
   { type: 'W.acquire_alice' },
   { type: 'W.revoke' },
+  { type: 'W.stop_hang' },
+  { type: 'W.sweep_done' },
 ];
 
 /** How each world event reaches the real root: the report (or privileged RPC) the runtime would send. */
@@ -105,6 +118,10 @@ function reportsFor(e: WorldEvent): Ev[] {
       return [{ type: 'rpc.acquire_lease', requestId: 'w-acquire', owner: 'alice', ttlS: LEASE_TTL_S }];
     case 'W.revoke':
       return [{ type: 'supervisor.revoke_lease', requestId: 'w-revoke', reason: 'supervisor revokes', owner: 'sup' }];
+    case 'W.stop_hang':
+      return [{ type: 'rpc.stop_motion', requestId: 'w-stop', owner: 'carol' }];
+    case 'W.sweep_done':
+      return [];
   }
 }
 
@@ -180,6 +197,7 @@ function oracleRefusal(w: World, cfg: Config, e: Ev): string | null {
   if (e.type === 'rpc.motion' && !powerAllows(e.power, w.power)) return w.power === 'compliant' ? 'MotorsCompliant' : 'RobotAsleep';
   const owner = (e as { owner: string }).owner;
   if (holder !== null && holder !== owner && cfg.leasePolicy === 'enforced') return 'LeaseHeld';
+  if (w.motion === 'stopping') return 'NotAllowedInState';
   return null;
 }
 
@@ -201,7 +219,13 @@ function oracleTakes(w: World, cfg: Config, e: Ev): boolean {
 // ---------------------------------------------------------------------------------------------
 // The system under test: the real root, its real children, fake I/O actors.
 
-function driverLogic() {
+/** The stop sweeps the fake daemon holds unconfirmed (`hang` set): resolved by `W.sweep_done`. */
+interface Sweeps {
+  hang: boolean;
+  held: Array<(stopped: ReadonlyArray<string>) => void>;
+}
+
+function driverLogic(sweeps: Sweeps) {
   return driverMachine.provide({
     actors: {
       connection: connectionMachine.provide({
@@ -214,7 +238,7 @@ function driverLogic() {
         actors: {
           // The daemon accepts every command at once (a realtime target: no uuid to track).
           executeCommand: fromPromise<CommandAccepted, ExecuteInput>(async () => ({ uuid: null, expectedDurationMs: 50 })),
-          stopMotion: fromPromise<ReadonlyArray<string>, { uuids: ReadonlyArray<string> }>(async () => []),
+          stopMotion: fromPromise<ReadonlyArray<string>, { uuids: ReadonlyArray<string> }>(() => (sweeps.hang ? new Promise((resolve) => void sweeps.held.push(resolve)) : Promise.resolve([]))),
           stopMove: fromPromise<void, { uuid: string }>(async () => undefined),
         },
       }),
@@ -223,11 +247,12 @@ function driverLogic() {
 }
 
 function createSut(input: DriverInput) {
-  const actor = createActor(driverLogic(), { input });
+  const sweeps: Sweeps = { hang: false, held: [] };
+  const actor = createActor(driverLogic(sweeps), { input });
   const outcomes: Array<{ requestId: string; ok: boolean }> = [];
   actor.on('rpc.outcome', (e) => void outcomes.push({ requestId: e.requestId, ok: e.ok }));
   actor.start();
-  return { actor, outcomes };
+  return { actor, outcomes, sweeps };
 }
 type Sut = ReturnType<typeof createSut>;
 
@@ -240,15 +265,20 @@ function worldOf(sut: Sut): World {
     power: String(c.power.getSnapshot().value) as World['power'],
     interlock: c.interlock.getSnapshot().value as World['interlock'],
     lease: holder === null ? 'free' : (holder as 'alice'),
+    motion: c.motion.getSnapshot().value === 'stopping' ? 'stopping' : 'idle',
   };
 }
 
 /** Sends the reports for `e` and lets the children (and their fake I/O) settle, without firing timers. */
 async function applyWorld(sut: Sut, e: WorldEvent): Promise<void> {
+  sut.sweeps.hang = e.type === 'W.stop_hang';
+  if (e.type === 'W.sweep_done') for (const resolve of sut.sweeps.held.splice(0)) resolve([]);
   for (const report of reportsFor(e)) {
     sut.actor.send(report);
     await vi.advanceTimersByTimeAsync(0);
   }
+  sut.sweeps.hang = false;
+  await vi.advanceTimersByTimeAsync(0);
 }
 
 const inputFor = (cfg: Config): DriverInput => ({ deviceId: 'reachy-mini-test', leasePolicy: cfg.leasePolicy, leaseTtlS: 5, privilegedRpc: cfg.privilegedRpc, mediaEnabled: false });
@@ -270,17 +300,20 @@ describe.each(CONFIGS)('root driver machine, privileged RPC $privilegedRpc, leas
   const executors = executorTable(WORLD_EVENTS, async (event) => {
     const sut = current();
     const mark = sut.outcomes.length;
+    const before = worldOf(sut);
     await applyWorld(sut, event as WorldEvent);
-    // A privileged RPC that moves the world is answered exactly once, and positively.
-    const rpc = reportsFor(event as WorldEvent).find((r) => 'requestId' in r) as { requestId: string } | undefined;
-    expect(sut.outcomes.slice(mark)).toEqual(rpc ? [{ requestId: rpc.requestId, ok: true }] : []);
+    // A privileged RPC that moves the world is answered exactly once, and positively. A stop is
+    // answered when a sweep is confirmed: its own (W.sweep_done) or the one a daemon error's trip starts.
+    const stopAnswered = before.motion === 'stopping' && (event.type === 'W.sweep_done' || (event.type === 'W.daemon_error' && before.interlock === 'safe'));
+    const rpc = event.type === 'W.stop_hang' ? undefined : (reportsFor(event as WorldEvent).find((r) => 'requestId' in r) as { requestId: string } | undefined);
+    expect(sut.outcomes.slice(mark)).toEqual([...(rpc ? [{ requestId: rpc.requestId, ok: true }] : []), ...(stopAnswered ? [{ requestId: 'w-stop', ok: true }] : [])]);
   });
 
   test('the world reaches every link, power, interlock and lease state', () => {
     const values = Object.values(adjacency).flatMap((a) => Object.values(a.transitions).map(({ state }) => state.value as World));
     expect(new Set(values.map((v) => v.link)).size).toBe(3);
     expect(new Set(values.map((v) => v.power)).size).toBe(4);
-    expect(new Set(values.map((v) => `${v.interlock}/${v.lease}`)).size).toBe(4);
+    expect(new Set(values.map((v) => `${v.interlock}/${v.lease}/${v.motion}`)).size).toBe(8);
   });
 
   // Every generated path, replayed on the real root: after every step its children are in the
