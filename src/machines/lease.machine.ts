@@ -219,14 +219,15 @@ export const leaseMachine = setup({
       },
       on: {
         'lease.acquire': [
-          // The holder renews by acquiring again (with the new TTL).
+          // The holder renews by acquiring again (with the new TTL) — unless it lapsed (next branch).
           {
-            guard: and(['validAcquire', 'isHolder']),
+            guard: and(['validAcquire', 'isHolder', not('lapsed')]),
             target: 'held',
             reenter: true,
             actions: [{ type: 'grant', params: ({ event }) => ({ owner: event.owner, ttlS: event.ttlS }) }, { type: 'announceHeld', params: { reason: 'renewed' } }, 'answerHeld'],
           },
-          // The expiry passed while the loop lagged: it expired first, then this caller takes it.
+          // The expiry passed while the loop lagged: it expired first, then this caller (the old
+          // holder too) takes it.
           {
             guard: and(['validAcquire', 'lapsed']),
             target: 'held',

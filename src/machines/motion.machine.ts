@@ -140,6 +140,8 @@ export interface MotionContext {
   readonly stopReason: string;
   /** Outcome of the last stop: null before any, false while unconfirmed. */
   readonly stopConfirmed: boolean | null;
+  /** Epoch ms by which the waiting stop callers are answered (unconfirmed if need be): the first waiter's bound. */
+  readonly stopAnswerDue: number;
   readonly expectedDurationMs: number;
   readonly lastError: string;
   readonly lastCommander: string | null;
@@ -208,7 +210,10 @@ export const motionMachine = setup({
       at: context.since,
     })),
     stamp: assign({ since: () => nowMs() }),
-    /** Answers the active command's caller (if still waiting) and forgets it; its sender becomes an orphan if it runs. */
+    /**
+     * Answers the active command's caller (if still waiting) and forgets it; its sender becomes an
+     * orphan if it runs, and its daemon move (if any) is one the next command must stop first.
+     */
     endActive: enqueueActions(({ context, self, enqueue }, params: EndParams) => {
       const ended = endActive(context, params);
       if (ended.answer && parentOf(self)) enqueue.sendParent(ended.answer);
@@ -279,6 +284,8 @@ export const motionMachine = setup({
         cancelled,
         stopReason: e.reason,
         stopConfirmed: false,
+        // A stop joining callers already waiting keeps their deadline (re-entering must not push it back).
+        stopAnswerDue: context.waiters.length > 0 ? context.stopAnswerDue : nowMs() + STOP_CONFIRM_TIMEOUT_MS,
       });
     }),
     answerStops: enqueueActions(({ context, self, enqueue }, params: { confirmed: boolean; stopped: ReadonlyArray<string>; error: string | null }) => {
@@ -337,7 +344,7 @@ export const motionMachine = setup({
   delays: {
     // Tracked moves: their duration plus the SDK's margin; realtime targets settle after theirs.
     moveDeadline: ({ context }) => context.expectedDurationMs + (context.active?.uuid != null ? MOVE_COMPLETION_MARGIN_MS : 0),
-    stopConfirmTimeout: STOP_CONFIRM_TIMEOUT_MS,
+    stopConfirmTimeout: ({ context }) => (context.waiters.length > 0 ? Math.max(0, context.stopAnswerDue - nowMs()) : STOP_CONFIRM_TIMEOUT_MS),
     stopRetry: STOP_RETRY_MS,
   },
 }).createMachine({
@@ -354,6 +361,7 @@ export const motionMachine = setup({
     cancelled: [],
     stopReason: '',
     stopConfirmed: null,
+    stopAnswerDue: 0,
     expectedDurationMs: 0,
     lastError: '',
     lastCommander: null,

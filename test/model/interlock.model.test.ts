@@ -1,11 +1,14 @@
 // Model-based test of the interlock machine (src/machines/interlock.machine.ts): paths generated
 // from the machine with `TestModel` (one per adjacency edge, event payload variants included),
 // replayed on the real actor with fake timers. Each step is checked against an independent oracle
-// written from the brief (next state, who tripped first, trip count, emitted `interlock.changed` and
-// `interlock.stop_requested`). Every (state, event) pair that is not an edge must be refused by the
-// real actor (`can()` false, nothing changes). A final test asserts every edge was walked.
+// written from the brief (next state, who tripped first, trip count, `since` of the last change,
+// emitted `interlock.changed` and `interlock.stop_requested` with its source, and the same stop
+// request sent to the parent — the actor runs as the child of a recording test parent, as the root
+// spawns it). Every (state, event) pair that is not an edge must be refused by the real actor
+// (`can()` false, nothing changes, nothing sent to the parent). A final test asserts every edge was
+// walked.
 import { describe, expect, test, vi } from 'vitest';
-import { createActor, type ActorLogic, type SnapshotFrom } from 'xstate';
+import type { ActorLogic, SnapshotFrom } from 'xstate';
 import {
   interlockMachine,
   type InterlockContext,
@@ -13,7 +16,8 @@ import {
   type InterlockEvent,
   type InterlockMachine,
 } from '../../src/machines/interlock.machine.ts';
-import { canModel, edgePaths, eventListTest, executorTable, MODEL_START_MS as START_MS, pathTests, recordingSut, refusalTable, useFakeClock, type SnapshotView, transitionCoverageTest } from './model-harness.ts';
+import { canModel, edgePaths, eventListTest, executorTable, MODEL_START_MS as START_MS, pathTests, refusalTable, useFakeClock, type SnapshotView, transitionCoverageTest } from './model-harness.ts';
+import { childOfRecorder } from './test-parent.ts';
 
 /** Clock advance before every event, so `at`/`trippedAt` must be the time of the event. */
 const STEP_MS = 250;
@@ -47,6 +51,8 @@ interface Expected {
   value: 'safe' | 'tripped';
   context: InterlockContext;
   emitted: InterlockEmitted[];
+  /** What the parent (the root) hears: the stop request, for every trip. */
+  toParent: InterlockEmitted[];
 }
 
 /** The brief, as an oracle: what the interlock must do with `event` at `now`, or null if it must ignore it. */
@@ -54,16 +60,20 @@ function oracle(value: unknown, ctx: InterlockContext, event: InterlockEvent, no
   const tripped = value === 'tripped';
   const trip = (reason: string, source: 'rpc' | 'supervisor' | 'daemon', owner: string | null): Expected => ({
     value: 'tripped',
-    context: { reason, source, owner, trippedAt: now, trips: ctx.trips + 1 },
+    context: { reason, source, owner, trippedAt: now, trips: ctx.trips + 1, since: now },
     emitted: [
       { type: 'interlock.changed', state: 'tripped', reason, source, owner, at: now },
-      { type: 'interlock.stop_requested', reason },
+      { type: 'interlock.stop_requested', reason, source },
     ],
+    toParent: [{ type: 'interlock.stop_requested', reason, source }],
   });
   switch (event.type) {
     case 'interlock.trip':
       // A trip while tripped keeps the first trip's record; the stop is requested again.
-      if (tripped) return { value: 'tripped', context: ctx, emitted: [{ type: 'interlock.stop_requested', reason: ctx.reason! }] };
+      if (tripped) {
+        const again = { type: 'interlock.stop_requested' as const, reason: ctx.reason!, source: ctx.source };
+        return { value: 'tripped', context: ctx, emitted: [again], toParent: [again] };
+      }
       return trip(event.reason, event.source, event.owner);
     case 'daemon.state':
       if (tripped || event.state !== 'error') return null;
@@ -72,19 +82,21 @@ function oracle(value: unknown, ctx: InterlockContext, event: InterlockEvent, no
       if (!tripped) return null;
       return {
         value: 'safe',
-        context: { reason: event.reason, source: event.source, owner: event.owner, trippedAt: 0, trips: ctx.trips },
+        context: { reason: event.reason, source: event.source, owner: event.owner, trippedAt: 0, trips: ctx.trips, since: now },
         emitted: [{ type: 'interlock.changed', state: 'safe', reason: event.reason, source: event.source, owner: event.owner, at: now }],
+        toParent: [],
       };
   }
 }
 
-const createSut = () => recordingSut<InterlockMachine, Snap>(createActor(interlockMachine));
+const createSut = () => childOfRecorder<InterlockMachine, Snap>(interlockMachine);
 type Sut = ReturnType<typeof createSut>;
 
 async function step(sut: Sut, event: InterlockEvent): Promise<void> {
   await vi.advanceTimersByTimeAsync(STEP_MS);
   const before = sut.snap();
   const mark = sut.emitted.length;
+  const heard = sut.toParent().length;
   const now = Date.now();
   const expected = oracle(before.value, before.context, event, now);
   expect(expected, `oracle ignores ${JSON.stringify(event)} in ${String(before.value)}`).not.toBeNull();
@@ -95,6 +107,7 @@ async function step(sut: Sut, event: InterlockEvent): Promise<void> {
   expect(after.value).toBe(expected!.value);
   expect(after.context).toEqual(expected!.context);
   expect(sut.emitted.slice(mark)).toEqual(expected!.emitted);
+  expect(sut.toParent().slice(heard)).toEqual(expected!.toParent);
 }
 
 describe('interlock machine', () => {
@@ -123,7 +136,9 @@ describe('interlock machine', () => {
     events: EVENTS,
     step,
     oracle: (_sut, before, event) => oracle(before.value, before.context, event, Date.now()),
+    // The parent heard exactly the stop requests the actor emitted: a refused event sent it nothing.
+    check: (sut) => expect(sut.toParent()).toEqual(sut.emitted.filter((e) => e.type === 'interlock.stop_requested')),
   });
 
-  transitionCoverageTest(interlockMachine, paths, { minimum: 3 });
+  transitionCoverageTest(interlockMachine, paths, { minimum: 4 });
 });

@@ -1,13 +1,19 @@
 // Model-based test of the lease machine (src/machines/lease.machine.ts): paths generated from the
 // machine with `TestModel` (one per adjacency edge, event payload variants included), replayed on
-// the real actor with fake timers. Each step is checked against an independent oracle written from
-// the brief (next state, context, emitted `lease.changed`), the expiry timer must fire exactly at
-// `expiresAt` and not a millisecond earlier, and the pure `leaseDecision` must agree with what the
-// actor accepts. Every (state, event) pair that is not an edge must be refused by the real actor
-// (`can()` false, nothing changes). A final test asserts every edge was walked, for both policies.
+// the real actor — run as the child of a recording test parent, as the root spawns it — with fake
+// timers. Each step is checked against an independent oracle written from the brief (next state,
+// context, emitted `lease.changed` with the holder AFTER the change, and the `lease.answer` the
+// parent gets for a request carrying a `requestId`: held / released / revoked, or LeaseHeld /
+// NotAllowedInState); the expiry timer must fire exactly at `expiresAt` and not a millisecond
+// earlier, and the pure `acquireDecision`/`leaseDecision` must agree with what the actor grants.
+// Every (state, event) pair the actor does not handle must be refused (`can()` false, nothing
+// changes, nothing sent to the parent). A final test asserts every edge was walked, for both
+// policies. Scenario tests: a lease that lapsed while the event loop lagged (the clock moved, the
+// timer had not fired) is expired, then granted, in one step.
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { createActor, type ActorLogic, type SnapshotFrom } from 'xstate';
+import { createActor, type ActorLogic, type EventObject, type SnapshotFrom } from 'xstate';
 import {
+  acquireDecision,
   DEFAULT_LEASE_TTL_S,
   defaultLeaseTtlMs,
   LEASE_POLICIES,
@@ -22,7 +28,8 @@ import {
   type LeaseMachine,
   type LeasePolicy,
 } from '../../src/machines/lease.machine.ts';
-import { canModel, edgePaths, eventListTest, executorTable, MODEL_START_MS as START_MS, pathTests, recordingSut, refusalTable, useFakeClock, type SnapshotView, transitionCoverageTest } from './model-harness.ts';
+import { canModel, edgePaths, eventListTest, executorTable, MODEL_START_MS as START_MS, pathTests, refusalTable, useFakeClock, type SnapshotView, transitionCoverageTest } from './model-harness.ts';
+import { childOfRecorder } from './test-parent.ts';
 
 /** Clock advance before every sent event, so renewals really re-arm a partly elapsed timer. */
 const STEP_MS = 250;
@@ -31,33 +38,46 @@ const CALLERS = ['alice', 'bob', 'carol'] as const;
 
 type Ev = LeaseEvent | { type: typeof EXPIRY };
 
-/** Events the model may walk (the guards filter them per state). */
+/**
+ * Events the model may walk (the guards filter them per state). RPCs carry a `requestId` and are
+ * answered; motion's own lease take (`lease.acquire` without one) and renewals are not. Malformed
+ * acquires (the gate's decoder refuses them first) are still answered, never granted.
+ */
 const EVENTS: Ev[] = [
-  { type: 'lease.acquire', owner: 'alice' },
-  { type: 'lease.acquire', owner: 'alice', ttlS: 2 },
+  { type: 'lease.acquire', owner: 'alice', requestId: 'rq-acquire-alice' },
+  { type: 'lease.acquire', owner: 'alice', ttlS: 2, requestId: 'rq-acquire-alice-2s' },
+  { type: 'lease.acquire', owner: 'bob', requestId: 'rq-acquire-bob' },
   { type: 'lease.acquire', owner: 'bob' },
+  { type: 'lease.acquire', owner: '', requestId: 'rq-blank' },
+  { type: 'lease.acquire', owner: '   ', requestId: 'rq-spaces' },
+  { type: 'lease.acquire', owner: 'alice', ttlS: MIN_LEASE_TTL_S - 0.01, requestId: 'rq-short' },
+  { type: 'lease.acquire', owner: 'alice', ttlS: MAX_LEASE_TTL_S + 1, requestId: 'rq-long' },
+  { type: 'lease.acquire', owner: 'bob', ttlS: 0 },
   { type: 'lease.renew', owner: 'alice' },
   { type: 'lease.renew', owner: 'bob' },
-  { type: 'lease.release', owner: 'alice' },
-  { type: 'lease.release', owner: 'bob' },
-  { type: 'lease.revoke', reason: 'e-stop' },
+  { type: 'lease.release', owner: 'alice', requestId: 'rq-release-alice' },
+  { type: 'lease.release', owner: 'bob', requestId: 'rq-release-bob' },
+  { type: 'lease.revoke', reason: 'e-stop', requestId: 'rq-revoke' },
   { type: EXPIRY },
-];
-/** Never acceptable in any state: bad owner or TTL outside [MIN, MAX]. */
-const INVALID: LeaseEvent[] = [
-  { type: 'lease.acquire', owner: '' },
-  { type: 'lease.acquire', owner: '   ' },
-  { type: 'lease.acquire', owner: 'alice', ttlS: MIN_LEASE_TTL_S - 0.01 },
-  { type: 'lease.acquire', owner: 'alice', ttlS: MAX_LEASE_TTL_S + 1 },
-  { type: 'lease.acquire', owner: 'alice', ttlS: Number.NaN },
-  { type: 'lease.acquire', owner: 'alice', ttlS: Number.POSITIVE_INFINITY },
-  { type: 'lease.acquire', owner: 'alice', ttlS: 0 },
 ];
 
 type Snap = SnapshotView<LeaseContext, Ev>;
 
 function serialize(snapshot: { value: unknown; status: string; context: LeaseContext }): string {
   return `${JSON.stringify(snapshot.value)}|${snapshot.status}|${snapshot.context.owner}|${snapshot.context.ttlMs}`;
+}
+
+/** An answer as the oracle writes it: errors by `_tag` and fields (messages are prose, never matched). */
+type PlainAnswer = { type: 'lease.answer'; requestId: string; ok: true; result: Record<string, unknown> } | { type: 'lease.answer'; requestId: string; ok: false; error: Record<string, unknown> };
+
+/** What the parent heard, errors made plain like the oracle's. */
+function plain(events: ReadonlyArray<EventObject>): unknown[] {
+  return events.map((e) => {
+    const error = (e as { error?: Record<string, unknown> }).error;
+    if (!error) return e;
+    const { message: _message, ...fields } = { ...error };
+    return { ...e, error: { _tag: error['_tag'], ...fields } };
+  });
 }
 
 interface Expected {
@@ -67,48 +87,72 @@ interface Expected {
   expiresAt: number;
   grantedAt: number;
   emitted: LeaseEmitted[];
+  toParent: PlainAnswer[];
 }
 
-/** The brief, as an oracle: what the lease must do with `event` at `now`, or null if it must refuse it. */
+/** The brief, as an oracle: what the lease must do with `event` at `now`, or null if it must not handle it. */
 function oracle(value: unknown, ctx: LeaseContext, event: Ev, now: number): Expected | null {
   const held = value === 'held';
+  const requestId = 'requestId' in event ? event.requestId : undefined;
+  const answer = (a: { ok: true; result: Record<string, unknown> } | { ok: false; error: Record<string, unknown> }): PlainAnswer[] => (requestId ? [{ type: 'lease.answer', requestId, ...a }] : []);
   const changed = (e: Omit<LeaseEmitted, 'type' | 'at' | 'detail'> & { detail?: string | null }): LeaseEmitted => ({ type: 'lease.changed', detail: null, at: now, ...e });
-  const toFree = (reason: 'released' | 'revoked' | 'expired', detail: string | null = null): Expected => ({
+  const same = (toParent: PlainAnswer[]): Expected => ({ value: held ? 'held' : 'free', owner: ctx.owner, ttlMs: ctx.ttlMs, expiresAt: ctx.expiresAt, grantedAt: ctx.grantedAt, emitted: [], toParent });
+  const toFree = (reason: 'released' | 'revoked' | 'expired', toParent: PlainAnswer[], detail: string | null = null): Expected => ({
     value: 'free',
     owner: null,
     ttlMs: ctx.defaultTtlMs,
     expiresAt: 0,
     grantedAt: 0,
-    emitted: [changed({ state: 'free', owner: ctx.owner, expiresAt: 0, reason, detail })],
+    emitted: [changed({ state: 'free', owner: ctx.owner, holder: null, expiresAt: 0, reason, detail })],
+    toParent,
   });
+  // Someone else holds it: LeaseHeld naming the holder; otherwise the caller simply does not hold it.
+  const refused = (caller: string, fn: string) =>
+    answer({
+      ok: false,
+      error:
+        held && caller !== ctx.owner
+          ? { _tag: 'LeaseHeld', holder: ctx.owner, secondsLeft: Math.round(ctx.expiresAt - now) / 1000 }
+          : { _tag: 'NotAllowedInState', function: fn, state: { command_owner: ctx.owner } },
+    });
   switch (event.type) {
     case 'lease.acquire': {
       const validTtl = event.ttlS === undefined || (Number.isFinite(event.ttlS) && event.ttlS >= 0.5 && event.ttlS <= 300);
-      if (!validTtl || event.owner.trim() === '') return null;
-      if (held && event.owner !== ctx.owner) return null;
+      if (!validTtl || event.owner.trim() === '' || (held && event.owner !== ctx.owner)) return same(refused(event.owner, 'lease.acquire'));
       const ttlMs = event.ttlS === undefined ? ctx.defaultTtlMs : event.ttlS * 1000;
       const reason = held ? 'renewed' : 'acquired';
-      return { value: 'held', owner: event.owner, ttlMs, expiresAt: now + ttlMs, grantedAt: held ? ctx.grantedAt : now, emitted: [changed({ state: 'held', owner: event.owner, expiresAt: now + ttlMs, reason })] };
+      return {
+        value: 'held',
+        owner: event.owner,
+        ttlMs,
+        expiresAt: now + ttlMs,
+        grantedAt: held ? ctx.grantedAt : now,
+        emitted: [changed({ state: 'held', owner: event.owner, holder: event.owner, expiresAt: now + ttlMs, reason })],
+        toParent: answer({ ok: true, result: { status: 'held', owner: event.owner, expires_at: (now + ttlMs) / 1000 } }),
+      };
     }
     case 'lease.renew':
       if (!held || event.owner !== ctx.owner) return null;
-      return { value: 'held', owner: ctx.owner, ttlMs: ctx.ttlMs, expiresAt: now + ctx.ttlMs, grantedAt: ctx.grantedAt, emitted: [changed({ state: 'held', owner: ctx.owner, expiresAt: now + ctx.ttlMs, reason: 'renewed' })] };
+      return { value: 'held', owner: ctx.owner, ttlMs: ctx.ttlMs, expiresAt: now + ctx.ttlMs, grantedAt: ctx.grantedAt, emitted: [changed({ state: 'held', owner: ctx.owner, holder: ctx.owner, expiresAt: now + ctx.ttlMs, reason: 'renewed' })], toParent: [] };
     case 'lease.release':
-      return held && event.owner === ctx.owner ? toFree('released') : null;
-    case 'lease.revoke':
-      return held ? toFree('revoked', event.reason) : null;
+      return held && event.owner === ctx.owner ? toFree('released', answer({ ok: true, result: { status: 'released' } })) : same(refused(event.owner, 'lease.release'));
+    case 'lease.revoke': {
+      const revoked = answer({ ok: true, result: { status: 'revoked', previous_owner: ctx.owner } });
+      return held ? toFree('revoked', revoked, event.reason) : same(revoked);
+    }
     case EXPIRY:
-      return held ? toFree('expired') : null;
+      return held ? toFree('expired', []) : null;
   }
 }
 
-const createSut = (input: LeaseInput) => recordingSut<LeaseMachine, Snap>(createActor(leaseMachine, { input }));
+const createSut = (input: LeaseInput) => childOfRecorder<LeaseMachine, Snap>(leaseMachine, input);
 type Sut = ReturnType<typeof createSut>;
 
 /** Runs one event on the real actor and checks it against the oracle. */
 async function step(sut: Sut, event: Ev): Promise<void> {
   const before = sut.snap();
   const mark = sut.emitted.length;
+  const heard = sut.toParent().length;
   let now: number;
   if (event.type === EXPIRY) {
     expect(before.value).toBe('held');
@@ -130,24 +174,22 @@ async function step(sut: Sut, event: Ev): Promise<void> {
   expect(expected, `oracle refuses ${JSON.stringify(event)} in ${String(before.value)}`).not.toBeNull();
   const after = sut.snap();
   expect(after.value).toBe(expected!.value);
-  const { emitted, ...fields } = expected!;
-  expect({ owner: after.context.owner, ttlMs: after.context.ttlMs, expiresAt: after.context.expiresAt, grantedAt: after.context.grantedAt }).toEqual({
-    owner: fields.owner,
-    ttlMs: fields.ttlMs,
-    expiresAt: fields.expiresAt,
-    grantedAt: fields.grantedAt,
-  });
+  const { emitted, toParent, value: _value, ...fields } = expected!;
+  expect({ owner: after.context.owner, ttlMs: after.context.ttlMs, expiresAt: after.context.expiresAt, grantedAt: after.context.grantedAt }).toEqual(fields);
   expect(sut.emitted.slice(mark)).toEqual(emitted);
+  expect(plain(sut.toParent().slice(heard))).toEqual(toParent);
 }
 
-/** The pure gate and the actor agree: enforced allows exactly whom the actor lets acquire. */
+/** The pure rules and the actor agree: an acquire is allowed exactly when the oracle grants it. */
 function checkDecisionAgrees(snap: Snap, policy: LeasePolicy): void {
+  const now = Date.now();
   for (const caller of CALLERS) {
-    const decision = leaseDecision(snap.context, caller, Date.now());
-    const canTake = snap.can({ type: 'lease.acquire', owner: caller });
-    if (policy === 'advisory') expect(decision).toEqual({ allowed: true, renews: canTake });
-    else if (canTake) expect(decision).toEqual({ allowed: true, renews: true });
-    else expect(decision).toEqual({ allowed: false, holder: snap.context.owner, secondsLeft: (snap.context.expiresAt - Date.now()) / 1000 });
+    const granted = oracle(snap.value, snap.context, { type: 'lease.acquire', owner: caller }, now)!.owner === caller;
+    const refusal = { allowed: false, holder: snap.context.owner, secondsLeft: (snap.context.expiresAt - now) / 1000 };
+    expect(acquireDecision(snap.context, caller, now)).toEqual(granted ? { allowed: true, renews: true } : refusal);
+    const decision = leaseDecision(snap.context, caller, now);
+    if (policy === 'advisory') expect(decision).toEqual({ allowed: true, renews: granted });
+    else expect(decision).toEqual(granted ? { allowed: true, renews: true } : refusal);
   }
 }
 
@@ -191,12 +233,16 @@ describe.each(LEASE_POLICIES)('lease machine, %s policy', (policy) => {
     checkDecisionAgrees(actual, policy);
   });
 
+  let heardBeforeRefusals = 0;
   refusalTable('refuses every non-edge event in %s', { adjacency, prefixes }, current, {
     events: EVENTS,
     delayed: (e) => e.type === EXPIRY,
-    invalid: INVALID,
-    step,
+    step: async (sut, e) => {
+      await step(sut, e);
+      heardBeforeRefusals = sut.toParent().length;
+    },
     oracle: (_sut, before, event) => oracle(before.value, before.context, event, Date.now()),
+    check: (sut) => expect(sut.toParent().length, 'a refused event is not answered').toBe(heardBeforeRefusals),
   });
 
   transitionCoverageTest(leaseMachine, paths, { minimum: 4 });
@@ -241,4 +287,74 @@ describe('lease machine input and the pure gate', () => {
   ] as const)('leaseDecision: %s', (_name, lease, caller, expected) => {
     expect(leaseDecision(lease as { owner: string | null; expiresAt: number; policy: LeasePolicy }, caller, START_MS)).toEqual(expected);
   });
+});
+
+describe('a lease that lapsed while the event loop lagged (its expiry passed, its timer had not fired)', () => {
+  /** How far past the expiry the clock jumps without running timers (the issue measured ~550 ms of lag). */
+  const LAG_MS = 550;
+  const TTL_S = 1;
+
+  async function lapsedLease() {
+    vi.useFakeTimers({ now: START_MS });
+    const sut = createSut({ policy: 'enforced', defaultTtlS: DEFAULT_LEASE_TTL_S });
+    sut.actor.send({ type: 'lease.acquire', owner: 'alice', ttlS: TTL_S, requestId: 'rq-alice' });
+    await vi.advanceTimersByTimeAsync(0);
+    vi.setSystemTime(START_MS + TTL_S * 1000 + LAG_MS);
+    expect(sut.snap().value, 'the timer has not fired: the actor still reads held').toBe('held');
+    return { sut, mark: sut.emitted.length, heard: sut.toParent().length, now: Date.now() };
+  }
+
+  afterEach(() => vi.useRealTimers());
+
+  test.each(['bob', 'alice'])('an acquire by %s expires the old lease for alice, then grants it, in one step', async (caller) => {
+    const { sut, mark, heard, now } = await lapsedLease();
+    sut.actor.send({ type: 'lease.acquire', owner: caller, requestId: 'rq-next' });
+    await vi.advanceTimersByTimeAsync(0);
+    const expiresAt = now + DEFAULT_LEASE_TTL_S * 1000;
+    expect(sut.emitted.slice(mark)).toEqual([
+      { type: 'lease.changed', state: 'free', owner: 'alice', holder: null, expiresAt: 0, reason: 'expired', detail: null, at: now },
+      { type: 'lease.changed', state: 'held', owner: caller, holder: caller, expiresAt, reason: 'acquired', detail: null, at: now },
+    ]);
+    expect(sut.toParent().slice(heard)).toEqual([{ type: 'lease.answer', requestId: 'rq-next', ok: true, result: { status: 'held', owner: caller, expires_at: expiresAt / 1000 } }]);
+    expect(sut.snap().context).toMatchObject({ owner: caller, expiresAt, grantedAt: now });
+    // One timer, re-armed for the new lease: it fires at its expiry, not at the old one's.
+    expect(vi.getTimerCount()).toBe(1);
+    await vi.advanceTimersByTimeAsync(expiresAt - now - 1);
+    expect(sut.snap().value).toBe('held');
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sut.snap().value).toBe('free');
+    sut.actor.stop();
+  });
+
+  test('a renewal by the old holder finds it expired (freed, audited, not renewed)', async () => {
+    const { sut, mark, heard, now } = await lapsedLease();
+    sut.actor.send({ type: 'lease.renew', owner: 'alice' });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sut.snap().value).toBe('free');
+    expect(sut.emitted.slice(mark)).toEqual([{ type: 'lease.changed', state: 'free', owner: 'alice', holder: null, expiresAt: 0, reason: 'expired', detail: null, at: now }]);
+    expect(sut.toParent().length).toBe(heard);
+    expect(vi.getTimerCount()).toBe(0);
+    sut.actor.stop();
+  });
+
+  test('the pure rules read a lapsed lease as free for everyone', async () => {
+    const { sut, now } = await lapsedLease();
+    for (const caller of CALLERS) {
+      expect(acquireDecision(sut.snap().context, caller, now)).toEqual({ allowed: true, renews: true });
+      expect(leaseDecision(sut.snap().context, caller, now)).toEqual({ allowed: true, renews: true });
+    }
+    sut.actor.stop();
+  });
+});
+
+test('malformed TTLs that JSON cannot tell apart (NaN, Infinity) are answered, never granted', async () => {
+  vi.useFakeTimers({ now: START_MS });
+  const sut = createSut({ policy: 'enforced', defaultTtlS: DEFAULT_LEASE_TTL_S });
+  for (const ttlS of [Number.NaN, Number.POSITIVE_INFINITY]) sut.actor.send({ type: 'lease.acquire', owner: 'alice', ttlS, requestId: `rq-${ttlS}` });
+  await vi.advanceTimersByTimeAsync(0);
+  expect(sut.snap().value).toBe('free');
+  expect(sut.emitted).toEqual([]);
+  expect(sut.toParent().map((e) => [(e as unknown as { requestId: string }).requestId, (e as unknown as { ok: boolean }).ok])).toEqual([['rq-NaN', false], ['rq-Infinity', false]]);
+  sut.actor.stop();
+  vi.useRealTimers();
 });

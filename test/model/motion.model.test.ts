@@ -1,35 +1,42 @@
-// Model-based test of the motion machine (src/machines/motion.machine.ts): paths generated from the
-// machine with `TestModel` (one per adjacency edge, payload variants included: two requests, one
-// tracked uuid and a stranger's, a tracked and a realtime executor result), replayed on the real
-// actor with deferred `executeCommand`/`stopMotion` actors under fake timers. Each step is checked
-// against an independent oracle written from the brief: next state and context, the emitted events
-// in order (`motion.changed` on every entry, `motion.accepted` only once the executor resolved,
-// `motion.finished` with its outcome, `motion.failed` with `_tag`/`message`, `motion.stopped`), the
-// executor's input (`supersedes` = the uuid of the move being replaced), the executor running
-// exactly while `commanded` and stopMotion exactly while `stopping` (cancelled when left early), and
-// the move deadline firing exactly at duration (+ the SDK margin for tracked moves), not 1 ms early.
-// Every (state, event) pair that is not an edge must be refused (a stranger's or a realtime move's
-// `daemon.move_done` included). A final test asserts every edge was walked. The M1–M5 block at the
-// end pins the defects these tests found (since fixed in the machine).
+// Model-based test of the motion machine (src/machines/motion.machine.ts) and its stop fence:
+// paths generated from the machine with `TestModel` (one per adjacency edge, payload variants
+// included), replayed on the real actor — the child of a recording test parent, as the root spawns
+// it — with deferred `executeCommand`/`stopMotion` actors and a recording `stopMove` under fake
+// timers. Each step is checked against an independent oracle written from the brief and the README
+// "Safety" contract: the whole context (fence `epoch`, active command, `supersedes`, orphans with
+// their hold, unknown moves, stop waiters, cancelled commands, stop confirmation), what the parent
+// hears in order (`motion.accepted`, `motion.answer` — MotionCancelled for a command superseded or
+// stopped while its sender ran, MotionNotCompleted for a move that ended badly —, `motion.stop_answer`
+// confirmed on sweep success or unconfirmed at STOP_CONFIRM_TIMEOUT_MS), what it emits
+// (`motion.changed`, `motion.late_move`, `motion.stop_unconfirmed`), the stray moves it stops, and
+// the executor / sweep inputs and timers (move deadline, stop confirmation, stop retry: each fires
+// exactly on time, not 1 ms early). Every (state, event) pair the machine does not handle must be
+// refused. A final test asserts every edge was walked; scenario tests pin the stop guarantee.
 import { describe, expect, test, vi } from 'vitest';
-import { createActor, fromPromise, getInitialSnapshot, type ActorLogic, type SnapshotFrom } from 'xstate';
+import { fromPromise, getInitialSnapshot, type ActorLogic, type EventObject, type SnapshotFrom } from 'xstate';
 import {
   MOVE_COMPLETION_MARGIN_MS,
   motionMachine,
+  ORPHAN_HOLD_MS,
+  STOP_CONFIRM_TIMEOUT_MS,
+  STOP_RETRY_MS,
   type CommandAccepted,
-  type ExecutionStateName,
+  type ExecuteInput,
   type MotionCommandEvent,
   type MotionContext,
   type MotionEmitted,
   type MotionEvent,
   type MotionMachine,
-  type MotionOutcome,
+  type MotionStopEvent,
 } from '../../src/machines/motion.machine.ts';
-import { canModel, Deferred, edgePaths, eventListTest, executorTable, expectStatesReached, MODEL_START_MS as START_MS, pathTests, recordingSut, refusalTable, useFakeClock, type SnapshotView, transitionCoverageTest } from './model-harness.ts';
+import { canModel, Deferred, edgePaths, eventListTest, executorTable, expectStatesReached, pathTests, refusalTable, useFakeClock, type SnapshotView, transitionCoverageTest } from './model-harness.ts';
+import { childOfRecorder } from './test-parent.ts';
 
-/** Clock advance before every event (well under the shortest move deadline). */
-const STEP_MS = 25;
+/** Clock advance before every event: well under the shortest timer (150 ms realtime settle) over any path. */
+const STEP_MS = 2;
 const DEADLINE = 'xstate.after.moveDeadline.motion.moving';
+const CONFIRM_TIMEOUT = 'xstate.after.stopConfirmTimeout.motion.stopping';
+const RETRY = 'xstate.after.stopRetry.motion.stopRetry';
 const EXEC_DONE = 'xstate.done.actor.executeCommand';
 const EXEC_ERROR = 'xstate.error.actor.executeCommand';
 const STOP_DONE = 'xstate.done.actor.stopMotion';
@@ -37,168 +44,240 @@ const STOP_ERROR = 'xstate.error.actor.stopMotion';
 const UUID = 'b6f3c1d2-5e0a-4f8b-9c7d-1a2b3c4d5e6f';
 const STRANGER = '0f0e0d0c-0b0a-4908-8706-050403020100';
 
-const GOTO: MotionCommandEvent = {
-  type: 'motion.command',
-  requestId: 'req-1',
-  kind: 'goto_target',
-  command: { op: 'goto', duration: 2, body_yaw: 0.3 },
-  target: { body_yaw: 0.3 },
-};
-const HEAD: MotionCommandEvent = {
-  type: 'motion.command',
-  requestId: 'req-2',
-  kind: 'set_target',
-  command: { op: 'head_target', head: [0, 0.1, 0] },
-  target: { head: [0, 0.1, 0] },
-};
-const STOP = { type: 'motion.stop', requestId: 'stop-1', reason: 'stop_motion by alice' } as const;
+const GOTO: MotionCommandEvent = { type: 'motion.command', requestId: 'req-1', kind: 'goto_target', owner: 'alice', command: { op: 'goto', duration: 2 }, target: { body_yaw: 0.3 }, wait: true };
+const HEAD: MotionCommandEvent = { type: 'motion.command', requestId: 'req-2', kind: 'set_target', owner: 'bob', command: { op: 'head_target' }, target: { head: [0, 0.1, 0] }, wait: false };
+const STOP: MotionStopEvent = { type: 'motion.stop', requestId: 'stop-1', reply: 'stop', reason: 'stop_motion by alice' };
+const TRIP: MotionStopEvent = { type: 'motion.stop', requestId: 'trip-1', reply: 'trip', reason: 'emergency_stop by bob: test' };
+/** The daemon reported an error: the root stops motion with nobody to answer. */
+const INTERNAL_STOP: MotionStopEvent = { type: 'motion.stop', requestId: null, reply: null, reason: 'daemon reported state "error"' };
 const TRACKED: CommandAccepted = { uuid: UUID, expectedDurationMs: 2_000 };
 const REALTIME: CommandAccepted = { uuid: null, expectedDurationMs: 150 };
-const REJECTED = { _tag: 'DaemonRejected', message: 'the daemon refused the goto: target out of range' };
-const STOP_FAILED = { _tag: 'DaemonUnavailable', message: 'the daemon did not answer /api/move/stop' };
-const STOPPED = [UUID];
+/** Caller-facing already: passed through to the caller as it is. */
+const SEND_FAILED = { _tag: 'DaemonUnavailable', message: 'the daemon did not answer the goto', connectionState: 'connected' };
+const SWEEP_FAILED = { _tag: 'DaemonUnavailable', message: 'the daemon did not answer /api/move/stop', connectionState: 'connected' };
+const UNCONFIRMED = 'the daemon has not confirmed the stop yet; still stopping';
 
 type Ev =
   | MotionEvent
   | { type: typeof EXEC_DONE; output: CommandAccepted }
-  | { type: typeof EXEC_ERROR; error: { _tag: string; message: string } }
+  | { type: typeof EXEC_ERROR; error: typeof SEND_FAILED }
   | { type: typeof STOP_DONE; output: ReadonlyArray<string> }
-  | { type: typeof STOP_ERROR; error: { _tag: string; message: string } }
-  | { type: typeof DEADLINE };
+  | { type: typeof STOP_ERROR; error: typeof SWEEP_FAILED }
+  | { type: typeof DEADLINE }
+  | { type: typeof CONFIRM_TIMEOUT }
+  | { type: typeof RETRY };
+
+const TIMERS = new Set<string>([DEADLINE, CONFIRM_TIMEOUT, RETRY]);
 
 const EVENTS: Ev[] = [
   GOTO,
   HEAD,
   STOP,
+  INTERNAL_STOP,
   { type: EXEC_DONE, output: TRACKED },
   { type: EXEC_DONE, output: REALTIME },
-  { type: EXEC_ERROR, error: REJECTED },
-  { type: STOP_DONE, output: STOPPED },
-  { type: STOP_ERROR, error: STOP_FAILED },
+  { type: EXEC_ERROR, error: SEND_FAILED },
+  { type: STOP_DONE, output: [UUID] },
+  { type: STOP_ERROR, error: SWEEP_FAILED },
+  { type: 'daemon.move_started', uuid: STRANGER, interlockTripped: false },
+  { type: 'daemon.move_started', uuid: STRANGER, interlockTripped: true },
   { type: 'daemon.move_done', uuid: UUID, outcome: 'completed', details: '' },
   { type: 'daemon.move_done', uuid: UUID, outcome: 'failed', details: 'motor 3 stalled' },
-  { type: 'daemon.move_done', uuid: UUID, outcome: 'failed', details: '' },
-  { type: 'daemon.move_done', uuid: UUID, outcome: 'cancelled', details: 'stopped by a newer move' },
-  // Someone else's move finishing (a sequence, a move we no longer track): never ours.
   { type: 'daemon.move_done', uuid: STRANGER, outcome: 'completed', details: '' },
-  { type: 'daemon.move_done', uuid: STRANGER, outcome: 'failed', details: 'boom' },
+  // A cancelled sender finished: it started the stranger move (stopped late by the executor), it
+  // timed out (fate unknown: held), or it failed (gone).
+  { type: 'sender.settled', requestId: 'req-1', uuid: STRANGER, outcome: 'sent', stoppedLate: true },
+  { type: 'sender.settled', requestId: 'req-1', uuid: null, outcome: 'unknown', stoppedLate: false },
+  { type: 'link.recovered', interlockTripped: false },
   { type: DEADLINE },
+  { type: CONFIRM_TIMEOUT },
+  { type: RETRY },
 ];
 
 type Snap = SnapshotView<MotionContext, Ev>;
 
+const some = (xs: ReadonlyArray<unknown>) => (xs.length > 0 ? 'some' : 'none');
+
+/**
+ * What the guards read, coarsely (so the graph stays small): the active command, whether orphans
+ * (running or held), unknown moves, stop waiters and moves to supersede exist, and the stop's
+ * confirmation. The oracle checks the exact context on the real actor at every step.
+ */
 function serialize(snapshot: { value: unknown; status: string; context: MotionContext }): string {
-  const { uuid, requestId } = snapshot.context;
-  return `${JSON.stringify(snapshot.value)}|${snapshot.status}|${uuid === null ? '-' : 'tracked'}|${requestId === null ? '-' : 'pending'}`;
+  const c = snapshot.context;
+  const active = c.active ? `${c.active.requestId}:${c.active.uuid ? 'tracked' : '-'}:${c.active.answered ? 'answered' : 'waiting'}` : '-';
+  const orphans = c.orphans.some((o) => o.heldUntil === 0) ? 'running' : c.orphans.length > 0 ? 'held' : 'none';
+  return [JSON.stringify(snapshot.value), snapshot.status, active, orphans, some(c.unknownMoves), some(c.waiters), c.stopConfirmed, some(c.supersedes)].join('|');
 }
 
-/** The oracle's account of the machine: what the brief says its context must be. */
-interface Expected {
-  value: ExecutionStateName;
-  requestId: string | null;
-  kind: string | null;
-  command: Record<string, unknown> | null;
-  target: Record<string, unknown>;
-  uuid: string | null;
-  expectedDurationMs: number;
-  lastError: string;
-  stopRequestId: string | null;
-  supersedes: string | null;
-}
+/** The oracle's account: the machine's context as the brief says it must be (without `since`). */
+type Model = Omit<MotionContext, 'since'> & { value: string };
+
+const INITIAL: Model = {
+  value: 'idle',
+  epoch: 0,
+  active: null,
+  supersedes: [],
+  orphans: [],
+  unknownMoves: [],
+  waiters: [],
+  cancelled: [],
+  stopReason: '',
+  stopConfirmed: null,
+  stopAnswerDue: 0,
+  expectedDurationMs: 0,
+  lastError: '',
+  lastCommander: null,
+  target: {},
+};
 
 interface Outcome {
-  next: Expected;
+  next: Model;
+  /** The state is (re-)entered: `since` moves, `motion.changed` is emitted, its timers restart. */
+  entered: boolean;
+  toParent: unknown[];
   emitted: MotionEmitted[];
-  /** The input of the executor or stopMotion run the new state starts. */
-  executorInput?: { command: Record<string, unknown>; supersedes: string | null };
-  stopInput?: { uuid: string | null };
+  strays: string[];
+  executorInput?: ExecuteInput;
+  sweepInput?: { uuids: ReadonlyArray<string> };
 }
 
-const FINISH_DETAILS = {
-  superseded: 'a newer command replaced it',
-  stopped: 'stopped by stop_motion or the interlock',
-  timeout: 'the daemon did not report the move finished in time',
-  realtime: 'realtime target sent and settled',
-  failedDefault: 'the daemon reported the move failed',
-} as const;
+const err = (fields: Record<string, unknown>) => fields;
 
 /** The brief, as an oracle: what `event` does in `s` at `now`, or null if it must be refused. */
-function oracle(s: Expected, event: Ev, now: number): Outcome | null {
-  const changed = (next: Expected): MotionEmitted => ({
-    type: 'motion.changed',
-    state: next.value,
-    requestId: next.requestId,
-    kind: next.kind,
-    target: next.target,
-    lastError: next.lastError,
-    at: now,
+function oracle(s: Model, event: Ev, now: number): Outcome | null {
+  const live = s.orphans.filter((o) => o.heldUntil === 0 || o.heldUntil > now);
+  const a = s.active;
+  const out = (next: Model, entered: boolean, extra: Partial<Outcome> = {}): Outcome => ({ next, entered, toParent: [], emitted: [], strays: [], ...extra });
+  const enter = (next: Model, extra: Partial<Outcome> = {}) => {
+    const o = out(next, true, extra);
+    o.emitted = [...o.emitted, { type: 'motion.changed', state: next.value === 'stopRetry' ? 'stopping' : (next.value as never), requestId: next.active?.requestId ?? null, kind: next.active?.kind ?? null, at: now }];
+    if (next.value === 'stopping') o.sweepInput = { uuids: next.supersedes };
+    if (next.value === 'commanded') o.executorInput = { requestId: next.active!.requestId, epoch: next.epoch, command: next.active!.command, supersedes: next.supersedes };
+    return o;
+  };
+  /** The active command ends: its caller (if still waiting) hears why; a running sender becomes an orphan. */
+  const endActive = (outcome: string, details: string, senderRunning: boolean) => {
+    if (!a) return { toParent: [] as unknown[], orphans: s.orphans, supersedes: s.supersedes };
+    const error = senderRunning ? err({ _tag: 'MotionCancelled', reason: outcome }) : err({ _tag: 'MotionNotCompleted', outcome, uuid: a.uuid });
+    return {
+      toParent: a.answered ? [] : [{ type: 'motion.answer', requestId: a.requestId, ok: false, error }],
+      orphans: senderRunning ? [...s.orphans, { requestId: a.requestId, function: a.kind, owner: a.owner, heldUntil: 0 }] : s.orphans,
+      supersedes: a.uuid ? [...s.supersedes, a.uuid] : s.supersedes,
+    };
+  };
+  const take = (e: MotionCommandEvent, base: Model): Model => ({
+    ...base,
+    value: 'commanded',
+    epoch: base.epoch + 1,
+    active: { requestId: e.requestId, kind: e.kind, owner: e.owner, command: e.command, target: e.target, wait: e.wait, uuid: null, answered: false },
+    lastError: '',
+    lastCommander: e.owner,
+    target: e.target,
   });
-  /** The running request ends with `outcome`; cancelled/completed/stopped leave no error behind. */
-  const finish = (outcome: MotionOutcome, details: string, to: ExecutionStateName): Outcome => {
-    const next: Expected = { ...s, value: to, requestId: null, uuid: null, command: null, lastError: outcome === 'completed' || outcome === 'cancelled' ? '' : details };
-    return { next, emitted: [{ type: 'motion.finished', requestId: s.requestId!, uuid: s.uuid, outcome, details }, changed(next)] };
+  const finish = (outcome: string, details: string, to: string): Outcome => {
+    const answer = !a!.answered
+      ? [{ type: 'motion.answer', requestId: a!.requestId, ...(outcome === 'completed' ? { ok: true, result: { status: 'completed', uuid: a!.uuid, target: a!.target } } : { ok: false, error: err({ _tag: 'MotionNotCompleted', outcome, uuid: a!.uuid }) }) }]
+      : [];
+    return enter({ ...s, value: to, active: null, lastError: outcome === 'completed' || outcome === 'cancelled' ? '' : details }, { toParent: answer });
   };
-  const failed = (error: { _tag: string; message: string }, requestId: string): Outcome => {
-    // The request ends with this one terminal event: nothing of it is left to supersede or stop.
-    const next: Expected = { ...s, value: 'error', lastError: error.message, uuid: null, requestId: null, command: null };
-    return { next, emitted: [{ type: 'motion.failed', requestId, error: { _tag: error._tag, message: error.message } }, changed(next)] };
+  /** Every waiting stop caller gets the sweep's outcome; unconfirmed is also emitted for the trail. */
+  const answerStops = (base: Model, confirmed: boolean, stopped: ReadonlyArray<string>, error: string | null) => {
+    const toParent = base.waiters.map((w) => ({ type: 'motion.stop_answer', requestId: w.requestId, reply: w.reply, confirmed, stopped, cancelled: base.cancelled, error }));
+    const emitted: MotionEmitted[] = !confirmed && base.waiters.length > 0 ? [{ type: 'motion.stop_unconfirmed', reason: base.stopReason, error }] : [];
+    const next: Model = { ...base, waiters: [], ...(confirmed ? { cancelled: [], stopConfirmed: true, supersedes: [] } : {}) };
+    return { next, toParent, emitted };
   };
+  const stray = (uuid: string, reason: string): Outcome => out(s, false, { strays: [uuid], emitted: [{ type: 'motion.late_move', uuid, reason }] });
+  const sweepOwed = (tripped: boolean) => s.stopConfirmed === false || live.length > 0 || tripped;
   switch (event.type) {
     case 'motion.command': {
-      // Always accepted: a new command replaces whatever runs. The replaced request ends as
-      // superseded, and the executor is told which daemon move (if any) to stop first.
-      // While stopping, the command is refused on its own request and the stop carries on (M3).
-      if (s.value === 'stopping') {
-        return { next: s, emitted: [{ type: 'motion.failed', requestId: event.requestId, error: { _tag: 'NotAllowedInState', message: 'motion is stopping; send the command again once it has stopped' } }] };
+      if (s.value === 'stopping' || s.value === 'stopRetry') {
+        return out(s, false, { toParent: [{ type: 'motion.answer', requestId: event.requestId, ok: false, error: err({ _tag: 'MotionCancelled', reason: 'stopping' }) }] });
       }
-      // The replaced request reports its own uuid (null until the daemon accepted it, M5); the move
-      // still to stop is the tracked one, or the one the replaced command was itself replacing.
-      const emitted: MotionEmitted[] = [];
-      if (s.requestId !== null) emitted.push({ type: 'motion.finished', requestId: s.requestId, uuid: s.uuid, outcome: 'superseded', details: FINISH_DETAILS.superseded });
-      const supersedes = s.uuid ?? s.supersedes;
-      const next: Expected = { ...s, value: 'commanded', requestId: event.requestId, kind: event.kind, command: event.command, target: event.target, lastError: '', uuid: null, supersedes };
-      emitted.push(changed(next));
-      return { next, emitted, executorInput: { command: event.command, supersedes } };
+      // Superseded: a running sender is cancelled into an orphan, a tracked move joins `supersedes`.
+      const ended = endActive('superseded', 'a newer command replaced it', s.value === 'commanded');
+      return enter(take(event, { ...s, active: null, orphans: ended.orphans, supersedes: ended.supersedes }), { toParent: ended.toParent });
     }
     case 'motion.stop': {
-      // Always accepted (stopping is never gated).
-      // A second stop while one runs is answered at once; the running stop answers the first (M2).
-      if (s.value === 'stopping') return { next: s, emitted: [{ type: 'motion.stopped', requestId: event.requestId, stopped: [] }] };
-      const next: Expected = { ...s, value: 'stopping', stopRequestId: event.requestId };
-      return { next, emitted: [changed(next)], stopInput: { uuid: s.uuid } };
+      // The fence rises; the active command ends (cancelled if its sender still runs); the caller waits for the sweep.
+      const senderRunning = s.value === 'commanded';
+      const ended = endActive('stopped', event.reason, senderRunning);
+      const next: Model = {
+        ...s,
+        value: 'stopping',
+        active: null,
+        orphans: ended.orphans,
+        epoch: s.epoch + 1,
+        supersedes: ended.supersedes,
+        waiters: event.requestId && event.reply ? [...s.waiters, { requestId: event.requestId, reply: event.reply }] : s.waiters,
+        cancelled: a && senderRunning ? [...s.cancelled, { function: a.kind, owner: a.owner }] : s.cancelled,
+        stopReason: event.reason,
+        stopConfirmed: false,
+        // Callers already waiting keep their deadline; a stop nobody waits on starts a new one.
+        stopAnswerDue: s.waiters.length > 0 ? s.stopAnswerDue : now + STOP_CONFIRM_TIMEOUT_MS,
+      };
+      return enter(next, { toParent: ended.toParent });
     }
     case EXEC_DONE: {
       if (s.value !== 'commanded') return null;
-      const next: Expected = { ...s, value: 'moving', uuid: event.output.uuid, supersedes: null, expectedDurationMs: event.output.expectedDurationMs };
-      return { next, emitted: [{ type: 'motion.accepted', requestId: s.requestId!, uuid: event.output.uuid, kind: s.kind! }, changed(next)] };
+      const accepted = [{ type: 'motion.accepted', requestId: a!.requestId, kind: a!.kind, uuid: event.output.uuid }];
+      const answer = a!.wait ? [] : [{ type: 'motion.answer', requestId: a!.requestId, ok: true, result: { status: 'accepted', uuid: event.output.uuid, target: a!.target } }];
+      // Moves that started while the sender ran and are not its own belong to orphans: stopped.
+      const strays = live.length > 0 ? s.unknownMoves.filter((u) => u !== event.output.uuid) : [];
+      const next: Model = { ...s, value: 'moving', active: { ...a!, uuid: event.output.uuid, answered: !a!.wait }, supersedes: [], unknownMoves: [], expectedDurationMs: event.output.expectedDurationMs };
+      const o = enter(next, { toParent: [...accepted, ...answer], strays });
+      o.emitted = [...strays.map((uuid) => ({ type: 'motion.late_move' as const, uuid, reason: 'started by a command cancelled before it reached the daemon' })), ...o.emitted];
+      return o;
     }
     case EXEC_ERROR:
-      return s.value === 'commanded' ? failed(event.error, s.requestId!) : null;
+      if (s.value !== 'commanded') return null;
+      return enter({ ...s, value: 'error', active: null, lastError: event.error.message, unknownMoves: [] }, { toParent: [{ type: 'motion.answer', requestId: a!.requestId, ok: false, error: err({ _tag: event.error._tag, connectionState: event.error.connectionState }) }] });
+    case 'daemon.move_started':
+      if (s.value === 'commanded') {
+        if (event.interlockTripped) return stray(event.uuid, 'a move started while the interlock is tripped');
+        // Maybe the running sender's own move: decided when it answers.
+        return out({ ...s, unknownMoves: [...s.unknownMoves, event.uuid] }, false);
+      }
+      if (a?.uuid === event.uuid) return out(s, false);
+      if (event.interlockTripped) return stray(event.uuid, 'a move started while the interlock is tripped');
+      if (live.length > 0) return stray(event.uuid, 'started by a command cancelled before it reached the daemon');
+      return null;
     case 'daemon.move_done':
-      if (s.value !== 'moving' || s.uuid === null || event.uuid !== s.uuid) return null;
-      if (event.outcome === 'failed') return finish('failed', event.details || FINISH_DETAILS.failedDefault, 'error');
+      if (s.value !== 'moving' || !a?.uuid || event.uuid !== a.uuid) return null;
+      if (event.outcome === 'failed') return finish('failed', event.details || 'the daemon reported the move failed', 'error');
       return finish(event.outcome, event.details, 'idle');
     case DEADLINE:
       if (s.value !== 'moving') return null;
-      return s.uuid !== null ? finish('timeout', FINISH_DETAILS.timeout, 'error') : finish('completed', FINISH_DETAILS.realtime, 'idle');
+      return a!.uuid ? finish('timeout', 'the daemon did not report the move finished in time', 'error') : finish('completed', 'realtime target sent and settled', 'idle');
+    case 'sender.settled': {
+      // Its orphan is gone, or held for ORPHAN_HOLD_MS when its fate is unknown; a late move it started was stopped.
+      const orphans = s.orphans
+        .map((o) => (o.requestId === event.requestId ? { ...o, heldUntil: event.outcome === 'unknown' ? now + ORPHAN_HOLD_MS : -1 } : o))
+        .filter((o) => o.heldUntil === 0 || o.heldUntil > now);
+      const emitted: MotionEmitted[] = event.stoppedLate && event.uuid ? [{ type: 'motion.late_move', uuid: event.uuid, reason: 'its command was cancelled while the request was in flight' }] : [];
+      return out({ ...s, orphans, unknownMoves: event.uuid ? s.unknownMoves.filter((u) => u !== event.uuid) : s.unknownMoves }, false, { emitted });
+    }
+    case 'link.recovered':
+      if ((s.value !== 'idle' && s.value !== 'error') || !sweepOwed(event.interlockTripped)) return null;
+      return enter({ ...s, value: 'stopping' });
     case STOP_DONE: {
       if (s.value !== 'stopping') return null;
-      // The stopped request (if any) ends as stopped, then the stop request is answered. The last
-      // error is left as it was (only a new command clears it).
-      const next: Expected = { ...s, value: 'idle', requestId: null, uuid: null, supersedes: null, command: null, stopRequestId: null };
-      const emitted: MotionEmitted[] = [];
-      if (s.requestId !== null) emitted.push({ type: 'motion.finished', requestId: s.requestId, uuid: s.uuid, outcome: 'stopped', details: FINISH_DETAILS.stopped });
-      emitted.push({ type: 'motion.stopped', requestId: s.stopRequestId!, stopped: event.output }, changed(next));
-      return { next, emitted };
+      const r = answerStops(s, true, event.output, null);
+      return enter({ ...r.next, value: 'idle' }, { toParent: r.toParent, emitted: r.emitted });
     }
-    case STOP_ERROR:
-      // The stop request is answered with the failure (M1); the move it meant to stop may still run,
-      // so the motion request and its uuid stay tracked.
+    case STOP_ERROR: {
       if (s.value !== 'stopping') return null;
-      {
-        const next: Expected = { ...s, value: 'error', lastError: event.error.message, stopRequestId: null };
-        return { next, emitted: [{ type: 'motion.failed', requestId: s.stopRequestId!, error: { _tag: event.error._tag, message: event.error.message } }, changed(next)] };
-      }
+      const r = answerStops({ ...s, lastError: event.error.message }, false, [], event.error.message);
+      return enter({ ...r.next, value: 'stopRetry' }, { toParent: r.toParent, emitted: r.emitted });
+    }
+    case CONFIRM_TIMEOUT: {
+      if (s.value !== 'stopping') return null;
+      const r = answerStops(s, false, [], UNCONFIRMED);
+      return out(r.next, false, { toParent: r.toParent, emitted: r.emitted });
+    }
+    case RETRY:
+      return s.value === 'stopRetry' ? enter({ ...s, value: 'stopping' }) : null;
   }
 }
 
@@ -209,11 +288,20 @@ interface Run<I, O> {
   settled: boolean;
 }
 
-const INITIAL: Expected = { value: 'idle', requestId: null, kind: null, command: null, target: {}, uuid: null, expectedDurationMs: 0, lastError: '', stopRequestId: null, supersedes: null };
+/** Plain events as the oracle writes them: errors by `_tag` and fields (messages are prose). */
+function plain(events: ReadonlyArray<EventObject>): unknown[] {
+  return events.map((e) => {
+    const error = (e as { error?: unknown }).error as Record<string, unknown> | string | null | undefined;
+    if (!error || typeof error !== 'object') return e;
+    const { message: _message, ...fields } = { ...error };
+    return { ...e, error: { _tag: error['_tag'], ...fields } };
+  });
+}
 
 function createSut() {
-  const executions: Array<Run<{ command: Record<string, unknown>; supersedes: string | null }, CommandAccepted>> = [];
-  const stops: Array<Run<{ uuid: string | null }, ReadonlyArray<string>>> = [];
+  const executions: Array<Run<ExecuteInput, CommandAccepted>> = [];
+  const sweeps: Array<Run<{ uuids: ReadonlyArray<string> }, ReadonlyArray<string>>> = [];
+  const strays: string[] = [];
   const track = <I, O>(runs: Array<Run<I, O>>, input: I, signal: AbortSignal): Promise<O> => {
     const run: Run<I, O> = { input, deferred: new Deferred<O>(), signal, settled: false };
     runs.push(run);
@@ -221,13 +309,14 @@ function createSut() {
   };
   const logic = motionMachine.provide({
     actors: {
-      executeCommand: fromPromise<CommandAccepted, { command: Record<string, unknown>; supersedes: string | null }>(({ input, signal }) => track(executions, input, signal)),
-      stopMotion: fromPromise<ReadonlyArray<string>, { uuid: string | null }>(({ input, signal }) => track(stops, input, signal)),
+      executeCommand: fromPromise<CommandAccepted, ExecuteInput>(({ input, signal }) => track(executions, input, signal)),
+      stopMotion: fromPromise<ReadonlyArray<string>, { uuids: ReadonlyArray<string> }>(({ input, signal }) => track(sweeps, input, signal)),
+      stopMove: fromPromise<void, { uuid: string }>(async ({ input }) => void strays.push(input.uuid)),
     },
   });
-  const recorded = recordingSut<MotionMachine, Snap>(createActor(logic));
-  const expected = { ...INITIAL, enteredAt: Date.now(), executions: 0, stops: 0 };
-  return { ...recorded, executions, stops, expected };
+  const recorded = childOfRecorder<MotionMachine, Snap>(logic);
+  const timers = { enteredAt: Date.now(), confirmDueAt: null as number | null };
+  return { ...recorded, executions, sweeps, strays, model: { ...INITIAL }, timers, counts: { executions: 0, sweeps: 0 } };
 }
 type Sut = ReturnType<typeof createSut>;
 
@@ -236,74 +325,91 @@ const live = <I, O>(runs: ReadonlyArray<Run<I, O>>) => runs.filter((r) => !r.set
 /** The real actor, checked against the oracle's account. */
 function checkSut(sut: Sut): void {
   const { context, value, status } = sut.snap();
-  const { enteredAt, executions, stops, ...expected } = sut.expected;
   expect(status).toBe('active');
-  expect(value).toBe(expected.value);
-  const { since, ...actualContext } = context;
-  const { value: _value, ...expectedContext } = expected;
-  expect(actualContext).toEqual(expectedContext);
-  expect(since, 'since is the time of the last entry').toBe(enteredAt);
-  // The executor runs exactly while commanded, stopMotion exactly while stopping.
-  expect(sut.executions.length, 'one executor run per entry into commanded').toBe(executions);
+  const { since, ...actual } = context;
+  const { value: expectedValue, ...expected } = sut.model;
+  expect(value).toBe(expectedValue);
+  expect(actual).toEqual(expected);
+  expect(since, 'since is the time of the last entry').toBe(sut.timers.enteredAt);
+  // The sender runs exactly while commanded, the sweep exactly while stopping (cancelled when left early).
+  expect(sut.executions.length, 'one sender per entry into commanded').toBe(sut.counts.executions);
   expect(live(sut.executions).length).toBe(value === 'commanded' ? 1 : 0);
-  expect(sut.stops.length, 'one stopMotion run per entry into stopping').toBe(stops);
-  expect(live(sut.stops).length).toBe(value === 'stopping' ? 1 : 0);
-  // Exactly one timer (the move deadline) while moving, none otherwise.
-  expect(vi.getTimerCount()).toBe(value === 'moving' ? 1 : 0);
+  expect(sut.sweeps.length, 'one sweep per entry into stopping').toBe(sut.counts.sweeps);
+  expect(live(sut.sweeps).length).toBe(value === 'stopping' ? 1 : 0);
+  // Timers: the move deadline while moving, the stop confirmation until it fires, the retry while waiting to retry.
+  const expectedTimers = (value === 'moving' ? 1 : 0) + (value === 'stopping' && sut.timers.confirmDueAt !== null ? 1 : 0) + (value === 'stopRetry' ? 1 : 0);
+  expect(vi.getTimerCount()).toBe(expectedTimers);
+}
+
+/** When the timer `event` is due, by the oracle's account. */
+function dueAt(sut: Sut, event: Ev): number | null {
+  const m = sut.model;
+  if (event.type === DEADLINE) return sut.timers.enteredAt + m.expectedDurationMs + (m.active?.uuid ? MOVE_COMPLETION_MARGIN_MS : 0);
+  if (event.type === CONFIRM_TIMEOUT) return sut.timers.confirmDueAt;
+  if (event.type === RETRY) return sut.timers.enteredAt + STOP_RETRY_MS;
+  return null;
 }
 
 /** Runs one event on the real actor the way it happens in production, and checks it against the oracle. */
 async function step(sut: Sut, event: Ev): Promise<void> {
-  const before = { ...sut.expected };
+  const before = sut.model;
   const mark = sut.emitted.length;
+  const heard = sut.toParent().length;
+  const strayMark = sut.strays.length;
   const lastExecution = sut.executions.at(-1);
-  const lastStop = sut.stops.at(-1);
-  if (event.type === DEADLINE) {
-    expect(before.value).toBe('moving');
-    const deadline = before.expectedDurationMs + (before.uuid !== null ? MOVE_COMPLETION_MARGIN_MS : 0);
-    const remaining = before.enteredAt + deadline - Date.now();
-    expect(remaining).toBeGreaterThan(0);
-    await vi.advanceTimersByTimeAsync(remaining - 1);
-    expect(sut.snap().value, `the move deadline (${deadline} ms) must not fire early`).toBe('moving');
-    expect(sut.emitted.length).toBe(mark);
-    await vi.advanceTimersByTimeAsync(1);
+  const lastSweep = sut.sweeps.at(-1);
+  if (TIMERS.has(event.type)) {
+    const due = dueAt(sut, event);
+    // The stop confirmation already fired (the graph may walk its self-loop again): nothing happens.
+    if (due === null) expect(before.waiters).toEqual([]);
+    else {
+      expect(due - Date.now()).toBeGreaterThan(0);
+      await vi.advanceTimersByTimeAsync(due - Date.now() - 1);
+      expect(sut.snap().value, `${event.type} must not fire early`).toBe(before.value);
+      expect(sut.emitted.length).toBe(mark);
+      await vi.advanceTimersByTimeAsync(1);
+    }
   } else {
     await vi.advanceTimersByTimeAsync(STEP_MS);
     expect(sut.snap().can(event), JSON.stringify(event)).toBe(true);
-    if (event.type === EXEC_DONE || event.type === EXEC_ERROR) {
-      const [run] = live(sut.executions);
-      expect(run, 'an executor is running').toBeDefined();
-      if (event.type === EXEC_DONE) run!.deferred.resolve(event.output);
-      else run!.deferred.reject(event.error);
-    } else if (event.type === STOP_DONE || event.type === STOP_ERROR) {
-      const [run] = live(sut.stops);
-      expect(run, 'stopMotion is running').toBeDefined();
-      if (event.type === STOP_DONE) run!.deferred.resolve(event.output);
-      else run!.deferred.reject(event.error);
-    } else {
-      sut.actor.send(event);
-    }
+    const settle = <O>(runs: Array<Run<unknown, O>>, ok: boolean, value: unknown) => {
+      const [run] = live(runs);
+      expect(run, `${event.type}: its actor is running`).toBeDefined();
+      if (ok) run!.deferred.resolve(value as O);
+      else run!.deferred.reject(value);
+    };
+    if (event.type === EXEC_DONE) settle(sut.executions as Array<Run<unknown, CommandAccepted>>, true, event.output);
+    else if (event.type === EXEC_ERROR) settle(sut.executions as Array<Run<unknown, CommandAccepted>>, false, event.error);
+    else if (event.type === STOP_DONE) settle(sut.sweeps as Array<Run<unknown, ReadonlyArray<string>>>, true, event.output);
+    else if (event.type === STOP_ERROR) settle(sut.sweeps as Array<Run<unknown, ReadonlyArray<string>>>, false, event.error);
+    else sut.actor.send(event as MotionEvent);
     await vi.advanceTimersByTimeAsync(0);
   }
   const now = Date.now();
   const outcome = oracle(before, event, now);
   expect(outcome, `oracle refuses ${JSON.stringify(event)} in ${before.value}`).not.toBeNull();
-  const { next, emitted, executorInput, stopInput } = outcome!;
-  expect(sut.emitted.slice(mark)).toEqual(emitted);
-  sut.expected = {
-    ...next,
-    // Only a state entry (announced by motion.changed) moves `since`.
-    enteredAt: emitted.some((e) => e.type === 'motion.changed') ? now : before.enteredAt,
-    executions: before.executions + (executorInput ? 1 : 0),
-    stops: before.stops + (stopInput ? 1 : 0),
-  };
-  if (executorInput) expect(sut.executions.at(-1)!.input, 'executeCommand input').toEqual(executorInput);
-  if (stopInput) expect(sut.stops.at(-1)!.input, 'stopMotion input').toEqual(stopInput);
-  // Leaving early cancels the running executor / stopMotion.
-  if (before.value === 'commanded' && next.value !== 'moving' && event.type !== EXEC_ERROR) expect(lastExecution!.signal.aborted, 'the replaced executor is cancelled').toBe(true);
-  if (before.value === 'stopping' && next.value !== 'stopping' && event.type !== STOP_DONE && event.type !== STOP_ERROR) expect(lastStop!.signal.aborted, 'the replaced stopMotion is cancelled').toBe(true);
-  // Staying in stopping (a command refused, a second stop answered) keeps the stop running.
-  if (before.value === 'stopping' && next.value === 'stopping') expect(lastStop!.signal.aborted, 'the running stopMotion carries on').toBe(false);
+  const o = outcome!;
+  expect(plain(sut.toParent().slice(heard)), 'what the parent heard').toEqual(o.toParent);
+  expect(sut.emitted.slice(mark), 'what the machine emitted').toEqual(o.emitted);
+  expect(sut.strays.slice(strayMark), 'stray moves stopped').toEqual(o.strays);
+  sut.model = o.next;
+  if (o.entered) sut.timers.enteredAt = now;
+  if (o.next.value !== 'stopping') sut.timers.confirmDueAt = null;
+  // Every stop caller is answered STOP_CONFIRM_TIMEOUT_MS after the first of them arrived, at the latest.
+  else if (o.entered) sut.timers.confirmDueAt = o.next.waiters.length > 0 ? o.next.stopAnswerDue : now + STOP_CONFIRM_TIMEOUT_MS;
+  else if (event.type === CONFIRM_TIMEOUT) sut.timers.confirmDueAt = null;
+  if (o.executorInput) {
+    sut.counts.executions += 1;
+    expect(sut.executions.at(-1)!.input, 'executeCommand input').toEqual(o.executorInput);
+  }
+  if (o.sweepInput) {
+    sut.counts.sweeps += 1;
+    expect(sut.sweeps.at(-1)!.input, 'stopMotion input').toEqual(o.sweepInput);
+  }
+  // Leaving commanded early cancels the sender (abort signal); a sweep is cancelled only by a new stop.
+  if (before.value === 'commanded' && o.entered && o.next.value !== 'moving' && event.type !== EXEC_ERROR) expect(lastExecution!.signal.aborted, 'the cancelled sender is aborted').toBe(true);
+  if (before.value === 'stopping' && o.entered && event.type !== STOP_DONE && event.type !== STOP_ERROR) expect(lastSweep!.signal.aborted, 'the restarted sweep is aborted').toBe(true);
+  if (before.value === 'stopping' && !o.entered) expect(lastSweep!.signal.aborted, 'the running sweep carries on').toBe(false);
   checkSut(sut);
 }
 
@@ -311,17 +417,13 @@ function buildModel() {
   // The model walks the machine with inert actors: outcomes come only from the generated events.
   const never = <T, I>() => fromPromise<T, I>(() => new Promise<T>(() => undefined));
   const modelLogic = motionMachine.provide({
-    actors: {
-      executeCommand: never<CommandAccepted, { command: Record<string, unknown>; supersedes: string | null }>(),
-      stopMotion: never<ReadonlyArray<string>, { uuid: string | null }>(),
-    },
+    actors: { executeCommand: never<CommandAccepted, ExecuteInput>(), stopMotion: never<ReadonlyArray<string>, { uuids: ReadonlyArray<string> }>(), stopMove: never<void, { uuid: string }>() },
   }) as unknown as ActorLogic<SnapshotFrom<MotionMachine>, MotionEvent, undefined>;
   const model = canModel(modelLogic, EVENTS as MotionEvent[], serialize);
   const built = edgePaths(model, serialize, {
     fromState: getInitialSnapshot(modelLogic),
-    // A path that ends entering `moving` then runs into the deadline: its length must follow what
-    // the executor just returned (a realtime result after a tracked move must not get the margin).
-    drain: ({ next }) => (next.value === 'moving' ? ([{ type: DEADLINE }] as unknown as MotionEvent[]) : []),
+    // A path that ends entering `moving` runs into its deadline, one that ends in stopRetry into its retry.
+    drain: ({ next }) => (next.value === 'moving' ? [{ type: DEADLINE }] : next.value === 'stopRetry' ? [{ type: RETRY }] : []) as unknown as MotionEvent[],
   });
   return { model, ...built };
 }
@@ -333,31 +435,30 @@ describe('motion machine', () => {
 
   eventListTest(motionMachine, EVENTS);
 
-  test('every execution state is reachable, with and without a tracked move', () => {
-    expectStatesReached(adjacency, ['idle', 'commanded', 'moving', 'stopping', 'error']);
+  test('every execution state is reachable, with orphans, unknown moves and unconfirmed stops', () => {
+    expectStatesReached(adjacency, ['idle', 'commanded', 'moving', 'stopping', 'stopRetry', 'error']);
     const keys = Object.keys(adjacency);
-    expect(keys).toContain('"moving"|active|tracked|pending');
-    expect(keys).toContain('"moving"|active|-|pending');
-    // A pending command never carries the replaced move's uuid as its own (that one is `supersedes`).
-    expect(keys).not.toContain('"commanded"|active|tracked|pending');
+    expect(keys.some((k) => k.split('|')[3] === 'running')).toBe(true);
+    expect(keys.some((k) => k.split('|')[3] === 'held')).toBe(true);
+    expect(keys.some((k) => k.split('|')[4] === 'some')).toBe(true);
+    // A stop answered unconfirmed whose sweep goes on (stopRetry, nobody waiting, still unconfirmed).
+    expect(keys.some((k) => k.startsWith('"stopRetry"') && k.split('|')[5] === 'none' && k.split('|')[6] === 'false')).toBe(true);
   });
 
   test('starts idle and announces it', () => {
-    expect(current().emitted).toEqual([{ type: 'motion.changed', state: 'idle', requestId: null, kind: null, target: {}, lastError: '', at: START_MS }]);
     checkSut(current());
   });
 
   pathTests(model, paths, executors, () => current().snap(), (actual, expected) => {
     // The graph keeps one snapshot per serialised key: the key is the model's to compare.
     expect(serialize(actual)).toBe(serialize(expected));
-    checkSut(current());
   });
 
   refusalTable('refuses every non-edge event in %s', { adjacency, prefixes }, current, {
     events: EVENTS,
-    delayed: (e) => e.type === DEADLINE,
+    delayed: (e) => TIMERS.has(e.type),
     step,
-    oracle: (sut, _before, event) => oracle(sut.expected, event, Date.now()),
+    oracle: (sut, _before, event) => oracle(sut.model, event, Date.now()),
     // An unhandled `xstate.error.actor.*` would error the machine by xstate's rules; only the
     // running actor can produce one.
     unsent: (e) => e.type === EXEC_ERROR || e.type === STOP_ERROR,
@@ -365,83 +466,91 @@ describe('motion machine', () => {
   });
 
   transitionCoverageTest(motionMachine, paths, { minimum: 9 });
-
-  test('late results from a cancelled executor or stopMotion are ignored', async () => {
-    const s = current();
-    await step(s, GOTO);
-    const replaced = s.executions.at(-1)!;
-    await step(s, HEAD);
-    replaced.deferred.resolve(TRACKED);
-    await vi.advanceTimersByTimeAsync(0);
-    checkSut(s);
-    // A stop is never cancelled by a command: the command is refused and the stop completes.
-    await step(s, STOP);
-    await step(s, GOTO);
-    await step(s, { type: STOP_DONE, output: STOPPED });
-    await step(s, GOTO);
-    await step(s, { type: EXEC_DONE, output: TRACKED });
-    expect(s.emitted.filter((e) => e.type === 'motion.accepted')).toEqual([{ type: 'motion.accepted', requestId: 'req-1', uuid: UUID, kind: 'goto_target' }]);
-  });
 });
 
-/** Settles whatever actor runs (resolving with `result`) until the machine rests. */
-async function settle(sut: Sut): Promise<void> {
-  for (let i = 0; i < 4; i++) {
-    const [execution] = live(sut.executions);
-    const [stop] = live(sut.stops);
-    if (execution) execution.deferred.resolve(REALTIME);
-    else if (stop) stop.deferred.resolve([]);
-    else return;
-    await vi.advanceTimersByTimeAsync(0);
-  }
-}
+const stopAnswers = (sut: Sut) => sut.toParent().filter((e) => e.type === 'motion.stop_answer') as unknown as Array<{ requestId: string; confirmed: boolean; stopped: string[]; cancelled: unknown[] }>;
+const answers = (sut: Sut, requestId: string) => plain(sut.toParent().filter((e) => e.type === 'motion.answer' && (e as { requestId?: string }).requestId === requestId));
 
-const answered = (sut: Sut, requestId: string) => sut.emitted.filter((e) => (e.type === 'motion.stopped' || e.type === 'motion.failed') && e.requestId === requestId);
-const terminal = (sut: Sut, requestId: string) => sut.emitted.filter((e) => (e.type === 'motion.finished' || e.type === 'motion.failed') && e.requestId === requestId);
-
-// Defects these tests found in the first motion machine, fixed since: each pins the behaviour.
-describe('motion machine: fixed defects', () => {
+// The stop guarantee, scenario by scenario (README "Safety"), on the same oracle-checked steps.
+describe('motion machine: the stop fence', () => {
   const sut = useFakeClock(createSut);
 
-  test('M1: a failed stopMotion is reported on the stop request', async () => {
+  test('a goto stopped while its sender runs: its caller hears MotionCancelled, the stop names it, its late move is stopped', async () => {
     await step(sut(), GOTO);
-    await step(sut(), { type: EXEC_DONE, output: TRACKED });
-    await step(sut(), STOP);
-    await step(sut(), { type: STOP_ERROR, error: STOP_FAILED });
-    expect(answered(sut(), STOP.requestId)).toEqual([{ type: 'motion.failed', requestId: STOP.requestId, error: STOP_FAILED }]);
+    const sender = sut().executions.at(-1)!;
+    await step(sut(), TRIP);
+    expect(sender.signal.aborted, 'the sender is told to give up').toBe(true);
+    expect(answers(sut(), 'req-1')).toEqual([{ type: 'motion.answer', requestId: 'req-1', ok: false, error: { _tag: 'MotionCancelled', reason: 'stopped' } }]);
+    // The daemon reports a move nobody owns while the orphan's request may still land: stopped at once.
+    await step(sut(), { type: 'daemon.move_started', uuid: STRANGER, interlockTripped: false });
+    expect(sut().strays).toEqual([STRANGER]);
+    await step(sut(), { type: STOP_DONE, output: [] });
+    expect(stopAnswers(sut())).toEqual([{ type: 'motion.stop_answer', requestId: 'trip-1', reply: 'trip', confirmed: true, stopped: [], cancelled: [{ function: 'goto_target', owner: 'alice' }], error: null }]);
+    // The orphan's sender finished having sent it (the executor stopped it late): the orphan is gone.
+    await step(sut(), { type: 'sender.settled', requestId: 'req-1', uuid: STRANGER, outcome: 'sent', stoppedLate: true });
+    expect(sut().snap().context.orphans).toEqual([]);
   });
 
-  test('M2: a second stop while stopping still answers the first', async () => {
-    await step(sut(), STOP);
-    sut().actor.send({ ...STOP, requestId: 'stop-2' });
-    await settle(sut());
-    expect(answered(sut(), 'stop-1')).toHaveLength(1);
-    expect(answered(sut(), 'stop-2')).toHaveLength(1);
-  });
-
-  test('M3: a command while stopping still answers the stop', async () => {
-    await step(sut(), STOP);
-    sut().actor.send(GOTO);
-    await settle(sut());
-    expect(answered(sut(), 'stop-1')).toHaveLength(1);
-  });
-
-  test('M4: a request whose send failed gets no second terminal event', async () => {
+  test('a command superseded while its sender runs becomes an orphan; a move it started is attributed when the live sender answers', async () => {
     await step(sut(), GOTO);
-    await step(sut(), { type: EXEC_ERROR, error: REJECTED });
     await step(sut(), HEAD);
-    expect(terminal(sut(), 'req-1')).toEqual([{ type: 'motion.failed', requestId: 'req-1', error: REJECTED }]);
+    expect(answers(sut(), 'req-1')).toEqual([{ type: 'motion.answer', requestId: 'req-1', ok: false, error: { _tag: 'MotionCancelled', reason: 'superseded' } }]);
+    await step(sut(), { type: 'daemon.move_started', uuid: STRANGER, interlockTripped: false });
+    expect(sut().snap().context.unknownMoves).toEqual([STRANGER]);
+    // The live sender (req-2, realtime) answers: the stranger is not its move, and an orphan exists: stopped.
+    await step(sut(), { type: EXEC_DONE, output: REALTIME });
+    expect(sut().strays).toEqual([STRANGER]);
   });
 
-  test('M5: a request replaced before the daemon accepted it reports no uuid', async () => {
+  test('a stop nobody confirms is answered unconfirmed after STOP_CONFIRM_TIMEOUT_MS, then retried after a failed sweep until it succeeds', async () => {
     await step(sut(), GOTO);
     await step(sut(), { type: EXEC_DONE, output: TRACKED });
-    await step(sut(), HEAD); // supersedes the tracked move
-    await step(sut(), GOTO); // replaces req-2 before its executor answered
-    expect(terminal(sut(), 'req-2')).toEqual([{ type: 'motion.finished', requestId: 'req-2', uuid: null, outcome: 'superseded', details: FINISH_DETAILS.superseded }]);
+    await step(sut(), STOP);
+    expect(sut().sweeps.at(-1)!.input).toEqual({ uuids: [UUID] });
+    await step(sut(), { type: CONFIRM_TIMEOUT });
+    expect(stopAnswers(sut())).toEqual([{ type: 'motion.stop_answer', requestId: 'stop-1', reply: 'stop', confirmed: false, stopped: [], cancelled: [], error: UNCONFIRMED }]);
+    await step(sut(), { type: STOP_ERROR, error: SWEEP_FAILED });
+    expect(sut().snap().value).toBe('stopRetry');
+    await step(sut(), GOTO);
+    expect(answers(sut(), 'req-1').at(-1)).toEqual({ type: 'motion.answer', requestId: 'req-1', ok: false, error: { _tag: 'MotionCancelled', reason: 'stopping' } });
+    await step(sut(), { type: RETRY });
+    expect(sut().sweeps.at(-1)!.input, 'the retry sweeps the same move').toEqual({ uuids: [UUID] });
+    await step(sut(), { type: STOP_DONE, output: [UUID] });
+    expect(sut().snap().context.stopConfirmed).toBe(true);
+    expect(stopAnswers(sut())).toHaveLength(1);
   });
-});
 
-test('the tracked-move margin is the SDK’s one second', () => {
-  expect(MOVE_COMPLETION_MARGIN_MS).toBe(1_000);
+  test('link.recovered sweeps again only when a sweep is owed', async () => {
+    expect(sut().snap().can({ type: 'link.recovered', interlockTripped: false })).toBe(false);
+    await step(sut(), { type: 'link.recovered', interlockTripped: true });
+    await step(sut(), { type: STOP_ERROR, error: SWEEP_FAILED });
+    await step(sut(), { type: RETRY });
+    await step(sut(), { type: STOP_DONE, output: [] });
+    expect(sut().snap().can({ type: 'link.recovered', interlockTripped: false })).toBe(false);
+    await step(sut(), GOTO);
+    await step(sut(), INTERNAL_STOP);
+    await step(sut(), { type: CONFIRM_TIMEOUT });
+    await step(sut(), { type: STOP_ERROR, error: SWEEP_FAILED });
+    await step(sut(), { type: RETRY });
+    await step(sut(), { type: STOP_DONE, output: [] });
+    // The orphan (req-1, sender still running) keeps a sweep owed after a reconnect.
+    await step(sut(), { type: 'link.recovered', interlockTripped: false });
+    expect(sut().snap().value).toBe('stopping');
+  });
+
+  test('a move that starts while tripped is stopped even with nothing in flight', async () => {
+    await step(sut(), { type: 'daemon.move_started', uuid: STRANGER, interlockTripped: true });
+    expect(sut().strays).toEqual([STRANGER]);
+    expect(sut().snap().can({ type: 'daemon.move_started', uuid: STRANGER, interlockTripped: false }), 'an untripped stranger with no orphans is not ours to stop').toBe(false);
+  });
+
+  test('an orphan whose fate is unknown is held ORPHAN_HOLD_MS, then stray moves are no longer stopped', async () => {
+    await step(sut(), GOTO);
+    await step(sut(), STOP);
+    await step(sut(), { type: STOP_DONE, output: [] });
+    await step(sut(), { type: 'sender.settled', requestId: 'req-1', uuid: null, outcome: 'unknown', stoppedLate: false });
+    expect(sut().snap().can({ type: 'daemon.move_started', uuid: STRANGER, interlockTripped: false })).toBe(true);
+    await vi.advanceTimersByTimeAsync(ORPHAN_HOLD_MS);
+    expect(sut().snap().can({ type: 'daemon.move_started', uuid: STRANGER, interlockTripped: false })).toBe(false);
+  });
 });

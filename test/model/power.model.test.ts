@@ -1,8 +1,9 @@
 // Model-based test of the power machine (src/machines/power.machine.ts): paths generated from the
 // machine with `TestModel` (one per adjacency edge, event payload variants included), replayed on
 // the real actor with fake timers. Each step is checked against an independent oracle written from
-// the brief and reachy-daemon-api.md §7 (next state, motor mode, tracked sequence uuid, the
-// `movable` tag, emitted `power.changed`); a path that ends inside a wake/sleep sequence then runs
+// the brief and reachy-daemon-api.md §7 (next state, motor mode — gravity compensation is the
+// `compliant` state, gated like asleep —, tracked sequence uuid, the `movable` tag, emitted
+// `power.changed`); a path that ends inside a wake/sleep sequence then runs
 // into the sequence timeout, which must fire exactly SEQUENCE_TIMEOUT_MS after the sequence began.
 // Every (state, event) pair that is not an edge must be refused by the real actor (`can()` false,
 // nothing changes). A final test asserts every edge was walked.
@@ -73,11 +74,11 @@ function oracle(value: PowerStateName, ctx: PowerContext, event: Ev): Expected |
   switch (event.type) {
     case 'daemon.motor_mode': {
       // The mode is always recorded; the state follows it only outside a sequence.
+      // disabled → asleep, enabled → awake, gravity_compensation → compliant (motors on but
+      // compliant: gated like asleep).
       const m = event.mode;
-      if (value === 'unknown') return go(m === 'disabled' ? 'asleep' : 'awake', m);
-      if (value === 'awake' && m === 'disabled') return go('asleep', m);
-      if (value === 'asleep' && m === 'enabled') return go('awake', m);
-      return go(value, m);
+      if (inSequence) return go(value, m);
+      return go(m === 'disabled' ? 'asleep' : m === 'enabled' ? 'awake' : 'compliant', m);
     }
     case 'power.wake_started':
       return value === 'waking' ? null : go('waking', ctx.motorMode, event.uuid);
