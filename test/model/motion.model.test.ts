@@ -29,7 +29,7 @@ import {
   type MotionMachine,
   type MotionStopEvent,
 } from '../../src/machines/motion.machine.ts';
-import { canModel, Deferred, edgePaths, eventListTest, executorTable, expectStatesReached, pathTests, refusalTable, useFakeClock, type SnapshotView, transitionCoverageTest } from './model-harness.ts';
+import { canModel, Deferred, recordingReplay, edgePaths, eventListTest, executorTable, expectStatesReached, pathTests, refusalTable, useFakeClock, type SnapshotView, transitionCoverageTest } from './model-harness.ts';
 import { childOfRecorder } from './test-parent.ts';
 
 /** Clock advance before every event: well under the shortest timer (150 ms realtime settle) over any path. */
@@ -120,6 +120,7 @@ const INITIAL: Model = {
   supersedes: [],
   orphans: [],
   unknownMoves: [],
+  strays: [],
   waiters: [],
   cancelled: [],
   stopReason: '',
@@ -166,10 +167,13 @@ function oracle(s: Model, event: Ev, now: number): Outcome | null {
       supersedes: a.uuid ? [...s.supersedes, a.uuid] : s.supersedes,
     };
   };
+  // Moves that started while the replaced sender ran cannot be the new command's: stopped before it is sent.
   const take = (e: MotionCommandEvent, base: Model): Model => ({
     ...base,
     value: 'commanded',
     epoch: base.epoch + 1,
+    supersedes: [...base.supersedes, ...base.unknownMoves],
+    unknownMoves: [],
     active: { requestId: e.requestId, kind: e.kind, owner: e.owner, command: e.command, target: e.target, wait: e.wait, uuid: null, answered: false },
     lastError: '',
     lastCommander: e.owner,
@@ -188,7 +192,8 @@ function oracle(s: Model, event: Ev, now: number): Outcome | null {
     const next: Model = { ...base, waiters: [], ...(confirmed ? { cancelled: [], stopConfirmed: true, supersedes: [] } : {}) };
     return { next, toParent, emitted };
   };
-  const stray = (uuid: string, reason: string): Outcome => out(s, false, { strays: [uuid], emitted: [{ type: 'motion.late_move', uuid, reason }] });
+  /** A stray is stopped and remembered (a live sender whose own move it was is then cancelled). */
+  const stray = (uuid: string, reason: string): Outcome => out({ ...s, strays: [uuid, ...s.strays].slice(0, 32) }, false, { strays: [uuid], emitted: [{ type: 'motion.late_move', uuid, reason }] });
   const sweepOwed = (tripped: boolean) => s.stopConfirmed === false || live.length > 0 || tripped;
   switch (event.type) {
     case 'motion.command': {
@@ -209,7 +214,9 @@ function oracle(s: Model, event: Ev, now: number): Outcome | null {
         active: null,
         orphans: ended.orphans,
         epoch: s.epoch + 1,
-        supersedes: ended.supersedes,
+        // Moves that started while a now-cancelled sender ran join the sweep.
+        supersedes: [...ended.supersedes, ...s.unknownMoves],
+        unknownMoves: [],
         waiters: event.requestId && event.reply ? [...s.waiters, { requestId: event.requestId, reply: event.reply }] : s.waiters,
         cancelled: a && senderRunning ? [...s.cancelled, { function: a.kind, owner: a.owner }] : s.cancelled,
         stopReason: event.reason,
@@ -221,6 +228,10 @@ function oracle(s: Model, event: Ev, now: number): Outcome | null {
     }
     case EXEC_DONE: {
       if (s.value !== 'commanded') return null;
+      // Its own move was stopped as a possible stray (it started while an orphan was unresolved).
+      if (event.output.uuid !== null && s.strays.includes(event.output.uuid)) {
+        return enter({ ...s, value: 'idle', active: null, unknownMoves: [], supersedes: [] }, { toParent: [{ type: 'motion.answer', requestId: a!.requestId, ok: false, error: err({ _tag: 'MotionCancelled', reason: 'ambiguous' }) }] });
+      }
       const accepted = [{ type: 'motion.accepted', requestId: a!.requestId, kind: a!.kind, uuid: event.output.uuid }];
       const answer = a!.wait ? [] : [{ type: 'motion.answer', requestId: a!.requestId, ok: true, result: { status: 'accepted', uuid: event.output.uuid, target: a!.target } }];
       // Moves that started while the sender ran and are not its own belong to orphans: stopped.
@@ -236,6 +247,8 @@ function oracle(s: Model, event: Ev, now: number): Outcome | null {
     case 'daemon.move_started':
       if (s.value === 'commanded') {
         if (event.interlockTripped) return stray(event.uuid, 'a move started while the interlock is tripped');
+        // A cancelled request is unresolved: it cannot be told from the live sender's; safety first.
+        if (live.length > 0) return stray(event.uuid, "started while a cancelled command was unresolved (it could not be told apart from the live one)");
         // Maybe the running sender's own move: decided when it answers.
         return out({ ...s, unknownMoves: [...s.unknownMoves, event.uuid] }, false);
       }
@@ -407,7 +420,7 @@ async function step(sut: Sut, event: Ev): Promise<void> {
     expect(sut.sweeps.at(-1)!.input, 'stopMotion input').toEqual(o.sweepInput);
   }
   // Leaving commanded early cancels the sender (abort signal); a sweep is cancelled only by a new stop.
-  if (before.value === 'commanded' && o.entered && o.next.value !== 'moving' && event.type !== EXEC_ERROR) expect(lastExecution!.signal.aborted, 'the cancelled sender is aborted').toBe(true);
+  if (before.value === 'commanded' && o.entered && o.next.value !== 'moving' && event.type !== EXEC_ERROR && event.type !== EXEC_DONE) expect(lastExecution!.signal.aborted, 'the cancelled sender is aborted').toBe(true);
   if (before.value === 'stopping' && o.entered && event.type !== STOP_DONE && event.type !== STOP_ERROR) expect(lastSweep!.signal.aborted, 'the restarted sweep is aborted').toBe(true);
   if (before.value === 'stopping' && !o.entered) expect(lastSweep!.signal.aborted, 'the running sweep carries on').toBe(false);
   checkSut(sut);
@@ -465,6 +478,21 @@ describe('motion machine', () => {
     check: checkSut,
   });
 
+  // The generated events never start a move with the live sender's own uuid; this path does, and
+  // it is recorded for the coverage check below like a generated one.
+  test("a live sender whose own move was stopped as a stray (an orphan was unresolved) is answered MotionCancelled", async () => {
+    await recordingReplay(paths, async () => {
+      const s = current();
+      await step(s, GOTO);
+      await step(s, HEAD);
+      await step(s, { type: 'daemon.move_started', uuid: UUID, interlockTripped: false });
+      expect(s.strays).toEqual([UUID]);
+      await step(s, { type: EXEC_DONE, output: TRACKED });
+      expect(s.snap().value).toBe('idle');
+      expect(answers(s, 'req-2').at(-1)).toMatchObject({ ok: false, error: { _tag: 'MotionCancelled', reason: 'ambiguous' } });
+    });
+  });
+
   transitionCoverageTest(motionMachine, paths, { minimum: 9 });
 });
 
@@ -491,13 +519,14 @@ describe('motion machine: the stop fence', () => {
     expect(sut().snap().context.orphans).toEqual([]);
   });
 
-  test('a command superseded while its sender runs becomes an orphan; a move it started is attributed when the live sender answers', async () => {
+  test('a command superseded while its sender runs becomes an orphan; a move that starts before it resolves is stopped at once', async () => {
     await step(sut(), GOTO);
     await step(sut(), HEAD);
     expect(answers(sut(), 'req-1')).toEqual([{ type: 'motion.answer', requestId: 'req-1', ok: false, error: { _tag: 'MotionCancelled', reason: 'superseded' } }]);
     await step(sut(), { type: 'daemon.move_started', uuid: STRANGER, interlockTripped: false });
-    expect(sut().snap().context.unknownMoves).toEqual([STRANGER]);
-    // The live sender (req-2, realtime) answers: the stranger is not its move, and an orphan exists: stopped.
+    // It cannot be told apart from the live sender's (req-2) move: safety first, not parked.
+    expect(sut().strays).toEqual([STRANGER]);
+    expect(sut().snap().context.unknownMoves).toEqual([]);
     await step(sut(), { type: EXEC_DONE, output: REALTIME });
     expect(sut().strays).toEqual([STRANGER]);
   });
