@@ -245,7 +245,15 @@ describe.each(LEASE_POLICIES)('lease machine, %s policy', (policy) => {
     check: (sut) => expect(sut.toParent().length, 'a refused event is not answered').toBe(heardBeforeRefusals),
   });
 
-  transitionCoverageTest(leaseMachine, paths, { minimum: 4 });
+  transitionCoverageTest(leaseMachine, paths, {
+    minimum: 4,
+    // A lapsed lease needs the clock past its expiry with its timer not yet fired (event-loop lag):
+    // the generated paths cannot make that, the lapsed-lease scenarios below walk both branches.
+    unreachable: {
+      'lease.held: lease.acquire#2 [and] → lease.held': 'lapsed lease re-acquired: covered by the lapsed-lease scenarios',
+      'lease.held: lease.renew#2 [lapsed] → lease.free': 'lapsed lease renewed: covered by the lapsed-lease scenarios',
+    },
+  });
 });
 
 describe('lease machine input and the pure gate', () => {
