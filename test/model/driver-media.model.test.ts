@@ -1,23 +1,27 @@
 // Model-based test of the root driver machine's media gate (src/machines/driver.machine.ts,
-// `rpc.media`). The gate reads the daemon link (the connection child) and the root's media mirror
-// (session state, audio input/output switches). The model is that WORLD as the brief describes it:
-// an independent machine of link state × session state × switches, moved by the link reports, the
-// session reports and the switch RPCs (which move it only when the oracle lets them run). One
-// generated path per adjacency edge is replayed on the real root (real children, fake probe/link):
-// after every step the link and the mirror are the world's. In every reachable world state, every
-// media RPC: `can()` agrees with an independent oracle of the gate rules, `explainRefusal` names
-// the most fundamental reason with its typed error, and on a fresh root walked there an accepted
-// call is forwarded to the media runtime exactly once (a refused one never is). Every transition is
-// walked; the `--no-media` root refuses every media call with MediaUnavailable.
+// `rpc.media`). The gate reads the daemon link (the connection child), the media child's session
+// state and the root's audio input/output switches. The model is that WORLD as the brief describes
+// it: an independent machine of link state × session state × switches, moved by the link reports,
+// the session's moves and the switch RPCs (which move it only when the oracle lets them run). One
+// generated path per adjacency edge is replayed on the real root (real children — the media child
+// is the real session machine driven through its session actor (root-children.ts) — fake probe/link):
+// after every step the link, the session and the switches are the world's. In every reachable world
+// state, every media RPC: `can()` agrees with an independent oracle of the gate rules,
+// `explainRefusal` names the most fundamental reason with its typed error, and on a fresh root walked
+// there an accepted call reaches the media child exactly once as `media.call.<fn>` and its answer
+// becomes exactly one `rpc.outcome` (a refused one reaches nothing and is never answered). Every
+// transition is walked; the `--no-media` root has no media child and refuses every media call with
+// MediaUnavailable; `mesh.restart` / `media.restart` respawn those children.
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { assign, createActor, createMachine, fromCallback, fromPromise, type ActorLogic, type AnyStateMachine, type SnapshotFrom } from 'xstate';
-import { connectionMachine } from '../../src/machines/connection.machine.ts';
-import { driverMachine, driverStatus, explainRefusal, type DriverEmitted, type DriverEvent, type DriverInput } from '../../src/machines/driver.machine.ts';
+import { assign, createActor, createMachine, type ActorLogic, type AnyStateMachine, type SnapshotFrom } from 'xstate';
+import { driverMachine, driverStatus, explainRefusal, viewOf, type DriverEmitted, type DriverEvent, type DriverInput } from '../../src/machines/driver.machine.ts';
+import { mediaStateName } from '../../src/machines/media-session.machine.ts';
 import type { MediaFunctionName, MediaRequirement, MediaRpcEvent } from '../../src/rpc/media-functions.ts';
 import { MEDIA_FUNCTIONS } from '../../src/rpc/media-functions.ts';
-import { canModel, coverageOf, edgePaths, executorTable, MODEL_START_MS, pathTests, useFakeClock } from './model-harness.ts';
+import { canModel, coverageOf, edgePaths, executorTable, pathTests, useFakeClock } from './model-harness.ts';
+import { controlledMedia, driveSession, quietMesh, steadyConnection, TEST_MESH_INPUT, type MediaControl } from './root-children.ts';
 
-const INPUT: DriverInput = { deviceId: 'reachy-test', leasePolicy: 'enforced', leaseTtlS: 5, privilegedRpc: 'allowed' };
+const INPUT: DriverInput = { deviceId: 'reachy-test', leasePolicy: 'enforced', leaseTtlS: 5, privilegedRpc: 'allowed', mesh: TEST_MESH_INPUT };
 
 /** One real call per requirement class, built through the functions' own `toEvent` (so the requirements are the advertised ones). */
 function call(fn: MediaFunctionName, params: Record<string, unknown>): MediaRpcEvent {
@@ -101,7 +105,8 @@ function assignWorld(f: (c: WorldContext, e: WorldEvent) => WorldContext) {
   return assign<WorldContext, WorldEvent, undefined, WorldEvent, never>(({ context, event }) => f(context, event));
 }
 
-function reportFor(e: WorldEvent): DriverEvent {
+/** The root event of a world event that reaches the root (link reports, switch RPCs); session moves go to the media child. */
+function reportFor(e: Exclude<WorldEvent, { type: 'W.session' }>): DriverEvent {
   switch (e.type) {
     case 'W.link_start':
       return { type: 'link.start' };
@@ -109,8 +114,6 @@ function reportFor(e: WorldEvent): DriverEvent {
       return { type: 'daemon.lost', reason: 'the /ws/sdk socket closed' };
     case 'W.link_stop':
       return { type: 'link.stop' };
-    case 'W.session':
-      return { type: 'media.changed', state: e.state, at: MODEL_START_MS, lastError: e.state === 'reconnecting' ? 'producer left' : null };
     case 'W.switch':
       return switchEvent(e.fn);
   }
@@ -120,28 +123,52 @@ function reportFor(e: WorldEvent): DriverEvent {
 // The real root with its real children and fake daemon I/O.
 
 function createSut(input: DriverInput) {
-  const logic = driverMachine.provide({
-    actors: {
-      connection: connectionMachine.provide({ actors: { probeDaemon: fromPromise<unknown>(async () => ({ state: 'running' })), daemonLink: fromCallback(() => () => undefined) } }),
-    },
-  });
+  const { logic: media, control } = controlledMedia();
+  const logic = driverMachine.provide({ actors: { connection: steadyConnection, mesh: quietMesh, media } });
   const actor = createActor(logic, { input });
   const emitted: DriverEmitted[] = [];
   actor.on('*', (e) => void emitted.push(e as DriverEmitted));
   actor.start();
-  return { actor, emitted };
+  // As the media runtime does (media-runtime.ts `attachSession`): the child's answers go to the root.
+  actor.getSnapshot().context.children.media?.on('media.result', (e) => actor.send(e));
+  return { actor, emitted, media: control };
 }
 type Sut = ReturnType<typeof createSut>;
 
+/** The media child (present: media is enabled in these roots). */
+function mediaChild(sut: Sut) {
+  const child = sut.actor.getSnapshot().context.children.media;
+  if (child === null) throw new Error('no media child');
+  return child;
+}
+
+/** The world as the root's gate reads it (`viewOf`: the children's snapshots and the switches). */
 function mirrorOf(sut: Sut): Mirror {
-  const c = sut.actor.getSnapshot().context;
-  return { connection: String(c.children.connection.getSnapshot().value), media: c.media.state, audioInput: c.media.audioInput, audioOutput: c.media.audioOutput };
+  const view = viewOf(sut.actor.getSnapshot().context);
+  return { connection: view.connection.state, media: view.media.state, audioInput: view.media.audioInput, audioOutput: view.media.audioOutput };
+}
+
+/** Answers every call the media child received since `mark` (ok), and lets the answers reach the root. */
+async function answerCalls(control: MediaControl, mark: number): Promise<void> {
+  for (const call of control.calls.slice(mark)) call.answer({ type: 'media.answered', requestId: call.requestId, ok: true, result: { status: 'success' } });
+  await vi.advanceTimersByTimeAsync(0);
 }
 
 async function applyWorld(sut: Sut, e: WorldEvent): Promise<void> {
-  sut.actor.send(reportFor(e));
+  if (e.type === 'W.session') driveSession(mediaChild(sut), sut.media, e.state);
+  else sut.actor.send(reportFor(e));
   await vi.advanceTimersByTimeAsync(0);
 }
+
+/** What the root sent the media child and answered the callers since the marks. */
+function traffic(sut: Sut, marks: { calls: number; emitted: number }) {
+  return {
+    calls: sut.media.calls.slice(marks.calls).map((c) => ({ fn: c.fn, requestId: c.requestId })),
+    outcomes: sut.emitted.slice(marks.emitted).flatMap((e) => (e.type === 'rpc.outcome' ? [{ requestId: e.requestId, ok: e.ok }] : [])),
+  };
+}
+
+const marksOf = (sut: Sut) => ({ calls: sut.media.calls.length, emitted: sut.emitted.length });
 
 const serialize = (s: { context: unknown }) => JSON.stringify(s.context);
 
@@ -152,11 +179,15 @@ describe('driver machine: the media gate, world model', () => {
   const current = useFakeClock(() => createSut(INPUT));
   const executors = executorTable(WORLD_EVENTS, async (event) => {
     const sut = current();
-    const mark = sut.emitted.length;
+    const marks = marksOf(sut);
     await applyWorld(sut, event as WorldEvent);
-    const forwarded = sut.emitted.slice(mark).filter((e) => e.type === 'driver.forward');
-    // A switch that moved the world was forwarded to the media runtime exactly once; a report never is.
-    expect(forwarded).toEqual(event.type === 'W.switch' ? [{ type: 'driver.forward', command: { to: 'media', event: reportFor(event as WorldEvent) } }] : []);
+    // A switch that moved the world reached the media child exactly once (answered once when its
+    // call answers); a link report or a session move sends the child no call.
+    const world = event as WorldEvent;
+    const sw = world.type === 'W.switch' ? switchEvent(world.fn) : null;
+    expect(traffic(sut, marks)).toEqual({ calls: sw ? [{ fn: sw.function, requestId: sw.requestId }] : [], outcomes: [] });
+    await answerCalls(sut.media, marks.calls);
+    expect(traffic(sut, marks).outcomes).toEqual(sw ? [{ requestId: sw.requestId, ok: true }] : []);
   });
 
   test('the world reaches every link × session × switch combination', () => {
@@ -178,11 +209,14 @@ describe('driver machine: the media gate, world model', () => {
       const refusal = oracle(world, event.requires);
       expect(snapshot.can(event), event.function).toBe(refusal === null);
       expect(explainRefusal(snapshot, event)?._tag ?? null, event.function).toBe(refusal);
-      const mark = sut.emitted.length;
+      const marks = marksOf(sut);
       sut.actor.send(event);
       await vi.advanceTimersByTimeAsync(0);
-      const forwarded = sut.emitted.slice(mark).filter((e) => e.type === 'driver.forward' || e.type === 'rpc.outcome');
-      expect(forwarded, event.function).toEqual(refusal === null ? [{ type: 'driver.forward', command: { to: 'media', event } }] : []);
+      // Accepted: exactly one media.call.<fn> to the child, unanswered until the call answers; refused: nothing.
+      const call = refusal === null ? [{ fn: event.function, requestId: event.requestId }] : [];
+      expect(traffic(sut, marks), event.function).toEqual({ calls: call, outcomes: [] });
+      await answerCalls(sut.media, marks.calls);
+      expect(traffic(sut, marks).outcomes, event.function).toEqual(refusal === null ? [{ requestId: event.requestId, ok: true }] : []);
       sut.actor.stop();
     }
   });
@@ -207,23 +241,59 @@ describe('driver machine: the media gate', () => {
     expect(outcomes).toEqual([{ type: 'rpc.outcome', requestId: 'r1', ok: true, result: { status: 'success' } }]);
   });
 
-  test('with --no-media every media call is refused with MediaUnavailable and session reports are ignored', () => {
+  test('with --no-media the root has no media child and refuses every media call with MediaUnavailable', () => {
     sut = createSut({ ...INPUT, mediaEnabled: false });
     sut.actor.send({ type: 'link.start' });
-    sut.actor.send({ type: 'media.changed', state: 'streaming', at: 2, lastError: null });
+    expect(sut.actor.getSnapshot().context.children.media).toBeNull();
+    expect(Object.keys(sut.actor.getSnapshot().children)).not.toContain('media');
+    // A respawn request has nothing to respawn.
+    sut.actor.send({ type: 'media.restart' });
+    expect(sut.actor.getSnapshot().context.children.media).toBeNull();
     for (const event of RPCS) {
       const snapshot = sut.actor.getSnapshot();
       expect(snapshot.can(event)).toBe(false);
       expect(explainRefusal(snapshot, event)).toMatchObject({ _tag: 'MediaUnavailable', sessionState: 'disabled' });
+      sut.actor.send(event);
     }
-    expect(sut.actor.getSnapshot().context.media.state).toBe('disabled');
+    expect(sut.media.calls).toEqual([]);
+    expect(viewOf(sut.actor.getSnapshot().context).media.state).toBe('disabled');
   });
 
-  test('driver_state mirrors the session for reference readers (media_ready, input/output states)', () => {
+  test('driver_state reads the session child for reference readers (media_ready, input/output states)', () => {
     sut = createSut(INPUT);
-    sut.actor.send({ type: 'media.changed', state: 'streaming', at: 3, lastError: null });
-    expect(driverStatus(sut.actor.getSnapshot().context)['driver_state']).toMatchObject({ media_ready: true, video_input_state: 'available', audio_input_state: 'started', audio_output_state: 'started' });
-    sut.actor.send({ type: 'media.changed', state: 'released', at: 4, lastError: null });
-    expect(driverStatus(sut.actor.getSnapshot().context)['driver_state']).toMatchObject({ media_ready: false, video_input_state: 'released', audio_input_state: 'released' });
+    driveSession(mediaChild(sut), sut.media, 'streaming');
+    expect(driverStatus(sut.actor.getSnapshot().context)['driver_state']).toMatchObject({ media_ready: true, media_session_state: 'streaming', video_input_state: 'available', audio_input_state: 'started', audio_output_state: 'started' });
+    driveSession(mediaChild(sut), sut.media, 'released');
+    expect(driverStatus(sut.actor.getSnapshot().context)['driver_state']).toMatchObject({ media_ready: false, media_session_state: 'released', video_input_state: 'released', audio_input_state: 'released' });
+  });
+
+  test('media.restart respawns the media child: the old one is stopped, a fresh idle one takes its place in the system', () => {
+    sut = createSut(INPUT);
+    sut.actor.send({ type: 'link.start' });
+    const old = mediaChild(sut);
+    driveSession(old, sut.media, 'streaming');
+    sut.actor.send({ type: 'media.restart' });
+    const fresh = mediaChild(sut);
+    expect(fresh).not.toBe(old);
+    expect(old.getSnapshot().status).toBe('stopped');
+    expect(mediaStateName(fresh.getSnapshot().value)).toBe('idle');
+    expect(sut.actor.system.get('media')).toBe(fresh);
+    // The gate reads the new child: a stream call is refused until the new session streams.
+    const capture = RPCS.find((e) => e.function === 'capture_video_frame')!;
+    expect(explainRefusal(sut.actor.getSnapshot(), capture)).toMatchObject({ _tag: 'MediaUnavailable', sessionState: 'idle' });
+    driveSession(fresh, sut.media, 'streaming');
+    expect(sut.actor.getSnapshot().can(capture)).toBe(true);
+  });
+
+  test('mesh.restart respawns the mesh child with its new input, in the same system', () => {
+    sut = createSut(INPUT);
+    const old = sut.actor.getSnapshot().context.children.mesh;
+    sut.actor.send({ type: 'mesh.restart', input: { ...TEST_MESH_INPUT, tenant: 'other', deviceTtlS: 30 } });
+    const fresh = sut.actor.getSnapshot().context.children.mesh;
+    expect(fresh).not.toBe(old);
+    expect(old.getSnapshot().status).toBe('stopped');
+    expect(fresh.getSnapshot().context).toMatchObject({ tenant: 'other', deviceTtlS: 30 });
+    expect(sut.actor.system.get('mesh')).toBe(fresh);
+    expect(viewOf(sut.actor.getSnapshot().context).mesh.state).toBe('connecting');
   });
 });

@@ -1,5 +1,5 @@
 // Model-based test of the root driver machine (src/machines/driver.machine.ts), which spawns its
-// children (connection, power, interlock, lease, motion) and decides with one function. The root's
+// children (connection, power, interlock, lease, motion; a quiet mesh, no media) and decides with one function. The root's
 // own state is one; what gates RPCs is its children's states, which only the real children hold —
 // so the model is the WORLD as the brief describes it: an independent machine (below) of the
 // gate-relevant child states (daemon link, power, interlock, lease holder, a stop in progress) and the report events /
@@ -13,11 +13,11 @@
 // for both `privilegedRpc` settings and both lease policies.
 import { describe, expect, test, vi } from 'vitest';
 import { createActor, createMachine, fromCallback, fromPromise, stateIn, type AnyStateMachine, type ActorLogic, type SnapshotFrom } from 'xstate';
-import { connectionMachine } from '../../src/machines/connection.machine.ts';
 import { driverMachine, explainRefusal, type DriverEvent, type DriverInput, type DriverMachine, type LeasePolicy, type PrivilegedRpc } from '../../src/machines/driver.machine.ts';
 import { motionMachine, type CommandAccepted, type ExecuteInput } from '../../src/machines/motion.machine.ts';
 import type { PowerRequirement } from '../../src/rpc/robot-functions.ts';
 import { canModel, coverageOf, edgePaths, executorTable, MODEL_START_MS as START_MS, pathTests, useFakeClock } from './model-harness.ts';
+import { quietMesh, steadyConnection, TEST_MESH_INPUT } from './root-children.ts';
 
 type Ev = DriverEvent;
 type MotionEv = Extract<Ev, { type: 'rpc.motion' }>;
@@ -228,12 +228,9 @@ interface Sweeps {
 function driverLogic(sweeps: Sweeps) {
   return driverMachine.provide({
     actors: {
-      connection: connectionMachine.provide({
-        actors: {
-          probeDaemon: fromPromise<unknown>(async () => ({ state: 'running' })),
-          daemonLink: fromCallback(() => () => undefined),
-        },
-      }),
+      connection: steadyConnection,
+      // The mesh child stays `connecting` (no broker); media is off (--no-media: no media child).
+      mesh: quietMesh,
       motion: motionMachine.provide({
         actors: {
           // The daemon accepts every command at once (a realtime target: no uuid to track).
@@ -281,7 +278,7 @@ async function applyWorld(sut: Sut, e: WorldEvent): Promise<void> {
   await vi.advanceTimersByTimeAsync(0);
 }
 
-const inputFor = (cfg: Config): DriverInput => ({ deviceId: 'reachy-mini-test', leasePolicy: cfg.leasePolicy, leaseTtlS: 5, privilegedRpc: cfg.privilegedRpc, mediaEnabled: false });
+const inputFor = (cfg: Config): DriverInput => ({ deviceId: 'reachy-mini-test', leasePolicy: cfg.leasePolicy, leaseTtlS: 5, privilegedRpc: cfg.privilegedRpc, mediaEnabled: false, mesh: TEST_MESH_INPUT });
 
 function serializeWorld(snapshot: { value: unknown }): string {
   return JSON.stringify(snapshot.value);
@@ -417,8 +414,8 @@ test('every event the root declares is an RPC, a report or a child answer the te
   };
   visit(driverMachine.root as unknown as { transitions: Map<string, unknown>; states: Record<string, unknown> });
   const sent = new Set<string>([...RPCS.map(([, e]) => e.type), ...WORLD_EVENTS.flatMap((w) => reportsFor(w).map((e) => e.type))]);
-  // Child answers and reports covered by the flow tests, the media gate (driver-media.model.test.ts) and reads.
-  const elsewhere = ['motion.answer', 'motion.stop_answer', 'motion.accepted', 'lease.answer', 'interlock.stop_requested', 'connection.changed', 'mesh.state', 'daemon.move_update', 'sender.settled', 'pose.update', 'rpc.read', 'read.result', 'rpc.media', 'media.result', 'media.changed', 'media.detector'];
+  // Child answers and reports covered by the flow tests, the media gate and the respawns (driver-media.model.test.ts) and reads.
+  const elsewhere = ['motion.answer', 'motion.stop_answer', 'motion.accepted', 'lease.answer', 'interlock.stop_requested', 'connection.changed', 'daemon.move_update', 'sender.settled', 'pose.update', 'rpc.read', 'read.result', 'rpc.media', 'media.result', 'media.detector', 'mesh.restart', 'media.restart'];
   expect([...declared].filter((t) => !sent.has(t) && !elsewhere.includes(t)).sort()).toEqual([]);
 });
 
