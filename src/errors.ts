@@ -62,6 +62,8 @@ export class MotionCancelled extends Data.TaggedError('MotionCancelled')<{ reado
 export class MotorsCompliant extends Data.TaggedError('MotorsCompliant')<{ readonly message: string; readonly motorMode: string }> {}
 /** A configuration change that cannot be applied to a running driver (it names the fields). */
 export class RestartRequired extends Data.TaggedError('RestartRequired')<{ readonly message: string; readonly fields: ReadonlyArray<string> }> {}
+/** A caller sent more calls of a class than its rate limit allows; `retry_after_ms` says when one fits again. */
+export class RateLimited extends Data.TaggedError('RateLimited')<{ readonly message: string; readonly rateClass: string; readonly limitPerSecond: number; readonly retry_after_ms: number }> {}
 export class HandlerFailed extends Data.TaggedError('HandlerFailed')<{ readonly message: string }> {}
 
 export type RpcFailure =
@@ -87,6 +89,7 @@ export type RpcFailure =
   | MotionCancelled
   | MotorsCompliant
   | RestartRequired
+  | RateLimited
   | HandlerFailed;
 
 /** Daemon adapter error tags that mean "the daemon is not there" rather than "it said no". */

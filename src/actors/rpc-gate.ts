@@ -1,11 +1,13 @@
 // The one path every RPC takes (design card): decode params with the function's Effect Schema →
-// `snapshot.can(event)` → `send` → await the machine's `rpc.outcome` for this request id with a
-// timeout → reply. Owns nothing else: no daemon I/O, no state. A refusal is turned into a typed
-// error by the optional `explainRefusal` of the composing actor, else NotAllowedInState.
+// the caller's rate limit for the function's class → `snapshot.can(event)` → `send` → await the
+// machine's `rpc.outcome` for this request id with a timeout → reply. Owns nothing else: no daemon
+// I/O, no machine state (the rate limiter keeps its buckets). A refusal is turned into a typed error
+// by the optional `explainRefusal` of the composing actor, else NotAllowedInState.
 import { randomUUID } from 'node:crypto';
 import { Result } from 'effect';
 import type { AnyActorRef } from 'xstate';
-import { HandlerFailed, NotAllowedInState, OutcomeTimeout, UnknownMethod, type RpcFailure } from '../errors.ts';
+import { HandlerFailed, NotAllowedInState, OutcomeTimeout, RateLimited, UnknownMethod, type RpcFailure } from '../errors.ts';
+import { rateClassOf, type RateLimiter } from '../rpc/rate-limits.ts';
 import type { CallerMeta } from '../protocol/json-rpc.ts';
 import type { AnyRpcFunction, RpcFunction } from '../rpc/function-def.ts';
 
@@ -16,6 +18,22 @@ export const DEFAULT_OUTCOME_TIMEOUT_MS = 20_000;
 export function outcomeTimeoutMs<P>(fn: RpcFunction<P, { type: string }>, params: P): number {
   const own = typeof fn.timeoutMs === 'function' ? fn.timeoutMs(params) : fn.timeoutMs;
   return own ?? DEFAULT_OUTCOME_TIMEOUT_MS;
+}
+
+/** The caller a limit is counted for: the event's owner (`_dc_meta` wins there), else the source device. */
+function rateKey(event: { type: string }, caller: CallerMeta): string {
+  const owner = (event as { owner?: unknown }).owner;
+  return typeof owner === 'string' ? owner : (caller.sourceDevice ?? 'anonymous');
+}
+
+/** The RateLimited refusal of this call, or null when it is within its class's limit (or has none). */
+function rateLimited(limiter: RateLimiter | undefined, method: string, event: { type: string }, caller: CallerMeta): { error: RateLimited; firstInBurst: boolean } | null {
+  const cls = limiter ? rateClassOf(method) : null;
+  if (!limiter || !cls) return null;
+  const decision = limiter.take(rateKey(event, caller), cls);
+  if (decision.ok) return null;
+  const error = new RateLimited({ message: `${method}: more than ${decision.limitPerS} ${cls} calls per second from this caller; retry in ${decision.retryAfterMs} ms`, rateClass: cls, limitPerSecond: decision.limitPerS, retry_after_ms: decision.retryAfterMs });
+  return { error, firstInBurst: decision.firstInBurst };
 }
 
 export type GateResult = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: RpcFailure };
@@ -39,8 +57,10 @@ export interface RpcGateOptions {
   readonly target: GateTarget | AnyActorRef;
   /** Turns a refused event into the most specific typed error (interlock, lease, asleep…). */
   readonly explainRefusal?: (snapshot: unknown, event: { type: string }, fn: string) => RpcFailure | undefined;
-  /** Called for every refusal (audit trail and `safety_event`). */
+  /** Called for every refusal (audit trail and `safety_event`); a rate-limited burst once. */
   readonly onRefusal?: (info: { fn: string; error: RpcFailure; caller: CallerMeta; event: { type: string } }) => void;
+  /** Per-caller rate limits by class of function, checked before the state gate. */
+  readonly rateLimiter?: RateLimiter;
 }
 
 export interface RpcGate {
@@ -66,6 +86,11 @@ export function createRpcGate(options: RpcGateOptions): RpcGate {
         event = fn.toEvent(decoded.success, { requestId, function: method, caller });
       } catch (error) {
         return { ok: false, error: new HandlerFailed({ message: (error as Error).message }) };
+      }
+      const limited = rateLimited(options.rateLimiter, method, event, caller);
+      if (limited) {
+        if (limited.firstInBurst) options.onRefusal?.({ fn: method, error: limited.error, caller, event });
+        return { ok: false, error: limited.error };
       }
       const snapshot = target.getSnapshot();
       if (!snapshot.can(event as never)) {

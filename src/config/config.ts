@@ -5,6 +5,7 @@
 // reads them and offers `loadConfig({argv, env})`. Owns the per-key source record the settings page
 // shows and the only read of process.env (processInput). The result is frozen; secrets stay inside
 // `Secret`s in `credentials`. Keys: reference-driver.md §9.1–9.2, device-connect-protocol.md §3.2.
+import { DEFAULT_RATE_LIMIT_TEXT, parseRateLimits, type RateLimits } from '../rpc/rate-limits.ts';
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -72,6 +73,8 @@ export interface DriverConfig {
   readonly json: boolean;
   readonly leasePolicy: 'enforced' | 'advisory';
   readonly leaseTtlS: number;
+  /** Per-caller rate limits by class of function (motion, audio, capture); null: unlimited. */
+  readonly rateLimits: RateLimits;
   readonly privilegedRpc: 'allowed' | 'supervisor_only';
   /** Append-only JSON-lines safety trail; undefined = mesh `.audit` subject only. */
   readonly auditLogPath: string | undefined;
@@ -143,6 +146,7 @@ export const CONFIG_KEYS: ReadonlyArray<ConfigKey> = [
   { key: 'logLevel', flag: '--log-level', env: ['REACHY_MINI_DRIVER_LOG_LEVEL', 'DEVICE_CONNECT_LOG_LEVEL'], default: 'info', doc: '`debug`, `info`, `warn`, `error`.' },
   { key: 'settingsFile', flag: '--settings-file', env: ['REACHY_MINI_DRIVER_SETTINGS_FILE'], default: '~/.config/reachy_mini_driver/device_connect_app.json', doc: 'Settings JSON (the settings app writes it); read only if it exists.' },
   { key: 'leasePolicy', flag: '--lease-policy', env: ['REACHY_LEASE_POLICY'], default: 'enforced', doc: '`enforced`: motion from another owner while the lease is held is refused (LeaseHeld); `advisory`: recorded only (reference behaviour).' },
+  { key: 'rateLimits', flag: '--rate-limit', env: ['REACHY_RATE_LIMIT'], default: DEFAULT_RATE_LIMIT_TEXT, doc: 'Per-caller limits: `motion=N/s,audio=N/s,capture=N/s` (a class left out keeps its default; `class=off` or `none` lifts limits). Over the limit: `RateLimited` with `retry_after_ms`; one audit record per burst.' },
   { key: 'leaseTtlS', flag: '--lease-ttl', env: ['REACHY_LEASE_TTL'], default: '5', doc: 'Seconds a motion lease lasts after the last motion of its owner (0.5–300).' },
   { key: 'privilegedRpc', flag: '--supervisor-only', env: ['REACHY_PRIVILEGED_RPC'], default: 'allowed', doc: '`supervisor_only` (or the flag): emergency_stop and reset_interlock RPCs are refused; trip/reset/revoke are served only on the `.supervisor` subject, which broker ACLs can restrict.' },
   { key: 'auditLogPath', flag: '--audit-log', env: ['REACHY_AUDIT_LOG'], default: '~/.local/state/reachy_mini_driver/audit.jsonl', doc: 'Append-only JSON-lines safety trail (refusals, interlock and lease changes); also published on `device-connect.<tenant>.<id>.audit`. `none` disables the file.' },
@@ -280,6 +284,7 @@ const FLAG_OPTIONS = {
   json: { type: 'boolean' },
   'lease-policy': { type: 'string' },
   'lease-ttl': { type: 'string' },
+  'rate-limit': { type: 'string' },
   'supervisor-only': { type: 'boolean' },
   'audit-log': { type: 'string' },
   'sim-time-scale': { type: 'string' },
@@ -537,6 +542,8 @@ export function resolveConfig({ argv, env, settings, files }: ConfigLayers): Dri
   const leasePolicy = pick('leasePolicy', { flag: flags['lease-policy'], env: envValue(['REACHY_LEASE_POLICY']) }, 'enforced');
   if (leasePolicy !== 'enforced' && leasePolicy !== 'advisory') throw new ConfigError(`lease policy must be enforced or advisory (got ${JSON.stringify(leasePolicy)})`);
   const leaseTtlS = parseNumber(pick('leaseTtlS', { flag: flags['lease-ttl'], env: envValue(['REACHY_LEASE_TTL']) }, '5'), 'lease ttl', 0.5, 300, false);
+  const rateParsed = parseRateLimits(pick('rateLimits', { flag: flags['rate-limit'], env: envValue(['REACHY_RATE_LIMIT']) }, DEFAULT_RATE_LIMIT_TEXT));
+  if (!rateParsed.ok) throw new ConfigError(`--rate-limit: ${rateParsed.problem}`);
   const privilegedRaw = pick<string>('privilegedRpc', { flag: flags['supervisor-only'] ? 'supervisor_only' : undefined, env: envValue(['REACHY_PRIVILEGED_RPC']) }, 'allowed');
   if (privilegedRaw !== 'allowed' && privilegedRaw !== 'supervisor_only') throw new ConfigError(`REACHY_PRIVILEGED_RPC must be allowed or supervisor_only (got ${JSON.stringify(privilegedRaw)})`);
   const auditRaw = pick('auditLogPath', { flag: flags['audit-log'], env: envValue(['REACHY_AUDIT_LOG']) }, join(homedir(), '.local', 'state', 'reachy_mini_driver', 'audit.jsonl'));
@@ -578,6 +585,7 @@ export function resolveConfig({ argv, env, settings, files }: ConfigLayers): Dri
     json: flags.json ?? false,
     leasePolicy,
     leaseTtlS,
+    rateLimits: rateParsed.limits,
     privilegedRpc: privilegedRaw,
     auditLogPath,
     simTimeScale,

@@ -70,7 +70,9 @@ async function scene(model: 'lite' | 'wireless'): Promise<Scene> {
   const id = `media-${model}-${++counter}`;
   const events = recorder(nc, `device-connect.default.${id}.event.>`);
   await nc.flush();
-  const driver = await startTestDriver(['--sim', '--sim-model', model, '--sim-time-scale', '0.05', '--device-id', id, '--messaging-url', server.url, '--discovery-mode', 'd2d', '--sounds-dir', soundsDir], {
+  const driver = await startTestDriver(['--sim', '--sim-model', model, '--sim-time-scale', '0.05', '--device-id', id, '--messaging-url', server.url, '--discovery-mode', 'd2d', '--sounds-dir', soundsDir,
+    // These transcripts call media functions back to back; rate limits have their own test.
+    '--rate-limit', 'none'], {
     DEVICE_CONNECT_ALLOW_INSECURE: 'true',
   });
   const s: Scene = {
