@@ -57,6 +57,11 @@ class MotionExecutor {
     this.#deps = deps;
   }
 
+  /** Stops one move on the stop lane; a failure is left to the next sweep (the move may have ended). */
+  async #stopQuietly(uuid: string): Promise<void> {
+    await this.#deps.link().stops.stopMove(uuid, { timeoutMs: STOP_REQUEST_TIMEOUT_MS }).catch(() => undefined);
+  }
+
   /** Throws when the command must not write to the daemon now; called right before every write. */
   #checkpoint(input: ExecuteInput, signal: AbortSignal): void {
     if (signal.aborted) throw cancelled('a stop or a newer command came first');
@@ -112,15 +117,15 @@ class MotionExecutor {
     }
     const refusal = signal.aborted ? cancelled('a stop or a newer command came first') : this.#deps.mayMove(input.epoch);
     if (refusal === null) return { uuid, expectedDurationMs };
-    await this.#deps.link().stops.stopMove(uuid, { timeoutMs: STOP_REQUEST_TIMEOUT_MS }).catch(() => undefined);
+    await this.#stopQuietly(uuid);
     this.#deps.report({ type: 'sender.settled', requestId: input.requestId, uuid, outcome: 'sent', stoppedLate: true });
     throw refusal;
   }
 
   async execute(input: ExecuteInput, signal: AbortSignal): Promise<CommandAccepted> {
     const { command } = input;
-    const { http, stops } = this.#deps.link();
-    await Promise.all(input.supersedes.map((uuid) => stops.stopMove(uuid, { timeoutMs: STOP_REQUEST_TIMEOUT_MS }).catch(() => undefined)));
+    const { http } = this.#deps.link();
+    await Promise.all(input.supersedes.map((uuid) => this.#stopQuietly(uuid)));
     switch (command.op) {
       case 'head_target':
       case 'antennas_target':

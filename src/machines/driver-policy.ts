@@ -115,7 +115,7 @@ function powerAllows(requirement: PowerRequirement, power: string): boolean {
   }
 }
 
-function daemonLinkDown(view: GateView): DaemonUnavailable {
+function daemonLinkDown(view: Pick<GateView, 'connection'>): DaemonUnavailable {
   return new DaemonUnavailable({ message: `the daemon link is ${view.connection.state}${view.connection.lastError ? ` (${view.connection.lastError})` : ''}`, connectionState: view.connection.state });
 }
 
@@ -136,7 +136,7 @@ export function mediaRefusal(view: Pick<GateView, 'connection' | 'media'>, event
   const media = view.media;
   const needs = event.requires;
   if (media.state === 'disabled') return new MediaUnavailable({ message: 'media is disabled on this driver (--no-media)', sessionState: 'disabled', lastError: null });
-  if (needs.daemon && view.connection.state !== 'connected') return daemonLinkDown(view as GateView);
+  if (needs.daemon && view.connection.state !== 'connected') return daemonLinkDown(view);
   if ((needs.notReleased || needs.stream) && media.state === 'released') {
     return new MediaReleased({ message: "the daemon's camera and audio are released (release_media_hardware); call acquire_media_hardware first" });
   }

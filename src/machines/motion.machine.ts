@@ -8,7 +8,7 @@
 // STOP_CONFIRM_TIMEOUT_MS while the sweep goes on. Owns the states, the fence and the answers;
 // sending and stopping are actors the runtime provides (adapters do the I/O).
 import { and, assign, emit, enqueueActions, setup, type PromiseActorLogic } from 'xstate';
-import { failureFromDaemon, MotionCancelled, MotionNotCompleted, type RpcFailure } from '../errors.ts';
+import { failureFromDaemon, failureOf, MotionCancelled, MotionNotCompleted, type RpcFailure } from '../errors.ts';
 
 /** The Python SDK waits duration + 1 s for a move to report completion (daemon-api §2). */
 export const MOVE_COMPLETION_MARGIN_MS = 1_000;
@@ -254,7 +254,7 @@ export const motionMachine = setup({
     }),
     sendFailed: enqueueActions(({ context, self, enqueue }, params: { error: unknown }) => {
       const a = context.active;
-      const failure = failureOf(params.error);
+      const failure = senderFailure(params.error);
       if (a && parentOf(self)) enqueue.sendParent({ type: 'motion.answer', requestId: a.requestId, ok: false, error: failure });
       enqueue.assign({ lastError: failure.message, active: null, unknownMoves: [] });
     }),
@@ -302,7 +302,7 @@ export const motionMachine = setup({
       const e = event as MotionCommandEvent;
       if (parentOf(self)) enqueue.sendParent({ type: 'motion.answer', requestId: e.requestId, ok: false, error: new MotionCancelled({ message: 'a stop is in progress; send the command again once it has stopped', reason: 'stopping' }) });
     }),
-    stopFailed: assign(({ event }) => ({ lastError: failureOf((event as unknown as { error: unknown }).error).message })),
+    stopFailed: assign(({ event }) => ({ lastError: senderFailure((event as unknown as { error: unknown }).error).message })),
     /** A daemon move we do not own started while it must not: stop it at once. */
     stopStray: enqueueActions(({ context, event, enqueue }, params: { reason: string }) => {
       const e = event as Extract<MotionEvent, { type: 'daemon.move_started' }>;
@@ -440,7 +440,7 @@ export const motionMachine = setup({
         src: 'stopMotion',
         input: ({ context }) => ({ uuids: context.supersedes }),
         onDone: { target: 'idle', actions: { type: 'answerStops', params: ({ event }) => ({ confirmed: true, stopped: event.output, error: null }) } },
-        onError: { target: 'stopRetry', actions: ['stopFailed', { type: 'answerStops', params: ({ event }: { event: { error: unknown } }) => ({ confirmed: false, stopped: [], error: failureOf(event.error).message }) }] },
+        onError: { target: 'stopRetry', actions: ['stopFailed', { type: 'answerStops', params: ({ event }: { event: { error: unknown } }) => ({ confirmed: false, stopped: [], error: senderFailure(event.error).message }) }] },
       },
       on: { 'motion.command': { actions: 'refuseDuringStop' } },
       after: {
@@ -464,10 +464,9 @@ export const motionMachine = setup({
 });
 
 /** A sender failure as the caller's error (the daemon's own error kinds → DaemonUnavailable / CommandRejected). */
-function failureOf(error: unknown): RpcFailure {
-  const tagged = error && typeof error === 'object' && '_tag' in error ? (error as { _tag: string; message?: string }) : { _tag: 'HandlerFailed', message: String(error) };
-  if (KNOWN_FAILURES.has(tagged._tag)) return error as RpcFailure;
-  return failureFromDaemon({ _tag: tagged._tag, message: tagged.message ?? String(error) }, 'connected');
+function senderFailure(error: unknown): RpcFailure {
+  const tagged = failureOf(error);
+  return KNOWN_FAILURES.has(tagged._tag) ? (error as RpcFailure) : failureFromDaemon(tagged, 'connected');
 }
 
 /** Errors the executor raises that already are caller-facing. */
