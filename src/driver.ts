@@ -4,6 +4,7 @@
 // --sim, the embedded daemon emulator starts first, so sim runs the same adapters as hardware. Owns
 // start-up order, reconfigure (holders updated, then the root respawns a child) and shutdown; the
 // CLI (src/cli.ts) owns argv, exit codes and the sim broker.
+import { randomUUID } from 'node:crypto';
 import { RateLimiter } from './rpc/rate-limits.ts';
 import type { DriverConfig } from './config/config.ts';
 import { createLogger } from './logging/logger.ts';
@@ -19,7 +20,9 @@ import { availabilityOf } from './machines/driver-state.ts';
 import { reconfigurePlan } from './config/reconfigure-plan.ts';
 import { RestartRequired } from './errors.ts';
 import { subjects } from './protocol/subjects.ts';
-import { eventsFor, functionsFor, SUPERVISOR_FUNCTIONS } from './rpc/catalogue.ts';
+import { APPROVABLE_FUNCTIONS, eventsFor, functionsFor, SUPERVISOR_FUNCTIONS } from './rpc/catalogue.ts';
+import { policyDocument, validatePolicy, type SafetyPolicy } from './safety/safety-policy.ts';
+import { ConfigError } from './config/config-error.ts';
 import { prepareMediaRuntime, type MediaRuntime, type MediaRuntimeOptions } from './actors/media-runtime.ts';
 import { DEFAULT_MONITOR_SETTINGS } from './actors/media-monitors.ts';
 import { openMediaLink } from './adapters/media-link/open-media-link.ts';
@@ -113,6 +116,13 @@ function lateTarget(root: () => RobotRuntime['driver']): GateTarget {
   };
 }
 
+/** The configured policy, its function names checked against this device's catalogue (a ConfigError otherwise). */
+function startPolicy(config: DriverConfig): SafetyPolicy {
+  const checked = validatePolicy(policyDocument(config.safetyPolicy), APPROVABLE_FUNCTIONS);
+  if (!checked.ok) throw new ConfigError(checked.error.message.replace(/^Invalid policy: /, 'safety policy: '));
+  return config.safetyPolicy;
+}
+
 export async function startDriver(config: DriverConfig, overrides: DriverOverrides = {}): Promise<RunningDriver> {
   const emulator = config.sim && !overrides.daemonBaseUrl ? await startEmulator({ timeScale: config.simTimeScale, model: config.simModel, withMedia: !config.noMedia }) : undefined;
   const daemonBaseUrl = overrides.daemonBaseUrl ?? emulator?.url ?? daemonUrl(config);
@@ -126,7 +136,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
   let mesh: DeviceRuntime | undefined;
   let current = config;
   const audit = openAuditLog(config.auditLogPath, (record) => mesh?.publish(subjects.audit(current.tenant, current.deviceId), record));
-  const gate = createRpcGate({ functions, target: lateTarget(root), explainRefusal, onRefusal: (info) => robot?.recordRefusal(info), rateLimiter: new RateLimiter(config.rateLimits) });
+  const gate = createRpcGate({ functions, target: lateTarget(root), explainRefusal, onRefusal: (info) => robot?.recordRefusal(info), rateLimiter: new RateLimiter(() => root().getSnapshot().context.policy.rate_limits) });
   const supervisorGate = createRpcGate({ functions: SUPERVISOR_FUNCTIONS, target: lateTarget(root), explainRefusal, onRefusal: (info) => robot?.recordRefusal(info) });
   const meshOptionsOf = (c: DriverConfig, brokers: ReadonlyArray<string>): DeviceRuntimeOptions => ({
     deviceId: c.deviceId,
@@ -162,6 +172,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     leasePolicy: config.leasePolicy,
     leaseTtlS: config.leaseTtlS,
     privilegedRpc: config.privilegedRpc,
+    policy: startPolicy(config),
     audit,
     emitSafetyEvent: (payload) => mesh?.emitEvent('safety_event', payload),
     mesh: device.logic,
@@ -185,6 +196,10 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
       return { ok: false, error, restarted: [] };
     }
     const restarted: Array<'mesh' | 'daemon_link' | 'media'> = [];
+    if (plan.policy) {
+      const policy = startPolicy(next);
+      started.driver.send({ type: 'supervisor.set_safety_policy', requestId: randomUUID(), policy, reason: 'settings applied', owner: 'settings' });
+    }
     if (plan.mesh) {
       // The private --sim broker stays in use while the configured URLs are unchanged.
       const nextServers = sameList(next.messagingUrls, current.messagingUrls) ? servers : next.messagingUrls;

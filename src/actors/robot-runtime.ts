@@ -25,6 +25,7 @@ import { closeDaemonLink, openDaemonLink, statusReport, wireDaemonLink, type Dae
 import { createMotionExecutor } from './motion-executor.ts';
 import { answerRobotRead } from './robot-reads.ts';
 import { startSafetyTrail } from './safety-trail.ts';
+import type { SafetyPolicy } from '../safety/safety-policy.ts';
 
 const log = createLogger('robot');
 
@@ -46,6 +47,8 @@ export interface RobotRuntimeOptions {
   readonly leasePolicy: LeasePolicy;
   readonly leaseTtlS: number;
   readonly privilegedRpc: PrivilegedRpc;
+  /** The safety policy in force at start (the root keeps it; set_safety_policy replaces it). */
+  readonly policy?: SafetyPolicy;
   readonly audit: AuditLog;
   /** Publishes a `safety_event` on the mesh (set once the mesh runtime exists). */
   readonly emitSafetyEvent: (payload: Record<string, unknown>) => void;
@@ -158,7 +161,7 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
   });
   const driver = createActor(logic, {
     systemId: 'driver',
-    input: { deviceId: options.deviceId, leasePolicy: options.leasePolicy, leaseTtlS: options.leaseTtlS, privilegedRpc: options.privilegedRpc, mediaEnabled: options.media !== undefined, mesh: options.meshInput },
+    input: { deviceId: options.deviceId, leasePolicy: options.leasePolicy, leaseTtlS: options.leaseTtlS, privilegedRpc: options.privilegedRpc, ...(options.policy ? { policy: options.policy } : {}), mediaEnabled: options.media !== undefined, mesh: options.meshInput },
     ...inspect,
   });
   root = driver;

@@ -1,5 +1,5 @@
-// The safety trail of the robot side: every refusal, interlock and lease change, late move stopped
-// and unconfirmed stop becomes one record — appended to the audit log and published as a
+// The safety trail of the robot side: every refusal, interlock and lease change, policy change
+// (who, before, after), late move stopped and unconfirmed stop becomes one record — appended to the audit log and published as a
 // `safety_event` — carrying the state AFTER the change, read from the children's snapshots (the
 // lease change carries its own after-holder, since a lapsed lease expires and is re-acquired in one
 // step). Owns the record shape; decides nothing and keeps no state. reference-driver.md §12.
@@ -9,6 +9,7 @@ import type { RpcFailure } from '../errors.ts';
 import { safetyState } from '../machines/driver-policy.ts';
 import { viewOf, type DriverMachine } from '../machines/driver.machine.ts';
 import { isoSeconds, type CallerMeta } from '../protocol/json-rpc.ts';
+import { policyDocument } from '../safety/safety-policy.ts';
 
 export interface SafetyTrail {
   /** A gate refusal (audited and announced like every state change). */
@@ -29,6 +30,7 @@ export function startSafetyTrail(root: Actor<DriverMachine>, audit: AuditLog, em
     lease.on('lease.changed', (e) => record(`lease_${e.reason}`, e.detail ?? e.reason, null, e.owner, { expires_at: e.expiresAt / 1000 }, { lease_owner: e.holder })),
     motion.on('motion.late_move', (e) => record('late_move_stopped', e.reason, null, null, { uuid: e.uuid })),
     motion.on('motion.stop_unconfirmed', (e) => record('stop_unconfirmed', e.reason, null, null, { error: e.error })),
+    root.on('policy.changed', (e) => record('policy_changed', e.reason, 'set_safety_policy', e.owner, { before: policyDocument(e.before), after: policyDocument(e.after) })),
   ];
   return {
     refusal({ fn, error, caller, event }) {

@@ -64,7 +64,27 @@ export function newestMatch(dir: string, glob: string): string | undefined {
 }
 
 /** The real file system behind resolveConfig's reads. */
-export const CONFIG_FILE_READS: ConfigFileReads = { credentials: loadCredentialsFile, newestMatch, exists: existsSync };
+/** Largest JSON document read as configuration (an envelope is a few hundred bytes). */
+const MAX_JSON_CONFIG_BYTES = 64 * 1024;
+
+/** Reads a JSON configuration document (the envelope file); unreadable, too large or not JSON is a ConfigError. */
+export function readJsonFile(path: string): unknown {
+  let text: string;
+  try {
+    if (statSync(path).size > MAX_JSON_CONFIG_BYTES) throw new ConfigError(`${path} is larger than ${MAX_JSON_CONFIG_BYTES} bytes`);
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ConfigError(`${path} is not valid JSON`);
+  }
+}
+
+export const CONFIG_FILE_READS: ConfigFileReads = { credentials: loadCredentialsFile, newestMatch, exists: existsSync, readJson: readJsonFile };
 
 /** The configuration of this argv and env: their settings file read, then resolveConfig; throws ConfigError (exit 2). */
 export function loadConfig(input: LoadConfigInput): DriverConfig {

@@ -11,13 +11,12 @@ import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { LogLevel } from '../logging/logger.ts';
 import { DEVICE_ID_PATTERN, TENANT_PATTERN } from '../protocol/subjects.ts';
+import { ConfigError } from './config-error.ts';
+import { safetyPolicyFrom } from './safety-config.ts';
+import type { SafetyPolicy } from '../safety/safety-policy.ts';
 import { CredentialsError, inlineCredentials, type CredentialsFileWarning, type LoadedCredentials, type TlsFiles } from './credentials.ts';
 
-/** Bad configuration: the CLI prints the message on one line and exits 2. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  readonly _tag = 'ConfigError';
-}
+export { ConfigError } from './config-error.ts';
 
 export const DEFAULT_SETTINGS_FILE = join(homedir(), '.config', 'reachy_mini_driver', 'device_connect_app.json');
 export const DEFAULT_BROKER_URL = 'nats://127.0.0.1:4222';
@@ -75,6 +74,8 @@ export interface DriverConfig {
   readonly leaseTtlS: number;
   /** Per-caller rate limits by class of function (motion, audio, capture); null: unlimited. */
   readonly rateLimits: RateLimits;
+  /** The safety policy in force at start-up (set_safety_policy changes it at run time). */
+  readonly safetyPolicy: SafetyPolicy;
   readonly privilegedRpc: 'allowed' | 'supervisor_only';
   /** Append-only JSON-lines safety trail; undefined = mesh `.audit` subject only. */
   readonly auditLogPath: string | undefined;
@@ -147,6 +148,16 @@ export const CONFIG_KEYS: ReadonlyArray<ConfigKey> = [
   { key: 'settingsFile', flag: '--settings-file', env: ['REACHY_MINI_DRIVER_SETTINGS_FILE'], default: '~/.config/reachy_mini_driver/device_connect_app.json', doc: 'Settings JSON (the settings app writes it); read only if it exists.' },
   { key: 'leasePolicy', flag: '--lease-policy', env: ['REACHY_LEASE_POLICY'], default: 'enforced', doc: '`enforced`: motion from another owner while the lease is held is refused (LeaseHeld); `advisory`: recorded only (reference behaviour).' },
   { key: 'rateLimits', flag: '--rate-limit', env: ['REACHY_RATE_LIMIT'], default: DEFAULT_RATE_LIMIT_TEXT, doc: 'Per-caller limits: `motion=N/s,audio=N/s,capture=N/s` (a class left out keeps its default; `class=off` or `none` lifts limits). Over the limit: `RateLimited` with `retry_after_ms`; one audit record per burst.' },
+  { key: 'envelopeFile', flag: '--envelope', env: ['REACHY_ENVELOPE'], settings: 'safety_envelope', default: 'the mechanical ranges', doc: 'Operator envelope: a JSON file (or the settings object `safety_envelope`) of axes `head_x_mm`, `head_y_mm`, `head_z_mm`, `head_roll_deg`, `head_pitch_deg`, `head_yaw_deg`, `body_yaw_deg`, `antenna_left_deg`, `antenna_right_deg`, each `{"min": …, "max": …}` inside the mechanical range. Calls outside it: `OutsideEnvelope`.' },
+  { key: 'maxHeadSpeed', flag: '--max-head-speed', env: ['REACHY_MAX_HEAD_SPEED'], settings: 'max_head_speed', default: '200', doc: 'Head roll/pitch/yaw speed limit, degrees per second per axis.' },
+  { key: 'maxHeadTranslationSpeed', flag: '--max-head-translation-speed', env: ['REACHY_MAX_HEAD_TRANSLATION_SPEED'], settings: 'max_head_translation_speed', default: '200', doc: 'Head x/y/z speed limit, mm per second per axis.' },
+  { key: 'maxBodySpeed', flag: '--max-body-speed', env: ['REACHY_MAX_BODY_SPEED'], settings: 'max_body_speed', default: '120', doc: 'Body yaw speed limit, degrees per second.' },
+  { key: 'maxAntennaSpeed', flag: '--max-antenna-speed', env: ['REACHY_MAX_ANTENNA_SPEED'], settings: 'max_antenna_speed', default: '600', doc: 'Antenna speed limit, degrees per second per antenna.' },
+  { key: 'speedPolicy', flag: '--speed-policy', env: ['REACHY_SPEED_POLICY'], settings: 'speed_policy', default: 'refuse', doc: 'A goto above a speed limit: `refuse` (`TooFast`, with the shortest allowed duration) or `stretch` (lengthened to it, and the reply says so).' },
+  { key: 'realtimeSpeedPolicy', flag: '--realtime-speed-policy', env: ['REACHY_REALTIME_SPEED_POLICY'], settings: 'realtime_speed_policy', default: 'ramp', doc: 'A realtime target farther than one 50 Hz tick at the limit: `ramp` (sent in steps at the limit) or `refuse` (`TooFast`).' },
+  { key: 'deadmanMs', flag: '--deadman', env: ['REACHY_DEADMAN_MS'], settings: 'deadman_ms', default: 'off', doc: 'Dead-man time in ms (100–600000): while motion runs, if its commander has sent nothing for this long, motion is stopped (`safety_event` `deadman_stop`).' },
+  { key: 'requireApproval', flag: '--require-approval', env: ['REACHY_REQUIRE_APPROVAL'], settings: 'require_approval', default: 'none', doc: 'Functions held until the supervisor approves them (`fn,fn`); the caller gets the result, or `ApprovalDenied` / `ApprovalTimeout`.' },
+  { key: 'approvalTimeoutS', flag: '--approval-timeout', env: ['REACHY_APPROVAL_TIMEOUT'], settings: 'approval_timeout_s', default: '25', doc: 'Seconds a held request waits for a decision (1–3600); the default stays under the 30 s RPC timeout of the Python clients.' },
   { key: 'leaseTtlS', flag: '--lease-ttl', env: ['REACHY_LEASE_TTL'], default: '5', doc: 'Seconds a motion lease lasts after the last motion of its owner (0.5–300).' },
   { key: 'privilegedRpc', flag: '--supervisor-only', env: ['REACHY_PRIVILEGED_RPC'], default: 'allowed', doc: '`supervisor_only` (or the flag): emergency_stop and reset_interlock RPCs are refused; trip/reset/revoke are served only on the `.supervisor` subject, which broker ACLs can restrict.' },
   { key: 'auditLogPath', flag: '--audit-log', env: ['REACHY_AUDIT_LOG'], default: '~/.local/state/reachy_mini_driver/audit.jsonl', doc: 'Append-only JSON-lines safety trail (refusals, interlock and lease changes); also published on `device-connect.<tenant>.<id>.audit`. `none` disables the file.' },
@@ -213,6 +224,8 @@ export interface ConfigFileReads {
   /** The newest regular file in `dir` whose name matches `glob`; undefined when none or unreadable. */
   readonly newestMatch: (dir: string, glob: string) => string | undefined;
   readonly exists: (path: string) => boolean;
+  /** Reads and parses a JSON document (the envelope file); throws ConfigError when unreadable or not JSON. */
+  readonly readJson: (path: string) => unknown;
 }
 
 /** `*` and `?` of a portal credentials glob as a whole-name regular expression. */
@@ -285,6 +298,16 @@ const FLAG_OPTIONS = {
   'lease-policy': { type: 'string' },
   'lease-ttl': { type: 'string' },
   'rate-limit': { type: 'string' },
+  envelope: { type: 'string' },
+  'max-head-speed': { type: 'string' },
+  'max-head-translation-speed': { type: 'string' },
+  'max-body-speed': { type: 'string' },
+  'max-antenna-speed': { type: 'string' },
+  'speed-policy': { type: 'string' },
+  'realtime-speed-policy': { type: 'string' },
+  deadman: { type: 'string' },
+  'require-approval': { type: 'string' },
+  'approval-timeout': { type: 'string' },
   'supervisor-only': { type: 'boolean' },
   'audit-log': { type: 'string' },
   'sim-time-scale': { type: 'string' },
@@ -544,6 +567,7 @@ export function resolveConfig({ argv, env, settings, files }: ConfigLayers): Dri
   const leaseTtlS = parseNumber(pick('leaseTtlS', { flag: flags['lease-ttl'], env: envValue(['REACHY_LEASE_TTL']) }, '5'), 'lease ttl', 0.5, 300, false);
   const rateParsed = parseRateLimits(pick('rateLimits', { flag: flags['rate-limit'], env: envValue(['REACHY_RATE_LIMIT']) }, DEFAULT_RATE_LIMIT_TEXT));
   if (!rateParsed.ok) throw new ConfigError(`--rate-limit: ${rateParsed.problem}`);
+  const safetyPolicy = safetyPolicyFrom({ flags, envValue, settingValue, pick, readJson: (path) => files.readJson(resolve(path)), rateLimits: rateParsed.limits });
   const privilegedRaw = pick<string>('privilegedRpc', { flag: flags['supervisor-only'] ? 'supervisor_only' : undefined, env: envValue(['REACHY_PRIVILEGED_RPC']) }, 'allowed');
   if (privilegedRaw !== 'allowed' && privilegedRaw !== 'supervisor_only') throw new ConfigError(`REACHY_PRIVILEGED_RPC must be allowed or supervisor_only (got ${JSON.stringify(privilegedRaw)})`);
   const auditRaw = pick('auditLogPath', { flag: flags['audit-log'], env: envValue(['REACHY_AUDIT_LOG']) }, join(homedir(), '.local', 'state', 'reachy_mini_driver', 'audit.jsonl'));
@@ -586,6 +610,7 @@ export function resolveConfig({ argv, env, settings, files }: ConfigLayers): Dri
     leasePolicy,
     leaseTtlS,
     rateLimits: rateParsed.limits,
+    safetyPolicy,
     privilegedRpc: privilegedRaw,
     auditLogPath,
     simTimeScale,

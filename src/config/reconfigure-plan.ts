@@ -1,5 +1,6 @@
 // What a new configuration changes for a running driver, compared over the WHOLE configuration:
-// which live parts restart (the mesh connection, the daemon link, the media session) and which
+// which live parts restart (the mesh connection, the daemon link, the media session), whether the
+// safety policy is replaced (live, through the root), and which
 // changed fields cannot be applied without a process restart (reported as RestartRequired, by their
 // settings-file name when they have one). Pure: no I/O; the driver applies the plan. Issue
 // "Reconfigure says applied when it did not".
@@ -7,6 +8,8 @@ import { createHash } from 'node:crypto';
 import { CONFIG_KEYS, type DriverConfig } from './config.ts';
 
 export interface ReconfigurePlan {
+  /** The safety policy changed: applied live through the root (audited like set_safety_policy). */
+  readonly policy: boolean;
   readonly mesh: boolean;
   readonly daemonLink: boolean;
   readonly media: boolean;
@@ -22,6 +25,8 @@ const MESH_KEYS: ReadonlyArray<Key> = ['deviceId', 'tenant', 'messagingUrls', 'd
 const DAEMON_KEYS: ReadonlyArray<Key> = ['daemonHost', 'daemonPort', 'transportMode'];
 /** Fields applied by restarting the media session. */
 const MEDIA_KEYS: ReadonlyArray<Key> = ['daemonHost', 'signallingPort', 'soundsDir', 'allowOversizeRaw', 'monitors'];
+/** Fields the root applies live as one safety policy document (rateLimits is part of it). */
+const POLICY_KEYS: ReadonlyArray<Key> = ['safetyPolicy', 'rateLimits'];
 /** Bookkeeping of how the config was read, not behaviour: never a reason to restart anything. */
 const META_KEYS: ReadonlyArray<Key> = ['command', 'positional', 'argv', 'sources', 'warnings', 'searchPath', 'settingsFile', 'json', 'reachyPrefix'];
 
@@ -44,10 +49,11 @@ function displayName(key: string): string {
 }
 
 export function reconfigurePlan(current: DriverConfig, next: DriverConfig): ReconfigurePlan {
-  const live = new Set<Key>([...MESH_KEYS, ...DAEMON_KEYS, ...MEDIA_KEYS, ...META_KEYS]);
+  const live = new Set<Key>([...MESH_KEYS, ...DAEMON_KEYS, ...MEDIA_KEYS, ...POLICY_KEYS, ...META_KEYS]);
   const all = Object.keys({ ...current, ...next }) as Key[];
   const restartRequired = changed(current, next, all.filter((key) => !live.has(key))).map(displayName);
   return {
+    policy: changed(current, next, ['safetyPolicy']).length > 0,
     mesh: changed(current, next, MESH_KEYS).length > 0,
     daemonLink: !current.sim && changed(current, next, DAEMON_KEYS).length > 0,
     media: !current.noMedia && changed(current, next, MEDIA_KEYS).length > 0,

@@ -25,6 +25,7 @@ import { executionStateName, type MotionMachine } from './motion.machine.ts';
 import { powerStateName, type PowerMachine } from './power.machine.ts';
 import type { MotionRpcEvent, PowerRequirement } from '../rpc/robot-functions.ts';
 import type { MediaRpcEvent } from '../rpc/media-functions.ts';
+import type { SafetyPolicy } from '../safety/safety-policy.ts';
 
 export type PrivilegedRpc = 'allowed' | 'supervisor_only';
 
@@ -63,6 +64,8 @@ export interface GateView {
   readonly motion: { readonly state: ExecutionState; readonly since: number; readonly lastError: string; readonly lastCommander: string | null; readonly target: Record<string, unknown>; readonly kind: string | null };
   readonly media: MediaView;
   readonly mesh: { readonly state: string; readonly since: number };
+  /** The safety policy in force (the root's own state). */
+  readonly policy: SafetyPolicy;
 }
 
 function mediaView(media: DriverChildren['media'], audio: AudioSwitches, startedAt: number): MediaView {
@@ -72,7 +75,7 @@ function mediaView(media: DriverChildren['media'], audio: AudioSwitches, started
 }
 
 /** Reads every child's snapshot once (`startedAt`: the `since` of a disabled media side). */
-export function gateView(children: DriverChildren, privilegedRpc: PrivilegedRpc, audio: AudioSwitches, startedAt: number): GateView {
+export function gateView(children: DriverChildren, privilegedRpc: PrivilegedRpc, audio: AudioSwitches, startedAt: number, policy: SafetyPolicy): GateView {
   const c = children.connection.getSnapshot();
   const p = children.power.getSnapshot();
   const i = children.interlock.getSnapshot();
@@ -88,6 +91,7 @@ export function gateView(children: DriverChildren, privilegedRpc: PrivilegedRpc,
     motion: { state: executionStateName(m.value), since: m.context.since, lastError: m.context.lastError, lastCommander: m.context.lastCommander, target: m.context.target, kind: m.context.active?.kind ?? null },
     media: mediaView(children.media, audio, startedAt),
     mesh: { state: meshStateName(mesh.value), since: mesh.context.stateSince },
+    policy,
   };
 }
 

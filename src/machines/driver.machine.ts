@@ -18,6 +18,7 @@ import { motionMachine, type CancelledCommand, type MotionToParent } from './mot
 import { powerMachine, type MotorMode } from './power.machine.ts';
 import type { MotionRpcEvent } from '../rpc/robot-functions.ts';
 import type { MediaRpcEvent } from '../rpc/media-functions.ts';
+import { DEFAULT_SAFETY_POLICY, policyDocument, type SafetyPolicy } from '../safety/safety-policy.ts';
 
 export type { LeasePolicy } from './lease.machine.ts';
 export type { PrivilegedRpc } from './driver-policy.ts';
@@ -31,6 +32,8 @@ export interface DriverInput {
   readonly mediaEnabled?: boolean;
   /** The mesh child's input (identity and timing of the device on the mesh). */
   readonly mesh: MeshInput;
+  /** The safety policy in force at start (validated; the defaults when absent); set_safety_policy replaces it. */
+  readonly policy?: SafetyPolicy;
 }
 
 export interface DriverContext extends Observations {
@@ -39,6 +42,8 @@ export interface DriverContext extends Observations {
   readonly leaseTtlS: number;
   readonly children: DriverChildren;
   readonly audio: AudioSwitches;
+  /** The safety policy in force: the root's own state, replaced whole by set_safety_policy. */
+  readonly policy: SafetyPolicy;
 }
 
 type Requested<T extends string, F = object> = { type: T; requestId: string } & F;
@@ -56,6 +61,9 @@ export type RpcEvent =
   | Requested<'supervisor.trip', { reason: string; owner: string }>
   | Requested<'supervisor.reset', { reason: string; owner: string }>
   | Requested<'supervisor.revoke_lease', { reason: string; owner: string }>
+  | Requested<'rpc.get_safety_policy'>
+  /** A validated policy document replaces the one in force (supervisor subject, or the settings app). */
+  | Requested<'supervisor.set_safety_policy', { policy: SafetyPolicy; reason: string; owner: string }>
   | MediaRpcEvent;
 
 /** What the runtime's adapters observe, sent to the root, which routes it to the children. */
@@ -95,13 +103,15 @@ export type RpcOutcome =
 
 export type DriverEmitted =
   | RpcOutcome
-  | { type: 'driver.read'; requestId: string; function: string };
+  | { type: 'driver.read'; requestId: string; function: string }
+  /** The policy in force changed (audited with who, before and after; the catalogue is re-advertised). */
+  | { type: 'policy.changed'; before: SafetyPolicy; after: SafetyPolicy; owner: string; reason: string };
 
 const now = () => Date.now();
 
 /** The gate's view of a root snapshot (children read at this moment). */
 export function viewOf(context: DriverContext): GateView {
-  return gateView(context.children, context.privilegedRpc, context.audio, context.startedAt);
+  return gateView(context.children, context.privilegedRpc, context.audio, context.startedAt, context.policy);
 }
 
 /** The typed refusal the gate reports, from the same function as the guard. */
@@ -269,6 +279,14 @@ export const driverMachine = setup({
       enqueue.stopChild(context.children.media);
       enqueue.assign(({ spawn }) => ({ children: { ...context.children, media: spawn('media', { id: 'media', systemId: 'media' }) } }));
     }),
+    answerPolicy: emit(({ context, event }) => outcome((event as { requestId: string }).requestId, { ok: true, result: { policy: policyDocument(context.policy) } })),
+    /** The whole document is replaced at once: every check after this reads the new policy. */
+    setPolicy: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as Extract<DriverEvent, { type: 'supervisor.set_safety_policy' }>;
+      enqueue.assign({ policy: e.policy });
+      enqueue.emit({ type: 'policy.changed', before: context.policy, after: e.policy, owner: e.owner, reason: e.reason });
+      enqueue.emit(outcome(e.requestId, { ok: true, result: { status: 'applied', before: policyDocument(context.policy), policy: policyDocument(e.policy) } }));
+    }),
     mirrorDetector: assign(({ context, event }) => {
       const e = event as Extract<ReportEvent, { type: 'media.detector' }>;
       return { detectors: e.detector === 'audio' ? { ...context.detectors, lastAudioEvent: e.event } : { ...context.detectors, lastMotionEvent: e.event } };
@@ -298,6 +316,7 @@ export const driverMachine = setup({
       pose: {},
       detectors: { lastAudioEvent: {}, lastMotionEvent: {} },
       audio: { audioInput: true, audioOutput: true },
+      policy: input.policy ?? DEFAULT_SAFETY_POLICY,
       children: {
         connection: spawn('connection', { id: 'connection', systemId: 'connection' }),
         power: spawn('power', { id: 'power', systemId: 'power' }),
@@ -327,6 +346,8 @@ export const driverMachine = setup({
         'supervisor.trip': { actions: 'trip' },
         'supervisor.reset': { guard: 'allowed', actions: 'reset' },
         'supervisor.revoke_lease': { actions: 'revokeLease' },
+        'rpc.get_safety_policy': { actions: 'answerPolicy' },
+        'supervisor.set_safety_policy': { actions: 'setPolicy' },
         'motion.answer': { actions: 'answer' },
         'motion.stop_answer': { actions: 'answerStop' },
         'motion.accepted': { actions: 'onAccepted' },

@@ -7,6 +7,8 @@ import { defineFunction, type AnyRpcFunction, type EventDefinition } from './fun
 import { defineParams, stringParam } from './params.ts';
 import { MEDIA_FUNCTIONS } from './media-functions.ts';
 import { ROBOT_FUNCTIONS } from './robot-functions.ts';
+import { getSafetyPolicy, setSafetyPolicyFunction } from './policy-functions.ts';
+import { NEVER_APPROVED } from '../safety/safety-policy.ts';
 
 export const getStatus = defineFunction<Record<string, never>, DriverEvent>({
   name: 'get_status',
@@ -18,11 +20,14 @@ export const getStatus = defineFunction<Record<string, never>, DriverEvent>({
   timeoutMs: 2_000,
 });
 
-export const FUNCTIONS: ReadonlyArray<AnyRpcFunction> = [getStatus, ...ROBOT_FUNCTIONS, ...MEDIA_FUNCTIONS];
+export const FUNCTIONS: ReadonlyArray<AnyRpcFunction> = [getStatus, getSafetyPolicy, ...ROBOT_FUNCTIONS, ...MEDIA_FUNCTIONS];
+
+/** Functions a policy may hold for approval: every function of the device but stops and pure reads of state/policy. */
+export const APPROVABLE_FUNCTIONS: ReadonlySet<string> = new Set(FUNCTIONS.map((f) => f.name).filter((name) => !NEVER_APPROVED.has(name)));
 
 /** What this driver advertises: without media (--no-media) the camera/microphone/speaker functions are left out. */
 export function functionsFor(options: { readonly media: boolean }): ReadonlyArray<AnyRpcFunction> {
-  return options.media ? FUNCTIONS : [getStatus, ...ROBOT_FUNCTIONS];
+  return options.media ? FUNCTIONS : [getStatus, getSafetyPolicy, ...ROBOT_FUNCTIONS];
 }
 
 const supervisorParams = defineParams({
@@ -37,7 +42,8 @@ const SUPERVISOR_OPERATIONS = [
 ] as const;
 
 /** Served on `device-connect.<tenant>.<device_id>.supervisor` only; broker ACLs decide who may publish there. */
-export const SUPERVISOR_FUNCTIONS: ReadonlyArray<AnyRpcFunction> = SUPERVISOR_OPERATIONS.map((op) =>
+export const SUPERVISOR_FUNCTIONS: ReadonlyArray<AnyRpcFunction> = [
+  ...SUPERVISOR_OPERATIONS.map((op): AnyRpcFunction =>
   defineFunction({
     name: op.name,
     description: op.description,
@@ -45,7 +51,9 @@ export const SUPERVISOR_FUNCTIONS: ReadonlyArray<AnyRpcFunction> = SUPERVISOR_OP
     params: supervisorParams,
     toEvent: (p, call) => ({ type: op.event, requestId: call.requestId, reason: p.reason, owner: p.owner }),
   }),
-);
+  ),
+  setSafetyPolicyFunction(APPROVABLE_FUNCTIONS),
+];
 
 const str = { type: 'string' };
 const num = { type: 'number' };

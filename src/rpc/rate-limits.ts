@@ -1,8 +1,9 @@
 // Per-caller rate limits by class of function (issue "safety policy", item 3): a token bucket per
 // (caller, class) that refills at the class's rate and holds one second of it, so a mis-prompted
 // agent cannot spam motion, sound playback or captures. Stops, reads, lease calls and streamed audio
-// chunks are never limited by count. Owns the classes, the `--rate-limit` syntax and the bucket arithmetic; pure (the clock is
-// injected); the gate (src/actors/rpc-gate.ts) applies it and audits one refusal per burst.
+// chunks are never limited by count. Owns the classes, the `--rate-limit` syntax and the bucket arithmetic; pure (the clock
+// and the limits in force are injected: the root's safety policy); the gate (src/actors/rpc-gate.ts) applies it and audits
+// one refusal per burst.
 
 export const RATE_CLASSES = ['motion', 'audio', 'capture'] as const;
 export type RateClass = (typeof RATE_CLASSES)[number];
@@ -70,18 +71,19 @@ interface Bucket {
 }
 
 export class RateLimiter {
-  readonly #limits: RateLimits;
+  /** The limits in force, read at every call (set_safety_policy changes them at run time). */
+  readonly #limits: () => RateLimits;
   readonly #now: () => number;
   readonly #buckets = new Map<string, Bucket>();
 
-  constructor(limits: RateLimits, now: () => number = Date.now) {
-    this.#limits = limits;
+  constructor(limits: RateLimits | (() => RateLimits), now: () => number = Date.now) {
+    this.#limits = typeof limits === 'function' ? limits : () => limits;
     this.#now = now;
   }
 
   /** Takes one call of `cls` for `caller`, or says how long until one is allowed. */
   take(caller: string, cls: RateClass): RateDecision {
-    const rate = this.#limits[cls];
+    const rate = this.#limits()[cls];
     if (rate === null) return { ok: true };
     const now = this.#now();
     const key = `${cls}\u0000${caller}`;

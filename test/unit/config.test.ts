@@ -164,8 +164,29 @@ describe('resolveConfig: the layers in memory, files through the injected reader
         asked.push(path);
         return false;
       },
+      readJson: (path) => {
+        asked.push(path);
+        if (path !== '/virtual/envelope.json') throw new ConfigError(`no such file ${path}`);
+        return { head_pitch_deg: { min: -10, max: 30 }, body_yaw_deg: { min: -45, max: 45 } };
+      },
     };
   }
+
+  test('the safety policy: --envelope narrows the named axes, speed/dead-man/approval flags land in one frozen document', () => {
+    const files = fakeFiles();
+    const c = resolveConfig({ argv: ['--sim', '--envelope', '/virtual/envelope.json', '--max-head-speed', '90', '--speed-policy', 'stretch', '--deadman', '500', '--require-approval', 'goto_pose,play_audio_file'], env: {}, settings: undefined, files });
+    expect(c.safetyPolicy.envelope.head_pitch_deg).toEqual({ min: -10, max: 30 });
+    expect(c.safetyPolicy.envelope.body_yaw_deg).toEqual({ min: -45, max: 45 });
+    expect(c.safetyPolicy.envelope.head_yaw_deg).toEqual({ min: -45, max: 45 });
+    expect(c.safetyPolicy.speed).toMatchObject({ head_deg_per_s: 90, goto_policy: 'stretch', realtime_policy: 'ramp' });
+    expect(c.safetyPolicy.deadman_ms).toBe(500);
+    expect(c.safetyPolicy.approval).toEqual({ functions: ['goto_pose', 'play_audio_file'], timeout_s: 25 });
+    expect(Object.isFrozen(c.safetyPolicy)).toBe(true);
+    expect(() => resolveConfig({ argv: ['--sim', '--deadman', '5'], env: {}, settings: undefined, files })).toThrow(/--deadman/);
+    expect(() => resolveConfig({ argv: ['--sim', '--speed-policy', 'fast'], env: {}, settings: undefined, files })).toThrow(/--speed-policy/);
+    const wide = settingsLayerFrom('/virtual/settings.json', { safety_envelope: { head_yaw_deg: { min: -90, max: 90 } } });
+    expect(() => resolveConfig({ argv: ['--sim'], env: {}, settings: wide, files })).toThrow(/mechanical range/);
+  });
 
   test('a candidate settings object is a layer like the file: same precedence, same sources, no file read for it', () => {
     const files = fakeFiles();
