@@ -64,6 +64,25 @@ export class MotorsCompliant extends Data.TaggedError('MotorsCompliant')<{ reado
 export class RestartRequired extends Data.TaggedError('RestartRequired')<{ readonly message: string; readonly fields: ReadonlyArray<string> }> {}
 /** A caller sent more calls of a class than its rate limit allows; `retry_after_ms` says when one fits again. */
 export class RateLimited extends Data.TaggedError('RateLimited')<{ readonly message: string; readonly rateClass: string; readonly limitPerSecond: number; readonly retry_after_ms: number }> {}
+/** A motion call outside the operator's envelope (the safety policy); `envelope` is the policy's, `violations` the axes outside it. */
+export class OutsideEnvelope extends Data.TaggedError('OutsideEnvelope')<{
+  readonly message: string;
+  readonly envelope: Readonly<Record<string, { readonly min: number; readonly max: number }>>;
+  readonly violations: ReadonlyArray<{ readonly axis: string; readonly value: number; readonly min: number; readonly max: number }>;
+}> {}
+/** A motion faster than the policy's speed limit; `shortest_duration_s` is the shortest duration allowed for it (gotos). */
+export class TooFast extends Data.TaggedError('TooFast')<{
+  readonly message: string;
+  readonly axis: string;
+  readonly peak_speed: number;
+  readonly limit: number;
+  readonly unit: string;
+  readonly shortest_duration_s: number | null;
+}> {}
+/** A held request the supervisor denied. */
+export class ApprovalDenied extends Data.TaggedError('ApprovalDenied')<{ readonly message: string; readonly approval_id: string; readonly denied_by: string; readonly reason: string }> {}
+/** A held request nobody decided within the policy's approval timeout. */
+export class ApprovalTimeout extends Data.TaggedError('ApprovalTimeout')<{ readonly message: string; readonly approval_id: string; readonly timeout_s: number }> {}
 export class HandlerFailed extends Data.TaggedError('HandlerFailed')<{ readonly message: string }> {}
 
 export type RpcFailure =
@@ -90,6 +109,10 @@ export type RpcFailure =
   | MotorsCompliant
   | RestartRequired
   | RateLimited
+  | OutsideEnvelope
+  | TooFast
+  | ApprovalDenied
+  | ApprovalTimeout
   | HandlerFailed;
 
 /** Daemon adapter error tags that mean "the daemon is not there" rather than "it said no". */
