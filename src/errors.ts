@@ -83,6 +83,8 @@ export class TooFast extends Data.TaggedError('TooFast')<{
 export class ApprovalDenied extends Data.TaggedError('ApprovalDenied')<{ readonly message: string; readonly approval_id: string; readonly denied_by: string; readonly reason: string }> {}
 /** A held request nobody decided within the policy's approval timeout. */
 export class ApprovalTimeout extends Data.TaggedError('ApprovalTimeout')<{ readonly message: string; readonly approval_id: string; readonly timeout_s: number }> {}
+/** approve/deny named an approval that is not pending (never requested, already decided, expired or ended by a stop). */
+export class ApprovalNotFound extends Data.TaggedError('ApprovalNotFound')<{ readonly message: string; readonly approval_id: string }> {}
 export class HandlerFailed extends Data.TaggedError('HandlerFailed')<{ readonly message: string }> {}
 
 export type RpcFailure =
@@ -113,6 +115,7 @@ export type RpcFailure =
   | TooFast
   | ApprovalDenied
   | ApprovalTimeout
+  | ApprovalNotFound
   | HandlerFailed;
 
 /** Daemon adapter error tags that mean "the daemon is not there" rather than "it said no". */

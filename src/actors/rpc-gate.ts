@@ -1,5 +1,6 @@
 // The one path every RPC takes (design card): decode params with the function's Effect Schema →
-// the caller's rate limit for the function's class → `snapshot.can(event)` → `send` → await the
+// the caller's rate limit for the function's class → `snapshot.can(event)` → (a function held for
+// approval: wait for the decision, then `can()` again) → `send` → await the
 // machine's `rpc.outcome` for this request id with a timeout → reply. Owns nothing else: no daemon
 // I/O, no machine state (the rate limiter keeps its buckets). A refusal is turned into a typed error
 // by the optional `explainRefusal` of the composing actor, else NotAllowedInState.
@@ -61,6 +62,8 @@ export interface RpcGateOptions {
   readonly onRefusal?: (info: { fn: string; error: RpcFailure; caller: CallerMeta; event: { type: string } }) => void;
   /** Per-caller rate limits by class of function, checked before the state gate. */
   readonly rateLimiter?: RateLimiter;
+  /** Holds a call for a human's approval (src/actors/approval-stage.ts): null when not held, else the verdict (null: approved). */
+  readonly hold?: (call: { fn: string; event: { type: string }; params: Record<string, unknown>; caller: CallerMeta }) => Promise<RpcFailure | null> | null;
 }
 
 export interface RpcGate {
@@ -92,13 +95,24 @@ export function createRpcGate(options: RpcGateOptions): RpcGate {
         if (limited.firstInBurst) options.onRefusal?.({ fn: method, error: limited.error, caller, event });
         return { ok: false, error: limited.error };
       }
-      const snapshot = target.getSnapshot();
-      if (!snapshot.can(event as never)) {
+      const refusedNow = (): GateResult | null => {
+        const snapshot = target.getSnapshot();
+        if (snapshot.can(event as never)) return null;
         const error =
           options.explainRefusal?.(snapshot, event, method) ??
           new NotAllowedInState({ message: `${method} is not allowed in the current state`, function: method, state: snapshot.value });
         options.onRefusal?.({ fn: method, error, caller, event });
         return { ok: false, error };
+      };
+      const refused = refusedNow();
+      if (refused) return refused;
+      const held = options.hold?.({ fn: method, event, params, caller });
+      if (held) {
+        // Refused early (above) is never held; approved, the state gate decides again: the state may have changed meanwhile.
+        const verdict = await held;
+        if (verdict) return { ok: false, error: verdict };
+        const refusedLater = refusedNow();
+        if (refusedLater) return refusedLater;
       }
       const timeoutMs = outcomeTimeoutMs(fn, decoded.success);
       return await new Promise<GateResult>((resolve) => {

@@ -26,6 +26,7 @@ import { powerStateName, type PowerMachine } from './power.machine.ts';
 import type { MotionRpcEvent, PowerRequirement } from '../rpc/robot-functions.ts';
 import type { MediaRpcEvent } from '../rpc/media-functions.ts';
 import type { SafetyPolicy } from '../safety/safety-policy.ts';
+import { approvalView, type ApprovalsMachine, type PendingApproval } from './approvals.machine.ts';
 
 export type PrivilegedRpc = 'allowed' | 'supervisor_only';
 
@@ -39,6 +40,8 @@ export interface DriverChildren {
   readonly mesh: ActorRefFrom<MeshMachine>;
   /** The media session (respawned by `media.restart`); null with --no-media. */
   readonly media: ActorRefFrom<MediaSessionMachine> | null;
+  /** Calls held for a human's approval. */
+  readonly approvals: ActorRefFrom<ApprovalsMachine>;
 }
 
 /** The audio switches, the root's own state (start/stop_audio_input/output flip them). */
@@ -66,6 +69,8 @@ export interface GateView {
   readonly mesh: { readonly state: string; readonly since: number };
   /** The safety policy in force (the root's own state). */
   readonly policy: SafetyPolicy;
+  /** Calls held for approval (the approvals child's list). */
+  readonly approvals: ReadonlyArray<PendingApproval>;
 }
 
 function mediaView(media: DriverChildren['media'], audio: AudioSwitches, startedAt: number): MediaView {
@@ -92,6 +97,7 @@ export function gateView(children: DriverChildren, privilegedRpc: PrivilegedRpc,
     media: mediaView(children.media, audio, startedAt),
     mesh: { state: meshStateName(mesh.value), since: mesh.context.stateSince },
     policy,
+    approvals: children.approvals.getSnapshot().context.pending,
   };
 }
 
@@ -264,6 +270,7 @@ export function statusResult(view: GateView, seen: Observations, nowMs: number):
         media: isoMs(view.media.since),
       },
       started_at: isoMs(seen.startedAt),
+      pending_approvals: view.approvals.map((p) => approvalView(p, nowMs)),
     },
   };
 }

@@ -19,6 +19,7 @@ import { powerMachine, type MotorMode } from './power.machine.ts';
 import type { MotionRpcEvent } from '../rpc/robot-functions.ts';
 import type { MediaRpcEvent } from '../rpc/media-functions.ts';
 import { DEFAULT_SAFETY_POLICY, policyDocument, type SafetyPolicy } from '../safety/safety-policy.ts';
+import { approvalsMachine, approvalView, type ApprovalRequest, type ApprovalsToParent } from './approvals.machine.ts';
 
 export type { LeasePolicy } from './lease.machine.ts';
 export type { PrivilegedRpc } from './driver-policy.ts';
@@ -64,6 +65,8 @@ export type RpcEvent =
   | Requested<'rpc.get_safety_policy'>
   /** A validated policy document replaces the one in force (supervisor subject, or the settings app). */
   | Requested<'supervisor.set_safety_policy', { policy: SafetyPolicy; reason: string; owner: string }>
+  | Requested<'supervisor.list_approvals'>
+  | Requested<'supervisor.approve' | 'supervisor.deny', { approvalId: string; reason: string; owner: string }>
   | MediaRpcEvent;
 
 /** What the runtime's adapters observe, sent to the root, which routes it to the children. */
@@ -86,14 +89,17 @@ export type ReportEvent =
   | { type: 'media.result'; requestId: string; ok: false; error: RpcFailure }
   /** Respawn the named child (the runtime drained the mesh / updated its options holder first). */
   | { type: 'mesh.restart'; input: MeshInput }
-  | { type: 'media.restart' };
+  | { type: 'media.restart' }
+  /** A call the gate holds for a human's approval (src/actors/approval-stage.ts). */
+  | ({ type: 'approval.request' } & ApprovalRequest);
 
 /** What the children send to their parent. */
 export type ChildEvent =
   | MotionToParent
   | LeaseAnswer
   | { type: 'interlock.stop_requested'; reason: string; source: string | null }
-  | { type: 'connection.changed'; state: string; at: number; lastError: string | null };
+  | { type: 'connection.changed'; state: string; at: number; lastError: string | null }
+  | ApprovalsToParent;
 
 export type DriverEvent = RpcEvent | ReportEvent | ChildEvent;
 
@@ -105,7 +111,10 @@ export type DriverEmitted =
   | RpcOutcome
   | { type: 'driver.read'; requestId: string; function: string }
   /** The policy in force changed (audited with who, before and after; the catalogue is re-advertised). */
-  | { type: 'policy.changed'; before: SafetyPolicy; after: SafetyPolicy; owner: string; reason: string };
+  | { type: 'policy.changed'; before: SafetyPolicy; after: SafetyPolicy; owner: string; reason: string }
+  /** A call held for approval, and how it ended (the approvals child's reports, for the gate, the trail and the mesh). */
+  | (Omit<Extract<ApprovalsToParent, { type: 'approvals.requested' }>, 'type'> & { type: 'approval.requested' })
+  | (Omit<Extract<ApprovalsToParent, { type: 'approvals.decided' }>, 'type'> & { type: 'approval.decided' });
 
 const now = () => Date.now();
 
@@ -156,6 +165,7 @@ export const driverMachine = setup({
     interlock: interlockMachine,
     lease: leaseMachine,
     motion: motionMachine,
+    approvals: approvalsMachine,
     // Provided by the runtimes (device-runtime.ts, media-runtime.ts) with their I/O.
     mesh: (() => {
       throw new Error('driver machine: the "mesh" actor must be provided');
@@ -287,6 +297,25 @@ export const driverMachine = setup({
       enqueue.emit({ type: 'policy.changed', before: context.policy, after: e.policy, owner: e.owner, reason: e.reason });
       enqueue.emit(outcome(e.requestId, { ok: true, result: { status: 'applied', before: policyDocument(context.policy), policy: policyDocument(e.policy) } }));
     }),
+    /** Held calls and supervisor decisions go to the approvals child; its reports are emitted under the root's names. */
+    toApprovals: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as Extract<DriverEvent, { type: 'approval.request' | 'supervisor.approve' | 'supervisor.deny' }>;
+      if (e.type === 'approval.request') enqueue.sendTo(context.children.approvals, e);
+      else enqueue.sendTo(context.children.approvals, { type: e.type === 'supervisor.approve' ? 'approval.approve' : 'approval.deny', requestId: e.requestId, approvalId: e.approvalId, owner: e.owner, reason: e.reason });
+    }),
+    announceApproval: emit(({ event }) => {
+      const e = event as Extract<ApprovalsToParent, { type: 'approvals.requested' | 'approvals.decided' }>;
+      return e.type === 'approvals.requested' ? { ...e, type: 'approval.requested' as const } : { ...e, type: 'approval.decided' as const };
+    }),
+    answerApprovals: emit(({ context, event }) => {
+      const pending = context.children.approvals.getSnapshot().context.pending.map((p) => approvalView(p, now()));
+      return outcome((event as { requestId: string }).requestId, { ok: true, result: { pending, count: pending.length } });
+    }),
+    /** A stop ends every held motion request: issued before the stop, it must never start moving the robot. */
+    endHeldMotion: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as { type: string; owner?: string; reason?: string; source?: string | null };
+      enqueue.sendTo(context.children.approvals, { type: 'approval.stop', owner: e.owner ?? e.source ?? 'driver', reason: `${e.type.replace(/^(rpc|supervisor)\./, '')}${e.reason ? `: ${e.reason}` : ''}` });
+    }),
     mirrorDetector: assign(({ context, event }) => {
       const e = event as Extract<ReportEvent, { type: 'media.detector' }>;
       return { detectors: e.detector === 'audio' ? { ...context.detectors, lastAudioEvent: e.event } : { ...context.detectors, lastMotionEvent: e.event } };
@@ -323,6 +352,7 @@ export const driverMachine = setup({
         interlock: spawn('interlock', { id: 'interlock', systemId: 'interlock' }),
         lease: spawn('lease', { id: 'lease', systemId: 'lease', input: { policy: input.leasePolicy, defaultTtlS: input.leaseTtlS } }),
         motion: spawn('motion', { id: 'motion', systemId: 'motion' }),
+        approvals: spawn('approvals', { id: 'approvals', systemId: 'approvals' }),
         mesh: spawn('mesh', { id: 'mesh', systemId: 'mesh', input: input.mesh }),
         media: input.mediaEnabled === false ? null : spawn('media', { id: 'media', systemId: 'media' }),
       },
@@ -338,12 +368,12 @@ export const driverMachine = setup({
         'rpc.motion': [{ guard: 'alreadyThere', actions: 'answerAlready' }, { guard: 'allowed', actions: 'startMotion' }],
         'rpc.set_motor_mode': { guard: 'allowed', actions: 'motorMode' },
         // Never gated: stopping is always allowed, whatever the state.
-        'rpc.stop_motion': { actions: 'stopMotion' },
-        'rpc.emergency_stop': { guard: 'allowed', actions: 'trip' },
+        'rpc.stop_motion': { actions: ['stopMotion', 'endHeldMotion'] },
+        'rpc.emergency_stop': { guard: 'allowed', actions: ['trip', 'endHeldMotion'] },
         'rpc.reset_interlock': { guard: 'allowed', actions: 'reset' },
         'rpc.acquire_lease': { guard: 'allowed', actions: 'acquireLease' },
         'rpc.release_lease': { guard: 'allowed', actions: 'releaseLease' },
-        'supervisor.trip': { actions: 'trip' },
+        'supervisor.trip': { actions: ['trip', 'endHeldMotion'] },
         'supervisor.reset': { guard: 'allowed', actions: 'reset' },
         'supervisor.revoke_lease': { actions: 'revokeLease' },
         'rpc.get_safety_policy': { actions: 'answerPolicy' },
@@ -352,7 +382,7 @@ export const driverMachine = setup({
         'motion.stop_answer': { actions: 'answerStop' },
         'motion.accepted': { actions: 'onAccepted' },
         'lease.answer': { actions: 'answer' },
-        'interlock.stop_requested': { actions: 'stopForInterlock' },
+        'interlock.stop_requested': { actions: ['stopForInterlock', 'endHeldMotion'] },
         'connection.changed': { actions: 'onConnection' },
         'daemon.status': { actions: 'routeStatus' },
         'daemon.motor_mode': { actions: enqueueActions(({ context, event, enqueue }) => enqueue.sendTo(context.children.power, event)) },
@@ -367,6 +397,13 @@ export const driverMachine = setup({
         'mesh.restart': { actions: 'restartMesh' },
         'media.restart': { actions: 'restartMedia' },
         'media.detector': { actions: 'mirrorDetector' },
+        'approval.request': { actions: 'toApprovals' },
+        'supervisor.approve': { actions: 'toApprovals' },
+        'supervisor.deny': { actions: 'toApprovals' },
+        'supervisor.list_approvals': { actions: 'answerApprovals' },
+        'approvals.requested': { actions: 'announceApproval' },
+        'approvals.decided': { actions: 'announceApproval' },
+        'approvals.answer': { actions: 'answer' },
       },
     },
   },

@@ -9,6 +9,7 @@ import { MEDIA_FUNCTIONS } from './media-functions.ts';
 import { ROBOT_FUNCTIONS } from './robot-functions.ts';
 import { getSafetyPolicy, setSafetyPolicyFunction } from './policy-functions.ts';
 import { NEVER_APPROVED } from '../safety/safety-policy.ts';
+import { APPROVAL_EVENTS, APPROVAL_FUNCTIONS } from './approval-functions.ts';
 
 export const getStatus = defineFunction<Record<string, never>, DriverEvent>({
   name: 'get_status',
@@ -53,6 +54,7 @@ export const SUPERVISOR_FUNCTIONS: ReadonlyArray<AnyRpcFunction> = [
   }),
   ),
   setSafetyPolicyFunction(APPROVABLE_FUNCTIONS),
+  ...APPROVAL_FUNCTIONS,
 ];
 
 const str = { type: 'string' };
@@ -102,4 +104,5 @@ export const EVENTS: ReadonlyArray<EventDefinition> = [
       required: ['kind', 'reason', 'state', 'ts'],
     },
   },
+  ...APPROVAL_EVENTS,
 ];
