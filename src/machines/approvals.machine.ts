@@ -49,6 +49,11 @@ export type ApprovalsToParent =
 
 const nowMs = () => Date.now();
 
+/** Spawned by the root it always has one; the graph walker (model tests) runs it parentless. */
+function hasParent(self: unknown): boolean {
+  return Boolean((self as { _parent?: unknown })._parent);
+}
+
 function isoMs(ms: number): string {
   return new Date(ms).toISOString();
 }
@@ -73,40 +78,40 @@ export const approvalsMachine = setup({
     events: {} as ApprovalsEvent,
   },
   actions: {
-    add: enqueueActions(({ context, event, enqueue }) => {
+    add: enqueueActions(({ context, event, self, enqueue }) => {
       const { type: _type, ...request } = event as Extract<ApprovalsEvent, { type: 'approval.request' }>;
       const at = nowMs();
       const approval: PendingApproval = { ...request, requestedAt: at, expiresAt: at + Math.round(request.timeoutS * 1000) };
       enqueue.assign({ pending: [...context.pending, approval] });
-      enqueue.sendParent({ type: 'approvals.requested', approval });
+      if (hasParent(self)) enqueue.sendParent({ type: 'approvals.requested', approval });
     }),
     /** approve/deny of a pending request: removed, decided, and the supervisor's call answered. */
-    decide: enqueueActions(({ context, event, enqueue }, params: { decision: 'approved' | 'denied' }) => {
+    decide: enqueueActions(({ context, event, self, enqueue }, params: { decision: 'approved' | 'denied' }) => {
       const e = event as Extract<ApprovalsEvent, { type: 'approval.approve' | 'approval.deny' }>;
       const approval = find(context, e) as PendingApproval;
       enqueue.assign({ pending: context.pending.filter((p) => p !== approval) });
-      enqueue.sendParent({ type: 'approvals.decided', approval, decision: params.decision, by: e.owner, reason: e.reason, at: nowMs() });
-      enqueue.sendParent({ type: 'approvals.answer', requestId: e.requestId, ok: true, result: { status: params.decision, approval_id: approval.approvalId, function: approval.function } });
+      if (hasParent(self)) enqueue.sendParent({ type: 'approvals.decided', approval, decision: params.decision, by: e.owner, reason: e.reason, at: nowMs() });
+      if (hasParent(self)) enqueue.sendParent({ type: 'approvals.answer', requestId: e.requestId, ok: true, result: { status: params.decision, approval_id: approval.approvalId, function: approval.function } });
     }),
-    answerUnknown: enqueueActions(({ event, enqueue }) => {
+    answerUnknown: enqueueActions(({ event, self, enqueue }) => {
       const e = event as Extract<ApprovalsEvent, { type: 'approval.approve' | 'approval.deny' }>;
       const error = new ApprovalNotFound({ message: `no pending approval ${e.approvalId} (never requested, already decided, timed out or ended by a stop)`, approval_id: e.approvalId });
-      enqueue.sendParent({ type: 'approvals.answer', requestId: e.requestId, ok: false, error });
+      if (hasParent(self)) enqueue.sendParent({ type: 'approvals.answer', requestId: e.requestId, ok: false, error });
     }),
     /** Every pending motion request ends: issued before the stop, it must never start. */
-    endMotion: enqueueActions(({ context, event, enqueue }) => {
+    endMotion: enqueueActions(({ context, event, self, enqueue }) => {
       const e = event as Extract<ApprovalsEvent, { type: 'approval.stop' }>;
       const ended = context.pending.filter((p) => p.motion);
       enqueue.assign({ pending: context.pending.filter((p) => !p.motion) });
-      for (const approval of ended) enqueue.sendParent({ type: 'approvals.decided', approval, decision: 'stopped', by: e.owner, reason: e.reason, at: nowMs() });
+      for (const approval of ended) if (hasParent(self)) enqueue.sendParent({ type: 'approvals.decided', approval, decision: 'stopped', by: e.owner, reason: e.reason, at: nowMs() });
     }),
     /** The timer was armed for the earliest expiry: it times out, with any other already due. */
-    expire: enqueueActions(({ context, enqueue }) => {
+    expire: enqueueActions(({ context, self, enqueue }) => {
       const first = earliest(context.pending);
       const at = nowMs();
       const due = context.pending.filter((p) => p === first || p.expiresAt <= at);
       enqueue.assign({ pending: context.pending.filter((p) => !due.includes(p)) });
-      for (const approval of due) enqueue.sendParent({ type: 'approvals.decided', approval, decision: 'timeout', by: 'timeout', reason: `not decided within ${approval.timeoutS} s`, at });
+      for (const approval of due) if (hasParent(self)) enqueue.sendParent({ type: 'approvals.decided', approval, decision: 'timeout', by: 'timeout', reason: `not decided within ${approval.timeoutS} s`, at });
     }),
   },
   guards: {

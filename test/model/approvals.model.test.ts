@@ -1,0 +1,154 @@
+// Model-based test of the approvals machine (src/machines/approvals.machine.ts): paths generated
+// from the machine with `TestModel` (one per adjacency edge, payload variants included, each path
+// ending in the expiry of whatever is still pending), replayed on the real actor — run as the child
+// of a recording test parent, as the root spawns it — with fake timers. Each step is checked
+// against an independent oracle written from the brief: the pending list after it, and what the
+// parent hears (requested; decided approved / denied / stopped / timeout with who and why; the
+// supervisor's answer, ApprovalNotFound for an id not pending). A stop ends every pending motion
+// request and no other; the one timer fires exactly at the earliest expiry, not a millisecond
+// earlier, re-armed on every change. Every (state, event) pair that is not an edge is refused
+// (`can()` false, nothing changes, nothing heard). Measured transition coverage at the end.
+import { describe, expect, vi } from 'vitest';
+import type { ActorLogic, EventObject, SnapshotFrom } from 'xstate';
+import { approvalsMachine, type ApprovalsContext, type ApprovalsEvent, type ApprovalsMachine, type PendingApproval } from '../../src/machines/approvals.machine.ts';
+import { canModel, edgePaths, eventListTest, executorTable, pathTests, refusalTable, useFakeClock, type SnapshotView, transitionCoverageTest } from './model-harness.ts';
+import { childOfRecorder } from './test-parent.ts';
+
+/** Clock advance before every sent event, so a re-armed timer is really re-computed from a later instant. */
+const STEP_MS = 250;
+const EXPIRY = 'xstate.after.approvalExpiry.approvals.holding';
+
+type Ev = ApprovalsEvent | { type: typeof EXPIRY };
+
+/** A held goto (motion, 2 s) and a held sound (not motion, 5 s): the goto always expires first on these short paths. */
+const GOTO = { type: 'approval.request', approvalId: 'a1', function: 'goto_pose', params: { yaw: 20 }, owner: 'alice', caller: 'agent-1', motion: true, timeoutS: 2 } as const;
+const SOUND = { type: 'approval.request', approvalId: 'a2', function: 'play_audio_file', params: { file: 'hello.wav' }, owner: 'bob', caller: null, motion: false, timeoutS: 5 } as const;
+
+const EVENTS: Ev[] = [
+  GOTO,
+  SOUND,
+  { type: 'approval.approve', requestId: 'rq-approve-a1', approvalId: 'a1', owner: 'operator', reason: 'area clear' },
+  { type: 'approval.approve', requestId: 'rq-approve-a2', approvalId: 'a2', owner: 'operator', reason: 'ok' },
+  { type: 'approval.deny', requestId: 'rq-deny-a1', approvalId: 'a1', owner: 'operator', reason: 'someone is there' },
+  { type: 'approval.deny', requestId: 'rq-deny-a2', approvalId: 'a2', owner: 'supervisor', reason: 'too loud' },
+  { type: 'approval.approve', requestId: 'rq-approve-zz', approvalId: 'zz', owner: 'operator', reason: 'ok' },
+  { type: 'approval.deny', requestId: 'rq-deny-zz', approvalId: 'zz', owner: 'operator', reason: 'no' },
+  { type: 'approval.stop', owner: 'carol', reason: 'stop_motion' },
+  { type: EXPIRY },
+];
+
+type Snap = SnapshotView<ApprovalsContext, Ev>;
+
+function serialize(snapshot: { value: unknown; status: string; context: ApprovalsContext }): string {
+  return `${JSON.stringify(snapshot.value)}|${snapshot.status}|${snapshot.context.pending.map((p) => p.approvalId).join(',')}`;
+}
+
+/** What the parent hears, errors made plain (messages are prose, never matched). */
+function plain(events: ReadonlyArray<EventObject>): unknown[] {
+  return events.map((e) => {
+    const error = (e as { error?: Record<string, unknown> }).error;
+    if (!error) return e;
+    const { message: _message, ...fields } = { ...error };
+    return { ...e, error: { _tag: error['_tag'], ...fields } };
+  });
+}
+
+interface Expected {
+  pending: PendingApproval[];
+  toParent: unknown[];
+}
+
+/** The brief, as an oracle: the pending list and what the parent hears after `event` at `now`, or null when it must be ignored. */
+function oracle(ctx: ApprovalsContext, event: Ev, now: number): Expected | null {
+  const pending = [...ctx.pending];
+  const decided = (approval: PendingApproval, decision: string, by: string, reason: string) => ({ type: 'approvals.decided', approval, decision, by, reason, at: now });
+  switch (event.type) {
+    case 'approval.request': {
+      if (pending.some((p) => p.approvalId === event.approvalId)) return null;
+      const { type: _type, ...request } = event;
+      const approval = { ...request, requestedAt: now, expiresAt: now + request.timeoutS * 1000 };
+      return { pending: [...pending, approval], toParent: [{ type: 'approvals.requested', approval }] };
+    }
+    case 'approval.approve':
+    case 'approval.deny': {
+      const approval = pending.find((p) => p.approvalId === event.approvalId);
+      if (!approval) return { pending, toParent: [{ type: 'approvals.answer', requestId: event.requestId, ok: false, error: { _tag: 'ApprovalNotFound', approval_id: event.approvalId } }] };
+      const decision = event.type === 'approval.approve' ? 'approved' : 'denied';
+      return {
+        pending: pending.filter((p) => p !== approval),
+        toParent: [decided(approval, decision, event.owner, event.reason), { type: 'approvals.answer', requestId: event.requestId, ok: true, result: { status: decision, approval_id: approval.approvalId, function: approval.function } }],
+      };
+    }
+    case 'approval.stop':
+      if (pending.length === 0) return null;
+      return { pending: pending.filter((p) => !p.motion), toParent: pending.filter((p) => p.motion).map((p) => decided(p, 'stopped', event.owner, event.reason)) };
+    case EXPIRY: {
+      if (pending.length === 0) return null;
+      const first = [...pending].sort((a, b) => a.expiresAt - b.expiresAt)[0]!;
+      return { pending: pending.filter((p) => p !== first), toParent: [decided(first, 'timeout', 'timeout', `not decided within ${first.timeoutS} s`)] };
+    }
+  }
+}
+
+const createSut = () => childOfRecorder<ApprovalsMachine, Snap>(approvalsMachine);
+type Sut = ReturnType<typeof createSut>;
+
+async function step(sut: Sut, event: Ev): Promise<void> {
+  const before = sut.snap();
+  const heard = sut.toParent().length;
+  if (event.type === EXPIRY) {
+    const first = Math.min(...before.context.pending.map((p) => p.expiresAt));
+    const remaining = first - Date.now();
+    expect(remaining).toBeGreaterThan(0);
+    await vi.advanceTimersByTimeAsync(remaining - 1);
+    expect(sut.snap().context.pending, 'no request may expire early').toEqual(before.context.pending);
+    expect(sut.toParent().length).toBe(heard);
+    await vi.advanceTimersByTimeAsync(1);
+  } else {
+    await vi.advanceTimersByTimeAsync(STEP_MS);
+    expect(sut.snap().can(event), JSON.stringify(event)).toBe(true);
+    sut.actor.send(event as ApprovalsEvent);
+    await vi.advanceTimersByTimeAsync(0);
+  }
+  const expected = oracle(before.context, event, Date.now());
+  expect(expected, `oracle ignores ${JSON.stringify(event)} with ${before.context.pending.length} pending`).not.toBeNull();
+  const after = sut.snap();
+  expect(after.context.pending).toEqual(expected!.pending);
+  expect(after.value).toBe(expected!.pending.length === 0 ? 'idle' : 'holding');
+  expect(plain(sut.toParent().slice(heard))).toEqual(expected!.toParent);
+}
+
+describe('approvals machine', () => {
+  const logic = approvalsMachine as unknown as ActorLogic<SnapshotFrom<ApprovalsMachine>, Ev, undefined>;
+  const model = canModel(logic, EVENTS, serialize);
+  // Every path that ends with requests pending lets them expire one by one: each expiry must come
+  // exactly at the earliest `expiresAt`, so a change that failed to re-arm the timer is caught.
+  const { adjacency, paths, prefixes } = edgePaths(model, serialize, {
+    drain: ({ next }) => Array.from({ length: (next.context as ApprovalsContext).pending.length }, () => ({ type: EXPIRY }) as Ev),
+  });
+  const current = useFakeClock(createSut);
+  const executors = executorTable(EVENTS, (event) => step(current(), event as Ev));
+
+  eventListTest(approvalsMachine, EVENTS);
+
+  pathTests(model, paths, executors, () => current().snap(), (actual, expected) => {
+    expect(actual.context.pending.map((p) => p.approvalId)).toEqual(expected.context.pending.map((p) => p.approvalId));
+    // One timer (the earliest expiry) while anything is pending, none when idle.
+    expect(vi.getTimerCount()).toBe(actual.value === 'holding' ? 1 : 0);
+    for (const p of actual.context.pending) expect(p.expiresAt).toBeGreaterThan(Date.now());
+  });
+
+  let heardBeforeRefusals = 0;
+  refusalTable('refuses every non-edge event in %s', { adjacency, prefixes }, current, {
+    events: EVENTS,
+    delayed: (e) => e.type === EXPIRY,
+    step: async (sut, e) => {
+      await step(sut, e);
+      heardBeforeRefusals = sut.toParent().length;
+    },
+    oracle: (_sut, before, event) => oracle(before.context, event, Date.now()),
+    check: (sut) => expect(sut.toParent().length, 'a refused event is not heard').toBe(heardBeforeRefusals),
+  });
+
+  transitionCoverageTest(approvalsMachine, paths, { minimum: 10 });
+});
