@@ -5,7 +5,7 @@
 // is sent to the parent (the root), which emits it for the waiting gate stage, the safety trail and
 // the mesh; approve/deny calls are answered to the parent (`approvals.answer`). Pure: the gate's
 // approval stage (src/actors/approval-stage.ts) builds the requests and waits; no I/O here.
-import { enqueueActions, setup } from 'xstate';
+import { and, enqueueActions, setup } from 'xstate';
 import { ApprovalNotFound } from '../errors.ts';
 
 export interface PendingApproval {
@@ -27,9 +27,22 @@ export interface PendingApproval {
 /** How a pending request ended: a supervisor approved or denied it, it timed out, or a stop ended it. */
 export type ApprovalDecision = 'approved' | 'denied' | 'timeout' | 'stopped';
 
+/**
+ * Most calls waiting at once; one more is denied at once (by `driver`). A human reads this list:
+ * more than a screenful waiting is a runaway caller, not a workflow. It also bounds get_status and
+ * list_approvals (each entry's summary is at most ~2 KB: 32 stay far below NATS's 1 MB max_payload).
+ */
+export const MAX_PENDING_APPROVALS = 32;
+
+export interface ApprovalsInput {
+  /** Default MAX_PENDING_APPROVALS (tests use fewer). */
+  readonly maxPending?: number;
+}
+
 export interface ApprovalsContext {
   /** In request order. */
   readonly pending: ReadonlyArray<PendingApproval>;
+  readonly maxPending: number;
 }
 
 export type ApprovalRequest = Omit<PendingApproval, 'requestedAt' | 'expiresAt'>;
@@ -76,6 +89,7 @@ export const approvalsMachine = setup({
   types: {
     context: {} as ApprovalsContext,
     events: {} as ApprovalsEvent,
+    input: {} as ApprovalsInput | undefined,
   },
   actions: {
     add: enqueueActions(({ context, event, self, enqueue }) => {
@@ -92,6 +106,13 @@ export const approvalsMachine = setup({
       enqueue.assign({ pending: context.pending.filter((p) => p !== approval) });
       if (hasParent(self)) enqueue.sendParent({ type: 'approvals.decided', approval, decision: params.decision, by: e.owner, reason: e.reason, at: nowMs() });
       if (hasParent(self)) enqueue.sendParent({ type: 'approvals.answer', requestId: e.requestId, ok: true, result: { status: params.decision, approval_id: approval.approvalId, function: approval.function } });
+    }),
+    /** The list is full: denied at once, never listed. */
+    refuseFull: enqueueActions(({ context, event, self, enqueue }) => {
+      const { type: _type, ...request } = event as Extract<ApprovalsEvent, { type: 'approval.request' }>;
+      const at = nowMs();
+      const approval: PendingApproval = { ...request, requestedAt: at, expiresAt: at };
+      if (hasParent(self)) enqueue.sendParent({ type: 'approvals.decided', approval, decision: 'denied', by: 'driver', reason: `${context.maxPending} calls are already waiting for approval`, at });
     }),
     answerUnknown: enqueueActions(({ event, self, enqueue }) => {
       const e = event as Extract<ApprovalsEvent, { type: 'approval.approve' | 'approval.deny' }>;
@@ -116,6 +137,7 @@ export const approvalsMachine = setup({
   },
   guards: {
     isNew: ({ context, event }) => find(context, event) === undefined,
+    hasRoom: ({ context }) => context.pending.length < context.maxPending,
     isPending: ({ context, event }) => find(context, event) !== undefined,
     nonePending: ({ context }) => context.pending.length === 0,
   },
@@ -126,7 +148,7 @@ export const approvalsMachine = setup({
 }).createMachine({
   id: 'approvals',
   initial: 'idle',
-  context: { pending: [] },
+  context: ({ input }) => ({ pending: [], maxPending: Math.max(1, input?.maxPending ?? MAX_PENDING_APPROVALS) }),
   states: {
     idle: {
       on: {
@@ -142,7 +164,10 @@ export const approvalsMachine = setup({
         approvalExpiry: { target: 'holding', reenter: true, actions: 'expire' },
       },
       on: {
-        'approval.request': { guard: 'isNew', target: 'holding', reenter: true, actions: 'add' },
+        'approval.request': [
+          { guard: and(['isNew', 'hasRoom']), target: 'holding', reenter: true, actions: 'add' },
+          { guard: 'isNew', actions: 'refuseFull' },
+        ],
         'approval.approve': [{ guard: 'isPending', target: 'holding', reenter: true, actions: { type: 'decide', params: { decision: 'approved' } } }, { actions: 'answerUnknown' }],
         'approval.deny': [{ guard: 'isPending', target: 'holding', reenter: true, actions: { type: 'decide', params: { decision: 'denied' } } }, { actions: 'answerUnknown' }],
         'approval.stop': { target: 'holding', reenter: true, actions: 'endMotion' },

@@ -6,11 +6,12 @@
 // parent hears (requested; decided approved / denied / stopped / timeout with who and why; the
 // supervisor's answer, ApprovalNotFound for an id not pending). A stop ends every pending motion
 // request and no other; the one timer fires exactly at the earliest expiry, not a millisecond
-// earlier, re-armed on every change. Every (state, event) pair that is not an edge is refused
+// earlier, re-armed on every change; a request beyond the list's room is denied at once by
+// `driver` and never listed (run with room for both requests and for one). Every (state, event) pair that is not an edge is refused
 // (`can()` false, nothing changes, nothing heard). Measured transition coverage at the end.
 import { describe, expect, vi } from 'vitest';
 import type { ActorLogic, EventObject, SnapshotFrom } from 'xstate';
-import { approvalsMachine, type ApprovalsContext, type ApprovalsEvent, type ApprovalsMachine, type PendingApproval } from '../../src/machines/approvals.machine.ts';
+import { approvalsMachine, type ApprovalsContext, type ApprovalsEvent, type ApprovalsInput, type ApprovalsMachine, type PendingApproval } from '../../src/machines/approvals.machine.ts';
 import { canModel, edgePaths, eventListTest, executorTable, pathTests, refusalTable, useFakeClock, type SnapshotView, transitionCoverageTest } from './model-harness.ts';
 import { childOfRecorder } from './test-parent.ts';
 
@@ -66,6 +67,9 @@ function oracle(ctx: ApprovalsContext, event: Ev, now: number): Expected | null 
     case 'approval.request': {
       if (pending.some((p) => p.approvalId === event.approvalId)) return null;
       const { type: _type, ...request } = event;
+      if (pending.length >= ctx.maxPending) {
+        return { pending, toParent: [decided({ ...request, requestedAt: now, expiresAt: now }, 'denied', 'driver', `${ctx.maxPending} calls are already waiting for approval`)] };
+      }
       const approval = { ...request, requestedAt: now, expiresAt: now + request.timeoutS * 1000 };
       return { pending: [...pending, approval], toParent: [{ type: 'approvals.requested', approval }] };
     }
@@ -90,7 +94,7 @@ function oracle(ctx: ApprovalsContext, event: Ev, now: number): Expected | null 
   }
 }
 
-const createSut = () => childOfRecorder<ApprovalsMachine, Snap>(approvalsMachine);
+const createSut = (input: ApprovalsInput) => childOfRecorder<ApprovalsMachine, Snap>(approvalsMachine, input);
 type Sut = ReturnType<typeof createSut>;
 
 async function step(sut: Sut, event: Ev): Promise<void> {
@@ -118,15 +122,23 @@ async function step(sut: Sut, event: Ev): Promise<void> {
   expect(plain(sut.toParent().slice(heard))).toEqual(expected!.toParent);
 }
 
-describe('approvals machine', () => {
-  const logic = approvalsMachine as unknown as ActorLogic<SnapshotFrom<ApprovalsMachine>, Ev, undefined>;
-  const model = canModel(logic, EVENTS, serialize);
+/** Transitions only the other run can take, by room. */
+const OTHER_RUN: Record<number, Record<string, string>> = {
+  2: { 'approvals.holding: approval.request#2 [isNew] → (stays)': 'a full list: the run with room for one takes it' },
+  1: { 'approvals.holding: approval.request#1 [and] → approvals.holding': 'a second pending request: the run with room for two takes it' },
+};
+
+describe.each([2, 1])('approvals machine, room for %i', (maxPending) => {
+  const input: ApprovalsInput = { maxPending };
+  const logic = approvalsMachine as unknown as ActorLogic<SnapshotFrom<ApprovalsMachine>, Ev, ApprovalsInput>;
+  const model = canModel(logic, EVENTS, serialize, input);
   // Every path that ends with requests pending lets them expire one by one: each expiry must come
   // exactly at the earliest `expiresAt`, so a change that failed to re-arm the timer is caught.
   const { adjacency, paths, prefixes } = edgePaths(model, serialize, {
+    input,
     drain: ({ next }) => Array.from({ length: (next.context as ApprovalsContext).pending.length }, () => ({ type: EXPIRY }) as Ev),
   });
-  const current = useFakeClock(createSut);
+  const current = useFakeClock(() => createSut(input));
   const executors = executorTable(EVENTS, (event) => step(current(), event as Ev));
 
   eventListTest(approvalsMachine, EVENTS);
@@ -150,5 +162,5 @@ describe('approvals machine', () => {
     check: (sut) => expect(sut.toParent().length, 'a refused event is not heard').toBe(heardBeforeRefusals),
   });
 
-  transitionCoverageTest(approvalsMachine, paths, { minimum: 10 });
+  transitionCoverageTest(approvalsMachine, paths, { minimum: 10, unreachable: OTHER_RUN[maxPending]! });
 });
