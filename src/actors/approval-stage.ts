@@ -1,10 +1,11 @@
 // The gate's approval stage (issue 14 item 5; README "Safety policy: human approval"): a call the
-// state gate accepted whose function is in the policy's approval list (read from the root at call
-// time, so set_safety_policy applies to the next call) is sent to the root as `approval.request`
-// with a bounded summary of its parameters, and waits for the root's `approval.decided` for its id:
-// approved → the gate decides again and sends it; denied / ended by a stop → ApprovalDenied;
-// timed out → ApprovalTimeout. Owns the request's shape and the wait; the pending list, its expiry
-// and the stop rule are the approvals machine's (src/machines/approvals.machine.ts). No I/O.
+// state gate accepted whose function is in the policy's approval list (read at call time) is sent
+// to the root as `approval.request` with a bounded summary of its params, then waits for the root's
+// `approval.decided`: approved → the gate decides again and sends it; denied or ended by a stop →
+// ApprovalDenied; timed out → ApprovalTimeout. The pending list, expiry and stop rule are the
+// approvals machine's. Stop guarantee: a call approved just before a stop resumes in microtasks and
+// its second `can()` refuses while motion is `stopping` (every stop enters it until the daemon's
+// sweep answers), so nothing held before an answered stop runs after it. No I/O.
 import { randomUUID } from 'node:crypto';
 import type { Actor } from 'xstate';
 import { ApprovalDenied, ApprovalTimeout, type RpcFailure } from '../errors.ts';
