@@ -1,12 +1,13 @@
-// The dead-man stop (issue 14 item 4; README "Safety"): while motion runs and the policy's
-// `deadman_ms` is set, the agent commanding it must keep talking; when it has sent nothing for
-// `deadman_ms`, the dead-man tells the root (`deadman.expired`), which stops motion if it still runs
-// (an internal `motion.stop`, not a trip) and reports back (`deadman.stopped`). disarmed ⇄ armed:
-// armed by the root when it starts motion (`deadman.arm`, the caller is the commander) or when the
-// policy turns the dead-man on while motion runs; every call of the commander (`caller.heard`,
-// forwarded by the root from the gate) pushes the deadline back; it disarms when it fires. Owns the
-// commander, when it was last heard and the last stop; it does not read the motion child (the root
-// does, at expiry and for status) and does no I/O. The deadline is a named delay from its context.
+// The dead-man stop (issue 14 item 4; README "Safety"): while motion runs or targets stream and the
+// policy's `deadman_ms` is set, the agent commanding it must keep talking; when it has sent nothing
+// for `deadman_ms`, the dead-man tells the root (`deadman.expired`), which stops motion if it still
+// runs or the stream is still on (an internal `motion.stop`, not a trip) and reports back
+// (`deadman.stopped`). disarmed ⇄ armed: armed by the root when it starts motion (`deadman.arm`, the
+// caller is the commander) or when the policy turns it on while motion runs; every call of the
+// commander (`caller.heard`, forwarded by the root from the gate) pushes the deadline back; an
+// explicit stop or trip (`deadman.disarm`) and its own firing disarm it. Owns the commander, when it
+// was last heard, whether it watches a stream, the last stop; it does not read the motion child (the
+// root does, at expiry and for status) and does no I/O. The deadline is a named delay from its context.
 import { assign, enqueueActions, setup, type ActorRefFrom } from 'xstate';
 
 export interface DeadmanInput {
@@ -21,6 +22,11 @@ export interface DeadmanContext {
   readonly commander: string | null;
   /** Epoch ms the commander was last heard (the arming call counts); 0 before any. */
   readonly heardAt: number;
+  /**
+   * The last command was a realtime target: a stream is on until the commander stops it or falls
+   * silent (each target settles in a few ticks, so motion reads idle between them).
+   */
+  readonly stream: boolean;
   /** Epoch ms of the last dead-man stop the root carried out, and why; null before any. */
   readonly lastStopAt: number | null;
   readonly lastStopReason: string | null;
@@ -30,7 +36,9 @@ export type DeadmanEvent =
   /** The policy in force changed; `commander`: the owner of the motion running now (null = none runs). */
   | { type: 'deadman.policy'; ms: number | null; commander: string | null }
   /** The root started motion for `commander` (its call is the latest word from it). */
-  | { type: 'deadman.arm'; commander: string }
+  | { type: 'deadman.arm'; commander: string; stream: boolean }
+  /** Motion was stopped explicitly (stop_motion, a trip): nothing left to watch. */
+  | { type: 'deadman.disarm' }
   /** A call entered the gate from `who` (the rate limiter's caller key). */
   | { type: 'caller.heard'; who: string }
   /** The root stopped motion after `deadman.expired`. */
@@ -42,6 +50,14 @@ export interface DeadmanExpired {
   readonly commander: string;
   readonly silentMs: number;
   readonly ms: number;
+  readonly stream: boolean;
+}
+
+/** Daemon commands that are realtime targets (motion-executor.ts): a stream of them is watched as one motion. */
+const STREAM_OPS: ReadonlySet<unknown> = new Set(['head_target', 'antennas_target', 'body_yaw_target']);
+
+export function isStreamCommand(command: Record<string, unknown>): boolean {
+  return STREAM_OPS.has(command.op);
 }
 
 const nowMs = () => Date.now();
@@ -59,13 +75,16 @@ export const deadmanMachine = setup({
   },
   actions: {
     heard: assign({ heardAt: () => nowMs() }),
-    arm: assign(({ event }) => ({ commander: (event as { commander: string }).commander, heardAt: nowMs() })),
+    arm: assign(({ event }) => {
+      const e = event as { commander: string; stream?: boolean };
+      return { commander: e.commander, heardAt: nowMs(), stream: e.stream ?? false };
+    }),
     setMs: assign(({ event }) => ({ ms: (event as Extract<DeadmanEvent, { type: 'deadman.policy' }>).ms })),
     /** The deadline passed: the root decides (motion may have ended meanwhile) and answers `deadman.stopped`. */
     expire: enqueueActions(({ context, self, enqueue }) => {
       // No parent when the machine is walked alone (model tests' graph traversal).
       if (context.commander === null || context.ms === null || !(self as { _parent?: unknown })._parent) return;
-      const expired: DeadmanExpired = { type: 'deadman.expired', commander: context.commander, silentMs: nowMs() - context.heardAt, ms: context.ms };
+      const expired: DeadmanExpired = { type: 'deadman.expired', commander: context.commander, silentMs: nowMs() - context.heardAt, ms: context.ms, stream: context.stream };
       enqueue.sendParent(expired);
     }),
     recordStop: assign(({ event }) => ({ lastStopAt: nowMs(), lastStopReason: (event as Extract<DeadmanEvent, { type: 'deadman.stopped' }>).reason })),
@@ -83,7 +102,7 @@ export const deadmanMachine = setup({
   },
 }).createMachine({
   id: 'deadman',
-  context: ({ input }) => ({ ms: input.ms, commander: null, heardAt: 0, lastStopAt: null, lastStopReason: null }),
+  context: ({ input }) => ({ ms: input.ms, commander: null, heardAt: 0, stream: false, lastStopAt: null, lastStopReason: null }),
   initial: 'disarmed',
   on: {
     'deadman.stopped': { actions: 'recordStop' },
@@ -106,6 +125,7 @@ export const deadmanMachine = setup({
         // Every word from the commander, and every new command, pushes the deadline back.
         'caller.heard': { guard: 'fromCommander', target: 'armed', reenter: true, actions: 'heard' },
         'deadman.arm': { target: 'armed', reenter: true, actions: 'arm' },
+        'deadman.disarm': { target: 'disarmed' },
         'deadman.policy': [
           { guard: 'turnedOff', target: 'disarmed', actions: 'setMs' },
           // A new time applies to the deadline at once (from the last word heard, not from now).
@@ -130,9 +150,14 @@ export function deadmanStatus(snapshot: { value: unknown; context: DeadmanContex
   return { ms, armed, commander: c.commander, last_heard_at: iso(c.heardAt), last_stop_at: iso(c.lastStopAt), last_stop_reason: c.lastStopReason };
 }
 
-/** Motion runs (a command is being sent or a move is under way): the only states a dead-man stops. */
+/** Motion runs (a command is being sent or a move is under way). */
 export function motionRunning(motionState: unknown): boolean {
   return motionState === 'commanded' || motionState === 'moving';
+}
+
+/** What an expired dead-man stops: motion that runs, or a stream whose last target has settled (idle). */
+export function deadmanMayStop(expired: Pick<DeadmanExpired, 'stream'>, motionState: unknown): boolean {
+  return motionRunning(motionState) || (expired.stream && motionState === 'idle');
 }
 
 /** The owner of the motion running now, or null when none runs (motion child's snapshot). */

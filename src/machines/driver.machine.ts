@@ -9,7 +9,7 @@
 import { assign, emit, enqueueActions, setup, type ActorRefFrom } from 'xstate';
 import type { RpcFailure } from '../errors.ts';
 import { connectionMachine } from './connection.machine.ts';
-import { deadmanMachine, deadmanReason, motionRunning, runningCommander, type DeadmanExpired } from './deadman.machine.ts';
+import { deadmanMachine, deadmanMayStop, deadmanReason, isStreamCommand, runningCommander, type DeadmanExpired } from './deadman.machine.ts';
 import { gateView, refusalOf, statusResult, type AudioSwitches, type DriverChildren, type GatedEvent, type GateView, type Observations, type PrivilegedRpc } from './driver-policy.ts';
 import { interlockMachine, type InterlockEvent } from './interlock.machine.ts';
 import { mediaCallEvent, type MediaSessionMachine } from './media-session.machine.ts';
@@ -200,7 +200,7 @@ export const driverMachine = setup({
         enqueue.sendTo(context.children.lease, own ? { type: 'lease.renew', owner: e.owner } : { type: 'lease.acquire', owner: e.owner, ttlS: context.leaseTtlS });
       }
       enqueue.sendTo(context.children.motion, { type: 'motion.command', requestId: e.requestId, kind: e.function, owner: e.owner, command: e.command, target: e.target, wait: e.wait });
-      enqueue.sendTo(context.children.deadman, { type: 'deadman.arm', commander: e.owner });
+      enqueue.sendTo(context.children.deadman, { type: 'deadman.arm', commander: e.owner, stream: isStreamCommand(e.command) });
     }),
     /** The commander went silent while motion runs: an internal stop (the fence and sweep of stop_motion, no trip). */
     deadmanStop: enqueueActions(({ context, event, enqueue }) => {
@@ -217,6 +217,7 @@ export const driverMachine = setup({
     stopMotion: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Extract<DriverEvent, { type: 'rpc.stop_motion' }>;
       enqueue.sendTo(context.children.motion, { type: 'motion.stop', requestId: e.requestId, reply: 'stop', reason: `stop_motion by ${e.owner}` });
+      enqueue.sendTo(context.children.deadman, { type: 'deadman.disarm' });
     }),
     /** The interlock trips first, so any sender checking it before its daemon write sees it; then motion stops. */
     trip: enqueueActions(({ context, event, enqueue }) => {
@@ -224,11 +225,13 @@ export const driverMachine = setup({
       const source = e.type === 'supervisor.trip' ? 'supervisor' : 'rpc';
       enqueue.sendTo(context.children.interlock, { type: 'interlock.trip', reason: e.reason, source, owner: e.owner });
       enqueue.sendTo(context.children.motion, { type: 'motion.stop', requestId: e.requestId, reply: 'trip', reason: `${e.type === 'supervisor.trip' ? 'supervisor trip' : 'emergency_stop'} by ${e.owner}: ${e.reason}` });
+      enqueue.sendTo(context.children.deadman, { type: 'deadman.disarm' });
     }),
     /** A trip the root did not start (the daemon reported an error): stop motion, nobody to answer. */
     stopForInterlock: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Extract<ChildEvent, { type: 'interlock.stop_requested' }>;
       if (e.source === 'daemon') enqueue.sendTo(context.children.motion, { type: 'motion.stop', requestId: null, reply: null, reason: e.reason });
+      if (e.source === 'daemon') enqueue.sendTo(context.children.deadman, { type: 'deadman.disarm' });
     }),
     reset: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Extract<DriverEvent, { type: 'rpc.reset_interlock' | 'supervisor.reset' }>;
@@ -310,7 +313,8 @@ export const driverMachine = setup({
     }),
   },
   guards: {
-    motionRunning: ({ context }) => motionRunning(context.children.motion.getSnapshot().value),
+    /** The dead-man finds motion running, or a stream still on. */
+    deadmanMayStop: ({ context, event }) => deadmanMayStop(event as DeadmanExpired, context.children.motion.getSnapshot().value),
     /** THE safety gate: the same function explains every refusal. */
     allowed: ({ context, event }) => refusalOf(viewOf(context), event as GatedEvent, now()) === null,
     /** wake_up on an awake robot / goto_sleep on an asleep one: nothing to do (no daemon call). */
@@ -387,8 +391,8 @@ export const driverMachine = setup({
         'media.restart': { actions: 'restartMedia' },
         'media.detector': { actions: 'mirrorDetector' },
         'caller.heard': { actions: enqueueActions(({ context, event, enqueue }) => enqueue.sendTo(context.children.deadman, event)) },
-        // Motion may have ended meanwhile: then there is nothing to stop.
-        'deadman.expired': { guard: 'motionRunning', actions: 'deadmanStop' },
+        // A move may have ended meanwhile: then there is nothing to stop.
+        'deadman.expired': { guard: 'deadmanMayStop', actions: 'deadmanStop' },
       },
     },
   },

@@ -9,7 +9,7 @@
 // Transition coverage is measured. `deadmanStatus` (get_status) is checked against the snapshot.
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import type { ActorLogic, SnapshotFrom } from 'xstate';
-import { deadmanMachine, deadmanStatus, motionRunning, runningCommander, type DeadmanContext, type DeadmanEvent, type DeadmanExpired, type DeadmanInput, type DeadmanMachine } from '../../src/machines/deadman.machine.ts';
+import { deadmanMachine, deadmanMayStop, deadmanStatus, isStreamCommand, motionRunning, runningCommander, type DeadmanContext, type DeadmanEvent, type DeadmanExpired, type DeadmanInput, type DeadmanMachine } from '../../src/machines/deadman.machine.ts';
 import { canModel, edgePaths, eventListTest, executorTable, MODEL_START_MS as START_MS, pathTests, refusalTable, useFakeClock, type SnapshotView, transitionCoverageTest } from './model-harness.ts';
 import { childOfRecorder } from './test-parent.ts';
 
@@ -23,8 +23,9 @@ const LONG_MS = 1_000;
 type Ev = DeadmanEvent | { type: typeof EXPIRY };
 
 const EVENTS: Ev[] = [
-  { type: 'deadman.arm', commander: 'alice' },
-  { type: 'deadman.arm', commander: 'bob' },
+  { type: 'deadman.arm', commander: 'alice', stream: false },
+  { type: 'deadman.arm', commander: 'bob', stream: true },
+  { type: 'deadman.disarm' },
   { type: 'caller.heard', who: 'alice' },
   { type: 'caller.heard', who: 'bob' },
   { type: 'caller.heard', who: 'anonymous' },
@@ -49,7 +50,7 @@ interface Expected {
 }
 
 /** The brief, as an oracle: what the dead-man must do with `event` at `now`, or null if it must not handle it. */
-function oracle(value: unknown, ctx: DeadmanContext, event: Ev, now: number): Expected | null {
+function oracle(value: unknown, ctx: DeadmanContext, event: Ev, now: number): Expected | null | undefined {
   const armed = value === 'armed';
   const stay = (context: DeadmanContext): Expected => ({ value: armed ? 'armed' : 'disarmed', context, toParent: [] });
   switch (event.type) {
@@ -58,18 +59,21 @@ function oracle(value: unknown, ctx: DeadmanContext, event: Ev, now: number): Ex
     case 'deadman.arm':
       // Off: motion runs unwatched. On: the command's owner is the commander, heard just now.
       if (ctx.ms === null) return null;
-      return { value: 'armed', context: { ...ctx, commander: event.commander, heardAt: now }, toParent: [] };
+      return { value: 'armed', context: { ...ctx, commander: event.commander, heardAt: now, stream: event.stream }, toParent: [] };
+    case 'deadman.disarm':
+      // An explicit stop or trip: nothing left to watch.
+      return armed ? { value: 'disarmed', context: ctx, toParent: [] } : null;
     case 'caller.heard':
       // Only the commander's words count, and only while armed.
       return armed && event.who === ctx.commander ? stay({ ...ctx, heardAt: now }) : null;
     case 'deadman.policy':
       if (armed) return event.ms === null ? { value: 'disarmed', context: { ...ctx, ms: null }, toParent: [] } : stay({ ...ctx, ms: event.ms });
-      // Turned on while motion runs: armed for the motion's owner from now.
-      if (event.ms !== null && event.commander !== null) return { value: 'armed', context: { ...ctx, ms: event.ms, commander: event.commander, heardAt: now }, toParent: [] };
+      // Turned on while motion runs: armed for the motion's owner from now (as a move, not a stream).
+      if (event.ms !== null && event.commander !== null) return { value: 'armed', context: { ...ctx, ms: event.ms, commander: event.commander, heardAt: now, stream: false }, toParent: [] };
       return stay({ ...ctx, ms: event.ms });
     case EXPIRY:
       if (!armed) return null;
-      return { value: 'disarmed', context: ctx, toParent: [{ type: 'deadman.expired', commander: ctx.commander!, silentMs: ctx.ms!, ms: ctx.ms! }] };
+      return { value: 'disarmed', context: ctx, toParent: [{ type: 'deadman.expired', commander: ctx.commander!, silentMs: ctx.ms!, ms: ctx.ms!, stream: ctx.stream }] };
   }
 }
 
@@ -139,7 +143,7 @@ describe.each([
     check: (sut) => expect(sut.toParent().length, 'a refused event sends the root nothing').toBe(heardBeforeRefusals),
   });
 
-  transitionCoverageTest(deadmanMachine, paths, { minimum: 9 });
+  transitionCoverageTest(deadmanMachine, paths, { minimum: 10 });
 });
 
 describe('dead-man status and motion reading', () => {
@@ -149,7 +153,7 @@ describe('dead-man status and motion reading', () => {
     vi.useFakeTimers({ now: START_MS });
     const sut = createSut({ ms: SHORT_MS });
     expect(deadmanStatus(sut.snap(), SHORT_MS, true)).toEqual({ ms: SHORT_MS, armed: false, commander: null, last_heard_at: null, last_stop_at: null, last_stop_reason: null });
-    sut.actor.send({ type: 'deadman.arm', commander: 'alice' });
+    sut.actor.send({ type: 'deadman.arm', commander: 'alice', stream: false });
     const armedAt = new Date(START_MS).toISOString();
     expect(deadmanStatus(sut.snap(), SHORT_MS, true)).toMatchObject({ armed: true, commander: 'alice', last_heard_at: armedAt });
     expect(deadmanStatus(sut.snap(), SHORT_MS, false).armed, 'motion ended: not armed').toBe(false);
@@ -165,6 +169,17 @@ describe('dead-man status and motion reading', () => {
       last_stop_reason: 'dead-man: alice silent for 600 ms',
     });
     sut.actor.stop();
+  });
+
+  test('an expired dead-man stops running motion, and a stream whose last target settled; never a stop in progress', () => {
+    const states = ['idle', 'commanded', 'moving', 'stopping', 'stopRetry', 'error'];
+    expect(states.filter((s) => deadmanMayStop({ stream: false }, s))).toEqual(['commanded', 'moving']);
+    expect(states.filter((s) => deadmanMayStop({ stream: true }, s))).toEqual(['idle', 'commanded', 'moving']);
+    expect(isStreamCommand({ op: 'head_target', head: [] })).toBe(true);
+    expect(isStreamCommand({ op: 'antennas_target' })).toBe(true);
+    expect(isStreamCommand({ op: 'body_yaw_target' })).toBe(true);
+    expect(isStreamCommand({ op: 'goto', duration: 5 })).toBe(false);
+    expect(isStreamCommand({ op: 'play', move: 'wake_up' })).toBe(false);
   });
 
   test('motion runs in commanded and moving only; its owner is the commander then', () => {
