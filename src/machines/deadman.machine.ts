@@ -1,13 +1,11 @@
-// The dead-man stop (issue 14 item 4; README "Safety"): while motion runs or targets stream and the
-// policy's `deadman_ms` is set, the agent commanding it must keep talking; when it has sent nothing
-// for `deadman_ms`, the dead-man tells the root (`deadman.expired`), which stops motion if it still
-// runs or the stream is still on (an internal `motion.stop`, not a trip) and reports back
-// (`deadman.stopped`). disarmed ⇄ armed: armed by the root when it starts motion (`deadman.arm`, the
-// caller is the commander) or when the policy turns it on while motion runs; every call of the
-// commander (`caller.heard`, forwarded by the root from the gate) pushes the deadline back; an
-// explicit stop or trip (`deadman.disarm`) and its own firing disarm it. Owns the commander, when it
-// was last heard, whether it watches a stream, the last stop; it does not read the motion child (the
-// root does, at expiry and for status) and does no I/O. The deadline is a named delay from its context.
+// The dead-man stop (issue 14 item 4; README "Safety"): while motion runs or targets stream and
+// `deadman_ms` is set, its commander must keep talking. disarmed ⇄ armed: armed by the root when it
+// starts motion (`deadman.arm`) or when the policy turns it on mid-motion; each call of the commander
+// (`caller.heard`, from the gate via the root) pushes the deadline back (a named delay: last heard +
+// deadman_ms); stop_motion/trips (`deadman.disarm`) and firing disarm it. On firing it tells the root
+// (`deadman.expired`), which stops motion if it still runs (internal `motion.stop`, not a trip) and
+// answers `deadman.stopped`. Owns the commander, last heard, stream flag, last stop; it never reads
+// the motion child (the root does, at expiry and for status) and does no I/O.
 import { assign, enqueueActions, setup, type ActorRefFrom } from 'xstate';
 
 export interface DeadmanInput {
