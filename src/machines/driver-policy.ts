@@ -16,6 +16,7 @@ import {
   type RpcFailure,
 } from '../errors.ts';
 import type { ConnectionMachine } from './connection.machine.ts';
+import { deadmanStatus, motionRunning, type DeadmanMachine } from './deadman.machine.ts';
 import { availabilityOf, INITIAL_DRIVER_STATE, type ExecutionState } from './driver-state.ts';
 import type { InterlockMachine } from './interlock.machine.ts';
 import { mediaStateName, type MediaSessionMachine } from './media-session.machine.ts';
@@ -35,6 +36,7 @@ export interface DriverChildren {
   readonly interlock: ActorRefFrom<InterlockMachine>;
   readonly lease: ActorRefFrom<LeaseMachine>;
   readonly motion: ActorRefFrom<MotionMachine>;
+  readonly deadman: ActorRefFrom<DeadmanMachine>;
   /** The device on the mesh (respawned by `mesh.restart`). */
   readonly mesh: ActorRefFrom<MeshMachine>;
   /** The media session (respawned by `media.restart`); null with --no-media. */
@@ -66,6 +68,8 @@ export interface GateView {
   readonly mesh: { readonly state: string; readonly since: number };
   /** The safety policy in force (the root's own state). */
   readonly policy: SafetyPolicy;
+  /** `driver_state.deadman` (deadman.machine.ts `deadmanStatus`). */
+  readonly deadman: Record<string, unknown>;
 }
 
 function mediaView(media: DriverChildren['media'], audio: AudioSwitches, startedAt: number): MediaView {
@@ -92,6 +96,7 @@ export function gateView(children: DriverChildren, privilegedRpc: PrivilegedRpc,
     media: mediaView(children.media, audio, startedAt),
     mesh: { state: meshStateName(mesh.value), since: mesh.context.stateSince },
     policy,
+    deadman: deadmanStatus(children.deadman.getSnapshot(), policy.deadman_ms, motionRunning(m.value)),
   };
 }
 
@@ -264,6 +269,7 @@ export function statusResult(view: GateView, seen: Observations, nowMs: number):
         media: isoMs(view.media.since),
       },
       started_at: isoMs(seen.startedAt),
+      deadman: view.deadman,
     },
   };
 }
