@@ -64,6 +64,8 @@ export interface RpcGateOptions {
   readonly rateLimiter?: RateLimiter;
   /** Holds a call for a human's approval (src/actors/approval-stage.ts): null when not held, else the verdict (null: approved). */
   readonly hold?: (call: { fn: string; event: { type: string }; params: Record<string, unknown>; caller: CallerMeta }) => Promise<RpcFailure | null> | null;
+  /** Told the caller (the rate limiter's key) of every decoded call, refused or not: the dead-man hears it. */
+  readonly onCall?: (callerKey: string) => void;
 }
 
 export interface RpcGate {
@@ -90,6 +92,7 @@ export function createRpcGate(options: RpcGateOptions): RpcGate {
       } catch (error) {
         return { ok: false, error: new HandlerFailed({ message: (error as Error).message }) };
       }
+      options.onCall?.(rateKey(event, caller));
       const limited = rateLimited(options.rateLimiter, method, event, caller);
       if (limited) {
         if (limited.firstInBurst) options.onRefusal?.({ fn: method, error: limited.error, caller, event });

@@ -16,6 +16,7 @@ import {
   type RpcFailure,
 } from '../errors.ts';
 import type { ConnectionMachine } from './connection.machine.ts';
+import { deadmanStatus, motionRunning, type DeadmanMachine } from './deadman.machine.ts';
 import { availabilityOf, INITIAL_DRIVER_STATE, type ExecutionState } from './driver-state.ts';
 import type { InterlockMachine } from './interlock.machine.ts';
 import { mediaStateName, type MediaSessionMachine } from './media-session.machine.ts';
@@ -36,6 +37,7 @@ export interface DriverChildren {
   readonly interlock: ActorRefFrom<InterlockMachine>;
   readonly lease: ActorRefFrom<LeaseMachine>;
   readonly motion: ActorRefFrom<MotionMachine>;
+  readonly deadman: ActorRefFrom<DeadmanMachine>;
   /** The device on the mesh (respawned by `mesh.restart`). */
   readonly mesh: ActorRefFrom<MeshMachine>;
   /** The media session (respawned by `media.restart`); null with --no-media. */
@@ -71,6 +73,8 @@ export interface GateView {
   readonly policy: SafetyPolicy;
   /** Calls held for approval (the approvals child's list). */
   readonly approvals: ReadonlyArray<PendingApproval>;
+  /** `driver_state.deadman` (deadman.machine.ts `deadmanStatus`). */
+  readonly deadman: Record<string, unknown>;
 }
 
 function mediaView(media: DriverChildren['media'], audio: AudioSwitches, startedAt: number): MediaView {
@@ -98,6 +102,7 @@ export function gateView(children: DriverChildren, privilegedRpc: PrivilegedRpc,
     mesh: { state: meshStateName(mesh.value), since: mesh.context.stateSince },
     policy,
     approvals: children.approvals.getSnapshot().context.pending,
+    deadman: deadmanStatus(children.deadman.getSnapshot(), policy.deadman_ms, motionRunning(m.value)),
   };
 }
 
@@ -271,6 +276,7 @@ export function statusResult(view: GateView, seen: Observations, nowMs: number):
       },
       started_at: isoMs(seen.startedAt),
       pending_approvals: view.approvals.map((p) => approvalView(p, nowMs)),
+      deadman: view.deadman,
     },
   };
 }

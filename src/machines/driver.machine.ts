@@ -9,6 +9,7 @@
 import { assign, emit, enqueueActions, setup, type ActorRefFrom } from 'xstate';
 import type { RpcFailure } from '../errors.ts';
 import { connectionMachine } from './connection.machine.ts';
+import { deadmanMachine, deadmanMayStop, deadmanReason, isStreamCommand, runningCommander, type DeadmanExpired } from './deadman.machine.ts';
 import { gateView, refusalOf, statusResult, type AudioSwitches, type DriverChildren, type GatedEvent, type GateView, type Observations, type PrivilegedRpc } from './driver-policy.ts';
 import { interlockMachine, type InterlockEvent } from './interlock.machine.ts';
 import { mediaCallEvent, type MediaSessionMachine } from './media-session.machine.ts';
@@ -91,12 +92,15 @@ export type ReportEvent =
   | { type: 'mesh.restart'; input: MeshInput }
   | { type: 'media.restart' }
   /** A call the gate holds for a human's approval (src/actors/approval-stage.ts). */
-  | ({ type: 'approval.request' } & ApprovalRequest);
+  | ({ type: 'approval.request' } & ApprovalRequest)
+  /** A call entered the gate from `who` (the rate limiter's caller key): the dead-man hears it. */
+  | { type: 'caller.heard'; who: string };
 
 /** What the children send to their parent. */
 export type ChildEvent =
   | MotionToParent
   | LeaseAnswer
+  | DeadmanExpired
   | { type: 'interlock.stop_requested'; reason: string; source: string | null }
   | { type: 'connection.changed'; state: string; at: number; lastError: string | null }
   | ApprovalsToParent;
@@ -114,7 +118,9 @@ export type DriverEmitted =
   | { type: 'policy.changed'; before: SafetyPolicy; after: SafetyPolicy; owner: string; reason: string }
   /** A call held for approval, and how it ended (the approvals child's reports, for the gate, the trail and the mesh). */
   | (Omit<Extract<ApprovalsToParent, { type: 'approvals.requested' }>, 'type'> & { type: 'approval.requested' })
-  | (Omit<Extract<ApprovalsToParent, { type: 'approvals.decided' }>, 'type'> & { type: 'approval.decided' });
+  | (Omit<Extract<ApprovalsToParent, { type: 'approvals.decided' }>, 'type'> & { type: 'approval.decided' })
+  /** The dead-man stopped motion (audited as `deadman_stop`). */
+  | { type: 'deadman.stopped'; commander: string; silentMs: number; ms: number; reason: string };
 
 const now = () => Date.now();
 
@@ -166,6 +172,7 @@ export const driverMachine = setup({
     lease: leaseMachine,
     motion: motionMachine,
     approvals: approvalsMachine,
+    deadman: deadmanMachine,
     // Provided by the runtimes (device-runtime.ts, media-runtime.ts) with their I/O.
     mesh: (() => {
       throw new Error('driver machine: the "mesh" actor must be provided');
@@ -203,6 +210,15 @@ export const driverMachine = setup({
         enqueue.sendTo(context.children.lease, own ? { type: 'lease.renew', owner: e.owner } : { type: 'lease.acquire', owner: e.owner, ttlS: context.leaseTtlS });
       }
       enqueue.sendTo(context.children.motion, { type: 'motion.command', requestId: e.requestId, kind: e.function, owner: e.owner, command: e.command, target: e.target, wait: e.wait });
+      enqueue.sendTo(context.children.deadman, { type: 'deadman.arm', commander: e.owner, stream: isStreamCommand(e.command) });
+    }),
+    /** The commander went silent while motion runs: an internal stop (the fence and sweep of stop_motion, no trip). */
+    deadmanStop: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as DeadmanExpired;
+      const reason = deadmanReason(e.commander, e.silentMs);
+      enqueue.sendTo(context.children.motion, { type: 'motion.stop', requestId: null, reply: null, reason });
+      enqueue.sendTo(context.children.deadman, { type: 'deadman.stopped', reason });
+      enqueue.emit({ type: 'deadman.stopped', commander: e.commander, silentMs: e.silentMs, ms: e.ms, reason });
     }),
     motorMode: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Extract<DriverEvent, { type: 'rpc.set_motor_mode' }>;
@@ -211,6 +227,7 @@ export const driverMachine = setup({
     stopMotion: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Extract<DriverEvent, { type: 'rpc.stop_motion' }>;
       enqueue.sendTo(context.children.motion, { type: 'motion.stop', requestId: e.requestId, reply: 'stop', reason: `stop_motion by ${e.owner}` });
+      enqueue.sendTo(context.children.deadman, { type: 'deadman.disarm' });
     }),
     /** The interlock trips first, so any sender checking it before its daemon write sees it; then motion stops. */
     trip: enqueueActions(({ context, event, enqueue }) => {
@@ -218,11 +235,13 @@ export const driverMachine = setup({
       const source = e.type === 'supervisor.trip' ? 'supervisor' : 'rpc';
       enqueue.sendTo(context.children.interlock, { type: 'interlock.trip', reason: e.reason, source, owner: e.owner });
       enqueue.sendTo(context.children.motion, { type: 'motion.stop', requestId: e.requestId, reply: 'trip', reason: `${e.type === 'supervisor.trip' ? 'supervisor trip' : 'emergency_stop'} by ${e.owner}: ${e.reason}` });
+      enqueue.sendTo(context.children.deadman, { type: 'deadman.disarm' });
     }),
     /** A trip the root did not start (the daemon reported an error): stop motion, nobody to answer. */
     stopForInterlock: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Extract<ChildEvent, { type: 'interlock.stop_requested' }>;
       if (e.source === 'daemon') enqueue.sendTo(context.children.motion, { type: 'motion.stop', requestId: null, reply: null, reason: e.reason });
+      if (e.source === 'daemon') enqueue.sendTo(context.children.deadman, { type: 'deadman.disarm' });
     }),
     reset: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Extract<DriverEvent, { type: 'rpc.reset_interlock' | 'supervisor.reset' }>;
@@ -294,6 +313,7 @@ export const driverMachine = setup({
     setPolicy: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Extract<DriverEvent, { type: 'supervisor.set_safety_policy' }>;
       enqueue.assign({ policy: e.policy });
+      enqueue.sendTo(context.children.deadman, { type: 'deadman.policy', ms: e.policy.deadman_ms, commander: runningCommander(context.children.motion.getSnapshot()) });
       enqueue.emit({ type: 'policy.changed', before: context.policy, after: e.policy, owner: e.owner, reason: e.reason });
       enqueue.emit(outcome(e.requestId, { ok: true, result: { status: 'applied', before: policyDocument(context.policy), policy: policyDocument(e.policy) } }));
     }),
@@ -314,7 +334,7 @@ export const driverMachine = setup({
     /** A stop ends every held motion request: issued before the stop, it must never start moving the robot. */
     endHeldMotion: enqueueActions(({ context, event, enqueue }) => {
       const e = event as { type: string; owner?: string; reason?: string; source?: string | null };
-      enqueue.sendTo(context.children.approvals, { type: 'approval.stop', owner: e.owner ?? e.source ?? 'driver', reason: `${e.type.replace(/^(rpc|supervisor)\./, '')}${e.reason ? `: ${e.reason}` : ''}` });
+      enqueue.sendTo(context.children.approvals, { type: 'approval.stop', owner: e.owner ?? e.source ?? (e.type === 'deadman.expired' ? 'deadman' : 'driver'), reason: `${e.type.replace(/^(rpc|supervisor)\./, '')}${e.reason ? `: ${e.reason}` : ''}` });
     }),
     mirrorDetector: assign(({ context, event }) => {
       const e = event as Extract<ReportEvent, { type: 'media.detector' }>;
@@ -322,6 +342,8 @@ export const driverMachine = setup({
     }),
   },
   guards: {
+    /** The dead-man finds motion running, or a stream still on. */
+    deadmanMayStop: ({ context, event }) => deadmanMayStop(event as DeadmanExpired, context.children.motion.getSnapshot().value),
     /** THE safety gate: the same function explains every refusal. */
     allowed: ({ context, event }) => refusalOf(viewOf(context), event as GatedEvent, now()) === null,
     /** wake_up on an awake robot / goto_sleep on an asleep one: nothing to do (no daemon call). */
@@ -353,6 +375,7 @@ export const driverMachine = setup({
         lease: spawn('lease', { id: 'lease', systemId: 'lease', input: { policy: input.leasePolicy, defaultTtlS: input.leaseTtlS } }),
         motion: spawn('motion', { id: 'motion', systemId: 'motion' }),
         approvals: spawn('approvals', { id: 'approvals', systemId: 'approvals' }),
+        deadman: spawn('deadman', { id: 'deadman', systemId: 'deadman', input: { ms: (input.policy ?? DEFAULT_SAFETY_POLICY).deadman_ms } }),
         mesh: spawn('mesh', { id: 'mesh', systemId: 'mesh', input: input.mesh }),
         media: input.mediaEnabled === false ? null : spawn('media', { id: 'media', systemId: 'media' }),
       },
@@ -404,6 +427,9 @@ export const driverMachine = setup({
         'approvals.requested': { actions: 'announceApproval' },
         'approvals.decided': { actions: 'announceApproval' },
         'approvals.answer': { actions: 'answer' },
+        'caller.heard': { actions: enqueueActions(({ context, event, enqueue }) => enqueue.sendTo(context.children.deadman, event)) },
+        // A move may have ended meanwhile: then there is nothing to stop.
+        'deadman.expired': { guard: 'deadmanMayStop', actions: ['deadmanStop', 'endHeldMotion'] },
       },
     },
   },

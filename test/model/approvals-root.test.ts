@@ -1,6 +1,6 @@
 // The root and its approvals child together (src/machines/driver.machine.ts, approvals.machine.ts):
 // the real root with its real children and fake daemon I/O, on a fake clock. Every kind of stop —
-// stop_motion, emergency_stop, the supervisor's trip, a trip by a daemon error — ends every held
+// stop_motion, emergency_stop, the supervisor's trip, a daemon-error trip, the dead-man — ends every held
 // motion request BEFORE the stop is answered (the daemon's sweep is held unanswered here) and
 // leaves held non-motion calls waiting; an approve arriving after the stop finds nothing
 // (ApprovalNotFound). The supervisor's list, approve and deny are answered as `rpc.outcome`, and
@@ -58,6 +58,8 @@ const STOPS: ReadonlyArray<readonly [string, DriverEvent, string, string | null]
   ['emergency_stop', { type: 'rpc.emergency_stop', requestId: 'stop', reason: 'panic', owner: 'carol' }, 'carol', 'stop'],
   ['supervisor trip', { type: 'supervisor.trip', requestId: 'stop', reason: 'operator', owner: 'sup' }, 'sup', 'stop'],
   ['daemon error trip', { type: 'daemon.status', status: { state: 'error' }, daemonState: 'error', error: 'motor overload', motorMode: null, at: MODEL_START_MS }, 'daemon', null],
+  // As the dead-man child reports a silent commander of a realtime stream (its stop needs no running move).
+  ['dead-man stop', { type: 'deadman.expired', commander: 'alice', silentMs: 400, ms: 300, stream: true }, 'deadman', null],
 ];
 
 describe.each(STOPS)('%s', (_name, stop, by, stopRequestId) => {

@@ -414,8 +414,8 @@ test('every event the root declares is an RPC, a report or a child answer the te
   };
   visit(driverMachine.root as unknown as { transitions: Map<string, unknown>; states: Record<string, unknown> });
   const sent = new Set<string>([...RPCS.map(([, e]) => e.type), ...WORLD_EVENTS.flatMap((w) => reportsFor(w).map((e) => e.type))]);
-  // Child answers and reports covered by the flow tests, the media gate and the respawns (driver-media.model.test.ts), reads, and the policy (test/integration/safety-policy.test.ts).
-  const elsewhere = ['motion.answer', 'motion.stop_answer', 'motion.accepted', 'lease.answer', 'interlock.stop_requested', 'connection.changed', 'daemon.move_update', 'sender.settled', 'pose.update', 'rpc.read', 'read.result', 'rpc.media', 'media.result', 'media.detector', 'mesh.restart', 'media.restart', 'rpc.get_safety_policy', 'supervisor.set_safety_policy'];
+  // Child answers and reports covered by the flow tests, the media gate and the respawns (driver-media.model.test.ts), reads, and the policy (test/integration/safety-policy.test.ts); the dead-man (test/model/deadman.model.test.ts, test/integration/deadman.test.ts).
+  const elsewhere = ['motion.answer', 'motion.stop_answer', 'motion.accepted', 'lease.answer', 'interlock.stop_requested', 'connection.changed', 'daemon.move_update', 'sender.settled', 'pose.update', 'rpc.read', 'read.result', 'rpc.media', 'media.result', 'media.detector', 'mesh.restart', 'media.restart', 'rpc.get_safety_policy', 'supervisor.set_safety_policy', 'caller.heard', 'deadman.expired'];
   // Approvals: the approval stage's request, the supervisor's calls and the approvals child's reports (approvals.model.test.ts, test/integration/approval.test.ts).
   elsewhere.push('approval.request', 'supervisor.approve', 'supervisor.deny', 'supervisor.list_approvals', 'approvals.requested', 'approvals.decided', 'approvals.answer');
   expect([...declared].filter((t) => !sent.has(t) && !elsewhere.includes(t)).sort()).toEqual([]);

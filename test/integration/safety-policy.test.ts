@@ -1,0 +1,93 @@
+// The safety policy as one document over NATS (issue "safety policy", item 6): `get_safety_policy`
+// answers the document in force on `.cmd`; `set_safety_policy` is served on `.supervisor` only,
+// validates the whole document (every problem named, nothing applied on a bad one), applies it at
+// once (rate limits live), and every change is audited with who, before and after — on the audit
+// file, the `.audit` subject and `safety_event`. A settings apply changes the policy the same way.
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { loadConfig } from '../../src/adapters/config-files.ts';
+import { startOperatorScene, type OperatorScene } from '../harness/operator-scene.ts';
+
+let s: OperatorScene;
+beforeAll(async () => {
+  s = await startOperatorScene({ deviceId: 'policy-1', argv: ['--sim', '--sim-time-scale', '0.05', '--no-media', '--rate-limit', 'motion=50/s', '--deadman', '2000'] });
+});
+afterAll(async () => {
+  await s?.stop();
+});
+
+/** Waits until the audit file holds a record of `kind` after the first `from` records. */
+async function auditRecord(kind: string, from: number): Promise<Record<string, any>> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const found = s.auditFile().slice(from).find((r) => r.kind === kind);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no ${kind} audit record`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+test('get_safety_policy answers the configured document; set_safety_policy is not served on .cmd', async () => {
+  const got = await s.call('get_safety_policy');
+  const policy = (got.result as any).policy;
+  expect(policy.rate_limits).toEqual({ motion: 50, audio: 2, capture: 10 });
+  expect(policy.deadman_ms).toBe(2000);
+  expect(policy.envelope.head_yaw_deg).toEqual({ min: -45, max: 45 });
+  expect(policy.speed).toMatchObject({ head_deg_per_s: 200, goto_policy: 'refuse', realtime_policy: 'ramp' });
+  expect(policy.approval).toEqual({ functions: [], timeout_s: 25 });
+  const onCmd = await s.call('set_safety_policy', { policy });
+  expect((onCmd.error as any).data._tag).toBe('UnknownMethod');
+});
+
+test('a bad document is refused whole, naming every problem, and nothing changes', async () => {
+  const policy = ((await s.call('get_safety_policy')).result as any).policy;
+  const bad = {
+    ...policy,
+    envelope: { ...policy.envelope, head_pitch_deg: { min: -60, max: 10 } },
+    speed: { ...policy.speed, body_deg_per_s: -1 },
+    approval: { functions: ['stop_motion', 'fly'], timeout_s: 25 },
+    extra: true,
+  };
+  const reply = await s.supervise('set_safety_policy', { policy: bad, reason: 'typo' });
+  const error = reply.error as any;
+  expect(error.data._tag).toBe('InvalidParams');
+  const params = error.data.issues.map((i: { parameter: string }) => i.parameter);
+  expect(params).toEqual(expect.arrayContaining(['policy.envelope.head_pitch_deg', 'policy.speed.body_deg_per_s', 'policy.approval.functions', 'policy.extra']));
+  expect(((await s.call('get_safety_policy')).result as any).policy).toEqual(policy);
+});
+
+test('set_safety_policy applies at once: a tighter motion rate limit holds on the next calls; audited with who, before and after', async () => {
+  const before = ((await s.call('get_safety_policy')).result as any).policy;
+  const from = s.auditFile().length;
+  const next = { ...before, rate_limits: { ...before.rate_limits, motion: 2 } };
+  const applied = await s.supervise('set_safety_policy', { policy: next, reason: 'calm the agent down', owner: 'operator-ann' });
+  expect(applied.result).toMatchObject({ status: 'applied', before, policy: next });
+  expect(((await s.call('get_safety_policy')).result as any).policy).toEqual(next);
+  const record = await auditRecord('policy_changed', from);
+  expect(record).toMatchObject({ kind: 'policy_changed', owner: 'operator-ann', reason: 'calm the agent down', function: 'set_safety_policy', before, after: next });
+  expect(record.state).toMatchObject({ interlock: 'safe' });
+  // The safety_event carries the same record.
+  await expect.poll(() => s.safetyParams().some((p) => p.kind === 'policy_changed' && p.owner === 'operator-ann')).toBe(true);
+
+  // 2 motion calls per second now: a burst of 6 from one caller gets at most 2 (plus refill) through.
+  const replies = await Promise.all(Array.from({ length: 6 }, (_, i) => s.call('antenna_pose', { left: i, owner: 'burst' })));
+  const limited = replies.filter((r) => (r.error as any)?.data?._tag === 'RateLimited');
+  expect(limited.length).toBeGreaterThanOrEqual(3);
+  expect((limited[0]!.error as any).data).toMatchObject({ rateClass: 'motion', limitPerSecond: 2 });
+
+  // Back to the old policy: the limit lifts for the next second's calls.
+  await s.supervise('set_safety_policy', { policy: before, reason: 'restore' });
+  await new Promise((r) => setTimeout(r, 1_000));
+  const after = await Promise.all(Array.from({ length: 6 }, (_, i) => s.call('antenna_pose', { left: i, owner: 'burst' })));
+  expect(after.filter((r) => (r.error as any)?.data?._tag === 'RateLimited')).toHaveLength(0);
+});
+
+test('a settings apply that changes only the policy applies it live (no restart) and is audited as a policy change by "settings"', async () => {
+  const current = s.driver.config;
+  const from = s.auditFile().length;
+  const next = loadConfig({ argv: [...current.argv, '--max-body-speed', '60'], env: { DEVICE_CONNECT_REGISTER_JITTER: '0', HOME: '/nonexistent', REACHY_MINI_DRIVER_SETTINGS_FILE: '/nonexistent/settings.json', DEVICE_CONNECT_ALLOW_INSECURE: 'true', REACHY_AUDIT_LOG: s.auditPath } });
+  const result = await s.driver.reconfigure(next);
+  expect(result).toEqual({ ok: true, restarted: [] });
+  expect(((await s.call('get_safety_policy')).result as any).policy.speed.body_deg_per_s).toBe(60);
+  const record = await auditRecord('policy_changed', from);
+  expect(record).toMatchObject({ owner: 'settings', before: { speed: { body_deg_per_s: 120 } }, after: { speed: { body_deg_per_s: 60 } } });
+});
