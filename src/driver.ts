@@ -22,6 +22,7 @@ import { RestartRequired } from './errors.ts';
 import { subjects } from './protocol/subjects.ts';
 import { APPROVABLE_FUNCTIONS, eventsFor, functionsFor, SUPERVISOR_FUNCTIONS } from './rpc/catalogue.ts';
 import { policyDocument, validatePolicy, type SafetyPolicy } from './safety/safety-policy.ts';
+import { advertisedFunctions, sameEnvelope } from './safety/advertised-functions.ts';
 import { ConfigError } from './config/config-error.ts';
 import { prepareMediaRuntime, type MediaRuntime, type MediaRuntimeOptions } from './actors/media-runtime.ts';
 import { DEFAULT_MONITOR_SETTINGS } from './actors/media-monitors.ts';
@@ -138,6 +139,8 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
   const audit = openAuditLog(config.auditLogPath, (record) => mesh?.publish(subjects.audit(current.tenant, current.deviceId), record));
   const gate = createRpcGate({ functions, target: lateTarget(root), explainRefusal, onRefusal: (info) => robot?.recordRefusal(info), rateLimiter: new RateLimiter(() => root().getSnapshot().context.policy.rate_limits) });
   const supervisorGate = createRpcGate({ functions: SUPERVISOR_FUNCTIONS, target: lateTarget(root), explainRefusal, onRefusal: (info) => robot?.recordRefusal(info) });
+  // The mesh advertises the functions under the envelope in force (re-advertised when it changes).
+  let advertised = startPolicy(config);
   const meshOptionsOf = (c: DriverConfig, brokers: ReadonlyArray<string>): DeviceRuntimeOptions => ({
     deviceId: c.deviceId,
     tenant: c.tenant,
@@ -146,7 +149,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     registerTimeoutMs: c.registerTimeoutS * 1000,
     registerJitterMs: c.registerJitterS * 1000,
     connectionOptions: natsConnectionOptions({ servers: brokers, name: `reachy-mini-driver ${c.deviceId}`, credentials: c.credentials, tls: c.tls }),
-    functions,
+    functions: advertisedFunctions(functions, advertised),
     events,
     gate,
     supervisorGate,
@@ -172,7 +175,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     leasePolicy: config.leasePolicy,
     leaseTtlS: config.leaseTtlS,
     privilegedRpc: config.privilegedRpc,
-    policy: startPolicy(config),
+    policy: advertised,
     audit,
     emitSafetyEvent: (payload) => mesh?.emitEvent('safety_event', payload),
     mesh: device.logic,
@@ -204,6 +207,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
       // The private --sim broker stays in use while the configured URLs are unchanged.
       const nextServers = sameList(next.messagingUrls, current.messagingUrls) ? servers : next.messagingUrls;
       await meshRuntime.stop();
+      advertised = started.driver.getSnapshot().context.policy;
       meshHeld = meshOptionsOf(next, nextServers);
       started.driver.send({ type: 'mesh.restart', input: device.input() });
       servers = nextServers;
@@ -223,6 +227,25 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     log.info('configuration applied', { restarted: restarted.join(',') || 'nothing' });
     return { ok: true, restarted };
   };
+  /** A new envelope is re-advertised by re-registering: the mesh restarts with the same identity (after the setter's answer is out). */
+  const readvertise = async (): Promise<void> => {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    const policy = started.driver.getSnapshot().context.policy;
+    if (sameEnvelope(policy.envelope, advertised.envelope)) return;
+    await meshRuntime.stop();
+    advertised = policy;
+    meshHeld = meshOptionsOf(current, servers);
+    started.driver.send({ type: 'mesh.restart', input: device.input() });
+    log.info('safety envelope changed: capabilities re-advertised');
+  };
+  started.driver.on('policy.changed', (e) => {
+    if (sameEnvelope(e.before.envelope, e.after.envelope)) return;
+    const run = applying.then(readvertise);
+    applying = run.then(
+      () => undefined,
+      (error: unknown) => log.warn('capabilities not re-advertised', { error: error as Error }),
+    );
+  });
   return {
     robot: started,
     gate,
@@ -257,6 +280,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     },
     async stop() {
       // Mesh drained first (no new calls), then media, then the robot link and the root with every child.
+      await applying;
       await meshRuntime.stop();
       await media?.stop();
       await started.stop();
