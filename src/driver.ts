@@ -23,6 +23,7 @@ import { subjects } from './protocol/subjects.ts';
 import { APPROVABLE_FUNCTIONS, eventsFor, functionsFor, SUPERVISOR_FUNCTIONS } from './rpc/catalogue.ts';
 import { policyDocument, validatePolicy, type SafetyPolicy } from './safety/safety-policy.ts';
 import { advertisedFunctions, sameEnvelope } from './safety/advertised-functions.ts';
+import { narrowedAxes } from './safety/envelope-view.ts';
 import { ConfigError } from './config/config-error.ts';
 import { prepareMediaRuntime, type MediaRuntime, type MediaRuntimeOptions } from './actors/media-runtime.ts';
 import { DEFAULT_MONITOR_SETTINGS } from './actors/media-monitors.ts';
@@ -276,6 +277,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
         execution: view.motion.state,
         media: media ? { state: view.media.state, since: new Date(view.media.since).toISOString(), last_error: view.media.lastError, codec: media.link?.videoCodec ?? null } : { state: 'disabled' },
         last_error: view.motion.lastError || view.connection.lastError || null,
+        safety_envelope: narrowedAxes(view.policy.envelope),
       };
     },
     async stop() {

@@ -46,6 +46,7 @@ afterAll(async () => {
 
 function expectOutside(reply: Record<string, any>, violations: Array<{ axis: string; min: number; max: number; value?: number }>, envelope: Record<string, { min: number; max: number }>): void {
   expect(reply.error, JSON.stringify(reply)).toBeDefined();
+  expect(reply.error.code).toBe(-32000);
   expect(reply.error.data._tag).toBe('OutsideEnvelope');
   expect(reply.error.data.envelope).toMatchObject(envelope);
   expect(Object.keys(reply.error.data.envelope)).toHaveLength(9);
