@@ -140,8 +140,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
   const audit = openAuditLog(config.auditLogPath, (record) => mesh?.publish(subjects.audit(current.tenant, current.deviceId), record));
   const gate = createRpcGate({ functions, target: lateTarget(root), explainRefusal, onRefusal: (info) => robot?.recordRefusal(info), rateLimiter: new RateLimiter(() => root().getSnapshot().context.policy.rate_limits) });
   const supervisorGate = createRpcGate({ functions: SUPERVISOR_FUNCTIONS, target: lateTarget(root), explainRefusal, onRefusal: (info) => robot?.recordRefusal(info) });
-  // The mesh advertises the functions under the envelope in force (re-advertised when it changes).
-  let advertised = startPolicy(config);
+  const policy = startPolicy(config);
   const meshOptionsOf = (c: DriverConfig, brokers: ReadonlyArray<string>): DeviceRuntimeOptions => ({
     deviceId: c.deviceId,
     tenant: c.tenant,
@@ -150,7 +149,9 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     registerTimeoutMs: c.registerTimeoutS * 1000,
     registerJitterMs: c.registerJitterS * 1000,
     connectionOptions: natsConnectionOptions({ servers: brokers, name: `reachy-mini-driver ${c.deviceId}`, credentials: c.credentials, tls: c.tls }),
-    functions: advertisedFunctions(functions, advertised),
+    functions,
+    // Advertised under the envelope in force (re-advertised when a policy change alters it).
+    advertised: () => advertisedFunctions(functions, robot ? root().getSnapshot().context.policy : policy),
     events,
     gate,
     supervisorGate,
@@ -176,7 +177,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     leasePolicy: config.leasePolicy,
     leaseTtlS: config.leaseTtlS,
     privilegedRpc: config.privilegedRpc,
-    policy: advertised,
+    policy,
     audit,
     emitSafetyEvent: (payload) => mesh?.emitEvent('safety_event', payload),
     mesh: device.logic,
@@ -208,7 +209,6 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
       // The private --sim broker stays in use while the configured URLs are unchanged.
       const nextServers = sameList(next.messagingUrls, current.messagingUrls) ? servers : next.messagingUrls;
       await meshRuntime.stop();
-      advertised = started.driver.getSnapshot().context.policy;
       meshHeld = meshOptionsOf(next, nextServers);
       started.driver.send({ type: 'mesh.restart', input: device.input() });
       servers = nextServers;
@@ -228,24 +228,11 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     log.info('configuration applied', { restarted: restarted.join(',') || 'nothing' });
     return { ok: true, restarted };
   };
-  /** A new envelope is re-advertised by re-registering: the mesh restarts with the same identity (after the setter's answer is out). */
-  const readvertise = async (): Promise<void> => {
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    const policy = started.driver.getSnapshot().context.policy;
-    if (sameEnvelope(policy.envelope, advertised.envelope)) return;
-    await meshRuntime.stop();
-    advertised = policy;
-    meshHeld = meshOptionsOf(current, servers);
-    started.driver.send({ type: 'mesh.restart', input: device.input() });
-    log.info('safety envelope changed: capabilities re-advertised');
-  };
+  // A new envelope changes the advertised ranges: the mesh registers and announces again (connection kept).
   started.driver.on('policy.changed', (e) => {
     if (sameEnvelope(e.before.envelope, e.after.envelope)) return;
-    const run = applying.then(readvertise);
-    applying = run.then(
-      () => undefined,
-      (error: unknown) => log.warn('capabilities not re-advertised', { error: error as Error }),
-    );
+    meshRuntime.mesh.send({ type: 'mesh.readvertise' });
+    log.info('safety envelope changed: capabilities re-advertised');
   });
   return {
     robot: started,
@@ -282,7 +269,6 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     },
     async stop() {
       // Mesh drained first (no new calls), then media, then the robot link and the root with every child.
-      await applying;
       await meshRuntime.stop();
       await media?.stop();
       await started.stop();

@@ -3,11 +3,13 @@
 // answer OutsideEnvelope with the whole envelope and the violations, calls inside run, and the
 // emulator's motion record proves nothing outside reached the robot; every refusal is a
 // `safety_event` (refused, OutsideEnvelope). Then set_safety_policy on `.supervisor` narrows and
-// widens it live: the refusals follow, `policy_changed` carries before and after, and the
-// registration the registry receives advertises the new minimum/maximum.
+// widens it live: the refusals follow at once, `policy_changed` carries before and after, and the
+// device re-registers on the same connection: the registry and the micro service's INFO
+// advertise the new minimum/maximum.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Svcm } from '@nats-io/services';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startMeshScene, waitFor, type MeshScene } from '../harness/driver-harness.ts';
 import { rpc, type Recorded } from '../harness/mesh-peer.ts';
@@ -110,6 +112,14 @@ test('outside the file\'s envelope: OutsideEnvelope with the envelope and the vi
   for (const e of refused) expect(e).toMatchObject({ kind: 'refused', owner: 'agent', state: { interlock: 'safe', power: 'awake' } });
 });
 
+/** The micro service's INFO, as {function → parameters.properties}. */
+async function serviceInfo(): Promise<Record<string, Record<string, any>>> {
+  const infos: any[] = [];
+  for await (const info of await new Svcm(scene.nc).client().info('reachy-mini-driver')) infos.push(info);
+  const mine = infos.find((i) => i.metadata?.device_id === DEVICE);
+  return Object.fromEntries((mine.endpoints as Array<{ name: string; metadata: { parameters: string } }>).map((e) => [e.name, JSON.parse(e.metadata.parameters).properties]));
+}
+
 /** The next registerDevice the registry receives, as {function → parameters.properties}. */
 async function nextRegistration(): Promise<Record<string, Record<string, any>>> {
   const req: Recorded = await scene.registry.requests.next((m) => (m.body as any).method === 'registerDevice', 15_000);
@@ -136,6 +146,8 @@ test('set_safety_policy on .supervisor narrows and widens the envelope live: ref
   expect(current.envelope.body_yaw_deg).toEqual(ENVELOPE.body_yaw_deg);
   const auditedBefore = safetyEvents().length;
   const meshBefore = scene.driver.runtime.mesh;
+  const registrationsBefore = scene.driver.runtime.registrationCount();
+  expect((await serviceInfo()).set_body_yaw!.yaw_deg).toMatchObject({ minimum: -45, maximum: 45 });
   scene.registry.requests.drain();
 
   // Narrow the body to ±20°, widen the left antenna back to its mechanical ±80°.
@@ -143,18 +155,20 @@ test('set_safety_policy on .supervisor narrows and widens the envelope live: ref
   const applied = await supervise('set_safety_policy', { policy: narrowed, reason: 'body near a wall', owner: 'ops' });
   expect(applied.result?.status, JSON.stringify(applied)).toBe('applied');
 
-  // The device re-registers (same identity) with the new ranges.
+  // The refusals follow at once (the connection is kept: no window without answers).
+  expectOutside(await call('set_body_yaw', { yaw_deg: 30 }), [{ axis: 'body_yaw_deg', value: 30, min: -20, max: 20 }], { body_yaw_deg: { min: -20, max: 20 } });
+  expect((await call('antenna_pose', { left: 40 })).result?.status).toBe('accepted');
+
+  // The device re-registers (same identity, same mesh actor and connection) with the new ranges.
   const props = await nextRegistration();
   expect(props.set_body_yaw!.yaw_deg).toMatchObject({ minimum: -20, maximum: 20 });
   expect(props.goto_pose!.body_yaw_deg).toMatchObject({ minimum: -20, maximum: 20 });
   expect(props.antenna_pose!.left).toMatchObject({ minimum: -80, maximum: 80 });
   expect(props.look_at_world!.pitch).toMatchObject({ minimum: -10, maximum: 30 });
-  const meshAfter = scene.driver.runtime.mesh;
-  expect(meshAfter).not.toBe(meshBefore);
-
-  // The refusals follow at once.
-  expectOutside(await call('set_body_yaw', { yaw_deg: 30 }), [{ axis: 'body_yaw_deg', value: 30, min: -20, max: 20 }], { body_yaw_deg: { min: -20, max: 20 } });
-  expect((await call('antenna_pose', { left: 40 })).result?.status).toBe('accepted');
+  expect(scene.driver.runtime.mesh).toBe(meshBefore);
+  await expect.poll(() => scene.driver.runtime.registrationCount()).toBe(registrationsBefore + 1);
+  await expect.poll(async () => (await serviceInfo()).set_body_yaw!.yaw_deg, { timeout: 5_000 }).toMatchObject({ minimum: -20, maximum: 20 });
+  expect((await serviceInfo()).antenna_pose!.left).toMatchObject({ minimum: -80, maximum: 80 });
 
   // Audited with who, before and after.
   const changed = safetyEvents().slice(auditedBefore).find((e) => e.kind === 'policy_changed');
@@ -168,7 +182,7 @@ test('set_safety_policy on .supervisor narrows and widens the envelope live: ref
   const widened: Record<string, any> = { ...narrowed, envelope: { ...narrowed.envelope, body_yaw_deg: { min: -90, max: 90 } } };
   expect((await supervise('set_safety_policy', { policy: widened, reason: 'wall moved', owner: 'ops' })).result?.status).toBe('applied');
   expect((await nextRegistration()).set_body_yaw!.yaw_deg).toMatchObject({ minimum: -90, maximum: 90 });
-  const meshAfterWiden = scene.driver.runtime.mesh;
+  await expect.poll(() => scene.driver.runtime.registrationCount()).toBe(registrationsBefore + 2);
   expect((await call('set_body_yaw', { yaw_deg: 30, duration_s: 0.5, wait: true })).error).toBeUndefined();
   expect(reached().body.some((v) => Math.abs(v - 30) < EPS_DEG)).toBe(true);
 
@@ -177,5 +191,6 @@ test('set_safety_policy on .supervisor narrows and widens the envelope live: ref
   const sameEnvelope = { ...widened, deadman_ms: null, rate_limits: { ...widened.rate_limits, motion: 19 } };
   expect((await supervise('set_safety_policy', { policy: sameEnvelope, reason: 'rate only', owner: 'ops' })).result?.status).toBe('applied');
   await expect(scene.registry.requests.next((m) => (m.body as any).method === 'registerDevice', 1_500)).rejects.toThrow(/no matching message/);
-  expect(scene.driver.runtime.mesh).toBe(meshAfterWiden);
+  expect(scene.driver.runtime.registrationCount()).toBe(registrationsBefore + 2);
+  expect(scene.driver.runtime.mesh).toBe(meshBefore);
 });

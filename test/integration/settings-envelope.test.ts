@@ -90,13 +90,13 @@ test('a saved envelope applies live: the policy, the refusals and the advertised
   expect(JSON.parse(readFileSync(settingsFile, 'utf8')).safety_envelope).toEqual(envelope);
   expect((await api('GET', '/api/settings')).json.safety_envelope).toEqual(envelope);
 
-  // Re-advertised (the mesh re-registers): the registry receives the new range.
+  // In force on the robot at once.
+  expect((await call('get_safety_policy')).result.policy.envelope.head_pitch_deg).toEqual({ min: -5, max: 5 });
+  expect((await call('look_at_world', { pitch: 10 })).error?.data).toMatchObject({ _tag: 'OutsideEnvelope', violations: [{ axis: 'head_pitch_deg', value: 10, min: -5, max: 5 }] });
+  // Re-advertised (the device registers again): the registry receives the new range.
   await expect
     .poll(() => registry.requests.messages.slice(mark).some((m) => (m.body as any).params?.capabilities?.functions?.find((f: any) => f.name === 'look_at_world')?.parameters.properties.pitch.maximum === 5), { timeout: 10_000 })
     .toBe(true);
-  // In force on the robot.
-  expect((await call('get_safety_policy')).result.policy.envelope.head_pitch_deg).toEqual({ min: -5, max: 5 });
-  expect((await call('look_at_world', { pitch: 10 })).error?.data).toMatchObject({ _tag: 'OutsideEnvelope', violations: [{ axis: 'head_pitch_deg', value: 10, min: -5, max: 5 }] });
 
   expect((await api('GET', '/api/effective')).json.safety_envelope).toEqual({ value: envelope, source: 'settings' });
   expect((await api('GET', '/api/status')).json.safety_envelope).toEqual(envelope);
