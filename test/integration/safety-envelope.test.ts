@@ -194,3 +194,21 @@ test('set_safety_policy on .supervisor narrows and widens the envelope live: ref
   expect(scene.driver.runtime.registrationCount()).toBe(registrationsBefore + 2);
   expect(scene.driver.runtime.mesh).toBe(meshBefore);
 });
+
+test('d2d: a new envelope is announced at once in the presence peers read', async () => {
+  const id = 'envelope-d2d';
+  const d2d = await startMeshScene(['--sim', '--no-media', '--sim-time-scale', '0.05', '--device-id', id, '--discovery-mode', 'd2d']);
+  try {
+    const presence = `device-connect.default.${id}.presence`;
+    const pitchOf = (m: Recorded) => (m.body as any).capabilities?.functions?.find((f: any) => f.name === 'look_at_world')?.parameters.properties.pitch;
+    expect(pitchOf(await d2d.all.next((m) => m.subject === presence, 5_000))).toMatchObject({ minimum: -30, maximum: 30 });
+    const sup = `device-connect.default.${id}.supervisor`;
+    const policy = ((await rpc(d2d.nc, `device-connect.default.${id}.cmd`, { jsonrpc: '2.0', id: 'p', method: 'get_safety_policy' })) as any).result.policy;
+    const narrowed = { ...policy, envelope: { ...policy.envelope, head_pitch_deg: { min: 0, max: 15 } } };
+    d2d.all.drain();
+    expect(((await rpc(d2d.nc, sup, { jsonrpc: '2.0', id: 's', method: 'set_safety_policy', params: { policy: narrowed } })) as any).result?.status).toBe('applied');
+    expect(pitchOf(await d2d.all.next((m) => m.subject === presence, 5_000))).toMatchObject({ minimum: 0, maximum: 15 });
+  } finally {
+    await d2d.stop();
+  }
+});
