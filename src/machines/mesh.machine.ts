@@ -2,7 +2,7 @@
 // the broker, register (infra: `registerDevice` with jitter, timeout and full-jitter back-off under 1→30 s until a
 // UUID comes back; d2d: announce presence), heartbeat every ttl/3, presence every 5 s after a
 // 0.5 s burst, re-register after every reconnect and when the advertised capabilities change
-// (`mesh.readvertise`: the safety envelope narrows the parameter ranges), `departing` presence on stop. Owns the states
+// (`mesh.readvertise`: a new safety envelope), `departing` presence on stop. Owns the states
 // and timing only (time is read from Date.now, which tests fake): every I/O action and actor is named here and provided by the device runtime
 // (src/actors/device-runtime.ts). NATS status events drive it; nothing here ever exits the process.
 import { assign, setup } from 'xstate';

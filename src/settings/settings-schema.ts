@@ -1,8 +1,8 @@
 // The settings file's schema: the fifteen keys of the reference settings app with its defaults
 // (reference-driver.md §10, "Schema"), as one Effect Schema that validates PUT bodies, /api/validate
 // candidates and the saved file alike, plus the optional `safety_envelope` (README "Safety
-// envelope"; validated by the policy's own `envelopeFrom`, written only when set). Owns the per-key rules (enums, booleans, string lengths,
-// absolute paths) and the `{field, message}` issue shape; stricter than the reference on purpose
+// envelope"; validated by the policy's own `envelopeFrom`, written only when set). Owns the
+// per-key rules (enums, booleans, string lengths, absolute paths) and the `{field, message}` issue shape; stricter than the reference on purpose
 // (§12.15: `transport_mode` was not validated, unknown keys were ignored). Does not own precedence
 // or cross-key checks (src/config/config.ts `resolveConfig` does those) nor any file I/O.
 import { Effect, Result, Schema, SchemaIssue } from 'effect';
