@@ -28,6 +28,7 @@ import type { MotionRpcEvent, PowerRequirement } from '../rpc/robot-functions.ts
 import type { MediaRpcEvent } from '../rpc/media-functions.ts';
 import type { SafetyPolicy } from '../safety/safety-policy.ts';
 import { approvalView, type ApprovalsMachine, type PendingApproval } from './approvals.machine.ts';
+import { envelopeRefusal } from '../safety/envelope-check.ts';
 
 export type PrivilegedRpc = 'allowed' | 'supervisor_only';
 
@@ -184,6 +185,9 @@ function leaseRefusal(view: GateView, event: GatedEvent, caller: string, nowMs: 
 export function refusalOf(view: GateView, event: GatedEvent, nowMs: number): RpcFailure | null {
   const fn = 'function' in event ? event.function : event.type.replace(/^(rpc|supervisor)\./, '');
   if (event.type === 'rpc.media') return mediaRefusal(view, event);
+  // A call outside the operator's envelope can never run: it says so before any state reason.
+  const outside = event.type === 'rpc.motion' ? envelopeRefusal(view.policy.envelope, fn, event.target) : null;
+  if (outside) return outside;
   if ((event.type === 'rpc.emergency_stop' || event.type === 'rpc.reset_interlock') && view.privilegedRpc === 'supervisor_only') {
     return new NotAllowedInState({ message: `${fn} is only served on the supervisor subject on this robot`, function: fn, state: { privileged_rpc: view.privilegedRpc } });
   }

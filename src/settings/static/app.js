@@ -23,7 +23,10 @@
     { key: 'portal_credentials_dir', type: 'text' },
     { key: 'portal_credentials_glob', type: 'text' },
     { key: 'reachy_prefix', type: 'text' },
+    { key: 'safety_envelope', type: 'envelope' },
   ];
+  /** The envelope's axes, as the rows of the safety envelope table name them. */
+  const ENVELOPE_AXES = [...document.querySelectorAll('#safety_envelope tr[data-axis]')].map((row) => row.dataset.axis);
   const FIELD_KEYS = new Set(FIELDS.map((f) => f.key));
 
   /** How each source reads in a sentence ("in effect: … (<phrase>)"). */
@@ -150,16 +153,56 @@
     for (const { key, type } of FIELDS) {
       const input = $(key);
       if (!input) continue;
-      out[key] = type === 'bool' ? input.checked : input.value.trim();
+      out[key] = type === 'bool' ? input.checked : type === 'envelope' ? readEnvelope() : input.value.trim();
     }
     return out;
+  }
+
+  /** A box's number, null when blank (the server then names the axis), NaN-free: bad text is sent as written. */
+  function envelopeBound(id) {
+    const text = $(id).value.trim();
+    if (text === '') return null;
+    const n = Number(text);
+    return Number.isFinite(n) ? n : text;
+  }
+
+  /** The axes with a box filled in, each {min, max}; undefined (key left out) when none is. */
+  function readEnvelope() {
+    const out = {};
+    for (const axis of ENVELOPE_AXES) {
+      const min = envelopeBound(`envelope-${axis}-min`);
+      const max = envelopeBound(`envelope-${axis}-max`);
+      if (min !== null || max !== null) out[axis] = { min, max };
+    }
+    return Object.keys(out).length > 0 ? out : undefined;
+  }
+
+  function fillEnvelope(envelope) {
+    for (const axis of ENVELOPE_AXES) {
+      const range = envelope && typeof envelope === 'object' ? envelope[axis] : undefined;
+      $(`envelope-${axis}-min`).value = range && typeof range.min === 'number' ? String(range.min) : '';
+      $(`envelope-${axis}-max`).value = range && typeof range.max === 'number' ? String(range.max) : '';
+    }
+  }
+
+  /** "head_pitch_deg −10 … 30 · body_yaw_deg …", or the mechanical ranges when no axis is narrowed. */
+  function envelopeText(envelope) {
+    const axes = envelope && typeof envelope === 'object' ? Object.entries(envelope) : [];
+    if (axes.length === 0) return 'the mechanical ranges';
+    return axes.map(([axis, r]) => `${axis} ${r && typeof r === 'object' ? `${r.min} … ${r.max}` : displayValue(r)}`).join(' · ');
+  }
+
+  function sameEnvelope(a, b) {
+    const norm = (e) => JSON.stringify(Object.entries(e && typeof e === 'object' ? e : {}).sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, r]) => [k, r && r.min, r && r.max]));
+    return norm(a) === norm(b);
   }
 
   function fillForm(settings) {
     loadedSettings = { ...settings };
     for (const { key, type } of FIELDS) {
       const input = $(key);
-      if (!input || !(key in settings)) continue;
+      if (input && type === 'envelope') fillEnvelope(settings[key]);
+      if (!input || !(key in settings) || type === 'envelope') continue;
       const value = settings[key];
       if (type === 'bool') {
         input.checked = value === true;
@@ -207,6 +250,14 @@
       badge.textContent = source;
       const phrase = SOURCE_TEXT[source] ?? `from ${source}`;
       badge.title = `The value in effect is ${phrase}`;
+      if (key === 'safety_envelope') {
+        // The configured envelope; the one in force may have been changed since by set_safety_policy.
+        const changed = !sameEnvelope(current[key], entry.value);
+        badge.title = `The configured envelope is ${phrase}`;
+        note.textContent = `configured: ${envelopeText(entry.value)} (${phrase}); the envelope in force is under Live status`;
+        note.classList.toggle('differs', changed);
+        continue;
+      }
       const differs = !sameValue(current[key], entry.value);
       note.textContent = differs ? `in effect: ${displayValue(entry.value)} (${phrase})` : `in effect (${phrase})`;
       note.classList.toggle('differs', differs);
@@ -234,15 +285,18 @@
     let firstInvalid = null;
     for (const issue of issues) {
       if (!issue || typeof issue !== 'object') continue;
-      const field = typeof issue.field === 'string' ? issue.field : '';
-      const message = typeof issue.message === 'string' ? issue.message : JSON.stringify(issue);
+      const named = typeof issue.field === 'string' ? issue.field : '';
+      // `safety_envelope.<axis>` issues go under the envelope table, naming the axis.
+      const field = named.startsWith('safety_envelope.') ? 'safety_envelope' : named;
+      const text = typeof issue.message === 'string' ? issue.message : JSON.stringify(issue);
+      const message = field === named ? text : `${named.slice(field.length + 1)} ${text}`;
       const error = FIELD_KEYS.has(field) ? $(`${field}-error`) : null;
       if (error) {
         error.textContent = error.textContent ? `${error.textContent} ${message}` : message;
         error.hidden = false;
         const input = $(field);
         input.setAttribute('aria-invalid', 'true');
-        if (!firstInvalid) firstInvalid = input;
+        if (!firstInvalid) firstInvalid = input.matches('input, select') ? input : input.querySelector('input');
         if (input.closest('details')) input.closest('details').open = true;
       } else {
         formIssues.append(el('li', '', field ? `${field}: ${message}` : message));
@@ -366,6 +420,7 @@
     lease: 'Lease',
     media: 'Media',
     last_error: 'Last error',
+    safety_envelope: 'Safety envelope in force',
   };
   const GOOD = /^(registered|connected|up|ok|awake|clear|idle|released|free|none|ready|enabled|running)$/i;
   const BAD = /^(tripped|error|failed|down|disconnected|closed|unavailable|fault)/i;
@@ -387,6 +442,9 @@
       dd.dataset.key = key;
       if (key === 'last_error' && (value === null || value === undefined || value === '')) {
         dd.textContent = 'none';
+      } else if (key === 'safety_envelope') {
+        dd.className = 'tone-neutral';
+        dd.textContent = envelopeText(value);
       } else if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
         const { state, ...rest } = value;
         if (state !== undefined) dd.append(el('span', 'state', displayValue(state)));
