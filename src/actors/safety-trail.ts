@@ -1,4 +1,5 @@
-// The safety trail of the robot side: every refusal, interlock and lease change, policy change
+// The safety trail of the robot side: every refusal (the gate's, and the speed limits' TooFast),
+// goto stretched by the speed limits, interlock and lease change, policy change
 // (who, before, after), late move stopped and unconfirmed stop becomes one record — appended to the audit log and published as a
 // `safety_event` — carrying the state AFTER the change, read from the children's snapshots (the
 // lease change carries its own after-holder, since a lapsed lease expires and is re-acquired in one
@@ -30,6 +31,13 @@ export function startSafetyTrail(root: Actor<DriverMachine>, audit: AuditLog, em
     lease.on('lease.changed', (e) => record(`lease_${e.reason}`, e.detail ?? e.reason, null, e.owner, { expires_at: e.expiresAt / 1000 }, { lease_owner: e.holder })),
     motion.on('motion.late_move', (e) => record('late_move_stopped', e.reason, null, null, { uuid: e.uuid })),
     motion.on('motion.stop_unconfirmed', (e) => record('stop_unconfirmed', e.reason, null, null, { error: e.error })),
+    // The speed limits decide at the write: a TooFast refusal is audited like the gate's, a stretched
+    // goto as speed_limited. A ramped realtime target is not (a stream of them would flood the
+    // trail); its caller's reply says so.
+    motion.on('motion.speed_limited', (e) => {
+      if (e.outcome === 'refused') record('refused', e.reason, e.function, e.owner, { error_tag: 'TooFast' });
+      else if (e.outcome === 'stretched') record('speed_limited', e.reason, e.function, e.owner, { speed_limited: e.detail });
+    }),
     root.on('policy.changed', (e) => record('policy_changed', e.reason, 'set_safety_policy', e.owner, { before: policyDocument(e.before), after: policyDocument(e.after) })),
   ];
   return {

@@ -109,7 +109,9 @@ export type MotionToParent =
 export type MotionEmitted =
   | { type: 'motion.changed'; state: ExecutionStateName; requestId: string | null; kind: string | null; at: number }
   | { type: 'motion.late_move'; uuid: string; reason: string }
-  | { type: 'motion.stop_unconfirmed'; reason: string; error: string | null };
+  | { type: 'motion.stop_unconfirmed'; reason: string; error: string | null }
+  /** The speed limits refused a command (TooFast), or stretched or ramped it (audited by the safety trail). */
+  | { type: 'motion.speed_limited'; function: string; owner: string; outcome: 'refused' | 'stretched' | 'ramped'; reason: string; detail: SpeedLimited | null };
 
 export interface CancelledCommand {
   readonly function: string;
@@ -267,12 +269,15 @@ export const motionMachine = setup({
           enqueue.emit({ type: 'motion.late_move', uuid, reason: 'started by a command cancelled before it reached the daemon' });
         }
       }
-      enqueue.assign({ active: { ...a, uuid: params.output.uuid, answered: answerNow, speedLimited: params.output.speedLimited }, supersedes: [], unknownMoves: [], expectedDurationMs: params.output.expectedDurationMs });
+      const limited = params.output.speedLimited;
+      if (limited) enqueue.emit({ type: 'motion.speed_limited', function: a.kind, owner: a.owner, outcome: limited.mode, reason: `${a.kind} ${limited.mode} to ${limited.duration_s} s by the ${limited.axis} speed limit (${limited.limit} ${limited.unit})`, detail: limited });
+      enqueue.assign({ active: { ...a, uuid: params.output.uuid, answered: answerNow, speedLimited: limited }, supersedes: [], unknownMoves: [], expectedDurationMs: params.output.expectedDurationMs });
     }),
     sendFailed: enqueueActions(({ context, self, enqueue }, params: { error: unknown }) => {
       const a = context.active;
       const failure = senderFailure(params.error);
       if (a && parentOf(self)) enqueue.sendParent({ type: 'motion.answer', requestId: a.requestId, ok: false, error: failure });
+      if (a && failure._tag === 'TooFast') enqueue.emit({ type: 'motion.speed_limited', function: a.kind, owner: a.owner, outcome: 'refused', reason: failure.message, detail: null });
       enqueue.assign({ lastError: failure.message, active: null, unknownMoves: [] });
     }),
     finish: enqueueActions(({ context, self, enqueue }, params: { outcome: MotionOutcome; details: string }) => {

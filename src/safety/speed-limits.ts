@@ -20,7 +20,9 @@ export const STEP_FRACTION = 0.8;
 /** The longest goto the functions accept (robot-functions.ts LIMITS.gotoDurationS): a stretch beyond it is refused. */
 export const MAX_STRETCHED_DURATION_S = 30;
 /** Durations are reported and sent in whole milliseconds, rounded up (never below the shortest allowed). */
-const DURATION_RESOLUTION_S = 0.001;
+const DURATION_STEPS_PER_S = 1000;
+/** Float noise tolerated before rounding up (0.421875 s must not become 0.423 s through a stray 1e-16). */
+const ROUNDING_NOISE = 1e-9;
 /** Distances below this (policy units) are "no motion" on an axis: float noise of the pose round trip. */
 const NEGLIGIBLE = 1e-6;
 
@@ -104,7 +106,7 @@ export function gotoExcess(travels: ReadonlyArray<AxisTravel>, durationS: number
     peakSpeed: (factor * Math.abs(worst.delta)) / durationS,
     limit: worst.limit,
     unit: worst.unit,
-    shortestDurationS: Math.ceil(shortest / DURATION_RESOLUTION_S - 1e-9) * DURATION_RESOLUTION_S,
+    shortestDurationS: Math.ceil(shortest * DURATION_STEPS_PER_S - ROUNDING_NOISE) / DURATION_STEPS_PER_S,
   };
 }
 
@@ -134,7 +136,7 @@ export function realtimeExcess(travels: ReadonlyArray<AxisTravel>): SpeedExcess 
     peakSpeed: Math.abs(worst.delta) / (DAEMON_TICK_MS / 1000),
     limit: worst.limit,
     unit: worst.unit,
-    shortestDurationS: Math.ceil(worstRatio) * (DAEMON_TICK_MS / 1000),
+    shortestDurationS: (Math.ceil(worstRatio - ROUNDING_NOISE) * DAEMON_TICK_MS) / 1000,
   };
 }
 

@@ -3,7 +3,7 @@
 // head turn, a stream of far targets, body and antenna jumps — so the emulator's per-tick pose
 // history never changes faster than the limits; a goto too fast for its duration is refused with
 // TooFast (and the shortest allowed duration), or with `--speed-policy stretch` lengthened and
-// reported; a stop during a ramp leaves nothing applied after its answer; a ramp superseded while
+// reported (both audited as safety_event); a stop during a ramp leaves nothing applied after its answer; a ramp superseded while
 // its sender waits leaves no orphan behind (the next goto completes).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DEFAULT_SPEED_LIMITS } from '../../src/safety/safety-policy.ts';
@@ -85,6 +85,11 @@ function posesSince(scene: MeshScene, since: number): PoseSample[] {
   return scene.driver.emulator!.motionRecord.poses.filter((p) => p.at >= since);
 }
 
+/** The `safety_event` payloads published so far. */
+function safetyEvents(scene: MeshScene): Array<Record<string, any>> {
+  return scene.all.messages.filter((m) => m.subject.endsWith('.event.safety_event')).map((m) => (m.body as any).params as Record<string, any>);
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('default limits (goto refuse, realtime ramp)', () => {
@@ -157,6 +162,8 @@ describe('default limits (goto refuse, realtime ramp)', () => {
     expect(refused.error?.data).toMatchObject({ _tag: 'TooFast', axis: 'head_yaw_deg', limit: 200, unit: 'deg/s', shortest_duration_s: 0.422 });
     expect(refused.error.data.peak_speed).toBeCloseTo(1687.5, 0);
     expect(scene.driver.emulator!.motionRecord.moves.length).toBe(moves);
+    await waitFor(() => safetyEvents(scene).some((e) => e.kind === 'refused' && e.error_tag === 'TooFast'), 2_000, 'the TooFast refusal audited');
+    expect(safetyEvents(scene).find((e) => e.error_tag === 'TooFast')).toMatchObject({ function: 'goto_pose', owner: OWNER });
     const since = scene.driver.emulator!.motionRecord.nowMs();
     const done = await call('goto_pose', { yaw: 45, duration_s: refused.error.data.shortest_duration_s, wait: true });
     expect(done.result?.status).toBe('completed');
@@ -227,6 +234,8 @@ describe('--speed-policy stretch', () => {
     const move = record.moves.find((m) => m.uuid === done.result.uuid);
     expect(move?.target?.durationS).toBe(0.422);
     expect(move?.outcome).toBe('completed');
+    await waitFor(() => safetyEvents(scene).some((e) => e.kind === 'speed_limited'), 2_000, 'the stretch audited');
+    expect(safetyEvents(scene).find((e) => e.kind === 'speed_limited')).toMatchObject({ function: 'goto_pose', owner: OWNER, speed_limited: { mode: 'stretched', duration_s: 0.422 } });
     await sleep(SETTLE_MS);
     const poses = posesSince(scene, since);
     expect(excesses(poses)).toEqual([]);
