@@ -4,6 +4,7 @@
 // step bounded by the observed pose and by the targets just sent.
 import { describe, expect, test } from 'vitest';
 import { planGoto, planRealtime } from '../../src/actors/speed-guard.ts';
+import { moveTimeoutMs } from '../../src/rpc/robot-functions.ts';
 import { degToRad } from '../../src/robot/pose-math.ts';
 import { peakSpeedFactor, timeLaw } from '../../src/robot/time-laws.ts';
 import { DEFAULT_SPEED_LIMITS, type SpeedLimits } from '../../src/safety/safety-policy.ts';
@@ -73,6 +74,11 @@ describe('goto limits', () => {
     const slowBody = { op: 'goto', body_yaw: rad(150), duration: 1, interpolation: 'minjerk' };
     expect(() => planGoto(AT_REST, slowBody, limits({ goto_policy: 'stretch', body_deg_per_s: 5 }))).toThrow(expect.objectContaining({ _tag: 'TooFast', axis: 'body_yaw_deg', shortest_duration_s: 56.25 }));
   });
+});
+
+test('a waiting move is given time for the longest stretch (30 s) however short it was asked to be', () => {
+  expect(moveTimeoutMs(0.05, true)).toBeGreaterThan(30_000 + 1_000);
+  expect(moveTimeoutMs(0.05, false)).toBe(20_000);
 });
 
 describe('realtime limits', () => {
