@@ -19,7 +19,7 @@ import { createLogger } from '../logging/logger.ts';
 import { poseFromXyzRpy, xyzRpyFromPose } from '../robot/pose-math.ts';
 import type { SafetyPolicy } from '../safety/safety-policy.ts';
 import { DAEMON_TICK_MS, type PositionTarget } from '../safety/speed-limits.ts';
-import { planGoto, planRealtime, presentPosition, pushedPosition, RAMP_TICK_TIMEOUT_MS, RecentTargets, runRamp, targetOf } from './speed-guard.ts';
+import { HTTP_RAMP_PERIOD_MS, planGoto, planRealtime, presentPosition, pushedPosition, RAMP_TICK_TIMEOUT_MS, RecentTargets, runRamp, targetOf } from './speed-guard.ts';
 
 const log = createLogger('motion');
 
@@ -128,9 +128,11 @@ class MotionExecutor {
     const { command } = input;
     const link = this.#deps.link();
     this.#assertFlowing(link);
+    const started = performance.now();
     const present = await presentPosition(link, signal);
     const goal = targetOf(command);
-    const plan = planRealtime(present, goal, this.#deps.policy().speed, this.#recent.recent());
+    const periodMs = link.sdk ? DAEMON_TICK_MS : HTTP_RAMP_PERIOD_MS;
+    const plan = planRealtime(present, goal, this.#deps.policy().speed, this.#recent.recent(), periodMs);
     this.#assertFlowing(link);
     this.#checkpoint(input, signal);
     if (plan.kind === 'direct') {
@@ -139,9 +141,11 @@ class MotionExecutor {
       return { uuid: null, expectedDurationMs: REALTIME_SETTLE_MS };
     }
     await this.#writeTarget(link, command.op, plan.first, signal);
-    const rampMs = plan.limited.duration_s * 1000;
+    // Over HTTP each step also reads the pose and writes the target before its wait: count that, as the first step took it.
+    const stepCostMs = link.sdk ? 0 : performance.now() - started;
+    const rampMs = Math.round((plan.limited.duration_s * 1000 * (periodMs + stepCostMs)) / periodMs);
     void this.#ramp(input, link, goal, rampMs + RAMP_OVERRUN_MS);
-    return { uuid: null, expectedDurationMs: rampMs + REALTIME_SETTLE_MS, speedLimited: plan.limited };
+    return { uuid: null, expectedDurationMs: rampMs + REALTIME_SETTLE_MS, speedLimited: { ...plan.limited, duration_s: rampMs / 1000 } };
   }
 
   /** The rest of a ramp, one step per daemon tick, every write behind the stall check and the checkpoint. */
@@ -169,10 +173,10 @@ class MotionExecutor {
     log.debug('realtime ramp done', { requestId: input.requestId, outcome });
   }
 
-  /** Resolves true once the daemon pushed both poses of a new tick (/ws/sdk), or after one tick (HTTP); false on a stall. */
+  /** Resolves true once the daemon pushed both poses of a new tick (/ws/sdk), or after HTTP_RAMP_PERIOD_MS (HTTP); false on a stall. */
   #nextTick(link: DaemonLink): Promise<boolean> {
     const sdk = link.sdk;
-    if (!sdk) return new Promise((resolve) => setTimeout(() => resolve(true), DAEMON_TICK_MS));
+    if (!sdk) return new Promise((resolve) => setTimeout(() => resolve(true), HTTP_RAMP_PERIOD_MS));
     return new Promise((resolve) => {
       let pose = false;
       let joints = false;

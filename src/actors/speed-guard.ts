@@ -28,6 +28,12 @@ export const RECENT_TARGET_MS = 3 * DAEMON_TICK_MS;
  * waiting caller hears the outcome within the gate's default wait (20 s) with margin.
  */
 export const MAX_RAMP_S = 15;
+/**
+ * Without /ws/sdk (HTTP transport) the driver cannot see the daemon's ticks: a ramp steps on a timer
+ * of two ticks, so however the daemon's ticks fall, at most one step lands between two of them
+ * unless they are two ticks apart — when the limit allows two steps anyway.
+ */
+export const HTTP_RAMP_PERIOD_MS = 2 * DAEMON_TICK_MS;
 /** A ramp step waits this long for the daemon's next tick before giving up (the daemon stalled). */
 export const RAMP_TICK_TIMEOUT_MS = 150;
 
@@ -124,14 +130,14 @@ export class RecentTargets {
 }
 
 /** Decides a realtime target; throws TooFast under policy `refuse` or when the ramp would take over MAX_RAMP_S. */
-export function planRealtime(present: RobotPosition, goal: PositionTarget, speed: SpeedLimits, recent: PositionTarget): RealtimePlan {
+export function planRealtime(present: RobotPosition, goal: PositionTarget, speed: SpeedLimits, recent: PositionTarget, stepPeriodMs: number = DAEMON_TICK_MS): RealtimePlan {
   const first = rampStep(present, goal, speed, recent);
   if (first.reached) return { kind: 'direct' };
-  const excess = realtimeExcess(axisTravels(present, goal, speed)) ?? {
+  const excess = realtimeExcess(axisTravels(present, goal, speed), stepPeriodMs) ?? {
     // Within one step of the observation but not of a target just sent: one more tick.
-    axis: 'head_yaw_deg' as const, peakSpeed: 0, limit: speed.head_deg_per_s, unit: 'deg/s' as const, shortestDurationS: (2 * DAEMON_TICK_MS) / 1000,
+    axis: 'head_yaw_deg' as const, peakSpeed: 0, limit: speed.head_deg_per_s, unit: 'deg/s' as const, shortestDurationS: (2 * stepPeriodMs) / 1000,
   };
-  const rampS = Math.max(excess.shortestDurationS, (2 * DAEMON_TICK_MS) / 1000);
+  const rampS = Math.max(excess.shortestDurationS, (2 * stepPeriodMs) / 1000);
   if (speed.realtime_policy === 'refuse') throw tooFast('this realtime target', excess, null, ' in one 20 ms tick; send closer targets, a goto with a duration, or use --realtime-speed-policy ramp');
   if (rampS > MAX_RAMP_S) throw tooFast('this realtime target', excess, null, `; ramping it would take ${round(rampS, 2)} s (at most ${MAX_RAMP_S} s): use a goto`);
   return { kind: 'ramp', first: first.next, limited: { mode: 'ramped', axis: excess.axis, peak_speed: round(excess.peakSpeed, 3), limit: excess.limit, unit: excess.unit, requested_duration_s: null, duration_s: round(rampS, 3) } };

@@ -117,10 +117,11 @@ export function stepSize(limit: number): number {
 
 /**
  * A realtime target farther than one step from the present pose on some axis: the axis that
- * overshoots the most, the speed the jump would ask for in one tick, and how long a ramp takes.
+ * overshoots the most, the speed the jump would ask for in one tick, and how long a ramp of one
+ * step per `stepPeriodMs` takes.
  * Null when the target is within one step on every axis (it is sent as is).
  */
-export function realtimeExcess(travels: ReadonlyArray<AxisTravel>): SpeedExcess | null {
+export function realtimeExcess(travels: ReadonlyArray<AxisTravel>, stepPeriodMs: number = DAEMON_TICK_MS): SpeedExcess | null {
   let worst: AxisTravel | null = null;
   let worstRatio = 1;
   for (const t of travels) {
@@ -136,7 +137,7 @@ export function realtimeExcess(travels: ReadonlyArray<AxisTravel>): SpeedExcess 
     peakSpeed: Math.abs(worst.delta) / (DAEMON_TICK_MS / 1000),
     limit: worst.limit,
     unit: worst.unit,
-    shortestDurationS: (Math.ceil(worstRatio - ROUNDING_NOISE) * DAEMON_TICK_MS) / 1000,
+    shortestDurationS: (Math.ceil(worstRatio - ROUNDING_NOISE) * stepPeriodMs) / 1000,
   };
 }
 

@@ -248,3 +248,30 @@ describe('--speed-policy stretch', () => {
     expect(done.result.speed_limited.duration_s).toBeCloseTo(0.938, 2);
   });
 });
+
+describe('HTTP transport (no /ws/sdk: the present pose from GET /api/state/full, ramp steps on a two-tick timer)', () => {
+  let scene: MeshScene;
+  let call: Awaited<ReturnType<typeof startScene>>['call'];
+  beforeAll(async () => {
+    ({ scene, call } = await startScene('speed-3', ['--transport-mode', 'http']));
+  }, 30_000);
+  afterAll(async () => {
+    await scene?.stop();
+  });
+
+  test('a realtime head turn is ramped within the limit; a too fast goto is refused', async () => {
+    const record = scene.driver.emulator!.motionRecord;
+    expect((await call('look_at_world', { yaw: 0, wait: true })).result?.status).toBe('completed');
+    await sleep(SETTLE_MS);
+    const since = record.nowMs();
+    const turned = await call('look_at_world', { yaw: 45, wait: true });
+    // 15 steps, one per 40 ms plus each step's own round trips (estimated from the first one).
+    expect(turned.result).toMatchObject({ status: 'completed', speed_limited: { mode: 'ramped', axis: 'head_yaw_deg' } });
+    expect(turned.result.speed_limited.duration_s).toBeGreaterThanOrEqual(0.6);
+    await waitFor(() => Math.abs(deg(record.poses.at(-1)!.head.yaw) - 45) < 1e-3, 3_000, 'the head at 45°');
+    await sleep(SETTLE_MS);
+    expect(excesses(posesSince(scene, since))).toEqual([]);
+    const refused = await call('goto_pose', { yaw: 0, duration_s: 0.05 });
+    expect(refused.error?.data).toMatchObject({ _tag: 'TooFast', axis: 'head_yaw_deg', shortest_duration_s: 0.422 });
+  });
+});
