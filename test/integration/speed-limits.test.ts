@@ -214,11 +214,11 @@ describe('default limits (goto refuse, realtime ramp)', () => {
   });
 });
 
-describe('--speed-policy stretch', () => {
+describe('--speed-policy stretch --realtime-speed-policy refuse', () => {
   let scene: MeshScene;
   let call: Awaited<ReturnType<typeof startScene>>['call'];
   beforeAll(async () => {
-    ({ scene, call } = await startScene('speed-2', ['--speed-policy', 'stretch']));
+    ({ scene, call } = await startScene('speed-2', ['--speed-policy', 'stretch', '--realtime-speed-policy', 'refuse']));
   }, 30_000);
   afterAll(async () => {
     await scene?.stop();
@@ -246,6 +246,21 @@ describe('--speed-policy stretch', () => {
     const done = await call('set_body_yaw', { yaw_deg: 60, duration_s: 0.1, wait: true });
     expect(done.result).toMatchObject({ status: 'completed', speed_limited: { mode: 'stretched', axis: 'body_yaw_deg', requested_duration_s: 0.1 } });
     expect(done.result.speed_limited.duration_s).toBeCloseTo(0.938, 2);
+  });
+
+  test('a realtime target farther than one tick is refused with TooFast (no duration), nothing applied; a near one is sent as is', async () => {
+    const record = scene.driver.emulator!.motionRecord;
+    expect((await call('set_body_yaw', { yaw_deg: 0, duration_s: 1, wait: true })).result?.status).toBe('completed');
+    expect((await call('goto_pose', { yaw: 0, duration_s: 1, wait: true })).result?.status).toBe('completed');
+    await sleep(SETTLE_MS);
+    const targets = record.targets.length;
+    const refused = await call('look_at_world', { yaw: 45 });
+    expect(refused.error?.data).toMatchObject({ _tag: 'TooFast', axis: 'head_yaw_deg', limit: 200, unit: 'deg/s', shortest_duration_s: null });
+    expect(refused.error.data.peak_speed).toBeCloseTo(45 / 0.02, 0);
+    expect(record.targets.length).toBe(targets);
+    // 3° is within one step (3.2° at 200°/s).
+    expect((await call('look_at_world', { yaw: 3 })).result?.status).toBe('accepted');
+    await waitFor(() => record.targets.length === targets + 1, 2_000, 'the near target applied');
   });
 });
 
