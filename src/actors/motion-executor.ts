@@ -3,8 +3,11 @@
 // every await and asks `mayMove` (interlock safe, fence not raised, link up) immediately before each
 // daemon write; a goto whose uuid arrives after its command was cancelled is stopped at once;
 // realtime targets are never sent into a stalled /ws/sdk; a stop appends a hold of the last
-// observed pose after realtime targets the daemon may not have applied yet. Owns no state beyond
-// when the last realtime target went out; decisions stay in the machines. reachy-daemon-api.md §1.2, §2, §7.
+// observed pose after realtime targets the daemon may not have applied yet. The speed limits are
+// applied here, right before the write, where the present pose is fresh (speed-guard.ts): a goto is
+// sent as is, stretched or refused; a realtime target too far for one tick is ramped on the
+// daemon's ticks (each step behind the same guards) or refused. Owns no state beyond when the last
+// realtime targets went out; decisions stay in the machines. reachy-daemon-api.md §1.2, §2, §7.
 import { fromPromise } from 'xstate';
 import type { DaemonLink } from './daemon-link.ts';
 import { DaemonUnavailable, HandlerFailed, isDaemonUnavailableTag, MotionCancelled, messageOf, type RpcFailure } from '../errors.ts';
@@ -13,6 +16,10 @@ import type { CommandAccepted, ExecuteInput } from '../machines/motion.machine.t
 import type { MotorMode } from '../machines/power.machine.ts';
 import { REALTIME_SETTLE_MS } from '../rpc/robot-functions.ts';
 import { createLogger } from '../logging/logger.ts';
+import { poseFromXyzRpy, xyzRpyFromPose } from '../robot/pose-math.ts';
+import type { SafetyPolicy } from '../safety/safety-policy.ts';
+import { DAEMON_TICK_MS, type PositionTarget } from '../safety/speed-limits.ts';
+import { HTTP_RAMP_PERIOD_MS, planGoto, planRealtime, presentPosition, pushedPosition, RAMP_TICK_TIMEOUT_MS, RecentTargets, runRamp, targetOf } from './speed-guard.ts';
 
 const log = createLogger('motion');
 
@@ -39,6 +46,16 @@ export interface ExecutorDeps {
   mayMove(epoch: number): RpcFailure | null;
   /** Reports to the root: settled cancelled senders, motor modes the daemon accepted. */
   report(event: ReportEvent): void;
+  /** The safety policy in force now (the root's); its speed limits are read right before each write. */
+  policy(): SafetyPolicy;
+}
+
+/** A ramp may run this much longer than its duration at the limit (late ticks) before it is given up. */
+const RAMP_OVERRUN_MS = 2_000;
+
+/** One sender's run: whether it already reported `sender.settled` (a cancelled one must, exactly once). */
+interface Run {
+  settled: boolean;
 }
 
 function cancelled(reason: string): MotionCancelled {
@@ -52,6 +69,8 @@ class MotionExecutor {
   #lastRealtimeMono = 0;
   /** Targets up to this moment are covered by a hold already sent (a retried sweep does not repeat it). */
   #heldUpTo = 0;
+  /** Realtime targets sent lately, per channel (the speed limits keep the next one within a step of them). */
+  readonly #recent = new RecentTargets();
 
   constructor(deps: ExecutorDeps) {
     this.#deps = deps;
@@ -69,60 +88,172 @@ class MotionExecutor {
     if (refusal) throw refusal;
   }
 
+  /** Refuses a realtime write into a stalled /ws/sdk (it would be applied whenever the daemon resumes). */
+  #assertFlowing(link: DaemonLink): void {
+    const sdk = link.sdk;
+    if (!sdk) return;
+    const silent = sdk.silentForMs();
+    if (silent > SDK_STALL_MS || sdk.bufferedAmount > 0) {
+      throw new DaemonUnavailable({ message: `the daemon has pushed nothing for ${Number.isFinite(silent) ? Math.round(silent) : '∞'} ms (stalled or reconnecting); realtime targets are not queued for it`, connectionState: 'stalled' });
+    }
+  }
+
+  /** Writes one realtime target of `op` (call right after the checkpoint); remembers it as recent. */
+  async #writeTarget(link: DaemonLink, op: unknown, target: PositionTarget, signal?: AbortSignal, rawHead?: number[]): Promise<void> {
+    const head = rawHead ?? (target.head ? [...poseFromXyzRpy(target.head)] : undefined);
+    const sdk = link.sdk;
+    if (sdk) {
+      const sent =
+        op === 'head_target'
+          ? sdk.send({ type: 'set_target', head: head as number[] })
+          : op === 'antennas_target'
+            ? sdk.send({ type: 'set_antennas', antennas: target.antennas as [number, number] })
+            : sdk.send({ type: 'set_body_yaw', body_yaw: target.bodyYaw as number });
+      if (!sent.ok) throw sent.error;
+    } else {
+      const body = op === 'head_target' ? { target_head_pose: { m: head } } : op === 'antennas_target' ? { target_antennas: target.antennas } : { target_body_yaw: target.bodyYaw };
+      const result = await link.http.setTarget(body as never, signal ? { signal } : undefined);
+      if (result.status === 'ignored') throw new HandlerFailed({ message: `the daemon ignored the target (${result.reason}): a move is running; stop it or wait` });
+    }
+    this.#recent.sent(target);
+    this.#lastRealtimeMono = performance.now();
+  }
+
+  /**
+   * A realtime target within one tick's step at the limit (of the observed pose and of the targets
+   * just sent) is written as is; a farther one is refused or ramped: the first step now, the rest
+   * on the daemon's ticks after this resolves, fenced by `mayMove(epoch)` (any stop or newer command ends it).
+   */
   async #realtime(input: ExecuteInput, signal: AbortSignal): Promise<CommandAccepted> {
     const { command } = input;
     const link = this.#deps.link();
-    const sdk = link.sdk;
-    if (sdk) {
-      const silent = sdk.silentForMs();
-      if (silent > SDK_STALL_MS || sdk.bufferedAmount > 0) {
-        throw new DaemonUnavailable({ message: `the daemon has pushed nothing for ${Number.isFinite(silent) ? Math.round(silent) : '∞'} ms (stalled or reconnecting); realtime targets are not queued for it`, connectionState: 'stalled' });
-      }
-      this.#checkpoint(input, signal);
-      const sent =
-        command.op === 'head_target'
-          ? sdk.send({ type: 'set_target', head: command.head as number[] })
-          : command.op === 'antennas_target'
-            ? sdk.send({ type: 'set_antennas', antennas: command.antennas as [number, number] })
-            : sdk.send({ type: 'set_body_yaw', body_yaw: command.body_yaw as number });
-      if (!sent.ok) throw sent.error;
-    } else {
-      const body =
-        command.op === 'head_target'
-          ? { target_head_pose: { m: command.head as number[] } }
-          : command.op === 'antennas_target'
-            ? { target_antennas: command.antennas as [number, number] }
-            : { target_body_yaw: command.body_yaw as number };
-      this.#checkpoint(input, signal);
-      const result = await link.http.setTarget(body as never, { signal });
-      if (result.status === 'ignored') throw new HandlerFailed({ message: `the daemon ignored the target (${result.reason}): a move is running; stop it or wait` });
+    this.#assertFlowing(link);
+    const started = performance.now();
+    const present = await presentPosition(link, signal);
+    const goal = targetOf(command);
+    const periodMs = link.sdk ? DAEMON_TICK_MS : HTTP_RAMP_PERIOD_MS;
+    const plan = planRealtime(present, goal, this.#deps.policy().speed, this.#recent.recent(), periodMs);
+    this.#assertFlowing(link);
+    this.#checkpoint(input, signal);
+    if (plan.kind === 'direct') {
+      // As the caller gave it (no pose round trip).
+      await this.#writeTarget(link, command.op, goal, signal, command.head as number[] | undefined);
+      return { uuid: null, expectedDurationMs: REALTIME_SETTLE_MS };
     }
-    this.#lastRealtimeMono = performance.now();
-    return { uuid: null, expectedDurationMs: REALTIME_SETTLE_MS };
+    await this.#writeTarget(link, command.op, plan.first, signal);
+    // Over HTTP each step also reads the pose and writes the target before its wait: count that, as the first step took it.
+    const stepCostMs = link.sdk ? 0 : performance.now() - started;
+    const rampMs = Math.round((plan.limited.duration_s * 1000 * (periodMs + stepCostMs)) / periodMs);
+    void this.#ramp(input, link, goal, rampMs + RAMP_OVERRUN_MS);
+    return { uuid: null, expectedDurationMs: rampMs + REALTIME_SETTLE_MS, speedLimited: { ...plan.limited, duration_s: rampMs / 1000 } };
+  }
+
+  /** The rest of a ramp, one step per daemon tick, every write behind the stall check and the checkpoint. */
+  async #ramp(input: ExecuteInput, link: DaemonLink, goal: PositionTarget, deadlineMs: number): Promise<void> {
+    const never = new AbortController().signal;
+    const outcome = await runRamp(
+      goal,
+      {
+        nextTick: () => this.#nextTick(link),
+        observe: async () => (link.sdk ? pushedPosition(link) : await presentPosition(link, never).catch(() => null)),
+        guard: () => {
+          if (this.#deps.link() !== link) throw new Error('the daemon link was replaced');
+          this.#assertFlowing(link);
+          this.#checkpoint(input, never);
+        },
+        write: (target) => this.#writeTarget(link, input.command.op, target),
+        speed: () => this.#deps.policy().speed,
+        recent: () => this.#recent.recent(),
+      },
+      deadlineMs,
+    ).catch((error: unknown) => {
+      log.warn('a realtime ramp ended on an error', { error: messageOf(error) });
+      return 'ended' as const;
+    });
+    log.debug('realtime ramp done', { requestId: input.requestId, outcome });
+  }
+
+  /** Resolves true once the daemon pushed both poses of a new tick (/ws/sdk), or after HTTP_RAMP_PERIOD_MS (HTTP); false on a stall. */
+  #nextTick(link: DaemonLink): Promise<boolean> {
+    const sdk = link.sdk;
+    if (!sdk) return new Promise((resolve) => setTimeout(() => resolve(true), HTTP_RAMP_PERIOD_MS));
+    return new Promise((resolve) => {
+      let pose = false;
+      let joints = false;
+      const done = (value: boolean) => {
+        clearTimeout(timer);
+        offPose();
+        offJoints();
+        resolve(value);
+      };
+      const offPose = sdk.on('head_pose', () => {
+        pose = true;
+        if (joints) done(true);
+      });
+      const offJoints = sdk.on('joint_positions', () => {
+        joints = true;
+        if (pose) done(true);
+      });
+      const timer = setTimeout(() => done(false), RAMP_TICK_TIMEOUT_MS);
+    });
   }
 
   /**
    * Awaits a move request. If the command was cancelled (or the interlock tripped) while the request
    * was in flight, the move it started is stopped at once and reported; the caller hears MotionCancelled.
    */
-  async #tracked(input: ExecuteInput, signal: AbortSignal, pending: Promise<{ readonly uuid: string }>, expectedDurationMs: number): Promise<CommandAccepted> {
+  async #tracked(input: ExecuteInput, signal: AbortSignal, pending: Promise<{ readonly uuid: string }>, expectedDurationMs: number, run: Run): Promise<CommandAccepted> {
     let uuid: string;
     try {
       ({ uuid } = await pending);
     } catch (error) {
       // Cancelled: a request still queued was dropped unsent (DaemonCallCancelled) or the daemon
       // refused it — nothing moves; one that timed out may still be acted on, so its move is watched for.
-      if (signal.aborted) this.#deps.report({ type: 'sender.settled', requestId: input.requestId, uuid: null, outcome: isDaemonUnavailableTag((error as { _tag?: string })._tag ?? '') ? 'unknown' : 'failed', stoppedLate: false });
+      if (signal.aborted) this.#settle(input, run, null, isDaemonUnavailableTag((error as { _tag?: string })._tag ?? '') ? 'unknown' : 'failed');
       throw error;
     }
     const refusal = signal.aborted ? cancelled('a stop or a newer command came first') : this.#deps.mayMove(input.epoch);
     if (refusal === null) return { uuid, expectedDurationMs };
     await this.#stopQuietly(uuid);
-    this.#deps.report({ type: 'sender.settled', requestId: input.requestId, uuid, outcome: 'sent', stoppedLate: true });
+    this.#settle(input, run, uuid, 'sent', true);
     throw refusal;
   }
 
+  /** A goto under the speed limits: from the present pose right before the write, sent as is, stretched or refused. */
+  async #goto(input: ExecuteInput, signal: AbortSignal, run: Run): Promise<CommandAccepted> {
+    const { op: _op, ...body } = input.command;
+    const link = this.#deps.link();
+    const present = await presentPosition(link, signal);
+    const plan = planGoto(present, input.command, this.#deps.policy().speed);
+    this.#checkpoint(input, signal);
+    const accepted = await this.#tracked(input, signal, link.http.goto({ ...body, duration: plan.durationS } as never, { signal }), plan.durationS * 1000, run);
+    return plan.limited ? { ...accepted, speedLimited: plan.limited } : accepted;
+  }
+
+  /**
+   * Runs one sender. One cancelled while it ran (superseded or stopped: the motion machine keeps it
+   * as an orphan) reports `sender.settled` exactly once whatever way it ends, or the orphan would
+   * stay and later moves would be stopped as ambiguous.
+   */
   async execute(input: ExecuteInput, signal: AbortSignal): Promise<CommandAccepted> {
+    const run: Run = { settled: false };
+    try {
+      return await this.#run(input, signal, run);
+    } catch (error) {
+      if (signal.aborted && !run.settled) this.#settle(input, run, null, isDaemonUnavailableTag((error as { _tag?: string })._tag ?? '') ? 'unknown' : 'failed');
+      throw error;
+    } finally {
+      // Ended after its cancellation without a failure (a realtime target written just before): nothing more of it will move.
+      if (signal.aborted && !run.settled) this.#settle(input, run, null, 'sent');
+    }
+  }
+
+  #settle(input: ExecuteInput, run: Run, uuid: string | null, outcome: 'sent' | 'failed' | 'unknown', stoppedLate = false): void {
+    run.settled = true;
+    this.#deps.report({ type: 'sender.settled', requestId: input.requestId, uuid, outcome, stoppedLate });
+  }
+
+  async #run(input: ExecuteInput, signal: AbortSignal, run: Run): Promise<CommandAccepted> {
     const { command } = input;
     const { http } = this.#deps.link();
     await Promise.all(input.supersedes.map((uuid) => this.#stopQuietly(uuid)));
@@ -131,11 +262,8 @@ class MotionExecutor {
       case 'antennas_target':
       case 'body_yaw_target':
         return await this.#realtime(input, signal);
-      case 'goto': {
-        const { op: _op, ...body } = command;
-        this.#checkpoint(input, signal);
-        return await this.#tracked(input, signal, http.goto(body as never, { signal }), Number(command.duration) * 1000);
-      }
+      case 'goto':
+        return await this.#goto(input, signal, run);
       case 'play':
         if (command.move === 'wake_up') {
           // The daemon's wake_up does not enable the motors (daemon-api §7), and the 1 Hz status
@@ -143,10 +271,10 @@ class MotionExecutor {
           this.#checkpoint(input, signal);
           await http.setMotorMode('enabled', { signal });
           this.#checkpoint(input, signal);
-          return await this.#tracked(input, signal, http.playWakeUp({ signal }), WAKE_UP_EXPECTED_MS);
+          return await this.#tracked(input, signal, http.playWakeUp({ signal }), WAKE_UP_EXPECTED_MS, run);
         }
         this.#checkpoint(input, signal);
-        return await this.#tracked(input, signal, http.playGotoSleep({ signal }), GOTO_SLEEP_EXPECTED_MS);
+        return await this.#tracked(input, signal, http.playGotoSleep({ signal }), GOTO_SLEEP_EXPECTED_MS, run);
       case 'motor_mode': {
         const mode = command.mode as MotorMode;
         this.#checkpoint(input, signal);
@@ -169,7 +297,10 @@ class MotionExecutor {
     const joints = sdk.latest('joint_positions');
     if (!pose || !joints) return;
     const sent = sdk.send({ type: 'set_full_target', head: pose.value.head_pose.flat(), antennas: joints.value.antennas_joint_positions, body_yaw: joints.value.head_joint_positions[0] ?? 0 });
-    if (sent.ok) this.#heldUpTo = this.#lastRealtimeMono;
+    if (sent.ok) {
+      this.#heldUpTo = this.#lastRealtimeMono;
+      this.#recent.sent({ head: xyzRpyFromPose(pose.value.head_pose.flat()), bodyYaw: joints.value.head_joint_positions[0] ?? 0, antennas: joints.value.antennas_joint_positions });
+    }
   }
 
   /** Stops one move; a refusal means it already ended (daemon quirk: 500 between list and stop). */

@@ -150,7 +150,7 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
   let root: Actor<DriverMachine> | undefined;
   const toRoot = (event: ReportEvent) => root?.send(event);
   const children = (): DriverChildren => (root as Actor<DriverMachine>).getSnapshot().context.children;
-  const executor = createMotionExecutor({ link: () => link, mayMove: (epoch) => mayMove(children(), epoch), report: toRoot });
+  const executor = createMotionExecutor({ link: () => link, mayMove: (epoch) => mayMove(children(), epoch), report: toRoot, policy: () => (root as Actor<DriverMachine>).getSnapshot().context.policy });
   const logic = driverMachine.provide({
     actors: {
       connection: connectionMachine.provide({ actors: connectionActors(() => link, toRoot) }),

@@ -1,5 +1,7 @@
-// The safety trail of the robot side: every refusal, interlock and lease change, policy change
-// (who, before, after), approval request and decision, late move stopped and unconfirmed stop becomes one record — appended to the audit log and published as a
+// The safety trail of the robot side: every refusal (the gate's, and the speed limits' TooFast), goto
+// stretched by the speed limits, interlock and lease change, policy change (who, before, after),
+// dead-man stop, approval request and decision, late move stopped and unconfirmed stop becomes one
+// record — appended to the audit log and published as a
 // `safety_event` — carrying the state AFTER the change, read from the children's snapshots (the
 // lease change carries its own after-holder, since a lapsed lease expires and is re-acquired in one
 // step). Owns the record shape; decides nothing and keeps no state. reference-driver.md §12.
@@ -31,6 +33,13 @@ export function startSafetyTrail(root: Actor<DriverMachine>, audit: AuditLog, em
     motion.on('motion.late_move', (e) => record('late_move_stopped', e.reason, null, null, { uuid: e.uuid })),
     motion.on('motion.stop_unconfirmed', (e) => record('stop_unconfirmed', e.reason, null, null, { error: e.error })),
     root.on('deadman.stopped', (e) => record('deadman_stop', e.reason, null, e.commander, { silent_ms: Math.round(e.silentMs), deadman_ms: e.ms })),
+    // The speed limits decide at the write: a TooFast refusal is audited like the gate's, a stretched
+    // goto as speed_limited. A ramped realtime target is not (a stream of them would flood the
+    // trail); its caller's reply says so.
+    motion.on('motion.speed_limited', (e) => {
+      if (e.outcome === 'refused') record('refused', e.reason, e.function, e.owner, { error_tag: 'TooFast' });
+      else if (e.outcome === 'stretched') record('speed_limited', e.reason, e.function, e.owner, { speed_limited: e.detail });
+    }),
     root.on('policy.changed', (e) => record('policy_changed', e.reason, 'set_safety_policy', e.owner, { before: policyDocument(e.before), after: policyDocument(e.after) })),
     root.on('approval.requested', (e) => record('approval_requested', 'waiting for approval', e.approval.function, e.approval.owner, { approval_id: e.approval.approvalId, params: e.approval.params, expires_at: e.approval.expiresAt / 1000 })),
     // A stop that ends a waiting call is audited as a denial (decision `stopped`, by whoever stopped).

@@ -1,11 +1,11 @@
 // The root driver machine: the one actor every RPC event is sent to (through the gate), and the
 // parent of every child of the driver's one actor system — connection (daemon link), power,
-// interlock, lease, motion, the mesh device and the media session — whose snapshots are the only
-// truth about their states. Its guard is the one safety decision (`refusalOf` in driver-policy.ts,
-// which also explains refusals); accepted work goes to the children with `sendTo`, and their answers
-// become the caller's `rpc.outcome`. It keeps only the audio switches and observations (daemon
-// status, pose, detector events). `mesh.restart` / `media.restart` respawn those children. Pure
-// definition: children's I/O is provided by the runtimes. reference-driver.md §2, §4, §12; README "Safety".
+// interlock, lease, motion, dead-man, approvals, the mesh device and the media session — whose
+// snapshots are the only truth about their states. Its guard is the one safety decision (`refusalOf`
+// in driver-policy.ts, which also explains refusals); accepted work goes to the children with
+// `sendTo`, and their answers become the caller's `rpc.outcome`. It keeps only the safety policy in
+// force, the audio switches and observations (daemon status, pose, detector events). Pure definition:
+// children's I/O is provided by the runtimes. reference-driver.md §2, §4, §12; README "Safety", "Safety policy".
 import { assign, emit, enqueueActions, setup, type ActorRefFrom } from 'xstate';
 import type { RpcFailure } from '../errors.ts';
 import { connectionMachine } from './connection.machine.ts';

@@ -33,6 +33,22 @@ export interface CommandAccepted {
   readonly uuid: string | null;
   /** How long the move should take; realtime targets settle after this. */
   readonly expectedDurationMs: number;
+  /** How the speed limits changed the command (a goto stretched, a realtime target ramped); absent: unchanged. */
+  readonly speedLimited?: SpeedLimited;
+}
+
+/** The caller's `speed_limited` (README "Safety", speed limits): the axis that set the pace and the duration used. */
+export interface SpeedLimited {
+  readonly mode: 'stretched' | 'ramped';
+  readonly axis: string;
+  /** The peak speed the command asked for, in `unit`. */
+  readonly peak_speed: number;
+  readonly limit: number;
+  readonly unit: string;
+  /** The goto's requested duration; null for a realtime target. */
+  readonly requested_duration_s: number | null;
+  /** The goto's duration as sent, or how long the ramp takes at the limit. */
+  readonly duration_s: number;
 }
 
 export interface ExecuteInput {
@@ -93,7 +109,9 @@ export type MotionToParent =
 export type MotionEmitted =
   | { type: 'motion.changed'; state: ExecutionStateName; requestId: string | null; kind: string | null; at: number }
   | { type: 'motion.late_move'; uuid: string; reason: string }
-  | { type: 'motion.stop_unconfirmed'; reason: string; error: string | null };
+  | { type: 'motion.stop_unconfirmed'; reason: string; error: string | null }
+  /** The speed limits refused a command (TooFast), or stretched or ramped it (audited by the safety trail). */
+  | { type: 'motion.speed_limited'; function: string; owner: string; outcome: 'refused' | 'stretched' | 'ramped'; reason: string; detail: SpeedLimited | null };
 
 export interface CancelledCommand {
   readonly function: string;
@@ -110,6 +128,7 @@ interface ActiveCommand {
   readonly uuid: string | null;
   /** The caller already got its answer (accepted without wait). */
   readonly answered: boolean;
+  readonly speedLimited?: SpeedLimited | undefined;
 }
 
 interface Orphan extends CancelledCommand {
@@ -240,7 +259,7 @@ export const motionMachine = setup({
       const answerNow = !a.wait;
       if (parentOf(self)) {
         enqueue.sendParent({ type: 'motion.accepted', requestId: a.requestId, kind: a.kind, uuid: params.output.uuid });
-        if (answerNow) enqueue.sendParent({ type: 'motion.answer', requestId: a.requestId, ok: true, result: { status: 'accepted', uuid: params.output.uuid, target: a.target } });
+        if (answerNow) enqueue.sendParent({ type: 'motion.answer', requestId: a.requestId, ok: true, result: { status: 'accepted', uuid: params.output.uuid, target: a.target, ...speedLimitedOf(params.output.speedLimited) } });
       }
       // Moves that started while this sender was in flight and are not its own belong to orphans.
       const strays = context.unknownMoves.filter((u) => u !== params.output.uuid);
@@ -250,18 +269,21 @@ export const motionMachine = setup({
           enqueue.emit({ type: 'motion.late_move', uuid, reason: 'started by a command cancelled before it reached the daemon' });
         }
       }
-      enqueue.assign({ active: { ...a, uuid: params.output.uuid, answered: answerNow }, supersedes: [], unknownMoves: [], expectedDurationMs: params.output.expectedDurationMs });
+      const limited = params.output.speedLimited;
+      if (limited) enqueue.emit({ type: 'motion.speed_limited', function: a.kind, owner: a.owner, outcome: limited.mode, reason: `${a.kind} ${limited.mode} to ${limited.duration_s} s by the ${limited.axis} speed limit (${limited.limit} ${limited.unit})`, detail: limited });
+      enqueue.assign({ active: { ...a, uuid: params.output.uuid, answered: answerNow, speedLimited: limited }, supersedes: [], unknownMoves: [], expectedDurationMs: params.output.expectedDurationMs });
     }),
     sendFailed: enqueueActions(({ context, self, enqueue }, params: { error: unknown }) => {
       const a = context.active;
       const failure = senderFailure(params.error);
       if (a && parentOf(self)) enqueue.sendParent({ type: 'motion.answer', requestId: a.requestId, ok: false, error: failure });
+      if (a && failure._tag === 'TooFast') enqueue.emit({ type: 'motion.speed_limited', function: a.kind, owner: a.owner, outcome: 'refused', reason: failure.message, detail: null });
       enqueue.assign({ lastError: failure.message, active: null, unknownMoves: [] });
     }),
     finish: enqueueActions(({ context, self, enqueue }, params: { outcome: MotionOutcome; details: string }) => {
       const a = context.active;
       if (a && !a.answered && parentOf(self)) {
-        if (params.outcome === 'completed') enqueue.sendParent({ type: 'motion.answer', requestId: a.requestId, ok: true, result: { status: 'completed', uuid: a.uuid, target: a.target } });
+        if (params.outcome === 'completed') enqueue.sendParent({ type: 'motion.answer', requestId: a.requestId, ok: true, result: { status: 'completed', uuid: a.uuid, target: a.target, ...speedLimitedOf(a.speedLimited) } });
         else enqueue.sendParent({ type: 'motion.answer', requestId: a.requestId, ok: false, error: new MotionNotCompleted({ message: `the move did not complete: ${params.outcome}${params.details ? ` (${params.details})` : ''}`, outcome: params.outcome, uuid: a.uuid }) });
       }
       enqueue.assign({ active: null, lastError: params.outcome === 'completed' || params.outcome === 'cancelled' ? '' : params.details });
@@ -470,7 +492,12 @@ function senderFailure(error: unknown): RpcFailure {
 }
 
 /** Errors the executor raises that already are caller-facing. */
-const KNOWN_FAILURES: ReadonlySet<string> = new Set(['MotionCancelled', 'DaemonUnavailable', 'InterlockTripped', 'CommandRejected', 'Unsupported']);
+const KNOWN_FAILURES: ReadonlySet<string> = new Set(['MotionCancelled', 'DaemonUnavailable', 'InterlockTripped', 'CommandRejected', 'Unsupported', 'TooFast']);
+
+/** The reply's `speed_limited` field, present only when the speed limits changed the command. */
+function speedLimitedOf(limited: SpeedLimited | undefined): { speed_limited?: SpeedLimited } {
+  return limited ? { speed_limited: limited } : {};
+}
 
 export type MotionMachine = typeof motionMachine;
 

@@ -97,7 +97,7 @@ export const EVENTS: ReadonlyArray<EventDefinition> = [
     name: 'safety_event',
     labels: { safety: 'critical', modality: 'safety' },
     description:
-      'A motion refusal or an interlock/lease transition. kind: refused | interlock_tripped | interlock_reset | lease_acquired | lease_renewed | lease_released | lease_revoked | lease_expired; reason; function (refusals); owner; state (interlock, power, connection, execution, lease_owner); ts.',
+      'A refusal or a safety state change. kind: refused | interlock_tripped | interlock_reset | lease_acquired | lease_renewed | lease_released | lease_revoked | lease_expired | late_move_stopped | stop_unconfirmed | speed_limited | deadman_stop | policy_changed | approval_requested | approval_approved | approval_denied | approval_timeout; reason; function (refusals, policy changes); owner; state after the change (interlock, power, connection, execution, lease_owner); ts.',
     payloadSchema: {
       type: 'object',
       properties: { kind: str, reason: str, function: str, owner: str, state: { type: 'object' }, ts: str },

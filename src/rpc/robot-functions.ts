@@ -32,9 +32,14 @@ const ACCEPT_TIMEOUT_MS = 20_000;
  */
 const WAIT_MARGIN_MS = 5_000;
 
-/** The gate's wait for a move of `durationS` seconds: never shorter than the move itself when waiting. */
+/**
+ * The gate's wait for a move of `durationS` seconds: never shorter than the move itself when
+ * waiting — nor than the longest goto (30 s) the speed policy `stretch` may lengthen it to (the
+ * stretched duration is only known at the write, from the present pose). The motion machine
+ * answers a waiting move at its own deadline; this only bounds a machine that never answers.
+ */
 export function moveTimeoutMs(durationS: number, wait: boolean): number {
-  return wait ? Math.max(ACCEPT_TIMEOUT_MS, durationS * 1000 + WAIT_MARGIN_MS) : ACCEPT_TIMEOUT_MS;
+  return wait ? Math.max(ACCEPT_TIMEOUT_MS, Math.max(durationS, LIMITS.gotoDurationS) * 1000 + WAIT_MARGIN_MS) : ACCEPT_TIMEOUT_MS;
 }
 /** Owner names: short printable ids, shown in status and the audit trail. */
 const OWNER_PATTERN = /^[A-Za-z0-9._:@/-]{1,64}$/;

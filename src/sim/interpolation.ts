@@ -1,41 +1,19 @@
-// Time laws and pose interpolation of a daemon goto (reachy-daemon-api.md §7;
-// RM:src/reachy_mini/utils/interpolation.py, RM:src/reachy_mini/motion/goto.py): linear, min-jerk,
-// ease-in-out and the overshooting "cartoon" law, and SE(3) interpolation with yaw as a scalar
-// (through the front) and the roll/pitch residual by SLERP. Owns no clock and no robot state.
+// Pose interpolation of a daemon goto (reachy-daemon-api.md §7; RM:src/reachy_mini/utils/interpolation.py,
+// RM:src/reachy_mini/motion/goto.py): SE(3) interpolation with yaw as a scalar (through the front)
+// and the roll/pitch residual by SLERP. The time laws (linear, min-jerk, ease-in-out, cartoon) are
+// shared with the driver's speed limits in src/robot/time-laws.ts. Owns no clock and no robot state.
 import {
   composePose, type Mat4, mul3, rotationFromRotvec, rotationOf, rotvecFromRotation, rotZ,
   rpyFromRotation, translationOf, transpose3, orthonormalize,
 } from '../robot/pose-math.ts';
-import { INTERPOLATION_METHODS, type Interpolation } from '../protocol/daemon-wire-types.ts';
+import { INTERPOLATION_METHODS, timeLaw, type InterpolationMethod } from '../robot/time-laws.ts';
 
 /** The goto time laws of the wire contract shared with the driver (`GotoModelRequest.interpolation`). */
-export { INTERPOLATION_METHODS };
-export type InterpolationMethod = Interpolation;
+export { INTERPOLATION_METHODS, timeLaw };
+export type { InterpolationMethod };
 
 export function isInterpolationMethod(value: unknown): value is InterpolationMethod {
   return typeof value === 'string' && (INTERPOLATION_METHODS as readonly string[]).includes(value);
-}
-
-/** Back-ease overshoot constant of the cartoon law (`c1` in the daemon). */
-const CARTOON_C1 = 1.70158;
-/** In-out back-ease scaling of c1 (`c2 = c1 * 1.525`). */
-const CARTOON_C2 = CARTOON_C1 * 1.525;
-
-/** Progress (0..1, cartoon overshoots) at normalised time `t` ∈ [0, 1] (`time_trajectory`). */
-export function timeLaw(t: number, method: InterpolationMethod): number {
-  const s = Math.max(0, Math.min(1, t));
-  switch (method) {
-    case 'linear':
-      return s;
-    case 'minjerk':
-      return 10 * s ** 3 - 15 * s ** 4 + 6 * s ** 5;
-    case 'ease_in_out':
-      return s < 0.5 ? 2 * s * s : 1 - (-2 * s + 2) ** 2 / 2;
-    case 'cartoon':
-      return s < 0.5
-        ? ((2 * s) ** 2 * ((CARTOON_C2 + 1) * 2 * s - CARTOON_C2)) / 2
-        : ((2 * s - 2) ** 2 * ((CARTOON_C2 + 1) * (2 * s - 2) + CARTOON_C2) + 2) / 2;
-  }
 }
 
 export function lerp(a: number, b: number, s: number): number {

@@ -2,7 +2,8 @@
 // (REST goto / wake_up / goto_sleep, /ws/sdk goto_target / wake_up / goto_sleep / task) with when
 // its request or frame was received, when it started and ended and how, and every realtime target
 // applied (set_target / set_antennas / set_body_yaw / set_full_target / set_head_joints over
-// /ws/sdk, REST or /api/move/ws/set_target). Times are wall ms on the emulator's clock
+// /ws/sdk, REST or /api/move/ws/set_target), and the pose at every 50 Hz control tick (what the
+// speed-limit tests compare tick to tick). Times are wall ms on the emulator's clock
 // (`performance.now()` unless `wallNowMs` was injected). Owns the lists; the daemon appends. Not a daemon feature.
 import { type Mat4, type XyzRpyPose, xyzRpyFromPose } from '../robot/pose-math.ts';
 
@@ -64,11 +65,24 @@ export interface TargetRecordEntry {
   readonly reachable: boolean;
 }
 
+/** The robot's present pose at one control tick (what the tick's joint_positions/head_pose pushes carry). */
+export interface PoseSample {
+  /** Wall ms of the tick, on the record's clock. */
+  readonly at: number;
+  /** Head pose in the world frame (metres, radians). */
+  readonly head: XyzRpyPose;
+  readonly bodyYaw: number;
+  /** `[right, left]` radians. */
+  readonly antennas: readonly [number, number];
+}
+
 export interface MotionRecord {
   /** Oldest first; an entry's `endedAt`/`outcome` change when the move ends. */
   readonly moves: readonly MoveRecordEntry[];
   /** Applied realtime targets, oldest first (targets dropped because a goto held the lock are not applied). */
   readonly targets: readonly TargetRecordEntry[];
+  /** The pose at each control tick while the backend runs and is not paused, oldest first. */
+  readonly poses: readonly PoseSample[];
   /** Now, on the clock the entries use. */
   nowMs(): number;
   clear(): void;
@@ -90,6 +104,7 @@ type MutableMove = { -readonly [K in keyof MoveRecordEntry]: MoveRecordEntry[K] 
 export class MotionLog implements MotionRecord {
   readonly #moves: MutableMove[] = [];
   readonly #targets: TargetRecordEntry[] = [];
+  readonly #poses: PoseSample[] = [];
   readonly #now: () => number;
 
   constructor(nowMs: () => number) {
@@ -104,6 +119,10 @@ export class MotionLog implements MotionRecord {
     return this.#targets;
   }
 
+  get poses(): readonly PoseSample[] {
+    return this.#poses;
+  }
+
   nowMs(): number {
     return this.#now();
   }
@@ -111,6 +130,7 @@ export class MotionLog implements MotionRecord {
   clear(): void {
     this.#moves.length = 0;
     this.#targets.length = 0;
+    this.#poses.length = 0;
   }
 
   /** Records a move starting now; returns the function that records its end. */
@@ -124,6 +144,12 @@ export class MotionLog implements MotionRecord {
       entry.outcome = outcome;
       if (details !== undefined) entry.details = details;
     };
+  }
+
+  /** The pose at a control tick (ws-sdk.ts `#controlTick`), `at` being when it was evaluated. */
+  poseSampled(at: number, headPose: Mat4, bodyYaw: number, antennas: readonly [number, number]): void {
+    this.#poses.push({ at, head: xyzRpyFromPose(headPose), bodyYaw, antennas: [antennas[0], antennas[1]] });
+    trim(this.#poses);
   }
 
   targetApplied(kind: TargetKind, via: TargetVia, receivedAt: number, values: TargetValues, reachable: boolean): void {

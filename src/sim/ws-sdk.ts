@@ -3,7 +3,8 @@
 // joint_positions and head_pose each 50 Hz control tick (+ imu_data on the wireless variant),
 // daemon_status at 1 Hz, task_progress / recorded_data as they happen — and its frames are run
 // as fire-and-forget commands. While the daemon is paused (fault-injector.ts) the periodic pushes
-// are skipped and event pushes wait for resume. Owns the push loop and the client set; what a
+// are skipped and event pushes wait for resume. Each tick's pose also goes to the motion record
+// (pose history, not a daemon feature). Owns the push loop and the client set; what a
 // command does is sdk-commands.ts's and the message shapes are wire-format.ts's.
 import type { WebSocket } from 'ws';
 import type { Logger } from '../logging/logger.ts';
@@ -78,8 +79,12 @@ export class SdkSocket implements WsEndpoint {
   }
 
   #controlTick(): void {
-    if (this.#clients.size === 0 || !this.#daemon.backendReady || this.#faults.paused) return;
+    if (!this.#daemon.backendReady || this.#faults.paused) return;
+    // The time a running goto is evaluated at (the snapshot's first step; its IK can take milliseconds).
+    const at = this.#daemon.motion.nowMs();
     const snapshot = this.#daemon.robot.snapshot();
+    this.#daemon.motion.poseSampled(at, snapshot.headPose, snapshot.bodyYaw, snapshot.antennas);
+    if (this.#clients.size === 0) return;
     this.#send(jointPositionsMessage(snapshot));
     this.#send(headPoseMessage(snapshot));
     if (this.#daemon.variant === 'wireless') this.#send(imuMessage(snapshot));

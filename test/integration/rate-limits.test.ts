@@ -14,9 +14,15 @@ const WAVES = 20;
 const PER_WAVE = 50;
 const WAVE_GAP_MS = 50;
 
+/**
+ * This test is about rate limits: speed limits high enough that its ±10° yaw jumps go out as single
+ * targets (no ramp steps among the targets counted below); the speed limits are speed-limits.test.ts's.
+ */
+const PERMISSIVE_SPEED = ['--max-head-speed', '2000', '--max-body-speed', '1000', '--max-antenna-speed', '5000'];
+
 let scene: MeshScene;
 beforeAll(async () => {
-  scene = await startMeshScene(['--sim', '--no-media', '--sim-time-scale', '0.05', '--device-id', DEVICE, '--discovery-mode', 'd2d', '--rate-limit', `motion=${MOTION_PER_S}/s`]);
+  scene = await startMeshScene(['--sim', '--no-media', '--sim-time-scale', '0.05', '--device-id', DEVICE, '--discovery-mode', 'd2d', '--rate-limit', `motion=${MOTION_PER_S}/s`, ...PERMISSIVE_SPEED]);
   const connected = async () => ((await rpc(scene.nc, SUBJECT, { jsonrpc: '2.0', id: 's', method: 'get_status' }).catch(() => ({}))) as any).result?.driver_state?.connection_state === 'connected';
   await waitFor(connected, 10_000, 'the driver connected to its emulator');
 });

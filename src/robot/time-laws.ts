@@ -1,0 +1,60 @@
+// The goto time laws shared by the driver and the emulated daemon (reachy-daemon-api.md §7;
+// RM:src/reachy_mini/utils/interpolation.py `time_trajectory`): linear, min-jerk, ease-in-out and
+// the overshooting "cartoon" back-ease, as progress over normalised time, and each law's peak
+// speed factor (the highest d(progress)/d(t) — the speed-limit check multiplies the average speed
+// by it). Owns no poses and no clock; the emulator's pose interpolation is src/sim/interpolation.ts.
+import { INTERPOLATION_METHODS, type Interpolation } from '../protocol/daemon-wire-types.ts';
+
+export { INTERPOLATION_METHODS };
+export type InterpolationMethod = Interpolation;
+
+/** Back-ease overshoot constant of the cartoon law (`c1` in the daemon). */
+const CARTOON_C1 = 1.70158;
+/** In-out back-ease scaling of c1 (`c2 = c1 * 1.525`). */
+const CARTOON_C2 = CARTOON_C1 * 1.525;
+
+/** Progress (0..1, cartoon overshoots) at normalised time `t` ∈ [0, 1] (`time_trajectory`). */
+export function timeLaw(t: number, method: InterpolationMethod): number {
+  const s = Math.max(0, Math.min(1, t));
+  switch (method) {
+    case 'linear':
+      return s;
+    case 'minjerk':
+      return 10 * s ** 3 - 15 * s ** 4 + 6 * s ** 5;
+    case 'ease_in_out':
+      return s < 0.5 ? 2 * s * s : 1 - (-2 * s + 2) ** 2 / 2;
+    case 'cartoon':
+      return s < 0.5
+        ? ((2 * s) ** 2 * ((CARTOON_C2 + 1) * 2 * s - CARTOON_C2)) / 2
+        : ((2 * s - 2) ** 2 * ((CARTOON_C2 + 1) * (2 * s - 2) + CARTOON_C2) + 2) / 2;
+  }
+}
+
+/**
+ * Points of the normalised time where a law's slope is measured: every law is a smooth piecewise
+ * polynomial of degree ≤ 5 whose steepest point (t = 0.5 for all four) is on this grid.
+ */
+const PEAK_SAMPLES = 20_000;
+/** Half-width of the central difference: small against the grid, large against rounding. */
+const SLOPE_H = 1e-7;
+
+function measuredPeak(method: InterpolationMethod): number {
+  let peak = 0;
+  for (let i = 1; i < PEAK_SAMPLES; i++) {
+    const t = i / PEAK_SAMPLES;
+    peak = Math.max(peak, Math.abs(timeLaw(t + SLOPE_H, method) - timeLaw(t - SLOPE_H, method)) / (2 * SLOPE_H));
+  }
+  return peak;
+}
+
+const PEAK_FACTORS: Readonly<Record<InterpolationMethod, number>> = Object.freeze(
+  Object.fromEntries(INTERPOLATION_METHODS.map((m) => [m, measuredPeak(m)])) as Record<InterpolationMethod, number>,
+);
+
+/**
+ * Peak speed of a move under `method` as a multiple of its average speed (distance / duration):
+ * linear 1, min-jerk 1.875, ease-in-out 2, cartoon ≈ 5.6 (measured from the law itself).
+ */
+export function peakSpeedFactor(method: InterpolationMethod): number {
+  return PEAK_FACTORS[method];
+}

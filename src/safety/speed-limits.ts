@@ -1,0 +1,189 @@
+// Speed limits of the safety policy (issue 14 item 2; README "Safety"): per-axis distance from the
+// present pose to a target in the policy's units (degrees, millimetres), the peak speed a goto of a
+// given duration and time law reaches, the shortest duration that keeps every axis within its limit,
+// and the next step of a realtime target ramped at the limit on the daemon's 50 Hz tick. Pure
+// functions: the present pose is the caller's observation (motion-executor.ts reads it right before
+// the write), the decision to refuse, stretch or ramp is the executor's. Axes are named as the
+// envelope's (safety-policy.ts ENVELOPE_AXES). Units in: metres and radians, as the daemon's.
+import { poseFromXyzRpy, radToDeg, degToRad, type Mat4, type XyzRpyPose } from '../robot/pose-math.ts';
+import { peakSpeedFactor, type InterpolationMethod } from '../robot/time-laws.ts';
+import type { SpeedLimits } from './safety-policy.ts';
+
+/** The daemon's control loop period (50 Hz, reachy-daemon-api.md §2): a realtime target is applied on the next tick. */
+export const DAEMON_TICK_MS = 20;
+/**
+ * Fraction of one tick's travel at the limit that a ramp step (or a realtime target sent as is) may
+ * cover: the daemon's ticks jitter, and a tick that comes up to 20 % early after a late one must
+ * still show a change within the limit × its actual Δt.
+ */
+export const STEP_FRACTION = 0.8;
+/** The longest goto the functions accept (robot-functions.ts LIMITS.gotoDurationS): a stretch beyond it is refused. */
+export const MAX_STRETCHED_DURATION_S = 30;
+/** Durations are reported and sent in whole milliseconds, rounded up (never below the shortest allowed). */
+const DURATION_STEPS_PER_S = 1000;
+/** Float noise tolerated before rounding up (0.421875 s must not become 0.423 s through a stray 1e-16). */
+const ROUNDING_NOISE = 1e-9;
+/** Distances below this (policy units) are "no motion" on an axis: float noise of the pose round trip. */
+const NEGLIGIBLE = 1e-6;
+
+export type SpeedAxis =
+  | 'head_x_mm' | 'head_y_mm' | 'head_z_mm' | 'head_roll_deg' | 'head_pitch_deg' | 'head_yaw_deg'
+  | 'body_yaw_deg' | 'antenna_right_deg' | 'antenna_left_deg';
+
+/** Where the robot is, as the daemon reports it (metres, radians; antennas `[right, left]`). */
+export interface RobotPosition {
+  readonly head: XyzRpyPose;
+  readonly bodyYaw: number;
+  readonly antennas: readonly [number, number];
+}
+
+/** Where a command sends it; an absent channel is left alone. */
+export interface PositionTarget {
+  readonly head?: XyzRpyPose | undefined;
+  readonly bodyYaw?: number | undefined;
+  readonly antennas?: readonly [number, number] | undefined;
+}
+
+export interface AxisTravel {
+  readonly axis: SpeedAxis;
+  /** Signed travel from present to target, in `unit`. */
+  readonly delta: number;
+  /** The policy's limit for the axis, in `unit` per second. */
+  readonly limit: number;
+  readonly unit: 'deg/s' | 'mm/s';
+}
+
+const HEAD_TRANSLATION = [['head_x_mm', 'x'], ['head_y_mm', 'y'], ['head_z_mm', 'z']] as const;
+const HEAD_ROTATION = [['head_roll_deg', 'roll'], ['head_pitch_deg', 'pitch'], ['head_yaw_deg', 'yaw']] as const;
+
+/** Per-axis travel of every channel the target sets (the daemon interpolates roll/pitch/yaw and x/y/z each as a scalar). */
+export function axisTravels(present: RobotPosition, target: PositionTarget, speed: SpeedLimits): AxisTravel[] {
+  const out: AxisTravel[] = [];
+  const { head } = target;
+  if (head) {
+    for (const [axis, key] of HEAD_TRANSLATION) out.push({ axis, delta: (head[key] - present.head[key]) * 1000, limit: speed.head_translation_mm_per_s, unit: 'mm/s' });
+    for (const [axis, key] of HEAD_ROTATION) out.push({ axis, delta: radToDeg(head[key] - present.head[key]), limit: speed.head_deg_per_s, unit: 'deg/s' });
+  }
+  if (target.bodyYaw !== undefined) out.push({ axis: 'body_yaw_deg', delta: radToDeg(target.bodyYaw - present.bodyYaw), limit: speed.body_deg_per_s, unit: 'deg/s' });
+  if (target.antennas) {
+    out.push({ axis: 'antenna_right_deg', delta: radToDeg(target.antennas[0] - present.antennas[0]), limit: speed.antenna_deg_per_s, unit: 'deg/s' });
+    out.push({ axis: 'antenna_left_deg', delta: radToDeg(target.antennas[1] - present.antennas[1]), limit: speed.antenna_deg_per_s, unit: 'deg/s' });
+  }
+  return out;
+}
+
+/** The axis that exceeds its limit the most, with its peak speed and the shortest duration for all axes. */
+export interface SpeedExcess {
+  readonly axis: SpeedAxis;
+  readonly peakSpeed: number;
+  readonly limit: number;
+  readonly unit: 'deg/s' | 'mm/s';
+  /** The shortest duration (whole ms, rounded up) at which every axis stays within its limit. */
+  readonly shortestDurationS: number;
+}
+
+/**
+ * A goto of `durationS` under `method` peaks at factor × |delta| / duration on each axis. The REST
+ * goto route of the daemon ignores `interpolation` and runs min-jerk (reachy-daemon-api.md §11.1),
+ * so the steeper of the requested law and min-jerk is assumed. Null when every axis is within its limit.
+ */
+export function gotoExcess(travels: ReadonlyArray<AxisTravel>, durationS: number, method: InterpolationMethod): SpeedExcess | null {
+  const factor = Math.max(peakSpeedFactor(method), peakSpeedFactor('minjerk'));
+  let worst: AxisTravel | null = null;
+  let shortest = 0;
+  for (const t of travels) {
+    const distance = Math.abs(t.delta);
+    if (distance < NEGLIGIBLE) continue;
+    const needed = (factor * distance) / t.limit;
+    if (needed > shortest) {
+      shortest = needed;
+      worst = t;
+    }
+  }
+  if (!worst || shortest <= durationS) return null;
+  return {
+    axis: worst.axis,
+    peakSpeed: (factor * Math.abs(worst.delta)) / durationS,
+    limit: worst.limit,
+    unit: worst.unit,
+    shortestDurationS: Math.ceil(shortest * DURATION_STEPS_PER_S - ROUNDING_NOISE) / DURATION_STEPS_PER_S,
+  };
+}
+
+/** Travel allowed on an axis in one ramp step. */
+export function stepSize(limit: number): number {
+  return limit * (DAEMON_TICK_MS / 1000) * STEP_FRACTION;
+}
+
+/**
+ * A realtime target farther than one step from the present pose on some axis: the axis that
+ * overshoots the most, the speed the jump would ask for in one tick, and how long a ramp of one
+ * step per `stepPeriodMs` takes.
+ * Null when the target is within one step on every axis (it is sent as is).
+ */
+export function realtimeExcess(travels: ReadonlyArray<AxisTravel>, stepPeriodMs: number = DAEMON_TICK_MS): SpeedExcess | null {
+  let worst: AxisTravel | null = null;
+  let worstRatio = 1;
+  for (const t of travels) {
+    const ratio = Math.abs(t.delta) / stepSize(t.limit);
+    if (ratio > worstRatio) {
+      worstRatio = ratio;
+      worst = t;
+    }
+  }
+  if (!worst) return null;
+  return {
+    axis: worst.axis,
+    peakSpeed: Math.abs(worst.delta) / (DAEMON_TICK_MS / 1000),
+    limit: worst.limit,
+    unit: worst.unit,
+    shortestDurationS: (Math.ceil(worstRatio - ROUNDING_NOISE) * stepPeriodMs) / 1000,
+  };
+}
+
+/**
+ * One axis stepped toward `goal`: within `step` of the observed `present` and, when we sent a target
+ * on this channel a moment ago (`recent`), within `step` of it too — the daemon may hold it already.
+ */
+function toward(present: number, goal: number, step: number, recent: number | undefined): number {
+  let lo = present - step;
+  let hi = present + step;
+  if (recent !== undefined) {
+    lo = Math.max(lo, recent - step);
+    hi = Math.min(hi, recent + step);
+    // Only if our own targets were more than two steps apart (not sent by this code): meet halfway.
+    if (lo > hi) return (present + recent) / 2;
+  }
+  return Math.min(hi, Math.max(lo, goal));
+}
+
+const HEAD_KEYS = ['x', 'y', 'z', 'roll', 'pitch', 'yaw'] as const;
+
+/**
+ * The next ramp target: each axis of each channel the goal sets moved from the OBSERVED present
+ * toward the goal by at most one step. Computed from the observation, not from the last step sent,
+ * so two steps landing in one daemon tick still change the pose by at most one step. `reached`:
+ * the step is the goal itself (a target within one step on every axis is sent as is).
+ */
+export function rampStep(present: RobotPosition, goal: PositionTarget, speed: SpeedLimits, recent: PositionTarget = {}): { next: PositionTarget; reached: boolean } {
+  const rot = degToRad(stepSize(speed.head_deg_per_s));
+  const tr = stepSize(speed.head_translation_mm_per_s) / 1000;
+  const body = degToRad(stepSize(speed.body_deg_per_s));
+  const ant = degToRad(stepSize(speed.antenna_deg_per_s));
+  const g = goal.head;
+  const head = g ? (Object.fromEntries(HEAD_KEYS.map((k) => [k, toward(present.head[k], g[k], k === 'x' || k === 'y' || k === 'z' ? tr : rot, recent.head?.[k])])) as unknown as XyzRpyPose) : undefined;
+  const bodyYaw = goal.bodyYaw !== undefined ? toward(present.bodyYaw, goal.bodyYaw, body, recent.bodyYaw) : undefined;
+  const antennas = goal.antennas
+    ? ([toward(present.antennas[0], goal.antennas[0], ant, recent.antennas?.[0]), toward(present.antennas[1], goal.antennas[1], ant, recent.antennas?.[1])] as const)
+    : undefined;
+  const reached =
+    (!g || !head || HEAD_KEYS.every((k) => head[k] === g[k])) &&
+    bodyYaw === goal.bodyYaw &&
+    (!goal.antennas || !antennas || (antennas[0] === goal.antennas[0] && antennas[1] === goal.antennas[1]));
+  return { next: { head, bodyYaw, antennas }, reached };
+}
+
+/** A head pose for the daemon's commands (flat row-major 4×4). */
+export function headMatrix(head: XyzRpyPose): Mat4 {
+  return poseFromXyzRpy(head);
+}
