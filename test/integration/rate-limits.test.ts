@@ -48,8 +48,9 @@ test('1,000 look_at_world requests in a second: the limit holds, the robot sees 
   const elapsedS = (performance.now() - started) / 1000;
   const accepted = answered.filter((r) => r.result?.status === 'accepted').length;
   const limited = answered.filter((r) => r.error?.data?._tag === 'RateLimited');
-  // Other refusals (a stop in progress) are allowed; nothing else.
-  expect(answered.every((r) => r.result?.status === 'accepted' || ['RateLimited', 'NotAllowedInState', 'MotionCancelled'].includes(r.error?.data?._tag))).toBe(true);
+  // Other refusals (a stop in progress; on a loaded machine, a target refused because the in-process
+  // emulator's 50 Hz pushes stalled past SDK_STALL_MS) are allowed; nothing else.
+  expect(answered.every((r) => r.result?.status === 'accepted' || ['RateLimited', 'NotAllowedInState', 'MotionCancelled', 'DaemonUnavailable'].includes(r.error?.data?._tag))).toBe(true);
   expect(accepted).toBeGreaterThan(0);
   expect(accepted).toBeLessThanOrEqual(Math.ceil(MOTION_PER_S + MOTION_PER_S * elapsedS) + 1);
   expect(limited.length).toBeGreaterThan(1_000 - accepted - 200);
