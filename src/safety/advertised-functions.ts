@@ -6,16 +6,19 @@
 // minimum/maximum instead of stating numbers (src/rpc/robot-functions.ts).
 import type { AnyRpcFunction } from '../rpc/function-def.ts';
 import type { ParametersJsonSchema } from '../rpc/params.ts';
+import { TARGET_AXES } from './envelope-check.ts';
 import type { Envelope, EnvelopeAxis, SafetyPolicy } from './safety-policy.ts';
 
-const HEAD_PARAMS = { x_mm: 'head_x_mm', y_mm: 'head_y_mm', z_mm: 'head_z_mm', roll: 'head_roll_deg', pitch: 'head_pitch_deg', yaw: 'head_yaw_deg' } as const;
-
-/** For each motion function: parameter → envelope axis (look_at_point's parameters are a point, not axes). */
+/**
+ * For each motion function: parameter → envelope axis. Parameters are named like the target fields
+ * the envelope check reads (set_body_yaw's target kind is `body_yaw`); look_at_point's parameters
+ * are a point, not axes.
+ */
 export const PARAMETER_AXES: Readonly<Record<string, Readonly<Record<string, EnvelopeAxis>>>> = Object.freeze({
-  look_at_world: HEAD_PARAMS,
-  goto_pose: { ...HEAD_PARAMS, antennas_left: 'antenna_left_deg', antennas_right: 'antenna_right_deg', body_yaw_deg: 'body_yaw_deg' },
-  set_body_yaw: { yaw_deg: 'body_yaw_deg' },
-  antenna_pose: { left: 'antenna_left_deg', right: 'antenna_right_deg' },
+  look_at_world: TARGET_AXES.look_at_world!,
+  goto_pose: TARGET_AXES.goto_pose!,
+  set_body_yaw: TARGET_AXES.body_yaw!,
+  antenna_pose: TARGET_AXES.antenna_pose!,
 });
 
 /** `schema` with each mapped parameter's minimum/maximum set to its axis's range. */

@@ -88,12 +88,12 @@ test('outside the file\'s envelope: OutsideEnvelope with the envelope and the vi
   // Beyond the mechanical range it stays a parameter error.
   expect((await call('look_at_world', { pitch: -31 })).error.data._tag).toBe('InvalidParams');
 
-  // Inside (at the bounds too): accepted and run.
-  expect((await call('look_at_world', { pitch: -10 })).result?.status).toBe('accepted');
-  expect((await call('look_at_world', { pitch: 30 })).result?.status).toBe('accepted');
+  // Inside (at the bounds too): accepted and run (waiting for each: a realtime target far from the pose is ramped at the speed limit, and a newer command would end the ramp).
+  expect((await call('look_at_world', { pitch: -10, wait: true })).result?.status).toBe('completed');
+  expect((await call('look_at_world', { pitch: 30, wait: true })).result?.status).toBe('completed');
   expect((await call('goto_pose', { body_yaw_deg: 30, pitch: -5, antennas_left: 15, duration_s: 0.5, wait: true })).error).toBeUndefined();
-  expect((await call('set_body_yaw', { yaw_deg: -40, duration_s: 0.5, wait: true })).error).toBeUndefined();
-  expect((await call('antenna_pose', { left: -20, right: 60 })).result?.status).toBe('accepted');
+  expect((await call('set_body_yaw', { yaw_deg: -40, duration_s: 1.5, wait: true })).error).toBeUndefined();
+  expect((await call('antenna_pose', { left: -20, right: 60, wait: true })).result?.status).toBe('completed');
   expect((await call('look_at_point', { x_m: 0.5, z_m: -0.05 })).error).toBeUndefined();
 
   // The robot's ground truth: the inside targets arrived, nothing outside did.
@@ -183,7 +183,7 @@ test('set_safety_policy on .supervisor narrows and widens the envelope live: ref
   expect((await supervise('set_safety_policy', { policy: widened, reason: 'wall moved', owner: 'ops' })).result?.status).toBe('applied');
   expect((await nextRegistration()).set_body_yaw!.yaw_deg).toMatchObject({ minimum: -90, maximum: 90 });
   await expect.poll(() => scene.driver.runtime.registrationCount()).toBe(registrationsBefore + 2);
-  expect((await call('set_body_yaw', { yaw_deg: 30, duration_s: 0.5, wait: true })).error).toBeUndefined();
+  expect((await call('set_body_yaw', { yaw_deg: 30, duration_s: 1.5, wait: true })).error).toBeUndefined();
   expect(reached().body.some((v) => Math.abs(v - 30) < EPS_DEG)).toBe(true);
 
   // A policy change that keeps the envelope does not re-register.
