@@ -13,6 +13,7 @@ import { failureNotice } from '../logging/failure-notice.ts';
 import { reportRegistryFailure } from './registry-notice.ts';
 import { meshMachine, type MeshInput, type MeshMachine, type RegistrationOutput } from '../machines/mesh.machine.ts';
 import { NatsLink, type LinkEvent } from '../adapters/nats-link.ts';
+import { brokerNotice } from '../adapters/nats-first-connect.ts';
 import { startMicroService, type MicroService } from '../adapters/nats-micro-service.ts';
 import {
   capabilities,
@@ -115,6 +116,8 @@ class MeshIo {
   micro: MicroService | undefined;
   /** Registration failures: once at warn with what to do, then rate-limited. */
   readonly registryNotice = failureNotice(log);
+  /** Failed first connections to the broker (kept across the mesh machine's attempts). */
+  readonly brokerNotice = brokerNotice();
   #droppedBefore = 0;
 
   adopt(link: NatsLink): void {
@@ -197,7 +200,7 @@ function connectActor(run: () => MeshRun, io: MeshIo) {
         onStatus: (event: LinkEvent) => mesh.send(event),
         ...(d2d ? { onProbe: () => mesh.send({ type: 'nats.probe' }) } : {}),
       },
-      signal,
+      io.brokerNotice,
     );
     if (signal.aborted) {
       // The mesh was stopped while dialing: do not leave a live connection behind.

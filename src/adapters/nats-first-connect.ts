@@ -1,15 +1,15 @@
 // The first connection to the broker, made visible: nats.js' own "wait on first connect" retries in
-// silence (a wrong URL printed nothing for 45 s, even at debug), so this loop dials once per attempt
-// and, when it fails, says which URL, why (DNS, refused, timeout, TLS, authorization) and how often
-// it retries — once at warn, then rate-limited (logging/failure-notice.ts). The cadence is nats.js'
-// own reconnect cadence (nats-options.ts), so nothing changes for a broker that comes up later. Once
-// connected, nats.js owns reconnects (nats-link.ts logs them). Issue 10 item 2.
+// silence (a wrong URL printed nothing for 45 s, even at debug), so each attempt is one pass over the
+// servers and a failure says which URL, why (DNS, refused, timeout, TLS, authorization) and how often
+// it is retried — once at warn, then rate-limited (logging/failure-notice.ts). The mesh machine owns
+// the retry (its `connectBackoff`, and `lastError` shows the cause). Once connected, nats.js owns
+// reconnects (nats-link.ts logs them). Issue 10 item 2.
 import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { createLogger } from '../logging/logger.ts';
 import { failureNotice, type FailureNotice } from '../logging/failure-notice.ts';
 import { causeOf, describeCause, type NetworkCause } from './network-cause.ts';
-import { RECONNECT_JITTER_MS, RECONNECT_TIME_WAIT_MS } from './nats-options.ts';
+import { CONNECT_BACKOFF_BASE_MS, CONNECT_BACKOFF_MAX_MS } from '../machines/mesh.machine.ts';
 
 const log = createLogger('nats');
 
@@ -37,43 +37,33 @@ function serversOf(options: NodeConnectionOptions): string {
   return Array.isArray(s) ? s.join(',') : String(s ?? 'nats://127.0.0.1:4222');
 }
 
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
 /** Logs one failed first-connect attempt through `notice`. */
 export function reportBrokerFailure(notice: FailureNotice, servers: string, error: unknown): void {
   const { cause, code, detail } = causeOf(error);
-  notice.failed(cause, `cannot reach the NATS broker at ${servers}: ${describeCause(cause)}; retrying every ~${RECONNECT_TIME_WAIT_MS / 1000} s — ${brokerAdvice(cause)}`, {
+  notice.failed(`${servers}|${cause}`, `cannot reach the NATS broker at ${servers}: ${describeCause(cause)}; retrying with back-off ${CONNECT_BACKOFF_BASE_MS / 1000} s → ${CONNECT_BACKOFF_MAX_MS / 1000} s — ${brokerAdvice(cause)}`, {
     servers,
     cause,
     code,
     error: detail,
-    retry_every_ms: RECONNECT_TIME_WAIT_MS,
   });
 }
 
-/** Dials until connected (or `signal` aborts: then throws); every failure is reported, once then rate-limited. */
-export async function connectFirst(options: NodeConnectionOptions, signal?: AbortSignal, notice: FailureNotice = failureNotice(log)): Promise<NatsConnection> {
-  const servers = serversOf(options);
-  for (;;) {
-    if (signal?.aborted) throw new Error('stopped while connecting');
-    try {
-      // One pass over the servers; the wait between passes is ours (below), so each failure is seen.
-      const nc = await connect({ ...options, ...(Array.isArray(options.servers) ? { servers: [...options.servers] } : {}), waitOnFirstConnect: false });
-      notice.recovered('broker reachable again; connected', { server: nc.getServer() });
-      return nc;
-    } catch (error) {
-      reportBrokerFailure(notice, servers, error);
-    }
-    await pause(RECONNECT_TIME_WAIT_MS + Math.floor(Math.random() * RECONNECT_JITTER_MS), signal);
+/**
+ * One pass over the configured servers: the connection, or the failure reported through `notice`
+ * (once, then rate-limited) and rethrown — the mesh machine waits its back-off and dials again.
+ */
+export async function connectOnce(options: NodeConnectionOptions, notice: FailureNotice = failureNotice(log)): Promise<NatsConnection> {
+  try {
+    const nc = await connect({ ...options, ...(Array.isArray(options.servers) ? { servers: [...options.servers] } : {}), waitOnFirstConnect: false });
+    notice.recovered('broker reachable; connected', { server: nc.getServer() });
+    return nc;
+  } catch (error) {
+    reportBrokerFailure(notice, serversOf(options), error);
+    throw error;
   }
+}
+
+/** A notice for broker connection failures (one per mesh side, kept across attempts). */
+export function brokerNotice(): FailureNotice {
+  return failureNotice(log);
 }

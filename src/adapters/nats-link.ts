@@ -8,8 +8,8 @@ import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import { errors, type Msg, type NatsConnection, type Subscription } from '@nats-io/nats-core';
 import { createLogger } from '../logging/logger.ts';
 import { rateLimited } from '../logging/rate-limited.ts';
-import { FAILURE_REPEAT_INTERVAL_MS } from '../logging/failure-notice.ts';
-import { brokerAdvice, connectFirst } from './nats-first-connect.ts';
+import { FAILURE_REPEAT_INTERVAL_MS, type FailureNotice } from '../logging/failure-notice.ts';
+import { brokerAdvice, connectOnce } from './nats-first-connect.ts';
 import { causeOf } from './network-cause.ts';
 import { RECONNECT_TIME_WAIT_MS } from './nats-options.ts';
 import type { ReplySink, WireReply } from '../protocol/mesh-wire.ts';
@@ -66,11 +66,11 @@ export class NatsLink {
   }
 
   /**
-   * Connects (retrying the first connection as long as it takes, each failure logged once then
-   * rate-limited; `signal` stops it) and starts serving.
+   * Connects (one pass over the servers; a failure is reported through `notice`, once then
+   * rate-limited, and rethrown for the mesh machine's back-off) and starts serving.
    */
-  static async open(options: NodeConnectionOptions, subjects: LinkSubjects, handlers: LinkHandlers, signal?: AbortSignal): Promise<NatsLink> {
-    const nc = await connectFirst(options, signal);
+  static async open(options: NodeConnectionOptions, subjects: LinkSubjects, handlers: LinkHandlers, notice?: FailureNotice): Promise<NatsLink> {
+    const nc = await connectOnce(options, notice);
     const link = new NatsLink(nc);
     link.#serve(subjects, handlers);
     log.info('connected to broker', { server: nc.getServer() });
