@@ -23,12 +23,12 @@ export function daemonAdvice(cause: NetworkCause, baseUrl: string): string {
   const { host, port } = hostOf(baseUrl);
   switch (cause) {
     case 'dns':
-      return `the name ${host} does not resolve: is the robot powered and on this network (.local names need mDNS: avahi or Bonjour)? Set --daemon-host to the robot's IP address, or run with --sim for the embedded emulator`;
+      return `the name ${host} does not resolve: is the robot powered and on this network (.local names need mDNS: avahi or Bonjour)? Set --target (REACHY_TARGET) to the robot's IP address, or run with --sim for the embedded emulator`;
     case 'refused':
-      return `${host} answers but nothing listens on port ${port}: start the robot's daemon, or check --daemon-port`;
+      return `${host} answers but nothing listens on port ${port}: start the robot's daemon, or check the port in --target / --api-port`;
     case 'timeout':
     case 'unreachable':
-      return `check --daemon-host (${host}), that the robot is powered and on this network, and any firewall`;
+      return `check --target (${host}), that the robot is powered and on this network, and any firewall`;
     default:
       return "the daemon answered but not as expected: see the daemon's log";
   }
