@@ -34,6 +34,11 @@ export function daemonAdvice(cause: NetworkCause, baseUrl: string): string {
   }
 }
 
+function closedByUs(error: unknown): boolean {
+  const e = error as { _tag?: unknown; state?: unknown } | null;
+  return e?._tag === 'DaemonCallCancelled' || (e?._tag === 'DaemonNotConnected' && e.state === 'closed');
+}
+
 export interface DaemonLinkNotice {
   /** Reports a failed status probe, then rethrows it (the connection machine backs off). */
   failed(baseUrl: string, error: unknown): never;
@@ -43,6 +48,8 @@ export interface DaemonLinkNotice {
 export function daemonLinkNotice(notice: FailureNotice = failureNotice(log)): DaemonLinkNotice {
   return {
     failed(baseUrl, error) {
+      // Our own shutdown or retarget closed the client under the probe: not a failure of the daemon.
+      if (closedByUs(error)) throw error;
       const { cause, code, detail } = causeOf(error);
       const cadence = `retrying every ${RECONNECT_BACKOFF_BASE_MS} ms → ${RECONNECT_BACKOFF_MAX_MS / 1000} s`;
       notice.failed(`${baseUrl}|${cause}`, `cannot reach the robot daemon at ${baseUrl}: ${describeCause(cause)}; ${cadence} — ${daemonAdvice(cause, baseUrl)}`, {

@@ -20,11 +20,12 @@ const log = createLogger('mesh');
 export const DUPLICATE_PROBE_CONNECT_TIMEOUT_MS = 2_000;
 /**
  * How long a reply is awaited when someone listens on the subject. A device answers
- * `requestRegistration` from memory (milliseconds); a subject with no listener at all answers "no
+ * `requestRegistration` from memory, in milliseconds; a subject nobody listens on answers "no
  * responders" at once, so this is only spent when a wildcard listener (a recorder, `nats sub '>'`)
- * receives the probe without answering. One second tolerates a busy duplicate on a loaded machine.
+ * receives the probe without answering — then it delays start-up by this much. 500 ms is still
+ * ~50× a loaded machine's reply time.
  */
-export const DUPLICATE_PROBE_REPLY_TIMEOUT_MS = 1_000;
+export const DUPLICATE_PROBE_REPLY_TIMEOUT_MS = 500;
 
 /** Another instance already answers on this device's `.cmd` subject. */
 export class DuplicateDeviceId extends Data.TaggedError('DuplicateDeviceId')<{
