@@ -132,8 +132,9 @@ function startPolicy(config: DriverConfig): SafetyPolicy {
 }
 
 export async function startDriver(config: DriverConfig, overrides: DriverOverrides = {}): Promise<RunningDriver> {
-  // Refused before anything starts when another device already serves this id (issue 10 item 3).
-  await refuseDuplicateDevice(natsConnectionOptions({ servers: overrides.messagingUrls ?? config.messagingUrls, name: `reachy-mini-driver ${config.deviceId}`, credentials: config.credentials, tls: config.tls }), config.tenant, config.deviceId, config.replace);
+  // Refused before anything starts when another device already serves this id (issue 10 item 3);
+  // a mesh side prepared by the caller (the fault simulation's) is not on NATS: nothing to ask.
+  if (!overrides.prepareDeviceRuntime) await refuseDuplicateDevice(natsConnectionOptions({ servers: overrides.messagingUrls ?? config.messagingUrls, name: `reachy-mini-driver ${config.deviceId}`, credentials: config.credentials, tls: config.tls }), config.tenant, config.deviceId, config.replace);
   const emulator = config.sim && !overrides.daemonBaseUrl ? await startEmulator({ timeScale: config.simTimeScale, model: config.simModel, withMedia: !config.noMedia }) : undefined;
   const daemonBaseUrl = overrides.daemonBaseUrl ?? emulator?.url ?? daemonUrl(config);
   const mediaEnabled = !config.noMedia;
