@@ -109,7 +109,7 @@ export class NatsLink {
     for await (const status of this.nc.status()) {
       switch (status.type) {
         case 'disconnect':
-          log.warn(`broker connection lost; reconnecting every ~${RECONNECT_TIME_WAIT_MS / 1000} s (requests wait until then)`, { server: status.server });
+          log.warn(`broker connection lost; reconnecting every ~${RECONNECT_TIME_WAIT_MS / 1000} s`, { server: status.server });
           onStatus({ type: 'nats.disconnect' });
           break;
         case 'reconnect':
