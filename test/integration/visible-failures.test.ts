@@ -53,6 +53,21 @@ async function driver(argv: string[], env: Record<string, string> = INSECURE, ov
   return d;
 }
 
+/** A TCP server that accepts connections and never says a word (a hung peer). */
+async function silentServer(): Promise<number> {
+  const sockets: Socket[] = [];
+  const silent: Server = createServer((socket) => void sockets.push(socket));
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const c of sockets) c.destroy();
+        silent.close(() => resolve());
+      }),
+  );
+  return (silent.address() as { port: number }).port;
+}
+
 /** Waits until `parts` were retried at least `retries` times (debug), then returns the warn lines about them. */
 async function onceThenQuiet(parts: string[], retries = 2): Promise<string[]> {
   await expect.poll(() => logs.matching('WARN', ...parts).length, { timeout: RETRIES_TIMEOUT_MS, interval: 100 }).toBe(1);
@@ -91,6 +106,13 @@ test('a broker host name that does not resolve is a DNS failure, logged once', a
   expect(d.runtime.mesh.getSnapshot().context.lastError).toBeTruthy();
 });
 
+test('a broker that accepts but never speaks: a timeout, logged once', async () => {
+  const port = await silentServer();
+  await driver(['--device-id', 'hung-broker', '--no-media', '--sim', '--messaging-url', `nats://127.0.0.1:${port}`]);
+  const warned = await onceThenQuiet([`cannot reach the NATS broker at nats://127.0.0.1:${port}: timed out`], 1);
+  expect(warned[0]).toContain('check the address and any firewall');
+});
+
 test('credentials the broker refuses: an authorization failure naming the credentials setting, once', async () => {
   const s = await broker({ auth: 'jwt' });
   const untrusted = await s.jwt!.mintUntrustedUser();
@@ -98,6 +120,15 @@ test('credentials the broker refuses: an authorization failure naming the creden
   const warned = await onceThenQuiet([`cannot reach the NATS broker at ${s.url}: authorization refused`]);
   expect(warned[0]).toContain('--nats-credentials-file / MESSAGING_CREDENTIALS_FILE');
   expect(warned[0]).toContain('cause=authorization');
+});
+
+test('a TLS broker whose certificate is not trusted: a TLS failure naming the TLS settings, once', async () => {
+  const s = await broker({ tls: 'server' });
+  const url = `tls://127.0.0.1:${s.port}`;
+  // No --tls-ca-file: the broker's private CA is not trusted.
+  await driver(['--device-id', 'tls-dev', '--no-media', '--sim', '--messaging-url', url]);
+  const warned = await onceThenQuiet([`cannot reach the NATS broker at ${url}: TLS handshake failed`]);
+  expect(warned[0]).toContain('--tls-ca-file');
 });
 
 test('tenant-scoped credentials without $SRV.>: one notice, not nine permission warnings, and none again after a reconnect', async () => {
@@ -135,11 +166,7 @@ test('nothing listens on the daemon port: connection refused, logged once', asyn
 
 test('a daemon that accepts but never answers: a timeout, logged once', async () => {
   const s = await broker();
-  const sockets: Socket[] = [];
-  const silent: Server = createServer((socket) => void sockets.push(socket));
-  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
-  cleanups.push(() => new Promise<void>((resolve) => { for (const c of sockets) c.destroy(); silent.close(() => resolve()); }));
-  const port = (silent.address() as { port: number }).port;
+  const port = await silentServer();
   await driver(['--device-id', 'silent-daemon', '--no-media', '--discovery-mode', 'd2d', '--target', `127.0.0.1:${port}`, '--messaging-url', s.url]);
   const warned = await onceThenQuiet([`cannot reach the robot daemon at http://127.0.0.1:${port}: timed out`], 1);
   expect(warned[0]).toContain('code=DaemonTimeout');
