@@ -8,6 +8,7 @@ import { startWithSettings } from './app-mode.ts';
 import { createLogger, setLogLevel } from './logging/logger.ts';
 import { chooseBrokers } from './adapters/private-nats-server.ts';
 import { startDriver } from './driver.ts';
+import { DuplicateDeviceId } from './adapters/duplicate-device.ts';
 import { startEmulator } from './sim/emulator.ts';
 
 const log = createLogger('cli');
@@ -123,6 +124,11 @@ async function main(): Promise<number> {
     if (error instanceof ConfigError) {
       process.stderr.write(`reachy-mini-driver: ${error.message}\n`);
       return 2;
+    }
+    // A runtime refusal (exit 1), said in one line.
+    if (error instanceof DuplicateDeviceId) {
+      process.stderr.write(`reachy-mini-driver: ${error.message}\n`);
+      return 1;
     }
     throw error;
   }

@@ -12,11 +12,13 @@ import { natsConnectionOptions } from './adapters/nats-options.ts';
 import { openAuditLog } from './adapters/audit-log.ts';
 import type { DaemonTransport } from './adapters/daemon-transport.ts';
 import { createStateInspector } from './adapters/state-inspector.ts';
+import { refuseDuplicateDevice } from './adapters/duplicate-device.ts';
 import { prepareDeviceRuntime, type DeviceRuntime, type DeviceRuntimeOptions } from './actors/device-runtime.ts';
 import { createRpcGate, type GateTarget, type RpcGate } from './actors/rpc-gate.ts';
 import { startRobotRuntime, type RobotRuntime } from './actors/robot-runtime.ts';
 import { createApprovalStage } from './actors/approval-stage.ts';
 import { publishApprovalEvents } from './actors/approval-events.ts';
+import { startHealthSummary } from './actors/health-summary.ts';
 import { explainRefusal, viewOf } from './machines/driver.machine.ts';
 import { availabilityOf } from './machines/driver-state.ts';
 import { reconfigurePlan } from './config/reconfigure-plan.ts';
@@ -87,6 +89,8 @@ export interface DriverOverrides {
   readonly daemonTransport?: DaemonTransport;
   /** Prepares the mesh side (default `prepareDeviceRuntime`); the fault simulation keeps it off NATS. */
   readonly prepareDeviceRuntime?: typeof prepareDeviceRuntime;
+  /** Period of the one-line health summary (default HEALTH_SUMMARY_INTERVAL_MS); tests shorten it. */
+  readonly healthIntervalMs?: number;
 }
 
 /** What the media options take from the running driver (read when used). */
@@ -128,6 +132,9 @@ function startPolicy(config: DriverConfig): SafetyPolicy {
 }
 
 export async function startDriver(config: DriverConfig, overrides: DriverOverrides = {}): Promise<RunningDriver> {
+  // Refused before anything starts when another device already serves this id (issue 10 item 3);
+  // a mesh side prepared by the caller (the fault simulation's) is not on NATS: nothing to ask.
+  if (!overrides.prepareDeviceRuntime) await refuseDuplicateDevice(natsConnectionOptions({ servers: overrides.messagingUrls ?? config.messagingUrls, name: `reachy-mini-driver ${config.deviceId}`, credentials: config.credentials, tls: config.tls }), config.tenant, config.deviceId, config.replace);
   const emulator = config.sim && !overrides.daemonBaseUrl ? await startEmulator({ timeScale: config.simTimeScale, model: config.simModel, withMedia: !config.noMedia }) : undefined;
   const daemonBaseUrl = overrides.daemonBaseUrl ?? emulator?.url ?? daemonUrl(config);
   const mediaEnabled = !config.noMedia;
@@ -193,6 +200,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
   mesh = meshRuntime;
   const approvalEvents = publishApprovalEvents(started.driver, (name, payload) => mesh?.emitEvent(name, payload));
   const media = preparedMedia?.attach(() => started.children.media as NonNullable<typeof started.children.media>);
+  const health = startHealthSummary(() => viewOf(started.driver.getSnapshot().context), overrides.healthIntervalMs);
   log.info('driver started', { device_id: config.deviceId, tenant: config.tenant, discovery: config.discoveryMode, brokers: servers.join(','), daemon: daemonBaseUrl, sim: config.sim });
   let applying: Promise<void> = Promise.resolve();
   /** One apply: refused whole when a field needs a restart, else only the parts that changed restart. */
@@ -272,6 +280,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     },
     async stop() {
       // Mesh drained first (no new calls), then media, then the robot link and the root with every child.
+      health.stop();
       await meshRuntime.stop();
       approvalEvents.stop();
       await media?.stop();

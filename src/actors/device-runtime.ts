@@ -9,8 +9,11 @@ import type { Msg } from '@nats-io/nats-core';
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import { fromPromise, type ActorRefFrom } from 'xstate';
 import { createLogger } from '../logging/logger.ts';
+import { failureNotice } from '../logging/failure-notice.ts';
+import { reportRegistryFailure } from './registry-notice.ts';
 import { meshMachine, type MeshInput, type MeshMachine, type RegistrationOutput } from '../machines/mesh.machine.ts';
 import { NatsLink, type LinkEvent } from '../adapters/nats-link.ts';
+import { brokerNotice } from '../adapters/nats-first-connect.ts';
 import { startMicroService, type MicroService } from '../adapters/nats-micro-service.ts';
 import {
   capabilities,
@@ -111,6 +114,10 @@ function advertisedOf(options: DeviceRuntimeOptions): ReadonlyArray<AnyRpcFuncti
 class MeshIo {
   link: NatsLink | undefined;
   micro: MicroService | undefined;
+  /** Registration failures: once at warn with what to do, then rate-limited. */
+  readonly registryNotice = failureNotice(log);
+  /** Failed first connections to the broker (kept across the mesh machine's attempts). */
+  readonly brokerNotice = brokerNotice();
   #droppedBefore = 0;
 
   adopt(link: NatsLink): void {
@@ -193,6 +200,7 @@ function connectActor(run: () => MeshRun, io: MeshIo) {
         onStatus: (event: LinkEvent) => mesh.send(event),
         ...(d2d ? { onProbe: () => mesh.send({ type: 'nats.probe' }) } : {}),
       },
+      io.brokerNotice,
     );
     if (signal.aborted) {
       // The mesh was stopped while dialing: do not leave a live connection behind.
@@ -223,14 +231,12 @@ function registerActor(run: () => MeshRun, io: MeshIo) {
     try {
       replyDoc = await link.request(subjects.registry(options.tenant), body, options.registerTimeoutMs);
     } catch (error) {
-      // Say it loudly once; a registry-less mesh would otherwise fill the log for ever.
-      if (input.attempt === 0) {
-        log.warn('registration attempt failed; retrying with back-off (for a mesh without a registry use --discovery-mode d2d)', { error: error as Error });
-      } else {
-        log.debug('registration attempt failed', { attempt: input.attempt + 1, error: error as Error });
-      }
+      // Said loudly once (and again when the cause changes), then rate-limited: a registry-less
+      // mesh would otherwise fill the log for ever.
+      reportRegistryFailure(io.registryNotice, subjects.registry(options.tenant), error);
       throw error;
     }
+    io.registryNotice.recovered('the registry answers; registering', { subject: subjects.registry(options.tenant) });
     const registrationId = registrationIdOf(replyDoc);
     if (!registrationId) {
       log.warn('registry reply had no registration id', { attempt: input.attempt + 1, reply: replyDoc });

@@ -11,6 +11,7 @@ import { messageOf } from '../errors.ts';
 import type { MediaEvent } from '../machines/media-session.machine.ts';
 import type { MediaLink, MediaLinkEndReason, OpenMediaLink } from '../media/media-link.ts';
 import type { LiveMediaLink } from './media-live-link.ts';
+import { mediaLinkNotice, type MediaLinkNotice } from './media-link-notice.ts';
 
 /**
  * While released, how often the daemon's media status is read: another program (the dashboard, an
@@ -38,7 +39,7 @@ async function daemonReportsReleased(daemon: () => DaemonHttpClient): Promise<bo
 }
 
 /** One session attempt: open, stream until the link ends, report; `signal` aborts it at any await. */
-async function runSession(deps: SessionActorDeps, signal: AbortSignal, sendBack: (event: MediaEvent) => void, own: (link: MediaLink) => void): Promise<void> {
+async function runSession(deps: SessionActorDeps, signal: AbortSignal, sendBack: (event: MediaEvent) => void, own: (link: MediaLink) => void, notice: MediaLinkNotice): Promise<void> {
   const opened = await deps.openLink({ signallingUrl: deps.signallingUrl, signal, onNegotiating: () => !signal.aborted && sendBack({ type: 'media.negotiating' }) });
   if (Result.isFailure(opened)) {
     if (signal.aborted) return;
@@ -47,6 +48,7 @@ async function runSession(deps: SessionActorDeps, signal: AbortSignal, sendBack:
       if (!signal.aborted) sendBack({ type: 'media.release' });
       return;
     }
+    notice.failed(deps.signallingUrl, opened.failure);
     sendBack({ type: 'media.lost', reason: messageOf(opened.failure) });
     return;
   }
@@ -57,6 +59,7 @@ async function runSession(deps: SessionActorDeps, signal: AbortSignal, sendBack:
     return;
   }
   deps.live.attach(link);
+  notice.streaming(deps.signallingUrl);
   sendBack({ type: 'media.streaming' });
   const ended = await link.ended;
   deps.live.detach(link);
@@ -64,10 +67,11 @@ async function runSession(deps: SessionActorDeps, signal: AbortSignal, sendBack:
 }
 
 export function mediaSessionActor(deps: SessionActorDeps): CallbackActorLogic<MediaEvent> {
+  const notice = mediaLinkNotice();
   return fromCallback<MediaEvent>(({ sendBack }) => {
     const abort = new AbortController();
     let mine: MediaLink | null = null;
-    runSession(deps, abort.signal, sendBack, (link) => (mine = link)).catch((error: unknown) => {
+    runSession(deps, abort.signal, sendBack, (link) => (mine = link), notice).catch((error: unknown) => {
       if (!abort.signal.aborted) sendBack({ type: 'media.lost', reason: messageOf(error) });
     });
     return () => {

@@ -23,6 +23,7 @@ import { motionMachine } from '../machines/motion.machine.ts';
 import type { CallerMeta } from '../protocol/json-rpc.ts';
 import { closeDaemonLink, openDaemonLink, statusReport, wireDaemonLink, type DaemonLink, type TransportMode } from './daemon-link.ts';
 import { createMotionExecutor } from './motion-executor.ts';
+import { daemonLinkNotice, type DaemonLinkNotice } from './daemon-link-notice.ts';
 import { answerRobotRead } from './robot-reads.ts';
 import { startSafetyTrail } from './safety-trail.ts';
 import type { SafetyPolicy } from '../safety/safety-policy.ts';
@@ -92,17 +93,18 @@ function mayMove(children: DriverChildren, epoch: number): RpcFailure | null {
 }
 
 /** The connection machine's I/O: one probe (status, then both sockets open) and the live link. */
-function connectionActors(link: () => DaemonLink, toRoot: (event: ReportEvent) => void) {
+function connectionActors(link: () => DaemonLink, toRoot: (event: ReportEvent) => void, notice: DaemonLinkNotice = daemonLinkNotice()) {
   return {
     probeDaemon: fromPromise<unknown>(async ({ signal }) => {
       const current = link();
-      const status = await current.http.daemonStatus();
+      const status = await current.http.daemonStatus().catch((error: unknown) => notice.failed(current.baseUrl, error));
       toRoot(statusReport(status));
       // The backend's motor mode is in the status; ask directly when it is missing (older daemons).
       if (!status.backend_status?.motor_control_mode) toRoot({ type: 'daemon.motor_mode', mode: (await current.http.motorsStatus()).mode });
       const sockets = [current.moves, ...(current.sdk ? [current.sdk] : [])];
       const open = await Promise.all(sockets.map((s) => s.waitOpen(SOCKETS_OPEN_TIMEOUT_MS, signal)));
       if (open.includes(false)) throw new Error(`the daemon answers HTTP but its WebSockets did not open within ${SOCKETS_OPEN_TIMEOUT_MS} ms`);
+      notice.connected(current.baseUrl);
       return status;
     }),
     daemonLink: fromCallback<ConnectionEvent>(({ sendBack }) => {

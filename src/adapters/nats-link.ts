@@ -4,10 +4,14 @@
 // nats.js status events into `nats.*` machine events at this boundary. Publishing never throws:
 // a message over the broker's negotiated max_payload is dropped with a rate-limited warning and
 // counted. Owns the NatsConnection; does not decide what to answer (actors/mesh-entry.ts does).
-import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
-import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
+import type { NodeConnectionOptions } from '@nats-io/transport-node';
+import { errors, type Msg, type NatsConnection, type Subscription } from '@nats-io/nats-core';
 import { createLogger } from '../logging/logger.ts';
 import { rateLimited } from '../logging/rate-limited.ts';
+import { FAILURE_REPEAT_INTERVAL_MS, type FailureNotice } from '../logging/failure-notice.ts';
+import { brokerAdvice, connectOnce } from './nats-first-connect.ts';
+import { causeOf } from './network-cause.ts';
+import { RECONNECT_TIME_WAIT_MS } from './nats-options.ts';
 import type { ReplySink, WireReply } from '../protocol/mesh-wire.ts';
 
 const log = createLogger('nats');
@@ -19,6 +23,8 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
  * 0.5–5 s for ever on a small-max_payload broker, and one line per 10 s still says it is happening.
  */
 export const DROPPED_PUBLISH_WARNING_INTERVAL_MS = 10_000;
+/** Prefix of the NATS micro-service control subjects the services library subscribes to. */
+const SERVICE_CONTROL_PREFIX = '$SRV.';
 
 /** UTF-8 bytes of a message body as nats.js counts them against max_payload. */
 export function bodyBytes(body: string): number {
@@ -51,14 +57,20 @@ export class NatsLink {
   #closing = false;
   #droppedPublishes = 0;
   readonly #warnDropped = rateLimited(log, 'warn', DROPPED_PUBLISH_WARNING_INTERVAL_MS);
+  readonly #warnBrokerError = rateLimited(log, 'warn', FAILURE_REPEAT_INTERVAL_MS);
+  /** Tenant-scoped credentials without `$SRV.>`: one notice per link instead of one warning per control subject. */
+  #serviceControlRefused = 0;
 
   private constructor(nc: NatsConnection) {
     this.nc = nc;
   }
 
-  /** Connects (waiting for the first connection as long as it takes) and starts serving. */
-  static async open(options: NodeConnectionOptions, subjects: LinkSubjects, handlers: LinkHandlers): Promise<NatsLink> {
-    const nc = await connect(options);
+  /**
+   * Connects (one pass over the servers; a failure is reported through `notice`, once then
+   * rate-limited, and rethrown for the mesh machine's back-off) and starts serving.
+   */
+  static async open(options: NodeConnectionOptions, subjects: LinkSubjects, handlers: LinkHandlers, notice?: FailureNotice): Promise<NatsLink> {
+    const nc = await connectOnce(options, notice);
     const link = new NatsLink(nc);
     link.#serve(subjects, handlers);
     log.info('connected to broker', { server: nc.getServer() });
@@ -97,7 +109,7 @@ export class NatsLink {
     for await (const status of this.nc.status()) {
       switch (status.type) {
         case 'disconnect':
-          log.warn('broker connection lost; reconnecting', { server: status.server });
+          log.warn(`broker connection lost; reconnecting every ~${RECONNECT_TIME_WAIT_MS / 1000} s`, { server: status.server });
           onStatus({ type: 'nats.disconnect' });
           break;
         case 'reconnect':
@@ -105,12 +117,34 @@ export class NatsLink {
           onStatus({ type: 'nats.reconnect' });
           break;
         case 'error':
-          log.warn('broker reported an error', { error: status.error });
+          this.#brokerError(status.error);
           break;
         default:
           break;
       }
     }
+  }
+
+  /**
+   * An asynchronous broker error: a refused `$SRV.*` subscription is folded into one notice (the
+   * services library subscribes to nine of them); anything else is classified and rate-limited.
+   */
+  #brokerError(error: Error): void {
+    if (error instanceof errors.PermissionViolationError && error.operation === 'subscription' && error.subject.startsWith(SERVICE_CONTROL_PREFIX)) {
+      this.#serviceControlRefused += 1;
+      if (this.#serviceControlRefused === 1) {
+        log.warn(
+          'these credentials may not subscribe to $SRV.>: NATS micro-service discovery ($SRV.PING/INFO/STATS, `nats micro ls`) is off for this device; .cmd and .svc.<function> still work. To enable it, allow subscribe on "$SRV.>" for this user',
+          { subject: error.subject },
+        );
+      } else {
+        log.debug('$SRV subscription refused by the broker', { subject: error.subject, refused: this.#serviceControlRefused });
+      }
+      return;
+    }
+    const { cause, code } = causeOf(error);
+    const advice = cause === 'authorization' ? ` — ${brokerAdvice(cause)}` : '';
+    this.#warnBrokerError(`broker reported an error${advice}`, { cause, code, error });
   }
 
   /** The broker's negotiated max_payload (bytes); undefined until its INFO arrived. */

@@ -5,6 +5,7 @@
 // though machines are designed never to hold them.
 import { createWebSocketInspector } from '@statelyai/inspect';
 import type { InspectionEvent, Observer } from 'xstate';
+import { watchInspectorRelay } from './inspector-relay-watch.ts';
 
 const SECRET_KEY = /jwt|seed|nkey|token|secret|password|creds|authorization|cookie/i;
 /** Base64 media in RPC events (`data_b64` of frames, audio samples and pushes): never shown, only sized. */
@@ -52,11 +53,14 @@ export interface StateInspector {
 export function createStateInspector(url: string): StateInspector {
   const inspector = createWebSocketInspector({
     url,
-    autoStart: true,
+    autoStart: false,
     sanitizeContext: (context) => sanitize(context) as typeof context,
     sanitizeEvent: (event) => sanitize(event) as typeof event,
     serialize: (message) => withSanitizedInput(message),
   });
+  // Started only once its relay connection is watched (a missing relay is logged, issue 10).
+  watchInspectorRelay((inspector as unknown as { adapter: object }).adapter, url);
+  inspector.start();
   return { inspect: inspector.inspect as Observer<InspectionEvent>, stop: () => inspector.stop() };
 }
 

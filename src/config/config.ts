@@ -43,6 +43,8 @@ export interface DriverConfig {
   readonly command: Command;
   readonly positional: ReadonlyArray<string>;
   readonly deviceId: string;
+  /** `--replace`: start even when another device already answers with this id (start-up only). */
+  readonly replace: boolean;
   readonly tenant: string;
   readonly daemonHost: string;
   readonly daemonPort: number;
@@ -115,6 +117,7 @@ export interface ConfigKey {
 
 export const CONFIG_KEYS: ReadonlyArray<ConfigKey> = [
   { key: 'deviceId', flag: '--device-id', env: ['DEVICE_ID'], settings: 'device_id', default: `${DEFAULT_DEVICE_ID} (${DEFAULT_SIM_DEVICE_ID} with --sim; the portal file's device_id in portal mode)`, doc: 'Device id on the mesh; letters, digits, `_` and `-` (no dots).' },
+  { key: 'replace', flag: '--replace', default: 'false', doc: 'Start even though another device already answers with this device id on the mesh (without it the driver refuses to start, exit code 1). The other instance is not stopped: stop it yourself, or requests are split between the two.' },
   { key: 'tenant', flag: '--tenant', env: ['TENANT'], settings: 'tenant', default: "the credentials file's tenant, else `default`", doc: 'Tenant (second subject token); applies to the device and the client commands.' },
   { key: 'target', flag: '--target', env: ['REACHY_TARGET', 'REACHY_HOST'], settings: 'reachy_target', default: `${DEFAULT_TARGET} (${APP_DEFAULT_TARGET} in app mode)`, doc: 'Daemon `host[:port]`, an `http://` URL, or `sim`.' },
   { key: 'host', flag: '--host', default: '—', doc: 'Overrides the host parsed from the target.' },
@@ -295,6 +298,7 @@ const FLAG_OPTIONS = {
   'settings-file': { type: 'string' },
   inspect: { type: 'string' },
   json: { type: 'boolean' },
+  replace: { type: 'boolean' },
   'lease-policy': { type: 'string' },
   'lease-ttl': { type: 'string' },
   'rate-limit': { type: 'string' },
@@ -607,6 +611,7 @@ export function resolveConfig({ argv, env, settings, files }: ConfigLayers): Dri
     settingsFile: settingsPath,
     inspectUrl,
     json: flags.json ?? false,
+    replace: flags.replace ?? false,
     leasePolicy,
     leaseTtlS,
     rateLimits: rateParsed.limits,

@@ -12,6 +12,13 @@ import { messageOf } from '../errors.ts';
 /** Python back-off: 1, 2, 4 … capped at 30 s, forever (§2.13). */
 export const REGISTER_BACKOFF_BASE_MS = 1_000;
 export const REGISTER_BACKOFF_MAX_MS = 30_000;
+/**
+ * First connection to the broker: retried with full-jitter back-off from 1 s (nats.js' own
+ * reconnect wait) capped at 5 s, so a broker that comes up late is found within seconds while a
+ * wrong URL costs one dial every ~2.5 s on average (each failure is logged once, then rate-limited).
+ */
+export const CONNECT_BACKOFF_BASE_MS = 1_000;
+export const CONNECT_BACKOFF_MAX_MS = 5_000;
 /** D2D presence cadence (§2.10): every 0.5 s for 10 s after start, then every 5 s. */
 export const PRESENCE_BURST_INTERVAL_MS = 500;
 export const PRESENCE_BURST_WINDOW_MS = 10_000;
@@ -65,6 +72,11 @@ export function registrationBackoffMs(attempt: number, random: RandomSource = Ma
   return backoffDelayMs({ baseMs: REGISTER_BACKOFF_BASE_MS, maxMs: REGISTER_BACKOFF_MAX_MS }, attempt, random);
 }
 
+/** Full-jitter back-off before dialing the broker again after `attempt` failed first connections. */
+export function connectBackoffMs(attempt: number, random: RandomSource = Math.random): number {
+  return backoffDelayMs({ baseMs: CONNECT_BACKOFF_BASE_MS, maxMs: CONNECT_BACKOFF_MAX_MS }, attempt, random);
+}
+
 export const meshMachine = setup({
   types: {
     context: {} as MeshContext,
@@ -108,6 +120,7 @@ export const meshMachine = setup({
   delays: {
     registerJitter: ({ context }) => Math.floor(context.random() * context.registerJitterMs),
     registerBackoff: ({ context }) => registrationBackoffMs(context.attempt, context.random),
+    connectBackoff: ({ context }) => connectBackoffMs(context.attempt, context.random),
     heartbeatInterval: ({ context }) => Math.max(MIN_HEARTBEAT_INTERVAL_MS, (context.deviceTtlS * 1000) / 3),
     presenceInterval: ({ context }) => (Date.now() < context.burstUntil ? PRESENCE_BURST_INTERVAL_MS : PRESENCE_STEADY_INTERVAL_MS),
   },
@@ -155,7 +168,7 @@ export const meshMachine = setup({
           },
         },
         waiting: {
-          after: { registerBackoff: { target: 'dialing' } },
+          after: { connectBackoff: { target: 'dialing' } },
         },
       },
     },

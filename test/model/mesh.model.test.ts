@@ -11,6 +11,7 @@ import {
   PRESENCE_BURST_INTERVAL_MS,
   PRESENCE_STEADY_INTERVAL_MS,
   registrationBackoffMs,
+  connectBackoffMs,
   type MeshEvent,
   type MeshInput,
   type RegistrationOutput,
@@ -117,6 +118,7 @@ function afterExecutor(sut: () => Sut, type: string): () => Promise<void> {
     let ms: number;
     if (type.includes('registerJitter')) ms = Math.floor(MODEL_RANDOM * JITTER_MS);
     else if (type.includes('registerBackoff')) ms = registrationBackoffMs(context.attempt, random);
+    else if (type.includes('connectBackoff')) ms = connectBackoffMs(context.attempt, random);
     else if (type.includes('heartbeatInterval')) ms = (TTL_S * 1000) / 3;
     else if (type.includes('presenceInterval')) ms = Date.now() < context.burstUntil ? PRESENCE_BURST_INTERVAL_MS : PRESENCE_STEADY_INTERVAL_MS;
     else throw new Error(`no executor for ${type}`);

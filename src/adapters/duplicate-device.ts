@@ -1,0 +1,95 @@
+// Refuses to start a second device with the same id on the same mesh (two drivers would split the
+// mesh's requests between them, each answering only some): before serving, one short-lived
+// connection sends the built-in `requestRegistration` (device-connect-protocol.md §2.7: every
+// device answers it on its `.cmd`, our driver and the Python runtime alike) to this device's own
+// `.cmd` subject. A reply means another instance serves that id. "No responders" (immediate) or
+// no reply in time (a wildcard listener, a monitor) means the id is free. An unreachable broker
+// skips the check: nothing can answer there, and the mesh link reports the broker. Owns the probe
+// and the DuplicateDeviceId error; the CLI maps it to exit code 1. Issue 10 item 3.
+import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
+import { Data } from 'effect';
+import { createLogger } from '../logging/logger.ts';
+import { subjects } from '../protocol/subjects.ts';
+
+const log = createLogger('mesh');
+
+/**
+ * The probe's own connection attempt. A reachable broker accepts in milliseconds; an unreachable
+ * one is the mesh link's business (it retries and reports), so start-up is not held longer.
+ */
+export const DUPLICATE_PROBE_CONNECT_TIMEOUT_MS = 2_000;
+/**
+ * How long a reply is awaited when someone listens on the subject. A device answers
+ * `requestRegistration` from memory, in milliseconds; a subject nobody listens on answers "no
+ * responders" at once, so this is only spent when a wildcard listener (a recorder, `nats sub '>'`)
+ * receives the probe without answering — then it delays start-up by this much. 500 ms is still
+ * ~50× a loaded machine's reply time.
+ */
+export const DUPLICATE_PROBE_REPLY_TIMEOUT_MS = 500;
+
+/** Another instance already answers on this device's `.cmd` subject. */
+export class DuplicateDeviceId extends Data.TaggedError('DuplicateDeviceId')<{
+  readonly message: string;
+  readonly deviceId: string;
+  readonly tenant: string;
+  readonly subject: string;
+}> {}
+
+export type ProbeResult =
+  | { readonly kind: 'answered'; readonly reply: unknown }
+  | { readonly kind: 'free' }
+  | { readonly kind: 'unknown'; readonly reason: string };
+
+/** Asks whether a device already answers as `deviceId` on `tenant`. Never throws. */
+export async function probeDeviceId(options: NodeConnectionOptions, tenant: string, deviceId: string, replyTimeoutMs: number = DUPLICATE_PROBE_REPLY_TIMEOUT_MS): Promise<ProbeResult> {
+  let nc;
+  try {
+    nc = await connect({ ...options, name: `${String(options.name ?? 'reachy-mini-driver')} (duplicate-id probe)`, waitOnFirstConnect: false, reconnect: false, maxReconnectAttempts: 0, timeout: DUPLICATE_PROBE_CONNECT_TIMEOUT_MS });
+  } catch (error) {
+    return { kind: 'unknown', reason: `broker not reachable for the duplicate-id check: ${(error as Error).message}` };
+  }
+  try {
+    const body = JSON.stringify({ jsonrpc: '2.0', id: `duplicate-id-probe-${Date.now()}`, method: 'requestRegistration', params: {} });
+    const reply = await nc.request(subjects.cmd(tenant, deviceId), body, { timeout: replyTimeoutMs });
+    let doc: unknown;
+    try {
+      doc = reply.json();
+    } catch {
+      doc = reply.string();
+    }
+    return { kind: 'answered', reply: doc };
+  } catch (error) {
+    // No responders (nobody subscribes) or a timeout (listeners that do not answer): the id is free.
+    return { kind: 'free' };
+  } finally {
+    await nc.close().catch(() => undefined);
+  }
+}
+
+export function duplicateDeviceError(tenant: string, deviceId: string): DuplicateDeviceId {
+  const subject = subjects.cmd(tenant, deviceId);
+  return new DuplicateDeviceId({
+    message:
+      `device id "${deviceId}" is already in use on this mesh (tenant "${tenant}"): another driver answers on ${subject}. ` +
+      `Two devices with one id would split the mesh's requests. Stop the other driver, give this one another id with --device-id (DEVICE_ID), ` +
+      `or start with --replace to take over deliberately.`,
+    deviceId,
+    tenant,
+    subject,
+  });
+}
+
+/** Refuses (throws DuplicateDeviceId) when the id answers, unless `replace`; then it warns and goes on. */
+export async function refuseDuplicateDevice(options: NodeConnectionOptions, tenant: string, deviceId: string, replace: boolean): Promise<void> {
+  const result = await probeDeviceId(options, tenant, deviceId);
+  if (result.kind === 'unknown') {
+    log.debug('duplicate device id check skipped', { reason: result.reason });
+    return;
+  }
+  if (result.kind === 'free') return;
+  if (!replace) throw duplicateDeviceError(tenant, deviceId);
+  log.warn(
+    `--replace: device id "${deviceId}" already answers on ${subjects.cmd(tenant, deviceId)}; starting anyway. Stop the other instance now: until it stops, the mesh's requests are split between the two`,
+    { device_id: deviceId, tenant },
+  );
+}

@@ -1,0 +1,97 @@
+// Two drivers with one device id on one mesh (issue 10 item 3): the second refuses to start with
+// DuplicateDeviceId naming the id and the ways out; the CLI exits with code 1 saying so on stderr;
+// `--replace` starts anyway, warning that the other instance keeps answering until stopped. No false
+// alarm for another id, nor for a wildcard listener that hears the probe without answering. Real
+// nats-server, real drivers (test/harness).
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import { DuplicateDeviceId } from '../../src/adapters/duplicate-device.ts';
+import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
+import { captureLogs } from '../harness/log-capture.ts';
+import { openClient, recorder, rpc } from '../harness/mesh-peer.ts';
+import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
+
+const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+const INSECURE = { DEVICE_CONNECT_ALLOW_INSECURE: 'true' };
+let server: NatsServerHandle;
+let nc: NatsConnection;
+const drivers: TestDriver[] = [];
+
+beforeAll(async () => {
+  server = await startNatsServer();
+  nc = await openClient(server.url);
+});
+afterEach(async () => {
+  while (drivers.length > 0) await drivers.pop()!.stop();
+});
+afterAll(async () => {
+  await nc?.close();
+  await server?.stop();
+});
+
+async function driver(id: string, extra: string[] = []): Promise<TestDriver> {
+  const d = await startTestDriver(['--sim', '--no-media', '--discovery-mode', 'd2d', '--device-id', id, '--messaging-url', server.url, ...extra], INSECURE);
+  drivers.push(d);
+  return d;
+}
+
+async function serving(id: string): Promise<void> {
+  await expect.poll(async () => (await rpc(nc, `device-connect.default.${id}.cmd`, { jsonrpc: '2.0', id: 'p', method: 'get_status' }, 1_000).catch((): Record<string, unknown> => ({}))).result !== undefined, { timeout: 10_000 }).toBe(true);
+}
+
+test('a second driver with the same id refuses to start, naming the id and the ways out', async () => {
+  await driver('twin');
+  await serving('twin');
+  const refused = await startTestDriver(['--sim', '--no-media', '--discovery-mode', 'd2d', '--device-id', 'twin', '--messaging-url', server.url], INSECURE).then(
+    (d) => {
+      drivers.push(d);
+      return undefined;
+    },
+    (error: unknown) => error,
+  );
+  expect(refused).toBeInstanceOf(DuplicateDeviceId);
+  expect(refused).toMatchObject({ _tag: 'DuplicateDeviceId', deviceId: 'twin', tenant: 'default', subject: 'device-connect.default.twin.cmd' });
+  const message = (refused as DuplicateDeviceId).message;
+  expect(message).toContain('device id "twin" is already in use on this mesh');
+  expect(message).toContain('--device-id');
+  expect(message).toContain('--replace');
+});
+
+test('the CLI exits with code 1 and says why on stderr', async () => {
+  await driver('cli-twin');
+  await serving('cli-twin');
+  const child = spawn(process.execPath, [CLI, '--sim', '--no-media', '--discovery-mode', 'd2d', '--device-id', 'cli-twin', '--messaging-url', server.url], {
+    env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', REACHY_AUDIT_LOG: 'none' },
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d) => (stderr += d));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  expect(code).toBe(1);
+  expect(stderr).toContain('reachy-mini-driver: device id "cli-twin" is already in use on this mesh (tenant "default")');
+  expect(stderr).toContain('--replace');
+});
+
+test('--replace starts anyway and warns that the other instance keeps answering until stopped', async () => {
+  await driver('replaced');
+  await serving('replaced');
+  const logs = captureLogs('info');
+  try {
+    await driver('replaced', ['--replace']);
+    expect(logs.matching('WARN', '--replace: device id "replaced" already answers on device-connect.default.replaced.cmd')).toHaveLength(1);
+  } finally {
+    logs.restore();
+  }
+});
+
+test('no false alarm: another id, and a wildcard listener that hears the probe without answering', async () => {
+  await driver('first-of-two');
+  await serving('first-of-two');
+  const heard = recorder(nc, 'device-connect.>');
+  await nc.flush();
+  await driver('second-of-two');
+  await serving('second-of-two');
+  // The listener did hear the probe on the new id's own subject.
+  expect(heard.messages.some((m) => m.subject === 'device-connect.default.second-of-two.cmd' && m.text.includes('requestRegistration'))).toBe(true);
+});
