@@ -22,6 +22,7 @@ import { RestartRequired } from './errors.ts';
 import { subjects } from './protocol/subjects.ts';
 import { APPROVABLE_FUNCTIONS, eventsFor, functionsFor, SUPERVISOR_FUNCTIONS } from './rpc/catalogue.ts';
 import { policyDocument, validatePolicy, type SafetyPolicy } from './safety/safety-policy.ts';
+import type { InspectionEvent, Observer } from 'xstate';
 import { ConfigError } from './config/config-error.ts';
 import { prepareMediaRuntime, type MediaRuntime, type MediaRuntimeOptions } from './actors/media-runtime.ts';
 import { DEFAULT_MONITOR_SETTINGS } from './actors/media-monitors.ts';
@@ -69,6 +70,13 @@ function daemonUrl(c: DriverConfig): string {
   return `http://${c.daemonHost.includes(':') ? `[${c.daemonHost}]` : c.daemonHost}:${c.daemonPort}`;
 }
 
+/** The inspection observers given, fanned out as one (`inspect` takes a single observer). */
+function inspectionOf(observers: ReadonlyArray<Observer<InspectionEvent> | undefined>): { inspect?: Observer<InspectionEvent> } {
+  const present = observers.filter((o): o is Observer<InspectionEvent> => o !== undefined);
+  if (present.length === 0) return {};
+  return { inspect: { next: (event) => present.forEach((o) => o.next?.(event)) } };
+}
+
 function sameList(a: ReadonlyArray<string>, b: ReadonlyArray<string>): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
@@ -83,6 +91,8 @@ export interface DriverOverrides {
   readonly daemonTransport?: DaemonTransport;
   /** Prepares the mesh side (default `prepareDeviceRuntime`); the fault simulation keeps it off NATS. */
   readonly prepareDeviceRuntime?: typeof prepareDeviceRuntime;
+  /** Another inspection observer of the actor system (the settings app's live view), next to `--inspect`. */
+  readonly inspect?: Observer<InspectionEvent>;
 }
 
 /** What the media options take from the running driver (read when used). */
@@ -179,7 +189,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     meshInput: device.input(),
     ...(preparedMedia ? { media: preparedMedia.logic } : {}),
     ...(overrides.daemonTransport ? { daemonTransport: overrides.daemonTransport } : {}),
-    ...(inspector ? { inspect: inspector.inspect } : {}),
+    ...inspectionOf([inspector?.inspect, overrides.inspect]),
   });
   robot = started;
   const meshRuntime = device.attach(() => started.children.mesh);

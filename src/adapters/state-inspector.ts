@@ -2,9 +2,15 @@
 // is given: every actor of the driver reports to a relay (`npm run inspect` starts one on
 // loopback). Owns the sanitising — contexts, events and the input of promise and callback actors
 // (a media call's params): secret-looking keys and binary values never leave the process, even
-// though machines are designed never to hold them.
+// though machines are designed never to hold them — and the log line saying whether the relay is
+// connected (once per change: connected, or not reachable with what to do).
 import { createWebSocketInspector } from '@statelyai/inspect';
 import type { InspectionEvent, Observer } from 'xstate';
+import { createLogger } from '../logging/logger.ts';
+
+const log = createLogger('inspect');
+/** How often the relay connection is looked at for the log: a change shows within a second. */
+const RELAY_STATUS_POLL_MS = 1_000;
 
 const SECRET_KEY = /jwt|seed|nkey|token|secret|password|creds|authorization|cookie/i;
 /** Base64 media in RPC events (`data_b64` of frames, audio samples and pushes): never shown, only sized. */
@@ -57,7 +63,23 @@ export function createStateInspector(url: string): StateInspector {
     sanitizeEvent: (event) => sanitize(event) as typeof event,
     serialize: (message) => withSanitizedInput(message),
   });
-  return { inspect: inspector.inspect as Observer<InspectionEvent>, stop: () => inspector.stop() };
+  const adapter = (inspector as unknown as { adapter?: { status?: string } }).adapter;
+  let logged: string | undefined;
+  const poll = setInterval(() => {
+    const status = adapter?.status === 'open' ? 'open' : 'closed';
+    if (status === logged) return;
+    logged = status;
+    if (status === 'open') log.info('connected to the inspector relay', { url });
+    else log.warn('inspector relay not reachable; retrying every 5 s (start one with `npm run inspect`, or open the settings app\'s live view at /live.html, which needs no relay)', { url });
+  }, RELAY_STATUS_POLL_MS);
+  poll.unref();
+  return {
+    inspect: inspector.inspect as Observer<InspectionEvent>,
+    stop: () => {
+      clearInterval(poll);
+      inspector.stop();
+    },
+  };
 }
 
 export { sanitize as sanitizeForInspection };

@@ -5,20 +5,35 @@
 // (§12; threat model: "treat settings port like root on robot config"). Owns routing, hooks and
 // response headers; the files are this directory's other modules, while auth, schema, upload rules,
 // the effective view and the page (static/) are pure and live in src/settings/. Reads no argv/env
-// of its own: host, port, paths and both inputs come from the caller.
-import { existsSync } from 'node:fs';
+// of its own: host, port, paths and both inputs come from the caller. Also: the Host allowlist
+// (DNS rebinding), connection and header/body limits, the page's partial saves (PATCH), the view
+// of what the RUNNING driver uses, the used-link page, fresh login links for `settings-link`
+// (token + same machine) and the live view of the actor system (/live.html, SSE).
+import { existsSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
-import type { SettingsLayer } from '../../config/config.ts';
+import type { DriverConfig, SettingsLayer } from '../../config/config.ts';
+import type { LiveFrame, LiveView } from '../../actors/live-view.ts';
+import { createHostAllowlist, isLoopbackName } from '../../settings/host-allowlist.ts';
+import { inEffectView } from '../../settings/in-effect-view.ts';
+import { usedLinkPage } from '../../settings/login-page.ts';
+import { adviceForConfigError } from '../../settings/settings-advice.ts';
+import { changesOf, mergeChanges } from '../../settings/settings-changes.ts';
+import { ConfigError } from '../../config/config-error.ts';
+import { writePrivateFileAtomic } from '../private-files.ts';
+import { listenUrls, ownNamesReader } from './own-addresses.ts';
 import { createLogger } from '../../logging/logger.ts';
 import { MAX_UPLOAD_FILE_BYTES, uploadNameProblem } from '../../settings/credentials-upload-rules.ts';
-import { buildEffectiveView, resolveEffectiveConfig, type ConfigInputs } from '../../settings/effective-config.ts';
+import { buildEffectiveView, type ConfigInputs } from '../../settings/effective-config.ts';
+import { resolveConfig } from '../../config/config.ts';
 import { HttpFailure } from '../../settings/http-failure.ts';
-import { bearerToken, createSettingsAuth, originAllowed, SESSION_COOKIE, SESSION_TTL_MS } from '../../settings/settings-auth.ts';
+import { bearerToken, createSettingsAuth, LOGIN_CODE_TTL_MS, originAllowed, SESSION_COOKIE, SESSION_TTL_MS } from '../../settings/settings-auth.ts';
 import { decodeSettings, describeIssues, type AppSettings } from '../../settings/settings-schema.ts';
 import { CONFIG_FILE_READS } from '../config-files.ts';
 import { readLimited, storeUploadedCredentials } from './credentials-upload.ts';
@@ -43,6 +58,24 @@ const MAX_FORM_FIELD_BYTES = 1024;
 const MAX_FORM_PARTS = MAX_FORM_FIELDS + 1;
 /** A request that takes longer than this (a slow-drip upload) is cut off. */
 const REQUEST_TIMEOUT_MS = 60_000;
+/** Headers are a few hundred bytes; on a LAN they arrive in milliseconds. A client still sending them after this is holding a socket (slowloris). */
+export const HEADERS_TIMEOUT_MS = 10_000;
+/** A socket with no traffic in either direction this long is closed (the live stream sends a heartbeat well within it). */
+export const IDLE_SOCKET_TIMEOUT_MS = 120_000;
+/** Idle keep-alive sockets are kept this long between a page's requests (the status panel polls every 2 s). */
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/**
+ * Open sockets at once: a browser opens up to 6 per host, so this is ~10 browsers with a live view
+ * each; beyond it the kernel refuses new sockets instead of the driver's process running out of
+ * file descriptors to a LAN peer that opens thousands.
+ */
+export const MAX_CONNECTIONS = 64;
+/** Live-view streams at once (each holds a socket and gets every frame). */
+export const MAX_LIVE_STREAMS = 8;
+/** A comment line on the live stream this often keeps proxies and the idle timeout from closing it. */
+const LIVE_HEARTBEAT_MS = 15_000;
+/** Written in the config dir while the server runs: how `settings-link` finds it (port, pid). */
+export const SERVER_FILE_NAME = 'settings-server.json';
 /**
  * Same-origin everything, no inline code, no framing: the page needs nothing else, and an injected
  * script (were a value ever rendered as HTML) could neither run nor call out.
@@ -74,6 +107,12 @@ export interface SettingsServerOptions {
   readonly status: () => unknown;
   /** Applies the saved settings to the running driver now; its result is returned as is. */
   readonly apply: () => Promise<unknown>;
+  /** Host names answered beyond loopback, this machine's names and reachy-mini.local (`*`: any). */
+  readonly allowedHosts?: ReadonlyArray<string>;
+  /** The configuration the running driver uses (last start or successful apply); undefined while none runs. */
+  readonly inEffect?: () => DriverConfig | undefined;
+  /** The actor system's live view (/live.html); absent: the view says no driver is attached. */
+  readonly liveView?: LiveView;
 }
 
 export interface SettingsServer {
@@ -83,6 +122,8 @@ export interface SettingsServer {
   readonly loginUrl: string;
   /** The same link without scheme and host, for printing with the robot's LAN addresses. */
   readonly loginPath: string;
+  /** Every URL the server can be reached at (loopback, LAN addresses, `<hostname>.local` when bound to all interfaces). */
+  readonly urls: ReadonlyArray<string>;
   /** Mints a fresh login link; any earlier unused link stops working. */
   issueLoginUrl(): string;
   close(): Promise<void>;
@@ -106,7 +147,24 @@ export async function startSettingsServer(options: SettingsServerOptions): Promi
   const store = createSettingsStore(resolve(options.settingsFile));
   const inputs: ConfigInputs = { argv: options.argv, env: options.env, files: CONFIG_FILE_READS };
 
-  const app = Fastify({ logger: false, bodyLimit: JSON_BODY_LIMIT_BYTES, requestTimeout: REQUEST_TIMEOUT_MS, forceCloseConnections: true });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: JSON_BODY_LIMIT_BYTES,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    connectionTimeout: IDLE_SOCKET_TIMEOUT_MS,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    forceCloseConnections: true,
+  });
+  app.server.headersTimeout = HEADERS_TIMEOUT_MS;
+  app.server.maxConnections = MAX_CONNECTIONS;
+  const hosts = createHostAllowlist(ownNamesReader(), [...(options.allowedHosts ?? []), ...(options.host === '0.0.0.0' || options.host === '::' ? [] : [options.host])]);
+  // Before everything else (static files, /login, /api/health): a foreign Host is a rebinding page.
+  app.addHook('onRequest', async (request, reply) => {
+    if (hosts.allows(request.headers.host)) return;
+    log.warn('request refused: Host header not allowed', { host: String(request.headers.host ?? '').slice(0, 100) });
+    reply.header('connection', 'close');
+    return reply.code(421).send({ ok: false, error: 'this server does not answer to that host name (add it with --settings-allowed-hosts on the driver)', issues: [] });
+  });
 
   // An empty JSON body means "no body" (POST /api/validate uses the saved file then).
   app.removeContentTypeParser('application/json');
@@ -192,6 +250,19 @@ export async function startSettingsServer(options: SettingsServerOptions): Promi
     }
   };
 
+  /** resolveConfig of a settings layer; a refusal as advice naming the page's fields. */
+  const validateLayer = (layer: SettingsLayer | undefined, candidate: AppSettings | undefined): Record<string, unknown> => {
+    try {
+      const config = resolveConfig({ argv: inputs.argv, env: inputs.env, settings: layer, files: inputs.files });
+      return { ok: true, error: null, issues: [], warnings: config.warnings };
+    } catch (error) {
+      if (!(error instanceof ConfigError)) return { ok: false, error: errorMessage(error), issues: [] };
+      const { view } = buildEffectiveView(inputs, layer, candidate);
+      const advice = adviceForConfigError(error, (key) => view[key]?.source);
+      return { ok: false, error: advice.error, issues: advice.issues };
+    }
+  };
+
   app.get('/api/health', async () => ({ status: 'ok', service: HEALTH_SERVICE }));
 
   // HEAD is not routed: a link previewer's HEAD must not spend the single-use code.
@@ -202,7 +273,10 @@ export async function startSettingsServer(options: SettingsServerOptions): Promi
     const code = typeof query.code === 'string' ? query.code : typeof query.token === 'string' ? query.token : undefined;
     const sessionId = code === undefined ? undefined : auth.redeemLoginCode(code);
     if (sessionId === undefined) {
-      throw new HttpFailure(401, 'this login link is invalid, expired or already used: restart the settings app (or ask the driver for a new link) to get a new one');
+      // Already logged in with it in this browser (the link opened twice): just go to the page.
+      if (auth.authorised(undefined, request.cookies[SESSION_COOKIE])) return reply.redirect('/', 303);
+      if ((request.headers.accept ?? '').includes('text/html')) return reply.code(401).type('text/html; charset=utf-8').send(usedLinkPage());
+      throw new HttpFailure(401, 'this login link is invalid, expired or already used: run `reachy-mini-driver settings-link` on the machine running the driver for a new one');
     }
     reply.setCookie(SESSION_COOKIE, sessionId, { httpOnly: true, sameSite: 'strict', path: '/', maxAge: Math.floor(SESSION_TTL_MS / 1000) });
     return reply.redirect('/', 303);
@@ -218,9 +292,45 @@ export async function startSettingsServer(options: SettingsServerOptions): Promi
     return { saved: true, settings: decoded.settings, applied: await runApply() };
   });
 
+  // The page's save: only the keys the user changed (`null` removes a key), merged into the file.
+  app.patch('/api/settings', { onRequest: guard }, async (request) => {
+    const changes = changesOf(request.body);
+    if (changes === undefined) throw new HttpFailure(400, 'expected a JSON object of the changed settings ({"key": value}, null to remove a key)');
+    const merged = await store.exclusive(async () => {
+      let saved: Readonly<Record<string, unknown>>;
+      try {
+        saved = store.readValues();
+      } catch (error) {
+        if (error instanceof SettingsFileInvalid) throw new HttpFailure(409, error.message, error.issues);
+        throw error;
+      }
+      const result = mergeChanges(saved, changes);
+      if (!result.ok) throw new HttpFailure(422, describeIssues(result.issues), result.issues);
+      await store.writeValues(result.values);
+      return result;
+    });
+    log.info('settings saved', { path: store.path, changed: Object.keys(changes).join(',') });
+    return { saved: true, changed: Object.keys(changes), values: merged.values, settings: merged.settings, applied: await runApply() };
+  });
+
   app.post('/api/validate', { onRequest: guard }, async (request) => {
     let layer: SettingsLayer | undefined;
-    if (request.body === undefined || request.body === null) {
+    let candidate: AppSettings | undefined;
+    const body = request.body as Record<string, unknown> | undefined | null;
+    if (body !== undefined && body !== null && typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 1 && 'changes' in body) {
+      const changes = changesOf(body) ?? {};
+      let saved: Readonly<Record<string, unknown>>;
+      try {
+        saved = store.readValues();
+      } catch (error) {
+        if (error instanceof SettingsFileInvalid) return { ok: false, error: error.message, issues: error.issues };
+        throw error;
+      }
+      const merged = mergeChanges(saved, changes);
+      if (!merged.ok) return { ok: false, error: describeIssues(merged.issues), issues: merged.issues };
+      layer = { path: store.path, values: merged.values };
+      candidate = merged.settings;
+    } else if (request.body === undefined || request.body === null) {
       try {
         store.read();
         layer = store.readLayer();
@@ -233,18 +343,21 @@ export async function startSettingsServer(options: SettingsServerOptions): Promi
       if (!decoded.ok) return { ok: false, error: describeIssues(decoded.issues), issues: decoded.issues };
       // The candidate is the settings layer as it would be saved: validated in memory, no file written.
       layer = { path: store.path, values: { ...decoded.settings } };
+      candidate = decoded.settings;
     }
-    const loaded = resolveEffectiveConfig(inputs, layer);
-    return loaded.ok ? { ok: true, error: null, issues: [], warnings: loaded.config.warnings } : { ok: false, error: loaded.error, issues: [] };
+    return validateLayer(layer, candidate);
   });
 
   // A flat map per settings key (`{value, source}`), as the page reads it. `x-config-loaded: false`
   // says the driver's configuration does not load as saved (the view is then approximate; see
   // buildEffectiveView) and /api/validate explains why.
+  // With a running driver the values are ITS configuration (x-driver-running: true) and a saved
+  // value it does not use yet is the entry's `pending`: a failed apply never shows as in effect.
   app.get('/api/effective', { onRequest: guard }, async (_request, reply) => {
     const saved = existsSync(store.path) ? readSaved(409) : undefined;
-    const { view, exact } = buildEffectiveView(inputs, saved === undefined ? undefined : readSavedLayer(409), saved);
+    const { view, exact, running } = inEffectView(options.inEffect?.(), inputs, saved === undefined ? undefined : readSavedLayer(409), saved);
     reply.header('x-config-loaded', exact ? 'true' : 'false');
+    reply.header('x-driver-running', running ? 'true' : 'false');
     return view;
   });
 
@@ -254,6 +367,49 @@ export async function startSettingsServer(options: SettingsServerOptions): Promi
     const result = await options.apply();
     log.info('apply requested through the settings app');
     return reply.send(result ?? null);
+  });
+
+  // `reachy-mini-driver settings-link`: the app token (0600 in the config dir, so only the driver's
+  // user can read it) from this same machine mints a fresh one-time link; a browser session cannot.
+  app.post('/api/login-link', { onRequest: guard }, async (request) => {
+    if (request.headers.authorization === undefined) throw new HttpFailure(403, 'a new login link needs the app token (run `reachy-mini-driver settings-link` on the machine running the driver)');
+    const remote = (request.socket.remoteAddress ?? '').toLowerCase();
+    if (!isLoopbackName(remote) && remote !== (request.socket.localAddress ?? '').toLowerCase()) {
+      throw new HttpFailure(403, 'new login links are given only to requests from the machine running the driver');
+    }
+    const path = issueLoginPath();
+    log.info('fresh one-time login link issued (settings-link)');
+    return { ok: true, url: url + path, urls: urls.map((u) => u + path), expires_in_s: Math.floor(LOGIN_CODE_TTL_MS / 1000) };
+  });
+
+  let liveStreams = 0;
+  const live = options.liveView;
+  const emptyFrame = (): LiveFrame => ({ at: new Date().toISOString(), actors: [], events: [] });
+  app.get('/api/live', { onRequest: guard }, async () => ({ attached: live !== undefined, ...(live?.frame() ?? emptyFrame()) }));
+  // Server-sent events: one `frame` message per change (coalesced by the live view), a heartbeat comment between.
+  app.get('/api/live/stream', { onRequest: guard }, async (request, reply) => {
+    if (liveStreams >= MAX_LIVE_STREAMS) throw new HttpFailure(503, `too many live views open (max ${MAX_LIVE_STREAMS}); close one and reload`);
+    liveStreams++;
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      'x-content-type-options': 'nosniff',
+      'content-security-policy': CONTENT_SECURITY_POLICY,
+      'x-accel-buffering': 'no',
+    });
+    const send = (frame: LiveFrame): void => {
+      raw.write(`event: frame\ndata: ${JSON.stringify({ attached: live !== undefined, ...frame })}\n\n`);
+    };
+    send(live?.frame() ?? emptyFrame());
+    const unsubscribe = live?.subscribe(send);
+    const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), LIVE_HEARTBEAT_MS);
+    request.raw.on('close', () => {
+      liveStreams--;
+      clearInterval(heartbeat);
+      unsubscribe?.();
+    });
   });
 
   const uploadSizeGate = async (request: FastifyRequest): Promise<void> => {
@@ -275,19 +431,33 @@ export async function startSettingsServer(options: SettingsServerOptions): Promi
     return storeUploadedCredentials({ name: part.filename, bytes: read.bytes, configDir, replace, store });
   });
 
+  let url = '';
+  let urls: string[] = [];
+  const issueLoginPath = (): string => `/login?code=${auth.issueLoginCode()}`;
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : options.port;
-  const url = displayUrl(options.host, port);
-  const issueLoginPath = (): string => `/login?code=${auth.issueLoginCode()}`;
+  url = displayUrl(options.host, port);
+  urls = listenUrls(options.host, port);
   const loginPath = issueLoginPath();
-  log.info('settings app listening', { url, path: tokenPath });
+  const serverFile = join(configDir, SERVER_FILE_NAME);
+  await writePrivateFileAtomic(serverFile, JSON.stringify({ pid: process.pid, host: options.host, port, url }) + '\n');
+  log.info('settings app listening', { url, urls: urls.join(' '), path: tokenPath });
   return {
     url,
     port,
+    urls,
     loginUrl: url + loginPath,
     loginPath,
     issueLoginUrl: () => url + issueLoginPath(),
-    close: () => app.close(),
+    async close() {
+      await app.close();
+      // Only ours: another server may have started on this config dir since.
+      try {
+        if ((JSON.parse(readFileSync(serverFile, 'utf8')) as { pid?: unknown }).pid === process.pid) await rm(serverFile, { force: true });
+      } catch {
+        // Already gone or unreadable: nothing to clean up.
+      }
+    },
   };
 }
