@@ -3,12 +3,13 @@
 // machine's own names, loopback, reachy-mini.local and configured names are answered; the socket
 // limit holds; a save writes only the changed keys (no explicit `false` for untouched boxes);
 // /api/effective shows the RUNNING driver's values with unapplied saves as `pending`; a used login
-// link gives a page that says what to do; fresh links need the token from this machine.
+// link gives a page that says what to do; fresh links need the token from this machine; headers
+// that never complete or are too large are cut off.
 import { connect, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { MAX_CONNECTIONS } from '../../src/adapters/settings-http/settings-server.ts';
+import { HEADERS_TIMEOUT_MS, MAX_CONNECTIONS, MAX_HEADER_BYTES } from '../../src/adapters/settings-http/settings-server.ts';
 import { resolveConfig } from '../../src/config/config.ts';
 import { CONFIG_FILE_READS } from '../../src/adapters/config-files.ts';
 import { call, startHarness, type Harness } from './settings-harness.ts';
@@ -73,6 +74,34 @@ describe('connection limit', () => {
     expect(answer).toBe('');
     for (const s of held) s.destroy();
     await expect.poll(async () => (await call(h.server.url, 'GET', '/api/health')).status).toBe(200);
+  });
+});
+
+describe('header limits', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => h.stop());
+
+  /** Writes raw bytes and collects the answer until the server closes the socket. */
+  const raw = (bytes: string): Promise<string> =>
+    new Promise((resolve) => {
+      let data = '';
+      const s = connect(h.server.port, '127.0.0.1', () => s.write(bytes));
+      s.on('data', (chunk) => (data += chunk.toString()));
+      s.on('close', () => resolve(data));
+      s.on('error', () => resolve(data));
+    });
+
+  test(`headers never completed (slowloris) are cut off after ${HEADERS_TIMEOUT_MS / 1000} s`, async () => {
+    const answer = await raw('GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ');
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
+  }, HEADERS_TIMEOUT_MS + 10_000);
+
+  test(`headers over ${MAX_HEADER_BYTES} bytes are refused (431)`, async () => {
+    const answer = await raw(`GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(MAX_HEADER_BYTES)}\r\n\r\n`);
+    expect(answer).toMatch(/^HTTP\/1\.1 431/);
   });
 });
 

@@ -10,6 +10,7 @@
 // of what the RUNNING driver uses, the used-link page, fresh login links for `settings-link`
 // (token + same machine) and the live view of the actor system (/live.html, SSE).
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolve } from 'node:path';
@@ -56,8 +57,8 @@ export const MAX_UPLOAD_REQUEST_BYTES = MAX_UPLOAD_FILE_BYTES + MULTIPART_OVERHE
 const MAX_FORM_FIELDS = 4;
 const MAX_FORM_FIELD_BYTES = 1024;
 const MAX_FORM_PARTS = MAX_FORM_FIELDS + 1;
-/** A request that takes longer than this (a slow-drip upload) is cut off. */
-const REQUEST_TIMEOUT_MS = 60_000;
+/** A request that takes longer than this to arrive (a slow-drip upload) is cut off. */
+export const REQUEST_TIMEOUT_MS = 60_000;
 /** Headers are a few hundred bytes; on a LAN they arrive in milliseconds. A client still sending them after this is holding a socket (slowloris). */
 export const HEADERS_TIMEOUT_MS = 10_000;
 /** A socket with no traffic in either direction this long is closed (the live stream sends a heartbeat well within it). */
@@ -74,6 +75,23 @@ export const MAX_CONNECTIONS = 64;
 export const MAX_LIVE_STREAMS = 8;
 /** A comment line on the live stream this often keeps proxies and the idle timeout from closing it. */
 const LIVE_HEARTBEAT_MS = 15_000;
+/** Node checks the header and request deadlines this often (its default, 30 s, would let a slow client hold a socket for 40 s). */
+const DEADLINE_CHECK_INTERVAL_MS = 1_000;
+/** A browser's headers with the one session cookie are under 2 KiB; 8 KiB leaves room and halves Node's default. */
+export const MAX_HEADER_BYTES = 8 * 1024;
+
+/** The HTTP server with every limit above (fastify applies none of its own with a serverFactory). */
+function limitedServer(handler: (request: IncomingMessage, response: ServerResponse) => void): Server {
+  const server = createServer(
+    { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: DEADLINE_CHECK_INTERVAL_MS, maxHeaderSize: MAX_HEADER_BYTES },
+    handler,
+  );
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.setTimeout(IDLE_SOCKET_TIMEOUT_MS);
+  server.maxConnections = MAX_CONNECTIONS;
+  return server;
+}
+
 /** Written in the config dir while the server runs: how `settings-link` finds it (port, pid). */
 export const SERVER_FILE_NAME = 'settings-server.json';
 /**
@@ -147,16 +165,7 @@ export async function startSettingsServer(options: SettingsServerOptions): Promi
   const store = createSettingsStore(resolve(options.settingsFile));
   const inputs: ConfigInputs = { argv: options.argv, env: options.env, files: CONFIG_FILE_READS };
 
-  const app = Fastify({
-    logger: false,
-    bodyLimit: JSON_BODY_LIMIT_BYTES,
-    requestTimeout: REQUEST_TIMEOUT_MS,
-    connectionTimeout: IDLE_SOCKET_TIMEOUT_MS,
-    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-    forceCloseConnections: true,
-  });
-  app.server.headersTimeout = HEADERS_TIMEOUT_MS;
-  app.server.maxConnections = MAX_CONNECTIONS;
+  const app = Fastify({ logger: false, bodyLimit: JSON_BODY_LIMIT_BYTES, forceCloseConnections: true, serverFactory: limitedServer });
   const hosts = createHostAllowlist(ownNamesReader(), [...(options.allowedHosts ?? []), ...(options.host === '0.0.0.0' || options.host === '::' ? [] : [options.host])]);
   // Before everything else (static files, /login, /api/health): a foreign Host is a rebinding page.
   app.addHook('onRequest', async (request, reply) => {
