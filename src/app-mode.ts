@@ -78,9 +78,11 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
     inEffect: () => (running ? inEffect : undefined),
     liveView,
   });
-  out(`settings app on ${settings.urls.join(' , ')}`);
-  out(`one-time login link (open one of these in a browser; it works once): ${settings.urls.map((u) => u + settings.loginPath).join(' , ')}`);
-  out(`live view of the state machines (after logging in): ${settings.url}/live.html — a new login link: npx reachy-mini-driver settings-link`);
+  out('settings app listening on:');
+  for (const url of settings.urls) out(`  ${url}`);
+  out('one-time login link (open one of these in a browser; it works once, for an hour):');
+  for (const url of settings.urls) out(`  ${url}${settings.loginPath}`);
+  out(`a new login link: npx reachy-mini-driver settings-link · live view of the state machines (after logging in): ${settings.url}/live.html`);
   return {
     settings,
     driver: () => running,
