@@ -23,6 +23,8 @@ import { subjects } from './protocol/subjects.ts';
 import { APPROVABLE_FUNCTIONS, eventsFor, functionsFor, SUPERVISOR_FUNCTIONS } from './rpc/catalogue.ts';
 import { policyDocument, validatePolicy, type SafetyPolicy } from './safety/safety-policy.ts';
 import type { InspectionEvent, Observer } from 'xstate';
+import { advertisedFunctions, sameEnvelope } from './safety/advertised-functions.ts';
+import { narrowedAxes } from './safety/envelope-view.ts';
 import { ConfigError } from './config/config-error.ts';
 import { prepareMediaRuntime, type MediaRuntime, type MediaRuntimeOptions } from './actors/media-runtime.ts';
 import { DEFAULT_MONITOR_SETTINGS } from './actors/media-monitors.ts';
@@ -146,8 +148,9 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
   let mesh: DeviceRuntime | undefined;
   let current = config;
   const audit = openAuditLog(config.auditLogPath, (record) => mesh?.publish(subjects.audit(current.tenant, current.deviceId), record));
-  const gate = createRpcGate({ functions, target: lateTarget(root), explainRefusal, onRefusal: (info) => robot?.recordRefusal(info), rateLimiter: new RateLimiter(() => root().getSnapshot().context.policy.rate_limits) });
+  const gate = createRpcGate({ functions, target: lateTarget(root), explainRefusal, onRefusal: (info) => robot?.recordRefusal(info), rateLimiter: new RateLimiter(() => root().getSnapshot().context.policy.rate_limits), onCall: (who) => robot?.driver.send({ type: 'caller.heard', who }) });
   const supervisorGate = createRpcGate({ functions: SUPERVISOR_FUNCTIONS, target: lateTarget(root), explainRefusal, onRefusal: (info) => robot?.recordRefusal(info) });
+  const policy = startPolicy(config);
   const meshOptionsOf = (c: DriverConfig, brokers: ReadonlyArray<string>): DeviceRuntimeOptions => ({
     deviceId: c.deviceId,
     tenant: c.tenant,
@@ -157,6 +160,8 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     registerJitterMs: c.registerJitterS * 1000,
     connectionOptions: natsConnectionOptions({ servers: brokers, name: `reachy-mini-driver ${c.deviceId}`, credentials: c.credentials, tls: c.tls }),
     functions,
+    // Advertised under the envelope in force (re-advertised when a policy change alters it).
+    advertised: () => advertisedFunctions(functions, robot ? root().getSnapshot().context.policy : policy),
     events,
     gate,
     supervisorGate,
@@ -182,7 +187,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     leasePolicy: config.leasePolicy,
     leaseTtlS: config.leaseTtlS,
     privilegedRpc: config.privilegedRpc,
-    policy: startPolicy(config),
+    policy,
     audit,
     emitSafetyEvent: (payload) => mesh?.emitEvent('safety_event', payload),
     mesh: device.logic,
@@ -233,6 +238,12 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     log.info('configuration applied', { restarted: restarted.join(',') || 'nothing' });
     return { ok: true, restarted };
   };
+  // A new envelope changes the advertised ranges: the mesh registers and announces again (connection kept).
+  started.driver.on('policy.changed', (e) => {
+    if (sameEnvelope(e.before.envelope, e.after.envelope)) return;
+    meshRuntime.mesh.send({ type: 'mesh.readvertise' });
+    log.info('safety envelope changed: capabilities re-advertised');
+  });
   return {
     robot: started,
     gate,
@@ -263,6 +274,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
         execution: view.motion.state,
         media: media ? { state: view.media.state, since: new Date(view.media.since).toISOString(), last_error: view.media.lastError, codec: media.link?.videoCodec ?? null } : { state: 'disabled' },
         last_error: view.motion.lastError || view.connection.lastError || null,
+        safety_envelope: narrowedAxes(view.policy.envelope),
       };
     },
     async stop() {

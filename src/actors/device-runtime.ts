@@ -42,6 +42,12 @@ export interface DeviceRuntimeOptions {
   readonly registerJitterMs: number;
   readonly connectionOptions: NodeConnectionOptions;
   readonly functions: ReadonlyArray<AnyRpcFunction>;
+  /**
+   * The functions as advertised at this moment (the safety envelope in force sets the motion
+   * parameters' minimum/maximum), read at each registration, presence and micro-service start;
+   * `functions` when absent. `mesh.readvertise` publishes a change.
+   */
+  readonly advertised?: () => ReadonlyArray<AnyRpcFunction>;
   readonly events: ReadonlyArray<EventDefinition>;
   readonly gate: RpcGate;
   /** Privileged functions served on `.supervisor` (broker ACLs restrict who may publish there). */
@@ -92,9 +98,13 @@ interface MeshRun {
 /** The pieces of one run, built from `options` (rebuilt when the holder's options change). */
 function runOf(options: DeviceRuntimeOptions): MeshRun {
   const now = options.now ?? Date.now;
-  const caps = capabilities(options.functions, options.events);
-  const registration = () => ({ deviceId: options.deviceId, deviceTtlS: options.deviceTtlS, capabilities: caps, status: options.status(), firmwareVersion: options.version });
+  const registration = () => ({ deviceId: options.deviceId, deviceTtlS: options.deviceTtlS, capabilities: capabilities(advertisedOf(options), options.events), status: options.status(), firmwareVersion: options.version });
   return { options, now, registration, handlers: entryHandlers({ options, now, registration }) };
+}
+
+/** The functions as advertised now. */
+function advertisedOf(options: DeviceRuntimeOptions): ReadonlyArray<AnyRpcFunction> {
+  return options.advertised?.() ?? options.functions;
 }
 
 /** The live NATS side: the current link (replaced when the mesh reconnects) and its micro service. */
@@ -110,6 +120,20 @@ class MeshIo {
 
   droppedPublishes(): number {
     return this.#droppedBefore + (this.link?.droppedPublishes() ?? 0);
+  }
+
+  #refreshing: Promise<void> = Promise.resolve();
+
+  /** Replaces the micro service on the current link (one refresh at a time; the link itself is kept). */
+  refreshMicro(start: (nc: NatsLink['nc']) => Promise<MicroService | undefined>): void {
+    this.#refreshing = this.#refreshing.then(async () => {
+      const link = this.link;
+      if (!link || link.nc.isClosed()) return;
+      const old = this.micro;
+      this.micro = undefined;
+      await old?.stop().catch(() => undefined);
+      this.micro = await start(link.nc);
+    });
   }
 
   /** Never throws: a body that cannot be built or encoded is dropped with a warning, an oversize one by the link. */
@@ -176,12 +200,15 @@ function connectActor(run: () => MeshRun, io: MeshIo) {
       throw new Error('stopped while connecting');
     }
     io.adopt(opened);
-    io.micro = await startMicroService(opened.nc, { deviceId: options.deviceId, tenant: options.tenant, version: options.version, functions: options.functions, serve: onEndpoint }).catch(
-      (error: unknown) => {
-        log.warn('micro service surface unavailable', { error: error as Error });
-        return undefined;
-      },
-    );
+    io.micro = await startMicro(opened.nc, options, onEndpoint);
+  });
+}
+
+/** The micro-service view of the functions as advertised now; undefined (logged) when the broker refuses it. */
+function startMicro(nc: NatsLink['nc'], options: DeviceRuntimeOptions, serve: EntryHandlers['onEndpoint']): Promise<MicroService | undefined> {
+  return startMicroService(nc, { deviceId: options.deviceId, tenant: options.tenant, version: options.version, functions: advertisedOf(options), serve }).catch((error: unknown) => {
+    log.warn('micro service surface unavailable', { error: error as Error });
+    return undefined;
   });
 }
 
@@ -235,6 +262,7 @@ function meshLogicFor(run: () => MeshRun, io: MeshIo): MeshMachine {
         const { options, now } = run();
         if (options.discoveryMode === 'd2d') io.publishJson(presenceSubject(), () => departingPayload(options.deviceId, options.tenant, now()));
       },
+      refreshService: () => io.refreshMicro((nc) => startMicro(nc, run().options, run().handlers.onEndpoint)),
       notifyRegistered: ({ context }) => log.info('registered with the registry', { device_id: run().options.deviceId, tenant: run().options.tenant, registration_id: context.registrationId }),
     },
   });

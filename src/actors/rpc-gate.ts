@@ -61,6 +61,8 @@ export interface RpcGateOptions {
   readonly onRefusal?: (info: { fn: string; error: RpcFailure; caller: CallerMeta; event: { type: string } }) => void;
   /** Per-caller rate limits by class of function, checked before the state gate. */
   readonly rateLimiter?: RateLimiter;
+  /** Told the caller (the rate limiter's key) of every decoded call, refused or not: the dead-man hears it. */
+  readonly onCall?: (callerKey: string) => void;
 }
 
 export interface RpcGate {
@@ -87,6 +89,7 @@ export function createRpcGate(options: RpcGateOptions): RpcGate {
       } catch (error) {
         return { ok: false, error: new HandlerFailed({ message: (error as Error).message }) };
       }
+      options.onCall?.(rateKey(event, caller));
       const limited = rateLimited(options.rateLimiter, method, event, caller);
       if (limited) {
         if (limited.firstInBurst) options.onRefusal?.({ fn: method, error: limited.error, caller, event });

@@ -30,6 +30,7 @@ export function startSafetyTrail(root: Actor<DriverMachine>, audit: AuditLog, em
     lease.on('lease.changed', (e) => record(`lease_${e.reason}`, e.detail ?? e.reason, null, e.owner, { expires_at: e.expiresAt / 1000 }, { lease_owner: e.holder })),
     motion.on('motion.late_move', (e) => record('late_move_stopped', e.reason, null, null, { uuid: e.uuid })),
     motion.on('motion.stop_unconfirmed', (e) => record('stop_unconfirmed', e.reason, null, null, { error: e.error })),
+    root.on('deadman.stopped', (e) => record('deadman_stop', e.reason, null, e.commander, { silent_ms: Math.round(e.silentMs), deadman_ms: e.ms })),
     root.on('policy.changed', (e) => record('policy_changed', e.reason, 'set_safety_policy', e.owner, { before: policyDocument(e.before), after: policyDocument(e.after) })),
   ];
   return {

@@ -38,8 +38,13 @@ function settingNumber(layers: SafetyLayers, key: string): number | string | und
 }
 
 function envelope(layers: SafetyLayers) {
-  const file = layers.pick<string | undefined>('envelopeFile', { flag: str(layers.flags.envelope), env: layers.envValue(['REACHY_ENVELOPE']) }, undefined);
-  const doc = file !== undefined ? layers.readJson(file) : layers.settingValue('safety_envelope');
+  // One layered choice (so its source is recorded): a file named by flag or env, else the settings object.
+  const flagFile = str(layers.flags.envelope);
+  const envFile = layers.envValue(['REACHY_ENVELOPE']);
+  const saved = layers.settingValue('safety_envelope');
+  const chosen = layers.pick<{ file?: string; doc?: unknown } | undefined>('envelopeFile', { flag: flagFile === undefined ? undefined : { file: flagFile }, env: envFile === undefined ? undefined : { file: envFile }, settings: saved === undefined ? undefined : { doc: saved } }, undefined);
+  const file = chosen?.file;
+  const doc = file !== undefined ? layers.readJson(file) : chosen?.doc;
   if (doc === undefined) return MECHANICAL_RANGES;
   const issues: Array<{ parameter: string; problem: string }> = [];
   const result = envelopeFrom(doc, MECHANICAL_RANGES, '', issues);

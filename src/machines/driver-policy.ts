@@ -16,6 +16,7 @@ import {
   type RpcFailure,
 } from '../errors.ts';
 import type { ConnectionMachine } from './connection.machine.ts';
+import { deadmanStatus, motionRunning, type DeadmanMachine } from './deadman.machine.ts';
 import { availabilityOf, INITIAL_DRIVER_STATE, type ExecutionState } from './driver-state.ts';
 import type { InterlockMachine } from './interlock.machine.ts';
 import { mediaStateName, type MediaSessionMachine } from './media-session.machine.ts';
@@ -26,6 +27,7 @@ import { powerStateName, type PowerMachine } from './power.machine.ts';
 import type { MotionRpcEvent, PowerRequirement } from '../rpc/robot-functions.ts';
 import type { MediaRpcEvent } from '../rpc/media-functions.ts';
 import type { SafetyPolicy } from '../safety/safety-policy.ts';
+import { envelopeRefusal } from '../safety/envelope-check.ts';
 
 export type PrivilegedRpc = 'allowed' | 'supervisor_only';
 
@@ -35,6 +37,7 @@ export interface DriverChildren {
   readonly interlock: ActorRefFrom<InterlockMachine>;
   readonly lease: ActorRefFrom<LeaseMachine>;
   readonly motion: ActorRefFrom<MotionMachine>;
+  readonly deadman: ActorRefFrom<DeadmanMachine>;
   /** The device on the mesh (respawned by `mesh.restart`). */
   readonly mesh: ActorRefFrom<MeshMachine>;
   /** The media session (respawned by `media.restart`); null with --no-media. */
@@ -66,6 +69,8 @@ export interface GateView {
   readonly mesh: { readonly state: string; readonly since: number };
   /** The safety policy in force (the root's own state). */
   readonly policy: SafetyPolicy;
+  /** `driver_state.deadman` (deadman.machine.ts `deadmanStatus`). */
+  readonly deadman: Record<string, unknown>;
 }
 
 function mediaView(media: DriverChildren['media'], audio: AudioSwitches, startedAt: number): MediaView {
@@ -92,6 +97,7 @@ export function gateView(children: DriverChildren, privilegedRpc: PrivilegedRpc,
     media: mediaView(children.media, audio, startedAt),
     mesh: { state: meshStateName(mesh.value), since: mesh.context.stateSince },
     policy,
+    deadman: deadmanStatus(children.deadman.getSnapshot(), policy.deadman_ms, motionRunning(m.value)),
   };
 }
 
@@ -173,6 +179,9 @@ function leaseRefusal(view: GateView, event: GatedEvent, caller: string, nowMs: 
 export function refusalOf(view: GateView, event: GatedEvent, nowMs: number): RpcFailure | null {
   const fn = 'function' in event ? event.function : event.type.replace(/^(rpc|supervisor)\./, '');
   if (event.type === 'rpc.media') return mediaRefusal(view, event);
+  // A call outside the operator's envelope can never run: it says so before any state reason.
+  const outside = event.type === 'rpc.motion' ? envelopeRefusal(view.policy.envelope, fn, event.target) : null;
+  if (outside) return outside;
   if ((event.type === 'rpc.emergency_stop' || event.type === 'rpc.reset_interlock') && view.privilegedRpc === 'supervisor_only') {
     return new NotAllowedInState({ message: `${fn} is only served on the supervisor subject on this robot`, function: fn, state: { privileged_rpc: view.privilegedRpc } });
   }
@@ -264,6 +273,7 @@ export function statusResult(view: GateView, seen: Observations, nowMs: number):
         media: isoMs(view.media.since),
       },
       started_at: isoMs(seen.startedAt),
+      deadman: view.deadman,
     },
   };
 }

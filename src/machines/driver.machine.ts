@@ -9,6 +9,7 @@
 import { assign, emit, enqueueActions, setup, type ActorRefFrom } from 'xstate';
 import type { RpcFailure } from '../errors.ts';
 import { connectionMachine } from './connection.machine.ts';
+import { deadmanMachine, deadmanMayStop, deadmanReason, isStreamCommand, runningCommander, type DeadmanExpired } from './deadman.machine.ts';
 import { gateView, refusalOf, statusResult, type AudioSwitches, type DriverChildren, type GatedEvent, type GateView, type Observations, type PrivilegedRpc } from './driver-policy.ts';
 import { interlockMachine, type InterlockEvent } from './interlock.machine.ts';
 import { mediaCallEvent, type MediaSessionMachine } from './media-session.machine.ts';
@@ -86,12 +87,15 @@ export type ReportEvent =
   | { type: 'media.result'; requestId: string; ok: false; error: RpcFailure }
   /** Respawn the named child (the runtime drained the mesh / updated its options holder first). */
   | { type: 'mesh.restart'; input: MeshInput }
-  | { type: 'media.restart' };
+  | { type: 'media.restart' }
+  /** A call entered the gate from `who` (the rate limiter's caller key): the dead-man hears it. */
+  | { type: 'caller.heard'; who: string };
 
 /** What the children send to their parent. */
 export type ChildEvent =
   | MotionToParent
   | LeaseAnswer
+  | DeadmanExpired
   | { type: 'interlock.stop_requested'; reason: string; source: string | null }
   | { type: 'connection.changed'; state: string; at: number; lastError: string | null };
 
@@ -105,7 +109,9 @@ export type DriverEmitted =
   | RpcOutcome
   | { type: 'driver.read'; requestId: string; function: string }
   /** The policy in force changed (audited with who, before and after; the catalogue is re-advertised). */
-  | { type: 'policy.changed'; before: SafetyPolicy; after: SafetyPolicy; owner: string; reason: string };
+  | { type: 'policy.changed'; before: SafetyPolicy; after: SafetyPolicy; owner: string; reason: string }
+  /** The dead-man stopped motion (audited as `deadman_stop`). */
+  | { type: 'deadman.stopped'; commander: string; silentMs: number; ms: number; reason: string };
 
 const now = () => Date.now();
 
@@ -156,6 +162,7 @@ export const driverMachine = setup({
     interlock: interlockMachine,
     lease: leaseMachine,
     motion: motionMachine,
+    deadman: deadmanMachine,
     // Provided by the runtimes (device-runtime.ts, media-runtime.ts) with their I/O.
     mesh: (() => {
       throw new Error('driver machine: the "mesh" actor must be provided');
@@ -193,6 +200,15 @@ export const driverMachine = setup({
         enqueue.sendTo(context.children.lease, own ? { type: 'lease.renew', owner: e.owner } : { type: 'lease.acquire', owner: e.owner, ttlS: context.leaseTtlS });
       }
       enqueue.sendTo(context.children.motion, { type: 'motion.command', requestId: e.requestId, kind: e.function, owner: e.owner, command: e.command, target: e.target, wait: e.wait });
+      enqueue.sendTo(context.children.deadman, { type: 'deadman.arm', commander: e.owner, stream: isStreamCommand(e.command) });
+    }),
+    /** The commander went silent while motion runs: an internal stop (the fence and sweep of stop_motion, no trip). */
+    deadmanStop: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as DeadmanExpired;
+      const reason = deadmanReason(e.commander, e.silentMs);
+      enqueue.sendTo(context.children.motion, { type: 'motion.stop', requestId: null, reply: null, reason });
+      enqueue.sendTo(context.children.deadman, { type: 'deadman.stopped', reason });
+      enqueue.emit({ type: 'deadman.stopped', commander: e.commander, silentMs: e.silentMs, ms: e.ms, reason });
     }),
     motorMode: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Extract<DriverEvent, { type: 'rpc.set_motor_mode' }>;
@@ -201,6 +217,7 @@ export const driverMachine = setup({
     stopMotion: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Extract<DriverEvent, { type: 'rpc.stop_motion' }>;
       enqueue.sendTo(context.children.motion, { type: 'motion.stop', requestId: e.requestId, reply: 'stop', reason: `stop_motion by ${e.owner}` });
+      enqueue.sendTo(context.children.deadman, { type: 'deadman.disarm' });
     }),
     /** The interlock trips first, so any sender checking it before its daemon write sees it; then motion stops. */
     trip: enqueueActions(({ context, event, enqueue }) => {
@@ -208,11 +225,13 @@ export const driverMachine = setup({
       const source = e.type === 'supervisor.trip' ? 'supervisor' : 'rpc';
       enqueue.sendTo(context.children.interlock, { type: 'interlock.trip', reason: e.reason, source, owner: e.owner });
       enqueue.sendTo(context.children.motion, { type: 'motion.stop', requestId: e.requestId, reply: 'trip', reason: `${e.type === 'supervisor.trip' ? 'supervisor trip' : 'emergency_stop'} by ${e.owner}: ${e.reason}` });
+      enqueue.sendTo(context.children.deadman, { type: 'deadman.disarm' });
     }),
     /** A trip the root did not start (the daemon reported an error): stop motion, nobody to answer. */
     stopForInterlock: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Extract<ChildEvent, { type: 'interlock.stop_requested' }>;
       if (e.source === 'daemon') enqueue.sendTo(context.children.motion, { type: 'motion.stop', requestId: null, reply: null, reason: e.reason });
+      if (e.source === 'daemon') enqueue.sendTo(context.children.deadman, { type: 'deadman.disarm' });
     }),
     reset: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Extract<DriverEvent, { type: 'rpc.reset_interlock' | 'supervisor.reset' }>;
@@ -284,6 +303,7 @@ export const driverMachine = setup({
     setPolicy: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Extract<DriverEvent, { type: 'supervisor.set_safety_policy' }>;
       enqueue.assign({ policy: e.policy });
+      enqueue.sendTo(context.children.deadman, { type: 'deadman.policy', ms: e.policy.deadman_ms, commander: runningCommander(context.children.motion.getSnapshot()) });
       enqueue.emit({ type: 'policy.changed', before: context.policy, after: e.policy, owner: e.owner, reason: e.reason });
       enqueue.emit(outcome(e.requestId, { ok: true, result: { status: 'applied', before: policyDocument(context.policy), policy: policyDocument(e.policy) } }));
     }),
@@ -293,6 +313,8 @@ export const driverMachine = setup({
     }),
   },
   guards: {
+    /** The dead-man finds motion running, or a stream still on. */
+    deadmanMayStop: ({ context, event }) => deadmanMayStop(event as DeadmanExpired, context.children.motion.getSnapshot().value),
     /** THE safety gate: the same function explains every refusal. */
     allowed: ({ context, event }) => refusalOf(viewOf(context), event as GatedEvent, now()) === null,
     /** wake_up on an awake robot / goto_sleep on an asleep one: nothing to do (no daemon call). */
@@ -323,6 +345,7 @@ export const driverMachine = setup({
         interlock: spawn('interlock', { id: 'interlock', systemId: 'interlock' }),
         lease: spawn('lease', { id: 'lease', systemId: 'lease', input: { policy: input.leasePolicy, defaultTtlS: input.leaseTtlS } }),
         motion: spawn('motion', { id: 'motion', systemId: 'motion' }),
+        deadman: spawn('deadman', { id: 'deadman', systemId: 'deadman', input: { ms: (input.policy ?? DEFAULT_SAFETY_POLICY).deadman_ms } }),
         mesh: spawn('mesh', { id: 'mesh', systemId: 'mesh', input: input.mesh }),
         media: input.mediaEnabled === false ? null : spawn('media', { id: 'media', systemId: 'media' }),
       },
@@ -367,6 +390,9 @@ export const driverMachine = setup({
         'mesh.restart': { actions: 'restartMesh' },
         'media.restart': { actions: 'restartMedia' },
         'media.detector': { actions: 'mirrorDetector' },
+        'caller.heard': { actions: enqueueActions(({ context, event, enqueue }) => enqueue.sendTo(context.children.deadman, event)) },
+        // A move may have ended meanwhile: then there is nothing to stop.
+        'deadman.expired': { guard: 'deadmanMayStop', actions: 'deadmanStop' },
       },
     },
   },

@@ -1,7 +1,8 @@
 // The mesh connection of the device (device-connect-protocol.md §2.5–§2.10, §3.6): connect to
 // the broker, register (infra: `registerDevice` with jitter, timeout and full-jitter back-off under 1→30 s until a
 // UUID comes back; d2d: announce presence), heartbeat every ttl/3, presence every 5 s after a
-// 0.5 s burst, re-register after every reconnect, `departing` presence on stop. Owns the states
+// 0.5 s burst, re-register after every reconnect and when the advertised capabilities change
+// (`mesh.readvertise`: a new safety envelope), `departing` presence on stop. Owns the states
 // and timing only (time is read from Date.now, which tests fake): every I/O action and actor is named here and provided by the device runtime
 // (src/actors/device-runtime.ts). NATS status events drive it; nothing here ever exits the process.
 import { assign, setup } from 'xstate';
@@ -51,6 +52,8 @@ export type MeshEvent =
   | { type: 'nats.reconnect' }
   | { type: 'nats.closed'; error?: string }
   | { type: 'nats.probe' }
+  /** The advertised capabilities changed (a new safety envelope): refresh the micro service, register or announce again, connection kept. */
+  | { type: 'mesh.readvertise' }
   | { type: 'mesh.stop' };
 
 export interface RegistrationOutput {
@@ -85,6 +88,8 @@ export const meshMachine = setup({
     publishPresence: () => undefined,
     publishDeparting: () => undefined,
     notifyRegistered: () => undefined,
+    /** Re-publishes the micro-service endpoints with the capabilities as advertised now. */
+    refreshService: () => undefined,
     stamp: assign({ stateSince: ({ context }) => Date.now() }),
     startBurst: assign({ burstUntil: ({ context }) => Date.now() + PRESENCE_BURST_WINDOW_MS }),
     recordRegistration: assign(({ context }, output: RegistrationOutput) => ({
@@ -157,7 +162,11 @@ export const meshMachine = setup({
     registering: {
       entry: 'stamp',
       initial: 'choose',
-      on: { 'nats.disconnect': { target: 'reconnecting' } },
+      on: {
+        'nats.disconnect': { target: 'reconnecting' },
+        // A registration in flight may carry the old capabilities: send it again, now.
+        'mesh.readvertise': { target: '.requesting', reenter: true, actions: 'refreshService' },
+      },
       states: {
         choose: {
           always: [
@@ -191,6 +200,11 @@ export const meshMachine = setup({
       on: {
         'nats.disconnect': { target: 'reconnecting' },
         'nats.probe': { guard: 'isD2D', actions: 'publishPresence' },
+        // New capabilities: the registry gets a fresh registerDevice at once (no jitter, like after a reconnect); d2d peers a presence burst.
+        'mesh.readvertise': [
+          { guard: 'isD2D', actions: ['refreshService', 'startBurst', 'publishPresence'] },
+          { target: 'registering.requesting', actions: 'refreshService' },
+        ],
       },
       states: {
         heartbeat: {
@@ -218,6 +232,8 @@ export const meshMachine = setup({
     reconnecting: {
       entry: ['stamp', 'countReconnect'],
       on: {
+        // The registration after the reconnect reads the capabilities then; the micro service is refreshed now.
+        'mesh.readvertise': { actions: 'refreshService' },
         // Re-register at once after a reconnect (Python does the same, §3.6); no jitter needed.
         'nats.reconnect': [
           { guard: 'isD2D', target: 'registered', actions: ['startBurst', 'publishPresence'] },

@@ -80,7 +80,7 @@ const READ_LABELS = { direction: 'read', safety: 'informational' } as const;
 
 export const lookAtWorld = defineFunction({
   name: 'look_at_world',
-  description: `Point the head: a realtime head target from roll/pitch/yaw (degrees) and an x/y/z offset (mm) in the robot's world frame (x forward, y left, z up; positive pitch looks down, positive yaw turns left). Limits: pitch and roll ±${LIMITS.headPitchDeg}°, yaw ±${LIMITS.headYawDeg}°, offsets ±${LIMITS.headTranslationMm} mm; values outside are refused, not clamped. Needs the robot awake, the interlock safe and the lease free or yours. Returns {status:"accepted", target}.`,
+  description: `Point the head: a realtime head target from roll/pitch/yaw (degrees) and an x/y/z offset (mm) in the robot's world frame (x forward, y left, z up; positive pitch looks down, positive yaw turns left). Limits: each parameter's advertised minimum/maximum (the operator's safety envelope, inside the mechanical pitch and roll ±${LIMITS.headPitchDeg}°, yaw ±${LIMITS.headYawDeg}°, offsets ±${LIMITS.headTranslationMm} mm); values outside are refused (OutsideEnvelope, or InvalidParams beyond the mechanical range), not clamped. Needs the robot awake, the interlock safe and the lease free or yours. Returns {status:"accepted", target}.`,
   labels: MOTION_LABELS,
   params: defineParams({
     pitch: numberParam({ description: 'Head pitch in degrees; positive looks down.', minimum: -LIMITS.headPitchDeg, maximum: LIMITS.headPitchDeg, default: 0, unit: 'degrees' }),
@@ -103,7 +103,7 @@ export const lookAtWorld = defineFunction({
 
 export const setBodyYaw = defineFunction({
   name: 'set_body_yaw',
-  description: `Turn the body (base) to an absolute yaw in degrees (positive turns left). Range ±${LIMITS.bodyYawDeg.toFixed(3)}° (±2.8 rad; the daemon itself stops at ±160° and keeps the head within 65° of the body). duration_s 0 sends a realtime target; above 0 runs a min-jerk move of that duration (max ${LIMITS.bodyYawDurationS} s). Needs the robot awake, the interlock safe and the lease free or yours.`,
+  description: `Turn the body (base) to an absolute yaw in degrees (positive turns left). Range: yaw_deg's advertised minimum/maximum (the operator's safety envelope, inside the mechanical ±${LIMITS.bodyYawDeg.toFixed(3)}° = ±2.8 rad; the daemon itself stops at ±160° and keeps the head within 65° of the body); values outside are refused, not clamped. duration_s 0 sends a realtime target; above 0 runs a min-jerk move of that duration (max ${LIMITS.bodyYawDurationS} s). Needs the robot awake, the interlock safe and the lease free or yours.`,
   labels: MOTION_LABELS,
   timeoutMs: (p) => moveTimeoutMs(p.duration_s, p.wait),
   params: defineParams({
@@ -123,7 +123,7 @@ export const setBodyYaw = defineFunction({
 
 export const antennaPose = defineFunction({
   name: 'antenna_pose',
-  description: `Set both antennas (degrees, ±${LIMITS.antennaDeg}° each) as a realtime target. Needs the robot awake, the interlock safe and the lease free or yours.`,
+  description: `Set both antennas (degrees, within each parameter's advertised minimum/maximum: the operator's safety envelope inside the mechanical ±${LIMITS.antennaDeg}°) as a realtime target; values outside are refused, not clamped. Needs the robot awake, the interlock safe and the lease free or yours.`,
   labels: MOTION_LABELS,
   params: defineParams({
     left: numberParam({ description: 'Left antenna angle in degrees.', minimum: -LIMITS.antennaDeg, maximum: LIMITS.antennaDeg, default: 0, unit: 'degrees' }),
@@ -138,7 +138,7 @@ export const antennaPose = defineFunction({
 
 export const gotoPose = defineFunction({
   name: 'goto_pose',
-  description: `One coordinated move of head (x/y/z mm, roll/pitch/yaw degrees, same limits as look_at_world), antennas (±${LIMITS.antennaDeg}°) and body yaw over duration_s seconds (0.05–${LIMITS.gotoDurationS}) with an interpolation (linear, minjerk, ease_in_out, cartoon). Returns the daemon move uuid; wait=true answers when the move completed. Needs the robot awake, the interlock safe and the lease free or yours.`,
+  description: `One coordinated move of head (x/y/z mm, roll/pitch/yaw degrees), antennas and body yaw, each within its advertised minimum/maximum (the operator's safety envelope; values outside are refused, not clamped), over duration_s seconds (0.05–${LIMITS.gotoDurationS}) with an interpolation (linear, minjerk, ease_in_out, cartoon). Returns the daemon move uuid; wait=true answers when the move completed. Needs the robot awake, the interlock safe and the lease free or yours.`,
   labels: MOTION_LABELS,
   timeoutMs: (p) => moveTimeoutMs(p.duration_s, p.wait),
   params: defineParams({
@@ -174,7 +174,7 @@ export const gotoPose = defineFunction({
 
 export const lookAtPoint = defineFunction({
   name: 'look_at_point',
-  description: `Turn the head to look at a point in the world frame (metres; x forward, y left, z up; |p| ≤ ${LIMITS.lookAtDistanceM} m) using the daemon's look-at maths. The resulting head angles must stay within look_at_world's limits (pitch/roll ±${LIMITS.headPitchDeg}°, yaw ±${LIMITS.headYawDeg}°) or the call is refused. duration_s 0 = realtime target, else a min-jerk move.`,
+  description: `Turn the head to look at a point in the world frame (metres; x forward, y left, z up; |p| ≤ ${LIMITS.lookAtDistanceM} m) using the daemon's look-at maths. The resulting head angles (with no offset) must stay within the head limits look_at_world advertises (its roll/pitch/yaw/x_mm/y_mm/z_mm minimum/maximum: the operator's safety envelope) or the call is refused (OutsideEnvelope; InvalidParams beyond the mechanical pitch/roll ±${LIMITS.headPitchDeg}°, yaw ±${LIMITS.headYawDeg}°). duration_s 0 = realtime target, else a min-jerk move.`,
   labels: MOTION_LABELS,
   timeoutMs: (p) => moveTimeoutMs(p.duration_s, p.wait),
   params: defineParams({

@@ -6,7 +6,8 @@
 // precedence itself (src/config/config.ts), the settings schema (settings-schema.ts) nor any I/O
 // (the caller reads the saved file and passes the file reader).
 import { CONFIG_KEYS, resolveConfig, type ConfigFileReads, type DriverConfig, type SettingsLayer, type Source } from '../config/config.ts';
-import { SETTINGS_DEFAULTS, SETTINGS_KEYS, type AppSettings } from './settings-schema.ts';
+import { OPTIONAL_SETTINGS_KEYS, SETTINGS_DEFAULTS, SETTINGS_KEYS, type AppSettings } from './settings-schema.ts';
+import { narrowedAxes } from '../safety/envelope-view.ts';
 
 /** Turns the credentials gate off for the fallback view only (see buildEffectiveView). */
 const INSECURE_ENV = 'DEVICE_CONNECT_ALLOW_INSECURE';
@@ -54,6 +55,8 @@ const CONFIG_VALUES: Readonly<Record<string, (c: DriverConfig) => unknown>> = {
   messagingUrls: (c) => c.messagingUrls.join(','),
   discoveryMode: (c) => c.discoveryMode,
   reachyPrefix: (c) => c.reachyPrefix,
+  // The configured envelope's narrowed axes; the one in force may differ since (set_safety_policy).
+  envelopeFile: (c) => narrowedAxes(c.safetyPolicy.envelope),
 };
 
 /** Driver defaults per settings key for the layer fallback (null where the default depends on other keys). */
@@ -73,7 +76,10 @@ const LAYER_DEFAULTS: Readonly<Record<keyof AppSettings, unknown>> = {
   portal_credentials_glob: '*.creds.json',
   portal_credentials_dir: null,
   reachy_prefix: 'reachy_mini',
+  safety_envelope: null,
 };
+/** Every key the view answers: the reference's and the optional ones. */
+const VIEW_KEYS: ReadonlyArray<keyof AppSettings> = [...SETTINGS_KEYS, ...OPTIONAL_SETTINGS_KEYS];
 const TRUTHY = new Set(['1', 'true', 'yes', 'on']);
 
 /** The last `--flag value` / `--flag=value` (or a bare boolean `--flag`) of any of the key's flag names. */
@@ -112,7 +118,7 @@ function resolveByLayer(settingsKey: keyof AppSettings, inputs: ConfigInputs, sa
 /** Per settings key: the value the driver uses and the layer it came from (`sources` of resolveConfig). */
 export function effectiveView(config: DriverConfig, inputs: ConfigInputs, saved: AppSettings | undefined): Record<string, EffectiveEntry> {
   const view: Record<string, EffectiveEntry> = {};
-  for (const settingsKey of SETTINGS_KEYS) {
+  for (const settingsKey of VIEW_KEYS) {
     const key = CONFIG_KEYS.find((k) => k.settings === settingsKey);
     const read = key ? CONFIG_VALUES[key.key] : undefined;
     const source = key ? config.sources[key.key] : undefined;
@@ -141,6 +147,6 @@ export function buildEffectiveView(inputs: ConfigInputs, savedLayer: SettingsLay
     return { exact: false, view, error: strict.error };
   }
   const view: Record<string, EffectiveEntry> = {};
-  for (const settingsKey of SETTINGS_KEYS) view[settingsKey] = resolveByLayer(settingsKey, inputs, saved);
+  for (const settingsKey of VIEW_KEYS) view[settingsKey] = resolveByLayer(settingsKey, inputs, saved);
   return { exact: false, view, error: strict.error };
 }

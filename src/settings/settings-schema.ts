@@ -1,11 +1,13 @@
 // The settings file's schema: the fifteen keys of the reference settings app with its defaults
 // (reference-driver.md §10, "Schema"), as one Effect Schema that validates PUT bodies, /api/validate
-// candidates and the saved file alike. Owns the per-key rules (enums, booleans, string lengths,
-// absolute paths) and the `{field, message}` issue shape; stricter than the reference on purpose
+// candidates and the saved file alike, plus the optional `safety_envelope` (README "Safety
+// envelope"; validated by the policy's own `envelopeFrom`, written only when set). Owns the
+// per-key rules (enums, booleans, string lengths, absolute paths) and the `{field, message}` issue shape; stricter than the reference on purpose
 // (§12.15: `transport_mode` was not validated, unknown keys were ignored). Does not own precedence
 // or cross-key checks (src/config/config.ts `resolveConfig` does those) nor any file I/O.
 import { Effect, Result, Schema, SchemaIssue } from 'effect';
 import { DEVICE_ID_PATTERN, TENANT_PATTERN } from '../protocol/subjects.ts';
+import { ENVELOPE_AXES, envelopeFrom, MECHANICAL_RANGES, type AxisRange, type EnvelopeAxis } from '../safety/safety-policy.ts';
 
 /** Paths: Linux PATH_MAX; longer values cannot name a file anyway. */
 export const MAX_PATH_LENGTH = 4096;
@@ -32,6 +34,8 @@ export interface AppSettings {
   readonly portal_credentials_glob: string;
   readonly portal_credentials_dir: string;
   readonly reachy_prefix: string;
+  /** The operator's envelope: only the axes set, each {min, max}; absent: the mechanical ranges (or --envelope). */
+  readonly safety_envelope?: Readonly<Partial<Record<EnvelopeAxis, AxisRange>>>;
 }
 
 /** The reference defaults (§10 table), newest version (`use_portal` false). */
@@ -54,6 +58,9 @@ export const SETTINGS_DEFAULTS: AppSettings = Object.freeze({
 });
 
 export const SETTINGS_KEYS: ReadonlyArray<keyof AppSettings> = Object.freeze(Object.keys(SETTINGS_DEFAULTS) as Array<keyof AppSettings>);
+/** Keys beyond the reference's: absent from the defaults and written only when set (the reference's file stays as it was). */
+export const OPTIONAL_SETTINGS_KEYS: ReadonlyArray<keyof AppSettings> = Object.freeze(['safety_envelope'] as const);
+const KNOWN_KEYS: ReadonlyArray<string> = [...SETTINGS_KEYS, ...OPTIONAL_SETTINGS_KEYS];
 
 export interface FieldIssue {
   readonly field: string;
@@ -132,15 +139,18 @@ export function decodeSettings(input: unknown): SettingsDecode {
   const record = input as Record<string, unknown>;
   const issues: FieldIssue[] = [];
   for (const key of Object.keys(record)) {
-    if (!(SETTINGS_KEYS as ReadonlyArray<string>).includes(key)) issues.push({ field: key, message: `is not a settings key (known: ${SETTINGS_KEYS.join(', ')})` });
+    if (!KNOWN_KEYS.includes(key)) issues.push({ field: key, message: `is not a settings key (known: ${KNOWN_KEYS.join(', ')})` });
   }
   for (const [field, refused] of Object.entries(REFUSED_VALUES)) {
     const value = record[field];
     if (typeof value === 'string' && refused[value.toLowerCase()] !== undefined) issues.push({ field, message: refused[value.toLowerCase()] ?? '' });
   }
   if (issues.length > 0) return { ok: false, issues };
-  const result = decodeStruct(record);
-  if (Result.isSuccess(result)) return { ok: true, settings: Object.freeze({ ...result.success }) };
+  const { safety_envelope: envelopeDoc, ...reference } = record;
+  const envelope = envelopeSetting(envelopeDoc, issues);
+  const result = decodeStruct(reference);
+  if (Result.isSuccess(result) && issues.length === 0) return { ok: true, settings: Object.freeze({ ...result.success, ...(envelope ? { safety_envelope: envelope } : {}) }) };
+  if (Result.isSuccess(result)) return { ok: false, issues };
   const seen = new Set<string>();
   for (const issue of formatIssues(result.failure.issue).issues) {
     const field = issue.path?.map(String).join('.') || '(body)';
@@ -151,6 +161,20 @@ export function decodeSettings(input: unknown): SettingsDecode {
   return { ok: false, issues };
 }
 
+/**
+ * The `safety_envelope` setting through the policy's own validation (issues named
+ * `safety_envelope.<axis>`): the axes given, or undefined when absent, null or empty.
+ */
+function envelopeSetting(doc: unknown, issues: FieldIssue[]): AppSettings['safety_envelope'] {
+  if (doc === undefined || doc === null) return undefined;
+  const found: Array<{ parameter: string; problem: string }> = [];
+  const envelope = envelopeFrom(doc, MECHANICAL_RANGES, 'safety_envelope.', found);
+  issues.push(...found.map((i) => ({ field: i.parameter, message: i.problem })));
+  if (found.length > 0) return undefined;
+  const given = ENVELOPE_AXES.filter((axis) => (doc as Record<string, unknown>)[axis] !== undefined);
+  return given.length === 0 ? undefined : Object.freeze(Object.fromEntries(given.map((axis) => [axis, envelope[axis]])));
+}
+
 /** One line naming every offending field, for the `error` member of a refusal. */
 export function describeIssues(issues: ReadonlyArray<FieldIssue>): string {
   return `invalid settings: ${issues.map((i) => `${i.field} ${i.message}`).join('; ')}`;
@@ -159,6 +183,6 @@ export function describeIssues(issues: ReadonlyArray<FieldIssue>): string {
 /** The reference's on-disk format: indent 2, sorted keys, trailing newline (§10). */
 export function serializeSettings(settings: AppSettings): string {
   const sorted: Record<string, unknown> = {};
-  for (const key of [...SETTINGS_KEYS].sort()) sorted[key] = settings[key];
+  for (const key of [...KNOWN_KEYS].sort() as Array<keyof AppSettings>) if (settings[key] !== undefined) sorted[key] = settings[key];
   return JSON.stringify(sorted, null, 2) + '\n';
 }

@@ -176,6 +176,34 @@ describe('settings page in Chromium', () => {
     expect(await messageText('#status-list dd[data-key="last_error"]')).toBe('daemon timeout');
   });
 
+  test('the safety envelope: refused per axis under its table, saved with only the axes filled in, configured apart from in force', async () => {
+    await page.fill('#device_id', '');
+    await page.fill('#envelope-head_pitch_deg-min', '10');
+    await page.fill('#envelope-head_pitch_deg-max', '-10');
+    await page.click('#save-button');
+    await expect.poll(() => messageText('#form-message')).toMatch(/^Not saved/);
+    await expect.poll(() => page.locator('#safety_envelope-error').isVisible()).toBe(true);
+    expect(await messageText('#safety_envelope-error')).toMatch(/head_pitch_deg min must not be above max/);
+    const applied = applyCalls.length;
+    await page.fill('#envelope-head_pitch_deg-min', '-10');
+    await page.fill('#envelope-head_pitch_deg-max', '30');
+    await page.click('#save-button');
+    await expect.poll(() => applyCalls.length).toBe(applied + 1);
+    expect(JSON.parse(readFileSync(settingsFile, 'utf8')).safety_envelope).toEqual({ head_pitch_deg: { min: -10, max: 30 } });
+    await expect.poll(() => messageText('#safety_envelope-effective')).toBe('configured: head_pitch_deg -10 … 30 (from the settings file); the envelope in force is under Live status');
+    expect(await messageText('#safety_envelope-source')).toBe('settings');
+    // The live status shows the envelope in force (the supervisor may have changed it since).
+    status = { ...status, safety_envelope: { head_pitch_deg: { min: -20, max: 20 } } };
+    await expect.poll(() => messageText('#status-list dd[data-key="safety_envelope"]'), { timeout: 6000 }).toBe('head_pitch_deg -20 … 20');
+    // Both boxes blank: the key is left out (the mechanical ranges).
+    await page.fill('#envelope-head_pitch_deg-min', '');
+    await page.fill('#envelope-head_pitch_deg-max', '');
+    await page.click('#save-button');
+    await expect.poll(() => applyCalls.length).toBe(applied + 2);
+    expect('safety_envelope' in JSON.parse(readFileSync(settingsFile, 'utf8'))).toBe(false);
+    await expect.poll(() => messageText('#safety_envelope-effective')).toBe('configured: the mechanical ranges (the built-in default); the envelope in force is under Live status');
+  });
+
   test('Apply calls the apply callback and reports it', async () => {
     const before = applyCalls.length;
     await page.click('#apply-button');

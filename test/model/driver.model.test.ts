@@ -18,10 +18,13 @@ import { motionMachine, type CommandAccepted, type ExecuteInput } from '../../sr
 import type { PowerRequirement } from '../../src/rpc/robot-functions.ts';
 import { canModel, coverageOf, edgePaths, executorTable, MODEL_START_MS as START_MS, pathTests, useFakeClock } from './model-harness.ts';
 import { quietMesh, steadyConnection, TEST_MESH_INPUT } from './root-children.ts';
+import { DEFAULT_SAFETY_POLICY } from '../../src/safety/safety-policy.ts';
 
 type Ev = DriverEvent;
 type MotionEv = Extract<Ev, { type: 'rpc.motion' }>;
 const LEASE_TTL_S = 300;
+/** The model's safety envelope: head pitch at most 20° (every other axis keeps its mechanical range). */
+const MODEL_PITCH_MAX_DEG = 20;
 
 // ---------------------------------------------------------------------------------------------
 // The world model: the brief's account of the gate-relevant child states, and how reports move them.
@@ -137,6 +140,7 @@ const RPCS: ReadonlyArray<readonly [string, Ev]> = [
   ['goto_pose bob', motionEvent('m-bob', 'bob', 'goto_pose', 'awake')],
   ['wake_up bob', motionEvent('m-wake', 'bob', 'wake_up', 'wake')],
   ['goto_sleep alice', motionEvent('m-sleep', 'alice', 'goto_sleep', 'sleep')],
+  ['goto_pose bob outside the envelope', { ...motionEvent('m-outside', 'bob', 'goto_pose', 'awake'), target: { kind: 'goto_pose', pitch: MODEL_PITCH_MAX_DEG + 5, yaw: 0 } }],
   ['set_motor_mode bob', { type: 'rpc.set_motor_mode', requestId: 'mm-bob', mode: 'enabled', owner: 'bob' }],
   ['stop_motion bob', { type: 'rpc.stop_motion', requestId: 'stop-bob', owner: 'bob' }],
   ['emergency_stop bob', { type: 'rpc.emergency_stop', requestId: 'estop-bob', reason: 'agent panic', owner: 'bob' }],
@@ -170,6 +174,8 @@ function powerAllows(requirement: PowerRequirement, power: string): boolean {
 function oracleRefusal(w: World, cfg: Config, e: Ev): string | null {
   const holder = w.lease === 'alice' ? 'alice' : null;
   const robotRpc = e.type === 'rpc.motion' || e.type === 'rpc.set_motor_mode';
+  // A motion outside the envelope can never run: refused first, whatever the state.
+  if (e.type === 'rpc.motion' && typeof e.target.pitch === 'number' && e.target.pitch > MODEL_PITCH_MAX_DEG) return 'OutsideEnvelope';
   switch (e.type) {
     case 'rpc.stop_motion':
     case 'rpc.get_status':
@@ -278,7 +284,8 @@ async function applyWorld(sut: Sut, e: WorldEvent): Promise<void> {
   await vi.advanceTimersByTimeAsync(0);
 }
 
-const inputFor = (cfg: Config): DriverInput => ({ deviceId: 'reachy-mini-test', leasePolicy: cfg.leasePolicy, leaseTtlS: 5, privilegedRpc: cfg.privilegedRpc, mediaEnabled: false, mesh: TEST_MESH_INPUT });
+const MODEL_POLICY = { ...DEFAULT_SAFETY_POLICY, envelope: { ...DEFAULT_SAFETY_POLICY.envelope, head_pitch_deg: { min: -30, max: MODEL_PITCH_MAX_DEG } } };
+const inputFor = (cfg: Config): DriverInput => ({ deviceId: 'reachy-mini-test', leasePolicy: cfg.leasePolicy, leaseTtlS: 5, privilegedRpc: cfg.privilegedRpc, mediaEnabled: false, mesh: TEST_MESH_INPUT, policy: MODEL_POLICY });
 
 function serializeWorld(snapshot: { value: unknown }): string {
   return JSON.stringify(snapshot.value);
@@ -414,8 +421,8 @@ test('every event the root declares is an RPC, a report or a child answer the te
   };
   visit(driverMachine.root as unknown as { transitions: Map<string, unknown>; states: Record<string, unknown> });
   const sent = new Set<string>([...RPCS.map(([, e]) => e.type), ...WORLD_EVENTS.flatMap((w) => reportsFor(w).map((e) => e.type))]);
-  // Child answers and reports covered by the flow tests, the media gate and the respawns (driver-media.model.test.ts), reads, and the policy (test/integration/safety-policy.test.ts).
-  const elsewhere = ['motion.answer', 'motion.stop_answer', 'motion.accepted', 'lease.answer', 'interlock.stop_requested', 'connection.changed', 'daemon.move_update', 'sender.settled', 'pose.update', 'rpc.read', 'read.result', 'rpc.media', 'media.result', 'media.detector', 'mesh.restart', 'media.restart', 'rpc.get_safety_policy', 'supervisor.set_safety_policy'];
+  // Child answers and reports covered by the flow tests, the media gate and the respawns (driver-media.model.test.ts), reads, and the policy (test/integration/safety-policy.test.ts); the dead-man (test/model/deadman.model.test.ts, test/integration/deadman.test.ts).
+  const elsewhere = ['motion.answer', 'motion.stop_answer', 'motion.accepted', 'lease.answer', 'interlock.stop_requested', 'connection.changed', 'daemon.move_update', 'sender.settled', 'pose.update', 'rpc.read', 'read.result', 'rpc.media', 'media.result', 'media.detector', 'mesh.restart', 'media.restart', 'rpc.get_safety_policy', 'supervisor.set_safety_policy', 'caller.heard', 'deadman.expired'];
   expect([...declared].filter((t) => !sent.has(t) && !elsewhere.includes(t)).sort()).toEqual([]);
 });
 

@@ -37,7 +37,7 @@ function serialize(snapshot: { value: unknown; status: string }): string {
 /** The system under test: the real machine with actors the executors settle. */
 function createSut(input: MeshInput) {
   const pending: { connect?: Deferred<void>; registerDevice?: Deferred<RegistrationOutput>; drain?: Deferred<void> } = {};
-  const effects = { heartbeats: 0, presences: 0, departing: 0, registered: 0 };
+  const effects = { heartbeats: 0, presences: 0, departing: 0, registered: 0, refreshes: 0 };
   const logic = meshMachine.provide({
     actors: {
       connect: fromPromise(() => (pending.connect = new Deferred<void>()).promise),
@@ -49,6 +49,7 @@ function createSut(input: MeshInput) {
       publishPresence: () => void effects.presences++,
       publishDeparting: () => void effects.departing++,
       notifyRegistered: () => void effects.registered++,
+      refreshService: () => void effects.refreshes++,
     },
   });
   const actor = createActor(logic, { input });
@@ -93,6 +94,14 @@ function executors(sut: () => Sut) {
       const before = sut().effects.departing;
       await send('mesh.stop')();
       expect(sut().effects.departing).toBe(before + 1);
+    },
+    // New capabilities: the micro service is refreshed in every connected state; registered d2d announces at once.
+    'mesh.readvertise': async () => {
+      const before = { ...sut().effects };
+      const wasRegistered = sut().actor.getSnapshot().matches('registered');
+      await send('mesh.readvertise')();
+      expect(sut().effects.refreshes).toBe(before.refreshes + 1);
+      if (wasRegistered && sut().actor.getSnapshot().context.discoveryMode === 'd2d') expect(sut().effects.presences).toBe(before.presences + 1);
     },
     'nats.probe': async () => {
       const before = sut().effects.presences;

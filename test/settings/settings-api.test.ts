@@ -182,7 +182,8 @@ describe('/api/effective: which layer wins per key', () => {
       expect(r.json.transport_mode).toEqual({ value: 'http', source: 'settings' });
       expect(r.json.messaging_backend).toEqual({ value: 'nats', source: 'settings' });
       expect(r.json.portal_credentials_glob).toEqual({ value: '*.creds.json', source: 'settings' });
-      expect(Object.keys(r.json).sort()).toEqual(Object.keys(FULL).sort());
+      // The reference's keys and the optional safety_envelope.
+      expect(Object.keys(r.json).sort()).toEqual([...Object.keys(FULL), 'safety_envelope'].sort());
       for (const entry of Object.values(r.json) as Array<{ source: string }>) expect(['flag', 'env', 'settings', 'credentials', 'default', 'derived']).toContain(entry.source);
     } finally {
       await h.stop();

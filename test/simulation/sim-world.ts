@@ -55,7 +55,8 @@ interface FakeClock {
   jump(ms: number): number;
 }
 
-export async function openWorld(seed: number, latencyMs: readonly [number, number]): Promise<SimWorld> {
+/** `extraArgv`: more driver flags (e.g. `--deadman 300`); the schedules run with none. */
+export async function openWorld(seed: number, latencyMs: readonly [number, number], extraArgv: readonly string[] = []): Promise<SimWorld> {
   setLogLevel(SIM_LOG_LEVEL);
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'], now: SIM_EPOCH_MS });
   const random = new SeededRandom(deriveSeed(seed, MATH_RANDOM_STREAM));
@@ -101,7 +102,7 @@ export async function openWorld(seed: number, latencyMs: readonly [number, numbe
         }),
       }),
     };
-    driver = await startTestDriver(['--no-media', '--messaging-url', 'nats://127.0.0.1:4222', '--device-id', 'reachy-sim'], { DEVICE_CONNECT_ALLOW_INSECURE: 'true' }, overrides);
+    driver = await startTestDriver(['--no-media', '--messaging-url', 'nats://127.0.0.1:4222', '--device-id', 'reachy-sim', ...extraArgv], { DEVICE_CONNECT_ALLOW_INSECURE: 'true' }, overrides);
     const root = driver.robot.driver as unknown as { on?: (type: string, handler: (event: { requestId?: string }) => void) => unknown };
     root.on?.('rpc.outcome', (event) => {
       if (event.requestId) outcomesPerRequest.set(event.requestId, (outcomesPerRequest.get(event.requestId) ?? 0) + 1);

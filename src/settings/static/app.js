@@ -23,7 +23,11 @@
     { key: 'portal_credentials_dir', type: 'text' },
     { key: 'portal_credentials_glob', type: 'text' },
     { key: 'reachy_prefix', type: 'text' },
+    // A composite control (the per-axis table): its own read/write; `null` when no axis is narrowed.
+    { key: 'safety_envelope', type: 'envelope', read: () => readEnvelope() ?? null, write: (_table, value) => fillEnvelope(value), display: (value) => envelopeText(value), settledWord: 'configured', note: 'the envelope in force is under Live status' },
   ];
+  /** The envelope's axes, as the rows of the safety envelope table name them. */
+  const ENVELOPE_AXES = [...document.querySelectorAll('#safety_envelope tr[data-axis]')].map((row) => row.dataset.axis);
   const FIELD_KEYS = new Set(FIELDS.map((f) => f.key));
 
   /** How each source reads in a sentence ("in effect: … (<phrase>)"). */
@@ -149,7 +153,42 @@
   };
 
   function fieldIo(field) {
-    return { read: field.read || FIELD_IO[field.type].read, write: field.write || FIELD_IO[field.type].write };
+    const io = FIELD_IO[field.type] || FIELD_IO.text;
+    return { read: field.read || io.read, write: field.write || io.write };
+  }
+
+  /** A box's number, null when blank (the server then names the axis), NaN-free: bad text is sent as written. */
+  function envelopeBound(id) {
+    const text = $(id).value.trim();
+    if (text === '') return null;
+    const n = Number(text);
+    return Number.isFinite(n) ? n : text;
+  }
+
+  /** The axes with a box filled in, each {min, max}; undefined when none is. */
+  function readEnvelope() {
+    const out = {};
+    for (const axis of ENVELOPE_AXES) {
+      const min = envelopeBound(`envelope-${axis}-min`);
+      const max = envelopeBound(`envelope-${axis}-max`);
+      if (min !== null || max !== null) out[axis] = { min, max };
+    }
+    return Object.keys(out).length > 0 ? out : undefined;
+  }
+
+  function fillEnvelope(envelope) {
+    for (const axis of ENVELOPE_AXES) {
+      const range = envelope && typeof envelope === 'object' ? envelope[axis] : undefined;
+      $(`envelope-${axis}-min`).value = range && typeof range.min === 'number' ? String(range.min) : '';
+      $(`envelope-${axis}-max`).value = range && typeof range.max === 'number' ? String(range.max) : '';
+    }
+  }
+
+  /** "head_pitch_deg −10 … 30 · body_yaw_deg …", or the mechanical ranges when no axis is narrowed. */
+  function envelopeText(envelope) {
+    const axes = envelope && typeof envelope === 'object' ? Object.entries(envelope) : [];
+    if (axes.length === 0) return 'the mechanical ranges';
+    return axes.map(([axis, r]) => `${axis} ${r && typeof r === 'object' ? `${r.min} … ${r.max}` : displayValue(r)}`).join(' · ');
   }
 
   /** The value each field had when the form was filled; a save sends the fields that differ from it. */
@@ -239,7 +278,10 @@
 
   function renderEffective() {
     const changes = changedFields();
-    for (const { key } of FIELDS) {
+    for (const field of FIELDS) {
+      const key = field.key;
+      const shown = field.display || displayValue;
+      const extra = field.note ? `; ${field.note}` : '';
       const badge = $(`${key}-source`);
       const note = $(`${key}-effective`);
       const box = fieldContainer(key);
@@ -260,12 +302,15 @@
         badge.className = 'badge badge-pending';
         badge.textContent = 'not in effect';
         badge.title = 'Saved, but the running driver does not use this value yet';
-        note.textContent = `saved, not in effect yet: the driver uses ${displayValue(entry.value)} (${phrase})`;
+        note.textContent = `saved, not in effect yet: the driver uses ${shown(entry.value)} (${phrase})${extra}`;
       } else {
         badge.className = `badge badge-${SOURCE_TEXT[source] ? source : 'unknown'}`;
         badge.textContent = source;
         badge.title = `The value in effect is ${phrase}`;
-        note.textContent = key in changes ? `changed, not saved yet; in effect: ${displayValue(entry.value)} (${phrase})` : driverRunning ? `in effect (${phrase})` : `used when the driver starts (${phrase})`;
+        // A field may name its settled value its own way (the envelope: "configured", the supervisor may change the one in force).
+        const word = field.settledWord || (driverRunning ? 'in effect' : 'used when the driver starts');
+        const settled = `${word}: ${shown(entry.value)} (${phrase})`;
+        note.textContent = (key in changes ? `changed, not saved yet; ${settled}` : field.display ? settled : driverRunning ? `in effect (${phrase})` : `used when the driver starts (${phrase})`) + extra;
       }
       note.classList.toggle('differs', Boolean(pending) || key in changes);
     }
@@ -294,14 +339,16 @@
       if (!issue || typeof issue !== 'object') continue;
       const field = typeof issue.field === 'string' ? issue.field : '';
       const message = typeof issue.message === 'string' ? issue.message : JSON.stringify(issue);
+      // `safety_envelope.<axis>` goes under its field, naming the part.
       const key = FIELD_KEYS.has(field) ? field : field.split('.')[0];
       const error = FIELD_KEYS.has(key) ? $(`${key}-error`) : null;
       if (error) {
-        error.textContent = error.textContent ? `${error.textContent} ${message}` : message;
+        const text = key === field ? message : `${field.slice(key.length + 1)} ${message}`;
+        error.textContent = error.textContent ? `${error.textContent} ${text}` : text;
         error.hidden = false;
         const input = $(key);
         input.setAttribute('aria-invalid', 'true');
-        if (!firstInvalid) firstInvalid = input;
+        if (!firstInvalid) firstInvalid = input.matches('input, select') ? input : input.querySelector('input');
         if (input.closest('details')) input.closest('details').open = true;
       } else {
         formIssues.append(el('li', '', field ? `${field}: ${message}` : message));
@@ -439,6 +486,7 @@
     lease: 'Lease',
     media: 'Media',
     last_error: 'Last error',
+    safety_envelope: 'Safety envelope in force',
   };
   const GOOD = /^(registered|connected|up|ok|awake|clear|idle|released|free|none|ready|enabled|running)$/i;
   const BAD = /^(tripped|error|failed|down|disconnected|closed|unavailable|fault)/i;
@@ -460,6 +508,9 @@
       dd.dataset.key = key;
       if (key === 'last_error' && (value === null || value === undefined || value === '')) {
         dd.textContent = 'none';
+      } else if (key === 'safety_envelope') {
+        dd.className = 'tone-neutral';
+        dd.textContent = envelopeText(value);
       } else if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
         const { state, ...rest } = value;
         if (state !== undefined) dd.append(el('span', 'state', displayValue(state)));

@@ -1,0 +1,70 @@
+// The safety envelope's check (README "Safety envelope", issue 14 item 1): which axes a motion
+// call's `target` (src/rpc/robot-functions.ts `toEvent`) sets, and which of them fall outside the
+// operator's envelope. Pure; the gate's one decision (`refusalOf` in src/machines/driver-policy.ts)
+// calls `envelopeRefusal`. Does not own the envelope's shape or validation
+// (src/safety/safety-policy.ts), nor the mechanical bounds (parameter decoding keeps those).
+// wake_up and goto_sleep (the daemon's own sequences) carry no axes and are never checked.
+import { OutsideEnvelope } from '../errors.ts';
+import type { Envelope, EnvelopeAxis } from './safety-policy.ts';
+
+/** The head's six axes as look_at_world and goto_pose name them. */
+const HEAD_AXES = { x_mm: 'head_x_mm', y_mm: 'head_y_mm', z_mm: 'head_z_mm', roll: 'head_roll_deg', pitch: 'head_pitch_deg', yaw: 'head_yaw_deg' } as const;
+
+/** For each motion target kind: target field → envelope axis. A kind not listed sets no checked axis. */
+export const TARGET_AXES: Readonly<Record<string, Readonly<Record<string, EnvelopeAxis>>>> = Object.freeze({
+  look_at_world: HEAD_AXES,
+  goto_pose: { ...HEAD_AXES, antennas_left: 'antenna_left_deg', antennas_right: 'antenna_right_deg', body_yaw_deg: 'body_yaw_deg' },
+  body_yaw: { yaw_deg: 'body_yaw_deg' },
+  antenna_pose: { left: 'antenna_left_deg', right: 'antenna_right_deg' },
+  // The computed head angles; the head's offsets are set to 0 by look_at_point (see IMPLIED_ZERO).
+  look_at_point: { roll: 'head_roll_deg', pitch: 'head_pitch_deg', yaw: 'head_yaw_deg' },
+});
+
+/** Axes a kind sets to 0 without naming them: look_at_point sends the head pose with no offset. */
+const IMPLIED_ZERO: Readonly<Record<string, ReadonlyArray<EnvelopeAxis>>> = Object.freeze({ look_at_point: ['head_x_mm', 'head_y_mm', 'head_z_mm'] });
+
+export interface EnvelopeViolation {
+  readonly axis: EnvelopeAxis;
+  readonly value: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+/** The axis values a motion `target` commands (empty for kinds that set none: wake_up, goto_sleep, unknown). */
+export function targetAxes(target: Readonly<Record<string, unknown>>): Array<{ axis: EnvelopeAxis; value: number }> {
+  const kind = typeof target.kind === 'string' ? target.kind : '';
+  const fields = TARGET_AXES[kind] ?? {};
+  const out: Array<{ axis: EnvelopeAxis; value: number }> = [];
+  for (const [field, axis] of Object.entries(fields)) {
+    const value = target[field];
+    if (typeof value === 'number') out.push({ axis, value });
+  }
+  for (const axis of IMPLIED_ZERO[kind] ?? []) out.push({ axis, value: 0 });
+  return out;
+}
+
+/** Every commanded axis outside `envelope` (inclusive bounds), in the target's field order. */
+export function envelopeViolations(envelope: Envelope, target: Readonly<Record<string, unknown>>): EnvelopeViolation[] {
+  const out: EnvelopeViolation[] = [];
+  for (const { axis, value } of targetAxes(target)) {
+    const { min, max } = envelope[axis];
+    if (value < min || value > max) out.push({ axis, value, min, max });
+  }
+  return out;
+}
+
+function rounded(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}
+
+/** The OutsideEnvelope refusal of a motion call (null when every commanded axis is inside). */
+export function envelopeRefusal(envelope: Envelope, fn: string, target: Readonly<Record<string, unknown>>): OutsideEnvelope | null {
+  const violations = envelopeViolations(envelope, target);
+  if (violations.length === 0) return null;
+  const text = violations.map((v) => `${v.axis} ${rounded(v.value)} is outside [${rounded(v.min)}, ${rounded(v.max)}]`).join('; ');
+  return new OutsideEnvelope({
+    message: `${fn}: ${text} (the operator's safety envelope; see get_safety_policy)`,
+    envelope: JSON.parse(JSON.stringify(envelope)) as OutsideEnvelope['envelope'],
+    violations: violations.map((v) => ({ ...v })),
+  });
+}
