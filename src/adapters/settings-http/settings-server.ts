@@ -1,14 +1,10 @@
-// The settings app's HTTP server (fastify): the reference routes of reference-driver.md §10 (`/`,
-// /api/health, /api/settings GET/PUT, /api/validate, /api/credentials/upload) plus /api/effective,
-// /api/status and /api/apply, behind the app token (bearer or a session cookie from a one-time
-// login link) and the same-origin rule for PUT/POST — the reference's UI was open to the LAN
-// (§12; threat model: "treat settings port like root on robot config"). Owns routing, hooks and
-// response headers; the files are this directory's other modules, while auth, schema, upload rules,
-// the effective view and the page (static/) are pure and live in src/settings/. Reads no argv/env
-// of its own: host, port, paths and both inputs come from the caller. Also: the Host allowlist
-// (DNS rebinding), connection and header/body limits, the page's partial saves (PATCH), the view
-// of what the RUNNING driver uses, the used-link page, fresh login links for `settings-link`
-// (token + same machine) and the live view of the actor system (/live.html, SSE).
+// The settings app's HTTP server (fastify): reference-driver.md §10 routes plus /api/effective (what
+// the RUNNING driver uses), /api/status, /api/apply, PATCH /api/settings (partial saves),
+// /api/login-link (`settings-link`: token + same machine) and the live view (/api/live, SSE), behind
+// the app token or a login-link session, the same-origin rule for mutations, a Host allowlist (DNS
+// rebinding) and connection/header/body limits (threat model: "treat settings port like root").
+// Owns routing, hooks, limits and headers; files are this directory's other modules, the pure rules
+// and the page live in src/settings/. Reads no argv/env: everything comes from the caller.
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { rm } from 'node:fs/promises';
