@@ -16,19 +16,17 @@ import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import type { DriverConfig, SettingsLayer } from '../../config/config.ts';
-import type { LiveFrame, LiveView } from '../../actors/live-view.ts';
+import type { LiveView } from '../../actors/live-view.ts';
+import { registerLiveRoutes } from './live-routes.ts';
+import { registerChangeRoutes } from './change-routes.ts';
 import { createHostAllowlist, isLoopbackName } from '../../settings/host-allowlist.ts';
 import { inEffectView } from '../../settings/in-effect-view.ts';
 import { usedLinkPage } from '../../settings/login-page.ts';
-import { adviceForConfigError } from '../../settings/settings-advice.ts';
-import { changesOf, mergeChanges } from '../../settings/settings-changes.ts';
-import { ConfigError } from '../../config/config-error.ts';
 import { writePrivateFileAtomic } from '../private-files.ts';
 import { listenUrls, ownNamesReader } from './own-addresses.ts';
 import { createLogger } from '../../logging/logger.ts';
 import { MAX_UPLOAD_FILE_BYTES, uploadNameProblem } from '../../settings/credentials-upload-rules.ts';
-import { buildEffectiveView, type ConfigInputs } from '../../settings/effective-config.ts';
-import { resolveConfig } from '../../config/config.ts';
+import type { ConfigInputs } from '../../settings/effective-config.ts';
 import { HttpFailure } from '../../settings/http-failure.ts';
 import { bearerToken, createSettingsAuth, LOGIN_CODE_TTL_MS, originAllowed, SESSION_COOKIE, SESSION_TTL_MS } from '../../settings/settings-auth.ts';
 import { decodeSettings, describeIssues, type AppSettings } from '../../settings/settings-schema.ts';
@@ -67,10 +65,6 @@ const KEEP_ALIVE_TIMEOUT_MS = 5_000;
  * file descriptors to a LAN peer that opens thousands.
  */
 export const MAX_CONNECTIONS = 64;
-/** Live-view streams at once (each holds a socket and gets every frame). */
-export const MAX_LIVE_STREAMS = 8;
-/** A comment line on the live stream this often keeps proxies and the idle timeout from closing it. */
-const LIVE_HEARTBEAT_MS = 15_000;
 /** Node checks the header and request deadlines this often (its default, 30 s, would let a slow client hold a socket for 40 s). */
 const DEADLINE_CHECK_INTERVAL_MS = 1_000;
 /** A browser's headers with the one session cookie are under 2 KiB; 8 KiB leaves room and halves Node's default. */
@@ -255,19 +249,6 @@ export async function startSettingsServer(options: SettingsServerOptions): Promi
     }
   };
 
-  /** resolveConfig of a settings layer; a refusal as advice naming the page's fields. */
-  const validateLayer = (layer: SettingsLayer | undefined, candidate: AppSettings | undefined): Record<string, unknown> => {
-    try {
-      const config = resolveConfig({ argv: inputs.argv, env: inputs.env, settings: layer, files: inputs.files });
-      return { ok: true, error: null, issues: [], warnings: config.warnings };
-    } catch (error) {
-      if (!(error instanceof ConfigError)) return { ok: false, error: errorMessage(error), issues: [] };
-      const { view } = buildEffectiveView(inputs, layer, candidate);
-      const advice = adviceForConfigError(error, (key) => view[key]?.source);
-      return { ok: false, error: advice.error, issues: advice.issues };
-    }
-  };
-
   app.get('/api/health', async () => ({ status: 'ok', service: HEALTH_SERVICE }));
 
   // HEAD is not routed: a link previewer's HEAD must not spend the single-use code.
@@ -297,61 +278,7 @@ export async function startSettingsServer(options: SettingsServerOptions): Promi
     return { saved: true, settings: decoded.settings, applied: await runApply() };
   });
 
-  // The page's save: only the keys the user changed (`null` removes a key), merged into the file.
-  app.patch('/api/settings', { onRequest: guard }, async (request) => {
-    const changes = changesOf(request.body);
-    if (changes === undefined) throw new HttpFailure(400, 'expected a JSON object of the changed settings ({"key": value}, null to remove a key)');
-    const merged = await store.exclusive(async () => {
-      let saved: Readonly<Record<string, unknown>>;
-      try {
-        saved = store.readValues();
-      } catch (error) {
-        if (error instanceof SettingsFileInvalid) throw new HttpFailure(409, error.message, error.issues);
-        throw error;
-      }
-      const result = mergeChanges(saved, changes);
-      if (!result.ok) throw new HttpFailure(422, describeIssues(result.issues), result.issues);
-      await store.writeValues(result.values);
-      return result;
-    });
-    log.info('settings saved', { path: store.path, changed: Object.keys(changes).join(',') });
-    return { saved: true, changed: Object.keys(changes), values: merged.values, settings: merged.settings, applied: await runApply() };
-  });
-
-  app.post('/api/validate', { onRequest: guard }, async (request) => {
-    let layer: SettingsLayer | undefined;
-    let candidate: AppSettings | undefined;
-    const body = request.body as Record<string, unknown> | undefined | null;
-    if (body !== undefined && body !== null && typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 1 && 'changes' in body) {
-      const changes = changesOf(body) ?? {};
-      let saved: Readonly<Record<string, unknown>>;
-      try {
-        saved = store.readValues();
-      } catch (error) {
-        if (error instanceof SettingsFileInvalid) return { ok: false, error: error.message, issues: error.issues };
-        throw error;
-      }
-      const merged = mergeChanges(saved, changes);
-      if (!merged.ok) return { ok: false, error: describeIssues(merged.issues), issues: merged.issues };
-      layer = { path: store.path, values: merged.values };
-      candidate = merged.settings;
-    } else if (request.body === undefined || request.body === null) {
-      try {
-        store.read();
-        layer = store.readLayer();
-      } catch (error) {
-        if (error instanceof SettingsFileInvalid) return { ok: false, error: error.message, issues: error.issues };
-        throw error;
-      }
-    } else {
-      const decoded = decodeSettings(request.body);
-      if (!decoded.ok) return { ok: false, error: describeIssues(decoded.issues), issues: decoded.issues };
-      // The candidate is the settings layer as it would be saved: validated in memory, no file written.
-      layer = { path: store.path, values: { ...decoded.settings } };
-      candidate = decoded.settings;
-    }
-    return validateLayer(layer, candidate);
-  });
+  registerChangeRoutes(app, { guard, store, inputs, runApply });
 
   // A flat map per settings key (`{value, source}`), as the page reads it. `x-config-loaded: false`
   // says the driver's configuration does not load as saved (the view is then approximate; see
@@ -387,35 +314,7 @@ export async function startSettingsServer(options: SettingsServerOptions): Promi
     return { ok: true, url: url + path, urls: urls.map((u) => u + path), expires_in_s: Math.floor(LOGIN_CODE_TTL_MS / 1000) };
   });
 
-  let liveStreams = 0;
-  const live = options.liveView;
-  const emptyFrame = (): LiveFrame => ({ at: new Date().toISOString(), actors: [], events: [] });
-  app.get('/api/live', { onRequest: guard }, async () => ({ attached: live !== undefined, ...(live?.frame() ?? emptyFrame()) }));
-  // Server-sent events: one `frame` message per change (coalesced by the live view), a heartbeat comment between.
-  app.get('/api/live/stream', { onRequest: guard }, async (request, reply) => {
-    if (liveStreams >= MAX_LIVE_STREAMS) throw new HttpFailure(503, `too many live views open (max ${MAX_LIVE_STREAMS}); close one and reload`);
-    liveStreams++;
-    reply.hijack();
-    const raw = reply.raw;
-    raw.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      'x-content-type-options': 'nosniff',
-      'content-security-policy': CONTENT_SECURITY_POLICY,
-      'x-accel-buffering': 'no',
-    });
-    const send = (frame: LiveFrame): void => {
-      raw.write(`event: frame\ndata: ${JSON.stringify({ attached: live !== undefined, ...frame })}\n\n`);
-    };
-    send(live?.frame() ?? emptyFrame());
-    const unsubscribe = live?.subscribe(send);
-    const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), LIVE_HEARTBEAT_MS);
-    request.raw.on('close', () => {
-      liveStreams--;
-      clearInterval(heartbeat);
-      unsubscribe?.();
-    });
-  });
+  registerLiveRoutes(app, guard, options.liveView, CONTENT_SECURITY_POLICY);
 
   const uploadSizeGate = async (request: FastifyRequest): Promise<void> => {
     const declared = Number(request.headers['content-length']);
