@@ -4,7 +4,7 @@
 // is pre-filled with the values of the mode actually running, a save writes only the changed field,
 // a save the driver cannot apply shows "not in effect" and Live status agrees; the live view
 // (/live.html) loads with no external resource and shows the interlock trip after an
-// emergency_stop over NATS, live. Never downloads a browser (playwright-core + /usr/bin/chromium).
+// emergency_stop over NATS, live; a used login link shows a page, not JSON. Never downloads a browser (playwright-core + /usr/bin/chromium).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -138,6 +138,14 @@ describe('offline live view', () => {
     expect(await page.locator('#live-events li').count()).toBeGreaterThan(0);
     const html = await page.content();
     expect(html).not.toContain(readFileSync(join(dir, 'config', 'settings-token'), 'utf8').trim());
+  });
+
+  test('a used login link opened in a logged-out browser shows a page saying how to get a new one', async () => {
+    await context.clearCookies();
+    await page.goto(app.settings.loginUrl);
+    await page.locator('#used-link').waitFor();
+    expect(await text('h2')).toBe('This login link cannot be used');
+    expect(await text('#used-link pre')).toBe('npx reachy-mini-driver settings-link');
   });
 
   test('nothing outside the settings server was requested and the pages ran without errors', () => {
