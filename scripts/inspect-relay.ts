@@ -1,9 +1,10 @@
 // `npm run inspect`: a loopback relay for the Stately inspector (ecosystem §2.2). Start the driver
 // with `--inspect ws://127.0.0.1:8080`, then open http://127.0.0.1:8080 in a browser that can reach
-// stately.ai (the viewer UI is hosted). No browser is opened from here (headless hosts).
-import { createInspectorServer } from '@statelyai/inspect/server';
+// stately.ai (the viewer UI is hosted; offline, use the settings app's live view at /live.html).
+// `--host 0.0.0.0` exposes the relay to the LAN on purpose; `--port` moves it. No browser is opened.
+import { parseArgs } from 'node:util';
+import { RELAY_DEFAULT_HOST, RELAY_DEFAULT_PORT, startInspectorRelay } from '../src/adapters/inspector-relay.ts';
 
-/** Relay port; the driver's `--inspect` URL must match it. */
-const RELAY_PORT = 8080;
-createInspectorServer({ port: RELAY_PORT, autoOpen: false });
-process.stdout.write(`inspector relay on ws://127.0.0.1:${RELAY_PORT} (open http://127.0.0.1:${RELAY_PORT})\n`);
+const { values } = parseArgs({ options: { host: { type: 'string' }, port: { type: 'string' } } });
+const relay = await startInspectorRelay(values.host ?? RELAY_DEFAULT_HOST, Number(values.port ?? RELAY_DEFAULT_PORT));
+process.stdout.write(`inspector relay on ${relay.wsUrl} (open ${relay.url}; the viewer needs stately.ai)\n`);

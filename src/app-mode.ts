@@ -2,9 +2,14 @@
 // server starts first, even when the configuration is not valid yet (no credentials uploaded), and
 // the driver starts once it is; `apply` (or a save) reconfigures the running driver, which restarts
 // only the affected actors. Owns that orchestration and the one-time login link on stdout; the
-// server (src/adapters/settings-http/) owns HTTP and files; the driver owns the machines.
+// server (src/adapters/settings-http/) owns HTTP and files; the driver owns the machines. Keeps the
+// configuration in effect (last successful start or apply) so the page never shows an unapplied
+// save as in effect, words a failed apply in the page's fields (src/settings/settings-advice.ts),
+// feeds the live view from the root system, and prints every URL the app listens on.
 import { loadConfig } from './adapters/config-files.ts';
-import { ConfigError, loadSettingsServerConfig, type LoadConfigInput } from './config/config.ts';
+import { ConfigError, loadSettingsServerConfig, type DriverConfig, type LoadConfigInput } from './config/config.ts';
+import { createLiveView } from './actors/live-view.ts';
+import { adviceForConfigError, adviceForRestart } from './settings/settings-advice.ts';
 import { createLogger } from './logging/logger.ts';
 import { chooseBrokers, type PrivateBroker } from './adapters/private-nats-server.ts';
 import { startDriver, type RunningDriver } from './driver.ts';
@@ -23,6 +28,9 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
   let running: RunningDriver | undefined;
   let broker: PrivateBroker | undefined;
   let configError: string | null = null;
+  /** What the running driver uses: set only when a start or an apply succeeded. */
+  let inEffect: DriverConfig | undefined;
+  const liveView = createLiveView();
 
   const applySaved = async (): Promise<Record<string, unknown>> => {
     let config;
@@ -30,19 +38,26 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
       config = loadConfig(input);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
-      configError = error.message;
       log.warn('configuration not usable yet; the driver waits for valid settings', { error: error.message });
-      return { ok: false, error: error.message, started: running !== undefined };
+      const advice = adviceForConfigError(error);
+      // Shown on the page's Live status: worded for the page, like the apply result.
+      configError = advice.error;
+      return { ok: false, error: advice.error, issues: advice.issues, error_tag: error._tag, started: false };
     }
     configError = null;
     if (!running) {
       const choice = await chooseBrokers(config);
       broker = choice.broker;
-      running = await startDriver(config, { messagingUrls: choice.urls });
+      running = await startDriver(config, { messagingUrls: choice.urls, inspect: liveView.observer });
+      inEffect = config;
       return { ok: true, started: true, restarted: ['mesh', 'daemon_link'] };
     }
     const result = await running.reconfigure(config);
-    if (!result.ok) return { ok: false, error: result.error.message, error_tag: result.error._tag, restart_required: result.error.fields, started: false };
+    if (!result.ok) {
+      const advice = adviceForRestart(result.error.fields);
+      return { ok: false, error: advice.error, issues: advice.issues, error_tag: result.error._tag, restart_required: result.error.fields, started: false };
+    }
+    inEffect = config;
     return { ok: true, started: false, restarted: result.restarted };
   };
 
@@ -59,8 +74,15 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
     env: input.env,
     status,
     apply: applySaved,
+    allowedHosts: server.allowedHosts,
+    inEffect: () => (running ? inEffect : undefined),
+    liveView,
   });
-  out(`settings app on ${settings.url} — one-time login link: ${settings.loginUrl}`);
+  out('settings app listening on:');
+  for (const url of settings.urls) out(`  ${url}`);
+  out('one-time login link (open one of these in a browser; it works once, for an hour):');
+  for (const url of settings.urls) out(`  ${url}${settings.loginPath}`);
+  out(`a new login link: npx reachy-mini-driver settings-link · live view of the state machines (after logging in): ${settings.url}/live.html`);
   return {
     settings,
     driver: () => running,

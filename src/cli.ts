@@ -22,6 +22,7 @@ function usage(): string {
     '       reachy-mini-driver events [device_id]        print events as JSON lines',
     '       reachy-mini-driver emulate [--port 8000]     run the daemon emulator alone on loopback',
     '       reachy-mini-driver app                       the on-robot app: settings app on :8842 + the driver',
+    '       reachy-mini-driver settings-link             a fresh one-time login link of the running settings app',
     '',
     'Options (flags > environment > settings file > defaults):',
   ];
@@ -78,6 +79,11 @@ async function main(): Promise<number> {
   if (wantsHelp(process.argv.slice(2))) {
     process.stdout.write(usage());
     return 0;
+  }
+  // Asks the running settings app for a new login link (src/settings-link-command.ts).
+  if (process.argv[2] === 'settings-link') {
+    const { runSettingsLink } = await import('./settings-link-command.ts');
+    return runSettingsLink(process.argv.slice(2), process.env, (line) => process.stdout.write(line + '\n'), (line) => process.stderr.write(line + '\n'));
   }
   // App mode serves the settings app even before the configuration is valid (credentials upload).
   if (runsSettingsApp(process.argv.slice(2))) {

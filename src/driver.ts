@@ -26,6 +26,7 @@ import { RestartRequired } from './errors.ts';
 import { subjects } from './protocol/subjects.ts';
 import { APPROVABLE_FUNCTIONS, eventsFor, functionsFor, SUPERVISOR_FUNCTIONS } from './rpc/catalogue.ts';
 import { policyDocument, validatePolicy, type SafetyPolicy } from './safety/safety-policy.ts';
+import type { InspectionEvent, Observer } from 'xstate';
 import { advertisedFunctions, sameEnvelope } from './safety/advertised-functions.ts';
 import { narrowedAxes } from './safety/envelope-view.ts';
 import { ConfigError } from './config/config-error.ts';
@@ -75,6 +76,13 @@ function daemonUrl(c: DriverConfig): string {
   return `http://${c.daemonHost.includes(':') ? `[${c.daemonHost}]` : c.daemonHost}:${c.daemonPort}`;
 }
 
+/** The inspection observers given, fanned out as one (`inspect` takes a single observer). */
+function inspectionOf(observers: ReadonlyArray<Observer<InspectionEvent> | undefined>): { inspect?: Observer<InspectionEvent> } {
+  const present = observers.filter((o): o is Observer<InspectionEvent> => o !== undefined);
+  if (present.length === 0) return {};
+  return { inspect: { next: (event) => present.forEach((o) => o.next?.(event)) } };
+}
+
 function sameList(a: ReadonlyArray<string>, b: ReadonlyArray<string>): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
@@ -91,6 +99,8 @@ export interface DriverOverrides {
   readonly prepareDeviceRuntime?: typeof prepareDeviceRuntime;
   /** Period of the one-line health summary (default HEALTH_SUMMARY_INTERVAL_MS); tests shorten it. */
   readonly healthIntervalMs?: number;
+  /** Another inspection observer of the actor system (the settings app's live view), next to `--inspect`. */
+  readonly inspect?: Observer<InspectionEvent>;
 }
 
 /** What the media options take from the running driver (read when used). */
@@ -193,7 +203,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     meshInput: device.input(),
     ...(preparedMedia ? { media: preparedMedia.logic } : {}),
     ...(overrides.daemonTransport ? { daemonTransport: overrides.daemonTransport } : {}),
-    ...(inspector ? { inspect: inspector.inspect } : {}),
+    ...inspectionOf([inspector?.inspect, overrides.inspect]),
   });
   robot = started;
   const meshRuntime = device.attach(() => started.children.mesh);

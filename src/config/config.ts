@@ -168,6 +168,7 @@ export const CONFIG_KEYS: ReadonlyArray<ConfigKey> = [
   { key: 'emulatorPort', flag: '--port', default: '8000', doc: '`emulate` only: loopback port of the standalone daemon emulator.' },
   { key: 'settingsServer', flag: '--settings', default: 'false (always on in app mode)', doc: 'Serve the settings app (token-protected) next to the driver.' },
   { key: 'settingsHost', flag: '--settings-host', env: ['REACHY_SETTINGS_HOST'], default: '0.0.0.0 in app mode, 127.0.0.1 otherwise', doc: 'Bind address of the settings app.' },
+  { key: 'settingsAllowedHosts', flag: '--settings-allowed-hosts', env: ['REACHY_SETTINGS_ALLOWED_HOSTS'], default: "loopback, this machine's addresses and host names, reachy-mini.local", doc: 'More host names the settings app answers to (`name,name`; `*` turns the Host check off). Other Host headers are refused (DNS rebinding).' },
   { key: 'settingsPort', flag: '--settings-port', env: ['REACHY_SETTINGS_PORT'], default: '8842', doc: 'Port of the settings app.' },
   { key: 'configDir', flag: '--config-dir', env: ['REACHY_MINI_DRIVER_CONFIG_DIR'], default: '~/.config/reachy_mini_driver', doc: 'Holds the settings token and uploaded credentials (`credentials/`), all 0600.' },
   { key: 'inspectUrl', flag: '--inspect', env: ['REACHY_MINI_DRIVER_INSPECT_URL'], default: '—', doc: 'Stately inspector relay (`ws://127.0.0.1:8080`); context is sanitised.' },
@@ -319,6 +320,7 @@ const FLAG_OPTIONS = {
   settings: { type: 'boolean' },
   'settings-host': { type: 'string' },
   'settings-port': { type: 'string' },
+  'settings-allowed-hosts': { type: 'string' },
   'config-dir': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -469,7 +471,7 @@ export function resolveConfig({ argv, env, settings, files }: ConfigLayers): Dri
       credentialsPath = files.newestMatch(resolve(dir), glob);
       if (credentialsPath) sources.credentialsFile = 'derived';
     }
-    if (!credentialsPath) throw new ConfigError('portal mode needs a credentials file: pass --portal-credentials <file> (or set MESSAGING_CREDENTIALS_FILE, or --portal-credentials-dir with a matching file)');
+    if (!credentialsPath) throw new ConfigError('portal mode needs a credentials file: pass --portal-credentials <file> (or set MESSAGING_CREDENTIALS_FILE, or --portal-credentials-dir with a matching file)', { reason: 'portal_credentials_missing', keys: ['credentialsFile', 'portal', 'portalCredentialsDir'] });
   }
   if (credentialsPath) credentialsPath = resolve(credentialsPath);
   const inlineJwt = envValue(['NATS_JWT']);
@@ -486,7 +488,7 @@ export function resolveConfig({ argv, env, settings, files }: ConfigLayers): Dri
       sources.credentialsFile = 'env';
     }
   } catch (error) {
-    if (error instanceof CredentialsError) throw new ConfigError(error.message);
+    if (error instanceof CredentialsError) throw new ConfigError(error.message, { reason: 'credentials_unreadable', keys: ['credentialsFile'] });
     throw error;
   }
 
@@ -549,10 +551,10 @@ export function resolveConfig({ argv, env, settings, files }: ConfigLayers): Dri
   }
   const isDeviceCommand = command === 'run' || command === 'app';
   if (isDeviceCommand && !allowInsecure) {
-    if (!credentials) throw new ConfigError('no mesh credentials configured: set MESSAGING_CREDENTIALS_FILE (or --nats-credentials-file, or NATS_JWT + NATS_NKEY_SEED), or DEVICE_CONNECT_ALLOW_INSECURE=true for a trusted dev broker');
-    if (messagingUrls.some((u) => u.startsWith('tls://')) && !tls.caFile) throw new ConfigError('a tls:// broker URL needs a CA file: set MESSAGING_TLS_CA_FILE or --tls-ca-file');
+    if (!credentials) throw new ConfigError('no mesh credentials configured: set MESSAGING_CREDENTIALS_FILE (or --nats-credentials-file, or NATS_JWT + NATS_NKEY_SEED), or DEVICE_CONNECT_ALLOW_INSECURE=true for a trusted dev broker', { reason: 'credentials_missing', keys: ['credentialsFile', 'allowInsecure'] });
+    if (messagingUrls.some((u) => u.startsWith('tls://')) && !tls.caFile) throw new ConfigError('a tls:// broker URL needs a CA file: set MESSAGING_TLS_CA_FILE or --tls-ca-file', { reason: 'tls_ca_missing', keys: ['messagingUrls'] });
     if (explicitDeviceId && credentials.deviceId && explicitDeviceId !== credentials.deviceId) {
-      throw new ConfigError(`device id ${JSON.stringify(explicitDeviceId)} does not match the credentials file's device_id ${JSON.stringify(credentials.deviceId)}`);
+      throw new ConfigError(`device id ${JSON.stringify(explicitDeviceId)} does not match the credentials file's device_id ${JSON.stringify(credentials.deviceId)}`, { reason: 'device_id_mismatch', keys: ['deviceId', 'credentialsFile'] });
     }
   }
   if (isDeviceCommand && allowInsecure) {
@@ -644,6 +646,8 @@ export interface SettingsServerConfig {
   readonly port: number;
   readonly configDir: string;
   readonly settingsFile: string;
+  /** Host names the settings app answers to beyond its own (`*`: any). */
+  readonly allowedHosts: ReadonlyArray<string>;
 }
 
 /**
@@ -669,6 +673,7 @@ export function loadSettingsServerConfig({ argv, env }: LoadConfigInput): Settin
     port,
     configDir: resolve(str(flags['config-dir']) ?? str(env.REACHY_MINI_DRIVER_CONFIG_DIR) ?? join(homedir(), '.config', 'reachy_mini_driver')),
     settingsFile: resolve(str(flags['settings-file']) ?? str(env.REACHY_MINI_DRIVER_SETTINGS_FILE) ?? DEFAULT_SETTINGS_FILE),
+    allowedHosts: (str(flags['settings-allowed-hosts']) ?? str(env.REACHY_SETTINGS_ALLOWED_HOSTS) ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
   };
 }
 

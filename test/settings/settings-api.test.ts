@@ -142,10 +142,12 @@ describe('/api/validate', () => {
     }
   });
 
-  test('no credentials and not insecure: {ok:false} with the driver\'s own message', async () => {
+  test('no credentials and not insecure: {ok:false} naming the fields to change, never an environment variable', async () => {
     const r = await call(h.server.url, 'POST', '/api/validate', { token, json: { ...FULL, allow_insecure: false } });
     expect(r.json).toMatchObject({ ok: false });
-    expect(r.json.error).toMatch(/no mesh credentials configured/);
+    expect(r.json.error).toMatch(/no mesh credentials.*“Credentials path”.*“Allow insecure”/);
+    expect(r.json.error).not.toMatch(/MESSAGING_CREDENTIALS_FILE|DEVICE_CONNECT_ALLOW_INSECURE|--[a-z]/);
+    expect(r.json.issues.map((i: { field: string }) => i.field).sort()).toEqual(['allow_insecure', 'nats_credentials_file']);
   });
 
   test('a valid candidate is {ok:true, error:null} and is not saved', async () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createAccount, createUser, encodeUser, fmtCreds } from '@nats-io/jwt';
 import { request } from 'undici';
-import { startSettingsServer, type SettingsServer } from '../../src/adapters/settings-http/settings-server.ts';
+import { startSettingsServer, type SettingsServer, type SettingsServerOptions } from '../../src/adapters/settings-http/settings-server.ts';
 
 export interface Harness {
   readonly dir: string;
@@ -24,6 +24,8 @@ export interface Harness {
 export interface HarnessOptions {
   readonly argv?: ReadonlyArray<string>;
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Further server options (allowed hosts, the configuration in effect, another apply). */
+  readonly server?: Partial<SettingsServerOptions>;
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
@@ -47,6 +49,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       applyCalls.push(Date.now());
       return { ok: true, message: 'applied', calls: applyCalls.length };
     },
+    ...options.server,
   });
   return {
     dir,
@@ -80,7 +83,7 @@ export interface CallOptions {
 }
 
 /** One HTTP exchange, printed as a transcript line (`PUT /api/settings → 422`). */
-export async function call(base: string, method: 'GET' | 'PUT' | 'POST' | 'HEAD', path: string, o: CallOptions = {}): Promise<Answer> {
+export async function call(base: string, method: 'GET' | 'PUT' | 'POST' | 'HEAD' | 'PATCH', path: string, o: CallOptions = {}): Promise<Answer> {
   const headers: Record<string, string> = { ...o.headers };
   if (o.token !== undefined) headers.authorization = `Bearer ${o.token}`;
   if (o.cookie !== undefined) headers.cookie = o.cookie;

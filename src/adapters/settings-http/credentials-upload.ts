@@ -12,7 +12,8 @@ import { CredentialsError, parseCredentialsText } from '../../config/credentials
 import { createLogger } from '../../logging/logger.ts';
 import { CREDENTIALS_DIR_NAME, fingerprintOf, uploadNameProblem } from '../../settings/credentials-upload-rules.ts';
 import { HttpFailure } from '../../settings/http-failure.ts';
-import { decodeSettings, describeIssues, type AppSettings } from '../../settings/settings-schema.ts';
+import { describeIssues, type AppSettings } from '../../settings/settings-schema.ts';
+import { mergeChanges } from '../../settings/settings-changes.ts';
 import { lstatIfExists, PRIVATE_FILE_MODE, writePrivateFileAtomic } from '../private-files.ts';
 import { SettingsFileInvalid, type SettingsStore } from './settings-store.ts';
 
@@ -112,25 +113,27 @@ export async function storeUploadedCredentials(input: UploadInput): Promise<Uplo
 
   return input.store.exclusive(async () => {
     let current: AppSettings;
+    let savedValues: Readonly<Record<string, unknown>>;
     try {
       current = input.store.read();
+      savedValues = input.store.readValues();
     } catch (error) {
       if (error instanceof SettingsFileInvalid) throw new HttpFailure(409, error.message, error.issues);
       throw error;
     }
     const portal = kind === 'portal-json';
-    const candidate = {
-      ...current,
+    // Only the keys the upload sets are written; the others stay as saved (or unsaved).
+    const changes: Record<string, unknown> = {
       nats_credentials_file: path,
-      device_id: current.device_id === '' && parsed.deviceId ? parsed.deviceId : current.device_id,
-      tenant: current.tenant === '' && parsed.tenant ? parsed.tenant : current.tenant,
+      ...(current.device_id === '' && parsed.deviceId ? { device_id: parsed.deviceId } : {}),
+      ...(current.tenant === '' && parsed.tenant ? { tenant: parsed.tenant } : {}),
       // Portal mode takes the broker URLs and the identity from a portal file and points at the
       // portal broker; turning it on for a plain NATS .creds (a private broker) would send that
       // identity to the wrong broker — the reference did this and then failed to start (§10 "Bug").
       // So only a portal .creds.json switches it on; a .creds leaves the user's choice alone.
-      use_portal: portal ? true : current.use_portal,
+      ...(portal ? { use_portal: true } : {}),
     };
-    const decoded = decodeSettings(candidate);
+    const decoded = mergeChanges(savedValues, changes);
     if (!decoded.ok) throw new HttpFailure(422, `the credentials would make the settings invalid: ${describeIssues(decoded.issues)}`, decoded.issues);
 
     const previous = await existingBytes(path);
@@ -148,7 +151,7 @@ export async function storeUploadedCredentials(input: UploadInput): Promise<Uplo
     if (stored === 'unchanged') await chmod(path, PRIVATE_FILE_MODE);
     else await writePrivateFileAtomic(path, input.bytes);
     try {
-      await input.store.write(decoded.settings);
+      await input.store.writeValues(decoded.values);
     } catch (error) {
       // Keep "a failed upload changes nothing": put the credentials directory back as it was.
       if (stored === 'created') await rm(path, { force: true });

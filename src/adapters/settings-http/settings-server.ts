@@ -1,24 +1,34 @@
-// The settings app's HTTP server (fastify): the reference routes of reference-driver.md §10 (`/`,
-// /api/health, /api/settings GET/PUT, /api/validate, /api/credentials/upload) plus /api/effective,
-// /api/status and /api/apply, behind the app token (bearer or a session cookie from a one-time
-// login link) and the same-origin rule for PUT/POST — the reference's UI was open to the LAN
-// (§12; threat model: "treat settings port like root on robot config"). Owns routing, hooks and
-// response headers; the files are this directory's other modules, while auth, schema, upload rules,
-// the effective view and the page (static/) are pure and live in src/settings/. Reads no argv/env
-// of its own: host, port, paths and both inputs come from the caller.
-import { existsSync } from 'node:fs';
+// The settings app's HTTP server (fastify): reference-driver.md §10 routes plus /api/effective (what
+// the RUNNING driver uses), /api/status, /api/apply, PATCH /api/settings (partial saves),
+// /api/login-link (`settings-link`: token + same machine) and the live view (/api/live, SSE), behind
+// the app token or a login-link session, the same-origin rule for mutations, a Host allowlist (DNS
+// rebinding) and connection/header/body limits (threat model: "treat settings port like root").
+// Owns routing, hooks, limits and headers; files are this directory's other modules, the pure rules
+// and the page live in src/settings/. Reads no argv/env: everything comes from the caller.
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyCookie from '@fastify/cookie';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
-import type { SettingsLayer } from '../../config/config.ts';
+import type { DriverConfig, SettingsLayer } from '../../config/config.ts';
+import type { LiveView } from '../../actors/live-view.ts';
+import { registerLiveRoutes } from './live-routes.ts';
+import { registerChangeRoutes } from './change-routes.ts';
+import { createHostAllowlist, isLoopbackName } from '../../settings/host-allowlist.ts';
+import { inEffectView } from '../../settings/in-effect-view.ts';
+import { usedLinkPage } from '../../settings/login-page.ts';
+import { writePrivateFileAtomic } from '../private-files.ts';
+import { listenUrls, ownNamesReader } from './own-addresses.ts';
 import { createLogger } from '../../logging/logger.ts';
 import { MAX_UPLOAD_FILE_BYTES, uploadNameProblem } from '../../settings/credentials-upload-rules.ts';
-import { buildEffectiveView, resolveEffectiveConfig, type ConfigInputs } from '../../settings/effective-config.ts';
+import type { ConfigInputs } from '../../settings/effective-config.ts';
 import { HttpFailure } from '../../settings/http-failure.ts';
-import { bearerToken, createSettingsAuth, originAllowed, SESSION_COOKIE, SESSION_TTL_MS } from '../../settings/settings-auth.ts';
+import { bearerToken, createSettingsAuth, LOGIN_CODE_TTL_MS, originAllowed, SESSION_COOKIE, SESSION_TTL_MS } from '../../settings/settings-auth.ts';
 import { decodeSettings, describeIssues, type AppSettings } from '../../settings/settings-schema.ts';
 import { CONFIG_FILE_READS } from '../config-files.ts';
 import { readLimited, storeUploadedCredentials } from './credentials-upload.ts';
@@ -41,8 +51,39 @@ export const MAX_UPLOAD_REQUEST_BYTES = MAX_UPLOAD_FILE_BYTES + MULTIPART_OVERHE
 const MAX_FORM_FIELDS = 4;
 const MAX_FORM_FIELD_BYTES = 1024;
 const MAX_FORM_PARTS = MAX_FORM_FIELDS + 1;
-/** A request that takes longer than this (a slow-drip upload) is cut off. */
-const REQUEST_TIMEOUT_MS = 60_000;
+/** A request that takes longer than this to arrive (a slow-drip upload) is cut off. */
+export const REQUEST_TIMEOUT_MS = 60_000;
+/** Headers are a few hundred bytes; on a LAN they arrive in milliseconds. A client still sending them after this is holding a socket (slowloris). */
+export const HEADERS_TIMEOUT_MS = 10_000;
+/** A socket with no traffic in either direction this long is closed (the live stream sends a heartbeat well within it). */
+export const IDLE_SOCKET_TIMEOUT_MS = 120_000;
+/** Idle keep-alive sockets are kept this long between a page's requests (the status panel polls every 2 s). */
+const KEEP_ALIVE_TIMEOUT_MS = 5_000;
+/**
+ * Open sockets at once: a browser opens up to 6 per host, so this is ~10 browsers with a live view
+ * each; beyond it the kernel refuses new sockets instead of the driver's process running out of
+ * file descriptors to a LAN peer that opens thousands.
+ */
+export const MAX_CONNECTIONS = 64;
+/** Node checks the header and request deadlines this often (its default, 30 s, would let a slow client hold a socket for 40 s). */
+const DEADLINE_CHECK_INTERVAL_MS = 1_000;
+/** A browser's headers with the one session cookie are under 2 KiB; 8 KiB leaves room and halves Node's default. */
+export const MAX_HEADER_BYTES = 8 * 1024;
+
+/** The HTTP server with every limit above (fastify applies none of its own with a serverFactory). */
+function limitedServer(handler: (request: IncomingMessage, response: ServerResponse) => void): Server {
+  const server = createServer(
+    { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: DEADLINE_CHECK_INTERVAL_MS, maxHeaderSize: MAX_HEADER_BYTES },
+    handler,
+  );
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  server.setTimeout(IDLE_SOCKET_TIMEOUT_MS);
+  server.maxConnections = MAX_CONNECTIONS;
+  return server;
+}
+
+/** Written in the config dir while the server runs: how `settings-link` finds it (port, pid). */
+export const SERVER_FILE_NAME = 'settings-server.json';
 /**
  * Same-origin everything, no inline code, no framing: the page needs nothing else, and an injected
  * script (were a value ever rendered as HTML) could neither run nor call out.
@@ -74,6 +115,12 @@ export interface SettingsServerOptions {
   readonly status: () => unknown;
   /** Applies the saved settings to the running driver now; its result is returned as is. */
   readonly apply: () => Promise<unknown>;
+  /** Host names answered beyond loopback, this machine's names and reachy-mini.local (`*`: any). */
+  readonly allowedHosts?: ReadonlyArray<string>;
+  /** The configuration the running driver uses (last start or successful apply); undefined while none runs. */
+  readonly inEffect?: () => DriverConfig | undefined;
+  /** The actor system's live view (/live.html); absent: the view says no driver is attached. */
+  readonly liveView?: LiveView;
 }
 
 export interface SettingsServer {
@@ -83,6 +130,8 @@ export interface SettingsServer {
   readonly loginUrl: string;
   /** The same link without scheme and host, for printing with the robot's LAN addresses. */
   readonly loginPath: string;
+  /** Every URL the server can be reached at (loopback, LAN addresses, `<hostname>.local` when bound to all interfaces). */
+  readonly urls: ReadonlyArray<string>;
   /** Mints a fresh login link; any earlier unused link stops working. */
   issueLoginUrl(): string;
   close(): Promise<void>;
@@ -106,7 +155,15 @@ export async function startSettingsServer(options: SettingsServerOptions): Promi
   const store = createSettingsStore(resolve(options.settingsFile));
   const inputs: ConfigInputs = { argv: options.argv, env: options.env, files: CONFIG_FILE_READS };
 
-  const app = Fastify({ logger: false, bodyLimit: JSON_BODY_LIMIT_BYTES, requestTimeout: REQUEST_TIMEOUT_MS, forceCloseConnections: true });
+  const app = Fastify({ logger: false, bodyLimit: JSON_BODY_LIMIT_BYTES, forceCloseConnections: true, serverFactory: limitedServer });
+  const hosts = createHostAllowlist(ownNamesReader(), [...(options.allowedHosts ?? []), ...(options.host === '0.0.0.0' || options.host === '::' ? [] : [options.host])]);
+  // Before everything else (static files, /login, /api/health): a foreign Host is a rebinding page.
+  app.addHook('onRequest', async (request, reply) => {
+    if (hosts.allows(request.headers.host)) return;
+    log.warn('request refused: Host header not allowed', { host: String(request.headers.host ?? '').slice(0, 100) });
+    reply.header('connection', 'close');
+    return reply.code(421).send({ ok: false, error: 'this server does not answer to that host name (add it with --settings-allowed-hosts on the driver)', issues: [] });
+  });
 
   // An empty JSON body means "no body" (POST /api/validate uses the saved file then).
   app.removeContentTypeParser('application/json');
@@ -202,7 +259,10 @@ export async function startSettingsServer(options: SettingsServerOptions): Promi
     const code = typeof query.code === 'string' ? query.code : typeof query.token === 'string' ? query.token : undefined;
     const sessionId = code === undefined ? undefined : auth.redeemLoginCode(code);
     if (sessionId === undefined) {
-      throw new HttpFailure(401, 'this login link is invalid, expired or already used: restart the settings app (or ask the driver for a new link) to get a new one');
+      // Already logged in with it in this browser (the link opened twice): just go to the page.
+      if (auth.authorised(undefined, request.cookies[SESSION_COOKIE])) return reply.redirect('/', 303);
+      if ((request.headers.accept ?? '').includes('text/html')) return reply.code(401).type('text/html; charset=utf-8').send(usedLinkPage());
+      throw new HttpFailure(401, 'this login link is invalid, expired or already used: run `reachy-mini-driver settings-link` on the machine running the driver for a new one');
     }
     reply.setCookie(SESSION_COOKIE, sessionId, { httpOnly: true, sameSite: 'strict', path: '/', maxAge: Math.floor(SESSION_TTL_MS / 1000) });
     return reply.redirect('/', 303);
@@ -218,33 +278,18 @@ export async function startSettingsServer(options: SettingsServerOptions): Promi
     return { saved: true, settings: decoded.settings, applied: await runApply() };
   });
 
-  app.post('/api/validate', { onRequest: guard }, async (request) => {
-    let layer: SettingsLayer | undefined;
-    if (request.body === undefined || request.body === null) {
-      try {
-        store.read();
-        layer = store.readLayer();
-      } catch (error) {
-        if (error instanceof SettingsFileInvalid) return { ok: false, error: error.message, issues: error.issues };
-        throw error;
-      }
-    } else {
-      const decoded = decodeSettings(request.body);
-      if (!decoded.ok) return { ok: false, error: describeIssues(decoded.issues), issues: decoded.issues };
-      // The candidate is the settings layer as it would be saved: validated in memory, no file written.
-      layer = { path: store.path, values: { ...decoded.settings } };
-    }
-    const loaded = resolveEffectiveConfig(inputs, layer);
-    return loaded.ok ? { ok: true, error: null, issues: [], warnings: loaded.config.warnings } : { ok: false, error: loaded.error, issues: [] };
-  });
+  registerChangeRoutes(app, { guard, store, inputs, runApply });
 
   // A flat map per settings key (`{value, source}`), as the page reads it. `x-config-loaded: false`
   // says the driver's configuration does not load as saved (the view is then approximate; see
   // buildEffectiveView) and /api/validate explains why.
+  // With a running driver the values are ITS configuration (x-driver-running: true) and a saved
+  // value it does not use yet is the entry's `pending`: a failed apply never shows as in effect.
   app.get('/api/effective', { onRequest: guard }, async (_request, reply) => {
     const saved = existsSync(store.path) ? readSaved(409) : undefined;
-    const { view, exact } = buildEffectiveView(inputs, saved === undefined ? undefined : readSavedLayer(409), saved);
+    const { view, exact, running } = inEffectView(options.inEffect?.(), inputs, saved === undefined ? undefined : readSavedLayer(409), saved);
     reply.header('x-config-loaded', exact ? 'true' : 'false');
+    reply.header('x-driver-running', running ? 'true' : 'false');
     return view;
   });
 
@@ -255,6 +300,21 @@ export async function startSettingsServer(options: SettingsServerOptions): Promi
     log.info('apply requested through the settings app');
     return reply.send(result ?? null);
   });
+
+  // `reachy-mini-driver settings-link`: the app token (0600 in the config dir, so only the driver's
+  // user can read it) from this same machine mints a fresh one-time link; a browser session cannot.
+  app.post('/api/login-link', { onRequest: guard }, async (request) => {
+    if (request.headers.authorization === undefined) throw new HttpFailure(403, 'a new login link needs the app token (run `reachy-mini-driver settings-link` on the machine running the driver)');
+    const remote = (request.socket.remoteAddress ?? '').toLowerCase();
+    if (!isLoopbackName(remote) && remote !== (request.socket.localAddress ?? '').toLowerCase()) {
+      throw new HttpFailure(403, 'new login links are given only to requests from the machine running the driver');
+    }
+    const path = issueLoginPath();
+    log.info('fresh one-time login link issued (settings-link)');
+    return { ok: true, url: url + path, urls: urls.map((u) => u + path), expires_in_s: Math.floor(LOGIN_CODE_TTL_MS / 1000) };
+  });
+
+  registerLiveRoutes(app, guard, options.liveView, CONTENT_SECURITY_POLICY);
 
   const uploadSizeGate = async (request: FastifyRequest): Promise<void> => {
     const declared = Number(request.headers['content-length']);
@@ -275,19 +335,33 @@ export async function startSettingsServer(options: SettingsServerOptions): Promi
     return storeUploadedCredentials({ name: part.filename, bytes: read.bytes, configDir, replace, store });
   });
 
+  let url = '';
+  let urls: string[] = [];
+  const issueLoginPath = (): string => `/login?code=${auth.issueLoginCode()}`;
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : options.port;
-  const url = displayUrl(options.host, port);
-  const issueLoginPath = (): string => `/login?code=${auth.issueLoginCode()}`;
+  url = displayUrl(options.host, port);
+  urls = listenUrls(options.host, port);
   const loginPath = issueLoginPath();
-  log.info('settings app listening', { url, path: tokenPath });
+  const serverFile = join(configDir, SERVER_FILE_NAME);
+  await writePrivateFileAtomic(serverFile, JSON.stringify({ pid: process.pid, host: options.host, port, url }) + '\n');
+  log.info('settings app listening', { url, urls: urls.join(' '), path: tokenPath });
   return {
     url,
     port,
+    urls,
     loginUrl: url + loginPath,
     loginPath,
     issueLoginUrl: () => url + issueLoginPath(),
-    close: () => app.close(),
+    async close() {
+      await app.close();
+      // Only ours: another server may have started on this config dir since.
+      try {
+        if ((JSON.parse(readFileSync(serverFile, 'utf8')) as { pid?: unknown }).pid === process.pid) await rm(serverFile, { force: true });
+      } catch {
+        // Already gone or unreadable: nothing to clean up.
+      }
+    },
   };
 }

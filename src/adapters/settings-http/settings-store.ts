@@ -2,7 +2,9 @@
 // present but broken = an error naming the problem, never silent defaults as in reference-driver.md
 // §10) and written atomically with mode 0600 in the reference's format. Serialises every change of
 // the app's files so two requests never interleave. Also hands the file to the driver's
-// configuration as its settings layer, keys as written. Owns nothing about HTTP or precedence.
+// configuration as its settings layer, keys as written. The page's saves write only the keys the
+// user changed (`writeValues`, src/settings/settings-changes.ts); `write` (PUT) writes every key as
+// the reference did. Owns nothing about HTTP or precedence.
 import { ConfigError, type SettingsLayer } from '../../config/config.ts';
 import { decodeSettings, describeIssues, serializeSettings, SETTINGS_DEFAULTS, type AppSettings, type FieldIssue } from '../../settings/settings-schema.ts';
 import { readSettingsFile } from '../config-files.ts';
@@ -27,6 +29,10 @@ export interface SettingsStore {
   readLayer(): SettingsLayer | undefined;
   /** Writes a decoded settings object (atomic, 0600). */
   write(settings: AppSettings): Promise<void>;
+  /** The saved file's keys as written (validated; empty when absent); throws SettingsFileInvalid. */
+  readValues(): Readonly<Record<string, unknown>>;
+  /** Writes only these keys (already decoded by mergeChanges), sorted, indent 2 (atomic, 0600). */
+  writeValues(values: Readonly<Record<string, unknown>>): Promise<void>;
   /** Runs `task` after every earlier task finished: one writer of the app's files at a time. */
   exclusive<T>(task: () => Promise<T>): Promise<T>;
 }
@@ -53,6 +59,18 @@ export function createSettingsStore(path: string): SettingsStore {
     },
     async write(settings) {
       await writePrivateFileAtomic(path, serializeSettings(settings));
+    },
+    readValues() {
+      const file = readLayer();
+      if (!file) return {};
+      const decoded = decodeSettings(file.values);
+      if (!decoded.ok) throw new SettingsFileInvalid(`settings file ${path}: ${describeIssues(decoded.issues)}; save the settings to replace it`, decoded.issues);
+      return file.values;
+    },
+    async writeValues(values) {
+      const sorted: Record<string, unknown> = {};
+      for (const key of Object.keys(values).sort()) sorted[key] = values[key];
+      await writePrivateFileAtomic(path, JSON.stringify(sorted, null, 2) + '\n');
     },
     exclusive<T>(task: () => Promise<T>): Promise<T> {
       const run = queue.then(task, task);

@@ -40,6 +40,11 @@ async function readExisting(path: string): Promise<string | undefined> {
   return token;
 }
 
+/** Reads an existing token with the same checks (never creates one); undefined when there is none. */
+export async function readToken(configDir: string): Promise<string | undefined> {
+  return readExisting(join(configDir, TOKEN_FILE_NAME));
+}
+
 /** Reads the token, creating `configDir` (0700) and the file (0600, O_EXCL) on first run. */
 export async function loadOrCreateToken(configDir: string): Promise<{ token: string; path: string; created: boolean }> {
   const path = join(configDir, TOKEN_FILE_NAME);

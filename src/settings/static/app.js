@@ -23,7 +23,8 @@
     { key: 'portal_credentials_dir', type: 'text' },
     { key: 'portal_credentials_glob', type: 'text' },
     { key: 'reachy_prefix', type: 'text' },
-    { key: 'safety_envelope', type: 'envelope' },
+    // A composite control (the per-axis table): its own read/write; `null` when no axis is narrowed.
+    { key: 'safety_envelope', type: 'envelope', read: () => readEnvelope() ?? null, write: (_table, value) => fillEnvelope(value), display: (value) => envelopeText(value), settledWord: 'configured', note: 'the envelope in force is under Live status' },
   ];
   /** The envelope's axes, as the rows of the safety envelope table name them. */
   const ENVELOPE_AXES = [...document.querySelectorAll('#safety_envelope tr[data-axis]')].map((row) => row.dataset.axis);
@@ -45,8 +46,6 @@
   const formIssues = $('form-issues');
   const authBanner = $('auth-banner');
 
-  /** The last settings object the server returned; the form is laid over it on save. */
-  let loadedSettings = {};
   /** The last /api/effective answer. */
   let effective = {};
 
@@ -92,6 +91,10 @@
   }
 
   async function api(method, path, body) {
+    return (await apiWithHeaders(method, path, body)).data;
+  }
+
+  async function apiWithHeaders(method, path, body) {
     const init = { method, credentials: 'same-origin', headers: { Accept: 'application/json' }, cache: 'no-store' };
     if (body !== undefined) {
       init.headers['Content-Type'] = 'application/json';
@@ -118,10 +121,80 @@
     }
     showAuth(false);
     if (!response.ok) throw new HttpError(response.status, data);
-    return data;
+    return { data, headers: response.headers };
   }
 
   // ---------- form <-> settings ----------
+  //
+  // Field by field: each field reads and writes its own value (FIELD_IO by type, or the field's own
+  // `read`/`write` for a composite control), the form is pre-filled with what the driver uses (or
+  // the saved value it does not use yet), and a save sends only the fields whose value differs from
+  // that pre-filled baseline. A field added to FIELDS takes part in all of it.
+
+  const FIELD_IO = {
+    bool: { read: (input) => input.checked, write: (input, value) => { input.checked = value === true; } },
+    select: {
+      read: (input) => input.value,
+      write: (input, value) => {
+        const text = value === null || value === undefined ? '' : String(value);
+        if (![...input.options].some((o) => o.value === text)) {
+          // Keep an unexpected value visible instead of silently replacing it.
+          const option = el('option', '', `${text} (current value)`);
+          option.value = text;
+          input.append(option);
+        }
+        input.value = text;
+      },
+    },
+    text: {
+      read: (input) => input.value.trim(),
+      write: (input, value) => { input.value = value === null || value === undefined ? '' : Array.isArray(value) ? value.join(',') : String(value); },
+    },
+  };
+
+  function fieldIo(field) {
+    const io = FIELD_IO[field.type] || FIELD_IO.text;
+    return { read: field.read || io.read, write: field.write || io.write };
+  }
+
+  /** A box's number, null when blank (the server then names the axis), NaN-free: bad text is sent as written. */
+  function envelopeBound(id) {
+    const text = $(id).value.trim();
+    if (text === '') return null;
+    const n = Number(text);
+    return Number.isFinite(n) ? n : text;
+  }
+
+  /** The axes with a box filled in, each {min, max}; undefined when none is. */
+  function readEnvelope() {
+    const out = {};
+    for (const axis of ENVELOPE_AXES) {
+      const min = envelopeBound(`envelope-${axis}-min`);
+      const max = envelopeBound(`envelope-${axis}-max`);
+      if (min !== null || max !== null) out[axis] = { min, max };
+    }
+    return Object.keys(out).length > 0 ? out : undefined;
+  }
+
+  function fillEnvelope(envelope) {
+    for (const axis of ENVELOPE_AXES) {
+      const range = envelope && typeof envelope === 'object' ? envelope[axis] : undefined;
+      $(`envelope-${axis}-min`).value = range && typeof range.min === 'number' ? String(range.min) : '';
+      $(`envelope-${axis}-max`).value = range && typeof range.max === 'number' ? String(range.max) : '';
+    }
+  }
+
+  /** "head_pitch_deg −10 … 30 · body_yaw_deg …", or the mechanical ranges when no axis is narrowed. */
+  function envelopeText(envelope) {
+    const axes = envelope && typeof envelope === 'object' ? Object.entries(envelope) : [];
+    if (axes.length === 0) return 'the mechanical ranges';
+    return axes.map(([axis, r]) => `${axis} ${r && typeof r === 'object' ? `${r.min} … ${r.max}` : displayValue(r)}`).join(' · ');
+  }
+
+  /** The value each field had when the form was filled; a save sends the fields that differ from it. */
+  let baseline = {};
+  /** Whether /api/effective described the running driver (else the configuration it would start with). */
+  let driverRunning = false;
 
   function fieldContainer(key) {
     return form.querySelector(`.field[data-key="${key}"]`);
@@ -148,119 +221,98 @@
     }
   }
 
+  function readField(field) {
+    const input = $(field.key);
+    return input ? fieldIo(field).read(input) : undefined;
+  }
+
   function readForm() {
-    const out = { ...loadedSettings };
-    for (const { key, type } of FIELDS) {
-      const input = $(key);
-      if (!input) continue;
-      out[key] = type === 'bool' ? input.checked : type === 'envelope' ? readEnvelope() : input.value.trim();
+    const out = {};
+    for (const field of FIELDS) {
+      const value = readField(field);
+      if (value !== undefined) out[field.key] = value;
     }
     return out;
   }
 
-  /** A box's number, null when blank (the server then names the axis), NaN-free: bad text is sent as written. */
-  function envelopeBound(id) {
-    const text = $(id).value.trim();
-    if (text === '') return null;
-    const n = Number(text);
-    return Number.isFinite(n) ? n : text;
+  function sameJson(a, b) {
+    return JSON.stringify(a === undefined ? null : a) === JSON.stringify(b === undefined ? null : b);
   }
 
-  /** The axes with a box filled in, each {min, max}; undefined (key left out) when none is. */
-  function readEnvelope() {
-    const out = {};
-    for (const axis of ENVELOPE_AXES) {
-      const min = envelopeBound(`envelope-${axis}-min`);
-      const max = envelopeBound(`envelope-${axis}-max`);
-      if (min !== null || max !== null) out[axis] = { min, max };
+  /** Only the fields the user changed since the form was filled. */
+  function changedFields() {
+    const changes = {};
+    for (const field of FIELDS) {
+      const value = readField(field);
+      if (value !== undefined && !sameJson(value, baseline[field.key])) changes[field.key] = value;
     }
-    return Object.keys(out).length > 0 ? out : undefined;
+    return changes;
   }
 
-  function fillEnvelope(envelope) {
-    for (const axis of ENVELOPE_AXES) {
-      const range = envelope && typeof envelope === 'object' ? envelope[axis] : undefined;
-      $(`envelope-${axis}-min`).value = range && typeof range.min === 'number' ? String(range.min) : '';
-      $(`envelope-${axis}-max`).value = range && typeof range.max === 'number' ? String(range.max) : '';
+  /** What a field shows: the saved value the driver does not use yet, else the value in effect. */
+  function shownValue(key, fallback) {
+    const entry = effective[key];
+    if (entry && typeof entry === 'object') return entry.pending && typeof entry.pending === 'object' ? entry.pending.value : entry.value;
+    return fallback ? fallback[key] : undefined;
+  }
+
+  /**
+   * Fills every field from /api/effective (the saved file's values for keys it does not describe);
+   * with `keepEdits`, a field the user changed keeps the change.
+   */
+  function fillForm(fallback, keepEdits) {
+    const edits = keepEdits ? changedFields() : {};
+    const next = {};
+    for (const field of FIELDS) {
+      const input = $(field.key);
+      if (!input) continue;
+      const value = shownValue(field.key, fallback);
+      if (value === undefined) continue;
+      fieldIo(field).write(input, value);
+      next[field.key] = fieldIo(field).read(input);
+      if (field.key in edits) fieldIo(field).write(input, edits[field.key]);
     }
-  }
-
-  /** "head_pitch_deg −10 … 30 · body_yaw_deg …", or the mechanical ranges when no axis is narrowed. */
-  function envelopeText(envelope) {
-    const axes = envelope && typeof envelope === 'object' ? Object.entries(envelope) : [];
-    if (axes.length === 0) return 'the mechanical ranges';
-    return axes.map(([axis, r]) => `${axis} ${r && typeof r === 'object' ? `${r.min} … ${r.max}` : displayValue(r)}`).join(' · ');
-  }
-
-  function sameEnvelope(a, b) {
-    const norm = (e) => JSON.stringify(Object.entries(e && typeof e === 'object' ? e : {}).sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, r]) => [k, r && r.min, r && r.max]));
-    return norm(a) === norm(b);
-  }
-
-  function fillForm(settings) {
-    loadedSettings = { ...settings };
-    for (const { key, type } of FIELDS) {
-      const input = $(key);
-      if (input && type === 'envelope') fillEnvelope(settings[key]);
-      if (!input || !(key in settings) || type === 'envelope') continue;
-      const value = settings[key];
-      if (type === 'bool') {
-        input.checked = value === true;
-      } else if (type === 'select') {
-        const text = value === null || value === undefined ? '' : String(value);
-        if (![...input.options].some((o) => o.value === text)) {
-          // Keep an unexpected saved value visible instead of silently replacing it.
-          const option = el('option', '', `${text} (saved value)`);
-          option.value = text;
-          input.append(option);
-        }
-        input.value = text;
-      } else {
-        input.value = value === null || value === undefined ? '' : String(value);
-      }
-    }
+    baseline = next;
     renderEffective();
   }
 
-  function sameValue(formValue, effectiveValue) {
-    if (Array.isArray(effectiveValue)) effectiveValue = effectiveValue.join(',');
-    if (effectiveValue === null || effectiveValue === undefined) effectiveValue = '';
-    if (typeof formValue === 'string' && typeof effectiveValue === 'string') {
-      return formValue.replace(/\s+/g, '') === effectiveValue.replace(/\s+/g, '');
-    }
-    return formValue === effectiveValue;
-  }
-
   function renderEffective() {
-    const current = readForm();
-    for (const { key } of FIELDS) {
+    const changes = changedFields();
+    for (const field of FIELDS) {
+      const key = field.key;
+      const shown = field.display || displayValue;
+      const extra = field.note ? `; ${field.note}` : '';
       const badge = $(`${key}-source`);
       const note = $(`${key}-effective`);
+      const box = fieldContainer(key);
       if (!badge || !note) continue;
+      if (box) box.classList.toggle('changed', key in changes);
       const entry = effective[key];
       if (!entry || typeof entry !== 'object') {
         badge.className = 'badge badge-unknown';
         badge.textContent = 'source unknown';
         badge.title = 'The server did not report where this value comes from';
-        note.textContent = '';
+        note.textContent = key in changes ? 'changed, not saved yet' : '';
         continue;
       }
       const source = String(entry.source ?? 'unknown');
-      badge.className = `badge badge-${SOURCE_TEXT[source] ? source : 'unknown'}`;
-      badge.textContent = source;
       const phrase = SOURCE_TEXT[source] ?? `from ${source}`;
-      badge.title = `The value in effect is ${phrase}`;
-      if (key === 'safety_envelope') {
-        // The configured envelope; the one in force may have been changed since by set_safety_policy.
-        const changed = !sameEnvelope(current[key], entry.value);
-        badge.title = `The configured envelope is ${phrase}`;
-        note.textContent = `configured: ${envelopeText(entry.value)} (${phrase}); the envelope in force is under Live status`;
-        note.classList.toggle('differs', changed);
-        continue;
+      const pending = entry.pending && typeof entry.pending === 'object' ? entry.pending : null;
+      if (pending) {
+        badge.className = 'badge badge-pending';
+        badge.textContent = 'not in effect';
+        badge.title = 'Saved, but the running driver does not use this value yet';
+        note.textContent = `saved, not in effect yet: the driver uses ${shown(entry.value)} (${phrase})${extra}`;
+      } else {
+        badge.className = `badge badge-${SOURCE_TEXT[source] ? source : 'unknown'}`;
+        badge.textContent = source;
+        badge.title = `The value in effect is ${phrase}`;
+        // A field may name its settled value its own way (the envelope: "configured", the supervisor may change the one in force).
+        const word = field.settledWord || (driverRunning ? 'in effect' : 'used when the driver starts');
+        const settled = `${word}: ${shown(entry.value)} (${phrase})`;
+        note.textContent = (key in changes ? `changed, not saved yet; ${settled}` : field.display ? settled : driverRunning ? `in effect (${phrase})` : `used when the driver starts (${phrase})`) + extra;
       }
-      const differs = !sameValue(current[key], entry.value);
-      note.textContent = differs ? `in effect: ${displayValue(entry.value)} (${phrase})` : `in effect (${phrase})`;
-      note.classList.toggle('differs', differs);
+      note.classList.toggle('differs', Boolean(pending) || key in changes);
     }
   }
 
@@ -278,23 +330,23 @@
     formIssues.hidden = true;
   }
 
-  /** Shows each issue next to its field; issues about unknown fields go in the list under the buttons. */
+  /** Shows each issue next to its field (`field` or `field.part`); other issues go in the list under the buttons. */
   function showIssues(issues) {
     clearIssues();
-    if (!Array.isArray(issues)) return;
+    if (!Array.isArray(issues)) return null;
     let firstInvalid = null;
     for (const issue of issues) {
       if (!issue || typeof issue !== 'object') continue;
-      const named = typeof issue.field === 'string' ? issue.field : '';
-      // `safety_envelope.<axis>` issues go under the envelope table, naming the axis.
-      const field = named.startsWith('safety_envelope.') ? 'safety_envelope' : named;
-      const text = typeof issue.message === 'string' ? issue.message : JSON.stringify(issue);
-      const message = field === named ? text : `${named.slice(field.length + 1)} ${text}`;
-      const error = FIELD_KEYS.has(field) ? $(`${field}-error`) : null;
+      const field = typeof issue.field === 'string' ? issue.field : '';
+      const message = typeof issue.message === 'string' ? issue.message : JSON.stringify(issue);
+      // `safety_envelope.<axis>` goes under its field, naming the part.
+      const key = FIELD_KEYS.has(field) ? field : field.split('.')[0];
+      const error = FIELD_KEYS.has(key) ? $(`${key}-error`) : null;
       if (error) {
-        error.textContent = error.textContent ? `${error.textContent} ${message}` : message;
+        const text = key === field ? message : `${field.slice(key.length + 1)} ${message}`;
+        error.textContent = error.textContent ? `${error.textContent} ${text}` : text;
         error.hidden = false;
-        const input = $(field);
+        const input = $(key);
         input.setAttribute('aria-invalid', 'true');
         if (!firstInvalid) firstInvalid = input.matches('input, select') ? input : input.querySelector('input');
         if (input.closest('details')) input.closest('details').open = true;
@@ -308,57 +360,69 @@
 
   // ---------- actions ----------
 
-  /** /api/effective answers `{ok, error, effective: {key: {value, source}}}`; a bare map is accepted too. */
+  /** /api/effective: `{key: {value, source, pending?}}`; `x-driver-running` says whose configuration it is. */
   async function loadEffective() {
     const note = $('effective-message');
     try {
-      const data = await api('GET', '/api/effective');
-      if (data && typeof data === 'object' && 'effective' in data) {
-        effective = data.effective && typeof data.effective === 'object' ? data.effective : {};
-        if (data.ok === false) {
-          setMessage(note, `The driver cannot start with the saved settings: ${data.error || 'unknown error'}`, 'error');
-        } else {
-          setMessage(note, '', null);
-        }
+      const { data, headers } = await apiWithHeaders('GET', '/api/effective');
+      effective = data && typeof data === 'object' ? data : {};
+      driverRunning = headers.get('x-driver-running') === 'true';
+      const pending = Object.values(effective).some((e) => e && typeof e === 'object' && e.pending);
+      if (pending) {
+        setMessage(note, 'Some saved values are not in effect: the running driver still uses the values shown under those fields (see the message under Save).', 'error');
+      } else if (!driverRunning && headers.get('x-driver-running') !== null) {
+        setMessage(note, 'The driver is not running: the form shows the values it will start with.', null);
       } else {
-        effective = data && typeof data === 'object' ? data : {};
         setMessage(note, '', null);
       }
     } catch (err) {
       effective = {};
-      setMessage(note, `Could not load where each value comes from: ${err.message}`, 'error');
+      setMessage(note, `Could not load the values in effect: ${err.message}`, 'error');
     }
-    renderEffective();
+  }
+
+  /** Reloads the values in effect and the form (keeping the user's unsaved edits when asked). */
+  async function refresh(keepEdits) {
+    const settings = await api('GET', '/api/settings');
+    await loadEffective();
+    fillForm(settings && typeof settings === 'object' ? settings : {}, keepEdits);
   }
 
   async function reload() {
     setMessage(formMessage, 'Loading settings…', 'busy');
     clearIssues();
     try {
-      const settings = await api('GET', '/api/settings');
-      fillForm(settings && typeof settings === 'object' ? settings : {});
-      await loadEffective();
+      await refresh(false);
       setMessage(formMessage, 'Settings loaded.', 'ok');
     } catch (err) {
       setMessage(formMessage, `Could not load the settings: ${err.message}`, 'error');
     }
   }
 
+  /** Reports an apply result: ok, or the advice (what to change, next to each field). */
+  function reportApplied(prefix, applied) {
+    if (applied && typeof applied === 'object' && applied.ok === false) {
+      setMessage(formMessage, `${prefix}, but not applied: ${applied.error || 'unknown error'}`, 'error');
+      showIssues(applied.issues);
+    } else if (applied === true || (applied && typeof applied === 'object' && applied.ok === true)) {
+      setMessage(formMessage, `${prefix} and applied${describeApplied(applied)}.`, 'ok');
+    } else {
+      setMessage(formMessage, `${prefix}.`, 'ok');
+    }
+  }
+
   async function save() {
-    setMessage(formMessage, 'Saving…', 'busy');
     clearIssues();
+    const changes = changedFields();
+    if (Object.keys(changes).length === 0) {
+      setMessage(formMessage, 'Nothing to save: no field was changed.', 'ok');
+      return;
+    }
+    setMessage(formMessage, 'Saving…', 'busy');
     try {
-      const data = await api('PUT', '/api/settings', readForm());
-      if (data && data.settings && typeof data.settings === 'object') fillForm(data.settings);
-      await loadEffective();
-      const applied = data ? data.applied : undefined;
-      if (applied && typeof applied === 'object' && applied.ok === false) {
-        setMessage(formMessage, `Saved, but not applied: ${applied.error || 'unknown error'}`, 'error');
-      } else if (applied === true || (applied && typeof applied === 'object' && applied.ok === true)) {
-        setMessage(formMessage, `Saved and applied${describeApplied(applied)}.`, 'ok');
-      } else {
-        setMessage(formMessage, 'Saved.', 'ok');
-      }
+      const data = await api('PATCH', '/api/settings', { changes });
+      await refresh(false);
+      reportApplied('Saved', data ? data.applied : undefined);
       pollStatus();
     } catch (err) {
       const first = err.body ? showIssues(err.body.issues) : null;
@@ -376,7 +440,7 @@
     setMessage(formMessage, 'Validating…', 'busy');
     clearIssues();
     try {
-      const data = await api('POST', '/api/validate', readForm());
+      const data = await api('POST', '/api/validate', { changes: changedFields() });
       if (data && data.ok) {
         const warnings = Array.isArray(data.warnings) ? data.warnings.filter((w) => typeof w === 'string') : [];
         setMessage(formMessage, 'Valid: the driver would start with these settings.', 'ok');
@@ -394,14 +458,16 @@
 
   async function apply() {
     setMessage(formMessage, 'Applying…', 'busy');
+    clearIssues();
     try {
       const data = await api('POST', '/api/apply', {});
       if (data && data.ok) {
         setMessage(formMessage, `Applied${describeApplied(data)}.`, 'ok');
       } else {
         setMessage(formMessage, `Not applied: ${(data && data.error) || 'unknown error'}`, 'error');
+        showIssues(data && data.issues);
       }
-      await loadEffective();
+      await refresh(true);
       pollStatus();
     } catch (err) {
       setMessage(formMessage, `Not applied: ${err.message}`, 'error');
@@ -552,8 +618,7 @@
         setMessage(uploadMessage, `Credentials stored${how}.`, 'ok');
         $('upload-replace').checked = false;
         uploadInput.value = '';
-        if (data.settings && typeof data.settings === 'object') fillForm(data.settings);
-        loadEffective();
+        refresh(true).catch((err) => setMessage(formMessage, `Could not reload the settings: ${err.message}`, 'error'));
       } else {
         const error = data && typeof data.error === 'string' ? data.error : `HTTP ${xhr.status}`;
         setMessage(uploadMessage, `Upload refused: ${error}`, 'error');

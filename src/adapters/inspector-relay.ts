@@ -1,0 +1,75 @@
+// The Stately inspector relay behind `npm run inspect`, bound to loopback by default (the package's
+// own `createInspectorServer` listens on every interface and cannot be told otherwise): the driver
+// (`--inspect ws://127.0.0.1:8080`) and the viewer page connect to it by WebSocket; each message is
+// passed on to the other clients and the latest RELAY_BUFFER_MESSAGES are replayed to a newcomer.
+// The page it serves embeds the hosted inspector (stately.ai), so it needs the internet; the
+// settings app's live view (/live.html) does not. Owns the HTTP/WebSocket relay only.
+import { createServer, type Server } from 'node:http';
+import { WebSocket, WebSocketServer } from 'ws';
+
+/** Replayed to a viewer that connects late: the same as the package's relay. */
+export const RELAY_BUFFER_MESSAGES = 200;
+/** Loopback: the inspection stream shows the robot's inner state; widen it only on purpose (`--host`). */
+export const RELAY_DEFAULT_HOST = '127.0.0.1';
+export const RELAY_DEFAULT_PORT = 8080;
+const STATELY_INSPECTOR_URL = 'https://stately.ai/inspect';
+
+function bridgePage(wsUrl: string): string {
+  return `<!doctype html>
+<html><head><meta charset="utf-8"><title>Stately Inspector (relay)</title>
+<style>*{margin:0;padding:0}html,body{height:100%}iframe{width:100%;height:100%;border:none}</style></head>
+<body><iframe id="inspector" src="${STATELY_INSPECTOR_URL}"></iframe>
+<script>
+const iframe = document.getElementById('inspector');
+const buffer = [];
+let connected = false;
+window.addEventListener('message', (e) => {
+  if (e.data && e.data.type === '@statelyai.connected') { connected = true; buffer.forEach((m) => iframe.contentWindow.postMessage(m, '*')); buffer.length = 0; }
+});
+const ws = new WebSocket(${JSON.stringify(wsUrl)});
+ws.onmessage = (event) => { const data = JSON.parse(event.data); if (connected) iframe.contentWindow.postMessage(data, '*'); else buffer.push(data); };
+</script></body></html>`;
+}
+
+export interface InspectorRelay {
+  readonly url: string;
+  readonly wsUrl: string;
+  close(): Promise<void>;
+}
+
+export async function startInspectorRelay(host: string = RELAY_DEFAULT_HOST, port: number = RELAY_DEFAULT_PORT): Promise<InspectorRelay> {
+  const shown = host === '0.0.0.0' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  let wsUrl = '';
+  const server: Server = createServer((_request, response) => {
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    response.end(bridgePage(wsUrl));
+  });
+  const wss = new WebSocketServer({ server });
+  const buffer: string[] = [];
+  wss.on('connection', (ws) => {
+    for (const message of buffer) ws.send(message);
+    ws.on('message', (data) => {
+      const message = data.toString();
+      buffer.push(message);
+      if (buffer.length > RELAY_BUFFER_MESSAGES) buffer.shift();
+      for (const client of wss.clients) if (client !== ws && client.readyState === WebSocket.OPEN) client.send(message);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address();
+  const bound = typeof address === 'object' && address !== null ? address.port : port;
+  wsUrl = `ws://${shown}:${bound}`;
+  return {
+    url: `http://${shown}:${bound}`,
+    wsUrl,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const client of wss.clients) client.terminate();
+        wss.close();
+        server.close(() => resolve());
+      }),
+  };
+}

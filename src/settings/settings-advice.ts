@@ -1,0 +1,101 @@
+// What the settings page says when the driver cannot use the saved settings: the advice names the
+// page's fields ("tick Allow insecure"), never the environment variables or flags a web user cannot
+// set (the CLI keeps those messages). Built from ConfigError's `problem` (a stable reason and the
+// config keys involved) and RestartRequired's `fields`, never by matching message text. Pure; owns
+// the field labels and the wording; not the rules themselves (src/config/config.ts). README
+// "Settings app".
+import { CONFIG_KEYS, type Source } from '../config/config.ts';
+import type { ConfigError } from '../config/config-error.ts';
+import type { FieldIssue } from './settings-schema.ts';
+
+/** The page's label of each settings key (index.html); an unlisted key is shown as its name. */
+export const FIELD_LABELS: Readonly<Record<string, string>> = {
+  use_portal: 'Use the Device Connect portal',
+  nats_credentials_file: 'Credentials path',
+  device_id: 'Device ID',
+  tenant: 'Tenant',
+  reachy_target: 'Reachy daemon',
+  transport_mode: 'Realtime transport',
+  allow_insecure: 'Allow insecure',
+  simulate: 'Simulated target',
+  no_media: 'Disable SDK media',
+  messaging_backend: 'Messaging backend',
+  messaging_urls: 'Messaging URLs',
+  discovery_mode: 'Discovery mode',
+  portal_credentials_dir: 'Portal credentials directory',
+  portal_credentials_glob: 'Portal credentials glob',
+  reachy_prefix: 'NATS subject prefix',
+};
+
+export function fieldLabel(settingsKey: string): string {
+  return `“${FIELD_LABELS[settingsKey] ?? settingsKey}”`;
+}
+
+/** The settings key of a config key (`sim` → `simulate`), or the name itself when it is already one. */
+function settingsKeyOf(name: string): string | undefined {
+  const row = CONFIG_KEYS.find((k) => k.key === name || k.settings === name);
+  return row?.settings;
+}
+
+export interface Advice {
+  readonly error: string;
+  readonly issues: ReadonlyArray<FieldIssue>;
+}
+
+/** Per reason: the sentence for the page and what to do in each field. */
+const REASONS: Readonly<Record<string, { readonly error: string; readonly fields: Readonly<Record<string, string>> }>> = {
+  credentials_missing: {
+    error: `the driver has no mesh credentials: upload a credentials file (or fill in ${fieldLabel('nats_credentials_file')}), or tick ${fieldLabel('allow_insecure')} for a trusted development broker`,
+    fields: {
+      nats_credentials_file: 'upload a credentials file above, or enter the path of one on this machine',
+      allow_insecure: 'or tick this to run without credentials on a trusted development broker',
+    },
+  },
+  portal_credentials_missing: {
+    error: `portal mode needs the portal's credentials file: upload the .creds.json from the portal (or fill in ${fieldLabel('nats_credentials_file')} or ${fieldLabel('portal_credentials_dir')}), or untick ${fieldLabel('use_portal')}`,
+    fields: {
+      nats_credentials_file: "upload the portal's .creds.json above, or enter its path",
+      portal_credentials_dir: 'or a directory holding it',
+      use_portal: 'or untick this to use a broker of your own',
+    },
+  },
+  tls_ca_missing: {
+    error: `a tls:// broker needs a CA file, which cannot be set on this page: use a nats:// URL in ${fieldLabel('messaging_urls')}, or ask whoever starts the driver to give it the CA file`,
+    fields: { messaging_urls: 'use nats:// URLs here, or have the CA file configured where the driver is started' },
+  },
+  device_id_mismatch: {
+    error: `${fieldLabel('device_id')} differs from the device id in the credentials file: clear ${fieldLabel('device_id')} (the file's id is used) or upload this device's credentials`,
+    fields: { device_id: "clear it to use the credentials file's device id", nats_credentials_file: "or upload this device's credentials" },
+  },
+};
+
+/** Where a layer above the settings file sets a key, the page cannot change it: say so. */
+function fixedNote(source: Source | undefined): string {
+  if (source === 'flag') return ' (note: a command-line flag of the driver sets this, so a value saved here has no effect)';
+  if (source === 'env') return " (note: the driver's environment sets this, so a value saved here has no effect)";
+  return '';
+}
+
+/** Advice for a configuration the driver refused; `sourceOf` tells which layer sets each settings key. */
+export function adviceForConfigError(error: ConfigError, sourceOf: (settingsKey: string) => Source | undefined = () => undefined): Advice {
+  const problem = error.problem;
+  const reason = problem ? REASONS[problem.reason] : undefined;
+  if (problem && reason) {
+    const issues = Object.entries(reason.fields).map(([field, message]) => ({ field, message: message + fixedNote(sourceOf(field)) }));
+    return { error: reason.error, issues };
+  }
+  if (problem) {
+    const fields = problem.keys.flatMap((k) => settingsKeyOf(k) ?? []);
+    return { error: `${fields.map(fieldLabel).join(', ')}: ${error.message}`, issues: fields.map((field) => ({ field, message: error.message + fixedNote(sourceOf(field)) })) };
+  }
+  return { error: `the driver cannot use these settings: ${error.message}`, issues: [] };
+}
+
+/** Advice for a save the running driver can only take at its next start. */
+export function adviceForRestart(fields: ReadonlyArray<string>): Advice {
+  const keys = fields.map((f) => settingsKeyOf(f) ?? f);
+  return {
+    error: `${keys.map(fieldLabel).join(', ')} can only change when the driver restarts: the driver keeps the values marked "in effect" until then`,
+    issues: keys.map((field) => ({ field, message: 'saved; takes effect when the driver restarts' })),
+  };
+}

@@ -1,0 +1,76 @@
+// The Stately relay of `npm run inspect` (src/adapters/inspector-relay.ts) and the driver's side
+// (src/adapters/state-inspector.ts): the relay listens on loopback only by default (a LAN address
+// of this machine is refused), passes the driver's inspection messages to a viewer, and the
+// driver logs once that the relay is not reachable and once that it is connected.
+import { connect } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { afterEach, expect, test } from 'vitest';
+import { WebSocket } from 'ws';
+import { createActor, createMachine } from 'xstate';
+import { startInspectorRelay, type InspectorRelay } from '../../src/adapters/inspector-relay.ts';
+import { createStateInspector, type StateInspector } from '../../src/adapters/state-inspector.ts';
+import { setLogSink } from '../../src/logging/logger.ts';
+
+/** The driver's warning for a relay it cannot reach (worded "not reachable" or "cannot reach"). */
+const UNREACHABLE = /inspector relay not reachable|cannot reach the inspector relay/;
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+  setLogSink((line) => process.stderr.write(line + '\n'));
+});
+
+function lanAddress(): string | undefined {
+  return Object.values(networkInterfaces()).flat().find((e) => e && !e.internal && e.family === 'IPv4')?.address;
+}
+
+async function refused(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(port, host);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', () => resolve(true));
+  });
+}
+
+test('the relay binds loopback by default: a LAN address of this machine is refused', async (ctx) => {
+  const relay = await startInspectorRelay(undefined, 0);
+  cleanups.push(() => relay.close());
+  const port = Number(new URL(relay.url).port);
+  expect(relay.wsUrl).toBe(`ws://127.0.0.1:${port}`);
+  expect(await refused('127.0.0.1', port)).toBe(false);
+  const lan = lanAddress();
+  if (lan === undefined) ctx.skip();
+  expect(await refused(lan as string, port)).toBe(true);
+});
+
+test('the driver logs that the relay is not reachable, then that it is connected; a viewer receives its inspection messages', async () => {
+  const lines: string[] = [];
+  setLogSink((line) => lines.push(line));
+  // A free port with nothing on it yet.
+  const probe = await startInspectorRelay('127.0.0.1', 0);
+  const port = Number(new URL(probe.url).port);
+  await probe.close();
+  const inspector: StateInspector = createStateInspector(`ws://127.0.0.1:${port}`);
+  cleanups.push(() => inspector.stop());
+  await expect.poll(() => lines.filter((l) => UNREACHABLE.test(l)).length, { timeout: 5_000 }).toBe(1);
+  expect(lines.find((l) => UNREACHABLE.test(l))).toContain('npm run inspect');
+
+  let relay: InspectorRelay | undefined;
+  relay = await startInspectorRelay('127.0.0.1', port);
+  cleanups.push(() => relay?.close());
+  const viewer = new WebSocket(relay.wsUrl);
+  cleanups.push(() => viewer.close());
+  const received: string[] = [];
+  viewer.on('message', (data) => received.push(data.toString()));
+  await new Promise((resolve) => viewer.once('open', resolve));
+  // The adapter retries every 5 s after a failure.
+  await expect.poll(() => lines.filter((l) => l.includes('connected to the inspector relay')).length, { timeout: 10_000 }).toBe(1);
+  const actor = createActor(createMachine({ id: 'probe', initial: 'a', states: { a: { on: { GO: 'b' } }, b: {} } }), { inspect: inspector.inspect }).start();
+  actor.send({ type: 'GO' });
+  await expect.poll(() => received.some((m) => m.includes('"probe"') || m.includes('GO')), { timeout: 5_000 }).toBe(true);
+  actor.stop();
+  expect(lines.filter((l) => UNREACHABLE.test(l)).length).toBe(1);
+}, 20_000);
