@@ -134,6 +134,25 @@ async function suggestFunction(client: MeshClient, deviceId: string, fn: string)
   }
 }
 
+/** Most device ids a "known devices" hint names before it says how many more there are. */
+const KNOWN_DEVICES_SHOWN = 5;
+
+/** After "no such device": the ids discovery does know (a wrong or outdated id is the usual cause). */
+async function knownDevicesHint(client: MeshClient, deviceId: string): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), SUGGESTION_LOOKUP_TIMEOUT_MS)));
+  try {
+    const devices = await Promise.race([client.listDevices().catch(() => undefined), timeout]);
+    const ids = (devices ?? []).map((d) => d.deviceId).filter((id) => id !== deviceId);
+    if (ids.length === 0) return undefined;
+    const shown = ids.slice(0, KNOWN_DEVICES_SHOWN).join(', ');
+    const more = ids.length > KNOWN_DEVICES_SHOWN ? ` and ${ids.length - KNOWN_DEVICES_SHOWN} more` : '';
+    return `devices in tenant ${client.tenant}: ${shown}${more} (\`reachy-mini-driver devices\` lists them)`;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function execute(client: MeshClient, plan: ClientCommandPlan, args: ClientCommandArgs, sinks: Sinks): Promise<number> {
   const { out } = sinks;
   switch (plan.command) {
@@ -157,6 +176,10 @@ async function execute(client: MeshClient, plan: ClientCommandPlan, args: Client
         return EXIT_OK;
       }
       sinks.fail(result.error, plan.json);
+      if (result.error._tag === 'NoResponders') {
+        const hint = await knownDevicesHint(client, plan.deviceId);
+        if (hint) sinks.notice(hint);
+      }
       if (result.error._tag === 'RpcError' && result.error.code === METHOD_NOT_FOUND) {
         const suggestion = await suggestFunction(client, plan.deviceId, plan.fn);
         if (suggestion) sinks.notice(`did you mean \`${suggestion}\`? (\`reachy-mini-driver functions ${plan.deviceId}\` lists them)`);
@@ -223,6 +246,10 @@ export async function runClientCommand(args: ClientCommandArgs): Promise<number>
   } catch (error) {
     if (isClientError(error)) {
       sinks.fail(error, 'json' in plan && plan.json);
+      if (error._tag === 'DeviceNotFound' && client) {
+        const hint = await knownDevicesHint(client, error.deviceId);
+        if (hint) sinks.notice(hint);
+      }
       return EXIT_FAILURE;
     }
     log.error('client command failed', { command: args.command, error });

@@ -130,7 +130,10 @@ describe('functions <device_id>', () => {
 
     expect(await run('functions', ['ghost-999'])).toEqual({
       code: EXIT_FAILURE,
-      lines: ['error DeviceNotFound device ghost-999 not found in tenant default (infra discovery)'],
+      lines: [
+        'error DeviceNotFound device ghost-999 not found in tenant default (infra discovery)',
+        'devices in tenant default: rng-001, who-001 (`reachy-mini-driver devices` lists them)',
+      ],
     });
   });
 

@@ -149,6 +149,18 @@ describe('against a running driver', () => {
     expect(r.stderr).toContain('data._tag: InvalidParams');
   });
 
+  test('a wrong device id: exit 1, and stderr names the devices that are there', async () => {
+    const r = await cli(['call', 'reachy-mini-1', 'get_status', ...mesh()]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('error NoResponders nobody is subscribed to device-connect.habits.reachy-mini-1.cmd');
+    expect(r.stderr).toContain('devices in tenant habits: habits-1');
+    const functions = await cli(['functions', 'reachy-mini-1', ...mesh()]);
+    expect(functions.code).toBe(1);
+    expect(functions.stderr).toContain('error DeviceNotFound device reachy-mini-1 not found in tenant habits (auto discovery)');
+    expect(functions.stderr).toContain('devices in tenant habits: habits-1');
+  });
+
   test('events says on stderr what it watches; stdout stays for the events', async () => {
     const r = await cli(['events', 'habits-1', ...mesh()], {}, 4_000);
     expect(r.stderr).toContain('watching habits-1 (device-connect.habits.habits-1.event.>)');
