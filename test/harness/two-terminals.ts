@@ -13,6 +13,8 @@ import { join } from 'node:path';
 export const READY_LINE = 'Try it from another terminal:';
 /** How long the driver may take to start (nats-server, emulator, WebRTC producer) on a loaded 2-core box. */
 const DRIVER_READY_TIMEOUT_S = 60;
+/** A clean stop takes well under a second; after this the driver's process group is killed (exit 137 fails the test). */
+const STOP_TIMEOUT_S = 20;
 
 export interface Step {
   readonly command: string;
@@ -77,6 +79,8 @@ while IFS= read -r cmd; do
   echo $? > "${out}/step-$n.rc"
 done < "${out}/commands.txt"
 kill -INT -- -$DRV 2>/dev/null
+for _ in $(seq 1 ${STOP_TIMEOUT_S * 4}); do kill -0 $DRV 2>/dev/null || break; sleep 0.25; done
+kill -KILL -- -$DRV 2>/dev/null
 wait $DRV
 echo $? > "${out}/driver.rc"
 ls -A "$HOME/.config/reachy_mini_driver" > "${out}/after.txt" 2>/dev/null || true
