@@ -44,6 +44,8 @@ function waitForSignal(): Promise<void> {
   return new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
+    // A closed terminal: stop cleanly too (the private broker is in its own process group).
+    process.once('SIGHUP', () => resolve());
   });
 }
 

@@ -40,4 +40,7 @@ test('the commands the --sim driver prints all work from another terminal', asyn
   // Clean stop on Ctrl-C, and the record of the private broker is gone with it.
   expect(flow.driverExitCode, transcript).toBe(0);
   expect(flow.configDirAfterStop).not.toContain('sim-broker.json');
+  expect(flow.driverOutput).toContain('INFO driver:cli stopping');
+  // Ctrl-C reaches the driver, not its private broker: it leaves the mesh before the broker stops.
+  expect(flow.driverOutput.slice(flow.driverOutput.indexOf('driver:cli stopping'))).not.toContain('broker connection lost');
 }, 120_000);
