@@ -2,10 +2,10 @@
 // configuration knows has help, "did you mean" finds close names only, NO_COLOR wins, the start-up
 // hint names the real device id and the options another terminal needs, and the state file of a
 // private `--sim` broker is written, read while its process lives, and removed.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect, test } from 'vitest';
+import { expect, onTestFinished, test } from 'vitest';
 import { COMMAND_NAMES, earlyAction } from '../../src/cli/command-line.ts';
 import { closestName } from '../../src/cli/did-you-mean.ts';
 import { nextCommands, nextStepsText } from '../../src/cli/next-steps.ts';
@@ -62,7 +62,9 @@ test('next steps: the real id; flag/env URLs and tenants are repeated, defaults 
 });
 
 test('the sim broker record: written 0600, read while its process lives, removed only by its owner', () => {
-  const dir = join(mkdtempSync(join(tmpdir(), 'rmd-simrec-')), 'config');
+  const root = mkdtempSync(join(tmpdir(), 'rmd-simrec-'));
+  onTestFinished(() => rmSync(root, { recursive: true, force: true }));
+  const dir = join(root, 'config');
   const record = { url: 'nats://127.0.0.1:40001', pid: process.pid, deviceId: 'reachy-mini-sim-1', tenant: 'default' };
   const written = writeSimBrokerRecord(dir, record);
   expect(written).toEqual({ ok: true, path: simBrokerFilePath(dir) });
