@@ -22,6 +22,7 @@ import {
 } from '../src/media/encoding/frame-encoding.ts';
 import { openH264TestEncoder } from '../test/harness/h264-test-encoder.ts';
 import { formatStopLatency, runStopLatencyBench } from './stop-latency.ts';
+import { formatCliStart, runCliStartBench } from './cli-start.ts';
 
 const WIDTH = 1280;
 const HEIGHT = 720;
@@ -276,5 +277,6 @@ if (import.meta.main) {
   const report = await runFrameEncodingBench({ decodeFrame: h264.decodeFrame }).finally(() => h264.close());
   process.stdout.write(formatReport(report));
   process.stdout.write(formatStopLatency(await runStopLatencyBench()));
+  process.stdout.write(formatCliStart(runCliStartBench()));
   process.stdout.write(`total ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 }

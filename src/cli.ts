@@ -1,31 +1,22 @@
-// Command-line entry (`reachy-mini-driver [run] | devices | functions | call | events`): loads
-// the config once, maps ConfigError to exit code 2 with one line, runs the driver until SIGINT/
-// SIGTERM, and for `--sim` starts a private loopback broker when nothing answers on the default
-// URL. Owns process exit codes and signals; everything else is delegated.
-import { loadConfigFromProcess } from './adapters/config-files.ts';
-import { CONFIG_KEYS, ConfigError, processInput, runsSettingsApp, wantsHelp, type DriverConfig } from './config/config.ts';
-import { startWithSettings } from './app-mode.ts';
+// Command-line entry (`reachy-mini-driver [run] | app | emulate | devices | functions | call |
+// events | help`): answers `--version` and help from argv alone (src/cli/command-line.ts), then
+// loads the config once, maps ConfigError to exit code 2 with one line on stderr, runs the driver
+// until SIGINT/SIGTERM, and for `--sim` starts a private loopback broker when nothing answers on the
+// default URL (recorded for the client commands, src/adapters/sim-broker-file.ts). Every other
+// module is imported lazily by the command that needs it, so help and version start fast. Owns
+// process exit codes and signals; everything else is delegated. README "Command line".
+import type { DriverConfig } from './config/config.ts';
+import { ConfigError } from './config/config-error.ts';
+import { commandHelp, earlyAction, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, overview, PROGRAM, versionLine, COMMAND_HELP } from './cli/command-line.ts';
+import { closestName } from './cli/did-you-mean.ts';
 import { createLogger, setLogLevel } from './logging/logger.ts';
-import { chooseBrokers } from './adapters/private-nats-server.ts';
-import { startDriver } from './driver.ts';
-import { DuplicateDeviceId } from './adapters/duplicate-device.ts';
-import { startEmulator } from './sim/emulator.ts';
 
 const log = createLogger('cli');
 
-function usage(): string {
-  const lines = [
-    'Usage: reachy-mini-driver [run] [options]          run the driver (add --sim for the embedded emulator target)',
-    '       reachy-mini-driver devices                   list devices on the mesh',
-    '       reachy-mini-driver functions <device_id>     show a device\'s functions',
-    '       reachy-mini-driver call <device_id> <fn> [json-params]',
-    '       reachy-mini-driver events [device_id]        print events as JSON lines',
-    '       reachy-mini-driver emulate [--port 8000]     run the daemon emulator alone on loopback',
-    '       reachy-mini-driver app                       the on-robot app: settings app on :8842 + the driver',
-    '       reachy-mini-driver settings-link             a fresh one-time login link of the running settings app',
-    '',
-    'Options (flags > environment > settings file > defaults):',
-  ];
+/** The driver's option table, generated from CONFIG_KEYS (only `help run`/`help app` load config.ts). */
+async function optionTable(): Promise<string> {
+  const { CONFIG_KEYS } = await import('./config/config.ts');
+  const lines = ['Options (flags > environment > settings file > defaults):'];
   for (const key of CONFIG_KEYS) {
     const names = [key.flag, ...(key.env ?? [])].filter(Boolean).join(', ');
     lines.push(`  ${names}\n      ${key.doc} Default: ${key.default}.`);
@@ -33,83 +24,117 @@ function usage(): string {
   return lines.join('\n') + '\n';
 }
 
-async function runDriver(config: DriverConfig): Promise<number> {
-  const { urls, broker } = await chooseBrokers(config);
-  if (broker) process.stdout.write(`private NATS broker for --sim: ${broker.url}\n`);
-  const running = await startDriver(config, { messagingUrls: urls });
-  process.stdout.write(`reachy-mini-driver ${config.deviceId} (tenant ${config.tenant}) on ${urls.join(', ')}${config.sim ? ' [sim]' : ''}\n`);
-  await new Promise<void>((resolve) => {
-    const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+/** `help`, `help <command>`, `<command> --help`: exit 0; an unknown topic is a usage error. */
+async function printHelp(command: string | undefined): Promise<number> {
+  if (command === undefined || command === 'help') {
+    process.stdout.write(overview());
+    return EXIT_OK;
+  }
+  if (!COMMAND_HELP[command]) {
+    const suggestion = closestName(command, Object.keys(COMMAND_HELP));
+    process.stderr.write(`${PROGRAM}: no help for ${JSON.stringify(command)}${suggestion ? `; did you mean \`${suggestion}\`?` : ''} (\`${PROGRAM} help\` lists the commands)\n`);
+    return EXIT_USAGE;
+  }
+  const withOptions = command === 'run' || command === 'app';
+  process.stdout.write(commandHelp(command, withOptions ? await optionTable() : undefined));
+  return EXIT_OK;
+}
+
+function waitForSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+    // A closed terminal: stop cleanly too (the private broker is in its own process group).
+    process.once('SIGHUP', () => resolve());
   });
-  log.info('stopping');
-  await running.stop();
-  await broker?.stop();
-  return 0;
+}
+
+async function runDriver(config: DriverConfig): Promise<number> {
+  const { chooseBrokers } = await import('./adapters/private-nats-server.ts');
+  const { startDriver } = await import('./driver.ts');
+  const { removeSimBrokerRecord, writeSimBrokerRecord } = await import('./adapters/sim-broker-file.ts');
+  const { nextStepsText } = await import('./cli/next-steps.ts');
+  const { urls, broker } = await chooseBrokers(config);
+  let recorded: { ok: true; path: string } | { ok: false; reason: string } | undefined;
+  if (broker) {
+    process.stdout.write(`private NATS broker for --sim: ${broker.url}\n`);
+    recorded = writeSimBrokerRecord(config.configDir, { url: broker.url, pid: process.pid, deviceId: config.deviceId, tenant: config.tenant });
+    if (!recorded.ok) log.warn('could not record the private broker for the client commands', { reason: recorded.reason });
+  }
+  try {
+    const running = await startDriver(config, { messagingUrls: urls });
+    process.stdout.write(`reachy-mini-driver ${config.deviceId} (tenant ${config.tenant}) on ${urls.join(', ')}${config.sim ? ' [sim]' : ''}\n`);
+    process.stdout.write(
+      nextStepsText({
+        deviceId: config.deviceId,
+        tenant: config.tenant,
+        tenantSource: config.sources['tenant'],
+        urls,
+        urlsSource: config.sources['messagingUrls'],
+        sim: config.sim,
+        ...(broker ? { privateBroker: { url: broker.url, ...(recorded?.ok ? { recordedAt: recorded.path } : { notRecorded: recorded?.ok === false ? recorded.reason : 'unknown' }) } } : {}),
+      }),
+    );
+    await waitForSignal();
+    log.info('stopping');
+    await running.stop();
+  } finally {
+    if (recorded?.ok) removeSimBrokerRecord(config.configDir);
+    await broker?.stop();
+  }
+  return EXIT_OK;
 }
 
 /** `app` and `run --settings`: the settings app first, the driver once the settings are valid. */
 async function runWithSettings(): Promise<number> {
+  const { startWithSettings } = await import('./app-mode.ts');
+  const { processInput } = await import('./config/config.ts');
   const app = await startWithSettings(processInput(), (line) => process.stdout.write(line + '\n'));
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
+  await waitForSignal();
   log.info('stopping');
   await app.stop();
-  return 0;
+  return EXIT_OK;
 }
 
 async function runEmulator(config: DriverConfig): Promise<number> {
+  const { startEmulator } = await import('./sim/emulator.ts');
   const withMedia = !config.noMedia;
   // The standalone emulator serves WebRTC on the configured signalling port (8443 like the robot).
   const emulator = await startEmulator({ port: config.emulatorPort, timeScale: config.simTimeScale, model: config.simModel, withMedia, mediaPort: config.signallingPort });
   const media = emulator.signallingUrl ? `, WebRTC signalling ${emulator.signallingUrl}` : '';
   process.stdout.write(`Reachy Mini daemon emulator (${config.simModel}) on ${emulator.url} (WebSocket ${emulator.wsUrl}/ws/sdk${media})\n`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', () => resolve());
-    process.once('SIGTERM', () => resolve());
-  });
+  await waitForSignal();
   await emulator.close();
-  return 0;
+  return EXIT_OK;
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`${PROGRAM}: ${message}\n`);
+  return EXIT_USAGE;
 }
 
 async function main(): Promise<number> {
-  if (wantsHelp(process.argv.slice(2))) {
-    process.stdout.write(usage());
-    return 0;
+  const argv = process.argv.slice(2);
+  const early = earlyAction(argv);
+  if (early.kind === 'version') {
+    process.stdout.write(versionLine());
+    return EXIT_OK;
   }
+  if (early.kind === 'help') return await printHelp(early.command);
+  if (early.kind === 'unknown-command') return usageError(early.message);
   // Asks the running settings app for a new login link (src/settings-link-command.ts).
-  if (process.argv[2] === 'settings-link') {
+  if (argv[0] === 'settings-link') {
     const { runSettingsLink } = await import('./settings-link-command.ts');
-    return runSettingsLink(process.argv.slice(2), process.env, (line) => process.stdout.write(line + '\n'), (line) => process.stderr.write(line + '\n'));
+    return await runSettingsLink(argv, process.env, (line) => process.stdout.write(line + '\n'), (line) => process.stderr.write(line + '\n'));
   }
-  // App mode serves the settings app even before the configuration is valid (credentials upload).
-  if (runsSettingsApp(process.argv.slice(2))) {
-    try {
-      return await runWithSettings();
-    } catch (error) {
-      if (error instanceof ConfigError) {
-        process.stderr.write(`reachy-mini-driver: ${error.message}\n`);
-        return 2;
-      }
-      throw error;
-    }
-  }
-  let config: DriverConfig;
+  const { runsSettingsApp } = await import('./config/config.ts');
   try {
-    config = loadConfigFromProcess();
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`reachy-mini-driver: ${error.message}\n`);
-      return 2;
-    }
-    throw error;
-  }
-  setLogLevel(config.logLevel);
-  for (const warning of config.warnings) log.warn(warning);
-  try {
+    // App mode serves the settings app even before the configuration is valid (credentials upload).
+    if (runsSettingsApp(argv)) return await runWithSettings();
+    const { loadConfigFromProcess } = await import('./adapters/config-files.ts');
+    const config = loadConfigFromProcess();
+    setLogLevel(config.logLevel);
+    for (const warning of config.warnings) log.warn(warning);
     switch (config.command) {
       case 'run':
         return await runDriver(config);
@@ -123,18 +148,14 @@ async function main(): Promise<number> {
         return await runClient(config);
       }
       default:
-        process.stderr.write(`reachy-mini-driver: command ${config.command} is not available\n`);
-        return 2;
+        return usageError(`command ${config.command} is not available`);
     }
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`reachy-mini-driver: ${error.message}\n`);
-      return 2;
-    }
-    // A runtime refusal (exit 1), said in one line.
-    if (error instanceof DuplicateDeviceId) {
-      process.stderr.write(`reachy-mini-driver: ${error.message}\n`);
-      return 1;
+    if (error instanceof ConfigError) return usageError(error.message);
+    // A runtime refusal (exit 1), said in one line: another driver answers with this device id.
+    if ((error as { _tag?: unknown })._tag === 'DuplicateDeviceId') {
+      process.stderr.write(`${PROGRAM}: ${(error as Error).message}\n`);
+      return EXIT_FAILURE;
     }
     throw error;
   }
@@ -144,6 +165,6 @@ main().then(
   (code) => process.exit(code),
   (error: unknown) => {
     log.error('fatal', { error: error as Error });
-    process.exit(1);
+    process.exit(EXIT_FAILURE);
   },
 );

@@ -79,7 +79,9 @@ export interface PrivateBroker {
 
 export async function startPrivateBroker(binary: string): Promise<PrivateBroker> {
   const port = await freeLoopbackPort();
-  const child: ChildProcess = spawn(binary, ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  // Its own process group: Ctrl-C in the terminal reaches the driver only, which leaves the mesh
+  // (departing presence) before it stops the broker; the driver's exit still kills it.
+  const child: ChildProcess = spawn(binary, ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore', detached: true });
   const url = `nats://127.0.0.1:${port}`;
   const deadline = Date.now() + PRIVATE_BROKER_START_TIMEOUT_MS;
   let exited = false;

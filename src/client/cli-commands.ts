@@ -2,22 +2,27 @@
 // (src/adapters/client-connection.ts), run one MeshClient operation (device-connect-protocol.md
 // §2.9/§2.10 discovery, §2.1–2.3 invoke, §2.4 events), print through the injected `out`, return the
 // process exit code. Does not parse argv or build connection options (client-main.ts does) and
-// never calls process.exit. All output, errors included, goes to `out` so a caller or test sees
-// exactly what a person would.
+// never calls process.exit. Results go to `out` (stdout), errors and notices to `err` (stderr);
+// a caller that injects only `out` sees everything there, as a person at a terminal would. With
+// `json`, stdout carries only JSON (a failed call prints `{"error": …}` there too).
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import { openClientConnection } from '../adapters/client-connection.ts';
 import { createLogger } from '../logging/logger.ts';
 import { TENANT_PATTERN } from '../protocol/subjects.ts';
-import { deviceTable, errorLines, functionListing } from './cli-format.ts';
+import { closestName } from '../cli/did-you-mean.ts';
+import { paint } from '../cli/terminal-style.ts';
+import { deviceTable, errorJson, errorLines, functionListing } from './cli-format.ts';
 import type { JsonObject } from './device-record.ts';
-import { isClientError } from './errors.ts';
+import { isClientError, type ClientError } from './errors.ts';
 import { isValidDeviceId, MeshClient, type DiscoveryMode } from './mesh-client.ts';
 
-export const EXIT_OK = 0;
-/** The operation failed: error reply, no responders, timeout, unknown device, broker unreachable. */
-export const EXIT_FAILURE = 1;
-/** The command line was wrong (missing argument, bad id, params not a JSON object). */
-export const EXIT_USAGE = 2;
+export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../cli/command-line.ts';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../cli/command-line.ts';
+
+/** JSON-RPC "method not found" (§2.3): the moment to suggest a function the device does have. */
+const METHOD_NOT_FOUND = -32601;
+/** How long a failed call may spend asking discovery for the device's functions to suggest one. */
+const SUGGESTION_LOOKUP_TIMEOUT_MS = 3_000;
 
 export type ClientCommand = 'devices' | 'functions' | 'call' | 'events';
 
@@ -28,6 +33,14 @@ export interface ClientCommandArgs {
   readonly tenant: string;
   readonly discoveryMode: DiscoveryMode;
   readonly out?: (line: string) => void;
+  /** Errors, hints and notices (stderr); defaults to `out` when only `out` is given. */
+  readonly err?: (line: string) => void;
+  /** Machine-readable stdout (also set by a `--json` word among the positionals). */
+  readonly json?: boolean;
+  /** Paint the `error` word red on `err`. */
+  readonly colour?: boolean;
+  /** The broker URLs tried, for the "cannot connect" message (default: connectOptions.servers). */
+  readonly brokerLabel?: string;
   /** Ends `events`; other commands finish on their own. */
   readonly signal?: AbortSignal;
   /** Request timeout for registry and device requests (default 30 s). */
@@ -41,8 +54,8 @@ const log = createLogger('client:cli');
 const USAGE = {
   devices: 'usage: devices [--json]',
   functions: 'usage: functions <device_id> [--json]',
-  call: `usage: call <device_id> <function> ['{"param": value}']`,
-  events: 'usage: events [device_id]',
+  call: `usage: call <device_id> <function> ['{"param": value}'] [--json]`,
+  events: 'usage: events [device_id] [--json]',
 } as const satisfies Record<ClientCommand, string>;
 
 /** A command line the subcommand cannot run; reported as one line, exit 2. */
@@ -76,8 +89,8 @@ export function parseParams(text: string | undefined): JsonObject {
 export type ClientCommandPlan =
   | { readonly command: 'devices'; readonly json: boolean }
   | { readonly command: 'functions'; readonly deviceId: string; readonly json: boolean }
-  | { readonly command: 'call'; readonly deviceId: string; readonly fn: string; readonly params: JsonObject }
-  | { readonly command: 'events'; readonly target: string };
+  | { readonly command: 'call'; readonly deviceId: string; readonly fn: string; readonly params: JsonObject; readonly json: boolean }
+  | { readonly command: 'events'; readonly target: string; readonly json: boolean };
 
 /** Checks the command line before any connection is made, so usage errors exit 2 even with no broker. */
 export function planCommand(command: ClientCommand, positional: readonly string[]): ClientCommandPlan {
@@ -90,19 +103,58 @@ export function planCommand(command: ClientCommand, positional: readonly string[
       if (rest.length !== 1) throw new UsageError(USAGE.functions);
       return { command, deviceId: requireDeviceId(rest[0], USAGE.functions), json };
     case 'call': {
-      const [id, fn, paramsText, ...extra] = positional;
+      const [id, fn, paramsText, ...extra] = rest;
       if (fn === undefined || extra.length > 0) throw new UsageError(USAGE.call);
-      return { command, deviceId: requireDeviceId(id, USAGE.call), fn, params: parseParams(paramsText) };
+      return { command, deviceId: requireDeviceId(id, USAGE.call), fn, params: parseParams(paramsText), json };
     }
     case 'events': {
-      if (positional.length > 1) throw new UsageError(USAGE.events);
-      const id = positional[0];
-      return { command, target: id === undefined || id === '*' ? '*' : requireDeviceId(id, USAGE.events) };
+      if (rest.length > 1) throw new UsageError(USAGE.events);
+      const id = rest[0];
+      return { command, target: id === undefined || id === '*' ? '*' : requireDeviceId(id, USAGE.events), json };
     }
   }
 }
 
-async function execute(client: MeshClient, plan: ClientCommandPlan, args: ClientCommandArgs, out: (line: string) => void): Promise<number> {
+interface Sinks {
+  readonly out: (line: string) => void;
+  /** One error report: human lines on `err`, and with --json the same failure as JSON on `out`. */
+  readonly fail: (error: ClientError, json: boolean) => void;
+  readonly notice: (line: string) => void;
+}
+
+/** `did you mean <fn>?` when the device does not know the function but has a close one. */
+async function suggestFunction(client: MeshClient, deviceId: string, fn: string): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), SUGGESTION_LOOKUP_TIMEOUT_MS)));
+  try {
+    const device = await Promise.race([client.getDevice(deviceId).catch(() => undefined), timeout]);
+    return device ? closestName(fn, device.functions.map((f) => f.name).filter((name) => name !== fn)) : undefined;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Most device ids a "known devices" hint names before it says how many more there are. */
+const KNOWN_DEVICES_SHOWN = 5;
+
+/** After "no such device": the ids discovery does know (a wrong or outdated id is the usual cause). */
+async function knownDevicesHint(client: MeshClient, deviceId: string): Promise<string | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), SUGGESTION_LOOKUP_TIMEOUT_MS)));
+  try {
+    const devices = await Promise.race([client.listDevices().catch(() => undefined), timeout]);
+    const ids = (devices ?? []).map((d) => d.deviceId).filter((id) => id !== deviceId);
+    if (ids.length === 0) return undefined;
+    const shown = ids.slice(0, KNOWN_DEVICES_SHOWN).join(', ');
+    const more = ids.length > KNOWN_DEVICES_SHOWN ? ` and ${ids.length - KNOWN_DEVICES_SHOWN} more` : '';
+    return `devices in tenant ${client.tenant}: ${shown}${more} (\`reachy-mini-driver devices\` lists them)`;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function execute(client: MeshClient, plan: ClientCommandPlan, args: ClientCommandArgs, sinks: Sinks): Promise<number> {
+  const { out } = sinks;
   switch (plan.command) {
     case 'devices': {
       const devices = await client.listDevices();
@@ -123,12 +175,22 @@ async function execute(client: MeshClient, plan: ClientCommandPlan, args: Client
         out(JSON.stringify(result.value, null, 2) ?? 'null');
         return EXIT_OK;
       }
-      errorLines(result.error).forEach((line) => out(line));
+      sinks.fail(result.error, plan.json);
+      if (result.error._tag === 'NoResponders') {
+        const hint = await knownDevicesHint(client, plan.deviceId);
+        if (hint) sinks.notice(hint);
+      }
+      if (result.error._tag === 'RpcError' && result.error.code === METHOD_NOT_FOUND) {
+        const suggestion = await suggestFunction(client, plan.deviceId, plan.fn);
+        if (suggestion) sinks.notice(`did you mean \`${suggestion}\`? (\`reachy-mini-driver functions ${plan.deviceId}\` lists them)`);
+      }
       return EXIT_FAILURE;
     }
     case 'events': {
       const limit = args.eventLimit;
       const watch = client.events(plan.target, args.signal ? { signal: args.signal } : {});
+      await watch.ready;
+      sinks.notice(`watching ${plan.target === '*' ? 'every device' : plan.target} (${watch.subject}); one JSON line per event, Ctrl-C stops`);
       let seen = 0;
       for await (const event of watch) {
         out(JSON.stringify({ deviceId: event.deviceId, name: event.name, params: event.params }));
@@ -143,19 +205,33 @@ async function execute(client: MeshClient, plan: ClientCommandPlan, args: Client
 /** Runs one client subcommand on its own connection and returns the exit code (0 ok, 1 failed, 2 usage). */
 export async function runClientCommand(args: ClientCommandArgs): Promise<number> {
   const out = args.out ?? ((line: string) => void process.stdout.write(line + '\n'));
+  const err = args.err ?? args.out ?? ((line: string) => void process.stderr.write(line + '\n'));
+  const errorWord = paint('error', 'red', args.colour ?? false);
+  const report = (line: string) => err(line.startsWith('error ') ? errorWord + line.slice('error'.length) : line);
+  const sinks: Sinks = {
+    out,
+    notice: err,
+    fail: (error, json) => {
+      errorLines(error).forEach(report);
+      if (json) out(JSON.stringify(errorJson(error), null, 2));
+    },
+  };
   let plan: ClientCommandPlan;
   try {
     if (!TENANT_PATTERN.test(args.tenant)) throw new UsageError(`invalid tenant ${JSON.stringify(args.tenant)} (letters, digits, '_', '-')`);
-    plan = planCommand(args.command, args.positional);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    out(err.message);
+    plan = planCommand(args.command, args.json ? [...args.positional, '--json'] : args.positional);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    err(error.message);
     return EXIT_USAGE;
   }
   if (plan.command === 'events' && args.eventLimit !== undefined && args.eventLimit <= 0) return EXIT_OK;
   const opened = await openClientConnection(args.connectOptions);
   if (!opened.ok) {
-    out(`error cannot connect to NATS: ${opened.reason}`);
+    const servers = args.brokerLabel ?? [args.connectOptions.servers ?? []].flat().join(', ');
+    report(`error cannot connect to NATS at ${servers}: ${opened.reason}`);
+    err('is the driver running? `reachy-mini-driver --sim` starts one (with its own broker when none runs); or name your broker with --messaging-url / MESSAGING_URLS');
+    if (plan.json) out(JSON.stringify({ error: { _tag: 'ConnectFailed', message: opened.reason, servers } }, null, 2));
     return EXIT_FAILURE;
   }
   const nc = opened.connection;
@@ -166,14 +242,18 @@ export async function runClientCommand(args: ClientCommandArgs): Promise<number>
       discoveryMode: args.discoveryMode,
       ...(args.timeoutMs === undefined ? {} : { requestTimeoutMs: args.timeoutMs }),
     });
-    return await execute(client, plan, args, out);
-  } catch (err) {
-    if (isClientError(err)) {
-      errorLines(err).forEach((line) => out(line));
+    return await execute(client, plan, args, sinks);
+  } catch (error) {
+    if (isClientError(error)) {
+      sinks.fail(error, 'json' in plan && plan.json);
+      if (error._tag === 'DeviceNotFound' && client) {
+        const hint = await knownDevicesHint(client, error.deviceId);
+        if (hint) sinks.notice(hint);
+      }
       return EXIT_FAILURE;
     }
-    log.error('client command failed', { command: args.command, error: err });
-    out(`error ${err instanceof Error ? `${err.name} ${err.message}` : String(err)}`);
+    log.error('client command failed', { command: args.command, error });
+    report(`error ${error instanceof Error ? `${error.name} ${error.message}` : String(error)}`);
     return EXIT_FAILURE;
   } finally {
     client?.close();

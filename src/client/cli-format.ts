@@ -142,3 +142,19 @@ export function errorLines(error: ClientError): string[] {
       return [`error DeviceNotFound ${error.message} (${error.discoveryMode} discovery)`];
   }
 }
+
+/** The failure as one JSON object for `--json` stdout: `{"error": {"_tag", "message", …}}`. */
+export function errorJson(error: ClientError): { error: Record<string, unknown> } {
+  switch (error._tag) {
+    case 'RpcError':
+      return { error: { _tag: error._tag, code: error.code, message: error.message, ...(error.data === undefined ? {} : { data: error.data }), method: error.method } };
+    case 'NoResponders':
+      return { error: { _tag: error._tag, message: error.message, subject: error.subject } };
+    case 'RequestTimeout':
+      return { error: { _tag: error._tag, message: error.message, subject: error.subject, timeout_ms: error.timeoutMs } };
+    case 'MalformedReply':
+      return { error: { _tag: error._tag, message: error.message, excerpt: error.excerpt } };
+    case 'DeviceNotFound':
+      return { error: { _tag: error._tag, message: error.message, device_id: error.deviceId, discovery_mode: error.discoveryMode } };
+  }
+}

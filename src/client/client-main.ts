@@ -1,20 +1,51 @@
 // Runs the mesh-client CLI subcommands with the driver's own configuration (URLs, credentials,
 // TLS, tenant, discovery mode). Owns only the glue between config, the client's connection
-// options (src/adapters/client-connection.ts) and cli-commands.ts.
+// options (src/adapters/client-connection.ts) and cli-commands.ts, and two defaults of the first
+// flow (README "First steps"): with no broker URL configured, the private broker a running `--sim`
+// driver recorded (src/adapters/sim-broker-file.ts) comes before the default URL; with no discovery
+// mode configured, the registry and D2D presence are both asked and merged.
 import { clientConnectionOptions } from '../adapters/client-connection.ts';
-import type { DriverConfig } from '../config/config.ts';
+import { readSimBrokerRecord } from '../adapters/sim-broker-file.ts';
+import { processInput, type DriverConfig } from '../config/config.ts';
+import { createLogger } from '../logging/logger.ts';
+import { colourWanted } from '../cli/terminal-style.ts';
 import { runClientCommand } from './cli-commands.ts';
+import type { DiscoveryMode } from './mesh-client.ts';
+
+const log = createLogger('client');
+
+/** The broker and tenant to use: configured ones win; otherwise a live `--sim` driver's record. */
+export function clientTarget(config: Pick<DriverConfig, 'messagingUrls' | 'tenant' | 'sources' | 'configDir'>): { servers: string[]; tenant: string } {
+  if (config.sources['messagingUrls'] === 'default') {
+    const record = readSimBrokerRecord(config.configDir);
+    if (record) {
+      const tenant = config.sources['tenant'] === 'default' ? record.tenant : config.tenant;
+      log.debug('using the private broker of the running --sim driver', { url: record.url, pid: record.pid, tenant });
+      return { servers: [record.url], tenant };
+    }
+  }
+  return { servers: [...config.messagingUrls], tenant: config.tenant };
+}
+
+/** `auto` (registry and presence merged) unless a discovery mode was set by flag, environment or settings. */
+export function clientDiscoveryMode(config: Pick<DriverConfig, 'discoveryMode' | 'sources'>): DiscoveryMode {
+  return config.sources['discoveryMode'] === 'default' ? 'auto' : config.discoveryMode;
+}
 
 export async function runClient(config: DriverConfig): Promise<number> {
-  const connectOptions = clientConnectionOptions({ servers: config.messagingUrls, credentials: config.credentials, tls: config.tls });
+  const target = clientTarget(config);
+  const connectOptions = clientConnectionOptions({ servers: target.servers, credentials: config.credentials, tls: config.tls });
   const abort = new AbortController();
   process.once('SIGINT', () => abort.abort());
   return await runClientCommand({
     command: config.command as 'devices' | 'functions' | 'call' | 'events',
     positional: [...config.positional],
     connectOptions,
-    tenant: config.tenant,
-    discoveryMode: config.discoveryMode,
+    tenant: target.tenant,
+    discoveryMode: clientDiscoveryMode(config),
+    json: config.json,
+    colour: colourWanted(processInput().env, process.stderr.isTTY === true),
+    brokerLabel: target.servers.join(', '),
     signal: abort.signal,
   });
 }

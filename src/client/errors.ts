@@ -35,7 +35,7 @@ export class RequestTimeout extends Data.TaggedError('RequestTimeout')<{
 export class DeviceNotFound extends Data.TaggedError('DeviceNotFound')<{
   readonly message: string;
   readonly deviceId: string;
-  readonly discoveryMode: 'infra' | 'd2d';
+  readonly discoveryMode: 'infra' | 'd2d' | 'auto';
 }> {}
 
 /** A reply arrived but is not JSON, or is JSON without `result`/`error`. */

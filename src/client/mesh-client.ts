@@ -5,7 +5,9 @@
 // Owns request ids, timeouts and the mapping of broker failures to typed errors (errors.ts).
 // Does not own the connection (the caller opens, closes and picks its inbox prefix; keep nats.js'
 // default `_INBOX.`, §1), nor printing (cli-commands.ts). No list cache: every call asks again
-// (agent-tools caches 30 s, which only delays new devices for a one-shot CLI).
+// (agent-tools caches 30 s, which only delays new devices for a one-shot CLI). Mode `auto` asks both
+// the registry and D2D presence and merges them (the CLI's default, so a `--sim` driver announcing
+// presence shows up with or without a registry).
 import { randomBytes } from 'node:crypto';
 import { errors, type NatsConnection } from '@nats-io/nats-core';
 import { createLogger } from '../logging/logger.ts';
@@ -36,7 +38,7 @@ const WIRE_DEVICE_ID = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,254}$/;
 
 const log = createLogger('client');
 
-export type DiscoveryMode = 'infra' | 'd2d';
+export type DiscoveryMode = 'infra' | 'd2d' | 'auto';
 
 export interface MeshClientOptions {
   readonly tenant: string;
@@ -132,7 +134,7 @@ export class MeshClient {
     this.tenant = options.tenant;
     this.discoveryMode = options.discoveryMode;
     this.requestTimeoutMs = timeout;
-    this.presence = options.discoveryMode === 'd2d' ? new PresenceCollector(nc, options.tenant) : undefined;
+    this.presence = options.discoveryMode === 'infra' ? undefined : new PresenceCollector(nc, options.tenant);
   }
 
   // ── request/reply ────────────────────────────────────────────────────────────
@@ -191,10 +193,33 @@ export class MeshClient {
 
   /** Every device of the tenant, flattened (§4), filtered by type/location substring and function names. */
   async listDevices(filter?: DeviceFilter): Promise<MeshDevice[]> {
-    if (this.presence) {
-      await this.presence.start();
-      return this.presence.devices().filter((d) => matchesFilter(d, filter));
-    }
+    if (this.discoveryMode === 'd2d') return await this.presenceDevices(filter);
+    if (this.discoveryMode === 'auto') return await this.mergedDevices(filter);
+    return await this.registryDevices(filter);
+  }
+
+  private async presenceDevices(filter?: DeviceFilter): Promise<MeshDevice[]> {
+    if (!this.presence) return [];
+    await this.presence.start();
+    return this.presence.devices().filter((d) => matchesFilter(d, filter));
+  }
+
+  /**
+   * Registry and presence asked at once; the registry's records first, then the devices only
+   * presence knows. One side failing (no registry: NoResponders at once) is fine while the other answers.
+   */
+  private async mergedDevices(filter?: DeviceFilter): Promise<MeshDevice[]> {
+    const [registry, presence] = await Promise.allSettled([this.registryDevices(filter), this.presenceDevices(filter)]);
+    if (registry.status === 'rejected' && presence.status === 'rejected') throw registry.reason;
+    if (registry.status === 'rejected') log.debug('registry unavailable, listing D2D presence only', { error: registry.reason as Error });
+    if (presence.status === 'rejected') log.debug('D2D presence unavailable, listing the registry only', { error: presence.reason as Error });
+    const devices = registry.status === 'fulfilled' ? [...registry.value] : [];
+    const known = new Set(devices.map((d) => d.deviceId));
+    if (presence.status === 'fulfilled') for (const d of presence.value) if (!known.has(d.deviceId)) devices.push(d);
+    return devices;
+  }
+
+  private async registryDevices(filter?: DeviceFilter): Promise<MeshDevice[]> {
     const records: unknown[] = [];
     let offset = 0;
     for (;;) {
@@ -233,18 +258,34 @@ export class MeshClient {
   async getDevice(deviceId: string): Promise<MeshDevice> {
     const notFound = (): DeviceNotFound =>
       new DeviceNotFound({ message: `device ${deviceId} not found in tenant ${this.tenant}`, deviceId, discoveryMode: this.discoveryMode });
-    if (this.presence) {
-      await this.presence.start();
-      let device = this.presence.device(deviceId);
-      if (!device) {
-        // Joined after the first peer answered: probe again and wait for this id only.
-        this.presence.probe();
-        await this.presence.waitFor(() => this.presence?.device(deviceId) !== undefined, D2D_FIRST_PEER_WAIT_MS);
-        device = this.presence.device(deviceId);
+    if (this.discoveryMode === 'auto') {
+      try {
+        return await this.registryDevice(deviceId, notFound);
+      } catch (err) {
+        if (!(err instanceof NoResponders || err instanceof DeviceNotFound || err instanceof RequestTimeout || err instanceof RpcError || err instanceof MalformedReply)) throw err;
+        log.debug('not in the registry, asking D2D presence', { deviceId, error: err });
+        return await this.presenceDevice(deviceId, notFound);
       }
-      if (!device) throw notFound();
-      return device;
     }
+    if (this.discoveryMode === 'd2d') return await this.presenceDevice(deviceId, notFound);
+    return await this.registryDevice(deviceId, notFound);
+  }
+
+  private async presenceDevice(deviceId: string, notFound: () => DeviceNotFound): Promise<MeshDevice> {
+    if (!this.presence) throw notFound();
+    await this.presence.start();
+    let device = this.presence.device(deviceId);
+    if (!device) {
+      // Joined after the first peer answered: probe again and wait for this id only.
+      this.presence.probe();
+      await this.presence.waitFor(() => this.presence?.device(deviceId) !== undefined, D2D_FIRST_PEER_WAIT_MS);
+      device = this.presence.device(deviceId);
+    }
+    if (!device) throw notFound();
+    return device;
+  }
+
+  private async registryDevice(deviceId: string, notFound: () => DeviceNotFound): Promise<MeshDevice> {
     try {
       const result = await this.registryCall(
         'discovery/getDevice',
@@ -263,7 +304,7 @@ export class MeshClient {
       if (!fallback) throw err;
       log.debug('discovery/getDevice unavailable, falling back to listDevices', { error: err });
     }
-    const device = (await this.listDevices()).find((d) => d.deviceId === deviceId);
+    const device = (await this.registryDevices()).find((d) => d.deviceId === deviceId);
     if (!device) throw notFound();
     return device;
   }

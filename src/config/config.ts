@@ -175,7 +175,7 @@ export const CONFIG_KEYS: ReadonlyArray<ConfigKey> = [
 ];
 
 const SETTINGS_KEYS = new Set(CONFIG_KEYS.flatMap((k) => (k.settings ? [k.settings] : [])));
-const COMMANDS: ReadonlyArray<Command> = ['run', 'app', 'emulate', 'devices', 'functions', 'call', 'events'];
+export const COMMANDS: ReadonlyArray<Command> = ['run', 'app', 'emulate', 'devices', 'functions', 'call', 'events'];
 const TRUTHY = new Set(['1', 'true', 'yes', 'on']);
 const FALSY = new Set(['0', 'false', 'no', 'off', '']);
 const SIM_ALIASES = new Set(['sim', 'simulate', 'simulation', 'simulated']);
@@ -530,6 +530,11 @@ export function resolveConfig({ argv, env, settings, files }: ConfigLayers): Dri
     if (!['nats:', 'tls:'].includes(parsedUrl.protocol)) throw new ConfigError(`broker URL ${JSON.stringify(url)} must use nats:// or tls://`);
   }
   if (portal && sources.discoveryMode === 'default') discoveryMode = 'infra';
+  // A simulated robot is for trying things on one machine, where no registry runs: announce D2D presence.
+  if (sim && !portal && sources.discoveryMode === 'default') {
+    discoveryMode = 'd2d';
+    sources.discoveryMode = 'derived';
+  }
 
   // TLS files: flags/env, else the credentials file's section.
   const tls: TlsFiles = {

@@ -86,11 +86,12 @@ describe('devices', () => {
     });
   });
 
-  test('no broker: one line, exit 1', async () => {
+  test('no broker: the URL tried and what to do, exit 1', async () => {
     const { code, lines } = await run('devices', [], { connectOptions: { servers: DEAD_BROKER } });
     expect(code).toBe(EXIT_FAILURE);
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^error cannot connect to NATS: /);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^error cannot connect to NATS at 127\.0\.0\.1:1: /);
+    expect(lines[1]).toMatch(/^is the driver running\? `reachy-mini-driver --sim` starts one/);
   });
 });
 
@@ -129,7 +130,10 @@ describe('functions <device_id>', () => {
 
     expect(await run('functions', ['ghost-999'])).toEqual({
       code: EXIT_FAILURE,
-      lines: ['error DeviceNotFound device ghost-999 not found in tenant default (infra discovery)'],
+      lines: [
+        'error DeviceNotFound device ghost-999 not found in tenant default (infra discovery)',
+        'devices in tenant default: rng-001, who-001 (`reachy-mini-driver devices` lists them)',
+      ],
     });
   });
 
@@ -283,7 +287,7 @@ describe('call <device_id> <function> [json-params]', () => {
   });
 
   test('usage: missing function, bad device id', async () => {
-    expect(await run('call', ['rng-001'])).toEqual({ code: EXIT_USAGE, lines: [`usage: call <device_id> <function> ['{"param": value}']`] });
+    expect(await run('call', ['rng-001'])).toEqual({ code: EXIT_USAGE, lines: [`usage: call <device_id> <function> ['{"param": value}'] [--json]`] });
     expect(await run('call', ['rng.*', 'x'])).toEqual({ code: EXIT_USAGE, lines: [`invalid device id "rng.*" (letters, digits, '.', '_', '-')`] });
   });
 });
@@ -300,9 +304,11 @@ describe('events [device_id]', () => {
 
   test('one JSON line per event until eventLimit', async () => {
     const stop = keepEmitting();
-    const result = await run('events', [], { eventLimit: 2 }).finally(stop);
+    const notices: string[] = [];
+    const result = await run('events', [], { eventLimit: 2, err: (line) => notices.push(line) }).finally(stop);
 
     expect(result.code).toBe(EXIT_OK);
+    expect(notices).toEqual(['watching every device (device-connect.default.*.event.>); one JSON line per event, Ctrl-C stops']);
     expect(result.lines).toHaveLength(2);
     const events = result.lines.map((l) => JSON.parse(l) as { deviceId: string; name: string; params: Record<string, unknown> });
     expect(events.map((e) => Object.keys(e))).toEqual([
@@ -326,6 +332,7 @@ describe('events [device_id]', () => {
       tenant: 'default',
       discoveryMode: 'infra',
       signal: controller.signal,
+      err: () => undefined,
       out: (line) => {
         lines.push(line);
         if (lines.length === 3) controller.abort();

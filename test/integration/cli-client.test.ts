@@ -1,6 +1,6 @@
 // The CLI subcommands against the real driver over a real broker (D2D mode, no registry needed):
 // `devices` lists it, `functions` shows get_status, `call` returns its result, bad params exit 1
-// with the JSON-RPC code and `_tag`, invalid JSON exits 2.
+// with the JSON-RPC code and `_tag` on stderr, invalid JSON exits 2.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -55,8 +55,9 @@ test('call returns the result', async () => {
 test('call with an unknown parameter exits 1 with the code and tag', async () => {
   const r = await cli(['call', 'cli-dev', 'get_status', '{"bogus":1}']);
   expect(r.code).toBe(1);
-  expect(r.stdout).toContain('-32602');
-  expect(r.stdout).toContain('InvalidParams');
+  expect(r.stdout).toBe('');
+  expect(r.stderr).toContain('-32602');
+  expect(r.stderr).toContain('InvalidParams');
 });
 
 test('call with invalid JSON exits 2', async () => {

@@ -1,5 +1,5 @@
 // The CLI contract: bad configuration exits 2 with exactly one line on stderr naming the problem;
-// --help prints the option table; the process never prints credentials.
+// `help run` prints the option table; the process never prints credentials.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';
@@ -29,8 +29,8 @@ test('missing credentials exit 2 and name both fixes', () => {
   expect(result.stderr).toMatch(/DEVICE_CONNECT_ALLOW_INSECURE/);
 });
 
-test('--help lists every option with its environment variable', () => {
-  const result = run(['--help']);
+test('help run lists every option with its environment variable', () => {
+  const result = run(['help', 'run']);
   expect(result.status).toBe(0);
   for (const name of ['--device-id', 'DEVICE_ID', 'MESSAGING_URLS', 'DEVICE_CONNECT_ALLOW_INSECURE', '--sim', 'NATS_JWT']) expect(result.stdout).toContain(name);
 });

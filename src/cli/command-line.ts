@@ -1,0 +1,153 @@
+// The command line before anything heavy is loaded: `--version`, `help [command]`, `<command>
+// --help`, unknown commands with "did you mean", the commands' usage texts and the exit codes.
+// Imports nothing but version.ts and did-you-mean.ts, so `--help` and `--version` cost about one
+// bare Node start (bench/cli-start.ts measures it). Does not validate options (src/config/config.ts
+// does, once a command really runs) and never writes output itself. README "Command line".
+import { DRIVER_VERSION } from '../version.ts';
+import { closestName } from './did-you-mean.ts';
+
+/** Exit codes, documented in `help`: the same for every command. */
+export const EXIT_OK = 0;
+/** The operation failed: error reply, no responders, timeout, unknown device, broker unreachable. */
+export const EXIT_FAILURE = 1;
+/** The command line was wrong: unknown command or option, missing argument, invalid value. */
+export const EXIT_USAGE = 2;
+
+export const PROGRAM = 'reachy-mini-driver';
+
+/** Options every client command takes (they reach the mesh like the driver does). */
+const CLIENT_OPTIONS = [
+  'Connection options (same flags, environment and settings file as the driver):',
+  '  --messaging-url URL      the broker (MESSAGING_URLS); default: the private broker of a running',
+  '                           `--sim` driver when there is one, else nats://127.0.0.1:4222',
+  '  --tenant NAME            the tenant (TENANT); default `default`',
+  '  --discovery-mode MODE    `infra` (registry only) or `d2d` (presence only); default: both, merged',
+  '  --nats-credentials-file FILE   credentials (MESSAGING_CREDENTIALS_FILE); also NATS_JWT + NATS_NKEY_SEED',
+  '  --json                   machine-readable output on stdout (errors stay on stderr)',
+];
+
+interface CommandHelp {
+  readonly summary: string;
+  readonly usage: string;
+  readonly details: readonly string[];
+}
+
+/** Every command the binary knows, with its help; test/unit/cli-help.test.ts keeps it in step with config.ts. */
+export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
+  run: {
+    summary: 'run the driver (the default command; --sim: the embedded emulator)',
+    usage: `${PROGRAM} [run] [options]`,
+    details: ['Connects the robot\'s daemon (--target, or --sim for the embedded emulator) to the Device Connect mesh.'],
+  },
+  app: {
+    summary: 'the on-robot app: the settings app on :8842, then the driver',
+    usage: `${PROGRAM} app [options]`,
+    details: ['Serves the token-protected settings app (a one-time login link is printed) and starts the driver once the settings are valid.'],
+  },
+  emulate: {
+    summary: 'run the daemon emulator alone on loopback',
+    usage: `${PROGRAM} emulate [--port 8000] [--sim-model lite|wireless] [--signalling-port 8443]`,
+    details: ['Serves the Reachy Mini daemon API (HTTP, WebSocket, WebRTC signalling) of a simulated robot.'],
+  },
+  devices: {
+    summary: 'list the devices on the mesh',
+    usage: `${PROGRAM} devices [--json]`,
+    details: ['Lists the tenant\'s devices: those the registry knows and those announcing D2D presence.', '', ...CLIENT_OPTIONS],
+  },
+  functions: {
+    summary: 'show the functions and events of a device',
+    usage: `${PROGRAM} functions <device_id> [--json]`,
+    details: ['Shows every function with its parameters (type, range, default) and every event.', '', ...CLIENT_OPTIONS],
+  },
+  call: {
+    summary: 'call a function of a device',
+    usage: `${PROGRAM} call <device_id> <function> ['{"param": value}'] [--json]`,
+    details: [
+      'Sends one JSON-RPC request and prints the result as JSON. Parameters are one JSON object (quote it for the shell).',
+      'Example: reachy-mini-driver call reachy-mini-sim-1 wake_up \'{"wait": true}\'',
+      '',
+      ...CLIENT_OPTIONS,
+    ],
+  },
+  events: {
+    summary: 'print a device\'s events as they come (Ctrl-C stops)',
+    usage: `${PROGRAM} events [device_id] [--json]`,
+    details: ['Without a device id, every device of the tenant. One line per event; --json: one JSON object per line.', '', ...CLIENT_OPTIONS],
+  },
+  'settings-link': {
+    summary: 'a fresh one-time login link of the running settings app',
+    usage: `${PROGRAM} settings-link [--config-dir DIR] [--settings-port N]`,
+    details: ['Asks the settings app running on this machine (app, or run --settings) for a new one-time login link; any earlier unused link stops working. Needs the app token in the config dir (same user as the driver). Exit 0: link printed; 1: no settings app answers; 2: bad options.'],
+  },
+  help: {
+    summary: 'this overview, or one command\'s help',
+    usage: `${PROGRAM} help [command]`,
+    details: [],
+  },
+};
+
+export const COMMAND_NAMES: readonly string[] = Object.keys(COMMAND_HELP);
+
+/** The overview: commands, global options, exit codes. The driver's options are under `help run`. */
+export function overview(): string {
+  const width = Math.max(...COMMAND_NAMES.map((n) => n.length));
+  return [
+    `${PROGRAM} ${DRIVER_VERSION}: the Reachy Mini on a Device Connect (NATS) mesh`,
+    '',
+    `Usage: ${PROGRAM} <command> [options]`,
+    '',
+    'Commands:',
+    ...COMMAND_NAMES.map((name) => `  ${name.padEnd(width)}  ${COMMAND_HELP[name]!.summary}`),
+    '',
+    `Run \`${PROGRAM} help <command>\` (or \`${PROGRAM} <command> --help\`) for a command's options;`,
+    `\`${PROGRAM} help run\` lists every driver option with its environment variable and settings key.`,
+    '',
+    'Global options: --help, -h   --version, -V   --log-level debug|info|warn|error',
+    'Output: results on stdout, errors and logs on stderr; NO_COLOR turns colour off.',
+    'Exit codes: 0 ok, 1 the operation failed (error reply, unreachable broker or device), 2 usage error.',
+  ].join('\n') + '\n';
+}
+
+/** One command's help; `optionTable` (for run/app) is the driver's option table from config.ts. */
+export function commandHelp(command: string, optionTable?: string): string {
+  const help = COMMAND_HELP[command];
+  if (!help) return overview();
+  const lines = [`Usage: ${help.usage}`, '', ...help.details];
+  if (optionTable) lines.push('', optionTable.trimEnd());
+  return lines.join('\n').trimEnd() + '\n';
+}
+
+export type EarlyAction =
+  | { readonly kind: 'version' }
+  | { readonly kind: 'help'; readonly command: string | undefined }
+  | { readonly kind: 'unknown-command'; readonly message: string }
+  | { readonly kind: 'proceed' };
+
+/** The first argument when it is not an option: the command word (options may follow it). */
+function commandWord(argv: readonly string[]): string | undefined {
+  const first = argv[0];
+  return first !== undefined && !first.startsWith('-') ? first : undefined;
+}
+
+/**
+ * Decides from argv alone whether this invocation only asks for the version or help, or names an
+ * unknown command; everything else proceeds to the configuration. Options after `--` are not looked at.
+ */
+export function earlyAction(argv: readonly string[]): EarlyAction {
+  const end = argv.indexOf('--');
+  const args = end === -1 ? argv : argv.slice(0, end);
+  const word = commandWord(args);
+  if (word === 'help') return { kind: 'help', command: args[1] };
+  if (word !== undefined && !COMMAND_NAMES.includes(word)) {
+    const suggestion = closestName(word, COMMAND_NAMES);
+    const hint = suggestion ? `; did you mean \`${suggestion}\`?` : '';
+    return { kind: 'unknown-command', message: `unknown command ${JSON.stringify(word)}${hint} (\`${PROGRAM} help\` lists the commands)` };
+  }
+  if (args.includes('--version') || args.includes('-V')) return { kind: 'version' };
+  if (args.includes('--help') || args.includes('-h')) return { kind: 'help', command: word };
+  return { kind: 'proceed' };
+}
+
+export function versionLine(): string {
+  return `${PROGRAM} ${DRIVER_VERSION}\n`;
+}
