@@ -150,7 +150,10 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
   const inspect = options.inspect ? { inspect: options.inspect } : {};
   // Declared before use by the closures below; assigned right after.
   let root: Actor<DriverMachine> | undefined;
-  const toRoot = (event: ReportEvent) => root?.send(event);
+  // Reports that outlive the root (a sender settling after stop) are dropped, not sent to a stopped actor.
+  const toRoot = (event: ReportEvent) => {
+    if (root?.getSnapshot().status === 'active') root.send(event);
+  };
   const children = (): DriverChildren => (root as Actor<DriverMachine>).getSnapshot().context.children;
   const executor = createMotionExecutor({ link: () => link, mayMove: (epoch) => mayMove(children(), epoch), report: toRoot, policy: () => (root as Actor<DriverMachine>).getSnapshot().context.policy });
   const logic = driverMachine.provide({
