@@ -2,7 +2,7 @@
 // the ```sh first-flow:driver block (one command, terminal 1) and the ```sh first-flow:client block
 // (one command per line, terminal 2) are run as written, from the repository root, with an empty
 // HOME, only PATH set and nothing on 127.0.0.1:4222 (test/harness/two-terminals.ts). Every client
-// command must exit 0 with no npm engine warning. Skipped while README.md has no such blocks.
+// command must exit 0 with no npm engine warning. Fails when README.md lost the blocks.
 // README_FLOW_FILE runs the blocks of another Markdown file (to try a README change first).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
