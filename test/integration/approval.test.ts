@@ -166,7 +166,7 @@ test('functions not in the list are not held, and a call refused anyway is refus
   await setApproval(['goto_pose'], DECIDING_TIMEOUT_S);
   scene.all.drain();
   const before = eventsNamed('approval_requested').length;
-  expect((await call('look_at_world', { yaw: 5, owner: AGENT })).result?.status).toBe('accepted');
+  expect((await call('look_at_world', { yaw: 5, owner: AGENT, wait: true })).result?.status).toBe('completed');
   expect((await call('get_status')).result).toBeDefined();
   // Another owner while the agent holds the lease: LeaseHeld at once, never put before a human.
   expect((await call('goto_pose', { yaw: 5, owner: 'intruder' })).error).toMatchObject({ data: { _tag: 'LeaseHeld', holder: AGENT } });

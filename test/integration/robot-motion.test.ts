@@ -100,8 +100,8 @@ describe('motion', () => {
 
   test('a lease held by one owner refuses another owner with LeaseHeld, and expires', async () => {
     const s = await scene(['--lease-ttl', '1']);
-    expect((await s.call('antenna_pose', { left: 10, owner: 'alice' })).result.status).toBe('accepted');
-    // A realtime target is answered once written to /ws/sdk: wait for the emulator to have it before clearing.
+    expect((await s.call('antenna_pose', { left: 10, owner: 'alice', wait: true })).result.status).toBe('completed');
+    // A realtime target (ramped at the antenna speed limit when far) is answered once written: wait for it to complete and reach the emulator before clearing.
     await expect.poll(() => motionCommands(s.emulator).length, { timeout: 2_000 }).toBeGreaterThan(0);
     s.emulator.clearReceived();
     const refused = await s.call('antenna_pose', { left: -10, owner: 'bob' });

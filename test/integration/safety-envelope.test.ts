@@ -35,7 +35,7 @@ const safetyEvents = (): Array<Record<string, any>> => scene.all.messages.filter
 beforeAll(async () => {
   const file = join(mkdtempSync(join(tmpdir(), 'rmd-envelope-')), 'envelope.json');
   writeFileSync(file, JSON.stringify(ENVELOPE));
-  scene = await startMeshScene(['--sim', '--no-media', '--sim-time-scale', '0.05', '--device-id', DEVICE, '--envelope', file]);
+  scene = await startMeshScene(['--sim', '--no-media', '--sim-time-scale', '0.05', '--device-id', DEVICE, '--envelope', file, '--discovery-mode', 'infra']);
   const status = async () => ((await rpc(scene.nc, CMD, { jsonrpc: '2.0', id: 'status', method: 'get_status' }, 1_000).catch(() => ({}))) as Record<string, any>).result?.driver_state;
   await waitFor(async () => (await status())?.connection_state === 'connected', 10_000, 'the driver connected to its emulator');
   const woke = await call('wake_up', { wait: true });

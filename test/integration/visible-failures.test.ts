@@ -196,7 +196,7 @@ test('--inspect with no relay: logged once with `npm run inspect`; connecting la
 
 test('infra discovery with no registry: logged once, naming the subject and --discovery-mode d2d', async () => {
   const s = await broker();
-  await driver(['--device-id', 'no-registry', '--sim', '--no-media', '--messaging-url', s.url]);
+  await driver(['--device-id', 'no-registry', '--sim', '--no-media', '--discovery-mode', 'infra', '--messaging-url', s.url]);
   const warned = await onceThenQuiet(['no registry answers on device-connect.default.registry']);
   expect(warned[0]).toContain('run the driver with --discovery-mode d2d');
   expect(warned[0]).toContain('retrying with back-off 1 s → 30 s');
