@@ -1,4 +1,4 @@
-// Command-line entry (`reachy-mini-driver [run] | app | emulate | devices | functions | call |
+// Command-line entry (`reachy-mini-driver [run] | app | emulate | devices | functions | call | mcp |
 // events | help`): answers `--version` and help from argv alone (src/cli/command-line.ts), then
 // loads the config once, maps ConfigError to exit code 2 with one line on stderr, runs the driver
 // until SIGINT/SIGTERM, and for `--sim` starts a private loopback broker when nothing answers on the
@@ -146,6 +146,10 @@ async function main(): Promise<number> {
       case 'events': {
         const { runClient } = await import('./client/client-main.ts');
         return await runClient(config);
+      }
+      case 'mcp': {
+        const { runMcp } = await import('./mcp/mcp-main.ts');
+        return await runMcp(config);
       }
       default:
         return usageError(`command ${config.command} is not available`);

@@ -48,7 +48,7 @@ export function startSafetyTrail(root: Actor<DriverMachine>, audit: AuditLog, em
   return {
     refusal({ fn, error, caller, event }) {
       const owner = caller.sourceDevice ?? ('owner' in event ? String((event as { owner: unknown }).owner) : null);
-      record('refused', error.message, fn, owner, { error_tag: error._tag });
+      record('refused', error.message, fn, owner, { error_tag: error._tag, ...(caller.reasoning ? { llm_reasoning: caller.reasoning } : {}) });
     },
     stop() {
       for (const s of subscriptions) s.unsubscribe();

@@ -74,6 +74,16 @@ export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
     usage: `${PROGRAM} events [device_id] [--json]`,
     details: ['Without a device id, every device of the tenant. One line per event; --json: one JSON object per line.', '', ...CLIENT_OPTIONS],
   },
+  mcp: {
+    summary: 'the MCP bridge on stdio, for AI agents (Claude Desktop, Claude Code, …)',
+    usage: `${PROGRAM} mcp [options]`,
+    details: [
+      'Serves the Model Context Protocol on stdin/stdout: describe_fleet, list_devices, get_device_functions, invoke_device, wait_for_event and the events://devices/{device_id}/latest resource. Logs go to stderr. Stops when stdin closes.',
+      'MCP_REQUEST_TIMEOUT (seconds, default 30) bounds each device call; DEVICE_CONNECT_SMALL_FLEET_THRESHOLD (default 5) fleets get full schemas in every listing.',
+      '',
+      ...CLIENT_OPTIONS.filter((line) => !line.includes('--json')),
+    ],
+  },
   'settings-link': {
     summary: 'a fresh one-time login link of the running settings app',
     usage: `${PROGRAM} settings-link [--config-dir DIR] [--settings-port N]`,

@@ -49,11 +49,14 @@ export interface MeshClientOptions {
 
 /** Caller metadata a device-to-device call carries in `params._dc_meta` (§2.1, §3.7); caller-asserted. */
 export interface DcMeta {
-  readonly sourceDevice: string;
+  /** Absent: the call asserts no calling device (the device then goes by the `owner` param). */
+  readonly sourceDevice?: string;
   /** Default `device`. */
   readonly sourceType?: string;
   /** 16 hex digits; generated when absent. */
   readonly traceId?: string;
+  /** An agent's reason for the call (`llm_reasoning`), recorded by the driver's audit. */
+  readonly llmReasoning?: string;
 }
 
 export interface InvokeOptions {
@@ -328,10 +331,11 @@ export class MeshClient {
     const requestId = `d2d-${hexId(ID_HEX_DIGITS)}`;
     const wireParams: Record<string, unknown> = { ...params };
     if (options.dcMeta) {
+      const meta = options.dcMeta;
       wireParams['_dc_meta'] = {
-        source_device: options.dcMeta.sourceDevice,
-        source_type: options.dcMeta.sourceType ?? 'device',
-        trace_id: options.dcMeta.traceId ?? hexId(TRACE_ID_HEX_DIGITS),
+        ...(meta.sourceDevice === undefined ? {} : { source_device: meta.sourceDevice, source_type: meta.sourceType ?? 'device' }),
+        trace_id: meta.traceId ?? hexId(TRACE_ID_HEX_DIGITS),
+        ...(meta.llmReasoning ? { llm_reasoning: meta.llmReasoning } : {}),
       };
     }
     const payload = { jsonrpc: '2.0', id: requestId, method: fn, params: wireParams };

@@ -37,7 +37,7 @@ export const APP_DEFAULT_TARGET = '127.0.0.1:8000';
 export type Source = 'flag' | 'env' | 'settings' | 'credentials' | 'default' | 'derived';
 export type TransportMode = 'auto' | 'websocket' | 'http';
 export type DiscoveryMode = 'infra' | 'd2d';
-export type Command = 'run' | 'app' | 'emulate' | 'devices' | 'functions' | 'call' | 'events';
+export type Command = 'run' | 'app' | 'emulate' | 'devices' | 'functions' | 'call' | 'events' | 'mcp';
 
 export interface DriverConfig {
   readonly command: Command;
@@ -175,7 +175,7 @@ export const CONFIG_KEYS: ReadonlyArray<ConfigKey> = [
 ];
 
 const SETTINGS_KEYS = new Set(CONFIG_KEYS.flatMap((k) => (k.settings ? [k.settings] : [])));
-export const COMMANDS: ReadonlyArray<Command> = ['run', 'app', 'emulate', 'devices', 'functions', 'call', 'events'];
+export const COMMANDS: ReadonlyArray<Command> = ['run', 'app', 'emulate', 'devices', 'functions', 'call', 'events', 'mcp'];
 const TRUTHY = new Set(['1', 'true', 'yes', 'on']);
 const FALSY = new Set(['0', 'false', 'no', 'off', '']);
 const SIM_ALIASES = new Set(['sim', 'simulate', 'simulation', 'simulated']);
@@ -364,7 +364,7 @@ export function resolveConfig({ argv, env, settings, files }: ConfigLayers): Dri
     command = first as Command;
     positional = rest;
   }
-  if (['run', 'app', 'emulate'].includes(command) && positional.length > 0) throw new ConfigError(`unexpected argument ${JSON.stringify(positional[0])}`);
+  if (['run', 'app', 'emulate', 'mcp'].includes(command) && positional.length > 0) throw new ConfigError(`unexpected argument ${JSON.stringify(positional[0])}`);
 
   const warnings: string[] = [];
   const sources: Record<string, Source> = {};

@@ -20,7 +20,12 @@ export type RequestId = string | number;
 export interface CallerMeta {
   readonly sourceDevice: string | null;
   readonly traceId: string | null;
+  /** `_dc_meta.llm_reasoning`: an agent's stated reason (the MCP bridge sends it), for the audit only. */
+  readonly reasoning?: string;
 }
+
+/** An agent's reason is kept for the audit up to this many characters (one audit line stays small). */
+export const MAX_REASONING_CHARS = 2_000;
 
 export type DecodedRequest =
   | { readonly kind: 'request'; readonly id: RequestId; readonly method: string; readonly params: Record<string, unknown>; readonly caller: CallerMeta }
@@ -110,9 +115,11 @@ export function callerMeta(raw: unknown): CallerMeta {
   if (!isRecord(raw)) return { sourceDevice: null, traceId: null };
   const source = raw.source_device;
   const trace = raw.trace_id ?? raw.traceparent;
+  const reasoning = raw.llm_reasoning;
   return {
     sourceDevice: typeof source === 'string' && source.length > 0 && source.length <= 256 ? source : null,
     traceId: typeof trace === 'string' && trace.length <= 256 ? trace : null,
+    ...(typeof reasoning === 'string' && reasoning.length > 0 ? { reasoning: reasoning.slice(0, MAX_REASONING_CHARS) } : {}),
   };
 }
 

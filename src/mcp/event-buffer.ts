@@ -1,0 +1,125 @@
+// The MCP bridge's memory of device events (the Python bridge's `EventSubscriptionManager`): one
+// mesh event watch per device the agent touched (invoke, wait, resource), the latest event and a ring
+// of recent ones per device, so `wait_for_event` finds an event that fired between an `invoke_device`
+// reply and the wait (the dispatch→wait race), and a callback per new event for
+// `notifications/resources/updated`. Watches stay until `close()` (a stdio bridge serves one agent,
+// who touches few devices). Does not own the NATS connection nor the MCP wiring. README "Agents (MCP)".
+import type { JsonObject } from '../client/device-record.ts';
+import type { MeshClient } from '../client/mesh-client.ts';
+import type { EventWatch } from '../client/event-watch.ts';
+import { createLogger } from '../logging/logger.ts';
+
+const log = createLogger('mcp:events');
+
+/** agent-tools' `_RECENT_EVENTS_LIMIT`: covers a few progress events plus a terminal one before the wait begins. */
+export const RECENT_EVENTS_LIMIT = 32;
+
+/** `{device_id, event_name, params}`: what `wait_for_event` and the resource return (the Python shape). */
+export interface BridgeEvent {
+  readonly device_id: string;
+  readonly event_name: string;
+  readonly params: JsonObject;
+}
+
+export interface EventMatch {
+  /** Empty: any event. */
+  readonly eventName: string;
+  /** Every key must be in the event's params with an equal (JSON) value. */
+  readonly matchParams: JsonObject;
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export function matches(event: BridgeEvent, match: EventMatch): boolean {
+  if (match.eventName && event.event_name !== match.eventName) return false;
+  return Object.entries(match.matchParams).every(([key, value]) => key in event.params && sameJson(event.params[key], value));
+}
+
+interface Waiter {
+  readonly match: EventMatch;
+  readonly resolve: (event: BridgeEvent | undefined) => void;
+}
+
+export class EventBuffer {
+  private readonly client: MeshClient;
+  private readonly onEvent: (deviceId: string) => void;
+  private readonly watches = new Map<string, EventWatch>();
+  private readonly recent = new Map<string, BridgeEvent[]>();
+  private readonly waiters = new Map<string, Set<Waiter>>();
+
+  /** `onEvent` is told the device id of every event that arrives (for resource notifications). */
+  constructor(client: MeshClient, onEvent: (deviceId: string) => void) {
+    this.client = client;
+    this.onEvent = onEvent;
+  }
+
+  /** Starts watching the device's events (idempotent); resolves once the broker has the subscription. */
+  async watch(deviceId: string): Promise<void> {
+    let watch = this.watches.get(deviceId);
+    if (!watch) {
+      watch = this.client.events(deviceId);
+      this.watches.set(deviceId, watch);
+      void this.pump(deviceId, watch);
+    }
+    await watch.ready;
+  }
+
+  private async pump(deviceId: string, watch: EventWatch): Promise<void> {
+    try {
+      for await (const event of watch) this.record({ device_id: event.deviceId, event_name: event.name, params: event.params });
+    } catch (error) {
+      log.warn('event watch ended', { deviceId, error: error as Error });
+    } finally {
+      if (this.watches.get(deviceId) === watch) this.watches.delete(deviceId);
+    }
+  }
+
+  private record(event: BridgeEvent): void {
+    const ring = this.recent.get(event.device_id) ?? [];
+    ring.push(event);
+    if (ring.length > RECENT_EVENTS_LIMIT) ring.splice(0, ring.length - RECENT_EVENTS_LIMIT);
+    this.recent.set(event.device_id, ring);
+    for (const waiter of [...(this.waiters.get(event.device_id) ?? [])]) if (matches(event, waiter.match)) waiter.resolve(event);
+    this.onEvent(event.device_id);
+  }
+
+  /** The newest event of the device since the bridge began watching it, if any. */
+  latest(deviceId: string): BridgeEvent | undefined {
+    return this.recent.get(deviceId)?.at(-1);
+  }
+
+  /** The newest recent match, else the next one within `timeoutMs`; undefined on timeout or close. */
+  async waitFor(deviceId: string, match: EventMatch, timeoutMs: number, signal?: AbortSignal): Promise<BridgeEvent | undefined> {
+    const past = [...(this.recent.get(deviceId) ?? [])].reverse().find((e) => matches(e, match));
+    if (past) return past;
+    await this.watch(deviceId);
+    const set = this.waiters.get(deviceId) ?? new Set<Waiter>();
+    this.waiters.set(deviceId, set);
+    let timer: NodeJS.Timeout | undefined;
+    let waiter: Waiter | undefined;
+    const onAbort = (): void => waiter?.resolve(undefined);
+    try {
+      return await new Promise<BridgeEvent | undefined>((resolve) => {
+        waiter = { match, resolve };
+        set.add(waiter);
+        timer = setTimeout(() => resolve(undefined), timeoutMs);
+        if (signal?.aborted) resolve(undefined);
+        else signal?.addEventListener('abort', onAbort, { once: true });
+      });
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      if (waiter) set.delete(waiter);
+    }
+  }
+
+  /** Ends every watch and releases pending waits (they resolve as timeouts). */
+  close(): void {
+    for (const watch of this.watches.values()) watch.close();
+    this.watches.clear();
+    for (const set of this.waiters.values()) for (const waiter of set) waiter.resolve(undefined);
+    this.waiters.clear();
+  }
+}
