@@ -19,6 +19,8 @@ import { startRobotRuntime, type RobotRuntime } from './actors/robot-runtime.ts'
 import { createApprovalStage } from './actors/approval-stage.ts';
 import { publishApprovalEvents } from './actors/approval-events.ts';
 import { startHealthSummary } from './actors/health-summary.ts';
+import { d2dEstopListener } from './actors/d2d-estop-listener.ts';
+import { callerRefusal } from './safety/caller-allow.ts';
 import { explainRefusal, viewOf } from './machines/driver.machine.ts';
 import { availabilityOf } from './machines/driver-state.ts';
 import { reconfigurePlan } from './config/reconfigure-plan.ts';
@@ -157,7 +159,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
   let mesh: DeviceRuntime | undefined;
   let current = config;
   const audit = openAuditLog(config.auditLogPath, (record) => mesh?.publish(subjects.audit(current.tenant, current.deviceId), record));
-  const gate = createRpcGate({ functions, target: lateTarget(root), explainRefusal, onRefusal: (info) => robot?.recordRefusal(info), rateLimiter: new RateLimiter(() => root().getSnapshot().context.policy.rate_limits), onCall: (who) => robot?.driver.send({ type: 'caller.heard', who }), hold: createApprovalStage(root) });
+  const gate = createRpcGate({ functions, target: lateTarget(root), explainRefusal, onRefusal: (info) => robot?.recordRefusal(info), callerRefusal: ({ fn, labels, event, caller }) => callerRefusal(current.rpcAllow, fn, labels, caller, event), rateLimiter: new RateLimiter(() => root().getSnapshot().context.policy.rate_limits), onCall: (who) => robot?.driver.send({ type: 'caller.heard', who }), hold: createApprovalStage(root) });
   const supervisorGate = createRpcGate({ functions: SUPERVISOR_FUNCTIONS, target: lateTarget(root), explainRefusal, onRefusal: (info) => robot?.recordRefusal(info) });
   const policy = startPolicy(config);
   const meshOptionsOf = (c: DriverConfig, brokers: ReadonlyArray<string>): DeviceRuntimeOptions => ({
@@ -174,6 +176,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     events,
     gate,
     supervisorGate,
+    onEmergencyStop: d2dEstopListener({ allow: () => current.estopAllow, selfId: () => current.deviceId, trip: (e) => root().send(e), record: (d) => robot?.recordEstop(d) }),
     status: () => ({ availability: availabilityOf(viewOf(root().getSnapshot().context).motion.state) }),
     version: DRIVER_VERSION,
   });

@@ -27,6 +27,7 @@ import { daemonLinkNotice, type DaemonLinkNotice } from './daemon-link-notice.ts
 import { answerRobotRead } from './robot-reads.ts';
 import { startSafetyTrail } from './safety-trail.ts';
 import type { SafetyPolicy } from '../safety/safety-policy.ts';
+import type { EstopDecision } from '../safety/d2d-estop.ts';
 
 const log = createLogger('robot');
 
@@ -69,6 +70,8 @@ export interface RobotRuntime {
   readonly children: DriverChildren;
   /** For the gate: a refusal is audited and announced as a safety_event. */
   recordRefusal(info: { fn: string; error: RpcFailure; caller: CallerMeta; event: { type: string } }): void;
+  /** For the D2D e-stop listener: its decision, audited and announced as a safety_event. */
+  recordEstop(decision: EstopDecision): void;
   /**
    * Points the daemon link at another daemon or transport through the connection machine
    * (link.stop → new adapters → link.start). Interlock, lease, power and motion keep their state.
@@ -203,6 +206,7 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
       driver.send({ type: 'link.start' });
     },
     recordRefusal: (info) => trail.refusal(info),
+    recordEstop: (decision) => trail.d2dEstop(decision),
     async stop() {
       for (const s of subscriptions) s.unsubscribe();
       trail.stop();

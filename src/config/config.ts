@@ -13,6 +13,7 @@ import type { LogLevel } from '../logging/logger.ts';
 import { DEVICE_ID_PATTERN, TENANT_PATTERN } from '../protocol/subjects.ts';
 import { ConfigError } from './config-error.ts';
 import { safetyPolicyFrom } from './safety-config.ts';
+import { parseGlobList } from '../safety/caller-allow.ts';
 import type { SafetyPolicy } from '../safety/safety-policy.ts';
 import { CredentialsError, inlineCredentials, type CredentialsFileWarning, type LoadedCredentials, type TlsFiles } from './credentials.ts';
 
@@ -79,6 +80,10 @@ export interface DriverConfig {
   /** The safety policy in force at start-up (set_safety_policy changes it at run time). */
   readonly safetyPolicy: SafetyPolicy;
   readonly privilegedRpc: 'allowed' | 'supervisor_only';
+  /** DEVICE_CONNECT_RPC_ALLOW globs on the asserted caller for state-changing functions; null: everyone (src/safety/caller-allow.ts). */
+  readonly rpcAllow: ReadonlyArray<string> | null;
+  /** DEVICE_CONNECT_ESTOP_ALLOW globs on the device ids whose `emergencyStop` events trip the interlock (empty: none do). */
+  readonly estopAllow: ReadonlyArray<string>;
   /** Append-only JSON-lines safety trail; undefined = mesh `.audit` subject only. */
   readonly auditLogPath: string | undefined;
   /** Emulator time scale for --sim and `emulate` (1 = real durations). */
@@ -163,6 +168,8 @@ export const CONFIG_KEYS: ReadonlyArray<ConfigKey> = [
   { key: 'approvalTimeoutS', flag: '--approval-timeout', env: ['REACHY_APPROVAL_TIMEOUT'], settings: 'approval_timeout_s', default: '25', doc: 'Seconds a held request waits for a decision (1–3600); the default stays under the 30 s RPC timeout of the Python clients.' },
   { key: 'leaseTtlS', flag: '--lease-ttl', env: ['REACHY_LEASE_TTL'], default: '5', doc: 'Seconds a motion lease lasts after the last motion of its owner (0.5–300).' },
   { key: 'privilegedRpc', flag: '--supervisor-only', env: ['REACHY_PRIVILEGED_RPC'], default: 'allowed', doc: '`supervisor_only` (or the flag): emergency_stop and reset_interlock RPCs are refused; trip/reset/revoke are served only on the `.supervisor` subject, which broker ACLs can restrict.' },
+  { key: 'rpcAllow', flag: '--rpc-allow', env: ['DEVICE_CONNECT_RPC_ALLOW'], default: 'unset (every caller; one warning at start)', doc: 'Callers allowed to change state: comma-separated globs (`safety-*,operator`) on the asserted caller (`_dc_meta.source_device`, else the owner). Others get `CallerNotAllowed` (audited); stop_motion and emergency_stop are always allowed.' },
+  { key: 'estopAllow', flag: '--estop-allow', env: ['DEVICE_CONNECT_ESTOP_ALLOW'], default: 'none', doc: 'Devices whose `emergencyStop` event trips the interlock: comma-separated globs on the emitting device id. Events from other devices are ignored; both are audited.' },
   { key: 'auditLogPath', flag: '--audit-log', env: ['REACHY_AUDIT_LOG'], default: '~/.local/state/reachy_mini_driver/audit.jsonl', doc: 'Append-only JSON-lines safety trail (refusals, interlock and lease changes); also published on `device-connect.<tenant>.<id>.audit`. `none` disables the file.' },
   { key: 'simTimeScale', flag: '--sim-time-scale', env: ['REACHY_SIM_TIME_SCALE'], default: '1', doc: 'Emulator speed-up of move durations (0.01–1; tests use 0.05).' },
   { key: 'emulatorPort', flag: '--port', default: '8000', doc: '`emulate` only: loopback port of the standalone daemon emulator.' },
@@ -314,6 +321,8 @@ const FLAG_OPTIONS = {
   'require-approval': { type: 'string' },
   'approval-timeout': { type: 'string' },
   'supervisor-only': { type: 'boolean' },
+  'rpc-allow': { type: 'string' },
+  'estop-allow': { type: 'string' },
   'audit-log': { type: 'string' },
   'sim-time-scale': { type: 'string' },
   port: { type: 'string' },
@@ -581,6 +590,10 @@ export function resolveConfig({ argv, env, settings, files }: ConfigLayers): Dri
   const safetyPolicy = safetyPolicyFrom({ flags, envValue, settingValue, pick, readJson: (path) => files.readJson(resolve(path)), rateLimits: rateParsed.limits });
   const privilegedRaw = pick<string>('privilegedRpc', { flag: flags['supervisor-only'] ? 'supervisor_only' : undefined, env: envValue(['REACHY_PRIVILEGED_RPC']) }, 'allowed');
   if (privilegedRaw !== 'allowed' && privilegedRaw !== 'supervisor_only') throw new ConfigError(`REACHY_PRIVILEGED_RPC must be allowed or supervisor_only (got ${JSON.stringify(privilegedRaw)})`);
+  const rpcAllowRaw = pick<string | undefined>('rpcAllow', { flag: flags['rpc-allow'], env: envValue(['DEVICE_CONNECT_RPC_ALLOW']) }, undefined);
+  const rpcAllow = rpcAllowRaw === undefined ? null : Object.freeze(parseGlobList(rpcAllowRaw));
+  if (rpcAllow === null && isDeviceCommand) warnings.push('DEVICE_CONNECT_RPC_ALLOW is not set: every caller on the mesh may call state-changing functions (set it, e.g. --rpc-allow "operator,safety-*", to restrict them)');
+  const estopAllow = Object.freeze(parseGlobList(pick('estopAllow', { flag: flags['estop-allow'], env: envValue(['DEVICE_CONNECT_ESTOP_ALLOW']) }, '')));
   const auditRaw = pick('auditLogPath', { flag: flags['audit-log'], env: envValue(['REACHY_AUDIT_LOG']) }, join(homedir(), '.local', 'state', 'reachy_mini_driver', 'audit.jsonl'));
   const auditLogPath = auditRaw === 'none' ? undefined : resolve(auditRaw);
   const simTimeScale = parseNumber(pick('simTimeScale', { flag: flags['sim-time-scale'], env: envValue(['REACHY_SIM_TIME_SCALE']) }, '1'), 'sim time scale', 0.01, 1, false);
@@ -624,6 +637,8 @@ export function resolveConfig({ argv, env, settings, files }: ConfigLayers): Dri
     rateLimits: rateParsed.limits,
     safetyPolicy,
     privilegedRpc: privilegedRaw,
+    rpcAllow,
+    estopAllow,
     auditLogPath,
     simTimeScale,
     emulatorPort,
