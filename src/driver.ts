@@ -11,6 +11,7 @@ import { createLogger } from './logging/logger.ts';
 import { natsConnectionOptions } from './adapters/nats-options.ts';
 import { openAuditLog } from './adapters/audit-log.ts';
 import type { DaemonTransport } from './adapters/daemon-transport.ts';
+import { daemonAuthOf } from './adapters/daemon-auth.ts';
 import { createStateInspector } from './adapters/state-inspector.ts';
 import { refuseDuplicateDevice } from './adapters/duplicate-device.ts';
 import { prepareDeviceRuntime, type DeviceRuntime, type DeviceRuntimeOptions } from './actors/device-runtime.ts';
@@ -75,7 +76,7 @@ export interface RunningDriver {
 }
 
 function daemonUrl(c: DriverConfig): string {
-  return `http://${c.daemonHost.includes(':') ? `[${c.daemonHost}]` : c.daemonHost}:${c.daemonPort}`;
+  return `${c.daemonTls ? 'https' : 'http'}://${c.daemonHost.includes(':') ? `[${c.daemonHost}]` : c.daemonHost}:${c.daemonPort}`;
 }
 
 /** The inspection observers given, fanned out as one (`inspect` takes a single observer). */
@@ -206,6 +207,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     meshInput: device.input(),
     ...(preparedMedia ? { media: preparedMedia.logic } : {}),
     ...(overrides.daemonTransport ? { daemonTransport: overrides.daemonTransport } : {}),
+    daemonAuth: daemonAuthOf(config.daemonToken, config.daemonCaFile),
     ...inspectionOf([inspector?.inspect, overrides.inspect]),
   });
   robot = started;

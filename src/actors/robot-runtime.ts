@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { createActor, fromCallback, fromPromise, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import type { AuditLog } from '../adapters/audit-log.ts';
 import type { DaemonTransport } from '../adapters/daemon-transport.ts';
+import type { DaemonAuth } from '../adapters/daemon-auth.ts';
 import type { DaemonHttpClient } from '../adapters/daemon-http.ts';
 import type { DaemonStatus } from '../adapters/daemon-wire.ts';
 import { DaemonUnavailable, InterlockTripped, messageOf, MotionCancelled, type RpcFailure } from '../errors.ts';
@@ -62,6 +63,8 @@ export interface RobotRuntimeOptions {
   readonly media?: MediaSessionMachine;
   /** How the adapters reach the daemon (default: TCP); the fault simulation passes an in-memory one. */
   readonly daemonTransport?: DaemonTransport;
+  /** Bearer token and TLS trust of the daemon (adapters only: never machine context). */
+  readonly daemonAuth?: DaemonAuth;
 }
 
 export interface RobotRuntime {
@@ -148,7 +151,7 @@ function stopBeforeLeaving(driver: Actor<DriverMachine>): Promise<void> {
 }
 
 export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
-  const open = (baseUrl: string, mode: TransportMode) => openDaemonLink(baseUrl, mode, options.daemonTransport);
+  const open = (baseUrl: string, mode: TransportMode) => openDaemonLink(baseUrl, mode, options.daemonTransport, options.daemonAuth);
   let link = open(options.daemonBaseUrl, options.transportMode);
   const inspect = options.inspect ? { inspect: options.inspect } : {};
   // Declared before use by the closures below; assigned right after.

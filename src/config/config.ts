@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import type { LogLevel } from '../logging/logger.ts';
 import { DEVICE_ID_PATTERN, TENANT_PATTERN } from '../protocol/subjects.ts';
 import { ConfigError } from './config-error.ts';
+import { Secret } from './secret.ts';
 import { safetyPolicyFrom } from './safety-config.ts';
 import { parseGlobList } from '../safety/caller-allow.ts';
 import type { SafetyPolicy } from '../safety/safety-policy.ts';
@@ -49,6 +50,12 @@ export interface DriverConfig {
   readonly tenant: string;
   readonly daemonHost: string;
   readonly daemonPort: number;
+  /** https/wss to the daemon (an `https://` target or REACHY_DAEMON_TLS). */
+  readonly daemonTls: boolean;
+  /** CA of the daemon's certificate (--daemon-ca-file); the system roots when absent. */
+  readonly daemonCaFile: string | undefined;
+  /** REACHY_DAEMON_TOKEN, sent as `Authorization: Bearer`; env only, never logged (a Secret). */
+  readonly daemonToken: Secret | undefined;
   readonly sim: boolean;
   readonly simModel: 'lite' | 'wireless';
   readonly transportMode: TransportMode;
@@ -127,6 +134,9 @@ export const CONFIG_KEYS: ReadonlyArray<ConfigKey> = [
   { key: 'target', flag: '--target', env: ['REACHY_TARGET', 'REACHY_HOST'], settings: 'reachy_target', default: `${DEFAULT_TARGET} (${APP_DEFAULT_TARGET} in app mode)`, doc: 'Daemon `host[:port]`, an `http://` URL, or `sim`.' },
   { key: 'host', flag: '--host', default: '—', doc: 'Overrides the host parsed from the target.' },
   { key: 'apiPort', flag: '--api-port', env: ['REACHY_PORT'], default: String(DEFAULT_DAEMON_PORT), doc: 'Daemon port when the target has none (`--api-port` overrides the target port).' },
+  { key: 'daemonTls', env: ['REACHY_DAEMON_TLS'], default: 'false (true for an `https://` target)', doc: 'Reach the daemon over https/wss, verifying its certificate (never skipped).' },
+  { key: 'daemonCaFile', flag: '--daemon-ca-file', env: ['REACHY_DAEMON_CA_FILE'], default: 'the system roots', doc: 'CA file (PEM) that signed the daemon\'s certificate, for https/wss targets.' },
+  { key: 'daemonToken', env: ['REACHY_DAEMON_TOKEN'], default: '—', doc: 'Sent as `Authorization: Bearer <token>` on the daemon\'s REST calls and both WebSockets; env only, never logged.' },
   { key: 'sim', flag: '--sim', env: ['REACHY_SIM', 'REACHY_SIMULATE'], settings: 'simulate', default: 'false', doc: 'Run against the embedded daemon emulator on loopback.' },
   { key: 'simModel', flag: '--sim-model', env: ['REACHY_SIM_MODEL'], default: 'lite', doc: 'Emulated robot: `lite` or `wireless`.' },
   { key: 'transportMode', flag: '--transport-mode', env: ['REACHY_TRANSPORT_MODE'], settings: 'transport_mode', default: 'auto (websocket in app mode)', doc: '`auto`, `websocket` or `http`; `zenoh` is refused.' },
@@ -245,9 +255,10 @@ export function globPattern(glob: string): RegExp {
 }
 
 /** `parse_reachy_target` (spec §9.2), minus its quirks: IPv6 `[::1]:8000` works, bad ports are errors. */
-export function parseTarget(raw: string, defaultPort: number): { host: string; port: number; sim: boolean } {
+export function parseTarget(raw: string, defaultPort: number): { host: string; port: number; sim: boolean; tls?: true } {
   let t = raw.trim();
   if (SIM_ALIASES.has(t.toLowerCase())) return { host: '127.0.0.1', port: defaultPort, sim: true };
+  const tls = /^https:\/\//i.test(t);
   t = t.replace(/^https?:\/\//i, '');
   t = t.split('/')[0] ?? '';
   let host = t;
@@ -263,7 +274,7 @@ export function parseTarget(raw: string, defaultPort: number): { host: string; p
   }
   if (host === '') host = DEFAULT_TARGET;
   if (!/^[A-Za-z0-9.:_-]+$/.test(host)) throw new ConfigError(`target host ${JSON.stringify(host)} is not a host name or address`);
-  return { host, port, sim: false };
+  return { host, port, sim: false, ...(tls ? { tls: true as const } : {}) };
 }
 
 function isLoopbackUrl(url: string): boolean {
@@ -321,6 +332,7 @@ const FLAG_OPTIONS = {
   'require-approval': { type: 'string' },
   'approval-timeout': { type: 'string' },
   'supervisor-only': { type: 'boolean' },
+  'daemon-ca-file': { type: 'string' },
   'rpc-allow': { type: 'string' },
   'estop-allow': { type: 'string' },
   'audit-log': { type: 'string' },
@@ -437,6 +449,13 @@ export function resolveConfig({ argv, env, settings, files }: ConfigLayers): Dri
   const target = parseTarget(targetRaw, defaultPort);
   const daemonHost = flags.host ?? target.host;
   const daemonPort = flags['api-port'] !== undefined ? defaultPort : target.port;
+  const daemonTls = pick<boolean>('daemonTls', { flag: target.tls, env: boolEnv(['REACHY_DAEMON_TLS']) }, false);
+  const daemonCaRaw = pick<string | undefined>('daemonCaFile', { flag: flags['daemon-ca-file'], env: envValue(['REACHY_DAEMON_CA_FILE']) }, undefined);
+  const daemonCaFile = daemonCaRaw === undefined ? undefined : resolve(daemonCaRaw);
+  if (daemonCaFile !== undefined && !files.exists(daemonCaFile)) throw new ConfigError(`daemon CA file ${daemonCaFile} does not exist`);
+  const daemonTokenRaw = envValue(['REACHY_DAEMON_TOKEN']);
+  const daemonToken = daemonTokenRaw === undefined ? undefined : new Secret(daemonTokenRaw.trim());
+  sources.daemonToken = daemonToken ? 'env' : 'default';
   const sim =
     pick<boolean>('sim', { flag: flagTrue(flags.sim), env: boolEnv(['REACHY_SIM', 'REACHY_SIMULATE']), settings: settingBool('simulate') }, false) || target.sim;
   if (target.sim) sources.sim = sources.target ?? 'derived';
@@ -611,6 +630,9 @@ export function resolveConfig({ argv, env, settings, files }: ConfigLayers): Dri
     tenant,
     daemonHost,
     daemonPort,
+    daemonTls,
+    daemonCaFile,
+    daemonToken,
     sim,
     simModel,
     transportMode: transportMode as TransportMode,
