@@ -6,6 +6,7 @@
 // daemon-move-updates.ts) nor any decision about what a refusal means for the robot.
 import { Agent, request, type Dispatcher } from 'undici';
 import { authHeaders, tlsTrust, type DaemonAuth } from './daemon-auth.ts';
+import { isTls } from './network-cause.ts';
 import { createLogger } from '../logging/logger.ts';
 import {
   DaemonBackendNotRunning, DaemonCallCancelled, DaemonBadResponse, DaemonNotConnected, DaemonRejected, DaemonRequestInvalid, DaemonServerError, DaemonTimeout,
@@ -477,7 +478,8 @@ export class DaemonHttpClient {
         bodyExcerpt: '',
       });
     }
-    if (code === undefined || !CONNECTION_FAILURE_CODES.has(code)) {
+    // A TLS failure (untrusted certificate) is reported by the link notice with its advice, once.
+    if (code === undefined || (!CONNECTION_FAILURE_CODES.has(code) && !isTls(code))) {
       // Not a network failure we know: still the daemon did not answer; keep the code for diagnosis.
       log.warn('unexpected transport failure', { route: spec.route, error });
     }
