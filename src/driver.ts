@@ -177,7 +177,8 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     events,
     gate,
     supervisorGate,
-    onEmergencyStop: d2dEstopListener({ allow: () => current.estopAllow, selfId: () => current.deviceId, trip: (e) => root().send(e), record: (d) => robot?.recordEstop(d) }),
+    // Subscribed only when DEVICE_CONNECT_ESTOP_ALLOW names devices: tenant-scoped credentials may not read other devices' events.
+    ...(c.estopAllow.length > 0 ? { onEmergencyStop: d2dEstopListener({ allow: () => current.estopAllow, selfId: () => current.deviceId, trip: (e) => root().send(e), record: (d) => robot?.recordEstop(d) }) } : {}),
     status: () => ({ availability: availabilityOf(viewOf(root().getSnapshot().context).motion.state) }),
     version: DRIVER_VERSION,
   });
