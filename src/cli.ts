@@ -100,7 +100,8 @@ async function runEmulator(config: DriverConfig): Promise<number> {
   const { startEmulator } = await import('./sim/emulator.ts');
   const withMedia = !config.noMedia;
   // The standalone emulator serves WebRTC on the configured signalling port (8443 like the robot).
-  const emulator = await startEmulator({ port: config.emulatorPort, timeScale: config.simTimeScale, model: config.simModel, withMedia, mediaPort: config.signallingPort });
+  // With REACHY_DAEMON_TOKEN set, the emulator requires it, like a protected daemon.
+  const emulator = await startEmulator({ port: config.emulatorPort, timeScale: config.simTimeScale, model: config.simModel, withMedia, mediaPort: config.signallingPort, ...(config.daemonToken ? { token: config.daemonToken.reveal() } : {}) });
   const media = emulator.signallingUrl ? `, WebRTC signalling ${emulator.signallingUrl}` : '';
   process.stdout.write(`Reachy Mini daemon emulator (${config.simModel}) on ${emulator.url} (WebSocket ${emulator.wsUrl}/ws/sdk${media})\n`);
   await waitForSignal();

@@ -11,6 +11,7 @@ import { createLogger } from './logging/logger.ts';
 import { natsConnectionOptions } from './adapters/nats-options.ts';
 import { openAuditLog } from './adapters/audit-log.ts';
 import type { DaemonTransport } from './adapters/daemon-transport.ts';
+import { daemonAuthOf } from './adapters/daemon-auth.ts';
 import { createStateInspector } from './adapters/state-inspector.ts';
 import { refuseDuplicateDevice } from './adapters/duplicate-device.ts';
 import { prepareDeviceRuntime, type DeviceRuntime, type DeviceRuntimeOptions } from './actors/device-runtime.ts';
@@ -19,6 +20,8 @@ import { startRobotRuntime, type RobotRuntime } from './actors/robot-runtime.ts'
 import { createApprovalStage } from './actors/approval-stage.ts';
 import { publishApprovalEvents } from './actors/approval-events.ts';
 import { startHealthSummary } from './actors/health-summary.ts';
+import { d2dEstopListener } from './actors/d2d-estop-listener.ts';
+import { callerRefusal } from './safety/caller-allow.ts';
 import { explainRefusal, viewOf } from './machines/driver.machine.ts';
 import { availabilityOf } from './machines/driver-state.ts';
 import { reconfigurePlan } from './config/reconfigure-plan.ts';
@@ -73,7 +76,7 @@ export interface RunningDriver {
 }
 
 function daemonUrl(c: DriverConfig): string {
-  return `http://${c.daemonHost.includes(':') ? `[${c.daemonHost}]` : c.daemonHost}:${c.daemonPort}`;
+  return `${c.daemonTls ? 'https' : 'http'}://${c.daemonHost.includes(':') ? `[${c.daemonHost}]` : c.daemonHost}:${c.daemonPort}`;
 }
 
 /** The inspection observers given, fanned out as one (`inspect` takes a single observer). */
@@ -157,7 +160,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
   let mesh: DeviceRuntime | undefined;
   let current = config;
   const audit = openAuditLog(config.auditLogPath, (record) => mesh?.publish(subjects.audit(current.tenant, current.deviceId), record));
-  const gate = createRpcGate({ functions, target: lateTarget(root), explainRefusal, onRefusal: (info) => robot?.recordRefusal(info), rateLimiter: new RateLimiter(() => root().getSnapshot().context.policy.rate_limits), onCall: (who) => robot?.driver.send({ type: 'caller.heard', who }), hold: createApprovalStage(root) });
+  const gate = createRpcGate({ functions, target: lateTarget(root), explainRefusal, onRefusal: (info) => robot?.recordRefusal(info), callerRefusal: ({ fn, labels, event, caller }) => callerRefusal(current.rpcAllow, fn, labels, caller, event), rateLimiter: new RateLimiter(() => root().getSnapshot().context.policy.rate_limits), onCall: (who) => robot?.driver.send({ type: 'caller.heard', who }), hold: createApprovalStage(root) });
   const supervisorGate = createRpcGate({ functions: SUPERVISOR_FUNCTIONS, target: lateTarget(root), explainRefusal, onRefusal: (info) => robot?.recordRefusal(info) });
   const policy = startPolicy(config);
   const meshOptionsOf = (c: DriverConfig, brokers: ReadonlyArray<string>): DeviceRuntimeOptions => ({
@@ -174,6 +177,8 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     events,
     gate,
     supervisorGate,
+    // Subscribed only when DEVICE_CONNECT_ESTOP_ALLOW names devices: tenant-scoped credentials may not read other devices' events.
+    ...(c.estopAllow.length > 0 ? { onEmergencyStop: d2dEstopListener({ allow: () => current.estopAllow, selfId: () => current.deviceId, trip: (e) => root().send(e), record: (d) => robot?.recordEstop(d) }) } : {}),
     status: () => ({ availability: availabilityOf(viewOf(root().getSnapshot().context).motion.state) }),
     version: DRIVER_VERSION,
   });
@@ -203,6 +208,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     meshInput: device.input(),
     ...(preparedMedia ? { media: preparedMedia.logic } : {}),
     ...(overrides.daemonTransport ? { daemonTransport: overrides.daemonTransport } : {}),
+    daemonAuth: daemonAuthOf(config.daemonToken, config.daemonCaFile),
     ...inspectionOf([inspector?.inspect, overrides.inspect]),
   });
   robot = started;

@@ -85,6 +85,8 @@ export class ApprovalDenied extends Data.TaggedError('ApprovalDenied')<{ readonl
 export class ApprovalTimeout extends Data.TaggedError('ApprovalTimeout')<{ readonly message: string; readonly approval_id: string; readonly timeout_s: number }> {}
 /** approve/deny named an approval that is not pending (never requested, already decided, expired or ended by a stop). */
 export class ApprovalNotFound extends Data.TaggedError('ApprovalNotFound')<{ readonly message: string; readonly approval_id: string }> {}
+/** A state-changing call from a caller outside DEVICE_CONNECT_RPC_ALLOW (src/safety/caller-allow.ts); stops are never refused. */
+export class CallerNotAllowed extends Data.TaggedError('CallerNotAllowed')<{ readonly message: string; readonly caller: string | null; readonly function: string; readonly allow: ReadonlyArray<string> }> {}
 export class HandlerFailed extends Data.TaggedError('HandlerFailed')<{ readonly message: string }> {}
 
 export type RpcFailure =
@@ -116,6 +118,7 @@ export type RpcFailure =
   | ApprovalDenied
   | ApprovalTimeout
   | ApprovalNotFound
+  | CallerNotAllowed
   | HandlerFailed;
 
 /** Daemon adapter error tags that mean "the daemon is not there" rather than "it said no". */

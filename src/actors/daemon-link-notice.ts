@@ -29,9 +29,20 @@ export function daemonAdvice(cause: NetworkCause, baseUrl: string): string {
     case 'timeout':
     case 'unreachable':
       return `check --target (${host}), that the robot is powered and on this network, and any firewall`;
+    case 'tls':
+      return "the daemon's certificate is not trusted: pass --daemon-ca-file (REACHY_DAEMON_CA_FILE) with the CA that signed it";
+    case 'authorization':
+      return 'the daemon requires a token and refused ours (or none was sent): set REACHY_DAEMON_TOKEN to the daemon\'s token';
     default:
       return "the daemon answered but not as expected: see the daemon's log";
   }
+}
+
+/** The network cause, with the daemon's own 401/403 (a missing or wrong REACHY_DAEMON_TOKEN) as `authorization`. */
+function daemonCauseOf(error: unknown): ReturnType<typeof causeOf> {
+  const e = error as { _tag?: unknown; status?: unknown; message?: unknown } | null;
+  if (e?._tag === 'DaemonRejected' && (e.status === 401 || e.status === 403)) return { cause: 'authorization', code: `HTTP ${e.status}`, detail: String(e.message) };
+  return causeOf(error);
 }
 
 function closedByUs(error: unknown): boolean {
@@ -50,7 +61,7 @@ export function daemonLinkNotice(notice: FailureNotice = failureNotice(log)): Da
     failed(baseUrl, error) {
       // Our own shutdown or retarget closed the client under the probe: not a failure of the daemon.
       if (closedByUs(error)) throw error;
-      const { cause, code, detail } = causeOf(error);
+      const { cause, code, detail } = daemonCauseOf(error);
       const cadence = `retrying every ${RECONNECT_BACKOFF_BASE_MS} ms → ${RECONNECT_BACKOFF_MAX_MS / 1000} s`;
       notice.failed(`${baseUrl}|${cause}`, `cannot reach the robot daemon at ${baseUrl}: ${describeCause(cause)}; ${cadence} — ${daemonAdvice(cause, baseUrl)}`, {
         daemon: baseUrl,

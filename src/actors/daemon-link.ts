@@ -3,6 +3,7 @@
 // (→ motion and power), the throttled pose mirror. Owns opening, wiring and closing a bundle; it
 // decides nothing (the machines do) and keeps no robot state (the adapters' caches are the
 // observations). `retarget` swaps a whole bundle. reachy-daemon-api.md §1–§2.
+import type { DaemonAuth } from '../adapters/daemon-auth.ts';
 import { DaemonHttpClient } from '../adapters/daemon-http.ts';
 import type { DaemonTransport } from '../adapters/daemon-transport.ts';
 import { DaemonMoveUpdates } from '../adapters/daemon-move-updates.ts';
@@ -39,8 +40,8 @@ export interface DaemonLink {
 }
 
 /** Opens the adapters for `baseUrl`; `daemonTransport` replaces TCP (the fault simulation's in-memory link). */
-export function openDaemonLink(baseUrl: string, transportMode: TransportMode, daemonTransport?: DaemonTransport): DaemonLink {
-  const transport = daemonTransport ? { transport: daemonTransport } : {};
+export function openDaemonLink(baseUrl: string, transportMode: TransportMode, daemonTransport?: DaemonTransport, daemonAuth?: DaemonAuth): DaemonLink {
+  const transport = { ...(daemonTransport ? { transport: daemonTransport } : {}), ...(daemonAuth ? { auth: daemonAuth } : {}) };
   return {
     baseUrl,
     http: new DaemonHttpClient({ baseUrl, ...transport }),

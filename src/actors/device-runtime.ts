@@ -26,7 +26,8 @@ import {
 } from '../protocol/capabilities.ts';
 import { encodeEvent } from '../protocol/json-rpc.ts';
 import { broadcastWire, cmdWire, svcWire, type MeshWire, type ReplySink } from '../protocol/mesh-wire.ts';
-import { subjects } from '../protocol/subjects.ts';
+import { deviceIdOfSubject, subjects } from '../protocol/subjects.ts';
+import { EMERGENCY_STOP_EVENT } from '../safety/d2d-estop.ts';
 import type { AnyRpcFunction, EventDefinition } from '../rpc/function-def.ts';
 import { createMeshEntry, withBuiltins, type MeshEntryCounters } from './mesh-entry.ts';
 import type { RpcGate } from './rpc-gate.ts';
@@ -57,6 +58,8 @@ export interface DeviceRuntimeOptions {
   readonly supervisorGate?: RpcGate;
   /** Live availability for registration, presence and heartbeats. */
   readonly status: () => DeviceStatusInput;
+  /** Another device's `emergencyStop` event: its emitter (subject token) and body (src/actors/d2d-estop-listener.ts decides). */
+  readonly onEmergencyStop?: (emitter: string, body: string) => void;
   readonly version: string;
   readonly now?: () => number;
 }
@@ -192,6 +195,7 @@ function connectActor(run: () => MeshRun, io: MeshIo) {
         broadcast: subjects.broadcast(options.tenant),
         ...(onSupervisor ? { supervisor: subjects.supervisor(options.tenant, options.deviceId) } : {}),
         ...(d2d ? { probe: subjects.probe(options.tenant) } : {}),
+        ...(options.onEmergencyStop ? { emergencyStop: subjects.event(options.tenant, '*', EMERGENCY_STOP_EVENT) } : {}),
       },
       {
         onCommand,
@@ -199,6 +203,7 @@ function connectActor(run: () => MeshRun, io: MeshIo) {
         ...(onSupervisor ? { onSupervisor } : {}),
         onStatus: (event: LinkEvent) => mesh.send(event),
         ...(d2d ? { onProbe: () => mesh.send({ type: 'nats.probe' }) } : {}),
+        ...(options.onEmergencyStop ? { onEmergencyStop: emergencyStopHandler(options.onEmergencyStop) } : {}),
       },
       io.brokerNotice,
     );
@@ -210,6 +215,14 @@ function connectActor(run: () => MeshRun, io: MeshIo) {
     io.adopt(opened);
     io.micro = await startMicro(opened.nc, options, onEndpoint);
   });
+}
+
+/** The emitter of an `emergencyStop` event is the device token of its subject; others are dropped. */
+function emergencyStopHandler(handle: (emitter: string, body: string) => void) {
+  return (subject: string, body: string): void => {
+    const emitter = deviceIdOfSubject(subject);
+    if (emitter) handle(emitter, body);
+  };
 }
 
 /** The micro-service view of the functions as advertised now; undefined (logged) when the broker refuses it. */

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { createActor, fromCallback, fromPromise, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import type { AuditLog } from '../adapters/audit-log.ts';
 import type { DaemonTransport } from '../adapters/daemon-transport.ts';
+import type { DaemonAuth } from '../adapters/daemon-auth.ts';
 import type { DaemonHttpClient } from '../adapters/daemon-http.ts';
 import type { DaemonStatus } from '../adapters/daemon-wire.ts';
 import { DaemonUnavailable, InterlockTripped, messageOf, MotionCancelled, type RpcFailure } from '../errors.ts';
@@ -27,6 +28,7 @@ import { daemonLinkNotice, type DaemonLinkNotice } from './daemon-link-notice.ts
 import { answerRobotRead } from './robot-reads.ts';
 import { startSafetyTrail } from './safety-trail.ts';
 import type { SafetyPolicy } from '../safety/safety-policy.ts';
+import type { EstopDecision } from '../safety/d2d-estop.ts';
 
 const log = createLogger('robot');
 
@@ -61,6 +63,8 @@ export interface RobotRuntimeOptions {
   readonly media?: MediaSessionMachine;
   /** How the adapters reach the daemon (default: TCP); the fault simulation passes an in-memory one. */
   readonly daemonTransport?: DaemonTransport;
+  /** Bearer token and TLS trust of the daemon (adapters only: never machine context). */
+  readonly daemonAuth?: DaemonAuth;
 }
 
 export interface RobotRuntime {
@@ -69,6 +73,8 @@ export interface RobotRuntime {
   readonly children: DriverChildren;
   /** For the gate: a refusal is audited and announced as a safety_event. */
   recordRefusal(info: { fn: string; error: RpcFailure; caller: CallerMeta; event: { type: string } }): void;
+  /** For the D2D e-stop listener: its decision, audited and announced as a safety_event. */
+  recordEstop(decision: EstopDecision): void;
   /**
    * Points the daemon link at another daemon or transport through the connection machine
    * (link.stop → new adapters → link.start). Interlock, lease, power and motion keep their state.
@@ -145,7 +151,7 @@ function stopBeforeLeaving(driver: Actor<DriverMachine>): Promise<void> {
 }
 
 export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
-  const open = (baseUrl: string, mode: TransportMode) => openDaemonLink(baseUrl, mode, options.daemonTransport);
+  const open = (baseUrl: string, mode: TransportMode) => openDaemonLink(baseUrl, mode, options.daemonTransport, options.daemonAuth);
   let link = open(options.daemonBaseUrl, options.transportMode);
   const inspect = options.inspect ? { inspect: options.inspect } : {};
   // Declared before use by the closures below; assigned right after.
@@ -203,6 +209,7 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
       driver.send({ type: 'link.start' });
     },
     recordRefusal: (info) => trail.refusal(info),
+    recordEstop: (decision) => trail.d2dEstop(decision),
     async stop() {
       for (const s of subscriptions) s.unsubscribe();
       trail.stop();

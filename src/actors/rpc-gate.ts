@@ -1,5 +1,5 @@
 // The one path every RPC takes (design card): decode params with the function's Effect Schema →
-// the caller's rate limit for the function's class → `snapshot.can(event)` → (a function held for
+// the caller allowlist (identity, not state) → the caller's rate limit for the function's class → `snapshot.can(event)` → (a function held for
 // approval: wait for the decision, then `can()` again) → `send` → await the
 // machine's `rpc.outcome` for this request id with a timeout → reply. Owns nothing else: no daemon
 // I/O, no machine state (the rate limiter keeps its buckets). A refusal is turned into a typed error
@@ -64,6 +64,8 @@ export interface RpcGateOptions {
   readonly rateLimiter?: RateLimiter;
   /** Holds a call for a human's approval (src/actors/approval-stage.ts): null when not held, else the verdict (null: approved). */
   readonly hold?: (call: { fn: string; event: { type: string }; params: Record<string, unknown>; caller: CallerMeta }) => Promise<RpcFailure | null> | null;
+  /** The caller allowlist (src/safety/caller-allow.ts): a refusal here comes before the rate limit and the state gate. */
+  readonly callerRefusal?: (call: { fn: string; labels: RpcFunction['labels']; event: { type: string }; caller: CallerMeta }) => RpcFailure | null;
   /** Told the caller (the rate limiter's key) of every decoded call, refused or not: the dead-man hears it. */
   readonly onCall?: (callerKey: string) => void;
 }
@@ -91,6 +93,11 @@ export function createRpcGate(options: RpcGateOptions): RpcGate {
         event = fn.toEvent(decoded.success, { requestId, function: method, caller });
       } catch (error) {
         return { ok: false, error: new HandlerFailed({ message: (error as Error).message }) };
+      }
+      const notAllowed = options.callerRefusal?.({ fn: method, labels: fn.labels, event, caller });
+      if (notAllowed) {
+        options.onRefusal?.({ fn: method, error: notAllowed, caller, event });
+        return { ok: false, error: notAllowed };
       }
       options.onCall?.(rateKey(event, caller));
       const limited = rateLimited(options.rateLimiter, method, event, caller);

@@ -12,10 +12,13 @@ import { safetyState } from '../machines/driver-policy.ts';
 import { viewOf, type DriverMachine } from '../machines/driver.machine.ts';
 import { isoSeconds, type CallerMeta } from '../protocol/json-rpc.ts';
 import { policyDocument } from '../safety/safety-policy.ts';
+import type { EstopDecision } from '../safety/d2d-estop.ts';
 
 export interface SafetyTrail {
   /** A gate refusal (audited and announced like every state change). */
   refusal(info: { fn: string; error: RpcFailure; caller: CallerMeta; event: { type: string } }): void;
+  /** A D2D `emergencyStop` event acted on (after the trip was sent) or ignored (src/safety/d2d-estop.ts). */
+  d2dEstop(decision: EstopDecision): void;
   stop(): void;
 }
 
@@ -49,6 +52,10 @@ export function startSafetyTrail(root: Actor<DriverMachine>, audit: AuditLog, em
     refusal({ fn, error, caller, event }) {
       const owner = caller.sourceDevice ?? ('owner' in event ? String((event as { owner: unknown }).owner) : null);
       record('refused', error.message, fn, owner, { error_tag: error._tag, ...(caller.reasoning ? { llm_reasoning: caller.reasoning } : {}) });
+    },
+    d2dEstop(d) {
+      const extra = d.act === 'ignore' ? { emitter: d.emitter, ignored_because: d.why } : { emitter: d.emitter };
+      record(d.act === 'trip' ? 'd2d_estop_tripped' : 'd2d_estop_ignored', d.reason, 'emergencyStop', d.emitter, extra);
     },
     stop() {
       for (const s of subscriptions) s.unsubscribe();

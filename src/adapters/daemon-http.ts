@@ -5,6 +5,8 @@
 // typed rejection (daemon-errors.ts). Does not own realtime sockets (daemon-sdk-socket.ts,
 // daemon-move-updates.ts) nor any decision about what a refusal means for the robot.
 import { Agent, request, type Dispatcher } from 'undici';
+import { authHeaders, tlsTrust, type DaemonAuth } from './daemon-auth.ts';
+import { isTls } from './network-cause.ts';
 import { createLogger } from '../logging/logger.ts';
 import {
   DaemonBackendNotRunning, DaemonCallCancelled, DaemonBadResponse, DaemonNotConnected, DaemonRejected, DaemonRequestInvalid, DaemonServerError, DaemonTimeout,
@@ -84,6 +86,8 @@ export interface DaemonHttpClientOptions {
   readonly transport?: DaemonTransport;
   /** Sockets to the daemon (default MAX_CONNECTIONS); the stop lane takes more. */
   readonly connections?: number;
+  /** Bearer token and TLS trust (src/adapters/daemon-auth.ts). */
+  readonly auth?: DaemonAuth;
 }
 
 /** Whether a call has been handed to a socket (written); set by the `markWritten` interceptor. */
@@ -230,6 +234,8 @@ export class DaemonHttpClient {
   readonly #agent: Agent;
   /** The agent as requests use it: marks each call's progress once it is handed to a socket. */
   readonly #dispatcher: Dispatcher;
+  /** The Authorization header (empty without a token); never logged. */
+  readonly #authHeaders: Record<string, string>;
   #closed = false;
 
   constructor(options: DaemonHttpClientOptions) {
@@ -238,8 +244,9 @@ export class DaemonHttpClient {
     this.baseUrl = url.origin;
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const transport = options.transport;
+    this.#authHeaders = authHeaders(options.auth);
     this.#agent = new Agent({
-      connect: transport ? (_options, callback) => transport.connect((error, socket) => (error ? callback(error, null) : callback(null, socket as never))) : { timeout: CONNECT_TIMEOUT_MS },
+      connect: transport ? (_options, callback) => transport.connect((error, socket) => (error ? callback(error, null) : callback(null, socket as never))) : { timeout: CONNECT_TIMEOUT_MS, ...tlsTrust(options.auth) },
       keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
       keepAliveMaxTimeout: KEEP_ALIVE_TIMEOUT_MS,
       connections: options.connections ?? MAX_CONNECTIONS,
@@ -432,8 +439,8 @@ export class DaemonHttpClient {
         signal: cancel ? AbortSignal.any([deadline.signal, unsent.signal]) : deadline.signal,
         ...({ progress } as object),
         ...(spec.rawBody !== undefined
-          ? { body: spec.rawBody.bytes, headers: { 'content-type': spec.rawBody.contentType } }
-          : spec.body === undefined ? {} : { body: JSON.stringify(spec.body), headers: { 'content-type': 'application/json' } }),
+          ? { body: spec.rawBody.bytes, headers: { ...this.#authHeaders, 'content-type': spec.rawBody.contentType } }
+          : spec.body === undefined ? { headers: this.#authHeaders } : { body: JSON.stringify(spec.body), headers: { ...this.#authHeaders, 'content-type': 'application/json' } }),
       });
       status = response.statusCode;
       // Always consume the body, so the keep-alive socket is reusable and nothing leaks.
@@ -471,7 +478,8 @@ export class DaemonHttpClient {
         bodyExcerpt: '',
       });
     }
-    if (code === undefined || !CONNECTION_FAILURE_CODES.has(code)) {
+    // A TLS failure (untrusted certificate) is reported by the link notice with its advice, once.
+    if (code === undefined || (!CONNECTION_FAILURE_CODES.has(code) && !isTls(code))) {
       // Not a network failure we know: still the daemon did not answer; keep the code for diagnosis.
       log.warn('unexpected transport failure', { route: spec.route, error });
     }

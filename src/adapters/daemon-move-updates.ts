@@ -37,6 +37,8 @@ export interface DaemonMoveUpdatesOptions {
   readonly handshakeTimeoutMs?: number;
   /** The byte pipe to the daemon (the fault simulation's in-memory one); TCP when absent. */
   readonly transport?: import('./daemon-transport.ts').DaemonTransport;
+  /** Bearer token and TLS trust (src/adapters/daemon-auth.ts). */
+  readonly auth?: import('./daemon-auth.ts').DaemonAuth;
 }
 
 export class DaemonMoveUpdates extends DaemonPushClient<MoveUpdatesEvents> {

@@ -10,6 +10,7 @@ import { backoffDelayMs } from '../backoff.ts';
 import { createLogger, type Logger } from '../logging/logger.ts';
 import { DaemonNotConnected, DaemonSocketCongested } from './daemon-errors.ts';
 import type { DaemonTransport } from './daemon-transport.ts';
+import { authHeaders, tlsTrust, type DaemonAuth } from './daemon-auth.ts';
 
 /** First reconnect delay: a daemon restart takes seconds; 100 ms retries a blip at once. */
 export const RECONNECT_INITIAL_DELAY_MS = 100;
@@ -75,6 +76,8 @@ export interface ReconnectingSocketOptions {
   readonly maxDelayMs?: number;
   /** The byte pipe to the daemon (the fault simulation's in-memory one); TCP when absent. */
   readonly transport?: DaemonTransport;
+  /** Bearer token on the upgrade and TLS trust for wss (src/adapters/daemon-auth.ts). */
+  readonly auth?: DaemonAuth;
 }
 
 export type SendResult = { readonly ok: true } | { readonly ok: false; readonly error: DaemonNotConnected | DaemonSocketCongested };
@@ -136,6 +139,7 @@ export class ReconnectingSocket {
   readonly #initialDelayMs: number;
   readonly #maxDelayMs: number;
   readonly #transport: DaemonTransport | undefined;
+  readonly #auth: DaemonAuth | undefined;
   #socket: WebSocket | null = null;
   #state: SocketState = 'waiting';
   #attempt = 0;
@@ -158,6 +162,7 @@ export class ReconnectingSocket {
     this.#initialDelayMs = options.initialDelayMs ?? RECONNECT_INITIAL_DELAY_MS;
     this.#maxDelayMs = options.maxDelayMs ?? RECONNECT_MAX_DELAY_MS;
     this.#transport = options.transport;
+    this.#auth = options.auth;
   }
 
   get state(): SocketState {
@@ -243,6 +248,8 @@ export class ReconnectingSocket {
       handshakeTimeout: this.#handshakeTimeoutMs,
       maxPayload: MAX_PAYLOAD_BYTES,
       followRedirects: false,
+      headers: authHeaders(this.#auth),
+      ...tlsTrust(this.#auth),
       // node:http calls createConnection(options, oncreate) and takes the socket from oncreate; ws's type only knows net's form.
       ...(this.#transport ? { createConnection: transportConnection(this.#transport) } : {}),
     });
@@ -341,6 +348,7 @@ export interface DaemonSocketOverrides {
   readonly pongTimeoutMs?: number;
   readonly handshakeTimeoutMs?: number;
   readonly transport?: DaemonTransport;
+  readonly auth?: DaemonAuth;
 }
 
 /** Lifecycle events every daemon socket client re-emits to its own listeners. */
@@ -381,6 +389,7 @@ export abstract class DaemonPushClient<E extends LifecycleEvents & { [K in keyof
       ...(overrides.pongTimeoutMs === undefined ? {} : { pongTimeoutMs: overrides.pongTimeoutMs }),
       ...(overrides.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: overrides.handshakeTimeoutMs }),
       ...(overrides.transport === undefined ? {} : { transport: overrides.transport }),
+      ...(overrides.auth === undefined ? {} : { auth: overrides.auth }),
     });
     const relay = this.events as unknown as Listeners<LifecycleEvents>;
     this.socket.on('open', () => relay.emit('open'));

@@ -92,6 +92,8 @@ export interface DaemonSdkSocketOptions {
   readonly handshakeTimeoutMs?: number;
   /** The byte pipe to the daemon (the fault simulation's in-memory one); TCP when absent. */
   readonly transport?: import('./daemon-transport.ts').DaemonTransport;
+  /** Bearer token and TLS trust (src/adapters/daemon-auth.ts). */
+  readonly auth?: import('./daemon-auth.ts').DaemonAuth;
 }
 
 interface CacheEntry {

@@ -41,6 +41,8 @@ export interface LinkHandlers {
   readonly onBroadcast: RequestHandler;
   readonly onProbe?: () => void;
   readonly onSupervisor?: RequestHandler;
+  /** Another device's `emergencyStop` event (D2D e-stop): its subject and body text. */
+  readonly onEmergencyStop?: (subject: string, body: string) => void;
   readonly onStatus: (event: LinkEvent) => void;
 }
 
@@ -49,6 +51,8 @@ export interface LinkSubjects {
   readonly broadcast: string;
   readonly probe?: string;
   readonly supervisor?: string;
+  /** `device-connect.<tenant>.*.event.emergencyStop` (src/safety/d2d-estop.ts). */
+  readonly emergencyStop?: string;
 }
 
 export class NatsLink {
@@ -94,6 +98,10 @@ export class NatsLink {
     this.#subscriptions.push(this.nc.subscribe(subjects.broadcast, { callback: guard(subjects.broadcast, handlers.onBroadcast) }));
     if (subjects.supervisor && handlers.onSupervisor) {
       this.#subscriptions.push(this.nc.subscribe(subjects.supervisor, { callback: guard(subjects.supervisor, handlers.onSupervisor) }));
+    }
+    if (subjects.emergencyStop && handlers.onEmergencyStop) {
+      const onEstop = handlers.onEmergencyStop;
+      this.#subscriptions.push(this.nc.subscribe(subjects.emergencyStop, { callback: guard(subjects.emergencyStop, (msg) => onEstop(msg.subject, msg.string())) }));
     }
     if (subjects.probe && handlers.onProbe) {
       const onProbe = handlers.onProbe;

@@ -12,7 +12,9 @@ import { parseArgs } from 'node:util';
 import type { LogLevel } from '../logging/logger.ts';
 import { DEVICE_ID_PATTERN, TENANT_PATTERN } from '../protocol/subjects.ts';
 import { ConfigError } from './config-error.ts';
+import { Secret } from './secret.ts';
 import { safetyPolicyFrom } from './safety-config.ts';
+import { parseGlobList } from '../safety/caller-allow.ts';
 import type { SafetyPolicy } from '../safety/safety-policy.ts';
 import { CredentialsError, inlineCredentials, type CredentialsFileWarning, type LoadedCredentials, type TlsFiles } from './credentials.ts';
 
@@ -48,6 +50,12 @@ export interface DriverConfig {
   readonly tenant: string;
   readonly daemonHost: string;
   readonly daemonPort: number;
+  /** https/wss to the daemon (an `https://` target or REACHY_DAEMON_TLS). */
+  readonly daemonTls: boolean;
+  /** CA of the daemon's certificate (--daemon-ca-file); the system roots when absent. */
+  readonly daemonCaFile: string | undefined;
+  /** REACHY_DAEMON_TOKEN, sent as `Authorization: Bearer`; env only, never logged (a Secret). */
+  readonly daemonToken: Secret | undefined;
   readonly sim: boolean;
   readonly simModel: 'lite' | 'wireless';
   readonly transportMode: TransportMode;
@@ -79,6 +87,10 @@ export interface DriverConfig {
   /** The safety policy in force at start-up (set_safety_policy changes it at run time). */
   readonly safetyPolicy: SafetyPolicy;
   readonly privilegedRpc: 'allowed' | 'supervisor_only';
+  /** DEVICE_CONNECT_RPC_ALLOW globs on the asserted caller for state-changing functions; null: everyone (src/safety/caller-allow.ts). */
+  readonly rpcAllow: ReadonlyArray<string> | null;
+  /** DEVICE_CONNECT_ESTOP_ALLOW globs on the device ids whose `emergencyStop` events trip the interlock (empty: none do). */
+  readonly estopAllow: ReadonlyArray<string>;
   /** Append-only JSON-lines safety trail; undefined = mesh `.audit` subject only. */
   readonly auditLogPath: string | undefined;
   /** Emulator time scale for --sim and `emulate` (1 = real durations). */
@@ -122,6 +134,9 @@ export const CONFIG_KEYS: ReadonlyArray<ConfigKey> = [
   { key: 'target', flag: '--target', env: ['REACHY_TARGET', 'REACHY_HOST'], settings: 'reachy_target', default: `${DEFAULT_TARGET} (${APP_DEFAULT_TARGET} in app mode)`, doc: 'Daemon `host[:port]`, an `http://` URL, or `sim`.' },
   { key: 'host', flag: '--host', default: '—', doc: 'Overrides the host parsed from the target.' },
   { key: 'apiPort', flag: '--api-port', env: ['REACHY_PORT'], default: String(DEFAULT_DAEMON_PORT), doc: 'Daemon port when the target has none (`--api-port` overrides the target port).' },
+  { key: 'daemonTls', env: ['REACHY_DAEMON_TLS'], default: 'false (true for an `https://` target)', doc: 'Reach the daemon over https/wss, verifying its certificate (never skipped).' },
+  { key: 'daemonCaFile', flag: '--daemon-ca-file', env: ['REACHY_DAEMON_CA_FILE'], default: 'the system roots', doc: 'CA file (PEM) that signed the daemon\'s certificate, for https/wss targets.' },
+  { key: 'daemonToken', env: ['REACHY_DAEMON_TOKEN'], default: '—', doc: 'Sent as `Authorization: Bearer <token>` on the daemon\'s REST calls and both WebSockets; env only, never logged.' },
   { key: 'sim', flag: '--sim', env: ['REACHY_SIM', 'REACHY_SIMULATE'], settings: 'simulate', default: 'false', doc: 'Run against the embedded daemon emulator on loopback.' },
   { key: 'simModel', flag: '--sim-model', env: ['REACHY_SIM_MODEL'], default: 'lite', doc: 'Emulated robot: `lite` or `wireless`.' },
   { key: 'transportMode', flag: '--transport-mode', env: ['REACHY_TRANSPORT_MODE'], settings: 'transport_mode', default: 'auto (websocket in app mode)', doc: '`auto`, `websocket` or `http`; `zenoh` is refused.' },
@@ -163,6 +178,8 @@ export const CONFIG_KEYS: ReadonlyArray<ConfigKey> = [
   { key: 'approvalTimeoutS', flag: '--approval-timeout', env: ['REACHY_APPROVAL_TIMEOUT'], settings: 'approval_timeout_s', default: '25', doc: 'Seconds a held request waits for a decision (1–3600); the default stays under the 30 s RPC timeout of the Python clients.' },
   { key: 'leaseTtlS', flag: '--lease-ttl', env: ['REACHY_LEASE_TTL'], default: '5', doc: 'Seconds a motion lease lasts after the last motion of its owner (0.5–300).' },
   { key: 'privilegedRpc', flag: '--supervisor-only', env: ['REACHY_PRIVILEGED_RPC'], default: 'allowed', doc: '`supervisor_only` (or the flag): emergency_stop and reset_interlock RPCs are refused; trip/reset/revoke are served only on the `.supervisor` subject, which broker ACLs can restrict.' },
+  { key: 'rpcAllow', flag: '--rpc-allow', env: ['DEVICE_CONNECT_RPC_ALLOW'], default: 'unset (every caller; one warning at start)', doc: 'Callers allowed to change state: comma-separated globs (`safety-*,operator`) on the asserted caller (`_dc_meta.source_device`, else the owner). Others get `CallerNotAllowed` (audited); stop_motion and emergency_stop are always allowed.' },
+  { key: 'estopAllow', flag: '--estop-allow', env: ['DEVICE_CONNECT_ESTOP_ALLOW'], default: 'none', doc: 'Devices whose `emergencyStop` event trips the interlock: comma-separated globs on the emitting device id. Events from other devices are ignored; both are audited.' },
   { key: 'auditLogPath', flag: '--audit-log', env: ['REACHY_AUDIT_LOG'], default: '~/.local/state/reachy_mini_driver/audit.jsonl', doc: 'Append-only JSON-lines safety trail (refusals, interlock and lease changes); also published on `device-connect.<tenant>.<id>.audit`. `none` disables the file.' },
   { key: 'simTimeScale', flag: '--sim-time-scale', env: ['REACHY_SIM_TIME_SCALE'], default: '1', doc: 'Emulator speed-up of move durations (0.01–1; tests use 0.05).' },
   { key: 'emulatorPort', flag: '--port', default: '8000', doc: '`emulate` only: loopback port of the standalone daemon emulator.' },
@@ -238,9 +255,10 @@ export function globPattern(glob: string): RegExp {
 }
 
 /** `parse_reachy_target` (spec §9.2), minus its quirks: IPv6 `[::1]:8000` works, bad ports are errors. */
-export function parseTarget(raw: string, defaultPort: number): { host: string; port: number; sim: boolean } {
+export function parseTarget(raw: string, defaultPort: number): { host: string; port: number; sim: boolean; tls?: true } {
   let t = raw.trim();
   if (SIM_ALIASES.has(t.toLowerCase())) return { host: '127.0.0.1', port: defaultPort, sim: true };
+  const tls = /^https:\/\//i.test(t);
   t = t.replace(/^https?:\/\//i, '');
   t = t.split('/')[0] ?? '';
   let host = t;
@@ -256,7 +274,7 @@ export function parseTarget(raw: string, defaultPort: number): { host: string; p
   }
   if (host === '') host = DEFAULT_TARGET;
   if (!/^[A-Za-z0-9.:_-]+$/.test(host)) throw new ConfigError(`target host ${JSON.stringify(host)} is not a host name or address`);
-  return { host, port, sim: false };
+  return { host, port, sim: false, ...(tls ? { tls: true as const } : {}) };
 }
 
 function isLoopbackUrl(url: string): boolean {
@@ -314,6 +332,9 @@ const FLAG_OPTIONS = {
   'require-approval': { type: 'string' },
   'approval-timeout': { type: 'string' },
   'supervisor-only': { type: 'boolean' },
+  'daemon-ca-file': { type: 'string' },
+  'rpc-allow': { type: 'string' },
+  'estop-allow': { type: 'string' },
   'audit-log': { type: 'string' },
   'sim-time-scale': { type: 'string' },
   port: { type: 'string' },
@@ -428,6 +449,13 @@ export function resolveConfig({ argv, env, settings, files }: ConfigLayers): Dri
   const target = parseTarget(targetRaw, defaultPort);
   const daemonHost = flags.host ?? target.host;
   const daemonPort = flags['api-port'] !== undefined ? defaultPort : target.port;
+  const daemonTls = pick<boolean>('daemonTls', { flag: target.tls, env: boolEnv(['REACHY_DAEMON_TLS']) }, false);
+  const daemonCaRaw = pick<string | undefined>('daemonCaFile', { flag: flags['daemon-ca-file'], env: envValue(['REACHY_DAEMON_CA_FILE']) }, undefined);
+  const daemonCaFile = daemonCaRaw === undefined ? undefined : resolve(daemonCaRaw);
+  if (daemonCaFile !== undefined && !files.exists(daemonCaFile)) throw new ConfigError(`daemon CA file ${daemonCaFile} does not exist`);
+  const daemonTokenRaw = envValue(['REACHY_DAEMON_TOKEN']);
+  const daemonToken = daemonTokenRaw === undefined ? undefined : new Secret(daemonTokenRaw.trim());
+  sources.daemonToken = daemonToken ? 'env' : 'default';
   const sim =
     pick<boolean>('sim', { flag: flagTrue(flags.sim), env: boolEnv(['REACHY_SIM', 'REACHY_SIMULATE']), settings: settingBool('simulate') }, false) || target.sim;
   if (target.sim) sources.sim = sources.target ?? 'derived';
@@ -581,6 +609,10 @@ export function resolveConfig({ argv, env, settings, files }: ConfigLayers): Dri
   const safetyPolicy = safetyPolicyFrom({ flags, envValue, settingValue, pick, readJson: (path) => files.readJson(resolve(path)), rateLimits: rateParsed.limits });
   const privilegedRaw = pick<string>('privilegedRpc', { flag: flags['supervisor-only'] ? 'supervisor_only' : undefined, env: envValue(['REACHY_PRIVILEGED_RPC']) }, 'allowed');
   if (privilegedRaw !== 'allowed' && privilegedRaw !== 'supervisor_only') throw new ConfigError(`REACHY_PRIVILEGED_RPC must be allowed or supervisor_only (got ${JSON.stringify(privilegedRaw)})`);
+  const rpcAllowRaw = pick<string | undefined>('rpcAllow', { flag: flags['rpc-allow'], env: envValue(['DEVICE_CONNECT_RPC_ALLOW']) }, undefined);
+  const rpcAllow = rpcAllowRaw === undefined ? null : Object.freeze(parseGlobList(rpcAllowRaw));
+  if (rpcAllow === null && isDeviceCommand) warnings.push('DEVICE_CONNECT_RPC_ALLOW is not set: every caller on the mesh may call state-changing functions (set it, e.g. --rpc-allow "operator,safety-*", to restrict them)');
+  const estopAllow = Object.freeze(parseGlobList(pick('estopAllow', { flag: flags['estop-allow'], env: envValue(['DEVICE_CONNECT_ESTOP_ALLOW']) }, '')));
   const auditRaw = pick('auditLogPath', { flag: flags['audit-log'], env: envValue(['REACHY_AUDIT_LOG']) }, join(homedir(), '.local', 'state', 'reachy_mini_driver', 'audit.jsonl'));
   const auditLogPath = auditRaw === 'none' ? undefined : resolve(auditRaw);
   const simTimeScale = parseNumber(pick('simTimeScale', { flag: flags['sim-time-scale'], env: envValue(['REACHY_SIM_TIME_SCALE']) }, '1'), 'sim time scale', 0.01, 1, false);
@@ -598,6 +630,9 @@ export function resolveConfig({ argv, env, settings, files }: ConfigLayers): Dri
     tenant,
     daemonHost,
     daemonPort,
+    daemonTls,
+    daemonCaFile,
+    daemonToken,
     sim,
     simModel,
     transportMode: transportMode as TransportMode,
@@ -624,6 +659,8 @@ export function resolveConfig({ argv, env, settings, files }: ConfigLayers): Dri
     rateLimits: rateParsed.limits,
     safetyPolicy,
     privilegedRpc: privilegedRaw,
+    rpcAllow,
+    estopAllow,
     auditLogPath,
     simTimeScale,
     emulatorPort,

@@ -36,6 +36,7 @@ function comparable(config: DriverConfig, key: Key): string {
     const c = config.credentials;
     return c ? createHash('sha256').update(c.jwt.reveal()).update(c.seed.reveal()).digest('hex') : '';
   }
+  if (key === 'daemonToken') return config.daemonToken ? createHash('sha256').update(config.daemonToken.reveal()).digest('hex') : '';
   return JSON.stringify(config[key]) ?? 'undefined';
 }
 

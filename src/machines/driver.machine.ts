@@ -60,7 +60,7 @@ export type RpcEvent =
   | Requested<'rpc.reset_interlock', { reason: string; owner: string }>
   | Requested<'rpc.acquire_lease', { owner: string; ttlS: number }>
   | Requested<'rpc.release_lease', { owner: string }>
-  | Requested<'supervisor.trip', { reason: string; owner: string }>
+  | Requested<'supervisor.trip', { reason: string; owner: string; source?: 'd2d' }>
   | Requested<'supervisor.reset', { reason: string; owner: string }>
   | Requested<'supervisor.revoke_lease', { reason: string; owner: string }>
   | Requested<'rpc.get_safety_policy'>
@@ -232,7 +232,7 @@ export const driverMachine = setup({
     /** The interlock trips first, so any sender checking it before its daemon write sees it; then motion stops. */
     trip: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Extract<DriverEvent, { type: 'rpc.emergency_stop' | 'supervisor.trip' }>;
-      const source = e.type === 'supervisor.trip' ? 'supervisor' : 'rpc';
+      const source = e.type === 'supervisor.trip' ? (e.source ?? 'supervisor') : 'rpc';
       enqueue.sendTo(context.children.interlock, { type: 'interlock.trip', reason: e.reason, source, owner: e.owner });
       enqueue.sendTo(context.children.motion, { type: 'motion.stop', requestId: e.requestId, reply: 'trip', reason: `${e.type === 'supervisor.trip' ? 'supervisor trip' : 'emergency_stop'} by ${e.owner}: ${e.reason}` });
       enqueue.sendTo(context.children.deadman, { type: 'deadman.disarm' });

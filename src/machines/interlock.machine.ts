@@ -13,7 +13,7 @@ export const DAEMON_ERROR_STATE = 'error';
 
 export const INTERLOCK_STATES = ['safe', 'tripped'] as const satisfies ReadonlyArray<InterlockState>;
 export type InterlockStateName = InterlockState;
-export const INTERLOCK_SOURCES = ['rpc', 'supervisor', 'daemon'] as const;
+export const INTERLOCK_SOURCES = ['rpc', 'supervisor', 'daemon', 'd2d'] as const;
 export type InterlockSource = (typeof INTERLOCK_SOURCES)[number];
 
 export interface InterlockContext {

@@ -6,6 +6,8 @@
 // (motion-record.ts) and fault injection (`setFault`, and `faults`: fault-injector.ts).
 // Behaviour lives in the modules it composes (sim-daemon, http-dispatch, ws-*).
 import { createServer, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import { DaemonAuthCheck, type AuthAttempt } from './daemon-auth-check.ts';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createLogger } from '../logging/logger.ts';
@@ -53,6 +55,10 @@ export interface EmulatorOptions {
   readonly honourRestInterpolation?: boolean;
   /** Test hook: monotonic wall clock in ms driving simulated time (default `performance.now`). */
   readonly wallNowMs?: () => number;
+  /** Require `Authorization: Bearer <token>` on every request and upgrade (REACHY_DAEMON_TOKEN); 401 otherwise. */
+  readonly token?: string;
+  /** Serve https/wss with this PEM key and certificate (the daemon behind TLS). */
+  readonly tls?: { readonly key: string; readonly cert: string };
 }
 
 export interface EmulatorSnapshot {
@@ -111,6 +117,8 @@ export interface Emulator {
    * port (the fault simulation's transport, src/sim/in-memory-transport.ts); false while stopped.
    */
   acceptConnection(socket: Duplex): boolean;
+  /** With `token`: every request and upgrade seen, accepted or refused (empty without a token). */
+  readonly authAttempts: ReadonlyArray<AuthAttempt>;
   /** Final stop; clears every timer. The emulator cannot be started again. */
   close(): Promise<void>;
 }
@@ -133,9 +141,13 @@ class DaemonEmulator implements Emulator {
   #server: Server | null = null;
   #media: EmulatorMedia | null = null;
   #closed = false;
+  readonly #auth: DaemonAuthCheck;
+  readonly #tls: EmulatorOptions['tls'];
 
   constructor(options: EmulatorOptions) {
     this.host = options.host ?? DEFAULT_HOST;
+    this.#auth = new DaemonAuthCheck(options.token);
+    this.#tls = options.tls;
     this.#port = options.port ?? 0;
     this.#mediaOptions = options.withMedia
       ? { port: options.mediaPort ?? 0, mode: options.mediaMode ?? (options.model === 'wireless' ? 'h264' : 'vp8') }
@@ -163,11 +175,11 @@ class DaemonEmulator implements Emulator {
   }
 
   get url(): string {
-    return `http://${this.host}:${this.#port}`;
+    return `${this.#tls ? 'https' : 'http'}://${this.host}:${this.#port}`;
   }
 
   get wsUrl(): string {
-    return `ws://${this.host}:${this.#port}`;
+    return `${this.#tls ? 'wss' : 'ws'}://${this.host}:${this.#port}`;
   }
 
   get signallingUrl(): string | null {
@@ -176,6 +188,10 @@ class DaemonEmulator implements Emulator {
 
   get media(): SimMediaProducer | null {
     return this.#media?.producer ?? null;
+  }
+
+  get authAttempts(): ReadonlyArray<AuthAttempt> {
+    return this.#auth.attempts;
   }
 
   get received(): readonly ReceivedCommand[] {
@@ -229,8 +245,9 @@ class DaemonEmulator implements Emulator {
   async start(): Promise<void> {
     if (this.#closed) throw new Error('emulator closed');
     if (this.#server) return;
-    const server = createServer(createRequestHandler({ daemon: this.#daemon, log: this.#log, logger: this.#logger, faults: this.#faults }));
-    server.on('upgrade', (request, socket, head: Buffer) => this.#gateway.handleUpgrade(request, socket, head));
+    const handler = this.#auth.http(createRequestHandler({ daemon: this.#daemon, log: this.#log, logger: this.#logger, faults: this.#faults }));
+    const server: Server = this.#tls ? createTlsServer({ key: this.#tls.key, cert: this.#tls.cert }, handler) : createServer(handler);
+    server.on('upgrade', this.#auth.upgrade((request, socket, head: Buffer) => this.#gateway.handleUpgrade(request, socket, head)));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.#port, this.host, () => {

@@ -58,7 +58,7 @@ interface Expected {
 /** The brief, as an oracle: what the interlock must do with `event` at `now`, or null if it must ignore it. */
 function oracle(value: unknown, ctx: InterlockContext, event: InterlockEvent, now: number): Expected | null {
   const tripped = value === 'tripped';
-  const trip = (reason: string, source: 'rpc' | 'supervisor' | 'daemon', owner: string | null): Expected => ({
+  const trip = (reason: string, source: 'rpc' | 'supervisor' | 'daemon' | 'd2d', owner: string | null): Expected => ({
     value: 'tripped',
     context: { reason, source, owner, trippedAt: now, trips: ctx.trips + 1, since: now },
     emitted: [
