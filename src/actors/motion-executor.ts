@@ -21,11 +21,15 @@ import type { SafetyPolicy } from '../safety/safety-policy.ts';
 import { DAEMON_TICK_MS, type PositionTarget } from '../safety/speed-limits.ts';
 import { HTTP_RAMP_PERIOD_MS, planGoto, planRealtime, presentPosition, pushedPosition, RAMP_TICK_TIMEOUT_MS, RecentTargets, runRamp, targetOf } from './speed-guard.ts';
 
+import { recordedMoveFailure } from './recorded-move-errors.ts';
+import { RECORDED_MOVE_MAX_S } from '../rpc/move-functions.ts';
 const log = createLogger('motion');
 
 /** Daemon wake_up takes ~2.3 s, goto_sleep ~4–5 s (daemon-api §7); the machines add their margins. */
 export const WAKE_UP_EXPECTED_MS = 3_000;
 export const GOTO_SLEEP_EXPECTED_MS = 5_500;
+/** An expression step is awaited its duration plus this (the daemon's completion margin, daemon-api §2). */
+export const SEQUENCE_STEP_MARGIN_MS = 1_000;
 /**
  * /ws/sdk pushes joint positions at 50 Hz (daemon-api §2): 150 ms without a frame is 7 missed
  * ticks — the daemon is stalled, and a target sent now would only be applied when it resumes.
@@ -230,6 +234,32 @@ class MotionExecutor {
     return plan.limited ? { ...accepted, speedLimited: plan.limited } : accepted;
   }
 
+  /** play_move: the daemon plays the dataset's poses (not envelope- or speed-checked; its length is unknown until it ends). */
+  async #recorded(input: ExecuteInput, signal: AbortSignal, run: Run): Promise<CommandAccepted> {
+    const { dataset, move } = input.command as { dataset: string; move: string };
+    const link = this.#deps.link();
+    this.#checkpoint(input, signal);
+    const pending = link.http.playRecordedMove(dataset, move, { signal }).catch((error: unknown) => {
+      throw recordedMoveFailure(error, 'play_move', dataset, 'connected');
+    });
+    return await this.#tracked(input, signal, pending, RECORDED_MOVE_MAX_S * 1000, run);
+  }
+
+  /**
+   * play_expression: its steps as gotos, one after the other, each under the speed limits and behind
+   * the checkpoint; a step is awaited to its end (the daemon runs overlapping gotos together). A stop
+   * aborts the wait and the sweep stops the running step; the last step is tracked like any goto.
+   */
+  async #sequence(input: ExecuteInput, signal: AbortSignal, run: Run): Promise<CommandAccepted> {
+    const steps = input.command.steps as Array<Record<string, unknown>>;
+    for (const [i, step] of steps.entries()) {
+      const accepted = await this.#goto({ ...input, command: { op: 'goto', ...step } }, signal, run);
+      if (i === steps.length - 1 || accepted.uuid === null) return accepted;
+      await endOrAbort(this.#deps.link().moves.waitForEnd(accepted.uuid, accepted.expectedDurationMs + SEQUENCE_STEP_MARGIN_MS), signal);
+    }
+    throw new HandlerFailed({ message: 'an expression without steps' });
+  }
+
   /**
    * Runs one sender. One cancelled while it ran (superseded or stopped: the motion machine keeps it
    * as an orphan) reports `sender.settled` exactly once whatever way it ends, or the orphan would
@@ -275,6 +305,10 @@ class MotionExecutor {
         }
         this.#checkpoint(input, signal);
         return await this.#tracked(input, signal, http.playGotoSleep({ signal }), GOTO_SLEEP_EXPECTED_MS, run);
+      case 'recorded':
+        return await this.#recorded(input, signal, run);
+      case 'sequence':
+        return await this.#sequence(input, signal, run);
       case 'motor_mode': {
         const mode = command.mode as MotorMode;
         this.#checkpoint(input, signal);
@@ -349,6 +383,19 @@ class MotionExecutor {
       }
     }
   };
+}
+
+/** Resolves when `pending` settles or `signal` aborts (then rejects: a stop or a newer command came first). */
+function endOrAbort(pending: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(cancelled('a stop or a newer command came first'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    pending.then(
+      () => resolve(),
+      (error: unknown) => reject(error),
+    ).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 /** The motion machine's actors (executeCommand, stopMotion, stopMove) over one runtime's daemon link. */

@@ -26,6 +26,7 @@ import { closeDaemonLink, openDaemonLink, statusReport, wireDaemonLink, type Dae
 import { createMotionExecutor } from './motion-executor.ts';
 import { daemonLinkNotice, type DaemonLinkNotice } from './daemon-link-notice.ts';
 import { answerRobotRead } from './robot-reads.ts';
+import { answerDaemonCall, DAEMON_CALLS } from './daemon-calls.ts';
 import { startSafetyTrail } from './safety-trail.ts';
 import type { SafetyPolicy } from '../safety/safety-policy.ts';
 import type { EstopDecision } from '../safety/d2d-estop.ts';
@@ -179,8 +180,10 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
   const trail = startSafetyTrail(driver, options.audit, options.emitSafetyEvent);
   const lastStatus = (): DaemonStatus | null => (driver.getSnapshot().context.daemonStatus?.value as DaemonStatus | undefined) ?? null;
   const subscriptions = [
-    driver.on('driver.read', ({ requestId, function: fn }) => {
-      void answerRobotRead(fn, link, lastStatus(), String(children().connection.getSnapshot().value)).then((answer) => driver.send({ type: 'read.result', requestId, ...answer }));
+    driver.on('driver.read', ({ requestId, function: fn, params }) => {
+      const state = String(children().connection.getSnapshot().value);
+      const answer = DAEMON_CALLS.has(fn) ? answerDaemonCall(fn, params ?? {}, link, state) : answerRobotRead(fn, link, lastStatus(), state);
+      void answer.then((a) => driver.send({ type: 'read.result', requestId, ...a }));
     }),
   ];
   wireDaemonLink(link, toRoot);

@@ -228,6 +228,28 @@ function uploadNameProblem(name: string): string | undefined {
   return undefined;
 }
 
+/** A dataset id (`owner/name`) as the `{dataset_name:path}` segment: each part encoded, slashes kept. */
+function datasetPath(dataset: string): string {
+  return dataset.split('/').map(encodeURIComponent).join('/');
+}
+
+export type VolumeDevice = 'speaker' | 'microphone';
+/** `VolumeResponse` (§1.6). */
+export interface VolumeReply {
+  readonly volume: number;
+  readonly platform: string;
+  readonly device: string;
+}
+
+const decodeStringArray: Decoder<readonly string[]> = (json) =>
+  Array.isArray(json) && json.every((item) => typeof item === 'string') ? { ok: true, value: json as string[] } : { ok: false, problem: 'expected an array of move names' };
+
+const decodeVolume: Decoder<VolumeReply> = (json) => {
+  const o = (typeof json === 'object' && json !== null ? json : {}) as Record<string, unknown>;
+  if (typeof o.volume !== 'number') return { ok: false, problem: 'expected {volume: number}' };
+  return { ok: true, value: { volume: o.volume, platform: typeof o.platform === 'string' ? o.platform : '', device: typeof o.device === 'string' ? o.device : '' } };
+};
+
 export class DaemonHttpClient {
   readonly baseUrl: string;
   readonly requestTimeoutMs: number;
@@ -317,6 +339,26 @@ export class DaemonHttpClient {
   /** Ends with the motors disabled (§1.2). */
   playGotoSleep(options?: CallOptions): Promise<{ readonly uuid: string }> {
     return this.#call({ method: 'POST', route: '/api/move/play/goto_sleep', decode: decodeUuid }, options);
+  }
+
+  /** `GET /api/move/recorded-move-datasets/list/{dataset}` (§1.2): move names; 404 unknown dataset, 500 hub offline. */
+  listRecordedMoves(dataset: string, options?: CallOptions): Promise<readonly string[]> {
+    return this.#call({ method: 'GET', route: `/api/move/recorded-move-datasets/list/${datasetPath(dataset)}`, decode: decodeStringArray }, options);
+  }
+
+  /** `POST /api/move/play/recorded-move-dataset/{dataset}/{move}` (§1.2): the move's uuid; 404 `Move X not found…`. */
+  playRecordedMove(dataset: string, move: string, options?: CallOptions): Promise<{ readonly uuid: string }> {
+    return this.#call({ method: 'POST', route: `/api/move/play/recorded-move-dataset/${datasetPath(dataset)}/${encodeURIComponent(move)}`, decode: decodeUuid }, options);
+  }
+
+  /** `GET /api/volume/current` or `/api/volume/microphone/current` (§1.6); 500 when the host has no volume control. */
+  volume(device: VolumeDevice, options?: CallOptions): Promise<VolumeReply> {
+    return this.#call({ method: 'GET', route: device === 'speaker' ? '/api/volume/current' : '/api/volume/microphone/current', decode: decodeVolume }, options);
+  }
+
+  /** `POST /api/volume/set` or `/api/volume/microphone/set` `{volume}` 0..100 (§1.6; the speaker's also plays a test sound). */
+  setVolume(device: VolumeDevice, volume: number, options?: CallOptions): Promise<VolumeReply> {
+    return this.#call({ method: 'POST', route: device === 'speaker' ? '/api/volume/set' : '/api/volume/microphone/set', body: { volume }, decode: decodeVolume }, options);
   }
 
   /** uuids of the REST moves still running. */

@@ -53,6 +53,8 @@ type Requested<T extends string, F = object> = { type: T; requestId: string } & 
 export type RpcEvent =
   | Requested<'rpc.get_status'>
   | Requested<'rpc.read', { function: 'get_joints' | 'get_imu' | 'get_body_yaw' }>
+  /** Daemon calls that move nothing (list_moves, get_volume, set_volume: src/actors/daemon-calls.ts). */
+  | Requested<'rpc.read', { function: 'list_moves' | 'get_volume' | 'set_volume'; params: Record<string, unknown> }>
   | MotionRpcEvent
   | Requested<'rpc.stop_motion', { owner: string }>
   | Requested<'rpc.set_motor_mode', { mode: MotorMode; owner: string }>
@@ -113,7 +115,7 @@ export type RpcOutcome =
 
 export type DriverEmitted =
   | RpcOutcome
-  | { type: 'driver.read'; requestId: string; function: string }
+  | { type: 'driver.read'; requestId: string; function: string; params?: Record<string, unknown> }
   /** The policy in force changed (audited with who, before and after; the catalogue is re-advertised). */
   | { type: 'policy.changed'; before: SafetyPolicy; after: SafetyPolicy; owner: string; reason: string }
   /** A call held for approval, and how it ended (the approvals child's reports, for the gate, the trail and the mesh). */
@@ -184,7 +186,7 @@ export const driverMachine = setup({
   actions: {
     requestRead: emit(({ event }) => {
       const e = event as Extract<DriverEvent, { type: 'rpc.read' }>;
-      return { type: 'driver.read' as const, requestId: e.requestId, function: e.function };
+      return { type: 'driver.read' as const, requestId: e.requestId, function: e.function, ...('params' in e ? { params: e.params } : {}) };
     }),
     /** A child's or the runtime's answer to forwarded work becomes the caller's outcome. */
     answer: emit(({ event }) => {

@@ -7,6 +7,7 @@ import { defineFunction, type AnyRpcFunction, type EventDefinition } from './fun
 import { defineParams, stringParam } from './params.ts';
 import { MEDIA_FUNCTIONS } from './media-functions.ts';
 import { ROBOT_FUNCTIONS } from './robot-functions.ts';
+import { MOVE_FUNCTIONS } from './move-functions.ts';
 import { getSafetyPolicy, setSafetyPolicyFunction } from './policy-functions.ts';
 import { NEVER_APPROVED } from '../safety/safety-policy.ts';
 import { APPROVAL_EVENTS, APPROVAL_FUNCTIONS } from './approval-functions.ts';
@@ -21,14 +22,14 @@ export const getStatus = defineFunction<Record<string, never>, DriverEvent>({
   timeoutMs: 2_000,
 });
 
-export const FUNCTIONS: ReadonlyArray<AnyRpcFunction> = [getStatus, getSafetyPolicy, ...ROBOT_FUNCTIONS, ...MEDIA_FUNCTIONS];
+export const FUNCTIONS: ReadonlyArray<AnyRpcFunction> = [getStatus, getSafetyPolicy, ...ROBOT_FUNCTIONS, ...MOVE_FUNCTIONS, ...MEDIA_FUNCTIONS];
 
 /** Functions a policy may hold for approval: every function of the device but stops and pure reads of state/policy. */
 export const APPROVABLE_FUNCTIONS: ReadonlySet<string> = new Set(FUNCTIONS.map((f) => f.name).filter((name) => !NEVER_APPROVED.has(name)));
 
 /** What this driver advertises: without media (--no-media) the camera/microphone/speaker functions are left out. */
 export function functionsFor(options: { readonly media: boolean }): ReadonlyArray<AnyRpcFunction> {
-  return options.media ? FUNCTIONS : [getStatus, getSafetyPolicy, ...ROBOT_FUNCTIONS];
+  return options.media ? FUNCTIONS : [getStatus, getSafetyPolicy, ...ROBOT_FUNCTIONS, ...MOVE_FUNCTIONS];
 }
 
 const supervisorParams = defineParams({

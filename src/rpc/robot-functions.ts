@@ -297,3 +297,6 @@ export const getBodyYaw = defineFunction({
 });
 
 export const ROBOT_FUNCTIONS = [getJoints, getImu, getBodyYaw, lookAtWorld, setBodyYaw, antennaPose, gotoPose, lookAtPoint, wakeUp, gotoSleep, stopMotion, setMotorMode, emergencyStop, resetInterlock, acquireLease, releaseLease];
+
+/** Shared with the other motion function modules (src/rpc/move-functions.ts). */
+export { owner as ownerParam, wait as waitParam, motion as motionEvent, headMatrix, MOTION_LABELS, READ_LABELS };

@@ -45,6 +45,8 @@ export function targetAxes(target: Readonly<Record<string, unknown>>): Array<{ a
 
 /** Every commanded axis outside `envelope` (inclusive bounds), in the target's field order. */
 export function envelopeViolations(envelope: Envelope, target: Readonly<Record<string, unknown>>): EnvelopeViolation[] {
+  // A sequence (play_expression) is checked step by step; a recorded move (play_move) names no axes.
+  if (Array.isArray(target.steps)) return (target.steps as Array<Record<string, unknown>>).flatMap((step) => envelopeViolations(envelope, step));
   const out: EnvelopeViolation[] = [];
   for (const { axis, value } of targetAxes(target)) {
     const { min, max } = envelope[axis];

@@ -5,6 +5,7 @@
 // ("daemon killed and back"), close — plus the received-command log, the motion record
 // (motion-record.ts) and fault injection (`setFault`, and `faults`: fault-injector.ts).
 // Behaviour lives in the modules it composes (sim-daemon, http-dispatch, ws-*).
+import type { SimVolume } from './recorded-moves.ts';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import { DaemonAuthCheck, type AuthAttempt } from './daemon-auth-check.ts';
@@ -107,6 +108,8 @@ export interface Emulator {
   readonly faults: EmulatorFaults;
   /** Ground truth of every move and applied realtime target, on the emulator's clock. */
   readonly motionRecord: MotionRecord;
+  /** The host's volume control (set `available = false` for a host without one). */
+  readonly volume: SimVolume;
   /** Kills the daemon: sockets dropped, moves end silently, port freed. Robot state is kept. */
   stop(): Promise<void>;
   /** Brings the daemon back on the same port (after stop()). */
@@ -240,6 +243,10 @@ class DaemonEmulator implements Emulator {
 
   get motionRecord(): MotionRecord {
     return this.#daemon.motion;
+  }
+
+  get volume(): SimVolume {
+    return this.#daemon.volume;
   }
 
   async start(): Promise<void> {

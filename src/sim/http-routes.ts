@@ -9,6 +9,7 @@ import { MISC_ROUTES } from './routes-misc.ts';
 import { MOTOR_ROUTES } from './routes-motors.ts';
 import { MOVE_ROUTES } from './routes-move.ts';
 import { STATE_ROUTES } from './routes-state.ts';
+import { VOLUME_ROUTES } from './routes-volume.ts';
 import type { Route } from './route-types.ts';
 
 interface CompiledRoute {
@@ -27,7 +28,7 @@ function compile(route: Route): CompiledRoute {
 }
 
 const COMPILED: readonly CompiledRoute[] = [
-  ...STATE_ROUTES, ...MOVE_ROUTES, ...MOTOR_ROUTES, ...DAEMON_ROUTES, ...MEDIA_ROUTES, ...MISC_ROUTES,
+  ...STATE_ROUTES, ...MOVE_ROUTES, ...MOTOR_ROUTES, ...DAEMON_ROUTES, ...MEDIA_ROUTES, ...MISC_ROUTES, ...VOLUME_ROUTES,
 ].map(compile);
 
 export type RouteMatch =

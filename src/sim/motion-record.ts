@@ -7,7 +7,7 @@
 // (`performance.now()` unless `wallNowMs` was injected). Owns the lists; the daemon appends. Not a daemon feature.
 import { type Mat4, type XyzRpyPose, xyzRpyFromPose } from '../robot/pose-math.ts';
 
-export type MoveKind = 'goto' | 'wake_up' | 'goto_sleep' | 'sdk_task';
+export type MoveKind = 'goto' | 'wake_up' | 'goto_sleep' | 'sdk_task' | 'recorded';
 /** `rest`: `/api/move/*` (a uuid listed by `/api/move/running`); `sdk`: a `/ws/sdk` frame. */
 export type MoveVia = 'rest' | 'sdk';
 /**

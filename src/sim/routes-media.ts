@@ -2,7 +2,7 @@
 // reachy-daemon-api.md §1.6; fixtures/daemon/get1.txt, move2.txt): media status and idempotent
 // release/acquire, play_sound (`ok` even without media, 503 without backend — checked inside the
 // handler, after body validation, as the daemon does), camera specs by the status' camera name,
-// and the volume reads that fail with a plain 500 on a host without audio tools (observed).
+// The volume routes are routes-volume.ts.
 // The sound file routes (upload, list, delete) are routes-sounds.ts.
 // Release/acquire also detach/attach the emulator's WebRTC producer (through SimDaemon's
 // `onMediaReleasedChange`; the producer itself is src/sim/media/).
@@ -66,6 +66,4 @@ export const MEDIA_ROUTES: readonly Route[] = [
     body: 'none',
     handle: (_request, daemon) => okJson(cameraSpecsByName(String(daemon.status().camera_specs_name ?? ''))),
   },
-  { method: 'GET', path: '/api/volume/current', needsBackend: false, body: 'none', handle: internalServerError },
-  { method: 'GET', path: '/api/volume/microphone/current', needsBackend: false, body: 'none', handle: internalServerError },
 ];

@@ -4,7 +4,8 @@
 // set_target (`ignored` while a goto plays; unreachable poses `ok` and dropped), wake_up /
 // goto_sleep, running, stop (500 on an unknown uuid), and the offline recorded-move routes.
 // Does not own motion (robot-model.ts, move-sequences.ts) nor task bookkeeping (move-tasks.ts).
-import { internalServerError, okJson, validationFailed, type HttpReply } from './fastapi-errors.ts';
+import { detail, internalServerError, okJson, validationFailed, type HttpReply } from './fastapi-errors.ts';
+import { LOCAL_DATASETS, playKeyframes } from './recorded-moves.ts';
 import type { Route } from './route-types.ts';
 import { gotoSleep, wakeUp } from './move-sequences.ts';
 import { moveTarget, targetValues } from './motion-record.ts';
@@ -84,18 +85,28 @@ export const MOVE_ROUTES: readonly Route[] = [
     },
   },
   {
-    // The emulator has no Hugging Face hub: the daemon answers an offline hub error with 500.
+    // No Hugging Face hub here: local datasets are listed; any other answers as offline (plain 500).
     method: 'GET',
     path: '/api/move/recorded-move-datasets/list/{dataset_name:path}',
     needsBackend: false,
     body: 'none',
-    handle: () => internalServerError(),
+    handle: ({ params }) => {
+      const dataset = LOCAL_DATASETS[params.dataset_name ?? ''];
+      return dataset ? okJson(Object.keys(dataset)) : internalServerError();
+    },
   },
   {
     method: 'POST',
     path: '/api/move/play/recorded-move-dataset/{dataset_name:path}/{move_name}',
     needsBackend: true,
     body: 'none',
-    handle: () => internalServerError(),
+    handle: ({ params, receivedAt }, daemon) => {
+      const name = params.dataset_name ?? '';
+      const dataset = LOCAL_DATASETS[name];
+      if (!dataset) return internalServerError();
+      const frames = dataset[params.move_name ?? ''];
+      if (!frames) return detail(404, `Move ${params.move_name ?? ''} not found in recorded moves library ${name}`);
+      return okJson({ uuid: daemon.moves.start((signal) => playKeyframes(daemon.robot, frames, signal), { kind: 'recorded', target: null, receivedAt }) });
+    },
   },
 ];

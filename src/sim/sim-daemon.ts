@@ -11,6 +11,7 @@ import { resetToSleep, wakeUp, type SequenceContext } from './move-sequences.ts'
 import { type BootPose, RobotModel } from './robot-model.ts';
 import { SimClock } from './sim-clock.ts';
 import { SoundUploads } from './sound-uploads.ts';
+import { SimVolume } from './recorded-moves.ts';
 
 export type RobotVariant = 'lite' | 'wireless';
 export type DaemonState = DaemonLifecycleState;
@@ -67,6 +68,8 @@ export class SimDaemon {
   readonly playedSounds: string[] = [];
   /** `/tmp/reachy_mini_sounds` of the daemon: uploaded sounds (kept across stop/start). */
   readonly sounds = new SoundUploads();
+  /** The host's speaker and microphone volume (§1.6). */
+  readonly volume: SimVolume;
   #state: DaemonState = 'running';
   #error: string | null = null;
   #backendUp = true;
@@ -82,6 +85,7 @@ export class SimDaemon {
     this.robot = new RobotModel(this.clock, options.boot);
     this.motion = new MotionLog(() => this.clock.wallNowMs());
     this.moves = new MoveTasks(this.motion);
+    this.volume = new SimVolume(options.withMedia);
     this.variant = options.variant;
     this.withMedia = options.withMedia;
     this.robotName = options.robotName;
