@@ -190,7 +190,11 @@ function endActive(context: MotionContext, params: EndParams): { answer: MotionT
   const a = context.active;
   if (!a) return { answer: null, orphans: context.orphans, supersedes: context.supersedes };
   const error = params.senderRunning
-    ? new MotionCancelled({ message: `${a.kind} was cancelled before it moved the robot: ${params.details}`, reason: params.outcome })
+    ? new MotionCancelled({
+        // A sequence (play_expression) sends its steps one after the other: earlier steps may have moved the robot.
+        message: a.command.op === 'sequence' ? `${a.kind} was stopped part-way (steps already sent may have moved the robot; nothing more is sent): ${params.details}` : `${a.kind} was cancelled before it moved the robot: ${params.details}`,
+        reason: params.outcome,
+      })
     : new MotionNotCompleted({ message: `the move did not complete: ${params.outcome} (${params.details})`, outcome: params.outcome, uuid: a.uuid });
   return {
     answer: a.answered ? null : { type: 'motion.answer', requestId: a.requestId, ok: false, error },
