@@ -24,6 +24,8 @@ export interface MediaEngine {
   setScene(scene: TestPatternScene): void;
   receivedAudio(windowMs?: number): ReceivedAudioSummary;
   readonly keyframeRequests: number;
+  /** How each consumer session ended: its `endSession` first, or its transport's death first. */
+  readonly sessionEnds: ReadonlyArray<{ readonly sessionId: string; readonly by: 'endSession' | 'transport' }>;
   /** Stops the pump, closes every PeerConnection and frees codecs; resolves after the settle wait. */
   close(): Promise<void>;
 }

@@ -77,13 +77,20 @@ export abstract class PeerEngine<P extends EnginePeer> implements MediaEngine {
       onLive: () => this.#startPump(),
       onBroken: (peer, state) => {
         this.log.info('consumer peer connection lost, ending its session', { sessionId: peer.session.sessionId, state });
+        if (this.#peers.has(peer)) this.sessionEnds.push({ sessionId: peer.session.sessionId, by: 'transport' });
         this.#remove(peer, true);
       },
-      onEnded: (peer) => this.#remove(peer, false),
+      onEnded: (peer) => {
+        if (this.#peers.has(peer)) this.sessionEnds.push({ sessionId: peer.session.sessionId, by: 'endSession' });
+        this.#remove(peer, false);
+      },
     };
   }
 
   abstract get keyframeRequests(): number;
+
+  /** How each consumer session ended: its `endSession` arrived first, or its transport died first. */
+  readonly sessionEnds: Array<{ readonly sessionId: string; readonly by: 'endSession' | 'transport' }> = [];
 
   openSession(session: ProducerSession): ProducerSessionHandlers {
     if (this.#closed) throw new Error('media engine closed');

@@ -45,6 +45,8 @@ export interface SimMediaProducer {
   sessionCount(): number;
   /** Keyframe requests (PLI/FIR) honoured. */
   readonly keyframeRequests: number;
+  /** How each consumer session ended: its `endSession` first, or its transport's death first. */
+  readonly sessionEnds: ReadonlyArray<{ readonly sessionId: string; readonly by: 'endSession' | 'transport' }>;
   /** Detaches, closes every PeerConnection, stops the pump and frees the codecs. Final. */
   close(): Promise<void>;
 }
@@ -92,6 +94,10 @@ class Producer implements SimMediaProducer {
 
   get attached(): boolean {
     return this.#registration !== null;
+  }
+
+  get sessionEnds(): ReadonlyArray<{ readonly sessionId: string; readonly by: 'endSession' | 'transport' }> {
+    return this.#engine.sessionEnds;
   }
 
   get keyframeRequests(): number {
