@@ -71,7 +71,9 @@ export abstract class PeerEngine<P extends EnginePeer> implements MediaEngine {
     this.geometry = options.geometry;
     this.tone = new ToneSource(options.toneSampleRate, DEFAULT_TONE);
     this.#pattern = new TestPattern(options.geometry.width, options.geometry.height);
-    this.#videoTicker = this.pumpTicker(1000 / options.geometry.fps, (tick) => this.videoTick(tick));
+    this.#videoTicker = this.pumpTicker(1000 / options.geometry.fps, (tick) => {
+      if (!this.videoFrozen) this.videoTick(tick);
+    });
     this.pumpTicker(options.audioTickMs, (tick) => this.audioTick(tick));
     this.lifecycle = {
       onLive: () => this.#startPump(),
@@ -115,6 +117,13 @@ export abstract class PeerEngine<P extends EnginePeer> implements MediaEngine {
 
   setScene(scene: TestPatternScene): void {
     this.#scene = scene;
+  }
+
+  /** A frozen camera: video ticks send nothing (audio and the session go on). */
+  videoFrozen = false;
+
+  freezeVideo(frozen: boolean): void {
+    this.videoFrozen = frozen;
   }
 
   receivedAudio(windowMs?: number): ReceivedAudioSummary {

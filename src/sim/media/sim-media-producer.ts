@@ -40,6 +40,8 @@ export interface SimMediaProducer {
   setTone(tone: Tone | null): void;
   /** The camera scene; default 'moving'. */
   setScene(scene: TestPatternScene): void;
+  /** true: no more video frames while the session, audio and signalling stay up (a frozen producer). */
+  freezeVideo(frozen: boolean): void;
   /** What consumers sent to the speaker: total sample frames, and RMS / frequency over the last `windowMs`. */
   receivedAudio(windowMs?: number): ReceivedAudioSummary;
   sessionCount(): number;
@@ -137,6 +139,10 @@ class Producer implements SimMediaProducer {
   setScene(scene: TestPatternScene): void {
     if (!TEST_PATTERN_SCENES.includes(scene)) throw new RangeError(`scene must be one of ${TEST_PATTERN_SCENES.join(', ')}, got ${String(scene)}`);
     this.#engine.setScene(scene);
+  }
+
+  freezeVideo(frozen: boolean): void {
+    this.#engine.freezeVideo(frozen);
   }
 
   receivedAudio(windowMs?: number): ReceivedAudioSummary {
