@@ -110,8 +110,8 @@ export interface DriverOverrides {
 type MediaWiring = Pick<MediaRuntimeOptions, 'daemon' | 'audioSwitches' | 'toRoot' | 'emitEvent'>;
 
 /** The media options against the emulator's signalling server (--sim) or the robot's port 8443. */
-function mediaOptions(config: DriverConfig, daemonApiUrl: string, emulator: Emulator | undefined, overrides: DriverOverrides, wiring: MediaWiring): MediaRuntimeOptions {
-  const url = overrides.signallingUrl ?? emulator?.signallingUrl ?? signallingUrl(config.daemonHost, config.signallingPort);
+export function mediaOptions(config: DriverConfig, daemonApiUrl: string, emulator: Emulator | undefined, overrides: DriverOverrides, wiring: MediaWiring): MediaRuntimeOptions {
+  const url = overrides.signallingUrl ?? emulator?.signallingUrl ?? signallingUrl(config.signallingHost, config.signallingPort);
   const parsed = new URL(url);
   return {
     signallingUrl: url,

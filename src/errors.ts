@@ -41,6 +41,8 @@ export class CommandRejected extends Data.TaggedError('CommandRejected')<{ reado
 /** A tracked move ended without completing (failed, cancelled, superseded, stopped, timed out). */
 export class MotionNotCompleted extends Data.TaggedError('MotionNotCompleted')<{ readonly message: string; readonly outcome: string; readonly uuid: string | null }> {}
 export class Unsupported extends Data.TaggedError('Unsupported')<{ readonly message: string; readonly function: string }> {}
+/** The newest camera picture is older than the call's max_age_ms (a frozen or stalled producer). */
+export class FrameTooOld extends Data.TaggedError('FrameTooOld')<{ readonly message: string; readonly age_ms: number; readonly max_age_ms: number }> {}
 /** The media session is not streaming (starting, reconnecting, closed, or disabled by --no-media). */
 export class MediaUnavailable extends Data.TaggedError('MediaUnavailable')<{
   readonly message: string;
@@ -103,6 +105,7 @@ export type RpcFailure =
   | CommandRejected
   | MotionNotCompleted
   | Unsupported
+  | FrameTooOld
   | MediaUnavailable
   | MediaReleased
   | NoFrameYet

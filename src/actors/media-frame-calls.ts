@@ -5,6 +5,7 @@
 // live in src/media/encoding, the picture comes from the media link adapter.
 import { Result } from 'effect';
 import { Unsupported } from '../errors.ts';
+import { frameTooOld } from '../media/frame-freshness.ts';
 import { encodeVideoFrame } from '../media/encoding/frame-encoding.ts';
 import { linkFailure, mediaCall, type MediaCallDeps } from './media-call-actor.ts';
 
@@ -26,6 +27,8 @@ export function frameCalls(deps: FrameCallDeps) {
       const frame = await live.success.latestFrame({ waitMs: FIRST_FRAME_WAIT_MS });
       if (Result.isFailure(frame)) return Result.fail(linkFailure(frame.failure));
       const picture = frame.success;
+      const stale = frameTooOld(picture.receivedAt, Date.now(), p.max_age_ms);
+      if (stale) return Result.fail(stale);
       const request = {
         encoding: p.encoding,
         maxEdge: p.max_edge,

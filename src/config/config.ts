@@ -66,6 +66,8 @@ export interface DriverConfig {
   readonly noMedia: boolean;
   /** The daemon's WebRTC signalling port (gst-webrtc-signalling, reachy-daemon-api.md §9.2). */
   readonly signallingPort: number;
+  /** Host of the WebRTC signalling server; the daemon's host unless the media server runs elsewhere. */
+  readonly signallingHost: string;
   /** play_audio_file serves files from here only. */
   readonly soundsDir: string;
   /** Development only: lets capture_video_frame calls ask for raw frames over the RPC budget. */
@@ -155,6 +157,7 @@ export const CONFIG_KEYS: ReadonlyArray<ConfigKey> = [
   { key: 'discoveryMode', flag: '--discovery-mode', env: ['DEVICE_CONNECT_DISCOVERY_MODE'], settings: 'discovery_mode', default: 'infra', doc: '`infra` (registry) or `d2d` (`p2p` accepted) presence mode.' },
   { key: 'noMedia', flag: '--no-media', env: ['REACHY_NO_MEDIA'], settings: 'no_media', default: 'false', doc: 'Disable camera/microphone/speaker functions.' },
   { key: 'signallingPort', flag: '--signalling-port', env: ['REACHY_SIGNALLING_PORT'], default: '8443 (the emulator\'s own port with --sim)', doc: 'Port of the daemon\'s WebRTC signalling server (camera, microphone, speaker).' },
+  { key: 'signallingHost', flag: '--signalling-host', env: ['REACHY_SIGNALLING_HOST'], default: 'the daemon\'s host', doc: 'Host of the WebRTC signalling server, for setups where the media server does not run on the daemon\'s host.' },
   { key: 'soundsDir', flag: '--sounds-dir', env: ['REACHY_SOUNDS_DIR'], default: '~/.local/share/reachy_mini_driver/sounds', doc: 'play_audio_file plays files from this directory only (no traversal, no symlinks out, audio extensions only).' },
   { key: 'allowOversizeRaw', flag: '--allow-oversize-raw', env: ['REACHY_ALLOW_OVERSIZE_RAW'], default: 'false', doc: 'Development only: a capture_video_frame call may then ask for a raw frame over the 900 000-byte RPC budget.' },
   { key: 'monitors', flag: '--monitors', env: ['REACHY_MONITORS'], default: 'none', doc: 'Background detectors at start-up: `audio`, `motion`, `audio,motion` or `none` (emit audio_event / motion_event on state changes).' },
@@ -305,6 +308,7 @@ const FLAG_OPTIONS = {
   'allow-insecure': { type: 'boolean' },
   'no-media': { type: 'boolean' },
   'signalling-port': { type: 'string' },
+  'signalling-host': { type: 'string' },
   'sounds-dir': { type: 'string' },
   'allow-oversize-raw': { type: 'boolean' },
   monitors: { type: 'string' },
@@ -475,6 +479,8 @@ export function resolveConfig({ argv, env, settings, files }: ConfigLayers): Dri
   const portal = pick<boolean>('portal', { flag: flagTrue(flags.portal), env: boolEnv(['DEVICE_CONNECT_PORTAL', 'REACHY_PORTAL']), settings: settingBool('use_portal') }, false);
   const noMedia = pick<boolean>('noMedia', { flag: flagTrue(flags['no-media']), env: boolEnv(['REACHY_NO_MEDIA']), settings: settingBool('no_media') }, false);
   const signallingPort = parseNumber(pick('signallingPort', { flag: flags['signalling-port'], env: envValue(['REACHY_SIGNALLING_PORT']) }, '8443'), 'signalling port', 1, 65535, true);
+  const signallingHost = pick('signallingHost', { flag: flags['signalling-host'], env: envValue(['REACHY_SIGNALLING_HOST']) }, daemonHost).trim();
+  if (signallingHost === '' || /[\s/]/.test(signallingHost)) throw new ConfigError(`signalling host must be a host name or address, without scheme, path or spaces (got ${JSON.stringify(signallingHost)})`);
   const soundsDir = resolve(pick('soundsDir', { flag: flags['sounds-dir'], env: envValue(['REACHY_SOUNDS_DIR']) }, join(homedir(), '.local', 'share', 'reachy_mini_driver', 'sounds')));
   const allowOversizeRaw = pick<boolean>('allowOversizeRaw', { flag: flagTrue(flags['allow-oversize-raw']), env: boolEnv(['REACHY_ALLOW_OVERSIZE_RAW']) }, false);
   if (allowOversizeRaw) warnings.push('--allow-oversize-raw: capture_video_frame may send raw frames over the 900 000-byte RPC budget (development only)');
@@ -642,6 +648,7 @@ export function resolveConfig({ argv, env, settings, files }: ConfigLayers): Dri
     allowInsecure,
     noMedia,
     signallingPort,
+    signallingHost,
     soundsDir,
     allowOversizeRaw,
     monitors,

@@ -4,6 +4,7 @@
 // released, audio input/output started) so the root machine gates it with `can()`; the media
 // session machine starts one call actor per event (src/machines/media-session.machine.ts). Owns the
 // agent-facing descriptions, the parameter ranges and the typed parameters of each call; no I/O, no state.
+import { FRAME_AGE_RANGE, DEFAULT_MAX_FRAME_AGE_MS } from '../media/frame-freshness.ts';
 import { FRAME_ENCODINGS, MAX_EDGE_RANGE, MAX_RPC_PAYLOAD_BYTES, QUALITY_RANGE } from '../media/encoding/frame-encoding.ts';
 import { defineFunction, type CallContext } from './function-def.ts';
 import { booleanParam, defineParams, enumParam, integerParam, numberParam, optionalParam, stringParam } from './params.ts';
@@ -110,13 +111,14 @@ export const acquireMediaHardware = defineFunction({
 
 export const captureVideoFrame = defineFunction({
   name: 'capture_video_frame',
-  description: `The newest camera picture. encoding: jpeg (longest side 640 px, quality 82), thumbnail (320 px, quality 75) or raw (RGB bytes, dtype uint8, shape [h, w, 3]). max_edge (${MAX_EDGE_RANGE.min}–${MAX_EDGE_RANGE.max} px, never upscaled) and quality (${QUALITY_RANGE.min}–${QUALITY_RANGE.max}) override the preset. Every reply's JSON stays under ${MAX_RPC_PAYLOAD_BYTES} bytes: a raw frame over it is refused with PayloadTooLarge (use jpeg or thumbnail) unless the operator enabled allow_oversize_raw and the call sets allow_oversize_raw=true. Returns data_b64 with width, height, byte_size, captured_at, age_ms and rpc_json_bytes.`,
+  description: `The newest camera picture. encoding: jpeg (longest side 640 px, quality 82), thumbnail (320 px, quality 75) or raw (RGB bytes, dtype uint8, shape [h, w, 3]). max_edge (${MAX_EDGE_RANGE.min}–${MAX_EDGE_RANGE.max} px, never upscaled) and quality (${QUALITY_RANGE.min}–${QUALITY_RANGE.max}) override the preset. Every reply's JSON stays under ${MAX_RPC_PAYLOAD_BYTES} bytes: a raw frame over it is refused with PayloadTooLarge (use jpeg or thumbnail) unless the operator enabled allow_oversize_raw and the call sets allow_oversize_raw=true. A picture older than max_age_ms (default ${DEFAULT_MAX_FRAME_AGE_MS} ms) is refused with FrameTooOld {age_ms, max_age_ms} (the camera stream is frozen). Returns data_b64 with width, height, byte_size, captured_at, age_ms and rpc_json_bytes.`,
   labels: READ,
   params: defineParams({
     encoding: enumParam(FRAME_ENCODINGS, { description: 'jpeg, thumbnail or raw.', default: 'jpeg' }),
     max_edge: optionalParam(integerParam({ description: 'Longest output side in pixels (jpeg/thumbnail).', minimum: MAX_EDGE_RANGE.min, maximum: MAX_EDGE_RANGE.max, unit: 'px' })),
     quality: optionalParam(integerParam({ description: 'JPEG quality (jpeg/thumbnail).', minimum: QUALITY_RANGE.min, maximum: QUALITY_RANGE.max })),
     allow_oversize_raw: booleanParam({ description: 'Ask for a raw frame over the RPC budget (honoured only when the operator allows it; development only).', default: false }),
+    max_age_ms: integerParam({ description: 'Refuse (FrameTooOld) a picture older than this.', minimum: FRAME_AGE_RANGE.min, maximum: FRAME_AGE_RANGE.max, unit: 'ms', default: DEFAULT_MAX_FRAME_AGE_MS }),
   }),
   toEvent: (p, call) => mediaEvent(call, 'capture_video_frame', p, STREAM),
   timeoutMs: 10_000,

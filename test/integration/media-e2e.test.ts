@@ -236,6 +236,23 @@ describe('sound files, release/acquire and producer restarts (Lite)', () => {
     expect((await s.call('capture_video_frame', { encoding: 'thumbnail' })).reply.result?.status).toBe('success');
   }, 20_000);
 
+  test('a frozen camera: past max_age_ms the capture answers FrameTooOld {age_ms, max_age_ms}; fresh frames answer success again', async () => {
+    const producer = s.driver.emulator!.media!;
+    expect((await s.call('capture_video_frame', { encoding: 'thumbnail', max_age_ms: 1_000 })).reply.result?.status).toBe('success');
+    producer.freezeVideo(true);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      const stale = (await s.call('capture_video_frame', { encoding: 'thumbnail', max_age_ms: 300 })).reply;
+      expect(stale.error?.data).toMatchObject({ _tag: 'FrameTooOld', max_age_ms: 300 });
+      expect(stale.error?.data?.age_ms).toBeGreaterThan(300);
+    } finally {
+      producer.freezeVideo(false);
+    }
+    await expect
+      .poll(async () => (await s.call('capture_video_frame', { encoding: 'thumbnail', max_age_ms: 1_000 })).reply.result?.status, { timeout: 3_000, interval: 100 })
+      .toBe('success');
+  });
+
   test('the producer restarts → the session streams again within 3 s, without a driver restart', async () => {
     const emulator = s.driver.emulator!;
     const sessionsBefore = (await s.call('get_media_status')).reply.result.sessions_started;

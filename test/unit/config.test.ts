@@ -9,6 +9,7 @@ import { describe, expect, test } from 'vitest';
 import { loadConfig } from '../../src/adapters/config-files.ts';
 import { ConfigError, parseTarget, resolveConfig, settingsLayerFrom, type ConfigFileReads } from '../../src/config/config.ts';
 import { parseCredentialsText } from '../../src/config/credentials.ts';
+import { mediaOptions } from '../../src/driver.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'rmd-config-'));
 const JWT = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJlZDI1NTE5LW5rZXkifQ.eyJzdWIiOiJVQUJDIn0.c2lnbmF0dXJl';
@@ -207,4 +208,17 @@ describe('resolveConfig: the layers in memory, files through the injected reader
     expect(() => settingsLayerFrom('/virtual/settings.json', { colour: 'blue' })).toThrow('has unknown keys: colour');
     expect(() => settingsLayerFrom('/virtual/settings.json', [1, 2])).toThrow('must hold a JSON object');
   });
+});
+
+test('--signalling-host (or REACHY_SIGNALLING_HOST) points media at another host; it defaults to the daemon\'s host and feeds the media options', () => {
+  const byDefault = loadConfig({ argv: ['--target', 'robot.local'], env: insecure });
+  expect(byDefault.signallingHost).toBe('robot.local');
+  const byFlag = loadConfig({ argv: ['--target', 'robot.local', '--signalling-host', 'media.local', '--signalling-port', '9443'], env: { ...insecure, REACHY_SIGNALLING_HOST: 'from-env.local' } });
+  expect(byFlag.signallingHost).toBe('media.local');
+  expect(byFlag.daemonHost).toBe('robot.local');
+  expect(loadConfig({ argv: ['--target', 'robot.local'], env: { ...insecure, REACHY_SIGNALLING_HOST: 'from-env.local' } }).signallingHost).toBe('from-env.local');
+  expect(() => loadConfig({ argv: ['--target', 'robot.local', '--signalling-host', 'ws://media.local/'], env: insecure })).toThrow(/signalling host/);
+  const wiring = {} as Parameters<typeof mediaOptions>[4];
+  const media = mediaOptions(byFlag, 'http://robot.local:8000', undefined, {}, wiring);
+  expect(media).toMatchObject({ signallingUrl: 'ws://media.local:9443', signallingHost: 'media.local', signallingPort: 9443, daemonHost: 'robot.local' });
 });

@@ -3,7 +3,8 @@
 // (peer-session.ts), the lazily decoded video (lazy-video.ts), the microphone ring (opus-receiver.ts)
 // and the paced speaker path (opus-sender.ts), and owns the session's lifecycle — connect wait,
 // why it ended (close, producer, signalling, transport), and the crash-safe teardown order of
-// h264-webrtc.md §5.4: send timer stopped, callbacks stopped, pc.close(), a short wait, then the
+// h264-webrtc.md §5.4: send timer stopped, callbacks stopped, endSession sent (issue 12 §6: before
+// the transport closes), pc.close(), a short wait, then the
 // decoders released. Setting the session up over signalling is open-media-link.ts's job.
 import { randomInt } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -290,12 +291,14 @@ export class LiveMediaLink implements MediaLink {
       this.#video?.close();
       this.#receiver?.close();
       this.#peer.stopCallbacks();
-      this.#peer.close();
+      // endSession first (issue 12 §6): the producer then ends the session itself instead of
+      // seeing the SCTP association die first; the socket close is bounded by the link's grace.
       try {
         await this.#client.close();
       } catch (error) {
         this.#log.debug('closing the signalling session threw', { error });
       }
+      this.#peer.close();
       await delay(CLOSE_SETTLE_MS);
       await this.#video?.release();
       if (reason.kind === 'closed') this.#log.debug('media link closed', { sessionId: this.sessionId });

@@ -22,8 +22,12 @@ export interface MediaEngine {
   sessionCount(): number;
   setTone(tone: Tone | null): void;
   setScene(scene: TestPatternScene): void;
+  /** true: the camera stops sending frames while the session stays up (a frozen producer). */
+  freezeVideo(frozen: boolean): void;
   receivedAudio(windowMs?: number): ReceivedAudioSummary;
   readonly keyframeRequests: number;
+  /** How each consumer session ended: its `endSession` first, or its transport's death first. */
+  readonly sessionEnds: ReadonlyArray<{ readonly sessionId: string; readonly by: 'endSession' | 'transport' }>;
   /** Stops the pump, closes every PeerConnection and frees codecs; resolves after the settle wait. */
   close(): Promise<void>;
 }

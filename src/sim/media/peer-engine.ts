@@ -71,19 +71,28 @@ export abstract class PeerEngine<P extends EnginePeer> implements MediaEngine {
     this.geometry = options.geometry;
     this.tone = new ToneSource(options.toneSampleRate, DEFAULT_TONE);
     this.#pattern = new TestPattern(options.geometry.width, options.geometry.height);
-    this.#videoTicker = this.pumpTicker(1000 / options.geometry.fps, (tick) => this.videoTick(tick));
+    this.#videoTicker = this.pumpTicker(1000 / options.geometry.fps, (tick) => {
+      if (!this.videoFrozen) this.videoTick(tick);
+    });
     this.pumpTicker(options.audioTickMs, (tick) => this.audioTick(tick));
     this.lifecycle = {
       onLive: () => this.#startPump(),
       onBroken: (peer, state) => {
         this.log.info('consumer peer connection lost, ending its session', { sessionId: peer.session.sessionId, state });
+        if (this.#peers.has(peer)) this.sessionEnds.push({ sessionId: peer.session.sessionId, by: 'transport' });
         this.#remove(peer, true);
       },
-      onEnded: (peer) => this.#remove(peer, false),
+      onEnded: (peer) => {
+        if (this.#peers.has(peer)) this.sessionEnds.push({ sessionId: peer.session.sessionId, by: 'endSession' });
+        this.#remove(peer, false);
+      },
     };
   }
 
   abstract get keyframeRequests(): number;
+
+  /** How each consumer session ended: its `endSession` arrived first, or its transport died first. */
+  readonly sessionEnds: Array<{ readonly sessionId: string; readonly by: 'endSession' | 'transport' }> = [];
 
   openSession(session: ProducerSession): ProducerSessionHandlers {
     if (this.#closed) throw new Error('media engine closed');
@@ -108,6 +117,13 @@ export abstract class PeerEngine<P extends EnginePeer> implements MediaEngine {
 
   setScene(scene: TestPatternScene): void {
     this.#scene = scene;
+  }
+
+  /** A frozen camera: video ticks send nothing (audio and the session go on). */
+  videoFrozen = false;
+
+  freezeVideo(frozen: boolean): void {
+    this.videoFrozen = frozen;
   }
 
   receivedAudio(windowMs?: number): ReceivedAudioSummary {

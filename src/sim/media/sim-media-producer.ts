@@ -40,11 +40,15 @@ export interface SimMediaProducer {
   setTone(tone: Tone | null): void;
   /** The camera scene; default 'moving'. */
   setScene(scene: TestPatternScene): void;
+  /** true: no more video frames while the session, audio and signalling stay up (a frozen producer). */
+  freezeVideo(frozen: boolean): void;
   /** What consumers sent to the speaker: total sample frames, and RMS / frequency over the last `windowMs`. */
   receivedAudio(windowMs?: number): ReceivedAudioSummary;
   sessionCount(): number;
   /** Keyframe requests (PLI/FIR) honoured. */
   readonly keyframeRequests: number;
+  /** How each consumer session ended: its `endSession` first, or its transport's death first. */
+  readonly sessionEnds: ReadonlyArray<{ readonly sessionId: string; readonly by: 'endSession' | 'transport' }>;
   /** Detaches, closes every PeerConnection, stops the pump and frees the codecs. Final. */
   close(): Promise<void>;
 }
@@ -94,6 +98,10 @@ class Producer implements SimMediaProducer {
     return this.#registration !== null;
   }
 
+  get sessionEnds(): ReadonlyArray<{ readonly sessionId: string; readonly by: 'endSession' | 'transport' }> {
+    return this.#engine.sessionEnds;
+  }
+
   get keyframeRequests(): number {
     return this.#engine.keyframeRequests;
   }
@@ -131,6 +139,10 @@ class Producer implements SimMediaProducer {
   setScene(scene: TestPatternScene): void {
     if (!TEST_PATTERN_SCENES.includes(scene)) throw new RangeError(`scene must be one of ${TEST_PATTERN_SCENES.join(', ')}, got ${String(scene)}`);
     this.#engine.setScene(scene);
+  }
+
+  freezeVideo(frozen: boolean): void {
+    this.#engine.freezeVideo(frozen);
   }
 
   receivedAudio(windowMs?: number): ReceivedAudioSummary {
