@@ -31,7 +31,7 @@ test('npm pack → npm install in an empty folder → npx reachy-mini-driver --s
   expect(tarball).toBeDefined();
   await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', join(work, tarball!)], { cwd: folder, env, maxBuffer: 16 << 20 });
   const installed = await readdir(join(folder, 'node_modules', 'reachy-mini-driver'));
-  expect(installed.sort()).toEqual(['LICENSE', 'README.md', 'bin', 'dist', 'package.json']);
+  expect(installed.sort()).toEqual(['LICENSE', 'README.md', 'bin', 'dist', 'package.json', 'packaging']);
 
   const flow = await runTwoTerminals({ driverCommand: 'npx reachy-mini-driver --sim', clientCommands: 'printed', cwd: folder, pathFirst: [dirname(process.execPath)] });
   const transcript = JSON.stringify(flow, null, 2);
