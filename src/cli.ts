@@ -126,7 +126,8 @@ async function main(): Promise<number> {
   // Asks the running settings app for a new login link (src/settings-link-command.ts).
   if (argv[0] === 'settings-link') {
     const { runSettingsLink } = await import('./settings-link-command.ts');
-    return await runSettingsLink(argv, process.env, (line) => process.stdout.write(line + '\n'), (line) => process.stderr.write(line + '\n'));
+    const { processInput } = await import('./config/config.ts');
+    return await runSettingsLink(argv, processInput().env, (line) => process.stdout.write(line + '\n'), (line) => process.stderr.write(line + '\n'));
   }
   const { runsSettingsApp } = await import('./config/config.ts');
   try {
