@@ -7,6 +7,7 @@ import { ReceiverStatistics } from '../../../src/media/rtp/receiver-statistics.t
 import { genericNackPacket, nackedSequences, nackItems, pliPacket, receiverReportPacket, senderReports } from '../../../src/media/rtp/rtcp-packets.ts';
 import { parseRtpPacket } from '../../../src/media/rtp/rtp-packet.ts';
 import { unwrapRtx } from '../../../src/media/rtp/rtx-packet.ts';
+import { keyframeRequests, nackRequests } from '../../../src/sim/media/rtcp-feedback.ts';
 
 function rtp(options: { pt: number; seq: number; ts: number; ssrc: number; marker?: boolean; payload: number[]; padding?: number; extension?: boolean }): Uint8Array {
   const extension = options.extension ? [0xbe, 0xde, 0x00, 0x01, 0x10, 0xaa, 0x00, 0x00] : [];
@@ -72,6 +73,15 @@ describe('RTCP packets', () => {
     expect([rr[0], rr[1], rr.readUInt16BE(2), rr.readUInt32BE(4), rr.readUInt32BE(8)]).toEqual([0x81, 201, 7, 9, 0x22]);
     expect(rr.readUInt32BE(12)).toBe((64 << 24) | 3);
     expect([rr.readUInt32BE(16), rr.readUInt32BE(20), rr.readUInt32BE(24), rr.readUInt32BE(28)]).toEqual([0x1_0005, 12, 0xabcd1234, 65_536]);
+  });
+
+  it('the emulator reads our NACKs and PLIs back out of a compound packet', () => {
+    const rr = receiverReportPacket(9, { ssrc: 0x22, fractionLost: 0, cumulativeLost: 0, extendedHighestSequence: 1, jitter: 0, lastSr: 0, delaySinceLastSr: 0 });
+    const nack = genericNackPacket(9, 0x22, [5, 6, 40]);
+    if (nack === null) throw new Error('no packet');
+    const compound = Buffer.concat([rr, nack, pliPacket(9, 0x22)]);
+    expect(nackRequests(compound)).toEqual([{ mediaSsrc: 0x22, sequences: [5, 6, 40] }]);
+    expect(keyframeRequests(compound)).toEqual([{ kind: 'pli', senderSsrc: 9, mediaSsrc: 0x22 }]);
   });
 
   it('reads the NTP middle bits of sender reports in a compound packet', () => {
