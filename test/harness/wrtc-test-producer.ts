@@ -4,8 +4,10 @@
 // webrtcsink (reachy-daemon-api.md §9.2, h264-webrtc.md §2): max-bundle, VP8 video from
 // `nonstandard.RTCVideoSource` (the moving test pattern), Opus audio sendrecv from
 // `nonstandard.RTCAudioSource` (a tone of known amplitude), and a `data` DataChannel created
-// before the offer. It records the audio it receives (`RTCAudioSink`) and reports PLIs from its
-// stats. Optionally each session's media runs through a UdpLossProxy to lose video on purpose.
+// before the offer (libwebrtc's default offer: VP8 first, with RTX and NACK feedback). It records
+// the audio it receives (`RTCAudioSink`) and reports PLIs, NACKs, retransmissions and our receiver
+// reports from its stats. Optionally each session's media runs through a UdpLossProxy to lose
+// video on purpose.
 // wrtc cannot send H.264 (§5.4); the H.264 path is tested offline. Test code only.
 import wrtc from '@roamhq/wrtc';
 import type { IcePayload } from '../../src/media/signalling/protocol.ts';
