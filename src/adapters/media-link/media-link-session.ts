@@ -1,6 +1,7 @@
 // One live media session with the robot's webrtcsink producer, as the driver's media runtime sees
 // it (the MediaLink contract, src/media/media-link.ts): it composes the PeerConnection
-// (peer-session.ts), the lazily decoded video (lazy-video.ts), the microphone ring (opus-receiver.ts)
+// (peer-session.ts), the video RTCP and loss repair (video-receive-feedback.ts: NACK, RTX, receiver
+// reports, PLI), the lazily decoded video (lazy-video.ts), the microphone ring (opus-receiver.ts)
 // and the paced speaker path (opus-sender.ts), and owns the session's lifecycle — connect wait,
 // why it ended (close, producer, signalling, transport), and the crash-safe teardown order of
 // h264-webrtc.md §5.4: send timer stopped, callbacks stopped, endSession sent (issue 12 §6: before

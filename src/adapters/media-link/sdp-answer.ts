@@ -18,7 +18,7 @@ export interface AnswerShape {
 }
 
 /** Attributes tied to one payload type (RFC 8866 §6.6, RFC 4585 §4.2). */
-const PER_FORMAT_ATTRIBUTE = /^a=(?:rtpmap|fmtp|rtcp-fb):(\d+)[\s]/;
+const PER_FORMAT_ATTRIBUTE = /^a=(?:rtpmap|fmtp|rtcp-fb):(\d+)(?:\s|$)/;
 /** RTX's RTP clock for video (RFC 4588 §8.1: the clock rate of the original format). */
 const RTX_VIDEO_CLOCK_RATE = 90_000;
 /** Source attributes (RFC 5576 §4): in an answer they describe what the answerer sends. */
