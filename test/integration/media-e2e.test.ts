@@ -199,6 +199,8 @@ describe.each(['lite', 'wireless'] as const)('media through the mesh, %s robot',
     } finally {
       producer.setVideoLoss(0);
     }
+    // Repairs in flight settle (past the driver's 150 ms NACK give-up) before the counters are read.
+    await new Promise((resolve) => setTimeout(resolve, 300));
     const after = await stats();
     const resent = (producer.retransmissions ?? 0) - resentBefore;
     expect(after.nackSent - before.nackSent).toBeGreaterThan(0);

@@ -19,6 +19,8 @@ const HEIGHT = 480;
 /** Captures taken while the loss runs, one every CAPTURE_EVERY_MS. */
 const CAPTURES = 20;
 const CAPTURE_EVERY_MS = 400;
+/** After the loss stops: longer than the NACK give-up (150 ms), so every hole is settled either way. */
+const SETTLE_MS = 300;
 
 /** A picture of the pattern: the static quadrants read back within the codec's error. */
 function looksLikePattern(picture: DecodedVideoFrame): boolean {
@@ -57,12 +59,14 @@ describe('NACK and RTX on a lossy link (loopback WebRTC through a proxy dropping
       lastReceivedAt = capture.success.receivedAt;
     }
     proxy.loseRtp([session.videoPayloadType, session.rtxPayloadType], 0);
+    // Repairs still in flight (a hole is only seen on the next packet, then NACKed) settle first.
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
 
     const lost = proxy.droppedOf(session.videoPayloadType);
     const after = link.stats();
-    expect(lost).toBeGreaterThanOrEqual(8);
+    expect(lost).toBeGreaterThanOrEqual(5);
     expect(after.nackSent - before.nackSent).toBeGreaterThan(0);
-    expect(after.nackedPackets - before.nackedPackets).toBeGreaterThanOrEqual(lost * 0.9);
+    expect(after.nackedPackets - before.nackedPackets).toBeGreaterThanOrEqual(lost);
     expect(after.rtxReceived - before.rtxReceived).toBeGreaterThan(lost * 0.8);
     expect(after.recoveredPackets - before.recoveredPackets).toBeGreaterThan(lost * 0.8);
     // Each unrepaired loss would cost a PLI; a handful at most (a retransmission lost three times).
