@@ -1,6 +1,8 @@
 // A loopback TCP proxy that can cut the link it carries: `cut()` destroys every connection through
 // it and refuses new ones (accepted, then closed at once: the dialer sees a dropped link, as on a
-// WAN outage that resets), `restore()` lets connections through again. Bytes pass unchanged.
+// WAN outage that resets); `blackhole()` destroys them too but then accepts new ones and never
+// answers (a host that vanished: a dialer waits for its connect timeout); `restore()` lets
+// connections through again. Bytes pass unchanged.
 // Used between a leaf nats-server and its hub, so the hub stays up for its own clients while the
 // robot-local broker loses the mesh. Owns its sockets only; not a driver or broker feature.
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
@@ -9,18 +11,19 @@ const LOOPBACK = '127.0.0.1';
 
 export interface CutProxy {
   readonly port: number;
-  /** True between `cut()` and `restore()`. */
+  /** True between `cut()` or `blackhole()` and `restore()`. */
   readonly isCut: boolean;
   /** Connections carried since the proxy started (each accepted while not cut). */
   readonly carried: number;
   cut(): void;
+  blackhole(): void;
   restore(): void;
   close(): Promise<void>;
 }
 
 export async function startCutProxy(targetPort: number): Promise<CutProxy> {
   const sockets = new Set<Socket>();
-  let isCut = false;
+  let mode: 'open' | 'cut' | 'blackhole' = 'open';
   let carried = 0;
   const track = (socket: Socket): void => {
     sockets.add(socket);
@@ -29,10 +32,11 @@ export async function startCutProxy(targetPort: number): Promise<CutProxy> {
   };
   const server: Server = createServer((client) => {
     track(client);
-    if (isCut) {
+    if (mode === 'cut') {
       client.destroy();
       return;
     }
+    if (mode === 'blackhole') return; // held open, never forwarded or answered
     carried += 1;
     const upstream = connect(targetPort, LOOPBACK);
     track(upstream);
@@ -49,17 +53,21 @@ export async function startCutProxy(targetPort: number): Promise<CutProxy> {
   return {
     port,
     get isCut() {
-      return isCut;
+      return mode !== 'open';
     },
     get carried() {
       return carried;
     },
     cut() {
-      isCut = true;
+      mode = 'cut';
+      for (const socket of [...sockets]) socket.destroy();
+    },
+    blackhole() {
+      mode = 'blackhole';
       for (const socket of [...sockets]) socket.destroy();
     },
     restore() {
-      isCut = false;
+      mode = 'open';
     },
     close: () =>
       new Promise<void>((resolve) => {
