@@ -33,6 +33,12 @@ const POLL_INTERVAL_MS = 20;
 const DUPLICATE_WINDOW_MS = 500;
 /** A lost registerDevice is retried after this long instead of the default 15 s (env DEVICE_CONNECT_REGISTER_TIMEOUT). */
 const REGISTER_TIMEOUT_S = 2;
+/**
+ * A D2D listing returns 250 ms after the first peer answers the probe (as the Python collector);
+ * on a loaded box later answers come in with the next presence (every 0.5 s in a driver's first
+ * 10 s after it connects), so the client is asked again until the list is whole.
+ */
+const LISTING_TIMEOUT_MS = 5_000;
 /** Start-up of 20 in-process drivers and their first registration, on a loaded 2-core box. */
 const FLEET_READY_TIMEOUT_MS = 20_000;
 
@@ -115,6 +121,8 @@ describe('a fleet of 20 drivers on a 3-node cluster', () => {
   /** Audit records already in each file when the bus recorder subscribed (none expected). */
   const auditBaseline = new Map<string, number>();
   let kill: KillTimes;
+  /** What the client lists now, sorted (the registry's records and the D2D presence it has heard, merged by id). */
+  const listedIds = async () => (await client.listDevices()).map((d) => d.deviceId).sort();
   let fleetReadyAt = 0;
 
   beforeAll(async () => {
@@ -160,8 +168,7 @@ describe('a fleet of 20 drivers on a 3-node cluster', () => {
   test('the 20 drivers spread over the nodes; a client lists all of them and each answers a call', async () => {
     expect(placement.flat().sort()).toEqual(fleet.map((d) => d.id));
     expect(affected.length).toBeGreaterThanOrEqual(Math.ceil(FLEET_SIZE / 3));
-    const listed = await client.listDevices();
-    expect(listed.map((d) => d.deviceId).sort()).toEqual(fleet.map((d) => d.id));
+    await expect.poll(listedIds, { timeout: LISTING_TIMEOUT_MS }).toEqual(fleet.map((d) => d.id));
     for (const d of fleet) expect(registry.registrations(d.id), d.id).toBe(d.mode === 'infra' ? 1 : 0);
     const answers = await Promise.all(fleet.map((d) => client.invoke(d.id, 'get_status')));
     for (const [i, answer] of answers.entries()) expect(answer.ok, fleet[i]!.id).toBe(true);
@@ -177,6 +184,17 @@ describe('a fleet of 20 drivers on a 3-node cluster', () => {
     // nats.js waits RECONNECT_TIME_WAIT_MS (+ jitter) before redialing the pool's head if it dialed it
     // more recently than that, even with other servers free: a fleet's connections are older than that.
     await sleep(fleetReadyAt + RECONNECT_TIME_WAIT_MS + RECONNECT_JITTER_MS - Date.now());
+    // A safety transition on every robot that lost its node, made the moment its driver sees the
+    // connection gone (a local e-stop while it fails over): its audit record must still reach the bus.
+    const trippedWhile = new Map<string, Promise<string>>();
+    const watches = affected.map((d) =>
+      d.driver.runtime.mesh.subscribe((snapshot) => {
+        const state = meshStateName(snapshot.value);
+        if (state !== 'reconnecting' || trippedWhile.has(d.id)) return;
+        const call = d.driver.supervisorGate.call('trip', { reason: 'during failover', owner: 'local-safety' }, { sourceDevice: null, traceId: null });
+        trippedWhile.set(d.id, call.then((r) => (r.ok ? state : `refused: ${JSON.stringify(r)}`)));
+      }),
+    );
     kill = await victim.kill();
     await Promise.all(
       affected.map(async (d) => {
@@ -197,8 +215,10 @@ describe('a fleet of 20 drivers on a 3-node cluster', () => {
     expect(percentile(sinceKill, 100)).toBeLessThanOrEqual(FAILOVER_BOUND_MS);
     // Only the drivers on the killed node reconnected; the others never noticed.
     for (const d of fleet) expect(meshContext(d).reconnects, d.id).toBe(affected.includes(d) ? 1 : 0);
-    // A safety transition on every robot while the fleet fails over (a local e-stop), reset over the mesh afterwards.
-    for (const d of fleet) {
+    watches.forEach((w) => w.unsubscribe());
+    expect(Object.fromEntries(await Promise.all(affected.map(async (d) => [d.id, await trippedWhile.get(d.id)])))).toEqual(Object.fromEntries(affected.map((d) => [d.id, 'reconnecting'])));
+    // The drivers that stayed connected trip too (the same record on every robot); every interlock is reset over the mesh.
+    for (const d of fleet.filter((f) => !affected.includes(f))) {
       expect((await d.driver.supervisorGate.call('trip', { reason: 'during failover', owner: 'local-safety' }, { sourceDevice: null, traceId: null })).ok).toBe(true);
     }
     for (const d of fleet) {
@@ -212,8 +232,7 @@ describe('a fleet of 20 drivers on a 3-node cluster', () => {
     const connected = (await Promise.all(survivors.map((n) => driversOn(n)))).flat();
     expect(connected.sort()).toEqual(fleet.map((d) => d.id));
 
-    const listed = await new MeshClient(observer, { tenant: 'default', discoveryMode: 'auto', requestTimeoutMs: 5_000 }).listDevices();
-    expect(listed.map((d) => d.deviceId).sort()).toEqual(fleet.map((d) => d.id));
+    await expect.poll(listedIds, { timeout: LISTING_TIMEOUT_MS }).toEqual(fleet.map((d) => d.id));
 
     const replies = await countReplies(observer, fleet.map((d) => ({ key: d.id, subject: `device-connect.default.${d.id}.cmd`, body: JSON.stringify({ jsonrpc: '2.0', id: `dup-${d.id}`, method: 'get_status', params: {} }) })));
     expect(Object.fromEntries(replies)).toEqual(Object.fromEntries(fleet.map((d) => [d.id, 1])));
@@ -231,7 +250,9 @@ describe('a fleet of 20 drivers on a 3-node cluster', () => {
     await waitFor(() => fleet.every((d) => onBus(d).length >= trail(d).length), 5_000, 'every audit record on the bus');
     for (const d of fleet) {
       const file = trail(d);
-      expect(file.map((r) => r['kind']), d.id).toEqual(['interlock_tripped', 'interlock_reset', 'interlock_tripped', 'interlock_reset']);
+      // The interlock's own records; others may come with them (a stop the loaded emulator did not confirm in time: stop_unconfirmed).
+      const interlock = file.filter((r) => r['kind'] === 'interlock_tripped' || r['kind'] === 'interlock_reset');
+      expect(interlock.map((r) => `${String(r['kind'])}: ${String(r['reason'])}`), d.id).toEqual(['interlock_tripped: before failover', 'interlock_reset: before failover', 'interlock_tripped: during failover', 'interlock_reset: after failover']);
       expect(onBus(d), `${d.id}: .audit subject == audit file`).toEqual(file);
     }
     // Extension point: once the audit JetStream stream (hash-chained) is on main, read it back here
@@ -241,8 +262,7 @@ describe('a fleet of 20 drivers on a 3-node cluster', () => {
   test('the killed node comes back and rejoins the cluster; the fleet is still listed once', async () => {
     await victim.start();
     await cluster.waitForRoutes();
-    const listed = await new MeshClient(observer, { tenant: 'default', discoveryMode: 'auto', requestTimeoutMs: 5_000 }).listDevices();
-    expect(listed.map((d) => d.deviceId).sort()).toEqual(fleet.map((d) => d.id));
+    await expect.poll(listedIds, { timeout: LISTING_TIMEOUT_MS }).toEqual(fleet.map((d) => d.id));
     for (const d of fleet) expect(meshContext(d).reconnects, d.id).toBe(affected.includes(d) ? 1 : 0);
   });
 });
