@@ -19,6 +19,7 @@ import { startNatsCluster, type KillTimes, type NatsCluster, type NatsNode } fro
 import { startFleetRegistry, type FleetRegistry } from '../harness/fleet-registry.ts';
 import { recorder, type MessageQueue } from '../harness/mesh-peer.ts';
 import { startTestDriver, waitFor, type TestDriver } from '../harness/driver-harness.ts';
+import { setLogLevel } from '../../src/logging/logger.ts';
 
 const FLEET_SIZE = 20;
 /** The issue's bound: every driver on the killed node answers again within this long after the kill. */
@@ -126,6 +127,7 @@ describe('a fleet of 20 drivers on a 3-node cluster', () => {
   let fleetReadyAt = 0;
 
   beforeAll(async () => {
+    setLogLevel('warn'); // 20 drivers' start-up lines would bury the transcript; failover warnings stay
     cluster = await startNatsCluster({ size: 3 });
     registryConnections = await Promise.all(cluster.nodes.map((n) => connect({ servers: n.url, name: `fleet-registry ${n.name}`, maxReconnectAttempts: 0 })));
     registry = startFleetRegistry(registryConnections);
@@ -136,7 +138,7 @@ describe('a fleet of 20 drivers on a 3-node cluster', () => {
       const mode = i % 2 === 0 ? 'd2d' : 'infra';
       const auditPath = join(auditDir, `${id}.jsonl`);
       const driver = await startTestDriver(
-        ['--sim', '--no-media', '--log-level', 'warn', '--device-id', id, '--messaging-url', cluster.urls.join(','), '--audit-log', auditPath, ...(mode === 'infra' ? ['--discovery-mode', 'infra'] : [])],
+        ['--sim', '--no-media', '--device-id', id, '--messaging-url', cluster.urls.join(','), '--audit-log', auditPath, ...(mode === 'infra' ? ['--discovery-mode', 'infra'] : [])],
         { DEVICE_CONNECT_REGISTER_TIMEOUT: String(REGISTER_TIMEOUT_S) },
       );
       fleet.push({ id, mode, driver, auditPath });

@@ -18,6 +18,7 @@ import { meshStateName } from '../../src/machines/mesh.machine.ts';
 import { LEAF_RECONNECT_S, startLeafTopology, type LeafTopology } from '../harness/nats-cluster.ts';
 import { recorder, type MessageQueue } from '../harness/mesh-peer.ts';
 import { startTestDriver, waitFor, type TestDriver } from '../harness/driver-harness.ts';
+import { setLogLevel } from '../../src/logging/logger.ts';
 
 const DEVICE = 'robot-on-leaf';
 const SUPERVISOR = `device-connect.default.${DEVICE}.supervisor`;
@@ -69,6 +70,7 @@ describe('a robot on a leaf node of the mesh', () => {
   }
 
   beforeAll(async () => {
+    setLogLevel('warn');
     topology = await startLeafTopology();
     auditPath = join(mkdtempSync(join(tmpdir(), 'rmd-leaf-audit-')), 'audit.jsonl');
     local = await connect({ servers: topology.leaf.url, name: 'robot-local supervisor' });
@@ -76,7 +78,7 @@ describe('a robot on a leaf node of the mesh', () => {
     remote = await connect({ servers: topology.hub.url, name: 'hub mesh client', maxReconnectAttempts: -1, reconnectTimeWait: 100 });
     hubAudit = recorder(remote, AUDIT);
     await Promise.all([local.flush(), remote.flush()]);
-    driver = await startTestDriver(['--sim', '--no-media', '--log-level', 'warn', '--device-id', DEVICE, '--messaging-url', topology.leaf.url, '--audit-log', auditPath]);
+    driver = await startTestDriver(['--sim', '--no-media', '--device-id', DEVICE, '--messaging-url', topology.leaf.url, '--audit-log', auditPath]);
     await waitFor(() => meshStateName(driver.runtime.mesh.getSnapshot().value) === 'registered', READY_TIMEOUT_MS, 'the driver on the leaf');
     mesh = new MeshClient(remote, { tenant: 'default', discoveryMode: 'd2d', requestTimeoutMs: 5_000 });
   }, 30_000);
