@@ -19,6 +19,7 @@ import { startNatsCluster, type KillTimes, type NatsCluster, type NatsNode } fro
 import { startFleetRegistry, type FleetRegistry } from '../harness/fleet-registry.ts';
 import { recorder, type MessageQueue } from '../harness/mesh-peer.ts';
 import { startTestDriver, waitFor, type TestDriver } from '../harness/driver-harness.ts';
+import { firstAnswer } from '../harness/first-answer.ts';
 import { setLogLevel } from '../../src/logging/logger.ts';
 
 const FLEET_SIZE = 20;
@@ -26,9 +27,9 @@ const FLEET_SIZE = 20;
 const FAILOVER_BOUND_MS = 2_000;
 /** Give up polling a driver after this long (a failure, reported with the figures so far). */
 const POLL_GIVE_UP_MS = 10_000;
-/** One poll of a driver: a reachable driver answers get_status in milliseconds. */
+/** Each poll of a driver (polls overlap: one starts every POLL_INTERVAL_MS); a reachable driver answers in milliseconds. */
 const POLL_REQUEST_TIMEOUT_MS = 500;
-/** Pause between polls of one driver while it has no responders. */
+/** Between two polls of one driver. */
 const POLL_INTERVAL_MS = 20;
 /** How long replies are collected to see whether a second responder answers too. */
 const DUPLICATE_WINDOW_MS = 500;
@@ -200,14 +201,8 @@ describe('a fleet of 20 drivers on a 3-node cluster', () => {
     kill = await victim.kill();
     await Promise.all(
       affected.map(async (d) => {
-        while (Date.now() - kill.signalledAt < POLL_GIVE_UP_MS) {
-          const answer = await client.invoke(d.id, 'get_status', {}, { timeoutMs: POLL_REQUEST_TIMEOUT_MS });
-          if (answer.ok) {
-            answeredAt.set(d.id, Date.now());
-            return;
-          }
-          await sleep(POLL_INTERVAL_MS);
-        }
+        const at = await firstAnswer(client, d.id, { intervalMs: POLL_INTERVAL_MS, requestTimeoutMs: POLL_REQUEST_TIMEOUT_MS, giveUpMs: POLL_GIVE_UP_MS });
+        if (at !== undefined) answeredAt.set(d.id, at);
       }),
     );
     const sinceKill = affected.map((d) => (answeredAt.get(d.id) ?? Number.POSITIVE_INFINITY) - kill.signalledAt).sort((a, b) => a - b);

@@ -18,6 +18,7 @@ import { meshStateName } from '../../src/machines/mesh.machine.ts';
 import { LEAF_RECONNECT_S, startLeafTopology, type LeafTopology } from '../harness/nats-cluster.ts';
 import { recorder, type MessageQueue } from '../harness/mesh-peer.ts';
 import { startTestDriver, waitFor, type TestDriver } from '../harness/driver-harness.ts';
+import { firstAnswer } from '../harness/first-answer.ts';
 import { setLogLevel } from '../../src/logging/logger.ts';
 
 const DEVICE = 'robot-on-leaf';
@@ -34,8 +35,6 @@ const POLL_INTERVAL_MS = 20;
 const POLL_GIVE_UP_MS = 15_000;
 /** Driver start-up (emulator, first connection) on a loaded 2-core box. */
 const READY_TIMEOUT_MS = 10_000;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function rpc(nc: NatsConnection, subject: string, method: string, params: Record<string, unknown> = {}): Promise<Record<string, any>> {
   const reply = await nc.request(subject, JSON.stringify({ jsonrpc: '2.0', id: `${method}-${Date.now()}`, method, params }), { timeout: 5_000 });
@@ -61,12 +60,8 @@ describe('a robot on a leaf node of the mesh', () => {
 
   /** Polls the robot from the hub until a call is answered; the time it took from `since`. */
   async function meshCallsResume(since: number): Promise<number> {
-    while (Date.now() - since < POLL_GIVE_UP_MS) {
-      const answer = await mesh.invoke(DEVICE, 'get_status', {}, { timeoutMs: POLL_REQUEST_TIMEOUT_MS });
-      if (answer.ok) return Date.now() - since;
-      await sleep(POLL_INTERVAL_MS);
-    }
-    return Number.POSITIVE_INFINITY;
+    const at = await firstAnswer(mesh, DEVICE, { intervalMs: POLL_INTERVAL_MS, requestTimeoutMs: POLL_REQUEST_TIMEOUT_MS, giveUpMs: POLL_GIVE_UP_MS });
+    return at === undefined ? Number.POSITIVE_INFINITY : at - since;
   }
 
   beforeAll(async () => {
