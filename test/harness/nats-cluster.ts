@@ -130,8 +130,16 @@ async function createNode(dir: string, name: string, port: number, monitorPort: 
   };
 }
 
-/** `size` nodes (default 3) in one cluster; resolves once every route is up. */
-export async function startNatsCluster(options: { readonly size?: number; readonly name?: string } = {}): Promise<NatsCluster> {
+export interface NatsClusterOptions {
+  /** Nodes (default 3). */
+  readonly size?: number;
+  readonly name?: string;
+  /** Clustered JetStream on every node (own store dir each); ready once the meta group has a leader. */
+  readonly jetstream?: boolean;
+}
+
+/** `size` nodes (default 3) in one cluster; resolves once every route is up (and JetStream's meta leader, with `jetstream`). */
+export async function startNatsCluster(options: NatsClusterOptions = {}): Promise<NatsCluster> {
   const size = options.size ?? 3;
   const clusterName = options.name ?? 'reachy_fleet';
   const dir = await mkdtemp(join(tmpdir(), 'reachy-nats-cluster-'));
@@ -149,6 +157,7 @@ export async function startNatsCluster(options: { readonly size?: number; readon
   try {
     for (let i = 0; i < size; i++) {
       const body = ['cluster {', `  name: ${clusterName}`, `  listen: "${LOOPBACK}:${routePorts[i]}"`, `  routes: [ ${routes} ]`, '}'];
+      if (options.jetstream) body.push(`jetstream { store_dir: ${JSON.stringify(join(dir, `node${i + 1}-js`))} }`);
       nodes.push(await createNode(dir, `node${i + 1}`, clientPorts[i]!, monitorPorts[i]!, body));
     }
     const waitForRoutes = () =>
@@ -158,6 +167,12 @@ export async function startNatsCluster(options: { readonly size?: number; readon
         return counts.every((c) => c === running.length - 1);
       });
     await waitForRoutes();
+    if (options.jetstream) {
+      await until('a JetStream meta leader', async () => {
+        const jsz = await nodes[0]!.monitor<{ meta_cluster?: { leader?: string } }>('jsz');
+        return (jsz.meta_cluster?.leader ?? '') !== '';
+      });
+    }
     return { nodes, urls: nodes.map((n) => n.url), waitForRoutes, stop: stopAll };
   } catch (error) {
     await stopAll();

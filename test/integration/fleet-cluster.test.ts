@@ -252,8 +252,9 @@ describe('a fleet of 20 drivers on a 3-node cluster', () => {
       expect(interlock.map((r) => `${String(r['kind'])}: ${String(r['reason'])}`), d.id).toEqual(['interlock_tripped: before failover', 'interlock_reset: before failover', 'interlock_tripped: during failover', 'interlock_reset: after failover']);
       expect(onBus(d), `${d.id}: .audit subject == audit file`).toEqual(file);
     }
-    // Extension point: once the audit JetStream stream (hash-chained) is on main, read it back here
-    // per device and expect the same records and an unbroken chain across the failover.
+    // Extension point: once the audit JetStream stream (hash-chained) is on main, start the cluster
+    // with `startNatsCluster({ jetstream: true })`, read the stream back here per device and expect
+    // the same records and an unbroken chain across the failover.
   });
 
   test('the killed node comes back and rejoins the cluster; the fleet is still listed once', async () => {
