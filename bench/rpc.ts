@@ -1,11 +1,9 @@
-// `npm run bench` (or `npm run bench -- --only rpc`), RPC part (issue 11): `get_status` over NATS
-// `.cmd` against the driver run as a user runs it (`src/cli.ts run --sim --no-media`, its own
-// process) and against the "bare echo" (bench/rpc-echo.ts, its own process: the same NATS library,
-// a parsed JSON-RPC request, a reply of the same size), on one private nats-server, measured from
-// this process as the client. Figures: p50 at 1 in flight, p99 and throughput at 64 in flight, and
-// an open-loop 1,000 req/s run (lost replies, p99). Driver and echo alternate (paced: the echo's run
-// is split around the driver's) so machine load hits both; ratios are what counts, absolute numbers
-// are context. Owns only measurement; no assertions. Flags: --rpc-paced-s N, --rpc-cpu-prof DIR.
+// `npm run bench [-- --only rpc]` (issue 11): `get_status` over NATS `.cmd` on the driver as a user
+// runs it (`src/cli.ts run --sim --no-media`, own process) vs the bare echo (bench/rpc-echo.ts, own
+// process, same NATS library, same reply size), one private nats-server, this process the client:
+// p50 at 1 in flight, p99 and throughput at 64, open-loop 1,000 req/s (lost, p99). The two alternate
+// so machine load hits both; ratios count, absolutes are context. Measurement only, no assertions.
+// Flags: --rpc-paced-s N, --rpc-cpu-prof DIR, --rpc-driver-flags "NODE FLAGS" (driver process only).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -77,6 +75,8 @@ export interface RpcBenchOptions {
   readonly pacedSeconds?: number;
   /** Write `--cpu-prof` profiles of the driver and echo processes here. */
   readonly cpuProfDir?: string;
+  /** Extra node flags for the driver process only (experiments: GC sizes, --no-opt…). */
+  readonly driverNodeFlags?: ReadonlyArray<string>;
 }
 
 function latencies(samples: number[]): Latencies {
@@ -119,6 +119,7 @@ async function once(nc: NatsConnection, subject: string, timeoutMs = LOST_AFTER_
 
 function spawnChild(args: string[], env: NodeJS.ProcessEnv, cpuProfDir: string | undefined, output: { text: string }): ChildProcess {
   const prof = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : [];
+
   const child = spawn(process.execPath, [...prof, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const keep = (d: Buffer) => {
     output.text = (output.text + String(d)).slice(-20_000);
@@ -291,7 +292,7 @@ export async function runRpcBench(options: RpcBenchOptions = {}, log: (line: str
   const env = { PATH: process.env['PATH'] ?? '', HOME: home, DEVICE_CONNECT_ALLOW_INSECURE: 'true', DEVICE_CONNECT_REGISTER_JITTER: '0' };
   const driverOut = { text: '' };
   const echoOut = { text: '' };
-  const driver = spawnChild([CLI, 'run', '--sim', '--no-media', '--device-id', DEVICE_ID, '--messaging-url', broker.url, '--discovery-mode', 'd2d'], env, options.cpuProfDir, driverOut);
+  const driver = spawnChild([...(options.driverNodeFlags ?? []), CLI, 'run', '--sim', '--no-media', '--device-id', DEVICE_ID, '--messaging-url', broker.url, '--discovery-mode', 'd2d'], env, options.cpuProfDir, driverOut);
   let echo: ChildProcess | undefined;
   const nc = await connect({ servers: broker.url, name: 'bench rpc client' });
   try {
@@ -345,7 +346,7 @@ export function formatRpcBench(r: RpcBenchReport): string {
   ].join('\n');
 }
 
-/** `--rpc-paced-s N` and `--rpc-cpu-prof DIR` from the bench's argv. */
+/** `--rpc-paced-s N`, `--rpc-cpu-prof DIR` and `--rpc-driver-flags "FLAGS"` from the bench's argv. */
 export function rpcBenchOptions(argv: ReadonlyArray<string>): RpcBenchOptions {
   const value = (flag: string) => {
     const at = argv.indexOf(flag);
@@ -353,7 +354,12 @@ export function rpcBenchOptions(argv: ReadonlyArray<string>): RpcBenchOptions {
   };
   const paced = value('--rpc-paced-s');
   const prof = value('--rpc-cpu-prof');
-  return { ...(paced !== undefined ? { pacedSeconds: Number(paced) } : {}), ...(prof !== undefined ? { cpuProfDir: prof } : {}) };
+  const flags = value('--rpc-driver-flags');
+  return {
+    ...(paced !== undefined ? { pacedSeconds: Number(paced) } : {}),
+    ...(prof !== undefined ? { cpuProfDir: prof } : {}),
+    ...(flags !== undefined ? { driverNodeFlags: flags.split(' ').filter(Boolean) } : {}),
+  };
 }
 
 if (import.meta.main) {
