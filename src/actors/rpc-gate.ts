@@ -76,9 +76,39 @@ export interface RpcGate {
   call(method: string, params: Record<string, unknown>, caller: CallerMeta): Promise<GateResult>;
 }
 
+/**
+ * The calls waiting for their `rpc.outcome`, by request id, behind ONE listener on the target while
+ * any waits (a listener per call made every outcome visit every waiting call: 64 in flight, 64
+ * handler runs per outcome). Subscribed when the first call waits, unsubscribed when the last is done.
+ */
+function outcomeWaiters(target: GateTarget) {
+  const waiting = new Map<string, (outcome: OutcomeEvent) => void>();
+  let subscription: { unsubscribe(): void } | null = null;
+  const done = (requestId: string) => {
+    waiting.delete(requestId);
+    if (waiting.size === 0 && subscription) {
+      subscription.unsubscribe();
+      subscription = null;
+    }
+  };
+  return {
+    /** Registers `onOutcome` for `requestId` (before the event is sent: the machine may answer inside `send`). */
+    wait(requestId: string, onOutcome: (outcome: OutcomeEvent) => void): void {
+      subscription ??= target.on('rpc.outcome', (outcome) => waiting.get(outcome.requestId)?.(outcome));
+      waiting.set(requestId, (outcome) => {
+        done(requestId);
+        onOutcome(outcome);
+      });
+    },
+    /** Stops waiting for `requestId` (its timeout fired). */
+    cancel: done,
+  };
+}
+
 export function createRpcGate(options: RpcGateOptions): RpcGate {
   const byName = new Map(options.functions.map((fn) => [fn.name, fn] as const));
   const target = options.target as unknown as GateTarget;
+  const waiters = outcomeWaiters(target);
   return {
     functionNames: [...byName.keys()],
     has: (method) => byName.has(method),
@@ -126,15 +156,13 @@ export function createRpcGate(options: RpcGateOptions): RpcGate {
       }
       const timeoutMs = outcomeTimeoutMs(fn, decoded.success);
       return await new Promise<GateResult>((resolve) => {
-        // Subscribe before sending: the machine may answer synchronously inside `send`.
-        const subscription = target.on('rpc.outcome', (outcome) => {
-          if (outcome.requestId !== requestId) return;
+        // Waiting before sending: the machine may answer synchronously inside `send`.
+        waiters.wait(requestId, (outcome) => {
           clearTimeout(timer);
-          subscription.unsubscribe();
           resolve(outcome.ok ? { ok: true, result: outcome.result } : { ok: false, error: outcome.error ?? new HandlerFailed({ message: 'failed without a reason' }) });
         });
         const timer = setTimeout(() => {
-          subscription.unsubscribe();
+          waiters.cancel(requestId);
           resolve({ ok: false, error: new OutcomeTimeout({ message: `${method} got no outcome within ${timeoutMs} ms`, function: method, timeoutMs }) });
         }, timeoutMs);
         target.send(event as never);

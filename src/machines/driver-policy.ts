@@ -213,8 +213,22 @@ export function refusalOf(view: GateView, event: GatedEvent, nowMs: number): Rpc
   return null;
 }
 
+/**
+ * Instants formatted lately, newest last. get_status formats eight instants per call, and the
+ * `since` times change only on transitions: 16 covers them all plus a few daemon status times.
+ */
+const ISO_MEMO_SIZE = 16;
+const isoMemo = new Map<number, string>();
+
+/** `new Date(ms).toISOString()`, memoised (a pure function of `ms`). */
 function isoMs(ms: number): string {
-  return new Date(ms).toISOString();
+  let text = isoMemo.get(ms);
+  if (text === undefined) {
+    text = new Date(ms).toISOString();
+    if (isoMemo.size >= ISO_MEMO_SIZE) isoMemo.delete(isoMemo.keys().next().value as number);
+    isoMemo.set(ms, text);
+  }
+  return text;
 }
 
 /** What the root keeps that is not a child's state: observations of the daemon and the media monitors. */

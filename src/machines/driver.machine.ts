@@ -9,7 +9,7 @@
 import { assign, emit, enqueueActions, setup, type ActorRefFrom } from 'xstate';
 import type { RpcFailure } from '../errors.ts';
 import { connectionMachine } from './connection.machine.ts';
-import { deadmanMachine, deadmanMayStop, deadmanReason, isStreamCommand, runningCommander, type DeadmanExpired } from './deadman.machine.ts';
+import { deadmanListensTo, deadmanMachine, deadmanMayStop, deadmanReason, isStreamCommand, runningCommander, type DeadmanExpired } from './deadman.machine.ts';
 import { gateView, refusalOf, statusResult, type AudioSwitches, type DriverChildren, type GatedEvent, type GateView, type Observations, type PrivilegedRpc } from './driver-policy.ts';
 import { interlockMachine, type InterlockEvent } from './interlock.machine.ts';
 import { mediaCallEvent, type MediaSessionMachine } from './media-session.machine.ts';
@@ -135,6 +135,14 @@ export function viewOf(context: DriverContext): GateView {
 export function explainRefusal(snapshot: unknown, event: { type: string }): RpcFailure | undefined {
   const context = (snapshot as { context: DriverContext }).context;
   return refusalOf(viewOf(context), event as GatedEvent, now()) ?? undefined;
+}
+
+/**
+ * Whether `caller.heard` from `who` would change anything (the dead-man child's own test): the gate
+ * sends the event only then, so a call nobody is waiting to hear from costs no root event.
+ */
+export function callerHeardMatters(context: DriverContext, who: string): boolean {
+  return deadmanListensTo(context.children.deadman.getSnapshot(), who);
 }
 
 /** The root's status answer (`get_status`), derived from the children at this moment. */

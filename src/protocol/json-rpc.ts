@@ -78,6 +78,9 @@ export function replaceNonFiniteTokens(text: string): string | undefined {
   return copiedUpTo === 0 ? undefined : out + text.slice(copiedUpTo);
 }
 
+/** One strict UTF-8 decoder for every body (decode() without `stream` keeps no state between calls). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 export type ParsedJson =
   | { readonly ok: true; readonly doc: unknown }
   /** `withNullsForNonFinite`: the document as it parses with NaN/Infinity read as null, when that was its only fault. */
@@ -90,7 +93,7 @@ export type ParsedJson =
 export function parseJsonBody(bytes: Uint8Array, what: string): ParsedJson {
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    text = UTF8.decode(bytes);
   } catch {
     return { ok: false, error: new ParseError({ message: `Parse error: ${what} is not valid UTF-8 JSON` }) };
   }
