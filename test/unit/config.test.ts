@@ -170,6 +170,10 @@ describe('resolveConfig: the layers in memory, files through the injected reader
         if (path !== '/virtual/envelope.json') throw new ConfigError(`no such file ${path}`);
         return { head_pitch_deg: { min: -10, max: 30 }, body_yaw_deg: { min: -45, max: 45 } };
       },
+      readText: (path) => {
+        asked.push(path);
+        throw new ConfigError(`no such file ${path}`);
+      },
     };
   }
 
