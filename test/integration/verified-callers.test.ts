@@ -134,6 +134,17 @@ describe('--trusted-callers (signatures checked, unsigned calls still served)', 
     expect(bobWithCarolsJwt.error?.data?._tag).toBe('SignatureInvalid');
   });
 
+  test('on .svc.<function> a signature covers _dc_meta.request_id (no JSON-RPC id there); without one it is refused', async () => {
+    const subject = `device-connect.default.${DEVICE}.svc.get_status`;
+    const body = signed(alice, subject, 'svc-1', 'get_status', {});
+    const params = body.params as Record<string, any>;
+    const withId = { ...params, _dc_meta: { ...params._dc_meta, request_id: 'svc-1' } };
+    const ok = (await scene.nc.request(subject, JSON.stringify(withId), { timeout: 5_000 })).json<Record<string, any>>();
+    expect(ok.driver_state).toBeDefined();
+    const refused = (await scene.nc.request(subject, JSON.stringify(params), { timeout: 5_000 })).json<Record<string, any>>();
+    expect(refused.data).toMatchObject({ _tag: 'SignatureInvalid' });
+  });
+
   test("the client's `call` signs with its .creds seed: the driver knows it is alice and lets her release her lease", async () => {
     const credsFile = join(dir, 'alice.creds');
     await writeFile(credsFile, fmtCreds(await encodeUser('alice', alice, account), alice));
