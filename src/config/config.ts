@@ -640,6 +640,7 @@ export function resolveConfig({ argv, env, settings, files }: ConfigLayers): Dri
   if (requireSignedCallers && trustedCallers.length === 0) throw new ConfigError('--require-signed-callers needs --trusted-callers (the keys whose signatures are accepted)');
   const mediaPolicy = pick('mediaPolicy', { flag: flags['media-policy'], env: envValue(['REACHY_MEDIA_POLICY']), settings: settingString('media_policy') }, 'allow').toLowerCase();
   if (!isMediaPolicyMode(mediaPolicy)) throw new ConfigError(`media policy must be allow, supervisor or deny (got ${JSON.stringify(mediaPolicy)})`);
+  if (mediaPolicy !== 'allow' && (monitors.audio || monitors.motion)) throw new ConfigError(`--monitors reads the camera and microphone from start-up, which --media-policy ${mediaPolicy} does not allow: leave --monitors out (under supervisor, set_monitors once media is enabled)`);
   const auditRaw = pick('auditLogPath', { flag: flags['audit-log'], env: envValue(['REACHY_AUDIT_LOG']) }, join(homedir(), '.local', 'state', 'reachy_mini_driver', 'audit.jsonl'));
   const auditLogPath = auditRaw === 'none' ? undefined : resolve(auditRaw);
   const simTimeScale = parseNumber(pick('simTimeScale', { flag: flags['sim-time-scale'], env: envValue(['REACHY_SIM_TIME_SCALE']) }, '1'), 'sim time scale', 0.01, 1, false);

@@ -112,7 +112,7 @@ export const EVENTS: ReadonlyArray<EventDefinition> = [
       'A refusal or a safety state change. kind: refused | interlock_tripped | interlock_reset | lease_acquired | lease_renewed | lease_released | lease_revoked | lease_expired | late_move_stopped | stop_unconfirmed | speed_limited | deadman_stop | policy_changed | approval_requested | approval_approved | approval_denied | approval_timeout | media_enabled | media_disabled | media_capture; reason; function (refusals, policy changes, captures); owner; caller {id, verified, key?}; state after the change (interlock, power, connection, execution, lease_owner); ts.',
     payloadSchema: {
       type: 'object',
-      properties: { kind: str, reason: str, function: str, owner: str, state: { type: 'object' }, ts: str },
+      properties: { kind: str, reason: str, function: str, owner: str, caller: { type: 'object' }, state: { type: 'object' }, ts: str },
       required: ['kind', 'reason', 'state', 'ts'],
     },
   },
