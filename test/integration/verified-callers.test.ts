@@ -18,6 +18,11 @@ import { loadConfig } from '../../src/adapters/config-files.ts';
 import { runClientCommand } from '../../src/client/cli-commands.ts';
 import { callerSignerOf } from '../../src/client/caller-signer.ts';
 import { clientConnectionOptions } from '../../src/adapters/client-connection.ts';
+import { parseCredentialsText } from '../../src/config/credentials.ts';
+import { MeshClient } from '../../src/client/mesh-client.ts';
+import { createBridge } from '../../src/mcp/bridge-server.ts';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 
 const alice = createUser();
 const bob = createUser();
@@ -166,6 +171,26 @@ describe('--trusted-callers (signatures checked, unsigned calls still served)', 
     expect(code).toBe(0);
     expect(await s.safetyEvent((p) => p.kind === 'lease_released')).toMatchObject({ caller: { id: alice.getPublicKey(), verified: true } });
     expect((await s.status()).lease_active).toBe(false);
+  });
+
+  test("the MCP bridge's invoke_device signs too (with the agent's reason alongside): carol, trusted through her account, takes the lease", async () => {
+    const signer = callerSignerOf(parseCredentialsText(new TextDecoder().decode(fmtCreds(await encodeUser('carol', carol, account), carol))));
+    const bridge = createBridge(new MeshClient(scene.nc, { tenant: 'default', discoveryMode: 'd2d', ...(signer ? { signer } : {}) }), { smallFleetThreshold: 0 });
+    const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
+    const mcp = new Client({ name: 'verified-callers-test', version: '1' });
+    try {
+      await bridge.server.connect(serverSide);
+      await mcp.connect(clientSide);
+      scene.all.drain();
+      const result = await mcp.callTool({ name: 'invoke_device', arguments: { device_id: DEVICE, function: 'acquire_lease', arguments: '{"ttl_s": 1}', llm_reasoning: 'I need the head' } });
+      expect(result.isError).toBeFalsy();
+      expect(await s.safetyEvent((p) => p.kind === 'lease_acquired')).toMatchObject({ owner: carol.getPublicKey(), caller: { id: carol.getPublicKey(), verified: true } });
+      expect((await s.asKey(carol, 'release_lease', {}, { jwt: await encodeUser('carol', carol, account) })).error).toBeUndefined();
+    } finally {
+      await mcp.close();
+      bridge.close();
+      await bridge.server.close();
+    }
   });
 
   test('without --require-signed-callers, unsigned calls run as before and are audited as asserted', async () => {
