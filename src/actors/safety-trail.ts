@@ -42,7 +42,8 @@ export function startSafetyTrail(root: Actor<DriverMachine>, audit: AuditLog, em
   };
   const { interlock, lease, motion } = root.getSnapshot().context.children;
   const subscriptions = [
-    interlock.on('interlock.changed', (e) => record(e.state === 'tripped' ? 'interlock_tripped' : 'interlock_reset', e.reason ?? '', null, e.owner, { source: e.source })),
+    // A D2D trip's owner is the emitting device's subject token, never a verified caller.
+    interlock.on('interlock.changed', (e) => record(e.state === 'tripped' ? 'interlock_tripped' : 'interlock_reset', e.reason ?? '', null, e.owner, { source: e.source, ...(e.source === 'd2d' ? { caller: { id: e.owner, verified: false } } : {}) })),
     lease.on('lease.changed', (e) => record(`lease_${e.reason}`, e.detail ?? e.reason, null, e.owner, { expires_at: e.expiresAt / 1000 }, { lease_owner: e.holder })),
     motion.on('motion.late_move', (e) => record('late_move_stopped', e.reason, null, null, { uuid: e.uuid })),
     motion.on('motion.stop_unconfirmed', (e) => record('stop_unconfirmed', e.reason, null, null, { error: e.error })),
@@ -69,7 +70,8 @@ export function startSafetyTrail(root: Actor<DriverMachine>, audit: AuditLog, em
       record('refused', error.message, fn, owner, { error_tag: error._tag, ...who, ...(caller.reasoning ? { llm_reasoning: caller.reasoning } : {}) });
     },
     d2dEstop(d) {
-      const extra = d.act === 'ignore' ? { emitter: d.emitter, ignored_because: d.why } : { emitter: d.emitter };
+      const asserted = { id: d.emitter, verified: false };
+      const extra = d.act === 'ignore' ? { emitter: d.emitter, ignored_because: d.why, caller: asserted } : { emitter: d.emitter, caller: asserted };
       record(d.act === 'trip' ? 'd2d_estop_tripped' : 'd2d_estop_ignored', d.reason, 'emergencyStop', d.emitter, extra);
     },
     stop() {
