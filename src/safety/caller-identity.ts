@@ -19,6 +19,8 @@ import { ALWAYS_ALLOWED_FUNCTIONS } from './caller-allow.ts';
 export const REPLAY_WINDOW_MS = 30_000;
 /** Request ids remembered for replay refusal: 10 000 × ~150 B ≈ 1.5 MB, far above any sane call rate over 30 s. */
 export const REPLAY_CACHE_SIZE = 10_000;
+/** Who a stop (never refused) is recorded as when its signature or its named key does not check out. */
+export const UNVERIFIED_CALLER = 'unverified-caller';
 /** An nkey public key: a prefix letter and 55 base32 characters. */
 const PUBLIC_NKEY = /^[A-Z][A-Z2-7]{55}$/;
 
@@ -148,16 +150,24 @@ export function createCallerIdentity(options: CallerIdentityOptions): CallerIden
     return { ok: true, caller: { ...caller, sourceDevice: key, verified: { key, assertedAs: caller.sourceDevice, issuer } } };
   };
 
+  const identify: CallerIdentity['identify'] = ({ fn, labels, params, caller }) => {
+    if (caller.claim) return verifySigned(fn, params, caller, caller.claim);
+    if (isUserKey(caller.sourceDevice) || isUserKey(params.owner)) {
+      const named = isUserKey(caller.sourceDevice) ? caller.sourceDevice : String(params.owner);
+      return { ok: false, error: new SignatureRequired({ message: `${fn}: an unsigned call may not name an nkey identity (${named}); only a signed call is that caller`, function: fn, reason: 'names_verified_caller' }) };
+    }
+    if (options.requireSigned && labels.direction === 'write' && !ALWAYS_ALLOWED_FUNCTIONS.has(fn)) {
+      return { ok: false, error: new SignatureRequired({ message: `${fn}: this driver requires signed calls for state-changing functions (--require-signed-callers); sign with your .creds seed`, function: fn, reason: 'required' }) };
+    }
+    return { ok: true, caller };
+  };
   return {
-    identify({ fn, labels, params, caller }) {
-      if (caller.claim) return verifySigned(fn, params, caller, caller.claim);
-      if (isUserKey(caller.sourceDevice) || isUserKey(params.owner)) {
-        return { ok: false, error: new SignatureRequired({ message: `${fn}: an unsigned call may not name an nkey identity (${isUserKey(caller.sourceDevice) ? caller.sourceDevice : String(params.owner)}); only a signed call is that caller`, function: fn, reason: 'names_verified_caller' }) };
-      }
-      if (options.requireSigned && labels.direction === 'write' && !ALWAYS_ALLOWED_FUNCTIONS.has(fn)) {
-        return { ok: false, error: new SignatureRequired({ message: `${fn}: this driver requires signed calls for state-changing functions (--require-signed-callers); sign with your .creds seed`, function: fn, reason: 'required' }) };
-      }
-      return { ok: true, caller };
+    identify(call) {
+      const identified = identify(call);
+      // A stop is a guarantee: a stop whose caller cannot be verified still runs, as UNVERIFIED_CALLER.
+      if (identified.ok || !ALWAYS_ALLOWED_FUNCTIONS.has(call.fn)) return identified;
+      const { claim: _claim, ...asserted } = call.caller;
+      return { ok: true, caller: { ...asserted, sourceDevice: UNVERIFIED_CALLER } };
     },
   };
 }

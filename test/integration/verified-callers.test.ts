@@ -104,6 +104,8 @@ describe('--trusted-callers (signatures checked, unsigned calls still served)', 
     const bySource = await s.plain('release_lease', {}, { source_device: alice.getPublicKey() });
     expect(bySource.error?.data?._tag).toBe('SignatureRequired');
     expect((await s.plain('goto_pose', { yaw: 5, duration_s: 0.3, owner: 'mallory' })).error?.data?._tag).toBe('LeaseHeld');
+    // Stops are never refused: naming a key it cannot prove, the stop still runs (as the unverified caller).
+    expect((await s.plain('stop_motion', { owner: alice.getPublicKey() })).result?.status).toBe('stopped');
     expect((await s.status()).command_owner).toBe(alice.getPublicKey());
   });
 

@@ -7,7 +7,7 @@ import { createAccount, createUser, encodeUser } from '@nats-io/jwt';
 import { describe, expect, test } from 'vitest';
 import { canonicalJson, signatureFields } from '../../src/protocol/caller-signature.ts';
 import type { CallerMeta } from '../../src/protocol/json-rpc.ts';
-import { createCallerIdentity, isUserKey, jwtIssuer } from '../../src/safety/caller-identity.ts';
+import { createCallerIdentity, isUserKey, jwtIssuer, UNVERIFIED_CALLER } from '../../src/safety/caller-identity.ts';
 import { initialMediaPolicy, mediaPolicyRefusal, mediaPolicyStatus } from '../../src/safety/media-policy.ts';
 
 const WRITE = { direction: 'write', safety: 'critical' } as const;
@@ -74,7 +74,11 @@ describe('the verifier', () => {
     expect(identity.identify({ fn: 'goto_pose', labels: WRITE, params: {}, caller: plain })).toMatchObject({ ok: false, error: { _tag: 'SignatureRequired', reason: 'required' } });
     expect(identity.identify({ fn: 'get_status', labels: READ, params: {}, caller: plain }).ok).toBe(true);
     expect(identity.identify({ fn: 'stop_motion', labels: WRITE, params: {}, caller: plain }).ok).toBe(true);
-    expect(identity.identify({ fn: 'stop_motion', labels: WRITE, params: { owner: alice.getPublicKey() }, caller: plain })).toMatchObject({ ok: false, error: { reason: 'names_verified_caller' } });
+    expect(identity.identify({ fn: 'goto_pose', labels: WRITE, params: { owner: alice.getPublicKey() }, caller: plain })).toMatchObject({ ok: false, error: { reason: 'names_verified_caller' } });
+    // A stop is never refused: one naming a key it cannot prove, or badly signed, runs as the unverified caller.
+    expect(identity.identify({ fn: 'stop_motion', labels: WRITE, params: { owner: alice.getPublicKey() }, caller: plain })).toEqual({ ok: true, caller: { sourceDevice: UNVERIFIED_CALLER, traceId: null } });
+    const forged = caller({ caller_key: alice.getPublicKey(), caller_sig: 'AAAA', caller_ts: clock }, 's-1');
+    expect(identity.identify({ fn: 'emergency_stop', labels: WRITE, params: {}, caller: forged })).toMatchObject({ ok: true, caller: { sourceDevice: UNVERIFIED_CALLER } });
     expect(isUserKey(alice.getPublicKey())).toBe(true);
     expect(isUserKey('operator')).toBe(false);
   });
