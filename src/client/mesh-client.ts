@@ -404,7 +404,9 @@ export class MeshClient {
     });
     try {
       await this.nc.flush();
-      this.nc.publish(subjects.broadcast(this.tenant), JSON.stringify({ correlation_id: correlationId, function: fn, params, targets: [...targets] }));
+      const subject = subjects.broadcast(this.tenant);
+      const signed = this.signer ? { ...params, _dc_meta: signatureFields(this.signer.pair, { subject, requestId: correlationId, method: fn, params, ts: Date.now() }, this.signer.jwt) } : params;
+      this.nc.publish(subject, JSON.stringify({ correlation_id: correlationId, function: fn, params: signed, targets: [...targets] }));
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([everyTargetReplied, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
       clearTimeout(timer);

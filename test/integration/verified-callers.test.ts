@@ -195,6 +195,19 @@ describe('--trusted-callers (signatures checked, unsigned calls still served)', 
     }
   });
 
+  test("the client's broadcast is signed too: the driver answers its async reply as alice's call", async () => {
+    const client = new MeshClient(scene.nc, { tenant: 'default', discoveryMode: 'd2d', signer: { pair: alice, jwt: undefined } });
+    try {
+      scene.all.drain();
+      const outcome = await client.broadcast('acquire_lease', { ttl_s: 1 }, [DEVICE], { waitMs: 5_000 });
+      expect(outcome.replies).toMatchObject([{ deviceId: DEVICE, success: true }]);
+      expect(await s.safetyEvent((p) => p.kind === 'lease_acquired')).toMatchObject({ owner: alice.getPublicKey(), caller: { verified: true } });
+      expect((await s.asKey(alice, 'release_lease')).error).toBeUndefined();
+    } finally {
+      client.close();
+    }
+  });
+
   test('without --require-signed-callers, unsigned calls run as before and are audited as asserted', async () => {
     scene.all.drain();
     expect((await s.plain('acquire_lease', { owner: 'plain-op', ttl_s: 1 })).error).toBeUndefined();
