@@ -2,14 +2,14 @@
 // NATS_NKEY_SEED), with its user JWT, signs every `invoke` (src/protocol/caller-signature.ts) so a
 // driver with --trusted-callers knows who calls. Owns turning the credentials' seed into a key pair;
 // the seed stays inside it (never logged, never put on the wire). No I/O.
-import { fromSeed, type KeyPair } from '@nats-io/nkeys';
 import type { LoadedCredentials } from '../config/credentials.ts';
+import { ed25519SignerOf, type SigningKey } from '../protocol/caller-signature.ts';
 import { createLogger } from '../logging/logger.ts';
 
 const log = createLogger('client');
 
 export interface CallerSigner {
-  readonly pair: KeyPair;
+  readonly pair: SigningKey;
   /** The user JWT, sent along so a driver trusting the issuing account (signing) key accepts the key. */
   readonly jwt: string | undefined;
 }
@@ -20,7 +20,7 @@ export function callerSignerOf(credentials: LoadedCredentials | undefined): Call
   if (!credentials || !seed || !seed.startsWith('SU')) return undefined;
   try {
     const jwt = credentials.jwt.reveal().trim();
-    return { pair: fromSeed(new TextEncoder().encode(seed)), jwt: jwt === '' ? undefined : jwt };
+    return { pair: ed25519SignerOf(seed), jwt: jwt === '' ? undefined : jwt };
   } catch (error) {
     log.warn('the credentials seed is not a valid user nkey seed; calls go unsigned', { error: (error as Error).message });
     return undefined;

@@ -7,7 +7,8 @@
 // replay cache; no I/O. Threat model "Spoofing": broker ACLs decide who may publish, this decides who a caller is.
 import { fromPublic } from '@nats-io/nkeys';
 import { CallerNotTrusted, ReplayRejected, SignatureInvalid, SignatureRequired, type RpcFailure } from '../errors.ts';
-import { signingInput } from '../protocol/caller-signature.ts';
+import type { KeyObject } from 'node:crypto';
+import { ed25519PublicKeyOf, signingInput, verifiesEd25519 } from '../protocol/caller-signature.ts';
 import type { CallerClaim, CallerMeta } from '../protocol/json-rpc.ts';
 import type { FunctionLabels } from '../rpc/function-def.ts';
 import { ALWAYS_ALLOWED_FUNCTIONS } from './caller-allow.ts';
@@ -57,9 +58,20 @@ export function isPublicKey(key: string, prefixes: string): boolean {
   }
 }
 
+/** Ed25519 key objects of the keys seen, so each is parsed once; bounded (a trusted list and its JWT users). */
+const KEY_OBJECT_CACHE_SIZE = 1_024;
+const keyObjects = new Map<string, KeyObject>();
+
+/** Whether `sigB64url` is `key`'s signature of `data` (`key` already checked by isPublicKey). */
 function verifies(key: string, data: Uint8Array, sigB64url: string): boolean {
   try {
-    return fromPublic(key).verify(data, Buffer.from(sigB64url, 'base64url'));
+    let object = keyObjects.get(key);
+    if (!object) {
+      object = ed25519PublicKeyOf(key);
+      if (keyObjects.size >= KEY_OBJECT_CACHE_SIZE) keyObjects.delete(keyObjects.keys().next().value!);
+      keyObjects.set(key, object);
+    }
+    return verifiesEd25519(object, data, Buffer.from(sigB64url, 'base64url'));
   } catch {
     return false;
   }

@@ -5,7 +5,8 @@
 // and test/integration/media-policy.test.ts.
 import { createAccount, createUser, encodeUser } from '@nats-io/jwt';
 import { describe, expect, test } from 'vitest';
-import { canonicalJson, signatureFields } from '../../src/protocol/caller-signature.ts';
+import { fromPublic } from '@nats-io/nkeys';
+import { canonicalJson, ed25519SignerOf, signatureFields } from '../../src/protocol/caller-signature.ts';
 import type { CallerMeta } from '../../src/protocol/json-rpc.ts';
 import { createCallerIdentity, isUserKey, jwtIssuer, UNVERIFIED_CALLER } from '../../src/safety/caller-identity.ts';
 import { initialMediaPolicy, mediaPolicyRefusal, mediaPolicyStatus } from '../../src/safety/media-policy.ts';
@@ -27,6 +28,17 @@ describe('canonical params JSON (RFC 8785)', () => {
 function caller(fields: Record<string, unknown>, requestId = 'r-1', subject = SUBJECT): CallerMeta {
   return { sourceDevice: null, traceId: null, claim: { key: fields.caller_key, sig: fields.caller_sig, ts: fields.caller_ts, jwt: fields.caller_jwt, requestId, subject } };
 }
+
+describe('node:crypto Ed25519 and nkeys agree', () => {
+  test("the client's seed signer signs as the nkeys key pair of the same seed (verified by nkeys' own verify), with its public key", () => {
+    const pair = createUser();
+    const signer = ed25519SignerOf(new TextDecoder().decode(pair.getSeed()));
+    expect(signer.getPublicKey()).toBe(pair.getPublicKey());
+    const data = new TextEncoder().encode('device-connect-call-v1\nsubject');
+    expect(fromPublic(pair.getPublicKey()).verify(data, signer.sign(data))).toBe(true);
+    expect(Buffer.from(signer.sign(data)).equals(Buffer.from(pair.sign(data)))).toBe(true);
+  });
+});
 
 describe('the verifier', () => {
   const alice = createUser();
