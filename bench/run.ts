@@ -25,6 +25,7 @@ import { formatStopLatency, runStopLatencyBench } from './stop-latency.ts';
 import { formatCliStart, runCliStartBench } from './cli-start.ts';
 import { formatFleetFailover, runFleetFailoverBench } from './fleet-failover.ts';
 import { formatRpcBench, rpcBenchOptions, runRpcBench } from './rpc.ts';
+import { formatCallerSignature, runCallerSignatureBench } from './caller-signature.ts';
 
 const WIDTH = 1280;
 const HEIGHT = 720;
@@ -274,7 +275,7 @@ export function formatReport(report: BenchReport): string {
 }
 
 /** Parts `npm run bench -- --only a,b` may pick (all by default). */
-const PARTS = ['frames', 'stop', 'cli', 'rpc', 'fleet'] as const;
+const PARTS = ['frames', 'stop', 'cli', 'rpc', 'fleet', 'signature'] as const;
 
 /** The parts named by `--only` (comma-separated), else all of them. */
 function partsToRun(argv: ReadonlyArray<string>): ReadonlySet<string> {
@@ -299,5 +300,6 @@ if (import.meta.main) {
   if (parts.has('cli')) process.stdout.write(formatCliStart(runCliStartBench()));
   if (parts.has('rpc')) process.stdout.write(formatRpcBench(await runRpcBench(rpcBenchOptions(argv), (line) => process.stderr.write(`${line}\n`))));
   if (parts.has('fleet')) process.stdout.write(formatFleetFailover(await runFleetFailoverBench()));
+  if (parts.has('signature')) process.stdout.write(formatCallerSignature(await runCallerSignatureBench()));
   process.stdout.write(`total ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 }
