@@ -7,9 +7,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp, { type OverlayOptions } from 'sharp';
 import { knownIntrinsics, scaleIntrinsics, type PinholeIntrinsics } from '../media/camera-intrinsics.ts';
-import { scanManifest } from './panorama-manifest.ts';
+import { scanManifest, type PanoramaInfo } from './panorama-manifest.ts';
 import type { PanoramaFrame, PanoramaScanResult } from './panorama-scan.ts';
-import { PANORAMA_BACKGROUND, projectEquirectangular, type PanoramaImage, type ProjectionFrame } from './panorama-projection.ts';
+import { PANORAMA_BACKGROUND, projectEquirectangular, type ProjectionFrame } from './panorama-projection.ts';
 
 /** Contact sheets: the reference's quality, background and gap between pitch rows. */
 export const SHEET_JPEG_QUALITY = 88;
@@ -82,12 +82,6 @@ async function grid(rows: readonly Raw[]): Promise<Raw> {
 /** The camera as the projection sees one frame: the model's intrinsics scaled to the frame's size. */
 export function frameIntrinsics(cameraSpecsName: string, width: number, height: number): PinholeIntrinsics {
   return scaleIntrinsics(knownIntrinsics(cameraSpecsName), width, height);
-}
-
-export interface PanoramaInfo {
-  readonly image: PanoramaImage;
-  readonly intrinsics: PinholeIntrinsics;
-  readonly projectionMs: number;
 }
 
 export interface SavedArtifacts {

@@ -11,7 +11,6 @@ import { openClientConnection } from '../adapters/client-connection.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../cli/command-line.ts';
 import { paint } from '../cli/terminal-style.ts';
 import type { PanoramaArgs } from './panorama-args.ts';
-import { RESOLUTION_NOTE, saveScanArtifacts } from './panorama-artifacts.ts';
 import { capturePanoramaScan, type PanoramaScanResult, type ScanProgress } from './panorama-scan.ts';
 import { isClientError } from './errors.ts';
 import { MeshClient, type DiscoveryMode } from './mesh-client.ts';
@@ -118,6 +117,8 @@ export async function runPanoramaCommand(a: PanoramaCommandArgs): Promise<number
       signal: a.signal,
       onProgress: progressPrinter(a, out, err),
     });
+    // Images (sharp) load only once there is something to write.
+    const { RESOLUTION_NOTE, saveScanArtifacts } = await import('./panorama-artifacts.ts');
     const dir = resolve(a.args.output);
     const deviceConnect = { tenant: a.tenant, device_id: a.deviceId, encoding: a.args.scan.encoding, max_edge: a.args.scan.maxEdge ?? null, quality: a.args.scan.quality ?? null, resolution_note: RESOLUTION_NOTE };
     const { paths, manifest } = await saveScanArtifacts(scan, dir, { extraManifest: { device_connect: deviceConnect } });

@@ -2,9 +2,16 @@
 // `to_manifest`, `analyze_world_yaw_coverage`) with the world-yaw model corrected to the head's
 // world pose, plus what this implementation adds: the panorama's geometry (yaw ↔ column), the
 // camera intrinsics used, timing, abort/failure and the lease. Pure: builds a JSON value.
-import { fieldOfViewDeg } from '../media/camera-intrinsics.ts';
-import type { PanoramaInfo } from './panorama-artifacts.ts';
+import { fieldOfViewDeg, type PinholeIntrinsics } from '../media/camera-intrinsics.ts';
+import type { PanoramaImage } from './panorama-projection.ts';
 import { HEAD_PITCH_LIMIT_DEG, HEAD_YAW_LIMIT_DEG, type PanoramaFrame, type PanoramaScanResult } from './panorama-scan.ts';
+
+/** The panorama as written: its geometry, the intrinsics it used and how long the projection took. */
+export interface PanoramaInfo {
+  readonly image: PanoramaImage;
+  readonly intrinsics: PinholeIntrinsics;
+  readonly projectionMs: number;
+}
 
 /** §6.2: a largest gap at most this wide means the ring is (likely) covered. */
 export const FULL_360_GAP_DEG = 25;
