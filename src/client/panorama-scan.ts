@@ -179,6 +179,10 @@ function bodyYawOf(reply: CallReply): number | null {
 
 const clamp = (value: number, limit: number) => Math.max(-limit, Math.min(limit, value));
 
+/** Said once when a scan turns the body: what body steps can and cannot do on this robot. */
+export const BODY_STEPS_NOTE =
+  'body steps turn the body under the head: the head pose is in the world frame, so the camera looks where the head yaw says (±45°), whatever the body does; the daemon pulls the body to within 65° of the head';
+
 /** A move is done when its reply says so: `completed` with wait, `accepted`/`already_*` otherwise (the reference's `accepted`). */
 export function moveSucceeded(reply: CallReply): boolean {
   return reply['status'] === 'completed' || reply['status'] === 'accepted' || reply['status'] === 'already_awake';
@@ -407,6 +411,7 @@ export async function capturePanoramaScan(call: DeviceCall, options: PanoramaSca
 async function sweep(run: ScanRun, options: PanoramaScanOptions): Promise<void> {
   await run.home();
   const bodyOnlyZero = options.bodyYawSteps.length === 1 && options.bodyYawSteps[0] === 0;
+  if (!bodyOnlyZero) run.warn(BODY_STEPS_NOTE);
   for (const body of options.bodyYawSteps) {
     if (run.aborted) return;
     const driftAfterMove = await run.bodyStep(body, bodyOnlyZero);
