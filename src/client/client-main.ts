@@ -50,7 +50,9 @@ export async function runPanorama(config: DriverConfig, own: readonly string[]):
   }
   const positional = config.positional.filter((p) => p !== '--json');
   if (positional.length > 1) return usage(`unexpected argument ${JSON.stringify(positional[1])}`);
-  const deviceId = positional[0] ?? (config.sources['deviceId'] === 'default' ? undefined : config.deviceId);
+  // No id given: the configured one, else the running `--sim` driver's (the first flow's robot).
+  const simRecord = config.sources['messagingUrls'] === 'default' ? readSimBrokerRecord(config.configDir) : undefined;
+  const deviceId = positional[0] ?? (config.sources['deviceId'] === 'default' ? simRecord?.deviceId : config.deviceId);
   if (deviceId === undefined) return usage('usage: panorama <device_id> [--output DIR] [options] (`reachy-mini-driver help panorama`)');
   if (!isValidDeviceId(deviceId)) return usage(`invalid device id ${JSON.stringify(deviceId)}`);
   const target = clientTarget(config);

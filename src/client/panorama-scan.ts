@@ -10,6 +10,7 @@
 import type { JsonObject } from './device-record.ts';
 import type { InvokeResult } from './mesh-client.ts';
 import { wrapDeg } from './panorama-projection.ts';
+import { pictureSignature, signatureDistance, STABLE_PICTURE_DIFF } from './picture-stability.ts';
 
 /** One device call: what MeshClient.invoke answers (injected, so tests can fake the device). */
 export type DeviceCall = (fn: string, params: JsonObject) => Promise<InvokeResult>;
@@ -51,8 +52,11 @@ export const SCAN_LEASE_TTL_S = 10;
 export const LEASE_RENEW_MS = 3_000;
 /** The smallest max_age_ms capture_video_frame takes (src/media/frame-freshness.ts FRAME_AGE_RANGE). */
 const MIN_FRAME_AGE_MS = 50;
-/** Tries for a picture newer than the move's end: 20 × 50 ms covers a camera a second behind. */
-const FRESH_FRAME_ATTEMPTS = 20;
+/** How long a frame may wait for a picture at rest: a camera seconds behind (a loaded machine) still gets there. */
+const STABLE_TIMEOUT_MS = 5_000;
+/** Between two compared pictures: a few camera frames apart, so a picture still in motion shows it. */
+const STABLE_GAP_MS = 100;
+/** Wait before asking again when the camera has no picture new enough yet. */
 const FRESH_FRAME_RETRY_MS = 50;
 /** A head further than this from its target did not get there (an unreachable pose the daemon dropped). */
 export const HEAD_REACH_TOLERANCE_DEG = 1;
@@ -297,19 +301,34 @@ class ScanRun {
   }
 
   /**
-   * The newest picture taken after the move ended: its age must be below the time since the move's
-   * reply (FrameTooOld otherwise, retried while the camera catches up).
+   * A picture of the head at rest: captures (received at least `settle_s` after the move's reply,
+   * the camera pipeline's latency allowance) until two successive pictures agree
+   * (picture-stability.ts), since the newest picture can still be one taken during the move.
+   * Gives up after STABLE_TIMEOUT_MS with the last capture's answer and a warning.
    */
-  async captureAfter(doneAt: number): Promise<CallReply> {
+  async captureAfter(doneAt: number, label: string): Promise<CallReply> {
     const o = this.#o;
     const params = { encoding: o.encoding, ...(o.maxEdge === undefined ? {} : { max_edge: o.maxEdge }), ...(o.quality === undefined ? {} : { quality: o.quality }) };
+    let freshFrom = doneAt + o.settleS * 1000;
+    let previous: { signature: Uint8Array; capturedAt: unknown } | null = null;
     let reply: CallReply = {};
-    for (let attempt = 0; attempt < FRESH_FRAME_ATTEMPTS; attempt++) {
-      const maxAge = Math.max(MIN_FRAME_AGE_MS, Math.floor(performance.now() - doneAt));
-      reply = await this.call('capture_video_frame', { ...params, max_age_ms: maxAge });
-      if (reply['tag'] !== 'FrameTooOld' || this.aborted) return reply;
-      await sleep(FRESH_FRAME_RETRY_MS, o.signal);
+    const deadline = freshFrom + STABLE_TIMEOUT_MS;
+    while (performance.now() < deadline && !this.aborted) {
+      const wait = freshFrom + MIN_FRAME_AGE_MS - performance.now();
+      if (wait > 0) await sleep(wait, o.signal);
+      reply = await this.call('capture_video_frame', { ...params, max_age_ms: Math.max(MIN_FRAME_AGE_MS, Math.floor(performance.now() - freshFrom)) });
+      if (reply['tag'] === 'FrameTooOld') {
+        await sleep(FRESH_FRAME_RETRY_MS, o.signal);
+        continue;
+      }
+      if (reply['status'] !== 'success' || typeof reply['data_b64'] !== 'string') return reply;
+      if (previous && reply['captured_at'] === previous.capturedAt) continue;
+      const signature = await pictureSignature(Buffer.from(reply['data_b64'], 'base64'));
+      if (previous && signatureDistance(previous.signature, signature) < STABLE_PICTURE_DIFF) return reply;
+      previous = { signature, capturedAt: reply['captured_at'] };
+      freshFrom = performance.now() + STABLE_GAP_MS - MIN_FRAME_AGE_MS;
     }
+    if (!this.aborted) this.warn(`${label}: no picture at rest within ${STABLE_TIMEOUT_MS / 1000} s (the camera is slow or the view keeps changing); the last capture is used`);
     return reply;
   }
 
@@ -337,7 +356,7 @@ class ScanRun {
       this.warn(`head look pitch=${signed(pitch, 0)} yaw=${signed(yaw, 0)} reached pitch ${signed(head.pitch, 1)} yaw ${signed(head.yaw, 1)} (the daemon could not reach the target); the frame is placed where the head was`);
     }
     const captureStart = performance.now();
-    const capture = await this.captureAfter(doneAt);
+    const capture = await this.captureAfter(doneAt, `frame ${this.frames.length} (pitch ${signed(pitch, 0)} yaw ${signed(yaw, 0)})`);
     const captureMs = performance.now() - captureStart;
     const { data_b64: data, ...captureMeta } = capture;
     const jpeg = capture['status'] === 'success' && typeof data === 'string' ? Buffer.from(data, 'base64') : null;

@@ -1,9 +1,10 @@
 // The panorama's command line and scan sequence against a scripted device (no broker): the
 // reference CLI's defaults (reference-driver.md §6.3) and --full-360, usage errors, the order of
-// calls (lease, home, body step, wait:true look, pose read, fresh capture, release), a speed-limit
+// calls (lease, home, body step, wait:true look, pose read, captures until two agree, release), a speed-limit
 // refusal of a body move retried at the shortest allowed duration, body drift warnings, an abort
 // that stops the robot and releases the lease, and the world-yaw coverage of §6.2.
-import { describe, expect, test } from 'vitest';
+import sharp from 'sharp';
+import { beforeAll, describe, expect, test } from 'vitest';
 import { parsePanoramaArgs, PanoramaUsageError, splitPanoramaArgv } from '../../src/client/panorama-args.ts';
 import { BODY_YAW_FULL_RANGE_DEG, capturePanoramaScan, type DeviceCall, type PanoramaScanOptions } from '../../src/client/panorama-scan.ts';
 import { worldYawCoverage } from '../../src/client/panorama-manifest.ts';
@@ -42,6 +43,12 @@ describe('command line', () => {
   });
 });
 
+/** A real (tiny, grey) JPEG: the scan compares successive pictures before taking one. */
+let JPEG_B64 = '';
+beforeAll(async () => {
+  JPEG_B64 = (await sharp({ create: { width: 8, height: 6, channels: 3, background: '#808080' } }).jpeg().toBuffer()).toString('base64');
+});
+
 /** A scripted device: answers like the driver, records every call. */
 function fakeDevice(options: { bodyYawAfterLook?: number; tooFastOnce?: boolean; leaseHeld?: boolean; onCall?: (fn: string) => void } = {}) {
   const calls: { fn: string; params: Record<string, unknown> }[] = [];
@@ -72,7 +79,7 @@ function fakeDevice(options: { bodyYawAfterLook?: number; tooFastOnce?: boolean;
       case 'get_joints':
         return ok({ status: 'success', body_yaw_deg: bodyYaw, head_pose: null });
       case 'capture_video_frame':
-        return ok({ status: 'success', width: 4, height: 3, data_b64: Buffer.from('jpeg').toString('base64') });
+        return ok({ status: 'success', width: 8, height: 6, data_b64: JPEG_B64, captured_at: new Date(Date.now() + calls.length).toISOString() });
       default:
         return ok({ status: 'stopped' });
     }
@@ -86,13 +93,13 @@ const OPTIONS: PanoramaScanOptions = {
 };
 
 describe('scan sequence', () => {
-  test('lease, status, home, then per pose: body read, wait:true look, pose read, fresh capture; release at the end', async () => {
+  test('lease, status, home, then per pose: body read, wait:true look, pose read, two agreeing captures; release at the end', async () => {
     const device = fakeDevice();
     const scan = await capturePanoramaScan(device.call, OPTIONS);
     expect(device.calls.map((c) => c.fn)).toEqual([
       'acquire_lease', 'get_status', 'look_at_world', 'get_body_yaw',
-      'get_body_yaw', 'look_at_world', 'get_joints', 'capture_video_frame',
-      'get_body_yaw', 'look_at_world', 'get_joints', 'capture_video_frame',
+      'get_body_yaw', 'look_at_world', 'get_joints', 'capture_video_frame', 'capture_video_frame',
+      'get_body_yaw', 'look_at_world', 'get_joints', 'capture_video_frame', 'capture_video_frame',
       'release_lease',
     ]);
     expect(device.calls[5]!.params).toMatchObject({ yaw: -45, pitch: 0, owner: 'panorama', wait: true });
