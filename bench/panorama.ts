@@ -94,7 +94,7 @@ export function formatPanorama(r: PanoramaBenchReport): string {
   return [
     `panorama scan over NATS against the --sim driver (wireless 720p camera; ${r.okFrames}/${r.frames} frames ok, settle ${SETTLE_S * 1000} ms, jpeg 640 q82)`,
     `  per frame: ${ms(r.perFrameMs)} = ${(r.perFrameMs / r.plainCaptureMs.mean).toFixed(1)}× a plain capture_video_frame of the same frame (mean ${ms(r.plainCaptureMs.mean)}, p50 ${ms(r.plainCaptureMs.p50)}, p99 ${ms(r.plainCaptureMs.p99)})`,
-    `  of which: head move answered when done p50 ${ms(r.lookMs.p50)}; settle ${SETTLE_S * 1000} ms; capture of a picture newer than the move p50 ${ms(r.captureInScanMs.p50)} (${(r.captureInScanMs.p50 / r.plainCaptureMs.p50).toFixed(1)}× the plain capture's p50)`,
+    `  of which: head move answered when done p50 ${ms(r.lookMs.p50)}; settle ${SETTLE_S * 1000} ms; capture of a picture at rest (two agreeing pictures after the move) p50 ${ms(r.captureInScanMs.p50)} (${(r.captureInScanMs.p50 / r.plainCaptureMs.p50).toFixed(1)}× the plain capture's p50)`,
     `  artifacts (decode, strips, grid, panorama.jpg projection): ${ms(r.projectionPerFrameMs)} per frame`,
     '',
   ].join('\n');
