@@ -44,8 +44,7 @@ beforeAll(async () => {
 }, 30_000);
 afterAll(async () => {
   await scene?.stop();
-  if (dir && !process.env['KEEP_PANO']) await rm(dir, { recursive: true, force: true });
-  else console.log('kept', dir);
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('a scan', () => {
