@@ -304,13 +304,13 @@ class ScanRun {
    * A picture of the head at rest: captures (received at least `settle_s` after the move's reply,
    * the camera pipeline's latency allowance) until two successive pictures agree
    * (picture-stability.ts), since the newest picture can still be one taken during the move.
-   * Gives up after STABLE_TIMEOUT_MS with the last capture's answer and a warning.
+   * After STABLE_TIMEOUT_MS: the last picture received after the move, or the last answer, with a warning.
    */
   async captureAfter(doneAt: number, label: string): Promise<CallReply> {
     const o = this.#o;
     const params = { encoding: o.encoding, ...(o.maxEdge === undefined ? {} : { max_edge: o.maxEdge }), ...(o.quality === undefined ? {} : { quality: o.quality }) };
     let freshFrom = doneAt + o.settleS * 1000;
-    let previous: { signature: Uint8Array; capturedAt: unknown } | null = null;
+    let previous: { signature: Uint8Array; capturedAt: unknown; reply: CallReply } | null = null;
     let reply: CallReply = {};
     const deadline = freshFrom + STABLE_TIMEOUT_MS;
     while (performance.now() < deadline && !this.aborted) {
@@ -325,11 +325,12 @@ class ScanRun {
       if (previous && reply['captured_at'] === previous.capturedAt) continue;
       const signature = await pictureSignature(Buffer.from(reply['data_b64'], 'base64'));
       if (previous && signatureDistance(previous.signature, signature) < STABLE_PICTURE_DIFF) return reply;
-      previous = { signature, capturedAt: reply['captured_at'] };
+      previous = { signature, capturedAt: reply['captured_at'], reply };
       freshFrom = performance.now() + STABLE_GAP_MS - MIN_FRAME_AGE_MS;
     }
-    if (!this.aborted) this.warn(`${label}: no picture at rest within ${STABLE_TIMEOUT_MS / 1000} s (the camera is slow or the view keeps changing); the last capture is used`);
-    return reply;
+    if (!this.aborted) this.warn(`${label}: no picture at rest within ${STABLE_TIMEOUT_MS / 1000} s (the camera is slow or the view keeps changing); the last picture taken after the move is used`);
+    // The last picture received after the move (not checked against a second one) beats none.
+    return previous?.reply ?? reply;
   }
 
   async pose(commanded: number, driftAfterMove: number | null, pitchTarget: number, yawTarget: number): Promise<PanoramaFrame> {
