@@ -26,6 +26,7 @@ import { formatCliStart, runCliStartBench } from './cli-start.ts';
 import { formatFleetFailover, runFleetFailoverBench } from './fleet-failover.ts';
 import { formatRpcBench, rpcBenchOptions, runRpcBench } from './rpc.ts';
 import { formatCallerSignature, runCallerSignatureBench } from './caller-signature.ts';
+import { formatPanorama, runPanoramaBench } from './panorama.ts';
 
 const WIDTH = 1280;
 const HEIGHT = 720;
@@ -275,7 +276,7 @@ export function formatReport(report: BenchReport): string {
 }
 
 /** Parts `npm run bench -- --only a,b` may pick (all by default). */
-const PARTS = ['frames', 'stop', 'cli', 'rpc', 'fleet', 'signature'] as const;
+const PARTS = ['frames', 'stop', 'cli', 'rpc', 'fleet', 'signature', 'panorama'] as const;
 
 /** The parts named by `--only` (comma-separated), else all of them. */
 function partsToRun(argv: ReadonlyArray<string>): ReadonlySet<string> {
@@ -301,5 +302,6 @@ if (import.meta.main) {
   if (parts.has('rpc')) process.stdout.write(formatRpcBench(await runRpcBench(rpcBenchOptions(argv), (line) => process.stderr.write(`${line}\n`))));
   if (parts.has('fleet')) process.stdout.write(formatFleetFailover(await runFleetFailoverBench()));
   if (parts.has('signature')) process.stdout.write(formatCallerSignature(await runCallerSignatureBench()));
+  if (parts.has('panorama')) process.stdout.write(formatPanorama(await runPanoramaBench()));
   process.stdout.write(`total ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 }

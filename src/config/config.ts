@@ -41,7 +41,7 @@ export const APP_DEFAULT_TARGET = '127.0.0.1:8000';
 export type Source = 'flag' | 'env' | 'settings' | 'credentials' | 'default' | 'derived';
 export type TransportMode = 'auto' | 'websocket' | 'http';
 export type DiscoveryMode = 'infra' | 'd2d';
-export type Command = 'run' | 'app' | 'emulate' | 'devices' | 'functions' | 'call' | 'events' | 'mcp';
+export type Command = 'run' | 'app' | 'emulate' | 'devices' | 'functions' | 'call' | 'events' | 'mcp' | 'panorama';
 
 export interface DriverConfig {
   readonly command: Command;
@@ -206,7 +206,7 @@ export const CONFIG_KEYS: ReadonlyArray<ConfigKey> = [
 ];
 
 const SETTINGS_KEYS = new Set(CONFIG_KEYS.flatMap((k) => (k.settings ? [k.settings] : [])));
-export const COMMANDS: ReadonlyArray<Command> = ['run', 'app', 'emulate', 'devices', 'functions', 'call', 'events', 'mcp'];
+export const COMMANDS: ReadonlyArray<Command> = ['run', 'app', 'emulate', 'devices', 'functions', 'call', 'events', 'mcp', 'panorama'];
 const TRUTHY = new Set(['1', 'true', 'yes', 'on']);
 const FALSY = new Set(['0', 'false', 'no', 'off', '']);
 const SIM_ALIASES = new Set(['sim', 'simulate', 'simulation', 'simulated']);
