@@ -6,7 +6,7 @@
 // caller sends it. Decoding yields to the event loop every DECODE_SLICE_MS so a long catch-up
 // (up to a 60-frame GOP, 0.2–0.4 s on a Pi, §6) does not stall the process.
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { Result } from 'effect';
+import * as Result from 'effect/Result';
 import { type DecodedVideoFrame, MediaLinkClosed, MediaTransportFailed, NoFrameYet } from '../../media/media-link.ts';
 import { createH264Depacketizer } from '../../media/rtp/h264-depacketizer.ts';
 import type { VideoDepacketizer } from '../../media/rtp/video-depacketizer.ts';

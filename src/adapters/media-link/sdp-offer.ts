@@ -4,7 +4,7 @@
 // or VP8 payload type, the audio m-line and its Opus payload type. Retransmission, redundancy and
 // FEC formats (rtx, red, ulpfec, flexfec) are ignored. Owns parsing and selection only; answering
 // is node-datachannel's job and shaping the answer is sdp-answer.ts's.
-import { Result } from 'effect';
+import * as Result from 'effect/Result';
 import { MediaTransportFailed } from '../../media/media-link.ts';
 import type { VideoCodec } from '../../media/rtp/video-frame.ts';
 
