@@ -8,7 +8,7 @@
 // §5.2), timing decode + packed I420 copy-out per frame as a ratio to the bare sharp encode.
 // Spec: reference-driver.md §5.1; ecosystem.md §5.3 (settings and earlier measurements).
 import { availableParallelism } from 'node:os';
-import { Result } from 'effect';
+import * as Result from 'effect/Result';
 import sharp from 'sharp';
 import { VideoDecoder } from '../src/adapters/media-link/video-decoder.ts';
 import {
@@ -23,6 +23,8 @@ import {
 import { openH264TestEncoder } from '../test/harness/h264-test-encoder.ts';
 import { formatStopLatency, runStopLatencyBench } from './stop-latency.ts';
 import { formatCliStart, runCliStartBench } from './cli-start.ts';
+import { benchParts } from './parts.ts';
+import { formatStartup, runStartupBench } from './startup.ts';
 
 const WIDTH = 1280;
 const HEIGHT = 720;
@@ -273,10 +275,15 @@ export function formatReport(report: BenchReport): string {
 
 if (import.meta.main) {
   const started = performance.now();
-  const h264 = h264DecodeFrames();
-  const report = await runFrameEncodingBench({ decodeFrame: h264.decodeFrame }).finally(() => h264.close());
-  process.stdout.write(formatReport(report));
-  process.stdout.write(formatStopLatency(await runStopLatencyBench()));
-  process.stdout.write(formatCliStart(runCliStartBench()));
+  const parts = benchParts();
+  parts.check(['encoding', 'stop', 'cli', 'startup']);
+  if (parts.wants('encoding')) {
+    const h264 = h264DecodeFrames();
+    const report = await runFrameEncodingBench({ decodeFrame: h264.decodeFrame }).finally(() => h264.close());
+    process.stdout.write(formatReport(report));
+  }
+  if (parts.wants('stop')) process.stdout.write(formatStopLatency(await runStopLatencyBench()));
+  if (parts.wants('cli')) process.stdout.write(formatCliStart(runCliStartBench()));
+  if (parts.wants('startup')) process.stdout.write(formatStartup(await runStartupBench()));
   process.stdout.write(`total ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 }
