@@ -25,6 +25,7 @@ import { formatStopLatency, runStopLatencyBench } from './stop-latency.ts';
 import { formatCliStart, runCliStartBench } from './cli-start.ts';
 import { benchParts } from './parts.ts';
 import { formatStartup, runStartupBench } from './startup.ts';
+import { formatFootprint, runFootprintBench } from './footprint.ts';
 
 const WIDTH = 1280;
 const HEIGHT = 720;
@@ -276,7 +277,7 @@ export function formatReport(report: BenchReport): string {
 if (import.meta.main) {
   const started = performance.now();
   const parts = benchParts();
-  parts.check(['encoding', 'stop', 'cli', 'startup']);
+  parts.check(['encoding', 'stop', 'cli', 'startup', 'footprint']);
   if (parts.wants('encoding')) {
     const h264 = h264DecodeFrames();
     const report = await runFrameEncodingBench({ decodeFrame: h264.decodeFrame }).finally(() => h264.close());
@@ -285,5 +286,6 @@ if (import.meta.main) {
   if (parts.wants('stop')) process.stdout.write(formatStopLatency(await runStopLatencyBench()));
   if (parts.wants('cli')) process.stdout.write(formatCliStart(runCliStartBench()));
   if (parts.wants('startup')) process.stdout.write(formatStartup(await runStartupBench()));
+  if (parts.wants('footprint')) process.stdout.write(formatFootprint(await runFootprintBench()));
   process.stdout.write(`total ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 }
