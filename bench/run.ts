@@ -23,7 +23,9 @@ import {
 import { openH264TestEncoder } from '../test/harness/h264-test-encoder.ts';
 import { formatStopLatency, runStopLatencyBench } from './stop-latency.ts';
 import { formatCliStart, runCliStartBench } from './cli-start.ts';
-import { benchParts } from './parts.ts';
+import { formatFleetFailover, runFleetFailoverBench } from './fleet-failover.ts';
+import { formatRpcBench, rpcBenchOptions, runRpcBench } from './rpc.ts';
+import { formatCallerSignature, runCallerSignatureBench } from './caller-signature.ts';
 import { formatStartup, runStartupBench } from './startup.ts';
 import { formatFootprint, runFootprintBench } from './footprint.ts';
 
@@ -274,18 +276,34 @@ export function formatReport(report: BenchReport): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Parts `npm run bench -- --only a,b` may pick (all by default). */
+const PARTS = ['frames', 'stop', 'cli', 'rpc', 'fleet', 'signature', 'startup', 'footprint'] as const;
+
+/** The parts named by `--only` (comma-separated), else all of them. */
+function partsToRun(argv: ReadonlyArray<string>): ReadonlySet<string> {
+  const at = argv.indexOf('--only');
+  if (at < 0) return new Set(PARTS);
+  const named = (argv[at + 1] ?? '').split(',').filter(Boolean);
+  const unknown = named.filter((p) => !(PARTS as ReadonlyArray<string>).includes(p));
+  if (named.length === 0 || unknown.length > 0) throw new Error(`--only takes a comma-separated list of: ${PARTS.join(', ')}`);
+  return new Set(named);
+}
+
 if (import.meta.main) {
   const started = performance.now();
-  const parts = benchParts();
-  parts.check(['encoding', 'stop', 'cli', 'startup', 'footprint']);
-  if (parts.wants('encoding')) {
+  const argv = process.argv.slice(2);
+  const parts = partsToRun(argv);
+  if (parts.has('frames')) {
     const h264 = h264DecodeFrames();
     const report = await runFrameEncodingBench({ decodeFrame: h264.decodeFrame }).finally(() => h264.close());
     process.stdout.write(formatReport(report));
   }
-  if (parts.wants('stop')) process.stdout.write(formatStopLatency(await runStopLatencyBench()));
-  if (parts.wants('cli')) process.stdout.write(formatCliStart(runCliStartBench()));
-  if (parts.wants('startup')) process.stdout.write(formatStartup(await runStartupBench()));
-  if (parts.wants('footprint')) process.stdout.write(formatFootprint(await runFootprintBench()));
+  if (parts.has('stop')) process.stdout.write(formatStopLatency(await runStopLatencyBench()));
+  if (parts.has('cli')) process.stdout.write(formatCliStart(runCliStartBench()));
+  if (parts.has('rpc')) process.stdout.write(formatRpcBench(await runRpcBench(rpcBenchOptions(argv), (line) => process.stderr.write(`${line}\n`))));
+  if (parts.has('fleet')) process.stdout.write(formatFleetFailover(await runFleetFailoverBench()));
+  if (parts.has('signature')) process.stdout.write(formatCallerSignature(await runCallerSignatureBench()));
+  if (parts.has('startup')) process.stdout.write(formatStartup(await runStartupBench()));
+  if (parts.has('footprint')) process.stdout.write(formatFootprint(await runFootprintBench()));
   process.stdout.write(`total ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 }

@@ -21,7 +21,8 @@ import { publishApprovalEvents } from './actors/approval-events.ts';
 import { startHealthSummary } from './actors/health-summary.ts';
 import { d2dEstopListener } from './actors/d2d-estop-listener.ts';
 import { callerRefusal } from './safety/caller-allow.ts';
-import { explainRefusal, viewOf } from './machines/driver.machine.ts';
+import { createCallerIdentity } from './safety/caller-identity.ts';
+import { callerHeardMatters, explainRefusal, viewOf } from './machines/driver.machine.ts';
 import { availabilityOf } from './machines/driver-state.ts';
 import { reconfigurePlan } from './config/reconfigure-plan.ts';
 import { RestartRequired } from './errors.ts';
@@ -136,8 +137,12 @@ function lateTarget(root: () => RobotRuntime['driver']): GateTarget {
   };
 }
 
-/** The configured policy, its function names checked against this device's catalogue (a ConfigError otherwise). */
-function startPolicy(config: DriverConfig): SafetyPolicy {
+/**
+ * The configured policy, its function names checked against this device's catalogue (a ConfigError
+ * otherwise). The settings app calls it right after loading a configuration, so an apply is refused
+ * like any other unusable setting instead of failing half-way through `reconfigure`.
+ */
+export function startPolicy(config: DriverConfig): SafetyPolicy {
   const checked = validatePolicy(policyDocument(config.safetyPolicy), APPROVABLE_FUNCTIONS);
   if (!checked.ok) throw new ConfigError(checked.error.message.replace(/^Invalid policy: /, 'safety policy: '));
   return config.safetyPolicy;
@@ -160,8 +165,11 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
   let mesh: DeviceRuntime | undefined;
   let current = config;
   const audit = openAuditLog(config.auditLogPath, (record) => mesh?.publish(subjects.audit(current.tenant, current.deviceId), record));
-  const gate = createRpcGate({ functions, target: lateTarget(root), explainRefusal, onRefusal: (info) => robot?.recordRefusal(info), callerRefusal: ({ fn, labels, event, caller }) => callerRefusal(current.rpcAllow, fn, labels, caller, event), rateLimiter: new RateLimiter(() => root().getSnapshot().context.policy.rate_limits), onCall: (who) => robot?.driver.send({ type: 'caller.heard', who }), hold: createApprovalStage(root) });
-  const supervisorGate = createRpcGate({ functions: SUPERVISOR_FUNCTIONS, target: lateTarget(root), explainRefusal, onRefusal: (info) => robot?.recordRefusal(info) });
+  // Signed callers (--trusted-callers): one verifier, one replay cache, for every path and both gates.
+  const identity = config.trustedCallers.length > 0 ? createCallerIdentity({ trusted: config.trustedCallers, requireSigned: config.requireSignedCallers }) : undefined;
+  const identify = identity ? { identify: identity.identify } : {};
+  const gate = createRpcGate({ functions, target: lateTarget(root), explainRefusal, ...identify, onRefusal: (info) => robot?.recordRefusal(info), callerRefusal: ({ fn, labels, event, caller }) => callerRefusal(current.rpcAllow, fn, labels, caller, event), rateLimiter: new RateLimiter(() => root().getSnapshot().context.policy.rate_limits), onCall: (who) => robot && callerHeardMatters(robot.driver.getSnapshot().context, who) && robot.driver.send({ type: 'caller.heard', who }), hold: createApprovalStage(root) });
+  const supervisorGate = createRpcGate({ functions: SUPERVISOR_FUNCTIONS, target: lateTarget(root), explainRefusal, ...identify, onRefusal: (info) => robot?.recordRefusal(info) });
   const policy = startPolicy(config);
   const meshOptionsOf = (c: DriverConfig, brokers: ReadonlyArray<string>): DeviceRuntimeOptions => ({
     deviceId: c.deviceId,
@@ -203,6 +211,8 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     privilegedRpc: config.privilegedRpc,
     policy,
     audit,
+    mediaPolicy: config.mediaPolicy,
+    callersVerified: identity !== undefined,
     emitSafetyEvent: (payload) => mesh?.emitEvent('safety_event', payload),
     mesh: device.logic,
     meshInput: device.input(),

@@ -10,6 +10,7 @@ import { processInput, type DriverConfig } from '../config/config.ts';
 import { createLogger } from '../logging/logger.ts';
 import { colourWanted } from '../cli/terminal-style.ts';
 import { runClientCommand } from './cli-commands.ts';
+import { callerSignerOf } from './caller-signer.ts';
 import type { DiscoveryMode } from './mesh-client.ts';
 
 const log = createLogger('client');
@@ -43,6 +44,7 @@ export async function runClient(config: DriverConfig): Promise<number> {
     connectOptions,
     tenant: target.tenant,
     discoveryMode: clientDiscoveryMode(config),
+    signer: callerSignerOf(config.credentials),
     json: config.json,
     colour: colourWanted(processInput().env, process.stderr.isTTY === true),
     brokerLabel: target.servers.join(', '),

@@ -60,10 +60,13 @@ export interface MediaRpcEventOf<F extends MediaFunctionName, P extends object> 
   readonly function: F;
   readonly params: Readonly<P>;
   readonly requires: MediaRequirement;
+  /** Who called (the verified key, else the asserted source device), for the capture audit. */
+  readonly caller: string | null;
+  readonly verified: boolean;
 }
 
 function mediaEvent<F extends MediaFunctionName, P extends object>(call: CallContext, fn: F, params: P, requires: MediaRequirement): MediaRpcEventOf<F, P> {
-  return { type: 'rpc.media', requestId: call.requestId, function: fn, params: { ...params }, requires };
+  return { type: 'rpc.media', requestId: call.requestId, function: fn, params: { ...params }, requires, caller: call.caller.sourceDevice, verified: call.caller.verified !== undefined };
 }
 
 const READ = { direction: 'read', safety: 'informational', modality: 'media' } as const;
@@ -73,7 +76,7 @@ const STREAM: MediaRequirement = { stream: true };
 export const getMediaStatus = defineFunction({
   name: 'get_media_status',
   description:
-    'Media session state: status (available|unavailable|released), session_state (idle|signalling|negotiating|streaming|reconnecting|released|closed), video codec, input/output audio rates and channels, whether audio input and output are started, monitor settings, and the last error. Read-only.',
+    'Media session state: status (available|unavailable|released), session_state (idle|signalling|negotiating|streaming|reconnecting|released|closed), video codec, input/output audio rates and channels, whether audio input and output are started, monitor settings, the live link\'s stats (video packets/frames/keyframes, PLIs sent, NACK/RTX loss repair: nackSent, nackedPackets, rtxReceived, recoveredPackets, unrecoveredPackets; audio packets), and the last error. Read-only.',
   labels: READ,
   params: defineParams({}),
   toEvent: (p, call) => mediaEvent(call, 'get_media_status', p, {}),
