@@ -5,11 +5,17 @@
 // default URL (recorded for the client commands, src/adapters/sim-broker-file.ts). Every other
 // module is imported lazily by the command that needs it, so help and version start fast. Owns
 // process exit codes and signals; everything else is delegated. README "Command line".
+import { enableCompileCache } from 'node:module';
 import type { DriverConfig } from './config/config.ts';
 import { ConfigError } from './config/config-error.ts';
 import { commandHelp, earlyAction, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, overview, PROGRAM, versionLine, COMMAND_HELP } from './cli/command-line.ts';
 import { closestName } from './cli/did-you-mean.ts';
 import { createLogger, setLogLevel } from './logging/logger.ts';
+
+// Node's on-disk compile cache (in the OS temp folder; NODE_DISABLE_COMPILE_CACHE=1 turns it off):
+// later starts reuse the compiled code of every module the command then imports — and, in a clone,
+// the type-stripped sources, which is most of a src/ start's CPU (bench/startup.ts).
+enableCompileCache();
 
 const log = createLogger('cli');
 

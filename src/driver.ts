@@ -12,7 +12,6 @@ import { natsConnectionOptions } from './adapters/nats-options.ts';
 import { openAuditLog } from './adapters/audit-log.ts';
 import type { DaemonTransport } from './adapters/daemon-transport.ts';
 import { daemonAuthOf } from './adapters/daemon-auth.ts';
-import { createStateInspector } from './adapters/state-inspector.ts';
 import { refuseDuplicateDevice } from './adapters/duplicate-device.ts';
 import { prepareDeviceRuntime, type DeviceRuntime, type DeviceRuntimeOptions } from './actors/device-runtime.ts';
 import { createRpcGate, type GateTarget, type RpcGate } from './actors/rpc-gate.ts';
@@ -158,7 +157,8 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
   const mediaEnabled = !config.noMedia;
   const functions = functionsFor({ media: mediaEnabled });
   const events = eventsFor({ media: mediaEnabled });
-  const inspector = config.inspectUrl ? createStateInspector(config.inspectUrl) : undefined;
+  // @statelyai/inspect (and its serialisers) only when asked for: ~30 modules a plain start skips.
+  const inspector = config.inspectUrl ? (await import('./adapters/state-inspector.ts')).createStateInspector(config.inspectUrl) : undefined;
   // The root, the mesh runtime and the config in force are read late by the closures below.
   let robot: RobotRuntime | undefined;
   const root = () => (robot as RobotRuntime).driver;

@@ -2,7 +2,7 @@
 // Owns the error vocabulary and its JSON-RPC mapping (device-connect-protocol.md §2.3: -32601
 // unknown method, -32602 invalid params, -32000 handler failure); `error.data` carries `_tag` and
 // the fields below. Does not own logging or retry policy. No code matches on messages.
-import { Data } from 'effect';
+import * as Data from 'effect/Data';
 import type { InvalidFrame, PayloadTooLarge } from './media/encoding/frame-errors.ts';
 import type { SoundFileRefused } from './adapters/sound-files.ts';
 

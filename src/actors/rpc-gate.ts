@@ -6,7 +6,7 @@
 // I/O, no machine state (the rate limiter keeps its buckets). A refusal is turned into a typed error
 // by the optional `explainRefusal` of the composing actor, else NotAllowedInState.
 import { randomUUID } from 'node:crypto';
-import { Result } from 'effect';
+import * as Result from 'effect/Result';
 import type { AnyActorRef } from 'xstate';
 import { HandlerFailed, NotAllowedInState, OutcomeTimeout, RateLimited, UnknownMethod, type RpcFailure } from '../errors.ts';
 import { rateClassOf, type RateLimiter } from '../rpc/rate-limits.ts';

@@ -2,7 +2,7 @@
 // caller may make, and `set_safety_policy`, served only on the `.supervisor` subject, which takes
 // the whole policy as one document, validated by src/safety/safety-policy.ts before the root sees
 // it. Owns their advertised definitions and the parameter decoding; the root applies and audits.
-import { Result } from 'effect';
+import * as Result from 'effect/Result';
 import { InvalidParams } from '../errors.ts';
 import { validatePolicy, type SafetyPolicy } from '../safety/safety-policy.ts';
 import { actingOwner, defineFunction } from './function-def.ts';

@@ -6,7 +6,10 @@
 // per-key rules (enums, booleans, string lengths, absolute paths) and the `{field, message}` issue shape; stricter than the reference on purpose
 // (§12.15: `transport_mode` was not validated, unknown keys were ignored). Does not own precedence
 // or cross-key checks (src/config/config.ts `resolveConfig` does those) nor any file I/O.
-import { Effect, Result, Schema, SchemaIssue } from 'effect';
+import * as Effect from 'effect/Effect';
+import * as Result from 'effect/Result';
+import * as Schema from 'effect/Schema';
+import * as SchemaIssue from 'effect/SchemaIssue';
 import { DEVICE_ID_PATTERN, TENANT_PATTERN } from '../protocol/subjects.ts';
 import { isMediaPolicyMode, MEDIA_POLICY_MODES, type MediaPolicyMode } from '../safety/media-policy.ts';
 import { ENVELOPE_AXES, envelopeFrom, MECHANICAL_RANGES, type AxisRange, type EnvelopeAxis } from '../safety/safety-policy.ts';

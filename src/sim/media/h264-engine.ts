@@ -9,7 +9,7 @@
 // only while a session's video track is open; each run starts a fresh encoder, so the first live
 // viewer's first frame is an IDR. Owns the H.264/Opus pipeline; the sessions' peers and the pump's
 // clock are peer-engine.ts's; not signalling.
-import { Result } from 'effect';
+import * as Result from 'effect/Result';
 import { parseRtpPacket } from '../../media/rtp/rtp-packet.ts';
 import { createLogger } from '../../logging/logger.ts';
 import type { ProducerSession } from '../signalling-in-process.ts';
