@@ -447,10 +447,10 @@ async function sweep(run: ScanRun, options: PanoramaScanOptions): Promise<void> 
   if (run.plan.poses.length === 0) return;
   await run.home();
   const bodyOnlyZero = options.bodyYawSteps.length === 1 && options.bodyYawSteps[0] === 0;
-  // A body step whose poses were all skipped is not moved to.
-  for (const body of options.bodyYawSteps) {
+  // Body yaws in plan order (a clamped pose keeps the body under its head, so it may add one); a
+  // body step with no pose left is not moved to.
+  for (const body of new Set(run.plan.poses.map((p) => p.bodyYawDeg))) {
     const poses = run.plan.poses.filter((p) => p.bodyYawDeg === body);
-    if (poses.length === 0) continue;
     if (run.aborted) return;
     const driftAfterMove = await run.bodyStep(body, bodyOnlyZero);
     for (const pose of poses) {

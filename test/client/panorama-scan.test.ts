@@ -194,27 +194,28 @@ describe('the plan on the world-frame head (body step + head step)', () => {
     expect(worldYawCoverage(five.poses.map((p) => ({ worldYawDeg: p.worldYawDeg, ok: true }) as never))).toMatchObject({ sample_count: 30, likely_full_360: true });
   });
 
-  test('the mechanical ±45°: --full-360 keeps the 4 poses inside, moves only to their body steps, and says once what it skipped and why', async () => {
+  test('the mechanical ±45°: --full-360 keeps the 4 poses inside, looks at the range edges for the rest (body kept under the head), skips repeated views, and says once why', async () => {
     const device = fakeDevice();
     const scan = await capturePanoramaScan(device.call, { ...OPTIONS, ...FULL, settleS: 0 });
-    expect(scan.skippedPoses).toHaveLength(20);
-    expect(scan.frames.map((f) => Math.round(f.worldYawDeg * 10) / 10)).toEqual([-17.1, 12.9, -12.9, 17.1]);
+    expect(scan.skippedPoses).toHaveLength(18);
+    expect(scan.frames.map((f) => Math.round(f.worldYawDeg * 10) / 10)).toEqual([45, -45, -17.1, 12.9, -12.9, 17.1]);
     expect(device.calls.filter((c) => c.fn === 'look_at_world').every((c) => Math.abs(c.params['yaw'] as number) <= 45)).toBe(true);
-    expect(device.calls.filter((c) => c.fn === 'set_body_yaw').map((c) => Math.round(c.params['yaw_deg'] as number))).toEqual([-32, 32]);
+    expect(device.calls.filter((c) => c.fn === 'set_body_yaw').map((c) => Math.round(c.params['yaw_deg'] as number))).toEqual([-15, -105, -32, 32]);
     const skipped = scan.warnings.filter((w) => w.includes('skipped'));
     expect(skipped).toHaveLength(1);
-    expect(skipped[0]).toMatch(/20 of 24 planned poses are skipped/);
+    expect(skipped[0]).toMatch(/2 poses look at the nearest edge of the head-yaw range instead, 18 of 24 are skipped/);
     expect(skipped[0]).toMatch(/head yaw -45°…45°/);
-    expect(skipped[0]).toMatch(/world yaw -17\.1°…17\.1°/);
+    expect(skipped[0]).toMatch(/world yaw -45°…45°/);
     expect(skipped[0]).toMatch(/already the driver's mechanical head-yaw range/);
   });
 
   test('a narrower envelope: the warning says how the operator widens it', () => {
     const narrow: PoseRanges = { ...MECHANICAL_POSE_RANGES, headYaw: { min: -30, max: 30 }, source: 'advertised' };
     const plan = planScan({ bodyYawSteps: [-40, 0, 40], pitchSteps: [0], yawSteps: [-45, 0, 45] }, narrow);
-    expect(plan.poses.map((p) => [p.bodyYawDeg, p.headStepDeg, p.worldYawDeg])).toEqual([[-40, 45, 5], [0, 0, 0], [40, -45, -5]]);
+    // -40 - 45 = -85 and 0 + 45 = 45 look at the range's edges (body within 60° of the head); the rest repeat a view.
+    expect(plan.poses.map((p) => [p.bodyYawDeg, p.headStepDeg, p.worldYawDeg])).toEqual([[-40, -45, -30], [-40, 45, 5], [0, 0, 0], [0, 45, 30], [40, -45, -5]]);
     const warning = skippedPosesWarning(plan)!;
-    expect(warning).toMatch(/6 of 9 planned poses are skipped/);
+    expect(warning).toMatch(/2 poses look at the nearest edge of the head-yaw range instead, 4 of 9 are skipped/);
     expect(warning).toMatch(/head yaw -30°…30°/);
     expect(warning).toMatch(/--envelope FILE or the settings file's safety_envelope \(axis head_yaw_deg\)/);
   });

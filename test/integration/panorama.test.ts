@@ -125,7 +125,7 @@ describe('a scan', () => {
   });
 });
 
-test('--full-360 under the default envelope (head yaw ±45°): the 4 poses inside it, one warning naming the range, the coverage and the limit; no move refused', async () => {
+test('--full-360 under the default envelope (head yaw ±45°): the 4 poses inside it plus the range edges, one warning naming the range, the coverage and the limit; no move refused', async () => {
   const out = join(dir, 'full');
   const sentAt = scene.all.messages.length;
   const result = await panorama([ID, '--output', out, '--full-360', '--pitch-steps', '1', '--settle-s', '0.3', '--home-settle-s', '0.1', '--json']).done;
@@ -133,17 +133,17 @@ test('--full-360 under the default envelope (head yaw ±45°): the 4 poses insid
   const events = result.stdout.trim().split('\n').map((l) => JSON.parse(l));
   const skipped = events.filter((e) => e.event === 'warning' && /skipped/.test(e.message));
   expect(skipped).toHaveLength(1);
-  expect(skipped[0].message).toMatch(/20 of 24 planned poses are skipped.*head yaw -45°…45°.*world yaw -17\.1°…17\.1°.*already the driver's mechanical head-yaw range/);
+  expect(skipped[0].message).toMatch(/head yaw -45°…45°.*2 poses look at the nearest edge of the head-yaw range instead, 18 of 24 are skipped.*world yaw -45°…45°.*already the driver's mechanical head-yaw range/);
   const frames = events.filter((e) => e.event === 'frame');
-  expect(frames.map((f) => [Math.round(f.world_yaw_deg), f.ok])).toEqual([[-17, true], [13, true], [-13, true], [17, true]]);
+  expect(frames.map((f) => [Math.round(f.world_yaw_deg), f.ok])).toEqual([[45, true], [-45, true], [-17, true], [13, true], [-13, true], [17, true]]);
   // Every refusal on the wire (error replies and refused safety events) by its tag: a TooFast body move may be retried, never an OutsideEnvelope.
   const bodies = scene.all.messages.slice(sentAt).map((m) => m.body as Record<string, any>);
   const refusals = [...bodies.map((b) => b?.error?.data?._tag), ...bodies.filter((b) => b?.params?.kind === 'refused').map((b) => b.params.error_tag)].filter(Boolean);
   expect(refusals, 'no call refused by the envelope').not.toContain('OutsideEnvelope');
   const m = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
-  expect(m.world_yaw_coverage).toMatchObject({ sample_count: 4, likely_full_360: false, world_yaw_model: 'body_plus_head_world_frame', head_yaw_range_deg: [-45, 45], skipped_pose_count: 20 });
-  expect(m.skipped_poses).toHaveLength(20);
-  expect(m.planned_frame_count).toBe(4);
+  expect(m.world_yaw_coverage).toMatchObject({ sample_count: 6, likely_full_360: false, world_yaw_model: 'body_plus_head_world_frame', head_yaw_range_deg: [-45, 45], skipped_pose_count: 18 });
+  expect(m.skipped_poses).toHaveLength(18);
+  expect(m.planned_frame_count).toBe(6);
 }, 60_000);
 
 test('Ctrl-C: the robot is stopped, the lease released, the partial scan written (exit 130)', async () => {
