@@ -11,6 +11,7 @@ import { openClientConnection } from '../adapters/client-connection.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../cli/command-line.ts';
 import { paint } from '../cli/terminal-style.ts';
 import type { PanoramaArgs } from './panorama-args.ts';
+import { advertisedPoseRanges } from './panorama-plan.ts';
 import { capturePanoramaScan, type PanoramaScanResult, type ScanProgress } from './panorama-scan.ts';
 import { isClientError } from './errors.ts';
 import { MeshClient, type DiscoveryMode } from './mesh-client.ts';
@@ -112,8 +113,11 @@ export async function runPanoramaCommand(a: PanoramaCommandArgs): Promise<number
       if (a.json) out(JSON.stringify({ event: 'error', error: { _tag: 'DeviceNotFound', deviceId: a.deviceId, waited_s: a.args.waitTimeoutS } }));
       return a.signal?.aborted ? EXIT_INTERRUPTED : EXIT_DEVICE_NOT_FOUND;
     }
+    // The advertised ranges carry the operator's envelope: the plan stays inside them (no refused moves).
+    const ranges = advertisedPoseRanges((await client.functions(a.deviceId)).functions);
     const scan = await capturePanoramaScan((fn, params) => client.invoke(a.deviceId, fn, params, { dcMeta: { llmReasoning: `Reachy panorama scan via Device Connect: ${fn}` } }), {
       ...a.args.scan,
+      ranges,
       signal: a.signal,
       onProgress: progressPrinter(a, out, err),
     });

@@ -1,10 +1,12 @@
 // `manifest.json` of a panorama scan: the reference's fields (reference-driver.md §6.2
-// `to_manifest`, `analyze_world_yaw_coverage`) with the world-yaw model corrected to the head's
-// world pose, plus what this implementation adds: the panorama's geometry (yaw ↔ column), the
+// `to_manifest`, `analyze_world_yaw_coverage`) with the world-yaw model of the daemon (the head
+// is commanded in the world frame to body step + head step, frames placed by its observed pose), the
+// ranges that bounded the plan and the poses skipped, plus what this implementation adds: the panorama's geometry (yaw ↔ column), the
 // camera intrinsics used, timing, abort/failure and the lease. Pure: builds a JSON value.
 import { fieldOfViewDeg, type PinholeIntrinsics } from '../media/camera-intrinsics.ts';
 import type { PanoramaImage } from './panorama-projection.ts';
-import { HEAD_PITCH_LIMIT_DEG, HEAD_YAW_LIMIT_DEG, type PanoramaFrame, type PanoramaScanResult } from './panorama-scan.ts';
+import type { PoseRanges } from './panorama-plan.ts';
+import type { PanoramaFrame, PanoramaScanResult } from './panorama-scan.ts';
 
 /** The panorama as written: its geometry, the intrinsics it used and how long the projection took. */
 export interface PanoramaInfo {
@@ -15,8 +17,12 @@ export interface PanoramaInfo {
 
 /** §6.2: a largest gap at most this wide means the ring is (likely) covered. */
 export const FULL_360_GAP_DEG = 25;
-/** The head pose is in the world frame (reachy-daemon-api.md §5): a frame's world yaw is the head's yaw. */
-export const WORLD_YAW_MODEL = 'head_pose_world_frame';
+/**
+ * The reference's intent (world yaw = body step + head step) on the daemon's semantics: the head is
+ * commanded in the world frame to that yaw (reachy-daemon-api.md §5), and a frame's world yaw is the
+ * head's observed world yaw.
+ */
+export const WORLD_YAW_MODEL = 'body_plus_head_world_frame';
 
 export const STITCHING_NOTE =
   'panorama.jpg is an equirectangular projection: each frame is placed by its head pose (world yaw and pitch; the head pose is in the world frame) and the camera intrinsics, then feather-blended; lens distortion is not corrected. strips/ and panorama_grid.jpg are contact sheets (frames side by side), as in the reference.';
@@ -27,15 +33,16 @@ function spread(values: readonly number[]): number {
   return values.length < 2 ? 0 : Math.max(...values) - Math.min(...values);
 }
 
-/** §6.2 `analyze_world_yaw_coverage` over the ok frames' world yaws, with our world-yaw model. */
-export function worldYawCoverage(frames: readonly PanoramaFrame[]): Record<string, unknown> {
+/** §6.2 `analyze_world_yaw_coverage` over the ok frames' world yaws, with our world-yaw model (and the plan's bounds when given). */
+export function worldYawCoverage(frames: readonly PanoramaFrame[], bounds?: { ranges: PoseRanges; skipped: number }): Record<string, unknown> {
   const yaws = frames.filter((f) => f.ok).map((f) => f.worldYawDeg);
-  if (yaws.length < 2) return { sample_count: yaws.length, span_deg: 0, largest_gap_deg: 360, likely_full_360: false, world_yaw_model: WORLD_YAW_MODEL };
+  const extra = bounds ? { head_yaw_range_deg: [bounds.ranges.headYaw.min, bounds.ranges.headYaw.max], range_source: bounds.ranges.source, skipped_pose_count: bounds.skipped } : {};
+  if (yaws.length < 2) return { sample_count: yaws.length, span_deg: 0, largest_gap_deg: 360, likely_full_360: false, world_yaw_model: WORLD_YAW_MODEL, ...extra };
   const points = yaws.map((y) => ((y % 360) + 360) % 360).sort((a, b) => a - b);
   const gaps = points.slice(1).map((p, i) => p - points[i]!);
   gaps.push(360 - points.at(-1)! + points[0]!);
   const largest = Math.max(...gaps);
-  return { sample_count: yaws.length, span_deg: round2(360 - largest), largest_gap_deg: round2(largest), likely_full_360: largest <= FULL_360_GAP_DEG, world_yaw_model: WORLD_YAW_MODEL };
+  return { sample_count: yaws.length, span_deg: round2(360 - largest), largest_gap_deg: round2(largest), likely_full_360: largest <= FULL_360_GAP_DEG, world_yaw_model: WORLD_YAW_MODEL, ...extra };
 }
 
 function frameEntry(f: PanoramaFrame): Record<string, unknown> {
@@ -47,6 +54,7 @@ function frameEntry(f: PanoramaFrame): Record<string, unknown> {
     body_drift_after_move_deg: f.bodyDriftAfterMoveDeg,
     body_drift_after_look_deg: f.bodyDriftAfterLookDeg,
     world_yaw_deg: f.worldYawDeg,
+    world_yaw_commanded_deg: f.worldYawCommandedDeg,
     pitch_deg: f.pitchDeg,
     yaw_deg: f.yawDeg,
     head_pose_deg: { yaw: f.head.yawDeg, pitch: f.head.pitchDeg, roll: f.head.rollDeg, observed: f.head.observed },
@@ -93,12 +101,13 @@ export function scanManifest(scan: PanoramaScanResult, panorama: PanoramaInfo | 
     coverage_yaw_deg: spread(ok.map((f) => f.yawDeg)),
     coverage_pitch_deg: spread(ok.map((f) => f.pitchDeg)),
     coverage_body_yaw_deg: spread(ok.map((f) => f.bodyYawDeg)),
-    world_yaw_coverage: worldYawCoverage(scan.frames),
+    world_yaw_coverage: worldYawCoverage(scan.frames, { ranges: scan.ranges, skipped: scan.skippedPoses.length }),
     body_drift_warnings: [...scan.bodyDriftWarnings],
     stitching_disclaimer: STITCHING_NOTE,
-    head_yaw_limit_deg: [-HEAD_YAW_LIMIT_DEG, HEAD_YAW_LIMIT_DEG],
-    head_pitch_limit_deg: [-HEAD_PITCH_LIMIT_DEG, HEAD_PITCH_LIMIT_DEG],
+    head_yaw_limit_deg: [scan.ranges.headYaw.min, scan.ranges.headYaw.max],
+    head_pitch_limit_deg: [scan.ranges.headPitch.min, scan.ranges.headPitch.max],
     planned_frame_count: scan.plannedFrames,
+    skipped_poses: scan.skippedPoses.map((p) => ({ body_yaw_deg: p.bodyYawDeg, pitch_deg: p.pitchDeg, yaw_deg: p.headStepDeg, world_yaw_deg: p.worldYawDeg })),
     aborted: scan.aborted,
     failure: scan.failure,
     warnings: [...scan.warnings],

@@ -3,12 +3,14 @@
 // one capture per pose), through the driver's own RPCs with three differences (§12 item 18):
 // every move is sent with `wait: true` and answered when it ended (the settle time only covers
 // the camera's latency), the motion lease is held for the whole scan and given back at the end,
-// and an abort signal (Ctrl-C) stops the robot and ends the scan with what it has. A frame's world
-// yaw is the head's yaw: the daemon keeps the head pose in the world frame (reachy-daemon-api.md §5),
-// so body moves turn the body under the head, not the camera. Owns the sequence and the frame
-// records; not argv (panorama-command.ts) nor images and files (panorama-artifacts.ts).
+// and an abort signal (Ctrl-C) stops the robot and ends the scan with what it has. The daemon keeps
+// the head pose in the world frame (reachy-daemon-api.md §5), so each pose commands the body to its
+// step b and the head to world yaw b + y (panorama-plan.ts), skipping poses outside the device's
+// advertised ranges; a frame's world yaw is the head's observed yaw. Owns the sequence and the frame
+// records; not argv (panorama-command.ts), the plan (panorama-plan.ts) nor images and files.
 import type { JsonObject } from './device-record.ts';
 import type { InvokeResult } from './mesh-client.ts';
+import { MECHANICAL_POSE_RANGES, planScan, skippedPosesWarning, type PlannedPose, type PoseRanges, type ScanPlan } from './panorama-plan.ts';
 import { wrapDeg } from './panorama-projection.ts';
 import { pictureSignature, signatureDistance, STABLE_PICTURE_DIFF } from './picture-stability.ts';
 
@@ -31,11 +33,13 @@ export interface PanoramaScanOptions {
   readonly homeSettleS?: number | undefined;
   readonly verifyBodyPose: boolean;
   readonly bodyDriftToleranceDeg: number;
+  /** What the device accepts (its advertised ranges: the safety envelope); undefined: the driver's mechanical ranges. */
+  readonly ranges?: PoseRanges | undefined;
   readonly signal?: AbortSignal | undefined;
   readonly onProgress?: ((event: ScanProgress) => void) | undefined;
 }
 
-/** Head limits the reference clamps to on the client side (§6.1 step 4), the driver's mechanical limits. */
+/** Head steps of the reference (§6.1 step 4): yaws relative to the body step, pitches clamped to these. */
 export const HEAD_YAW_LIMIT_DEG = 45;
 export const HEAD_PITCH_LIMIT_DEG = 30;
 /** ±2.8 rad: the body range the reference's full-range body steps span (§6.2 `default_body_yaw_steps`). */
@@ -105,7 +109,10 @@ export interface PanoramaFrame {
   readonly index: number;
   readonly bodyYawDeg: number;
   readonly pitchDeg: number;
+  /** The head step, relative to the body step (the reference's `yaw`). */
   readonly yawDeg: number;
+  /** The head's world yaw commanded: body step + head step. */
+  readonly worldYawCommandedDeg: number;
   readonly rollDeg: number;
   readonly look: CallReply;
   /** The capture reply without its picture (`data_b64`). */
@@ -134,6 +141,10 @@ export type ScanProgress =
 export interface PanoramaScanResult {
   readonly frames: readonly PanoramaFrame[];
   readonly plannedFrames: number;
+  /** The plan's poses outside the device's ranges, not taken. */
+  readonly skippedPoses: readonly PlannedPose[];
+  /** The ranges the plan was bounded by. */
+  readonly ranges: PoseRanges;
   readonly bodyDriftWarnings: readonly string[];
   readonly warnings: readonly string[];
   readonly aborted: boolean;
@@ -183,10 +194,6 @@ function bodyYawOf(reply: CallReply): number | null {
 
 const clamp = (value: number, limit: number) => Math.max(-limit, Math.min(limit, value));
 
-/** Said once when a scan turns the body: what body steps can and cannot do on this robot. */
-export const BODY_STEPS_NOTE =
-  'body steps turn the body under the head: the head pose is in the world frame, so the camera looks where the head yaw says (±45°), whatever the body does; the daemon pulls the body to within 65° of the head';
-
 /** A move is done when its reply says so: `completed` with wait, `accepted`/`already_*` otherwise (the reference's `accepted`). */
 export function moveSucceeded(reply: CallReply): boolean {
   return reply['status'] === 'completed' || reply['status'] === 'accepted' || reply['status'] === 'already_awake';
@@ -198,6 +205,7 @@ class ScanRun {
   readonly frames: PanoramaFrame[] = [];
   readonly bodyDriftWarnings: string[] = [];
   readonly warnings: string[] = [];
+  readonly plan: ScanPlan;
   readonly planned: number;
   #lock: number | null = null;
   #renewTimer: NodeJS.Timeout | null = null;
@@ -208,7 +216,8 @@ class ScanRun {
   constructor(call: DeviceCall, options: PanoramaScanOptions) {
     this.#call = call;
     this.#o = options;
-    this.planned = options.bodyYawSteps.length * options.pitchSteps.length * options.yawSteps.length;
+    this.plan = planScan(options, options.ranges ?? MECHANICAL_POSE_RANGES);
+    this.planned = this.plan.poses.length;
     options.signal?.addEventListener('abort', this.#onAbort, { once: true });
   }
 
@@ -333,10 +342,11 @@ class ScanRun {
     return previous?.reply ?? reply;
   }
 
-  async pose(commanded: number, driftAfterMove: number | null, pitchTarget: number, yawTarget: number): Promise<PanoramaFrame> {
+  async pose(planned: PlannedPose, driftAfterMove: number | null): Promise<PanoramaFrame> {
     const o = this.#o;
-    const pitch = clamp(pitchTarget, HEAD_PITCH_LIMIT_DEG);
-    const yaw = clamp(yawTarget, HEAD_YAW_LIMIT_DEG);
+    const commanded = planned.bodyYawDeg;
+    const pitch = clamp(planned.pitchDeg, HEAD_PITCH_LIMIT_DEG);
+    const yaw = planned.worldYawDeg;
     const before = o.verifyBodyPose ? await this.readBodyYaw() : null;
     const lookStart = performance.now();
     const look = await this.call('look_at_world', { pitch, roll: o.rollDeg, yaw, owner: o.owner, wait: true });
@@ -366,7 +376,8 @@ class ScanRun {
       index: this.frames.length,
       bodyYawDeg: after ?? reference,
       pitchDeg: pitch,
-      yawDeg: yaw,
+      yawDeg: planned.headStepDeg,
+      worldYawCommandedDeg: yaw,
       rollDeg: o.rollDeg,
       head: { yawDeg: wrapDeg(head.yaw), pitchDeg: head.pitch, rollDeg: head.roll, observed: present.head !== null },
       look,
@@ -415,6 +426,8 @@ export async function capturePanoramaScan(call: DeviceCall, options: PanoramaSca
   return {
     frames: run.frames,
     plannedFrames: run.planned,
+    skippedPoses: run.plan.skipped,
+    ranges: run.plan.ranges,
     bodyDriftWarnings: run.bodyDriftWarnings,
     warnings: run.warnings,
     aborted: run.aborted,
@@ -429,19 +442,22 @@ export async function capturePanoramaScan(call: DeviceCall, options: PanoramaSca
 }
 
 async function sweep(run: ScanRun, options: PanoramaScanOptions): Promise<void> {
+  const skipped = skippedPosesWarning(run.plan);
+  if (skipped) run.warn(skipped);
+  if (run.plan.poses.length === 0) return;
   await run.home();
   const bodyOnlyZero = options.bodyYawSteps.length === 1 && options.bodyYawSteps[0] === 0;
-  if (!bodyOnlyZero) run.warn(BODY_STEPS_NOTE);
-  for (const body of options.bodyYawSteps) {
+  // Body yaws in plan order (a clamped pose keeps the body under its head, so it may add one); a
+  // body step with no pose left is not moved to.
+  for (const body of new Set(run.plan.poses.map((p) => p.bodyYawDeg))) {
+    const poses = run.plan.poses.filter((p) => p.bodyYawDeg === body);
     if (run.aborted) return;
     const driftAfterMove = await run.bodyStep(body, bodyOnlyZero);
-    for (const pitch of options.pitchSteps) {
-      for (const yaw of options.yawSteps) {
-        if (run.aborted) return;
-        const frame = await run.pose(body, driftAfterMove, pitch, yaw);
-        run.frames.push(frame);
-        options.onProgress?.({ kind: 'frame', done: run.frames.length, total: run.planned, frame });
-      }
+    for (const pose of poses) {
+      if (run.aborted) return;
+      const frame = await run.pose(pose, driftAfterMove);
+      run.frames.push(frame);
+      options.onProgress?.({ kind: 'frame', done: run.frames.length, total: run.planned, frame });
     }
   }
 }

@@ -5,7 +5,9 @@
 // yaw marker sits at the column of its world yaw; --json prints one line per frame; the lease is
 // held during the scan (another caller gets LeaseHeld) and free after; Ctrl-C stops the robot,
 // releases the lease and writes what was captured (exit 130); exit 1 when nothing could be
-// written (the lease is someone else's), exit 2 when the device never appears.
+// written (the lease is someone else's), exit 2 when the device never appears; --full-360 under the
+// default envelope (head yaw ±45°) takes only the poses whose head world yaw is inside it, says so
+// once, and no move is refused.
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,7 +94,7 @@ describe('a scan', () => {
     const m = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
     expect(m).toMatchObject({
       frame_count: 6, success_count: 6, coverage_yaw_deg: 90, coverage_pitch_deg: 60, coverage_body_yaw_deg: 0,
-      world_yaw_coverage: { sample_count: 6, span_deg: 90, largest_gap_deg: 270, likely_full_360: false, world_yaw_model: 'head_pose_world_frame' },
+      world_yaw_coverage: { sample_count: 6, span_deg: 90, largest_gap_deg: 270, likely_full_360: false, world_yaw_model: 'body_plus_head_world_frame', head_yaw_range_deg: [-45, 45], range_source: 'advertised', skipped_pose_count: 0 },
       body_drift_warnings: [], head_yaw_limit_deg: [-45, 45], head_pitch_limit_deg: [-30, 30],
       device_connect: { tenant: 'default', device_id: ID, encoding: 'jpeg', max_edge: 640, quality: 82 },
       aborted: false, lease_released: true, owner: 'panorama',
@@ -122,6 +124,27 @@ describe('a scan', () => {
     }
   });
 });
+
+test('--full-360 under the default envelope (head yaw ±45°): the 4 poses inside it plus the range edges, one warning naming the range, the coverage and the limit; no move refused', async () => {
+  const out = join(dir, 'full');
+  const sentAt = scene.all.messages.length;
+  const result = await panorama([ID, '--output', out, '--full-360', '--pitch-steps', '1', '--settle-s', '0.3', '--home-settle-s', '0.1', '--json']).done;
+  expect(result.code, result.stderr).toBe(0);
+  const events = result.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const skipped = events.filter((e) => e.event === 'warning' && /skipped/.test(e.message));
+  expect(skipped).toHaveLength(1);
+  expect(skipped[0].message).toMatch(/head yaw -45°…45°.*2 poses look at the nearest edge of the head-yaw range instead, 18 of 24 are skipped.*world yaw -45°…45°.*already the driver's mechanical head-yaw range/);
+  const frames = events.filter((e) => e.event === 'frame');
+  expect(frames.map((f) => [Math.round(f.world_yaw_deg), f.ok])).toEqual([[45, true], [-45, true], [-17, true], [13, true], [-13, true], [17, true]]);
+  // Every refusal on the wire (error replies and refused safety events) by its tag: a TooFast body move may be retried, never an OutsideEnvelope.
+  const bodies = scene.all.messages.slice(sentAt).map((m) => m.body as Record<string, any>);
+  const refusals = [...bodies.map((b) => b?.error?.data?._tag), ...bodies.filter((b) => b?.params?.kind === 'refused').map((b) => b.params.error_tag)].filter(Boolean);
+  expect(refusals, 'no call refused by the envelope').not.toContain('OutsideEnvelope');
+  const m = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
+  expect(m.world_yaw_coverage).toMatchObject({ sample_count: 6, likely_full_360: false, world_yaw_model: 'body_plus_head_world_frame', head_yaw_range_deg: [-45, 45], skipped_pose_count: 18 });
+  expect(m.skipped_poses).toHaveLength(18);
+  expect(m.planned_frame_count).toBe(6);
+}, 60_000);
 
 test('Ctrl-C: the robot is stopped, the lease released, the partial scan written (exit 130)', async () => {
   const out = join(dir, 'interrupted');
