@@ -66,6 +66,8 @@ export interface RpcGateOptions {
   readonly hold?: (call: { fn: string; event: { type: string }; params: Record<string, unknown>; caller: CallerMeta }) => Promise<RpcFailure | null> | null;
   /** The caller allowlist (src/safety/caller-allow.ts): a refusal here comes before the rate limit and the state gate. */
   readonly callerRefusal?: (call: { fn: string; labels: RpcFunction['labels']; event: { type: string }; caller: CallerMeta }) => RpcFailure | null;
+  /** Called for every call the gate sends to the machine (after every check and any approval): the audit of accepted commands. */
+  readonly onAccepted?: (info: { fn: string; caller: CallerMeta; event: { type: string }; params: Record<string, unknown> }) => void;
   /** Told the caller (the rate limiter's key) of every decoded call, refused or not: the dead-man hears it. */
   readonly onCall?: (callerKey: string) => void;
 }
@@ -125,6 +127,7 @@ export function createRpcGate(options: RpcGateOptions): RpcGate {
         if (refusedLater) return refusedLater;
       }
       const timeoutMs = outcomeTimeoutMs(fn, decoded.success);
+      options.onAccepted?.({ fn: method, caller, event, params });
       return await new Promise<GateResult>((resolve) => {
         // Subscribe before sending: the machine may answer synchronously inside `send`.
         const subscription = target.on('rpc.outcome', (outcome) => {

@@ -1,7 +1,9 @@
 // The safety trail of the robot side: every refusal (the gate's, and the speed limits' TooFast), goto
 // stretched by the speed limits, interlock and lease change, policy change (who, before, after),
-// dead-man stop, approval request and decision, late move stopped and unconfirmed stop becomes one
-// record — appended to the audit log and published as a
+// dead-man stop, approval request and decision, late move stopped and unconfirmed stop, accepted
+// motion command and media capture, and the configuration changes the composition reports
+// (settings saved, credentials uploaded, reconfigure) becomes one record — chained and appended to
+// the audit log (which sends it to the broker's stream) and published, as chained, as a
 // `safety_event` — carrying the state AFTER the change, read from the children's snapshots (the
 // lease change carries its own after-holder, since a lapsed lease expires and is re-acquired in one
 // step). Owns the record shape; decides nothing and keeps no state. reference-driver.md §12.
@@ -17,17 +19,34 @@ import type { EstopDecision } from '../safety/d2d-estop.ts';
 export interface SafetyTrail {
   /** A gate refusal (audited and announced like every state change). */
   refusal(info: { fn: string; error: RpcFailure; caller: CallerMeta; event: { type: string } }): void;
+  /** A call the gate let through to the machine (motion commands and media captures are audited). */
+  accepted(info: { fn: string; caller: CallerMeta; event: { type: string }; params: Record<string, unknown> }): void;
+  /** A change reported by the composition: settings saved, credentials uploaded, configuration applied. */
+  change(change: AuditedChange): void;
   /** A D2D `emergencyStop` event acted on (after the trip was sent) or ignored (src/safety/d2d-estop.ts). */
   d2dEstop(decision: EstopDecision): void;
   stop(): void;
+}
+
+export interface AuditedChange {
+  /** `settings_changed`, `credentials_uploaded`, `reconfigured`, `reconfigure_refused`. */
+  readonly kind: string;
+  readonly reason: string;
+  /** Who asked (the settings app's session, `settings`, the CLI…). */
+  readonly owner: string | null;
+  readonly fields?: Record<string, unknown>;
+}
+
+/** The owner a call is recorded under: the asserted source device, else the call's `owner` parameter. */
+function ownerOf(caller: CallerMeta, event: { type: string }): string | null {
+  return caller.sourceDevice ?? ('owner' in event ? String((event as { owner: unknown }).owner) : null);
 }
 
 export function startSafetyTrail(root: Actor<DriverMachine>, audit: AuditLog, emitSafetyEvent: (payload: Record<string, unknown>) => void): SafetyTrail {
   const record = (kind: string, reason: string, fn: string | null, owner: string | null, extra: Record<string, unknown> = {}, override: Record<string, unknown> = {}) => {
     const state = { ...safetyState(viewOf(root.getSnapshot().context), Date.now()), ...override };
     const entry = { kind, reason, function: fn, owner, state, ts: isoSeconds(Date.now()), ...extra };
-    audit.append(entry);
-    emitSafetyEvent(entry);
+    emitSafetyEvent(audit.append(entry));
   };
   const { interlock, lease, motion } = root.getSnapshot().context.children;
   const subscriptions = [
@@ -50,8 +69,13 @@ export function startSafetyTrail(root: Actor<DriverMachine>, audit: AuditLog, em
   ];
   return {
     refusal({ fn, error, caller, event }) {
-      const owner = caller.sourceDevice ?? ('owner' in event ? String((event as { owner: unknown }).owner) : null);
-      record('refused', error.message, fn, owner, { error_tag: error._tag, ...(caller.reasoning ? { llm_reasoning: caller.reasoning } : {}) });
+      record('refused', error.message, fn, ownerOf(caller, event), { error_tag: error._tag, ...(caller.reasoning ? { llm_reasoning: caller.reasoning } : {}) });
+    },
+    accepted({ fn, caller, event, params }) {
+      record('accepted', 'passed the gate', fn, ownerOf(caller, event), { params, ...(caller.reasoning ? { llm_reasoning: caller.reasoning } : {}) });
+    },
+    change({ kind, reason, owner, fields }) {
+      record(kind, reason, null, owner, fields ?? {});
     },
     d2dEstop(d) {
       const extra = d.act === 'ignore' ? { emitter: d.emitter, ignored_because: d.why } : { emitter: d.emitter };

@@ -1,0 +1,226 @@
+// Sends the audit trail to the broker (issue 13 §1): the records the audit log holds unsent are
+// published in seq order, one at a time, to a JetStream stream (created when the account permits,
+// AUDIT_STREAM_NAME on `device-connect.*.*.audit`) with `Nats-Msg-Id` = `<device>-<seq>-<hash16>`, so
+// a re-send after a lost ack or a restart is dropped by the stream as a duplicate. Each record is
+// acknowledged in the log only once the stream acked it; while the broker is unreachable records wait
+// in the log's file and go out in order after reconnect. Without JetStream (or without permission)
+// it says so once and falls back to core publish (delivered = flushed to the broker, no dedup).
+// Owns the publishing; the chain and file are audit-log.ts's. Read by `audit verify --stream` too.
+import { headers, type NatsConnection } from '@nats-io/nats-core';
+import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { createLogger } from '../logging/logger.ts';
+import { failureNotice } from '../logging/failure-notice.ts';
+import { recordLine, type ChainedRecord } from '../protocol/audit-chain.ts';
+import type { AuditLog } from './audit-log.ts';
+
+const log = createLogger('audit');
+
+/** The stream the driver creates when none captures its audit subject (one per account, every device). */
+export const AUDIT_STREAM_NAME = 'DC_AUDIT';
+/** Every device's audit subject (`device-connect.<tenant>.<device_id>.audit`). */
+export const AUDIT_STREAM_SUBJECTS = ['device-connect.*.*.audit'] as const;
+/** A PubAck (or a JetStream API answer) later than this is a failed attempt, retried with the same Msg-Id. */
+export const AUDIT_PUBLISH_TIMEOUT_MS = 5_000;
+/** After a failed attempt (broker down, no ack) the publisher tries again after this pause. */
+export const AUDIT_RETRY_MS = 500;
+/** Records taken from the outbox per round (one fsync covers them). */
+export const AUDIT_BATCH_RECORDS = 256;
+/** JetStream API error code: the account may not use this API (permissions), per the server's codes. */
+const JS_NOT_ENABLED_FOR_ACCOUNT = 10039;
+
+export type AuditDelivery = 'jetstream' | 'core' | 'waiting';
+
+export interface AuditPublisherOptions {
+  readonly log: AuditLog;
+  /** The mesh's current connection (undefined while none). */
+  readonly connection: () => NatsConnection | undefined;
+  /** This device's audit subject. */
+  readonly subject: () => string;
+  readonly deviceId: () => string;
+  /** The stream to publish to (created when absent and permitted); null: core publish only. */
+  readonly stream?: string | null;
+}
+
+export interface AuditPublisher {
+  /** How records leave now: acknowledged by a stream, flushed on core NATS, or waiting for a connection. */
+  readonly delivery: AuditDelivery;
+  /** Resolves true once every record appended before the call is delivered; false after `timeoutMs`. */
+  drained(timeoutMs: number): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+/** The Msg-Id of a record: stable for the record, distinct across chains that reuse a seq. */
+export function auditMsgId(deviceId: string, record: ChainedRecord): string {
+  return `${deviceId}-${record.seq}-${record.hash.slice(0, 16)}`;
+}
+
+type Sender = { readonly kind: 'jetstream' | 'core'; send(batch: ReadonlyArray<ChainedRecord>, ack: (seq: number) => void): Promise<void> };
+
+/** The client's error for "no JetStream answered" (its class is not exported; its name is stable). */
+function isJetStreamNotEnabled(error: unknown): boolean {
+  return (error as { name?: unknown } | null)?.name === 'JetStreamNotEnabled';
+}
+
+/** "This connection cannot use JetStream here" (not a transient failure): not enabled, not for this account, or not permitted. */
+function isPermanentRefusal(error: unknown): boolean {
+  if (isJetStreamNotEnabled(error)) return true;
+  if (error instanceof JetStreamApiError) return error.code === JS_NOT_ENABLED_FOR_ACCOUNT;
+  return (error as { name?: unknown } | null)?.name === 'PermissionViolationError';
+}
+
+/** The stream exists (or is created now); throws what the server said otherwise. */
+async function ensureStream(jsm: JetStreamManager, name: string): Promise<void> {
+  try {
+    await jsm.streams.info(name);
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError) || error.code !== 10059) throw error;
+    await jsm.streams.add({ name, subjects: [...AUDIT_STREAM_SUBJECTS] });
+    log.info('audit stream created', { stream: name, subjects: AUDIT_STREAM_SUBJECTS.join(',') });
+  }
+}
+
+function coreSender(nc: NatsConnection, options: AuditPublisherOptions): Sender {
+  return {
+    kind: 'core',
+    async send(batch, ack) {
+      for (const record of batch) {
+        const h = headers();
+        h.set('Nats-Msg-Id', auditMsgId(options.deviceId(), record));
+        nc.publish(options.subject(), recordLine(record), { headers: h });
+      }
+      // Delivered once the broker answered the flush's PING: everything before it reached it.
+      await Promise.race([nc.flush(), new Promise((_, reject) => setTimeout(() => reject(new Error('flush timed out')), AUDIT_PUBLISH_TIMEOUT_MS).unref())]);
+      ack(batch.at(-1)!.seq);
+    },
+  };
+}
+
+function jetStreamSender(js: JetStreamClient, options: AuditPublisherOptions): Sender {
+  return {
+    kind: 'jetstream',
+    async send(batch, ack) {
+      // One at a time: a later record never lands before an earlier one whose ack was lost.
+      for (const record of batch) {
+        await js.publish(options.subject(), recordLine(record), { msgID: auditMsgId(options.deviceId(), record), timeout: AUDIT_PUBLISH_TIMEOUT_MS });
+        ack(record.seq);
+      }
+    },
+  };
+}
+
+/** Records the stream already holds (a cursor write lost in a crash): acknowledged without re-sending. */
+async function skipStored(jsm: JetStreamManager, stream: string, options: AuditPublisherOptions): Promise<void> {
+  const pending = options.log.unsent(AUDIT_BATCH_RECORDS);
+  if (pending.length === 0) return;
+  try {
+    const stored = await jsm.streams.getMessage(stream, { last_by_subj: options.subject() });
+    const last = stored ? (stored.json() as ChainedRecord) : undefined;
+    const same = last && pending.find((r) => r.seq === last.seq && r.hash === last.hash);
+    if (same) options.log.acknowledge(same.seq);
+  } catch {
+    // No message on the subject yet: nothing to skip.
+  }
+}
+
+export function startAuditPublisher(options: AuditPublisherOptions): AuditPublisher {
+  const stream = options.stream === undefined ? AUDIT_STREAM_NAME : options.stream;
+  const notice = failureNotice(log);
+  let chosen: { nc: NatsConnection; sender: Sender } | undefined;
+  let fellBack = false;
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const waiters = new Set<{ seq: number; resolve: (ok: boolean) => void }>();
+  const unsubscribe = options.log.onAppend(() => wake?.());
+  const pause = (ms?: number) =>
+    new Promise<void>((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(() => resolve(), ms);
+      wake = () => {
+        clearTimeout(timer);
+        wake = undefined;
+        resolve();
+      };
+    });
+  const settleWaiters = () => {
+    for (const w of waiters) if (options.log.ackedSeq >= w.seq) (waiters.delete(w), w.resolve(true));
+  };
+  const fallBack = (why: string, error?: unknown) => {
+    if (!fellBack) log.warn('audit records go to core NATS (no stream: no persistence, no de-duplication on the broker)', { why, ...(error ? { error: error as Error } : {}), fix: `enable JetStream on the broker and allow this user $JS.API.STREAM.INFO/CREATE.${stream ?? AUDIT_STREAM_NAME} and $JS.API.STREAM.MSG.GET.*, or create the stream yourself` });
+    fellBack = true;
+  };
+  const senderFor = async (nc: NatsConnection): Promise<Sender> => {
+    if (chosen?.nc === nc) return chosen.sender;
+    let sender: Sender;
+    if (stream === null) {
+      fallBack('no stream configured');
+      sender = coreSender(nc, options);
+    } else {
+      try {
+        const jsm = await jetstreamManager(nc, { timeout: AUDIT_PUBLISH_TIMEOUT_MS });
+        await ensureStream(jsm, stream);
+        await skipStored(jsm, stream, options);
+        sender = jetStreamSender(jetstream(nc, { timeout: AUDIT_PUBLISH_TIMEOUT_MS }), options);
+        if (fellBack) log.info('audit records go to the JetStream stream again', { stream });
+        fellBack = false;
+      } catch (error) {
+        if (!isPermanentRefusal(error)) throw error;
+        fallBack('JetStream is not available to this connection', error);
+        sender = coreSender(nc, options);
+      }
+    }
+    chosen = { nc, sender };
+    return sender;
+  };
+  const round = async (): Promise<boolean> => {
+    const batch = options.log.unsent(AUDIT_BATCH_RECORDS);
+    if (batch.length === 0) return true;
+    const nc = options.connection();
+    if (!nc || nc.isClosed()) return false;
+    try {
+      const sender = await senderFor(nc);
+      options.log.sync();
+      await sender.send(batch, (seq) => options.log.acknowledge(seq));
+      notice.recovered('audit records reach the broker again', { acked_seq: options.log.ackedSeq });
+      return true;
+    } catch (error) {
+      // A stream that vanished or a JetStream answering no one (restarting): choose again next round.
+      if (isJetStreamNotEnabled(error) || error instanceof JetStreamApiError) chosen = undefined;
+      notice.failed(String((error as Error).name ?? 'error'), 'audit records wait in the local file until the broker takes them', { unsent: options.log.lastSeq - options.log.ackedSeq, error: error as Error });
+      return false;
+    } finally {
+      settleWaiters();
+    }
+  };
+  const loop = (async () => {
+    while (!stopped) {
+      const ok = await round();
+      if (stopped) break;
+      if (!ok) await pause(AUDIT_RETRY_MS);
+      else if (options.log.unsent(1).length === 0) await pause();
+    }
+  })();
+
+  return {
+    get delivery() {
+      if (!chosen || options.connection() !== chosen.nc) return 'waiting';
+      return chosen.sender.kind;
+    },
+    drained(timeoutMs) {
+      const seq = options.log.lastSeq;
+      if (options.log.ackedSeq >= seq) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const w = { seq, resolve: (ok: boolean) => (clearTimeout(timer), resolve(ok)) };
+        const timer = setTimeout(() => (waiters.delete(w), resolve(false)), timeoutMs);
+        waiters.add(w);
+        wake?.();
+      });
+    },
+    async stop() {
+      stopped = true;
+      unsubscribe();
+      wake?.();
+      await loop;
+      for (const w of waiters) w.resolve(false);
+      waiters.clear();
+    },
+  };
+}
