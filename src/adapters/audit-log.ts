@@ -231,3 +231,41 @@ export function openAuditLog(path: string | undefined): AuditLog {
     },
   };
 }
+
+/** The file's lines (without the empty last one); a missing file has none. */
+export function readAuditLines(path: string): string[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8').split('\n').filter((line, i, all) => line.length > 0 || i < all.length - 1);
+}
+
+/** `audit tail --follow` polls the file this often (a poll, not fs.watch: it works on every filesystem). */
+export const AUDIT_FOLLOW_POLL_MS = 250;
+
+/** Calls `onLine` for each complete line appended after `fromByte`, until the returned stop is called. */
+export function followAuditFile(path: string, fromByte: number, onLine: (line: string) => void): () => void {
+  let offset = fromByte;
+  let partial = '';
+  const poll = () => {
+    if (!existsSync(path)) return;
+    const size = statSync(path).size;
+    if (size <= offset) return;
+    const buffer = Buffer.alloc(size - offset);
+    const fd = openSync(path, 'r');
+    try {
+      readSync(fd, buffer, 0, buffer.length, offset);
+    } finally {
+      closeSync(fd);
+    }
+    offset = size;
+    const parts = (partial + buffer.toString('utf8')).split('\n');
+    partial = parts.pop() ?? '';
+    for (const line of parts) if (line.length > 0) onLine(line);
+  };
+  const timer = setInterval(poll, AUDIT_FOLLOW_POLL_MS);
+  return () => clearInterval(timer);
+}
+
+/** The file's size now (0 when missing): where `--follow` starts. */
+export function auditFileSize(path: string): number {
+  return existsSync(path) ? statSync(path).size : 0;
+}

@@ -95,13 +95,43 @@ function coreSender(nc: NatsConnection, options: AuditPublisherOptions): Sender 
   };
 }
 
-function jetStreamSender(js: JetStreamClient, options: AuditPublisherOptions): Sender {
+/**
+ * `next` rejects at the connection's next reconnect: a request sent into the dead socket is never
+ * answered, so it is sent again at once instead of after its timeout. One status iterator per
+ * connection (it ends when the connection closes).
+ */
+const watches = new WeakMap<NatsConnection, { next(): Promise<never> }>();
+
+function reconnectWatch(nc: NatsConnection): { next(): Promise<never> } {
+  const known = watches.get(nc);
+  if (known) return known;
+  let fail: (error: Error) => void = () => undefined;
+  let current: Promise<never>;
+  const arm = () => {
+    current = new Promise<never>((_, reject) => (fail = reject));
+    current.catch(() => undefined);
+  };
+  arm();
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type !== 'reconnect') continue;
+      fail(new Error('reconnected: the ack of the request in flight is lost'));
+      arm();
+    }
+  })().catch(() => undefined);
+  const watch = { next: () => current };
+  watches.set(nc, watch);
+  return watch;
+}
+
+function jetStreamSender(nc: NatsConnection, js: JetStreamClient, options: AuditPublisherOptions): Sender {
+  const reconnect = reconnectWatch(nc);
   return {
     kind: 'jetstream',
     async send(batch, ack) {
       // One at a time: a later record never lands before an earlier one whose ack was lost.
       for (const record of batch) {
-        await js.publish(options.subject(), recordLine(record), { msgID: auditMsgId(options.deviceId(), record), timeout: AUDIT_PUBLISH_TIMEOUT_MS });
+        await Promise.race([js.publish(options.subject(), recordLine(record), { msgID: auditMsgId(options.deviceId(), record), timeout: AUDIT_PUBLISH_TIMEOUT_MS }), reconnect.next()]);
         ack(record.seq);
       }
     },
@@ -158,7 +188,7 @@ export function startAuditPublisher(options: AuditPublisherOptions): AuditPublis
         const jsm = await jetstreamManager(nc, { timeout: AUDIT_PUBLISH_TIMEOUT_MS });
         await ensureStream(jsm, stream);
         await skipStored(jsm, stream, options);
-        sender = jetStreamSender(jetstream(nc, { timeout: AUDIT_PUBLISH_TIMEOUT_MS }), options);
+        sender = jetStreamSender(nc, jetstream(nc, { timeout: AUDIT_PUBLISH_TIMEOUT_MS }), options);
         if (fellBack) log.info('audit records go to the JetStream stream again', { stream });
         fellBack = false;
       } catch (error) {
@@ -223,4 +253,39 @@ export function startAuditPublisher(options: AuditPublisherOptions): AuditPublis
       waiters.clear();
     },
   };
+}
+
+/** A JetStream read of one subject took longer than this: the broker is too slow or the stream too large to check here. */
+export const AUDIT_STREAM_READ_TIMEOUT_MS = 30_000;
+
+export interface StreamRead {
+  /** The message bodies on the subject, in stream order. */
+  readonly lines: ReadonlyArray<string>;
+  /** Whether the stream reported exactly this many messages on the subject. */
+  readonly expected: number;
+}
+
+/**
+ * Every message of `subject` in `stream`, oldest first (an ordered consumer, deleted when done).
+ * Throws what the client says when the stream or JetStream is not there.
+ */
+export async function readAuditStream(nc: NatsConnection, subject: string, stream: string = AUDIT_STREAM_NAME): Promise<StreamRead> {
+  const jsm = await jetstreamManager(nc, { timeout: AUDIT_PUBLISH_TIMEOUT_MS });
+  const info = await jsm.streams.info(stream, { subjects_filter: subject });
+  const expected = info.state.subjects?.[subject] ?? 0;
+  const lines: string[] = [];
+  if (expected === 0) return { lines, expected };
+  const consumer = await jetstream(nc).consumers.get(stream, { filter_subjects: subject });
+  const messages = await consumer.consume();
+  const timer = setTimeout(() => void messages.stop(), AUDIT_STREAM_READ_TIMEOUT_MS);
+  try {
+    for await (const m of messages) {
+      lines.push(m.string());
+      if (lines.length >= expected) break;
+    }
+  } finally {
+    clearTimeout(timer);
+    await messages.close().catch(() => undefined);
+  }
+  return { lines, expected };
 }
