@@ -93,7 +93,7 @@ export interface DriverConfig {
   readonly rpcAllow: ReadonlyArray<string> | null;
   /** DEVICE_CONNECT_ESTOP_ALLOW globs on the device ids whose `emergencyStop` events trip the interlock (empty: none do). */
   readonly estopAllow: ReadonlyArray<string>;
-  /** Append-only JSON-lines safety trail; undefined = mesh `.audit` subject only. */
+  /** Append-only, hash-chained JSON-lines audit trail and outbox; undefined = no file (records kept in memory until the broker takes them). */
   readonly auditLogPath: string | undefined;
   /** Emulator time scale for --sim and `emulate` (1 = real durations). */
   readonly simTimeScale: number;
@@ -183,7 +183,7 @@ export const CONFIG_KEYS: ReadonlyArray<ConfigKey> = [
   { key: 'privilegedRpc', flag: '--supervisor-only', env: ['REACHY_PRIVILEGED_RPC'], default: 'allowed', doc: '`supervisor_only` (or the flag): emergency_stop and reset_interlock RPCs are refused; trip/reset/revoke are served only on the `.supervisor` subject, which broker ACLs can restrict.' },
   { key: 'rpcAllow', flag: '--rpc-allow', env: ['DEVICE_CONNECT_RPC_ALLOW'], default: 'unset (every caller; one warning at start)', doc: 'Callers allowed to change state: comma-separated globs (`safety-*,operator`) on the asserted caller (`_dc_meta.source_device`, else the owner). Others get `CallerNotAllowed` (audited); stop_motion and emergency_stop are always allowed.' },
   { key: 'estopAllow', flag: '--estop-allow', env: ['DEVICE_CONNECT_ESTOP_ALLOW'], default: 'none', doc: 'Devices whose `emergencyStop` event trips the interlock: comma-separated globs on the emitting device id. Events from other devices are ignored; both are audited.' },
-  { key: 'auditLogPath', flag: '--audit-log', env: ['REACHY_AUDIT_LOG'], default: '~/.local/state/reachy_mini_driver/audit.jsonl', doc: 'Append-only JSON-lines safety trail (refusals, interlock and lease changes); also published on `device-connect.<tenant>.<id>.audit`. `none` disables the file.' },
+  { key: 'auditLogPath', flag: '--audit-log', env: ['REACHY_AUDIT_LOG'], default: '~/.local/state/reachy_mini_driver/audit.jsonl', doc: 'Append-only, hash-chained JSON-lines audit trail (refusals, interlock and lease changes, accepted motion commands and captures, settings and credential changes, reconfigure), fsynced within 200 ms or 64 records; also the outbox of the `DC_AUDIT` JetStream stream on `device-connect.<tenant>.<id>.audit` (core publish when JetStream is not available). `none` disables the file. `reachy-mini-driver audit verify` checks it.' },
   { key: 'simTimeScale', flag: '--sim-time-scale', env: ['REACHY_SIM_TIME_SCALE'], default: '1', doc: 'Emulator speed-up of move durations (0.01–1; tests use 0.05).' },
   { key: 'emulatorPort', flag: '--port', default: '8000', doc: '`emulate` only: loopback port of the standalone daemon emulator.' },
   { key: 'settingsServer', flag: '--settings', default: 'false (always on in app mode)', doc: 'Serve the settings app (token-protected) next to the driver.' },
