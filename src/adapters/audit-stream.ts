@@ -61,11 +61,13 @@ function isJetStreamNotEnabled(error: unknown): boolean {
   return (error as { name?: unknown } | null)?.name === 'JetStreamNotEnabled';
 }
 
-/** "This connection cannot use JetStream here" (not a transient failure): not enabled, not for this account, or not permitted. */
+/** "This connection cannot use JetStream here" (not a transient failure): not enabled, not for this account, or not permitted (the client may wrap the permission error in its `cause`). */
 function isPermanentRefusal(error: unknown): boolean {
-  if (isJetStreamNotEnabled(error)) return true;
-  if (error instanceof JetStreamApiError) return error.code === JS_NOT_ENABLED_FOR_ACCOUNT;
-  return (error as { name?: unknown } | null)?.name === 'PermissionViolationError';
+  for (let e = error as { name?: unknown; cause?: unknown } | null | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth += 1) {
+    if (isJetStreamNotEnabled(e) || e.name === 'PermissionViolationError') return true;
+    if (e instanceof JetStreamApiError && e.code === JS_NOT_ENABLED_FOR_ACCOUNT) return true;
+  }
+  return false;
 }
 
 /** The stream exists (or is created now); throws what the server said otherwise. */
@@ -174,7 +176,8 @@ export function startAuditPublisher(options: AuditPublisherOptions): AuditPublis
     for (const w of waiters) if (options.log.ackedSeq >= w.seq) (waiters.delete(w), w.resolve(true));
   };
   const fallBack = (why: string, error?: unknown) => {
-    if (!fellBack) log.warn('audit records go to core NATS (no stream: no persistence, no de-duplication on the broker)', { why, ...(error ? { error: error as Error } : {}), fix: `enable JetStream on the broker and allow this user $JS.API.STREAM.INFO/CREATE.${stream ?? AUDIT_STREAM_NAME} and $JS.API.STREAM.MSG.GET.*, or create the stream yourself` });
+    const name = stream ?? AUDIT_STREAM_NAME;
+    if (!fellBack) log.warn('audit records go to core NATS (no stream: no persistence, no de-duplication on the broker)', { why, ...(error ? { error: error as Error } : {}), fix: `enable JetStream on the broker (and for this account), and allow this user to publish on $JS.API.INFO, $JS.API.STREAM.INFO.${name}, $JS.API.STREAM.MSG.GET.${name} and, unless you create the stream yourself, $JS.API.STREAM.CREATE.${name}` });
     fellBack = true;
   };
   const senderFor = async (nc: NatsConnection): Promise<Sender> => {

@@ -1,7 +1,8 @@
 // The audit publisher (src/adapters/audit-stream.ts) against a real JetStream nats-server: records
 // written while no broker was there (a driver that stopped before it could send them) go out in
 // order when the file is reopened; a lost cursor re-sends nothing twice (the stream already holds
-// them); two devices share DC_AUDIT, each read back on its own subject.
+// them); two devices share DC_AUDIT, each read back on its own subject; a user denied the JetStream
+// API falls back to core publish with one notice.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,8 @@ import { afterEach, expect, test } from 'vitest';
 import { openAuditLog, type SafetyRecord } from '../../src/adapters/audit-log.ts';
 import { readAuditStream, startAuditPublisher } from '../../src/adapters/audit-stream.ts';
 import { startNatsServer } from '../harness/nats-server.ts';
-import { openClient } from '../harness/mesh-peer.ts';
+import { openClient, recorder } from '../harness/mesh-peer.ts';
+import { captureLogs } from '../harness/log-capture.ts';
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -69,3 +71,29 @@ test('the unsent tail of a reopened file is published in order; a lost cursor re
   expect(await seqs(otherSubject)).toEqual([1, 2, 3]);
   expect(await seqs()).toHaveLength(31);
 }, 30_000);
+
+test('a user not allowed the JetStream API gets one notice and core publish (records still delivered, in order)', async () => {
+  const logs = captureLogs('info');
+  cleanups.push(() => logs.restore());
+  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
+  const server = await startNatsServer({
+    extraConfig: [`jetstream { store_dir: ${JSON.stringify(store)} }`, 'authorization { users = [ { user: robot, password: robot-pw, permissions: { publish: { deny: ["$JS.API.>"] } } } ] }'].join('\n'),
+  });
+  cleanups.push(() => server.stop());
+  const nc = await openClient(server.url, { user: 'robot', pass: 'robot-pw' });
+  cleanups.push(() => nc.close());
+  const subject = 'device-connect.lab.robot-c.audit';
+  const seen = recorder(nc, subject);
+  await nc.flush();
+  const log = openAuditLog(undefined);
+  const publisher = startAuditPublisher({ log, connection: () => nc, subject: () => subject, deviceId: () => 'robot-c' });
+  cleanups.push(() => publisher.stop());
+  for (let i = 1; i <= 5; i += 1) log.append(entry(i));
+  expect(await publisher.drained(10_000)).toBe(true);
+  expect(publisher.delivery).toBe('core');
+  log.append(entry(6));
+  expect(await publisher.drained(10_000)).toBe(true);
+  await expect.poll(() => seen.messages.length).toBe(6);
+  expect(seen.messages.map((m) => (m.body as { seq: number }).seq)).toEqual([1, 2, 3, 4, 5, 6]);
+  expect(logs.matching('WARN', 'audit records go to core NATS')).toHaveLength(1);
+}, 20_000);
