@@ -5,7 +5,7 @@
 // start-up order, reconfigure (holders updated, then the root respawns a child) and shutdown; the
 // CLI (src/cli.ts) owns argv, exit codes and the sim broker.
 import { randomUUID } from 'node:crypto';
-import { rateClassOf, RateLimiter } from './rpc/rate-limits.ts';
+import { RateLimiter } from './rpc/rate-limits.ts';
 import type { DriverConfig } from './config/config.ts';
 import { createLogger } from './logging/logger.ts';
 import { natsConnectionOptions } from './adapters/nats-options.ts';
@@ -18,7 +18,7 @@ import { refuseDuplicateDevice } from './adapters/duplicate-device.ts';
 import { prepareDeviceRuntime, type DeviceRuntime, type DeviceRuntimeOptions } from './actors/device-runtime.ts';
 import { createRpcGate, type GateTarget, type RpcGate } from './actors/rpc-gate.ts';
 import { startRobotRuntime, type RobotRuntime } from './actors/robot-runtime.ts';
-import type { AuditedChange } from './actors/safety-trail.ts';
+import { auditedWhenAccepted, type AuditedChange } from './actors/safety-trail.ts';
 import { createApprovalStage } from './actors/approval-stage.ts';
 import { publishApprovalEvents } from './actors/approval-events.ts';
 import { startHealthSummary } from './actors/health-summary.ts';
@@ -44,8 +44,6 @@ import { DRIVER_VERSION } from './version.ts';
 
 const log = createLogger('driver');
 
-/** Accepted calls of these rate classes are audited (issue 13: motion commands and media captures); reads and stops are not. */
-const AUDITED_ACCEPTED_CLASSES: ReadonlySet<string> = new Set(['motion', 'capture']);
 /** At stop, the audit publisher gets this long to send what is unsent (the file keeps the rest for the next start). */
 const AUDIT_STOP_DRAIN_MS = 2_000;
 
@@ -174,7 +172,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
   let current = config;
   const audit = openAuditLog(config.auditLogPath);
   const auditPublisher = startAuditPublisher({ log: audit, connection: () => mesh?.connection(), subject: () => subjects.audit(current.tenant, current.deviceId), deviceId: () => current.deviceId });
-  const gate = createRpcGate({ functions, target: lateTarget(root), explainRefusal, onRefusal: (info) => robot?.recordRefusal(info), onAccepted: (info) => (AUDITED_ACCEPTED_CLASSES.has(rateClassOf(info.fn) ?? '') ? robot?.recordAccepted(info) : undefined), callerRefusal: ({ fn, labels, event, caller }) => callerRefusal(current.rpcAllow, fn, labels, caller, event), rateLimiter: new RateLimiter(() => root().getSnapshot().context.policy.rate_limits), onCall: (who) => robot?.driver.send({ type: 'caller.heard', who }), hold: createApprovalStage(root) });
+  const gate = createRpcGate({ functions, target: lateTarget(root), explainRefusal, onRefusal: (info) => robot?.recordRefusal(info), onAccepted: (info) => (auditedWhenAccepted(info.fn) ? robot?.recordAccepted(info) : undefined), callerRefusal: ({ fn, labels, event, caller }) => callerRefusal(current.rpcAllow, fn, labels, caller, event), rateLimiter: new RateLimiter(() => root().getSnapshot().context.policy.rate_limits), onCall: (who) => robot?.driver.send({ type: 'caller.heard', who }), hold: createApprovalStage(root) });
   const supervisorGate = createRpcGate({ functions: SUPERVISOR_FUNCTIONS, target: lateTarget(root), explainRefusal, onRefusal: (info) => robot?.recordRefusal(info) });
   const policy = startPolicy(config);
   const meshOptionsOf = (c: DriverConfig, brokers: ReadonlyArray<string>): DeviceRuntimeOptions => ({

@@ -14,6 +14,7 @@ import { safetyState } from '../machines/driver-policy.ts';
 import { viewOf, type DriverMachine } from '../machines/driver.machine.ts';
 import { isoSeconds, type CallerMeta } from '../protocol/json-rpc.ts';
 import { policyDocument } from '../safety/safety-policy.ts';
+import { rateClassOf } from '../rpc/rate-limits.ts';
 import type { EstopDecision } from '../safety/d2d-estop.ts';
 
 export interface SafetyTrail {
@@ -35,6 +36,14 @@ export interface AuditedChange {
   /** Who asked (the settings app's session, `settings`, the CLI…). */
   readonly owner: string | null;
   readonly fields?: Record<string, unknown>;
+}
+
+/** Accepted calls of these rate classes are audited (issue 13: motion commands and media captures); reads, stops, leases and sound are not. */
+const AUDITED_ACCEPTED_CLASSES: ReadonlySet<string> = new Set(['motion', 'capture']);
+
+/** Whether an accepted call of this function gets its own `accepted` record. */
+export function auditedWhenAccepted(fn: string): boolean {
+  return AUDITED_ACCEPTED_CLASSES.has(rateClassOf(fn) ?? '');
 }
 
 /** The owner a call is recorded under: the asserted source device, else the call's `owner` parameter. */

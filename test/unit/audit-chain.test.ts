@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { canonicalJson, chainHash, chainRecord, createChainVerifier, GENESIS_HASH, recordLine, type ChainedRecord } from '../../src/protocol/audit-chain.ts';
 import { openAuditLog, type SafetyRecord } from '../../src/adapters/audit-log.ts';
+import { auditedWhenAccepted } from '../../src/actors/safety-trail.ts';
 
 const entry = (i: number): SafetyRecord => ({ kind: 'refused', reason: `r${i}`, function: 'look_at_world', owner: 'agent', state: { interlock: 'tripped', lease_owner: null }, ts: '2026-01-01T00:00:00Z' });
 
@@ -96,4 +97,9 @@ test('a file of records without a chain (an older driver) is kept aside and a ne
   expect(readdirSync(dir).some((name) => name.startsWith('audit.jsonl.unchained-'))).toBe(true);
   expect(existsSync(path)).toBe(true);
   expect(verify(readFileSync(path, 'utf8').trim().split('\n')).problem).toBeNull();
+});
+
+test('accepted motion commands and media captures get their own record; reads, stops, leases and sounds do not', () => {
+  for (const fn of ['look_at_world', 'goto_pose', 'wake_up', 'play_move', 'antenna_pose', 'capture_video_frame', 'capture_audio_sample']) expect(auditedWhenAccepted(fn), fn).toBe(true);
+  for (const fn of ['get_status', 'stop_motion', 'emergency_stop', 'acquire_lease', 'play_audio_file', 'push_audio_sample']) expect(auditedWhenAccepted(fn), fn).toBe(false);
 });
