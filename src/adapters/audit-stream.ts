@@ -251,7 +251,8 @@ export function startAuditPublisher(options: AuditPublisherOptions): AuditPublis
       stopped = true;
       unsubscribe();
       wake?.();
-      await loop;
+      // A send in flight to a dead broker ends at its timeout; stop does not wait for it (its record stays unsent in the file).
+      await Promise.race([loop, new Promise((resolve) => setTimeout(resolve, AUDIT_RETRY_MS).unref())]);
       for (const w of waiters) w.resolve(false);
       waiters.clear();
     },
