@@ -3,7 +3,8 @@
 // its chain; 1,000 refusals go through the real gate (over NATS, and in-process while the broker is
 // SIGKILLed and restarted on the same port), and afterwards the stream holds every record once, in
 // order, with a valid chain, equal to the file (`audit verify --stream` exit 0). Editing or deleting
-// a line of the file makes `audit verify` exit 1 naming the first bad seq; `audit tail [--follow]`
+// a line of the file makes `audit verify` exit 1 naming the first bad seq, and a file rewritten with a
+// recomputed chain is caught against the stream; `audit tail [--follow]`
 // prints the records; a broker without JetStream gets one fallback notice and core publish works.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, expect, test } from 'vitest';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { AUDIT_STREAM_NAME, readAuditStream } from '../../src/adapters/audit-stream.ts';
-import { createChainVerifier } from '../../src/protocol/audit-chain.ts';
+import { chainRecord, createChainVerifier, recordLine, type ChainedRecord } from '../../src/protocol/audit-chain.ts';
 import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
 import { openClient, recorder, rpc } from '../harness/mesh-peer.ts';
 import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
@@ -137,16 +138,29 @@ test('1,000 refusals with the broker SIGKILLed and restarted: every record in DC
   const lines = readFileSync(auditPath, 'utf8').trim().split('\n');
   const edited = join(dir, 'edited.jsonl');
   writeFileSync(edited, lines.map((l, i) => (i === 99 ? l.replace('"reason":"', '"reason":"nothing happened ') : l)).join('\n') + '\n');
-  const editReport = await cli(['verify', '--audit-log', edited]);
-  expect(editReport.code).toBe(1);
-  expect(editReport.out).toContain('BROKEN at seq 100 (edited');
   const deleted = join(dir, 'deleted.jsonl');
   writeFileSync(deleted, lines.filter((_, i) => i !== 299).join('\n') + '\n');
-  const deleteReport = await cli(['verify', '--audit-log', deleted]);
+  // A whole rewrite from seq 100 on, every hash recomputed: the file alone looks valid; the stream is the witness.
+  const rewritten = join(dir, 'rewritten.jsonl');
+  const forged: ChainedRecord[] = [];
+  for (const [i, line] of lines.entries()) {
+    const r = JSON.parse(line) as ChainedRecord;
+    forged.push(i < 99 ? r : chainRecord(i === 99 ? { ...r, reason: 'nothing happened' } : r, r.seq, forged[i - 1]!.hash));
+  }
+  writeFileSync(rewritten, forged.map(recordLine).join('\n') + '\n');
+  // (The checks run at once: each is a separate process.)
+  const [editReport, deleteReport, rewriteAlone, against] = await Promise.all([
+    cli(['verify', '--audit-log', edited]),
+    cli(['verify', '--audit-log', deleted]),
+    cli(['verify', '--audit-log', rewritten]),
+    cli(['verify', '--stream', '--audit-log', rewritten], env),
+  ]);
+  expect(rewriteAlone.code).toBe(0);
+  expect(against.out).toContain('file and stream differ at seq 100');
+  expect(editReport.code).toBe(1);
+  expect(editReport.out).toContain('BROKEN at seq 100 (edited');
   expect(deleteReport.code).toBe(1);
   expect(deleteReport.out).toContain('BROKEN at seq 300 (gap');
-  // The stream is the witness a rewritten file cannot fool: the edited copy against the stream differs.
-  const against = await cli(['verify', '--stream', '--audit-log', edited], env);
   expect(against.code).toBe(1);
 }, 60_000);
 
