@@ -12,7 +12,7 @@ import { createLiveView } from './actors/live-view.ts';
 import { adviceForConfigError, adviceForRestart } from './settings/settings-advice.ts';
 import { createLogger } from './logging/logger.ts';
 import { chooseBrokers, type PrivateBroker } from './adapters/private-nats-server.ts';
-import { startDriver, type RunningDriver } from './driver.ts';
+import { startDriver, startPolicy, type RunningDriver } from './driver.ts';
 import { startSettingsServer, type SettingsAuditChange, type SettingsServer } from './adapters/settings-http/settings-server.ts';
 
 const log = createLogger('app');
@@ -45,9 +45,11 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
     let config;
     try {
       config = loadConfig(input);
+      startPolicy(config);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       log.warn('configuration not usable yet; the driver waits for valid settings', { error: error.message });
+      running?.recordChange({ kind: 'reconfigure_refused', reason: error.message, owner: 'settings', fields: { error_tag: error._tag } });
       const advice = adviceForConfigError(error);
       // Shown on the page's Live status: worded for the page, like the apply result.
       configError = advice.error;

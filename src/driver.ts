@@ -148,8 +148,12 @@ function lateTarget(root: () => RobotRuntime['driver']): GateTarget {
   };
 }
 
-/** The configured policy, its function names checked against this device's catalogue (a ConfigError otherwise). */
-function startPolicy(config: DriverConfig): SafetyPolicy {
+/**
+ * The configured policy, its function names checked against this device's catalogue (a ConfigError
+ * otherwise). The settings app calls it right after loading a configuration, so an apply is refused
+ * like any other unusable setting instead of failing half-way through `reconfigure`.
+ */
+export function startPolicy(config: DriverConfig): SafetyPolicy {
   const checked = validatePolicy(policyDocument(config.safetyPolicy), APPROVABLE_FUNCTIONS);
   if (!checked.ok) throw new ConfigError(checked.error.message.replace(/^Invalid policy: /, 'safety policy: '));
   return config.safetyPolicy;

@@ -46,6 +46,15 @@ export interface MediaLinkStats {
   readonly keyframes: number;
   readonly decodedFrames: number;
   readonly pliSent: number;
+  /** Generic NACK packets sent (RFC 4585), and the video packets they asked for, retries included. */
+  readonly nackSent: number;
+  readonly nackedPackets: number;
+  /** Retransmissions (RFC 4588 RTX) received that carried a video packet. */
+  readonly rtxReceived: number;
+  /** Missing video packets that arrived in time after all (retransmitted or late). */
+  readonly recoveredPackets: number;
+  /** Missing video packets given up after the NACK tries (each loss then costs a keyframe request). */
+  readonly unrecoveredPackets: number;
   readonly audioPacketsIn: number;
   readonly audioPacketsOut: number;
   /** Samples queued for sending (at 48 kHz) and not yet paced out. */

@@ -73,7 +73,7 @@ const STREAM: MediaRequirement = { stream: true };
 export const getMediaStatus = defineFunction({
   name: 'get_media_status',
   description:
-    'Media session state: status (available|unavailable|released), session_state (idle|signalling|negotiating|streaming|reconnecting|released|closed), video codec, input/output audio rates and channels, whether audio input and output are started, monitor settings, and the last error. Read-only.',
+    'Media session state: status (available|unavailable|released), session_state (idle|signalling|negotiating|streaming|reconnecting|released|closed), video codec, input/output audio rates and channels, whether audio input and output are started, monitor settings, the live link\'s stats (video packets/frames/keyframes, PLIs sent, NACK/RTX loss repair: nackSent, nackedPackets, rtxReceived, recoveredPackets, unrecoveredPackets; audio packets), and the last error. Read-only.',
   labels: READ,
   params: defineParams({}),
   toEvent: (p, call) => mediaEvent(call, 'get_media_status', p, {}),

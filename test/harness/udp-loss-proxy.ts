@@ -1,5 +1,6 @@
 // A UDP relay on 127.0.0.1 between a WebRTC consumer and a producer that can drop chosen RTP
-// packets, to make packet loss (and so PLIs) happen on purpose in loopback tests. The consumer is
+// packets — for a while (`dropRtp`) or at random at a steady rate (`loseRtp`, seeded, so a run is
+// repeatable) — to make packet loss (and so NACKs and PLIs) happen on purpose in loopback tests. The consumer is
 // given the proxy's port as the producer's only candidate; the producer learns the proxy as a
 // peer-reflexive address from the checks it forwards. SRTP leaves the RTP header in clear
 // (RFC 3711 §3.1), so packets can be told apart by payload type without decrypting anything;
@@ -21,6 +22,10 @@ export class UdpLossProxy {
   readonly #targetPort: number;
   #consumer: RemoteInfo | null = null;
   #rules: DropRule[] = [];
+  /** Random loss: payload type → probability of dropping each packet of it. */
+  #lossRates = new Map<number, number>();
+  #random: () => number = Math.random;
+  #droppedByType = new Map<number, number>();
   #dropped = 0;
   #forwarded = 0;
 
@@ -35,8 +40,10 @@ export class UdpLossProxy {
     back.on('message', (message) => {
       const consumer = this.#consumer;
       if (consumer === null) return;
-      if (this.#drops(message)) {
+      const dropped = this.#drops(message);
+      if (dropped !== null) {
         this.#dropped++;
+        this.#droppedByType.set(dropped, (this.#droppedByType.get(dropped) ?? 0) + 1);
         return;
       }
       this.#forwarded++;
@@ -75,6 +82,30 @@ export class UdpLossProxy {
     return this.#forwarded;
   }
 
+  /** RTP packets of `payloadType` dropped so far. */
+  droppedOf(payloadType: number): number {
+    return this.#droppedByType.get(payloadType) ?? 0;
+  }
+
+  /**
+   * From now on drops each RTP packet of `payloadTypes` from the producer with probability `rate`
+   * (0 stops), drawing from a generator seeded with `seed` (mulberry32).
+   */
+  loseRtp(payloadTypes: readonly number[], rate: number, seed = 1): void {
+    for (const payloadType of payloadTypes) {
+      if (rate > 0) this.#lossRates.set(payloadType, rate);
+      else this.#lossRates.delete(payloadType);
+    }
+    let state = seed >>> 0;
+    this.#random = () => {
+      state = (state + 0x6d2b79f5) >>> 0;
+      let t = state;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+    };
+  }
+
   /** Drops RTP of `payloadType` from the producer for the next `durationMs` (Infinity: until `endDropsAfter`). */
   dropRtp(payloadType: number, durationMs: number): void {
     this.#rules.push({ payloadType, untilMs: performance.now() + durationMs });
@@ -91,14 +122,18 @@ export class UdpLossProxy {
     this.#back.close();
   }
 
-  #drops(message: Buffer): boolean {
-    if (this.#rules.length === 0 || message.length < 12) return false;
+  /** The payload type of an RTP packet to drop, or null to forward it. */
+  #drops(message: Buffer): number | null {
+    if ((this.#rules.length === 0 && this.#lossRates.size === 0) || message.length < 12) return null;
     const first = message[0] as number;
     const second = message[1] as number;
     // RTP/RTCP start at 128..191; RTCP packet types 192..223 sit in the second byte.
-    if (first < 128 || first > 191 || (second >= 192 && second <= 223)) return false;
+    if (first < 128 || first > 191 || (second >= 192 && second <= 223)) return null;
+    const payloadType = second & 0x7f;
+    const rate = this.#lossRates.get(payloadType);
+    if (rate !== undefined && this.#random() < rate) return payloadType;
     const now = performance.now();
     this.#rules = this.#rules.filter((rule) => rule.untilMs > now);
-    return this.#rules.some((rule) => rule.payloadType === (second & 0x7f));
+    return this.#rules.some((rule) => rule.payloadType === payloadType) ? payloadType : null;
   }
 }

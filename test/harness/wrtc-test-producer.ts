@@ -4,8 +4,10 @@
 // webrtcsink (reachy-daemon-api.md §9.2, h264-webrtc.md §2): max-bundle, VP8 video from
 // `nonstandard.RTCVideoSource` (the moving test pattern), Opus audio sendrecv from
 // `nonstandard.RTCAudioSource` (a tone of known amplitude), and a `data` DataChannel created
-// before the offer. It records the audio it receives (`RTCAudioSink`) and reports PLIs from its
-// stats. Optionally each session's media runs through a UdpLossProxy to lose video on purpose.
+// before the offer (libwebrtc's default offer: VP8 first, with RTX and NACK feedback). It records
+// the audio it receives (`RTCAudioSink`) and reports PLIs, NACKs, retransmissions and our receiver
+// reports from its stats. Optionally each session's media runs through a UdpLossProxy to lose
+// video on purpose.
 // wrtc cannot send H.264 (§5.4); the H.264 path is tested offline. Test code only.
 import wrtc from '@roamhq/wrtc';
 import type { IcePayload } from '../../src/media/signalling/protocol.ts';
@@ -112,6 +114,8 @@ export class AudioRecording {
 export interface TestProducerSession {
   readonly sessionId: string;
   readonly videoPayloadType: number;
+  /** The offer's RTX payload type for the video one (`apt=`), -1 if none. */
+  readonly rtxPayloadType: number;
   readonly audioPayloadType: number;
   readonly proxy: UdpLossProxy | null;
   readonly received: AudioRecording;
@@ -120,6 +124,18 @@ export interface TestProducerSession {
   readonly closed: boolean;
   /** PLIs the video sender received (outbound-rtp stats). */
   pliCount(): Promise<number>;
+  /**
+   * The video sender's counters: PLIs and NACKs received, packets retransmitted (outbound-rtp), and
+   * from the consumer's receiver reports (remote-inbound-rtp) how many gave an RTT and the loss
+   * they report.
+   */
+  videoSenderStats(): Promise<{
+    readonly pliCount: number;
+    readonly nackCount: number;
+    readonly retransmittedPacketsSent: number;
+    readonly receiverReports: number;
+    readonly reportedLost: number;
+  }>;
   /** Ends this session from the producer's side (endSession to the consumer). */
   end(): void;
   /** Closes only the PeerConnection, no endSession: like a producer whose media pipeline died. */
@@ -137,6 +153,12 @@ export interface WrtcTestProducer {
 /** Video payload type of the offer's first VP8 rtpmap. */
 function vp8PayloadType(sdp: string): number {
   const match = /a=rtpmap:(\d+) VP8\/90000/.exec(sdp);
+  return match ? Number(match[1]) : -1;
+}
+
+/** The RTX payload type paired with `payloadType` (`a=fmtp:<rtx> apt=<payloadType>`). */
+function rtxPayloadTypeFor(sdp: string, payloadType: number): number {
+  const match = new RegExp(`a=fmtp:(\\d+) apt=${payloadType}\\r?$`, 'm').exec(sdp);
   return match ? Number(match[1]) : -1;
 }
 
@@ -184,6 +206,7 @@ export function startWrtcTestProducer(options: WrtcTestProducerOptions): WrtcTes
     let proxy: UdpLossProxy | null = null;
     let closed = false;
     let videoPayloadType = -1;
+    let rtxPayloadType = -1;
     let audioPayloadType = -1;
     // Offer, answer and candidates are applied in order.
     let ops: Promise<unknown> = Promise.resolve();
@@ -231,6 +254,7 @@ export function startWrtcTestProducer(options: WrtcTestProducerOptions): WrtcTes
       await pc.setLocalDescription(offer);
       const sdp = pc.localDescription?.sdp ?? offer.sdp;
       videoPayloadType = vp8PayloadType(sdp);
+      rtxPayloadType = rtxPayloadTypeFor(sdp, videoPayloadType);
       audioPayloadType = opusPayloadType(sdp);
       session.sendOffer(sdp.replace(/^a=candidate:.*\r?\n/gm, ''));
     });
@@ -244,10 +268,28 @@ export function startWrtcTestProducer(options: WrtcTestProducerOptions): WrtcTes
       pc.close();
       proxy?.close();
     };
+    const videoSenderStats = async () => {
+      const totals = { pliCount: 0, nackCount: 0, retransmittedPacketsSent: 0, receiverReports: 0, reportedLost: 0 };
+      if (closed) return totals;
+      (await pc.getStats()).forEach((report) => {
+        if (report['type'] === 'remote-inbound-rtp' && report['kind'] === 'video') {
+          totals.receiverReports += Number(report['roundTripTimeMeasurements'] ?? 0);
+          totals.reportedLost += Number(report['packetsLost'] ?? 0);
+        }
+        if (report['type'] !== 'outbound-rtp' || report['kind'] !== 'video') return;
+        totals.pliCount += Number(report['pliCount'] ?? 0);
+        totals.nackCount += Number(report['nackCount'] ?? 0);
+        totals.retransmittedPacketsSent += Number(report['retransmittedPacketsSent'] ?? 0);
+      });
+      return totals;
+    };
     const entry: TestProducerSession & { close(): void } = {
       sessionId: session.sessionId,
       get videoPayloadType() {
         return videoPayloadType;
+      },
+      get rtxPayloadType() {
+        return rtxPayloadType;
       },
       get audioPayloadType() {
         return audioPayloadType;
@@ -260,14 +302,8 @@ export function startWrtcTestProducer(options: WrtcTestProducerOptions): WrtcTes
       get closed() {
         return closed;
       },
-      pliCount: async () => {
-        if (closed) return 0;
-        let count = 0;
-        (await pc.getStats()).forEach((report) => {
-          if (report['type'] === 'outbound-rtp' && report['kind'] === 'video') count += Number(report['pliCount'] ?? 0);
-        });
-        return count;
-      },
+      pliCount: async () => (await videoSenderStats()).pliCount,
+      videoSenderStats,
       end: () => {
         session.end();
         close();

@@ -1,8 +1,9 @@
 // App mode over HTTP, as the robot dashboard runs it: the settings app serves before the driver's
 // configuration is valid (no credentials), reports the configuration error on /api/status; a PUT
 // of settings that make it valid starts the driver; a later PUT of a new broker reconnects the mesh
-// to a second nats-server without a process restart, and /api/status shows it.
-import { mkdtempSync, readFileSync } from 'node:fs';
+// to a second nats-server without a process restart, and /api/status shows it. A safety policy that
+// names a function the device lacks leaves the app serving with the reason, not crashed.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -86,4 +87,24 @@ test('saving valid settings starts the driver; a new broker then moves the mesh 
   const reply = await rpc(ncB, 'device-connect.default.app-dev.cmd', { jsonrpc: '2.0', id: 'x', method: 'get_status' });
   expect((reply.result as any).driver_state.connection_state).toBe('connected');
   await expect.poll(async () => (await api('GET', '/api/status')).json.mesh).toMatchObject({ state: 'registered', brokers: [b.url] });
+});
+
+test('a --require-approval naming a function this device does not have: the settings app still serves and says why the driver waits', async () => {
+  const other = mkdtempSync(join(tmpdir(), 'rmd-app-approval-'));
+  writeFileSync(join(other, 'settings.json'), JSON.stringify({ ...baseSettings(), allow_insecure: true, device_id: 'app-dev-2' }));
+  const second = await startWithSettings(
+    {
+      argv: ['app', '--settings-port', '0', '--settings-host', '127.0.0.1', '--config-dir', other, '--settings-file', join(other, 'settings.json'), '--require-approval', 'goto_pose,launch_rocket'],
+      env: { HOME: other, REACHY_AUDIT_LOG: 'none', DEVICE_CONNECT_REGISTER_JITTER: '0', PATH: process.env.PATH ?? '' },
+    },
+    () => {},
+  );
+  try {
+    expect(second.driver()).toBeUndefined();
+    const res = await request(`${second.settings.url}/api/status`, { headers: { authorization: `Bearer ${readFileSync(join(other, 'settings-token'), 'utf8').trim()}` } });
+    const status = (await res.body.json()) as { config_error: string };
+    expect(status.config_error).toMatch(/launch_rocket/);
+  } finally {
+    await second.stop();
+  }
 });

@@ -4,7 +4,7 @@
 // and on what the emulator received (issue "media"): JPEG/thumbnail sizes decoded with sharp, raw
 // over budget refused, every reply under 900 000 bytes, microphone RMS against the emulator's tone,
 // pushed audio reaching the producer, sound files (traversal refused, nothing read), release/acquire,
-// producer restart, push_video_frame Unsupported.
+// producer restart, push_video_frame Unsupported, loss repaired by NACK/RTX on the H.264 path.
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { request } from 'undici';
 import { RELEASED_POLL_MS } from '../../src/actors/media-runtime.ts';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MAX_RPC_PAYLOAD_BYTES } from '../../src/media/encoding/frame-encoding.ts';
+import type { MediaLinkStats } from '../../src/media/media-link.ts';
 import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
 import { openClient, recorder, type MessageQueue } from '../harness/mesh-peer.ts';
 import { startTestDriver, waitFor, type TestDriver } from '../harness/driver-harness.ts';
@@ -179,6 +180,37 @@ describe.each(['lite', 'wireless'] as const)('media through the mesh, %s robot',
   test('push_video_frame is Unsupported, never a fake "accepted"', async () => {
     const { reply } = await s.call('push_video_frame', { data_b64: 'AAAA', width: 1, height: 1 });
     expect(reply.error.data).toMatchObject({ _tag: 'Unsupported', function: 'push_video_frame' });
+  });
+
+  test.runIf(model === 'wireless')('a lossy camera link (3 % of video lost, retransmissions too): NACK + RTX repair it — fresh captures throughout, the repair counted in get_media_status, keyframe requests rare', async () => {
+    const producer = s.driver.emulator!.media!;
+    const stats = async () => (await s.call('get_media_status')).reply.result.stats as MediaLinkStats;
+    const before = await stats();
+    const keyframesBefore = producer.keyframeRequests;
+    const resentBefore = producer.retransmissions ?? 0;
+    producer.setVideoLoss(0.03, 7);
+    try {
+      for (let k = 0; k < 12; k++) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        // Never older than 500 ms: no stretch frozen until a keyframe (the GOP is 2 s).
+        const capture = await s.call('capture_video_frame', { encoding: 'thumbnail', max_age_ms: 500 });
+        expect(capture.reply.result?.status, `capture ${k}: ${JSON.stringify(capture.reply.error?.data)}`).toBe('success');
+      }
+    } finally {
+      producer.setVideoLoss(0);
+    }
+    // Repairs in flight settle (past the driver's 150 ms NACK give-up) before the counters are read.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const after = await stats();
+    const resent = (producer.retransmissions ?? 0) - resentBefore;
+    expect(after.nackSent - before.nackSent).toBeGreaterThan(0);
+    expect(after.nackedPackets - before.nackedPackets).toBeGreaterThan(5);
+    expect(resent).toBeGreaterThan(0);
+    expect(after.rtxReceived - before.rtxReceived).toBeGreaterThan(resent * 0.8);
+    expect(after.recoveredPackets - before.recoveredPackets).toBeGreaterThan(0);
+    // Unrepaired losses (a packet and its three retransmissions all lost) cost a PLI each, at most.
+    expect(after.pliSent - before.pliSent).toBeLessThanOrEqual(2);
+    expect(producer.keyframeRequests - keyframesBefore).toBeLessThanOrEqual(2);
   });
 });
 

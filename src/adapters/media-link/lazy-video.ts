@@ -9,6 +9,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Result } from 'effect';
 import { type DecodedVideoFrame, MediaLinkClosed, MediaTransportFailed, NoFrameYet } from '../../media/media-link.ts';
 import { createH264Depacketizer } from '../../media/rtp/h264-depacketizer.ts';
+import { NACK_GIVE_UP_MS, NACK_REORDER_WINDOW_PACKETS } from '../../media/rtp/nack-tracker.ts';
 import type { VideoDepacketizer } from '../../media/rtp/video-depacketizer.ts';
 import type { VideoCodec, VideoFrame } from '../../media/rtp/video-frame.ts';
 import { createVp8Depacketizer } from '../../media/rtp/vp8-depacketizer.ts';
@@ -33,6 +34,11 @@ export interface LazyVideoOptions {
   readonly codec: VideoCodec;
   /** The negotiated payload type; other packets on the m-line are ignored. */
   readonly payloadType: number;
+  /**
+   * Lost packets are asked for again (NACK): the reorder buffer then holds later packets behind a
+   * hole for NACK_GIVE_UP_MS (window NACK_REORDER_WINDOW_PACKETS) before declaring the loss.
+   */
+  readonly nack?: boolean;
   /** `Date.now()` the session came up, for NoFrameYet.sessionAgeMs. */
   readonly sessionStartedAt: () => number;
 }
@@ -59,7 +65,10 @@ export class LazyVideo {
 
   constructor(options: LazyVideoOptions) {
     this.codec = options.codec;
-    const depacketizerOptions = { payloadType: options.payloadType };
+    const depacketizerOptions = {
+      payloadType: options.payloadType,
+      ...(options.nack === true && { reorderWindowPackets: NACK_REORDER_WINDOW_PACKETS, reorderMaxWaitMs: NACK_GIVE_UP_MS }),
+    };
     this.#depacketizer = options.codec === 'h264' ? createH264Depacketizer(depacketizerOptions) : createVp8Depacketizer(depacketizerOptions);
     this.#sessionStartedAt = options.sessionStartedAt;
   }

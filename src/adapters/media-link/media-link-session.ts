@@ -1,6 +1,7 @@
 // One live media session with the robot's webrtcsink producer, as the driver's media runtime sees
 // it (the MediaLink contract, src/media/media-link.ts): it composes the PeerConnection
-// (peer-session.ts), the lazily decoded video (lazy-video.ts), the microphone ring (opus-receiver.ts)
+// (peer-session.ts), the video RTCP and loss repair (video-receive-feedback.ts: NACK, RTX, receiver
+// reports, PLI), the lazily decoded video (lazy-video.ts), the microphone ring (opus-receiver.ts)
 // and the paced speaker path (opus-sender.ts), and owns the session's lifecycle — connect wait,
 // why it ended (close, producer, signalling, transport), and the crash-safe teardown order of
 // h264-webrtc.md §5.4: send timer stopped, callbacks stopped, endSession sent (issue 12 §6: before
@@ -30,6 +31,7 @@ import { OpusReceiver } from './opus-receiver.ts';
 import { OpusSender } from './opus-sender.ts';
 import { PeerSession, type PeerState } from './peer-session.ts';
 import type { OfferMedia } from './sdp-offer.ts';
+import { VideoReceiveFeedback } from './video-receive-feedback.ts';
 
 /**
  * ICE + DTLS deadline after the answer. On a LAN this takes ~0.1 s (h264-webrtc.md §3.4); 10 s
@@ -101,6 +103,7 @@ export class LiveMediaLink implements MediaLink {
   readonly #log = createLogger('media:link');
   readonly #peer: PeerSession;
   readonly #video: LazyVideo | null;
+  readonly #feedback: VideoReceiveFeedback | null;
   readonly #receiver: OpusReceiver | null;
   readonly #sender: OpusSender | null;
   readonly #connected: Promise<Result.Result<void, OpenMediaLinkFailure>>;
@@ -129,16 +132,30 @@ export class LiveMediaLink implements MediaLink {
     this.#connected = new Promise((resolve) => {
       this.#settleConnected = resolve;
     });
-    this.#video = offer.video === null ? null : new LazyVideo({ codec: offer.video.codec, payloadType: offer.video.payloadType, sessionStartedAt: () => this.#startedAt });
+    const video = offer.video;
+    this.#video = video === null ? null : new LazyVideo({ codec: video.codec, payloadType: video.payloadType, nack: video.nack, sessionStartedAt: () => this.#startedAt });
     this.#receiver = offer.audio === null ? null : new OpusReceiver({ payloadType: offer.audio.payloadType, ring: this.audioIn });
     const sendSsrc = offer.audio?.canSend ? randomInt(1, 0xffff_ffff) : null;
+    this.#feedback =
+      video === null
+        ? null
+        : new VideoReceiveFeedback({
+            mediaPayloadType: video.payloadType,
+            rtxPayloadType: video.nack ? video.rtxPayloadType : null,
+            nack: video.nack,
+            senderSsrc: sendSsrc ?? randomInt(1, 0xffff_ffff),
+            send: (packet) => this.#peer.sendVideoRtcp(packet),
+          });
     const keep = new Map<string, number>();
-    if (offer.video) keep.set(offer.video.mid, offer.video.payloadType);
+    const rtx = new Map<string, number>();
+    if (video) keep.set(video.mid, video.payloadType);
+    // RTX only makes sense where we ask for retransmissions (RFC 4588 §8.6 pairs it with NACK).
+    if (video?.nack && video.rtxPayloadType !== null) rtx.set(video.mid, video.rtxPayloadType);
     if (offer.audio) keep.set(offer.audio.mid, offer.audio.payloadType);
     this.#peer = new PeerSession({
       offer,
       offerSdp: options.offerSdp,
-      answerShape: { keep, sendSsrc: offer.audio && sendSsrc !== null ? { mid: offer.audio.mid, ssrc: sendSsrc, cname: SEND_CNAME } : null },
+      answerShape: { keep, rtx, sendSsrc: offer.audio && sendSsrc !== null ? { mid: offer.audio.mid, ssrc: sendSsrc, cname: SEND_CNAME } : null },
       handlers: {
         onLocalCandidate: (candidate, index) => client.sendCandidate(candidate, index),
         onVideoPacket: (packet) => this.#onVideoPacket(packet),
@@ -209,12 +226,18 @@ export class LiveMediaLink implements MediaLink {
 
   stats(): MediaLinkStats {
     const video = this.#video?.counters();
+    const loss = this.#feedback?.counters();
     return {
       videoPackets: video?.packets ?? 0,
       videoFrames: video?.frames ?? 0,
       keyframes: video?.keyframes ?? 0,
       decodedFrames: video?.decodedFrames ?? 0,
       pliSent: this.#pliSent,
+      nackSent: loss?.nackSent ?? 0,
+      nackedPackets: loss?.nackedPackets ?? 0,
+      rtxReceived: loss?.rtxReceived ?? 0,
+      recoveredPackets: loss?.recoveredPackets ?? 0,
+      unrecoveredPackets: loss?.unrecoveredPackets ?? 0,
       audioPacketsIn: this.#receiver?.packets ?? 0,
       audioPacketsOut: this.#sender?.packetsSent ?? 0,
       audioOutQueuedSamples: this.#sender?.queuedSamples ?? 0,
@@ -225,11 +248,15 @@ export class LiveMediaLink implements MediaLink {
     return this.#terminate({ kind: 'closed' });
   }
 
-  #onVideoPacket(packet: Buffer): void {
+  #onVideoPacket(message: Buffer): void {
     const video = this.#video;
-    if (!isRtcp(packet)) this.#lastRtpAt = Date.now();
-    if (video === null) return;
-    if (video.push(packet, Date.now()).pli && this.#peer.requestKeyframe()) this.#pliSent++;
+    const feedback = this.#feedback;
+    const nowMs = Date.now();
+    if (!isRtcp(message)) this.#lastRtpAt = nowMs;
+    if (video === null || feedback === null) return;
+    const packet = feedback.onMessage(message, nowMs);
+    if (packet === null) return;
+    if (video.push(packet, nowMs).pli && feedback.requestKeyframe()) this.#pliSent++;
   }
 
   #onPeerState(state: PeerState): void {
@@ -288,6 +315,7 @@ export class LiveMediaLink implements MediaLink {
       this.#graceTimer = null;
       this.#transportEndTimer = null;
       this.#sender?.stop();
+      this.#feedback?.close();
       this.#video?.close();
       this.#receiver?.close();
       this.#peer.stopCallbacks();

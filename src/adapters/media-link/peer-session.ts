@@ -1,9 +1,11 @@
 // The node-datachannel side of one media session (h264-webrtc.md §1, §3.3, §5.4): ONE
 // PeerConnection that answers the robot's offer (max-bundle, `a=bundle-only` handled by
 // libdatachannel), trickles candidates both ways with sdpMLineIndex ↔ mid mapped from the offer,
-// hands raw RTP of the video and audio tracks to the caller, requests keyframes through an
-// RtcpReceivingSession on the video track (which also sends receiver reports and REMB), writes
-// our Opus RTP on the audio track, and keeps the offered `data` DataChannel. Owns the
+// hands the raw RTP and RTCP of the video and audio tracks to the caller, writes the caller's
+// video RTCP (receiver reports, NACK, PLI: video-receive-feedback.ts) and our Opus RTP, and keeps
+// the offered `data` DataChannel. The video track has no libdatachannel media handler: its
+// RtcpReceivingSession follows whatever SSRC arrived last (RTX included) and its track refuses
+// RTCP written from JS on a recvonly m-line, so the driver does that RTCP itself. Owns the
 // PeerConnection and its callbacks; after close() no callback reaches the caller.
 import ndc, { type DataChannel, type PeerConnection, type Track } from 'node-datachannel';
 import { MediaTransportFailed } from '../../media/media-link.ts';
@@ -46,8 +48,6 @@ export class PeerSession {
   readonly #log = createLogger('media:peer');
   readonly #pc: PeerConnection;
   #videoTrack: Track | null = null;
-  /** Held like the tracks: node-datachannel releases native objects whose JS wrapper is collected. */
-  #rtcpSession: ndc.RtcpReceivingSession | null = null;
   #audioTrack: Track | null = null;
   #dataChannel: DataChannel | null = null;
   #state: PeerState = 'new';
@@ -113,12 +113,15 @@ export class PeerSession {
     }
   }
 
-  /** Sends an RTCP PLI for the video stream (RFC 4585 §6.3.1); false when it could not go out. */
-  requestKeyframe(): boolean {
+  /**
+   * Writes one RTCP packet on the video track (no media handler there, so libdatachannel sends it
+   * whatever the m-line's direction); false when it could not go out.
+   */
+  sendVideoRtcp(packet: Buffer): boolean {
     const track = this.#videoTrack;
     if (this.#closed || track === null || !track.isOpen()) return false;
     try {
-      return track.requestKeyframe();
+      return track.sendMessageBinary(packet);
     } catch {
       return false;
     }
@@ -158,9 +161,6 @@ export class PeerSession {
     const { offer, handlers } = this.#options;
     if (offer.video !== null && mid === offer.video.mid) {
       this.#videoTrack = track;
-      // Receiver reports, REMB and PLI (requestKeyframe) come from this handler; RTP passes on.
-      this.#rtcpSession = new ndc.RtcpReceivingSession();
-      track.setMediaHandler(this.#rtcpSession);
       track.onMessage((message) => {
         if (this.#accepting) handlers.onVideoPacket(message);
       });

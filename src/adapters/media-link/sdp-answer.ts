@@ -1,6 +1,8 @@
 // Shapes node-datachannel's SDP answer before it goes to the robot (RFC 3264 §6.1: an answer may
 // list a subset of the offered formats): each received m-line keeps only the payload type this
-// driver decodes (so the sender cannot pick VP9, RTX or RED, which nothing here handles), the
+// driver decodes (so the sender cannot pick VP9 or RED, which nothing here handles) and, on the
+// video m-line, its RTX format (RFC 4588 §8.6: `rtx/90000` with `apt=`, written out by us because
+// libdatachannel's own line for it can come out empty, h264-webrtc.md §5.4), the
 // SSRC lines libdatachannel copies from the offer (the robot's own SSRCs, which would claim we
 // send on them) are dropped, and the audio m-line declares the SSRC of the Opus stream we send
 // (libdatachannel omits it, h264-webrtc.md §5.4; libwebrtc peers drop unsignalled audio, measured
@@ -9,12 +11,16 @@
 export interface AnswerShape {
   /** mid → the one payload type kept on that m-line. */
   readonly keep: ReadonlyMap<string, number>;
+  /** mid → the RTX payload type kept next to it (its `apt` is the kept payload type). */
+  readonly rtx?: ReadonlyMap<string, number>;
   /** Our send SSRC on the audio m-line. */
   readonly sendSsrc: { readonly mid: string; readonly ssrc: number; readonly cname: string } | null;
 }
 
 /** Attributes tied to one payload type (RFC 8866 §6.6, RFC 4585 §4.2). */
-const PER_FORMAT_ATTRIBUTE = /^a=(?:rtpmap|fmtp|rtcp-fb):(\d+)[\s]/;
+const PER_FORMAT_ATTRIBUTE = /^a=(?:rtpmap|fmtp|rtcp-fb):(\d+)(?:\s|$)/;
+/** RTX's RTP clock for video (RFC 4588 §8.1: the clock rate of the original format). */
+const RTX_VIDEO_CLOCK_RATE = 90_000;
 /** Source attributes (RFC 5576 §4): in an answer they describe what the answerer sends. */
 const SOURCE_ATTRIBUTE = /^a=ssrc(?:-group)?:/;
 
@@ -29,12 +35,16 @@ function shapeSection(lines: string[], shape: AnswerShape): string[] {
     const fields = mLine.split(' ');
     const formats = fields.slice(3);
     if (formats.includes(String(kept))) {
+      const rtx = shape.rtx?.get(mid);
+      const withRtx = rtx !== undefined && formats.includes(String(rtx));
+      const keptFormats = withRtx ? [kept, rtx] : [kept];
       out = [
-        [...fields.slice(0, 3), String(kept)].join(' '),
+        [...fields.slice(0, 3), ...keptFormats.map(String)].join(' '),
         ...rest.filter((line) => {
           const match = PER_FORMAT_ATTRIBUTE.exec(line);
-          return match === null || Number(match[1]) === kept;
+          return match === null || Number(match[1]) === kept || (withRtx && Number(match[1]) === rtx && line.startsWith('a=rtcp-fb:'));
         }),
+        ...(withRtx ? [`a=rtpmap:${rtx} rtx/${RTX_VIDEO_CLOCK_RATE}`, `a=fmtp:${rtx} apt=${kept}`] : []),
       ];
     }
   }

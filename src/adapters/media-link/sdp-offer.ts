@@ -1,8 +1,9 @@
 // Reads the robot's SDP offer (webrtcsink, reachy-daemon-api.md §9.1–9.2; RFC 8866 syntax,
 // RFC 8843 BUNDLE): the m-line sections in order with their mid, direction and rtpmap/fmtp, and
 // the choice of what this driver receives — the video m-line and its H.264 (packetization-mode 1)
-// or VP8 payload type, the audio m-line and its Opus payload type. Retransmission, redundancy and
-// FEC formats (rtx, red, ulpfec, flexfec) are ignored. Owns parsing and selection only; answering
+// or VP8 payload type (with its RTX payload type, `apt=`, and whether generic NACK is offered,
+// RFC 4588 §8, RFC 4585 §4.2), the audio m-line and its Opus payload type. Redundancy and FEC
+// formats (red, ulpfec, flexfec) are ignored. Owns parsing and selection only; answering
 // is node-datachannel's job and shaping the answer is sdp-answer.ts's.
 import { Result } from 'effect';
 import { MediaTransportFailed } from '../../media/media-link.ts';
@@ -18,6 +19,8 @@ export interface SdpFormat {
   readonly channels: number;
   /** `a=fmtp` parameters, keys lower-cased. */
   readonly parameters: ReadonlyMap<string, string>;
+  /** `a=rtcp-fb` values for this format (`*` ones included), lower-cased: `nack`, `nack pli`, ... */
+  readonly feedback: readonly string[];
 }
 
 export interface SdpSection {
@@ -35,6 +38,10 @@ export interface ReceivedVideo {
   readonly mid: string;
   readonly codec: VideoCodec;
   readonly payloadType: number;
+  /** The offered `rtx` format whose `apt` is `payloadType` (RFC 4588 §8.6), kept in the answer. */
+  readonly rtxPayloadType: number | null;
+  /** Generic NACK offered for `payloadType` (`a=rtcp-fb:<pt> nack`): we may ask for retransmissions. */
+  readonly nack: boolean;
 }
 
 export interface ReceivedAudio {
@@ -80,7 +87,12 @@ interface RawSection {
   direction: SdpDirection;
   readonly rtpmap: Map<number, { encoding: string; clockRate: number; channels: number }>;
   readonly fmtp: Map<number, Map<string, string>>;
+  /** rtcp-fb values by payload type; key -1 holds the `*` ones. */
+  readonly feedback: Map<number, string[]>;
 }
+
+/** Key of `a=rtcp-fb:*` values in RawSection.feedback. */
+const ANY_FORMAT = -1;
 
 /** Splits an SDP into its m-line sections. Never throws; unknown lines are ignored. */
 export function parseSdpSections(sdp: string): SdpSection[] {
@@ -96,6 +108,7 @@ export function parseSdpSections(sdp: string): SdpSection[] {
         direction: sessionDirection,
         rtpmap: new Map(),
         fmtp: new Map(),
+        feedback: new Map(),
       });
       continue;
     }
@@ -119,7 +132,17 @@ export function parseSdpSections(sdp: string): SdpSection[] {
       continue;
     }
     const fmtp = /^fmtp:(\d+)\s+(.*)$/.exec(attribute);
-    if (fmtp) section.fmtp.set(Number(fmtp[1]), parseParameters(fmtp[2] ?? ''));
+    if (fmtp) {
+      section.fmtp.set(Number(fmtp[1]), parseParameters(fmtp[2] ?? ''));
+      continue;
+    }
+    const feedback = /^rtcp-fb:(\d+|\*)\s+(.*)$/.exec(attribute);
+    if (feedback) {
+      const key = feedback[1] === '*' ? ANY_FORMAT : Number(feedback[1]);
+      const values = section.feedback.get(key) ?? [];
+      values.push((feedback[2] ?? '').trim().replace(/\s+/g, ' ').toLowerCase());
+      section.feedback.set(key, values);
+    }
   }
   return raw.map((section, index) => ({
     index,
@@ -134,6 +157,7 @@ export function parseSdpSections(sdp: string): SdpSection[] {
         clockRate: map?.clockRate ?? 0,
         channels: map?.channels ?? 1,
         parameters: section.fmtp.get(payloadType) ?? new Map<string, string>(),
+        feedback: [...(section.feedback.get(ANY_FORMAT) ?? []), ...(section.feedback.get(payloadType) ?? [])],
       };
     }),
   }));
@@ -158,7 +182,9 @@ function pickVideo(sections: readonly SdpSection[]): ReceivedVideo | null {
     // The sender uses the first format of the answer; the answer keeps only the one picked here.
     for (const format of section.formats) {
       const codec = videoCodecOf(format);
-      if (codec !== null) return { mid: section.mid, codec, payloadType: format.payloadType };
+      if (codec === null) continue;
+      const rtx = section.formats.find((f) => f.encoding.toLowerCase() === 'rtx' && f.parameters.get('apt') === String(format.payloadType));
+      return { mid: section.mid, codec, payloadType: format.payloadType, rtxPayloadType: rtx?.payloadType ?? null, nack: format.feedback.includes('nack') };
     }
   }
   return null;

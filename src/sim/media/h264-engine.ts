@@ -2,13 +2,18 @@
 // test pattern → libx264 (constrained baseline, 2 slices, IDR every 60 frames) → RFC 6184 RTP, and
 // tone → Opus 20 ms → RTP — fanned out to every live consumer's node-datachannel PeerConnection,
 // as the robot pre-encodes once upstream of webrtcsink. A PLI/FIR from any consumer forces the next
-// picture to be an IDR for everyone (the shared-encoder behaviour §5.3 describes). The pump runs
+// picture to be an IDR for everyone (the shared-encoder behaviour §5.3 describes); a generic NACK
+// is answered from a short history of sent video packets as RTX (RFC 4588, webrtcsink's
+// `do-nack`). `setVideoLoss` makes the camera link lose video packets (retransmissions too) at
+// random, as a poor Wi-Fi link would, to exercise a consumer's loss repair. The pump runs
 // only while a session's video track is open; each run starts a fresh encoder, so the first live
 // viewer's first frame is an IDR. Owns the H.264/Opus pipeline; the sessions' peers and the pump's
 // clock are peer-engine.ts's; not signalling.
 import { Result } from 'effect';
+import { parseRtpPacket } from '../../media/rtp/rtp-packet.ts';
 import { createLogger } from '../../logging/logger.ts';
 import type { ProducerSession } from '../signalling-in-process.ts';
+import type { NackRequest } from './rtcp-feedback.ts';
 import { H264Encoder } from './h264-encoder.ts';
 import { H264Peer, type H264PeerEvents, type H264StreamIds } from './h264-peer.ts';
 import { H264RtpPacketizer } from './h264-rtp-packetizer.ts';
@@ -21,6 +26,15 @@ import { RtpWriter, randomSsrc } from './rtp-writer.ts';
 /** Dynamic payload types of the offer: 96 for H.264 (webrtcsink's first video PT), 111 for Opus (the browsers' usual). */
 export const H264_PAYLOAD_TYPE = 96;
 export const OPUS_PAYLOAD_TYPE = 111;
+/** RTX for H.264, as in webrtcsink's offers (97, apt=96). */
+export const RTX_PAYLOAD_TYPE = 97;
+/**
+ * Sent video packets kept for retransmission: ~1 s of 720p at 5 Mbit/s, well past any consumer's
+ * NACK give-up (the driver's is 150 ms), so every timely request can be answered.
+ */
+export const RTX_HISTORY_PACKETS = 512;
+/** Most simulated loss: past 50 % nothing useful is left to test. */
+export const MAX_VIDEO_LOSS = 0.5;
 export const VIDEO_CLOCK_RATE = 90_000;
 /**
  * Opus packets sent late to catch up after a stalled event loop: up to 100 ms (5 packets) so a
@@ -34,6 +48,12 @@ export class H264Engine extends PeerEngine<H264Peer> {
   readonly #ids: H264StreamIds;
   readonly #videoWriter: RtpWriter;
   readonly #audioWriter: RtpWriter;
+  readonly #rtxWriter: RtpWriter;
+  /** Sequence number → sent packet, oldest first (Map insertion order), at most RTX_HISTORY_PACKETS. */
+  readonly #history = new Map<number, Buffer>();
+  #videoLoss = 0;
+  #random: () => number = Math.random;
+  #retransmissions = 0;
   readonly #packetizer = new H264RtpPacketizer();
   readonly #events: H264PeerEvents;
   #encoder: H264Encoder | null = null;
@@ -46,11 +66,14 @@ export class H264Engine extends PeerEngine<H264Peer> {
       videoPayloadType: H264_PAYLOAD_TYPE,
       audioPayloadType: OPUS_PAYLOAD_TYPE,
       videoSsrc: randomSsrc(),
+      rtxPayloadType: RTX_PAYLOAD_TYPE,
+      rtxSsrc: randomSsrc(),
       audioSsrc: randomSsrc(),
       cname: `reachymini-${randomSsrc().toString(16)}`,
     };
     this.#videoWriter = new RtpWriter({ payloadType: H264_PAYLOAD_TYPE, ssrc: this.#ids.videoSsrc, clockRate: VIDEO_CLOCK_RATE });
     this.#audioWriter = new RtpWriter({ payloadType: OPUS_PAYLOAD_TYPE, ssrc: this.#ids.audioSsrc, clockRate: OPUS_SAMPLE_RATE });
+    this.#rtxWriter = new RtpWriter({ payloadType: RTX_PAYLOAD_TYPE, ssrc: this.#ids.rtxSsrc, clockRate: VIDEO_CLOCK_RATE });
     this.#events = {
       ...this.lifecycle,
       onKeyframeRequest: (_peer, request) => {
@@ -58,8 +81,62 @@ export class H264Engine extends PeerEngine<H264Peer> {
         this.#keyframeRequests++;
         this.#forceIdr = true;
       },
+      onNack: (peer, request) => this.#resend(peer, request),
       onAudio: (_peer, audio) => this.meter.push(audio.pcm, audio.channels, audio.sampleRate),
     };
+  }
+
+  /** Video packets resent as RTX so far. */
+  override get retransmissions(): number {
+    return this.#retransmissions;
+  }
+
+  /** Each video packet (retransmissions included) is lost with probability `rate`, drawn from a generator seeded with `seed`. */
+  override setVideoLoss(rate: number, seed: number): void {
+    this.#videoLoss = rate;
+    let state = seed >>> 0;
+    // mulberry32: small, seedable, good enough to pick packets.
+    this.#random = () => {
+      state = (state + 0x6d2b79f5) >>> 0;
+      let t = state;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+    };
+  }
+
+  #survivors(packets: readonly Buffer[]): Buffer[] {
+    return this.#videoLoss <= 0 ? [...packets] : packets.filter(() => this.#random() >= this.#videoLoss);
+  }
+
+  #remember(packets: readonly Buffer[]): void {
+    for (const packet of packets) {
+      const sequence = packet.readUInt16BE(2);
+      this.#history.delete(sequence);
+      this.#history.set(sequence, packet);
+    }
+    for (const sequence of this.#history.keys()) {
+      if (this.#history.size <= RTX_HISTORY_PACKETS) break;
+      this.#history.delete(sequence);
+    }
+  }
+
+  /** Answers a NACK: each packet still in the history goes out again as RTX (OSN + original payload). */
+  #resend(peer: H264Peer, request: NackRequest): void {
+    if (request.mediaSsrc !== this.#ids.videoSsrc) return;
+    const packets: Buffer[] = [];
+    for (const sequence of request.sequences) {
+      const original = this.#history.get(sequence);
+      const parsed = original === undefined ? null : parseRtpPacket(original);
+      if (parsed === null || !parsed.ok) continue;
+      const payload = new Uint8Array(2 + parsed.packet.payload.length);
+      payload[0] = sequence >> 8;
+      payload[1] = sequence & 0xff;
+      payload.set(parsed.packet.payload, 2);
+      packets.push(this.#rtxWriter.packet(payload, parsed.packet.timestamp, parsed.packet.marker));
+    }
+    this.#retransmissions += packets.length;
+    peer.sendVideo(this.#survivors(packets));
   }
 
   override get keyframeRequests(): number {
@@ -103,7 +180,8 @@ export class H264Engine extends PeerEngine<H264Peer> {
     const timestamp = this.#videoWriter.timestampAt(mediaMs);
     const payloads = this.#packetizer.payloads(accessUnit.data);
     const packets = payloads.map((payload, i) => this.#videoWriter.packet(payload, timestamp, i === payloads.length - 1));
-    for (const peer of this.livePeers()) peer.sendVideo(packets);
+    this.#remember(packets);
+    for (const peer of this.livePeers()) peer.sendVideo(this.#survivors(packets));
   }
 
   protected override audioTick(tick: TickInfo): void {

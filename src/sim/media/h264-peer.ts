@@ -1,9 +1,10 @@
 // One consumer session of the wireless-mode producer: a node-datachannel PeerConnection that
 // OFFERS once (auto-negotiation off, so nothing renegotiates later) with, in order, an H.264 video
-// m-line (constrained baseline, profile-level-id 42e01f, packetization-mode 1), an Opus audio
-// m-line, both sendrecv, and the `data` DataChannel created before the offer; max-bundle is
-// node-datachannel's default (reachy-daemon-api.md §9.1–9.2, h264-webrtc.md §2). Sends the RTP the
-// engine hands it, reports RTCP keyframe requests and the consumer's decoded audio. Teardown
+// m-line (constrained baseline, profile-level-id 42e01f, packetization-mode 1, NACK feedback and
+// an RTX format), an Opus audio m-line, both sendrecv, and the `data` DataChannel created before
+// the offer; max-bundle is node-datachannel's default (reachy-daemon-api.md §9.1–9.2,
+// h264-webrtc.md §2). Sends the RTP the engine hands it, reports RTCP keyframe and retransmission
+// requests and the consumer's decoded audio. Teardown
 // follows h264-webrtc.md §5.4: the engine stops feeding it first, then `pc.close()`, never the
 // global `cleanup()`. Owns no encoding and no timers.
 import nodeDataChannel, { type DataChannel, type PeerConnection, type Track } from 'node-datachannel';
@@ -14,7 +15,7 @@ import type { ProducerSession, ProducerSessionHandlers } from '../signalling-in-
 import { HeldCandidates } from './held-candidates.ts';
 import { type DecodedPcm, OpusPcmDecoder } from './opus-audio.ts';
 import type { PeerLifecycleEvents } from './peer-engine.ts';
-import { type KeyframeRequest, keyframeRequests } from './rtcp-feedback.ts';
+import { type KeyframeRequest, keyframeRequests, type NackRequest, nackRequests } from './rtcp-feedback.ts';
 import { bareCandidate, midAt, mLineIndexOf } from './sdp-mids.ts';
 import { isRtcp } from './rtp-writer.ts';
 
@@ -25,6 +26,8 @@ export const AUDIO_MID = 'audio1';
 export const DATA_CHANNEL_LABEL = 'data';
 /** H.264 constrained baseline level 3.1 in packetization mode 1 (FU-A), what the robot's offer carries. */
 export const H264_FMTP = 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f';
+/** RTX's clock is its original format's (RFC 4588 §8.1): H.264's 90 kHz. */
+const VIDEO_RTP_CLOCK_RATE = 90_000;
 /** Opus as webrtcsink offers it: 10 ms minimum packet time, in-band FEC (§9.1). */
 export const OPUS_FMTP = 'minptime=10;useinbandfec=1';
 
@@ -32,6 +35,9 @@ export interface H264StreamIds {
   readonly videoPayloadType: number;
   readonly audioPayloadType: number;
   readonly videoSsrc: number;
+  /** Retransmissions (RFC 4588 RTX, `apt` = videoPayloadType) go out with this payload type and SSRC. */
+  readonly rtxPayloadType: number;
+  readonly rtxSsrc: number;
   readonly audioSsrc: number;
   /** RTCP CNAME of the robot's streams (one per producer, as one sender). */
   readonly cname: string;
@@ -40,6 +46,7 @@ export interface H264StreamIds {
 /** `onLive` fires when the video track opened: RTP may flow. */
 export interface H264PeerEvents extends PeerLifecycleEvents<H264Peer> {
   onKeyframeRequest(peer: H264Peer, request: KeyframeRequest): void;
+  onNack(peer: H264Peer, request: NackRequest): void;
   onAudio(peer: H264Peer, audio: DecodedPcm): void;
 }
 
@@ -71,8 +78,11 @@ export class H264Peer {
     this.#pc = new nodeDataChannel.PeerConnection(`reachymini-${session.sessionId}`, { iceServers: [], disableAutoNegotiation: true });
 
     const video = new nodeDataChannel.Video(VIDEO_MID, 'SendRecv');
+    // libdatachannel adds `nack` and `nack pli` feedback to the codec; RTX as webrtcsink's do-nack does.
     video.addH264Codec(ids.videoPayloadType, H264_FMTP);
+    video.addRTXCodec(ids.rtxPayloadType, ids.videoPayloadType, VIDEO_RTP_CLOCK_RATE);
     video.addSSRC(ids.videoSsrc, ids.cname, 'reachymini', 'reachymini-video');
+    video.addSSRC(ids.rtxSsrc, ids.cname, 'reachymini', 'reachymini-video');
     this.#video = this.#pc.addTrack(video);
     const audio = new nodeDataChannel.Audio(AUDIO_MID, 'SendRecv');
     audio.addOpusCodec(ids.audioPayloadType, OPUS_FMTP);
@@ -88,6 +98,7 @@ export class H264Peer {
     this.#video.onMessage((message) => {
       if (this.#closed || !isRtcp(message)) return;
       for (const request of keyframeRequests(message)) this.#events.onKeyframeRequest(this, request);
+      for (const request of nackRequests(message)) this.#events.onNack(this, request);
     });
     this.#audio.onMessage((message) => this.#onAudioMessage(message));
     this.#channel.onOpen(() => this.#log.debug('data channel open', { sessionId: session.sessionId }));

@@ -26,6 +26,14 @@ export interface MediaEngine {
   freezeVideo(frozen: boolean): void;
   receivedAudio(windowMs?: number): ReceivedAudioSummary;
   readonly keyframeRequests: number;
+  /**
+   * The camera link loses each video packet with probability `rate` (seeded, repeatable); lost
+   * packets a consumer NACKs are resent as RTX, lost at the same rate. Only the h264 engine sends
+   * its own packets: the vp8 one (libwebrtc) throws.
+   */
+  setVideoLoss(rate: number, seed: number): void;
+  /** Video packets resent in answer to NACKs; null for vp8, whose libwebrtc resends on its own. */
+  readonly retransmissions: number | null;
   /** How each consumer session ended: its `endSession` first, or its transport's death first. */
   readonly sessionEnds: ReadonlyArray<{ readonly sessionId: string; readonly by: 'endSession' | 'transport' }>;
   /** Stops the pump, closes every PeerConnection and frees codecs; resolves after the settle wait. */

@@ -90,6 +90,8 @@ export abstract class PeerEngine<P extends EnginePeer> implements MediaEngine {
   }
 
   abstract get keyframeRequests(): number;
+  abstract get retransmissions(): number | null;
+  abstract setVideoLoss(rate: number, seed: number): void;
 
   /** How each consumer session ended: its `endSession` arrived first, or its transport died first. */
   readonly sessionEnds: Array<{ readonly sessionId: string; readonly by: 'endSession' | 'transport' }> = [];

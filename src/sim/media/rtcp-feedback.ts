@@ -1,7 +1,9 @@
-// Reads the keyframe requests out of (compound) RTCP a consumer sends on the video m-line: PLI
-// (RFC 4585 §6.3.1, PT 206 FMT 1) and FIR (RFC 5104 §4.3.1, PT 206 FMT 4), with the media SSRC
-// they name. Everything else (receiver reports, REMB, NACK, SDES) is skipped. Never throws on
-// malformed input: a truncated packet ends the walk. Owns no reaction (the engine forces an IDR).
+// Reads the requests out of (compound) RTCP a consumer sends on the video m-line: keyframe
+// requests — PLI (RFC 4585 §6.3.1, PT 206 FMT 1) and FIR (RFC 5104 §4.3.1, PT 206 FMT 4) — and
+// retransmission requests — generic NACK (RFC 4585 §6.2.1, PT 205 FMT 1) — with the media SSRC
+// they name. Everything else (receiver reports, REMB, SDES) is skipped. Never throws on malformed
+// input: a truncated packet ends the walk. Owns no reaction (the engine forces an IDR or resends).
+import { nackedSequences } from '../../media/rtp/rtcp-packets.ts';
 
 export type KeyframeRequestKind = 'pli' | 'fir';
 
@@ -14,6 +16,8 @@ export interface KeyframeRequest {
 
 const RTCP_HEADER_BYTES = 4;
 const PT_PAYLOAD_SPECIFIC_FEEDBACK = 206;
+const PT_TRANSPORT_FEEDBACK = 205;
+const FMT_GENERIC_NACK = 1;
 const FMT_PLI = 1;
 const FMT_FIR = 4;
 /** Common feedback header: RTCP header + sender SSRC + media source SSRC (RFC 4585 §6.1). */
@@ -40,6 +44,29 @@ export function keyframeRequests(rtcp: Uint8Array): KeyframeRequest[] {
           requests.push({ kind: 'fir', senderSsrc, mediaSsrc: view.getUint32(fci) });
         }
       }
+    }
+    offset += length;
+  }
+  return requests;
+}
+
+export interface NackRequest {
+  readonly mediaSsrc: number;
+  readonly sequences: readonly number[];
+}
+
+/** The generic NACKs in a (compound) RTCP packet. */
+export function nackRequests(rtcp: Uint8Array): NackRequest[] {
+  const view = new DataView(rtcp.buffer, rtcp.byteOffset, rtcp.byteLength);
+  const requests: NackRequest[] = [];
+  let offset = 0;
+  while (offset + RTCP_HEADER_BYTES <= rtcp.length) {
+    const first = view.getUint8(offset);
+    if (first >> 6 !== 2) break;
+    const length = (view.getUint16(offset + 2) + 1) * 4;
+    if (offset + length > rtcp.length) break;
+    if (view.getUint8(offset + 1) === PT_TRANSPORT_FEEDBACK && (first & 0x1f) === FMT_GENERIC_NACK && length >= FEEDBACK_HEADER_BYTES) {
+      requests.push({ mediaSsrc: view.getUint32(offset + 8), sequences: nackedSequences(rtcp.subarray(offset, offset + length)) });
     }
     offset += length;
   }

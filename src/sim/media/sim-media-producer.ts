@@ -7,7 +7,7 @@
 import { createLogger } from '../../logging/logger.ts';
 import type { ProducerRegistration, SignallingServer } from '../signalling-server.ts';
 import type { ReceivedAudioSummary } from './audio-meter.ts';
-import { H264Engine } from './h264-engine.ts';
+import { H264Engine, MAX_VIDEO_LOSS } from './h264-engine.ts';
 import type { MediaEngine, VideoGeometry } from './media-engine.ts';
 import { TEST_PATTERN_SCENES, type TestPatternScene } from './test-pattern.ts';
 import type { Tone } from './tone-source.ts';
@@ -47,6 +47,14 @@ export interface SimMediaProducer {
   sessionCount(): number;
   /** Keyframe requests (PLI/FIR) honoured. */
   readonly keyframeRequests: number;
+  /**
+   * h264 mode: the camera link loses each video packet with probability `rate` (0..0.5; 0 ends it),
+   * retransmissions included, picked by a generator seeded with `seed` so runs repeat. Throws in
+   * vp8 mode (libwebrtc sends its own packets).
+   */
+  setVideoLoss(rate: number, seed?: number): void;
+  /** Video packets resent as RTX in answer to NACKs (h264 mode; null in vp8 mode). */
+  readonly retransmissions: number | null;
   /** How each consumer session ended: its `endSession` first, or its transport's death first. */
   readonly sessionEnds: ReadonlyArray<{ readonly sessionId: string; readonly by: 'endSession' | 'transport' }>;
   /** Detaches, closes every PeerConnection, stops the pump and frees the codecs. Final. */
@@ -104,6 +112,15 @@ class Producer implements SimMediaProducer {
 
   get keyframeRequests(): number {
     return this.#engine.keyframeRequests;
+  }
+
+  get retransmissions(): number | null {
+    return this.#engine.retransmissions;
+  }
+
+  setVideoLoss(rate: number, seed = 1): void {
+    if (!Number.isFinite(rate) || rate < 0 || rate > MAX_VIDEO_LOSS) throw new RangeError(`video loss must be in 0..${MAX_VIDEO_LOSS}, got ${rate}`);
+    this.#engine.setVideoLoss(rate, seed);
   }
 
   attach(target?: SignallingServer): void {

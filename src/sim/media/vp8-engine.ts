@@ -49,6 +49,16 @@ export class Vp8Engine extends PeerEngine<Vp8Peer> {
     };
   }
 
+  /** libwebrtc answers NACKs itself; its count is not gathered here. */
+  override get retransmissions(): null {
+    return null;
+  }
+
+  /** libwebrtc sends its own packets: there is no place to lose some on purpose. */
+  override setVideoLoss(_rate: number, _seed: number): void {
+    throw new Error('simulated video loss needs the h264 media mode (in vp8 mode libwebrtc sends the packets)');
+  }
+
   override get keyframeRequests(): number {
     let total = this.#retiredKeyframeRequests;
     for (const peer of this.peers) total += peer.keyframeRequests;

@@ -1,8 +1,9 @@
 // Keyframe requests end to end: the wrtc test producer's media runs through a UDP proxy that drops
 // its VP8 RTP (the header is in clear under SRTP), first for the start of the session — the
-// consumer joins mid-GOP — then for a moment mid-stream. The depacketizer's PLI requests must go
-// out as RTCP PLI (RtcpReceivingSession.requestKeyframe) and reach the producer, whose encoder
-// answers with a keyframe the consumer then decodes.
+// consumer joins mid-GOP — then for a moment mid-stream with its retransmissions (RTX) dropped
+// too, so NACK cannot repair it (media-link-nack.test.ts covers the repair). The depacketizer's
+// PLI requests must go out as RTCP PLI and reach the producer, whose encoder answers with a
+// keyframe the consumer then decodes.
 import { Result } from 'effect';
 import { describe, expect, it } from 'vitest';
 import type { MediaLink } from '../../../src/media/media-link.ts';
@@ -28,14 +29,16 @@ describe('PLI on loss (loopback WebRTC through a lossy proxy)', () => {
     expect(await until(async () => (await session.pliCount()) >= 1, 3_000, POLL_MS)).toBe(true);
   });
 
-  it('a loss mid-stream sends another PLI and a fresh keyframe arrives', async () => {
+  it('a loss mid-stream that retransmission cannot repair sends another PLI and a fresh keyframe arrives', async () => {
     const before = link.stats();
     const producerBefore = await session.pliCount();
+    session.proxy?.dropRtp(session.rtxPayloadType, 1_000);
     session.proxy?.dropRtp(session.videoPayloadType, 300);
     expect(await until(() => link.stats().pliSent > before.pliSent, 5_000, POLL_MS)).toBe(true);
     expect(await until(async () => (await session.pliCount()) > producerBefore, 5_000, POLL_MS)).toBe(true);
     expect(await until(() => link.stats().keyframes > before.keyframes, 5_000, POLL_MS)).toBe(true);
     const frame = await link.latestFrame({ waitMs: 2_000 });
     expect(Result.isSuccess(frame)).toBe(true);
+    expect(link.stats().unrecoveredPackets).toBeGreaterThan(before.unrecoveredPackets);
   });
 });

@@ -78,7 +78,7 @@ describe('robot offer and our answer', () => {
     const offer = readOffer(WEBRTCSINK_OFFER);
     expect(Result.isSuccess(offer)).toBe(true);
     if (!Result.isSuccess(offer)) return;
-    expect(offer.success.video).toEqual({ mid: 'video0', codec: 'h264', payloadType: 96 });
+    expect(offer.success.video).toEqual({ mid: 'video0', codec: 'h264', payloadType: 96, rtxPayloadType: 97, nack: true });
     expect(offer.success.audio).toEqual({ mid: 'audio1', payloadType: 100, stereo: false, canSend: true });
     expect(offer.success.dataMid).toBe('application2');
     expect(midAt(offer.success, 1)).toBe('audio1');
@@ -92,7 +92,10 @@ describe('robot offer and our answer', () => {
       'a=rtpmap:99 ulpfec/90000\r\na=rtpmap:101 VP8/90000',
     );
     const offer = readOffer(vp8First);
-    expect(Result.isSuccess(offer) && offer.success.video).toEqual({ mid: 'video0', codec: 'vp8', payloadType: 101 });
+    expect(Result.isSuccess(offer) && offer.success.video).toEqual({ mid: 'video0', codec: 'vp8', payloadType: 101, rtxPayloadType: null, nack: false });
+    // A wildcard `a=rtcp-fb:* nack` offers NACK for every format.
+    const wildcard = readOffer(vp8First.replace('a=rtcp-fb:96 nack\r\n', 'a=rtcp-fb:* nack\r\n'));
+    expect(Result.isSuccess(wildcard) && wildcard.success.video).toMatchObject({ payloadType: 101, nack: true });
     const interleaved = readOffer(WEBRTCSINK_OFFER.replace('packetization-mode=1', 'packetization-mode=2'));
     expect(Result.isSuccess(interleaved) && interleaved.success.video).toBeNull();
   });
@@ -106,15 +109,19 @@ describe('robot offer and our answer', () => {
     const answer = ['v=0', 'm=video 9 UDP/TLS/RTP/SAVPF 96 97', 'a=mid:v', 'a=ssrc-group:FID 1 2', 'a=rtpmap:96 H264/90000', 'a=rtcp-fb:96 nack pli', 'a=fmtp:96 packetization-mode=1', 'a=rtpmap:97 rtx/90000', 'a=fmtp:97 apt=96', 'a=rtcp-fb:* ccm fir', 'm=audio 9 UDP/TLS/RTP/SAVPF 111 63', 'a=mid:a', 'a=rtpmap:111 opus/48000/2', 'a=rtpmap:63 red/48000/2', ''].join('\r\n');
     const shaped = shapeAnswer(answer, { keep: new Map([['v', 96], ['a', 111]]), sendSsrc: { mid: 'a', ssrc: 1234, cname: 'me' } });
     expect(shaped.split('\r\n')).toEqual(['v=0', 'm=video 9 UDP/TLS/RTP/SAVPF 96', 'a=mid:v', 'a=rtpmap:96 H264/90000', 'a=rtcp-fb:96 nack pli', 'a=fmtp:96 packetization-mode=1', 'a=rtcp-fb:* ccm fir', 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'a=mid:a', 'a=rtpmap:111 opus/48000/2', 'a=ssrc:1234 cname:me', '']);
+    // With RTX kept: its format stays on the m-line, written out with its apt.
+    const withRtx = shapeAnswer(answer.replace('a=rtpmap:97 rtx/90000', 'a=rtpmap:97'), { keep: new Map([['v', 96], ['a', 111]]), rtx: new Map([['v', 97]]), sendSsrc: null });
+    const video = withRtx.split('\r\n').slice(1, 9);
+    expect(video).toEqual(['m=video 9 UDP/TLS/RTP/SAVPF 96 97', 'a=mid:v', 'a=rtpmap:96 H264/90000', 'a=rtcp-fb:96 nack pli', 'a=fmtp:96 packetization-mode=1', 'a=rtcp-fb:* ccm fir', 'a=rtpmap:97 rtx/90000', 'a=fmtp:97 apt=96']);
   });
 
-  it('node-datachannel answers the webrtcsink offer: bundle-only sections accepted, formats narrowed', async () => {
+  it('node-datachannel answers the webrtcsink offer: bundle-only sections accepted, formats narrowed to H.264 + its RTX', async () => {
     const offer = readOffer(WEBRTCSINK_OFFER);
     if (!Result.isSuccess(offer)) throw new Error('offer not read');
     const peer = new PeerSession({
       offer: offer.success,
       offerSdp: WEBRTCSINK_OFFER,
-      answerShape: { keep: new Map([['video0', 96], ['audio1', 100]]), sendSsrc: { mid: 'audio1', ssrc: 424242, cname: 'driver' } },
+      answerShape: { keep: new Map([['video0', 96], ['audio1', 100]]), rtx: new Map([['video0', 97]]), sendSsrc: { mid: 'audio1', ssrc: 424242, cname: 'driver' } },
       handlers: { onLocalCandidate: () => undefined, onVideoPacket: () => undefined, onAudioPacket: () => undefined, onStateChange: () => undefined },
     });
     peers.push(peer);
@@ -122,8 +129,9 @@ describe('robot offer and our answer', () => {
     const video = section(answer, 'video0');
     const audio = section(answer, 'audio1');
     const data = section(answer, 'application2');
-    expect(video[0]).toMatch(/^m=video \d+ UDP\/TLS\/RTP\/SAVPF 96$/);
-    expect(video.filter((line) => /^a=(rtpmap|fmtp):9[789]/.test(line))).toEqual([]);
+    expect(video[0]).toMatch(/^m=video \d+ UDP\/TLS\/RTP\/SAVPF 96 97$/);
+    expect(video.filter((line) => /^a=(rtpmap|fmtp):9[789]/.test(line))).toEqual(['a=rtpmap:97 rtx/90000', 'a=fmtp:97 apt=96']);
+    expect(video).toContain('a=rtcp-fb:96 nack');
     expect(video).toContain('a=rtpmap:96 H264/90000');
     expect(audio[0]).toMatch(/^m=audio \d+ UDP\/TLS\/RTP\/SAVPF 100$/);
     expect(audio.filter((line) => line.startsWith('a=ssrc'))).toEqual(['a=ssrc:424242 cname:driver']);
