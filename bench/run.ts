@@ -23,6 +23,7 @@ import {
 import { openH264TestEncoder } from '../test/harness/h264-test-encoder.ts';
 import { formatStopLatency, runStopLatencyBench } from './stop-latency.ts';
 import { formatCliStart, runCliStartBench } from './cli-start.ts';
+import { formatAuditAppend, runAuditAppendBench } from './audit-append.ts';
 
 const WIDTH = 1280;
 const HEIGHT = 720;
@@ -278,5 +279,6 @@ if (import.meta.main) {
   process.stdout.write(formatReport(report));
   process.stdout.write(formatStopLatency(await runStopLatencyBench()));
   process.stdout.write(formatCliStart(runCliStartBench()));
+  process.stdout.write(formatAuditAppend(runAuditAppendBench()));
   process.stdout.write(`total ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 }
