@@ -5,7 +5,7 @@
 // cursor file beside it (`<file>.cursor`, the last acknowledged seq) lets a restarted driver send
 // the unsent tail in order. Owns the file, the cursor and the chain's head; does not decide what is
 // audited (the safety trail) nor how records leave the machine (the stream adapter).
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createLogger } from '../logging/logger.ts';
 import { failureNotice } from '../logging/failure-notice.ts';
@@ -61,10 +61,10 @@ export interface AuditLog {
   close(): void;
 }
 
-/** The last complete line of the file, or undefined when it has none. */
-function lastLine(path: string): string | undefined {
+/** The file's last lines (up to TAIL_READ_BYTES) and whether it ends with a newline (a torn write does not). */
+function tailOf(path: string): { lines: string[]; endsWithNewline: boolean } {
   const size = statSync(path).size;
-  if (size === 0) return undefined;
+  if (size === 0) return { lines: [], endsWithNewline: true };
   const length = Math.min(size, TAIL_READ_BYTES);
   const buffer = Buffer.alloc(length);
   const fd = openSync(path, 'r');
@@ -73,8 +73,8 @@ function lastLine(path: string): string | undefined {
   } finally {
     closeSync(fd);
   }
-  const lines = buffer.toString('utf8').split('\n').filter((l) => l.trim().length > 0);
-  return lines.at(-1);
+  const text = buffer.toString('utf8');
+  return { lines: text.split('\n').filter((l) => l.trim().length > 0), endsWithNewline: text.endsWith('\n') };
 }
 
 function parseChained(line: string | undefined): ChainedRecord | undefined {
@@ -108,13 +108,23 @@ function readCursor(path: string): number {
   }
 }
 
-/** The chain's head in an existing file; a file of older unchained lines is set aside (renamed), not rewritten. */
+/**
+ * The chain's head in an existing file: its last chained record. A line torn by a power cut after it
+ * stays (verify reports it) and the file is given the newline it lacks, so the next record starts its
+ * own line. A file of older unchained lines only is set aside (renamed), not rewritten.
+ */
 function openHead(path: string): { seq: number; hash: string } {
   if (!existsSync(path)) return { seq: 0, hash: GENESIS_HASH };
-  const line = lastLine(path);
-  const head = parseChained(line);
-  if (head) return { seq: head.seq, hash: head.hash };
-  if (line === undefined) return { seq: 0, hash: GENESIS_HASH };
+  const tail = tailOf(path);
+  if (tail.lines.length === 0) return { seq: 0, hash: GENESIS_HASH };
+  const head = tail.lines.map(parseChained).findLast((r) => r !== undefined);
+  if (head) {
+    if (!tail.endsWithNewline) {
+      appendFileSync(path, '\n');
+      log.warn('the audit file ends with a torn record (a write cut short, e.g. by a power cut): kept, and the chain continues after it', { path, last_seq: head.seq });
+    }
+    return { seq: head.seq, hash: head.hash };
+  }
   const aside = `${path}.unchained-${Date.now()}`;
   renameSync(path, aside);
   log.warn('the audit file holds records without a hash chain (an older driver): kept aside, a new chained file starts', { path, kept_as: aside });

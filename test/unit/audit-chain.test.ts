@@ -103,3 +103,22 @@ test('accepted motion commands and media captures get their own record; reads, s
   for (const fn of ['look_at_world', 'goto_pose', 'wake_up', 'play_move', 'antenna_pose', 'capture_video_frame', 'capture_audio_sample']) expect(auditedWhenAccepted(fn), fn).toBe(true);
   for (const fn of ['get_status', 'stop_motion', 'emergency_stop', 'acquire_lease', 'play_audio_file', 'push_audio_sample']) expect(auditedWhenAccepted(fn), fn).toBe(false);
 });
+
+test('a record torn by a power cut stays in the file and is named by verify; the chain continues on its own line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rmd-audit-unit-'));
+  const path = join(dir, 'audit.jsonl');
+  const first = openAuditLog(path);
+  for (let i = 1; i <= 3; i += 1) first.append(entry(i));
+  first.close();
+  const whole = readFileSync(path, 'utf8');
+  const torn = recordLine(chainRecord(entry(4), 4, (JSON.parse(whole.trim().split('\n')[2]!) as ChainedRecord).hash)).slice(0, 50);
+  writeFileSync(path, whole + torn);
+  const reopened = openAuditLog(path);
+  expect(reopened.append(entry(5))).toMatchObject({ seq: 4 });
+  reopened.close();
+  const lines = readFileSync(path, 'utf8').trim().split('\n');
+  expect(lines).toHaveLength(5);
+  expect(lines[3]).toBe(torn);
+  expect(verify(lines).problem).toMatchObject({ kind: 'unparsable', seq: 4, position: 4 });
+  expect(verify(lines.filter((l) => l !== torn)).problem).toBeNull();
+});
