@@ -7,6 +7,7 @@
 // it says so once and falls back to core publish (delivered = flushed to the broker, no dedup).
 // Owns the publishing; the chain and file are audit-log.ts's. Read by `audit verify --stream` too.
 import { headers, type NatsConnection } from '@nats-io/nats-core';
+import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { createLogger } from '../logging/logger.ts';
 import { failureNotice } from '../logging/failure-notice.ts';
@@ -292,4 +293,14 @@ export async function readAuditStream(nc: NatsConnection, subject: string, strea
     await messages.close().catch(() => undefined);
   }
   return { lines, expected };
+}
+
+/** `audit verify --stream`: one connection (no reconnect), the subject's records read, closed. */
+export async function readAuditStreamOnce(options: NodeConnectionOptions, subject: string, stream: string = AUDIT_STREAM_NAME): Promise<StreamRead> {
+  const nc = await connect({ ...options, reconnect: false });
+  try {
+    return await readAuditStream(nc, subject, stream);
+  } finally {
+    await nc.close();
+  }
 }

@@ -3,10 +3,9 @@
 // --stream, of the device's records in the broker's JetStream stream, naming the first bad sequence
 // number. Owns the command's options, output and exit code; the chain rules are
 // src/protocol/audit-chain.ts's, the file and the stream reads the adapters'. README "Audit trail".
-import { connect } from '@nats-io/transport-node';
 import { loadConfig } from '../adapters/config-files.ts';
 import { auditFileSize, followAuditFile, readAuditLines } from '../adapters/audit-log.ts';
-import { AUDIT_STREAM_NAME, readAuditStream } from '../adapters/audit-stream.ts';
+import { AUDIT_STREAM_NAME, readAuditStreamOnce } from '../adapters/audit-stream.ts';
 import { natsConnectionOptions } from '../adapters/nats-options.ts';
 import type { DriverConfig, LoadConfigInput } from '../config/config.ts';
 import { createChainVerifier, type ChainReport } from '../protocol/audit-chain.ts';
@@ -48,7 +47,7 @@ function parseAuditArgs(argv: ReadonlyArray<string>): AuditArgs | string {
     } else rest.push(arg);
   }
   if (sub === 'tail' && stream) return '--stream belongs to `audit verify`';
-  if (sub === 'verify' && follow) return '--follow belongs to `audit tail`';
+  if (sub === 'verify' && (follow || json)) return `${follow ? '--follow' : '--json'} belongs to \`audit tail\``;
   return { sub, follow, stream, json, lines, rest };
 }
 
@@ -123,15 +122,8 @@ async function verify(config: DriverConfig, args: AuditArgs, out: Out, err: Out)
   } else if (!args.stream) return (err(`${PROGRAM} audit: the audit file is disabled (--audit-log none); use --stream`), EXIT_USAGE);
   if (!args.stream) return ok ? EXIT_OK : EXIT_FAILURE;
   const subject = subjects.audit(config.tenant, config.deviceId);
-  let nc;
   try {
-    nc = await connect({ ...natsConnectionOptions({ servers: config.messagingUrls, name: `${PROGRAM} audit verify`, credentials: config.credentials, tls: config.tls }), reconnect: false });
-  } catch (error) {
-    err(`${PROGRAM} audit: cannot reach the broker ${config.messagingUrls.join(', ')}: ${(error as Error).message}`);
-    return EXIT_FAILURE;
-  }
-  try {
-    const read = await readAuditStream(nc, subject);
+    const read = await readAuditStreamOnce(natsConnectionOptions({ servers: config.messagingUrls, name: `${PROGRAM} audit verify`, credentials: config.credentials, tls: config.tls }), subject);
     const streamReport = verifyLines(read.lines);
     out(describe(`stream ${AUDIT_STREAM_NAME} ${subject}`, streamReport));
     if (read.lines.length !== read.expected) (ok = false), out(`stream ${AUDIT_STREAM_NAME}: read ${read.lines.length} of ${read.expected} records`);
@@ -141,10 +133,8 @@ async function verify(config: DriverConfig, args: AuditArgs, out: Out, err: Out)
     const unsent = (fileReport.lastSeq ?? 0) - (streamReport.lastSeq ?? 0);
     if (config.auditLogPath && differs === null && unsent > 0 && streamReport.restarts.length === 0) out(`${unsent} records of the file are not in the stream yet (the driver sends them when the broker takes them)`);
   } catch (error) {
-    err(`${PROGRAM} audit: cannot read the stream ${AUDIT_STREAM_NAME}: ${(error as Error).message}`);
+    err(`${PROGRAM} audit: cannot read the stream ${AUDIT_STREAM_NAME} from ${config.messagingUrls.join(', ')}: ${(error as Error).message}`);
     ok = false;
-  } finally {
-    await nc.close();
   }
   return ok ? EXIT_OK : EXIT_FAILURE;
 }

@@ -91,7 +91,7 @@ export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
   },
   audit: {
     summary: 'show or verify the audit trail (hash chain in the file and the JetStream stream)',
-    usage: `${PROGRAM} audit tail [--follow] [--lines N] [--json] | audit verify [--stream] [--json]`,
+    usage: `${PROGRAM} audit tail [--follow] [--lines N] [--json] | audit verify [--stream]`,
     details: [
       'tail: the last records of the audit file (--audit-log, default ~/.local/state/reachy_mini_driver/audit.jsonl), one per line; --follow keeps printing new ones (Ctrl-C stops); --json prints the records as stored.',
       'verify: checks the hash chain of the file (seq, prev, hash of every record) and names the first bad sequence number: a gap (deleted record), an edited record, a broken link. --stream also reads the device\'s records from the broker\'s DC_AUDIT stream, checks that chain and that it matches the file.',
