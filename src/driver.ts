@@ -313,6 +313,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
         media: media ? { state: view.media.state, since: new Date(view.media.since).toISOString(), last_error: view.media.lastError, codec: media.link?.videoCodec ?? null } : { state: 'disabled' },
         last_error: view.motion.lastError || view.connection.lastError || null,
         safety_envelope: narrowedAxes(view.policy.envelope),
+        audit: { delivery: auditPublisher.delivery, last_seq: audit.lastSeq, unsent: audit.lastSeq - audit.ackedSeq, file: audit.path ?? null },
       };
     },
     async stop() {

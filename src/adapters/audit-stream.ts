@@ -166,7 +166,7 @@ export function startAuditPublisher(options: AuditPublisherOptions): AuditPublis
   const unsubscribe = options.log.onAppend(() => wake?.());
   const pause = (ms?: number) =>
     new Promise<void>((resolve) => {
-      const timer = ms === undefined ? undefined : setTimeout(() => resolve(), ms);
+      const timer = ms === undefined ? undefined : setTimeout(() => resolve(), ms).unref();
       wake = () => {
         clearTimeout(timer);
         wake = undefined;

@@ -83,6 +83,8 @@ test('saving valid settings starts the driver; a new broker then moves the mesh 
   expect(first.audit.lastSeq).toBe(3);
   const applied = (await auditOnB.next((m) => (m.body as { kind?: string }).kind === 'reconfigured', 5_000)).body as Record<string, any>;
   expect(applied).toMatchObject({ seq: 3, owner: 'settings', restarted: ['mesh'] });
+  // The status panel shows how the trail leaves (core: this broker has no JetStream) and what waits.
+  await expect.poll(async () => (await api('GET', '/api/status')).json.audit).toMatchObject({ delivery: 'core', last_seq: 3, unsent: 0, file: null });
   await registryB.requests.next(() => true, 5_000);
   const reply = await rpc(ncB, 'device-connect.default.app-dev.cmd', { jsonrpc: '2.0', id: 'x', method: 'get_status' });
   expect((reply.result as any).driver_state.connection_state).toBe('connected');
