@@ -65,16 +65,34 @@ function isJetStreamNotEnabled(error: unknown): boolean {
 /** "This connection cannot use JetStream here" (not a transient failure): not enabled, not for this account, or not permitted (the client may wrap the permission error in its `cause`). */
 function isPermanentRefusal(error: unknown): boolean {
   for (let e = error as { name?: unknown; cause?: unknown } | null | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth += 1) {
-    if (isJetStreamNotEnabled(e) || e.name === 'PermissionViolationError') return true;
+    if (isJetStreamNotEnabled(e) || e.name === 'PermissionViolationError' || e.name === 'StreamMissesSubject') return true;
     if (e instanceof JetStreamApiError && e.code === JS_NOT_ENABLED_FOR_ACCOUNT) return true;
   }
   return false;
 }
 
-/** The stream exists (or is created now); throws what the server said otherwise. */
-async function ensureStream(jsm: JetStreamManager, name: string): Promise<void> {
+/** Whether a NATS subject filter (`*` one token, `>` the rest) matches the subject. */
+export function subjectMatches(filter: string, subject: string): boolean {
+  const f = filter.split('.');
+  const t = subject.split('.');
+  for (let i = 0; i < f.length; i += 1) {
+    if (f[i] === '>') return t.length > i;
+    if (i >= t.length || (f[i] !== '*' && f[i] !== t[i])) return false;
+  }
+  return f.length === t.length;
+}
+
+/** A stream that exists but does not capture the audit subject (someone else's configuration). */
+class StreamMissesSubject extends Error {
+  override readonly name = 'StreamMissesSubject';
+}
+
+/** The stream exists and captures `subject` (or is created now); throws what the server said otherwise. */
+async function ensureStream(jsm: JetStreamManager, name: string, subject: string): Promise<void> {
   try {
-    await jsm.streams.info(name);
+    const info = await jsm.streams.info(name);
+    const subjects = info.config.subjects ?? [];
+    if (!subjects.some((filter) => subjectMatches(filter, subject))) throw new StreamMissesSubject(`stream ${name} exists but captures ${subjects.join(', ') || 'no subjects'}, not ${subject}`);
   } catch (error) {
     if (!(error instanceof JetStreamApiError) || error.code !== 10059) throw error;
     await jsm.streams.add({ name, subjects: [...AUDIT_STREAM_SUBJECTS] });
@@ -190,7 +208,7 @@ export function startAuditPublisher(options: AuditPublisherOptions): AuditPublis
     } else {
       try {
         const jsm = await jetstreamManager(nc, { timeout: AUDIT_PUBLISH_TIMEOUT_MS });
-        await ensureStream(jsm, stream);
+        await ensureStream(jsm, stream, options.subject());
         await skipStored(jsm, stream, options);
         sender = jetStreamSender(nc, jetstream(nc, { timeout: AUDIT_PUBLISH_TIMEOUT_MS }), options);
         if (fellBack) log.info('audit records go to the JetStream stream again', { stream });

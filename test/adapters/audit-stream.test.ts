@@ -2,13 +2,14 @@
 // written while no broker was there (a driver that stopped before it could send them) go out in
 // order when the file is reopened; a lost cursor re-sends nothing twice (the stream already holds
 // them); two devices share DC_AUDIT, each read back on its own subject; a user denied the JetStream
-// API falls back to core publish with one notice.
+// API, or a DC_AUDIT that does not capture the device's subject, falls back to core publish with one notice.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
 import { openAuditLog, type SafetyRecord } from '../../src/adapters/audit-log.ts';
-import { readAuditStream, startAuditPublisher } from '../../src/adapters/audit-stream.ts';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { AUDIT_STREAM_NAME, readAuditStream, startAuditPublisher, subjectMatches } from '../../src/adapters/audit-stream.ts';
 import { startNatsServer } from '../harness/nats-server.ts';
 import { openClient, recorder } from '../harness/mesh-peer.ts';
 import { captureLogs } from '../harness/log-capture.ts';
@@ -96,4 +97,30 @@ test('a user not allowed the JetStream API gets one notice and core publish (rec
   await expect.poll(() => seen.messages.length).toBe(6);
   expect(seen.messages.map((m) => (m.body as { seq: number }).seq)).toEqual([1, 2, 3, 4, 5, 6]);
   expect(logs.matching('WARN', 'audit records go to core NATS')).toHaveLength(1);
+}, 20_000);
+
+test('a DC_AUDIT made by someone else that does not capture the device subject: one notice naming it, core publish', async () => {
+  expect(subjectMatches('device-connect.*.*.audit', 'device-connect.lab.robot-d.audit')).toBe(true);
+  expect(subjectMatches('device-connect.>', 'device-connect.lab.robot-d.audit')).toBe(true);
+  expect(subjectMatches('device-connect.lab.*.audit', 'device-connect.other.robot-d.audit')).toBe(false);
+  expect(subjectMatches('device-connect.*.audit', 'device-connect.lab.robot-d.audit')).toBe(false);
+  const logs = captureLogs('info');
+  cleanups.push(() => logs.restore());
+  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
+  const server = await startNatsServer({ extraConfig: `jetstream { store_dir: ${JSON.stringify(store)} }` });
+  cleanups.push(() => server.stop());
+  const nc = await openClient(server.url);
+  cleanups.push(() => nc.close());
+  await (await jetstreamManager(nc)).streams.add({ name: AUDIT_STREAM_NAME, subjects: ['elsewhere.>'] });
+  const subject = 'device-connect.lab.robot-d.audit';
+  const seen = recorder(nc, subject);
+  await nc.flush();
+  const log = openAuditLog(undefined);
+  const publisher = startAuditPublisher({ log, connection: () => nc, subject: () => subject, deviceId: () => 'robot-d' });
+  cleanups.push(() => publisher.stop());
+  for (let i = 1; i <= 3; i += 1) log.append(entry(i));
+  expect(await publisher.drained(10_000)).toBe(true);
+  expect(publisher.delivery).toBe('core');
+  await expect.poll(() => seen.messages.length).toBe(3);
+  expect(logs.matching('WARN', 'audit records go to core NATS', 'captures elsewhere.>, not device-connect.lab.robot-d.audit')).toHaveLength(1);
 }, 20_000);
