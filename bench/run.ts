@@ -24,6 +24,10 @@ import { openH264TestEncoder } from '../test/harness/h264-test-encoder.ts';
 import { formatStopLatency, runStopLatencyBench } from './stop-latency.ts';
 import { formatCliStart, runCliStartBench } from './cli-start.ts';
 import { formatAuditAppend, runAuditAppendBench } from './audit-append.ts';
+import { formatFleetFailover, runFleetFailoverBench } from './fleet-failover.ts';
+import { formatRpcBench, rpcBenchOptions, runRpcBench } from './rpc.ts';
+import { formatCallerSignature, runCallerSignatureBench } from './caller-signature.ts';
+import { formatPanorama, runPanoramaBench } from './panorama.ts';
 
 const WIDTH = 1280;
 const HEIGHT = 720;
@@ -272,13 +276,34 @@ export function formatReport(report: BenchReport): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Parts `npm run bench -- --only a,b` may pick (all by default). */
+const PARTS = ['frames', 'stop', 'cli', 'rpc', 'fleet', 'signature', 'panorama', 'audit'] as const;
+
+/** The parts named by `--only` (comma-separated), else all of them. */
+function partsToRun(argv: ReadonlyArray<string>): ReadonlySet<string> {
+  const at = argv.indexOf('--only');
+  if (at < 0) return new Set(PARTS);
+  const named = (argv[at + 1] ?? '').split(',').filter(Boolean);
+  const unknown = named.filter((p) => !(PARTS as ReadonlyArray<string>).includes(p));
+  if (named.length === 0 || unknown.length > 0) throw new Error(`--only takes a comma-separated list of: ${PARTS.join(', ')}`);
+  return new Set(named);
+}
+
 if (import.meta.main) {
   const started = performance.now();
-  const h264 = h264DecodeFrames();
-  const report = await runFrameEncodingBench({ decodeFrame: h264.decodeFrame }).finally(() => h264.close());
-  process.stdout.write(formatReport(report));
-  process.stdout.write(formatStopLatency(await runStopLatencyBench()));
-  process.stdout.write(formatCliStart(runCliStartBench()));
-  process.stdout.write(formatAuditAppend(runAuditAppendBench()));
+  const argv = process.argv.slice(2);
+  const parts = partsToRun(argv);
+  if (parts.has('frames')) {
+    const h264 = h264DecodeFrames();
+    const report = await runFrameEncodingBench({ decodeFrame: h264.decodeFrame }).finally(() => h264.close());
+    process.stdout.write(formatReport(report));
+  }
+  if (parts.has('stop')) process.stdout.write(formatStopLatency(await runStopLatencyBench()));
+  if (parts.has('cli')) process.stdout.write(formatCliStart(runCliStartBench()));
+  if (parts.has('rpc')) process.stdout.write(formatRpcBench(await runRpcBench(rpcBenchOptions(argv), (line) => process.stderr.write(`${line}\n`))));
+  if (parts.has('fleet')) process.stdout.write(formatFleetFailover(await runFleetFailoverBench()));
+  if (parts.has('signature')) process.stdout.write(formatCallerSignature(await runCallerSignatureBench()));
+  if (parts.has('panorama')) process.stdout.write(formatPanorama(await runPanoramaBench()));
+  if (parts.has('audit')) process.stdout.write(formatAuditAppend(runAuditAppendBench()));
   process.stdout.write(`total ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 }

@@ -1,5 +1,5 @@
 // Command-line entry (`reachy-mini-driver [run] | app | emulate | devices | functions | call | mcp |
-// events | audit | help`): answers `--version` and help from argv alone (src/cli/command-line.ts), then
+// events | panorama | audit | help`): answers `--version` and help from argv alone (src/cli/command-line.ts), then
 // loads the config once, maps ConfigError to exit code 2 with one line on stderr, runs the driver
 // until SIGINT/SIGTERM, and for `--sim` starts a private loopback broker when nothing answers on the
 // default URL (recorded for the client commands, src/adapters/sim-broker-file.ts). Every other
@@ -128,6 +128,22 @@ async function main(): Promise<number> {
     const { runSettingsLink } = await import('./settings-link-command.ts');
     const { processInput } = await import('./config/config.ts');
     return await runSettingsLink(argv, processInput().env, (line) => process.stdout.write(line + '\n'), (line) => process.stderr.write(line + '\n'));
+  }
+  // The panorama's own flags are split off first; the rest is the driver's configuration (connection, tenant, --json).
+  if (argv[0] === 'panorama') {
+    const { splitPanoramaArgv } = await import('./client/panorama-args.ts');
+    const { loadConfig } = await import('./adapters/config-files.ts');
+    const { processInput } = await import('./config/config.ts');
+    const { own, rest } = splitPanoramaArgv(argv.slice(1));
+    try {
+      const config = loadConfig({ argv: ['panorama', ...rest], env: processInput().env });
+      setLogLevel(config.logLevel);
+      const { runPanorama } = await import('./client/client-main.ts');
+      return await runPanorama(config, own);
+    } catch (error) {
+      if (error instanceof ConfigError) return usageError(error.message);
+      throw error;
+    }
   }
   const { runsSettingsApp } = await import('./config/config.ts');
   try {

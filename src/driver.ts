@@ -24,7 +24,8 @@ import { publishApprovalEvents } from './actors/approval-events.ts';
 import { startHealthSummary } from './actors/health-summary.ts';
 import { d2dEstopListener } from './actors/d2d-estop-listener.ts';
 import { callerRefusal } from './safety/caller-allow.ts';
-import { explainRefusal, viewOf } from './machines/driver.machine.ts';
+import { createCallerIdentity } from './safety/caller-identity.ts';
+import { callerHeardMatters, explainRefusal, viewOf } from './machines/driver.machine.ts';
 import { availabilityOf } from './machines/driver-state.ts';
 import { reconfigurePlan } from './config/reconfigure-plan.ts';
 import { RestartRequired } from './errors.ts';
@@ -176,8 +177,11 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
   let current = config;
   const audit = openAuditLog(config.auditLogPath);
   const auditPublisher = startAuditPublisher({ log: audit, connection: () => mesh?.connection(), subject: () => subjects.audit(current.tenant, current.deviceId), deviceId: () => current.deviceId });
-  const gate = createRpcGate({ functions, target: lateTarget(root), explainRefusal, onRefusal: (info) => robot?.recordRefusal(info), onAccepted: (info) => (auditedWhenAccepted(info.fn) ? robot?.recordAccepted(info) : undefined), callerRefusal: ({ fn, labels, event, caller }) => callerRefusal(current.rpcAllow, fn, labels, caller, event), rateLimiter: new RateLimiter(() => root().getSnapshot().context.policy.rate_limits), onCall: (who) => robot?.driver.send({ type: 'caller.heard', who }), hold: createApprovalStage(root) });
-  const supervisorGate = createRpcGate({ functions: SUPERVISOR_FUNCTIONS, target: lateTarget(root), explainRefusal, onRefusal: (info) => robot?.recordRefusal(info) });
+  // Signed callers (--trusted-callers): one verifier, one replay cache, for every path and both gates.
+  const identity = config.trustedCallers.length > 0 ? createCallerIdentity({ trusted: config.trustedCallers, requireSigned: config.requireSignedCallers }) : undefined;
+  const identify = identity ? { identify: identity.identify } : {};
+  const gate = createRpcGate({ functions, target: lateTarget(root), explainRefusal, ...identify, onRefusal: (info) => robot?.recordRefusal(info), onAccepted: (info) => (auditedWhenAccepted(info.fn) ? robot?.recordAccepted(info) : undefined), callerRefusal: ({ fn, labels, event, caller }) => callerRefusal(current.rpcAllow, fn, labels, caller, event), rateLimiter: new RateLimiter(() => root().getSnapshot().context.policy.rate_limits), onCall: (who) => robot && callerHeardMatters(robot.driver.getSnapshot().context, who) && robot.driver.send({ type: 'caller.heard', who }), hold: createApprovalStage(root) });
+  const supervisorGate = createRpcGate({ functions: SUPERVISOR_FUNCTIONS, target: lateTarget(root), explainRefusal, ...identify, onRefusal: (info) => robot?.recordRefusal(info) });
   const policy = startPolicy(config);
   const meshOptionsOf = (c: DriverConfig, brokers: ReadonlyArray<string>): DeviceRuntimeOptions => ({
     deviceId: c.deviceId,
@@ -219,6 +223,8 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     privilegedRpc: config.privilegedRpc,
     policy,
     audit,
+    mediaPolicy: config.mediaPolicy,
+    callersVerified: identity !== undefined,
     emitSafetyEvent: (payload) => mesh?.emitEvent('safety_event', payload),
     mesh: device.logic,
     meshInput: device.input(),

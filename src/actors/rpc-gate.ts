@@ -1,4 +1,5 @@
-// The one path every RPC takes (design card): decode params with the function's Effect Schema →
+// The one path every RPC takes (design card): who the caller is (a signature verified, or the
+// unsigned call checked: src/safety/caller-identity.ts) → decode params with the function's Effect Schema →
 // the caller allowlist (identity, not state) → the caller's rate limit for the function's class → `snapshot.can(event)` → (a function held for
 // approval: wait for the decision, then `can()` again) → `send` → await the
 // machine's `rpc.outcome` for this request id with a timeout → reply. Owns nothing else: no daemon
@@ -68,6 +69,8 @@ export interface RpcGateOptions {
   readonly callerRefusal?: (call: { fn: string; labels: RpcFunction['labels']; event: { type: string }; caller: CallerMeta }) => RpcFailure | null;
   /** Called for every call the gate sends to the machine (after every check and any approval): the audit of accepted commands. */
   readonly onAccepted?: (info: { fn: string; caller: CallerMeta; event: { type: string }; params: Record<string, unknown> }) => void;
+  /** Who the caller is (src/safety/caller-identity.ts): a signed call verified, an unsigned one checked; first of all the gate's decisions. */
+  readonly identify?: (call: { fn: string; labels: RpcFunction['labels']; params: Readonly<Record<string, unknown>>; caller: CallerMeta }) => { ok: true; caller: CallerMeta } | { ok: false; error: RpcFailure };
   /** Told the caller (the rate limiter's key) of every decoded call, refused or not: the dead-man hears it. */
   readonly onCall?: (callerKey: string) => void;
 }
@@ -78,15 +81,52 @@ export interface RpcGate {
   call(method: string, params: Record<string, unknown>, caller: CallerMeta): Promise<GateResult>;
 }
 
+/**
+ * The calls waiting for their `rpc.outcome`, by request id, behind ONE listener on the target while
+ * any waits (a listener per call made every outcome visit every waiting call: 64 in flight, 64
+ * handler runs per outcome). Subscribed when the first call waits, unsubscribed when the last is done.
+ */
+function outcomeWaiters(target: GateTarget) {
+  const waiting = new Map<string, (outcome: OutcomeEvent) => void>();
+  let subscription: { unsubscribe(): void } | null = null;
+  const done = (requestId: string) => {
+    waiting.delete(requestId);
+    if (waiting.size === 0 && subscription) {
+      subscription.unsubscribe();
+      subscription = null;
+    }
+  };
+  return {
+    /** Registers `onOutcome` for `requestId` (before the event is sent: the machine may answer inside `send`). */
+    wait(requestId: string, onOutcome: (outcome: OutcomeEvent) => void): void {
+      subscription ??= target.on('rpc.outcome', (outcome) => waiting.get(outcome.requestId)?.(outcome));
+      waiting.set(requestId, (outcome) => {
+        done(requestId);
+        onOutcome(outcome);
+      });
+    },
+    /** Stops waiting for `requestId` (its timeout fired). */
+    cancel: done,
+  };
+}
+
 export function createRpcGate(options: RpcGateOptions): RpcGate {
   const byName = new Map(options.functions.map((fn) => [fn.name, fn] as const));
   const target = options.target as unknown as GateTarget;
+  const waiters = outcomeWaiters(target);
   return {
     functionNames: [...byName.keys()],
     has: (method) => byName.has(method),
-    async call(method, params, caller) {
+    async call(method, params, asserted) {
       const fn = byName.get(method) as RpcFunction<unknown, { type: string }> | undefined;
       if (!fn) return { ok: false, error: new UnknownMethod({ message: `Unknown method: ${method}`, method }) };
+      const identified = options.identify?.({ fn: method, labels: fn.labels, params, caller: asserted }) ?? { ok: true, caller: asserted };
+      if (!identified.ok) {
+        const event = { type: 'caller.refused', ...(typeof params.owner === 'string' ? { owner: params.owner } : {}) };
+        options.onRefusal?.({ fn: method, error: identified.error, caller: asserted, event });
+        return { ok: false, error: identified.error };
+      }
+      const caller = identified.caller;
       const decoded = fn.params.decode(params);
       if (Result.isFailure(decoded)) return { ok: false, error: decoded.failure };
       const requestId = randomUUID();
@@ -129,15 +169,13 @@ export function createRpcGate(options: RpcGateOptions): RpcGate {
       const timeoutMs = outcomeTimeoutMs(fn, decoded.success);
       options.onAccepted?.({ fn: method, caller, event, params });
       return await new Promise<GateResult>((resolve) => {
-        // Subscribe before sending: the machine may answer synchronously inside `send`.
-        const subscription = target.on('rpc.outcome', (outcome) => {
-          if (outcome.requestId !== requestId) return;
+        // Waiting before sending: the machine may answer synchronously inside `send`.
+        waiters.wait(requestId, (outcome) => {
           clearTimeout(timer);
-          subscription.unsubscribe();
           resolve(outcome.ok ? { ok: true, result: outcome.result } : { ok: false, error: outcome.error ?? new HandlerFailed({ message: 'failed without a reason' }) });
         });
         const timer = setTimeout(() => {
-          subscription.unsubscribe();
+          waiters.cancel(requestId);
           resolve({ ok: false, error: new OutcomeTimeout({ message: `${method} got no outcome within ${timeoutMs} ms`, function: method, timeoutMs }) });
         }, timeoutMs);
         target.send(event as never);

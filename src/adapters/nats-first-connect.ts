@@ -3,7 +3,9 @@
 // servers and a failure says which URL, why (DNS, refused, timeout, TLS, authorization) and how often
 // it is retried — once at warn, then rate-limited (logging/failure-notice.ts). The mesh machine owns
 // the retry (its `connectBackoff`, and `lastError` shows the cause). Once connected, nats.js owns
-// reconnects (nats-link.ts logs them). Issue 10 item 2.
+// reconnects (nats-link.ts logs them); the configured servers that failed during that first pass
+// are put back into its pool, so a cluster node that was down at start is a failover target later.
+// Issue 10 item 2, issue 13 part 4.
 import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { createLogger } from '../logging/logger.ts';
@@ -49,12 +51,25 @@ export function reportBrokerFailure(notice: FailureNotice, servers: string, erro
 }
 
 /**
+ * nats.js removes from the pool, for the connection's whole life, every server that failed while it
+ * had never connected (with `waitOnFirstConnect` off, as here). A cluster node down when the driver
+ * starts would then never be a failover target. Setting the configured list again restores them
+ * (entries still in the pool keep their state); servers the cluster advertised are dropped until
+ * its next membership update, which is what the configured list is there for.
+ */
+export function restoreConfiguredServers(nc: NatsConnection, configured: ReadonlyArray<string>): void {
+  if (configured.length === 0 || nc.getServers().filter((s) => !s.gossiped).length >= configured.length) return;
+  nc.setServers([...configured]);
+}
+
+/**
  * One pass over the configured servers: the connection, or the failure reported through `notice`
  * (once, then rate-limited) and rethrown — the mesh machine waits its back-off and dials again.
  */
 export async function connectOnce(options: NodeConnectionOptions, notice: FailureNotice = failureNotice(log)): Promise<NatsConnection> {
   try {
     const nc = await connect({ ...options, ...(Array.isArray(options.servers) ? { servers: [...options.servers] } : {}), waitOnFirstConnect: false });
+    if (Array.isArray(options.servers)) restoreConfiguredServers(nc, options.servers);
     notice.recovered('broker reachable; connected', { server: nc.getServer() });
     return nc;
   } catch (error) {

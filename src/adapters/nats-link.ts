@@ -117,7 +117,7 @@ export class NatsLink {
     for await (const status of this.nc.status()) {
       switch (status.type) {
         case 'disconnect':
-          log.warn(`broker connection lost; reconnecting every ~${RECONNECT_TIME_WAIT_MS / 1000} s`, { server: status.server });
+          log.warn(this.nc.getServers().length > 1 ? `broker connection lost; reconnecting (the other servers at once, this one again after ~${RECONNECT_TIME_WAIT_MS / 1000} s)` : `broker connection lost; reconnecting every ~${RECONNECT_TIME_WAIT_MS / 1000} s`, { server: status.server });
           onStatus({ type: 'nats.disconnect' });
           break;
         case 'reconnect':

@@ -1,8 +1,9 @@
 // Turns the frozen config into nats.js connection options: servers, JWT authenticator, TLS/mTLS
-// files, and a reconnect policy that rides out broker restarts forever (device-connect-protocol.md
-// §3.3–§3.6). Secrets go straight into the authenticator closure; the returned object is never
-// logged. Does not connect (nats-link.ts does).
-import { jwtAuthenticator } from '@nats-io/nats-core';
+// files, and a reconnect policy that rides out broker restarts forever and fails over across a
+// cluster's nodes (device-connect-protocol.md §3.3–§3.6): after a lost connection the next dial goes
+// to the node dialed longest ago, never first to the one just lost. Secrets go straight into the
+// authenticator closure; the returned object is never logged. Does not connect (nats-link.ts does).
+import { jwtAuthenticator, type Server } from '@nats-io/nats-core';
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import type { LoadedCredentials, TlsFiles } from '../config/credentials.ts';
 
@@ -13,8 +14,24 @@ export const RECONNECT_JITTER_MS = 250;
 /** Liveness: a dead TCP path is noticed within ~PING_INTERVAL_MS × MAX_PINGS_OUT. */
 export const PING_INTERVAL_MS = 10_000;
 export const MAX_PINGS_OUT = 2;
-/** Per-attempt connect timeout. */
+/**
+ * Per-attempt connect timeout: a TLS handshake over a slow uplink fits; it is also what a dial to
+ * a host that vanished (no RST) costs, which is why a failover never dials the lost server first.
+ */
 export const CONNECT_TIMEOUT_MS = 5_000;
+
+/**
+ * The server to dial next: the one dialed longest ago (never-dialed ones first; ties keep the
+ * pool's order, whose head is nats.js' own choice). nats.js would otherwise redial the server it
+ * just lost before any other — instant when that node's process died (connection refused), but a
+ * whole CONNECT_TIMEOUT_MS when its host vanished. The server just lost is always the one dialed
+ * most recently (the dial that succeeded), so it goes last and a live node is reached first.
+ */
+export function leastRecentlyDialed(pool: ReadonlyArray<Server>): Server | null {
+  let pick: Server | null = null;
+  for (const server of pool) if (pick === null || server.lastConnect < pick.lastConnect) pick = server;
+  return pick;
+}
 
 export interface NatsOptionsInput {
   readonly servers: ReadonlyArray<string>;
@@ -35,6 +52,7 @@ export function natsConnectionOptions(input: NatsOptionsInput): NodeConnectionOp
     pingInterval: PING_INTERVAL_MS,
     maxPingOut: MAX_PINGS_OUT,
     timeout: CONNECT_TIMEOUT_MS,
+    reconnectToServer: leastRecentlyDialed,
   };
   if (input.credentials) {
     const { jwt, seed } = input.credentials;

@@ -60,6 +60,15 @@ export function isStreamCommand(command: Record<string, unknown>): boolean {
 
 const nowMs = () => Date.now();
 
+/**
+ * Whether `caller.heard` from `who` changes anything: only the commander's word while armed pushes
+ * the deadline back (the `fromCommander` guard below is this same test). The gate asks it before
+ * sending, so calls the dead-man would ignore (every get_status when nothing moves) cost no event.
+ */
+export function deadmanListensTo(snapshot: { value: unknown; context: Pick<DeadmanContext, 'commander'> }, who: string): boolean {
+  return snapshot.value === 'armed' && snapshot.context.commander === who;
+}
+
 /** The stop reason the root gives motion and the safety trail. */
 export function deadmanReason(commander: string, silentMs: number): string {
   return `dead-man: ${commander} silent for ${Math.round(silentMs)} ms`;
@@ -89,7 +98,7 @@ export const deadmanMachine = setup({
   },
   guards: {
     enabled: ({ context }) => context.ms !== null,
-    fromCommander: ({ context, event }) => event.type === 'caller.heard' && event.who === context.commander,
+    fromCommander: ({ context, event }) => event.type === 'caller.heard' && deadmanListensTo({ value: 'armed', context }, event.who),
     turnedOff: ({ event }) => event.type === 'deadman.policy' && event.ms === null,
     /** Turned on (or changed) while motion runs: armed from now, for the motion's owner. */
     onWhileMoving: ({ event }) => event.type === 'deadman.policy' && event.ms !== null && event.commander !== null,

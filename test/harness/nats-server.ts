@@ -200,7 +200,7 @@ function findOpenssl(): string {
 // ---------------------------------------------------------------------------------------------
 // Ports
 
-async function freeLoopbackPort(): Promise<number> {
+export async function freeLoopbackPort(): Promise<number> {
   return await new Promise<number>((resolve, reject) => {
     const probe = createServer();
     probe.unref();
@@ -470,6 +470,32 @@ async function stopProcess(proc: RunningProcess, signal: StopSignal): Promise<vo
   if ((await withTimeout(proc.exited, KILL_WAIT_MS)) === 'timeout') {
     throw new Error(`nats-server process group ${proc.pgid} did not exit after SIGKILL`);
   }
+}
+
+/** One nats-server process under the watchdog, for harnesses that write their own config (clusters, leaf nodes). */
+export interface NatsProcess {
+  /** PID of nats-server itself (from its log prefix). */
+  readonly pid: number | undefined;
+  readonly running: boolean;
+  /** Resolves with the exit code once the process (and its watchdog) is gone. */
+  readonly exited: Promise<number | null>;
+  /** 'SIGTERM' (graceful, default) or 'SIGKILL' (a crash); resolves once the process has exited. */
+  stop(signal?: StopSignal): Promise<void>;
+}
+
+/** Starts nats-server with `configFile` and resolves once it logs 'Server is ready'; its stderr goes to `appendLog`. */
+export async function spawnNatsProcess(configFile: string, appendLog: (text: string) => void): Promise<NatsProcess> {
+  const proc = await spawnServer(findNatsServer(), configFile, appendLog);
+  return {
+    get pid() {
+      return proc.alive ? proc.serverPid : undefined;
+    },
+    get running() {
+      return proc.alive;
+    },
+    exited: proc.exited,
+    stop: (signal = 'SIGTERM') => stopProcess(proc, signal),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

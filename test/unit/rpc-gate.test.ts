@@ -96,3 +96,40 @@ test('onAccepted hears every call sent to the machine (the audit of accepted com
   await gate.call('move', { x: 0.5 }, noCaller); // refused by the state: never sent
   expect(accepted).toEqual([{ fn: 'move', params: { x: 0.25 }, caller: 'agent-1' }]);
 });
+
+/** A target that holds every event and answers when the test says, counting its outcome listeners. */
+function heldTarget() {
+  const sent: Array<{ requestId: string }> = [];
+  const listeners = new Set<(e: never) => void>();
+  return {
+    sent,
+    listeners,
+    answer: (requestId: string, result: unknown) => [...listeners].forEach((l) => l({ type: 'rpc.outcome', requestId, ok: true, result } as never)),
+    getSnapshot: () => ({ can: () => true, value: 'ready' }),
+    send: (event: never) => void sent.push(event as { requestId: string }),
+    on: (_type: 'rpc.outcome', handler: (e: never) => void) => {
+      listeners.add(handler);
+      return { unsubscribe: () => void listeners.delete(handler) };
+    },
+  };
+}
+
+test('64 calls in flight answered in reverse order: each gets its own outcome through one listener, none left after', async () => {
+  const target = heldTarget();
+  const gate = createRpcGate({ functions: [move, silent], target });
+  const calls = Array.from({ length: 64 }, (_, i) => gate.call('move', { x: i / 64 }, noCaller));
+  const timedOut = gate.call('silent', {}, noCaller);
+  expect(target.sent).toHaveLength(65);
+  expect(target.listeners.size).toBe(1);
+  const moves = target.sent.filter((e) => (e as { type?: string }).type === 'rpc.move') as Array<{ requestId: string; x: number }>;
+  for (const e of [...moves].reverse()) target.answer(e.requestId, { moved: e.x });
+  const results = await Promise.all(calls);
+  results.forEach((r, i) => expect(r).toEqual({ ok: true, result: { moved: i / 64 } }));
+  expect(target.listeners.size, 'the silent call still waits').toBe(1);
+  const late = await timedOut;
+  expect(!late.ok && late.error).toBeInstanceOf(OutcomeTimeout);
+  expect(target.listeners.size).toBe(0);
+  // An outcome after the timeout reaches nobody and changes nothing.
+  target.answer((target.sent[64] as { requestId: string }).requestId, 'too late');
+  expect(target.listeners.size).toBe(0);
+});
