@@ -20,10 +20,19 @@ const log = createLogger('audit');
 export const AUDIT_STREAM_NAME = 'DC_AUDIT';
 /** Every device's audit subject (`device-connect.<tenant>.<device_id>.audit`). */
 export const AUDIT_STREAM_SUBJECTS = ['device-connect.*.*.audit'] as const;
-/** A PubAck (or a JetStream API answer) later than this is a failed attempt, retried with the same Msg-Id. */
-export const AUDIT_PUBLISH_TIMEOUT_MS = 5_000;
+/**
+ * A PubAck or a JetStream API answer later than this is a failed attempt, retried with the same Msg-Id:
+ * a local broker answers in milliseconds; 2 s covers a loaded 2-core box, and keeps a request lost in a
+ * cluster failover (forwarded to a dying route) from holding the trail back for long.
+ */
+export const AUDIT_PUBLISH_TIMEOUT_MS = 2_000;
 /** After a failed attempt (broker down, no ack) the publisher tries again after this pause. */
 export const AUDIT_RETRY_MS = 500;
+/**
+ * JetStream checks that time out in a row before the connection is taken to have no JetStream: a broker
+ * (or cluster) without it may not answer `$JS.API.INFO` at all instead of saying "no responders".
+ */
+export const AUDIT_JS_PROBE_ATTEMPTS = 2;
 /** Records taken from the outbox per round (one fsync covers them). */
 export const AUDIT_BATCH_RECORDS = 256;
 /** JetStream API error code: the account may not use this API (permissions), per the server's codes. */
@@ -104,13 +113,14 @@ function coreSender(nc: NatsConnection, options: AuditPublisherOptions): Sender 
   return {
     kind: 'core',
     async send(batch, ack) {
+      // Handed to the client, which keeps what it could not write yet across its reconnects (its
+      // reconnect buffer) and sends it once connected again; nothing on the broker acknowledges core
+      // messages, so re-sending here would only duplicate them.
       for (const record of batch) {
         const h = headers();
         h.set('Nats-Msg-Id', auditMsgId(options.deviceId(), record));
         nc.publish(options.subject(), recordLine(record), { headers: h });
       }
-      // Delivered once the broker answered the flush's PING: everything before it reached it.
-      await Promise.race([nc.flush(), new Promise((_, reject) => setTimeout(() => reject(new Error('flush timed out')), AUDIT_PUBLISH_TIMEOUT_MS).unref())]);
       ack(batch.at(-1)!.seq);
     },
   };
@@ -179,6 +189,7 @@ export function startAuditPublisher(options: AuditPublisherOptions): AuditPublis
   let chosen: { nc: NatsConnection; sender: Sender } | undefined;
   let fellBack = false;
   let stopped = false;
+  let probeTimeouts = { nc: undefined as NatsConnection | undefined, count: 0 };
   let wake: (() => void) | undefined;
   const waiters = new Set<{ seq: number; resolve: (ok: boolean) => void }>();
   const unsubscribe = options.log.onAppend(() => wake?.());
@@ -214,8 +225,10 @@ export function startAuditPublisher(options: AuditPublisherOptions): AuditPublis
         if (fellBack) log.info('audit records go to the JetStream stream again', { stream });
         fellBack = false;
       } catch (error) {
-        if (!isPermanentRefusal(error)) throw error;
-        fallBack('JetStream is not available to this connection', error);
+        if (probeTimeouts.nc !== nc) probeTimeouts = { nc, count: 0 };
+        const silent = (error as { name?: unknown }).name === 'TimeoutError' && ++probeTimeouts.count >= AUDIT_JS_PROBE_ATTEMPTS;
+        if (!isPermanentRefusal(error) && !silent) throw error;
+        fallBack(silent ? `JetStream did not answer ${AUDIT_JS_PROBE_ATTEMPTS} times in a row` : 'JetStream is not available to this connection', error);
         sender = coreSender(nc, options);
       }
     }
@@ -228,9 +241,11 @@ export function startAuditPublisher(options: AuditPublisherOptions): AuditPublis
     const nc = options.connection();
     if (!nc || nc.isClosed()) return false;
     try {
-      const sender = await senderFor(nc);
+      // A reconnect ends the attempt at once: what was in flight went into the dead socket.
+      const reconnect = reconnectWatch(nc).next();
+      const sender = await Promise.race([senderFor(nc), reconnect]);
       options.log.sync();
-      await sender.send(batch, (seq) => options.log.acknowledge(seq));
+      await Promise.race([sender.send(batch, (seq) => options.log.acknowledge(seq)), reconnect]);
       notice.recovered('audit records reach the broker again', { acked_seq: options.log.ackedSeq });
       return true;
     } catch (error) {
