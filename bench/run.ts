@@ -23,6 +23,7 @@ import {
 import { openH264TestEncoder } from '../test/harness/h264-test-encoder.ts';
 import { formatStopLatency, runStopLatencyBench } from './stop-latency.ts';
 import { formatCliStart, runCliStartBench } from './cli-start.ts';
+import { formatAuditAppend, runAuditAppendBench } from './audit-append.ts';
 import { formatFleetFailover, runFleetFailoverBench } from './fleet-failover.ts';
 import { formatRpcBench, rpcBenchOptions, runRpcBench } from './rpc.ts';
 import { formatCallerSignature, runCallerSignatureBench } from './caller-signature.ts';
@@ -278,7 +279,7 @@ export function formatReport(report: BenchReport): string {
 }
 
 /** Parts `npm run bench -- --only a,b` may pick (all by default). */
-const PARTS = ['frames', 'stop', 'cli', 'rpc', 'fleet', 'signature', 'panorama', 'startup', 'footprint'] as const;
+const PARTS = ['frames', 'stop', 'cli', 'rpc', 'fleet', 'signature', 'panorama', 'startup', 'footprint', 'audit'] as const;
 
 /** The parts named by `--only` (comma-separated), else all of them. */
 function partsToRun(argv: ReadonlyArray<string>): ReadonlySet<string> {
@@ -307,5 +308,6 @@ if (import.meta.main) {
   if (parts.has('panorama')) process.stdout.write(formatPanorama(await runPanoramaBench()));
   if (parts.has('startup')) process.stdout.write(formatStartup(await runStartupBench()));
   if (parts.has('footprint')) process.stdout.write(formatFootprint(await runFootprintBench()));
+  if (parts.has('audit')) process.stdout.write(formatAuditAppend(runAuditAppendBench()));
   process.stdout.write(`total ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 }

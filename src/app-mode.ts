@@ -13,9 +13,12 @@ import { adviceForConfigError, adviceForRestart } from './settings/settings-advi
 import { createLogger } from './logging/logger.ts';
 import { chooseBrokers, type PrivateBroker } from './adapters/private-nats-server.ts';
 import { startDriver, startPolicy, type RunningDriver } from './driver.ts';
-import { startSettingsServer, type SettingsServer } from './adapters/settings-http/settings-server.ts';
+import { startSettingsServer, type SettingsAuditChange, type SettingsServer } from './adapters/settings-http/settings-server.ts';
 
 const log = createLogger('app');
+
+/** Settings changes kept for the audit while no driver runs (a handful of saves; more is a page left looping). */
+const UNAUDITED_MAX = 100;
 
 export interface AppHandle {
   readonly settings: SettingsServer;
@@ -31,6 +34,12 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
   /** What the running driver uses: set only when a start or an apply succeeded. */
   let inEffect: DriverConfig | undefined;
   const liveView = createLiveView();
+  // Changes saved before the driver runs (the first credentials upload) are audited once it starts.
+  const unaudited: SettingsAuditChange[] = [];
+  const audit = (change: SettingsAuditChange): void => {
+    if (running) running.recordChange({ ...change, owner: 'settings' });
+    else if (unaudited.length < UNAUDITED_MAX) unaudited.push({ ...change, fields: { ...change.fields, saved_at: new Date().toISOString() } });
+  };
 
   const applySaved = async (): Promise<Record<string, unknown>> => {
     let config;
@@ -40,6 +49,7 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       log.warn('configuration not usable yet; the driver waits for valid settings', { error: error.message });
+      running?.recordChange({ kind: 'reconfigure_refused', reason: error.message, owner: 'settings', fields: { error_tag: error._tag } });
       const advice = adviceForConfigError(error);
       // Shown on the page's Live status: worded for the page, like the apply result.
       configError = advice.error;
@@ -50,6 +60,7 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
       const choice = await chooseBrokers(config);
       broker = choice.broker;
       running = await startDriver(config, { messagingUrls: choice.urls, inspect: liveView.observer });
+      for (const change of unaudited.splice(0)) running.recordChange({ ...change, owner: 'settings' });
       inEffect = config;
       return { ok: true, started: true, restarted: ['mesh', 'daemon_link'] };
     }
@@ -78,6 +89,7 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
     allowedHosts: server.allowedHosts,
     inEffect: () => (running ? inEffect : undefined),
     liveView,
+    onAudit: audit,
   });
   out('settings app listening on:');
   for (const url of settings.urls) out(`  ${url}`);

@@ -1,5 +1,5 @@
 // Command-line entry (`reachy-mini-driver [run] | app | emulate | devices | functions | call | mcp |
-// events | panorama | help`): answers `--version` and help from argv alone (src/cli/command-line.ts), then
+// events | panorama | audit | help`): answers `--version` and help from argv alone (src/cli/command-line.ts), then
 // loads the config once, maps ConfigError to exit code 2 with one line on stderr, runs the driver
 // until SIGINT/SIGTERM, and for `--sim` starts a private loopback broker when nothing answers on the
 // default URL (recorded for the client commands, src/adapters/sim-broker-file.ts). Every other
@@ -153,6 +153,12 @@ async function main(): Promise<number> {
   }
   const { runsSettingsApp } = await import('./config/config.ts');
   try {
+    // The audit trail's own options (--follow, --stream, --lines) are taken before the configuration.
+    if (argv[0] === 'audit') {
+      const { runAudit } = await import('./cli/audit-command.ts');
+      const { processInput } = await import('./config/config.ts');
+      return await runAudit(processInput(), (line) => process.stdout.write(line + '\n'), (line) => process.stderr.write(line + '\n'));
+    }
     // App mode serves the settings app even before the configuration is valid (credentials upload).
     if (runsSettingsApp(argv)) return await runWithSettings();
     const { loadConfigFromProcess } = await import('./adapters/config-files.ts');

@@ -9,13 +9,15 @@ import { RateLimiter } from './rpc/rate-limits.ts';
 import type { DriverConfig } from './config/config.ts';
 import { createLogger } from './logging/logger.ts';
 import { natsConnectionOptions } from './adapters/nats-options.ts';
-import { openAuditLog } from './adapters/audit-log.ts';
+import { openAuditLog, type AuditLog } from './adapters/audit-log.ts';
+import { startAuditPublisher, type AuditPublisher } from './adapters/audit-stream.ts';
 import type { DaemonTransport } from './adapters/daemon-transport.ts';
 import { daemonAuthOf } from './adapters/daemon-auth.ts';
 import { refuseDuplicateDevice } from './adapters/duplicate-device.ts';
 import { prepareDeviceRuntime, type DeviceRuntime, type DeviceRuntimeOptions } from './actors/device-runtime.ts';
 import { createRpcGate, type GateTarget, type RpcGate } from './actors/rpc-gate.ts';
 import { startRobotRuntime, type RobotRuntime } from './actors/robot-runtime.ts';
+import { auditedWhenAccepted, type AuditedChange } from './actors/safety-trail.ts';
 import { createApprovalStage } from './actors/approval-stage.ts';
 import { publishApprovalEvents } from './actors/approval-events.ts';
 import { startHealthSummary } from './actors/health-summary.ts';
@@ -41,6 +43,9 @@ import { startEmulator, type Emulator } from './sim/emulator.ts';
 import { DRIVER_VERSION } from './version.ts';
 
 const log = createLogger('driver');
+
+/** At stop, the audit publisher gets this long to send what is unsent (the file keeps the rest for the next start). */
+const AUDIT_STOP_DRAIN_MS = 2_000;
 
 /**
  * The outcome of one apply: what restarted, or RestartRequired naming the fields that cannot change
@@ -72,6 +77,12 @@ export interface RunningDriver {
   readonly emulator: Emulator | undefined;
   /** The media side over the root's `media` child (undefined with --no-media). */
   readonly media: MediaRuntime | undefined;
+  /** The audit trail's file and outbox (src/adapters/audit-log.ts). */
+  readonly audit: AuditLog;
+  /** Sends the audit trail to the broker's stream (src/adapters/audit-stream.ts). */
+  readonly auditPublisher: AuditPublisher;
+  /** Audits a change made outside the RPC path (the settings app's saves and credential uploads). */
+  recordChange(change: AuditedChange): void;
   stop(): Promise<void>;
 }
 
@@ -164,11 +175,12 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
   const root = () => (robot as RobotRuntime).driver;
   let mesh: DeviceRuntime | undefined;
   let current = config;
-  const audit = openAuditLog(config.auditLogPath, (record) => mesh?.publish(subjects.audit(current.tenant, current.deviceId), record));
+  const audit = openAuditLog(config.auditLogPath);
+  const auditPublisher = startAuditPublisher({ log: audit, connection: () => mesh?.connection(), subject: () => subjects.audit(current.tenant, current.deviceId), deviceId: () => current.deviceId });
   // Signed callers (--trusted-callers): one verifier, one replay cache, for every path and both gates.
   const identity = config.trustedCallers.length > 0 ? createCallerIdentity({ trusted: config.trustedCallers, requireSigned: config.requireSignedCallers }) : undefined;
   const identify = identity ? { identify: identity.identify } : {};
-  const gate = createRpcGate({ functions, target: lateTarget(root), explainRefusal, ...identify, onRefusal: (info) => robot?.recordRefusal(info), callerRefusal: ({ fn, labels, event, caller }) => callerRefusal(current.rpcAllow, fn, labels, caller, event), rateLimiter: new RateLimiter(() => root().getSnapshot().context.policy.rate_limits), onCall: (who) => robot && callerHeardMatters(robot.driver.getSnapshot().context, who) && robot.driver.send({ type: 'caller.heard', who }), hold: createApprovalStage(root) });
+  const gate = createRpcGate({ functions, target: lateTarget(root), explainRefusal, ...identify, onRefusal: (info) => robot?.recordRefusal(info), onAccepted: (info) => (auditedWhenAccepted(info.fn) ? robot?.recordAccepted(info) : undefined), callerRefusal: ({ fn, labels, event, caller }) => callerRefusal(current.rpcAllow, fn, labels, caller, event), rateLimiter: new RateLimiter(() => root().getSnapshot().context.policy.rate_limits), onCall: (who) => robot && callerHeardMatters(robot.driver.getSnapshot().context, who) && robot.driver.send({ type: 'caller.heard', who }), hold: createApprovalStage(root) });
   const supervisorGate = createRpcGate({ functions: SUPERVISOR_FUNCTIONS, target: lateTarget(root), explainRefusal, ...identify, onRefusal: (info) => robot?.recordRefusal(info) });
   const policy = startPolicy(config);
   const meshOptionsOf = (c: DriverConfig, brokers: ReadonlyArray<string>): DeviceRuntimeOptions => ({
@@ -235,6 +247,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     if (plan.restartRequired.length > 0) {
       const error = new RestartRequired({ message: `restart required: ${plan.restartRequired.join(', ')} cannot change while the driver runs (saved settings take effect at the next start)`, fields: plan.restartRequired });
       log.warn('configuration not applied', { restart_required: plan.restartRequired.join(',') });
+      started.recordChange({ kind: 'reconfigure_refused', reason: error.message, owner: 'settings', fields: { restart_required: plan.restartRequired } });
       return { ok: false, error, restarted: [] };
     }
     const restarted: Array<'mesh' | 'daemon_link' | 'media'> = [];
@@ -263,6 +276,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     }
     current = next;
     log.info('configuration applied', { restarted: restarted.join(',') || 'nothing' });
+    started.recordChange({ kind: 'reconfigured', reason: 'configuration applied', owner: 'settings', fields: { restarted, policy_changed: plan.policy } });
     return { ok: true, restarted };
   };
   // A new envelope changes the advertised ranges: the mesh registers and announces again (connection kept).
@@ -281,6 +295,9 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     },
     emulator,
     media,
+    audit,
+    auditPublisher,
+    recordChange: (change) => started.recordChange(change),
     reconfigure(next) {
       // Applies run one at a time: each sees the configuration the previous one left in force.
       const run = applying.then(() => applyConfig(next));
@@ -302,16 +319,21 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
         media: media ? { state: view.media.state, since: new Date(view.media.since).toISOString(), last_error: view.media.lastError, codec: media.link?.videoCodec ?? null } : { state: 'disabled' },
         last_error: view.motion.lastError || view.connection.lastError || null,
         safety_envelope: narrowedAxes(view.policy.envelope),
+        audit: { delivery: auditPublisher.delivery, last_seq: audit.lastSeq, unsent: audit.lastSeq - audit.ackedSeq, file: audit.path ?? null },
       };
     },
     async stop() {
       // Mesh drained first (no new calls), then media, then the robot link and the root with every child.
       health.stop();
+      // The audit records so far reach the stream while the connection is still up (the rest wait in the file).
+      await auditPublisher.drained(AUDIT_STOP_DRAIN_MS);
+      await auditPublisher.stop();
       await meshRuntime.stop();
       approvalEvents.stop();
       await media?.stop();
       await started.stop();
       inspector?.stop();
+      audit.close();
       await emulator?.close();
     },
   };

@@ -5,7 +5,7 @@
 // the same functions (device-connect-protocol.md §1–§5). The options are read from a holder at each
 // use, so a respawned mesh runs with the ones in force. Owns the wiring, not the decisions
 // (machines) nor the wire codec (protocol/).
-import type { Msg } from '@nats-io/nats-core';
+import type { Msg, NatsConnection } from '@nats-io/nats-core';
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import { fromPromise, type ActorRefFrom } from 'xstate';
 import { createLogger } from '../logging/logger.ts';
@@ -69,8 +69,10 @@ export interface DeviceRuntime {
   readonly mesh: ActorRefFrom<MeshMachine>;
   /** Publishes a JSON-RPC notification on `.event.<name>` with event_id/ts added. */
   emitEvent(name: string, payload: Record<string, unknown>): void;
-  /** Publishes plain JSON on a subject of this device (audit trail). Never throws; oversize is dropped. */
+  /** Publishes plain JSON on a subject of this device. Never throws; oversize is dropped. */
   publish(subject: string, body: unknown): void;
+  /** The current broker connection (replaced when the mesh reconnects; undefined while none): the audit publisher's. */
+  connection(): NatsConnection | undefined;
   /** Replies answered with PayloadTooLarge or dropped, and publishes dropped, since start. */
   meshCounters(): MeshCounters;
   /** Drains the mesh child (`mesh.stop` → closing → done); resolves once it is done. */
@@ -335,6 +337,7 @@ export function prepareDeviceRuntime(options: () => DeviceRuntimeOptions): Prepa
         io.link?.publish(subjects.event(o.tenant, o.deviceId, name), body);
       },
       publish: (subject, body) => io.publishJson(subject, () => body),
+      connection: () => io.link?.nc,
       meshCounters: () => ({ ...run().handlers.entry.counters(), droppedPublishes: io.droppedPublishes() }),
       stop: () => drainMesh(mesh()),
       registrationCount: () => mesh().getSnapshot().context.registrations,

@@ -27,7 +27,7 @@ import { createMotionExecutor } from './motion-executor.ts';
 import { daemonLinkNotice, type DaemonLinkNotice } from './daemon-link-notice.ts';
 import { answerRobotRead } from './robot-reads.ts';
 import { answerDaemonCall, DAEMON_CALLS } from './daemon-calls.ts';
-import { startSafetyTrail } from './safety-trail.ts';
+import { startSafetyTrail, type AuditedChange, type SafetyTrail } from './safety-trail.ts';
 import type { SafetyPolicy } from '../safety/safety-policy.ts';
 import type { EstopDecision } from '../safety/d2d-estop.ts';
 import type { MediaPolicyMode } from '../safety/media-policy.ts';
@@ -81,6 +81,10 @@ export interface RobotRuntime {
   recordRefusal(info: { fn: string; error: RpcFailure; caller: CallerMeta; event: { type: string } }): void;
   /** For the D2D e-stop listener: its decision, audited and announced as a safety_event. */
   recordEstop(decision: EstopDecision): void;
+  /** For the gate: an accepted motion command or media capture, audited. */
+  recordAccepted(info: Parameters<SafetyTrail['accepted']>[0]): void;
+  /** For the composition: a settings, credentials or configuration change, audited. */
+  recordChange(change: AuditedChange): void;
   /**
    * Points the daemon link at another daemon or transport through the connection machine
    * (link.stop → new adapters → link.start). Interlock, lease, power and motion keep their state.
@@ -218,6 +222,8 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
     },
     recordRefusal: (info) => trail.refusal(info),
     recordEstop: (decision) => trail.d2dEstop(decision),
+    recordAccepted: (info) => trail.accepted(info),
+    recordChange: (change) => trail.change(change),
     async stop() {
       for (const s of subscriptions) s.unsubscribe();
       trail.stop();

@@ -67,6 +67,8 @@ export interface RpcGateOptions {
   readonly hold?: (call: { fn: string; event: { type: string }; params: Record<string, unknown>; caller: CallerMeta }) => Promise<RpcFailure | null> | null;
   /** The caller allowlist (src/safety/caller-allow.ts): a refusal here comes before the rate limit and the state gate. */
   readonly callerRefusal?: (call: { fn: string; labels: RpcFunction['labels']; event: { type: string }; caller: CallerMeta }) => RpcFailure | null;
+  /** Called for every call the gate sends to the machine (after every check and any approval): the audit of accepted commands. */
+  readonly onAccepted?: (info: { fn: string; caller: CallerMeta; event: { type: string }; params: Record<string, unknown> }) => void;
   /** Who the caller is (src/safety/caller-identity.ts): a signed call verified, an unsigned one checked; first of all the gate's decisions. */
   readonly identify?: (call: { fn: string; labels: RpcFunction['labels']; params: Readonly<Record<string, unknown>>; caller: CallerMeta }) => { ok: true; caller: CallerMeta } | { ok: false; error: RpcFailure };
   /** Told the caller (the rate limiter's key) of every decoded call, refused or not: the dead-man hears it. */
@@ -165,6 +167,7 @@ export function createRpcGate(options: RpcGateOptions): RpcGate {
         if (refusedLater) return refusedLater;
       }
       const timeoutMs = outcomeTimeoutMs(fn, decoded.success);
+      options.onAccepted?.({ fn: method, caller, event, params });
       return await new Promise<GateResult>((resolve) => {
         // Waiting before sending: the machine may answer synchronously inside `send`.
         waiters.wait(requestId, (outcome) => {

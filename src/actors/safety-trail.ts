@@ -1,7 +1,10 @@
 // The safety trail of the robot side: every refusal (the gate's, and the speed limits' TooFast), goto
 // stretched by the speed limits, interlock and lease change, policy change (who, before, after),
 // dead-man stop, approval request and decision, late move stopped, unconfirmed stop, media enabled
-// or disabled and every accepted capture becomes one record (with its caller, verified or asserted) — appended to the audit log and published as a
+// or disabled, every accepted capture and accepted motion command, and the configuration changes the
+// composition reports (settings saved, credentials uploaded, reconfigure) becomes one record (with its
+// caller, verified or asserted) — chained and appended to the audit log (which sends it to the
+// broker's stream) and published, as chained, as a
 // `safety_event` — carrying the state AFTER the change, read from the children's snapshots (the
 // lease change carries its own after-holder, since a lapsed lease expires and is re-acquired in one
 // step). Owns the record shape; decides nothing and keeps no state. reference-driver.md §12.
@@ -12,6 +15,7 @@ import { safetyState } from '../machines/driver-policy.ts';
 import { viewOf, type DriverMachine } from '../machines/driver.machine.ts';
 import { isoSeconds, type CallerMeta } from '../protocol/json-rpc.ts';
 import { policyDocument } from '../safety/safety-policy.ts';
+import { rateClassOf } from '../rpc/rate-limits.ts';
 import type { EstopDecision } from '../safety/d2d-estop.ts';
 import { isUserKey } from '../safety/caller-identity.ts';
 import { mediaPolicyStatus } from '../safety/media-policy.ts';
@@ -19,9 +23,35 @@ import { mediaPolicyStatus } from '../safety/media-policy.ts';
 export interface SafetyTrail {
   /** A gate refusal (audited and announced like every state change). */
   refusal(info: { fn: string; error: RpcFailure; caller: CallerMeta; event: { type: string } }): void;
+  /** A call the gate let through to the machine (motion commands and media captures are audited). */
+  accepted(info: { fn: string; caller: CallerMeta; event: { type: string }; params: Record<string, unknown> }): void;
+  /** A change reported by the composition: settings saved, credentials uploaded, configuration applied. */
+  change(change: AuditedChange): void;
   /** A D2D `emergencyStop` event acted on (after the trip was sent) or ignored (src/safety/d2d-estop.ts). */
   d2dEstop(decision: EstopDecision): void;
   stop(): void;
+}
+
+export interface AuditedChange {
+  /** `settings_changed`, `credentials_uploaded`, `reconfigured`, `reconfigure_refused`. */
+  readonly kind: string;
+  readonly reason: string;
+  /** Who asked (the settings app's session, `settings`, the CLI…). */
+  readonly owner: string | null;
+  readonly fields?: Record<string, unknown>;
+}
+
+/** Accepted calls of these rate classes get an `accepted` record (issue 13: motion commands; captures have their own `media_capture`); reads, stops, leases and sound do not. */
+const AUDITED_ACCEPTED_CLASSES: ReadonlySet<string> = new Set(['motion']);
+
+/** Whether an accepted call of this function gets its own `accepted` record. */
+export function auditedWhenAccepted(fn: string): boolean {
+  return AUDITED_ACCEPTED_CLASSES.has(rateClassOf(fn) ?? '');
+}
+
+/** The owner a call is recorded under: the asserted source device, else the call's `owner` parameter. */
+function ownerOf(caller: CallerMeta, event: { type: string }): string | null {
+  return caller.sourceDevice ?? ('owner' in event ? String((event as { owner: unknown }).owner) : null);
 }
 
 /**
@@ -37,8 +67,7 @@ export function startSafetyTrail(root: Actor<DriverMachine>, audit: AuditLog, em
   const record = (kind: string, reason: string, fn: string | null, owner: string | null, extra: Record<string, unknown> = {}, override: Record<string, unknown> = {}) => {
     const state = { ...safetyState(viewOf(root.getSnapshot().context), Date.now()), ...override };
     const entry = { kind, reason, function: fn, owner, caller: callerRecord(owner, callersVerified), state, ts: isoSeconds(Date.now()), ...extra };
-    audit.append(entry);
-    emitSafetyEvent(entry);
+    emitSafetyEvent(audit.append(entry));
   };
   const { interlock, lease, motion } = root.getSnapshot().context.children;
   const subscriptions = [
@@ -68,6 +97,14 @@ export function startSafetyTrail(root: Actor<DriverMachine>, audit: AuditLog, em
       // A refused call is verified only when its signature checked out: an unsigned one naming a key is not.
       const who = { caller: caller.verified ? callerRecord(caller.verified.key, callersVerified, caller.verified.key) : { id: owner, verified: false } };
       record('refused', error.message, fn, owner, { error_tag: error._tag, ...who, ...(caller.reasoning ? { llm_reasoning: caller.reasoning } : {}) });
+    },
+    accepted({ fn, caller, event, params }) {
+      const owner = ownerOf(caller, event);
+      const who = { caller: caller.verified ? callerRecord(caller.verified.key, callersVerified, caller.verified.key) : { id: owner, verified: false } };
+      record('accepted', 'passed the gate', fn, owner, { params, ...who, ...(caller.reasoning ? { llm_reasoning: caller.reasoning } : {}) });
+    },
+    change({ kind, reason, owner, fields }) {
+      record(kind, reason, null, owner, fields ?? {});
     },
     d2dEstop(d) {
       const asserted = { id: d.emitter, verified: false };

@@ -1,12 +1,36 @@
-// The safety trail: every refusal and every interlock/lease transition as one JSON line appended
-// to a file (opened for append only, never rewritten or truncated) and handed to a publisher (the
-// device runtime puts it on `device-connect.<tenant>.<device_id>.audit` so a broker-side stream can
-// keep it). Owns the file; does not decide what is audited (the robot runtime does).
-import { appendFileSync, mkdirSync } from 'node:fs';
+// The audit trail's local file and outbox (issue 13 §1): every record is chained (seq, prev, hash —
+// src/protocol/audit-chain.ts) and appended as one canonical JSON line to a file opened for append
+// only (never rewritten or truncated), fsynced in bounded batches. The file is also the outbox: the
+// records the publisher (src/adapters/audit-stream.ts) has not had acknowledged wait here, and a
+// cursor file beside it (`<file>.cursor`, the last acknowledged seq) lets a restarted driver send
+// the unsent tail in order. Owns the file, the cursor and the chain's head; does not decide what is
+// audited (the safety trail) nor how records leave the machine (the stream adapter).
+import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createLogger } from '../logging/logger.ts';
+import { failureNotice } from '../logging/failure-notice.ts';
+import { chainRecord, GENESIS_HASH, recordLine, type ChainedRecord } from '../protocol/audit-chain.ts';
 
 const log = createLogger('audit');
+
+/**
+ * fsync at most this long after a record is written: a power cut loses at most the records of the
+ * last 200 ms that were not yet published (published ones were fsynced first). Short enough that a
+ * refusal burst is on disk before anyone reads it, long enough that 1,000 refusals a second cost a
+ * handful of fsyncs, not a thousand.
+ */
+export const AUDIT_FSYNC_INTERVAL_MS = 200;
+/** …or after this many records, whichever comes first (bounds the loss of a burst by count too). */
+export const AUDIT_FSYNC_MAX_RECORDS = 64;
+/**
+ * Unsent records kept in memory (~0.5 KiB each: ~10 MiB). Beyond it the file holds them and they are
+ * read back when the memory queue drains; without a file (`--audit-log none`) the oldest are dropped.
+ */
+export const AUDIT_OUTBOX_MAX_RECORDS = 20_000;
+/** The cursor file is rewritten at most this often while records are being acknowledged (and on close). */
+export const AUDIT_CURSOR_WRITE_INTERVAL_MS = 500;
+/** How much of the file's end is read at start to find the chain's head (one record is < 64 KiB). */
+const TAIL_READ_BYTES = 64 * 1024;
 
 export interface SafetyRecord {
   readonly kind: string;
@@ -19,22 +43,239 @@ export interface SafetyRecord {
 }
 
 export interface AuditLog {
-  append(record: SafetyRecord): void;
+  /** Chains the record, appends it (fsync batched) and queues it for the publisher; returns it as written. */
+  append(record: SafetyRecord): ChainedRecord;
+  /** Up to `limit` records the publisher has not had acknowledged, oldest first. */
+  unsent(limit: number): ReadonlyArray<ChainedRecord>;
+  /** Every record up to `seq` is delivered: dropped from the outbox, remembered in the cursor file. */
+  acknowledge(seq: number): void;
+  /** fsync now if anything is unsynced (the publisher calls this before sending, so the broker never holds a record the file lost). */
+  sync(): void;
+  /** Called after each append (the publisher wakes up). */
+  onAppend(listener: () => void): () => void;
+  readonly path: string | undefined;
+  /** The chain's head: the last seq written (0 before the first record). */
+  readonly lastSeq: number;
+  readonly ackedSeq: number;
+  /** Final fsync and cursor write; appends after it still go to memory only. */
+  close(): void;
 }
 
-export function openAuditLog(path: string | undefined, publish: (record: SafetyRecord) => void): AuditLog {
+/** The file's last lines (up to TAIL_READ_BYTES) and whether it ends with a newline (a torn write does not). */
+function tailOf(path: string): { lines: string[]; endsWithNewline: boolean } {
+  const size = statSync(path).size;
+  if (size === 0) return { lines: [], endsWithNewline: true };
+  const length = Math.min(size, TAIL_READ_BYTES);
+  const buffer = Buffer.alloc(length);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, buffer, 0, length, size - length);
+  } finally {
+    closeSync(fd);
+  }
+  const text = buffer.toString('utf8');
+  return { lines: text.split('\n').filter((l) => l.trim().length > 0), endsWithNewline: text.endsWith('\n') };
+}
+
+function parseChained(line: string | undefined): ChainedRecord | undefined {
+  if (line === undefined) return undefined;
+  try {
+    const r = JSON.parse(line) as Partial<ChainedRecord>;
+    return typeof r.seq === 'number' && typeof r.hash === 'string' ? (r as ChainedRecord) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The records of the file with seq > `after`, up to `limit` (a torn or foreign line is skipped). */
+export function readRecordsAfter(path: string, after: number, limit: number): ChainedRecord[] {
+  if (!existsSync(path)) return [];
+  const out: ChainedRecord[] = [];
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    const r = parseChained(line);
+    if (r && r.seq > after) out.push(r);
+    if (out.length >= limit) break;
+  }
+  return out;
+}
+
+function readCursor(path: string): number {
+  try {
+    const seq = (JSON.parse(readFileSync(path, 'utf8')) as { acked_seq?: unknown }).acked_seq;
+    return typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0 ? seq : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * The chain's head in an existing file: its last chained record. A line torn by a power cut after it
+ * stays (verify reports it) and the file is given the newline it lacks, so the next record starts its
+ * own line. A file of older unchained lines only is set aside (renamed), not rewritten.
+ */
+function openHead(path: string): { seq: number; hash: string } {
+  if (!existsSync(path)) return { seq: 0, hash: GENESIS_HASH };
+  const tail = tailOf(path);
+  if (tail.lines.length === 0) return { seq: 0, hash: GENESIS_HASH };
+  const head = tail.lines.map(parseChained).findLast((r) => r !== undefined);
+  if (head) {
+    if (!tail.endsWithNewline) {
+      appendFileSync(path, '\n');
+      log.warn('the audit file ends with a torn record (a write cut short, e.g. by a power cut): kept, and the chain continues after it', { path, last_seq: head.seq });
+    }
+    return { seq: head.seq, hash: head.hash };
+  }
+  const aside = `${path}.unchained-${Date.now()}`;
+  renameSync(path, aside);
+  log.warn('the audit file holds records without a hash chain (an older driver): kept aside, a new chained file starts', { path, kept_as: aside });
+  return { seq: 0, hash: GENESIS_HASH };
+}
+
+export function openAuditLog(path: string | undefined): AuditLog {
   if (path) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const cursorPath = path ? `${path}.cursor` : undefined;
+  let head = path ? openHead(path) : { seq: 0, hash: GENESIS_HASH };
+  let acked = cursorPath ? Math.min(readCursor(cursorPath), head.seq) : 0;
+  let fd: number | undefined = path ? openSync(path, 'a', 0o600) : undefined;
+  const writeNotice = failureNotice(log);
+  // The outbox: unsent records in memory; `spilled` = the file holds unsent records beyond them.
+  let outbox: ChainedRecord[] = path && acked < head.seq ? readRecordsAfter(path, acked, AUDIT_OUTBOX_MAX_RECORDS) : [];
+  let spilled = path !== undefined && acked + outbox.length < head.seq;
+  let droppedFromMemory = 0;
+  let unsynced = 0;
+  let syncTimer: NodeJS.Timeout | undefined;
+  let cursorTimer: NodeJS.Timeout | undefined;
+  let cursorWritten = acked;
+  const listeners = new Set<() => void>();
+
+  const sync = () => {
+    clearTimeout(syncTimer);
+    syncTimer = undefined;
+    if (fd === undefined || unsynced === 0) return;
+    try {
+      fsyncSync(fd);
+      unsynced = 0;
+    } catch (error) {
+      writeNotice.failed('fsync', 'cannot fsync the audit file; records may be lost on a power cut', { path, error: error as Error });
+    }
+  };
+  const writeCursor = () => {
+    clearTimeout(cursorTimer);
+    cursorTimer = undefined;
+    if (!cursorPath || cursorWritten === acked) return;
+    try {
+      writeFileSync(`${cursorPath}.tmp`, JSON.stringify({ acked_seq: acked }) + '\n', { mode: 0o600 });
+      renameSync(`${cursorPath}.tmp`, cursorPath);
+      cursorWritten = acked;
+    } catch (error) {
+      writeNotice.failed('cursor', 'cannot write the audit cursor; a restart re-sends records (the stream drops the duplicates)', { path: cursorPath, error: error as Error });
+    }
+  };
+  const queue = (record: ChainedRecord) => {
+    if (outbox.length < AUDIT_OUTBOX_MAX_RECORDS && !spilled) {
+      outbox.push(record);
+      return;
+    }
+    if (path) {
+      spilled = true;
+      return;
+    }
+    outbox.shift();
+    outbox.push(record);
+    droppedFromMemory += 1;
+    if (droppedFromMemory === 1) log.warn('audit records not yet sent are being dropped: no audit file and the broker is not taking them', { kept: AUDIT_OUTBOX_MAX_RECORDS });
+  };
+  const write = (line: string) => {
+    if (fd === undefined) return;
+    try {
+      // One write per line with O_APPEND: lines from one process never interleave or overwrite.
+      writeSync(fd, line + '\n');
+      unsynced += 1;
+      writeNotice.recovered('audit file writable again', { path });
+    } catch (error) {
+      writeNotice.failed('write', 'cannot append to the audit log; records still go to the broker from memory', { path, error: error as Error });
+    }
+    if (unsynced >= AUDIT_FSYNC_MAX_RECORDS) sync();
+    else if (unsynced > 0 && !syncTimer) syncTimer = setTimeout(sync, AUDIT_FSYNC_INTERVAL_MS).unref();
+  };
+
   return {
     append(record) {
-      if (path) {
-        try {
-          // One write per line with O_APPEND: lines from one process never interleave or overwrite.
-          appendFileSync(path, JSON.stringify(record) + '\n', { flag: 'a', mode: 0o600 });
-        } catch (error) {
-          log.error('cannot append to the audit log', { path, error: error as Error });
-        }
+      const chained = chainRecord(record, head.seq + 1, head.hash);
+      head = { seq: chained.seq, hash: chained.hash };
+      write(recordLine(chained));
+      queue(chained);
+      for (const listener of listeners) listener();
+      return chained;
+    },
+    unsent(limit) {
+      if (outbox.length === 0 && spilled && path) {
+        outbox = readRecordsAfter(path, acked, AUDIT_OUTBOX_MAX_RECORDS);
+        spilled = acked + outbox.length < head.seq;
       }
-      publish(record);
+      return outbox.slice(0, limit);
+    },
+    acknowledge(seq) {
+      if (seq <= acked) return;
+      acked = Math.min(seq, head.seq);
+      while (outbox.length > 0 && outbox[0]!.seq <= acked) outbox.shift();
+      if (!cursorTimer) cursorTimer = setTimeout(writeCursor, AUDIT_CURSOR_WRITE_INTERVAL_MS).unref();
+    },
+    sync,
+    onAppend(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    path,
+    get lastSeq() {
+      return head.seq;
+    },
+    get ackedSeq() {
+      return acked;
+    },
+    close() {
+      sync();
+      writeCursor();
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
     },
   };
+}
+
+/** The file's lines (without the empty last one); a missing file has none. */
+export function readAuditLines(path: string): string[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8').split('\n').filter((line, i, all) => line.length > 0 || i < all.length - 1);
+}
+
+/** `audit tail --follow` polls the file this often (a poll, not fs.watch: it works on every filesystem). */
+export const AUDIT_FOLLOW_POLL_MS = 250;
+
+/** Calls `onLine` for each complete line appended after `fromByte`, until the returned stop is called. */
+export function followAuditFile(path: string, fromByte: number, onLine: (line: string) => void): () => void {
+  let offset = fromByte;
+  let partial = '';
+  const poll = () => {
+    if (!existsSync(path)) return;
+    const size = statSync(path).size;
+    if (size <= offset) return;
+    const buffer = Buffer.alloc(size - offset);
+    const fd = openSync(path, 'r');
+    try {
+      readSync(fd, buffer, 0, buffer.length, offset);
+    } finally {
+      closeSync(fd);
+    }
+    offset = size;
+    const parts = (partial + buffer.toString('utf8')).split('\n');
+    partial = parts.pop() ?? '';
+    for (const line of parts) if (line.length > 0) onLine(line);
+  };
+  const timer = setInterval(poll, AUDIT_FOLLOW_POLL_MS);
+  return () => clearInterval(timer);
+}
+
+/** The file's size now (0 when missing): where `--follow` starts. */
+export function auditFileSize(path: string): number {
+  return existsSync(path) ? statSync(path).size : 0;
 }

@@ -110,6 +110,18 @@ export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
     usage: `${PROGRAM} settings-link [--config-dir DIR] [--settings-port N]`,
     details: ['Asks the settings app running on this machine (app, or run --settings) for a new one-time login link; any earlier unused link stops working. Needs the app token in the config dir (same user as the driver). Exit 0: link printed; 1: no settings app answers; 2: bad options.'],
   },
+  audit: {
+    summary: 'show or verify the audit trail (hash chain in the file and the JetStream stream)',
+    usage: `${PROGRAM} audit tail [--follow] [--lines N] [--json] | audit verify [--stream]`,
+    details: [
+      'tail: the last records of the audit file (--audit-log, default ~/.local/state/reachy_mini_driver/audit.jsonl), one per line; --follow keeps printing new ones (Ctrl-C stops); --json prints the records as stored.',
+      'verify: checks the hash chain of the file (seq, prev, hash of every record) and names the first bad sequence number: a gap (deleted record), an edited record, a broken link. --stream also reads the device\'s records from the broker\'s DC_AUDIT stream, checks that chain and that it matches the file.',
+      'Exit 0: the chain holds; 1: a gap or an edit was found, or the stream could not be read; 2: bad options.',
+      '',
+      ...CLIENT_OPTIONS.filter((line) => !line.includes('--discovery-mode')),
+      '  --device-id ID           the device whose trail --stream reads (DEVICE_ID)',
+    ],
+  },
   help: {
     summary: 'this overview, or one command\'s help',
     usage: `${PROGRAM} help [command]`,

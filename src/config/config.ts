@@ -101,7 +101,7 @@ export interface DriverConfig {
   readonly requireSignedCallers: boolean;
   /** Camera and microphone: `allow`, `supervisor` (off until the supervisor enables them) or `deny`. */
   readonly mediaPolicy: MediaPolicyMode;
-  /** Append-only JSON-lines safety trail; undefined = mesh `.audit` subject only. */
+  /** Append-only, hash-chained JSON-lines audit trail and outbox; undefined = no file (records kept in memory until the broker takes them). */
   readonly auditLogPath: string | undefined;
   /** Emulator time scale for --sim and `emulate` (1 = real durations). */
   readonly simTimeScale: number;
@@ -194,7 +194,7 @@ export const CONFIG_KEYS: ReadonlyArray<ConfigKey> = [
   { key: 'trustedCallers', flag: '--trusted-callers', env: ['REACHY_TRUSTED_CALLERS'], default: 'none (signatures not checked)', doc: 'Public nkeys whose signed calls are verified: user keys (`U…`) and account or account signing keys (`A…`) that issued a caller\'s JWT; comma-separated, or the path of a file with one key per line (`#` comments). A verified caller is its key (lease owner, `--rpc-allow`, audit); bad signatures, untrusted keys and replays are refused (`SignatureInvalid`, `CallerNotTrusted`, `ReplayRejected`), and unsigned calls may no longer name a `U…` key.' },
   { key: 'requireSignedCallers', flag: '--require-signed-callers', env: ['REACHY_REQUIRE_SIGNED_CALLERS'], default: 'false', doc: 'With `--trusted-callers`: unsigned state-changing calls answer `SignatureRequired` (reads and stops stay open).' },
   { key: 'mediaPolicy', flag: '--media-policy', env: ['REACHY_MEDIA_POLICY'], settings: 'media_policy', default: 'allow', doc: 'Camera and microphone functions: `allow`; `supervisor` (refused with `MediaNotEnabled` until `set_media_enabled` on the supervisor subject enables them, and after it disables them); `deny` (`MediaDenied`). Every capture is audited with its caller.' },
-  { key: 'auditLogPath', flag: '--audit-log', env: ['REACHY_AUDIT_LOG'], default: '~/.local/state/reachy_mini_driver/audit.jsonl', doc: 'Append-only JSON-lines safety trail (refusals, interlock and lease changes); also published on `device-connect.<tenant>.<id>.audit`. `none` disables the file.' },
+  { key: 'auditLogPath', flag: '--audit-log', env: ['REACHY_AUDIT_LOG'], default: '~/.local/state/reachy_mini_driver/audit.jsonl', doc: 'Append-only, hash-chained JSON-lines audit trail (refusals, interlock and lease changes, accepted motion commands and captures, settings and credential changes, reconfigure), fsynced within 200 ms or 64 records; also the outbox of the `DC_AUDIT` JetStream stream on `device-connect.<tenant>.<id>.audit` (core publish when JetStream is not available). `none` disables the file. `reachy-mini-driver audit verify` checks it.' },
   { key: 'simTimeScale', flag: '--sim-time-scale', env: ['REACHY_SIM_TIME_SCALE'], default: '1', doc: 'Emulator speed-up of move durations (0.01–1; tests use 0.05).' },
   { key: 'emulatorPort', flag: '--port', default: '8000', doc: '`emulate` only: loopback port of the standalone daemon emulator.' },
   { key: 'settingsServer', flag: '--settings', default: 'false (always on in app mode)', doc: 'Serve the settings app (token-protected) next to the driver.' },

@@ -109,10 +109,10 @@ export const EVENTS: ReadonlyArray<EventDefinition> = [
     name: 'safety_event',
     labels: { safety: 'critical', modality: 'safety' },
     description:
-      'A refusal or a safety state change. kind: refused | interlock_tripped | interlock_reset | lease_acquired | lease_renewed | lease_released | lease_revoked | lease_expired | late_move_stopped | stop_unconfirmed | speed_limited | deadman_stop | policy_changed | approval_requested | approval_approved | approval_denied | approval_timeout | media_enabled | media_disabled | media_capture; reason; function (refusals, policy changes, captures); owner; caller {id, verified, key?}; state after the change (interlock, power, connection, execution, lease_owner); ts.',
+      'An audit record: a refusal, an accepted motion command, a capture, a safety state change or a configuration change. kind: refused | accepted | interlock_tripped | interlock_reset | lease_acquired | lease_renewed | lease_released | lease_revoked | lease_expired | late_move_stopped | stop_unconfirmed | speed_limited | deadman_stop | policy_changed | approval_requested | approval_approved | approval_denied | approval_timeout | d2d_estop_tripped | d2d_estop_ignored | media_enabled | media_disabled | media_capture | settings_changed | credentials_uploaded | reconfigured | reconfigure_refused; reason; function (calls, policy changes, captures); owner; caller {id, verified, key?}; state after the change (interlock, power, connection, execution, lease_owner); ts; seq, prev, hash: its place in the audit hash chain.',
     payloadSchema: {
       type: 'object',
-      properties: { kind: str, reason: str, function: str, owner: str, caller: { type: 'object' }, state: { type: 'object' }, ts: str },
+      properties: { kind: str, reason: str, function: str, owner: str, caller: { type: 'object' }, state: { type: 'object' }, ts: str, seq: { type: 'integer' }, prev: str, hash: str },
       required: ['kind', 'reason', 'state', 'ts'],
     },
   },

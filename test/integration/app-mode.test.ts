@@ -12,7 +12,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { startWithSettings, type AppHandle } from '../../src/app-mode.ts';
 import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
 import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
-import { fakeRegistry, openClient, rpc, type FakeRegistry } from '../harness/mesh-peer.ts';
+import { fakeRegistry, openClient, recorder, rpc, type FakeRegistry } from '../harness/mesh-peer.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'rmd-app-'));
 let a: NatsServerHandle;
@@ -74,9 +74,17 @@ test('saving valid settings starts the driver; a new broker then moves the mesh 
   expect(insecure.json.applied).toMatchObject({ ok: true, started: true });
   const first = app.driver()!;
   await expect.poll(async () => (await api('GET', '/api/status')).json.mesh?.brokers).toEqual([a.url]);
+  const auditOnB = recorder(ncB, 'device-connect.default.app-dev.audit');
+  await ncB.flush();
   const moved = await api('PUT', '/api/settings', { ...baseSettings(), allow_insecure: true, messaging_urls: b.url });
   expect(moved.json.applied).toMatchObject({ ok: true, started: false, restarted: ['mesh'] });
   expect(app.driver()).toBe(first); // same driver, no restart
+  // Audited (issue 13): the save made before the driver ran, this save, and the apply — in that order.
+  expect(first.audit.lastSeq).toBe(3);
+  const applied = (await auditOnB.next((m) => (m.body as { kind?: string }).kind === 'reconfigured', 5_000)).body as Record<string, any>;
+  expect(applied).toMatchObject({ seq: 3, owner: 'settings', restarted: ['mesh'] });
+  // The status panel shows how the trail leaves (core: this broker has no JetStream) and what waits.
+  await expect.poll(async () => (await api('GET', '/api/status')).json.audit).toMatchObject({ delivery: 'core', last_seq: 3, unsent: 0, file: null });
   await registryB.requests.next(() => true, 5_000);
   const reply = await rpc(ncB, 'device-connect.default.app-dev.cmd', { jsonrpc: '2.0', id: 'x', method: 'get_status' });
   expect((reply.result as any).driver_state.connection_state).toBe('connected');

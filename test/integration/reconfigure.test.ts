@@ -1,7 +1,7 @@
 // Applying new settings without restarting the process (issue "settings app"): a changed broker
 // moves the mesh connection to a second nats-server (registered there, answering there, gone from
 // the first); a changed daemon target retargets the daemon link to a second emulator; safety state
-// (a tripped interlock) survives both; a new signalling port moves the media session to that robot.
+// (a tripped interlock) survives both, and each apply is audited; a new signalling port moves the media session to that robot.
 // Mesh and media restart as the root's own children: the old one is gone, the new one is in the same system.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { loadConfig } from '../../src/adapters/config-files.ts';
 import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
 import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
-import { fakeRegistry, openClient, rpc, type FakeRegistry } from '../harness/mesh-peer.ts';
+import { fakeRegistry, openClient, recorder, rpc, type FakeRegistry } from '../harness/mesh-peer.ts';
 import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
 import type { NatsConnection } from '@nats-io/nats-core';
 
@@ -70,8 +70,15 @@ test('a new broker in the settings moves the mesh connection without a restart',
 
 test('a new daemon target retargets the daemon link and keeps safety state', async () => {
   saveSettings({ messaging_urls: b.url, reachy_target: `127.0.0.1:${emulator2.port}` });
+  const audit = recorder(ncB, 'device-connect.default.apply-dev.audit');
+  await ncB.flush();
   const applied = await driver.reconfigure(loadConfig({ argv, env }));
   expect(applied.restarted).toEqual(['daemon_link']);
+  // The apply is audited (issue 13): who, what restarted, chained after the records before it.
+  // (The previous apply's record may reach this broker late: it was sent once the mesh had moved here.)
+  const record = (await audit.next((m) => (m.body as { kind?: string; restarted?: string[] }).kind === 'reconfigured' && (m.body as { restarted: string[] }).restarted.includes('daemon_link'), 5_000)).body as Record<string, any>;
+  expect(record).toMatchObject({ kind: 'reconfigured', owner: 'settings', restarted: ['daemon_link'], policy_changed: false });
+  expect(record.seq).toBeGreaterThan(1);
   await expect.poll(async () => (await status(ncB)).driver_state.connection_state, { timeout: 3_000 }).toBe('connected');
   expect((await status(ncB)).driver_state.interlock_state).toBe('tripped');
   const call = async (method: string, params: object = {}): Promise<Record<string, any>> => await rpc(ncB, 'device-connect.default.apply-dev.cmd', { jsonrpc: '2.0', id: method, method, params });

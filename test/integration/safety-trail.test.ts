@@ -53,17 +53,20 @@ test('refusals and interlock/lease changes are appended to the audit file and pu
   await r.call('emergency_stop', { reason: 'test trip', owner: 'ops' });
   await r.call('look_at_world', { yaw: 3, owner: 'alice' });
   await r.call('reset_interlock', { reason: 'clear', owner: 'ops' });
-  await expect.poll(() => lines(path).map((l) => l.kind), { timeout: 2_000 }).toEqual(['lease_acquired', 'refused', 'interlock_tripped', 'refused', 'interlock_reset']);
+  await expect.poll(() => lines(path).map((l) => l.kind), { timeout: 2_000 }).toEqual(['accepted', 'lease_acquired', 'refused', 'interlock_tripped', 'refused', 'interlock_reset']);
   const first = lines(path);
-  expect(first[1]).toMatchObject({ kind: 'refused', function: 'antenna_pose', owner: 'bob', error_tag: 'LeaseHeld', state: { interlock: 'safe' } });
-  expect(first[3]).toMatchObject({ kind: 'refused', function: 'look_at_world', error_tag: 'InterlockTripped' });
+  // The accepted motion command (issue 13), then what it caused; every record chained (seq 1, 2, 3…).
+  expect(first[0]).toMatchObject({ kind: 'accepted', function: 'antenna_pose', owner: 'alice', params: { left: 5, owner: 'alice' }, seq: 1 });
+  expect(first.map((l) => l.seq)).toEqual([1, 2, 3, 4, 5, 6]);
+  expect(first[2]).toMatchObject({ kind: 'refused', function: 'antenna_pose', owner: 'bob', error_tag: 'LeaseHeld', state: { interlock: 'safe' } });
+  expect(first[4]).toMatchObject({ kind: 'refused', function: 'look_at_world', error_tag: 'InterlockTripped' });
   for (const line of first) expect(line.ts).toMatch(/Z$/);
   await r.call('antenna_pose', { left: 5, owner: 'bob' });
   const second = lines(path);
   expect(second.slice(0, first.length)).toEqual(first); // appended, never rewritten
   expect(second.length).toBeGreaterThan(first.length);
   await expect.poll(() => audit.messages.length).toBeGreaterThanOrEqual(first.length);
-  expect((audit.messages[1]!.body as Record<string, unknown>).kind).toBe('refused');
+  expect((audit.messages[2]!.body as Record<string, unknown>).kind).toBe('refused');
 });
 
 test('the supervisor subject trips, resets and revokes; --supervisor-only refuses the RPC forms', async () => {

@@ -96,6 +96,7 @@ export async function openWorld(seed: number, latencyMs: readonly [number, numbe
             if (name === 'safety_event') audit.push({ record: structuredClone(payload) as SafetyRecordSeen['record'], at: performance.now() });
           },
           publish: () => undefined,
+          connection: () => undefined,
           stop: async () => undefined,
           registrationCount: () => 0,
           meshCounters: () => ({ oversizeReplies: 0, droppedReplies: 0, droppedPublishes: 0 }),

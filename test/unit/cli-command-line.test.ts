@@ -13,8 +13,8 @@ import { colourWanted } from '../../src/cli/terminal-style.ts';
 import { readSimBrokerRecord, removeSimBrokerRecord, simBrokerFilePath, writeSimBrokerRecord } from '../../src/adapters/sim-broker-file.ts';
 import { COMMANDS } from '../../src/config/config.ts';
 
-test('every command of the configuration has help (and nothing else does, but help and settings-link, which need no configuration)', () => {
-  expect([...COMMAND_NAMES].sort()).toEqual([...COMMANDS, 'help', 'settings-link'].sort());
+test('every command of the configuration has help (and nothing else does, but help, settings-link and audit, which take their own options)', () => {
+  expect([...COMMAND_NAMES].sort()).toEqual([...COMMANDS, 'help', 'settings-link', 'audit'].sort());
 });
 
 test('early actions: version, help, unknown command; options after -- are not looked at', () => {

@@ -86,6 +86,17 @@ test('unknown methods and handler failures map to their codes', () => {
   expect(toJsonRpcError(new HandlerFailed({ message: 'boom' }), 'f')).toEqual({ code: -32000, message: 'Error invoking f: boom', data: { _tag: 'HandlerFailed' } });
 });
 
+test('onAccepted hears every call sent to the machine (the audit of accepted commands), never a refused one', async () => {
+  const actor = createActor(machine).start();
+  const accepted: Array<{ fn: string; params: Record<string, unknown>; caller: string | null }> = [];
+  const gate = createRpcGate({ functions: [move, silent], target: actor, onAccepted: ({ fn, params, caller }) => accepted.push({ fn, params, caller: caller.sourceDevice }) });
+  await gate.call('move', { x: 0.25 }, { sourceDevice: 'agent-1', traceId: null });
+  await gate.call('move', { x: 7 }, noCaller); // invalid params: never sent
+  actor.send({ type: 'lock' });
+  await gate.call('move', { x: 0.5 }, noCaller); // refused by the state: never sent
+  expect(accepted).toEqual([{ fn: 'move', params: { x: 0.25 }, caller: 'agent-1' }]);
+});
+
 /** A target that holds every event and answers when the test says, counting its outcome listeners. */
 function heldTarget() {
   const sent: Array<{ requestId: string }> = [];

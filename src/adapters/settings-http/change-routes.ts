@@ -22,13 +22,15 @@ export interface ChangeRoutesContext {
   readonly inputs: ConfigInputs;
   /** Applies the saved settings to the running driver; its result goes into the answer. */
   readonly runApply: () => Promise<unknown>;
+  /** Told of a saved change for the audit trail (the changed keys, never their values). */
+  readonly onAudit?: (change: { kind: 'settings_changed'; reason: string; fields: Record<string, unknown> }) => void;
 }
 
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-export function registerChangeRoutes(app: FastifyInstance, { guard, store, inputs, runApply }: ChangeRoutesContext): void {
+export function registerChangeRoutes(app: FastifyInstance, { guard, store, inputs, runApply, onAudit }: ChangeRoutesContext): void {
   /** resolveConfig of a settings layer; a refusal as advice naming the page's fields. */
   const validateLayer = (layer: SettingsLayer | undefined, candidate: AppSettings | undefined): Record<string, unknown> => {
     try {
@@ -60,6 +62,7 @@ export function registerChangeRoutes(app: FastifyInstance, { guard, store, input
       return result;
     });
     log.info('settings saved', { path: store.path, changed: Object.keys(changes).join(',') });
+    onAudit?.({ kind: 'settings_changed', reason: 'settings saved', fields: { keys: Object.keys(changes).sort(), via: 'PATCH /api/settings' } });
     return { saved: true, changed: Object.keys(changes), values: merged.values, settings: merged.settings, applied: await runApply() };
   });
 

@@ -127,6 +127,15 @@ export interface SettingsServerOptions {
   readonly inEffect?: () => DriverConfig | undefined;
   /** The actor system's live view (/live.html); absent: the view says no driver is attached. */
   readonly liveView?: LiveView;
+  /** Told of every saved change (settings keys, credentials stored) for the audit trail: names and fingerprints, never values. */
+  readonly onAudit?: (change: SettingsAuditChange) => void;
+}
+
+/** A change the settings app made, as the audit trail records it. */
+export interface SettingsAuditChange {
+  readonly kind: 'settings_changed' | 'credentials_uploaded';
+  readonly reason: string;
+  readonly fields: Record<string, unknown>;
 }
 
 export interface SettingsServer {
@@ -281,10 +290,11 @@ export async function startSettingsServer(options: SettingsServerOptions): Promi
     if (!decoded.ok) throw new HttpFailure(422, describeIssues(decoded.issues), decoded.issues);
     await store.exclusive(() => store.write(decoded.settings));
     log.info('settings saved', { path: store.path });
+    options.onAudit?.({ kind: 'settings_changed', reason: 'settings file replaced', fields: { keys: Object.keys(decoded.settings).sort(), via: 'PUT /api/settings' } });
     return { saved: true, settings: decoded.settings, applied: await runApply() };
   });
 
-  registerChangeRoutes(app, { guard, store, inputs, runApply });
+  registerChangeRoutes(app, { guard, store, inputs, runApply, ...(options.onAudit ? { onAudit: options.onAudit } : {}) });
 
   // A flat map per settings key (`{value, source}`), as the page reads it. `x-config-loaded: false`
   // says the driver's configuration does not load as saved (the view is then approximate; see
@@ -338,7 +348,9 @@ export async function startSettingsServer(options: SettingsServerOptions): Promi
     const read = await readLimited(part.file, MAX_UPLOAD_FILE_BYTES);
     if (!read.ok) throw new HttpFailure(413, 'credentials file too large (max 256 KiB)');
     const replace = request.query.replace === '1' || request.query.replace === 'true';
-    return storeUploadedCredentials({ name: part.filename, bytes: read.bytes, configDir, replace, store });
+    const stored = await storeUploadedCredentials({ name: part.filename, bytes: read.bytes, configDir, replace, store });
+    options.onAudit?.({ kind: 'credentials_uploaded', reason: `credentials ${stored.stored}`, fields: { file: part.filename, kind: stored.kind, fingerprint: stored.fingerprint, stored: stored.stored, device_id: stored.device_id, tenant: stored.tenant } });
+    return stored;
   });
 
   let url = '';

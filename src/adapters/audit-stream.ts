@@ -1,0 +1,339 @@
+// Sends the audit trail to the broker (issue 13 §1): the records the audit log holds unsent are
+// published in seq order, one at a time, to a JetStream stream (created when the account permits,
+// AUDIT_STREAM_NAME on `device-connect.*.*.audit`) with `Nats-Msg-Id` = `<device>-<seq>-<hash16>`, so
+// a re-send after a lost ack or a restart is dropped by the stream as a duplicate. Each record is
+// acknowledged in the log only once the stream acked it; while the broker is unreachable records wait
+// in the log's file and go out in order after reconnect. Without JetStream (or without permission)
+// it says so once and falls back to core publish (delivered = flushed to the broker, no dedup).
+// Owns the publishing; the chain and file are audit-log.ts's. Read by `audit verify --stream` too.
+import { headers, type NatsConnection } from '@nats-io/nats-core';
+import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
+import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { createLogger } from '../logging/logger.ts';
+import { failureNotice } from '../logging/failure-notice.ts';
+import { recordLine, type ChainedRecord } from '../protocol/audit-chain.ts';
+import type { AuditLog } from './audit-log.ts';
+
+const log = createLogger('audit');
+
+/** The stream the driver creates when none captures its audit subject (one per account, every device). */
+export const AUDIT_STREAM_NAME = 'DC_AUDIT';
+/** Every device's audit subject (`device-connect.<tenant>.<device_id>.audit`). */
+export const AUDIT_STREAM_SUBJECTS = ['device-connect.*.*.audit'] as const;
+/**
+ * A PubAck or a JetStream API answer later than this is a failed attempt, retried with the same Msg-Id:
+ * a local broker answers in milliseconds; 2 s covers a loaded 2-core box, and keeps a request lost in a
+ * cluster failover (forwarded to a dying route) from holding the trail back for long.
+ */
+export const AUDIT_PUBLISH_TIMEOUT_MS = 2_000;
+/** After a failed attempt (broker down, no ack) the publisher tries again after this pause. */
+export const AUDIT_RETRY_MS = 500;
+/**
+ * JetStream checks that time out in a row before the connection is taken to have no JetStream: a broker
+ * (or cluster) without it may not answer `$JS.API.INFO` at all instead of saying "no responders".
+ */
+export const AUDIT_JS_PROBE_ATTEMPTS = 2;
+/** Records taken from the outbox per round (one fsync covers them). */
+export const AUDIT_BATCH_RECORDS = 256;
+/** JetStream API error code: the account may not use this API (permissions), per the server's codes. */
+const JS_NOT_ENABLED_FOR_ACCOUNT = 10039;
+
+export type AuditDelivery = 'jetstream' | 'core' | 'waiting';
+
+export interface AuditPublisherOptions {
+  readonly log: AuditLog;
+  /** The mesh's current connection (undefined while none). */
+  readonly connection: () => NatsConnection | undefined;
+  /** This device's audit subject. */
+  readonly subject: () => string;
+  readonly deviceId: () => string;
+  /** The stream to publish to (created when absent and permitted); null: core publish only. */
+  readonly stream?: string | null;
+}
+
+export interface AuditPublisher {
+  /** How records leave now: acknowledged by a stream, flushed on core NATS, or waiting for a connection. */
+  readonly delivery: AuditDelivery;
+  /** Resolves true once every record appended before the call is delivered; false after `timeoutMs`. */
+  drained(timeoutMs: number): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+/** The Msg-Id of a record: stable for the record, distinct across chains that reuse a seq. */
+export function auditMsgId(deviceId: string, record: ChainedRecord): string {
+  return `${deviceId}-${record.seq}-${record.hash.slice(0, 16)}`;
+}
+
+type Sender = { readonly kind: 'jetstream' | 'core'; send(batch: ReadonlyArray<ChainedRecord>, ack: (seq: number) => void): Promise<void> };
+
+/** The client's error for "no JetStream answered" (its class is not exported; its name is stable). */
+function isJetStreamNotEnabled(error: unknown): boolean {
+  return (error as { name?: unknown } | null)?.name === 'JetStreamNotEnabled';
+}
+
+/** "This connection cannot use JetStream here" (not a transient failure): not enabled, not for this account, or not permitted (the client may wrap the permission error in its `cause`). */
+function isPermanentRefusal(error: unknown): boolean {
+  for (let e = error as { name?: unknown; cause?: unknown } | null | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth += 1) {
+    if (isJetStreamNotEnabled(e) || e.name === 'PermissionViolationError' || e.name === 'StreamMissesSubject') return true;
+    if (e instanceof JetStreamApiError && e.code === JS_NOT_ENABLED_FOR_ACCOUNT) return true;
+  }
+  return false;
+}
+
+/** Whether a NATS subject filter (`*` one token, `>` the rest) matches the subject. */
+export function subjectMatches(filter: string, subject: string): boolean {
+  const f = filter.split('.');
+  const t = subject.split('.');
+  for (let i = 0; i < f.length; i += 1) {
+    if (f[i] === '>') return t.length > i;
+    if (i >= t.length || (f[i] !== '*' && f[i] !== t[i])) return false;
+  }
+  return f.length === t.length;
+}
+
+/** A stream that exists but does not capture the audit subject (someone else's configuration). */
+class StreamMissesSubject extends Error {
+  override readonly name = 'StreamMissesSubject';
+}
+
+/** The stream exists and captures `subject` (or is created now); throws what the server said otherwise. */
+async function ensureStream(jsm: JetStreamManager, name: string, subject: string): Promise<void> {
+  try {
+    const info = await jsm.streams.info(name);
+    const subjects = info.config.subjects ?? [];
+    if (!subjects.some((filter) => subjectMatches(filter, subject))) throw new StreamMissesSubject(`stream ${name} exists but captures ${subjects.join(', ') || 'no subjects'}, not ${subject}`);
+  } catch (error) {
+    if (!(error instanceof JetStreamApiError) || error.code !== 10059) throw error;
+    await jsm.streams.add({ name, subjects: [...AUDIT_STREAM_SUBJECTS] });
+    log.info('audit stream created', { stream: name, subjects: AUDIT_STREAM_SUBJECTS.join(',') });
+  }
+}
+
+function coreSender(nc: NatsConnection, options: AuditPublisherOptions): Sender {
+  return {
+    kind: 'core',
+    async send(batch, ack) {
+      // Handed to the client, which keeps what it could not write yet across its reconnects (its
+      // reconnect buffer) and sends it once connected again; nothing on the broker acknowledges core
+      // messages, so re-sending here would only duplicate them.
+      for (const record of batch) {
+        const h = headers();
+        h.set('Nats-Msg-Id', auditMsgId(options.deviceId(), record));
+        nc.publish(options.subject(), recordLine(record), { headers: h });
+      }
+      ack(batch.at(-1)!.seq);
+    },
+  };
+}
+
+/**
+ * `next` rejects at the connection's next reconnect: a request sent into the dead socket is never
+ * answered, so it is sent again at once instead of after its timeout. One status iterator per
+ * connection (it ends when the connection closes).
+ */
+const watches = new WeakMap<NatsConnection, { next(): Promise<never> }>();
+
+function reconnectWatch(nc: NatsConnection): { next(): Promise<never> } {
+  const known = watches.get(nc);
+  if (known) return known;
+  let fail: (error: Error) => void = () => undefined;
+  let current: Promise<never>;
+  const arm = () => {
+    current = new Promise<never>((_, reject) => (fail = reject));
+    current.catch(() => undefined);
+  };
+  arm();
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type !== 'reconnect') continue;
+      fail(new Error('reconnected: the ack of the request in flight is lost'));
+      arm();
+    }
+  })().catch(() => undefined);
+  const watch = { next: () => current };
+  watches.set(nc, watch);
+  return watch;
+}
+
+function jetStreamSender(nc: NatsConnection, js: JetStreamClient, options: AuditPublisherOptions): Sender {
+  const reconnect = reconnectWatch(nc);
+  return {
+    kind: 'jetstream',
+    async send(batch, ack) {
+      // One at a time: a later record never lands before an earlier one whose ack was lost.
+      for (const record of batch) {
+        await Promise.race([js.publish(options.subject(), recordLine(record), { msgID: auditMsgId(options.deviceId(), record), timeout: AUDIT_PUBLISH_TIMEOUT_MS }), reconnect.next()]);
+        ack(record.seq);
+      }
+    },
+  };
+}
+
+/** Records the stream already holds (a cursor write lost in a crash): acknowledged without re-sending. */
+async function skipStored(jsm: JetStreamManager, stream: string, options: AuditPublisherOptions): Promise<void> {
+  const pending = options.log.unsent(AUDIT_BATCH_RECORDS);
+  if (pending.length === 0) return;
+  try {
+    const stored = await jsm.streams.getMessage(stream, { last_by_subj: options.subject() });
+    const last = stored ? (stored.json() as ChainedRecord) : undefined;
+    const same = last && pending.find((r) => r.seq === last.seq && r.hash === last.hash);
+    if (same) options.log.acknowledge(same.seq);
+  } catch {
+    // No message on the subject yet: nothing to skip.
+  }
+}
+
+export function startAuditPublisher(options: AuditPublisherOptions): AuditPublisher {
+  const stream = options.stream === undefined ? AUDIT_STREAM_NAME : options.stream;
+  const notice = failureNotice(log);
+  let chosen: { nc: NatsConnection; sender: Sender } | undefined;
+  let fellBack = false;
+  let stopped = false;
+  let probeTimeouts = { nc: undefined as NatsConnection | undefined, count: 0 };
+  let wake: (() => void) | undefined;
+  const waiters = new Set<{ seq: number; resolve: (ok: boolean) => void }>();
+  const unsubscribe = options.log.onAppend(() => wake?.());
+  const pause = (ms?: number) =>
+    new Promise<void>((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(() => resolve(), ms).unref();
+      wake = () => {
+        clearTimeout(timer);
+        wake = undefined;
+        resolve();
+      };
+    });
+  const settleWaiters = () => {
+    for (const w of waiters) if (options.log.ackedSeq >= w.seq) (waiters.delete(w), w.resolve(true));
+  };
+  const fallBack = (why: string, error?: unknown) => {
+    const name = stream ?? AUDIT_STREAM_NAME;
+    if (!fellBack) log.warn('audit records go to core NATS (no stream: no persistence, no de-duplication on the broker)', { why, ...(error ? { error: error as Error } : {}), fix: `enable JetStream on the broker (and for this account), and allow this user to publish on $JS.API.INFO, $JS.API.STREAM.INFO.${name}, $JS.API.STREAM.MSG.GET.${name} and, unless you create the stream yourself, $JS.API.STREAM.CREATE.${name}` });
+    fellBack = true;
+  };
+  const senderFor = async (nc: NatsConnection): Promise<Sender> => {
+    if (chosen?.nc === nc) return chosen.sender;
+    let sender: Sender;
+    if (stream === null) {
+      fallBack('no stream configured');
+      sender = coreSender(nc, options);
+    } else {
+      try {
+        const jsm = await jetstreamManager(nc, { timeout: AUDIT_PUBLISH_TIMEOUT_MS });
+        await ensureStream(jsm, stream, options.subject());
+        await skipStored(jsm, stream, options);
+        sender = jetStreamSender(nc, jetstream(nc, { timeout: AUDIT_PUBLISH_TIMEOUT_MS }), options);
+        if (fellBack) log.info('audit records go to the JetStream stream again', { stream });
+        fellBack = false;
+      } catch (error) {
+        if (probeTimeouts.nc !== nc) probeTimeouts = { nc, count: 0 };
+        const silent = (error as { name?: unknown }).name === 'TimeoutError' && ++probeTimeouts.count >= AUDIT_JS_PROBE_ATTEMPTS;
+        if (!isPermanentRefusal(error) && !silent) throw error;
+        fallBack(silent ? `JetStream did not answer ${AUDIT_JS_PROBE_ATTEMPTS} times in a row` : 'JetStream is not available to this connection', error);
+        sender = coreSender(nc, options);
+      }
+    }
+    chosen = { nc, sender };
+    return sender;
+  };
+  const round = async (): Promise<boolean> => {
+    const batch = options.log.unsent(AUDIT_BATCH_RECORDS);
+    if (batch.length === 0) return true;
+    const nc = options.connection();
+    if (!nc || nc.isClosed()) return false;
+    try {
+      // A reconnect ends the attempt at once: what was in flight went into the dead socket.
+      const reconnect = reconnectWatch(nc).next();
+      const sender = await Promise.race([senderFor(nc), reconnect]);
+      options.log.sync();
+      await Promise.race([sender.send(batch, (seq) => options.log.acknowledge(seq)), reconnect]);
+      notice.recovered('audit records reach the broker again', { acked_seq: options.log.ackedSeq });
+      return true;
+    } catch (error) {
+      // A stream that vanished or a JetStream answering no one (restarting): choose again next round.
+      if (isJetStreamNotEnabled(error) || error instanceof JetStreamApiError) chosen = undefined;
+      notice.failed(String((error as Error).name ?? 'error'), 'audit records wait in the local file until the broker takes them', { unsent: options.log.lastSeq - options.log.ackedSeq, error: error as Error });
+      return false;
+    } finally {
+      settleWaiters();
+    }
+  };
+  const loop = (async () => {
+    while (!stopped) {
+      const ok = await round();
+      if (stopped) break;
+      if (!ok) await pause(AUDIT_RETRY_MS);
+      else if (options.log.unsent(1).length === 0) await pause();
+    }
+  })();
+
+  return {
+    get delivery() {
+      if (!chosen || options.connection() !== chosen.nc) return 'waiting';
+      return chosen.sender.kind;
+    },
+    drained(timeoutMs) {
+      const seq = options.log.lastSeq;
+      if (options.log.ackedSeq >= seq) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const w = { seq, resolve: (ok: boolean) => (clearTimeout(timer), resolve(ok)) };
+        const timer = setTimeout(() => (waiters.delete(w), resolve(false)), timeoutMs);
+        waiters.add(w);
+        wake?.();
+      });
+    },
+    async stop() {
+      stopped = true;
+      unsubscribe();
+      wake?.();
+      // A send in flight to a dead broker ends at its timeout; stop does not wait for it (its record stays unsent in the file).
+      await Promise.race([loop, new Promise((resolve) => setTimeout(resolve, AUDIT_RETRY_MS).unref())]);
+      for (const w of waiters) w.resolve(false);
+      waiters.clear();
+    },
+  };
+}
+
+/** A JetStream read of one subject took longer than this: the broker is too slow or the stream too large to check here. */
+export const AUDIT_STREAM_READ_TIMEOUT_MS = 30_000;
+
+export interface StreamRead {
+  /** The message bodies on the subject, in stream order. */
+  readonly lines: ReadonlyArray<string>;
+  /** Whether the stream reported exactly this many messages on the subject. */
+  readonly expected: number;
+}
+
+/**
+ * Every message of `subject` in `stream`, oldest first (an ordered consumer, deleted when done).
+ * Throws what the client says when the stream or JetStream is not there.
+ */
+export async function readAuditStream(nc: NatsConnection, subject: string, stream: string = AUDIT_STREAM_NAME): Promise<StreamRead> {
+  const jsm = await jetstreamManager(nc, { timeout: AUDIT_PUBLISH_TIMEOUT_MS });
+  const info = await jsm.streams.info(stream, { subjects_filter: subject });
+  const expected = info.state.subjects?.[subject] ?? 0;
+  const lines: string[] = [];
+  if (expected === 0) return { lines, expected };
+  const consumer = await jetstream(nc).consumers.get(stream, { filter_subjects: subject });
+  const messages = await consumer.consume();
+  const timer = setTimeout(() => void messages.stop(), AUDIT_STREAM_READ_TIMEOUT_MS);
+  try {
+    for await (const m of messages) {
+      lines.push(m.string());
+      if (lines.length >= expected) break;
+    }
+  } finally {
+    clearTimeout(timer);
+    await messages.close().catch(() => undefined);
+  }
+  return { lines, expected };
+}
+
+/** `audit verify --stream`: one connection (no reconnect), the subject's records read, closed. */
+export async function readAuditStreamOnce(options: NodeConnectionOptions, subject: string, stream: string = AUDIT_STREAM_NAME): Promise<StreamRead> {
+  const nc = await connect({ ...options, reconnect: false });
+  try {
+    return await readAuditStream(nc, subject, stream);
+  } finally {
+    await nc.close();
+  }
+}

@@ -1,0 +1,151 @@
+// `reachy-mini-driver audit tail [--follow] [--lines N] [--json]` and `audit verify [--stream]`
+// (issue 13 §1): prints the audit file's records, and checks the hash chain of the file and, with
+// --stream, of the device's records in the broker's JetStream stream, naming the first bad sequence
+// number. Owns the command's options, output and exit code; the chain rules are
+// src/protocol/audit-chain.ts's, the file and the stream reads the adapters'. README "Audit trail".
+import { loadConfig } from '../adapters/config-files.ts';
+import { auditFileSize, followAuditFile, readAuditLines } from '../adapters/audit-log.ts';
+import { AUDIT_STREAM_NAME, readAuditStreamOnce } from '../adapters/audit-stream.ts';
+import { natsConnectionOptions } from '../adapters/nats-options.ts';
+import type { DriverConfig, LoadConfigInput } from '../config/config.ts';
+import { createChainVerifier, type ChainReport } from '../protocol/audit-chain.ts';
+import { subjects } from '../protocol/subjects.ts';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, PROGRAM } from './command-line.ts';
+
+/** Records `tail` prints without --lines. */
+export const AUDIT_TAIL_DEFAULT_LINES = 20;
+
+interface AuditArgs {
+  readonly sub: 'tail' | 'verify';
+  readonly follow: boolean;
+  readonly stream: boolean;
+  readonly json: boolean;
+  readonly lines: number;
+  /** The rest, for the configuration (audit file, broker, tenant, device id). */
+  readonly rest: ReadonlyArray<string>;
+}
+
+type Out = (line: string) => void;
+
+function parseAuditArgs(argv: ReadonlyArray<string>): AuditArgs | string {
+  const [, sub, ...args] = argv;
+  if (sub !== 'tail' && sub !== 'verify') return `audit needs a subcommand: tail or verify (got ${sub === undefined ? 'nothing' : JSON.stringify(sub)})`;
+  let follow = false;
+  let stream = false;
+  let json = false;
+  let lines = AUDIT_TAIL_DEFAULT_LINES;
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i += 1) {
+    const arg = args[i]!;
+    if (arg === '--follow' || arg === '-f') follow = true;
+    else if (arg === '--stream') stream = true;
+    else if (arg === '--json') json = true;
+    else if (arg === '--lines' || arg.startsWith('--lines=')) {
+      const text = arg.includes('=') ? arg.slice('--lines='.length) : args[(i += 1)];
+      lines = Number(text);
+      if (!Number.isSafeInteger(lines) || lines < 0) return `--lines needs a whole number, got ${JSON.stringify(text ?? '')}`;
+    } else rest.push(arg);
+  }
+  if (sub === 'tail' && stream) return '--stream belongs to `audit verify`';
+  if (sub === 'verify' && (follow || json)) return `${follow ? '--follow' : '--json'} belongs to \`audit tail\``;
+  return { sub, follow, stream, json, lines, rest };
+}
+
+/** One record as a line: seq, time, kind, function, owner, reason (the JSON as stored with --json). */
+function shown(line: string, json: boolean): string {
+  if (json) return line;
+  try {
+    const r = JSON.parse(line) as Record<string, unknown>;
+    const fields = [r['seq'], r['ts'], r['kind'], r['function'] ?? '-', r['owner'] ?? '-'].map((v) => String(v ?? '?'));
+    return `${fields.join('  ')}  ${JSON.stringify(r['reason'] ?? '')}`;
+  } catch {
+    return `(unreadable line) ${line}`;
+  }
+}
+
+async function tail(config: DriverConfig, args: AuditArgs, out: Out, err: Out): Promise<number> {
+  const path = config.auditLogPath;
+  if (!path) return (err(`${PROGRAM} audit: the audit file is disabled (--audit-log none)`), EXIT_USAGE);
+  const start = auditFileSize(path);
+  const lines = readAuditLines(path);
+  for (const line of args.lines === 0 ? [] : lines.slice(-args.lines)) out(shown(line, args.json));
+  if (!args.follow) return EXIT_OK;
+  const stop = followAuditFile(path, start, (line) => out(shown(line, args.json)));
+  err(`following ${path} (Ctrl-C stops)`);
+  await new Promise<void>((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => resolve());
+  });
+  stop();
+  return EXIT_OK;
+}
+
+function verifyLines(lines: ReadonlyArray<string>): ChainReport {
+  const verifier = createChainVerifier();
+  for (const line of lines) verifier.push(line);
+  return verifier.report();
+}
+
+/** One line about a chain: its extent and, when broken, the first bad seq and why. */
+function describe(what: string, report: ChainReport): string {
+  if (report.problem) return `${what}: BROKEN at seq ${report.problem.seq} (${report.problem.kind}, record ${report.problem.position} of ${report.records}): ${report.problem.detail}`;
+  if (report.records === 0) return `${what}: no records`;
+  const restarts = report.restarts.length > 0 ? `; the chain starts again at record ${report.restarts.join(', ')}` : '';
+  return `${what}: ${report.records} records, seq ${report.firstSeq}–${report.lastSeq}, chain valid${restarts}`;
+}
+
+/** The first seq where file and stream hold different records (both read), or null. */
+function firstDifference(file: ReadonlyArray<string>, stream: ReadonlyArray<string>): number | null {
+  const hashes = new Map<number, string>();
+  for (const line of file) {
+    try {
+      const r = JSON.parse(line) as { seq: number; hash: string };
+      hashes.set(r.seq, r.hash);
+    } catch {
+      // The file's own check reports it.
+    }
+  }
+  for (const line of stream) {
+    const r = JSON.parse(line) as { seq: number; hash: string };
+    const own = hashes.get(r.seq);
+    if (own !== undefined && own !== r.hash) return r.seq;
+  }
+  return null;
+}
+
+async function verify(config: DriverConfig, args: AuditArgs, out: Out, err: Out): Promise<number> {
+  const fileLines = config.auditLogPath ? readAuditLines(config.auditLogPath) : [];
+  let ok = true;
+  const fileReport = verifyLines(fileLines);
+  if (config.auditLogPath) {
+    out(describe(`audit file ${config.auditLogPath}`, fileReport));
+    ok = fileReport.problem === null;
+  } else if (!args.stream) return (err(`${PROGRAM} audit: the audit file is disabled (--audit-log none); use --stream`), EXIT_USAGE);
+  if (!args.stream) return ok ? EXIT_OK : EXIT_FAILURE;
+  const subject = subjects.audit(config.tenant, config.deviceId);
+  try {
+    const read = await readAuditStreamOnce(natsConnectionOptions({ servers: config.messagingUrls, name: `${PROGRAM} audit verify`, credentials: config.credentials, tls: config.tls }), subject);
+    const streamReport = verifyLines(read.lines);
+    out(describe(`stream ${AUDIT_STREAM_NAME} ${subject}`, streamReport));
+    if (read.lines.length !== read.expected) (ok = false), out(`stream ${AUDIT_STREAM_NAME}: read ${read.lines.length} of ${read.expected} records`);
+    if (streamReport.problem) ok = false;
+    const differs = streamReport.problem ? null : firstDifference(fileLines, read.lines);
+    if (differs !== null) (ok = false), out(`file and stream differ at seq ${differs} (one of them was rewritten)`);
+    const unsent = (fileReport.lastSeq ?? 0) - (streamReport.lastSeq ?? 0);
+    if (config.auditLogPath && differs === null && unsent > 0 && streamReport.restarts.length === 0) out(`${unsent} records of the file are not in the stream yet (the driver sends them when the broker takes them)`);
+  } catch (error) {
+    err(`${PROGRAM} audit: cannot read the stream ${AUDIT_STREAM_NAME} from ${config.messagingUrls.join(', ')}: ${(error as Error).message}`);
+    ok = false;
+  }
+  return ok ? EXIT_OK : EXIT_FAILURE;
+}
+
+/** `audit …`: argv as given (`audit`, the subcommand, options). */
+export async function runAudit(input: LoadConfigInput, out: Out, err: Out): Promise<number> {
+  const args = parseAuditArgs(input.argv);
+  if (typeof args === 'string') return (err(`${PROGRAM}: ${args} (\`${PROGRAM} help audit\`)`), EXIT_USAGE);
+  // The driver's own configuration (flags > env > settings file > defaults) names the file and the broker.
+  // `tail` and a file-only `verify` never connect: the broker credentials the driver insists on are not asked for.
+  const offline = !args.stream;
+  const config = loadConfig({ argv: ['run', ...args.rest], env: offline ? { ...input.env, DEVICE_CONNECT_ALLOW_INSECURE: 'true' } : input.env });
+  return args.sub === 'tail' ? await tail(config, args, out, err) : await verify(config, args, out, err);
+}

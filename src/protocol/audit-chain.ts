@@ -1,0 +1,131 @@
+// The audit trail's hash chain (issue 13 §1): every record carries `seq` (1, 2, 3… per chain),
+// `prev` (the previous record's hash; GENESIS_HASH for seq 1) and `hash` = sha256(prev + the
+// canonical JSON of the record without `hash`). Canonical JSON: keys sorted at every depth, no
+// whitespace, as JSON.stringify writes values. Owns the record format and the verifier that names
+// the first bad sequence number; pure (no I/O). Does not decide what is audited (the safety trail)
+// nor where records go (src/adapters/audit-log.ts, src/adapters/audit-stream.ts).
+import { createHash } from 'node:crypto';
+
+/** The `prev` of a chain's first record. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+export interface ChainedRecord {
+  readonly seq: number;
+  readonly prev: string;
+  readonly hash: string;
+  readonly [field: string]: unknown;
+}
+
+/** Deterministic JSON: object keys sorted at every depth, undefined fields dropped (like JSON.stringify). */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  const withJson = value as { toJSON?: () => unknown };
+  if (typeof withJson.toJSON === 'function') return canonicalJson(withJson.toJSON());
+  const entries = Object.keys(value)
+    .filter((k) => (value as Record<string, unknown>)[k] !== undefined && typeof (value as Record<string, unknown>)[k] !== 'function')
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+  return `{${entries.join(',')}}`;
+}
+
+/** sha256(prev + canonical JSON of the record without `hash`), hex. */
+export function chainHash(record: Readonly<Record<string, unknown>>): string {
+  const { hash: _ignored, ...rest } = record;
+  return createHash('sha256').update(String(rest['prev'] ?? '') + canonicalJson(rest)).digest('hex');
+}
+
+/** The record as the next link after (`seq - 1`, `prev`); a `seq`, `prev` or `hash` it had is replaced. */
+export function chainRecord(record: Readonly<Record<string, unknown>>, seq: number, prev: string): ChainedRecord {
+  const plain = JSON.parse(canonicalJson({ ...record, seq, prev, hash: undefined })) as Record<string, unknown>;
+  return { ...plain, seq, prev, hash: chainHash(plain) } as ChainedRecord;
+}
+
+/** The line written to the file and published to the stream (canonical, so re-encoding is stable). */
+export function recordLine(record: ChainedRecord): string {
+  return canonicalJson(record);
+}
+
+export type ChainProblemKind = 'unparsable' | 'edited' | 'gap' | 'out_of_order' | 'broken_link';
+
+export interface ChainProblem {
+  readonly kind: ChainProblemKind;
+  /** The first bad sequence number: the record's own, or (a missing or unreadable record) the one expected. */
+  readonly seq: number;
+  /** 1-based position in the file or stream. */
+  readonly position: number;
+  readonly detail: string;
+}
+
+export interface ChainReport {
+  readonly records: number;
+  readonly firstSeq: number | null;
+  readonly lastSeq: number | null;
+  readonly lastHash: string | null;
+  /** Positions where a new chain starts (seq 1 after records: the file was started again, or a run without a file). */
+  readonly restarts: ReadonlyArray<number>;
+  /** The first problem; null when the chain holds. */
+  readonly problem: ChainProblem | null;
+}
+
+export interface ChainVerifier {
+  /** One line (or an already parsed record); returns the problem it shows, if it is the first. */
+  push(entry: string | Readonly<Record<string, unknown>>): ChainProblem | null;
+  report(): ChainReport;
+}
+
+function isChained(value: unknown): value is ChainedRecord {
+  const r = value as Record<string, unknown> | null;
+  return r !== null && typeof r === 'object' && Number.isSafeInteger(r['seq']) && (r['seq'] as number) >= 1 && typeof r['prev'] === 'string' && typeof r['hash'] === 'string';
+}
+
+/**
+ * Checks records in order. A chain must start at seq 1 from GENESIS_HASH; each next record has
+ * seq + 1 and `prev` = the previous hash, and its own hash must match its content. A record with
+ * seq 1 and the genesis `prev` after others starts a new chain (reported in `restarts`, not a fault).
+ */
+export function createChainVerifier(): ChainVerifier {
+  let position = 0;
+  let records = 0;
+  let firstSeq: number | null = null;
+  let last: ChainedRecord | null = null;
+  let problem: ChainProblem | null = null;
+  const restarts: number[] = [];
+  const fail = (kind: ChainProblemKind, seq: number, detail: string): ChainProblem | null => {
+    if (problem) return null;
+    problem = { kind, seq, position, detail };
+    return problem;
+  };
+  const check = (record: ChainedRecord): ChainProblem | null => {
+    if (chainHash(record) !== record.hash) return fail('edited', record.seq, `record ${record.seq}: its hash does not match its content (edited)`);
+    const expected = last ? last.seq + 1 : 1;
+    if (record.seq === 1 && record.prev === GENESIS_HASH) {
+      if (last) restarts.push(position);
+      return null;
+    }
+    if (record.seq > expected) return fail('gap', expected, `records ${expected}${record.seq - 1 > expected ? `–${record.seq - 1}` : ''} missing before ${record.seq}`);
+    if (record.seq < expected) return fail('out_of_order', record.seq, `record ${record.seq} after record ${expected - 1} (duplicate or out of order)`);
+    if (record.prev !== (last?.hash ?? GENESIS_HASH)) return fail('broken_link', record.seq, `record ${record.seq}: prev does not match the hash of record ${expected - 1} (a record before it was replaced)`);
+    return null;
+  };
+  return {
+    push(entry) {
+      position += 1;
+      let parsed: unknown = entry;
+      if (typeof entry === 'string') {
+        try {
+          parsed = JSON.parse(entry);
+        } catch {
+          parsed = undefined;
+        }
+      }
+      if (!isChained(parsed)) return fail('unparsable', last ? last.seq + 1 : 1, `line ${position} is not a chained audit record`);
+      const found = check(parsed);
+      records += 1;
+      firstSeq ??= parsed.seq;
+      last = parsed;
+      return found;
+    },
+    report: () => ({ records, firstSeq, lastSeq: last?.seq ?? null, lastHash: last?.hash ?? null, restarts, problem }),
+  };
+}

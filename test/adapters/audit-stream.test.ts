@@ -1,0 +1,126 @@
+// The audit publisher (src/adapters/audit-stream.ts) against a real JetStream nats-server: records
+// written while no broker was there (a driver that stopped before it could send them) go out in
+// order when the file is reopened; a lost cursor re-sends nothing twice (the stream already holds
+// them); two devices share DC_AUDIT, each read back on its own subject; a user denied the JetStream
+// API, or a DC_AUDIT that does not capture the device's subject, falls back to core publish with one notice.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, expect, test } from 'vitest';
+import { openAuditLog, type SafetyRecord } from '../../src/adapters/audit-log.ts';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { AUDIT_STREAM_NAME, readAuditStream, startAuditPublisher, subjectMatches } from '../../src/adapters/audit-stream.ts';
+import { startNatsServer } from '../harness/nats-server.ts';
+import { openClient, recorder } from '../harness/mesh-peer.ts';
+import { captureLogs } from '../harness/log-capture.ts';
+
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+const entry = (i: number): SafetyRecord => ({ kind: 'refused', reason: `r${i}`, function: 'goto_pose', owner: 'agent', state: {}, ts: '2026-01-01T00:00:00Z' });
+
+test('the unsent tail of a reopened file is published in order; a lost cursor re-sends nothing twice; devices share the stream', async () => {
+  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
+  const server = await startNatsServer({ extraConfig: `jetstream { store_dir: ${JSON.stringify(store)} }` });
+  cleanups.push(() => server.stop());
+  const nc = await openClient(server.url);
+  cleanups.push(() => nc.close());
+  const path = join(mkdtempSync(join(tmpdir(), 'rmd-audit-out-')), 'audit.jsonl');
+  const subject = 'device-connect.lab.robot-a.audit';
+  const publish = (log: ReturnType<typeof openAuditLog>, deviceId = 'robot-a', on = subject) => startAuditPublisher({ log, connection: () => nc, subject: () => on, deviceId: () => deviceId });
+
+  // A driver that never reached the broker: 30 records in the file, none acknowledged.
+  const offline = openAuditLog(path);
+  const silent = startAuditPublisher({ log: offline, connection: () => undefined, subject: () => subject, deviceId: () => 'robot-a' });
+  for (let i = 1; i <= 30; i += 1) offline.append(entry(i));
+  expect(await silent.drained(300)).toBe(false);
+  expect(silent.delivery).toBe('waiting');
+  await silent.stop();
+  offline.close();
+
+  const reopened = openAuditLog(path);
+  expect(reopened.unsent(100)).toHaveLength(30);
+  const publisher = publish(reopened);
+  expect(await publisher.drained(10_000)).toBe(true);
+  expect(publisher.delivery).toBe('jetstream');
+  reopened.append(entry(31));
+  expect(await publisher.drained(10_000)).toBe(true);
+  await publisher.stop();
+  reopened.close();
+  const seqs = async (on = subject) => (await readAuditStream(nc, on)).lines.map((l) => (JSON.parse(l) as { seq: number }).seq);
+  expect(await seqs()).toEqual(Array.from({ length: 31 }, (_, i) => i + 1));
+
+  // The cursor is lost (a crash before it was written): everything is unsent again, nothing lands twice.
+  rmSync(`${path}.cursor`);
+  const again = openAuditLog(path);
+  expect(again.ackedSeq).toBe(0);
+  const republisher = publish(again);
+  expect(await republisher.drained(10_000)).toBe(true);
+  await republisher.stop();
+  again.close();
+  expect(await seqs()).toEqual(Array.from({ length: 31 }, (_, i) => i + 1));
+
+  // Another device on the same stream: its own subject, its own chain.
+  const other = openAuditLog(undefined);
+  const otherSubject = 'device-connect.lab.robot-b.audit';
+  const otherPublisher = publish(other, 'robot-b', otherSubject);
+  for (let i = 1; i <= 3; i += 1) other.append(entry(i));
+  expect(await otherPublisher.drained(10_000)).toBe(true);
+  await otherPublisher.stop();
+  expect(await seqs(otherSubject)).toEqual([1, 2, 3]);
+  expect(await seqs()).toHaveLength(31);
+}, 30_000);
+
+test('a user not allowed the JetStream API gets one notice and core publish (records still delivered, in order)', async () => {
+  const logs = captureLogs('info');
+  cleanups.push(() => logs.restore());
+  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
+  const server = await startNatsServer({
+    extraConfig: [`jetstream { store_dir: ${JSON.stringify(store)} }`, 'authorization { users = [ { user: robot, password: robot-pw, permissions: { publish: { deny: ["$JS.API.>"] } } } ] }'].join('\n'),
+  });
+  cleanups.push(() => server.stop());
+  const nc = await openClient(server.url, { user: 'robot', pass: 'robot-pw' });
+  cleanups.push(() => nc.close());
+  const subject = 'device-connect.lab.robot-c.audit';
+  const seen = recorder(nc, subject);
+  await nc.flush();
+  const log = openAuditLog(undefined);
+  const publisher = startAuditPublisher({ log, connection: () => nc, subject: () => subject, deviceId: () => 'robot-c' });
+  cleanups.push(() => publisher.stop());
+  for (let i = 1; i <= 5; i += 1) log.append(entry(i));
+  expect(await publisher.drained(10_000)).toBe(true);
+  expect(publisher.delivery).toBe('core');
+  log.append(entry(6));
+  expect(await publisher.drained(10_000)).toBe(true);
+  await expect.poll(() => seen.messages.length).toBe(6);
+  expect(seen.messages.map((m) => (m.body as { seq: number }).seq)).toEqual([1, 2, 3, 4, 5, 6]);
+  expect(logs.matching('WARN', 'audit records go to core NATS')).toHaveLength(1);
+}, 20_000);
+
+test('a DC_AUDIT made by someone else that does not capture the device subject: one notice naming it, core publish', async () => {
+  expect(subjectMatches('device-connect.*.*.audit', 'device-connect.lab.robot-d.audit')).toBe(true);
+  expect(subjectMatches('device-connect.>', 'device-connect.lab.robot-d.audit')).toBe(true);
+  expect(subjectMatches('device-connect.lab.*.audit', 'device-connect.other.robot-d.audit')).toBe(false);
+  expect(subjectMatches('device-connect.*.audit', 'device-connect.lab.robot-d.audit')).toBe(false);
+  const logs = captureLogs('info');
+  cleanups.push(() => logs.restore());
+  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
+  const server = await startNatsServer({ extraConfig: `jetstream { store_dir: ${JSON.stringify(store)} }` });
+  cleanups.push(() => server.stop());
+  const nc = await openClient(server.url);
+  cleanups.push(() => nc.close());
+  await (await jetstreamManager(nc)).streams.add({ name: AUDIT_STREAM_NAME, subjects: ['elsewhere.>'] });
+  const subject = 'device-connect.lab.robot-d.audit';
+  const seen = recorder(nc, subject);
+  await nc.flush();
+  const log = openAuditLog(undefined);
+  const publisher = startAuditPublisher({ log, connection: () => nc, subject: () => subject, deviceId: () => 'robot-d' });
+  cleanups.push(() => publisher.stop());
+  for (let i = 1; i <= 3; i += 1) log.append(entry(i));
+  expect(await publisher.drained(10_000)).toBe(true);
+  expect(publisher.delivery).toBe('core');
+  await expect.poll(() => seen.messages.length).toBe(3);
+  expect(logs.matching('WARN', 'audit records go to core NATS', 'captures elsewhere.>, not device-connect.lab.robot-d.audit')).toHaveLength(1);
+}, 20_000);

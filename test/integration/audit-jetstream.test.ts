@@ -1,0 +1,207 @@
+// Issue 13 §1, against real nats-server processes: the audit trail is durable and tamper-evident.
+// A driver (--sim --no-media) on a JetStream broker creates DC_AUDIT and publishes every record with
+// its chain; 1,000 refusals go through the real gate (over NATS, and in-process while the broker is
+// SIGKILLed and restarted on the same port), and afterwards the stream holds every record once, in
+// order, with a valid chain, equal to the file (`audit verify --stream` exit 0). Editing or deleting
+// a line of the file makes `audit verify` exit 1 naming the first bad seq, and a file rewritten with a
+// recomputed chain is caught against the stream; `audit tail [--follow]`
+// prints the records; a broker without JetStream gets one fallback notice and core publish works.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, expect, test } from 'vitest';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { AUDIT_STREAM_NAME, readAuditStream } from '../../src/adapters/audit-stream.ts';
+import { chainRecord, createChainVerifier, recordLine, type ChainedRecord } from '../../src/protocol/audit-chain.ts';
+import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
+import { openClient, recorder, rpc } from '../harness/mesh-peer.ts';
+import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
+import { captureLogs } from '../harness/log-capture.ts';
+
+const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+const cleanups: Array<() => Promise<unknown> | unknown> = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+/** Refusals in flight at once over NATS (the gate answers each in well under a millisecond). */
+const CONCURRENCY = 25;
+
+async function jetStreamBroker(): Promise<NatsServerHandle> {
+  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
+  const server = await startNatsServer({ extraConfig: `jetstream { store_dir: ${JSON.stringify(store)} }` });
+  cleanups.push(() => server.stop());
+  return server;
+}
+
+async function driverOn(server: NatsServerHandle, id: string, auditPath: string): Promise<TestDriver> {
+  const driver = await startTestDriver(['--sim', '--no-media', '--sim-time-scale', '0.05', '--device-id', id, '--messaging-url', server.url, '--discovery-mode', 'd2d', '--rate-limit', 'none', '--audit-log', auditPath], { DEVICE_CONNECT_ALLOW_INSECURE: 'true' });
+  cleanups.push(() => driver.stop());
+  return driver;
+}
+
+async function client(url: string): Promise<NatsConnection> {
+  const nc = await openClient(url);
+  cleanups.push(() => nc.close());
+  return nc;
+}
+
+/** Waits until the device answers on `.cmd` (the mesh connects after startDriver returns). */
+async function answering(nc: NatsConnection, id: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await rpc(nc, `device-connect.default.${id}.cmd`, { jsonrpc: '2.0', id: 'ready', method: 'get_status', params: {} }, 1_000);
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+/** `reachy-mini-driver audit …` as a user runs it: exit code and output. */
+function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, 'audit', ...args], { env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', DEVICE_CONNECT_ALLOW_INSECURE: 'true', ...env } });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('exit', (code) => resolve({ code, out, err }));
+  });
+}
+
+/** `n` look_at_world calls over NATS, CONCURRENCY at a time; returns the error tags. */
+async function refuseOverNats(nc: NatsConnection, id: string, n: number): Promise<string[]> {
+  const tags: string[] = [];
+  for (let i = 0; i < n; i += CONCURRENCY) {
+    const batch = Array.from({ length: Math.min(CONCURRENCY, n - i) }, (_, k) => rpc(nc, `device-connect.default.${id}.cmd`, { jsonrpc: '2.0', id: `r${i + k}`, method: 'look_at_world', params: { yaw: 1, owner: 'agent' } }));
+    for (const reply of await Promise.all(batch)) tags.push((reply as { error?: { data?: { _tag?: string } } }).error?.data?._tag ?? 'accepted');
+  }
+  return tags;
+}
+
+function fileRecords(path: string): Array<Record<string, any>> {
+  return readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+}
+
+test('1,000 refusals with the broker SIGKILLed and restarted: every record in DC_AUDIT once, in order, chain valid and equal to the file; edits and deletions are named', async () => {
+  const server = await jetStreamBroker();
+  const dir = mkdtempSync(join(tmpdir(), 'rmd-audit-js-'));
+  const auditPath = join(dir, 'audit.jsonl');
+  const id = 'audit-js';
+  const driver = await driverOn(server, id, auditPath);
+  const nc = await client(server.url);
+  await answering(nc, id);
+  expect((await rpc(nc, `device-connect.default.${id}.cmd`, { jsonrpc: '2.0', id: 't', method: 'emergency_stop', params: { reason: 'audit test', owner: 'ops' } })).result).toMatchObject({ status: 'tripped' });
+
+  const before = await refuseOverNats(nc, id, 400);
+  expect(new Set(before)).toEqual(new Set(['InterlockTripped']));
+  // The broker dies mid-way; refusals keep coming through the same gate in-process (the records wait in the file).
+  await server.restart({
+    signal: 'SIGKILL',
+    whileDown: async () => {
+      for (let i = 0; i < 200; i += 1) {
+        const r = await driver.gate.call('look_at_world', { yaw: 1, owner: 'agent' }, { sourceDevice: null, traceId: null });
+        expect(r.ok).toBe(false);
+      }
+      // Nothing acknowledged while the broker is down: the 200 wait in the file.
+      expect(driver.audit.lastSeq - driver.audit.ackedSeq).toBeGreaterThanOrEqual(200);
+    },
+  });
+  await answering(nc, id);
+  const after = await refuseOverNats(nc, id, 400);
+  expect(new Set(after)).toEqual(new Set(['InterlockTripped']));
+
+  expect(await driver.auditPublisher.drained(20_000)).toBe(true);
+  expect(driver.auditPublisher.delivery).toBe('jetstream');
+  const file = fileRecords(auditPath);
+  expect(file.filter((r) => r.kind === 'refused')).toHaveLength(1_000);
+  const stream = await readAuditStream(nc, `device-connect.default.${id}.audit`);
+  expect(stream.expected).toBe(file.length);
+  const streamed = stream.lines.map((l) => JSON.parse(l) as Record<string, any>);
+  expect(streamed.map((r) => r.seq)).toEqual(file.map((_, i) => i + 1));
+  expect(streamed.map((r) => r.hash)).toEqual(file.map((r) => r.hash));
+  const verifier = createChainVerifier();
+  for (const line of stream.lines) verifier.push(line);
+  expect(verifier.report().problem).toBeNull();
+
+  const env = { MESSAGING_URLS: server.url, DEVICE_ID: id };
+  const verified = await cli(['verify', '--stream', '--audit-log', auditPath], env);
+  expect(verified.code, verified.out + verified.err).toBe(0);
+  expect(verified.out).toContain(`stream ${AUDIT_STREAM_NAME} device-connect.default.${id}.audit: ${file.length} records, seq 1–${file.length}, chain valid`);
+
+  // Tampering with a copy of the file: an edited reason, then a deleted line.
+  const lines = readFileSync(auditPath, 'utf8').trim().split('\n');
+  const edited = join(dir, 'edited.jsonl');
+  writeFileSync(edited, lines.map((l, i) => (i === 99 ? l.replace('"reason":"', '"reason":"nothing happened ') : l)).join('\n') + '\n');
+  const deleted = join(dir, 'deleted.jsonl');
+  writeFileSync(deleted, lines.filter((_, i) => i !== 299).join('\n') + '\n');
+  // A whole rewrite from seq 100 on, every hash recomputed: the file alone looks valid; the stream is the witness.
+  const rewritten = join(dir, 'rewritten.jsonl');
+  const forged: ChainedRecord[] = [];
+  for (const [i, line] of lines.entries()) {
+    const r = JSON.parse(line) as ChainedRecord;
+    forged.push(i < 99 ? r : chainRecord(i === 99 ? { ...r, reason: 'nothing happened' } : r, r.seq, forged[i - 1]!.hash));
+  }
+  writeFileSync(rewritten, forged.map(recordLine).join('\n') + '\n');
+  // (The checks run at once: each is a separate process.)
+  const [editReport, deleteReport, rewriteAlone, against] = await Promise.all([
+    cli(['verify', '--audit-log', edited]),
+    cli(['verify', '--audit-log', deleted]),
+    cli(['verify', '--audit-log', rewritten]),
+    cli(['verify', '--stream', '--audit-log', rewritten], env),
+  ]);
+  expect(rewriteAlone.code).toBe(0);
+  expect(against.out).toContain('file and stream differ at seq 100');
+  expect(editReport.code).toBe(1);
+  expect(editReport.out).toContain('BROKEN at seq 100 (edited');
+  expect(deleteReport.code).toBe(1);
+  expect(deleteReport.out).toContain('BROKEN at seq 300 (gap');
+  expect(against.code).toBe(1);
+}, 60_000);
+
+test('audit tail prints the last records and --follow the new ones; a broker without JetStream gets one notice and core publish', async () => {
+  const logs = captureLogs('info');
+  cleanups.push(() => logs.restore());
+  const server = await startNatsServer();
+  cleanups.push(() => server.stop());
+  const auditPath = join(mkdtempSync(join(tmpdir(), 'rmd-audit-core-')), 'audit.jsonl');
+  const id = 'audit-core';
+  const nc = await client(server.url);
+  const bus = recorder(nc, `device-connect.default.${id}.audit`);
+  await nc.flush();
+  const driver = await driverOn(server, id, auditPath);
+  await answering(nc, id);
+  const call = (method: string, params: object) => rpc(nc, `device-connect.default.${id}.cmd`, { jsonrpc: '2.0', id: method, method, params });
+  await call('emergency_stop', { reason: 'tail test', owner: 'ops' });
+  await call('look_at_world', { yaw: 1, owner: 'agent' });
+  expect(await driver.auditPublisher.drained(10_000)).toBe(true);
+  expect(driver.auditPublisher.delivery).toBe('core');
+  await expect.poll(() => bus.messages.length).toBe(2);
+  expect(bus.messages.map((m) => (m.body as { seq: number }).seq)).toEqual([1, 2]);
+
+  const tail = await cli(['tail', '--lines', '1', '--audit-log', auditPath]);
+  expect(tail.code).toBe(0);
+  expect(tail.out.trim().split('\n')).toHaveLength(1);
+  expect(tail.out).toMatch(/^2 {2}\S+Z {2}refused {2}look_at_world {2}agent {2}"/);
+
+  const follow = spawn(process.execPath, [CLI, 'audit', 'tail', '--follow', '--json', '--lines', '0', '--audit-log', auditPath], { env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent' } });
+  cleanups.push(() => follow.kill('SIGKILL'));
+  let followed = '';
+  let notice = '';
+  follow.stdout.on('data', (d: Buffer) => (followed += d.toString()));
+  follow.stderr.on('data', (d: Buffer) => (notice += d.toString()));
+  await expect.poll(() => notice, { timeout: 10_000 }).toContain(`following ${auditPath}`);
+  await call('look_at_world', { yaw: 2, owner: 'later' });
+  await expect.poll(() => followed, { timeout: 5_000 }).toContain('"owner":"later"');
+  expect(JSON.parse(followed.trim().split('\n')[0]!)).toMatchObject({ seq: 3, kind: 'refused', owner: 'later' });
+  follow.kill('SIGINT');
+
+  await call('look_at_world', { yaw: 3, owner: 'again' });
+  expect(await driver.auditPublisher.drained(10_000)).toBe(true);
+  expect(logs.matching('WARN', 'audit records go to core NATS')).toHaveLength(1);
+}, 40_000);
