@@ -81,7 +81,7 @@ export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
       'Moves the head over a grid of yaws and pitches (body steps outermost), captures one frame per pose and writes, in --output (default ./panorama-out):',
       'every frame (frame_<i>_body_<b>_pitch_<p>_yaw_<y>.jpg), manifest.json, strips/strip_pitch_<p>.jpg, panorama_grid.jpg, panorama_strip.jpg and panorama.jpg (equirectangular).',
       'Holds the motion lease (owner `panorama`) for the whole scan; Ctrl-C stops the robot, releases the lease and writes what was captured.',
-      'Without a device id: --device-id, else the running `--sim` driver\'s. Each pose turns the body to its step b and the head (world frame) to world yaw b + y; poses outside the device\'s advertised head-yaw range (the safety envelope, at most ±45°) are skipped, with one warning.',
+      'Without a device id: --device-id, else the running `--sim` driver\'s. Each pose turns the body to its step b and the head (world frame) to world yaw b + y; a view outside the device\'s advertised head-yaw range (the safety envelope, at most ±45°) looks at the range\'s nearest edge instead, repeated views are skipped, and one warning says so.',
       '',
       'Scan options (defaults as the reference CLI):',
       '  --yaw-steps N (5, ≥2)  --pitch-steps N (3)  --body-yaw-steps N (5; 1 = body fixed)  --full-360 (6 body × 4 yaw steps)',
