@@ -15,6 +15,19 @@ import { radToDeg } from '../robot/pose-math.ts';
 
 /** `driver_state.current_pose` refresh: 10 Hz is plenty for status readers; 50 Hz would only churn. */
 export const POSE_MIRROR_INTERVAL_MS = 100;
+/**
+ * While the joints do not move, the mirror is refreshed only this often: each refresh is a root
+ * machine event (a snapshot and its listeners), ten a second for a robot standing still. One a
+ * second keeps `current_pose.read_at` at most about a second old when nothing changed.
+ */
+export const POSE_MIRROR_STILL_REFRESH_MS = 1_000;
+
+/** Same joint readings (exact: the daemon re-sends the same floats while the robot stands still). */
+function sameReadings(a: readonly number[] | null, b: readonly number[]): boolean {
+  if (a === null || a.length !== b.length) return false;
+  for (let i = 0; i < b.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 export type TransportMode = 'auto' | 'websocket' | 'http';
 
@@ -70,12 +83,19 @@ export function statusReport(status: DaemonStatus): Extract<ReportEvent, { type:
 /** Wires the link's pushes to the root: joint stream → pose mirror, move updates → motion and power. */
 export function wireDaemonLink(link: DaemonLink, toRoot: (event: ReportEvent) => void): void {
   let lastPoseAt = 0;
+  let lastHead: readonly number[] | null = null;
+  let lastAntennas: readonly number[] | null = null;
   if (link.sdk) {
     link.unsubscribe.push(
       link.sdk.on('joint_positions', (push) => {
         const t = Date.now();
-        if (t - lastPoseAt < POSE_MIRROR_INTERVAL_MS) return;
+        const since = t - lastPoseAt;
+        if (since < POSE_MIRROR_INTERVAL_MS) return;
+        const still = sameReadings(lastHead, push.head_joint_positions) && sameReadings(lastAntennas, push.antennas_joint_positions);
+        if (still && since < POSE_MIRROR_STILL_REFRESH_MS) return;
         lastPoseAt = t;
+        lastHead = push.head_joint_positions;
+        lastAntennas = push.antennas_joint_positions;
         const [right, left] = push.antennas_joint_positions;
         toRoot({
           type: 'pose.update',

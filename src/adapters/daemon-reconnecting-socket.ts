@@ -99,14 +99,29 @@ export class Listeners<Events extends { [K in keyof Events]: (...args: never[]) 
     return () => set.delete(listener);
   }
 
+  /** True when `event` has at least one listener. */
+  has(event: keyof Events): boolean {
+    return (this.#byEvent.get(event)?.size ?? 0) > 0;
+  }
+
   emit<K extends keyof Events>(event: K, ...args: Parameters<Events[K]>): void {
-    for (const listener of [...(this.#byEvent.get(event) ?? [])]) {
-      try {
-        (listener as (...a: Parameters<Events[K]>) => void)(...args);
-      } catch (error) {
-        // A faulty listener must not kill the socket's event loop or the other listeners.
-        this.#log.error('listener threw', { event: String(event), error });
-      }
+    const set = this.#byEvent.get(event);
+    if (set === undefined || set.size === 0) return;
+    // Listeners are called from a snapshot (one may unsubscribe or subscribe another while called);
+    // pushes arrive at 50 Hz with a single listener, so that case takes it without copying the set.
+    if (set.size === 1) {
+      this.#call(event, set.values().next().value as Events[K], args);
+      return;
+    }
+    for (const listener of [...set]) this.#call(event, listener as Events[K], args);
+  }
+
+  #call<K extends keyof Events>(event: K, listener: Events[K], args: Parameters<Events[K]>): void {
+    try {
+      (listener as (...a: Parameters<Events[K]>) => void)(...args);
+    } catch (error) {
+      // A faulty listener must not kill the socket's event loop or the other listeners.
+      this.#log.error('listener threw', { event: String(event), error });
     }
   }
 

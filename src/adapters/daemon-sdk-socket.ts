@@ -1,9 +1,10 @@
 // Client of the daemon's `/ws/sdk` control socket (reachy-daemon-api.md §2; reference-driver.md
 // §7, §12 bug 12). Owns: decoding the pushes (joint_positions, head_pose, imu_data, daemon_status,
 // task_progress) into typed events, a cache of the latest of each with its receive time and a
-// `stale` flag, checked realtime commands (fire-and-forget on the daemon side) and the `task`
-// request/`task_progress` pairing. Connection policy (reconnect, liveness) is the shared
-// daemon-reconnecting-socket.ts. Does not own REST (daemon-http.ts) nor what the state means.
+// `stale` flag (a 50 Hz stream nobody listens to is decoded when read), checked realtime commands
+// (fire-and-forget on the daemon side) and the `task` request/`task_progress` pairing. Connection
+// policy (reconnect, liveness) is the shared daemon-reconnecting-socket.ts. Does not own REST
+// (daemon-http.ts) nor what the state means.
 import { randomUUID } from 'node:crypto';
 import { createLogger } from '../logging/logger.ts';
 import { DaemonCommandInvalid, DaemonNotConnected, DaemonTimeout, type DaemonSendError } from './daemon-errors.ts';
@@ -96,6 +97,22 @@ export interface DaemonSdkSocketOptions {
   readonly auth?: import('./daemon-auth.ts').DaemonAuth;
 }
 
+/**
+ * The 50 Hz state streams (§2: joint_positions and head_pose on every robot, imu_data on the
+ * wireless one). While nobody listens to one, its frames are kept as text and decoded when read
+ * (`latest`): at 100–150 frames a second, parsing what nobody reads was most of an idle driver's
+ * CPU (issue 11). A listener makes that stream decoded on arrival again.
+ */
+const READ_ON_DEMAND: ReadonlySet<string> = new Set<SdkPushType>(['joint_positions', 'head_pose', 'imu_data']);
+/** The daemon (json.dumps) and the emulator both put `type` first; anything else takes the full decode. */
+const LEADING_TYPE = /^\{\s*"type"\s*:\s*"([a-z_]{1,32})"/;
+
+interface PendingFrame {
+  readonly text: string;
+  readonly receivedAt: number;
+  readonly receivedMono: number;
+}
+
 interface CacheEntry {
   readonly value: SdkPush;
   readonly receivedAt: number;
@@ -141,6 +158,8 @@ function naiveLocalIso(): string {
 
 export class DaemonSdkSocket extends DaemonPushClient<SdkSocketEvents> {
   readonly #cache = new Map<SdkPushType, CacheEntry>();
+  /** The newest undecoded frame of a READ_ON_DEMAND stream, newer than its cache entry. */
+  readonly #pending = new Map<SdkPushType, PendingFrame>();
 
   /** Creates the client and starts connecting at once. */
   constructor(options: DaemonSdkSocketOptions) {
@@ -149,6 +168,7 @@ export class DaemonSdkSocket extends DaemonPushClient<SdkSocketEvents> {
 
   /** The latest push of `type`, with its age and staleness; undefined if none arrived yet. */
   latest<K extends SdkPushType>(type: K): CachedPush<PushOf<K>> | undefined {
+    this.#decodePending(type);
     const entry = this.#cache.get(type);
     if (!entry) return undefined;
     const ageMs = performance.now() - entry.receivedMono;
@@ -209,15 +229,14 @@ export class DaemonSdkSocket extends DaemonPushClient<SdkSocketEvents> {
   // readable (and stale).
 
   protected onMessage(text: string): void {
-    const parsed = parseJson(text);
-    const decoded = parsed ? decodeSdkPush(parsed.json) : { ok: false as const, problem: 'not JSON' };
-    if (!decoded.ok) {
-      this.countInvalidFrame();
-      log.debug('push dropped', { problem: decoded.problem, frame: text.slice(0, 200) });
+    const leading = LEADING_TYPE.exec(text)?.[1];
+    if (leading !== undefined && READ_ON_DEMAND.has(leading) && !this.events.has(leading as SdkPushType)) {
+      this.#pending.set(leading as SdkPushType, { text, receivedAt: Date.now(), receivedMono: performance.now() });
       return;
     }
-    const push = decoded.value;
-    if (push === null) return; // A push the driver does not use (recorded_data, uploads, ...).
+    const push = this.#decode(text);
+    if (push === null) return;
+    this.#pending.delete(push.type);
     this.#cache.set(push.type, { value: push, receivedAt: Date.now(), receivedMono: performance.now() });
     // The switch keeps each event's payload type exact.
     switch (push.type) {
@@ -237,5 +256,32 @@ export class DaemonSdkSocket extends DaemonPushClient<SdkSocketEvents> {
         this.events.emit('task_progress', push);
         return;
     }
+  }
+
+  /** A frame as a push; null (counted and logged when malformed) when the driver has no use for it. */
+  #decode(text: string): SdkPush | null {
+    const parsed = parseJson(text);
+    const decoded = parsed ? decodeSdkPush(parsed.json) : { ok: false as const, problem: 'not JSON' };
+    if (!decoded.ok) {
+      this.countInvalidFrame();
+      log.debug('push dropped', { problem: decoded.problem, frame: text.slice(0, 200) });
+      return null;
+    }
+    // Null: a push the driver does not use (recorded_data, uploads, ...).
+    return decoded.value;
+  }
+
+  /**
+   * Decodes the kept frame of `type`, if any, into the cache. A malformed one is counted and
+   * dropped then (the previous push stays, and ages); one superseded before being read is never
+   * decoded, so it is not counted either.
+   */
+  #decodePending(type: SdkPushType): void {
+    const pending = this.#pending.get(type);
+    if (pending === undefined) return;
+    this.#pending.delete(type);
+    const push = this.#decode(pending.text);
+    if (push === null) return;
+    this.#cache.set(push.type, { value: push, receivedAt: pending.receivedAt, receivedMono: pending.receivedMono });
   }
 }

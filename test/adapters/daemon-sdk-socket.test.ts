@@ -3,7 +3,10 @@
 // a stale flag; commands reach the daemon and show up in the next pushes; a send with no
 // connection is a typed error; the socket comes back within 2 s of the daemon returning on the
 // same port; a link that stops answering pings is dropped and redialled.
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { DaemonCommandInvalid, DaemonNotConnected } from '../../src/adapters/daemon-errors.ts';
 import { backoffCeilingMs } from '../../src/backoff.ts';
 import { RECONNECT_INITIAL_DELAY_MS, RECONNECT_MAX_DELAY_MS } from '../../src/adapters/daemon-reconnecting-socket.ts';
@@ -191,5 +194,63 @@ describe('connection loss', () => {
     await sleep(RECONNECT_MAX_DELAY_MS + 200);
     expect(sdk.state).toBe('closed');
     expect(emulator.received.filter((entry) => entry.path === '/ws/sdk')).toEqual([]);
+  });
+});
+
+describe('state streams read on demand (issue 11)', () => {
+  /** A daemon that sends exactly the frames the test writes, as the daemon does (`type` first). */
+  async function scriptedDaemon(): Promise<{ sdk: DaemonSdkSocket; send: (frame: string) => Promise<void> }> {
+    const http = createHttpServer();
+    const wss = new WebSocketServer({ server: http, perMessageDeflate: false });
+    const connected = new Promise<WebSocket>((resolve) => wss.once('connection', resolve));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const sdk = new DaemonSdkSocket({ baseUrl: `http://127.0.0.1:${(http.address() as AddressInfo).port}` });
+    cleanups.push(async () => {
+      for (const client of wss.clients) client.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    });
+    cleanups.push(() => sdk.close());
+    await nextEvent(sdk, 'open');
+    const socket = await connected;
+    // A daemon_status is decoded on arrival: once it is seen, every frame sent before it arrived too.
+    const send = async (frame: string): Promise<void> => {
+      socket.send(frame);
+      socket.send(JSON.stringify({ type: 'daemon_status', robot_name: 'r', state: 'running', wireless_version: false, no_media: true, backend_status: null }));
+      await nextEvent(sdk, 'daemon_status');
+    };
+    return { sdk, send };
+  }
+
+  const joints = (yaw: number): string => `{"type": "joint_positions", "head_joint_positions": [${yaw}, 0, 0, 0, 0, 0, 0], "antennas_joint_positions": [0, 0]}`;
+
+  test('an unheard stream is decoded when read: the newest frame, its receive time kept', async () => {
+    const { sdk, send } = await scriptedDaemon();
+    await send(joints(0.1));
+    await send(joints(0.2));
+    const before = Date.now();
+    await sleep(30);
+    const cached = sdk.latest('joint_positions');
+    expect(cached?.value.head_joint_positions[0]).toBe(0.2);
+    expect(cached?.receivedAt).toBeLessThanOrEqual(before);
+    expect(cached?.ageMs).toBeGreaterThanOrEqual(25);
+    expect(sdk.invalidFrames).toBe(0);
+  });
+
+  test('a malformed frame is counted when read and the previous push stays; a listener gets every frame typed', async () => {
+    const { sdk, send } = await scriptedDaemon();
+    await send(joints(0.3));
+    expect(sdk.latest('joint_positions')?.value.head_joint_positions[0]).toBe(0.3);
+    await send('{"type": "joint_positions", "head_joint_positions": [1, 2], "antennas_joint_positions": [0, 0]}');
+    expect(sdk.latest('joint_positions')?.value.head_joint_positions[0]).toBe(0.3);
+    expect(sdk.invalidFrames).toBe(1);
+    const heard: number[] = [];
+    const off = sdk.on('joint_positions', (push) => heard.push(push.head_joint_positions[0] ?? NaN));
+    await send(joints(0.4));
+    await send('{"type": "joint_positions", "head_joint_positions": null}');
+    off();
+    expect(heard).toEqual([0.4]);
+    expect(sdk.invalidFrames).toBe(2);
+    expect(sdk.latest('joint_positions')?.value.head_joint_positions[0]).toBe(0.4);
   });
 });
