@@ -110,37 +110,94 @@ export function i420ToRgb(data: Uint8Array, width: number, height: number, matri
   return out;
 }
 
+interface HalfTables {
+  /** Luma of a 2×2 block indexed by the sum of its four samples (0..1020), the rounding folded in. */
+  readonly ySum: Int32Array;
+  /** gu[u] + gv[v] indexed by (u << 8) | v: one load instead of two for green. */
+  readonly guv: Int32Array;
+}
+
+const halfTableCache = new Map<YuvMatrix, HalfTables>();
+
+function halfTablesFor(matrix: YuvMatrix): HalfTables {
+  const cached = halfTableCache.get(matrix);
+  if (cached) return cached;
+  const { y, gu, gv } = tablesFor(matrix);
+  const ySum = new Int32Array(1021);
+  for (let sum = 0; sum < ySum.length; sum++) ySum[sum] = y[(sum + 2) >> 2] as number;
+  const guv = new Int32Array(256 * 256);
+  for (let u = 0; u < 256; u++) for (let v = 0; v < 256; v++) guv[(u << 8) | v] = (gu[u] as number) + (gv[v] as number);
+  const tables = { ySum, guv };
+  halfTableCache.set(matrix, tables);
+  return tables;
+}
+
 /**
  * Converts an I420 picture with even sides to RGB at half size (width/2 × height/2): each output
  * pixel is the 2×2 luma average with its one chroma sample — a box pre-shrink like the one libvips
  * applies before its kernel when downscaling, done where it is cheapest (a quarter of the pixels,
- * no chroma upsampling). Only for outputs no larger than half the input.
+ * no chroma upsampling). Only for outputs no larger than half the input. Luma pairs are read 16
+ * bits at a time when the buffer is 2-byte aligned (the sum of two bytes does not depend on byte
+ * order), and green takes one combined chroma lookup: ~10 % faster than byte reads (issue 11).
  */
 export function i420ToRgbHalf(data: Uint8Array, width: number, height: number, matrix: YuvMatrix = DEFAULT_YUV_MATRIX): Buffer {
-  const { y: Y, rv: RV, gu: GU, gv: GV, bu: BU } = tablesFor(matrix);
+  const { rv: RV, bu: BU } = tablesFor(matrix);
+  const { ySum: YSUM, guv: GUV } = halfTablesFor(matrix);
   const halfWidth = width >> 1;
   const halfHeight = height >> 1;
   const uOffset = width * height;
   const vOffset = uOffset + halfWidth * halfHeight;
-  const out = Buffer.allocUnsafe(halfWidth * halfHeight * 3);
-  const rgb = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
+  const target = Buffer.allocUnsafe(halfWidth * halfHeight * 3);
+  const rgb = new Uint8ClampedArray(target.buffer, target.byteOffset, target.length);
+  const U = data.subarray(uOffset, vOffset);
+  const V = data.subarray(vOffset, vOffset + halfWidth * halfHeight);
+  if (data.byteOffset % 2 !== 0) return halfBytewise(data, halfWidth, halfHeight, U, V, rgb, target, RV, BU, YSUM, GUV);
+  const luma = new Uint16Array(data.buffer, data.byteOffset, uOffset >> 1);
+  let o = 0;
+  let ci = 0;
+  for (let row = 0; row < halfHeight; row++) {
+    // Rows of `width` bytes are `halfWidth` 16-bit pairs: the top row of the block, then the bottom.
+    let top = 2 * row * halfWidth;
+    let bottom = top + halfWidth;
+    const end = ci + halfWidth;
+    for (; ci < end; ci++) {
+      const a = luma[top++] as number;
+      const b = luma[bottom++] as number;
+      const ys = YSUM[(a & 0xff) + (a >> 8) + (b & 0xff) + (b >> 8)] as number;
+      const u = U[ci] as number;
+      const v = V[ci] as number;
+      rgb[o] = (ys + (RV[v] as number)) >> FIXED_SHIFT;
+      rgb[o + 1] = (ys - (GUV[(u << 8) | v] as number)) >> FIXED_SHIFT;
+      rgb[o + 2] = (ys + (BU[u] as number)) >> FIXED_SHIFT;
+      o += 3;
+    }
+  }
+  return target;
+}
+
+/** i420ToRgbHalf for a luma plane at an odd byte offset (a view into a larger buffer). */
+function halfBytewise(
+  data: Uint8Array, halfWidth: number, halfHeight: number, U: Uint8Array, V: Uint8Array, rgb: Uint8ClampedArray, target: Buffer,
+  RV: Int32Array, BU: Int32Array, YSUM: Int32Array, GUV: Int32Array,
+): Buffer {
+  const width = halfWidth * 2;
   let o = 0;
   let ci = 0;
   for (let row = 0; row < halfHeight; row++) {
     let top = 2 * row * width;
     let bottom = top + width;
-    for (let col = 0; col < halfWidth; col++, ci++) {
-      const luma = ((data[top] as number) + (data[top + 1] as number) + (data[bottom] as number) + (data[bottom + 1] as number) + 2) >> 2;
+    const end = ci + halfWidth;
+    for (; ci < end; ci++) {
+      const ys = YSUM[(data[top] as number) + (data[top + 1] as number) + (data[bottom] as number) + (data[bottom + 1] as number)] as number;
       top += 2;
       bottom += 2;
-      const u = data[uOffset + ci] as number;
-      const v = data[vOffset + ci] as number;
-      const ys = Y[luma] as number;
+      const u = U[ci] as number;
+      const v = V[ci] as number;
       rgb[o] = (ys + (RV[v] as number)) >> FIXED_SHIFT;
-      rgb[o + 1] = (ys - (GU[u] as number) - (GV[v] as number)) >> FIXED_SHIFT;
+      rgb[o + 1] = (ys - (GUV[(u << 8) | v] as number)) >> FIXED_SHIFT;
       rgb[o + 2] = (ys + (BU[u] as number)) >> FIXED_SHIFT;
       o += 3;
     }
   }
-  return out;
+  return target;
 }

@@ -87,4 +87,20 @@ describe('i420ToRgbHalf', () => {
     near([...half.subarray(0, 3)], [...full.subarray(0, 3)], 1);
     expect(half.length).toBe(32 * 16 * 3);
   });
+
+  test('the same bytes from an aligned buffer and from an odd-offset view, for both matrices', () => {
+    const width = 64;
+    const height = 32;
+    const bytes = i420ByteLength(width, height);
+    const aligned = Buffer.alloc(bytes);
+    for (let i = 0; i < bytes; i++) aligned[i] = (i * 37 + (i >> 7) * 11) % 256;
+    const shifted = Buffer.alloc(bytes + 1);
+    aligned.copy(shifted, 1);
+    const oddView = shifted.subarray(1);
+    for (const matrix of ['bt601', 'bt709'] as const) {
+      const reference = i420ToRgbHalf(aligned, width, height, matrix);
+      expect(i420ToRgbHalf(oddView, width, height, matrix).equals(reference)).toBe(true);
+    }
+  });
 });
+
