@@ -7,6 +7,8 @@ import * as Result from 'effect/Result';
 import { Unsupported } from '../errors.ts';
 import { frameTooOld } from '../media/frame-freshness.ts';
 import { encodeVideoFrame } from '../media/encoding/frame-encoding.ts';
+import type { DecodedVideoFrame } from '../media/media-link.ts';
+import type { MediaCallParams } from '../rpc/media-functions.ts';
 import { linkFailure, mediaCall, type MediaCallDeps } from './media-call-actor.ts';
 
 /** A capture right after (re)connecting waits for the first keyframe: one I-frame period (2 s) plus margin. */
@@ -27,21 +29,33 @@ export function frameCalls(deps: FrameCallDeps) {
       const frame = await live.success.latestFrame({ waitMs: FIRST_FRAME_WAIT_MS });
       if (Result.isFailure(frame)) return Result.fail(linkFailure(frame.failure));
       const picture = frame.success;
-      const stale = frameTooOld(picture.receivedAt, Date.now(), p.max_age_ms);
-      if (stale) return Result.fail(stale);
-      const request = {
-        encoding: p.encoding,
-        maxEdge: p.max_edge,
-        quality: p.quality,
-        allowOversizeRaw: p.allow_oversize_raw,
-        capturedAt: picture.receivedAt,
-        ageMs: Math.max(0, Date.now() - picture.receivedAt),
-        target: deps.target,
-      };
-      return encodeVideoFrame(picture, request, { allowOversizeRaw: deps.allowOversizeRaw });
+      try {
+        return await encodeCapture(picture, p, deps);
+      } finally {
+        // The encoder has read the pixels (synchronously converted or base64'd): the decoder may reuse them.
+        picture.release?.();
+      }
     }),
     push_video_frame: mediaCall('push_video_frame', async () =>
       Result.fail(new Unsupported({ message: 'the Reachy Mini has no display: video frames cannot be shown on the robot', function: 'push_video_frame' })),
     ),
   };
+}
+
+type CaptureParams = MediaCallParams['capture_video_frame'];
+
+/** The freshness check and the encoding of one captured picture. */
+async function encodeCapture(picture: DecodedVideoFrame, p: CaptureParams, deps: FrameCallDeps) {
+  const stale = frameTooOld(picture.receivedAt, Date.now(), p.max_age_ms);
+  if (stale) return Result.fail(stale);
+  const request = {
+    encoding: p.encoding,
+    maxEdge: p.max_edge,
+    quality: p.quality,
+    allowOversizeRaw: p.allow_oversize_raw,
+    capturedAt: picture.receivedAt,
+    ageMs: Math.max(0, Date.now() - picture.receivedAt),
+    target: deps.target,
+  };
+  return encodeVideoFrame(picture, request, { allowOversizeRaw: deps.allowOversizeRaw });
 }

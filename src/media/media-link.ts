@@ -29,6 +29,12 @@ export interface DecodedVideoFrame extends I420Frame {
   readonly codec: VideoCodec;
   /** `Date.now()` when the frame's last RTP packet arrived. */
   readonly receivedAt: number;
+  /**
+   * Hands `data` back to the decoder once the holder is done with it (a capture, after encoding):
+   * a later picture may then be copied into it. Optional to call; never call it while still
+   * reading `data`.
+   */
+  readonly release?: () => void;
 }
 
 export type MediaLinkEndReason =

@@ -23,6 +23,8 @@ export interface PackedI420 {
   readonly height: number;
   /** Set when the stream says which YUV matrix it uses. */
   readonly matrix?: YuvMatrix;
+  /** Hands `data` back for reuse by a later picture (see VideoDecoder.picture); optional to call. */
+  readonly release?: () => void;
 }
 
 export function i420Size(width: number, height: number): number {
@@ -40,11 +42,36 @@ function failed(message: string): Result.Result<never, MediaTransportFailed> {
   return Result.fail(new MediaTransportFailed({ stage: 'decode', message }));
 }
 
+/**
+ * Copies a yuv420p picture's planes into `into` without line padding (what toBuffer does into a new
+ * buffer). The planes are node-av's zero-copy views of FFmpeg's memory. False when the layout is
+ * not the expected one (the caller then falls back to toBuffer).
+ */
+function copyPlanes(frame: Frame, into: Buffer): boolean {
+  const planes = frame.data;
+  const strides = frame.linesize;
+  if (planes === null || planes.length < 3) return false;
+  const { width, height } = frame;
+  const sides = [[width, height], [Math.ceil(width / 2), Math.ceil(height / 2)], [Math.ceil(width / 2), Math.ceil(height / 2)]] as const;
+  let offset = 0;
+  for (let p = 0; p < 3; p++) {
+    const [w, h] = sides[p] as readonly [number, number];
+    const plane = planes[p] as Buffer;
+    const stride = strides[p] ?? 0;
+    if (stride < w || plane.length < stride * (h - 1) + w) return false;
+    if (stride === w) into.set(plane.subarray(0, w * h), offset);
+    else for (let row = 0; row < h; row++) into.set(plane.subarray(row * stride, row * stride + w), offset + row * w);
+    offset += w * h;
+  }
+  return true;
+}
+
 /** Converts pictures to packed I420; keeps one swscale context for the last input geometry. */
 export class I420Converter {
   #scaler: { ctx: SoftwareScaleContext; out: Frame; key: string } | null = null;
 
-  convert(frame: Frame): Result.Result<PackedI420, MediaTransportFailed> {
+  /** Copies `frame` out as packed I420, into `into` when given and of the right size. */
+  convert(frame: Frame, into?: Buffer): Result.Result<PackedI420, MediaTransportFailed> {
     const { width, height } = frame;
     if (width <= 0 || height <= 0) return failed(`decoded picture has no size (${width}×${height})`);
     let source = frame;
@@ -55,7 +82,7 @@ export class I420Converter {
     }
     let data: Buffer;
     try {
-      data = source.toBuffer();
+      data = into !== undefined && into.length === i420Size(width, height) && copyPlanes(source, into) ? into : source.toBuffer();
     } catch (error) {
       return failed(`copying the decoded picture failed: ${error instanceof Error ? error.message : String(error)}`);
     }

@@ -217,11 +217,17 @@ export class LazyVideo {
     const picture = decoder.picture();
     if (picture === null) return null;
     if (Result.isFailure(picture)) return Result.fail(picture.failure);
-    const { data, width, height, matrix } = picture.success;
-    const frame: DecodedVideoFrame =
-      matrix === undefined
-        ? { pixelFormat: 'i420', data, width, height, codec: this.codec, receivedAt: source.receivedMs }
-        : { pixelFormat: 'i420', data, width, height, matrix, codec: this.codec, receivedAt: source.receivedMs };
+    const { data, width, height, matrix, release } = picture.success;
+    const frame: DecodedVideoFrame = {
+      pixelFormat: 'i420',
+      data,
+      width,
+      height,
+      ...(matrix !== undefined && { matrix }),
+      ...(release !== undefined && { release }),
+      codec: this.codec,
+      receivedAt: source.receivedMs,
+    };
     return Result.succeed(frame);
   }
 

@@ -39,6 +39,12 @@ function decodeFailure(message: string): MediaTransportFailed {
   return new MediaTransportFailed({ stage: 'decode', message });
 }
 
+interface PackedCopy {
+  readonly packed: PackedI420;
+  /** Handed-out frames not released yet. */
+  holders: number;
+}
+
 export class VideoDecoder {
   readonly codec: VideoCodec;
   readonly #context: CodecContext;
@@ -47,8 +53,10 @@ export class VideoDecoder {
   #latest = new Frame();
   readonly #converter = new I420Converter();
   #hasPicture = false;
-  /** The packed copy of `#latest`, made at most once per picture. */
-  #copied: PackedI420 | null = null;
+  /** The packed copy of `#latest`, made at most once per picture, and how many holders have it. */
+  #copied: PackedCopy | null = null;
+  /** A packed buffer nobody holds any more, reused by the next copy instead of allocating one. */
+  #spare: Buffer | null = null;
   #decodedFrames = 0;
   #closed = false;
 
@@ -113,13 +121,45 @@ export class VideoDecoder {
     return Result.succeed(pictures);
   }
 
-  /** The newest picture as packed I420 (copied once per picture), or null before the first. */
+  /**
+   * The newest picture as packed I420 (copied once per picture), or null before the first. Its
+   * `release()` says the holder is done with `data`: once every holder of a replaced picture has
+   * released it, its buffer takes the next picture's copy. A fresh 1.4 MB buffer per 720p capture
+   * was the garbage that made V8 collect every few captures (issue 11); a holder that never
+   * releases (a detector keeping a frame) only means the next copy allocates.
+   */
   picture(): Result.Result<PackedI420, MediaTransportFailed> | null {
     if (this.#closed || !this.#hasPicture) return null;
-    if (this.#copied !== null) return Result.succeed(this.#copied);
-    const converted = this.#converter.convert(this.#latest);
-    if (Result.isSuccess(converted)) this.#copied = converted.success;
-    return converted;
+    if (this.#copied === null) {
+      const spare = this.#spare ?? undefined;
+      this.#spare = null;
+      const converted = this.#converter.convert(this.#latest, spare);
+      if (Result.isFailure(converted)) return converted;
+      this.#copied = { packed: converted.success, holders: 0 };
+    }
+    return Result.succeed(this.#handOut(this.#copied));
+  }
+
+  #handOut(copy: PackedCopy): PackedI420 {
+    copy.holders++;
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      copy.holders--;
+      if (copy.holders === 0 && copy !== this.#copied) this.#recycle(copy);
+    };
+    return { ...copy.packed, release };
+  }
+
+  /** A copy that is no longer the newest picture: its buffer is the spare once nobody holds it. */
+  #retire(copy: PackedCopy | null): void {
+    if (copy !== null && copy.holders === 0) this.#recycle(copy);
+  }
+
+  #recycle(copy: PackedCopy): void {
+    const data = copy.packed.data;
+    if (!this.#closed && Buffer.isBuffer(data)) this.#spare = data;
   }
 
   /** Forgets the reference pictures and the newest picture: the next input must be a keyframe. */
@@ -128,6 +168,7 @@ export class VideoDecoder {
     this.#context.flushBuffers();
     this.#latest.unref();
     this.#hasPicture = false;
+    this.#retire(this.#copied);
     this.#copied = null;
   }
 
@@ -141,6 +182,7 @@ export class VideoDecoder {
     this.#packet.free();
     this.#context.freeContext();
     this.#copied = null;
+    this.#spare = null;
     this.#hasPicture = false;
   }
 
@@ -155,6 +197,7 @@ export class VideoDecoder {
       this.#work = previous;
       this.#work.unref();
       this.#hasPicture = true;
+      this.#retire(this.#copied);
       this.#copied = null;
       this.#decodedFrames++;
       pictures++;

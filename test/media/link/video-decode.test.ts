@@ -212,6 +212,64 @@ describe('H.264 decode path (offline)', () => {
   });
 });
 
+describe('released pictures lend their buffer to the next copy (issue 11)', () => {
+  /** Decodes frames [from, to) of the stream into `decoder`. */
+  function feed(decoder: VideoDecoder, depacketizer: ReturnType<typeof createH264Depacketizer>, from: number, to: number): void {
+    for (let k = from; k < to; k++) {
+      for (const packet of h264Frames[k] as Uint8Array[]) for (const event of depacketizer.push(packet, 0)) if (event.type === 'frame') decoder.decode(event.frame.data);
+    }
+  }
+
+  function openPair(): [VideoDecoder, VideoDecoder] {
+    const [a, b] = [VideoDecoder.open('h264'), VideoDecoder.open('h264')];
+    if (!Result.isSuccess(a) || !Result.isSuccess(b)) throw new Error('decoder did not open');
+    open.push(a.success, b.success);
+    return [a.success, b.success];
+  }
+
+  function take(decoder: VideoDecoder): { data: Uint8Array; release?: () => void; width: number; height: number } {
+    const picture = decoder.picture();
+    if (picture === null || Result.isFailure(picture)) throw new Error('no picture');
+    return picture.success;
+  }
+
+  it('a released picture’s buffer holds the next picture, byte for byte what a fresh copy holds', () => {
+    // `reused` has its pictures released; `fresh`, fed the same stream, never releases (new copies).
+    const [reused, fresh] = openPair();
+    const [d1, d2] = [createH264Depacketizer({ payloadType: PT }), createH264Depacketizer({ payloadType: PT })];
+    feed(reused, d1, 0, 5);
+    feed(fresh, d2, 0, 5);
+    const first = take(reused);
+    const firstData = first.data;
+    first.release?.();
+    for (const [from, next] of [[5, 10], [10, 20]] as const) {
+      feed(reused, d1, from, next);
+      feed(fresh, d2, from, next);
+      const picture = take(reused);
+      expect(picture.data).toBe(firstData);
+      expect(Buffer.from(picture.data).equals(Buffer.from(take(fresh).data))).toBe(true);
+      expect(barLeftEdge(picture)).toBe(expectedBar(next - 1));
+      picture.release?.();
+    }
+  });
+
+  it('a picture still held is never overwritten: the next picture gets its own buffer', () => {
+    const [decoder] = openPair();
+    const depacketizer = createH264Depacketizer({ payloadType: PT });
+    feed(decoder, depacketizer, 0, 5);
+    const held = take(decoder);
+    const again = take(decoder);
+    again.release?.();
+    const before = Buffer.from(held.data);
+    feed(decoder, depacketizer, 5, 12);
+    const next = take(decoder);
+    expect(next.data).not.toBe(held.data);
+    expect(Buffer.from(held.data).equals(before)).toBe(true);
+    expect(barLeftEdge(held)).toBe(expectedBar(4));
+    expect(barLeftEdge(next)).toBe(expectedBar(11));
+  });
+});
+
 describe('pictures not in plain yuv420p go through swscale', () => {
   it('H.264 High 4:4:4 decodes to packed I420 with the pattern’s chroma', () => {
     const ctx = openEncoder(FF_ENCODER_LIBX264, WIDTH, HEIGHT, AV_PIX_FMT_YUV444P, (c) => {
