@@ -8,7 +8,7 @@
 // §5.2), timing decode + packed I420 copy-out per frame as a ratio to the bare sharp encode.
 // Spec: reference-driver.md §5.1; ecosystem.md §5.3 (settings and earlier measurements).
 import { availableParallelism } from 'node:os';
-import { Result } from 'effect';
+import * as Result from 'effect/Result';
 import sharp from 'sharp';
 import { VideoDecoder } from '../src/adapters/media-link/video-decoder.ts';
 import {
@@ -25,6 +25,10 @@ import { formatStopLatency, runStopLatencyBench } from './stop-latency.ts';
 import { formatCliStart, runCliStartBench } from './cli-start.ts';
 import { formatFleetFailover, runFleetFailoverBench } from './fleet-failover.ts';
 import { formatRpcBench, rpcBenchOptions, runRpcBench } from './rpc.ts';
+import { formatCallerSignature, runCallerSignatureBench } from './caller-signature.ts';
+import { formatPanorama, runPanoramaBench } from './panorama.ts';
+import { formatStartup, runStartupBench } from './startup.ts';
+import { formatFootprint, runFootprintBench } from './footprint.ts';
 
 const WIDTH = 1280;
 const HEIGHT = 720;
@@ -274,7 +278,7 @@ export function formatReport(report: BenchReport): string {
 }
 
 /** Parts `npm run bench -- --only a,b` may pick (all by default). */
-const PARTS = ['frames', 'stop', 'cli', 'rpc', 'fleet'] as const;
+const PARTS = ['frames', 'stop', 'cli', 'rpc', 'fleet', 'signature', 'panorama', 'startup', 'footprint'] as const;
 
 /** The parts named by `--only` (comma-separated), else all of them. */
 function partsToRun(argv: ReadonlyArray<string>): ReadonlySet<string> {
@@ -299,5 +303,9 @@ if (import.meta.main) {
   if (parts.has('cli')) process.stdout.write(formatCliStart(runCliStartBench()));
   if (parts.has('rpc')) process.stdout.write(formatRpcBench(await runRpcBench(rpcBenchOptions(argv), (line) => process.stderr.write(`${line}\n`))));
   if (parts.has('fleet')) process.stdout.write(formatFleetFailover(await runFleetFailoverBench()));
+  if (parts.has('signature')) process.stdout.write(formatCallerSignature(await runCallerSignatureBench()));
+  if (parts.has('panorama')) process.stdout.write(formatPanorama(await runPanoramaBench()));
+  if (parts.has('startup')) process.stdout.write(formatStartup(await runStartupBench()));
+  if (parts.has('footprint')) process.stdout.write(formatFootprint(await runFootprintBench()));
   process.stdout.write(`total ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
 }

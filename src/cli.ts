@@ -1,15 +1,21 @@
 // Command-line entry (`reachy-mini-driver [run] | app | emulate | devices | functions | call | mcp |
-// events | help`): answers `--version` and help from argv alone (src/cli/command-line.ts), then
+// events | panorama | help`): answers `--version` and help from argv alone (src/cli/command-line.ts), then
 // loads the config once, maps ConfigError to exit code 2 with one line on stderr, runs the driver
 // until SIGINT/SIGTERM, and for `--sim` starts a private loopback broker when nothing answers on the
 // default URL (recorded for the client commands, src/adapters/sim-broker-file.ts). Every other
 // module is imported lazily by the command that needs it, so help and version start fast. Owns
 // process exit codes and signals; everything else is delegated. README "Command line".
+import { enableCompileCache } from 'node:module';
 import type { DriverConfig } from './config/config.ts';
 import { ConfigError } from './config/config-error.ts';
 import { commandHelp, earlyAction, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, overview, PROGRAM, versionLine, COMMAND_HELP } from './cli/command-line.ts';
 import { closestName } from './cli/did-you-mean.ts';
 import { createLogger, setLogLevel } from './logging/logger.ts';
+
+// Node's on-disk compile cache (in the OS temp folder; NODE_DISABLE_COMPILE_CACHE=1 turns it off):
+// later starts reuse the compiled code of every module the command then imports — and, in a clone,
+// the type-stripped sources, which is most of a src/ start's CPU (bench/startup.ts).
+enableCompileCache();
 
 const log = createLogger('cli');
 
@@ -128,6 +134,22 @@ async function main(): Promise<number> {
     const { runSettingsLink } = await import('./settings-link-command.ts');
     const { processInput } = await import('./config/config.ts');
     return await runSettingsLink(argv, processInput().env, (line) => process.stdout.write(line + '\n'), (line) => process.stderr.write(line + '\n'));
+  }
+  // The panorama's own flags are split off first; the rest is the driver's configuration (connection, tenant, --json).
+  if (argv[0] === 'panorama') {
+    const { splitPanoramaArgv } = await import('./client/panorama-args.ts');
+    const { loadConfig } = await import('./adapters/config-files.ts');
+    const { processInput } = await import('./config/config.ts');
+    const { own, rest } = splitPanoramaArgv(argv.slice(1));
+    try {
+      const config = loadConfig({ argv: ['panorama', ...rest], env: processInput().env });
+      setLogLevel(config.logLevel);
+      const { runPanorama } = await import('./client/client-main.ts');
+      return await runPanorama(config, own);
+    } catch (error) {
+      if (error instanceof ConfigError) return usageError(error.message);
+      throw error;
+    }
   }
   const { runsSettingsApp } = await import('./config/config.ts');
   try {

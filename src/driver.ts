@@ -12,7 +12,6 @@ import { natsConnectionOptions } from './adapters/nats-options.ts';
 import { openAuditLog } from './adapters/audit-log.ts';
 import type { DaemonTransport } from './adapters/daemon-transport.ts';
 import { daemonAuthOf } from './adapters/daemon-auth.ts';
-import { createStateInspector } from './adapters/state-inspector.ts';
 import { refuseDuplicateDevice } from './adapters/duplicate-device.ts';
 import { prepareDeviceRuntime, type DeviceRuntime, type DeviceRuntimeOptions } from './actors/device-runtime.ts';
 import { createRpcGate, type GateTarget, type RpcGate } from './actors/rpc-gate.ts';
@@ -22,6 +21,7 @@ import { publishApprovalEvents } from './actors/approval-events.ts';
 import { startHealthSummary } from './actors/health-summary.ts';
 import { d2dEstopListener } from './actors/d2d-estop-listener.ts';
 import { callerRefusal } from './safety/caller-allow.ts';
+import { createCallerIdentity } from './safety/caller-identity.ts';
 import { callerHeardMatters, explainRefusal, viewOf } from './machines/driver.machine.ts';
 import { availabilityOf } from './machines/driver-state.ts';
 import { reconfigurePlan } from './config/reconfigure-plan.ts';
@@ -157,15 +157,19 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
   const mediaEnabled = !config.noMedia;
   const functions = functionsFor({ media: mediaEnabled });
   const events = eventsFor({ media: mediaEnabled });
-  const inspector = config.inspectUrl ? createStateInspector(config.inspectUrl) : undefined;
+  // @statelyai/inspect (and its serialisers) only when asked for: ~30 modules a plain start skips.
+  const inspector = config.inspectUrl ? (await import('./adapters/state-inspector.ts')).createStateInspector(config.inspectUrl) : undefined;
   // The root, the mesh runtime and the config in force are read late by the closures below.
   let robot: RobotRuntime | undefined;
   const root = () => (robot as RobotRuntime).driver;
   let mesh: DeviceRuntime | undefined;
   let current = config;
   const audit = openAuditLog(config.auditLogPath, (record) => mesh?.publish(subjects.audit(current.tenant, current.deviceId), record));
-  const gate = createRpcGate({ functions, target: lateTarget(root), explainRefusal, onRefusal: (info) => robot?.recordRefusal(info), callerRefusal: ({ fn, labels, event, caller }) => callerRefusal(current.rpcAllow, fn, labels, caller, event), rateLimiter: new RateLimiter(() => root().getSnapshot().context.policy.rate_limits), onCall: (who) => robot && callerHeardMatters(robot.driver.getSnapshot().context, who) && robot.driver.send({ type: 'caller.heard', who }), hold: createApprovalStage(root) });
-  const supervisorGate = createRpcGate({ functions: SUPERVISOR_FUNCTIONS, target: lateTarget(root), explainRefusal, onRefusal: (info) => robot?.recordRefusal(info) });
+  // Signed callers (--trusted-callers): one verifier, one replay cache, for every path and both gates.
+  const identity = config.trustedCallers.length > 0 ? createCallerIdentity({ trusted: config.trustedCallers, requireSigned: config.requireSignedCallers }) : undefined;
+  const identify = identity ? { identify: identity.identify } : {};
+  const gate = createRpcGate({ functions, target: lateTarget(root), explainRefusal, ...identify, onRefusal: (info) => robot?.recordRefusal(info), callerRefusal: ({ fn, labels, event, caller }) => callerRefusal(current.rpcAllow, fn, labels, caller, event), rateLimiter: new RateLimiter(() => root().getSnapshot().context.policy.rate_limits), onCall: (who) => robot && callerHeardMatters(robot.driver.getSnapshot().context, who) && robot.driver.send({ type: 'caller.heard', who }), hold: createApprovalStage(root) });
+  const supervisorGate = createRpcGate({ functions: SUPERVISOR_FUNCTIONS, target: lateTarget(root), explainRefusal, ...identify, onRefusal: (info) => robot?.recordRefusal(info) });
   const policy = startPolicy(config);
   const meshOptionsOf = (c: DriverConfig, brokers: ReadonlyArray<string>): DeviceRuntimeOptions => ({
     deviceId: c.deviceId,
@@ -207,6 +211,8 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     privilegedRpc: config.privilegedRpc,
     policy,
     audit,
+    mediaPolicy: config.mediaPolicy,
+    callersVerified: identity !== undefined,
     emitSafetyEvent: (payload) => mesh?.emitEvent('safety_event', payload),
     mesh: device.logic,
     meshInput: device.input(),

@@ -2,7 +2,7 @@
 // Owns the error vocabulary and its JSON-RPC mapping (device-connect-protocol.md §2.3: -32601
 // unknown method, -32602 invalid params, -32000 handler failure); `error.data` carries `_tag` and
 // the fields below. Does not own logging or retry policy. No code matches on messages.
-import { Data } from 'effect';
+import * as Data from 'effect/Data';
 import type { InvalidFrame, PayloadTooLarge } from './media/encoding/frame-errors.ts';
 import type { SoundFileRefused } from './adapters/sound-files.ts';
 
@@ -89,6 +89,18 @@ export class ApprovalTimeout extends Data.TaggedError('ApprovalTimeout')<{ reado
 export class ApprovalNotFound extends Data.TaggedError('ApprovalNotFound')<{ readonly message: string; readonly approval_id: string }> {}
 /** A state-changing call from a caller outside DEVICE_CONNECT_RPC_ALLOW (src/safety/caller-allow.ts); stops are never refused. */
 export class CallerNotAllowed extends Data.TaggedError('CallerNotAllowed')<{ readonly message: string; readonly caller: string | null; readonly function: string; readonly allow: ReadonlyArray<string> }> {}
+/** A signed call whose signature, key, JWT or signed fields do not check out (src/safety/caller-identity.ts). */
+export class SignatureInvalid extends Data.TaggedError('SignatureInvalid')<{ readonly message: string; readonly key: string | null; readonly problem: string }> {}
+/** A validly signed call from a key (or a JWT issuer) that is not in --trusted-callers. */
+export class CallerNotTrusted extends Data.TaggedError('CallerNotTrusted')<{ readonly message: string; readonly key: string; readonly issuer: string | null }> {}
+/** A signed call seen before (same key and request id) or with a timestamp outside the replay window. */
+export class ReplayRejected extends Data.TaggedError('ReplayRejected')<{ readonly message: string; readonly key: string; readonly request_id: string; readonly reason: 'seen' | 'stale' | 'future'; readonly window_ms: number }> {}
+/** An unsigned call that must be signed: a state-changing call under --require-signed-callers, or one naming a verified (nkey) identity. */
+export class SignatureRequired extends Data.TaggedError('SignatureRequired')<{ readonly message: string; readonly function: string; readonly reason: 'required' | 'names_verified_caller' }> {}
+/** A camera/microphone function under --media-policy deny (never allowed on this driver). */
+export class MediaDenied extends Data.TaggedError('MediaDenied')<{ readonly message: string; readonly function: string; readonly media_policy: string }> {}
+/** A camera/microphone function under --media-policy supervisor while the supervisor has not enabled media (or disabled it). */
+export class MediaNotEnabled extends Data.TaggedError('MediaNotEnabled')<{ readonly message: string; readonly function: string; readonly media_policy: string }> {}
 export class HandlerFailed extends Data.TaggedError('HandlerFailed')<{ readonly message: string }> {}
 
 export type RpcFailure =
@@ -122,6 +134,12 @@ export type RpcFailure =
   | ApprovalTimeout
   | ApprovalNotFound
   | CallerNotAllowed
+  | SignatureInvalid
+  | CallerNotTrusted
+  | ReplayRejected
+  | SignatureRequired
+  | MediaDenied
+  | MediaNotEnabled
   | HandlerFailed;
 
 /** Daemon adapter error tags that mean "the daemon is not there" rather than "it said no". */

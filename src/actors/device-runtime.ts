@@ -163,7 +163,7 @@ class MeshIo {
 function entryHandlers({ options, now, registration }: Omit<MeshRun, 'handlers'>) {
   const entry = createMeshEntry();
   const serve = <R>(gate: RpcGate, wire: MeshWire<R>) => (msg: Msg, sink: ReplySink): void => {
-    void entry.handle(gate, wire, msg.data, sink);
+    void entry.handle(gate, wire, msg.data, sink, msg.subject);
   };
   const svcWires = new Map(options.functions.map((fn) => [fn.name, svcWire(fn.name)] as const));
   return {
@@ -171,9 +171,9 @@ function entryHandlers({ options, now, registration }: Omit<MeshRun, 'handlers'>
     onCommand: serve(withBuiltins(options.gate, { [REQUEST_REGISTRATION_METHOD]: () => registrationParams(registration(), now()) }), cmdWire),
     onSupervisor: options.supervisorGate ? serve(options.supervisorGate, cmdWire) : undefined,
     onBroadcast: serve(options.gate, broadcastWire(options.tenant, options.deviceId, now)),
-    onEndpoint: (method: string, data: Uint8Array, sink: ReplySink): void => {
+    onEndpoint: (method: string, data: Uint8Array, sink: ReplySink, subject?: string): void => {
       const wire = svcWires.get(method);
-      if (wire) void entry.handle(options.gate, wire, data, sink);
+      if (wire) void entry.handle(options.gate, wire, data, sink, subject);
     },
   };
 }

@@ -4,7 +4,7 @@
 // the microphone ring, waiting for missing audio) and push_audio_sample (PCM to the speaker stream).
 // Owns the capture wait and the reply shapes; PCM codecs live in src/media/pcm-payload.ts, Opus and
 // pacing in the media link adapter.
-import { Result } from 'effect';
+import * as Result from 'effect/Result';
 import { MediaUnavailable } from '../errors.ts';
 import { PCM_SAMPLE_RATE_HZ } from '../media/detectors/pcm-ring-buffer.ts';
 import type { MediaLink } from '../media/media-link.ts';

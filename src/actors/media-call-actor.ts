@@ -4,7 +4,7 @@
 // typed failure, never a crash) and is aborted when stopped. Also the two failure mappings call
 // actors share: media-link errors and daemon adapter throws. Owns no call's behaviour (see
 // media-*-calls.ts) and no I/O of its own.
-import { Result } from 'effect';
+import * as Result from 'effect/Result';
 import { fromCallback, type CallbackActorLogic } from 'xstate';
 import { failureFromDaemon, HandlerFailed, isDaemonUnavailableTag, MediaUnavailable, messageOf, NoFrameYet, type RpcFailure } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';

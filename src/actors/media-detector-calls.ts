@@ -2,7 +2,7 @@
 // and detect_motion read the live link's monitors on demand; set_monitors changes which background
 // monitors run and their thresholds (kept for the next link too). Owns the settings merge and the
 // reply of set_monitors; the detectors and their timers live in media-monitors.ts.
-import { Result } from 'effect';
+import * as Result from 'effect/Result';
 import { linkFailure, mediaCall, type MediaCallDeps } from './media-call-actor.ts';
 import { FIRST_FRAME_WAIT_MS } from './media-frame-calls.ts';
 

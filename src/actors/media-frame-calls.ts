@@ -3,7 +3,7 @@
 // asked; push_video_frame is refused with Unsupported (the robot has no display). Owns the capture
 // wait and the mapping of call parameters to encoder options; encoding and the RPC payload budget
 // live in src/media/encoding, the picture comes from the media link adapter.
-import { Result } from 'effect';
+import * as Result from 'effect/Result';
 import { Unsupported } from '../errors.ts';
 import { frameTooOld } from '../media/frame-freshness.ts';
 import { encodeVideoFrame } from '../media/encoding/frame-encoding.ts';

@@ -3,7 +3,7 @@
 // tells the session machine (`media.release`); acquire_media_hardware gives them back, tells the
 // machine (`media.acquire`) and waits for it to stream again before answering. Owns the two reply
 // shapes and the acquire wait; the session's states belong to the machine, HTTP to the adapter.
-import { Result } from 'effect';
+import * as Result from 'effect/Result';
 import { mediaCall, type MediaCallDeps } from './media-call-actor.ts';
 
 /** acquire_media_hardware waits this long for the session to stream again before answering. */

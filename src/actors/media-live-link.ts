@@ -3,7 +3,7 @@
 // monitors and their settings. The session actor attaches and detaches links; call actors read the
 // link, the monitors and the settings. Owns neither the session's state (the media-session machine
 // does) nor any I/O: links are opened by the session actor through the injected adapter.
-import { Result } from 'effect';
+import * as Result from 'effect/Result';
 import { waitFor } from 'xstate';
 import { MediaUnavailable } from '../errors.ts';
 import { mediaStateName, type MediaContext, type MediaSessionRef, type MediaStateName } from '../machines/media-session.machine.ts';

@@ -4,7 +4,7 @@
 // only state changes (`audio_event`, `motion_event`). Also answers the on-demand detect_* reads
 // from the same detectors. Owns the timers and detector instances; the algorithms live in
 // src/media/detectors, the link in src/adapters/media-link, publishing in the caller's `onEvent`.
-import { Result } from 'effect';
+import * as Result from 'effect/Result';
 import { AudioActivityDetector, AUDIO_DEFAULT_THRESHOLD, type AudioEvent, type AudioMeasurement } from '../media/detectors/audio-activity.ts';
 import { NOISE_MARGIN } from '../media/detectors/audio-activity.ts';
 import { stateConfidence } from '../media/detectors/detector-common.ts';

@@ -4,7 +4,7 @@
 // `media.release` when the producer is missing because the daemon released its media);
 // `watchReleased` polls the daemon's media status while released and sends `media.acquire` once
 // another program gave the hardware back. Owns no state: timing is the machine's, I/O the adapters'.
-import { Result } from 'effect';
+import * as Result from 'effect/Result';
 import { fromCallback, type CallbackActorLogic } from 'xstate';
 import type { DaemonHttpClient } from '../adapters/daemon-http.ts';
 import { messageOf } from '../errors.ts';

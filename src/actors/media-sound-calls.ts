@@ -2,7 +2,7 @@
 // name inside the configured sounds directory, reads it, uploads it to the daemon and plays it
 // there. Owns the order of those steps and the reply; path rules and file reads live in
 // src/adapters/sound-files.ts, the upload and play requests in the daemon HTTP adapter.
-import { Result } from 'effect';
+import * as Result from 'effect/Result';
 import { readSoundFile, resolveSoundFile } from '../adapters/sound-files.ts';
 import { Unsupported } from '../errors.ts';
 import { mediaCall, type MediaCallDeps } from './media-call-actor.ts';

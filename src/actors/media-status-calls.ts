@@ -4,7 +4,7 @@
 // robot's audio/video directly: the daemon's media status and, on request, a real signalling
 // probe). Owns the reply shapes only; the payload rules live in src/media/stream-access.ts, the
 // I/O in the daemon HTTP adapter, the signalling client and the camera-IPC adapter.
-import { Result } from 'effect';
+import * as Result from 'effect/Result';
 import { cameraIpcSocketExists } from '../adapters/camera-ipc.ts';
 import { messageOf } from '../errors.ts';
 import { PCM_SAMPLE_RATE_HZ } from '../media/detectors/pcm-ring-buffer.ts';

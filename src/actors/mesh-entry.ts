@@ -25,8 +25,8 @@ export interface MeshEntryCounters {
 }
 
 export interface MeshEntry {
-  /** Decodes, gates and answers one message; never rejects, never throws. */
-  handle<R>(gate: RpcGate, wire: MeshWire<R>, data: Uint8Array, sink: ReplySink): Promise<void>;
+  /** Decodes, gates and answers one message; never rejects, never throws. `subject`: where it was published (a signature covers it). */
+  handle<R>(gate: RpcGate, wire: MeshWire<R>, data: Uint8Array, sink: ReplySink, subject?: string): Promise<void>;
   counters(): MeshEntryCounters;
 }
 
@@ -38,6 +38,12 @@ async function callGate(gate: RpcGate, call: MeshCall): Promise<GateResult> {
     log.error('gate threw', { method: call.method, error: error as Error });
     return { ok: false, error: new HandlerFailed({ message: messageOf(error) }) };
   }
+}
+
+/** The call with the subject it arrived on added to its signature claim (when it is signed). */
+function withSubject(call: MeshCall, subject: string | undefined): MeshCall {
+  const claim = call.caller.claim;
+  return claim && subject !== undefined ? { ...call, caller: { ...call.caller, claim: { ...claim, subject } } } : call;
 }
 
 /** The reply for an outcome; a result JSON cannot encode (a cycle, a bigint) becomes HandlerFailed. */
@@ -77,7 +83,7 @@ export function createMeshEntry(): MeshEntry {
   };
 
   return {
-    async handle(gate, wire, data, sink) {
+    async handle(gate, wire, data, sink, subject) {
       let method: string | undefined;
       try {
         const decoded = wire.decode(data);
@@ -88,7 +94,7 @@ export function createMeshEntry(): MeshEntry {
           outcome = { ok: false, error: decoded.error };
         } else {
           method = decoded.call.method;
-          outcome = await callGate(gate, decoded.call);
+          outcome = await callGate(gate, withSubject(decoded.call, subject));
         }
         const reply = fitted(wire, sink, decoded.ref, encode(wire, decoded.ref, outcome, method), method);
         if (reply) sink.send(reply);

@@ -30,6 +30,7 @@ import { answerDaemonCall, DAEMON_CALLS } from './daemon-calls.ts';
 import { startSafetyTrail } from './safety-trail.ts';
 import type { SafetyPolicy } from '../safety/safety-policy.ts';
 import type { EstopDecision } from '../safety/d2d-estop.ts';
+import type { MediaPolicyMode } from '../safety/media-policy.ts';
 
 const log = createLogger('robot');
 
@@ -54,6 +55,10 @@ export interface RobotRuntimeOptions {
   /** The safety policy in force at start (the root keeps it; set_safety_policy replaces it). */
   readonly policy?: SafetyPolicy;
   readonly audit: AuditLog;
+  /** --media-policy: the camera/microphone policy at start (default allow). */
+  readonly mediaPolicy?: MediaPolicyMode;
+  /** Whether signed callers are verified (--trusted-callers): then an nkey-shaped owner in the audit is a verified caller. */
+  readonly callersVerified?: boolean;
   /** Publishes a `safety_event` on the mesh (set once the mesh runtime exists). */
   readonly emitSafetyEvent: (payload: Record<string, unknown>) => void;
   readonly inspect?: Observer<InspectionEvent>;
@@ -173,11 +178,11 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
   });
   const driver = createActor(logic, {
     systemId: 'driver',
-    input: { deviceId: options.deviceId, leasePolicy: options.leasePolicy, leaseTtlS: options.leaseTtlS, privilegedRpc: options.privilegedRpc, ...(options.policy ? { policy: options.policy } : {}), mediaEnabled: options.media !== undefined, mesh: options.meshInput },
+    input: { deviceId: options.deviceId, leasePolicy: options.leasePolicy, leaseTtlS: options.leaseTtlS, privilegedRpc: options.privilegedRpc, ...(options.policy ? { policy: options.policy } : {}), ...(options.mediaPolicy ? { mediaPolicy: options.mediaPolicy } : {}), mediaEnabled: options.media !== undefined, mesh: options.meshInput },
     ...inspect,
   });
   root = driver;
-  const trail = startSafetyTrail(driver, options.audit, options.emitSafetyEvent);
+  const trail = startSafetyTrail(driver, options.audit, options.emitSafetyEvent, options.callersVerified ?? false);
   const lastStatus = (): DaemonStatus | null => (driver.getSnapshot().context.daemonStatus?.value as DaemonStatus | undefined) ?? null;
   const subscriptions = [
     driver.on('driver.read', ({ requestId, function: fn, params }) => {

@@ -1,11 +1,12 @@
-// The one path every RPC takes (design card): decode params with the function's Effect Schema →
+// The one path every RPC takes (design card): who the caller is (a signature verified, or the
+// unsigned call checked: src/safety/caller-identity.ts) → decode params with the function's Effect Schema →
 // the caller allowlist (identity, not state) → the caller's rate limit for the function's class → `snapshot.can(event)` → (a function held for
 // approval: wait for the decision, then `can()` again) → `send` → await the
 // machine's `rpc.outcome` for this request id with a timeout → reply. Owns nothing else: no daemon
 // I/O, no machine state (the rate limiter keeps its buckets). A refusal is turned into a typed error
 // by the optional `explainRefusal` of the composing actor, else NotAllowedInState.
 import { randomUUID } from 'node:crypto';
-import { Result } from 'effect';
+import * as Result from 'effect/Result';
 import type { AnyActorRef } from 'xstate';
 import { HandlerFailed, NotAllowedInState, OutcomeTimeout, RateLimited, UnknownMethod, type RpcFailure } from '../errors.ts';
 import { rateClassOf, type RateLimiter } from '../rpc/rate-limits.ts';
@@ -66,6 +67,8 @@ export interface RpcGateOptions {
   readonly hold?: (call: { fn: string; event: { type: string }; params: Record<string, unknown>; caller: CallerMeta }) => Promise<RpcFailure | null> | null;
   /** The caller allowlist (src/safety/caller-allow.ts): a refusal here comes before the rate limit and the state gate. */
   readonly callerRefusal?: (call: { fn: string; labels: RpcFunction['labels']; event: { type: string }; caller: CallerMeta }) => RpcFailure | null;
+  /** Who the caller is (src/safety/caller-identity.ts): a signed call verified, an unsigned one checked; first of all the gate's decisions. */
+  readonly identify?: (call: { fn: string; labels: RpcFunction['labels']; params: Readonly<Record<string, unknown>>; caller: CallerMeta }) => { ok: true; caller: CallerMeta } | { ok: false; error: RpcFailure };
   /** Told the caller (the rate limiter's key) of every decoded call, refused or not: the dead-man hears it. */
   readonly onCall?: (callerKey: string) => void;
 }
@@ -120,9 +123,16 @@ export function createRpcGate(options: RpcGateOptions): CreatedRpcGate {
     functionNames: [...byName.keys()],
     has: (method) => byName.has(method),
     waiting: waiters.size,
-    async call(method, params, caller) {
+    async call(method, params, asserted) {
       const fn = byName.get(method) as RpcFunction<unknown, { type: string }> | undefined;
       if (!fn) return { ok: false, error: new UnknownMethod({ message: `Unknown method: ${method}`, method }) };
+      const identified = options.identify?.({ fn: method, labels: fn.labels, params, caller: asserted }) ?? { ok: true, caller: asserted };
+      if (!identified.ok) {
+        const event = { type: 'caller.refused', ...(typeof params.owner === 'string' ? { owner: params.owner } : {}) };
+        options.onRefusal?.({ fn: method, error: identified.error, caller: asserted, event });
+        return { ok: false, error: identified.error };
+      }
+      const caller = identified.caller;
       const decoded = fn.params.decode(params);
       if (Result.isFailure(decoded)) return { ok: false, error: decoded.failure };
       const requestId = randomUUID();

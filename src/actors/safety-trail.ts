@@ -1,7 +1,7 @@
 // The safety trail of the robot side: every refusal (the gate's, and the speed limits' TooFast), goto
 // stretched by the speed limits, interlock and lease change, policy change (who, before, after),
-// dead-man stop, approval request and decision, late move stopped and unconfirmed stop becomes one
-// record — appended to the audit log and published as a
+// dead-man stop, approval request and decision, late move stopped, unconfirmed stop, media enabled
+// or disabled and every accepted capture becomes one record (with its caller, verified or asserted) — appended to the audit log and published as a
 // `safety_event` — carrying the state AFTER the change, read from the children's snapshots (the
 // lease change carries its own after-holder, since a lapsed lease expires and is re-acquired in one
 // step). Owns the record shape; decides nothing and keeps no state. reference-driver.md §12.
@@ -13,6 +13,8 @@ import { viewOf, type DriverMachine } from '../machines/driver.machine.ts';
 import { isoSeconds, type CallerMeta } from '../protocol/json-rpc.ts';
 import { policyDocument } from '../safety/safety-policy.ts';
 import type { EstopDecision } from '../safety/d2d-estop.ts';
+import { isUserKey } from '../safety/caller-identity.ts';
+import { mediaPolicyStatus } from '../safety/media-policy.ts';
 
 export interface SafetyTrail {
   /** A gate refusal (audited and announced like every state change). */
@@ -22,16 +24,26 @@ export interface SafetyTrail {
   stop(): void;
 }
 
-export function startSafetyTrail(root: Actor<DriverMachine>, audit: AuditLog, emitSafetyEvent: (payload: Record<string, unknown>) => void): SafetyTrail {
+/**
+ * The `caller` of a record: `{id, verified, key?}`. With signed callers on, an nkey-shaped id can only
+ * come from a verified call (the gate refuses unsigned calls naming one: src/safety/caller-identity.ts).
+ */
+export function callerRecord(id: string | null, callersVerified: boolean, verifiedKey?: string): Record<string, unknown> {
+  const verified = verifiedKey !== undefined || (callersVerified && isUserKey(id));
+  return verified ? { id: verifiedKey ?? id, verified: true, key: verifiedKey ?? id } : { id, verified: false };
+}
+
+export function startSafetyTrail(root: Actor<DriverMachine>, audit: AuditLog, emitSafetyEvent: (payload: Record<string, unknown>) => void, callersVerified = false): SafetyTrail {
   const record = (kind: string, reason: string, fn: string | null, owner: string | null, extra: Record<string, unknown> = {}, override: Record<string, unknown> = {}) => {
     const state = { ...safetyState(viewOf(root.getSnapshot().context), Date.now()), ...override };
-    const entry = { kind, reason, function: fn, owner, state, ts: isoSeconds(Date.now()), ...extra };
+    const entry = { kind, reason, function: fn, owner, caller: callerRecord(owner, callersVerified), state, ts: isoSeconds(Date.now()), ...extra };
     audit.append(entry);
     emitSafetyEvent(entry);
   };
   const { interlock, lease, motion } = root.getSnapshot().context.children;
   const subscriptions = [
-    interlock.on('interlock.changed', (e) => record(e.state === 'tripped' ? 'interlock_tripped' : 'interlock_reset', e.reason ?? '', null, e.owner, { source: e.source })),
+    // A D2D trip's owner is the emitting device's subject token, never a verified caller.
+    interlock.on('interlock.changed', (e) => record(e.state === 'tripped' ? 'interlock_tripped' : 'interlock_reset', e.reason ?? '', null, e.owner, { source: e.source, ...(e.source === 'd2d' ? { caller: { id: e.owner, verified: false } } : {}) })),
     lease.on('lease.changed', (e) => record(`lease_${e.reason}`, e.detail ?? e.reason, null, e.owner, { expires_at: e.expiresAt / 1000 }, { lease_owner: e.holder })),
     motion.on('motion.late_move', (e) => record('late_move_stopped', e.reason, null, null, { uuid: e.uuid })),
     motion.on('motion.stop_unconfirmed', (e) => record('stop_unconfirmed', e.reason, null, null, { error: e.error })),
@@ -44,6 +56,8 @@ export function startSafetyTrail(root: Actor<DriverMachine>, audit: AuditLog, em
       else if (e.outcome === 'stretched') record('speed_limited', e.reason, e.function, e.owner, { speed_limited: e.detail });
     }),
     root.on('policy.changed', (e) => record('policy_changed', e.reason, 'set_safety_policy', e.owner, { before: policyDocument(e.before), after: policyDocument(e.after) })),
+    root.on('media_policy.changed', (e) => record(e.after.enabled ? 'media_enabled' : 'media_disabled', e.reason, 'set_media_enabled', e.owner, { media_policy: mediaPolicyStatus(e.after) })),
+    root.on('media.captured', (e) => record('media_capture', 'capture', e.function, e.caller, { caller: e.verified && e.caller ? callerRecord(e.caller, callersVerified, e.caller) : { id: e.caller, verified: false } })),
     root.on('approval.requested', (e) => record('approval_requested', 'waiting for approval', e.approval.function, e.approval.owner, { approval_id: e.approval.approvalId, params: e.approval.params, expires_at: e.approval.expiresAt / 1000 })),
     // A stop that ends a waiting call is audited as a denial (decision `stopped`, by whoever stopped).
     root.on('approval.decided', (e) => record(`approval_${e.decision === 'stopped' ? 'denied' : e.decision}`, e.reason, e.approval.function, e.approval.owner, { approval_id: e.approval.approvalId, decision: e.decision, decided_by: e.by })),
@@ -51,10 +65,13 @@ export function startSafetyTrail(root: Actor<DriverMachine>, audit: AuditLog, em
   return {
     refusal({ fn, error, caller, event }) {
       const owner = caller.sourceDevice ?? ('owner' in event ? String((event as { owner: unknown }).owner) : null);
-      record('refused', error.message, fn, owner, { error_tag: error._tag, ...(caller.reasoning ? { llm_reasoning: caller.reasoning } : {}) });
+      // A refused call is verified only when its signature checked out: an unsigned one naming a key is not.
+      const who = { caller: caller.verified ? callerRecord(caller.verified.key, callersVerified, caller.verified.key) : { id: owner, verified: false } };
+      record('refused', error.message, fn, owner, { error_tag: error._tag, ...who, ...(caller.reasoning ? { llm_reasoning: caller.reasoning } : {}) });
     },
     d2dEstop(d) {
-      const extra = d.act === 'ignore' ? { emitter: d.emitter, ignored_because: d.why } : { emitter: d.emitter };
+      const asserted = { id: d.emitter, verified: false };
+      const extra = d.act === 'ignore' ? { emitter: d.emitter, ignored_because: d.why, caller: asserted } : { emitter: d.emitter, caller: asserted };
       record(d.act === 'trip' ? 'd2d_estop_tripped' : 'd2d_estop_ignored', d.reason, 'emergencyStop', d.emitter, extra);
     },
     stop() {

@@ -84,7 +84,18 @@ export function readJsonFile(path: string): unknown {
   }
 }
 
-export const CONFIG_FILE_READS: ConfigFileReads = { credentials: loadCredentialsFile, newestMatch, exists: existsSync, readJson: readJsonFile };
+/** Reads a small text configuration file (the trusted callers' keys); unreadable or too large is a ConfigError. */
+export function readTextFile(path: string): string {
+  try {
+    if (statSync(path).size > MAX_JSON_CONFIG_BYTES) throw new ConfigError(`${path} is larger than ${MAX_JSON_CONFIG_BYTES} bytes`);
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+}
+
+export const CONFIG_FILE_READS: ConfigFileReads = { credentials: loadCredentialsFile, newestMatch, exists: existsSync, readJson: readJsonFile, readText: readTextFile };
 
 /** The configuration of this argv and env: their settings file read, then resolveConfig; throws ConfigError (exit 2). */
 export function loadConfig(input: LoadConfigInput): DriverConfig {

@@ -4,7 +4,7 @@
 // JSON-RPC (src/errors.ts). Follows reachy-daemon-api.md §0 "Error shapes" and "Backend gate":
 // FastAPI 422 `{"detail":[issue...]}`, `HTTPException` `{"detail":"..."}`, plain-text 500, and the
 // 503 `{"detail":"Backend not running"}` gate.
-import { Data } from 'effect';
+import * as Data from 'effect/Data';
 
 /** One pydantic validation issue, as FastAPI lists them under `detail` in a 422 reply. */
 export interface DaemonValidationIssue {

@@ -7,7 +7,7 @@
 // skips the check: nothing can answer there, and the mesh link reports the broker. Owns the probe
 // and the DuplicateDeviceId error; the CLI maps it to exit code 1. Issue 10 item 3.
 import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
-import { Data } from 'effect';
+import * as Data from 'effect/Data';
 import { createLogger } from '../logging/logger.ts';
 import { subjects } from '../protocol/subjects.ts';
 

@@ -33,7 +33,7 @@ export interface MicroServiceOptions {
   readonly version: string;
   readonly functions: ReadonlyArray<AnyRpcFunction>;
   /** Answers one endpoint request through `sink`; must not throw (the mesh entry catches everything). */
-  readonly serve: (method: string, data: Uint8Array, sink: ReplySink) => void;
+  readonly serve: (method: string, data: Uint8Array, sink: ReplySink, subject: string) => void;
 }
 
 export interface MicroService {
@@ -75,7 +75,7 @@ export async function startMicroService(nc: NatsConnection, options: MicroServic
       metadata: { description: fn.description.slice(0, 200), parameters: JSON.stringify(fn.params.jsonSchema), direction: fn.labels.direction, safety: fn.labels.safety },
       handler: (err, msg) => {
         if (err) return;
-        options.serve(fn.name, msg.data, endpointSink(nc, msg, (tag) => countError(msg.subject, tag)));
+        options.serve(fn.name, msg.data, endpointSink(nc, msg, (tag) => countError(msg.subject, tag)), msg.subject);
       },
     });
   }

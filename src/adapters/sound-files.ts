@@ -9,7 +9,8 @@
 import { constants as fsConstants, type Stats } from 'node:fs';
 import { type FileHandle, lstat, open, readdir, realpath, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { Data, Result } from 'effect';
+import * as Data from 'effect/Data';
+import * as Result from 'effect/Result';
 import { MAX_SOUND_UPLOAD_BYTES } from '../adapters/daemon-http.ts';
 
 /**

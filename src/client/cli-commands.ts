@@ -15,6 +15,7 @@ import { deviceTable, errorJson, errorLines, functionListing } from './cli-forma
 import type { JsonObject } from './device-record.ts';
 import { isClientError, type ClientError } from './errors.ts';
 import { isValidDeviceId, MeshClient, type DiscoveryMode } from './mesh-client.ts';
+import type { CallerSigner } from './caller-signer.ts';
 
 export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../cli/command-line.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../cli/command-line.ts';
@@ -32,6 +33,8 @@ export interface ClientCommandArgs {
   readonly connectOptions: NodeConnectionOptions;
   readonly tenant: string;
   readonly discoveryMode: DiscoveryMode;
+  /** Signs `call` requests with the credentials' user seed (src/client/caller-signer.ts); absent: unsigned. */
+  readonly signer?: CallerSigner | undefined;
   readonly out?: (line: string) => void;
   /** Errors, hints and notices (stderr); defaults to `out` when only `out` is given. */
   readonly err?: (line: string) => void;
@@ -240,6 +243,7 @@ export async function runClientCommand(args: ClientCommandArgs): Promise<number>
     client = new MeshClient(nc, {
       tenant: args.tenant,
       discoveryMode: args.discoveryMode,
+      ...(args.signer ? { signer: args.signer } : {}),
       ...(args.timeoutMs === undefined ? {} : { requestTimeoutMs: args.timeoutMs }),
     });
     return await execute(client, plan, args, sinks);

@@ -10,6 +10,7 @@ import { processInput, type DriverConfig } from '../config/config.ts';
 import { createLogger } from '../logging/logger.ts';
 import { colourWanted } from '../cli/terminal-style.ts';
 import { runClientCommand } from './cli-commands.ts';
+import { callerSignerOf } from './caller-signer.ts';
 import type { DiscoveryMode } from './mesh-client.ts';
 
 const log = createLogger('client');
@@ -32,6 +33,47 @@ export function clientDiscoveryMode(config: Pick<DriverConfig, 'discoveryMode' |
   return config.sources['discoveryMode'] === 'default' ? 'auto' : config.discoveryMode;
 }
 
+/** `panorama`: its own flags were split off argv (panorama-args.ts); the device id is the positional or the configured one. */
+export async function runPanorama(config: DriverConfig, own: readonly string[]): Promise<number> {
+  const { parsePanoramaArgs, PanoramaUsageError } = await import('./panorama-args.ts');
+  const { runPanoramaCommand, EXIT_USAGE } = await import('./panorama-command.ts');
+  const { isValidDeviceId } = await import('./mesh-client.ts');
+  const usage = (message: string) => {
+    process.stderr.write(`reachy-mini-driver panorama: ${message}\n`);
+    return EXIT_USAGE;
+  };
+  let args;
+  try {
+    args = parsePanoramaArgs(own);
+  } catch (error) {
+    if (error instanceof PanoramaUsageError) return usage(error.message);
+    throw error;
+  }
+  const positional = config.positional.filter((p) => p !== '--json');
+  if (positional.length > 1) return usage(`unexpected argument ${JSON.stringify(positional[1])}`);
+  // No id given: the configured one, else the running `--sim` driver's (the first flow's robot).
+  const simRecord = config.sources['messagingUrls'] === 'default' ? readSimBrokerRecord(config.configDir) : undefined;
+  const deviceId = positional[0] ?? (config.sources['deviceId'] === 'default' ? simRecord?.deviceId : config.deviceId);
+  if (deviceId === undefined) return usage('usage: panorama <device_id> [--output DIR] [options] (`reachy-mini-driver help panorama`)');
+  if (!isValidDeviceId(deviceId)) return usage(`invalid device id ${JSON.stringify(deviceId)}`);
+  const target = clientTarget(config);
+  const abort = new AbortController();
+  process.once('SIGINT', () => abort.abort());
+  process.once('SIGTERM', () => abort.abort());
+  return await runPanoramaCommand({
+    deviceId,
+    args,
+    connectOptions: clientConnectionOptions({ servers: target.servers, credentials: config.credentials, tls: config.tls }),
+    tenant: target.tenant,
+    discoveryMode: clientDiscoveryMode(config),
+    json: config.json,
+    progressBar: !config.json && process.stderr.isTTY === true,
+    colour: colourWanted(processInput().env, process.stderr.isTTY === true),
+    brokerLabel: target.servers.join(', '),
+    signal: abort.signal,
+  });
+}
+
 export async function runClient(config: DriverConfig): Promise<number> {
   const target = clientTarget(config);
   const connectOptions = clientConnectionOptions({ servers: target.servers, credentials: config.credentials, tls: config.tls });
@@ -43,6 +85,7 @@ export async function runClient(config: DriverConfig): Promise<number> {
     connectOptions,
     tenant: target.tenant,
     discoveryMode: clientDiscoveryMode(config),
+    signer: callerSignerOf(config.credentials),
     json: config.json,
     colour: colourWanted(processInput().env, process.stderr.isTTY === true),
     brokerLabel: target.servers.join(', '),

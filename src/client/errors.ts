@@ -3,7 +3,7 @@
 // broker failures of a request (no responders vs. timeout, §2.13), a device absent from discovery
 // (§2.9/§2.10) and a reply that is not a JSON-RPC response. Does not own the device-side error
 // mapping (src/errors.ts) nor any retry policy. Callers switch on `_tag`, never on `message`.
-import { Data } from 'effect';
+import * as Data from 'effect/Data';
 
 /** The device (or registry) answered with `{"error":{code,message[,data]}}`. */
 export class RpcError extends Data.TaggedError('RpcError')<{

@@ -15,6 +15,8 @@ import { subjects, TENANT_PATTERN } from '../protocol/subjects.ts';
 import { flattenDevice, matchesFilter, type DeviceEvent, type DeviceFilter, type DeviceFunction, type JsonObject, type MeshDevice } from './device-record.ts';
 import { DeviceNotFound, MalformedReply, NoResponders, RequestTimeout, RpcError, type RequestFailure } from './errors.ts';
 import { EventWatch } from './event-watch.ts';
+import type { CallerSigner } from './caller-signer.ts';
+import { signatureFields } from '../protocol/caller-signature.ts';
 import { D2D_FIRST_PEER_WAIT_MS, PresenceCollector } from './presence-collector.ts';
 
 /** §2.13: agent-tools, the MCP bridge and `invoke_remote` all give a device 30 s to answer. */
@@ -45,6 +47,8 @@ export interface MeshClientOptions {
   readonly discoveryMode: DiscoveryMode;
   /** Device and registry request timeout; default 30 s. */
   readonly requestTimeoutMs?: number;
+  /** Signs every invoke (`_dc_meta.caller_key/caller_sig/caller_ts`, src/protocol/caller-signature.ts); absent: unsigned. */
+  readonly signer?: CallerSigner;
 }
 
 /** Caller metadata a device-to-device call carries in `params._dc_meta` (§2.1, §3.7); caller-asserted. */
@@ -128,6 +132,7 @@ export class MeshClient {
   private readonly nc: NatsConnection;
   private readonly presence: PresenceCollector | undefined;
   private readonly watches = new Set<EventWatch>();
+  private readonly signer: CallerSigner | undefined;
 
   constructor(nc: NatsConnection, options: MeshClientOptions) {
     if (!TENANT_PATTERN.test(options.tenant)) throw new RangeError(`invalid tenant ${JSON.stringify(options.tenant)}: expected ${TENANT_PATTERN.source}`);
@@ -137,6 +142,7 @@ export class MeshClient {
     this.tenant = options.tenant;
     this.discoveryMode = options.discoveryMode;
     this.requestTimeoutMs = timeout;
+    this.signer = options.signer;
     this.presence = options.discoveryMode === 'infra' ? undefined : new PresenceCollector(nc, options.tenant);
   }
 
@@ -329,17 +335,20 @@ export class MeshClient {
     if (!isObject(params)) throw new TypeError('params must be a JSON object (named arguments, §2.1)');
     const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
     const requestId = `d2d-${hexId(ID_HEX_DIGITS)}`;
+    const subject = subjects.cmd(this.tenant, deviceId);
     const wireParams: Record<string, unknown> = { ...params };
-    if (options.dcMeta) {
-      const meta = options.dcMeta;
+    const signer = this.signer;
+    if (options.dcMeta || signer) {
+      const meta = options.dcMeta ?? {};
       wireParams['_dc_meta'] = {
         ...(meta.sourceDevice === undefined ? {} : { source_device: meta.sourceDevice, source_type: meta.sourceType ?? 'device' }),
         trace_id: meta.traceId ?? hexId(TRACE_ID_HEX_DIGITS),
         ...(meta.llmReasoning ? { llm_reasoning: meta.llmReasoning } : {}),
+        ...(signer ? signatureFields(signer.pair, { subject, requestId, method: fn, params, ts: Date.now() }, signer.jwt) : {}),
       };
     }
     const payload = { jsonrpc: '2.0', id: requestId, method: fn, params: wireParams };
-    const outcome = await this.request(subjects.cmd(this.tenant, deviceId), fn, payload, timeoutMs);
+    const outcome = await this.request(subject, fn, payload, timeoutMs);
     log.debug('invoke', { deviceId, fn, requestId, ok: outcome.ok, error: outcome.ok ? undefined : outcome.error._tag });
     return outcome.ok ? { ok: true, value: outcome.value, requestId } : { ok: false, error: outcome.error, requestId };
   }
@@ -395,7 +404,9 @@ export class MeshClient {
     });
     try {
       await this.nc.flush();
-      this.nc.publish(subjects.broadcast(this.tenant), JSON.stringify({ correlation_id: correlationId, function: fn, params, targets: [...targets] }));
+      const subject = subjects.broadcast(this.tenant);
+      const signed = this.signer ? { ...params, _dc_meta: signatureFields(this.signer.pair, { subject, requestId: correlationId, method: fn, params, ts: Date.now() }, this.signer.jwt) } : params;
+      this.nc.publish(subject, JSON.stringify({ correlation_id: correlationId, function: fn, params: signed, targets: [...targets] }));
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([everyTargetReplied, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
       clearTimeout(timer);

@@ -15,6 +15,8 @@ import { ConfigError } from './config-error.ts';
 import { Secret } from './secret.ts';
 import { safetyPolicyFrom } from './safety-config.ts';
 import { parseGlobList } from '../safety/caller-allow.ts';
+import { isPublicKey } from '../safety/caller-identity.ts';
+import { isMediaPolicyMode, type MediaPolicyMode } from '../safety/media-policy.ts';
 import type { SafetyPolicy } from '../safety/safety-policy.ts';
 import { CredentialsError, inlineCredentials, type CredentialsFileWarning, type LoadedCredentials, type TlsFiles } from './credentials.ts';
 
@@ -39,7 +41,7 @@ export const APP_DEFAULT_TARGET = '127.0.0.1:8000';
 export type Source = 'flag' | 'env' | 'settings' | 'credentials' | 'default' | 'derived';
 export type TransportMode = 'auto' | 'websocket' | 'http';
 export type DiscoveryMode = 'infra' | 'd2d';
-export type Command = 'run' | 'app' | 'emulate' | 'devices' | 'functions' | 'call' | 'events' | 'mcp';
+export type Command = 'run' | 'app' | 'emulate' | 'devices' | 'functions' | 'call' | 'events' | 'mcp' | 'panorama';
 
 export interface DriverConfig {
   readonly command: Command;
@@ -93,6 +95,12 @@ export interface DriverConfig {
   readonly rpcAllow: ReadonlyArray<string> | null;
   /** DEVICE_CONNECT_ESTOP_ALLOW globs on the device ids whose `emergencyStop` events trip the interlock (empty: none do). */
   readonly estopAllow: ReadonlyArray<string>;
+  /** Public nkeys whose signed calls are verified callers (user `U…`, or account / signing keys `A…` that issued the caller's JWT); empty: verification off. */
+  readonly trustedCallers: ReadonlyArray<string>;
+  /** Refuse unsigned state-changing calls (stops excepted); needs trustedCallers. */
+  readonly requireSignedCallers: boolean;
+  /** Camera and microphone: `allow`, `supervisor` (off until the supervisor enables them) or `deny`. */
+  readonly mediaPolicy: MediaPolicyMode;
   /** Append-only JSON-lines safety trail; undefined = mesh `.audit` subject only. */
   readonly auditLogPath: string | undefined;
   /** Emulator time scale for --sim and `emulate` (1 = real durations). */
@@ -183,6 +191,9 @@ export const CONFIG_KEYS: ReadonlyArray<ConfigKey> = [
   { key: 'privilegedRpc', flag: '--supervisor-only', env: ['REACHY_PRIVILEGED_RPC'], default: 'allowed', doc: '`supervisor_only` (or the flag): emergency_stop and reset_interlock RPCs are refused; trip/reset/revoke are served only on the `.supervisor` subject, which broker ACLs can restrict.' },
   { key: 'rpcAllow', flag: '--rpc-allow', env: ['DEVICE_CONNECT_RPC_ALLOW'], default: 'unset (every caller; one warning at start)', doc: 'Callers allowed to change state: comma-separated globs (`safety-*,operator`) on the asserted caller (`_dc_meta.source_device`, else the owner). Others get `CallerNotAllowed` (audited); stop_motion and emergency_stop are always allowed.' },
   { key: 'estopAllow', flag: '--estop-allow', env: ['DEVICE_CONNECT_ESTOP_ALLOW'], default: 'none', doc: 'Devices whose `emergencyStop` event trips the interlock: comma-separated globs on the emitting device id. Events from other devices are ignored; both are audited.' },
+  { key: 'trustedCallers', flag: '--trusted-callers', env: ['REACHY_TRUSTED_CALLERS'], default: 'none (signatures not checked)', doc: 'Public nkeys whose signed calls are verified: user keys (`U…`) and account or account signing keys (`A…`) that issued a caller\'s JWT; comma-separated, or the path of a file with one key per line (`#` comments). A verified caller is its key (lease owner, `--rpc-allow`, audit); bad signatures, untrusted keys and replays are refused (`SignatureInvalid`, `CallerNotTrusted`, `ReplayRejected`), and unsigned calls may no longer name a `U…` key.' },
+  { key: 'requireSignedCallers', flag: '--require-signed-callers', env: ['REACHY_REQUIRE_SIGNED_CALLERS'], default: 'false', doc: 'With `--trusted-callers`: unsigned state-changing calls answer `SignatureRequired` (reads and stops stay open).' },
+  { key: 'mediaPolicy', flag: '--media-policy', env: ['REACHY_MEDIA_POLICY'], settings: 'media_policy', default: 'allow', doc: 'Camera and microphone functions: `allow`; `supervisor` (refused with `MediaNotEnabled` until `set_media_enabled` on the supervisor subject enables them, and after it disables them); `deny` (`MediaDenied`). Every capture is audited with its caller.' },
   { key: 'auditLogPath', flag: '--audit-log', env: ['REACHY_AUDIT_LOG'], default: '~/.local/state/reachy_mini_driver/audit.jsonl', doc: 'Append-only JSON-lines safety trail (refusals, interlock and lease changes); also published on `device-connect.<tenant>.<id>.audit`. `none` disables the file.' },
   { key: 'simTimeScale', flag: '--sim-time-scale', env: ['REACHY_SIM_TIME_SCALE'], default: '1', doc: 'Emulator speed-up of move durations (0.01–1; tests use 0.05).' },
   { key: 'emulatorPort', flag: '--port', default: '8000', doc: '`emulate` only: loopback port of the standalone daemon emulator.' },
@@ -195,7 +206,7 @@ export const CONFIG_KEYS: ReadonlyArray<ConfigKey> = [
 ];
 
 const SETTINGS_KEYS = new Set(CONFIG_KEYS.flatMap((k) => (k.settings ? [k.settings] : [])));
-export const COMMANDS: ReadonlyArray<Command> = ['run', 'app', 'emulate', 'devices', 'functions', 'call', 'events', 'mcp'];
+export const COMMANDS: ReadonlyArray<Command> = ['run', 'app', 'emulate', 'devices', 'functions', 'call', 'events', 'mcp', 'panorama'];
 const TRUTHY = new Set(['1', 'true', 'yes', 'on']);
 const FALSY = new Set(['0', 'false', 'no', 'off', '']);
 const SIM_ALIASES = new Set(['sim', 'simulate', 'simulation', 'simulated']);
@@ -248,6 +259,8 @@ export interface ConfigFileReads {
   /** The newest regular file in `dir` whose name matches `glob`; undefined when none or unreadable. */
   readonly newestMatch: (dir: string, glob: string) => string | undefined;
   readonly exists: (path: string) => boolean;
+  /** Reads a small text file (the trusted callers' keys); throws ConfigError when unreadable. */
+  readonly readText: (path: string) => string;
   /** Reads and parses a JSON document (the envelope file); throws ConfigError when unreadable or not JSON. */
   readonly readJson: (path: string) => unknown;
 }
@@ -340,6 +353,9 @@ const FLAG_OPTIONS = {
   'rpc-allow': { type: 'string' },
   'estop-allow': { type: 'string' },
   'audit-log': { type: 'string' },
+  'trusted-callers': { type: 'string' },
+  'require-signed-callers': { type: 'boolean' },
+  'media-policy': { type: 'string' },
   'sim-time-scale': { type: 'string' },
   port: { type: 'string' },
   settings: { type: 'boolean' },
@@ -619,6 +635,12 @@ export function resolveConfig({ argv, env, settings, files }: ConfigLayers): Dri
   const rpcAllow = rpcAllowRaw === undefined ? null : Object.freeze(parseGlobList(rpcAllowRaw));
   if (rpcAllow === null && isDeviceCommand) warnings.push('DEVICE_CONNECT_RPC_ALLOW is not set: every caller on the mesh may call state-changing functions (set it, e.g. --rpc-allow "operator,safety-*", to restrict them)');
   const estopAllow = Object.freeze(parseGlobList(pick('estopAllow', { flag: flags['estop-allow'], env: envValue(['DEVICE_CONNECT_ESTOP_ALLOW']) }, '')));
+  const trustedCallers = trustedCallersFrom(pick<string | undefined>('trustedCallers', { flag: flags['trusted-callers'], env: envValue(['REACHY_TRUSTED_CALLERS']) }, undefined), files);
+  const requireSignedCallers = pick<boolean>('requireSignedCallers', { flag: flagTrue(flags['require-signed-callers']), env: boolEnv(['REACHY_REQUIRE_SIGNED_CALLERS']) }, false);
+  if (requireSignedCallers && trustedCallers.length === 0) throw new ConfigError('--require-signed-callers needs --trusted-callers (the keys whose signatures are accepted)');
+  const mediaPolicy = pick('mediaPolicy', { flag: flags['media-policy'], env: envValue(['REACHY_MEDIA_POLICY']), settings: settingString('media_policy') }, 'allow').toLowerCase();
+  if (!isMediaPolicyMode(mediaPolicy)) throw new ConfigError(`media policy must be allow, supervisor or deny (got ${JSON.stringify(mediaPolicy)})`);
+  if (mediaPolicy !== 'allow' && (monitors.audio || monitors.motion)) throw new ConfigError(`--monitors reads the camera and microphone from start-up, which --media-policy ${mediaPolicy} does not allow: leave --monitors out (under supervisor, set_monitors once media is enabled)`);
   const auditRaw = pick('auditLogPath', { flag: flags['audit-log'], env: envValue(['REACHY_AUDIT_LOG']) }, join(homedir(), '.local', 'state', 'reachy_mini_driver', 'audit.jsonl'));
   const auditLogPath = auditRaw === 'none' ? undefined : resolve(auditRaw);
   const simTimeScale = parseNumber(pick('simTimeScale', { flag: flags['sim-time-scale'], env: envValue(['REACHY_SIM_TIME_SCALE']) }, '1'), 'sim time scale', 0.01, 1, false);
@@ -668,6 +690,9 @@ export function resolveConfig({ argv, env, settings, files }: ConfigLayers): Dri
     privilegedRpc: privilegedRaw,
     rpcAllow,
     estopAllow,
+    trustedCallers,
+    requireSignedCallers,
+    mediaPolicy,
     auditLogPath,
     simTimeScale,
     emulatorPort,
@@ -683,6 +708,22 @@ export function resolveConfig({ argv, env, settings, files }: ConfigLayers): Dri
     searchPath: env.PATH ?? '',
     warnings: Object.freeze(warnings),
   });
+}
+
+/**
+ * --trusted-callers: a comma list of public nkeys, or the path of a file of them (one per line, `#`
+ * comments). Each must be a valid user (`U…`) or account (`A…`) public key.
+ */
+function trustedCallersFrom(raw: string | undefined, files: ConfigFileReads): ReadonlyArray<string> {
+  if (raw === undefined || raw.trim() === '') return Object.freeze([]);
+  const looksLikeKeys = raw.split(',').every((k) => /^\s*[UA][A-Z2-7]{55}\s*$/.test(k));
+  const text = looksLikeKeys ? raw.replace(/,/g, '\n') : files.readText(resolve(raw.trim()));
+  const keys = text.split('\n').map((line) => line.replace(/#.*/, '').trim()).filter(Boolean);
+  for (const key of keys) {
+    if (!isPublicKey(key, 'UA')) throw new ConfigError(`--trusted-callers: ${JSON.stringify(key.slice(0, 60))} is not a user (U…) or account (A…) public nkey`);
+  }
+  if (keys.length === 0) throw new ConfigError(`--trusted-callers: ${raw} names no keys`);
+  return Object.freeze([...new Set(keys)]);
 }
 
 /** The process's own argv and environment: the one place the driver reads process.env. */

@@ -29,6 +29,7 @@ import type { MediaRpcEvent } from '../rpc/media-functions.ts';
 import type { SafetyPolicy } from '../safety/safety-policy.ts';
 import { approvalView, type ApprovalsMachine, type PendingApproval } from './approvals.machine.ts';
 import { envelopeRefusal } from '../safety/envelope-check.ts';
+import { initialMediaPolicy, mediaPolicyRefusal, mediaPolicyStatus, type MediaPolicyState } from '../safety/media-policy.ts';
 
 export type PrivilegedRpc = 'allowed' | 'supervisor_only';
 
@@ -72,6 +73,8 @@ export interface GateView {
   readonly mesh: { readonly state: string; readonly since: number };
   /** The safety policy in force (the root's own state). */
   readonly policy: SafetyPolicy;
+  /** The camera/microphone policy (the root's own state). */
+  readonly mediaPolicy: MediaPolicyState;
   /** Calls held for approval (the approvals child's list). */
   readonly approvals: ReadonlyArray<PendingApproval>;
   /** `driver_state.deadman` (deadman.machine.ts `deadmanStatus`). */
@@ -85,7 +88,7 @@ function mediaView(media: DriverChildren['media'], audio: AudioSwitches, started
 }
 
 /** Reads every child's snapshot once (`startedAt`: the `since` of a disabled media side). */
-export function gateView(children: DriverChildren, privilegedRpc: PrivilegedRpc, audio: AudioSwitches, startedAt: number, policy: SafetyPolicy): GateView {
+export function gateView(children: DriverChildren, privilegedRpc: PrivilegedRpc, audio: AudioSwitches, startedAt: number, policy: SafetyPolicy, mediaPolicy: MediaPolicyState = initialMediaPolicy()): GateView {
   const c = children.connection.getSnapshot();
   const p = children.power.getSnapshot();
   const i = children.interlock.getSnapshot();
@@ -102,6 +105,7 @@ export function gateView(children: DriverChildren, privilegedRpc: PrivilegedRpc,
     media: mediaView(children.media, audio, startedAt),
     mesh: { state: meshStateName(mesh.value), since: mesh.context.stateSince },
     policy,
+    mediaPolicy,
     approvals: children.approvals.getSnapshot().context.pending,
     deadman: deadmanStatus(children.deadman.getSnapshot(), policy.deadman_ms, motionRunning(m.value)),
   };
@@ -116,6 +120,7 @@ export type GatedEvent =
   | { type: 'rpc.acquire_lease'; owner: string }
   | { type: 'rpc.release_lease'; owner: string }
   | { type: 'supervisor.reset'; owner: string }
+  | { type: 'supervisor.set_media_enabled'; owner: string }
   | MediaRpcEvent;
 
 function powerAllows(requirement: PowerRequirement, power: string): boolean {
@@ -184,7 +189,11 @@ function leaseRefusal(view: GateView, event: GatedEvent, caller: string, nowMs: 
  */
 export function refusalOf(view: GateView, event: GatedEvent, nowMs: number): RpcFailure | null {
   const fn = 'function' in event ? event.function : event.type.replace(/^(rpc|supervisor)\./, '');
-  if (event.type === 'rpc.media') return mediaRefusal(view, event);
+  if (event.type === 'rpc.media') return mediaPolicyRefusal(view.mediaPolicy, event.function) ?? mediaRefusal(view, event);
+  if (event.type === 'supervisor.set_media_enabled') {
+    if (view.mediaPolicy.mode === 'supervisor') return null;
+    return new NotAllowedInState({ message: `set_media_enabled only applies under --media-policy supervisor (this driver's policy is ${view.mediaPolicy.mode})`, function: fn, state: { media_policy: view.mediaPolicy.mode } });
+  }
   // A call outside the operator's envelope can never run: it says so before any state reason.
   const outside = event.type === 'rpc.motion' ? envelopeRefusal(view.policy.envelope, fn, event.target) : null;
   if (outside) return outside;
@@ -294,6 +303,7 @@ export function statusResult(view: GateView, seen: Observations, nowMs: number):
       },
       started_at: isoMs(seen.startedAt),
       pending_approvals: view.approvals.map((p) => approvalView(p, nowMs)),
+      media_policy: mediaPolicyStatus(view.mediaPolicy),
       deadman: view.deadman,
     },
   };

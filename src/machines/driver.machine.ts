@@ -4,7 +4,7 @@
 // snapshots are the only truth about their states. Its guard is the one safety decision (`refusalOf`
 // in driver-policy.ts, which also explains refusals); accepted work goes to the children with
 // `sendTo`, and their answers become the caller's `rpc.outcome`. It keeps only the safety policy in
-// force, the audio switches and observations (daemon status, pose, detector events). Pure definition:
+// force, the camera/microphone policy, the audio switches and observations (daemon status, pose, detector events). Pure definition:
 // children's I/O is provided by the runtimes. reference-driver.md §2, §4, §12; README "Safety", "Safety policy".
 import { assign, emit, enqueueActions, setup, type ActorRefFrom } from 'xstate';
 import type { RpcFailure } from '../errors.ts';
@@ -20,6 +20,7 @@ import { powerMachine, type MotorMode } from './power.machine.ts';
 import type { MotionRpcEvent } from '../rpc/robot-functions.ts';
 import type { MediaRpcEvent } from '../rpc/media-functions.ts';
 import { DEFAULT_SAFETY_POLICY, policyDocument, type SafetyPolicy } from '../safety/safety-policy.ts';
+import { initialMediaPolicy, MEDIA_CAPTURE_FUNCTIONS, mediaPolicyStatus, type MediaPolicyMode, type MediaPolicyState } from '../safety/media-policy.ts';
 import { approvalsMachine, approvalView, type ApprovalRequest, type ApprovalsToParent } from './approvals.machine.ts';
 
 export type { LeasePolicy } from './lease.machine.ts';
@@ -36,6 +37,8 @@ export interface DriverInput {
   readonly mesh: MeshInput;
   /** The safety policy in force at start (validated; the defaults when absent); set_safety_policy replaces it. */
   readonly policy?: SafetyPolicy;
+  /** --media-policy (default allow); under `supervisor`, set_media_enabled switches capture on and off. */
+  readonly mediaPolicy?: MediaPolicyMode;
 }
 
 export interface DriverContext extends Observations {
@@ -46,6 +49,8 @@ export interface DriverContext extends Observations {
   readonly audio: AudioSwitches;
   /** The safety policy in force: the root's own state, replaced whole by set_safety_policy. */
   readonly policy: SafetyPolicy;
+  /** The camera/microphone policy and, under `supervisor`, whether media is enabled now (src/safety/media-policy.ts). */
+  readonly mediaPolicy: MediaPolicyState;
 }
 
 type Requested<T extends string, F = object> = { type: T; requestId: string } & F;
@@ -70,6 +75,8 @@ export type RpcEvent =
   | Requested<'supervisor.set_safety_policy', { policy: SafetyPolicy; reason: string; owner: string }>
   | Requested<'supervisor.list_approvals'>
   | Requested<'supervisor.approve' | 'supervisor.deny', { approvalId: string; reason: string; owner: string }>
+  /** Under --media-policy supervisor: capture and audio input enabled or disabled (audited). */
+  | Requested<'supervisor.set_media_enabled', { enabled: boolean; reason: string; owner: string }>
   | MediaRpcEvent;
 
 /** What the runtime's adapters observe, sent to the root, which routes it to the children. */
@@ -121,6 +128,10 @@ export type DriverEmitted =
   /** A call held for approval, and how it ended (the approvals child's reports, for the gate, the trail and the mesh). */
   | (Omit<Extract<ApprovalsToParent, { type: 'approvals.requested' }>, 'type'> & { type: 'approval.requested' })
   | (Omit<Extract<ApprovalsToParent, { type: 'approvals.decided' }>, 'type'> & { type: 'approval.decided' })
+  /** The supervisor enabled or disabled camera and microphone (audited as `media_enabled` / `media_disabled`). */
+  | { type: 'media_policy.changed'; before: MediaPolicyState; after: MediaPolicyState; owner: string; reason: string }
+  /** A capture function was accepted (audited as `media_capture` with its caller). */
+  | { type: 'media.captured'; function: string; caller: string | null; verified: boolean }
   /** The dead-man stopped motion (audited as `deadman_stop`). */
   | { type: 'deadman.stopped'; commander: string; silentMs: number; ms: number; reason: string };
 
@@ -128,7 +139,7 @@ const now = () => Date.now();
 
 /** The gate's view of a root snapshot (children read at this moment). */
 export function viewOf(context: DriverContext): GateView {
-  return gateView(context.children, context.privilegedRpc, context.audio, context.startedAt, context.policy);
+  return gateView(context.children, context.privilegedRpc, context.audio, context.startedAt, context.policy, context.mediaPolicy);
 }
 
 /** The typed refusal the gate reports, from the same function as the guard. */
@@ -303,6 +314,7 @@ export const driverMachine = setup({
     }),
     forwardMedia: enqueueActions(({ context, event, enqueue }) => {
       const e = event as MediaRpcEvent;
+      if (MEDIA_CAPTURE_FUNCTIONS.has(e.function)) enqueue.emit({ type: 'media.captured', function: e.function, caller: e.caller, verified: e.verified });
       const flip = MEDIA_SWITCHES[e.function];
       if (flip) enqueue.assign({ audio: { ...context.audio, ...flip } });
       if (context.children.media) enqueue.sendTo(context.children.media, mediaCallEvent(e));
@@ -326,6 +338,14 @@ export const driverMachine = setup({
       enqueue.sendTo(context.children.deadman, { type: 'deadman.policy', ms: e.policy.deadman_ms, commander: runningCommander(context.children.motion.getSnapshot()) });
       enqueue.emit({ type: 'policy.changed', before: context.policy, after: e.policy, owner: e.owner, reason: e.reason });
       enqueue.emit(outcome(e.requestId, { ok: true, result: { status: 'applied', before: policyDocument(context.policy), policy: policyDocument(e.policy) } }));
+    }),
+    /** Under --media-policy supervisor: capture on or off from now on (the guard refused it under allow/deny). */
+    setMediaEnabled: enqueueActions(({ context, event, enqueue }) => {
+      const e = event as Extract<DriverEvent, { type: 'supervisor.set_media_enabled' }>;
+      const after: MediaPolicyState = { ...context.mediaPolicy, enabled: e.enabled, changedBy: e.owner, changedAt: now(), reason: e.reason };
+      enqueue.assign({ mediaPolicy: after });
+      enqueue.emit({ type: 'media_policy.changed', before: context.mediaPolicy, after, owner: e.owner, reason: e.reason });
+      enqueue.emit(outcome(e.requestId, { ok: true, result: { status: e.enabled ? 'enabled' : 'disabled', media_policy: mediaPolicyStatus(after) } }));
     }),
     /** Held calls and supervisor decisions go to the approvals child; its reports are emitted under the root's names. */
     toApprovals: enqueueActions(({ context, event, enqueue }) => {
@@ -378,6 +398,7 @@ export const driverMachine = setup({
       detectors: { lastAudioEvent: {}, lastMotionEvent: {} },
       audio: { audioInput: true, audioOutput: true },
       policy: input.policy ?? DEFAULT_SAFETY_POLICY,
+      mediaPolicy: initialMediaPolicy(input.mediaPolicy),
       children: {
         connection: spawn('connection', { id: 'connection', systemId: 'connection' }),
         power: spawn('power', { id: 'power', systemId: 'power' }),
@@ -411,6 +432,7 @@ export const driverMachine = setup({
         'supervisor.revoke_lease': { actions: 'revokeLease' },
         'rpc.get_safety_policy': { actions: 'answerPolicy' },
         'supervisor.set_safety_policy': { actions: 'setPolicy' },
+        'supervisor.set_media_enabled': { guard: 'allowed', actions: 'setMediaEnabled' },
         'motion.answer': { actions: 'answer' },
         'motion.stop_answer': { actions: 'answerStop' },
         'motion.accepted': { actions: 'onAccepted' },

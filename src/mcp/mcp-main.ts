@@ -10,6 +10,7 @@ import { EXIT_FAILURE, EXIT_OK, PROGRAM } from '../cli/command-line.ts';
 import { processInput, type DriverConfig } from '../config/config.ts';
 import { clientDiscoveryMode, clientTarget } from '../client/client-main.ts';
 import { DEFAULT_REQUEST_TIMEOUT_MS, MeshClient } from '../client/mesh-client.ts';
+import { callerSignerOf } from '../client/caller-signer.ts';
 import { createLogger } from '../logging/logger.ts';
 import { createBridge } from './bridge-server.ts';
 import { smallFleetThreshold } from './fleet-view.ts';
@@ -45,7 +46,8 @@ export async function runMcp(config: DriverConfig): Promise<number> {
     return EXIT_FAILURE;
   }
   const nc = opened.connection;
-  const client = new MeshClient(nc, { tenant: target.tenant, discoveryMode: clientDiscoveryMode(config), requestTimeoutMs: requestTimeoutMs(env) });
+  const signer = callerSignerOf(config.credentials);
+  const client = new MeshClient(nc, { tenant: target.tenant, discoveryMode: clientDiscoveryMode(config), requestTimeoutMs: requestTimeoutMs(env), ...(signer ? { signer } : {}) });
   const bridge = createBridge(client, { smallFleetThreshold: smallFleetThreshold(env) });
   const closed = untilClosed();
   try {

@@ -3,7 +3,8 @@
 // producer, with lazily decoded video, a 16 kHz mono microphone ring buffer and a paced Opus send
 // path (reachy-daemon-api.md §9, h264-webrtc.md §1, §5). Owns only types and the typed failures;
 // no WebRTC, no decoding. Binary data stays behind this interface and never enters machine context.
-import { Data, type Result } from 'effect';
+import * as Data from 'effect/Data';
+import type * as Result from 'effect/Result';
 import { NoFrameYet } from '../errors.ts';
 import type { PcmRingBuffer } from './detectors/pcm-ring-buffer.ts';
 import type { I420Frame } from './encoding/frame-encoding.ts';

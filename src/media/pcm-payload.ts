@@ -2,7 +2,7 @@
 // into mono float32, and encoding `capture_audio_sample` replies (float32 or s16le). Fixes the
 // reference's bug of casting int16 to float32 without scaling (reference-driver.md §2.4, §12).
 // Owns byte layout, scaling and down-mixing; not resampling (the media link does) nor transport.
-import { Result } from 'effect';
+import * as Result from 'effect/Result';
 import { InvalidParams } from '../errors.ts';
 
 /** int16 full scale: −32768…32767 maps to −1…≈1 (the convention of every PCM toolchain). */

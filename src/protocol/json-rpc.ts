@@ -5,6 +5,7 @@
 // calling them invalid UTF-8). Pure: no NATS, no dispatch.
 import { randomBytes } from 'node:crypto';
 import { InvalidRequest, ParseError, toJsonRpcError, type RpcFailure } from '../errors.ts';
+import { SIGNED_META } from './caller-signature.ts';
 
 /**
  * Largest request body we parse. The broker's own default max_payload is 1 MiB; requests carry
@@ -16,12 +17,31 @@ export const MAX_METHOD_LENGTH = 128;
 
 export type RequestId = string | number;
 
-/** Caller metadata a device-to-device `invoke_remote` adds (§2.1, §3.7); caller-asserted, not authenticated. */
+/**
+ * A signature a call carries in `_dc_meta` (src/protocol/caller-signature.ts), as read off the wire and
+ * not yet checked: field values are whatever the caller sent. The mesh entry adds the subject.
+ */
+export interface CallerClaim {
+  readonly key: unknown;
+  readonly sig: unknown;
+  readonly ts: unknown;
+  readonly jwt: unknown;
+  /** The JSON-RPC id on `.cmd`, the correlation id on `.broadcast`, `_dc_meta.request_id` on `.svc`. */
+  readonly requestId: string | null;
+  readonly subject: string | null;
+}
+
+/** Caller metadata a device-to-device `invoke_remote` adds (§2.1, §3.7); caller-asserted unless `verified`. */
 export interface CallerMeta {
+  /** The asserted source device; once verified (src/safety/caller-identity.ts), the verified public key. */
   readonly sourceDevice: string | null;
   readonly traceId: string | null;
   /** `_dc_meta.llm_reasoning`: an agent's stated reason (the MCP bridge sends it), for the audit only. */
   readonly reasoning?: string;
+  /** The call's signature, when it carries one (checked by the gate before anything else). */
+  readonly claim?: CallerClaim;
+  /** Set by the gate once the signature checked out: the key, and what `source_device` asserted. */
+  readonly verified?: { readonly key: string; readonly assertedAs: string | null; readonly issuer: string | null };
 }
 
 /** An agent's reason is kept for the audit up to this many characters (one audit line stays small). */
@@ -113,16 +133,29 @@ export function parseJsonBody(bytes: Uint8Array, what: string): ParsedJson {
   }
 }
 
-/** `_dc_meta` as the gate's caller (§2.1, §3.7); anything malformed reads as "no caller". */
-export function callerMeta(raw: unknown): CallerMeta {
+/** The signature fields of `_dc_meta`, when it has any (a half-signed call is still a claim, and fails the check). */
+function claimOf(raw: Record<string, unknown>, wireRequestId: string | null): CallerClaim | undefined {
+  if (raw[SIGNED_META.key] === undefined && raw[SIGNED_META.sig] === undefined) return undefined;
+  const own = raw[SIGNED_META.requestId];
+  const requestId = wireRequestId ?? (typeof own === 'string' && own.length > 0 && own.length <= 256 ? own : null);
+  return { key: raw[SIGNED_META.key], sig: raw[SIGNED_META.sig], ts: raw[SIGNED_META.ts], jwt: raw[SIGNED_META.jwt], requestId, subject: null };
+}
+
+/**
+ * `_dc_meta` as the gate's caller (§2.1, §3.7); anything malformed reads as "no caller". `wireRequestId`:
+ * the id the path itself carries (JSON-RPC id, correlation id), which a signature covers.
+ */
+export function callerMeta(raw: unknown, wireRequestId: string | null = null): CallerMeta {
   if (!isRecord(raw)) return { sourceDevice: null, traceId: null };
   const source = raw.source_device;
   const trace = raw.trace_id ?? raw.traceparent;
   const reasoning = raw.llm_reasoning;
+  const claim = claimOf(raw, wireRequestId);
   return {
     sourceDevice: typeof source === 'string' && source.length > 0 && source.length <= 256 ? source : null,
     traceId: typeof trace === 'string' && trace.length <= 256 ? trace : null,
     ...(typeof reasoning === 'string' && reasoning.length > 0 ? { reasoning: reasoning.slice(0, MAX_REASONING_CHARS) } : {}),
+    ...(claim ? { claim } : {}),
   };
 }
 
@@ -156,7 +189,7 @@ export function decodeRequest(bytes: Uint8Array): DecodedRequest {
     return { kind: 'invalid', id, error: new InvalidRequest({ message: 'Invalid request: "params" must be an object of named parameters (positional arrays are not supported)' }) };
   }
   const { _dc_meta: meta, ...params } = (rawParams ?? {}) as Record<string, unknown>;
-  return { kind: 'request', id, method, params, caller: callerMeta(meta) };
+  return { kind: 'request', id, method, params, caller: callerMeta(meta, String(id)) };
 }
 
 export function encodeResult(id: RequestId | null, result: unknown): string {

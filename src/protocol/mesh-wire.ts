@@ -61,9 +61,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 /** Named params without `_dc_meta`, and the caller it asserted. */
-function splitMeta(params: Record<string, unknown>): { params: Record<string, unknown>; caller: CallerMeta } {
+function splitMeta(params: Record<string, unknown>, wireRequestId: string | null = null): { params: Record<string, unknown>; caller: CallerMeta } {
   const { _dc_meta: meta, ...named } = params;
-  return { params: named, caller: callerMeta(meta) };
+  return { params: named, caller: callerMeta(meta, wireRequestId) };
 }
 
 /** `.cmd` (and `.supervisor`): JSON-RPC 2.0 requests; notifications get no reply. */
@@ -135,7 +135,7 @@ export function broadcastWire(tenant: string, deviceId: string, now: () => numbe
       if (envelope.params !== undefined && !isRecord(envelope.params)) {
         return { kind: 'reject', ref, method: envelope.fn, error: new InvalidRequest({ message: 'broadcast params must be an object' }) };
       }
-      return { kind: 'call', ref, call: { method: envelope.fn, ...splitMeta((envelope.params ?? {}) as Record<string, unknown>) } };
+      return { kind: 'call', ref, call: { method: envelope.fn, ...splitMeta((envelope.params ?? {}) as Record<string, unknown>, envelope.correlationId) } };
     },
     result: (ref, _method, result) => reply(ref, { success: true, result }),
     error: (ref, error) => ({ ...reply(ref, { success: false, error: { code: 'invoke_failed', message: error.message, _tag: error._tag } }), errorTag: error._tag }),

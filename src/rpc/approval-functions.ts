@@ -4,7 +4,7 @@
 // the user what is waiting. Owns their advertised definitions and parameter decoding; the pending
 // list and its rules are the approvals machine's (src/machines/approvals.machine.ts).
 import type { DriverEvent } from '../machines/driver.machine.ts';
-import { defineFunction, type AnyRpcFunction, type EventDefinition } from './function-def.ts';
+import { actingOwner, defineFunction, type AnyRpcFunction, type EventDefinition } from './function-def.ts';
 import { defineParams, stringParam } from './params.ts';
 
 /** Approval ids are UUIDs (36 characters); a little room, no more. */
@@ -30,7 +30,7 @@ export const approve = defineFunction({
   description: 'Approve a pending request: the held call then runs (if the robot state still allows it) and its caller gets its normal result. Unknown, decided or expired ids answer ApprovalNotFound. Supervisor subject only.',
   labels: { direction: 'write', safety: 'critical' },
   params: defineParams({ approval_id: approvalId, owner, reason: stringParam({ description: 'Why (kept in the audit trail).', default: 'approved', maxLength: REASON_MAX_LENGTH }) }),
-  toEvent: (p, call): DriverEvent => ({ type: 'supervisor.approve', requestId: call.requestId, approvalId: p.approval_id, owner: p.owner, reason: p.reason }),
+  toEvent: (p, call): DriverEvent => ({ type: 'supervisor.approve', requestId: call.requestId, approvalId: p.approval_id, owner: actingOwner(p.owner, call), reason: p.reason }),
   timeoutMs: 2_000,
 });
 
@@ -39,7 +39,7 @@ export const deny = defineFunction({
   description: 'Deny a pending request: its caller gets ApprovalDenied {approval_id, denied_by, reason} and nothing reaches the robot. Unknown, decided or expired ids answer ApprovalNotFound. Supervisor subject only.',
   labels: { direction: 'write', safety: 'critical' },
   params: defineParams({ approval_id: approvalId, reason: stringParam({ description: 'Why (returned to the caller and kept in the audit trail).', maxLength: REASON_MAX_LENGTH }), owner }),
-  toEvent: (p, call): DriverEvent => ({ type: 'supervisor.deny', requestId: call.requestId, approvalId: p.approval_id, owner: p.owner, reason: p.reason }),
+  toEvent: (p, call): DriverEvent => ({ type: 'supervisor.deny', requestId: call.requestId, approvalId: p.approval_id, owner: actingOwner(p.owner, call), reason: p.reason }),
   timeoutMs: 2_000,
 });
 

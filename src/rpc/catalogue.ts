@@ -3,8 +3,8 @@
 // (Effect Schema → JSON schema) and the driver event a call becomes. Functions are listed here
 // only when the machines behind them work (no function pretends). Names: reference-driver.md §2.
 import type { DriverEvent } from '../machines/driver.machine.ts';
-import { defineFunction, type AnyRpcFunction, type EventDefinition } from './function-def.ts';
-import { defineParams, stringParam } from './params.ts';
+import { actingOwner, defineFunction, type AnyRpcFunction, type EventDefinition } from './function-def.ts';
+import { booleanParam, defineParams, stringParam } from './params.ts';
 import { MEDIA_FUNCTIONS } from './media-functions.ts';
 import { ROBOT_FUNCTIONS } from './robot-functions.ts';
 import { MOVE_FUNCTIONS } from './move-functions.ts';
@@ -15,7 +15,7 @@ import { APPROVAL_EVENTS, APPROVAL_FUNCTIONS } from './approval-functions.ts';
 export const getStatus = defineFunction<Record<string, never>, DriverEvent>({
   name: 'get_status',
   description:
-    'Report the robot and driver state. Returns {daemon, driver_state}: daemon is the last status read from the Reachy daemon (with its age in seconds) or {available:false, reason}; driver_state has command_owner, lease_expires_at, lease_active, lease_policy, execution_state (idle|commanded|moving|stopping|error), interlock_state (safe|tripped), power_state (unknown|asleep|waking|awake|going_to_sleep), connection_state, current_pose, target_pose, last_error, media and detector states, and when each state was entered. Read-only; never moves the robot.',
+    'Report the robot and driver state. Returns {daemon, driver_state}: daemon is the last status read from the Reachy daemon (with its age in seconds) or {available:false, reason}; driver_state has command_owner, lease_expires_at, lease_active, lease_policy, execution_state (idle|commanded|moving|stopping|error), interlock_state (safe|tripped), power_state (unknown|asleep|waking|awake|going_to_sleep), connection_state, current_pose, target_pose, last_error, media and detector states, media_policy (policy allow|supervisor|deny, state enabled|disabled|denied), and when each state was entered. Read-only; never moves the robot.',
   labels: { direction: 'read', safety: 'informational' },
   params: defineParams({}),
   toEvent: (_params, call) => ({ type: 'rpc.get_status', requestId: call.requestId }),
@@ -51,9 +51,20 @@ export const SUPERVISOR_FUNCTIONS: ReadonlyArray<AnyRpcFunction> = [
     description: op.description,
     labels: { direction: 'write', safety: 'critical' },
     params: supervisorParams,
-    toEvent: (p, call) => ({ type: op.event, requestId: call.requestId, reason: p.reason, owner: p.owner }),
+    toEvent: (p, call) => ({ type: op.event, requestId: call.requestId, reason: p.reason, owner: actingOwner(p.owner, call) }),
   }),
   ),
+  defineFunction({
+    name: 'set_media_enabled',
+    description: 'Under --media-policy supervisor: enable (true) or disable (false) the camera and microphone functions (capture_video_frame, capture_audio_sample, start_audio_input, detect_audio_activity, detect_motion, set_monitors, get_media_stream_access). Audited with who and why. Refused (NotAllowedInState) under the allow and deny policies. Supervisor subject only.',
+    labels: { direction: 'write', safety: 'critical' },
+    params: defineParams({
+      enabled: booleanParam({ description: 'true: capture functions run; false: they answer MediaNotEnabled.' }),
+      reason: stringParam({ description: 'Why (kept in the audit trail).', default: 'media policy', maxLength: 200 }),
+      owner: stringParam({ description: 'Who is acting (for the audit trail).', default: 'supervisor', maxLength: 64 }),
+    }),
+    toEvent: (p, call) => ({ type: 'supervisor.set_media_enabled', requestId: call.requestId, enabled: p.enabled, reason: p.reason, owner: actingOwner(p.owner, call) }),
+  }),
   setSafetyPolicyFunction(APPROVABLE_FUNCTIONS),
   ...APPROVAL_FUNCTIONS,
 ];
@@ -98,10 +109,10 @@ export const EVENTS: ReadonlyArray<EventDefinition> = [
     name: 'safety_event',
     labels: { safety: 'critical', modality: 'safety' },
     description:
-      'A refusal or a safety state change. kind: refused | interlock_tripped | interlock_reset | lease_acquired | lease_renewed | lease_released | lease_revoked | lease_expired | late_move_stopped | stop_unconfirmed | speed_limited | deadman_stop | policy_changed | approval_requested | approval_approved | approval_denied | approval_timeout; reason; function (refusals, policy changes); owner; state after the change (interlock, power, connection, execution, lease_owner); ts.',
+      'A refusal or a safety state change. kind: refused | interlock_tripped | interlock_reset | lease_acquired | lease_renewed | lease_released | lease_revoked | lease_expired | late_move_stopped | stop_unconfirmed | speed_limited | deadman_stop | policy_changed | approval_requested | approval_approved | approval_denied | approval_timeout | media_enabled | media_disabled | media_capture; reason; function (refusals, policy changes, captures); owner; caller {id, verified, key?}; state after the change (interlock, power, connection, execution, lease_owner); ts.',
     payloadSchema: {
       type: 'object',
-      properties: { kind: str, reason: str, function: str, owner: str, state: { type: 'object' }, ts: str },
+      properties: { kind: str, reason: str, function: str, owner: str, caller: { type: 'object' }, state: { type: 'object' }, ts: str },
       required: ['kind', 'reason', 'state', 'ts'],
     },
   },

@@ -18,6 +18,11 @@ export interface CallContext {
   readonly caller: CallerMeta;
 }
 
+/** Who acts on a supervisor or policy call: the verified key of a signed call, else the `owner` param. */
+export function actingOwner(ownerParam: string, call: CallContext): string {
+  return call.caller.verified?.key ?? ownerParam;
+}
+
 export interface RpcFunction<P = unknown, E extends { type: string } = { type: string }> {
   readonly name: string;
   /** Written for agents: what it does, units, limits, what it returns. */

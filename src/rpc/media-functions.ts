@@ -60,10 +60,13 @@ export interface MediaRpcEventOf<F extends MediaFunctionName, P extends object> 
   readonly function: F;
   readonly params: Readonly<P>;
   readonly requires: MediaRequirement;
+  /** Who called (the verified key, else the asserted source device), for the capture audit. */
+  readonly caller: string | null;
+  readonly verified: boolean;
 }
 
 function mediaEvent<F extends MediaFunctionName, P extends object>(call: CallContext, fn: F, params: P, requires: MediaRequirement): MediaRpcEventOf<F, P> {
-  return { type: 'rpc.media', requestId: call.requestId, function: fn, params: { ...params }, requires };
+  return { type: 'rpc.media', requestId: call.requestId, function: fn, params: { ...params }, requires, caller: call.caller.sourceDevice, verified: call.caller.verified !== undefined };
 }
 
 const READ = { direction: 'read', safety: 'informational', modality: 'media' } as const;

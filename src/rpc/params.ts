@@ -3,7 +3,10 @@
 // `{"type":"object","properties","required"}` with description, default, minimum, maximum).
 // Owns the messages for bad input (they name the parameter and the allowed range). Does not own
 // dispatch or state checks (src/actors/rpc-gate.ts).
-import { Effect, Result, Schema, SchemaIssue } from 'effect';
+import * as Effect from 'effect/Effect';
+import * as Result from 'effect/Result';
+import * as Schema from 'effect/Schema';
+import * as SchemaIssue from 'effect/SchemaIssue';
 import { InvalidParams } from '../errors.ts';
 
 /** Longest string any parameter accepts unless it says otherwise; ids and labels are short. */

@@ -2,10 +2,10 @@
 // caller may make, and `set_safety_policy`, served only on the `.supervisor` subject, which takes
 // the whole policy as one document, validated by src/safety/safety-policy.ts before the root sees
 // it. Owns their advertised definitions and the parameter decoding; the root applies and audits.
-import { Result } from 'effect';
+import * as Result from 'effect/Result';
 import { InvalidParams } from '../errors.ts';
 import { validatePolicy, type SafetyPolicy } from '../safety/safety-policy.ts';
-import { defineFunction } from './function-def.ts';
+import { actingOwner, defineFunction } from './function-def.ts';
 import { defineParams, type ParamsSpec } from './params.ts';
 
 export const getSafetyPolicy = defineFunction({
@@ -67,6 +67,6 @@ export function setSafetyPolicyFunction(approvable: ReadonlySet<string>) {
     description: 'Replace the whole safety policy with a validated document (as get_safety_policy returns it). Applied at once and audited with who, before and after; the advertised parameter ranges follow the new envelope. Supervisor subject only.',
     labels: { direction: 'write', safety: 'critical' },
     params: setPolicyParams(approvable),
-    toEvent: (p, call) => ({ type: 'supervisor.set_safety_policy' as const, requestId: call.requestId, policy: p.policy, reason: p.reason, owner: p.owner }),
+    toEvent: (p, call) => ({ type: 'supervisor.set_safety_policy' as const, requestId: call.requestId, policy: p.policy, reason: p.reason, owner: actingOwner(p.owner, call) }),
   });
 }

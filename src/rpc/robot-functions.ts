@@ -274,7 +274,7 @@ export const releaseLease = defineFunction({
 
 export const getJoints = defineFunction({
   name: 'get_joints',
-  description: 'Latest joint positions pushed by the daemon (50 Hz): head_degrees (7: body yaw, stewart 1–6), antenna_degrees ([left, right]), body_yaw_deg, with read_at and stale (older than 0.5 s). Read-only.',
+  description: 'Latest joint positions pushed by the daemon (50 Hz): head_degrees (7: body yaw, stewart 1–6), antenna_degrees ([left, right]), body_yaw_deg, head_pose (the present head pose in the world frame, as look_at_world takes it: roll/pitch/yaw degrees, x_mm/y_mm/z_mm; null before the daemon reported one), with read_at and stale (older than 0.5 s). Read-only.',
   labels: READ_LABELS,
   params: defineParams({}),
   toEvent: (_p, call) => ({ type: 'rpc.read' as const, requestId: call.requestId, function: 'get_joints' }),

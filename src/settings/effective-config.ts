@@ -57,6 +57,7 @@ const CONFIG_VALUES: Readonly<Record<string, (c: DriverConfig) => unknown>> = {
   reachyPrefix: (c) => c.reachyPrefix,
   // The configured envelope's narrowed axes; the one in force may differ since (set_safety_policy).
   envelopeFile: (c) => narrowedAxes(c.safetyPolicy.envelope),
+  mediaPolicy: (c) => c.mediaPolicy,
 };
 
 /** Driver defaults per settings key for the layer fallback (null where the default depends on other keys). */
@@ -77,6 +78,7 @@ const LAYER_DEFAULTS: Readonly<Record<keyof AppSettings, unknown>> = {
   portal_credentials_dir: null,
   reachy_prefix: 'reachy_mini',
   safety_envelope: null,
+  media_policy: 'allow',
 };
 /** Every key the view answers: the reference's and the optional ones. */
 const VIEW_KEYS: ReadonlyArray<keyof AppSettings> = [...SETTINGS_KEYS, ...OPTIONAL_SETTINGS_KEYS];

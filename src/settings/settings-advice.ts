@@ -19,6 +19,7 @@ export const FIELD_LABELS: Readonly<Record<string, string>> = {
   allow_insecure: 'Allow insecure',
   simulate: 'Simulated target',
   no_media: 'Disable SDK media',
+  media_policy: 'Camera and microphone',
   messaging_backend: 'Messaging backend',
   messaging_urls: 'Messaging URLs',
   discovery_mode: 'Discovery mode',

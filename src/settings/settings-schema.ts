@@ -1,12 +1,17 @@
 // The settings file's schema: the fifteen keys of the reference settings app with its defaults
 // (reference-driver.md §10, "Schema"), as one Effect Schema that validates PUT bodies, /api/validate
 // candidates and the saved file alike, plus the optional `safety_envelope` (README "Safety
-// envelope"; validated by the policy's own `envelopeFrom`, written only when set). Owns the
+// envelope"; validated by the policy's own `envelopeFrom`, written only when set) and the optional
+// `media_policy` (allow | supervisor | deny, written only when set). Owns the
 // per-key rules (enums, booleans, string lengths, absolute paths) and the `{field, message}` issue shape; stricter than the reference on purpose
 // (§12.15: `transport_mode` was not validated, unknown keys were ignored). Does not own precedence
 // or cross-key checks (src/config/config.ts `resolveConfig` does those) nor any file I/O.
-import { Effect, Result, Schema, SchemaIssue } from 'effect';
+import * as Effect from 'effect/Effect';
+import * as Result from 'effect/Result';
+import * as Schema from 'effect/Schema';
+import * as SchemaIssue from 'effect/SchemaIssue';
 import { DEVICE_ID_PATTERN, TENANT_PATTERN } from '../protocol/subjects.ts';
+import { isMediaPolicyMode, MEDIA_POLICY_MODES, type MediaPolicyMode } from '../safety/media-policy.ts';
 import { ENVELOPE_AXES, envelopeFrom, MECHANICAL_RANGES, type AxisRange, type EnvelopeAxis } from '../safety/safety-policy.ts';
 
 /** Paths: Linux PATH_MAX; longer values cannot name a file anyway. */
@@ -34,6 +39,8 @@ export interface AppSettings {
   readonly portal_credentials_glob: string;
   readonly portal_credentials_dir: string;
   readonly reachy_prefix: string;
+  /** --media-policy: camera and microphone `allow`, `supervisor` or `deny`; absent: allow (or the flag/env). */
+  readonly media_policy?: MediaPolicyMode;
   /** The operator's envelope: only the axes set, each {min, max}; absent: the mechanical ranges (or --envelope). */
   readonly safety_envelope?: Readonly<Partial<Record<EnvelopeAxis, AxisRange>>>;
 }
@@ -59,7 +66,7 @@ export const SETTINGS_DEFAULTS: AppSettings = Object.freeze({
 
 export const SETTINGS_KEYS: ReadonlyArray<keyof AppSettings> = Object.freeze(Object.keys(SETTINGS_DEFAULTS) as Array<keyof AppSettings>);
 /** Keys beyond the reference's: absent from the defaults and written only when set (the reference's file stays as it was). */
-export const OPTIONAL_SETTINGS_KEYS: ReadonlyArray<keyof AppSettings> = Object.freeze(['safety_envelope'] as const);
+export const OPTIONAL_SETTINGS_KEYS: ReadonlyArray<keyof AppSettings> = Object.freeze(['safety_envelope', 'media_policy'] as const);
 const KNOWN_KEYS: ReadonlyArray<string> = [...SETTINGS_KEYS, ...OPTIONAL_SETTINGS_KEYS];
 
 export interface FieldIssue {
@@ -146,10 +153,11 @@ export function decodeSettings(input: unknown): SettingsDecode {
     if (typeof value === 'string' && refused[value.toLowerCase()] !== undefined) issues.push({ field, message: refused[value.toLowerCase()] ?? '' });
   }
   if (issues.length > 0) return { ok: false, issues };
-  const { safety_envelope: envelopeDoc, ...reference } = record;
+  const { safety_envelope: envelopeDoc, media_policy: mediaDoc, ...reference } = record;
   const envelope = envelopeSetting(envelopeDoc, issues);
+  const media = mediaPolicySetting(mediaDoc, issues);
   const result = decodeStruct(reference);
-  if (Result.isSuccess(result) && issues.length === 0) return { ok: true, settings: Object.freeze({ ...result.success, ...(envelope ? { safety_envelope: envelope } : {}) }) };
+  if (Result.isSuccess(result) && issues.length === 0) return { ok: true, settings: Object.freeze({ ...result.success, ...(envelope ? { safety_envelope: envelope } : {}), ...(media ? { media_policy: media } : {}) }) };
   if (Result.isSuccess(result)) return { ok: false, issues };
   const seen = new Set<string>();
   for (const issue of formatIssues(result.failure.issue).issues) {
@@ -173,6 +181,14 @@ function envelopeSetting(doc: unknown, issues: FieldIssue[]): AppSettings['safet
   if (found.length > 0) return undefined;
   const given = ENVELOPE_AXES.filter((axis) => (doc as Record<string, unknown>)[axis] !== undefined);
   return given.length === 0 ? undefined : Object.freeze(Object.fromEntries(given.map((axis) => [axis, envelope[axis]])));
+}
+
+/** The `media_policy` setting: one of the modes, or undefined when absent, null or blank. */
+function mediaPolicySetting(doc: unknown, issues: FieldIssue[]): MediaPolicyMode | undefined {
+  if (doc === undefined || doc === null || doc === '') return undefined;
+  if (typeof doc === 'string' && isMediaPolicyMode(doc)) return doc;
+  issues.push({ field: 'media_policy', message: `must be one of ${MEDIA_POLICY_MODES.map((m) => JSON.stringify(m)).join(', ')}` });
+  return undefined;
 }
 
 /** One line naming every offending field, for the `error` member of a refusal. */

@@ -16,7 +16,7 @@ import { CommandLog, type ReceivedCommand } from './command-log.ts';
 import { type EmulatorFaults, FaultInjector, type FaultPlan, type RouteDelay } from './fault-injector.ts';
 import { createRequestHandler } from './http-dispatch.ts';
 import type { MotionRecord, MoveRecordEntry, TargetRecordEntry } from './motion-record.ts';
-import { type XyzRpyPose, xyzRpyFromPose } from '../robot/pose-math.ts';
+import { rotationOf, type XyzRpyPose, xyzRpyFromPose } from '../robot/pose-math.ts';
 import type { BootPose, MotorMode } from './robot-model.ts';
 import type { EmulatorMedia } from './media/emulator-media.ts';
 import type { SimMediaMode, SimMediaProducer } from './media/sim-media-producer.ts';
@@ -283,7 +283,10 @@ class DaemonEmulator implements Emulator {
       return;
     }
     const { EmulatorMedia } = await import('./media/emulator-media.ts');
-    this.#media = await EmulatorMedia.start({ host: this.host, port: options.port, mode: options.mode, released: this.#daemon.mediaReleased });
+    const robot = this.#daemon.robot;
+    // The camera looks into the world scene from the head's present pose (world frame, §5).
+    const camera = { specsName: String(this.#daemon.status().camera_specs_name ?? ''), headRotation: () => rotationOf(robot.snapshot().headPose) };
+    this.#media = await EmulatorMedia.start({ host: this.host, port: options.port, mode: options.mode, released: this.#daemon.mediaReleased, camera });
   }
 
   async stop(): Promise<void> {

@@ -4,7 +4,8 @@
 // `filename` (quoted strings with backslash escapes, as Python's email parser reads them). Bounds
 // the part count and header size. Does not own size limits of the body (http-dispatch.ts) nor what
 // the daemon does with the parts (routes-media.ts, sound-uploads.ts).
-import { Data, Result } from 'effect';
+import * as Data from 'effect/Data';
+import * as Result from 'effect/Result';
 
 /** Parts read at most; the daemon's form has one, Starlette's own default limit is 1000. */
 export const MAX_FORM_PARTS = 16;

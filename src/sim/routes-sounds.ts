@@ -4,7 +4,7 @@
 // field, 400 `Missing boundary in multipart.` / `There was an error parsing the body`, 400 with
 // the route's own details, 404 for a missing file. The 413 body cap is the dispatcher's (the
 // daemon's middleware runs before the route). Storage and name rules: sound-uploads.ts.
-import { Result } from 'effect';
+import * as Result from 'effect/Result';
 import { detail, internalServerError, okJson, validationFailed, type HttpReply } from './fastapi-errors.ts';
 import type { Route } from './route-types.ts';
 import { multipartBoundary, parseMultipartForm } from './multipart-form.ts';

@@ -117,6 +117,16 @@ describe('settings page in Chromium', () => {
     await expect.poll(() => messageText('#tenant-source')).toBe('settings');
   });
 
+  test('the camera and microphone policy: chosen in its select, saved as media_policy', async () => {
+    const choices = await inPage<string[]>(`[...document.querySelectorAll('#media_policy option')].map((o) => o.value)`);
+    expect(choices).toEqual(['allow', 'supervisor', 'deny']);
+    await page.selectOption('#media_policy', 'supervisor');
+    await page.click('#save-button');
+    await expect.poll(() => messageText('#form-message')).toBe('Saved and applied: driver restarted with the saved settings.');
+    expect((JSON.parse(readFileSync(settingsFile, 'utf8')) as Record<string, unknown>).media_policy).toBe('supervisor');
+    await expect.poll(() => messageText('#media_policy-source')).toBe('settings');
+  });
+
   test('a refused save shows the issue next to its field, and server text is never parsed as HTML', async () => {
     await page.fill('#device_id', '<img src=x onerror="window.__xss=1">');
     await page.click('#save-button');

@@ -425,6 +425,8 @@ test('every event the root declares is an RPC, a report or a child answer the te
   const elsewhere = ['motion.answer', 'motion.stop_answer', 'motion.accepted', 'lease.answer', 'interlock.stop_requested', 'connection.changed', 'daemon.move_update', 'sender.settled', 'pose.update', 'rpc.read', 'read.result', 'rpc.media', 'media.result', 'media.detector', 'mesh.restart', 'media.restart', 'rpc.get_safety_policy', 'supervisor.set_safety_policy', 'caller.heard', 'deadman.expired'];
   // Approvals: the approval stage's request, the supervisor's calls and the approvals child's reports (approvals.model.test.ts, test/integration/approval.test.ts).
   elsewhere.push('approval.request', 'supervisor.approve', 'supervisor.deny', 'supervisor.list_approvals', 'approvals.requested', 'approvals.decided', 'approvals.answer');
+  // The media policy's supervisor switch (test/unit/caller-identity-media-policy.test.ts, test/integration/media-policy.test.ts).
+  elsewhere.push('supervisor.set_media_enabled');
   expect([...declared].filter((t) => !sent.has(t) && !elsewhere.includes(t)).sort()).toEqual([]);
 });
 

@@ -166,6 +166,36 @@ describe('/api/validate', () => {
   });
 });
 
+describe('media_policy (issue 13 part 3): the settings field of --media-policy', () => {
+  test('saved when set, refused (422 naming it) when not allow|supervisor|deny, and the driver config reads it unless a flag wins', async () => {
+    const h = await startHarness();
+    try {
+      const token = h.token();
+      const bad = await call(h.server.url, 'PUT', '/api/settings', { token, json: { ...FULL, media_policy: 'off' } });
+      expect(bad.status).toBe(422);
+      expect(bad.json.issues).toEqual([{ field: 'media_policy', message: 'must be one of "allow", "supervisor", "deny"' }]);
+      const put = await call(h.server.url, 'PUT', '/api/settings', { token, json: { ...FULL, media_policy: 'supervisor' } });
+      expect(put.status).toBe(200);
+      expect(JSON.parse(readFileSync(h.settingsFile, 'utf8')).media_policy).toBe('supervisor');
+      expect((await call(h.server.url, 'GET', '/api/settings', { token })).json.media_policy).toBe('supervisor');
+      expect((await call(h.server.url, 'GET', '/api/effective', { token })).json.media_policy).toEqual({ value: 'supervisor', source: 'settings' });
+      // Blank means "not set": the key is not written at all.
+      await call(h.server.url, 'PUT', '/api/settings', { token, json: { ...FULL, media_policy: '' } });
+      expect(JSON.parse(readFileSync(h.settingsFile, 'utf8'))).not.toHaveProperty('media_policy');
+    } finally {
+      await h.stop();
+    }
+    const flagged = await startHarness({ argv: ['app', '--media-policy', 'deny'] });
+    try {
+      const token = flagged.token();
+      await call(flagged.server.url, 'PUT', '/api/settings', { token, json: { ...FULL, media_policy: 'allow' } });
+      expect((await call(flagged.server.url, 'GET', '/api/effective', { token })).json.media_policy).toEqual({ value: 'deny', source: 'flag' });
+    } finally {
+      await flagged.stop();
+    }
+  });
+});
+
 describe('/api/effective: which layer wins per key', () => {
   const saved = { ...FULL, tenant: 'from-settings' };
 
@@ -182,8 +212,9 @@ describe('/api/effective: which layer wins per key', () => {
       expect(r.json.transport_mode).toEqual({ value: 'http', source: 'settings' });
       expect(r.json.messaging_backend).toEqual({ value: 'nats', source: 'settings' });
       expect(r.json.portal_credentials_glob).toEqual({ value: '*.creds.json', source: 'settings' });
-      // The reference's keys and the optional safety_envelope.
-      expect(Object.keys(r.json).sort()).toEqual([...Object.keys(FULL), 'safety_envelope'].sort());
+      // The reference's keys and the optional safety_envelope and media_policy.
+      expect(Object.keys(r.json).sort()).toEqual([...Object.keys(FULL), 'safety_envelope', 'media_policy'].sort());
+      expect(r.json.media_policy).toEqual({ value: 'allow', source: 'default' });
       for (const entry of Object.values(r.json) as Array<{ source: string }>) expect(['flag', 'env', 'settings', 'credentials', 'default', 'derived']).toContain(entry.source);
     } finally {
       await h.stop();

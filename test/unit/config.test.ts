@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
+import { createUser } from '@nats-io/nkeys';
 import { describe, expect, test } from 'vitest';
 import { loadConfig } from '../../src/adapters/config-files.ts';
 import { ConfigError, parseTarget, resolveConfig, settingsLayerFrom, type ConfigFileReads } from '../../src/config/config.ts';
@@ -170,6 +171,10 @@ describe('resolveConfig: the layers in memory, files through the injected reader
         if (path !== '/virtual/envelope.json') throw new ConfigError(`no such file ${path}`);
         return { head_pitch_deg: { min: -10, max: 30 }, body_yaw_deg: { min: -45, max: 45 } };
       },
+      readText: (path) => {
+        asked.push(path);
+        throw new ConfigError(`no such file ${path}`);
+      },
     };
   }
 
@@ -221,4 +226,28 @@ test('--signalling-host (or REACHY_SIGNALLING_HOST) points media at another host
   const wiring = {} as Parameters<typeof mediaOptions>[4];
   const media = mediaOptions(byFlag, 'http://robot.local:8000', undefined, {}, wiring);
   expect(media).toMatchObject({ signallingUrl: 'ws://media.local:9443', signallingHost: 'media.local', signallingPort: 9443, daemonHost: 'robot.local' });
+});
+
+describe('verified callers and the media policy (issue 13)', () => {
+  const key = createUser().getPublicKey();
+  const broken = `${key.slice(0, 20)}${key[20] === 'A' ? 'B' : 'A'}${key.slice(21)}`;
+  const files = { credentials: () => { throw new Error('no'); }, newestMatch: () => undefined, exists: () => false, readJson: () => ({}), readText: (path: string) => (path === '/keys.txt' ? `# ops\n${key}\n\n` : '') };
+  const resolve = (argv: string[]) => resolveConfig({ argv: ['--sim', ...argv], env: {}, settings: undefined, files });
+
+  test('--trusted-callers takes keys or a file of them; anything else, or --require-signed-callers alone, is a config error', () => {
+    expect(resolve(['--trusted-callers', key]).trustedCallers).toEqual([key]);
+    expect(resolve(['--trusted-callers', '/keys.txt']).trustedCallers).toEqual([key]);
+    expect(() => resolve(['--trusted-callers', 'operator'])).toThrow(/names no keys|not a user/);
+    expect(() => resolve(['--trusted-callers', broken])).toThrow(/not a user \(U…\) or account \(A…\) public nkey/);
+    expect(() => resolve(['--require-signed-callers'])).toThrow(/needs --trusted-callers/);
+    expect(resolve([]).trustedCallers).toEqual([]);
+  });
+
+  test('--media-policy is allow|supervisor|deny (settings media_policy below a flag); start-up monitors need allow', () => {
+    expect(resolve([]).mediaPolicy).toBe('allow');
+    expect(resolve(['--media-policy', 'supervisor']).mediaPolicy).toBe('supervisor');
+    expect(resolveConfig({ argv: ['--sim'], env: {}, settings: { path: '/s.json', values: { media_policy: 'deny' } }, files }).mediaPolicy).toBe('deny');
+    expect(() => resolve(['--media-policy', 'off'])).toThrow(/allow, supervisor or deny/);
+    expect(() => resolve(['--media-policy', 'deny', '--monitors', 'audio'])).toThrow(/--monitors/);
+  });
 });

@@ -59,6 +59,7 @@ describe('configuration', () => {
     newestMatch: () => undefined,
     exists: (path) => existing.includes(path),
     readJson: () => ({}),
+    readText: () => '',
   });
   const resolve = (argv: string[], env: Record<string, string> = {}, existing: string[] = []) => resolveConfig({ argv: ['--sim', ...argv], env, settings: undefined, files: files(existing) });
 

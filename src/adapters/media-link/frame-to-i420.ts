@@ -3,7 +3,7 @@
 // yuv420p is copied plane by plane without stride padding (av_image_copy_to_buffer, align 1);
 // any other layout (full-range yuvj420p, 4:2:2/4:4:4, NV12) goes through swscale first. Owns the
 // conversion and its cached scaler; it does not decode (video-decoder.ts) nor keep pictures.
-import { Result } from 'effect';
+import * as Result from 'effect/Result';
 import {
   AV_PIX_FMT_YUV420P,
   AVCOL_SPC_BT470BG,

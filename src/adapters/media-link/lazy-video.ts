@@ -6,20 +6,27 @@
 // caller sends it. Decoding yields to the event loop every DECODE_SLICE_MS so a long catch-up
 // (up to a 60-frame GOP, 0.2–0.4 s on a Pi, §6) does not stall the process.
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { Result } from 'effect';
+import * as Result from 'effect/Result';
 import { type DecodedVideoFrame, MediaLinkClosed, MediaTransportFailed, NoFrameYet } from '../../media/media-link.ts';
 import { createH264Depacketizer } from '../../media/rtp/h264-depacketizer.ts';
 import { NACK_GIVE_UP_MS, NACK_REORDER_WINDOW_PACKETS } from '../../media/rtp/nack-tracker.ts';
 import type { VideoDepacketizer } from '../../media/rtp/video-depacketizer.ts';
 import type { VideoCodec, VideoFrame } from '../../media/rtp/video-frame.ts';
 import { createVp8Depacketizer } from '../../media/rtp/vp8-depacketizer.ts';
-import { VideoDecoder } from './video-decoder.ts';
+import type { VideoDecoder } from './video-decoder.ts';
 
 /**
  * Longest stretch of synchronous decoding before yielding to the event loop: 8 ms is ~8 frames at
  * 720p here (a few on a Pi), short enough for 20 ms audio pacing and RPC traffic to keep flowing.
  */
 export const DECODE_SLICE_MS = 8;
+
+/**
+ * The decoder's module (node-av: FFmpeg's libraries, ~80 JS modules and ~20 MB of mapped code) is
+ * loaded by the first picture asked for, not when the link comes up: a driver streaming without
+ * captures never loads it, and start-up with media does not wait for it (bench/startup.ts).
+ */
+let decoderModule: Promise<typeof import('./video-decoder.ts')> | undefined;
 
 export type LatestFrameResult = Result.Result<DecodedVideoFrame, NoFrameYet | MediaLinkClosed | MediaTransportFailed>;
 
@@ -144,11 +151,15 @@ export class LazyVideo {
       const pending = this.#pendingFrames(gop);
       if (pending === null) return null;
       if (pending.length === 0) break;
-      const decoder = this.#openDecoder();
-      if (Result.isFailure(decoder)) return Result.fail(decoder.failure);
+      if (this.#decoder === null) {
+        const opened = await this.#openDecoder();
+        if (Result.isFailure(opened)) return Result.fail(opened.failure);
+        continue; // the first open may have waited for the module: plan again from the GOP as it is now
+      }
+      const decoder = this.#decoder;
       let yielded = false;
       for (const frame of pending) {
-        const fed = decoder.success.decode(frame.data);
+        const fed = decoder.decode(frame.data);
         this.#lastFed = frame;
         if (Result.isFailure(fed)) lastError = fed.failure;
         else if (fed.success > 0) this.#pictureOf = frame;
@@ -181,8 +192,15 @@ export class LazyVideo {
     return gop;
   }
 
-  #openDecoder(): Result.Result<VideoDecoder, MediaTransportFailed> {
+  async #openDecoder(): Promise<Result.Result<VideoDecoder, MediaTransportFailed>> {
     if (this.#decoder !== null) return Result.succeed(this.#decoder);
+    let VideoDecoder: typeof import('./video-decoder.ts').VideoDecoder;
+    try {
+      ({ VideoDecoder } = await (decoderModule ??= import('./video-decoder.ts')));
+    } catch (error) {
+      decoderModule = undefined;
+      return Result.fail(new MediaTransportFailed({ stage: 'decode', message: `the video decoder could not be loaded: ${error instanceof Error ? error.message : String(error)}` }));
+    }
     const opened = VideoDecoder.open(this.codec);
     if (Result.isSuccess(opened)) this.#decoder = opened.success;
     return opened;

@@ -9,7 +9,7 @@
 // decoders released. Setting the session up over signalling is open-media-link.ts's job.
 import { randomInt } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Result } from 'effect';
+import * as Result from 'effect/Result';
 import { createLogger } from '../../logging/logger.ts';
 import { PcmRingBuffer } from '../../media/detectors/pcm-ring-buffer.ts';
 import {

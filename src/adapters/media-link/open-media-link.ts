@@ -4,11 +4,11 @@
 // PeerConnection answering that offer, then a wait for ICE+DTLS. Owns only the set-up sequence
 // and mapping its failures to the contract's values; the live session is media-link-session.ts.
 // Any failure or abort tears down whatever was already built before answering.
-import { Result } from 'effect';
+import * as Result from 'effect/Result';
 import { MediaLinkClosed, MediaTransportFailed, type OpenMediaLink, type OpenMediaLinkFailure } from '../../media/media-link.ts';
 import { NoProducer, SessionEnded, SignallingProtocolError, SignallingTimeout, SignallingUnreachable } from '../../media/signalling/errors.ts';
 import { SignallingClient } from '../signalling/signalling-client.ts';
-import { CONNECT_TIMEOUT_MS, LiveMediaLink } from './media-link-session.ts';
+import type { LiveMediaLink } from './media-link-session.ts';
 import { readOffer } from './sdp-offer.ts';
 
 function openFailure(error: unknown): OpenMediaLinkFailure {
@@ -29,6 +29,9 @@ function openFailure(error: unknown): OpenMediaLinkFailure {
 export const openMediaLink: OpenMediaLink = async (options) => {
   const { signal } = options;
   if (signal?.aborted) return Result.fail(new MediaLinkClosed({ message: 'media link set-up aborted before it started' }));
+  // The session's module brings node-datachannel, the FFmpeg decoders (node-av) and Opus: loaded by
+  // the first link, so a driver started without media (or before its first link) does not load them.
+  const { CONNECT_TIMEOUT_MS, LiveMediaLink } = await import('./media-link-session.ts');
   const session: { link: LiveMediaLink | null } = { link: null };
   const client: SignallingClient = new SignallingClient({
     url: options.signallingUrl,

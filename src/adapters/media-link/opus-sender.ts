@@ -7,7 +7,7 @@
 // (h264-webrtc.md §5.4: a send timer racing a closing PeerConnection crashed node-datachannel).
 import { randomInt } from 'node:crypto';
 import { Encoder } from '@evan/opus';
-import { Result } from 'effect';
+import * as Result from 'effect/Result';
 import { createLogger } from '../../logging/logger.ts';
 import { MediaLinkClosed, MediaTransportFailed } from '../../media/media-link.ts';
 import { createPcmResampler, isSupportedSampleRate, MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ, type PcmResampler } from './pcm-resampler.ts';

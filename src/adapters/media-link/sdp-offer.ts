@@ -5,7 +5,7 @@
 // RFC 4588 §8, RFC 4585 §4.2), the audio m-line and its Opus payload type. Redundancy and FEC
 // formats (red, ulpfec, flexfec) are ignored. Owns parsing and selection only; answering
 // is node-datachannel's job and shaping the answer is sdp-answer.ts's.
-import { Result } from 'effect';
+import * as Result from 'effect/Result';
 import { MediaTransportFailed } from '../../media/media-link.ts';
 import type { VideoCodec } from '../../media/rtp/video-frame.ts';
 

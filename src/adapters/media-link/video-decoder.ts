@@ -4,7 +4,7 @@
 // newest decoded picture inside FFmpeg and copies it out as packed I420 only when asked. Owns the
 // codec context, the picture and their release; it does not choose what to decode (lazy-video.ts
 // walks the GOP) and never sees RTP. Usable on its own (the offline H.264 test, the benchmark).
-import { Result } from 'effect';
+import * as Result from 'effect/Result';
 import { AV_LOG_FATAL, AVERROR_EAGAIN, AVERROR_EOF, Codec, CodecContext, FF_DECODER_H264, FF_DECODER_VP8, type FFDecoderCodec, FFmpegError, Frame, Log, Packet } from 'node-av';
 import { MediaTransportFailed } from '../../media/media-link.ts';
 import type { VideoCodec } from '../../media/rtp/video-frame.ts';

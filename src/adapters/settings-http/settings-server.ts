@@ -37,8 +37,14 @@ import { loadOrCreateToken } from './settings-token.ts';
 
 const log = createLogger('settings');
 
-/** The page (written separately); served at `/` when present. */
-export const STATIC_DIR = fileURLToPath(new URL('../../settings/static/', import.meta.url));
+/**
+ * The page (written separately); served at `/` when present. In src/ it sits two folders up from
+ * this module; in the installed package's bundle (scripts/build-dist.ts) this code is in a chunk
+ * directly under dist/, next to dist/settings/static/.
+ */
+export const STATIC_DIR = [new URL('../../settings/static/', import.meta.url), new URL('./settings/static/', import.meta.url)]
+  .map((url) => fileURLToPath(url))
+  .find((dir) => existsSync(dir)) ?? fileURLToPath(new URL('../../settings/static/', import.meta.url));
 /** `service` of /api/health, as the reference answers it (§10). */
 export const HEALTH_SERVICE = 'reachy_mini_device_connect_settings';
 /** JSON bodies are settings objects of a few hundred bytes; 64 KiB is generous and still cheap. */

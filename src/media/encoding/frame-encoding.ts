@@ -6,11 +6,21 @@
 // Spec: reference-driver.md §5.1 with §12 item 5 fixed; ecosystem.md §5.3 (sharp settings);
 // reachy-daemon-api.md §9.3 (camera modes up to 3840×2592). The encoding names and the two
 // typed failures live in frame-errors.ts (errors.ts lists them without importing this module).
-import { Result } from 'effect';
-import sharp, { type KernelEnum } from 'sharp';
+import * as Result from 'effect/Result';
+import type { KernelEnum } from 'sharp';
 import { HandlerFailed, InvalidParams } from '../../errors.ts';
 import { FRAME_ENCODINGS, InvalidFrame, PayloadTooLarge, TOO_LARGE_ALTERNATIVES, type FrameEncoding } from './frame-errors.ts';
 import { DEFAULT_YUV_MATRIX, i420ByteLength, i420ToRgb, i420ToRgbHalf, type YuvMatrix } from './i420.ts';
+
+/**
+ * sharp (libvips, a native addon) is loaded by the first JPEG, not at start-up: importing it costs
+ * ~160 ms and ~15 MB of RSS that a driver without media, or one never asked for a frame, does not pay.
+ */
+let sharpLoading: Promise<typeof import('sharp').default> | undefined;
+function loadSharp(): Promise<typeof import('sharp').default> {
+  sharpLoading ??= import('sharp').then((module) => module.default);
+  return sharpLoading;
+}
 
 export { FRAME_ENCODINGS, InvalidFrame, PayloadTooLarge, type FrameEncoding };
 
@@ -331,6 +341,7 @@ async function encodeJpeg(
   let width: number;
   let height: number;
   try {
+    const sharp = await loadSharp();
     let pipeline = sharp(asBuffer(source.data), { raw: { width: source.width, height: source.height, channels } });
     if (channels === 4) pipeline = pipeline.removeAlpha();
     // libvips would widen one band to sRGB on output; keep grey frames a one-channel JPEG (as Pillow's L).

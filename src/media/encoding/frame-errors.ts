@@ -3,7 +3,7 @@
 // match the declared geometry). Split from frame-encoding.ts so errors.ts can list them in
 // RpcFailure without importing sharp or the encoder (which imports errors.ts). Pure; no I/O.
 // Spec: reference-driver.md §5.1 with §12 item 5 fixed.
-import { Data } from 'effect';
+import * as Data from 'effect/Data';
 
 export const FRAME_ENCODINGS = ['jpeg', 'thumbnail', 'raw'] as const;
 export type FrameEncoding = (typeof FRAME_ENCODINGS)[number];

@@ -2,7 +2,7 @@
 // §9.2), as values a caller can act on (Effect `Data.TaggedError`, stable `_tag`, fields instead of
 // text to parse). Owns the vocabulary and the human message of each; does not own the mapping to
 // JSON-RPC (src/errors.ts) nor any retry policy (the caller decides whether to try again).
-import { Data } from 'effect';
+import * as Data from 'effect/Data';
 import type { PeerInfo } from './protocol.ts';
 
 /** Nothing usable answered at `url`: refused, reset, no route, handshake timeout, not a WebSocket. */

@@ -17,6 +17,7 @@
     { key: 'allow_insecure', type: 'bool' },
     { key: 'simulate', type: 'bool' },
     { key: 'no_media', type: 'bool' },
+    { key: 'media_policy', type: 'select' },
     { key: 'messaging_backend', type: 'select' },
     { key: 'messaging_urls', type: 'text' },
     { key: 'discovery_mode', type: 'select' },

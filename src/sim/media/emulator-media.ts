@@ -6,7 +6,7 @@
 // imports this module lazily, so an emulator without media never loads the native WebRTC stacks.
 import { createLogger } from '../../logging/logger.ts';
 import { type SignallingServer, startSignallingServer } from '../signalling-server.ts';
-import { type SimMediaMode, type SimMediaProducer, createSimMediaProducer } from './sim-media-producer.ts';
+import { type SimMediaMode, type SimMediaProducer, type SimMediaProducerOptions, createSimMediaProducer } from './sim-media-producer.ts';
 
 export interface EmulatorMediaOptions {
   readonly host: string;
@@ -15,6 +15,8 @@ export interface EmulatorMediaOptions {
   readonly mode: SimMediaMode;
   /** Start detached (media released). */
   readonly released: boolean;
+  /** The head pose and camera name for the `world` scene (the emulator's default scene when given). */
+  readonly camera?: SimMediaProducerOptions['camera'];
 }
 
 export class EmulatorMedia {
@@ -30,7 +32,7 @@ export class EmulatorMedia {
   }
 
   static async start(options: EmulatorMediaOptions): Promise<EmulatorMedia> {
-    const producer = createSimMediaProducer({ mode: options.mode });
+    const producer = createSimMediaProducer({ mode: options.mode, ...(options.camera ? { camera: options.camera, scene: 'world' as const } : {}) });
     let signalling: SignallingServer;
     try {
       signalling = await startSignallingServer({ host: options.host, port: options.port });

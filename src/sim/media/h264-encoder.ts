@@ -5,7 +5,8 @@
 // makes the next picture an IDR (what a PLI asks for). Owns the codec context; not timing and not
 // RTP. Options go through `setOption` on the context: passing a node-av `Dictionary` to `open2`
 // crashed the process at exit (double free, measured with node-av 6.1.1).
-import { Data, Result } from 'effect';
+import * as Data from 'effect/Data';
+import * as Result from 'effect/Result';
 import { Codec, CodecContext, FFmpegError, Frame, Packet, Rational } from 'node-av';
 import { AVERROR_EAGAIN, AV_PICTURE_TYPE_I, AV_PICTURE_TYPE_NONE, AV_PIX_FMT_YUV420P, FF_ENCODER_LIBX264 } from 'node-av/constants';
 

@@ -9,7 +9,7 @@
 // only while a session's video track is open; each run starts a fresh encoder, so the first live
 // viewer's first frame is an IDR. Owns the H.264/Opus pipeline; the sessions' peers and the pump's
 // clock are peer-engine.ts's; not signalling.
-import { Result } from 'effect';
+import * as Result from 'effect/Result';
 import { parseRtpPacket } from '../../media/rtp/rtp-packet.ts';
 import { createLogger } from '../../logging/logger.ts';
 import type { ProducerSession } from '../signalling-in-process.ts';
@@ -18,6 +18,7 @@ import { H264Encoder } from './h264-encoder.ts';
 import { H264Peer, type H264PeerEvents, type H264StreamIds } from './h264-peer.ts';
 import { H264RtpPacketizer } from './h264-rtp-packetizer.ts';
 import type { VideoGeometry } from './media-engine.ts';
+import type { WorldCamera } from './world-scene.ts';
 import type { TickInfo } from './media-ticker.ts';
 import { OPUS_FRAME_MS, OPUS_SAMPLE_RATE, OpusToneEncoder } from './opus-audio.ts';
 import { PeerEngine } from './peer-engine.ts';
@@ -60,8 +61,8 @@ export class H264Engine extends PeerEngine<H264Peer> {
   #forceIdr = false;
   #keyframeRequests = 0;
 
-  constructor(geometry: VideoGeometry) {
-    super({ log: createLogger('sim:media:h264'), geometry, toneSampleRate: OPUS_SAMPLE_RATE, audioTickMs: OPUS_FRAME_MS });
+  constructor(geometry: VideoGeometry, world?: WorldCamera) {
+    super({ log: createLogger('sim:media:h264'), geometry, toneSampleRate: OPUS_SAMPLE_RATE, audioTickMs: OPUS_FRAME_MS, world });
     this.#ids = {
       videoPayloadType: H264_PAYLOAD_TYPE,
       audioPayloadType: OPUS_PAYLOAD_TYPE,

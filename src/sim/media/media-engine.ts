@@ -4,7 +4,7 @@
 // §9.1–9.2); the facade owns signalling registration (attach/detach) and the public API.
 import type { ProducerSession, ProducerSessionHandlers } from '../signalling-in-process.ts';
 import type { ReceivedAudioSummary } from './audio-meter.ts';
-import type { TestPatternScene } from './test-pattern.ts';
+import type { CameraScene } from './world-scene.ts';
 import type { Tone } from './tone-source.ts';
 
 export interface VideoGeometry {
@@ -21,7 +21,7 @@ export interface MediaEngine {
   /** Sessions whose PeerConnection exists (started and not ended). */
   sessionCount(): number;
   setTone(tone: Tone | null): void;
-  setScene(scene: TestPatternScene): void;
+  setScene(scene: CameraScene): void;
   /** true: the camera stops sending frames while the session stays up (a frozen producer). */
   freezeVideo(frozen: boolean): void;
   receivedAudio(windowMs?: number): ReceivedAudioSummary;

@@ -10,6 +10,7 @@ import { type ReceivedAudioSummary, ReceivedAudioMeter } from './audio-meter.ts'
 import { type MediaEngine, type VideoGeometry, settle } from './media-engine.ts';
 import { MediaTicker, type TickInfo } from './media-ticker.ts';
 import { TestPattern, type TestPatternScene } from './test-pattern.ts';
+import type { CameraScene, WorldCamera } from './world-scene.ts';
 import { DEFAULT_TONE, type Tone, ToneSource } from './tone-source.ts';
 
 /** What the engine needs of a codec's peer. */
@@ -36,6 +37,8 @@ export interface PeerEngineOptions {
   readonly toneSampleRate: number;
   /** Period of the audio ticks, in ms. */
   readonly audioTickMs: number;
+  /** Enables the `world` scene. */
+  readonly world?: WorldCamera | undefined;
 }
 
 /** The test pattern's picture for one video tick, and its media time. */
@@ -58,7 +61,8 @@ export abstract class PeerEngine<P extends EnginePeer> implements MediaEngine {
   /** Every ticker of the pump, started and stopped in this order (video and audio first). */
   readonly #tickers: MediaTicker[] = [];
   readonly #createdMs = performance.now();
-  #scene: TestPatternScene = 'moving';
+  #scene: CameraScene = 'moving';
+  readonly #world: WorldCamera | undefined;
   /** Media time (ms since the engine was created) at which the current pump run started. */
   #runOffsetMs = 0;
   /** Frame counter at the start of the current run (the pattern's counter keeps counting across runs). */
@@ -71,6 +75,7 @@ export abstract class PeerEngine<P extends EnginePeer> implements MediaEngine {
     this.geometry = options.geometry;
     this.tone = new ToneSource(options.toneSampleRate, DEFAULT_TONE);
     this.#pattern = new TestPattern(options.geometry.width, options.geometry.height);
+    this.#world = options.world;
     this.#videoTicker = this.pumpTicker(1000 / options.geometry.fps, (tick) => {
       if (!this.videoFrozen) this.videoTick(tick);
     });
@@ -117,7 +122,8 @@ export abstract class PeerEngine<P extends EnginePeer> implements MediaEngine {
     this.tone.setTone(tone);
   }
 
-  setScene(scene: TestPatternScene): void {
+  setScene(scene: CameraScene): void {
+    if (scene === 'world' && !this.#world) throw new RangeError('the world scene needs the head pose (an emulator-attached producer)');
     this.#scene = scene;
   }
 
@@ -183,7 +189,9 @@ export abstract class PeerEngine<P extends EnginePeer> implements MediaEngine {
     const frameIndex = this.#frameBase + tick.index;
     this.#framesThisRun = tick.index + 1;
     const mediaMs = this.#runOffsetMs + tick.mediaTimeMs;
-    return { image: this.#pattern.render(this.#scene, mediaMs, frameIndex), mediaMs };
+    const world = this.#world;
+    if (this.#scene === 'world' && world) return { image: world.scene.render(world.headRotation()), mediaMs };
+    return { image: this.#pattern.render(this.#scene === 'world' ? 'moving' : this.#scene, mediaMs, frameIndex), mediaMs };
   }
 
   #remove(peer: P, endSession: boolean): void {

@@ -9,12 +9,16 @@ import type { ProducerRegistration, SignallingServer } from '../signalling-serve
 import type { ReceivedAudioSummary } from './audio-meter.ts';
 import { H264Engine, MAX_VIDEO_LOSS } from './h264-engine.ts';
 import type { MediaEngine, VideoGeometry } from './media-engine.ts';
-import { TEST_PATTERN_SCENES, type TestPatternScene } from './test-pattern.ts';
+import { TEST_PATTERN_SCENES } from './test-pattern.ts';
+import { knownIntrinsics, scaleIntrinsics } from '../../media/camera-intrinsics.ts';
+import type { Mat3 } from '../../robot/pose-math.ts';
+import { WorldScene, type CameraScene } from './world-scene.ts';
 import type { Tone } from './tone-source.ts';
 import { Vp8Engine } from './vp8-engine.ts';
 
 export type { ReceivedAudioSummary } from './audio-meter.ts';
 export type { TestPatternScene } from './test-pattern.ts';
+export type { CameraScene } from './world-scene.ts';
 export type { Tone } from './tone-source.ts';
 
 export type SimMediaMode = 'vp8' | 'h264';
@@ -24,6 +28,13 @@ export interface SimMediaProducerOptions {
   readonly width?: number;
   readonly height?: number;
   readonly fps?: number;
+  /**
+   * The head's present orientation (world ← head) and the daemon's camera specs name: enables the
+   * `world` scene, rendered with that camera's intrinsics scaled to the stream size.
+   */
+  readonly camera?: { readonly specsName: string; readonly headRotation: () => Mat3 };
+  /** The first scene; default 'moving'. */
+  readonly scene?: CameraScene;
 }
 
 export interface SimMediaProducer {
@@ -38,8 +49,8 @@ export interface SimMediaProducer {
   readonly attached: boolean;
   /** The microphone signal; default 440 Hz at amplitude 0.3; null is silence. */
   setTone(tone: Tone | null): void;
-  /** The camera scene; default 'moving'. */
-  setScene(scene: TestPatternScene): void;
+  /** The camera scene; default 'moving'. `world` needs the `camera` option (the head pose). */
+  setScene(scene: CameraScene): void;
   /** true: no more video frames while the session, audio and signalling stay up (a frozen producer). */
   freezeVideo(frozen: boolean): void;
   /** What consumers sent to the speaker: total sample frames, and RMS / frequency over the last `windowMs`. */
@@ -99,7 +110,12 @@ class Producer implements SimMediaProducer {
     if (options.mode !== 'h264' && options.mode !== 'vp8') throw new RangeError(`media mode must be 'h264' or 'vp8', got ${String(options.mode)}`);
     this.mode = options.mode;
     const geometry = geometryFor(options);
-    this.#engine = options.mode === 'h264' ? new H264Engine(geometry) : new Vp8Engine(geometry);
+    const camera = options.camera;
+    const world = camera
+      ? { scene: new WorldScene(scaleIntrinsics(knownIntrinsics(camera.specsName), geometry.width, geometry.height)), headRotation: camera.headRotation }
+      : undefined;
+    this.#engine = options.mode === 'h264' ? new H264Engine(geometry, world) : new Vp8Engine(geometry, world);
+    if (options.scene) this.setScene(options.scene);
   }
 
   get attached(): boolean {
@@ -153,8 +169,8 @@ class Producer implements SimMediaProducer {
     this.#engine.setTone(tone);
   }
 
-  setScene(scene: TestPatternScene): void {
-    if (!TEST_PATTERN_SCENES.includes(scene)) throw new RangeError(`scene must be one of ${TEST_PATTERN_SCENES.join(', ')}, got ${String(scene)}`);
+  setScene(scene: CameraScene): void {
+    if (scene !== 'world' && !TEST_PATTERN_SCENES.includes(scene)) throw new RangeError(`scene must be one of ${[...TEST_PATTERN_SCENES, 'world'].join(', ')}, got ${String(scene)}`);
     this.#engine.setScene(scene);
   }
 

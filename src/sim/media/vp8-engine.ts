@@ -9,6 +9,7 @@
 import { createLogger } from '../../logging/logger.ts';
 import type { ProducerSession } from '../signalling-in-process.ts';
 import type { VideoGeometry } from './media-engine.ts';
+import type { WorldCamera } from './world-scene.ts';
 import type { TickInfo } from './media-ticker.ts';
 import { PeerEngine } from './peer-engine.ts';
 import { Vp8Peer, type Vp8PeerEvents } from './vp8-peer.ts';
@@ -32,8 +33,8 @@ export class Vp8Engine extends PeerEngine<Vp8Peer> {
   /** PLI/FIR counts of peers already closed. */
   #retiredKeyframeRequests = 0;
 
-  constructor(geometry: VideoGeometry) {
-    super({ log: createLogger('sim:media:vp8'), geometry, toneSampleRate: LITE_AUDIO_SAMPLE_RATE, audioTickMs: LITE_AUDIO_CHUNK_MS });
+  constructor(geometry: VideoGeometry, world?: WorldCamera) {
+    super({ log: createLogger('sim:media:vp8'), geometry, toneSampleRate: LITE_AUDIO_SAMPLE_RATE, audioTickMs: LITE_AUDIO_CHUNK_MS, world });
     this.#videoSource = new wrtc.nonstandard.RTCVideoSource();
     this.#audioSource = new wrtc.nonstandard.RTCAudioSource();
     this.pumpTicker(KEYFRAME_STATS_POLL_MS, () => {

@@ -1,0 +1,209 @@
+// `npm run bench -- --only footprint` (and `node bench/footprint.ts`): a running driver's resident
+// memory and idle CPU, and what `capture_video_frame` costs it, each against its issue 11 goal:
+// RSS idle without media (≤ 120 MB) and with media streaming (≤ 160 MB), RSS after 200 and after
+// 1,000 captures (flat), CPU % of one core over IDLE_WINDOW_MS without media (≤ 1 %) and streaming
+// with no captures (≤ 4 %), and the full `capture_video_frame` round trip on the Wireless sim
+// (H.264 720p) as a ratio to a bare sharp encode of the same picture in this process (≤ 1.5×). With
+// --sim the emulator's media producer (test pattern, VP8/H.264 encoders, WebRTC) runs inside the
+// driver's process, so the media figures include its work. Readings come from /proc/<pid> (Linux).
+// Owns only measurement; no assertions.
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import sharp from 'sharp';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { ENCODING_PRESETS, fitWithin, JPEG_CHROMA_SUBSAMPLING, JPEG_OPTIMISE_CODING, RESIZE_KERNEL } from '../src/media/encoding/frame-encoding.ts';
+import { i420ToRgb } from '../src/media/encoding/i420.ts';
+import { TestPattern } from '../src/sim/media/test-pattern.ts';
+import { createServer } from 'node:net';
+import { CLI_DIST, CLI_SOURCE, cmdSubject, cpuSeconds, driverArgs, firstAnswer, median, rssMb, spawnNode, startBroker, stopProcess } from './driver-process.ts';
+
+/** After the first answer (and the first streamed frames), start-up garbage settles for this long. */
+const SETTLE_MS = 5_000;
+/** CPU is averaged over this window: long against timers of 1–5 s, short enough for the bench. */
+const IDLE_WINDOW_MS = 20_000;
+/** Captures before the first RSS reading, then up to the second (issue 11: flat after 1,000). */
+const CAPTURES_FIRST = 200;
+const CAPTURES_TOTAL = 1_000;
+/** Captures timed for the round-trip ratio (the first FIRST_CAPTURE_SKIP are warm-up). */
+const TIMED_CAPTURES = 100;
+const FIRST_CAPTURE_SKIP = 10;
+/** The Wireless camera's stream (reachy-daemon-api.md §9.3). */
+const WIDTH = 1280;
+const HEIGHT = 720;
+/** A streaming session is up within seconds; this bounds a broken one. */
+const STREAMING_TIMEOUT_MS = 30_000;
+export const GOALS = { rssNoMediaMb: 120, rssMediaMb: 160, cpuNoMediaPct: 1, cpuStreamingPct: 4, captureRatio: 1.5 } as const;
+
+async function call(nc: NatsConnection, deviceId: string, method: string, params: Record<string, unknown> = {}): Promise<Record<string, any>> {
+  const reply = await nc.request(cmdSubject(deviceId), JSON.stringify({ jsonrpc: '2.0', id: randomUUID(), method, params }), { timeout: 15_000 });
+  return reply.json<Record<string, any>>();
+}
+
+async function waitStreaming(nc: NatsConnection, deviceId: string): Promise<void> {
+  const deadline = Date.now() + STREAMING_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const status = await call(nc, deviceId, 'get_media_status').catch(() => ({}) as Record<string, any>);
+    if (status['result']?.session_state === 'streaming') return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${deviceId}: media did not reach streaming within ${STREAMING_TIMEOUT_MS} ms`);
+}
+
+async function cpuPercent(pid: number, windowMs: number): Promise<number> {
+  const before = cpuSeconds(pid);
+  await new Promise((r) => setTimeout(r, windowMs));
+  return ((cpuSeconds(pid) - before) * 1000 * 100) / windowMs;
+}
+
+async function capture(nc: NatsConnection, deviceId: string, encoding: 'jpeg' | 'thumbnail'): Promise<number> {
+  const started = performance.now();
+  const reply = await call(nc, deviceId, 'capture_video_frame', { encoding });
+  if (reply['result']?.status !== 'success') throw new Error(`capture_video_frame failed: ${JSON.stringify(reply).slice(0, 300)}`);
+  return performance.now() - started;
+}
+
+/** The emulator's own picture as RGB, encoded by bare sharp with the same preset: the baseline. */
+async function bareSharpMs(encoding: 'jpeg' | 'thumbnail', samples: number): Promise<number> {
+  const pattern = new TestPattern(WIDTH, HEIGHT);
+  const rgb = Buffer.from(i420ToRgb(pattern.render('moving', 1_000, 30), WIDTH, HEIGHT));
+  const preset = ENCODING_PRESETS[encoding];
+  const size = fitWithin(WIDTH, HEIGHT, preset.maxEdge);
+  const times: number[] = [];
+  for (let i = 0; i < samples + FIRST_CAPTURE_SKIP; i++) {
+    const started = performance.now();
+    await sharp(rgb, { raw: { width: WIDTH, height: HEIGHT, channels: 3 } })
+      .resize(size.width, size.height, { fit: 'fill', kernel: RESIZE_KERNEL })
+      .jpeg({ quality: preset.quality, optimiseCoding: JPEG_OPTIMISE_CODING, chromaSubsampling: JPEG_CHROMA_SUBSAMPLING })
+      .toBuffer();
+    if (i >= FIRST_CAPTURE_SKIP) times.push(performance.now() - started);
+  }
+  return median(times);
+}
+
+export interface FootprintRow {
+  readonly name: string;
+  readonly rssIdleMb: number;
+  readonly cpuIdlePct: number;
+  readonly media: boolean;
+  readonly captures?: {
+    readonly jpegMs: number;
+    readonly thumbnailMs: number;
+    readonly bareJpegMs: number;
+    readonly bareThumbnailMs: number;
+    readonly rssAfterFirstMb: number;
+    readonly rssAfterTotalMb: number;
+  };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * The driver alone: the emulator (`emulate`, with its media producer) in its own process, the
+ * driver pointed at it as at a robot, so the driver's readings leave the emulator's encoders out.
+ */
+async function withSeparateEmulator<T>(entry: string, model: string, body: (driverArgs: string[]) => Promise<T>): Promise<T> {
+  const [port, signalling] = [await freePort(), await freePort()];
+  const emulator = spawnNode([entry, 'emulate', '--port', String(port), '--signalling-port', String(signalling), '--sim-model', model]);
+  try {
+    const deadline = Date.now() + STREAMING_TIMEOUT_MS;
+    while (!(await fetch(`http://127.0.0.1:${port}/api/daemon/status`).then((r) => r.ok, () => false))) {
+      if (Date.now() > deadline) throw new Error('the separate emulator did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return await body(['--target', `127.0.0.1:${port}`, '--signalling-port', String(signalling), '--allow-insecure']);
+  } finally {
+    await stopProcess(emulator);
+  }
+}
+
+async function measureCase(nc: NatsConnection, url: string, name: string, entry: string, extraArgs: string[], withCaptures: boolean): Promise<FootprintRow> {
+  const deviceId = `bench-footprint-${randomUUID().slice(0, 8)}`;
+  const media = !extraArgs.includes('--no-media');
+  const started = performance.now();
+  const args = driverArgs({ entry, url, deviceId, extraArgs });
+  // Against a separate emulator the driver runs as on a robot (`run` without --sim).
+  const child = spawnNode(extraArgs.includes('--target') ? args.filter((a) => a !== '--sim') : args);
+  const pid = child.pid as number;
+  try {
+    await firstAnswer(nc, cmdSubject(deviceId), started, child);
+    if (media) await waitStreaming(nc, deviceId);
+    await new Promise((r) => setTimeout(r, SETTLE_MS));
+    const rssIdleMb = rssMb(pid);
+    const cpuIdlePct = await cpuPercent(pid, IDLE_WINDOW_MS);
+    if (!withCaptures) return { name, rssIdleMb, cpuIdlePct, media };
+    const jpeg: number[] = [];
+    const thumbnail: number[] = [];
+    for (let i = 0; i < TIMED_CAPTURES + FIRST_CAPTURE_SKIP; i++) {
+      const j = await capture(nc, deviceId, 'jpeg');
+      const t = await capture(nc, deviceId, 'thumbnail');
+      if (i >= FIRST_CAPTURE_SKIP) (jpeg.push(j), thumbnail.push(t));
+    }
+    let done = 2 * (TIMED_CAPTURES + FIRST_CAPTURE_SKIP);
+    for (; done < CAPTURES_FIRST; done++) await capture(nc, deviceId, done % 2 ? 'thumbnail' : 'jpeg');
+    const rssAfterFirstMb = rssMb(pid);
+    for (; done < CAPTURES_TOTAL; done++) await capture(nc, deviceId, done % 2 ? 'thumbnail' : 'jpeg');
+    const rssAfterTotalMb = rssMb(pid);
+    const [bareJpegMs, bareThumbnailMs] = [await bareSharpMs('jpeg', TIMED_CAPTURES), await bareSharpMs('thumbnail', TIMED_CAPTURES)];
+    return { name, rssIdleMb, cpuIdlePct, media, captures: { jpegMs: median(jpeg), thumbnailMs: median(thumbnail), bareJpegMs, bareThumbnailMs, rssAfterFirstMb, rssAfterTotalMb } };
+  } finally {
+    await stopProcess(child);
+  }
+}
+
+export interface FootprintReport {
+  readonly rows: readonly FootprintRow[];
+}
+
+export async function runFootprintBench(): Promise<FootprintReport> {
+  const broker = await startBroker();
+  const rows: FootprintRow[] = [];
+  const entries: Array<[string, string]> = [['src/', CLI_SOURCE], ...(existsSync(CLI_DIST) ? ([['dist/', CLI_DIST]] as Array<[string, string]>) : [])];
+  try {
+    for (const [label, entry] of entries) {
+      rows.push(await measureCase(broker.nc, broker.url, `no media (${label})`, entry, ['--no-media'], false));
+      rows.push(await measureCase(broker.nc, broker.url, `media, Lite sim VP8 (${label})`, entry, [], false));
+    }
+    const [label, entry] = entries[entries.length - 1]!;
+    // Captures back to back: the per-caller capture limit (10/s by default) is lifted for this run.
+    const unlimited = ['--rate-limit', 'capture=off'];
+    rows.push(await measureCase(broker.nc, broker.url, `media, Wireless sim H.264 720p (${label})`, entry, ['--sim-model', 'wireless', ...unlimited], true));
+    for (const model of ['lite', 'wireless']) {
+      const row = await withSeparateEmulator(entry, model, (apart) => measureCase(broker.nc, broker.url, `driver alone, ${model} emulate apart (${label})`, entry, [...apart, ...unlimited], model === 'wireless'));
+      rows.push(row);
+    }
+  } finally {
+    await broker.stop();
+  }
+  return { rows };
+}
+
+export function formatFootprint(report: FootprintReport): string {
+  const lines = [
+    '',
+    `footprint: RSS and CPU % of one core over ${IDLE_WINDOW_MS / 1000} s after ${SETTLE_MS / 1000} s settling (media: streaming, no captures); --sim's media producer runs in the driver's process`,
+    `(goals: RSS ≤ ${GOALS.rssNoMediaMb} MB without media, ≤ ${GOALS.rssMediaMb} MB with media; CPU ≤ ${GOALS.cpuNoMediaPct} % without media, ≤ ${GOALS.cpuStreamingPct} % streaming)`,
+    `${'case'.padEnd(40)}${'RSS MB'.padStart(8)}${'CPU %'.padStart(8)}`,
+  ];
+  for (const r of report.rows) lines.push(`${r.name.padEnd(40)}${r.rssIdleMb.toFixed(0).padStart(8)}${r.cpuIdlePct.toFixed(2).padStart(8)}`);
+  for (const r of report.rows) {
+    const c = r.captures;
+    if (!c) continue;
+    lines.push(
+      '',
+      `capture_video_frame on ${r.name}, ${TIMED_CAPTURES} round trips each after ${FIRST_CAPTURE_SKIP} warm-up, vs bare sharp of the same 720p picture (goal ≤ ${GOALS.captureRatio}×):`,
+      `  jpeg      p50 ${c.jpegMs.toFixed(1)} ms, bare ${c.bareJpegMs.toFixed(1)} ms → ${(c.jpegMs / c.bareJpegMs).toFixed(2)}×`,
+      `  thumbnail p50 ${c.thumbnailMs.toFixed(1)} ms, bare ${c.bareThumbnailMs.toFixed(1)} ms → ${(c.thumbnailMs / c.bareThumbnailMs).toFixed(2)}×`,
+      `  RSS idle ${r.rssIdleMb.toFixed(0)} MB, after ${CAPTURES_FIRST} captures ${c.rssAfterFirstMb.toFixed(0)} MB, after ${CAPTURES_TOTAL} ${c.rssAfterTotalMb.toFixed(0)} MB (Δ ${(c.rssAfterTotalMb - c.rssAfterFirstMb).toFixed(0)} MB)`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+if (import.meta.main) process.stdout.write(formatFootprint(await runFootprintBench()));

@@ -1,0 +1,142 @@
+// `reachy-mini-driver panorama <device_id> [--output DIR] …`: waits for the device on the mesh
+// (reference-driver.md §6.5 `wait_for_device`, every 0.5 s up to --wait-timeout), runs the scan
+// (panorama-scan.ts) holding the lease, shows progress (a bar on a terminal's stderr; with --json,
+// one JSON line per event on stdout), writes the artifacts (panorama-artifacts.ts) with the
+// `device_connect` manifest block, and answers the reference's exit codes: 0 written, 1 nothing
+// written, 2 device not found in time (or a bad command line); 130 after Ctrl-C (partial results
+// are written first). Owns the glue and the terminal output; never calls process.exit.
+import type { NodeConnectionOptions } from '@nats-io/transport-node';
+import { resolve } from 'node:path';
+import { openClientConnection } from '../adapters/client-connection.ts';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../cli/command-line.ts';
+import { paint } from '../cli/terminal-style.ts';
+import type { PanoramaArgs } from './panorama-args.ts';
+import { capturePanoramaScan, type PanoramaScanResult, type ScanProgress } from './panorama-scan.ts';
+import { isClientError } from './errors.ts';
+import { MeshClient, type DiscoveryMode } from './mesh-client.ts';
+
+/** The reference polls the device list every 0.5 s (§6.5). */
+export const DEVICE_POLL_MS = 500;
+/** Exit code after Ctrl-C: 128 + SIGINT, the shell's convention. */
+export const EXIT_INTERRUPTED = 130;
+/** Exit code when the device did not appear within --wait-timeout (the reference's TimeoutError). */
+export const EXIT_DEVICE_NOT_FOUND = 2;
+/** Progress bar width in cells. */
+const BAR_CELLS = 30;
+
+export interface PanoramaCommandArgs {
+  readonly deviceId: string;
+  readonly args: PanoramaArgs;
+  readonly connectOptions: NodeConnectionOptions;
+  readonly tenant: string;
+  readonly discoveryMode: DiscoveryMode;
+  readonly json: boolean;
+  /** Draw a progress bar on `err` (stderr is a terminal). */
+  readonly progressBar: boolean;
+  readonly colour: boolean;
+  readonly brokerLabel: string;
+  readonly signal?: AbortSignal;
+  readonly out?: (line: string) => void;
+  readonly err?: (text: string) => void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls discovery until the device is known or the time is up; each try is bounded by what remains. */
+async function waitForDevice(client: MeshClient, deviceId: string, timeoutS: number, signal?: AbortSignal): Promise<boolean> {
+  const deadline = Date.now() + timeoutS * 1000;
+  for (;;) {
+    const remaining = deadline - Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    const found = await Promise.race([
+      client.getDevice(deviceId).then(() => true, () => false),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), Math.max(0, remaining)))),
+    ]);
+    clearTimeout(timer);
+    if (found) return true;
+    if (Date.now() + DEVICE_POLL_MS > deadline || signal?.aborted) return false;
+    await sleep(DEVICE_POLL_MS);
+  }
+}
+
+function bar(done: number, total: number): string {
+  const filled = total === 0 ? BAR_CELLS : Math.round((BAR_CELLS * done) / total);
+  return `[${'#'.repeat(filled)}${'.'.repeat(BAR_CELLS - filled)}] ${done}/${total}`;
+}
+
+function progressPrinter(a: PanoramaCommandArgs, out: (line: string) => void, err: (text: string) => void): (event: ScanProgress) => void {
+  return (event) => {
+    if (a.json) {
+      if (event.kind === 'frame') {
+        const f = event.frame;
+        out(JSON.stringify({ event: 'frame', done: event.done, total: event.total, index: f.index, world_yaw_deg: f.worldYawDeg, pitch_deg: f.pitchDeg, body_yaw_deg: f.bodyYawDeg, ok: f.ok, look_ms: Math.round(f.lookMs), capture_ms: Math.round(f.captureMs) }));
+      } else out(JSON.stringify({ event: event.kind, ...event, kind: undefined }));
+      return;
+    }
+    if (event.kind === 'warning') err(`${a.progressBar ? '\r\x1b[2K' : ''}${paint('warning', 'yellow', a.colour)} ${event.message}\n`);
+    if (!a.progressBar) return;
+    if (event.kind === 'frame') err(`\r\x1b[2K${bar(event.done, event.total)}  yaw ${event.frame.worldYawDeg.toFixed(0)}° pitch ${event.frame.pitchDeg.toFixed(0)}°${event.frame.ok ? '' : ' (failed)'}`);
+    if (event.kind === 'end') err(`\r\x1b[2K${bar(event.done, event.total)}${event.aborted ? ' interrupted' : ' done'}\n`);
+  };
+}
+
+function summary(scan: PanoramaScanResult, paths: Record<string, string>, manifest: Record<string, unknown>): string[] {
+  const lines: string[] = [];
+  const ok = scan.frames.filter((f) => f.ok).length;
+  lines.push(`${ok}/${scan.frames.length} frames ok${scan.aborted ? ` (interrupted; ${scan.plannedFrames} planned)` : ''} in ${scan.durationS.toFixed(1)} s`);
+  if (paths['panorama']) lines.push(`Panorama: ${paths['panorama']}`);
+  if (paths['grid']) lines.push(`Pitch grid: ${paths['grid']}`);
+  for (const [key, path] of Object.entries(paths).sort()) if (key.startsWith('strip')) lines.push(`Strip: ${path}`);
+  if (paths['manifest']) lines.push(`Manifest: ${paths['manifest']}`);
+  const coverage = manifest['world_yaw_coverage'] as Record<string, unknown> | undefined;
+  if (coverage) lines.push(`World yaw coverage (frame centres): span ${String(coverage['span_deg'])}°, largest gap ${String(coverage['largest_gap_deg'])}°, full_360=${String(coverage['likely_full_360'])}`);
+  return lines;
+}
+
+/** Runs the command; returns the exit code. */
+export async function runPanoramaCommand(a: PanoramaCommandArgs): Promise<number> {
+  const out = a.out ?? ((line: string) => void process.stdout.write(line + '\n'));
+  const err = a.err ?? ((text: string) => void process.stderr.write(text));
+  const errorWord = paint('error', 'red', a.colour);
+  const opened = await openClientConnection(a.connectOptions);
+  if (!opened.ok) {
+    err(`${errorWord} cannot connect to NATS at ${a.brokerLabel}: ${opened.reason}\n`);
+    if (a.json) out(JSON.stringify({ event: 'error', error: { _tag: 'ConnectFailed', message: opened.reason } }));
+    return EXIT_FAILURE;
+  }
+  const nc = opened.connection;
+  const client = new MeshClient(nc, { tenant: a.tenant, discoveryMode: a.discoveryMode });
+  try {
+    if (!(await waitForDevice(client, a.deviceId, a.args.waitTimeoutS, a.signal))) {
+      err(`${errorWord} device ${a.deviceId} not found in tenant ${a.tenant} within ${a.args.waitTimeoutS} s (\`reachy-mini-driver devices\` lists the devices)\n`);
+      if (a.json) out(JSON.stringify({ event: 'error', error: { _tag: 'DeviceNotFound', deviceId: a.deviceId, waited_s: a.args.waitTimeoutS } }));
+      return a.signal?.aborted ? EXIT_INTERRUPTED : EXIT_DEVICE_NOT_FOUND;
+    }
+    const scan = await capturePanoramaScan((fn, params) => client.invoke(a.deviceId, fn, params, { dcMeta: { llmReasoning: `Reachy panorama scan via Device Connect: ${fn}` } }), {
+      ...a.args.scan,
+      signal: a.signal,
+      onProgress: progressPrinter(a, out, err),
+    });
+    // Images (sharp) load only once there is something to write.
+    const { RESOLUTION_NOTE, saveScanArtifacts } = await import('./panorama-artifacts.ts');
+    const dir = resolve(a.args.output);
+    const deviceConnect = { tenant: a.tenant, device_id: a.deviceId, encoding: a.args.scan.encoding, max_edge: a.args.scan.maxEdge ?? null, quality: a.args.scan.quality ?? null, resolution_note: RESOLUTION_NOTE };
+    const { paths, manifest } = await saveScanArtifacts(scan, dir, { extraManifest: { device_connect: deviceConnect } });
+    if (scan.failure) err(`${errorWord} ${scan.failure}\n`);
+    const written = paths['panorama'] !== undefined || paths['grid'] !== undefined || Object.keys(paths).some((k) => k.startsWith('strip'));
+    const code = scan.aborted ? EXIT_INTERRUPTED : written ? EXIT_OK : EXIT_FAILURE;
+    if (a.json) out(JSON.stringify({ event: 'done', exit_code: code, output: dir, files: manifest['files'], success_count: manifest['success_count'], frame_count: manifest['frame_count'], aborted: scan.aborted, failure: scan.failure }));
+    else summary(scan, paths, manifest).forEach((line) => out(line));
+    if (!written && !scan.failure) err(`${errorWord} no strips written (no successful frames)\n`);
+    return code;
+  } catch (error) {
+    if (!isClientError(error)) throw error;
+    err(`${errorWord} ${error._tag}: ${error.message}\n`);
+    return EXIT_FAILURE;
+  } finally {
+    client.close();
+    await nc.close().catch(() => undefined);
+  }
+}
+
+export { EXIT_OK, EXIT_FAILURE, EXIT_USAGE };

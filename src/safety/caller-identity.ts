@@ -1,0 +1,185 @@
+// Verified callers (issue 13 part 2): THE check of a call's `_dc_meta` signature against
+// --trusted-callers — the signature over subject, request id, method, params digest and timestamp
+// (src/protocol/caller-signature.ts), the key (or its JWT's issuer) trusted, the timestamp inside the
+// replay window and the (key, request id) pair never seen before — and of unsigned calls under
+// --require-signed-callers. The gate calls `identify` once per call, before anything else; a
+// verified caller's identity (lease owner, allowlist subject, audit) is its public key. Owns the
+// replay cache; no I/O. Threat model "Spoofing": broker ACLs decide who may publish, this decides who a caller is.
+import { fromPublic } from '@nats-io/nkeys';
+import { CallerNotTrusted, ReplayRejected, SignatureInvalid, SignatureRequired, type RpcFailure } from '../errors.ts';
+import type { KeyObject } from 'node:crypto';
+import { ed25519PublicKeyOf, signingInput, verifiesEd25519 } from '../protocol/caller-signature.ts';
+import type { CallerClaim, CallerMeta } from '../protocol/json-rpc.ts';
+import type { FunctionLabels } from '../rpc/function-def.ts';
+import { ALWAYS_ALLOWED_FUNCTIONS } from './caller-allow.ts';
+
+/**
+ * A signed call is accepted this long either side of the driver's clock: covers NTP-synced hosts and
+ * a 20–30 s RPC round trip under load, while keeping the replay cache (which must span it) small.
+ */
+export const REPLAY_WINDOW_MS = 30_000;
+/** Request ids remembered for replay refusal: 10 000 × ~150 B ≈ 1.5 MB, far above any sane call rate over 30 s. */
+export const REPLAY_CACHE_SIZE = 10_000;
+/** Who a stop (never refused) is recorded as when its signature or its named key does not check out. */
+export const UNVERIFIED_CALLER = 'unverified-caller';
+/** An nkey public key: a prefix letter and 55 base32 characters. */
+const PUBLIC_NKEY = /^[A-Z][A-Z2-7]{55}$/;
+
+export type Identified = { readonly ok: true; readonly caller: CallerMeta } | { readonly ok: false; readonly error: RpcFailure };
+
+export interface CallerIdentityOptions {
+  /** Trusted public keys: user keys (`U…`) and account or account signing keys (`A…`) that issued a caller's JWT. */
+  readonly trusted: ReadonlyArray<string>;
+  /** Refuse unsigned state-changing calls (stops excepted). */
+  readonly requireSigned: boolean;
+  readonly now?: () => number;
+  readonly windowMs?: number;
+  readonly cacheSize?: number;
+}
+
+export interface CallerIdentity {
+  /** The caller of this call, verified when it is signed; or why the call may not go on. */
+  identify(call: { fn: string; labels: FunctionLabels; params: Readonly<Record<string, unknown>>; caller: CallerMeta }): Identified;
+}
+
+/** Whether `id` has the shape of a user public nkey: the identities only a signature can claim. */
+export function isUserKey(id: unknown): id is string {
+  return typeof id === 'string' && id.startsWith('U') && PUBLIC_NKEY.test(id);
+}
+
+/** Whether `key` is a valid public nkey with one of `prefixes` (checksum included). */
+export function isPublicKey(key: string, prefixes: string): boolean {
+  if (!PUBLIC_NKEY.test(key) || !prefixes.includes(key[0] ?? '')) return false;
+  try {
+    fromPublic(key);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Ed25519 key objects of the keys seen, so each is parsed once; bounded (a trusted list and its JWT users). */
+const KEY_OBJECT_CACHE_SIZE = 1_024;
+const keyObjects = new Map<string, KeyObject>();
+
+/** Whether `sigB64url` is `key`'s signature of `data` (`key` already checked by isPublicKey). */
+function verifies(key: string, data: Uint8Array, sigB64url: string): boolean {
+  try {
+    let object = keyObjects.get(key);
+    if (!object) {
+      object = ed25519PublicKeyOf(key);
+      if (keyObjects.size >= KEY_OBJECT_CACHE_SIZE) keyObjects.delete(keyObjects.keys().next().value!);
+      keyObjects.set(key, object);
+    }
+    return verifiesEd25519(object, data, Buffer.from(sigB64url, 'base64url'));
+  } catch {
+    return false;
+  }
+}
+
+/** The account (signing) key that issued `jwt` for user `key`, or the problem with it. */
+export function jwtIssuer(jwt: string, key: string, nowMs: number): { ok: true; issuer: string } | { ok: false; problem: string } {
+  const parts = jwt.split('.');
+  if (parts.length !== 3) return { ok: false, problem: 'caller_jwt is not a JWT' };
+  let header: Record<string, unknown>;
+  let claims: Record<string, unknown>;
+  try {
+    header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+    claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+  } catch {
+    return { ok: false, problem: 'caller_jwt does not decode' };
+  }
+  const alg = String(header.alg ?? '').toLowerCase();
+  if (alg !== 'ed25519-nkey' && alg !== 'ed25519') return { ok: false, problem: `caller_jwt algorithm ${alg} is not ed25519-nkey` };
+  if (claims.sub !== key) return { ok: false, problem: 'caller_jwt is for another key than caller_key' };
+  const issuer = claims.iss;
+  if (typeof issuer !== 'string' || !isPublicKey(issuer, 'A')) return { ok: false, problem: 'caller_jwt issuer is not an account key' };
+  if (typeof claims.exp === 'number' && claims.exp * 1000 <= nowMs) return { ok: false, problem: 'caller_jwt has expired' };
+  if (!verifies(issuer, new TextEncoder().encode(`${parts[0]}.${parts[1]}`), parts[2]!)) return { ok: false, problem: 'caller_jwt signature does not verify' };
+  return { ok: true, issuer };
+}
+
+/** (key, request id) pairs of accepted calls, oldest first; an eviction raises the floor below which every timestamp is refused. */
+class ReplayCache {
+  readonly #seen = new Map<string, number>();
+  #floorTs = Number.NEGATIVE_INFINITY;
+  readonly size: number;
+  readonly windowMs: number;
+  constructor(size: number, windowMs: number) {
+    this.size = size;
+    this.windowMs = windowMs;
+  }
+
+  refusal(id: string, ts: number, nowMs: number): 'seen' | 'stale' | 'future' | null {
+    if (ts > nowMs + this.windowMs) return 'future';
+    if (ts < nowMs - this.windowMs || ts <= this.#floorTs) return 'stale';
+    return this.#seen.has(id) ? 'seen' : null;
+  }
+
+  remember(id: string, ts: number, nowMs: number): void {
+    for (const [old, oldTs] of this.#seen) {
+      if (oldTs >= nowMs - this.windowMs && this.#seen.size < this.size) break;
+      this.#seen.delete(old);
+      if (oldTs >= nowMs - this.windowMs) this.#floorTs = Math.max(this.#floorTs, oldTs);
+    }
+    this.#seen.set(id, ts);
+  }
+}
+
+function invalid(key: string | null, problem: string): Identified {
+  return { ok: false, error: new SignatureInvalid({ message: `the call's signature was refused: ${problem}`, key, problem }) };
+}
+
+export function createCallerIdentity(options: CallerIdentityOptions): CallerIdentity {
+  const trusted = new Set(options.trusted);
+  const now = options.now ?? Date.now;
+  const windowMs = options.windowMs ?? REPLAY_WINDOW_MS;
+  const replays = new ReplayCache(options.cacheSize ?? REPLAY_CACHE_SIZE, windowMs);
+
+  const verifySigned = (fn: string, params: Readonly<Record<string, unknown>>, caller: CallerMeta, claim: CallerClaim): Identified => {
+    const { key, sig, ts, jwt, requestId, subject } = claim;
+    if (typeof key !== 'string' || !isPublicKey(key, 'U')) return invalid(null, 'caller_key is not a user public nkey (U…)');
+    if (typeof sig !== 'string' || sig.length === 0) return invalid(key, 'caller_sig is missing');
+    if (typeof ts !== 'number' || !Number.isSafeInteger(ts)) return invalid(key, 'caller_ts is not an integer of milliseconds');
+    if (requestId === null || subject === null) return invalid(key, 'the call has no request id to sign (send _dc_meta.request_id on .svc)');
+    if (!verifies(key, signingInput({ subject, requestId, method: fn, params, ts }), sig)) return invalid(key, 'the signature does not match the call (subject, request id, method, params, caller_ts)');
+    let issuer: string | null = null;
+    if (!trusted.has(key)) {
+      if (typeof jwt !== 'string') return { ok: false, error: new CallerNotTrusted({ message: `caller key ${key} is not in --trusted-callers`, key, issuer: null }) };
+      const checked = jwtIssuer(jwt, key, now());
+      if (!checked.ok) return invalid(key, checked.problem);
+      if (!trusted.has(checked.issuer)) return { ok: false, error: new CallerNotTrusted({ message: `caller key ${key} and its JWT issuer ${checked.issuer} are not in --trusted-callers`, key, issuer: checked.issuer }) };
+      issuer = checked.issuer;
+    }
+    const t = now();
+    const replayId = `${key}\n${requestId}`;
+    const replay = replays.refusal(replayId, ts, t);
+    if (replay) {
+      const why = replay === 'seen' ? `request id ${requestId} was already used` : `caller_ts is ${Math.round((t - ts) / 1000)} s from the driver's clock (window ±${windowMs / 1000} s)`;
+      return { ok: false, error: new ReplayRejected({ message: `replay refused: ${why}`, key, request_id: requestId, reason: replay, window_ms: windowMs }) };
+    }
+    replays.remember(replayId, ts, t);
+    return { ok: true, caller: { ...caller, sourceDevice: key, verified: { key, assertedAs: caller.sourceDevice, issuer } } };
+  };
+
+  const identify: CallerIdentity['identify'] = ({ fn, labels, params, caller }) => {
+    if (caller.claim) return verifySigned(fn, params, caller, caller.claim);
+    if (isUserKey(caller.sourceDevice) || isUserKey(params.owner)) {
+      const named = isUserKey(caller.sourceDevice) ? caller.sourceDevice : String(params.owner);
+      return { ok: false, error: new SignatureRequired({ message: `${fn}: an unsigned call may not name an nkey identity (${named}); only a signed call is that caller`, function: fn, reason: 'names_verified_caller' }) };
+    }
+    if (options.requireSigned && labels.direction === 'write' && !ALWAYS_ALLOWED_FUNCTIONS.has(fn)) {
+      return { ok: false, error: new SignatureRequired({ message: `${fn}: this driver requires signed calls for state-changing functions (--require-signed-callers); sign with your .creds seed`, function: fn, reason: 'required' }) };
+    }
+    return { ok: true, caller };
+  };
+  return {
+    identify(call) {
+      const identified = identify(call);
+      // A stop is a guarantee: a stop whose caller cannot be verified still runs, as UNVERIFIED_CALLER.
+      if (identified.ok || !ALWAYS_ALLOWED_FUNCTIONS.has(call.fn)) return identified;
+      const { claim: _claim, ...asserted } = call.caller;
+      return { ok: true, caller: { ...asserted, sourceDevice: UNVERIFIED_CALLER } };
+    },
+  };
+}
