@@ -82,41 +82,49 @@ export interface RpcGate {
 }
 
 /**
- * The calls waiting for their `rpc.outcome`, by request id, behind ONE listener on the target while
- * any waits (a listener per call made every outcome visit every waiting call: 64 in flight, 64
- * handler runs per outcome). Subscribed when the first call waits, unsubscribed when the last is done.
+ * The calls waiting for their `rpc.outcome`, by request id, behind ONE listener on the target (a
+ * listener per call made every outcome visit every waiting call: 64 in flight, 64 handler runs per
+ * outcome). The listener is subscribed at the first wait and kept for the gate's life: subscribing
+ * and unsubscribing around every call cost more than the lookup it saves (one call in flight).
  */
 function outcomeWaiters(target: GateTarget) {
   const waiting = new Map<string, (outcome: OutcomeEvent) => void>();
-  let subscription: { unsubscribe(): void } | null = null;
-  const done = (requestId: string) => {
-    waiting.delete(requestId);
-    if (waiting.size === 0 && subscription) {
-      subscription.unsubscribe();
-      subscription = null;
-    }
+  let subscribed = false;
+  const onOutcome = (outcome: OutcomeEvent) => {
+    const waiter = waiting.get(outcome.requestId);
+    if (!waiter) return;
+    waiting.delete(outcome.requestId);
+    waiter(outcome);
   };
   return {
     /** Registers `onOutcome` for `requestId` (before the event is sent: the machine may answer inside `send`). */
-    wait(requestId: string, onOutcome: (outcome: OutcomeEvent) => void): void {
-      subscription ??= target.on('rpc.outcome', (outcome) => waiting.get(outcome.requestId)?.(outcome));
-      waiting.set(requestId, (outcome) => {
-        done(requestId);
-        onOutcome(outcome);
-      });
+    wait(requestId: string, waiter: (outcome: OutcomeEvent) => void): void {
+      if (!subscribed) {
+        target.on('rpc.outcome', onOutcome);
+        subscribed = true;
+      }
+      waiting.set(requestId, waiter);
     },
     /** Stops waiting for `requestId` (its timeout fired). */
-    cancel: done,
+    cancel(requestId: string): void {
+      waiting.delete(requestId);
+    },
+    /** Calls waiting now (tests: a timed-out or answered call leaves none behind). */
+    size: () => waiting.size,
   };
 }
 
-export function createRpcGate(options: RpcGateOptions): RpcGate {
+/** The gate as built here: also says how many calls wait for their outcome now (tests). */
+export type CreatedRpcGate = RpcGate & { readonly waiting: () => number };
+
+export function createRpcGate(options: RpcGateOptions): CreatedRpcGate {
   const byName = new Map(options.functions.map((fn) => [fn.name, fn] as const));
   const target = options.target as unknown as GateTarget;
   const waiters = outcomeWaiters(target);
   return {
     functionNames: [...byName.keys()],
     has: (method) => byName.has(method),
+    waiting: waiters.size,
     async call(method, params, asserted) {
       const fn = byName.get(method) as RpcFunction<unknown, { type: string }> | undefined;
       if (!fn) return { ok: false, error: new UnknownMethod({ message: `Unknown method: ${method}`, method }) };

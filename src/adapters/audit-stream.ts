@@ -37,6 +37,14 @@ export const AUDIT_JS_PROBE_ATTEMPTS = 2;
 export const AUDIT_BATCH_RECORDS = 256;
 /** JetStream API error code: the account may not use this API (permissions), per the server's codes. */
 const JS_NOT_ENABLED_FOR_ACCOUNT = 10039;
+/**
+ * Copies of DC_AUDIT the driver asks for on a cluster: an R1 stream lives on one node and the trail
+ * stops (and its stored records are out of reach) when that node dies; 3 keeps it writable with one
+ * node down (a raft quorum of 2) and is JetStream's usual maximum for a replicated stream.
+ */
+export const AUDIT_STREAM_MAX_REPLICAS = 3;
+/** JetStream API error codes for "not that many replicas here": no suitable peers, insufficient resources, not clustered. */
+const JS_REPLICAS_REFUSED = new Set([10005, 10023, 10074]);
 
 export type AuditDelivery = 'jetstream' | 'core' | 'waiting';
 
@@ -96,16 +104,51 @@ class StreamMissesSubject extends Error {
   override readonly name = 'StreamMissesSubject';
 }
 
-/** The stream exists and captures `subject` (or is created now); throws what the server said otherwise. */
-async function ensureStream(jsm: JetStreamManager, name: string, subject: string): Promise<void> {
+/** What the connection's server INFO says about the broker: its cluster name and every node's client URL. */
+export interface ClusterView {
+  readonly cluster?: string;
+  readonly connect_urls?: ReadonlyArray<string>;
+}
+
+/**
+ * Replicas for a DC_AUDIT the driver creates: 1 on a single server (no `cluster` in its INFO), else
+ * min(AUDIT_STREAM_MAX_REPLICAS, nodes the server advertises in `connect_urls`, which lists its own
+ * client URL and those of the nodes routed to it; an upper bound, createStream steps down if refused).
+ * A cluster that hides its URLs (`no_advertise`) gets 1.
+ */
+export function auditStreamReplicas(info: ClusterView | undefined): number {
+  if (!info?.cluster) return 1;
+  const nodes = new Set(info.connect_urls ?? []).size;
+  return Math.max(1, Math.min(AUDIT_STREAM_MAX_REPLICAS, nodes));
+}
+
+/**
+ * Creates the stream with `replicas` copies, one fewer each time the cluster refuses that many (the
+ * hint counts URLs, and a node may advertise several, or run without JetStream); fewer than asked is said once, with the fix.
+ */
+async function createStream(jsm: JetStreamManager, name: string, replicas: number): Promise<void> {
+  const config = { name, subjects: [...AUDIT_STREAM_SUBJECTS] };
+  for (let copies = replicas; ; copies -= 1) {
+    try {
+      await jsm.streams.add({ ...config, num_replicas: copies });
+      if (copies < replicas) log.warn(`audit stream created with ${copies} replica(s), not ${replicas}: the cluster refused more`, { stream: name, fix: `enable JetStream on at least ${replicas} cluster nodes, or create ${name} yourself with the replicas you want` });
+      log.info('audit stream created', { stream: name, subjects: AUDIT_STREAM_SUBJECTS.join(','), replicas: copies });
+      return;
+    } catch (error) {
+      if (copies === 1 || !(error instanceof JetStreamApiError) || !JS_REPLICAS_REFUSED.has(error.code)) throw error;
+    }
+  }
+}
+
+/** The stream exists and captures `subject` (or is created now, replicated per `replicas`); throws what the server said otherwise. */
+async function ensureStream(jsm: JetStreamManager, name: string, subject: string, replicas: number): Promise<void> {
   try {
     const info = await jsm.streams.info(name);
     const subjects = info.config.subjects ?? [];
     if (!subjects.some((filter) => subjectMatches(filter, subject))) throw new StreamMissesSubject(`stream ${name} exists but captures ${subjects.join(', ') || 'no subjects'}, not ${subject}`);
   } catch (error) {
     if (!(error instanceof JetStreamApiError) || error.code !== 10059) throw error;
-    await jsm.streams.add({ name, subjects: [...AUDIT_STREAM_SUBJECTS] });
-    log.info('audit stream created', { stream: name, subjects: AUDIT_STREAM_SUBJECTS.join(',') });
+    await createStream(jsm, name, replicas);
   }
 }
 
@@ -219,7 +262,7 @@ export function startAuditPublisher(options: AuditPublisherOptions): AuditPublis
     } else {
       try {
         const jsm = await jetstreamManager(nc, { timeout: AUDIT_PUBLISH_TIMEOUT_MS });
-        await ensureStream(jsm, stream, options.subject());
+        await ensureStream(jsm, stream, options.subject(), auditStreamReplicas(nc.info));
         await skipStored(jsm, stream, options);
         sender = jetStreamSender(nc, jetstream(nc, { timeout: AUDIT_PUBLISH_TIMEOUT_MS }), options);
         if (fellBack) log.info('audit records go to the JetStream stream again', { stream });

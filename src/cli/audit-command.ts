@@ -4,6 +4,8 @@
 // number. Owns the command's options, output and exit code; the chain rules are
 // src/protocol/audit-chain.ts's, the file and the stream reads the adapters'. README "Audit trail".
 import { loadConfig } from '../adapters/config-files.ts';
+import { readSimBrokerRecord } from '../adapters/sim-broker-file.ts';
+import { clientTarget } from '../client/client-main.ts';
 import { auditFileSize, followAuditFile, readAuditLines } from '../adapters/audit-log.ts';
 import { AUDIT_STREAM_NAME, readAuditStreamOnce } from '../adapters/audit-stream.ts';
 import { natsConnectionOptions } from '../adapters/nats-options.ts';
@@ -112,6 +114,16 @@ function firstDifference(file: ReadonlyArray<string>, stream: ReadonlyArray<stri
   return null;
 }
 
+/**
+ * Whose stream to read, as the client commands pick their broker: the configured broker, tenant and
+ * device id; where none is configured, those of the running `--sim` driver (its recorded broker).
+ */
+function streamTarget(config: DriverConfig): { servers: string[]; tenant: string; deviceId: string } {
+  const { servers, tenant } = clientTarget(config);
+  const record = config.sources['messagingUrls'] === 'default' && config.sources['deviceId'] === 'default' ? readSimBrokerRecord(config.configDir) : undefined;
+  return { servers, tenant, deviceId: record?.deviceId ?? config.deviceId };
+}
+
 async function verify(config: DriverConfig, args: AuditArgs, out: Out, err: Out): Promise<number> {
   const fileLines = config.auditLogPath ? readAuditLines(config.auditLogPath) : [];
   let ok = true;
@@ -121,9 +133,10 @@ async function verify(config: DriverConfig, args: AuditArgs, out: Out, err: Out)
     ok = fileReport.problem === null;
   } else if (!args.stream) return (err(`${PROGRAM} audit: the audit file is disabled (--audit-log none); use --stream`), EXIT_USAGE);
   if (!args.stream) return ok ? EXIT_OK : EXIT_FAILURE;
-  const subject = subjects.audit(config.tenant, config.deviceId);
+  const target = streamTarget(config);
+  const subject = subjects.audit(target.tenant, target.deviceId);
   try {
-    const read = await readAuditStreamOnce(natsConnectionOptions({ servers: config.messagingUrls, name: `${PROGRAM} audit verify`, credentials: config.credentials, tls: config.tls }), subject);
+    const read = await readAuditStreamOnce(natsConnectionOptions({ servers: target.servers, name: `${PROGRAM} audit verify`, credentials: config.credentials, tls: config.tls }), subject);
     const streamReport = verifyLines(read.lines);
     out(describe(`stream ${AUDIT_STREAM_NAME} ${subject}`, streamReport));
     if (read.lines.length !== read.expected) (ok = false), out(`stream ${AUDIT_STREAM_NAME}: read ${read.lines.length} of ${read.expected} records`);
@@ -131,9 +144,13 @@ async function verify(config: DriverConfig, args: AuditArgs, out: Out, err: Out)
     const differs = streamReport.problem ? null : firstDifference(fileLines, read.lines);
     if (differs !== null) (ok = false), out(`file and stream differ at seq ${differs} (one of them was rewritten)`);
     const unsent = (fileReport.lastSeq ?? 0) - (streamReport.lastSeq ?? 0);
-    if (config.auditLogPath && differs === null && unsent > 0 && streamReport.restarts.length === 0) out(`${unsent} records of the file are not in the stream yet (the driver sends them when the broker takes them)`);
+    if (config.auditLogPath && differs === null && unsent > 0 && streamReport.restarts.length === 0) {
+      // The file does not name its device: an empty stream may be another device's subject.
+      const hint = read.lines.length === 0 ? `; if the driver runs under another id than ${target.deviceId}, pass its --device-id (or --sim for a --sim driver)` : '';
+      out(`${unsent} records of the file are not in the stream yet (the driver sends them when the broker takes them${hint})`);
+    }
   } catch (error) {
-    err(`${PROGRAM} audit: cannot read the stream ${AUDIT_STREAM_NAME} from ${config.messagingUrls.join(', ')}: ${(error as Error).message}`);
+    err(`${PROGRAM} audit: cannot read the stream ${AUDIT_STREAM_NAME} from ${target.servers.join(', ')}: ${(error as Error).message}`);
     ok = false;
   }
   return ok ? EXIT_OK : EXIT_FAILURE;
@@ -143,9 +160,9 @@ async function verify(config: DriverConfig, args: AuditArgs, out: Out, err: Out)
 export async function runAudit(input: LoadConfigInput, out: Out, err: Out): Promise<number> {
   const args = parseAuditArgs(input.argv);
   if (typeof args === 'string') return (err(`${PROGRAM}: ${args} (\`${PROGRAM} help audit\`)`), EXIT_USAGE);
-  // The driver's own configuration (flags > env > settings file > defaults) names the file and the broker.
-  // `tail` and a file-only `verify` never connect: the broker credentials the driver insists on are not asked for.
-  const offline = !args.stream;
-  const config = loadConfig({ argv: ['run', ...args.rest], env: offline ? { ...input.env, DEVICE_CONNECT_ALLOW_INSECURE: 'true' } : input.env });
+  // The driver's own configuration (flags > env > settings file > defaults) names the file and the
+  // broker, read as a client command reads it: credentials are used when configured, not demanded
+  // (reading the stream is a client's job; the broker's permissions decide).
+  const config = loadConfig({ argv: ['devices', ...args.rest], env: input.env });
   return args.sub === 'tail' ? await tail(config, args, out, err) : await verify(config, args, out, err);
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
 import { openAuditLog, type SafetyRecord } from '../../src/adapters/audit-log.ts';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { AUDIT_STREAM_NAME, readAuditStream, startAuditPublisher, subjectMatches } from '../../src/adapters/audit-stream.ts';
+import { AUDIT_STREAM_MAX_REPLICAS, AUDIT_STREAM_NAME, auditStreamReplicas, readAuditStream, startAuditPublisher, subjectMatches } from '../../src/adapters/audit-stream.ts';
 import { startNatsServer } from '../harness/nats-server.ts';
 import { openClient, recorder } from '../harness/mesh-peer.ts';
 import { captureLogs } from '../harness/log-capture.ts';
@@ -71,7 +71,22 @@ test('the unsent tail of a reopened file is published in order; a lost cursor re
   await otherPublisher.stop();
   expect(await seqs(otherSubject)).toEqual([1, 2, 3]);
   expect(await seqs()).toHaveLength(31);
+  // A single server: the stream the driver created has one copy (more would be refused here).
+  expect((await (await jetstreamManager(nc)).streams.info(AUDIT_STREAM_NAME)).config.num_replicas).toBe(1);
 }, 30_000);
+
+test('replicas of a stream the driver creates: 1 on a single server, one per advertised cluster node up to 3', () => {
+  const urls = (n: number) => Array.from({ length: n }, (_, i) => `127.0.0.1:${4222 + i}`);
+  expect(auditStreamReplicas(undefined)).toBe(1);
+  expect(auditStreamReplicas({ connect_urls: urls(1) })).toBe(1);
+  expect(auditStreamReplicas({ cluster: 'c', connect_urls: urls(1) })).toBe(1);
+  expect(auditStreamReplicas({ cluster: 'c', connect_urls: urls(2) })).toBe(2);
+  expect(auditStreamReplicas({ cluster: 'c', connect_urls: urls(3) })).toBe(3);
+  expect(auditStreamReplicas({ cluster: 'c', connect_urls: urls(5) })).toBe(AUDIT_STREAM_MAX_REPLICAS);
+  // The same URL twice counts once; a cluster advertising no URLs (no_advertise) gets 1.
+  expect(auditStreamReplicas({ cluster: 'c', connect_urls: [...urls(2), urls(2)[0]!] })).toBe(2);
+  expect(auditStreamReplicas({ cluster: 'c' })).toBe(1);
+});
 
 test('a user not allowed the JetStream API gets one notice and core publish (records still delivered, in order)', async () => {
   const logs = captureLogs('info');

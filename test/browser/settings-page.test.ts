@@ -163,7 +163,8 @@ describe('settings page in Chromium', () => {
     expect(storedPath.endsWith('device.creds')).toBe(true);
     expect(existsSync(storedPath)).toBe(true);
     expect(fingerprint.length).toBeGreaterThan(8);
-    expect(await page.inputValue('#nats_credentials_file')).toBe(storedPath);
+    // The page reloads the settings after the upload message (refresh), so the field fills a moment later.
+    await expect.poll(() => page.inputValue('#nats_credentials_file')).toBe(storedPath);
     const html = await page.content();
     expect(html).not.toContain(secrets.seed);
     expect(html).not.toContain(secrets.jwt);

@@ -6,6 +6,7 @@
 // (RFC 3711 §3.1), so packets can be told apart by payload type without decrypting anything;
 // STUN, DTLS and SCTP always pass (RFC 7983 demultiplexing by first byte). Test code only.
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { mulberry32 } from '../../src/sim/seeded-random.ts';
 
 interface DropRule {
   /** RTP payload type to drop (RTCP is never dropped). */
@@ -96,14 +97,7 @@ export class UdpLossProxy {
       if (rate > 0) this.#lossRates.set(payloadType, rate);
       else this.#lossRates.delete(payloadType);
     }
-    let state = seed >>> 0;
-    this.#random = () => {
-      state = (state + 0x6d2b79f5) >>> 0;
-      let t = state;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-    };
+    this.#random = mulberry32(seed);
   }
 
   /** Drops RTP of `payloadType` from the producer for the next `durationMs` (Infinity: until `endDropsAfter`). */

@@ -62,10 +62,10 @@ async function answering(nc: NatsConnection, id: string): Promise<void> {
   }
 }
 
-/** `reachy-mini-driver audit …` as a user runs it: exit code and output. */
+/** `reachy-mini-driver audit …` as a user runs it (a client: no credentials demanded): exit code and output. */
 function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'audit', ...args], { env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', DEVICE_CONNECT_ALLOW_INSECURE: 'true', ...env } });
+    const child = spawn(process.execPath, [CLI, 'audit', ...args], { env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', ...env } });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -133,6 +133,11 @@ test('1,000 refusals with the broker SIGKILLed and restarted: every record in DC
   const verified = await cli(['verify', '--stream', '--audit-log', auditPath], env);
   expect(verified.code, verified.out + verified.err).toBe(0);
   expect(verified.out).toContain(`stream ${AUDIT_STREAM_NAME} device-connect.default.${id}.audit: ${file.length} records, seq 1–${file.length}, chain valid`);
+  // Another device's subject is empty: the file's records are reported unsent, with the hint to name the driver's id.
+  const other = await cli(['verify', '--stream', '--audit-log', auditPath], { MESSAGING_URLS: server.url, DEVICE_ID: 'someone-else' });
+  expect(other.code, other.out + other.err).toBe(0);
+  expect(other.out).toContain(`${file.length} records of the file are not in the stream yet`);
+  expect(other.out).toContain('pass its --device-id');
 
   // Tampering with a copy of the file: an edited reason, then a deleted line.
   const lines = readFileSync(auditPath, 'utf8').trim().split('\n');

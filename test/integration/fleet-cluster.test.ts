@@ -5,7 +5,9 @@
 // a third) is killed (SIGKILL); every driver that was on it answers `get_status` again within 2 s;
 // afterwards each driver has exactly one connection, one `.cmd` subscriber, one micro-service
 // instance and one fresh registration; every audit record (written before, during and after the
-// failover) reached the `.audit` subject, in order, exactly as in the driver's audit file.
+// failover) reached the `.audit` subject, in order, as in the driver's audit file. The cluster runs
+// JetStream: the drivers create DC_AUDIT with 3 replicas, and after the kill each driver's records in
+// the stream are exactly its file (chain unbroken, no duplicate), the ones written during the failover included.
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +23,9 @@ import { recorder, type MessageQueue } from '../harness/mesh-peer.ts';
 import { startTestDriver, waitFor, type TestDriver } from '../harness/driver-harness.ts';
 import { firstAnswer } from '../harness/first-answer.ts';
 import { setLogLevel } from '../../src/logging/logger.ts';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { AUDIT_STREAM_MAX_REPLICAS, AUDIT_STREAM_NAME } from '../../src/adapters/audit-stream.ts';
+import { createChainVerifier } from '../../src/protocol/audit-chain.ts';
 
 const FLEET_SIZE = 20;
 /** The issue's bound: every driver on the killed node answers again within this long after the kill. */
@@ -43,6 +48,14 @@ const REGISTER_TIMEOUT_S = 2;
 const LISTING_TIMEOUT_MS = 5_000;
 /** Start-up of 20 in-process drivers and their first registration, on a loaded 2-core box. */
 const FLEET_READY_TIMEOUT_MS = 20_000;
+/**
+ * The drivers' audit records all acknowledged by DC_AUDIT after the kill: a stream whose leader was on
+ * the killed node elects another within seconds, and a publish lost with it is retried after
+ * AUDIT_PUBLISH_TIMEOUT_MS (2 s); 15 s covers both on a loaded box (a failure reports the figure).
+ */
+const STREAMS_COMPLETE_TIMEOUT_MS = 15_000;
+/** Reading DC_AUDIT back after the kill: a JetStream request unanswered during leader elections is asked again until then. */
+const STREAM_READ_GIVE_UP_MS = 15_000;
 
 interface FleetDriver {
   readonly id: string;
@@ -62,6 +75,41 @@ function auditFile(d: FleetDriver): Array<Record<string, unknown>> {
 
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/**
+ * The subject's messages in DC_AUDIT, oldest first, one stream-leader get each (`next_by_subj`), and
+ * how many the stream reports. Not readAuditStream: its ordered consumer is an R1 ephemeral that
+ * nats-server 2.9 may place on the peer just killed, and then its creation times out (seen here).
+ */
+async function readByDirectGet(nc: NatsConnection, subject: string): Promise<{ lines: string[]; expected: number }> {
+  const jsm = await jetstreamManager(nc, { checkAPI: false });
+  const expected = (await jsm.streams.info(AUDIT_STREAM_NAME, { subjects_filter: subject })).state.subjects?.[subject] ?? 0;
+  const lines: string[] = [];
+  for (let seq = 1; lines.length < expected; ) {
+    // `$JS.API.STREAM.MSG.GET` with `next_by_subj` (nats-server ≥ 2.9; the client's typed getMessage lacks it).
+    const reply = await nc.request(`$JS.API.STREAM.MSG.GET.${AUDIT_STREAM_NAME}`, JSON.stringify({ seq, next_by_subj: subject }), { timeout: 5_000 });
+    const { message, error } = reply.json<{ message?: { seq: number; data: string }; error?: unknown }>();
+    if (!message) throw new Error(`${subject} from seq ${seq}: ${JSON.stringify(error)}`);
+    lines.push(Buffer.from(message.data, 'base64').toString('utf8'));
+    seq = message.seq + 1;
+  }
+  return { lines, expected };
+}
+
+/**
+ * `read` again while it times out, until STREAM_READ_GIVE_UP_MS: right after a kill the JetStream API
+ * may go unanswered for seconds (the meta leader and the stream's leader are elected again).
+ */
+async function retryingTimeouts<T>(read: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + STREAM_READ_GIVE_UP_MS;
+  for (;;) {
+    try {
+      return await read();
+    } catch (error) {
+      if ((error as { name?: unknown }).name !== 'TimeoutError' || Date.now() > deadline) throw error;
+    }
+  }
 }
 
 /** The connection name every driver gives the broker (src/driver.ts). */
@@ -123,13 +171,17 @@ describe('a fleet of 20 drivers on a 3-node cluster', () => {
   /** Audit records already in each file when the bus recorder subscribed (none expected). */
   const auditBaseline = new Map<string, number>();
   let kill: KillTimes;
+  /** Whether every driver's publisher had every record acknowledged by the stream, and when (ms after the kill). */
+  let streamsComplete: Promise<{ complete: boolean; afterKillMs: number }>;
+  /** The node leading DC_AUDIT when the victim was killed (the slow case is when they are the same). */
+  let streamLeader = '';
   /** What the client lists now, sorted (the registry's records and the D2D presence it has heard, merged by id). */
   const listedIds = async () => (await client.listDevices()).map((d) => d.deviceId).sort();
   let fleetReadyAt = 0;
 
   beforeAll(async () => {
     setLogLevel('warn'); // 20 drivers' start-up lines would bury the transcript; failover warnings stay
-    cluster = await startNatsCluster({ size: 3 });
+    cluster = await startNatsCluster({ size: 3, jetstream: true });
     registryConnections = await Promise.all(cluster.nodes.map((n) => connect({ servers: n.url, name: `fleet-registry ${n.name}`, maxReconnectAttempts: 0 })));
     registry = startFleetRegistry(registryConnections);
     await Promise.all(registryConnections.map((nc) => nc.flush()));
@@ -198,6 +250,7 @@ describe('a fleet of 20 drivers on a 3-node cluster', () => {
         trippedWhile.set(d.id, call.then((r) => (r.ok ? state : `refused: ${JSON.stringify(r)}`)));
       }),
     );
+    streamLeader = (await (await jetstreamManager(observer, { checkAPI: false })).streams.info(AUDIT_STREAM_NAME)).cluster?.leader ?? '';
     kill = await victim.kill();
     await Promise.all(
       affected.map(async (d) => {
@@ -214,6 +267,8 @@ describe('a fleet of 20 drivers on a 3-node cluster', () => {
     for (const d of fleet) expect(meshContext(d).reconnects, d.id).toBe(affected.includes(d) ? 1 : 0);
     watches.forEach((w) => w.unsubscribe());
     expect(Object.fromEntries(await Promise.all(affected.map(async (d) => [d.id, await trippedWhile.get(d.id)])))).toEqual(Object.fromEntries(affected.map((d) => [d.id, 'reconnecting'])));
+    // From here on, how long until the stream acknowledged every record written so far (the trips during the failover included).
+    streamsComplete = Promise.all(fleet.map((d) => d.driver.auditPublisher.drained(STREAMS_COMPLETE_TIMEOUT_MS))).then((done) => ({ complete: done.every(Boolean), afterKillMs: Date.now() - kill.signalledAt }));
     // The drivers that stayed connected trip too (the same record on every robot); every interlock is reset over the mesh.
     for (const d of fleet.filter((f) => !affected.includes(f))) {
       expect((await d.driver.supervisorGate.call('trip', { reason: 'during failover', owner: 'local-safety' }, { sourceDevice: null, traceId: null })).ok).toBe(true);
@@ -243,7 +298,13 @@ describe('a fleet of 20 drivers on a 3-node cluster', () => {
 
   test('the audit streams stay complete: every record of every driver, before, during and after the failover, reached its .audit subject in order', async () => {
     const trail = (d: FleetDriver) => auditFile(d).slice(auditBaseline.get(d.id) ?? 0);
-    const onBus = (d: FleetDriver) => auditBus.messages.filter((m) => m.subject === `device-connect.default.${d.id}.audit`).map((m) => m.body);
+    // A JetStream publish retried after a lost ack reaches core subscribers twice (the stream keeps one): each record counted once here.
+    const once = <T extends Record<string, unknown>>(records: readonly T[]) => records.filter((r, i) => records.findIndex((o) => o['seq'] === r['seq'] && o['hash'] === r['hash']) === i);
+    const onBus = (d: FleetDriver) => once(auditBus.messages.filter((m) => m.subject === `device-connect.default.${d.id}.audit`).map((m) => m.body as Record<string, unknown>));
+    // Every record reaches the subject once the stream has acknowledged it (a publish is a message on the subject).
+    const { complete, afterKillMs } = await streamsComplete;
+    console.log(`fleet audit: every driver's records acknowledged by ${AUDIT_STREAM_NAME} (R${AUDIT_STREAM_MAX_REPLICAS}, leader ${streamLeader}) ${afterKillMs} ms after the kill of ${victim.name}`);
+    expect(complete).toBe(true);
     await waitFor(() => fleet.every((d) => onBus(d).length >= trail(d).length), 5_000, 'every audit record on the bus');
     for (const d of fleet) {
       const file = trail(d);
@@ -252,9 +313,26 @@ describe('a fleet of 20 drivers on a 3-node cluster', () => {
       expect(interlock.map((r) => `${String(r['kind'])}: ${String(r['reason'])}`), d.id).toEqual(['interlock_tripped: before failover', 'interlock_reset: before failover', 'interlock_tripped: during failover', 'interlock_reset: after failover']);
       expect(onBus(d), `${d.id}: .audit subject == audit file`).toEqual(file);
     }
-    // Extension point: once the audit JetStream stream (hash-chained) is on main, start the cluster
-    // with `startNatsCluster({ jetstream: true })`, read the stream back here per device and expect
-    // the same records and an unbroken chain across the failover.
+  });
+
+  test('DC_AUDIT, replicated on 3 nodes, holds every driver\'s whole file in order with the chain unbroken and no duplicate, across the kill', async () => {
+    const jsm = await jetstreamManager(observer, { checkAPI: false });
+    expect((await retryingTimeouts(() => jsm.streams.info(AUDIT_STREAM_NAME))).config.num_replicas).toBe(AUDIT_STREAM_MAX_REPLICAS);
+    // Delivered to the stream, not to core NATS (drained() is true for a core fallback too).
+    for (const d of fleet) expect(d.driver.auditPublisher.delivery, d.id).toBe('jetstream');
+    for (const d of fleet) expect(await d.driver.auditPublisher.drained(STREAMS_COMPLETE_TIMEOUT_MS), d.id).toBe(true);
+    for (const d of fleet) {
+      const subject = `device-connect.default.${d.id}.audit`;
+      const { lines, expected } = await retryingTimeouts(() => readByDirectGet(observer, subject));
+      const verifier = createChainVerifier();
+      for (const line of lines) verifier.push(line);
+      const report = verifier.report();
+      expect(report.problem, d.id).toBeNull();
+      expect(report.restarts, d.id).toEqual([]);
+      expect(lines.length, d.id).toBe(expected);
+      expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>), `${d.id}: ${AUDIT_STREAM_NAME} == audit file`).toEqual(auditFile(d));
+      if (affected.includes(d)) expect(auditFile(d).some((r) => r['reason'] === 'during failover'), d.id).toBe(true);
+    }
   });
 
   test('the killed node comes back and rejoins the cluster; the fleet is still listed once', async () => {

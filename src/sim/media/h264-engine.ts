@@ -23,6 +23,7 @@ import type { TickInfo } from './media-ticker.ts';
 import { OPUS_FRAME_MS, OPUS_SAMPLE_RATE, OpusToneEncoder } from './opus-audio.ts';
 import { PeerEngine } from './peer-engine.ts';
 import { RtpWriter, randomSsrc } from './rtp-writer.ts';
+import { mulberry32 } from '../seeded-random.ts';
 
 /** Dynamic payload types of the offer: 96 for H.264 (webrtcsink's first video PT), 111 for Opus (the browsers' usual). */
 export const H264_PAYLOAD_TYPE = 96;
@@ -95,15 +96,7 @@ export class H264Engine extends PeerEngine<H264Peer> {
   /** Each video packet (retransmissions included) is lost with probability `rate`, drawn from a generator seeded with `seed`. */
   override setVideoLoss(rate: number, seed: number): void {
     this.#videoLoss = rate;
-    let state = seed >>> 0;
-    // mulberry32: small, seedable, good enough to pick packets.
-    this.#random = () => {
-      state = (state + 0x6d2b79f5) >>> 0;
-      let t = state;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-    };
+    this.#random = mulberry32(seed);
   }
 
   #survivors(packets: readonly Buffer[]): Buffer[] {
