@@ -5,6 +5,7 @@
 // the first bad sequence number; pure (no I/O). Does not decide what is audited (the safety trail)
 // nor where records go (src/adapters/audit-log.ts, src/adapters/audit-stream.ts).
 import { createHash } from 'node:crypto';
+import { canonicalJson } from './canonical-json.ts';
 
 /** The `prev` of a chain's first record. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -14,19 +15,6 @@ export interface ChainedRecord {
   readonly prev: string;
   readonly hash: string;
   readonly [field: string]: unknown;
-}
-
-/** Deterministic JSON: object keys sorted at every depth, undefined fields dropped (like JSON.stringify). */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
-  const withJson = value as { toJSON?: () => unknown };
-  if (typeof withJson.toJSON === 'function') return canonicalJson(withJson.toJSON());
-  const entries = Object.keys(value)
-    .filter((k) => (value as Record<string, unknown>)[k] !== undefined && typeof (value as Record<string, unknown>)[k] !== 'function')
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
-  return `{${entries.join(',')}}`;
 }
 
 /** sha256(prev + canonical JSON of the record without `hash`), hex. */

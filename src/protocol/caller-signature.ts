@@ -5,6 +5,7 @@
 // do not know these fields ignore them. Pure: no I/O, no key storage; signing takes a key pair.
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { fromSeed } from '@nats-io/nkeys';
+import { canonicalJson } from './canonical-json.ts';
 
 /** First line of every signed input: a signature can never be replayed as another format or version. */
 export const SIGNING_DOMAIN = 'device-connect-call-v1';
@@ -32,21 +33,6 @@ export interface SignedCall {
   /** The named params without `_dc_meta`. */
   readonly params: Readonly<Record<string, unknown>>;
   readonly ts: number;
-}
-
-/**
- * RFC 8785 (JCS) canonical JSON: object keys sorted by UTF-16 code units, no whitespace, numbers and
- * strings as ECMAScript JSON.stringify writes them. A Python signer must match it (e.g. `1.0` is `1`).
- */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') {
-    const text = JSON.stringify(value);
-    return text === undefined ? 'null' : text;
-  }
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v === undefined ? null : v)).join(',')}]`;
-  const record = value as Record<string, unknown>;
-  const keys = Object.keys(record).filter((k) => record[k] !== undefined).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(record[k])}`).join(',')}}`;
 }
 
 /** SHA-256 (hex) of the canonical params. */

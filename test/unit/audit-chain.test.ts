@@ -6,7 +6,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
-import { canonicalJson, chainHash, chainRecord, createChainVerifier, GENESIS_HASH, recordLine, type ChainedRecord } from '../../src/protocol/audit-chain.ts';
+import { chainHash, chainRecord, createChainVerifier, GENESIS_HASH, recordLine, type ChainedRecord } from '../../src/protocol/audit-chain.ts';
+import { canonicalJson } from '../../src/protocol/canonical-json.ts';
 import { openAuditLog, type SafetyRecord } from '../../src/adapters/audit-log.ts';
 import { auditedWhenAccepted } from '../../src/actors/safety-trail.ts';
 

@@ -6,7 +6,8 @@
 import { createAccount, createUser, encodeUser } from '@nats-io/jwt';
 import { describe, expect, test } from 'vitest';
 import { fromPublic } from '@nats-io/nkeys';
-import { canonicalJson, ed25519SignerOf, signatureFields } from '../../src/protocol/caller-signature.ts';
+import { ed25519SignerOf, signatureFields } from '../../src/protocol/caller-signature.ts';
+import { canonicalJson } from '../../src/protocol/canonical-json.ts';
 import type { CallerMeta } from '../../src/protocol/json-rpc.ts';
 import { createCallerIdentity, isUserKey, jwtIssuer, UNVERIFIED_CALLER } from '../../src/safety/caller-identity.ts';
 import { initialMediaPolicy, mediaPolicyRefusal, mediaPolicyStatus } from '../../src/safety/media-policy.ts';
