@@ -1,6 +1,7 @@
 // The RTCP a video receiver writes and the one it reads (RFC 3550 §6.4, RFC 4585 §6): generic
 // NACK (PT 205, FMT 1: PID + BLP pairs), PLI (PT 206, FMT 1), a receiver report with one report
-// block, and the sender reports' NTP time (for LSR/DLSR). Packets are sent alone, as reduced-size
+// block, the sender reports' NTP time (for LSR/DLSR), and the walk over a compound datagram that
+// every RTCP reader here and in the emulator uses. Packets are sent alone, as reduced-size
 // RTCP (RFC 5506, `a=rtcp-rsize`, which WebRTC peers offer and accept). Owns the byte layouts
 // only; which sequence numbers to ask for is nack-tracker.ts's, the report's numbers are
 // receiver-statistics.ts's, and sending is the adapter's. Never throws on malformed input.
@@ -129,21 +130,39 @@ export interface SenderReportInfo {
   readonly ntpMiddle: number;
 }
 
-/** The sender reports inside a (compound) RTCP packet; a truncated packet ends the walk. */
-export function senderReports(rtcp: Uint8Array): SenderReportInfo[] {
+/** One packet of a compound RTCP datagram: its header fields and where it lies. */
+export interface RtcpPacketView {
+  readonly view: DataView;
+  readonly offset: number;
+  /** Bytes, header included (the header's length field, in 32-bit words minus one). */
+  readonly length: number;
+  readonly type: number;
+  /** The header's low five bits: FMT for feedback, the report count otherwise. */
+  readonly fmt: number;
+}
+
+/** The packets of a (compound) RTCP datagram in order; a bad version or a truncated packet ends the walk. */
+export function* rtcpPackets(rtcp: Uint8Array): Generator<RtcpPacketView> {
   const view = new DataView(rtcp.buffer, rtcp.byteOffset, rtcp.byteLength);
-  const out: SenderReportInfo[] = [];
   let offset = 0;
   while (offset + 4 <= rtcp.length) {
-    if (view.getUint8(offset) >> 6 !== 2) break;
+    const first = view.getUint8(offset);
+    if (first >> 6 !== 2) return;
     const length = (view.getUint16(offset + 2) + 1) * 4;
-    if (offset + length > rtcp.length) break;
-    if (view.getUint8(offset + 1) === PT_SENDER_REPORT && length >= SR_MIN_BYTES) {
-      const ntpSeconds = view.getUint32(offset + SR_NTP_OFFSET);
-      const ntpFraction = view.getUint32(offset + SR_NTP_OFFSET + 4);
-      out.push({ ssrc: view.getUint32(offset + 4), ntpMiddle: (((ntpSeconds & 0xffff) << 16) | (ntpFraction >>> 16)) >>> 0 });
-    }
+    if (offset + length > rtcp.length) return;
+    yield { view, offset, length, type: view.getUint8(offset + 1), fmt: first & 0x1f };
     offset += length;
+  }
+}
+
+/** The sender reports inside a (compound) RTCP packet; a truncated packet ends the walk. */
+export function senderReports(rtcp: Uint8Array): SenderReportInfo[] {
+  const out: SenderReportInfo[] = [];
+  for (const { view, offset, length, type } of rtcpPackets(rtcp)) {
+    if (type !== PT_SENDER_REPORT || length < SR_MIN_BYTES) continue;
+    const ntpSeconds = view.getUint32(offset + SR_NTP_OFFSET);
+    const ntpFraction = view.getUint32(offset + SR_NTP_OFFSET + 4);
+    out.push({ ssrc: view.getUint32(offset + 4), ntpMiddle: (((ntpSeconds & 0xffff) << 16) | (ntpFraction >>> 16)) >>> 0 });
   }
   return out;
 }

@@ -6,7 +6,8 @@ import { createH264Depacketizer } from '../../../src/media/rtp/h264-depacketizer
 import { ReceivedAudioMeter } from '../../../src/sim/media/audio-meter.ts';
 import { H264RtpPacketizer, splitAnnexB } from '../../../src/sim/media/h264-rtp-packetizer.ts';
 import { MediaTicker, type TickInfo } from '../../../src/sim/media/media-ticker.ts';
-import { keyframeRequests, pliPacket } from '../../../src/sim/media/rtcp-feedback.ts';
+import { keyframeRequests } from '../../../src/sim/media/rtcp-feedback.ts';
+import { pliPacket } from '../../../src/media/rtp/rtcp-packets.ts';
 import { RtpWriter } from '../../../src/sim/media/rtp-writer.ts';
 import { BOX_SWEEP_PERIOD_MS, SENSOR_NOISE_SIGMA, TestPattern, i420Size } from '../../../src/sim/media/test-pattern.ts';
 import { ToneSource } from '../../../src/sim/media/tone-source.ts';
