@@ -4,8 +4,7 @@
 // number. Owns the command's options, output and exit code; the chain rules are
 // src/protocol/audit-chain.ts's, the file and the stream reads the adapters'. README "Audit trail".
 import { loadConfig } from '../adapters/config-files.ts';
-import { readSimBrokerRecord } from '../adapters/sim-broker-file.ts';
-import { clientTarget } from '../client/client-main.ts';
+import { clientTarget, simDeviceId } from '../client/client-main.ts';
 import { auditFileSize, followAuditFile, readAuditLines } from '../adapters/audit-log.ts';
 import { AUDIT_STREAM_NAME, readAuditStreamOnce } from '../adapters/audit-stream.ts';
 import { natsConnectionOptions } from '../adapters/nats-options.ts';
@@ -120,8 +119,7 @@ function firstDifference(file: ReadonlyArray<string>, stream: ReadonlyArray<stri
  */
 function streamTarget(config: DriverConfig): { servers: string[]; tenant: string; deviceId: string } {
   const { servers, tenant } = clientTarget(config);
-  const record = config.sources['messagingUrls'] === 'default' && config.sources['deviceId'] === 'default' ? readSimBrokerRecord(config.configDir) : undefined;
-  return { servers, tenant, deviceId: record?.deviceId ?? config.deviceId };
+  return { servers, tenant, deviceId: simDeviceId(config) ?? config.deviceId };
 }
 
 async function verify(config: DriverConfig, args: AuditArgs, out: Out, err: Out): Promise<number> {

@@ -28,6 +28,12 @@ export function clientTarget(config: Pick<DriverConfig, 'messagingUrls' | 'tenan
   return { servers: [...config.messagingUrls], tenant: config.tenant };
 }
 
+/** The running `--sim` driver's device id, when neither the broker nor the device id is configured (the first flow's robot). */
+export function simDeviceId(config: Pick<DriverConfig, 'sources' | 'configDir'>): string | undefined {
+  if (config.sources['messagingUrls'] !== 'default' || config.sources['deviceId'] !== 'default') return undefined;
+  return readSimBrokerRecord(config.configDir)?.deviceId;
+}
+
 /** `auto` (registry and presence merged) unless a discovery mode was set by flag, environment or settings. */
 export function clientDiscoveryMode(config: Pick<DriverConfig, 'discoveryMode' | 'sources'>): DiscoveryMode {
   return config.sources['discoveryMode'] === 'default' ? 'auto' : config.discoveryMode;
@@ -52,8 +58,7 @@ export async function runPanorama(config: DriverConfig, own: readonly string[]):
   const positional = config.positional.filter((p) => p !== '--json');
   if (positional.length > 1) return usage(`unexpected argument ${JSON.stringify(positional[1])}`);
   // No id given: the configured one, else the running `--sim` driver's (the first flow's robot).
-  const simRecord = config.sources['messagingUrls'] === 'default' ? readSimBrokerRecord(config.configDir) : undefined;
-  const deviceId = positional[0] ?? (config.sources['deviceId'] === 'default' ? simRecord?.deviceId : config.deviceId);
+  const deviceId = positional[0] ?? (config.sources['deviceId'] === 'default' ? simDeviceId(config) : config.deviceId);
   if (deviceId === undefined) return usage('usage: panorama <device_id> [--output DIR] [options] (`reachy-mini-driver help panorama`)');
   if (!isValidDeviceId(deviceId)) return usage(`invalid device id ${JSON.stringify(deviceId)}`);
   const target = clientTarget(config);
