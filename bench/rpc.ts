@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -77,6 +78,8 @@ export interface RpcBenchOptions {
   readonly cpuProfDir?: string;
   /** Extra node flags for the driver process only (experiments: GC sizes, --no-opt…). */
   readonly driverNodeFlags?: ReadonlyArray<string>;
+  /** Run the daemon emulator in its own process (`emulate`) so the driver's figures leave its work out. */
+  readonly emulatorApart?: boolean;
 }
 
 function latencies(samples: number[]): Latencies {
@@ -127,6 +130,25 @@ function spawnChild(args: string[], env: NodeJS.ProcessEnv, cpuProfDir: string |
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
   return child;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.once('error', reject);
+  });
+}
+
+/** Waits until the separate emulator answers its status route. */
+async function waitForEmulator(port: number, output: { text: string }): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (!(await fetch(`http://127.0.0.1:${port}/api/daemon/status`).then((r) => r.ok, () => false))) {
+    if (Date.now() > deadline) throw new Error(`the separate emulator did not start: ${output.text}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
@@ -292,7 +314,12 @@ export async function runRpcBench(options: RpcBenchOptions = {}, log: (line: str
   const env = { PATH: process.env['PATH'] ?? '', HOME: home, DEVICE_CONNECT_ALLOW_INSECURE: 'true', DEVICE_CONNECT_REGISTER_JITTER: '0' };
   const driverOut = { text: '' };
   const echoOut = { text: '' };
-  const driver = spawnChild([...(options.driverNodeFlags ?? []), CLI, 'run', '--sim', '--no-media', '--device-id', DEVICE_ID, '--messaging-url', broker.url, '--discovery-mode', 'd2d'], env, options.cpuProfDir, driverOut);
+  const emulatorOut = { text: '' };
+  const emulatorPort = options.emulatorApart ? await freePort() : 0;
+  const emulator = options.emulatorApart ? spawnChild([CLI, 'emulate', '--port', String(emulatorPort), '--signalling-port', String(await freePort())], env, undefined, emulatorOut) : undefined;
+  if (emulator) await waitForEmulator(emulatorPort, emulatorOut);
+  const target = emulator ? ['--target', `127.0.0.1:${emulatorPort}`, '--allow-insecure'] : ['--sim'];
+  const driver = spawnChild([...(options.driverNodeFlags ?? []), CLI, 'run', ...target, '--no-media', '--device-id', DEVICE_ID, '--messaging-url', broker.url, '--discovery-mode', 'd2d'], env, options.cpuProfDir, driverOut);
   let echo: ChildProcess | undefined;
   const nc = await connect({ servers: broker.url, name: 'bench rpc client' });
   try {
@@ -315,6 +342,7 @@ export async function runRpcBench(options: RpcBenchOptions = {}, log: (line: str
     await nc.close();
     await stopChild(driver);
     if (echo) await stopChild(echo);
+    if (emulator) await stopChild(emulator);
     await broker.stop();
     rmSync(home, { recursive: true, force: true });
   }
@@ -356,6 +384,7 @@ export function rpcBenchOptions(argv: ReadonlyArray<string>): RpcBenchOptions {
   const prof = value('--rpc-cpu-prof');
   const flags = value('--rpc-driver-flags');
   return {
+    ...(argv.includes('--rpc-emulator-apart') ? { emulatorApart: true } : {}),
     ...(paced !== undefined ? { pacedSeconds: Number(paced) } : {}),
     ...(prof !== undefined ? { cpuProfDir: prof } : {}),
     ...(flags !== undefined ? { driverNodeFlags: flags.split(' ').filter(Boolean) } : {}),
