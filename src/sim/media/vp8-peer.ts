@@ -133,7 +133,7 @@ export class Vp8Peer {
       if (this.#closed) return;
       await this.#pc.setLocalDescription(offer);
       if (this.#closed) return;
-      this.session.sendOffer(this.#pc.localDescription?.sdp ?? offer.sdp);
+      this.session.sendOffer(offer.sdp);
     } catch (error) {
       if (this.#closed) return;
       this.#log.warn('offer failed', { sessionId: this.session.sessionId, error });

@@ -49,7 +49,9 @@ export interface WrtcStatsEntry {
 
 export interface WrtcPeerConnection {
   readonly connectionState: string;
-  readonly localDescription: WrtcSessionDescription | null;
+  // No `localDescription`: its getter serialises the description on the JS thread while libwebrtc's
+  // signalling thread may be adding gathered candidates to it, and crashed a process (SIGSEGV in
+  // webrtc::SdpSerialize). The offer from createOffer is sent instead; candidates trickle.
   onicecandidate: ((event: { readonly candidate: WrtcIceCandidate | null }) => void) | null;
   onconnectionstatechange: (() => void) | null;
   addTransceiver(track: WrtcMediaStreamTrack, init: { readonly direction: 'sendrecv' }): WrtcTransceiver;
