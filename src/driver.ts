@@ -6,6 +6,7 @@
 // producer) starts once the mesh's first dial has ended — reconfigure (holders updated, then the root
 // respawns a child) and shutdown; the CLI (src/cli.ts) owns argv, exit codes and the sim broker.
 import { randomUUID } from 'node:crypto';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { RateLimiter } from './rpc/rate-limits.ts';
 import type { DriverConfig } from './config/config.ts';
 import { createLogger } from './logging/logger.ts';
@@ -166,12 +167,14 @@ export function startPolicy(config: DriverConfig): SafetyPolicy {
  * first answers; with --sim, after the emulator's producer is up. A producer that cannot start is
  * logged and the session starts anyway (it then reports no producer and retries, as with a robot).
  */
-function mediaStart(mesh: DeviceRuntime, emulator: Emulator | undefined): Promise<void> {
-  return mesh.dialed().then(() =>
-    emulator?.startMediaProducer().catch((error: unknown) => {
-      log.error('the emulator media producer did not start', { error: error as Error });
-    }),
-  );
+async function mediaStart(mesh: DeviceRuntime, emulator: Emulator | undefined): Promise<void> {
+  await mesh.dialed();
+  // Each load blocks the event loop while it runs: calls already received are answered between them.
+  await yieldToEventLoop();
+  await emulator?.startMediaProducer().catch((error: unknown) => {
+    log.error('the emulator media producer did not start', { error: error as Error });
+  });
+  await yieldToEventLoop();
 }
 
 export async function startDriver(config: DriverConfig, overrides: DriverOverrides = {}): Promise<RunningDriver> {

@@ -6,6 +6,7 @@
 // (the native WebRTC stacks and encoders) may come up after the signalling server (`deferProducer`,
 // then `startProducer()`); this module and the producer's are imported lazily, so an emulator
 // without media never loads them.
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { createLogger } from '../../logging/logger.ts';
 import { type SignallingServer, startSignallingServer } from '../signalling-server.ts';
 import type { SimMediaMode, SimMediaProducer, SimMediaProducerOptions } from './sim-media-producer.ts';
@@ -70,6 +71,8 @@ export class EmulatorMedia {
 
   async #createProducer(): Promise<void> {
     const { createSimMediaProducer } = await import('./sim-media-producer.ts');
+    // Loading blocks the event loop: what arrived meanwhile runs before the engine's own load.
+    await yieldToEventLoop();
     if (this.#closed) return;
     const { mode, camera } = this.#options;
     const producer = await createSimMediaProducer({ mode, ...(camera ? { camera, scene: 'world' as const } : {}) });
