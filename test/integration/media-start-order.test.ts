@@ -38,6 +38,9 @@ test('the mesh serves before the media session and the emulator producer start; 
   expect(mediaStateName(session.getSnapshot().value)).toBe('idle');
   expect(driver.emulator!.media).toBeNull();
   expect(driver.statusSnapshot()['media']).toMatchObject({ state: 'idle' });
+  // Meanwhile get_media_status says so (through the gate: the mesh is not up yet), no fake success.
+  const early = driver.gate.call('get_media_status', {}, { sourceDevice: null, traceId: null });
+  expect(await early).toMatchObject({ ok: true, result: { status: 'unavailable', session_state: 'idle', video_input: false, reason: expect.stringContaining('not started yet') } });
   const order: string[] = [];
   const meshSub = mesh.subscribe((s) => {
     if (!s.matches({ connecting: 'dialing' }) && !order.includes('mesh dialed')) order.push('mesh dialed');
