@@ -2,9 +2,11 @@
 // prepared over option holders, then the robot runtime starts the root driver machine, which spawns
 // them with the robot children; the RPC gate and the supervisor gate sit in front of the root. With
 // --sim, the embedded daemon emulator starts first, so sim runs the same adapters as hardware. Owns
-// start-up order, reconfigure (holders updated, then the root respawns a child) and shutdown; the
-// CLI (src/cli.ts) owns argv, exit codes and the sim broker.
+// start-up order — the mesh answers first: the media session (and, with --sim, the emulator's media
+// producer) starts once the mesh's first dial has ended — reconfigure (holders updated, then the root
+// respawns a child) and shutdown; the CLI (src/cli.ts) owns argv, exit codes and the sim broker.
 import { randomUUID } from 'node:crypto';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { RateLimiter } from './rpc/rate-limits.ts';
 import type { DriverConfig } from './config/config.ts';
 import { createLogger } from './logging/logger.ts';
@@ -159,11 +161,28 @@ export function startPolicy(config: DriverConfig): SafetyPolicy {
   return config.safetyPolicy;
 }
 
+/**
+ * When the media session starts: once the mesh's first dial has ended, so loading the WebRTC stacks
+ * (node-datachannel, and with --sim the emulator's producer: libwebrtc, FFmpeg) does not hold up the
+ * first answers; with --sim, after the emulator's producer is up. A producer that cannot start is
+ * logged and the session starts anyway (it then reports no producer and retries, as with a robot).
+ */
+async function mediaStart(mesh: DeviceRuntime, emulator: Emulator | undefined): Promise<void> {
+  await mesh.dialed();
+  // Each load blocks the event loop while it runs: calls already received are answered between them.
+  await yieldToEventLoop();
+  await emulator?.startMediaProducer().catch((error: unknown) => {
+    log.error('the emulator media producer did not start', { error: error as Error });
+  });
+  await yieldToEventLoop();
+}
+
 export async function startDriver(config: DriverConfig, overrides: DriverOverrides = {}): Promise<RunningDriver> {
   // Refused before anything starts when another device already serves this id (issue 10 item 3);
   // a mesh side prepared by the caller (the fault simulation's) is not on NATS: nothing to ask.
   if (!overrides.prepareDeviceRuntime) await refuseDuplicateDevice(natsConnectionOptions({ servers: overrides.messagingUrls ?? config.messagingUrls, name: `reachy-mini-driver ${config.deviceId}`, credentials: config.credentials, tls: config.tls }), config.tenant, config.deviceId, config.replace);
-  const emulator = config.sim && !overrides.daemonBaseUrl ? await startEmulator({ timeScale: config.simTimeScale, model: config.simModel, withMedia: !config.noMedia }) : undefined;
+  // The emulator's media producer (its native WebRTC stacks) waits until the mesh answers: see `mediaStart`.
+  const emulator = config.sim && !overrides.daemonBaseUrl ? await startEmulator({ timeScale: config.simTimeScale, model: config.simModel, withMedia: !config.noMedia, deferMediaProducer: true }) : undefined;
   const daemonBaseUrl = overrides.daemonBaseUrl ?? emulator?.url ?? daemonUrl(config);
   const mediaEnabled = !config.noMedia;
   const functions = functionsFor({ media: mediaEnabled });
@@ -237,7 +256,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
   const meshRuntime = device.attach(() => started.children.mesh);
   mesh = meshRuntime;
   const approvalEvents = publishApprovalEvents(started.driver, (name, payload) => mesh?.emitEvent(name, payload));
-  const media = preparedMedia?.attach(() => started.children.media as NonNullable<typeof started.children.media>);
+  const media = preparedMedia?.attach(() => started.children.media as NonNullable<typeof started.children.media>, preparedMedia ? mediaStart(meshRuntime, emulator) : undefined);
   const health = startHealthSummary(() => viewOf(started.driver.getSnapshot().context), overrides.healthIntervalMs);
   log.info('driver started', { device_id: config.deviceId, tenant: config.tenant, discovery: config.discoveryMode, brokers: servers.join(','), daemon: daemonBaseUrl, sim: config.sim });
   let applying: Promise<void> = Promise.resolve();

@@ -78,6 +78,11 @@ export interface DeviceRuntime {
   /** Drains the mesh child (`mesh.stop` → closing → done); resolves once it is done. */
   stop(): Promise<void>;
   registrationCount(): number;
+  /**
+   * Resolves once the mesh child's first dial has ended: its subscriptions answer calls, or the
+   * broker could not be reached (the mesh keeps retrying by itself), or the child stopped.
+   */
+  dialed(): Promise<void>;
 }
 
 /** The mesh side before the root exists: the logic the root spawns, then the runtime over its child. */
@@ -303,6 +308,23 @@ function drainMesh(mesh: ActorRefFrom<MeshMachine>): Promise<void> {
   });
 }
 
+/** Resolves once `mesh` is past its dial (`connecting.dialing`) or no longer running. */
+function dialEnded(mesh: ActorRefFrom<MeshMachine>): Promise<void> {
+  const ended = (s: ReturnType<typeof mesh.getSnapshot>) => s.status !== 'active' || !s.matches({ connecting: 'dialing' });
+  return new Promise<void>((resolve) => {
+    if (ended(mesh.getSnapshot())) return resolve();
+    const sub = mesh.subscribe({
+      next: (s) => {
+        if (!ended(s)) return;
+        sub.unsubscribe();
+        resolve();
+      },
+      complete: () => resolve(),
+      error: () => resolve(),
+    });
+  });
+}
+
 /**
  * The mesh side over an options holder the driver updates before it respawns the mesh: the logic
  * for the root (`logic`, `input()`), then `attach` once the root exists.
@@ -341,6 +363,7 @@ export function prepareDeviceRuntime(options: () => DeviceRuntimeOptions): Prepa
       meshCounters: () => ({ ...run().handlers.entry.counters(), droppedPublishes: io.droppedPublishes() }),
       stop: () => drainMesh(mesh()),
       registrationCount: () => mesh().getSnapshot().context.registrations,
+      dialed: () => dialEnded(mesh()),
     }),
   };
 }

@@ -4,7 +4,8 @@
 // root driver machine spawns that logic as its `media` child (respawned on `media.restart`) and sends
 // it each gated call; `prepareMediaRuntime` provides the logic over an options holder and, attached to
 // the child, sends its `media.result` and the monitors' detector events to the root, logs its changes
-// and answers the calls a stop or restart cuts off. `startMediaRuntime` runs the same logic on its own.
+// and answers the calls a stop or restart cuts off; the first session starts when the driver says so
+// (`startWhen`: once the mesh serves, at start-up). `startMediaRuntime` runs the same logic on its own.
 // No call's behaviour and no I/O here (adapters are injected or used by the actor modules).
 import { createActor, type ActorRefFrom, type Subscription } from 'xstate';
 import type { DaemonHttpClient } from '../adapters/daemon-http.ts';
@@ -76,8 +77,11 @@ export interface AttachedMedia extends MediaRuntime {
 /** The media side before the root exists: the logic the root spawns, then the runtime over its child. */
 export interface PreparedMedia {
   readonly logic: MediaSessionMachine;
-  /** Wires the session `session()` reads (at each use) to the root through `toRoot`, and starts it. */
-  attach(session: () => MediaSessionRef): AttachedMedia;
+  /**
+   * Wires the session `session()` reads (at each use) to the root through `toRoot`, and starts it
+   * once `startWhen` settles (at once by default); until then it stays `idle`, answering calls.
+   */
+  attach(session: () => MediaSessionRef, startWhen?: Promise<unknown>): AttachedMedia;
 }
 
 /**
@@ -117,19 +121,19 @@ export function prepareMediaRuntime(options: () => MediaRuntimeOptions): Prepare
     view.toRoot({ type: 'media.detector', detector: item.detector, event: payload });
   };
   const live = new LiveMediaLink({ ...DEFAULT_MONITOR_SETTINGS, ...view.monitors }, onMonitorEvent);
-  return { logic: mediaSessionLogic(view, live), attach: (session) => attachSession(view, live, session) };
+  return { logic: mediaSessionLogic(view, live), attach: (session, startWhen) => attachSession(view, live, session, startWhen) };
 }
 
 /** The running side of `prepareMediaRuntime`: forwards the session's answers, answers what it cuts off. */
-function attachSession(options: MediaRuntimeOptions, live: LiveMediaLink, session: () => MediaSessionRef): AttachedMedia {
+function attachSession(options: MediaRuntimeOptions, live: LiveMediaLink, session: () => MediaSessionRef, startWhen?: Promise<unknown>): AttachedMedia {
   const logChange = changeLogger(live);
   let subscriptions: Subscription[] = [];
   let stopped = false;
-  /** Listens to the session in force and starts it. */
-  const follow = () => {
+  /** Listens to the session in force and, with `start`, starts it. */
+  const follow = (start = true) => {
     const current = session();
     subscriptions = [current.on('media.changed', logChange), current.on('media.result', (e) => options.toRoot(e))];
-    current.send({ type: 'media.start' });
+    if (start) current.send({ type: 'media.start' });
   };
   /** Stops listening to the session in force; the requests of its running calls. */
   const leave = (): string[] => {
@@ -137,7 +141,12 @@ function attachSession(options: MediaRuntimeOptions, live: LiveMediaLink, sessio
     subscriptions = [];
     return Object.keys(session().getSnapshot().children).flatMap((id) => requestIdOfCall(id) ?? []);
   };
-  follow();
+  follow(startWhen === undefined);
+  // The first start, unless a stop came first (a restart meanwhile already started its session: idle only here).
+  const startFirst = () => {
+    if (!stopped && session().getSnapshot().value === 'idle') session().send({ type: 'media.start' });
+  };
+  if (startWhen) void startWhen.then(startFirst, startFirst);
   return {
     get session() {
       return session();

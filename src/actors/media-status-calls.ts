@@ -26,6 +26,13 @@ export interface StatusCallDeps extends MediaCallDeps {
   readonly audioSwitches: () => { readonly audioInput: boolean; readonly audioOutput: boolean };
 }
 
+/** Why there is no stream: released, the last failure, or the state (idle: not started yet, at start-up until the mesh serves). */
+function notStreamingReason(state: string, lastError: string | null): string {
+  if (state === 'released') return 'the daemon media hardware is released';
+  if (lastError) return lastError;
+  return state === 'idle' ? 'the media session has not started yet (at start-up it starts once the mesh is up)' : `the session is ${state}`;
+}
+
 function mediaStatus(deps: StatusCallDeps, session: MediaSessionView): Record<string, unknown> {
   const state = session.state();
   const context = session.context();
@@ -50,7 +57,7 @@ function mediaStatus(deps: StatusCallDeps, session: MediaSessionView): Record<st
     sessions_started: context.sessions,
     monitors: { audio: settings.audio, motion: settings.motion, audio_threshold: settings.audioThreshold, motion_threshold: settings.motionThreshold },
     ...(link ? { stats: link.stats() } : {}),
-    ...(streaming ? {} : { reason: state === 'released' ? 'the daemon media hardware is released' : (context.lastError ?? `the session is ${state}`) }),
+    ...(streaming ? {} : { reason: notStreamingReason(state, context.lastError) }),
   };
 }
 

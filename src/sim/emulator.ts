@@ -1,8 +1,8 @@
 // The embedded Reachy Mini daemon emulator, the driver's `--sim` target: one node:http server on
 // 127.0.0.1 (ephemeral port by default) serving the daemon's REST routes and WebSockets with the
 // real shapes (reachy-daemon-api.md §1, §2, §10.3), over a kinematic robot that moves in
-// (scalable) time. Owns the public API and lifecycle — start, stop/start on the same port
-// ("daemon killed and back"), close — plus the received-command log, the motion record
+// (scalable) time. Owns the public API and lifecycle — start (the media producer then or, deferred,
+// at `startMediaProducer`), stop/start on the same port ("daemon killed and back"), close — plus the received-command log, the motion record
 // (motion-record.ts) and fault injection (`setFault`, and `faults`: fault-injector.ts).
 // Behaviour lives in the modules it composes (sim-daemon, http-dispatch, ws-*).
 import type { SimVolume } from './recorded-moves.ts';
@@ -47,6 +47,12 @@ export interface EmulatorOptions {
    * and the `reachymini` producer (src/sim/media/). Default: none.
    */
   readonly withMedia?: boolean;
+  /**
+   * With media: the signalling server comes up with the daemon but the `reachymini` producer (the
+   * native WebRTC stacks and encoders, the costly part of a start) only at `startMediaProducer()`
+   * (the driver's --sim serves the mesh first). Default: both at start.
+   */
+  readonly deferMediaProducer?: boolean;
   /** Signalling port of the media server; 0 (default) is ephemeral, kept across stop()/start(). The robot uses 8443. */
   readonly mediaPort?: number;
   /** What the producer sends: `h264` (default for `wireless`, the robot's pre-encoded stream) or `vp8` (default otherwise). */
@@ -97,8 +103,14 @@ export interface Emulator {
   readonly running: boolean;
   /** `ws://host:port` of the WebRTC signalling server; null without media. */
   readonly signallingUrl: string | null;
-  /** The fake camera / microphone / speaker; null without media. */
+  /** The fake camera / microphone / speaker; null without media (and until `startMediaProducer()` with `deferMediaProducer`). */
   readonly media: SimMediaProducer | null;
+  /**
+   * Brings up the `reachymini` producer deferred by `deferMediaProducer` and resolves once it is
+   * registered (attached unless media is released or the daemon is stopped); at once without media
+   * or when it is already up. Rejects when its WebRTC stacks cannot load.
+   */
+  startMediaProducer(): Promise<void>;
   clearReceived(): void;
   snapshot(): EmulatorSnapshot;
   /** The `DaemonStatus` document `/api/daemon/status` would return now. */
@@ -139,7 +151,7 @@ class DaemonEmulator implements Emulator {
   readonly #sdk: SdkSocket;
   readonly #moveUpdates: MoveUpdatesSocket;
   readonly #faults = new FaultInjector();
-  readonly #mediaOptions: { readonly port: number; readonly mode: SimMediaMode } | null;
+  readonly #mediaOptions: { readonly port: number; readonly mode: SimMediaMode; readonly deferProducer: boolean } | null;
   #port: number;
   #server: Server | null = null;
   #media: EmulatorMedia | null = null;
@@ -153,7 +165,7 @@ class DaemonEmulator implements Emulator {
     this.#tls = options.tls;
     this.#port = options.port ?? 0;
     this.#mediaOptions = options.withMedia
-      ? { port: options.mediaPort ?? 0, mode: options.mediaMode ?? (options.model === 'wireless' ? 'h264' : 'vp8') }
+      ? { port: options.mediaPort ?? 0, mode: options.mediaMode ?? (options.model === 'wireless' ? 'h264' : 'vp8'), deferProducer: options.deferMediaProducer ?? false }
       : null;
     this.#daemon = new SimDaemon({
       variant: options.model ?? 'lite',
@@ -274,7 +286,11 @@ class DaemonEmulator implements Emulator {
     this.#logger.debug('daemon emulator listening', { url: this.url, signallingUrl: this.signallingUrl });
   }
 
-  /** The media server comes up with the daemon (first start loads the WebRTC stacks lazily). */
+  async startMediaProducer(): Promise<void> {
+    await this.#media?.startProducer();
+  }
+
+  /** The media server comes up with the daemon (first start loads the WebRTC stacks lazily, or later when deferred). */
   async #startMedia(): Promise<void> {
     const options = this.#mediaOptions;
     if (!options) return;
@@ -286,7 +302,7 @@ class DaemonEmulator implements Emulator {
     const robot = this.#daemon.robot;
     // The camera looks into the world scene from the head's present pose (world frame, §5).
     const camera = { specsName: String(this.#daemon.status().camera_specs_name ?? ''), headRotation: () => rotationOf(robot.snapshot().headPose) };
-    this.#media = await EmulatorMedia.start({ host: this.host, port: options.port, mode: options.mode, released: this.#daemon.mediaReleased, camera });
+    this.#media = await EmulatorMedia.start({ host: this.host, port: options.port, mode: options.mode, released: this.#daemon.mediaReleased, camera, deferProducer: options.deferProducer });
   }
 
   async stop(): Promise<void> {

@@ -99,6 +99,8 @@ export async function openWorld(seed: number, latencyMs: readonly [number, numbe
           connection: () => undefined,
           stop: async () => undefined,
           registrationCount: () => 0,
+          // Nothing to wait for: the mesh is out of the simulation.
+          dialed: async () => undefined,
           meshCounters: () => ({ oversizeReplies: 0, droppedReplies: 0, droppedPublishes: 0 }),
         }),
       }),

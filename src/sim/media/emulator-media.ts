@@ -2,11 +2,14 @@
 // (reachy-daemon-api.md §9.1–9.2): the gst-webrtc-signalling server and the `reachymini` producer,
 // with the emulator's lifecycle mapped onto them: media release/acquire detach/attach the producer
 // (sessions end, the signalling server stays), daemon stop stops the server (sockets drop, sessions
-// end) and detaches, start brings both back on the same port, close frees everything. The emulator
-// imports this module lazily, so an emulator without media never loads the native WebRTC stacks.
+// end) and detaches, start brings both back on the same port, close frees everything. The producer
+// (the native WebRTC stacks and encoders) may come up after the signalling server (`deferProducer`,
+// then `startProducer()`); this module and the producer's are imported lazily, so an emulator
+// without media never loads them.
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { createLogger } from '../../logging/logger.ts';
 import { type SignallingServer, startSignallingServer } from '../signalling-server.ts';
-import { type SimMediaMode, type SimMediaProducer, type SimMediaProducerOptions, createSimMediaProducer } from './sim-media-producer.ts';
+import type { SimMediaMode, SimMediaProducer, SimMediaProducerOptions } from './sim-media-producer.ts';
 
 export interface EmulatorMediaOptions {
   readonly host: string;
@@ -17,37 +20,66 @@ export interface EmulatorMediaOptions {
   readonly released: boolean;
   /** The head pose and camera name for the `world` scene (the emulator's default scene when given). */
   readonly camera?: SimMediaProducerOptions['camera'];
+  /** Only the signalling server now; the producer when `startProducer()` is called. */
+  readonly deferProducer?: boolean;
 }
 
 export class EmulatorMedia {
-  readonly producer: SimMediaProducer;
   readonly signalling: SignallingServer;
+  readonly #options: EmulatorMediaOptions;
   readonly #log = createLogger('sim:media');
+  #producer: SimMediaProducer | null = null;
+  #producerStarting: Promise<void> | null = null;
   #released: boolean;
+  #closed = false;
 
-  private constructor(signalling: SignallingServer, producer: SimMediaProducer, released: boolean) {
+  private constructor(signalling: SignallingServer, options: EmulatorMediaOptions) {
     this.signalling = signalling;
-    this.producer = producer;
-    this.#released = released;
+    this.#options = options;
+    this.#released = options.released;
   }
 
   static async start(options: EmulatorMediaOptions): Promise<EmulatorMedia> {
-    const producer = createSimMediaProducer({ mode: options.mode, ...(options.camera ? { camera: options.camera, scene: 'world' as const } : {}) });
-    let signalling: SignallingServer;
-    try {
-      signalling = await startSignallingServer({ host: options.host, port: options.port });
-    } catch (error) {
-      await producer.close();
-      throw error;
+    const signalling = await startSignallingServer({ host: options.host, port: options.port });
+    const media = new EmulatorMedia(signalling, options);
+    if (!options.deferProducer) {
+      try {
+        await media.startProducer();
+      } catch (error) {
+        await signalling.close();
+        throw error;
+      }
     }
-    const media = new EmulatorMedia(signalling, producer, options.released);
-    media.#apply();
-    media.#log.debug('emulator media server up', { url: signalling.url, mode: options.mode });
+    media.#log.debug('emulator media server up', { url: signalling.url, mode: options.mode, producer: media.#producer !== null });
     return media;
   }
 
   get url(): string {
     return this.signalling.url;
+  }
+
+  /** The `reachymini` producer; null until `startProducer()` has finished. */
+  get producer(): SimMediaProducer | null {
+    return this.#producer;
+  }
+
+  /** Loads and attaches the producer (unless media is released or the daemon stopped); once. */
+  startProducer(): Promise<void> {
+    this.#producerStarting ??= this.#createProducer();
+    return this.#producerStarting;
+  }
+
+  async #createProducer(): Promise<void> {
+    const { createSimMediaProducer } = await import('./sim-media-producer.ts');
+    // Loading blocks the event loop: what arrived meanwhile runs before the engine's own load.
+    await yieldToEventLoop();
+    if (this.#closed) return;
+    const { mode, camera } = this.#options;
+    const producer = await createSimMediaProducer({ mode, ...(camera ? { camera, scene: 'world' as const } : {}) });
+    if (this.#closed) return void (await producer.close());
+    this.#producer = producer;
+    this.#apply();
+    this.#log.debug('emulator media producer up', { mode });
   }
 
   /** `/api/media/release` (true) and `/acquire` (false). */
@@ -59,7 +91,7 @@ export class EmulatorMedia {
   /** The daemon died: signalling sockets drop (their sessions end), the producer leaves. */
   async stop(): Promise<void> {
     await this.signalling.stop();
-    this.producer.detach();
+    this.#producer?.detach();
   }
 
   /** The daemon is back: same port, producer attached unless media is released. */
@@ -69,12 +101,16 @@ export class EmulatorMedia {
   }
 
   async close(): Promise<void> {
-    await this.producer.close();
+    this.#closed = true;
+    await this.#producerStarting?.catch(() => undefined);
+    await this.#producer?.close();
     await this.signalling.close();
   }
 
   #apply(): void {
-    if (this.signalling.running && !this.#released) this.producer.attach(this.signalling);
-    else this.producer.detach();
+    const producer = this.#producer;
+    if (!producer) return;
+    if (this.signalling.running && !this.#released) producer.attach(this.signalling);
+    else producer.detach();
   }
 }

@@ -35,8 +35,6 @@ export const RTX_PAYLOAD_TYPE = 97;
  * NACK give-up (the driver's is 150 ms), so every timely request can be answered.
  */
 export const RTX_HISTORY_PACKETS = 512;
-/** Most simulated loss: past 50 % nothing useful is left to test. */
-export const MAX_VIDEO_LOSS = 0.5;
 export const VIDEO_CLOCK_RATE = 90_000;
 /**
  * Opus packets sent late to catch up after a stalled event loop: up to 100 ms (5 packets) so a

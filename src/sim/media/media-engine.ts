@@ -7,6 +7,9 @@ import type { ReceivedAudioSummary } from './audio-meter.ts';
 import type { CameraScene } from './world-scene.ts';
 import type { Tone } from './tone-source.ts';
 
+/** Most simulated loss: past 50 % nothing useful is left to test. */
+export const MAX_VIDEO_LOSS = 0.5;
+
 export interface VideoGeometry {
   readonly width: number;
   readonly height: number;

@@ -3,18 +3,17 @@
 // Lite: wrtc). It registers with the emulator's signalling server as the in-process producer
 // `{ name: "reachymini" }` (reachy-daemon-api.md §9.2) and gives each consumer session its own
 // PeerConnection that offers once. Owns attach/detach (what media acquire/release and the daemon's
-// life do), option validation and the public API; the media pipelines live in the engines.
+// life do), option validation and the public API; the media pipelines live in the engines, and only
+// the engine of the mode asked for is loaded (vp8 needs wrtc, not FFmpeg nor node-datachannel).
 import { createLogger } from '../../logging/logger.ts';
 import type { ProducerRegistration, SignallingServer } from '../signalling-server.ts';
 import type { ReceivedAudioSummary } from './audio-meter.ts';
-import { H264Engine, MAX_VIDEO_LOSS } from './h264-engine.ts';
-import type { MediaEngine, VideoGeometry } from './media-engine.ts';
+import { MAX_VIDEO_LOSS, type MediaEngine, type VideoGeometry } from './media-engine.ts';
 import { TEST_PATTERN_SCENES } from './test-pattern.ts';
 import { knownIntrinsics, scaleIntrinsics } from '../../media/camera-intrinsics.ts';
 import type { Mat3 } from '../../robot/pose-math.ts';
 import { WorldScene, type CameraScene } from './world-scene.ts';
 import type { Tone } from './tone-source.ts';
-import { Vp8Engine } from './vp8-engine.ts';
 
 export type { ReceivedAudioSummary } from './audio-meter.ts';
 export type { TestPatternScene } from './test-pattern.ts';
@@ -106,15 +105,9 @@ class Producer implements SimMediaProducer {
   #registration: ProducerRegistration | null = null;
   #closed = false;
 
-  constructor(options: SimMediaProducerOptions) {
-    if (options.mode !== 'h264' && options.mode !== 'vp8') throw new RangeError(`media mode must be 'h264' or 'vp8', got ${String(options.mode)}`);
+  constructor(options: SimMediaProducerOptions, engine: MediaEngine) {
     this.mode = options.mode;
-    const geometry = geometryFor(options);
-    const camera = options.camera;
-    const world = camera
-      ? { scene: new WorldScene(scaleIntrinsics(knownIntrinsics(camera.specsName), geometry.width, geometry.height)), headRotation: camera.headRotation }
-      : undefined;
-    this.#engine = options.mode === 'h264' ? new H264Engine(geometry, world) : new Vp8Engine(geometry, world);
+    this.#engine = engine;
     if (options.scene) this.setScene(options.scene);
   }
 
@@ -194,6 +187,14 @@ class Producer implements SimMediaProducer {
   }
 }
 
-export function createSimMediaProducer(options: SimMediaProducerOptions): SimMediaProducer {
-  return new Producer(options);
+/** Validates the options, loads the mode's engine (its native WebRTC stack and codecs) and builds the producer. */
+export async function createSimMediaProducer(options: SimMediaProducerOptions): Promise<SimMediaProducer> {
+  if (options.mode !== 'h264' && options.mode !== 'vp8') throw new RangeError(`media mode must be 'h264' or 'vp8', got ${String(options.mode)}`);
+  const geometry = geometryFor(options);
+  const camera = options.camera;
+  const world = camera
+    ? { scene: new WorldScene(scaleIntrinsics(knownIntrinsics(camera.specsName), geometry.width, geometry.height)), headRotation: camera.headRotation }
+    : undefined;
+  const engine = options.mode === 'h264' ? new (await import('./h264-engine.ts')).H264Engine(geometry, world) : new (await import('./vp8-engine.ts')).Vp8Engine(geometry, world);
+  return new Producer(options, engine);
 }

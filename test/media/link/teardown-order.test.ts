@@ -13,7 +13,7 @@ describe.each(['vp8', 'h264'] as const)('closing a media link, %s producer', (mo
   let producer: SimMediaProducer;
   beforeAll(async () => {
     server = await startSignallingServer({ host: '127.0.0.1', port: 0 });
-    producer = createSimMediaProducer({ mode, width: 320, height: 240, fps: 15 });
+    producer = await createSimMediaProducer({ mode, width: 320, height: 240, fps: 15 });
     producer.attach(server);
   });
   afterAll(async () => {

@@ -115,6 +115,25 @@ describe('lite emulator with media', () => {
     }
   });
 
+  test('deferMediaProducer: signalling listens at start, the producer only after startMediaProducer (a released robot leaves it detached)', async () => {
+    const emulator = await startEmulator({ withMedia: true, deferMediaProducer: true });
+    try {
+      expect(emulator.signallingUrl).not.toBeNull();
+      expect(emulator.media).toBeNull();
+      await expect(openRawMediaConsumer({ url: emulator.signallingUrl ?? '' })).rejects.toBeInstanceOf(NoProducer);
+      await post(emulator, '/api/media/release');
+      await emulator.startMediaProducer();
+      expect(emulator.media?.mode).toBe('vp8');
+      expect(emulator.media?.attached).toBe(false);
+      await post(emulator, '/api/media/acquire');
+      expect(emulator.media?.attached).toBe(true);
+      const c = await consumer(emulator.signallingUrl ?? '');
+      expect(c.codec).toBe('vp8');
+    } finally {
+      await emulator.close();
+    }
+  });
+
   test('without media there is no signalling server and no producer', async () => {
     const emulator = await startEmulator({});
     try {

@@ -29,7 +29,7 @@ export function attachedProducer(options: SimMediaProducerOptions, reset: (produ
 
   beforeAll(async () => {
     server = await startSignallingServer({ host: '127.0.0.1', port: 0 });
-    producer = createSimMediaProducer(options);
+    producer = await createSimMediaProducer(options);
     producer.attach(server);
   });
 
