@@ -162,13 +162,23 @@ export function startPolicy(config: DriverConfig): SafetyPolicy {
 }
 
 /**
- * When the media session starts: once the mesh's first dial has ended, so loading the WebRTC stacks
+ * The latest the media session waits for the mesh's first dial: a healthy dial ends in 50–300 ms,
+ * but one to a broker that silently drops packets lasts its connect timeout (5 s per server), and
+ * the camera should not wait for the mesh that long.
+ */
+export const MEDIA_START_LATEST_MS = 2_000;
+
+/**
+ * When the media session starts: once the mesh's first dial has ended (at the latest after
+ * MEDIA_START_LATEST_MS), so loading the WebRTC stacks
  * (node-datachannel, and with --sim the emulator's producer: libwebrtc, FFmpeg) does not hold up the
  * first answers; with --sim, after the emulator's producer is up. A producer that cannot start is
  * logged and the session starts anyway (it then reports no producer and retries, as with a robot).
  */
 async function mediaStart(mesh: DeviceRuntime, emulator: Emulator | undefined): Promise<void> {
-  await mesh.dialed();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([mesh.dialed(), new Promise<void>((resolve) => (timer = setTimeout(resolve, MEDIA_START_LATEST_MS)))]);
+  clearTimeout(timer);
   // Each load blocks the event loop while it runs: calls already received are answered between them.
   await yieldToEventLoop();
   await emulator?.startMediaProducer().catch((error: unknown) => {

@@ -2,9 +2,12 @@
 // media returns from start while its mesh is still dialing, with the media session idle and the
 // emulator's producer (its native WebRTC stacks) not loaded; the session leaves idle only after the
 // mesh's first dial has ended, `get_status` is answered over NATS, and media then reaches
-// `streaming` by itself, which `get_media_status` reports.
+// `streaming` by itself, which `get_media_status` reports. A first dial that hangs (a broker that
+// never answers) holds media back MEDIA_START_LATEST_MS at most.
+import { createServer, type AddressInfo } from 'node:net';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { MEDIA_START_LATEST_MS } from '../../src/driver.ts';
 import { mediaStateName } from '../../src/machines/media-session.machine.ts';
 import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
 import { openClient } from '../harness/mesh-peer.ts';
@@ -57,3 +60,21 @@ test('the mesh serves before the media session and the emulator producer start; 
     mediaSub.unsubscribe();
   }
 }, 40_000);
+
+test('a broker that never answers does not hold the media session back beyond MEDIA_START_LATEST_MS', async () => {
+  // Accepts TCP and says nothing: the first dial lasts its connect timeout (5 s), longer than the cap.
+  const silent = createServer(() => undefined);
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const port = (silent.address() as AddressInfo).port;
+  const quiet = await startTestDriver(['--sim', '--device-id', 'media-start-silent-broker', '--messaging-url', `nats://127.0.0.1:${port}`, '--discovery-mode', 'd2d'], { DEVICE_CONNECT_ALLOW_INSECURE: 'true' });
+  const started = performance.now();
+  try {
+    const session = quiet.media!.session;
+    await expect.poll(() => mediaStateName(session.getSnapshot().value), { timeout: MEDIA_START_LATEST_MS + 2_000, interval: 50 }).not.toBe('idle');
+    expect(quiet.runtime.mesh.getSnapshot().matches({ connecting: 'dialing' })).toBe(true);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(MEDIA_START_LATEST_MS - 100);
+  } finally {
+    await quiet.stop();
+    silent.close();
+  }
+}, 30_000);
