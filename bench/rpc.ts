@@ -1,9 +1,11 @@
-// `npm run bench [-- --only rpc]` (issue 11): `get_status` over NATS `.cmd` on the driver as a user
-// runs it (`src/cli.ts run --sim --no-media`, own process) vs the bare echo (bench/rpc-echo.ts, own
+// `npm run bench [-- --only rpc]` (issue 11): `get_status` over NATS `.cmd` on the driver alone
+// (`src/cli.ts run --target` an `emulate` process, --no-media; `--rpc-with-sim`: `run --sim`, the
+// emulator inside the driver's process) vs the bare echo (bench/rpc-echo.ts, own
 // process, same NATS library, same reply size), one private nats-server, this process the client:
 // p50 at 1 in flight, p99 and throughput at 64, open-loop 1,000 req/s (lost, p99). The two alternate
 // so machine load hits both; ratios count, absolutes are context. Measurement only, no assertions.
-// Flags: --rpc-paced-s N, --rpc-cpu-prof DIR, --rpc-driver-flags "NODE FLAGS" (driver process only).
+// Flags: --rpc-paced-s N, --rpc-cpu-prof DIR, --rpc-driver-flags "NODE FLAGS" (driver process only),
+// --rpc-with-sim.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -69,6 +71,8 @@ export interface RpcBenchReport {
   /** Each process's CPU with no requests, % of one core (driver, echo). */
   readonly idleCpuPercent: readonly [number, number];
   readonly pacedSeconds: number;
+  /** How the driver was run (its daemon emulator apart or inside). */
+  readonly driverCase: string;
 }
 
 export interface RpcBenchOptions {
@@ -78,8 +82,8 @@ export interface RpcBenchOptions {
   readonly cpuProfDir?: string;
   /** Extra node flags for the driver process only (experiments: GC sizes, --no-opt…). */
   readonly driverNodeFlags?: ReadonlyArray<string>;
-  /** Run the daemon emulator in its own process (`emulate`) so the driver's figures leave its work out. */
-  readonly emulatorApart?: boolean;
+  /** Run the daemon emulator inside the driver's process (`run --sim`); by default it runs apart (`emulate`), so the driver's figures leave its work out. */
+  readonly withSim?: boolean;
 }
 
 function latencies(samples: number[]): Latencies {
@@ -263,7 +267,7 @@ class CpuMeter {
   }
 }
 
-async function measure(nc: NatsConnection, pacedSeconds: number, pids: readonly [number | undefined, number | undefined], log: (line: string) => void): Promise<Omit<RpcBenchReport, 'pacedSeconds'>> {
+async function measure(nc: NatsConnection, pacedSeconds: number, pids: readonly [number | undefined, number | undefined], log: (line: string) => void): Promise<Omit<RpcBenchReport, 'pacedSeconds' | 'driverCase'>> {
   const targets = [DRIVER_SUBJECT, ECHO_SUBJECT] as const;
   const cpu = new CpuMeter(pids);
   const replyBytes = await Promise.all(targets.map(async (s) => (await once(nc, s)).bytes));
@@ -315,8 +319,8 @@ export async function runRpcBench(options: RpcBenchOptions = {}, log: (line: str
   const driverOut = { text: '' };
   const echoOut = { text: '' };
   const emulatorOut = { text: '' };
-  const emulatorPort = options.emulatorApart ? await freePort() : 0;
-  const emulator = options.emulatorApart ? spawnChild([CLI, 'emulate', '--port', String(emulatorPort), '--signalling-port', String(await freePort())], env, undefined, emulatorOut) : undefined;
+  const emulatorPort = options.withSim ? 0 : await freePort();
+  const emulator = options.withSim ? undefined : spawnChild([CLI, 'emulate', '--port', String(emulatorPort), '--signalling-port', String(await freePort())], env, undefined, emulatorOut);
   if (emulator) await waitForEmulator(emulatorPort, emulatorOut);
   const target = emulator ? ['--target', `127.0.0.1:${emulatorPort}`, '--allow-insecure'] : ['--sim'];
   const driver = spawnChild([...(options.driverNodeFlags ?? []), CLI, 'run', ...target, '--no-media', '--device-id', DEVICE_ID, '--messaging-url', broker.url, '--discovery-mode', 'd2d'], env, options.cpuProfDir, driverOut);
@@ -337,7 +341,8 @@ export async function runRpcBench(options: RpcBenchOptions = {}, log: (line: str
       });
     });
     log(`rpc bench: driver and echo up (paced ${pacedSeconds} s each; ~${Math.round(2 * pacedSeconds + 30)} s in all)`);
-    return { ...(await measure(nc, pacedSeconds, [driver.pid, echo.pid], log)), pacedSeconds };
+    const driverCase = emulator ? 'src/cli.ts run --no-media --target <an emulate process>: the driver alone' : 'src/cli.ts run --sim --no-media: the emulator in the driver\'s process';
+    return { ...(await measure(nc, pacedSeconds, [driver.pid, echo.pid], log)), pacedSeconds, driverCase };
   } finally {
     await nc.close();
     await stopChild(driver);
@@ -359,7 +364,7 @@ export function formatRpcBench(r: RpcBenchReport): string {
   const paced = r.driver.paced.p99 / r.echo.paced.p99;
   return [
     '',
-    `RPC over NATS .cmd: get_status on the driver (src/cli.ts run --sim --no-media, own process) vs a bare JSON-RPC echo (bench/rpc-echo.ts, own process), one private nats-server, node ${process.version}`,
+    `RPC over NATS .cmd: get_status on the driver (${r.driverCase}) vs a bare JSON-RPC echo (bench/rpc-echo.ts, own process), one private nats-server, node ${process.version}`,
     `reply bytes: driver ${r.driver.replyBytes}, echo ${r.echo.replyBytes}`,
     `${'figure'.padEnd(34)}${'driver'.padStart(14)}${'bare echo'.padStart(14)}${'ratio'.padStart(8)}   goal`,
     row('p50, 1 in flight', ms(r.driver.serial.p50), ms(r.echo.serial.p50), p50, `≤ ${GOALS.p50At1}`, p50 <= GOALS.p50At1),
@@ -384,7 +389,7 @@ export function rpcBenchOptions(argv: ReadonlyArray<string>): RpcBenchOptions {
   const prof = value('--rpc-cpu-prof');
   const flags = value('--rpc-driver-flags');
   return {
-    ...(argv.includes('--rpc-emulator-apart') ? { emulatorApart: true } : {}),
+    ...(argv.includes('--rpc-with-sim') ? { withSim: true } : {}),
     ...(paced !== undefined ? { pacedSeconds: Number(paced) } : {}),
     ...(prof !== undefined ? { cpuProfDir: prof } : {}),
     ...(flags !== undefined ? { driverNodeFlags: flags.split(' ').filter(Boolean) } : {}),

@@ -1,8 +1,9 @@
 // The one path every RPC takes (design card): who the caller is (a signature verified, or the
 // unsigned call checked: src/safety/caller-identity.ts) → decode params with the function's Effect Schema →
 // the caller allowlist (identity, not state) → the caller's rate limit for the function's class → `snapshot.can(event)` → (a function held for
-// approval: wait for the decision, then `can()` again) → `send` → await the
-// machine's `rpc.outcome` for this request id with a timeout → reply. Owns nothing else: no daemon
+// approval: wait for the decision, then `can()` again) → `send` (a shared read joins the one event
+// of its turn: src/actors/shared-reads.ts) → await the machine's `rpc.outcome` for that request id
+// with a timeout → reply. Owns nothing else: no daemon
 // I/O, no machine state (the rate limiter keeps its buckets). A refusal is turned into a typed error
 // by the optional `explainRefusal` of the composing actor, else NotAllowedInState.
 import { randomUUID } from 'node:crypto';
@@ -12,6 +13,7 @@ import { HandlerFailed, NotAllowedInState, OutcomeTimeout, RateLimited, UnknownM
 import { rateClassOf, type RateLimiter } from '../rpc/rate-limits.ts';
 import type { CallerMeta } from '../protocol/json-rpc.ts';
 import type { AnyRpcFunction, RpcFunction } from '../rpc/function-def.ts';
+import { sharedReads } from './shared-reads.ts';
 
 /** Default wait for an outcome: below the 30 s timeout of agent-tools and the MCP bridge (§2.13). */
 export const DEFAULT_OUTCOME_TIMEOUT_MS = 20_000;
@@ -121,6 +123,21 @@ export function createRpcGate(options: RpcGateOptions): CreatedRpcGate {
   const byName = new Map(options.functions.map((fn) => [fn.name, fn] as const));
   const target = options.target as unknown as GateTarget;
   const waiters = outcomeWaiters(target);
+  /** Sends `method`'s `event` and waits for its `rpc.outcome`, at most `timeoutMs`; never rejects. */
+  const sendAndWait = (method: string, event: { type: string }, requestId: string, timeoutMs: number): Promise<GateResult> =>
+    new Promise<GateResult>((resolve) => {
+      // Waiting before sending: the machine may answer synchronously inside `send`.
+      waiters.wait(requestId, (outcome) => {
+        clearTimeout(timer);
+        resolve(outcome.ok ? { ok: true, result: outcome.result } : { ok: false, error: outcome.error ?? new HandlerFailed({ message: 'failed without a reason' }) });
+      });
+      const timer = setTimeout(() => {
+        waiters.cancel(requestId);
+        resolve({ ok: false, error: new OutcomeTimeout({ message: `${method} got no outcome within ${timeoutMs} ms`, function: method, timeoutMs }) });
+      }, timeoutMs);
+      target.send(event as never);
+    });
+  const shared = sharedReads(sendAndWait);
   return {
     functionNames: [...byName.keys()],
     has: (method) => byName.has(method),
@@ -176,18 +193,7 @@ export function createRpcGate(options: RpcGateOptions): CreatedRpcGate {
       }
       const timeoutMs = outcomeTimeoutMs(fn, decoded.success);
       options.onAccepted?.({ fn: method, caller, event, params });
-      return await new Promise<GateResult>((resolve) => {
-        // Waiting before sending: the machine may answer synchronously inside `send`.
-        waiters.wait(requestId, (outcome) => {
-          clearTimeout(timer);
-          resolve(outcome.ok ? { ok: true, result: outcome.result } : { ok: false, error: outcome.error ?? new HandlerFailed({ message: 'failed without a reason' }) });
-        });
-        const timer = setTimeout(() => {
-          waiters.cancel(requestId);
-          resolve({ ok: false, error: new OutcomeTimeout({ message: `${method} got no outcome within ${timeoutMs} ms`, function: method, timeoutMs }) });
-        }, timeoutMs);
-        target.send(event as never);
-      });
+      return fn.sharedRead ? shared.join(method, event, requestId, timeoutMs) : sendAndWait(method, event, requestId, timeoutMs);
     },
   };
 }

@@ -192,8 +192,25 @@ export function decodeRequest(bytes: Uint8Array): DecodedRequest {
   return { kind: 'request', id, method, params, caller: callerMeta(meta, String(id)) };
 }
 
+/** Results answered to several calls (src/actors/shared-reads.ts), with their JSON once encoded. */
+const sharedResultJson = new WeakMap<object, string | null>();
+
+/**
+ * Marks `result` as the one answer of several calls: never changed after this, its JSON is
+ * encoded once and reused by every reply (same bytes as encoding it inside each envelope).
+ */
+export function shareResult(result: unknown): void {
+  if (typeof result === 'object' && result !== null && !sharedResultJson.has(result)) sharedResultJson.set(result, null);
+}
+
 export function encodeResult(id: RequestId | null, result: unknown): string {
-  return JSON.stringify({ jsonrpc: '2.0', id, result });
+  const memo = typeof result === 'object' && result !== null ? sharedResultJson.get(result) : undefined;
+  if (memo === undefined) return JSON.stringify({ jsonrpc: '2.0', id, result });
+  const json = memo ?? (JSON.stringify(result) as string | undefined);
+  // A result whose JSON is not a value (a toJSON returning undefined) is left to the plain path.
+  if (json === undefined) return JSON.stringify({ jsonrpc: '2.0', id, result });
+  if (memo === null) sharedResultJson.set(result as object, json);
+  return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${json}}`;
 }
 
 export function encodeError(id: RequestId | null, error: RpcFailure, method?: string): string {

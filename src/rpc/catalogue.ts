@@ -20,6 +20,7 @@ export const getStatus = defineFunction<Record<string, never>, DriverEvent>({
   params: defineParams({}),
   toEvent: (_params, call) => ({ type: 'rpc.get_status', requestId: call.requestId }),
   timeoutMs: 2_000,
+  sharedRead: true,
 });
 
 export const FUNCTIONS: ReadonlyArray<AnyRpcFunction> = [getStatus, getSafetyPolicy, ...ROBOT_FUNCTIONS, ...MOVE_FUNCTIONS, ...MEDIA_FUNCTIONS];

@@ -36,6 +36,12 @@ export interface RpcFunction<P = unknown, E extends { type: string } = { type: s
    * derived from the call (a move with `wait` takes its own duration plus margins).
    */
   readonly timeoutMs?: number | ((params: P) => number);
+  /**
+   * A read whose answer is the same for every caller at one moment (no parameters, nothing of the
+   * caller in its event): the gate answers the calls of one event-loop turn with one machine event
+   * (src/actors/shared-reads.ts). Each call still passes every check of the gate on its own.
+   */
+  readonly sharedRead?: true;
 }
 
 /** Keeps the params type of each function while collecting them in one list. */

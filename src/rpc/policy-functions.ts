@@ -16,6 +16,7 @@ export const getSafetyPolicy = defineFunction({
   params: defineParams({}),
   toEvent: (_p, call) => ({ type: 'rpc.get_safety_policy' as const, requestId: call.requestId }),
   timeoutMs: 2_000,
+  sharedRead: true,
 });
 
 /** Longest `reason` kept in the audit trail. */
