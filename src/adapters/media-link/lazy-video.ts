@@ -4,7 +4,9 @@
 // decoder's lifetime, the record of what it was fed, the wait for a first keyframe and the
 // serialisation of requests. It does not send RTCP: `push` reports when a PLI is due and the
 // caller sends it. Decoding yields to the event loop every DECODE_SLICE_MS so a long catch-up
-// (up to a 60-frame GOP, 0.2–0.4 s on a Pi, §6) does not stall the process.
+// (up to a 60-frame GOP, 0.2–0.4 s on a Pi, §6) does not stall the process. For DECODE_AHEAD_MS
+// after a picture was asked for, each arriving frame is decoded as it comes (issue 11), so the next
+// request finds its picture decoded; a link nobody asks pictures of decodes nothing.
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import * as Result from 'effect/Result';
 import { type DecodedVideoFrame, MediaLinkClosed, MediaTransportFailed, NoFrameYet } from '../../media/media-link.ts';
@@ -20,6 +22,14 @@ import type { VideoDecoder } from './video-decoder.ts';
  * 720p here (a few on a Pi), short enough for 20 ms audio pacing and RPC traffic to keep flowing.
  */
 export const DECODE_SLICE_MS = 8;
+
+/**
+ * How long after a picture was asked for arriving frames are decoded ahead: an agent polling
+ * captures, or a motion monitor, asks again within a few seconds, and each capture then skips the
+ * decode of the frames since the previous one (~1 ms per 720p frame here). Past it decoding stops,
+ * so a link streaming without captures costs no decoding (each 720p frame is ~3 % of a core at 30 fps).
+ */
+export const DECODE_AHEAD_MS = 3_000;
 
 /**
  * The decoder's module (node-av: FFmpeg's libraries, ~80 JS modules and ~20 MB of mapped code) is
@@ -48,6 +58,10 @@ export interface LazyVideoOptions {
   readonly nack?: boolean;
   /** `Date.now()` the session came up, for NoFrameYet.sessionAgeMs. */
   readonly sessionStartedAt: () => number;
+  /** Decode-ahead window after each request (default DECODE_AHEAD_MS; 0 turns it off). */
+  readonly decodeAheadMs?: number;
+  /** Monotonic clock in ms for the window (default performance.now; tests step their own). */
+  readonly now?: () => number;
 }
 
 interface Waiter {
@@ -65,6 +79,12 @@ export class LazyVideo {
   #pictureOf: VideoFrame | null = null;
   #waiters = new Set<Waiter>();
   #queue: Promise<unknown> = Promise.resolve();
+  readonly #decodeAheadMs: number;
+  readonly #now: () => number;
+  /** Until when (#now) arriving frames are decoded ahead; set by each request. */
+  #aheadUntil = Number.NEGATIVE_INFINITY;
+  /** A decode-ahead run is queued and has not started yet (one covers every frame pushed meanwhile). */
+  #aheadQueued = false;
   #packets = 0;
   #frames = 0;
   #keyframes = 0;
@@ -78,6 +98,8 @@ export class LazyVideo {
     };
     this.#depacketizer = options.codec === 'h264' ? createH264Depacketizer(depacketizerOptions) : createVp8Depacketizer(depacketizerOptions);
     this.#sessionStartedAt = options.sessionStartedAt;
+    this.#decodeAheadMs = Math.max(0, options.decodeAheadMs ?? DECODE_AHEAD_MS);
+    this.#now = options.now ?? (() => performance.now());
   }
 
   /** One RTP packet off the video track. Answers whether a PLI should be sent now (already rate-limited). */
@@ -86,9 +108,11 @@ export class LazyVideo {
     this.#packets++;
     let pli = false;
     let keyframe = false;
+    let frame = false;
     for (const event of this.#depacketizer.push(packet, arrivalMs)) {
       if (event.type === 'pli') pli = true;
       else if (event.type === 'frame') {
+        frame = true;
         this.#frames++;
         if (event.frame.keyframe) {
           this.#keyframes++;
@@ -97,7 +121,21 @@ export class LazyVideo {
       }
     }
     if (keyframe) this.#wake();
+    if (frame) this.#decodeAheadIfRecent();
     return { pli };
+  }
+
+  /** Within the window after a request: queue one decode of the frames not fed yet. */
+  #decodeAheadIfRecent(): void {
+    if (this.#aheadQueued || this.#decoder === null || this.#now() >= this.#aheadUntil) return;
+    this.#aheadQueued = true;
+    this.#queue = this.#queue
+      .then(() => {
+        this.#aheadQueued = false;
+        // The answer is left for the next request; a failure here recurs there if it matters.
+        return this.#feedPending();
+      })
+      .catch(() => undefined);
   }
 
   counters(): LazyVideoCounters {
@@ -106,7 +144,11 @@ export class LazyVideo {
 
   /** The newest picture; requests run one at a time, in call order. */
   latestFrame(waitMs: number): Promise<LatestFrameResult> {
-    const run = this.#queue.then(() => this.#latest(waitMs));
+    const run = this.#queue.then(async () => {
+      const answer = await this.#latest(waitMs);
+      if (this.#decodeAheadMs > 0) this.#aheadUntil = this.#now() + this.#decodeAheadMs;
+      return answer;
+    });
     this.#queue = run.catch(() => undefined);
     return run;
   }
@@ -143,6 +185,17 @@ export class LazyVideo {
 
   /** Decodes the GOP frames not fed yet; null when there is nothing decodable (no keyframe yet). */
   async #decodeAvailable(): Promise<LatestFrameResult | null> {
+    const fed = await this.#feedPending();
+    if (fed === null) return null;
+    if (Result.isResult(fed)) return fed;
+    return this.#answer(fed.lastError);
+  }
+
+  /**
+   * Feeds the decoder the GOP frames not fed yet: null when nothing is decodable, a failure when the
+   * link closed or the decoder cannot open, else the last decode error of this run (if any).
+   */
+  async #feedPending(): Promise<LatestFrameResult | { readonly lastError: MediaTransportFailed | null } | null> {
     let lastError: MediaTransportFailed | null = null;
     let sliceStart = performance.now();
     for (;;) {
@@ -172,7 +225,7 @@ export class LazyVideo {
       }
       if (!yielded) break;
     }
-    return this.#answer(lastError);
+    return { lastError };
   }
 
   /**

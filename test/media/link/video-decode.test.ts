@@ -3,10 +3,10 @@
 // createH264Depacketizer into the lazy decoder, and VP8 from libvpx at an odd size for the packed
 // I420 copy. Checks pictures against the test pattern, that decoding starts at the last keyframe
 // and only feeds new frames, joining mid-GOP, waiting for a first keyframe, serialised requests,
-// corrupt input and close.
+// the decode-ahead window after a request, corrupt input and close.
 import { type AVPixelFormat, AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUV444P, Codec, CodecContext, type FFEncoderCodec, FF_ENCODER_LIBVPX_VP8, FF_ENCODER_LIBX264, Frame, Packet, Rational } from 'node-av';
 import { Result } from 'effect';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LazyVideo } from '../../../src/adapters/media-link/lazy-video.ts';
 import { i420Size } from '../../../src/adapters/media-link/frame-to-i420.ts';
 import { VideoDecoder } from '../../../src/adapters/media-link/video-decoder.ts';
@@ -58,8 +58,8 @@ afterEach(async () => {
   }
 });
 
-function lazyVideo(codec: 'h264' | 'vp8' = 'h264', payloadType = PT): LazyVideo {
-  const video = new LazyVideo({ codec, payloadType, sessionStartedAt: () => Date.now() });
+function lazyVideo(codec: 'h264' | 'vp8' = 'h264', payloadType = PT, ahead: { decodeAheadMs?: number; now?: () => number } = {}): LazyVideo {
+  const video = new LazyVideo({ codec, payloadType, sessionStartedAt: () => Date.now(), ...ahead });
   open.push(video);
   return video;
 }
@@ -157,6 +157,28 @@ describe('H.264 decode path (offline)', () => {
     expect(video.counters().decodedFrames).toBe(50);
     if (Result.isSuccess(third)) expect(Math.abs(barLeftEdge(third.success) - expectedBar(89))).toBeLessThanOrEqual(2);
     expect(video.counters()).toMatchObject({ frames: 90, keyframes: 3 });
+  });
+
+  it('decodes ahead for the window after a request, then only when asked again', async () => {
+    let clock = 0;
+    const video = lazyVideo('h264', PT, { decodeAheadMs: 1_000, now: () => clock });
+    pushFrames(video, 0, 10);
+    await new Promise((r) => setImmediate(r));
+    expect(video.counters().decodedFrames).toBe(0); // nobody asked yet: nothing decoded
+    expect(Result.isSuccess(await video.latestFrame(0))).toBe(true);
+    expect(video.counters().decodedFrames).toBe(10);
+    clock = 900; // inside the window: each arriving frame is decoded without a request
+    pushFrames(video, 10, 15);
+    await vi.waitFor(() => expect(video.counters().decodedFrames).toBe(15));
+    const ahead = await video.latestFrame(0);
+    expect(video.counters().decodedFrames).toBe(15); // the request found its picture decoded
+    if (Result.isSuccess(ahead)) expect(Math.abs(barLeftEdge(ahead.success) - expectedBar(14))).toBeLessThanOrEqual(2);
+    clock = 1_900 + 1; // the window restarted at that request (900) and has now passed
+    pushFrames(video, 15, 20);
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+    expect(video.counters().decodedFrames).toBe(15);
+    await video.latestFrame(0);
+    expect(video.counters().decodedFrames).toBe(20);
   });
 
   it('joined mid-GOP: asks for a keyframe, answers NoFrameYet until one arrives', async () => {
