@@ -3,12 +3,13 @@
 // RSS idle without media (≤ 120 MB) and with media streaming (≤ 160 MB), RSS after 200 and after
 // 1,000 captures (flat), CPU % of one core over IDLE_WINDOW_MS without media (≤ 1 %) and streaming
 // with no captures (≤ 4 %), and the full `capture_video_frame` round trip on the Wireless sim
-// (H.264 720p) as a ratio to a bare sharp encode of the same picture in this process (≤ 1.5×). With
-// --sim the emulator's media producer (test pattern, VP8/H.264 encoders, WebRTC) runs inside the
-// driver's process, so the media figures include its work. Readings come from /proc/<pid> (Linux).
-// Owns only measurement; no assertions.
+// (H.264 720p) as a ratio to a bare sharp encode of the same picture in this process (≤ 1.5×),
+// back to back and one frame period apart (each capture a new picture), and the driver's CPU time
+// per capture. With --sim the emulator's media producer (test pattern, VP8/H.264 encoders, WebRTC)
+// runs inside the driver's process, so the media figures include its work. Readings come from
+// /proc/<pid> (Linux). Owns only measurement; no assertions.
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import sharp from 'sharp';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { ENCODING_PRESETS, fitWithin, JPEG_CHROMA_SUBSAMPLING, JPEG_OPTIMISE_CODING, RESIZE_KERNEL } from '../src/media/encoding/frame-encoding.ts';
@@ -27,11 +28,31 @@ const CAPTURES_TOTAL = 1_000;
 /** Captures timed for the round-trip ratio (the first FIRST_CAPTURE_SKIP are warm-up). */
 const TIMED_CAPTURES = 100;
 const FIRST_CAPTURE_SKIP = 10;
+/**
+ * Captures also timed one frame period apart (the stream's 30 fps), so each finds a new picture:
+ * back to back (~6 ms apart) most captures see the picture the previous one decoded.
+ */
+const PACED_CAPTURES = 50;
+const FRAME_PERIOD_MS = 1000 / 30;
 /** The Wireless camera's stream (reachy-daemon-api.md §9.3). */
 const WIDTH = 1280;
 const HEIGHT = 720;
 /** A streaming session is up within seconds; this bounds a broken one. */
 const STREAMING_TIMEOUT_MS = 30_000;
+/**
+ * `FOOTPRINT_CASES=wireless-apart` runs only the driver-alone Wireless case (the capture figures),
+ * a ~1 min run instead of several while working on capture; unset runs every case.
+ */
+const CASES_ENV = 'FOOTPRINT_CASES';
+/** `FOOTPRINT_DRIVER_NODE_FLAGS='--cpu-prof --cpu-prof-dir=DIR'` (or V8 heap flags) go to the driver's node. */
+const NODE_FLAGS_ENV = 'FOOTPRINT_DRIVER_NODE_FLAGS';
+/** `FOOTPRINT_SMAPS_DIR=DIR` copies the driver's /proc/<pid>/smaps there at each RSS reading (where the memory goes). */
+const SMAPS_ENV = 'FOOTPRINT_SMAPS_DIR';
+
+function keepSmaps(pid: number, label: string): void {
+  const dir = process.env[SMAPS_ENV];
+  if (dir) writeFileSync(`${dir}/${pid}-${label}.smaps`, readFileSync(`/proc/${pid}/smaps`));
+}
 export const GOALS = { rssNoMediaMb: 120, rssMediaMb: 160, cpuNoMediaPct: 1, cpuStreamingPct: 4, captureRatio: 1.5 } as const;
 
 async function call(nc: NatsConnection, deviceId: string, method: string, params: Record<string, unknown> = {}): Promise<Record<string, any>> {
@@ -88,10 +109,15 @@ export interface FootprintRow {
   readonly captures?: {
     readonly jpegMs: number;
     readonly thumbnailMs: number;
+    /** p50 of captures one frame period apart (each a new picture). */
+    readonly pacedJpegMs: number;
+    readonly pacedThumbnailMs: number;
     readonly bareJpegMs: number;
     readonly bareThumbnailMs: number;
     readonly rssAfterFirstMb: number;
     readonly rssAfterTotalMb: number;
+    /** The driver's CPU time (user + system) per capture over the back-to-back captures after the first CAPTURES_FIRST. */
+    readonly cpuMsPerCapture: number;
   };
 }
 
@@ -129,13 +155,15 @@ async function measureCase(nc: NatsConnection, url: string, name: string, entry:
   const started = performance.now();
   const args = driverArgs({ entry, url, deviceId, extraArgs });
   // Against a separate emulator the driver runs as on a robot (`run` without --sim).
-  const child = spawnNode(extraArgs.includes('--target') ? args.filter((a) => a !== '--sim') : args);
+  const flags = process.env[NODE_FLAGS_ENV]?.split(' ').filter(Boolean) ?? [];
+  const child = spawnNode([...flags, ...(extraArgs.includes('--target') ? args.filter((a) => a !== '--sim') : args)]);
   const pid = child.pid as number;
   try {
     await firstAnswer(nc, cmdSubject(deviceId), started, child);
     if (media) await waitStreaming(nc, deviceId);
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     const rssIdleMb = rssMb(pid);
+    keepSmaps(pid, 'idle');
     const cpuIdlePct = await cpuPercent(pid, IDLE_WINDOW_MS);
     if (!withCaptures) return { name, rssIdleMb, cpuIdlePct, media };
     const jpeg: number[] = [];
@@ -145,13 +173,26 @@ async function measureCase(nc: NatsConnection, url: string, name: string, entry:
       const t = await capture(nc, deviceId, 'thumbnail');
       if (i >= FIRST_CAPTURE_SKIP) (jpeg.push(j), thumbnail.push(t));
     }
-    let done = 2 * (TIMED_CAPTURES + FIRST_CAPTURE_SKIP);
+    const paced = { jpeg: [] as number[], thumbnail: [] as number[] };
+    for (let i = 0; i < 2 * PACED_CAPTURES; i++) {
+      const encoding = i % 2 ? 'thumbnail' : 'jpeg';
+      const started = performance.now();
+      paced[encoding].push(await capture(nc, deviceId, encoding));
+      await new Promise((r) => setTimeout(r, Math.max(0, started + FRAME_PERIOD_MS - performance.now())));
+    }
+    let done = 2 * (TIMED_CAPTURES + FIRST_CAPTURE_SKIP + PACED_CAPTURES);
     for (; done < CAPTURES_FIRST; done++) await capture(nc, deviceId, done % 2 ? 'thumbnail' : 'jpeg');
     const rssAfterFirstMb = rssMb(pid);
+    const [cpuBefore, capturesBefore] = [cpuSeconds(pid), done];
+    keepSmaps(pid, `after-${CAPTURES_FIRST}`);
     for (; done < CAPTURES_TOTAL; done++) await capture(nc, deviceId, done % 2 ? 'thumbnail' : 'jpeg');
     const rssAfterTotalMb = rssMb(pid);
+    const cpuMsPerCapture = ((cpuSeconds(pid) - cpuBefore) * 1000) / (done - capturesBefore);
+    keepSmaps(pid, `after-${CAPTURES_TOTAL}`);
     const [bareJpegMs, bareThumbnailMs] = [await bareSharpMs('jpeg', TIMED_CAPTURES), await bareSharpMs('thumbnail', TIMED_CAPTURES)];
-    return { name, rssIdleMb, cpuIdlePct, media, captures: { jpegMs: median(jpeg), thumbnailMs: median(thumbnail), bareJpegMs, bareThumbnailMs, rssAfterFirstMb, rssAfterTotalMb } };
+    const pacedJpegMs = median(paced.jpeg);
+    const pacedThumbnailMs = median(paced.thumbnail);
+    return { name, rssIdleMb, cpuIdlePct, media, captures: { jpegMs: median(jpeg), thumbnailMs: median(thumbnail), pacedJpegMs, pacedThumbnailMs, bareJpegMs, bareThumbnailMs, rssAfterFirstMb, rssAfterTotalMb, cpuMsPerCapture } };
   } finally {
     await stopProcess(child);
   }
@@ -165,16 +206,17 @@ export async function runFootprintBench(): Promise<FootprintReport> {
   const broker = await startBroker();
   const rows: FootprintRow[] = [];
   const entries: Array<[string, string]> = [['src/', CLI_SOURCE], ...(existsSync(CLI_DIST) ? ([['dist/', CLI_DIST]] as Array<[string, string]>) : [])];
+  const onlyWirelessApart = process.env[CASES_ENV] === 'wireless-apart';
   try {
-    for (const [label, entry] of entries) {
+    for (const [label, entry] of onlyWirelessApart ? [] : entries) {
       rows.push(await measureCase(broker.nc, broker.url, `no media (${label})`, entry, ['--no-media'], false));
       rows.push(await measureCase(broker.nc, broker.url, `media, Lite sim VP8 (${label})`, entry, [], false));
     }
     const [label, entry] = entries[entries.length - 1]!;
     // Captures back to back: the per-caller capture limit (10/s by default) is lifted for this run.
     const unlimited = ['--rate-limit', 'capture=off'];
-    rows.push(await measureCase(broker.nc, broker.url, `media, Wireless sim H.264 720p (${label})`, entry, ['--sim-model', 'wireless', ...unlimited], true));
-    for (const model of ['lite', 'wireless']) {
+    if (!onlyWirelessApart) rows.push(await measureCase(broker.nc, broker.url, `media, Wireless sim H.264 720p (${label})`, entry, ['--sim-model', 'wireless', ...unlimited], true));
+    for (const model of onlyWirelessApart ? ['wireless'] : ['lite', 'wireless']) {
       const row = await withSeparateEmulator(entry, model, (apart) => measureCase(broker.nc, broker.url, `driver alone, ${model} emulate apart (${label})`, entry, [...apart, ...unlimited], model === 'wireless'));
       rows.push(row);
     }
@@ -200,7 +242,9 @@ export function formatFootprint(report: FootprintReport): string {
       `capture_video_frame on ${r.name}, ${TIMED_CAPTURES} round trips each after ${FIRST_CAPTURE_SKIP} warm-up, vs bare sharp of the same 720p picture (goal ≤ ${GOALS.captureRatio}×):`,
       `  jpeg      p50 ${c.jpegMs.toFixed(1)} ms, bare ${c.bareJpegMs.toFixed(1)} ms → ${(c.jpegMs / c.bareJpegMs).toFixed(2)}×`,
       `  thumbnail p50 ${c.thumbnailMs.toFixed(1)} ms, bare ${c.bareThumbnailMs.toFixed(1)} ms → ${(c.thumbnailMs / c.bareThumbnailMs).toFixed(2)}×`,
+      `  one frame period apart (${PACED_CAPTURES} each, every capture a new picture): jpeg p50 ${c.pacedJpegMs.toFixed(1)} ms → ${(c.pacedJpegMs / c.bareJpegMs).toFixed(2)}×, thumbnail p50 ${c.pacedThumbnailMs.toFixed(1)} ms → ${(c.pacedThumbnailMs / c.bareThumbnailMs).toFixed(2)}×`,
       `  RSS idle ${r.rssIdleMb.toFixed(0)} MB, after ${CAPTURES_FIRST} captures ${c.rssAfterFirstMb.toFixed(0)} MB, after ${CAPTURES_TOTAL} ${c.rssAfterTotalMb.toFixed(0)} MB (Δ ${(c.rssAfterTotalMb - c.rssAfterFirstMb).toFixed(0)} MB)`,
+      `  driver CPU per capture (captures ${CAPTURES_FIRST}–${CAPTURES_TOTAL}, back to back): ${c.cpuMsPerCapture.toFixed(2)} ms`,
     );
   }
   return lines.join('\n') + '\n';
