@@ -123,6 +123,10 @@ export function createRpcGate(options: RpcGateOptions): CreatedRpcGate {
   const byName = new Map(options.functions.map((fn) => [fn.name, fn] as const));
   const target = options.target as unknown as GateTarget;
   const waiters = outcomeWaiters(target);
+  // Request ids: one random prefix per gate (gates share the root's outcomes) and a counter — a
+  // random UUID per call cost 1.5 % of the driver's busy time at 64 calls in flight.
+  const idPrefix = `${randomUUID()}-`;
+  let issued = 0;
   /** Sends `method`'s `event` and waits for its `rpc.outcome`, at most `timeoutMs`; never rejects. */
   const sendAndWait = (method: string, event: { type: string }, requestId: string, timeoutMs: number): Promise<GateResult> =>
     new Promise<GateResult>((resolve) => {
@@ -154,7 +158,7 @@ export function createRpcGate(options: RpcGateOptions): CreatedRpcGate {
       const caller = identified.caller;
       const decoded = fn.params.decode(params);
       if (Result.isFailure(decoded)) return { ok: false, error: decoded.failure };
-      const requestId = randomUUID();
+      const requestId = `${idPrefix}${++issued}`;
       let event: { type: string };
       try {
         event = fn.toEvent(decoded.success, { requestId, function: method, caller });
