@@ -4,7 +4,8 @@
 // passed on to the other clients and the latest RELAY_BUFFER_MESSAGES are replayed to a newcomer.
 // The page it serves embeds the hosted inspector (stately.ai), so it needs the internet; the
 // settings app's live view (/live.html) does not. Owns the HTTP/WebSocket relay only.
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
+import { http } from './http-builtins.ts';
 import { WebSocket, WebSocketServer } from 'ws';
 
 /** Replayed to a viewer that connects late: the same as the package's relay. */
@@ -40,7 +41,7 @@ export interface InspectorRelay {
 export async function startInspectorRelay(host: string = RELAY_DEFAULT_HOST, port: number = RELAY_DEFAULT_PORT): Promise<InspectorRelay> {
   const shown = host === '0.0.0.0' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   let wsUrl = '';
-  const server: Server = createServer((_request, response) => {
+  const server: Server = http.createServer((_request, response) => {
     response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     response.end(bridgePage(wsUrl));
   });

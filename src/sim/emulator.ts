@@ -6,8 +6,8 @@
 // (motion-record.ts) and fault injection (`setFault`, and `faults`: fault-injector.ts).
 // Behaviour lives in the modules it composes (sim-daemon, http-dispatch, ws-*).
 import type { SimVolume } from './recorded-moves.ts';
-import { createServer, type Server } from 'node:http';
-import { createServer as createTlsServer } from 'node:https';
+import type { Server } from 'node:http';
+import { http, https } from '../adapters/http-builtins.ts';
 import { DaemonAuthCheck, type AuthAttempt } from './daemon-auth-check.ts';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -265,7 +265,7 @@ class DaemonEmulator implements Emulator {
     if (this.#closed) throw new Error('emulator closed');
     if (this.#server) return;
     const handler = this.#auth.http(createRequestHandler({ daemon: this.#daemon, log: this.#log, logger: this.#logger, faults: this.#faults }));
-    const server: Server = this.#tls ? createTlsServer({ key: this.#tls.key, cert: this.#tls.cert }, handler) : createServer(handler);
+    const server: Server = this.#tls ? https.createServer({ key: this.#tls.key, cert: this.#tls.cert }, handler) : http.createServer(handler);
     server.on('upgrade', this.#auth.upgrade((request, socket, head: Buffer) => this.#gateway.handleUpgrade(request, socket, head)));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

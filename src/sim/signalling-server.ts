@@ -5,7 +5,8 @@
 // to bad frames) and producer registration. Producers either connect over ws with roles
 // ["producer"] like the real webrtcsink, or register in-process (`registerProducer`) through the
 // same router, so both follow one code path. Routing lives in signalling-router.ts.
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
+import { http } from '../adapters/http-builtins.ts';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { createLogger } from '../logging/logger.ts';
@@ -109,7 +110,7 @@ class EmulatedSignallingServer implements SignallingServer {
   async start(): Promise<void> {
     if (this.#closed) throw new Error('signalling server closed');
     if (this.#server) return;
-    const server = createServer((_request, response) => {
+    const server = http.createServer((_request, response) => {
       // Like webrtcsink's server, only WebSocket upgrades are served.
       response.writeHead(426, { 'content-type': 'text/plain', connection: 'close', upgrade: 'websocket' });
       response.end('Upgrade Required');

@@ -5,7 +5,7 @@
 // keeping order, pause: handshakes, frames and pongs held until resume — fault-injector.ts), and
 // terminates every socket when the daemon dies. Owns no endpoint behaviour.
 import type { IncomingMessage } from 'node:http';
-import { STATUS_CODES } from 'node:http';
+import { http } from '../adapters/http-builtins.ts';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../logging/logger.ts';
@@ -37,7 +37,7 @@ export const REFUSE_FORBIDDEN: Admission = { accept: false, status: 403 };
 function refuse(socket: Duplex, status: number, json: unknown): void {
   const body = json === undefined ? '' : JSON.stringify(json);
   const head = [
-    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}`,
+    `HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}`,
     'Connection: close',
     ...(body ? ['Content-Type: application/json'] : []),
     `Content-Length: ${Buffer.byteLength(body)}`,

@@ -6,7 +6,8 @@
 // Owns routing, hooks, limits and headers; files are this directory's other modules, the pure rules
 // and the page live in src/settings/. Reads no argv/env: everything comes from the caller.
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { http } from '../http-builtins.ts';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolve } from 'node:path';
@@ -78,7 +79,7 @@ export const MAX_HEADER_BYTES = 8 * 1024;
 
 /** The HTTP server with every limit above (fastify applies none of its own with a serverFactory). */
 function limitedServer(handler: (request: IncomingMessage, response: ServerResponse) => void): Server {
-  const server = createServer(
+  const server = http.createServer(
     { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: DEADLINE_CHECK_INTERVAL_MS, maxHeaderSize: MAX_HEADER_BYTES },
     handler,
   );
