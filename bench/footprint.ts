@@ -6,8 +6,9 @@
 // (H.264 720p) as a ratio to a bare sharp encode of the same picture in this process (≤ 1.5×),
 // back to back and one frame period apart (each capture a new picture), and the driver's CPU time
 // per capture. With --sim the emulator's media producer (test pattern, VP8/H.264 encoders, WebRTC)
-// runs inside the driver's process, so the media figures include its work. Readings come from
-// /proc/<pid> (Linux). Owns only measurement; no assertions.
+// runs inside the driver's process, so the media figures include its work; the "driver alone" rows
+// run `emulate` in its own process (with and without media). Readings come from /proc/<pid> (Linux).
+// Owns only measurement; no assertions.
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import sharp from 'sharp';
@@ -134,9 +135,9 @@ function freePort(): Promise<number> {
  * The driver alone: the emulator (`emulate`, with its media producer) in its own process, the
  * driver pointed at it as at a robot, so the driver's readings leave the emulator's encoders out.
  */
-async function withSeparateEmulator<T>(entry: string, model: string, body: (driverArgs: string[]) => Promise<T>): Promise<T> {
+async function withSeparateEmulator<T>(entry: string, model: string, body: (driverArgs: string[]) => Promise<T>, media = true): Promise<T> {
   const [port, signalling] = [await freePort(), await freePort()];
-  const emulator = spawnNode([entry, 'emulate', '--port', String(port), '--signalling-port', String(signalling), '--sim-model', model]);
+  const emulator = spawnNode([entry, 'emulate', '--port', String(port), '--signalling-port', String(signalling), '--sim-model', model, ...(media ? [] : ['--no-media'])]);
   try {
     const deadline = Date.now() + STREAMING_TIMEOUT_MS;
     while (!(await fetch(`http://127.0.0.1:${port}/api/daemon/status`).then((r) => r.ok, () => false))) {
@@ -217,6 +218,8 @@ export async function runFootprintBench(): Promise<FootprintReport> {
     const unlimited = ['--rate-limit', 'capture=off'];
     if (!onlyWirelessApart) rows.push(await measureCase(broker.nc, broker.url, `media, Wireless sim H.264 720p (${label})`, entry, ['--sim-model', 'wireless', ...unlimited], true));
     for (const model of onlyWirelessApart ? ['wireless'] : ['lite', 'wireless']) {
+      // No media, the emulator apart: what the driver alone costs at idle (the no-media row above includes the emulator's 50 Hz pushes).
+      if (!onlyWirelessApart) rows.push(await withSeparateEmulator(entry, model, (apart) => measureCase(broker.nc, broker.url, `no media, driver alone, ${model} emulate apart (${label})`, entry, [...apart, '--no-media'], false), false));
       const row = await withSeparateEmulator(entry, model, (apart) => measureCase(broker.nc, broker.url, `driver alone, ${model} emulate apart (${label})`, entry, [...apart, ...unlimited], model === 'wireless'));
       rows.push(row);
     }
@@ -231,9 +234,9 @@ export function formatFootprint(report: FootprintReport): string {
     '',
     `footprint: RSS and CPU % of one core over ${IDLE_WINDOW_MS / 1000} s after ${SETTLE_MS / 1000} s settling (media: streaming, no captures); --sim's media producer runs in the driver's process`,
     `(goals: RSS ≤ ${GOALS.rssNoMediaMb} MB without media, ≤ ${GOALS.rssMediaMb} MB with media; CPU ≤ ${GOALS.cpuNoMediaPct} % without media, ≤ ${GOALS.cpuStreamingPct} % streaming)`,
-    `${'case'.padEnd(40)}${'RSS MB'.padStart(8)}${'CPU %'.padStart(8)}`,
+    `${'case'.padEnd(52)}${'RSS MB'.padStart(8)}${'CPU %'.padStart(8)}`,
   ];
-  for (const r of report.rows) lines.push(`${r.name.padEnd(40)}${r.rssIdleMb.toFixed(0).padStart(8)}${r.cpuIdlePct.toFixed(2).padStart(8)}`);
+  for (const r of report.rows) lines.push(`${r.name.padEnd(52)}${r.rssIdleMb.toFixed(0).padStart(8)}${r.cpuIdlePct.toFixed(2).padStart(8)}`);
   for (const r of report.rows) {
     const c = r.captures;
     if (!c) continue;

@@ -2,7 +2,9 @@
 // move, written so a stop is a guarantee (README "Safety"): a sender honours its abort signal after
 // every await and asks `mayMove` (interlock safe, fence not raised, link up) immediately before each
 // daemon write; a goto whose uuid arrives after its command was cancelled is stopped at once;
-// realtime targets are never sent into a stalled /ws/sdk; a stop appends a hold of the last
+// realtime targets are never sent into a stalled /ws/sdk; every command first turns /ws/sdk reading
+// live (at idle it is read in batches) and waits for a push read live, so the pose and the stall
+// check it decides on describe the present; a stop waits for nothing and appends a hold of the last
 // observed pose after realtime targets the daemon may not have applied yet. The speed limits are
 // applied here, right before the write, where the present pose is fresh (speed-guard.ts): a goto is
 // sent as is, stretched or refused; a realtime target too far for one tick is ramped on the
@@ -207,6 +209,8 @@ class MotionExecutor {
    * was in flight, the move it started is stopped at once and reported; the caller hears MotionCancelled.
    */
   async #tracked(input: ExecuteInput, signal: AbortSignal, pending: Promise<{ readonly uuid: string }>, expectedDurationMs: number, run: Run): Promise<CommandAccepted> {
+    // A move over REST: the pose pushes are read live for as long as it should run.
+    this.#deps.link().sdk?.keepLive(expectedDurationMs);
     let uuid: string;
     try {
       ({ uuid } = await pending);
@@ -285,8 +289,8 @@ class MotionExecutor {
 
   async #run(input: ExecuteInput, signal: AbortSignal, run: Run): Promise<CommandAccepted> {
     const { command } = input;
-    const { http } = this.#deps.link();
-    await Promise.all(input.supersedes.map((uuid) => this.#stopQuietly(uuid)));
+    const { http, sdk } = this.#deps.link();
+    await Promise.all([...input.supersedes.map((uuid) => this.#stopQuietly(uuid)), sdk?.readLive()]);
     switch (command.op) {
       case 'head_target':
       case 'antennas_target':

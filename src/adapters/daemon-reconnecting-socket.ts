@@ -2,9 +2,10 @@
 // reference never reconnected and never noticed a dead link). Owns the connection policy shared
 // by `/ws/sdk` and `/api/move/ws/updates` (reachy-daemon-api.md §2, §1.2): handshake timeout,
 // bounded frame size, no permessage-deflate, reconnect forever with capped full-jitter back-off,
-// ping/pong liveness, bounded send buffer, typed open/close/reconnecting events, and the base
-// class of the endpoint clients (DaemonPushClient). Does not own frame meaning (the endpoint
-// clients decode text frames) nor any robot state.
+// ping/pong liveness, bounded send buffer, typed open/close/reconnecting events, relaxed reading
+// (frames left in the kernel and read in a batch every interval; issue 11) with conservative frame
+// times, and the base class of the endpoint clients (DaemonPushClient). Does not own frame meaning
+// (the endpoint clients decode text frames), when to relax (daemon-sdk-socket.ts) nor robot state.
 import WebSocket from 'ws';
 import { backoffDelayMs } from '../backoff.ts';
 import { createLogger, type Logger } from '../logging/logger.ts';
@@ -38,6 +39,12 @@ export const MAX_PAYLOAD_BYTES = 1024 * 1024;
 export const MAX_BUFFERED_BYTES = 64 * 1024;
 /** How long `close()` waits for the daemon's close frame before dropping the socket. */
 export const CLOSE_GRACE_MS = 500;
+/**
+ * Node keeps reading a paused socket from the kernel until its stream buffer holds this much. One
+ * byte stops it at the first chunk, so a relaxed socket's frames wait in the kernel and cost no
+ * wake-up each; a flowing socket never buffers (chunks go straight to ws), so live reading is unchanged.
+ */
+export const PAUSED_READ_BUFFER_BYTES = 1;
 
 export type SocketState = 'connecting' | 'open' | 'waiting' | 'closed';
 
@@ -62,7 +69,8 @@ export interface SocketEvents {
   open: () => void;
   close: (info: CloseInfo) => void;
   reconnecting: (info: ReconnectInfo) => void;
-  message: (text: string) => void;
+  /** `receivedMono`: the earliest `performance.now()` the frame may have arrived (see `relax`). */
+  message: (text: string, receivedMono: number) => void;
 }
 
 export interface ReconnectingSocketOptions {
@@ -166,6 +174,13 @@ export class ReconnectingSocket {
   #started = false;
   /** `performance.now()` of the last frame received (0: none on this connection). */
   #lastFrameMono = 0;
+  /** Relaxed reading: the drain period; null while reading live. */
+  #relaxedEveryMs: number | null = null;
+  #drainTimer: NodeJS.Timeout | null = null;
+  /** `performance.now()` when the last frame was read (whatever it is dated): silence is at least the time since. */
+  #lastReadMono = 0;
+  /** Frames read now may have waited unread since this time (set while paused or catching up); null when read live. */
+  #unreadSinceMono: number | null = null;
 
   constructor(options: ReconnectingSocketOptions) {
     this.url = options.url;
@@ -222,9 +237,47 @@ export class ReconnectingSocket {
     return { ok: true };
   }
 
+  /**
+   * Relaxed reading: the socket is paused and drained every `everyMs` (its frames wait in the
+   * kernel meanwhile). Each frame read in a drain is dated at the pause before it — the earliest it
+   * may have arrived — so ages and silences are never under-reported. Sending is unaffected.
+   */
+  relax(everyMs: number): void {
+    this.#relaxedEveryMs = everyMs;
+    const socket = this.#socket;
+    if (this.#state === 'open' && socket && this.#drainTimer === null) this.#startDraining(socket, everyMs);
+  }
+
+  /** Live reading: every frame is read as it arrives; what waited in the kernel is read at once (dated as waited). */
+  readLive(): void {
+    if (this.#relaxedEveryMs === null) return;
+    this.#relaxedEveryMs = null;
+    this.#stopDraining();
+    const socket = this.#socket;
+    if (socket && this.#state === 'open') this.#drainOnce(socket);
+  }
+
+  /** True while frames are read in batches (relax) rather than as they arrive. */
+  get relaxed(): boolean {
+    return this.#relaxedEveryMs !== null;
+  }
+
+  /** True when reading is live and caught up: the next frame read is dated when it is read. */
+  get readsLive(): boolean {
+    return this.#relaxedEveryMs === null && this.#unreadSinceMono === null;
+  }
+
   /** How long no frame has arrived on the open connection (Infinity while not open). */
   silentForMs(): number {
     return this.#state === 'open' ? performance.now() - this.#lastFrameMono : Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * The least the open connection can have been silent: the time since a frame was last read. Read
+   * live it equals silentForMs; relaxed, silentForMs (from the frame's conservative date) is the most.
+   */
+  silentAtLeastMs(): number {
+    return this.#state === 'open' ? performance.now() - this.#lastReadMono : Number.POSITIVE_INFINITY;
   }
 
   /** Bytes `ws` still holds for the current connection (not yet handed to the kernel). */
@@ -238,6 +291,7 @@ export class ReconnectingSocket {
     this.#state = 'closed';
     this.#clearReconnect();
     this.#clearLiveness();
+    this.#stopDraining();
     const socket = this.#socket;
     this.#socket = null;
     if (socket && socket.readyState !== WebSocket.CLOSED) {
@@ -263,6 +317,8 @@ export class ReconnectingSocket {
       handshakeTimeout: this.#handshakeTimeoutMs,
       maxPayload: MAX_PAYLOAD_BYTES,
       followRedirects: false,
+      // Passed by ws and node:http to net.connect (ws's type does not list it).
+      ...({ readableHighWaterMark: PAUSED_READ_BUFFER_BYTES } as object),
       headers: authHeaders(this.#auth),
       ...tlsTrust(this.#auth),
       // node:http calls createConnection(options, oncreate) and takes the socket from oncreate; ws's type only knows net's form.
@@ -278,17 +334,22 @@ export class ReconnectingSocket {
       this.#attempt = 0;
       this.#openedAt = performance.now();
       this.#lastFrameMono = this.#openedAt;
+      this.#lastReadMono = this.#openedAt;
+      this.#unreadSinceMono = null;
       this.#armLiveness(socket);
+      if (this.#relaxedEveryMs !== null) this.#startDraining(socket, this.#relaxedEveryMs);
       this.#log.info('connected', { url: this.url });
       this.#events.emit('open');
     });
     socket.on('message', (data, isBinary) => {
       if (this.#socket !== socket) return;
-      this.#lastFrameMono = performance.now();
+      this.#lastReadMono = performance.now();
+      const receivedMono = this.#unreadSinceMono ?? this.#lastReadMono;
+      this.#lastFrameMono = Math.max(this.#lastFrameMono, receivedMono);
       this.#alive();
       if (isBinary) return;
       const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data).toString('utf8');
-      this.#events.emit('message', text);
+      this.#events.emit('message', text, receivedMono);
     });
     socket.on('pong', () => {
       if (this.#socket === socket) this.#alive();
@@ -301,6 +362,7 @@ export class ReconnectingSocket {
       if (this.#socket !== socket) return;
       this.#socket = null;
       this.#clearLiveness();
+      this.#stopDraining();
       const reason = this.#closeReason ?? (reasonBuffer.length > 0 ? reasonBuffer.toString('utf8') : `closed with code ${code}`);
       if (opened) {
         const info: CloseInfo = { code, reason, openForMs: Math.round(performance.now() - this.#openedAt) };
@@ -349,6 +411,34 @@ export class ReconnectingSocket {
     if (this.#pingTimer) clearInterval(this.#pingTimer);
     this.#pingTimer = null;
     this.#alive();
+  }
+
+  #startDraining(socket: WebSocket, everyMs: number): void {
+    this.#pause(socket);
+    this.#drainTimer = setInterval(() => this.#drainOnce(socket), everyMs);
+  }
+
+  #pause(socket: WebSocket): void {
+    this.#unreadSinceMono = performance.now();
+    socket.pause();
+  }
+
+  /**
+   * Reads what waited (resume: the waiting bytes are read in this loop turn's poll, the in-memory
+   * pipe's on the next tick); on the turn's check phase either pauses again (relaxed) or reads on live.
+   */
+  #drainOnce(socket: WebSocket): void {
+    socket.resume();
+    setImmediate(() => {
+      if (this.#socket !== socket) return;
+      if (this.#relaxedEveryMs !== null) this.#pause(socket);
+      else this.#unreadSinceMono = null;
+    });
+  }
+
+  #stopDraining(): void {
+    if (this.#drainTimer) clearInterval(this.#drainTimer);
+    this.#drainTimer = null;
   }
 
   #clearReconnect(): void {
@@ -410,7 +500,7 @@ export abstract class DaemonPushClient<E extends LifecycleEvents & { [K in keyof
     this.socket.on('open', () => relay.emit('open'));
     this.socket.on('close', (info) => relay.emit('close', info));
     this.socket.on('reconnecting', (info) => relay.emit('reconnecting', info));
-    this.socket.on('message', (text) => this.onMessage(text));
+    this.socket.on('message', (text, receivedMono) => this.onMessage(text, receivedMono));
     this.socket.start();
   }
 
@@ -468,6 +558,6 @@ export abstract class DaemonPushClient<E extends LifecycleEvents & { [K in keyof
     this.#invalidFrames += 1;
   }
 
-  /** One text frame from the daemon. */
-  protected abstract onMessage(text: string): void;
+  /** One text frame from the daemon; `receivedMono` is the earliest it may have arrived (performance.now()). */
+  protected abstract onMessage(text: string, receivedMono: number): void;
 }

@@ -2,9 +2,10 @@
 // §7, §12 bug 12). Owns: decoding the pushes (joint_positions, head_pose, imu_data, daemon_status,
 // task_progress) into typed events, a cache of the latest of each with its receive time and a
 // `stale` flag (a 50 Hz stream nobody listens to is decoded when read), checked realtime commands
-// (fire-and-forget on the daemon side) and the `task` request/`task_progress` pairing. Connection
-// policy (reconnect, liveness) is the shared daemon-reconnecting-socket.ts. Does not own REST
-// (daemon-http.ts) nor what the state means.
+// (fire-and-forget on the daemon side), the `task` request/`task_progress` pairing, and when the
+// pushes are read relaxed (in batches, at idle) or live (while commands go out; issue 11).
+// Connection policy (reconnect, liveness, how relaxed reading works) is the shared
+// daemon-reconnecting-socket.ts. Does not own REST (daemon-http.ts) nor what the state means.
 import { randomUUID } from 'node:crypto';
 import { createLogger } from '../logging/logger.ts';
 import { DaemonCommandInvalid, DaemonNotConnected, DaemonTimeout, type DaemonSendError } from './daemon-errors.ts';
@@ -26,6 +27,23 @@ export const STALE_AFTER_MS = 500;
 export const STATUS_STALE_AFTER_MS = 2_500;
 /** Extra wait for a task's `task_progress` beyond its duration (the Python SDK waits duration + 1 s). */
 export const TASK_COMPLETION_GRACE_MS = 1_000;
+/**
+ * At idle (no command for LIVE_QUIET_MS) the pushes are read in a batch this often instead of
+ * 100–150 wake-ups a second: the pose mirror already reports changes within 100 ms, a cached push
+ * is then at most ~one interval old (far below STALE_AFTER_MS), and a closed socket is seen within it.
+ */
+export const RELAXED_READ_INTERVAL_MS = 100;
+/**
+ * Reading stays live this long after the last command, task progress or move: longer than the
+ * motion executor's 1 s realtime hold window, so a stop's hold always acts on a pose read live, and
+ * a teleoperation stream (commands ≥ 1 Hz) never drops back to batches between its commands.
+ */
+export const LIVE_QUIET_MS = 2_000;
+/**
+ * `readLive` waits at most this for the first push read live: 7 missed 50 Hz ticks; a daemon silent
+ * that long is stalled (the executor's stall check, also 150 ms, then refuses), so waiting longer gains nothing.
+ */
+export const LIVE_PUSH_WAIT_MS = 150;
 /** Path of the socket on the daemon (no `/api` prefix, §0). */
 export const SDK_SOCKET_PATH = '/ws/sdk';
 
@@ -95,6 +113,10 @@ export interface DaemonSdkSocketOptions {
   readonly transport?: import('./daemon-transport.ts').DaemonTransport;
   /** Bearer token and TLS trust (src/adapters/daemon-auth.ts). */
   readonly auth?: import('./daemon-auth.ts').DaemonAuth;
+  /** Batch period at idle (RELAXED_READ_INTERVAL_MS); null reads every push live always. */
+  readonly relaxedReadIntervalMs?: number | null;
+  /** Live period after the last command (LIVE_QUIET_MS; tests shorten it). */
+  readonly liveQuietMs?: number;
 }
 
 /**
@@ -160,10 +182,78 @@ export class DaemonSdkSocket extends DaemonPushClient<SdkSocketEvents> {
   readonly #cache = new Map<SdkPushType, CacheEntry>();
   /** The newest undecoded frame of a READ_ON_DEMAND stream, newer than its cache entry. */
   readonly #pending = new Map<SdkPushType, PendingFrame>();
+  readonly #relaxedEveryMs: number | null;
+  readonly #liveQuietMs: number;
+  /** performance.now() until which reading stays live. */
+  #liveUntilMono = 0;
+  #quietTimer: NodeJS.Timeout | null = null;
+  /** Tasks sent and not yet finished: reading stays live while any runs. */
+  #runningTasks = 0;
 
-  /** Creates the client and starts connecting at once. */
+  /** Creates the client and starts connecting at once (reading relaxed until a command goes out). */
   constructor(options: DaemonSdkSocketOptions) {
     super('sdk', options.baseUrl, SDK_SOCKET_PATH, options, log);
+    this.#relaxedEveryMs = options.relaxedReadIntervalMs === undefined ? RELAXED_READ_INTERVAL_MS : options.relaxedReadIntervalMs;
+    this.#liveQuietMs = options.liveQuietMs ?? LIVE_QUIET_MS;
+    if (this.#relaxedEveryMs !== null) this.socket.relax(this.#relaxedEveryMs);
+  }
+
+  /** True while pushes are read in batches (idle); false while read as they arrive. */
+  get readsRelaxed(): boolean {
+    return this.socket.relaxed;
+  }
+
+  /** Reads live from now until `forMs` plus LIVE_QUIET_MS from now (a move of known length keeps it live throughout). */
+  keepLive(forMs = 0): void {
+    if (this.#relaxedEveryMs === null) return;
+    this.#liveUntilMono = Math.max(this.#liveUntilMono, performance.now() + forMs + this.#liveQuietMs);
+    this.socket.readLive();
+    if (this.#quietTimer === null) this.#armQuiet();
+  }
+
+  /**
+   * keepLive, then resolves once a push has been read live — so `latest` and `silentForMs` describe
+   * the present, not a batch — or after LIVE_PUSH_WAIT_MS; at once when already live or not open;
+   * right after the catch-up read when even that read nothing and nothing was read for longer than
+   * LIVE_PUSH_WAIT_MS (surely stalled: the stall check then refuses without a wait).
+   */
+  async readLive(forMs = 0): Promise<void> {
+    const calledAt = performance.now();
+    this.keepLive(forMs);
+    if (this.socket.readsLive || !this.socket.connected) return;
+    // The catch-up read (what waited in the kernel) runs in this loop turn; this resolves after it.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (!this.socket.connected || this.socket.silentAtLeastMs() > LIVE_PUSH_WAIT_MS) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        offMessage();
+        offClose();
+        resolve();
+      };
+      const offMessage = this.socket.on('message', (_text, receivedMono) => (receivedMono >= calledAt ? done() : undefined));
+      const offClose = this.socket.on('close', done);
+      const timer = setTimeout(done, LIVE_PUSH_WAIT_MS);
+    });
+  }
+
+  /** Relaxes once the live period has passed (one timer, re-armed for the rest when it was extended). */
+  #armQuiet(): void {
+    const remaining = Math.max(0, this.#liveUntilMono - performance.now());
+    this.#quietTimer = setTimeout(() => {
+      this.#quietTimer = null;
+      // A running task's end calls keepLive, which re-arms this.
+      if (this.#relaxedEveryMs === null || this.#runningTasks > 0) return;
+      if (performance.now() < this.#liveUntilMono) this.#armQuiet();
+      else this.socket.relax(this.#relaxedEveryMs);
+    }, remaining);
+  }
+
+  /** Stops reconnecting, the live timer and the socket; the cache stays readable (and stale). */
+  override async close(): Promise<void> {
+    if (this.#quietTimer) clearTimeout(this.#quietTimer);
+    this.#quietTimer = null;
+    await super.close();
   }
 
   /** The latest push of `type`, with its age and staleness; undefined if none arrived yet. */
@@ -186,6 +276,8 @@ export class DaemonSdkSocket extends DaemonPushClient<SdkSocketEvents> {
     if (problem !== null) {
       return { ok: false, error: new DaemonCommandInvalid({ message: `${command.type}: ${problem}`, command: command.type, problem }) };
     }
+    // Whatever the daemon does next is read as it happens (sending itself is never batched).
+    this.keepLive();
     return this.socket.send(JSON.stringify(command));
   }
 
@@ -196,8 +288,11 @@ export class DaemonSdkSocket extends DaemonPushClient<SdkSocketEvents> {
    */
   runTask(req: TaskRequest, timeoutMs = req.duration * 1000 + TASK_COMPLETION_GRACE_MS): Promise<TaskProgressPush> {
     const uuid = randomUUID();
+    // Its progress is read the moment it arrives, however long it runs, and live for the quiet period after.
+    this.#runningTasks += 1;
+    this.keepLive();
     return new Promise((resolve, reject) => {
-      const cleanups: (() => void)[] = [];
+      const cleanups: (() => void)[] = [() => (this.#runningTasks -= 1), () => this.keepLive()];
       const finish = (): void => {
         for (const cleanup of cleanups) cleanup();
       };
@@ -225,19 +320,19 @@ export class DaemonSdkSocket extends DaemonPushClient<SdkSocketEvents> {
     });
   }
 
-  // close() (DaemonPushClient) stops reconnecting, clears timers and listeners; the cache stays
-  // readable (and stale).
-
-  protected onMessage(text: string): void {
+  protected onMessage(text: string, receivedMono: number): void {
+    // Dated when it may have arrived (a batch read at idle: the pause before it), never later.
+    const receivedAt = Date.now() - (performance.now() - receivedMono);
     const leading = LEADING_TYPE.exec(text)?.[1];
     if (leading !== undefined && READ_ON_DEMAND.has(leading) && !this.events.has(leading as SdkPushType)) {
-      this.#pending.set(leading as SdkPushType, { text, receivedAt: Date.now(), receivedMono: performance.now() });
+      this.#pending.set(leading as SdkPushType, { text, receivedAt, receivedMono });
       return;
     }
     const push = this.#decode(text);
     if (push === null) return;
     this.#pending.delete(push.type);
-    this.#cache.set(push.type, { value: push, receivedAt: Date.now(), receivedMono: performance.now() });
+    this.#cache.set(push.type, { value: push, receivedAt, receivedMono });
+    if (push.type === 'task_progress') this.keepLive();
     // The switch keeps each event's payload type exact.
     switch (push.type) {
       case 'joint_positions':

@@ -1,0 +1,120 @@
+// Relaxed reading of `/ws/sdk` at idle (issue 11; src/adapters/daemon-sdk-socket.ts) against the
+// emulator's 50 Hz pushes: at idle the pushes are read in batches no more than about one
+// RELAXED_READ_INTERVAL_MS apart, dated at the pause before them (never younger than they may be);
+// a command makes reading live at once and `readLive` waits for a push read live; after the quiet
+// period reading relaxes again; a socket closed while relaxed is noticed within about one interval.
+import { afterEach, describe, expect, test } from 'vitest';
+import { DaemonSdkSocket, RELAXED_READ_INTERVAL_MS } from '../../src/adapters/daemon-sdk-socket.ts';
+import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
+import { eventually, nextEvent, sleep } from './daemon-test-peers.ts';
+
+/** Timers on a loaded 2-core box run late by tens of ms; a batch period past this is not "about one interval". */
+const SLACK_MS = 80;
+/** Frames read within this of each other belong to one batch (one read of what waited in the kernel). */
+const SAME_BATCH_MS = 5;
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setup(liveQuietMs?: number): Promise<{ emulator: Emulator; sdk: DaemonSdkSocket }> {
+  const emulator = await startEmulator({ timeScale: 0.05 });
+  cleanups.push(() => emulator.close());
+  const sdk = new DaemonSdkSocket({ baseUrl: emulator.url, ...(liveQuietMs === undefined ? {} : { liveQuietMs }) });
+  cleanups.push(() => sdk.close());
+  await nextEvent(sdk, 'open');
+  return { emulator, sdk };
+}
+
+/** Read times of head_pose pushes over `ms`, grouped into batches. */
+async function batchesOver(sdk: DaemonSdkSocket, ms: number): Promise<{ at: number; frames: number }[]> {
+  const batches: { at: number; frames: number }[] = [];
+  const off = sdk.on('head_pose', () => {
+    const now = performance.now();
+    const last = batches.at(-1);
+    if (last && now - last.at < SAME_BATCH_MS) (batches[batches.length - 1] = { at: last.at, frames: last.frames + 1 });
+    else batches.push({ at: now, frames: 1 });
+  });
+  await sleep(ms);
+  off();
+  return batches;
+}
+
+const maxGap = (batches: { at: number }[]): number => Math.max(...batches.slice(1).map((b, i) => b.at - (batches[i] as { at: number }).at));
+
+describe('relaxed reading at idle (issue 11)', () => {
+  test('pushes are read in batches no more than about one interval apart, dated at the pause before them', async () => {
+    const { sdk } = await setup();
+    expect(sdk.readsRelaxed).toBe(true);
+    await nextEvent(sdk, 'head_pose');
+    const batches = await batchesOver(sdk, 1_000);
+    // 50 Hz read live would be ~50 batches of one frame; relaxed, ~10 of ~5.
+    expect(batches.length).toBeLessThanOrEqual(1_000 / RELAXED_READ_INTERVAL_MS + 3);
+    expect(batches.length).toBeGreaterThanOrEqual(1_000 / (RELAXED_READ_INTERVAL_MS + SLACK_MS) - 1);
+    expect(maxGap(batches)).toBeLessThan(RELAXED_READ_INTERVAL_MS + SLACK_MS);
+    // Read just now, yet dated at the pause about one interval earlier.
+    await nextEvent(sdk, 'head_pose');
+    const age = sdk.latest('head_pose')?.ageMs ?? 0;
+    expect(age).toBeGreaterThan(RELAXED_READ_INTERVAL_MS / 2);
+    expect(sdk.latest('head_pose')?.stale).toBe(false);
+    expect(sdk.silentForMs()).toBeGreaterThanOrEqual(age - 1);
+  });
+
+  test('a command makes reading live at once; readLive resolves on a push read live', async () => {
+    const { sdk } = await setup();
+    await nextEvent(sdk, 'head_pose');
+    expect(sdk.send({ type: 'set_antennas', antennas: [0.1, -0.1] })).toEqual({ ok: true });
+    expect(sdk.readsRelaxed).toBe(false);
+    await sleep(30);
+    const batches = await batchesOver(sdk, 400);
+    // Live: every 50 Hz tick read on its own (~20 ms apart), never a 100 ms batch.
+    expect(batches.length).toBeGreaterThan(12);
+    expect(maxGap(batches)).toBeLessThan(RELAXED_READ_INTERVAL_MS - 20);
+
+    const relaxed = await setup();
+    await nextEvent(relaxed.sdk, 'head_pose');
+    const started = performance.now();
+    await relaxed.sdk.readLive();
+    expect(performance.now() - started).toBeLessThan(RELAXED_READ_INTERVAL_MS);
+    expect(relaxed.sdk.latest('joint_positions')?.ageMs).toBeLessThan(RELAXED_READ_INTERVAL_MS / 2);
+  });
+
+  test('after the quiet period reading relaxes again; a task keeps it live until its progress', async () => {
+    const quietMs = 300;
+    const { sdk } = await setup(quietMs);
+    sdk.send({ type: 'set_body_yaw', body_yaw: 0 });
+    expect(sdk.readsRelaxed).toBe(false);
+    await sleep(quietMs - 100);
+    expect(sdk.readsRelaxed).toBe(false);
+    await eventually(() => sdk.readsRelaxed, quietMs + SLACK_MS);
+    const batches = await batchesOver(sdk, 500);
+    expect(batches.length).toBeLessThanOrEqual(500 / RELAXED_READ_INTERVAL_MS + 2);
+
+    // A task of 16 s at the emulator's 0.05 time scale (0.8 s) outlasts the quiet period: reading stays live until its progress, then relaxes after the quiet period.
+    const progress = sdk.runTask({ antennas: [0.2, 0.2], body_yaw: null, head: null, duration: 16, method: 'linear' });
+    expect(sdk.readsRelaxed).toBe(false);
+    let liveAtProgress: boolean | null = null;
+    sdk.on('task_progress', () => (liveAtProgress ??= !sdk.readsRelaxed));
+    await sleep(quietMs + 100);
+    expect(sdk.readsRelaxed).toBe(false);
+    expect((await progress).finished).toBe(true);
+    const doneAt = performance.now();
+    expect(liveAtProgress).toBe(true);
+    await eventually(() => sdk.readsRelaxed, quietMs + SLACK_MS);
+    expect(performance.now() - doneAt).toBeGreaterThan(quietMs - 20);
+  });
+
+  test('a socket closed while relaxed is noticed within about one interval', async () => {
+    const { emulator, sdk } = await setup();
+    await nextEvent(sdk, 'head_pose');
+    expect(sdk.readsRelaxed).toBe(true);
+    const closed = nextEvent(sdk, 'close', () => true, 2_000);
+    const stoppedAt = performance.now();
+    await emulator.stop();
+    await closed;
+    // Without a drain the close would wait for the next ping (PING_INTERVAL_MS, 1 s).
+    expect(performance.now() - stoppedAt).toBeLessThan(RELAXED_READ_INTERVAL_MS + SLACK_MS);
+    expect(sdk.latest('head_pose')?.stale).toBe(true);
+  });
+});
