@@ -45,6 +45,8 @@ const LOST_AFTER_MS = 5_000;
 const IDLE_SAMPLE_S = 3;
 /** Linux USER_HZ: /proc/<pid>/stat counts CPU time in these ticks (100 on every common build). */
 const CLOCK_TICKS_PER_S = 100;
+/** After its first connected answer, the driver's status grows for a second (the 1 Hz daemon status, the pose): the echo's copy is taken after. */
+const STATUS_SETTLE_MS = 1_500;
 /** The driver answers get_status within this after start (connect to the emulator, the broker). */
 const READY_TIMEOUT_MS = 30_000;
 
@@ -168,8 +170,12 @@ async function waitForStatus(nc: NatsConnection, output: { text: string }): Prom
   while (Date.now() < deadline) {
     try {
       const reply = await nc.request(DRIVER_SUBJECT, body(), { timeout: 1_000 });
-      const doc = reply.json<{ result?: { driver_state?: { connection_state?: string } } }>();
-      if (doc.result?.driver_state?.connection_state === 'connected') return doc.result;
+      const doc = reply.json<{ result?: { daemon?: { available?: boolean }; driver_state?: { connection_state?: string } } }>();
+      if (doc.result?.driver_state?.connection_state === 'connected' && doc.result.daemon?.available !== false) {
+        // The status the echo will answer: taken once the pushes of a second (daemon status, pose) are in, so both replies have the same size.
+        await new Promise((r) => setTimeout(r, STATUS_SETTLE_MS));
+        return (await nc.request(DRIVER_SUBJECT, body(), { timeout: 1_000 })).json<{ result?: unknown }>().result;
+      }
     } catch {
       // not up yet
     }
