@@ -8,13 +8,29 @@
 // Owns the publishing; the chain and file are audit-log.ts's. Read by `audit verify --stream` too.
 import { headers, type NatsConnection } from '@nats-io/nats-core';
 import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
-import { jetstream, jetstreamManager, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { createLogger } from '../logging/logger.ts';
 import { failureNotice } from '../logging/failure-notice.ts';
 import { recordLine, type ChainedRecord } from '../protocol/audit-chain.ts';
 import type { AuditLog } from './audit-log.ts';
 
 const log = createLogger('audit');
+
+/**
+ * The JetStream client library, loaded when the audit publisher first dials a stream rather than at
+ * start-up (its modules took ~28 ms of a driver's start before the first answer; README
+ * "Where the time goes: start-up"). Every JetStream error comes after this load.
+ */
+let jetStreamModule: typeof import('@nats-io/jetstream') | undefined;
+async function jetStreamLibrary(): Promise<typeof import('@nats-io/jetstream')> {
+  jetStreamModule ??= await import('@nats-io/jetstream');
+  return jetStreamModule;
+}
+
+/** A JetStream API error (a code from the server), as the client library types it. */
+function isJetStreamApiError(error: unknown): error is { readonly code: number } {
+  return jetStreamModule !== undefined && error instanceof jetStreamModule.JetStreamApiError;
+}
 
 /** The stream the driver creates when none captures its audit subject (one per account, every device). */
 export const AUDIT_STREAM_NAME = 'DC_AUDIT';
@@ -83,7 +99,7 @@ function isJetStreamNotEnabled(error: unknown): boolean {
 function isPermanentRefusal(error: unknown): boolean {
   for (let e = error as { name?: unknown; cause?: unknown } | null | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth += 1) {
     if (isJetStreamNotEnabled(e) || e.name === 'PermissionViolationError' || e.name === 'StreamMissesSubject') return true;
-    if (e instanceof JetStreamApiError && e.code === JS_NOT_ENABLED_FOR_ACCOUNT) return true;
+    if (isJetStreamApiError(e) && e.code === JS_NOT_ENABLED_FOR_ACCOUNT) return true;
   }
   return false;
 }
@@ -135,7 +151,7 @@ async function createStream(jsm: JetStreamManager, name: string, replicas: numbe
       log.info('audit stream created', { stream: name, subjects: AUDIT_STREAM_SUBJECTS.join(','), replicas: copies });
       return;
     } catch (error) {
-      if (copies === 1 || !(error instanceof JetStreamApiError) || !JS_REPLICAS_REFUSED.has(error.code)) throw error;
+      if (copies === 1 || !isJetStreamApiError(error) || !JS_REPLICAS_REFUSED.has(error.code)) throw error;
     }
   }
 }
@@ -147,7 +163,7 @@ async function ensureStream(jsm: JetStreamManager, name: string, subject: string
     const subjects = info.config.subjects ?? [];
     if (!subjects.some((filter) => subjectMatches(filter, subject))) throw new StreamMissesSubject(`stream ${name} exists but captures ${subjects.join(', ') || 'no subjects'}, not ${subject}`);
   } catch (error) {
-    if (!(error instanceof JetStreamApiError) || error.code !== 10059) throw error;
+    if (!isJetStreamApiError(error) || error.code !== 10059) throw error;
     await createStream(jsm, name, replicas);
   }
 }
@@ -261,6 +277,7 @@ export function startAuditPublisher(options: AuditPublisherOptions): AuditPublis
       sender = coreSender(nc, options);
     } else {
       try {
+        const { jetstream, jetstreamManager } = await jetStreamLibrary();
         const jsm = await jetstreamManager(nc, { timeout: AUDIT_PUBLISH_TIMEOUT_MS });
         await ensureStream(jsm, stream, options.subject(), auditStreamReplicas(nc.info));
         await skipStored(jsm, stream, options);
@@ -293,7 +310,7 @@ export function startAuditPublisher(options: AuditPublisherOptions): AuditPublis
       return true;
     } catch (error) {
       // A stream that vanished or a JetStream answering no one (restarting): choose again next round.
-      if (isJetStreamNotEnabled(error) || error instanceof JetStreamApiError) chosen = undefined;
+      if (isJetStreamNotEnabled(error) || isJetStreamApiError(error)) chosen = undefined;
       notice.failed(String((error as Error).name ?? 'error'), 'audit records wait in the local file until the broker takes them', { unsent: options.log.lastSeq - options.log.ackedSeq, error: error as Error });
       return false;
     } finally {
@@ -351,6 +368,7 @@ export interface StreamRead {
  * Throws what the client says when the stream or JetStream is not there.
  */
 export async function readAuditStream(nc: NatsConnection, subject: string, stream: string = AUDIT_STREAM_NAME): Promise<StreamRead> {
+  const { jetstream, jetstreamManager } = await jetStreamLibrary();
   const jsm = await jetstreamManager(nc, { timeout: AUDIT_PUBLISH_TIMEOUT_MS });
   const info = await jsm.streams.info(stream, { subjects_filter: subject });
   const expected = info.state.subjects?.[subject] ?? 0;
