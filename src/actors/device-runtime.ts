@@ -7,7 +7,7 @@
 // (machines) nor the wire codec (protocol/).
 import type { Msg, NatsConnection } from '@nats-io/nats-core';
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
-import { fromPromise, type ActorRefFrom } from 'xstate';
+import { fromPromise, waitFor, type ActorRefFrom } from 'xstate';
 import { createLogger } from '../logging/logger.ts';
 import { failureNotice } from '../logging/failure-notice.ts';
 import { reportRegistryFailure } from './registry-notice.ts';
@@ -308,21 +308,12 @@ function drainMesh(mesh: ActorRefFrom<MeshMachine>): Promise<void> {
   });
 }
 
-/** Resolves once `mesh` is past its dial (`connecting.dialing`) or no longer running. */
+/** Resolves once `mesh` is past its dial (`connecting.dialing`) or no longer running (xstate's waitFor rejects then: same end). */
 function dialEnded(mesh: ActorRefFrom<MeshMachine>): Promise<void> {
-  const ended = (s: ReturnType<typeof mesh.getSnapshot>) => s.status !== 'active' || !s.matches({ connecting: 'dialing' });
-  return new Promise<void>((resolve) => {
-    if (ended(mesh.getSnapshot())) return resolve();
-    const sub = mesh.subscribe({
-      next: (s) => {
-        if (!ended(s)) return;
-        sub.unsubscribe();
-        resolve();
-      },
-      complete: () => resolve(),
-      error: () => resolve(),
-    });
-  });
+  return waitFor(mesh, (s) => s.status !== 'active' || !s.matches({ connecting: 'dialing' })).then(
+    () => undefined,
+    () => undefined,
+  );
 }
 
 /**
