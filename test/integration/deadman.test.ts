@@ -208,9 +208,13 @@ describe('by default (no --deadman)', () => {
     expect(move.receivedAt).toBeGreaterThanOrEqual(lastSentAt);
     expect(event.deadman_ms).toBe(DEADMAN_MS);
 
+    // The dead-man's stop holds motion until the daemon confirms it (NotAllowedInState "stopping");
+    // the emulator's record can show the move ended before the driver hears the confirmation.
+    await waitFor(async () => (await status(r)).execution_state === 'idle', 5_000, 'the driver heard the stop confirmed');
     const off = await r.supervise('set_safety_policy', { policy: { ...policy, deadman_ms: null }, reason: 'test: dead-man off', owner: 'ops' });
     expect(off.result?.status).toBe('applied');
     const free = await r.call('goto_pose', { yaw: 10, duration_s: 1, owner: 'quiet' });
+    expect(free.result?.uuid, JSON.stringify(free)).toBeTypeOf('string');
     await waitFor(() => r.moves().find((m) => m.uuid === free.result.uuid)?.endedAt != null, 5_000, 'the goto ended');
     expect(r.moves().find((m) => m.uuid === free.result.uuid)!.outcome).toBe('completed');
     expect(r.safetyEvents('deadman_stop')).toHaveLength(1);
