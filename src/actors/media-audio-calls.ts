@@ -1,6 +1,6 @@
 // The microphone and speaker call actors (reference-driver.md §2.3; issue "media"): start/stop of
 // audio input and output (the root machine holds the switches and flips them before forwarding;
-// stopping drops the buffered or queued audio here), capture_audio_sample (the last duration_ms of
+// stopping drops the buffered or queued audio here, starting input begins with an empty ring), capture_audio_sample (the last duration_ms of
 // the microphone ring, waiting for missing audio) and push_audio_sample (PCM to the speaker stream).
 // Owns the capture wait and the reply shapes; PCM codecs live in src/media/pcm-payload.ts, Opus and
 // pacing in the media link adapter.
@@ -49,7 +49,8 @@ function audioSample(samples: Float32Array, sampleRateHz: number, encoding: Capt
 
 function switchCalls(deps: MediaCallDeps) {
   const input = (started: boolean) => async (_p: unknown, { session }: MediaCallScope) => {
-    if (!started) deps.live.link?.audioIn.clear();
+    // Stopping drops what was heard; starting too, so nothing heard while input was stopped is served.
+    deps.live.link?.audioIn.clear();
     return Result.succeed({ status: started ? 'started' : 'stopped', audio_input: started, sample_rate: PCM_SAMPLE_RATE_HZ, channels: 1, session_state: session.state() });
   };
   const output = (started: boolean) => async (_p: unknown, { session }: MediaCallScope) => {

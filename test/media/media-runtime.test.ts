@@ -112,3 +112,17 @@ test('a call still running when the runtime stops, and one handed to the stopped
   await new Promise((resolve) => setTimeout(resolve, 200));
   expect(s.answersTo(capture.requestId)).toHaveLength(1);
 });
+
+test('audio heard while input was stopped is never served once it starts again', async () => {
+  const s = await scene();
+  const link = s.runtime.link!;
+  await expect.poll(() => link.audioIn.length, { timeout: STREAM_WAIT_MS }).toBeGreaterThan(0);
+  const [stopped] = await s.call(rpc('stop_audio_input'));
+  expect(stopped).toMatchObject({ ok: true, result: { audio_input: false } });
+  expect(link.audioIn.length).toBe(0);
+  await new Promise((resolve) => setTimeout(resolve, 400)); // the robot's microphone keeps streaming meanwhile
+  const [started] = await s.call(rpc('start_audio_input'));
+  expect(started).toMatchObject({ ok: true, result: { audio_input: true } });
+  // At most what arrived between the start's clear and this read (far less than the 400 ms stopped).
+  expect(link.audioIn.length).toBeLessThan(link.audioIn.msToSamples(150));
+});

@@ -2,7 +2,9 @@
 // on-demand measurements read from (reference-driver.md §2.4 detect_audio_activity, §5.3 RMS).
 // Owns storage and absolute sample indexing only: no capture, resampling, channel mixing or
 // detection (audio-activity.ts). Non-finite samples are stored as 0 so every reader sees finite
-// numbers. Pure data structure: no timers, no I/O.
+// numbers. A writer may fill it lazily (an attached PcmSource is caught up before every read and
+// told to discard at every clear: the microphone is decoded only when read; issue 11). Pure data
+// structure: no timers, no I/O.
 
 /** The Reachy Mini microphone pipeline's rate (the reference's `push_audio_sample` default, §2.4). */
 export const PCM_SAMPLE_RATE_HZ = 16_000;
@@ -17,6 +19,14 @@ export interface PcmRingBufferOptions {
   readonly sampleRateHz?: number;
 }
 
+/** A lazy writer: audio that arrived but is not pushed yet. */
+export interface PcmSource {
+  /** Pushes everything that arrived so far into the ring. */
+  catchUp(): void;
+  /** Forgets what arrived and was not pushed (the ring is being cleared). */
+  discard(): void;
+}
+
 export class PcmRingBuffer {
   readonly sampleRateHz: number;
   /** Capacity in samples. */
@@ -26,6 +36,7 @@ export class PcmRingBuffer {
   #written = 0;
   /** Absolute index at the last `clear()`: nothing before it is held. */
   #clearedAt = 0;
+  #source: PcmSource | null = null;
 
   constructor(options: PcmRingBufferOptions = {}) {
     const rate = options.sampleRateHz ?? PCM_SAMPLE_RATE_HZ;
@@ -37,19 +48,26 @@ export class PcmRingBuffer {
     this.#data = new Float32Array(this.capacity);
   }
 
+  /** Attaches the lazy writer every read catches up first (one at a time; null detaches). */
+  attachSource(source: PcmSource | null): void {
+    this.#source = source;
+  }
+
   /** Samples ever pushed; also the absolute index the next pushed sample will get. */
   get totalWritten(): number {
+    this.#source?.catchUp();
     return this.#written;
   }
 
   /** Samples currently held (at most `capacity`). */
   get length(): number {
+    this.#source?.catchUp();
     return Math.min(this.#written - this.#clearedAt, this.capacity);
   }
 
   /** Absolute index of the oldest sample still held. */
   get oldestIndex(): number {
-    return this.#written - this.length;
+    return this.totalWritten - this.length;
   }
 
   /** Number of samples in `ms` milliseconds at this buffer's rate (rounded, never negative). */
@@ -89,6 +107,7 @@ export class PcmRingBuffer {
    * were copied: 0 when `start` is no longer (or not yet) held; fewer when the range runs past the newest.
    */
   copyRange(start: number, target: Float32Array): number {
+    this.#source?.catchUp();
     if (!Number.isInteger(start) || start < this.oldestIndex || start >= this.#written) return 0;
     const n = Math.min(target.length, this.#written - start);
     let pos = start % this.capacity;
@@ -101,6 +120,7 @@ export class PcmRingBuffer {
 
   /** Forgets every held sample; `totalWritten` keeps counting so absolute indices stay monotonic. */
   clear(): void {
+    this.#source?.discard();
     this.#clearedAt = this.#written;
   }
 }

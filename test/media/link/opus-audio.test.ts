@@ -171,6 +171,30 @@ describe('opus receiver', () => {
     expect(Math.abs(zeroCrossingFrequency(second, 16_000) - 440)).toBeLessThan(3);
   });
 
+  it('decodes only when the ring is read; a clear drops what waits; at most the ring\'s span waits', () => {
+    const ring = new PcmRingBuffer();
+    const receiver = new OpusReceiver({ payloadType: 111, ring });
+    const stream = packets(1, 60, 0.3, 440);
+    for (const packet of stream.slice(0, 50)) receiver.push(packet);
+    expect(receiver.pendingPackets).toBe(50);
+    expect(ring.length).toBeGreaterThan(15_900); // the read decodes: 50 × 20 ms at 16 kHz, less the filter delay
+    expect(receiver.pendingPackets).toBe(0);
+    for (const packet of stream.slice(50)) receiver.push(packet);
+    ring.clear();
+    expect(receiver.pendingPackets).toBe(0);
+    expect(ring.length).toBe(0);
+    // A long quiet: only the ring's span (10 s at 10 ms per packet) waits, the oldest dropped undecoded.
+    const small = new PcmRingBuffer({ capacityMs: 200 });
+    const lazy = new OpusReceiver({ payloadType: 111, ring: small });
+    for (const packet of packets(2, 40, 0.3, 440)) lazy.push(packet);
+    expect(lazy.packets).toBe(40);
+    expect(lazy.pendingPackets).toBe(20);
+    const last = small.readLastMs(100);
+    expect(last.length).toBe(1_600);
+    expect(rms(last)).toBeGreaterThan((0.3 / Math.SQRT2) * 0.9);
+    expect(rms(last)).toBeLessThan((0.3 / Math.SQRT2) * 1.1);
+  });
+
   it('follows a new SSRC (a restarted producer) and stops after close', () => {
     const ring = new PcmRingBuffer();
     const receiver = new OpusReceiver({ payloadType: 111, ring });
