@@ -32,6 +32,8 @@ interface Tables {
   readonly gu: Int32Array;
   readonly gv: Int32Array;
   readonly bu: Int32Array;
+  /** Luma of a 2×2 block indexed by the sum of its four samples (0..1020), the rounding folded in. */
+  readonly ySum: Int32Array;
 }
 
 const tableCache = new Map<YuvMatrix, Tables>();
@@ -53,7 +55,9 @@ function tablesFor(matrix: YuvMatrix): Tables {
     gv[i] = Math.round(c.gv * (i - 128) * FIXED_ONE);
     bu[i] = Math.round(c.bu * (i - 128) * FIXED_ONE);
   }
-  const tables = { y, rv, gu, gv, bu };
+  const ySum = new Int32Array(1021);
+  for (let sum = 0; sum < ySum.length; sum++) ySum[sum] = y[(sum + 2) >> 2] as number;
+  const tables = { y, rv, gu, gv, bu, ySum };
   tableCache.set(matrix, tables);
   return tables;
 }
@@ -110,76 +114,67 @@ export function i420ToRgb(data: Uint8Array, width: number, height: number, matri
   return out;
 }
 
-interface HalfTables {
-  /** Luma of a 2×2 block indexed by the sum of its four samples (0..1020), the rounding folded in. */
-  readonly ySum: Int32Array;
-  /** gu[u] + gv[v] indexed by (u << 8) | v: one load instead of two for green. */
-  readonly guv: Int32Array;
-}
-
-const halfTableCache = new Map<YuvMatrix, HalfTables>();
-
-function halfTablesFor(matrix: YuvMatrix): HalfTables {
-  const cached = halfTableCache.get(matrix);
-  if (cached) return cached;
-  const { y, gu, gv } = tablesFor(matrix);
-  const ySum = new Int32Array(1021);
-  for (let sum = 0; sum < ySum.length; sum++) ySum[sum] = y[(sum + 2) >> 2] as number;
-  const guv = new Int32Array(256 * 256);
-  for (let u = 0; u < 256; u++) for (let v = 0; v < 256; v++) guv[(u << 8) | v] = (gu[u] as number) + (gv[v] as number);
-  const tables = { ySum, guv };
-  halfTableCache.set(matrix, tables);
-  return tables;
-}
-
 /**
  * Converts an I420 picture with even sides to RGB at half size (width/2 × height/2): each output
  * pixel is the 2×2 luma average with its one chroma sample — a box pre-shrink like the one libvips
  * applies before its kernel when downscaling, done where it is cheapest (a quarter of the pixels,
- * no chroma upsampling). Only for outputs no larger than half the input. Luma pairs are read 16
- * bits at a time when the buffer is 2-byte aligned (the sum of two bytes does not depend on byte
- * order), and green takes one combined chroma lookup: ~10 % faster than byte reads (issue 11).
+ * no chroma upsampling). Only for outputs no larger than half the input. When the planes allow it
+ * (width a multiple of 4, buffer 4-byte aligned) luma is read 32 bits (two blocks' rows) and chroma
+ * 16 bits (two samples) at a time — the sum of bytes does not depend on byte order — and every
+ * table is 1–4 kB (cache-resident): ~25 % faster than 16-bit luma reads with a 256 kB combined
+ * green table, the same bytes out (issue 11).
  */
 export function i420ToRgbHalf(data: Uint8Array, width: number, height: number, matrix: YuvMatrix = DEFAULT_YUV_MATRIX): Buffer {
-  const { rv: RV, bu: BU } = tablesFor(matrix);
-  const { ySum: YSUM, guv: GUV } = halfTablesFor(matrix);
+  const tables = tablesFor(matrix);
   const halfWidth = width >> 1;
   const halfHeight = height >> 1;
   const uOffset = width * height;
   const vOffset = uOffset + halfWidth * halfHeight;
   const target = Buffer.allocUnsafe(halfWidth * halfHeight * 3);
   const rgb = new Uint8ClampedArray(target.buffer, target.byteOffset, target.length);
-  const U = data.subarray(uOffset, vOffset);
-  const V = data.subarray(vOffset, vOffset + halfWidth * halfHeight);
-  if (data.byteOffset % 2 !== 0) return halfBytewise(data, halfWidth, halfHeight, U, V, rgb, target, RV, BU, YSUM, GUV);
-  const luma = new Uint16Array(data.buffer, data.byteOffset, uOffset >> 1);
+  if (data.byteOffset % 4 !== 0 || width % 4 !== 0) {
+    halfBytewise(data, halfWidth, halfHeight, data.subarray(uOffset, vOffset), data.subarray(vOffset, vOffset + halfWidth * halfHeight), rgb, tables);
+    return target;
+  }
+  const { rv: RV, gu: GU, gv: GV, bu: BU, ySum: YSUM } = tables;
+  const luma = new Uint32Array(data.buffer, data.byteOffset, uOffset >> 2);
+  // halfWidth is even, so both chroma planes start 2-byte aligned and hold whole sample pairs.
+  const U = new Uint16Array(data.buffer, data.byteOffset + uOffset, (halfWidth * halfHeight) >> 1);
+  const V = new Uint16Array(data.buffer, data.byteOffset + vOffset, (halfWidth * halfHeight) >> 1);
+  const quarterWidth = width >> 2;
   let o = 0;
   let ci = 0;
   for (let row = 0; row < halfHeight; row++) {
-    // Rows of `width` bytes are `halfWidth` 16-bit pairs: the top row of the block, then the bottom.
-    let top = 2 * row * halfWidth;
-    let bottom = top + halfWidth;
-    const end = ci + halfWidth;
+    // A luma row is `quarterWidth` 32-bit words; each word holds the top (or bottom) row of two blocks.
+    let top = 2 * row * quarterWidth;
+    let bottom = top + quarterWidth;
+    const end = ci + (halfWidth >> 1);
     for (; ci < end; ci++) {
       const a = luma[top++] as number;
       const b = luma[bottom++] as number;
-      const ys = YSUM[(a & 0xff) + (a >> 8) + (b & 0xff) + (b >> 8)] as number;
-      const u = U[ci] as number;
-      const v = V[ci] as number;
-      rgb[o] = (ys + (RV[v] as number)) >> FIXED_SHIFT;
-      rgb[o + 1] = (ys - (GUV[(u << 8) | v] as number)) >> FIXED_SHIFT;
-      rgb[o + 2] = (ys + (BU[u] as number)) >> FIXED_SHIFT;
-      o += 3;
+      const ys0 = YSUM[(a & 0xff) + ((a >> 8) & 0xff) + (b & 0xff) + ((b >> 8) & 0xff)] as number;
+      const ys1 = YSUM[((a >> 16) & 0xff) + (a >>> 24) + ((b >> 16) & 0xff) + (b >>> 24)] as number;
+      const uPair = U[ci] as number;
+      const vPair = V[ci] as number;
+      let u = uPair & 0xff;
+      let v = vPair & 0xff;
+      rgb[o] = (ys0 + (RV[v] as number)) >> FIXED_SHIFT;
+      rgb[o + 1] = (ys0 - (GU[u] as number) - (GV[v] as number)) >> FIXED_SHIFT;
+      rgb[o + 2] = (ys0 + (BU[u] as number)) >> FIXED_SHIFT;
+      u = uPair >> 8;
+      v = vPair >> 8;
+      rgb[o + 3] = (ys1 + (RV[v] as number)) >> FIXED_SHIFT;
+      rgb[o + 4] = (ys1 - (GU[u] as number) - (GV[v] as number)) >> FIXED_SHIFT;
+      rgb[o + 5] = (ys1 + (BU[u] as number)) >> FIXED_SHIFT;
+      o += 6;
     }
   }
   return target;
 }
 
-/** i420ToRgbHalf for a luma plane at an odd byte offset (a view into a larger buffer). */
-function halfBytewise(
-  data: Uint8Array, halfWidth: number, halfHeight: number, U: Uint8Array, V: Uint8Array, rgb: Uint8ClampedArray, target: Buffer,
-  RV: Int32Array, BU: Int32Array, YSUM: Int32Array, GUV: Int32Array,
-): Buffer {
+/** i420ToRgbHalf for planes that cannot be read in words (unaligned view, width not a multiple of 4). */
+function halfBytewise(data: Uint8Array, halfWidth: number, halfHeight: number, U: Uint8Array, V: Uint8Array, rgb: Uint8ClampedArray, tables: Tables): void {
+  const { rv: RV, gu: GU, gv: GV, bu: BU, ySum: YSUM } = tables;
   const width = halfWidth * 2;
   let o = 0;
   let ci = 0;
@@ -194,10 +189,9 @@ function halfBytewise(
       const u = U[ci] as number;
       const v = V[ci] as number;
       rgb[o] = (ys + (RV[v] as number)) >> FIXED_SHIFT;
-      rgb[o + 1] = (ys - (GUV[(u << 8) | v] as number)) >> FIXED_SHIFT;
+      rgb[o + 1] = (ys - (GU[u] as number) - (GV[v] as number)) >> FIXED_SHIFT;
       rgb[o + 2] = (ys + (BU[u] as number)) >> FIXED_SHIFT;
       o += 3;
     }
   }
-  return target;
 }

@@ -88,6 +88,25 @@ describe('i420ToRgbHalf', () => {
     expect(half.length).toBe(32 * 16 * 3);
   });
 
+  test('every pixel is the full conversion of its block\'s rounded luma average and chroma, word-read (width 4k) or not (4k+2)', () => {
+    for (const [width, height] of [[64, 30], [66, 30]] as const) {
+      const bytes = i420ByteLength(width, height);
+      const data = Buffer.alloc(bytes);
+      for (let i = 0; i < bytes; i++) data[i] = (i * 53 + (i >> 5) * 7) % 256;
+      const [hw, hh] = [width / 2, height / 2];
+      const half = i420ToRgbHalf(data, width, height);
+      for (let by = 0; by < hh; by++) {
+        for (let bx = 0; bx < hw; bx++) {
+          const at = (x: number, y: number) => data[y * width + x] as number;
+          const sum = at(2 * bx, 2 * by) + at(2 * bx + 1, 2 * by) + at(2 * bx, 2 * by + 1) + at(2 * bx + 1, 2 * by + 1);
+          const c = by * hw + bx;
+          const one = i420ToRgb(Uint8Array.of((sum + 2) >> 2, data[width * height + c] as number, data[width * height + hw * hh + c] as number), 1, 1);
+          expect([...half.subarray(3 * c, 3 * c + 3)], `${width}×${height} block ${bx},${by}`).toEqual([...one]);
+        }
+      }
+    }
+  });
+
   test('the same bytes from an aligned buffer and from an odd-offset view, for both matrices', () => {
     const width = 64;
     const height = 32;
