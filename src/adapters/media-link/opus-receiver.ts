@@ -88,7 +88,7 @@ export class OpusReceiver implements PcmSource {
     this.#lastSequence = rtp.sequenceNumber;
     this.#packets++;
     // A copy: the payload is a view into a buffer the transport may reuse.
-    this.#pending.push({ ssrc: rtp.ssrc, payload: Uint8Array.from(rtp.payload) });
+    this.#pending.push({ ssrc: rtp.ssrc, payload: new Uint8Array(rtp.payload) });
     if (this.#pending.length > this.#maxPending) {
       // Older than the ring's span: dropped undecoded, the next one decoded from a clean state.
       this.#pending.splice(0, this.#pending.length - this.#maxPending);
