@@ -1,7 +1,8 @@
 // The microphone and speaker call actors (reference-driver.md §2.3; issue "media"): start/stop of
 // audio input and output (the root machine holds the switches and flips them before forwarding;
-// stopping drops the buffered or queued audio here, starting input begins with an empty ring), capture_audio_sample (the last duration_ms of
-// the microphone ring, waiting for missing audio) and push_audio_sample (PCM to the speaker stream).
+// stopping drops the buffered or queued audio here, starting input begins with an empty ring),
+// capture_audio_sample (the last duration_ms of the microphone ring, waiting for missing audio) and
+// push_audio_sample (PCM to the speaker stream).
 // Owns the capture wait and the reply shapes; PCM codecs live in src/media/pcm-payload.ts, Opus and
 // pacing in the media link adapter.
 import * as Result from 'effect/Result';

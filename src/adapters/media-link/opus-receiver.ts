@@ -26,6 +26,7 @@ const MIN_PACKET_MS = 10;
 
 interface PendingPacket {
   readonly ssrc: number;
+  readonly sequence: number;
   readonly payload: Uint8Array;
 }
 
@@ -88,7 +89,7 @@ export class OpusReceiver implements PcmSource {
     this.#lastSequence = rtp.sequenceNumber;
     this.#packets++;
     // A copy: the payload is a view into a buffer the transport may reuse.
-    this.#pending.push({ ssrc: rtp.ssrc, payload: new Uint8Array(rtp.payload) });
+    this.#pending.push({ ssrc: rtp.ssrc, sequence: rtp.sequenceNumber, payload: new Uint8Array(rtp.payload) });
     if (this.#pending.length > this.#maxPending) {
       // Older than the ring's span: dropped undecoded, the next one decoded from a clean state.
       this.#pending.splice(0, this.#pending.length - this.#maxPending);
@@ -113,7 +114,7 @@ export class OpusReceiver implements PcmSource {
         pcm = decoder.decode(packet.payload);
       } catch (error) {
         this.#decodeErrors++;
-        this.#log.debug('opus packet not decodable', { error });
+        this.#log.debug('opus packet not decodable', { sequence: packet.sequence, error });
         continue;
       }
       this.#ring.push(this.#resampler.process(downmix(pcm)));
