@@ -1,7 +1,8 @@
 // Turns one decoded camera frame (interleaved grey/RGB/RGBA bytes, or planar I420) into the
 // `capture_video_frame` reply payload: `jpeg` / `thumbnail` through sharp, or `raw` base64, each
 // with an honest `rpc_json_bytes` and a hard 900 000-byte reply budget (typed `PayloadTooLarge`).
-// Owns presets, parameter assertions, resizing, JPEG settings and the size guard. Does not own
+// Owns presets, parameter assertions, resizing, JPEG settings and the size guard; converts into
+// buffers lent by scratch-buffers.ts and gives them back once read. Does not own
 // fetching or decoding frames, the RPC schema (it re-asserts the ranges), or the wire envelope.
 // Spec: reference-driver.md §5.1 with §12 item 5 fixed; ecosystem.md §5.3 (sharp settings);
 // reachy-daemon-api.md §9.3 (camera modes up to 3840×2592). The encoding names and the two
@@ -11,6 +12,7 @@ import type { KernelEnum } from 'sharp';
 import { HandlerFailed, InvalidParams } from '../../errors.ts';
 import { FRAME_ENCODINGS, InvalidFrame, PayloadTooLarge, TOO_LARGE_ALTERNATIVES, type FrameEncoding } from './frame-errors.ts';
 import { DEFAULT_YUV_MATRIX, i420ByteLength, i420ToRgb, i420ToRgbHalf, type YuvMatrix } from './i420.ts';
+import { createScratchBuffers } from './scratch-buffers.ts';
 
 /**
  * sharp (libvips, a native addon) is loaded by the first JPEG, not at start-up: importing it costs
@@ -64,6 +66,9 @@ export const RESIZE_KERNEL: keyof KernelEnum = 'lanczos3';
 
 /** Raw frames go out as they are stored in memory: unsigned bytes, rows of interleaved channels. */
 const RAW_DTYPE = 'uint8';
+
+/** The converted pixels of captures in progress, lent and taken back (scratch-buffers.ts: no page faults per capture). */
+const scratch = createScratchBuffers();
 
 export type FrameEncodingError = PayloadTooLarge | InvalidFrame | InvalidParams | HandlerFailed;
 
@@ -236,9 +241,24 @@ function tooLarge(encoding: FrameEncoding, rpcJsonBytes: number, maxPayloadBytes
   });
 }
 
-/** Interleaved bytes for a raw payload: I420 becomes RGB, since raw consumers expect [h, w, c]. */
-function rawBytes(frame: VideoFrameInput): Uint8Array {
-  return frame.pixelFormat === 'i420' ? i420ToRgb(frame.data, frame.width, frame.height, frame.matrix ?? DEFAULT_YUV_MATRIX) : frame.data;
+/** A raw payload's base64: I420 becomes RGB first (in a lent buffer), since raw consumers expect [h, w, c]. */
+function rawBase64(frame: VideoFrameInput): string {
+  if (frame.pixelFormat !== 'i420') return asBuffer(frame.data).toString('base64');
+  const rgb = i420ToRgb(frame.data, frame.width, frame.height, frame.matrix ?? DEFAULT_YUV_MATRIX, scratch.borrow(frame.width * frame.height * 3));
+  try {
+    return rgb.toString('base64');
+  } finally {
+    scratch.giveBack(rgb);
+  }
+}
+
+/** Pixels sharp reads; `lent` is the scratch buffer to give back once sharp is done with them. */
+interface JpegSource {
+  readonly data: Uint8Array;
+  readonly width: number;
+  readonly height: number;
+  readonly channels: 1 | 3 | 4;
+  readonly lent?: Buffer;
 }
 
 /**
@@ -246,14 +266,15 @@ function rawBytes(frame: VideoFrameInput): Uint8Array {
  * size or less is converted at half resolution (2×2 box, i420.ts): a quarter of the conversion work
  * and of sharp's input (bench: 720p I420 → jpeg 640 went from 10.9 to 3.2 ms p50 on 2 cores).
  */
-function jpegSource(frame: VideoFrameInput, target: { width: number; height: number }): { data: Uint8Array; width: number; height: number; channels: 1 | 3 | 4 } {
+function jpegSource(frame: VideoFrameInput, target: { width: number; height: number }): JpegSource {
   if (frame.pixelFormat !== 'i420') return { data: frame.data, width: frame.width, height: frame.height, channels: frame.channels };
   const matrix = frame.matrix ?? DEFAULT_YUV_MATRIX;
   const even = frame.width % 2 === 0 && frame.height % 2 === 0;
-  if (even && target.width * 2 <= frame.width && target.height * 2 <= frame.height) {
-    return { data: i420ToRgbHalf(frame.data, frame.width, frame.height, matrix), width: frame.width / 2, height: frame.height / 2, channels: 3 };
-  }
-  return { data: i420ToRgb(frame.data, frame.width, frame.height, matrix), width: frame.width, height: frame.height, channels: 3 };
+  const half = even && target.width * 2 <= frame.width && target.height * 2 <= frame.height;
+  const [width, height] = half ? [frame.width / 2, frame.height / 2] : [frame.width, frame.height];
+  const lent = scratch.borrow(width * height * 3);
+  const data = half ? i420ToRgbHalf(frame.data, frame.width, frame.height, matrix, lent) : i420ToRgb(frame.data, frame.width, frame.height, matrix, lent);
+  return { data, width, height, channels: 3, lent };
 }
 
 function asBuffer(data: Uint8Array): Buffer {
@@ -323,7 +344,7 @@ function encodeRaw(
     skeleton['nats_payload_warning'] = OVERSIZE_RAW_WARNING;
     rpcJsonBytes = measure(skeleton, byteSize);
   }
-  return Result.succeed({ ...skeleton, data_b64: asBuffer(rawBytes(frame)).toString('base64'), rpc_json_bytes: rpcJsonBytes } as RawFramePayload);
+  return Result.succeed({ ...skeleton, data_b64: rawBase64(frame), rpc_json_bytes: rpcJsonBytes } as RawFramePayload);
 }
 
 async function encodeJpeg(
@@ -357,6 +378,9 @@ async function encodeJpeg(
     height = out.info.height;
   } catch (error) {
     return Result.fail(new HandlerFailed({ message: `JPEG encoding failed: ${error instanceof Error ? error.message : String(error)}` }));
+  } finally {
+    // sharp has read the pixels (or failed): the next capture may write into them.
+    if (source.lent) scratch.giveBack(source.lent);
   }
   const skeleton = {
     status: 'success',

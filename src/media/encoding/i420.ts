@@ -67,17 +67,22 @@ export function i420ByteLength(width: number, height: number): number {
   return width * height + 2 * Math.ceil(width / 2) * Math.ceil(height / 2);
 }
 
+/** `into` when it has exactly `bytes` bytes (a buffer lent for reuse), else a new buffer. */
+function outputBuffer(bytes: number, into: Buffer | undefined): Buffer {
+  return into !== undefined && into.length === bytes ? into : Buffer.allocUnsafe(bytes);
+}
+
 /**
  * Converts an I420 picture (Y plane, then U, then V; chroma planes ceil(w/2) × ceil(h/2), tightly
- * packed) into a new width × height × 3 RGB buffer. The caller guarantees `data.length` equals
- * `i420ByteLength(width, height)`.
+ * packed) into width × height × 3 RGB: into `into` when it is exactly that size, else a new buffer.
+ * The caller guarantees `data.length` equals `i420ByteLength(width, height)`.
  */
-export function i420ToRgb(data: Uint8Array, width: number, height: number, matrix: YuvMatrix = DEFAULT_YUV_MATRIX): Buffer {
+export function i420ToRgb(data: Uint8Array, width: number, height: number, matrix: YuvMatrix = DEFAULT_YUV_MATRIX, into?: Buffer): Buffer {
   const { y: Y, rv: RV, gu: GU, gv: GV, bu: BU } = tablesFor(matrix);
   const chromaWidth = Math.ceil(width / 2);
   const uOffset = width * height;
   const vOffset = uOffset + chromaWidth * Math.ceil(height / 2);
-  const out = Buffer.allocUnsafe(width * height * 3);
+  const out = outputBuffer(width * height * 3, into);
   // A clamped view does the 0..255 saturation of each store for free.
   const rgb = new Uint8ClampedArray(out.buffer, out.byteOffset, out.length);
   for (let row = 0; row < height; row++) {
@@ -122,15 +127,15 @@ export function i420ToRgb(data: Uint8Array, width: number, height: number, matri
  * (width a multiple of 4, buffer 4-byte aligned) luma is read 32 bits (two blocks' rows) and chroma
  * 16 bits (two samples) at a time — the sum of bytes does not depend on byte order — and every
  * table is 1–4 kB (cache-resident): ~25 % faster than 16-bit luma reads with a 256 kB combined
- * green table, the same bytes out (issue 11).
+ * green table, the same bytes out (issue 11). Written into `into` when it is exactly the output size.
  */
-export function i420ToRgbHalf(data: Uint8Array, width: number, height: number, matrix: YuvMatrix = DEFAULT_YUV_MATRIX): Buffer {
+export function i420ToRgbHalf(data: Uint8Array, width: number, height: number, matrix: YuvMatrix = DEFAULT_YUV_MATRIX, into?: Buffer): Buffer {
   const tables = tablesFor(matrix);
   const halfWidth = width >> 1;
   const halfHeight = height >> 1;
   const uOffset = width * height;
   const vOffset = uOffset + halfWidth * halfHeight;
-  const target = Buffer.allocUnsafe(halfWidth * halfHeight * 3);
+  const target = outputBuffer(halfWidth * halfHeight * 3, into);
   const rgb = new Uint8ClampedArray(target.buffer, target.byteOffset, target.length);
   if (data.byteOffset % 4 !== 0 || width % 4 !== 0) {
     halfBytewise(data, halfWidth, halfHeight, data.subarray(uOffset, vOffset), data.subarray(vOffset, vOffset + halfWidth * halfHeight), rgb, tables);

@@ -123,3 +123,27 @@ describe('i420ToRgbHalf', () => {
   });
 });
 
+
+describe('conversion into a lent buffer (issue 11: no fresh pages per capture)', () => {
+  const width = 64;
+  const height = 32;
+  const data = Buffer.alloc(i420ByteLength(width, height));
+  for (let i = 0; i < data.length; i++) data[i] = (i * 29 + (i >> 6) * 13) % 256;
+
+  test('a buffer of exactly the output size is written and returned, with the bytes a new buffer gets', () => {
+    for (const [convert, bytes] of [[i420ToRgbHalf, (width / 2) * (height / 2) * 3], [i420ToRgb, width * height * 3]] as const) {
+      const lent = Buffer.alloc(bytes, 7);
+      const out = convert(data, width, height, 'bt709', lent);
+      expect(out).toBe(lent);
+      expect(out.equals(convert(data, width, height, 'bt709'))).toBe(true);
+    }
+  });
+
+  test('a buffer of another size is left alone and a new one is returned', () => {
+    const wrong = Buffer.alloc(10, 7);
+    const out = i420ToRgbHalf(data, width, height, 'bt601', wrong);
+    expect(out).not.toBe(wrong);
+    expect([...wrong]).toEqual(new Array(10).fill(7));
+    expect(out.length).toBe((width / 2) * (height / 2) * 3);
+  });
+});
