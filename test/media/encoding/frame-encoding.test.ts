@@ -269,3 +269,15 @@ describe('parameter assertions (the schema checks first; these hold without it)'
     await ok(HD, { encoding: 'thumbnail', maxEdge: 4096, quality: 100 });
   });
 });
+
+describe('captures at once never share a converted picture (scratch buffers)', () => {
+  test('three I420 captures in flight each encode their own picture: the bytes of one at a time', async () => {
+    const pictures = [flatI420(640, 360, 40, 128, 128), flatI420(640, 360, 200, 90, 240), gradientI420(640, 360)];
+    const request = { encoding: 'thumbnail' } as const;
+    const alone: string[] = [];
+    for (const picture of pictures) alone.push(((await ok(picture, request)) as JpegFramePayload).data_b64);
+    const together = await Promise.all(pictures.map((picture) => ok(picture, request)));
+    expect(together.map((p) => (p as JpegFramePayload).data_b64)).toEqual(alone);
+    expect(new Set(alone).size).toBe(3);
+  });
+});
