@@ -1,8 +1,9 @@
 // Copies a decoded node-av picture out of FFmpeg's memory as tightly packed planar I420 (Y w×h,
-// then U and V ⌈w/2⌉×⌈h/2⌉ each, no line padding), the layout frame-encoding.ts takes. Plain
-// yuv420p is copied plane by plane without stride padding (av_image_copy_to_buffer, align 1);
-// any other layout (full-range yuvj420p, 4:2:2/4:4:4, NV12) goes through swscale first. Owns the
-// conversion and its cached scaler; it does not decode (video-decoder.ts) nor keep pictures.
+// then U and V ⌈w/2⌉×⌈h/2⌉ each, no line padding), the layout frame-encoding.ts takes. Every
+// layout goes through swscale into a picture of the converter's own (plain yuv420p by swscale's
+// unscaled copy; full-range yuvj420p, 4:2:2/4:4:4, NV12 converted), whose planes are then copied
+// without stride padding. Owns the conversion, its cached scaler and picture; it does not decode
+// (video-decoder.ts) nor keep pictures.
 import * as Result from 'effect/Result';
 import {
   AV_PIX_FMT_YUV420P,
@@ -42,22 +43,24 @@ function failed(message: string): Result.Result<never, MediaTransportFailed> {
   return Result.fail(new MediaTransportFailed({ stage: 'decode', message }));
 }
 
+/** A yuv420p picture's planes and line sizes as JavaScript views of FFmpeg's memory. */
+interface Planes {
+  readonly data: ReadonlyArray<Buffer>;
+  readonly strides: ReadonlyArray<number>;
+}
+
 /**
  * Copies a yuv420p picture's planes into `into` without line padding (what toBuffer does into a new
- * buffer). The planes are node-av's zero-copy views of FFmpeg's memory. False when the layout is
- * not the expected one (the caller then falls back to toBuffer).
+ * buffer). False when the layout is not the expected one (the caller then falls back to toBuffer).
  */
-function copyPlanes(frame: Frame, into: Buffer): boolean {
-  const planes = frame.data;
-  const strides = frame.linesize;
-  if (planes === null || planes.length < 3) return false;
-  const { width, height } = frame;
+function copyPlanes(planes: Planes, width: number, height: number, into: Buffer): boolean {
+  if (planes.data.length < 3) return false;
   const sides = [[width, height], [Math.ceil(width / 2), Math.ceil(height / 2)], [Math.ceil(width / 2), Math.ceil(height / 2)]] as const;
   let offset = 0;
   for (let p = 0; p < 3; p++) {
     const [w, h] = sides[p] as readonly [number, number];
-    const plane = planes[p] as Buffer;
-    const stride = strides[p] ?? 0;
+    const plane = planes.data[p] as Buffer;
+    const stride = planes.strides[p] ?? 0;
     if (stride < w || plane.length < stride * (h - 1) + w) return false;
     if (stride === w) into.set(plane.subarray(0, w * h), offset);
     else for (let row = 0; row < h; row++) into.set(plane.subarray(row * stride, row * stride + w), offset + row * w);
@@ -66,23 +69,28 @@ function copyPlanes(frame: Frame, into: Buffer): boolean {
   return true;
 }
 
-/** Converts pictures to packed I420; keeps one swscale context for the last input geometry. */
+/**
+ * Converts pictures to packed I420 through one swscale context and one picture of its own, kept for
+ * the last input geometry; a yuv420p input is copied by swscale's unscaled path. Why not read the
+ * decoder's picture directly: every `Frame.data` read makes node-av wrap each plane in a new
+ * Buffer, and V8 counts those 1.38 MB (720p) as external memory until a full collection — a
+ * mark-compact every ~46 pictures while captures ran (issue 11). The own picture's planes are
+ * wrapped once, when it is allocated, and swscale writes into that same memory every time.
+ */
 export class I420Converter {
-  #scaler: { ctx: SoftwareScaleContext; out: Frame; key: string } | null = null;
+  #scaler: { ctx: SoftwareScaleContext; out: Frame; key: string; planes: Planes | null } | null = null;
 
   /** Copies `frame` out as packed I420, into `into` when given and of the right size. */
   convert(frame: Frame, into?: Buffer): Result.Result<PackedI420, MediaTransportFailed> {
     const { width, height } = frame;
     if (width <= 0 || height <= 0) return failed(`decoded picture has no size (${width}×${height})`);
-    let source = frame;
-    if (frame.format !== AV_PIX_FMT_YUV420P) {
-      const rescaled = this.#rescale(frame);
-      if (Result.isFailure(rescaled)) return Result.fail(rescaled.failure);
-      source = rescaled.success;
-    }
+    const copied = this.#rescale(frame);
+    if (Result.isFailure(copied)) return Result.fail(copied.failure);
+    const source = copied.success;
+    const planes = this.#scaler?.planes ?? null;
     let data: Buffer;
     try {
-      data = into !== undefined && into.length === i420Size(width, height) && copyPlanes(source, into) ? into : source.toBuffer();
+      data = into !== undefined && into.length === i420Size(width, height) && planes !== null && copyPlanes(planes, width, height, into) ? into : source.toBuffer();
     } catch (error) {
       return failed(`copying the decoded picture failed: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -116,7 +124,8 @@ export class I420Converter {
         out.free();
         return failed(`allocating the I420 picture failed (${allocated})`);
       }
-      this.#scaler = { ctx, out, key };
+      const data = out.data;
+      this.#scaler = { ctx, out, key, planes: data === null ? null : { data, strides: [...out.linesize] } };
     }
     const scaler = this.#scaler;
     if (scaler === null) return failed('no scaler');
