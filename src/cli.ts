@@ -160,13 +160,17 @@ async function main(): Promise<number> {
       return await runAudit(processInput(), (line) => process.stdout.write(line + '\n'), (line) => process.stderr.write(line + '\n'));
     }
     // App mode serves the settings app even before the configuration is valid (credentials upload).
-    if (runsSettingsApp(argv)) return await runWithSettings();
+    if (runsSettingsApp(argv)) {
+      (await import('./adapters/heap-policy.ts')).applyDriverHeapPolicy();
+      return await runWithSettings();
+    }
     const { loadConfigFromProcess } = await import('./adapters/config-files.ts');
     const config = loadConfigFromProcess();
     setLogLevel(config.logLevel);
     for (const warning of config.warnings) log.warn(warning);
     switch (config.command) {
       case 'run':
+        (await import('./adapters/heap-policy.ts')).applyDriverHeapPolicy();
         return await runDriver(config);
       case 'emulate':
         return await runEmulator(config);

@@ -1,0 +1,41 @@
+// The driver's V8 heap policy (src/adapters/heap-policy.ts): every flag is set, and every flag is one
+// this Node's V8 knows — setFlagsFromString only prints "unrecognized flag" for a typo or a flag a
+// later V8 dropped, and the driver would then silently run with the default heap growth.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { describe, expect, test } from 'vitest';
+import { applyDriverHeapPolicy, DRIVER_V8_FLAGS } from '../../src/adapters/heap-policy.ts';
+
+/** A child that sets `flags` at run time, churns objects with many survivors, and prints its young generation's size. */
+function youngGenerationAfterChurn(flags: ReadonlyArray<string>): number {
+  const script = `const v8 = require('node:v8');
+for (const flag of ${JSON.stringify(flags)}) v8.setFlagsFromString(flag);
+let keep = [];
+for (let i = 0; i < 300000; i++) { keep.push({ a: 'x' + i, b: [i, i + 1] }); if (keep.length > 20000) keep = keep.slice(10000); }
+process.stdout.write(String(v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size));`;
+  return Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }));
+}
+
+describe('driver heap policy', () => {
+  test('applies every flag, the young generation kept at its size among them', () => {
+    const set: string[] = [];
+    applyDriverHeapPolicy((flag) => set.push(flag));
+    expect(set).toEqual([...DRIVER_V8_FLAGS]);
+    expect(set).toContain('--semi-space-growth-factor=1');
+  });
+
+  test('set at run time, it keeps the young generation from growing under churn (V8 alone lets it double)', () => {
+    const policy = youngGenerationAfterChurn(DRIVER_V8_FLAGS);
+    const defaults = youngGenerationAfterChurn([]);
+    expect(policy).toBeLessThanOrEqual(4 * 1024 * 1024);
+    expect(defaults).toBeGreaterThan(2 * policy);
+  });
+
+  test('this V8 knows each flag and takes it at run time without a word', () => {
+    const options = execFileSync(process.execPath, ['--v8-options'], { encoding: 'utf8' });
+    for (const flag of DRIVER_V8_FLAGS) {
+      expect(options).toContain(flag.replace(/=.*$/, ''));
+      const run = spawnSync(process.execPath, ['-e', `require('node:v8').setFlagsFromString(${JSON.stringify(flag)})`], { encoding: 'utf8' });
+      expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+    }
+  });
+});
