@@ -1,7 +1,7 @@
 // `npm run bench -- --only footprint` (and `node bench/footprint.ts`): a running driver's resident
 // memory and idle CPU, and what `capture_video_frame` costs it, each against its issue 11 goal:
 // RSS idle without media (≤ 120 MB) and with media streaming (≤ 160 MB), RSS after 200 and after
-// 1,000 captures (flat), CPU % of one core over IDLE_WINDOW_MS without media (≤ 1 %) and streaming
+// 1,000 captures (flat) and after 2,000 (levelled off), CPU % of one core over IDLE_WINDOW_MS without media (≤ 1 %) and streaming
 // with no captures (≤ 4 %) — right after start and, driver alone, once steady — and the full
 // `capture_video_frame` round trip on the Wireless sim (H.264 720p) as a ratio to a bare sharp
 // encode of the same picture in this process (≤ 1.5×), back to back and one frame period apart
@@ -34,6 +34,8 @@ const STEADY_AFTER_MS = 60_000;
 /** Captures before the first RSS reading, then up to the second (issue 11: flat after 1,000). */
 const CAPTURES_FIRST = 200;
 const CAPTURES_TOTAL = 1_000;
+/** A third reading a thousand captures later: whether the RSS has levelled off after the first 1,000. */
+const CAPTURES_LATER = 2_000;
 /** Captures timed for the round-trip ratio (the first FIRST_CAPTURE_SKIP are warm-up). */
 const TIMED_CAPTURES = 100;
 const FIRST_CAPTURE_SKIP = 10;
@@ -127,6 +129,8 @@ export interface FootprintRow {
     readonly bareThumbnailMs: number;
     readonly rssAfterFirstMb: number;
     readonly rssAfterTotalMb: number;
+    /** RSS after CAPTURES_LATER captures. */
+    readonly rssAfterLaterMb: number;
     /** The driver's CPU time (user + system) per capture over the back-to-back captures after the first CAPTURES_FIRST. */
     readonly cpuMsPerCapture: number;
   };
@@ -206,10 +210,12 @@ async function measureCase(nc: NatsConnection, url: string, name: string, entry:
     const rssAfterTotalMb = rssMb(pid);
     const cpuMsPerCapture = ((cpuSeconds(pid) - cpuBefore) * 1000) / (done - capturesBefore);
     keepSmaps(pid, `after-${CAPTURES_TOTAL}`);
+    for (; done < CAPTURES_LATER; done++) await capture(nc, deviceId, done % 2 ? 'thumbnail' : 'jpeg');
+    const rssAfterLaterMb = rssMb(pid);
     const [bareJpegMs, bareThumbnailMs] = [await bareSharpMs('jpeg', TIMED_CAPTURES), await bareSharpMs('thumbnail', TIMED_CAPTURES)];
     const pacedJpegMs = median(paced.jpeg);
     const pacedThumbnailMs = median(paced.thumbnail);
-    return { name, rssIdleMb, cpuIdlePct, ...(cpuSteadyPct === undefined ? {} : { cpuSteadyPct }), media, captures: { jpegMs: median(jpeg), thumbnailMs: median(thumbnail), pacedJpegMs, pacedThumbnailMs, bareJpegMs, bareThumbnailMs, rssAfterFirstMb, rssAfterTotalMb, cpuMsPerCapture } };
+    return { name, rssIdleMb, cpuIdlePct, ...(cpuSteadyPct === undefined ? {} : { cpuSteadyPct }), media, captures: { jpegMs: median(jpeg), thumbnailMs: median(thumbnail), pacedJpegMs, pacedThumbnailMs, bareJpegMs, bareThumbnailMs, rssAfterFirstMb, rssAfterTotalMb, rssAfterLaterMb, cpuMsPerCapture } };
   } finally {
     await stopProcess(child);
   }
@@ -263,7 +269,7 @@ export function formatFootprint(report: FootprintReport): string {
       `  jpeg      p50 ${c.jpegMs.toFixed(1)} ms, bare ${c.bareJpegMs.toFixed(1)} ms → ${(c.jpegMs / c.bareJpegMs).toFixed(2)}×`,
       `  thumbnail p50 ${c.thumbnailMs.toFixed(1)} ms, bare ${c.bareThumbnailMs.toFixed(1)} ms → ${(c.thumbnailMs / c.bareThumbnailMs).toFixed(2)}×`,
       `  one frame period apart (${PACED_CAPTURES} each, every capture a new picture): jpeg p50 ${c.pacedJpegMs.toFixed(1)} ms → ${(c.pacedJpegMs / c.bareJpegMs).toFixed(2)}×, thumbnail p50 ${c.pacedThumbnailMs.toFixed(1)} ms → ${(c.pacedThumbnailMs / c.bareThumbnailMs).toFixed(2)}×`,
-      `  RSS idle ${r.rssIdleMb.toFixed(0)} MB, after ${CAPTURES_FIRST} captures ${c.rssAfterFirstMb.toFixed(0)} MB, after ${CAPTURES_TOTAL} ${c.rssAfterTotalMb.toFixed(0)} MB (Δ ${(c.rssAfterTotalMb - c.rssAfterFirstMb).toFixed(0)} MB)`,
+      `  RSS idle ${r.rssIdleMb.toFixed(0)} MB, after ${CAPTURES_FIRST} captures ${c.rssAfterFirstMb.toFixed(0)} MB, after ${CAPTURES_TOTAL} ${c.rssAfterTotalMb.toFixed(0)} MB (Δ ${(c.rssAfterTotalMb - c.rssAfterFirstMb).toFixed(0)} MB), after ${CAPTURES_LATER} ${c.rssAfterLaterMb.toFixed(0)} MB (Δ ${(c.rssAfterLaterMb - c.rssAfterTotalMb).toFixed(0)} MB)`,
       `  driver CPU per capture (captures ${CAPTURES_FIRST}–${CAPTURES_TOTAL}, back to back): ${c.cpuMsPerCapture.toFixed(2)} ms`,
     );
   }
