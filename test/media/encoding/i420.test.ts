@@ -1,7 +1,7 @@
 // I420 → RGB conversion (BT.601 / BT.709 limited range): reference colours, plane layout with odd
 // sides, and saturation at the ends of the range.
 import { describe, expect, test } from 'vitest';
-import { i420ByteLength, i420ToRgb, i420ToRgbHalf } from '../../../src/media/encoding/i420.ts';
+import { i420ByteLength, i420ToRgb, i420ToRgbHalf, i420ToRgbQuarter, quarterConvertible } from '../../../src/media/encoding/i420.ts';
 import { flatI420 } from './frames.ts';
 
 function pixel(y: number, u: number, v: number, matrix?: 'bt601' | 'bt709'): number[] {
@@ -145,5 +145,38 @@ describe('conversion into a lent buffer (issue 11: no fresh pages per capture)',
     expect(out).not.toBe(wrong);
     expect([...wrong]).toEqual(new Array(10).fill(7));
     expect(out.length).toBe((width / 2) * (height / 2) * 3);
+  });
+});
+
+describe('i420ToRgbQuarter', () => {
+  test('every pixel is the full conversion of its 4×4 block\'s rounded luma average and 2×2 chroma average', () => {
+    const [width, height] = [64, 24];
+    const bytes = i420ByteLength(width, height);
+    const data = Buffer.alloc(bytes);
+    for (let i = 0; i < bytes; i++) data[i] = (i * 59 + (i >> 4) * 5) % 256;
+    expect(quarterConvertible(data, width, height)).toBe(true);
+    for (const matrix of ['bt601', 'bt709'] as const) {
+      const quarter = i420ToRgbQuarter(data, width, height, matrix);
+      expect(quarter.length).toBe((width / 4) * (height / 4) * 3);
+      const [cw, ch] = [width / 2, height / 2];
+      const chroma = (plane: number, x: number, y: number) => data[width * height + plane * cw * ch + y * cw + x] as number;
+      for (let by = 0; by < height / 4; by++) {
+        for (let bx = 0; bx < width / 4; bx++) {
+          let sum = 0;
+          for (let dy = 0; dy < 4; dy++) for (let dx = 0; dx < 4; dx++) sum += data[(4 * by + dy) * width + 4 * bx + dx] as number;
+          const avg = (plane: number) => (chroma(plane, 2 * bx, 2 * by) + chroma(plane, 2 * bx + 1, 2 * by) + chroma(plane, 2 * bx, 2 * by + 1) + chroma(plane, 2 * bx + 1, 2 * by + 1) + 2) >> 2;
+          const one = i420ToRgb(Uint8Array.of((sum + 8) >> 4, avg(0), avg(1)), 1, 1, matrix);
+          const c = by * (width / 4) + bx;
+          expect([...quarter.subarray(3 * c, 3 * c + 3)], `${matrix} block ${bx},${by}`).toEqual([...one]);
+        }
+      }
+    }
+  });
+
+  test('only for sides that are multiples of 4 in a 4-byte aligned buffer', () => {
+    expect(quarterConvertible(Buffer.alloc(i420ByteLength(64, 24)), 64, 24)).toBe(true);
+    expect(quarterConvertible(Buffer.alloc(i420ByteLength(66, 24)), 66, 24)).toBe(false);
+    expect(quarterConvertible(Buffer.alloc(i420ByteLength(64, 26)), 64, 26)).toBe(false);
+    expect(quarterConvertible(Buffer.alloc(i420ByteLength(64, 24) + 1).subarray(1), 64, 24)).toBe(false);
   });
 });
