@@ -84,7 +84,7 @@ export class I420Converter {
   convert(frame: Frame, into?: Buffer): Result.Result<PackedI420, MediaTransportFailed> {
     const { width, height } = frame;
     if (width <= 0 || height <= 0) return failed(`decoded picture has no size (${width}×${height})`);
-    const copied = this.#rescale(frame);
+    const copied = this.#intoOwnPicture(frame);
     if (Result.isFailure(copied)) return Result.fail(copied.failure);
     const source = copied.success;
     const planes = this.#scaler?.planes ?? null;
@@ -100,7 +100,7 @@ export class I420Converter {
     return Result.succeed(matrix === undefined ? { data, width, height } : { data, width, height, matrix });
   }
 
-  #rescale(frame: Frame): Result.Result<Frame, MediaTransportFailed> {
+  #intoOwnPicture(frame: Frame): Result.Result<Frame, MediaTransportFailed> {
     const { width, height } = frame;
     const format = frame.format as AVPixelFormat;
     const key = `${width}x${height}:${format}`;

@@ -1,7 +1,7 @@
 // Lends the large short-lived pixel buffers of a capture (the RGB picture sharp reads, a raw frame
 // before base64) and takes them back for the next capture. Owns only the free list: not what is
 // written into a buffer nor when a borrower is done (the frame encoder gives each one back once sharp
-// has read it). Why (issue 11, README "Where the time goes: capture"): a fresh 720p half-size RGB
+// has read it). Why (issue 11, README "Where the memory goes"): a fresh 720p half-size RGB
 // buffer (691 kB) is above glibc's mmap threshold, so every capture took 169 first-touch page faults
 // — 1.5 ms on the 2-core VM, more than the conversion itself (0.9 ms into memory already touched).
 
