@@ -5,25 +5,19 @@
 // running driver (BUNDLED). Loading ~450 separate modules cost more start-up time than the code in
 // them (bench/startup.ts: 0.76 s of CPU to the first answer as separate files, 0.39 s bundled, a
 // bare responder 0.14 s). Native addons and the libraries only some commands use stay imports of
-// the installed dependencies. The bundled libraries' license texts go to dist/THIRD_PARTY_LICENSES.
-// Files under src/ that are not TypeScript (the settings page) are copied to the same place in
+// the installed dependencies (the list and its rule: scripts/dist-bundled.ts). The bundled
+// libraries' license texts go to dist/THIRD_PARTY_LICENSES. Files under src/ that are not TypeScript (the settings page) are copied to the same place in
 // dist/. A clone keeps running src/ directly (bin/reachy-mini-driver.mjs); `npm run typecheck`
 // checks types.
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rolldown } from 'rolldown';
+import { BUNDLED } from './dist-bundled.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SRC = join(ROOT, 'src');
 const DIST = join(ROOT, 'dist');
-
-/**
- * Libraries bundled (with whatever they import): those a `run` loads before it answers. Every other
- * dependency — native addons (sharp, node-av, node-datachannel, @roamhq/wrtc, @evan/opus) and the
- * settings app's and MCP bridge's libraries — is left an import of the installed package.
- */
-const BUNDLED = ['effect', 'undici', 'ws', 'xstate', '@nats-io/nats-core', '@nats-io/transport-node', '@nats-io/services'];
 
 function assetsUnder(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
