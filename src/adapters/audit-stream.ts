@@ -185,31 +185,52 @@ function coreSender(nc: NatsConnection, options: AuditPublisherOptions): Sender 
   };
 }
 
-/**
- * `next` rejects at the connection's next reconnect: a request sent into the dead socket is never
- * answered, so it is sent again at once instead of after its timeout. One status iterator per
- * connection (it ends when the connection closes).
- */
-const watches = new WeakMap<NatsConnection, { next(): Promise<never> }>();
+/** Races work against the connection's next reconnect (reconnectWatch). */
+export interface ReconnectWatch {
+  /**
+   * `work`'s outcome, or a rejection at the connection's next reconnect if that comes first: a
+   * request sent into the dead socket is never answered, so it is sent again at once instead of
+   * after its timeout.
+   */
+  race<T>(work: Promise<T>): Promise<T>;
+  /** Races still waiting (tests: a settled race leaves nothing behind). */
+  waiting(): number;
+}
 
-function reconnectWatch(nc: NatsConnection): { next(): Promise<never> } {
+/**
+ * One status iterator per connection (it ends when the connection closes) and the races waiting on
+ * it. Each race registers a listener and removes it once settled: a `Promise.race` against one
+ * long-lived "next reconnect" promise instead left a reaction on it per call, kept until the next
+ * reconnect — a few hundred bytes per audit record for as long as the connection held (issue 11).
+ */
+const watches = new WeakMap<NatsConnection, ReconnectWatch>();
+
+export function reconnectWatch(nc: NatsConnection): ReconnectWatch {
   const known = watches.get(nc);
   if (known) return known;
-  let fail: (error: Error) => void = () => undefined;
-  let current: Promise<never>;
-  const arm = () => {
-    current = new Promise<never>((_, reject) => (fail = reject));
-    current.catch(() => undefined);
-  };
-  arm();
+  const listeners = new Set<(error: Error) => void>();
   void (async () => {
     for await (const status of nc.status()) {
       if (status.type !== 'reconnect') continue;
-      fail(new Error('reconnected: the ack of the request in flight is lost'));
-      arm();
+      const lost = new Error('reconnected: the ack of the request in flight is lost');
+      for (const listener of [...listeners]) listener(lost);
     }
   })().catch(() => undefined);
-  const watch = { next: () => current };
+  const watch: ReconnectWatch = {
+    race: <T>(work: Promise<T>) =>
+      new Promise<T>((resolve, reject) => {
+        const onReconnect = (error: Error) => {
+          listeners.delete(onReconnect);
+          reject(error);
+        };
+        listeners.add(onReconnect);
+        work.then(
+          (value) => (listeners.delete(onReconnect), resolve(value)),
+          (error: unknown) => (listeners.delete(onReconnect), reject(error)),
+        );
+      }),
+    waiting: () => listeners.size,
+  };
   watches.set(nc, watch);
   return watch;
 }
@@ -221,7 +242,7 @@ function jetStreamSender(nc: NatsConnection, js: JetStreamClient, options: Audit
     async send(batch, ack) {
       // One at a time: a later record never lands before an earlier one whose ack was lost.
       for (const record of batch) {
-        await Promise.race([js.publish(options.subject(), recordLine(record), { msgID: auditMsgId(options.deviceId(), record), timeout: AUDIT_PUBLISH_TIMEOUT_MS }), reconnect.next()]);
+        await reconnect.race(js.publish(options.subject(), recordLine(record), { msgID: auditMsgId(options.deviceId(), record), timeout: AUDIT_PUBLISH_TIMEOUT_MS }));
         ack(record.seq);
       }
     },
@@ -302,10 +323,10 @@ export function startAuditPublisher(options: AuditPublisherOptions): AuditPublis
     if (!nc || nc.isClosed()) return false;
     try {
       // A reconnect ends the attempt at once: what was in flight went into the dead socket.
-      const reconnect = reconnectWatch(nc).next();
-      const sender = await Promise.race([senderFor(nc), reconnect]);
+      const reconnect = reconnectWatch(nc);
+      const sender = await reconnect.race(senderFor(nc));
       options.log.sync();
-      await Promise.race([sender.send(batch, (seq) => options.log.acknowledge(seq)), reconnect]);
+      await reconnect.race(sender.send(batch, (seq) => options.log.acknowledge(seq)));
       notice.recovered('audit records reach the broker again', { acked_seq: options.log.ackedSeq });
       return true;
     } catch (error) {

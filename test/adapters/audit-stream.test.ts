@@ -2,14 +2,15 @@
 // written while no broker was there (a driver that stopped before it could send them) go out in
 // order when the file is reopened; a lost cursor re-sends nothing twice (the stream already holds
 // them); two devices share DC_AUDIT, each read back on its own subject; a user denied the JetStream
-// API, or a DC_AUDIT that does not capture the device's subject, falls back to core publish with one notice.
+// API, or a DC_AUDIT that does not capture the device's subject, falls back to core publish with one notice;
+// a record in flight at a reconnect is sent again at once, and a settled send leaves no waiter behind.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
 import { openAuditLog, type SafetyRecord } from '../../src/adapters/audit-log.ts';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { AUDIT_STREAM_MAX_REPLICAS, AUDIT_STREAM_NAME, auditStreamReplicas, readAuditStream, startAuditPublisher, subjectMatches } from '../../src/adapters/audit-stream.ts';
+import { AUDIT_STREAM_MAX_REPLICAS, AUDIT_STREAM_NAME, auditStreamReplicas, readAuditStream, reconnectWatch, startAuditPublisher, subjectMatches } from '../../src/adapters/audit-stream.ts';
 import { startNatsServer } from '../harness/nats-server.ts';
 import { openClient, recorder } from '../harness/mesh-peer.ts';
 import { captureLogs } from '../harness/log-capture.ts';
@@ -139,3 +140,35 @@ test('a DC_AUDIT made by someone else that does not capture the device subject: 
   await expect.poll(() => seen.messages.length).toBe(3);
   expect(logs.matching('WARN', 'audit records go to core NATS', 'captures elsewhere.>, not device-connect.lab.robot-d.audit')).toHaveLength(1);
 }, 20_000);
+
+test('the reconnect watch: a send in flight at a reconnect fails at once; settled sends leave nothing waiting', async () => {
+  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
+  const server = await startNatsServer({ extraConfig: `jetstream { store_dir: ${JSON.stringify(store)} }` });
+  cleanups.push(() => server.stop());
+  const nc = await openClient(server.url);
+  cleanups.push(() => nc.close());
+  const path = join(mkdtempSync(join(tmpdir(), 'rmd-audit-out-')), 'audit.jsonl');
+  const log = openAuditLog(path);
+  cleanups.push(() => log.close());
+  const publisher = startAuditPublisher({ log, connection: () => nc, subject: () => 'device-connect.lab.robot-w.audit', deviceId: () => 'robot-w' });
+  cleanups.push(() => publisher.stop());
+  for (let i = 1; i <= 40; i += 1) {
+    log.append(entry(i));
+    if (i % 10 === 0) expect(await publisher.drained(10_000)).toBe(true);
+  }
+  expect(publisher.delivery).toBe('jetstream');
+  // 40 records and their rounds raced the reconnect watch: none is still registered on it.
+  const watch = reconnectWatch(nc);
+  expect(watch.waiting()).toBe(0);
+
+  const never = new Promise<never>(() => undefined);
+  const inFlight = watch.race(never);
+  const answered = watch.race(Promise.resolve('acked'));
+  expect(await answered).toBe('acked');
+  expect(watch.waiting()).toBe(1);
+  await server.restart();
+  await expect(inFlight).rejects.toThrow(/reconnected/);
+  expect(watch.waiting()).toBe(0);
+  log.append(entry(41));
+  expect(await publisher.drained(10_000)).toBe(true);
+}, 30_000);
