@@ -1,7 +1,8 @@
 // Issue 10 item 7, as a user gets the package: `npm pack` (which builds dist/), `npm install` of the
 // tarball in an empty folder (dependencies from the npm cache when they are there), then in that
 // folder `npx reachy-mini-driver --sim` in one terminal and the commands it prints, verbatim, in
-// another. Slow by nature (~50 s on the 2-core box: pack ~10 s, install ~15 s, flow ~20 s).
+// another; the packaged audit publisher falls back to core NATS on --sim's broker (no JetStream).
+// Slow by nature (~50 s on the 2-core box: pack ~10 s, install ~15 s, flow ~20 s).
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -44,4 +45,9 @@ test('npm pack → npm install in an empty folder → npx reachy-mini-driver --s
   // The driver exits 0 on Ctrl-C; npm exec, which got the same SIGINT, reports 130 (128 + SIGINT) itself.
   expect([0, 130], transcript).toContain(flow.driverExitCode);
   expect(flow.driverOutput).toContain('INFO driver:cli stopping');
+  // --sim's private broker has no JetStream: the packaged audit publisher says so once and publishes
+  // on core NATS. With the JetStream client loading its own copy of the NATS client, it never
+  // recognised "no responders" and kept the records waiting, probing at every record.
+  expect(flow.driverOutput, transcript).toContain('audit records go to core NATS');
+  expect(flow.driverOutput, transcript).not.toContain('audit records wait in the local file');
 }, 180_000);
