@@ -22,12 +22,18 @@ afterEach(async () => {
 
 const entry = (i: number): SafetyRecord => ({ kind: 'refused', reason: `r${i}`, function: 'goto_pose', owner: 'agent', state: {}, ts: '2026-01-01T00:00:00Z' });
 
-test('the unsent tail of a reopened file is published in order; a lost cursor re-sends nothing twice; devices share the stream', async () => {
+/** A JetStream nats-server of this test's own and a client of it, both stopped after the test. */
+async function jetStreamBroker() {
   const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
   const server = await startNatsServer({ extraConfig: `jetstream { store_dir: ${JSON.stringify(store)} }` });
   cleanups.push(() => server.stop());
   const nc = await openClient(server.url);
   cleanups.push(() => nc.close());
+  return { server, nc };
+}
+
+test('the unsent tail of a reopened file is published in order; a lost cursor re-sends nothing twice; devices share the stream', async () => {
+  const { nc } = await jetStreamBroker();
   const path = join(mkdtempSync(join(tmpdir(), 'rmd-audit-out-')), 'audit.jsonl');
   const subject = 'device-connect.lab.robot-a.audit';
   const publish = (log: ReturnType<typeof openAuditLog>, deviceId = 'robot-a', on = subject) => startAuditPublisher({ log, connection: () => nc, subject: () => on, deviceId: () => deviceId });
@@ -122,11 +128,7 @@ test('a DC_AUDIT made by someone else that does not capture the device subject: 
   expect(subjectMatches('device-connect.*.audit', 'device-connect.lab.robot-d.audit')).toBe(false);
   const logs = captureLogs('info');
   cleanups.push(() => logs.restore());
-  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
-  const server = await startNatsServer({ extraConfig: `jetstream { store_dir: ${JSON.stringify(store)} }` });
-  cleanups.push(() => server.stop());
-  const nc = await openClient(server.url);
-  cleanups.push(() => nc.close());
+  const { nc } = await jetStreamBroker();
   await (await jetstreamManager(nc)).streams.add({ name: AUDIT_STREAM_NAME, subjects: ['elsewhere.>'] });
   const subject = 'device-connect.lab.robot-d.audit';
   const seen = recorder(nc, subject);
@@ -142,11 +144,7 @@ test('a DC_AUDIT made by someone else that does not capture the device subject: 
 }, 20_000);
 
 test('the reconnect watch: a send in flight at a reconnect fails at once; settled sends leave nothing waiting', async () => {
-  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
-  const server = await startNatsServer({ extraConfig: `jetstream { store_dir: ${JSON.stringify(store)} }` });
-  cleanups.push(() => server.stop());
-  const nc = await openClient(server.url);
-  cleanups.push(() => nc.close());
+  const { server, nc } = await jetStreamBroker();
   const path = join(mkdtempSync(join(tmpdir(), 'rmd-audit-out-')), 'audit.jsonl');
   const log = openAuditLog(path);
   cleanups.push(() => log.close());
