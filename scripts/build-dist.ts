@@ -6,9 +6,9 @@
 // them (bench/startup.ts: 0.76 s of CPU to the first answer as separate files, 0.39 s bundled, a
 // bare responder 0.14 s). Native addons and the libraries only some commands use stay imports of
 // the installed dependencies (the list and its rule: scripts/dist-bundled.ts). The bundled
-// libraries' license texts go to dist/THIRD_PARTY_LICENSES. Files under src/ that are not TypeScript (the settings page) are copied to the same place in
-// dist/. A clone keeps running src/ directly (bin/reachy-mini-driver.mjs); `npm run typecheck`
-// checks types.
+// libraries' license texts go to dist/THIRD_PARTY_LICENSES. Files under src/ that are not
+// TypeScript (the settings page) are copied to the same place in dist/. A clone keeps running src/
+// directly (bin/reachy-mini-driver.mjs); `npm run typecheck` checks types.
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
