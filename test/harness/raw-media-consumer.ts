@@ -123,9 +123,14 @@ export async function openRawMediaConsumer(options: RawMediaConsumerOptions): Pr
   const audio = { packets: 0, pcm: [] as Int16Array[] };
   const decoder = new Decoder({ channels: 2, sample_rate: 48_000 });
   let resolveChannel!: () => void;
-  const dataChannelOpen = new Promise<void>((resolve) => {
+  let rejectChannel!: (error: Error) => void;
+  const dataChannelOpen = new Promise<void>((resolve, reject) => {
     resolveChannel = resolve;
+    rejectChannel = reject;
   });
+  // A connection that fails before its data channel opens says so at once (a test awaiting the
+  // channel would otherwise wait for its own timeout); nobody awaiting it is no unhandled rejection.
+  dataChannelOpen.catch(() => undefined);
 
   const sendPli = (): boolean => {
     if (closed || !videoTrack || !videoTrack.isOpen() || videoSsrc === 0) return false;
@@ -162,6 +167,9 @@ export async function openRawMediaConsumer(options: RawMediaConsumerOptions): Pr
     depacketizer = known.codec === 'h264' ? createH264Depacketizer({ payloadType: known.videoPayloadType }) : createVp8Depacketizer({ payloadType: known.videoPayloadType });
     const peer = new nodeDataChannel.PeerConnection('raw-consumer', { iceServers: [], disableAutoNegotiation: true });
     pc = peer;
+    peer.onStateChange((state) => {
+      if (state === 'failed' || state === 'closed') rejectChannel(new Error(`the data channel never opened: the peer connection is ${state}`));
+    });
     peer.onTrack((track) => {
       // node-datachannel closes a track or channel when any JS wrapper of it is garbage-collected:
       // keep every wrapper it hands out for the life of the connection.
