@@ -128,8 +128,9 @@ export async function openRawMediaConsumer(options: RawMediaConsumerOptions): Pr
     resolveChannel = resolve;
     rejectChannel = reject;
   });
-  // A connection that fails before its data channel opens says so at once (a test awaiting the
-  // channel would otherwise wait for its own timeout); nobody awaiting it is no unhandled rejection.
+  // A connection that fails, or a session that ends, before its data channel opens says so at once
+  // (a test awaiting the channel would otherwise wait for its own timeout); nobody awaiting it is no
+  // unhandled rejection.
   dataChannelOpen.catch(() => undefined);
 
   const sendPli = (): boolean => {
@@ -209,6 +210,8 @@ export async function openRawMediaConsumer(options: RawMediaConsumerOptions): Pr
       pc.addRemoteCandidate(ice.candidate, facts.mids[ice.sdpMLineIndex] ?? facts.mids[0] ?? '0');
     },
   });
+  // The producer ending the session first (its side of the connection failed) is the same story.
+  void client.ended.then((end) => rejectChannel(new Error(`the data channel never opened: the session ended (${end.reason})`)));
   const info = await client.start();
   const known = facts as OfferFacts | null;
   if (!known) throw new Error('no offer was answered');
