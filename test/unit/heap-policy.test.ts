@@ -5,31 +5,36 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, test } from 'vitest';
 import { applyDriverHeapPolicy, DRIVER_V8_FLAGS } from '../../src/adapters/heap-policy.ts';
 
-/** A child that sets `flags` at run time, churns objects with many survivors, and prints its young generation's size. */
-function youngGenerationAfterChurn(flags: ReadonlyArray<string>): number {
+/**
+ * Runs `body` in a child node that first sets `flags` at run time (as the driver does); `body` has
+ * `v8` (node:v8) and `spaceSize(name)` at hand and ends with the number it measured, printed.
+ */
+function measureInChild(flags: ReadonlyArray<string>, body: string): number {
   const script = `const v8 = require('node:v8');
 for (const flag of ${JSON.stringify(flags)}) v8.setFlagsFromString(flag);
-let keep = [];
-for (let i = 0; i < 300000; i++) { keep.push({ a: 'x' + i, b: [i, i + 1] }); if (keep.length > 20000) keep = keep.slice(10000); }
-process.stdout.write(String(v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size));`;
+const spaceSize = (name) => v8.getHeapSpaceStatistics().find((s) => s.space_name === name).space_size;
+${body}`;
   return Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }));
 }
 
+/** Churns objects with many survivors; the young generation's size after it. */
+function youngGenerationAfterChurn(flags: ReadonlyArray<string>): number {
+  return measureInChild(flags, `let keep = [];
+for (let i = 0; i < 300000; i++) { keep.push({ a: 'x' + i, b: [i, i + 1] }); if (keep.length > 20000) keep = keep.slice(10000); }
+process.stdout.write(String(spaceSize('new_space')));`);
+}
+
 /**
- * A child that sets `flags` at run time and keeps a rolling window of ~10 MB of objects that live long
- * enough to be promoted, then die: the old generation's peak size says how much promoted garbage V8
- * let pile up before a full collection.
+ * Keeps a rolling window of ~10 MB of objects that live long enough to be promoted, then die: the old
+ * generation's peak size says how much promoted garbage V8 let pile up before a full collection.
  */
 function oldGenerationPeakUnderPromotion(flags: ReadonlyArray<string>): number {
-  const script = `const v8 = require('node:v8');
-for (const flag of ${JSON.stringify(flags)}) v8.setFlagsFromString(flag);
-const ring = new Array(40000); let peak = 0;
+  return measureInChild(flags, `const ring = new Array(40000); let peak = 0;
 for (let i = 0; i < 1500000; i++) {
   ring[i % 40000] = { s: 'x'.repeat(200) + i, a: [i, i + 1, i + 2] };
-  if (i % 1000 === 0) peak = Math.max(peak, v8.getHeapSpaceStatistics().find((s) => s.space_name === 'old_space').space_size);
+  if (i % 1000 === 0) peak = Math.max(peak, spaceSize('old_space'));
 }
-process.stdout.write(String(peak));`;
-  return Number(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8' }));
+process.stdout.write(String(peak));`);
 }
 
 describe('driver heap policy', () => {
