@@ -261,51 +261,60 @@ function mediaFields(media: MediaView): Record<string, unknown> {
 
 /** `get_status` result: the daemon block and the reference `driver_state` plus our additions, all derived. */
 export function statusResult(view: GateView, seen: Observations, nowMs: number): Record<string, unknown> {
+  return { daemon: daemonBlock(view.connection, seen.daemonStatus, nowMs), driver_state: driverStateBlock(view, seen, nowMs) };
+}
+
+/** `daemon` of get_status: the daemon's last status with its age (always its last field), or why there is none. */
+export function daemonBlock(connection: GateView['connection'], daemonStatus: Observations['daemonStatus'], nowMs: number): Record<string, unknown> {
+  return daemonStatus === null
+    ? { available: false, connection_state: connection.state, reason: connection.lastError ?? 'no daemon status received yet' }
+    : { available: connection.state === 'connected', connection_state: connection.state, status: daemonStatus.value, read_at: isoMs(daemonStatus.at), age_s: (nowMs - daemonStatus.at) / 1000 };
+}
+
+/**
+ * `driver_state` of get_status. Depends on the time only through the lease holder (`liveHolder`)
+ * and the pending approvals' time left (src/machines/status-memo.ts keys on both).
+ */
+export function driverStateBlock(view: GateView, seen: Observations, nowMs: number): Record<string, unknown> {
   const holder = liveHolder(view.lease, nowMs);
   const audio = seen.detectors.lastAudioEvent;
   const motion = seen.detectors.lastMotionEvent;
   return {
-    daemon:
-      seen.daemonStatus === null
-        ? { available: false, connection_state: view.connection.state, reason: view.connection.lastError ?? 'no daemon status received yet' }
-        : { available: view.connection.state === 'connected', connection_state: view.connection.state, status: seen.daemonStatus.value, read_at: isoMs(seen.daemonStatus.at), age_s: (nowMs - seen.daemonStatus.at) / 1000 },
-    driver_state: {
-      ...INITIAL_DRIVER_STATE,
-      ...mediaFields(view.media),
-      command_owner: holder,
-      last_commander: view.motion.lastCommander,
-      lease_expires_at: holder === null ? 0 : view.lease.expiresAt / 1000,
-      lease_active: holder !== null,
-      lease_policy: view.lease.policy,
-      execution_state: view.motion.state,
-      interlock_state: view.interlock.state,
-      interlock_reason: view.interlock.reason,
-      current_pose: seen.pose,
-      target_pose: view.motion.target,
-      last_error: view.motion.lastError || view.connection.lastError || '',
-      availability: availabilityOf(view.motion.state),
-      power_state: view.power.state,
-      motor_mode: view.power.motorMode,
-      connection_state: view.connection.state,
-      mesh_state: view.mesh.state,
-      media_session_state: view.media.state,
-      audio_activity: audio['state'] === 'active',
-      last_audio_event: audio,
-      video_motion_state: Object.keys(motion).length > 0 ? String(motion['state'] ?? 'unknown') : 'unknown',
-      last_motion_event: motion,
-      state_since: {
-        connection: isoMs(view.connection.since),
-        power: isoMs(view.power.since),
-        interlock: isoMs(view.interlock.since),
-        execution: isoMs(view.motion.since),
-        mesh: isoMs(view.mesh.since),
-        media: isoMs(view.media.since),
-      },
-      started_at: isoMs(seen.startedAt),
-      pending_approvals: view.approvals.map((p) => approvalView(p, nowMs)),
-      media_policy: mediaPolicyStatus(view.mediaPolicy),
-      deadman: view.deadman,
+    ...INITIAL_DRIVER_STATE,
+    ...mediaFields(view.media),
+    command_owner: holder,
+    last_commander: view.motion.lastCommander,
+    lease_expires_at: holder === null ? 0 : view.lease.expiresAt / 1000,
+    lease_active: holder !== null,
+    lease_policy: view.lease.policy,
+    execution_state: view.motion.state,
+    interlock_state: view.interlock.state,
+    interlock_reason: view.interlock.reason,
+    current_pose: seen.pose,
+    target_pose: view.motion.target,
+    last_error: view.motion.lastError || view.connection.lastError || '',
+    availability: availabilityOf(view.motion.state),
+    power_state: view.power.state,
+    motor_mode: view.power.motorMode,
+    connection_state: view.connection.state,
+    mesh_state: view.mesh.state,
+    media_session_state: view.media.state,
+    audio_activity: audio['state'] === 'active',
+    last_audio_event: audio,
+    video_motion_state: Object.keys(motion).length > 0 ? String(motion['state'] ?? 'unknown') : 'unknown',
+    last_motion_event: motion,
+    state_since: {
+      connection: isoMs(view.connection.since),
+      power: isoMs(view.power.since),
+      interlock: isoMs(view.interlock.since),
+      execution: isoMs(view.motion.since),
+      mesh: isoMs(view.mesh.since),
+      media: isoMs(view.media.since),
     },
+    started_at: isoMs(seen.startedAt),
+    pending_approvals: view.approvals.map((p) => approvalView(p, nowMs)),
+    media_policy: mediaPolicyStatus(view.mediaPolicy),
+    deadman: view.deadman,
   };
 }
 

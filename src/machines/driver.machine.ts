@@ -10,7 +10,8 @@ import { assign, emit, enqueueActions, setup, type ActorRefFrom } from 'xstate';
 import type { RpcFailure } from '../errors.ts';
 import { connectionMachine } from './connection.machine.ts';
 import { deadmanListensTo, deadmanMachine, deadmanMayStop, deadmanReason, isStreamCommand, runningCommander, type DeadmanExpired } from './deadman.machine.ts';
-import { gateView, refusalOf, statusResult, type AudioSwitches, type DriverChildren, type GatedEvent, type GateView, type Observations, type PrivilegedRpc } from './driver-policy.ts';
+import { memoisedStatus } from './status-memo.ts';
+import { gateView, refusalOf, type AudioSwitches, type DriverChildren, type GatedEvent, type GateView, type Observations, type PrivilegedRpc } from './driver-policy.ts';
 import { interlockMachine, type InterlockEvent } from './interlock.machine.ts';
 import { mediaCallEvent, type MediaSessionMachine } from './media-session.machine.ts';
 import type { MeshInput, MeshMachine } from './mesh.machine.ts';
@@ -158,7 +159,7 @@ export function callerHeardMatters(context: DriverContext, who: string): boolean
 
 /** The root's status answer (`get_status`), derived from the children at this moment. */
 export function driverStatus(context: DriverContext): Record<string, unknown> {
-  return statusResult(viewOf(context), context, now());
+  return memoisedStatus(context, () => viewOf(context), now());
 }
 
 function outcome(requestId: string, answer: { ok: true; result: unknown } | { ok: false; error: RpcFailure }): RpcOutcome {

@@ -1,6 +1,7 @@
 // JSON-RPC 2.0 envelopes as Device Connect uses them on `.cmd` (device-connect-protocol.md §2.1–2.4,
 // §2.11). Owns decoding of raw request bytes (size, JSON, shape, `_dc_meta`) and encoding of
-// replies and event notifications with the Python key order; also the one JSON body parser every
+// replies and event notifications with the Python key order (a result answered to several calls,
+// or built from kept parts, is encoded once: `shareResult`, `presetResultJson`); also the one JSON body parser every
 // mesh entry uses (it names bare NaN/Infinity tokens, which Python's json.dumps emits, instead of
 // calling them invalid UTF-8). Pure: no NATS, no dispatch.
 import { randomBytes } from 'node:crypto';
@@ -201,6 +202,20 @@ const sharedResultJson = new WeakMap<object, string | null>();
  */
 export function shareResult(result: unknown): void {
   if (typeof result === 'object' && result !== null && !sharedResultJson.has(result)) sharedResultJson.set(result, null);
+}
+
+/**
+ * Gives `result` its JSON, encoded by whoever built it from parts it keeps (src/machines/status-memo.ts):
+ * it must be exactly `JSON.stringify(result)`, and `result` is never changed after this.
+ */
+export function presetResultJson(result: object, json: string): void {
+  sharedResultJson.set(result, json);
+}
+
+/** `JSON.stringify(result ?? null)`, or the JSON already encoded for it (shared or preset). */
+export function resultJson(result: unknown): string {
+  const memo = typeof result === 'object' && result !== null ? sharedResultJson.get(result) : undefined;
+  return memo ?? (JSON.stringify(result ?? null) as string | undefined) ?? 'null';
 }
 
 export function encodeResult(id: RequestId | null, result: unknown): string {

@@ -5,7 +5,7 @@
 // each into one MeshCall (method, named params, caller from `params._dc_meta`) and encoding each
 // reply. Pure: no NATS, no dispatch, no size policy (that is actors/mesh-entry.ts).
 import { InvalidRequest, toJsonRpcError, type RpcFailure } from '../errors.ts';
-import { callerMeta, decodeRequest, encodeError, encodeResult, MAX_REQUEST_BYTES, parseJsonBody, type CallerMeta, type RequestId } from './json-rpc.ts';
+import { callerMeta, decodeRequest, encodeError, encodeResult, MAX_REQUEST_BYTES, resultJson, parseJsonBody, type CallerMeta, type RequestId } from './json-rpc.ts';
 import { subjects } from './subjects.ts';
 
 /** Longest broadcast body handled; broadcasts carry a function name and small params. */
@@ -93,7 +93,7 @@ export function svcWire(method: string): MeshWire<string> {
       if (!isRecord(parsed.doc)) return { kind: 'reject', ref: method, method, error: new InvalidRequest({ message: 'the body must be a JSON object of named parameters' }) };
       return { kind: 'call', ref: method, call: { method, ...splitMeta(parsed.doc) } };
     },
-    result: (_ref, _method, result) => ({ body: JSON.stringify(result ?? null) }),
+    result: (_ref, _method, result) => ({ body: resultJson(result) }),
     error(_ref, error, fn) {
       const wire = toJsonRpcError(error, fn ?? method);
       // Header values cannot hold line breaks (nats.js throws on them).

@@ -13,12 +13,14 @@
 // for both `privilegedRpc` settings and both lease policies.
 import { describe, expect, test, vi } from 'vitest';
 import { createActor, createMachine, fromCallback, fromPromise, stateIn, type AnyStateMachine, type ActorLogic, type SnapshotFrom } from 'xstate';
-import { driverMachine, explainRefusal, type DriverEvent, type DriverInput, type DriverMachine, type LeasePolicy, type PrivilegedRpc } from '../../src/machines/driver.machine.ts';
+import { driverMachine, driverStatus, explainRefusal, viewOf, type DriverEvent, type DriverInput, type DriverMachine, type LeasePolicy, type PrivilegedRpc } from '../../src/machines/driver.machine.ts';
 import { motionMachine, type CommandAccepted, type ExecuteInput } from '../../src/machines/motion.machine.ts';
 import type { PowerRequirement } from '../../src/rpc/robot-functions.ts';
 import { canModel, coverageOf, edgePaths, executorTable, MODEL_START_MS as START_MS, pathTests, useFakeClock } from './model-harness.ts';
 import { quietMesh, steadyConnection, TEST_MESH_INPUT } from './root-children.ts';
 import { DEFAULT_SAFETY_POLICY } from '../../src/safety/safety-policy.ts';
+import { statusResult } from '../../src/machines/driver-policy.ts';
+import { resultJson } from '../../src/protocol/json-rpc.ts';
 
 type Ev = DriverEvent;
 type MotionEv = Extract<Ev, { type: 'rpc.motion' }>;
@@ -272,6 +274,15 @@ function worldOf(sut: Sut): World {
   };
 }
 
+/** The status kept between calls (status-memo.ts) is, field for field and byte for byte, the one built afresh now. */
+function expectStatusFresh(sut: Sut): void {
+  const context = sut.actor.getSnapshot().context;
+  const kept = driverStatus(context);
+  const fresh = statusResult(viewOf(context), context, Date.now());
+  expect(kept).toEqual(fresh);
+  expect(resultJson(kept)).toBe(JSON.stringify(fresh));
+}
+
 /** Sends the reports for `e` and lets the children (and their fake I/O) settle, without firing timers. */
 async function applyWorld(sut: Sut, e: WorldEvent): Promise<void> {
   sut.sweeps.hang = e.type === 'W.stop_hang';
@@ -305,7 +316,10 @@ describe.each(CONFIGS)('root driver machine, privileged RPC $privilegedRpc, leas
     const sut = current();
     const mark = sut.outcomes.length;
     const before = worldOf(sut);
+    // Read before and after: the status kept from before must not survive what the event changed.
+    expectStatusFresh(sut);
     await applyWorld(sut, event as WorldEvent);
+    expectStatusFresh(sut);
     // A privileged RPC that moves the world is answered exactly once, and positively. A stop is
     // answered when a sweep is confirmed: its own (W.sweep_done) or the one a daemon error's trip starts.
     const stopAnswered = before.motion === 'stopping' && (event.type === 'W.sweep_done' || (event.type === 'W.daemon_error' && before.interlock === 'safe'));

@@ -1,0 +1,114 @@
+// The `get_status` answer kept between calls while nothing it is derived from has changed (issue 11,
+// "no per-request work that can be done once"): the same children's snapshots, the same root
+// observations and the same lease holder give the same frozen `driver_state` with its JSON encoded
+// once; the daemon block is rebuilt only for its age. A status with approvals pending (their time
+// left moves) is never kept. Owns only that memo. Not the status's fields: `daemonBlock` and
+// `driverStateBlock` (driver-policy.ts) build them on a miss, from the same snapshots. §4 of the
+// reference driver; README "Where the time goes: RPC".
+import { presetResultJson } from '../protocol/json-rpc.ts';
+import type { MediaPolicyState } from '../safety/media-policy.ts';
+import type { SafetyPolicy } from '../safety/safety-policy.ts';
+import { daemonBlock, driverStateBlock, type AudioSwitches, type DriverChildren, type GateView, type Observations } from './driver-policy.ts';
+import { liveHolder } from './lease.machine.ts';
+
+/** What the status is derived from: the root's context (its children and its own observations). */
+export interface StatusSources extends Observations {
+  readonly children: DriverChildren;
+  readonly audio: AudioSwitches;
+  readonly policy: SafetyPolicy;
+  readonly mediaPolicy: MediaPolicyState;
+}
+
+interface StateMemo {
+  readonly inputs: ReadonlyArray<unknown>;
+  readonly block: Readonly<Record<string, unknown>>;
+  readonly json: string;
+}
+
+interface DaemonMemo {
+  readonly status: Observations['daemonStatus'];
+  readonly connection: unknown;
+  /** The block without `age_s`, and its JSON without the closing brace (null when no status arrived: the block is whole). */
+  readonly head: Readonly<Record<string, unknown>>;
+  readonly open: string | null;
+  readonly json: string;
+}
+
+interface Memos {
+  state?: StateMemo;
+  daemon?: DaemonMemo;
+}
+
+/** One memo per root (its children object lives as long as the root). */
+const memos = new WeakMap<DriverChildren, Memos>();
+
+/** Everything `driver_state` is derived from, in a fixed order; the lease holder stands for the time. */
+function stateInputs(sources: StatusSources, holder: string | null): unknown[] {
+  const c = sources.children;
+  return [
+    c.connection.getSnapshot(),
+    c.power.getSnapshot(),
+    c.interlock.getSnapshot(),
+    c.lease.getSnapshot(),
+    c.motion.getSnapshot(),
+    c.mesh.getSnapshot(),
+    c.media?.getSnapshot() ?? null,
+    c.approvals.getSnapshot(),
+    c.deadman.getSnapshot(),
+    sources.audio,
+    sources.startedAt,
+    sources.policy,
+    sources.mediaPolicy,
+    sources.pose,
+    sources.detectors,
+    holder,
+  ];
+}
+
+function sameInputs(a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>): boolean {
+  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
+  return a.length === b.length;
+}
+
+function stateBlock(memo: Memos, sources: StatusSources, view: () => GateView, nowMs: number): { block: Record<string, unknown>; json: string } {
+  if (sources.children.approvals.getSnapshot().context.pending.length > 0) {
+    const block = driverStateBlock(view(), sources, nowMs);
+    return { block, json: JSON.stringify(block) };
+  }
+  const inputs = stateInputs(sources, liveHolder(sources.children.lease.getSnapshot().context, nowMs));
+  if (memo.state && sameInputs(memo.state.inputs, inputs)) return memo.state;
+  const block = Object.freeze(driverStateBlock(view(), sources, nowMs));
+  memo.state = { inputs, block, json: JSON.stringify(block) };
+  return memo.state;
+}
+
+function daemonPart(memo: Memos, sources: StatusSources, view: () => GateView, nowMs: number): { block: Record<string, unknown>; json: string } {
+  const connection = sources.children.connection.getSnapshot();
+  let m = memo.daemon;
+  if (!m || m.status !== sources.daemonStatus || m.connection !== connection) {
+    const whole = daemonBlock(view().connection, sources.daemonStatus, nowMs);
+    const { age_s: _age, ...head } = whole;
+    const open = sources.daemonStatus === null ? null : JSON.stringify(head).slice(0, -1);
+    m = memo.daemon = { status: sources.daemonStatus, connection, head: Object.freeze(head), open, json: open === null ? JSON.stringify(whole) : '' };
+  }
+  if (m.open === null || sources.daemonStatus === null) return { block: m.head, json: m.json };
+  // `age_s` is the block's last field: its JSON closes the head's.
+  const age = (nowMs - sources.daemonStatus.at) / 1000;
+  return { block: { ...m.head, age_s: age }, json: `${m.open},"age_s":${JSON.stringify(age)}}` };
+}
+
+/**
+ * The `get_status` result at `nowMs`: the same fields and the same JSON as building it afresh
+ * (`statusResult`), with what did not change reused. `view` reads the children (only on a miss).
+ */
+export function memoisedStatus(sources: StatusSources, view: () => GateView, nowMs: number): Record<string, unknown> {
+  let memo = memos.get(sources.children);
+  if (!memo) memos.set(sources.children, (memo = {}));
+  let seen: GateView | undefined;
+  const once = () => (seen ??= view());
+  const daemon = daemonPart(memo, sources, once, nowMs);
+  const state = stateBlock(memo, sources, once, nowMs);
+  const result = { daemon: daemon.block, driver_state: state.block };
+  presetResultJson(result, `{"daemon":${daemon.json},"driver_state":${state.json}}`);
+  return result;
+}
