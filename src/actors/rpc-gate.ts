@@ -130,16 +130,20 @@ export function createRpcGate(options: RpcGateOptions): CreatedRpcGate {
   /** Sends `method`'s `event` and waits for its `rpc.outcome`, at most `timeoutMs`; never rejects. */
   const sendAndWait = (method: string, event: { type: string }, requestId: string, timeoutMs: number): Promise<GateResult> =>
     new Promise<GateResult>((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let answered = false;
       // Waiting before sending: the machine may answer synchronously inside `send`.
       waiters.wait(requestId, (outcome) => {
-        clearTimeout(timer);
+        answered = true;
+        if (timer !== undefined) clearTimeout(timer);
         resolve(outcome.ok ? { ok: true, result: outcome.result } : { ok: false, error: outcome.error ?? new HandlerFailed({ message: 'failed without a reason' }) });
       });
-      const timer = setTimeout(() => {
+      target.send(event as never);
+      if (answered) return;
+      timer = setTimeout(() => {
         waiters.cancel(requestId);
         resolve({ ok: false, error: new OutcomeTimeout({ message: `${method} got no outcome within ${timeoutMs} ms`, function: method, timeoutMs }) });
       }, timeoutMs);
-      target.send(event as never);
     });
   const shared = sharedReads(sendAndWait);
   return {

@@ -1,7 +1,7 @@
 // The RPC gate: decode → can → send → await outcome → reply. Refusals never reach the machine,
 // a machine that does not answer in time yields OutcomeTimeout (-32000), the caller's asserted
 // `_dc_meta.source_device` reaches the event, and errors map to stable JSON-RPC codes and tags.
-import { expect, test } from 'vitest';
+import { expect, test, vi } from 'vitest';
 import { createActor, emit, setup } from 'xstate';
 import { createRpcGate } from '../../src/actors/rpc-gate.ts';
 import { HandlerFailed, InvalidParams, NotAllowedInState, OutcomeTimeout, toJsonRpcError, UnknownMethod } from '../../src/errors.ts';
@@ -133,4 +133,26 @@ test('64 calls in flight answered in reverse order: each gets its own outcome th
   target.answer((target.sent[64] as { requestId: string }).requestId, 'too late');
   expect(gate.waiting()).toBe(0);
   expect(target.listeners.size).toBe(1);
+});
+
+test('an outcome the machine answers inside send arms no timer; one it answers later does, cleared by the answer', async () => {
+  vi.useFakeTimers();
+  const armed = vi.spyOn(globalThis, 'setTimeout');
+  try {
+    const { gate } = setupGate();
+    const answered = gate.call('move', { x: 0.5 }, noCaller);
+    expect(armed, 'answered inside send').not.toHaveBeenCalled();
+    expect(await answered).toEqual({ ok: true, result: { moved: 0.5, caller: null } });
+    const target = heldTarget();
+    const held = createRpcGate({ functions: [move, silent], target });
+    const later = held.call('move', { x: 0.25 }, noCaller);
+    expect(armed, 'waiting for its outcome').toHaveBeenCalledTimes(1);
+    expect(vi.getTimerCount()).toBe(1);
+    target.answer(target.sent[0]!.requestId, { moved: 0.25 });
+    expect(await later).toEqual({ ok: true, result: { moved: 0.25 } });
+    expect(vi.getTimerCount(), 'cleared by the answer').toBe(0);
+  } finally {
+    armed.mockRestore();
+    vi.useRealTimers();
+  }
 });
