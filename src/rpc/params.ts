@@ -121,16 +121,26 @@ export function defineParams<const F extends Schema.Struct.Fields>(fields: F): P
     input: unknown,
   ) => Result.Result<Schema.Struct<F>['Type'], Schema.SchemaError>;
   const known = Object.keys(fields);
+  // A function without parameters called with none (get_status and the other reads): the schema's
+  // answer is the same every time, so it is decoded once, here, and shared (frozen).
+  const decodedNone = known.length === 0 ? decoder({}) : undefined;
+  const noneGiven: Result.Result<Schema.Struct<F>['Type'], InvalidParams> | undefined =
+    decodedNone && Result.isSuccess(decodedNone) ? Result.succeed(Object.freeze(decodedNone.success) as Schema.Struct<F>['Type']) : undefined;
   return {
     jsonSchema,
     decode(input) {
-      // Effect treats an empty Struct as "any object"; unknown keys are refused here for every shape.
-      if (typeof input === 'object' && input !== null && !Array.isArray(input)) {
-        const unknownKeys = Object.keys(input).filter((k) => !known.includes(k));
-        if (unknownKeys.length > 0) {
-          const issues = unknownKeys.map((parameter) => ({ parameter, problem: `is not a parameter of this function (known: ${known.join(', ') || 'none'})` }));
-          return Result.fail(new InvalidParams({ message: `Invalid params: ${issues.map((i) => `${i.parameter} ${i.problem}`).join('; ')}`, issues }));
-        }
+      // Effect treats an empty Struct as "any value" (a string, an array); named parameters are an object.
+      if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+        const issues = [{ parameter: 'params', problem: 'must be a JSON object of named parameters' }];
+        return Result.fail(new InvalidParams({ message: 'Invalid params: params must be a JSON object of named parameters', issues }));
+      }
+      const keys = Object.keys(input);
+      if (keys.length === 0 && noneGiven) return noneGiven;
+      // Unknown keys are refused here for every shape (an empty Struct would take them).
+      const unknownKeys = keys.filter((k) => !known.includes(k));
+      if (unknownKeys.length > 0) {
+        const issues = unknownKeys.map((parameter) => ({ parameter, problem: `is not a parameter of this function (known: ${known.join(', ') || 'none'})` }));
+        return Result.fail(new InvalidParams({ message: `Invalid params: ${issues.map((i) => `${i.parameter} ${i.problem}`).join('; ')}`, issues }));
       }
       const result = decoder(input);
       if (Result.isSuccess(result)) return Result.succeed(result.success);

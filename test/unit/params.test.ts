@@ -64,6 +64,20 @@ describe('decoding', () => {
     expect(failure({ yaw_deg: null })).toContain('yaw_deg must be a finite number');
   });
 
+  test('a function without parameters: none given decodes to the same frozen empty answer each time; anything else is refused', () => {
+    const none = defineParams({});
+    const first = none.decode({});
+    expect(Result.isSuccess(first) && first.success).toEqual({});
+    expect(none.decode({}), 'decoded once, shared').toBe(first);
+    expect(Result.isSuccess(first) && Object.isFrozen(first.success)).toBe(true);
+    const extra = none.decode({ bogus: 1 });
+    expect(Result.isFailure(extra) && extra.failure.message).toContain('bogus is not a parameter of this function (known: none)');
+    for (const notNamed of ['x', [], null, 3]) {
+      const r = none.decode(notNamed);
+      expect(Result.isFailure(r) && r.failure.message, JSON.stringify(notNamed)).toBe('Invalid params: params must be a JSON object of named parameters');
+    }
+  });
+
   test('reports every bad parameter at once', () => {
     const r = spec.decode({ yaw_deg: 999, pitch: 99 });
     expect(Result.isFailure(r) && r.failure.issues.map((i) => i.parameter)).toEqual(['pitch', 'yaw_deg']);
