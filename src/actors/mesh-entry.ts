@@ -72,11 +72,11 @@ export function createMeshEntry(): MeshEntry {
   const fitted = <R>(wire: MeshWire<R>, sink: ReplySink, ref: R, reply: WireReply, method: string | undefined): WireReply | undefined => {
     const limit = sink.maxPayload();
     if (limit === undefined) return reply;
-    const bytes = sink.bytesOf(reply);
-    if (bytes <= limit) return reply;
+    const bytes = sink.bytesOver(reply, limit);
+    if (bytes === null) return reply;
     oversizeReplies += 1;
     const refusal = wire.error(ref, replyTooLarge(bytes, limit), method);
-    if (sink.bytesOf(refusal) <= limit) return refusal;
+    if (sink.bytesOver(refusal, limit) === null) return refusal;
     droppedReplies += 1;
     warnDropped('reply dropped: even its PayloadTooLarge error is over the broker max_payload', { path: wire.path, method, bytes, max_payload: limit });
     return undefined;

@@ -25,10 +25,26 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 export const DROPPED_PUBLISH_WARNING_INTERVAL_MS = 10_000;
 /** Prefix of the NATS micro-service control subjects the services library subscribes to. */
 const SERVICE_CONTROL_PREFIX = '$SRV.';
+/** The header bytes of a reply sent without headers. */
+const NO_HEADERS = () => 0;
 
 /** UTF-8 bytes of a message body as nats.js counts them against max_payload. */
 export function bodyBytes(body: string): number {
   return Buffer.byteLength(body, 'utf8');
+}
+
+/** UTF-8 takes at most 3 bytes per UTF-16 code unit (a surrogate pair, 2 units, takes 4). */
+const MAX_UTF8_BYTES_PER_UTF16_UNIT = 3;
+
+/**
+ * `body`'s bytes plus `extraBytes` (headers) when over `limit`, else null. A body that would fit
+ * even at 3 bytes per character is not counted: a 2 kB status against a 1 MB max_payload.
+ */
+export function bytesOver(body: string, extraBytes: () => number, limit: number): number | null {
+  const extra = extraBytes();
+  if (body.length * MAX_UTF8_BYTES_PER_UTF16_UNIT + extra <= limit) return null;
+  const bytes = bodyBytes(body) + extra;
+  return bytes > limit ? bytes : null;
 }
 
 export type LinkEvent = { type: 'nats.disconnect' } | { type: 'nats.reconnect' } | { type: 'nats.closed'; error?: string };
@@ -189,7 +205,7 @@ export class NatsLink {
   replySink(msg: Msg): ReplySink {
     return {
       maxPayload: () => this.maxPayload(),
-      bytesOf: (reply: WireReply) => bodyBytes(reply.body),
+      bytesOver: (reply: WireReply, limit: number) => bytesOver(reply.body, NO_HEADERS, limit),
       send: (reply: WireReply) => {
         const subject = reply.subject ?? msg.reply;
         if (subject && !this.nc.isClosed()) this.nc.publish(subject, reply.body);

@@ -14,7 +14,7 @@ import { rateLimited } from '../logging/rate-limited.ts';
 import { SUBJECT_PREFIX } from '../protocol/subjects.ts';
 import type { ReplySink, WireReply } from '../protocol/mesh-wire.ts';
 import type { AnyRpcFunction } from '../rpc/function-def.ts';
-import { bodyBytes } from './nats-link.ts';
+import { bodyBytes, bytesOver } from './nats-link.ts';
 
 const log = createLogger('nats');
 
@@ -98,7 +98,7 @@ function serviceErrorHeaderBytes(code: number, description: string): number {
 function endpointSink(nc: NatsConnection, msg: ServiceMsg, countError: (tag: string) => void): ReplySink {
   return {
     maxPayload: () => nc.info?.max_payload,
-    bytesOf: (reply: WireReply) => bodyBytes(reply.body) + (reply.serviceError ? serviceErrorHeaderBytes(reply.serviceError.code, reply.serviceError.description) : 0),
+    bytesOver: (reply: WireReply, limit: number) => bytesOver(reply.body, () => (reply.serviceError ? serviceErrorHeaderBytes(reply.serviceError.code, reply.serviceError.description) : 0), limit),
     send: (reply: WireReply) => {
       if (reply.errorTag !== undefined) countError(reply.errorTag);
       if (reply.serviceError) msg.respondError(reply.serviceError.code, reply.serviceError.description, reply.body);

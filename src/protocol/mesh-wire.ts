@@ -43,8 +43,8 @@ export interface WireReply {
 export interface ReplySink {
   /** The broker's negotiated max_payload in bytes; undefined before the server's INFO. */
   maxPayload(): number | undefined;
-  /** Bytes the reply occupies on the wire: body plus any headers. */
-  bytesOf(reply: WireReply): number;
+  /** Bytes the reply occupies on the wire (body plus any headers) when that is over `limit`; null when it fits. */
+  bytesOver(reply: WireReply, limit: number): number | null;
   /** Sends the reply. May throw; the caller (actors/mesh-entry.ts) catches and counts. */
   send(reply: WireReply): void;
 }

@@ -28,7 +28,7 @@ function sink(maxPayload: number | undefined, send: (reply: WireReply) => void =
   return {
     sent,
     maxPayload: () => maxPayload,
-    bytesOf: (reply) => Buffer.byteLength(reply.body),
+    bytesOver: (reply, limit) => (Buffer.byteLength(reply.body) > limit ? Buffer.byteLength(reply.body) : null),
     send: (reply) => {
       send(reply);
       sent.push(reply);
