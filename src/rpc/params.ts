@@ -122,10 +122,16 @@ export function defineParams<const F extends Schema.Struct.Fields>(fields: F): P
   ) => Result.Result<Schema.Struct<F>['Type'], Schema.SchemaError>;
   const known = Object.keys(fields);
   // A function without parameters called with none (get_status and the other reads): the schema's
-  // answer is the same every time, so it is decoded once, here, and shared (frozen).
-  const decodedNone = known.length === 0 ? decoder({}) : undefined;
-  const noneGiven: Result.Result<Schema.Struct<F>['Type'], InvalidParams> | undefined =
-    decodedNone && Result.isSuccess(decodedNone) ? Result.succeed(Object.freeze(decodedNone.success) as Schema.Struct<F>['Type']) : undefined;
+  // answer is the same every time, so it is decoded at the first such call and shared (frozen).
+  // Not at definition: decoding compiles the schema's parser, which start-up should not pay.
+  let noneGiven: Result.Result<Schema.Struct<F>['Type'], InvalidParams> | undefined;
+  const decodeNone = (): Result.Result<Schema.Struct<F>['Type'], InvalidParams> | undefined => {
+    if (noneGiven === undefined && known.length === 0) {
+      const decoded = decoder({});
+      if (Result.isSuccess(decoded)) noneGiven = Result.succeed(Object.freeze(decoded.success) as Schema.Struct<F>['Type']);
+    }
+    return noneGiven;
+  };
   return {
     jsonSchema,
     decode(input) {
@@ -135,7 +141,8 @@ export function defineParams<const F extends Schema.Struct.Fields>(fields: F): P
         return Result.fail(new InvalidParams({ message: 'Invalid params: params must be a JSON object of named parameters', issues }));
       }
       const keys = Object.keys(input);
-      if (keys.length === 0 && noneGiven) return noneGiven;
+      const none = keys.length === 0 ? decodeNone() : undefined;
+      if (none) return none;
       // Unknown keys are refused here for every shape (an empty Struct would take them).
       const unknownKeys = keys.filter((k) => !known.includes(k));
       if (unknownKeys.length > 0) {
