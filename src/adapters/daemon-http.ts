@@ -1,10 +1,11 @@
 // REST client of the Reachy daemon (reachy-daemon-api.md §0 transport and error shapes, §1 routes,
 // §5 models; reference-driver.md §7 and §12 bug 3: never report "accepted" when the daemon
-// refused). Owns one dedicated undici Agent (keep-alive, connect timeout), per-call deadlines,
+// refused). Owns one dedicated undici Agent (keep-alive, connect timeout; undici itself is loaded
+// at the first call, not at start: see `loadUndici`), per-call deadlines,
 // the bounded retry of idempotent GETs, and the mapping of every outcome to a typed value or a
 // typed rejection (daemon-errors.ts). Does not own realtime sockets (daemon-sdk-socket.ts,
 // daemon-move-updates.ts) nor any decision about what a refusal means for the robot.
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { authHeaders, tlsTrust, type DaemonAuth } from './daemon-auth.ts';
 import { isTls } from './network-cause.ts';
 import { createLogger } from '../logging/logger.ts';
@@ -93,6 +94,24 @@ export interface DaemonHttpClientOptions {
 /** Whether a call has been handed to a socket (written); set by the `markWritten` interceptor. */
 interface CallProgress {
   written: boolean;
+}
+
+type Undici = typeof import('undici');
+interface UndiciTransport {
+  readonly agent: Agent;
+  readonly dispatcher: Dispatcher;
+  readonly request: Undici['request'];
+}
+let undiciLoading: Promise<Undici> | undefined;
+
+/**
+ * undici, loaded by the first daemon call. At start it cost ~40 ms of the path to the first answer
+ * (it brings node:http2, zlib, assert, worker_threads and web streams with it), and the first
+ * answer needs only NATS (README "Where the time goes: start-up").
+ */
+function loadUndici(): Promise<Undici> {
+  undiciLoading ??= import('undici');
+  return undiciLoading;
 }
 
 /**
@@ -253,9 +272,9 @@ const decodeVolume: Decoder<VolumeReply> = (json) => {
 export class DaemonHttpClient {
   readonly baseUrl: string;
   readonly requestTimeoutMs: number;
-  readonly #agent: Agent;
-  /** The agent as requests use it: marks each call's progress once it is handed to a socket. */
-  readonly #dispatcher: Dispatcher;
+  readonly #agentOptions: Agent.Options;
+  /** The agent, once undici is loaded, and its dispatcher as requests use it (marks each call's progress once it is handed to a socket). */
+  #transport: Promise<UndiciTransport> | undefined;
   /** The Authorization header (empty without a token); never logged. */
   readonly #authHeaders: Record<string, string>;
   #closed = false;
@@ -267,15 +286,23 @@ export class DaemonHttpClient {
     this.requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const transport = options.transport;
     this.#authHeaders = authHeaders(options.auth);
-    this.#agent = new Agent({
+    this.#agentOptions = {
       connect: transport ? (_options, callback) => transport.connect((error, socket) => (error ? callback(error, null) : callback(null, socket as never))) : { timeout: CONNECT_TIMEOUT_MS, ...tlsTrust(options.auth) },
       keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
       keepAliveMaxTimeout: KEEP_ALIVE_TIMEOUT_MS,
       connections: options.connections ?? MAX_CONNECTIONS,
       maxResponseSize: MAX_RESPONSE_BYTES,
       allowH2: false,
+    };
+  }
+
+  /** The agent, made at the first call (undici loaded then). */
+  #open(): Promise<UndiciTransport> {
+    this.#transport ??= loadUndici().then((undici) => {
+      const agent = new undici.Agent(this.#agentOptions);
+      return { agent, dispatcher: agent.compose(markWritten), request: undici.request };
     });
-    this.#dispatcher = this.#agent.compose(markWritten);
+    return this.#transport;
   }
 
   /** `GET /api/daemon/status` — answers even while the backend is stopped. */
@@ -434,7 +461,8 @@ export class DaemonHttpClient {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.#agent.destroy();
+    // Never called: nothing to close (and no undici to load for it).
+    if (this.#transport) await (await this.#transport).agent.destroy();
   }
 
   #invalid(method: Method, route: string, problem: string): DaemonRequestInvalid {
@@ -473,8 +501,9 @@ export class DaemonHttpClient {
     cancel?.addEventListener('abort', onCancel);
     try {
       // `progress` rides in the dispatch options to the markWritten interceptor (undici passes them through).
+      const { dispatcher, request } = await this.#open();
       const response = await request(url, {
-        dispatcher: this.#dispatcher,
+        dispatcher,
         method: spec.method,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
