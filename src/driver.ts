@@ -2,8 +2,9 @@
 // prepared over option holders, then the robot runtime starts the root driver machine, which spawns
 // them with the robot children; the RPC gate and the supervisor gate sit in front of the root. With
 // --sim, the embedded daemon emulator starts first, so sim runs the same adapters as hardware. Owns
-// start-up order — the mesh answers first: the media session (and, with --sim, the emulator's media
-// producer) starts once the mesh's first dial has ended — reconfigure (holders updated, then the root
+// start-up order — the mesh answers first: the daemon link starts shortly after the mesh's first
+// dial has ended, the media session (and, with --sim, the emulator's media producer) once it has —
+// reconfigure (holders updated, then the root
 // respawns a child) and shutdown; the CLI (src/cli.ts) owns argv, exit codes and the sim broker.
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
@@ -169,6 +170,29 @@ export function startPolicy(config: DriverConfig): SafetyPolicy {
 export const MEDIA_START_LATEST_MS = 2_000;
 
 /**
+ * The latest the daemon link waits for the mesh's first dial (see `firstDialEnded`): long enough
+ * for a healthy dial (50–300 ms), short enough that the robot's state is mirrored within half a
+ * second of start even when the broker is unreachable.
+ */
+export const DAEMON_LINK_START_LATEST_MS = 500;
+
+/**
+ * After the mesh's first dial, the daemon link waits this long before it starts. Presence goes out
+ * on connect, and the first calls of agents that saw it are answered before the daemon client loads
+ * (undici: ~25 ms with the event loop blocked). Spawn → first answer measured 190 → 159–165 ms with
+ * 20–100 ms here; the robot's state is mirrored that much later, which nothing waits for (motion
+ * is refused until the link is up).
+ */
+export const DAEMON_LINK_SETTLE_MS = 50;
+
+/** Resolves once the mesh's first dial has ended (connected, or failed and retrying), at the latest after `latestMs`. */
+async function firstDialEnded(mesh: DeviceRuntime, latestMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([mesh.dialed(), new Promise<void>((resolve) => (timer = setTimeout(resolve, latestMs)))]);
+  clearTimeout(timer);
+}
+
+/**
  * When the media session starts: once the mesh's first dial has ended (at the latest after
  * MEDIA_START_LATEST_MS), so loading the WebRTC stacks
  * (node-datachannel, and with --sim the emulator's producer: libwebrtc, FFmpeg) does not hold up the
@@ -176,9 +200,7 @@ export const MEDIA_START_LATEST_MS = 2_000;
  * logged and the session starts anyway (it then reports no producer and retries, as with a robot).
  */
 async function mediaStart(mesh: DeviceRuntime, emulator: Emulator | undefined): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([mesh.dialed(), new Promise<void>((resolve) => (timer = setTimeout(resolve, MEDIA_START_LATEST_MS)))]);
-  clearTimeout(timer);
+  await firstDialEnded(mesh, MEDIA_START_LATEST_MS);
   // Each load blocks the event loop while it runs: calls already received are answered between them.
   await yieldToEventLoop();
   await emulator?.startMediaProducer().catch((error: unknown) => {
@@ -261,10 +283,14 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     ...(overrides.daemonTransport ? { daemonTransport: overrides.daemonTransport } : {}),
     daemonAuth: daemonAuthOf(config.daemonToken, config.daemonCaFile),
     ...inspectionOf([inspector?.inspect, overrides.inspect]),
+    deferLinkStart: true,
   });
   robot = started;
   const meshRuntime = device.attach(() => started.children.mesh);
   mesh = meshRuntime;
+  // The mesh answers first: the daemon link (and the HTTP client it loads) starts shortly after the
+  // mesh's first dial has ended (README "Where the time goes: start-up").
+  void firstDialEnded(meshRuntime, DAEMON_LINK_START_LATEST_MS).then(() => setTimeout(() => started.startLink(), DAEMON_LINK_SETTLE_MS).unref());
   const approvalEvents = publishApprovalEvents(started.driver, (name, payload) => mesh?.emitEvent(name, payload));
   const media = preparedMedia?.attach(() => started.children.media as NonNullable<typeof started.children.media>, preparedMedia ? mediaStart(meshRuntime, emulator) : undefined);
   const health = startHealthSummary(() => viewOf(started.driver.getSnapshot().context), overrides.healthIntervalMs);

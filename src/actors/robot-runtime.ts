@@ -1,7 +1,8 @@
 // Composes the driver as ONE actor system: the root driver machine, which spawns its children
 // (connection, power, interlock, lease, motion, and the mesh and media logic the other runtimes
 // prepared), with the robot children's I/O provided here — the daemon link's probe and live link,
-// the motion executor — plus the safety trail, the read answers and `retarget`. Adapter pushes go
+// the motion executor — plus the safety trail, the read answers, `startLink` (at once, or when the
+// composition says: src/driver.ts starts it after the mesh's first dial) and `retarget`. Adapter pushes go
 // to the root, which routes them to the children; nothing here keeps a copy of a child's state.
 // Decisions stay in the machines, wire formats in the adapters. Design card "one system, one
 // truth"; reference-driver.md §12.
@@ -71,6 +72,8 @@ export interface RobotRuntimeOptions {
   readonly daemonTransport?: DaemonTransport;
   /** Bearer token and TLS trust of the daemon (adapters only: never machine context). */
   readonly daemonAuth?: DaemonAuth;
+  /** The composition starts the daemon link itself (`startLink`), e.g. once the mesh has answered; by default it starts at once. */
+  readonly deferLinkStart?: boolean;
 }
 
 export interface RobotRuntime {
@@ -85,6 +88,8 @@ export interface RobotRuntime {
   recordAccepted(info: Parameters<SafetyTrail['accepted']>[0]): void;
   /** For the composition: a settings, credentials or configuration change, audited. */
   recordChange(change: AuditedChange): void;
+  /** Starts the daemon link (once; nothing after a retarget started it or after stop). */
+  startLink(): void;
   /**
    * Points the daemon link at another daemon or transport through the connection machine
    * (link.stop → new adapters → link.start). Interlock, lease, power and motion keep their state.
@@ -197,8 +202,14 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
   ];
   wireDaemonLink(link, toRoot);
   driver.start();
-  driver.send({ type: 'link.start' });
-  log.info('robot link starting', { daemon: options.daemonBaseUrl, transport: link.sdk ? 'websocket' : 'http' });
+  let linkStarted = false;
+  const startLink = () => {
+    if (linkStarted || driver.getSnapshot().status !== 'active') return;
+    linkStarted = true;
+    driver.send({ type: 'link.start' });
+    log.info('robot link starting', { daemon: link.baseUrl, transport: link.sdk ? 'websocket' : 'http' });
+  };
+  if (!options.deferLinkStart) startLink();
 
   return {
     driver,
@@ -209,6 +220,7 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
       return link.baseUrl;
     },
     daemonHttp: () => link.http,
+    startLink,
     async retarget(daemonBaseUrl, transportMode) {
       // Letting go of a robot must not leave it moving unsupervised: stop on the old link first.
       await stopBeforeLeaving(driver);
@@ -218,6 +230,7 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
       wireDaemonLink(link, toRoot);
       await closeDaemonLink(old);
       log.info('robot link retargeted', { daemon: daemonBaseUrl, transport: link.sdk ? 'websocket' : 'http' });
+      linkStarted = true;
       driver.send({ type: 'link.start' });
     },
     recordRefusal: (info) => trail.refusal(info),

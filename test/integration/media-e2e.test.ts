@@ -86,6 +86,8 @@ async function scene(model: 'lite' | 'wireless'): Promise<Scene> {
     },
   };
   await waitFor(async () => (await s.call('get_media_status').catch(() => ({ reply: {} as Record<string, any> }))).reply.result?.session_state === 'streaming', 10_000, 'the media session to stream');
+  // Sounds go through the daemon's HTTP API: its link starts after the mesh's first dial and may come up after the media session.
+  await waitFor(async () => (await s.call('get_status').catch(() => ({ reply: {} as Record<string, any> }))).reply.result?.driver_state?.connection_state === 'connected', 10_000, 'the daemon link to connect');
   return s;
 }
 
