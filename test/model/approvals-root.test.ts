@@ -6,11 +6,10 @@
 // (ApprovalNotFound). The supervisor's list, approve and deny are answered as `rpc.outcome`, and
 // get_status shows the pending list.
 import { beforeEach, afterEach, describe, expect, test, vi } from 'vitest';
-import { createActor, fromPromise } from 'xstate';
-import { driverMachine, type DriverEvent, type DriverInput } from '../../src/machines/driver.machine.ts';
-import { motionMachine, type CommandAccepted, type ExecuteInput } from '../../src/machines/motion.machine.ts';
+import { createActor } from 'xstate';
+import type { DriverEvent, DriverInput } from '../../src/machines/driver.machine.ts';
 import { MODEL_START_MS } from './model-harness.ts';
-import { quietMesh, steadyConnection, TEST_MESH_INPUT } from './root-children.ts';
+import { rootWithTestChildren, TEST_MESH_INPUT } from './root-children.ts';
 
 const INPUT: DriverInput = { deviceId: 'reachy-mini-test', leasePolicy: 'enforced', leaseTtlS: 300, privilegedRpc: 'allowed', mediaEnabled: false, mesh: TEST_MESH_INPUT };
 
@@ -19,19 +18,7 @@ const SOUND: DriverEvent = { type: 'approval.request', approvalId: 'a-sound', fu
 
 function createSut() {
   // The daemon's stop sweep never answers: the stop stays unanswered while the test looks.
-  const logic = driverMachine.provide({
-    actors: {
-      connection: steadyConnection,
-      mesh: quietMesh,
-      motion: motionMachine.provide({
-        actors: {
-          executeCommand: fromPromise<CommandAccepted, ExecuteInput>(async () => ({ uuid: null, expectedDurationMs: 50 })),
-          stopMotion: fromPromise<ReadonlyArray<string>, { uuids: ReadonlyArray<string> }>(() => new Promise(() => undefined)),
-          stopMove: fromPromise<void, { uuid: string }>(async () => undefined),
-        },
-      }),
-    },
-  });
+  const logic = rootWithTestChildren(() => new Promise(() => undefined));
   const actor = createActor(logic, { input: INPUT });
   const heard: Array<{ type: string; [key: string]: any }> = [];
   actor.on('*', (e) => void heard.push(e as never));

@@ -12,12 +12,11 @@
 // flow back from the children) and a refused one none. A final test asserts every edge was walked —
 // for both `privilegedRpc` settings and both lease policies.
 import { describe, expect, test, vi } from 'vitest';
-import { createActor, createMachine, fromCallback, fromPromise, stateIn, type AnyStateMachine, type ActorLogic, type SnapshotFrom } from 'xstate';
+import { createActor, createMachine, stateIn, type AnyStateMachine, type ActorLogic, type SnapshotFrom } from 'xstate';
 import { driverMachine, driverStatus, explainRefusal, viewOf, type DriverEvent, type DriverInput, type DriverMachine, type LeasePolicy, type PrivilegedRpc } from '../../src/machines/driver.machine.ts';
-import { motionMachine, type CommandAccepted, type ExecuteInput } from '../../src/machines/motion.machine.ts';
 import type { PowerRequirement } from '../../src/rpc/robot-functions.ts';
 import { canModel, coverageOf, edgePaths, executorTable, MODEL_START_MS as START_MS, pathTests, useFakeClock } from './model-harness.ts';
-import { quietMesh, steadyConnection, TEST_MESH_INPUT } from './root-children.ts';
+import { rootWithTestChildren, TEST_MESH_INPUT } from './root-children.ts';
 import { DEFAULT_SAFETY_POLICY } from '../../src/safety/safety-policy.ts';
 import { statusResult } from '../../src/machines/driver-policy.ts';
 import { resultJson } from '../../src/protocol/json-rpc.ts';
@@ -234,21 +233,8 @@ interface Sweeps {
 }
 
 function driverLogic(sweeps: Sweeps) {
-  return driverMachine.provide({
-    actors: {
-      connection: steadyConnection,
-      // The mesh child stays `connecting` (no broker); media is off (--no-media: no media child).
-      mesh: quietMesh,
-      motion: motionMachine.provide({
-        actors: {
-          // The daemon accepts every command at once (a realtime target: no uuid to track).
-          executeCommand: fromPromise<CommandAccepted, ExecuteInput>(async () => ({ uuid: null, expectedDurationMs: 50 })),
-          stopMotion: fromPromise<ReadonlyArray<string>, { uuids: ReadonlyArray<string> }>(() => (sweeps.hang ? new Promise((resolve) => void sweeps.held.push(resolve)) : Promise.resolve([]))),
-          stopMove: fromPromise<void, { uuid: string }>(async () => undefined),
-        },
-      }),
-    },
-  });
+  // The mesh child stays `connecting` (no broker); media is off (--no-media: no media child).
+  return rootWithTestChildren(() => (sweeps.hang ? new Promise((resolve) => void sweeps.held.push(resolve)) : Promise.resolve([])));
 }
 
 function createSut(input: DriverInput) {

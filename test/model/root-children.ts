@@ -2,11 +2,14 @@
 // (driver.model.test.ts, driver-media.model.test.ts): the real connection machine over a daemon that
 // always answers; the real mesh machine, `connecting` for good (its dial never settles); the real
 // media-session machine moved as the media runtime and its session actor would, recording every
-// `media.call.<fn>` the root sends it (the test answers them). The root spawns connection and media
+// `media.call.<fn>` the root sends it (the test answers them); and the root provided with them
+// (`rootWithTestChildren`). The root spawns connection and media
 // without a jitter source, so their back-off jitter is fixed mid-range here: with Math.random a draw
 // under ~1 % gave a 0 ms retry that fired on a zero-time flush. Owns no gate knowledge.
 import { fromCallback, fromPromise, type AnyActorRef } from 'xstate';
 import { connectionMachine, reconnectBackoffMs } from '../../src/machines/connection.machine.ts';
+import { driverMachine } from '../../src/machines/driver.machine.ts';
+import { motionMachine, type CommandAccepted, type ExecuteInput } from '../../src/machines/motion.machine.ts';
 import { mediaReconnectBackoffMs, mediaSessionMachine, mediaStateName, type MediaEvent, type MediaSessionMachine } from '../../src/machines/media-session.machine.ts';
 import { meshMachine, type MeshInput, type RegistrationOutput } from '../../src/machines/mesh.machine.ts';
 import type { MediaCallActors } from '../../src/actors/media-call-actor.ts';
@@ -23,6 +26,26 @@ export const steadyConnection = connectionMachine.provide({
   },
   delays: { reconnectBackoff: ({ context }) => reconnectBackoffMs(context.attempt, () => CHILD_RANDOM) },
 });
+
+/**
+ * The root with these children and a motion child whose daemon accepts every command at once (a
+ * realtime target: no uuid to track) and answers a stop sweep with `stopMotion` (at once by default).
+ */
+export function rootWithTestChildren(stopMotion: (uuids: ReadonlyArray<string>) => Promise<ReadonlyArray<string>> = async () => []) {
+  return driverMachine.provide({
+    actors: {
+      connection: steadyConnection,
+      mesh: quietMesh,
+      motion: motionMachine.provide({
+        actors: {
+          executeCommand: fromPromise<CommandAccepted, ExecuteInput>(async () => ({ uuid: null, expectedDurationMs: 50 })),
+          stopMotion: fromPromise<ReadonlyArray<string>, { uuids: ReadonlyArray<string> }>(({ input }) => stopMotion(input.uuids)),
+          stopMove: fromPromise<void, { uuid: string }>(async () => undefined),
+        },
+      }),
+    },
+  });
+}
 
 /** The mesh child's input in root tests (identity only: the quiet mesh never registers). */
 export const TEST_MESH_INPUT: MeshInput = { deviceId: 'reachy-mini-test', tenant: 'test', discoveryMode: 'infra', deviceTtlS: 15, registerJitterMs: 0 };

@@ -4,32 +4,18 @@
 // out with no event, pending approvals' time left — is always the call's own. Every answer is also
 // compared with the status built afresh, field for field and byte for byte.
 import { afterEach, beforeEach, expect, test, vi } from 'vitest';
-import { createActor, fromPromise } from 'xstate';
-import { driverMachine, driverStatus, viewOf, type DriverEvent, type DriverInput } from '../../src/machines/driver.machine.ts';
+import { createActor } from 'xstate';
+import { driverStatus, viewOf, type DriverEvent, type DriverInput } from '../../src/machines/driver.machine.ts';
 import { statusResult } from '../../src/machines/driver-policy.ts';
-import { motionMachine, type CommandAccepted, type ExecuteInput } from '../../src/machines/motion.machine.ts';
 import { resultJson } from '../../src/protocol/json-rpc.ts';
 import { MODEL_START_MS } from './model-harness.ts';
-import { quietMesh, steadyConnection, TEST_MESH_INPUT } from './root-children.ts';
+import { rootWithTestChildren, TEST_MESH_INPUT } from './root-children.ts';
 
 const INPUT: DriverInput = { deviceId: 'reachy-mini-test', leasePolicy: 'enforced', leaseTtlS: 300, privilegedRpc: 'allowed', mediaEnabled: false, mesh: TEST_MESH_INPUT };
 const DAEMON_RUNNING: DriverEvent = { type: 'daemon.status', status: { state: 'running' }, daemonState: 'running', error: null, motorMode: 'enabled', at: MODEL_START_MS };
 
 function createRoot() {
-  const logic = driverMachine.provide({
-    actors: {
-      connection: steadyConnection,
-      mesh: quietMesh,
-      motion: motionMachine.provide({
-        actors: {
-          executeCommand: fromPromise<CommandAccepted, ExecuteInput>(async () => ({ uuid: null, expectedDurationMs: 50 })),
-          stopMotion: fromPromise<ReadonlyArray<string>, { uuids: ReadonlyArray<string> }>(async () => []),
-          stopMove: fromPromise<void, { uuid: string }>(async () => undefined),
-        },
-      }),
-    },
-  });
-  return createActor(logic, { input: INPUT }).start();
+  return createActor(rootWithTestChildren(), { input: INPUT }).start();
 }
 
 let root: ReturnType<typeof createRoot>;
