@@ -28,9 +28,9 @@ interface StateMemo {
 interface DaemonMemo {
   readonly status: Observations['daemonStatus'];
   readonly connection: unknown;
-  /** The block without `age_s`, and its JSON without the closing brace (null when no status arrived: the block is whole). */
+  /** The block without `age_s` (the whole block when no status arrived yet: it has no age). */
   readonly head: Readonly<Record<string, unknown>>;
-  readonly open: string | null;
+  /** With a status: the head's JSON without its closing brace (the age follows); without: the whole block's JSON. */
   readonly json: string;
 }
 
@@ -86,15 +86,14 @@ function daemonPart(memo: Memos, sources: StatusSources, view: () => GateView, n
   const connection = sources.children.connection.getSnapshot();
   let m = memo.daemon;
   if (!m || m.status !== sources.daemonStatus || m.connection !== connection) {
-    const whole = daemonBlock(view().connection, sources.daemonStatus, nowMs);
-    const { age_s: _age, ...head } = whole;
-    const open = sources.daemonStatus === null ? null : JSON.stringify(head).slice(0, -1);
-    m = memo.daemon = { status: sources.daemonStatus, connection, head: Object.freeze(head), open, json: open === null ? JSON.stringify(whole) : '' };
+    const { age_s: _age, ...head } = daemonBlock(view().connection, sources.daemonStatus, nowMs);
+    const json = JSON.stringify(head);
+    m = memo.daemon = { status: sources.daemonStatus, connection, head: Object.freeze(head), json: sources.daemonStatus === null ? json : json.slice(0, -1) };
   }
-  if (m.open === null || sources.daemonStatus === null) return { block: m.head, json: m.json };
+  if (sources.daemonStatus === null) return { block: m.head, json: m.json };
   // `age_s` is the block's last field: its JSON closes the head's.
   const age = (nowMs - sources.daemonStatus.at) / 1000;
-  return { block: { ...m.head, age_s: age }, json: `${m.open},"age_s":${JSON.stringify(age)}}` };
+  return { block: { ...m.head, age_s: age }, json: `${m.json},"age_s":${JSON.stringify(age)}}` };
 }
 
 /**
