@@ -202,12 +202,13 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
   ];
   wireDaemonLink(link, toRoot);
   driver.start();
+  // Logged when the adapters are made: their sockets start connecting now, the probe at `startLink`.
+  log.info('robot link starting', { daemon: options.daemonBaseUrl, transport: link.sdk ? 'websocket' : 'http' });
   let linkStarted = false;
   const startLink = () => {
     if (linkStarted || driver.getSnapshot().status !== 'active') return;
     linkStarted = true;
     driver.send({ type: 'link.start' });
-    log.info('robot link starting', { daemon: link.baseUrl, transport: link.sdk ? 'websocket' : 'http' });
   };
   if (!options.deferLinkStart) startLink();
 
