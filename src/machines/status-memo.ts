@@ -42,27 +42,13 @@ interface Memos {
 /** One memo per root (its children object lives as long as the root). */
 const memos = new WeakMap<DriverChildren, Memos>();
 
+/** Every child's snapshot read once per call (the daemon block and driver_state share the connection's). */
+type SnapshotOf<T> = T extends { getSnapshot(): infer S } ? S : null;
+type Snapshots = { readonly [K in keyof DriverChildren]: SnapshotOf<DriverChildren[K]> };
+
 /** Everything `driver_state` is derived from, in a fixed order; the lease holder stands for the time. */
-function stateInputs(sources: StatusSources, holder: string | null): unknown[] {
-  const c = sources.children;
-  return [
-    c.connection.getSnapshot(),
-    c.power.getSnapshot(),
-    c.interlock.getSnapshot(),
-    c.lease.getSnapshot(),
-    c.motion.getSnapshot(),
-    c.mesh.getSnapshot(),
-    c.media?.getSnapshot() ?? null,
-    c.approvals.getSnapshot(),
-    c.deadman.getSnapshot(),
-    sources.audio,
-    sources.startedAt,
-    sources.policy,
-    sources.mediaPolicy,
-    sources.pose,
-    sources.detectors,
-    holder,
-  ];
+function stateInputs(sources: StatusSources, s: Snapshots, holder: string | null): unknown[] {
+  return [s.connection, s.power, s.interlock, s.lease, s.motion, s.mesh, s.media, s.approvals, s.deadman, sources.audio, sources.startedAt, sources.policy, sources.mediaPolicy, sources.pose, sources.detectors, holder];
 }
 
 function sameInputs(a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>): boolean {
@@ -70,20 +56,19 @@ function sameInputs(a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>): boole
   return a.length === b.length;
 }
 
-function stateBlock(memo: Memos, sources: StatusSources, view: () => GateView, nowMs: number): { block: Record<string, unknown>; json: string } {
-  if (sources.children.approvals.getSnapshot().context.pending.length > 0) {
+function stateBlock(memo: Memos, sources: StatusSources, s: Snapshots, view: () => GateView, nowMs: number): { block: Record<string, unknown>; json: string } {
+  if (s.approvals.context.pending.length > 0) {
     const block = driverStateBlock(view(), sources, nowMs);
     return { block, json: JSON.stringify(block) };
   }
-  const inputs = stateInputs(sources, liveHolder(sources.children.lease.getSnapshot().context, nowMs));
+  const inputs = stateInputs(sources, s, liveHolder(s.lease.context, nowMs));
   if (memo.state && sameInputs(memo.state.inputs, inputs)) return memo.state;
   const block = Object.freeze(driverStateBlock(view(), sources, nowMs));
   memo.state = { inputs, block, json: JSON.stringify(block) };
   return memo.state;
 }
 
-function daemonPart(memo: Memos, sources: StatusSources, view: () => GateView, nowMs: number): { block: Record<string, unknown>; json: string } {
-  const connection = sources.children.connection.getSnapshot();
+function daemonPart(memo: Memos, sources: StatusSources, connection: unknown, view: () => GateView, nowMs: number): { block: Record<string, unknown>; json: string } {
   let m = memo.daemon;
   if (!m || m.status !== sources.daemonStatus || m.connection !== connection) {
     const { age_s: _age, ...head } = daemonBlock(view().connection, sources.daemonStatus, nowMs);
@@ -96,6 +81,21 @@ function daemonPart(memo: Memos, sources: StatusSources, view: () => GateView, n
   return { block: { ...m.head, age_s: age }, json: `${m.json},"age_s":${JSON.stringify(age)}}` };
 }
 
+/** Reads every child's snapshot, once. */
+function snapshotsOf(c: DriverChildren): Snapshots {
+  return {
+    connection: c.connection.getSnapshot(),
+    power: c.power.getSnapshot(),
+    interlock: c.interlock.getSnapshot(),
+    lease: c.lease.getSnapshot(),
+    motion: c.motion.getSnapshot(),
+    approvals: c.approvals.getSnapshot(),
+    deadman: c.deadman.getSnapshot(),
+    mesh: c.mesh.getSnapshot(),
+    media: c.media?.getSnapshot() ?? null,
+  };
+}
+
 /**
  * The `get_status` result at `nowMs`: the same fields and the same JSON as building it afresh
  * (`statusResult`), with what did not change reused. `view` reads the children (only on a miss).
@@ -105,8 +105,9 @@ export function memoisedStatus(sources: StatusSources, view: () => GateView, now
   if (!memo) memos.set(sources.children, (memo = {}));
   let seen: GateView | undefined;
   const once = () => (seen ??= view());
-  const daemon = daemonPart(memo, sources, once, nowMs);
-  const state = stateBlock(memo, sources, once, nowMs);
+  const snapshots = snapshotsOf(sources.children);
+  const daemon = daemonPart(memo, sources, snapshots.connection, once, nowMs);
+  const state = stateBlock(memo, sources, snapshots, once, nowMs);
   const result = { daemon: daemon.block, driver_state: state.block };
   presetResultJson(result, `{"daemon":${daemon.json},"driver_state":${state.json}}`);
   return result;
