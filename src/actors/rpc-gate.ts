@@ -83,6 +83,11 @@ export interface RpcGate {
   call(method: string, params: Record<string, unknown>, caller: CallerMeta): Promise<GateResult>;
 }
 
+/** The gate's answer for a machine's outcome. */
+function resultOf(outcome: OutcomeEvent): GateResult {
+  return outcome.ok ? { ok: true, result: outcome.result } : { ok: false, error: outcome.error ?? new HandlerFailed({ message: 'failed without a reason' }) };
+}
+
 /**
  * The calls waiting for their `rpc.outcome`, by request id, behind ONE listener on the target (a
  * listener per call made every outcome visit every waiting call: 64 in flight, 64 handler runs per
@@ -116,6 +121,16 @@ function outcomeWaiters(target: GateTarget) {
   };
 }
 
+/** A call that passed every check before the machine's, ready to be sent. */
+interface Admitted {
+  readonly fn: RpcFunction<unknown, { type: string }>;
+  readonly params: Record<string, unknown>;
+  readonly decoded: unknown;
+  readonly event: { type: string };
+  readonly requestId: string;
+  readonly caller: CallerMeta;
+}
+
 /** The gate as built here: also says how many calls wait for their outcome now (tests). */
 export type CreatedRpcGate = RpcGate & { readonly waiting: () => number };
 
@@ -127,81 +142,101 @@ export function createRpcGate(options: RpcGateOptions): CreatedRpcGate {
   // random UUID per call cost 1.5 % of the driver's busy time at 64 calls in flight.
   const idPrefix = `${randomUUID()}-`;
   let issued = 0;
-  /** Sends `method`'s `event` and waits for its `rpc.outcome`, at most `timeoutMs`; never rejects. */
-  const sendAndWait = (method: string, event: { type: string }, requestId: string, timeoutMs: number): Promise<GateResult> =>
-    new Promise<GateResult>((resolve) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      let answered = false;
-      // Waiting before sending: the machine may answer synchronously inside `send`.
-      waiters.wait(requestId, (outcome) => {
-        answered = true;
-        if (timer !== undefined) clearTimeout(timer);
-        resolve(outcome.ok ? { ok: true, result: outcome.result } : { ok: false, error: outcome.error ?? new HandlerFailed({ message: 'failed without a reason' }) });
-      });
-      target.send(event as never);
-      if (answered) return;
-      timer = setTimeout(() => {
+  /**
+   * Sends `method`'s `event` and gets its `rpc.outcome`: the result itself when the machine answered
+   * inside `send` (no timer, no promise), else a promise of it, at most `timeoutMs`; never rejects.
+   */
+  const sendAndWait = (method: string, event: { type: string }, requestId: string, timeoutMs: number): GateResult | Promise<GateResult> => {
+    let answer: GateResult | undefined;
+    let settle: ((result: GateResult) => void) | undefined;
+    // Waiting before sending: the machine may answer synchronously inside `send`.
+    waiters.wait(requestId, (outcome) => {
+      const result = resultOf(outcome);
+      if (settle) settle(result);
+      else answer = result;
+    });
+    target.send(event as never);
+    if (answer) return answer;
+    return new Promise<GateResult>((resolve) => {
+      const timer = setTimeout(() => {
         waiters.cancel(requestId);
         resolve({ ok: false, error: new OutcomeTimeout({ message: `${method} got no outcome within ${timeoutMs} ms`, function: method, timeoutMs }) });
       }, timeoutMs);
+      settle = (result) => {
+        clearTimeout(timer);
+        resolve(result);
+      };
     });
+  };
   const shared = sharedReads(sendAndWait);
+  /** The state gate now: null when `can()` accepts the call, else its typed refusal (reported). */
+  const refusedNow = ({ fn, event, caller }: Admitted): GateResult | null => {
+    const snapshot = target.getSnapshot();
+    if (snapshot.can(event as never)) return null;
+    const error =
+      options.explainRefusal?.(snapshot, event, fn.name) ??
+      new NotAllowedInState({ message: `${fn.name} is not allowed in the current state`, function: fn.name, state: snapshot.value });
+    options.onRefusal?.({ fn: fn.name, error, caller, event });
+    return { ok: false, error };
+  };
+  /** Every check before the machine, in order (approval aside): the refusal, or the call to send. */
+  const admit = (method: string, params: Record<string, unknown>, asserted: CallerMeta): GateResult | Admitted => {
+    const fn = byName.get(method) as RpcFunction<unknown, { type: string }> | undefined;
+    if (!fn) return { ok: false, error: new UnknownMethod({ message: `Unknown method: ${method}`, method }) };
+    const identified = options.identify?.({ fn: method, labels: fn.labels, params, caller: asserted }) ?? { ok: true, caller: asserted };
+    if (!identified.ok) {
+      const event = { type: 'caller.refused', ...(typeof params.owner === 'string' ? { owner: params.owner } : {}) };
+      options.onRefusal?.({ fn: method, error: identified.error, caller: asserted, event });
+      return { ok: false, error: identified.error };
+    }
+    const caller = identified.caller;
+    const decoded = fn.params.decode(params);
+    if (Result.isFailure(decoded)) return { ok: false, error: decoded.failure };
+    const requestId = `${idPrefix}${++issued}`;
+    let event: { type: string };
+    try {
+      event = fn.toEvent(decoded.success, { requestId, function: method, caller });
+    } catch (error) {
+      return { ok: false, error: new HandlerFailed({ message: (error as Error).message }) };
+    }
+    const notAllowed = options.callerRefusal?.({ fn: method, labels: fn.labels, event, caller });
+    if (notAllowed) {
+      options.onRefusal?.({ fn: method, error: notAllowed, caller, event });
+      return { ok: false, error: notAllowed };
+    }
+    options.onCall?.(rateKey(event, caller));
+    const limited = rateLimited(options.rateLimiter, method, event, caller);
+    if (limited) {
+      if (limited.firstInBurst) options.onRefusal?.({ fn: method, error: limited.error, caller, event });
+      return { ok: false, error: limited.error };
+    }
+    const admitted: Admitted = { fn, params, decoded: decoded.success, event, requestId, caller };
+    return refusedNow(admitted) ?? admitted;
+  };
+  /** Sends an admitted call; a shared read joins the batch of its turn. */
+  const dispatch = (call: Admitted): Promise<GateResult> => {
+    const { fn, event, requestId, caller, params } = call;
+    const timeoutMs = outcomeTimeoutMs(fn, call.decoded);
+    options.onAccepted?.({ fn: fn.name, caller, event, params });
+    if (fn.sharedRead) return shared.join(fn.name, event, requestId, timeoutMs);
+    const answer = sendAndWait(fn.name, event, requestId, timeoutMs);
+    return answer instanceof Promise ? answer : Promise.resolve(answer);
+  };
+  /** A held call: refused by the human, or approved and then gated again (the state may have changed meanwhile). */
+  const afterApproval = async (call: Admitted, held: Promise<RpcFailure | null>): Promise<GateResult> => {
+    const verdict = await held;
+    if (verdict) return { ok: false, error: verdict };
+    return refusedNow(call) ?? dispatch(call);
+  };
   return {
     functionNames: [...byName.keys()],
     has: (method) => byName.has(method),
     waiting: waiters.size,
-    async call(method, params, asserted) {
-      const fn = byName.get(method) as RpcFunction<unknown, { type: string }> | undefined;
-      if (!fn) return { ok: false, error: new UnknownMethod({ message: `Unknown method: ${method}`, method }) };
-      const identified = options.identify?.({ fn: method, labels: fn.labels, params, caller: asserted }) ?? { ok: true, caller: asserted };
-      if (!identified.ok) {
-        const event = { type: 'caller.refused', ...(typeof params.owner === 'string' ? { owner: params.owner } : {}) };
-        options.onRefusal?.({ fn: method, error: identified.error, caller: asserted, event });
-        return { ok: false, error: identified.error };
-      }
-      const caller = identified.caller;
-      const decoded = fn.params.decode(params);
-      if (Result.isFailure(decoded)) return { ok: false, error: decoded.failure };
-      const requestId = `${idPrefix}${++issued}`;
-      let event: { type: string };
-      try {
-        event = fn.toEvent(decoded.success, { requestId, function: method, caller });
-      } catch (error) {
-        return { ok: false, error: new HandlerFailed({ message: (error as Error).message }) };
-      }
-      const notAllowed = options.callerRefusal?.({ fn: method, labels: fn.labels, event, caller });
-      if (notAllowed) {
-        options.onRefusal?.({ fn: method, error: notAllowed, caller, event });
-        return { ok: false, error: notAllowed };
-      }
-      options.onCall?.(rateKey(event, caller));
-      const limited = rateLimited(options.rateLimiter, method, event, caller);
-      if (limited) {
-        if (limited.firstInBurst) options.onRefusal?.({ fn: method, error: limited.error, caller, event });
-        return { ok: false, error: limited.error };
-      }
-      const refusedNow = (): GateResult | null => {
-        const snapshot = target.getSnapshot();
-        if (snapshot.can(event as never)) return null;
-        const error =
-          options.explainRefusal?.(snapshot, event, method) ??
-          new NotAllowedInState({ message: `${method} is not allowed in the current state`, function: method, state: snapshot.value });
-        options.onRefusal?.({ fn: method, error, caller, event });
-        return { ok: false, error };
-      };
-      const refused = refusedNow();
-      if (refused) return refused;
-      const held = options.hold?.({ fn: method, event, params, caller });
-      if (held) {
-        // Refused early (above) is never held; approved, the state gate decides again: the state may have changed meanwhile.
-        const verdict = await held;
-        if (verdict) return { ok: false, error: verdict };
-        const refusedLater = refusedNow();
-        if (refusedLater) return refusedLater;
-      }
-      const timeoutMs = outcomeTimeoutMs(fn, decoded.success);
-      options.onAccepted?.({ fn: method, caller, event, params });
-      return fn.sharedRead ? shared.join(method, event, requestId, timeoutMs) : sendAndWait(method, event, requestId, timeoutMs);
+    call(method, params, asserted) {
+      const admitted = admit(method, params, asserted);
+      if ('ok' in admitted) return Promise.resolve(admitted);
+      const held = options.hold?.({ fn: method, event: admitted.event, params, caller: admitted.caller });
+      return held ? afterApproval(admitted, held) : dispatch(admitted);
     },
   };
 }

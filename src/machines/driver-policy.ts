@@ -264,11 +264,32 @@ export function statusResult(view: GateView, seen: Observations, nowMs: number):
   return { daemon: daemonBlock(view.connection, seen.daemonStatus, nowMs), driver_state: driverStateBlock(view, seen, nowMs) };
 }
 
-/** `daemon` of get_status: the daemon's last status with its age (always its last field), or why there is none. */
+/** The daemon block of get_status without its age: what stays the same between two daemon statuses. */
+export interface DaemonHead {
+  readonly available: boolean;
+  readonly connection_state: string;
+  readonly status: unknown;
+  readonly read_at: string;
+}
+
+/** `daemon` of get_status when no status arrived yet: why there is none (it has no age). */
+export function noDaemonBlock(connection: GateView['connection']): Record<string, unknown> {
+  return { available: false, connection_state: connection.state, reason: connection.lastError ?? 'no daemon status received yet' };
+}
+
+/** The part of the daemon block that only a new status or a connection change alters. */
+export function daemonHead(connection: GateView['connection'], daemonStatus: NonNullable<Observations['daemonStatus']>): DaemonHead {
+  return { available: connection.state === 'connected', connection_state: connection.state, status: daemonStatus.value, read_at: isoMs(daemonStatus.at) };
+}
+
+/** The daemon block with its age, always its last field (a plain literal: the status memo builds one per call). */
+export function daemonBlockAged(head: DaemonHead, ageS: number): Record<string, unknown> {
+  return { available: head.available, connection_state: head.connection_state, status: head.status, read_at: head.read_at, age_s: ageS };
+}
+
+/** `daemon` of get_status: the daemon's last status with its age, or why there is none. */
 export function daemonBlock(connection: GateView['connection'], daemonStatus: Observations['daemonStatus'], nowMs: number): Record<string, unknown> {
-  return daemonStatus === null
-    ? { available: false, connection_state: connection.state, reason: connection.lastError ?? 'no daemon status received yet' }
-    : { available: connection.state === 'connected', connection_state: connection.state, status: daemonStatus.value, read_at: isoMs(daemonStatus.at), age_s: (nowMs - daemonStatus.at) / 1000 };
+  return daemonStatus === null ? noDaemonBlock(connection) : daemonBlockAged(daemonHead(connection, daemonStatus), (nowMs - daemonStatus.at) / 1000);
 }
 
 /**

@@ -2,13 +2,13 @@
 // "no per-request work that can be done once"): the same children's snapshots, the same root
 // observations and the same lease holder give the same frozen `driver_state` with its JSON encoded
 // once; the daemon block is rebuilt only for its age. A status with approvals pending (their time
-// left moves) is never kept. Owns only that memo. Not the status's fields: `daemonBlock` and
-// `driverStateBlock` (driver-policy.ts) build them on a miss, from the same snapshots. §4 of the
+// left moves) is never kept. Owns only that memo. Not the status's fields: `daemonHead` (with
+// `daemonBlockAged` per call) and `driverStateBlock` (driver-policy.ts) build them on a miss, from the same snapshots. §4 of the
 // reference driver; README "Where the time goes: RPC".
-import { presetResultJson } from '../protocol/json-rpc.ts';
+import { presetResultJson } from '../protocol/result-json.ts';
 import type { MediaPolicyState } from '../safety/media-policy.ts';
 import type { SafetyPolicy } from '../safety/safety-policy.ts';
-import { daemonBlock, driverStateBlock, type AudioSwitches, type DriverChildren, type GateView, type Observations } from './driver-policy.ts';
+import { daemonBlockAged, daemonHead, driverStateBlock, noDaemonBlock, type AudioSwitches, type DaemonHead, type DriverChildren, type GateView, type Observations } from './driver-policy.ts';
 import { liveHolder } from './lease.machine.ts';
 
 /** What the status is derived from: the root's context (its children and its own observations). */
@@ -25,14 +25,11 @@ interface StateMemo {
   readonly json: string;
 }
 
-interface DaemonMemo {
-  readonly status: Observations['daemonStatus'];
-  readonly connection: unknown;
-  /** The block without `age_s` (the whole block when no status arrived yet: it has no age). */
-  readonly head: Readonly<Record<string, unknown>>;
-  /** With a status: the head's JSON without its closing brace (the age follows); without: the whole block's JSON. */
-  readonly json: string;
-}
+type DaemonMemo =
+  /** No status arrived yet: the whole block (it has no age) and its JSON. */
+  | { readonly status: null; readonly connection: unknown; readonly block: Readonly<Record<string, unknown>>; readonly json: string }
+  /** The block without `age_s`, and its JSON without the closing brace (the age follows). */
+  | { readonly status: NonNullable<Observations['daemonStatus']>; readonly connection: unknown; readonly head: DaemonHead; readonly json: string };
 
 interface Memos {
   state?: StateMemo;
@@ -71,14 +68,20 @@ function stateBlock(memo: Memos, sources: StatusSources, s: Snapshots, view: () 
 function daemonPart(memo: Memos, sources: StatusSources, connection: unknown, view: () => GateView, nowMs: number): { block: Record<string, unknown>; json: string } {
   let m = memo.daemon;
   if (!m || m.status !== sources.daemonStatus || m.connection !== connection) {
-    const { age_s: _age, ...head } = daemonBlock(view().connection, sources.daemonStatus, nowMs);
-    const json = JSON.stringify(head);
-    m = memo.daemon = { status: sources.daemonStatus, connection, head: Object.freeze(head), json: sources.daemonStatus === null ? json : json.slice(0, -1) };
+    const status = sources.daemonStatus;
+    if (status === null) {
+      const block = Object.freeze(noDaemonBlock(view().connection));
+      m = memo.daemon = { status, connection, block, json: JSON.stringify(block) };
+    } else {
+      const head = Object.freeze(daemonHead(view().connection, status));
+      m = memo.daemon = { status, connection, head, json: JSON.stringify(head).slice(0, -1) };
+    }
   }
-  if (sources.daemonStatus === null) return { block: m.head, json: m.json };
+  if (m.status === null) return { block: m.block, json: m.json };
   // `age_s` is the block's last field: its JSON closes the head's.
-  const age = (nowMs - sources.daemonStatus.at) / 1000;
-  return { block: { ...m.head, age_s: age }, json: `${m.json},"age_s":${JSON.stringify(age)}}` };
+  const age = (nowMs - m.status.at) / 1000;
+  // JSON writes a finite number as String() does (without JSON.stringify's machinery per call).
+  return { block: daemonBlockAged(m.head, age), json: `${m.json},"age_s":${Number.isFinite(age) ? String(age) : 'null'}}` };
 }
 
 /** Reads every child's snapshot, once. */

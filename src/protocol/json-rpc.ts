@@ -1,12 +1,13 @@
 // JSON-RPC 2.0 envelopes as Device Connect uses them on `.cmd` (device-connect-protocol.md §2.1–2.4,
 // §2.11). Owns decoding of raw request bytes (size, JSON, shape, `_dc_meta`) and encoding of
-// replies and event notifications with the Python key order (a result answered to several calls,
-// or built from kept parts, is encoded once: `shareResult`, `presetResultJson`); also the one JSON body parser every
+// replies and event notifications with the Python key order (a result whose JSON is kept,
+// result-json.ts, is not encoded again); also the one JSON body parser every
 // mesh entry uses (it names bare NaN/Infinity tokens, which Python's json.dumps emits, instead of
 // calling them invalid UTF-8). Pure: no NATS, no dispatch.
 import { randomBytes } from 'node:crypto';
 import { InvalidRequest, ParseError, toJsonRpcError, type RpcFailure } from '../errors.ts';
 import { SIGNED_META } from './caller-signature.ts';
+import { keepJson, keptJson } from './result-json.ts';
 
 /**
  * Largest request body we parse. The broker's own default max_payload is 1 MiB; requests carry
@@ -189,42 +190,20 @@ export function decodeRequest(bytes: Uint8Array): DecodedRequest {
   if (rawParams !== undefined && rawParams !== null && !isRecord(rawParams)) {
     return { kind: 'invalid', id, error: new InvalidRequest({ message: 'Invalid request: "params" must be an object of named parameters (positional arrays are not supported)' }) };
   }
-  const { _dc_meta: meta, ...params } = (rawParams ?? {}) as Record<string, unknown>;
+  const named = (rawParams ?? {}) as Record<string, unknown>;
+  // The parsed object is ours: without `_dc_meta` it is the params as they are (no copy per call).
+  if (!Object.hasOwn(named, '_dc_meta')) return { kind: 'request', id, method, params: named, caller: callerMeta(undefined) };
+  const { _dc_meta: meta, ...params } = named;
   return { kind: 'request', id, method, params, caller: callerMeta(meta, String(id)) };
 }
 
-/** Results answered to several calls (src/actors/shared-reads.ts), with their JSON once encoded. */
-const sharedResultJson = new WeakMap<object, string | null>();
-
-/**
- * Marks `result` as the one answer of several calls: never changed after this, its JSON is
- * encoded once and reused by every reply (same bytes as encoding it inside each envelope).
- */
-export function shareResult(result: unknown): void {
-  if (typeof result === 'object' && result !== null && !sharedResultJson.has(result)) sharedResultJson.set(result, null);
-}
-
-/**
- * Gives `result` its JSON, encoded by whoever built it from parts it keeps (src/machines/status-memo.ts):
- * it must be exactly `JSON.stringify(result)`, and `result` is never changed after this.
- */
-export function presetResultJson(result: object, json: string): void {
-  sharedResultJson.set(result, json);
-}
-
-/** `JSON.stringify(result ?? null)`, or the JSON already encoded for it (shared or preset). */
-export function resultJson(result: unknown): string {
-  const memo = typeof result === 'object' && result !== null ? sharedResultJson.get(result) : undefined;
-  return memo ?? (JSON.stringify(result ?? null) as string | undefined) ?? 'null';
-}
-
 export function encodeResult(id: RequestId | null, result: unknown): string {
-  const memo = typeof result === 'object' && result !== null ? sharedResultJson.get(result) : undefined;
+  const memo = keptJson(result);
   if (memo === undefined) return JSON.stringify({ jsonrpc: '2.0', id, result });
   const json = memo ?? (JSON.stringify(result) as string | undefined);
   // A result whose JSON is not a value (a toJSON returning undefined) is left to the plain path.
   if (json === undefined) return JSON.stringify({ jsonrpc: '2.0', id, result });
-  if (memo === null) sharedResultJson.set(result as object, json);
+  if (memo === null) keepJson(result as object, json);
   return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${json}}`;
 }
 

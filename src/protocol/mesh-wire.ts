@@ -5,7 +5,8 @@
 // each into one MeshCall (method, named params, caller from `params._dc_meta`) and encoding each
 // reply. Pure: no NATS, no dispatch, no size policy (that is actors/mesh-entry.ts).
 import { InvalidRequest, toJsonRpcError, type RpcFailure } from '../errors.ts';
-import { callerMeta, decodeRequest, encodeError, encodeResult, MAX_REQUEST_BYTES, resultJson, parseJsonBody, type CallerMeta, type RequestId } from './json-rpc.ts';
+import { callerMeta, decodeRequest, encodeError, encodeResult, MAX_REQUEST_BYTES, parseJsonBody, type CallerMeta, type RequestId } from './json-rpc.ts';
+import { resultJson } from './result-json.ts';
 import { subjects } from './subjects.ts';
 
 /** Longest broadcast body handled; broadcasts carry a function name and small params. */

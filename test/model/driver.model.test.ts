@@ -19,7 +19,7 @@ import { canModel, coverageOf, edgePaths, executorTable, MODEL_START_MS as START
 import { rootWithTestChildren, TEST_MESH_INPUT } from './root-children.ts';
 import { DEFAULT_SAFETY_POLICY } from '../../src/safety/safety-policy.ts';
 import { statusResult } from '../../src/machines/driver-policy.ts';
-import { resultJson } from '../../src/protocol/json-rpc.ts';
+import { resultJson } from '../../src/protocol/result-json.ts';
 
 type Ev = DriverEvent;
 type MotionEv = Extract<Ev, { type: 'rpc.motion' }>;

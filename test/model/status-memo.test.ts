@@ -7,7 +7,7 @@ import { afterEach, beforeEach, expect, test, vi } from 'vitest';
 import { createActor } from 'xstate';
 import { driverStatus, viewOf, type DriverEvent, type DriverInput } from '../../src/machines/driver.machine.ts';
 import { statusResult } from '../../src/machines/driver-policy.ts';
-import { resultJson } from '../../src/protocol/json-rpc.ts';
+import { resultJson } from '../../src/protocol/result-json.ts';
 import { MODEL_START_MS } from './model-harness.ts';
 import { rootWithTestChildren, TEST_MESH_INPUT } from './root-children.ts';
 

@@ -9,7 +9,8 @@ import { createRpcGate } from '../../src/actors/rpc-gate.ts';
 import { NotAllowedInState, OutcomeTimeout } from '../../src/errors.ts';
 import { defineFunction } from '../../src/rpc/function-def.ts';
 import { defineParams } from '../../src/rpc/params.ts';
-import { encodeResult, shareResult } from '../../src/protocol/json-rpc.ts';
+import { encodeResult } from '../../src/protocol/json-rpc.ts';
+import { shareResult } from '../../src/protocol/result-json.ts';
 
 type Ev = { type: 'rpc.status'; requestId: string } | { type: 'rpc.quiet'; requestId: string } | { type: 'lock' };
 
