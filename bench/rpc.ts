@@ -26,14 +26,19 @@ const ECHO_SUBJECT = 'device-connect.default.bench-echo.cmd';
 export const GOALS = { p50At1: 1.1, p99At64: 1.5, throughputAt64: 0.9, pacedP99: 2 } as const;
 /** Requests per target thrown away first (JIT, inbox subscription, first status reads). */
 const WARMUP_REQUESTS = 500;
-/** Sequential requests per block and blocks per target at 1 in flight (~1 s per block on 2 cores). */
-const SERIAL_BLOCK = 1_000;
-const SERIAL_ROUNDS = 5;
+/**
+ * Sequential requests per block and blocks per target at 1 in flight (~0.1 s per block on 2 cores).
+ * Short blocks, many rounds: a shared VM's speed drifts by 10-20 % over seconds, and with 5 blocks
+ * of 1,000 that drift alone moved the p50 ratio by ±0.04 between runs; the same 5,000 calls in 20
+ * alternated blocks put both targets under the same drift.
+ */
+const SERIAL_BLOCK = 250;
+const SERIAL_ROUNDS = 20;
 /** The concurrency figure. */
 const IN_FLIGHT = 64;
-/** Seconds per closed-loop block and blocks per target at 64 in flight. */
-const CONCURRENT_BLOCK_S = 3;
-const CONCURRENT_ROUNDS = 4;
+/** Seconds per closed-loop block and blocks per target at 64 in flight (alternated, for the same reason as the serial blocks). */
+const CONCURRENT_BLOCK_S = 1.5;
+const CONCURRENT_ROUNDS = 8;
 /** The paced rate and duration (the driver's run is one piece; the echo's is split around it). */
 const PACED_RATE_PER_S = 1_000;
 const DEFAULT_PACED_S = 60;
