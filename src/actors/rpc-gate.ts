@@ -131,6 +131,53 @@ interface Admitted {
   readonly caller: CallerMeta;
 }
 
+/** The state gate now: null when `can()` accepts the call, else its typed refusal (reported). */
+function refusedNow(options: RpcGateOptions, target: GateTarget, { fn, event, caller }: Admitted): GateResult | null {
+  const snapshot = target.getSnapshot();
+  if (snapshot.can(event as never)) return null;
+  const error =
+    options.explainRefusal?.(snapshot, event, fn.name) ??
+    new NotAllowedInState({ message: `${fn.name} is not allowed in the current state`, function: fn.name, state: snapshot.value });
+  options.onRefusal?.({ fn: fn.name, error, caller, event });
+  return { ok: false, error };
+}
+
+/**
+ * The checks before the state gate, in order: who the caller is, the params, the event, the caller
+ * allowlist, the rate limit (the dead-man hears the caller first). The refusal, or the call to gate.
+ */
+function admit(options: RpcGateOptions, fn: RpcFunction<unknown, { type: string }>, params: Record<string, unknown>, asserted: CallerMeta, newRequestId: () => string): GateResult | Admitted {
+  const method = fn.name;
+  const identified = options.identify?.({ fn: method, labels: fn.labels, params, caller: asserted }) ?? { ok: true, caller: asserted };
+  if (!identified.ok) {
+    const event = { type: 'caller.refused', ...(typeof params.owner === 'string' ? { owner: params.owner } : {}) };
+    options.onRefusal?.({ fn: method, error: identified.error, caller: asserted, event });
+    return { ok: false, error: identified.error };
+  }
+  const caller = identified.caller;
+  const decoded = fn.params.decode(params);
+  if (Result.isFailure(decoded)) return { ok: false, error: decoded.failure };
+  const requestId = newRequestId();
+  let event: { type: string };
+  try {
+    event = fn.toEvent(decoded.success, { requestId, function: method, caller });
+  } catch (error) {
+    return { ok: false, error: new HandlerFailed({ message: (error as Error).message }) };
+  }
+  const notAllowed = options.callerRefusal?.({ fn: method, labels: fn.labels, event, caller });
+  if (notAllowed) {
+    options.onRefusal?.({ fn: method, error: notAllowed, caller, event });
+    return { ok: false, error: notAllowed };
+  }
+  options.onCall?.(rateKey(event, caller));
+  const limited = rateLimited(options.rateLimiter, method, event, caller);
+  if (limited) {
+    if (limited.firstInBurst) options.onRefusal?.({ fn: method, error: limited.error, caller, event });
+    return { ok: false, error: limited.error };
+  }
+  return { fn, params, decoded: decoded.success, event, requestId, caller };
+}
+
 /** The gate as built here: also says how many calls wait for their outcome now (tests). */
 export type CreatedRpcGate = RpcGate & { readonly waiting: () => number };
 
@@ -169,50 +216,6 @@ export function createRpcGate(options: RpcGateOptions): CreatedRpcGate {
     });
   };
   const shared = sharedReads(sendAndWait);
-  /** The state gate now: null when `can()` accepts the call, else its typed refusal (reported). */
-  const refusedNow = ({ fn, event, caller }: Admitted): GateResult | null => {
-    const snapshot = target.getSnapshot();
-    if (snapshot.can(event as never)) return null;
-    const error =
-      options.explainRefusal?.(snapshot, event, fn.name) ??
-      new NotAllowedInState({ message: `${fn.name} is not allowed in the current state`, function: fn.name, state: snapshot.value });
-    options.onRefusal?.({ fn: fn.name, error, caller, event });
-    return { ok: false, error };
-  };
-  /** Every check before the machine, in order (approval aside): the refusal, or the call to send. */
-  const admit = (method: string, params: Record<string, unknown>, asserted: CallerMeta): GateResult | Admitted => {
-    const fn = byName.get(method) as RpcFunction<unknown, { type: string }> | undefined;
-    if (!fn) return { ok: false, error: new UnknownMethod({ message: `Unknown method: ${method}`, method }) };
-    const identified = options.identify?.({ fn: method, labels: fn.labels, params, caller: asserted }) ?? { ok: true, caller: asserted };
-    if (!identified.ok) {
-      const event = { type: 'caller.refused', ...(typeof params.owner === 'string' ? { owner: params.owner } : {}) };
-      options.onRefusal?.({ fn: method, error: identified.error, caller: asserted, event });
-      return { ok: false, error: identified.error };
-    }
-    const caller = identified.caller;
-    const decoded = fn.params.decode(params);
-    if (Result.isFailure(decoded)) return { ok: false, error: decoded.failure };
-    const requestId = `${idPrefix}${++issued}`;
-    let event: { type: string };
-    try {
-      event = fn.toEvent(decoded.success, { requestId, function: method, caller });
-    } catch (error) {
-      return { ok: false, error: new HandlerFailed({ message: (error as Error).message }) };
-    }
-    const notAllowed = options.callerRefusal?.({ fn: method, labels: fn.labels, event, caller });
-    if (notAllowed) {
-      options.onRefusal?.({ fn: method, error: notAllowed, caller, event });
-      return { ok: false, error: notAllowed };
-    }
-    options.onCall?.(rateKey(event, caller));
-    const limited = rateLimited(options.rateLimiter, method, event, caller);
-    if (limited) {
-      if (limited.firstInBurst) options.onRefusal?.({ fn: method, error: limited.error, caller, event });
-      return { ok: false, error: limited.error };
-    }
-    const admitted: Admitted = { fn, params, decoded: decoded.success, event, requestId, caller };
-    return refusedNow(admitted) ?? admitted;
-  };
   /** Sends an admitted call; a shared read joins the batch of its turn. */
   const dispatch = (call: Admitted): Promise<GateResult> => {
     const { fn, event, requestId, caller, params } = call;
@@ -226,15 +229,20 @@ export function createRpcGate(options: RpcGateOptions): CreatedRpcGate {
   const afterApproval = async (call: Admitted, held: Promise<RpcFailure | null>): Promise<GateResult> => {
     const verdict = await held;
     if (verdict) return { ok: false, error: verdict };
-    return refusedNow(call) ?? dispatch(call);
+    return refusedNow(options, target, call) ?? dispatch(call);
   };
   return {
     functionNames: [...byName.keys()],
     has: (method) => byName.has(method),
     waiting: waiters.size,
     call(method, params, asserted) {
-      const admitted = admit(method, params, asserted);
+      const fn = byName.get(method) as RpcFunction<unknown, { type: string }> | undefined;
+      if (!fn) return Promise.resolve({ ok: false, error: new UnknownMethod({ message: `Unknown method: ${method}`, method }) });
+      const admitted = admit(options, fn, params, asserted, () => `${idPrefix}${++issued}`);
       if ('ok' in admitted) return Promise.resolve(admitted);
+      const refused = refusedNow(options, target, admitted);
+      if (refused) return Promise.resolve(refused);
+      // Refused early (above) is never held.
       const held = options.hold?.({ fn: method, event: admitted.event, params, caller: admitted.caller });
       return held ? afterApproval(admitted, held) : dispatch(admitted);
     },
