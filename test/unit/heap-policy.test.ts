@@ -46,11 +46,14 @@ describe('driver heap policy', () => {
     expect(set).toContain('--heap-growing-percent=50');
   });
 
-  test('set at run time, it keeps the young generation from growing under churn (V8 alone lets it double)', () => {
+  test('set at run time, it keeps the young generation from growing under churn (V8 alone doubles it to its maximum)', () => {
     const policy = youngGenerationAfterChurn(DRIVER_V8_FLAGS);
     const defaults = youngGenerationAfterChurn([]);
-    expect(policy).toBeLessThanOrEqual(4 * 1024 * 1024);
-    expect(defaults).toBeGreaterThan(2 * policy);
+    // Measured: V8 alone 32 MB every run; with the policy 2 MB in most runs, up to 6.25 MB on a loaded
+    // CI box (V8 still resizes new space a little with the growth factor at 1). The policy's point is
+    // the gap, so the check is relative: a quarter of what V8 alone reaches, at most.
+    expect(defaults).toBeGreaterThanOrEqual(16 * 1024 * 1024);
+    expect(policy).toBeLessThanOrEqual(defaults / 4);
   });
 
   test('set at run time, it keeps promoted garbage from piling up in the old generation (measured: ~35 MB peak against ~80 MB)', () => {
