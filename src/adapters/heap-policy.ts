@@ -1,9 +1,9 @@
 // The V8 heap policy of a process that runs the driver for hours (`run`, `app`; issue 11, README
 // "Where the memory goes"). Two flags, both read by V8 each time it sizes a space, so setting them at
 // start takes effect (flags read once at heap set-up, like the semi-space sizes, do not):
-// - the young generation stays near the size it starts with (2-6 MB measured) instead of doubling
-//   whenever many objects survive a scavenge (V8 let a driver answering captures back to back grow it to two 64 MB
-//   semi-spaces: 128 MB committed for objects that live a few milliseconds);
+// - the young generation stays near its start size (2-6 MB measured) instead of doubling whenever
+//   many objects survive a scavenge (V8 let a driver answering captures back to back grow it to two
+//   64 MB semi-spaces: 128 MB committed for objects that live a few milliseconds);
 // - the old generation may grow by half its live size before a full collection, not by up to 4×:
 //   with a small young generation, whatever a capture in flight holds at a scavenge is promoted,
 //   and V8 let that garbage pile up to ~100 MB (RSS 217 → 250 MB from 1,000 to 2,000 captures;
