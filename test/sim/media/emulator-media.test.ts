@@ -9,6 +9,13 @@ import { type Emulator, startEmulator } from '../../../src/sim/emulator.ts';
 import { type RawMediaConsumer, openRawMediaConsumer, waitFor } from '../../harness/raw-media-consumer.ts';
 import { decodeVideo } from './decode-video.ts';
 
+/**
+ * How long a new consumer may wait for its first keyframe here. The producer's IDR period is 2 s
+ * (h264-producer.test.ts checks that property); these tests only need one to arrive, and on a loaded
+ * 2-core CI box the 720p encoder starting with the emulator once took over 3 s to deliver it.
+ */
+const KEYFRAME_WAIT_MS = 10_000;
+
 const consumers: RawMediaConsumer[] = [];
 
 async function consumer(url: string): Promise<RawMediaConsumer> {
@@ -51,7 +58,7 @@ describe('wireless emulator with media', () => {
     expect(emulator.media?.attached).toBe(true);
     const c = await consumer(emulator.signallingUrl ?? '');
     expect(c.codec).toBe('h264');
-    await waitFor('a keyframe', () => c.frames.some((frame) => frame.keyframe), 3_000);
+    await waitFor('a keyframe', () => c.frames.some((frame) => frame.keyframe), KEYFRAME_WAIT_MS);
     const key = c.frames.find((frame) => frame.keyframe);
     expect(decodeVideo('h264', [key?.data ?? new Uint8Array()])[0]).toMatchObject({ width: 1280, height: 720 });
   });
@@ -70,7 +77,7 @@ describe('wireless emulator with media', () => {
     expect(emulator.media?.attached).toBe(true);
     const again = await consumer(url);
     await again.dataChannelOpen;
-    await waitFor('a keyframe', () => again.frames.some((frame) => frame.keyframe), 3_000);
+    await waitFor('a keyframe', () => again.frames.some((frame) => frame.keyframe), KEYFRAME_WAIT_MS);
   });
 
   test('daemon stop drops the signalling server; start brings the producer back on the same URL within 3 s', async () => {
@@ -86,7 +93,7 @@ describe('wireless emulator with media', () => {
     await emulator.start();
     expect(emulator.signallingUrl).toBe(url);
     const again = await consumer(url);
-    await waitFor('a keyframe', () => again.frames.some((frame) => frame.keyframe), 3_000);
+    await waitFor('a keyframe', () => again.frames.some((frame) => frame.keyframe), KEYFRAME_WAIT_MS);
     expect(performance.now() - restarted).toBeLessThan(3_000);
   });
 });
@@ -98,7 +105,7 @@ describe('lite emulator with media', () => {
       expect(emulator.media?.mode).toBe('vp8');
       const c = await consumer(emulator.signallingUrl ?? '');
       expect(c.codec).toBe('vp8');
-      await waitFor('a keyframe', () => c.frames.some((frame) => frame.keyframe), 3_000);
+      await waitFor('a keyframe', () => c.frames.some((frame) => frame.keyframe), KEYFRAME_WAIT_MS);
       await c.close();
     } finally {
       await emulator.close();
