@@ -2,9 +2,9 @@
 // "no per-request work that can be done once"): the same children's snapshots, the same root
 // observations and the same lease holder give the same frozen `driver_state` with its JSON encoded
 // once; the daemon block is rebuilt only for its age. A status with approvals pending (their time
-// left moves) is never kept. Owns only that memo. Not the status's fields: `daemonHead` (with
-// `daemonBlockAged` per call) and `driverStateBlock` (driver-policy.ts) build them on a miss, from the same snapshots. §4 of the
-// reference driver; README "Where the time goes: RPC".
+// left moves) is never kept. Owns only that memo. Not the status's fields: `daemonHead` (aged per
+// call by `daemonBlockAged`) and `driverStateBlock` (driver-policy.ts) build them on a miss, from
+// the same snapshots. §4 of the reference driver; README "Where the time goes: RPC".
 import { presetResultJson } from '../protocol/result-json.ts';
 import type { MediaPolicyState } from '../safety/media-policy.ts';
 import type { SafetyPolicy } from '../safety/safety-policy.ts';
