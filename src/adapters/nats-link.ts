@@ -207,8 +207,11 @@ export class NatsLink {
       maxPayload: () => this.maxPayload(),
       bytesOver: (reply: WireReply, limit: number) => bytesOver(reply.body, NO_HEADERS, limit),
       send: (reply: WireReply) => {
-        const subject = reply.subject ?? msg.reply;
-        if (subject && !this.nc.isClosed()) this.nc.publish(subject, reply.body);
+        if (this.nc.isClosed()) return;
+        // To the request's own inbox: `respond`, which skips the client's subject check (a regular
+        // expression per reply) on an inbox the broker gave; a reply on its own subject is published.
+        if (reply.subject === undefined) msg.respond(reply.body);
+        else this.nc.publish(reply.subject, reply.body);
       },
     };
   }
