@@ -2,8 +2,9 @@
 // (`src/cli.ts run --target` an `emulate` process, --no-media; `--rpc-with-sim`: `run --sim`, the
 // emulator inside the driver's process) vs the bare echo (bench/rpc-echo.ts, own
 // process, same NATS library, same reply size), one private nats-server, this process the client:
-// p50 at 1 in flight, p99 and throughput at 64, open-loop 1,000 req/s (lost, p99). The two alternate
-// so machine load hits both; ratios count, absolutes are context. Measurement only, no assertions.
+// p50 at 1 in flight, p99 and throughput at 64, open-loop 1,000 req/s (lost, p99), once V8 has
+// settled (the first calls' p50 is printed as context). The two alternate so machine load hits
+// both; ratios count, absolutes are context. Measurement only, no assertions.
 // Flags: --rpc-paced-s N, --rpc-cpu-prof DIR, --rpc-driver-flags "NODE FLAGS" (driver process only),
 // --rpc-with-sim.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -24,8 +25,19 @@ const ECHO_SUBJECT = 'device-connect.default.bench-echo.cmd';
 
 /** Issue 11 goals, as ratios to the bare echo in the same run. */
 export const GOALS = { p50At1: 1.1, p99At64: 1.5, throughputAt64: 0.9, pacedP99: 2 } as const;
-/** Requests per target thrown away first (JIT, inbox subscription, first status reads). */
+/** Requests per target thrown away first (inbox subscription, first status reads, first compiles). */
 const WARMUP_REQUESTS = 500;
+/**
+ * Serial requests per target after the early blocks, before anything is measured: V8 is still
+ * optimizing the driver's path long after 500 calls (`--trace-opt` in the driver, one call at a
+ * time, two runs, compile times as V8 reports them: 0.4-0.5 s in calls 0-5,000, 0.7-1.1 s in
+ * 5,000-15,000, under 0.1 s per 2,500 after that), on the second core that the broker and the
+ * client need, while its code runs in the lower tiers. The echo's few functions settle within the
+ * first 500. 20,000 each: ~8 s each on 2 cores.
+ */
+const JIT_WARMUP_REQUESTS = 20_000;
+/** Alternated blocks per target measured right after the first 500 calls (context only: the driver before V8 settles). */
+const EARLY_ROUNDS = 4;
 /**
  * Sequential requests per block and blocks per target at 1 in flight (~0.1 s per block on 2 cores).
  * Short blocks, many rounds: a shared VM's speed drifts by 10-20 % over seconds, and with 5 blocks
@@ -62,6 +74,8 @@ export interface Latencies {
 }
 
 export interface TargetFigures {
+  /** 1 in flight right after the first 500 calls (the driver's path not yet optimized by V8): context, no goal. */
+  readonly early: Latencies;
   readonly serial: Latencies;
   readonly concurrent: Latencies & { readonly perSecond: number };
   readonly paced: Latencies & { readonly lost: number; readonly sent: number; readonly seconds: number };
@@ -283,6 +297,12 @@ async function measure(nc: NatsConnection, pacedSeconds: number, pids: readonly 
   const cpu = new CpuMeter(pids);
   const replyBytes = await Promise.all(targets.map(async (s) => (await once(nc, s)).bytes));
   for (const s of targets) await serialBlock(nc, s, WARMUP_REQUESTS, []);
+  const early: number[][] = [[], []];
+  for (let round = 0; round < EARLY_ROUNDS; round++) {
+    for (const t of round % 2 === 0 ? ([0, 1] as const) : ([1, 0] as const)) await serialBlock(nc, targets[t], SERIAL_BLOCK, early[t]!);
+  }
+  log(`  early (before V8 settles): ${EARLY_ROUNDS} × ${SERIAL_BLOCK} each, done; warming up: ${JIT_WARMUP_REQUESTS} calls each`);
+  for (const s of targets) await serialBlock(nc, s, JIT_WARMUP_REQUESTS, []);
   await cpu.sampleIdle(IDLE_SAMPLE_S);
   const serial: number[][] = [[], []];
   for (let round = 0; round < SERIAL_ROUNDS; round++) {
@@ -310,6 +330,7 @@ async function measure(nc: NatsConnection, pacedSeconds: number, pids: readonly 
   const [echoA, drv, echoB] = pacedRuns as [{ sent: number; lost: number }, { sent: number; lost: number }, { sent: number; lost: number }];
   log(`  paced ${PACED_RATE_PER_S}/s: ${pacedSeconds} s each, done`);
   const figures = (t: 0 | 1, p: { sent: number; lost: number }): TargetFigures => ({
+    early: latencies(early[t]!),
     serial: latencies(serial[t]!),
     concurrent: { ...latencies(concurrent[t]!), perSecond: completed[t]! / (CONCURRENT_ROUNDS * CONCURRENT_BLOCK_S) },
     paced: { ...latencies(paced[t]!), ...p, seconds: pacedSeconds },
@@ -351,7 +372,7 @@ export async function runRpcBench(options: RpcBenchOptions = {}, log: (line: str
         }
       });
     });
-    log(`rpc bench: driver and echo up (paced ${pacedSeconds} s each; ~${Math.round(2 * pacedSeconds + 30)} s in all)`);
+    log(`rpc bench: driver and echo up (paced ${pacedSeconds} s each; ~${Math.round(2 * pacedSeconds + 50)} s in all)`);
     const driverCase = emulator ? 'src/cli.ts run --no-media --target <an emulate process>: the driver alone' : 'src/cli.ts run --sim --no-media: the emulator in the driver\'s process';
     return { ...(await measure(nc, pacedSeconds, [driver.pid, echo.pid], log)), pacedSeconds, driverCase };
   } finally {
@@ -386,6 +407,7 @@ export function formatRpcBench(r: RpcBenchReport): string {
     `  CPU per request, µs (driver / echo): 1 in flight ${us(r.driver.cpuUsPerRequest.serial)} / ${us(r.echo.cpuUsPerRequest.serial)}, ${IN_FLIGHT} in flight ${us(r.driver.cpuUsPerRequest.concurrent)} / ${us(r.echo.cpuUsPerRequest.concurrent)}, paced ${us(r.driver.cpuUsPerRequest.paced)} / ${us(r.echo.cpuUsPerRequest.paced)} (net of idle: driver ${r.idleCpuPercent[0].toFixed(1)} %, echo ${r.idleCpuPercent[1].toFixed(1)} % of a core with no requests)`,
     `  write syscalls per request (driver / echo): 1 in flight ${r.driver.writesPerRequest.serial.toFixed(2)} / ${r.echo.writesPerRequest.serial.toFixed(2)}, ${IN_FLIGHT} in flight ${r.driver.writesPerRequest.concurrent.toFixed(2)} / ${r.echo.writesPerRequest.concurrent.toFixed(2)}, paced ${r.driver.writesPerRequest.paced.toFixed(2)} / ${r.echo.writesPerRequest.paced.toFixed(2)}`,
     `  1 in flight p99: driver ${ms(r.driver.serial.p99)}, echo ${ms(r.echo.serial.p99)}; ${IN_FLIGHT} in flight p50: driver ${ms(r.driver.concurrent.p50)}, echo ${ms(r.echo.concurrent.p50)}`,
+    `  1 in flight before the warm-up (calls ${WARMUP_REQUESTS + 1}-${WARMUP_REQUESTS + EARLY_ROUNDS * SERIAL_BLOCK} of each, V8 still optimizing the driver): p50 driver ${ms(r.driver.early.p50)}, echo ${ms(r.echo.early.p50)}, ratio ${(r.driver.early.p50 / r.echo.early.p50).toFixed(2)}`,
     '',
   ].join('\n');
 }
