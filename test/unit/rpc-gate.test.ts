@@ -156,3 +156,22 @@ test('an outcome the machine answers inside send arms no timer; one it answers l
     vi.useRealTimers();
   }
 });
+
+test('a call sent from inside another call\'s send gets its own outcome, and so does the outer call; none is left waiting', async () => {
+  const target = heldTarget();
+  const gate = createRpcGate({ functions: [move, silent], target });
+  let inner: Promise<unknown> | undefined;
+  target.send = (event: never) => {
+    const e = event as { requestId: string; x: number };
+    target.sent.push(e);
+    if (e.x === 0.5) {
+      // The outer event reaches a second call synchronously; the inner is answered inside its own send, the outer after it.
+      inner = gate.call('move', { x: 0.25 }, noCaller);
+      target.answer(e.requestId, { moved: e.x });
+    } else target.answer(e.requestId, { moved: e.x });
+  };
+  const outer = await gate.call('move', { x: 0.5 }, noCaller);
+  expect(outer).toEqual({ ok: true, result: { moved: 0.5 } });
+  expect(await inner).toEqual({ ok: true, result: { moved: 0.25 } });
+  expect(gate.waiting()).toBe(0);
+});
