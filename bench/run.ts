@@ -310,4 +310,7 @@ if (import.meta.main) {
   if (parts.has('footprint')) process.stdout.write(formatFootprint(await runFootprintBench()));
   if (parts.has('audit')) process.stdout.write(formatAuditAppend(runAuditAppendBench()));
   process.stdout.write(`total ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+  // node-datachannel's threads (the panorama part's --sim driver) keep a process alive after every
+  // peer is closed, and its global cleanup() is never called (src/sim/media/h264-peer.ts): exit as the CLI does.
+  process.exit(0);
 }
