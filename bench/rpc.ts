@@ -389,7 +389,7 @@ export function formatRpcBench(r: RpcBenchReport): string {
   const ms = (v: number) => `${v.toFixed(3)} ms`;
   const us = (v: number) => v.toFixed(1);
   const row = (name: string, d: string, e: string, ratio: number, goal: string, met: boolean) =>
-    `${name.padEnd(34)}${d.padStart(14)}${e.padStart(14)}${ratio.toFixed(2).padStart(8)}   ${goal.padEnd(8)}${met ? 'met' : 'NOT met'}`;
+    `${name.padEnd(34)}${d.padStart(14)}${e.padStart(14)}${ratio.toFixed(3).padStart(8)}   ${goal.padEnd(8)}${met ? 'met' : 'NOT met'}`;
   const p50 = r.driver.serial.p50 / r.echo.serial.p50;
   const p99 = r.driver.concurrent.p99 / r.echo.concurrent.p99;
   const tput = r.driver.concurrent.perSecond / r.echo.concurrent.perSecond;
