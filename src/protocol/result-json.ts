@@ -56,7 +56,15 @@ export function keepJson(result: object, json: string): void {
   shared.set(result, json);
 }
 
-/** `JSON.stringify(result ?? null)`, or the JSON already encoded for it (shared or preset). */
+/**
+ * `JSON.stringify(result ?? null)`, or the JSON already encoded for it (shared or preset); a shared
+ * result's first encoding here is kept too, as `encodeResult` keeps it for the envelope.
+ */
 export function resultJson(result: unknown): string {
-  return keptJson(result) ?? (JSON.stringify(result ?? null) as string | undefined) ?? 'null';
+  const kept = keptJson(result);
+  if (typeof kept === 'string') return kept;
+  const json = JSON.stringify(result ?? null) as string | undefined;
+  if (json === undefined) return 'null';
+  if (kept === null) keepJson(result as object, json);
+  return json;
 }

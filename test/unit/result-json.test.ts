@@ -35,6 +35,11 @@ test('sharing a preset result keeps its preset JSON; a shared result is encoded 
   expect(keptJson(plain)).toBeNull();
   expect(encodeResult(1, plain)).toBe('{"jsonrpc":"2.0","id":1,"result":{"b":[1,2]}}');
   expect(keptJson(plain)).toBe('{"b":[1,2]}');
+  // The same on .svc (the bare result JSON): the first reply's encoding is kept for the rest.
+  const onSvc = { c: 'x' };
+  shareResult(onSvc);
+  expect(resultJson(onSvc)).toBe('{"c":"x"}');
+  expect(keptJson(onSvc)).toBe('{"c":"x"}');
 });
 
 test('params without _dc_meta are decoded as sent; with it, the caller is taken out of them', () => {
