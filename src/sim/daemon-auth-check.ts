@@ -40,6 +40,9 @@ export class DaemonAuthCheck {
   upgrade(handler: (request: IncomingMessage, socket: Duplex, head: Buffer) => void): (request: IncomingMessage, socket: Duplex, head: Buffer) => void {
     return (request, socket, head) => {
       if (this.#allowed(request, 'ws')) return handler(request, socket, head);
+      // The HTTP server stops watching a socket it hands to the upgrade handler: a client that
+      // resets the refused connection would otherwise be an uncaught error in the emulator.
+      socket.on('error', () => socket.destroy());
       socket.end('HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\nconnection: close\r\n\r\n');
     };
   }
