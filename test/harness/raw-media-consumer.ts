@@ -168,8 +168,14 @@ export async function openRawMediaConsumer(options: RawMediaConsumerOptions): Pr
     depacketizer = known.codec === 'h264' ? createH264Depacketizer({ payloadType: known.videoPayloadType }) : createVp8Depacketizer({ payloadType: known.videoPayloadType });
     const peer = new nodeDataChannel.PeerConnection('raw-consumer', { iceServers: [], disableAutoNegotiation: true });
     pc = peer;
+    // ICE and connection states with their times since the answer began: a failure tells its story.
+    const started = performance.now();
+    const story: string[] = [];
+    const note = (what: string) => story.push(`${Math.round(performance.now() - started)} ms ${what}`);
+    peer.onIceStateChange((state) => note(`ice ${state}`));
     peer.onStateChange((state) => {
-      if (state === 'failed' || state === 'closed') rejectChannel(new Error(`the data channel never opened: the peer connection is ${state}`));
+      note(`connection ${state}`);
+      if (state === 'failed' || state === 'closed') rejectChannel(new Error(`the data channel never opened: the peer connection is ${state} (${story.join(', ')})`));
     });
     peer.onTrack((track) => {
       // node-datachannel closes a track or channel when any JS wrapper of it is garbage-collected:
