@@ -4,9 +4,9 @@
 // an RTX format), an Opus audio m-line, both sendrecv, and the `data` DataChannel created before
 // the offer; max-bundle is node-datachannel's default (reachy-daemon-api.md §9.1–9.2,
 // h264-webrtc.md §2). Sends the RTP the engine hands it, reports RTCP keyframe and retransmission
-// requests and the consumer's decoded audio. Teardown
-// follows h264-webrtc.md §5.4: the engine stops feeding it first, then `pc.close()`, never the
-// global `cleanup()`. Owns no encoding and no timers.
+// requests and the consumer's decoded audio. Its own ICE candidates go out only once the consumer's
+// answer is applied (see `#localCandidates`). Teardown follows h264-webrtc.md §5.4: the engine stops
+// feeding it first, then `pc.close()`, never the global `cleanup()`. Owns no encoding and no timers.
 import nodeDataChannel, { type DataChannel, type PeerConnection, type Track } from 'node-datachannel';
 import type { Logger } from '../../logging/logger.ts';
 import { parseRtpPacket } from '../../media/rtp/rtp-packet.ts';
@@ -65,6 +65,17 @@ export class H264Peer {
   readonly #channel: DataChannel;
   readonly #decoder = new OpusPcmDecoder();
   readonly #candidates = new HeldCandidates((ice) => this.#addRemoteCandidate(ice));
+  /**
+   * Our own candidates, sent only once the consumer's answer is applied. libdatachannel's
+   * `setRemoteDescription` gives ICE the consumer's credentials before it records the description
+   * whose fingerprint the DTLS handshake is checked against; a consumer that could already reach us
+   * (its checks answered before our answer arrived) got through ICE and DTLS inside that gap when
+   * this thread was preempted, and the check found no fingerprint: the connection failed at once
+   * (under CPU load, 2 of ~40 first sessions; libdatachannel logged "certificate verify failed" on
+   * our side). Without our candidates the consumer cannot reach us before the answer is applied.
+   * (The robot's webrtcsink trickles at once; the driver's consumer takes either order.)
+   */
+  readonly #localCandidates = new HeldCandidates((ice) => this.session.sendCandidate(ice.candidate, ice.sdpMLineIndex));
   #localSdp: string | null = null;
   #remoteSdp: string | null = null;
   #closed = false;
@@ -113,7 +124,7 @@ export class H264Peer {
     });
     this.#pc.onLocalCandidate((candidate, mid) => {
       if (this.#closed) return;
-      session.sendCandidate(bareCandidate(candidate), this.#localSdp === null ? 0 : mLineIndexOf(this.#localSdp, mid));
+      this.#localCandidates.offer({ candidate: bareCandidate(candidate), sdpMLineIndex: this.#localSdp === null ? 0 : mLineIndexOf(this.#localSdp, mid) });
     });
 
     this.handlers = {
@@ -147,6 +158,7 @@ export class H264Peer {
     if (this.#closed) return;
     this.#closed = true;
     this.#candidates.clear();
+    this.#localCandidates.clear();
     try {
       this.#pc.close();
     } catch (error) {
@@ -165,6 +177,7 @@ export class H264Peer {
     }
     this.#remoteSdp = sdp;
     this.#candidates.release();
+    this.#localCandidates.release();
   }
 
   /** One candidate of the consumer's, once the answer is applied (HeldCandidates holds earlier ones). */

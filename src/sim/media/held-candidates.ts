@@ -1,11 +1,11 @@
-// The consumer's ICE candidates as the emulator's producer peers (h264-peer.ts, vp8-peer.ts) take
-// them: those arriving before the answer is applied are held, in order and up to a bound, and
-// handed on once it is; later ones pass straight through. An empty candidate (end of candidates)
-// is dropped: neither PeerConnection needs it. Owns the queue only; adding a candidate to a
-// PeerConnection is the peer's.
+// ICE candidates the emulator's producer peers (h264-peer.ts, vp8-peer.ts) hold until the consumer's
+// answer is applied: the consumer's (both peers), and the H.264 peer's own before they are sent.
+// Those arriving before are held, in order and up to a bound, and handed on once it is; later ones
+// pass straight through. An empty candidate (end of candidates) is dropped: neither PeerConnection
+// needs it. Owns the queue only; adding a candidate to a PeerConnection, or sending one, is the peer's.
 import type { IcePayload } from '../../media/signalling/protocol.ts';
 
-/** Remote candidates held until the answer is applied; a consumer sends a few dozen at most. */
+/** Candidates held until the answer is applied; a consumer sends a few dozen at most, a producer a few. */
 export const MAX_HELD_CANDIDATES = 64;
 
 export class HeldCandidates {
@@ -13,7 +13,7 @@ export class HeldCandidates {
   readonly #held: IcePayload[] = [];
   #released = false;
 
-  /** `add` hands one candidate to the PeerConnection (after `release()` only). */
+  /** `add` hands one candidate on (after `release()` only). */
   constructor(add: (ice: IcePayload) => void) {
     this.#add = add;
   }
