@@ -3,9 +3,11 @@
 // by `/ws/sdk` and `/api/move/ws/updates` (reachy-daemon-api.md §2, §1.2): handshake timeout,
 // bounded frame size, no permessage-deflate, reconnect forever with capped full-jitter back-off,
 // ping/pong liveness, bounded send buffer, typed open/close/reconnecting events, relaxed reading
-// (frames left in the kernel and read in a batch every interval; issue 11) with conservative frame
-// times, and the base class of the endpoint clients (DaemonPushClient). Does not own frame meaning
+// (frames left in the kernel and read in a batch every interval, on a plain TCP socket that stops
+// reading the moment it is paused; issue 11) with conservative frame times, and the base class of
+// the endpoint clients (DaemonPushClient). Does not own frame meaning
 // (the endpoint clients decode text frames), when to relax (daemon-sdk-socket.ts) nor robot state.
+import { connect as tcpConnect, type NetConnectOpts, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import { backoffDelayMs } from '../backoff.ts';
 import { createLogger, type Logger } from '../logging/logger.ts';
@@ -43,8 +45,12 @@ export const CLOSE_GRACE_MS = 500;
  * Node keeps reading a paused socket from the kernel until its stream buffer holds this much. One
  * byte stops it at the first chunk, so a relaxed socket's frames wait in the kernel and cost no
  * wake-up each; a flowing socket never buffers (chunks go straight to ws), so live reading is unchanged.
+ * Plain TCP sockets stop at once instead (tcpSocketStoppedWhenPaused); this bounds TLS sockets and
+ * an injected transport's.
  */
 export const PAUSED_READ_BUFFER_BYTES = 1;
+/** The most one read of a plain TCP daemon socket takes from the kernel: Node's own read size. */
+export const TCP_READ_CHUNK_BYTES = 64 * 1024;
 
 export type SocketState = 'connecting' | 'open' | 'waiting' | 'closed';
 
@@ -152,6 +158,21 @@ function transportConnection(transport: DaemonTransport): NonNullable<WebSocket.
   return create as unknown as NonNullable<WebSocket.ClientOptions['createConnection']>;
 }
 
+/**
+ * `net.connect` for a ws:// daemon socket whose `pause()` stops reading from the kernel at once.
+ * Node does that for a socket made with `onread` (documented: pause and resume keep working); each
+ * chunk read into the reused buffer is copied and pushed on to the socket's own stream, so node:http
+ * and ws read it as any socket. A plain paused socket instead read the next chunk to arrive before
+ * stopping, and libuv stopped watching it only at the chunk after: three wake-ups per relaxed drain
+ * instead of two (issue 11, README "Where the time goes: capture and idle").
+ */
+export function tcpSocketStoppedWhenPaused(options: NetConnectOpts): Socket {
+  const buffer = Buffer.allocUnsafe(TCP_READ_CHUNK_BYTES);
+  // Returning push's answer keeps the stream's back-pressure: false stops reading until resumed.
+  const socket: Socket = tcpConnect({ ...options, onread: { buffer, callback: (bytes: number, chunk: Uint8Array): boolean => socket.push(Buffer.from(chunk.subarray(0, bytes))) } });
+  return socket;
+}
+
 export class ReconnectingSocket {
   readonly url: string;
   readonly #log: Logger;
@@ -164,6 +185,8 @@ export class ReconnectingSocket {
   readonly #transport: DaemonTransport | undefined;
   readonly #auth: DaemonAuth | undefined;
   #socket: WebSocket | null = null;
+  /** The TCP socket under #socket when this client made it (plain ws:// without a transport). */
+  #tcp: Socket | null = null;
   #state: SocketState = 'waiting';
   #attempt = 0;
   #openedAt = 0;
@@ -280,6 +303,11 @@ export class ReconnectingSocket {
     return this.#state === 'open' ? performance.now() - this.#lastReadMono : Number.POSITIVE_INFINITY;
   }
 
+  /** Bytes read from the kernel on the current plain-TCP connection (0 over TLS or a transport). */
+  get bytesRead(): number {
+    return this.#tcp?.bytesRead ?? 0;
+  }
+
   /** Bytes `ws` still holds for the current connection (not yet handed to the kernel). */
   get bufferedAmount(): number {
     return this.#socket?.bufferedAmount ?? 0;
@@ -321,8 +349,7 @@ export class ReconnectingSocket {
       ...({ readableHighWaterMark: PAUSED_READ_BUFFER_BYTES } as object),
       headers: authHeaders(this.#auth),
       ...tlsTrust(this.#auth),
-      // node:http calls createConnection(options, oncreate) and takes the socket from oncreate; ws's type only knows net's form.
-      ...(this.#transport ? { createConnection: transportConnection(this.#transport) } : {}),
+      ...this.#connection(),
     });
     this.#socket = socket;
     let opened = false;
@@ -373,6 +400,15 @@ export class ReconnectingSocket {
       }
       if (this.#state !== 'closed') this.#scheduleReconnect(reason);
     });
+  }
+
+  /** How the next socket is opened: through the transport, as a TCP socket that stops when paused (ws://), or ws's own (wss://). */
+  #connection(): { createConnection?: NonNullable<WebSocket.ClientOptions['createConnection']> } {
+    // node:http calls createConnection(options, oncreate) and takes the socket from oncreate; ws's type only knows net's form.
+    if (this.#transport) return { createConnection: transportConnection(this.#transport) };
+    if (!this.url.startsWith('ws:')) return {};
+    const create = (options: NetConnectOpts): Socket => (this.#tcp = tcpSocketStoppedWhenPaused(options));
+    return { createConnection: create as NonNullable<WebSocket.ClientOptions['createConnection']> };
   }
 
   #scheduleReconnect(lastError: string): void {

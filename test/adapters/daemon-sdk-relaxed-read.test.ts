@@ -2,7 +2,8 @@
 // emulator's 50 Hz pushes: at idle the pushes are read in batches no more than about one
 // RELAXED_READ_INTERVAL_MS apart, dated at the pause before them (never younger than they may be);
 // a command makes reading live at once and `readLive` waits for a push read live; after the quiet
-// period reading relaxes again; a socket closed while relaxed is noticed within about one interval.
+// period reading relaxes again; a relaxed TCP socket takes nothing from the kernel between drains; a
+// socket closed while relaxed is noticed within about one interval.
 import { afterEach, describe, expect, test } from 'vitest';
 import { DaemonSdkSocket, RELAXED_READ_INTERVAL_MS } from '../../src/adapters/daemon-sdk-socket.ts';
 import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
@@ -39,6 +40,13 @@ async function batchesOver(sdk: DaemonSdkSocket, ms: number): Promise<{ at: numb
   await sleep(ms);
   off();
   return batches;
+}
+
+/** Reaches the client's reconnecting socket, to read how many bytes it took from the kernel. */
+class KernelReadProbe extends DaemonSdkSocket {
+  get kernelBytesRead(): number {
+    return this.socket.bytesRead;
+  }
 }
 
 const maxGap = (batches: { at: number }[]): number => Math.max(...batches.slice(1).map((b, i) => b.at - (batches[i] as { at: number }).at));
@@ -103,6 +111,29 @@ describe('relaxed reading at idle (issue 11)', () => {
     expect(liveAtProgress).toBe(true);
     await eventually(() => sdk.readsRelaxed, quietMs + SLACK_MS);
     expect(performance.now() - doneAt).toBeGreaterThan(quietMs - 20);
+  });
+
+  test('a relaxed TCP socket takes nothing from the kernel between drains', async () => {
+    const emulator = await startEmulator({ timeScale: 0.05 });
+    cleanups.push(() => emulator.close());
+    const everyMs = 400;
+    const sdk = new KernelReadProbe({ baseUrl: emulator.url, relaxedReadIntervalMs: everyMs });
+    cleanups.push(() => sdk.close());
+    await nextEvent(sdk, 'open');
+    for (let drain = 0; drain < 3; drain++) {
+      // Everything that waited is read in the drain's loop turn; its check phase pauses the socket again.
+      const atDrain = await new Promise<number>((resolve) => {
+        const off = sdk.on('head_pose', () => (off(), setImmediate(() => resolve(sdk.kernelBytesRead))));
+      });
+      // Well before the next drain ~7 more ticks of pushes wait in the kernel: a paused socket that
+      // still read the next chunk to arrive (and a libuv wake-up for it) would count it here.
+      await sleep(everyMs / 3);
+      expect(sdk.kernelBytesRead).toBe(atDrain);
+    }
+    const beforeLive = sdk.kernelBytesRead;
+    await sdk.readLive();
+    expect(sdk.kernelBytesRead).toBeGreaterThan(beforeLive);
+    expect(sdk.latest('head_pose')?.stale).toBe(false);
   });
 
   test('a socket closed while relaxed is noticed within about one interval', async () => {
