@@ -25,12 +25,18 @@ const SETTLE_MS = 5_000;
 /** CPU is averaged over this window: long against timers of 1–5 s, short enough for the bench. */
 const IDLE_WINDOW_MS = 20_000;
 /**
- * The driver-alone rows also read CPU over a second IDLE_WINDOW_MS window starting this long after
- * the first answer: V8 is still compiling the hot paths in the first window (`--trace-opt` showed
+ * The driver-alone rows also read CPU over STEADY_WINDOWS more IDLE_WINDOW_MS windows starting this
+ * long after the first answer: V8 is still compiling the hot paths in the first window (`--trace-opt` showed
  * ~75 optimisations between 10 and 20 s after start, and 1–4.7 % CPU falling to a flat ~0.75 % by
- * ~45 s in 15 s windows of an idle driver), so the first window is start-up, the second is idle.
+ * ~45 s in 15 s windows of an idle driver), so the first window is start-up, the later ones idle.
  */
 const STEADY_AFTER_MS = 60_000;
+/**
+ * The steady reading is this many IDLE_WINDOW_MS windows back to back, reported as their mean with
+ * the lowest and highest window: on a shared 2-core VM one idle driver's 20–30 s windows read
+ * anywhere in 0.86–1.46 % within minutes, so one window alone says more about the host than the driver.
+ */
+const STEADY_WINDOWS = 3;
 /** Captures before the first RSS reading, then up to the second (issue 11: flat after 1,000). */
 const CAPTURES_FIRST = 200;
 const CAPTURES_TOTAL = 1_000;
@@ -85,6 +91,15 @@ async function cpuPercent(pid: number, windowMs: number): Promise<number> {
   const before = cpuSeconds(pid);
   await new Promise((r) => setTimeout(r, windowMs));
   return ((cpuSeconds(pid) - before) * 1000 * 100) / windowMs;
+}
+
+/** CPU over STEADY_WINDOWS windows from STEADY_AFTER_MS after `answeredAt`: their mean and range. */
+async function steadyCpu(pid: number, answeredAt: number): Promise<Pick<FootprintRow, 'cpuSteadyPct' | 'cpuSteadyRangePct'>> {
+  await new Promise((r) => setTimeout(r, Math.max(0, answeredAt + STEADY_AFTER_MS - performance.now())));
+  const windows: number[] = [];
+  for (let i = 0; i < STEADY_WINDOWS; i++) windows.push(await cpuPercent(pid, IDLE_WINDOW_MS));
+  const mean = windows.reduce((a, b) => a + b, 0) / windows.length;
+  return { cpuSteadyPct: mean, cpuSteadyRangePct: [Math.min(...windows), Math.max(...windows)] };
 }
 
 async function capture(nc: NatsConnection, deviceId: string, encoding: 'jpeg' | 'thumbnail'): Promise<number> {
@@ -146,8 +161,10 @@ export interface FootprintRow {
   readonly name: string;
   readonly rssIdleMb: number;
   readonly cpuIdlePct: number;
-  /** CPU over IDLE_WINDOW_MS from STEADY_AFTER_MS after the first answer (driver-alone rows only). */
+  /** Mean CPU over STEADY_WINDOWS windows of IDLE_WINDOW_MS from STEADY_AFTER_MS after the first answer (driver-alone rows only). */
   readonly cpuSteadyPct?: number;
+  /** The lowest and the highest of those windows. */
+  readonly cpuSteadyRangePct?: readonly [number, number];
   readonly media: boolean;
   readonly captures?: {
     readonly jpegMs: number;
@@ -214,12 +231,8 @@ async function measureCase(nc: NatsConnection, url: string, name: string, entry:
     const rssIdleMb = rssMb(pid);
     keepSmaps(pid, 'idle');
     const cpuIdlePct = await cpuPercent(pid, IDLE_WINDOW_MS);
-    let cpuSteadyPct: number | undefined;
-    if (steady) {
-      await new Promise((r) => setTimeout(r, Math.max(0, answeredAt + STEADY_AFTER_MS - performance.now())));
-      cpuSteadyPct = await cpuPercent(pid, IDLE_WINDOW_MS);
-    }
-    if (!withCaptures) return { name, rssIdleMb, cpuIdlePct, ...(cpuSteadyPct === undefined ? {} : { cpuSteadyPct }), media };
+    const steadyReading = steady ? await steadyCpu(pid, answeredAt) : {};
+    if (!withCaptures) return { name, rssIdleMb, cpuIdlePct, ...steadyReading, media };
     const jpeg: number[] = [];
     const thumbnail: number[] = [];
     for (let i = 0; i < TIMED_CAPTURES + FIRST_CAPTURE_SKIP; i++) {
@@ -249,7 +262,7 @@ async function measureCase(nc: NatsConnection, url: string, name: string, entry:
     const barePaced = await bareSharpPacedMs();
     const pacedJpegMs = median(paced.jpeg);
     const pacedThumbnailMs = median(paced.thumbnail);
-    return { name, rssIdleMb, cpuIdlePct, ...(cpuSteadyPct === undefined ? {} : { cpuSteadyPct }), media, captures: { jpegMs: median(jpeg), thumbnailMs: median(thumbnail), pacedJpegMs, pacedThumbnailMs, bareJpegMs, bareThumbnailMs, barePacedJpegMs: barePaced.jpeg, barePacedThumbnailMs: barePaced.thumbnail, rssAfterFirstMb, rssAfterTotalMb, rssAfterLaterMb, cpuMsPerCapture } };
+    return { name, rssIdleMb, cpuIdlePct, ...steadyReading, media, captures: { jpegMs: median(jpeg), thumbnailMs: median(thumbnail), pacedJpegMs, pacedThumbnailMs, bareJpegMs, bareThumbnailMs, barePacedJpegMs: barePaced.jpeg, barePacedThumbnailMs: barePaced.thumbnail, rssAfterFirstMb, rssAfterTotalMb, rssAfterLaterMb, cpuMsPerCapture } };
   } finally {
     await stopProcess(child);
   }
@@ -289,11 +302,14 @@ export function formatFootprint(report: FootprintReport): string {
   const lines = [
     '',
     `footprint: RSS and CPU % of one core over ${IDLE_WINDOW_MS / 1000} s after ${SETTLE_MS / 1000} s settling (media: streaming, no captures); --sim's media producer runs in the driver's process`,
-    `"steady": CPU over ${IDLE_WINDOW_MS / 1000} s from ${STEADY_AFTER_MS / 1000} s after the first answer, once V8 has compiled the hot paths (driver-alone rows)`,
+    `"steady": mean CPU over ${STEADY_WINDOWS} × ${IDLE_WINDOW_MS / 1000} s from ${STEADY_AFTER_MS / 1000} s after the first answer, once V8 has compiled the hot paths, with the lowest and highest window (driver-alone rows)`,
     `(goals: RSS ≤ ${GOALS.rssNoMediaMb} MB without media, ≤ ${GOALS.rssMediaMb} MB with media; CPU ≤ ${GOALS.cpuNoMediaPct} % without media, ≤ ${GOALS.cpuStreamingPct} % streaming)`,
-    `${'case'.padEnd(52)}${'RSS MB'.padStart(8)}${'CPU %'.padStart(8)}${'steady'.padStart(8)}`,
+    `${'case'.padEnd(52)}${'RSS MB'.padStart(8)}${'CPU %'.padStart(8)}${'steady'.padStart(8)}  windows`,
   ];
-  for (const r of report.rows) lines.push(`${r.name.padEnd(52)}${r.rssIdleMb.toFixed(0).padStart(8)}${r.cpuIdlePct.toFixed(2).padStart(8)}${(r.cpuSteadyPct?.toFixed(2) ?? '—').padStart(8)}`);
+  for (const r of report.rows) {
+    const range = r.cpuSteadyRangePct ? `  ${r.cpuSteadyRangePct[0].toFixed(2)}–${r.cpuSteadyRangePct[1].toFixed(2)}` : '';
+    lines.push(`${r.name.padEnd(52)}${r.rssIdleMb.toFixed(0).padStart(8)}${r.cpuIdlePct.toFixed(2).padStart(8)}${(r.cpuSteadyPct?.toFixed(2) ?? '—').padStart(8)}${range}`);
+  }
   for (const r of report.rows) {
     const c = r.captures;
     if (!c) continue;
