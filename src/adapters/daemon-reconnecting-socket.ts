@@ -5,8 +5,8 @@
 // ping/pong liveness, bounded send buffer, typed open/close/reconnecting events, relaxed reading
 // (frames left in the kernel and read in a batch every interval, on a plain TCP socket that stops
 // reading the moment it is paused; issue 11) with conservative frame times, and the base class of
-// the endpoint clients (DaemonPushClient). Does not own frame meaning
-// (the endpoint clients decode text frames), when to relax (daemon-sdk-socket.ts) nor robot state.
+// the endpoint clients (DaemonPushClient). Does not own frame meaning (the endpoint clients decode
+// text frames), when to relax (daemon-sdk-socket.ts) nor robot state.
 import { connect as tcpConnect, type NetConnectOpts, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import { backoffDelayMs } from '../backoff.ts';
