@@ -237,6 +237,16 @@ export class DaemonSdkSocket extends DaemonPushClient<SdkSocketEvents> {
     });
   }
 
+  /**
+   * Resolves once the socket is open as read now: a relaxed socket first reads what waited in the
+   * kernel (readLive), so a close the daemon sent since the last drain is seen before this answers.
+   * The link's probe asks this after a daemon restart; the pause must not vouch for a dead socket.
+   */
+  override async waitOpen(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (this.connected && !this.socket.readsLive) await this.readLive();
+    return await super.waitOpen(timeoutMs, signal);
+  }
+
   /** Relaxes once the live period has passed (one timer, re-armed for the rest when it was extended). */
   #armQuiet(): void {
     const remaining = Math.max(0, this.#liveUntilMono - performance.now());

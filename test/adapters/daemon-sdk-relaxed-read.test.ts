@@ -3,7 +3,7 @@
 // RELAXED_READ_INTERVAL_MS apart, dated at the pause before them (never younger than they may be);
 // a command makes reading live at once and `readLive` waits for a push read live; after the quiet
 // period reading relaxes again; a relaxed TCP socket takes nothing from the kernel between drains; a
-// socket closed while relaxed is noticed within about one interval.
+// socket closed while relaxed is noticed within about one interval, and at once by waitOpen.
 import { afterEach, describe, expect, test } from 'vitest';
 import { DaemonSdkSocket, RELAXED_READ_INTERVAL_MS } from '../../src/adapters/daemon-sdk-socket.ts';
 import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
@@ -147,5 +147,22 @@ describe('relaxed reading at idle (issue 11)', () => {
     // Without a drain the close would wait for the next ping (PING_INTERVAL_MS, 1 s).
     expect(performance.now() - stoppedAt).toBeLessThan(RELAXED_READ_INTERVAL_MS + SLACK_MS);
     expect(sdk.latest('head_pose')?.stale).toBe(true);
+  });
+
+  test('waitOpen on a relaxed socket answers from a read of the kernel: a close that waited there is seen first', async () => {
+    const emulator = await startEmulator({ timeScale: 0.05 });
+    cleanups.push(() => emulator.close());
+    // No drain within the test: only waitOpen's own read can find the close.
+    const sdk = new DaemonSdkSocket({ baseUrl: emulator.url, relaxedReadIntervalMs: 10_000 });
+    cleanups.push(() => sdk.close());
+    await nextEvent(sdk, 'open');
+    await sleep(50);
+    expect(sdk.readsRelaxed).toBe(true);
+    await emulator.stop();
+    await sleep(50);
+    expect(sdk.connected, 'the close waits unread in the kernel').toBe(true);
+    // The daemon is down, so the socket cannot open again within the wait.
+    expect(await sdk.waitOpen(300)).toBe(false);
+    expect(sdk.connected).toBe(false);
   });
 });
