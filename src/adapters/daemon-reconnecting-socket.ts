@@ -462,14 +462,21 @@ export class ReconnectingSocket {
   /**
    * Reads what waited (resume: the waiting bytes are read in this loop turn's poll, the in-memory
    * pipe's on the next tick); on the turn's check phase either pauses again (relaxed) or reads on live.
+   * A plain TCP socket that read something in the turn reads one more turn first: libuv ends a read
+   * pass at a short read, so an end of stream behind the data is only read at the next poll (that
+   * turn does not wait: a pending immediate makes its poll non-blocking).
    */
   #drainOnce(socket: WebSocket): void {
     socket.resume();
-    setImmediate(() => {
-      if (this.#socket !== socket) return;
-      if (this.#relaxedEveryMs !== null) this.#pause(socket);
-      else this.#unreadSinceMono = null;
-    });
+    const settle = (readBefore: number): void => {
+      setImmediate(() => {
+        if (this.#socket !== socket) return;
+        if (this.#relaxedEveryMs === null) this.#unreadSinceMono = null;
+        else if (this.bytesRead !== readBefore) settle(this.bytesRead);
+        else this.#pause(socket);
+      });
+    };
+    settle(this.bytesRead);
   }
 
   #stopDraining(): void {

@@ -238,9 +238,11 @@ export class DaemonSdkSocket extends DaemonPushClient<SdkSocketEvents> {
   }
 
   /**
-   * Resolves once the socket is open as read now: a relaxed socket first reads what waited in the
-   * kernel (readLive), so a close the daemon sent since the last drain is seen before this answers.
-   * The link's probe asks this after a daemon restart; the pause must not vouch for a dead socket.
+   * Resolves once the socket is open as read now: a relaxed socket first reads live (readLive: what
+   * waited in the kernel, then a push read live, the close, or LIVE_PUSH_WAIT_MS), so a close the
+   * daemon sent since the last drain is seen before this answers. One drain is not enough: libuv
+   * reads data and the end of stream behind it in separate polls. The link's probe asks this after
+   * a daemon restart; a pause must not vouch for a dead socket. Costs the probe ~one push period.
    */
   override async waitOpen(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     if (this.connected && !this.socket.readsLive) await this.readLive();

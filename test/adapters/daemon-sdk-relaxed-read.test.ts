@@ -49,6 +49,15 @@ class KernelReadProbe extends DaemonSdkSocket {
   }
 }
 
+/** The kernel bytes once a loop turn reads none: the drain has ended (and paused) in that turn's check phase. */
+async function settledBytes(sdk: KernelReadProbe): Promise<number> {
+  for (;;) {
+    const before = sdk.kernelBytesRead;
+    await new Promise((resolve) => setImmediate(resolve));
+    if (sdk.kernelBytesRead === before) return before;
+  }
+}
+
 const maxGap = (batches: { at: number }[]): number => Math.max(...batches.slice(1).map((b, i) => b.at - (batches[i] as { at: number }).at));
 
 describe('relaxed reading at idle (issue 11)', () => {
@@ -121,10 +130,9 @@ describe('relaxed reading at idle (issue 11)', () => {
     cleanups.push(() => sdk.close());
     await nextEvent(sdk, 'open');
     for (let drain = 0; drain < 3; drain++) {
-      // Everything that waited is read in the drain's loop turn; its check phase pauses the socket again.
-      const atDrain = await new Promise<number>((resolve) => {
-        const off = sdk.on('head_pose', () => (off(), setImmediate(() => resolve(sdk.kernelBytesRead))));
-      });
+      // Everything that waited is read in the drain's loop turns; the first turn that reads nothing pauses the socket again.
+      await nextEvent(sdk, 'head_pose');
+      const atDrain = await settledBytes(sdk);
       // Well before the next drain ~7 more ticks of pushes wait in the kernel: a paused socket that
       // still read the next chunk to arrive (and a libuv wake-up for it) would count it here.
       await sleep(everyMs / 3);
@@ -147,6 +155,24 @@ describe('relaxed reading at idle (issue 11)', () => {
     // Without a drain the close would wait for the next ping (PING_INTERVAL_MS, 1 s).
     expect(performance.now() - stoppedAt).toBeLessThan(RELAXED_READ_INTERVAL_MS + SLACK_MS);
     expect(sdk.latest('head_pose')?.stale).toBe(true);
+  });
+
+  test('a close behind pushes that waited is seen in the same drain, not the next', async () => {
+    const emulator = await startEmulator({ timeScale: 0.05 });
+    cleanups.push(() => emulator.close());
+    const everyMs = 400;
+    const sdk = new DaemonSdkSocket({ baseUrl: emulator.url, relaxedReadIntervalMs: everyMs });
+    cleanups.push(() => sdk.close());
+    await nextEvent(sdk, 'open');
+    // Right after a drain: pushes wait in the kernel for a whole interval, then the daemon's end of stream.
+    await nextEvent(sdk, 'head_pose');
+    await sleep(everyMs / 4);
+    const closed = nextEvent(sdk, 'close', () => true, 3 * everyMs);
+    const stoppedAt = performance.now();
+    await emulator.stop();
+    await closed;
+    // The drain reads the pushes in one poll and the end of stream in the next; pausing between them left it to the drain after.
+    expect(performance.now() - stoppedAt).toBeLessThan(everyMs + SLACK_MS);
   });
 
   test('waitOpen on a relaxed socket answers from a read of the kernel: a close that waited there is seen first', async () => {

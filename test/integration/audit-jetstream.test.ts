@@ -48,13 +48,17 @@ async function client(url: string): Promise<NatsConnection> {
   return nc;
 }
 
-/** Waits until the device answers on `.cmd` (the mesh connects after startDriver returns). */
+/**
+ * Waits until the device answers on `.cmd` (the mesh connects after startDriver returns) with its
+ * daemon link connected (the link starts after the mesh; until then motion is DaemonUnavailable).
+ */
 async function answering(nc: NatsConnection, id: string): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     try {
-      await rpc(nc, `device-connect.default.${id}.cmd`, { jsonrpc: '2.0', id: 'ready', method: 'get_status', params: {} }, 1_000);
-      return;
+      const reply = (await rpc(nc, `device-connect.default.${id}.cmd`, { jsonrpc: '2.0', id: 'ready', method: 'get_status', params: {} }, 1_000)) as { result?: { driver_state?: { connection_state?: string } } };
+      if (reply.result?.driver_state?.connection_state === 'connected') return;
+      throw new Error(`daemon link ${reply.result?.driver_state?.connection_state ?? 'unknown'}`);
     } catch (error) {
       if (Date.now() > deadline) throw error;
       await new Promise((resolve) => setTimeout(resolve, 50));
