@@ -18,8 +18,13 @@ export interface DeadmanContext {
   readonly ms: number | null;
   /** Who must keep talking: the owner of the command that armed it (null before any). */
   readonly commander: string | null;
-  /** Epoch ms the commander was last heard (the arming call counts); 0 before any. */
+  /** Epoch ms the commander was last heard (the arming call counts); 0 before any. For status only. */
   readonly heardAt: number;
+  /**
+   * `performance.now()` of the same moment: the deadline's clock. Monotonic (a robot without a
+   * real-time clock steps its wall clock when NTP syncs) and finer than a millisecond.
+   */
+  readonly heardMono: number;
   /**
    * The last command was a realtime target: a stream is on until the commander stops it or falls
    * silent (each target settles in a few ticks, so motion reads idle between them).
@@ -59,6 +64,16 @@ export function isStreamCommand(command: Record<string, unknown>): boolean {
 }
 
 const nowMs = () => Date.now();
+const monoNow = () => performance.now();
+
+/**
+ * Whether the commander has been silent for the whole dead-man time. Asked when the deadline's timer
+ * fires: Node's timers count whole milliseconds from the start of the loop turn that set them, so
+ * one may fire up to a millisecond (more on a busy turn) before the time has passed on a finer clock.
+ */
+export function silentForDeadmanTime(context: Pick<DeadmanContext, 'ms' | 'heardMono'>, nowMono: number): boolean {
+  return context.ms !== null && nowMono - context.heardMono >= context.ms;
+}
 
 /**
  * Whether `caller.heard` from `who` changes anything: only the commander's word while armed pushes
@@ -81,23 +96,25 @@ export const deadmanMachine = setup({
     input: {} as DeadmanInput,
   },
   actions: {
-    heard: assign({ heardAt: () => nowMs() }),
+    heard: assign(() => ({ heardAt: nowMs(), heardMono: monoNow() })),
     arm: assign(({ event }) => {
       const e = event as { commander: string; stream?: boolean };
-      return { commander: e.commander, heardAt: nowMs(), stream: e.stream ?? false };
+      return { commander: e.commander, heardAt: nowMs(), heardMono: monoNow(), stream: e.stream ?? false };
     }),
     setMs: assign(({ event }) => ({ ms: (event as Extract<DeadmanEvent, { type: 'deadman.policy' }>).ms })),
     /** The deadline passed: the root decides (motion may have ended meanwhile) and answers `deadman.stopped`. */
     expire: enqueueActions(({ context, self, enqueue }) => {
       // No parent when the machine is walked alone (model tests' graph traversal).
       if (context.commander === null || context.ms === null || !(self as { _parent?: unknown })._parent) return;
-      const expired: DeadmanExpired = { type: 'deadman.expired', commander: context.commander, silentMs: nowMs() - context.heardAt, ms: context.ms, stream: context.stream };
+      const expired: DeadmanExpired = { type: 'deadman.expired', commander: context.commander, silentMs: monoNow() - context.heardMono, ms: context.ms, stream: context.stream };
       enqueue.sendParent(expired);
     }),
     recordStop: assign(({ event }) => ({ lastStopAt: nowMs(), lastStopReason: (event as Extract<DeadmanEvent, { type: 'deadman.stopped' }>).reason })),
   },
   guards: {
     enabled: ({ context }) => context.ms !== null,
+    /** The deadline's timer fired once the time has really passed (else it is set again for the rest). */
+    silentLongEnough: ({ context }) => silentForDeadmanTime(context, monoNow()),
     fromCommander: ({ context, event }) => event.type === 'caller.heard' && deadmanListensTo({ value: 'armed', context }, event.who),
     turnedOff: ({ event }) => event.type === 'deadman.policy' && event.ms === null,
     /** Turned on (or changed) while motion runs: armed from now, for the motion's owner. */
@@ -105,11 +122,11 @@ export const deadmanMachine = setup({
   },
   delays: {
     /** The commander's deadline: last heard + the dead-man time (0 when already past). */
-    deadmanDue: ({ context }) => Math.max(0, context.heardAt + (context.ms ?? 0) - nowMs()),
+    deadmanDue: ({ context }) => Math.max(0, context.heardMono + (context.ms ?? 0) - monoNow()),
   },
 }).createMachine({
   id: 'deadman',
-  context: ({ input }) => ({ ms: input.ms, commander: null, heardAt: 0, stream: false, lastStopAt: null, lastStopReason: null }),
+  context: ({ input }) => ({ ms: input.ms, commander: null, heardAt: 0, heardMono: 0, stream: false, lastStopAt: null, lastStopReason: null }),
   initial: 'disarmed',
   on: {
     'deadman.stopped': { actions: 'recordStop' },
@@ -126,7 +143,11 @@ export const deadmanMachine = setup({
     },
     armed: {
       after: {
-        deadmanDue: { target: 'disarmed', actions: 'expire' },
+        deadmanDue: [
+          { guard: 'silentLongEnough', target: 'disarmed', actions: 'expire' },
+          // Fired early (timer granularity): armed again, for what is left of the time.
+          { target: 'armed', reenter: true },
+        ],
       },
       on: {
         // Every word from the commander, and every new command, pushes the deadline back.

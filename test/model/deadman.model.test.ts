@@ -9,7 +9,7 @@
 // Transition coverage is measured. `deadmanStatus` (get_status) is checked against the snapshot.
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import type { ActorLogic, SnapshotFrom } from 'xstate';
-import { deadmanMachine, deadmanMayStop, deadmanStatus, isStreamCommand, motionRunning, runningCommander, type DeadmanContext, type DeadmanEvent, type DeadmanExpired, type DeadmanInput, type DeadmanMachine } from '../../src/machines/deadman.machine.ts';
+import { deadmanMachine, deadmanMayStop, deadmanStatus, silentForDeadmanTime, isStreamCommand, motionRunning, runningCommander, type DeadmanContext, type DeadmanEvent, type DeadmanExpired, type DeadmanInput, type DeadmanMachine } from '../../src/machines/deadman.machine.ts';
 import { canModel, edgePaths, eventListTest, executorTable, MODEL_START_MS as START_MS, pathTests, refusalTable, useFakeClock, type SnapshotView, transitionCoverageTest } from './model-harness.ts';
 import { childOfRecorder } from './test-parent.ts';
 
@@ -49,8 +49,8 @@ interface Expected {
   toParent: DeadmanExpired[];
 }
 
-/** The brief, as an oracle: what the dead-man must do with `event` at `now`, or null if it must not handle it. */
-function oracle(value: unknown, ctx: DeadmanContext, event: Ev, now: number): Expected | null | undefined {
+/** The brief, as an oracle: what the dead-man must do with `event` at `now` (wall) / `mono` (performance.now()), or null if it must not handle it. */
+function oracle(value: unknown, ctx: DeadmanContext, event: Ev, now: number, mono: number): Expected | null | undefined {
   const armed = value === 'armed';
   const stay = (context: DeadmanContext): Expected => ({ value: armed ? 'armed' : 'disarmed', context, toParent: [] });
   switch (event.type) {
@@ -59,17 +59,17 @@ function oracle(value: unknown, ctx: DeadmanContext, event: Ev, now: number): Ex
     case 'deadman.arm':
       // Off: motion runs unwatched. On: the command's owner is the commander, heard just now.
       if (ctx.ms === null) return null;
-      return { value: 'armed', context: { ...ctx, commander: event.commander, heardAt: now, stream: event.stream }, toParent: [] };
+      return { value: 'armed', context: { ...ctx, commander: event.commander, heardAt: now, heardMono: mono, stream: event.stream }, toParent: [] };
     case 'deadman.disarm':
       // An explicit stop or trip: nothing left to watch.
       return armed ? { value: 'disarmed', context: ctx, toParent: [] } : null;
     case 'caller.heard':
       // Only the commander's words count, and only while armed.
-      return armed && event.who === ctx.commander ? stay({ ...ctx, heardAt: now }) : null;
+      return armed && event.who === ctx.commander ? stay({ ...ctx, heardAt: now, heardMono: mono }) : null;
     case 'deadman.policy':
       if (armed) return event.ms === null ? { value: 'disarmed', context: { ...ctx, ms: null }, toParent: [] } : stay({ ...ctx, ms: event.ms });
       // Turned on while motion runs: armed for the motion's owner from now (as a move, not a stream).
-      if (event.ms !== null && event.commander !== null) return { value: 'armed', context: { ...ctx, ms: event.ms, commander: event.commander, heardAt: now, stream: false }, toParent: [] };
+      if (event.ms !== null && event.commander !== null) return { value: 'armed', context: { ...ctx, ms: event.ms, commander: event.commander, heardAt: now, heardMono: mono, stream: false }, toParent: [] };
       return stay({ ...ctx, ms: event.ms });
     case EXPIRY:
       if (!armed) return null;
@@ -97,7 +97,7 @@ async function step(sut: Sut, event: Ev): Promise<void> {
     sut.actor.send(event);
     await vi.advanceTimersByTimeAsync(0);
   }
-  const expected = oracle(before.value, before.context, event, Date.now());
+  const expected = oracle(before.value, before.context, event, Date.now(), performance.now());
   expect(expected, `oracle refuses ${JSON.stringify(event)} in ${String(before.value)}`).not.toBeNull();
   const after = sut.snap();
   expect(after.value).toBe(expected!.value);
@@ -109,7 +109,11 @@ describe.each([
   ['off at start', { ms: null }],
   ['on at start', { ms: SHORT_MS }],
 ] as const)('dead-man machine, %s', (_title, input: DeadmanInput) => {
-  const logic = deadmanMachine as unknown as ActorLogic<SnapshotFrom<DeadmanMachine>, DeadmanEvent, DeadmanInput>;
+  // The graph is walked on the real clock, where a deadline never passes between two steps: its timer
+  // is taken as firing on time there. The replay runs the machine as it is, on the fake clock, where
+  // it fires exactly at the deadline; a timer that fires early has its own test below.
+  const onTime = deadmanMachine.provide({ guards: { silentLongEnough: () => true } });
+  const logic = onTime as unknown as ActorLogic<SnapshotFrom<DeadmanMachine>, DeadmanEvent, DeadmanInput>;
   const model = canModel(logic, EVENTS as DeadmanEvent[], serialize, input);
   const { adjacency, paths, prefixes } = edgePaths(model, serialize, {
     input,
@@ -139,11 +143,16 @@ describe.each([
       await step(sut, e);
       heardBeforeRefusals = sut.toParent().length;
     },
-    oracle: (_sut, before, event) => oracle(before.value, before.context, event, Date.now()),
+    oracle: (_sut, before, event) => oracle(before.value, before.context, event, Date.now(), performance.now()),
     check: (sut) => expect(sut.toParent().length, 'a refused event sends the root nothing').toBe(heardBeforeRefusals),
   });
 
-  transitionCoverageTest(deadmanMachine, paths, { minimum: 10 });
+  transitionCoverageTest(deadmanMachine, paths, {
+    minimum: 10,
+    unreachable: {
+      'deadman.armed: xstate.after.deadmanDue.deadman.armed#2 → deadman.armed': 'only a timer that fires early takes it; the fake clock fires on time (taken in "a deadline timer that fires early" below)',
+    },
+  });
 });
 
 describe('dead-man status and motion reading', () => {
@@ -168,6 +177,25 @@ describe('dead-man status and motion reading', () => {
       last_stop_at: new Date(START_MS + SHORT_MS).toISOString(),
       last_stop_reason: 'dead-man: alice silent for 600 ms',
     });
+    sut.actor.stop();
+  });
+
+  test('a deadline timer that fires early (Node counts whole ms from the turn that set it) arms again for the rest; the stop comes once the time has passed', async () => {
+    vi.useFakeTimers({ now: START_MS });
+    const sut = createSut({ ms: SHORT_MS });
+    sut.actor.send({ type: 'deadman.arm', commander: 'alice', stream: false });
+    await vi.advanceTimersByTimeAsync(SHORT_MS - 1);
+    // The deadline's own event, a millisecond before the time has passed.
+    sut.actor.send({ type: EXPIRY } as unknown as DeadmanEvent);
+    expect(sut.snap().value).toBe('armed');
+    expect(sut.toParent(), 'no stop before the dead-man time').toEqual([]);
+    expect(vi.getTimerCount(), 'one deadline, set again for the rest').toBe(1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sut.snap().value).toBe('disarmed');
+    expect(sut.toParent()).toEqual([{ type: 'deadman.expired', commander: 'alice', silentMs: SHORT_MS, ms: SHORT_MS, stream: false }]);
+    expect(silentForDeadmanTime({ ms: SHORT_MS, heardMono: 10 }, 10 + SHORT_MS - 0.001)).toBe(false);
+    expect(silentForDeadmanTime({ ms: SHORT_MS, heardMono: 10 }, 10 + SHORT_MS)).toBe(true);
+    expect(silentForDeadmanTime({ ms: null, heardMono: 10 }, 1e9), 'off: never').toBe(false);
     sut.actor.stop();
   });
 
