@@ -49,6 +49,16 @@ class KernelReadProbe extends DaemonSdkSocket {
   }
 }
 
+/** An emulator and an open client relaxed to `everyMs` (longer than the default, to time one drain). */
+async function relaxedEvery(everyMs: number): Promise<{ emulator: Emulator; sdk: KernelReadProbe }> {
+  const emulator = await startEmulator({ timeScale: 0.05 });
+  cleanups.push(() => emulator.close());
+  const sdk = new KernelReadProbe({ baseUrl: emulator.url, relaxedReadIntervalMs: everyMs });
+  cleanups.push(() => sdk.close());
+  await nextEvent(sdk, 'open');
+  return { emulator, sdk };
+}
+
 /** The kernel bytes once a loop turn reads none: the drain has ended (and paused) in that turn's check phase. */
 async function settledBytes(sdk: KernelReadProbe): Promise<number> {
   for (;;) {
@@ -123,12 +133,8 @@ describe('relaxed reading at idle (issue 11)', () => {
   });
 
   test('a relaxed TCP socket takes nothing from the kernel between drains', async () => {
-    const emulator = await startEmulator({ timeScale: 0.05 });
-    cleanups.push(() => emulator.close());
     const everyMs = 400;
-    const sdk = new KernelReadProbe({ baseUrl: emulator.url, relaxedReadIntervalMs: everyMs });
-    cleanups.push(() => sdk.close());
-    await nextEvent(sdk, 'open');
+    const { sdk } = await relaxedEvery(everyMs);
     for (let drain = 0; drain < 3; drain++) {
       // Everything that waited is read in the drain's loop turns; the first turn that reads nothing pauses the socket again.
       await nextEvent(sdk, 'head_pose');
@@ -158,12 +164,8 @@ describe('relaxed reading at idle (issue 11)', () => {
   });
 
   test('a close behind pushes that waited is seen in the same drain, not the next', async () => {
-    const emulator = await startEmulator({ timeScale: 0.05 });
-    cleanups.push(() => emulator.close());
     const everyMs = 400;
-    const sdk = new DaemonSdkSocket({ baseUrl: emulator.url, relaxedReadIntervalMs: everyMs });
-    cleanups.push(() => sdk.close());
-    await nextEvent(sdk, 'open');
+    const { emulator, sdk } = await relaxedEvery(everyMs);
     // Right after a drain: pushes wait in the kernel for a whole interval, then the daemon's end of stream.
     await nextEvent(sdk, 'head_pose');
     await sleep(everyMs / 4);
@@ -176,12 +178,8 @@ describe('relaxed reading at idle (issue 11)', () => {
   });
 
   test('waitOpen on a relaxed socket answers from a read of the kernel: a close that waited there is seen first', async () => {
-    const emulator = await startEmulator({ timeScale: 0.05 });
-    cleanups.push(() => emulator.close());
     // No drain within the test: only waitOpen's own read can find the close.
-    const sdk = new DaemonSdkSocket({ baseUrl: emulator.url, relaxedReadIntervalMs: 10_000 });
-    cleanups.push(() => sdk.close());
-    await nextEvent(sdk, 'open');
+    const { emulator, sdk } = await relaxedEvery(10_000);
     await sleep(50);
     expect(sdk.readsRelaxed).toBe(true);
     await emulator.stop();
