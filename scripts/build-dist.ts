@@ -7,7 +7,8 @@
 // bare responder 0.14 s). Native addons and the libraries only some commands use stay imports of
 // the installed dependencies (the list and its rule: scripts/dist-bundled.ts). The bundled
 // libraries' license texts go to dist/THIRD_PARTY_LICENSES. Files under src/ that are not
-// TypeScript (the settings page) are copied to the same place in dist/. A clone keeps running src/
+// TypeScript (the settings page) are copied to the same place in dist/, except WebAssembly text
+// (compiled into a TypeScript module by `npm run wasm`). A clone keeps running src/
 // directly (bin/reachy-mini-driver.mjs); `npm run typecheck` checks types.
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -23,7 +24,7 @@ function assetsUnder(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) return assetsUnder(path);
-    return entry.name.endsWith('.ts') ? [] : [path];
+    return entry.name.endsWith('.ts') || entry.name.endsWith('.wat') ? [] : [path];
   });
 }
 

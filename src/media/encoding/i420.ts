@@ -1,10 +1,11 @@
-// Planar I420 (YUV 4:2:0, what H.264 decoders hand out) → interleaved 8-bit RGB, in plain JS with
-// fixed-point lookup tables. Owns the plane layout and the colour matrix; does not own validation of
-// untrusted input (the frame encoder checks lengths first) nor any decoding of compressed video.
-// Spec: reference-driver.md §5.1 (the encoder takes interleaved RGB), h264-webrtc.md §3.1 (a JS
-// I420→RGB at 720p costs a few ms; libyuv-style BT.601 limited range is what WebRTC decoders assume).
+// Planar I420 (YUV 4:2:0, what H.264 decoders hand out) → interleaved 8-bit RGB with fixed-point
+// lookup tables: full size in plain JS; half and quarter size (box-shrunk) in WebAssembly SIMD
+// (i420-simd.ts) when the sides allow, else in JS, the same bytes either way. Owns the plane layout
+// and the colour matrix; does not own validation of untrusted input (the frame encoder checks lengths
+// first) nor any decoding of compressed video. Spec: reference-driver.md §5.1 (the encoder takes
+// interleaved RGB), h264-webrtc.md §3.1 (libyuv-style BT.601 limited range is what WebRTC assumes).
+import { convertSimd, fitsHalf, fitsQuarter, type FixedCoefficients } from './i420-simd.ts';
 
-/** Studio-swing ("limited range") matrices; H.264 from cameras is limited range unless flagged. */
 export type YuvMatrix = 'bt601' | 'bt709';
 
 /**
@@ -17,6 +18,13 @@ export const DEFAULT_YUV_MATRIX: YuvMatrix = 'bt601';
 const FIXED_SHIFT = 10;
 const FIXED_ONE = 1 << FIXED_SHIFT;
 const FIXED_HALF = FIXED_ONE >> 1;
+/**
+ * Extra bits of the integer coefficients each table entry is computed from, (k · x + 2^11) >> 12
+ * with k = round(c · 2^(10+12)): the arithmetic the SIMD loops do in i32 lanes, so the tables and
+ * those loops agree by construction. 12 is the most that keeps k · x in int32 (2.112 · 2^22 · 128
+ * < 2^31); each entry is within one 1/1024 step of the coefficient's exact product.
+ */
+const COEFFICIENT_SHIFT = 12;
 
 /** Coefficients of R = Ys + rv·V', G = Ys − gu·U' − gv·V', B = Ys + bu·U' for limited-range input. */
 const COEFFICIENTS: Readonly<Record<YuvMatrix, { readonly rv: number; readonly gu: number; readonly gv: number; readonly bu: number }>> = {
@@ -39,11 +47,28 @@ interface Tables {
 }
 
 const tableCache = new Map<YuvMatrix, Tables>();
+const coefficientCache = new Map<YuvMatrix, FixedCoefficients>();
+
+/** The integer coefficients of `matrix` (luma, then the four chroma terms), scaled by 2^(10+12). */
+export function fixedCoefficients(matrix: YuvMatrix): FixedCoefficients {
+  const cached = coefficientCache.get(matrix);
+  if (cached) return cached;
+  const c = COEFFICIENTS[matrix];
+  const scale = FIXED_ONE * 2 ** COEFFICIENT_SHIFT;
+  const k = { y: Math.round(Y_SCALE * scale), rv: Math.round(c.rv * scale), gu: Math.round(c.gu * scale), gv: Math.round(c.gv * scale), bu: Math.round(c.bu * scale) };
+  coefficientCache.set(matrix, k);
+  return k;
+}
+
+/** One table entry: (k · x + 2^11) >> 12, exact in int32 for |x| ≤ 239 (the luma offset's range). */
+function entry(k: number, x: number): number {
+  return (k * x + (1 << (COEFFICIENT_SHIFT - 1))) >> COEFFICIENT_SHIFT;
+}
 
 function tablesFor(matrix: YuvMatrix): Tables {
   const cached = tableCache.get(matrix);
   if (cached) return cached;
-  const c = COEFFICIENTS[matrix];
+  const k = fixedCoefficients(matrix);
   const y = new Int32Array(256);
   const rv = new Int32Array(256);
   const gu = new Int32Array(256);
@@ -51,11 +76,11 @@ function tablesFor(matrix: YuvMatrix): Tables {
   const bu = new Int32Array(256);
   for (let i = 0; i < 256; i++) {
     // The rounding half is folded into the luma table so the inner loop is add + shift only.
-    y[i] = Math.round(Y_SCALE * (i - 16) * FIXED_ONE) + FIXED_HALF;
-    rv[i] = Math.round(c.rv * (i - 128) * FIXED_ONE);
-    gu[i] = Math.round(c.gu * (i - 128) * FIXED_ONE);
-    gv[i] = Math.round(c.gv * (i - 128) * FIXED_ONE);
-    bu[i] = Math.round(c.bu * (i - 128) * FIXED_ONE);
+    y[i] = entry(k.y, i - 16) + FIXED_HALF;
+    rv[i] = entry(k.rv, i - 128);
+    gu[i] = entry(k.gu, i - 128);
+    gv[i] = entry(k.gv, i - 128);
+    bu[i] = entry(k.bu, i - 128);
   }
   const ySum = new Int32Array(1021);
   for (let sum = 0; sum < ySum.length; sum++) ySum[sum] = y[(sum + 2) >> 2] as number;
@@ -131,9 +156,18 @@ export function i420ToRgb(data: Uint8Array, width: number, height: number, matri
  * (width a multiple of 4, buffer 4-byte aligned) luma is read 32 bits (two blocks' rows) and chroma
  * 16 bits (two samples) at a time — the sum of bytes does not depend on byte order — and every
  * table is 1–4 kB (cache-resident): ~25 % faster than 16-bit luma reads with a 256 kB combined
- * green table, the same bytes out (issue 11). Written into `into` when it is exactly the output size.
+ * green table, the same bytes out (issue 11). A width that is a multiple of 16 goes to the SIMD loop
+ * (i420-simd.wat: 8 pixels a step, the same arithmetic), 1.9 → 0.35 ms for 720p with its copies.
+ * Written into `into` when it is exactly the output size.
  */
 export function i420ToRgbHalf(data: Uint8Array, width: number, height: number, matrix: YuvMatrix = DEFAULT_YUV_MATRIX, into?: Buffer): Buffer {
+  const target = outputBuffer((width >> 1) * (height >> 1) * 3, into);
+  if (fitsHalf(width, height) && convertSimd('half', data, width, height, fixedCoefficients(matrix), target)) return target;
+  return i420ToRgbHalfJs(data, width, height, matrix, target);
+}
+
+/** i420ToRgbHalf in JavaScript only: what pictures the SIMD loop does not take go through, and its reference. */
+export function i420ToRgbHalfJs(data: Uint8Array, width: number, height: number, matrix: YuvMatrix = DEFAULT_YUV_MATRIX, into?: Buffer): Buffer {
   const tables = tablesFor(matrix);
   const halfWidth = width >> 1;
   const halfHeight = height >> 1;
@@ -215,10 +249,18 @@ export function quarterConvertible(data: Uint8Array, width: number, height: numb
  * the 4×4 luma average with its 2×2 chroma average — the box pre-shrink libvips applies before its
  * kernel, done where it is cheapest. For thumbnails (issue 11): sharp then only encodes, where a
  * half-size picture cost it a Lanczos pass of ~1.1 ms. Requires quarterConvertible(); luma is read
- * 32 bits (one block's row) and chroma 16 bits (one block's row) at a time. Written into `into`
+ * 32 bits (one block's row) and chroma 16 bits (one block's row) at a time. A width that is a
+ * multiple of 16 goes to the SIMD loop (i420-simd.wat, the same arithmetic). Written into `into`
  * when it is exactly the output size.
  */
 export function i420ToRgbQuarter(data: Uint8Array, width: number, height: number, matrix: YuvMatrix = DEFAULT_YUV_MATRIX, into?: Buffer): Buffer {
+  const target = outputBuffer((width >> 2) * (height >> 2) * 3, into);
+  if (fitsQuarter(width, height) && convertSimd('quarter', data, width, height, fixedCoefficients(matrix), target)) return target;
+  return i420ToRgbQuarterJs(data, width, height, matrix, target);
+}
+
+/** i420ToRgbQuarter in JavaScript only (requires quarterConvertible()): the fallback and the SIMD loop's reference. */
+export function i420ToRgbQuarterJs(data: Uint8Array, width: number, height: number, matrix: YuvMatrix = DEFAULT_YUV_MATRIX, into?: Buffer): Buffer {
   const { rv: RV, gu: GU, gv: GV, bu: BU, ySum16: YSUM } = tablesFor(matrix);
   const blocks = width >> 2;
   const outHeight = height >> 2;

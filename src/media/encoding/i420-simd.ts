@@ -1,0 +1,77 @@
+// Runs the WebAssembly SIMD box conversions (i420-simd.wat) on a picture: compiles the module once,
+// on first use, grows its memory to the largest picture seen, copies the planes in and the pixels
+// out. Owns that instance and its memory; not the colour arithmetic's constants (i420.ts passes
+// them) nor which pictures go here (i420.ts asks `fitsHalf`/`fitsQuarter`). Spec: h264-webrtc.md
+// §3.1. Why: the JavaScript half-size conversion of a 720p picture took 1.9 ms, this 0.35 ms with
+// both copies (README "Where the time goes: capture and idle").
+import { I420_SIMD_WASM_BASE64 } from './i420-simd-binary.ts';
+
+/** The integer constants of the conversion (k of (k · (x − offset) + 2048) >> 12, per table). */
+export interface FixedCoefficients {
+  readonly y: number;
+  readonly rv: number;
+  readonly gu: number;
+  readonly gv: number;
+  readonly bu: number;
+}
+
+/** What of the WebAssembly global is used (TypeScript's Node types do not declare it; an embedder may lack it). */
+interface WasmGlobal {
+  readonly Module: new (bytes: Uint8Array) => object;
+  readonly Instance: new (module: object) => { readonly exports: unknown };
+}
+
+interface Exports {
+  readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  readonly half: (w: number, h: number, input: number, output: number, ky: number, krv: number, kgu: number, kgv: number, kbu: number) => void;
+  readonly quarter: (w: number, h: number, input: number, output: number, ky: number, krv: number, kgu: number, kgv: number, kbu: number) => void;
+}
+
+/** WebAssembly pages are 64 KiB. */
+const PAGE_BYTES = 65_536;
+/** Output starts at the next multiple of this after the planes (16-byte SIMD stores, aligned). */
+const OUTPUT_ALIGN = 16;
+
+/** The instance, null until first use, `false` when this runtime cannot compile it (the JavaScript stays). */
+let instance: Exports | null | false = null;
+
+function exportsOf(): Exports | false {
+  if (instance !== null) return instance;
+  const wasm = (globalThis as { WebAssembly?: WasmGlobal }).WebAssembly;
+  try {
+    if (wasm === undefined) throw new Error('no WebAssembly');
+    instance = new wasm.Instance(new wasm.Module(Buffer.from(I420_SIMD_WASM_BASE64, 'base64'))).exports as Exports;
+  } catch {
+    // No WebAssembly SIMD here (Node 24 has it; an embedder may not): the JavaScript loops convert.
+    instance = false;
+  }
+  return instance;
+}
+
+/** Whether the SIMD half-size loop takes this picture (16 luma columns per step, whole 2×2 blocks). */
+export function fitsHalf(width: number, height: number): boolean {
+  return width > 0 && height > 0 && width % 16 === 0 && height % 2 === 0;
+}
+
+/** Whether the SIMD quarter-size loop takes this picture (16 luma columns per step, whole 4×4 blocks). */
+export function fitsQuarter(width: number, height: number): boolean {
+  return width > 0 && height > 0 && width % 16 === 0 && height % 4 === 0;
+}
+
+/**
+ * Converts with the SIMD loop `kind` into `target` (exactly the output size); false when the module
+ * is unavailable here, so the caller converts in JavaScript. The caller checked the fit and sizes.
+ */
+export function convertSimd(kind: 'half' | 'quarter', data: Uint8Array, width: number, height: number, k: FixedCoefficients, target: Buffer): boolean {
+  const wasm = exportsOf();
+  if (wasm === false) return false;
+  const outputAt = Math.ceil(data.length / OUTPUT_ALIGN) * OUTPUT_ALIGN;
+  // Each step stores exactly its pixels (24 or 12 bytes), so the output needs no margin.
+  const needed = outputAt + target.length;
+  const have = wasm.memory.buffer.byteLength;
+  if (have < needed) wasm.memory.grow(Math.ceil((needed - have) / PAGE_BYTES));
+  new Uint8Array(wasm.memory.buffer, 0, data.length).set(data);
+  wasm[kind](width, height, 0, outputAt, k.y, k.rv, k.gu, k.gv, k.bu);
+  target.set(new Uint8Array(wasm.memory.buffer, outputAt, target.length));
+  return true;
+}
