@@ -1,9 +1,9 @@
-// Runs the WebAssembly SIMD box conversions (i420-simd.wat) on a picture: compiles the module once,
+// Runs the WebAssembly SIMD conversions (i420-simd.wat) on a picture: compiles the module once,
 // on first use, grows its memory to the largest picture seen, copies the planes in and the pixels
 // out. Owns that instance and its memory; not the colour arithmetic's constants (i420.ts passes
-// them) nor which pictures go here (i420.ts asks `fitsHalf`/`fitsQuarter`). Spec: h264-webrtc.md
-// §3.1. Why: the JavaScript half-size conversion of a 720p picture took 1.9 ms, this 0.35 ms with
-// both copies (README "Where the time goes: capture and idle").
+// them) nor which pictures go here (i420.ts asks the `fits…` checks). Spec: h264-webrtc.md
+// §3.1. Why: the JavaScript half-size conversion of a 720p picture took 1.1–1.9 ms, this 0.33–0.38
+// ms with both copies (README "Where the time goes: capture and idle").
 import { I420_SIMD_WASM_BASE64 } from './i420-simd-binary.ts';
 
 /** The integer constants of the conversion (k of (k · (x − offset) + 2048) >> 12, per table). */
@@ -21,10 +21,14 @@ interface WasmGlobal {
   readonly Instance: new (module: object) => { readonly exports: unknown };
 }
 
+/** One exported loop: sides, where the planes and the pixels are in memory, the five coefficients. */
+type Loop = (w: number, h: number, input: number, output: number, ky: number, krv: number, kgu: number, kgv: number, kbu: number) => void;
+
 interface Exports {
   readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
-  readonly half: (w: number, h: number, input: number, output: number, ky: number, krv: number, kgu: number, kgv: number, kbu: number) => void;
-  readonly quarter: (w: number, h: number, input: number, output: number, ky: number, krv: number, kgu: number, kgv: number, kbu: number) => void;
+  readonly half: Loop;
+  readonly quarter: Loop;
+  readonly full: Loop;
 }
 
 /** WebAssembly pages are 64 KiB. */
@@ -48,6 +52,11 @@ function exportsOf(): Exports | false {
   return instance;
 }
 
+/** Whether the SIMD full-size loop takes this picture (16 pixels per step; any height). */
+export function fitsFull(width: number, height: number): boolean {
+  return width > 0 && height > 0 && width % 16 === 0;
+}
+
 /** Whether the SIMD half-size loop takes this picture (16 luma columns per step, whole 2×2 blocks). */
 export function fitsHalf(width: number, height: number): boolean {
   return width > 0 && height > 0 && width % 16 === 0 && height % 2 === 0;
@@ -62,11 +71,11 @@ export function fitsQuarter(width: number, height: number): boolean {
  * Converts with the SIMD loop `kind` into `target` (exactly the output size); false when the module
  * is unavailable here, so the caller converts in JavaScript. The caller checked the fit and sizes.
  */
-export function convertSimd(kind: 'half' | 'quarter', data: Uint8Array, width: number, height: number, k: FixedCoefficients, target: Buffer): boolean {
+export function convertSimd(kind: 'full' | 'half' | 'quarter', data: Uint8Array, width: number, height: number, k: FixedCoefficients, target: Buffer): boolean {
   const wasm = exportsOf();
   if (wasm === false) return false;
   const outputAt = Math.ceil(data.length / OUTPUT_ALIGN) * OUTPUT_ALIGN;
-  // Each step stores exactly its pixels (24 or 12 bytes), so the output needs no margin.
+  // Each step stores exactly its pixels (48, 24 or 12 bytes), so the output needs no margin.
   const needed = outputAt + target.length;
   const have = wasm.memory.buffer.byteLength;
   if (have < needed) wasm.memory.grow(Math.ceil((needed - have) / PAGE_BYTES));

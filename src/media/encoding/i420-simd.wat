@@ -1,10 +1,10 @@
-;; Box-shrinking I420 → RGB conversions in WebAssembly SIMD: the same arithmetic as the lookup tables
-;; of i420.ts (each table entry is (k · (x − offset) + 2048) >> 12, computed here in i32 lanes), so
-;; the bytes out are the JavaScript's. Owns only the two pixel loops; the caller (i420-simd.ts) copies
-;; the planes in, the pixels out, and decides when a picture fits (width a multiple of 16 for half,
-;; of 16 and height of 4 for quarter). Spec: h264-webrtc.md §3.1 (I420 → RGB before the encoder).
-;; Compiled by `npm run wasm` (scripts/build-wasm.ts) into i420-simd-binary.ts; a test checks that
-;; file is this one's current binary.
+;; I420 → RGB conversions in WebAssembly SIMD, at full size and box-shrunk to half and quarter: the
+;; same arithmetic as the lookup tables of i420.ts (each entry is (k · (x − offset) + 2048) >> 12,
+;; computed here in i32 lanes), so the bytes out are the JavaScript's. Owns only the pixel loops; the
+;; caller (i420-simd.ts) copies the planes in and the pixels out, and decides when a picture fits
+;; (width a multiple of 16; height even for half, a multiple of 4 for quarter). Spec:
+;; h264-webrtc.md §3.1 (I420 → RGB before the encoder). Compiled by `npm run wasm`
+;; (scripts/build-wasm.ts) into i420-simd-binary.ts; a test checks that file is current.
 (module
   (memory (export "memory") 1)
 
@@ -176,6 +176,94 @@
             (local.set $u (i32.add (local.get $u) (i32.const 8)))
             (local.set $v (i32.add (local.get $v) (i32.const 8)))
             (local.set $o (i32.add (local.get $o) (i32.const 12)))
+            (br $cols)))
+        (local.set $row (i32.add (local.get $row) (i32.const 1)))
+        (br $rows)))) 
+  ;; Chroma terms of samples 2k, 2k, 2k+1, 2k+1 (k = 0 or 1 of a four-lane vector): one per pixel.
+  (func $pairsLow (param $t v128) (result v128)
+    (i8x16.shuffle 0 1 2 3 0 1 2 3 4 5 6 7 4 5 6 7 (local.get $t) (local.get $t)))
+  (func $pairsHigh (param $t v128) (result v128)
+    (i8x16.shuffle 8 9 10 11 8 9 10 11 12 13 14 15 12 13 14 15 (local.get $t) (local.get $t)))
+
+  ;; One channel of 16 pixels: (ys + term) >> 10 per lane, the four vectors narrowed to 16 bytes
+  ;; with saturation (the 0..255 clamp). $t0..$t3 are the per-pixel chroma terms.
+  (func $channel16 (param $ys0 v128) (param $ys1 v128) (param $ys2 v128) (param $ys3 v128)
+        (param $t0 v128) (param $t1 v128) (param $t2 v128) (param $t3 v128) (result v128)
+    (i8x16.narrow_i16x8_u
+      (call $channel (local.get $ys0) (local.get $ys1) (local.get $t0) (local.get $t1))
+      (call $channel (local.get $ys2) (local.get $ys3) (local.get $t2) (local.get $t3))))
+
+  ;; Full size: every pixel its own luma with its 2×2 block's chroma sample; 16 pixels (8 chroma
+  ;; samples) per step. RGB at $out, w·h·3 bytes; chroma planes (w/2)·ceil(h/2).
+  (func (export "full") (param $w i32) (param $h i32) (param $in i32) (param $out i32)
+        (param $kyS i32) (param $krvS i32) (param $kguS i32) (param $kgvS i32) (param $kbuS i32)
+    (local $ky v128) (local $krv v128) (local $kgu v128) (local $kgv v128) (local $kbu v128)
+    (local $row i32) (local $halfW i32) (local $uPlane i32) (local $vPlane i32)
+    (local $l i32) (local $u i32) (local $v i32) (local $o i32) (local $end i32)
+    (local $y v128) (local $ys0 v128) (local $ys1 v128) (local $ys2 v128) (local $ys3 v128)
+    (local $cu v128) (local $cv v128) (local $tLo v128) (local $tHi v128)
+    (local $r v128) (local $g v128) (local $b v128) (local $rgLo v128) (local $rgHi v128)
+    (local.set $ky (i32x4.splat (local.get $kyS)))
+    (local.set $krv (i32x4.splat (local.get $krvS)))
+    (local.set $kgu (i32x4.splat (local.get $kguS)))
+    (local.set $kgv (i32x4.splat (local.get $kgvS)))
+    (local.set $kbu (i32x4.splat (local.get $kbuS)))
+    (local.set $halfW (i32.shr_u (local.get $w) (i32.const 1)))
+    (local.set $uPlane (i32.add (local.get $in) (i32.mul (local.get $w) (local.get $h))))
+    (local.set $vPlane (i32.add (local.get $uPlane)
+      (i32.mul (local.get $halfW) (i32.shr_u (i32.add (local.get $h) (i32.const 1)) (i32.const 1)))))
+    (local.set $l (local.get $in))
+    (local.set $o (local.get $out))
+    (block $rowsDone
+      (loop $rows
+        (br_if $rowsDone (i32.ge_u (local.get $row) (local.get $h)))
+        (local.set $end (i32.add (local.get $l) (local.get $w)))
+        (local.set $u (i32.add (local.get $uPlane) (i32.mul (i32.shr_u (local.get $row) (i32.const 1)) (local.get $halfW))))
+        (local.set $v (i32.add (local.get $vPlane) (i32.mul (i32.shr_u (local.get $row) (i32.const 1)) (local.get $halfW))))
+        (block $colsDone
+          (loop $cols
+            (br_if $colsDone (i32.ge_u (local.get $l) (local.get $end)))
+            (local.set $y (v128.load (local.get $l)))
+            (local.set $ys0 (call $luma (i32x4.extend_low_i16x8_s (i16x8.sub (i16x8.extend_low_i8x16_u (local.get $y)) (v128.const i16x8 16 16 16 16 16 16 16 16))) (local.get $ky)))
+            (local.set $ys1 (call $luma (i32x4.extend_high_i16x8_s (i16x8.sub (i16x8.extend_low_i8x16_u (local.get $y)) (v128.const i16x8 16 16 16 16 16 16 16 16))) (local.get $ky)))
+            (local.set $ys2 (call $luma (i32x4.extend_low_i16x8_s (i16x8.sub (i16x8.extend_high_i8x16_u (local.get $y)) (v128.const i16x8 16 16 16 16 16 16 16 16))) (local.get $ky)))
+            (local.set $ys3 (call $luma (i32x4.extend_high_i16x8_s (i16x8.sub (i16x8.extend_high_i8x16_u (local.get $y)) (v128.const i16x8 16 16 16 16 16 16 16 16))) (local.get $ky)))
+            (local.set $cu (i16x8.sub (v128.load8x8_u (local.get $u)) (v128.const i16x8 128 128 128 128 128 128 128 128)))
+            (local.set $cv (i16x8.sub (v128.load8x8_u (local.get $v)) (v128.const i16x8 128 128 128 128 128 128 128 128)))
+            ;; Red: rv(v) of samples 0–3 (tLo) and 4–7 (tHi), each used by two pixels.
+            (local.set $tLo (call $fixed (i32x4.extend_low_i16x8_s (local.get $cv)) (local.get $krv)))
+            (local.set $tHi (call $fixed (i32x4.extend_high_i16x8_s (local.get $cv)) (local.get $krv)))
+            (local.set $r (call $channel16 (local.get $ys0) (local.get $ys1) (local.get $ys2) (local.get $ys3)
+              (call $pairsLow (local.get $tLo)) (call $pairsHigh (local.get $tLo)) (call $pairsLow (local.get $tHi)) (call $pairsHigh (local.get $tHi))))
+            ;; Green: −(gu(u) + gv(v)).
+            (local.set $tLo (i32x4.neg (i32x4.add
+              (call $fixed (i32x4.extend_low_i16x8_s (local.get $cu)) (local.get $kgu))
+              (call $fixed (i32x4.extend_low_i16x8_s (local.get $cv)) (local.get $kgv)))))
+            (local.set $tHi (i32x4.neg (i32x4.add
+              (call $fixed (i32x4.extend_high_i16x8_s (local.get $cu)) (local.get $kgu))
+              (call $fixed (i32x4.extend_high_i16x8_s (local.get $cv)) (local.get $kgv)))))
+            (local.set $g (call $channel16 (local.get $ys0) (local.get $ys1) (local.get $ys2) (local.get $ys3)
+              (call $pairsLow (local.get $tLo)) (call $pairsHigh (local.get $tLo)) (call $pairsLow (local.get $tHi)) (call $pairsHigh (local.get $tHi))))
+            ;; Blue: bu(u).
+            (local.set $tLo (call $fixed (i32x4.extend_low_i16x8_s (local.get $cu)) (local.get $kbu)))
+            (local.set $tHi (call $fixed (i32x4.extend_high_i16x8_s (local.get $cu)) (local.get $kbu)))
+            (local.set $b (call $channel16 (local.get $ys0) (local.get $ys1) (local.get $ys2) (local.get $ys3)
+              (call $pairsLow (local.get $tLo)) (call $pairsHigh (local.get $tLo)) (call $pairsLow (local.get $tHi)) (call $pairsHigh (local.get $tHi))))
+            ;; R G B interleaved, 48 bytes: R and G paired first, then blue woven in.
+            (local.set $rgLo (i8x16.shuffle 0 16 1 17 2 18 3 19 4 20 5 21 6 22 7 23 (local.get $r) (local.get $g)))
+            (local.set $rgHi (i8x16.shuffle 8 24 9 25 10 26 11 27 12 28 13 29 14 30 15 31 (local.get $r) (local.get $g)))
+            (v128.store (local.get $o)
+              (i8x16.shuffle 0 1 16 2 3 17 4 5 18 6 7 19 8 9 20 10 (local.get $rgLo) (local.get $b)))
+            (v128.store offset=16 (local.get $o)
+              (i8x16.shuffle 0 21 2 3 22 5 6 23 8 9 24 11 12 25 14 15
+                (i8x16.shuffle 11 0 12 13 0 14 15 0 16 17 0 18 19 0 20 21 (local.get $rgLo) (local.get $rgHi))
+                (local.get $b)))
+            (v128.store offset=32 (local.get $o)
+              (i8x16.shuffle 26 6 7 27 8 9 28 10 11 29 12 13 30 14 15 31 (local.get $rgHi) (local.get $b)))
+            (local.set $l (i32.add (local.get $l) (i32.const 16)))
+            (local.set $u (i32.add (local.get $u) (i32.const 8)))
+            (local.set $v (i32.add (local.get $v) (i32.const 8)))
+            (local.set $o (i32.add (local.get $o) (i32.const 48)))
             (br $cols)))
         (local.set $row (i32.add (local.get $row) (i32.const 1)))
         (br $rows)))))

@@ -1,10 +1,10 @@
 // Planar I420 (YUV 4:2:0, what H.264 decoders hand out) → interleaved 8-bit RGB with fixed-point
-// lookup tables: full size in plain JS; half and quarter size (box-shrunk) in WebAssembly SIMD
-// (i420-simd.ts) when the sides allow, else in JS, the same bytes either way. Owns the plane layout
+// lookup tables, at full size and box-shrunk to half and quarter: in WebAssembly SIMD (i420-simd.ts)
+// when the sides allow, else in plain JS, the same bytes either way. Owns the plane layout
 // and the colour matrix; does not own validation of untrusted input (the frame encoder checks lengths
 // first) nor any decoding of compressed video. Spec: reference-driver.md §5.1 (the encoder takes
 // interleaved RGB), h264-webrtc.md §3.1 (libyuv-style BT.601 limited range is what WebRTC assumes).
-import { convertSimd, fitsHalf, fitsQuarter, type FixedCoefficients } from './i420-simd.ts';
+import { convertSimd, fitsFull, fitsHalf, fitsQuarter, type FixedCoefficients } from './i420-simd.ts';
 
 export type YuvMatrix = 'bt601' | 'bt709';
 
@@ -104,9 +104,17 @@ function outputBuffer(bytes: number, into: Buffer | undefined): Buffer {
 /**
  * Converts an I420 picture (Y plane, then U, then V; chroma planes ceil(w/2) × ceil(h/2), tightly
  * packed) into width × height × 3 RGB: into `into` when it is exactly that size, else a new buffer.
- * The caller guarantees `data.length` equals `i420ByteLength(width, height)`.
+ * The caller guarantees `data.length` equals `i420ByteLength(width, height)`. A width that is a
+ * multiple of 16 goes to the SIMD loop (16 pixels a step, the same arithmetic).
  */
 export function i420ToRgb(data: Uint8Array, width: number, height: number, matrix: YuvMatrix = DEFAULT_YUV_MATRIX, into?: Buffer): Buffer {
+  const target = outputBuffer(width * height * 3, into);
+  if (fitsFull(width, height) && convertSimd('full', data, width, height, fixedCoefficients(matrix), target)) return target;
+  return i420ToRgbJs(data, width, height, matrix, target);
+}
+
+/** i420ToRgb in JavaScript only: pictures the SIMD loop does not take (width not a multiple of 16), and its reference. */
+export function i420ToRgbJs(data: Uint8Array, width: number, height: number, matrix: YuvMatrix = DEFAULT_YUV_MATRIX, into?: Buffer): Buffer {
   const { y: Y, rv: RV, gu: GU, gv: GV, bu: BU } = tablesFor(matrix);
   const chromaWidth = Math.ceil(width / 2);
   const uOffset = width * height;
@@ -157,7 +165,7 @@ export function i420ToRgb(data: Uint8Array, width: number, height: number, matri
  * 16 bits (two samples) at a time — the sum of bytes does not depend on byte order — and every
  * table is 1–4 kB (cache-resident): ~25 % faster than 16-bit luma reads with a 256 kB combined
  * green table, the same bytes out (issue 11). A width that is a multiple of 16 goes to the SIMD loop
- * (i420-simd.wat: 8 pixels a step, the same arithmetic), 1.9 → 0.35 ms for 720p with its copies.
+ * (i420-simd.wat: 8 pixels a step, the same arithmetic), 1.1–1.9 → 0.33–0.38 ms for 720p with its copies.
  * Written into `into` when it is exactly the output size.
  */
 export function i420ToRgbHalf(data: Uint8Array, width: number, height: number, matrix: YuvMatrix = DEFAULT_YUV_MATRIX, into?: Buffer): Buffer {

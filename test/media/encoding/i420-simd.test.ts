@@ -1,12 +1,12 @@
-// The WebAssembly SIMD box conversions against the JavaScript loops they replace: the committed
+// The WebAssembly SIMD conversions against the JavaScript loops they replace: the committed
 // binary is the .wat's current compile, every fitting picture gives the same bytes both ways (seeded
 // noise, extremes, both matrices, unaligned views), the tables stay within one 1/1024 step of the
 // exact coefficients, and without WebAssembly the JavaScript converts.
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { BINARY_MODULE_PATH, binaryModuleText, compileWat, WAT_PATH } from '../../../scripts/build-wasm.ts';
-import { fixedCoefficients, i420ByteLength, i420ToRgb, i420ToRgbHalf, i420ToRgbHalfJs, i420ToRgbQuarter, i420ToRgbQuarterJs, type YuvMatrix } from '../../../src/media/encoding/i420.ts';
-import { convertSimd, fitsHalf, fitsQuarter } from '../../../src/media/encoding/i420-simd.ts';
+import { fixedCoefficients, i420ByteLength, i420ToRgb, i420ToRgbJs, i420ToRgbHalf, i420ToRgbHalfJs, i420ToRgbQuarter, i420ToRgbQuarterJs, type YuvMatrix } from '../../../src/media/encoding/i420.ts';
+import { convertSimd, fitsFull, fitsHalf, fitsQuarter } from '../../../src/media/encoding/i420-simd.ts';
 import { fillNoise } from './frames.ts';
 
 const MATRICES: ReadonlyArray<YuvMatrix> = ['bt601', 'bt709'];
@@ -15,8 +15,8 @@ function noiseI420(width: number, height: number, seed: number): Buffer {
   return fillNoise(Buffer.alloc(i420ByteLength(width, height)), seed) as Buffer;
 }
 
-function simd(kind: 'half' | 'quarter', data: Uint8Array, width: number, height: number, matrix: YuvMatrix): Buffer {
-  const scale = kind === 'half' ? 2 : 4;
+function simd(kind: 'full' | 'half' | 'quarter', data: Uint8Array, width: number, height: number, matrix: YuvMatrix): Buffer {
+  const scale = kind === 'full' ? 1 : kind === 'half' ? 2 : 4;
   const target = Buffer.alloc((width / scale) * (height / scale) * 3, 0xaa);
   expect(convertSimd(kind, data, width, height, fixedCoefficients(matrix), target)).toBe(true);
   return target;
@@ -31,6 +31,7 @@ describe('the compiled module', () => {
   test('which pictures the loops take', () => {
     expect([fitsHalf(1280, 720), fitsHalf(1920, 1080), fitsHalf(1288, 720), fitsHalf(1280, 721), fitsHalf(0, 2)]).toEqual([true, true, false, false, false]);
     expect([fitsQuarter(1280, 720), fitsQuarter(1280, 722), fitsQuarter(1272, 720)]).toEqual([true, false, false]);
+    expect([fitsFull(1280, 720), fitsFull(1280, 721), fitsFull(1288, 720)]).toEqual([true, true, false]);
   });
 });
 
@@ -42,6 +43,15 @@ describe('SIMD and JavaScript agree byte for byte', () => {
       for (const seed of [1, 2, 3]) {
         const data = noiseI420(width, height, seed * width + height);
         expect(simd('half', data, width, height, matrix).equals(i420ToRgbHalfJs(data, width, height, matrix)), `${matrix} seed ${seed}`).toBe(true);
+      }
+    }
+  });
+
+  test.each([...sizes, [16, 1], [32, 7]] as const)('full size, %i×%i, seeded noise, both matrices (odd heights too)', (width, height) => {
+    for (const matrix of MATRICES) {
+      for (const seed of [1, 2, 3]) {
+        const data = noiseI420(width, height, seed * width + height);
+        expect(simd('full', data, width, height, matrix).equals(i420ToRgbJs(data, width, height, matrix)), `${matrix} seed ${seed}`).toBe(true);
       }
     }
   });
@@ -65,9 +75,12 @@ describe('SIMD and JavaScript agree byte for byte', () => {
             data.fill(u, width * height, width * height + 16);
             data.fill(v, width * height + 16);
             const expected = i420ToRgb(Uint8Array.of(y, u, v), 1, 1, matrix);
+            const full = simd('full', data, width, height, matrix);
             const half = simd('half', data, width, height, matrix);
             const quarter = simd('quarter', data, width, height, matrix);
+            expect([...full.subarray(0, 3)], `${matrix} ${y},${u},${v}`).toEqual([...expected]);
             expect([...half.subarray(0, 3)], `${matrix} ${y},${u},${v}`).toEqual([...expected]);
+            expect(full.equals(i420ToRgbJs(data, width, height, matrix))).toBe(true);
             expect(half.equals(i420ToRgbHalfJs(data, width, height, matrix))).toBe(true);
             expect(quarter.equals(i420ToRgbQuarterJs(data, width, height, matrix))).toBe(true);
           }
@@ -83,6 +96,7 @@ describe('SIMD and JavaScript agree byte for byte', () => {
     aligned.copy(shifted, 3);
     const view = shifted.subarray(3);
     for (const matrix of MATRICES) {
+      expect(simd('full', view, width, height, matrix).equals(i420ToRgbJs(aligned, width, height, matrix))).toBe(true);
       expect(simd('half', view, width, height, matrix).equals(i420ToRgbHalfJs(aligned, width, height, matrix))).toBe(true);
       // The quarter's JavaScript loop needs word alignment; the SIMD one copies the planes and does not.
       expect(simd('quarter', view, width, height, matrix).equals(i420ToRgbQuarterJs(aligned, width, height, matrix))).toBe(true);
@@ -103,6 +117,10 @@ describe('SIMD and JavaScript agree byte for byte', () => {
     }
     const data = noiseI420(64, 32, 6);
     expect(i420ToRgbQuarter(data, 64, 32, 'bt709').equals(i420ToRgbQuarterJs(data, 64, 32, 'bt709'))).toBe(true);
+    for (const [width, height] of [[64, 31], [66, 31]] as const) {
+      const picture = noiseI420(width, height, 7);
+      expect(i420ToRgb(picture, width, height).equals(i420ToRgbJs(picture, width, height))).toBe(true);
+    }
   });
 });
 
