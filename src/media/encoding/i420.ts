@@ -6,6 +6,7 @@
 // interleaved RGB), h264-webrtc.md §3.1 (libyuv-style BT.601 limited range is what WebRTC assumes).
 import { convertSimd, fitsFull, fitsHalf, fitsQuarter, type FixedCoefficients } from './i420-simd.ts';
 
+/** Studio-swing ("limited range") matrices; H.264 from cameras is limited range unless flagged. */
 export type YuvMatrix = 'bt601' | 'bt709';
 
 /**
@@ -174,7 +175,7 @@ export function i420ToRgbHalf(data: Uint8Array, width: number, height: number, m
   return i420ToRgbHalfJs(data, width, height, matrix, target);
 }
 
-/** i420ToRgbHalf in JavaScript only: what pictures the SIMD loop does not take go through, and its reference. */
+/** i420ToRgbHalf in JavaScript only: the path of pictures the SIMD loop does not take, and its reference. */
 export function i420ToRgbHalfJs(data: Uint8Array, width: number, height: number, matrix: YuvMatrix = DEFAULT_YUV_MATRIX, into?: Buffer): Buffer {
   const tables = tablesFor(matrix);
   const halfWidth = width >> 1;
