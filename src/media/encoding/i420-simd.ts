@@ -36,6 +36,14 @@ const PAGE_BYTES = 65_536;
 /** Output starts at the next multiple of this after the planes (16-byte SIMD stores, aligned). */
 const OUTPUT_ALIGN = 16;
 
+/**
+ * Most memory the module may hold. WebAssembly memory never shrinks, so whatever the largest
+ * conversion needed stays with the process: this holds a 4K camera picture (3840×2592) with its
+ * half-size output (22.4 MB) and a 1080p one at full size (9.3 MB); a larger conversion (that 4K
+ * picture at full size: 45 MB) goes through the JavaScript loops, whose buffers are collected.
+ */
+export const SIMD_MEMORY_LIMIT_BYTES = 24 * 1024 * 1024;
+
 /** The instance, null until first use, `false` when this runtime cannot compile it (the JavaScript stays). */
 let instance: Exports | null | false = null;
 
@@ -69,16 +77,25 @@ export function fitsQuarter(width: number, height: number): boolean {
 
 /**
  * Converts with the SIMD loop `kind` into `target` (exactly the output size); false when the module
- * is unavailable here, so the caller converts in JavaScript. The caller checked the fit and sizes.
+ * is unavailable here or the picture would take more than SIMD_MEMORY_LIMIT_BYTES, so the caller
+ * converts in JavaScript. The caller checked the fit and sizes.
  */
 export function convertSimd(kind: 'full' | 'half' | 'quarter', data: Uint8Array, width: number, height: number, k: FixedCoefficients, target: Buffer): boolean {
-  const wasm = exportsOf();
-  if (wasm === false) return false;
   const outputAt = Math.ceil(data.length / OUTPUT_ALIGN) * OUTPUT_ALIGN;
   // Each step stores exactly its pixels (48, 24 or 12 bytes), so the output needs no margin.
   const needed = outputAt + target.length;
+  if (needed > SIMD_MEMORY_LIMIT_BYTES) return false;
+  const wasm = exportsOf();
+  if (wasm === false) return false;
   const have = wasm.memory.buffer.byteLength;
-  if (have < needed) wasm.memory.grow(Math.ceil((needed - have) / PAGE_BYTES));
+  if (have < needed) {
+    try {
+      wasm.memory.grow(Math.ceil((needed - have) / PAGE_BYTES));
+    } catch {
+      // The engine refused the memory (RangeError): this picture goes through JavaScript.
+      return false;
+    }
+  }
   new Uint8Array(wasm.memory.buffer, 0, data.length).set(data);
   wasm[kind](width, height, 0, outputAt, k.y, k.rv, k.gu, k.gv, k.bu);
   target.set(new Uint8Array(wasm.memory.buffer, outputAt, target.length));

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { BINARY_MODULE_PATH, binaryModuleText, compileWat, WAT_PATH } from '../../../scripts/build-wasm.ts';
 import { fixedCoefficients, i420ByteLength, i420ToRgb, i420ToRgbJs, i420ToRgbHalf, i420ToRgbHalfJs, i420ToRgbQuarter, i420ToRgbQuarterJs, type YuvMatrix } from '../../../src/media/encoding/i420.ts';
-import { convertSimd, fitsFull, fitsHalf, fitsQuarter } from '../../../src/media/encoding/i420-simd.ts';
+import { convertSimd, fitsFull, fitsHalf, fitsQuarter, SIMD_MEMORY_LIMIT_BYTES } from '../../../src/media/encoding/i420-simd.ts';
 import { fillNoise } from './frames.ts';
 
 const MATRICES: ReadonlyArray<YuvMatrix> = ['bt601', 'bt709'];
@@ -108,6 +108,16 @@ describe('SIMD and JavaScript agree byte for byte', () => {
       const data = noiseI420(width, height, width);
       expect(simd('half', data, width, height, 'bt601').equals(i420ToRgbHalfJs(data, width, height, 'bt601'))).toBe(true);
     }
+  });
+
+  test('a conversion that would need more than the memory limit is left to JavaScript; a 4K half-size one is not', () => {
+    const [width, height] = [3840, 2592];
+    const data = noiseI420(width, height, 11);
+    const full = Buffer.alloc(width * height * 3);
+    expect(data.length + full.length).toBeGreaterThan(SIMD_MEMORY_LIMIT_BYTES);
+    expect(convertSimd('full', data, width, height, fixedCoefficients('bt601'), full)).toBe(false);
+    expect(i420ToRgb(data, width, height).equals(i420ToRgbJs(data, width, height))).toBe(true);
+    expect(simd('half', data, width, height, 'bt601').equals(i420ToRgbHalfJs(data, width, height, 'bt601'))).toBe(true);
   });
 
   test('the public conversions hand fitting pictures to SIMD and others to JavaScript, the same bytes', () => {
