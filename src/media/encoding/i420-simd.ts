@@ -1,7 +1,7 @@
-// Runs the WebAssembly SIMD conversions (i420-simd.wat) on a picture: compiles the module once,
-// on first use, grows its memory to the largest picture seen, copies the planes in and the pixels
-// out. Owns that instance and its memory; not the colour arithmetic's constants (i420.ts passes
-// them) nor which pictures go here (i420.ts asks the `fits…` checks). Spec: h264-webrtc.md
+// Runs the WebAssembly SIMD conversions (i420-simd.wat) on a picture: compiles the module once, on
+// first use, grows its memory to the largest picture seen (up to a cap), copies the planes in and the
+// pixels out. Owns that instance and its memory; not the colour arithmetic's constants (i420.ts
+// passes them) nor which pictures go here (i420.ts asks the `fits…` checks). Spec: h264-webrtc.md
 // §3.1. Why: the JavaScript half-size conversion of a 720p picture took 1.1–1.9 ms, this 0.33–0.38
 // ms with both copies (README "Where the time goes: capture and idle").
 import { I420_SIMD_WASM_BASE64 } from './i420-simd-binary.ts';
