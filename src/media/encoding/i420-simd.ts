@@ -1,9 +1,9 @@
-// Runs the WebAssembly SIMD conversions (i420-simd.wat) on a picture: compiles the module once, on
-// first use, grows its memory to the largest picture seen (up to a cap), copies the planes in and the
-// pixels out. Owns that instance and its memory; not the colour arithmetic's constants (i420.ts
-// passes them) nor which pictures go here (i420.ts asks the `fits…` checks). Spec: h264-webrtc.md
-// §3.1. Why: the JavaScript half-size conversion of a 720p picture took 1.1–1.9 ms, this 0.33–0.38
-// ms with both copies (README "Where the time goes: capture and idle").
+// Runs the WebAssembly SIMD conversions (i420-simd.wat) on a picture: which sides each loop takes,
+// compiling the module once on first use, growing its memory to the largest picture seen (up to a
+// cap), copying the planes in and the pixels out. Owns that instance and its memory; not the colour
+// arithmetic's constants (i420.ts passes them) nor the JavaScript loops pictures fall back to.
+// Spec: h264-webrtc.md §3.1. Why: the JavaScript half-size conversion of a 720p picture took
+// 1.1–1.9 ms, this 0.33–0.38 ms with both copies (README "Where the time goes: capture and idle").
 import { I420_SIMD_WASM_BASE64 } from './i420-simd-binary.ts';
 
 /** The integer constants of the conversion (k of (k · (x − offset) + 2048) >> 12, per table). */
@@ -60,27 +60,27 @@ function exportsOf(): Exports | false {
   return instance;
 }
 
-/** Whether the SIMD full-size loop takes this picture (16 pixels per step; any height). */
-export function fitsFull(width: number, height: number): boolean {
-  return width > 0 && height > 0 && width % 16 === 0;
-}
+/** The three loops: full size, half size (2×2 boxes), quarter size (4×4 boxes). */
+export type SimdLoop = 'full' | 'half' | 'quarter';
 
-/** Whether the SIMD half-size loop takes this picture (16 luma columns per step, whole 2×2 blocks). */
-export function fitsHalf(width: number, height: number): boolean {
-  return width > 0 && height > 0 && width % 16 === 0 && height % 2 === 0;
-}
+/** Luma columns each loop step reads: 16 bytes, one SIMD vector per row. */
+const STEP_COLUMNS = 16;
+/** Rows a loop's output row is made of: the height must hold whole boxes of them. */
+const BOX_ROWS: Readonly<Record<SimdLoop, number>> = { full: 1, half: 2, quarter: 4 };
 
-/** Whether the SIMD quarter-size loop takes this picture (16 luma columns per step, whole 4×4 blocks). */
-export function fitsQuarter(width: number, height: number): boolean {
-  return width > 0 && height > 0 && width % 16 === 0 && height % 4 === 0;
+/** Whether the loop `kind` takes a picture of these sides (whole steps across, whole boxes down). */
+export function fitsSimd(kind: SimdLoop, width: number, height: number): boolean {
+  return width > 0 && height > 0 && width % STEP_COLUMNS === 0 && height % BOX_ROWS[kind] === 0;
 }
 
 /**
- * Converts with the SIMD loop `kind` into `target` (exactly the output size); false when the module
- * is unavailable here or the picture would take more than SIMD_MEMORY_LIMIT_BYTES, so the caller
- * converts in JavaScript. The caller checked the fit and sizes.
+ * Converts with the SIMD loop `kind` into `target` (exactly the output size); false when the loop
+ * does not take these sides (fitsSimd), the module is unavailable here or the picture would take
+ * more than SIMD_MEMORY_LIMIT_BYTES, so the caller converts in JavaScript. The caller checked that
+ * `data` and `target` have the sizes the sides give.
  */
-export function convertSimd(kind: 'full' | 'half' | 'quarter', data: Uint8Array, width: number, height: number, k: FixedCoefficients, target: Buffer): boolean {
+export function convertSimd(kind: SimdLoop, data: Uint8Array, width: number, height: number, k: FixedCoefficients, target: Buffer): boolean {
+  if (!fitsSimd(kind, width, height)) return false;
   const outputAt = Math.ceil(data.length / OUTPUT_ALIGN) * OUTPUT_ALIGN;
   // Each step stores exactly its pixels (48, 24 or 12 bytes), so the output needs no margin.
   const needed = outputAt + target.length;

@@ -4,7 +4,7 @@
 // and the colour matrix; does not own validation of untrusted input (the frame encoder checks lengths
 // first) nor any decoding of compressed video. Spec: reference-driver.md §5.1 (the encoder takes
 // interleaved RGB), h264-webrtc.md §3.1 (libyuv-style BT.601 limited range is what WebRTC assumes).
-import { convertSimd, fitsFull, fitsHalf, fitsQuarter, type FixedCoefficients } from './i420-simd.ts';
+import { convertSimd, type FixedCoefficients } from './i420-simd.ts';
 
 /** Studio-swing ("limited range") matrices; H.264 from cameras is limited range unless flagged. */
 export type YuvMatrix = 'bt601' | 'bt709';
@@ -110,7 +110,7 @@ function outputBuffer(bytes: number, into: Buffer | undefined): Buffer {
  */
 export function i420ToRgb(data: Uint8Array, width: number, height: number, matrix: YuvMatrix = DEFAULT_YUV_MATRIX, into?: Buffer): Buffer {
   const target = outputBuffer(width * height * 3, into);
-  if (fitsFull(width, height) && convertSimd('full', data, width, height, fixedCoefficients(matrix), target)) return target;
+  if (convertSimd('full', data, width, height, fixedCoefficients(matrix), target)) return target;
   return i420ToRgbJs(data, width, height, matrix, target);
 }
 
@@ -171,7 +171,7 @@ export function i420ToRgbJs(data: Uint8Array, width: number, height: number, mat
  */
 export function i420ToRgbHalf(data: Uint8Array, width: number, height: number, matrix: YuvMatrix = DEFAULT_YUV_MATRIX, into?: Buffer): Buffer {
   const target = outputBuffer((width >> 1) * (height >> 1) * 3, into);
-  if (fitsHalf(width, height) && convertSimd('half', data, width, height, fixedCoefficients(matrix), target)) return target;
+  if (convertSimd('half', data, width, height, fixedCoefficients(matrix), target)) return target;
   return i420ToRgbHalfJs(data, width, height, matrix, target);
 }
 
@@ -264,7 +264,7 @@ export function quarterConvertible(data: Uint8Array, width: number, height: numb
  */
 export function i420ToRgbQuarter(data: Uint8Array, width: number, height: number, matrix: YuvMatrix = DEFAULT_YUV_MATRIX, into?: Buffer): Buffer {
   const target = outputBuffer((width >> 2) * (height >> 2) * 3, into);
-  if (fitsQuarter(width, height) && convertSimd('quarter', data, width, height, fixedCoefficients(matrix), target)) return target;
+  if (convertSimd('quarter', data, width, height, fixedCoefficients(matrix), target)) return target;
   return i420ToRgbQuarterJs(data, width, height, matrix, target);
 }
 

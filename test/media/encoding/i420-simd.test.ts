@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { BINARY_MODULE_PATH, binaryModuleText, compileWat, WAT_PATH } from '../../../scripts/build-wasm.ts';
 import { fixedCoefficients, i420ByteLength, i420ToRgb, i420ToRgbJs, i420ToRgbHalf, i420ToRgbHalfJs, i420ToRgbQuarter, i420ToRgbQuarterJs, type YuvMatrix } from '../../../src/media/encoding/i420.ts';
-import { convertSimd, fitsFull, fitsHalf, fitsQuarter, SIMD_MEMORY_LIMIT_BYTES } from '../../../src/media/encoding/i420-simd.ts';
+import { convertSimd, fitsSimd, SIMD_MEMORY_LIMIT_BYTES } from '../../../src/media/encoding/i420-simd.ts';
 import { fillNoise } from './frames.ts';
 
 const MATRICES: ReadonlyArray<YuvMatrix> = ['bt601', 'bt709'];
@@ -29,9 +29,9 @@ describe('the compiled module', () => {
   });
 
   test('which pictures the loops take', () => {
-    expect([fitsHalf(1280, 720), fitsHalf(1920, 1080), fitsHalf(1288, 720), fitsHalf(1280, 721), fitsHalf(0, 2)]).toEqual([true, true, false, false, false]);
-    expect([fitsQuarter(1280, 720), fitsQuarter(1280, 722), fitsQuarter(1272, 720)]).toEqual([true, false, false]);
-    expect([fitsFull(1280, 720), fitsFull(1280, 721), fitsFull(1288, 720)]).toEqual([true, true, false]);
+    expect([fitsSimd('half', 1280, 720), fitsSimd('half', 1920, 1080), fitsSimd('half', 1288, 720), fitsSimd('half', 1280, 721), fitsSimd('half', 0, 2)]).toEqual([true, true, false, false, false]);
+    expect([fitsSimd('quarter', 1280, 720), fitsSimd('quarter', 1280, 722), fitsSimd('quarter', 1272, 720)]).toEqual([true, false, false]);
+    expect([fitsSimd('full', 1280, 720), fitsSimd('full', 1280, 721), fitsSimd('full', 1288, 720)]).toEqual([true, true, false]);
   });
 });
 
