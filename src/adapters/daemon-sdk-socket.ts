@@ -1,11 +1,11 @@
 // Client of the daemon's `/ws/sdk` control socket (reachy-daemon-api.md §2; reference-driver.md
 // §7, §12 bug 12). Owns: decoding the pushes (joint_positions, head_pose, imu_data, daemon_status,
 // task_progress) into typed events, a cache of the latest of each with its receive time and a
-// `stale` flag (a 50 Hz stream nobody listens to is decoded when read), checked realtime commands
-// (fire-and-forget on the daemon side), the `task` request/`task_progress` pairing, and when the
-// pushes are read relaxed (in batches, at idle) or live (while commands go out; issue 11).
-// Connection policy (reconnect, liveness, how relaxed reading works) is the shared
-// daemon-reconnecting-socket.ts. Does not own REST (daemon-http.ts) nor what the state means.
+// `stale` flag (a 50 Hz stream is decoded when read, or once per idle batch, its newest frame, for
+// its listeners), checked realtime commands (fire-and-forget on the daemon side), the `task`
+// request/`task_progress` pairing, and when the pushes are read relaxed (in batches, at idle) or live
+// (while commands go out; issue 11). Connection policy (reconnect, liveness, how relaxed reading
+// works) is the shared daemon-reconnecting-socket.ts. Not REST (daemon-http.ts), not what state means.
 import { randomUUID } from 'node:crypto';
 import { createLogger } from '../logging/logger.ts';
 import { DaemonCommandInvalid, DaemonNotConnected, DaemonTimeout, type DaemonSendError } from './daemon-errors.ts';
@@ -123,7 +123,9 @@ export interface DaemonSdkSocketOptions {
  * The 50 Hz state streams (§2: joint_positions and head_pose on every robot, imu_data on the
  * wireless one). While nobody listens to one, its frames are kept as text and decoded when read
  * (`latest`): at 100–150 frames a second, parsing what nobody reads was most of an idle driver's
- * CPU (issue 11). A listener makes that stream decoded on arrival again.
+ * CPU (issue 11). A listener hears every frame read live; of a batch read at idle (several ticks
+ * that waited in the kernel, read in one loop turn) it hears the newest only, at the end of that
+ * turn: the older ones were superseded before anyone could act on them.
  */
 const READ_ON_DEMAND: ReadonlySet<string> = new Set<SdkPushType>(['joint_positions', 'head_pose', 'imu_data']);
 /** The daemon (json.dumps) and the emulator both put `type` first; anything else takes the full decode. */
@@ -189,6 +191,8 @@ export class DaemonSdkSocket extends DaemonPushClient<SdkSocketEvents> {
   #quietTimer: NodeJS.Timeout | null = null;
   /** Tasks sent and not yet finished: reading stays live while any runs. */
   #runningTasks = 0;
+  /** A batch's newest frames are to be handed to their listeners at the end of this loop turn. */
+  #batchFlushQueued = false;
 
   /** Creates the client and starts connecting at once (reading relaxed until a command goes out). */
   constructor(options: DaemonSdkSocketOptions) {
@@ -336,15 +340,23 @@ export class DaemonSdkSocket extends DaemonPushClient<SdkSocketEvents> {
     // Dated when it may have arrived (a batch read at idle: the pause before it), never later.
     const receivedAt = Date.now() - (performance.now() - receivedMono);
     const leading = LEADING_TYPE.exec(text)?.[1];
-    if (leading !== undefined && READ_ON_DEMAND.has(leading) && !this.events.has(leading as SdkPushType)) {
-      this.#pending.set(leading as SdkPushType, { text, receivedAt, receivedMono });
-      return;
+    if (leading !== undefined && READ_ON_DEMAND.has(leading)) {
+      const heard = this.events.has(leading as SdkPushType);
+      if (!heard || !this.socket.readsLive) {
+        this.#pending.set(leading as SdkPushType, { text, receivedAt, receivedMono });
+        if (heard) this.#queueBatchFlush();
+        return;
+      }
     }
     const push = this.#decode(text);
     if (push === null) return;
     this.#pending.delete(push.type);
     this.#cache.set(push.type, { value: push, receivedAt, receivedMono });
     if (push.type === 'task_progress') this.keepLive();
+    this.#emit(push);
+  }
+
+  #emit(push: SdkPush): void {
     // The switch keeps each event's payload type exact.
     switch (push.type) {
       case 'joint_positions':
@@ -379,16 +391,34 @@ export class DaemonSdkSocket extends DaemonPushClient<SdkSocketEvents> {
   }
 
   /**
-   * Decodes the kept frame of `type`, if any, into the cache. A malformed one is counted and
-   * dropped then (the previous push stays, and ages); one superseded before being read is never
-   * decoded, so it is not counted either.
+   * Decodes the kept frame of `type`, if any, into the cache and answers it (null when none was
+   * kept). A malformed one is counted and dropped then (the previous push stays, and ages); one
+   * superseded before being read is never decoded, so it is not counted either.
    */
-  #decodePending(type: SdkPushType): void {
+  #decodePending(type: SdkPushType): SdkPush | null {
     const pending = this.#pending.get(type);
-    if (pending === undefined) return;
+    if (pending === undefined) return null;
     this.#pending.delete(type);
     const push = this.#decode(pending.text);
-    if (push === null) return;
+    if (push === null) return null;
     this.#cache.set(push.type, { value: push, receivedAt: pending.receivedAt, receivedMono: pending.receivedMono });
+    return push;
+  }
+
+  /**
+   * Once per loop turn that read a batch: on the turn's check phase (after every frame of the read),
+   * decodes the newest kept frame of each listened stream and hands it to its listeners.
+   */
+  #queueBatchFlush(): void {
+    if (this.#batchFlushQueued) return;
+    this.#batchFlushQueued = true;
+    setImmediate(() => {
+      this.#batchFlushQueued = false;
+      for (const type of READ_ON_DEMAND as ReadonlySet<SdkPushType>) {
+        if (!this.events.has(type)) continue;
+        const push = this.#decodePending(type);
+        if (push !== null) this.#emit(push);
+      }
+    });
   }
 }

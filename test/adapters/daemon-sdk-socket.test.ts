@@ -199,7 +199,7 @@ describe('connection loss', () => {
 
 describe('state streams read on demand (issue 11)', () => {
   /** A daemon that sends exactly the frames the test writes, as the daemon does (`type` first). */
-  async function scriptedDaemon(): Promise<{ sdk: DaemonSdkSocket; send: (frame: string) => Promise<void> }> {
+  async function scriptedDaemon(): Promise<{ sdk: DaemonSdkSocket; send: (...frames: string[]) => Promise<void> }> {
     const http = createHttpServer();
     const wss = new WebSocketServer({ server: http, perMessageDeflate: false });
     const connected = new Promise<WebSocket>((resolve) => wss.once('connection', resolve));
@@ -214,8 +214,8 @@ describe('state streams read on demand (issue 11)', () => {
     await nextEvent(sdk, 'open');
     const socket = await connected;
     // A daemon_status is decoded on arrival: once it is seen, every frame sent before it arrived too.
-    const send = async (frame: string): Promise<void> => {
-      socket.send(frame);
+    const send = async (...frames: string[]): Promise<void> => {
+      for (const frame of frames) socket.send(frame);
       socket.send(JSON.stringify({ type: 'daemon_status', robot_name: 'r', state: 'running', wireless_version: false, no_media: true, backend_status: null }));
       await nextEvent(sdk, 'daemon_status');
     };
@@ -237,7 +237,10 @@ describe('state streams read on demand (issue 11)', () => {
     expect(sdk.invalidFrames).toBe(0);
   });
 
-  test('a malformed frame is counted when read and the previous push stays; a listener gets every frame typed', async () => {
+  /** The end of the loop turn a test resumed in: a batch's frames have then reached their listeners. */
+  const endOfTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+  test('a malformed frame is counted when read and the previous push stays; a listener gets the frames typed', async () => {
     const { sdk, send } = await scriptedDaemon();
     await send(joints(0.3));
     expect(sdk.latest('joint_positions')?.value.head_joint_positions[0]).toBe(0.3);
@@ -248,9 +251,36 @@ describe('state streams read on demand (issue 11)', () => {
     const off = sdk.on('joint_positions', (push) => heard.push(push.head_joint_positions[0] ?? NaN));
     await send(joints(0.4));
     await send('{"type": "joint_positions", "head_joint_positions": null}');
+    await endOfTurn();
     off();
     expect(heard).toEqual([0.4]);
     expect(sdk.invalidFrames).toBe(2);
     expect(sdk.latest('joint_positions')?.value.head_joint_positions[0]).toBe(0.4);
+  });
+
+  test('a listener hears the newest frame of a batch read at idle, once, at the end of its turn; read live, every frame', async () => {
+    const { sdk, send } = await scriptedDaemon();
+    const heard: number[] = [];
+    sdk.on('joint_positions', (push) => heard.push(push.head_joint_positions[0] ?? NaN));
+    expect(sdk.readsRelaxed).toBe(true);
+    // Three ticks and a status written at once wait in the kernel for one drain: the status is
+    // heard as it is read, the newest tick at the end of that loop turn, the older two never.
+    await send(joints(0.1), joints(0.2), joints(0.3));
+    expect(heard).toEqual([]);
+    await endOfTurn();
+    expect(heard).toEqual([0.3]);
+    expect(sdk.latest('joint_positions')?.value.head_joint_positions[0]).toBe(0.3);
+    await send(joints(0.4), '{"type": "joint_positions", "head_joint_positions": null}');
+    await endOfTurn();
+    // The newest of that batch is malformed: counted, nothing heard, the previous push stays.
+    expect(heard).toEqual([0.3]);
+    expect(sdk.invalidFrames).toBe(1);
+    expect(sdk.latest('joint_positions')?.value.head_joint_positions[0]).toBe(0.3);
+
+    await sdk.readLive();
+    expect(sdk.readsRelaxed).toBe(false);
+    heard.length = 0;
+    await send(joints(0.5), joints(0.6));
+    expect(heard).toEqual([0.5, 0.6]);
   });
 });
