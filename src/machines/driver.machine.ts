@@ -20,7 +20,7 @@ import { motionMachine, type CancelledCommand, type MotionToParent } from './mot
 import { powerMachine, type MotorMode } from './power.machine.ts';
 import type { MotionRpcEvent } from '../rpc/robot-functions.ts';
 import type { MediaRpcEvent } from '../rpc/media-functions.ts';
-import { DEFAULT_SAFETY_POLICY, policyDocument, type SafetyPolicy } from '../safety/safety-policy.ts';
+import { DEFAULT_SAFETY_POLICY, policyAnswer, policyDocument, type SafetyPolicy } from '../safety/safety-policy.ts';
 import { initialMediaPolicy, MEDIA_CAPTURE_FUNCTIONS, mediaPolicyStatus, type MediaPolicyMode, type MediaPolicyState } from '../safety/media-policy.ts';
 import { approvalsMachine, approvalView, type ApprovalRequest, type ApprovalsToParent } from './approvals.machine.ts';
 
@@ -331,7 +331,7 @@ export const driverMachine = setup({
       enqueue.stopChild(context.children.media);
       enqueue.assign(({ spawn }) => ({ children: { ...context.children, media: spawn('media', { id: 'media', systemId: 'media' }) } }));
     }),
-    answerPolicy: emit(({ context, event }) => outcome((event as { requestId: string }).requestId, { ok: true, result: { policy: policyDocument(context.policy) } })),
+    answerPolicy: emit(({ context, event }) => outcome((event as { requestId: string }).requestId, { ok: true, result: policyAnswer(context.policy) })),
     /** The whole document is replaced at once: every check after this reads the new policy. */
     setPolicy: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Extract<DriverEvent, { type: 'supervisor.set_safety_policy' }>;

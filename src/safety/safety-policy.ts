@@ -2,8 +2,9 @@
 // limits inside the mechanical ones), speed limits and what happens above them, per-caller rate
 // limits, the dead-man time and the functions that wait for a human's approval. Owns the document's
 // shape, defaults, bounds and validation (one function, used by config, set_safety_policy and the
-// settings page); pure. Does not enforce anything: the root machine keeps the policy in force and
-// the gate, the envelope check, the executor's speed limits, the dead-man and approvals read it.
+// settings page), and get_safety_policy's answer, built once per policy; pure. Does not enforce
+// anything: the root machine keeps the policy in force and the gate, the envelope check, the
+// executor's speed limits, the dead-man and approvals read it.
 import { InvalidParams } from '../errors.ts';
 import { DEFAULT_RATE_LIMITS, MAX_RATE_PER_S, RATE_CLASSES, type RateLimits } from '../rpc/rate-limits.ts';
 
@@ -224,4 +225,25 @@ export function validatePolicy(doc: unknown, approvable: ReadonlySet<string>): {
 /** The policy as plain JSON (what get_safety_policy answers and set_safety_policy accepts back). */
 export function policyDocument(policy: SafetyPolicy): Record<string, unknown> {
   return JSON.parse(JSON.stringify(policy)) as Record<string, unknown>;
+}
+
+function frozenDeep<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) for (const v of Object.values(value)) frozenDeep(v);
+  return Object.freeze(value);
+}
+
+/** get_safety_policy's answer for each policy in force, built once (issue 11): a policy is replaced whole, never changed. */
+const answers = new WeakMap<SafetyPolicy, Readonly<{ policy: Record<string, unknown> }>>();
+
+/**
+ * `{ policy: policyDocument(policy) }`, the same frozen object for as long as `policy` is in
+ * force, so its JSON is encoded once too (src/protocol/result-json.ts) instead of once per call.
+ */
+export function policyAnswer(policy: SafetyPolicy): Readonly<{ policy: Record<string, unknown> }> {
+  let answer = answers.get(policy);
+  if (!answer) {
+    answer = frozenDeep({ policy: policyDocument(policy) });
+    answers.set(policy, answer);
+  }
+  return answer;
 }
