@@ -1,14 +1,16 @@
 // In-process cost of one RPC's trip through the root machine, part by part (issue 11, RPC rows):
 // the real driver (startDriver against the embedded emulator, private nats-server) and, as the
 // baseline in the same run, a one-state XState machine answering an event with `emit` — the fixed
-// cost of any XState event. Times CPU per operation (the least disturbed of the rounds after a
-// warm-up round) and, when started with a fixed young generation, heap bytes per operation. Owns only measurement; no assertions.
+// cost of any XState event. The process runs with the driver's heap policy, as `run` does. Times
+// CPU per operation (the least disturbed of the rounds after a warm-up round) and, when started
+// with a fixed young generation, heap bytes per operation. Owns only measurement; no assertions.
 // Usage: npx node --min-semi-space-size=256 --max-semi-space-size=256 bench/rpc-root-micro.ts [N]
 //        npx node --cpu-prof --cpu-prof-dir=/tmp/prof bench/rpc-root-micro.ts   (where the time goes)
 import { randomUUID } from 'node:crypto';
 import { getHeapStatistics } from 'node:v8';
 import { createActor, emit, setup } from 'xstate';
 import { loadConfig } from '../src/adapters/config-files.ts';
+import { applyDriverHeapPolicy } from '../src/adapters/heap-policy.ts';
 import { findNatsServer, startPrivateBroker } from '../src/adapters/private-nats-server.ts';
 import { startDriver } from '../src/driver.ts';
 import { driverStatus } from '../src/machines/driver.machine.ts';
@@ -60,6 +62,10 @@ function minimalMachine() {
 }
 
 export async function runRootMicro(n = DEFAULT_N): Promise<void> {
+  // The heap of `run`: with V8's default the young generation grows with whatever an operation
+  // keeps alive, and one operation's garbage changed another's figure (get_status read 1–2 µs slower
+  // once get_safety_policy stopped building its answer per call).
+  applyDriverHeapPolicy();
   const broker = await startPrivateBroker(findNatsServer(process.env['PATH']) ?? 'nats-server');
   const emulator = await startEmulator({});
   const config = loadConfig({ argv: ['--no-media', '--device-id', 'bench-root-micro', '--messaging-url', broker.url, '--discovery-mode', 'd2d'], env: { DEVICE_CONNECT_ALLOW_INSECURE: 'true', DEVICE_CONNECT_REGISTER_JITTER: '0', HOME: '/nonexistent', REACHY_MINI_DRIVER_SETTINGS_FILE: '/nonexistent/settings.json', REACHY_AUDIT_LOG: 'none' } });
@@ -76,6 +82,7 @@ export async function runRootMicro(n = DEFAULT_N): Promise<void> {
     ['reply JSON (encodeResult of the status)', () => encodeResult('id', status), 1],
     ['gate.call get_status, 1 in flight', () => driver.gate.call('get_status', {}, caller), 1],
     [`gate.call get_status, ${IN_FLIGHT} in flight`, () => driver.gate.call('get_status', {}, caller), IN_FLIGHT],
+    ['gate.call get_safety_policy + reply JSON, 1 in flight', async () => encodeResult('id', await driver.gate.call('get_safety_policy', {}, caller).then((r) => (r.ok ? r.result : null))), 1],
   ];
   const results = ops.map(() => ({ cpu: [] as number[], bytes: [] as number[] }));
   for (let round = 0; round <= ROUNDS; round++) {
