@@ -63,8 +63,8 @@ function minimalMachine() {
 
 export async function runRootMicro(n = DEFAULT_N): Promise<void> {
   // The heap of `run`: with V8's default the young generation grows with whatever an operation
-  // keeps alive, and one operation's garbage changed another's figure (get_status read 1–2 µs slower
-  // once get_safety_policy stopped building its answer per call).
+  // keeps alive, and one operation's garbage changed another's figure (get_status read up to ~2 µs
+  // slower once get_safety_policy stopped building its answer per call).
   applyDriverHeapPolicy();
   const broker = await startPrivateBroker(findNatsServer(process.env['PATH']) ?? 'nats-server');
   const emulator = await startEmulator({});
