@@ -2,15 +2,14 @@
 // move, written so a stop is a guarantee (README "Safety"): a sender honours its abort signal after
 // every await and asks `mayMove` (interlock safe, fence not raised, link up) immediately before each
 // daemon write; a goto whose uuid arrives after its command was cancelled is stopped at once;
-// realtime targets are never sent into a stalled /ws/sdk (a silence the driver's own busy loop caused
-// gets one more push's wait); every command first turns /ws/sdk reading live (at idle it is read in
-// batches) and waits for a push read live, so the pose and the stall check it decides on describe
-// the present; a stop waits for nothing and appends a hold of the last observed pose after realtime
-// targets the daemon may not have applied yet. The speed limits are applied here, right before the
-// write, where the present pose is fresh (speed-guard.ts): a goto is sent as is, stretched or
-// refused; a realtime target too far for one tick is ramped on the daemon's ticks (each step behind
-// the same guards) or refused. Owns no state beyond when the last realtime targets went out;
-// decisions stay in the machines. reachy-daemon-api.md §1.2, §2, §7.
+// realtime targets are never sent into a stalled /ws/sdk; every command first turns /ws/sdk reading
+// live (at idle it is read in batches) and waits for a push read live, so the pose and the stall
+// check it decides on describe the present; a stop waits for nothing and appends a hold of the last
+// observed pose after realtime targets the daemon may not have applied yet. The speed limits are
+// applied here, right before the write, where the present pose is fresh (speed-guard.ts): a goto is
+// sent as is, stretched or refused; a realtime target too far for one tick is ramped on the
+// daemon's ticks (each step behind the same guards) or refused. Owns no state beyond when the last
+// realtime targets went out; decisions stay in the machines. reachy-daemon-api.md §1.2, §2, §7.
 import { fromPromise } from 'xstate';
 import type { DaemonLink } from './daemon-link.ts';
 import { DaemonUnavailable, HandlerFailed, isDaemonUnavailableTag, MotionCancelled, messageOf, type RpcFailure } from '../errors.ts';
@@ -95,19 +94,6 @@ class MotionExecutor {
     if (refusal) throw refusal;
   }
 
-  /**
-   * The stall check of a new realtime call. A link silent past SDK_STALL_MS while this process's own
-   * event loop was busy for at least as long (a blocked turn; with `--sim` the emulator shares the
-   * loop and falls silent with it) first gets one more push's wait (DaemonSdkSocket.nextPush); then
-   * the same check decides. A silence the loop sat idle through is refused at once, as before; a
-   * write still needs a push read within SDK_STALL_MS.
-   */
-  async #assertFlowingSoon(link: DaemonLink): Promise<void> {
-    const sdk = link.sdk;
-    if (sdk && sdk.silentForMs() > SDK_STALL_MS && sdk.busySinceReadMs() >= SDK_STALL_MS && sdk.bufferedAmount === 0) await sdk.nextPush();
-    this.#assertFlowing(link);
-  }
-
   /** Refuses a realtime write into a stalled /ws/sdk (it would be applied whenever the daemon resumes). */
   #assertFlowing(link: DaemonLink): void {
     const sdk = link.sdk;
@@ -147,7 +133,7 @@ class MotionExecutor {
   async #realtime(input: ExecuteInput, signal: AbortSignal): Promise<CommandAccepted> {
     const { command } = input;
     const link = this.#deps.link();
-    await this.#assertFlowingSoon(link);
+    this.#assertFlowing(link);
     const started = performance.now();
     const present = await presentPosition(link, signal);
     const goal = targetOf(command);

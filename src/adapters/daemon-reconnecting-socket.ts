@@ -8,7 +8,6 @@
 // the endpoint clients (DaemonPushClient). Does not own frame meaning (the endpoint clients decode
 // text frames), when to relax (daemon-sdk-socket.ts) nor robot state.
 import { connect as tcpConnect, type NetConnectOpts, type Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { backoffDelayMs } from '../backoff.ts';
 import { createLogger, type Logger } from '../logging/logger.ts';
@@ -203,8 +202,6 @@ export class ReconnectingSocket {
   #drainTimer: NodeJS.Timeout | null = null;
   /** `performance.now()` when the last frame was read (whatever it is dated): silence is at least the time since. */
   #lastReadMono = 0;
-  /** The event loop's busy time (performance.eventLoopUtilization().active) when a frame was last read. */
-  #busyAtLastReadMs = 0;
   /** Frames read now may have waited unread since this time (set while paused or catching up); null when read live. */
   #unreadSinceMono: number | null = null;
 
@@ -306,15 +303,6 @@ export class ReconnectingSocket {
     return this.#state === 'open' ? performance.now() - this.#lastReadMono : Number.POSITIVE_INFINITY;
   }
 
-  /**
-   * How long this process's event loop was busy (not waiting for I/O) since a frame was last read.
-   * A silence the loop spent busy says nothing about the daemon: nothing was read meanwhile, and with
-   * `--sim` the emulator, which shares the loop, pushed nothing either.
-   */
-  busySinceReadMs(): number {
-    return performance.eventLoopUtilization().active - this.#busyAtLastReadMs;
-  }
-
   /** Bytes read from the kernel on the current plain-TCP connection (0 over TLS or a transport). */
   get bytesRead(): number {
     return this.#tcp?.bytesRead ?? 0;
@@ -374,7 +362,6 @@ export class ReconnectingSocket {
       this.#openedAt = performance.now();
       this.#lastFrameMono = this.#openedAt;
       this.#lastReadMono = this.#openedAt;
-      this.#busyAtLastReadMs = performance.eventLoopUtilization().active;
       this.#unreadSinceMono = null;
       this.#armLiveness(socket);
       if (this.#relaxedEveryMs !== null) this.#startDraining(socket, this.#relaxedEveryMs);
@@ -384,7 +371,6 @@ export class ReconnectingSocket {
     socket.on('message', (data, isBinary) => {
       if (this.#socket !== socket) return;
       this.#lastReadMono = performance.now();
-      this.#busyAtLastReadMs = performance.eventLoopUtilization().active;
       const receivedMono = this.#unreadSinceMono ?? this.#lastReadMono;
       this.#lastFrameMono = Math.max(this.#lastFrameMono, receivedMono);
       this.#alive();
@@ -572,11 +558,6 @@ export abstract class DaemonPushClient<E extends LifecycleEvents & { [K in keyof
   /** How long the open connection has received nothing (Infinity while not open). */
   silentForMs(): number {
     return this.socket.silentForMs();
-  }
-
-  /** How long this process's event loop was busy since a frame was last read (ReconnectingSocket.busySinceReadMs). */
-  busySinceReadMs(): number {
-    return this.socket.busySinceReadMs();
   }
 
   /** Unsent bytes queued on the current connection. */

@@ -219,8 +219,7 @@ export class DaemonSdkSocket extends DaemonPushClient<SdkSocketEvents> {
    * keepLive, then resolves once a push has been read live — so `latest` and `silentForMs` describe
    * the present, not a batch — or after LIVE_PUSH_WAIT_MS; at once when already live or not open;
    * right after the catch-up read when even that read nothing and nothing was read for longer than
-   * LIVE_PUSH_WAIT_MS (stalled, or the loop itself was blocked: the executor's stall check gives it
-   * one more push's wait, `nextPush`, before it refuses).
+   * LIVE_PUSH_WAIT_MS (surely stalled: the stall check then refuses without a wait).
    */
   async readLive(forMs = 0): Promise<void> {
     const calledAt = performance.now();
@@ -229,34 +228,16 @@ export class DaemonSdkSocket extends DaemonPushClient<SdkSocketEvents> {
     // The catch-up read (what waited in the kernel) runs in this loop turn; this resolves after it.
     await new Promise<void>((resolve) => setImmediate(resolve));
     if (!this.socket.connected || this.socket.silentAtLeastMs() > LIVE_PUSH_WAIT_MS) return;
-    await this.#pushSince(calledAt, LIVE_PUSH_WAIT_MS);
-  }
-
-  /**
-   * keepLive, then true at the first push read from now on; false after `withinMs`, on a close, or
-   * at once when not open. The executor gives a link that looks stalled this one chance before it
-   * refuses: with `--sim` the emulator shares the driver's event loop, so a turn that blocked the
-   * loop (a module loaded on first use) silences its pushes as a stalled daemon would.
-   */
-  async nextPush(withinMs = LIVE_PUSH_WAIT_MS): Promise<boolean> {
-    const calledAt = performance.now();
-    this.keepLive();
-    if (!this.socket.connected) return false;
-    return await this.#pushSince(calledAt, withinMs);
-  }
-
-  /** True at the first push received at or after `sinceMono`; false after `withinMs` or on a close. */
-  #pushSince(sinceMono: number, withinMs: number): Promise<boolean> {
-    return new Promise<boolean>((resolve) => {
-      const done = (pushed: boolean): void => {
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
         clearTimeout(timer);
         offMessage();
         offClose();
-        resolve(pushed);
+        resolve();
       };
-      const offMessage = this.socket.on('message', (_text, receivedMono) => (receivedMono >= sinceMono ? done(true) : undefined));
-      const offClose = this.socket.on('close', () => done(false));
-      const timer = setTimeout(() => done(false), withinMs);
+      const offMessage = this.socket.on('message', (_text, receivedMono) => (receivedMono >= calledAt ? done() : undefined));
+      const offClose = this.socket.on('close', done);
+      const timer = setTimeout(done, LIVE_PUSH_WAIT_MS);
     });
   }
 
