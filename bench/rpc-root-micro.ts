@@ -82,7 +82,7 @@ export async function runRootMicro(n = DEFAULT_N): Promise<void> {
     ['reply JSON (encodeResult of the status)', () => encodeResult('id', status), 1],
     ['gate.call get_status, 1 in flight', () => driver.gate.call('get_status', {}, caller), 1],
     [`gate.call get_status, ${IN_FLIGHT} in flight`, () => driver.gate.call('get_status', {}, caller), IN_FLIGHT],
-    ['gate.call get_safety_policy + reply JSON, 1 in flight', async () => encodeResult('id', await driver.gate.call('get_safety_policy', {}, caller).then((r) => (r.ok ? r.result : null))), 1],
+    ['gate.call get_safety_policy + reply, 1 in flight', async () => encodeResult('id', await driver.gate.call('get_safety_policy', {}, caller).then((r) => (r.ok ? r.result : null))), 1],
   ];
   const results = ops.map(() => ({ cpu: [] as number[], bytes: [] as number[] }));
   for (let round = 0; round <= ROUNDS; round++) {
