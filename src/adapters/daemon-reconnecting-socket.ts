@@ -204,6 +204,8 @@ export class ReconnectingSocket {
   #lastReadMono = 0;
   /** Frames read now may have waited unread since this time (set while paused or catching up); null when read live. */
   #unreadSinceMono: number | null = null;
+  /** `caughtUp()` calls waiting for the catch-up read after `readLive`. */
+  #caughtUpWaiters: Array<() => void> = [];
 
   constructor(options: ReconnectingSocketOptions) {
     this.url = options.url;
@@ -290,6 +292,15 @@ export class ReconnectingSocket {
     return this.#relaxedEveryMs === null && this.#unreadSinceMono === null;
   }
 
+  /**
+   * Resolves once reading is live and caught up (what waited in the kernel has been read, dated no
+   * later than the pause before it), or when that will not happen: relaxed again, or not open.
+   */
+  caughtUp(): Promise<void> {
+    if (this.readsLive || this.#state !== 'open' || this.#relaxedEveryMs !== null) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#caughtUpWaiters.push(resolve));
+  }
+
   /** How long no frame has arrived on the open connection (Infinity while not open). */
   silentForMs(): number {
     return this.#state === 'open' ? performance.now() - this.#lastFrameMono : Number.POSITIVE_INFINITY;
@@ -320,6 +331,7 @@ export class ReconnectingSocket {
     this.#clearReconnect();
     this.#clearLiveness();
     this.#stopDraining();
+    this.#wakeCaughtUp();
     const socket = this.#socket;
     this.#socket = null;
     if (socket && socket.readyState !== WebSocket.CLOSED) {
@@ -390,6 +402,7 @@ export class ReconnectingSocket {
       this.#socket = null;
       this.#clearLiveness();
       this.#stopDraining();
+      this.#wakeCaughtUp();
       const reason = this.#closeReason ?? (reasonBuffer.length > 0 ? reasonBuffer.toString('utf8') : `closed with code ${code}`);
       if (opened) {
         const info: CloseInfo = { code, reason, openForMs: Math.round(performance.now() - this.#openedAt) };
@@ -457,26 +470,38 @@ export class ReconnectingSocket {
   #pause(socket: WebSocket): void {
     this.#unreadSinceMono = performance.now();
     socket.pause();
+    this.#wakeCaughtUp();
   }
 
   /**
-   * Reads what waited (resume: the waiting bytes are read in this loop turn's poll, the in-memory
-   * pipe's on the next tick); on the turn's check phase either pauses again (relaxed) or reads on live.
-   * A plain TCP socket that read something in the turn reads one more turn first: libuv ends a read
-   * pass at a short read, so an end of stream behind the data is only read at the next poll (that
-   * turn does not wait: a pending immediate makes its poll non-blocking).
+   * Reads what waited (resume: the waiting bytes are read at the next poll, the in-memory pipe's on
+   * the next tick), then either pauses again (relaxed) or reads on live, caught up. Caught up means
+   * a loop turn's poll read nothing more, so the first check phase never decides: resumed from a
+   * poll-phase callback (a command arriving over NATS), that check comes before any poll, and frames
+   * that waited would be read after it and dated as live. A turn that read something reads one more:
+   * libuv ends a read pass at a short read, so an end of stream behind the data is only read at the
+   * next poll (that turn does not wait: a pending immediate makes its poll non-blocking).
    */
   #drainOnce(socket: WebSocket): void {
     socket.resume();
-    const settle = (readBefore: number): void => {
+    const settle = (readBefore: number, polled: boolean): void => {
       setImmediate(() => {
         if (this.#socket !== socket) return;
-        if (this.#relaxedEveryMs === null) this.#unreadSinceMono = null;
-        else if (this.bytesRead !== readBefore) settle(this.bytesRead);
-        else this.#pause(socket);
+        if (!polled || this.bytesRead !== readBefore) settle(this.bytesRead, true);
+        else if (this.#relaxedEveryMs === null) {
+          this.#unreadSinceMono = null;
+          this.#wakeCaughtUp();
+        } else this.#pause(socket);
       });
     };
-    settle(this.bytesRead);
+    settle(this.bytesRead, false);
+  }
+
+  /** Resolves every `caughtUp()` waiting (caught up, paused again, or the connection gone). */
+  #wakeCaughtUp(): void {
+    const waiting = this.#caughtUpWaiters;
+    this.#caughtUpWaiters = [];
+    for (const resolve of waiting) resolve();
   }
 
   #stopDraining(): void {

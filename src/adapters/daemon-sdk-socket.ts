@@ -225,8 +225,8 @@ export class DaemonSdkSocket extends DaemonPushClient<SdkSocketEvents> {
     const calledAt = performance.now();
     this.keepLive(forMs);
     if (this.socket.readsLive || !this.socket.connected) return;
-    // The catch-up read (what waited in the kernel) runs in this loop turn; this resolves after it.
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    // What waited in the kernel is read first (a loop turn or two; dated no later than the pause).
+    await this.socket.caughtUp();
     if (!this.socket.connected || this.socket.silentAtLeastMs() > LIVE_PUSH_WAIT_MS) return;
     await new Promise<void>((resolve) => {
       const done = (): void => {

@@ -3,7 +3,9 @@
 // RELAXED_READ_INTERVAL_MS apart, dated at the pause before them (never younger than they may be);
 // a command makes reading live at once and `readLive` waits for a push read live; after the quiet
 // period reading relaxes again; a relaxed TCP socket takes nothing from the kernel between drains; a
-// socket closed while relaxed is noticed within about one interval, and at once by waitOpen.
+// socket closed while relaxed is noticed within about one interval, and at once by waitOpen; pushes
+// that waited are dated at the pause even when a command from the network makes reading live.
+import { stat } from 'node:fs';
 import { afterEach, describe, expect, test } from 'vitest';
 import { DaemonSdkSocket, RELAXED_READ_INTERVAL_MS } from '../../src/adapters/daemon-sdk-socket.ts';
 import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
@@ -67,6 +69,9 @@ async function settledBytes(sdk: KernelReadProbe): Promise<number> {
     if (sdk.kernelBytesRead === before) return before;
   }
 }
+
+/** How long the daemon stays silent before the command in the kernel-dating test. */
+const STALLED_MS = 400;
 
 const maxGap = (batches: { at: number }[]): number => Math.max(...batches.slice(1).map((b, i) => b.at - (batches[i] as { at: number }).at));
 
@@ -188,5 +193,24 @@ describe('relaxed reading at idle (issue 11)', () => {
     // The daemon is down, so the socket cannot open again within the wait.
     expect(await sdk.waitOpen(300)).toBe(false);
     expect(sdk.connected).toBe(false);
+  });
+
+  test('pushes that waited in the kernel stay dated at the pause when a command from the network reads live', async () => {
+    // One drain a second: the pushes below wait unread for the whole test.
+    const { emulator, sdk } = await relaxedEvery(1_000);
+    await nextEvent(sdk, 'head_pose');
+    await settledBytes(sdk);
+    await sleep(100);
+    // The daemon stalls with ~5 pushes waiting in the kernel.
+    emulator.faults.pause();
+    cleanups.push(async () => emulator.faults.resume());
+    await sleep(STALLED_MS);
+    // A command arrives over the network: readLive runs in an I/O callback (the loop's poll phase),
+    // so the pushes that waited are read after this turn's check phase.
+    await new Promise<void>((resolve) => stat(import.meta.filename, () => void sdk.readLive().then(resolve)));
+    await sleep(30);
+    expect(sdk.readsRelaxed).toBe(false);
+    // Dated as read, they would vouch for a daemon that has been silent all along.
+    expect(sdk.silentForMs()).toBeGreaterThanOrEqual(STALLED_MS);
   });
 });
