@@ -1,8 +1,8 @@
 // `npm run build` (run by `npm pack` through `prepack`): the installed package's JavaScript. Node
 // strips TypeScript types everywhere except under node_modules, so an installed copy cannot run
-// src/*.ts; this bundles src/cli.ts with rolldown into dist/cli.js plus chunks (each command's
-// lazily imported modules stay lazy), together with the pure-JavaScript libraries on the path to a
-// running driver (BUNDLED). Loading ~450 separate modules cost more start-up time than the code in
+// src/*.ts; this bundles src/cli.ts with rolldown into dist/cli.js (and the --sim emulator's process
+// entry into dist/emulator-child.js) plus chunks (each command's lazily imported modules stay
+// lazy), together with the pure-JavaScript libraries on the path to a running driver (BUNDLED). Loading ~450 separate modules cost more start-up time than the code in
 // them (bench/startup.ts: 0.76 s of CPU to the first answer as separate files, 0.39 s bundled, a
 // bare responder 0.14 s). Native addons and the libraries only some commands use stay imports of
 // the installed dependencies (the list and its rule: scripts/dist-bundled.ts). The bundled
@@ -70,7 +70,8 @@ function writeThirdPartyLicenses(moduleIds: Iterable<string>): number {
 }
 
 rmSync(DIST, { recursive: true, force: true });
-const bundle = await rolldown({ input: { cli: join(SRC, 'cli.ts') }, platform: 'node', external: isExternal, logLevel: 'warn' });
+// The --sim emulator's own process (src/adapters/emulator-process.ts) forks dist/emulator-child.js.
+const bundle = await rolldown({ input: { cli: join(SRC, 'cli.ts'), 'emulator-child': join(SRC, 'sim', 'emulator-child.ts') }, platform: 'node', external: isExternal, logLevel: 'warn' });
 const { output } = await bundle.write({ dir: DIST, format: 'esm', chunkFileNames: '[name]-[hash].js' });
 await bundle.close();
 const moduleIds = output.flatMap((chunk) => (chunk.type === 'chunk' ? chunk.moduleIds : []));

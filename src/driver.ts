@@ -1,11 +1,11 @@
 // Starts one driver from the frozen config as one actor system: the mesh and media sides are
 // prepared over option holders, then the robot runtime starts the root driver machine, which spawns
 // them with the robot children; the RPC gate and the supervisor gate sit in front of the root. With
-// --sim, the embedded daemon emulator starts first, so sim runs the same adapters as hardware. Owns
-// start-up order — the mesh answers first: the daemon link starts shortly after the mesh's first
-// dial has ended, the media session (and, with --sim, the emulator's media producer) once it has —
-// reconfigure (holders updated, then the root
-// respawns a child) and shutdown; the CLI (src/cli.ts) owns argv, exit codes and the sim broker.
+// --sim, the daemon emulator starts first, in its own process (in this one for tests that read it),
+// so sim runs the same adapters as hardware. Owns start-up order — the mesh answers first: the daemon
+// link starts shortly after the mesh's first dial has ended, the media session (and the emulator's
+// media producer) once it has — reconfigure (holders updated, then the root respawns a child) and
+// shutdown; the CLI (src/cli.ts) owns argv, exit codes and the sim broker.
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { RateLimiter } from './rpc/rate-limits.ts';
@@ -42,7 +42,8 @@ import { prepareMediaRuntime, type MediaRuntime, type MediaRuntimeOptions } from
 import { DEFAULT_MONITOR_SETTINGS } from './actors/media-monitors.ts';
 import { openMediaLink } from './adapters/media-link/open-media-link.ts';
 import { signallingUrl } from './adapters/signalling/signalling-client.ts';
-import { startEmulator, type Emulator } from './sim/emulator.ts';
+import type { Emulator } from './sim/emulator.ts';
+import { startEmulatorProcess } from './adapters/emulator-process.ts';
 import { DRIVER_VERSION } from './version.ts';
 
 const log = createLogger('driver');
@@ -76,7 +77,7 @@ export interface RunningDriver {
   reconfigure(next: DriverConfig): Promise<ReconfigureResult>;
   /** Live machine states for the settings app's status panel. */
   statusSnapshot(): Record<string, unknown>;
-  /** The embedded emulator when running with --sim. */
+  /** The --sim emulator when it runs in this process (`simInProcess`: tests read its ground truth); undefined otherwise. */
   readonly emulator: Emulator | undefined;
   /** The media side over the root's `media` child (undefined with --no-media). */
   readonly media: MediaRuntime | undefined;
@@ -118,13 +119,38 @@ export interface DriverOverrides {
   readonly healthIntervalMs?: number;
   /** Another inspection observer of the actor system (the settings app's live view), next to `--inspect`. */
   readonly inspect?: Observer<InspectionEvent>;
+  /**
+   * Run --sim's emulator in this process, where a test can read its ground truth and inject faults
+   * (`RunningDriver.emulator`). By default it runs in its own process, like a robot's daemon.
+   */
+  readonly simInProcess?: boolean;
+}
+
+/**
+ * What the driver needs of its --sim emulator, in this process or in its own
+ * (src/adapters/emulator-process.ts): its addresses at once, `serving` once it answers on them.
+ */
+export type SimTarget = Pick<Emulator, 'host' | 'url' | 'signallingUrl' | 'startMediaProducer' | 'close'> & { readonly serving: Promise<void> };
+
+/**
+ * The --sim emulator (none against a daemon URL the caller gives). Its media producer (the native
+ * WebRTC stacks) waits until the mesh answers: see `mediaStart`.
+ */
+async function startSimTarget(config: DriverConfig, overrides: DriverOverrides): Promise<{ readonly target: SimTarget; readonly inProcess: Emulator | undefined } | undefined> {
+  if (!config.sim || overrides.daemonBaseUrl) return undefined;
+  const options = { timeScale: config.simTimeScale, model: config.simModel, withMedia: !config.noMedia, deferMediaProducer: true };
+  if (!overrides.simInProcess) return { target: await startEmulatorProcess({ ...options, logLevel: config.logLevel }), inProcess: undefined };
+  const { startEmulator } = await import('./sim/emulator.ts');
+  const emulator = await startEmulator(options);
+  const target: SimTarget = { host: emulator.host, url: emulator.url, signallingUrl: emulator.signallingUrl, serving: Promise.resolve(), startMediaProducer: () => emulator.startMediaProducer(), close: () => emulator.close() };
+  return { target, inProcess: emulator };
 }
 
 /** What the media options take from the running driver (read when used). */
 type MediaWiring = Pick<MediaRuntimeOptions, 'daemon' | 'audioSwitches' | 'toRoot' | 'emitEvent'>;
 
 /** The media options against the emulator's signalling server (--sim) or the robot's port 8443. */
-export function mediaOptions(config: DriverConfig, daemonApiUrl: string, emulator: Emulator | undefined, overrides: DriverOverrides, wiring: MediaWiring): MediaRuntimeOptions {
+export function mediaOptions(config: DriverConfig, daemonApiUrl: string, emulator: SimTarget | undefined, overrides: DriverOverrides, wiring: MediaWiring): MediaRuntimeOptions {
   const url = overrides.signallingUrl ?? emulator?.signallingUrl ?? signallingUrl(config.signallingHost, config.signallingPort);
   const parsed = new URL(url);
   return {
@@ -199,7 +225,7 @@ async function firstDialEnded(mesh: DeviceRuntime, latestMs: number): Promise<vo
  * first answers; with --sim, after the emulator's producer is up. A producer that cannot start is
  * logged and the session starts anyway (it then reports no producer and retries, as with a robot).
  */
-async function mediaStart(mesh: DeviceRuntime, emulator: Emulator | undefined): Promise<void> {
+async function mediaStart(mesh: DeviceRuntime, emulator: SimTarget | undefined): Promise<void> {
   await firstDialEnded(mesh, MEDIA_START_LATEST_MS);
   // Each load blocks the event loop while it runs: calls already received are answered between them.
   await yieldToEventLoop();
@@ -213,8 +239,19 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
   // Refused before anything starts when another device already serves this id (issue 10 item 3);
   // a mesh side prepared by the caller (the fault simulation's) is not on NATS: nothing to ask.
   if (!overrides.prepareDeviceRuntime) await refuseDuplicateDevice(natsConnectionOptions({ servers: overrides.messagingUrls ?? config.messagingUrls, name: `reachy-mini-driver ${config.deviceId}`, credentials: config.credentials, tls: config.tls }), config.tenant, config.deviceId, config.replace);
-  // The emulator's media producer (its native WebRTC stacks) waits until the mesh answers: see `mediaStart`.
-  const emulator = config.sim && !overrides.daemonBaseUrl ? await startEmulator({ timeScale: config.simTimeScale, model: config.simModel, withMedia: !config.noMedia, deferMediaProducer: true }) : undefined;
+  const sim = await startSimTarget(config, overrides);
+  try {
+    return await composeDriver(config, overrides, sim);
+  } catch (error) {
+    // A start refused past this point (a policy naming unknown functions…) leaves no emulator behind.
+    await sim?.target.close();
+    throw error;
+  }
+}
+
+/** Everything after the emulator: the actor system, its gates and sides, reconfigure and stop. */
+async function composeDriver(config: DriverConfig, overrides: DriverOverrides, sim: Awaited<ReturnType<typeof startSimTarget>>): Promise<RunningDriver> {
+  const emulator = sim?.target;
   const daemonBaseUrl = overrides.daemonBaseUrl ?? emulator?.url ?? daemonUrl(config);
   const mediaEnabled = !config.noMedia;
   const functions = functionsFor({ media: mediaEnabled });
@@ -290,7 +327,9 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
   mesh = meshRuntime;
   // The mesh answers first: the daemon link (and the HTTP client it loads) starts shortly after the
   // mesh's first dial has ended (README "Where the time goes: start-up").
-  void firstDialEnded(meshRuntime, DAEMON_LINK_START_LATEST_MS).then(() => setTimeout(() => started.startLink(), DAEMON_LINK_SETTLE_MS).unref());
+  // Under --sim, once the emulator serves too (a failed start is logged; the link then reports the daemon unreachable).
+  const simServing = emulator?.serving.catch(() => undefined);
+  void Promise.all([firstDialEnded(meshRuntime, DAEMON_LINK_START_LATEST_MS), simServing]).then(() => setTimeout(() => started.startLink(), DAEMON_LINK_SETTLE_MS).unref());
   const approvalEvents = publishApprovalEvents(started.driver, (name, payload) => mesh?.emitEvent(name, payload));
   const media = preparedMedia?.attach(() => started.children.media as NonNullable<typeof started.children.media>, preparedMedia ? mediaStart(meshRuntime, emulator) : undefined);
   const health = startHealthSummary(() => viewOf(started.driver.getSnapshot().context), overrides.healthIntervalMs);
@@ -348,7 +387,7 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
     get config() {
       return current;
     },
-    emulator,
+    emulator: sim?.inProcess,
     media,
     audit,
     auditPublisher,

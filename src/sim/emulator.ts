@@ -9,7 +9,7 @@ import type { SimVolume } from './recorded-moves.ts';
 import type { Server } from 'node:http';
 import { http, https } from '../adapters/http-builtins.ts';
 import { DaemonAuthCheck, type AuthAttempt } from './daemon-auth-check.ts';
-import type { AddressInfo } from 'node:net';
+import type { Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createLogger } from '../logging/logger.ts';
 import { CommandLog, type ReceivedCommand } from './command-log.ts';
@@ -22,6 +22,7 @@ import type { EmulatorMedia } from './media/emulator-media.ts';
 import type { SimMediaMode, SimMediaProducer } from './media/sim-media-producer.ts';
 import { type DaemonState, type EmulatorFault, type RobotVariant, SimDaemon } from './sim-daemon.ts';
 import type { UploadedSound } from './sound-uploads.ts';
+import { listenOn } from './server-listen.ts';
 import { WsGateway } from './ws-gateway.ts';
 import { MoveUpdatesSocket } from './ws-move-updates.ts';
 import { SdkSocket } from './ws-sdk.ts';
@@ -66,6 +67,12 @@ export interface EmulatorOptions {
   readonly token?: string;
   /** Serve https/wss with this PEM key and certificate (the daemon behind TLS). */
   readonly tls?: { readonly key: string; readonly cert: string };
+  /**
+   * Listening sockets the driver bound and handed to the emulator's own process (emulator-child.ts):
+   * the first start serves them instead of binding `port` (and `mediaPort`); a start after stop()
+   * binds the port they had.
+   */
+  readonly sockets?: { readonly daemon: NetServer; readonly signalling?: NetServer };
 }
 
 export interface EmulatorSnapshot {
@@ -151,8 +158,10 @@ class DaemonEmulator implements Emulator {
   readonly #sdk: SdkSocket;
   readonly #moveUpdates: MoveUpdatesSocket;
   readonly #faults = new FaultInjector();
-  readonly #mediaOptions: { readonly port: number; readonly mode: SimMediaMode; readonly deferProducer: boolean } | null;
+  readonly #mediaOptions: { readonly port: number; readonly mode: SimMediaMode; readonly deferProducer: boolean; readonly socket: NetServer | undefined } | null;
   #port: number;
+  /** The handed-over daemon socket until the first start serves it. */
+  #socket: NetServer | undefined;
   #server: Server | null = null;
   #media: EmulatorMedia | null = null;
   #closed = false;
@@ -164,8 +173,9 @@ class DaemonEmulator implements Emulator {
     this.#auth = new DaemonAuthCheck(options.token);
     this.#tls = options.tls;
     this.#port = options.port ?? 0;
+    this.#socket = options.sockets?.daemon;
     this.#mediaOptions = options.withMedia
-      ? { port: options.mediaPort ?? 0, mode: options.mediaMode ?? (options.model === 'wireless' ? 'h264' : 'vp8'), deferProducer: options.deferMediaProducer ?? false }
+      ? { port: options.mediaPort ?? 0, mode: options.mediaMode ?? (options.model === 'wireless' ? 'h264' : 'vp8'), deferProducer: options.deferMediaProducer ?? false, socket: options.sockets?.signalling }
       : null;
     this.#daemon = new SimDaemon({
       variant: options.model ?? 'lite',
@@ -267,14 +277,9 @@ class DaemonEmulator implements Emulator {
     const handler = this.#auth.http(createRequestHandler({ daemon: this.#daemon, log: this.#log, logger: this.#logger, faults: this.#faults }));
     const server: Server = this.#tls ? https.createServer({ key: this.#tls.key, cert: this.#tls.cert }, handler) : http.createServer(handler);
     server.on('upgrade', this.#auth.upgrade((request, socket, head: Buffer) => this.#gateway.handleUpgrade(request, socket, head)));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.#port, this.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.#port = (server.address() as AddressInfo).port;
+    const socket = this.#socket;
+    this.#socket = undefined;
+    this.#port = await listenOn(server, socket ? { socket } : { port: this.#port, host: this.host });
     this.#server = server;
     this.#sdk.startPushing();
     try {
@@ -302,7 +307,7 @@ class DaemonEmulator implements Emulator {
     const robot = this.#daemon.robot;
     // The camera looks into the world scene from the head's present pose (world frame, §5).
     const camera = { specsName: String(this.#daemon.status().camera_specs_name ?? ''), headRotation: () => rotationOf(robot.snapshot().headPose) };
-    this.#media = await EmulatorMedia.start({ host: this.host, port: options.port, mode: options.mode, released: this.#daemon.mediaReleased, camera, deferProducer: options.deferProducer });
+    this.#media = await EmulatorMedia.start({ host: this.host, port: options.port, ...(options.socket ? { socket: options.socket } : {}), mode: options.mode, released: this.#daemon.mediaReleased, camera, deferProducer: options.deferProducer });
   }
 
   async stop(): Promise<void> {

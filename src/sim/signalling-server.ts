@@ -7,12 +7,13 @@
 // same router, so both follow one code path. Routing lives in signalling-router.ts.
 import type { Server } from 'node:http';
 import { http } from '../adapters/http-builtins.ts';
-import type { AddressInfo } from 'node:net';
+import type { Server as NetServer } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { createLogger } from '../logging/logger.ts';
 import { decodeClientMessage, encodeServerMessage } from '../media/signalling/protocol.ts';
 import { type InProcessProducer, type ProducerRegistration, registerInProcessProducer } from './signalling-in-process.ts';
 import { type PeerSnapshot, type SessionSnapshot, SignallingRouter } from './signalling-router.ts';
+import { listenOn } from './server-listen.ts';
 
 export type { InProcessProducer, ProducerRegistration, ProducerSession, ProducerSessionHandlers } from './signalling-in-process.ts';
 export type { PeerSnapshot, SessionSnapshot } from './signalling-router.ts';
@@ -22,6 +23,8 @@ export interface SignallingServerOptions {
   readonly host?: string;
   /** 0 (default) picks an ephemeral port, kept across stop()/start(); the robot uses 8443. */
   readonly port?: number;
+  /** A listening socket handed over by the driver (the --sim emulator's process): the first start serves it instead of binding `port`. */
+  readonly socket?: NetServer;
 }
 
 export interface SignallingServer {
@@ -65,12 +68,15 @@ class EmulatedSignallingServer implements SignallingServer {
   readonly #sockets = new Map<WebSocket, string>();
   readonly #registrations = new Set<ProducerRegistration>();
   #port: number;
+  /** The handed-over socket until the first start serves it. */
+  #socket: NetServer | undefined;
   #server: Server | null = null;
   #closed = false;
 
   constructor(options: SignallingServerOptions) {
     this.host = options.host ?? DEFAULT_HOST;
     this.#port = options.port ?? 0;
+    this.#socket = options.socket;
   }
 
   get port(): number {
@@ -118,14 +124,9 @@ class EmulatedSignallingServer implements SignallingServer {
     server.on('upgrade', (request, socket, head: Buffer) => {
       this.#wss.handleUpgrade(request, socket, head, (ws) => this.#accept(ws));
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.#port, this.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    this.#port = (server.address() as AddressInfo).port;
+    const socket = this.#socket;
+    this.#socket = undefined;
+    this.#port = await listenOn(server, socket ? { socket } : { port: this.#port, host: this.host });
     this.#server = server;
     this.#logger.debug('signalling server listening', { url: this.url });
   }

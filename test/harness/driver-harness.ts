@@ -1,6 +1,8 @@
 // Starts the real driver in-process for integration tests, configured exactly as the CLI would
 // configure it (argv + env through loadConfig), with registration jitter off so transcripts are
-// prompt. Owns nothing but the start/stop convenience.
+// prompt, and --sim's emulator in the test's process (where tests read its ground truth) unless
+// the test asks for its own process (`simInProcess: false`, as the CLI runs it). Owns nothing but
+// the start/stop convenience.
 import { loadConfig } from '../../src/adapters/config-files.ts';
 import { startDriver, type DriverOverrides, type RunningDriver } from '../../src/driver.ts';
 
@@ -11,7 +13,7 @@ export async function startTestDriver(argv: string[], env: Record<string, string
     argv,
     env: { DEVICE_CONNECT_REGISTER_JITTER: '0', HOME: '/nonexistent', REACHY_MINI_DRIVER_SETTINGS_FILE: '/nonexistent/settings.json', REACHY_AUDIT_LOG: 'none', ...env },
   });
-  return await startDriver(config, overrides);
+  return await startDriver(config, { simInProcess: true, ...overrides });
 }
 
 export interface MeshScene {

@@ -6,6 +6,7 @@
 // (the native WebRTC stacks and encoders) may come up after the signalling server (`deferProducer`,
 // then `startProducer()`); this module and the producer's are imported lazily, so an emulator
 // without media never loads them.
+import type { Server as NetServer } from 'node:net';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { createLogger } from '../../logging/logger.ts';
 import { type SignallingServer, startSignallingServer } from '../signalling-server.ts';
@@ -15,6 +16,8 @@ export interface EmulatorMediaOptions {
   readonly host: string;
   /** Signalling port; 0 = ephemeral (kept across stop/start). The robot uses 8443. */
   readonly port: number;
+  /** A listening socket handed over by the driver, served by the first start instead of binding `port`. */
+  readonly socket?: NetServer;
   readonly mode: SimMediaMode;
   /** Start detached (media released). */
   readonly released: boolean;
@@ -40,7 +43,7 @@ export class EmulatorMedia {
   }
 
   static async start(options: EmulatorMediaOptions): Promise<EmulatorMedia> {
-    const signalling = await startSignallingServer({ host: options.host, port: options.port });
+    const signalling = await startSignallingServer({ host: options.host, port: options.port, ...(options.socket ? { socket: options.socket } : {}) });
     const media = new EmulatorMedia(signalling, options);
     if (!options.deferProducer) {
       try {

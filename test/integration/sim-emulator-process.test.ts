@@ -1,0 +1,109 @@
+// --sim's daemon emulator in its own process (src/adapters/emulator-process.ts), as the CLI runs it:
+// a driver held up for longer than the stall limit still finds its daemon live afterwards (the
+// emulator kept pushing into the socket, as a robot's daemon does), so the next realtime call is
+// accepted; the emulator's process ends with the driver — stopped, or killed outright. Transcripts
+// over a real broker; the CLI run is the real `src/cli.ts run --sim` process.
+import { readFileSync } from 'node:fs';
+import { afterEach, expect, test } from 'vitest';
+import { LIVE_QUIET_MS } from '../../src/adapters/daemon-sdk-socket.ts';
+import { SDK_STALL_MS } from '../../src/actors/motion-executor.ts';
+import { startOperatorScene, errorData, type OperatorScene } from '../harness/operator-scene.ts';
+import { startNatsServer } from '../harness/nats-server.ts';
+import { startCli } from '../harness/cli-process.ts';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  while (cleanups.length > 0) await cleanups.pop()!();
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The driver's event loop held up this long: well past SDK_STALL_MS, as a slow first import or a loaded host does. */
+const HELD_UP_MS = 400;
+
+/** Holds this process's event loop (the driver's) without yielding. */
+function holdUp(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    // busy: no timer, socket read or push of this process runs
+  }
+}
+
+/** The pids of this process's children whose command line names the emulator's entry. */
+function emulatorChildren(pid: number): number[] {
+  const tasks = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  if (tasks === '') return [];
+  return tasks
+    .split(/\s+/)
+    .map(Number)
+    .filter((child) => {
+      try {
+        return readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('emulator-child');
+      } catch {
+        return false;
+      }
+    });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!alive(pid)) return true;
+    await sleep(50);
+  }
+  return !alive(pid);
+}
+
+async function scene(id: string): Promise<OperatorScene> {
+  const s = await startOperatorScene({ deviceId: id, argv: ['--sim', '--no-media'], overrides: { simInProcess: false } });
+  cleanups.push(() => s.stop());
+  return s;
+}
+
+test('a driver held up past the stall limit still moves the robot on the next realtime call', async () => {
+  expect(HELD_UP_MS).toBeGreaterThan(2 * SDK_STALL_MS);
+  const s = await scene('sim-process-held-up');
+  expect(s.driver.emulator).toBeUndefined();
+  for (const yaw of [10, -10, 10]) {
+    // Past LIVE_QUIET_MS the link reads /ws/sdk relaxed, as between an agent's calls.
+    await sleep(LIVE_QUIET_MS + 300);
+    const pending = s.call('look_at_world', { yaw, owner: 'newcomer' });
+    await s.nc.flush();
+    holdUp(HELD_UP_MS);
+    const reply = await pending;
+    expect(errorData(reply), JSON.stringify(reply.error)).toEqual({});
+    expect(reply.result?.status).toBe('accepted');
+  }
+});
+
+test('the emulator process ends when the driver stops', async () => {
+  const s = await scene('sim-process-stop');
+  const [child] = emulatorChildren(process.pid);
+  expect(child).toBeGreaterThan(0);
+  await s.stop();
+  cleanups.length = 0;
+  expect(await waitGone(child as number, 5_000)).toBe(true);
+});
+
+test('the emulator process ends when the driver is killed outright', async () => {
+  const broker = await startNatsServer();
+  cleanups.push(() => broker.stop());
+  const cli = startCli(['run', '--sim', '--no-media', '--device-id', 'sim-process-killed', '--messaging-url', broker.url, '--discovery-mode', 'd2d'], { DEVICE_CONNECT_ALLOW_INSECURE: 'true', REACHY_AUDIT_LOG: 'none' });
+  cleanups.push(async () => cli.child.kill('SIGKILL'));
+  await cli.line((line) => line.startsWith('reachy-mini-driver sim-process-killed'), 15_000);
+  const [child] = emulatorChildren(cli.child.pid as number);
+  expect(child).toBeGreaterThan(0);
+  cli.child.kill('SIGKILL');
+  expect(await waitGone(child as number, 5_000)).toBe(true);
+  const { stderr } = await cli.done;
+  expect(stderr).not.toMatch(/ERROR/);
+});
