@@ -5,10 +5,10 @@
 // with no captures (≤ 4 %) — right after start and, driver alone, once steady — and the full
 // `capture_video_frame` round trip on the Wireless sim (H.264 720p) as a ratio to a bare sharp
 // encode of the same picture in this process (≤ 1.5×), back to back and one frame period apart
-// (each capture a new picture), and the driver's CPU time per capture. With --sim the emulator's
-// media producer (test pattern, VP8/H.264 encoders, WebRTC) runs inside the driver's process, so
-// the media figures include its work; the "driver alone" rows run `emulate` in its own process
-// (with and without media). Readings come from /proc/<pid> (Linux).
+// (each capture a new picture), and the driver's CPU time per capture. With --sim the emulator and
+// its media producer (test pattern, VP8/H.264 encoders, WebRTC) run in a process the driver forks,
+// not counted here (before 2026-12-05 they ran inside the driver's); the "driver alone" rows run
+// `emulate` apart (with and without media). Readings come from /proc/<pid> (Linux).
 // Owns only measurement; no assertions.
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -287,7 +287,7 @@ export async function runFootprintBench(): Promise<FootprintReport> {
     const unlimited = ['--rate-limit', 'capture=off'];
     if (!onlyWirelessApart) rows.push(await measureCase(broker.nc, broker.url, `media, Wireless sim H.264 720p (${label})`, entry, ['--sim-model', 'wireless', ...unlimited], true));
     for (const model of onlyWirelessApart ? ['wireless'] : ['lite', 'wireless']) {
-      // No media, the emulator apart: what the driver alone costs at idle (the no-media row above includes the emulator's 50 Hz pushes).
+      // No media, the emulator apart, started on its own as on a robot (the --sim rows above fork it).
       if (!onlyWirelessApart) rows.push(await withSeparateEmulator(entry, model, (apart) => measureCase(broker.nc, broker.url, `no media, driver alone, ${model} emulate apart (${label})`, entry, [...apart, '--no-media'], false, true), false));
       const row = await withSeparateEmulator(entry, model, (apart) => measureCase(broker.nc, broker.url, `driver alone, ${model} emulate apart (${label})`, entry, [...apart, ...unlimited], model === 'wireless', true));
       rows.push(row);
@@ -301,7 +301,7 @@ export async function runFootprintBench(): Promise<FootprintReport> {
 export function formatFootprint(report: FootprintReport): string {
   const lines = [
     '',
-    `footprint: RSS and CPU % of one core over ${IDLE_WINDOW_MS / 1000} s after ${SETTLE_MS / 1000} s settling (media: streaming, no captures); --sim's media producer runs in the driver's process`,
+    `footprint: RSS and CPU % of one core over ${IDLE_WINDOW_MS / 1000} s after ${SETTLE_MS / 1000} s settling (media: streaming, no captures); --sim's emulator runs in a process of its own, not counted`,
     `"steady": mean CPU over ${STEADY_WINDOWS} × ${IDLE_WINDOW_MS / 1000} s from ${STEADY_AFTER_MS / 1000} s after the first answer, once V8 has compiled the hot paths, with the lowest and highest window (driver-alone rows)`,
     `(goals: RSS ≤ ${GOALS.rssNoMediaMb} MB without media, ≤ ${GOALS.rssMediaMb} MB with media; CPU ≤ ${GOALS.cpuNoMediaPct} % without media, ≤ ${GOALS.cpuStreamingPct} % streaming)`,
     `${'case'.padEnd(52)}${'RSS MB'.padStart(8)}${'CPU %'.padStart(8)}${'steady'.padStart(8)}  windows`,

@@ -1,6 +1,6 @@
 // `npm run bench [-- --only rpc]` (issue 11): `get_status` over NATS `.cmd` on the driver alone
 // (`src/cli.ts run --target` an `emulate` process, --no-media; `--rpc-with-sim`: `run --sim`, the
-// emulator inside the driver's process) vs the bare echo (bench/rpc-echo.ts, own
+// emulator in the process it forks) vs the bare echo (bench/rpc-echo.ts, own
 // process, same NATS library, same reply size), one private nats-server, this process the client:
 // p50 at 1 in flight, p99 and throughput at 64, open-loop 1,000 req/s (lost, p99), once V8 has
 // settled (the first calls' p50 is printed as context). The two alternate so machine load hits
@@ -103,7 +103,7 @@ export interface RpcBenchOptions {
   readonly cpuProfDir?: string;
   /** Extra node flags for the driver process only (experiments: GC sizes, --no-opt…). */
   readonly driverNodeFlags?: ReadonlyArray<string>;
-  /** Run the daemon emulator inside the driver's process (`run --sim`); by default it runs apart (`emulate`), so the driver's figures leave its work out. */
+  /** Run the driver as `run --sim` (it forks the emulator); by default against an `emulate` process started here. */
   readonly withSim?: boolean;
 }
 
@@ -257,7 +257,7 @@ class CpuMeter {
     this.#pids = pids;
   }
 
-  /** CPU µs per second each process uses with no request at all (the driver's --sim emulator, timers). */
+  /** CPU µs per second each process uses with no request at all (timers, the daemon link's reads). */
   readonly idleUsPerS: [number, number] = [Number.NaN, Number.NaN];
 
   /** Samples both processes' CPU with no load for `seconds`. */
@@ -373,7 +373,7 @@ export async function runRpcBench(options: RpcBenchOptions = {}, log: (line: str
       });
     });
     log(`rpc bench: driver and echo up (paced ${pacedSeconds} s each; ~${Math.round(2 * pacedSeconds + 50)} s in all)`);
-    const driverCase = emulator ? 'src/cli.ts run --no-media --target <an emulate process>: the driver alone' : 'src/cli.ts run --sim --no-media: the emulator in the driver\'s process';
+    const driverCase = emulator ? 'src/cli.ts run --no-media --target <an emulate process>: the driver alone' : 'src/cli.ts run --sim --no-media: the emulator in the process it forks';
     return { ...(await measure(nc, pacedSeconds, [driver.pid, echo.pid], log)), pacedSeconds, driverCase };
   } finally {
     await nc.close();

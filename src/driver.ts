@@ -43,7 +43,7 @@ import { DEFAULT_MONITOR_SETTINGS } from './actors/media-monitors.ts';
 import { openMediaLink } from './adapters/media-link/open-media-link.ts';
 import { signallingUrl } from './adapters/signalling/signalling-client.ts';
 import type { Emulator } from './sim/emulator.ts';
-import { startEmulatorProcess } from './adapters/emulator-process.ts';
+import { prepareEmulatorProcess } from './adapters/emulator-process.ts';
 import { DRIVER_VERSION } from './version.ts';
 
 const log = createLogger('driver');
@@ -128,9 +128,10 @@ export interface DriverOverrides {
 
 /**
  * What the driver needs of its --sim emulator, in this process or in its own
- * (src/adapters/emulator-process.ts): its addresses at once, `serving` once it answers on them.
+ * (src/adapters/emulator-process.ts): its addresses at once, `launch` as the daemon link starts
+ * (the process is forked then, off the path to the first answer), `serving` once it answers.
  */
-export type SimTarget = Pick<Emulator, 'host' | 'url' | 'signallingUrl' | 'startMediaProducer' | 'close'> & { readonly serving: Promise<void> };
+export type SimTarget = Pick<Emulator, 'host' | 'url' | 'signallingUrl' | 'startMediaProducer' | 'close'> & { readonly serving: Promise<void>; launch(): void };
 
 /**
  * The --sim emulator (none against a daemon URL the caller gives). Its media producer (the native
@@ -139,10 +140,11 @@ export type SimTarget = Pick<Emulator, 'host' | 'url' | 'signallingUrl' | 'start
 async function startSimTarget(config: DriverConfig, overrides: DriverOverrides): Promise<{ readonly target: SimTarget; readonly inProcess: Emulator | undefined } | undefined> {
   if (!config.sim || overrides.daemonBaseUrl) return undefined;
   const options = { timeScale: config.simTimeScale, model: config.simModel, withMedia: !config.noMedia, deferMediaProducer: true };
-  if (!overrides.simInProcess) return { target: await startEmulatorProcess({ ...options, logLevel: config.logLevel }), inProcess: undefined };
+  if (!overrides.simInProcess) return { target: await prepareEmulatorProcess({ ...options, logLevel: config.logLevel }), inProcess: undefined };
   const { startEmulator } = await import('./sim/emulator.ts');
   const emulator = await startEmulator(options);
-  const target: SimTarget = { host: emulator.host, url: emulator.url, signallingUrl: emulator.signallingUrl, serving: Promise.resolve(), startMediaProducer: () => emulator.startMediaProducer(), close: () => emulator.close() };
+  // Already serving: nothing to launch.
+  const target: SimTarget = { host: emulator.host, url: emulator.url, signallingUrl: emulator.signallingUrl, serving: Promise.resolve(), launch: () => undefined, startMediaProducer: () => emulator.startMediaProducer(), close: () => emulator.close() };
   return { target, inProcess: emulator };
 }
 
@@ -249,6 +251,12 @@ export async function startDriver(config: DriverConfig, overrides: DriverOverrid
   }
 }
 
+/** Launches the --sim emulator (when there is one) and resolves once it serves or could not start. */
+async function launchedSim(emulator: SimTarget | undefined): Promise<void> {
+  emulator?.launch();
+  await emulator?.serving.catch(() => undefined);
+}
+
 /** Everything after the emulator: the actor system, its gates and sides, reconfigure and stop. */
 async function composeDriver(config: DriverConfig, overrides: DriverOverrides, sim: Awaited<ReturnType<typeof startSimTarget>>): Promise<RunningDriver> {
   const emulator = sim?.target;
@@ -327,9 +335,9 @@ async function composeDriver(config: DriverConfig, overrides: DriverOverrides, s
   mesh = meshRuntime;
   // The mesh answers first: the daemon link (and the HTTP client it loads) starts shortly after the
   // mesh's first dial has ended (README "Where the time goes: start-up").
-  // Under --sim, once the emulator serves too (a failed start is logged; the link then reports the daemon unreachable).
-  const simServing = emulator?.serving.catch(() => undefined);
-  void Promise.all([firstDialEnded(meshRuntime, DAEMON_LINK_START_LATEST_MS), simServing]).then(() => setTimeout(() => started.startLink(), DAEMON_LINK_SETTLE_MS).unref());
+  // Under --sim the emulator's process is forked then, and the link starts once it serves (a failed
+  // start is logged; the link then reports the daemon unreachable).
+  void firstDialEnded(meshRuntime, DAEMON_LINK_START_LATEST_MS).then(() => setTimeout(() => void launchedSim(emulator).then(() => started.startLink()), DAEMON_LINK_SETTLE_MS).unref());
   const approvalEvents = publishApprovalEvents(started.driver, (name, payload) => mesh?.emitEvent(name, payload));
   const media = preparedMedia?.attach(() => started.children.media as NonNullable<typeof started.children.media>, preparedMedia ? mediaStart(meshRuntime, emulator) : undefined);
   const health = startHealthSummary(() => viewOf(started.driver.getSnapshot().context), overrides.healthIntervalMs);

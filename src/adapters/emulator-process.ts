@@ -1,10 +1,10 @@
 // Runs --sim's daemon emulator in its own process (src/sim/emulator-child.ts), as a robot runs its
 // daemon: a busy driver no longer silences its daemon's pushes, and the driver's own figures leave
 // the emulator's work out. The driver binds the loopback sockets itself, so the daemon's and the
-// signalling server's addresses are known at once, and hands them over once the child has loaded
-// (with the connections it held meanwhile).
+// signalling server's addresses are known at once; forks it when told (`launch`) and hands them
+// over once the child has loaded (with the connections it held meanwhile).
 // Owns the fork, the handing over, the requests and the child's end (closed with the driver, or
-// gone with it); not the emulator (src/sim/emulator.ts) nor when the driver connects (driver.ts).
+// gone with it); not the emulator (src/sim/emulator.ts) nor when to launch it (driver.ts).
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +32,9 @@ export interface EmulatorProcess {
    * connection to the daemon made before waits for it (held here, then handed over).
    */
   readonly serving: Promise<void>;
-  /** Brings up the deferred media producer; rejects when its WebRTC stacks cannot load. */
+  /** Forks the emulator's process (once; the driver does it as its daemon link starts). */
+  launch(): void;
+  /** Brings up the deferred media producer once the emulator serves; rejects when its WebRTC stacks cannot load. */
   startMediaProducer(): Promise<void>;
   /** Closes the emulator and waits for its process to end (killed after EMULATOR_CLOSE_GRACE_MS). */
   close(): Promise<void>;
@@ -115,10 +117,15 @@ async function handOverAndStart(child: ChildProcess, options: EmulatorChildOptio
     // Sent, each is closed here (the child has it); what the child cannot serve it drops.
     for (const socket of held.splice(0)) child.send({ type: 'connection' } satisfies ToEmulatorChild, socket);
   } finally {
-    daemon.close();
-    signalling?.close();
-    for (const socket of held.splice(0)) socket.destroy();
+    releaseSockets(sockets);
   }
+}
+
+/** This process's copies of the sockets closed, and what it held and did not hand over dropped. */
+function releaseSockets({ daemon, signalling, held }: BoundSockets): void {
+  daemon.close();
+  signalling?.close();
+  for (const socket of held.splice(0)) socket.destroy();
 }
 
 interface BoundSockets {
@@ -128,44 +135,68 @@ interface BoundSockets {
   readonly held: Socket[];
 }
 
-/** Binds the emulator's sockets and forks its process; resolves at once (the emulator serves later: `serving`). */
-export async function startEmulatorProcess(options: EmulatorChildOptions): Promise<EmulatorProcess> {
+/** Binds the emulator's sockets at once (its addresses are known from here); `launch` forks its process. */
+export async function prepareEmulatorProcess(options: EmulatorChildOptions): Promise<EmulatorProcess> {
   const held: Socket[] = [];
   const daemon = await bindLoopback(held);
   const signalling = options.withMedia ? await bindLoopback() : undefined;
   const url = `http://${LOOPBACK}:${portOf(daemon)}`;
   const signallingUrl = signalling ? `ws://${LOOPBACK}:${portOf(signalling)}` : null;
-  // No inherited flags (a profiler's or a test's --import): the child is the emulator alone.
-  const child = fork(childEntry(), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+  let child: ChildProcess | undefined;
   let closing = false;
-  child.on('error', (error) => log.error('the --sim emulator process failed', { error, fix: 'restart the driver' }));
-  child.once('exit', (code, signal) => {
-    if (!closing) log.error('the --sim emulator process ended; the driver now finds its daemon unreachable', { code, signal, fix: 'restart the driver (the lines above say why the emulator ended)' });
-  });
-  const serving = handOverAndStart(child, options, { daemon, signalling, held });
+  let settle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
+  const serving = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
   serving.catch((error: unknown) => {
-    // A child that ended is logged once, by the exit handler above.
-    if (!closing && child.exitCode === null && child.signalCode === null) log.error('the --sim emulator did not start', { error: error as Error, fix: 'restart the driver' });
+    // A child that ended is logged once, by its exit handler.
+    if (!closing && child?.exitCode === null && child.signalCode === null) log.error('the --sim emulator did not start', { error: error as Error, fix: 'restart the driver' });
   });
-  const ended = new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+  const sockets = { daemon, signalling, held };
   return {
     host: LOOPBACK,
     url,
     signallingUrl,
     serving,
+    launch() {
+      if (child || closing) return;
+      child = forkEmulator(() => closing);
+      handOverAndStart(child, options, sockets).then(settle?.resolve, settle?.reject);
+    },
     async startMediaProducer() {
       await serving;
-      const replied = nextReply(child, ['media-producer-started', 'media-producer-failed']);
-      request(child, { type: 'start-media-producer' });
+      const running = child as ChildProcess;
+      const replied = nextReply(running, ['media-producer-started', 'media-producer-failed']);
+      request(running, { type: 'start-media-producer' });
       const reply = await replied;
       if (reply.type === 'media-producer-failed') throw new Error(reply.message);
     },
     async close() {
       closing = true;
-      request(child, { type: 'close' });
-      const timer = setTimeout(() => child.kill('SIGKILL'), EMULATOR_CLOSE_GRACE_MS);
-      await ended;
-      clearTimeout(timer);
+      if (!child) {
+        releaseSockets(sockets);
+        settle?.reject(new Error('the --sim emulator was closed before it started'));
+        return;
+      }
+      await closeChild(child);
     },
   };
+}
+
+/** Forks the emulator's process; its unexpected end is logged once with the fix. */
+function forkEmulator(closing: () => boolean): ChildProcess {
+  // No inherited flags (a profiler's or a test's --import): the child is the emulator alone.
+  const child = fork(childEntry(), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+  child.on('error', (error) => log.error('the --sim emulator process failed', { error, fix: 'restart the driver' }));
+  child.once('exit', (code, signal) => {
+    if (!closing()) log.error('the --sim emulator process ended; the driver now finds its daemon unreachable', { code, signal, fix: 'restart the driver (the lines above say why the emulator ended)' });
+  });
+  return child;
+}
+
+/** Asks the child to close and waits for its end (killed after EMULATOR_CLOSE_GRACE_MS). */
+async function closeChild(child: ChildProcess): Promise<void> {
+  const ended = new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+  request(child, { type: 'close' });
+  const timer = setTimeout(() => child.kill('SIGKILL'), EMULATOR_CLOSE_GRACE_MS);
+  await ended;
+  clearTimeout(timer);
 }

@@ -47,9 +47,13 @@ async function freePort(): Promise<number> {
 test('--sim: the driver runs on the embedded emulator and moves the simulated robot', async () => {
   const run = start(['--sim', '--device-id', 'sim-cli', '--messaging-url', server.url, '--discovery-mode', 'd2d', '--sim-time-scale', '0.05']);
   const cmd = 'device-connect.default.sim-cli.cmd';
-  await expect.poll(async () => (await rpc(nc, cmd, { jsonrpc: '2.0', id: 's', method: 'get_status' }, 1_000).catch((): Record<string, any> => ({}))).result?.driver_state?.power_state, { timeout: 15_000, interval: 200 }).toBe('awake');
+  const ready = async () => {
+    const state = (await rpc(nc, cmd, { jsonrpc: '2.0', id: 's', method: 'get_status' }, 1_000).catch((): Record<string, any> => ({}))).result?.driver_state;
+    return `${state?.connection_state} ${state?.power_state}`;
+  };
+  await expect.poll(ready, { timeout: 15_000, interval: 200 }).toBe('connected awake');
   const moved = await rpc(nc, cmd, { jsonrpc: '2.0', id: 'g', method: 'goto_pose', params: { yaw: 20, duration_s: 1, wait: true } });
-  expect(moved.result, JSON.stringify(moved.error)).toMatchObject({ status: "completed" });
+  expect(moved.result, JSON.stringify(moved.error)).toMatchObject({ status: 'completed' });
   const status = (await rpc(nc, cmd, { jsonrpc: '2.0', id: 's2', method: 'get_status' })).result as Record<string, any>;
   expect(status.daemon.status).toMatchObject({ state: 'running', mockup_sim_enabled: true });
   // The camera works in the same process (WebRTC to the emulator's producer), and shutting down with

@@ -87,8 +87,9 @@ test('a driver held up past the stall limit still moves the robot on the next re
 
 test('the emulator process ends when the driver stops', async () => {
   const s = await scene('sim-process-stop');
-  const [child] = emulatorChildren(process.pid);
-  expect(child).toBeGreaterThan(0);
+  const children = emulatorChildren(process.pid);
+  expect(children).toHaveLength(1);
+  const [child] = children;
   await s.stop();
   cleanups.length = 0;
   expect(await waitGone(child as number, 5_000)).toBe(true);
@@ -100,8 +101,9 @@ test('the emulator process ends when the driver is killed outright', async () =>
   const cli = startCli(['run', '--sim', '--no-media', '--device-id', 'sim-process-killed', '--messaging-url', broker.url, '--discovery-mode', 'd2d'], { DEVICE_CONNECT_ALLOW_INSECURE: 'true', REACHY_AUDIT_LOG: 'none' });
   cleanups.push(async () => cli.child.kill('SIGKILL'));
   await cli.line((line) => line.startsWith('reachy-mini-driver sim-process-killed'), 15_000);
+  // Forked as the daemon link starts, shortly after the mesh answers.
+  await expect.poll(() => emulatorChildren(cli.child.pid as number).length, { timeout: 10_000 }).toBe(1);
   const [child] = emulatorChildren(cli.child.pid as number);
-  expect(child).toBeGreaterThan(0);
   cli.child.kill('SIGKILL');
   expect(await waitGone(child as number, 5_000)).toBe(true);
   const { stderr } = await cli.done;
