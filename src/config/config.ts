@@ -147,7 +147,7 @@ export const CONFIG_KEYS: ReadonlyArray<ConfigKey> = [
   { key: 'daemonTls', env: ['REACHY_DAEMON_TLS'], default: 'false (true for an `https://` target)', doc: 'Reach the daemon over https/wss, verifying its certificate (never skipped).' },
   { key: 'daemonCaFile', flag: '--daemon-ca-file', env: ['REACHY_DAEMON_CA_FILE'], default: 'the system roots', doc: 'CA file (PEM) that signed the daemon\'s certificate, for https/wss targets.' },
   { key: 'daemonToken', env: ['REACHY_DAEMON_TOKEN'], default: '—', doc: 'Sent as `Authorization: Bearer <token>` on the daemon\'s REST calls and both WebSockets; env only, never logged.' },
-  { key: 'sim', flag: '--sim', env: ['REACHY_SIM', 'REACHY_SIMULATE'], settings: 'simulate', default: 'false', doc: 'Run against the embedded daemon emulator on loopback.' },
+  { key: 'sim', flag: '--sim', env: ['REACHY_SIM', 'REACHY_SIMULATE'], settings: 'simulate', default: 'false', doc: 'Run against the embedded daemon emulator, on loopback in a process of its own.' },
   { key: 'simModel', flag: '--sim-model', env: ['REACHY_SIM_MODEL'], default: 'lite', doc: 'Emulated robot: `lite` or `wireless`.' },
   { key: 'transportMode', flag: '--transport-mode', env: ['REACHY_TRANSPORT_MODE'], settings: 'transport_mode', default: 'auto (websocket in app mode)', doc: '`auto`, `websocket` or `http`; `zenoh` is refused.' },
   { key: 'messagingBackend', flag: '--messaging-backend', env: ['MESSAGING_BACKEND'], settings: 'messaging_backend', default: 'nats', doc: 'Only `nats` is supported; `zenoh`/`mqtt` are refused.' },

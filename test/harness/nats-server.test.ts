@@ -12,6 +12,7 @@ import { credsAuthenticator, errors, type NatsConnection, type Status } from '@n
 import { connect } from '@nats-io/transport-node';
 import { afterEach, describe, expect, test } from 'vitest';
 import { findNatsServer, startNatsServer, type NatsServerHandle } from './nats-server.ts';
+import { pidAlive } from './process-tree.ts';
 
 /** A message on loopback arrives in well under a millisecond; 5 s only bounds a broken setup. */
 const MESSAGE_TIMEOUT_MS = 5_000;
@@ -50,15 +51,6 @@ async function waitFor(what: string, condition: () => boolean | Promise<boolean>
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

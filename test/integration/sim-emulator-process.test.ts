@@ -3,13 +3,13 @@
 // emulator kept pushing into the socket, as a robot's daemon does), so the next realtime call is
 // accepted; the emulator's process ends with the driver — stopped, or killed outright. Transcripts
 // over a real broker; the CLI run is the real `src/cli.ts run --sim` process.
-import { readFileSync } from 'node:fs';
 import { afterEach, expect, test } from 'vitest';
 import { LIVE_QUIET_MS } from '../../src/adapters/daemon-sdk-socket.ts';
 import { SDK_STALL_MS } from '../../src/actors/motion-executor.ts';
 import { startOperatorScene, errorData, type OperatorScene } from '../harness/operator-scene.ts';
 import { startNatsServer } from '../harness/nats-server.ts';
 import { startCli } from '../harness/cli-process.ts';
+import { childrenRunning, waitGone } from '../harness/process-tree.ts';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -29,39 +29,8 @@ function holdUp(ms: number): void {
   }
 }
 
-/** The pids of this process's children whose command line names the emulator's entry. */
-function emulatorChildren(pid: number): number[] {
-  const tasks = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
-  if (tasks === '') return [];
-  return tasks
-    .split(/\s+/)
-    .map(Number)
-    .filter((child) => {
-      try {
-        return readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('emulator-child');
-      } catch {
-        return false;
-      }
-    });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!alive(pid)) return true;
-    await sleep(50);
-  }
-  return !alive(pid);
-}
+/** The pids of `pid`'s children running the emulator's entry. */
+const emulatorChildren = (pid: number): number[] => childrenRunning(pid, 'emulator-child');
 
 async function scene(id: string): Promise<OperatorScene> {
   const s = await startOperatorScene({ deviceId: id, argv: ['--sim', '--no-media'], overrides: { simInProcess: false } });
