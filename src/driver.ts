@@ -1,11 +1,11 @@
 // Starts one driver from the frozen config as one actor system: the mesh and media sides are
 // prepared over option holders, then the robot runtime starts the root driver machine, which spawns
 // them with the robot children; the RPC gate and the supervisor gate sit in front of the root. With
-// --sim, the daemon emulator starts first, in its own process (in this one for tests that read it),
-// so sim runs the same adapters as hardware. Owns start-up order — the mesh answers first: the daemon
-// link starts shortly after the mesh's first dial has ended, the media session (and the emulator's
-// media producer) once it has — reconfigure (holders updated, then the root respawns a child) and
-// shutdown; the CLI (src/cli.ts) owns argv, exit codes and the sim broker.
+// --sim the daemon emulator runs in its own process (in this one for tests that read it), so sim runs
+// the same adapters as hardware. Owns start-up order — the mesh answers first: the daemon link (and
+// --sim's emulator process) starts shortly after the mesh's first dial has ended, the media session
+// once it has — reconfigure (holders updated, then the root respawns a child) and shutdown; the CLI
+// (src/cli.ts) owns argv, exit codes and the sim broker.
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { RateLimiter } from './rpc/rate-limits.ts';
@@ -222,10 +222,10 @@ async function firstDialEnded(mesh: DeviceRuntime, latestMs: number): Promise<vo
 
 /**
  * When the media session starts: once the mesh's first dial has ended (at the latest after
- * MEDIA_START_LATEST_MS), so loading the WebRTC stacks
- * (node-datachannel, and with --sim the emulator's producer: libwebrtc, FFmpeg) does not hold up the
- * first answers; with --sim, after the emulator's producer is up. A producer that cannot start is
- * logged and the session starts anyway (it then reports no producer and retries, as with a robot).
+ * MEDIA_START_LATEST_MS), so loading node-datachannel does not hold up the first answers; with
+ * --sim, after the emulator's producer (libwebrtc, FFmpeg; in the emulator's process unless a test
+ * keeps it here) is up. A producer that cannot start is logged and the session starts anyway (it
+ * then reports no producer and retries, as with a robot).
  */
 async function mediaStart(mesh: DeviceRuntime, emulator: SimTarget | undefined): Promise<void> {
   await firstDialEnded(mesh, MEDIA_START_LATEST_MS);
