@@ -1,7 +1,8 @@
 // --sim's daemon emulator in its own process (src/adapters/emulator-process.ts), as the CLI runs it:
 // a driver held up for longer than the stall limit still finds its daemon live afterwards (the
 // emulator kept pushing into the socket, as a robot's daemon does), so the next realtime call is
-// accepted; the emulator's process ends with the driver — stopped, or killed outright. Transcripts
+// accepted; an emulator that dies is said once and leaves the robot unreachable, not moved; the
+// emulator's process ends with the driver — stopped, or killed outright. Transcripts
 // over a real broker; the CLI run is the real `src/cli.ts run --sim` process.
 import { afterEach, expect, test } from 'vitest';
 import { LIVE_QUIET_MS } from '../../src/adapters/daemon-sdk-socket.ts';
@@ -10,6 +11,7 @@ import { startOperatorScene, errorData, type OperatorScene } from '../harness/op
 import { startNatsServer } from '../harness/nats-server.ts';
 import { startCli } from '../harness/cli-process.ts';
 import { childrenRunning, waitGone } from '../harness/process-tree.ts';
+import { captureLogs } from '../harness/log-capture.ts';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -62,6 +64,22 @@ test('the emulator process ends when the driver stops', async () => {
   await s.stop();
   cleanups.length = 0;
   expect(await waitGone(child as number, 5_000)).toBe(true);
+});
+
+test('an emulator process that dies is said once, and the robot is then unreachable, never moved', async () => {
+  const logs = captureLogs('info');
+  cleanups.push(async () => logs.restore());
+  const s = await scene('sim-process-died');
+  const [child] = emulatorChildren(process.pid);
+  process.kill(child as number, 'SIGKILL');
+  await expect.poll(async () => (await s.status()).connection_state, { timeout: 10_000 }).not.toBe('connected');
+  const reply = await s.call('look_at_world', { yaw: 10, owner: 'newcomer' });
+  expect(errorData(reply)._tag).toBe('DaemonUnavailable');
+  // The link keeps retrying meanwhile; the emulator's end is said once, with the fix.
+  await sleep(1_500);
+  const said = logs.matching('ERROR', 'the --sim emulator process ended');
+  expect(said).toHaveLength(1);
+  expect(said[0]).toContain('fix="restart the driver');
 });
 
 test('the emulator process ends when the driver is killed outright', async () => {
