@@ -6,10 +6,11 @@
 // Owns the fork, the handing over, the requests and the child's end (closed with the driver, or
 // gone with it); not the emulator (src/sim/emulator.ts) nor when to launch it (driver.ts).
 import { fork, type ChildProcess } from 'node:child_process';
-import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../logging/logger.ts';
 import { type EmulatorChildOptions, type FromEmulatorChild, fromEmulatorChild, type ToEmulatorChild } from '../sim/emulator-child-messages.ts';
+import { listenOn } from '../sim/server-listen.ts';
 
 const log = createLogger('sim:process');
 
@@ -53,19 +54,10 @@ function childEntry(): string {
  */
 function bindLoopback(held?: Socket[]): Promise<NetServer> {
   const server = createServer({ pauseOnConnect: true }, (early) => (held ? held.push(early) : early.destroy()));
-  return new Promise<NetServer>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, LOOPBACK, () => {
-      server.off('error', reject);
-      resolve(server);
-    });
-  });
+  return listenOn(server, { port: 0, host: LOOPBACK }).then(() => server);
 }
 
-function portOf(server: NetServer): number {
-  const address = server.address();
-  return typeof address === 'object' && address !== null ? address.port : 0;
-}
+const portOf = (server: NetServer): number => (server.address() as AddressInfo).port;
 
 /** Hands a listening socket to the child with `message`, then closes this process's copy. */
 function handOver(child: ChildProcess, message: ToEmulatorChild, server: NetServer): Promise<void> {

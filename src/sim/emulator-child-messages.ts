@@ -1,8 +1,9 @@
 // The messages between the driver and its --sim emulator's own process, over Node's IPC channel
 // (JSON): the child says when its modules are loaded; the driver then hands over the listening
 // sockets (the daemon's with `start`) and the connections it held meanwhile, asks for the deferred
-// media producer and closes; the child answers each. Owns the message shapes and their check on arrival; not either side's behaviour
-// (src/adapters/emulator-process.ts, emulator-child.ts).
+// media producer (answered) and closes (the child's exit is the answer). Owns the message shapes and
+// their check on arrival; not either side's behaviour (src/adapters/emulator-process.ts,
+// emulator-child.ts).
 import type { LogLevel } from '../logging/logger.ts';
 import type { RobotVariant } from './sim-daemon.ts';
 
@@ -34,11 +35,10 @@ export type FromEmulatorChild =
   | { readonly type: 'started' }
   | { readonly type: 'start-failed'; readonly message: string }
   | { readonly type: 'media-producer-started' }
-  | { readonly type: 'media-producer-failed'; readonly message: string }
-  | { readonly type: 'closed' };
+  | { readonly type: 'media-producer-failed'; readonly message: string };
 
 const TO_CHILD = new Set<string>(['signalling-socket', 'start', 'connection', 'start-media-producer', 'close']);
-const FROM_CHILD = new Set<string>(['loaded', 'started', 'start-failed', 'media-producer-started', 'media-producer-failed', 'closed']);
+const FROM_CHILD = new Set<string>(['loaded', 'started', 'start-failed', 'media-producer-started', 'media-producer-failed']);
 
 function typed(value: unknown, known: ReadonlySet<string>): boolean {
   return typeof value === 'object' && value !== null && known.has(String((value as { type?: unknown }).type));

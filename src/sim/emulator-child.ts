@@ -42,11 +42,10 @@ function start(options: EmulatorChildOptions, daemon: NetServer): void {
   );
 }
 
-/** Closes the emulator once (sockets dropped, timers cleared), then leaves. */
+/** Closes the emulator once (sockets dropped, timers cleared), then leaves (the driver waits for the exit). */
 function closeAndExit(): Promise<void> {
   closing ??= (async () => {
     await emulator?.close().catch(() => undefined);
-    reply({ type: 'closed' });
     process.exit(0);
   })();
   return closing;
