@@ -6,7 +6,7 @@
 // Owns the fork, the handing over, the requests and the child's end (closed with the driver, or
 // gone with it); not the emulator (src/sim/emulator.ts) nor when to launch it (driver.ts).
 import { fork, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../logging/logger.ts';
 import { type EmulatorChildOptions, type FromEmulatorChild, fromEmulatorChild, type ToEmulatorChild } from '../sim/emulator-child-messages.ts';
@@ -52,12 +52,10 @@ function childEntry(): string {
  * handing over (the daemon link's sockets start at once) is held unread for the child, into
  * `held`; without `held` it is dropped (nothing connects to the signalling server that early).
  */
-function bindLoopback(held?: Socket[]): Promise<NetServer> {
+async function bindLoopback(held?: Socket[]): Promise<{ readonly server: NetServer; readonly port: number }> {
   const server = createServer({ pauseOnConnect: true }, (early) => (held ? held.push(early) : early.destroy()));
-  return listenOn(server, { port: 0, host: LOOPBACK }).then(() => server);
+  return { server, port: await listenOn(server, { port: 0, host: LOOPBACK }) };
 }
-
-const portOf = (server: NetServer): number => (server.address() as AddressInfo).port;
 
 /** Hands a listening socket to the child with `message`, then closes this process's copy. */
 function handOver(child: ChildProcess, message: ToEmulatorChild, server: NetServer): Promise<void> {
@@ -132,8 +130,8 @@ export async function prepareEmulatorProcess(options: EmulatorChildOptions): Pro
   const held: Socket[] = [];
   const daemon = await bindLoopback(held);
   const signalling = options.withMedia ? await bindLoopback() : undefined;
-  const url = `http://${LOOPBACK}:${portOf(daemon)}`;
-  const signallingUrl = signalling ? `ws://${LOOPBACK}:${portOf(signalling)}` : null;
+  const url = `http://${LOOPBACK}:${daemon.port}`;
+  const signallingUrl = signalling ? `ws://${LOOPBACK}:${signalling.port}` : null;
   let child: ChildProcess | undefined;
   let closing = false;
   let settle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
@@ -142,7 +140,7 @@ export async function prepareEmulatorProcess(options: EmulatorChildOptions): Pro
     // A child that ended is logged once, by its exit handler.
     if (!closing && child?.exitCode === null && child.signalCode === null) log.error('the --sim emulator did not start', { error: error as Error, fix: 'restart the driver' });
   });
-  const sockets = { daemon, signalling, held };
+  const sockets = { daemon: daemon.server, signalling: signalling?.server, held };
   return {
     host: LOOPBACK,
     url,
