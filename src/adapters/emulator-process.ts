@@ -134,8 +134,7 @@ export async function prepareEmulatorProcess(options: EmulatorChildOptions): Pro
   const signallingUrl = signalling ? `ws://${LOOPBACK}:${signalling.port}` : null;
   let child: ChildProcess | undefined;
   let closing = false;
-  let settle: { resolve: () => void; reject: (error: unknown) => void } | undefined;
-  const serving = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+  const { promise: serving, resolve: served, reject: failed } = Promise.withResolvers<void>();
   serving.catch((error: unknown) => {
     // A child that ended is logged once, by its exit handler.
     if (!closing && child?.exitCode === null && child.signalCode === null) log.error('the --sim emulator did not start', { error: error as Error, fix: 'restart the driver' });
@@ -149,7 +148,7 @@ export async function prepareEmulatorProcess(options: EmulatorChildOptions): Pro
     launch() {
       if (child || closing) return;
       child = forkEmulator(() => closing);
-      handOverAndStart(child, options, sockets).then(settle?.resolve, settle?.reject);
+      handOverAndStart(child, options, sockets).then(served, failed);
     },
     async startMediaProducer() {
       await serving;
@@ -163,7 +162,7 @@ export async function prepareEmulatorProcess(options: EmulatorChildOptions): Pro
       closing = true;
       if (!child) {
         releaseSockets(sockets);
-        settle?.reject(new Error('the --sim emulator was closed before it started'));
+        failed(new Error('the --sim emulator was closed before it started'));
         return;
       }
       await closeChild(child);
