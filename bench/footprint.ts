@@ -34,8 +34,8 @@ const STEADY_AFTER_MS = 60_000;
 /**
  * `FOOTPRINT_STEADY_AFTER_S=360` starts the steady windows that many seconds after the first answer
  * instead: a driver idles on for hours, and V8's late compiles and the memory reducer's full
- * collections go on for ~6 min after start (README, "Where the time goes: idle"). Context for the
- * owner's choice of when the row is read; the default stays STEADY_AFTER_MS.
+ * collections go on for ~6 min after start (README, "Where the time goes: capture and idle").
+ * Read on request only: the default stays STEADY_AFTER_MS, since it adds ~5 min per steady case.
  */
 const STEADY_AFTER_ENV = 'FOOTPRINT_STEADY_AFTER_S';
 /**
