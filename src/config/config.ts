@@ -1,10 +1,11 @@
-// The driver's configuration: flags > environment > settings file > defaults (one precedence for
-// the whole product; the reference inverted it for JSON settings, spec §9.3/§12.15). `resolveConfig`
-// is pure: it validates the layers it is given (argv, env, the settings object) and asks the files
-// it needs (credentials, portal dir, TLS) through an injected reader; src/adapters/config-files.ts
-// reads them and offers `loadConfig({argv, env})`. Owns the per-key source record the settings page
-// shows and the only read of process.env (processInput). The result is frozen; secrets stay inside
-// `Secret`s in `credentials`. Keys: reference-driver.md §9.1–9.2, device-connect-protocol.md §3.2.
+// The driver's configuration: every key (the table `--help` and the README's are made from), its
+// flag, what it means and how it is validated, resolved flags > environment > settings file >
+// defaults by config-layers.ts, which also records the winning layer per key. `resolveConfig` is
+// pure: it validates the layers it is given (argv, env, the settings object) and asks the files it
+// needs (credentials, portal dir, TLS) through an injected reader; src/adapters/config-files.ts reads
+// them and offers `loadConfig({argv, env})`. Owns the only read of process.env (processInput). The
+// result is frozen; secrets stay inside `Secret`s in `credentials`. Keys: reference-driver.md
+// §9.1–9.2, device-connect-protocol.md §3.2 (the security gate §3.5).
 import { DEFAULT_RATE_LIMIT_TEXT, parseRateLimits, type RateLimits } from '../rpc/rate-limits.ts';
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
@@ -12,6 +13,7 @@ import { parseArgs } from 'node:util';
 import type { LogLevel } from '../logging/logger.ts';
 import { DEVICE_ID_PATTERN, TENANT_PATTERN } from '../protocol/subjects.ts';
 import { ConfigError } from './config-error.ts';
+import { type Env, flagTrue, type LayerReader, parseNumber, readLayers, type SettingsLayer, type Source, splitUrls } from './config-layers.ts';
 import { Secret } from './secret.ts';
 import { safetyPolicyFrom } from './safety-config.ts';
 import { parseGlobList } from '../safety/caller-allow.ts';
@@ -38,7 +40,7 @@ export const DEFAULT_TARGET = 'reachy-mini.local';
 /** On the robot the daemon is on loopback (reference app default `127.0.0.1:8000`). */
 export const APP_DEFAULT_TARGET = '127.0.0.1:8000';
 
-export type Source = 'flag' | 'env' | 'settings' | 'credentials' | 'default' | 'derived';
+export type { Source, SettingsLayer } from './config-layers.ts';
 export type TransportMode = 'auto' | 'websocket' | 'http';
 export type DiscoveryMode = 'infra' | 'd2d';
 export type Command = 'run' | 'app' | 'emulate' | 'devices' | 'functions' | 'call' | 'events' | 'mcp' | 'panorama';
@@ -207,42 +209,7 @@ export const CONFIG_KEYS: ReadonlyArray<ConfigKey> = [
 
 const SETTINGS_KEYS = new Set(CONFIG_KEYS.flatMap((k) => (k.settings ? [k.settings] : [])));
 export const COMMANDS: ReadonlyArray<Command> = ['run', 'app', 'emulate', 'devices', 'functions', 'call', 'events', 'mcp', 'panorama'];
-const TRUTHY = new Set(['1', 'true', 'yes', 'on']);
-const FALSY = new Set(['0', 'false', 'no', 'off', '']);
 const SIM_ALIASES = new Set(['sim', 'simulate', 'simulation', 'simulated']);
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-interface Layered<T> {
-  value: T;
-  source: Source;
-}
-
-function parseBool(raw: string, name: string): boolean {
-  const v = raw.trim().toLowerCase();
-  if (TRUTHY.has(v)) return true;
-  if (FALSY.has(v)) return false;
-  throw new ConfigError(`${name} must be one of 1/true/yes/on or 0/false/no/off (got ${JSON.stringify(raw)})`);
-}
-
-function parseNumber(raw: string, name: string, min: number, max: number, integer: boolean): number {
-  const n = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
-    throw new ConfigError(`${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}] (got ${JSON.stringify(raw)})`);
-  }
-  return n;
-}
-
-function splitUrls(raw: string): string[] {
-  return raw.split(',').map((u) => u.trim()).filter(Boolean);
-}
-
-/** The settings layer: the settings file's object (or a candidate the settings app validates). */
-export interface SettingsLayer {
-  /** Where it was read from (or would be saved), for messages. */
-  readonly path: string;
-  readonly values: Readonly<Record<string, unknown>>;
-}
 
 /** A parsed settings document as a layer; anything but an object of known keys is a config error, not "defaults". */
 export function settingsLayerFrom(path: string, doc: unknown): SettingsLayer {
@@ -393,121 +360,178 @@ export function settingsFilePath({ argv, env }: LoadConfigInput): string {
   return resolve(parseFlags(argv).values['settings-file'] ?? env.REACHY_MINI_DRIVER_SETTINGS_FILE ?? DEFAULT_SETTINGS_FILE);
 }
 
+/** What every step of resolveConfig reads from, and the start-up warnings it adds to. */
+interface Resolving {
+  readonly flags: ParsedArgs['values'];
+  readonly env: Env;
+  readonly layers: LayerReader;
+  readonly files: ConfigFileReads;
+  readonly warnings: string[];
+  readonly command: Command;
+  readonly appMode: boolean;
+}
+
 /** Builds the frozen configuration from its layers, without I/O of its own; throws ConfigError (exit 2) on anything invalid. */
 export function resolveConfig({ argv, env, settings, files }: ConfigLayers): DriverConfig {
   const parsed = parseFlags(argv);
-  const flags = parsed.values;
-  const [first, ...rest] = parsed.positionals;
+  const { command, positional } = commandOf(parsed.positionals);
+  const r: Resolving = { flags: parsed.values, env, layers: readLayers(env, settings), files, warnings: [], command, appMode: command === 'app' };
+  const { pick, envValue, envBool, settingString, settingBool, sources } = r.layers;
+  const settingsFile = resolve(r.flags['settings-file'] ?? env.REACHY_MINI_DRIVER_SETTINGS_FILE ?? DEFAULT_SETTINGS_FILE);
+  sources.settingsFile = r.flags['settings-file'] ? 'flag' : env.REACHY_MINI_DRIVER_SETTINGS_FILE ? 'env' : 'default';
+  const logLevel = logLevelOf(r);
+  requireNatsBackend(r);
+  const robot = robotOf(r);
+  const discoveryAsked = discoveryModeOf(r);
+  const portal = pick<boolean>('portal', { flag: flagTrue(r.flags.portal), env: envBool(['DEVICE_CONNECT_PORTAL', 'REACHY_PORTAL']), settings: settingBool('use_portal') }, false);
+  const media = mediaOf(r, robot.daemonHost);
+  const reachyPrefix = pick('reachyPrefix', { env: envValue(['REACHY_PREFIX']), settings: settingString('reachy_prefix') }, 'reachy_mini');
+  const allowInsecureExplicit = pick<boolean | undefined>('allowInsecure', { flag: flagTrue(r.flags['allow-insecure']), env: envBool(['DEVICE_CONNECT_ALLOW_INSECURE']), settings: settingBool('allow_insecure') }, undefined);
+  const { credentials, credentialsPath } = credentialsOf(r, portal);
+  const identity = identityOf(r, credentials, robot.sim);
+  const messagingUrls = brokerUrlsOf(r, credentials, portal);
+  const discoveryMode = discoveryModeFor(r, discoveryAsked, { portal, sim: robot.sim });
+  const tls = tlsFilesOf(r, credentials);
+  const allowInsecure = securityGate(r, { allowInsecureExplicit, sim: robot.sim, messagingUrls, credentials, tls, explicitDeviceId: identity.explicitDeviceId });
+  const registration = registrationOf(r);
+  const access = accessOf(r, media.monitors);
+  const local = localServicesOf(r);
+  return Object.freeze({
+    command,
+    positional: Object.freeze(positional),
+    deviceId: identity.deviceId,
+    tenant: identity.tenant,
+    daemonHost: robot.daemonHost,
+    daemonPort: robot.daemonPort,
+    daemonTls: robot.daemonTls,
+    daemonCaFile: robot.daemonCaFile,
+    daemonToken: robot.daemonToken,
+    sim: robot.sim,
+    simModel: robot.simModel,
+    transportMode: robot.transportMode,
+    messagingUrls: Object.freeze(messagingUrls),
+    discoveryMode,
+    portal,
+    allowInsecure,
+    noMedia: media.noMedia,
+    signallingPort: media.signallingPort,
+    signallingHost: media.signallingHost,
+    soundsDir: media.soundsDir,
+    allowOversizeRaw: media.allowOversizeRaw,
+    monitors: media.monitors,
+    reachyPrefix,
+    ...registration,
+    logLevel,
+    settingsFile,
+    inspectUrl: local.inspectUrl,
+    json: r.flags.json ?? false,
+    replace: r.flags.replace ?? false,
+    ...access,
+    auditLogPath: local.auditLogPath,
+    simTimeScale: local.simTimeScale,
+    emulatorPort: local.emulatorPort,
+    settingsServer: local.settingsServer,
+    settingsHost: local.settingsHost,
+    settingsPort: local.settingsPort,
+    configDir: local.configDir,
+    argv: Object.freeze([...argv]),
+    tls: Object.freeze(tls),
+    credentials,
+    credentialsPath,
+    sources: Object.freeze(sources),
+    searchPath: env.PATH ?? '',
+    warnings: Object.freeze(r.warnings),
+  });
+}
+
+/** The command (`run` when none is given) and its own arguments; the device commands take none. */
+function commandOf(positionals: ReadonlyArray<string>): { command: Command; positional: string[] } {
+  const [first, ...rest] = positionals;
   let command: Command = 'run';
-  let positional: string[] = [...parsed.positionals];
+  let positional = [...positionals];
   if (first !== undefined) {
     if (!COMMANDS.includes(first as Command)) throw new ConfigError(`unknown command ${JSON.stringify(first)} (expected one of ${COMMANDS.join(', ')})`);
     command = first as Command;
     positional = rest;
   }
   if (['run', 'app', 'emulate', 'mcp'].includes(command) && positional.length > 0) throw new ConfigError(`unexpected argument ${JSON.stringify(positional[0])}`);
+  return { command, positional };
+}
 
-  const warnings: string[] = [];
-  const sources: Record<string, Source> = {};
-  const settingsPathLayer = flags['settings-file'] ?? env.REACHY_MINI_DRIVER_SETTINGS_FILE;
-  const settingsPath = resolve(settingsPathLayer ?? DEFAULT_SETTINGS_FILE);
-  sources.settingsFile = flags['settings-file'] ? 'flag' : env.REACHY_MINI_DRIVER_SETTINGS_FILE ? 'env' : 'default';
-
-  const envValue = (names: ReadonlyArray<string>): string | undefined => {
-    for (const name of names) {
-      const v = env[name];
-      if (v !== undefined && v !== '') return v;
-    }
-    return undefined;
-  };
-  const settingValue = (key: string): unknown => {
-    const v = settings?.values[key];
-    return v === '' || v === null ? undefined : v;
-  };
-  const settingString = (key: string): string | undefined => {
-    const v = settingValue(key);
-    if (v === undefined) return undefined;
-    if (typeof v !== 'string') throw new ConfigError(`settings file key ${key} must be a string`);
-    return v;
-  };
-  const settingBool = (key: string): boolean | undefined => {
-    const v = settingValue(key);
-    if (v === undefined) return undefined;
-    if (typeof v !== 'boolean') throw new ConfigError(`settings file key ${key} must be true or false`);
-    return v;
-  };
-  /** flag > env > settings > default, recording the winning layer. */
-  const pick = <T>(key: string, layers: { flag?: T | undefined; env?: T | undefined; settings?: T | undefined }, fallback: T): T => {
-    const chosen: Layered<T> =
-      layers.flag !== undefined
-        ? { value: layers.flag, source: 'flag' }
-        : layers.env !== undefined
-          ? { value: layers.env, source: 'env' }
-          : layers.settings !== undefined
-            ? { value: layers.settings, source: 'settings' }
-            : { value: fallback, source: 'default' };
-    sources[key] = chosen.source;
-    return chosen.value;
-  };
-  const boolEnv = (names: ReadonlyArray<string>): boolean | undefined => {
-    const raw = envValue(names);
-    return raw === undefined ? undefined : parseBool(raw, names[0] ?? 'value');
-  };
-  const flagTrue = (v: boolean | undefined): true | undefined => (v ? true : undefined);
-  const appMode = command === 'app';
-
-  const logLevel = pick<string>('logLevel', { flag: flags['log-level'], env: envValue(['REACHY_MINI_DRIVER_LOG_LEVEL', 'DEVICE_CONNECT_LOG_LEVEL']) }, 'info').toLowerCase();
+function logLevelOf({ flags, layers }: Resolving): LogLevel {
+  const logLevel = layers.pick<string>('logLevel', { flag: flags['log-level'], env: layers.envValue(['REACHY_MINI_DRIVER_LOG_LEVEL', 'DEVICE_CONNECT_LOG_LEVEL']) }, 'info').toLowerCase();
   if (!['debug', 'info', 'warn', 'warning', 'error'].includes(logLevel)) throw new ConfigError(`log level must be debug, info, warn or error (got ${JSON.stringify(logLevel)})`);
+  return (logLevel === 'warning' ? 'warn' : logLevel) as LogLevel;
+}
 
-  const backend = pick('messagingBackend', { flag: flags['messaging-backend'], env: envValue(['MESSAGING_BACKEND']), settings: settingString('messaging_backend') }, 'nats').toLowerCase();
+function requireNatsBackend({ flags, layers }: Resolving): void {
+  const backend = layers.pick('messagingBackend', { flag: flags['messaging-backend'], env: layers.envValue(['MESSAGING_BACKEND']), settings: layers.settingString('messaging_backend') }, 'nats').toLowerCase();
   if (backend !== 'nats') throw new ConfigError(`messaging backend ${JSON.stringify(backend)} is not supported: this driver speaks NATS only (set MESSAGING_BACKEND=nats or leave it unset)`);
+}
 
-  // Target, host, port and the sim switch.
+/** The robot's daemon: where it is, how it is reached (TLS, its CA, its token, the transport), or the sim. */
+function robotOf({ flags, layers, files, appMode }: Resolving) {
+  const { pick, envValue, envBool, sources } = layers;
   const apiPortRaw = pick<string | undefined>('apiPort', { flag: flags['api-port'], env: envValue(['REACHY_PORT']) }, undefined);
   const defaultPort = apiPortRaw === undefined ? DEFAULT_DAEMON_PORT : parseNumber(apiPortRaw, 'api port', 1, 65535, true);
-  const targetRaw = pick('target', { flag: flags.target, env: envValue(['REACHY_TARGET', 'REACHY_HOST']), settings: settingString('reachy_target') }, appMode ? APP_DEFAULT_TARGET : DEFAULT_TARGET);
+  const targetRaw = pick('target', { flag: flags.target, env: envValue(['REACHY_TARGET', 'REACHY_HOST']), settings: layers.settingString('reachy_target') }, appMode ? APP_DEFAULT_TARGET : DEFAULT_TARGET);
   const target = parseTarget(targetRaw, defaultPort);
-  const daemonHost = flags.host ?? target.host;
-  const daemonPort = flags['api-port'] !== undefined ? defaultPort : target.port;
-  const daemonTls = pick<boolean>('daemonTls', { flag: target.tls, env: boolEnv(['REACHY_DAEMON_TLS']) }, false);
+  const daemonTls = pick<boolean>('daemonTls', { flag: target.tls, env: envBool(['REACHY_DAEMON_TLS']) }, false);
   const daemonCaRaw = pick<string | undefined>('daemonCaFile', { flag: flags['daemon-ca-file'], env: envValue(['REACHY_DAEMON_CA_FILE']) }, undefined);
   const daemonCaFile = daemonCaRaw === undefined ? undefined : resolve(daemonCaRaw);
   if (daemonCaFile !== undefined && !files.exists(daemonCaFile)) throw new ConfigError(`daemon CA file ${daemonCaFile} does not exist`);
   const daemonTokenRaw = envValue(['REACHY_DAEMON_TOKEN']);
   const daemonToken = daemonTokenRaw === undefined ? undefined : new Secret(daemonTokenRaw.trim());
   sources.daemonToken = daemonToken ? 'env' : 'default';
-  const sim =
-    pick<boolean>('sim', { flag: flagTrue(flags.sim), env: boolEnv(['REACHY_SIM', 'REACHY_SIMULATE']), settings: settingBool('simulate') }, false) || target.sim;
+  const sim = pick<boolean>('sim', { flag: flagTrue(flags.sim), env: envBool(['REACHY_SIM', 'REACHY_SIMULATE']), settings: layers.settingBool('simulate') }, false) || target.sim;
   if (target.sim) sources.sim = sources.target ?? 'derived';
   const simModel = pick('simModel', { flag: flags['sim-model'], env: envValue(['REACHY_SIM_MODEL']) }, 'lite');
   if (simModel !== 'lite' && simModel !== 'wireless') throw new ConfigError(`sim model must be lite or wireless (got ${JSON.stringify(simModel)})`);
-
-  const transportMode = pick('transportMode', { flag: flags['transport-mode'], env: envValue(['REACHY_TRANSPORT_MODE']), settings: settingString('transport_mode') }, appMode ? 'websocket' : 'auto').toLowerCase();
+  const transportMode = pick('transportMode', { flag: flags['transport-mode'], env: envValue(['REACHY_TRANSPORT_MODE']), settings: layers.settingString('transport_mode') }, appMode ? 'websocket' : 'auto').toLowerCase();
   if (transportMode === 'zenoh') throw new ConfigError('transport mode "zenoh" is not supported: use auto, websocket or http (the daemon WebSocket carries the same commands)');
   if (!['auto', 'websocket', 'http'].includes(transportMode)) throw new ConfigError(`transport mode must be auto, websocket or http (got ${JSON.stringify(transportMode)})`);
+  const daemonHost = flags.host ?? target.host;
+  const daemonPort = flags['api-port'] !== undefined ? defaultPort : target.port;
+  return { daemonHost, daemonPort, daemonTls, daemonCaFile, daemonToken, sim, simModel, transportMode: transportMode as TransportMode } as const;
+}
 
-  const discoveryRaw = pick('discoveryMode', { flag: flags['discovery-mode'], env: envValue(['DEVICE_CONNECT_DISCOVERY_MODE']), settings: settingString('discovery_mode') }, 'infra').toLowerCase();
-  let discoveryMode: DiscoveryMode;
-  if (discoveryRaw === 'd2d' || discoveryRaw === 'p2p') discoveryMode = 'd2d';
-  else if (discoveryRaw === 'infra' || discoveryRaw === 'auto') discoveryMode = 'infra';
-  else throw new ConfigError(`discovery mode must be infra or d2d (got ${JSON.stringify(discoveryRaw)})`);
+/** The presence mode asked for (`p2p` and `auto` accepted as the reference spells them). */
+function discoveryModeOf({ flags, layers }: Resolving): DiscoveryMode {
+  const discoveryRaw = layers.pick('discoveryMode', { flag: flags['discovery-mode'], env: layers.envValue(['DEVICE_CONNECT_DISCOVERY_MODE']), settings: layers.settingString('discovery_mode') }, 'infra').toLowerCase();
+  if (discoveryRaw === 'd2d' || discoveryRaw === 'p2p') return 'd2d';
+  if (discoveryRaw === 'infra' || discoveryRaw === 'auto') return 'infra';
+  throw new ConfigError(`discovery mode must be infra or d2d (got ${JSON.stringify(discoveryRaw)})`);
+}
 
-  const portal = pick<boolean>('portal', { flag: flagTrue(flags.portal), env: boolEnv(['DEVICE_CONNECT_PORTAL', 'REACHY_PORTAL']), settings: settingBool('use_portal') }, false);
-  const noMedia = pick<boolean>('noMedia', { flag: flagTrue(flags['no-media']), env: boolEnv(['REACHY_NO_MEDIA']), settings: settingBool('no_media') }, false);
+/** Left unset, the portal uses its registry, and a simulated robot off the portal announces D2D presence (no registry runs on one machine). */
+function discoveryModeFor({ layers }: Resolving, asked: DiscoveryMode, { portal, sim }: { portal: boolean; sim: boolean }): DiscoveryMode {
+  if (layers.sources.discoveryMode !== 'default') return asked;
+  if (portal) return 'infra';
+  if (!sim) return asked;
+  layers.sources.discoveryMode = 'derived';
+  return 'd2d';
+}
+
+/** Camera, microphone and speaker: on or off, where signalling is, what may be played and captured, the monitors. */
+function mediaOf({ flags, layers, warnings }: Resolving, daemonHost: string) {
+  const { pick, envValue, envBool } = layers;
+  const noMedia = pick<boolean>('noMedia', { flag: flagTrue(flags['no-media']), env: envBool(['REACHY_NO_MEDIA']), settings: layers.settingBool('no_media') }, false);
   const signallingPort = parseNumber(pick('signallingPort', { flag: flags['signalling-port'], env: envValue(['REACHY_SIGNALLING_PORT']) }, '8443'), 'signalling port', 1, 65535, true);
   const signallingHost = pick('signallingHost', { flag: flags['signalling-host'], env: envValue(['REACHY_SIGNALLING_HOST']) }, daemonHost).trim();
   if (signallingHost === '' || /[\s/]/.test(signallingHost)) throw new ConfigError(`signalling host must be a host name or address, without scheme, path or spaces (got ${JSON.stringify(signallingHost)})`);
   const soundsDir = resolve(pick('soundsDir', { flag: flags['sounds-dir'], env: envValue(['REACHY_SOUNDS_DIR']) }, join(homedir(), '.local', 'share', 'reachy_mini_driver', 'sounds')));
-  const allowOversizeRaw = pick<boolean>('allowOversizeRaw', { flag: flagTrue(flags['allow-oversize-raw']), env: boolEnv(['REACHY_ALLOW_OVERSIZE_RAW']) }, false);
+  const allowOversizeRaw = pick<boolean>('allowOversizeRaw', { flag: flagTrue(flags['allow-oversize-raw']), env: envBool(['REACHY_ALLOW_OVERSIZE_RAW']) }, false);
   if (allowOversizeRaw) warnings.push('--allow-oversize-raw: capture_video_frame may send raw frames over the 900 000-byte RPC budget (development only)');
   const monitorsRaw = pick('monitors', { flag: flags.monitors, env: envValue(['REACHY_MONITORS']) }, 'none').toLowerCase();
   const monitorNames = monitorsRaw === 'none' || monitorsRaw === '' ? [] : monitorsRaw.split(',').map((m) => m.trim());
   for (const name of monitorNames) if (name !== 'audio' && name !== 'motion') throw new ConfigError(`monitors must be audio, motion, audio,motion or none (got ${JSON.stringify(monitorsRaw)})`);
   const monitors = Object.freeze({ audio: monitorNames.includes('audio'), motion: monitorNames.includes('motion') });
-  const reachyPrefix = pick('reachyPrefix', { env: envValue(['REACHY_PREFIX']), settings: settingString('reachy_prefix') }, 'reachy_mini');
-  const allowInsecureExplicit = pick<boolean | undefined>('allowInsecure', { flag: flagTrue(flags['allow-insecure']), env: boolEnv(['DEVICE_CONNECT_ALLOW_INSECURE']), settings: settingBool('allow_insecure') }, undefined);
+  return { noMedia, signallingPort, signallingHost, soundsDir, allowOversizeRaw, monitors } as const;
+}
 
-  // Credentials: file (flag alias --portal-credentials wins over --nats-credentials-file), or inline JWT.
+/** Mesh credentials: a file (the --portal-credentials alias wins over --nats-credentials-file; in portal mode the newest match in a directory), or an inline JWT and seed. */
+function credentialsOf({ flags, env, layers, files, warnings }: Resolving, portal: boolean): { credentials: LoadedCredentials | undefined; credentialsPath: string | undefined } {
+  const { pick, envValue, settingString, sources } = layers;
   if (env.NATS_CREDENTIALS_FILE && !env.MESSAGING_CREDENTIALS_FILE) warnings.push('NATS_CREDENTIALS_FILE is deprecated; use MESSAGING_CREDENTIALS_FILE');
   let credentialsPath = pick<string | undefined>(
     'credentialsFile',
@@ -527,22 +551,27 @@ export function resolveConfig({ argv, env, settings, files }: ConfigLayers): Dri
   const inlineJwt = envValue(['NATS_JWT']);
   const inlineSeed = envValue(['NATS_NKEY_SEED']);
   if ((inlineJwt === undefined) !== (inlineSeed === undefined)) throw new ConfigError('NATS_JWT and NATS_NKEY_SEED must be set together');
-  let credentials: LoadedCredentials | undefined;
   try {
     if (credentialsPath) {
       const loaded = files.credentials(credentialsPath);
-      credentials = loaded.credentials;
       if (loaded.permissive) warnings.push(`credentials file ${basename(loaded.permissive.path)} has mode ${loaded.permissive.mode}; chmod 600 it`);
-    } else if (inlineJwt && inlineSeed) {
-      credentials = inlineCredentials(inlineJwt, inlineSeed);
+      return { credentials: loaded.credentials, credentialsPath };
+    }
+    if (inlineJwt && inlineSeed) {
+      const credentials = inlineCredentials(inlineJwt, inlineSeed);
       sources.credentialsFile = 'env';
+      return { credentials, credentialsPath };
     }
   } catch (error) {
     if (error instanceof CredentialsError) throw new ConfigError(error.message, { reason: 'credentials_unreadable', keys: ['credentialsFile'] });
     throw error;
   }
+  return { credentials: undefined, credentialsPath };
+}
 
-  // Identity: flag > env > settings > credentials file > default.
+/** Device id and tenant: flag > env > settings > the credentials file > default. */
+function identityOf({ flags, layers }: Resolving, credentials: LoadedCredentials | undefined, sim: boolean) {
+  const { pick, envValue, settingString, sources } = layers;
   const explicitDeviceId = pick<string | undefined>('deviceId', { flag: flags['device-id'], env: envValue(['DEVICE_ID']), settings: settingString('device_id') }, undefined);
   let deviceId = explicitDeviceId;
   if (!deviceId && credentials?.deviceId) {
@@ -558,16 +587,17 @@ export function resolveConfig({ argv, env, settings, files }: ConfigLayers): Dri
   }
   tenant ??= 'default';
   if (!TENANT_PATTERN.test(tenant)) throw new ConfigError(`tenant ${JSON.stringify(tenant)} is invalid: use letters, digits, "_" and "-"`);
+  return { explicitDeviceId, deviceId, tenant } as const;
+}
 
-  // Broker URLs.
-  let messagingUrls = pick<string[] | undefined>(
-    'messagingUrls',
-    { flag: flags['messaging-url']?.flatMap(splitUrls), env: (() => { const v = envValue(['MESSAGING_URLS', 'NATS_URL', 'NATS_URLS']); return v ? splitUrls(v) : undefined; })(), settings: (() => { const v = settingString('messaging_urls'); return v ? splitUrls(v) : undefined; })() },
-    undefined,
-  );
+/** Broker URLs: flag list > env > settings > the credentials file > the local (or portal) broker; nats:// or tls:// only. */
+function brokerUrlsOf({ flags, layers }: Resolving, credentials: LoadedCredentials | undefined, portal: boolean): string[] {
+  const envUrls = layers.envValue(['MESSAGING_URLS', 'NATS_URL', 'NATS_URLS']);
+  const settingUrls = layers.settingString('messaging_urls');
+  let messagingUrls = layers.pick<string[] | undefined>('messagingUrls', { flag: flags['messaging-url']?.flatMap(splitUrls), env: envUrls ? splitUrls(envUrls) : undefined, settings: settingUrls ? splitUrls(settingUrls) : undefined }, undefined);
   if (!messagingUrls && credentials?.urls) {
     messagingUrls = [...credentials.urls];
-    sources.messagingUrls = 'credentials';
+    layers.sources.messagingUrls = 'credentials';
   }
   messagingUrls ??= [portal ? PORTAL_BROKER_URL : DEFAULT_BROKER_URL];
   for (const url of messagingUrls) {
@@ -579,135 +609,112 @@ export function resolveConfig({ argv, env, settings, files }: ConfigLayers): Dri
     }
     if (!['nats:', 'tls:'].includes(parsedUrl.protocol)) throw new ConfigError(`broker URL ${JSON.stringify(url)} must use nats:// or tls://`);
   }
-  if (portal && sources.discoveryMode === 'default') discoveryMode = 'infra';
-  // A simulated robot is for trying things on one machine, where no registry runs: announce D2D presence.
-  if (sim && !portal && sources.discoveryMode === 'default') {
-    discoveryMode = 'd2d';
-    sources.discoveryMode = 'derived';
-  }
+  return messagingUrls;
+}
 
-  // TLS files: flags/env, else the credentials file's section.
-  const tls: TlsFiles = {
-    ...(() => { const v = flags['tls-ca-file'] ?? envValue(['MESSAGING_TLS_CA_FILE', 'NATS_TLS_CA_FILE']) ?? credentials?.tls?.caFile; return v ? { caFile: resolve(v) } : {}; })(),
-    ...(() => { const v = flags['tls-cert-file'] ?? envValue(['MESSAGING_TLS_CERT_FILE', 'NATS_TLS_CERT_FILE']) ?? credentials?.tls?.certFile; return v ? { certFile: resolve(v) } : {}; })(),
-    ...(() => { const v = flags['tls-key-file'] ?? envValue(['MESSAGING_TLS_KEY_FILE', 'NATS_TLS_KEY_FILE']) ?? credentials?.tls?.keyFile; return v ? { keyFile: resolve(v) } : {}; })(),
+/** TLS files: flags, then env, then the credentials file's section; each must exist, and mTLS needs both halves. */
+function tlsFilesOf({ flags, layers, files }: Resolving, credentials: LoadedCredentials | undefined): TlsFiles {
+  const fileOf = (flag: string | undefined, names: ReadonlyArray<string>, fromCredentials: string | undefined): string | undefined => {
+    const v = flag ?? layers.envValue(names) ?? fromCredentials;
+    return v ? resolve(v) : undefined;
   };
+  const caFile = fileOf(flags['tls-ca-file'], ['MESSAGING_TLS_CA_FILE', 'NATS_TLS_CA_FILE'], credentials?.tls?.caFile);
+  const certFile = fileOf(flags['tls-cert-file'], ['MESSAGING_TLS_CERT_FILE', 'NATS_TLS_CERT_FILE'], credentials?.tls?.certFile);
+  const keyFile = fileOf(flags['tls-key-file'], ['MESSAGING_TLS_KEY_FILE', 'NATS_TLS_KEY_FILE'], credentials?.tls?.keyFile);
+  const tls: TlsFiles = { ...(caFile ? { caFile } : {}), ...(certFile ? { certFile } : {}), ...(keyFile ? { keyFile } : {}) };
   for (const [name, file] of Object.entries(tls)) {
     if (!files.exists(file)) throw new ConfigError(`TLS ${name} ${file} does not exist`);
   }
   if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) throw new ConfigError('mTLS needs both a client certificate and a key file');
+  return tls;
+}
 
-  // The security gate (§3.5): credentials required, tls:// needs a CA, device id must match the file.
-  const allLoopback = messagingUrls.every(isLoopbackUrl);
-  let allowInsecure = allowInsecureExplicit ?? false;
-  if (allowInsecureExplicit === undefined && sim && allLoopback) {
+interface GateInput {
+  readonly allowInsecureExplicit: boolean | undefined;
+  readonly sim: boolean;
+  readonly messagingUrls: ReadonlyArray<string>;
+  readonly credentials: LoadedCredentials | undefined;
+  readonly tls: TlsFiles;
+  readonly explicitDeviceId: string | undefined;
+}
+
+/**
+ * The security gate (device-connect-protocol.md §3.5) for the device commands: credentials required,
+ * a tls:// broker needs a CA, an explicit device id must match the credentials file's. Insecure mode
+ * skips it (implied by --sim on loopback brokers) and is warned about. Answers whether it is insecure.
+ */
+function securityGate({ command, layers, warnings }: Resolving, gate: GateInput): boolean {
+  const { credentials, explicitDeviceId } = gate;
+  let allowInsecure = gate.allowInsecureExplicit ?? false;
+  if (gate.allowInsecureExplicit === undefined && gate.sim && gate.messagingUrls.every(isLoopbackUrl)) {
     allowInsecure = true;
-    sources.allowInsecure = 'derived';
+    layers.sources.allowInsecure = 'derived';
   }
-  const isDeviceCommand = command === 'run' || command === 'app';
-  if (isDeviceCommand && !allowInsecure) {
+  if (command !== 'run' && command !== 'app') return allowInsecure;
+  if (!allowInsecure) {
     if (!credentials) throw new ConfigError('no mesh credentials configured: set MESSAGING_CREDENTIALS_FILE (or --nats-credentials-file, or NATS_JWT + NATS_NKEY_SEED), or DEVICE_CONNECT_ALLOW_INSECURE=true for a trusted dev broker', { reason: 'credentials_missing', keys: ['credentialsFile', 'allowInsecure'] });
-    if (messagingUrls.some((u) => u.startsWith('tls://')) && !tls.caFile) throw new ConfigError('a tls:// broker URL needs a CA file: set MESSAGING_TLS_CA_FILE or --tls-ca-file', { reason: 'tls_ca_missing', keys: ['messagingUrls'] });
+    if (gate.messagingUrls.some((u) => u.startsWith('tls://')) && !gate.tls.caFile) throw new ConfigError('a tls:// broker URL needs a CA file: set MESSAGING_TLS_CA_FILE or --tls-ca-file', { reason: 'tls_ca_missing', keys: ['messagingUrls'] });
     if (explicitDeviceId && credentials.deviceId && explicitDeviceId !== credentials.deviceId) {
       throw new ConfigError(`device id ${JSON.stringify(explicitDeviceId)} does not match the credentials file's device_id ${JSON.stringify(credentials.deviceId)}`, { reason: 'device_id_mismatch', keys: ['deviceId', 'credentialsFile'] });
     }
+    return allowInsecure;
   }
-  if (isDeviceCommand && allowInsecure) {
-    warnings.push(
-      sources.allowInsecure === 'derived'
-        ? 'INSECURE: --sim on a loopback broker runs without credentials checks; never use this on a shared broker'
-        : 'INSECURE: DEVICE_CONNECT_ALLOW_INSECURE is on — credentials and device-id checks are skipped; never use this on a shared broker',
-    );
-  }
+  warnings.push(
+    layers.sources.allowInsecure === 'derived'
+      ? 'INSECURE: --sim on a loopback broker runs without credentials checks; never use this on a shared broker'
+      : 'INSECURE: DEVICE_CONNECT_ALLOW_INSECURE is on — credentials and device-id checks are skipped; never use this on a shared broker',
+  );
+  return allowInsecure;
+}
 
-  const deviceTtlS = parseNumber(flags['device-ttl'] ?? envValue(['DEVICE_CONNECT_DEVICE_TTL']) ?? String(DEFAULT_DEVICE_TTL_S), 'device ttl', 3, 3600, true);
-  const registerTimeoutS = parseNumber(envValue(['DEVICE_CONNECT_REGISTER_TIMEOUT']) ?? String(DEFAULT_REGISTER_TIMEOUT_S), 'DEVICE_CONNECT_REGISTER_TIMEOUT', 0.1, 600, false);
-  const registerJitterS = parseNumber(envValue(['DEVICE_CONNECT_REGISTER_JITTER']) ?? String(DEFAULT_REGISTER_JITTER_S), 'DEVICE_CONNECT_REGISTER_JITTER', 0, 60, false);
+/** The registry lease and the first registration's timing (the Python runtime's defaults, §2.13). */
+function registrationOf({ flags, layers }: Resolving) {
+  return {
+    deviceTtlS: parseNumber(flags['device-ttl'] ?? layers.envValue(['DEVICE_CONNECT_DEVICE_TTL']) ?? String(DEFAULT_DEVICE_TTL_S), 'device ttl', 3, 3600, true),
+    registerTimeoutS: parseNumber(layers.envValue(['DEVICE_CONNECT_REGISTER_TIMEOUT']) ?? String(DEFAULT_REGISTER_TIMEOUT_S), 'DEVICE_CONNECT_REGISTER_TIMEOUT', 0.1, 600, false),
+    registerJitterS: parseNumber(layers.envValue(['DEVICE_CONNECT_REGISTER_JITTER']) ?? String(DEFAULT_REGISTER_JITTER_S), 'DEVICE_CONNECT_REGISTER_JITTER', 0, 60, false),
+  } as const;
+}
+
+/** Who may do what: the lease, rate limits, the safety policy, the privileged functions, the caller allowlists and signatures, the media policy. */
+function accessOf(r: Resolving, monitors: { readonly audio: boolean; readonly motion: boolean }) {
+  const { flags, layers, warnings } = r;
+  const { pick, envValue } = layers;
   const leasePolicy = pick('leasePolicy', { flag: flags['lease-policy'], env: envValue(['REACHY_LEASE_POLICY']) }, 'enforced');
   if (leasePolicy !== 'enforced' && leasePolicy !== 'advisory') throw new ConfigError(`lease policy must be enforced or advisory (got ${JSON.stringify(leasePolicy)})`);
   const leaseTtlS = parseNumber(pick('leaseTtlS', { flag: flags['lease-ttl'], env: envValue(['REACHY_LEASE_TTL']) }, '5'), 'lease ttl', 0.5, 300, false);
   const rateParsed = parseRateLimits(pick('rateLimits', { flag: flags['rate-limit'], env: envValue(['REACHY_RATE_LIMIT']) }, DEFAULT_RATE_LIMIT_TEXT));
   if (!rateParsed.ok) throw new ConfigError(`--rate-limit: ${rateParsed.problem}`);
-  const safetyPolicy = safetyPolicyFrom({ flags, envValue, settingValue, pick, readJson: (path) => files.readJson(resolve(path)), rateLimits: rateParsed.limits });
-  const privilegedRaw = pick<string>('privilegedRpc', { flag: flags['supervisor-only'] ? 'supervisor_only' : undefined, env: envValue(['REACHY_PRIVILEGED_RPC']) }, 'allowed');
-  if (privilegedRaw !== 'allowed' && privilegedRaw !== 'supervisor_only') throw new ConfigError(`REACHY_PRIVILEGED_RPC must be allowed or supervisor_only (got ${JSON.stringify(privilegedRaw)})`);
+  const safetyPolicy = safetyPolicyFrom({ flags, envValue, settingValue: layers.settingValue, pick, readJson: (path) => r.files.readJson(resolve(path)), rateLimits: rateParsed.limits });
+  const privilegedRpc = pick<string>('privilegedRpc', { flag: flags['supervisor-only'] ? 'supervisor_only' : undefined, env: envValue(['REACHY_PRIVILEGED_RPC']) }, 'allowed');
+  if (privilegedRpc !== 'allowed' && privilegedRpc !== 'supervisor_only') throw new ConfigError(`REACHY_PRIVILEGED_RPC must be allowed or supervisor_only (got ${JSON.stringify(privilegedRpc)})`);
   const rpcAllowRaw = pick<string | undefined>('rpcAllow', { flag: flags['rpc-allow'], env: envValue(['DEVICE_CONNECT_RPC_ALLOW']) }, undefined);
   const rpcAllow = rpcAllowRaw === undefined ? null : Object.freeze(parseGlobList(rpcAllowRaw));
-  if (rpcAllow === null && isDeviceCommand) warnings.push('DEVICE_CONNECT_RPC_ALLOW is not set: every caller on the mesh may call state-changing functions (set it, e.g. --rpc-allow "operator,safety-*", to restrict them)');
+  if (rpcAllow === null && (r.command === 'run' || r.command === 'app')) warnings.push('DEVICE_CONNECT_RPC_ALLOW is not set: every caller on the mesh may call state-changing functions (set it, e.g. --rpc-allow "operator,safety-*", to restrict them)');
   const estopAllow = Object.freeze(parseGlobList(pick('estopAllow', { flag: flags['estop-allow'], env: envValue(['DEVICE_CONNECT_ESTOP_ALLOW']) }, '')));
-  const trustedCallers = trustedCallersFrom(pick<string | undefined>('trustedCallers', { flag: flags['trusted-callers'], env: envValue(['REACHY_TRUSTED_CALLERS']) }, undefined), files);
-  const requireSignedCallers = pick<boolean>('requireSignedCallers', { flag: flagTrue(flags['require-signed-callers']), env: boolEnv(['REACHY_REQUIRE_SIGNED_CALLERS']) }, false);
+  const trustedCallers = trustedCallersFrom(pick<string | undefined>('trustedCallers', { flag: flags['trusted-callers'], env: envValue(['REACHY_TRUSTED_CALLERS']) }, undefined), r.files);
+  const requireSignedCallers = pick<boolean>('requireSignedCallers', { flag: flagTrue(flags['require-signed-callers']), env: layers.envBool(['REACHY_REQUIRE_SIGNED_CALLERS']) }, false);
   if (requireSignedCallers && trustedCallers.length === 0) throw new ConfigError('--require-signed-callers needs --trusted-callers (the keys whose signatures are accepted)');
-  const mediaPolicy = pick('mediaPolicy', { flag: flags['media-policy'], env: envValue(['REACHY_MEDIA_POLICY']), settings: settingString('media_policy') }, 'allow').toLowerCase();
+  const mediaPolicy = pick('mediaPolicy', { flag: flags['media-policy'], env: envValue(['REACHY_MEDIA_POLICY']), settings: layers.settingString('media_policy') }, 'allow').toLowerCase();
   if (!isMediaPolicyMode(mediaPolicy)) throw new ConfigError(`media policy must be allow, supervisor or deny (got ${JSON.stringify(mediaPolicy)})`);
   if (mediaPolicy !== 'allow' && (monitors.audio || monitors.motion)) throw new ConfigError(`--monitors reads the camera and microphone from start-up, which --media-policy ${mediaPolicy} does not allow: leave --monitors out (under supervisor, set_monitors once media is enabled)`);
-  const auditRaw = pick('auditLogPath', { flag: flags['audit-log'], env: envValue(['REACHY_AUDIT_LOG']) }, join(homedir(), '.local', 'state', 'reachy_mini_driver', 'audit.jsonl'));
-  const auditLogPath = auditRaw === 'none' ? undefined : resolve(auditRaw);
-  const simTimeScale = parseNumber(pick('simTimeScale', { flag: flags['sim-time-scale'], env: envValue(['REACHY_SIM_TIME_SCALE']) }, '1'), 'sim time scale', 0.01, 1, false);
-  const emulatorPort = parseNumber(pick('emulatorPort', { flag: flags.port }, '8000'), 'emulator port', 0, 65535, true);
-  const settingsServer = pick<boolean>('settingsServer', { flag: flagTrue(flags.settings) }, false) || appMode;
-  const settingsHost = pick('settingsHost', { flag: flags['settings-host'], env: envValue(['REACHY_SETTINGS_HOST']) }, appMode ? '0.0.0.0' : '127.0.0.1');
-  const settingsPort = parseNumber(pick('settingsPort', { flag: flags['settings-port'], env: envValue(['REACHY_SETTINGS_PORT']) }, '8842'), 'settings port', 0, 65535, true);
-  const configDir = resolve(pick('configDir', { flag: flags['config-dir'], env: envValue(['REACHY_MINI_DRIVER_CONFIG_DIR']) }, join(homedir(), '.config', 'reachy_mini_driver')));
-  const inspectUrl = pick<string | undefined>('inspectUrl', { flag: flags.inspect, env: envValue(['REACHY_MINI_DRIVER_INSPECT_URL']) }, undefined);
+  return { leasePolicy, leaseTtlS, rateLimits: rateParsed.limits, safetyPolicy, privilegedRpc, rpcAllow, estopAllow, trustedCallers, requireSignedCallers, mediaPolicy } as const;
+}
 
-  return Object.freeze({
-    command,
-    positional: Object.freeze(positional),
-    deviceId,
-    tenant,
-    daemonHost,
-    daemonPort,
-    daemonTls,
-    daemonCaFile,
-    daemonToken,
-    sim,
-    simModel,
-    transportMode: transportMode as TransportMode,
-    messagingUrls: Object.freeze(messagingUrls),
-    discoveryMode,
-    portal,
-    allowInsecure,
-    noMedia,
-    signallingPort,
-    signallingHost,
-    soundsDir,
-    allowOversizeRaw,
-    monitors,
-    reachyPrefix,
-    deviceTtlS,
-    registerTimeoutS,
-    registerJitterS,
-    logLevel: (logLevel === 'warning' ? 'warn' : logLevel) as LogLevel,
-    settingsFile: settingsPath,
-    inspectUrl,
-    json: flags.json ?? false,
-    replace: flags.replace ?? false,
-    leasePolicy,
-    leaseTtlS,
-    rateLimits: rateParsed.limits,
-    safetyPolicy,
-    privilegedRpc: privilegedRaw,
-    rpcAllow,
-    estopAllow,
-    trustedCallers,
-    requireSignedCallers,
-    mediaPolicy,
-    auditLogPath,
-    simTimeScale,
-    emulatorPort,
-    settingsServer,
-    settingsHost,
-    settingsPort,
-    configDir,
-    argv: Object.freeze([...argv]),
-    tls: Object.freeze(tls),
-    credentials,
-    credentialsPath,
-    sources: Object.freeze(sources),
-    searchPath: env.PATH ?? '',
-    warnings: Object.freeze(warnings),
-  });
+/** What the process keeps or serves beside the driver: the audit file, the emulator, the settings app, the inspector. */
+function localServicesOf({ flags, layers, appMode }: Resolving) {
+  const { pick, envValue } = layers;
+  const auditRaw = pick('auditLogPath', { flag: flags['audit-log'], env: envValue(['REACHY_AUDIT_LOG']) }, join(homedir(), '.local', 'state', 'reachy_mini_driver', 'audit.jsonl'));
+  return {
+    auditLogPath: auditRaw === 'none' ? undefined : resolve(auditRaw),
+    simTimeScale: parseNumber(pick('simTimeScale', { flag: flags['sim-time-scale'], env: envValue(['REACHY_SIM_TIME_SCALE']) }, '1'), 'sim time scale', 0.01, 1, false),
+    emulatorPort: parseNumber(pick('emulatorPort', { flag: flags.port }, '8000'), 'emulator port', 0, 65535, true),
+    settingsServer: pick<boolean>('settingsServer', { flag: flagTrue(flags.settings) }, false) || appMode,
+    settingsHost: pick('settingsHost', { flag: flags['settings-host'], env: envValue(['REACHY_SETTINGS_HOST']) }, appMode ? '0.0.0.0' : '127.0.0.1'),
+    settingsPort: parseNumber(pick('settingsPort', { flag: flags['settings-port'], env: envValue(['REACHY_SETTINGS_PORT']) }, '8842'), 'settings port', 0, 65535, true),
+    configDir: resolve(pick('configDir', { flag: flags['config-dir'], env: envValue(['REACHY_MINI_DRIVER_CONFIG_DIR']) }, join(homedir(), '.config', 'reachy_mini_driver'))),
+    inspectUrl: pick<string | undefined>('inspectUrl', { flag: flags.inspect, env: envValue(['REACHY_MINI_DRIVER_INSPECT_URL']) }, undefined),
+  } as const;
 }
 
 /**

@@ -4,11 +4,10 @@
 // flag syntax and the layering of these keys; the document's bounds and validation are
 // src/safety/safety-policy.ts's, and function names are checked against the catalogue at start.
 import { ConfigError } from './config-error.ts';
+import type { PickLayer } from './config-layers.ts';
 import { DEFAULT_SAFETY_POLICY, DEFAULT_SPEED_LIMITS, envelopeFrom, MAX_DEADMAN_MS, MAX_SPEED_LIMITS, MIN_DEADMAN_MS, MAX_APPROVAL_TIMEOUT_S, MECHANICAL_RANGES, type SafetyPolicy } from '../safety/safety-policy.ts';
 import type { RateLimits } from '../rpc/rate-limits.ts';
 
-/** One key's layers as config.ts picks them (flag > env > settings > default), recording the source. */
-export type PickLayer = <T>(key: string, layers: { flag?: T | undefined; env?: T | undefined; settings?: T | undefined }, fallback: T) => T;
 
 export interface SafetyLayers {
   readonly flags: Readonly<Record<string, unknown>>;
