@@ -1,0 +1,59 @@
+// The settings app's way in without the token in a URL: GET /login redeems a single-use login code
+// for a session cookie (a used or expired link answers a page saying so), and POST /api/login-link
+// mints a fresh link for `reachy-mini-driver settings-link`, only with the app token and only from
+// the machine running the driver. Owns those two routes; codes and sessions are
+// src/settings/settings-auth.ts's, the client side settings-link-client.ts.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { createLogger } from '../../logging/logger.ts';
+import { isLoopbackName } from '../../settings/host-allowlist.ts';
+import { HttpFailure } from '../../settings/http-failure.ts';
+import { usedLinkPage } from '../../settings/login-page.ts';
+import { LOGIN_CODE_TTL_MS, SESSION_COOKIE, SESSION_TTL_MS, type SettingsAuth } from '../../settings/settings-auth.ts';
+import type { RequestGuard } from './request-protections.ts';
+
+const log = createLogger('settings');
+
+export interface LoginRoutesContext {
+  readonly auth: SettingsAuth;
+  readonly guard: RequestGuard;
+  /** Where the server answers, known once it listens: the printed URL and every reachable one. */
+  readonly where: () => { readonly url: string; readonly urls: ReadonlyArray<string> };
+}
+
+/** A fresh single-use login path (any earlier unused code stops working). */
+export function loginPathOf(auth: SettingsAuth): string {
+  return `/login?code=${auth.issueLoginCode()}`;
+}
+
+export function registerLoginRoutes(app: FastifyInstance, { auth, guard, where }: LoginRoutesContext): void {
+  // HEAD is not routed: a link previewer's HEAD must not spend the single-use code.
+  app.get('/login', { exposeHeadRoute: false }, async (request: FastifyRequest<{ Querystring: Record<string, unknown> }>, reply: FastifyReply) => {
+    const query = request.query;
+    // `code` is the link's parameter; `token` is accepted as its alias. Either way it is the
+    // single-use login code: the app token itself never travels in a URL.
+    const code = typeof query.code === 'string' ? query.code : typeof query.token === 'string' ? query.token : undefined;
+    const sessionId = code === undefined ? undefined : auth.redeemLoginCode(code);
+    if (sessionId === undefined) {
+      // Already logged in with it in this browser (the link opened twice): just go to the page.
+      if (auth.authorised(undefined, request.cookies[SESSION_COOKIE])) return reply.redirect('/', 303);
+      if ((request.headers.accept ?? '').includes('text/html')) return reply.code(401).type('text/html; charset=utf-8').send(usedLinkPage());
+      throw new HttpFailure(401, 'this login link is invalid, expired or already used: run `reachy-mini-driver settings-link` on the machine running the driver for a new one');
+    }
+    reply.setCookie(SESSION_COOKIE, sessionId, { httpOnly: true, sameSite: 'strict', path: '/', maxAge: Math.floor(SESSION_TTL_MS / 1000) });
+    return reply.redirect('/', 303);
+  });
+
+  // The app token (0600 in the config dir, so only the driver's user can read it) from this same
+  // machine mints a fresh one-time link; a browser session cannot.
+  app.post('/api/login-link', { onRequest: guard }, async (request) => {
+    if (request.headers.authorization === undefined) throw new HttpFailure(403, 'a new login link needs the app token (run `reachy-mini-driver settings-link` on the machine running the driver)');
+    const remote = (request.socket.remoteAddress ?? '').toLowerCase();
+    if (!isLoopbackName(remote) && remote !== (request.socket.localAddress ?? '').toLowerCase()) {
+      throw new HttpFailure(403, 'new login links are given only to requests from the machine running the driver');
+    }
+    const path = loginPathOf(auth);
+    log.info('fresh one-time login link issued (settings-link)');
+    const { url, urls } = where();
+    return { ok: true, url: url + path, urls: urls.map((u) => u + path), expires_in_s: Math.floor(LOGIN_CODE_TTL_MS / 1000) };
+  });
+}

@@ -1,0 +1,93 @@
+// What every request to the settings app passes through, whatever its route (threat model: "treat
+// settings port like root"): the Host allowlist (DNS rebinding) before anything else, JSON bodies
+// parsed within a size limit, the app token or a login session then the same-origin rule for
+// mutations (the guard routes opt into), security headers on every answer, and errors shaped as
+// `{ok:false, error, issues}`. Owns those hooks and their constants; the token and session rules
+// are src/settings/settings-auth.ts's, the allowed names src/settings/host-allowlist.ts's.
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { createLogger } from '../../logging/logger.ts';
+import type { HostAllowlist } from '../../settings/host-allowlist.ts';
+import { HttpFailure } from '../../settings/http-failure.ts';
+import { bearerToken, originAllowed, SESSION_COOKIE, type SettingsAuth } from '../../settings/settings-auth.ts';
+
+const log = createLogger('settings');
+
+/** JSON bodies are settings objects of a few hundred bytes; 64 KiB is generous and still cheap. */
+export const JSON_BODY_LIMIT_BYTES = 64 * 1024;
+/**
+ * Same-origin everything, no inline code, no framing: the page needs nothing else, and an injected
+ * script (were a value ever rendered as HTML) could neither run nor call out.
+ */
+export const CONTENT_SECURITY_POLICY = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const MUTATING_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export type RequestGuard = (request: FastifyRequest) => Promise<void>;
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** First of all hooks (before static files, /login, /api/health): a foreign Host is a rebinding page, answered 421 and closed. */
+export function refuseForeignHosts(app: FastifyInstance, hosts: HostAllowlist): void {
+  app.addHook('onRequest', async (request, reply) => {
+    if (hosts.allows(request.headers.host)) return;
+    log.warn('request refused: Host header not allowed', { host: String(request.headers.host ?? '').slice(0, 100) });
+    reply.header('connection', 'close');
+    return reply.code(421).send({ ok: false, error: 'this server does not answer to that host name (add it with --settings-allowed-hosts on the driver)', issues: [] });
+  });
+}
+
+/** JSON within JSON_BODY_LIMIT_BYTES; an empty body means "no body" (POST /api/validate uses the saved file then). */
+export function parseJsonBodies(app: FastifyInstance): void {
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: JSON_BODY_LIMIT_BYTES }, (_request, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new HttpFailure(400, 'request body is not valid JSON'), undefined);
+    }
+  });
+}
+
+/** Security headers on every answer, no caching of the API, and every error as `{ok:false, error, issues}` (a 500 logged). */
+export function secureAnswers(app: FastifyInstance): void {
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
+    if (request.url.startsWith('/api/') || request.url.startsWith('/login')) reply.header('cache-control', 'no-store');
+    // Answered before the body was read (401, 413…): close the connection instead of draining it.
+    if (!request.raw.complete) reply.header('connection', 'close');
+    return payload;
+  });
+  app.setErrorHandler((error: unknown, _request, reply) => {
+    if (error instanceof HttpFailure) {
+      if (error.status === 401) reply.header('www-authenticate', 'Bearer realm="reachy-mini-settings"');
+      return reply.code(error.status).send(error.body());
+    }
+    const status = (error as { statusCode?: unknown }).statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      return reply.code(status).send({ ok: false, error: errorMessage(error), issues: [] });
+    }
+    log.error('settings request failed', { error: errorMessage(error) });
+    return reply.code(500).send({ ok: false, error: `internal error: ${errorMessage(error)}`, issues: [] });
+  });
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ ok: false, error: 'not found', issues: [] }));
+}
+
+/** The guard protected routes run on request: the token (bearer or session cookie) first, then the Origin rule for mutating methods. */
+export function settingsGuard(auth: SettingsAuth): RequestGuard {
+  return async (request) => {
+    const header = request.headers.authorization;
+    const bearer = header === undefined ? undefined : (bearerToken(header) ?? '');
+    if (!auth.authorised(bearer, request.cookies[SESSION_COOKIE])) {
+      throw new HttpFailure(401, 'not authorised: open the one-time login link printed by the driver, or send "Authorization: Bearer <token>" (the token is in settings-token in the config dir)');
+    }
+    if (MUTATING_METHODS.has(request.method) && !originAllowed(request.headers.origin, request.headers.host)) {
+      throw new HttpFailure(403, 'cross-origin request refused: the Origin header must be this server\'s own origin');
+    }
+  };
+}

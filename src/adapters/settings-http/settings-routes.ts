@@ -1,0 +1,95 @@
+// The settings app's own routes over the settings file and the running driver: GET /api/health,
+// GET/PUT /api/settings (the whole file), /api/effective (what the RUNNING driver uses, and what a
+// saved change would), /api/status and /api/apply, plus the change routes (PATCH, validate) of
+// change-routes.ts. Owns those handlers and the "apply after save" step; the file is
+// settings-store.ts's, the in-effect view src/settings/in-effect-view.ts's. reference-driver.md §10.
+import { existsSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { DriverConfig, SettingsLayer } from '../../config/config.ts';
+import { createLogger } from '../../logging/logger.ts';
+import type { ConfigInputs } from '../../settings/effective-config.ts';
+import { HttpFailure } from '../../settings/http-failure.ts';
+import { inEffectView } from '../../settings/in-effect-view.ts';
+import { decodeSettings, describeIssues, type AppSettings } from '../../settings/settings-schema.ts';
+import { registerChangeRoutes } from './change-routes.ts';
+import type { RequestGuard } from './request-protections.ts';
+import { SettingsFileInvalid, type SettingsStore } from './settings-store.ts';
+
+const log = createLogger('settings');
+
+/** `service` of /api/health, as the reference answers it (§10). */
+export const HEALTH_SERVICE = 'reachy_mini_device_connect_settings';
+
+export interface SettingsRoutesContext {
+  readonly guard: RequestGuard;
+  readonly store: SettingsStore;
+  readonly inputs: ConfigInputs;
+  readonly status: () => unknown;
+  readonly apply: () => Promise<unknown>;
+  readonly inEffect?: () => DriverConfig | undefined;
+  readonly onAudit?: (change: { kind: 'settings_changed'; reason: string; fields: Record<string, unknown> }) => void;
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The saved file (or its layer); a file that does not decode answers `status` with its issues. */
+function savedOr<T>(status: number, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof SettingsFileInvalid) throw new HttpFailure(status, error.message, error.issues);
+    throw error;
+  }
+}
+
+export function registerSettingsRoutes(app: FastifyInstance, context: SettingsRoutesContext): void {
+  const { guard, store, inputs, onAudit } = context;
+  /** A save's apply: its result goes into the save's answer; a failure is reported there, the save stands. */
+  const runApply = async (): Promise<unknown> => {
+    try {
+      return (await context.apply()) ?? null;
+    } catch (error) {
+      log.warn('apply failed', { error: errorMessage(error) });
+      return { ok: false, error: errorMessage(error) };
+    }
+  };
+
+  app.get('/api/health', async () => ({ status: 'ok', service: HEALTH_SERVICE }));
+
+  app.get('/api/settings', { onRequest: guard }, async () => savedOr(409, () => store.read()));
+
+  app.put('/api/settings', { onRequest: guard }, async (request) => {
+    const decoded = decodeSettings(request.body);
+    if (!decoded.ok) throw new HttpFailure(422, describeIssues(decoded.issues), decoded.issues);
+    await store.exclusive(() => store.write(decoded.settings));
+    log.info('settings saved', { path: store.path });
+    onAudit?.({ kind: 'settings_changed', reason: 'settings file replaced', fields: { keys: Object.keys(decoded.settings).sort(), via: 'PUT /api/settings' } });
+    return { saved: true, settings: decoded.settings, applied: await runApply() };
+  });
+
+  registerChangeRoutes(app, { guard, store, inputs, runApply, ...(onAudit ? { onAudit } : {}) });
+
+  // A flat map per settings key (`{value, source}`), as the page reads it. `x-config-loaded: false`
+  // says the driver's configuration does not load as saved (the view is then approximate; see
+  // buildEffectiveView) and /api/validate explains why.
+  // With a running driver the values are ITS configuration (x-driver-running: true) and a saved
+  // value it does not use yet is the entry's `pending`: a failed apply never shows as in effect.
+  app.get('/api/effective', { onRequest: guard }, async (_request, reply) => {
+    const saved: AppSettings | undefined = existsSync(store.path) ? savedOr(409, () => store.read()) : undefined;
+    const layer: SettingsLayer | undefined = saved === undefined ? undefined : savedOr(409, () => store.readLayer());
+    const { view, exact, running } = inEffectView(context.inEffect?.(), inputs, layer, saved);
+    reply.header('x-config-loaded', exact ? 'true' : 'false');
+    reply.header('x-driver-running', running ? 'true' : 'false');
+    return view;
+  });
+
+  app.get('/api/status', { onRequest: guard }, async (_request, reply) => reply.send((await context.status()) ?? {}));
+
+  app.post('/api/apply', { onRequest: guard }, async (_request, reply) => {
+    const result = await context.apply();
+    log.info('apply requested through the settings app');
+    return reply.send(result ?? null);
+  });
+}
