@@ -17,9 +17,9 @@ import { startAuditPublisher, type AuditPublisher } from './adapters/audit-strea
 import type { DaemonTransport } from './adapters/daemon-transport.ts';
 import { daemonAuthOf } from './adapters/daemon-auth.ts';
 import { refuseDuplicateDevice } from './adapters/duplicate-device.ts';
-import { prepareDeviceRuntime, type DeviceRuntime, type DeviceRuntimeOptions } from './actors/device-runtime.ts';
+import { prepareDeviceRuntime, type DeviceRuntime, type DeviceRuntimeOptions, type PreparedDevice } from './actors/device-runtime.ts';
 import { createRpcGate, type GateTarget, type RpcGate } from './actors/rpc-gate.ts';
-import { startRobotRuntime, type RobotRuntime } from './actors/robot-runtime.ts';
+import { startRobotRuntime, type RobotRuntime, type RobotRuntimeOptions } from './actors/robot-runtime.ts';
 import { auditedWhenAccepted, type AuditedChange } from './actors/safety-trail.ts';
 import { createApprovalStage } from './actors/approval-stage.ts';
 import { publishApprovalEvents } from './actors/approval-events.ts';
@@ -257,29 +257,55 @@ async function launchedSim(emulator: SimTarget | undefined): Promise<void> {
   await emulator?.serving.catch(() => undefined);
 }
 
-/** Everything after the emulator: the actor system, its gates and sides, reconfigure and stop. */
-async function composeDriver(config: DriverConfig, overrides: DriverOverrides, sim: Awaited<ReturnType<typeof startSimTarget>>): Promise<RunningDriver> {
-  const emulator = sim?.target;
-  const daemonBaseUrl = overrides.daemonBaseUrl ?? emulator?.url ?? daemonUrl(config);
-  const mediaEnabled = !config.noMedia;
-  const functions = functionsFor({ media: mediaEnabled });
-  const events = eventsFor({ media: mediaEnabled });
-  // @statelyai/inspect (and its serialisers) only when asked for: ~30 modules a plain start skips.
-  const inspector = config.inspectUrl ? (await import('./adapters/state-inspector.ts')).createStateInspector(config.inspectUrl) : undefined;
-  // The root, the mesh runtime and the config in force are read late by the closures below.
-  let robot: RobotRuntime | undefined;
-  const root = () => (robot as RobotRuntime).driver;
-  let mesh: DeviceRuntime | undefined;
-  let current = config;
-  const audit = openAuditLog(config.auditLogPath);
-  const auditPublisher = startAuditPublisher({ log: audit, connection: () => mesh?.connection(), subject: () => subjects.audit(current.tenant, current.deviceId), deviceId: () => current.deviceId });
-  // Signed callers (--trusted-callers): one verifier, one replay cache, for every path and both gates.
+/** What the closures made during composition read late: the parts built after them, and what an apply replaces. */
+interface Held {
+  robot: RobotRuntime | undefined;
+  mesh: DeviceRuntime | undefined;
+  /** The configuration in force (the last start or successful apply). */
+  config: DriverConfig;
+  /** The brokers the mesh dials: the configured ones, or the private --sim broker's. */
+  servers: ReadonlyArray<string>;
+}
+
+function rootOf(held: Held): RobotRuntime['driver'] {
+  return (held.robot as RobotRuntime).driver;
+}
+
+/** The gate of every RPC and the `.supervisor` subject's, in front of the root; one caller verifier and replay cache for both (--trusted-callers). */
+function createGates(config: DriverConfig, functions: ReturnType<typeof functionsFor>, held: Held) {
+  const root = () => rootOf(held);
   const identity = config.trustedCallers.length > 0 ? createCallerIdentity({ trusted: config.trustedCallers, requireSigned: config.requireSignedCallers }) : undefined;
   const identify = identity ? { identify: identity.identify } : {};
-  const gate = createRpcGate({ functions, target: lateTarget(root), explainRefusal, ...identify, onRefusal: (info) => robot?.recordRefusal(info), onAccepted: (info) => (auditedWhenAccepted(info.fn) ? robot?.recordAccepted(info) : undefined), callerRefusal: ({ fn, labels, event, caller }) => callerRefusal(current.rpcAllow, fn, labels, caller, event), rateLimiter: new RateLimiter(() => root().getSnapshot().context.policy.rate_limits), onCall: (who) => robot && callerHeardMatters(robot.driver.getSnapshot().context, who) && robot.driver.send({ type: 'caller.heard', who }), hold: createApprovalStage(root) });
-  const supervisorGate = createRpcGate({ functions: SUPERVISOR_FUNCTIONS, target: lateTarget(root), explainRefusal, ...identify, onRefusal: (info) => robot?.recordRefusal(info) });
-  const policy = startPolicy(config);
-  const meshOptionsOf = (c: DriverConfig, brokers: ReadonlyArray<string>): DeviceRuntimeOptions => ({
+  const gate = createRpcGate({
+    functions,
+    target: lateTarget(root),
+    explainRefusal,
+    ...identify,
+    onRefusal: (info) => held.robot?.recordRefusal(info),
+    onAccepted: (info) => (auditedWhenAccepted(info.fn) ? held.robot?.recordAccepted(info) : undefined),
+    callerRefusal: ({ fn, labels, event, caller }) => callerRefusal(held.config.rpcAllow, fn, labels, caller, event),
+    rateLimiter: new RateLimiter(() => root().getSnapshot().context.policy.rate_limits),
+    onCall: (who) => held.robot && callerHeardMatters(held.robot.driver.getSnapshot().context, who) && held.robot.driver.send({ type: 'caller.heard', who }),
+    hold: createApprovalStage(root),
+  });
+  const supervisorGate = createRpcGate({ functions: SUPERVISOR_FUNCTIONS, target: lateTarget(root), explainRefusal, ...identify, onRefusal: (info) => held.robot?.recordRefusal(info) });
+  return { gate, supervisorGate, callersVerified: identity !== undefined };
+}
+
+/** What the mesh side's options are made from besides the configuration. */
+interface MeshParts {
+  readonly functions: ReturnType<typeof functionsFor>;
+  readonly events: ReturnType<typeof eventsFor>;
+  readonly gate: RpcGate;
+  readonly supervisorGate: RpcGate;
+  /** The policy at start, advertised until the root exists. */
+  readonly policy: SafetyPolicy;
+  readonly held: Held;
+}
+
+function meshOptionsFor(c: DriverConfig, brokers: ReadonlyArray<string>, { functions, events, gate, supervisorGate, policy, held }: MeshParts): DeviceRuntimeOptions {
+  const root = () => rootOf(held);
+  return {
     deviceId: c.deviceId,
     tenant: c.tenant,
     discoveryMode: c.discoveryMode,
@@ -289,141 +315,199 @@ async function composeDriver(config: DriverConfig, overrides: DriverOverrides, s
     connectionOptions: natsConnectionOptions({ servers: brokers, name: `reachy-mini-driver ${c.deviceId}`, credentials: c.credentials, tls: c.tls }),
     functions,
     // Advertised under the envelope in force (re-advertised when a policy change alters it).
-    advertised: () => advertisedFunctions(functions, robot ? root().getSnapshot().context.policy : policy),
+    advertised: () => advertisedFunctions(functions, held.robot ? root().getSnapshot().context.policy : policy),
     events,
     gate,
     supervisorGate,
     // Subscribed only when DEVICE_CONNECT_ESTOP_ALLOW names devices: tenant-scoped credentials may not read other devices' events.
-    ...(c.estopAllow.length > 0 ? { onEmergencyStop: d2dEstopListener({ allow: () => current.estopAllow, selfId: () => current.deviceId, trip: (e) => root().send(e), record: (d) => robot?.recordEstop(d) }) } : {}),
+    ...(c.estopAllow.length > 0 ? { onEmergencyStop: d2dEstopListener({ allow: () => held.config.estopAllow, selfId: () => held.config.deviceId, trip: (e) => root().send(e), record: (d) => held.robot?.recordEstop(d) }) } : {}),
     status: () => ({ availability: availabilityOf(viewOf(root().getSnapshot().context).motion.state) }),
     version: DRIVER_VERSION,
-  });
-  let servers = overrides.messagingUrls ?? config.messagingUrls;
-  // The holders the prepared sides read; `reconfigure` replaces them before it respawns a child.
-  let meshHeld = meshOptionsOf(config, servers);
-  const device = (overrides.prepareDeviceRuntime ?? prepareDeviceRuntime)(() => meshHeld);
-  const wiring: MediaWiring = {
-    daemon: () => (robot as RobotRuntime).daemonHttp(),
-    audioSwitches: () => root().getSnapshot().context.audio,
-    toRoot: (event) => root().send(event),
-    emitEvent: (name, payload) => mesh?.emitEvent(name, payload),
   };
-  let mediaHeld = mediaOptions(config, daemonBaseUrl, emulator, overrides, wiring);
-  const preparedMedia = mediaEnabled ? prepareMediaRuntime(() => mediaHeld) : undefined;
-  const started = startRobotRuntime({
+}
+
+/** What an apply acts on; the two restarts replace the options their side reads before restarting it. */
+interface Applying {
+  readonly held: Held;
+  readonly started: RobotRuntime;
+  readonly meshRuntime: DeviceRuntime;
+  readonly media: MediaRuntime | undefined;
+  /** The mesh options made from `next` and these brokers, then the root respawns its (stopped) mesh child. */
+  readonly respawnMesh: (next: DriverConfig, servers: ReadonlyArray<string>) => void;
+  readonly restartMedia: (next: DriverConfig) => void;
+}
+
+/** One apply: refused whole when a field needs a restart, else only the parts that changed restart. */
+async function applyConfig(next: DriverConfig, { held, started, meshRuntime, media, respawnMesh, restartMedia }: Applying): Promise<ReconfigureResult> {
+  const plan = reconfigurePlan(held.config, next);
+  if (plan.restartRequired.length > 0) {
+    const error = new RestartRequired({ message: `restart required: ${plan.restartRequired.join(', ')} cannot change while the driver runs (saved settings take effect at the next start)`, fields: plan.restartRequired });
+    log.warn('configuration not applied', { restart_required: plan.restartRequired.join(',') });
+    started.recordChange({ kind: 'reconfigure_refused', reason: error.message, owner: 'settings', fields: { restart_required: plan.restartRequired } });
+    return { ok: false, error, restarted: [] };
+  }
+  const restarted: Array<'mesh' | 'daemon_link' | 'media'> = [];
+  if (plan.policy) {
+    started.driver.send({ type: 'supervisor.set_safety_policy', requestId: randomUUID(), policy: startPolicy(next), reason: 'settings applied', owner: 'settings' });
+  }
+  if (plan.mesh) {
+    // The private --sim broker stays in use while the configured URLs are unchanged.
+    const nextServers = sameList(next.messagingUrls, held.config.messagingUrls) ? held.servers : next.messagingUrls;
+    await meshRuntime.stop();
+    respawnMesh(next, nextServers);
+    held.servers = nextServers;
+    restarted.push('mesh');
+  }
+  if (plan.daemonLink) {
+    await started.retarget(daemonUrl(next), next.transportMode);
+    restarted.push('daemon_link');
+  }
+  // Media follows the robot (signalling host and port) and its own settings.
+  if (media && plan.media) {
+    restartMedia(next);
+    restarted.push('media');
+  }
+  held.config = next;
+  log.info('configuration applied', { restarted: restarted.join(',') || 'nothing' });
+  started.recordChange({ kind: 'reconfigured', reason: 'configuration applied', owner: 'settings', fields: { restarted, policy_changed: plan.policy } });
+  return { ok: true, restarted };
+}
+
+/** Calls of `run` one at a time, each after the previous one settled (applies: each sees the configuration the previous one left in force). */
+function oneAtATime<A, R>(run: (arg: A) => Promise<R>): (arg: A) => Promise<R> {
+  let last: Promise<void> = Promise.resolve();
+  return (arg) => {
+    const result = last.then(() => run(arg));
+    last = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  };
+}
+
+/** The settings app's status panel: each side's state and since when, read from the children's snapshots now. */
+function statusSnapshotOf({ held, started, meshRuntime, media, audit, auditPublisher }: Pick<Applying, 'held' | 'started' | 'meshRuntime' | 'media'> & { audit: AuditLog; auditPublisher: AuditPublisher }): Record<string, unknown> {
+  const view = viewOf(started.driver.getSnapshot().context);
+  const current = held.config;
+  return {
+    mesh: { state: view.mesh.state, since: new Date(view.mesh.since).toISOString(), device_id: current.deviceId, tenant: current.tenant, brokers: held.servers, registrations: meshRuntime.registrationCount() },
+    daemon_link: { state: view.connection.state, since: new Date(view.connection.since).toISOString(), daemon: started.daemonBaseUrl, transport: current.transportMode, last_error: view.connection.lastError },
+    power: view.power.state,
+    interlock: { state: view.interlock.state, reason: view.interlock.reason },
+    lease: { owner: view.lease.owner, expires_at: view.lease.expiresAt / 1000, policy: view.lease.policy },
+    execution: view.motion.state,
+    media: media ? { state: view.media.state, since: new Date(view.media.since).toISOString(), last_error: view.media.lastError, codec: media.link?.videoCodec ?? null } : { state: 'disabled' },
+    last_error: view.motion.lastError || view.connection.lastError || null,
+    safety_envelope: narrowedAxes(view.policy.envelope),
+    audit: { delivery: auditPublisher.delivery, last_seq: audit.lastSeq, unsent: audit.lastSeq - audit.ackedSeq, file: audit.path ?? null },
+  };
+}
+
+/** The robot runtime's options from the configuration; its media logic and inspection are added by the caller. */
+function robotOptionsOf(config: DriverConfig, parts: { daemonBaseUrl: string; policy: SafetyPolicy; audit: AuditLog; callersVerified: boolean; held: Held; device: PreparedDevice; overrides: DriverOverrides }): RobotRuntimeOptions {
+  const { held, device, overrides } = parts;
+  return {
     deviceId: config.deviceId,
-    daemonBaseUrl,
+    daemonBaseUrl: parts.daemonBaseUrl,
     transportMode: config.transportMode,
     leasePolicy: config.leasePolicy,
     leaseTtlS: config.leaseTtlS,
     privilegedRpc: config.privilegedRpc,
-    policy,
-    audit,
+    policy: parts.policy,
+    audit: parts.audit,
     mediaPolicy: config.mediaPolicy,
-    callersVerified: identity !== undefined,
-    emitSafetyEvent: (payload) => mesh?.emitEvent('safety_event', payload),
+    callersVerified: parts.callersVerified,
+    emitSafetyEvent: (payload) => held.mesh?.emitEvent('safety_event', payload),
     mesh: device.logic,
     meshInput: device.input(),
-    ...(preparedMedia ? { media: preparedMedia.logic } : {}),
     ...(overrides.daemonTransport ? { daemonTransport: overrides.daemonTransport } : {}),
     daemonAuth: daemonAuthOf(config.daemonToken, config.daemonCaFile),
-    ...inspectionOf([inspector?.inspect, overrides.inspect]),
     deferLinkStart: true,
-  });
-  robot = started;
-  const meshRuntime = device.attach(() => started.children.mesh);
-  mesh = meshRuntime;
-  // The mesh answers first: the daemon link (and the HTTP client it loads) starts shortly after the
-  // mesh's first dial has ended (README "Where the time goes: start-up").
-  // Under --sim the emulator's process is forked then, and the link starts once it serves (a failed
-  // start is logged; the link then reports the daemon unreachable).
-  void firstDialEnded(meshRuntime, DAEMON_LINK_START_LATEST_MS).then(() => setTimeout(() => void launchedSim(emulator).then(() => started.startLink()), DAEMON_LINK_SETTLE_MS).unref());
-  const approvalEvents = publishApprovalEvents(started.driver, (name, payload) => mesh?.emitEvent(name, payload));
-  const media = preparedMedia?.attach(() => started.children.media as NonNullable<typeof started.children.media>, preparedMedia ? mediaStart(meshRuntime, emulator) : undefined);
-  const health = startHealthSummary(() => viewOf(started.driver.getSnapshot().context), overrides.healthIntervalMs);
-  log.info('driver started', { device_id: config.deviceId, tenant: config.tenant, discovery: config.discoveryMode, brokers: servers.join(','), daemon: daemonBaseUrl, sim: config.sim });
-  let applying: Promise<void> = Promise.resolve();
-  /** One apply: refused whole when a field needs a restart, else only the parts that changed restart. */
-  const applyConfig = async (next: DriverConfig): Promise<ReconfigureResult> => {
-    const plan = reconfigurePlan(current, next);
-    if (plan.restartRequired.length > 0) {
-      const error = new RestartRequired({ message: `restart required: ${plan.restartRequired.join(', ')} cannot change while the driver runs (saved settings take effect at the next start)`, fields: plan.restartRequired });
-      log.warn('configuration not applied', { restart_required: plan.restartRequired.join(',') });
-      started.recordChange({ kind: 'reconfigure_refused', reason: error.message, owner: 'settings', fields: { restart_required: plan.restartRequired } });
-      return { ok: false, error, restarted: [] };
-    }
-    const restarted: Array<'mesh' | 'daemon_link' | 'media'> = [];
-    if (plan.policy) {
-      const policy = startPolicy(next);
-      started.driver.send({ type: 'supervisor.set_safety_policy', requestId: randomUUID(), policy, reason: 'settings applied', owner: 'settings' });
-    }
-    if (plan.mesh) {
-      // The private --sim broker stays in use while the configured URLs are unchanged.
-      const nextServers = sameList(next.messagingUrls, current.messagingUrls) ? servers : next.messagingUrls;
-      await meshRuntime.stop();
-      meshHeld = meshOptionsOf(next, nextServers);
-      started.driver.send({ type: 'mesh.restart', input: device.input() });
-      servers = nextServers;
-      restarted.push('mesh');
-    }
-    if (plan.daemonLink) {
-      await started.retarget(daemonUrl(next), next.transportMode);
-      restarted.push('daemon_link');
-    }
-    // Media follows the robot (signalling host and port) and its own settings.
-    if (media && plan.media) {
-      mediaHeld = mediaOptions(next, started.daemonBaseUrl, emulator, overrides, wiring);
-      media.restart(() => started.driver.send({ type: 'media.restart' }));
-      restarted.push('media');
-    }
-    current = next;
-    log.info('configuration applied', { restarted: restarted.join(',') || 'nothing' });
-    started.recordChange({ kind: 'reconfigured', reason: 'configuration applied', owner: 'settings', fields: { restarted, policy_changed: plan.policy } });
-    return { ok: true, restarted };
   };
-  // A new envelope changes the advertised ranges: the mesh registers and announces again (connection kept).
+}
+
+/** A new envelope changes the advertised ranges: the mesh registers and announces again (connection kept). */
+function readvertiseOnEnvelopeChange(started: RobotRuntime, meshRuntime: DeviceRuntime): void {
   started.driver.on('policy.changed', (e) => {
     if (sameEnvelope(e.before.envelope, e.after.envelope)) return;
     meshRuntime.mesh.send({ type: 'mesh.readvertise' });
     log.info('safety envelope changed: capabilities re-advertised');
   });
+}
+
+/** Everything after the emulator: the actor system, its gates and sides, reconfigure and stop. */
+async function composeDriver(config: DriverConfig, overrides: DriverOverrides, sim: Awaited<ReturnType<typeof startSimTarget>>): Promise<RunningDriver> {
+  const emulator = sim?.target;
+  const daemonBaseUrl = overrides.daemonBaseUrl ?? emulator?.url ?? daemonUrl(config);
+  const mediaEnabled = !config.noMedia;
+  const functions = functionsFor({ media: mediaEnabled });
+  // @statelyai/inspect (and its serialisers) only when asked for: ~30 modules a plain start skips.
+  const inspector = config.inspectUrl ? (await import('./adapters/state-inspector.ts')).createStateInspector(config.inspectUrl) : undefined;
+  const held: Held = { robot: undefined, mesh: undefined, config, servers: overrides.messagingUrls ?? config.messagingUrls };
+  const audit = openAuditLog(config.auditLogPath);
+  const auditPublisher = startAuditPublisher({ log: audit, connection: () => held.mesh?.connection(), subject: () => subjects.audit(held.config.tenant, held.config.deviceId), deviceId: () => held.config.deviceId });
+  const { gate, supervisorGate, callersVerified } = createGates(config, functions, held);
+  const policy = startPolicy(config);
+  const meshParts: MeshParts = { functions, events: eventsFor({ media: mediaEnabled }), gate, supervisorGate, policy, held };
+  // The options the prepared sides read; an apply replaces them before it restarts that side.
+  let meshHeld = meshOptionsFor(config, held.servers, meshParts);
+  const device = (overrides.prepareDeviceRuntime ?? prepareDeviceRuntime)(() => meshHeld);
+  const wiring: MediaWiring = {
+    daemon: () => (held.robot as RobotRuntime).daemonHttp(),
+    audioSwitches: () => rootOf(held).getSnapshot().context.audio,
+    toRoot: (event) => rootOf(held).send(event),
+    emitEvent: (name, payload) => held.mesh?.emitEvent(name, payload),
+  };
+  let mediaHeld = mediaOptions(config, daemonBaseUrl, emulator, overrides, wiring);
+  const preparedMedia = mediaEnabled ? prepareMediaRuntime(() => mediaHeld) : undefined;
+  const started = startRobotRuntime({
+    ...robotOptionsOf(config, { daemonBaseUrl, policy, audit, callersVerified, held, device, overrides }),
+    ...(preparedMedia ? { media: preparedMedia.logic } : {}),
+    ...inspectionOf([inspector?.inspect, overrides.inspect]),
+  });
+  held.robot = started;
+  const meshRuntime = device.attach(() => started.children.mesh);
+  held.mesh = meshRuntime;
+  // The mesh answers first: the daemon link (and the HTTP client it loads) starts shortly after the
+  // mesh's first dial has ended (README "Where the time goes: start-up").
+  // Under --sim the emulator's process is forked then, and the link starts once it serves (a failed
+  // start is logged; the link then reports the daemon unreachable).
+  void firstDialEnded(meshRuntime, DAEMON_LINK_START_LATEST_MS).then(() => setTimeout(() => void launchedSim(emulator).then(() => started.startLink()), DAEMON_LINK_SETTLE_MS).unref());
+  const approvalEvents = publishApprovalEvents(started.driver, (name, payload) => held.mesh?.emitEvent(name, payload));
+  const media = preparedMedia?.attach(() => started.children.media as NonNullable<typeof started.children.media>, preparedMedia ? mediaStart(meshRuntime, emulator) : undefined);
+  const health = startHealthSummary(() => viewOf(started.driver.getSnapshot().context), overrides.healthIntervalMs);
+  log.info('driver started', { device_id: config.deviceId, tenant: config.tenant, discovery: config.discoveryMode, brokers: held.servers.join(','), daemon: daemonBaseUrl, sim: config.sim });
+  readvertiseOnEnvelopeChange(started, meshRuntime);
+  const applying: Applying = {
+    held,
+    started,
+    meshRuntime,
+    media,
+    respawnMesh: (next, servers) => {
+      meshHeld = meshOptionsFor(next, servers, meshParts);
+      started.driver.send({ type: 'mesh.restart', input: device.input() });
+    },
+    restartMedia: (next) => {
+      mediaHeld = mediaOptions(next, started.daemonBaseUrl, emulator, overrides, wiring);
+      media?.restart(() => started.driver.send({ type: 'media.restart' }));
+    },
+  };
   return {
     robot: started,
     gate,
     supervisorGate,
     runtime: meshRuntime,
     get config() {
-      return current;
+      return held.config;
     },
     emulator: sim?.inProcess,
     media,
     audit,
     auditPublisher,
     recordChange: (change) => started.recordChange(change),
-    reconfigure(next) {
-      // Applies run one at a time: each sees the configuration the previous one left in force.
-      const run = applying.then(() => applyConfig(next));
-      applying = run.then(
-        () => undefined,
-        () => undefined,
-      );
-      return run;
-    },
-    statusSnapshot() {
-      const view = viewOf(started.driver.getSnapshot().context);
-      return {
-        mesh: { state: view.mesh.state, since: new Date(view.mesh.since).toISOString(), device_id: current.deviceId, tenant: current.tenant, brokers: servers, registrations: meshRuntime.registrationCount() },
-        daemon_link: { state: view.connection.state, since: new Date(view.connection.since).toISOString(), daemon: started.daemonBaseUrl, transport: current.transportMode, last_error: view.connection.lastError },
-        power: view.power.state,
-        interlock: { state: view.interlock.state, reason: view.interlock.reason },
-        lease: { owner: view.lease.owner, expires_at: view.lease.expiresAt / 1000, policy: view.lease.policy },
-        execution: view.motion.state,
-        media: media ? { state: view.media.state, since: new Date(view.media.since).toISOString(), last_error: view.media.lastError, codec: media.link?.videoCodec ?? null } : { state: 'disabled' },
-        last_error: view.motion.lastError || view.connection.lastError || null,
-        safety_envelope: narrowedAxes(view.policy.envelope),
-        audit: { delivery: auditPublisher.delivery, last_seq: audit.lastSeq, unsent: audit.lastSeq - audit.ackedSeq, file: audit.path ?? null },
-      };
-    },
+    reconfigure: oneAtATime((next: DriverConfig) => applyConfig(next, applying)),
+    statusSnapshot: () => statusSnapshotOf({ ...applying, audit, auditPublisher }),
     async stop() {
       // Mesh drained first (no new calls), then media, then the robot link and the root with every child.
       health.stop();
