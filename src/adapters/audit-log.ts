@@ -131,23 +131,19 @@ function openHead(path: string): { seq: number; hash: string } {
   return { seq: 0, hash: GENESIS_HASH };
 }
 
-export function openAuditLog(path: string | undefined): AuditLog {
-  if (path) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const cursorPath = path ? `${path}.cursor` : undefined;
-  let head = path ? openHead(path) : { seq: 0, hash: GENESIS_HASH };
-  let acked = cursorPath ? Math.min(readCursor(cursorPath), head.seq) : 0;
+type Notice = ReturnType<typeof failureNotice>;
+
+/** The file side: one O_APPEND write per line, fsynced within AUDIT_FSYNC_INTERVAL_MS or AUDIT_FSYNC_MAX_RECORDS. */
+interface AppendOnlyFile {
+  write(line: string): void;
+  sync(): void;
+  close(): void;
+}
+
+function appendOnlyFile(path: string | undefined, notice: Notice): AppendOnlyFile {
   let fd: number | undefined = path ? openSync(path, 'a', 0o600) : undefined;
-  const writeNotice = failureNotice(log);
-  // The outbox: unsent records in memory; `spilled` = the file holds unsent records beyond them.
-  let outbox: ChainedRecord[] = path && acked < head.seq ? readRecordsAfter(path, acked, AUDIT_OUTBOX_MAX_RECORDS) : [];
-  let spilled = path !== undefined && acked + outbox.length < head.seq;
-  let droppedFromMemory = 0;
   let unsynced = 0;
   let syncTimer: NodeJS.Timeout | undefined;
-  let cursorTimer: NodeJS.Timeout | undefined;
-  let cursorWritten = acked;
-  const listeners = new Set<() => void>();
-
   const sync = () => {
     clearTimeout(syncTimer);
     syncTimer = undefined;
@@ -156,72 +152,129 @@ export function openAuditLog(path: string | undefined): AuditLog {
       fsyncSync(fd);
       unsynced = 0;
     } catch (error) {
-      writeNotice.failed('fsync', 'cannot fsync the audit file; records may be lost on a power cut', { path, error: error as Error });
+      notice.failed('fsync', 'cannot fsync the audit file; records may be lost on a power cut', { path, error: error as Error });
     }
   };
-  const writeCursor = () => {
-    clearTimeout(cursorTimer);
-    cursorTimer = undefined;
-    if (!cursorPath || cursorWritten === acked) return;
-    try {
-      writeFileSync(`${cursorPath}.tmp`, JSON.stringify({ acked_seq: acked }) + '\n', { mode: 0o600 });
-      renameSync(`${cursorPath}.tmp`, cursorPath);
-      cursorWritten = acked;
-    } catch (error) {
-      writeNotice.failed('cursor', 'cannot write the audit cursor; a restart re-sends records (the stream drops the duplicates)', { path: cursorPath, error: error as Error });
-    }
+  return {
+    write(line) {
+      if (fd === undefined) return;
+      try {
+        // One write per line with O_APPEND: lines from one process never interleave or overwrite.
+        writeSync(fd, line + '\n');
+        unsynced += 1;
+        notice.recovered('audit file writable again', { path });
+      } catch (error) {
+        notice.failed('write', 'cannot append to the audit log; records still go to the broker from memory', { path, error: error as Error });
+      }
+      if (unsynced >= AUDIT_FSYNC_MAX_RECORDS) sync();
+      else if (unsynced > 0 && !syncTimer) syncTimer = setTimeout(sync, AUDIT_FSYNC_INTERVAL_MS).unref();
+    },
+    sync,
+    /** Closes the file (after the caller's final sync); later writes are dropped, the records kept in memory. */
+    close() {
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
+    },
   };
-  const queue = (record: ChainedRecord) => {
-    if (outbox.length < AUDIT_OUTBOX_MAX_RECORDS && !spilled) {
-      outbox.push(record);
-      return;
-    }
-    if (path) {
-      spilled = true;
-      return;
-    }
-    outbox.shift();
-    outbox.push(record);
-    droppedFromMemory += 1;
-    if (droppedFromMemory === 1) log.warn('audit records not yet sent are being dropped: no audit file and the broker is not taking them', { kept: AUDIT_OUTBOX_MAX_RECORDS });
-  };
-  const write = (line: string) => {
-    if (fd === undefined) return;
-    try {
-      // One write per line with O_APPEND: lines from one process never interleave or overwrite.
-      writeSync(fd, line + '\n');
-      unsynced += 1;
-      writeNotice.recovered('audit file writable again', { path });
-    } catch (error) {
-      writeNotice.failed('write', 'cannot append to the audit log; records still go to the broker from memory', { path, error: error as Error });
-    }
-    if (unsynced >= AUDIT_FSYNC_MAX_RECORDS) sync();
-    else if (unsynced > 0 && !syncTimer) syncTimer = setTimeout(sync, AUDIT_FSYNC_INTERVAL_MS).unref();
-  };
+}
 
+/** The cursor file (`<file>.cursor`): the last acknowledged seq, rewritten atomically at most every AUDIT_CURSOR_WRITE_INTERVAL_MS. */
+function cursorWriter(cursorPath: string | undefined, initial: number, acked: () => number, notice: Notice): { schedule(): void; writeNow(): void } {
+  let written = initial;
+  let timer: NodeJS.Timeout | undefined;
+  const writeNow = () => {
+    clearTimeout(timer);
+    timer = undefined;
+    const seq = acked();
+    if (!cursorPath || written === seq) return;
+    try {
+      writeFileSync(`${cursorPath}.tmp`, JSON.stringify({ acked_seq: seq }) + '\n', { mode: 0o600 });
+      renameSync(`${cursorPath}.tmp`, cursorPath);
+      written = seq;
+    } catch (error) {
+      notice.failed('cursor', 'cannot write the audit cursor; a restart re-sends records (the stream drops the duplicates)', { path: cursorPath, error: error as Error });
+    }
+  };
+  return {
+    schedule: () => {
+      if (!timer) timer = setTimeout(writeNow, AUDIT_CURSOR_WRITE_INTERVAL_MS).unref();
+    },
+    writeNow,
+  };
+}
+
+/**
+ * The unsent records: in memory up to AUDIT_OUTBOX_MAX_RECORDS; beyond it the file holds them
+ * (`spilled`) and they are read back as the memory queue drains; without a file the oldest are dropped.
+ */
+class Outbox {
+  #records: ChainedRecord[];
+  #spilled: boolean;
+  #dropped = 0;
+  readonly #path: string | undefined;
+
+  constructor(path: string | undefined, acked: number, headSeq: number) {
+    this.#path = path;
+    this.#records = path && acked < headSeq ? readRecordsAfter(path, acked, AUDIT_OUTBOX_MAX_RECORDS) : [];
+    this.#spilled = path !== undefined && acked + this.#records.length < headSeq;
+  }
+
+  queue(record: ChainedRecord): void {
+    if (this.#records.length < AUDIT_OUTBOX_MAX_RECORDS && !this.#spilled) {
+      this.#records.push(record);
+      return;
+    }
+    if (this.#path) {
+      this.#spilled = true;
+      return;
+    }
+    this.#records.shift();
+    this.#records.push(record);
+    this.#dropped += 1;
+    if (this.#dropped === 1) log.warn('audit records not yet sent are being dropped: no audit file and the broker is not taking them', { kept: AUDIT_OUTBOX_MAX_RECORDS });
+  }
+
+  unsent(limit: number, acked: number, headSeq: number): ReadonlyArray<ChainedRecord> {
+    if (this.#records.length === 0 && this.#spilled && this.#path) {
+      this.#records = readRecordsAfter(this.#path, acked, AUDIT_OUTBOX_MAX_RECORDS);
+      this.#spilled = acked + this.#records.length < headSeq;
+    }
+    return this.#records.slice(0, limit);
+  }
+
+  /** Drops the records up to `acked` (delivered). */
+  delivered(acked: number): void {
+    while (this.#records.length > 0 && this.#records[0]!.seq <= acked) this.#records.shift();
+  }
+}
+
+export function openAuditLog(path: string | undefined): AuditLog {
+  if (path) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const cursorPath = path ? `${path}.cursor` : undefined;
+  let head = path ? openHead(path) : { seq: 0, hash: GENESIS_HASH };
+  let acked = cursorPath ? Math.min(readCursor(cursorPath), head.seq) : 0;
+  const notice = failureNotice(log);
+  const file = appendOnlyFile(path, notice);
+  const cursor = cursorWriter(cursorPath, acked, () => acked, notice);
+  const outbox = new Outbox(path, acked, head.seq);
+  const listeners = new Set<() => void>();
   return {
     append(record) {
       const chained = chainRecord(record, head.seq + 1, head.hash);
       head = { seq: chained.seq, hash: chained.hash };
-      write(recordLine(chained));
-      queue(chained);
+      file.write(recordLine(chained));
+      outbox.queue(chained);
       for (const listener of listeners) listener();
       return chained;
     },
-    unsent(limit) {
-      if (outbox.length === 0 && spilled && path) {
-        outbox = readRecordsAfter(path, acked, AUDIT_OUTBOX_MAX_RECORDS);
-        spilled = acked + outbox.length < head.seq;
-      }
-      return outbox.slice(0, limit);
-    },
+    unsent: (limit) => outbox.unsent(limit, acked, head.seq),
     acknowledge(seq) {
       if (seq <= acked) return;
       acked = Math.min(seq, head.seq);
-      while (outbox.length > 0 && outbox[0]!.seq <= acked) outbox.shift();
-      if (!cursorTimer) cursorTimer = setTimeout(writeCursor, AUDIT_CURSOR_WRITE_INTERVAL_MS).unref();
+      outbox.delivered(acked);
+      cursor.schedule();
     },
-    sync,
+    sync: () => file.sync(),
     onAppend(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
@@ -234,10 +287,9 @@ export function openAuditLog(path: string | undefined): AuditLog {
       return acked;
     },
     close() {
-      sync();
-      writeCursor();
-      if (fd !== undefined) closeSync(fd);
-      fd = undefined;
+      file.sync();
+      cursor.writeNow();
+      file.close();
     },
   };
 }

@@ -263,13 +263,66 @@ async function skipStored(jsm: JetStreamManager, stream: string, options: AuditP
   }
 }
 
-export function startAuditPublisher(options: AuditPublisherOptions): AuditPublisher {
-  const stream = options.stream === undefined ? AUDIT_STREAM_NAME : options.stream;
-  const notice = failureNotice(log);
+/**
+ * Which sender a connection gets, chosen once per connection: the JetStream stream (created when
+ * missing, its stored tail skipped), or core NATS when JetStream is refused for good or did not
+ * answer AUDIT_JS_PROBE_ATTEMPTS probes in a row — said once, with the fix, until the stream is back.
+ */
+function senderChoice(stream: string | null, options: AuditPublisherOptions) {
   let chosen: { nc: NatsConnection; sender: Sender } | undefined;
   let fellBack = false;
-  let stopped = false;
   let probeTimeouts = { nc: undefined as NatsConnection | undefined, count: 0 };
+  const fallBack = (why: string, error?: unknown) => {
+    const name = stream ?? AUDIT_STREAM_NAME;
+    if (!fellBack) log.warn('audit records go to core NATS (no stream: no persistence, no de-duplication on the broker)', { why, ...(error ? { error: error as Error } : {}), fix: `enable JetStream on the broker (and for this account), and allow this user to publish on $JS.API.INFO, $JS.API.STREAM.INFO.${name}, $JS.API.STREAM.MSG.GET.${name} and, unless you create the stream yourself, $JS.API.STREAM.CREATE.${name}` });
+    fellBack = true;
+  };
+  const onStream = async (nc: NatsConnection, name: string): Promise<Sender> => {
+    try {
+      const { jetstream, jetstreamManager } = await jetStreamLibrary();
+      const jsm = await jetstreamManager(nc, { timeout: AUDIT_PUBLISH_TIMEOUT_MS });
+      await ensureStream(jsm, name, options.subject(), auditStreamReplicas(nc.info));
+      await skipStored(jsm, name, options);
+      const sender = jetStreamSender(nc, jetstream(nc, { timeout: AUDIT_PUBLISH_TIMEOUT_MS }), options);
+      if (fellBack) log.info('audit records go to the JetStream stream again', { stream: name });
+      fellBack = false;
+      return sender;
+    } catch (error) {
+      if (probeTimeouts.nc !== nc) probeTimeouts = { nc, count: 0 };
+      const silent = (error as { name?: unknown }).name === 'TimeoutError' && ++probeTimeouts.count >= AUDIT_JS_PROBE_ATTEMPTS;
+      if (!isPermanentRefusal(error) && !silent) throw error;
+      fallBack(silent ? `JetStream did not answer ${AUDIT_JS_PROBE_ATTEMPTS} times in a row` : 'JetStream is not available to this connection', error);
+      return coreSender(nc, options);
+    }
+  };
+  return {
+    async senderFor(nc: NatsConnection): Promise<Sender> {
+      if (chosen?.nc === nc) return chosen.sender;
+      let sender: Sender;
+      if (stream === null) {
+        fallBack('no stream configured');
+        sender = coreSender(nc, options);
+      } else {
+        sender = await onStream(nc, stream);
+      }
+      chosen = { nc, sender };
+      return sender;
+    },
+    /** Choose again at the next round (a stream that vanished, a JetStream answering no one). */
+    forget() {
+      chosen = undefined;
+    },
+    /** The sender in use on this connection, if one was chosen for it. */
+    kindOn(nc: NatsConnection | undefined): Sender['kind'] | 'waiting' {
+      return chosen && nc === chosen.nc ? chosen.sender.kind : 'waiting';
+    },
+  };
+}
+
+export function startAuditPublisher(options: AuditPublisherOptions): AuditPublisher {
+  const choice = senderChoice(options.stream === undefined ? AUDIT_STREAM_NAME : options.stream, options);
+  const notice = failureNotice(log);
+  let stopped = false;
   let wake: (() => void) | undefined;
   const waiters = new Set<{ seq: number; resolve: (ok: boolean) => void }>();
   const unsubscribe = options.log.onAppend(() => wake?.());
@@ -285,37 +338,6 @@ export function startAuditPublisher(options: AuditPublisherOptions): AuditPublis
   const settleWaiters = () => {
     for (const w of waiters) if (options.log.ackedSeq >= w.seq) (waiters.delete(w), w.resolve(true));
   };
-  const fallBack = (why: string, error?: unknown) => {
-    const name = stream ?? AUDIT_STREAM_NAME;
-    if (!fellBack) log.warn('audit records go to core NATS (no stream: no persistence, no de-duplication on the broker)', { why, ...(error ? { error: error as Error } : {}), fix: `enable JetStream on the broker (and for this account), and allow this user to publish on $JS.API.INFO, $JS.API.STREAM.INFO.${name}, $JS.API.STREAM.MSG.GET.${name} and, unless you create the stream yourself, $JS.API.STREAM.CREATE.${name}` });
-    fellBack = true;
-  };
-  const senderFor = async (nc: NatsConnection): Promise<Sender> => {
-    if (chosen?.nc === nc) return chosen.sender;
-    let sender: Sender;
-    if (stream === null) {
-      fallBack('no stream configured');
-      sender = coreSender(nc, options);
-    } else {
-      try {
-        const { jetstream, jetstreamManager } = await jetStreamLibrary();
-        const jsm = await jetstreamManager(nc, { timeout: AUDIT_PUBLISH_TIMEOUT_MS });
-        await ensureStream(jsm, stream, options.subject(), auditStreamReplicas(nc.info));
-        await skipStored(jsm, stream, options);
-        sender = jetStreamSender(nc, jetstream(nc, { timeout: AUDIT_PUBLISH_TIMEOUT_MS }), options);
-        if (fellBack) log.info('audit records go to the JetStream stream again', { stream });
-        fellBack = false;
-      } catch (error) {
-        if (probeTimeouts.nc !== nc) probeTimeouts = { nc, count: 0 };
-        const silent = (error as { name?: unknown }).name === 'TimeoutError' && ++probeTimeouts.count >= AUDIT_JS_PROBE_ATTEMPTS;
-        if (!isPermanentRefusal(error) && !silent) throw error;
-        fallBack(silent ? `JetStream did not answer ${AUDIT_JS_PROBE_ATTEMPTS} times in a row` : 'JetStream is not available to this connection', error);
-        sender = coreSender(nc, options);
-      }
-    }
-    chosen = { nc, sender };
-    return sender;
-  };
   const round = async (): Promise<boolean> => {
     const batch = options.log.unsent(AUDIT_BATCH_RECORDS);
     if (batch.length === 0) return true;
@@ -324,14 +346,14 @@ export function startAuditPublisher(options: AuditPublisherOptions): AuditPublis
     try {
       // A reconnect ends the attempt at once: what was in flight went into the dead socket.
       const reconnect = reconnectWatch(nc);
-      const sender = await reconnect.race(senderFor(nc));
+      const sender = await reconnect.race(choice.senderFor(nc));
       options.log.sync();
       await reconnect.race(sender.send(batch, (seq) => options.log.acknowledge(seq)));
       notice.recovered('audit records reach the broker again', { acked_seq: options.log.ackedSeq });
       return true;
     } catch (error) {
       // A stream that vanished or a JetStream answering no one (restarting): choose again next round.
-      if (isJetStreamNotEnabled(error) || isJetStreamApiError(error)) chosen = undefined;
+      if (isJetStreamNotEnabled(error) || isJetStreamApiError(error)) choice.forget();
       notice.failed(String((error as Error).name ?? 'error'), 'audit records wait in the local file until the broker takes them', { unsent: options.log.lastSeq - options.log.ackedSeq, error: error as Error });
       return false;
     } finally {
@@ -349,8 +371,7 @@ export function startAuditPublisher(options: AuditPublisherOptions): AuditPublis
 
   return {
     get delivery() {
-      if (!chosen || options.connection() !== chosen.nc) return 'waiting';
-      return chosen.sender.kind;
+      return choice.kindOn(options.connection());
     },
     drained(timeoutMs) {
       const seq = options.log.lastSeq;
