@@ -1,11 +1,9 @@
-// Composes the robot's media side (issue "media"): `mediaSessionLogic` is the media-session machine
-// with its actors provided — the session and released-watcher actors (media-session-actors.ts) and
-// one call actor per media RPC (media-*-calls.ts) — over the live-link holder and its monitors. The
-// root driver machine spawns that logic as its `media` child (respawned on `media.restart`) and sends
-// it each gated call; `prepareMediaRuntime` provides the logic over an options holder and, attached to
-// the child, sends its `media.result` and the monitors' detector events to the root, logs its changes
-// and answers the calls a stop or restart cuts off; the first session starts when the driver says so
-// (`startWhen`: once the mesh serves, at start-up). `startMediaRuntime` runs the same logic on its own.
+// Composes the robot's media side: `mediaSessionLogic` is the media-session machine with its actors
+// provided (session and released-watcher actors from media-session-actors.ts, one call actor per
+// media RPC from media-*-calls.ts) over the live-link holder and its monitors; the root spawns it as
+// its `media` child (respawned on `media.restart`). `prepareMediaRuntime` gives that logic over an
+// options holder and, attached to the child, forwards its results and detector events to the root,
+// logs changes and answers the calls a stop or restart cuts off; `startMediaRuntime` runs it alone.
 // No call's behaviour and no I/O here (adapters are injected or used by the actor modules).
 import { createActor, type ActorRefFrom, type Subscription } from 'xstate';
 import type { DaemonHttpClient } from '../adapters/daemon-http.ts';

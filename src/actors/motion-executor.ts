@@ -1,15 +1,9 @@
-// The motion machine's I/O: the sender of each command, the stop sweep and the stop of one late
-// move, written so a stop is a guarantee (README "Safety"): a sender honours its abort signal after
-// every await and asks `mayMove` (interlock safe, fence not raised, link up) immediately before each
-// daemon write; a goto whose uuid arrives after its command was cancelled is stopped at once;
-// realtime targets are never sent into a stalled /ws/sdk; every command first turns /ws/sdk reading
-// live (at idle it is read in batches) and waits for a push read live, so the pose and the stall
-// check it decides on describe the present; a stop waits for nothing and appends a hold of the last
-// observed pose after realtime targets the daemon may not have applied yet. The speed limits are
-// applied here, right before the write, where the present pose is fresh (speed-guard.ts): a goto is
-// sent as is, stretched or refused; a realtime target too far for one tick is ramped on the
-// daemon's ticks (each step behind the same guards) or refused. Owns no state beyond when the last
-// realtime targets went out; decisions stay in the machines. reachy-daemon-api.md §1.2, §2, §7.
+// The motion machine's I/O: each command's sender, the stop sweep and the stop of one late move,
+// written so a stop is a guarantee (README "Safety"; `createMotionExecutor` lists the rules). A
+// sender honours its abort signal after every await and asks `mayMove` right before each daemon
+// write; the speed limits are applied there too, where the pose is fresh (speed-guard.ts). Owns no
+// state beyond when the last realtime targets went out; decisions stay in the machines.
+// reachy-daemon-api.md §1.2, §2, §7.
 import { fromPromise } from 'xstate';
 import type { DaemonLink } from './daemon-link.ts';
 import { DaemonUnavailable, HandlerFailed, isDaemonUnavailableTag, MotionCancelled, messageOf, type RpcFailure } from '../errors.ts';
@@ -402,7 +396,18 @@ function endOrAbort(pending: Promise<unknown>, signal: AbortSignal): Promise<voi
   });
 }
 
-/** The motion machine's actors (executeCommand, stopMotion, stopMove) over one runtime's daemon link. */
+/**
+ * The motion machine's actors (executeCommand, stopMotion, stopMove) over one runtime's daemon link,
+ * under the rules that make a stop a guarantee: a sender honours its abort signal after every await
+ * and asks `mayMove` (interlock safe, fence not raised, link up) immediately before each daemon
+ * write; a goto whose uuid arrives after its command was cancelled is stopped at once; realtime
+ * targets are never sent into a stalled /ws/sdk; every command first turns /ws/sdk reading live (at
+ * idle it is read in batches) and waits for a push read live, so the pose and the stall check it
+ * decides on describe the present; a stop waits for nothing and appends a hold of the last observed
+ * pose after realtime targets the daemon may not have applied yet. The speed limits apply right
+ * before the write (speed-guard.ts): a goto is sent as is, stretched or refused; a realtime target
+ * too far for one tick is ramped on the daemon's ticks (each step behind the same guards) or refused.
+ */
 export function createMotionExecutor(deps: ExecutorDeps) {
   const executor = new MotionExecutor(deps);
   return {

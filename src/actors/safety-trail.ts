@@ -1,13 +1,10 @@
-// The safety trail of the robot side: every refusal (the gate's, and the speed limits' TooFast), goto
-// stretched by the speed limits, interlock and lease change, policy change (who, before, after),
-// dead-man stop, approval request and decision, late move stopped, unconfirmed stop, media enabled
-// or disabled, every accepted capture and accepted motion command, and the configuration changes the
-// composition reports (settings saved, credentials uploaded, reconfigure) becomes one record (with its
-// caller, verified or asserted) — chained and appended to the audit log (which sends it to the
-// broker's stream) and published, as chained, as a
-// `safety_event` — carrying the state AFTER the change, read from the children's snapshots (the
-// lease change carries its own after-holder, since a lapsed lease expires and is re-acquired in one
-// step). Owns the record shape; decides nothing and keeps no state. reference-driver.md §12.
+// The robot side's safety trail: each refusal (the gate's, the speed limits' TooFast), stretched
+// goto, interlock, lease and policy change, dead-man stop, approval, late move stopped, unconfirmed
+// stop, media switch, accepted capture or motion command and reported configuration change becomes
+// one record with its caller (verified or asserted) and the state AFTER it, read from the children's
+// snapshots (a lease change carries its own after-holder: a lapsed lease expires and is re-acquired
+// in one step) — chained into the audit log and published, as chained, as a `safety_event`. Owns the
+// record shape; decides nothing and keeps no state. reference-driver.md §12.
 import type { Actor } from 'xstate';
 import type { AuditLog } from '../adapters/audit-log.ts';
 import type { RpcFailure } from '../errors.ts';

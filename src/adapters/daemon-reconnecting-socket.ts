@@ -1,12 +1,10 @@
 // A WebSocket to the Reachy daemon that never gives up (reference-driver.md §12 bug 12: the
-// reference never reconnected and never noticed a dead link). Owns the connection policy shared
-// by `/ws/sdk` and `/api/move/ws/updates` (reachy-daemon-api.md §2, §1.2): handshake timeout,
-// bounded frame size, no permessage-deflate, reconnect forever with capped full-jitter back-off,
-// ping/pong liveness, bounded send buffer, typed open/close/reconnecting events, relaxed reading
-// (frames left in the kernel and read in a batch every interval, on a plain TCP socket that stops
-// reading the moment it is paused; issue 11) with conservative frame times, and the base class of
-// the endpoint clients (DaemonPushClient). Does not own frame meaning (the endpoint clients decode
-// text frames), when to relax (daemon-sdk-socket.ts) nor robot state.
+// reference never reconnected nor noticed a dead link). Owns the connection policy `/ws/sdk` and
+// `/api/move/ws/updates` share (reachy-daemon-api.md §2, §1.2): handshake timeout, bounded frames,
+// no permessage-deflate, reconnect forever with capped full-jitter back-off, ping/pong liveness, a
+// bounded send buffer, typed open/close/reconnecting events and relaxed reading (issue 11: see
+// `tcpSocketStoppedWhenPaused` and `relax`); it is the endpoint clients' base class. Not frame
+// meaning (the endpoint clients decode), when to relax (daemon-sdk-socket.ts) nor robot state.
 import { connect as tcpConnect, type NetConnectOpts, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import { backoffDelayMs } from '../backoff.ts';

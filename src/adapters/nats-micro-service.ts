@@ -1,12 +1,10 @@
-// The same RPC functions exposed as a NATS micro service (`$SRV.PING/INFO/STATS`, ecosystem §3.3):
-// one endpoint per function on `device-connect.<tenant>.<device_id>.svc.<function>`, taking the
-// params object as the body and answering the result JSON or a service error (code + description,
-// body = JSON-RPC error object). Each request is handed to `serve` (actors/mesh-entry.ts: the same
-// decode, `_dc_meta` caller, gate and size check as `.cmd`) with a reply sink that sends through
-// the service message. STATS gives per-endpoint `num_requests`; the library counts `num_errors`
-// only for handlers that throw synchronously, so error replies are counted in each endpoint's
-// `data` ({errors, last_error_tag}), kept here. `.cmd` traffic is not counted (not an endpoint).
-// The library's own `$SRV.*` replies go through a respond() that cannot throw (see guardedConnection).
+// The RPC functions as a NATS micro service (`$SRV.PING/INFO/STATS`, ecosystem §3.3): one endpoint
+// per function on `device-connect.<tenant>.<device_id>.svc.<function>`, the params object as body,
+// the result JSON or a service error (code + description, body = the JSON-RPC error) as answer.
+// Each request goes to `serve` (actors/mesh-entry.ts: the decode, caller, gate and size check of
+// `.cmd`) with a reply sink through the service message. Owns the endpoints and their error counts
+// (the library counts only handlers that throw, so replies with errors are counted in each
+// endpoint's `data`); `.cmd` traffic is not counted. `$SRV.*` replies cannot throw (guardedConnection).
 import { headers, type Msg, type NatsConnection, type SubscriptionOptions } from '@nats-io/nats-core';
 import { ServiceErrorCodeHeader, ServiceErrorHeader, Svcm, type ServiceMsg } from '@nats-io/services';
 import { createLogger } from '../logging/logger.ts';

@@ -1,13 +1,10 @@
-// The mesh client: what the Python agent-tools `DeviceConnection` does, over an already-open NATS
-// connection (device-connect-protocol.md §4). Lists devices through the registry (`discovery/*` on
-// `device-connect.<tenant>.discovery`, §2.9) or D2D presence (§2.10), shows functions/events,
-// invokes functions (`<id>.cmd`, §2.1–2.3), watches events (§2.4) and broadcasts (§2.11).
-// Owns request ids, timeouts and the mapping of broker failures to typed errors (errors.ts).
-// Does not own the connection (the caller opens, closes and picks its inbox prefix; keep nats.js'
-// default `_INBOX.`, §1), nor printing (cli-commands.ts). No list cache: every call asks again
-// (agent-tools caches 30 s, which only delays new devices for a one-shot CLI). Mode `auto` asks both
-// the registry and D2D presence and merges them (the CLI's default, so a `--sim` driver announcing
-// presence shows up with or without a registry).
+// The mesh client: what the Python agent-tools `DeviceConnection` does, over an open NATS connection
+// (device-connect-protocol.md §4): lists devices through the registry (§2.9), D2D presence (§2.10)
+// or both merged (`auto`, the CLI's default), shows functions and events, invokes (§2.1–2.3),
+// watches events (§2.4) and broadcasts (§2.11). Owns request ids, timeouts and typed errors for
+// broker failures (errors.ts); not the connection (the caller opens it and keeps nats.js' `_INBOX.`
+// prefix, §1) nor printing (cli-commands.ts). No list cache: every call asks again (agent-tools
+// caches 30 s, which only delays new devices for a one-shot CLI).
 import { randomBytes } from 'node:crypto';
 import { errors, type NatsConnection } from '@nats-io/nats-core';
 import { createLogger } from '../logging/logger.ts';

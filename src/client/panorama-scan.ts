@@ -1,13 +1,10 @@
-// A panorama scan over the mesh: what the reference's `capture_panorama_scan` does
-// (reference-driver.md §6.1: home the head, body steps → pitches → head yaws, body drift checks,
-// one capture per pose), through the driver's own RPCs with three differences (§12 item 18):
-// every move is sent with `wait: true` and answered when it ended (the settle time only covers
-// the camera's latency), the motion lease is held for the whole scan and given back at the end,
-// and an abort signal (Ctrl-C) stops the robot and ends the scan with what it has. The daemon keeps
-// the head pose in the world frame (reachy-daemon-api.md §5), so each pose commands the body to its
-// step b and the head to world yaw b + y (panorama-plan.ts), skipping poses outside the device's
-// advertised ranges; a frame's world yaw is the head's observed yaw. Owns the sequence and the frame
-// records; not argv (panorama-command.ts), the plan (panorama-plan.ts) nor images and files.
+// A panorama scan over the mesh: the reference's `capture_panorama_scan` (reference-driver.md §6.1:
+// home, body steps → pitches → head yaws, drift checks, one capture per pose) through the driver's
+// RPCs, with §12 item 18's fixes: moves sent with `wait: true`, the lease held for the whole scan,
+// and an abort (Ctrl-C) that stops the robot and keeps what was taken. Each pose commands the body to
+// its step b and the head to world yaw b + y (the daemon keeps the head in the world frame,
+// reachy-daemon-api.md §5), skipping poses outside the advertised ranges. Owns the sequence and the
+// frame records; not argv (panorama-command.ts), the plan (panorama-plan.ts) nor images and files.
 import type { JsonObject } from './device-record.ts';
 import type { InvokeResult } from './mesh-client.ts';
 import { MECHANICAL_POSE_RANGES, planScan, skippedPosesWarning, type PlannedPose, type PoseRanges, type ScanPlan } from './panorama-plan.ts';

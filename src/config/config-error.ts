@@ -1,5 +1,6 @@
-// The configuration's one error type: bad configuration the CLI prints on one line (exit 2).
-// Its own module so the config layers (config.ts, safety-config.ts) share it without a cycle.
+// The configuration's one error type: bad configuration the CLI prints on one line (exit 2), with
+// the reason and keys the settings app turns into advice. Its own module so the config layers
+// (config.ts, safety-config.ts) share it without a cycle. Owns nothing else.
 
 /**
  * Which rule refused the configuration and which config keys it involves, for callers that word

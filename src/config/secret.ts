@@ -1,5 +1,6 @@
 // A value that must never be printed: JWTs, nkey seeds, tokens. `reveal()` is the only way out;
-// JSON, string conversion and util.inspect all show `[redacted]`. Owns nothing else.
+// JSON, string conversion and util.inspect all show `[redacted]`. Owns nothing else; where secrets
+// live (the configuration's `credentials`) is config.ts's.
 import { inspect } from 'node:util';
 
 export class Secret {

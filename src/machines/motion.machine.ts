@@ -1,12 +1,10 @@
-// Motion execution and the stop guarantee (reference-driver.md §12 bugs 1–3; README "Safety"):
-// idle → commanded (the sender runs) → moving (a daemon move uuid tracked until move_done, or a
-// realtime target settling) → idle; error; stopping (the stop sweep runs). A stop or a superseding
-// command raises the fence (`epoch`): a sender of an older epoch is cancelled (its abort signal
-// fires, and the executor checks the fence right before it writes to the daemon); one still in
-// flight becomes an orphan whose late move is stopped as soon as its uuid is known or the daemon
-// reports it started. Stops are answered when their sweep succeeds, or as `unconfirmed` after
-// STOP_CONFIRM_TIMEOUT_MS while the sweep goes on. Owns the states, the fence and the answers;
-// sending and stopping are actors the runtime provides (adapters do the I/O).
+// Motion execution and the stop guarantee (reference-driver.md §12 bugs 1–3; README "Safety"): idle
+// → commanded (the sender runs) → moving (a daemon move uuid tracked until move_done, or a realtime
+// target settling) → idle; error; stopping (the stop sweep runs). A stop or a newer command raises
+// the fence (`epoch`): an older sender is cancelled, and one still in flight becomes an orphan whose
+// late move is stopped as soon as its uuid is known or the daemon reports it started. Stops answer
+// when their sweep succeeds, or `unconfirmed` after STOP_CONFIRM_TIMEOUT_MS while it goes on. Owns
+// the states, the fence and the answers; sending and stopping are actors the runtime provides.
 import { and, assign, emit, enqueueActions, setup, type PromiseActorLogic } from 'xstate';
 import { failureFromDaemon, failureOf, MotionCancelled, MotionNotCompleted, type RpcFailure } from '../errors.ts';
 

@@ -1,12 +1,9 @@
-// The receive side of one video m-line: RTP → the codec's depacketizer (whose GOP buffer is the
-// only frame store) → a decoder that runs only when a picture is asked for, feeding just the GOP
-// frames not fed yet ("decode lazily from the last keyframe", h264-webrtc.md §1, §3.2). Owns the
-// decoder's lifetime, the record of what it was fed, the wait for a first keyframe and the
-// serialisation of requests. It does not send RTCP: `push` reports when a PLI is due and the
-// caller sends it. Decoding yields to the event loop every DECODE_SLICE_MS so a long catch-up
-// (up to a 60-frame GOP, 0.2–0.4 s on a Pi, §6) does not stall the process. For DECODE_AHEAD_MS
-// after a picture was asked for, each arriving frame is decoded as it comes (issue 11), so the next
-// request finds its picture decoded; a link nobody asks pictures of decodes nothing.
+// The receive side of one video m-line: RTP → the codec's depacketizer (whose GOP buffer is the only
+// frame store) → a decoder that runs only when a picture is asked for, fed just the GOP frames not
+// fed yet ("decode lazily from the last keyframe", h264-webrtc.md §1, §3.2), in slices
+// (DECODE_SLICE_MS) and, for DECODE_AHEAD_MS after a request, ahead as frames arrive (issue 11).
+// Owns the decoder's lifetime, the record of what it was fed, the wait for a first keyframe and the
+// serialisation of requests. Sends no RTCP: `push` says when a PLI is due and the caller sends it.
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import * as Result from 'effect/Result';
 import { type DecodedVideoFrame, MediaLinkClosed, MediaTransportFailed, NoFrameYet } from '../../media/media-link.ts';

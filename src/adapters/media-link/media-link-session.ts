@@ -1,12 +1,10 @@
-// One live media session with the robot's webrtcsink producer, as the driver's media runtime sees
-// it (the MediaLink contract, src/media/media-link.ts): it composes the PeerConnection
-// (peer-session.ts), the video RTCP and loss repair (video-receive-feedback.ts: NACK, RTX, receiver
-// reports, PLI), the lazily decoded video (lazy-video.ts), the microphone ring (opus-receiver.ts)
-// and the paced speaker path (opus-sender.ts), and owns the session's lifecycle — connect wait,
-// why it ended (close, producer, signalling, transport), and the crash-safe teardown order of
-// h264-webrtc.md §5.4: send timer stopped, callbacks stopped, endSession sent (issue 12 §6: before
-// the transport closes), pc.close(), a short wait, then the
-// decoders released. Setting the session up over signalling is open-media-link.ts's job.
+// One live media session with the robot's webrtcsink producer (the MediaLink contract,
+// src/media/media-link.ts): composes the PeerConnection (peer-session.ts), video RTCP and loss
+// repair (video-receive-feedback.ts), the lazily decoded video (lazy-video.ts), the microphone ring
+// (opus-receiver.ts) and the paced speaker (opus-sender.ts). Owns the session's lifecycle: the
+// connect wait, why it ended (close, producer, signalling, transport) and the crash-safe teardown
+// of h264-webrtc.md §5.4 (send timer, callbacks, endSession before the transport closes — issue 12
+// §6 — pc.close(), a short wait, then the decoders). Setting it up is open-media-link.ts's job.
 import { randomInt } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import * as Result from 'effect/Result';

@@ -1,12 +1,11 @@
 // The node-datachannel side of one media session (h264-webrtc.md §1, §3.3, §5.4): ONE
-// PeerConnection that answers the robot's offer (max-bundle, `a=bundle-only` handled by
-// libdatachannel), trickles candidates both ways with sdpMLineIndex ↔ mid mapped from the offer,
-// hands the raw RTP and RTCP of the video and audio tracks to the caller, writes the caller's
-// video RTCP (receiver reports, NACK, PLI: video-receive-feedback.ts) and our Opus RTP, and keeps
-// the offered `data` DataChannel. The video track has no libdatachannel media handler: its
-// RtcpReceivingSession follows whatever SSRC arrived last (RTX included) and its track refuses
-// RTCP written from JS on a recvonly m-line, so the driver does that RTCP itself. Owns the
-// PeerConnection and its callbacks; after close() no callback reaches the caller.
+// PeerConnection answering the robot's offer (max-bundle; libdatachannel handles `a=bundle-only`),
+// candidates trickled both ways (sdpMLineIndex ↔ mid from the offer), the raw RTP and RTCP of the
+// video and audio tracks handed to the caller, the caller's video RTCP (video-receive-feedback.ts)
+// and our Opus RTP written, the offered `data` DataChannel kept. The video track has no media
+// handler: libdatachannel's RtcpReceivingSession follows whatever SSRC came last (RTX included) and
+// refuses RTCP from JS on a recvonly m-line. Owns the PeerConnection and its callbacks; after
+// close() no callback reaches the caller.
 import ndc, { type DataChannel, type PeerConnection, type Track } from 'node-datachannel';
 import { MediaTransportFailed } from '../../media/media-link.ts';
 import type { IcePayload } from '../../media/signalling/protocol.ts';

@@ -1,12 +1,10 @@
 // Shapes node-datachannel's SDP answer before it goes to the robot (RFC 3264 §6.1: an answer may
-// list a subset of the offered formats): each received m-line keeps only the payload type this
-// driver decodes (so the sender cannot pick VP9 or RED, which nothing here handles) and, on the
-// video m-line, its RTX format (RFC 4588 §8.6: `rtx/90000` with `apt=`, written out by us because
-// libdatachannel's own line for it can come out empty, h264-webrtc.md §5.4), the
-// SSRC lines libdatachannel copies from the offer (the robot's own SSRCs, which would claim we
-// send on them) are dropped, and the audio m-line declares the SSRC of the Opus stream we send
-// (libdatachannel omits it, h264-webrtc.md §5.4; libwebrtc peers drop unsignalled audio, measured
-// with @roamhq/wrtc). Owns text rewriting only; candidates and transport attributes pass unchanged.
+// list a subset of the offered formats): each m-line keeps only the payload type this driver decodes
+// (no VP9 or RED, which nothing here handles) and, on video, its RTX format written out by us
+// (RFC 4588 §8.6; libdatachannel's own line can come out empty); the robot's SSRC lines copied from
+// the offer are dropped, and the audio m-line declares the SSRC of the Opus we send (libwebrtc peers
+// drop unsignalled audio). h264-webrtc.md §5.4. Owns text rewriting only; candidates and transport
+// attributes pass unchanged.
 
 export interface AnswerShape {
   /** mid → the one payload type kept on that m-line. */

@@ -1,12 +1,9 @@
-// Turns one decoded camera frame (interleaved grey/RGB/RGBA bytes, or planar I420) into the
-// `capture_video_frame` reply payload: `jpeg` / `thumbnail` through sharp, or `raw` base64, each
-// with an honest `rpc_json_bytes` and a hard 900 000-byte reply budget (typed `PayloadTooLarge`).
-// Owns presets, parameter assertions, resizing, JPEG settings and the size guard; converts into
-// buffers lent by scratch-buffers.ts and gives them back once read. Does not own
-// fetching or decoding frames, the RPC schema (it re-asserts the ranges), or the wire envelope.
-// Spec: reference-driver.md §5.1 with §12 item 5 fixed; ecosystem.md §5.3 (sharp settings);
-// reachy-daemon-api.md §9.3 (camera modes up to 3840×2592). The encoding names and the two
-// typed failures live in frame-errors.ts (errors.ts lists them without importing this module).
+// Turns one decoded camera frame (grey/RGB/RGBA bytes, or planar I420) into the
+// `capture_video_frame` reply: `jpeg` / `thumbnail` through sharp, or `raw` base64, each with an
+// honest `rpc_json_bytes` and a hard 900 000-byte budget (`PayloadTooLarge`). Owns presets, parameter
+// checks, resizing, JPEG settings and the size guard, in buffers lent by scratch-buffers.ts; not
+// fetching or decoding frames, the RPC schema, the envelope, nor the typed failures (frame-errors.ts).
+// reference-driver.md §5.1 (§12 item 5 fixed); ecosystem.md §5.3; reachy-daemon-api.md §9.3.
 import * as Result from 'effect/Result';
 import type { KernelEnum } from 'sharp';
 import { HandlerFailed, InvalidParams } from '../../errors.ts';

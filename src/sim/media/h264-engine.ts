@@ -1,14 +1,10 @@
-// The wireless robot's media (reachy-daemon-api.md §9.1, h264-webrtc.md §2): one shared pipeline —
-// test pattern → libx264 (constrained baseline, 2 slices, IDR every 60 frames) → RFC 6184 RTP, and
-// tone → Opus 20 ms → RTP — fanned out to every live consumer's node-datachannel PeerConnection,
-// as the robot pre-encodes once upstream of webrtcsink. A PLI/FIR from any consumer forces the next
-// picture to be an IDR for everyone (the shared-encoder behaviour §5.3 describes); a generic NACK
-// is answered from a short history of sent video packets as RTX (RFC 4588, webrtcsink's
-// `do-nack`). `setVideoLoss` makes the camera link lose video packets (retransmissions too) at
-// random, as a poor Wi-Fi link would, to exercise a consumer's loss repair. The pump runs
-// only while a session's video track is open; each run starts a fresh encoder, so the first live
-// viewer's first frame is an IDR. Owns the H.264/Opus pipeline; the sessions' peers and the pump's
-// clock are peer-engine.ts's; not signalling.
+// The wireless robot's media (reachy-daemon-api.md §9.1, h264-webrtc.md §2): one shared pipeline
+// — test pattern → libx264 (constrained baseline, 2 slices, IDR every 60 frames) → RFC 6184 RTP, and
+// tone → Opus 20 ms → RTP — fanned out to every consumer's PeerConnection, as the robot encodes once
+// upstream of webrtcsink. A PLI/FIR from any consumer makes the next picture an IDR for all (§5.3);
+// a NACK is answered as RTX from a short history (RFC 4588); `setVideoLoss` drops video at random.
+// The pump runs only while a session's video is open, each run with a fresh encoder (first frame an
+// IDR). Owns the H.264/Opus pipeline; not the peers and pump clock (peer-engine.ts), not signalling.
 import * as Result from 'effect/Result';
 import { parseRtpPacket } from '../../media/rtp/rtp-packet.ts';
 import { createLogger } from '../../logging/logger.ts';

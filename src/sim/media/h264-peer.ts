@@ -1,12 +1,10 @@
-// One consumer session of the wireless-mode producer: a node-datachannel PeerConnection that
-// OFFERS once (auto-negotiation off, so nothing renegotiates later) with, in order, an H.264 video
-// m-line (constrained baseline, profile-level-id 42e01f, packetization-mode 1, NACK feedback and
-// an RTX format), an Opus audio m-line, both sendrecv, and the `data` DataChannel created before
-// the offer; max-bundle is node-datachannel's default (reachy-daemon-api.md §9.1–9.2,
-// h264-webrtc.md §2). Sends the RTP the engine hands it, reports RTCP keyframe and retransmission
-// requests and the consumer's decoded audio. Its own ICE candidates go out only once the consumer's
-// answer is applied (see `#localCandidates`). Teardown follows h264-webrtc.md §5.4: the engine stops
-// feeding it first, then `pc.close()`, never the global `cleanup()`. Owns no encoding and no timers.
+// One consumer session of the wireless-mode producer: a node-datachannel PeerConnection that OFFERS
+// once (no renegotiation) an H.264 m-line (constrained baseline 42e01f, packetization-mode 1, NACK,
+// RTX), an Opus m-line, both sendrecv, and the `data` DataChannel, max-bundle (reachy-daemon-api.md
+// §9.1–9.2, h264-webrtc.md §2). Sends the RTP the engine hands it, reports keyframe and
+// retransmission requests and the consumer's decoded audio; its ICE candidates go out once the answer
+// is applied (`#localCandidates`). Teardown (§5.4): the engine stops feeding it, then `pc.close()`,
+// never the global `cleanup()`. Owns no encoding and no timers.
 import nodeDataChannel, { type DataChannel, type PeerConnection, type Track } from 'node-datachannel';
 import type { Logger } from '../../logging/logger.ts';
 import { parseRtpPacket } from '../../media/rtp/rtp-packet.ts';
