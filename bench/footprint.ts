@@ -1,15 +1,11 @@
 // `npm run bench -- --only footprint` (and `node bench/footprint.ts`): a running driver's resident
-// memory and idle CPU, and what `capture_video_frame` costs it, each against its issue 11 goal:
-// RSS idle without media (≤ 120 MB) and with media streaming (≤ 160 MB), RSS after 200 and after
-// 1,000 captures (flat) and after 2,000 (levelled off), CPU % of one core over IDLE_WINDOW_MS without media (≤ 1 %) and streaming
-// with no captures (≤ 4 %) — right after start and, driver alone, once steady — and the full
-// `capture_video_frame` round trip on the Wireless sim (H.264 720p) as a ratio to a bare sharp
-// encode of the same picture in this process (≤ 1.5×), back to back and one frame period apart
-// (each capture a new picture), and the driver's CPU time per capture. With --sim the emulator and
-// its media producer (test pattern, VP8/H.264 encoders, WebRTC) run in a process the driver forks,
-// not counted here (before 2026-12-05 they ran inside the driver's); the "driver alone" rows run
-// `emulate` apart (with and without media). Readings come from /proc/<pid> (Linux).
-// Owns only measurement; no assertions.
+// memory and idle CPU, and what `capture_video_frame` costs it, each against its issue 11 goal
+// (GOALS): RSS idle with and without media and after 200, 1,000 and 2,000 captures; CPU % of one
+// core without media and streaming with no captures, right after start and (driver alone) once
+// steady; the capture round trip on the Wireless sim (H.264 720p) as a ratio to a bare sharp encode
+// of the same picture in this process; the driver's CPU time per capture. With --sim the emulator
+// runs in a process the driver forks, not counted; the "driver alone" rows run `emulate` apart.
+// Readings come from /proc/<pid> (Linux). Owns only measurement; no assertions.
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import sharp from 'sharp';
@@ -78,6 +74,12 @@ function keepSmaps(pid: number, label: string): void {
   const dir = process.env[SMAPS_ENV];
   if (dir) writeFileSync(`${dir}/${pid}-${label}.smaps`, readFileSync(`/proc/${pid}/smaps`));
 }
+/**
+ * Issue 11 goals: RSS idle ≤ 120 MB without media and ≤ 160 MB with media streaming; CPU % of one
+ * core over IDLE_WINDOW_MS ≤ 1 % without media and ≤ 4 % streaming with no captures; the capture
+ * round trip ≤ 1.5× the bare sharp encode. RSS after 1,000 captures should be flat and after 2,000
+ * levelled off (no number: read from the report's RSS line).
+ */
 export const GOALS = { rssNoMediaMb: 120, rssMediaMb: 160, cpuNoMediaPct: 1, cpuStreamingPct: 4, captureRatio: 1.5 } as const;
 
 async function call(nc: NatsConnection, deviceId: string, method: string, params: Record<string, unknown> = {}): Promise<Record<string, any>> {
@@ -286,6 +288,9 @@ export interface FootprintReport {
   readonly rows: readonly FootprintRow[];
 }
 
+// The --sim rows' emulator and its media producer (test pattern, VP8/H.264 encoders, WebRTC) run in
+// a process the driver forks, not counted (before 2026-12-05 they ran inside the driver's); the
+// driver-alone rows run `emulate` apart, with and without media.
 export async function runFootprintBench(): Promise<FootprintReport> {
   const broker = await startBroker();
   const rows: FootprintRow[] = [];

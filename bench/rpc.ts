@@ -1,12 +1,10 @@
 // `npm run bench [-- --only rpc]` (issue 11): `get_status` over NATS `.cmd` on the driver alone
-// (`src/cli.ts run --target` an `emulate` process, --no-media; `--rpc-with-sim`: `run --sim`, the
-// emulator in the process it forks) vs the bare echo (bench/rpc-echo.ts, own
-// process, same NATS library, same reply size), one private nats-server, this process the client:
-// p50 at 1 in flight, p99 and throughput at 64, open-loop 1,000 req/s (lost, p99), once V8 has
-// settled (the first calls' p50 is printed as context). The two alternate so machine load hits
-// both; ratios count, absolutes are context. Measurement only, no assertions.
-// Flags: --rpc-paced-s N, --rpc-cpu-prof DIR, --rpc-driver-flags "NODE FLAGS" (driver process only),
-// --rpc-with-sim.
+// (`src/cli.ts run --target` an `emulate` process, --no-media; with `--rpc-with-sim`, `run --sim`,
+// the emulator in the process it forks) vs the bare echo (bench/rpc-echo.ts: own process, same NATS
+// library, same reply size); one private nats-server, this process the client. p50 at 1 in flight,
+// p99 and throughput at 64, open-loop 1,000 req/s (lost, p99), once V8 has settled (the first
+// calls' p50 is printed as context). The two alternate so machine load hits both; ratios count,
+// absolutes are context. Measurement only, no assertions. Flags: `rpcBenchOptions`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -412,7 +410,10 @@ export function formatRpcBench(r: RpcBenchReport): string {
   ].join('\n');
 }
 
-/** `--rpc-paced-s N`, `--rpc-cpu-prof DIR` and `--rpc-driver-flags "FLAGS"` from the bench's argv. */
+/**
+ * `--rpc-with-sim`, `--rpc-paced-s N`, `--rpc-cpu-prof DIR` and `--rpc-driver-flags "NODE FLAGS"`
+ * (given to the driver process only) from the bench's argv.
+ */
 export function rpcBenchOptions(argv: ReadonlyArray<string>): RpcBenchOptions {
   const value = (flag: string) => {
     const at = argv.indexOf(flag);

@@ -1,12 +1,11 @@
 // `npm run bench`: cost of the `capture_video_frame` encoder on 1280×720 frames (the wireless
 // camera's default mode, reachy-daemon-api.md §9.3), as p50/p99 in ms and as ratios to the bare
 // sharp encode of the same frame with the same settings, measured in the same process and
-// interleaved so drift hits every case alike. Owns only measurement; no assertions (benchmarks are
-// never timed tests). Decode cost goes through the hook `runFrameEncodingBench({ decodeFrame })`:
-// `npm run bench` feeds it the media link's H.264 decoder (src/adapters/media-link/video-decoder.ts)
-// on 720p frames encoded once up front with libx264 like the robot's stream (h264-webrtc.md §3.1,
-// §5.2), timing decode + packed I420 copy-out per frame as a ratio to the bare sharp encode.
-// Spec: reference-driver.md §5.1; ecosystem.md §5.3 (settings and earlier measurements).
+// interleaved so drift hits every case alike; and the H.264 decode cost per frame through the hook
+// `runFrameEncodingBench({ decodeFrame })` (`h264DecodeFrames`). Also runs the other parts
+// (`--only a,b`, PARTS), each measured in its own file. Owns only measurement; no assertions
+// (benchmarks are never timed tests). Spec: reference-driver.md §5.1; ecosystem.md §5.3 (settings
+// and earlier measurements).
 import { availableParallelism } from 'node:os';
 import * as Result from 'effect/Result';
 import sharp from 'sharp';
@@ -226,9 +225,12 @@ export async function runFrameEncodingBench(options: { readonly iterations?: num
 }
 
 /**
- * `decodeFrame` for the hook: H.264 720p access units like the robot's (constrained baseline, two
- * slices, SPS/PPS before each IDR, 5 Mbit/s), encoded once with libx264, then decoded in order —
- * back to the IDR after each I-frame period — each call answering the packed I420 picture.
+ * `decodeFrame` for the hook, as `npm run bench` feeds it: H.264 720p access units like the robot's
+ * (constrained baseline, two slices, SPS/PPS before each IDR, 5 Mbit/s; h264-webrtc.md §3.1, §5.2),
+ * encoded once up front with libx264, then decoded in order by the media link's decoder
+ * (src/adapters/media-link/video-decoder.ts), back to the IDR after each I-frame period, each call
+ * answering the packed I420 picture: a sample is decode + copy-out, reported as a ratio to the bare
+ * sharp encode.
  */
 export function h264DecodeFrames(): { readonly decodeFrame: DecodeFrame; close(): void } {
   const encoder = openH264TestEncoder({ width: WIDTH, height: HEIGHT, keyframeInterval: DECODE_GOP_FRAMES, slices: 2, bitRate: DECODE_BITRATE_BPS });

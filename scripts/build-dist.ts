@@ -1,15 +1,11 @@
 // `npm run build` (run by `npm pack` through `prepack`): the installed package's JavaScript. Node
 // strips TypeScript types everywhere except under node_modules, so an installed copy cannot run
-// src/*.ts; this bundles src/cli.ts with rolldown into dist/cli.js (and the --sim emulator's process
-// entry into dist/emulator-child.js) plus chunks (each command's lazily imported modules stay
-// lazy), together with the pure-JavaScript libraries on the path to a running driver (BUNDLED). Loading ~450 separate modules cost more start-up time than the code in
-// them (bench/startup.ts: 0.76 s of CPU to the first answer as separate files, 0.39 s bundled, a
-// bare responder 0.14 s). Native addons and the libraries only some commands use stay imports of
-// the installed dependencies (the list and its rule: scripts/dist-bundled.ts). The bundled
-// libraries' license texts go to dist/THIRD_PARTY_LICENSES. Files under src/ that are not
-// TypeScript (the settings page) are copied to the same place in dist/, except WebAssembly text
-// (compiled into a TypeScript module by `npm run wasm`). A clone keeps running src/
-// directly (bin/reachy-mini-driver.mjs); `npm run typecheck` checks types.
+// src/*.ts: this bundles src/cli.ts and the --sim emulator's process entry with rolldown into
+// dist/cli.js and dist/emulator-child.js plus lazy chunks, with the pure-JavaScript libraries on
+// the path to a running driver (BUNDLED); native addons and the libraries only some commands use
+// stay imports (the list and its rule: scripts/dist-bundled.ts). Also writes
+// dist/THIRD_PARTY_LICENSES and copies src/'s other files. A clone keeps running src/ directly
+// (bin/reachy-mini-driver.mjs); `npm run typecheck` checks types.
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +16,10 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SRC = join(ROOT, 'src');
 const DIST = join(ROOT, 'dist');
 
+/**
+ * Files under src/ that are not TypeScript (the settings page), copied to the same place in dist/;
+ * not WebAssembly text, which `npm run wasm` compiles into a TypeScript module.
+ */
 function assetsUnder(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
@@ -70,6 +70,9 @@ function writeThirdPartyLicenses(moduleIds: Iterable<string>): number {
 }
 
 rmSync(DIST, { recursive: true, force: true });
+// Bundled because loading ~450 separate modules cost more start-up time than the code in them
+// (bench/startup.ts: 0.76 s of CPU to the first answer as separate files, 0.39 s bundled, a bare
+// responder 0.14 s); each command's lazily imported modules stay lazy, in chunks of their own.
 // The --sim emulator's own process (src/adapters/emulator-process.ts) forks dist/emulator-child.js.
 const bundle = await rolldown({ input: { cli: join(SRC, 'cli.ts'), 'emulator-child': join(SRC, 'sim', 'emulator-child.ts') }, platform: 'node', external: isExternal, logLevel: 'warn' });
 const { output } = await bundle.write({ dir: DIST, format: 'esm', chunkFileNames: '[name]-[hash].js' });

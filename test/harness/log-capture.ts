@@ -1,5 +1,7 @@
 // Captures the driver's log lines in-process (src/logging/logger.ts writes through one sink): tests
-// read what a user would see on stderr. Owns only the capture and the restore of the default sink.
+// read what a user would see on stderr. Owns only the capture, a filter by level and text, and the
+// restore of the default sink (stderr) and level (info). The line format and the redaction of
+// secrets stay the logger's.
 import { setLogLevel, setLogSink, type LogLevel } from '../../src/logging/logger.ts';
 
 export interface LogCapture {

@@ -1,5 +1,7 @@
-// What tests ask of processes they started, read from Linux's /proc: is a pid alive, which children
-// of a process run a given entry, and waiting for a pid to be gone. Owns nothing but the reads.
+// What tests ask of processes they started: is a pid alive (signal 0), which children of a process
+// run a given entry (Linux's /proc/<pid>/task/<pid>/children and cmdline), and waiting for a pid to
+// be gone (polled every 50 ms). Owns nothing but these reads: starting, signalling and reaping the
+// processes are the tests' own.
 import { readFileSync } from 'node:fs';
 
 export function pidAlive(pid: number): boolean {

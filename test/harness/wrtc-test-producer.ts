@@ -1,14 +1,11 @@
-// A stand-in for the robot's webrtcsink producer in loopback tests (ecosystem.md §5.4:
-// @roamhq/wrtc can be a test peer, not the robot path): registered in-process with the emulator's
-// signalling server under meta {name: "reachymini"}, it OFFERS per consumer session, like
-// webrtcsink (reachy-daemon-api.md §9.2, h264-webrtc.md §2): max-bundle, VP8 video from
-// `nonstandard.RTCVideoSource` (the moving test pattern), Opus audio sendrecv from
-// `nonstandard.RTCAudioSource` (a tone of known amplitude), and a `data` DataChannel created
-// before the offer (libwebrtc's default offer: VP8 first, with RTX and NACK feedback). It records
-// the audio it receives (`RTCAudioSink`) and reports PLIs, NACKs, retransmissions and our receiver
-// reports from its stats. Optionally each session's media runs through a UdpLossProxy to lose
-// video on purpose.
-// wrtc cannot send H.264 (§5.4); the H.264 path is tested offline. Test code only.
+// A stand-in for the robot's webrtcsink producer in loopback tests (ecosystem.md §5.4: @roamhq/wrtc
+// can be a test peer, not the robot path): registered in-process with the emulator's signalling
+// server under meta {name: "reachymini"}, it OFFERS per consumer session, like webrtcsink
+// (reachy-daemon-api.md §9.2, h264-webrtc.md §2): max-bundle, VP8 video (the moving test pattern),
+// Opus audio sendrecv (a tone of known amplitude) and a `data` DataChannel. It records the audio it
+// receives and reports PLIs, NACKs, retransmissions and our receiver reports from its stats;
+// optionally a UdpLossProxy loses video on purpose. wrtc cannot send H.264 (§5.4); the H.264 path
+// is tested offline. Test code only.
 import wrtc from '@roamhq/wrtc';
 import type { IcePayload } from '../../src/media/signalling/protocol.ts';
 import type { ProducerRegistration, ProducerSession, SignallingServer } from '../../src/sim/signalling-server.ts';
@@ -195,6 +192,10 @@ export function startWrtcTestProducer(options: WrtcTestProducerOptions): WrtcTes
     }
   }, CHUNK_MS);
 
+  // Each consumer session: VP8 video from `nonstandard.RTCVideoSource`, Opus audio sendrecv from
+  // `nonstandard.RTCAudioSource`, and a `data` DataChannel created before the offer (libwebrtc's
+  // default offer: VP8 first, with RTX and NACK feedback); the audio the consumer sends is recorded
+  // through `RTCAudioSink`.
   const openSession = (session: ProducerSession) => {
     const pc = new api.RTCPeerConnection({ iceServers: [], bundlePolicy: 'max-bundle' });
     const tracks = [videoSource.createTrack(), audioSource.createTrack()];

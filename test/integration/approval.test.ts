@@ -1,12 +1,10 @@
 // Human approval over NATS against the emulator (issue 14 item 5): a driver started with
 // `--require-approval goto_pose --approval-timeout 1` holds the agent's goto_pose until the
-// supervisor (on the `.supervisor` subject) approves or denies it. Transcripts: no decision within
-// 1 s → ApprovalTimeout and nothing moved; the request is announced (`approval_requested`), listed
-// by get_status and list_approvals, approved → the goto's normal result and the emulator's motion
-// record shows the move; denied → ApprovalDenied and nothing reached the robot; a stop_motion
-// while it waits ends it and a later approve moves nothing; a state change while it waits is
-// checked again at approval; functions not in the list are not held; set_safety_policy adding a
-// function holds the next call. The emulator's motion record and command log are the ground truth.
+// supervisor (on the `.supervisor` subject) approves or denies it. Transcripts, one per test: no
+// decision, approval, denial, a stop_motion while it waits, a state change before the approval,
+// calls not in the list, and set_safety_policy adding a function to it. The emulator's motion
+// record and command log are the ground truth. The stage's own decisions without NATS are
+// test/unit/approval-stage.test.ts.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startMeshScene, waitFor, type MeshScene } from '../harness/driver-harness.ts';
 import { rpc, type Recorded } from '../harness/mesh-peer.ts';

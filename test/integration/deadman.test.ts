@@ -1,12 +1,11 @@
 // The dead-man stop over NATS against the emulator (issue "safety policy", item 4): with
 // `--deadman 300`, an agent that streams look_at_world targets or starts a long goto_pose and then
-// falls silent has its motion stopped — the stream ended with a hold, the goto cut short — within
-// the dead-man time plus one tick and the driver's own stop path; a `safety_event` `deadman_stop`
-// names it; get_status says so; the interlock stays safe. Another agent's calls do not keep a
-// silent commander's motion alive; the commander's own calls do (get_status as a device, lease
-// renewals). Off by default; set_safety_policy turns it on and off live. The emulator's motion
-// record (its own clock, the test process's performance.now()) is the ground truth; the exact
-// bound on virtual time is test/simulation/deadman.test.ts.
+// falls silent has its motion stopped (stream held, goto cut short) within the dead-man time plus
+// one tick and the driver's stop path, with a `safety_event` `deadman_stop`, get_status saying so
+// and the interlock still safe; another agent's calls do not keep it alive, the commander's own do.
+// Off by default; set_safety_policy turns it on and off live. The emulator's motion record (its own
+// clock, the test process's performance.now()) is the ground truth; the exact bound on virtual time
+// is test/simulation/deadman.test.ts.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { MoveRecordEntry } from '../../src/sim/motion-record.ts';
 import { startMeshScene, waitFor, type MeshScene } from '../harness/driver-harness.ts';

@@ -1,13 +1,11 @@
 // Issue 13 part 4, a fleet on a NATS cluster: three real nats-server nodes joined by routes on
 // loopback, 20 `--sim --no-media` drivers (half D2D presence, half registry mode) each given all
 // three URLs, a replicated registry (one member per node) and a client on a node that survives.
-// Transcript: the client lists the 20 and calls each; the node holding the most drivers (at least
-// a third) is killed (SIGKILL); every driver that was on it answers `get_status` again within 2 s;
-// afterwards each driver has exactly one connection, one `.cmd` subscriber, one micro-service
-// instance and one fresh registration; every audit record (written before, during and after the
-// failover) reached the `.audit` subject, in order, as in the driver's audit file. The cluster runs
-// JetStream: the drivers create DC_AUDIT with 3 replicas, and after the kill each driver's records in
-// the stream are exactly its file (chain unbroken, no duplicate), the ones written during the failover included.
+// Transcript: the client lists the 20 and calls each; the node holding the most drivers (at least a
+// third) is killed (SIGKILL); each driver that was on it answers `get_status` again within 2 s;
+// then every driver has one connection, `.cmd` subscriber, micro-service instance and fresh
+// registration; every audit record (before, during and after the failover) reached `.audit` in
+// order, and DC_AUDIT (3 JetStream replicas, made by the drivers) holds exactly each driver's file.
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

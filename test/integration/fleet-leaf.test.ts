@@ -1,12 +1,11 @@
-// Issue 13 part 4, a robot on a leaf node: a robot-local nats-server (the leaf) joined to the mesh's
-// hub through a link the test can cut; the driver (`--sim --no-media`) and a local supervisor (a
-// safety panel on the robot's network) connect to the leaf, a mesh client to the hub. Transcript:
-// the hub client lists and calls the robot through the link; the link is cut — the local e-stop on
-// the `.supervisor` subject still trips the interlock and is answered, the driver never notices,
-// the hub client gets NoResponders; the link returns — mesh calls resume (measured) and see the
-// tripped interlock; the hub crashes and restarts — the same again. The audit file keeps every
-// record; a recorder on the leaf gets them all, one on the hub only those published while linked
-// (core NATS keeps nothing for a link that is down).
+// Issue 13 part 4, a robot on a leaf node: a robot-local nats-server (the leaf) joined to the
+// mesh's hub through a link the test can cut; the driver (`--sim --no-media`) and a local
+// supervisor (a safety panel on the robot's network) connect to the leaf, a mesh client to the hub.
+// Transcript: the hub client lists and calls the robot through the link; the link is cut — the
+// local e-stop on the `.supervisor` subject still trips the interlock and is answered, the driver
+// never notices, the hub client gets NoResponders; the link returns — mesh calls resume (measured)
+// and see the tripped interlock; the hub crashes and restarts — the same again. The audit file and
+// a leaf-side recorder keep every record; a hub-side one gets only those published while linked.
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

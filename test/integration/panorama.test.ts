@@ -1,13 +1,11 @@
 // Transcript of `reachy-mini-driver panorama` (the real CLI) against a `--sim` driver over a test
-// broker, the emulator's camera looking into its synthetic 360° room (src/sim/media/world-scene.ts):
-// a scan writes every frame with its pose in the name, manifest.json with the reference's fields
-// and the device_connect block, strips per pitch, the grid and panorama.jpg, in which each coloured
-// yaw marker sits at the column of its world yaw; --json prints one line per frame; the lease is
-// held during the scan (another caller gets LeaseHeld) and free after; Ctrl-C stops the robot,
-// releases the lease and writes what was captured (exit 130); exit 1 when nothing could be
-// written (the lease is someone else's), exit 2 when the device never appears; --full-360 under the
-// default envelope (head yaw ±45°) takes only the poses whose head world yaw is inside it, says so
-// once, and no move is refused.
+// broker, the emulator's camera in its synthetic 360° room (src/sim/media/world-scene.ts): a scan
+// writes every frame with its pose in the name, manifest.json with the reference's fields
+// (reference-driver.md §6.2) and the device_connect block, strips, the grid and panorama.jpg, each
+// coloured yaw marker at the column of its world yaw; --json; the lease held during the scan only;
+// Ctrl-C (exit 130), exit 1 and exit 2; --full-360 under the default envelope taking only the poses
+// inside it, no move refused. The scan's call order without a broker is
+// test/client/panorama-scan.test.ts.
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,5 +1,7 @@
 // capture_video_frame's max_age_ms (issue 12 §6): a frozen producer leaves an old picture on the
 // link; past max_age_ms the capture answers FrameTooOld {age_ms, max_age_ms}, a fresh one passes.
+// Checks the decision (src/media/frame-freshness.ts), its JSON-RPC error and the parameter's
+// default and bounds; not the capture's wait for a picture (src/actors/media-frame-calls.ts).
 import { Result } from 'effect';
 import { describe, expect, test } from 'vitest';
 import { DEFAULT_MAX_FRAME_AGE_MS, FRAME_AGE_RANGE, frameTooOld } from '../../src/media/frame-freshness.ts';

@@ -1,14 +1,11 @@
-// Model-based test of the approvals machine (src/machines/approvals.machine.ts): paths generated
-// from the machine with `TestModel` (one per adjacency edge, payload variants included, each path
-// ending in the expiry of whatever is still pending), replayed on the real actor — run as the child
-// of a recording test parent, as the root spawns it — with fake timers. Each step is checked
-// against an independent oracle written from the brief: the pending list after it, and what the
-// parent hears (requested; decided approved / denied / stopped / timeout with who and why; the
-// supervisor's answer, ApprovalNotFound for an id not pending). A stop ends every pending motion
-// request and no other; the one timer fires exactly at the earliest expiry, not a millisecond
-// earlier, re-armed on every change; a request beyond the list's room is denied at once by
-// `driver` and never listed (run with room for both requests and for one). Every (state, event) pair that is not an edge is refused
-// (`can()` false, nothing changes, nothing heard). Measured transition coverage at the end.
+// Model-based test of the approvals machine (src/machines/approvals.machine.ts): one `TestModel`
+// path per adjacency edge (payload variants included, each ending in the expiry of whatever is
+// still pending), replayed on the real actor — the child of a recording test parent, as the root
+// spawns it — with fake timers. Each step is checked against an independent oracle written from
+// the brief: the pending list, and what the parent hears (requested; decided approved / denied /
+// stopped / timeout with who and why; the supervisor's answer, ApprovalNotFound for an id not
+// pending). Every non-edge pair is refused (`can()` false, nothing changes, nothing heard);
+// coverage is measured at the end. Not here: the root's approval stage (approvals-root.test.ts).
 import { describe, expect, vi } from 'vitest';
 import type { ActorLogic, EventObject, SnapshotFrom } from 'xstate';
 import { approvalsMachine, type ApprovalsContext, type ApprovalsEvent, type ApprovalsInput, type ApprovalsMachine, type PendingApproval } from '../../src/machines/approvals.machine.ts';
@@ -128,6 +125,9 @@ const OTHER_RUN: Record<number, Record<string, string>> = {
   1: { 'approvals.holding: approval.request#1 [and] → approvals.holding': 'a second pending request: the run with room for two takes it' },
 };
 
+// Run with room for both requests and for one: a request beyond the list's room is denied at once
+// by `driver` and never listed. A stop ends every pending motion request and no other; the one
+// timer fires exactly at the earliest expiry, not a millisecond earlier, re-armed on every change.
 describe.each([2, 1])('approvals machine, room for %i', (maxPending) => {
   const input: ApprovalsInput = { maxPending };
   const logic = approvalsMachine as unknown as ActorLogic<SnapshotFrom<ApprovalsMachine>, Ev, ApprovalsInput>;

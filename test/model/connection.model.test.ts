@@ -1,15 +1,11 @@
-// Model-based test of the connection machine (src/machines/connection.machine.ts): paths generated
-// from the machine with `TestModel` (one per adjacency edge, payload variants included), replayed on
-// the real actor with a deferred `probeDaemon` and a recording `daemonLink` callback actor under fake
-// timers. Each step is checked against an independent oracle written from the brief (next state,
-// attempt/lastError/connects, one `connection.changed` per state entry with the entry time), the
-// probe runs exactly while `connecting` (aborted when left early), the live link runs exactly while
-// `connected` (cleaned up on exit), and the back-off timer fires exactly `reconnectBackoffMs(attempt)`
-// (its jitter fixed at MODEL_RANDOM through the machine's input) after entering `backoff`, not a
-// millisecond earlier. A path that reaches `connected` then loses
-// the link and backs off, so the attempt counter must have been reset by the successful connect.
-// Every (state, event) pair that is not an edge must be refused. A final test asserts every edge
-// was walked.
+// Model-based test of the connection machine (src/machines/connection.machine.ts): one `TestModel`
+// path per adjacency edge (payload variants included), replayed on the real actor under fake
+// timers with a deferred `probeDaemon` and a recording `daemonLink` (no real daemon or socket).
+// Each step is checked against an independent oracle written from the brief: next state, attempt /
+// lastError / connects, one `connection.changed` per state entry with the entry time; the probe
+// runs exactly while `connecting` (aborted when left early), the link exactly while `connected`
+// (cleaned up on exit); the back-off fires exactly `reconnectBackoffMs(attempt)` after entering
+// `backoff`, not 1 ms earlier. Every non-edge pair is refused; every transition is taken.
 import { describe, expect, test, vi } from 'vitest';
 import { createActor, fromCallback, fromPromise, getInitialSnapshot, type ActorLogic, type SnapshotFrom } from 'xstate';
 import {

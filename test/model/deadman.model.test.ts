@@ -1,12 +1,11 @@
-// Model-based test of the dead-man machine (src/machines/deadman.machine.ts): paths generated from
-// the machine with `TestModel` (one per adjacency edge, payload variants included), for a driver
-// started with the dead-man off and with it on, replayed on the real actor — the child of a
-// recording test parent, as the root spawns it — with fake timers. Each step is checked against
-// an independent oracle written from the brief (state, time in force, commander, when it was last
-// heard, last stop, what the root hears); a path that ends armed lets the deadline pass, which must
-// fire exactly at last heard + the dead-man time, not a millisecond earlier, with
-// `deadman.expired` to the root. Every (state, event) pair that is not an edge must be refused.
-// Transition coverage is measured. `deadmanStatus` (get_status) is checked against the snapshot.
+// Model-based test of the dead-man machine (src/machines/deadman.machine.ts): one `TestModel`
+// path per adjacency edge (payload variants included), dead-man off and on at start, replayed on
+// the real actor — the child of a recording test parent, as the root spawns it — with fake timers.
+// Each step is checked against an independent oracle written from the brief (state, time in force,
+// commander, last heard, last stop, what the root hears); a path that ends armed must fire
+// `deadman.expired` to the root exactly at last heard + the dead-man time, not 1 ms earlier.
+// Non-edges are refused; transition coverage is measured. Not here: the root stopping motion on
+// expiry (test/simulation/deadman.test.ts, on the composed driver).
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import type { ActorLogic, SnapshotFrom } from 'xstate';
 import { deadmanMachine, deadmanMayStop, deadmanStatus, silentForDeadmanTime, isStreamCommand, motionRunning, runningCommander, type DeadmanContext, type DeadmanEvent, type DeadmanExpired, type DeadmanInput, type DeadmanMachine } from '../../src/machines/deadman.machine.ts';
@@ -155,6 +154,7 @@ describe.each([
   });
 });
 
+// `deadmanStatus` (get_status) is checked against the snapshot; the pure motion readings beside it.
 describe('dead-man status and motion reading', () => {
   afterEach(() => vi.useRealTimers());
 

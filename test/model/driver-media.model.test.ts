@@ -1,17 +1,11 @@
 // Model-based test of the root driver machine's media gate (src/machines/driver.machine.ts,
-// `rpc.media`). The gate reads the daemon link (the connection child), the media child's session
+// `rpc.media`), which reads the daemon link (the connection child), the media child's session
 // state and the root's audio input/output switches. The model is that WORLD as the brief describes
-// it: an independent machine of link state × session state × switches, moved by the link reports,
-// the session's moves and the switch RPCs (which move it only when the oracle lets them run). One
-// generated path per adjacency edge is replayed on the real root (real children — the media child
-// is the real session machine driven through its session actor (root-children.ts) — fake probe/link):
-// after every step the link, the session and the switches are the world's. In every reachable world
-// state, every media RPC: `can()` agrees with an independent oracle of the gate rules,
-// `explainRefusal` names the most fundamental reason with its typed error, and on a fresh root walked
-// there an accepted call reaches the media child exactly once as `media.call.<fn>` and its answer
-// becomes exactly one `rpc.outcome` (a refused one reaches nothing and is never answered). Every
-// transition is walked; the `--no-media` root has no media child and refuses every media call with
-// MediaUnavailable; `mesh.restart` / `media.restart` respawn those children.
+// it: an independent machine of link × session × switches, moved by the link reports, the
+// session's moves and the switch RPCs (only when the oracle lets them run). One generated path per
+// adjacency edge is replayed on the real root (real children — the media child driven through its
+// session actor, root-children.ts — fake probe/link); after every step the link, the session and
+// the switches are the world's. Every transition is walked. Other RPCs: driver.model.test.ts.
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { assign, createActor, createMachine, type ActorLogic, type AnyStateMachine, type SnapshotFrom } from 'xstate';
 import { driverMachine, driverStatus, explainRefusal, viewOf, type DriverEmitted, type DriverEvent, type DriverInput } from '../../src/machines/driver.machine.ts';
@@ -199,6 +193,11 @@ describe('driver machine: the media gate, world model', () => {
     expect(mirrorOf(current())).toEqual(expected.context);
   });
 
+  // In every reachable world state, every media RPC: `can()` agrees with an independent oracle of
+  // the gate rules, `explainRefusal` names the most fundamental reason with its typed error, and on
+  // a fresh root walked there an accepted call reaches the media child exactly once as
+  // `media.call.<fn>` and its answer becomes exactly one `rpc.outcome` (a refused one reaches
+  // nothing and is never answered).
   test.each([...prefixes.keys()].map((k) => [k] as const))('in %s every media call is gated as the oracle says and forwarded once when accepted', async (key) => {
     const world = JSON.parse(key) as Mirror;
     for (const event of RPCS) {
@@ -228,6 +227,8 @@ describe('driver machine: the media gate, world model', () => {
   });
 });
 
+// Outside the world model: the `--no-media` root has no media child and refuses every media call
+// with MediaUnavailable; `mesh.restart` / `media.restart` respawn those children.
 describe('driver machine: the media gate', () => {
   let sut: ReturnType<typeof createSut> | undefined;
   afterEach(() => sut?.actor.stop());

@@ -1,16 +1,11 @@
 // Model-based test of the root driver machine (src/machines/driver.machine.ts), which spawns its
-// children (connection, power, interlock, lease, motion; a quiet mesh, no media) and decides with one function. The root's
-// own state is one; what gates RPCs is its children's states, which only the real children hold —
-// so the model is the WORLD as the brief describes it: an independent machine (below) of the
-// gate-relevant child states (daemon link, power, interlock, lease holder, a stop in progress) and the report events /
-// privileged RPCs that move them. `TestModel` generates paths from it (one per adjacency edge); each
-// is replayed on the real root — built with `driverMachine.provide` and fake probe/link/executor
-// actors — by sending the root its report events, and after every step the children must be in
-// the world's states. In every reachable world state, for every RPC: `snapshot.can(rpc)` must equal
-// the oracle's decision AND `explainRefusal` must give the oracle's `_tag` (they are one function),
-// and on a fresh root walked there, an accepted RPC must produce exactly one `rpc.outcome` (answers
-// flow back from the children) and a refused one none. A final test asserts every edge was walked —
-// for both `privilegedRpc` settings and both lease policies.
+// children (connection, power, interlock, lease, motion; a quiet mesh, no media) and decides with
+// one function. Its own state is one; its children's states gate RPCs, so the model is the WORLD
+// as the brief describes it: an independent machine of the gate-relevant child states (daemon link,
+// power, interlock, lease holder, a stop in progress), moved by reports and privileged RPCs. One
+// `TestModel` path per adjacency edge is replayed on the real root (root-children.ts, fake I/O);
+// after every step the children are in the world's states. Every edge is walked, for both
+// `privilegedRpc` settings and both lease policies. The media gate: driver-media.model.test.ts.
 import { describe, expect, test, vi } from 'vitest';
 import { createActor, createMachine, stateIn, type AnyStateMachine, type ActorLogic, type SnapshotFrom } from 'xstate';
 import { driverMachine, driverStatus, explainRefusal, viewOf, type DriverEvent, type DriverInput, type DriverMachine, type LeasePolicy, type PrivilegedRpc } from '../../src/machines/driver.machine.ts';
@@ -328,6 +323,8 @@ describe.each(CONFIGS)('root driver machine, privileged RPC $privilegedRpc, leas
 
   const worldKeys = [...prefixes.keys()];
 
+  // In every reachable world state, for every RPC: `snapshot.can(rpc)` equals the oracle's decision
+  // AND `explainRefusal` gives the oracle's `_tag` (they are one function).
   test.each(worldKeys.map((k) => [k] as const))('the gate decides as the oracle in %s (can() and explainRefusal agree)', async (key) => {
     const sut = current();
     for (const e of prefixes.get(key)!) await applyWorld(sut, e as WorldEvent);
@@ -346,6 +343,8 @@ describe.each(CONFIGS)('root driver machine, privileged RPC $privilegedRpc, leas
     }
   });
 
+  // On a fresh root walked to each world state: an accepted RPC produces exactly one `rpc.outcome`
+  // (answers flow back from the children), a refused one none.
   test.each(worldKeys.map((k) => [k] as const))('in %s every accepted RPC is answered exactly once, a refused one never', async (key) => {
     const world = JSON.parse(key) as World;
     for (const [name, rpc] of RPCS) {

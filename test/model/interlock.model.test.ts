@@ -1,12 +1,11 @@
-// Model-based test of the interlock machine (src/machines/interlock.machine.ts): paths generated
-// from the machine with `TestModel` (one per adjacency edge, event payload variants included),
-// replayed on the real actor with fake timers. Each step is checked against an independent oracle
-// written from the brief (next state, who tripped first, trip count, `since` of the last change,
-// emitted `interlock.changed` and `interlock.stop_requested` with its source, and the same stop
-// request sent to the parent — the actor runs as the child of a recording test parent, as the root
-// spawns it). Every (state, event) pair that is not an edge must be refused by the real actor
-// (`can()` false, nothing changes, nothing sent to the parent). A final test asserts every edge was
-// walked.
+// Model-based test of the interlock machine (src/machines/interlock.machine.ts): one `TestModel`
+// path per adjacency edge (event payload variants included), replayed on the real actor — the
+// child of a recording test parent, as the root spawns it — with fake timers. Each step is checked
+// against an independent oracle written from the brief: next state, who tripped first, trip count,
+// `since` of the last change, emitted `interlock.changed` and `interlock.stop_requested` with its
+// source, and the same stop request sent to the parent. Every non-edge (state, event) pair is
+// refused (`can()` false, nothing changes, nothing sent to the parent); every transition is taken.
+// Not here: what the root does with the stop request (driver.model.test.ts).
 import { describe, expect, test, vi } from 'vitest';
 import type { ActorLogic, SnapshotFrom } from 'xstate';
 import {

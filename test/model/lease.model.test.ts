@@ -1,15 +1,11 @@
-// Model-based test of the lease machine (src/machines/lease.machine.ts): paths generated from the
-// machine with `TestModel` (one per adjacency edge, event payload variants included), replayed on
-// the real actor — run as the child of a recording test parent, as the root spawns it — with fake
-// timers. Each step is checked against an independent oracle written from the brief (next state,
-// context, emitted `lease.changed` with the holder AFTER the change, and the `lease.answer` the
-// parent gets for a request carrying a `requestId`: held / released / revoked, or LeaseHeld /
-// NotAllowedInState); the expiry timer must fire exactly at `expiresAt` and not a millisecond
-// earlier, and the pure `acquireDecision`/`leaseDecision` must agree with what the actor grants.
-// Every (state, event) pair the actor does not handle must be refused (`can()` false, nothing
-// changes, nothing sent to the parent). A final test asserts every edge was walked, for both
-// policies. Scenario tests: a lease that lapsed while the event loop lagged (the clock moved, the
-// timer had not fired) is expired, then granted, in one step.
+// Model-based test of the lease machine (src/machines/lease.machine.ts), for both policies: one
+// `TestModel` path per adjacency edge (payload variants included), replayed on the real actor — the
+// child of a recording test parent, as the root spawns it — with fake timers. Each step is checked
+// against an independent oracle written from the brief: next state, context, emitted
+// `lease.changed` (holder AFTER the change), the `lease.answer` to a request with a `requestId`
+// (held / released / revoked, or LeaseHeld / NotAllowedInState); expiry exactly at `expiresAt`, not
+// 1 ms earlier; the pure `acquireDecision`/`leaseDecision` agree with the actor. Non-edges refused;
+// every transition taken; then lapsed-lease scenarios. Not the root's gate (driver.model.test.ts).
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { createActor, type ActorLogic, type EventObject, type SnapshotFrom } from 'xstate';
 import {

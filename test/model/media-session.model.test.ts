@@ -1,12 +1,11 @@
 // Model-based test of the media-session machine (src/machines/media-session.machine.ts): one
-// generated path per adjacency edge, replayed on the real actor with recording session, watcher and
-// call actors and fake timers. At each step the actor is in the model's state, exactly one
-// `media.changed` is emitted per state entry (with that state), the session actor runs exactly
-// while in `session` and the released watcher exactly while in `released` (both stopped on every
-// exit), timers fire exactly on time (not 1 ms early; the back-off's jitter is fixed at MODEL_RANDOM
-// through the machine's input), and a successful stream resets the back-off.
-// Every (state, event) pair that is not an edge is refused. Coverage asserted. In every reachable
-// state each media call starts its own call actor, whose answer is emitted once as `media.result`.
+// generated path per adjacency edge, replayed on the real actor with recording session, watcher
+// and call actors and fake timers. At each step: the model's state; one `media.changed` per state
+// entry (with that state); the session actor runs exactly while in `session` and the released
+// watcher exactly while in `released` (both stopped on every exit); timers fire exactly on time,
+// not 1 ms early (back-off jitter fixed at MODEL_RANDOM through the input); a successful stream
+// resets the back-off. Every non-edge (state, event) pair is refused; transition coverage asserted.
+// Not here: a real WebRTC session, or the root's media gate (driver-media.model.test.ts).
 import { describe, expect, test, vi } from 'vitest';
 import { createActor, fromCallback, getInitialSnapshot, type ActorLogic, type SnapshotFrom } from 'xstate';
 import {

@@ -1,15 +1,11 @@
-// Shared pieces for model-based tests (ecosystem §1.4 pattern 1): collect every event a machine
-// can react to (including `xstate.done/error.actor.<id>` and `xstate.after.<delay>.<state>`),
-// build a `TestModel` whose edges are the listed events the machine can take, generate one path per
-// adjacency edge (shortest prefix, the edge, optional drain events), key edges by event type or
-// payload variant. Transition coverage is measured, not assumed: the transitions the machine
-// DEFINES (every state node's `on`, `after`, `always`, `onDone`, invoke onDone/onError/onSnapshot,
-// each guarded branch apart) against the transitions the real actors TOOK while the generated paths
-// were replayed (their `@xstate.microstep` inspection events), so a path set that misses a branch
-// fails naming it. Test-side helpers register what every model test repeats: the event-list test,
-// fake timers around a fresh recording system under test, one replay test per generated path, and
-// one refusal test per reachable state. Owns no machine knowledge: each test brings its own
-// serialisation of states, its step, its oracle and its bounds.
+// Shared pieces for model-based tests (ecosystem §1.4 pattern 1): list the events a machine
+// declares (`xstate.done/error.actor.<id>` and `xstate.after.<delay>.<state>` included), build a
+// `TestModel` whose edges are the listed events it can take, generate one path per adjacency edge
+// (shortest prefix, the edge, optional drain events), key edges by event type or payload variant.
+// Transition coverage is measured, not assumed: what the machine defines against what the real
+// actors took while the paths were replayed, so a missed branch fails by name. Registers what every
+// model test repeats (event-list test, fake clock, path replays, refusals, coverage). Owns no
+// machine knowledge: each test brings its own state serialisation, step, oracle and bounds.
 import { afterEach, beforeEach, expect, test, vi } from 'vitest';
 import type { Actor, ActorLogic, AnyActorLogic, AnyActorRef, AnyStateMachine, EmittedFrom, EventObject, InspectionEvent, Snapshot } from 'xstate';
 import { TestModel, type TestParam, type TestPath } from 'xstate/graph';
@@ -83,7 +79,10 @@ export function definedTransitions(machine: AnyStateMachine): string[] {
 const takenByPaths = new WeakMap<object, Set<string>>();
 let recording: Set<string> | undefined;
 
-/** Watches every machine actor of `actor`'s system (call before start): what they take counts while a replay records. */
+/**
+ * Watches every machine actor of `actor`'s system (call before start): the transitions they take
+ * (their `@xstate.microstep` inspection events) count while a replay records.
+ */
 export function watchTransitions(actor: AnyActorRef): void {
   actor.system.inspect((event: InspectionEvent) => {
     if (event.type !== '@xstate.microstep' || !recording) return;

@@ -1,17 +1,11 @@
-// Model-based test of the motion machine (src/machines/motion.machine.ts) and its stop fence:
-// paths generated from the machine with `TestModel` (one per adjacency edge, payload variants
-// included), replayed on the real actor — the child of a recording test parent, as the root spawns
-// it — with deferred `executeCommand`/`stopMotion` actors and a recording `stopMove` under fake
-// timers. Each step is checked against an independent oracle written from the brief and the README
-// "Safety" contract: the whole context (fence `epoch`, active command, `supersedes`, orphans with
-// their hold, unknown moves, stop waiters, cancelled commands, stop confirmation), what the parent
-// hears in order (`motion.accepted`, `motion.answer` — MotionCancelled for a command superseded or
-// stopped while its sender ran, MotionNotCompleted for a move that ended badly —, `motion.stop_answer`
-// confirmed on sweep success or unconfirmed at STOP_CONFIRM_TIMEOUT_MS), what it emits
-// (`motion.changed`, `motion.late_move`, `motion.stop_unconfirmed`), the stray moves it stops, and
-// the executor / sweep inputs and timers (move deadline, stop confirmation, stop retry: each fires
-// exactly on time, not 1 ms early). Every (state, event) pair the machine does not handle must be
-// refused. A final test asserts every edge was walked; scenario tests pin the stop guarantee.
+// Model-based test of the motion machine (src/machines/motion.machine.ts) and its stop fence: one
+// `TestModel` path per adjacency edge (payload variants included), replayed on the real actor —
+// the child of a recording test parent, as the root spawns it — with deferred `executeCommand` /
+// `stopMotion` actors and a recording `stopMove` under fake timers (no daemon I/O). Each step is
+// checked against an independent oracle written from the brief and the README "Safety" contract:
+// the whole context, what the parent hears and the machine emits, the strays stopped, executor and
+// sweep inputs, timers on time (in full above `step`). Every (state, event) pair the machine does
+// not handle is refused; every transition is taken; scenario tests pin the stop guarantee.
 import { describe, expect, test, vi } from 'vitest';
 import { fromPromise, getInitialSnapshot, type ActorLogic, type EventObject, type SnapshotFrom } from 'xstate';
 import {
@@ -363,7 +357,17 @@ function dueAt(sut: Sut, event: Ev): number | null {
   return null;
 }
 
-/** Runs one event on the real actor the way it happens in production, and checks it against the oracle. */
+/**
+ * Runs one event on the real actor the way it happens in production, and checks it against the
+ * oracle: the whole context (fence `epoch`, active command, `supersedes`, orphans with their hold,
+ * unknown moves, stop waiters, cancelled commands, stop confirmation); what the parent hears in
+ * order (`motion.accepted`, `motion.answer` — MotionCancelled for a command superseded or stopped
+ * while its sender ran, MotionNotCompleted for a move that ended badly —, `motion.stop_answer`
+ * confirmed on sweep success or unconfirmed at STOP_CONFIRM_TIMEOUT_MS); what it emits
+ * (`motion.changed`, `motion.late_move`, `motion.stop_unconfirmed`); the stray moves it stops; the
+ * executor / sweep inputs; and the timers (move deadline, stop confirmation, stop retry), each
+ * firing exactly on time, not 1 ms early.
+ */
 async function step(sut: Sut, event: Ev): Promise<void> {
   const before = sut.model;
   const mark = sut.emitted.length;

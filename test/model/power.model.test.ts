@@ -1,12 +1,11 @@
-// Model-based test of the power machine (src/machines/power.machine.ts): paths generated from the
-// machine with `TestModel` (one per adjacency edge, event payload variants included), replayed on
-// the real actor with fake timers. Each step is checked against an independent oracle written from
-// the brief and reachy-daemon-api.md §7 (next state, motor mode — gravity compensation is the
-// `compliant` state, gated like asleep —, tracked sequence uuid, the `movable` tag, emitted
-// `power.changed`); a path that ends inside a wake/sleep sequence then runs
-// into the sequence timeout, which must fire exactly SEQUENCE_TIMEOUT_MS after the sequence began.
-// Every (state, event) pair that is not an edge must be refused by the real actor (`can()` false,
-// nothing changes). A final test asserts every edge was walked.
+// Model-based test of the power machine (src/machines/power.machine.ts): one `TestModel` path per
+// adjacency edge (event payload variants included), replayed on the real actor with fake timers.
+// Each step is checked against an independent oracle written from the brief and
+// reachy-daemon-api.md §7: next state, motor mode (gravity compensation is the `compliant` state,
+// gated like asleep), tracked sequence uuid, the `movable` tag, emitted `power.changed`. A path
+// that ends inside a wake/sleep sequence must time out exactly SEQUENCE_TIMEOUT_MS after it began.
+// Every non-edge (state, event) pair is refused (`can()` false, nothing changes); every transition
+// is taken. Not here: how the root gates RPCs on power (driver.model.test.ts).
 import { describe, expect, test, vi } from 'vitest';
 import { createActor, type ActorLogic, type SnapshotFrom } from 'xstate';
 import {

@@ -1,12 +1,11 @@
 // The dead-man bound on virtual time (issue "safety policy", item 4: "a silent agent's stream
 // stopped within the dead-man time plus one tick"): the real composed driver (`--deadman 300`,
 // machines, runtimes, gate, adapters) against the emulator over the in-memory transport with no
-// link latency, every clock faked (sim-world.ts). Calls enter through the gate as the mesh would
+// link latency, every clock faked (sim-world.ts); calls enter through the gate as the mesh would
 // hand them over. The driver decides exactly at last word + dead-man time (the `deadman_stop`
 // record's instant), and the emulator's motion record shows the goto ended / the stream held no
-// later than one 50 Hz tick after that; a commander heard every 290 ms keeps its motion, one gap of
-// 310 ms loses it, at exactly that last word + 300 ms. test/integration/deadman.test.ts is the same
-// over NATS on real time.
+// later than one 50 Hz tick after that. Not here: the same over NATS on real time
+// (test/integration/deadman.test.ts).
 import { afterEach, expect, test } from 'vitest';
 import type { GateResult } from '../../src/actors/rpc-gate.ts';
 import { openWorld, type SimWorld } from './sim-world.ts';

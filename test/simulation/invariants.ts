@@ -1,18 +1,21 @@
-// The safety invariants of issue 9, judged from what a schedule produced: the calls and their
-// answers (virtual times), the audit trail (safety_event records), the emulator's motion record
-// (ground truth of what the robot did) and `get_status` reads. Checked after every step and at the
-// end; each violation names its invariant, the step and what broke:
+// The safety invariants of issue 9 (I1 stop, I2 lease, I3 answer, I4 audit: each defined above
+// `InvariantId`), judged from what a schedule produced: the calls and their answers (virtual
+// times), the audit trail (safety_event records), the emulator's motion record (ground truth of
+// what the robot did) and `get_status` reads. Checked after every step and at the end; each
+// violation names its invariant, the step and what broke. Runs no schedule and drives nothing
+// (run-schedule.ts does): it only judges the views and status reads it is given.
+import type { GateResult } from '../../src/actors/rpc-gate.ts';
+import { DEFAULT_OUTCOME_TIMEOUT_MS } from '../../src/actors/rpc-gate.ts';
+import type { MoveRecordEntry, TargetRecordEntry } from '../../src/sim/motion-record.ts';
+import type { SafetyRecordSeen } from './sim-world.ts';
+
+// The invariants (issue 9):
 //   I1 stop   — no move starts, or keeps running, beyond one stop round trip after a stop
 //               (stop_motion, emergency_stop, supervisor trip) was answered, when a command issued
 //               before the stop caused it; no realtime target from before the stop is applied late.
 //   I2 lease  — at most one lease holder at any instant (audit trail and acquire answers).
 //   I3 answer — every request answered exactly once, none past its timeout.
 //   I4 audit  — every refusal and every interlock/lease change audited, with the state after it.
-import type { GateResult } from '../../src/actors/rpc-gate.ts';
-import { DEFAULT_OUTCOME_TIMEOUT_MS } from '../../src/actors/rpc-gate.ts';
-import type { MoveRecordEntry, TargetRecordEntry } from '../../src/sim/motion-record.ts';
-import type { SafetyRecordSeen } from './sim-world.ts';
-
 export type InvariantId = 'I1-stop' | 'I2-lease' | 'I3-answer' | 'I4-audit';
 
 export interface Violation {

@@ -1,5 +1,8 @@
-// The one back-off formula (src/backoff.ts): the ceiling doubles from the base and caps; the delay is
-// the injected random fraction of the ceiling (full jitter), whole milliseconds, never above it.
+// The one back-off formula (src/backoff.ts): the ceiling doubles from the base and caps; the delay
+// is the injected random fraction of the ceiling (full jitter), whole milliseconds, never above the
+// ceiling nor below zero, even for a random source outside [0, 1). Only the formula: each user's
+// base and cap (such as the mesh registration's 1 s … 30 s, device-connect-protocol.md §2.13) are
+// that user's own.
 import { expect, test } from 'vitest';
 import { backoffCeilingMs, backoffDelayMs } from '../../src/backoff.ts';
 

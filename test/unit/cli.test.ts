@@ -1,5 +1,8 @@
-// The CLI contract: bad configuration exits 2 with exactly one line on stderr naming the problem;
-// `help run` prints the option table; the process never prints credentials.
+// The CLI contract, run as a real process (src/cli.ts): bad configuration exits 2 with exactly one
+// line on stderr naming the problem; missing credentials exit 2 naming both fixes (the security
+// gate of device-connect-protocol.md §3.5); `help run` lists every option with its environment
+// variable. In-process parsing and help are test/unit/cli-command-line.test.ts; precedence and
+// credential handling are test/unit/config.test.ts.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';

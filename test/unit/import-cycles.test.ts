@@ -1,5 +1,7 @@
-// No import circles in src/: every module can be read (and loaded) after the modules it imports.
-// The finder is tested on small synthetic graphs first, so the real check can fail.
+// No import circles in src/: every module can be read (and loaded) after the modules it imports
+// (README "Architecture"). The finder (test/harness/import-graph.ts) is tested on small synthetic
+// graphs first, so the real check can fail. Only relative static imports count, type-only ones
+// included; package imports and dynamic `import()` are not followed.
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { findCycles, readImportGraph, relativeImports } from '../harness/import-graph.ts';

@@ -1,4 +1,7 @@
-// look-at maths against the daemon's own samples (reachy-daemon-api.md §8).
+// look-at maths against the daemon's own samples (reachy-daemon-api.md §8): `lookAtRpyDeg`
+// (src/robot/look-at.ts) gives the published roll, pitch and yaw for four world points, and a point
+// straight behind the head turns 180° about Z. Pure maths only: what look_at_point does with the
+// angles (envelope, zero offsets) is test/unit/envelope-check.test.ts.
 import { expect, test } from 'vitest';
 import { lookAtRpyDeg } from '../../src/robot/look-at.ts';
 

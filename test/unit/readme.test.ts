@@ -1,5 +1,7 @@
-// The README stays true: the two set-up commands, and every configuration key's flag and
-// environment variables appear in its configuration table.
+// The README stays true: the two set-up commands (README "The two commands") and every
+// configuration key's flag and environment variables (`CONFIG_KEYS`, src/config/config.ts) appear
+// in it (README "Configuration"). Only that they appear: not that the commands run, nor the table's
+// defaults or wording.
 import { readFileSync } from 'node:fs';
 import { expect, test } from 'vitest';
 import { CONFIG_KEYS } from '../../src/config/config.ts';

@@ -1,5 +1,8 @@
 // The daemon's refusals of the recorded-move and volume routes as the caller's typed errors
-// (reachy-daemon-api.md §1.2: 404 unknown dataset/move, 500 no hub; §1.6: 500 no volume control).
+// (src/actors/recorded-move-errors.ts; reachy-daemon-api.md §1.2: 404 unknown dataset/move, 500 no
+// hub; §1.6: 500 no volume control): CommandRejected with the daemon's words, Unsupported naming
+// the hub and the alternative, an unreachable daemon still DaemonUnavailable. Only the mapping: no
+// HTTP, the daemon errors are built by hand (src/adapters/daemon-errors.ts).
 import { describe, expect, test } from 'vitest';
 import { DaemonRejected, DaemonServerError, DaemonUnreachable } from '../../src/adapters/daemon-errors.ts';
 import { recordedMoveFailure, volumeFailure } from '../../src/actors/recorded-move-errors.ts';

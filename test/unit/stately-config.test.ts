@@ -1,5 +1,7 @@
-// stately.config.json (Stately's statelyai.json schema) lists every machine file: each
-// `src/machines/*.machine.ts` matches its include glob and exports a machine built with setup().
+// stately.config.json (Stately's statelyai.json schema under the card's name, ecosystem.md §2.1)
+// lists every machine file: version 1.0.0, XState 5, and each `src/machines/*.machine.ts` matches
+// its include glob and exports a machine. Not the machines' behaviour (test/model/) nor whether the
+// `statelyai` CLI reads the file (it is not on this registry, §2.1).
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';

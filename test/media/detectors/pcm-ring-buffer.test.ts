@@ -1,5 +1,7 @@
-// The PCM ring: 16 kHz / 10 s by default, newest-N reads, wrap-around, absolute indices, oversize
-// pushes keep the newest samples, non-finite samples are stored as 0.
+// The PCM ring (src/media/detectors/pcm-ring-buffer.ts): 16 kHz / 10 s by default, newest-N reads,
+// wrap-around, absolute indices (copyRange refuses what is gone, clear keeps them monotonic),
+// oversize pushes keep the newest samples, non-finite samples are stored as 0, a nonsensical size
+// throws. Not a lazy `PcmSource` writer, nor the detectors reading it (audio-activity.test.ts).
 import { describe, expect, test } from 'vitest';
 import { PCM_RING_CAPACITY_MS, PCM_SAMPLE_RATE_HZ, PcmRingBuffer } from '../../../src/media/detectors/pcm-ring-buffer.ts';
 

@@ -1,5 +1,8 @@
-// Synthetic frames for the encoding tests: flat colours, a gradient and seeded noise, in interleaved
-// grey/RGB/RGBA and planar I420. Deterministic (xorshift32), so failures reproduce.
+// Synthetic frames for the encoding tests: flat colours, a gradient and seeded noise, in
+// interleaved grey/RGB/RGBA and planar I420, and `jsonBytes` (compact-JSON UTF-8 length, as
+// reference-driver.md §5.1 measures `rpc_json_bytes`). Deterministic (xorshift32), so failures
+// reproduce. Test data only: no assertions; the picture the emulator streams is
+// src/sim/media/test-pattern.ts.
 
 /** Fills `out` with seeded pseudo-random bytes (xorshift32). */
 export function fillNoise(out: Uint8Array, seed: number): Uint8Array {

@@ -1,5 +1,8 @@
-// I420 → RGB conversion (BT.601 / BT.709 limited range): reference colours, plane layout with odd
-// sides, and saturation at the ends of the range.
+// I420 → RGB conversion (src/media/encoding/i420.ts, BT.601 / BT.709 limited range): reference
+// colours, plane layout with odd sides, saturation at the ends of the range, the half (2×2) and
+// quarter (4×4) box shrinks against the full conversion, and writing into a lent buffer (issue 11).
+// The WebAssembly SIMD path against these loops is i420-simd.test.ts; the frame encoder that takes
+// the RGB (reference-driver.md §5.1) is frame-encoding.test.ts.
 import { describe, expect, test } from 'vitest';
 import { i420ByteLength, i420ToRgb, i420ToRgbHalf, i420ToRgbQuarter, quarterConvertible } from '../../../src/media/encoding/i420.ts';
 import { flatI420 } from './frames.ts';

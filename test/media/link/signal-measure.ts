@@ -1,5 +1,7 @@
 // Measurements on PCM for the media-link tests: RMS, tone frequency by zero crossings, a tone's
-// amplitude at one frequency (Goertzel) and tone generation. Test code only.
+// amplitude at one frequency (Goertzel, rectangular window), tone generation and `concat`. Test
+// code only: no assertions, and none of the media link's own work (decoding, resampling:
+// src/adapters/media-link/) nor the driver's RMS for detection (src/media/detectors/).
 
 export function tone(samples: number, rateHz: number, frequencyHz: number, amplitude: number, phaseSamples = 0): Float32Array {
   const out = new Float32Array(samples);

@@ -1,5 +1,7 @@
-// Hostile input never throws (fast-check): random byte arrays, and valid RTP headers around
-// random payloads, fed to both depacketizers; every result stays a list of typed events.
+// Hostile input never throws (fast-check): random byte arrays, and valid RTP headers around random
+// payloads, fed to `parseRtpPacket` and both depacketizers (H.264, VP8); every result stays a list
+// of typed events; a real H.264 stream with packets dropped, swapped and bit-flipped only yields
+// Annex-B frames. Byte-exact output is h264-depacketizer.test.ts and vp8-depacketizer.test.ts.
 import fc from 'fast-check';
 import { expect, test } from 'vitest';
 import { createH264Depacketizer } from '../../../src/media/rtp/h264-depacketizer.ts';

@@ -1,5 +1,7 @@
-// The reorder window: packets come out consecutive, holes become gaps once the window or the wait
-// is exceeded, late/duplicate packets are dropped, and a sender restart resyncs (RFC 3550 A.1).
+// The reorder window (src/media/rtp/reorder-buffer.ts): packets come out consecutive, across the
+// sequence wrap too; holes become gaps once the window or the wait is exceeded; late and duplicate
+// packets are dropped; and a sender restart resyncs (RFC 3550 A.1). Payloads and frames are the
+// depacketizers' tests; the buffer keeps no clock, so the tests pass arrival times.
 import { expect, test } from 'vitest';
 import { ReorderBuffer, type ReorderOutput } from '../../../src/media/rtp/reorder-buffer.ts';
 

@@ -1,5 +1,8 @@
-// RTP fixed-header parsing (RFC 3550 §5.1): every field, and every malformed shape rejected with
-// its reason instead of an exception.
+// RTP fixed-header parsing (RFC 3550 §5.1, src/media/rtp/rtp-packet.ts): every field, CSRCs, the
+// header extension and padding, views at any offset, and every malformed shape (RTCP on the same
+// port included) rejected with its reason instead of an exception; plus 16-bit sequence arithmetic
+// across the wrap (src/media/rtp/sequence-number.ts). Ordering is reorder-buffer.test.ts; payloads
+// are the depacketizers' tests.
 import { describe, expect, test } from 'vitest';
 import { parseRtpPacket } from '../../../src/media/rtp/rtp-packet.ts';
 import { sequenceAdd, sequenceDiff } from '../../../src/media/rtp/sequence-number.ts';

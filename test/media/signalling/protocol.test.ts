@@ -1,5 +1,7 @@
-// gst-webrtc-signalling v1 codec (reachy-daemon-api.md §9.2): every message shape decodes in its
-// direction, encoders round-trip, and malformed input becomes a typed problem instead of a throw.
+// gst-webrtc-signalling v1 codec (reachy-daemon-api.md §9.2, src/media/signalling/protocol.ts):
+// every message shape decodes in its direction, encoders round-trip in the wire's field order, what
+// gst-plugins-rs sends is accepted (absent meta, unknown extra fields), and malformed input becomes
+// a typed problem naming the field instead of a throw. Sockets and sessions: signalling.test.ts.
 import { describe, expect, it } from 'vitest';
 import {
   type ClientMessage,
