@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ConfigError } from '../../config/config-error.ts';
 import { resolveConfig, type SettingsLayer } from '../../config/config.ts';
 import { createLogger } from '../../logging/logger.ts';
+import { messageOf } from '../../errors.ts';
 import { buildEffectiveView, type ConfigInputs } from '../../settings/effective-config.ts';
 import { HttpFailure } from '../../settings/http-failure.ts';
 import { adviceForConfigError } from '../../settings/settings-advice.ts';
@@ -26,10 +27,6 @@ export interface ChangeRoutesContext {
   readonly onAudit?: (change: { kind: 'settings_changed'; reason: string; fields: Record<string, unknown> }) => void;
 }
 
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 export function registerChangeRoutes(app: FastifyInstance, { guard, store, inputs, runApply, onAudit }: ChangeRoutesContext): void {
   /** resolveConfig of a settings layer; a refusal as advice naming the page's fields. */
   const validateLayer = (layer: SettingsLayer | undefined, candidate: AppSettings | undefined): Record<string, unknown> => {
@@ -37,7 +34,7 @@ export function registerChangeRoutes(app: FastifyInstance, { guard, store, input
       const config = resolveConfig({ argv: inputs.argv, env: inputs.env, settings: layer, files: inputs.files });
       return { ok: true, error: null, issues: [], warnings: config.warnings };
     } catch (error) {
-      if (!(error instanceof ConfigError)) return { ok: false, error: errorMessage(error), issues: [] };
+      if (!(error instanceof ConfigError)) return { ok: false, error: messageOf(error), issues: [] };
       const { view } = buildEffectiveView(inputs, layer, candidate);
       const advice = adviceForConfigError(error, (key) => view[key]?.source);
       return { ok: false, error: advice.error, issues: advice.issues };

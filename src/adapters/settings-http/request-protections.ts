@@ -6,6 +6,7 @@
 // are src/settings/settings-auth.ts's, the allowed names src/settings/host-allowlist.ts's.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createLogger } from '../../logging/logger.ts';
+import { messageOf } from '../../errors.ts';
 import type { HostAllowlist } from '../../settings/host-allowlist.ts';
 import { HttpFailure } from '../../settings/http-failure.ts';
 import { bearerToken, originAllowed, SESSION_COOKIE, type SettingsAuth } from '../../settings/settings-auth.ts';
@@ -22,10 +23,6 @@ export const CONTENT_SECURITY_POLICY = "default-src 'self'; script-src 'self'; s
 const MUTATING_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 export type RequestGuard = (request: FastifyRequest) => Promise<void>;
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** First of all hooks (before static files, /login, /api/health): a foreign Host is a rebinding page, answered 421 and closed. */
 export function refuseForeignHosts(app: FastifyInstance, hosts: HostAllowlist): void {
@@ -70,10 +67,10 @@ export function secureAnswers(app: FastifyInstance): void {
     }
     const status = (error as { statusCode?: unknown }).statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
-      return reply.code(status).send({ ok: false, error: errorMessage(error), issues: [] });
+      return reply.code(status).send({ ok: false, error: messageOf(error), issues: [] });
     }
-    log.error('settings request failed', { error: errorMessage(error) });
-    return reply.code(500).send({ ok: false, error: `internal error: ${errorMessage(error)}`, issues: [] });
+    log.error('settings request failed', { error: messageOf(error) });
+    return reply.code(500).send({ ok: false, error: `internal error: ${messageOf(error)}`, issues: [] });
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ ok: false, error: 'not found', issues: [] }));
 }

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { DriverConfig, SettingsLayer } from '../../config/config.ts';
 import { createLogger } from '../../logging/logger.ts';
+import { messageOf } from '../../errors.ts';
 import type { ConfigInputs } from '../../settings/effective-config.ts';
 import { HttpFailure } from '../../settings/http-failure.ts';
 import { inEffectView } from '../../settings/in-effect-view.ts';
@@ -30,10 +31,6 @@ export interface SettingsRoutesContext {
   readonly onAudit?: (change: { kind: 'settings_changed'; reason: string; fields: Record<string, unknown> }) => void;
 }
 
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /** The saved file (or its layer); a file that does not decode answers `status` with its issues. */
 function savedOr<T>(status: number, read: () => T): T {
   try {
@@ -51,8 +48,8 @@ export function registerSettingsRoutes(app: FastifyInstance, context: SettingsRo
     try {
       return (await context.apply()) ?? null;
     } catch (error) {
-      log.warn('apply failed', { error: errorMessage(error) });
-      return { ok: false, error: errorMessage(error) };
+      log.warn('apply failed', { error: messageOf(error) });
+      return { ok: false, error: messageOf(error) };
     }
   };
 
