@@ -753,15 +753,7 @@ export interface SettingsServerConfig {
  * uploaded). Same keys and precedence as `resolveConfig`.
  */
 export function loadSettingsServerConfig({ argv, env }: LoadConfigInput): SettingsServerConfig {
-  let flags: Record<string, unknown>;
-  let positionals: string[];
-  try {
-    const parsed = parseArgs({ args: [...argv], options: FLAG_OPTIONS, allowPositionals: true, strict: true });
-    flags = parsed.values;
-    positionals = parsed.positionals;
-  } catch (error) {
-    throw new ConfigError((error as Error).message.split('\n')[0] ?? 'invalid arguments');
-  }
+  const { values: flags, positionals } = parseFlags(argv);
   const appMode = positionals[0] === 'app';
   const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
   const port = parseNumber(str(flags['settings-port']) ?? str(env.REACHY_SETTINGS_PORT) ?? '8842', 'settings port', 0, 65535, true);
@@ -780,7 +772,7 @@ export function loadSettingsServerConfig({ argv, env }: LoadConfigInput): Settin
  */
 export function runsSettingsApp(argv: ReadonlyArray<string>): boolean {
   try {
-    const { values, positionals } = parseArgs({ args: [...argv], options: FLAG_OPTIONS, allowPositionals: true, strict: true });
+    const { values, positionals } = parseFlags(argv);
     const command = positionals[0];
     return command === 'app' || (values.settings === true && (command === undefined || command === 'run'));
   } catch {
