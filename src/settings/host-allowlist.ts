@@ -4,7 +4,7 @@
 // page served from elsewhere whose DNS now points here (DNS rebinding): refused before routing, so
 // even the unauthenticated routes (/api/health, /login, the page) never answer it. Pure: owns the
 // parsing of the header and the matching; not the interface list (src/adapters/settings-http/
-// own-addresses.ts) nor the HTTP reply (settings-server.ts). README "Settings app".
+// own-addresses.ts) nor the HTTP reply (request-protections.ts). README "Settings app".
 import { isIP } from 'node:net';
 
 /** The robot's advertised mDNS name (Pollen's image), allowed whatever this machine is called. */

@@ -2,9 +2,9 @@
 // obtained once through a single-use login code (the printed link carries the code, never the
 // token), and the Origin rule for mutating requests. Owns random token generation, secret
 // comparison (constant time over SHA-256 digests), login-code and session lifetimes. Does not own
-// the token file or routing (src/adapters/settings-http/settings-token.ts, settings-server.ts).
-// Spec: reference-driver.md §10/§12 (the reference UI had no authentication), threat model
-// "treat settings port like root".
+// the token file or routing (src/adapters/settings-http/: settings-token.ts, request-protections.ts,
+// login-routes.ts). Spec: reference-driver.md §10/§12 (the reference UI had no authentication),
+// threat model "treat settings port like root".
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** 32 random bytes = 256 bits: unguessable, and 43 base64url characters (app token, login codes, session ids). */

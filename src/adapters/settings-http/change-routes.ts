@@ -13,6 +13,7 @@ import { HttpFailure } from '../../settings/http-failure.ts';
 import { adviceForConfigError } from '../../settings/settings-advice.ts';
 import { changesOf, mergeChanges } from '../../settings/settings-changes.ts';
 import { decodeSettings, describeIssues, type AppSettings } from '../../settings/settings-schema.ts';
+import { savedOrConflict } from './saved-or-conflict.ts';
 import { SettingsFileInvalid, type SettingsStore } from './settings-store.ts';
 
 const log = createLogger('settings');
@@ -46,13 +47,7 @@ export function registerChangeRoutes(app: FastifyInstance, { guard, store, input
     const changes = changesOf(request.body);
     if (changes === undefined) throw new HttpFailure(400, 'expected a JSON object of the changed settings ({"key": value}, null to remove a key)');
     const merged = await store.exclusive(async () => {
-      let saved: Readonly<Record<string, unknown>>;
-      try {
-        saved = store.readValues();
-      } catch (error) {
-        if (error instanceof SettingsFileInvalid) throw new HttpFailure(409, error.message, error.issues);
-        throw error;
-      }
+      const saved = savedOrConflict(() => store.readValues());
       const result = mergeChanges(saved, changes);
       if (!result.ok) throw new HttpFailure(422, describeIssues(result.issues), result.issues);
       await store.writeValues(result.values);

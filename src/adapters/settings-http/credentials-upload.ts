@@ -3,7 +3,7 @@
 // the body streams, parsing before anything is stored, no silent overwrite, atomic 0600 storage in
 // `<configDir>/credentials/`, then the settings update. A failed upload writes nothing and changes
 // no setting. Owns those steps and their file I/O; the name rules and fingerprint are pure
-// (src/settings/credentials-upload-rules.ts), the HTTP/multipart plumbing is settings-server.ts's.
+// (src/settings/credentials-upload-rules.ts), the HTTP/multipart plumbing is upload-route.ts's.
 // Answers carry the stored path and a SHA-256 fingerprint, never the file's content.
 import { chmod, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,7 +15,8 @@ import { HttpFailure } from '../../settings/http-failure.ts';
 import { describeIssues, type AppSettings } from '../../settings/settings-schema.ts';
 import { mergeChanges } from '../../settings/settings-changes.ts';
 import { lstatIfExists, PRIVATE_FILE_MODE, writePrivateFileAtomic } from '../private-files.ts';
-import { SettingsFileInvalid, type SettingsStore } from './settings-store.ts';
+import { savedOrConflict } from './saved-or-conflict.ts';
+import type { SettingsStore } from './settings-store.ts';
 
 const log = createLogger('settings:upload');
 
@@ -112,15 +113,8 @@ export async function storeUploadedCredentials(input: UploadInput): Promise<Uplo
   const fingerprint = fingerprintOf(input.bytes);
 
   return input.store.exclusive(async () => {
-    let current: AppSettings;
-    let savedValues: Readonly<Record<string, unknown>>;
-    try {
-      current = input.store.read();
-      savedValues = input.store.readValues();
-    } catch (error) {
-      if (error instanceof SettingsFileInvalid) throw new HttpFailure(409, error.message, error.issues);
-      throw error;
-    }
+    const current = savedOrConflict(() => input.store.read());
+    const savedValues = savedOrConflict(() => input.store.readValues());
     const portal = kind === 'portal-json';
     // Only the keys the upload sets are written; the others stay as saved (or unsaved).
     const changes: Record<string, unknown> = {

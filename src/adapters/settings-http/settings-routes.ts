@@ -14,7 +14,8 @@ import { inEffectView } from '../../settings/in-effect-view.ts';
 import { decodeSettings, describeIssues, type AppSettings } from '../../settings/settings-schema.ts';
 import { registerChangeRoutes } from './change-routes.ts';
 import type { RequestGuard } from './request-protections.ts';
-import { SettingsFileInvalid, type SettingsStore } from './settings-store.ts';
+import { savedOrConflict } from './saved-or-conflict.ts';
+import type { SettingsStore } from './settings-store.ts';
 
 const log = createLogger('settings');
 
@@ -31,16 +32,6 @@ export interface SettingsRoutesContext {
   readonly onAudit?: (change: { kind: 'settings_changed'; reason: string; fields: Record<string, unknown> }) => void;
 }
 
-/** The saved file (or its layer); a file that does not decode answers `status` with its issues. */
-function savedOr<T>(status: number, read: () => T): T {
-  try {
-    return read();
-  } catch (error) {
-    if (error instanceof SettingsFileInvalid) throw new HttpFailure(status, error.message, error.issues);
-    throw error;
-  }
-}
-
 export function registerSettingsRoutes(app: FastifyInstance, context: SettingsRoutesContext): void {
   const { guard, store, inputs, onAudit } = context;
   /** A save's apply: its result goes into the save's answer; a failure is reported there, the save stands. */
@@ -55,7 +46,7 @@ export function registerSettingsRoutes(app: FastifyInstance, context: SettingsRo
 
   app.get('/api/health', async () => ({ status: 'ok', service: HEALTH_SERVICE }));
 
-  app.get('/api/settings', { onRequest: guard }, async () => savedOr(409, () => store.read()));
+  app.get('/api/settings', { onRequest: guard }, async () => savedOrConflict(() => store.read()));
 
   app.put('/api/settings', { onRequest: guard }, async (request) => {
     const decoded = decodeSettings(request.body);
@@ -74,8 +65,8 @@ export function registerSettingsRoutes(app: FastifyInstance, context: SettingsRo
   // With a running driver the values are ITS configuration (x-driver-running: true) and a saved
   // value it does not use yet is the entry's `pending`: a failed apply never shows as in effect.
   app.get('/api/effective', { onRequest: guard }, async (_request, reply) => {
-    const saved: AppSettings | undefined = existsSync(store.path) ? savedOr(409, () => store.read()) : undefined;
-    const layer: SettingsLayer | undefined = saved === undefined ? undefined : savedOr(409, () => store.readLayer());
+    const saved: AppSettings | undefined = existsSync(store.path) ? savedOrConflict(() => store.read()) : undefined;
+    const layer: SettingsLayer | undefined = saved === undefined ? undefined : savedOrConflict(() => store.readLayer());
     const { view, exact, running } = inEffectView(context.inEffect?.(), inputs, layer, saved);
     reply.header('x-config-loaded', exact ? 'true' : 'false');
     reply.header('x-driver-running', running ? 'true' : 'false');
