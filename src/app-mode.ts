@@ -13,7 +13,8 @@ import { adviceForConfigError, adviceForRestart } from './settings/settings-advi
 import { createLogger } from './logging/logger.ts';
 import { chooseBrokers, type PrivateBroker } from './adapters/private-nats-server.ts';
 import { startDriver, startPolicy, type RunningDriver } from './driver.ts';
-import { startSettingsServer, type SettingsAuditChange, type SettingsServer } from './adapters/settings-http/settings-server.ts';
+import type { SettingsAuditChange } from './adapters/settings-http/settings-audit-change.ts';
+import { startSettingsServer, type SettingsServer } from './adapters/settings-http/settings-server.ts';
 
 const log = createLogger('app');
 

@@ -2,7 +2,7 @@
 // (PATCH and PUT) and credentials stored — with names and fingerprints, never the values or the
 // secrets; a refused save or upload is not reported as a change. Real server on port 0.
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import type { SettingsAuditChange } from '../../src/adapters/settings-http/settings-server.ts';
+import type { SettingsAuditChange } from '../../src/adapters/settings-http/settings-audit-change.ts';
 import { call, mintCredentials, multipartFile, startHarness, type Harness } from './settings-harness.ts';
 
 let h: Harness;

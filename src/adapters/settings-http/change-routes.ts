@@ -14,6 +14,7 @@ import { adviceForConfigError } from '../../settings/settings-advice.ts';
 import { changesOf, mergeChanges } from '../../settings/settings-changes.ts';
 import { decodeSettings, describeIssues, type AppSettings } from '../../settings/settings-schema.ts';
 import { savedOrConflict } from './saved-or-conflict.ts';
+import type { SettingsAuditSink } from './settings-audit-change.ts';
 import { SettingsFileInvalid, type SettingsStore } from './settings-store.ts';
 
 const log = createLogger('settings');
@@ -25,7 +26,7 @@ export interface ChangeRoutesContext {
   /** Applies the saved settings to the running driver; its result goes into the answer. */
   readonly runApply: () => Promise<unknown>;
   /** Told of a saved change for the audit trail (the changed keys, never their values). */
-  readonly onAudit?: (change: { kind: 'settings_changed'; reason: string; fields: Record<string, unknown> }) => void;
+  readonly onAudit?: SettingsAuditSink<'settings_changed'>;
 }
 
 export function registerChangeRoutes(app: FastifyInstance, { guard, store, inputs, runApply, onAudit }: ChangeRoutesContext): void {

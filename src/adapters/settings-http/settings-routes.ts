@@ -15,6 +15,7 @@ import { decodeSettings, describeIssues, type AppSettings } from '../../settings
 import { registerChangeRoutes } from './change-routes.ts';
 import type { RequestGuard } from './request-protections.ts';
 import { savedOrConflict } from './saved-or-conflict.ts';
+import type { SettingsAuditSink } from './settings-audit-change.ts';
 import type { SettingsStore } from './settings-store.ts';
 
 const log = createLogger('settings');
@@ -29,7 +30,7 @@ export interface SettingsRoutesContext {
   readonly status: () => unknown;
   readonly apply: () => Promise<unknown>;
   readonly inEffect?: () => DriverConfig | undefined;
-  readonly onAudit?: (change: { kind: 'settings_changed'; reason: string; fields: Record<string, unknown> }) => void;
+  readonly onAudit?: SettingsAuditSink<'settings_changed'>;
 }
 
 export function registerSettingsRoutes(app: FastifyInstance, context: SettingsRoutesContext): void {

@@ -28,6 +28,7 @@ import { registerLiveRoutes } from './live-routes.ts';
 import { loginPathOf, registerLoginRoutes } from './login-routes.ts';
 import { listenUrls, ownNamesReader } from './own-addresses.ts';
 import { CONTENT_SECURITY_POLICY, JSON_BODY_LIMIT_BYTES, parseJsonBodies, refuseForeignHosts, secureAnswers, settingsGuard } from './request-protections.ts';
+import type { SettingsAuditChange } from './settings-audit-change.ts';
 import { registerSettingsRoutes } from './settings-routes.ts';
 import { createSettingsStore } from './settings-store.ts';
 import { loadOrCreateToken } from './settings-token.ts';
@@ -109,13 +110,6 @@ export interface SettingsServerOptions {
   readonly liveView?: LiveView;
   /** Told of every saved change (settings keys, credentials stored) for the audit trail: names and fingerprints, never values. */
   readonly onAudit?: (change: SettingsAuditChange) => void;
-}
-
-/** A change the settings app made, as the audit trail records it. */
-export interface SettingsAuditChange {
-  readonly kind: 'settings_changed' | 'credentials_uploaded';
-  readonly reason: string;
-  readonly fields: Record<string, unknown>;
 }
 
 export interface SettingsServer {

@@ -8,6 +8,7 @@ import { HttpFailure } from '../../settings/http-failure.ts';
 import { MAX_UPLOAD_FILE_BYTES, uploadNameProblem } from '../../settings/credentials-upload-rules.ts';
 import { readLimited, storeUploadedCredentials } from './credentials-upload.ts';
 import type { RequestGuard } from './request-protections.ts';
+import type { SettingsAuditSink } from './settings-audit-change.ts';
 import type { SettingsStore } from './settings-store.ts';
 
 /** Multipart framing around the file: boundaries, part headers and a few small fields. */
@@ -24,7 +25,7 @@ export interface UploadRouteContext {
   readonly guard: RequestGuard;
   readonly configDir: string;
   readonly store: SettingsStore;
-  readonly onAudit?: (change: { kind: 'credentials_uploaded'; reason: string; fields: Record<string, unknown> }) => void;
+  readonly onAudit?: SettingsAuditSink<'credentials_uploaded'>;
 }
 
 async function uploadSizeGate(request: FastifyRequest): Promise<void> {
