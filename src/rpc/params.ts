@@ -105,7 +105,10 @@ export interface ParamsSpec<T> {
   decode(input: unknown): Result.Result<T, InvalidParams>;
 }
 
-const formatIssue = SchemaIssue.makeFormatterStandardSchemaV1();
+/** A parameter the call left out reads "is required"; every other leaf keeps Effect's own words. */
+const formatIssue = SchemaIssue.makeFormatterStandardSchemaV1({
+  leafHook: (issue) => (issue._tag === 'MissingKey' ? 'is required' : SchemaIssue.defaultLeafHook(issue)),
+});
 
 export function defineParams<const F extends Schema.Struct.Fields>(fields: F): ParamsSpec<Schema.Struct<F>['Type']> {
   const struct = Schema.Struct(fields);
@@ -158,9 +161,7 @@ export function defineParams<const F extends Schema.Struct.Fields>(fields: F): P
         const problem = parameter === 'params' && !known.includes('params')
           ? 'must be a JSON object of named parameters'
           : known.includes(parameter)
-          ? issue.message === 'Missing key'
-            ? 'is required'
-            : issue.message
+          ? issue.message
           : `is not a parameter of this function (known: ${known.join(', ') || 'none'})`;
         const key = `${parameter}:${problem}`;
         if (seen.has(key)) continue;
