@@ -436,6 +436,44 @@ function readvertiseOnEnvelopeChange(started: RobotRuntime, meshRuntime: DeviceR
   });
 }
 
+/**
+ * The mesh answers first: the daemon link (and the HTTP client it loads) starts shortly after the
+ * mesh's first dial has ended (README "Where the time goes: start-up"). Under --sim the emulator's
+ * process is forked then, and the link starts once it serves (a failed start is logged; the link
+ * then reports the daemon unreachable).
+ */
+function startLinkAfterMesh(meshRuntime: DeviceRuntime, emulator: SimTarget | undefined, started: RobotRuntime): void {
+  void firstDialEnded(meshRuntime, DAEMON_LINK_START_LATEST_MS).then(() => setTimeout(() => void launchedSim(emulator).then(() => started.startLink()), DAEMON_LINK_SETTLE_MS).unref());
+}
+
+/** What a running driver stops, in the order `stopInOrder` stops it. */
+interface Stoppable {
+  readonly health: { stop(): void };
+  readonly auditPublisher: AuditPublisher;
+  readonly meshRuntime: DeviceRuntime;
+  readonly approvalEvents: { stop(): void };
+  readonly media: MediaRuntime | undefined;
+  readonly started: RobotRuntime;
+  readonly inspector: { stop(): void } | undefined;
+  readonly audit: AuditLog;
+  readonly emulator: SimTarget | undefined;
+}
+
+/** Mesh drained first (no new calls), then media, then the robot link and the root with every child. */
+async function stopInOrder(parts: Stoppable): Promise<void> {
+  parts.health.stop();
+  // The audit records so far reach the stream while the connection is still up (the rest wait in the file).
+  await parts.auditPublisher.drained(AUDIT_STOP_DRAIN_MS);
+  await parts.auditPublisher.stop();
+  await parts.meshRuntime.stop();
+  parts.approvalEvents.stop();
+  await parts.media?.stop();
+  await parts.started.stop();
+  parts.inspector?.stop();
+  parts.audit.close();
+  await parts.emulator?.close();
+}
+
 /** Everything after the emulator: the actor system, its gates and sides, reconfigure and stop. */
 async function composeDriver(config: DriverConfig, overrides: DriverOverrides, sim: Awaited<ReturnType<typeof startSimTarget>>): Promise<RunningDriver> {
   const emulator = sim?.target;
@@ -469,11 +507,7 @@ async function composeDriver(config: DriverConfig, overrides: DriverOverrides, s
   held.robot = started;
   const meshRuntime = device.attach(() => started.children.mesh);
   held.mesh = meshRuntime;
-  // The mesh answers first: the daemon link (and the HTTP client it loads) starts shortly after the
-  // mesh's first dial has ended (README "Where the time goes: start-up").
-  // Under --sim the emulator's process is forked then, and the link starts once it serves (a failed
-  // start is logged; the link then reports the daemon unreachable).
-  void firstDialEnded(meshRuntime, DAEMON_LINK_START_LATEST_MS).then(() => setTimeout(() => void launchedSim(emulator).then(() => started.startLink()), DAEMON_LINK_SETTLE_MS).unref());
+  startLinkAfterMesh(meshRuntime, emulator, started);
   const approvalEvents = publishApprovalEvents(started.driver, (name, payload) => held.mesh?.emitEvent(name, payload));
   const media = preparedMedia?.attach(() => started.children.media as NonNullable<typeof started.children.media>, preparedMedia ? mediaStart(meshRuntime, emulator) : undefined);
   const health = startHealthSummary(() => viewOf(started.driver.getSnapshot().context), overrides.healthIntervalMs);
@@ -508,19 +542,6 @@ async function composeDriver(config: DriverConfig, overrides: DriverOverrides, s
     recordChange: (change) => started.recordChange(change),
     reconfigure: oneAtATime((next: DriverConfig) => applyConfig(next, applying)),
     statusSnapshot: () => statusSnapshotOf({ ...applying, audit, auditPublisher }),
-    async stop() {
-      // Mesh drained first (no new calls), then media, then the robot link and the root with every child.
-      health.stop();
-      // The audit records so far reach the stream while the connection is still up (the rest wait in the file).
-      await auditPublisher.drained(AUDIT_STOP_DRAIN_MS);
-      await auditPublisher.stop();
-      await meshRuntime.stop();
-      approvalEvents.stop();
-      await media?.stop();
-      await started.stop();
-      inspector?.stop();
-      audit.close();
-      await emulator?.close();
-    },
+    stop: () => stopInOrder({ health, auditPublisher, meshRuntime, approvalEvents, media, started, inspector, audit, emulator }),
   };
 }

@@ -165,6 +165,30 @@ function stopBeforeLeaving(driver: Actor<DriverMachine>): Promise<void> {
   });
 }
 
+/** The root's input: the device, the access rules and whether media and the mesh take part. */
+function rootInput(options: RobotRuntimeOptions) {
+  return {
+    deviceId: options.deviceId,
+    leasePolicy: options.leasePolicy,
+    leaseTtlS: options.leaseTtlS,
+    privilegedRpc: options.privilegedRpc,
+    ...(options.policy ? { policy: options.policy } : {}),
+    ...(options.mediaPolicy ? { mediaPolicy: options.mediaPolicy } : {}),
+    mediaEnabled: options.media !== undefined,
+    mesh: options.meshInput,
+  };
+}
+
+/** Answers the root's `driver.read` requests (robot reads, daemon calls) over the link in use, back as `read.result`. */
+function answerReads(driver: Actor<DriverMachine>, link: () => DaemonLink) {
+  const lastStatus = (): DaemonStatus | null => (driver.getSnapshot().context.daemonStatus?.value as DaemonStatus | undefined) ?? null;
+  return driver.on('driver.read', ({ requestId, function: fn, params }) => {
+    const state = String(driver.getSnapshot().context.children.connection.getSnapshot().value);
+    const answer = DAEMON_CALLS.has(fn) ? answerDaemonCall(fn, params ?? {}, link(), state) : answerRobotRead(fn, link(), lastStatus(), state);
+    void answer.then((a) => driver.send({ type: 'read.result', requestId, ...a }));
+  });
+}
+
 export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
   const open = (baseUrl: string, mode: TransportMode) => openDaemonLink(baseUrl, mode, options.daemonTransport, options.daemonAuth);
   let link = open(options.daemonBaseUrl, options.transportMode);
@@ -187,19 +211,12 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
   });
   const driver = createActor(logic, {
     systemId: 'driver',
-    input: { deviceId: options.deviceId, leasePolicy: options.leasePolicy, leaseTtlS: options.leaseTtlS, privilegedRpc: options.privilegedRpc, ...(options.policy ? { policy: options.policy } : {}), ...(options.mediaPolicy ? { mediaPolicy: options.mediaPolicy } : {}), mediaEnabled: options.media !== undefined, mesh: options.meshInput },
+    input: rootInput(options),
     ...inspect,
   });
   root = driver;
   const trail = startSafetyTrail(driver, options.audit, options.emitSafetyEvent, options.callersVerified ?? false);
-  const lastStatus = (): DaemonStatus | null => (driver.getSnapshot().context.daemonStatus?.value as DaemonStatus | undefined) ?? null;
-  const subscriptions = [
-    driver.on('driver.read', ({ requestId, function: fn, params }) => {
-      const state = String(children().connection.getSnapshot().value);
-      const answer = DAEMON_CALLS.has(fn) ? answerDaemonCall(fn, params ?? {}, link, state) : answerRobotRead(fn, link, lastStatus(), state);
-      void answer.then((a) => driver.send({ type: 'read.result', requestId, ...a }));
-    }),
-  ];
+  const subscriptions = [answerReads(driver, () => link)];
   wireDaemonLink(link, toRoot);
   driver.start();
   // Logged when the adapters are made: their sockets start connecting now, the probe at `startLink`.

@@ -1,11 +1,11 @@
-// In-process producers of the emulator's signalling server: lets the emulator's (future) WebRTC
-// producer take part without a socket, with the same messages and the same routing as a
+// In-process producers of the emulator's signalling server: lets the emulator's WebRTC producer
+// (src/sim/media/) take part without a socket, with the same messages and the same routing as a
 // webrtcsink that connects over ws (reachy-daemon-api.md §9.2). Owns the adaptation of routed
 // `ServerMessage`s to producer callbacks (one `ProducerSession` per consumer) and back; does not
 // own routing (signalling-router.ts) nor any WebRTC. Deliveries are asynchronous (microtasks), so a
 // callback that answers at once never re-enters the router mid-request.
 import type { Logger } from '../logging/logger.ts';
-import type { ClientMessage, IcePayload, PeerMeta, ServerMessage } from '../media/signalling/protocol.ts';
+import type { ClientMessage, EndSessionMessage, IcePayload, PeerMessage, PeerMeta, ServerMessage } from '../media/signalling/protocol.ts';
 import type { PeerTransport, SignallingRouter } from './signalling-router.ts';
 
 /** One consumer's session, from the producer's side. */
@@ -63,6 +63,57 @@ function callSafely(log: Logger, what: string, fn: () => void): boolean {
   }
 }
 
+/** One session's state; its `session` sends through `send` until either side ended it. */
+function openSessionState(sessionId: string, consumerId: string, offer: string | undefined, send: (message: ClientMessage) => void, forget: () => void): OpenSession {
+  const state: OpenSession = {
+    handlers: {},
+    ended: false,
+    session: {
+      sessionId,
+      consumerId,
+      consumerOffer: offer ?? null,
+      get ended() {
+        return state.ended;
+      },
+      sendOffer: (sdp) => {
+        if (!state.ended) send({ type: 'peer', sessionId, sdp: { type: 'offer', sdp } });
+      },
+      sendAnswer: (sdp) => {
+        if (!state.ended) send({ type: 'peer', sessionId, sdp: { type: 'answer', sdp } });
+      },
+      sendCandidate: (candidate, sdpMLineIndex) => {
+        if (!state.ended) send({ type: 'peer', sessionId, ice: { candidate, sdpMLineIndex } });
+      },
+      end: () => {
+        if (state.ended) return;
+        state.ended = true;
+        forget();
+        send({ type: 'endSession', sessionId });
+      },
+    },
+  };
+  return state;
+}
+
+/** Hands a consumer's `peer` message to its session's handlers (dropped once the session ended). */
+function relayPeer(sessions: ReadonlyMap<string, OpenSession>, message: PeerMessage, log: Logger): void {
+  const state = sessions.get(message.sessionId);
+  if (!state || state.ended) return;
+  const { handlers } = state;
+  if ('ice' in message) callSafely(log, 'onRemoteCandidate', () => handlers.onRemoteCandidate?.(message.ice));
+  else if (message.sdp.type === 'answer') callSafely(log, 'onAnswer', () => handlers.onAnswer?.(message.sdp.sdp));
+  else callSafely(log, 'onOffer', () => handlers.onOffer?.(message.sdp.sdp));
+}
+
+/** The consumer ended the session or left: forget it and tell the producer. */
+function endedByConsumer(sessions: Map<string, OpenSession>, message: EndSessionMessage, log: Logger): void {
+  const state = sessions.get(message.sessionId);
+  if (!state) return;
+  state.ended = true;
+  sessions.delete(message.sessionId);
+  callSafely(log, 'onEnded', () => state.handlers.onEnded?.());
+}
+
 /** Registers `producer` with `router` as a peer with roles ["producer"]. */
 export function registerInProcessProducer(router: SignallingRouter, producer: InProcessProducer, log: Logger): ProducerRegistration {
   const sessions = new Map<string, OpenSession>();
@@ -73,33 +124,7 @@ export function registerInProcessProducer(router: SignallingRouter, producer: In
   };
 
   const openSession = (sessionId: string, consumerId: string, offer: string | undefined): void => {
-    const state: OpenSession = {
-      handlers: {},
-      ended: false,
-      session: {
-        sessionId,
-        consumerId,
-        consumerOffer: offer ?? null,
-        get ended() {
-          return state.ended;
-        },
-        sendOffer: (sdp) => {
-          if (!state.ended) send({ type: 'peer', sessionId, sdp: { type: 'offer', sdp } });
-        },
-        sendAnswer: (sdp) => {
-          if (!state.ended) send({ type: 'peer', sessionId, sdp: { type: 'answer', sdp } });
-        },
-        sendCandidate: (candidate, sdpMLineIndex) => {
-          if (!state.ended) send({ type: 'peer', sessionId, ice: { candidate, sdpMLineIndex } });
-        },
-        end: () => {
-          if (state.ended) return;
-          state.ended = true;
-          sessions.delete(sessionId);
-          send({ type: 'endSession', sessionId });
-        },
-      },
-    };
+    const state = openSessionState(sessionId, consumerId, offer, send, () => sessions.delete(sessionId));
     sessions.set(sessionId, state);
     const ok = callSafely(log, 'onStartSession', () => {
       state.handlers = producer.onStartSession(state.session) ?? {};
@@ -111,28 +136,13 @@ export function registerInProcessProducer(router: SignallingRouter, producer: In
     if (!registered) return;
     switch (message.type) {
       case 'startSession':
-        openSession(message.sessionId, message.peerId, message.offer);
-        return;
-      case 'peer': {
-        const state = sessions.get(message.sessionId);
-        if (!state || state.ended) return;
-        const { handlers } = state;
-        if ('ice' in message) callSafely(log, 'onRemoteCandidate', () => handlers.onRemoteCandidate?.(message.ice));
-        else if (message.sdp.type === 'answer') callSafely(log, 'onAnswer', () => handlers.onAnswer?.(message.sdp.sdp));
-        else callSafely(log, 'onOffer', () => handlers.onOffer?.(message.sdp.sdp));
-        return;
-      }
-      case 'endSession': {
-        const state = sessions.get(message.sessionId);
-        if (!state) return;
-        state.ended = true;
-        sessions.delete(message.sessionId);
-        callSafely(log, 'onEnded', () => state.handlers.onEnded?.());
-        return;
-      }
+        return openSession(message.sessionId, message.peerId, message.offer);
+      case 'peer':
+        return relayPeer(sessions, message, log);
+      case 'endSession':
+        return endedByConsumer(sessions, message, log);
       case 'error':
-        log.debug('in-process producer request refused', { peerId, details: message.details });
-        return;
+        return log.debug('in-process producer request refused', { peerId, details: message.details });
       default:
         return; // welcome, status broadcasts, lists: nothing to do for a producer
     }
