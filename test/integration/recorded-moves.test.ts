@@ -194,7 +194,10 @@ describe('expressions', () => {
   test('stop_motion during an expression ends the series: no step after the stop\'s answer', async () => {
     const s = await scene();
     const playing = s.call('play_expression', { name: 'shake', wait: true });
-    await expect.poll(() => s.emulator.motionRecord.moves.length, { timeout: 5_000 }).toBeGreaterThanOrEqual(2);
+    // Two steps under way; if they never start, the failure says what play_expression had answered by then.
+    await expect.poll(() => s.emulator.motionRecord.moves.length, { timeout: 5_000 }).toBeGreaterThanOrEqual(2).catch(async (error: Error) => {
+      throw new Error(`${error.message}; play_expression: ${JSON.stringify(await Promise.race([playing, Promise.resolve('not answered yet')]))}`);
+    });
     const stop = await s.call('stop_motion');
     const answeredAt = performance.now();
     expect(stop.result).toMatchObject({ status: 'stopped' });
