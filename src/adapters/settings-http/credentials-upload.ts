@@ -113,8 +113,7 @@ export async function storeUploadedCredentials(input: UploadInput): Promise<Uplo
   const fingerprint = fingerprintOf(input.bytes);
 
   return input.store.exclusive(async () => {
-    const current = savedOrConflict(() => input.store.read());
-    const savedValues = savedOrConflict(() => input.store.readValues());
+    const { settings: current, values: savedValues } = savedOrConflict(() => input.store.readSaved());
     const portal = kind === 'portal-json';
     // Only the keys the upload sets are written; the others stay as saved (or unsaved).
     const changes: Record<string, unknown> = {

@@ -66,8 +66,9 @@ export function registerSettingsRoutes(app: FastifyInstance, context: SettingsRo
   // With a running driver the values are ITS configuration (x-driver-running: true) and a saved
   // value it does not use yet is the entry's `pending`: a failed apply never shows as in effect.
   app.get('/api/effective', { onRequest: guard }, async (_request, reply) => {
-    const saved: AppSettings | undefined = existsSync(store.path) ? savedOrConflict(() => store.read()) : undefined;
-    const layer: SettingsLayer | undefined = saved === undefined ? undefined : savedOrConflict(() => store.readLayer());
+    const file = existsSync(store.path) ? savedOrConflict(() => store.readSaved()) : undefined;
+    const saved: AppSettings | undefined = file?.settings;
+    const layer: SettingsLayer | undefined = file?.layer;
     const { view, exact, running } = inEffectView(context.inEffect?.(), inputs, layer, saved);
     reply.header('x-config-loaded', exact ? 'true' : 'false');
     reply.header('x-driver-running', running ? 'true' : 'false');

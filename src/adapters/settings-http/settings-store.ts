@@ -21,8 +21,20 @@ export class SettingsFileInvalid extends Error {
   }
 }
 
+/** The saved file, read and decoded once. */
+export interface SavedSettings {
+  /** As the driver's settings layer (its keys as written); undefined when the file is absent. */
+  readonly layer: SettingsLayer | undefined;
+  /** Decoded (the reference defaults when the file is absent). */
+  readonly settings: AppSettings;
+  /** Its keys as written (empty when absent). */
+  readonly values: Readonly<Record<string, unknown>>;
+}
+
 export interface SettingsStore {
   readonly path: string;
+  /** The file's layer, settings and keys from one read; throws SettingsFileInvalid. */
+  readSaved(): SavedSettings;
   /** The saved settings (defaults when the file does not exist); throws SettingsFileInvalid. */
   read(): AppSettings;
   /** The saved file as the driver's settings layer (its keys as written; undefined when absent); throws SettingsFileInvalid. */
@@ -47,26 +59,22 @@ export function createSettingsStore(path: string): SettingsStore {
       throw error;
     }
   };
+  const readSaved = (): SavedSettings => {
+    const layer = readLayer();
+    if (!layer) return { layer, settings: SETTINGS_DEFAULTS, values: {} };
+    const decoded = decodeSettings(layer.values);
+    if (!decoded.ok) throw new SettingsFileInvalid(`settings file ${path}: ${describeIssues(decoded.issues)}; save the settings to replace it`, decoded.issues);
+    return { layer, settings: decoded.settings, values: layer.values };
+  };
   return {
     path,
     readLayer,
-    read() {
-      const file = readLayer();
-      if (!file) return SETTINGS_DEFAULTS;
-      const decoded = decodeSettings(file.values);
-      if (!decoded.ok) throw new SettingsFileInvalid(`settings file ${path}: ${describeIssues(decoded.issues)}; save the settings to replace it`, decoded.issues);
-      return decoded.settings;
-    },
+    readSaved,
+    read: () => readSaved().settings,
     async write(settings) {
       await writePrivateFileAtomic(path, serializeSettings(settings));
     },
-    readValues() {
-      const file = readLayer();
-      if (!file) return {};
-      const decoded = decodeSettings(file.values);
-      if (!decoded.ok) throw new SettingsFileInvalid(`settings file ${path}: ${describeIssues(decoded.issues)}; save the settings to replace it`, decoded.issues);
-      return file.values;
-    },
+    readValues: () => readSaved().values,
     async writeValues(values) {
       const sorted: Record<string, unknown> = {};
       for (const key of Object.keys(values).sort()) sorted[key] = values[key];
