@@ -13,7 +13,11 @@ import type { ReportEvent } from '../machines/driver.machine.ts';
 import type { MotorMode } from '../machines/power.machine.ts';
 import { radToDeg } from '../robot/pose-math.ts';
 
-/** `driver_state.current_pose` refresh: 10 Hz is plenty for status readers; 50 Hz would only churn. */
+/**
+ * `driver_state.current_pose` refresh: 10 Hz is plenty for status readers; 50 Hz would only churn.
+ * At idle (no command for 2 s) /ws/sdk is read in batches, so a robot moved by someone else is
+ * mirrored once per batch (RELAXED_READ_INTERVAL_MS), with the batch's newest joints.
+ */
 export const POSE_MIRROR_INTERVAL_MS = 100;
 /**
  * While the joints do not move, the mirror is refreshed only this often: each refresh is a root
