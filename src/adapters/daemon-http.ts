@@ -16,7 +16,7 @@ import {
 import {
   decodeAntennas, decodeCameraSpecs, decodeDaemonStatus, decodeFullState, decodeMatrixPose, decodeMediaStatus, decodeMessage,
   decodeMotorsStatus, decodeNumber, decodeRunningMoves, decodeSetTargetResult, decodeSoundList, decodeStatusOk, decodeStatusText,
-  decodeUploadedSound, decodeUuid, decodeXyzRpyPose, parseJson, type Antennas, type CameraSpecs, type DaemonStatus, type Decoder, type FullState,
+  decodeUploadedSound, decodeUuid, decodeXyzRpyPose, describeBadValue, parseJson, type Antennas, type CameraSpecs, type DaemonStatus, type Decoder, type FullState,
   type HeadPose, type Interpolation, type MatrixPose, type MediaStatus, type MotorMode, type SetTargetResult, type XyzRpyPose,
 } from './daemon-wire.ts';
 import { buildFilePartBody } from './multipart-body.ts';
@@ -219,6 +219,16 @@ function isTimeoutAbort(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === 'TimeoutError';
 }
 
+/** A daemon-sent value's JSON cut to BODY_EXCERPT_CHARS; its bare description when too deep to write. */
+function jsonExcerpt(value: unknown): string {
+  try {
+    return excerpt(JSON.stringify(value) ?? describeBadValue(value));
+  } catch {
+    // The only throw of JSON.stringify on parsed JSON: RangeError, nesting deeper than the stack.
+    return describeBadValue(value);
+  }
+}
+
 function toDetail(json: unknown): DaemonDetail {
   if (typeof json !== 'object' || json === null || !('detail' in json)) return null;
   const detail = (json as { detail: unknown }).detail;
@@ -229,13 +239,13 @@ function toDetail(json: unknown): DaemonDetail {
       return {
         type: typeof issue.type === 'string' ? issue.type : 'unknown',
         loc: Array.isArray(issue.loc) ? issue.loc.filter((p): p is string | number => typeof p === 'string' || typeof p === 'number') : [],
-        msg: typeof issue.msg === 'string' ? issue.msg : JSON.stringify(item),
+        msg: typeof issue.msg === 'string' ? issue.msg : jsonExcerpt(item),
         ...('input' in issue ? { input: issue.input } : {}),
         ...(typeof issue.ctx === 'object' && issue.ctx !== null ? { ctx: issue.ctx as Record<string, unknown> } : {}),
       };
     });
   }
-  return detail === null || detail === undefined ? null : JSON.stringify(detail);
+  return detail === null || detail === undefined ? null : jsonExcerpt(detail);
 }
 
 /** Why `name` cannot be an uploaded sound's name on the daemon, or undefined when it can. */

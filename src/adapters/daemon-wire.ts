@@ -3,7 +3,8 @@
 // src/protocol/daemon-wire-types.ts (shared with the emulator; re-exported here). Each decoder
 // checks the fields the driver acts on (type, finiteness, array lengths) and keeps unknown extra
 // keys so a newer daemon does not break the link. Owns no I/O and no error type: a mismatch is
-// reported as `{ ok: false, problem }` for the transport to turn into `DaemonBadResponse`.
+// reported as `{ ok: false, problem }` for the transport to turn into `DaemonBadResponse`; never
+// a throw, its problem bounded whatever the value (`describeBadValue`).
 import { DAEMON_LIFECYCLE_STATES, MOTOR_MODES, MOVE_UPDATE_TYPES } from '../protocol/daemon-wire-types.ts';
 import type {
   Antennas, CameraResolution, CameraSpecs, DaemonLifecycleState, DaemonStatus, DaemonStatusPush,
@@ -33,9 +34,32 @@ class Mismatch extends Error {}
 
 type Json = Record<string, unknown>;
 
+/**
+ * Characters of a bad string quoted in a problem: enough to recognise a wrong enum value or a
+ * message, while a problem stays one log line however long the daemon's string was.
+ */
+const SHOWN_STRING_CHARS = 60;
+
+/**
+ * A bad value as a problem quotes it: a scalar as JSON writes it (a string cut to
+ * SHOWN_STRING_CHARS), an array or object by kind and size only. Total and O(1): it never walks
+ * into the value, so a daemon value too deep for JSON.stringify (a RangeError) or of megabytes
+ * costs nothing, and it calls no method of the value (a parsed `{"toString":1}` breaks String()).
+ */
+export function describeBadValue(value: unknown): string {
+  if (value === undefined) return 'missing';
+  if (value === null) return 'null';
+  if (typeof value === 'string') {
+    const shown = JSON.stringify(value.slice(0, SHOWN_STRING_CHARS));
+    return value.length > SHOWN_STRING_CHARS ? `${shown}… (${value.length} characters)` : shown;
+  }
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  return typeof value === 'object' ? 'an object' : typeof value;
+}
+
 function fail(path: string, expected: string, got: unknown): never {
-  const shown = got === undefined ? 'missing' : JSON.stringify(got)?.slice(0, 60) ?? String(got);
-  throw new Mismatch(`${path || 'body'}: expected ${expected}, got ${shown}`);
+  throw new Mismatch(`${path || 'body'}: expected ${expected}, got ${describeBadValue(got)}`);
 }
 
 function object(value: unknown, path: string): Json {
@@ -140,6 +164,23 @@ function resolution(value: unknown, path: string): CameraResolution {
   };
 }
 
+/**
+ * The daemon status is passed on whole (get_status's `daemon` block is its JSON), so it must be
+ * writable as JSON and small: the daemon's is ~1–2 kB; a document nested too deep for
+ * JSON.stringify, or this large, is a broken daemon's and would break every status answer.
+ */
+const MAX_STATUS_JSON_CHARS = 16 * 1024;
+
+function writableStatus(s: Json, path: string): void {
+  let json: string;
+  try {
+    json = JSON.stringify(s);
+  } catch {
+    fail(path, 'a status document JSON can write (this one is nested too deep)', s);
+  }
+  if (json.length > MAX_STATUS_JSON_CHARS) fail(path, `a status document under ${MAX_STATUS_JSON_CHARS} characters of JSON (${json.length})`, s);
+}
+
 function daemonStatusFields(value: unknown, path: string): DaemonStatus {
   const s = object(value, path);
   text(s.robot_name, `${path}.robot_name`);
@@ -148,6 +189,7 @@ function daemonStatusFields(value: unknown, path: string): DaemonStatus {
   bool(s.no_media, `${path}.no_media`);
   nullable(s.backend_status, `${path}.backend_status`, object);
   nullable(s.error, `${path}.error`, text);
+  writableStatus(s, path);
   // Checked above; the rest of the document is passed through unchanged.
   return s as unknown as DaemonStatus;
 }
@@ -294,7 +336,7 @@ export const decodeSdkPush: Decoder<SdkPush | null> = decodeWith((json): SdkPush
 
 export const decodeMoveUpdate: Decoder<MoveUpdate> = decodeWith((json) => {
   const frame = object(json, '');
-  if (!MOVE_UPDATE_TYPE_SET.has(String(frame.type))) fail('type', MOVE_UPDATE_TYPES.join('|'), frame.type);
+  if (typeof frame.type !== 'string' || !MOVE_UPDATE_TYPE_SET.has(frame.type)) fail('type', MOVE_UPDATE_TYPES.join('|'), frame.type);
   return {
     type: frame.type as MoveUpdateType,
     uuid: uuid(frame.uuid, 'uuid'),

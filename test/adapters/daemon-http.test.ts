@@ -214,6 +214,25 @@ describe('refusals and failures are distinct typed outcomes', () => {
     expect(await failure(client.presentAntennas())).toMatchObject({ _tag: 'DaemonBadResponse', problem: expect.stringContaining('2 numbers') });
   });
 
+  test('a reply nested 100,000 deep (too deep for JSON.stringify to quote) is still a typed refusal with a short problem', async () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const scripted = await startScriptedHttp((request) => {
+      if (request.url?.startsWith('/api/state/full')) return { status: 200, body: `{"control_mode": "enabled", "head_joints": ${deep}, "timestamp": "t"}` };
+      if (request.url === '/api/move/goto') return { status: 422, body: `{"detail": [{"type": "x", "loc": ["body"], "input": ${deep}}]}` };
+      return { status: 400, body: `{"detail": {"why": ${deep}}}` };
+    });
+    defer(() => scripted.close());
+    const client = newClient(scripted.url);
+    const bad = await failure(client.fullState());
+    expect(bad).toBeInstanceOf(DaemonBadResponse);
+    expect(bad).toMatchObject({ route: '/api/state/full', problem: 'head_joints: expected 7 numbers, got an array of 1' });
+    // An issue without `msg` and a detail object are quoted as JSON when they can be, described when not.
+    expect(await failure(client.goto({ duration: 1 }))).toMatchObject({ _tag: 'DaemonRejected', status: 422, detail: [{ type: 'x', loc: ['body'], msg: 'an object' }] });
+    const refused = await failure(client.setMotorMode('disabled'));
+    expect(refused).toMatchObject({ _tag: 'DaemonRejected', status: 400, detail: 'an object' });
+    expect((refused as DaemonRejected).message.length).toBeLessThan(200);
+  });
+
   test('after close() every call rejects with DaemonNotConnected (closed)', async () => {
     const { client } = await setup();
     await client.close();

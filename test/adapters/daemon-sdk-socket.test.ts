@@ -258,6 +258,52 @@ describe('state streams read on demand (issue 11)', () => {
     expect(sdk.latest('joint_positions')?.value.head_joint_positions[0]).toBe(0.4);
   });
 
+  /** ~200 KB, under the frame limit, nested 100,000 deep: JSON.parse takes it, JSON.stringify would throw (RangeError). */
+  const deepJoints = `{"type": "joint_positions", "head_joint_positions": ${'['.repeat(100_000)}${']'.repeat(100_000)}, "antennas_joint_positions": [0, 0]}`;
+
+  test('a frame nested too deep to quote is counted and dropped, read on demand, in an idle batch or live; the previous push stays', async () => {
+    const { sdk, send } = await scriptedDaemon();
+    await send(joints(0.1));
+    expect(sdk.latest('joint_positions')?.value.head_joint_positions[0]).toBe(0.1);
+    await send(deepJoints);
+    // Decoded by `latest` (the executor's hold reads it so): a problem, not a throw to the caller.
+    expect(sdk.latest('joint_positions')?.value.head_joint_positions[0]).toBe(0.1);
+    expect(sdk.invalidFrames).toBe(1);
+
+    const heard: number[] = [];
+    sdk.on('joint_positions', (push) => heard.push(push.head_joint_positions[0] ?? NaN));
+    expect(sdk.readsRelaxed).toBe(true);
+    // Decoded by the batch flush (a setImmediate: a throw there would end the process).
+    await send(deepJoints);
+    await endOfTurn();
+    expect(sdk.invalidFrames).toBe(2);
+    expect(heard).toEqual([]);
+
+    await sdk.readLive();
+    expect(sdk.readsRelaxed).toBe(false);
+    await send(deepJoints);
+    expect(sdk.invalidFrames).toBe(3);
+    expect(sdk.latest('joint_positions')?.value.head_joint_positions[0]).toBe(0.1);
+    await send(joints(0.2));
+    expect(heard).toEqual([0.2]);
+    expect(sdk.invalidFrames).toBe(3);
+  });
+
+  test('a daemon_status with an extra key nested too deep to write again is dropped: get_status passes the status on whole', async () => {
+    const { sdk, send } = await scriptedDaemon();
+    const status = (extra: string): string => `{"type": "daemon_status", "robot_name": "mine", "state": "running", "wireless_version": false, "no_media": true, "backend_status": null, "error": null${extra}}`;
+    const heard: string[] = [];
+    // `send` follows each frame with a status of its own (robot_name "r"), which this test leaves out.
+    sdk.on('daemon_status', (push) => push.robot_name === 'mine' && heard.push(push.robot_name));
+    await sdk.readLive();
+    await send(status(''));
+    await send(status(`, "future": ${'['.repeat(100_000)}${']'.repeat(100_000)}`));
+    await send(status(`, "future": "${'x'.repeat(20_000)}"`));
+    await send(status(', "future": [1, 2]'));
+    expect(heard).toEqual(['mine', 'mine']);
+    expect(sdk.invalidFrames).toBe(2);
+  });
+
   test('a listener hears the newest frame of a batch read at idle, once, at the end of its turn; read live, every frame', async () => {
     const { sdk, send } = await scriptedDaemon();
     const heard: number[] = [];

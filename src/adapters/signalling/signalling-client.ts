@@ -93,10 +93,23 @@ function producerNamed(producers: readonly PeerInfo[], name: string): PeerInfo |
   return producers.find((producer) => producer.meta !== null && producer.meta['name'] === name);
 }
 
+/** Producers named in a NoProducer message: the robot has one; a server listing more is quoted in part. */
+const PRODUCERS_NAMED = 8;
+/** Characters of a producer's name quoted (the robot's is `reachymini`). */
+const PRODUCER_NAME_CHARS = 40;
+
+/** A producer's `meta.name` as quoted in a message; never walks into a non-string name (the server's data). */
+function quotedName(producer: PeerInfo): string {
+  const name = producer.meta?.['name'];
+  if (typeof name === 'string') return JSON.stringify(name.length > PRODUCER_NAME_CHARS ? `${name.slice(0, PRODUCER_NAME_CHARS)}…` : name);
+  return name === undefined || name === null ? 'null' : `(${Array.isArray(name) ? 'an array' : typeof name})`;
+}
+
 function describeProducers(producers: readonly PeerInfo[]): string {
   if (producers.length === 0) return 'no producer at all';
-  const names = producers.map((producer) => JSON.stringify(producer.meta?.['name'] ?? null));
-  return `${producers.length} producer(s): ${names.join(', ')}`;
+  const names = producers.slice(0, PRODUCERS_NAMED).map(quotedName);
+  const more = producers.length > PRODUCERS_NAMED ? `, and ${producers.length - PRODUCERS_NAMED} more` : '';
+  return `${producers.length} producer(s): ${names.join(', ')}${more}`;
 }
 
 /** Skips what a listener legitimately receives at any time (status broadcasts, list replies). */

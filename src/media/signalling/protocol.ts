@@ -173,6 +173,12 @@ function describe(value: unknown): string {
   return `a ${typeof value}`;
 }
 
+/** A wrong scalar quoted (a string cut to EXCERPT_CHARS), anything else described: never walks into a value. */
+function shown(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(excerpt(value));
+  return typeof value === 'number' || typeof value === 'boolean' ? String(value) : describe(value);
+}
+
 function id(frame: Json, field: string): string {
   const value = frame[field];
   if (typeof value !== 'string' || value.length === 0) throw new FieldError(`"${field}" must be a non-empty string, got ${describe(value)}`);
@@ -200,7 +206,7 @@ function roles(frame: Json): PeerRole[] {
   if (!Array.isArray(value)) throw new FieldError(`"roles" must be an array, got ${describe(value)}`);
   return value.map((role: unknown) => {
     if (typeof role !== 'string' || !(PEER_ROLES as readonly string[]).includes(role)) {
-      throw new FieldError(`"roles" entries must be one of ${PEER_ROLES.join(', ')}, got ${JSON.stringify(role) ?? 'undefined'}`);
+      throw new FieldError(`"roles" entries must be one of ${PEER_ROLES.join(', ')}, got ${shown(role)}`);
     }
     return role as PeerRole;
   });
@@ -225,7 +231,7 @@ function peerMessage(frame: Json): PeerMessage {
   if (sdp !== undefined) {
     if (!isObject(sdp)) throw new FieldError(`"sdp" must be an object, got ${describe(sdp)}`);
     const kind = sdp['type'];
-    if (kind !== 'offer' && kind !== 'answer') throw new FieldError(`"sdp.type" must be "offer" or "answer", got ${JSON.stringify(kind) ?? 'undefined'}`);
+    if (kind !== 'offer' && kind !== 'answer') throw new FieldError(`"sdp.type" must be "offer" or "answer", got ${shown(kind)}`);
     const body = sdp['sdp'];
     if (typeof body !== 'string' || body.length === 0) throw new FieldError('"sdp.sdp" must be a non-empty string');
     return { type: 'peer', sessionId, sdp: { type: kind, sdp: body } };
@@ -235,7 +241,7 @@ function peerMessage(frame: Json): PeerMessage {
   if (typeof candidate !== 'string') throw new FieldError(`"ice.candidate" must be a string, got ${describe(candidate)}`);
   const index = ice['sdpMLineIndex'];
   if (typeof index !== 'number' || !Number.isSafeInteger(index) || index < 0) {
-    throw new FieldError(`"ice.sdpMLineIndex" must be a non-negative integer, got ${JSON.stringify(index) ?? 'undefined'}`);
+    throw new FieldError(`"ice.sdpMLineIndex" must be a non-negative integer, got ${shown(index)}`);
   }
   return { type: 'peer', sessionId, ice: { candidate, sdpMLineIndex: index } };
 }

@@ -1,7 +1,8 @@
 // gst-webrtc-signalling v1 codec (reachy-daemon-api.md §9.2, src/media/signalling/protocol.ts):
 // every message shape decodes in its direction, encoders round-trip in the wire's field order, what
 // gst-plugins-rs sends is accepted (absent meta, unknown extra fields), and malformed input becomes
-// a typed problem naming the field instead of a throw. Sockets and sessions: signalling.test.ts.
+// a typed problem naming the field instead of a throw (however deep or long the bad value).
+// Sockets and sessions: signalling.test.ts.
 import { describe, expect, it } from 'vitest';
 import {
   type ClientMessage,
@@ -121,5 +122,19 @@ describe('signalling protocol codec', () => {
     const garbage = decodeServerMessage('x'.repeat(10_000));
     expect(garbage.ok).toBe(false);
     if (!garbage.ok) expect(garbage.problem.details.length).toBeLessThan(200);
+  });
+
+  it('a wrong value nested too deep for JSON.stringify, or a megabyte long, is described, never thrown or copied whole', () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    for (const raw of [
+      `{"type":"peerStatusChanged","peerId":"a","roles":[${deep}],"meta":null}`,
+      `{"type":"peer","sessionId":"s","sdp":{"type":${deep},"sdp":"v"}}`,
+      `{"type":"peer","sessionId":"s","ice":{"candidate":"c","sdpMLineIndex":${deep}}}`,
+      `{"type":"peerStatusChanged","peerId":"a","roles":["${'k'.repeat(1 << 20)}"],"meta":null}`,
+    ]) {
+      const decoded = decodeServerMessage(raw);
+      expect(decoded).toMatchObject({ ok: false, problem: { kind: 'invalid-field' } });
+      if (!decoded.ok) expect(decoded.problem.details.length).toBeLessThan(200);
+    }
   });
 });
