@@ -28,9 +28,13 @@ export function changesOf(body: unknown): Record<string, unknown> | undefined {
   return record;
 }
 
-/** Applies `changes` over the saved file's keys; `null` removes a key. */
+/**
+ * Applies `changes` over the saved file's keys; `null` removes a key. Every key is an own field of
+ * the merge: it has no prototype, so a `__proto__` key (which the HTTP parser already refuses) is
+ * one more unknown key for decodeSettings to refuse, never the merge's prototype.
+ */
 export function mergeChanges(saved: Readonly<Record<string, unknown>>, changes: Readonly<Record<string, unknown>>): ChangesResult {
-  const merged: Record<string, unknown> = { ...saved };
+  const merged: Record<string, unknown> = Object.assign(Object.create(null) as Record<string, unknown>, saved);
   for (const [key, value] of Object.entries(changes)) {
     if (value === null) delete merged[key];
     else merged[key] = value;

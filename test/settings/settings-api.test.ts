@@ -1,11 +1,13 @@
 // The settings API (reference-driver.md §10 routes plus /api/effective, /api/status, /api/apply):
 // reference defaults, PUT/GET round trip written atomically 0600 in the reference format, Effect
 // Schema refusals (422 naming the field: unknown key, zenoh, wrong types), /api/validate answering
-// {ok:false} (never 500) for a missing credentials path, the per-key precedence view, and the
-// status/apply callbacks. Real server on port 0, undici client, one transcript line per call.
+// {ok:false} (never 500) for a missing credentials path, the per-key precedence view, the
+// status/apply callbacks, and bodies with a prototype-setting key refused (400). Real server on
+// port 0, undici client, one transcript line per call.
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { mergeChanges } from '../../src/settings/settings-changes.ts';
 import { SETTINGS_DEFAULTS } from '../../src/settings/settings-schema.ts';
 import { call, startHarness, type Harness } from './settings-harness.ts';
 
@@ -277,5 +279,54 @@ describe('/api/status and /api/apply', () => {
     const second = await call(h.server.url, 'POST', '/api/apply', { token, origin: h.server.url });
     expect(second.json.calls).toBe(2);
     expect(h.applyCalls).toHaveLength(2);
+  });
+});
+
+describe('keys that would set a prototype (`__proto__`, `constructor.prototype`) are refused at any depth', () => {
+  let h: Harness;
+  let token: string;
+  beforeAll(async () => {
+    h = await startHarness();
+    token = h.token();
+  });
+  afterAll(async () => {
+    await h.stop();
+  });
+
+  // Raw text: a JS literal `{__proto__: …}` would set the literal's prototype, not send the key.
+  const refused: ReadonlyArray<readonly [string, string]> = [
+    ['{"__proto__": {"safety_envelope": {"head_pitch_deg": {"min": -90, "max": 90}}}}', '__proto__'],
+    ['{"changes": {"__proto__": {"tenant": "evil"}}}', 'changes.__proto__'],
+    ['{"changes": {"safety_envelope": {"head_pitch_deg": {"__proto__": {"min": -90}}}}}', 'changes.safety_envelope.head_pitch_deg.__proto__'],
+    ['{"constructor": {"prototype": {"tenant": "evil"}}}', 'constructor.prototype'],
+    ['{"changes": {"constructor": {"prototype": {}}}}', 'changes.constructor.prototype'],
+  ];
+  const json = { 'content-type': 'application/json' };
+
+  test('PATCH /api/settings and POST /api/validate answer 400 naming the key; nothing is saved or applied', async () => {
+    for (const [body, key] of refused) {
+      for (const [method, path] of [['PATCH', '/api/settings'], ['POST', '/api/validate']] as const) {
+        const r = await call(h.server.url, method, path, { token, body, headers: json });
+        expect(r.status, `${method} ${path} ${body}`).toBe(400);
+        expect(r.json).toMatchObject({ ok: false, issues: [] });
+        expect(r.json.error).toBe(`request body refused: key "${key}" could set an object's prototype`);
+      }
+    }
+    expect(existsSync(h.settingsFile)).toBe(false);
+    expect(h.applyCalls).toHaveLength(0);
+    // Such a key is refused however deep it sits; the path named keeps its last few segments.
+    const deep = `${'{"a":'.repeat(8_000)}{"__proto__": {}}${'}'.repeat(8_000)}`;
+    const r = await call(h.server.url, 'PATCH', '/api/settings', { token, body: deep, headers: json });
+    expect(r.status).toBe(400);
+    expect(r.json.error).toBe('request body refused: key "….a.a.a.a.a.a.a.__proto__" could set an object\'s prototype');
+    // The same keys without their danger are ordinary unknown keys (422), and a clean save still works.
+    expect((await call(h.server.url, 'PATCH', '/api/settings', { token, body: '{"constructor": {"name": "x"}}', headers: json })).status).toBe(422);
+    expect((await call(h.server.url, 'PATCH', '/api/settings', { token, json: { changes: { tenant: 'lab' } } })).status).toBe(200);
+    expect(JSON.parse(readFileSync(h.settingsFile, 'utf8'))).toEqual({ tenant: 'lab' });
+  });
+
+  test('mergeChanges itself never sets a prototype: `__proto__` is an unknown key', () => {
+    const merged = mergeChanges({ tenant: 'lab' }, JSON.parse('{"__proto__": {"tenant": "evil", "no_media": true}}') as Record<string, unknown>);
+    expect(merged).toMatchObject({ ok: false, issues: [{ field: '__proto__' }] });
   });
 });

@@ -1,8 +1,8 @@
 // What every request to the settings app passes through, whatever its route (threat model: "treat
 // settings port like root"): the Host allowlist (DNS rebinding) before anything else, JSON bodies
-// parsed within a size limit, the app token or a login session then the same-origin rule for
-// mutations (the guard routes opt into), security headers on every answer, and errors shaped as
-// `{ok:false, error, issues}`. Owns those hooks and their constants; the token and session rules
+// parsed within a size limit (a key that would set a prototype refused), the app token or a login
+// session then the same-origin rule for mutations (the guard routes opt into), security headers on
+// every answer, and errors shaped as `{ok:false, error, issues}`. Owns those hooks and their constants; the token and session rules
 // are src/settings/settings-auth.ts's, the allowed names src/settings/host-allowlist.ts's.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createLogger } from '../../logging/logger.ts';
@@ -34,17 +34,63 @@ export function refuseForeignHosts(app: FastifyInstance, hosts: HostAllowlist): 
   });
 }
 
-/** JSON within JSON_BODY_LIMIT_BYTES; an empty body means "no body" (POST /api/validate uses the saved file then). */
+/** Segments of a refused key's path named in the answer: enough to find it, bounded however deep it was. */
+const PROTOTYPE_PATH_SEGMENTS_SHOWN = 8;
+
+interface KeyAt {
+  readonly value: unknown;
+  readonly key: string;
+  readonly parent: KeyAt | null;
+}
+
+/** `a.b.__proto__`: the keys from the body down to `at` (the root has no parent), the last few when deeper. */
+function pathOf(at: KeyAt): string {
+  const segments: string[] = [];
+  let node = at;
+  while (node.parent !== null && segments.length < PROTOTYPE_PATH_SEGMENTS_SHOWN) {
+    segments.push(node.key);
+    node = node.parent;
+  }
+  return (node.parent === null ? '' : '….') + segments.reverse().join('.');
+}
+
+/**
+ * The path of the first key of a parsed body that would set an object's prototype when copied
+ * (`__proto__`, `constructor.prototype`), at any depth; undefined when there is none. Walks with
+ * its own stack, not recursion: a 64 KiB body nests ~30,000 deep.
+ */
+export function prototypeKeyPath(body: unknown): string | undefined {
+  const stack: KeyAt[] = [{ value: body, key: '', parent: null }];
+  for (let at = stack.pop(); at !== undefined; at = stack.pop()) {
+    if (typeof at.value !== 'object' || at.value === null) continue;
+    for (const [key, value] of Object.entries(at.value)) {
+      const child: KeyAt = { value, key, parent: at };
+      if (key === '__proto__') return pathOf(child);
+      if (key === 'constructor' && typeof value === 'object' && value !== null && Object.hasOwn(value, 'prototype')) return `${pathOf(child)}.prototype`;
+      stack.push(child);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * JSON within JSON_BODY_LIMIT_BYTES; an empty body means "no body" (POST /api/validate uses the
+ * saved file then). A key that would set a prototype is refused (400), as fastify's own parser does.
+ */
 export function parseJsonBodies(app: FastifyInstance): void {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: JSON_BODY_LIMIT_BYTES }, (_request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') return done(null, undefined);
+    let parsed: unknown;
     try {
-      done(null, JSON.parse(text));
+      parsed = JSON.parse(text);
     } catch {
-      done(new HttpFailure(400, 'request body is not valid JSON'), undefined);
+      return done(new HttpFailure(400, 'request body is not valid JSON'), undefined);
     }
+    const refused = prototypeKeyPath(parsed);
+    if (refused === undefined) return done(null, parsed);
+    done(new HttpFailure(400, `request body refused: key "${refused}" could set an object's prototype`), undefined);
   });
 }
 
