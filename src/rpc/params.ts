@@ -105,6 +105,39 @@ export interface ParamsSpec<T> {
   decode(input: unknown): Result.Result<T, InvalidParams>;
 }
 
+/**
+ * Unknown keys named in one refusal. A typo is a key or two; a params object of 150,000 keys (1 MiB)
+ * named each, with the known list each time, made a reply of ~30 MB. The rest are counted.
+ */
+export const MAX_UNKNOWN_PARAMS_NAMED = 5;
+/** Characters of an unknown key quoted: parameter names are short; a key of a megabyte is cut. */
+export const MAX_UNKNOWN_PARAM_NAME_CHARS = 64;
+
+type ParamIssue = { readonly parameter: string; readonly problem: string };
+
+const quotedKey = (key: string): string => (key.length > MAX_UNKNOWN_PARAM_NAME_CHARS ? `${key.slice(0, MAX_UNKNOWN_PARAM_NAME_CHARS)}…` : key);
+
+/**
+ * The issues of unknown keys, bounded: the first MAX_UNKNOWN_PARAMS_NAMED (each with the known
+ * ones, so an issue read alone still helps), then one `params` issue counting the rest.
+ */
+export function unknownParamIssues(unknownKeys: ReadonlyArray<string>, known: ReadonlyArray<string>): ParamIssue[] {
+  const problem = `is not a parameter of this function (known: ${known.join(', ') || 'none'})`;
+  const issues: ParamIssue[] = unknownKeys.slice(0, MAX_UNKNOWN_PARAMS_NAMED).map((key) => ({ parameter: quotedKey(key), problem }));
+  const more = unknownKeys.length - issues.length;
+  if (more > 0) issues.push({ parameter: 'params', problem: `has ${more} more unknown keys` });
+  return issues;
+}
+
+/** `Invalid params: a, b and 3 more are not parameters of this function (known: x, y)`: the known list once. */
+function unknownParamsFailure(unknownKeys: ReadonlyArray<string>, known: ReadonlyArray<string>): InvalidParams {
+  const issues = unknownParamIssues(unknownKeys, known);
+  const named = unknownKeys.slice(0, MAX_UNKNOWN_PARAMS_NAMED).map(quotedKey).join(', ');
+  const more = unknownKeys.length > MAX_UNKNOWN_PARAMS_NAMED ? ` and ${unknownKeys.length - MAX_UNKNOWN_PARAMS_NAMED} more` : '';
+  const verb = unknownKeys.length === 1 ? 'is not a parameter' : 'are not parameters';
+  return new InvalidParams({ message: `Invalid params: ${named}${more} ${verb} of this function (known: ${known.join(', ') || 'none'})`, issues });
+}
+
 /** A parameter the call left out reads "is required"; every other leaf keeps Effect's own words. */
 const formatIssue = SchemaIssue.makeFormatterStandardSchemaV1({
   leafHook: (issue) => (issue._tag === 'MissingKey' ? 'is required' : SchemaIssue.defaultLeafHook(issue)),
@@ -148,10 +181,7 @@ export function defineParams<const F extends Schema.Struct.Fields>(fields: F): P
       if (none) return none;
       // Unknown keys are refused here for every shape (an empty Struct would take them).
       const unknownKeys = keys.filter((k) => !known.includes(k));
-      if (unknownKeys.length > 0) {
-        const issues = unknownKeys.map((parameter) => ({ parameter, problem: `is not a parameter of this function (known: ${known.join(', ') || 'none'})` }));
-        return Result.fail(new InvalidParams({ message: `Invalid params: ${issues.map((i) => `${i.parameter} ${i.problem}`).join('; ')}`, issues }));
-      }
+      if (unknownKeys.length > 0) return Result.fail(unknownParamsFailure(unknownKeys, known));
       const result = decoder(input);
       if (Result.isSuccess(result)) return Result.succeed(result.success);
       const seen = new Set<string>();

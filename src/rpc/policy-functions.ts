@@ -6,7 +6,7 @@ import * as Result from 'effect/Result';
 import { InvalidParams } from '../errors.ts';
 import { validatePolicy, type SafetyPolicy } from '../safety/safety-policy.ts';
 import { actingOwner, defineFunction } from './function-def.ts';
-import { defineParams, type ParamsSpec } from './params.ts';
+import { defineParams, unknownParamIssues, type ParamsSpec } from './params.ts';
 
 export const getSafetyPolicy = defineFunction({
   name: 'get_safety_policy',
@@ -22,6 +22,8 @@ export const getSafetyPolicy = defineFunction({
 /** Longest `reason` kept in the audit trail. */
 const MAX_REASON_LENGTH = 200;
 const OWNER_PATTERN = /^[A-Za-z0-9._:@/-]{1,64}$/;
+/** The parameters set_safety_policy takes (its advertised schema's properties). */
+const SET_POLICY_PARAMS: ReadonlyArray<string> = ['policy', 'reason', 'owner'];
 
 interface SetPolicyParams {
   readonly policy: SafetyPolicy;
@@ -47,7 +49,7 @@ function setPolicyParams(approvable: ReadonlySet<string>): ParamsSpec<SetPolicyP
       }
       const p = input as Record<string, unknown>;
       const issues: Array<{ parameter: string; problem: string }> = [];
-      for (const key of Object.keys(p)) if (!['policy', 'reason', 'owner'].includes(key)) issues.push({ parameter: key, problem: 'is not a parameter of this function (known: policy, reason, owner)' });
+      issues.push(...unknownParamIssues(Object.keys(p).filter((key) => !SET_POLICY_PARAMS.includes(key)), SET_POLICY_PARAMS));
       const reason = p.reason ?? 'policy change';
       if (typeof reason !== 'string' || reason.length > MAX_REASON_LENGTH) issues.push({ parameter: 'reason', problem: `must be a string of at most ${MAX_REASON_LENGTH} characters` });
       const owner = p.owner ?? 'supervisor';

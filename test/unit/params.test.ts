@@ -3,7 +3,10 @@
 // is refused with a message naming the parameter and the allowed range; nothing is clamped.
 import { Result } from 'effect';
 import { describe, expect, test } from 'vitest';
-import { booleanParam, defineParams, enumParam, integerParam, numberParam, stringParam } from '../../src/rpc/params.ts';
+import { encodeError } from '../../src/protocol/json-rpc.ts';
+import {
+  booleanParam, defineParams, enumParam, integerParam, MAX_UNKNOWN_PARAM_NAME_CHARS, MAX_UNKNOWN_PARAMS_NAMED, numberParam, stringParam,
+} from '../../src/rpc/params.ts';
 
 const spec = defineParams({
   pitch: numberParam({ description: 'Head pitch in degrees (positive looks down).', minimum: -30, maximum: 30, default: 0, unit: 'degrees' }),
@@ -81,5 +84,28 @@ describe('decoding', () => {
   test('reports every bad parameter at once', () => {
     const r = spec.decode({ yaw_deg: 999, pitch: 99 });
     expect(Result.isFailure(r) && r.failure.issues.map((i) => i.parameter)).toEqual(['pitch', 'yaw_deg']);
+  });
+
+  test('10,000 unknown keys: the reply names the first few and the known ones once, and stays small', () => {
+    const params: Record<string, unknown> = { yaw_deg: 0 };
+    for (let i = 0; i < 10_000; i++) params[`k${i}`] = i;
+    const r = spec.decode(params);
+    if (Result.isSuccess(r)) throw new Error('expected a refusal');
+    const reply = encodeError(7, r.failure, 'look');
+    // Before: one issue per key, each repeating the known list, twice over (~2 MB for these 10,000).
+    expect(Buffer.byteLength(reply)).toBeLessThan(2_000);
+    expect(r.failure.message).toBe(
+      `Invalid params: k0, k1, k2, k3, k4 and 9995 more are not parameters of this function (known: pitch, yaw_deg, count, owner, mode, wait)`,
+    );
+    expect(r.failure.issues).toHaveLength(MAX_UNKNOWN_PARAMS_NAMED + 1);
+    expect(r.failure.issues[0]).toEqual({ parameter: 'k0', problem: 'is not a parameter of this function (known: pitch, yaw_deg, count, owner, mode, wait)' });
+    expect(r.failure.issues.at(-1)).toEqual({ parameter: 'params', problem: 'has 9995 more unknown keys' });
+  });
+
+  test('an unknown key of a megabyte is quoted cut', () => {
+    const r = spec.decode({ yaw_deg: 0, ['x'.repeat(1 << 20)]: 1 });
+    if (Result.isSuccess(r)) throw new Error('expected a refusal');
+    expect(r.failure.issues).toEqual([{ parameter: `${'x'.repeat(MAX_UNKNOWN_PARAM_NAME_CHARS)}…`, problem: expect.stringContaining('is not a parameter') }]);
+    expect(Buffer.byteLength(encodeError(8, r.failure, 'look'))).toBeLessThan(1_000);
   });
 });
