@@ -12,7 +12,7 @@ import type { AnyActorRef } from 'xstate';
 import { HandlerFailed, NotAllowedInState, OutcomeTimeout, RateLimited, UnknownMethod, type RpcFailure } from '../errors.ts';
 import { rateClassOf, type RateLimiter } from '../rpc/rate-limits.ts';
 import type { CallerMeta } from '../protocol/json-rpc.ts';
-import type { AnyRpcFunction, RpcFunction } from '../rpc/function-def.ts';
+import { isPlausibleOwner, type AnyRpcFunction, type RpcFunction } from '../rpc/function-def.ts';
 import { sharedReads } from './shared-reads.ts';
 
 /** Default wait for an outcome: below the 30 s timeout of agent-tools and the MCP bridge (§2.13). */
@@ -150,7 +150,9 @@ function admit(options: RpcGateOptions, fn: RpcFunction<unknown, { type: string 
   const method = fn.name;
   const identified = options.identify?.({ fn: method, labels: fn.labels, params, caller: asserted }) ?? { ok: true, caller: asserted };
   if (!identified.ok) {
-    const event = { type: 'caller.refused', ...(typeof params.owner === 'string' ? { owner: params.owner } : {}) };
+    // Refused before the params are decoded: the owner is recorded only when it could be one (a
+    // 600,000-character `owner` must not become a 1.2 MB audit record).
+    const event = { type: 'caller.refused', ...(isPlausibleOwner(params.owner) ? { owner: params.owner } : {}) };
     options.onRefusal?.({ fn: method, error: identified.error, caller: asserted, event });
     return { ok: false, error: identified.error };
   }

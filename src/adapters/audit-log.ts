@@ -1,14 +1,16 @@
-// The audit trail's local file and outbox (issue 13 §1): every record is chained (seq, prev, hash —
+// The audit trail's local file and outbox (issue 13 §1): every record is bounded (at most
+// AUDIT_MAX_RECORD_BYTES a line: src/protocol/audit-bound.ts), chained (seq, prev, hash —
 // src/protocol/audit-chain.ts) and appended as one canonical JSON line to a file opened for append
-// only (never rewritten or truncated), fsynced in bounded batches. The file is also the outbox: the
-// records the publisher (src/adapters/audit-stream.ts) has not had acknowledged wait here, and a
-// cursor file beside it (`<file>.cursor`, the last acknowledged seq) lets a restarted driver send
-// the unsent tail in order. Owns the file, the cursor and the chain's head; does not decide what is
-// audited (the safety trail) nor how records leave the machine (the stream adapter).
+// only (never rewritten or truncated), fsynced in bounded batches. The file is also the outbox: records
+// the publisher (src/adapters/audit-stream.ts) has not had acknowledged wait here; a cursor file beside
+// it (`<file>.cursor`, the last acknowledged seq) lets a restarted driver send the unsent tail in order.
+// Owns the file, the cursor and the chain's head; does not decide what is audited (the safety trail)
+// nor how records leave the machine (the stream adapter).
 import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createLogger } from '../logging/logger.ts';
 import { failureNotice } from '../logging/failure-notice.ts';
+import { AUDIT_MAX_RECORD_BYTES, boundedAuditRecord } from '../protocol/audit-bound.ts';
 import { chainRecord, GENESIS_HASH, recordLine, type ChainedRecord } from '../protocol/audit-chain.ts';
 
 const log = createLogger('audit');
@@ -29,8 +31,20 @@ export const AUDIT_FSYNC_MAX_RECORDS = 64;
 export const AUDIT_OUTBOX_MAX_RECORDS = 20_000;
 /** The cursor file is rewritten at most this often while records are being acknowledged (and on close). */
 export const AUDIT_CURSOR_WRITE_INTERVAL_MS = 500;
-/** How much of the file's end is read at start to find the chain's head (one record is < 64 KiB). */
-const TAIL_READ_BYTES = 64 * 1024;
+/**
+ * How much of the file's end is read at start to find the chain's head: four times
+ * AUDIT_MAX_RECORD_BYTES, so it holds whole records. A file whose tail holds none (a longer record
+ * written before records were bounded) is read further back, AUDIT_TAIL_GROWTH times more each time.
+ */
+const TAIL_READ_BYTES = 4 * AUDIT_MAX_RECORD_BYTES;
+/** Each further read back takes this many times the last (a few reads reach far back). */
+const AUDIT_TAIL_GROWTH = 8;
+/**
+ * The read back stops here (the file is then taken as unchained and set aside, not lost): more than
+ * any record ever written — an unbounded one held a ≤ 1 MiB request at most twice, 6× when every
+ * character was escaped (12 MiB) — while a large file of older unchained lines is not read whole.
+ */
+const AUDIT_HEAD_SEARCH_MAX_BYTES = 32 * 1024 * 1024;
 
 export interface SafetyRecord {
   readonly kind: string;
@@ -43,7 +57,7 @@ export interface SafetyRecord {
 }
 
 export interface AuditLog {
-  /** Chains the record, appends it (fsync batched) and queues it for the publisher; returns it as written. */
+  /** Bounds the record (AUDIT_MAX_RECORD_BYTES), chains it, appends it (fsync batched) and queues it for the publisher; returns it as written. */
   append(record: SafetyRecord): ChainedRecord;
   /** Up to `limit` records the publisher has not had acknowledged, oldest first. */
   unsent(limit: number): ReadonlyArray<ChainedRecord>;
@@ -61,11 +75,15 @@ export interface AuditLog {
   close(): void;
 }
 
-/** The file's last lines (up to TAIL_READ_BYTES) and whether it ends with a newline (a torn write does not). */
-function tailOf(path: string): { lines: string[]; endsWithNewline: boolean } {
+/**
+ * The file's whole last lines within its last `bytes` (the first, cut by the read, is dropped unless
+ * the read reached the start), whether it ends with a newline (a torn write does not) and whether
+ * the read reached the start.
+ */
+function tailOf(path: string, bytes: number): { lines: string[]; endsWithNewline: boolean; whole: boolean } {
   const size = statSync(path).size;
-  if (size === 0) return { lines: [], endsWithNewline: true };
-  const length = Math.min(size, TAIL_READ_BYTES);
+  if (size === 0) return { lines: [], endsWithNewline: true, whole: true };
+  const length = Math.min(size, bytes);
   const buffer = Buffer.alloc(length);
   const fd = openSync(path, 'r');
   try {
@@ -74,7 +92,19 @@ function tailOf(path: string): { lines: string[]; endsWithNewline: boolean } {
     closeSync(fd);
   }
   const text = buffer.toString('utf8');
-  return { lines: text.split('\n').filter((l) => l.trim().length > 0), endsWithNewline: text.endsWith('\n') };
+  const lines = text.split('\n');
+  if (length < size) lines.shift();
+  return { lines: lines.filter((l) => l.trim().length > 0), endsWithNewline: text.endsWith('\n'), whole: length === size };
+}
+
+/** The file's last chained record, read back from the end in growing steps; whether the file ends with a newline, or holds no line. */
+function lastChained(path: string): { head: ChainedRecord | undefined; endsWithNewline: boolean; empty: boolean } {
+  for (let bytes = TAIL_READ_BYTES; ; bytes = Math.min(bytes * AUDIT_TAIL_GROWTH, AUDIT_HEAD_SEARCH_MAX_BYTES)) {
+    const tail = tailOf(path, bytes);
+    const head = tail.lines.map(parseChained).findLast((r) => r !== undefined);
+    const searched = tail.whole || bytes >= AUDIT_HEAD_SEARCH_MAX_BYTES;
+    if (head || searched) return { head, endsWithNewline: tail.endsWithNewline, empty: tail.whole && tail.lines.length === 0 };
+  }
 }
 
 function parseChained(line: string | undefined): ChainedRecord | undefined {
@@ -115,11 +145,10 @@ function readCursor(path: string): number {
  */
 function openHead(path: string): { seq: number; hash: string } {
   if (!existsSync(path)) return { seq: 0, hash: GENESIS_HASH };
-  const tail = tailOf(path);
-  if (tail.lines.length === 0) return { seq: 0, hash: GENESIS_HASH };
-  const head = tail.lines.map(parseChained).findLast((r) => r !== undefined);
+  const { head, endsWithNewline, empty } = lastChained(path);
+  if (empty) return { seq: 0, hash: GENESIS_HASH };
   if (head) {
-    if (!tail.endsWithNewline) {
+    if (!endsWithNewline) {
       appendFileSync(path, '\n');
       log.warn('the audit file ends with a torn record (a write cut short, e.g. by a power cut): kept, and the chain continues after it', { path, last_seq: head.seq });
     }
@@ -260,7 +289,7 @@ export function openAuditLog(path: string | undefined): AuditLog {
   const listeners = new Set<() => void>();
   return {
     append(record) {
-      const chained = chainRecord(record, head.seq + 1, head.hash);
+      const chained = chainRecord(boundedAuditRecord(record), head.seq + 1, head.hash);
       head = { seq: chained.seq, hash: chained.hash };
       file.write(recordLine(chained));
       outbox.queue(chained);

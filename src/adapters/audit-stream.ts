@@ -1,17 +1,19 @@
-// Sends the audit trail to the broker (issue 13 §1): the records the audit log holds unsent are
-// published in seq order, one at a time, to a JetStream stream (created when the account permits,
-// AUDIT_STREAM_NAME on `device-connect.*.*.audit`) with `Nats-Msg-Id` = `<device>-<seq>-<hash16>`, so
-// a re-send after a lost ack or a restart is dropped by the stream as a duplicate. Each record is
-// acknowledged in the log only once the stream acked it; while the broker is unreachable records wait
-// in the log's file and go out in order after reconnect. Without JetStream (or without permission)
-// it says so once and falls back to core publish (delivered = flushed to the broker, no dedup).
-// Owns the publishing; the chain and file are audit-log.ts's. Read by `audit verify --stream` too.
+// Sends the audit trail to the broker (issue 13 §1): the log's unsent records, in seq order, one at a
+// time, to a JetStream stream (AUDIT_STREAM_NAME on `device-connect.*.*.audit`, created when permitted)
+// with `Nats-Msg-Id` = `<device>-<seq>-<hash16>` (a re-send is dropped as a duplicate), acknowledged in
+// the log once the stream acked them (they wait in the file meanwhile); without JetStream, said once,
+// core publish. A record over the broker's max_payload (or the stream's max_msg_size) holds nothing
+// back: a PayloadTooLarge, warned about (rate-limited); the broker gets its stand-in (seq, prev, hash,
+// `withheld`: audit-chain.ts), or nothing when even that is too big; the file keeps it whole. Owns the
+// publishing; the chain and file are audit-log.ts's. Read by `audit verify --stream` too.
 import { headers, type NatsConnection } from '@nats-io/nats-core';
 import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { createLogger } from '../logging/logger.ts';
 import { failureNotice } from '../logging/failure-notice.ts';
-import { recordLine, type ChainedRecord } from '../protocol/audit-chain.ts';
+import { rateLimited, type RateLimitedLog } from '../logging/rate-limited.ts';
+import { PayloadTooLarge } from '../media/encoding/frame-errors.ts';
+import { recordLine, withheldRecord, type ChainedRecord } from '../protocol/audit-chain.ts';
 import type { AuditLog } from './audit-log.ts';
 
 const log = createLogger('audit');
@@ -62,6 +64,13 @@ export const AUDIT_STREAM_MAX_REPLICAS = 3;
 /** JetStream API error codes for "not that many replicas here": no suitable peers, insufficient resources, not clustered. */
 const JS_REPLICAS_REFUSED = new Set([10005, 10023, 10074]);
 
+/**
+ * A record over the broker's size limit is warned about at once, then at most once per this interval
+ * (with the count suppressed): a caller flooding oversized records cannot flood the log, and a
+ * broker configured too small stays visible in any log window.
+ */
+export const AUDIT_OVERSIZE_WARNING_INTERVAL_MS = 60_000;
+
 export type AuditDelivery = 'jetstream' | 'core' | 'waiting';
 
 export interface AuditPublisherOptions {
@@ -89,6 +98,65 @@ export function auditMsgId(deviceId: string, record: ChainedRecord): string {
 }
 
 type Sender = { readonly kind: 'jetstream' | 'core'; send(batch: ReadonlyArray<ChainedRecord>, ack: (seq: number) => void): Promise<void> };
+
+/** The smallest size limit a message meets on its way: the connection's max_payload, or a stream's max_msg_size. */
+interface SizeLimit {
+  readonly bytes: number;
+  readonly name: 'max_payload' | 'max_msg_size';
+  /** What to change to let a message of `needed` bytes through. */
+  fix(needed: number): string;
+}
+
+/** The broker's max_payload as this connection negotiated it (undefined before its INFO). */
+function maxPayloadOf(nc: NatsConnection): SizeLimit | undefined {
+  const bytes = nc.info?.max_payload;
+  return bytes === undefined ? undefined : { bytes, name: 'max_payload', fix: (needed) => `raise max_payload on the broker (nats-server \`max_payload\`) to at least ${needed} bytes` };
+}
+
+/** The body a record is published with, given the limit: the record, its stand-in, or null (not even that fits). */
+interface Outgoing {
+  readonly line: string | null;
+  readonly tooLarge: PayloadTooLarge | null;
+}
+
+/** Bytes of the header block a record is published with (nats-core counts headers against max_payload; its text is what it sends). */
+function headerBytes(msgId: string): number {
+  const h = headers();
+  h.set('Nats-Msg-Id', msgId);
+  return Buffer.byteLength(h.toString(), 'utf8');
+}
+
+/** What goes to the broker for `record` under `limit` (the record's own line when there is no limit yet). */
+function outgoing(record: ChainedRecord, msgId: string, limit: SizeLimit | undefined): Outgoing {
+  const line = recordLine(record);
+  if (limit === undefined) return { line, tooLarge: null };
+  const overhead = headerBytes(msgId);
+  const bytes = Buffer.byteLength(line, 'utf8') + overhead;
+  if (bytes <= limit.bytes) return { line, tooLarge: null };
+  const tooLarge = new PayloadTooLarge({ message: `audit record ${record.seq} is ${bytes} bytes with its headers, over the ${limit.name} of ${limit.bytes} bytes`, rpcJsonBytes: bytes, maxPayloadBytes: limit.bytes });
+  const standIn = recordLine(withheldRecord(record, { reason: `over_${limit.name}`, bytes, limit: limit.bytes }));
+  return { line: Buffer.byteLength(standIn, 'utf8') + overhead <= limit.bytes ? standIn : null, tooLarge };
+}
+
+/** The body to publish for a record (null: nothing), saying so (rate-limited, with cause and fix) when it is over the limit. */
+type Fit = (record: ChainedRecord, msgId: string, limit: SizeLimit | undefined) => string | null;
+
+function oversizeGuard(warn: RateLimitedLog): Fit {
+  return (record, msgId, limit) => {
+    const out = outgoing(record, msgId, limit);
+    if (!out.tooLarge || !limit) return out.line;
+    const sent = out.line === null ? 'nothing of it goes to the broker (its stream shows a gap at this seq)' : 'the broker gets its stand-in (seq, prev, hash, withheld)';
+    warn(`audit record over the broker's ${limit.name}: ${sent}; the local audit file keeps it whole, and later records are not held back`, {
+      seq: record.seq,
+      bytes: out.tooLarge.rpcJsonBytes,
+      limit: limit.bytes,
+      error_tag: out.tooLarge._tag,
+      cause: out.tooLarge.message,
+      fix: limit.fix(out.tooLarge.rpcJsonBytes),
+    });
+    return out.line;
+  };
+}
 
 /** The client's error for "no JetStream answered" (its class is not exported; its name is stable). */
 function isJetStreamNotEnabled(error: unknown): boolean {
@@ -156,19 +224,24 @@ async function createStream(jsm: JetStreamManager, name: string, replicas: numbe
   }
 }
 
-/** The stream exists and captures `subject` (or is created now, replicated per `replicas`); throws what the server said otherwise. */
-async function ensureStream(jsm: JetStreamManager, name: string, subject: string, replicas: number): Promise<void> {
+/**
+ * The stream exists and captures `subject` (or is created now, replicated per `replicas`); its
+ * max_msg_size (-1: none, as the driver creates it). Throws what the server said otherwise.
+ */
+async function ensureStream(jsm: JetStreamManager, name: string, subject: string, replicas: number): Promise<number> {
   try {
     const info = await jsm.streams.info(name);
     const subjects = info.config.subjects ?? [];
     if (!subjects.some((filter) => subjectMatches(filter, subject))) throw new StreamMissesSubject(`stream ${name} exists but captures ${subjects.join(', ') || 'no subjects'}, not ${subject}`);
+    return info.config.max_msg_size ?? -1;
   } catch (error) {
     if (!isJetStreamApiError(error) || error.code !== 10059) throw error;
     await createStream(jsm, name, replicas);
+    return -1;
   }
 }
 
-function coreSender(nc: NatsConnection, options: AuditPublisherOptions): Sender {
+function coreSender(nc: NatsConnection, options: AuditPublisherOptions, fit: Fit): Sender {
   return {
     kind: 'core',
     async send(batch, ack) {
@@ -176,9 +249,12 @@ function coreSender(nc: NatsConnection, options: AuditPublisherOptions): Sender 
       // reconnect buffer) and sends it once connected again; nothing on the broker acknowledges core
       // messages, so re-sending here would only duplicate them.
       for (const record of batch) {
+        const msgId = auditMsgId(options.deviceId(), record);
+        const line = fit(record, msgId, maxPayloadOf(nc));
+        if (line === null) continue;
         const h = headers();
-        h.set('Nats-Msg-Id', auditMsgId(options.deviceId(), record));
-        nc.publish(options.subject(), recordLine(record), { headers: h });
+        h.set('Nats-Msg-Id', msgId);
+        nc.publish(options.subject(), line, { headers: h });
       }
       ack(batch.at(-1)!.seq);
     },
@@ -235,14 +311,23 @@ export function reconnectWatch(nc: NatsConnection): ReconnectWatch {
   return watch;
 }
 
-function jetStreamSender(nc: NatsConnection, js: JetStreamClient, options: AuditPublisherOptions): Sender {
+/** The tighter of the connection's max_payload and the stream's max_msg_size (-1 or 0: none). */
+function jetStreamLimit(nc: NatsConnection, stream: string, maxMsgSize: number): SizeLimit | undefined {
+  const payload = maxPayloadOf(nc);
+  if (maxMsgSize <= 0 || (payload && payload.bytes <= maxMsgSize)) return payload;
+  return { bytes: maxMsgSize, name: 'max_msg_size', fix: (needed) => `raise max_msg_size of the stream ${stream} to at least ${needed} bytes` };
+}
+
+function jetStreamSender(nc: NatsConnection, js: JetStreamClient, options: AuditPublisherOptions, fit: Fit, stream: { name: string; maxMsgSize: number }): Sender {
   const reconnect = reconnectWatch(nc);
   return {
     kind: 'jetstream',
     async send(batch, ack) {
       // One at a time: a later record never lands before an earlier one whose ack was lost.
       for (const record of batch) {
-        await reconnect.race(js.publish(options.subject(), recordLine(record), { msgID: auditMsgId(options.deviceId(), record), timeout: AUDIT_PUBLISH_TIMEOUT_MS }));
+        const msgID = auditMsgId(options.deviceId(), record);
+        const line = fit(record, msgID, jetStreamLimit(nc, stream.name, stream.maxMsgSize));
+        if (line !== null) await reconnect.race(js.publish(options.subject(), line, { msgID, timeout: AUDIT_PUBLISH_TIMEOUT_MS }));
         ack(record.seq);
       }
     },
@@ -268,7 +353,7 @@ async function skipStored(jsm: JetStreamManager, stream: string, options: AuditP
  * missing, its stored tail skipped), or core NATS when JetStream is refused for good or did not
  * answer AUDIT_JS_PROBE_ATTEMPTS probes in a row — said once, with the fix, until the stream is back.
  */
-function senderChoice(stream: string | null, options: AuditPublisherOptions) {
+function senderChoice(stream: string | null, options: AuditPublisherOptions, fit: Fit) {
   let chosen: { nc: NatsConnection; sender: Sender } | undefined;
   let fellBack = false;
   let probeTimeouts = { nc: undefined as NatsConnection | undefined, count: 0 };
@@ -281,9 +366,9 @@ function senderChoice(stream: string | null, options: AuditPublisherOptions) {
     try {
       const { jetstream, jetstreamManager } = await jetStreamLibrary();
       const jsm = await jetstreamManager(nc, { timeout: AUDIT_PUBLISH_TIMEOUT_MS });
-      await ensureStream(jsm, name, options.subject(), auditStreamReplicas(nc.info));
+      const maxMsgSize = await ensureStream(jsm, name, options.subject(), auditStreamReplicas(nc.info));
       await skipStored(jsm, name, options);
-      const sender = jetStreamSender(nc, jetstream(nc, { timeout: AUDIT_PUBLISH_TIMEOUT_MS }), options);
+      const sender = jetStreamSender(nc, jetstream(nc, { timeout: AUDIT_PUBLISH_TIMEOUT_MS }), options, fit, { name, maxMsgSize });
       if (fellBack) log.info('audit records go to the JetStream stream again', { stream: name });
       fellBack = false;
       return sender;
@@ -292,7 +377,7 @@ function senderChoice(stream: string | null, options: AuditPublisherOptions) {
       const silent = (error as { name?: unknown }).name === 'TimeoutError' && ++probeTimeouts.count >= AUDIT_JS_PROBE_ATTEMPTS;
       if (!isPermanentRefusal(error) && !silent) throw error;
       fallBack(silent ? `JetStream did not answer ${AUDIT_JS_PROBE_ATTEMPTS} times in a row` : 'JetStream is not available to this connection', error);
-      return coreSender(nc, options);
+      return coreSender(nc, options, fit);
     }
   };
   return {
@@ -301,7 +386,7 @@ function senderChoice(stream: string | null, options: AuditPublisherOptions) {
       let sender: Sender;
       if (stream === null) {
         fallBack('no stream configured');
-        sender = coreSender(nc, options);
+        sender = coreSender(nc, options, fit);
       } else {
         sender = await onStream(nc, stream);
       }
@@ -320,7 +405,8 @@ function senderChoice(stream: string | null, options: AuditPublisherOptions) {
 }
 
 export function startAuditPublisher(options: AuditPublisherOptions): AuditPublisher {
-  const choice = senderChoice(options.stream === undefined ? AUDIT_STREAM_NAME : options.stream, options);
+  const fit = oversizeGuard(rateLimited(log, 'warn', AUDIT_OVERSIZE_WARNING_INTERVAL_MS));
+  const choice = senderChoice(options.stream === undefined ? AUDIT_STREAM_NAME : options.stream, options, fit);
   const notice = failureNotice(log);
   let stopped = false;
   let wake: (() => void) | undefined;

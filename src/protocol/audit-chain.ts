@@ -1,9 +1,10 @@
 // The audit trail's hash chain (issue 13 §1): every record carries `seq` (1, 2, 3… per chain),
 // `prev` (the previous record's hash; GENESIS_HASH for seq 1) and `hash` = sha256(prev + the
 // canonical JSON of the record without `hash`). Canonical JSON: keys sorted at every depth, no
-// whitespace, as JSON.stringify writes values. Owns the record format and the verifier that names
-// the first bad sequence number; pure (no I/O). Does not decide what is audited (the safety trail)
-// nor where records go (src/adapters/audit-log.ts, src/adapters/audit-stream.ts).
+// whitespace, as JSON.stringify writes values. Owns the record format, the stand-in a broker gets
+// for a record over its size limit, and the verifier that names the first bad sequence number; pure
+// (no I/O). Does not decide what is audited (the safety trail) nor where records go
+// (src/adapters/audit-log.ts, src/adapters/audit-stream.ts).
 import { createHash } from 'node:crypto';
 import { canonicalJson } from './canonical-json.ts';
 
@@ -34,6 +35,23 @@ export function recordLine(record: ChainedRecord): string {
   return canonicalJson(record);
 }
 
+/** The field of a stand-in that says why the record's content is not there. */
+export const WITHHELD_KEY = 'withheld';
+
+/**
+ * The broker's copy of a record it cannot take (over its max_payload): the record's `seq`, `prev` and
+ * `hash`, and `withheld` = why. Its content is in the audit file only; the links around it still verify.
+ */
+export function withheldRecord(record: ChainedRecord, why: Readonly<Record<string, unknown>>): ChainedRecord {
+  return { seq: record.seq, prev: record.prev, hash: record.hash, [WITHHELD_KEY]: why };
+}
+
+/** Whether a record is such a stand-in: exactly `seq`, `prev`, `hash` and an object `withheld`. */
+export function isWithheld(record: Readonly<Record<string, unknown>>): boolean {
+  const why = record[WITHHELD_KEY];
+  return Object.keys(record).length === 4 && typeof why === 'object' && why !== null && 'seq' in record && 'prev' in record && 'hash' in record;
+}
+
 export type ChainProblemKind = 'unparsable' | 'edited' | 'gap' | 'out_of_order' | 'broken_link';
 
 export interface ChainProblem {
@@ -52,6 +70,8 @@ export interface ChainReport {
   readonly lastHash: string | null;
   /** Positions where a new chain starts (seq 1 after records: the file was started again, or a run without a file). */
   readonly restarts: ReadonlyArray<number>;
+  /** Seqs of stand-ins whose content was withheld (a stream only; see withheldRecord). */
+  readonly withheld: ReadonlyArray<number>;
   /** The first problem; null when the chain holds. */
   readonly problem: ChainProblem | null;
 }
@@ -67,25 +87,36 @@ function isChained(value: unknown): value is ChainedRecord {
   return r !== null && typeof r === 'object' && Number.isSafeInteger(r['seq']) && (r['seq'] as number) >= 1 && typeof r['prev'] === 'string' && typeof r['hash'] === 'string';
 }
 
+export interface ChainVerifierOptions {
+  /**
+   * Accept stand-ins (withheldRecord) instead of records: their hash is taken as given (the links
+   * around them are still checked) and their seqs reported. For the broker's copy; never for the file.
+   */
+  readonly allowWithheld?: boolean;
+}
+
 /**
  * Checks records in order. A chain must start at seq 1 from GENESIS_HASH; each next record has
- * seq + 1 and `prev` = the previous hash, and its own hash must match its content. A record with
- * seq 1 and the genesis `prev` after others starts a new chain (reported in `restarts`, not a fault).
+ * seq + 1 and `prev` = the previous hash, and its own hash must match its content (a stand-in's, when
+ * allowed, cannot). A record with seq 1 and the genesis `prev` after others starts a new chain
+ * (reported in `restarts`, not a fault).
  */
-export function createChainVerifier(): ChainVerifier {
+export function createChainVerifier(options: ChainVerifierOptions = {}): ChainVerifier {
   let position = 0;
   let records = 0;
   let firstSeq: number | null = null;
   let last: ChainedRecord | null = null;
   let problem: ChainProblem | null = null;
   const restarts: number[] = [];
+  const withheld: number[] = [];
   const fail = (kind: ChainProblemKind, seq: number, detail: string): ChainProblem | null => {
     if (problem) return null;
     problem = { kind, seq, position, detail };
     return problem;
   };
   const check = (record: ChainedRecord): ChainProblem | null => {
-    if (chainHash(record) !== record.hash) return fail('edited', record.seq, `record ${record.seq}: its hash does not match its content (edited)`);
+    if (options.allowWithheld && isWithheld(record)) withheld.push(record.seq);
+    else if (chainHash(record) !== record.hash) return fail('edited', record.seq, `record ${record.seq}: its hash does not match its content (edited)`);
     const expected = last ? last.seq + 1 : 1;
     if (record.seq === 1 && record.prev === GENESIS_HASH) {
       if (last) restarts.push(position);
@@ -114,6 +145,6 @@ export function createChainVerifier(): ChainVerifier {
       last = parsed;
       return found;
     },
-    report: () => ({ records, firstSeq, lastSeq: last?.seq ?? null, lastHash: last?.hash ?? null, restarts, problem }),
+    report: () => ({ records, firstSeq, lastSeq: last?.seq ?? null, lastHash: last?.hash ?? null, restarts, withheld, problem }),
   };
 }

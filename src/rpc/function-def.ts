@@ -1,5 +1,6 @@
 // The shape of one RPC function of the device: its advertised definition (name, agent-facing
-// description, labels, parameters) and how a decoded call becomes a driver-machine event. Owns
+// description, labels, parameters) and how a decoded call becomes a driver-machine event, and the
+// one bound on owner names (the `owner` parameter's pattern; the gate uses it before decoding). Owns
 // no behaviour: the gate (src/actors/rpc-gate.ts) runs calls, the machines decide outcomes.
 import type { CallerMeta } from '../protocol/json-rpc.ts';
 import type { ParamsSpec } from './params.ts';
@@ -16,6 +17,19 @@ export interface CallContext {
   readonly function: string;
   /** `_dc_meta.source_device`: asserted by the caller, not authenticated (protocol §3.7). */
   readonly caller: CallerMeta;
+}
+
+/**
+ * Longest owner name: 64 characters hold a user nkey (56) or a `device@host` name, and keep an
+ * owner shown in status, logs and audit records short.
+ */
+export const OWNER_MAX_LENGTH = 64;
+/** Owner names: short printable ids (no spaces, quotes or control characters), at most OWNER_MAX_LENGTH. */
+export const OWNER_PATTERN = /^[A-Za-z0-9._:@/-]{1,64}$/;
+
+/** Whether `value` could be an owner name (the `owner` parameter's bound), before any decoding. */
+export function isPlausibleOwner(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= OWNER_MAX_LENGTH && OWNER_PATTERN.test(value);
 }
 
 /** Who acts on a supervisor or policy call: the verified key of a signed call, else the `owner` param. */

@@ -6,7 +6,7 @@
 import { composePose, degToRad as rad, rotationFromRpy } from '../robot/pose-math.ts';
 import { lookAtRotation, lookAtRpyDeg } from '../robot/look-at.ts';
 import type { CallContext } from './function-def.ts';
-import { defineFunction } from './function-def.ts';
+import { defineFunction, OWNER_MAX_LENGTH, OWNER_PATTERN } from './function-def.ts';
 import { booleanParam, defineParams, enumParam, numberParam, stringParam } from './params.ts';
 
 
@@ -41,14 +41,12 @@ const WAIT_MARGIN_MS = 5_000;
 export function moveTimeoutMs(durationS: number, wait: boolean): number {
   return wait ? Math.max(ACCEPT_TIMEOUT_MS, Math.max(durationS, LIMITS.gotoDurationS) * 1000 + WAIT_MARGIN_MS) : ACCEPT_TIMEOUT_MS;
 }
-/** Owner names: short printable ids, shown in status and the audit trail. */
-const OWNER_PATTERN = /^[A-Za-z0-9._:@/-]{1,64}$/;
 const OWNER_TEXT = 'letters, digits and . _ : @ / -';
 
 const owner = stringParam({
   description: 'Who is commanding (lease owner). When the call comes from another device, its asserted _dc_meta.source_device is used instead.',
   default: 'agent',
-  maxLength: 64,
+  maxLength: OWNER_MAX_LENGTH,
   pattern: OWNER_PATTERN,
   patternText: OWNER_TEXT,
 });

@@ -3,7 +3,8 @@
 // order when the file is reopened; a lost cursor re-sends nothing twice (the stream already holds
 // them); two devices share DC_AUDIT, each read back on its own subject; a user denied the JetStream
 // API, or a DC_AUDIT that does not capture the device's subject, falls back to core publish with one notice;
-// a record in flight at a reconnect is sent again at once, and a settled send leaves no waiter behind.
+// a record in flight at a reconnect is sent again at once, and a settled send leaves no waiter behind;
+// a record over the broker's max_payload gets one warning and a stand-in, and holds no later record back.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { afterEach, expect, test } from 'vitest';
 import { openAuditLog, type SafetyRecord } from '../../src/adapters/audit-log.ts';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { AUDIT_STREAM_MAX_REPLICAS, AUDIT_STREAM_NAME, auditStreamReplicas, readAuditStream, reconnectWatch, startAuditPublisher, subjectMatches } from '../../src/adapters/audit-stream.ts';
+import { createChainVerifier } from '../../src/protocol/audit-chain.ts';
 import { startNatsServer } from '../harness/nats-server.ts';
 import { openClient, recorder } from '../harness/mesh-peer.ts';
 import { captureLogs } from '../harness/log-capture.ts';
@@ -169,4 +171,61 @@ test('the reconnect watch: a send in flight at a reconnect fails at once; settle
   expect(watch.waiting()).toBe(0);
   log.append(entry(41));
   expect(await publisher.drained(10_000)).toBe(true);
+}, 30_000);
+
+/** A broker configured this small (nats default 1 MiB) cannot take a 6 KiB record. */
+const SMALL_MAX_PAYLOAD = 4_096;
+
+test('a record over the broker max_payload: one PayloadTooLarge warning, a stand-in on the broker, later records not held back (JetStream, then core)', async () => {
+  const logs = captureLogs('info');
+  cleanups.push(() => logs.restore());
+  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
+  const server = await startNatsServer({ maxPayload: SMALL_MAX_PAYLOAD, extraConfig: `jetstream { store_dir: ${JSON.stringify(store)} }` });
+  cleanups.push(() => server.stop());
+  const nc = await openClient(server.url);
+  cleanups.push(() => nc.close());
+  expect(nc.info?.max_payload).toBe(SMALL_MAX_PAYLOAD);
+  const big = (i: number): SafetyRecord => ({ ...entry(i), kind: 'accepted', params: { notes: ['a', 'b', 'c'].map((c) => c.repeat(2_000)) } });
+  const warnings = () => logs.matching('WARN', "audit record over the broker's max_payload", 'PayloadTooLarge', 'raise max_payload');
+
+  const subject = 'device-connect.lab.robot-big.audit';
+  const log = openAuditLog(undefined);
+  const publisher = startAuditPublisher({ log, connection: () => nc, subject: () => subject, deviceId: () => 'robot-big' });
+  cleanups.push(() => publisher.stop());
+  log.append(entry(1));
+  const tooBig = log.append(big(2));
+  log.append(entry(3));
+  expect(await publisher.drained(10_000)).toBe(true);
+  expect(publisher.delivery).toBe('jetstream');
+  log.append(big(4));
+  log.append(entry(5));
+  expect(await publisher.drained(10_000)).toBe(true);
+  const { lines } = await readAuditStream(nc, subject);
+  const stored = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  expect(stored.map((r) => r['seq'])).toEqual([1, 2, 3, 4, 5]);
+  expect(stored[1]).toEqual({ seq: 2, prev: tooBig.prev, hash: tooBig.hash, withheld: { reason: 'over_max_payload', bytes: expect.any(Number), limit: SMALL_MAX_PAYLOAD } });
+  expect(stored[2]).toMatchObject({ seq: 3, reason: 'r3' });
+  // The stream's chain holds with the stand-ins named; a file holding a stand-in would not.
+  const stream = createChainVerifier({ allowWithheld: true });
+  const file = createChainVerifier();
+  for (const line of lines) (stream.push(line), file.push(line));
+  expect(stream.report()).toMatchObject({ records: 5, problem: null, withheld: [2, 4] });
+  expect(file.report().problem).toMatchObject({ kind: 'edited', seq: 2 });
+  // Two oversized records, one warning (rate-limited).
+  expect(warnings()).toHaveLength(1);
+
+  const coreSubject = 'device-connect.lab.robot-core.audit';
+  const seen = recorder(nc, coreSubject);
+  await nc.flush();
+  const coreLog = openAuditLog(undefined);
+  const core = startAuditPublisher({ log: coreLog, connection: () => nc, subject: () => coreSubject, deviceId: () => 'robot-core', stream: null });
+  cleanups.push(() => core.stop());
+  coreLog.append(entry(1));
+  coreLog.append(big(2));
+  coreLog.append(entry(3));
+  expect(await core.drained(10_000)).toBe(true);
+  expect(core.delivery).toBe('core');
+  await expect.poll(() => seen.messages.length).toBe(3);
+  expect(seen.messages.map((m) => m.body)).toMatchObject([{ seq: 1, reason: 'r1' }, { seq: 2, withheld: { reason: 'over_max_payload' } }, { seq: 3, reason: 'r3' }]);
+  expect(warnings()).toHaveLength(2);
 }, 30_000);

@@ -5,7 +5,10 @@
 // is in --trusted-callers. Bad signatures, untrusted keys, replayed ids and stale timestamps are
 // refused typed and audited; a plain caller naming a verified holder cannot take its lease; the
 // client's `call` signs with its .creds seed; --require-signed-callers leaves reads and stops open.
+// A refused signed call with a 600,000-character owner leaves a bounded audit record, holds no later
+// record back on the broker, and a reopened audit file continues the chain.
 import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +26,9 @@ import { MeshClient } from '../../src/client/mesh-client.ts';
 import { createBridge } from '../../src/mcp/bridge-server.ts';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
+import { openAuditLog } from '../../src/adapters/audit-log.ts';
+import { AUDIT_MAX_RECORD_BYTES } from '../../src/protocol/audit-bound.ts';
+import { createChainVerifier } from '../../src/protocol/audit-chain.ts';
 
 const alice = createUser();
 const bob = createUser();
@@ -245,5 +251,57 @@ describe('--require-signed-callers', () => {
     expect((unsignedRevoke as any).error?.data?._tag).toBe('SignatureRequired');
     const revoke = await s.asKey(alice, 'revoke_lease', { reason: 'test' }, {}, supervisor);
     expect(revoke.error).toBeUndefined();
+  });
+});
+
+describe('a refused signed call with a 600,000-character owner (--trusted-callers, --audit-log)', () => {
+  const DEVICE = 'verified-3';
+  let scene: MeshScene | undefined;
+  let dir: string;
+  const s = sceneOf(() => scene!, DEVICE);
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'verified-callers-audit-'));
+    scene = await startMeshScene(['--sim', '--no-media', '--device-id', DEVICE, '--trusted-callers', alice.getPublicKey(), '--audit-log', join(dir, 'audit.jsonl')]);
+    await s.ready();
+  });
+  afterAll(async () => {
+    await scene?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('the record is bounded, later records reach the broker, and the reopened file continues the chain', async () => {
+    const path = join(dir, 'audit.jsonl');
+    const audit = `device-connect.default.${DEVICE}.audit`;
+    scene!.all.drain();
+    const huge = { jsonrpc: '2.0', id: nextId(), method: 'acquire_lease', params: { owner: 'A'.repeat(600_000), _dc_meta: { caller_sig: 'x' } } };
+    const refused = (await rpc(scene!.nc, s.cmd, huge, 10_000)) as Record<string, any>;
+    expect(refused.error?.data).toMatchObject({ _tag: 'SignatureInvalid', key: null });
+    const event = await s.safetyEvent((p) => p.kind === 'refused' && p.error_tag === 'SignatureInvalid');
+    expect(event).toMatchObject({ function: 'acquire_lease', owner: null, caller: { id: null, verified: false } });
+    const onBroker = (seq: number) => scene!.all.messages.find((m) => m.subject === audit && (m.body as any).seq === seq);
+    await expect.poll(() => onBroker(event.seq), { timeout: 5_000 }).toBeDefined();
+    expect(Buffer.byteLength(onBroker(event.seq)!.text)).toBeLessThanOrEqual(AUDIT_MAX_RECORD_BYTES);
+
+    // Later records are not held back: a lease taken next is on the broker's audit subject too.
+    expect((await s.plain('acquire_lease', { owner: 'later-op', ttl_s: 1 })).error).toBeUndefined();
+    const later = await s.safetyEvent((p) => p.kind === 'lease_acquired' && p.owner === 'later-op');
+    expect(later.seq).toBeGreaterThan(event.seq);
+    await expect.poll(() => onBroker(later.seq), { timeout: 5_000 }).toBeDefined();
+    await scene!.stop();
+    scene = undefined;
+
+    const lines = readFileSync(path, 'utf8').trim().split('\n');
+    const refusedLine = lines.find((l) => (JSON.parse(l) as { seq: number }).seq === event.seq)!;
+    expect(Buffer.byteLength(refusedLine)).toBeLessThanOrEqual(AUDIT_MAX_RECORD_BYTES);
+    expect(refusedLine).not.toContain('A'.repeat(100));
+    const last = JSON.parse(lines.at(-1)!) as { seq: number; hash: string };
+    const reopened = openAuditLog(path);
+    expect(reopened.lastSeq).toBe(last.seq);
+    expect(reopened.append({ kind: 'reconfigured', reason: 'restart of the audit log', function: null, owner: null, state: {}, ts: '2026-12-06T00:00:00Z' })).toMatchObject({ seq: last.seq + 1, prev: last.hash });
+    reopened.close();
+    const verifier = createChainVerifier();
+    for (const line of readFileSync(path, 'utf8').trim().split('\n')) verifier.push(line);
+    expect(verifier.report()).toMatchObject({ lastSeq: last.seq + 1, restarts: [], problem: null });
+    expect(readdirSync(dir).filter((f) => f.includes('unchained'))).toEqual([]);
   });
 });

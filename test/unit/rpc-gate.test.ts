@@ -97,6 +97,18 @@ test('onAccepted hears every call sent to the machine (the audit of accepted com
   expect(accepted).toEqual([{ fn: 'move', params: { x: 0.25 }, caller: 'agent-1' }]);
 });
 
+test('a caller refused before its params are decoded: the refusal names the owner only when it is a plausible owner name', async () => {
+  const actor = createActor(machine).start();
+  const events: Array<{ type: string }> = [];
+  const refuse = { ok: false as const, error: new HandlerFailed({ message: 'the call\'s signature was refused' }) };
+  const gate = createRpcGate({ functions: [move, silent], target: actor, identify: () => refuse, onRefusal: ({ event }) => events.push(event) });
+  await gate.call('move', { x: 0.5, owner: 'agent-1' }, noCaller);
+  await gate.call('move', { x: 0.5, owner: 'A'.repeat(600_000) }, noCaller);
+  await gate.call('move', { x: 0.5, owner: 'two words' }, noCaller);
+  expect(events).toEqual([{ type: 'caller.refused', owner: 'agent-1' }, { type: 'caller.refused' }, { type: 'caller.refused' }]);
+  expect(actor.getSnapshot().context.received).toHaveLength(0);
+});
+
 /** A target that holds every event and answers when the test says, counting its outcome listeners. */
 function heldTarget() {
   const sent: Array<{ requestId: string }> = [];
