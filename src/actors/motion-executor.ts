@@ -2,8 +2,8 @@
 // written so a stop is a guarantee (README "Safety"; `createMotionExecutor` lists the rules). A
 // sender honours its abort signal after every await and asks `mayMove` right before each daemon
 // write; the speed limits are applied there too, where the pose is fresh (speed-guard.ts). Owns no
-// state beyond when the last realtime targets went out; decisions stay in the machines.
-// reachy-daemon-api.md §1.2, §2, §7.
+// state beyond the realtime targets: when they went out, the fence that drops queued ones and (HTTP)
+// those unanswered and the pose they started from; decisions stay in the machines. daemon-api §1.2, §2, §7.
 import { fromPromise } from 'xstate';
 import type { DaemonLink } from './daemon-link.ts';
 import { DaemonUnavailable, HandlerFailed, isDaemonUnavailableTag, MotionCancelled, messageOf, type RpcFailure } from '../errors.ts';
@@ -14,7 +14,7 @@ import { REALTIME_SETTLE_MS } from '../rpc/robot-functions.ts';
 import { createLogger } from '../logging/logger.ts';
 import { poseFromXyzRpy, xyzRpyFromPose } from '../robot/pose-math.ts';
 import type { SafetyPolicy } from '../safety/safety-policy.ts';
-import { DAEMON_TICK_MS, type PositionTarget } from '../safety/speed-limits.ts';
+import { DAEMON_TICK_MS, type PositionTarget, type RobotPosition } from '../safety/speed-limits.ts';
 import { HTTP_RAMP_PERIOD_MS, planGoto, planRealtime, presentPosition, pushedPosition, RAMP_TICK_TIMEOUT_MS, RecentTargets, runRamp, targetOf } from './speed-guard.ts';
 
 import { recordedMoveFailure } from './recorded-move-errors.ts';
@@ -38,12 +38,19 @@ export const STRAY_STOP_RETRY_MS = 250;
 export const STRAY_STOP_ATTEMPTS = 5;
 /** A realtime target sent this recently may not be applied yet when a stop comes: the stop appends a hold. */
 export const REALTIME_HOLD_WINDOW_MS = 1_000;
+/**
+ * HTTP transport: a stop is confirmed only once every realtime target already written has been
+ * answered (the daemon applies a target before it answers); one still unanswered after this fails
+ * the sweep, which is retried (STOP_RETRY_MS) — the stop reads unconfirmed meanwhile. The stop
+ * lane's own deadline: a target held longer is held by a stalled daemon, like a stop would be.
+ */
+export const TARGET_SETTLE_TIMEOUT_MS = STOP_REQUEST_TIMEOUT_MS;
 
 export interface ExecutorDeps {
   /** The daemon adapters in force (swapped by retarget). */
   link(): DaemonLink;
-  /** Null when a command of `epoch` may move the robot now; else why not. */
-  mayMove(epoch: number): RpcFailure | null;
+  /** Null when a command of `epoch` sent by `owner` may move the robot now; else why not. */
+  mayMove(epoch: number, owner: string): RpcFailure | null;
   /** Reports to the root: settled cancelled senders, motor modes the daemon accepted. */
   report(event: ReportEvent): void;
   /** The safety policy in force now (the root's); its speed limits are read right before each write. */
@@ -56,6 +63,16 @@ const RAMP_OVERRUN_MS = 2_000;
 /** One sender's run: whether it already reported `sender.settled` (a cancelled one must, exactly once). */
 interface Run {
   settled: boolean;
+}
+
+/**
+ * What a move request that failed may still do: `unknown` when the daemon did not answer (timed out,
+ * connection lost, client closed: its bytes may have reached the daemon, which may start the move
+ * later), `failed` when it answered (a refusal, 503 backend not running) or it was never sent.
+ */
+function fateOfFailedRequest(error: unknown): 'unknown' | 'failed' {
+  const tag = (error as { _tag?: string } | null)?._tag ?? '';
+  return isDaemonUnavailableTag(tag) && tag !== 'DaemonBackendNotRunning' ? 'unknown' : 'failed';
 }
 
 function cancelled(reason: string): MotionCancelled {
@@ -71,6 +88,15 @@ class MotionExecutor {
   #heldUpTo = 0;
   /** Realtime targets sent lately, per channel (the speed limits keep the next one within a step of them). */
   readonly #recent = new RecentTargets();
+  /**
+   * The realtime fence: aborted (and replaced) by every stop sweep and every new command, so a ramp's
+   * HTTP target still queued for a connection is dropped unsent (daemon-http.ts `CallOptions.signal`).
+   */
+  #fence = new AbortController();
+  /** HTTP transport: realtime target requests not answered yet (queued or written). */
+  readonly #pendingTargets = new Set<Promise<unknown>>();
+  /** HTTP transport: the pose last read for a realtime command (the stop's hold goes there). */
+  #lastObserved: RobotPosition | null = null;
 
   constructor(deps: ExecutorDeps) {
     this.#deps = deps;
@@ -84,7 +110,7 @@ class MotionExecutor {
   /** Throws when the command must not write to the daemon now; called right before every write. */
   #checkpoint(input: ExecuteInput, signal: AbortSignal): void {
     if (signal.aborted) throw cancelled('a stop or a newer command came first');
-    const refusal = this.#deps.mayMove(input.epoch);
+    const refusal = this.#deps.mayMove(input.epoch, input.owner);
     if (refusal) throw refusal;
   }
 
@@ -112,7 +138,12 @@ class MotionExecutor {
       if (!sent.ok) throw sent.error;
     } else {
       const body = op === 'head_target' ? { target_head_pose: { m: head } } : op === 'antennas_target' ? { target_antennas: target.antennas } : { target_body_yaw: target.bodyYaw };
-      const result = await link.http.setTarget(body as never, signal ? { signal } : undefined);
+      const pending = link.http.setTarget(body as never, signal ? { signal } : undefined);
+      // Tracked until answered: a stop waits for the written ones (and drops the queued ones by `signal`).
+      this.#pendingTargets.add(pending);
+      const forget = () => this.#pendingTargets.delete(pending);
+      pending.then(forget, forget);
+      const result = await pending;
       if (result.status === 'ignored') throw new HandlerFailed({ message: `the daemon ignored the target (${result.reason}): a move is running; stop it or wait` });
     }
     this.#recent.sent(target);
@@ -129,7 +160,7 @@ class MotionExecutor {
     const link = this.#deps.link();
     this.#assertFlowing(link);
     const started = performance.now();
-    const present = await presentPosition(link, signal);
+    const present = await this.#observe(link, signal);
     const goal = targetOf(command);
     const periodMs = link.sdk ? DAEMON_TICK_MS : HTTP_RAMP_PERIOD_MS;
     const plan = planRealtime(present, goal, this.#deps.policy().speed, this.#recent.recent(), periodMs);
@@ -148,29 +179,42 @@ class MotionExecutor {
     return { uuid: null, expectedDurationMs: rampMs + REALTIME_SETTLE_MS, speedLimited: { ...plan.limited, duration_s: rampMs / 1000 } };
   }
 
-  /** The rest of a ramp, one step per daemon tick, every write behind the stall check and the checkpoint. */
+  /**
+   * The rest of a ramp, one step per daemon tick, every write behind the stall check and the
+   * checkpoint; over HTTP each write also carries the realtime fence of the ramp's start, so a stop
+   * or a newer command drops a step still queued for a connection (its checkpoint passed before).
+   */
   async #ramp(input: ExecuteInput, link: DaemonLink, goal: PositionTarget, deadlineMs: number): Promise<void> {
     const never = new AbortController().signal;
+    const fence = this.#fence.signal;
     const outcome = await runRamp(
       goal,
       {
         nextTick: () => this.#nextTick(link),
-        observe: async () => (link.sdk ? pushedPosition(link) : await presentPosition(link, never).catch(() => null)),
+        observe: async () => (link.sdk ? pushedPosition(link) : await this.#observe(link, never).catch(() => null)),
         guard: () => {
           if (this.#deps.link() !== link) throw new Error('the daemon link was replaced');
           this.#assertFlowing(link);
           this.#checkpoint(input, never);
         },
-        write: (target) => this.#writeTarget(link, input.command.op, target),
+        write: (target) => this.#writeTarget(link, input.command.op, target, fence),
         speed: () => this.#deps.policy().speed,
         recent: () => this.#recent.recent(),
       },
       deadlineMs,
     ).catch((error: unknown) => {
-      log.warn('a realtime ramp ended on an error', { error: messageOf(error) });
+      if (fence.aborted) log.debug('a realtime ramp was fenced off by a stop or a newer command', { error: messageOf(error) });
+      else log.warn('a realtime ramp ended on an error', { error: messageOf(error) });
       return 'ended' as const;
     });
     log.debug('realtime ramp done', { requestId: input.requestId, outcome });
+  }
+
+  /** The present pose for a realtime command; over HTTP also remembered for the stop's hold. */
+  async #observe(link: DaemonLink, signal: AbortSignal): Promise<RobotPosition> {
+    const present = await presentPosition(link, signal);
+    if (!link.sdk) this.#lastObserved = present;
+    return present;
   }
 
   /** Resolves true once the daemon pushed both poses of a new tick (/ws/sdk), or after HTTP_RAMP_PERIOD_MS (HTTP); false on a stall. */
@@ -211,10 +255,14 @@ class MotionExecutor {
     } catch (error) {
       // Cancelled: a request still queued was dropped unsent (DaemonCallCancelled) or the daemon
       // refused it — nothing moves; one that timed out may still be acted on, so its move is watched for.
-      if (signal.aborted) this.#settle(input, run, null, isDaemonUnavailableTag((error as { _tag?: string })._tag ?? '') ? 'unknown' : 'failed');
+      // Not cancelled, the same holds for a request that went unanswered (timed out, connection lost
+      // after the write): reported before the caller hears DaemonUnavailable, so the motion machine
+      // holds it as an orphan and stops its move if the daemon starts it later (even after a stop).
+      const fate = fateOfFailedRequest(error);
+      if (signal.aborted || fate === 'unknown') this.#settle(input, run, null, fate);
       throw error;
     }
-    const refusal = signal.aborted ? cancelled('a stop or a newer command came first') : this.#deps.mayMove(input.epoch);
+    const refusal = signal.aborted ? cancelled('a stop or a newer command came first') : this.#deps.mayMove(input.epoch, input.owner);
     if (refusal === null) return { uuid, expectedDurationMs };
     await this.#stopQuietly(uuid);
     this.#settle(input, run, uuid, 'sent', true);
@@ -265,6 +313,8 @@ class MotionExecutor {
    */
   async execute(input: ExecuteInput, signal: AbortSignal): Promise<CommandAccepted> {
     const run: Run = { settled: false };
+    // A newer command: whatever realtime target of the one it replaces is still queued is dropped.
+    this.#raiseFence();
     try {
       return await this.#run(input, signal, run);
     } catch (error) {
@@ -319,7 +369,13 @@ class MotionExecutor {
     }
   }
 
-  /** After realtime targets the daemon may not have applied yet, a target at the last observed pose. */
+  /** Aborts the realtime fence: every HTTP target still queued under it is dropped unsent. */
+  #raiseFence(): void {
+    this.#fence.abort(cancelled('a stop or a newer command came first'));
+    this.#fence = new AbortController();
+  }
+
+  /** After realtime targets the daemon may not have applied yet, a target at the last observed pose (/ws/sdk). */
   #hold(link: DaemonLink): void {
     const sdk = link.sdk;
     if (!sdk || this.#lastRealtimeMono === 0 || this.#lastRealtimeMono <= this.#heldUpTo) return;
@@ -335,6 +391,37 @@ class MotionExecutor {
     }
   }
 
+  /**
+   * The HTTP transport's realtime part of a stop (the fence already dropped the queued targets).
+   * Targets already written cannot be recalled: the stop waits until each is answered (the daemon
+   * applies a target before answering, so none can land after a confirmed stop), and — when one
+   * was written lately or is still unanswered — sends a hold at the last observed pose on the stop
+   * lane. Written after them, the daemon handles it after them: if the stop must answer unconfirmed
+   * first (a slow or stalled daemon), what they still apply is undone, as /ws/sdk's hold does.
+   */
+  async #settleHttpTargets(link: DaemonLink): Promise<void> {
+    const pending = [...this.#pendingTargets];
+    const since = performance.now() - this.#lastRealtimeMono;
+    const owed = pending.length > 0 || (this.#lastRealtimeMono > this.#heldUpTo && since <= REALTIME_HOLD_WINDOW_MS);
+    const pose = this.#lastObserved;
+    const hold = async (): Promise<void> => {
+      if (!owed || !pose) return;
+      this.#heldUpTo = performance.now();
+      const body = { target_head_pose: { m: [...poseFromXyzRpy(pose.head)] }, target_antennas: [...pose.antennas], target_body_yaw: pose.bodyYaw };
+      await link.stops.setTarget(body as never, { timeoutMs: STOP_REQUEST_TIMEOUT_MS });
+      this.#recent.sent(pose);
+    };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const unanswered = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new DaemonUnavailable({ message: `a realtime target written before the stop is still unanswered after ${TARGET_SETTLE_TIMEOUT_MS} ms`, connectionState: 'stalled' })), TARGET_SETTLE_TIMEOUT_MS);
+    });
+    try {
+      await Promise.all([hold(), Promise.race([Promise.allSettled(pending), unanswered])]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Stops one move; a refusal means it already ended (daemon quirk: 500 between list and stop). */
   async #stopOne(link: DaemonLink, uuid: string, stopped: string[]): Promise<void> {
     try {
@@ -347,20 +434,24 @@ class MotionExecutor {
   }
 
   /**
-   * The stop sweep: hold realtime; stop the moves already known at once (not after a listing that
-   * may be slow or lost), then every other move the daemon lists as running.
+   * The stop sweep: fence off queued realtime targets and hold realtime (over HTTP also wait for the
+   * targets already written); stop the moves already known at once (not after a listing that may
+   * be slow or lost), then every other move the daemon lists as running.
    */
   async sweep(uuids: ReadonlyArray<string>): Promise<ReadonlyArray<string>> {
     const link = this.#deps.link();
+    this.#raiseFence();
     this.#hold(link);
+    const targets = link.sdk ? Promise.resolve() : this.#settleHttpTargets(link);
     const stopped: string[] = [];
     const known = [...new Set(uuids)];
     const first = Promise.all(known.map((uuid) => this.#stopOne(link, uuid, stopped)));
     const listing = link.stops.runningMoves({ timeoutMs: STOP_REQUEST_TIMEOUT_MS });
-    // Both settle before the verdict; a failure of either fails the sweep (it is retried).
-    const [running, done] = await Promise.allSettled([listing, first]);
+    // All settle before the verdict; a failure of any fails the sweep (it is retried).
+    const [running, done, held] = await Promise.allSettled([listing, first, targets]);
     if (done.status === 'rejected') throw done.reason;
     if (running.status === 'rejected') throw running.reason;
+    if (held.status === 'rejected') throw held.reason;
     await Promise.all(running.value.filter((uuid) => !known.includes(uuid)).map((uuid) => this.#stopOne(link, uuid, stopped)));
     return stopped;
   }
@@ -399,14 +490,17 @@ function endOrAbort(pending: Promise<unknown>, signal: AbortSignal): Promise<voi
 /**
  * The motion machine's actors (executeCommand, stopMotion, stopMove) over one runtime's daemon link,
  * under the rules that make a stop a guarantee: a sender honours its abort signal after every await
- * and asks `mayMove` (interlock safe, fence not raised, link up) immediately before each daemon
- * write; a goto whose uuid arrives after its command was cancelled is stopped at once; realtime
- * targets are never sent into a stalled /ws/sdk; every command first turns /ws/sdk reading live (at
- * idle it is read in batches) and waits for a push read live, so the pose and the stall check it
- * decides on describe the present; a stop waits for nothing and appends a hold of the last observed
- * pose after realtime targets the daemon may not have applied yet. The speed limits apply right
- * before the write (speed-guard.ts): a goto is sent as is, stretched or refused; a realtime target
- * too far for one tick is ramped on the daemon's ticks (each step behind the same guards) or refused.
+ * and asks `mayMove` (interlock safe, fence not raised, link up, lease not another owner's)
+ * immediately before each daemon write; a goto whose uuid arrives after its command was cancelled
+ * is stopped at once, and one whose request went unanswered is reported so its late move is stopped
+ * too; realtime targets are never sent into a stalled /ws/sdk; every command first turns /ws/sdk
+ * reading live (at idle it is read in batches) and waits for a push read live, so the pose and the
+ * stall check it decides on describe the present; a stop waits for nothing and appends a hold of the
+ * last observed pose after realtime targets the daemon may not have applied yet — over HTTP it drops
+ * the targets still queued, sends the hold on the stop lane and confirms once the written ones are
+ * answered. The speed limits apply right before the write (speed-guard.ts): a goto is sent as is,
+ * stretched or refused; a realtime target too far for one tick is ramped on the daemon's ticks (each
+ * step behind the same guards) or refused.
  */
 export function createMotionExecutor(deps: ExecutorDeps) {
   const executor = new MotionExecutor(deps);

@@ -16,7 +16,7 @@ import type { DaemonStatus } from '../adapters/daemon-wire.ts';
 import { DaemonUnavailable, InterlockTripped, messageOf, MotionCancelled, type RpcFailure } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';
 import { connectionMachine, type ConnectionEvent } from '../machines/connection.machine.ts';
-import type { DriverChildren, PrivilegedRpc } from '../machines/driver-policy.ts';
+import { commandLeaseRefusal, type DriverChildren, type PrivilegedRpc } from '../machines/driver-policy.ts';
 import { driverMachine, type DriverMachine, type ReportEvent } from '../machines/driver.machine.ts';
 import type { LeasePolicy } from '../machines/lease.machine.ts';
 import type { MediaSessionMachine } from '../machines/media-session.machine.ts';
@@ -101,8 +101,12 @@ export interface RobotRuntime {
   stop(): Promise<void>;
 }
 
-/** Null when a command of `epoch` may write to the daemon now: interlock safe, fence not raised, link up. */
-function mayMove(children: DriverChildren, epoch: number): RpcFailure | null {
+/**
+ * Null when a command of `epoch` sent by `owner` may write to the daemon now: interlock safe, fence
+ * not raised, link up, and the lease still lets `owner` move (the gate's own rule, `commandLeaseRefusal`:
+ * a ramp or sequence outliving its owner's lease stops writing once another owner holds it).
+ */
+function mayMove(children: DriverChildren, epoch: number, owner: string): RpcFailure | null {
   const interlock = children.interlock.getSnapshot();
   if (interlock.value === 'tripped') {
     return new InterlockTripped({ message: `the interlock tripped (${interlock.context.reason ?? 'no reason'}) before the command reached the daemon`, reason: interlock.context.reason ?? '', source: interlock.context.source, trippedBy: interlock.context.owner });
@@ -110,7 +114,7 @@ function mayMove(children: DriverChildren, epoch: number): RpcFailure | null {
   if (children.motion.getSnapshot().context.epoch !== epoch) return new MotionCancelled({ message: 'a stop or a newer command came first', reason: 'stopped' });
   const connection = children.connection.getSnapshot();
   if (connection.value !== 'connected') return new DaemonUnavailable({ message: `the daemon link is ${String(connection.value)}`, connectionState: String(connection.value) });
-  return null;
+  return commandLeaseRefusal(children.lease.getSnapshot().context, owner, Date.now());
 }
 
 /** The connection machine's I/O: one probe (status, then both sockets open) and the live link. */
@@ -200,7 +204,7 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
     if (root?.getSnapshot().status === 'active') root.send(event);
   };
   const children = (): DriverChildren => (root as Actor<DriverMachine>).getSnapshot().context.children;
-  const executor = createMotionExecutor({ link: () => link, mayMove: (epoch) => mayMove(children(), epoch), report: toRoot, policy: () => (root as Actor<DriverMachine>).getSnapshot().context.policy });
+  const executor = createMotionExecutor({ link: () => link, mayMove: (epoch, owner) => mayMove(children(), epoch, owner), report: toRoot, policy: () => (root as Actor<DriverMachine>).getSnapshot().context.policy });
   const logic = driverMachine.provide({
     actors: {
       connection: connectionMachine.provide({ actors: connectionActors(() => link, toRoot) }),

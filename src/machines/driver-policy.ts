@@ -169,14 +169,27 @@ export function mediaRefusal(view: Pick<GateView, 'connection' | 'media'>, event
   return null;
 }
 
+/**
+ * The lease rule for a command of `caller` (motion, set_motor_mode): the gate's entry check below and
+ * the executor's check right before each daemon write (robot-runtime.ts `mayMove`) both call it, so a
+ * command whose owner lost the lease to another stops writing with the refusal a new one would get.
+ * The lease passing does not itself stop what the daemon already runs (a goto ends on its own within
+ * its duration; a ramp just stops stepping): the new holder's first command or its stop_motion, never
+ * gated, stops it — an expiry (a slow renewer) is no reason to halt the robot mid-move.
+ */
+export function commandLeaseRefusal(lease: GateView['lease'], caller: string, nowMs: number): RpcFailure | null {
+  const decision = leaseDecision(lease, caller, nowMs);
+  return decision.allowed ? null : leaseHeldError(decision);
+}
+
 /** The lease rule for `caller`, as the lease actor itself applies it. */
 function leaseRefusal(view: GateView, event: GatedEvent, caller: string, nowMs: number, fn: string): RpcFailure | null {
   if (event.type === 'rpc.acquire_lease') {
     const decision = acquireDecision(view.lease, caller, nowMs);
     return decision.allowed ? null : leaseHeldError(decision);
   }
-  const decision = leaseDecision(view.lease, caller, nowMs);
-  if (!decision.allowed) return leaseHeldError(decision);
+  const refusal = commandLeaseRefusal(view.lease, caller, nowMs);
+  if (refusal) return refusal;
   if (event.type === 'rpc.release_lease' && liveHolder(view.lease, nowMs) !== caller) {
     return new NotAllowedInState({ message: `${caller} does not hold the lease`, function: fn, state: { command_owner: liveHolder(view.lease, nowMs) } });
   }

@@ -1,10 +1,11 @@
 // Motion execution and the stop guarantee (reference-driver.md §12 bugs 1–3; README "Safety"): idle
 // → commanded (the sender runs) → moving (a daemon move uuid tracked until move_done, or a realtime
 // target settling) → idle; error; stopping (the stop sweep runs). A stop or a newer command raises
-// the fence (`epoch`): an older sender is cancelled, and one still in flight becomes an orphan whose
-// late move is stopped as soon as its uuid is known or the daemon reports it started. Stops answer
-// when their sweep succeeds, or `unconfirmed` after STOP_CONFIRM_TIMEOUT_MS while it goes on. Owns
-// the states, the fence and the answers; sending and stopping are actors the runtime provides.
+// the fence (`epoch`): an older sender is cancelled, and one still in flight (or one whose move
+// request went unanswered) becomes an orphan whose late move is stopped as soon as its uuid is known
+// or the daemon reports it started. Stops answer when their sweep succeeds, or `unconfirmed` after
+// STOP_CONFIRM_TIMEOUT_MS while it goes on. Owns the states, the fence and the answers; sending and
+// stopping are actors the runtime provides.
 import { and, assign, emit, enqueueActions, setup, type PromiseActorLogic } from 'xstate';
 import { failureFromDaemon, failureOf, MotionCancelled, MotionNotCompleted, type RpcFailure } from '../errors.ts';
 
@@ -15,7 +16,7 @@ export const STOP_CONFIRM_TIMEOUT_MS = 250;
 /** A stop sweep that failed (daemon unreachable) is tried again this often until it succeeds. */
 export const STOP_RETRY_MS = 250;
 /**
- * How long a cancelled request whose fate is unknown (it timed out against a stalled daemon) can
+ * How long a request whose fate is unknown (cancelled or not, it timed out against a stalled daemon) can
  * still start a move: any move the daemon starts meanwhile that no live command owns is stopped.
  * Longer than the longest stall the daemon client waits through (its request timeout) several times.
  */
@@ -52,6 +53,8 @@ export interface SpeedLimited {
 export interface ExecuteInput {
   readonly requestId: string;
   readonly epoch: number;
+  /** Who sent it: the lease rule is applied again right before each daemon write (robot-runtime.ts `mayMove`). */
+  readonly owner: string;
   readonly command: Record<string, unknown>;
   /** Daemon moves of replaced commands, stopped before this one is sent. */
   readonly supersedes: ReadonlyArray<string>;
@@ -81,7 +84,10 @@ export type MotionEvent =
   | MotionStopEvent
   | { type: 'daemon.move_started'; uuid: string; interlockTripped: boolean }
   | { type: 'daemon.move_done'; uuid: string; outcome: 'completed' | 'failed' | 'cancelled'; details: string }
-  /** A cancelled sender finished: its move (if any) was stopped by the executor; `unknown` = timed out. */
+  /**
+   * A cancelled sender finished: its move (if any) was stopped by the executor; `unknown` = timed out.
+   * Also the live sender's, before it fails, when its move request went unanswered (`unknown`).
+   */
   | { type: 'sender.settled'; requestId: string; uuid: string | null; outcome: 'sent' | 'failed' | 'unknown'; stoppedLate: boolean }
   /** The daemon link came back after a loss: sweep again if a stop is unconfirmed or orphans exist. */
   | { type: 'link.recovered'; interlockTripped: boolean };
@@ -342,6 +348,22 @@ export const motionMachine = setup({
       }
       enqueue.assign({ active: null, unknownMoves: [], supersedes: [] });
     }),
+    /**
+     * The live sender's move request went unanswered (timed out, connection lost after the write):
+     * the daemon may still start its move, so it is held as an orphan for ORPHAN_HOLD_MS exactly as
+     * a cancelled one whose fate is unknown; moves that started meanwhile may be its own: stopped.
+     */
+    holdUnresolved: enqueueActions(({ context, event, enqueue }) => {
+      const a = context.active;
+      if (!a) return;
+      const at = nowMs();
+      for (const uuid of context.unknownMoves) {
+        enqueue.spawnChild('stopMove', { input: { uuid } });
+        enqueue.emit({ type: 'motion.late_move', uuid, reason: 'started by a command whose request went unanswered' });
+      }
+      const orphan: Orphan = { requestId: (event as { requestId: string }).requestId, function: a.kind, owner: a.owner, heldUntil: at + ORPHAN_HOLD_MS };
+      enqueue.assign({ orphans: [...liveOrphans(context.orphans, at), orphan], strays: [...[...context.unknownMoves].reverse(), ...context.strays].slice(0, MAX_STRAYS_KEPT), unknownMoves: [] });
+    }),
     parkUnknown: assign(({ context, event }) => ({ unknownMoves: [...context.unknownMoves, (event as { uuid: string }).uuid] })),
     /** A cancelled sender finished; the executor already stopped the move it started late (if any). */
     settleOrphan: enqueueActions(({ context, event, enqueue }) => {
@@ -359,6 +381,7 @@ export const motionMachine = setup({
     ownMove: ({ context, event }) => event.type === 'daemon.move_started' && event.uuid === context.active?.uuid,
     interlockTripped: ({ event }) => event.type === 'daemon.move_started' && event.interlockTripped,
     hasOrphans: ({ context }) => liveOrphans(context.orphans, nowMs()).length > 0,
+    unresolvedActive: ({ context, event }) => event.type === 'sender.settled' && event.outcome === 'unknown' && event.requestId === context.active?.requestId,
     ownMoveWasStopped: ({ context, event }) => {
       const uuid = (event as unknown as { output?: CommandAccepted }).output?.uuid;
       return uuid != null && context.strays.includes(uuid);
@@ -414,7 +437,7 @@ export const motionMachine = setup({
       invoke: {
         id: 'executeCommand',
         src: 'executeCommand',
-        input: ({ context }) => ({ requestId: context.active?.requestId ?? '', epoch: context.epoch, command: context.active?.command ?? {}, supersedes: context.supersedes }),
+        input: ({ context }) => ({ requestId: context.active?.requestId ?? '', epoch: context.epoch, owner: context.active?.owner ?? '', command: context.active?.command ?? {}, supersedes: context.supersedes }),
         onDone: [
           { guard: 'ownMoveWasStopped', target: 'idle', actions: 'cancelStoppedOwn' },
           { target: 'moving', actions: { type: 'accepted', params: ({ event }) => ({ output: event.output }) } },
@@ -436,6 +459,8 @@ export const motionMachine = setup({
           // Could be this sender's own move, whose uuid is not known yet: decided when it answers.
           { actions: 'parkUnknown' },
         ],
+        // Reported right before the sender fails, so the orphan exists before its error is handled.
+        'sender.settled': [{ guard: 'unresolvedActive', actions: 'holdUnresolved' }, { actions: 'settleOrphan' }],
       },
     },
     moving: {

@@ -148,7 +148,7 @@ function oracle(s: Model, event: Ev, now: number): Outcome | null {
     const o = out(next, true, extra);
     o.emitted = [...o.emitted, { type: 'motion.changed', state: next.value === 'stopRetry' ? 'stopping' : (next.value as never), requestId: next.active?.requestId ?? null, kind: next.active?.kind ?? null, at: now }];
     if (next.value === 'stopping') o.sweepInput = { uuids: next.supersedes };
-    if (next.value === 'commanded') o.executorInput = { requestId: next.active!.requestId, epoch: next.epoch, command: next.active!.command, supersedes: next.supersedes };
+    if (next.value === 'commanded') o.executorInput = { requestId: next.active!.requestId, epoch: next.epoch, owner: next.active!.owner, command: next.active!.command, supersedes: next.supersedes };
     return o;
   };
   /** The active command ends: its caller (if still waiting) hears why; a running sender becomes an orphan. */
@@ -258,6 +258,14 @@ function oracle(s: Model, event: Ev, now: number): Outcome | null {
       if (s.value !== 'moving') return null;
       return a!.uuid ? finish('timeout', 'the daemon did not report the move finished in time', 'error') : finish('completed', 'realtime target sent and settled', 'idle');
     case 'sender.settled': {
+      // The live sender's move request went unanswered: held as an orphan for ORPHAN_HOLD_MS like a
+      // cancelled one of unknown fate; moves that started meanwhile may be its own and are stopped.
+      if (s.value === 'commanded' && a?.requestId === event.requestId && event.outcome === 'unknown') {
+        const reason = 'started by a command whose request went unanswered';
+        const orphans = [...live, { requestId: event.requestId, function: a.kind, owner: a.owner, heldUntil: now + ORPHAN_HOLD_MS }];
+        const strays = [...[...s.unknownMoves].reverse(), ...s.strays].slice(0, 32);
+        return out({ ...s, orphans, strays, unknownMoves: [] }, false, { strays: [...s.unknownMoves], emitted: s.unknownMoves.map((uuid) => ({ type: 'motion.late_move' as const, uuid, reason })) });
+      }
       // Its orphan is gone, or held for ORPHAN_HOLD_MS when its fate is unknown; a late move it started was stopped.
       const orphans = s.orphans
         .map((o) => (o.requestId === event.requestId ? { ...o, heldUntil: event.outcome === 'unknown' ? now + ORPHAN_HOLD_MS : -1 } : o))
@@ -575,6 +583,23 @@ describe('motion machine: the stop fence', () => {
     await step(sut(), { type: 'daemon.move_started', uuid: STRANGER, interlockTripped: true });
     expect(sut().strays).toEqual([STRANGER]);
     expect(sut().snap().can({ type: 'daemon.move_started', uuid: STRANGER, interlockTripped: false }), 'an untripped stranger with no orphans is not ours to stop').toBe(false);
+  });
+
+  test('a live goto whose request went unanswered is held like a cancelled one: its move, starting after a stop was answered, is stopped', async () => {
+    await step(sut(), GOTO);
+    // The daemon reports a move while the request is out: maybe its own, parked.
+    await step(sut(), { type: 'daemon.move_started', uuid: STRANGER, interlockTripped: false });
+    // The request timed out: the executor reports it unresolved, then fails (the caller hears DaemonUnavailable).
+    await step(sut(), { type: 'sender.settled', requestId: 'req-1', uuid: null, outcome: 'unknown', stoppedLate: false });
+    expect(sut().strays, 'the parked move may be its own: stopped').toEqual([STRANGER]);
+    await step(sut(), { type: EXEC_ERROR, error: SEND_FAILED });
+    expect(answers(sut(), 'req-1')).toEqual([{ type: 'motion.answer', requestId: 'req-1', ok: false, error: { _tag: 'DaemonUnavailable', connectionState: 'connected' } }]);
+    await step(sut(), STOP);
+    await step(sut(), { type: STOP_DONE, output: [] });
+    expect(stopAnswers(sut()).at(-1)?.confirmed).toBe(true);
+    // Its goto reaches the daemon late: nobody owns it, and it is stopped at once.
+    await step(sut(), { type: 'daemon.move_started', uuid: UUID, interlockTripped: false });
+    expect(sut().strays).toEqual([STRANGER, UUID]);
   });
 
   test('an orphan whose fate is unknown is held ORPHAN_HOLD_MS, then stray moves are no longer stopped', async () => {

@@ -1,0 +1,146 @@
+// The last checks before a daemon write (README "Safety: what a stop guarantees"), as transcripts over
+// NATS against the --sim emulator, whose command log and motion record are the ground truth:
+// a goto that reaches the daemon after its 5 s deadline (the caller heard DaemonUnavailable, then a
+// stop was answered) is stopped as soon as it starts; over `--transport-mode http` a ramp step queued
+// for a busy connection, or already written to a slow daemon, lands no target after the stop's answer;
+// a ramp whose owner's lease lapsed writes nothing once another owner holds the lease.
+import { afterEach, expect, test } from 'vitest';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from '../../src/adapters/daemon-http.ts';
+import type { Emulator } from '../../src/sim/emulator.ts';
+import { startMeshScene, waitFor, type MeshScene } from '../harness/driver-harness.ts';
+import { rpc } from '../harness/mesh-peer.ts';
+
+type Reply = Record<string, any>;
+const OWNER = 'write-fence';
+const deg = (rad: number): number => (rad * 180) / Math.PI;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** A goto held this much longer than the driver's HTTP deadline reaches the daemon after its caller gave up. */
+const PAST_DEADLINE_MS = 1_000;
+/** As stop-guarantee.test.ts: a move that starts anyway is stopped within one stop round trip (loaded 2-core box). */
+const ONE_STOP_ROUND_TRIP_MS = 400;
+/** Time for the robot to sit still before a ramp starts, and for late writes to show up after a stop. */
+const SETTLE_MS = 300;
+
+/** Functions that take no `owner`. */
+const READS: ReadonlySet<string> = new Set(['get_status', 'get_volume']);
+
+const scenes: MeshScene[] = [];
+afterEach(async () => {
+  while (scenes.length > 0) {
+    const s = scenes.pop()!;
+    s.driver.emulator?.faults.clear();
+    await s.stop();
+  }
+});
+
+let counter = 0;
+async function startScene(extra: string[] = []): Promise<{ emulator: Emulator; call: (method: string, params?: Record<string, unknown>, timeoutMs?: number) => Promise<Reply> }> {
+  const device = `write-fence-${++counter}`;
+  const scene = await startMeshScene(['--sim', '--no-media', '--device-id', device, '--discovery-mode', 'd2d', ...extra]);
+  scenes.push(scene);
+  let n = 0;
+  const call = async (method: string, params: Record<string, unknown> = {}, timeoutMs = 15_000) =>
+    (await rpc(scene.nc, `device-connect.default.${device}.cmd`, { jsonrpc: '2.0', id: `${method}-${n++}`, method, params: READS.has(method) ? params : { owner: OWNER, ...params } }, timeoutMs)) as Reply;
+  const connected = async () => (await call('get_status', {}, 1_000).catch(() => ({}) as Reply)).result?.driver_state?.connection_state === 'connected';
+  await waitFor(connected, 10_000, 'the driver connected to its emulator');
+  expect((await call('wake_up', { wait: true })).result?.status).toMatch(/completed|already_awake/);
+  return { emulator: scene.driver.emulator!, call };
+}
+
+test('a goto that reaches the daemon after its deadline, and after a stop was answered, is stopped as it starts', async () => {
+  const { emulator, call } = await startScene();
+  const since = emulator.motionRecord.nowMs();
+  emulator.faults.apply({ routeDelays: [{ path: '/api/move/goto', requestMs: [DEFAULT_REQUEST_TIMEOUT_MS + PAST_DEADLINE_MS, DEFAULT_REQUEST_TIMEOUT_MS + PAST_DEADLINE_MS] }] }, 1);
+  // → goto_pose; ← DaemonUnavailable after the 5 s deadline (the request is still held by the daemon).
+  const goto = await call('goto_pose', { yaw: 30, duration_s: 1.5 });
+  expect(goto.error?.data?._tag).toBe('DaemonUnavailable');
+  // → stop_motion; ← stopped, confirmed: nothing runs yet.
+  const stop = await call('stop_motion');
+  const answeredAt = emulator.motionRecord.nowMs();
+  expect(stop.result).toMatchObject({ status: 'stopped', stop: 'confirmed' });
+  // The daemon starts the goto ~1 s later: the driver must stop it at once.
+  await waitFor(() => emulator.motionRecord.moves.some((m) => m.kind === 'goto' && m.startedAt >= since), PAST_DEADLINE_MS + 3_000, 'the late goto to start');
+  const move = emulator.motionRecord.moves.find((m) => m.kind === 'goto' && m.startedAt >= since)!;
+  expect(move.startedAt).toBeGreaterThan(answeredAt);
+  await waitFor(() => move.endedAt !== null, 3_000, 'the late goto to end');
+  expect(move.endedAt! - move.startedAt, 'the late goto ran (ms)').toBeLessThanOrEqual(ONE_STOP_ROUND_TRIP_MS);
+  expect(move.outcome).not.toBe('completed');
+  expect(Math.abs(deg(emulator.snapshot().headPose.yaw))).toBeLessThan(10);
+}, 30_000);
+
+/**
+ * A slow daemon: each target is handled this long after it arrived. Long enough for the stop to come
+ * while one is in flight; short enough that the stop (waiting for it, its hold delayed as much) is
+ * still confirmed within the 250 ms bound.
+ */
+const TARGET_DELAY_MS = 150;
+
+/** POST /api/move/set_target requests the emulator received (HTTP transport), with their receipt time. */
+const restTargets = (emulator: Emulator) => emulator.received.filter((e) => e.method === 'POST' && e.path === '/api/move/set_target');
+
+test('--transport-mode http: a ramp step queued behind busy connections is dropped by stop_motion, never written', async () => {
+  const { emulator, call } = await startScene(['--transport-mode', 'http']);
+  expect((await call('set_body_yaw', { yaw_deg: 60, wait: true })).result?.status).toBe('completed');
+  await sleep(SETTLE_MS);
+  // 120° at ≤ 96°/s: a ramp of ~1.25 s, one target per HTTP step.
+  expect((await call('set_body_yaw', { yaw_deg: -60 })).result?.speed_limited?.mode).toBe('ramped');
+  // Reads held 800 ms by the daemon keep the client's connections busy and its queue non-empty.
+  emulator.faults.apply({ routeDelays: [{ path: '/api/volume/*', responseMs: [800, 800] }] }, 1);
+  const busySince = Date.now();
+  const reads: Array<Promise<unknown>> = [];
+  const saturate = setInterval(() => reads.push(call('get_volume', { device: 'speaker' }).catch(() => undefined)), 100);
+  try {
+    // The ramp's next pose read comes out of the queue: its target, checked right after, queues behind the reads.
+    const fullStates = () => emulator.received.filter((e) => e.path === '/api/state/full' && e.ts > busySince + 500);
+    await waitFor(() => fullStates().length > 0, 5_000, "the ramp's pose read after the queue filled");
+    await sleep(30);
+    const stop = await call('stop_motion');
+    const answeredAt = Date.now();
+    const answeredOnRecord = emulator.motionRecord.nowMs();
+    expect(stop.result?.status).toBe('stopped');
+    clearInterval(saturate);
+    await Promise.all(reads);
+    await sleep(SETTLE_MS);
+    expect(restTargets(emulator).filter((e) => e.ts > answeredAt), 'targets written after the stop was answered').toEqual([]);
+    expect(emulator.motionRecord.targets.filter((t) => t.appliedAt > answeredOnRecord), 'targets applied after the stop was answered').toEqual([]);
+  } finally {
+    clearInterval(saturate);
+  }
+}, 30_000);
+
+test('--transport-mode http: a ramp step already written to a slow daemon lands before the stop is answered', async () => {
+  const { emulator, call } = await startScene(['--transport-mode', 'http']);
+  expect((await call('set_body_yaw', { yaw_deg: 60, wait: true })).result?.status).toBe('completed');
+  await sleep(SETTLE_MS);
+  expect((await call('set_body_yaw', { yaw_deg: -60 })).result?.speed_limited?.mode).toBe('ramped');
+  // Every target now reaches the daemon's handler TARGET_DELAY_MS after it was received (written).
+  emulator.faults.apply({ routeDelays: [{ path: '/api/move/set_target', requestMs: [TARGET_DELAY_MS, TARGET_DELAY_MS] }] }, 1);
+  const marked = restTargets(emulator).length;
+  await expect.poll(() => restTargets(emulator).length, { timeout: 3_000, interval: 5 }).toBeGreaterThan(marked);
+  const stop = await call('stop_motion');
+  const answeredOnRecord = emulator.motionRecord.nowMs();
+  expect(stop.result?.status).toBe('stopped');
+  await sleep(SETTLE_MS);
+  expect(emulator.motionRecord.targets.filter((t) => t.appliedAt > answeredOnRecord), 'targets applied after the stop was answered').toEqual([]);
+  const after = emulator.motionRecord.poses.filter((p) => p.at > answeredOnRecord + 60).map((p) => deg(p.bodyYaw));
+  expect(Math.max(...after) - Math.min(...after), 'the body stays put after the answer (°)').toBeLessThan(1e-3);
+}, 30_000);
+
+test("a ramp outliving its owner's lease writes nothing once another owner holds it", async () => {
+  // A's command takes the lease for 0.5 s; its ramp runs ~1.25 s.
+  const { emulator, call } = await startScene(['--lease-ttl', '0.5']);
+  expect((await call('set_body_yaw', { yaw_deg: 60, wait: true, owner: 'A' })).result?.status).toBe('completed');
+  await sleep(SETTLE_MS);
+  const ramp = await call('set_body_yaw', { yaw_deg: -60, owner: 'A' });
+  expect(ramp.result?.speed_limited?.mode).toBe('ramped');
+  await sleep(700);
+  // → acquire_lease B (A's lapsed); ← held by B.
+  const b = await call('acquire_lease', { owner: 'B', ttl_s: 10 });
+  const acquiredAt = Date.now();
+  expect(b.result).toMatchObject({ status: 'held', owner: 'B' });
+  await sleep(1_000);
+  const bodyTargets = emulator.received.filter((e) => e.method === 'WS' && (e.body as { type?: string } | undefined)?.type === 'set_body_yaw');
+  // A frame checked before B's acquire may still be on its way: 50 ms (2.5 ticks) of slack.
+  expect(bodyTargets.filter((e) => e.ts > acquiredAt + 50), "A's targets written after B held the lease").toEqual([]);
+  expect(deg(emulator.snapshot().bodyYaw), 'the ramp ended short of -60°').toBeGreaterThan(-55);
+}, 30_000);
