@@ -67,8 +67,11 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
     }
     const result = await running.reconfigure(config);
     if (!result.ok) {
-      const advice = adviceForRestart(result.error.fields);
-      return { ok: false, error: advice.error, issues: advice.issues, error_tag: result.error._tag, restart_required: result.error.fields, started: false };
+      const error = result.error;
+      // Nothing changed: the driver stays on the robot that has not settled (its message says so, for the page).
+      if (error._tag === 'StopUnconfirmed') return { ok: false, error: error.message, issues: [], error_tag: error._tag, started: false };
+      const advice = adviceForRestart(error.fields);
+      return { ok: false, error: advice.error, issues: advice.issues, error_tag: error._tag, restart_required: error.fields, started: false };
     }
     inEffect = config;
     return { ok: true, started: false, restarted: result.restarted };

@@ -30,7 +30,7 @@ import { createCallerIdentity } from './safety/caller-identity.ts';
 import { callerHeardMatters, explainRefusal, viewOf } from './machines/driver.machine.ts';
 import { availabilityOf } from './machines/driver-state.ts';
 import { reconfigurePlan } from './config/reconfigure-plan.ts';
-import { RestartRequired } from './errors.ts';
+import { RestartRequired, type StopUnconfirmed } from './errors.ts';
 import { subjects } from './protocol/subjects.ts';
 import { APPROVABLE_FUNCTIONS, eventsFor, functionsFor, SUPERVISOR_FUNCTIONS } from './rpc/catalogue.ts';
 import { policyDocument, validatePolicy, type SafetyPolicy } from './safety/safety-policy.ts';
@@ -57,7 +57,7 @@ const AUDIT_STOP_DRAIN_MS = 2_000;
  */
 export type ReconfigureResult =
   | { readonly ok: true; readonly restarted: ReadonlyArray<'mesh' | 'daemon_link' | 'media'> }
-  | { readonly ok: false; readonly error: RestartRequired; readonly restarted: ReadonlyArray<never> };
+  | { readonly ok: false; readonly error: RestartRequired | StopUnconfirmed; readonly restarted: ReadonlyArray<never> };
 
 export interface RunningDriver {
   readonly robot: RobotRuntime;
@@ -347,6 +347,17 @@ async function applyConfig(next: DriverConfig, { held, started, meshRuntime, med
     return { ok: false, error, restarted: [] };
   }
   const restarted: Array<'mesh' | 'daemon_link' | 'media'> = [];
+  // The robot first: a refusal to leave it (not settled) leaves everything else as it was.
+  let leftUnsettled: string | null = null;
+  if (plan.daemonLink) {
+    const retargeted = await started.retarget(daemonUrl(next), next.transportMode);
+    if (!retargeted.ok) {
+      log.warn('configuration not applied', { error: retargeted.error.message });
+      started.recordChange({ kind: 'reconfigure_refused', reason: retargeted.error.message, owner: 'settings', fields: { error_tag: retargeted.error._tag, daemon: retargeted.error.daemon } });
+      return { ok: false, error: retargeted.error, restarted: [] };
+    }
+    leftUnsettled = retargeted.leftUnsettled;
+  }
   if (plan.policy) {
     started.driver.send({ type: 'supervisor.set_safety_policy', requestId: randomUUID(), policy: startPolicy(next), reason: 'settings applied', owner: 'settings' });
   }
@@ -358,10 +369,7 @@ async function applyConfig(next: DriverConfig, { held, started, meshRuntime, med
     held.servers = nextServers;
     restarted.push('mesh');
   }
-  if (plan.daemonLink) {
-    await started.retarget(daemonUrl(next), next.transportMode);
-    restarted.push('daemon_link');
-  }
+  if (plan.daemonLink) restarted.push('daemon_link');
   // Media follows the robot (signalling host and port) and its own settings.
   if (media && plan.media) {
     restartMedia(next);
@@ -369,7 +377,7 @@ async function applyConfig(next: DriverConfig, { held, started, meshRuntime, med
   }
   held.config = next;
   log.info('configuration applied', { restarted: restarted.join(',') || 'nothing' });
-  started.recordChange({ kind: 'reconfigured', reason: 'configuration applied', owner: 'settings', fields: { restarted, policy_changed: plan.policy } });
+  started.recordChange({ kind: 'reconfigured', reason: 'configuration applied', owner: 'settings', fields: { restarted, policy_changed: plan.policy, ...(leftUnsettled ? { left_unsettled: leftUnsettled } : {}) } });
   return { ok: true, restarted };
 }
 

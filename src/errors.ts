@@ -64,6 +64,8 @@ export class MotionCancelled extends Data.TaggedError('MotionCancelled')<{ reado
 export class MotorsCompliant extends Data.TaggedError('MotorsCompliant')<{ readonly message: string; readonly motorMode: string }> {}
 /** A configuration change that cannot be applied to a running driver (it names the fields). */
 export class RestartRequired extends Data.TaggedError('RestartRequired')<{ readonly message: string; readonly fields: ReadonlyArray<string> }> {}
+/** A daemon change refused: the robot being left is reachable and has not confirmed that it stopped (`reason`). */
+export class StopUnconfirmed extends Data.TaggedError('StopUnconfirmed')<{ readonly message: string; readonly daemon: string; readonly reason: string }> {}
 /** A caller sent more calls of a class than its rate limit allows; `retry_after_ms` says when one fits again. */
 export class RateLimited extends Data.TaggedError('RateLimited')<{ readonly message: string; readonly rateClass: string; readonly limitPerSecond: number; readonly retry_after_ms: number }> {}
 /** A motion call outside the operator's envelope (the safety policy); `envelope` is the policy's, `violations` the axes outside it. */

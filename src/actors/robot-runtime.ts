@@ -6,14 +6,13 @@
 // to the root, which routes them to the children; nothing here keeps a copy of a child's state.
 // Decisions stay in the machines, wire formats in the adapters. Design card "one system, one
 // truth"; reference-driver.md §12.
-import { randomUUID } from 'node:crypto';
 import { createActor, fromCallback, fromPromise, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import type { AuditLog } from '../adapters/audit-log.ts';
 import type { DaemonTransport } from '../adapters/daemon-transport.ts';
 import type { DaemonAuth } from '../adapters/daemon-auth.ts';
 import type { DaemonHttpClient } from '../adapters/daemon-http.ts';
 import type { DaemonStatus } from '../adapters/daemon-wire.ts';
-import { DaemonUnavailable, InterlockTripped, messageOf, MotionCancelled, type RpcFailure } from '../errors.ts';
+import { DaemonUnavailable, InterlockTripped, messageOf, MotionCancelled, StopUnconfirmed, type RpcFailure } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';
 import { connectionMachine, type ConnectionEvent } from '../machines/connection.machine.ts';
 import { commandLeaseRefusal, type DriverChildren, type PrivilegedRpc } from '../machines/driver-policy.ts';
@@ -24,6 +23,7 @@ import type { MeshInput, MeshMachine } from '../machines/mesh.machine.ts';
 import { motionMachine } from '../machines/motion.machine.ts';
 import type { CallerMeta } from '../protocol/json-rpc.ts';
 import { closeDaemonLink, openDaemonLink, statusReport, wireDaemonLink, type DaemonLink, type TransportMode } from './daemon-link.ts';
+import { leaveRobot } from './leave-robot.ts';
 import { createMotionExecutor } from './motion-executor.ts';
 import { daemonLinkNotice, type DaemonLinkNotice } from './daemon-link-notice.ts';
 import { answerRobotRead } from './robot-reads.ts';
@@ -35,6 +35,9 @@ import type { MediaPolicyMode } from '../safety/media-policy.ts';
 
 const log = createLogger('robot');
 
+/** A retarget's outcome: done (`leftUnsettled`: why the unreachable old robot was left unconfirmed), or refused. */
+export type RetargetResult = { readonly ok: true; readonly leftUnsettled: string | null } | { readonly ok: false; readonly error: StopUnconfirmed };
+
 /** HTTP transport: how often the daemon status is polled (the WebSocket pushes it at 1 Hz). */
 export const HTTP_STATUS_POLL_MS = 1_000;
 /**
@@ -43,8 +46,6 @@ export const HTTP_STATUS_POLL_MS = 1_000;
  * but not the upgrade within this is treated as down and retried with back-off.
  */
 export const SOCKETS_OPEN_TIMEOUT_MS = 3_000;
-/** A retarget waits at most this for the stop on the old link (a stop answers within 250 ms, confirmed or not). */
-export const RETARGET_STOP_WAIT_MS = 1_000;
 
 export interface RobotRuntimeOptions {
   readonly deviceId: string;
@@ -92,9 +93,11 @@ export interface RobotRuntime {
   startLink(): void;
   /**
    * Points the daemon link at another daemon or transport through the connection machine
-   * (link.stop → new adapters → link.start). Interlock, lease, power and motion keep their state.
+   * (link.stop → new adapters → link.start) once motion has settled on the old one (leave-robot.ts);
+   * refused with StopUnconfirmed while the old daemon is reachable and has not. Interlock, lease,
+   * power and motion keep their state.
    */
-  retarget(daemonBaseUrl: string, transportMode: TransportMode): Promise<void>;
+  retarget(daemonBaseUrl: string, transportMode: TransportMode): Promise<RetargetResult>;
   readonly daemonBaseUrl: string;
   /** The daemon HTTP client of the current link (swapped by `retarget`). */
   daemonHttp(): DaemonHttpClient;
@@ -150,23 +153,6 @@ function connectionActors(link: () => DaemonLink, toRoot: (event: ReportEvent) =
       };
     }),
   };
-}
-
-/** Stops motion through the root (as `stop_motion` by `reconfigure`) and waits for its answer, bounded. */
-function stopBeforeLeaving(driver: Actor<DriverMachine>): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const requestId = `retarget:${randomUUID()}`;
-    const done = () => {
-      clearTimeout(timer);
-      subscription.unsubscribe();
-      resolve();
-    };
-    const timer = setTimeout(done, RETARGET_STOP_WAIT_MS);
-    const subscription = driver.on('rpc.outcome', (e) => {
-      if (e.requestId === requestId) done();
-    });
-    driver.send({ type: 'rpc.stop_motion', requestId, owner: 'reconfigure' });
-  });
 }
 
 /** The root's input: the device, the access rules and whether media and the mesh take part. */
@@ -244,8 +230,13 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
     daemonHttp: () => link.http,
     startLink,
     async retarget(daemonBaseUrl, transportMode) {
-      // Letting go of a robot must not leave it moving unsupervised: stop on the old link first.
-      await stopBeforeLeaving(driver);
+      // Letting go of a robot must not leave it moving unsupervised: stop on the old link first,
+      // and stay while it is reachable and has not settled (nothing would watch a late move there).
+      const unsettled = await leaveRobot(driver);
+      if (unsettled !== null && children().connection.getSnapshot().value === 'connected') {
+        return { ok: false, error: new StopUnconfirmed({ message: `the robot at ${link.baseUrl} has not settled (${unsettled}); the driver stays on it: apply again once it has stopped`, daemon: link.baseUrl, reason: unsettled }) };
+      }
+      if (unsettled !== null) log.warn('leaving an unreachable daemon before its stop was confirmed', { daemon: link.baseUrl, why: unsettled });
       driver.send({ type: 'link.stop' });
       const old = link;
       link = open(daemonBaseUrl, transportMode);
@@ -254,6 +245,7 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
       log.info('robot link retargeted', { daemon: daemonBaseUrl, transport: link.sdk ? 'websocket' : 'http' });
       linkStarted = true;
       driver.send({ type: 'link.start' });
+      return { ok: true, leftUnsettled: unsettled };
     },
     recordRefusal: (info) => trail.refusal(info),
     recordEstop: (decision) => trail.d2dEstop(decision),
