@@ -4,14 +4,13 @@
 // the user what is waiting. Owns their advertised definitions and parameter decoding; the pending
 // list and its rules are the approvals machine's (src/machines/approvals.machine.ts).
 import type { DriverEvent } from '../machines/driver.machine.ts';
-import { actingOwner, defineFunction, type AnyRpcFunction, type EventDefinition } from './function-def.ts';
+import { actingOwner, defineFunction, OWNER_PATTERN, type AnyRpcFunction, type EventDefinition } from './function-def.ts';
 import { defineParams, stringParam } from './params.ts';
 
 /** Approval ids are UUIDs (36 characters); a little room, no more. */
 const APPROVAL_ID_MAX_LENGTH = 64;
 /** Longest `reason` kept in the audit trail. */
 const REASON_MAX_LENGTH = 200;
-const OWNER_PATTERN = /^[A-Za-z0-9._:@/-]{1,64}$/;
 
 const approvalId = stringParam({ description: 'The approval_id of a pending request (list_approvals, approval_requested event).', maxLength: APPROVAL_ID_MAX_LENGTH });
 const owner = stringParam({ description: 'Who decides (kept in the audit trail, returned to the caller as denied_by).', default: 'supervisor', pattern: OWNER_PATTERN, patternText: 'letters, digits and . _ : @ / -' });

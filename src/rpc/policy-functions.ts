@@ -5,7 +5,7 @@
 import * as Result from 'effect/Result';
 import { InvalidParams } from '../errors.ts';
 import { validatePolicy, type SafetyPolicy } from '../safety/safety-policy.ts';
-import { actingOwner, defineFunction } from './function-def.ts';
+import { actingOwner, defineFunction, OWNER_PATTERN } from './function-def.ts';
 import { defineParams, unknownParamIssues, type ParamsSpec } from './params.ts';
 
 export const getSafetyPolicy = defineFunction({
@@ -21,7 +21,6 @@ export const getSafetyPolicy = defineFunction({
 
 /** Longest `reason` kept in the audit trail. */
 const MAX_REASON_LENGTH = 200;
-const OWNER_PATTERN = /^[A-Za-z0-9._:@/-]{1,64}$/;
 /** The parameters set_safety_policy takes (its advertised schema's properties). */
 const SET_POLICY_PARAMS: ReadonlyArray<string> = ['policy', 'reason', 'owner'];
 
