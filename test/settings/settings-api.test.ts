@@ -29,16 +29,22 @@ const FULL = {
   reachy_prefix: 'reachy_mini',
 };
 
+/** A harness of its own for one describe block: started before its tests (handed to `set`), stopped after them. */
+function harnessPerBlock(set: (started: Harness) => void): void {
+  let started: Harness | undefined;
+  beforeAll(async () => {
+    started = await startHarness();
+    set(started);
+  });
+  afterAll(async () => {
+    await started?.stop();
+  });
+}
+
 describe('settings round trip', () => {
   let h: Harness;
   let token: string;
-  beforeAll(async () => {
-    h = await startHarness();
-    token = h.token();
-  });
-  afterAll(async () => {
-    await h.stop();
-  });
+  harnessPerBlock((started) => ((h = started), (token = started.token())));
 
   test('without a saved file GET answers the reference defaults', async () => {
     const r = await call(h.server.url, 'GET', '/api/settings', { token });
@@ -119,13 +125,7 @@ describe('settings round trip', () => {
 describe('/api/validate', () => {
   let h: Harness;
   let token: string;
-  beforeAll(async () => {
-    h = await startHarness();
-    token = h.token();
-  });
-  afterAll(async () => {
-    await h.stop();
-  });
+  harnessPerBlock((started) => ((h = started), (token = started.token())));
 
   test('a missing credentials path is 200 {ok:false} naming the path, not a 500 (reference bug §10)', async () => {
     const missing = join(h.dir, 'nowhere', 'device.creds');
@@ -255,12 +255,7 @@ describe('/api/effective: which layer wins per key', () => {
 
 describe('/api/status and /api/apply', () => {
   let h: Harness;
-  beforeAll(async () => {
-    h = await startHarness();
-  });
-  afterAll(async () => {
-    await h.stop();
-  });
+  harnessPerBlock((started) => (h = started));
 
   test('status answers what the status callback returns, on every call', async () => {
     const token = h.token();
@@ -285,13 +280,7 @@ describe('/api/status and /api/apply', () => {
 describe('keys that would set a prototype (`__proto__`, `constructor.prototype`) are refused at any depth', () => {
   let h: Harness;
   let token: string;
-  beforeAll(async () => {
-    h = await startHarness();
-    token = h.token();
-  });
-  afterAll(async () => {
-    await h.stop();
-  });
+  harnessPerBlock((started) => ((h = started), (token = started.token())));
 
   // Raw text: a JS literal `{__proto__: …}` would set the literal's prototype, not send the key.
   const refused: ReadonlyArray<readonly [string, string]> = [
