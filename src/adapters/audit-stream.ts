@@ -2,7 +2,7 @@
 // time, to a JetStream stream (AUDIT_STREAM_NAME on `device-connect.*.*.audit`, created when permitted)
 // with `Nats-Msg-Id` = `<device>-<seq>-<hash16>` (a re-send is dropped as a duplicate), acknowledged in
 // the log once the stream acked them (they wait in the file meanwhile); without JetStream, said once,
-// core publish. A record over the broker's max_payload (or the stream's max_msg_size) holds nothing
+// core publish (a JetStream that did not answer is tried again every AUDIT_JS_REPROBE_MS). A record over the broker's max_payload (or the stream's max_msg_size) holds nothing
 // back: a PayloadTooLarge, warned about (rate-limited); the broker gets its stand-in (seq, prev, hash,
 // `withheld`: audit-chain.ts), or nothing when even that is too big; the file keeps it whole. Owns the
 // publishing; the chain and file are audit-log.ts's. Read by `audit verify --stream` too.
@@ -51,6 +51,13 @@ export const AUDIT_RETRY_MS = 500;
  * (or cluster) without it may not answer `$JS.API.INFO` at all instead of saying "no responders".
  */
 export const AUDIT_JS_PROBE_ATTEMPTS = 2;
+/**
+ * After falling back to core because JetStream did not answer (not because it refused), the stream is
+ * tried again this often on the same connection: a cluster electing JetStream leaders after losing a
+ * node answers no one for seconds, and the records after that belong in the stream again. A probe is
+ * one request (or one timeout, while records wait) every 30 s.
+ */
+export const AUDIT_JS_REPROBE_MS = 30_000;
 /** Records taken from the outbox per round (one fsync covers them). */
 export const AUDIT_BATCH_RECORDS = 256;
 /** JetStream API error code: the account may not use this API (permissions), per the server's codes. */
@@ -82,6 +89,8 @@ export interface AuditPublisherOptions {
   readonly deviceId: () => string;
   /** The stream to publish to (created when absent and permitted); null: core publish only. */
   readonly stream?: string | null;
+  /** AUDIT_JS_REPROBE_MS (tests shorten it). */
+  readonly jsReprobeMs?: number;
 }
 
 export interface AuditPublisher {
@@ -354,7 +363,8 @@ async function skipStored(jsm: JetStreamManager, stream: string, options: AuditP
  * answer AUDIT_JS_PROBE_ATTEMPTS probes in a row — said once, with the fix, until the stream is back.
  */
 function senderChoice(stream: string | null, options: AuditPublisherOptions, fit: Fit) {
-  let chosen: { nc: NatsConnection; sender: Sender } | undefined;
+  /** `reprobeAt`: set when JetStream did not answer; the stream is tried again from then on. */
+  let chosen: { nc: NatsConnection; sender: Sender; reprobeAt?: number } | undefined;
   let fellBack = false;
   let probeTimeouts = { nc: undefined as NatsConnection | undefined, count: 0 };
   const fallBack = (why: string, error?: unknown) => {
@@ -362,7 +372,8 @@ function senderChoice(stream: string | null, options: AuditPublisherOptions, fit
     if (!fellBack) log.warn('audit records go to core NATS (no stream: no persistence, no de-duplication on the broker)', { why, ...(error ? { error: error as Error } : {}), fix: `enable JetStream on the broker (and for this account), and allow this user to publish on $JS.API.INFO, $JS.API.STREAM.INFO.${name}, $JS.API.STREAM.MSG.GET.${name} and, unless you create the stream yourself, $JS.API.STREAM.CREATE.${name}` });
     fellBack = true;
   };
-  const onStream = async (nc: NatsConnection, name: string): Promise<Sender> => {
+  /** The stream's sender, or core's (`silent`: JetStream did not answer, so it is tried again later). */
+  const onStream = async (nc: NatsConnection, name: string): Promise<{ sender: Sender; silent: boolean }> => {
     try {
       const { jetstream, jetstreamManager } = await jetStreamLibrary();
       const jsm = await jetstreamManager(nc, { timeout: AUDIT_PUBLISH_TIMEOUT_MS });
@@ -371,26 +382,26 @@ function senderChoice(stream: string | null, options: AuditPublisherOptions, fit
       const sender = jetStreamSender(nc, jetstream(nc, { timeout: AUDIT_PUBLISH_TIMEOUT_MS }), options, fit, { name, maxMsgSize });
       if (fellBack) log.info('audit records go to the JetStream stream again', { stream: name });
       fellBack = false;
-      return sender;
+      probeTimeouts = { nc: undefined, count: 0 };
+      return { sender, silent: false };
     } catch (error) {
       if (probeTimeouts.nc !== nc) probeTimeouts = { nc, count: 0 };
       const silent = (error as { name?: unknown }).name === 'TimeoutError' && ++probeTimeouts.count >= AUDIT_JS_PROBE_ATTEMPTS;
       if (!isPermanentRefusal(error) && !silent) throw error;
       fallBack(silent ? `JetStream did not answer ${AUDIT_JS_PROBE_ATTEMPTS} times in a row` : 'JetStream is not available to this connection', error);
-      return coreSender(nc, options, fit);
+      return { sender: coreSender(nc, options, fit), silent };
     }
   };
   return {
     async senderFor(nc: NatsConnection): Promise<Sender> {
-      if (chosen?.nc === nc) return chosen.sender;
-      let sender: Sender;
+      if (chosen?.nc === nc && !(chosen.reprobeAt !== undefined && Date.now() >= chosen.reprobeAt)) return chosen.sender;
       if (stream === null) {
         fallBack('no stream configured');
-        sender = coreSender(nc, options, fit);
-      } else {
-        sender = await onStream(nc, stream);
+        chosen = { nc, sender: coreSender(nc, options, fit) };
+        return chosen.sender;
       }
-      chosen = { nc, sender };
+      const { sender, silent } = await onStream(nc, stream);
+      chosen = { nc, sender, ...(silent ? { reprobeAt: Date.now() + (options.jsReprobeMs ?? AUDIT_JS_REPROBE_MS) } : {}) };
       return sender;
     },
     /** Choose again at the next round (a stream that vanished, a JetStream answering no one). */

@@ -3,9 +3,10 @@
 // order when the file is reopened; a lost cursor re-sends nothing twice (the stream already holds
 // them); two devices share DC_AUDIT, each read back on its own subject; a user denied the JetStream
 // API, or a DC_AUDIT that does not capture the device's subject, falls back to core publish with one notice;
+// a JetStream that does not answer means core until a later probe finds it answering again;
 // a record in flight at a reconnect is sent again at once, and a settled send leaves no waiter behind;
 // a record over the broker's max_payload gets one warning and a stand-in, and holds no later record back.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
@@ -122,6 +123,41 @@ test('a user not allowed the JetStream API gets one notice and core publish (rec
   expect(seen.messages.map((m) => (m.body as { seq: number }).seq)).toEqual([1, 2, 3, 4, 5, 6]);
   expect(logs.matching('WARN', 'audit records go to core NATS')).toHaveLength(1);
 }, 20_000);
+
+test('a JetStream that does not answer (a cluster electing leaders) means core for now, and the stream again once it answers', async () => {
+  const logs = captureLogs('info');
+  cleanups.push(() => logs.restore());
+  // No JetStream on the broker, and a peer that takes the JetStream API's requests without answering
+  // them: the probes time out, as they do while a cluster has no JetStream leader.
+  const server = await startNatsServer();
+  cleanups.push(() => server.stop());
+  const mute = await openClient(server.url);
+  mute.subscribe('$JS.API.>', { callback: () => undefined });
+  await mute.flush();
+  const nc = await openClient(server.url);
+  cleanups.push(() => nc.close());
+  const subject = 'device-connect.lab.robot-e.audit';
+  const log = openAuditLog(undefined);
+  const publisher = startAuditPublisher({ log, connection: () => nc, subject: () => subject, deviceId: () => 'robot-e', jsReprobeMs: 500 });
+  cleanups.push(() => publisher.stop());
+  log.append(entry(1));
+  expect(await publisher.drained(15_000)).toBe(true);
+  expect(publisher.delivery).toBe('core');
+  expect(logs.matching('WARN', 'audit records go to core NATS', 'did not answer')).toHaveLength(1);
+
+  // JetStream comes up (the same port, the client reconnects): the next records go to the stream.
+  await mute.close();
+  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
+  await server.restart({ whileDown: () => appendFileSync(server.configFile, `\njetstream { store_dir: ${JSON.stringify(store)} }\n`) });
+  await expect.poll(async () => {
+    log.append(entry(log.lastSeq + 1));
+    await publisher.drained(5_000);
+    return publisher.delivery;
+  }, { timeout: 20_000, interval: 600 }).toBe('jetstream');
+  expect(logs.matching('INFO', 'audit records go to the JetStream stream again')).toHaveLength(1);
+  const { lines } = await readAuditStream(nc, subject);
+  expect((JSON.parse(lines.at(-1)!) as { seq: number }).seq).toBe(log.lastSeq);
+}, 45_000);
 
 test('a DC_AUDIT made by someone else that does not capture the device subject: one notice naming it, core publish', async () => {
   expect(subjectMatches('device-connect.*.*.audit', 'device-connect.lab.robot-d.audit')).toBe(true);
