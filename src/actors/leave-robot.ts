@@ -20,9 +20,8 @@ export const LEAVE_SETTLE_WAIT_MS = 3_000;
 /** Null when the driver may leave the robot now; else what still holds it (the reason given back). */
 export function unsettledReason(motion: SnapshotFrom<MotionMachine>, now: number): string | null {
   const state = executionStateName(motion.value);
-  if (state === 'stopping') return 'the stop is not confirmed by the daemon yet';
+  if (state === 'stopping' || motion.context.stopConfirmed === false) return 'the stop is not confirmed by the daemon yet';
   if (state === 'commanded' || state === 'moving') return `a command is ${state === 'moving' ? 'moving the robot' : 'on its way to the daemon'}`;
-  if (motion.context.stopConfirmed === false) return 'the stop is not confirmed by the daemon yet';
   const orphans = liveOrphans(motion.context.orphans, now);
   if (orphans.length > 0) return `${orphans.length} cancelled command(s) may still start a move (their outcome is unknown)`;
   return null;
