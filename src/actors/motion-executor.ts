@@ -6,9 +6,11 @@
 // those unanswered and the pose they started from; decisions stay in the machines. daemon-api §1.2, §2, §7.
 import { fromPromise } from 'xstate';
 import type { DaemonLink } from './daemon-link.ts';
+import { DaemonTimeout } from '../adapters/daemon-errors.ts';
+import type { SetTargetResult } from '../adapters/daemon-wire.ts';
 import { DaemonUnavailable, HandlerFailed, isDaemonUnavailableTag, MotionCancelled, messageOf, type RpcFailure } from '../errors.ts';
 import type { ReportEvent } from '../machines/driver.machine.ts';
-import type { CommandAccepted, ExecuteInput } from '../machines/motion.machine.ts';
+import { ORPHAN_HOLD_MS, type CommandAccepted, type ExecuteInput } from '../machines/motion.machine.ts';
 import type { MotorMode } from '../machines/power.machine.ts';
 import { REALTIME_SETTLE_MS } from '../rpc/robot-functions.ts';
 import { createLogger } from '../logging/logger.ts';
@@ -45,6 +47,13 @@ export const REALTIME_HOLD_WINDOW_MS = 1_000;
  * lane's own deadline: a target held longer is held by a stalled daemon, like a stop would be.
  */
 export const TARGET_SETTLE_TIMEOUT_MS = STOP_REQUEST_TIMEOUT_MS;
+/**
+ * HTTP transport: a realtime target's writer gives up after the client's usual deadline (its caller
+ * hears DaemonTimeout), but a request already written stays open this long — as long as a cancelled
+ * goto is held as an orphan (ORPHAN_HOLD_MS) — so a stop still waits for its answer and undoes it
+ * if a stalled daemon applies it late; closing it would leave its fate unknown to the stop.
+ */
+export const UNANSWERED_TARGET_OPEN_MS = ORPHAN_HOLD_MS;
 
 export interface ExecutorDeps {
   /** The daemon adapters in force (swapped by retarget). */
@@ -136,18 +145,49 @@ class MotionExecutor {
             ? sdk.send({ type: 'set_antennas', antennas: target.antennas as [number, number] })
             : sdk.send({ type: 'set_body_yaw', body_yaw: target.bodyYaw as number });
       if (!sent.ok) throw sent.error;
-    } else {
-      const body = op === 'head_target' ? { target_head_pose: { m: head } } : op === 'antennas_target' ? { target_antennas: target.antennas } : { target_body_yaw: target.bodyYaw };
-      const pending = link.http.setTarget(body as never, signal ? { signal } : undefined);
-      // Tracked until answered: a stop waits for the written ones (and drops the queued ones by `signal`).
-      this.#pendingTargets.add(pending);
-      const forget = () => this.#pendingTargets.delete(pending);
-      pending.then(forget, forget);
-      const result = await pending;
-      if (result.status === 'ignored') throw new HandlerFailed({ message: `the daemon ignored the target (${result.reason}): a move is running; stop it or wait` });
+      this.#recent.sent(target);
+      this.#lastRealtimeMono = performance.now();
+      return;
     }
-    this.#recent.sent(target);
-    this.#lastRealtimeMono = performance.now();
+    const body = op === 'head_target' ? { target_head_pose: { m: head } } : op === 'antennas_target' ? { target_antennas: target.antennas } : { target_body_yaw: target.bodyYaw };
+    const result = await this.#writeHttpTarget(link, body, target, signal);
+    if (result.status === 'ignored') throw new HandlerFailed({ message: `the daemon ignored the target (${result.reason}): a move is running; stop it or wait` });
+  }
+
+  /**
+   * One realtime target over HTTP, tracked until the daemon answers it: a stop drops it while it is
+   * still queued (`fence`) and waits for it once written. The writer waits the client's usual
+   * deadline; one written and still unanswered then stays open (UNANSWERED_TARGET_OPEN_MS) while its
+   * writer hears DaemonTimeout, and its answer, whenever it comes, counts as the latest target sent
+   * (a stop then owes a hold after it). One still queued at the deadline is dropped unsent.
+   */
+  async #writeHttpTarget(link: DaemonLink, body: object, target: PositionTarget, fence?: AbortSignal): Promise<SetTargetResult> {
+    const giveUp = new AbortController();
+    const signal = fence ? AbortSignal.any([fence, giveUp.signal]) : giveUp.signal;
+    const pending = link.http.setTarget(body as never, { signal, timeoutMs: UNANSWERED_TARGET_OPEN_MS });
+    this.#pendingTargets.add(pending);
+    pending.then(
+      (result) => {
+        this.#pendingTargets.delete(pending);
+        if (result.status === 'ignored') return;
+        this.#recent.sent(target);
+        this.#lastRealtimeMono = performance.now();
+      },
+      () => this.#pendingTargets.delete(pending),
+    );
+    const deadlineMs = link.http.requestTimeoutMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        giveUp.abort(cancelled('its writer gave up waiting'));
+        reject(new DaemonTimeout({ message: `daemon did not answer POST /api/move/set_target within ${deadlineMs} ms`, method: 'POST', route: '/api/move/set_target', timeoutMs: deadlineMs }));
+      }, deadlineMs);
+    });
+    try {
+      return await Promise.race([pending, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
@@ -404,11 +444,13 @@ class MotionExecutor {
     const since = performance.now() - this.#lastRealtimeMono;
     const owed = pending.length > 0 || (this.#lastRealtimeMono > this.#heldUpTo && since <= REALTIME_HOLD_WINDOW_MS);
     const pose = this.#lastObserved;
+    let heldAnsweredAt = 0;
     const hold = async (): Promise<void> => {
       if (!owed || !pose) return;
       this.#heldUpTo = performance.now();
       const body = { target_head_pose: { m: [...poseFromXyzRpy(pose.head)] }, target_antennas: [...pose.antennas], target_body_yaw: pose.bodyYaw };
       await link.stops.setTarget(body as never, { timeoutMs: STOP_REQUEST_TIMEOUT_MS });
+      heldAnsweredAt = performance.now();
       this.#recent.sent(pose);
     };
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -420,6 +462,9 @@ class MotionExecutor {
     } finally {
       clearTimeout(timer);
     }
+    // A target answered after the hold may have been applied after it (they travel on different
+    // connections): hold again, now that every earlier target is answered, so the hold comes last.
+    if (heldAnsweredAt > 0 && this.#lastRealtimeMono > heldAnsweredAt) await hold();
   }
 
   /** Stops one move; a refusal means it already ended (daemon quirk: 500 between list and stop). */

@@ -2,7 +2,8 @@
 // NATS against the --sim emulator, whose command log and motion record are the ground truth:
 // a goto that reaches the daemon after its 5 s deadline (the caller heard DaemonUnavailable, then a
 // stop was answered) is stopped as soon as it starts; over `--transport-mode http` a ramp step queued
-// for a busy connection, or already written to a slow daemon, lands no target after the stop's answer;
+// for a busy connection, or already written to a slow daemon, lands no target after the stop's answer,
+// and one a stalled daemon applies after its caller gave up is undone before the stop confirms;
 // a ramp whose owner's lease lapsed writes nothing once another owner holds the lease.
 import { afterEach, expect, test } from 'vitest';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from '../../src/adapters/daemon-http.ts';
@@ -75,6 +76,9 @@ test('a goto that reaches the daemon after its deadline, and after a stop was an
  */
 const TARGET_DELAY_MS = 150;
 
+/** A body turn within one 20 ms tick's step at the default limit (~1.9°): written as one target. */
+const SMALL_STEP_DEG = 1.5;
+
 /** POST /api/move/set_target requests the emulator received (HTTP transport), with their receipt time. */
 const restTargets = (emulator: Emulator) => emulator.received.filter((e) => e.method === 'POST' && e.path === '/api/move/set_target');
 
@@ -124,6 +128,33 @@ test('--transport-mode http: a ramp step already written to a slow daemon lands 
   expect(emulator.motionRecord.targets.filter((t) => t.appliedAt > answeredOnRecord), 'targets applied after the stop was answered').toEqual([]);
   const after = emulator.motionRecord.poses.filter((p) => p.at > answeredOnRecord + 60).map((p) => deg(p.bodyYaw));
   expect(Math.max(...after) - Math.min(...after), 'the body stays put after the answer (°)').toBeLessThan(1e-3);
+}, 30_000);
+
+test('--transport-mode http: a target a stalled daemon applies after its writer gave up is undone before the stop confirms', async () => {
+  const { emulator, call } = await startScene(['--transport-mode', 'http']);
+  await sleep(SETTLE_MS);
+  const startYaw = deg(emulator.snapshot().bodyYaw);
+  // The next target reaches the daemon's handler 1 s after its writer's 5 s deadline.
+  emulator.faults.apply({ routeDelays: [{ path: '/api/move/set_target', requestMs: [DEFAULT_REQUEST_TIMEOUT_MS + PAST_DEADLINE_MS, DEFAULT_REQUEST_TIMEOUT_MS + PAST_DEADLINE_MS] }] }, 1);
+  const marked = restTargets(emulator).length;
+  // → set_body_yaw +1.5° (within one tick's step at the limit: written as is); ← DaemonUnavailable after the deadline.
+  const move = await call('set_body_yaw', { yaw_deg: startYaw + SMALL_STEP_DEG });
+  expect(move.error?.data?._tag).toBe('DaemonUnavailable');
+  expect(restTargets(emulator).length, 'the target was written').toBe(marked + 1);
+  emulator.faults.clear();
+  // → stop_motion; ← stopped, unconfirmed: the written target has not been answered yet.
+  const stop = await call('stop_motion');
+  const answeredOnRecord = emulator.motionRecord.nowMs();
+  expect(stop.result).toMatchObject({ status: 'stopped', stop: 'unconfirmed' });
+  // The daemon applies the late target ~1 s later; the driver holds again and only then confirms.
+  const executionState = async () => (await call('get_status')).result?.driver_state?.execution_state as string;
+  await waitFor(async () => (await executionState()) === 'idle', PAST_DEADLINE_MS + 5_000, 'the stop to be confirmed');
+  const confirmedOnRecord = emulator.motionRecord.nowMs();
+  const late = emulator.motionRecord.targets.filter((t) => t.appliedAt > answeredOnRecord && Math.abs(deg(t.values.bodyYaw ?? 0) - (startYaw + SMALL_STEP_DEG)) < 0.1);
+  expect(late.length, 'the late target was applied after the first answer').toBe(1);
+  expect(emulator.motionRecord.targets.filter((t) => t.appliedAt > confirmedOnRecord), 'targets applied after the stop confirmed').toEqual([]);
+  await sleep(SETTLE_MS);
+  expect(Math.abs(deg(emulator.snapshot().bodyYaw) - startYaw), 'the body is back where the stop found it (°)').toBeLessThan(0.5);
 }, 30_000);
 
 test("a ramp outliving its owner's lease writes nothing once another owner holds it", async () => {
