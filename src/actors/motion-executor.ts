@@ -58,8 +58,8 @@ export const UNANSWERED_TARGET_OPEN_MS = ORPHAN_HOLD_MS;
 export interface ExecutorDeps {
   /** The daemon adapters in force (swapped by retarget). */
   link(): DaemonLink;
-  /** Null when a command of `epoch` sent by `owner` may move the robot now; else why not. */
-  mayMove(epoch: number, owner: string): RpcFailure | null;
+  /** Null when the command (its fence `epoch`, `owner` and power need) may move the robot now; else why not. */
+  mayMove(input: Pick<ExecuteInput, 'epoch' | 'owner' | 'power'>): RpcFailure | null;
   /** Reports to the root: settled cancelled senders, motor modes the daemon accepted. */
   report(event: ReportEvent): void;
   /** The safety policy in force now (the root's); its speed limits are read right before each write. */
@@ -119,7 +119,7 @@ class MotionExecutor {
   /** Throws when the command must not write to the daemon now; called right before every write. */
   #checkpoint(input: ExecuteInput, signal: AbortSignal): void {
     if (signal.aborted) throw cancelled('a stop or a newer command came first');
-    const refusal = this.#deps.mayMove(input.epoch, input.owner);
+    const refusal = this.#deps.mayMove(input);
     if (refusal) throw refusal;
   }
 
@@ -302,7 +302,7 @@ class MotionExecutor {
       if (signal.aborted || fate === 'unknown') this.#settle(input, run, null, fate);
       throw error;
     }
-    const refusal = signal.aborted ? cancelled('a stop or a newer command came first') : this.#deps.mayMove(input.epoch, input.owner);
+    const refusal = signal.aborted ? cancelled('a stop or a newer command came first') : this.#deps.mayMove(input);
     if (refusal === null) return { uuid, expectedDurationMs };
     await this.#stopQuietly(uuid);
     this.#settle(input, run, uuid, 'sent', true);

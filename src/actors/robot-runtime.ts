@@ -15,12 +15,12 @@ import type { DaemonStatus } from '../adapters/daemon-wire.ts';
 import { DaemonUnavailable, InterlockTripped, messageOf, MotionCancelled, StopUnconfirmed, type RpcFailure } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';
 import { connectionMachine, type ConnectionEvent } from '../machines/connection.machine.ts';
-import { commandLeaseRefusal, type DriverChildren, type PrivilegedRpc } from '../machines/driver-policy.ts';
+import { commandLeaseRefusal, powerRefusal, powerView, type DriverChildren, type PrivilegedRpc } from '../machines/driver-policy.ts';
 import { driverMachine, type DriverMachine, type ReportEvent } from '../machines/driver.machine.ts';
 import type { LeasePolicy } from '../machines/lease.machine.ts';
 import type { MediaSessionMachine } from '../machines/media-session.machine.ts';
 import type { MeshInput, MeshMachine } from '../machines/mesh.machine.ts';
-import { motionMachine } from '../machines/motion.machine.ts';
+import { motionMachine, type ExecuteInput } from '../machines/motion.machine.ts';
 import type { CallerMeta } from '../protocol/json-rpc.ts';
 import { closeDaemonLink, openDaemonLink, statusReport, wireDaemonLink, type DaemonLink, type TransportMode } from './daemon-link.ts';
 import { leaveRobot } from './leave-robot.ts';
@@ -105,11 +105,12 @@ export interface RobotRuntime {
 }
 
 /**
- * Null when a command of `epoch` sent by `owner` may write to the daemon now: interlock safe, fence
- * not raised, link up, and the lease still lets `owner` move (the gate's own rule, `commandLeaseRefusal`:
- * a ramp or sequence outliving its owner's lease stops writing once another owner holds it).
+ * Null when a command may write to the daemon now: interlock safe, fence (`epoch`) not raised, link
+ * up, the power state still the one it needs and the lease still lets its owner move — the gate's
+ * own rules (`powerRefusal`, `commandLeaseRefusal`): a ramp or sequence outliving its owner's lease,
+ * or running into a sleep someone else started, stops writing.
  */
-function mayMove(children: DriverChildren, epoch: number, owner: string): RpcFailure | null {
+function mayMove(children: DriverChildren, { epoch, owner, power }: Pick<ExecuteInput, 'epoch' | 'owner' | 'power'>): RpcFailure | null {
   const interlock = children.interlock.getSnapshot();
   if (interlock.value === 'tripped') {
     return new InterlockTripped({ message: `the interlock tripped (${interlock.context.reason ?? 'no reason'}) before the command reached the daemon`, reason: interlock.context.reason ?? '', source: interlock.context.source, trippedBy: interlock.context.owner });
@@ -117,7 +118,7 @@ function mayMove(children: DriverChildren, epoch: number, owner: string): RpcFai
   if (children.motion.getSnapshot().context.epoch !== epoch) return new MotionCancelled({ message: 'a stop or a newer command came first', reason: 'stopped' });
   const connection = children.connection.getSnapshot();
   if (connection.value !== 'connected') return new DaemonUnavailable({ message: `the daemon link is ${String(connection.value)}`, connectionState: String(connection.value) });
-  return commandLeaseRefusal(children.lease.getSnapshot().context, owner, Date.now());
+  return powerRefusal(powerView(children.power), power) ?? commandLeaseRefusal(children.lease.getSnapshot().context, owner, Date.now());
 }
 
 /** The connection machine's I/O: one probe (status, then both sockets open) and the live link. */
@@ -190,7 +191,7 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
     if (root?.getSnapshot().status === 'active') root.send(event);
   };
   const children = (): DriverChildren => (root as Actor<DriverMachine>).getSnapshot().context.children;
-  const executor = createMotionExecutor({ link: () => link, mayMove: (epoch, owner) => mayMove(children(), epoch, owner), report: toRoot, policy: () => (root as Actor<DriverMachine>).getSnapshot().context.policy });
+  const executor = createMotionExecutor({ link: () => link, mayMove: (input) => mayMove(children(), input), report: toRoot, policy: () => (root as Actor<DriverMachine>).getSnapshot().context.policy });
   const logic = driverMachine.provide({
     actors: {
       connection: connectionMachine.provide({ actors: connectionActors(() => link, toRoot) }),

@@ -87,10 +87,15 @@ function mediaView(media: DriverChildren['media'], audio: AudioSwitches, started
   return { state: mediaStateName(s.value), since: s.context.since, lastError: s.context.lastError, ...audio };
 }
 
+/** The power child's state as the gate reads it (also read right before each daemon write). */
+export function powerView(power: DriverChildren['power']): GateView['power'] {
+  const p = power.getSnapshot();
+  return { state: powerStateName(p.value), motorMode: p.context.motorMode, since: p.context.since };
+}
+
 /** Reads every child's snapshot once (`startedAt`: the `since` of a disabled media side). */
 export function gateView(children: DriverChildren, privilegedRpc: PrivilegedRpc, audio: AudioSwitches, startedAt: number, policy: SafetyPolicy, mediaPolicy: MediaPolicyState = initialMediaPolicy()): GateView {
   const c = children.connection.getSnapshot();
-  const p = children.power.getSnapshot();
   const i = children.interlock.getSnapshot();
   const l = children.lease.getSnapshot().context;
   const m = children.motion.getSnapshot();
@@ -98,7 +103,7 @@ export function gateView(children: DriverChildren, privilegedRpc: PrivilegedRpc,
   return {
     privilegedRpc,
     connection: { state: String(c.value), lastError: c.context.lastError, since: c.context.since },
-    power: { state: powerStateName(p.value), motorMode: p.context.motorMode, since: p.context.since },
+    power: powerView(children.power),
     interlock: { state: i.value === 'tripped' ? 'tripped' : 'safe', reason: i.context.reason, source: i.context.source, owner: i.context.owner, since: i.context.since },
     lease: { owner: l.owner, expiresAt: l.expiresAt, policy: l.policy },
     motion: { state: executionStateName(m.value), since: m.context.since, lastError: m.context.lastError, lastCommander: m.context.lastCommander, target: m.context.target, kind: m.context.active?.kind ?? null },
@@ -140,13 +145,14 @@ function daemonLinkDown(view: Pick<GateView, 'connection'>): DaemonUnavailable {
   return new DaemonUnavailable({ message: `the daemon link is ${view.connection.state}${view.connection.lastError ? ` (${view.connection.lastError})` : ''}`, connectionState: view.connection.state });
 }
 
-function powerRefusal(view: GateView, requirement: PowerRequirement): RpcFailure | null {
-  if (powerAllows(requirement, view.power.state)) return null;
-  if (view.power.state === 'compliant') {
-    return new MotorsCompliant({ message: 'the motors are in gravity compensation (compliant): call set_motor_mode {"mode":"enabled"} or wake_up first', motorMode: view.power.motorMode ?? 'gravity_compensation' });
+/** Why a command needing `requirement` may not run in this power state (null: it may); the gate's and the write-time check's. */
+export function powerRefusal(power: GateView['power'], requirement: PowerRequirement): RpcFailure | null {
+  if (powerAllows(requirement, power.state)) return null;
+  if (power.state === 'compliant') {
+    return new MotorsCompliant({ message: 'the motors are in gravity compensation (compliant): call set_motor_mode {"mode":"enabled"} or wake_up first', motorMode: power.motorMode ?? 'gravity_compensation' });
   }
-  const hint = view.power.state === 'waking' ? 'the robot is waking up; retry when awake' : view.power.state === 'going_to_sleep' ? 'the robot is going to sleep' : 'call wake_up first';
-  return new RobotAsleep({ message: `the robot is ${view.power.state}: ${hint}`, powerState: view.power.state });
+  const hint = power.state === 'waking' ? 'the robot is waking up; retry when awake' : power.state === 'going_to_sleep' ? 'the robot is going to sleep' : 'call wake_up first';
+  return new RobotAsleep({ message: `the robot is ${power.state}: ${hint}`, powerState: power.state });
 }
 
 /**
@@ -224,7 +230,7 @@ export function refusalOf(view: GateView, event: GatedEvent, nowMs: number): Rpc
     return new InterlockTripped({ message: `the interlock is tripped (${view.interlock.reason ?? 'no reason'}); call reset_interlock when it is safe`, reason: view.interlock.reason ?? '', source: view.interlock.source, trippedBy: view.interlock.owner });
   }
   if (event.type === 'rpc.motion') {
-    const power = powerRefusal(view, event.power);
+    const power = powerRefusal(view.power, event.power);
     if (power) return power;
   }
   const lease = leaseRefusal(view, event, event.owner, nowMs, fn);

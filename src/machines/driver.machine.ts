@@ -231,7 +231,7 @@ export const driverMachine = setup({
         const own = lease.owner === e.owner && lease.expiresAt > now();
         enqueue.sendTo(context.children.lease, own ? { type: 'lease.renew', owner: e.owner } : { type: 'lease.acquire', owner: e.owner, ttlS: context.leaseTtlS });
       }
-      enqueue.sendTo(context.children.motion, { type: 'motion.command', requestId: e.requestId, kind: e.function, owner: e.owner, command: e.command, target: e.target, wait: e.wait });
+      enqueue.sendTo(context.children.motion, { type: 'motion.command', requestId: e.requestId, kind: e.function, owner: e.owner, power: e.power, command: e.command, target: e.target, wait: e.wait });
       enqueue.sendTo(context.children.deadman, { type: 'deadman.arm', commander: e.owner, stream: isStreamCommand(e.command) });
     }),
     /** The commander went silent while motion runs: an internal stop (the fence and sweep of stop_motion, no trip). */
@@ -244,7 +244,7 @@ export const driverMachine = setup({
     }),
     motorMode: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Extract<DriverEvent, { type: 'rpc.set_motor_mode' }>;
-      enqueue.sendTo(context.children.motion, { type: 'motion.command', requestId: e.requestId, kind: 'set_motor_mode', owner: e.owner, command: { op: 'motor_mode', mode: e.mode }, target: { kind: 'set_motor_mode', mode: e.mode }, wait: false });
+      enqueue.sendTo(context.children.motion, { type: 'motion.command', requestId: e.requestId, kind: 'set_motor_mode', owner: e.owner, power: 'any', command: { op: 'motor_mode', mode: e.mode }, target: { kind: 'set_motor_mode', mode: e.mode }, wait: false });
     }),
     stopMotion: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Extract<DriverEvent, { type: 'rpc.stop_motion' }>;

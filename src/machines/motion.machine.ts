@@ -8,6 +8,7 @@
 // stopping are actors the runtime provides.
 import { and, assign, emit, enqueueActions, setup, type PromiseActorLogic } from 'xstate';
 import { failureFromDaemon, failureOf, MotionCancelled, MotionNotCompleted, type RpcFailure } from '../errors.ts';
+import type { PowerRequirement } from '../rpc/robot-functions.ts';
 
 /** The Python SDK waits duration + 1 s for a move to report completion (daemon-api §2). */
 export const MOVE_COMPLETION_MARGIN_MS = 1_000;
@@ -55,6 +56,8 @@ export interface ExecuteInput {
   readonly epoch: number;
   /** Who sent it: the lease rule is applied again right before each daemon write (robot-runtime.ts `mayMove`). */
   readonly owner: string;
+  /** The power state it needs: applied again right before each daemon write, as the lease rule. */
+  readonly power: PowerRequirement;
   readonly command: Record<string, unknown>;
   /** Daemon moves of replaced commands, stopped before this one is sent. */
   readonly supersedes: ReadonlyArray<string>;
@@ -65,6 +68,8 @@ export interface MotionCommandEvent {
   readonly requestId: string;
   readonly kind: string;
   readonly owner: string;
+  /** The power state the command needs (the function's `power`; `any` for set_motor_mode). */
+  readonly power: PowerRequirement;
   /** Plain JSON the executor understands (never live handles). */
   readonly command: Record<string, unknown>;
   readonly target: Record<string, unknown>;
@@ -126,6 +131,7 @@ interface ActiveCommand {
   readonly requestId: string;
   readonly kind: string;
   readonly owner: string;
+  readonly power: PowerRequirement;
   readonly command: Record<string, unknown>;
   readonly target: Record<string, unknown>;
   readonly wait: boolean;
@@ -253,7 +259,7 @@ export const motionMachine = setup({
       const replaced = [...context.supersedes, ...context.unknownMoves];
       return {
         epoch: context.epoch + 1,
-        active: { requestId: e.requestId, kind: e.kind, owner: e.owner, command: e.command, target: e.target, wait: e.wait, uuid: null, answered: false },
+        active: { requestId: e.requestId, kind: e.kind, owner: e.owner, power: e.power, command: e.command, target: e.target, wait: e.wait, uuid: null, answered: false },
         supersedes: replaced,
         unknownMoves: [],
         lastError: '',
@@ -437,7 +443,7 @@ export const motionMachine = setup({
       invoke: {
         id: 'executeCommand',
         src: 'executeCommand',
-        input: ({ context }) => ({ requestId: context.active?.requestId ?? '', epoch: context.epoch, owner: context.active?.owner ?? '', command: context.active?.command ?? {}, supersedes: context.supersedes }),
+        input: ({ context }) => ({ requestId: context.active?.requestId ?? '', epoch: context.epoch, owner: context.active?.owner ?? '', power: context.active?.power ?? 'awake', command: context.active?.command ?? {}, supersedes: context.supersedes }),
         onDone: [
           { guard: 'ownMoveWasStopped', target: 'idle', actions: 'cancelStoppedOwn' },
           { target: 'moving', actions: { type: 'accepted', params: ({ event }) => ({ output: event.output }) } },

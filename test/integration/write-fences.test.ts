@@ -4,7 +4,8 @@
 // stop was answered) is stopped as soon as it starts; over `--transport-mode http` a ramp step queued
 // for a busy connection, or already written to a slow daemon, lands no target after the stop's answer,
 // and one a stalled daemon applies after its caller gave up is undone before the stop confirms;
-// a ramp whose owner's lease lapsed writes nothing once another owner holds the lease.
+// a ramp whose owner's lease lapsed writes nothing once another owner holds the lease, nor one whose
+// robot was put to sleep by someone else once the driver sees it asleep.
 import { afterEach, expect, test } from 'vitest';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from '../../src/adapters/daemon-http.ts';
 import type { Emulator } from '../../src/sim/emulator.ts';
@@ -174,4 +175,21 @@ test("a ramp outliving its owner's lease writes nothing once another owner holds
   // A frame checked before B's acquire may still be on its way: 50 ms (2.5 ticks) of slack.
   expect(bodyTargets.filter((e) => e.ts > acquiredAt + 50), "A's targets written after B held the lease").toEqual([]);
   expect(deg(emulator.snapshot().bodyYaw), 'the ramp ended short of -60°').toBeGreaterThan(-55);
+}, 30_000);
+
+test('a ramp that runs into a sleep someone else started writes nothing once the driver sees the robot asleep', async () => {
+  // 60° at ≤ 20°/s: a ramp of ~3 s.
+  const { emulator, call } = await startScene(['--max-body-speed', '20']);
+  await sleep(SETTLE_MS);
+  expect((await call('set_body_yaw', { yaw_deg: 60 })).result?.speed_limited?.mode).toBe('ramped');
+  await sleep(500);
+  // Another client of the daemon switches the motors off mid-ramp (as its goto_sleep does at the end).
+  expect((await fetch(`${emulator.url}/api/motors/set_mode/disabled`, { method: 'POST' })).status).toBe(200);
+  await waitFor(async () => (await call('get_status')).result?.driver_state?.power_state === 'asleep', 3_000, 'the driver to see the robot asleep');
+  const asleepAt = Date.now();
+  await sleep(1_000);
+  const bodyTargets = emulator.received.filter((e) => e.method === 'WS' && (e.body as { type?: string } | undefined)?.type === 'set_body_yaw');
+  // A frame checked just before the status push was read may still be on its way: 50 ms of slack.
+  expect(bodyTargets.filter((e) => e.ts > asleepAt + 50), 'targets written after the driver saw the robot asleep').toEqual([]);
+  expect(deg(emulator.snapshot().bodyYaw), 'the ramp ended short of 60°').toBeLessThan(55);
 }, 30_000);

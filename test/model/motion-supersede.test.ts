@@ -22,7 +22,7 @@ test('a command replacing a running tracked goto tells its executor to stop that
     },
   });
   const actor = createActor(logic).start();
-  const goto = (requestId: string) => ({ type: 'motion.command' as const, requestId, kind: 'goto_target', owner: 'alice', command: { op: 'goto' }, target: {}, wait: false });
+  const goto = (requestId: string) => ({ type: 'motion.command' as const, requestId, kind: 'goto_target', owner: 'alice', power: 'awake' as const, command: { op: 'goto' }, target: {}, wait: false });
   actor.send(goto('req-1'));
   await vi.advanceTimersByTimeAsync(0);
   expect(actor.getSnapshot().value).toBe('moving');

@@ -38,8 +38,8 @@ const STOP_ERROR = 'xstate.error.actor.stopMotion';
 const UUID = 'b6f3c1d2-5e0a-4f8b-9c7d-1a2b3c4d5e6f';
 const STRANGER = '0f0e0d0c-0b0a-4908-8706-050403020100';
 
-const GOTO: MotionCommandEvent = { type: 'motion.command', requestId: 'req-1', kind: 'goto_target', owner: 'alice', command: { op: 'goto', duration: 2 }, target: { body_yaw: 0.3 }, wait: true };
-const HEAD: MotionCommandEvent = { type: 'motion.command', requestId: 'req-2', kind: 'set_target', owner: 'bob', command: { op: 'head_target' }, target: { head: [0, 0.1, 0] }, wait: false };
+const GOTO: MotionCommandEvent = { type: 'motion.command', requestId: 'req-1', kind: 'goto_target', owner: 'alice', power: 'awake', command: { op: 'goto', duration: 2 }, target: { body_yaw: 0.3 }, wait: true };
+const HEAD: MotionCommandEvent = { type: 'motion.command', requestId: 'req-2', kind: 'set_target', owner: 'bob', power: 'awake', command: { op: 'head_target' }, target: { head: [0, 0.1, 0] }, wait: false };
 const STOP: MotionStopEvent = { type: 'motion.stop', requestId: 'stop-1', reply: 'stop', reason: 'stop_motion by alice' };
 const TRIP: MotionStopEvent = { type: 'motion.stop', requestId: 'trip-1', reply: 'trip', reason: 'emergency_stop by bob: test' };
 /** The daemon reported an error: the root stops motion with nobody to answer. */
@@ -148,7 +148,7 @@ function oracle(s: Model, event: Ev, now: number): Outcome | null {
     const o = out(next, true, extra);
     o.emitted = [...o.emitted, { type: 'motion.changed', state: next.value === 'stopRetry' ? 'stopping' : (next.value as never), requestId: next.active?.requestId ?? null, kind: next.active?.kind ?? null, at: now }];
     if (next.value === 'stopping') o.sweepInput = { uuids: next.supersedes };
-    if (next.value === 'commanded') o.executorInput = { requestId: next.active!.requestId, epoch: next.epoch, owner: next.active!.owner, command: next.active!.command, supersedes: next.supersedes };
+    if (next.value === 'commanded') o.executorInput = { requestId: next.active!.requestId, epoch: next.epoch, owner: next.active!.owner, power: next.active!.power, command: next.active!.command, supersedes: next.supersedes };
     return o;
   };
   /** The active command ends: its caller (if still waiting) hears why; a running sender becomes an orphan. */
@@ -168,7 +168,7 @@ function oracle(s: Model, event: Ev, now: number): Outcome | null {
     epoch: base.epoch + 1,
     supersedes: [...base.supersedes, ...base.unknownMoves],
     unknownMoves: [],
-    active: { requestId: e.requestId, kind: e.kind, owner: e.owner, command: e.command, target: e.target, wait: e.wait, uuid: null, answered: false },
+    active: { requestId: e.requestId, kind: e.kind, owner: e.owner, power: e.power, command: e.command, target: e.target, wait: e.wait, uuid: null, answered: false },
     lastError: '',
     lastCommander: e.owner,
     target: e.target,
