@@ -29,6 +29,12 @@ export const AUDIT_FSYNC_MAX_RECORDS = 64;
  * read back when the memory queue drains; without a file (`--audit-log none`) the oldest are dropped.
  */
 export const AUDIT_OUTBOX_MAX_RECORDS = 20_000;
+/**
+ * …and this many bytes of record lines: records are up to AUDIT_MAX_RECORD_BYTES (16 KiB) each, so a
+ * count alone would let the queue reach ~320 MiB; 16 MiB holds ~30,000 ordinary records or 1,000 of
+ * the largest, and keeps the driver's memory bounded however large the records a caller provokes.
+ */
+export const AUDIT_OUTBOX_MAX_BYTES = 16 * 1024 * 1024;
 /** The cursor file is rewritten at most this often while records are being acknowledged (and on close). */
 export const AUDIT_CURSOR_WRITE_INTERVAL_MS = 500;
 /**
@@ -118,12 +124,23 @@ function parseChained(line: string | undefined): ChainedRecord | undefined {
 }
 
 /** The records of the file with seq > `after`, up to `limit` (a torn or foreign line is skipped). */
-export function readRecordsAfter(path: string, after: number, limit: number): ChainedRecord[] {
+/** An unsent record and the bytes of its line (what the outbox's memory bound counts). */
+interface Queued {
+  readonly record: ChainedRecord;
+  readonly bytes: number;
+}
+
+/** The records after seq `after`, oldest first, up to `limit` of them and `maxBytes` of lines (at least one). */
+function readRecordsAfter(path: string, after: number, limit: number, maxBytes: number): Queued[] {
   if (!existsSync(path)) return [];
-  const out: ChainedRecord[] = [];
+  const out: Queued[] = [];
+  let bytes = 0;
   for (const line of readFileSync(path, 'utf8').split('\n')) {
     const r = parseChained(line);
-    if (r && r.seq > after) out.push(r);
+    if (!r || r.seq <= after) continue;
+    if (out.length > 0 && bytes + line.length > maxBytes) break;
+    out.push({ record: r, bytes: line.length });
+    bytes += line.length;
     if (out.length >= limit) break;
   }
   return out;
@@ -233,47 +250,69 @@ function cursorWriter(cursorPath: string | undefined, initial: number, acked: ()
 }
 
 /**
- * The unsent records: in memory up to AUDIT_OUTBOX_MAX_RECORDS; beyond it the file holds them
- * (`spilled`) and they are read back as the memory queue drains; without a file the oldest are dropped.
+ * The unsent records: in memory up to AUDIT_OUTBOX_MAX_RECORDS and AUDIT_OUTBOX_MAX_BYTES; beyond
+ * either the file holds them (`spilled`) and they are read back as the memory queue drains; without
+ * a file the oldest are dropped.
  */
 class Outbox {
-  #records: ChainedRecord[];
+  #queued: Queued[];
+  #bytes: number;
   #spilled: boolean;
   #dropped = 0;
   readonly #path: string | undefined;
 
   constructor(path: string | undefined, acked: number, headSeq: number) {
     this.#path = path;
-    this.#records = path && acked < headSeq ? readRecordsAfter(path, acked, AUDIT_OUTBOX_MAX_RECORDS) : [];
-    this.#spilled = path !== undefined && acked + this.#records.length < headSeq;
+    this.#queued = [];
+    this.#bytes = 0;
+    this.#spilled = false;
+    if (path && acked < headSeq) this.#readBack(path, acked, headSeq);
   }
 
-  queue(record: ChainedRecord): void {
-    if (this.#records.length < AUDIT_OUTBOX_MAX_RECORDS && !this.#spilled) {
-      this.#records.push(record);
+  /** Refills the empty memory queue from the file, after `acked`. */
+  #readBack(path: string, acked: number, headSeq: number): void {
+    this.#queued = readRecordsAfter(path, acked, AUDIT_OUTBOX_MAX_RECORDS, AUDIT_OUTBOX_MAX_BYTES);
+    this.#bytes = this.#queued.reduce((sum, q) => sum + q.bytes, 0);
+    this.#spilled = acked + this.#queued.length < headSeq;
+  }
+
+  #fits(bytes: number): boolean {
+    return this.#queued.length < AUDIT_OUTBOX_MAX_RECORDS && this.#bytes + bytes <= AUDIT_OUTBOX_MAX_BYTES;
+  }
+
+  /** `bytes`: the length of the record's line. */
+  queue(record: ChainedRecord, bytes: number): void {
+    if (!this.#spilled && this.#fits(bytes)) {
+      this.#push({ record, bytes });
       return;
     }
     if (this.#path) {
       this.#spilled = true;
       return;
     }
-    this.#records.shift();
-    this.#records.push(record);
+    while (this.#queued.length > 0 && !this.#fits(bytes)) this.#shift();
+    this.#push({ record, bytes });
     this.#dropped += 1;
-    if (this.#dropped === 1) log.warn('audit records not yet sent are being dropped: no audit file and the broker is not taking them', { kept: AUDIT_OUTBOX_MAX_RECORDS });
+    if (this.#dropped === 1) log.warn('audit records not yet sent are being dropped: no audit file and the broker is not taking them', { kept_records: AUDIT_OUTBOX_MAX_RECORDS, kept_bytes: AUDIT_OUTBOX_MAX_BYTES });
   }
 
   unsent(limit: number, acked: number, headSeq: number): ReadonlyArray<ChainedRecord> {
-    if (this.#records.length === 0 && this.#spilled && this.#path) {
-      this.#records = readRecordsAfter(this.#path, acked, AUDIT_OUTBOX_MAX_RECORDS);
-      this.#spilled = acked + this.#records.length < headSeq;
-    }
-    return this.#records.slice(0, limit);
+    if (this.#queued.length === 0 && this.#spilled && this.#path) this.#readBack(this.#path, acked, headSeq);
+    return this.#queued.slice(0, limit).map((q) => q.record);
   }
 
   /** Drops the records up to `acked` (delivered). */
   delivered(acked: number): void {
-    while (this.#records.length > 0 && this.#records[0]!.seq <= acked) this.#records.shift();
+    while (this.#queued.length > 0 && this.#queued[0]!.record.seq <= acked) this.#shift();
+  }
+
+  #push(q: Queued): void {
+    this.#queued.push(q);
+    this.#bytes += q.bytes;
+  }
+
+  #shift(): void {
+    this.#bytes -= this.#queued.shift()!.bytes;
   }
 }
 
@@ -291,8 +330,9 @@ export function openAuditLog(path: string | undefined): AuditLog {
     append(record) {
       const chained = chainRecord(boundedAuditRecord(record), head.seq + 1, head.hash);
       head = { seq: chained.seq, hash: chained.hash };
-      file.write(recordLine(chained));
-      outbox.queue(chained);
+      const line = recordLine(chained);
+      file.write(line);
+      outbox.queue(chained, line.length);
       for (const listener of listeners) listener();
       return chained;
     },
