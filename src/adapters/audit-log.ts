@@ -9,6 +9,7 @@
 import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createLogger } from '../logging/logger.ts';
+import { forEachAuditLine, offsetOfLinesAfter } from './audit-file-lines.ts';
 import { failureNotice } from '../logging/failure-notice.ts';
 import { AUDIT_MAX_RECORD_BYTES, boundedAuditRecord } from '../protocol/audit-bound.ts';
 import { chainRecord, GENESIS_HASH, recordLine, type ChainedRecord } from '../protocol/audit-chain.ts';
@@ -123,26 +124,27 @@ function parseChained(line: string | undefined): ChainedRecord | undefined {
   }
 }
 
-/** The records of the file with seq > `after`, up to `limit` (a torn or foreign line is skipped). */
 /** An unsent record and the bytes of its line (what the outbox's memory bound counts). */
 interface Queued {
   readonly record: ChainedRecord;
   readonly bytes: number;
 }
 
-/** The records after seq `after`, oldest first, up to `limit` of them and `maxBytes` of lines (at least one). */
+/**
+ * The records after seq `after`, oldest first, up to `limit` of them and `maxBytes` of lines (at
+ * least one; a torn or foreign line is skipped), read in chunks from near where they begin.
+ */
 function readRecordsAfter(path: string, after: number, limit: number, maxBytes: number): Queued[] {
-  if (!existsSync(path)) return [];
   const out: Queued[] = [];
   let bytes = 0;
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
+  forEachAuditLine(path, offsetOfLinesAfter(path, after, (line) => parseChained(line)?.seq), (line) => {
     const r = parseChained(line);
-    if (!r || r.seq <= after) continue;
-    if (out.length > 0 && bytes + line.length > maxBytes) break;
+    if (!r || r.seq <= after) return true;
+    if (out.length > 0 && bytes + line.length > maxBytes) return false;
     out.push({ record: r, bytes: line.length });
     bytes += line.length;
-    if (out.length >= limit) break;
-  }
+    return out.length < limit;
+  });
   return out;
 }
 
@@ -361,12 +363,6 @@ export function openAuditLog(path: string | undefined): AuditLog {
       file.close();
     },
   };
-}
-
-/** The file's lines (without the empty last one); a missing file has none. */
-export function readAuditLines(path: string): string[] {
-  if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8').split('\n').filter((line, i, all) => line.length > 0 || i < all.length - 1);
 }
 
 /** `audit tail --follow` polls the file this often (a poll, not fs.watch: it works on every filesystem). */

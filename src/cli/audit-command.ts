@@ -5,7 +5,8 @@
 // src/protocol/audit-chain.ts's, the file and the stream reads the adapters'. README "Audit trail".
 import { loadConfig } from '../adapters/config-files.ts';
 import { clientTarget, simDeviceId } from '../client/client-main.ts';
-import { auditFileSize, followAuditFile, readAuditLines } from '../adapters/audit-log.ts';
+import { forEachAuditLine, lastAuditLines } from '../adapters/audit-file-lines.ts';
+import { auditFileSize, followAuditFile } from '../adapters/audit-log.ts';
 import { AUDIT_STREAM_NAME, readAuditStreamOnce } from '../adapters/audit-stream.ts';
 import { natsConnectionOptions } from '../adapters/nats-options.ts';
 import type { DriverConfig, LoadConfigInput } from '../config/config.ts';
@@ -68,8 +69,7 @@ async function tail(config: DriverConfig, args: AuditArgs, out: Out, err: Out): 
   const path = config.auditLogPath;
   if (!path) return (err(`${PROGRAM} audit: the audit file is disabled (--audit-log none)`), EXIT_USAGE);
   const start = auditFileSize(path);
-  const lines = readAuditLines(path);
-  for (const line of args.lines === 0 ? [] : lines.slice(-args.lines)) out(shown(line, args.json));
+  for (const line of lastAuditLines(path, args.lines)) out(shown(line, args.json));
   if (!args.follow) return EXIT_OK;
   const stop = followAuditFile(path, start, (line) => out(shown(line, args.json)));
   err(`following ${path} (Ctrl-C stops)`);
@@ -80,10 +80,17 @@ async function tail(config: DriverConfig, args: AuditArgs, out: Out, err: Out): 
   return EXIT_OK;
 }
 
-/** The chain report of `lines`; `stream`: the broker's copy, where stand-ins for records over its size limit are allowed. */
-function verifyLines(lines: ReadonlyArray<string>, stream = false): ChainReport {
-  const verifier = createChainVerifier({ allowWithheld: stream });
+/** The chain report of the broker's copy, where stand-ins for records over its size limit are allowed. */
+function verifyStreamLines(lines: ReadonlyArray<string>): ChainReport {
+  const verifier = createChainVerifier({ allowWithheld: true });
   for (const line of lines) verifier.push(line);
+  return verifier.report();
+}
+
+/** The chain report of the audit file, read line by line (it may be larger than any string). */
+function verifyFile(path: string | undefined): ChainReport {
+  const verifier = createChainVerifier({ allowWithheld: false });
+  if (path) forEachAuditLine(path, 0, (line) => void verifier.push(line));
   return verifier.report();
 }
 
@@ -96,19 +103,22 @@ function describe(what: string, report: ChainReport): string {
   return `${what}: ${report.records} records, seq ${report.firstSeq}–${report.lastSeq}, chain valid${restarts}${withheld}`;
 }
 
-/** The first seq where file and stream hold different records (both read), or null. */
-function firstDifference(file: ReadonlyArray<string>, stream: ReadonlyArray<string>): number | null {
+/** The first seq where file and stream hold different records (both read), or null; only the stream's seqs are looked up in the file. */
+function firstDifference(path: string | undefined, stream: ReadonlyArray<string>): number | null {
+  const records = stream.map((line) => JSON.parse(line) as { seq: number; hash: string });
+  const wanted = new Set(records.map((r) => r.seq));
   const hashes = new Map<number, string>();
-  for (const line of file) {
-    try {
-      const r = JSON.parse(line) as { seq: number; hash: string };
-      hashes.set(r.seq, r.hash);
-    } catch {
-      // The file's own check reports it.
-    }
+  if (path) {
+    forEachAuditLine(path, 0, (line) => {
+      try {
+        const r = JSON.parse(line) as { seq: number; hash: string };
+        if (wanted.has(r.seq)) hashes.set(r.seq, r.hash);
+      } catch {
+        // The file's own check reports it.
+      }
+    });
   }
-  for (const line of stream) {
-    const r = JSON.parse(line) as { seq: number; hash: string };
+  for (const r of records) {
     const own = hashes.get(r.seq);
     if (own !== undefined && own !== r.hash) return r.seq;
   }
@@ -125,9 +135,8 @@ function streamTarget(config: DriverConfig): { servers: string[]; tenant: string
 }
 
 async function verify(config: DriverConfig, args: AuditArgs, out: Out, err: Out): Promise<number> {
-  const fileLines = config.auditLogPath ? readAuditLines(config.auditLogPath) : [];
   let ok = true;
-  const fileReport = verifyLines(fileLines);
+  const fileReport = verifyFile(config.auditLogPath);
   if (config.auditLogPath) {
     out(describe(`audit file ${config.auditLogPath}`, fileReport));
     ok = fileReport.problem === null;
@@ -137,11 +146,11 @@ async function verify(config: DriverConfig, args: AuditArgs, out: Out, err: Out)
   const subject = subjects.audit(target.tenant, target.deviceId);
   try {
     const read = await readAuditStreamOnce(natsConnectionOptions({ servers: target.servers, name: `${PROGRAM} audit verify`, credentials: config.credentials, tls: config.tls }), subject);
-    const streamReport = verifyLines(read.lines, true);
+    const streamReport = verifyStreamLines(read.lines);
     out(describe(`stream ${AUDIT_STREAM_NAME} ${subject}`, streamReport));
     if (read.lines.length !== read.expected) (ok = false), out(`stream ${AUDIT_STREAM_NAME}: read ${read.lines.length} of ${read.expected} records`);
     if (streamReport.problem) ok = false;
-    const differs = streamReport.problem ? null : firstDifference(fileLines, read.lines);
+    const differs = streamReport.problem ? null : firstDifference(config.auditLogPath, read.lines);
     if (differs !== null) (ok = false), out(`file and stream differ at seq ${differs} (one of them was rewritten)`);
     const unsent = (fileReport.lastSeq ?? 0) - (streamReport.lastSeq ?? 0);
     if (config.auditLogPath && differs === null && unsent > 0 && streamReport.restarts.length === 0) {
