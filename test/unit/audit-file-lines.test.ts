@@ -62,7 +62,7 @@ test('where the lines after a seq begin: near the end for a recent seq, from the
   }
 });
 
-test('the last N lines are the file's last N, also when they reach back over several chunks or past the start', () => {
+test("the last N lines are the file's last N, also when they reach back over several chunks or past the start", () => {
   const whole = all(big);
   for (const n of [1, 20, 9_000, RECORDS, RECORDS + 5]) expect(lastAuditLines(big, n), `last ${n}`).toEqual(whole.slice(-n));
   expect(lastAuditLines(big, 0)).toEqual([]);
