@@ -115,7 +115,8 @@ export const MAX_UNKNOWN_PARAM_NAME_CHARS = 64;
 
 type ParamIssue = { readonly parameter: string; readonly problem: string };
 
-const quotedKey = (key: string): string => (key.length > MAX_UNKNOWN_PARAM_NAME_CHARS ? `${key.slice(0, MAX_UNKNOWN_PARAM_NAME_CHARS)}…` : key);
+/** A caller's key or name as quoted in an error: cut to MAX_UNKNOWN_PARAM_NAME_CHARS. */
+export const quotedKey = (key: string): string => (key.length > MAX_UNKNOWN_PARAM_NAME_CHARS ? `${key.slice(0, MAX_UNKNOWN_PARAM_NAME_CHARS)}…` : key);
 
 /**
  * The issues of unknown keys, bounded: the first MAX_UNKNOWN_PARAMS_NAMED (each with the known

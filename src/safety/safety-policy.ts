@@ -6,6 +6,7 @@
 // anything: the root machine keeps the policy in force and the gate, the envelope check, the
 // executor's speed limits, the dead-man and approvals read it.
 import { InvalidParams } from '../errors.ts';
+import { MAX_UNKNOWN_PARAMS_NAMED, quotedKey } from '../rpc/params.ts';
 import { DEFAULT_RATE_LIMITS, MAX_RATE_PER_S, RATE_CLASSES, type RateLimits } from '../rpc/rate-limits.ts';
 
 /** The mechanical (reference, §2.2) range of each axis: an envelope can only narrow these. */
@@ -109,8 +110,16 @@ function finite(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v);
 }
 
+/** Pushes the first MAX_UNKNOWN_PARAMS_NAMED of `found` (as the params check does) and one issue on `where` counting the rest. */
+function pushBounded(issues: Issue[], found: ReadonlyArray<Issue>, where: string, rest: string): void {
+  issues.push(...found.slice(0, MAX_UNKNOWN_PARAMS_NAMED));
+  if (found.length > MAX_UNKNOWN_PARAMS_NAMED) issues.push({ parameter: where, problem: `has ${found.length - MAX_UNKNOWN_PARAMS_NAMED} more ${rest}` });
+}
+
 function unknownKeys(doc: Record<string, unknown>, known: ReadonlyArray<string>, path: string, issues: Issue[]): void {
-  for (const key of Object.keys(doc)) if (!known.includes(key)) issues.push({ parameter: `${path}${key}`, problem: `is not a policy field (known: ${known.join(', ')})` });
+  const problem = `is not a policy field (known: ${known.join(', ')})`;
+  const found = Object.keys(doc).filter((key) => !known.includes(key)).map((key) => ({ parameter: `${path}${quotedKey(key)}`, problem }));
+  pushBounded(issues, found, path.replace(/\.$/, '') || 'policy', 'unknown fields');
 }
 
 /** An envelope: each axis present is `{min, max}` inside the mechanical range; absent axes keep `base`'s. */
@@ -189,10 +198,12 @@ function approvalFrom(doc: unknown, approvable: ReadonlySet<string>, issues: Iss
   if (!Array.isArray(functions) || functions.some((f) => typeof f !== 'string')) issues.push({ parameter: 'approval.functions', problem: 'must be a list of function names' });
   else {
     names = [...new Set(functions as string[])];
+    const refused: Issue[] = [];
     for (const name of names) {
-      if (NEVER_APPROVED.has(name)) issues.push({ parameter: 'approval.functions', problem: `${name} is never held for approval (stops never wait; reads are harmless)` });
-      else if (!approvable.has(name)) issues.push({ parameter: 'approval.functions', problem: `${JSON.stringify(name)} is not a function of this device` });
+      if (NEVER_APPROVED.has(name)) refused.push({ parameter: 'approval.functions', problem: `${name} is never held for approval (stops never wait; reads are harmless)` });
+      else if (!approvable.has(name)) refused.push({ parameter: 'approval.functions', problem: `${JSON.stringify(quotedKey(name))} is not a function of this device` });
     }
+    pushBounded(issues, refused, 'approval.functions', 'names refused');
   }
   const timeout = doc.timeout_s;
   if (!finite(timeout) || timeout <= 0 || timeout > MAX_APPROVAL_TIMEOUT_S) issues.push({ parameter: 'approval.timeout_s', problem: `must be seconds above 0 and at most ${MAX_APPROVAL_TIMEOUT_S}` });
