@@ -68,6 +68,10 @@ const SOUND_UPLOAD_FIELD = 'file';
 const SOUND_UPLOAD_ROUTE = '/api/media/sounds/upload';
 /** Characters of a non-JSON or unexpected body kept in an error (enough for a FastAPI message). */
 const BODY_EXCERPT_CHARS = 200;
+/** A daemon's HTTPException detail is a sentence; beyond this it is cut (it becomes the caller's message). */
+const DETAIL_MAX_CHARS = 1_000;
+/** A 422 names one issue per bad field; a request of ours has a handful of fields: more are counted. */
+const MAX_DETAIL_ISSUES = 10;
 /** The 503 detail of the daemon's `get_backend` dependency (§0 "Backend gate"). */
 const BACKEND_NOT_RUNNING_DETAIL = 'Backend not running';
 
@@ -229,21 +233,42 @@ function jsonExcerpt(value: unknown): string {
   }
 }
 
+/** A value of the daemon's kept as it is when its JSON is short, else as the excerpt of its JSON. */
+function boundedValue(value: unknown): unknown {
+  try {
+    const json = JSON.stringify(value);
+    if (json === undefined || json.length <= BODY_EXCERPT_CHARS) return value;
+  } catch {
+    // Too deep to write: described below.
+  }
+  return jsonExcerpt(value);
+}
+
+/** One 422 issue, each part bounded (a path of at most MAX_DETAIL_ISSUES parts, short texts, short values). */
+function toIssue(item: unknown): DaemonValidationIssue {
+  const issue = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
+  return {
+    type: typeof issue.type === 'string' ? excerpt(issue.type) : 'unknown',
+    loc: Array.isArray(issue.loc) ? issue.loc.slice(0, MAX_DETAIL_ISSUES).filter((p): p is string | number => typeof p === 'number' || typeof p === 'string').map((p) => (typeof p === 'string' ? excerpt(p) : p)) : [],
+    msg: typeof issue.msg === 'string' ? excerpt(issue.msg) : jsonExcerpt(item),
+    ...('input' in issue ? { input: boundedValue(issue.input) } : {}),
+    ...(typeof issue.ctx === 'object' && issue.ctx !== null ? { ctx: (boundedValue(issue.ctx) as Record<string, unknown>) } : {}),
+  };
+}
+
+/**
+ * FastAPI's `detail`, bounded whatever the daemon sends (its reply may be up to MAX_RESPONSE_BYTES,
+ * and the detail becomes the caller's error message): a string cut to DETAIL_MAX_CHARS, the first
+ * MAX_DETAIL_ISSUES issues of a 422 and one more counting the rest.
+ */
 function toDetail(json: unknown): DaemonDetail {
   if (typeof json !== 'object' || json === null || !('detail' in json)) return null;
   const detail = (json as { detail: unknown }).detail;
-  if (typeof detail === 'string') return detail;
+  if (typeof detail === 'string') return detail.length > DETAIL_MAX_CHARS ? `${detail.slice(0, DETAIL_MAX_CHARS)}…` : detail;
   if (Array.isArray(detail)) {
-    return detail.map((item: unknown): DaemonValidationIssue => {
-      const issue = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
-      return {
-        type: typeof issue.type === 'string' ? issue.type : 'unknown',
-        loc: Array.isArray(issue.loc) ? issue.loc.filter((p): p is string | number => typeof p === 'string' || typeof p === 'number') : [],
-        msg: typeof issue.msg === 'string' ? issue.msg : jsonExcerpt(item),
-        ...('input' in issue ? { input: issue.input } : {}),
-        ...(typeof issue.ctx === 'object' && issue.ctx !== null ? { ctx: issue.ctx as Record<string, unknown> } : {}),
-      };
-    });
+    const issues = detail.slice(0, MAX_DETAIL_ISSUES).map(toIssue);
+    const more = detail.length - issues.length;
+    return more > 0 ? [...issues, { type: 'more_issues', loc: [], msg: `and ${more} more issues` }] : issues;
   }
   return detail === null || detail === undefined ? null : jsonExcerpt(detail);
 }

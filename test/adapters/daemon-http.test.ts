@@ -233,6 +233,29 @@ describe('refusals and failures are distinct typed outcomes', () => {
     expect((refused as DaemonRejected).message.length).toBeLessThan(200);
   });
 
+  test('a 422 of 800 issues with long texts (~0.9 MB), and a detail sentence of 500,000 characters, stay short refusals', async () => {
+    const issue = (i: number) => ({ type: 'too_long', loc: ['body', `field_${i}`], msg: 'x'.repeat(500), input: 'y'.repeat(500), ctx: { max: i } });
+    const scripted = await startScriptedHttp((request) => {
+      if (request.url === '/api/move/goto') return { status: 422, body: JSON.stringify({ detail: Array.from({ length: 800 }, (_, i) => issue(i)) }) };
+      return { status: 400, body: JSON.stringify({ detail: 'z'.repeat(500_000) }) };
+    });
+    defer(() => scripted.close());
+    const client = newClient(scripted.url);
+    const rejected = (await failure(client.goto({ duration: 1 }))) as DaemonRejected;
+    expect(rejected).toMatchObject({ _tag: 'DaemonRejected', status: 422 });
+    const issues = rejected.detail as ReadonlyArray<{ type: string; msg: string; input?: unknown; ctx?: unknown }>;
+    expect(issues).toHaveLength(11);
+    expect(issues[0]).toMatchObject({ type: 'too_long', loc: ['body', 'field_0'], ctx: { max: 0 } });
+    expect(issues[0]!.msg.length).toBeLessThanOrEqual(201);
+    expect(String(issues[0]!.input).length).toBeLessThanOrEqual(201);
+    expect(issues[10]).toMatchObject({ type: 'more_issues', msg: 'and 790 more issues' });
+    expect(rejected.message.length).toBeLessThan(5_000);
+    const sentence = (await failure(client.setMotorMode('disabled'))) as DaemonRejected;
+    expect(sentence).toMatchObject({ _tag: 'DaemonRejected', status: 400 });
+    expect(String(sentence.detail).length).toBeLessThanOrEqual(1_001);
+    expect(sentence.message.length).toBeLessThan(1_200);
+  });
+
   test('after close() every call rejects with DaemonNotConnected (closed)', async () => {
     const { client } = await setup();
     await client.close();
