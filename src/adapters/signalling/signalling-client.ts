@@ -270,7 +270,8 @@ export class SignallingClient {
       throw new NoProducer({
         message: `no WebRTC producer named "${this.producerName}" on ${this.url} (${describeProducers(producers)})`,
         producerName: this.producerName,
-        producers,
+        producers: producers.slice(0, PRODUCERS_NAMED),
+        producerCount: producers.length,
       });
     }
 

@@ -17,8 +17,10 @@ export class SignallingUnreachable extends Data.TaggedError('SignallingUnreachab
 export class NoProducer extends Data.TaggedError('NoProducer')<{
   readonly message: string;
   readonly producerName: string;
-  /** Every producer the server listed (possibly none). */
+  /** The first producers the server listed (possibly none; at most the few the message names). */
   readonly producers: readonly PeerInfo[];
+  /** How many producers the server listed. */
+  readonly producerCount: number;
 }> {}
 
 /** The server sent something the protocol does not allow here (malformed frame, wrong message, `error`). */

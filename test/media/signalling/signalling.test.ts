@@ -190,7 +190,7 @@ describe('consumer flow against the emulator server and a fake webrtcsink produc
   it('an empty server → NoProducer with an empty list', async () => {
     const srv = await server();
     const error = await failure(client(srv.url).client.start());
-    expect(error).toMatchObject({ _tag: 'NoProducer', producers: [] });
+    expect(error).toMatchObject({ _tag: 'NoProducer', producers: [], producerCount: 0 });
     await until(() => srv.peers().length === 0);
   });
 
