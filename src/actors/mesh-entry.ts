@@ -30,12 +30,16 @@ export interface MeshEntry {
   counters(): MeshEntryCounters;
 }
 
+/** A gate that throws is a bug a caller can repeat at will: logged at once, then at most this often. */
+export const GATE_THREW_LOG_INTERVAL_MS = 10_000;
+const gateThrew = rateLimited(log, 'error', GATE_THREW_LOG_INTERVAL_MS);
+
 /** The gate's answer; a gate that throws (a bug) still gets the caller a HandlerFailed reply. */
 async function callGate(gate: RpcGate, call: MeshCall): Promise<GateResult> {
   try {
     return await gate.call(call.method, call.params, call.caller);
   } catch (error) {
-    log.error('gate threw', { method: call.method, error: error as Error });
+    gateThrew('gate threw', { method: call.method, error: error as Error });
     return { ok: false, error: new HandlerFailed({ message: messageOf(error) }) };
   }
 }

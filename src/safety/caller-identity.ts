@@ -6,7 +6,10 @@
 // verified caller's identity (lease owner, allowlist subject, audit) is its public key. Owns the
 // replay cache; no I/O. Threat model "Spoofing": broker ACLs decide who may publish, this decides who a caller is.
 import { fromPublic } from '@nats-io/nkeys';
-import { CallerNotTrusted, ReplayRejected, SignatureInvalid, SignatureRequired, type RpcFailure } from '../errors.ts';
+import { CallerNotTrusted, messageOf, ReplayRejected, SignatureInvalid, SignatureRequired, type RpcFailure } from '../errors.ts';
+import { createLogger } from '../logging/logger.ts';
+import { rateLimited } from '../logging/rate-limited.ts';
+import { TooDeepToCanonicalise } from '../protocol/canonical-json.ts';
 import type { KeyObject } from 'node:crypto';
 import { ed25519PublicKeyOf, signingInput, verifiesEd25519 } from '../protocol/caller-signature.ts';
 import type { CallerClaim, CallerMeta } from '../protocol/json-rpc.ts';
@@ -77,19 +80,30 @@ function verifies(key: string, data: Uint8Array, sigB64url: string): boolean {
   }
 }
 
+const log = createLogger('caller-identity');
+/** A caller check that throws is a bug met by a caller's value: said once, then at most every 10 s. */
+const CHECK_FAILED_LOG_INTERVAL_MS = 10_000;
+const checkFailed = rateLimited(log, 'warn', CHECK_FAILED_LOG_INTERVAL_MS);
+
+function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /** The account (signing) key that issued `jwt` for user `key`, or the problem with it. */
 export function jwtIssuer(jwt: string, key: string, nowMs: number): { ok: true; issuer: string } | { ok: false; problem: string } {
   const parts = jwt.split('.');
   if (parts.length !== 3) return { ok: false, problem: 'caller_jwt is not a JWT' };
-  let header: Record<string, unknown>;
-  let claims: Record<string, unknown>;
+  let header: unknown;
+  let claims: unknown;
   try {
-    header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8')) as Record<string, unknown>;
-    claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+    header = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString('utf8'));
+    claims = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
   } catch {
     return { ok: false, problem: 'caller_jwt does not decode' };
   }
-  const alg = String(header.alg ?? '').toLowerCase();
+  if (!isJsonObject(header) || !isJsonObject(claims)) return { ok: false, problem: 'caller_jwt header or claims are not JSON objects' };
+  if (typeof header.alg !== 'string') return { ok: false, problem: 'caller_jwt names no algorithm' };
+  const alg = header.alg.slice(0, 32).toLowerCase();
   if (alg !== 'ed25519-nkey' && alg !== 'ed25519') return { ok: false, problem: `caller_jwt algorithm ${alg} is not ed25519-nkey` };
   if (claims.sub !== key) return { ok: false, problem: 'caller_jwt is for another key than caller_key' };
   const issuer = claims.iss;
@@ -99,10 +113,17 @@ export function jwtIssuer(jwt: string, key: string, nowMs: number): { ok: true; 
   return { ok: true, issuer };
 }
 
-/** (key, request id) pairs of accepted calls, oldest first; an eviction raises the floor below which every timestamp is refused. */
+/**
+ * (key, request id) pairs of accepted calls, oldest first. Evicting one still inside the window (the
+ * cache is full) raises that key's floor: every later call of that key at or below it is refused, so
+ * no replay gets through eviction. Floors are per key: one key flooding the cache (with timestamps
+ * up to 30 s ahead) raises only its own, never another caller's. Floors past the window refuse
+ * nothing the window does not and are dropped; should more keys than the cache holds have a live
+ * floor (a trusted account minting users to flood it), the lowest floors are dropped first.
+ */
 class ReplayCache {
-  readonly #seen = new Map<string, number>();
-  #floorTs = Number.NEGATIVE_INFINITY;
+  readonly #seen = new Map<string, { readonly key: string; readonly ts: number }>();
+  readonly #floors = new Map<string, number>();
   readonly size: number;
   readonly windowMs: number;
   constructor(size: number, windowMs: number) {
@@ -110,19 +131,28 @@ class ReplayCache {
     this.windowMs = windowMs;
   }
 
-  refusal(id: string, ts: number, nowMs: number): 'seen' | 'stale' | 'future' | null {
+  refusal(key: string, id: string, ts: number, nowMs: number): 'seen' | 'stale' | 'forgotten' | 'future' | null {
     if (ts > nowMs + this.windowMs) return 'future';
-    if (ts < nowMs - this.windowMs || ts <= this.#floorTs) return 'stale';
+    if (ts < nowMs - this.windowMs) return 'stale';
+    if (ts <= (this.#floors.get(key) ?? Number.NEGATIVE_INFINITY)) return 'forgotten';
     return this.#seen.has(id) ? 'seen' : null;
   }
 
-  remember(id: string, ts: number, nowMs: number): void {
-    for (const [old, oldTs] of this.#seen) {
-      if (oldTs >= nowMs - this.windowMs && this.#seen.size < this.size) break;
+  remember(key: string, id: string, ts: number, nowMs: number): void {
+    for (const [old, entry] of this.#seen) {
+      if (entry.ts >= nowMs - this.windowMs && this.#seen.size < this.size) break;
       this.#seen.delete(old);
-      if (oldTs >= nowMs - this.windowMs) this.#floorTs = Math.max(this.#floorTs, oldTs);
+      if (entry.ts >= nowMs - this.windowMs) this.#floors.set(entry.key, Math.max(this.#floors.get(entry.key) ?? Number.NEGATIVE_INFINITY, entry.ts));
     }
-    this.#seen.set(id, ts);
+    this.#seen.set(id, { key, ts });
+    if (this.#floors.size > this.size) this.#pruneFloors(nowMs);
+  }
+
+  #pruneFloors(nowMs: number): void {
+    for (const [key, floor] of this.#floors) if (floor < nowMs - this.windowMs) this.#floors.delete(key);
+    const excess = this.#floors.size - this.size;
+    if (excess <= 0) return;
+    for (const [key] of [...this.#floors].sort((a, b) => a[1] - b[1]).slice(0, excess)) this.#floors.delete(key);
   }
 }
 
@@ -142,7 +172,14 @@ export function createCallerIdentity(options: CallerIdentityOptions): CallerIden
     if (typeof sig !== 'string' || sig.length === 0) return invalid(key, 'caller_sig is missing');
     if (typeof ts !== 'number' || !Number.isSafeInteger(ts)) return invalid(key, 'caller_ts is not an integer of milliseconds');
     if (requestId === null || subject === null) return invalid(key, 'the call has no request id to sign (send _dc_meta.request_id on .svc)');
-    if (!verifies(key, signingInput({ subject, requestId, method: fn, params, ts }), sig)) return invalid(key, 'the signature does not match the call (subject, request id, method, params, caller_ts)');
+    let signed: Uint8Array;
+    try {
+      signed = signingInput({ subject, requestId, method: fn, params, ts });
+    } catch (error) {
+      if (error instanceof TooDeepToCanonicalise) return invalid(key, `the params cannot be checked against the signature: ${error.message}`);
+      throw error;
+    }
+    if (!verifies(key, signed, sig)) return invalid(key, 'the signature does not match the call (subject, request id, method, params, caller_ts)');
     let issuer: string | null = null;
     if (!trusted.has(key)) {
       if (typeof jwt !== 'string') return { ok: false, error: new CallerNotTrusted({ message: `caller key ${key} is not in --trusted-callers`, key, issuer: null }) };
@@ -153,12 +190,17 @@ export function createCallerIdentity(options: CallerIdentityOptions): CallerIden
     }
     const t = now();
     const replayId = `${key}\n${requestId}`;
-    const replay = replays.refusal(replayId, ts, t);
+    const replay = replays.refusal(key, replayId, ts, t);
     if (replay) {
-      const why = replay === 'seen' ? `request id ${requestId} was already used` : `caller_ts is ${Math.round((t - ts) / 1000)} s from the driver's clock (window ±${windowMs / 1000} s)`;
-      return { ok: false, error: new ReplayRejected({ message: `replay refused: ${why}`, key, request_id: requestId, reason: replay, window_ms: windowMs }) };
+      const why =
+        replay === 'seen'
+          ? `request id ${requestId} was already used`
+          : replay === 'forgotten'
+            ? `caller_ts is not after that of a call of this key the driver no longer remembers (send a newer caller_ts)`
+            : `caller_ts is ${Math.round((t - ts) / 1000)} s from the driver's clock (window ±${windowMs / 1000} s)`;
+      return { ok: false, error: new ReplayRejected({ message: `replay refused: ${why}`, key, request_id: requestId, reason: replay === 'forgotten' ? 'stale' : replay, window_ms: windowMs }) };
     }
-    replays.remember(replayId, ts, t);
+    replays.remember(key, replayId, ts, t);
     return { ok: true, caller: { ...caller, sourceDevice: key, verified: { key, assertedAs: caller.sourceDevice, issuer } } };
   };
 
@@ -173,9 +215,18 @@ export function createCallerIdentity(options: CallerIdentityOptions): CallerIden
     }
     return { ok: true, caller };
   };
+  /** identify, where a throw (a check that met a value it did not expect) is a refusal like any other. */
+  const identifiedOrRefused: CallerIdentity['identify'] = (call) => {
+    try {
+      return identify(call);
+    } catch (error) {
+      checkFailed('a caller check failed on an unexpected value; the call is refused as unverified', { function: call.fn, error: messageOf(error) });
+      return invalid(null, 'the call could not be checked');
+    }
+  };
   return {
     identify(call) {
-      const identified = identify(call);
+      const identified = identifiedOrRefused(call);
       // A stop is a guarantee: a stop whose caller cannot be verified still runs, as UNVERIFIED_CALLER.
       if (identified.ok || !ALWAYS_ALLOWED_FUNCTIONS.has(call.fn)) return identified;
       const { claim: _claim, ...asserted } = call.caller;

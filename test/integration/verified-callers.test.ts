@@ -147,6 +147,17 @@ describe('--trusted-callers (signatures checked, unsigned calls still served)', 
     expect(bobWithCarolsJwt.error?.data?._tag).toBe('SignatureInvalid');
   });
 
+  test('a JWT whose header or claims decode to null: a stop still runs (as the unverified caller), another call is SignatureInvalid', async () => {
+    const b64 = (text: string) => Buffer.from(text).toString('base64url');
+    const nullHeader = `${b64('null')}.${b64('{}')}.x`;
+    const nullClaims = `${b64('{"alg":"ed25519-nkey"}')}.${b64('null')}.x`;
+    // → stop_motion signed by bob with a null-header JWT; ← stopped (it answered HandlerFailed and did not stop before).
+    expect((await s.asKey(bob, 'stop_motion', {}, { jwt: nullHeader })).result?.status).toBe('stopped');
+    expect((await s.asKey(bob, 'stop_motion', {}, { jwt: nullClaims })).result?.status).toBe('stopped');
+    const read = await s.asKey(bob, 'get_status', {}, { jwt: nullClaims });
+    expect(read.error?.data).toMatchObject({ _tag: 'SignatureInvalid', problem: 'caller_jwt header or claims are not JSON objects' });
+  });
+
   test('on .svc.<function> a signature covers _dc_meta.request_id (no JSON-RPC id there); without one it is refused', async () => {
     const subject = `device-connect.default.${DEVICE}.svc.get_status`;
     const body = signed(alice, subject, 'svc-1', 'get_status', {});

@@ -7,7 +7,7 @@ import { createAccount, createUser, encodeUser } from '@nats-io/jwt';
 import { describe, expect, test } from 'vitest';
 import { fromPublic } from '@nats-io/nkeys';
 import { ed25519SignerOf, signatureFields } from '../../src/protocol/caller-signature.ts';
-import { canonicalJson } from '../../src/protocol/canonical-json.ts';
+import { CANONICAL_MAX_DEPTH, canonicalJson } from '../../src/protocol/canonical-json.ts';
 import type { CallerMeta } from '../../src/protocol/json-rpc.ts';
 import { createCallerIdentity, isUserKey, jwtIssuer, UNVERIFIED_CALLER } from '../../src/safety/caller-identity.ts';
 import { initialMediaPolicy, mediaPolicyRefusal, mediaPolicyStatus } from '../../src/safety/media-policy.ts';
@@ -43,6 +43,7 @@ describe('node:crypto Ed25519 and nkeys agree', () => {
 
 describe('the verifier', () => {
   const alice = createUser();
+  const bob = createUser();
   let clock = 1_000_000;
   const now = () => clock;
   const sign = (id: string, params: Record<string, unknown> = {}, ts = clock, method = 'goto_pose') => caller(signatureFields(alice, { subject: SUBJECT, requestId: id, method, params, ts }), id);
@@ -106,6 +107,51 @@ describe('the verifier', () => {
     expect(jwtIssuer(expired, carol.getPublicKey(), Date.now())).toMatchObject({ ok: false, problem: 'caller_jwt has expired' });
     const [h, p] = jwt.split('.');
     expect(jwtIssuer(`${h}.${p}.${Buffer.alloc(64).toString('base64url')}`, carol.getPublicKey(), Date.now())).toMatchObject({ ok: false, problem: 'caller_jwt signature does not verify' });
+  });
+
+  test('a JWT whose header or claims are null, or whose algorithm is not a string, is refused as such (it threw before)', () => {
+    const b64 = (text: string) => Buffer.from(text).toString('base64url');
+    const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
+    for (const [header, claims] of [['null', '{}'], ['{"alg":"ed25519-nkey"}', 'null'], ['[]', '{}'], [`{"alg":${deep}}`, '{}']] as const) {
+      const checked = jwtIssuer(`${b64(header)}.${b64(claims)}.x`, alice.getPublicKey(), Date.now());
+      expect(checked.ok, `${header.slice(0, 20)} / ${claims}`).toBe(false);
+    }
+    expect(jwtIssuer(`${b64('null')}.${b64('{}')}.x`, alice.getPublicKey(), Date.now())).toEqual({ ok: false, problem: 'caller_jwt header or claims are not JSON objects' });
+    expect(jwtIssuer(`${b64(`{"alg":${deep}}`)}.${b64('{}')}.x`, alice.getPublicKey(), Date.now())).toEqual({ ok: false, problem: 'caller_jwt names no algorithm' });
+  });
+
+  test('a stop signed by an untrusted key with a garbage JWT still runs, as the unverified caller; a goto is refused, typed', () => {
+    const identity = createCallerIdentity({ trusted: [createAccount().getPublicKey()], requireSigned: false, now });
+    const b64 = (text: string) => Buffer.from(text).toString('base64url');
+    const mallory = createUser();
+    const signed = (id: string, method: string) => {
+      const fields = signatureFields(mallory, { subject: SUBJECT, requestId: id, method, params: {}, ts: clock }, `${b64('null')}.${b64('{}')}.x`);
+      return caller(fields, id);
+    };
+    expect(identity.identify({ fn: 'emergency_stop', labels: WRITE, params: {}, caller: signed('e-1', 'emergency_stop') })).toMatchObject({ ok: true, caller: { sourceDevice: UNVERIFIED_CALLER } });
+    expect(identity.identify({ fn: 'goto_pose', labels: WRITE, params: {}, caller: signed('g-1', 'goto_pose') })).toMatchObject({ ok: false, error: { _tag: 'SignatureInvalid' } });
+  });
+
+  test('params nested 300,000 deep in a signed call: SignatureInvalid naming the depth (it overflowed the stack before); a stop so signed still runs', () => {
+    const identity = createCallerIdentity({ trusted: [alice.getPublicKey()], requireSigned: false, now });
+    let deep: unknown = 0;
+    for (let i = 0; i < 300_000; i++) deep = [deep];
+    const forged = caller({ caller_key: alice.getPublicKey(), caller_sig: 'AAAA', caller_ts: clock }, 'd-1');
+    const refused = identity.identify({ fn: 'get_status', labels: READ, params: { x: deep }, caller: forged });
+    expect(refused).toMatchObject({ ok: false, error: { _tag: 'SignatureInvalid', problem: expect.stringContaining(`nested deeper than ${CANONICAL_MAX_DEPTH} levels`) } });
+    expect(identity.identify({ fn: 'stop_motion', labels: WRITE, params: { x: deep }, caller: forged })).toMatchObject({ ok: true, caller: { sourceDevice: UNVERIFIED_CALLER } });
+  });
+
+  test("one key flooding the replay cache (timestamps 29 s ahead) does not lock out another key; its own evicted calls stay refused", () => {
+    const identity = createCallerIdentity({ trusted: [alice.getPublicKey(), bob.getPublicKey()], requireSigned: false, now, cacheSize: 100 });
+    const by = (pair: typeof alice, id: string, ts: number) => caller(signatureFields(pair, { subject: SUBJECT, requestId: id, method: 'get_status', params: {}, ts }), id);
+    const flood = Array.from({ length: 101 }, (_, i) => by(bob, `f-${i}`, clock + 29_000));
+    for (const c of flood) expect(identity.identify({ fn: 'get_status', labels: READ, params: {}, caller: c }).ok).toBe(true);
+    // Alice, signing at the driver's time, is not refused.
+    expect(identity.identify({ fn: 'get_status', labels: READ, params: {}, caller: by(alice, 'a-1', clock) })).toMatchObject({ ok: true });
+    // Bob's evicted first call cannot be replayed; the refusal says why.
+    const replayed = identity.identify({ fn: 'get_status', labels: READ, params: {}, caller: flood[0]! });
+    expect(replayed).toMatchObject({ ok: false, error: { _tag: 'ReplayRejected', reason: 'stale', message: expect.stringContaining('no longer remembers') } });
   });
 });
 
