@@ -17,7 +17,7 @@ import { createLogger } from '../logging/logger.ts';
 import { poseFromXyzRpy, xyzRpyFromPose } from '../robot/pose-math.ts';
 import type { SafetyPolicy } from '../safety/safety-policy.ts';
 import { DAEMON_TICK_MS, type PositionTarget, type RobotPosition } from '../safety/speed-limits.ts';
-import { HTTP_RAMP_PERIOD_MS, planGoto, planRealtime, presentPosition, pushedPosition, RAMP_TICK_TIMEOUT_MS, RecentTargets, runRamp, targetOf } from './speed-guard.ts';
+import { HTTP_RAMP_PERIOD_MS, planGoto, planRealtime, presentPosition, pushedPosition, RAMP_TICK_TIMEOUT_MS, readPosition, RecentTargets, runRamp, targetOf } from './speed-guard.ts';
 
 import { recordedMoveFailure } from './recorded-move-errors.ts';
 import { RECORDED_MOVE_MAX_S } from '../rpc/move-functions.ts';
@@ -104,8 +104,12 @@ class MotionExecutor {
   #fence = new AbortController();
   /** HTTP transport: realtime target requests not answered yet (queued or written). */
   readonly #pendingTargets = new Set<Promise<unknown>>();
-  /** HTTP transport: the pose last read for a realtime command (the stop's hold goes there). */
-  #lastObserved: RobotPosition | null = null;
+  /**
+   * Where the stop being confirmed found the robot (read on the stop lane for a hold that cannot
+   * use the pushed pose), kept for its retried sweeps until one succeeds or a command runs, so
+   * every hold of one stop goes to the same pose; never used on another daemon link.
+   */
+  #stopPose: { readonly link: DaemonLink; readonly pose: RobotPosition } | null = null;
 
   constructor(deps: ExecutorDeps) {
     this.#deps = deps;
@@ -250,11 +254,22 @@ class MotionExecutor {
     log.debug('realtime ramp done', { requestId: input.requestId, outcome });
   }
 
-  /** The present pose for a realtime command; over HTTP also remembered for the stop's hold. */
+  /** The present pose for a realtime command. */
   async #observe(link: DaemonLink, signal: AbortSignal): Promise<RobotPosition> {
-    const present = await presentPosition(link, signal);
-    if (!link.sdk) this.#lastObserved = present;
-    return present;
+    return await presentPosition(link, signal);
+  }
+
+  /** Where the stop being confirmed found the robot on `link` (read once, on the stop lane). */
+  async #stopPoseOn(link: DaemonLink): Promise<RobotPosition> {
+    if (this.#stopPose?.link !== link) this.#stopPose = { link, pose: await readPosition(link.stops, { timeoutMs: STOP_REQUEST_TIMEOUT_MS }) };
+    return this.#stopPose.pose;
+  }
+
+  /** A hold at `pose` on the stop lane (answered once the daemon set it). */
+  async #holdOnStopLane(link: DaemonLink, pose: RobotPosition): Promise<void> {
+    const body = { target_head_pose: { m: [...poseFromXyzRpy(pose.head)] }, target_antennas: [...pose.antennas], target_body_yaw: pose.bodyYaw };
+    await link.stops.setTarget(body as never, { timeoutMs: STOP_REQUEST_TIMEOUT_MS });
+    this.#recent.sent(pose);
   }
 
   /** Resolves true once the daemon pushed both poses of a new tick (/ws/sdk), or after HTTP_RAMP_PERIOD_MS (HTTP); false on a stall. */
@@ -355,6 +370,7 @@ class MotionExecutor {
     const run: Run = { settled: false };
     // A newer command: whatever realtime target of the one it replaces is still queued is dropped.
     this.#raiseFence();
+    this.#stopPose = null;
     try {
       return await this.#run(input, signal, run);
     } catch (error) {
@@ -415,43 +431,52 @@ class MotionExecutor {
     this.#fence = new AbortController();
   }
 
-  /** After realtime targets the daemon may not have applied yet, a target at the last observed pose (/ws/sdk). */
-  #hold(link: DaemonLink): void {
-    const sdk = link.sdk;
-    if (!sdk || this.#lastRealtimeMono === 0 || this.#lastRealtimeMono <= this.#heldUpTo) return;
-    const since = performance.now() - this.#lastRealtimeMono;
-    if (since > REALTIME_HOLD_WINDOW_MS && sdk.silentForMs() < since) return;
+  /**
+   * /ws/sdk: after realtime targets the daemon may not have applied yet, a target at the last pushed
+   * pose on the same socket, so the daemon applies it after them. Not owed once the last target is
+   * older than REALTIME_HOLD_WINDOW_MS and the daemon is live now (a push that merely came after a
+   * target does not show it was read). When the socket cannot take it (closed or reconnecting: the
+   * daemon may still hold targets from it) the hold goes on the stop lane, at the pose the daemon
+   * reports, and the sweep fails until it is answered.
+   */
+  async #holdSdk(link: DaemonLink, sdk: NonNullable<DaemonLink['sdk']>): Promise<void> {
+    const covers = this.#lastRealtimeMono;
+    if (covers === 0 || covers <= this.#heldUpTo) return;
+    if (performance.now() - covers > REALTIME_HOLD_WINDOW_MS && sdk.silentForMs() <= SDK_STALL_MS) return;
     const pose = sdk.latest('head_pose');
     const joints = sdk.latest('joint_positions');
-    if (!pose || !joints) return;
-    const sent = sdk.send({ type: 'set_full_target', head: pose.value.head_pose.flat(), antennas: joints.value.antennas_joint_positions, body_yaw: joints.value.head_joint_positions[0] ?? 0 });
-    if (sent.ok) {
-      this.#heldUpTo = this.#lastRealtimeMono;
-      this.#recent.sent({ head: xyzRpyFromPose(pose.value.head_pose.flat()), bodyYaw: joints.value.head_joint_positions[0] ?? 0, antennas: joints.value.antennas_joint_positions });
+    if (pose && joints) {
+      const sent = sdk.send({ type: 'set_full_target', head: pose.value.head_pose.flat(), antennas: joints.value.antennas_joint_positions, body_yaw: joints.value.head_joint_positions[0] ?? 0 });
+      if (sent.ok) {
+        this.#heldUpTo = covers;
+        this.#recent.sent({ head: xyzRpyFromPose(pose.value.head_pose.flat()), bodyYaw: joints.value.head_joint_positions[0] ?? 0, antennas: joints.value.antennas_joint_positions });
+        return;
+      }
     }
+    await this.#holdOnStopLane(link, await this.#stopPoseOn(link));
+    this.#heldUpTo = covers;
   }
 
   /**
    * The HTTP transport's realtime part of a stop (the fence already dropped the queued targets).
    * Targets already written cannot be recalled: the stop waits until each is answered (the daemon
    * applies a target before answering, so none can land after a confirmed stop), and — when one
-   * was written lately or is still unanswered — sends a hold at the last observed pose on the stop
-   * lane. Written after them, the daemon handles it after them: if the stop must answer unconfirmed
+   * was written lately or is still unanswered — sends a hold on the stop lane at the pose the daemon
+   * reports when the stop begins (read once per stop: a goto since the last target moved the robot).
+   * Written after them, the daemon handles it after them: if the stop must answer unconfirmed
    * first (a slow or stalled daemon), what they still apply is undone, as /ws/sdk's hold does.
    */
   async #settleHttpTargets(link: DaemonLink): Promise<void> {
     const pending = [...this.#pendingTargets];
     const since = performance.now() - this.#lastRealtimeMono;
     const owed = pending.length > 0 || (this.#lastRealtimeMono > this.#heldUpTo && since <= REALTIME_HOLD_WINDOW_MS);
-    const pose = this.#lastObserved;
     let heldAnsweredAt = 0;
     const hold = async (): Promise<void> => {
-      if (!owed || !pose) return;
+      if (!owed) return;
+      const pose = await this.#stopPoseOn(link);
       this.#heldUpTo = performance.now();
-      const body = { target_head_pose: { m: [...poseFromXyzRpy(pose.head)] }, target_antennas: [...pose.antennas], target_body_yaw: pose.bodyYaw };
-      await link.stops.setTarget(body as never, { timeoutMs: STOP_REQUEST_TIMEOUT_MS });
+      await this.#holdOnStopLane(link, pose);
       heldAnsweredAt = performance.now();
-      this.#recent.sent(pose);
     };
     let timer: ReturnType<typeof setTimeout> | undefined;
     const unanswered = new Promise<never>((_, reject) => {
@@ -486,8 +511,7 @@ class MotionExecutor {
   async sweep(uuids: ReadonlyArray<string>): Promise<ReadonlyArray<string>> {
     const link = this.#deps.link();
     this.#raiseFence();
-    this.#hold(link);
-    const targets = link.sdk ? Promise.resolve() : this.#settleHttpTargets(link);
+    const targets = link.sdk ? this.#holdSdk(link, link.sdk) : this.#settleHttpTargets(link);
     const stopped: string[] = [];
     const known = [...new Set(uuids)];
     const first = Promise.all(known.map((uuid) => this.#stopOne(link, uuid, stopped)));
@@ -498,6 +522,7 @@ class MotionExecutor {
     if (running.status === 'rejected') throw running.reason;
     if (held.status === 'rejected') throw held.reason;
     await Promise.all(running.value.filter((uuid) => !known.includes(uuid)).map((uuid) => this.#stopOne(link, uuid, stopped)));
+    this.#stopPose = null;
     return stopped;
   }
 

@@ -6,6 +6,7 @@
 // because the pose the daemon holds may be one of them before the next push shows it. The maths is
 // src/safety/speed-limits.ts; the stop guarantee and the senders are motion-executor.ts's.
 import type { DaemonLink } from './daemon-link.ts';
+import type { CallOptions } from '../adapters/daemon-http.ts';
 import type { HeadPose } from '../adapters/daemon-wire.ts';
 import { TooFast } from '../errors.ts';
 import type { SpeedLimited } from '../machines/motion.machine.ts';
@@ -56,10 +57,13 @@ export function pushedPosition(link: DaemonLink): RobotPosition | null {
 
 /** The present pose: the /ws/sdk cache when fresh, else the daemon's full state (HTTP transport). */
 export async function presentPosition(link: DaemonLink, signal: AbortSignal): Promise<RobotPosition> {
-  const pushed = pushedPosition(link);
-  if (pushed) return pushed;
-  const state = await link.http.fullState({ withHeadPose: true, withBodyYaw: true, withAntennaPositions: true, withHeadJoints: true }, { signal });
-  if (!state.head_pose || !state.antennas_position) throw new Error('the daemon did not report its present pose; the speed limits cannot be checked');
+  return pushedPosition(link) ?? (await readPosition(link.http, { signal }));
+}
+
+/** The pose the daemon reports now (GET /api/state/full) through `client` (the command or the stop lane). */
+export async function readPosition(client: DaemonLink['http'], options: CallOptions): Promise<RobotPosition> {
+  const state = await client.fullState({ withHeadPose: true, withBodyYaw: true, withAntennaPositions: true, withHeadJoints: true }, options);
+  if (!state.head_pose || !state.antennas_position) throw new Error('the daemon did not report its present pose');
   return { head: xyzRpyOf(state.head_pose), bodyYaw: state.body_yaw ?? state.head_joints?.[0] ?? 0, antennas: state.antennas_position };
 }
 

@@ -5,7 +5,8 @@
 // for a busy connection, or already written to a slow daemon, lands no target after the stop's answer,
 // and one a stalled daemon applies after its caller gave up is undone before the stop confirms;
 // a ramp whose owner's lease lapsed writes nothing once another owner holds the lease, nor one whose
-// robot was put to sleep by someone else once the driver sees it asleep.
+// robot was put to sleep by someone else once the driver sees it asleep; a stop's hold goes to the
+// pose the robot holds now (HTTP), and is sent whenever the daemon is not live now (/ws/sdk).
 import { afterEach, expect, test } from 'vitest';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from '../../src/adapters/daemon-http.ts';
 import type { Emulator } from '../../src/sim/emulator.ts';
@@ -192,4 +193,38 @@ test('a ramp that runs into a sleep someone else started writes nothing once the
   // A frame checked just before the status push was read may still be on its way: 50 ms of slack.
   expect(bodyTargets.filter((e) => e.ts > asleepAt + 50), 'targets written after the driver saw the robot asleep').toEqual([]);
   expect(deg(emulator.snapshot().bodyYaw), 'the ramp ended short of 60°').toBeLessThan(55);
+}, 30_000);
+
+test('--transport-mode http: a stop soon after a realtime target holds the robot where it is now, not where the target found it', async () => {
+  const { emulator, call } = await startScene(['--transport-mode', 'http']);
+  await sleep(SETTLE_MS);
+  // → antenna_pose (a realtime target: the stop owes a hold for 1 s); → goto_pose yaw 30 (completes).
+  expect((await call('antenna_pose', { left: 5, right: -5 })).result?.status).toBe('accepted');
+  expect((await call('goto_pose', { yaw: 30, duration_s: 0.3, wait: true })).result?.status).toBe('completed');
+  // → stop_motion within the second: its hold goes to the pose the daemon reports now.
+  expect((await call('stop_motion')).result).toMatchObject({ status: 'stopped', stop: 'confirmed' });
+  await sleep(SETTLE_MS);
+  // Before 2026-12-06 the hold went to the pose read before the antenna target: the head snapped back to 0°.
+  expect(deg(emulator.snapshot().headPose.yaw), 'the head stays where the goto left it (°)').toBeCloseTo(30, 0);
+}, 30_000);
+
+test('/ws/sdk: a target a stalling daemon has received but not applied is undone by the hold, although pushes came after it', async () => {
+  const { emulator, call } = await startScene();
+  expect((await call('antenna_pose', { left: 0, right: 0 })).result?.status).toBe('accepted');
+  await sleep(SETTLE_MS);
+  // /ws/sdk frames reach the handler 100 ms after receipt; the daemon stalls 45 ms after the target.
+  emulator.faults.apply({ routeDelays: [{ path: '/ws/sdk', requestMs: [100, 100] }] }, 1);
+  const sentAt = performance.now();
+  expect((await call('antenna_pose', { left: 5, right: -5 })).result?.status).toBe('accepted');
+  await sleep(Math.max(0, sentAt + 45 - performance.now()));
+  emulator.faults.pause();
+  // → stop_motion 1.3 s after the target (pushes crossed it before the stall); ← unconfirmed (stalled).
+  await sleep(Math.max(0, sentAt + 1_300 - performance.now()));
+  expect((await call('stop_motion')).result).toMatchObject({ status: 'stopped', stop: 'unconfirmed' });
+  await sleep(Math.max(0, sentAt + 1_800 - performance.now()));
+  emulator.faults.clear();
+  const idle = async () => (await call('get_status')).result?.driver_state?.execution_state === 'idle';
+  await waitFor(idle, 5_000, 'the stop to be confirmed after the daemon resumed');
+  // The late target was applied on resume, then the hold (sent on the same socket) after it.
+  expect(emulator.snapshot().antennas.map((a) => Math.round(deg(a))), 'antennas back where the stop found them (°)').toEqual([0, 0]);
 }, 30_000);
