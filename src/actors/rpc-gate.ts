@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import * as Result from 'effect/Result';
 import type { AnyActorRef } from 'xstate';
-import { HandlerFailed, NotAllowedInState, OutcomeTimeout, RateLimited, UnknownMethod, type RpcFailure } from '../errors.ts';
+import { HandlerFailed, InvalidParams, NotAllowedInState, OutcomeTimeout, RateLimited, UnknownMethod, type RpcFailure } from '../errors.ts';
 import { rateClassOf, type RateLimiter } from '../rpc/rate-limits.ts';
 import type { CallerMeta } from '../protocol/json-rpc.ts';
 import { isPlausibleOwner, type AnyRpcFunction, type RpcFunction } from '../rpc/function-def.ts';
@@ -164,7 +164,8 @@ function admit(options: RpcGateOptions, fn: RpcFunction<unknown, { type: string 
   try {
     event = fn.toEvent(decoded.success, { requestId, function: method, caller });
   } catch (error) {
-    return { ok: false, error: new HandlerFailed({ message: (error as Error).message }) };
+    // A check of the params as a whole (look_at_point's reach) refuses as the params check does.
+    return { ok: false, error: error instanceof InvalidParams ? error : new HandlerFailed({ message: (error as Error).message }) };
   }
   const notAllowed = options.callerRefusal?.({ fn: method, labels: fn.labels, event, caller });
   if (notAllowed) {

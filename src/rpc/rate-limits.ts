@@ -90,8 +90,10 @@ export class RateLimiter {
     if (rate === null) return { ok: true };
     const now = this.#now();
     const key = `${cls}\u0000${caller}`;
-    const bucket = this.#buckets.get(key) ?? { tokens: rate, at: now, lastRefusalAt: Number.NEGATIVE_INFINITY };
-    bucket.tokens = Math.min(rate, bucket.tokens + ((now - bucket.at) / 1000) * rate);
+    // A bucket holds `rate` calls, but at least one: a rate under 1/s (one move every 2 s) must let a call through.
+    const capacity = Math.max(1, rate);
+    const bucket = this.#buckets.get(key) ?? { tokens: capacity, at: now, lastRefusalAt: Number.NEGATIVE_INFINITY };
+    bucket.tokens = Math.min(capacity, bucket.tokens + ((now - bucket.at) / 1000) * rate);
     bucket.at = now;
     this.#remember(key, bucket);
     if (bucket.tokens >= 1) {

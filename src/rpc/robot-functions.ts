@@ -3,6 +3,7 @@
 // release_lease). Each turns its validated params into one driver event carrying a plain-JSON
 // daemon command (daemon units: metres, radians; reachy-daemon-api.md §5). Owns the agent-facing
 // descriptions and the unit conversions; the machines decide whether and when anything moves.
+import { InvalidParams } from '../errors.ts';
 import { composePose, degToRad as rad, rotationFromRpy } from '../robot/pose-math.ts';
 import { lookAtRotation, lookAtRpyDeg } from '../robot/look-at.ts';
 import type { CallContext } from './function-def.ts';
@@ -192,9 +193,8 @@ export const lookAtPoint = defineFunction({
     const rpy = lookAtRpyDeg(p.x_m, p.y_m, p.z_m);
     const out = Math.abs(rpy.pitch) > LIMITS.headPitchDeg || Math.abs(rpy.roll) > LIMITS.headRollDeg || Math.abs(rpy.yaw) > LIMITS.headYawDeg || Math.hypot(p.x_m, p.y_m, p.z_m) < 1e-6;
     if (out) {
-      throw new RangeError(
-        `looking at (${p.x_m}, ${p.y_m}, ${p.z_m}) m needs roll ${rpy.roll.toFixed(1)}°, pitch ${rpy.pitch.toFixed(1)}°, yaw ${rpy.yaw.toFixed(1)}°: outside pitch/roll ±${LIMITS.headPitchDeg}°, yaw ±${LIMITS.headYawDeg}° (or the point is at the head)`,
-      );
+      const problem = `looking at (${p.x_m}, ${p.y_m}, ${p.z_m}) m needs roll ${rpy.roll.toFixed(1)}°, pitch ${rpy.pitch.toFixed(1)}°, yaw ${rpy.yaw.toFixed(1)}°: outside pitch/roll ±${LIMITS.headPitchDeg}°, yaw ±${LIMITS.headYawDeg}° (or the point is at the head)`;
+      throw new InvalidParams({ message: `Invalid params: ${problem}`, issues: ['x_m', 'y_m', 'z_m'].map((parameter) => ({ parameter, problem: 'the point is out of the head\'s reach' })) });
     }
     const head = [...composePose(lookAtRotation(p.x_m, p.y_m, p.z_m), [0, 0, 0])];
     return motion(call, p.owner, {

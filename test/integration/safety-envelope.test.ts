@@ -85,8 +85,13 @@ test('outside the file\'s envelope: OutsideEnvelope with the envelope and the vi
   const point = await call('look_at_point', ABOVE);
   expectOutside(point, [{ axis: 'head_pitch_deg', ...ENVELOPE.head_pitch_deg }], ENVELOPE);
   expect(point.error.data.violations[0].value).toBeCloseTo(needed, 6);
-  // Beyond the mechanical range it stays a parameter error.
+  // Beyond the mechanical range it stays a parameter error — also a point out of the head's reach (HandlerFailed before 2026-12-06).
   expect((await call('look_at_world', { pitch: -31 })).error.data._tag).toBe('InvalidParams');
+  for (const unreachable of [{ x_m: -1 }, { x_m: 0, y_m: 0, z_m: 0 }, { x_m: 0.1, y_m: 2 }]) {
+    const refused = await call('look_at_point', unreachable);
+    expect(refused.error?.data, JSON.stringify(unreachable)).toMatchObject({ _tag: 'InvalidParams', issues: [{ parameter: 'x_m' }, { parameter: 'y_m' }, { parameter: 'z_m' }] });
+    expect(refused.error?.code).toBe(-32602);
+  }
 
   // Inside (at the bounds too): accepted and run (waiting for each: a realtime target far from the pose is ramped at the speed limit, and a newer command would end the ramp).
   expect((await call('look_at_world', { pitch: -10, wait: true })).result?.status).toBe('completed');

@@ -53,4 +53,18 @@ describe('RateLimiter', () => {
     expect(limiter.take('a', 'motion').ok).toBe(true);
     expect(limiter.take('a', 'motion')).toMatchObject({ ok: false, firstInBurst: true });
   });
+
+  test('a rate under one a second lets one call through every 1/rate seconds (it refused every call before)', () => {
+    let now = 0;
+    const limiter = new RateLimiter({ motion: 0.5, audio: null, capture: null }, () => now);
+    expect(limiter.take('a', 'motion')).toEqual({ ok: true });
+    expect(limiter.take('a', 'motion')).toEqual({ ok: false, retryAfterMs: 2_000, limitPerS: 0.5, firstInBurst: true });
+    now = 1_999;
+    expect(limiter.take('a', 'motion').ok).toBe(false);
+    now = 2_000;
+    expect(limiter.take('a', 'motion')).toEqual({ ok: true });
+    now = 10_000;
+    expect(limiter.take('a', 'motion')).toEqual({ ok: true });
+    expect(limiter.take('a', 'motion').ok).toBe(false);
+  });
 });
