@@ -3,7 +3,7 @@
 // (Effect Schema → JSON schema) and the driver event a call becomes. Functions are listed here
 // only when the machines behind them work (no function pretends). Names: reference-driver.md §2.
 import type { DriverEvent } from '../machines/driver.machine.ts';
-import { actingOwner, defineFunction, type AnyRpcFunction, type EventDefinition } from './function-def.ts';
+import { actingOwner, defineFunction, OWNER_MAX_LENGTH, OWNER_PATTERN, OWNER_TEXT, type AnyRpcFunction, type EventDefinition } from './function-def.ts';
 import { booleanParam, defineParams, stringParam } from './params.ts';
 import { MEDIA_FUNCTIONS } from './media-functions.ts';
 import { ROBOT_FUNCTIONS } from './robot-functions.ts';
@@ -33,9 +33,12 @@ export function functionsFor(options: { readonly media: boolean }): ReadonlyArra
   return options.media ? FUNCTIONS : [getStatus, getSafetyPolicy, ...ROBOT_FUNCTIONS, ...MOVE_FUNCTIONS];
 }
 
+/** Who acts on the supervisor subject: an owner name like any other (it is audited and may hold the trip). */
+const supervisorOwner = stringParam({ description: 'Who is acting (for the audit trail).', default: 'supervisor', maxLength: OWNER_MAX_LENGTH, pattern: OWNER_PATTERN, patternText: OWNER_TEXT });
+
 const supervisorParams = defineParams({
   reason: stringParam({ description: 'Why (kept in the audit trail).', maxLength: 200 }),
-  owner: stringParam({ description: 'Who is acting (for the audit trail).', default: 'supervisor', maxLength: 64 }),
+  owner: supervisorOwner,
 });
 
 const SUPERVISOR_OPERATIONS = [
@@ -62,7 +65,7 @@ export const SUPERVISOR_FUNCTIONS: ReadonlyArray<AnyRpcFunction> = [
     params: defineParams({
       enabled: booleanParam({ description: 'true: capture functions run; false: they answer MediaNotEnabled.' }),
       reason: stringParam({ description: 'Why (kept in the audit trail).', default: 'media policy', maxLength: 200 }),
-      owner: stringParam({ description: 'Who is acting (for the audit trail).', default: 'supervisor', maxLength: 64 }),
+      owner: supervisorOwner,
     }),
     toEvent: (p, call) => ({ type: 'supervisor.set_media_enabled', requestId: call.requestId, enabled: p.enabled, reason: p.reason, owner: actingOwner(p.owner, call) }),
   }),

@@ -26,6 +26,8 @@ export interface CallContext {
 export const OWNER_MAX_LENGTH = 64;
 /** Owner names: short printable ids (no spaces, quotes or control characters), at most OWNER_MAX_LENGTH. */
 export const OWNER_PATTERN = new RegExp(`^[A-Za-z0-9._:@/-]{1,${OWNER_MAX_LENGTH}}$`);
+/** OWNER_PATTERN in words, for refusals and schemas. */
+export const OWNER_TEXT = 'letters, digits and . _ : @ / -';
 
 /** Whether `value` could be an owner name (the `owner` parameter's bound), before any decoding. */
 export function isPlausibleOwner(value: unknown): value is string {

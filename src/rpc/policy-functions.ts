@@ -5,7 +5,7 @@
 import * as Result from 'effect/Result';
 import { InvalidParams } from '../errors.ts';
 import { validatePolicy, type SafetyPolicy } from '../safety/safety-policy.ts';
-import { actingOwner, defineFunction, OWNER_PATTERN } from './function-def.ts';
+import { actingOwner, defineFunction, OWNER_MAX_LENGTH, OWNER_PATTERN, OWNER_TEXT } from './function-def.ts';
 import { defineParams, unknownParamIssues, type ParamsSpec } from './params.ts';
 
 export const getSafetyPolicy = defineFunction({
@@ -52,7 +52,7 @@ function setPolicyParams(approvable: ReadonlySet<string>): ParamsSpec<SetPolicyP
       const reason = p.reason ?? 'policy change';
       if (typeof reason !== 'string' || reason.length > MAX_REASON_LENGTH) issues.push({ parameter: 'reason', problem: `must be a string of at most ${MAX_REASON_LENGTH} characters` });
       const owner = p.owner ?? 'supervisor';
-      if (typeof owner !== 'string' || !OWNER_PATTERN.test(owner)) issues.push({ parameter: 'owner', problem: 'must be 1–64 letters, digits or . _ : @ / -' });
+      if (typeof owner !== 'string' || !OWNER_PATTERN.test(owner)) issues.push({ parameter: 'owner', problem: `must be 1–${OWNER_MAX_LENGTH} ${OWNER_TEXT}` });
       if (p.policy === undefined) issues.push({ parameter: 'policy', problem: 'is required' });
       const checked = p.policy === undefined ? null : validatePolicy(p.policy, approvable);
       if (checked && !checked.ok) issues.push(...checked.error.issues.map((i) => ({ parameter: `policy.${i.parameter}`, problem: i.problem })));

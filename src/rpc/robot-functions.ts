@@ -7,7 +7,7 @@ import { InvalidParams } from '../errors.ts';
 import { composePose, degToRad as rad, rotationFromRpy } from '../robot/pose-math.ts';
 import { lookAtRotation, lookAtRpyDeg } from '../robot/look-at.ts';
 import type { CallContext } from './function-def.ts';
-import { defineFunction, OWNER_MAX_LENGTH, OWNER_PATTERN } from './function-def.ts';
+import { defineFunction, OWNER_MAX_LENGTH, OWNER_PATTERN, OWNER_TEXT } from './function-def.ts';
 import { booleanParam, defineParams, enumParam, numberParam, stringParam } from './params.ts';
 
 
@@ -42,7 +42,6 @@ const WAIT_MARGIN_MS = 5_000;
 export function moveTimeoutMs(durationS: number, wait: boolean): number {
   return wait ? Math.max(ACCEPT_TIMEOUT_MS, Math.max(durationS, LIMITS.gotoDurationS) * 1000 + WAIT_MARGIN_MS) : ACCEPT_TIMEOUT_MS;
 }
-const OWNER_TEXT = 'letters, digits and . _ : @ / -';
 
 const owner = stringParam({
   description: 'Who is commanding (lease owner). When the call comes from another device, its asserted _dc_meta.source_device is used instead.',

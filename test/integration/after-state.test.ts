@@ -96,6 +96,10 @@ test('RPC: emergency_stop, reset_interlock and the lease calls are recorded with
 
 test('supervisor subject: trip, reset_interlock and revoke_lease are recorded with the state after the change', async () => {
   const s = await scene('after-sup');
+  // The acting owner is an owner name like any other: an escape sequence in it is refused, nothing trips.
+  const escaped = await s.supervise('trip', { reason: 'x', owner: '\u001b[31mX\n' });
+  expect(escaped.error?.data).toMatchObject({ _tag: 'InvalidParams', issues: [{ parameter: 'owner' }] });
+  expect((await s.status()).interlock_state).toBe('safe');
   await step(s, 'acquire_lease bob', () => s.call('acquire_lease', { owner: 'bob', ttl_s: 60 }), [
     { kind: 'lease_acquired', owner: 'bob', state: { lease_owner: 'bob' } },
   ]);
