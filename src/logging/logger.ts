@@ -1,5 +1,6 @@
 // The project's one logger: namespaced (`driver:nats`), leveled, one line per record on stderr
-// with `key=value` fields. Owns redaction of secret-looking fields; does not own where the level
+// with `key=value` fields. Owns redaction of secret-looking fields and the quoting of values (control
+// characters escaped: a caller's value cannot forge a line or drive a terminal); does not own where the level
 // comes from (the config module sets it once at start-up).
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
@@ -27,13 +28,23 @@ export interface Logger {
   error(message: string, fields?: Record<string, unknown>): void;
 }
 
+/** A value that must be quoted: whitespace, a quote, `=`, or any control character (C0, DEL, C1, line separators). */
+const NEEDS_QUOTES = /[\s"=\p{Cc}\u2028\u2029]/u;
+/** What JSON.stringify leaves raw but a terminal or a log reader may act on: DEL, C1 controls, line/paragraph separators. */
+const RAW_AFTER_JSON = /[\u007f-\u009f\u2028\u2029]/gu;
+
+/** JSON text with those escaped too: a caller's value in a field cannot move the cursor or forge a line. */
+function escapedJson(json: string): string {
+  return json.replace(RAW_AFTER_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 function formatValue(value: unknown): string {
-  if (typeof value === 'string') return /[\s"=]/.test(value) ? JSON.stringify(value) : value;
-  if (value instanceof Error) return JSON.stringify(value.message);
+  if (typeof value === 'string') return NEEDS_QUOTES.test(value) ? escapedJson(JSON.stringify(value)) : value;
+  if (value instanceof Error) return escapedJson(JSON.stringify(value.message));
   try {
-    return JSON.stringify(value) ?? String(value);
+    return escapedJson(JSON.stringify(value) ?? JSON.stringify(String(value)));
   } catch {
-    return String(value);
+    return escapedJson(JSON.stringify(String(value)));
   }
 }
 
