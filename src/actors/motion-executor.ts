@@ -7,6 +7,7 @@
 import { fromPromise } from 'xstate';
 import type { DaemonLink } from './daemon-link.ts';
 import { DaemonTimeout } from '../adapters/daemon-errors.ts';
+import type { CallOptions } from '../adapters/daemon-http.ts';
 import type { SetTargetResult } from '../adapters/daemon-wire.ts';
 import { DaemonUnavailable, HandlerFailed, isDaemonUnavailableTag, MotionCancelled, messageOf, type RpcFailure } from '../errors.ts';
 import type { ReportEvent } from '../machines/driver.machine.ts';
@@ -120,6 +121,15 @@ class MotionExecutor {
     await this.#deps.link().stops.stopMove(uuid, { timeoutMs: STOP_REQUEST_TIMEOUT_MS }).catch(() => undefined);
   }
 
+  /**
+   * A daemon write of `input`: dropped while still queued for a connection when `signal` aborts, and
+   * left unwritten when the checkpoint refuses at the moment it would be written (it may have waited
+   * for a connection since the checkpoint before it).
+   */
+  #writeOptions(input: ExecuteInput, signal: AbortSignal): CallOptions {
+    return { signal, mayWrite: () => !signal.aborted && this.#deps.mayMove(input) === null };
+  }
+
   /** Throws when the command must not write to the daemon now; called right before every write. */
   #checkpoint(input: ExecuteInput, signal: AbortSignal): void {
     if (signal.aborted) throw cancelled('a stop or a newer command came first');
@@ -138,7 +148,8 @@ class MotionExecutor {
   }
 
   /** Writes one realtime target of `op` (call right after the checkpoint); remembers it as recent. */
-  async #writeTarget(link: DaemonLink, op: unknown, target: PositionTarget, signal?: AbortSignal, rawHead?: number[]): Promise<void> {
+  async #writeTarget(link: DaemonLink, input: ExecuteInput, target: PositionTarget, signal?: AbortSignal, rawHead?: number[]): Promise<void> {
+    const op = input.command.op;
     const head = rawHead ?? (target.head ? [...poseFromXyzRpy(target.head)] : undefined);
     const sdk = link.sdk;
     if (sdk) {
@@ -154,7 +165,7 @@ class MotionExecutor {
       return;
     }
     const body = op === 'head_target' ? { target_head_pose: { m: head } } : op === 'antennas_target' ? { target_antennas: target.antennas } : { target_body_yaw: target.bodyYaw };
-    const result = await this.#writeHttpTarget(link, body, target, signal);
+    const result = await this.#writeHttpTarget(link, body, target, () => this.#deps.mayMove(input) === null, signal);
     if (result.status === 'ignored') throw new HandlerFailed({ message: `the daemon ignored the target (${result.reason}): a move is running; stop it or wait` });
   }
 
@@ -165,10 +176,10 @@ class MotionExecutor {
    * writer hears DaemonTimeout, and its answer, whenever it comes, counts as the latest target sent
    * (a stop then owes a hold after it). One still queued at the deadline is dropped unsent.
    */
-  async #writeHttpTarget(link: DaemonLink, body: object, target: PositionTarget, fence?: AbortSignal): Promise<SetTargetResult> {
+  async #writeHttpTarget(link: DaemonLink, body: object, target: PositionTarget, mayWrite: () => boolean, fence?: AbortSignal): Promise<SetTargetResult> {
     const giveUp = new AbortController();
     const signal = fence ? AbortSignal.any([fence, giveUp.signal]) : giveUp.signal;
-    const pending = link.http.setTarget(body as never, { signal, timeoutMs: UNANSWERED_TARGET_OPEN_MS });
+    const pending = link.http.setTarget(body as never, { signal, mayWrite, timeoutMs: UNANSWERED_TARGET_OPEN_MS });
     this.#pendingTargets.add(pending);
     pending.then(
       (result) => {
@@ -212,10 +223,10 @@ class MotionExecutor {
     this.#checkpoint(input, signal);
     if (plan.kind === 'direct') {
       // As the caller gave it (no pose round trip).
-      await this.#writeTarget(link, command.op, goal, signal, command.head as number[] | undefined);
+      await this.#writeTarget(link, input, goal, signal, command.head as number[] | undefined);
       return { uuid: null, expectedDurationMs: REALTIME_SETTLE_MS };
     }
-    await this.#writeTarget(link, command.op, plan.first, signal);
+    await this.#writeTarget(link, input, plan.first, signal);
     // Over HTTP each step also reads the pose and writes the target before its wait: count that, as the first step took it.
     const stepCostMs = link.sdk ? 0 : performance.now() - started;
     const rampMs = Math.round((plan.limited.duration_s * 1000 * (periodMs + stepCostMs)) / periodMs);
@@ -241,7 +252,7 @@ class MotionExecutor {
           this.#assertFlowing(link);
           this.#checkpoint(input, never);
         },
-        write: (target) => this.#writeTarget(link, input.command.op, target, fence),
+        write: (target) => this.#writeTarget(link, input, target, fence),
         speed: () => this.#deps.policy().speed,
         recent: () => this.#recent.recent(),
       },
@@ -331,7 +342,7 @@ class MotionExecutor {
     const present = await presentPosition(link, signal);
     const plan = planGoto(present, input.command, this.#deps.policy().speed);
     this.#checkpoint(input, signal);
-    const accepted = await this.#tracked(input, signal, link.http.goto({ ...body, duration: plan.durationS } as never, { signal }), plan.durationS * 1000, run);
+    const accepted = await this.#tracked(input, signal, link.http.goto({ ...body, duration: plan.durationS } as never, this.#writeOptions(input, signal)), plan.durationS * 1000, run);
     return plan.limited ? { ...accepted, speedLimited: plan.limited } : accepted;
   }
 
@@ -340,7 +351,8 @@ class MotionExecutor {
     const { dataset, move } = input.command as { dataset: string; move: string };
     const link = this.#deps.link();
     this.#checkpoint(input, signal);
-    const pending = link.http.playRecordedMove(dataset, move, { signal }).catch((error: unknown) => {
+    const pending = link.http.playRecordedMove(dataset, move, this.#writeOptions(input, signal)).catch((error: unknown) => {
+      if (droppedAtWrite(error)) throw error;
       throw recordedMoveFailure(error, 'play_move', dataset, 'connected');
     });
     return await this.#tracked(input, signal, pending, RECORDED_MOVE_MAX_S * 1000, run);
@@ -373,7 +385,9 @@ class MotionExecutor {
     this.#stopPose = null;
     try {
       return await this.#run(input, signal, run);
-    } catch (error) {
+    } catch (thrown) {
+      // A write the last-moment check dropped answers with the refusal that check gives now.
+      const error = droppedAtWrite(thrown) && !signal.aborted ? (this.#deps.mayMove(input) ?? thrown) : thrown;
       if (signal.aborted && !run.settled) this.#settle(input, run, null, isDaemonUnavailableTag((error as { _tag?: string })._tag ?? '') ? 'unknown' : 'failed');
       throw error;
     } finally {
@@ -403,12 +417,12 @@ class MotionExecutor {
           // The daemon's wake_up does not enable the motors (daemon-api §7), and the 1 Hz status
           // may be older than a just-finished goto_sleep: enable every time (idempotent, no snap).
           this.#checkpoint(input, signal);
-          await http.setMotorMode('enabled', { signal });
+          await http.setMotorMode('enabled', this.#writeOptions(input, signal));
           this.#checkpoint(input, signal);
-          return await this.#tracked(input, signal, http.playWakeUp({ signal }), WAKE_UP_EXPECTED_MS, run);
+          return await this.#tracked(input, signal, http.playWakeUp(this.#writeOptions(input, signal)), WAKE_UP_EXPECTED_MS, run);
         }
         this.#checkpoint(input, signal);
-        return await this.#tracked(input, signal, http.playGotoSleep({ signal }), GOTO_SLEEP_EXPECTED_MS, run);
+        return await this.#tracked(input, signal, http.playGotoSleep(this.#writeOptions(input, signal)), GOTO_SLEEP_EXPECTED_MS, run);
       case 'recorded':
         return await this.#recorded(input, signal, run);
       case 'sequence':
@@ -416,7 +430,7 @@ class MotionExecutor {
       case 'motor_mode': {
         const mode = command.mode as MotorMode;
         this.#checkpoint(input, signal);
-        await http.setMotorMode(mode, { signal });
+        await http.setMotorMode(mode, this.#writeOptions(input, signal));
         this.#deps.report({ type: 'daemon.motor_mode', mode });
         return { uuid: null, expectedDurationMs: 0 };
       }
@@ -542,6 +556,11 @@ class MotionExecutor {
       }
     }
   };
+}
+
+/** A daemon call dropped before it was written (cancelled while queued, or refused at the last moment). */
+function droppedAtWrite(error: unknown): boolean {
+  return (error as { _tag?: string } | null)?._tag === 'DaemonCallCancelled';
 }
 
 /** Resolves when `pending` settles or `signal` aborts (then rejects: a stop or a newer command came first). */

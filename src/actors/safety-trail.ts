@@ -81,6 +81,9 @@ export function startSafetyTrail(root: Actor<DriverMachine>, audit: AuditLog, em
       if (e.outcome === 'refused') record('refused', e.reason, e.function, e.owner, { error_tag: 'TooFast' });
       else if (e.outcome === 'stretched') record('speed_limited', e.reason, e.function, e.owner, { speed_limited: e.detail });
     }),
+    // A command refused by the check right before its daemon write (the lease passed, the robot fell
+    // asleep or the interlock tripped while it waited) is a refusal like the gate's.
+    motion.on('motion.refused_at_write', (e) => record('refused', e.reason, e.function, e.owner, { error_tag: e.errorTag, at: 'write' })),
     root.on('policy.changed', (e) => record('policy_changed', e.reason, 'set_safety_policy', e.owner, { before: policyDocument(e.before), after: policyDocument(e.after) })),
     root.on('media_policy.changed', (e) => record(e.after.enabled ? 'media_enabled' : 'media_disabled', e.reason, 'set_media_enabled', e.owner, { media_policy: mediaPolicyStatus(e.after) })),
     root.on('media.captured', (e) => record('media_capture', 'capture', e.function, e.caller, { caller: e.verified && e.caller ? callerRecord(e.caller, callersVerified, e.caller) : { id: e.caller, verified: false } })),

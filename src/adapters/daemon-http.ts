@@ -98,6 +98,10 @@ export interface DaemonHttpClientOptions {
 /** Whether a call has been handed to a socket (written); set by the `markWritten` interceptor. */
 interface CallProgress {
   written: boolean;
+  /** Asked right before the call is written (CallOptions.mayWrite); false drops it unwritten. */
+  readonly mayWrite?: () => boolean;
+  /** Set when `mayWrite` refused it. */
+  refused: boolean;
 }
 
 type Undici = typeof import('undici');
@@ -121,12 +125,19 @@ function loadUndici(): Promise<Undici> {
 /**
  * undici interceptor: a call's `progress` (passed through its dispatch options) is marked written
  * when undici hands it to a socket (`onRequestStart`), so a cancel can tell a queued call from a sent one.
+ * undici calls it synchronously right before writing and writes nothing when it aborts there: a
+ * call whose `mayWrite` says no at that moment is dropped unwritten (the connection is closed).
  */
 const markWritten: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (opts, handler) => {
   const progress = (opts as { progress?: CallProgress }).progress;
   if (!progress) return dispatch(opts, handler);
   const marked = Object.create(handler) as Dispatcher.DispatchHandler;
   marked.onRequestStart = (controller, context) => {
+    if (progress.mayWrite && !progress.mayWrite()) {
+      progress.refused = true;
+      controller.abort(new DOMException('refused right before it was written', 'AbortError'));
+      return;
+    }
     progress.written = true;
     handler.onRequestStart?.(controller, context);
   };
@@ -143,6 +154,12 @@ export interface CallOptions {
    * undo what it started.
    */
   readonly signal?: AbortSignal;
+  /**
+   * Asked right before the call is written to a socket (it may have waited for a connection since
+   * it was issued); false drops it unwritten and it rejects with DaemonCallCancelled. For motion:
+   * the check a command passed when it was issued, applied again at the last moment.
+   */
+  readonly mayWrite?: () => boolean;
 }
 
 export interface FullStateOptions {
@@ -508,7 +525,7 @@ export class DaemonHttpClient {
     const delays = spec.method === 'GET' ? GET_RETRY_DELAYS_MS : [];
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.#attempt(spec, options?.timeoutMs ?? this.requestTimeoutMs, options?.signal);
+        return await this.#attempt(spec, options?.timeoutMs ?? this.requestTimeoutMs, options?.signal, options?.mayWrite);
       } catch (error) {
         const delay = delays[attempt];
         if (!(error instanceof DaemonUnreachable) || delay === undefined || this.#closed) throw error;
@@ -518,7 +535,7 @@ export class DaemonHttpClient {
     }
   }
 
-  async #attempt<T>(spec: CallSpec<T>, timeoutMs: number, cancel?: AbortSignal): Promise<T> {
+  async #attempt<T>(spec: CallSpec<T>, timeoutMs: number, cancel?: AbortSignal, mayWrite?: () => boolean): Promise<T> {
     if (this.#closed) {
       throw new DaemonNotConnected({ message: `daemon client for ${this.baseUrl} is closed`, url: this.baseUrl, state: 'closed' });
     }
@@ -528,7 +545,7 @@ export class DaemonHttpClient {
     let raw: string;
     if (cancel?.aborted) throw new DaemonCallCancelled({ message: `${spec.method} ${spec.route} cancelled before it was sent`, method: spec.method, route: spec.route });
     const deadline = deadlineSignal(timeoutMs);
-    const progress: CallProgress = { written: false };
+    const progress: CallProgress = { written: false, refused: false, ...(mayWrite ? { mayWrite } : {}) };
     const unsent = new AbortController();
     const onCancel = () => {
       if (!progress.written) unsent.abort(new DOMException('cancelled while queued', 'AbortError'));
@@ -553,6 +570,7 @@ export class DaemonHttpClient {
       raw = await response.body.text();
     } catch (error) {
       if (unsent.signal.aborted && !deadline.signal.aborted) throw new DaemonCallCancelled({ message: `${spec.method} ${spec.route} cancelled before it was sent`, method: spec.method, route: spec.route });
+      if (progress.refused) throw new DaemonCallCancelled({ message: `${spec.method} ${spec.route} not sent: refused right before it would have been written`, method: spec.method, route: spec.route });
       throw this.#transportFailure(error, spec, url, timeoutMs);
     } finally {
       deadline.clear();

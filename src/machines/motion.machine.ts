@@ -120,7 +120,9 @@ export type MotionEmitted =
   | { type: 'motion.late_move'; uuid: string; reason: string }
   | { type: 'motion.stop_unconfirmed'; reason: string; error: string | null }
   /** The speed limits refused a command (TooFast), or stretched or ramped it (audited by the safety trail). */
-  | { type: 'motion.speed_limited'; function: string; owner: string; outcome: 'refused' | 'stretched' | 'ramped'; reason: string; detail: SpeedLimited | null };
+  | { type: 'motion.speed_limited'; function: string; owner: string; outcome: 'refused' | 'stretched' | 'ramped'; reason: string; detail: SpeedLimited | null }
+  /** The check right before a daemon write refused the command with one of the gate's own refusals (audited like the gate's). */
+  | { type: 'motion.refused_at_write'; function: string; owner: string; errorTag: string; reason: string };
 
 export interface CancelledCommand {
   readonly function: string;
@@ -292,6 +294,7 @@ export const motionMachine = setup({
       const failure = senderFailure(params.error);
       if (a && parentOf(self)) enqueue.sendParent({ type: 'motion.answer', requestId: a.requestId, ok: false, error: failure });
       if (a && failure._tag === 'TooFast') enqueue.emit({ type: 'motion.speed_limited', function: a.kind, owner: a.owner, outcome: 'refused', reason: failure.message, detail: null });
+      if (a && WRITE_TIME_REFUSALS.has(failure._tag)) enqueue.emit({ type: 'motion.refused_at_write', function: a.kind, owner: a.owner, errorTag: failure._tag, reason: failure.message });
       enqueue.assign({ lastError: failure.message, active: null, unknownMoves: [] });
     }),
     finish: enqueueActions(({ context, self, enqueue }, params: { outcome: MotionOutcome; details: string }) => {
@@ -524,8 +527,11 @@ function senderFailure(error: unknown): RpcFailure {
   return KNOWN_FAILURES.has(tagged._tag) ? (error as RpcFailure) : failureFromDaemon(tagged, 'connected');
 }
 
-/** Errors the executor raises that already are caller-facing. */
-const KNOWN_FAILURES: ReadonlySet<string> = new Set(['MotionCancelled', 'DaemonUnavailable', 'InterlockTripped', 'CommandRejected', 'Unsupported', 'TooFast']);
+/** The gate's refusals the write-time check (robot-runtime.ts `mayMove`) can give a command that passed the gate. */
+const WRITE_TIME_REFUSALS: ReadonlySet<string> = new Set(['InterlockTripped', 'LeaseHeld', 'RobotAsleep', 'MotorsCompliant']);
+
+/** Errors the executor raises that already are caller-facing (the write-time check gives the gate's own refusals). */
+const KNOWN_FAILURES: ReadonlySet<string> = new Set(['MotionCancelled', 'DaemonUnavailable', 'InterlockTripped', 'LeaseHeld', 'RobotAsleep', 'MotorsCompliant', 'CommandRejected', 'Unsupported', 'TooFast']);
 
 /** The reply's `speed_limited` field, present only when the speed limits changed the command. */
 function speedLimitedOf(limited: SpeedLimited | undefined): { speed_limited?: SpeedLimited } {

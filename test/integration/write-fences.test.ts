@@ -6,7 +6,8 @@
 // and one a stalled daemon applies after its caller gave up is undone before the stop confirms;
 // a ramp whose owner's lease lapsed writes nothing once another owner holds the lease, nor one whose
 // robot was put to sleep by someone else once the driver sees it asleep; a stop's hold goes to the
-// pose the robot holds now (HTTP), and is sent whenever the daemon is not live now (/ws/sdk).
+// pose the robot holds now (HTTP), and is sent whenever the daemon is not live now (/ws/sdk); a goto
+// that waited for a connection is checked again as it is written.
 import { afterEach, expect, test } from 'vitest';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from '../../src/adapters/daemon-http.ts';
 import type { Emulator } from '../../src/sim/emulator.ts';
@@ -227,4 +228,23 @@ test('/ws/sdk: a target a stalling daemon has received but not applied is undone
   await waitFor(idle, 5_000, 'the stop to be confirmed after the daemon resumed');
   // The late target was applied on resume, then the hold (sent on the same socket) after it.
   expect(emulator.snapshot().antennas.map((a) => Math.round(deg(a))), 'antennas back where the stop found them (°)').toEqual([0, 0]);
+}, 30_000);
+
+test("a goto queued behind busy connections is not written once its owner's lease has passed to another (checked as it is written)", async () => {
+  // A's goto takes the lease for 0.5 s; the daemon holds reads 1 s, so the goto waits for a connection.
+  const { emulator, call } = await startScene(['--lease-ttl', '0.5']);
+  expect((await call('acquire_lease', { owner: 'A', ttl_s: 0.5 })).result).toMatchObject({ status: 'held', owner: 'A' });
+  emulator.faults.apply({ routeDelays: [{ path: '/api/volume/*', responseMs: [1_000, 1_000] }] }, 1);
+  // Four reads take the four command connections (MAX_CONNECTIONS).
+  const reads = Array.from({ length: 4 }, () => call('get_volume', { device: 'speaker' }).catch(() => undefined));
+  await waitFor(() => emulator.received.filter((e) => e.path.startsWith('/api/volume')).length >= 4, 3_000, 'the reads to hold every connection');
+  const gotosBefore = emulator.received.filter((e) => e.path === '/api/move/goto').length;
+  const goto = call('goto_pose', { yaw: 20, duration_s: 0.5, owner: 'A' });
+  // A's lease lapses while the goto waits; B takes it.
+  await sleep(600);
+  expect((await call('acquire_lease', { owner: 'B', ttl_s: 10 })).result).toMatchObject({ status: 'held', owner: 'B' });
+  const answer = await goto;
+  await Promise.all(reads);
+  expect(answer.error?.data?._tag, "A's goto is refused as B's lease").toBe('LeaseHeld');
+  expect(emulator.received.filter((e) => e.path === '/api/move/goto').length, 'gotos written').toBe(gotosBefore);
 }, 30_000);
