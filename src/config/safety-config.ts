@@ -36,6 +36,22 @@ function settingNumber(layers: SafetyLayers, key: string): number | string | und
   return v;
 }
 
+/** A settings-file text value: absent, or a string; anything else is a configuration error (never silently the default). */
+function settingText(layers: SafetyLayers, key: string): string | undefined {
+  const v = layers.settingValue(key);
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new ConfigError(`settings file key ${key} must be a string (got ${Array.isArray(v) ? 'a list' : typeof v})`);
+  return str(v);
+}
+
+/** require_approval in the settings file: a comma-separated string or a list of names. */
+function settingNames(layers: SafetyLayers, key: string): string | undefined {
+  const v = layers.settingValue(key);
+  if (Array.isArray(v) && v.every((name) => typeof name === 'string')) return v.length === 0 ? 'none' : v.join(',');
+  if (v !== undefined && typeof v !== 'string') throw new ConfigError(`settings file key ${key} must be a list of function names or a comma-separated string`);
+  return str(v);
+}
+
 function envelope(layers: SafetyLayers) {
   // One layered choice (so its source is recorded): a file named by flag or env, else the settings object.
   const flagFile = str(layers.flags.envelope);
@@ -64,9 +80,9 @@ function speed(layers: SafetyLayers): SafetyPolicy['speed'] {
     const raw = layers.pick<string | number>(s.key, { flag: str(layers.flags[s.flag]), env: layers.envValue([s.env]), settings: settingNumber(layers, s.settings) }, DEFAULT_SPEED_LIMITS[s.field]);
     out[s.field] = numberIn(raw, `--${s.flag}`, Number.MIN_VALUE, MAX_SPEED_LIMITS[s.field]);
   }
-  const gotoPolicy = layers.pick('speedPolicy', { flag: str(layers.flags['speed-policy']), env: layers.envValue(['REACHY_SPEED_POLICY']), settings: str(layers.settingValue('speed_policy')) }, DEFAULT_SPEED_LIMITS.goto_policy);
+  const gotoPolicy = layers.pick('speedPolicy', { flag: str(layers.flags['speed-policy']), env: layers.envValue(['REACHY_SPEED_POLICY']), settings: settingText(layers, 'speed_policy') }, DEFAULT_SPEED_LIMITS.goto_policy);
   if (gotoPolicy !== 'refuse' && gotoPolicy !== 'stretch') throw new ConfigError(`--speed-policy must be refuse or stretch (got ${JSON.stringify(gotoPolicy)})`);
-  const realtimePolicy = layers.pick('realtimeSpeedPolicy', { flag: str(layers.flags['realtime-speed-policy']), env: layers.envValue(['REACHY_REALTIME_SPEED_POLICY']), settings: str(layers.settingValue('realtime_speed_policy')) }, DEFAULT_SPEED_LIMITS.realtime_policy);
+  const realtimePolicy = layers.pick('realtimeSpeedPolicy', { flag: str(layers.flags['realtime-speed-policy']), env: layers.envValue(['REACHY_REALTIME_SPEED_POLICY']), settings: settingText(layers, 'realtime_speed_policy') }, DEFAULT_SPEED_LIMITS.realtime_policy);
   if (realtimePolicy !== 'ramp' && realtimePolicy !== 'refuse') throw new ConfigError(`--realtime-speed-policy must be ramp or refuse (got ${JSON.stringify(realtimePolicy)})`);
   return Object.freeze({ ...out, goto_policy: gotoPolicy, realtime_policy: realtimePolicy }) as SafetyPolicy['speed'];
 }
@@ -78,7 +94,7 @@ function deadman(layers: SafetyLayers): number | null {
 }
 
 function approval(layers: SafetyLayers): SafetyPolicy['approval'] {
-  const listed = layers.pick<string | undefined>('requireApproval', { flag: str(layers.flags['require-approval']), env: layers.envValue(['REACHY_REQUIRE_APPROVAL']), settings: str(layers.settingValue('require_approval')) }, undefined);
+  const listed = layers.pick<string | undefined>('requireApproval', { flag: str(layers.flags['require-approval']), env: layers.envValue(['REACHY_REQUIRE_APPROVAL']), settings: settingNames(layers, 'require_approval') }, undefined);
   const functions = listed === undefined || listed.trim().toLowerCase() === 'none' ? [] : [...new Set(listed.split(',').map((f) => f.trim()).filter(Boolean))];
   for (const name of functions) if (!/^[a-z_]{1,64}$/.test(name)) throw new ConfigError(`--require-approval: ${JSON.stringify(name)} is not a function name`);
   const timeout = layers.pick<string | number>('approvalTimeoutS', { flag: str(layers.flags['approval-timeout']), env: layers.envValue(['REACHY_APPROVAL_TIMEOUT']), settings: settingNumber(layers, 'approval_timeout_s') }, DEFAULT_SAFETY_POLICY.approval.timeout_s);

@@ -194,6 +194,18 @@ describe('resolveConfig: the layers in memory, files through the injected reader
     expect(() => resolveConfig({ argv: ['--sim'], env: {}, settings: wide, files })).toThrow(/mechanical range/);
   });
 
+  test('safety settings of the wrong type in the settings file are refused, never silently the default; require_approval may be a list', () => {
+    const files = fakeFiles();
+    const layer = (doc: Record<string, unknown>) => settingsLayerFrom('/virtual/settings.json', doc);
+    expect(() => resolveConfig({ argv: ['--sim'], env: {}, settings: layer({ speed_policy: 1 }), files })).toThrow(/speed_policy must be a string/);
+    expect(() => resolveConfig({ argv: ['--sim'], env: {}, settings: layer({ realtime_speed_policy: ['ramp'] }), files })).toThrow(/realtime_speed_policy must be a string/);
+    expect(() => resolveConfig({ argv: ['--sim'], env: {}, settings: layer({ require_approval: { goto_pose: true } }), files })).toThrow(/require_approval must be a list/);
+    const listed = resolveConfig({ argv: ['--sim'], env: {}, settings: layer({ require_approval: ['goto_pose', 'play_move'] }), files });
+    expect(listed.safetyPolicy.approval.functions).toEqual(['goto_pose', 'play_move']);
+    expect(resolveConfig({ argv: ['--sim'], env: {}, settings: layer({ require_approval: 'goto_pose' }), files }).safetyPolicy.approval.functions).toEqual(['goto_pose']);
+    expect(resolveConfig({ argv: ['--sim'], env: {}, settings: layer({ speed_policy: 'stretch' }), files }).safetyPolicy.speed.goto_policy).toBe('stretch');
+  });
+
   test('a candidate settings object is a layer like the file: same precedence, same sources, no file read for it', () => {
     const files = fakeFiles();
     const settings = settingsLayerFrom('/virtual/settings.json', { device_id: 'candidate', nats_credentials_file: '/virtual/device.creds', transport_mode: 'http' });
