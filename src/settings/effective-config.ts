@@ -8,6 +8,7 @@
 import { CONFIG_KEYS, resolveConfig, type ConfigFileReads, type DriverConfig, type SettingsLayer, type Source } from '../config/config.ts';
 import { OPTIONAL_SETTINGS_KEYS, SETTINGS_DEFAULTS, SETTINGS_KEYS, type AppSettings } from './settings-schema.ts';
 import { narrowedAxes } from '../safety/envelope-view.ts';
+import { DEFAULT_SAFETY_POLICY } from '../safety/safety-policy.ts';
 
 /** Turns the credentials gate off for the fallback view only (see buildEffectiveView). */
 const INSECURE_ENV = 'DEVICE_CONNECT_ALLOW_INSECURE';
@@ -58,6 +59,15 @@ const CONFIG_VALUES: Readonly<Record<string, (c: DriverConfig) => unknown>> = {
   // The configured envelope's narrowed axes; the one in force may differ since (set_safety_policy).
   envelopeFile: (c) => narrowedAxes(c.safetyPolicy.envelope),
   mediaPolicy: (c) => c.mediaPolicy,
+  maxHeadSpeed: (c) => c.safetyPolicy.speed.head_deg_per_s,
+  maxHeadTranslationSpeed: (c) => c.safetyPolicy.speed.head_translation_mm_per_s,
+  maxBodySpeed: (c) => c.safetyPolicy.speed.body_deg_per_s,
+  maxAntennaSpeed: (c) => c.safetyPolicy.speed.antenna_deg_per_s,
+  speedPolicy: (c) => c.safetyPolicy.speed.goto_policy,
+  realtimeSpeedPolicy: (c) => c.safetyPolicy.speed.realtime_policy,
+  deadmanMs: (c) => c.safetyPolicy.deadman_ms ?? 'off',
+  requireApproval: (c) => c.safetyPolicy.approval.functions,
+  approvalTimeoutS: (c) => c.safetyPolicy.approval.timeout_s,
 };
 
 /** Driver defaults per settings key for the layer fallback (null where the default depends on other keys). */
@@ -79,6 +89,15 @@ const LAYER_DEFAULTS: Readonly<Record<keyof AppSettings, unknown>> = {
   reachy_prefix: 'reachy_mini',
   safety_envelope: null,
   media_policy: 'allow',
+  max_head_speed: DEFAULT_SAFETY_POLICY.speed.head_deg_per_s,
+  max_head_translation_speed: DEFAULT_SAFETY_POLICY.speed.head_translation_mm_per_s,
+  max_body_speed: DEFAULT_SAFETY_POLICY.speed.body_deg_per_s,
+  max_antenna_speed: DEFAULT_SAFETY_POLICY.speed.antenna_deg_per_s,
+  speed_policy: DEFAULT_SAFETY_POLICY.speed.goto_policy,
+  realtime_speed_policy: DEFAULT_SAFETY_POLICY.speed.realtime_policy,
+  deadman_ms: 'off',
+  require_approval: [],
+  approval_timeout_s: DEFAULT_SAFETY_POLICY.approval.timeout_s,
 };
 /** Every key the view answers: the reference's and the optional ones. */
 const VIEW_KEYS: ReadonlyArray<keyof AppSettings> = [...SETTINGS_KEYS, ...OPTIONAL_SETTINGS_KEYS];

@@ -2,7 +2,8 @@
 // (reference-driver.md §10, "Schema"), as one Effect Schema that validates PUT bodies, /api/validate
 // candidates and the saved file alike, plus the optional `safety_envelope` (README "Safety
 // envelope"; validated by the policy's own `envelopeFrom`, written only when set) and the optional
-// `media_policy` (allow | supervisor | deny, written only when set). Owns the
+// `media_policy` (allow | supervisor | deny, written only when set) and the optional safety keys
+// (speed limits and policies, dead-man, approval: src/settings/safety-settings.ts). Owns the
 // per-key rules (enums, booleans, string lengths, absolute paths) and the `{field, message}` issue shape; stricter than the reference on purpose
 // (§12.15: `transport_mode` was not validated, unknown keys were ignored). Does not own precedence
 // or cross-key checks (src/config/config.ts `resolveConfig` does those) nor any file I/O.
@@ -13,6 +14,7 @@ import * as SchemaIssue from 'effect/SchemaIssue';
 import { DEVICE_ID_PATTERN, TENANT_PATTERN } from '../protocol/subjects.ts';
 import { isMediaPolicyMode, MEDIA_POLICY_MODES, type MediaPolicyMode } from '../safety/media-policy.ts';
 import { ENVELOPE_AXES, envelopeFrom, MECHANICAL_RANGES, type AxisRange, type EnvelopeAxis } from '../safety/safety-policy.ts';
+import { SAFETY_SETTING_KEYS, safetySettings, type SafetySettings } from './safety-settings.ts';
 
 /** Paths: Linux PATH_MAX; longer values cannot name a file anyway. */
 export const MAX_PATH_LENGTH = 4096;
@@ -23,7 +25,7 @@ export const MAX_URLS_LENGTH = 4096;
 /** Glob patterns and the compatibility prefix are short words. */
 export const MAX_SHORT_TEXT_LENGTH = 256;
 
-export interface AppSettings {
+export interface AppSettings extends SafetySettings {
   readonly use_portal: boolean;
   readonly nats_credentials_file: string;
   readonly device_id: string;
@@ -66,7 +68,7 @@ export const SETTINGS_DEFAULTS: AppSettings = Object.freeze({
 
 export const SETTINGS_KEYS: ReadonlyArray<keyof AppSettings> = Object.freeze(Object.keys(SETTINGS_DEFAULTS) as Array<keyof AppSettings>);
 /** Keys beyond the reference's: absent from the defaults and written only when set (the reference's file stays as it was). */
-export const OPTIONAL_SETTINGS_KEYS: ReadonlyArray<keyof AppSettings> = Object.freeze(['safety_envelope', 'media_policy'] as const);
+export const OPTIONAL_SETTINGS_KEYS: ReadonlyArray<keyof AppSettings> = Object.freeze(['safety_envelope', 'media_policy', ...SAFETY_SETTING_KEYS]);
 const KNOWN_KEYS: ReadonlyArray<string> = [...SETTINGS_KEYS, ...OPTIONAL_SETTINGS_KEYS];
 
 export interface FieldIssue {
@@ -153,11 +155,13 @@ export function decodeSettings(input: unknown): SettingsDecode {
     if (typeof value === 'string' && refused[value.toLowerCase()] !== undefined) issues.push({ field, message: refused[value.toLowerCase()] ?? '' });
   }
   if (issues.length > 0) return { ok: false, issues };
-  const { safety_envelope: envelopeDoc, media_policy: mediaDoc, ...reference } = record;
+  const { safety_envelope: envelopeDoc, media_policy: mediaDoc, ...rest } = record;
   const envelope = envelopeSetting(envelopeDoc, issues);
   const media = mediaPolicySetting(mediaDoc, issues);
+  const safety = safetySettings(rest, issues);
+  const reference = Object.fromEntries(Object.entries(rest).filter(([key]) => !(SAFETY_SETTING_KEYS as readonly string[]).includes(key)));
   const result = decodeStruct(reference);
-  if (Result.isSuccess(result) && issues.length === 0) return { ok: true, settings: Object.freeze({ ...result.success, ...(envelope ? { safety_envelope: envelope } : {}), ...(media ? { media_policy: media } : {}) }) };
+  if (Result.isSuccess(result) && issues.length === 0) return { ok: true, settings: Object.freeze({ ...result.success, ...safety, ...(envelope ? { safety_envelope: envelope } : {}), ...(media ? { media_policy: media } : {}) }) };
   if (Result.isSuccess(result)) return { ok: false, issues };
   const seen = new Set<string>();
   for (const issue of formatIssues(result.failure.issue).issues) {

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { mergeChanges } from '../../src/settings/settings-changes.ts';
-import { SETTINGS_DEFAULTS } from '../../src/settings/settings-schema.ts';
+import { OPTIONAL_SETTINGS_KEYS, SETTINGS_DEFAULTS } from '../../src/settings/settings-schema.ts';
 import { call, startHarness, type Harness } from './settings-harness.ts';
 
 const FULL = {
@@ -198,6 +198,33 @@ describe('media_policy (issue 13 part 3): the settings field of --media-policy',
   });
 });
 
+describe('the safety keys of the settings file (speed limits, speed policies, dead-man, approval)', () => {
+  test('a file the driver runs with is read, shown and kept by a save (the page answered 409 on it, and PUT dropped the keys)', async () => {
+    const h = await startHarness();
+    try {
+      const token = h.token();
+      writeFileSync(h.settingsFile, JSON.stringify({ ...FULL, max_head_speed: 50, deadman_ms: 2_000, require_approval: ['goto_pose'], speed_policy: 'stretch' }));
+      const got = await call(h.server.url, 'GET', '/api/settings', { token });
+      expect(got.status).toBe(200);
+      expect(got.json).toMatchObject({ max_head_speed: 50, deadman_ms: 2_000, require_approval: ['goto_pose'], speed_policy: 'stretch' });
+      const effective = (await call(h.server.url, 'GET', '/api/effective', { token })).json;
+      expect(effective.max_head_speed).toEqual({ value: 50, source: 'settings' });
+      expect(effective.deadman_ms).toEqual({ value: 2_000, source: 'settings' });
+      expect(effective.require_approval).toEqual({ value: ['goto_pose'], source: 'settings' });
+      // A save of another key keeps them.
+      expect((await call(h.server.url, 'PATCH', '/api/settings', { token, json: { tenant: 'lab' } })).status).toBe(200);
+      expect(JSON.parse(readFileSync(h.settingsFile, 'utf8'))).toMatchObject({ tenant: 'lab', max_head_speed: 50, deadman_ms: 2_000, require_approval: ['goto_pose'], speed_policy: 'stretch' });
+      // Out of the driver's bounds: refused naming the key, the file untouched.
+      const bad = await call(h.server.url, 'PATCH', '/api/settings', { token, json: { max_body_speed: 5_000, deadman_ms: 5, speed_policy: 'fast', require_approval: 'Goto Pose' } });
+      expect(bad.status).toBe(422);
+      expect(bad.json.issues.map((i: { field: string }) => i.field).sort()).toEqual(['deadman_ms', 'max_body_speed', 'require_approval', 'speed_policy']);
+      expect(JSON.parse(readFileSync(h.settingsFile, 'utf8')).deadman_ms).toBe(2_000);
+    } finally {
+      await h.stop();
+    }
+  });
+});
+
 describe('/api/effective: which layer wins per key', () => {
   const saved = { ...FULL, tenant: 'from-settings' };
 
@@ -215,7 +242,8 @@ describe('/api/effective: which layer wins per key', () => {
       expect(r.json.messaging_backend).toEqual({ value: 'nats', source: 'settings' });
       expect(r.json.portal_credentials_glob).toEqual({ value: '*.creds.json', source: 'settings' });
       // The reference's keys and the optional safety_envelope and media_policy.
-      expect(Object.keys(r.json).sort()).toEqual([...Object.keys(FULL), 'safety_envelope', 'media_policy'].sort());
+      expect(Object.keys(r.json).sort()).toEqual([...Object.keys(FULL), ...OPTIONAL_SETTINGS_KEYS].sort());
+      expect(r.json.max_head_speed).toEqual({ value: 200, source: 'default' });
       expect(r.json.media_policy).toEqual({ value: 'allow', source: 'default' });
       for (const entry of Object.values(r.json) as Array<{ source: string }>) expect(['flag', 'env', 'settings', 'credentials', 'default', 'derived']).toContain(entry.source);
     } finally {
