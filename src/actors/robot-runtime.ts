@@ -143,12 +143,33 @@ function connectionActors(link: () => DaemonLink, toRoot: (event: ReportEvent) =
         cleanups.push(sdk.on('daemon_status', (push) => toRoot(statusReport(push as unknown as DaemonStatus))));
         cleanups.push(sdk.on('close', (info) => sendBack({ type: 'daemon.lost', reason: `daemon socket closed: ${info.reason}` })));
       } else {
-        const timer = setInterval(() => {
-          http.daemonStatus().then((status) => toRoot(statusReport(status)), (error: unknown) => sendBack({ type: 'daemon.lost', reason: messageOf(error) }));
-        }, HTTP_STATUS_POLL_MS);
-        cleanups.push(() => clearInterval(timer));
+        // One poll at a time, the next HTTP_STATUS_POLL_MS after the last answered: a slow daemon
+        // never has several polls holding the connections motion needs.
+        let stopped = false;
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const poll = (): void => {
+          http.daemonStatus().then(
+            (status) => {
+              if (stopped) return;
+              toRoot(statusReport(status));
+              timer = setTimeout(poll, HTTP_STATUS_POLL_MS);
+            },
+            (error: unknown) => {
+              if (!stopped) sendBack({ type: 'daemon.lost', reason: messageOf(error) });
+            },
+          );
+        };
+        timer = setTimeout(poll, HTTP_STATUS_POLL_MS);
+        cleanups.push(() => {
+          stopped = true;
+          clearTimeout(timer);
+        });
       }
       cleanups.push(moves.on('close', (info) => sendBack({ type: 'daemon.lost', reason: `move updates closed: ${info.reason}` })));
+      // A socket that closed while the probe still waited for the other one closed unheard: the
+      // link is not up (it reconnects from the lost state like any other loss).
+      const down = [moves, ...(sdk ? [sdk] : [])].find((socket) => !socket.connected);
+      if (down) queueMicrotask(() => sendBack({ type: 'daemon.lost', reason: `${down === moves ? 'move updates' : 'daemon socket'} closed while the link was being probed` }));
       return () => {
         for (const cleanup of cleanups) cleanup();
       };

@@ -1,8 +1,9 @@
 // A TCP proxy in front of the daemon emulator that can hold back the daemon's answer to the next
 // WebSocket upgrade on one path (a daemon whose /ws/sdk handshake completes after its HTTP API is
 // back), and says which WebSockets on that path are open right now (their `101` reached the
-// client and neither side has closed). Bytes pass unchanged otherwise. While the emulator is down,
-// the proxy accepts the TCP connection and closes it at once (the client sees a dropped link).
+// client and neither side has closed). It can also cut every connection on a path now, and refuse
+// new ones on a path (accepted, then closed: the client sees a dropped link). Bytes pass unchanged
+// otherwise. While the emulator is down, the proxy accepts the TCP connection and closes it at once.
 // Owns its sockets only; not a daemon feature.
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +16,10 @@ export interface UpgradeHoldProxy {
   holdNextUpgrade(path: string, ms: number): void;
   /** WebSockets on `path` whose 101 reached the client and that are still open. */
   openWebSockets(path: string): number;
+  /** Destroys every connection on `path` now (both sides). */
+  cut(path: string): void;
+  /** While on, new connections on `path` are closed as soon as their request arrives. */
+  refuse(path: string, on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -28,6 +33,8 @@ function requestPath(head: Buffer): string {
 export async function startUpgradeHoldProxy(target: { readonly host: string; readonly port: number }): Promise<UpgradeHoldProxy> {
   const open = new Map<string, number>();
   const holds = new Map<string, number>();
+  const byPath = new Map<string, Set<Socket>>();
+  const refused = new Set<string>();
   const sockets = new Set<Socket>();
   const track = (socket: Socket) => {
     sockets.add(socket);
@@ -39,6 +46,11 @@ export async function startUpgradeHoldProxy(target: { readonly host: string; rea
     track(client);
     client.once('data', (head: Buffer) => {
       const path = requestPath(head);
+      if (refused.has(path)) return void client.destroy();
+      const onPath = byPath.get(path) ?? new Set<Socket>();
+      byPath.set(path, onPath);
+      onPath.add(client);
+      client.on('close', () => onPath.delete(client));
       const upstream = connect(target.port, target.host);
       track(upstream);
       let held: Buffer[] | null = null;
@@ -92,6 +104,10 @@ export async function startUpgradeHoldProxy(target: { readonly host: string; rea
     url: `http://127.0.0.1:${port}`,
     holdNextUpgrade: (path, ms) => void holds.set(path, ms),
     openWebSockets: (path) => open.get(path) ?? 0,
+    cut: (path) => {
+      for (const socket of byPath.get(path) ?? []) socket.destroy();
+    },
+    refuse: (path, on) => void (on ? refused.add(path) : refused.delete(path)),
     async close() {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

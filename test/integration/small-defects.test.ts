@@ -31,6 +31,33 @@ async function scene(id: string, argv: ReadonlyArray<string> = FAST, overrides =
 const daemonCommands = (received: readonly ReceivedCommand[]) =>
   received.filter((r) => r.method === 'POST' || (r.transport === 'ws' && r.path === SDK_PATH));
 
+test('move updates that close while the link is probed for /ws/sdk: the link never reads connected until they are open again', async () => {
+  const MOVES_PATH = '/api/move/ws/updates';
+  const emulator: Emulator = await startEmulator({ timeScale: 0.05 });
+  const proxy: UpgradeHoldProxy = await startUpgradeHoldProxy({ host: emulator.host, port: emulator.port });
+  cleanups.push(() => emulator.close(), () => proxy.close());
+  const s = await scene('defect-probe-close', ['--no-media'], { daemonBaseUrl: proxy.url });
+  await expect.poll(async () => (await s.status()).connection_state === 'connected' && proxy.openWebSockets(SDK_PATH) === 1 && proxy.openWebSockets(MOVES_PATH) === 1, { timeout: 10_000 }).toBe(true);
+  // /ws/sdk drops and its next handshake completes 1.5 s late; meanwhile move updates drop and cannot come back.
+  proxy.holdNextUpgrade(SDK_PATH, 1_500);
+  proxy.cut(SDK_PATH);
+  await expect.poll(async () => (await s.status()).connection_state, { timeout: 3_000 }).not.toBe('connected');
+  await sleep(300);
+  proxy.refuse(MOVES_PATH, true);
+  proxy.cut(MOVES_PATH);
+  const contradictions: string[] = [];
+  const until = Date.now() + 3_500;
+  while (Date.now() < until) {
+    const state = (await s.status()).connection_state;
+    if (state === 'connected' && proxy.openWebSockets(MOVES_PATH) === 0) contradictions.push(`connected while move updates are closed (at ${until - Date.now()} ms before the end)`);
+    await sleep(100);
+  }
+  // Before 2026-12-06 the close was unheard: connected, move updates down, for as long as they stayed down.
+  expect(contradictions).toEqual([]);
+  proxy.refuse(MOVES_PATH, false);
+  await expect.poll(async () => (await s.status()).connection_state === 'connected' && proxy.openWebSockets(MOVES_PATH) === 1, { timeout: 10_000 }).toBe(true);
+}, 30_000);
+
 test('get_imu on the Lite robot answers Unsupported, not DaemonUnavailable', async () => {
   const s = await scene('defect-imu');
   const imu = await s.call('get_imu');
