@@ -500,7 +500,7 @@ async function composeDriver(config: DriverConfig, overrides: DriverOverrides, s
   let meshHeld = meshOptionsFor(config, held.servers, meshParts);
   const device = (overrides.prepareDeviceRuntime ?? prepareDeviceRuntime)(() => meshHeld);
   const wiring: MediaWiring = {
-    daemon: () => (held.robot as RobotRuntime).daemonHttp(),
+    daemon: () => (held.robot as RobotRuntime).mediaHttp(),
     audioSwitches: () => rootOf(held).getSnapshot().context.audio,
     toRoot: (event) => rootOf(held).send(event),
     emitEvent: (name, payload) => held.mesh?.emitEvent(name, payload),

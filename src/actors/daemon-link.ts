@@ -41,6 +41,13 @@ export type TransportMode = 'auto' | 'websocket' | 'http';
  * behind the first ones for a whole round trip each. Stops are tiny; 16 covers any realistic burst.
  */
 export const STOP_LANE_CONNECTIONS = 16;
+/**
+ * Sockets of the media lane: camera release/acquire, media status and sound uploads (up to 25 MiB,
+ * 60 s) each hold one while the daemon works; on their own two, a slow media route never makes a
+ * goto wait for a connection (it took 4.3 s behind four slow releases) — two let a sound upload and
+ * a status read run together.
+ */
+export const MEDIA_LANE_CONNECTIONS = 2;
 
 export interface DaemonLink {
   readonly baseUrl: string;
@@ -50,6 +57,8 @@ export interface DaemonLink {
    * daemon is holding (each holds a connection until its deadline).
    */
   readonly stops: DaemonHttpClient;
+  /** The media lane: media and sound calls on their own connections (MEDIA_LANE_CONNECTIONS). */
+  readonly media: DaemonHttpClient;
   /** Absent in `http` transport mode. */
   readonly sdk: DaemonSdkSocket | undefined;
   readonly moves: DaemonMoveUpdates;
@@ -63,6 +72,7 @@ export function openDaemonLink(baseUrl: string, transportMode: TransportMode, da
     baseUrl,
     http: new DaemonHttpClient({ baseUrl, ...transport }),
     stops: new DaemonHttpClient({ baseUrl, ...transport, connections: STOP_LANE_CONNECTIONS }),
+    media: new DaemonHttpClient({ baseUrl, ...transport, connections: MEDIA_LANE_CONNECTIONS }),
     sdk: transportMode !== 'http' ? new DaemonSdkSocket({ baseUrl, ...transport }) : undefined,
     moves: new DaemonMoveUpdates({ baseUrl, ...transport }),
     unsubscribe: [],
@@ -71,7 +81,7 @@ export function openDaemonLink(baseUrl: string, transportMode: TransportMode, da
 
 export async function closeDaemonLink(link: DaemonLink): Promise<void> {
   for (const u of link.unsubscribe) u();
-  await Promise.all([link.sdk?.close(), link.moves.close(), link.http.close(), link.stops.close()]);
+  await Promise.all([link.sdk?.close(), link.moves.close(), link.http.close(), link.stops.close(), link.media.close()]);
 }
 
 function isMotorMode(value: unknown): value is MotorMode {

@@ -99,8 +99,8 @@ export interface RobotRuntime {
    */
   retarget(daemonBaseUrl: string, transportMode: TransportMode): Promise<RetargetResult>;
   readonly daemonBaseUrl: string;
-  /** The daemon HTTP client of the current link (swapped by `retarget`). */
-  daemonHttp(): DaemonHttpClient;
+  /** The media lane of the current link (swapped by `retarget`): media and sound calls, on their own connections. */
+  mediaHttp(): DaemonHttpClient;
   stop(): Promise<void>;
 }
 
@@ -249,7 +249,7 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
     get daemonBaseUrl() {
       return link.baseUrl;
     },
-    daemonHttp: () => link.http,
+    mediaHttp: () => link.media,
     startLink,
     async retarget(daemonBaseUrl, transportMode) {
       // Letting go of a robot must not leave it moving unsupervised: stop on the old link first,
