@@ -605,11 +605,20 @@ function brokerUrlsOf({ flags, layers }: Resolving, credentials: LoadedCredentia
     try {
       parsedUrl = new URL(url);
     } catch {
-      throw new ConfigError(`broker URL ${JSON.stringify(url)} is not a URL`);
+      throw new ConfigError(`broker URL ${JSON.stringify(withoutUserInfo(url))} is not a URL`);
     }
-    if (!['nats:', 'tls:'].includes(parsedUrl.protocol)) throw new ConfigError(`broker URL ${JSON.stringify(url)} must use nats:// or tls://`);
+    if (!['nats:', 'tls:'].includes(parsedUrl.protocol)) throw new ConfigError(`broker URL ${JSON.stringify(withoutUserInfo(url))} must use nats:// or tls://`);
+    // The NATS client does not authenticate with a URL's user info: it would only be printed (start-up log, status).
+    if (parsedUrl.username !== '' || parsedUrl.password !== '') {
+      throw new ConfigError(`broker URL ${JSON.stringify(withoutUserInfo(url))} carries a user name or password, which is not used to connect: give the broker credentials as a .creds file (--credentials-file)`);
+    }
   }
   return messagingUrls;
+}
+
+/** A URL as it may be shown: whatever sits between `//` and the first `@` (a user name, a password) replaced. */
+function withoutUserInfo(url: string): string {
+  return url.replace(/^([^/]*\/\/)[^/]*@/, '$1***@');
 }
 
 /** TLS files: flags, then env, then the credentials file's section; each must exist, and mTLS needs both halves. */

@@ -108,6 +108,19 @@ describe('refusals (exit code 2 in the CLI)', () => {
     expect(() => loadConfig({ argv, env })).toThrow(message);
   });
 
+  test('a broker URL with a user name or password is refused, and the refusal does not repeat the password', () => {
+    for (const url of ['nats://alice:S3cretPw@127.0.0.1:4222', 'nats://S3cretPw@broker:4222', 'ftp://alice:S3cretPw@broker', 'nats://alice:S3cretPw@[bad']) {
+      let message = '';
+      try {
+        loadConfig({ argv: ['--messaging-url', url], env: insecure });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message, url).toMatch(/user name or password|must use nats|is not a URL/);
+      expect(message, url).not.toContain('S3cretPw');
+    }
+  });
+
   test('`on` counts as true for DEVICE_CONNECT_ALLOW_INSECURE (the reference rejected it)', () => {
     expect(loadConfig({ argv: [], env: { ...NO_SETTINGS, DEVICE_CONNECT_ALLOW_INSECURE: 'on' } }).allowInsecure).toBe(true);
   });
