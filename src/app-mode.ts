@@ -10,7 +10,8 @@ import { loadConfig } from './adapters/config-files.ts';
 import { ConfigError, loadSettingsServerConfig, type DriverConfig, type LoadConfigInput } from './config/config.ts';
 import { createLiveView } from './actors/live-view.ts';
 import { adviceForConfigError, adviceForRestart } from './settings/settings-advice.ts';
-import { createLogger } from './logging/logger.ts';
+import { createLogger, setLogLevel } from './logging/logger.ts';
+import { messageOf } from './errors.ts';
 import { chooseBrokers, type PrivateBroker } from './adapters/private-nats-server.ts';
 import { startDriver, startPolicy, type RunningDriver } from './driver.ts';
 import type { SettingsAuditChange } from './adapters/settings-http/settings-audit-change.ts';
@@ -48,7 +49,12 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
       config = loadConfig(input);
       startPolicy(config);
     } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
+      // Anything else that stops the configuration loading (a file that cannot be read) keeps the page up too: it is where it gets fixed.
+      if (!(error instanceof ConfigError)) {
+        log.error('the configuration could not be read; the driver waits for valid settings', { error: messageOf(error) });
+        configError = `the configuration could not be read: ${messageOf(error)}`;
+        return { ok: false, error: configError, issues: [], error_tag: 'ConfigUnreadable', started: false };
+      }
       log.warn('configuration not usable yet; the driver waits for valid settings', { error: error.message });
       running?.recordChange({ kind: 'reconfigure_refused', reason: error.message, owner: 'settings', fields: { error_tag: error._tag } });
       const advice = adviceForConfigError(error);
@@ -57,6 +63,9 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
       return { ok: false, error: advice.error, issues: advice.issues, error_tag: error._tag, started: false };
     }
     configError = null;
+    // What `run` says at start (a credentials file others can read, insecure mode…), said for each accepted configuration.
+    setLogLevel(config.logLevel);
+    for (const warning of config.warnings) log.warn(warning);
     if (!running) {
       const choice = await chooseBrokers(config);
       broker = choice.broker;

@@ -11,9 +11,15 @@ import { CredentialsError, MAX_CREDENTIALS_FILE_BYTES, parseCredentialsText, typ
 /** Reads the settings JSON if present; a present but broken file is a ConfigError, not "defaults". */
 export function readSettingsFile(path: string): SettingsLayer | undefined {
   if (!existsSync(path)) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read settings file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
   let doc: unknown;
   try {
-    doc = JSON.parse(readFileSync(path, 'utf8'));
+    doc = JSON.parse(text);
   } catch {
     throw new ConfigError(`settings file ${path} is not valid JSON`);
   }
@@ -34,7 +40,12 @@ export function loadCredentialsFile(path: string): { credentials: LoadedCredenti
     throw new CredentialsError(`cannot read credentials file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
   }
   if (size > MAX_CREDENTIALS_FILE_BYTES) throw new CredentialsError(`credentials file ${path} is larger than ${MAX_CREDENTIALS_FILE_BYTES} bytes`);
-  const text = readFileSync(path, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new CredentialsError(`cannot read credentials file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
   let credentials: LoadedCredentials;
   try {
     credentials = parseCredentialsText(text, path);
@@ -57,7 +68,12 @@ export function newestMatch(dir: string, glob: string): string | undefined {
   for (const name of entries) {
     if (!pattern.test(name)) continue;
     const path = join(dir, name);
-    const st = statSync(path);
+    let st: ReturnType<typeof statSync>;
+    try {
+      st = statSync(path);
+    } catch {
+      continue; // a dangling link, or a file removed since the listing (a credentials rotation)
+    }
     if (st.isFile() && (!best || st.mtimeMs > best.mtime)) best = { path, mtime: st.mtimeMs };
   }
   return best?.path;

@@ -10,6 +10,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { startWithSettings, type AppHandle } from '../../src/app-mode.ts';
+import { setLogSink } from '../../src/logging/logger.ts';
 import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
 import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
 import { fakeRegistry, openClient, recorder, rpc, type FakeRegistry } from '../harness/mesh-peer.ts';
@@ -69,7 +70,16 @@ test('the settings app serves before the configuration is valid and says why the
 });
 
 test('saving valid settings starts the driver; a new broker then moves the mesh without a restart', async () => {
-  const insecure = await api('PUT', '/api/settings', { ...baseSettings(), allow_insecure: true });
+  const logged: string[] = [];
+  setLogSink((line) => logged.push(line));
+  let insecure: { status: number; json: any };
+  try {
+    insecure = await api('PUT', '/api/settings', { ...baseSettings(), allow_insecure: true });
+  } finally {
+    setLogSink((line) => void process.stderr.write(line + '\n'));
+  }
+  // What `run` warns about at start is said in app mode too (it said nothing before 2026-12-06).
+  expect(logged.some((line) => line.includes(' WARN ') && line.includes('DEVICE_CONNECT_RPC_ALLOW is not set'))).toBe(true);
   expect(insecure.status).toBe(200);
   expect(insecure.json.applied).toMatchObject({ ok: true, started: true });
   const first = app.driver()!;

@@ -1,13 +1,13 @@
 // Configuration: one precedence (flags > env > settings file > defaults) with the winning layer
 // recorded per key; every bad value is a ConfigError (the CLI turns it into exit code 2); the
 // security gate of device-connect-protocol.md §3.5; credentials never readable from the result.
-import { mkdtempSync, writeFileSync, chmodSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, chmodSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { createUser } from '@nats-io/nkeys';
 import { describe, expect, test } from 'vitest';
-import { loadConfig } from '../../src/adapters/config-files.ts';
+import { loadConfig, newestMatch } from '../../src/adapters/config-files.ts';
 import { ConfigError, parseTarget, resolveConfig, settingsLayerFrom, type ConfigFileReads } from '../../src/config/config.ts';
 import { parseCredentialsText } from '../../src/config/credentials.ts';
 import { mediaOptions } from '../../src/driver.ts';
@@ -274,5 +274,14 @@ describe('verified callers and the media policy (issue 13)', () => {
     expect(resolveConfig({ argv: ['--sim'], env: {}, settings: { path: '/s.json', values: { media_policy: 'deny' } }, files }).mediaPolicy).toBe('deny');
     expect(() => resolve(['--media-policy', 'off'])).toThrow(/allow, supervisor or deny/);
     expect(() => resolve(['--media-policy', 'deny', '--monitors', 'audio'])).toThrow(/--monitors/);
+  });
+});
+
+describe('portal credentials directory', () => {
+  test('a dangling link or an entry removed since the listing is skipped, not a crash; the newest regular match wins', () => {
+    const portal = mkdtempSync(join(tmpdir(), 'rmd-portal-'));
+    writeFileSync(join(portal, 'old.creds.json'), '{}');
+    symlinkSync(join(portal, 'gone.creds.json'), join(portal, 'dangling.creds.json'));
+    expect(newestMatch(portal, '*.creds.json')).toBe(join(portal, 'old.creds.json'));
   });
 });
