@@ -20,6 +20,13 @@ export const RECONNECT_INITIAL_DELAY_MS = 100;
  * plus a loopback/LAN handshake keeps that with margin, at ≤ 1 attempt/s while it is away.
  */
 export const RECONNECT_MAX_DELAY_MS = 1_000;
+/**
+ * A connection that stayed open this long was a working one: when it drops, reconnecting starts
+ * again from the first delay. One that closes sooner (an endpoint that accepts the upgrade and
+ * drops it: a crashing handler, a half-started daemon) keeps the back-off climbing to its cap,
+ * instead of reconnecting (and logging) ~20 times a second.
+ */
+export const STABLE_OPEN_MS = 2_000;
 /** Upgrade deadline: the daemon answers it in milliseconds; longer means a wedged server. */
 export const HANDSHAKE_TIMEOUT_MS = 2_000;
 /** Liveness probe period: a silent socket (move updates) is still checked every second. */
@@ -368,7 +375,6 @@ export class ReconnectingSocket {
       if (this.#socket !== socket) return;
       opened = true;
       this.#state = 'open';
-      this.#attempt = 0;
       this.#openedAt = performance.now();
       this.#lastFrameMono = this.#openedAt;
       this.#lastReadMono = this.#openedAt;
@@ -404,6 +410,7 @@ export class ReconnectingSocket {
       const reason = this.#closeReason ?? (reasonBuffer.length > 0 ? reasonBuffer.toString('utf8') : `closed with code ${code}`);
       if (opened) {
         const info: CloseInfo = { code, reason, openForMs: Math.round(performance.now() - this.#openedAt) };
+        if (info.openForMs >= STABLE_OPEN_MS) this.#attempt = 0;
         this.#log.warn('disconnected', { url: this.url, code, reason });
         this.#events.emit('close', info);
       } else {

@@ -181,6 +181,30 @@ describe('connection loss', () => {
     expect(deaf.connections).toBe(2);
   });
 
+  test('an endpoint that accepts the upgrade and drops it at once: the back-off keeps climbing to its cap (it restarted at 100 ms every time)', async () => {
+    const http = createHttpServer();
+    const wss = new WebSocketServer({ server: http });
+    let accepted = 0;
+    wss.on('connection', (socket: WebSocket) => {
+      accepted += 1;
+      socket.close(1011, 'handler crashed');
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    cleanups.push(async () => {
+      for (const client of wss.clients) client.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    });
+    const sdk = new DaemonSdkSocket({ baseUrl: `http://127.0.0.1:${(http.address() as AddressInfo).port}` });
+    cleanups.push(() => sdk.close());
+    const attempts: number[] = [];
+    sdk.on('reconnecting', (info) => void attempts.push(info.attempt));
+    await sleep(3_000);
+    // Uncapped, the attempts climb; at ~100 ms a cycle 3 s would be ~25 accepts, at the 1 s cap a handful more than the climb.
+    expect(Math.max(...attempts)).toBeGreaterThanOrEqual(4);
+    expect(accepted).toBeLessThan(15);
+  });
+
   test('close() stops reconnecting: state closed, sends refused as closed', async () => {
     const { emulator, sdk } = await setup();
     await emulator.stop();
