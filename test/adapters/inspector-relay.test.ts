@@ -7,7 +7,7 @@ import { networkInterfaces } from 'node:os';
 import { afterEach, expect, test } from 'vitest';
 import { WebSocket } from 'ws';
 import { createActor, createMachine } from 'xstate';
-import { startInspectorRelay, type InspectorRelay } from '../../src/adapters/inspector-relay.ts';
+import { RELAY_MAX_MESSAGE_BYTES, startInspectorRelay, type InspectorRelay } from '../../src/adapters/inspector-relay.ts';
 import { createStateInspector, type StateInspector } from '../../src/adapters/state-inspector.ts';
 import { setLogSink } from '../../src/logging/logger.ts';
 
@@ -74,3 +74,23 @@ test('the driver logs that the relay is not reachable, then that it is connected
   actor.stop();
   expect(lines.filter((l) => UNREACHABLE.test(l)).length).toBe(1);
 }, 20_000);
+
+test("the relay refuses a web page of another origin and a foreign Host name; a message over the bound closes its sender", async () => {
+  const relay = await startInspectorRelay('127.0.0.1', 0);
+  cleanups.push(() => relay.close());
+  const opens = (options: ConstructorParameters<typeof WebSocket>[2]) =>
+    new Promise<boolean>((resolve) => {
+      const ws = new WebSocket(relay.wsUrl, options);
+      ws.once('open', () => (ws.close(), resolve(true)));
+      ws.once('error', () => resolve(false));
+    });
+  expect(await opens({})).toBe(true);
+  expect(await opens({ origin: relay.url })).toBe(true);
+  expect(await opens({ origin: 'https://evil.example' })).toBe(false);
+  expect(await opens({ headers: { host: `attacker.example:${new URL(relay.url).port}` } })).toBe(false);
+  const sender = new WebSocket(relay.wsUrl);
+  await new Promise((resolve) => sender.once('open', resolve));
+  const closed = new Promise<number>((resolve) => sender.once('close', (code) => resolve(code)));
+  sender.send('x'.repeat(RELAY_MAX_MESSAGE_BYTES + 1));
+  expect(await closed).toBe(1009);
+});
