@@ -234,6 +234,8 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
   // Logged when the adapters are made: their sockets start connecting now, the probe at `startLink`.
   log.info('robot link starting', { daemon: options.daemonBaseUrl, transport: link.sdk ? 'websocket' : 'http' });
   let linkStarted = false;
+  /** Set by stop(): a retarget still waiting for the old robot to settle then opens nothing. */
+  let stopped = false;
   const startLink = () => {
     if (linkStarted || driver.getSnapshot().status !== 'active') return;
     linkStarted = true;
@@ -255,6 +257,8 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
       // Letting go of a robot must not leave it moving unsupervised: stop on the old link first,
       // and stay while it is reachable and has not settled (nothing would watch a late move there).
       const unsettled = await leaveRobot(driver);
+      // Stopped while it waited for the robot to settle: nothing to move to (a link opened now would never be closed).
+      if (stopped) return { ok: false, error: new StopUnconfirmed({ message: 'the driver stopped before it left the robot', daemon: link.baseUrl, reason: 'driver stopped' }) };
       if (unsettled !== null && children().connection.getSnapshot().value === 'connected') {
         return { ok: false, error: new StopUnconfirmed({ message: `the robot at ${link.baseUrl} has not settled (${unsettled}); the driver stays on it: apply again once it has stopped`, daemon: link.baseUrl, reason: unsettled }) };
       }
@@ -274,6 +278,7 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
     recordAccepted: (info) => trail.accepted(info),
     recordChange: (change) => trail.change(change),
     async stop() {
+      stopped = true;
       for (const s of subscriptions) s.unsubscribe();
       trail.stop();
       driver.send({ type: 'link.stop' });

@@ -2,7 +2,8 @@
 // is leaving and stays until that robot has settled — an apply made while the old daemon delays its
 // stops past LEAVE_SETTLE_WAIT_MS is refused (StopUnconfirmed, audited, nothing else changed) instead of
 // leaving a move running where nothing would watch it; the next apply, once the stop went through,
-// moves the link. An unreachable old daemon does not hold the driver back.
+// moves the link. An unreachable old daemon does not hold the driver back, and a driver stopped while
+// a retarget waits opens no link to the new daemon.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
 import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
 import { fakeRegistry, openClient, recorder, rpc } from '../harness/mesh-peer.ts';
 import { startTestDriver, waitFor, type TestDriver } from '../harness/driver-harness.ts';
+import { startUpgradeHoldProxy } from '../harness/upgrade-hold-proxy.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'rmd-leave-'));
 const settingsFile = join(dir, 'device_connect_app.json');
@@ -107,3 +109,29 @@ test('an unreachable old robot does not hold the driver back', async () => {
   expect(driver.robot.daemonBaseUrl).toBe(first.url);
   await expect.poll(connectionState, { timeout: 5_000 }).toBe('connected');
 });
+
+test('a driver stopped while a retarget waits for the old robot to settle opens no link to the new daemon', async () => {
+  const old = await startEmulator();
+  const next = await startEmulator();
+  const proxy = await startUpgradeHoldProxy({ host: next.host, port: next.port });
+  const own = await startTestDriver(['--device-id', 'leave-stop', '--messaging-url', broker.url, '--no-media'], { ...env, REACHY_MINI_DRIVER_SETTINGS_FILE: join(dir, 'none.json') }, { daemonBaseUrl: old.url });
+  try {
+    await waitFor(() => String(own.robot.driver.getSnapshot().context.children.connection.getSnapshot().value) === 'connected', 10_000, 'connected to the old robot');
+    const moved = await rpc(nc, 'device-connect.default.leave-stop.cmd', { jsonrpc: '2.0', id: 'g', method: 'goto_pose', params: { yaw: 30, duration_s: 8, owner: 'mover' } });
+    expect((moved.result as { status?: string } | undefined)?.status).toBe('accepted');
+    old.faults.apply({ routeDelays: [{ path: '/api/move/stop', requestMs: [STOP_DELAY_MS, STOP_DELAY_MS] }] }, 1);
+    const retarget = own.robot.retarget(proxy.url, 'websocket');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await own.stop();
+    expect(await retarget).toMatchObject({ ok: false });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // Before 2026-12-06 the retarget went on after stop(): both sockets to the new daemon stayed open, reconnecting for ever.
+    expect(proxy.openWebSockets('/ws/sdk') + proxy.openWebSockets('/api/move/ws/updates')).toBe(0);
+    expect(next.received.filter((e) => e.transport === 'ws')).toEqual([]);
+  } finally {
+    old.faults.clear();
+    await own.stop();
+    await proxy.close();
+    await Promise.all([old.close(), next.close()]);
+  }
+}, 30_000);
