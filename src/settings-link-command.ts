@@ -1,6 +1,6 @@
 // `reachy-mini-driver settings-link`: prints a fresh one-time login link of the running settings
 // app (every URL it listens on), for when the printed one was used, expired or scrolled away.
-// Reads --config-dir / --settings-port like the app does (loadSettingsServerConfig); the handshake
+// Reads --config-dir like the app does (loadSettingsServerConfig); the handshake
 // itself is src/adapters/settings-http/settings-link-client.ts. Exit 0 with the link on stdout,
 // 1 when no app answers (why on stderr), 2 on bad flags.
 import { ConfigError, loadSettingsServerConfig } from './config/config.ts';
@@ -17,7 +17,7 @@ export async function runSettingsLink(argv: ReadonlyArray<string>, env: Readonly
     }
     throw error;
   }
-  const answer = await requestLoginLink(server.configDir, server.port);
+  const answer = await requestLoginLink(server.configDir);
   if (!answer.ok) {
     err(`reachy-mini-driver settings-link: ${answer.error}`);
     return 1;

@@ -1,9 +1,12 @@
 // `reachy-mini-driver settings-link` through the real binary against a running settings server:
 // it finds the server through settings-server.json in the config dir (a port that is not the
 // default), authenticates with the 0600 token, prints a fresh one-time link that logs a browser in
-// once; the link printed before stops working; with no server it exits 1 saying what to start.
+// once; the link printed before stops working; with no server it exits 1 saying what to start, and
+// the token is never sent to a port the app does not hold (a stale file, another listener).
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -50,5 +53,27 @@ test('with no settings app running it exits 1 and says what to start, on stderr'
   const r = await cli(['settings-link', '--config-dir', h.configDir, '--settings-port', '1']);
   expect(r.code).toBe(1);
   expect(r.stdout).toBe('');
-  expect(r.stderr).toMatch(/no settings app answers.*reachy-mini-driver app/);
+  expect(r.stderr).toMatch(/no settings app is running.*reachy-mini-driver app/);
+}, 30_000);
+
+test('the token goes to no one but the server settings-server.json names, and only while its process lives', async () => {
+  // Something else listens on the configured port while the app is down; a stale file names a dead process.
+  const heard: string[] = [];
+  const impostor = createServer((req, res) => {
+    heard.push(String(req.headers.authorization ?? ''));
+    res.end('{}');
+  });
+  await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
+  const port = (impostor.address() as AddressInfo).port;
+  try {
+    const none = await cli(['settings-link', '--config-dir', h.configDir, '--settings-port', String(port)]);
+    expect(none.code).toBe(1);
+    writeFileSync(join(h.configDir, SERVER_FILE_NAME), JSON.stringify({ pid: 2 ** 22 + 7, host: '127.0.0.1', port }), { mode: 0o600 });
+    const stale = await cli(['settings-link', '--config-dir', h.configDir]);
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toMatch(/no longer running/);
+    expect(heard).toEqual([]);
+  } finally {
+    await new Promise<void>((resolve) => impostor.close(() => resolve()));
+  }
 }, 30_000);
