@@ -6,7 +6,7 @@
 // or the daemon reports it started. Stops answer when their sweep succeeds, or `unconfirmed` after
 // STOP_CONFIRM_TIMEOUT_MS while it goes on. Owns the states, the fence and the answers; sending and
 // stopping are actors the runtime provides.
-import { and, assign, emit, enqueueActions, setup, type PromiseActorLogic } from 'xstate';
+import { and, assign, emit, enqueueActions, raise, setup, type PromiseActorLogic } from 'xstate';
 import { failureFromDaemon, failureOf, MotionCancelled, MotionNotCompleted, type RpcFailure } from '../errors.ts';
 import type { PowerRequirement } from '../rpc/robot-functions.ts';
 
@@ -362,6 +362,12 @@ export const motionMachine = setup({
      * the daemon may still start its move, so it is held as an orphan for ORPHAN_HOLD_MS exactly as
      * a cancelled one whose fate is unknown; moves that started meanwhile may be its own: stopped.
      */
+    /**
+     * The link came back while a sweep is owed and a command runs: moves the daemon started while
+     * its updates were not heard cannot be told from the live one's, so motion is stopped (as a stop
+     * nobody waits for) — the sweep then stops them all.
+     */
+    stopAfterRecovery: raise({ type: 'motion.stop', requestId: null, reply: null, reason: 'the daemon link came back while a cancelled command was unresolved: moves started meanwhile cannot be told apart' } as MotionStopEvent),
     holdUnresolved: enqueueActions(({ context, event, enqueue }) => {
       const a = context.active;
       if (!a) return;
@@ -470,6 +476,7 @@ export const motionMachine = setup({
         ],
         // Reported right before the sender fails, so the orphan exists before its error is handled.
         'sender.settled': [{ guard: 'unresolvedActive', actions: 'holdUnresolved' }, { actions: 'settleOrphan' }],
+        'link.recovered': { guard: 'sweepOwed', actions: 'stopAfterRecovery' },
       },
     },
     moving: {
@@ -483,6 +490,7 @@ export const motionMachine = setup({
           { guard: and(['matchesMove', 'moveFailed']), target: 'error', actions: { type: 'finish', params: ({ event }) => ({ outcome: 'failed', details: event.details || 'the daemon reported the move failed' }) } },
           { guard: 'matchesMove', target: 'idle', actions: { type: 'finish', params: ({ event }) => ({ outcome: event.outcome, details: event.details }) } },
         ],
+        'link.recovered': { guard: 'sweepOwed', actions: 'stopAfterRecovery' },
       },
       after: {
         moveDeadline: [

@@ -40,6 +40,7 @@ const STRANGER = '0f0e0d0c-0b0a-4908-8706-050403020100';
 
 const GOTO: MotionCommandEvent = { type: 'motion.command', requestId: 'req-1', kind: 'goto_target', owner: 'alice', power: 'awake', command: { op: 'goto', duration: 2 }, target: { body_yaw: 0.3 }, wait: true };
 const HEAD: MotionCommandEvent = { type: 'motion.command', requestId: 'req-2', kind: 'set_target', owner: 'bob', power: 'awake', command: { op: 'head_target' }, target: { head: [0, 0.1, 0] }, wait: false };
+const RECOVERY_STOP_REASON = 'the daemon link came back while a cancelled command was unresolved: moves started meanwhile cannot be told apart';
 const STOP: MotionStopEvent = { type: 'motion.stop', requestId: 'stop-1', reply: 'stop', reason: 'stop_motion by alice' };
 const TRIP: MotionStopEvent = { type: 'motion.stop', requestId: 'trip-1', reply: 'trip', reason: 'emergency_stop by bob: test' };
 /** The daemon reported an error: the root stops motion with nobody to answer. */
@@ -274,7 +275,10 @@ function oracle(s: Model, event: Ev, now: number): Outcome | null {
       return out({ ...s, orphans, unknownMoves: event.uuid ? s.unknownMoves.filter((u) => u !== event.uuid) : s.unknownMoves }, false, { emitted });
     }
     case 'link.recovered':
-      if ((s.value !== 'idle' && s.value !== 'error') || !sweepOwed(event.interlockTripped)) return null;
+      if (!sweepOwed(event.interlockTripped)) return null;
+      // A command runs: stopped as by a stop nobody waits for (moves started unheard cannot be told apart).
+      if (s.value === 'commanded' || s.value === 'moving') return oracle(s, { type: 'motion.stop', requestId: null, reply: null, reason: RECOVERY_STOP_REASON }, now);
+      if (s.value !== 'idle' && s.value !== 'error') return null;
       return enter({ ...s, value: 'stopping' });
     case STOP_DONE: {
       if (s.value !== 'stopping') return null;
