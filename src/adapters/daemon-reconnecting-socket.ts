@@ -598,6 +598,7 @@ export abstract class DaemonPushClient<E extends LifecycleEvents & { [K in keyof
   /** Resolves once the socket is open, or false after `timeoutMs` (or when `signal` aborts). */
   async waitOpen(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     if (this.socket.connected) return true;
+    if (signal?.aborted) return false;
     return await new Promise<boolean>((resolve) => {
       const done = (value: boolean) => {
         clearTimeout(timer);
