@@ -3,7 +3,8 @@
 // sender honours its abort signal after every await and asks `mayMove` right before each daemon
 // write; the speed limits are applied there too, where the pose is fresh (speed-guard.ts). Owns no
 // state beyond the realtime targets: when they went out, the fence that drops queued ones and (HTTP)
-// those unanswered and the pose they started from; decisions stay in the machines. daemon-api §1.2, §2, §7.
+// those unanswered, and where the stop being confirmed found the robot; decisions stay in the
+// machines. daemon-api §1.2, §2, §7.
 import { fromPromise } from 'xstate';
 import type { DaemonLink } from './daemon-link.ts';
 import { DaemonTimeout } from '../adapters/daemon-errors.ts';
