@@ -64,6 +64,8 @@ export async function startInspectorRelay(host: string = RELAY_DEFAULT_HOST, por
   const buffer: string[] = [];
   let bufferedBytes = 0;
   wss.on('connection', (ws) => {
+    // A client's protocol error (a message over RELAY_MAX_MESSAGE_BYTES…): ws closes it; unheard, the error would end the relay.
+    ws.on('error', () => ws.terminate());
     for (const message of buffer) ws.send(message);
     ws.on('message', (data) => {
       const message = data.toString();

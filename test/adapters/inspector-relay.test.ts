@@ -93,4 +93,6 @@ test("the relay refuses a web page of another origin and a foreign Host name; a 
   const closed = new Promise<number>((resolve) => sender.once('close', (code) => resolve(code)));
   sender.send('x'.repeat(RELAY_MAX_MESSAGE_BYTES + 1));
   expect(await closed).toBe(1009);
+  // The relay is still up (an unheard socket error ended its process before).
+  expect(await opens({})).toBe(true);
 });
