@@ -244,7 +244,9 @@ export class InvariantChecker {
     for (const c of view.calls) {
       if (c.settledAt === undefined) continue;
       const tag = errorTag(c);
-      if (tag !== undefined && REFUSAL_TAGS.has(tag) && !auditedBetween(c, (r) => r.kind === 'refused' && r.function === c.method && r.error_tag === tag)) {
+      // Matched by owner too: two callers refused alike in overlapping windows (one at the gate, one at the write) each need their own record.
+      const refusedOwner = typeof c.params.owner === 'string' ? c.params.owner : undefined;
+      if (tag !== undefined && REFUSAL_TAGS.has(tag) && !auditedBetween(c, (r) => r.kind === 'refused' && r.function === c.method && r.error_tag === tag && (refusedOwner === undefined || r.owner === refusedOwner))) {
         this.#report(`I4:r${c.index}`, 'I4-audit', 'refusal not audited', step, `${c.method} #${c.index} was refused (${tag}) with no 'refused' audit record`);
       }
       if (!ok(c)) continue;
