@@ -192,18 +192,10 @@ class MotionExecutor {
       () => this.#pendingTargets.delete(pending),
     );
     const deadlineMs = link.http.requestTimeoutMs;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        giveUp.abort(cancelled('its writer gave up waiting'));
-        reject(new DaemonTimeout({ message: `daemon did not answer POST /api/move/set_target within ${deadlineMs} ms`, method: 'POST', route: '/api/move/set_target', timeoutMs: deadlineMs }));
-      }, deadlineMs);
+    return await within(pending, deadlineMs, () => {
+      giveUp.abort(cancelled('its writer gave up waiting'));
+      return new DaemonTimeout({ message: `daemon did not answer POST /api/move/set_target within ${deadlineMs} ms`, method: 'POST', route: '/api/move/set_target', timeoutMs: deadlineMs });
     });
-    try {
-      return await Promise.race([pending, late]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   /**
@@ -493,15 +485,8 @@ class MotionExecutor {
       await this.#holdOnStopLane(link, pose);
       heldAnsweredAt = performance.now();
     };
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const unanswered = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new DaemonUnavailable({ message: `a realtime target written before the stop is still unanswered after ${TARGET_SETTLE_TIMEOUT_MS} ms`, connectionState: 'stalled' })), TARGET_SETTLE_TIMEOUT_MS);
-    });
-    try {
-      await Promise.all([hold(), Promise.race([Promise.allSettled(pending), unanswered])]);
-    } finally {
-      clearTimeout(timer);
-    }
+    const answered = within(Promise.allSettled(pending), TARGET_SETTLE_TIMEOUT_MS, () => new DaemonUnavailable({ message: `a realtime target written before the stop is still unanswered after ${TARGET_SETTLE_TIMEOUT_MS} ms`, connectionState: 'stalled' }));
+    await Promise.all([hold(), answered]);
     // A target answered after the hold may have been applied after it (they travel on different
     // connections): hold again, now that every earlier target is answered, so the hold comes last.
     if (heldAnsweredAt > 0 && this.#lastRealtimeMono > heldAnsweredAt) await hold();
@@ -557,6 +542,19 @@ class MotionExecutor {
       }
     }
   };
+}
+
+/** `pending`, or the error `late()` makes once `ms` pass first (the timer is cleared either way). */
+async function within<T>(pending: Promise<T>, ms: number, late: () => Error): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(late()), ms);
+  });
+  try {
+    return await Promise.race([pending, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A daemon call dropped before it was written (cancelled while queued, or refused at the last moment). */
