@@ -205,6 +205,13 @@ describe('connection loss', () => {
     expect(accepted).toBeLessThan(15);
   });
 
+  test('waitOpen with an already aborted signal answers false at once (it waited out its whole timeout)', async () => {
+    const sdk = new DaemonSdkSocket({ baseUrl: 'http://127.0.0.1:9' });
+    cleanups.push(() => sdk.close());
+    // A 60 s wait: were it waited out, the test would time out long before.
+    expect(await sdk.waitOpen(60_000, AbortSignal.abort())).toBe(false);
+  });
+
   test('close() stops reconnecting: state closed, sends refused as closed', async () => {
     const { emulator, sdk } = await setup();
     await emulator.stop();
