@@ -208,7 +208,7 @@ class MotionExecutor {
     const link = this.#deps.link();
     this.#assertFlowing(link);
     const started = performance.now();
-    const present = await this.#observe(link, signal);
+    const present = await presentPosition(link, signal);
     const goal = targetOf(command);
     const periodMs = link.sdk ? DAEMON_TICK_MS : HTTP_RAMP_PERIOD_MS;
     const plan = planRealtime(present, goal, this.#deps.policy().speed, this.#recent.recent(), periodMs);
@@ -239,7 +239,7 @@ class MotionExecutor {
       goal,
       {
         nextTick: () => this.#nextTick(link),
-        observe: async () => (link.sdk ? pushedPosition(link) : await this.#observe(link, never).catch(() => null)),
+        observe: async () => (link.sdk ? pushedPosition(link) : await presentPosition(link, never).catch(() => null)),
         guard: () => {
           if (this.#deps.link() !== link) throw new Error('the daemon link was replaced');
           this.#assertFlowing(link);
@@ -256,11 +256,6 @@ class MotionExecutor {
       return 'ended' as const;
     });
     log.debug('realtime ramp done', { requestId: input.requestId, outcome });
-  }
-
-  /** The present pose for a realtime command. */
-  async #observe(link: DaemonLink, signal: AbortSignal): Promise<RobotPosition> {
-    return await presentPosition(link, signal);
   }
 
   /** Where the stop being confirmed found the robot on `link` (read once, on the stop lane). */

@@ -55,7 +55,8 @@ export type DecodedRequest =
   /** Undecodable: reply with `error` when there is an id to echo (or `null` per JSON-RPC for parse errors). */
   | { readonly kind: 'invalid'; readonly id: RequestId | null; readonly error: ParseError | InvalidRequest };
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+/** A JSON object (not an array, not null). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 

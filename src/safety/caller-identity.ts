@@ -12,7 +12,7 @@ import { rateLimited } from '../logging/rate-limited.ts';
 import { TooDeepToCanonicalise } from '../protocol/canonical-json.ts';
 import type { KeyObject } from 'node:crypto';
 import { ed25519PublicKeyOf, signingInput, verifiesEd25519 } from '../protocol/caller-signature.ts';
-import type { CallerClaim, CallerMeta } from '../protocol/json-rpc.ts';
+import { isRecord, type CallerClaim, type CallerMeta } from '../protocol/json-rpc.ts';
 import type { FunctionLabels } from '../rpc/function-def.ts';
 import { ALWAYS_ALLOWED_FUNCTIONS } from './caller-allow.ts';
 
@@ -85,10 +85,6 @@ const log = createLogger('caller-identity');
 const CHECK_FAILED_LOG_INTERVAL_MS = 10_000;
 const checkFailed = rateLimited(log, 'warn', CHECK_FAILED_LOG_INTERVAL_MS);
 
-function isJsonObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** The account (signing) key that issued `jwt` for user `key`, or the problem with it. */
 export function jwtIssuer(jwt: string, key: string, nowMs: number): { ok: true; issuer: string } | { ok: false; problem: string } {
   const parts = jwt.split('.');
@@ -101,7 +97,7 @@ export function jwtIssuer(jwt: string, key: string, nowMs: number): { ok: true; 
   } catch {
     return { ok: false, problem: 'caller_jwt does not decode' };
   }
-  if (!isJsonObject(header) || !isJsonObject(claims)) return { ok: false, problem: 'caller_jwt header or claims are not JSON objects' };
+  if (!isRecord(header) || !isRecord(claims)) return { ok: false, problem: 'caller_jwt header or claims are not JSON objects' };
   if (typeof header.alg !== 'string') return { ok: false, problem: 'caller_jwt names no algorithm' };
   const alg = header.alg.slice(0, 32).toLowerCase();
   if (alg !== 'ed25519-nkey' && alg !== 'ed25519') return { ok: false, problem: `caller_jwt algorithm ${alg} is not ed25519-nkey` };
