@@ -472,19 +472,19 @@ class MotionExecutor {
     const pending = [...this.#pendingTargets];
     const since = performance.now() - this.#lastRealtimeMono;
     const owed = pending.length > 0 || (this.#lastRealtimeMono > this.#heldUpTo && since <= REALTIME_HOLD_WINDOW_MS);
-    let heldAnsweredAt = 0;
+    let heldSentAt = 0;
     const hold = async (): Promise<void> => {
       if (!owed) return;
       const pose = await this.#stopPoseOn(link);
-      this.#heldUpTo = performance.now();
+      heldSentAt = this.#heldUpTo = performance.now();
       await this.#holdOnStopLane(link, pose);
-      heldAnsweredAt = performance.now();
     };
     const answered = within(Promise.allSettled(pending), TARGET_SETTLE_TIMEOUT_MS, () => new DaemonUnavailable({ message: `a realtime target written before the stop is still unanswered after ${TARGET_SETTLE_TIMEOUT_MS} ms`, connectionState: 'stalled' }));
     await Promise.all([hold(), answered]);
-    // A target answered after the hold may have been applied after it (they travel on different
-    // connections): hold again, now that every earlier target is answered, so the hold comes last.
-    if (heldAnsweredAt > 0 && this.#lastRealtimeMono > heldAnsweredAt) await hold();
+    // A target answered after the hold was sent may have been applied after it, whichever answer
+    // came first (they travel on different connections): hold again, now that every earlier target
+    // is answered, so the hold comes last. One answered before the hold was sent was applied before it.
+    if (heldSentAt > 0 && this.#lastRealtimeMono >= heldSentAt) await hold();
   }
 
   /** Stops one move; a refusal means it already ended (daemon quirk: 500 between list and stop). */
