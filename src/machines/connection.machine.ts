@@ -1,8 +1,9 @@
 // The daemon link (reachy-daemon-api.md §0–§2, reference-driver.md §12.12): disconnected →
 // connecting (one status probe) → connected (the live link: /ws/sdk + move updates, or HTTP
 // status polling) → backoff → connecting … forever, reconnecting within ~1 s of the daemon's
-// return. Owns the link states and their timing; the probe and the live link are actors provided
-// by the composer (adapters do the I/O). Motion is refused while not connected (DaemonUnavailable).
+// return; the back-off climbs until a link stays up STABLE_CONNECTION_MS. Owns the link states
+// and their timing; the probe and the live link are actors provided by the composer (adapters do
+// the I/O). Motion is refused while not connected (DaemonUnavailable).
 import { assign, enqueueActions, setup } from 'xstate';
 import { backoffDelayMs, type RandomSource } from '../backoff.ts';
 import { messageOf } from '../errors.ts';
@@ -10,6 +11,12 @@ import { messageOf } from '../errors.ts';
 /** First retry quickly (a restarting daemon is back in ~1 s); cap so reconnect stays < 2 s. */
 export const RECONNECT_BACKOFF_BASE_MS = 100;
 export const RECONNECT_BACKOFF_MAX_MS = 1_000;
+/**
+ * A link that stayed up this long was a recovery: the next loss backs off from the base again. A
+ * daemon that answers the probe and then drops the link at once keeps climbing the back-off instead
+ * of being probed (and announced) at the base rate; 2 s as the daemon sockets' own STABLE_OPEN_MS.
+ */
+export const STABLE_CONNECTION_MS = 2_000;
 
 export type ConnectionStateName = 'disconnected' | 'connecting' | 'connected' | 'backoff';
 
@@ -63,10 +70,12 @@ export const connectionMachine = setup({
     }),
     stamp: assign({ since: () => Date.now() }),
     recordFailure: assign(({ context }, params: { error: unknown }) => ({ attempt: context.attempt + 1, lastError: messageOf(params.error) })),
-    recordConnected: assign(({ context }) => ({ attempt: 0, lastError: null, connects: context.connects + 1 })),
+    recordConnected: assign(({ context }) => ({ lastError: null, connects: context.connects + 1 })),
+    forgetFailures: assign({ attempt: 0 }),
   },
   delays: {
     reconnectBackoff: ({ context }) => reconnectBackoffMs(context.attempt, context.random),
+    stableConnection: STABLE_CONNECTION_MS,
   },
 }).createMachine({
   id: 'connection',
@@ -92,6 +101,7 @@ export const connectionMachine = setup({
     connected: {
       entry: ['stamp', { type: 'announce', params: { state: 'connected' } }],
       invoke: { id: 'daemonLink', src: 'daemonLink' },
+      after: { stableConnection: { actions: 'forgetFailures' } },
       on: {
         'daemon.lost': { target: 'backoff', actions: { type: 'recordFailure', params: ({ event }) => ({ error: event.reason }) } },
       },

@@ -3,8 +3,9 @@
 // …; released while the daemon's media hardware is released (a watcher invoked there notices when
 // another program gives it back); closed when stopped. Each gated media RPC arrives as a typed
 // `media.call.<function>` event and runs in its own call actor, spawned as `call.<requestId>`; its
-// `media.answered` becomes the emitted `media.result`. Owns the states, timing and call dispatch
-// only: the session, watcher and call actors are provided by the composer (src/actors/media-runtime.ts).
+// `media.answered` becomes the emitted `media.result`; the back-off climbs until a stream lasts
+// MEDIA_STABLE_STREAMING_MS. Owns the states, timing and call dispatch only: the session, watcher
+// and call actors are provided by the composer (src/actors/media-runtime.ts).
 import { assertEvent, assign, emit, fromCallback, setup, spawnChild, stopChild, type ActorRef, type CallbackActorLogic, type NonReducibleUnknown, type Snapshot } from 'xstate';
 import type { RpcFailure } from '../errors.ts';
 import type { MediaCallParams, MediaFunctionName, MediaRpcEvent } from '../rpc/media-functions.ts';
@@ -13,6 +14,12 @@ import { backoffDelayMs, type RandomSource } from '../backoff.ts';
 /** Restarting producers come back in ~1 s; the issue asks for streaming again within 3 s. */
 export const MEDIA_RECONNECT_BASE_MS = 250;
 export const MEDIA_RECONNECT_MAX_MS = 2_000;
+/**
+ * A stream that lasted this long was a recovery: the next loss backs off from the base again. A
+ * producer that starts streaming and drops at once keeps climbing to the cap instead of costing a
+ * session (signalling, ICE, DTLS, a decoder) every 250 ms; longer than two 2 s I-frame periods.
+ */
+export const MEDIA_STABLE_STREAMING_MS = 5_000;
 /** welcome → list → startSession → offer takes tens of ms on a LAN; a silent producer is a failure. */
 export const SIGNALLING_TIMEOUT_MS = 5_000;
 /** ICE + DTLS + the first keyframe: the robot's I-frame period is 2 s (h264-webrtc.md §5.3). */
@@ -150,7 +157,8 @@ export const mediaSessionMachine = setup({
     announce: emit(({ context }, params: { state: MediaStateName }) => ({ type: 'media.changed' as const, state: params.state, at: context.since, lastError: context.lastError })),
     countSession: assign({ sessions: ({ context }) => context.sessions + 1 }),
     recordFailure: assign(({ context }, params: { reason: string }) => ({ attempt: context.attempt + 1, lastError: params.reason })),
-    recordStreaming: assign({ attempt: 0, lastError: null }),
+    recordStreaming: assign({ lastError: null }),
+    forgetFailures: assign({ attempt: 0 }),
     answer: emit(({ event }) => {
       assertEvent(event, 'media.answered');
       const { type: _type, ...answer } = event;
@@ -165,6 +173,7 @@ export const mediaSessionMachine = setup({
     reconnectBackoff: ({ context }) => mediaReconnectBackoffMs(context.attempt, context.random),
     signallingTimeout: SIGNALLING_TIMEOUT_MS,
     negotiationTimeout: NEGOTIATION_TIMEOUT_MS,
+    stableStreaming: MEDIA_STABLE_STREAMING_MS,
   },
 }).createMachine({
   id: 'media',
@@ -218,6 +227,7 @@ export const mediaSessionMachine = setup({
         streaming: {
           tags: ['media-ready'],
           entry: ['stamp', { type: 'announce', params: { state: 'streaming' } }],
+          after: { stableStreaming: { actions: 'forgetFailures' } },
         },
       },
     },

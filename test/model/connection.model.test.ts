@@ -5,7 +5,9 @@
 // lastError / connects, one `connection.changed` per state entry with the entry time; the probe
 // runs exactly while `connecting` (aborted when left early), the link exactly while `connected`
 // (cleaned up on exit); the back-off fires exactly `reconnectBackoffMs(attempt)` after entering
-// `backoff`, not 1 ms earlier. Every non-edge pair is refused; every transition is taken.
+// `backoff`, not 1 ms earlier; a link that stays up STABLE_CONNECTION_MS (exactly, silently)
+// forgets the failures before it, one lost sooner keeps climbing the back-off. Every non-edge pair
+// is refused; every transition is taken.
 import { describe, expect, test, vi } from 'vitest';
 import { createActor, fromCallback, fromPromise, getInitialSnapshot, type ActorLogic, type SnapshotFrom } from 'xstate';
 import {
@@ -13,6 +15,7 @@ import {
   RECONNECT_BACKOFF_BASE_MS,
   RECONNECT_BACKOFF_MAX_MS,
   reconnectBackoffMs,
+  STABLE_CONNECTION_MS,
   type ConnectionContext,
   type ConnectionEvent,
   type ConnectionMachine,
@@ -23,6 +26,7 @@ import { canModel, Deferred, edgePaths, eventListTest, executorTable, expectStat
 /** Clock advance before every event, so `since`/`at` must be the time of the entry. */
 const STEP_MS = 20;
 const AFTER = 'xstate.after.reconnectBackoff.connection.backoff';
+const STABLE = 'xstate.after.stableConnection.connection.connected';
 const PROBE_DONE = 'xstate.done.actor.probeDaemon';
 const PROBE_ERROR = 'xstate.error.actor.probeDaemon';
 const LOST_REASON = 'daemon socket closed: 1006';
@@ -41,7 +45,8 @@ type Ev =
   | ConnectionEvent
   | { type: typeof PROBE_DONE; output: unknown }
   | { type: typeof PROBE_ERROR; error: unknown }
-  | { type: typeof AFTER };
+  | { type: typeof AFTER }
+  | { type: typeof STABLE };
 
 const EVENTS: Ev[] = [
   { type: 'link.start' },
@@ -51,6 +56,7 @@ const EVENTS: Ev[] = [
   { type: PROBE_ERROR, error: REFUSED },
   { type: PROBE_ERROR, error: 'status probe timed out' },
   { type: AFTER },
+  { type: STABLE },
 ];
 
 type Snap = SnapshotView<ConnectionContext, Ev>;
@@ -65,25 +71,30 @@ interface Expected {
   attempt: number;
   lastError: string | null;
   connects: number;
+  /** Connected, and the link has not been up STABLE_CONNECTION_MS yet (its timer runs). */
+  stablePending: boolean;
 }
 
 /** The brief, as an oracle: where `event` takes the link, or null if it must be refused. */
 function oracle(value: ConnectionStateName, ctx: Expected, event: Ev): Expected | null {
-  const failed = (error: string): Expected => ({ ...ctx, value: 'backoff', attempt: ctx.attempt + 1, lastError: error });
+  const failed = (error: string): Expected => ({ ...ctx, value: 'backoff', attempt: ctx.attempt + 1, lastError: error, stablePending: false });
   switch (event.type) {
     case 'link.start':
       return value === 'disconnected' ? { ...ctx, value: 'connecting' } : null;
     case 'link.stop':
       // Always allowed; the attempt counter and the last error survive a stop.
-      return { ...ctx, value: 'disconnected' };
+      return { ...ctx, value: 'disconnected', stablePending: false };
     case 'daemon.lost':
       return value === 'connected' ? failed(event.reason) : null;
     case PROBE_DONE:
-      return value === 'connecting' ? { value: 'connected', attempt: 0, lastError: null, connects: ctx.connects + 1 } : null;
+      // The failures before it are kept: a link lost within STABLE_CONNECTION_MS backs off further.
+      return value === 'connecting' ? { value: 'connected', attempt: ctx.attempt, lastError: null, connects: ctx.connects + 1, stablePending: true } : null;
     case PROBE_ERROR:
       return value === 'connecting' ? failed(event.error instanceof Error ? event.error.message : String(event.error)) : null;
     case AFTER:
       return value === 'backoff' ? { ...ctx, value: 'connecting' } : null;
+    case STABLE:
+      return value === 'connected' && ctx.stablePending ? { ...ctx, attempt: 0, stablePending: false } : null;
   }
 }
 
@@ -116,7 +127,7 @@ function createSut() {
   });
   const recorded = recordingSut<ConnectionMachine, Snap>(createActor(logic, { input: { random } }));
   // The oracle's own account of the link, and of the entries into `connecting`/`connected`.
-  const expected: Expected & { enteredAt: number; probeRuns: number; linkRuns: number } = { value: 'disconnected', attempt: 0, lastError: null, connects: 0, enteredAt: Date.now(), probeRuns: 0, linkRuns: 0 };
+  const expected: Expected & { enteredAt: number; probeRuns: number; linkRuns: number } = { value: 'disconnected', attempt: 0, lastError: null, connects: 0, stablePending: false, enteredAt: Date.now(), probeRuns: 0, linkRuns: 0 };
   return { ...recorded, probes, links, expected };
 }
 type Sut = ReturnType<typeof createSut>;
@@ -141,8 +152,8 @@ function checkSut(sut: Sut): void {
   expect(liveProbes(sut).length).toBe(expected.value === 'connecting' ? 1 : 0);
   expect(sut.links.length, 'one live link per entry into connected').toBe(expected.linkRuns);
   expect(liveLinks(sut).length, 'the live link runs exactly while connected').toBe(expected.value === 'connected' ? 1 : 0);
-  // Exactly one timer (the back-off) while backing off, none otherwise.
-  expect(vi.getTimerCount()).toBe(expected.value === 'backoff' ? 1 : 0);
+  // Exactly one timer: the back-off while backing off, the stable-link timer while connected until it fired.
+  expect(vi.getTimerCount()).toBe(expected.value === 'backoff' || expected.stablePending ? 1 : 0);
 }
 
 /** Runs one event on the real actor the way it happens in production, and checks it against the oracle. */
@@ -160,6 +171,17 @@ async function step(sut: Sut, event: Ev): Promise<void> {
     expect(sut.emitted.length).toBe(mark);
     expect(sut.probes.length).toBe(before.probeRuns);
     await vi.advanceTimersByTimeAsync(1);
+  } else if (event.type === STABLE) {
+    const remaining = before.enteredAt + STABLE_CONNECTION_MS - Date.now();
+    expect(remaining, 'the link is not stable yet').toBeGreaterThan(0);
+    await vi.advanceTimersByTimeAsync(remaining - 1);
+    expect(sut.snap().context.attempt, `the failures are kept until the link has been up ${STABLE_CONNECTION_MS} ms`).toBe(before.attempt);
+    await vi.advanceTimersByTimeAsync(1);
+    // Nothing is entered: no announcement, the same live link, the entry time kept.
+    sut.expected = { ...before, ...next! };
+    expect(sut.emitted.length).toBe(mark);
+    checkSut(sut);
+    return;
   } else {
     await vi.advanceTimersByTimeAsync(STEP_MS);
     expect(sut.snap().can(event), JSON.stringify(event)).toBe(true);
@@ -208,8 +230,8 @@ function buildModel() {
     // `connects` is not serialised: start from the real initial snapshot, not the graph's representative.
     fromState: getInitialSnapshot(modelLogic),
     // A path that ends backing off then lets the back-off run out (checks its start and length); one
-    // that ends connected then loses the link and backs off: the first back-off after a successful
-    // connect must be the base delay again.
+    // that ends connected then loses the link and backs off: one level further than before the
+    // connect unless the link was up STABLE_CONNECTION_MS first, then the base delay again.
     drain: ({ next }) => {
       if (next.value === 'backoff') return [{ type: AFTER }] as unknown as ConnectionEvent[];
       if (next.value === 'connected') return [{ type: 'daemon.lost', reason: LOST_REASON }, { type: AFTER }] as unknown as ConnectionEvent[];
@@ -246,7 +268,7 @@ describe('connection machine', () => {
 
   refusalTable('refuses every non-edge event in %s', { adjacency, prefixes }, current, {
     events: EVENTS,
-    delayed: (e) => e.type === AFTER,
+    delayed: (e) => e.type === AFTER || e.type === STABLE,
     step,
     oracle: (sut, _before, event) => oracle(sut.expected.value, sut.expected, event),
     // An unhandled `xstate.error.actor.*` would error the machine by xstate's rules; only a

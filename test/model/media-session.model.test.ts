@@ -3,8 +3,9 @@
 // and call actors and fake timers. At each step: the model's state; one `media.changed` per state
 // entry (with that state); the session actor runs exactly while in `session` and the released
 // watcher exactly while in `released` (both stopped on every exit); timers fire exactly on time,
-// not 1 ms early (back-off jitter fixed at MODEL_RANDOM through the input); a successful stream
-// resets the back-off. Every non-edge (state, event) pair is refused; transition coverage asserted.
+// not 1 ms early (back-off jitter fixed at MODEL_RANDOM through the input); a stream resets the
+// back-off once it lasted MEDIA_STABLE_STREAMING_MS. Every non-edge (state, event) pair is refused;
+// transition coverage asserted.
 // Not here: a real WebRTC session, or the root's media gate (driver-media.model.test.ts).
 import { describe, expect, test, vi } from 'vitest';
 import { createActor, fromCallback, getInitialSnapshot, type ActorLogic, type SnapshotFrom } from 'xstate';
@@ -15,6 +16,7 @@ import {
   mediaCallEvent,
   mediaCallId,
   mediaStateName,
+  MEDIA_STABLE_STREAMING_MS,
   NEGOTIATION_TIMEOUT_MS,
   SIGNALLING_TIMEOUT_MS,
   type MediaCallEvent,
@@ -31,6 +33,7 @@ import { canModel, coverageOf, edgeEventsOf, edgePaths, eventListTest, recording
 const AFTER_BACKOFF = 'xstate.after.reconnectBackoff.media.reconnecting';
 const AFTER_SIGNALLING = 'xstate.after.signallingTimeout.media.session.signalling';
 const AFTER_NEGOTIATION = 'xstate.after.negotiationTimeout.media.session.negotiating';
+const AFTER_STABLE = 'xstate.after.stableStreaming.media.session.streaming';
 /** The jitter draw the machine gets in these tests: mid-range, so a delay ignoring it would be caught. */
 const MODEL_RANDOM = 0.5;
 const random = () => MODEL_RANDOM;
@@ -41,7 +44,7 @@ const SATURATED = (() => {
   return a;
 })();
 
-type Ev = MediaEvent | { type: typeof AFTER_BACKOFF | typeof AFTER_SIGNALLING | typeof AFTER_NEGOTIATION };
+type Ev = MediaEvent | { type: typeof AFTER_BACKOFF | typeof AFTER_SIGNALLING | typeof AFTER_NEGOTIATION | typeof AFTER_STABLE };
 
 const EVENTS: Ev[] = [
   { type: 'media.start' },
@@ -54,6 +57,7 @@ const EVENTS: Ev[] = [
   { type: AFTER_BACKOFF },
   { type: AFTER_SIGNALLING },
   { type: AFTER_NEGOTIATION },
+  { type: AFTER_STABLE },
 ];
 
 /** One call event per media function, built through the function's own decode and `toEvent`. */
@@ -118,10 +122,11 @@ const inSession = (value: unknown) => typeof value === 'object' && value !== nul
 async function step(sut: Sut, event: Ev): Promise<void> {
   const before = sut.actor.getSnapshot();
   const mark = sut.emitted.length;
-  if (event.type === AFTER_BACKOFF || event.type === AFTER_SIGNALLING || event.type === AFTER_NEGOTIATION) {
-    const ms = event.type === AFTER_BACKOFF ? mediaReconnectBackoffMs(before.context.attempt, random) : event.type === AFTER_SIGNALLING ? SIGNALLING_TIMEOUT_MS : NEGOTIATION_TIMEOUT_MS;
+  if (event.type === AFTER_BACKOFF || event.type === AFTER_SIGNALLING || event.type === AFTER_NEGOTIATION || event.type === AFTER_STABLE) {
+    const ms = { [AFTER_BACKOFF]: mediaReconnectBackoffMs(before.context.attempt, random), [AFTER_SIGNALLING]: SIGNALLING_TIMEOUT_MS, [AFTER_NEGOTIATION]: NEGOTIATION_TIMEOUT_MS, [AFTER_STABLE]: MEDIA_STABLE_STREAMING_MS }[event.type];
     await vi.advanceTimersByTimeAsync(ms - 1);
     expect(sut.actor.getSnapshot().value, `${event.type} must not fire 1 ms early`).toEqual(before.value);
+    expect(sut.actor.getSnapshot().context.attempt, `${event.type} must not fire 1 ms early`).toBe(before.context.attempt);
     await vi.advanceTimersByTimeAsync(1);
   } else {
     sut.actor.send(event as MediaEvent);
@@ -133,7 +138,9 @@ async function step(sut: Sut, event: Ev): Promise<void> {
     expect(entered.map((e) => e.state)).toEqual([mediaStateName(after.value)]);
     expect(entered[0]!.at).toBe(Date.now());
   }
-  if (after.matches({ session: 'streaming' })) expect(after.context.attempt).toBe(0);
+  // Failures are forgotten only once a stream has lasted MEDIA_STABLE_STREAMING_MS, and only then.
+  if (event.type === AFTER_STABLE) expect(after.context.attempt).toBe(0);
+  else if (after.context.attempt !== before.context.attempt) expect(after.context.attempt).toBe(before.context.attempt + 1);
   expect(sut.sessionsStarted - sut.sessionsStopped, 'the session actor runs exactly while in session').toBe(inSession(after.value) ? 1 : 0);
   expect(sut.watchersStarted - sut.watchersStopped, 'the released watcher runs exactly while released').toBe(after.value === 'released' ? 1 : 0);
 }
@@ -208,7 +215,7 @@ describe('media session machine', () => {
 
   transitionCoverageTest(mediaSessionMachine, paths, { minimum: 8 });
 
-  test('a producer that keeps dropping backs off up to the cap and streams again after it returns', async () => {
+  test('a producer that keeps dropping backs off up to the cap, streams again after it returns, and backs off from the base once the stream lasted', async () => {
     await step(sut(), { type: 'media.start' });
     for (let i = 0; i < SATURATED + 2; i++) {
       await step(sut(), { type: 'media.lost', reason: 'producer left' });
@@ -218,6 +225,9 @@ describe('media session machine', () => {
     await step(sut(), { type: 'media.negotiating' });
     await step(sut(), { type: 'media.streaming' });
     expect(sut().actor.getSnapshot().hasTag('media-ready')).toBe(true);
+    // Lost again within MEDIA_STABLE_STREAMING_MS: still at the cap.
+    expect(sut().actor.getSnapshot().context.attempt).toBeGreaterThanOrEqual(SATURATED);
+    await step(sut(), { type: AFTER_STABLE });
     expect(sut().actor.getSnapshot().context.attempt).toBe(0);
   });
 });
