@@ -1,7 +1,8 @@
 // Pending human approvals (issue 14 item 5; README "Safety policy: human approval"): the list of
 // calls the gate holds until the supervisor approves or denies them, each with its expiry. One
 // timer, armed for the earliest expiry and re-armed on every change, times requests out; a stop
-// ends every pending request of a motion function (decision `stopped`). Every request and decision
+// ends every pending request of a motion function, a trip also every pending `reset_interlock`
+// (decision `stopped`). Every request and decision
 // is sent to the parent (the root), which emits it for the waiting gate stage, the safety trail and
 // the mesh; approve/deny calls are answered to the parent (`approvals.answer`). Pure: the gate's
 // approval stage (src/actors/approval-stage.ts) builds the requests and waits; no I/O here.
@@ -23,6 +24,9 @@ export interface PendingApproval {
   readonly requestedAt: number;
   readonly expiresAt: number;
 }
+
+/** The function that clears a trip: a trip ends its pending requests. */
+const RESET_FUNCTION = 'reset_interlock';
 
 /** How a pending request ended: a supervisor approved or denied it, it timed out, or a stop ended it. */
 export type ApprovalDecision = 'approved' | 'denied' | 'timeout' | 'stopped';
@@ -51,8 +55,11 @@ export type ApprovalsEvent =
   | ({ type: 'approval.request' } & ApprovalRequest)
   | { type: 'approval.approve'; requestId: string; approvalId: string; owner: string; reason: string }
   | { type: 'approval.deny'; requestId: string; approvalId: string; owner: string; reason: string }
-  /** A stop was issued (stop_motion, emergency_stop, a trip, the dead-man): held motion must never start. */
-  | { type: 'approval.stop'; owner: string; reason: string };
+  /**
+   * A stop was issued (stop_motion, emergency_stop, a trip, the dead-man): held motion must never
+   * start. `tripped`: the interlock tripped with it, so a reset asked for before cannot clear it.
+   */
+  | { type: 'approval.stop'; owner: string; reason: string; tripped: boolean };
 
 export type ApprovalsToParent =
   | { type: 'approvals.requested'; approval: PendingApproval }
@@ -119,11 +126,15 @@ export const approvalsMachine = setup({
       const error = new ApprovalNotFound({ message: `no pending approval ${e.approvalId} (never requested, already decided, timed out or ended by a stop)`, approval_id: e.approvalId });
       if (hasParent(self)) enqueue.sendParent({ type: 'approvals.answer', requestId: e.requestId, ok: false, error });
     }),
-    /** Every pending motion request ends: issued before the stop, it must never start. */
+    /**
+     * Every pending motion request ends: issued before the stop, it must never start. A trip also
+     * ends every pending reset: asked for before this trip, it must not clear it.
+     */
     endMotion: enqueueActions(({ context, event, self, enqueue }) => {
       const e = event as Extract<ApprovalsEvent, { type: 'approval.stop' }>;
-      const ended = context.pending.filter((p) => p.motion);
-      enqueue.assign({ pending: context.pending.filter((p) => !p.motion) });
+      const ends = (p: PendingApproval) => p.motion || (e.tripped && p.function === RESET_FUNCTION);
+      const ended = context.pending.filter(ends);
+      enqueue.assign({ pending: context.pending.filter((p) => !ends(p)) });
       for (const approval of ended) if (hasParent(self)) enqueue.sendParent({ type: 'approvals.decided', approval, decision: 'stopped', by: e.owner, reason: e.reason, at: nowMs() });
     }),
     /** The timer was armed for the earliest expiry: it times out, with any other already due. */

@@ -137,6 +137,8 @@ export type DriverEmitted =
   | { type: 'deadman.stopped'; commander: string; silentMs: number; ms: number; reason: string };
 
 const now = () => Date.now();
+/** The stops that trip the interlock (the others — stop_motion, the dead-man — leave it as it was). */
+const TRIPPING_STOPS: ReadonlySet<string> = new Set(['rpc.emergency_stop', 'supervisor.trip', 'interlock.stop_requested']);
 
 /** The gate's view of a root snapshot (children read at this moment). */
 export function viewOf(context: DriverContext): GateView {
@@ -362,10 +364,14 @@ export const driverMachine = setup({
       const pending = context.children.approvals.getSnapshot().context.pending.map((p) => approvalView(p, now()));
       return outcome((event as { requestId: string }).requestId, { ok: true, result: { pending, count: pending.length } });
     }),
-    /** A stop ends every held motion request: issued before the stop, it must never start moving the robot. */
+    /**
+     * A stop ends every held motion request: issued before the stop, it must never start moving the
+     * robot. A trip also ends every held reset (asked for before it, it must not clear it).
+     */
     endHeldMotion: enqueueActions(({ context, event, enqueue }) => {
       const e = event as { type: string; owner?: string; reason?: string; source?: string | null };
-      enqueue.sendTo(context.children.approvals, { type: 'approval.stop', owner: e.owner ?? e.source ?? (e.type === 'deadman.expired' ? 'deadman' : 'driver'), reason: `${e.type.replace(/^(rpc|supervisor)\./, '')}${e.reason ? `: ${e.reason}` : ''}` });
+      const tripped = TRIPPING_STOPS.has(e.type);
+      enqueue.sendTo(context.children.approvals, { type: 'approval.stop', owner: e.owner ?? e.source ?? (e.type === 'deadman.expired' ? 'deadman' : 'driver'), reason: `${e.type.replace(/^(rpc|supervisor)\./, '')}${e.reason ? `: ${e.reason}` : ''}`, tripped });
     }),
     mirrorDetector: assign(({ context, event }) => {
       const e = event as Extract<ReportEvent, { type: 'media.detector' }>;

@@ -186,3 +186,23 @@ test('set_safety_policy adding look_at_world to the list holds the next look_at_
   await setApproval(['goto_pose'], DECIDING_TIMEOUT_S);
   expect((await call('look_at_world', { yaw: -5, owner: AGENT })).result?.status).toBe('accepted');
 });
+
+test('a reset_interlock held for approval is ended by a later trip: approving it cannot clear the new trip', async () => {
+  await setApproval(['goto_pose', 'reset_interlock'], DECIDING_TIMEOUT_S);
+  scene.all.drain();
+  // → trip #1 (supervisor); → reset_interlock (agent): held.
+  expect((await supervisor('trip', { reason: 'trip #1: cable snag', owner: 'operator' })).result).toBeDefined();
+  const reply = call('reset_interlock', { owner: AGENT, reason: 'snag cleared' }, HELD_CALL_TIMEOUT_MS);
+  const requested = await nextEvent('approval_requested', (p) => p.function === 'reset_interlock');
+  const id = requested.approval_id as string;
+  // → the supervisor resets and trips again: the held reset ends with trip #2.
+  expect((await supervisor('reset_interlock', { owner: 'operator', reason: 'checked' })).result?.interlock_state).toBe('safe');
+  await supervisor('trip', { reason: 'trip #2: person in reach', owner: 'operator' });
+  expect((await reply).error).toMatchObject({ data: { _tag: 'ApprovalDenied', approval_id: id, reason: 'stopped' } });
+  // ← approving the old request finds nothing; the interlock stays tripped.
+  expect((await supervisor('approve', { approval_id: id, owner: 'operator' })).error).toMatchObject({ data: { _tag: 'ApprovalNotFound', approval_id: id } });
+  expect((await call('get_status')).result?.driver_state?.interlock_state).toBe('tripped');
+  // Before 2026-12-06 the approval ran the reset: the interlock read safe after trip #2.
+  expect((await supervisor('reset_interlock', { owner: 'operator', reason: 'checked' })).result?.interlock_state).toBe('safe');
+  await setApproval(['goto_pose'], DECIDING_TIMEOUT_S);
+});

@@ -21,17 +21,21 @@ type Ev = ApprovalsEvent | { type: typeof EXPIRY };
 /** A held goto (motion, 2 s) and a held sound (not motion, 5 s): the goto always expires first on these short paths. */
 const GOTO = { type: 'approval.request', approvalId: 'a1', function: 'goto_pose', params: { yaw: 20 }, owner: 'alice', caller: 'agent-1', motion: true, timeoutS: 2 } as const;
 const SOUND = { type: 'approval.request', approvalId: 'a2', function: 'play_audio_file', params: { file: 'hello.wav' }, owner: 'bob', caller: null, motion: false, timeoutS: 5 } as const;
+/** A held reset (not motion, 3 s): a trip ends it, a stop that does not trip leaves it. */
+const RESET = { type: 'approval.request', approvalId: 'a3', function: 'reset_interlock', params: {}, owner: 'dave', caller: null, motion: false, timeoutS: 3 } as const;
 
 const EVENTS: Ev[] = [
   GOTO,
   SOUND,
+  RESET,
   { type: 'approval.approve', requestId: 'rq-approve-a1', approvalId: 'a1', owner: 'operator', reason: 'area clear' },
   { type: 'approval.approve', requestId: 'rq-approve-a2', approvalId: 'a2', owner: 'operator', reason: 'ok' },
   { type: 'approval.deny', requestId: 'rq-deny-a1', approvalId: 'a1', owner: 'operator', reason: 'someone is there' },
   { type: 'approval.deny', requestId: 'rq-deny-a2', approvalId: 'a2', owner: 'supervisor', reason: 'too loud' },
   { type: 'approval.approve', requestId: 'rq-approve-zz', approvalId: 'zz', owner: 'operator', reason: 'ok' },
   { type: 'approval.deny', requestId: 'rq-deny-zz', approvalId: 'zz', owner: 'operator', reason: 'no' },
-  { type: 'approval.stop', owner: 'carol', reason: 'stop_motion' },
+  { type: 'approval.stop', owner: 'carol', reason: 'stop_motion', tripped: false },
+  { type: 'approval.stop', owner: 'erin', reason: 'emergency_stop: cable', tripped: true },
   { type: EXPIRY },
 ];
 
@@ -80,9 +84,12 @@ function oracle(ctx: ApprovalsContext, event: Ev, now: number): Expected | null 
         toParent: [decided(approval, decision, event.owner, event.reason), { type: 'approvals.answer', requestId: event.requestId, ok: true, result: { status: decision, approval_id: approval.approvalId, function: approval.function } }],
       };
     }
-    case 'approval.stop':
+    case 'approval.stop': {
       if (pending.length === 0) return null;
-      return { pending: pending.filter((p) => !p.motion), toParent: pending.filter((p) => p.motion).map((p) => decided(p, 'stopped', event.owner, event.reason)) };
+      // Held motion never starts after a stop; a held reset never clears a trip that came after it.
+      const ends = (p: PendingApproval) => p.motion || (event.tripped && p.function === 'reset_interlock');
+      return { pending: pending.filter((p) => !ends(p)), toParent: pending.filter(ends).map((p) => decided(p, 'stopped', event.owner, event.reason)) };
+    }
     case EXPIRY: {
       if (pending.length === 0) return null;
       const first = [...pending].sort((a, b) => a.expiresAt - b.expiresAt)[0]!;
@@ -126,7 +133,8 @@ const OTHER_RUN: Record<number, Record<string, string>> = {
 };
 
 // Run with room for both requests and for one: a request beyond the list's room is denied at once
-// by `driver` and never listed. A stop ends every pending motion request and no other; the one
+// by `driver` and never listed. A stop ends every pending motion request, a trip also a pending
+// reset, and no other; the one
 // timer fires exactly at the earliest expiry, not a millisecond earlier, re-armed on every change.
 describe.each([2, 1])('approvals machine, room for %i', (maxPending) => {
   const input: ApprovalsInput = { maxPending };
