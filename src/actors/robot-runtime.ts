@@ -118,7 +118,7 @@ function mayMove(children: DriverChildren, { epoch, owner, power }: Pick<Execute
   if (children.motion.getSnapshot().context.epoch !== epoch) return new MotionCancelled({ message: 'a stop or a newer command came first', reason: 'stopped' });
   const connection = children.connection.getSnapshot();
   if (connection.value !== 'connected') return new DaemonUnavailable({ message: `the daemon link is ${String(connection.value)}`, connectionState: String(connection.value) });
-  return powerRefusal(powerView(children.power), power) ?? commandLeaseRefusal(children.lease.getSnapshot().context, owner, Date.now());
+  return powerRefusal(powerView(children.power), power) ?? commandLeaseRefusal(children.lease.getSnapshot().context, owner);
 }
 
 /** The connection machine's I/O: one probe (status, then both sockets open) and the live link. */

@@ -70,7 +70,8 @@ export function startSafetyTrail(root: Actor<DriverMachine>, audit: AuditLog, em
   const subscriptions = [
     // A D2D trip's owner is the emitting device's subject token, never a verified caller.
     interlock.on('interlock.changed', (e) => record(e.state === 'tripped' ? 'interlock_tripped' : 'interlock_reset', e.reason ?? '', null, e.owner, { source: e.source, ...(e.source === 'd2d' ? { caller: { id: e.owner, verified: false } } : {}) })),
-    lease.on('lease.changed', (e) => record(`lease_${e.reason}`, e.detail ?? e.reason, null, e.owner, { expires_at: e.expiresAt / 1000 }, { lease_owner: e.holder })),
+    // `owner` is whose lease it was; the caller is who changed it (the revoker; none for an expiry).
+    lease.on('lease.changed', (e) => record(`lease_${e.reason}`, e.detail ?? e.reason, null, e.owner, { expires_at: e.expiresAt / 1000, caller: callerRecord(e.by, callersVerified) }, { lease_owner: e.holder })),
     motion.on('motion.late_move', (e) => record('late_move_stopped', e.reason, null, null, { uuid: e.uuid })),
     motion.on('motion.stop_unconfirmed', (e) => record('stop_unconfirmed', e.reason, null, null, { error: e.error })),
     root.on('deadman.stopped', (e) => record('deadman_stop', e.reason, null, e.commander, { silent_ms: Math.round(e.silentMs), deadman_ms: e.ms })),

@@ -67,7 +67,8 @@ export interface GateView {
   readonly connection: { readonly state: string; readonly lastError: string | null; readonly since: number };
   readonly power: { readonly state: string; readonly motorMode: string | null; readonly since: number };
   readonly interlock: { readonly state: 'safe' | 'tripped'; readonly reason: string | null; readonly source: string | null; readonly owner: string | null; readonly since: number };
-  readonly lease: { readonly owner: string | null; readonly expiresAt: number; readonly policy: LeasePolicy };
+  /** `expiresAt` (epoch ms) is for display; `deadline` (lease.machine.ts `leaseClock`) decides. */
+  readonly lease: { readonly owner: string | null; readonly expiresAt: number; readonly deadline: number; readonly policy: LeasePolicy };
   readonly motion: { readonly state: ExecutionState; readonly since: number; readonly lastError: string; readonly lastCommander: string | null; readonly target: Record<string, unknown>; readonly kind: string | null };
   readonly media: MediaView;
   readonly mesh: { readonly state: string; readonly since: number };
@@ -105,7 +106,7 @@ export function gateView(children: DriverChildren, privilegedRpc: PrivilegedRpc,
     connection: { state: String(c.value), lastError: c.context.lastError, since: c.context.since },
     power: powerView(children.power),
     interlock: { state: i.value === 'tripped' ? 'tripped' : 'safe', reason: i.context.reason, source: i.context.source, owner: i.context.owner, since: i.context.since },
-    lease: { owner: l.owner, expiresAt: l.expiresAt, policy: l.policy },
+    lease: { owner: l.owner, expiresAt: l.expiresAt, deadline: l.deadline, policy: l.policy },
     motion: { state: executionStateName(m.value), since: m.context.since, lastError: m.context.lastError, lastCommander: m.context.lastCommander, target: m.context.target, kind: m.context.active?.kind ?? null },
     media: mediaView(children.media, audio, startedAt),
     mesh: { state: meshStateName(mesh.value), since: mesh.context.stateSince },
@@ -183,21 +184,22 @@ export function mediaRefusal(view: Pick<GateView, 'connection' | 'media'>, event
  * its duration; a ramp just stops stepping): the new holder's first command or its stop_motion, never
  * gated, stops it — an expiry (a slow renewer) is no reason to halt the robot mid-move.
  */
-export function commandLeaseRefusal(lease: GateView['lease'], caller: string, nowMs: number): RpcFailure | null {
-  const decision = leaseDecision(lease, caller, nowMs);
+export function commandLeaseRefusal(lease: GateView['lease'], caller: string): RpcFailure | null {
+  const decision = leaseDecision(lease, caller);
   return decision.allowed ? null : leaseHeldError(decision);
 }
 
 /** The lease rule for `caller`, as the lease actor itself applies it. */
-function leaseRefusal(view: GateView, event: GatedEvent, caller: string, nowMs: number, fn: string): RpcFailure | null {
+function leaseRefusal(view: GateView, event: GatedEvent, caller: string, fn: string): RpcFailure | null {
   if (event.type === 'rpc.acquire_lease') {
-    const decision = acquireDecision(view.lease, caller, nowMs);
+    const decision = acquireDecision(view.lease, caller);
     return decision.allowed ? null : leaseHeldError(decision);
   }
-  const refusal = commandLeaseRefusal(view.lease, caller, nowMs);
+  const refusal = commandLeaseRefusal(view.lease, caller);
   if (refusal) return refusal;
-  if (event.type === 'rpc.release_lease' && liveHolder(view.lease, nowMs) !== caller) {
-    return new NotAllowedInState({ message: `${caller} does not hold the lease`, function: fn, state: { command_owner: liveHolder(view.lease, nowMs) } });
+  const holder = liveHolder(view.lease);
+  if (event.type === 'rpc.release_lease' && holder !== caller) {
+    return new NotAllowedInState({ message: `${caller} does not hold the lease`, function: fn, state: { command_owner: holder } });
   }
   return null;
 }
@@ -233,7 +235,7 @@ export function refusalOf(view: GateView, event: GatedEvent, nowMs: number): Rpc
     const power = powerRefusal(view.power, event.power);
     if (power) return power;
   }
-  const lease = leaseRefusal(view, event, event.owner, nowMs, fn);
+  const lease = leaseRefusal(view, event, event.owner, fn);
   if (lease) return lease;
   if (needsRobot && view.motion.state === 'stopping') {
     return new NotAllowedInState({ message: 'a stop is in progress (waiting for the daemon to confirm it); send the command again once it has stopped', function: fn, state: { execution_state: 'stopping' } });
@@ -316,7 +318,7 @@ export function daemonBlock(connection: GateView['connection'], daemonStatus: Ob
  * and the pending approvals' time left (src/machines/status-memo.ts keys on both).
  */
 export function driverStateBlock(view: GateView, seen: Observations, nowMs: number): Record<string, unknown> {
-  const holder = liveHolder(view.lease, nowMs);
+  const holder = liveHolder(view.lease);
   const audio = seen.detectors.lastAudioEvent;
   const motion = seen.detectors.lastMotionEvent;
   return {
@@ -360,5 +362,5 @@ export function driverStateBlock(view: GateView, seen: Observations, nowMs: numb
 
 /** The state block of every audit record and `safety_event`: the state AFTER the change. */
 export function safetyState(view: GateView, nowMs: number): Record<string, unknown> {
-  return { interlock: view.interlock.state, power: view.power.state, connection: view.connection.state, execution: view.motion.state, lease_owner: liveHolder(view.lease, nowMs) };
+  return { interlock: view.interlock.state, power: view.power.state, connection: view.connection.state, execution: view.motion.state, lease_owner: liveHolder(view.lease) };
 }

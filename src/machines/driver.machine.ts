@@ -15,7 +15,7 @@ import { gateView, refusalOf, type AudioSwitches, type DriverChildren, type Gate
 import { interlockMachine, type InterlockEvent } from './interlock.machine.ts';
 import { mediaCallEvent, type MediaSessionMachine } from './media-session.machine.ts';
 import type { MeshInput, MeshMachine } from './mesh.machine.ts';
-import { leaseDecision, leaseMachine, type LeaseAnswer, type LeasePolicy } from './lease.machine.ts';
+import { leaseDecision, leaseMachine, liveHolder, type LeaseAnswer, type LeasePolicy } from './lease.machine.ts';
 import { motionMachine, type CancelledCommand, type MotionToParent } from './motion.machine.ts';
 import { powerMachine, type MotorMode } from './power.machine.ts';
 import type { MotionRpcEvent } from '../rpc/robot-functions.ts';
@@ -227,10 +227,11 @@ export const driverMachine = setup({
     startMotion: enqueueActions(({ context, event, enqueue }) => {
       const e = event as MotionRpcEvent;
       const lease = context.children.lease.getSnapshot().context;
-      const decision = leaseDecision(lease, e.owner, now());
-      // The caller's own live lease is renewed for its own TTL; a free or lapsed one is taken for the default.
+      const decision = leaseDecision(lease, e.owner);
+      // The caller's own live lease is renewed for its own TTL (taken again should it lapse before the
+      // renewal is handled); a free or lapsed one is taken for the default.
       if (decision.allowed && decision.renews) {
-        const own = lease.owner === e.owner && lease.expiresAt > now();
+        const own = liveHolder(lease) === e.owner;
         enqueue.sendTo(context.children.lease, own ? { type: 'lease.renew', owner: e.owner } : { type: 'lease.acquire', owner: e.owner, ttlS: context.leaseTtlS });
       }
       enqueue.sendTo(context.children.motion, { type: 'motion.command', requestId: e.requestId, kind: e.function, owner: e.owner, power: e.power, command: e.command, target: e.target, wait: e.wait });
@@ -283,7 +284,7 @@ export const driverMachine = setup({
     }),
     revokeLease: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Extract<DriverEvent, { type: 'supervisor.revoke_lease' }>;
-      enqueue.sendTo(context.children.lease, { type: 'lease.revoke', reason: e.reason, requestId: e.requestId });
+      enqueue.sendTo(context.children.lease, { type: 'lease.revoke', reason: e.reason, by: e.owner, requestId: e.requestId });
     }),
     /** Daemon status fan-out: the interlock (a daemon error trips it) and power (motor mode). */
     routeStatus: enqueueActions(({ context, event, enqueue }) => {

@@ -3,8 +3,9 @@
 // and an expiry armed from the named `leaseTtl` delay; acquire/renew/release by the holder, revoke
 // (privileged: the root decides who may send it), expiry by its own timer — or, when the event loop
 // lagged past the expiry before the timer fired, by the next acquire (expired, then acquired).
-// Requests with a `requestId` are answered to the parent (`lease.answer`); every change is emitted
-// as `lease.changed` carrying the holder AFTER it. Owns the states, TTL bounds and the pure rules
+// Decisions run on a monotonic clock (`leaseClock`), epoch times are for display. Requests with a
+// `requestId` are answered to the parent (`lease.answer`); every change is emitted as
+// `lease.changed` carrying the holder AFTER it. Owns the states, TTL bounds and the rules
 // `leaseDecision`/`acquireDecision` the root's gate also uses; no I/O, owners are caller-asserted.
 import { and, assign, emit, enqueueActions, not, setup } from 'xstate';
 import { LeaseHeld, NotAllowedInState } from '../errors.ts';
@@ -33,8 +34,10 @@ export interface LeaseContext {
   /** TTL used when `lease.acquire` carries no `ttlS`. */
   readonly defaultTtlMs: number;
   readonly owner: string | null;
-  /** Epoch ms; 0 when free. */
+  /** Epoch ms, for display and the audit trail only; 0 when free. */
   readonly expiresAt: number;
+  /** `leaseClock()` ms when the lease lapses: every decision reads this; 0 when free. */
+  readonly deadline: number;
   /** TTL of the current lease (re-armed by every renewal); the default TTL when free. */
   readonly ttlMs: number;
   /** Epoch ms when the current holder first acquired it (renewals keep it); 0 when free. */
@@ -46,12 +49,13 @@ export type LeaseEvent =
   | { type: 'lease.acquire'; owner: string; ttlS?: number; requestId?: string }
   | { type: 'lease.renew'; owner: string }
   | { type: 'lease.release'; owner: string; requestId?: string }
-  /** Privileged: frees any held lease (e-stop, supervisor). The root restricts who sends it. */
-  | { type: 'lease.revoke'; reason: string; requestId?: string };
+  /** Privileged: frees any held lease (e-stop, supervisor `by`). The root restricts who sends it. */
+  | { type: 'lease.revoke'; reason: string; by: string; requestId?: string };
 
 /**
  * `owner` is the holder for `acquired`/`renewed`, and the owner who just lost it for
- * `released`/`revoked`/`expired`; `holder` is who holds it AFTER this change (null when free).
+ * `released`/`revoked`/`expired`; `holder` is who holds it AFTER this change (null when free);
+ * `by` who made the change: the owner, the revoker, or null for an expiry.
  * `detail` carries the revoke reason, null otherwise.
  */
 export type LeaseEmitted = {
@@ -59,6 +63,7 @@ export type LeaseEmitted = {
   state: LeaseStateName;
   owner: string | null;
   holder: string | null;
+  by: string | null;
   expiresAt: number;
   reason: LeaseChangeReason;
   detail: string | null;
@@ -85,38 +90,44 @@ export function defaultLeaseTtlMs(defaultTtlS: number): number {
   return Math.round(s * 1000);
 }
 
+/**
+ * The lease's clock: monotonic, so a wall-clock step (a robot without a real-time clock steps at NTP
+ * sync) neither ends every lease at once nor stretches one for hours. Read by the rules themselves,
+ * so no caller can hand them the wall clock.
+ */
+export const leaseClock = (): number => performance.now();
+
 interface LeaseView {
   readonly owner: string | null;
-  readonly expiresAt: number;
+  readonly deadline: number;
   readonly policy: LeasePolicy;
 }
 
-/** Whether the lease is held by someone at `nowMs` (an expiry that passed counts even before its timer fired). */
-export function liveHolder(lease: LeaseView, nowMs: number): string | null {
-  return lease.owner !== null && lease.expiresAt > nowMs ? lease.owner : null;
+/** Whether the lease is held by someone now (an expiry that passed counts even before its timer fired). */
+export function liveHolder(lease: LeaseView): string | null {
+  return lease.owner !== null && lease.deadline > leaseClock() ? lease.owner : null;
 }
 
 /**
- * Pure gating rule for a motion command by `caller` at `nowMs`. `advisory` never refuses
- * (reference behaviour) but only lets the caller take a free or own lease; `enforced` refuses
- * everyone but the live holder.
+ * Gating rule for a motion command by `caller` now. `advisory` never refuses (reference behaviour)
+ * but only lets the caller take a free or own lease; `enforced` refuses everyone but the live holder.
  */
-export function leaseDecision(lease: LeaseView, caller: string, nowMs: number): LeaseDecision {
-  const holder = liveHolder(lease, nowMs);
+export function leaseDecision(lease: LeaseView, caller: string): LeaseDecision {
+  const holder = liveHolder(lease);
   if (holder === null || holder === caller) return { allowed: true, renews: isValidLeaseOwner(caller) };
   if (lease.policy === 'advisory') return { allowed: true, renews: false };
-  return { allowed: false, holder, secondsLeft: secondsLeft(lease, nowMs) };
+  return { allowed: false, holder, secondsLeft: secondsLeft(lease) };
 }
 
 /** Taking the lease (acquire_lease) needs it free, lapsed or the caller's own, whatever the policy. */
-export function acquireDecision(lease: LeaseView, caller: string, nowMs: number): LeaseDecision {
-  const holder = liveHolder(lease, nowMs);
+export function acquireDecision(lease: LeaseView, caller: string): LeaseDecision {
+  const holder = liveHolder(lease);
   if (holder === null || holder === caller) return { allowed: true, renews: true };
-  return { allowed: false, holder, secondsLeft: secondsLeft(lease, nowMs) };
+  return { allowed: false, holder, secondsLeft: secondsLeft(lease) };
 }
 
-function secondsLeft(lease: LeaseView, nowMs: number): number {
-  return Math.max(0, Math.round(lease.expiresAt - nowMs)) / 1000;
+function secondsLeft(lease: LeaseView): number {
+  return Math.max(0, Math.round(lease.deadline - leaseClock())) / 1000;
 }
 
 /** The typed refusal of a lease decision. */
@@ -124,6 +135,7 @@ export function leaseHeldError(decision: Extract<LeaseDecision, { allowed: false
   return new LeaseHeld({ message: `the motion lease is held by ${decision.holder} for ${decision.secondsLeft.toFixed(1)} s more`, holder: decision.holder, secondsLeft: decision.secondsLeft });
 }
 
+/** Wall-clock ms for what people read (expires_at, the audit trail); never for a decision. */
 const nowMs = () => Date.now();
 
 function hasParent(self: unknown): boolean {
@@ -141,23 +153,25 @@ export const leaseMachine = setup({
     grant: assign(({ context }, params: { owner: string; ttlS: number | undefined }) => {
       const now = nowMs();
       const ttlMs = params.ttlS === undefined ? context.defaultTtlMs : Math.round(params.ttlS * 1000);
-      return { owner: params.owner, ttlMs, expiresAt: now + ttlMs, grantedAt: context.owner === params.owner ? context.grantedAt : now };
+      return { owner: params.owner, ttlMs, expiresAt: now + ttlMs, deadline: leaseClock() + ttlMs, grantedAt: context.owner === params.owner ? context.grantedAt : now };
     }),
-    extend: assign({ expiresAt: ({ context }) => nowMs() + context.ttlMs }),
+    extend: assign(({ context }) => ({ expiresAt: nowMs() + context.ttlMs, deadline: leaseClock() + context.ttlMs })),
     announceHeld: emit(({ context }, params: { reason: 'acquired' | 'renewed' }) => ({
       type: 'lease.changed' as const,
       state: 'held' as const,
       owner: context.owner,
       holder: context.owner,
+      by: context.owner,
       expiresAt: context.expiresAt,
       reason: params.reason,
       detail: null,
       at: nowMs(),
     })),
     // Emit first (it names the owner who lost the lease), then clear.
-    free: enqueueActions(({ context, enqueue }, params: { reason: 'released' | 'revoked' | 'expired'; detail: string | null }) => {
-      enqueue.emit({ type: 'lease.changed', state: 'free', owner: context.owner, holder: null, expiresAt: 0, reason: params.reason, detail: params.detail, at: nowMs() });
-      enqueue.assign({ owner: null, expiresAt: 0, ttlMs: context.defaultTtlMs, grantedAt: 0 });
+    free: enqueueActions(({ context, enqueue }, params: { reason: 'released' | 'revoked' | 'expired'; detail: string | null; by?: string }) => {
+      const by = params.reason === 'released' ? context.owner : (params.by ?? null);
+      enqueue.emit({ type: 'lease.changed', state: 'free', owner: context.owner, holder: null, by, expiresAt: 0, reason: params.reason, detail: params.detail, at: nowMs() });
+      enqueue.assign({ owner: null, expiresAt: 0, deadline: 0, ttlMs: context.defaultTtlMs, grantedAt: 0 });
     }),
     /** Answers a request that carried a `requestId` with the lease as it is now. */
     answerHeld: enqueueActions(({ context, event, self, enqueue }) => {
@@ -174,7 +188,7 @@ export const leaseMachine = setup({
       const requestId = 'requestId' in event ? event.requestId : undefined;
       if (!requestId || !hasParent(self)) return;
       const owner = 'owner' in event ? event.owner : '';
-      const decision = acquireDecision(context, owner, nowMs());
+      const decision = acquireDecision(context, owner);
       const error = decision.allowed
         ? new NotAllowedInState({ message: `${owner} does not hold the lease`, function: event.type, state: { command_owner: context.owner } })
         : leaseHeldError(decision);
@@ -185,17 +199,17 @@ export const leaseMachine = setup({
     validAcquire: ({ event }) => event.type === 'lease.acquire' && isValidLeaseOwner(event.owner) && (event.ttlS === undefined || isValidLeaseTtlS(event.ttlS)),
     isHolder: ({ context, event }) => 'owner' in event && context.owner !== null && event.owner === context.owner,
     /** The expiry passed but the timer has not fired yet (event-loop lag). */
-    lapsed: ({ context }) => context.expiresAt <= nowMs(),
+    lapsed: ({ context }) => context.deadline <= leaseClock(),
   },
   delays: {
-    leaseTtl: ({ context }) => Math.max(0, context.expiresAt - nowMs()),
+    leaseTtl: ({ context }) => Math.max(0, context.deadline - leaseClock()),
   },
 }).createMachine({
   id: 'lease',
   initial: 'free',
   context: ({ input }) => {
     const defaultTtlMs = defaultLeaseTtlMs(input.defaultTtlS);
-    return { policy: input.policy, defaultTtlMs, owner: null, expiresAt: 0, ttlMs: defaultTtlMs, grantedAt: 0 };
+    return { policy: input.policy, defaultTtlMs, owner: null, expiresAt: 0, deadline: 0, ttlMs: defaultTtlMs, grantedAt: 0 };
   },
   states: {
     free: {
@@ -243,6 +257,18 @@ export const leaseMachine = setup({
         ],
         'lease.renew': [
           { guard: and(['isHolder', not('lapsed')]), target: 'held', reenter: true, actions: ['extend', { type: 'announceHeld', params: { reason: 'renewed' } }] },
+          // The holder's own move, let through while its lease was live, arrives just after it lapsed:
+          // it expired, and the holder takes it again (for the default TTL, as its next command would).
+          {
+            guard: and(['isHolder', 'lapsed']),
+            target: 'held',
+            reenter: true,
+            actions: [
+              { type: 'free', params: { reason: 'expired', detail: null } },
+              { type: 'grant', params: ({ event }) => ({ owner: event.owner, ttlS: undefined }) },
+              { type: 'announceHeld', params: { reason: 'acquired' } },
+            ],
+          },
           { guard: 'lapsed', target: 'free', actions: { type: 'free', params: { reason: 'expired', detail: null } } },
         ],
         'lease.release': [
@@ -257,7 +283,7 @@ export const leaseMachine = setup({
           target: 'free',
           actions: [
             { type: 'answerResult', params: ({ context }) => ({ result: { status: 'revoked', previous_owner: context.owner } }) },
-            { type: 'free', params: ({ event }) => ({ reason: 'revoked' as const, detail: event.reason }) },
+            { type: 'free', params: ({ event }) => ({ reason: 'revoked' as const, detail: event.reason, by: event.by }) },
           ],
         },
       },

@@ -58,7 +58,7 @@ function stateBlock(memo: Memos, sources: StatusSources, s: Snapshots, view: () 
     const block = driverStateBlock(view(), sources, nowMs);
     return { block, json: JSON.stringify(block) };
   }
-  const inputs = stateInputs(sources, s, liveHolder(s.lease.context, nowMs));
+  const inputs = stateInputs(sources, s, liveHolder(s.lease.context));
   if (memo.state && sameInputs(memo.state.inputs, inputs)) return memo.state;
   const block = Object.freeze(driverStateBlock(view(), sources, nowMs));
   memo.state = { inputs, block, json: JSON.stringify(block) };

@@ -116,7 +116,8 @@ test('supervisor subject: trip, reset_interlock and revoke_lease are recorded wi
   expect(reset.result).toMatchObject({ status: 'safe' });
   if ((await s.status()).command_owner !== 'bob') await s.call('acquire_lease', { owner: 'bob', ttl_s: 60 });
   const revoked = await step(s, 'supervisor revoke_lease', () => s.supervise('revoke_lease', { reason: 'bob is gone', owner: 'safety-officer' }), [
-    { kind: 'lease_revoked', state: { lease_owner: null } },
+    // Whose lease it was, and who took it away (before 2026-12-06 the record named bob as its caller).
+    { kind: 'lease_revoked', reason: 'bob is gone', owner: 'bob', caller: { id: 'safety-officer', verified: false }, state: { lease_owner: null } },
   ]);
   expect(revoked.result).toMatchObject({ status: 'revoked', previous_owner: 'bob' });
   expect((await s.status()).command_owner).toBeNull();

@@ -13,6 +13,7 @@ import {
   DEFAULT_LEASE_TTL_S,
   defaultLeaseTtlMs,
   LEASE_POLICIES,
+  leaseClock,
   leaseDecision,
   leaseMachine,
   MAX_LEASE_TTL_S,
@@ -24,7 +25,7 @@ import {
   type LeaseMachine,
   type LeasePolicy,
 } from '../../src/machines/lease.machine.ts';
-import { canModel, edgePaths, eventListTest, executorTable, MODEL_START_MS as START_MS, pathTests, refusalTable, useFakeClock, type SnapshotView, transitionCoverageTest } from './model-harness.ts';
+import { canModel, edgePaths, eventListTest, executorTable, lagWithoutTimers, MODEL_START_MS as START_MS, pathTests, refusalTable, useFakeClock, type SnapshotView, transitionCoverageTest } from './model-harness.ts';
 import { childOfRecorder } from './test-parent.ts';
 
 /** Clock advance before every sent event, so renewals really re-arm a partly elapsed timer. */
@@ -53,7 +54,7 @@ const EVENTS: Ev[] = [
   { type: 'lease.renew', owner: 'bob' },
   { type: 'lease.release', owner: 'alice', requestId: 'rq-release-alice' },
   { type: 'lease.release', owner: 'bob', requestId: 'rq-release-bob' },
-  { type: 'lease.revoke', reason: 'e-stop', requestId: 'rq-revoke' },
+  { type: 'lease.revoke', reason: 'e-stop', by: 'operator', requestId: 'rq-revoke' },
   { type: EXPIRY },
 ];
 
@@ -93,13 +94,14 @@ function oracle(value: unknown, ctx: LeaseContext, event: Ev, now: number): Expe
   const answer = (a: { ok: true; result: Record<string, unknown> } | { ok: false; error: Record<string, unknown> }): PlainAnswer[] => (requestId ? [{ type: 'lease.answer', requestId, ...a }] : []);
   const changed = (e: Omit<LeaseEmitted, 'type' | 'at' | 'detail'> & { detail?: string | null }): LeaseEmitted => ({ type: 'lease.changed', detail: null, at: now, ...e });
   const same = (toParent: PlainAnswer[]): Expected => ({ value: held ? 'held' : 'free', owner: ctx.owner, ttlMs: ctx.ttlMs, expiresAt: ctx.expiresAt, grantedAt: ctx.grantedAt, emitted: [], toParent });
-  const toFree = (reason: 'released' | 'revoked' | 'expired', toParent: PlainAnswer[], detail: string | null = null): Expected => ({
+  // `by`: who changed it — the owner releasing, the revoker, nobody for an expiry.
+  const toFree = (reason: 'released' | 'revoked' | 'expired', toParent: PlainAnswer[], detail: string | null = null, by: string | null = null): Expected => ({
     value: 'free',
     owner: null,
     ttlMs: ctx.defaultTtlMs,
     expiresAt: 0,
     grantedAt: 0,
-    emitted: [changed({ state: 'free', owner: ctx.owner, holder: null, expiresAt: 0, reason, detail })],
+    emitted: [changed({ state: 'free', owner: ctx.owner, holder: null, by, expiresAt: 0, reason, detail })],
     toParent,
   });
   // Someone else holds it: LeaseHeld naming the holder; otherwise the caller simply does not hold it.
@@ -123,18 +125,18 @@ function oracle(value: unknown, ctx: LeaseContext, event: Ev, now: number): Expe
         ttlMs,
         expiresAt: now + ttlMs,
         grantedAt: held ? ctx.grantedAt : now,
-        emitted: [changed({ state: 'held', owner: event.owner, holder: event.owner, expiresAt: now + ttlMs, reason })],
+        emitted: [changed({ state: 'held', owner: event.owner, holder: event.owner, by: event.owner, expiresAt: now + ttlMs, reason })],
         toParent: answer({ ok: true, result: { status: 'held', owner: event.owner, expires_at: (now + ttlMs) / 1000 } }),
       };
     }
     case 'lease.renew':
       if (!held || event.owner !== ctx.owner) return null;
-      return { value: 'held', owner: ctx.owner, ttlMs: ctx.ttlMs, expiresAt: now + ctx.ttlMs, grantedAt: ctx.grantedAt, emitted: [changed({ state: 'held', owner: ctx.owner, holder: ctx.owner, expiresAt: now + ctx.ttlMs, reason: 'renewed' })], toParent: [] };
+      return { value: 'held', owner: ctx.owner, ttlMs: ctx.ttlMs, expiresAt: now + ctx.ttlMs, grantedAt: ctx.grantedAt, emitted: [changed({ state: 'held', owner: ctx.owner, holder: ctx.owner, by: ctx.owner, expiresAt: now + ctx.ttlMs, reason: 'renewed' })], toParent: [] };
     case 'lease.release':
-      return held && event.owner === ctx.owner ? toFree('released', answer({ ok: true, result: { status: 'released' } })) : same(refused(event.owner, 'lease.release'));
+      return held && event.owner === ctx.owner ? toFree('released', answer({ ok: true, result: { status: 'released' } }), null, ctx.owner) : same(refused(event.owner, 'lease.release'));
     case 'lease.revoke': {
       const revoked = answer({ ok: true, result: { status: 'revoked', previous_owner: ctx.owner } });
-      return held ? toFree('revoked', revoked, event.reason) : same(revoked);
+      return held ? toFree('revoked', revoked, event.reason, event.by) : same(revoked);
     }
     case EXPIRY:
       return held ? toFree('expired', []) : null;
@@ -172,6 +174,8 @@ async function step(sut: Sut, event: Ev): Promise<void> {
   expect(after.value).toBe(expected!.value);
   const { emitted, toParent, value: _value, ...fields } = expected!;
   expect({ owner: after.context.owner, ttlMs: after.context.ttlMs, expiresAt: after.context.expiresAt, grantedAt: after.context.grantedAt }).toEqual(fields);
+  // The deadline every decision reads is the displayed expiry on the monotonic clock.
+  expect(after.context.deadline === 0 ? 0 : after.context.deadline - performance.now()).toBe(fields.expiresAt === 0 ? 0 : fields.expiresAt - Date.now());
   expect(sut.emitted.slice(mark)).toEqual(emitted);
   expect(plain(sut.toParent().slice(heard))).toEqual(toParent);
 }
@@ -182,8 +186,8 @@ function checkDecisionAgrees(snap: Snap, policy: LeasePolicy): void {
   for (const caller of CALLERS) {
     const granted = oracle(snap.value, snap.context, { type: 'lease.acquire', owner: caller }, now)!.owner === caller;
     const refusal = { allowed: false, holder: snap.context.owner, secondsLeft: (snap.context.expiresAt - now) / 1000 };
-    expect(acquireDecision(snap.context, caller, now)).toEqual(granted ? { allowed: true, renews: true } : refusal);
-    const decision = leaseDecision(snap.context, caller, now);
+    expect(acquireDecision(snap.context, caller)).toEqual(granted ? { allowed: true, renews: true } : refusal);
+    const decision = leaseDecision(snap.context, caller);
     if (policy === 'advisory') expect(decision).toEqual({ allowed: true, renews: granted });
     else expect(decision).toEqual(granted ? { allowed: true, renews: true } : refusal);
   }
@@ -247,7 +251,8 @@ describe.each(LEASE_POLICIES)('lease machine, %s policy', (policy) => {
     // the generated paths cannot make that, the lapsed-lease scenarios below walk both branches.
     unreachable: {
       'lease.held: lease.acquire#2 [and] → lease.held': 'lapsed lease re-acquired: covered by the lapsed-lease scenarios',
-      'lease.held: lease.renew#2 [lapsed] → lease.free': 'lapsed lease renewed: covered by the lapsed-lease scenarios',
+      'lease.held: lease.renew#2 [and] → lease.held': 'lapsed lease renewed by its holder: covered by the lapsed-lease scenarios',
+      'lease.held: lease.renew#3 [lapsed] → lease.free': 'lapsed lease renewed by another: covered by the lapsed-lease scenarios',
     },
   });
 });
@@ -278,18 +283,22 @@ describe('lease machine input and the pure gate', () => {
     sut.actor.stop();
   });
 
-  const held = { owner: 'alice', expiresAt: START_MS + 2_500 };
+  // `leftMs`: the deadline this far ahead of the lease clock now (null: free).
+  const held = { owner: 'alice', leftMs: 2_500 };
   test.each([
-    ['enforced free', { policy: 'enforced', owner: null, expiresAt: 0 }, 'bob', { allowed: true, renews: true }],
+    ['enforced free', { policy: 'enforced', owner: null, leftMs: null }, 'bob', { allowed: true, renews: true }],
     ['enforced holder', { policy: 'enforced', ...held }, 'alice', { allowed: true, renews: true }],
     ['enforced other', { policy: 'enforced', ...held }, 'bob', { allowed: false, holder: 'alice', secondsLeft: 2.5 }],
-    ['enforced lapsed (timer not yet fired)', { policy: 'enforced', owner: 'alice', expiresAt: START_MS }, 'bob', { allowed: true, renews: true }],
-    ['advisory free', { policy: 'advisory', owner: null, expiresAt: 0 }, 'bob', { allowed: true, renews: true }],
+    ['enforced lapsed (timer not yet fired)', { policy: 'enforced', owner: 'alice', leftMs: 0 }, 'bob', { allowed: true, renews: true }],
+    ['advisory free', { policy: 'advisory', owner: null, leftMs: null }, 'bob', { allowed: true, renews: true }],
     ['advisory holder', { policy: 'advisory', ...held }, 'alice', { allowed: true, renews: true }],
     ['advisory other (reference behaviour: never refused)', { policy: 'advisory', ...held }, 'bob', { allowed: true, renews: false }],
-    ['enforced free, empty caller (cannot take the lease)', { policy: 'enforced', owner: null, expiresAt: 0 }, '', { allowed: true, renews: false }],
-  ] as const)('leaseDecision: %s', (_name, lease, caller, expected) => {
-    expect(leaseDecision(lease as { owner: string | null; expiresAt: number; policy: LeasePolicy }, caller, START_MS)).toEqual(expected);
+    ['enforced free, empty caller (cannot take the lease)', { policy: 'enforced', owner: null, leftMs: null }, '', { allowed: true, renews: false }],
+  ] as const)('leaseDecision: %s', (_name, { leftMs, ...lease }, caller, expected) => {
+    vi.useFakeTimers({ now: START_MS });
+    const deadline = leftMs === null ? 0 : leaseClock() + leftMs;
+    expect(leaseDecision({ ...lease, deadline } as { owner: string | null; deadline: number; policy: LeasePolicy }, caller)).toEqual(expected);
+    vi.useRealTimers();
   });
 });
 
@@ -303,12 +312,15 @@ describe('a lease that lapsed while the event loop lagged (its expiry passed, it
     const sut = createSut({ policy: 'enforced', defaultTtlS: DEFAULT_LEASE_TTL_S });
     sut.actor.send({ type: 'lease.acquire', owner: 'alice', ttlS: TTL_S, requestId: 'rq-alice' });
     await vi.advanceTimersByTimeAsync(0);
-    vi.setSystemTime(START_MS + TTL_S * 1000 + LAG_MS);
+    lagWithoutTimers(START_MS + TTL_S * 1000 + LAG_MS - Date.now());
     expect(sut.snap().value, 'the timer has not fired: the actor still reads held').toBe('held');
     return { sut, mark: sut.emitted.length, heard: sut.toParent().length, now: Date.now() };
   }
 
-  afterEach(() => vi.useRealTimers());
+  afterEach(() => {
+    vi.restoreAllMocks();
+    vi.useRealTimers();
+  });
 
   test.each(['bob', 'alice'])('an acquire by %s expires the old lease for alice, then grants it, in one step', async (caller) => {
     const { sut, mark, heard, now } = await lapsedLease();
@@ -316,8 +328,8 @@ describe('a lease that lapsed while the event loop lagged (its expiry passed, it
     await vi.advanceTimersByTimeAsync(0);
     const expiresAt = now + DEFAULT_LEASE_TTL_S * 1000;
     expect(sut.emitted.slice(mark)).toEqual([
-      { type: 'lease.changed', state: 'free', owner: 'alice', holder: null, expiresAt: 0, reason: 'expired', detail: null, at: now },
-      { type: 'lease.changed', state: 'held', owner: caller, holder: caller, expiresAt, reason: 'acquired', detail: null, at: now },
+      { type: 'lease.changed', state: 'free', owner: 'alice', holder: null, by: null, expiresAt: 0, reason: 'expired', detail: null, at: now },
+      { type: 'lease.changed', state: 'held', owner: caller, holder: caller, by: caller, expiresAt, reason: 'acquired', detail: null, at: now },
     ]);
     expect(sut.toParent().slice(heard)).toEqual([{ type: 'lease.answer', requestId: 'rq-next', ok: true, result: { status: 'held', owner: caller, expires_at: expiresAt / 1000 } }]);
     expect(sut.snap().context).toMatchObject({ owner: caller, expiresAt, grantedAt: now });
@@ -330,12 +342,29 @@ describe('a lease that lapsed while the event loop lagged (its expiry passed, it
     sut.actor.stop();
   });
 
-  test('a renewal by the old holder finds it expired (freed, audited, not renewed)', async () => {
+  test("a renewal by the old holder (its move, let through while the lease was live) expires it, then grants it to the holder again for the default TTL", async () => {
     const { sut, mark, heard, now } = await lapsedLease();
     sut.actor.send({ type: 'lease.renew', owner: 'alice' });
     await vi.advanceTimersByTimeAsync(0);
+    const expiresAt = now + DEFAULT_LEASE_TTL_S * 1000;
+    expect(sut.snap().value).toBe('held');
+    expect(sut.emitted.slice(mark)).toEqual([
+      { type: 'lease.changed', state: 'free', owner: 'alice', holder: null, by: null, expiresAt: 0, reason: 'expired', detail: null, at: now },
+      { type: 'lease.changed', state: 'held', owner: 'alice', holder: 'alice', by: 'alice', expiresAt, reason: 'acquired', detail: null, at: now },
+    ]);
+    expect(sut.toParent().length).toBe(heard);
+    expect(vi.getTimerCount()).toBe(1);
+    // Before 2026-12-06 the lease went free: the holder's move ran with no lease, anyone could take it.
+    expect(acquireDecision(sut.snap().context, 'bob')).toMatchObject({ allowed: false, holder: 'alice' });
+    sut.actor.stop();
+  });
+
+  test('a renewal by someone else finds it expired (freed, audited, not granted)', async () => {
+    const { sut, mark, heard, now } = await lapsedLease();
+    sut.actor.send({ type: 'lease.renew', owner: 'bob' });
+    await vi.advanceTimersByTimeAsync(0);
     expect(sut.snap().value).toBe('free');
-    expect(sut.emitted.slice(mark)).toEqual([{ type: 'lease.changed', state: 'free', owner: 'alice', holder: null, expiresAt: 0, reason: 'expired', detail: null, at: now }]);
+    expect(sut.emitted.slice(mark)).toEqual([{ type: 'lease.changed', state: 'free', owner: 'alice', holder: null, by: null, expiresAt: 0, reason: 'expired', detail: null, at: now }]);
     expect(sut.toParent().length).toBe(heard);
     expect(vi.getTimerCount()).toBe(0);
     sut.actor.stop();
@@ -344,8 +373,8 @@ describe('a lease that lapsed while the event loop lagged (its expiry passed, it
   test('the pure rules read a lapsed lease as free for everyone', async () => {
     const { sut, now } = await lapsedLease();
     for (const caller of CALLERS) {
-      expect(acquireDecision(sut.snap().context, caller, now)).toEqual({ allowed: true, renews: true });
-      expect(leaseDecision(sut.snap().context, caller, now)).toEqual({ allowed: true, renews: true });
+      expect(acquireDecision(sut.snap().context, caller)).toEqual({ allowed: true, renews: true });
+      expect(leaseDecision(sut.snap().context, caller)).toEqual({ allowed: true, renews: true });
     }
     sut.actor.stop();
   });
@@ -361,4 +390,39 @@ test('malformed TTLs that JSON cannot tell apart (NaN, Infinity) are answered, n
   expect(sut.toParent().map((e) => [(e as unknown as { requestId: string }).requestId, (e as unknown as { ok: boolean }).ok])).toEqual([['rq-NaN', false], ['rq-Infinity', false]]);
   sut.actor.stop();
   vi.useRealTimers();
+});
+
+describe('a wall-clock step (NTP sync on a robot without a real-time clock) neither ends nor stretches a lease', () => {
+  const HOUR_MS = 3_600_000;
+  afterEach(() => vi.useRealTimers());
+
+  test('an hour forward: the holder keeps it; another caller is refused by the rules and by the actor', async () => {
+    vi.useFakeTimers({ now: START_MS });
+    const sut = createSut({ policy: 'enforced', defaultTtlS: DEFAULT_LEASE_TTL_S });
+    sut.actor.send({ type: 'lease.acquire', owner: 'alice', ttlS: MAX_LEASE_TTL_S, requestId: 'rq-alice' });
+    await vi.advanceTimersByTimeAsync(1_000);
+    vi.setSystemTime(Date.now() + HOUR_MS);
+    // Before 2026-12-06 the expiry was read on the wall clock: bob was let through and took the lease.
+    expect(leaseDecision(sut.snap().context, 'bob')).toEqual({ allowed: false, holder: 'alice', secondsLeft: MAX_LEASE_TTL_S - 1 });
+    const heard = sut.toParent().length;
+    sut.actor.send({ type: 'lease.acquire', owner: 'bob', requestId: 'rq-bob' });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(plain(sut.toParent().slice(heard))).toEqual([{ type: 'lease.answer', requestId: 'rq-bob', ok: false, error: { _tag: 'LeaseHeld', holder: 'alice', secondsLeft: MAX_LEASE_TTL_S - 1 } }]);
+    expect(sut.snap().context.owner).toBe('alice');
+    sut.actor.stop();
+  });
+
+  test('an hour back: the lease still lapses after its TTL', async () => {
+    vi.useFakeTimers({ now: START_MS });
+    const sut = createSut({ policy: 'enforced', defaultTtlS: DEFAULT_LEASE_TTL_S });
+    sut.actor.send({ type: 'lease.acquire', owner: 'alice', ttlS: 1 });
+    await vi.advanceTimersByTimeAsync(0);
+    vi.setSystemTime(Date.now() - HOUR_MS);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(leaseDecision(sut.snap().context, 'bob')).toMatchObject({ allowed: false, holder: 'alice' });
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sut.snap().value).toBe('free');
+    expect(leaseDecision(sut.snap().context, 'bob')).toEqual({ allowed: true, renews: true });
+    sut.actor.stop();
+  });
 });

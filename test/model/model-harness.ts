@@ -328,6 +328,17 @@ export function executorTable<R>(events: ReadonlyArray<EventObject>, run: (event
 }
 
 /**
+ * Event-loop lag under fake timers: both clocks (the wall clock, and the monotonic one leases and the
+ * dead-man decide on) move `ms` ahead without running a timer; later advances move both as usual.
+ * Undone by `vi.restoreAllMocks()` (and `vi.useRealTimers()`).
+ */
+export function lagWithoutTimers(ms: number): void {
+  vi.setSystemTime(Date.now() + ms);
+  const fakeMonotonic = performance.now.bind(performance);
+  vi.spyOn(performance, 'now').mockImplementation(() => fakeMonotonic() + ms);
+}
+
+/**
  * Fake timers from `startMs` around every test of the enclosing `describe`, with a fresh system
  * under test made by `create` once the clock is fake and stopped before the real clock returns.
  * Returns the running test's system under test.

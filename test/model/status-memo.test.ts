@@ -8,7 +8,7 @@ import { createActor } from 'xstate';
 import { driverStatus, viewOf, type DriverEvent, type DriverInput } from '../../src/machines/driver.machine.ts';
 import { statusResult } from '../../src/machines/driver-policy.ts';
 import { resultJson } from '../../src/protocol/result-json.ts';
-import { MODEL_START_MS } from './model-harness.ts';
+import { lagWithoutTimers, MODEL_START_MS } from './model-harness.ts';
 import { rootWithTestChildren, TEST_MESH_INPUT } from './root-children.ts';
 
 const INPUT: DriverInput = { deviceId: 'reachy-mini-test', leasePolicy: 'enforced', leaseTtlS: 300, privilegedRpc: 'allowed', mediaEnabled: false, mesh: TEST_MESH_INPUT };
@@ -28,6 +28,7 @@ beforeEach(async () => {
 });
 afterEach(() => {
   root.stop();
+  vi.restoreAllMocks();
   vi.useRealTimers();
 });
 
@@ -44,7 +45,8 @@ function status(): Status {
 }
 
 /** Moves the clock without running any timer: only what reads the time can see it. */
-const clockForward = (ms: number) => vi.setSystemTime(Date.now() + ms);
+/** Time passes with no timer run (a lagging loop): the wall clock and the lease's monotonic clock. */
+const clockForward = (ms: number) => lagWithoutTimers(ms);
 
 test('with nothing changed the next answer reuses driver_state; only the daemon status age moves', () => {
   const first = status();
