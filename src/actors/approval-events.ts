@@ -9,7 +9,7 @@ import type { DriverMachine } from '../machines/driver.machine.ts';
 import { isoSeconds } from '../protocol/json-rpc.ts';
 
 export function approvalRequestedPayload(approval: PendingApproval, nowMs: number): Record<string, unknown> {
-  const { expires_in_s: _left, ...view } = approvalView(approval, nowMs);
+  const { expires_in_s: _left, ...view } = approvalView(approval);
   return { ...view, timeout_s: approval.timeoutS, ts: isoSeconds(nowMs) };
 }
 

@@ -21,8 +21,11 @@ export interface PendingApproval {
   /** A function that moves the robot: a stop ends the request. */
   readonly motion: boolean;
   readonly timeoutS: number;
+  /** Epoch ms, for display and the audit trail. */
   readonly requestedAt: number;
   readonly expiresAt: number;
+  /** `approvalsClock()` ms when it times out: the timer and the time left read this. */
+  readonly deadline: number;
 }
 
 /** The function that clears a trip: a trip ends its pending requests. */
@@ -49,7 +52,7 @@ export interface ApprovalsContext {
   readonly maxPending: number;
 }
 
-export type ApprovalRequest = Omit<PendingApproval, 'requestedAt' | 'expiresAt'>;
+export type ApprovalRequest = Omit<PendingApproval, 'requestedAt' | 'expiresAt' | 'deadline'>;
 
 export type ApprovalsEvent =
   | ({ type: 'approval.request' } & ApprovalRequest)
@@ -67,7 +70,13 @@ export type ApprovalsToParent =
   | { type: 'approvals.answer'; requestId: string; ok: true; result: Record<string, unknown> }
   | { type: 'approvals.answer'; requestId: string; ok: false; error: ApprovalNotFound };
 
+/** Wall-clock ms for what people read; never for timing. */
 const nowMs = () => Date.now();
+/**
+ * The timeouts' clock: monotonic, so a wall-clock step (NTP sync on a robot without a real-time
+ * clock) neither times every request out at once nor keeps one listed for hours.
+ */
+export const approvalsClock = (): number => performance.now();
 
 /** Spawned by the root it always has one; the graph walker (model tests) runs it parentless. */
 function hasParent(self: unknown): boolean {
@@ -79,13 +88,13 @@ function isoMs(ms: number): string {
 }
 
 /** A pending request as the supervisor, `get_status` and the mesh see it. */
-export function approvalView(p: PendingApproval, atMs: number): Record<string, unknown> {
-  return { approval_id: p.approvalId, function: p.function, params: p.params, owner: p.owner, caller: p.caller, requested_at: isoMs(p.requestedAt), expires_at: isoMs(p.expiresAt), expires_in_s: Math.max(0, p.expiresAt - atMs) / 1000 };
+export function approvalView(p: PendingApproval): Record<string, unknown> {
+  return { approval_id: p.approvalId, function: p.function, params: p.params, owner: p.owner, caller: p.caller, requested_at: isoMs(p.requestedAt), expires_at: isoMs(p.expiresAt), expires_in_s: Math.max(0, Math.round(p.deadline - approvalsClock())) / 1000 };
 }
 
 /** The request the armed timer is for: the earliest expiry (the first requested among equals). */
 function earliest(pending: ReadonlyArray<PendingApproval>): PendingApproval | undefined {
-  return pending.reduce<PendingApproval | undefined>((first, p) => (first === undefined || p.expiresAt < first.expiresAt ? p : first), undefined);
+  return pending.reduce<PendingApproval | undefined>((first, p) => (first === undefined || p.deadline < first.deadline ? p : first), undefined);
 }
 
 function find(context: ApprovalsContext, event: ApprovalsEvent): PendingApproval | undefined {
@@ -102,7 +111,8 @@ export const approvalsMachine = setup({
     add: enqueueActions(({ context, event, self, enqueue }) => {
       const { type: _type, ...request } = event as Extract<ApprovalsEvent, { type: 'approval.request' }>;
       const at = nowMs();
-      const approval: PendingApproval = { ...request, requestedAt: at, expiresAt: at + Math.round(request.timeoutS * 1000) };
+      const timeoutMs = Math.round(request.timeoutS * 1000);
+      const approval: PendingApproval = { ...request, requestedAt: at, expiresAt: at + timeoutMs, deadline: approvalsClock() + timeoutMs };
       enqueue.assign({ pending: [...context.pending, approval] });
       if (hasParent(self)) enqueue.sendParent({ type: 'approvals.requested', approval });
     }),
@@ -118,7 +128,7 @@ export const approvalsMachine = setup({
     refuseFull: enqueueActions(({ context, event, self, enqueue }) => {
       const { type: _type, ...request } = event as Extract<ApprovalsEvent, { type: 'approval.request' }>;
       const at = nowMs();
-      const approval: PendingApproval = { ...request, requestedAt: at, expiresAt: at };
+      const approval: PendingApproval = { ...request, requestedAt: at, expiresAt: at, deadline: approvalsClock() };
       if (hasParent(self)) enqueue.sendParent({ type: 'approvals.decided', approval, decision: 'denied', by: 'driver', reason: `${context.maxPending} calls are already waiting for approval`, at });
     }),
     answerUnknown: enqueueActions(({ event, self, enqueue }) => {
@@ -141,7 +151,8 @@ export const approvalsMachine = setup({
     expire: enqueueActions(({ context, self, enqueue }) => {
       const first = earliest(context.pending);
       const at = nowMs();
-      const due = context.pending.filter((p) => p === first || p.expiresAt <= at);
+      const clock = approvalsClock();
+      const due = context.pending.filter((p) => p === first || p.deadline <= clock);
       enqueue.assign({ pending: context.pending.filter((p) => !due.includes(p)) });
       for (const approval of due) if (hasParent(self)) enqueue.sendParent({ type: 'approvals.decided', approval, decision: 'timeout', by: 'timeout', reason: `not decided within ${approval.timeoutS} s`, at });
     }),
@@ -154,7 +165,7 @@ export const approvalsMachine = setup({
   },
   delays: {
     /** Until the earliest pending request expires (0 when it is already due: event-loop lag). */
-    approvalExpiry: ({ context }) => Math.max(0, (earliest(context.pending)?.expiresAt ?? nowMs()) - nowMs()),
+    approvalExpiry: ({ context }) => Math.max(0, (earliest(context.pending)?.deadline ?? approvalsClock()) - approvalsClock()),
   },
 }).createMachine({
   id: 'approvals',

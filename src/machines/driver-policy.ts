@@ -354,7 +354,7 @@ export function driverStateBlock(view: GateView, seen: Observations, nowMs: numb
       media: isoMs(view.media.since),
     },
     started_at: isoMs(seen.startedAt),
-    pending_approvals: view.approvals.map((p) => approvalView(p, nowMs)),
+    pending_approvals: view.approvals.map((p) => approvalView(p)),
     media_policy: mediaPolicyStatus(view.mediaPolicy),
     deadman: view.deadman,
   };

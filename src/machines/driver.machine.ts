@@ -362,7 +362,7 @@ export const driverMachine = setup({
       return e.type === 'approvals.requested' ? { ...e, type: 'approval.requested' as const } : { ...e, type: 'approval.decided' as const };
     }),
     answerApprovals: emit(({ context, event }) => {
-      const pending = context.children.approvals.getSnapshot().context.pending.map((p) => approvalView(p, now()));
+      const pending = context.children.approvals.getSnapshot().context.pending.map((p) => approvalView(p));
       return outcome((event as { requestId: string }).requestId, { ok: true, result: { pending, count: pending.length } });
     }),
     /**

@@ -6,9 +6,9 @@
 // stopped / timeout with who and why; the supervisor's answer, ApprovalNotFound for an id not
 // pending). Every non-edge pair is refused (`can()` false, nothing changes, nothing heard);
 // coverage is measured at the end. Not here: the root's approval stage (approvals-root.test.ts).
-import { describe, expect, vi } from 'vitest';
+import { afterEach, describe, expect, test, vi } from 'vitest';
 import type { ActorLogic, EventObject, SnapshotFrom } from 'xstate';
-import { approvalsMachine, type ApprovalsContext, type ApprovalsEvent, type ApprovalsInput, type ApprovalsMachine, type PendingApproval } from '../../src/machines/approvals.machine.ts';
+import { approvalsMachine, approvalView, type ApprovalsContext, type ApprovalsEvent, type ApprovalsInput, type ApprovalsMachine, type PendingApproval } from '../../src/machines/approvals.machine.ts';
 import { canModel, edgePaths, eventListTest, executorTable, pathTests, refusalTable, useFakeClock, type SnapshotView, transitionCoverageTest } from './model-harness.ts';
 import { childOfRecorder } from './test-parent.ts';
 
@@ -60,8 +60,12 @@ interface Expected {
   toParent: unknown[];
 }
 
-/** The brief, as an oracle: the pending list and what the parent hears after `event` at `now`, or null when it must be ignored. */
-function oracle(ctx: ApprovalsContext, event: Ev, now: number): Expected | null {
+/**
+ * The brief, as an oracle: the pending list and what the parent hears after `event` at `now` (the
+ * wall clock, for display) and `mono` (the monotonic clock timeouts run on), or null when it must
+ * be ignored.
+ */
+function oracle(ctx: ApprovalsContext, event: Ev, now: number, mono: number): Expected | null {
   const pending = [...ctx.pending];
   const decided = (approval: PendingApproval, decision: string, by: string, reason: string) => ({ type: 'approvals.decided', approval, decision, by, reason, at: now });
   switch (event.type) {
@@ -69,9 +73,9 @@ function oracle(ctx: ApprovalsContext, event: Ev, now: number): Expected | null 
       if (pending.some((p) => p.approvalId === event.approvalId)) return null;
       const { type: _type, ...request } = event;
       if (pending.length >= ctx.maxPending) {
-        return { pending, toParent: [decided({ ...request, requestedAt: now, expiresAt: now }, 'denied', 'driver', `${ctx.maxPending} calls are already waiting for approval`)] };
+        return { pending, toParent: [decided({ ...request, requestedAt: now, expiresAt: now, deadline: mono }, 'denied', 'driver', `${ctx.maxPending} calls are already waiting for approval`)] };
       }
-      const approval = { ...request, requestedAt: now, expiresAt: now + request.timeoutS * 1000 };
+      const approval = { ...request, requestedAt: now, expiresAt: now + request.timeoutS * 1000, deadline: mono + request.timeoutS * 1000 };
       return { pending: [...pending, approval], toParent: [{ type: 'approvals.requested', approval }] };
     }
     case 'approval.approve':
@@ -118,7 +122,7 @@ async function step(sut: Sut, event: Ev): Promise<void> {
     sut.actor.send(event as ApprovalsEvent);
     await vi.advanceTimersByTimeAsync(0);
   }
-  const expected = oracle(before.context, event, Date.now());
+  const expected = oracle(before.context, event, Date.now(), performance.now());
   expect(expected, `oracle ignores ${JSON.stringify(event)} with ${before.context.pending.length} pending`).not.toBeNull();
   const after = sut.snap();
   expect(after.context.pending).toEqual(expected!.pending);
@@ -166,9 +170,43 @@ describe.each([2, 1])('approvals machine, room for %i', (maxPending) => {
       await step(sut, e);
       heardBeforeRefusals = sut.toParent().length;
     },
-    oracle: (_sut, before, event) => oracle(before.context, event, Date.now()),
+    oracle: (_sut, before, event) => oracle(before.context, event, Date.now(), performance.now()),
     check: (sut) => expect(sut.toParent().length, 'a refused event is not heard').toBe(heardBeforeRefusals),
   });
 
   transitionCoverageTest(approvalsMachine, paths, { minimum: 10, unreachable: OTHER_RUN[maxPending]! });
+});
+
+describe('a wall-clock step (NTP sync on a robot without a real-time clock) neither times requests out nor keeps them', () => {
+  const HOUR_MS = 3_600_000;
+  afterEach(() => vi.useRealTimers());
+
+  test('an hour back, then another request: the first still times out after its own timeout', async () => {
+    vi.useFakeTimers({ now: 1_800_000_000_000 });
+    const sut = createSut({ maxPending: 4 });
+    sut.actor.send(GOTO);
+    await vi.advanceTimersByTimeAsync(0);
+    vi.setSystemTime(Date.now() - HOUR_MS);
+    // A change re-arms the timer: before 2026-12-06 it was re-armed from the wall clock, an hour on.
+    sut.actor.send(SOUND);
+    await vi.advanceTimersByTimeAsync(GOTO.timeoutS * 1000 - 1);
+    expect(sut.snap().context.pending.map((p) => p.approvalId)).toEqual(['a1', 'a2']);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(sut.snap().context.pending.map((p) => p.approvalId)).toEqual(['a2']);
+    expect(approvalView(sut.snap().context.pending[0]!)['expires_in_s']).toBe(SOUND.timeoutS - GOTO.timeoutS);
+    sut.actor.stop();
+  });
+
+  test('an hour forward: nothing times out early, and the time left stays true', async () => {
+    vi.useFakeTimers({ now: 1_800_000_000_000 });
+    const sut = createSut({ maxPending: 4 });
+    sut.actor.send(SOUND);
+    await vi.advanceTimersByTimeAsync(1_000);
+    vi.setSystemTime(Date.now() + HOUR_MS);
+    sut.actor.send(GOTO);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(sut.snap().context.pending.map((p) => p.approvalId)).toEqual(['a2', 'a1']);
+    expect(approvalView(sut.snap().context.pending[0]!)['expires_in_s']).toBe(SOUND.timeoutS - 1);
+    sut.actor.stop();
+  });
 });
