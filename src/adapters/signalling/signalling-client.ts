@@ -5,16 +5,17 @@
 // `probeSignalling`, the real handshake behind `get_media_stream_access(probe_signaling=true)`.
 // Transport-agnostic: the WebRTC stack is the caller's (`answer`, `onRemoteCandidate`,
 // `sendCandidate`); this module owns no media, no retry policy and no reconnect (a dropped link
-// ends the session; the caller starts a new one).
+// ends the session; the caller starts a new one). What every listener receives from the server at
+// any time about other peers (status broadcasts, lists) never ends a session, even undecodable.
 import { createLogger, type Logger } from '../../logging/logger.ts';
 import { NoProducer, SessionEnded, type SessionEndReason, SignallingProtocolError, SignallingTimeout, SignallingUnreachable } from '../../media/signalling/errors.ts';
-import { PRODUCER_NAME, SIGNALLING_PORT, type IcePayload, type PeerInfo, type PeerMeta, type ProbeResult, type ServerMessage } from '../../media/signalling/protocol.ts';
+import { PRODUCER_NAME, SIGNALLING_PORT, type DecodeProblem, type IcePayload, type PeerInfo, type PeerMeta, type ProbeResult, type ServerMessage, peerName } from '../../media/signalling/protocol.ts';
 import { type InboxItem, SignallingLink, expectMessage, protocolError } from './signalling-link.ts';
 
 export { PRODUCER_NAME, SIGNALLING_PORT, type ProbeResult };
 
 /** Our own `meta` in `setPeerStatus`: informative only, lets the robot's logs name the viewer. */
-export const CONSUMER_META: Readonly<Record<string, unknown>> = { name: 'reachy-mini-driver' };
+export const CONSUMER_META: PeerMeta = { name: 'reachy-mini-driver' };
 /**
  * TCP connect + HTTP upgrade deadline. The server answers in milliseconds on a LAN; 2 s (as for the
  * daemon sockets) tolerates Wi-Fi hiccups while an unplugged robot fails fast.
@@ -90,7 +91,7 @@ export function signallingUrl(host: string, port: number = SIGNALLING_PORT): str
 }
 
 function producerNamed(producers: readonly PeerInfo[], name: string): PeerInfo | undefined {
-  return producers.find((producer) => producer.meta !== null && producer.meta['name'] === name);
+  return producers.find((producer) => peerName(producer.meta) === name);
 }
 
 /** Producers named in a NoProducer message: the robot has one; a server listing more is quoted in part. */
@@ -100,7 +101,7 @@ const PRODUCER_NAME_CHARS = 40;
 
 /** A producer's `meta.name` as quoted in a message; never walks into a non-string name (the server's data). */
 function quotedName(producer: PeerInfo): string {
-  const name = producer.meta?.['name'];
+  const name = peerName(producer.meta);
   if (typeof name === 'string') return JSON.stringify(name.length > PRODUCER_NAME_CHARS ? `${name.slice(0, PRODUCER_NAME_CHARS)}…` : name);
   return name === undefined || name === null ? 'null' : `(${Array.isArray(name) ? 'an array' : typeof name})`;
 }
@@ -112,29 +113,45 @@ function describeProducers(producers: readonly PeerInfo[]): string {
   return `${producers.length} producer(s): ${names.join(', ')}${more}`;
 }
 
-/** Skips what a listener legitimately receives at any time (status broadcasts, list replies). */
+/** What a listener legitimately receives at any time about other peers (status broadcasts, list replies). */
+const BACKGROUND_TYPES: ReadonlySet<string> = new Set(['peerStatusChanged', 'list', 'listConsumers']);
+
 function isBackground(message: ServerMessage): boolean {
-  return message.type === 'peerStatusChanged' || message.type === 'list' || message.type === 'listConsumers';
+  return BACKGROUND_TYPES.has(message.type);
+}
+
+/**
+ * A background frame that did not decode (a peer's odd status, say): skipped with a debug line, not
+ * a session failure, unless it is the reply the stage waits for (`awaited`, e.g. the `list` answer).
+ */
+function skippable(problem: DecodeProblem, log: Logger, awaited: string | null = null): boolean {
+  const skip = problem.messageType !== null && problem.messageType !== awaited && BACKGROUND_TYPES.has(problem.messageType);
+  if (skip) log.debug('undecodable background message ignored', { details: problem.details });
+  return skip;
 }
 
 function unexpected(stage: string, message: ServerMessage): SignallingProtocolError {
   return protocolError(stage, `unexpected "${message.type}"`);
 }
 
-/** The start of the consumer flow shared by the session and the probe: welcome, listener status, list. */
-async function listProducers(link: SignallingLink, replyMs: number, onClosed: (item: { code: number; reason: string }) => Error): Promise<{ peerId: string; producers: readonly PeerInfo[] }> {
+/**
+ * The start of the consumer flow shared by the session and the probe: welcome, listener status,
+ * list. List entries the decoder left out (no usable id) are only logged: the robot may be listed.
+ */
+async function listProducers(link: SignallingLink, replyMs: number, onClosed: (item: { code: number; reason: string }) => Error, log: Logger): Promise<{ peerId: string; producers: readonly PeerInfo[] }> {
   const welcome = await expectMessage(link, 'welcome', replyMs, (message) => {
     if (message.type !== 'welcome') throw protocolError('welcome', `expected "welcome" first, got "${message.type}"`);
     return message;
   }, onClosed);
   link.send({ type: 'setPeerStatus', roles: ['listener'], meta: CONSUMER_META });
   link.send({ type: 'list' });
-  const producers = await expectMessage(link, 'list', replyMs, (message) => {
-    if (message.type === 'list') return message.producers;
+  const list = await expectMessage(link, 'list', replyMs, (message) => {
+    if (message.type === 'list') return message;
     if (message.type === 'peerStatusChanged' || message.type === 'listConsumers') return undefined;
     throw unexpected('list', message);
-  }, onClosed);
-  return { peerId: welcome.peerId, producers };
+  }, onClosed, (problem) => skippable(problem, log, 'list'));
+  if (list.skipped !== undefined) log.debug('malformed producer entries left out of the list', { url: link.url, skipped: list.skipped, kept: list.producers.length });
+  return { peerId: welcome.peerId, producers: list.producers };
 }
 
 /**
@@ -264,7 +281,7 @@ export class SignallingClient {
     const onClosed = (item: { code: number; reason: string }): Error =>
       this.#closing ? this.#endedError('local-closed', 'closed during start') : this.#endedError('connection-lost', `signalling socket closed (${item.code}: ${item.reason})`);
 
-    const { peerId, producers } = await listProducers(link, replyMs, onClosed);
+    const { peerId, producers } = await listProducers(link, replyMs, onClosed, this.#log);
     const producer = producerNamed(producers, this.producerName);
     if (!producer) {
       throw new NoProducer({
@@ -283,7 +300,7 @@ export class SignallingClient {
       }
       if (isBackground(message)) return undefined;
       throw unexpected('sessionStarted', message);
-    }, onClosed);
+    }, onClosed, (problem) => skippable(problem, this.#log));
     this.#sessionId = sessionId;
     this.#log.debug('signalling session started', { sessionId, producerId: producer.id });
 
@@ -299,7 +316,7 @@ export class SignallingClient {
       }
       if (isBackground(message) || message.type === 'peer' || message.type === 'endSession') return undefined;
       throw unexpected('offer', message);
-    }, onClosed);
+    }, onClosed, (problem) => skippable(problem, this.#log));
 
     const answerSdp = await this.#callAnswer(offer, { sessionId, producerId: producer.id }, answerMs);
     if (this.#closing) throw this.#endedError('local-closed', 'closed during start');
@@ -353,7 +370,7 @@ export class SignallingClient {
       return;
     }
     if (item.kind === 'problem') {
-      void this.#finish(this.#endedError('protocol-error', item.problem.details), true);
+      if (!skippable(item.problem, this.#log)) void this.#finish(this.#endedError('protocol-error', item.problem.details), true);
       return;
     }
     const message = item.message;
@@ -428,7 +445,7 @@ export async function probeSignalling(url: string, options: ProbeOptions = {}): 
     link = await SignallingLink.open(url, Math.min(HANDSHAKE_TIMEOUT_MS, timeoutMs), log);
     const onClosed = (item: { code: number; reason: string }): Error =>
       new SignallingUnreachable({ message: `signalling server ${url} closed the connection (${item.code}: ${item.reason})`, url, code: 'ECONNRESET' });
-    const { producers } = await listProducers(link, remaining(), onClosed);
+    const { producers } = await listProducers(link, remaining(), onClosed, log);
     const producer = producerNamed(producers, producerName);
     if (!producer) return { reachable: false, reason: `no WebRTC producer named "${producerName}" on ${url} (${describeProducers(producers)})` };
     return { reachable: true, producer_name: producerName, peer_id: producer.id, producer_count: producers.length };

@@ -175,9 +175,10 @@ export class SignallingLink {
 export type Accept<T> = (message: ServerMessage) => T | undefined;
 
 /**
- * Reads the link until `accept` returns a value. A malformed frame or a server `error` rejects with
- * `SignallingProtocolError`, the deadline with `SignallingTimeout`; a close rejects with what
- * `onClosed` builds (the caller knows whether it was closing on purpose).
+ * Reads the link until `accept` returns a value. A malformed frame (unless `skip` says this stage
+ * may pass over it) or a server `error` rejects with `SignallingProtocolError`, the deadline with
+ * `SignallingTimeout`; a close rejects with what `onClosed` builds (the caller knows whether it was
+ * closing on purpose).
  */
 export async function expectMessage<T>(
   link: SignallingLink,
@@ -185,13 +186,17 @@ export async function expectMessage<T>(
   timeoutMs: number,
   accept: Accept<T>,
   onClosed: (item: { readonly code: number; readonly reason: string }) => Error,
+  skip: (problem: DecodeProblem) => boolean = () => false,
 ): Promise<T> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     const item = await link.next(deadline - performance.now());
     if (item === 'timeout') throw new SignallingTimeout({ message: `no ${stage} from ${link.url} within ${timeoutMs} ms`, stage, timeoutMs });
     if (item.kind === 'closed') throw onClosed(item);
-    if (item.kind === 'problem') throw protocolError(stage, item.problem.details);
+    if (item.kind === 'problem') {
+      if (skip(item.problem)) continue;
+      throw protocolError(stage, item.problem.details);
+    }
     if (item.message.type === 'error') throw protocolError(stage, `server error: ${item.message.details}`);
     const value = accept(item.message);
     if (value !== undefined) return value;

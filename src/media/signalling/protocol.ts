@@ -4,8 +4,9 @@
 // `DecodeProblem`), encoders with a stable field order, and the robot's well-known port and
 // producer name. Does not own sockets, sessions or routing (src/adapters/signalling/, the
 // driver's side; src/sim/signalling-server.ts, the emulator's). Like the Rust reference (serde),
-// unknown extra fields are ignored; every known field is type-checked. Pure; no I/O.
-
+// unknown extra fields are ignored and a peer's `meta` may be any JSON; every other known field is
+// type-checked, except that a `list` entry without a usable id is left out (and counted) rather
+// than refusing the whole list. Pure; no I/O.
 /** Port of webrtcsink's built-in signalling server (`run-signalling-server=true`, reference §5.4). */
 export const SIGNALLING_PORT = 8443;
 /** `meta.name` of the robot's producer (`webrtcsink meta=name=reachymini`, reference §5.4 `WEBRTC_PRODUCER_NAME`). */
@@ -23,13 +24,25 @@ export type ProbeResult =
 export const PEER_ROLES = ['listener', 'producer', 'consumer'] as const;
 export type PeerRole = (typeof PEER_ROLES)[number];
 
-/** Free-form peer metadata (`{"name":"reachymini"}` for the robot); `null` when a peer sent none. */
-export type PeerMeta = Readonly<Record<string, unknown>> | null;
+/** A JSON value, as `JSON.parse` gives it. */
+export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+
+/**
+ * Free-form peer metadata: any JSON, as the reference server takes and relays it
+ * (`Option<serde_json::Value>`); `null` when a peer sent none. The robot's is `{"name":"reachymini"}`;
+ * only an object can carry a name (`peerName`).
+ */
+export type PeerMeta = JsonValue;
 
 /** One entry of `list` / `listConsumers`. */
 export interface PeerInfo {
   readonly id: string;
   readonly meta: PeerMeta;
+}
+
+/** `meta.name` when `meta` is an object that has one (any JSON type); `undefined` for any other meta. */
+export function peerName(meta: PeerMeta): JsonValue | undefined {
+  return isObject(meta) ? meta['name'] : undefined;
 }
 
 export interface SdpPayload {
@@ -67,10 +80,14 @@ export interface PeerStatusChangedMessage {
 export interface ListMessage {
   readonly type: 'list';
   readonly producers: readonly PeerInfo[];
+  /** Entries left out on decoding: not an object, or without a non-empty string `id` (absent when none). */
+  readonly skipped?: number;
 }
 export interface ListConsumersMessage {
   readonly type: 'listConsumers';
   readonly consumers: readonly PeerInfo[];
+  /** As in `ListMessage`. */
+  readonly skipped?: number;
 }
 /** To the consumer: its session with producer `peerId` is `sessionId`. */
 export interface SessionStartedMessage {
@@ -162,7 +179,7 @@ class FieldError {
   }
 }
 
-function isObject(value: unknown): value is Json {
+function isObject(value: unknown): value is { readonly [key: string]: JsonValue } {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
@@ -195,10 +212,9 @@ function optionalText(frame: Json, field: string): string | undefined {
   return frame[field] === undefined || frame[field] === null ? undefined : text(frame, field);
 }
 
-function meta(value: unknown, field: string): PeerMeta {
-  if (value === undefined || value === null) return null;
-  if (!isObject(value)) throw new FieldError(`"${field}" must be an object or null, got ${describe(value)}`);
-  return value;
+/** Any JSON (the value comes from `JSON.parse`); absent is `null`. */
+function meta(value: unknown): PeerMeta {
+  return value === undefined ? null : (value as JsonValue);
 }
 
 function roles(frame: Json): PeerRole[] {
@@ -212,15 +228,17 @@ function roles(frame: Json): PeerRole[] {
   });
 }
 
-function peerList(frame: Json, field: string): PeerInfo[] {
+/** The usable entries of a peer list and how many were left out (one odd entry must not hide the robot). */
+function peerList(frame: Json, field: string): { peers: PeerInfo[]; skipped?: number } {
   const value = frame[field];
   if (!Array.isArray(value)) throw new FieldError(`"${field}" must be an array, got ${describe(value)}`);
-  return value.map((entry: unknown, index) => {
-    if (!isObject(entry)) throw new FieldError(`"${field}[${index}]" must be an object, got ${describe(entry)}`);
-    const entryId = entry['id'];
-    if (typeof entryId !== 'string' || entryId.length === 0) throw new FieldError(`"${field}[${index}].id" must be a non-empty string`);
-    return { id: entryId, meta: meta(entry['meta'], `${field}[${index}].meta`) };
-  });
+  const peers: PeerInfo[] = [];
+  for (const entry of value as unknown[]) {
+    const entryId = isObject(entry) ? entry['id'] : undefined;
+    if (isObject(entry) && typeof entryId === 'string' && entryId.length > 0) peers.push({ id: entryId, meta: meta(entry['meta']) });
+  }
+  const skipped = value.length - peers.length;
+  return skipped === 0 ? { peers } : { peers, skipped };
 }
 
 function peerMessage(frame: Json): PeerMessage {
@@ -251,11 +269,15 @@ function serverMessage(type: string, frame: Json): ServerMessage | null {
     case 'welcome':
       return { type, peerId: id(frame, 'peerId') };
     case 'peerStatusChanged':
-      return { type, peerId: id(frame, 'peerId'), roles: roles(frame), meta: meta(frame['meta'], 'meta') };
-    case 'list':
-      return { type, producers: peerList(frame, 'producers') };
-    case 'listConsumers':
-      return { type, consumers: peerList(frame, 'consumers') };
+      return { type, peerId: id(frame, 'peerId'), roles: roles(frame), meta: meta(frame['meta']) };
+    case 'list': {
+      const { peers, skipped } = peerList(frame, 'producers');
+      return { type, producers: peers, ...(skipped === undefined ? {} : { skipped }) };
+    }
+    case 'listConsumers': {
+      const { peers, skipped } = peerList(frame, 'consumers');
+      return { type, consumers: peers, ...(skipped === undefined ? {} : { skipped }) };
+    }
     case 'sessionStarted':
       return { type, peerId: id(frame, 'peerId'), sessionId: id(frame, 'sessionId') };
     case 'startSession': {
@@ -276,7 +298,7 @@ function serverMessage(type: string, frame: Json): ServerMessage | null {
 function clientMessage(type: string, frame: Json): ClientMessage | null {
   switch (type) {
     case 'setPeerStatus':
-      return { type, roles: roles(frame), meta: meta(frame['meta'], 'meta') };
+      return { type, roles: roles(frame), meta: meta(frame['meta']) };
     case 'list':
     case 'listConsumers':
       return { type };

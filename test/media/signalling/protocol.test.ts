@@ -1,7 +1,8 @@
 // gst-webrtc-signalling v1 codec (reachy-daemon-api.md §9.2, src/media/signalling/protocol.ts):
 // every message shape decodes in its direction, encoders round-trip in the wire's field order, what
-// gst-plugins-rs sends is accepted (absent meta, unknown extra fields), and malformed input becomes
-// a typed problem naming the field instead of a throw (however deep or long the bad value).
+// gst-plugins-rs sends is accepted (absent meta, meta of any JSON type, unknown extra fields), a
+// list entry without a usable id is left out and counted, and malformed input becomes a typed
+// problem naming the field instead of a throw (however deep or long the bad value).
 // Sockets and sessions: signalling.test.ts.
 import { describe, expect, it } from 'vitest';
 import {
@@ -11,13 +12,14 @@ import {
   decodeServerMessage,
   encodeClientMessage,
   encodeServerMessage,
+  peerName,
 } from '../../../src/media/signalling/protocol.ts';
 
 const serverMessages: ServerMessage[] = [
   { type: 'welcome', peerId: 'p1' },
   { type: 'peerStatusChanged', peerId: 'p2', roles: ['producer'], meta: { name: 'reachymini' } },
   { type: 'peerStatusChanged', peerId: 'p2', roles: [], meta: null },
-  { type: 'list', producers: [{ id: 'p2', meta: { name: 'reachymini' } }, { id: 'p3', meta: null }] },
+  { type: 'list', producers: [{ id: 'p2', meta: { name: 'reachymini' } }, { id: 'p3', meta: null }, { id: 'p4', meta: 'a tool' }, { id: 'p5', meta: [1, { a: true }] }] },
   { type: 'listConsumers', consumers: [] },
   { type: 'sessionStarted', peerId: 'p2', sessionId: 's1' },
   { type: 'startSession', peerId: 'p1', sessionId: 's1' },
@@ -31,6 +33,7 @@ const serverMessages: ServerMessage[] = [
 const clientMessages: ClientMessage[] = [
   { type: 'setPeerStatus', roles: ['listener'], meta: null },
   { type: 'setPeerStatus', roles: ['producer', 'consumer'], meta: { name: 'reachymini' } },
+  { type: 'setPeerStatus', roles: ['listener'], meta: 42 },
   { type: 'list' },
   { type: 'listConsumers' },
   { type: 'startSession', peerId: 'p2' },
@@ -70,6 +73,23 @@ describe('signalling protocol codec', () => {
     });
   });
 
+  it('takes any JSON as a peer\'s meta (upstream: Option<serde_json::Value>); only an object has a name', () => {
+    for (const meta of ['x', 42, true, [], [1], { name: 7 }]) {
+      expect(decodeServerMessage(JSON.stringify({ type: 'peerStatusChanged', peerId: 'a', roles: ['listener'], meta }))).toEqual({
+        ok: true,
+        message: { type: 'peerStatusChanged', peerId: 'a', roles: ['listener'], meta },
+      });
+      expect(decodeClientMessage(JSON.stringify({ type: 'setPeerStatus', roles: ['producer'], meta }))).toEqual({ ok: true, message: { type: 'setPeerStatus', roles: ['producer'], meta } });
+    }
+    expect([{ name: 'reachymini' }, { name: 7 }, 'reachymini', ['reachymini'], null].map(peerName)).toEqual(['reachymini', 7, undefined, undefined, undefined]);
+  });
+
+  it('leaves out list entries without a usable id and counts them, keeping the others', () => {
+    const raw = JSON.stringify({ type: 'list', producers: ['junk', null, { meta: { name: 'reachymini' } }, { id: '', meta: null }, { id: 3 }, { id: 'robot', meta: { name: 'reachymini' } }] });
+    expect(decodeServerMessage(raw)).toEqual({ ok: true, message: { type: 'list', producers: [{ id: 'robot', meta: { name: 'reachymini' } }], skipped: 5 } });
+    expect(decodeServerMessage('{"type":"listConsumers","consumers":[7,{"id":"c"}]}')).toEqual({ ok: true, message: { type: 'listConsumers', consumers: [{ id: 'c', meta: null }], skipped: 1 } });
+  });
+
   it.each([
     ['not json', 'malformed-json'],
     ['', 'malformed-json'],
@@ -82,8 +102,7 @@ describe('signalling protocol codec', () => {
     ['{"type":"welcome"}', 'invalid-field'],
     ['{"type":"welcome","peerId":""}', 'invalid-field'],
     ['{"type":"list","producers":{}}', 'invalid-field'],
-    ['{"type":"list","producers":[{"meta":{}}]}', 'invalid-field'],
-    ['{"type":"list","producers":[{"id":"a","meta":"x"}]}', 'invalid-field'],
+    ['{"type":"listConsumers","consumers":null}', 'invalid-field'],
     ['{"type":"peerStatusChanged","peerId":"a","roles":["king"],"meta":null}', 'invalid-field'],
     ['{"type":"peer","sessionId":"s"}', 'invalid-field'],
     ['{"type":"peer","sessionId":"s","sdp":{"type":"offer","sdp":"v"},"ice":{"candidate":"","sdpMLineIndex":0}}', 'invalid-field'],
@@ -105,7 +124,7 @@ describe('signalling protocol codec', () => {
 
   it.each([
     ['{"type":"setPeerStatus","roles":"listener"}', 'invalid-field'],
-    ['{"type":"setPeerStatus","roles":["listener"],"meta":[1]}', 'invalid-field'],
+    ['{"type":"setPeerStatus","roles":["listener", 7]}', 'invalid-field'],
     ['{"type":"startSession"}', 'invalid-field'],
     ['{"type":"startSession","peerId":"p","offer":5}', 'invalid-field'],
     ['{"type":"endSession"}', 'invalid-field'],

@@ -58,12 +58,12 @@ interface Recorder {
 }
 
 /** A consumer whose session with `producer` is started: the fake producer offered, the answer went out. */
-async function liveSession(url: string, producer: { probe: WsProbe }): Promise<{ consumer: SignallingClient; sessionId: string; info: SessionInfo }> {
-  const { client: consumer } = client(url);
+async function liveSession(url: string, producer: { probe: WsProbe }): Promise<{ consumer: SignallingClient; sessionId: string; info: SessionInfo; seen: Recorder }> {
+  const { client: consumer, seen } = client(url);
   const started = consumer.start();
   const { sessionId } = await producer.probe.nextOfType('startSession');
   producer.probe.send({ type: 'peer', sessionId, sdp: { type: 'offer', sdp: OFFER } });
-  return { consumer, sessionId: sessionId as string, info: await started };
+  return { consumer, sessionId: sessionId as string, info: await started, seen };
 }
 
 function client(url: string, overrides: Partial<SignallingClientOptions> = {}): { client: SignallingClient; seen: Recorder } {
@@ -185,6 +185,28 @@ describe('consumer flow against the emulator server and a fake webrtcsink produc
     const { info } = await liveSession(srv.url, robot);
     expect(info.producerId).toBe(robot.peerId);
     await expect(other.probe.nextOfType('startSession', 100)).rejects.toThrow(/no matching frame/);
+  });
+
+  it('peers whose meta is a string, a number or an array (any JSON, relayed as upstream does) neither hide the robot nor end its session', async () => {
+    const srv = await server();
+    const tool = await peer(srv.url);
+    tool.probe.send({ type: 'setPeerStatus', roles: ['producer'], meta: 'my-tool' });
+    const counter = await peer(srv.url);
+    counter.probe.send({ type: 'setPeerStatus', roles: ['producer'], meta: 42 });
+    const robot = await fakeProducer(srv.url);
+    expect(await probeSignalling(srv.url, { timeoutMs: 1_000 })).toEqual({ reachable: true, producer_name: 'reachymini', peer_id: robot.peerId, producer_count: 3 });
+
+    const { consumer, sessionId, info, seen } = await liveSession(srv.url, robot);
+    expect(info.producerId).toBe(robot.peerId);
+    // A viewer announces itself while we stream: the server relays its status to every listener, us included.
+    const viewer = await peer(srv.url);
+    viewer.probe.send({ type: 'setPeerStatus', roles: ['listener'], meta: [] });
+    expect(await viewer.probe.next((frame) => frame.type === 'peerStatusChanged' && frame.peerId === viewer.peerId)).toMatchObject({ meta: [] });
+    // A candidate relayed after that broadcast reaches the session: it read the broadcast and went on.
+    robot.probe.send({ type: 'peer', sessionId, ice: { candidate: 'candidate:after-status', sdpMLineIndex: 0 } });
+    await until(() => seen.remote.length === 1);
+    expect(consumer.live).toBe(true);
+    await expect(robot.probe.nextOfType('endSession', 100)).rejects.toThrow(/no matching frame/);
   });
 
   it('an empty server → NoProducer with an empty list', async () => {
@@ -332,6 +354,59 @@ describe('unreachable or misbehaving signalling servers', () => {
       });
     });
     expect(await failure(client(url).client.start())).toMatchObject({ _tag: 'SignallingProtocolError', stage: 'list', details: expect.stringContaining('"producers"') });
+  });
+
+  it('list entries without a usable id are left out: the robot listed among them is still found', async () => {
+    const asked: unknown[] = [];
+    const url = await scriptedServer((ws) => {
+      ws.send(JSON.stringify({ type: 'welcome', peerId: 'me' }));
+      ws.on('message', (data) => {
+        const message = JSON.parse(String(data)) as Frame;
+        if (message.type === 'list') {
+          const producers = ['junk', { meta: { name: 'reachymini' } }, { id: '', meta: null }, { id: 'robot', meta: { name: 'reachymini' } }];
+          ws.send(JSON.stringify({ type: 'list', producers }));
+        }
+        if (message.type === 'startSession') {
+          asked.push(message.peerId);
+          ws.send(JSON.stringify({ type: 'sessionStarted', peerId: 'robot', sessionId: 's1' }));
+          ws.send(JSON.stringify({ type: 'peer', sessionId: 's1', sdp: { type: 'offer', sdp: OFFER } }));
+        }
+      });
+    });
+    const { client: consumer } = client(url);
+    expect(await consumer.start()).toMatchObject({ sessionId: 's1', producerId: 'robot' });
+    expect(asked).toEqual(['robot']);
+  });
+
+  it('status broadcasts and lists about other peers, with a meta of any JSON or undecodable, during set-up and while live, never end the session', async () => {
+    const badStatus = JSON.stringify({ type: 'peerStatusChanged', peerId: 'other', roles: ['king'], meta: null });
+    const stringMeta = JSON.stringify({ type: 'peerStatusChanged', peerId: 'dashboard', roles: ['listener'], meta: 'dashboard' });
+    const url = await scriptedServer((ws) => {
+      ws.send(JSON.stringify({ type: 'welcome', peerId: 'me' }));
+      ws.on('message', (data) => {
+        const message = JSON.parse(String(data)) as Frame;
+        if (message.type === 'list') {
+          ws.send(badStatus);
+          ws.send(JSON.stringify({ type: 'list', producers: [{ id: 'robot', meta: { name: 'reachymini' } }] }));
+        }
+        if (message.type === 'startSession') {
+          ws.send(badStatus);
+          ws.send(JSON.stringify({ type: 'sessionStarted', peerId: 'robot', sessionId: 's1' }));
+          ws.send(JSON.stringify({ type: 'listConsumers', consumers: 'everyone' }));
+          ws.send(JSON.stringify({ type: 'peer', sessionId: 's1', sdp: { type: 'offer', sdp: OFFER } }));
+        }
+        if (message.type === 'peer' && (message.sdp as Frame | undefined)?.type === 'answer') {
+          ws.send(stringMeta);
+          ws.send(badStatus);
+          ws.send(JSON.stringify({ type: 'list', producers: 7 }));
+          ws.send(JSON.stringify({ type: 'peer', sessionId: 's1', ice: { candidate: 'candidate:after', sdpMLineIndex: 0 } }));
+        }
+      });
+    });
+    const { client: consumer, seen } = client(url);
+    await consumer.start();
+    await until(() => seen.remote.length === 1);
+    expect(consumer.live).toBe(true);
   });
 
   it('a binary frame → SignallingProtocolError', async () => {
