@@ -98,11 +98,14 @@ function optionsView(current: () => MediaRuntimeOptions): MediaRuntimeOptions {
   return new Proxy({} as MediaRuntimeOptions, { get: (_target, key) => current()[key as keyof MediaRuntimeOptions] });
 }
 
-/** One log line per kind of change (a producer that stays away would otherwise log every back-off). */
+/**
+ * One log line per kind of change (a producer that stays away would otherwise log every back-off).
+ * The kind is the failure's stable cause, never its text: that names a fresh session id each attempt.
+ */
 function changeLogger(live: LiveMediaLink): (e: MediaChanged) => void {
   let lastLogged: string | null = null;
   return (e) => {
-    const summary = `${e.state}|${e.lastError ?? ''}`;
+    const summary = `${e.state}|${e.lastCause ?? ''}`;
     if ((e.state !== 'streaming' && e.state !== 'released' && e.state !== 'reconnecting') || summary === lastLogged) return;
     lastLogged = summary;
     if (e.state === 'reconnecting') log.warn('media session lost; reconnecting', { reason: e.lastError ?? 'unknown' });

@@ -30,6 +30,13 @@ function endReasonText(reason: MediaLinkEndReason): string {
   return reason.kind === 'closed' ? 'closed' : `${reason.kind}: ${reason.message}`;
 }
 
+/** The stable `cause` of a failed attempt: its `_tag`, with a SessionEnded's reason (its message names the session). */
+function failureCause(failure: unknown): string {
+  const { _tag: tag, reason } = (failure ?? {}) as { _tag?: unknown; reason?: unknown };
+  if (typeof tag !== 'string') return 'unexpected-error';
+  return typeof reason === 'string' ? `${tag}:${reason}` : tag;
+}
+
 async function daemonReportsReleased(daemon: () => DaemonHttpClient): Promise<boolean> {
   try {
     return (await daemon().mediaStatus()).released === true;
@@ -49,7 +56,7 @@ async function runSession(deps: SessionActorDeps, signal: AbortSignal, sendBack:
       return;
     }
     notice.failed(deps.signallingUrl, opened.failure);
-    sendBack({ type: 'media.lost', reason: messageOf(opened.failure) });
+    sendBack({ type: 'media.lost', reason: messageOf(opened.failure), cause: failureCause(opened.failure) });
     return;
   }
   const link = opened.success;
@@ -63,7 +70,7 @@ async function runSession(deps: SessionActorDeps, signal: AbortSignal, sendBack:
   sendBack({ type: 'media.streaming' });
   const ended = await link.ended;
   deps.live.detach(link);
-  if (!signal.aborted) sendBack({ type: 'media.lost', reason: endReasonText(ended) });
+  if (!signal.aborted) sendBack({ type: 'media.lost', reason: endReasonText(ended), cause: `link-${ended.kind}` });
 }
 
 export function mediaSessionActor(deps: SessionActorDeps): CallbackActorLogic<MediaEvent> {
@@ -72,7 +79,7 @@ export function mediaSessionActor(deps: SessionActorDeps): CallbackActorLogic<Me
     const abort = new AbortController();
     let mine: MediaLink | null = null;
     runSession(deps, abort.signal, sendBack, (link) => (mine = link), notice).catch((error: unknown) => {
-      if (!abort.signal.aborted) sendBack({ type: 'media.lost', reason: messageOf(error) });
+      if (!abort.signal.aborted) sendBack({ type: 'media.lost', reason: messageOf(error), cause: failureCause(error) });
     });
     return () => {
       abort.abort();

@@ -30,6 +30,8 @@ export type MediaStateName = 'idle' | 'signalling' | 'negotiating' | 'streaming'
 export interface MediaContext {
   readonly attempt: number;
   readonly lastError: string | null;
+  /** The stable key of `lastError` (see `media.lost`'s `cause`); null with it. */
+  readonly lastCause: string | null;
   readonly since: number;
   readonly sessions: number;
   readonly random: RandomSource;
@@ -44,7 +46,12 @@ export type MediaEvent =
   /** From the session actor. */
   | { type: 'media.negotiating' }
   | { type: 'media.streaming' }
-  | { type: 'media.lost'; reason: string }
+  /**
+   * `cause` is a stable key of the failure (its `_tag`, a SessionEnded's reason, the link's end
+   * kind): it decides "the same failure again", which `reason`, naming a fresh session id each
+   * attempt, cannot.
+   */
+  | { type: 'media.lost'; reason: string; cause: string }
   | MediaCallEvent
   /** From a call actor: its outcome. */
   | MediaAnswered;
@@ -67,7 +74,7 @@ export interface MediaCallInput<F extends MediaFunctionName> {
 export type MediaCallOutcome = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: RpcFailure };
 export type MediaAnswered = { type: 'media.answered'; requestId: string } & MediaCallOutcome;
 
-export type MediaChanged = { type: 'media.changed'; state: MediaStateName; at: number; lastError: string | null };
+export type MediaChanged = { type: 'media.changed'; state: MediaStateName; at: number; lastError: string | null; lastCause: string | null };
 export type MediaResult = { type: 'media.result'; requestId: string } & MediaCallOutcome;
 export type MediaEmitted = MediaChanged | MediaResult;
 
@@ -154,10 +161,10 @@ export const mediaSessionMachine = setup({
   },
   actions: {
     stamp: assign({ since: () => Date.now() }),
-    announce: emit(({ context }, params: { state: MediaStateName }) => ({ type: 'media.changed' as const, state: params.state, at: context.since, lastError: context.lastError })),
+    announce: emit(({ context }, params: { state: MediaStateName }) => ({ type: 'media.changed' as const, state: params.state, at: context.since, lastError: context.lastError, lastCause: context.lastCause })),
     countSession: assign({ sessions: ({ context }) => context.sessions + 1 }),
-    recordFailure: assign(({ context }, params: { reason: string }) => ({ attempt: context.attempt + 1, lastError: params.reason })),
-    recordStreaming: assign({ lastError: null }),
+    recordFailure: assign(({ context }, params: { reason: string; cause: string }) => ({ attempt: context.attempt + 1, lastError: params.reason, lastCause: params.cause })),
+    recordStreaming: assign({ lastError: null, lastCause: null }),
     forgetFailures: assign({ attempt: 0 }),
     answer: emit(({ event }) => {
       assertEvent(event, 'media.answered');
@@ -178,7 +185,7 @@ export const mediaSessionMachine = setup({
 }).createMachine({
   id: 'media',
   initial: 'idle',
-  context: ({ input }) => ({ attempt: 0, lastError: null, since: Date.now(), sessions: 0, random: input?.random ?? Math.random }),
+  context: ({ input }) => ({ attempt: 0, lastError: null, lastCause: null, since: Date.now(), sessions: 0, random: input?.random ?? Math.random }),
   on: {
     'media.stop': { target: '.closed' },
     'media.release': { target: '.released' },
@@ -211,18 +218,18 @@ export const mediaSessionMachine = setup({
       invoke: { id: 'mediaSession', src: 'mediaSession' },
       initial: 'signalling',
       on: {
-        'media.lost': { target: 'reconnecting', actions: { type: 'recordFailure', params: ({ event }) => ({ reason: event.reason }) } },
+        'media.lost': { target: 'reconnecting', actions: { type: 'recordFailure', params: ({ event }) => ({ reason: event.reason, cause: event.cause }) } },
       },
       states: {
         signalling: {
           entry: ['stamp', { type: 'announce', params: { state: 'signalling' } }],
           on: { 'media.negotiating': { target: 'negotiating' } },
-          after: { signallingTimeout: { target: '#media.reconnecting', actions: { type: 'recordFailure', params: { reason: 'no answer from the signalling server / producer in time' } } } },
+          after: { signallingTimeout: { target: '#media.reconnecting', actions: { type: 'recordFailure', params: { reason: 'no answer from the signalling server / producer in time', cause: 'signalling-timeout' } } } },
         },
         negotiating: {
           entry: ['stamp', { type: 'announce', params: { state: 'negotiating' } }],
           on: { 'media.streaming': { target: 'streaming', actions: 'recordStreaming' } },
-          after: { negotiationTimeout: { target: '#media.reconnecting', actions: { type: 'recordFailure', params: { reason: 'the WebRTC session did not start streaming in time' } } } },
+          after: { negotiationTimeout: { target: '#media.reconnecting', actions: { type: 'recordFailure', params: { reason: 'the WebRTC session did not start streaming in time', cause: 'negotiation-timeout' } } } },
         },
         streaming: {
           tags: ['media-ready'],

@@ -53,7 +53,7 @@ const EVENTS: Ev[] = [
   { type: 'media.acquire' },
   { type: 'media.negotiating' },
   { type: 'media.streaming' },
-  { type: 'media.lost', reason: 'producer left' },
+  { type: 'media.lost', reason: 'producer left', cause: 'link-producer-ended' },
   { type: AFTER_BACKOFF },
   { type: AFTER_SIGNALLING },
   { type: AFTER_NEGOTIATION },
@@ -218,7 +218,7 @@ describe('media session machine', () => {
   test('a producer that keeps dropping backs off up to the cap, streams again after it returns, and backs off from the base once the stream lasted', async () => {
     await step(sut(), { type: 'media.start' });
     for (let i = 0; i < SATURATED + 2; i++) {
-      await step(sut(), { type: 'media.lost', reason: 'producer left' });
+      await step(sut(), { type: 'media.lost', reason: 'producer left', cause: 'link-producer-ended' });
       await step(sut(), { type: AFTER_BACKOFF });
     }
     expect(sut().actor.getSnapshot().context.attempt).toBeGreaterThanOrEqual(SATURATED);

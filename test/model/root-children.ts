@@ -115,7 +115,7 @@ export function driveSession(media: AnyActorRef, control: MediaControl, target: 
   const report = control.report;
   if (report === null) throw new Error(`the media session actor is not running (session ${state()})`);
   if (target === 'reconnecting') {
-    report({ type: 'media.lost', reason: 'producer left' });
+    report({ type: 'media.lost', reason: 'producer left', cause: 'link-producer-ended' });
     return;
   }
   if (state() === 'signalling') report({ type: 'media.negotiating' });

@@ -399,9 +399,14 @@ export class SignallingClient {
     return new SessionEnded({ message: `signalling session ${this.#sessionId ?? '(not started)'} ended: ${details}`, sessionId: this.#sessionId, reason, details });
   }
 
-  /** Ends once: optional `endSession`, socket closed, `ended` settled. */
+  /**
+   * Ends once: optional `endSession`, socket closed, `ended` settled. Only the end of a live session
+   * is news at info: a failed `start()` is its caller's to report (the media link notice rate-limits
+   * it; a robot that is away would otherwise log one line per retry).
+   */
   async #finish(ended: SessionEnded, sendEndSession: boolean): Promise<void> {
     if (this.#phase === 'ended') return;
+    const wasLive = this.#phase === 'live';
     this.#phase = 'ended';
     this.#pendingLocal.length = 0;
     this.#pendingRemote.length = 0;
@@ -411,6 +416,7 @@ export class SignallingClient {
       await link.close(ended.reason === 'local-closed' ? 'consumer closed' : ended.reason);
     }
     if (ended.reason === 'local-closed') this.#log.debug('signalling session closed', { sessionId: this.#sessionId });
+    else if (!wasLive) this.#log.debug('signalling session set-up failed', { sessionId: this.#sessionId, reason: ended.reason, details: ended.details });
     else this.#log.info('signalling session ended', { sessionId: this.#sessionId, reason: ended.reason, details: ended.details });
     this.#resolveEnded(ended);
   }
