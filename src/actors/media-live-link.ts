@@ -1,8 +1,10 @@
 // The media runtime's one piece of shared mutable state (issue "media"): the live media link the
 // session actor attached (binary data stays here, never in machine context), its background
-// monitors and their settings. The session actor attaches and detaches links; call actors read the
-// link, the monitors and the settings. Owns neither the session's state (the media-session machine
-// does) nor any I/O: links are opened by the session actor through the injected adapter.
+// monitors and their settings, and the link set-ups and teardowns still under way. The session
+// actor attaches, detaches and retires links and hands over its set-ups; `close()` (the runtime
+// stopping) waits for all of them. Call actors read the link, the monitors and the settings. Owns
+// neither the session's state (the media-session machine does) nor any I/O: links are opened by
+// the session actor through the injected adapter.
 import * as Result from 'effect/Result';
 import { waitFor } from 'xstate';
 import { MediaUnavailable } from '../errors.ts';
@@ -35,6 +37,8 @@ export class LiveMediaLink {
   #monitors: LinkMonitors | null = null;
   #settings: MonitorSettings;
   readonly #onMonitorEvent: (event: MonitorEvent) => void;
+  /** Set-ups and teardowns under way (settled, never rejecting, copies): `close()` waits for them. */
+  readonly #underWay = new Set<Promise<void>>();
 
   constructor(settings: MonitorSettings, onMonitorEvent: (event: MonitorEvent) => void) {
     this.#settings = settings;
@@ -81,11 +85,29 @@ export class LiveMediaLink {
     return Result.fail(new MediaUnavailable({ message: `the media session is ${state}`, sessionState: state, lastError: session.context().lastError }));
   }
 
-  /** Detaches and closes the live link, if any (the runtime is stopping). */
+  /** Keeps `work` (a link set-up, a link's teardown) until it settles: `close()` waits for it. Answers `work`. */
+  track<T>(work: Promise<T>): Promise<T> {
+    const settled = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#underWay.add(settled);
+    void settled.then(() => this.#underWay.delete(settled));
+    return work;
+  }
+
+  /** Detaches `link` (if it is the live one) and closes it; `close()` waits for that teardown. */
+  retire(link: MediaLink): Promise<void> {
+    this.detach(link);
+    return this.track(link.close());
+  }
+
+  /**
+   * The runtime is stopping: retires the live link, if any, and resolves once every teardown and
+   * set-up under way has finished (a process that exits after this leaves no half-closed session).
+   */
   async close(): Promise<void> {
-    const live = this.#link;
-    if (!live) return;
-    this.detach(live);
-    await live.close();
+    if (this.#link) void this.retire(this.#link);
+    while (this.#underWay.size > 0) await Promise.all(this.#underWay);
   }
 }

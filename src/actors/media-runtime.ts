@@ -60,6 +60,7 @@ export interface MediaRuntime {
   handle(event: MediaRpcEvent): void;
   /** The live link, for tests and the status panel (null while not streaming). */
   readonly link: MediaLink | null;
+  /** Stops the session; resolves once the link's teardown (endSession, PeerConnection, decoders) and any set-up it aborted have finished. */
   stop(): Promise<void>;
 }
 

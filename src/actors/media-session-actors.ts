@@ -45,9 +45,12 @@ async function daemonReportsReleased(daemon: () => DaemonHttpClient): Promise<bo
   }
 }
 
-/** One session attempt: open, stream until the link ends, report; `signal` aborts it at any await. */
+/**
+ * One session attempt: open, stream until the link ends, report; `signal` aborts it at any await.
+ * The set-up and any teardown are handed to the live-link holder, whose `close()` waits for them.
+ */
 async function runSession(deps: SessionActorDeps, signal: AbortSignal, sendBack: (event: MediaEvent) => void, own: (link: MediaLink) => void, notice: MediaLinkNotice): Promise<void> {
-  const opened = await deps.openLink({ signallingUrl: deps.signallingUrl, signal, onNegotiating: () => !signal.aborted && sendBack({ type: 'media.negotiating' }) });
+  const opened = await deps.live.track(deps.openLink({ signallingUrl: deps.signallingUrl, signal, onNegotiating: () => !signal.aborted && sendBack({ type: 'media.negotiating' }) }));
   if (Result.isFailure(opened)) {
     if (signal.aborted) return;
     // No producer: ask the daemon whether its media is released (then wait for acquire).
@@ -62,7 +65,7 @@ async function runSession(deps: SessionActorDeps, signal: AbortSignal, sendBack:
   const link = opened.success;
   own(link);
   if (signal.aborted) {
-    await link.close();
+    await deps.live.retire(link);
     return;
   }
   deps.live.attach(link);
@@ -84,10 +87,7 @@ export function mediaSessionActor(deps: SessionActorDeps): CallbackActorLogic<Me
     return () => {
       abort.abort();
       const link = mine as MediaLink | null;
-      if (link) {
-        deps.live.detach(link);
-        void link.close();
-      }
+      if (link) void deps.live.retire(link);
     };
   });
 }

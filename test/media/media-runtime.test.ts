@@ -3,15 +3,21 @@
 // with the root driver machine replaced by a recorder of what the runtime sends it. A gated call
 // runs in a `call.<requestId>` child of the session and is answered exactly once with media.result;
 // the session is released before the release is answered; a call still running when the runtime stops,
-// and a call handed to a stopped runtime, are answered MediaUnavailable instead of never.
+// and a call handed to a stopped runtime, are answered MediaUnavailable instead of never; stop()
+// resolves only once the link's teardown, or a set-up it aborted, has finished.
 import { expect, test } from 'vitest';
-import { startMediaRuntime, type MediaRuntime } from '../../src/actors/media-runtime.ts';
+import { startMediaRuntime, type MediaRuntime, type MediaRuntimeOptions } from '../../src/actors/media-runtime.ts';
+import type { DaemonHttpClient } from '../../src/adapters/daemon-http.ts';
 import { openMediaLink } from '../../src/adapters/media-link/open-media-link.ts';
 import type { DriverEvent } from '../../src/machines/driver.machine.ts';
 import { mediaCallId, mediaStateName } from '../../src/machines/media-session.machine.ts';
+import { PRODUCER_NAME } from '../../src/media/signalling/protocol.ts';
 import { MEDIA_FUNCTIONS, type MediaFunctionName, type MediaRpcEvent } from '../../src/rpc/media-functions.ts';
+import type { Emulator } from '../../src/sim/emulator.ts';
+import { startSignallingServer } from '../../src/sim/signalling-server.ts';
 import { startEmulatorWithClient } from '../harness/emulator-client.ts';
 import { cleanupAfterEach } from '../harness/test-cleanups.ts';
+import { WsProbe } from '../sim/protocol-client.ts';
 
 const defer = cleanupAfterEach();
 
@@ -27,6 +33,7 @@ function rpc(fn: MediaFunctionName, params: Record<string, unknown> = {}): Media
 }
 
 interface Scene {
+  readonly emulator: Emulator;
   readonly runtime: MediaRuntime;
   readonly toRoot: DriverEvent[];
   /** The session's state at the moment each event reached the root. */
@@ -36,13 +43,11 @@ interface Scene {
   answersTo(requestId: string): Array<Extract<DriverEvent, { type: 'media.result' }>>;
 }
 
-async function scene(): Promise<Scene> {
-  const { emulator, client } = await startEmulatorWithClient(defer, { withMedia: true });
-  const toRoot: DriverEvent[] = [];
-  const sessionAt = new Map<DriverEvent, string>();
-  const url = new URL(emulator.signallingUrl!);
-  const runtime = startMediaRuntime({
-    signallingUrl: emulator.signallingUrl!,
+/** The runtime's options against `signallingUrl`, with the emulator as its daemon. */
+function runtimeOptions(emulator: Emulator, client: DaemonHttpClient, signallingUrl: string): MediaRuntimeOptions {
+  const url = new URL(signallingUrl);
+  return {
+    signallingUrl,
     signallingHost: url.hostname,
     signallingPort: Number(url.port),
     openLink: openMediaLink,
@@ -54,16 +59,27 @@ async function scene(): Promise<Scene> {
     allowOversizeRaw: false,
     monitors: { audio: false, motion: false, audioThreshold: 0.05, motionThreshold: 0.02 },
     audioSwitches: () => ({ audioInput: true, audioOutput: true }),
+    toRoot: () => undefined,
+    emitEvent: () => undefined,
+  };
+}
+
+async function scene(): Promise<Scene> {
+  const { emulator, client } = await startEmulatorWithClient(defer, { withMedia: true });
+  const toRoot: DriverEvent[] = [];
+  const sessionAt = new Map<DriverEvent, string>();
+  const runtime = startMediaRuntime({
+    ...runtimeOptions(emulator, client, emulator.signallingUrl!),
     toRoot: (event) => {
       toRoot.push(event);
       sessionAt.set(event, mediaStateName(runtime.session.getSnapshot().value));
     },
-    emitEvent: () => undefined,
   });
   defer(() => runtime.stop());
   const answersTo = (requestId: string) => toRoot.filter((e): e is Extract<DriverEvent, { type: 'media.result' }> => e.type === 'media.result' && e.requestId === requestId);
   await expect.poll(() => runtime.link !== null, { timeout: STREAM_WAIT_MS }).toBe(true);
   return {
+    emulator,
     runtime,
     toRoot,
     sessionAt,
@@ -125,4 +141,44 @@ test('audio heard while input was stopped is never served once it starts again',
   expect(started).toMatchObject({ ok: true, result: { audio_input: true } });
   // At most what arrived between the start's clear and this read (far less than the 400 ms stopped).
   expect(link.audioIn.length).toBeLessThan(link.audioIn.msToSamples(150));
+});
+
+test('stop() resolves once the live link is torn down: endSession reached the producer, the link has ended', async () => {
+  const s = await scene();
+  const link = s.runtime.link!;
+  let linkEnded = false;
+  void link.ended.then(() => (linkEnded = true));
+  await s.runtime.stop();
+  // What a driver exiting right after stop() leaves behind: nothing half-closed.
+  expect(linkEnded).toBe(true);
+  expect(s.emulator.media!.sessionEnds).toContainEqual({ sessionId: link.sessionId, by: 'endSession' });
+  expect(s.runtime.link).toBeNull();
+});
+
+test('stop() during the set-up resolves once the aborted set-up has ended its signalling session', async () => {
+  const { emulator, client } = await startEmulatorWithClient(defer, { withMedia: false });
+  const server = await startSignallingServer({ host: '127.0.0.1', port: 0 });
+  defer(() => server.close());
+  // A webrtcsink stand-in whose pipeline never gets to its offer.
+  const producer = await WsProbe.open(server.url);
+  defer(() => producer.close());
+  await producer.nextOfType('welcome');
+  producer.send({ type: 'setPeerStatus', roles: ['producer'], meta: { name: PRODUCER_NAME } });
+  await expect.poll(() => server.peers().length).toBe(1);
+
+  let setUpSettled = false;
+  const runtime = startMediaRuntime({
+    ...runtimeOptions(emulator, client, server.url),
+    openLink: (options) => {
+      const opening = openMediaLink(options);
+      void opening.then(() => (setUpSettled = true));
+      return opening;
+    },
+  });
+  defer(() => runtime.stop());
+  await producer.nextOfType('startSession', STREAM_WAIT_MS);
+  expect(server.sessions()).toHaveLength(1);
+  await runtime.stop();
+  expect(setUpSettled).toBe(true);
+  expect(server.sessions()).toEqual([]);
 });
