@@ -1,8 +1,10 @@
 // The detector call actors (reference-driver.md §2.4; issue "media": detectors): detect_audio_activity
-// and detect_motion read the live link's monitors on demand; set_monitors changes which background
-// monitors run and their thresholds (kept for the next link too). Owns the settings merge and the
-// reply of set_monitors; the detectors and their timers live in media-monitors.ts.
+// and detect_motion read the live link's monitors on demand (detect_motion answers FrameTooOld
+// while the camera is frozen); set_monitors changes which background monitors run and their
+// thresholds (kept for the next link too). Owns the settings merge and the reply of set_monitors;
+// the detectors and their timers live in media-monitors.ts.
 import * as Result from 'effect/Result';
+import { FrameTooOld } from '../errors.ts';
 import { linkFailure, mediaCall, type MediaCallDeps } from './media-call-actor.ts';
 import { FIRST_FRAME_WAIT_MS } from './media-frame-calls.ts';
 
@@ -16,7 +18,8 @@ export function detectorCalls(deps: MediaCallDeps) {
     detect_motion: mediaCall('detect_motion', async (p, { session }) => {
       if (!live.monitors) return live.require(session);
       const reading = await live.monitors.readMotion(p.threshold, p.source, FIRST_FRAME_WAIT_MS);
-      return Result.isFailure(reading) ? Result.fail(linkFailure(reading.failure)) : Result.succeed(reading.success);
+      if (Result.isSuccess(reading)) return Result.succeed(reading.success);
+      return Result.fail(reading.failure instanceof FrameTooOld ? reading.failure : linkFailure(reading.failure));
     }),
     set_monitors: mediaCall('set_monitors', async (p) => {
       const was = live.settings;

@@ -2,14 +2,19 @@
 // media link is up, the audio monitor analyses the microphone ring every AUDIO_MONITOR_INTERVAL_MS
 // and the motion monitor decodes the newest picture every MOTION_MONITOR_INTERVAL_MS; each reports
 // only state changes (`audio_event`, `motion_event`). Also answers the on-demand detect_* reads
-// from the same detectors. Owns the timers and detector instances; the algorithms live in
-// src/media/detectors, the link in src/adapters/media-link, publishing in the caller's `onEvent`.
+// from the same detectors. A camera that stops sending (link still up) is not "no motion": past
+// DEFAULT_MAX_FRAME_AGE_MS the motion detector starts afresh and detect_motion answers FrameTooOld.
+// Owns the timers and detector instances; the algorithms live in src/media/detectors, the link in
+// src/adapters/media-link, the freshness rule in src/media/frame-freshness.ts, publishing in the
+// caller's `onEvent`.
 import * as Result from 'effect/Result';
 import { AudioActivityDetector, AUDIO_DEFAULT_THRESHOLD, type AudioEvent, type AudioMeasurement } from '../media/detectors/audio-activity.ts';
 import { NOISE_MARGIN } from '../media/detectors/audio-activity.ts';
 import { stateConfidence } from '../media/detectors/detector-common.ts';
 import { MotionDetector, MOTION_DEFAULT_THRESHOLD, type MotionEvent, type MotionMeasurement } from '../media/detectors/motion.ts';
+import { DEFAULT_MAX_FRAME_AGE_MS, frameTooOld } from '../media/frame-freshness.ts';
 import type { MediaLink } from '../media/media-link.ts';
+import type { FrameTooOld } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';
 
 const log = createLogger('media.monitors');
@@ -90,6 +95,8 @@ export class LinkMonitors {
   #audioTimer: NodeJS.Timeout | undefined;
   #motionTimer: NodeJS.Timeout | undefined;
   #lastFrameAt = 0;
+  /** `receivedAt` of the newest picture the link gave (fed or not); 0 before the first. */
+  #newestAt = 0;
   #motionBusy = false;
   #closed = false;
 
@@ -125,12 +132,14 @@ export class LinkMonitors {
     return audioReading(this.#audio.measure(durationMs), threshold, durationMs);
   }
 
-  /** On-demand motion reading: feeds the newest picture unless the monitor already does. */
+  /** On-demand motion reading: feeds the newest picture unless the monitor already does; FrameTooOld while the camera is frozen. */
   async readMotion(threshold: number, source: string, waitMs: number): Promise<Result.Result<Record<string, unknown>, unknown>> {
     if (!this.#settings.motion) {
       const fed = await this.#feedLatest(waitMs);
       if (Result.isFailure(fed)) return Result.fail(fed.failure);
     }
+    const stale = this.#tooOld(Date.now());
+    if (stale) return Result.fail(stale);
     return Result.succeed(motionReading(this.#motion.measure(), threshold, source));
   }
 
@@ -167,8 +176,12 @@ export class LinkMonitors {
       const frame = await this.#link.latestFrame({ waitMs });
       if (Result.isFailure(frame)) return Result.fail(frame.failure);
       const picture = frame.success;
+      if (this.#closed) return Result.succeed(undefined);
+      this.#newestAt = picture.receivedAt;
+      const stale = this.#tooOld(Date.now());
+      if (stale) return Result.fail(stale);
       // The same picture twice would read as "no motion": only new pictures are compared.
-      if (picture.receivedAt === this.#lastFrameAt || this.#closed) return Result.succeed(undefined);
+      if (picture.receivedAt === this.#lastFrameAt) return Result.succeed(undefined);
       this.#lastFrameAt = picture.receivedAt;
       const luma = picture.data.subarray(0, picture.width * picture.height);
       this.#report({ detector: 'motion', event: this.#motion.update({ width: picture.width, height: picture.height, format: 'gray', data: luma }, picture.receivedAt) });
@@ -179,6 +192,20 @@ export class LinkMonitors {
     } finally {
       this.#motionBusy = false;
     }
+  }
+
+  /**
+   * FrameTooOld when the newest picture is older than capture_video_frame's default bound,
+   * DEFAULT_MAX_FRAME_AGE_MS (a healthy stream's is tens of ms old; a frozen camera's only ages): the
+   * detector then starts afresh, reporting motion_ended if motion was in progress, so neither events
+   * nor detect_motion carry the last state on as current. The monitor sees the age at its ticks, so
+   * a freeze is noticed within that bound plus one interval. Null while fresh or before any picture.
+   */
+  #tooOld(now: number): FrameTooOld | null {
+    if (this.#newestAt === 0) return null;
+    const stale = frameTooOld(this.#newestAt, now, DEFAULT_MAX_FRAME_AGE_MS);
+    if (stale) this.#report({ detector: 'motion', event: this.#motion.reset(now) });
+    return stale;
   }
 
   #report(item: { detector: 'audio'; event: AudioEvent | null } | { detector: 'motion'; event: MotionEvent | null }): void {

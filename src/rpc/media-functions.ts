@@ -231,7 +231,7 @@ export const detectAudioActivity = defineFunction({
 export const detectMotion = defineFunction({
   name: 'detect_motion',
   description:
-    'Measure camera motion now: the fraction of a downsampled grey image that changed by more than the sensor-noise threshold since the previous measured frame, against threshold, with state and confidence. Sensor noise does not count as motion. Events (motion_event) come from the background monitor, only on state changes (see set_monitors).',
+    `Measure camera motion now: the fraction of a downsampled grey image that changed by more than the sensor-noise threshold since the previous measured frame, against threshold, with state and confidence. Sensor noise does not count as motion. Events (motion_event) come from the background monitor, only on state changes (see set_monitors). When the newest camera picture is older than ${DEFAULT_MAX_FRAME_AGE_MS} ms (a frozen camera stream) it answers FrameTooOld {age_ms, max_age_ms} and any motion in progress ends (motion_ended).`,
   labels: READ,
   params: defineParams({
     threshold: numberParam({ description: 'Changed-area fraction that counts as motion.', minimum: 0, maximum: 1, default: 0.02 }),

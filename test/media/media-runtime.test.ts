@@ -4,13 +4,16 @@
 // runs in a `call.<requestId>` child of the session and is answered exactly once with media.result;
 // the session is released before the release is answered; a call still running when the runtime stops,
 // and a call handed to a stopped runtime, are answered MediaUnavailable instead of never; stop()
-// resolves only once the link's teardown, or a set-up it aborted, has finished.
+// resolves only once the link's teardown, or a set-up it aborted, has finished; a frozen camera
+// ends the motion in progress and detect_motion answers FrameTooOld until pictures come again.
 import { expect, test } from 'vitest';
+import type { MonitorSettings } from '../../src/actors/media-monitors.ts';
 import { startMediaRuntime, type MediaRuntime, type MediaRuntimeOptions } from '../../src/actors/media-runtime.ts';
 import type { DaemonHttpClient } from '../../src/adapters/daemon-http.ts';
 import { openMediaLink } from '../../src/adapters/media-link/open-media-link.ts';
 import type { DriverEvent } from '../../src/machines/driver.machine.ts';
 import { mediaCallId, mediaStateName } from '../../src/machines/media-session.machine.ts';
+import { DEFAULT_MAX_FRAME_AGE_MS } from '../../src/media/frame-freshness.ts';
 import { PRODUCER_NAME } from '../../src/media/signalling/protocol.ts';
 import { MEDIA_FUNCTIONS, type MediaFunctionName, type MediaRpcEvent } from '../../src/rpc/media-functions.ts';
 import type { Emulator } from '../../src/sim/emulator.ts';
@@ -36,6 +39,8 @@ interface Scene {
   readonly emulator: Emulator;
   readonly runtime: MediaRuntime;
   readonly toRoot: DriverEvent[];
+  /** The detector events the runtime published (`audio_event` / `motion_event` payloads). */
+  readonly events: Record<string, unknown>[];
   /** The session's state at the moment each event reached the root. */
   readonly sessionAt: Map<DriverEvent, string>;
   /** Hands `event` to the runtime and resolves with the media.result events answering it so far, once there is one. */
@@ -64,12 +69,16 @@ function runtimeOptions(emulator: Emulator, client: DaemonHttpClient, signalling
   };
 }
 
-async function scene(): Promise<Scene> {
+async function scene(monitors: Partial<MonitorSettings> = {}): Promise<Scene> {
   const { emulator, client } = await startEmulatorWithClient(defer, { withMedia: true });
   const toRoot: DriverEvent[] = [];
+  const events: Record<string, unknown>[] = [];
   const sessionAt = new Map<DriverEvent, string>();
+  const options = runtimeOptions(emulator, client, emulator.signallingUrl!);
   const runtime = startMediaRuntime({
-    ...runtimeOptions(emulator, client, emulator.signallingUrl!),
+    ...options,
+    monitors: { ...options.monitors, ...monitors },
+    emitEvent: (_name, payload) => void events.push(payload),
     toRoot: (event) => {
       toRoot.push(event);
       sessionAt.set(event, mediaStateName(runtime.session.getSnapshot().value));
@@ -82,6 +91,7 @@ async function scene(): Promise<Scene> {
     emulator,
     runtime,
     toRoot,
+    events,
     sessionAt,
     answersTo,
     async call(event) {
@@ -182,3 +192,28 @@ test('stop() during the set-up resolves once the aborted set-up has ended its si
   expect(setUpSettled).toBe(true);
   expect(server.sessions()).toEqual([]);
 });
+
+test('a frozen camera, link still up: the motion monitor ends the motion in progress and detect_motion answers FrameTooOld until pictures come again', async () => {
+  const s = await scene({ motion: true });
+  const camera = s.emulator.media!;
+  const kinds = () => s.events.map((e) => e['kind']);
+  const detectMotion = async () => (await s.call(rpc('detect_motion')))[0]!;
+  camera.setScene('moving');
+  await expect.poll(kinds, { timeout: STREAM_WAIT_MS }).toEqual(['motion_detected']);
+  expect(await detectMotion()).toMatchObject({ ok: true, result: { state: 'active' } });
+
+  camera.freezeVideo(true);
+  await expect.poll(kinds, { timeout: DEFAULT_MAX_FRAME_AGE_MS + STREAM_WAIT_MS }).toEqual(['motion_detected', 'motion_ended']);
+  const frozen = await detectMotion();
+  expect(frozen).toMatchObject({ ok: false, error: { _tag: 'FrameTooOld', max_age_ms: DEFAULT_MAX_FRAME_AGE_MS } });
+  expect((frozen as { error?: { age_ms?: number } }).error?.age_ms).toBeGreaterThan(DEFAULT_MAX_FRAME_AGE_MS);
+  // With the monitor off, the on-demand read looks at the picture itself and says the same.
+  expect((await s.call(rpc('set_monitors', { motion: false })))[0]).toMatchObject({ ok: true });
+  expect(await detectMotion()).toMatchObject({ ok: false, error: { _tag: 'FrameTooOld' } });
+  expect(s.runtime.link).not.toBeNull();
+
+  camera.freezeVideo(false);
+  await s.call(rpc('set_monitors', { motion: true }));
+  await expect.poll(kinds, { timeout: STREAM_WAIT_MS }).toEqual(['motion_detected', 'motion_ended', 'motion_detected']);
+  expect(await detectMotion()).toMatchObject({ ok: true, result: { state: 'active' } });
+}, 30_000);
