@@ -5,7 +5,7 @@
 // src/safety/safety-policy.ts's, and function names are checked against the catalogue at start.
 import { ConfigError } from './config-error.ts';
 import type { PickLayer } from './config-layers.ts';
-import { DEFAULT_SAFETY_POLICY, DEFAULT_SPEED_LIMITS, envelopeFrom, MAX_DEADMAN_MS, MAX_SPEED_LIMITS, MIN_DEADMAN_MS, MAX_APPROVAL_TIMEOUT_S, MECHANICAL_RANGES, type SafetyPolicy } from '../safety/safety-policy.ts';
+import { DEFAULT_SAFETY_POLICY, DEFAULT_SPEED_LIMITS, envelopeFrom, FUNCTION_NAME_PATTERN, MAX_DEADMAN_MS, MAX_SPEED_LIMITS, MIN_CONFIGURED_APPROVAL_TIMEOUT_S, MIN_DEADMAN_MS, MAX_APPROVAL_TIMEOUT_S, MECHANICAL_RANGES, type SafetyPolicy } from '../safety/safety-policy.ts';
 import type { RateLimits } from '../rpc/rate-limits.ts';
 
 
@@ -96,9 +96,9 @@ function deadman(layers: SafetyLayers): number | null {
 function approval(layers: SafetyLayers): SafetyPolicy['approval'] {
   const listed = layers.pick<string | undefined>('requireApproval', { flag: str(layers.flags['require-approval']), env: layers.envValue(['REACHY_REQUIRE_APPROVAL']), settings: settingNames(layers, 'require_approval') }, undefined);
   const functions = listed === undefined || listed.trim().toLowerCase() === 'none' ? [] : [...new Set(listed.split(',').map((f) => f.trim()).filter(Boolean))];
-  for (const name of functions) if (!/^[a-z_]{1,64}$/.test(name)) throw new ConfigError(`--require-approval: ${JSON.stringify(name)} is not a function name`);
+  for (const name of functions) if (!FUNCTION_NAME_PATTERN.test(name)) throw new ConfigError(`--require-approval: ${JSON.stringify(name)} is not a function name`);
   const timeout = layers.pick<string | number>('approvalTimeoutS', { flag: str(layers.flags['approval-timeout']), env: layers.envValue(['REACHY_APPROVAL_TIMEOUT']), settings: settingNumber(layers, 'approval_timeout_s') }, DEFAULT_SAFETY_POLICY.approval.timeout_s);
-  return Object.freeze({ functions: Object.freeze(functions), timeout_s: numberIn(timeout, '--approval-timeout (seconds)', 1, MAX_APPROVAL_TIMEOUT_S) });
+  return Object.freeze({ functions: Object.freeze(functions), timeout_s: numberIn(timeout, '--approval-timeout (seconds)', MIN_CONFIGURED_APPROVAL_TIMEOUT_S, MAX_APPROVAL_TIMEOUT_S) });
 }
 
 /** The policy in force at start-up, from its layers (function names are checked against the catalogue by the driver). */

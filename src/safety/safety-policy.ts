@@ -85,6 +85,10 @@ export const MAX_DEADMAN_MS = 600_000;
 /** Approval wait: 25 s by default, under the 30 s RPC timeout of agent-tools and the MCP bridge, so the caller hears the verdict. */
 export const DEFAULT_APPROVAL_TIMEOUT_S = 25;
 export const MAX_APPROVAL_TIMEOUT_S = 3_600;
+/** Shortest approval wait the start-up configuration may set (flags, env, settings file): a human cannot read and decide in less. */
+export const MIN_CONFIGURED_APPROVAL_TIMEOUT_S = 1;
+/** A function name as the configuration lists it: the catalogue's names are lower case and underscores. */
+export const FUNCTION_NAME_PATTERN = /^[a-z_]{1,64}$/;
 /** Functions that are never held for approval: stopping must never wait, and reading the state or the policy is harmless. */
 export const NEVER_APPROVED: ReadonlySet<string> = new Set(['stop_motion', 'emergency_stop', 'get_status', 'get_safety_policy']);
 

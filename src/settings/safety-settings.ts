@@ -4,7 +4,7 @@
 // (src/config/safety-config.ts, src/safety/safety-policy.ts) checked here too, so the page neither
 // locks up on a file the driver runs with nor drops these keys when it saves. Owns those per-key
 // shape and range checks; the driver's config resolution stays the judge of what takes effect.
-import { MAX_APPROVAL_TIMEOUT_S, MAX_DEADMAN_MS, MAX_SPEED_LIMITS, MIN_DEADMAN_MS } from '../safety/safety-policy.ts';
+import { FUNCTION_NAME_PATTERN, MAX_APPROVAL_TIMEOUT_S, MAX_DEADMAN_MS, MAX_SPEED_LIMITS, MIN_CONFIGURED_APPROVAL_TIMEOUT_S, MIN_DEADMAN_MS } from '../safety/safety-policy.ts';
 
 export interface SafetySettings {
   readonly max_head_speed?: number;
@@ -39,8 +39,6 @@ export const SAFETY_SETTING_KEYS: ReadonlyArray<keyof SafetySettings> = Object.f
   'approval_timeout_s',
 ]);
 
-/** A function name as the driver's --require-approval takes it. */
-const FUNCTION_NAME = /^[a-z_]{1,64}$/;
 /** More names than the device has functions cannot all be functions. */
 const MAX_APPROVAL_NAMES = 64;
 
@@ -60,7 +58,7 @@ function oneOf<T extends string>(field: string, value: unknown, allowed: readonl
 
 function approvalNames(value: unknown, issues: Issue[]): string | readonly string[] | undefined {
   const names = typeof value === 'string' ? (value.trim().toLowerCase() === 'none' ? [] : value.split(',').map((n) => n.trim()).filter(Boolean)) : value;
-  if (Array.isArray(names) && names.length <= MAX_APPROVAL_NAMES && names.every((n) => typeof n === 'string' && FUNCTION_NAME.test(n))) {
+  if (Array.isArray(names) && names.length <= MAX_APPROVAL_NAMES && names.every((n) => typeof n === 'string' && FUNCTION_NAME_PATTERN.test(n))) {
     return typeof value === 'string' ? value : Object.freeze([...(names as string[])]);
   }
   issues.push({ field: 'require_approval', message: `must be a list of at most ${MAX_APPROVAL_NAMES} function names (or "fn,fn", or "none")` });
@@ -84,7 +82,7 @@ export function safetySettings(record: Readonly<Record<string, unknown>>, issues
               ? value === 'off' || value === 'none' ? value : numberIn(key, value, MIN_DEADMAN_MS, MAX_DEADMAN_MS, issues)
               : key === 'require_approval'
                 ? approvalNames(value, issues)
-                : numberIn(key, value, 1, MAX_APPROVAL_TIMEOUT_S, issues);
+                : numberIn(key, value, MIN_CONFIGURED_APPROVAL_TIMEOUT_S, MAX_APPROVAL_TIMEOUT_S, issues);
     if (checked !== undefined) out[key] = checked;
   }
   return Object.freeze(out) as SafetySettings;
