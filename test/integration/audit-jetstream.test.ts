@@ -5,7 +5,8 @@
 // order, with a valid chain, equal to the file (`audit verify --stream` exit 0). Editing or deleting
 // a line of the file makes `audit verify` exit 1 naming the first bad seq, and a file rewritten with a
 // recomputed chain is caught against the stream; `audit tail [--follow]`
-// prints the records; a broker without JetStream gets one fallback notice and core publish works.
+// prints the records; a record over the broker's max_payload is reported withheld by `audit verify
+// --stream`; a broker without JetStream gets one fallback notice and core publish works.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, test } from 'vitest';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { AUDIT_STREAM_NAME, readAuditStream } from '../../src/adapters/audit-stream.ts';
+import { openAuditLog } from '../../src/adapters/audit-log.ts';
+import { AUDIT_STREAM_NAME, readAuditStream, startAuditPublisher } from '../../src/adapters/audit-stream.ts';
 import { chainRecord, createChainVerifier, recordLine, type ChainedRecord } from '../../src/protocol/audit-chain.ts';
 import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
 import { openClient, recorder, rpc } from '../harness/mesh-peer.ts';
@@ -172,6 +174,32 @@ test('1,000 refusals with the broker SIGKILLed and restarted: every record in DC
   expect(deleteReport.out).toContain('BROKEN at seq 300 (gap');
   expect(against.code).toBe(1);
 }, 60_000);
+
+/** A broker configured this small (nats default 1 MiB) cannot take a 6 KiB record: its stream copy is a stand-in. */
+const SMALL_MAX_PAYLOAD = 4_096;
+
+test('audit verify --stream: a record over the broker max_payload is named as withheld (in the file only), and both chains are valid', async () => {
+  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
+  const server = await startNatsServer({ maxPayload: SMALL_MAX_PAYLOAD, extraConfig: `jetstream { store_dir: ${JSON.stringify(store)} }` });
+  cleanups.push(() => server.stop());
+  const nc = await client(server.url);
+  const id = 'audit-withheld';
+  const auditPath = join(mkdtempSync(join(tmpdir(), 'rmd-audit-wh-')), 'audit.jsonl');
+  const log = openAuditLog(auditPath);
+  cleanups.push(() => log.close());
+  const publisher = startAuditPublisher({ log, connection: () => nc, subject: () => `device-connect.default.${id}.audit`, deviceId: () => id });
+  cleanups.push(() => publisher.stop());
+  const entry = (i: number, extra: Record<string, unknown> = {}) => log.append({ kind: 'accepted', reason: `r${i}`, function: 'goto_pose', owner: 'agent', state: {}, ts: '2026-01-01T00:00:00Z', ...extra });
+  entry(1);
+  entry(2, { params: { notes: ['a', 'b', 'c'].map((c) => c.repeat(2_000)) } });
+  entry(3);
+  expect(await publisher.drained(10_000)).toBe(true);
+  const verified = await cli(['verify', '--stream', '--audit-log', auditPath], { MESSAGING_URLS: server.url, DEVICE_ID: id });
+  expect(verified.code, verified.out + verified.err).toBe(0);
+  expect(verified.out).toContain(`audit file ${auditPath}: 3 records, seq 1–3, chain valid`);
+  expect(verified.out).toContain(`stream ${AUDIT_STREAM_NAME} device-connect.default.${id}.audit: 3 records, seq 1–3, chain valid; content withheld (over the broker's size limit; in the file only) at seq 2`);
+  expect(verified.out).not.toContain('differ');
+}, 30_000);
 
 test('audit tail prints the last records and --follow the new ones; a broker without JetStream gets one notice and core publish', async () => {
   const logs = captureLogs('info');
