@@ -358,16 +358,16 @@ export const motionMachine = setup({
       enqueue.assign({ active: null, unknownMoves: [], supersedes: [] });
     }),
     /**
-     * The live sender's move request went unanswered (timed out, connection lost after the write):
-     * the daemon may still start its move, so it is held as an orphan for ORPHAN_HOLD_MS exactly as
-     * a cancelled one whose fate is unknown; moves that started meanwhile may be its own: stopped.
-     */
-    /**
      * The link came back while a sweep is owed and a command runs: moves the daemon started while
      * its updates were not heard cannot be told from the live one's, so motion is stopped (as a stop
      * nobody waits for) — the sweep then stops them all.
      */
     stopAfterRecovery: raise({ type: 'motion.stop', requestId: null, reply: null, reason: 'the daemon link came back while a cancelled command was unresolved: moves started meanwhile cannot be told apart' } as MotionStopEvent),
+    /**
+     * The live sender's move request went unanswered (timed out, connection lost after the write):
+     * the daemon may still start its move, so it is held as an orphan for ORPHAN_HOLD_MS exactly as
+     * a cancelled one whose fate is unknown; moves that started meanwhile may be its own: stopped.
+     */
     holdUnresolved: enqueueActions(({ context, event, enqueue }) => {
       const a = context.active;
       if (!a) return;
