@@ -6,7 +6,7 @@
 // back: a PayloadTooLarge, warned about (rate-limited); the broker gets its stand-in (seq, prev, hash,
 // `withheld`: audit-chain.ts), or nothing when even that is too big; the file keeps it whole. Owns the
 // publishing; the chain and file are audit-log.ts's. Read by `audit verify --stream` too.
-import { headers, type NatsConnection } from '@nats-io/nats-core';
+import { headers, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
 import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { createLogger } from '../logging/logger.ts';
@@ -128,11 +128,16 @@ interface Outgoing {
   readonly tooLarge: PayloadTooLarge | null;
 }
 
-/** Bytes of the header block a record is published with (nats-core counts headers against max_payload; its text is what it sends). */
-function headerBytes(msgId: string): number {
+/** The header block a record is published with: its de-duplication id (JetStream builds the same from `msgID`). */
+function msgIdHeaders(msgId: string): MsgHdrs {
   const h = headers();
   h.set('Nats-Msg-Id', msgId);
-  return Buffer.byteLength(h.toString(), 'utf8');
+  return h;
+}
+
+/** Bytes of that header block (nats-core counts headers against max_payload; its text is what it sends). */
+function headerBytes(msgId: string): number {
+  return Buffer.byteLength(msgIdHeaders(msgId).toString(), 'utf8');
 }
 
 /** What goes to the broker for `record` under `limit` (the record's own line when there is no limit yet). */
@@ -261,9 +266,7 @@ function coreSender(nc: NatsConnection, options: AuditPublisherOptions, fit: Fit
         const msgId = auditMsgId(options.deviceId(), record);
         const line = fit(record, msgId, maxPayloadOf(nc));
         if (line === null) continue;
-        const h = headers();
-        h.set('Nats-Msg-Id', msgId);
-        nc.publish(options.subject(), line, { headers: h });
+        nc.publish(options.subject(), line, { headers: msgIdHeaders(msgId) });
       }
       ack(batch.at(-1)!.seq);
     },
