@@ -15,6 +15,11 @@ import { aggregateFleet, compactDevice, fullDevice, fuzzyFilterByType, groupDevi
 
 /** The Python bridge's `wait_for_event` default. */
 export const DEFAULT_WAIT_TIMEOUT_S = 60;
+/**
+ * Longest `wait_for_event` wait: an hour is past any agent's own call timeout, and well under what a
+ * Node timer can hold (2^31 - 1 ms: a larger one fires at once, so a huge wait returned a timeout at once).
+ */
+export const MAX_WAIT_TIMEOUT_S = 3_600;
 /** `list_devices` page size when the agent gives none (the Python bridge's default). */
 export const DEFAULT_LIST_LIMIT = 20;
 export const EVENTS_URI_TEMPLATE = 'events://devices/{device_id}/latest';
@@ -129,6 +134,7 @@ function registerDiscoveryTools(server: McpServer, client: MeshClient, small: (c
       annotations: { title: 'Get a device\'s functions', ...readOnly },
     },
     async ({ device_id }) => {
+      if (!isValidDeviceId(device_id)) return text({ device_id, error: `invalid device id ${JSON.stringify(device_id)}`, _tag: 'InvalidArguments' }, true);
       try {
         return text(fullDevice(await client.getDevice(device_id)));
       } catch (error) {
@@ -172,7 +178,7 @@ function registerEventTools(server: McpServer, events: EventBuffer, subscribed: 
         'Wait for an event of a device (for example safety_event, or the end of a move), instead of polling a status function. Returns at once when a matching event already arrived since the bridge began watching the device (invoke_device starts watching); otherwise waits up to timeout_seconds. event_name: empty for any; match_params: a JSON object string every key of which the event\'s params must equal. Returns {device_id, event_name, params} or {"timeout": true}.',
       inputSchema: {
         device_id: z.string(),
-        timeout_seconds: z.number().min(0).default(DEFAULT_WAIT_TIMEOUT_S),
+        timeout_seconds: z.number().min(0).max(MAX_WAIT_TIMEOUT_S).default(DEFAULT_WAIT_TIMEOUT_S),
         event_name: z.string().default(''),
         match_params: z.string().default('{}'),
       },

@@ -137,6 +137,21 @@ test('wait_for_event times out with {timeout: true}; bad JSON arguments are a to
   expect(await invoke('no_such_function', {})).toMatchObject({ isError: true, body: { _tag: 'UnknownMethod', code: -32601 } });
 });
 
+test('a wait beyond MAX_WAIT_TIMEOUT_S is refused, not a timeout at once; an invalid device id is refused at once by get_device_functions too', async () => {
+  const started = Date.now();
+  const huge = await agent.callTool({ name: 'wait_for_event', arguments: { device_id: DEVICE, timeout_seconds: 1e10 } }).then(
+    (result) => ({ result: result as CallToolResult, thrown: null }),
+    (error: unknown) => ({ result: null, thrown: error as Error }),
+  );
+  // Before 2026-12-06: {"timeout": true} after ~4 ms (a Node timer over 2^31 - 1 ms fires at once).
+  const said = huge.thrown?.message ?? JSON.stringify(huge.result);
+  expect(huge.thrown !== null || huge.result?.isError === true, said).toBe(true);
+  expect(said).toContain('timeout_seconds');
+  expect(said).not.toContain('"timeout": true');
+  expect(await call(agent, 'get_device_functions', { device_id: 'bad id*' })).toMatchObject({ isError: true, body: { _tag: 'InvalidArguments' } });
+  expect(Date.now() - started, 'both answered at once (no discovery wait)').toBeLessThan(1_000);
+});
+
 test('registry mode: a bridge with --discovery-mode infra lists and calls the sim through the registry', async () => {
   // The registry's record of the sim: what it announces (its presence payload is its registration).
   await waitFor(() => presence !== undefined, 5_000, 'the sim presence');
