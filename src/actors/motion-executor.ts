@@ -434,12 +434,13 @@ class MotionExecutor {
   }
 
   /**
-   * /ws/sdk: after realtime targets the daemon may not have applied yet, a target at the last pushed
-   * pose on the same socket, so the daemon applies it after them. Not owed once the last target is
-   * older than REALTIME_HOLD_WINDOW_MS and the daemon is live now (a push that merely came after a
-   * target does not show it was read). When the socket cannot take it (closed or reconnecting: the
-   * daemon may still hold targets from it) the hold goes on the stop lane, at the pose the daemon
-   * reports, and the sweep fails until it is answered.
+   * /ws/sdk: after realtime targets the daemon may not have applied yet, a target at the last pose
+   * pushed on this connection, on the same socket, so the daemon applies it after them. Not owed
+   * once the last target is older than REALTIME_HOLD_WINDOW_MS and the daemon is live now (a push
+   * that merely came after a target does not show it was read). When the socket cannot take it
+   * (closed or reconnecting: the daemon may still hold targets from it) or no pose was pushed on
+   * this connection yet, the hold goes on the stop lane, at the pose the daemon reports, and the
+   * sweep fails until it is answered.
    */
   async #holdSdk(link: DaemonLink, sdk: NonNullable<DaemonLink['sdk']>): Promise<void> {
     const covers = this.#lastRealtimeMono;
@@ -447,7 +448,10 @@ class MotionExecutor {
     if (performance.now() - covers > REALTIME_HOLD_WINDOW_MS && sdk.silentForMs() <= SDK_STALL_MS) return;
     const pose = sdk.latest('head_pose');
     const joints = sdk.latest('joint_positions');
-    if (pose && joints) {
+    // Only a pose pushed on this connection: one from before a reconnect may be far from where the
+    // robot is now (others may have moved it meanwhile), and the daemon applies a hold in one tick.
+    // (A stalled loop's last push is kept: nothing could command the robot through it since.)
+    if (pose && joints && pose.thisConnection && joints.thisConnection) {
       const sent = sdk.send({ type: 'set_full_target', head: pose.value.head_pose.flat(), antennas: joints.value.antennas_joint_positions, body_yaw: joints.value.head_joint_positions[0] ?? 0 });
       if (sent.ok) {
         this.#heldUpTo = covers;

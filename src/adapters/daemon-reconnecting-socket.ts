@@ -311,6 +311,11 @@ export class ReconnectingSocket {
     return this.#state === 'open' ? performance.now() - this.#lastFrameMono : Number.POSITIVE_INFINITY;
   }
 
+  /** `performance.now()` when the current connection opened (Infinity while not open): frames before it came over an earlier one. */
+  get openedMono(): number {
+    return this.#state === 'open' ? this.#openedAt : Number.POSITIVE_INFINITY;
+  }
+
   /**
    * The least the open connection can have been silent: the time since a frame was last read. Read
    * live it equals silentForMs; relaxed, silentForMs (from the frame's conservative date) is the most.

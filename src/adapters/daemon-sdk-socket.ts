@@ -64,8 +64,10 @@ export interface CachedPush<T> {
   readonly receivedAt: number;
   /** Milliseconds since it was received (monotonic clock). */
   readonly ageMs: number;
-  /** Older than its threshold (STALE_AFTER_MS, STATUS_STALE_AFTER_MS for daemon_status) or the socket is down. */
+  /** Older than its threshold (STALE_AFTER_MS, STATUS_STALE_AFTER_MS for daemon_status), from an earlier connection, or the socket is down. */
   readonly stale: boolean;
+  /** Received on the connection open now (false while down, and for a push from before a reconnect). */
+  readonly thisConnection: boolean;
 }
 
 /** Flat row-major 4×4 head pose, as the daemon's commands take it (§5). */
@@ -129,6 +131,12 @@ export interface DaemonSdkSocketOptions {
  * turn: the older ones were superseded before anyone could act on them.
  */
 const READ_ON_DEMAND: ReadonlySet<string> = new Set<SdkPushType>(['joint_positions', 'head_pose', 'imu_data']);
+/**
+ * The pushes that show the daemon's control loop is running (its 50 Hz state): the stall check
+ * counts these only — not the 1 Hz daemon_status, a binary frame or a frame of another type, which
+ * a daemon whose loop stalled can still send.
+ */
+const STATE_PUSHES: ReadonlySet<string> = new Set<SdkPushType>(['joint_positions', 'head_pose']);
 /** The daemon (json.dumps) and the emulator both put `type` first; anything else takes the full decode. */
 const LEADING_TYPE = /^\{\s*"type"\s*:\s*"([a-z_]{1,32})"/;
 
@@ -194,6 +202,8 @@ export class DaemonSdkSocket extends DaemonPushClient<SdkSocketEvents> {
   #runningTasks = 0;
   /** A batch's newest frames are to be handed to their listeners at the end of this loop turn. */
   #batchFlushQueued = false;
+  /** `performance.now()` (as dated on receipt) of the newest state push (STATE_PUSHES); 0 before any. */
+  #statePushMono = 0;
 
   /** Creates the client and starts connecting at once (reading relaxed until a command goes out). */
   constructor(options: DaemonSdkSocketOptions) {
@@ -279,12 +289,24 @@ export class DaemonSdkSocket extends DaemonPushClient<SdkSocketEvents> {
     const entry = this.#cache.get(type);
     if (!entry) return undefined;
     const ageMs = performance.now() - entry.receivedMono;
+    // A push from before the current connection opened describes a robot others may have moved since.
+    const thisConnection = entry.receivedMono >= this.socket.openedMono;
     return {
       value: entry.value as PushOf<K>,
       receivedAt: entry.receivedAt,
       ageMs,
-      stale: ageMs > STALE_AFTER_BY_TYPE[type] || !this.socket.connected,
+      stale: ageMs > STALE_AFTER_BY_TYPE[type] || !thisConnection,
+      thisConnection,
     };
+  }
+
+  /**
+   * How long the daemon's control loop has pushed no state on the open connection (Infinity while
+   * not open; counted from the opening until the first push). Other frames do not count.
+   */
+  override silentForMs(): number {
+    if (!this.socket.connected) return Number.POSITIVE_INFINITY;
+    return performance.now() - Math.max(this.#statePushMono, this.socket.openedMono);
   }
 
   /** Sends a realtime command; a typed error (never a throw, never a silent drop) when it cannot go out. */
@@ -341,6 +363,7 @@ export class DaemonSdkSocket extends DaemonPushClient<SdkSocketEvents> {
     // Dated when it may have arrived (a batch read at idle: the pause before it), never later.
     const receivedAt = Date.now() - (performance.now() - receivedMono);
     const leading = LEADING_TYPE.exec(text)?.[1];
+    if (leading !== undefined && STATE_PUSHES.has(leading)) this.#statePushMono = Math.max(this.#statePushMono, receivedMono);
     if (leading !== undefined && READ_ON_DEMAND.has(leading)) {
       const heard = this.events.has(leading as SdkPushType);
       if (!heard || !this.socket.readsLive) {

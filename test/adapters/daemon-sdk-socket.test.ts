@@ -81,6 +81,37 @@ describe('pushes', () => {
   });
 });
 
+describe('what the stall check and the holds may trust', () => {
+  test('a control loop that stopped while daemon_status still comes at 1 Hz reads as silent (only state pushes count)', async () => {
+    const { emulator, sdk } = await setup();
+    await nextEvent(sdk, 'joint_positions');
+    emulator.setFault({ kind: 'backend-not-running' });
+    // A daemon_status arrives; the state pushes stopped up to a second before it.
+    await nextEvent(sdk, 'daemon_status', (status) => status.state === 'stopped', 2_000);
+    await nextEvent(sdk, 'daemon_status', () => true, 2_000);
+    // Before 2026-12-06 any frame counted: right after a status push the link read as live.
+    expect(sdk.silentForMs()).toBeGreaterThan(STALE_AFTER_MS);
+    emulator.setFault({ kind: 'none' });
+    await nextEvent(sdk, 'joint_positions');
+    expect(sdk.silentForMs()).toBeLessThan(STALE_AFTER_MS);
+  });
+
+  test('a push from before a reconnect is stale and not from this connection, until the daemon pushes again', async () => {
+    const { emulator, sdk } = await setup();
+    await nextEvent(sdk, 'joint_positions');
+    await nextEvent(sdk, 'head_pose');
+    await emulator.stop();
+    const reopened = nextEvent(sdk, 'open', () => true, 5_000);
+    await emulator.start();
+    await reopened;
+    for (const type of ['joint_positions', 'head_pose'] as const) {
+      expect(sdk.latest(type), type).toMatchObject({ stale: true, thisConnection: false });
+    }
+    await nextEvent(sdk, 'joint_positions');
+    expect(sdk.latest('joint_positions')).toMatchObject({ stale: false, thisConnection: true });
+  });
+});
+
 describe('commands', () => {
   test('set_antennas, set_target, set_body_yaw and set_full_target reach the daemon and show in the pushes', async () => {
     const { emulator, sdk } = await setup();
