@@ -46,8 +46,9 @@ export async function answerRobotRead(fn: string, link: DaemonLink, status: Daem
       const bodyYaw = head[0] ?? 0;
       const common = { read_at: new Date(joints.receivedAt).toISOString(), age_s: joints.ageMs / 1000, stale: joints.stale };
       if (fn === 'get_body_yaw') return { ok: true, result: { status: 'success', yaw_rad: bodyYaw, yaw_deg: radToDeg(bodyYaw), ...common } };
+      // The reply is dated by the joints: a head pose not pushed lately (while the joints are) is left out, never passed as theirs.
       const pose = link.sdk?.latest('head_pose');
-      const headPose = pose ? headPoseDeg(xyzRpyFromPose(pose.value.head_pose.flat())) : null;
+      const headPose = pose && (!pose.stale || joints.stale) ? headPoseDeg(xyzRpyFromPose(pose.value.head_pose.flat())) : null;
       return { ok: true, result: { status: 'success', head_degrees: head.map(radToDeg), antenna_degrees: [radToDeg(left ?? 0), radToDeg(right ?? 0)], body_yaw_deg: radToDeg(bodyYaw), body_yaw_rad: bodyYaw, head_pose: headPose, ...common } };
     }
     // HTTP transport (or no push yet): one state read, fresh by construction.

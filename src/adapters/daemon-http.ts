@@ -317,7 +317,8 @@ const decodeStringArray: Decoder<readonly string[]> = (json) =>
 
 const decodeVolume: Decoder<VolumeReply> = (json) => {
   const o = (typeof json === 'object' && json !== null ? json : {}) as Record<string, unknown>;
-  if (typeof o.volume !== 'number') return { ok: false, problem: 'expected {volume: number}' };
+  // A percentage (daemon-api §1.6): anything else (Infinity from 1e400, a negative) is not a volume to pass on.
+  if (typeof o.volume !== 'number' || !Number.isFinite(o.volume) || o.volume < 0 || o.volume > 100) return { ok: false, problem: 'expected {volume: a number from 0 to 100}' };
   return { ok: true, value: { volume: o.volume, platform: typeof o.platform === 'string' ? o.platform : '', device: typeof o.device === 'string' ? o.device : '' } };
 };
 

@@ -214,6 +214,16 @@ describe('refusals and failures are distinct typed outcomes', () => {
     expect(await failure(client.presentAntennas())).toMatchObject({ _tag: 'DaemonBadResponse', problem: expect.stringContaining('2 numbers') });
   });
 
+  test('a volume that is not a percentage (1e400 → Infinity, negative, over 100) is a bad response, never passed on', async () => {
+    const replies: Record<string, string> = { '/api/volume/current': '{"volume": 1e400, "platform": "Linux", "device": "x"}', '/api/volume/microphone/current': '{"volume": -5}' };
+    const scripted = await startScriptedHttp((request) => ({ status: 200, body: replies[request.url ?? ''] ?? '{"volume": 101}' }));
+    defer(() => scripted.close());
+    const client = newClient(scripted.url);
+    expect(await failure(client.volume('speaker'))).toMatchObject({ _tag: 'DaemonBadResponse', problem: expect.stringContaining('0 to 100') });
+    expect(await failure(client.volume('microphone'))).toMatchObject({ _tag: 'DaemonBadResponse' });
+    expect(await failure(client.setVolume('speaker', 50))).toMatchObject({ _tag: 'DaemonBadResponse' });
+  });
+
   test('a reply nested 100,000 deep (too deep for JSON.stringify to quote) is still a typed refusal with a short problem', async () => {
     const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
     const scripted = await startScriptedHttp((request) => {
