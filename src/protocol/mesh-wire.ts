@@ -1,10 +1,11 @@
 // The three ways a call reaches the device over the mesh, as wire formats: `.cmd` JSON-RPC
 // (device-connect-protocol.md §2.1–2.3), `.svc.<fn>` micro-service bodies (ecosystem.md §3.3: the
 // params object in; the result JSON, or a service error with the JSON-RPC error object, out) and
-// `.broadcast` envelopes answered on `.event.async_reply.<correlation_id>` (§2.11). Owns decoding
-// each into one MeshCall (method, named params, caller from `params._dc_meta`) and encoding each
-// reply. Pure: no NATS, no dispatch, no size policy (that is actors/mesh-entry.ts).
-import { InvalidRequest, toJsonRpcError, type RpcFailure } from '../errors.ts';
+// `.broadcast` envelopes answered on `.event.async_reply.<correlation_id>` (§2.11: `where` fails
+// closed, `fire_at` ahead is refused, late with `on_late: skip` skipped). Owns decoding each into
+// one MeshCall (method, named params, caller from `params._dc_meta`) and encoding each reply.
+// Pure: no NATS, no dispatch, no size policy (that is actors/mesh-entry.ts).
+import { InvalidRequest, toJsonRpcError, Unsupported, type RpcFailure } from '../errors.ts';
 import { callerMeta, decodeRequest, encodeError, encodeResult, MAX_REQUEST_BYTES, parseJsonBody, type CallerMeta, type RequestId } from './json-rpc.ts';
 import { resultJson } from './result-json.ts';
 import { subjects } from './subjects.ts';
@@ -108,13 +109,34 @@ export interface BroadcastRef {
   readonly correlationId: string;
 }
 
+/**
+ * A `fire_at` this close to now is now: the sender's clock and the robot's differ by NTP's error.
+ * Further ahead the call would have to wait, and a stop meanwhile could not cancel it: refused.
+ */
+const FIRE_AT_TOLERANCE_S = 1;
+
 /** The envelope's routing fields when it is addressed to `deviceId` and answerable, else undefined. */
-function addressedEnvelope(doc: unknown, deviceId: string): { correlationId: string; fn: string; params: unknown } | undefined {
+function addressedEnvelope(doc: unknown, deviceId: string): { correlationId: string; fn: string; params: unknown; fireAt: unknown; onLate: unknown } | undefined {
   if (!isRecord(doc)) return undefined;
-  const { correlation_id: correlationId, function: fn, params, targets } = doc;
+  const { correlation_id: correlationId, function: fn, params, targets, where, fire_at: fireAt, on_late: onLate } = doc;
   if (typeof correlationId !== 'string' || !CORRELATION_ID.test(correlationId) || typeof fn !== 'string') return undefined;
+  // Targets that are not a list name nobody for certain: not for this device.
+  if (targets !== undefined && targets !== null && !Array.isArray(targets)) return undefined;
   if (Array.isArray(targets) && targets.length > 0 && !targets.includes(deviceId)) return undefined;
-  return { correlationId, fn, params };
+  // A `where` condition (CEL) is not evaluated here: it fails closed, as the Python runtime without cel-python does.
+  if (where !== undefined && where !== null && where !== '') return undefined;
+  return { correlationId, fn, params, fireAt, onLate };
+}
+
+/** When the broadcast may run: now, never (late and `on_late: skip`), or refused (malformed, or scheduled ahead). */
+function firing(fireAt: unknown, onLate: unknown, nowS: number, fn: string): 'now' | 'skip' | InvalidRequest | Unsupported {
+  if (fireAt === undefined || fireAt === null) return 'now';
+  if (typeof fireAt !== 'number' || !Number.isFinite(fireAt)) return new InvalidRequest({ message: 'broadcast fire_at must be epoch seconds' });
+  if (onLate !== undefined && onLate !== null && onLate !== 'skip' && onLate !== 'fire') return new InvalidRequest({ message: 'broadcast on_late must be "skip" or "fire"' });
+  if (fireAt > nowS + FIRE_AT_TOLERANCE_S) {
+    return new Unsupported({ message: `a broadcast scheduled ${Math.round(fireAt - nowS)} s ahead (fire_at) is not run by this driver: a stop meanwhile could not cancel it; send it when it is due`, function: fn });
+  }
+  return fireAt < nowS - FIRE_AT_TOLERANCE_S && onLate === 'skip' ? 'skip' : 'now';
 }
 
 /** `.broadcast`: envelopes for this device (or for all) are answered on its async reply subject. */
@@ -133,6 +155,9 @@ export function broadcastWire(tenant: string, deviceId: string, now: () => numbe
       if (!envelope) return { kind: 'ignore' };
       const ref = { correlationId: envelope.correlationId };
       if (!parsed.ok) return { kind: 'reject', ref, method: envelope.fn, error: parsed.error };
+      const when = firing(envelope.fireAt, envelope.onLate, now() / 1000, envelope.fn);
+      if (when === 'skip') return { kind: 'ignore' };
+      if (when !== 'now') return { kind: 'reject', ref, method: envelope.fn, error: when };
       if (envelope.params !== undefined && !isRecord(envelope.params)) {
         return { kind: 'reject', ref, method: envelope.fn, error: new InvalidRequest({ message: 'broadcast params must be an object' }) };
       }

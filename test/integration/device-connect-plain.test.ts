@@ -120,6 +120,30 @@ describe('device on a plain broker', () => {
     expect(replies.messages.some((m) => m.subject.endsWith('br-other'))).toBe(false);
   });
 
+  test('a broadcast with a where condition, a fire_at ahead, a late one to skip, or targets that are not a list is not run', async () => {
+    const replies = recorder(nc, `device-connect.default.${DEVICE}.event.async_reply.>`);
+    await nc.flush();
+    const nowS = Date.now() / 1000;
+    const send = (correlation_id: string, extra: Record<string, unknown>) =>
+      nc.publish('device-connect.default.broadcast', JSON.stringify({ correlation_id, function: 'acquire_lease', params: { owner: 'broadcaster' }, ...extra }));
+    // Not for this device, or not now: no reply, nothing run.
+    send('br-0000000000a1', { where: 'device.location == "lab-2"', targets: [] });
+    send('br-0000000000a2', { fire_at: nowS - 3_600, on_late: 'skip' });
+    send('br-0000000000a3', { targets: 'someone-else' });
+    // Scheduled an hour ahead: refused, said so.
+    send('br-0000000000a4', { fire_at: nowS + 3_600 });
+    const refused = await replies.next((m) => m.subject.endsWith('br-0000000000a4'));
+    expect(refused.body).toMatchObject({ success: false, error: { code: 'invoke_failed', _tag: 'Unsupported' } });
+    // A late one without on_late: skip, and an unconditional one, run now (in order: the last answer comes after the others).
+    send('br-0000000000a5', { fire_at: nowS - 10, params: {}, function: 'get_status' });
+    send('br-0000000000a6', { function: 'get_status', params: {} });
+    await replies.next((m) => m.subject.endsWith('br-0000000000a6'));
+    expect(replies.messages.map((m) => m.subject.slice(-2))).toEqual(['a4', 'a5', 'a6']);
+    // Before 2026-12-06 the where, skip and string-targets envelopes each took the lease.
+    const status = (await rpc(nc, CMD, { jsonrpc: '2.0', id: 'lease-after', method: 'get_status' })) as { result: { driver_state: { command_owner: unknown } } };
+    expect(status.result.driver_state.command_owner).toBeNull();
+  });
+
   test('re-registers within 5 s after a broker restart, without restarting the driver', async () => {
     const before = driver.runtime.registrationCount();
     registry.requests.drain();
