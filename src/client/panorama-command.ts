@@ -1,16 +1,19 @@
 // `reachy-mini-driver panorama <device_id> [--output DIR] …`: waits for the device on the mesh
-// (reference-driver.md §6.5 `wait_for_device`, every 0.5 s up to --wait-timeout), runs the scan
-// (panorama-scan.ts) holding the lease, shows progress (a bar on a terminal's stderr; with --json,
-// one JSON line per event on stdout), writes the artifacts (panorama-artifacts.ts) with the
-// `device_connect` manifest block, and answers the reference's exit codes: 0 written, 1 nothing
-// written, 2 device not found in time (or a bad command line); 130 after Ctrl-C (partial results
-// are written first). Owns the glue and the terminal output; never calls process.exit.
+// (reference-driver.md §6.5 `wait_for_device`, every 0.5 s up to --wait-timeout), checks the output
+// folder takes files before the lease is taken, runs the scan (panorama-scan.ts) holding the lease,
+// shows progress (a bar on a terminal's stderr; --json: one JSON line per event on stdout), writes
+// the artifacts (panorama-artifacts.ts) and answers the reference's exit codes: 0 written, 1 nothing
+// written (a failed write is reported, never thrown), 2 device not found in time, a bad command line
+// or an unwritable --output; 130 after Ctrl-C (partial results are written first). Owns the glue and
+// the terminal output; never calls process.exit.
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import { resolve } from 'node:path';
 import { openClientConnection } from '../adapters/client-connection.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../cli/command-line.ts';
 import { paint } from '../cli/terminal-style.ts';
 import type { PanoramaArgs } from './panorama-args.ts';
+import type { SavedArtifacts } from './panorama-artifacts.ts';
+import { notWritable, prepareOutputDir } from './panorama-output.ts';
 import { advertisedPoseRanges } from './panorama-plan.ts';
 import { capturePanoramaScan, type PanoramaScanResult, type ScanProgress } from './panorama-scan.ts';
 import { isClientError } from './errors.ts';
@@ -94,6 +97,56 @@ function summary(scan: PanoramaScanResult, paths: Record<string, string>, manife
   return lines;
 }
 
+/** The error line on stderr and, with --json, the same failure as an `error` event on stdout. */
+function reportError(a: PanoramaCommandArgs, out: (line: string) => void, err: (text: string) => void, error: { _tag: string; message: string } & Record<string, unknown>): void {
+  err(`${paint('error', 'red', a.colour)} ${error._tag}: ${error.message}\n`);
+  if (a.json) out(JSON.stringify({ event: 'error', error: { ...error } }));
+}
+
+/** Writes the artifacts and prints the summary; a write that fails is reported (exit 1), never thrown. */
+async function writeResults(a: PanoramaCommandArgs, scan: PanoramaScanResult, out: (line: string) => void, err: (text: string) => void): Promise<number> {
+  const errorWord = paint('error', 'red', a.colour);
+  const dir = resolve(a.args.output);
+  if (scan.failure) err(`${errorWord} ${scan.failure}\n`);
+  let saved: SavedArtifacts;
+  try {
+    // Images (sharp) load only once there is something to write.
+    const { RESOLUTION_NOTE, saveScanArtifacts } = await import('./panorama-artifacts.ts');
+    const deviceConnect = { tenant: a.tenant, device_id: a.deviceId, encoding: a.args.scan.encoding, max_edge: a.args.scan.maxEdge ?? null, quality: a.args.scan.quality ?? null, resolution_note: RESOLUTION_NOTE };
+    saved = await saveScanArtifacts(scan, dir, { extraManifest: { device_connect: deviceConnect } });
+  } catch (error) {
+    const failure = notWritable(dir, error);
+    reportError(a, out, err, { _tag: 'ArtifactsNotWritten', message: `${failure.message}; the scan's ${scan.frames.length} frames are lost`, dir, code: failure.code });
+    return EXIT_FAILURE;
+  }
+  const { paths, manifest } = saved;
+  const written = paths['panorama'] !== undefined || paths['grid'] !== undefined || Object.keys(paths).some((k) => k.startsWith('strip'));
+  const code = scan.aborted ? EXIT_INTERRUPTED : written ? EXIT_OK : EXIT_FAILURE;
+  if (a.json) out(JSON.stringify({ event: 'done', exit_code: code, output: dir, files: manifest['files'], success_count: manifest['success_count'], frame_count: manifest['frame_count'], aborted: scan.aborted, failure: scan.failure }));
+  else summary(scan, paths, manifest).forEach((line) => out(line));
+  if (!written && !scan.failure) err(`${errorWord} no strips written (no successful frames)\n`);
+  return code;
+}
+
+/** Once the device is there: the output folder checked (exit 2 before anything moves), the scan, the files. */
+async function scanAndWrite(a: PanoramaCommandArgs, client: MeshClient, out: (line: string) => void, err: (text: string) => void): Promise<number> {
+  const ready = await prepareOutputDir(resolve(a.args.output));
+  if (!ready.ok) {
+    const { _tag, dir, code } = ready.error;
+    reportError(a, out, err, { _tag, message: `${ready.error.message}; nothing moved (choose another --output)`, dir, code });
+    return EXIT_USAGE;
+  }
+  // The advertised ranges carry the operator's envelope: the plan stays inside them (no refused moves).
+  const ranges = advertisedPoseRanges((await client.functions(a.deviceId)).functions);
+  const scan = await capturePanoramaScan((fn, params) => client.invoke(a.deviceId, fn, params, { dcMeta: { llmReasoning: `Reachy panorama scan via Device Connect: ${fn}` } }), {
+    ...a.args.scan,
+    ranges,
+    signal: a.signal,
+    onProgress: progressPrinter(a, out, err),
+  });
+  return await writeResults(a, scan, out, err);
+}
+
 /** Runs the command; returns the exit code. */
 export async function runPanoramaCommand(a: PanoramaCommandArgs): Promise<number> {
   const out = a.out ?? ((line: string) => void process.stdout.write(line + '\n'));
@@ -113,26 +166,7 @@ export async function runPanoramaCommand(a: PanoramaCommandArgs): Promise<number
       if (a.json) out(JSON.stringify({ event: 'error', error: { _tag: 'DeviceNotFound', deviceId: a.deviceId, waited_s: a.args.waitTimeoutS } }));
       return a.signal?.aborted ? EXIT_INTERRUPTED : EXIT_DEVICE_NOT_FOUND;
     }
-    // The advertised ranges carry the operator's envelope: the plan stays inside them (no refused moves).
-    const ranges = advertisedPoseRanges((await client.functions(a.deviceId)).functions);
-    const scan = await capturePanoramaScan((fn, params) => client.invoke(a.deviceId, fn, params, { dcMeta: { llmReasoning: `Reachy panorama scan via Device Connect: ${fn}` } }), {
-      ...a.args.scan,
-      ranges,
-      signal: a.signal,
-      onProgress: progressPrinter(a, out, err),
-    });
-    // Images (sharp) load only once there is something to write.
-    const { RESOLUTION_NOTE, saveScanArtifacts } = await import('./panorama-artifacts.ts');
-    const dir = resolve(a.args.output);
-    const deviceConnect = { tenant: a.tenant, device_id: a.deviceId, encoding: a.args.scan.encoding, max_edge: a.args.scan.maxEdge ?? null, quality: a.args.scan.quality ?? null, resolution_note: RESOLUTION_NOTE };
-    const { paths, manifest } = await saveScanArtifacts(scan, dir, { extraManifest: { device_connect: deviceConnect } });
-    if (scan.failure) err(`${errorWord} ${scan.failure}\n`);
-    const written = paths['panorama'] !== undefined || paths['grid'] !== undefined || Object.keys(paths).some((k) => k.startsWith('strip'));
-    const code = scan.aborted ? EXIT_INTERRUPTED : written ? EXIT_OK : EXIT_FAILURE;
-    if (a.json) out(JSON.stringify({ event: 'done', exit_code: code, output: dir, files: manifest['files'], success_count: manifest['success_count'], frame_count: manifest['frame_count'], aborted: scan.aborted, failure: scan.failure }));
-    else summary(scan, paths, manifest).forEach((line) => out(line));
-    if (!written && !scan.failure) err(`${errorWord} no strips written (no successful frames)\n`);
-    return code;
+    return await scanAndWrite(a, client, out, err);
   } catch (error) {
     if (!isClientError(error)) throw error;
     err(`${errorWord} ${error._tag}: ${error.message}\n`);
