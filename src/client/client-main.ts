@@ -3,7 +3,8 @@
 // options (src/adapters/client-connection.ts) and cli-commands.ts, and two defaults of the first
 // flow (README "First steps"): with no broker URL configured, the private broker a running `--sim`
 // driver recorded (src/adapters/sim-broker-file.ts) comes before the default URL; with no discovery
-// mode configured, the registry and D2D presence are both asked and merged.
+// mode configured, the registry and D2D presence are both asked and merged. Also owns what ends a
+// command early: Ctrl-C, and stdout/stderr closed by their reader (`| head -1`: EPIPE).
 import { clientConnectionOptions } from '../adapters/client-connection.ts';
 import { readSimBrokerRecord } from '../adapters/sim-broker-file.ts';
 import { processInput, type DriverConfig } from '../config/config.ts';
@@ -39,6 +40,23 @@ export function clientDiscoveryMode(config: Pick<DriverConfig, 'discoveryMode' |
   return config.sources['discoveryMode'] === 'default' ? 'auto' : config.discoveryMode;
 }
 
+/**
+ * The signal that ends a command early: Ctrl-C (and the other `signals`), or an error on stdout or
+ * stderr — their reader went away (`| head -1` gives EPIPE on the next write). Without a listener
+ * that error would be an unhandled 'error' event: a stack trace, and a panorama's lease left held.
+ */
+function interruption(signals: readonly NodeJS.Signals[]): AbortSignal {
+  const abort = new AbortController();
+  for (const name of signals) process.once(name, () => abort.abort(name));
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      log.debug('output closed by its reader: stopping', { code: error.code });
+      abort.abort(error);
+    });
+  }
+  return abort.signal;
+}
+
 /** `panorama`: its own flags were split off argv (panorama-args.ts); the device id is the positional or the configured one. */
 export async function runPanorama(config: DriverConfig, own: readonly string[]): Promise<number> {
   const { parsePanoramaArgs, PanoramaUsageError } = await import('./panorama-args.ts');
@@ -62,9 +80,7 @@ export async function runPanorama(config: DriverConfig, own: readonly string[]):
   if (deviceId === undefined) return usage('usage: panorama <device_id> [--output DIR] [options] (`reachy-mini-driver help panorama`)');
   if (!isValidDeviceId(deviceId)) return usage(`invalid device id ${JSON.stringify(deviceId)}`);
   const target = clientTarget(config);
-  const abort = new AbortController();
-  process.once('SIGINT', () => abort.abort());
-  process.once('SIGTERM', () => abort.abort());
+  const signal = interruption(['SIGINT', 'SIGTERM']);
   return await runPanoramaCommand({
     deviceId,
     args,
@@ -75,15 +91,14 @@ export async function runPanorama(config: DriverConfig, own: readonly string[]):
     progressBar: !config.json && process.stderr.isTTY === true,
     colour: colourWanted(processInput().env, process.stderr.isTTY === true),
     brokerLabel: target.servers.join(', '),
-    signal: abort.signal,
+    signal,
   });
 }
 
 export async function runClient(config: DriverConfig): Promise<number> {
   const target = clientTarget(config);
   const connectOptions = clientConnectionOptions({ servers: target.servers, credentials: config.credentials, tls: config.tls });
-  const abort = new AbortController();
-  process.once('SIGINT', () => abort.abort());
+  const signal = interruption(['SIGINT']);
   return await runClientCommand({
     command: config.command as 'devices' | 'functions' | 'call' | 'events',
     positional: [...config.positional],
@@ -94,6 +109,6 @@ export async function runClient(config: DriverConfig): Promise<number> {
     json: config.json,
     colour: colourWanted(processInput().env, process.stderr.isTTY === true),
     brokerLabel: target.servers.join(', '),
-    signal: abort.signal,
+    signal,
   });
 }

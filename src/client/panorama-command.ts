@@ -4,8 +4,8 @@
 // shows progress (a bar on a terminal's stderr; --json: one JSON line per event on stdout), writes
 // the artifacts (panorama-artifacts.ts) and answers the reference's exit codes: 0 written, 1 nothing
 // written (a failed write is reported, never thrown), 2 device not found in time, a bad command line
-// or an unwritable --output; 130 after Ctrl-C (partial results are written first). Owns the glue and
-// the terminal output; never calls process.exit.
+// or an unwritable --output; 130 when interrupted (Ctrl-C, stdout closed: partial results written
+// first). Owns the glue and the terminal output; never calls process.exit.
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import { resolve } from 'node:path';
 import { openClientConnection } from '../adapters/client-connection.ts';
