@@ -12,6 +12,8 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 /** The command line was wrong: unknown command or option, missing argument, invalid value. */
 export const EXIT_USAGE = 2;
+/** Interrupted (Ctrl-C): 128 + SIGINT, the shell's convention. */
+export const EXIT_INTERRUPTED = 130;
 
 export const PROGRAM = 'reachy-mini-driver';
 
@@ -65,6 +67,7 @@ export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
     details: [
       'Sends one JSON-RPC request and prints the result as JSON. Parameters are one JSON object (quote it for the shell).',
       'Example: reachy-mini-driver call reachy-mini-sim-1 wake_up \'{"wait": true}\'',
+      'Ctrl-C stops waiting (exit 130) and sends nothing: a call already sent carries on (`call <device_id> stop_motion` stops a move).',
       '',
       ...CLIENT_OPTIONS,
     ],
@@ -147,7 +150,7 @@ export function overview(): string {
     '',
     'Global options: --help, -h   --version, -V   --log-level debug|info|warn|error',
     'Output: results on stdout, errors and logs on stderr; NO_COLOR turns colour off.',
-    'Exit codes: 0 ok, 1 the operation failed (error reply, unreachable broker or device), 2 usage error.',
+    'Exit codes: 0 ok, 1 the operation failed (error reply, unreachable broker or device), 2 usage error, 130 interrupted (Ctrl-C).',
   ].join('\n') + '\n';
 }
 

@@ -1,10 +1,10 @@
 // The client subcommands `devices`, `functions`, `call`, `events`: open one NATS connection
 // (src/adapters/client-connection.ts), run one MeshClient operation (device-connect-protocol.md
 // §2.9/§2.10 discovery, §2.1–2.3 invoke, §2.4 events), print through the injected `out`, return the
-// process exit code. Does not parse argv or build connection options (client-main.ts does) and
-// never calls process.exit. Results go to `out` (stdout), errors and notices to `err` (stderr);
-// a caller that injects only `out` sees everything there, as a person at a terminal would. With
-// `json`, stdout carries only JSON (a failed call prints `{"error": …}` there too).
+// process exit code (Ctrl-C abandons the wait: exit 130, nothing sent to the device). Does not parse
+// argv or build connection options (client-main.ts does) and never calls process.exit. Results go
+// to `out` (stdout), errors and notices to `err` (stderr); a caller that injects only `out` sees
+// everything there. With `json`, stdout carries only JSON (a failed call prints `{"error": …}`).
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import { openClientConnection } from '../adapters/client-connection.ts';
 import { createLogger } from '../logging/logger.ts';
@@ -17,8 +17,8 @@ import { isClientError, type ClientError } from './errors.ts';
 import { isValidDeviceId, MeshClient, type DiscoveryMode } from './mesh-client.ts';
 import type { CallerSigner } from './caller-signer.ts';
 
-export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../cli/command-line.ts';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../cli/command-line.ts';
+export { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../cli/command-line.ts';
+import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../cli/command-line.ts';
 
 /** JSON-RPC "method not found" (§2.3): the moment to suggest a function the device does have. */
 const METHOD_NOT_FOUND = -32601;
@@ -44,7 +44,7 @@ export interface ClientCommandArgs {
   readonly colour?: boolean;
   /** The broker URLs tried, for the "cannot connect" message (default: connectOptions.servers). */
   readonly brokerLabel?: string;
-  /** Ends `events`; other commands finish on their own. */
+  /** Ctrl-C: ends `events` (exit 0); abandons the others' wait (exit 130, nothing sent to the device). */
   readonly signal?: AbortSignal;
   /** Request timeout for registry and device requests (default 30 s). */
   readonly timeoutMs?: number;
@@ -156,6 +156,31 @@ async function knownDevicesHint(client: MeshClient, deviceId: string): Promise<s
   }
 }
 
+/** What `unlessAborted` answers when the signal fired first. */
+const INTERRUPTED = Symbol('interrupted');
+
+/** `work`'s outcome, or INTERRUPTED as soon as `signal` aborts (the work is abandoned: its late outcome is ignored). */
+function unlessAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T | typeof INTERRUPTED> {
+  if (signal === undefined) return work;
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve(INTERRUPTED);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => (signal.removeEventListener('abort', onAbort), resolve(value)),
+      (error: unknown) => (signal.removeEventListener('abort', onAbort), reject(error)),
+    );
+  });
+}
+
+/** Ctrl-C while waiting: one line on stderr saying what was abandoned (a sent call may still run). */
+function interruptedNotice(plan: ClientCommandPlan): string {
+  if (plan.command === 'call') {
+    return `interrupted: stopped waiting for ${plan.fn} on ${plan.deviceId}; if it was sent the device may still carry it out (Ctrl-C sends nothing; \`call ${plan.deviceId} stop_motion\` stops a move)`;
+  }
+  return `interrupted: stopped waiting for ${plan.command === 'functions' ? `the functions of ${plan.deviceId}` : 'the device list'}`;
+}
+
 async function execute(client: MeshClient, plan: ClientCommandPlan, args: ClientCommandArgs, sinks: Sinks): Promise<number> {
   const { out } = sinks;
   switch (plan.command) {
@@ -205,10 +230,19 @@ async function execute(client: MeshClient, plan: ClientCommandPlan, args: Client
   }
 }
 
-/** Runs one client subcommand on its own connection and returns the exit code (0 ok, 1 failed, 2 usage). */
+/** Runs one client subcommand on its own connection and returns the exit code (0 ok, 1 failed, 2 usage, 130 interrupted). */
 export async function runClientCommand(args: ClientCommandArgs): Promise<number> {
-  const out = args.out ?? ((line: string) => void process.stdout.write(line + '\n'));
-  const err = args.err ?? args.out ?? ((line: string) => void process.stderr.write(line + '\n'));
+  const writeOut = args.out ?? ((line: string) => void process.stdout.write(line + '\n'));
+  const writeErr = args.err ?? args.out ?? ((line: string) => void process.stderr.write(line + '\n'));
+  // After Ctrl-C the abandoned work may still fail late (its connection closed): that says nothing.
+  let abandoned = false;
+  const out = (line: string) => void (abandoned || writeOut(line));
+  const err = (line: string) => void (abandoned || writeErr(line));
+  const interrupted = (plan: ClientCommandPlan) => {
+    err(interruptedNotice(plan));
+    abandoned = true;
+    return EXIT_INTERRUPTED;
+  };
   const errorWord = paint('error', 'red', args.colour ?? false);
   const report = (line: string) => err(line.startsWith('error ') ? errorWord + line.slice('error'.length) : line);
   const sinks: Sinks = {
@@ -229,7 +263,14 @@ export async function runClientCommand(args: ClientCommandArgs): Promise<number>
     return EXIT_USAGE;
   }
   if (plan.command === 'events' && args.eventLimit !== undefined && args.eventLimit <= 0) return EXIT_OK;
-  const opened = await openClientConnection(args.connectOptions);
+  // `events` ends on the signal by itself (exit 0); the other commands abandon their wait (exit 130).
+  const interruptible = plan.command === 'events' ? undefined : args.signal;
+  const connecting = openClientConnection(args.connectOptions);
+  const opened = await unlessAborted(connecting, interruptible);
+  if (opened === INTERRUPTED) {
+    void connecting.then((late) => void (late.ok && late.connection.close()));
+    return interrupted(plan);
+  }
   if (!opened.ok) {
     const servers = args.brokerLabel ?? [args.connectOptions.servers ?? []].flat().join(', ');
     report(`error cannot connect to NATS at ${servers}: ${opened.reason}`);
@@ -246,7 +287,8 @@ export async function runClientCommand(args: ClientCommandArgs): Promise<number>
       ...(args.signer ? { signer: args.signer } : {}),
       ...(args.timeoutMs === undefined ? {} : { requestTimeoutMs: args.timeoutMs }),
     });
-    return await execute(client, plan, args, sinks);
+    const code = await unlessAborted(execute(client, plan, args, sinks), interruptible);
+    return code === INTERRUPTED ? interrupted(plan) : code;
   } catch (error) {
     if (isClientError(error)) {
       sinks.fail(error, 'json' in plan && plan.json);

@@ -9,7 +9,7 @@
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import { resolve } from 'node:path';
 import { openClientConnection } from '../adapters/client-connection.ts';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../cli/command-line.ts';
+import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../cli/command-line.ts';
 import { paint } from '../cli/terminal-style.ts';
 import type { PanoramaArgs } from './panorama-args.ts';
 import type { SavedArtifacts } from './panorama-artifacts.ts';
@@ -21,8 +21,6 @@ import { MeshClient, type DiscoveryMode } from './mesh-client.ts';
 
 /** The reference polls the device list every 0.5 s (§6.5). */
 export const DEVICE_POLL_MS = 500;
-/** Exit code after Ctrl-C: 128 + SIGINT, the shell's convention. */
-export const EXIT_INTERRUPTED = 130;
 /** Exit code when the device did not appear within --wait-timeout (the reference's TimeoutError). */
 export const EXIT_DEVICE_NOT_FOUND = 2;
 /** Progress bar width in cells. */
@@ -177,4 +175,4 @@ export async function runPanoramaCommand(a: PanoramaCommandArgs): Promise<number
   }
 }
 
-export { EXIT_OK, EXIT_FAILURE, EXIT_USAGE };
+export { EXIT_OK, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_USAGE };
