@@ -4,6 +4,7 @@
 // Pure string functions returning lines; does not write anywhere and does no I/O.
 import type { DeviceEvent, DeviceFunction, JsonObject, Labels, MeshDevice } from './device-record.ts';
 import type { ClientError } from './errors.ts';
+import { subjects } from '../protocol/subjects.ts';
 
 /** Gap between table columns; two spaces keeps columns apart even when a cell is empty. */
 const COLUMN_GAP = '  ';
@@ -115,6 +116,12 @@ export function functionListing(device: MeshDevice): string[] {
   return lines;
 }
 
+/** The registry's subject (`device-connect.<tenant>.discovery`, §2.9): nobody there means no registry, not a missing device. */
+function isDiscoverySubject(subject: string): boolean {
+  const tokens = subject.split('.');
+  return tokens.length === 3 && subject === subjects.discovery(tokens[1]!);
+}
+
 /**
  * `error <code> <message>` for a JSON-RPC error reply, then `data._tag: <tag>` and the rest of
  * `data` when the device sent one; `error <Tag> <message>` for client-side failures.
@@ -133,6 +140,9 @@ export function errorLines(error: ClientError): string[] {
       return lines;
     }
     case 'NoResponders':
+      if (isDiscoverySubject(error.subject)) {
+        return [`error NoResponders no registry answers on ${error.subject} (infra discovery): start one, or use --discovery-mode d2d (the devices answer for themselves)`];
+      }
       return [`error NoResponders nobody is subscribed to ${error.subject} (offline device, wrong id or wrong tenant)`];
     case 'RequestTimeout':
       return [`error RequestTimeout no reply on ${error.subject} within ${error.timeoutMs} ms`];

@@ -79,10 +79,10 @@ describe('devices', () => {
     expect(await run('devices', [])).toEqual({ code: EXIT_OK, lines: ['no devices in tenant default (infra discovery)'] });
   });
 
-  test('no registry: NoResponders, exit 1', async () => {
+  test('no registry: NoResponders saying no registry answers and what to do, exit 1', async () => {
     expect(await run('devices', [])).toEqual({
       code: EXIT_FAILURE,
-      lines: ['error NoResponders nobody is subscribed to device-connect.default.discovery (offline device, wrong id or wrong tenant)'],
+      lines: ['error NoResponders no registry answers on device-connect.default.discovery (infra discovery): start one, or use --discovery-mode d2d (the devices answer for themselves)'],
     });
   });
 

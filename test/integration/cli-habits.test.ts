@@ -161,6 +161,17 @@ describe('against a running driver', () => {
     expect(functions.stderr).toContain('devices in tenant habits: habits-1');
   });
 
+  test('infra discovery with no registry: devices and functions say no registry answers and how to go on (exit 1)', async () => {
+    const said = 'error NoResponders no registry answers on device-connect.habits.discovery (infra discovery): start one, or use --discovery-mode d2d';
+    for (const args of [['devices'], ['functions', 'habits-1']]) {
+      const r = await cli([...args, ...mesh(), '--discovery-mode', 'infra']);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain(said);
+      expect(r.stderr).not.toContain('offline device, wrong id or wrong tenant');
+    }
+  });
+
   test('events says on stderr what it watches; stdout stays for the events', async () => {
     const r = await cli(['events', 'habits-1', ...mesh()], {}, 4_000);
     expect(r.stderr).toContain('watching habits-1 (device-connect.habits.habits-1.event.>)');
