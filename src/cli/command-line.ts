@@ -87,7 +87,7 @@ export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
       'Without a device id: --device-id, else the running `--sim` driver\'s. Each pose turns the body to its step b and the head (world frame) to world yaw b + y; a view outside the device\'s advertised head-yaw range (the safety envelope, at most ±45°) looks at the range\'s nearest edge instead, repeated views are skipped, and one warning says so.',
       '',
       'Scan options (defaults as the reference CLI):',
-      '  --yaw-steps N (5, ≥2)  --pitch-steps N (3)  --body-yaw-steps N (5; 1 = body fixed)  --full-360 (6 body × 4 yaw steps)',
+      '  --yaw-steps N (5, ≥2)  --pitch-steps N (3)  --body-yaw-steps N (5; 1 = body turned to 0 and kept there)  --full-360 (6 body × 4 yaw steps)',
       '  --settle-s S (0.5: the camera\'s latency allowance after a move has ended; the frame is then taken once two pictures agree)',
       '  --body-move-s S (0.8)  --home-settle-s S  --no-align-head-home',
       '  --no-verify-body  --body-drift-tolerance-deg D (3)  --encoding jpeg|thumbnail  --max-edge PX (640)  --quality Q (82)',

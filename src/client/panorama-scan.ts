@@ -281,20 +281,18 @@ class ScanRun {
     await sleep(o.settleS * 1000, o.signal);
   }
 
-  async bodyStep(commanded: number, only: boolean): Promise<number | null> {
+  /** Turns the body to its step (also the only step, 0: a body left elsewhere would turn every view) and checks where it went. */
+  async bodyStep(commanded: number): Promise<number | null> {
     const o = this.#o;
-    if (!only) {
-      await this.moveBody(commanded);
-      if (o.verifyBodyPose) {
-        const observed = await this.readBodyYaw();
-        if (observed !== null) {
-          const drift = Math.abs(wrapDeg(commanded - observed));
-          if (drift > o.bodyDriftToleranceDeg) this.warn(`body move to ${signed(commanded, 1)}° observed ${signed(observed, 1)}° (drift ${drift.toFixed(1)}°)`, true);
-          this.#lock = observed;
-        } else this.#lock = commanded;
-      }
-    } else if (this.#lock === null) this.#lock = 0;
-    return o.verifyBodyPose && this.#lock !== null ? Math.abs(wrapDeg(commanded - this.#lock)) : null;
+    await this.moveBody(commanded);
+    if (!o.verifyBodyPose) return null;
+    const observed = await this.readBodyYaw();
+    if (observed !== null) {
+      const drift = Math.abs(wrapDeg(commanded - observed));
+      if (drift > o.bodyDriftToleranceDeg) this.warn(`body move to ${signed(commanded, 1)}° observed ${signed(observed, 1)}° (drift ${drift.toFixed(1)}°)`, true);
+      this.#lock = observed;
+    } else this.#lock = commanded;
+    return Math.abs(wrapDeg(commanded - this.#lock));
   }
 
   /** The present head pose (world frame, degrees) and body yaw, from get_joints; nulls when not reported. */
@@ -443,13 +441,12 @@ async function sweep(run: ScanRun, options: PanoramaScanOptions): Promise<void> 
   if (skipped) run.warn(skipped);
   if (run.plan.poses.length === 0) return;
   await run.home();
-  const bodyOnlyZero = options.bodyYawSteps.length === 1 && options.bodyYawSteps[0] === 0;
   // Body yaws in plan order (a clamped pose keeps the body under its head, so it may add one); a
   // body step with no pose left is not moved to.
   for (const body of new Set(run.plan.poses.map((p) => p.bodyYawDeg))) {
     const poses = run.plan.poses.filter((p) => p.bodyYawDeg === body);
     if (run.aborted) return;
-    const driftAfterMove = await run.bodyStep(body, bodyOnlyZero);
+    const driftAfterMove = await run.bodyStep(body);
     for (const pose of poses) {
       if (run.aborted) return;
       const frame = await run.pose(pose, driftAfterMove);

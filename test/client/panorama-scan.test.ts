@@ -100,18 +100,19 @@ const OPTIONS: PanoramaScanOptions = {
 };
 
 describe('scan sequence', () => {
-  test('lease, status, home, then per pose: body read, wait:true look, pose read, two agreeing captures; release at the end', async () => {
+  test('lease, status, home, the body to its only step (0) and read, then per pose: body read, wait:true look, pose read, two agreeing captures; release at the end', async () => {
     const device = fakeDevice();
     const scan = await capturePanoramaScan(device.call, OPTIONS);
     expect(device.calls.map((c) => c.fn)).toEqual([
-      'acquire_lease', 'get_status', 'look_at_world', 'get_body_yaw',
+      'acquire_lease', 'get_status', 'look_at_world', 'get_body_yaw', 'set_body_yaw', 'get_body_yaw',
       'get_body_yaw', 'look_at_world', 'get_joints', 'capture_video_frame', 'capture_video_frame',
       'get_body_yaw', 'look_at_world', 'get_joints', 'capture_video_frame', 'capture_video_frame',
       'release_lease',
     ]);
-    expect(device.calls[5]!.params).toMatchObject({ yaw: -45, pitch: 0, owner: 'panorama', wait: true });
-    expect(device.calls[7]!.params).toMatchObject({ encoding: 'jpeg', max_edge: 640, quality: 82 });
-    expect(device.calls[7]!.params['max_age_ms']).toBeGreaterThanOrEqual(50);
+    expect(device.calls[4]!.params).toMatchObject({ yaw_deg: 0, owner: 'panorama', wait: true });
+    expect(device.calls[7]!.params).toMatchObject({ yaw: -45, pitch: 0, owner: 'panorama', wait: true });
+    expect(device.calls[9]!.params).toMatchObject({ encoding: 'jpeg', max_edge: 640, quality: 82 });
+    expect(device.calls[9]!.params['max_age_ms']).toBeGreaterThanOrEqual(50);
     expect(scan).toMatchObject({ aborted: false, failure: null, leaseReleased: true, cameraSpecsName: 'wireless', plannedFrames: 2 });
     expect(scan.frames.map((f) => [f.worldYawDeg, f.ok, f.head.observed])).toEqual([[-45, true, false], [45, true, false]]);
   });

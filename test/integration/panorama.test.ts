@@ -4,8 +4,8 @@
 // (reference-driver.md §6.2) and the device_connect block, strips, the grid and panorama.jpg, each
 // coloured yaw marker at the column of its world yaw; --json; the lease held during the scan only;
 // Ctrl-C (exit 130), exit 1 and exit 2; --full-360 under the default envelope taking only the poses
-// inside it, no move refused. The scan's call order without a broker is
-// test/client/panorama-scan.test.ts.
+// inside it, no move refused; --body-yaw-steps 1 turning a body left elsewhere to 0 first. The
+// scan's call order without a broker is test/client/panorama-scan.test.ts.
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -165,6 +165,19 @@ test('Ctrl-C: the robot is stopped, the lease released, the partial scan written
   expect((await call('acquire_lease', { owner: 'bystander', ttl_s: 1 })).result?.status).toBeDefined();
   await call('release_lease', { owner: 'bystander' });
 }, 60_000);
+
+test('--body-yaw-steps 1 with the body left at +65°: the scan turns the body to 0 first; the frames look around world yaw 0', async () => {
+  const out = join(dir, 'body-zero');
+  const turned = await call('set_body_yaw', { yaw_deg: 65, duration_s: 2, owner: 'bystander', wait: true });
+  expect(turned.result?.status, JSON.stringify(turned)).toBe('completed');
+  await call('release_lease', { owner: 'bystander' });
+  const result = await panorama([ID, '--output', out, ...SMALL]).done;
+  expect(result.code, result.stderr).toBe(0);
+  const m = JSON.parse(await readFile(join(out, 'manifest.json'), 'utf8'));
+  expect(m.frames.map((f: { body_yaw_deg: number }) => Math.round(f.body_yaw_deg))).toEqual([0, 0, 0, 0, 0, 0]);
+  expect(m.frames.map((f: { world_yaw_deg: number }) => Math.round(f.world_yaw_deg))).toEqual([-45, 0, 45, -45, 0, 45]);
+  expect(Math.round((await call('get_body_yaw')).result?.yaw_deg)).toBe(0);
+}, 30_000);
 
 test('exit 1: nothing written when the lease is someone else\'s; the manifest says why', async () => {
   const out = join(dir, 'refused');
