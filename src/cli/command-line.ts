@@ -93,7 +93,7 @@ export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
       '  --no-verify-body  --body-drift-tolerance-deg D (3)  --encoding jpeg|thumbnail  --max-edge PX (640)  --quality Q (82)',
       '  --owner NAME (panorama)  --wait-timeout S (60: how long to wait for the device)',
       'Progress: a bar on stderr at a terminal; --json: one JSON line per frame, warning and the end on stdout.',
-      'Exit codes: 0 written, 1 nothing written, 2 device not found in time (or usage error, or an --output that cannot be written: checked before anything moves), 130 interrupted (partial results written).',
+      'Exit codes: 0 written, 1 nothing written, 2 device not found in time (or usage error, or an --output that cannot be written or holds files that are not a previous scan\'s: checked before anything moves), 130 interrupted (partial results written).',
       '',
       ...CLIENT_OPTIONS,
     ],

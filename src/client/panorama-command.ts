@@ -1,6 +1,6 @@
 // `reachy-mini-driver panorama <device_id> [--output DIR] …`: waits for the device on the mesh
 // (reference-driver.md §6.5 `wait_for_device`, every 0.5 s up to --wait-timeout), checks the output
-// folder takes files before the lease is taken, runs the scan (panorama-scan.ts) holding the lease,
+// folder (panorama-output.ts) before the lease is taken, runs the scan (panorama-scan.ts) with it,
 // shows progress (a bar on a terminal's stderr; --json: one JSON line per event on stdout), writes
 // the artifacts (panorama-artifacts.ts) and answers the reference's exit codes: 0 written, 1 nothing
 // written (a failed write is reported, never thrown), 2 device not found in time, a bad command line
@@ -13,7 +13,7 @@ import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../cli/comm
 import { paint } from '../cli/terminal-style.ts';
 import type { PanoramaArgs } from './panorama-args.ts';
 import type { SavedArtifacts } from './panorama-artifacts.ts';
-import { notWritable, prepareOutputDir } from './panorama-output.ts';
+import { notWritable, prepareOutputDir, removePrevious } from './panorama-output.ts';
 import { advertisedPoseRanges } from './panorama-plan.ts';
 import { capturePanoramaScan, type PanoramaScanResult, type ScanProgress } from './panorama-scan.ts';
 import { isClientError } from './errors.ts';
@@ -101,8 +101,8 @@ function reportError(a: PanoramaCommandArgs, out: (line: string) => void, err: (
   if (a.json) out(JSON.stringify({ event: 'error', error: { ...error } }));
 }
 
-/** Writes the artifacts and prints the summary; a write that fails is reported (exit 1), never thrown. */
-async function writeResults(a: PanoramaCommandArgs, scan: PanoramaScanResult, out: (line: string) => void, err: (text: string) => void): Promise<number> {
+/** Replaces a previous scan's files with this one's and prints the summary; a write that fails is reported (exit 1), never thrown. */
+async function writeResults(a: PanoramaCommandArgs, scan: PanoramaScanResult, previous: readonly string[], out: (line: string) => void, err: (text: string) => void): Promise<number> {
   const errorWord = paint('error', 'red', a.colour);
   const dir = resolve(a.args.output);
   if (scan.failure) err(`${errorWord} ${scan.failure}\n`);
@@ -111,6 +111,7 @@ async function writeResults(a: PanoramaCommandArgs, scan: PanoramaScanResult, ou
     // Images (sharp) load only once there is something to write.
     const { RESOLUTION_NOTE, saveScanArtifacts } = await import('./panorama-artifacts.ts');
     const deviceConnect = { tenant: a.tenant, device_id: a.deviceId, encoding: a.args.scan.encoding, max_edge: a.args.scan.maxEdge ?? null, quality: a.args.scan.quality ?? null, resolution_note: RESOLUTION_NOTE };
+    await removePrevious(dir, previous);
     saved = await saveScanArtifacts(scan, dir, { extraManifest: { device_connect: deviceConnect } });
   } catch (error) {
     const failure = notWritable(dir, error);
@@ -130,8 +131,8 @@ async function writeResults(a: PanoramaCommandArgs, scan: PanoramaScanResult, ou
 async function scanAndWrite(a: PanoramaCommandArgs, client: MeshClient, out: (line: string) => void, err: (text: string) => void): Promise<number> {
   const ready = await prepareOutputDir(resolve(a.args.output));
   if (!ready.ok) {
-    const { _tag, dir, code } = ready.error;
-    reportError(a, out, err, { _tag, message: `${ready.error.message}; nothing moved (choose another --output)`, dir, code });
+    const { _tag, message, dir } = ready.error;
+    reportError(a, out, err, { _tag, message: `${message}; nothing moved (choose another --output)`, dir, ...('code' in ready.error ? { code: ready.error.code } : {}) });
     return EXIT_USAGE;
   }
   // The advertised ranges carry the operator's envelope: the plan stays inside them (no refused moves).
@@ -142,7 +143,7 @@ async function scanAndWrite(a: PanoramaCommandArgs, client: MeshClient, out: (li
     signal: a.signal,
     onProgress: progressPrinter(a, out, err),
   });
-  return await writeResults(a, scan, out, err);
+  return await writeResults(a, scan, ready.previous, out, err);
 }
 
 /** Runs the command; returns the exit code. */

@@ -1,10 +1,11 @@
 // The panorama's output folder (`--output`), made ready before the scan takes the lease: created
-// owner-only (src/adapters/private-files.ts) and proved writable with a probe file, so a bad path
-// (a file as parent, a read-only folder) costs no robot motion and no frame. Owns the folder's
-// checks; not what is written into it (panorama-artifacts.ts). Failures are values with a stable
-// `_tag`, never thrown.
+// owner-only (src/adapters/private-files.ts), proved writable with a probe file, and either empty
+// or a previous scan's (its manifest.json lists its files, which are removed just before the new
+// ones are written, so no stale frame sits beside them). A bad path costs no robot motion and no
+// frame. Owns the folder's checks and the removal of our own listed files; not what is written
+// (panorama-artifacts.ts). Failures are values with a stable `_tag`, never thrown.
 import { randomBytes } from 'node:crypto';
-import { open, rm } from 'node:fs/promises';
+import { open, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as Data from 'effect/Data';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../adapters/private-files.ts';
@@ -20,7 +21,23 @@ export class OutputNotWritable extends Data.TaggedError('OutputNotWritable')<{
   readonly code: string;
 }> {}
 
-export type OutputCheck = { readonly ok: true } | { readonly ok: false; readonly error: OutputNotWritable };
+/** The folder holds files but no previous scan's manifest: they are someone else's (the scan must not start). */
+export class OutputNotEmpty extends Data.TaggedError('OutputNotEmpty')<{
+  readonly message: string;
+  readonly dir: string;
+}> {}
+
+export type OutputCheck =
+  | { readonly ok: true; /** A previous scan's files (relative paths, ours only), to remove before writing. */ readonly previous: readonly string[] }
+  | { readonly ok: false; readonly error: OutputNotWritable | OutputNotEmpty };
+
+/** The only files a scan writes besides manifest.json (panorama-artifacts.ts names them); nothing else is ever removed. */
+const OUR_FILES: readonly RegExp[] = [
+  /^frame_\d{3,}_body_[+-]\d+_pitch_[+-]\d+_yaw_[+-]\d+\.jpg$/,
+  /^strips\/strip_pitch_[pm]\d+\.jpg$/,
+  /^panorama(_grid|_strip)?\.jpg$/,
+];
+const MANIFEST = 'manifest.json';
 
 /** What a file system error code means for a person choosing another --output. */
 const REASONS: Readonly<Record<string, string>> = {
@@ -47,13 +64,41 @@ async function probeWrite(dir: string): Promise<void> {
   await rm(probe, { force: true });
 }
 
-/** Creates `dir` (owner-only when new) and checks it takes files; call before anything moves. */
+/** The files a previous scan's manifest lists that are ours by name; null when `dir` holds no readable manifest. */
+async function listedArtifacts(dir: string): Promise<string[] | null> {
+  let manifest: unknown;
+  try {
+    manifest = JSON.parse(await readFile(join(dir, MANIFEST), 'utf8'));
+  } catch {
+    return null;
+  }
+  const files = (manifest as { files?: unknown } | null)?.files;
+  if (typeof files !== 'object' || files === null) return null;
+  return Object.values(files).filter((f): f is string => typeof f === 'string' && OUR_FILES.some((re) => re.test(f)));
+}
+
+/** Empty: nothing to remove; a previous scan: its files; anything else is refused. */
+async function previousScan(dir: string): Promise<OutputCheck> {
+  if ((await readdir(dir)).length === 0) return { ok: true, previous: [] };
+  const previous = await listedArtifacts(dir);
+  if (previous !== null) return { ok: true, previous };
+  const message = `${dir} is not empty and holds no previous panorama (no readable ${MANIFEST}); its files are left alone`;
+  return { ok: false, error: new OutputNotEmpty({ message, dir }) };
+}
+
+/** Creates `dir` (owner-only when new), checks it takes files and holds nothing but a previous scan; call before anything moves. */
 export async function prepareOutputDir(dir: string): Promise<OutputCheck> {
   try {
     await ensurePrivateDir(dir);
     await probeWrite(dir);
-    return { ok: true };
+    return await previousScan(dir);
   } catch (error) {
     return { ok: false, error: notWritable(dir, error) };
   }
+}
+
+/** Removes a previous scan's files (as prepareOutputDir listed them) and its emptied strips folder; throws when one cannot be removed. */
+export async function removePrevious(dir: string, previous: readonly string[]): Promise<void> {
+  for (const file of previous) await rm(join(dir, file), { force: true });
+  await rmdir(join(dir, 'strips')).catch(() => undefined);
 }
