@@ -75,7 +75,12 @@ export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
   events: {
     summary: 'print a device\'s events as they come (Ctrl-C stops)',
     usage: `${PROGRAM} events [device_id] [--json]`,
-    details: ['Without a device id, every device of the tenant. One line per event; --json: one JSON object per line.', '', ...CLIENT_OPTIONS],
+    details: [
+      'Without a device id, every device of the tenant. One JSON object per event and line on stdout ({"deviceId", "name", "params"}), with or without --json;',
+      'what it watches goes to stderr. Ctrl-C stops (exit 0), as does a reader that goes away (`| head -1`).',
+      '',
+      ...CLIENT_OPTIONS,
+    ],
   },
   panorama: {
     summary: 'scan the room with the head camera: frames, manifest, strips and a real panorama',
@@ -91,7 +96,7 @@ export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
       '  --settle-s S (0.5: the camera\'s latency allowance after a move has ended; the frame is then taken once two pictures agree)',
       '  --body-move-s S (0.8)  --home-settle-s S  --no-align-head-home',
       '  --no-verify-body  --body-drift-tolerance-deg D (3)  --encoding jpeg|thumbnail  --max-edge PX (640)  --quality Q (82)',
-      '  --owner NAME (panorama)  --wait-timeout S (60: how long to wait for the device)',
+      '  --owner NAME (panorama)  --wait-timeout S (60: how long to wait for the device; 0 asks once)',
       'Progress: a bar on stderr at a terminal; --json: one JSON line per frame, warning and the end on stdout.',
       'Exit codes: 0 written, 1 nothing written, 2 device not found in time (or usage error, or an --output that cannot be written or holds files that are not a previous scan\'s: checked before anything moves), 130 interrupted (partial results written).',
       '',

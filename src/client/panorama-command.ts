@@ -18,9 +18,12 @@ import { advertisedPoseRanges } from './panorama-plan.ts';
 import { capturePanoramaScan, type PanoramaScanResult, type ScanProgress } from './panorama-scan.ts';
 import { isClientError } from './errors.ts';
 import { MeshClient, type DiscoveryMode } from './mesh-client.ts';
+import { D2D_FIRST_PEER_WAIT_MS } from './presence-collector.ts';
 
 /** The reference polls the device list every 0.5 s (§6.5). */
 export const DEVICE_POLL_MS = 500;
+/** `--wait-timeout 0` still asks once: the first try may take as long as a D2D peer has to answer a probe (§2.13). */
+export const FIRST_TRY_MIN_MS = D2D_FIRST_PEER_WAIT_MS;
 /** Exit code when the device did not appear within --wait-timeout (the reference's TimeoutError). */
 export const EXIT_DEVICE_NOT_FOUND = 2;
 /** Progress bar width in cells. */
@@ -44,15 +47,16 @@ export interface PanoramaCommandArgs {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls discovery until the device is known or the time is up; each try is bounded by what remains. */
+/** Polls discovery until the device is known or the time is up; each try is bounded by what remains, the first by at least FIRST_TRY_MIN_MS. */
 async function waitForDevice(client: MeshClient, deviceId: string, timeoutS: number, signal?: AbortSignal): Promise<boolean> {
   const deadline = Date.now() + timeoutS * 1000;
-  for (;;) {
+  for (let tries = 0; ; tries += 1) {
     const remaining = deadline - Date.now();
+    const bound = tries === 0 ? Math.max(remaining, FIRST_TRY_MIN_MS) : Math.max(0, remaining);
     let timer: NodeJS.Timeout | undefined;
     const found = await Promise.race([
       client.getDevice(deviceId).then(() => true, () => false),
-      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), Math.max(0, remaining)))),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(false), bound))),
     ]);
     clearTimeout(timer);
     if (found) return true;

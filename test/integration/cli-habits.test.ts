@@ -53,6 +53,13 @@ describe('without a mesh', () => {
     expect(await cli(['-h'])).toEqual(help);
   });
 
+  test('help events says what events prints: one JSON object per line, with or without --json', async () => {
+    const help = await cli(['help', 'events']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('One JSON object per event and line on stdout ({"deviceId", "name", "params"}), with or without --json');
+    expect(help.stdout).not.toMatch(/One line per event; --json/);
+  });
+
   test('call --help prints the call usage only, the same as help call', async () => {
     const own = await cli(['call', '--help']);
     expect(own.code).toBe(0);

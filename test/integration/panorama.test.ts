@@ -4,8 +4,8 @@
 // (reference-driver.md §6.2) and the device_connect block, strips, the grid and panorama.jpg, each
 // coloured yaw marker at the column of its world yaw; --json; the lease held during the scan only;
 // Ctrl-C (exit 130), exit 1 and exit 2; --full-360 under the default envelope taking only the poses
-// inside it, no move refused; --body-yaw-steps 1 turning a body left elsewhere to 0 first. The
-// scan's call order without a broker is test/client/panorama-scan.test.ts.
+// inside it, no move refused; --body-yaw-steps 1 turning a body left elsewhere to 0 first;
+// --wait-timeout 0 asking once. The scan's call order without a broker is panorama-scan.test.ts.
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -177,6 +177,12 @@ test('--body-yaw-steps 1 with the body left at +65°: the scan turns the body to
   expect(m.frames.map((f: { body_yaw_deg: number }) => Math.round(f.body_yaw_deg))).toEqual([0, 0, 0, 0, 0, 0]);
   expect(m.frames.map((f: { world_yaw_deg: number }) => Math.round(f.world_yaw_deg))).toEqual([-45, 0, 45, -45, 0, 45]);
   expect(Math.round((await call('get_body_yaw')).result?.yaw_deg)).toBe(0);
+}, 30_000);
+
+test('--wait-timeout 0 still asks once: the running device is found and scanned (exit 0)', async () => {
+  const result = await panorama([ID, '--output', join(dir, 'no-wait'), '--wait-timeout', '0', '--yaw-steps', '2', '--pitch-steps', '1', '--body-yaw-steps', '1', '--settle-s', '0.2']).done;
+  expect(result.code, result.stderr).toBe(0);
+  expect(result.stdout).toContain('2/2 frames ok');
 }, 30_000);
 
 test('exit 1: nothing written when the lease is someone else\'s; the manifest says why', async () => {
