@@ -2,8 +2,8 @@
 // time, to a JetStream stream (AUDIT_STREAM_NAME on `device-connect.*.*.audit`, created when permitted)
 // with `Nats-Msg-Id` = `<device>-<seq>-<hash16>` (a re-send is dropped as a duplicate), acknowledged in
 // the log once the stream acked them (they wait in the file meanwhile); without JetStream, said once,
-// core publish (a JetStream that did not answer is tried again every AUDIT_JS_REPROBE_MS). A record over the broker's max_payload (or the stream's max_msg_size) holds nothing
-// back: a PayloadTooLarge, warned about (rate-limited); the broker gets its stand-in (seq, prev, hash,
+// core publish (the stream is tried again every AUDIT_JS_REPROBE_MS). A record over the broker's
+// max_payload (or the stream's max_msg_size) holds nothing back: a PayloadTooLarge, warned about (rate-limited); the broker gets its stand-in (seq, prev, hash,
 // `withheld`: audit-chain.ts), or nothing when even that is too big; the file keeps it whole. Owns the
 // publishing; the chain and file are audit-log.ts's. Read by `audit verify --stream` too.
 import { headers, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
@@ -52,10 +52,11 @@ export const AUDIT_RETRY_MS = 500;
  */
 export const AUDIT_JS_PROBE_ATTEMPTS = 2;
 /**
- * After falling back to core because JetStream did not answer (not because it refused), the stream is
- * tried again this often on the same connection: a cluster electing JetStream leaders after losing a
- * node answers no one for seconds, and the records after that belong in the stream again. A probe is
- * one request (or one timeout, while records wait) every 30 s.
+ * After falling back to core, the stream is tried again this often on the same connection (which
+ * nats.js keeps across reconnects): a cluster electing JetStream leaders after losing a node answers
+ * no one for seconds, and a broker restarted with JetStream, or a failover to a node that has it,
+ * says "enabled" from then on; the records after that belong in the stream again. A probe is one
+ * request (or one timeout, while records wait) every 30 s.
  */
 export const AUDIT_JS_REPROBE_MS = 30_000;
 /** Records taken from the outbox per round (one fsync covers them). */
@@ -366,7 +367,7 @@ async function skipStored(jsm: JetStreamManager, stream: string, options: AuditP
  * answer AUDIT_JS_PROBE_ATTEMPTS probes in a row — said once, with the fix, until the stream is back.
  */
 function senderChoice(stream: string | null, options: AuditPublisherOptions, fit: Fit) {
-  /** `reprobeAt`: set when JetStream did not answer; the stream is tried again from then on. */
+  /** `reprobeAt`: set on every fall-back to core; the stream is tried again from then on. */
   let chosen: { nc: NatsConnection; sender: Sender; reprobeAt?: number } | undefined;
   let fellBack = false;
   let probeTimeouts = { nc: undefined as NatsConnection | undefined, count: 0 };
@@ -375,8 +376,8 @@ function senderChoice(stream: string | null, options: AuditPublisherOptions, fit
     if (!fellBack) log.warn('audit records go to core NATS (no stream: no persistence, no de-duplication on the broker)', { why, ...(error ? { error: error as Error } : {}), fix: `enable JetStream on the broker (and for this account), and allow this user to publish on $JS.API.INFO, $JS.API.STREAM.INFO.${name}, $JS.API.STREAM.MSG.GET.${name} and, unless you create the stream yourself, $JS.API.STREAM.CREATE.${name}` });
     fellBack = true;
   };
-  /** The stream's sender, or core's (`silent`: JetStream did not answer, so it is tried again later). */
-  const onStream = async (nc: NatsConnection, name: string): Promise<{ sender: Sender; silent: boolean }> => {
+  /** The stream's sender, or core's (JetStream refused, or did not answer AUDIT_JS_PROBE_ATTEMPTS times). */
+  const onStream = async (nc: NatsConnection, name: string): Promise<Sender> => {
     try {
       const { jetstream, jetstreamManager } = await jetStreamLibrary();
       const jsm = await jetstreamManager(nc, { timeout: AUDIT_PUBLISH_TIMEOUT_MS });
@@ -386,13 +387,13 @@ function senderChoice(stream: string | null, options: AuditPublisherOptions, fit
       if (fellBack) log.info('audit records go to the JetStream stream again', { stream: name });
       fellBack = false;
       probeTimeouts = { nc: undefined, count: 0 };
-      return { sender, silent: false };
+      return sender;
     } catch (error) {
       if (probeTimeouts.nc !== nc) probeTimeouts = { nc, count: 0 };
       const silent = (error as { name?: unknown }).name === 'TimeoutError' && ++probeTimeouts.count >= AUDIT_JS_PROBE_ATTEMPTS;
       if (!isPermanentRefusal(error) && !silent) throw error;
       fallBack(silent ? `JetStream did not answer ${AUDIT_JS_PROBE_ATTEMPTS} times in a row` : 'JetStream is not available to this connection', error);
-      return { sender: coreSender(nc, options, fit), silent };
+      return coreSender(nc, options, fit);
     }
   };
   return {
@@ -403,8 +404,10 @@ function senderChoice(stream: string | null, options: AuditPublisherOptions, fit
         chosen = { nc, sender: coreSender(nc, options, fit) };
         return chosen.sender;
       }
-      const { sender, silent } = await onStream(nc, stream);
-      chosen = { nc, sender, ...(silent ? { reprobeAt: Date.now() + (options.jsReprobeMs ?? AUDIT_JS_REPROBE_MS) } : {}) };
+      const sender = await onStream(nc, stream);
+      // Core, refused or unanswered: asked again later (before 2026-12-06 a refusal was final for the
+      // connection, so a broker restarted with JetStream never got the records in its stream).
+      chosen = { nc, sender, ...(sender.kind === 'core' ? { reprobeAt: Date.now() + (options.jsReprobeMs ?? AUDIT_JS_REPROBE_MS) } : {}) };
       return sender;
     },
     /** Choose again at the next round (a stream that vanished, a JetStream answering no one). */

@@ -159,6 +159,35 @@ test('a JetStream that does not answer (a cluster electing leaders) means core f
   expect((JSON.parse(lines.at(-1)!) as { seq: number }).seq).toBe(log.lastSeq);
 }, 45_000);
 
+test('a broker without JetStream (refused: not enabled) means core for now, and the stream once it is restarted with JetStream', async () => {
+  const logs = captureLogs('info');
+  cleanups.push(() => logs.restore());
+  const server = await startNatsServer();
+  cleanups.push(() => server.stop());
+  const nc = await openClient(server.url);
+  cleanups.push(() => nc.close());
+  const subject = 'device-connect.lab.robot-f.audit';
+  const log = openAuditLog(undefined);
+  const publisher = startAuditPublisher({ log, connection: () => nc, subject: () => subject, deviceId: () => 'robot-f', jsReprobeMs: 500 });
+  cleanups.push(() => publisher.stop());
+  log.append(entry(1));
+  expect(await publisher.drained(10_000)).toBe(true);
+  expect(publisher.delivery).toBe('core');
+  expect(logs.matching('WARN', 'audit records go to core NATS', 'not available')).toHaveLength(1);
+  // The same broker comes back with JetStream (the client reconnects; nats.js keeps the connection object).
+  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
+  await server.restart({ whileDown: () => appendFileSync(server.configFile, `\njetstream { store_dir: ${JSON.stringify(store)} }\n`) });
+  // Before 2026-12-06 the refusal was final for the connection: core for good, DC_AUDIT never made.
+  await expect.poll(async () => {
+    log.append(entry(log.lastSeq + 1));
+    await publisher.drained(5_000);
+    return publisher.delivery;
+  }, { timeout: 20_000, interval: 600 }).toBe('jetstream');
+  const { lines } = await readAuditStream(nc, subject);
+  expect((JSON.parse(lines.at(-1)!) as { seq: number }).seq).toBe(log.lastSeq);
+  expect(logs.matching('WARN', 'audit records go to core NATS')).toHaveLength(1);
+}, 45_000);
+
 test('a DC_AUDIT made by someone else that does not capture the device subject: one notice naming it, core publish', async () => {
   expect(subjectMatches('device-connect.*.*.audit', 'device-connect.lab.robot-d.audit')).toBe(true);
   expect(subjectMatches('device-connect.>', 'device-connect.lab.robot-d.audit')).toBe(true);
