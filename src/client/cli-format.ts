@@ -5,15 +5,12 @@
 import type { DeviceEvent, DeviceFunction, JsonObject, Labels, MeshDevice } from './device-record.ts';
 import type { ClientError } from './errors.ts';
 import { subjects } from '../protocol/subjects.ts';
+import { isRecord } from '../protocol/json-object.ts';
 
 /** Gap between table columns; two spaces keeps columns apart even when a cell is empty. */
 const COLUMN_GAP = '  ';
 /** Placeholder for an absent cell, so columns never collapse. */
 const NONE = '-';
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Left-aligned columns; the last column is not padded (no trailing spaces). */
 export function table(rows: readonly (readonly string[])[], indent = ''): string[] {
@@ -40,10 +37,10 @@ export function schemaType(schema: JsonObject): string {
   const t = schema['type'];
   if (typeof t === 'string') type = t;
   else if (Array.isArray(t)) type = t.filter((x) => typeof x === 'string').join('|');
-  else if (Array.isArray(schema['anyOf'])) type = schema['anyOf'].map((s) => (isObject(s) ? schemaType(s) : '?')).join('|');
+  else if (Array.isArray(schema['anyOf'])) type = schema['anyOf'].map((s) => (isRecord(s) ? schemaType(s) : '?')).join('|');
   else type = 'any';
   const items = schema['items'];
-  if (type === 'array' && isObject(items)) type = `array<${schemaType(items)}>`;
+  if (type === 'array' && isRecord(items)) type = `array<${schemaType(items)}>`;
   const choices = schema['enum'];
   if (Array.isArray(choices)) type += ` (${choices.map((c) => (typeof c === 'string' ? c : JSON.stringify(c))).join('|')})`;
   return type;
@@ -67,11 +64,11 @@ export function schemaRange(schema: JsonObject): string {
 
 function parameterRows(schema: JsonObject): string[][] | undefined {
   const properties = schema['properties'];
-  if (!isObject(properties) || Object.keys(properties).length === 0) return undefined;
+  if (!isRecord(properties) || Object.keys(properties).length === 0) return undefined;
   const required = new Set(Array.isArray(schema['required']) ? schema['required'].filter((x) => typeof x === 'string') : []);
   const rows: string[][] = [['PARAMETER', 'TYPE', 'RANGE', 'DEFAULT', 'DESCRIPTION']];
   for (const [name, raw] of Object.entries(properties)) {
-    const p = isObject(raw) ? raw : {};
+    const p = isRecord(raw) ? raw : {};
     rows.push([
       required.has(name) ? `${name} *` : name,
       schemaType(p),
@@ -84,7 +81,7 @@ function parameterRows(schema: JsonObject): string[][] | undefined {
 }
 
 function hasRequired(schema: JsonObject): boolean {
-  return Array.isArray(schema['required']) && schema['required'].length > 0 && isObject(schema['properties']);
+  return Array.isArray(schema['required']) && schema['required'].length > 0 && isRecord(schema['properties']);
 }
 
 function functionLines(fn: DeviceFunction): string[] {
@@ -130,7 +127,7 @@ export function errorLines(error: ClientError): string[] {
   switch (error._tag) {
     case 'RpcError': {
       const lines = [`error ${error.code} ${error.message}`];
-      if (isObject(error.data)) {
+      if (isRecord(error.data)) {
         const { _tag, ...rest } = error.data;
         if (typeof _tag === 'string') lines.push(`data._tag: ${_tag}`);
         if (Object.keys(rest).length > 0) lines.push(`data: ${JSON.stringify(rest)}`);

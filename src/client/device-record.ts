@@ -4,6 +4,7 @@
 // lifted out, `location` mirrored into labels when absent). Also the client-side filters of §2.9/§4.
 // Pure functions, no I/O. Lenient on input (wire records come from other implementations), strict on
 // output types.
+import { isRecord } from '../protocol/json-object.ts';
 
 export type LabelValue = string | readonly string[];
 export type Labels = Readonly<Record<string, LabelValue>>;
@@ -54,12 +55,8 @@ export interface DeviceFilter {
   readonly capabilities?: readonly string[];
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function asObject(value: unknown): JsonObject {
-  return isObject(value) ? value : {};
+  return isRecord(value) ? value : {};
 }
 
 function asString(value: unknown): string | null {
@@ -67,7 +64,7 @@ function asString(value: unknown): string | null {
 }
 
 function asLabels(value: unknown): Labels | null {
-  if (!isObject(value)) return null;
+  if (!isRecord(value)) return null;
   const labels: Record<string, LabelValue> = {};
   for (const [key, v] of Object.entries(value)) {
     if (typeof v === 'string') labels[key] = v;
@@ -85,11 +82,11 @@ const EMPTY_PARAMETERS: JsonObject = { type: 'object', properties: {}, required:
 /** A FunctionDef object; a bare string (old registries list names only) becomes a schema-less entry. */
 function toFunction(raw: unknown): DeviceFunction | undefined {
   if (typeof raw === 'string') return { name: raw, description: '', parameters: EMPTY_PARAMETERS, labels: null, tags: [] };
-  if (!isObject(raw) || typeof raw['name'] !== 'string') return undefined;
+  if (!isRecord(raw) || typeof raw['name'] !== 'string') return undefined;
   return {
     name: raw['name'],
     description: typeof raw['description'] === 'string' ? raw['description'] : '',
-    parameters: isObject(raw['parameters']) ? raw['parameters'] : EMPTY_PARAMETERS,
+    parameters: isRecord(raw['parameters']) ? raw['parameters'] : EMPTY_PARAMETERS,
     labels: asLabels(raw['labels']),
     tags: asTags(raw['tags']),
   };
@@ -97,11 +94,11 @@ function toFunction(raw: unknown): DeviceFunction | undefined {
 
 function toEvent(raw: unknown): DeviceEvent | undefined {
   if (typeof raw === 'string') return { name: raw, description: '', payloadSchema: null, labels: null, tags: [] };
-  if (!isObject(raw) || typeof raw['name'] !== 'string') return undefined;
+  if (!isRecord(raw) || typeof raw['name'] !== 'string') return undefined;
   return {
     name: raw['name'],
     description: typeof raw['description'] === 'string' ? raw['description'] : '',
-    payloadSchema: isObject(raw['payload_schema']) ? raw['payload_schema'] : null,
+    payloadSchema: isRecord(raw['payload_schema']) ? raw['payload_schema'] : null,
     labels: asLabels(raw['labels']),
     tags: asTags(raw['tags']),
   };
@@ -122,7 +119,7 @@ function listOf<T>(raw: unknown, convert: (item: unknown) => T | undefined): rea
  * `device_id` (the Python collector ignores those too).
  */
 export function flattenDevice(raw: unknown): MeshDevice | undefined {
-  if (!isObject(raw)) return undefined;
+  if (!isRecord(raw)) return undefined;
   const deviceId = asString(raw['device_id']);
   if (deviceId === null) return undefined;
   const identity = asObject(raw['identity']);

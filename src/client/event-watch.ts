@@ -7,6 +7,7 @@ import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core';
 import { createLogger } from '../logging/logger.ts';
 import { SUBJECT_PREFIX } from '../protocol/subjects.ts';
 import type { JsonObject } from './device-record.ts';
+import { isRecord } from '../protocol/json-object.ts';
 
 const log = createLogger('client:events');
 
@@ -31,13 +32,9 @@ export function parseEventMessage(subject: string, body: string): MeshEvent | un
   } catch {
     return undefined;
   }
-  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return undefined;
-  const record = payload as Record<string, unknown>;
-  let params: JsonObject = record;
-  if (typeof record['method'] === 'string') {
-    const raw = record['params'];
-    params = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as JsonObject) : {};
-  }
+  if (!isRecord(payload)) return undefined;
+  let params: JsonObject = payload;
+  if (typeof payload['method'] === 'string') params = isRecord(payload['params']) ? payload['params'] : {};
   return { deviceId, name: tokens.slice(4).join('.'), params, subject };
 }
 

@@ -15,6 +15,7 @@ import { EventWatch } from './event-watch.ts';
 import type { CallerSigner } from './caller-signer.ts';
 import { signatureFields } from '../protocol/caller-signature.ts';
 import { D2D_FIRST_PEER_WAIT_MS, PresenceCollector } from './presence-collector.ts';
+import { isRecord } from '../protocol/json-object.ts';
 
 /** §2.13: agent-tools, the MCP bridge and `invoke_remote` all give a device 30 s to answer. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -105,10 +106,6 @@ function hexId(digits: number): string {
   return randomBytes(Math.ceil(digits / 2)).toString('hex').slice(0, digits);
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -170,10 +167,10 @@ export class MeshClient {
     } catch {
       return malformed('non-JSON reply');
     }
-    if (!isObject(reply)) return malformed('reply is not a JSON object');
+    if (!isRecord(reply)) return malformed('reply is not a JSON object');
     if ('error' in reply && reply['error'] !== null && reply['error'] !== undefined) {
       const error = reply['error'];
-      if (!isObject(error) || typeof error['code'] !== 'number') return malformed('error reply without a numeric code');
+      if (!isRecord(error) || typeof error['code'] !== 'number') return malformed('error reply without a numeric code');
       const message = typeof error['message'] === 'string' ? error['message'] : JSON.stringify(error['message'] ?? '');
       return { ok: false, error: new RpcError({ message, code: error['code'], data: error['data'], subject, method }) };
     }
@@ -234,7 +231,7 @@ export class MeshClient {
       if (filter?.location) params['location'] = filter.location;
       if (filter?.capabilities && filter.capabilities.length > 0) params['capabilities'] = [...filter.capabilities];
       const result = await this.registryCall('discovery/listDevices', params, this.requestTimeoutMs, REGISTRY_ATTEMPTS);
-      if (!isObject(result) || !Array.isArray(result['devices'])) {
+      if (!isRecord(result) || !Array.isArray(result['devices'])) {
         throw new MalformedReply({
           message: 'discovery/listDevices result has no devices array',
           subject: subjects.discovery(this.tenant),
@@ -299,7 +296,7 @@ export class MeshClient {
         Math.min(this.requestTimeoutMs, GET_DEVICE_PROBE_TIMEOUT_MS),
         1,
       );
-      if (isObject(result) && 'device' in result) {
+      if (isRecord(result) && 'device' in result) {
         const device = flattenDevice(result['device']);
         if (!device) throw notFound();
         return device;
@@ -329,7 +326,7 @@ export class MeshClient {
    */
   async invoke(deviceId: string, fn: string, params: JsonObject = {}, options: InvokeOptions = {}): Promise<InvokeResult> {
     assertDeviceId(deviceId);
-    if (!isObject(params)) throw new TypeError('params must be a JSON object (named arguments, §2.1)');
+    if (!isRecord(params)) throw new TypeError('params must be a JSON object (named arguments, §2.1)');
     const timeoutMs = options.timeoutMs ?? this.requestTimeoutMs;
     const requestId = `d2d-${hexId(ID_HEX_DIGITS)}`;
     const subject = subjects.cmd(this.tenant, deviceId);
@@ -385,14 +382,14 @@ export class MeshClient {
         } catch {
           return;
         }
-        if (!isObject(body)) return;
+        if (!isRecord(body)) return;
         const deviceId = typeof body['device_id'] === 'string' ? body['device_id'] : (msg.subject.split('.')[2] ?? '');
         const error = body['error'];
         replies.push({
           deviceId,
           success: body['success'] === true,
           result: body['result'] ?? null,
-          error: isObject(error) ? { code: String(error['code'] ?? ''), message: String(error['message'] ?? '') } : null,
+          error: isRecord(error) ? { code: String(error['code'] ?? ''), message: String(error['message'] ?? '') } : null,
           actuallyFiredAt: typeof body['actually_fired_at'] === 'number' ? body['actually_fired_at'] : null,
         });
         pending.delete(deviceId);

@@ -10,6 +10,7 @@ import type { InvokeResult } from './mesh-client.ts';
 import { MECHANICAL_POSE_RANGES, planScan, skippedPosesWarning, type PlannedPose, type PoseRanges, type ScanPlan } from './panorama-plan.ts';
 import { wrapDeg } from './panorama-projection.ts';
 import { pictureSignature, signatureDistance, STABLE_PICTURE_DIFF } from './picture-stability.ts';
+import { isRecord } from '../protocol/json-object.ts';
 
 /** One device call: what MeshClient.invoke answers (injected, so tests can fake the device). */
 export type DeviceCall = (fn: string, params: JsonObject) => Promise<InvokeResult>;
@@ -157,18 +158,14 @@ export interface PanoramaScanResult {
   readonly owner: string;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** §6.3 `unwrap_invoke_response`, with the error's stable tag kept. */
 export function unwrap(result: InvokeResult): CallReply {
   if (!result.ok) {
-    const data = result.error._tag === 'RpcError' && isObject(result.error.data) ? result.error.data : {};
+    const data = result.error._tag === 'RpcError' && isRecord(result.error.data) ? result.error.data : {};
     const tag = typeof data['_tag'] === 'string' ? data['_tag'] : result.error._tag;
-    return { status: 'error', reason: result.error.message, tag, ...(isObject(data) ? { data } : {}) };
+    return { status: 'error', reason: result.error.message, tag, ...(isRecord(data) ? { data } : {}) };
   }
-  return isObject(result.value) ? result.value : { status: 'success', result: result.value };
+  return isRecord(result.value) ? result.value : { status: 'success', result: result.value };
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
@@ -243,9 +240,9 @@ class ScanRun {
     if (lease['status'] === 'error') return `could not take the motion lease: ${String(lease['reason'])}`;
     this.#renewTimer = setInterval(() => void this.call('acquire_lease', { owner: this.#o.owner, ttl_s: SCAN_LEASE_TTL_S }), LEASE_RENEW_MS);
     const status = await this.call('get_status', {});
-    const daemon = isObject(status['daemon']) && isObject(status['daemon']['status']) ? status['daemon']['status'] : {};
+    const daemon = isRecord(status['daemon']) && isRecord(status['daemon']['status']) ? status['daemon']['status'] : {};
     this.cameraSpecsName = typeof daemon['camera_specs_name'] === 'string' ? daemon['camera_specs_name'] : '';
-    const driverState = isObject(status['driver_state']) ? status['driver_state'] : {};
+    const driverState = isRecord(status['driver_state']) ? status['driver_state'] : {};
     if (driverState['power_state'] === 'asleep') {
       this.warn('the robot was asleep: woken up for the scan');
       const woke = await this.call('wake_up', { owner: this.#o.owner, wait: true });
@@ -272,7 +269,7 @@ class ScanRun {
     const o = this.#o;
     const params = { yaw_deg: yawDeg, duration_s: o.bodyMoveDurationS, owner: o.owner, wait: true };
     let reply = await this.call('set_body_yaw', params);
-    const data = isObject(reply['data']) ? reply['data'] : {};
+    const data = isRecord(reply['data']) ? reply['data'] : {};
     if (reply['tag'] === 'TooFast' && typeof data['shortest_duration_s'] === 'number') {
       this.warn(`body move to ${yawDeg.toFixed(1)}° needs ${data['shortest_duration_s']} s under the speed limit (asked ${o.bodyMoveDurationS} s)`);
       reply = await this.call('set_body_yaw', { ...params, duration_s: data['shortest_duration_s'] });
@@ -298,7 +295,7 @@ class ScanRun {
   /** The present head pose (world frame, degrees) and body yaw, from get_joints; nulls when not reported. */
   async readPose(): Promise<{ head: { roll: number; pitch: number; yaw: number } | null; bodyYaw: number | null }> {
     const joints = await this.call('get_joints', {});
-    const pose = isObject(joints['head_pose']) ? joints['head_pose'] : null;
+    const pose = isRecord(joints['head_pose']) ? joints['head_pose'] : null;
     const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
     const head = pose && num(pose['yaw']) !== null && num(pose['pitch']) !== null ? { roll: num(pose['roll']) ?? 0, pitch: num(pose['pitch'])!, yaw: num(pose['yaw'])! } : null;
     return { head, bodyYaw: num(joints['body_yaw_deg']) };

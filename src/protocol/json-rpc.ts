@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { InvalidRequest, ParseError, toJsonRpcError, type RpcFailure } from '../errors.ts';
 import { SIGNED_META } from './caller-signature.ts';
+import { isRecord } from './json-object.ts';
 import { keepJson, keptJson } from './result-json.ts';
 
 /**
@@ -54,11 +55,6 @@ export type DecodedRequest =
   | { readonly kind: 'notification'; readonly method: string }
   /** Undecodable: reply with `error` when there is an id to echo (or `null` per JSON-RPC for parse errors). */
   | { readonly kind: 'invalid'; readonly id: RequestId | null; readonly error: ParseError | InvalidRequest };
-
-/** A JSON object (not an array, not null). */
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function validId(value: unknown): value is RequestId {
   return (typeof value === 'string' && value.length <= 256) || (typeof value === 'number' && Number.isFinite(value));

@@ -9,6 +9,7 @@ import { InvalidRequest, toJsonRpcError, Unsupported, type RpcFailure } from '..
 import { callerMeta, decodeRequest, encodeError, encodeResult, MAX_REQUEST_BYTES, parseJsonBody, type CallerMeta, type RequestId } from './json-rpc.ts';
 import { resultJson } from './result-json.ts';
 import { subjects } from './subjects.ts';
+import { isRecord } from './json-object.ts';
 
 /** Longest broadcast body handled; broadcasts carry a function name and small params. */
 export const MAX_BROADCAST_BYTES = 64 * 1024;
@@ -56,10 +57,6 @@ export interface MeshWire<R> {
   decode(bytes: Uint8Array): MeshDecoded<R>;
   result(ref: R, method: string, result: unknown): WireReply;
   error(ref: R, error: RpcFailure, method?: string): WireReply;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Named params without `_dc_meta`, and the caller it asserted. */

@@ -12,7 +12,8 @@ import { rateLimited } from '../logging/rate-limited.ts';
 import { TooDeepToCanonicalise } from '../protocol/canonical-json.ts';
 import type { KeyObject } from 'node:crypto';
 import { ed25519PublicKeyOf, signingInput, verifiesEd25519 } from '../protocol/caller-signature.ts';
-import { isRecord, type CallerClaim, type CallerMeta } from '../protocol/json-rpc.ts';
+import { isRecord } from '../protocol/json-object.ts';
+import type { CallerClaim, CallerMeta } from '../protocol/json-rpc.ts';
 import type { FunctionLabels } from '../rpc/function-def.ts';
 import { ALWAYS_ALLOWED_FUNCTIONS } from './caller-allow.ts';
 

@@ -8,6 +8,7 @@
 import { InvalidParams } from '../errors.ts';
 import { MAX_UNKNOWN_PARAMS_NAMED, quotedKey } from '../rpc/params.ts';
 import { DEFAULT_RATE_LIMITS, MAX_RATE_PER_S, RATE_CLASSES, type RateLimits } from '../rpc/rate-limits.ts';
+import { isRecord } from '../protocol/json-object.ts';
 
 /** The mechanical (reference, §2.2) range of each axis: an envelope can only narrow these. */
 export const MECHANICAL_ENVELOPE = Object.freeze({
@@ -106,10 +107,6 @@ export const DEFAULT_SAFETY_POLICY: SafetyPolicy = Object.freeze({
 
 type Issue = { parameter: string; problem: string };
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function finite(v: unknown): v is number {
   return typeof v === 'number' && Number.isFinite(v);
 }
@@ -128,7 +125,7 @@ function unknownKeys(doc: Record<string, unknown>, known: ReadonlyArray<string>,
 
 /** An envelope: each axis present is `{min, max}` inside the mechanical range; absent axes keep `base`'s. */
 export function envelopeFrom(doc: unknown, base: Envelope, path: string, issues: Issue[]): Envelope {
-  if (!isObject(doc)) {
+  if (!isRecord(doc)) {
     issues.push({ parameter: path.replace(/\.$/, '') || 'envelope', problem: 'must be an object of axes ({"head_pitch_deg": {"min": -10, "max": 30}, …})' });
     return base;
   }
@@ -139,7 +136,7 @@ export function envelopeFrom(doc: unknown, base: Envelope, path: string, issues:
     if (range === undefined) continue;
     const limit = MECHANICAL_ENVELOPE[axis];
     const where = `${path}${axis}`;
-    if (!isObject(range) || !finite(range.min) || !finite(range.max) || Object.keys(range).some((k) => k !== 'min' && k !== 'max')) {
+    if (!isRecord(range) || !finite(range.min) || !finite(range.max) || Object.keys(range).some((k) => k !== 'min' && k !== 'max')) {
       issues.push({ parameter: where, problem: 'must be {"min": number, "max": number}' });
       continue;
     }
@@ -155,7 +152,7 @@ function round(n: number): number {
 }
 
 function speedFrom(doc: unknown, issues: Issue[]): SpeedLimits {
-  if (!isObject(doc)) {
+  if (!isRecord(doc)) {
     issues.push({ parameter: 'speed', problem: 'must be an object' });
     return DEFAULT_SPEED_LIMITS;
   }
@@ -176,7 +173,7 @@ function speedFrom(doc: unknown, issues: Issue[]): SpeedLimits {
 }
 
 function rateLimitsFrom(doc: unknown, issues: Issue[]): RateLimits {
-  if (!isObject(doc)) {
+  if (!isRecord(doc)) {
     issues.push({ parameter: 'rate_limits', problem: 'must be an object ({"motion": 20, "audio": 2, "capture": 10}; null lifts a limit)' });
     return DEFAULT_RATE_LIMITS;
   }
@@ -192,7 +189,7 @@ function rateLimitsFrom(doc: unknown, issues: Issue[]): RateLimits {
 }
 
 function approvalFrom(doc: unknown, approvable: ReadonlySet<string>, issues: Issue[]): ApprovalPolicy {
-  if (!isObject(doc)) {
+  if (!isRecord(doc)) {
     issues.push({ parameter: 'approval', problem: 'must be an object ({"functions": [...], "timeout_s": 25})' });
     return DEFAULT_SAFETY_POLICY.approval;
   }
@@ -221,15 +218,15 @@ function approvalFrom(doc: unknown, approvable: ReadonlySet<string>, issues: Iss
  */
 export function validatePolicy(doc: unknown, approvable: ReadonlySet<string>): { ok: true; policy: SafetyPolicy } | { ok: false; error: InvalidParams } {
   const issues: Issue[] = [];
-  if (!isObject(doc)) issues.push({ parameter: 'policy', problem: 'must be a JSON object (envelope, speed, rate_limits, deadman_ms, approval)' });
-  const d = isObject(doc) ? doc : {};
-  if (isObject(doc)) unknownKeys(doc, ['envelope', 'speed', 'rate_limits', 'deadman_ms', 'approval'], '', issues);
-  for (const key of ['envelope', 'speed', 'rate_limits', 'approval'] as const) if (isObject(doc) && d[key] === undefined) issues.push({ parameter: key, problem: 'is required' });
+  if (!isRecord(doc)) issues.push({ parameter: 'policy', problem: 'must be a JSON object (envelope, speed, rate_limits, deadman_ms, approval)' });
+  const d = isRecord(doc) ? doc : {};
+  if (isRecord(doc)) unknownKeys(doc, ['envelope', 'speed', 'rate_limits', 'deadman_ms', 'approval'], '', issues);
+  for (const key of ['envelope', 'speed', 'rate_limits', 'approval'] as const) if (isRecord(doc) && d[key] === undefined) issues.push({ parameter: key, problem: 'is required' });
   const envelope = d.envelope === undefined ? MECHANICAL_RANGES : envelopeFrom(d.envelope, MECHANICAL_RANGES, 'envelope.', issues);
   const speed = d.speed === undefined ? DEFAULT_SPEED_LIMITS : speedFrom(d.speed, issues);
   const rate_limits = d.rate_limits === undefined ? DEFAULT_RATE_LIMITS : rateLimitsFrom(d.rate_limits, issues);
   const deadman = d.deadman_ms;
-  if (isObject(doc) && deadman !== null && (!finite(deadman) || deadman < MIN_DEADMAN_MS || deadman > MAX_DEADMAN_MS)) {
+  if (isRecord(doc) && deadman !== null && (!finite(deadman) || deadman < MIN_DEADMAN_MS || deadman > MAX_DEADMAN_MS)) {
     issues.push({ parameter: 'deadman_ms', problem: `must be milliseconds in [${MIN_DEADMAN_MS}, ${MAX_DEADMAN_MS}], or null (off)` });
   }
   const approval = d.approval === undefined ? DEFAULT_SAFETY_POLICY.approval : approvalFrom(d.approval, approvable, issues);

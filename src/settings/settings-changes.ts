@@ -5,6 +5,7 @@
 // owns the merge and its validation (every key through decodeSettings, one issue per field); not
 // the file (src/adapters/settings-http/settings-store.ts). README "Settings app".
 import { decodeSettings, type AppSettings, type FieldIssue } from './settings-schema.ts';
+import { isRecord } from '../protocol/json-object.ts';
 
 export type ChangesResult =
   | {
@@ -18,14 +19,10 @@ export type ChangesResult =
 
 /** `{changes: {...}}` or a bare object of changes; anything else is one `(body)` issue. */
 export function changesOf(body: unknown): Record<string, unknown> | undefined {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return undefined;
-  const record = body as Record<string, unknown>;
-  const keys = Object.keys(record);
-  if (keys.length === 1 && keys[0] === 'changes') {
-    const inner = record.changes;
-    return typeof inner === 'object' && inner !== null && !Array.isArray(inner) ? (inner as Record<string, unknown>) : undefined;
-  }
-  return record;
+  if (!isRecord(body)) return undefined;
+  const keys = Object.keys(body);
+  if (keys.length === 1 && keys[0] === 'changes') return isRecord(body.changes) ? body.changes : undefined;
+  return body;
 }
 
 /**

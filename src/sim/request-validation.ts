@@ -8,6 +8,7 @@ import type { ValidationIssue } from './fastapi-errors.ts';
 import { INTERPOLATION_METHODS, MOTOR_MODES, type Interpolation as InterpolationMethod, type MotorMode } from '../protocol/daemon-wire-types.ts';
 import { type Mat4, poseFromXyzRpy } from '../robot/pose-math.ts';
 import type { Antennas } from './robot-poses.ts';
+import { isRecord } from '../protocol/json-object.ts';
 
 type Loc = readonly (string | number)[];
 export type Checked<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly issues: ValidationIssue[] };
@@ -20,9 +21,6 @@ const ROBOT_NAME_MIN = 1;
 const ROBOT_NAME_MAX = 64;
 /** pydantic version quoted in the error links of the real daemon (ws1.txt). */
 const PYDANTIC_DOCS_VERSION = '2.13';
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const missing = (loc: Loc, input: unknown): ValidationIssue => ({ type: 'missing', loc, msg: 'Field required', input });
 
@@ -100,7 +98,7 @@ const XYZRPY_FIELDS = ['x', 'y', 'z', 'roll', 'pitch', 'yaw'] as const;
  */
 export function checkPose(value: unknown, loc: Loc): Checked<Mat4 | undefined> {
   if (value === undefined || value === null) return pass(undefined);
-  if (!isObject(value)) return fail(notAnObject([...loc, 'XYZRPYPose'], value), notAnObject([...loc, 'Matrix4x4Pose'], value));
+  if (!isRecord(value)) return fail(notAnObject([...loc, 'XYZRPYPose'], value), notAnObject([...loc, 'Matrix4x4Pose'], value));
   const matrix = 'm' in value ? checkFloatTuple(value.m, [...loc, 'Matrix4x4Pose', 'm'], 16) : fail<number[]>(missing([...loc, 'Matrix4x4Pose', 'm'], value));
   if (matrix.ok) return pass(matrix.value);
   const issues: ValidationIssue[] = [];
@@ -129,7 +127,7 @@ export interface GotoRequest {
 
 /** `GotoModelRequest`: `duration` required, `interpolation` an enum defaulting to minjerk. */
 export function checkGotoRequest(body: unknown, loc: Loc): Checked<GotoRequest> {
-  if (!isObject(body)) return fail(notAnObject(loc, body));
+  if (!isRecord(body)) return fail(notAnObject(loc, body));
   const head = checkPose(body.head_pose, [...loc, 'head_pose']);
   const antennas = checkAntennas(body.antennas, [...loc, 'antennas']);
   const bodyYaw = checkOptionalFloat(body.body_yaw, [...loc, 'body_yaw']);
@@ -158,7 +156,7 @@ function checkOptionalDatetime(value: unknown, loc: Loc): Checked<undefined> {
 
 /** `FullBodyTarget`: every field optional (`target_*`, `timestamp`). */
 export function checkFullBodyTarget(body: unknown, loc: Loc): Checked<FullBodyTarget> {
-  if (!isObject(body)) return fail(notAnObject(loc, body));
+  if (!isRecord(body)) return fail(notAnObject(loc, body));
   const head = checkPose(body.target_head_pose, [...loc, 'target_head_pose']);
   const antennas = checkAntennas(body.target_antennas, [...loc, 'target_antennas']);
   const bodyYaw = checkOptionalFloat(body.target_body_yaw, [...loc, 'target_body_yaw']);
@@ -187,7 +185,7 @@ export function checkUuid(value: unknown, loc: Loc): Checked<string> {
 
 /** `MoveUUID` body of `/api/move/stop`. */
 export function checkMoveUuid(body: unknown, loc: Loc): Checked<string> {
-  if (!isObject(body)) return fail(notAnObject(loc, body));
+  if (!isRecord(body)) return fail(notAnObject(loc, body));
   if (body.uuid === undefined) return fail(missing([...loc, 'uuid'], body));
   return checkUuid(body.uuid, [...loc, 'uuid']);
 }
@@ -198,7 +196,7 @@ function checkString(value: unknown, loc: Loc): Checked<string> {
 
 /** A model with one required string field (`PlaySoundRequest.file`, `RobotNameRequest.name`). */
 export function checkStringField(body: unknown, loc: Loc, field: string): Checked<string> {
-  if (!isObject(body)) return fail(notAnObject(loc, body));
+  if (!isRecord(body)) return fail(notAnObject(loc, body));
   if (body[field] === undefined) return fail(missing([...loc, field], body));
   return checkString(body[field], [...loc, field]);
 }
@@ -247,7 +245,7 @@ function pyRepr(value: unknown): string {
   if (typeof value === 'string') return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
   if (typeof value === 'number') return String(value);
   if (Array.isArray(value)) return `[${value.map(pyRepr).join(', ')}]`;
-  if (isObject(value)) return `{${Object.entries(value).map(([k, v]) => `${pyRepr(k)}: ${pyRepr(v)}`).join(', ')}}`;
+  if (isRecord(value)) return `{${Object.entries(value).map(([k, v]) => `${pyRepr(k)}: ${pyRepr(v)}`).join(', ')}}`;
   return String(value);
 }
 

@@ -15,6 +15,7 @@ import { isMotorMode } from './robot-model.ts';
 import type { Antennas } from './robot-poses.ts';
 import type { SimDaemon } from './sim-daemon.ts';
 import { naiveLocalTimestamp } from './wire-format.ts';
+import { isRecord } from '../protocol/json-object.ts';
 
 /** `GotoTargetCmd.duration` default (s). */
 const DEFAULT_GOTO_TARGET_DURATION_S = 0.5;
@@ -54,9 +55,6 @@ const PASSIVE_TYPES = new Set([
   'play_recorded_move', 'preload_dataset',
 ]);
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 const isNumber = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
 
 function numberList(value: unknown, length: number): number[] | null {
@@ -83,7 +81,7 @@ function targets(head: unknown, antennas: unknown, bodyYaw: unknown): Targets | 
 function parseTask(frame: Record<string, unknown>): SdkCommand | null {
   const uuid = checkUuid(frame.uuid, []);
   const req = frame.req;
-  if (!uuid.ok || typeof frame.timestamp !== 'string' || !isObject(req)) return null;
+  if (!uuid.ok || typeof frame.timestamp !== 'string' || !isRecord(req)) return null;
   // GotoTaskRequest fields have no defaults: all five keys must be present (null allowed).
   if (!['head', 'antennas', 'duration', 'method', 'body_yaw'].every((key) => key in req)) return null;
   const goto = targets(req.head, req.antennas, req.body_yaw);
@@ -99,7 +97,7 @@ export function parseSdkFrame(raw: string): SdkCommand | null {
   } catch {
     return null;
   }
-  if (!isObject(frame) || typeof frame.type !== 'string') return null;
+  if (!isRecord(frame) || typeof frame.type !== 'string') return null;
   switch (frame.type) {
     case 'set_target': {
       const head = numberList(frame.head, 16);
@@ -144,7 +142,7 @@ export function parseSdkFrame(raw: string): SdkCommand | null {
     case 'set_automatic_body_yaw':
       return typeof frame.enabled === 'boolean' ? { type: frame.type, enabled: frame.enabled } : null;
     case 'append_record':
-      return isObject(frame.record) ? { type: 'append_record', record: frame.record } : null;
+      return isRecord(frame.record) ? { type: 'append_record', record: frame.record } : null;
     case 'task':
       return parseTask(frame);
     default:
