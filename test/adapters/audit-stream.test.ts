@@ -10,9 +10,10 @@ import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
-import { openAuditLog, type SafetyRecord } from '../../src/adapters/audit-log.ts';
+import { openAuditLog, type AuditLog, type SafetyRecord } from '../../src/adapters/audit-log.ts';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { AUDIT_STREAM_MAX_REPLICAS, AUDIT_STREAM_NAME, auditStreamReplicas, readAuditStream, reconnectWatch, startAuditPublisher, subjectMatches } from '../../src/adapters/audit-stream.ts';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { AUDIT_STREAM_MAX_REPLICAS, AUDIT_STREAM_NAME, auditStreamReplicas, readAuditStream, reconnectWatch, startAuditPublisher, subjectMatches, type AuditPublisher } from '../../src/adapters/audit-stream.ts';
 import { createChainVerifier } from '../../src/protocol/audit-chain.ts';
 import { startNatsServer } from '../harness/nats-server.ts';
 import { openClient, recorder } from '../harness/mesh-peer.ts';
@@ -124,6 +125,22 @@ test('a user not allowed the JetStream API gets one notice and core publish (rec
   expect(logs.matching('WARN', 'audit records go to core NATS')).toHaveLength(1);
 }, 20_000);
 
+/**
+ * Restarts `server` on its port with JetStream, then appends records until the publisher sends to
+ * the stream (it re-probes every jsReprobeMs) and checks the stream holds the newest.
+ */
+async function backWithJetStream(server: Awaited<ReturnType<typeof startNatsServer>>, nc: NatsConnection, log: AuditLog, publisher: AuditPublisher, subject: string): Promise<void> {
+  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
+  await server.restart({ whileDown: () => appendFileSync(server.configFile, `\njetstream { store_dir: ${JSON.stringify(store)} }\n`) });
+  await expect.poll(async () => {
+    log.append(entry(log.lastSeq + 1));
+    await publisher.drained(5_000);
+    return publisher.delivery;
+  }, { timeout: 20_000, interval: 600 }).toBe('jetstream');
+  const { lines } = await readAuditStream(nc, subject);
+  expect((JSON.parse(lines.at(-1)!) as { seq: number }).seq).toBe(log.lastSeq);
+}
+
 test('a JetStream that does not answer (a cluster electing leaders) means core for now, and the stream again once it answers', async () => {
   const logs = captureLogs('info');
   cleanups.push(() => logs.restore());
@@ -147,16 +164,8 @@ test('a JetStream that does not answer (a cluster electing leaders) means core f
 
   // JetStream comes up (the same port, the client reconnects): the next records go to the stream.
   await mute.close();
-  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
-  await server.restart({ whileDown: () => appendFileSync(server.configFile, `\njetstream { store_dir: ${JSON.stringify(store)} }\n`) });
-  await expect.poll(async () => {
-    log.append(entry(log.lastSeq + 1));
-    await publisher.drained(5_000);
-    return publisher.delivery;
-  }, { timeout: 20_000, interval: 600 }).toBe('jetstream');
+  await backWithJetStream(server, nc, log, publisher, subject);
   expect(logs.matching('INFO', 'audit records go to the JetStream stream again')).toHaveLength(1);
-  const { lines } = await readAuditStream(nc, subject);
-  expect((JSON.parse(lines.at(-1)!) as { seq: number }).seq).toBe(log.lastSeq);
 }, 45_000);
 
 test('a broker without JetStream (refused: not enabled) means core for now, and the stream once it is restarted with JetStream', async () => {
@@ -175,16 +184,8 @@ test('a broker without JetStream (refused: not enabled) means core for now, and 
   expect(publisher.delivery).toBe('core');
   expect(logs.matching('WARN', 'audit records go to core NATS', 'not available')).toHaveLength(1);
   // The same broker comes back with JetStream (the client reconnects; nats.js keeps the connection object).
-  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
-  await server.restart({ whileDown: () => appendFileSync(server.configFile, `\njetstream { store_dir: ${JSON.stringify(store)} }\n`) });
   // Before 2026-12-06 the refusal was final for the connection: core for good, DC_AUDIT never made.
-  await expect.poll(async () => {
-    log.append(entry(log.lastSeq + 1));
-    await publisher.drained(5_000);
-    return publisher.delivery;
-  }, { timeout: 20_000, interval: 600 }).toBe('jetstream');
-  const { lines } = await readAuditStream(nc, subject);
-  expect((JSON.parse(lines.at(-1)!) as { seq: number }).seq).toBe(log.lastSeq);
+  await backWithJetStream(server, nc, log, publisher, subject);
   expect(logs.matching('WARN', 'audit records go to core NATS')).toHaveLength(1);
 }, 45_000);
 

@@ -9,7 +9,6 @@
 import { expect, test } from 'vitest';
 import type { MonitorSettings } from '../../src/actors/media-monitors.ts';
 import { startMediaRuntime, type MediaRuntime, type MediaRuntimeOptions } from '../../src/actors/media-runtime.ts';
-import type { DaemonHttpClient } from '../../src/adapters/daemon-http.ts';
 import { openMediaLink } from '../../src/adapters/media-link/open-media-link.ts';
 import type { DriverEvent } from '../../src/machines/driver.machine.ts';
 import { mediaCallId, mediaStateName } from '../../src/machines/media-session.machine.ts';
@@ -19,6 +18,7 @@ import { MEDIA_FUNCTIONS, type MediaFunctionName, type MediaRpcEvent } from '../
 import type { Emulator } from '../../src/sim/emulator.ts';
 import { startSignallingServer } from '../../src/sim/signalling-server.ts';
 import { startEmulatorWithClient } from '../harness/emulator-client.ts';
+import { testMediaRuntimeOptions } from '../harness/media-runtime-options.ts';
 import { cleanupAfterEach } from '../harness/test-cleanups.ts';
 import { WsProbe } from '../sim/protocol-client.ts';
 
@@ -49,25 +49,7 @@ interface Scene {
 }
 
 /** The runtime's options against `signallingUrl`, with the emulator as its daemon. */
-function runtimeOptions(emulator: Emulator, client: DaemonHttpClient, signallingUrl: string): MediaRuntimeOptions {
-  const url = new URL(signallingUrl);
-  return {
-    signallingUrl,
-    signallingHost: url.hostname,
-    signallingPort: Number(url.port),
-    openLink: openMediaLink,
-    daemon: () => client,
-    daemonHost: emulator.host,
-    daemonApiUrl: emulator.url,
-    target: 'simulated',
-    soundsDir: undefined,
-    allowOversizeRaw: false,
-    monitors: { audio: false, motion: false, audioThreshold: 0.05, motionThreshold: 0.02 },
-    audioSwitches: () => ({ audioInput: true, audioOutput: true }),
-    toRoot: () => undefined,
-    emitEvent: () => undefined,
-  };
-}
+const runtimeOptions = testMediaRuntimeOptions;
 
 async function scene(monitors: Partial<MonitorSettings> = {}): Promise<Scene> {
   const { emulator, client } = await startEmulatorWithClient(defer, { withMedia: true });

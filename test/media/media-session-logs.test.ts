@@ -7,11 +7,11 @@
 import { createServer } from 'node:net';
 import { expect, test } from 'vitest';
 import { startMediaRuntime } from '../../src/actors/media-runtime.ts';
-import { openMediaLink } from '../../src/adapters/media-link/open-media-link.ts';
 import { PRODUCER_NAME } from '../../src/media/signalling/protocol.ts';
 import { startSignallingServer } from '../../src/sim/signalling-server.ts';
 import { startEmulatorWithClient } from '../harness/emulator-client.ts';
 import { captureLogs } from '../harness/log-capture.ts';
+import { testMediaRuntimeOptions } from '../harness/media-runtime-options.ts';
 import { cleanupAfterEach, type Defer } from '../harness/test-cleanups.ts';
 import { type Frame, WsProbe } from '../sim/protocol-client.ts';
 
@@ -33,23 +33,7 @@ async function freePort(): Promise<number> {
 /** The runtime on its own against `signallingUrl`, the emulator as its daemon, stopped after the test. */
 async function runtimeOn(signallingUrl: string, cleanup: Defer): Promise<void> {
   const { emulator, client } = await startEmulatorWithClient(cleanup, { withMedia: false });
-  const url = new URL(signallingUrl);
-  const runtime = startMediaRuntime({
-    signallingUrl,
-    signallingHost: url.hostname,
-    signallingPort: Number(url.port),
-    openLink: openMediaLink,
-    daemon: () => client,
-    daemonHost: emulator.host,
-    daemonApiUrl: emulator.url,
-    target: 'simulated',
-    soundsDir: undefined,
-    allowOversizeRaw: false,
-    monitors: { audio: false, motion: false, audioThreshold: 0.05, motionThreshold: 0.02 },
-    audioSwitches: () => ({ audioInput: true, audioOutput: true }),
-    toRoot: () => undefined,
-    emitEvent: () => undefined,
-  });
+  const runtime = startMediaRuntime(testMediaRuntimeOptions(emulator, client, signallingUrl));
   cleanup(() => runtime.stop());
 }
 
