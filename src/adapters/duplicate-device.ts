@@ -2,13 +2,17 @@
 // mesh's requests between them, each answering only some): before serving, one short-lived
 // connection sends the built-in `requestRegistration` (device-connect-protocol.md §2.7: every
 // device answers it on its `.cmd`, our driver and the Python runtime alike) to this device's own
-// `.cmd` subject. A reply means another instance serves that id. "No responders" (immediate) or
-// no reply in time (a wildcard listener, a monitor) means the id is free. An unreachable broker
-// skips the check: nothing can answer there, and the mesh link reports the broker. Owns the probe
-// and the DuplicateDeviceId error; the CLI maps it to exit code 1. Issue 10 item 3.
+// `.cmd` subject. A device's answer (JSON-RPC, echoing the probe's id, with this id's registration
+// or an error) means another instance serves that id. Any other reply (a JetStream stream capturing
+// `.cmd` answers with a PubAck), "no responders" (immediate) or no reply in time (a wildcard
+// listener, a monitor) means the id is free. An unreachable broker skips the check: nothing can
+// answer there, and the mesh link reports the broker. Owns the probe and the DuplicateDeviceId
+// error; the CLI maps it to exit code 1, a live reconfigure refuses the apply. Issue 10 item 3.
 import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
+import type { Msg } from '@nats-io/nats-core';
 import * as Data from 'effect/Data';
 import { createLogger } from '../logging/logger.ts';
+import { excerpt } from '../logging/excerpt.ts';
 import { subjects } from '../protocol/subjects.ts';
 
 const log = createLogger('mesh');
@@ -22,7 +26,8 @@ export const DUPLICATE_PROBE_CONNECT_TIMEOUT_MS = 2_000;
  * How long a reply is awaited when someone listens on the subject. A device answers
  * `requestRegistration` from memory, in milliseconds; a subject nobody listens on answers "no
  * responders" at once, so this is only spent when a wildcard listener (a recorder, `nats sub '>'`)
- * receives the probe without answering — then it delays start-up by this much. 500 ms is still
+ * receives the probe without answering, or a stream records it (its PubAck is not an answer) —
+ * then it delays start-up by this much. 500 ms is still
  * ~50× a loaded machine's reply time.
  */
 export const DUPLICATE_PROBE_REPLY_TIMEOUT_MS = 500;
@@ -40,6 +45,28 @@ export type ProbeResult =
   | { readonly kind: 'free' }
   | { readonly kind: 'unknown'; readonly reason: string };
 
+/**
+ * Whether `reply` is a device's answer to the probe `probeId`: a JSON-RPC 2.0 response echoing that
+ * id, whose result is the registration of `deviceId` (§2.7), or an error (a device that refused the
+ * call still serves the subject). A PubAck, a JetStream error or text from anything else is not.
+ */
+export function isDeviceAnswer(reply: unknown, probeId: string, deviceId: string): boolean {
+  if (typeof reply !== 'object' || reply === null || Array.isArray(reply)) return false;
+  const doc = reply as { jsonrpc?: unknown; id?: unknown; result?: unknown; error?: unknown };
+  if (doc.jsonrpc !== '2.0' || doc.id !== probeId) return false;
+  if (typeof doc.error === 'object' && doc.error !== null && typeof (doc.error as { code?: unknown }).code === 'number') return true;
+  return typeof doc.result === 'object' && doc.result !== null && (doc.result as { device_id?: unknown }).device_id === deviceId;
+}
+
+/** A reply's JSON, or its text when it is not JSON. */
+function replyDocument(reply: Msg): unknown {
+  try {
+    return reply.json();
+  } catch {
+    return reply.string();
+  }
+}
+
 /** Asks whether a device already answers as `deviceId` on `tenant`. Never throws. */
 export async function probeDeviceId(options: NodeConnectionOptions, tenant: string, deviceId: string, replyTimeoutMs: number = DUPLICATE_PROBE_REPLY_TIMEOUT_MS): Promise<ProbeResult> {
   let nc;
@@ -48,18 +75,22 @@ export async function probeDeviceId(options: NodeConnectionOptions, tenant: stri
   } catch (error) {
     return { kind: 'unknown', reason: `broker not reachable for the duplicate-id check: ${(error as Error).message}` };
   }
+  const subject = subjects.cmd(tenant, deviceId);
+  const probeId = `duplicate-id-probe-${Date.now()}`;
   try {
-    const body = JSON.stringify({ jsonrpc: '2.0', id: `duplicate-id-probe-${Date.now()}`, method: 'requestRegistration', params: {} });
-    const reply = await nc.request(subjects.cmd(tenant, deviceId), body, { timeout: replyTimeoutMs });
-    let doc: unknown;
-    try {
-      doc = reply.json();
-    } catch {
-      doc = reply.string();
+    const body = JSON.stringify({ jsonrpc: '2.0', id: probeId, method: 'requestRegistration', params: {} });
+    // Every reply until the first device answer, not just the first reply: a stream's PubAck
+    // usually arrives before a device's answer and must not hide it.
+    const replies = await nc.requestMany(subject, body, { strategy: 'timer', maxWait: replyTimeoutMs, noMux: true });
+    for await (const reply of replies) {
+      const doc = replyDocument(reply);
+      if (isDeviceAnswer(doc, probeId, deviceId)) return { kind: 'answered', reply: doc };
+      log.debug('duplicate device id check: a reply that is not a device\'s answer (a stream capturing the subject?); ignored', { subject, reply: excerpt(doc) });
     }
-    return { kind: 'answered', reply: doc };
-  } catch (error) {
-    // No responders (nobody subscribes) or a timeout (listeners that do not answer): the id is free.
+    // No reply in time from a device (nobody but listeners that do not answer like one): the id is free.
+    return { kind: 'free' };
+  } catch {
+    // No responders (nobody subscribes): the id is free.
     return { kind: 'free' };
   } finally {
     await nc.close().catch(() => undefined);

@@ -1,11 +1,16 @@
 // Two drivers with one device id on one mesh (issue 10 item 3): the second refuses to start with
 // DuplicateDeviceId naming the id and the ways out; the CLI exits with code 1 saying so on stderr;
 // `--replace` starts anyway, warning that the other instance keeps answering until stopped. No false
-// alarm for another id, nor for a wildcard listener that hears the probe without answering. Real
-// nats-server, real drivers (test/harness).
+// alarm for another id, nor for a wildcard listener that hears the probe without answering, nor for
+// a JetStream stream that records `.cmd` (its PubAck is no device's answer) — which must not hide a
+// real twin either. Real nats-server, real drivers (test/harness).
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/nats-core';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import { DuplicateDeviceId } from '../../src/adapters/duplicate-device.ts';
 import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
@@ -94,4 +99,30 @@ test('no false alarm: another id, and a wildcard listener that hears the probe w
   await serving('second-of-two');
   // The listener did hear the probe on the new id's own subject.
   expect(heard.messages.some((m) => m.subject === 'device-connect.default.second-of-two.cmd' && m.text.includes('requestRegistration'))).toBe(true);
+});
+
+test('a stream recording every .cmd subject is not a device: a new id starts, a real twin is still refused', async () => {
+  const store = mkdtempSync(join(tmpdir(), 'rmd-dup-js-'));
+  const js = await startNatsServer({ extraConfig: `jetstream { store_dir: ${JSON.stringify(store)} }` });
+  const jsClient = await openClient(js.url);
+  try {
+    await (await jetstreamManager(jsClient)).streams.add({ name: 'CMD_LOG', subjects: ['device-connect.*.*.cmd'] });
+    const argv = ['--sim', '--no-media', '--discovery-mode', 'd2d', '--device-id', 'recorded', '--messaging-url', js.url];
+    // The stream answers the probe with a PubAck: not a device, so the id is free.
+    drivers.push(await startTestDriver(argv, INSECURE));
+    await expect.poll(async () => (await rpc(jsClient, 'device-connect.default.recorded.cmd', { jsonrpc: '2.0', id: 'p', method: 'get_status' }, 1_000).catch((): Record<string, unknown> => ({}))).result !== undefined, { timeout: 10_000 }).toBe(true);
+    // Now a device answers too, next to the stream's PubAck: that answer counts.
+    const refused = await startTestDriver(argv, INSECURE).then(
+      (d) => {
+        drivers.push(d);
+        return undefined;
+      },
+      (error: unknown) => error,
+    );
+    expect(refused).toMatchObject({ _tag: 'DuplicateDeviceId', deviceId: 'recorded' });
+  } finally {
+    while (drivers.length > 0) await drivers.pop()!.stop();
+    await jsClient.close();
+    await js.stop();
+  }
 });
