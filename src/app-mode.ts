@@ -79,6 +79,8 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
       const error = result.error;
       // Nothing changed: the driver stays on the robot that has not settled (its message says so, for the page).
       if (error._tag === 'StopUnconfirmed') return { ok: false, error: error.message, issues: [], error_tag: error._tag, started: false };
+      // Nothing changed: another device already answers with the new id there (its message says what to do).
+      if (error._tag === 'DuplicateDeviceId') return { ok: false, error: error.message, issues: [], error_tag: error._tag, started: false };
       const advice = adviceForRestart(error.fields);
       return { ok: false, error: advice.error, issues: advice.issues, error_tag: error._tag, restart_required: error.fields, started: false };
     }

@@ -4,7 +4,8 @@
 // --sim the daemon emulator runs in its own process (in this one for tests that read it), so sim runs
 // the same adapters as hardware. Owns start-up order — the mesh answers first: the daemon link (and
 // --sim's emulator process) starts shortly after the mesh's first dial has ended, the media session
-// once it has — reconfigure (holders updated, then the root respawns a child) and shutdown; the CLI
+// once it has — reconfigure (holders updated, then the root respawns a child; a new identity or
+// broker is first checked for a device already answering there) and shutdown; the CLI
 // (src/cli.ts) owns argv, exit codes and the sim broker.
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
@@ -16,7 +17,7 @@ import { openAuditLog, type AuditLog } from './adapters/audit-log.ts';
 import { startAuditPublisher, type AuditPublisher } from './adapters/audit-stream.ts';
 import type { DaemonTransport } from './adapters/daemon-transport.ts';
 import { daemonAuthOf } from './adapters/daemon-auth.ts';
-import { refuseDuplicateDevice } from './adapters/duplicate-device.ts';
+import { DuplicateDeviceId, refuseDuplicateDevice } from './adapters/duplicate-device.ts';
 import { prepareDeviceRuntime, type DeviceRuntime, type DeviceRuntimeOptions, type PreparedDevice } from './actors/device-runtime.ts';
 import { createRpcGate, type GateTarget, type RpcGate } from './actors/rpc-gate.ts';
 import { startRobotRuntime, type RobotRuntime, type RobotRuntimeOptions } from './actors/robot-runtime.ts';
@@ -57,7 +58,7 @@ const AUDIT_STOP_DRAIN_MS = 2_000;
  */
 export type ReconfigureResult =
   | { readonly ok: true; readonly restarted: ReadonlyArray<'mesh' | 'daemon_link' | 'media'> }
-  | { readonly ok: false; readonly error: RestartRequired | StopUnconfirmed; readonly restarted: ReadonlyArray<never> };
+  | { readonly ok: false; readonly error: RestartRequired | StopUnconfirmed | DuplicateDeviceId; readonly restarted: ReadonlyArray<never> };
 
 export interface RunningDriver {
   readonly robot: RobotRuntime;
@@ -72,7 +73,9 @@ export interface RunningDriver {
    * (when identity, brokers, credentials, TLS or discovery changed), retargets the daemon link (when
    * the daemon target or transport changed) and/or restarts media. Safety state (interlock, lease)
    * is kept. Compared over the whole configuration: a change that needs a process restart
-   * (simulate, no_media, lease policy…) refuses the whole apply. Applies are serialised.
+   * (simulate, no_media, lease policy…) refuses the whole apply, and so does a new device id, tenant
+   * or broker where another device already answers with that id (DuplicateDeviceId, unless
+   * --replace). Applies are serialised.
    */
   reconfigure(next: DriverConfig): Promise<ReconfigureResult>;
   /** Live machine states for the settings app's status panel. */
@@ -237,10 +240,15 @@ async function mediaStart(mesh: DeviceRuntime, emulator: SimTarget | undefined):
   await yieldToEventLoop();
 }
 
+/** Throws DuplicateDeviceId when another device answers as `config`'s id on `servers` (warns and goes on with --replace). */
+function refuseDuplicateOn(config: DriverConfig, servers: ReadonlyArray<string>): Promise<void> {
+  return refuseDuplicateDevice(natsConnectionOptions({ servers, name: `reachy-mini-driver ${config.deviceId}`, credentials: config.credentials, tls: config.tls }), config.tenant, config.deviceId, config.replace);
+}
+
 export async function startDriver(config: DriverConfig, overrides: DriverOverrides = {}): Promise<RunningDriver> {
   // Refused before anything starts when another device already serves this id (issue 10 item 3);
   // a mesh side prepared by the caller (the fault simulation's) is not on NATS: nothing to ask.
-  if (!overrides.prepareDeviceRuntime) await refuseDuplicateDevice(natsConnectionOptions({ servers: overrides.messagingUrls ?? config.messagingUrls, name: `reachy-mini-driver ${config.deviceId}`, credentials: config.credentials, tls: config.tls }), config.tenant, config.deviceId, config.replace);
+  if (!overrides.prepareDeviceRuntime) await refuseDuplicateOn(config, overrides.messagingUrls ?? config.messagingUrls);
   const sim = await startSimTarget(config, overrides);
   try {
     return await composeDriver(config, overrides, sim);
@@ -335,10 +343,45 @@ interface Applying {
   /** The mesh options made from `next` and these brokers, then the root respawns its (stopped) mesh child. */
   readonly respawnMesh: (next: DriverConfig, servers: ReadonlyArray<string>) => void;
   readonly restartMedia: (next: DriverConfig) => void;
+  /** Whether a new identity or broker is checked for a device already answering (not for a mesh side off NATS). */
+  readonly checksDuplicates: boolean;
+}
+
+/** The brokers the mesh dials under `next`: the private --sim broker stays in use while the configured URLs are unchanged. */
+function serversFor(next: DriverConfig, held: Held): ReadonlyArray<string> {
+  return sameList(next.messagingUrls, held.config.messagingUrls) ? held.servers : next.messagingUrls;
+}
+
+/** An apply refused with `error`: logged, audited, nothing changed. */
+function refused(started: RobotRuntime, error: DuplicateDeviceId | StopUnconfirmed, fields: Record<string, unknown>): ReconfigureResult {
+  log.warn('configuration not applied', { error: error.message });
+  started.recordChange({ kind: 'reconfigure_refused', reason: error.message, owner: 'settings', fields: { error_tag: error._tag, ...fields } });
+  return { ok: false, error, restarted: [] };
+}
+
+/**
+ * Before an apply moves the mesh to another device id, tenant or broker: is a device already
+ * answering there with that id (issue 10 item 3, as at start)? With the same identity on other
+ * brokers, our own mesh could answer through a shared cluster, so it is drained first (`meshStopped`:
+ * the caller respawns it, with the old options when the apply is refused).
+ */
+async function duplicateCheck(next: DriverConfig, { held, meshRuntime }: Applying): Promise<{ readonly duplicate: DuplicateDeviceId | undefined; readonly meshStopped: boolean }> {
+  const current = held.config;
+  const sameIdentity = next.deviceId === current.deviceId && next.tenant === current.tenant;
+  if (sameIdentity && sameList(next.messagingUrls, current.messagingUrls)) return { duplicate: undefined, meshStopped: false };
+  if (sameIdentity) await meshRuntime.stop();
+  try {
+    await refuseDuplicateOn(next, serversFor(next, held));
+    return { duplicate: undefined, meshStopped: sameIdentity };
+  } catch (error) {
+    if (error instanceof DuplicateDeviceId) return { duplicate: error, meshStopped: sameIdentity };
+    throw error;
+  }
 }
 
 /** One apply: refused whole when a field needs a restart, else only the parts that changed restart. */
-async function applyConfig(next: DriverConfig, { held, started, meshRuntime, media, respawnMesh, restartMedia }: Applying): Promise<ReconfigureResult> {
+async function applyConfig(next: DriverConfig, applying: Applying): Promise<ReconfigureResult> {
+  const { held, started, meshRuntime, media, respawnMesh, restartMedia } = applying;
   const plan = reconfigurePlan(held.config, next);
   if (plan.restartRequired.length > 0) {
     const error = new RestartRequired({ message: `restart required: ${plan.restartRequired.join(', ')} cannot change while the driver runs (saved settings take effect at the next start)`, fields: plan.restartRequired });
@@ -346,15 +389,21 @@ async function applyConfig(next: DriverConfig, { held, started, meshRuntime, med
     started.recordChange({ kind: 'reconfigure_refused', reason: error.message, owner: 'settings', fields: { restart_required: plan.restartRequired } });
     return { ok: false, error, restarted: [] };
   }
+  // Another device with the new id where the mesh goes: refused before anything changes.
+  const { duplicate, meshStopped } = plan.mesh && applying.checksDuplicates ? await duplicateCheck(next, applying) : { duplicate: undefined, meshStopped: false };
+  const keepMesh = () => meshStopped && respawnMesh(held.config, held.servers);
+  if (duplicate) {
+    keepMesh();
+    return refused(started, duplicate, { device_id: duplicate.deviceId, tenant: duplicate.tenant });
+  }
   const restarted: Array<'mesh' | 'daemon_link' | 'media'> = [];
   // The robot first: a refusal to leave it (not settled) leaves everything else as it was.
   let leftUnsettled: string | null = null;
   if (plan.daemonLink) {
     const retargeted = await started.retarget(daemonUrl(next), next.transportMode);
     if (!retargeted.ok) {
-      log.warn('configuration not applied', { error: retargeted.error.message });
-      started.recordChange({ kind: 'reconfigure_refused', reason: retargeted.error.message, owner: 'settings', fields: { error_tag: retargeted.error._tag, daemon: retargeted.error.daemon } });
-      return { ok: false, error: retargeted.error, restarted: [] };
+      keepMesh();
+      return refused(started, retargeted.error, { daemon: retargeted.error.daemon });
     }
     leftUnsettled = retargeted.leftUnsettled;
   }
@@ -362,9 +411,8 @@ async function applyConfig(next: DriverConfig, { held, started, meshRuntime, med
     started.driver.send({ type: 'supervisor.set_safety_policy', requestId: randomUUID(), policy: startPolicy(next), reason: 'settings applied', owner: 'settings' });
   }
   if (plan.mesh) {
-    // The private --sim broker stays in use while the configured URLs are unchanged.
-    const nextServers = sameList(next.messagingUrls, held.config.messagingUrls) ? held.servers : next.messagingUrls;
-    await meshRuntime.stop();
+    const nextServers = serversFor(next, held);
+    if (!meshStopped) await meshRuntime.stop();
     respawnMesh(next, nextServers);
     held.servers = nextServers;
     restarted.push('mesh');
@@ -534,6 +582,7 @@ async function composeDriver(config: DriverConfig, overrides: DriverOverrides, s
       mediaHeld = mediaOptions(next, started.daemonBaseUrl, emulator, overrides, wiring);
       media?.restart(() => started.driver.send({ type: 'media.restart' }));
     },
+    checksDuplicates: !overrides.prepareDeviceRuntime,
   };
   return {
     robot: started,

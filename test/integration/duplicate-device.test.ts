@@ -3,7 +3,9 @@
 // `--replace` starts anyway, warning that the other instance keeps answering until stopped. No false
 // alarm for another id, nor for a wildcard listener that hears the probe without answering, nor for
 // a JetStream stream that records `.cmd` (its PubAck is no device's answer) — which must not hide a
-// real twin either. Real nats-server, real drivers (test/harness).
+// real twin either. A live reconfigure to an id, tenant or broker where a twin answers is refused
+// the same way and changes nothing; a broker list that still reaches the driver's own mesh is not a
+// twin. Real nats-server, real drivers (test/harness).
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +15,8 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import { DuplicateDeviceId } from '../../src/adapters/duplicate-device.ts';
+import { loadConfig } from '../../src/adapters/config-files.ts';
+import type { DriverConfig } from '../../src/config/config.ts';
 import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
 import { captureLogs } from '../harness/log-capture.ts';
 import { openClient, recorder, rpc } from '../harness/mesh-peer.ts';
@@ -42,8 +46,21 @@ async function driver(id: string, extra: string[] = []): Promise<TestDriver> {
   return d;
 }
 
-async function serving(id: string): Promise<void> {
-  await expect.poll(async () => (await rpc(nc, `device-connect.default.${id}.cmd`, { jsonrpc: '2.0', id: 'p', method: 'get_status' }, 1_000).catch((): Record<string, unknown> => ({}))).result !== undefined, { timeout: 10_000 }).toBe(true);
+async function serving(id: string, on: NatsConnection = nc): Promise<void> {
+  await expect.poll(async () => (await rpc(on, `device-connect.default.${id}.cmd`, { jsonrpc: '2.0', id: 'p', method: 'get_status' }, 1_000).catch((): Record<string, unknown> => ({}))).result !== undefined, { timeout: 10_000 }).toBe(true);
+}
+
+/** The configuration a reconfigure applies, read from argv as the test harness reads it at start. */
+function configOf(argv: string[]): DriverConfig {
+  return loadConfig({ argv, env: { DEVICE_CONNECT_REGISTER_JITTER: '0', HOME: '/nonexistent', REACHY_MINI_DRIVER_SETTINGS_FILE: '/nonexistent/settings.json', REACHY_AUDIT_LOG: 'none', ...INSECURE } });
+}
+
+/** How many devices answer one requestRegistration on `id`'s `.cmd` within a second (a stream's PubAck is not counted). */
+async function answersOn(id: string, on: NatsConnection = nc): Promise<number> {
+  const replies = await on.requestMany(`device-connect.default.${id}.cmd`, JSON.stringify({ jsonrpc: '2.0', id: 'who', method: 'requestRegistration', params: {} }), { strategy: 'timer', maxWait: 1_000 });
+  let count = 0;
+  for await (const reply of replies) if ((reply.json() as { result?: { device_id?: unknown } }).result?.device_id === id) count += 1;
+  return count;
 }
 
 test('a second driver with the same id refuses to start, naming the id and the ways out', async () => {
@@ -110,7 +127,7 @@ test('a stream recording every .cmd subject is not a device: a new id starts, a 
     const argv = ['--sim', '--no-media', '--discovery-mode', 'd2d', '--device-id', 'recorded', '--messaging-url', js.url];
     // The stream answers the probe with a PubAck: not a device, so the id is free.
     drivers.push(await startTestDriver(argv, INSECURE));
-    await expect.poll(async () => (await rpc(jsClient, 'device-connect.default.recorded.cmd', { jsonrpc: '2.0', id: 'p', method: 'get_status' }, 1_000).catch((): Record<string, unknown> => ({}))).result !== undefined, { timeout: 10_000 }).toBe(true);
+    await expect.poll(() => answersOn('recorded', jsClient), { timeout: 10_000 }).toBe(1);
     // Now a device answers too, next to the stream's PubAck: that answer counts.
     const refused = await startTestDriver(argv, INSECURE).then(
       (d) => {
@@ -125,4 +142,49 @@ test('a stream recording every .cmd subject is not a device: a new id starts, a 
     await jsClient.close();
     await js.stop();
   }
+});
+
+test('a live reconfigure to an id another driver answers with is refused, and nothing changes', async () => {
+  await driver('taken');
+  const argv = ['--sim', '--no-media', '--discovery-mode', 'd2d', '--messaging-url', server.url];
+  const mover = await driver('mover');
+  await serving('taken');
+  await serving('mover');
+  const result = await mover.reconfigure(configOf([...argv, '--device-id', 'taken']));
+  expect(result.ok).toBe(false);
+  expect(result.restarted).toEqual([]);
+  expect(!result.ok && result.error).toMatchObject({ _tag: 'DuplicateDeviceId', deviceId: 'taken', subject: 'device-connect.default.taken.cmd' });
+  // Still itself, and still the only one answering as each id.
+  expect(mover.config.deviceId).toBe('mover');
+  expect(await answersOn('taken')).toBe(1);
+  expect(await answersOn('mover')).toBe(1);
+});
+
+test('a live move to a broker where a twin answers is refused; the mesh comes back on the old broker', async () => {
+  const other = await startNatsServer();
+  const otherNc = await openClient(other.url);
+  try {
+    drivers.push(await startTestDriver(['--sim', '--no-media', '--discovery-mode', 'd2d', '--device-id', 'roamer', '--messaging-url', other.url], INSECURE));
+    const roamer = await driver('roamer');
+    await serving('roamer', otherNc);
+    await serving('roamer');
+    const result = await roamer.reconfigure(configOf(['--sim', '--no-media', '--discovery-mode', 'd2d', '--device-id', 'roamer', '--messaging-url', other.url]));
+    expect(!result.ok && result.error).toMatchObject({ _tag: 'DuplicateDeviceId', deviceId: 'roamer' });
+    expect(roamer.config.messagingUrls).toEqual([server.url]);
+    await serving('roamer');
+    expect(await answersOn('roamer', otherNc)).toBe(1);
+  } finally {
+    while (drivers.length > 0) await drivers.pop()!.stop();
+    await otherNc.close();
+    await other.stop();
+  }
+});
+
+test('no false alarm on reconfigure: a new broker list that still reaches the driver itself is applied', async () => {
+  const self = await driver('self-reached');
+  await serving('self-reached');
+  const result = await self.reconfigure(configOf(['--sim', '--no-media', '--discovery-mode', 'd2d', '--device-id', 'self-reached', '--messaging-url', server.url, '--messaging-url', server.url]));
+  expect(result).toEqual({ ok: true, restarted: ['mesh'] });
+  await serving('self-reached');
+  expect(await answersOn('self-reached')).toBe(1);
 });
