@@ -10,7 +10,7 @@ import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import { fromPromise, waitFor, type ActorRefFrom } from 'xstate';
 import { createLogger } from '../logging/logger.ts';
 import { failureNotice } from '../logging/failure-notice.ts';
-import { reportRegistryFailure } from './registry-notice.ts';
+import { reportRegistryFailure, reportRegistryReply } from './registry-notice.ts';
 import { meshMachine, type MeshInput, type MeshMachine, type RegistrationOutput } from '../machines/mesh.machine.ts';
 import { NatsLink, type LinkEvent } from '../adapters/nats-link.ts';
 import { brokerNotice } from '../adapters/nats-first-connect.ts';
@@ -242,7 +242,7 @@ function startMicro(nc: NatsLink['nc'], options: DeviceRuntimeOptions, serve: En
 
 /** The mesh machine's `registerDevice` actor: one registerDevice request to the registry (§2.5). */
 function registerActor(run: () => MeshRun, io: MeshIo) {
-  return fromPromise<RegistrationOutput, { attempt: number }>(async ({ input }) => {
+  return fromPromise<RegistrationOutput, { attempt: number }>(async () => {
     const { options, now, registration } = run();
     const link = io.link;
     if (!link) throw new Error('not connected');
@@ -256,12 +256,13 @@ function registerActor(run: () => MeshRun, io: MeshIo) {
       reportRegistryFailure(io.registryNotice, subjects.registry(options.tenant), error);
       throw error;
     }
-    io.registryNotice.recovered('the registry answers; registering', { subject: subjects.registry(options.tenant) });
     const registrationId = registrationIdOf(replyDoc);
     if (!registrationId) {
-      log.warn('registry reply had no registration id', { attempt: input.attempt + 1, reply: replyDoc });
+      // An error answer (-32603 while the registry's store is down) repeats on every attempt: same notice.
+      reportRegistryReply(io.registryNotice, subjects.registry(options.tenant), replyDoc);
       throw new Error('registry reply carried no UUID device_registration_id');
     }
+    io.registryNotice.recovered('the registry answers; registered', { subject: subjects.registry(options.tenant) });
     return { registrationId };
   });
 }
