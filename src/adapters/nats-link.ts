@@ -3,7 +3,9 @@
 // in d2d mode, `discovery.probe`; publishes heartbeats, presence, events and replies; and turns
 // nats.js status events into `nats.*` machine events at this boundary. Publishing never throws:
 // a message over the broker's negotiated max_payload is dropped with a rate-limited warning and
-// counted. Owns the NatsConnection; does not decide what to answer (actors/mesh-entry.ts does).
+// counted. Draining detaches the status listener first: the mesh that drains (or stopped while
+// dialing) hears nothing more from this connection. Owns the NatsConnection; does not decide what
+// to answer (actors/mesh-entry.ts does).
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import { errors, type Msg, type NatsConnection, type Subscription } from '@nats-io/nats-core';
 import { createLogger } from '../logging/logger.ts';
@@ -75,6 +77,8 @@ export class NatsLink {
   readonly nc: NatsConnection;
   readonly #subscriptions: Subscription[] = [];
   #closing = false;
+  /** The owner's status listener; detached (a no-op) once the owner drains the link. */
+  #onStatus: (event: LinkEvent) => void = () => undefined;
   #droppedPublishes = 0;
   readonly #warnDropped = rateLimited(log, 'warn', DROPPED_PUBLISH_WARNING_INTERVAL_MS);
   readonly #warnBrokerError = rateLimited(log, 'warn', FAILURE_REPEAT_INTERVAL_MS);
@@ -123,9 +127,11 @@ export class NatsLink {
       const onProbe = handlers.onProbe;
       this.#subscriptions.push(this.nc.subscribe(subjects.probe, { callback: guard(subjects.probe, () => onProbe()) }));
     }
-    void this.#watchStatus(handlers.onStatus);
+    this.#onStatus = handlers.onStatus;
+    const onStatus = (event: LinkEvent) => this.#onStatus(event);
+    void this.#watchStatus(onStatus);
     void this.nc.closed().then((error) => {
-      handlers.onStatus(error ? { type: 'nats.closed', error: error.message } : { type: 'nats.closed' });
+      onStatus(error ? { type: 'nats.closed', error: error.message } : { type: 'nats.closed' });
     });
   }
 
@@ -222,7 +228,9 @@ export class NatsLink {
     return reply.json();
   }
 
+  /** Detaches the status listener (its owner is stopping: nothing more to tell it), then drains. */
   async drain(): Promise<void> {
+    this.#onStatus = () => undefined;
     if (this.#closing || this.nc.isClosed()) return;
     this.#closing = true;
     try {

@@ -3,10 +3,11 @@
 // the first); a changed daemon target retargets the daemon link to a second emulator; safety state
 // (a tripped interlock) survives both, and each apply is audited; a new signalling port moves the media session to that robot.
 // Mesh and media restart as the root's own children: the old one is gone, the new one is in the same system.
+// A mesh stopped while it dials has its connection drained without telling it: no "sent to stopped actor" warning.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test, vi } from 'vitest';
 import { loadConfig } from '../../src/adapters/config-files.ts';
 import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
 import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
@@ -105,4 +106,23 @@ test('a new signalling port restarts only the media session, which streams from 
   expect(emulator2.media!.sessionCount()).toBe(1);
   expect((await call('capture_video_frame', { encoding: 'thumbnail' })).result.status).toBe('success');
   expect((await status(ncB)).driver_state.interlock_state).toBe('safe');
+});
+
+test('a mesh restarted while it dials drains that connection without sending to the stopped mesh', async () => {
+  const warn = vi.spyOn(console, 'warn');
+  const stderr = vi.spyOn(process.stderr, 'write');
+  try {
+    // To the other broker, then at once back, while the new mesh still dials: stopped mid-dial, its connection drained later.
+    const [away, back, backNc] = driver.config.messagingUrls[0] === a.url ? [b.url, a.url, ncA] : [a.url, b.url, ncB];
+    expect((await driver.reconfigure({ ...driver.config, messagingUrls: [away] })).restarted).toEqual(['mesh']);
+    const dialing = driver.runtime.mesh;
+    expect((await driver.reconfigure({ ...driver.config, messagingUrls: [back] })).restarted).toEqual(['mesh']);
+    await expect.poll(async () => (await status(backNc).catch(() => ({}) as Record<string, any>)).driver_state?.mesh_state, { timeout: 5_000 }).toBe('registered');
+    expect(dialing.getSnapshot().status).toBe('done');
+    const printed = [...warn.mock.calls, ...stderr.mock.calls].map((args) => String(args[0]));
+    expect(printed.filter((line) => line.includes('was sent to stopped actor'))).toEqual([]);
+  } finally {
+    warn.mockRestore();
+    stderr.mockRestore();
+  }
 });
