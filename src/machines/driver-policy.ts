@@ -18,7 +18,7 @@ import {
 import type { ConnectionMachine } from './connection.machine.ts';
 import { deadmanStatus, motionRunning, type DeadmanMachine } from './deadman.machine.ts';
 import { availabilityOf, INITIAL_DRIVER_STATE, type ExecutionState } from './driver-state.ts';
-import type { InterlockMachine } from './interlock.machine.ts';
+import { DAEMON_ERROR_STATE, type InterlockMachine } from './interlock.machine.ts';
 import { mediaStateName, type MediaSessionMachine } from './media-session.machine.ts';
 import { meshStateName, type MeshMachine } from './mesh.machine.ts';
 import { acquireDecision, leaseDecision, leaseHeldError, liveHolder, type LeaseMachine, type LeasePolicy } from './lease.machine.ts';
@@ -80,6 +80,8 @@ export interface GateView {
   readonly approvals: ReadonlyArray<PendingApproval>;
   /** `driver_state.deadman` (deadman.machine.ts `deadmanStatus`). */
   readonly deadman: Record<string, unknown>;
+  /** The `state` of the daemon's last status (the root's observation); null before any. */
+  readonly daemonState: string | null;
 }
 
 function mediaView(media: DriverChildren['media'], audio: AudioSwitches, startedAt: number): MediaView {
@@ -95,7 +97,7 @@ export function powerView(power: DriverChildren['power']): GateView['power'] {
 }
 
 /** Reads every child's snapshot once (`startedAt`: the `since` of a disabled media side). */
-export function gateView(children: DriverChildren, privilegedRpc: PrivilegedRpc, audio: AudioSwitches, startedAt: number, policy: SafetyPolicy, mediaPolicy: MediaPolicyState = initialMediaPolicy()): GateView {
+export function gateView(children: DriverChildren, privilegedRpc: PrivilegedRpc, audio: AudioSwitches, startedAt: number, policy: SafetyPolicy, mediaPolicy: MediaPolicyState = initialMediaPolicy(), daemonState: string | null = null): GateView {
   const c = children.connection.getSnapshot();
   const i = children.interlock.getSnapshot();
   const l = children.lease.getSnapshot().context;
@@ -114,6 +116,7 @@ export function gateView(children: DriverChildren, privilegedRpc: PrivilegedRpc,
     mediaPolicy,
     approvals: children.approvals.getSnapshot().context.pending,
     deadman: deadmanStatus(children.deadman.getSnapshot(), policy.deadman_ms, motionRunning(m.value)),
+    daemonState,
   };
 }
 
@@ -224,6 +227,10 @@ export function refusalOf(view: GateView, event: GatedEvent, nowMs: number): Rpc
   if (event.type === 'rpc.emergency_stop') return null;
   if ((event.type === 'rpc.reset_interlock' || event.type === 'supervisor.reset') && view.interlock.state === 'safe') {
     return new NotAllowedInState({ message: 'the interlock is already safe', function: fn, state: { interlock_state: 'safe' } });
+  }
+  // While the daemon still reports an error, its next status (1 Hz) trips again: motion would be let through meanwhile.
+  if ((event.type === 'rpc.reset_interlock' || event.type === 'supervisor.reset') && view.daemonState === DAEMON_ERROR_STATE) {
+    return new NotAllowedInState({ message: `the daemon still reports state "${DAEMON_ERROR_STATE}": reset once it reports another state (clear the cause, or restart the daemon)`, function: fn, state: { interlock_state: view.interlock.state, daemon_state: DAEMON_ERROR_STATE } });
   }
   if (event.type === 'rpc.reset_interlock' || event.type === 'supervisor.reset') return null;
   const needsRobot = event.type === 'rpc.motion' || event.type === 'rpc.set_motor_mode';

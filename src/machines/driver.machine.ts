@@ -142,7 +142,13 @@ const TRIPPING_STOPS: ReadonlySet<string> = new Set(['rpc.emergency_stop', 'supe
 
 /** The gate's view of a root snapshot (children read at this moment). */
 export function viewOf(context: DriverContext): GateView {
-  return gateView(context.children, context.privilegedRpc, context.audio, context.startedAt, context.policy, context.mediaPolicy);
+  return gateView(context.children, context.privilegedRpc, context.audio, context.startedAt, context.policy, context.mediaPolicy, daemonStateOf(context.daemonStatus));
+}
+
+/** The `state` of the daemon status the root observed last; null before any (or without one). */
+function daemonStateOf(observed: DriverContext['daemonStatus']): string | null {
+  const state = (observed?.value as { state?: unknown } | null | undefined)?.state;
+  return typeof state === 'string' ? state : null;
 }
 
 /** The typed refusal the gate reports, from the same function as the guard. */

@@ -13,6 +13,8 @@ afterEach(async () => {
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The daemon reports its state at 1 Hz: within this the driver has heard the next report. */
+const NEXT_DAEMON_STATUS_MS = 1_500;
 
 /** Waits up to `timeoutMs` for `check`; never throws, so the soft assertions after it all report. */
 async function settle(check: () => boolean, timeoutMs = 2_000): Promise<void> {
@@ -123,3 +125,21 @@ test('supervisor subject: trip, reset_interlock and revoke_lease are recorded wi
   expect((await s.status()).command_owner).toBeNull();
   await expectOneTrail(s);
 });
+
+test('a daemon error trips the interlock; reset_interlock is refused while the daemon still reports it, accepted once it clears', async () => {
+  const s = await scene('after-daemon-error');
+  const emulator = s.driver.emulator!;
+  await step(s, 'daemon error', async () => (emulator.setFault({ kind: 'daemon-error', error: 'motor 11 overload' }), { jsonrpc: '2.0', id: 'fault', result: null }), [
+    { kind: 'interlock_tripped', source: 'daemon', state: { interlock: 'tripped' } },
+  ]);
+  // Before 2026-12-06 the reset was accepted, and motion let through until the next 1 Hz status tripped it again.
+  const early = await s.supervise('reset_interlock', { reason: 'try', owner: 'safety-officer' });
+  expect(early.error?.data).toMatchObject({ _tag: 'NotAllowedInState', state: { daemon_state: 'error' } });
+  expect((await s.status()).interlock_state).toBe('tripped');
+  emulator.setFault({ kind: 'none' });
+  await sleep(NEXT_DAEMON_STATUS_MS);
+  const reset = await step(s, 'reset once the daemon recovered', () => s.supervise('reset_interlock', { reason: 'motor replaced', owner: 'safety-officer' }), [
+    { kind: 'interlock_reset', owner: 'safety-officer', state: { interlock: 'safe' } },
+  ]);
+  expect(reset.result).toMatchObject({ status: 'safe' });
+}, 30_000);

@@ -31,6 +31,7 @@ type WorldEvent =
   | { type: 'W.link_stop' }
   | { type: 'W.mode'; mode: 'enabled' | 'disabled' | 'gravity_compensation' }
   | { type: 'W.daemon_error' }
+  | { type: 'W.daemon_ok' }
   | { type: 'W.supervisor_reset' }
   | { type: 'W.acquire_alice' }
   | { type: 'W.revoke' }
@@ -43,7 +44,7 @@ const modeTransitions = Object.fromEntries(
   (['enabled', 'disabled', 'gravity_compensation'] as const).map((mode) => [`to_${mode}`, { guard: ({ event }: { event: WorldEvent }) => event.type === 'W.mode' && event.mode === mode, target: `.${POWER_OF_MODE[mode]}` }]),
 );
 
-/** Written from the brief: the daemon link (link.start probes and connects; a loss backs off; link.stop disconnects), power from the motor mode, the interlock tripped by a daemon error and reset by the supervisor, the lease taken by alice and revoked. */
+/** Written from the brief: the daemon link (link.start probes and connects; a loss backs off; link.stop disconnects), power from the motor mode, the daemon's reported state (error, or back to running), the interlock tripped by a daemon error and reset by the supervisor only while the daemon no longer reports an error, the lease taken by alice and revoked. */
 const worldMachine = createMachine({
   types: {} as { events: WorldEvent },
   id: 'world',
@@ -62,9 +63,13 @@ const worldMachine = createMachine({
       on: { 'W.mode': Object.values(modeTransitions) },
       states: { unknown: {}, asleep: {}, awake: {}, compliant: {} },
     },
+    daemon: {
+      initial: 'ok',
+      states: { ok: { on: { 'W.daemon_error': 'error' } }, error: { on: { 'W.daemon_ok': 'ok' } } },
+    },
     interlock: {
       initial: 'safe',
-      states: { safe: { on: { 'W.daemon_error': 'tripped' } }, tripped: { on: { 'W.supervisor_reset': 'safe' } } },
+      states: { safe: { on: { 'W.daemon_error': 'tripped' } }, tripped: { on: { 'W.supervisor_reset': { guard: stateIn({ daemon: 'ok' }), target: 'safe' } } } },
     },
     lease: {
       initial: 'free',
@@ -81,7 +86,7 @@ const worldMachine = createMachine({
   },
 });
 
-type World = { link: 'disconnected' | 'connected' | 'backoff'; power: 'unknown' | 'asleep' | 'awake' | 'compliant'; interlock: 'safe' | 'tripped'; lease: 'free' | 'alice'; motion: 'idle' | 'stopping' };
+type World = { link: 'disconnected' | 'connected' | 'backoff'; power: 'unknown' | 'asleep' | 'awake' | 'compliant'; daemon: 'ok' | 'error'; interlock: 'safe' | 'tripped'; lease: 'free' | 'alice'; motion: 'idle' | 'stopping' };
 
 const WORLD_EVENTS: WorldEvent[] = [
   { type: 'W.link_start' },
@@ -91,6 +96,7 @@ const WORLD_EVENTS: WorldEvent[] = [
   { type: 'W.mode', mode: 'disabled' },
   { type: 'W.mode', mode: 'gravity_compensation' },
   { type: 'W.daemon_error' },
+  { type: 'W.daemon_ok' },
   { type: 'W.supervisor_reset' },
   { type: 'W.acquire_alice' },
   { type: 'W.revoke' },
@@ -111,6 +117,8 @@ function reportsFor(e: WorldEvent): Ev[] {
       return [{ type: 'daemon.motor_mode', mode: e.mode }];
     case 'W.daemon_error':
       return [{ type: 'daemon.status', status: { state: 'error' }, daemonState: 'error', error: 'motor 11 overload', motorMode: null, at: START_MS }];
+    case 'W.daemon_ok':
+      return [{ type: 'daemon.status', status: { state: 'running' }, daemonState: 'running', error: null, motorMode: null, at: START_MS }];
     case 'W.supervisor_reset':
       return [{ type: 'supervisor.reset', requestId: 'w-reset', reason: 'supervisor clears', owner: 'sup' }];
     case 'W.acquire_alice':
@@ -180,11 +188,12 @@ function oracleRefusal(w: World, cfg: Config, e: Ev): string | null {
       return null;
     case 'rpc.emergency_stop':
       return cfg.privilegedRpc === 'allowed' ? null : 'NotAllowedInState';
+    // A reset needs a trip to clear, and a daemon that no longer reports an error (else it trips again within a second).
     case 'rpc.reset_interlock':
       if (cfg.privilegedRpc !== 'allowed') return 'NotAllowedInState';
-      return w.interlock === 'safe' ? 'NotAllowedInState' : null;
+      return w.interlock === 'safe' || w.daemon === 'error' ? 'NotAllowedInState' : null;
     case 'supervisor.reset':
-      return w.interlock === 'safe' ? 'NotAllowedInState' : null;
+      return w.interlock === 'safe' || w.daemon === 'error' ? 'NotAllowedInState' : null;
     case 'rpc.acquire_lease':
       return holder !== null && holder !== e.owner ? 'LeaseHeld' : null;
     case 'rpc.release_lease':
@@ -246,9 +255,11 @@ type Sut = ReturnType<typeof createSut>;
 function worldOf(sut: Sut): World {
   const c = sut.actor.getSnapshot().context.children;
   const holder = c.lease.getSnapshot().context.owner;
+  const daemonState = (sut.actor.getSnapshot().context.daemonStatus?.value as { state?: string } | undefined)?.state;
   return {
     link: String(c.connection.getSnapshot().value) as World['link'],
     power: String(c.power.getSnapshot().value) as World['power'],
+    daemon: daemonState === 'error' ? 'error' : 'ok',
     interlock: c.interlock.getSnapshot().value as World['interlock'],
     lease: holder === null ? 'free' : (holder as 'alice'),
     motion: c.motion.getSnapshot().value === 'stopping' ? 'stopping' : 'idle',
