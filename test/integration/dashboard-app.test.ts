@@ -28,13 +28,15 @@ class ReachyMiniApp(ABC):
         self.stop_event.set()
 `;
 
+// The SIGTERM handler goes in before "ready" is printed: the launcher may signal as soon as it reads
+// the lines (before 2026-12-06 a loaded CI box once delivered SIGTERM before the handler existed).
 const STUB_DRIVER = `
-console.log('ready pid=' + process.pid + ' args=' + process.argv.slice(2).join(' '));
-console.error('a line on stderr');
 process.on('SIGTERM', () => {
   if (process.env.STUB_IGNORE_TERM) { console.log('ignoring SIGTERM'); return; }
   console.log('got SIGTERM, stopping'); process.exit(0);
 });
+console.log('ready pid=' + process.pid + ' args=' + process.argv.slice(2).join(' '));
+console.error('a line on stderr');
 setInterval(() => {}, 1000);
 `;
 
