@@ -365,7 +365,8 @@ function refused(started: RobotRuntime, error: DuplicateDeviceId | StopUnconfirm
  * brokers, our own mesh could answer through a shared cluster, so it is drained first (`meshStopped`:
  * the caller respawns it, with the old options when the apply is refused).
  */
-async function duplicateCheck(next: DriverConfig, { held, meshRuntime }: Applying): Promise<{ readonly duplicate: DuplicateDeviceId | undefined; readonly meshStopped: boolean }> {
+async function duplicateCheck(next: DriverConfig, applying: Applying): Promise<{ readonly duplicate: DuplicateDeviceId | undefined; readonly meshStopped: boolean }> {
+  const { held, meshRuntime } = applying;
   const current = held.config;
   const sameIdentity = next.deviceId === current.deviceId && next.tenant === current.tenant;
   if (sameIdentity && sameList(next.messagingUrls, current.messagingUrls)) return { duplicate: undefined, meshStopped: false };
@@ -375,6 +376,8 @@ async function duplicateCheck(next: DriverConfig, { held, meshRuntime }: Applyin
     return { duplicate: undefined, meshStopped: sameIdentity };
   } catch (error) {
     if (error instanceof DuplicateDeviceId) return { duplicate: error, meshStopped: sameIdentity };
+    // Anything else (the probe says it never throws): the mesh goes back as it was before it is said.
+    if (sameIdentity) applying.respawnMesh(current, held.servers);
     throw error;
   }
 }

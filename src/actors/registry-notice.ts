@@ -9,6 +9,7 @@ import type { FailureNotice } from '../logging/failure-notice.ts';
 import { causeOf, describeCause } from '../adapters/network-cause.ts';
 import { REGISTER_BACKOFF_BASE_MS, REGISTER_BACKOFF_MAX_MS } from '../machines/mesh.machine.ts';
 import { excerpt } from '../logging/excerpt.ts';
+import { rpcErrorOf } from '../protocol/json-rpc.ts';
 
 const D2D_ADVICE = 'start the Device Connect registry for this tenant, or run the driver with --discovery-mode d2d (presence on the mesh, no registry needed)';
 const REGISTRY_ERROR_ADVICE = 'the registry runs but cannot register devices (its store, e.g. etcd, down?): check the registry\'s log';
@@ -23,15 +24,6 @@ export function reportRegistryFailure(notice: FailureNotice, subject: string, er
         ? `the registry did not answer on ${subject} in time`
         : `registration on ${subject} failed: ${describeCause(cause)}`;
   notice.failed(cause, `${what}; ${CADENCE} — ${D2D_ADVICE}`, { subject, cause, code, error: detail });
-}
-
-/** The JSON-RPC error of a reply (§2.3), when it carries one. */
-function rpcErrorOf(reply: unknown): { readonly code: number; readonly message: string } | undefined {
-  if (typeof reply !== 'object' || reply === null) return undefined;
-  const error = (reply as { error?: unknown }).error;
-  if (typeof error !== 'object' || error === null) return undefined;
-  const { code, message } = error as { code?: unknown; message?: unknown };
-  return typeof code === 'number' ? { code, message: typeof message === 'string' ? message : '' } : undefined;
 }
 
 /** The registry answered, but not with a registration id: its error (by code) or an unusable reply. */

@@ -62,7 +62,7 @@ export function callerRecord(id: string | null, callersVerified: boolean, verifi
 
 export function startSafetyTrail(root: Actor<DriverMachine>, audit: AuditLog, emitSafetyEvent: (payload: Record<string, unknown>) => void, callersVerified = false): SafetyTrail {
   const record = (kind: string, reason: string, fn: string | null, owner: string | null, extra: Record<string, unknown> = {}, override: Record<string, unknown> = {}) => {
-    const state = { ...safetyState(viewOf(root.getSnapshot().context), Date.now()), ...override };
+    const state = { ...safetyState(viewOf(root.getSnapshot().context)), ...override };
     const entry = { kind, reason, function: fn, owner, caller: callerRecord(owner, callersVerified), state, ts: isoSeconds(Date.now()), ...extra };
     emitSafetyEvent(audit.append(entry));
   };

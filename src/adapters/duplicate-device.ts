@@ -13,6 +13,8 @@ import type { Msg } from '@nats-io/nats-core';
 import * as Data from 'effect/Data';
 import { createLogger } from '../logging/logger.ts';
 import { excerpt } from '../logging/excerpt.ts';
+import { isRecord } from '../protocol/json-object.ts';
+import { rpcErrorOf } from '../protocol/json-rpc.ts';
 import { subjects } from '../protocol/subjects.ts';
 
 const log = createLogger('mesh');
@@ -51,11 +53,9 @@ export type ProbeResult =
  * call still serves the subject). A PubAck, a JetStream error or text from anything else is not.
  */
 export function isDeviceAnswer(reply: unknown, probeId: string, deviceId: string): boolean {
-  if (typeof reply !== 'object' || reply === null || Array.isArray(reply)) return false;
-  const doc = reply as { jsonrpc?: unknown; id?: unknown; result?: unknown; error?: unknown };
-  if (doc.jsonrpc !== '2.0' || doc.id !== probeId) return false;
-  if (typeof doc.error === 'object' && doc.error !== null && typeof (doc.error as { code?: unknown }).code === 'number') return true;
-  return typeof doc.result === 'object' && doc.result !== null && (doc.result as { device_id?: unknown }).device_id === deviceId;
+  if (!isRecord(reply) || reply['jsonrpc'] !== '2.0' || reply['id'] !== probeId) return false;
+  if (rpcErrorOf(reply)) return true;
+  return isRecord(reply['result']) && reply['result']['device_id'] === deviceId;
 }
 
 /** A reply's JSON, or its text when it is not JSON. */

@@ -110,7 +110,7 @@ export interface SaveOptions {
 
 /** Writes every artifact of a scan into `dir` (created owner-only if missing); the manifest is written last, with what was written. */
 export async function saveScanArtifacts(scan: PanoramaScanResult, dir: string, options: SaveOptions = {}): Promise<SavedArtifacts> {
-  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  makePrivateDir(dir);
   const paths: Record<string, string> = {};
   for (const frame of scan.frames) {
     if (!frame.jpeg) continue;

@@ -8,6 +8,7 @@
 // approval stage (src/actors/approval-stage.ts) builds the requests and waits; no I/O here.
 import { and, enqueueActions, setup } from 'xstate';
 import { ApprovalNotFound } from '../errors.ts';
+import { monotonicMs } from '../monotonic-clock.ts';
 
 export interface PendingApproval {
   readonly approvalId: string;
@@ -24,7 +25,7 @@ export interface PendingApproval {
   /** Epoch ms, for display and the audit trail. */
   readonly requestedAt: number;
   readonly expiresAt: number;
-  /** `approvalsClock()` ms when it times out: the timer and the time left read this. */
+  /** `monotonicMs()` when it times out (a wall-clock step neither times it out nor keeps it): the timer and the time left read this. */
   readonly deadline: number;
 }
 
@@ -72,11 +73,6 @@ export type ApprovalsToParent =
 
 /** Wall-clock ms for what people read; never for timing. */
 const nowMs = () => Date.now();
-/**
- * The timeouts' clock: monotonic, so a wall-clock step (NTP sync on a robot without a real-time
- * clock) neither times every request out at once nor keeps one listed for hours.
- */
-export const approvalsClock = (): number => performance.now();
 
 /** Spawned by the root it always has one; the graph walker (model tests) runs it parentless. */
 function hasParent(self: unknown): boolean {
@@ -89,7 +85,7 @@ function isoMs(ms: number): string {
 
 /** A pending request as the supervisor, `get_status` and the mesh see it. */
 export function approvalView(p: PendingApproval): Record<string, unknown> {
-  return { approval_id: p.approvalId, function: p.function, params: p.params, owner: p.owner, caller: p.caller, requested_at: isoMs(p.requestedAt), expires_at: isoMs(p.expiresAt), expires_in_s: Math.max(0, Math.round(p.deadline - approvalsClock())) / 1000 };
+  return { approval_id: p.approvalId, function: p.function, params: p.params, owner: p.owner, caller: p.caller, requested_at: isoMs(p.requestedAt), expires_at: isoMs(p.expiresAt), expires_in_s: Math.max(0, Math.round(p.deadline - monotonicMs())) / 1000 };
 }
 
 /** The request the armed timer is for: the earliest expiry (the first requested among equals). */
@@ -112,7 +108,7 @@ export const approvalsMachine = setup({
       const { type: _type, ...request } = event as Extract<ApprovalsEvent, { type: 'approval.request' }>;
       const at = nowMs();
       const timeoutMs = Math.round(request.timeoutS * 1000);
-      const approval: PendingApproval = { ...request, requestedAt: at, expiresAt: at + timeoutMs, deadline: approvalsClock() + timeoutMs };
+      const approval: PendingApproval = { ...request, requestedAt: at, expiresAt: at + timeoutMs, deadline: monotonicMs() + timeoutMs };
       enqueue.assign({ pending: [...context.pending, approval] });
       if (hasParent(self)) enqueue.sendParent({ type: 'approvals.requested', approval });
     }),
@@ -128,7 +124,7 @@ export const approvalsMachine = setup({
     refuseFull: enqueueActions(({ context, event, self, enqueue }) => {
       const { type: _type, ...request } = event as Extract<ApprovalsEvent, { type: 'approval.request' }>;
       const at = nowMs();
-      const approval: PendingApproval = { ...request, requestedAt: at, expiresAt: at, deadline: approvalsClock() };
+      const approval: PendingApproval = { ...request, requestedAt: at, expiresAt: at, deadline: monotonicMs() };
       if (hasParent(self)) enqueue.sendParent({ type: 'approvals.decided', approval, decision: 'denied', by: 'driver', reason: `${context.maxPending} calls are already waiting for approval`, at });
     }),
     answerUnknown: enqueueActions(({ event, self, enqueue }) => {
@@ -151,7 +147,7 @@ export const approvalsMachine = setup({
     expire: enqueueActions(({ context, self, enqueue }) => {
       const first = earliest(context.pending);
       const at = nowMs();
-      const clock = approvalsClock();
+      const clock = monotonicMs();
       const due = context.pending.filter((p) => p === first || p.deadline <= clock);
       enqueue.assign({ pending: context.pending.filter((p) => !due.includes(p)) });
       for (const approval of due) if (hasParent(self)) enqueue.sendParent({ type: 'approvals.decided', approval, decision: 'timeout', by: 'timeout', reason: `not decided within ${approval.timeoutS} s`, at });
@@ -165,7 +161,7 @@ export const approvalsMachine = setup({
   },
   delays: {
     /** Until the earliest pending request expires (0 when it is already due: event-loop lag). */
-    approvalExpiry: ({ context }) => Math.max(0, (earliest(context.pending)?.deadline ?? approvalsClock()) - approvalsClock()),
+    approvalExpiry: ({ context }) => Math.max(0, (earliest(context.pending)?.deadline ?? monotonicMs()) - monotonicMs()),
   },
 }).createMachine({
   id: 'approvals',

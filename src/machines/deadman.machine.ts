@@ -7,6 +7,7 @@
 // answers `deadman.stopped`. Owns the commander, last heard, stream flag, last stop; it never reads
 // the motion child (the root does, at expiry and for status) and does no I/O.
 import { assign, enqueueActions, setup, type ActorRefFrom } from 'xstate';
+import { monotonicMs } from '../monotonic-clock.ts';
 
 export interface DeadmanInput {
   /** The policy's `deadman_ms` at start (null = off). */
@@ -64,7 +65,6 @@ export function isStreamCommand(command: Record<string, unknown>): boolean {
 }
 
 const nowMs = () => Date.now();
-const monoNow = () => performance.now();
 
 /**
  * Whether the commander has been silent for the whole dead-man time. Asked when the deadline's timer
@@ -96,17 +96,17 @@ export const deadmanMachine = setup({
     input: {} as DeadmanInput,
   },
   actions: {
-    heard: assign(() => ({ heardAt: nowMs(), heardMono: monoNow() })),
+    heard: assign(() => ({ heardAt: nowMs(), heardMono: monotonicMs() })),
     arm: assign(({ event }) => {
       const e = event as { commander: string; stream?: boolean };
-      return { commander: e.commander, heardAt: nowMs(), heardMono: monoNow(), stream: e.stream ?? false };
+      return { commander: e.commander, heardAt: nowMs(), heardMono: monotonicMs(), stream: e.stream ?? false };
     }),
     setMs: assign(({ event }) => ({ ms: (event as Extract<DeadmanEvent, { type: 'deadman.policy' }>).ms })),
     /** The deadline passed: the root decides (motion may have ended meanwhile) and answers `deadman.stopped`. */
     expire: enqueueActions(({ context, self, enqueue }) => {
       // No parent when the machine is walked alone (model tests' graph traversal).
       if (context.commander === null || context.ms === null || !(self as { _parent?: unknown })._parent) return;
-      const expired: DeadmanExpired = { type: 'deadman.expired', commander: context.commander, silentMs: monoNow() - context.heardMono, ms: context.ms, stream: context.stream };
+      const expired: DeadmanExpired = { type: 'deadman.expired', commander: context.commander, silentMs: monotonicMs() - context.heardMono, ms: context.ms, stream: context.stream };
       enqueue.sendParent(expired);
     }),
     recordStop: assign(({ event }) => ({ lastStopAt: nowMs(), lastStopReason: (event as Extract<DeadmanEvent, { type: 'deadman.stopped' }>).reason })),
@@ -114,7 +114,7 @@ export const deadmanMachine = setup({
   guards: {
     enabled: ({ context }) => context.ms !== null,
     /** The deadline's timer fired once the time has really passed (else it is set again for the rest). */
-    silentLongEnough: ({ context }) => silentForDeadmanTime(context, monoNow()),
+    silentLongEnough: ({ context }) => silentForDeadmanTime(context, monotonicMs()),
     fromCommander: ({ context, event }) => event.type === 'caller.heard' && deadmanListensTo({ value: 'armed', context }, event.who),
     turnedOff: ({ event }) => event.type === 'deadman.policy' && event.ms === null,
     /** Turned on (or changed) while motion runs: armed from now, for the motion's owner. */
@@ -122,7 +122,7 @@ export const deadmanMachine = setup({
   },
   delays: {
     /** The commander's deadline: last heard + the dead-man time (0 when already past). */
-    deadmanDue: ({ context }) => Math.max(0, context.heardMono + (context.ms ?? 0) - monoNow()),
+    deadmanDue: ({ context }) => Math.max(0, context.heardMono + (context.ms ?? 0) - monotonicMs()),
   },
 }).createMachine({
   id: 'deadman',

@@ -67,7 +67,7 @@ export interface GateView {
   readonly connection: { readonly state: string; readonly lastError: string | null; readonly since: number };
   readonly power: { readonly state: string; readonly motorMode: string | null; readonly since: number };
   readonly interlock: { readonly state: 'safe' | 'tripped'; readonly reason: string | null; readonly source: string | null; readonly owner: string | null; readonly since: number };
-  /** `expiresAt` (epoch ms) is for display; `deadline` (lease.machine.ts `leaseClock`) decides. */
+  /** `expiresAt` (epoch ms) is for display; `deadline` (src/monotonic-clock.ts) decides. */
   readonly lease: { readonly owner: string | null; readonly expiresAt: number; readonly deadline: number; readonly policy: LeasePolicy };
   readonly motion: { readonly state: ExecutionState; readonly since: number; readonly lastError: string; readonly lastCommander: string | null; readonly target: Record<string, unknown>; readonly kind: string | null };
   readonly media: MediaView;
@@ -211,7 +211,7 @@ function leaseRefusal(view: GateView, event: GatedEvent, caller: string, fn: str
  * THE gate decision: null when `event` may run now, else the typed error explaining the refusal,
  * most fundamental reason first. The root machine's guard and the gate's explanation both call it.
  */
-export function refusalOf(view: GateView, event: GatedEvent, nowMs: number): RpcFailure | null {
+export function refusalOf(view: GateView, event: GatedEvent): RpcFailure | null {
   const fn = 'function' in event ? event.function : event.type.replace(/^(rpc|supervisor)\./, '');
   if (event.type === 'rpc.media') return mediaPolicyRefusal(view.mediaPolicy, event.function) ?? mediaRefusal(view, event);
   if (event.type === 'supervisor.set_media_enabled') {
@@ -230,7 +230,7 @@ export function refusalOf(view: GateView, event: GatedEvent, nowMs: number): Rpc
   }
   // While the daemon still reports an error, its next status (1 Hz) trips again: motion would be let through meanwhile.
   if ((event.type === 'rpc.reset_interlock' || event.type === 'supervisor.reset') && view.daemonState === DAEMON_ERROR_STATE) {
-    return new NotAllowedInState({ message: `the daemon still reports state "${DAEMON_ERROR_STATE}": reset once it reports another state (clear the cause, or restart the daemon)`, function: fn, state: { interlock_state: view.interlock.state, daemon_state: DAEMON_ERROR_STATE } });
+    return new NotAllowedInState({ message: `the daemon's last reported state is "${DAEMON_ERROR_STATE}": reset once it reports another state (clear the cause, or restart the daemon)`, function: fn, state: { interlock_state: view.interlock.state, daemon_state: DAEMON_ERROR_STATE } });
   }
   if (event.type === 'rpc.reset_interlock' || event.type === 'supervisor.reset') return null;
   const needsRobot = event.type === 'rpc.motion' || event.type === 'rpc.set_motor_mode';
@@ -289,7 +289,7 @@ function mediaFields(media: MediaView): Record<string, unknown> {
 
 /** `get_status` result: the daemon block and the reference `driver_state` plus our additions, all derived. */
 export function statusResult(view: GateView, seen: Observations, nowMs: number): Record<string, unknown> {
-  return { daemon: daemonBlock(view.connection, seen.daemonStatus, nowMs), driver_state: driverStateBlock(view, seen, nowMs) };
+  return { daemon: daemonBlock(view.connection, seen.daemonStatus, nowMs), driver_state: driverStateBlock(view, seen) };
 }
 
 /** The daemon block of get_status without its age: what stays the same between two daemon statuses. */
@@ -324,7 +324,7 @@ export function daemonBlock(connection: GateView['connection'], daemonStatus: Ob
  * `driver_state` of get_status. Depends on the time only through the lease holder (`liveHolder`)
  * and the pending approvals' time left (src/machines/status-memo.ts keys on both).
  */
-export function driverStateBlock(view: GateView, seen: Observations, nowMs: number): Record<string, unknown> {
+export function driverStateBlock(view: GateView, seen: Observations): Record<string, unknown> {
   const holder = liveHolder(view.lease);
   const audio = seen.detectors.lastAudioEvent;
   const motion = seen.detectors.lastMotionEvent;
@@ -368,6 +368,6 @@ export function driverStateBlock(view: GateView, seen: Observations, nowMs: numb
 }
 
 /** The state block of every audit record and `safety_event`: the state AFTER the change. */
-export function safetyState(view: GateView, nowMs: number): Record<string, unknown> {
+export function safetyState(view: GateView): Record<string, unknown> {
   return { interlock: view.interlock.state, power: view.power.state, connection: view.connection.state, execution: view.motion.state, lease_owner: liveHolder(view.lease) };
 }

@@ -154,7 +154,7 @@ function daemonStateOf(observed: DriverContext['daemonStatus']): string | null {
 /** The typed refusal the gate reports, from the same function as the guard. */
 export function explainRefusal(snapshot: unknown, event: { type: string }): RpcFailure | undefined {
   const context = (snapshot as { context: DriverContext }).context;
-  return refusalOf(viewOf(context), event as GatedEvent, now()) ?? undefined;
+  return refusalOf(viewOf(context), event as GatedEvent) ?? undefined;
 }
 
 /**
@@ -389,7 +389,7 @@ export const driverMachine = setup({
     /** The dead-man finds motion running, or a stream still on. */
     deadmanMayStop: ({ context, event }) => deadmanMayStop(event as DeadmanExpired, context.children.motion.getSnapshot().value),
     /** THE safety gate: the same function explains every refusal. */
-    allowed: ({ context, event }) => refusalOf(viewOf(context), event as GatedEvent, now()) === null,
+    allowed: ({ context, event }) => refusalOf(viewOf(context), event as GatedEvent) === null,
     /** wake_up on an awake robot / goto_sleep on an asleep one: nothing to do (no daemon call). */
     alreadyThere: ({ context, event }) => {
       if (event.type !== 'rpc.motion') return false;

@@ -1,14 +1,14 @@
-// The motion lease (reference-driver.md §2.2 "lease" column, §4 `command_owner`/`lease_expires_at`,
-// §12 "Enforce leases"): who may command motion — the ONE truth about it. free ⇄ held with an owner
-// and an expiry armed from the named `leaseTtl` delay; acquire/renew/release by the holder, revoke
-// (privileged: the root decides who may send it), expiry by its own timer — or, when the event loop
-// lagged past the expiry before the timer fired, by the next acquire (expired, then acquired).
-// Decisions run on a monotonic clock (`leaseClock`), epoch times are for display. Requests with a
-// `requestId` are answered to the parent (`lease.answer`); every change is emitted as
-// `lease.changed` carrying the holder AFTER it. Owns the states, TTL bounds and the rules
-// `leaseDecision`/`acquireDecision` the root's gate also uses; no I/O, owners are caller-asserted.
+// The motion lease (reference-driver.md §2.2, §4 `command_owner`/`lease_expires_at`, §12 "Enforce
+// leases"): who may command motion — the ONE truth about it. free ⇄ held with an owner and an expiry
+// armed from the named `leaseTtl` delay; acquire/renew/release by the holder, revoke (privileged: the
+// root decides who may send it), expiry by its timer — or, after event-loop lag, by the next acquire
+// or the holder's renewal (expired, then acquired). Decided on the monotonic clock; epoch times are
+// for display. Requests with a `requestId` are answered (`lease.answer`); every change is emitted as
+// `lease.changed` with the holder AFTER it. Owns the states, TTL bounds and the rules
+// `leaseDecision`/`acquireDecision` the gate also uses; no I/O, owners are caller-asserted.
 import { and, assign, emit, enqueueActions, not, setup } from 'xstate';
 import { LeaseHeld, NotAllowedInState } from '../errors.ts';
+import { monotonicMs } from '../monotonic-clock.ts';
 
 /** The reference arms every lease for a fixed 5.0 s (§4); the product default stays the same. */
 export const DEFAULT_LEASE_TTL_S = 5;
@@ -36,7 +36,7 @@ export interface LeaseContext {
   readonly owner: string | null;
   /** Epoch ms, for display and the audit trail only; 0 when free. */
   readonly expiresAt: number;
-  /** `leaseClock()` ms when the lease lapses: every decision reads this; 0 when free. */
+  /** `monotonicMs()` ms when the lease lapses: every decision reads this; 0 when free. */
   readonly deadline: number;
   /** TTL of the current lease (re-armed by every renewal); the default TTL when free. */
   readonly ttlMs: number;
@@ -90,12 +90,6 @@ export function defaultLeaseTtlMs(defaultTtlS: number): number {
   return Math.round(s * 1000);
 }
 
-/**
- * The lease's clock: monotonic, so a wall-clock step (a robot without a real-time clock steps at NTP
- * sync) neither ends every lease at once nor stretches one for hours. Read by the rules themselves,
- * so no caller can hand them the wall clock.
- */
-export const leaseClock = (): number => performance.now();
 
 interface LeaseView {
   readonly owner: string | null;
@@ -105,7 +99,7 @@ interface LeaseView {
 
 /** Whether the lease is held by someone now (an expiry that passed counts even before its timer fired). */
 export function liveHolder(lease: LeaseView): string | null {
-  return lease.owner !== null && lease.deadline > leaseClock() ? lease.owner : null;
+  return lease.owner !== null && lease.deadline > monotonicMs() ? lease.owner : null;
 }
 
 /**
@@ -127,7 +121,7 @@ export function acquireDecision(lease: LeaseView, caller: string): LeaseDecision
 }
 
 function secondsLeft(lease: LeaseView): number {
-  return Math.max(0, Math.round(lease.deadline - leaseClock())) / 1000;
+  return Math.max(0, Math.round(lease.deadline - monotonicMs())) / 1000;
 }
 
 /** The typed refusal of a lease decision. */
@@ -153,9 +147,9 @@ export const leaseMachine = setup({
     grant: assign(({ context }, params: { owner: string; ttlS: number | undefined }) => {
       const now = nowMs();
       const ttlMs = params.ttlS === undefined ? context.defaultTtlMs : Math.round(params.ttlS * 1000);
-      return { owner: params.owner, ttlMs, expiresAt: now + ttlMs, deadline: leaseClock() + ttlMs, grantedAt: context.owner === params.owner ? context.grantedAt : now };
+      return { owner: params.owner, ttlMs, expiresAt: now + ttlMs, deadline: monotonicMs() + ttlMs, grantedAt: context.owner === params.owner ? context.grantedAt : now };
     }),
-    extend: assign(({ context }) => ({ expiresAt: nowMs() + context.ttlMs, deadline: leaseClock() + context.ttlMs })),
+    extend: assign(({ context }) => ({ expiresAt: nowMs() + context.ttlMs, deadline: monotonicMs() + context.ttlMs })),
     announceHeld: emit(({ context }, params: { reason: 'acquired' | 'renewed' }) => ({
       type: 'lease.changed' as const,
       state: 'held' as const,
@@ -199,10 +193,10 @@ export const leaseMachine = setup({
     validAcquire: ({ event }) => event.type === 'lease.acquire' && isValidLeaseOwner(event.owner) && (event.ttlS === undefined || isValidLeaseTtlS(event.ttlS)),
     isHolder: ({ context, event }) => 'owner' in event && context.owner !== null && event.owner === context.owner,
     /** The expiry passed but the timer has not fired yet (event-loop lag). */
-    lapsed: ({ context }) => context.deadline <= leaseClock(),
+    lapsed: ({ context }) => context.deadline <= monotonicMs(),
   },
   delays: {
-    leaseTtl: ({ context }) => Math.max(0, context.deadline - leaseClock()),
+    leaseTtl: ({ context }) => Math.max(0, context.deadline - monotonicMs()),
   },
 }).createMachine({
   id: 'lease',

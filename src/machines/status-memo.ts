@@ -53,14 +53,14 @@ function sameInputs(a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>): boole
   return a.length === b.length;
 }
 
-function stateBlock(memo: Memos, sources: StatusSources, s: Snapshots, view: () => GateView, nowMs: number): { block: Record<string, unknown>; json: string } {
+function stateBlock(memo: Memos, sources: StatusSources, s: Snapshots, view: () => GateView): { block: Record<string, unknown>; json: string } {
   if (s.approvals.context.pending.length > 0) {
-    const block = driverStateBlock(view(), sources, nowMs);
+    const block = driverStateBlock(view(), sources);
     return { block, json: JSON.stringify(block) };
   }
   const inputs = stateInputs(sources, s, liveHolder(s.lease.context));
   if (memo.state && sameInputs(memo.state.inputs, inputs)) return memo.state;
-  const block = Object.freeze(driverStateBlock(view(), sources, nowMs));
+  const block = Object.freeze(driverStateBlock(view(), sources));
   memo.state = { inputs, block, json: JSON.stringify(block) };
   return memo.state;
 }
@@ -110,7 +110,7 @@ export function memoisedStatus(sources: StatusSources, view: () => GateView, now
   const once = () => (seen ??= view());
   const snapshots = snapshotsOf(sources.children);
   const daemon = daemonPart(memo, sources, snapshots.connection, once, nowMs);
-  const state = stateBlock(memo, sources, snapshots, once, nowMs);
+  const state = stateBlock(memo, sources, snapshots, once);
   const result = { daemon: daemon.block, driver_state: state.block };
   presetResultJson(result, `{"daemon":${daemon.json},"driver_state":${state.json}}`);
   return result;

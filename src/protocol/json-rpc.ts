@@ -56,6 +56,13 @@ export type DecodedRequest =
   /** Undecodable: reply with `error` when there is an id to echo (or `null` per JSON-RPC for parse errors). */
   | { readonly kind: 'invalid'; readonly id: RequestId | null; readonly error: ParseError | InvalidRequest };
 
+/** The JSON-RPC error object of a reply (§2.3): its numeric code and message; undefined without one. */
+export function rpcErrorOf(reply: unknown): { readonly code: number; readonly message: string } | undefined {
+  if (!isRecord(reply) || !isRecord(reply['error'])) return undefined;
+  const { code, message } = reply['error'];
+  return typeof code === 'number' ? { code, message: typeof message === 'string' ? message : '' } : undefined;
+}
+
 function validId(value: unknown): value is RequestId {
   return (typeof value === 'string' && value.length <= 256) || (typeof value === 'number' && Number.isFinite(value));
 }

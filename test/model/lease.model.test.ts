@@ -13,7 +13,6 @@ import {
   DEFAULT_LEASE_TTL_S,
   defaultLeaseTtlMs,
   LEASE_POLICIES,
-  leaseClock,
   leaseDecision,
   leaseMachine,
   MAX_LEASE_TTL_S,
@@ -27,6 +26,7 @@ import {
 } from '../../src/machines/lease.machine.ts';
 import { canModel, edgePaths, eventListTest, executorTable, lagWithoutTimers, MODEL_START_MS as START_MS, pathTests, refusalTable, useFakeClock, type SnapshotView, transitionCoverageTest } from './model-harness.ts';
 import { childOfRecorder } from './test-parent.ts';
+import { monotonicMs } from '../../src/monotonic-clock.ts';
 
 /** Clock advance before every sent event, so renewals really re-arm a partly elapsed timer. */
 const STEP_MS = 250;
@@ -296,7 +296,7 @@ describe('lease machine input and the pure gate', () => {
     ['enforced free, empty caller (cannot take the lease)', { policy: 'enforced', owner: null, leftMs: null }, '', { allowed: true, renews: false }],
   ] as const)('leaseDecision: %s', (_name, { leftMs, ...lease }, caller, expected) => {
     vi.useFakeTimers({ now: START_MS });
-    const deadline = leftMs === null ? 0 : leaseClock() + leftMs;
+    const deadline = leftMs === null ? 0 : monotonicMs() + leftMs;
     expect(leaseDecision({ ...lease, deadline } as { owner: string | null; deadline: number; policy: LeasePolicy }, caller)).toEqual(expected);
     vi.useRealTimers();
   });

@@ -131,9 +131,9 @@ describe('never checked and the refusal', () => {
       mesh: { state: 'registered', since: 0 },
       policy: { ...DEFAULT_SAFETY_POLICY, envelope: NARROW },
     } as unknown as GateView;
-    expect(refusalOf(view, eventOf(antennaPose, { left: 40 }), 0)?._tag).toBe('OutsideEnvelope');
-    expect(refusalOf(view, eventOf(antennaPose, { left: 10 }), 0)?._tag).toBe('DaemonUnavailable');
-    expect(refusalOf(view, eventOf(wakeUp, {}), 0)?._tag).toBe('DaemonUnavailable');
+    expect(refusalOf(view, eventOf(antennaPose, { left: 40 }))?._tag).toBe('OutsideEnvelope');
+    expect(refusalOf(view, eventOf(antennaPose, { left: 10 }))?._tag).toBe('DaemonUnavailable');
+    expect(refusalOf(view, eventOf(wakeUp, {}))?._tag).toBe('DaemonUnavailable');
   });
 });
 
