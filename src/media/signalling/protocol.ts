@@ -7,6 +7,8 @@
 // unknown extra fields are ignored and a peer's `meta` may be any JSON; every other known field is
 // type-checked, except that a `list` entry without a usable id is left out (and counted) rather
 // than refusing the whole list. Pure; no I/O.
+import { isRecord } from '../../protocol/json-object.ts';
+
 /** Port of webrtcsink's built-in signalling server (`run-signalling-server=true`, reference §5.4). */
 export const SIGNALLING_PORT = 8443;
 /** `meta.name` of the robot's producer (`webrtcsink meta=name=reachymini`, reference §5.4 `WEBRTC_PRODUCER_NAME`). */
@@ -42,7 +44,7 @@ export interface PeerInfo {
 
 /** `meta.name` when `meta` is an object that has one (any JSON type); `undefined` for any other meta. */
 export function peerName(meta: PeerMeta): JsonValue | undefined {
-  return isObject(meta) ? meta['name'] : undefined;
+  return isRecord(meta) ? meta['name'] : undefined;
 }
 
 export interface SdpPayload {
@@ -179,10 +181,6 @@ class FieldError {
   }
 }
 
-function isObject(value: unknown): value is { readonly [key: string]: JsonValue } {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function describe(value: unknown): string {
   if (value === undefined) return 'missing';
   if (value === null) return 'null';
@@ -234,8 +232,8 @@ function peerList(frame: Json, field: string): { peers: PeerInfo[]; skipped?: nu
   if (!Array.isArray(value)) throw new FieldError(`"${field}" must be an array, got ${describe(value)}`);
   const peers: PeerInfo[] = [];
   for (const entry of value as unknown[]) {
-    const entryId = isObject(entry) ? entry['id'] : undefined;
-    if (isObject(entry) && typeof entryId === 'string' && entryId.length > 0) peers.push({ id: entryId, meta: meta(entry['meta']) });
+    const entryId = isRecord(entry) ? entry['id'] : undefined;
+    if (isRecord(entry) && typeof entryId === 'string' && entryId.length > 0) peers.push({ id: entryId, meta: meta(entry['meta']) });
   }
   const skipped = value.length - peers.length;
   return skipped === 0 ? { peers } : { peers, skipped };
@@ -247,14 +245,14 @@ function peerMessage(frame: Json): PeerMessage {
   const ice = frame['ice'];
   if ((sdp === undefined) === (ice === undefined)) throw new FieldError('"peer" must carry exactly one of "sdp" or "ice"');
   if (sdp !== undefined) {
-    if (!isObject(sdp)) throw new FieldError(`"sdp" must be an object, got ${describe(sdp)}`);
+    if (!isRecord(sdp)) throw new FieldError(`"sdp" must be an object, got ${describe(sdp)}`);
     const kind = sdp['type'];
     if (kind !== 'offer' && kind !== 'answer') throw new FieldError(`"sdp.type" must be "offer" or "answer", got ${shown(kind)}`);
     const body = sdp['sdp'];
     if (typeof body !== 'string' || body.length === 0) throw new FieldError('"sdp.sdp" must be a non-empty string');
     return { type: 'peer', sessionId, sdp: { type: kind, sdp: body } };
   }
-  if (!isObject(ice)) throw new FieldError(`"ice" must be an object, got ${describe(ice)}`);
+  if (!isRecord(ice)) throw new FieldError(`"ice" must be an object, got ${describe(ice)}`);
   const candidate = ice['candidate'];
   if (typeof candidate !== 'string') throw new FieldError(`"ice.candidate" must be a string, got ${describe(candidate)}`);
   const index = ice['sdpMLineIndex'];
@@ -332,7 +330,7 @@ function decode<M>(raw: string, direction: string, known: (type: string, frame: 
   } catch {
     return { ok: false, problem: { kind: 'malformed-json', messageType: null, details: `not JSON: ${JSON.stringify(excerpt(raw))}` } };
   }
-  if (!isObject(parsed)) return { ok: false, problem: { kind: 'not-an-object', messageType: null, details: `a message must be a JSON object, got ${describe(parsed)}` } };
+  if (!isRecord(parsed)) return { ok: false, problem: { kind: 'not-an-object', messageType: null, details: `a message must be a JSON object, got ${describe(parsed)}` } };
   const type = parsed['type'];
   if (typeof type !== 'string') return { ok: false, problem: { kind: 'missing-type', messageType: null, details: `"type" must be a string, got ${describe(type)}` } };
   try {
