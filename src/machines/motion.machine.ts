@@ -171,6 +171,8 @@ export interface MotionContext {
   readonly stopReason: string;
   /** Outcome of the last stop: null before any, false while unconfirmed. */
   readonly stopConfirmed: boolean | null;
+  /** A caller heard `unconfirmed` from the stop being swept: what its sweep stops later ran after that answer (audited as late moves). */
+  readonly answeredUnconfirmed: boolean;
   /** Epoch ms by which the waiting stop callers are answered (unconfirmed if need be): the first waiter's bound. */
   readonly stopAnswerDue: number;
   readonly expectedDurationMs: number;
@@ -334,7 +336,11 @@ export const motionMachine = setup({
         }
       }
       if (!params.confirmed && context.waiters.length > 0) enqueue.emit({ type: 'motion.stop_unconfirmed', reason: context.stopReason, error: params.error });
-      enqueue.assign({ waiters: [], ...(params.confirmed ? { cancelled: [], stopConfirmed: true, supersedes: [] } : {}) });
+      if (params.confirmed && context.answeredUnconfirmed) {
+        for (const uuid of params.stopped) enqueue.emit({ type: 'motion.late_move', uuid, reason: 'stopped by the sweep of a stop already answered unconfirmed' });
+      }
+      const answeredUnconfirmed = params.confirmed ? false : context.answeredUnconfirmed || context.waiters.length > 0;
+      enqueue.assign({ waiters: [], answeredUnconfirmed, ...(params.confirmed ? { cancelled: [], stopConfirmed: true, supersedes: [] } : {}) });
     }),
     /** A command that reaches motion while a stop sweep runs (the gate refuses it first). */
     refuseDuringStop: enqueueActions(({ event, self, enqueue }) => {
@@ -423,6 +429,7 @@ export const motionMachine = setup({
     cancelled: [],
     stopReason: '',
     stopConfirmed: null,
+    answeredUnconfirmed: false,
     stopAnswerDue: 0,
     expectedDurationMs: 0,
     lastError: '',
@@ -508,7 +515,12 @@ export const motionMachine = setup({
         onDone: { target: 'idle', actions: { type: 'answerStops', params: ({ event }) => ({ confirmed: true, stopped: event.output, error: null }) } },
         onError: { target: 'stopRetry', actions: ['stopFailed', { type: 'answerStops', params: ({ event }: { event: { error: unknown } }) => ({ confirmed: false, stopped: [], error: senderFailure(event.error).message }) }] },
       },
-      on: { 'motion.command': { actions: 'refuseDuringStop' } },
+      on: {
+        'motion.command': { actions: 'refuseDuringStop' },
+        // The sweep's listing may have been answered before the moves the daemon started while its
+        // updates were not heard (a stall, a reconnect): sweep again now, not after its deadline.
+        'link.recovered': { guard: 'sweepOwed', target: 'stopping', reenter: true },
+      },
       after: {
         stopConfirmTimeout: { actions: { type: 'answerStops', params: { confirmed: false, stopped: [], error: 'the daemon has not confirmed the stop yet; still stopping' } } },
       },
@@ -516,7 +528,10 @@ export const motionMachine = setup({
     /** The sweep failed (daemon unreachable): new motion stays refused until a sweep succeeds. */
     stopRetry: {
       entry: ['stamp', { type: 'announce', params: { state: 'stopping' } }],
-      on: { 'motion.command': { actions: 'refuseDuringStop' } },
+      on: {
+        'motion.command': { actions: 'refuseDuringStop' },
+        'link.recovered': { guard: 'sweepOwed', target: 'stopping' },
+      },
       after: { stopRetry: { target: 'stopping' } },
     },
     error: {

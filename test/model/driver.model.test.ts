@@ -80,7 +80,14 @@ const worldMachine = createMachine({
       states: {
         idle: { on: { 'W.stop_hang': 'stopping' } },
         // A daemon error trips the interlock, whose stop starts a new sweep (confirmed at once here).
-        stopping: { on: { 'W.sweep_done': 'idle', 'W.daemon_error': { guard: stateIn({ interlock: 'safe' }), target: 'idle' } } },
+        // So does the link coming up: the sweep's old listing may predate moves started unheard.
+        stopping: {
+          on: {
+            'W.sweep_done': 'idle',
+            'W.daemon_error': { guard: stateIn({ interlock: 'safe' }), target: 'idle' },
+            'W.link_start': { guard: stateIn({ link: 'disconnected' }), target: 'idle' },
+          },
+        },
       },
     },
   },
@@ -313,8 +320,9 @@ describe.each(CONFIGS)('root driver machine, privileged RPC $privilegedRpc, leas
     await applyWorld(sut, event as WorldEvent);
     expectStatusFresh(sut);
     // A privileged RPC that moves the world is answered exactly once, and positively. A stop is
-    // answered when a sweep is confirmed: its own (W.sweep_done) or the one a daemon error's trip starts.
-    const stopAnswered = before.motion === 'stopping' && (event.type === 'W.sweep_done' || (event.type === 'W.daemon_error' && before.interlock === 'safe'));
+    // answered when a sweep is confirmed: its own (W.sweep_done), the one a daemon error's trip starts
+    // or the one the link coming up starts.
+    const stopAnswered = before.motion === 'stopping' && (event.type === 'W.sweep_done' || (event.type === 'W.daemon_error' && before.interlock === 'safe') || (event.type === 'W.link_start' && before.link === 'disconnected'));
     const rpc = event.type === 'W.stop_hang' ? undefined : (reportsFor(event as WorldEvent).find((r) => 'requestId' in r) as { requestId: string } | undefined);
     expect(sut.outcomes.slice(mark)).toEqual([...(rpc ? [{ requestId: rpc.requestId, ok: true }] : []), ...(stopAnswered ? [{ requestId: 'w-stop', ok: true }] : [])]);
   });

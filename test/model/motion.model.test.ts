@@ -102,7 +102,7 @@ function serialize(snapshot: { value: unknown; status: string; context: MotionCo
   const c = snapshot.context;
   const active = c.active ? `${c.active.requestId}:${c.active.uuid ? 'tracked' : '-'}:${c.active.answered ? 'answered' : 'waiting'}` : '-';
   const orphans = c.orphans.some((o) => o.heldUntil === 0) ? 'running' : c.orphans.length > 0 ? 'held' : 'none';
-  return [JSON.stringify(snapshot.value), snapshot.status, active, orphans, some(c.unknownMoves), some(c.waiters), c.stopConfirmed, some(c.supersedes)].join('|');
+  return [JSON.stringify(snapshot.value), snapshot.status, active, orphans, some(c.unknownMoves), some(c.waiters), c.stopConfirmed, c.answeredUnconfirmed, some(c.supersedes)].join('|');
 }
 
 /** The oracle's account: the machine's context as the brief says it must be (without `since`). */
@@ -120,6 +120,7 @@ const INITIAL: Model = {
   cancelled: [],
   stopReason: '',
   stopConfirmed: null,
+  answeredUnconfirmed: false,
   stopAnswerDue: 0,
   expectedDurationMs: 0,
   lastError: '',
@@ -184,7 +185,10 @@ function oracle(s: Model, event: Ev, now: number): Outcome | null {
   const answerStops = (base: Model, confirmed: boolean, stopped: ReadonlyArray<string>, error: string | null) => {
     const toParent = base.waiters.map((w) => ({ type: 'motion.stop_answer', requestId: w.requestId, reply: w.reply, confirmed, stopped, cancelled: base.cancelled, error }));
     const emitted: MotionEmitted[] = !confirmed && base.waiters.length > 0 ? [{ type: 'motion.stop_unconfirmed', reason: base.stopReason, error }] : [];
-    const next: Model = { ...base, waiters: [], ...(confirmed ? { cancelled: [], stopConfirmed: true, supersedes: [] } : {}) };
+    // Moves a sweep stops after its stop was answered unconfirmed ran past that answer: late moves.
+    if (confirmed && base.answeredUnconfirmed) emitted.push(...stopped.map((uuid) => ({ type: 'motion.late_move' as const, uuid, reason: 'stopped by the sweep of a stop already answered unconfirmed' })));
+    const answeredUnconfirmed = confirmed ? false : base.answeredUnconfirmed || base.waiters.length > 0;
+    const next: Model = { ...base, waiters: [], answeredUnconfirmed, ...(confirmed ? { cancelled: [], stopConfirmed: true, supersedes: [] } : {}) };
     return { next, toParent, emitted };
   };
   /** A stray is stopped and remembered (a live sender whose own move it was is then cancelled). */
@@ -278,7 +282,7 @@ function oracle(s: Model, event: Ev, now: number): Outcome | null {
       if (!sweepOwed(event.interlockTripped)) return null;
       // A command runs: stopped as by a stop nobody waits for (moves started unheard cannot be told apart).
       if (s.value === 'commanded' || s.value === 'moving') return oracle(s, { type: 'motion.stop', requestId: null, reply: null, reason: RECOVERY_STOP_REASON }, now);
-      if (s.value !== 'idle' && s.value !== 'error') return null;
+      // A sweep runs or waits to retry: swept again now (its listing may predate moves started unheard).
       return enter({ ...s, value: 'stopping' });
     case STOP_DONE: {
       if (s.value !== 'stopping') return null;
@@ -581,6 +585,32 @@ describe('motion machine: the stop fence', () => {
     // The orphan (req-1, sender still running) keeps a sweep owed after a reconnect.
     await step(sut(), { type: 'link.recovered', interlockTripped: false });
     expect(sut().snap().value).toBe('stopping');
+  });
+
+  test('the link coming back during a sweep sweeps again at once; what that sweep stops after an unconfirmed answer is audited as late', async () => {
+    await step(sut(), GOTO);
+    await step(sut(), STOP);
+    await step(sut(), { type: CONFIRM_TIMEOUT });
+    expect(stopAnswers(sut()).map((a) => (a as { confirmed: boolean }).confirmed)).toEqual([false]);
+    const first = sut().sweeps.at(-1)!;
+    // Its listing went out before the daemon stalled; moves the daemon started on resuming were not heard.
+    await step(sut(), { type: 'link.recovered', interlockTripped: false });
+    expect(first.signal.aborted, 'the old sweep is dropped').toBe(true);
+    expect(sut().sweeps, 'a fresh sweep, not the old listing').toHaveLength(2);
+    await step(sut(), { type: STOP_DONE, output: [STRANGER] });
+    expect(sut().emitted.filter((e) => e.type === 'motion.late_move')).toEqual([{ type: 'motion.late_move', uuid: STRANGER, reason: 'stopped by the sweep of a stop already answered unconfirmed' }]);
+    expect(sut().snap().context.answeredUnconfirmed).toBe(false);
+  });
+
+  test('a sweep waiting to retry goes at once when the link comes back', async () => {
+    await step(sut(), INTERNAL_STOP);
+    await step(sut(), { type: STOP_ERROR, error: SWEEP_FAILED });
+    expect(sut().snap().value).toBe('stopRetry');
+    await step(sut(), { type: 'link.recovered', interlockTripped: false });
+    expect(sut().snap().value).toBe('stopping');
+    // Nobody heard `unconfirmed` (a stop nobody waits for): its stopped moves are not late moves.
+    await step(sut(), { type: STOP_DONE, output: [STRANGER] });
+    expect(sut().emitted.filter((e) => e.type === 'motion.late_move')).toEqual([]);
   });
 
   test('a move that starts while tripped is stopped even with nothing in flight', async () => {
