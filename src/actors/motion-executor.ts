@@ -37,6 +37,15 @@ export const SEQUENCE_STEP_MARGIN_MS = 1_000;
 export const SDK_STALL_MS = 150;
 /** Each request of a stop sweep gives up after this and the sweep is retried (STOP_RETRY_MS). */
 export const STOP_REQUEST_TIMEOUT_MS = 2_000;
+/**
+ * A sweep's listing of running moves still unanswered after this is sent again on another stop-lane
+ * connection: a reply lost or stuck on one connection must not hide a late move for the whole
+ * request deadline (after a reconnect the listing is the only way to learn of moves the daemon
+ * started unheard). A loopback round trip is 1–5 ms, a Wi-Fi one 10–50 ms; a listing is cheap.
+ */
+export const LISTING_HEDGE_MS = 25;
+/** At most this many listings of one sweep (the stop lane's 16 connections keep room for the stops). */
+export const LISTINGS_PER_SWEEP = 3;
 /** A stray move's stop is retried this often, this many times, while the daemon does not answer (~10 s in all with the deadline). */
 export const STRAY_STOP_RETRY_MS = 250;
 export const STRAY_STOP_ATTEMPTS = 5;
@@ -514,7 +523,7 @@ class MotionExecutor {
     const stopped: string[] = [];
     const known = [...new Set(uuids)];
     const first = Promise.all(known.map((uuid) => this.#stopOne(link, uuid, stopped)));
-    const listing = link.stops.runningMoves({ timeoutMs: STOP_REQUEST_TIMEOUT_MS });
+    const listing = listRunning(link);
     // All settle before the verdict; a failure of any fails the sweep (it is retried).
     const [running, done, held] = await Promise.allSettled([listing, first, targets]);
     if (done.status === 'rejected') throw done.reason;
@@ -541,6 +550,43 @@ class MotionExecutor {
       }
     }
   };
+}
+
+/**
+ * The moves the daemon lists as running, from the first of up to LISTINGS_PER_SWEEP listings sent
+ * LISTING_HEDGE_MS apart to answer (those not yet written are then dropped); fails as soon as no
+ * listing is left waiting (a refused or unreachable daemon is the retried sweep's business).
+ */
+function listRunning(link: DaemonLink): Promise<ReadonlyArray<string>> {
+  const answered = new AbortController();
+  return new Promise((resolve, reject) => {
+    let sent = 0;
+    let waiting = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const finish = (): void => {
+      clearTimeout(timer);
+      answered.abort();
+    };
+    const send = (): void => {
+      sent += 1;
+      waiting += 1;
+      link.stops.runningMoves({ timeoutMs: STOP_REQUEST_TIMEOUT_MS, signal: answered.signal }).then(
+        (uuids) => {
+          if (answered.signal.aborted) return;
+          finish();
+          resolve(uuids);
+        },
+        (error: unknown) => {
+          waiting -= 1;
+          if (answered.signal.aborted || waiting > 0) return;
+          finish();
+          reject(error);
+        },
+      );
+      if (sent < LISTINGS_PER_SWEEP) timer = setTimeout(send, LISTING_HEDGE_MS);
+    };
+    send();
+  });
 }
 
 /** `pending`, or the error `late()` makes once `ms` pass first (the timer is cleared either way). */
