@@ -489,7 +489,7 @@ export class DaemonHttpClient {
     }
     return this.#call(
       { method: 'POST', route: SOUND_UPLOAD_ROUTE, rawBody: { bytes: multipart.body, contentType: multipart.contentType }, decode: decodeUploadedSound },
-      { timeoutMs: options?.timeoutMs ?? SOUND_UPLOAD_TIMEOUT_MS },
+      { ...options, timeoutMs: options?.timeoutMs ?? SOUND_UPLOAD_TIMEOUT_MS },
     );
   }
 

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Result } from 'effect';
 import { describe, expect, test } from 'vitest';
-import { DaemonRejected, DaemonRequestInvalid } from '../../src/adapters/daemon-errors.ts';
+import { DaemonCallCancelled, DaemonRejected, DaemonRequestInvalid } from '../../src/adapters/daemon-errors.ts';
 import { type DaemonHttpClient, MAX_SOUND_UPLOAD_BYTES } from '../../src/adapters/daemon-http.ts';
 import { buildFilePartBody } from '../../src/adapters/multipart-body.ts';
 import { MAX_SOUND_FILE_BYTES, readSoundFile, resolveSoundFile } from '../../src/adapters/sound-files.ts';
@@ -150,6 +150,15 @@ describe('upload, list, play, delete through the daemon client', () => {
     wavFile(Buffer.alloc(0)).copy(atCap);
     expect((await client.uploadSound('atcap.wav', atCap)).path).toBe('/tmp/reachy_mini_sounds/atcap.wav');
     expect(emulator.snapshot().uploadedSounds).toEqual([{ name: 'atcap.wav', bytes: MAX_SOUND_FILE_BYTES, sha256: sha256(atCap) }]);
+  });
+
+  test('an upload whose caller gave up or whose write check refuses is never sent (CallOptions like every call)', async () => {
+    const { emulator, client } = await setup();
+    const gaveUp = new AbortController();
+    gaveUp.abort();
+    await expect(client.uploadSound('a.wav', wavFile(Buffer.alloc(4)), { signal: gaveUp.signal })).rejects.toBeInstanceOf(DaemonCallCancelled);
+    await expect(client.uploadSound('b.wav', wavFile(Buffer.alloc(4)), { mayWrite: () => false })).rejects.toBeInstanceOf(DaemonCallCancelled);
+    expect(uploads(emulator)).toBe(0);
   });
 
   test('delete: ok, then 404; traversal spellings are 400', async () => {
