@@ -3,8 +3,8 @@
 // sender honours its abort signal after every await and asks `mayMove` right before each daemon
 // write; the speed limits are applied there too, where the pose is fresh (speed-guard.ts). Owns no
 // state beyond the realtime targets: when they went out, the fence that drops queued ones and (HTTP)
-// those unanswered, and where the stop being confirmed found the robot; decisions stay in the
-// machines. daemon-api §1.2, §2, §7.
+// those unanswered, where the stop being confirmed found the robot, and how many listings of running
+// moves are open; decisions stay in the machines. daemon-api §1.2, §2, §7.
 import { fromPromise } from 'xstate';
 import type { DaemonLink } from './daemon-link.ts';
 import { DaemonTimeout } from '../adapters/daemon-errors.ts';
@@ -44,8 +44,20 @@ export const STOP_REQUEST_TIMEOUT_MS = 2_000;
  * started unheard). A loopback round trip is 1–5 ms, a Wi-Fi one 10–50 ms; a listing is cheap.
  */
 export const LISTING_HEDGE_MS = 25;
-/** At most this many listings of one sweep (the stop lane's 16 connections keep room for the stops). */
+/** At most this many listings of one sweep pass. */
 export const LISTINGS_PER_SWEEP = 3;
+/**
+ * Hedged listings are sent only while fewer than this many listings are open on the stop lane: a
+ * burst of stops (each sweep's first listing always goes) or a stalled daemon holding them must
+ * leave most of the lane's 16 connections to the stops themselves.
+ */
+export const LISTINGS_OPEN_MAX = 4;
+/**
+ * A sweep lists again when move updates reconnect before its listing pass is done (a move started
+ * after the listing and before the reconnect went unheard), at most this many passes; a link that
+ * keeps flapping fails the sweep, which is retried (STOP_RETRY_MS).
+ */
+export const SWEEP_LISTING_PASSES = 3;
 /** A stray move's stop is retried this often, this many times, while the daemon does not answer (~10 s in all with the deadline). */
 export const STRAY_STOP_RETRY_MS = 250;
 export const STRAY_STOP_ATTEMPTS = 5;
@@ -104,8 +116,10 @@ class MotionExecutor {
   readonly #deps: ExecutorDeps;
   /** `performance.now()` of the last realtime target handed to the daemon; 0 before any. */
   #lastRealtimeMono = 0;
-  /** Targets up to this moment are covered by a hold already sent (a retried sweep does not repeat it). */
+  /** Targets up to this moment are covered by a hold the daemon answered (a retried sweep does not repeat it). */
   #heldUpTo = 0;
+  /** Listings of running moves open on the stop lane (hedges wait while LISTINGS_OPEN_MAX are). */
+  #listingsOpen = 0;
   /** Realtime targets sent lately, per channel (the speed limits keep the next one within a step of them). */
   readonly #recent = new RecentTargets();
   /**
@@ -489,8 +503,10 @@ class MotionExecutor {
     const hold = async (): Promise<void> => {
       if (!owed) return;
       const pose = await this.#stopPoseOn(link);
-      heldSentAt = this.#heldUpTo = performance.now();
+      const sentAt = (heldSentAt = performance.now());
       await this.#holdOnStopLane(link, pose);
+      // Covered only once answered: a hold lost or refused is owed again by the retried sweep.
+      this.#heldUpTo = Math.max(this.#heldUpTo, sentAt);
     };
     const answered = within(Promise.allSettled(pending), TARGET_SETTLE_TIMEOUT_MS, () => new DaemonUnavailable({ message: `a realtime target written before the stop is still unanswered after ${TARGET_SETTLE_TIMEOUT_MS} ms`, connectionState: 'stalled' }));
     await Promise.all([hold(), answered]);
@@ -500,11 +516,15 @@ class MotionExecutor {
     if (heldSentAt > 0 && this.#lastRealtimeMono >= heldSentAt) await hold();
   }
 
-  /** Stops one move; a refusal means it already ended (daemon quirk: 500 between list and stop). */
-  async #stopOne(link: DaemonLink, uuid: string, stopped: string[]): Promise<void> {
+  /**
+   * Stops one move; a refusal means it already ended (daemon quirk: 500 between list and stop).
+   * One only the daemon's listing named (`found`) is reported to the motion machine (audit).
+   */
+  async #stopOne(link: DaemonLink, uuid: string, stopped: string[], found = false): Promise<void> {
     try {
       await link.stops.stopMove(uuid, { timeoutMs: STOP_REQUEST_TIMEOUT_MS });
       stopped.push(uuid);
+      if (found) this.#deps.report({ type: 'sweep.found_running', uuid });
     } catch (error) {
       // Gone or silent: the sweep fails and is retried.
       if (isDaemonUnavailableTag((error as { _tag?: string })._tag ?? '')) throw error;
@@ -514,24 +534,97 @@ class MotionExecutor {
   /**
    * The stop sweep: fence off queued realtime targets and hold realtime (over HTTP also wait for the
    * targets already written); stop the moves already known at once (not after a listing that may
-   * be slow or lost), then every other move the daemon lists as running.
+   * be slow or lost), and every other move the daemon lists as running as soon as it is listed.
+   * `signal`: the sweep was abandoned for a newer one (a new stop); it then leaves shared state alone.
    */
-  async sweep(uuids: ReadonlyArray<string>): Promise<ReadonlyArray<string>> {
+  async sweep(uuids: ReadonlyArray<string>, signal?: AbortSignal): Promise<ReadonlyArray<string>> {
     const link = this.#deps.link();
     this.#raiseFence();
     const targets = link.sdk ? this.#holdSdk(link, link.sdk) : this.#settleHttpTargets(link);
     const stopped: string[] = [];
     const known = [...new Set(uuids)];
     const first = Promise.all(known.map((uuid) => this.#stopOne(link, uuid, stopped)));
-    const listing = listRunning(link);
+    const listed = this.#stopListed(link, known, stopped, signal);
     // All settle before the verdict; a failure of any fails the sweep (it is retried).
-    const [running, done, held] = await Promise.allSettled([listing, first, targets]);
+    const [done, found, held] = await Promise.allSettled([first, listed, targets]);
     if (done.status === 'rejected') throw done.reason;
-    if (running.status === 'rejected') throw running.reason;
+    if (found.status === 'rejected') throw found.reason;
     if (held.status === 'rejected') throw held.reason;
-    await Promise.all(running.value.filter((uuid) => !known.includes(uuid)).map((uuid) => this.#stopOne(link, uuid, stopped)));
-    this.#stopPose = null;
+    if (!signal?.aborted) this.#stopPose = null;
     return stopped;
+  }
+
+  /**
+   * Lists the running moves and stops at once those the stop did not know of. When move updates
+   * reconnect before that is done, it starts over at once (the pass before goes on, no longer
+   * awaited): a move the daemon started after the earlier listing and before the reconnect was
+   * heard by nobody (a stalled daemon resuming the requests it held).
+   */
+  async #stopListed(link: DaemonLink, known: ReadonlyArray<string>, stopped: string[], signal?: AbortSignal): Promise<void> {
+    for (let pass = 1; ; pass += 1) {
+      let off = (): void => undefined;
+      const reopened = new Promise<'reopened'>((resolve) => (off = link.moves.on('open', () => resolve('reopened'))));
+      const current = this.#listAndStop(link, known, stopped, signal);
+      try {
+        if ((await Promise.race([current.then(() => 'done' as const), reopened])) === 'done') return;
+      } finally {
+        off();
+      }
+      current.catch(() => undefined);
+      if (pass >= SWEEP_LISTING_PASSES) {
+        throw new DaemonUnavailable({ message: `move updates reconnected during each of ${pass} listings of running moves`, connectionState: 'reconnecting' });
+      }
+    }
+  }
+
+  /** One listing pass: the running moves the stop did not know of are stopped as soon as they are listed. */
+  async #listAndStop(link: DaemonLink, known: ReadonlyArray<string>, stopped: string[], signal?: AbortSignal): Promise<void> {
+    const running = await this.#listRunning(link, signal);
+    await Promise.all(running.filter((uuid) => !known.includes(uuid) && !stopped.includes(uuid)).map((uuid) => this.#stopOne(link, uuid, stopped, true)));
+  }
+
+  /**
+   * The moves the daemon lists as running, from the first of up to LISTINGS_PER_SWEEP listings sent
+   * LISTING_HEDGE_MS apart to answer (hedges only while fewer than LISTINGS_OPEN_MAX are open on the
+   * lane; those not yet written are dropped once one answered or the sweep was abandoned); fails as
+   * soon as no listing is left waiting (a refused or unreachable daemon is the retried sweep's business).
+   */
+  #listRunning(link: DaemonLink, abandoned?: AbortSignal): Promise<ReadonlyArray<string>> {
+    const answered = new AbortController();
+    const drop = abandoned ? AbortSignal.any([answered.signal, abandoned]) : answered.signal;
+    return new Promise((resolve, reject) => {
+      let sent = 0;
+      let waiting = 0;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const finish = (): void => {
+        clearTimeout(timer);
+        answered.abort();
+      };
+      const hedge = (): void => {
+        if (!drop.aborted && this.#listingsOpen < LISTINGS_OPEN_MAX) send();
+      };
+      const send = (): void => {
+        sent += 1;
+        waiting += 1;
+        this.#listingsOpen += 1;
+        const listing = link.stops.runningMoves({ timeoutMs: STOP_REQUEST_TIMEOUT_MS, signal: drop }).finally(() => (this.#listingsOpen -= 1));
+        listing.then(
+          (uuids) => {
+            if (answered.signal.aborted) return;
+            finish();
+            resolve(uuids);
+          },
+          (error: unknown) => {
+            waiting -= 1;
+            if (answered.signal.aborted || waiting > 0) return;
+            finish();
+            reject(error);
+          },
+        );
+        if (sent < LISTINGS_PER_SWEEP) timer = setTimeout(hedge, LISTING_HEDGE_MS);
+      };
+      send();
+    });
   }
 
   /** A stray move is stopped until the daemon confirms, a bounded number of times. */
@@ -550,43 +643,6 @@ class MotionExecutor {
       }
     }
   };
-}
-
-/**
- * The moves the daemon lists as running, from the first of up to LISTINGS_PER_SWEEP listings sent
- * LISTING_HEDGE_MS apart to answer (those not yet written are then dropped); fails as soon as no
- * listing is left waiting (a refused or unreachable daemon is the retried sweep's business).
- */
-function listRunning(link: DaemonLink): Promise<ReadonlyArray<string>> {
-  const answered = new AbortController();
-  return new Promise((resolve, reject) => {
-    let sent = 0;
-    let waiting = 0;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const finish = (): void => {
-      clearTimeout(timer);
-      answered.abort();
-    };
-    const send = (): void => {
-      sent += 1;
-      waiting += 1;
-      link.stops.runningMoves({ timeoutMs: STOP_REQUEST_TIMEOUT_MS, signal: answered.signal }).then(
-        (uuids) => {
-          if (answered.signal.aborted) return;
-          finish();
-          resolve(uuids);
-        },
-        (error: unknown) => {
-          waiting -= 1;
-          if (answered.signal.aborted || waiting > 0) return;
-          finish();
-          reject(error);
-        },
-      );
-      if (sent < LISTINGS_PER_SWEEP) timer = setTimeout(send, LISTING_HEDGE_MS);
-    };
-    send();
-  });
 }
 
 /** `pending`, or the error `late()` makes once `ms` pass first (the timer is cleared either way). */
@@ -639,7 +695,7 @@ export function createMotionExecutor(deps: ExecutorDeps) {
   const executor = new MotionExecutor(deps);
   return {
     executeCommand: fromPromise<CommandAccepted, ExecuteInput>(async ({ input, signal }) => await executor.execute(input, signal)),
-    stopMotion: fromPromise<ReadonlyArray<string>, { uuids: ReadonlyArray<string> }>(async ({ input }) => await executor.sweep(input.uuids)),
+    stopMotion: fromPromise<ReadonlyArray<string>, { uuids: ReadonlyArray<string> }>(async ({ input, signal }) => await executor.sweep(input.uuids, signal)),
     stopMove: fromPromise<void, { uuid: string }>(async ({ input }) => await executor.stopStray(input.uuid)),
   };
 }

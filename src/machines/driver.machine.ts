@@ -90,6 +90,8 @@ export type ReportEvent =
   | { type: 'link.stop' }
   /** A cancelled sender finished (reported by the runtime's executor). */
   | { type: 'sender.settled'; requestId: string; uuid: string | null; outcome: 'sent' | 'failed' | 'unknown'; stoppedLate: boolean }
+  /** A stop sweep stopped a move the daemon listed that the stop did not know of (the executor's report). */
+  | { type: 'sweep.found_running'; uuid: string }
   /** Observed pose, throttled by the runtime (plain JSON: degrees, read_at). */
   | { type: 'pose.update'; pose: Record<string, unknown> }
   | { type: 'read.result'; requestId: string; ok: true; result: unknown }
@@ -460,6 +462,7 @@ export const driverMachine = setup({
         'link.start': { actions: enqueueActions(({ context, event, enqueue }) => enqueue.sendTo(context.children.connection, event)) },
         'link.stop': { actions: enqueueActions(({ context, event, enqueue }) => enqueue.sendTo(context.children.connection, event)) },
         'sender.settled': { actions: enqueueActions(({ context, event, enqueue }) => enqueue.sendTo(context.children.motion, event)) },
+        'sweep.found_running': { actions: enqueueActions(({ context, event, enqueue }) => enqueue.sendTo(context.children.motion, event)) },
         'pose.update': { actions: assign(({ event }) => ({ pose: event.pose })) },
         'rpc.media': { guard: 'allowed', actions: 'forwardMedia' },
         'media.result': { actions: 'answer' },

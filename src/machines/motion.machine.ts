@@ -95,7 +95,9 @@ export type MotionEvent =
    */
   | { type: 'sender.settled'; requestId: string; uuid: string | null; outcome: 'sent' | 'failed' | 'unknown'; stoppedLate: boolean }
   /** The daemon link came back after a loss: sweep again if a stop is unconfirmed or orphans exist. */
-  | { type: 'link.recovered'; interlockTripped: boolean };
+  | { type: 'link.recovered'; interlockTripped: boolean }
+  /** A stop sweep stopped a move the daemon listed as running that the stop did not know of. */
+  | { type: 'sweep.found_running'; uuid: string };
 
 export type MotionOutcome = 'completed' | 'failed' | 'cancelled' | 'superseded' | 'timeout' | 'stopped';
 
@@ -171,8 +173,6 @@ export interface MotionContext {
   readonly stopReason: string;
   /** Outcome of the last stop: null before any, false while unconfirmed. */
   readonly stopConfirmed: boolean | null;
-  /** A caller heard `unconfirmed` from the stop being swept: what its sweep stops later ran after that answer (audited as late moves). */
-  readonly answeredUnconfirmed: boolean;
   /** Epoch ms by which the waiting stop callers are answered (unconfirmed if need be): the first waiter's bound. */
   readonly stopAnswerDue: number;
   readonly expectedDurationMs: number;
@@ -183,6 +183,9 @@ export interface MotionContext {
 }
 
 const nowMs = () => Date.now();
+
+/** The audit reason of a move a stop sweep found running with no caller waiting for its answer. */
+export const FOUND_RUNNING_REASON = 'found running by a stop sweep after the stop was answered unconfirmed, or by a stop the driver made itself';
 
 /** Orphans whose late move can still appear at `at`. */
 export function liveOrphans(orphans: ReadonlyArray<Orphan>, at: number): ReadonlyArray<Orphan> {
@@ -336,11 +339,16 @@ export const motionMachine = setup({
         }
       }
       if (!params.confirmed && context.waiters.length > 0) enqueue.emit({ type: 'motion.stop_unconfirmed', reason: context.stopReason, error: params.error });
-      if (params.confirmed && context.answeredUnconfirmed) {
-        for (const uuid of params.stopped) enqueue.emit({ type: 'motion.late_move', uuid, reason: 'stopped by the sweep of a stop already answered unconfirmed' });
-      }
-      const answeredUnconfirmed = params.confirmed ? false : context.answeredUnconfirmed || context.waiters.length > 0;
-      enqueue.assign({ waiters: [], answeredUnconfirmed, ...(params.confirmed ? { cancelled: [], stopConfirmed: true, supersedes: [] } : {}) });
+      enqueue.assign({ waiters: [], ...(params.confirmed ? { cancelled: [], stopConfirmed: true, supersedes: [] } : {}) });
+    }),
+    /**
+     * A move a sweep found running and stopped: a late move when no caller waits for the sweep's
+     * answer (the stop was answered unconfirmed, or it is the driver's own stop); otherwise the
+     * stop's answer names it.
+     */
+    auditFoundRunning: enqueueActions(({ context, event, enqueue }) => {
+      if (context.waiters.length > 0) return;
+      enqueue.emit({ type: 'motion.late_move', uuid: (event as { uuid: string }).uuid, reason: FOUND_RUNNING_REASON });
     }),
     /** A command that reaches motion while a stop sweep runs (the gate refuses it first). */
     refuseDuringStop: enqueueActions(({ event, self, enqueue }) => {
@@ -429,7 +437,6 @@ export const motionMachine = setup({
     cancelled: [],
     stopReason: '',
     stopConfirmed: null,
-    answeredUnconfirmed: false,
     stopAnswerDue: 0,
     expectedDurationMs: 0,
     lastError: '',
@@ -440,6 +447,7 @@ export const motionMachine = setup({
   on: {
     'motion.stop': { target: '.stopping', reenter: true, actions: { type: 'beginStop', params: { senderRunning: false } } },
     'sender.settled': { actions: 'settleOrphan' },
+    'sweep.found_running': { actions: 'auditFoundRunning' },
     'daemon.move_started': [
       { guard: 'ownMove' },
       { guard: 'interlockTripped', actions: { type: 'stopStray', params: { reason: 'a move started while the interlock is tripped' } } },
@@ -515,12 +523,7 @@ export const motionMachine = setup({
         onDone: { target: 'idle', actions: { type: 'answerStops', params: ({ event }) => ({ confirmed: true, stopped: event.output, error: null }) } },
         onError: { target: 'stopRetry', actions: ['stopFailed', { type: 'answerStops', params: ({ event }: { event: { error: unknown } }) => ({ confirmed: false, stopped: [], error: senderFailure(event.error).message }) }] },
       },
-      on: {
-        'motion.command': { actions: 'refuseDuringStop' },
-        // The sweep's listing may have been answered before the moves the daemon started while its
-        // updates were not heard (a stall, a reconnect): sweep again now, not after its deadline.
-        'link.recovered': { guard: 'sweepOwed', target: 'stopping', reenter: true },
-      },
+      on: { 'motion.command': { actions: 'refuseDuringStop' } },
       after: {
         stopConfirmTimeout: { actions: { type: 'answerStops', params: { confirmed: false, stopped: [], error: 'the daemon has not confirmed the stop yet; still stopping' } } },
       },
@@ -530,6 +533,7 @@ export const motionMachine = setup({
       entry: ['stamp', { type: 'announce', params: { state: 'stopping' } }],
       on: {
         'motion.command': { actions: 'refuseDuringStop' },
+        // Sweep now, not after the retry delay: moves may have started while updates went unheard.
         'link.recovered': { guard: 'sweepOwed', target: 'stopping' },
       },
       after: { stopRetry: { target: 'stopping' } },

@@ -1,15 +1,15 @@
-// The stop sweep's listing of running moves (README "Safety: what a stop guarantees") against a
-// daemon whose first listing reply never comes (a reply lost or stuck on one connection) while its
-// other connections answer: the sweep lists again on another stop-lane connection after
-// LISTING_HEDGE_MS and stops what that listing names, instead of waiting out the 2 s deadline with a
-// late move running (fault-simulation seed 2301364). And a daemon that refuses the listing fails the
-// sweep at once (the retried sweep's business), without more listings.
+// The stop sweep's listing of running moves (README "Safety: what a stop guarantees") against a fake
+// daemon on port 0: a first listing reply that never comes (lost or stuck on one connection) is
+// hedged on another stop-lane connection after LISTING_HEDGE_MS, instead of waiting out the 2 s
+// deadline with a late move running (fault-simulation seed 2301364); a listed move is stopped at
+// once, not after a stuck stop of a known move; a refused listing fails the sweep at once; a sweep
+// abandoned for a newer one sends no more hedges, and hedges stop while LISTINGS_OPEN_MAX are open.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, expect, test } from 'vitest';
 import { createActor, toPromise } from 'xstate';
 import { closeDaemonLink, openDaemonLink, type DaemonLink } from '../../src/actors/daemon-link.ts';
-import { createMotionExecutor, LISTINGS_PER_SWEEP } from '../../src/actors/motion-executor.ts';
+import { createMotionExecutor, LISTING_HEDGE_MS, LISTINGS_OPEN_MAX, LISTINGS_PER_SWEEP } from '../../src/actors/motion-executor.ts';
 import { DEFAULT_SAFETY_POLICY } from '../../src/safety/safety-policy.ts';
 
 const LATE_MOVE = '6f8eaf06-f749-40d0-a879-d8677c2ffd19';
@@ -24,8 +24,11 @@ interface FakeDaemon {
   readonly stopped: string[];
 }
 
-/** A daemon on port 0 whose `/api/move/running` answers by `listing(n)` (n from 1; null = never). */
-async function fakeDaemon(listing: (n: number) => { status: number; body: unknown } | null): Promise<FakeDaemon> {
+/**
+ * A daemon on port 0 whose `/api/move/running` answers by `listing(n)` (n from 1; null = never) and
+ * whose `/api/move/stop` answers unless `stopAnswers(uuid)` says not (then never).
+ */
+async function fakeDaemon(listing: (n: number) => { status: number; body: unknown } | null, stopAnswers: (uuid: string) => boolean = () => true): Promise<FakeDaemon> {
   let listings = 0;
   const stopped: string[] = [];
   const held: ServerResponse[] = [];
@@ -40,7 +43,9 @@ async function fakeDaemon(listing: (n: number) => { status: number; body: unknow
         return;
       }
       if (request.method === 'POST' && request.url === '/api/move/stop') {
-        stopped.push((JSON.parse(raw) as { uuid: string }).uuid);
+        const { uuid } = JSON.parse(raw) as { uuid: string };
+        if (!stopAnswers(uuid)) return void held.push(response);
+        stopped.push(uuid);
         response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ message: 'Move stopped' }));
         return;
       }
@@ -65,12 +70,19 @@ async function fakeDaemon(listing: (n: number) => { status: number; body: unknow
   };
 }
 
-function sweepOver(daemon: FakeDaemon): Promise<ReadonlyArray<string>> {
+function executorOver(daemon: FakeDaemon) {
   const link: DaemonLink = openDaemonLink(daemon.url, 'http');
   cleanups.push(() => closeDaemonLink(link));
-  const executor = createMotionExecutor({ link: () => link, mayMove: () => null, report: () => undefined, policy: () => DEFAULT_SAFETY_POLICY });
-  return toPromise(createActor(executor.stopMotion, { input: { uuids: [] } }).start());
+  return createMotionExecutor({ link: () => link, mayMove: () => null, report: () => undefined, policy: () => DEFAULT_SAFETY_POLICY });
 }
+
+function sweepOver(daemon: FakeDaemon, known: ReadonlyArray<string> = []): Promise<ReadonlyArray<string>> {
+  return toPromise(createActor(executorOver(daemon).stopMotion, { input: { uuids: known } }).start());
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** Longer than a few hedges (LISTING_HEDGE_MS apart), far shorter than a listing's 2 s deadline. */
+const HEDGES_DONE_MS = 4 * LISTING_HEDGE_MS;
 
 test('a listing whose reply never comes is sent again on another connection: the sweep stops the move it names', async () => {
   const daemon = await fakeDaemon((n) => (n === 1 ? null : { status: 200, body: [{ uuid: LATE_MOVE }] }));
@@ -85,4 +97,40 @@ test('a listing the daemon refuses fails the sweep at once, with no further list
   const daemon = await fakeDaemon(() => ({ status: 503, body: { detail: 'Backend not running' } }));
   await expect(sweepOver(daemon)).rejects.toMatchObject({ _tag: expect.stringMatching(/^Daemon/) });
   expect(daemon.listings).toBe(1);
+});
+
+test('a move the listing names is stopped at once, not after a known move\'s stop that is stuck', async () => {
+  const KNOWN = '0f0e0d0c-0b0a-4908-8706-050403020100';
+  const daemon = await fakeDaemon(() => ({ status: 200, body: [{ uuid: KNOWN }, { uuid: LATE_MOVE }] }), (uuid) => uuid !== KNOWN);
+  let settled = false;
+  const sweep = sweepOver(daemon, [KNOWN]).finally(() => (settled = true));
+  sweep.catch(() => undefined);
+  while (!daemon.stopped.includes(LATE_MOVE) && !settled) await sleep(2);
+  // Before 2026-12-06 the listed move waited for the known move's stop (2 s), and was never stopped when that failed.
+  expect(settled, 'stopped while the known move\'s stop is still unanswered').toBe(false);
+  expect(daemon.stopped).toEqual([LATE_MOVE]);
+  await expect(sweep).rejects.toMatchObject({ _tag: 'DaemonTimeout' });
+});
+
+test('a sweep abandoned for a newer one sends no more hedges', async () => {
+  const daemon = await fakeDaemon(() => null);
+  const sweep = createActor(executorOver(daemon).stopMotion, { input: { uuids: [] } }).start();
+  await sleep(LISTING_HEDGE_MS / 5);
+  sweep.stop();
+  await sleep(HEDGES_DONE_MS);
+  expect(daemon.listings).toBe(1);
+});
+
+test('hedges wait while LISTINGS_OPEN_MAX listings are open on the stop lane: a burst of stops does not fill it', async () => {
+  const daemon = await fakeDaemon(() => null);
+  const executor = executorOver(daemon);
+  const SWEEPS = LISTINGS_OPEN_MAX + 2;
+  for (let i = 0; i < SWEEPS; i += 1) {
+    const sweep = createActor(executor.stopMotion, { input: { uuids: [] } }).start();
+    cleanups.push(() => sweep.stop());
+  }
+  while (daemon.listings < SWEEPS) await sleep(2);
+  await sleep(HEDGES_DONE_MS);
+  // Each sweep's first listing goes; no hedge while LISTINGS_OPEN_MAX or more are open.
+  expect(daemon.listings).toBe(SWEEPS);
 });

@@ -80,14 +80,7 @@ const worldMachine = createMachine({
       states: {
         idle: { on: { 'W.stop_hang': 'stopping' } },
         // A daemon error trips the interlock, whose stop starts a new sweep (confirmed at once here).
-        // So does the link coming up: the sweep's old listing may predate moves started unheard.
-        stopping: {
-          on: {
-            'W.sweep_done': 'idle',
-            'W.daemon_error': { guard: stateIn({ interlock: 'safe' }), target: 'idle' },
-            'W.link_start': { guard: stateIn({ link: 'disconnected' }), target: 'idle' },
-          },
-        },
+        stopping: { on: { 'W.sweep_done': 'idle', 'W.daemon_error': { guard: stateIn({ interlock: 'safe' }), target: 'idle' } } },
       },
     },
   },
@@ -320,9 +313,8 @@ describe.each(CONFIGS)('root driver machine, privileged RPC $privilegedRpc, leas
     await applyWorld(sut, event as WorldEvent);
     expectStatusFresh(sut);
     // A privileged RPC that moves the world is answered exactly once, and positively. A stop is
-    // answered when a sweep is confirmed: its own (W.sweep_done), the one a daemon error's trip starts
-    // or the one the link coming up starts.
-    const stopAnswered = before.motion === 'stopping' && (event.type === 'W.sweep_done' || (event.type === 'W.daemon_error' && before.interlock === 'safe') || (event.type === 'W.link_start' && before.link === 'disconnected'));
+    // answered when a sweep is confirmed: its own (W.sweep_done) or the one a daemon error's trip starts.
+    const stopAnswered = before.motion === 'stopping' && (event.type === 'W.sweep_done' || (event.type === 'W.daemon_error' && before.interlock === 'safe'));
     const rpc = event.type === 'W.stop_hang' ? undefined : (reportsFor(event as WorldEvent).find((r) => 'requestId' in r) as { requestId: string } | undefined);
     expect(sut.outcomes.slice(mark)).toEqual([...(rpc ? [{ requestId: rpc.requestId, ok: true }] : []), ...(stopAnswered ? [{ requestId: 'w-stop', ok: true }] : [])]);
   });
@@ -445,6 +437,8 @@ test('every event the root declares is an RPC, a report or a child answer the te
   elsewhere.push('approval.request', 'supervisor.approve', 'supervisor.deny', 'supervisor.list_approvals', 'approvals.requested', 'approvals.decided', 'approvals.answer');
   // The media policy's supervisor switch (test/unit/caller-identity-media-policy.test.ts, test/integration/media-policy.test.ts).
   elsewhere.push('supervisor.set_media_enabled');
+  // A sweep's found move, routed to motion (motion.model.test.ts; through the root in test/simulation/stop-sweep-after-reconnect.test.ts).
+  elsewhere.push('sweep.found_running');
   expect([...declared].filter((t) => !sent.has(t) && !elsewhere.includes(t)).sort()).toEqual([]);
 });
 

@@ -11,6 +11,7 @@ import { fromPromise, getInitialSnapshot, type ActorLogic, type EventObject, typ
 import {
   MOVE_COMPLETION_MARGIN_MS,
   motionMachine,
+  FOUND_RUNNING_REASON,
   ORPHAN_HOLD_MS,
   STOP_CONFIRM_TIMEOUT_MS,
   STOP_RETRY_MS,
@@ -84,6 +85,7 @@ const EVENTS: Ev[] = [
   { type: 'sender.settled', requestId: 'req-1', uuid: STRANGER, outcome: 'sent', stoppedLate: true },
   { type: 'sender.settled', requestId: 'req-1', uuid: null, outcome: 'unknown', stoppedLate: false },
   { type: 'link.recovered', interlockTripped: false },
+  { type: 'sweep.found_running', uuid: STRANGER },
   { type: DEADLINE },
   { type: CONFIRM_TIMEOUT },
   { type: RETRY },
@@ -102,7 +104,7 @@ function serialize(snapshot: { value: unknown; status: string; context: MotionCo
   const c = snapshot.context;
   const active = c.active ? `${c.active.requestId}:${c.active.uuid ? 'tracked' : '-'}:${c.active.answered ? 'answered' : 'waiting'}` : '-';
   const orphans = c.orphans.some((o) => o.heldUntil === 0) ? 'running' : c.orphans.length > 0 ? 'held' : 'none';
-  return [JSON.stringify(snapshot.value), snapshot.status, active, orphans, some(c.unknownMoves), some(c.waiters), c.stopConfirmed, c.answeredUnconfirmed, some(c.supersedes)].join('|');
+  return [JSON.stringify(snapshot.value), snapshot.status, active, orphans, some(c.unknownMoves), some(c.waiters), c.stopConfirmed, some(c.supersedes)].join('|');
 }
 
 /** The oracle's account: the machine's context as the brief says it must be (without `since`). */
@@ -120,7 +122,6 @@ const INITIAL: Model = {
   cancelled: [],
   stopReason: '',
   stopConfirmed: null,
-  answeredUnconfirmed: false,
   stopAnswerDue: 0,
   expectedDurationMs: 0,
   lastError: '',
@@ -185,10 +186,7 @@ function oracle(s: Model, event: Ev, now: number): Outcome | null {
   const answerStops = (base: Model, confirmed: boolean, stopped: ReadonlyArray<string>, error: string | null) => {
     const toParent = base.waiters.map((w) => ({ type: 'motion.stop_answer', requestId: w.requestId, reply: w.reply, confirmed, stopped, cancelled: base.cancelled, error }));
     const emitted: MotionEmitted[] = !confirmed && base.waiters.length > 0 ? [{ type: 'motion.stop_unconfirmed', reason: base.stopReason, error }] : [];
-    // Moves a sweep stops after its stop was answered unconfirmed ran past that answer: late moves.
-    if (confirmed && base.answeredUnconfirmed) emitted.push(...stopped.map((uuid) => ({ type: 'motion.late_move' as const, uuid, reason: 'stopped by the sweep of a stop already answered unconfirmed' })));
-    const answeredUnconfirmed = confirmed ? false : base.answeredUnconfirmed || base.waiters.length > 0;
-    const next: Model = { ...base, waiters: [], answeredUnconfirmed, ...(confirmed ? { cancelled: [], stopConfirmed: true, supersedes: [] } : {}) };
+    const next: Model = { ...base, waiters: [], ...(confirmed ? { cancelled: [], stopConfirmed: true, supersedes: [] } : {}) };
     return { next, toParent, emitted };
   };
   /** A stray is stopped and remembered (a live sender whose own move it was is then cancelled). */
@@ -282,8 +280,13 @@ function oracle(s: Model, event: Ev, now: number): Outcome | null {
       if (!sweepOwed(event.interlockTripped)) return null;
       // A command runs: stopped as by a stop nobody waits for (moves started unheard cannot be told apart).
       if (s.value === 'commanded' || s.value === 'moving') return oracle(s, { type: 'motion.stop', requestId: null, reply: null, reason: RECOVERY_STOP_REASON }, now);
-      // A sweep runs or waits to retry: swept again now (its listing may predate moves started unheard).
+      // A sweep runs: it lists again itself when move updates reconnected after its listing.
+      if (s.value === 'stopping') return null;
+      // Idle, in error, or waiting to retry a sweep: swept now.
       return enter({ ...s, value: 'stopping' });
+    case 'sweep.found_running':
+      // The stop's answer names it while callers wait; after that (or for the driver's own stop) it is a late move.
+      return out(s, false, { emitted: s.waiters.length > 0 ? [] : [{ type: 'motion.late_move', uuid: event.uuid, reason: FOUND_RUNNING_REASON }] });
     case STOP_DONE: {
       if (s.value !== 'stopping') return null;
       const r = answerStops(s, true, event.output, null);
@@ -587,19 +590,17 @@ describe('motion machine: the stop fence', () => {
     expect(sut().snap().value).toBe('stopping');
   });
 
-  test('the link coming back during a sweep sweeps again at once; what that sweep stops after an unconfirmed answer is audited as late', async () => {
+  test('a move a sweep finds running is the answer\'s while the caller waits, and a late move once it was answered unconfirmed', async () => {
     await step(sut(), GOTO);
     await step(sut(), STOP);
+    await step(sut(), { type: 'sweep.found_running', uuid: UUID });
+    expect(sut().emitted.filter((e) => e.type === 'motion.late_move'), 'the stop answer will name it').toEqual([]);
     await step(sut(), { type: CONFIRM_TIMEOUT });
     expect(stopAnswers(sut()).map((a) => (a as { confirmed: boolean }).confirmed)).toEqual([false]);
-    const first = sut().sweeps.at(-1)!;
-    // Its listing went out before the daemon stalled; moves the daemon started on resuming were not heard.
-    await step(sut(), { type: 'link.recovered', interlockTripped: false });
-    expect(first.signal.aborted, 'the old sweep is dropped').toBe(true);
-    expect(sut().sweeps, 'a fresh sweep, not the old listing').toHaveLength(2);
-    await step(sut(), { type: STOP_DONE, output: [STRANGER] });
-    expect(sut().emitted.filter((e) => e.type === 'motion.late_move')).toEqual([{ type: 'motion.late_move', uuid: STRANGER, reason: 'stopped by the sweep of a stop already answered unconfirmed' }]);
-    expect(sut().snap().context.answeredUnconfirmed).toBe(false);
+    await step(sut(), { type: 'sweep.found_running', uuid: STRANGER });
+    expect(sut().emitted.filter((e) => e.type === 'motion.late_move')).toEqual([{ type: 'motion.late_move', uuid: STRANGER, reason: FOUND_RUNNING_REASON }]);
+    // The link coming back while the sweep runs does not abandon it (the sweep lists again itself).
+    expect(sut().snap().can({ type: 'link.recovered', interlockTripped: false })).toBe(false);
   });
 
   test('a sweep waiting to retry goes at once when the link comes back', async () => {
@@ -608,9 +609,8 @@ describe('motion machine: the stop fence', () => {
     expect(sut().snap().value).toBe('stopRetry');
     await step(sut(), { type: 'link.recovered', interlockTripped: false });
     expect(sut().snap().value).toBe('stopping');
-    // Nobody heard `unconfirmed` (a stop nobody waits for): its stopped moves are not late moves.
-    await step(sut(), { type: STOP_DONE, output: [STRANGER] });
-    expect(sut().emitted.filter((e) => e.type === 'motion.late_move')).toEqual([]);
+    await step(sut(), { type: STOP_DONE, output: [] });
+    expect(sut().snap().value).toBe('idle');
   });
 
   test('a move that starts while tripped is stopped even with nothing in flight', async () => {

@@ -3,10 +3,11 @@
 // (sim-world.ts). A goto's request is held by a stalled daemon; stop_motion is answered unconfirmed
 // during the stall; the move-updates socket loses liveness and reconnects just as the daemon resumes
 // and starts the held goto — its move_started is never heard, and the sweep's listing was taken
-// before the goto started. The sweep must list again once the link is back, not trust the old
-// listing: the late goto is stopped within one listing of the reconnect.
+// before the goto started. The sweep must list again once move updates are back, not trust the old
+// listing: the late goto is stopped within one listing of the reconnect, and audited as late.
 import { afterEach, expect, test } from 'vitest';
 import type { GateResult } from '../../src/actors/rpc-gate.ts';
+import { FOUND_RUNNING_REASON } from '../../src/machines/motion.machine.ts';
 import { openWorld, type SimWorld } from './sim-world.ts';
 
 const SEED = 1;
@@ -68,5 +69,5 @@ test('a late goto the resumed daemon starts while move updates reconnect is stop
   expect(goto!.endedAt, 'the goto ended').not.toBeNull();
   expect(goto!.endedAt! - goto!.startedAt, `the late goto ran ${Math.round(goto!.endedAt! - goto!.startedAt)} ms (${goto!.outcome})`).toBeLessThanOrEqual(STOPPED_WITHIN_MS);
   const late = w.audit.filter((a) => a.record.kind === 'late_move_stopped');
-  expect(late.map((a) => [a.record['uuid'], a.record.reason]), 'audited: it ran after the stop was answered').toEqual([[goto!.uuid, 'stopped by the sweep of a stop already answered unconfirmed']]);
+  expect(late.map((a) => [a.record['uuid'], a.record.reason]), 'audited: it ran after the stop was answered').toEqual([[goto!.uuid, FOUND_RUNNING_REASON]]);
 }, 30_000);
