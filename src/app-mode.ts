@@ -1,11 +1,11 @@
 // The driver under the settings app (`reachy-mini-driver app`, or `run --settings`): the settings
 // server starts first, even when the configuration is not valid yet (no credentials uploaded), and
 // the driver starts once it is; `apply` (or a save) reconfigures the running driver, which restarts
-// only the affected actors. Owns that orchestration and the one-time login link on stdout; the
-// server (src/adapters/settings-http/) owns HTTP and files; the driver owns the machines. Keeps the
-// configuration in effect (last successful start or apply) so the page never shows an unapplied
-// save as in effect, words a failed apply in the page's fields (src/settings/settings-advice.ts),
-// feeds the live view from the root system, and prints every URL the app listens on.
+// only the affected actors. Owns that orchestration (one apply at a time) and the one-time login
+// link on stdout; the server (src/adapters/settings-http/) owns HTTP and files; the driver owns the
+// machines. Keeps the configuration in effect (last successful start or apply) so the page never
+// shows an unapplied save as in effect, words a failed apply in the page's fields
+// (src/settings/settings-advice.ts), feeds the live view from the root system, and prints every URL.
 import { loadConfig } from './adapters/config-files.ts';
 import { ConfigError, loadSettingsServerConfig, type DriverConfig, type LoadConfigInput } from './config/config.ts';
 import { createLiveView } from './actors/live-view.ts';
@@ -35,6 +35,9 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
   let configError: string | null = null;
   /** What the running driver uses: set only when a start or an apply succeeded. */
   let inEffect: DriverConfig | undefined;
+  /** The last apply queued (applySaved runs them one at a time); set once stop() began. */
+  let applies: Promise<unknown> = Promise.resolve();
+  let stopping = false;
   const liveView = createLiveView();
   // Changes saved before the driver runs (the first credentials upload) are audited once it starts.
   const unaudited: SettingsAuditChange[] = [];
@@ -43,7 +46,8 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
     else if (unaudited.length < UNAUDITED_MAX) unaudited.push({ ...change, fields: { ...change.fields, saved_at: new Date().toISOString() } });
   };
 
-  const applySaved = async (): Promise<Record<string, unknown>> => {
+  const applyOnce = async (): Promise<Record<string, unknown>> => {
+    if (stopping) return { ok: false, error: 'the settings app is stopping', issues: [], error_tag: 'AppStopping', started: false };
     let config;
     try {
       config = loadConfig(input);
@@ -87,6 +91,14 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
     inEffect = config;
     return { ok: true, started: false, restarted: result.restarted };
   };
+  // One apply at a time: two at once (a double click, two tabs, a save during an upload) each saw no
+  // driver and started one, and the first was never stopped. The second now waits for the first and
+  // then applies to the driver it started (nothing left to change: `restarted: []`).
+  const applySaved = (): Promise<Record<string, unknown>> => {
+    const run = applies.then(applyOnce, applyOnce);
+    applies = run.catch(() => undefined);
+    return run;
+  };
 
   const status = (): Record<string, unknown> =>
     running ? { ...running.statusSnapshot(), config_error: configError } : { mesh: 'not started', daemon_link: 'not started', config_error: configError };
@@ -115,7 +127,10 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
     settings,
     driver: () => running,
     async stop() {
+      stopping = true;
       await settings.close();
+      // An apply still under way may be starting the driver: it is stopped once that start is over.
+      await applies;
       await running?.stop();
       await broker?.stop();
     },

@@ -2,7 +2,8 @@
 // configuration is valid (no credentials), reports the configuration error on /api/status; a PUT
 // of settings that make it valid starts the driver; a later PUT of a new broker reconnects the mesh
 // to a second nats-server without a process restart, and /api/status shows it. A safety policy that
-// names a function the device lacks leaves the app serving with the reason, not crashed.
+// names a function the device lacks leaves the app serving with the reason, not crashed. Two
+// applies at once start one driver, and nothing is left on the mesh once the app stops.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,5 +119,41 @@ test('a --require-approval naming a function this device does not have: the sett
     expect(status.config_error).toMatch(/launch_rocket/);
   } finally {
     await second.stop();
+  }
+});
+
+test('two applies at once (a double click, two tabs) start one driver, and once the app stops nothing answers for the device', async () => {
+  const other = mkdtempSync(join(tmpdir(), 'rmd-app-twice-'));
+  const settingsFile = join(other, 'settings.json');
+  const twice = await startWithSettings(
+    {
+      argv: ['app', '--settings-port', '0', '--settings-host', '127.0.0.1', '--config-dir', other, '--settings-file', settingsFile],
+      env: { HOME: other, REACHY_AUDIT_LOG: 'none', DEVICE_CONNECT_REGISTER_JITTER: '0', PATH: process.env.PATH ?? '' },
+    },
+    () => {},
+  );
+  const ncA = await openClient(a.url);
+  let stopped = false;
+  try {
+    expect(twice.driver()).toBeUndefined();
+    // The settings become valid without an apply (written by hand), then Apply is sent twice at once.
+    writeFileSync(settingsFile, JSON.stringify({ ...baseSettings(), allow_insecure: true, device_id: 'app-dev-twice' }));
+    const bearer = `Bearer ${readFileSync(join(other, 'settings-token'), 'utf8').trim()}`;
+    const applyNow = async (): Promise<any> => (await request(`${twice.settings.url}/api/apply`, { method: 'POST', headers: { authorization: bearer } })).body.json();
+    const answers = await Promise.all([applyNow(), applyNow()]);
+    // One started the driver; the other waited for it and found nothing left to change.
+    expect(answers.map((answer) => answer.ok)).toEqual([true, true]);
+    expect(answers.filter((answer) => answer.started === true)).toHaveLength(1);
+    expect(answers.find((answer) => answer.started === false)).toMatchObject({ restarted: [] });
+    const subject = 'device-connect.default.app-dev-twice.cmd';
+    const answered = (): Promise<boolean> => rpc(ncA, subject, { jsonrpc: '2.0', id: 'up', method: 'get_status' }).then((reply) => reply.result !== undefined, () => false);
+    await expect.poll(answered).toBe(true);
+    await twice.stop();
+    stopped = true;
+    // No driver was left behind on the mesh under this id (before: the first one started, never stopped).
+    await expect(rpc(ncA, subject, { jsonrpc: '2.0', id: 'gone', method: 'get_status' })).rejects.toThrow(/no responders/i);
+  } finally {
+    if (!stopped) await twice.stop();
+    await ncA.close();
   }
 });
