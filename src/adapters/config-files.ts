@@ -1,12 +1,13 @@
 // The configuration's file reads (reference-driver.md §9.1–9.3, device-connect-protocol.md §3.3):
-// the settings JSON, credentials files with their permission check, the newest portal credentials
-// file in a directory, and TLS file existence, handed to the pure `resolveConfig` (src/config/
-// config.ts) as its layers and reader. `loadConfig({argv, env})` is that composition, for the CLI,
-// app mode and tests. Owns no precedence and no validation beyond "readable, JSON, known keys".
+// the settings JSON, credentials files with their permission check and fingerprint, the newest
+// portal credentials file in a directory, and TLS file existence, handed to the pure
+// `resolveConfig` (src/config/config.ts) as its layers and reader. `loadConfig({argv, env})` is
+// that composition, for the CLI, app mode and tests. Owns no precedence and no validation beyond
+// "readable, JSON, known keys".
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, globPattern, processInput, resolveConfig, settingsFilePath, settingsLayerFrom, type ConfigFileReads, type DriverConfig, type LoadConfigInput, type SettingsLayer } from '../config/config.ts';
-import { CredentialsError, MAX_CREDENTIALS_FILE_BYTES, parseCredentialsText, type CredentialsFileWarning, type LoadedCredentials } from '../config/credentials.ts';
+import { CredentialsError, fingerprintOf, MAX_CREDENTIALS_FILE_BYTES, parseCredentialsText, type CredentialsFileWarning, type LoadedCredentials } from '../config/credentials.ts';
 
 /** Reads the settings JSON if present; a present but broken file is a ConfigError, not "defaults". */
 export function readSettingsFile(path: string): SettingsLayer | undefined {
@@ -40,15 +41,15 @@ export function loadCredentialsFile(path: string): { credentials: LoadedCredenti
     throw new CredentialsError(`cannot read credentials file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
   }
   if (size > MAX_CREDENTIALS_FILE_BYTES) throw new CredentialsError(`credentials file ${path} is larger than ${MAX_CREDENTIALS_FILE_BYTES} bytes`);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (error) {
     throw new CredentialsError(`cannot read credentials file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`);
   }
   let credentials: LoadedCredentials;
   try {
-    credentials = parseCredentialsText(text, path);
+    credentials = { ...parseCredentialsText(bytes.toString('utf8'), path), fingerprint: fingerprintOf(bytes) };
   } catch (error) {
     throw new CredentialsError(`credentials file ${path}: ${(error as Error).message}`);
   }

@@ -1,7 +1,10 @@
 // Mesh credentials: NATS `.creds` files (nsc format), portal `.creds.json` files, and the inline
-// NATS_JWT + NATS_NKEY_SEED pair (device-connect-protocol.md §3.3). Owns parsing the text and the
-// size limit; secrets leave here only inside `Secret`. Pure: reading the file and its permission
-// check are src/adapters/config-files.ts's; precedence is config.ts's, NATS options nats-options.ts's.
+// NATS_JWT + NATS_NKEY_SEED pair (device-connect-protocol.md §3.3). Owns parsing the text, the
+// size limit and a file's fingerprint (SHA-256 of its bytes: how answers, the audit and the in-effect
+// view tell two files apart without their content); secrets leave here only inside `Secret`. Pure:
+// reading the file and its permission check are src/adapters/config-files.ts's; precedence is
+// config.ts's, NATS options nats-options.ts's.
+import { createHash } from 'node:crypto';
 import { Secret } from './secret.ts';
 
 /** Largest credentials file we read; real ones are ~1–2 KiB (the upload limit is 256 KiB). */
@@ -17,6 +20,8 @@ export interface LoadedCredentials {
   readonly kind: 'nats-creds' | 'portal-json' | 'inline-jwt';
   /** Path of the file it came from (never its content). */
   readonly path?: string;
+  /** fingerprintOf the bytes of the file it came from (a file replaced at the same path differs here); absent for inline credentials. */
+  readonly fingerprint?: string;
   readonly jwt: Secret;
   readonly seed: Secret;
   /** Public identity fields of a portal file. */
@@ -24,6 +29,11 @@ export interface LoadedCredentials {
   readonly tenant?: string;
   readonly urls?: ReadonlyArray<string>;
   readonly tls?: TlsFiles;
+}
+
+/** `sha256:<hex>` of a credentials file's bytes: names its content without revealing it. */
+export function fingerprintOf(bytes: Uint8Array): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
 export class CredentialsError extends Error {

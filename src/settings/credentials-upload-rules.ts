@@ -1,9 +1,8 @@
 // The pure rules of a credentials upload (`POST /api/credentials/upload`, reference-driver.md §10
 // "Upload steps", with its bugs fixed): the accepted file names (a plain basename ending in `.json`
-// or `.creds`), the size limit, the directory name under the config dir, and the SHA-256
-// fingerprint an answer carries instead of the content. No I/O: storing is
-// src/adapters/settings-http/credentials-upload.ts's.
-import { createHash } from 'node:crypto';
+// or `.creds`), the size limit and the directory name under the config dir. The SHA-256
+// fingerprint an answer carries instead of the content is src/config/credentials.ts's. No I/O:
+// storing is src/adapters/settings-http/credentials-upload.ts's.
 import { MAX_CREDENTIALS_FILE_BYTES } from '../config/credentials.ts';
 
 /** The reference limit (§10 step 3): 256 KiB; real credentials files are 1–2 KiB. */
@@ -27,8 +26,4 @@ export function uploadNameProblem(name: string): string | undefined {
   const lower = name.toLowerCase();
   if (!ALLOWED_SUFFIXES.some((suffix) => lower.endsWith(suffix))) return 'credentials file must be .json or .creds';
   return undefined;
-}
-
-export function fingerprintOf(bytes: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }

@@ -25,6 +25,8 @@ export type ConfigAttempt = { readonly ok: true; readonly config: DriverConfig }
 export interface EffectiveEntry {
   readonly value: unknown;
   readonly source: Source;
+  /** nats_credentials_file only: the loaded file's fingerprint (`sha256:…` of its bytes), never its content. */
+  readonly fingerprint?: string;
 }
 
 /** resolveConfig with this settings layer (the saved file's, or a candidate's) in place of the file the argv/env name. */
@@ -149,6 +151,9 @@ export function effectiveView(config: DriverConfig, inputs: ConfigInputs, saved:
       view[settingsKey] = { value: byLayer.value, source: source ?? byLayer.source };
     }
   }
+  // A file replaced at the same path is another file: the entry names which one by its fingerprint.
+  const fingerprint = config.credentials?.fingerprint;
+  if (fingerprint !== undefined && view.nats_credentials_file) view.nats_credentials_file = { ...view.nats_credentials_file, fingerprint };
   return view;
 }
 

@@ -1,7 +1,8 @@
 // What the settings page shows as "in effect": the configuration the RUNNING driver was last
 // started or successfully reconfigured with, never the saved file's. When a save could not be
 // applied (restart required, invalid), each key whose saved value differs carries it as `pending`,
-// so the page says "saved, not in effect yet" and agrees with Live status. With no driver running
+// so the page says "saved, not in effect yet" and agrees with Live status; a credentials file is
+// compared by its fingerprint too (one replaced at the same path differs). With no driver running
 // (app mode before the settings are valid, or the server alone) the view is the saved settings'
 // configuration and `running` is false. Pure; the per-key view itself is effective-config.ts.
 import type { DriverConfig, SettingsLayer } from '../config/config.ts';
@@ -21,8 +22,8 @@ export interface InEffectView {
   readonly view: Record<string, InEffectEntry>;
 }
 
-function sameValue(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+function sameEntry(a: EffectiveEntry, b: EffectiveEntry): boolean {
+  return JSON.stringify(a.value ?? null) === JSON.stringify(b.value ?? null) && a.fingerprint === b.fingerprint;
 }
 
 export function inEffectView(running: DriverConfig | undefined, inputs: ConfigInputs, savedLayer: SettingsLayer | undefined, saved: AppSettings | undefined): InEffectView {
@@ -31,7 +32,7 @@ export function inEffectView(running: DriverConfig | undefined, inputs: ConfigIn
   const view: Record<string, InEffectEntry> = effectiveView(running, inputs, saved);
   for (const [key, entry] of Object.entries(view)) {
     const next = candidate.view[key];
-    if (next !== undefined && !sameValue(next.value, entry.value)) view[key] = { ...entry, pending: next };
+    if (next !== undefined && !sameEntry(next, entry)) view[key] = { ...entry, pending: next };
   }
   return { running: true, exact: candidate.exact, view };
 }

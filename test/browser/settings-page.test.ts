@@ -148,7 +148,8 @@ describe('settings page in Chromium', () => {
     expect(await page.locator('#device_id-error').isVisible()).toBe(false);
   });
 
-  test('uploading a .creds file shows the stored path and fingerprint, never the secrets', async () => {
+  test('uploading a .creds file shows the stored path and fingerprint, never the secrets, and applies it', async () => {
+    const appliedBefore = applyCalls.length;
     const user = createUser();
     const jwt = await encodeUser('reachy', user, createAccount());
     secrets = { jwt, seed: new TextDecoder().decode(user.getSeed()) };
@@ -156,7 +157,8 @@ describe('settings page in Chromium', () => {
     writeFileSync(credsPath, fmtCreds(jwt, user));
     await page.setInputFiles('#upload-file', credsPath);
     await page.click('#upload-button');
-    await expect.poll(() => messageText('#upload-message')).toBe('Credentials stored.');
+    await expect.poll(() => messageText('#upload-message')).toBe('Credentials stored and applied: driver restarted with the saved settings.');
+    expect(applyCalls.length).toBe(appliedBefore + 1);
     const storedPath = await messageText('#upload-path');
     const fingerprint = await messageText('#upload-fingerprint');
     expect(storedPath).toContain(configDir);

@@ -3,7 +3,8 @@
 // of settings that make it valid starts the driver; a later PUT of a new broker reconnects the mesh
 // to a second nats-server without a process restart, and /api/status shows it. A safety policy that
 // names a function the device lacks leaves the app serving with the reason, not crashed. Two
-// applies at once start one driver, and nothing is left on the mesh once the app stops.
+// applies at once start one driver, and nothing is left on the mesh once the app stops. A
+// credentials upload applies like a save: it starts the driver, and a replaced file is taken.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ import { setLogSink } from '../../src/logging/logger.ts';
 import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
 import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
 import { fakeRegistry, openClient, recorder, rpc, type FakeRegistry } from '../harness/mesh-peer.ts';
+import { mintCredentials, multipartFile } from '../settings/settings-harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'rmd-app-'));
 let a: NatsServerHandle;
@@ -155,5 +157,49 @@ test('two applies at once (a double click, two tabs) start one driver, and once 
   } finally {
     if (!stopped) await twice.stop();
     await ncA.close();
+  }
+});
+
+test('a credentials upload that makes the configuration valid starts the driver; a file replaced under the same name is applied', async () => {
+  const other = mkdtempSync(join(tmpdir(), 'rmd-app-upload-'));
+  const settingsFile = join(other, 'settings.json');
+  writeFileSync(settingsFile, JSON.stringify({ device_id: 'app-dev-upload', no_media: true, reachy_target: `127.0.0.1:${emulator.port}`, messaging_urls: a.url }));
+  const uploading = await startWithSettings(
+    {
+      argv: ['app', '--settings-port', '0', '--settings-host', '127.0.0.1', '--config-dir', other, '--settings-file', settingsFile],
+      env: { HOME: other, REACHY_AUDIT_LOG: 'none', DEVICE_CONNECT_REGISTER_JITTER: '0', PATH: process.env.PATH ?? '' },
+    },
+    () => {},
+  );
+  const bearer = `Bearer ${readFileSync(join(other, 'settings-token'), 'utf8').trim()}`;
+  const get = async (path: string): Promise<{ text: string; json: any }> => {
+    const text = await (await request(`${uploading.settings.url}${path}`, { headers: { authorization: bearer } })).body.text();
+    return { text, json: JSON.parse(text) };
+  };
+  const upload = async (creds: string, query = ''): Promise<{ text: string; json: any }> => {
+    const m = multipartFile('device.creds', creds);
+    const text = await (await request(`${uploading.settings.url}/api/credentials/upload${query}`, { method: 'POST', headers: { authorization: bearer, ...m.headers }, body: m.body })).body.text();
+    return { text, json: JSON.parse(text) };
+  };
+  try {
+    expect((await get('/api/status')).json.config_error).toMatch(/upload a credentials file/);
+    const first = await mintCredentials('app-dev-upload', 'default');
+    const stored = await upload(first.creds);
+    expect(stored.json).toMatchObject({ ok: true, stored: 'created', applied: { ok: true, started: true } });
+    expect(uploading.driver()).toBeDefined();
+    expect((await get('/api/status')).json.config_error).toBeNull();
+    expect((await get('/api/effective')).json.nats_credentials_file).toMatchObject({ value: stored.json.path, fingerprint: stored.json.fingerprint });
+
+    // Other credentials under the same name: the mesh reconnects with them, and they are the ones in effect.
+    const second = await mintCredentials('app-dev-upload', 'default');
+    const replaced = await upload(second.creds, '?replace=1');
+    expect(replaced.json).toMatchObject({ ok: true, stored: 'replaced', path: stored.json.path, applied: { ok: true, started: false, restarted: ['mesh'] } });
+    const effective = await get('/api/effective');
+    expect(effective.json.nats_credentials_file).toEqual({ value: stored.json.path, source: 'settings', fingerprint: replaced.json.fingerprint });
+    for (const answer of [stored, replaced, effective, await get('/api/status')]) {
+      for (const secret of [first.jwt, first.seed, second.jwt, second.seed]) expect(answer.text).not.toContain(secret);
+    }
+  } finally {
+    await uploading.stop();
   }
 });

@@ -2,15 +2,16 @@
 // its bugs fixed): the name rules (a plain basename, `.json`/`.creds`), the size limit enforced while
 // the body streams, parsing before anything is stored, no silent overwrite, atomic 0600 storage in
 // `<configDir>/credentials/`, then the settings update. A failed upload writes nothing and changes
-// no setting. Owns those steps and their file I/O; the name rules and fingerprint are pure
-// (src/settings/credentials-upload-rules.ts), the HTTP/multipart plumbing is upload-route.ts's.
-// Answers carry the stored path and a SHA-256 fingerprint, never the file's content.
+// no setting; answers carry the stored path and a SHA-256 fingerprint, never the content. Owns
+// those steps and their file I/O; the name rules (src/settings/credentials-upload-rules.ts) and the
+// fingerprint (src/config/credentials.ts) are pure; the multipart plumbing and the apply after an
+// upload are upload-route.ts's.
 import { chmod, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { CredentialsError, parseCredentialsText } from '../../config/credentials.ts';
+import { CredentialsError, fingerprintOf, parseCredentialsText } from '../../config/credentials.ts';
 import { createLogger } from '../../logging/logger.ts';
-import { CREDENTIALS_DIR_NAME, fingerprintOf, uploadNameProblem } from '../../settings/credentials-upload-rules.ts';
+import { CREDENTIALS_DIR_NAME, uploadNameProblem } from '../../settings/credentials-upload-rules.ts';
 import { HttpFailure } from '../../settings/http-failure.ts';
 import { describeIssues, type AppSettings } from '../../settings/settings-schema.ts';
 import { mergeChanges } from '../../settings/settings-changes.ts';

@@ -1,8 +1,9 @@
 // The settings app's own routes over the settings file and the running driver: GET /api/health,
 // GET/PUT /api/settings (the whole file), /api/effective (what the RUNNING driver uses, and what a
 // saved change would), /api/status and /api/apply, plus the change routes (PATCH, validate) of
-// change-routes.ts. Owns those handlers and the "apply after save" step; the file is
-// settings-store.ts's, the in-effect view src/settings/in-effect-view.ts's. reference-driver.md §10.
+// change-routes.ts. Owns those handlers and the "apply after save" step (an upload runs it too);
+// the file is settings-store.ts's, the in-effect view src/settings/in-effect-view.ts's.
+// reference-driver.md §10.
 import { existsSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { DriverConfig, SettingsLayer } from '../../config/config.ts';
@@ -33,17 +34,21 @@ export interface SettingsRoutesContext {
   readonly onAudit?: SettingsAuditSink<'settings_changed'>;
 }
 
-export function registerSettingsRoutes(app: FastifyInstance, context: SettingsRoutesContext): void {
-  const { guard, store, inputs, onAudit } = context;
-  /** A save's apply: its result goes into the save's answer; a failure is reported there, the save stands. */
-  const runApply = async (): Promise<unknown> => {
+/** A save's apply: its result goes into the save's answer (`applied`); a failure is reported there, the save stands. */
+export function applyAfterSave(apply: () => Promise<unknown>): () => Promise<unknown> {
+  return async () => {
     try {
-      return (await context.apply()) ?? null;
+      return (await apply()) ?? null;
     } catch (error) {
       log.warn('apply failed', { error: messageOf(error) });
       return { ok: false, error: messageOf(error) };
     }
   };
+}
+
+export function registerSettingsRoutes(app: FastifyInstance, context: SettingsRoutesContext): void {
+  const { guard, store, inputs, onAudit } = context;
+  const runApply = applyAfterSave(context.apply);
 
   app.get('/api/health', async () => ({ status: 'ok', service: HEALTH_SERVICE }));
 

@@ -29,7 +29,7 @@ import { loginPathOf, registerLoginRoutes } from './login-routes.ts';
 import { listenUrls, ownNamesReader } from './own-addresses.ts';
 import { CONTENT_SECURITY_POLICY, JSON_BODY_LIMIT_BYTES, parseJsonBodies, refuseForeignHosts, secureAnswers, settingsGuard } from './request-protections.ts';
 import type { SettingsAuditChange } from './settings-audit-change.ts';
-import { registerSettingsRoutes } from './settings-routes.ts';
+import { applyAfterSave, registerSettingsRoutes } from './settings-routes.ts';
 import { createSettingsStore } from './settings-store.ts';
 import { loadOrCreateToken } from './settings-token.ts';
 import { MULTIPART_LIMITS, registerUploadRoute } from './upload-route.ts';
@@ -100,7 +100,7 @@ export interface SettingsServerOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Live machine states (mesh, daemon link, power, interlock, lease, media, last error). */
   readonly status: () => unknown;
-  /** Applies the saved settings to the running driver now; its result is returned as is. */
+  /** Applies the saved settings (starts the driver in app mode); /api/apply answers its result, a save or an upload as `applied`. */
   readonly apply: () => Promise<unknown>;
   /** Host names answered beyond loopback, this machine's names and reachy-mini.local (`*`: any). */
   readonly allowedHosts?: ReadonlyArray<string>;
@@ -154,7 +154,7 @@ export async function startSettingsServer(options: SettingsServerOptions): Promi
   let where: { url: string; urls: string[] } = { url: '', urls: [] };
   registerLoginRoutes(app, { auth, guard, where: () => where });
   registerLiveRoutes(app, guard, options.liveView, CONTENT_SECURITY_POLICY);
-  registerUploadRoute(app, { guard, configDir, store, ...audit });
+  registerUploadRoute(app, { guard, configDir, store, runApply: applyAfterSave(options.apply), ...audit });
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : options.port;

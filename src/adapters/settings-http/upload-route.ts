@@ -1,8 +1,9 @@
 // POST /api/credentials/upload on the settings app: the multipart plumbing around the upload steps
 // of credentials-upload.ts — a declared size over the limit refused before a byte is read, one part
 // in field "file", its name checked before its content, the content read within the limit — and
-// the audit record of what was stored (name, kind, fingerprint; never the content). Owns the route
-// and the multipart limits settings-server.ts registers the parser with.
+// the audit record of what was stored (name, kind, fingerprint; never the content), then the same
+// apply a save runs, its result as `applied` (in app mode a valid upload starts the driver). Owns
+// the route and the multipart limits settings-server.ts registers the parser with.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpFailure } from '../../settings/http-failure.ts';
 import { MAX_UPLOAD_FILE_BYTES, uploadNameProblem } from '../../settings/credentials-upload-rules.ts';
@@ -25,6 +26,8 @@ export interface UploadRouteContext {
   readonly guard: RequestGuard;
   readonly configDir: string;
   readonly store: SettingsStore;
+  /** The apply a save runs (settings-routes.ts applyAfterSave): its result is the answer's `applied`. */
+  readonly runApply: () => Promise<unknown>;
   readonly onAudit?: SettingsAuditSink<'credentials_uploaded'>;
 }
 
@@ -33,7 +36,7 @@ async function uploadSizeGate(request: FastifyRequest): Promise<void> {
   if (Number.isFinite(declared) && declared > MAX_UPLOAD_REQUEST_BYTES) throw new HttpFailure(413, 'credentials file too large (max 256 KiB)');
 }
 
-export function registerUploadRoute(app: FastifyInstance, { guard, configDir, store, onAudit }: UploadRouteContext): void {
+export function registerUploadRoute(app: FastifyInstance, { guard, configDir, store, runApply, onAudit }: UploadRouteContext): void {
   app.post('/api/credentials/upload', { onRequest: [guard, uploadSizeGate] }, async (request: FastifyRequest<{ Querystring: Record<string, unknown> }>) => {
     if (!request.isMultipart()) throw new HttpFailure(415, 'expected a multipart/form-data upload with the file in field "file"');
     const part = await request.file({ preservePath: true } as Parameters<typeof request.file>[0]);
@@ -47,6 +50,7 @@ export function registerUploadRoute(app: FastifyInstance, { guard, configDir, st
     const replace = request.query.replace === '1' || request.query.replace === 'true';
     const stored = await storeUploadedCredentials({ name: part.filename, bytes: read.bytes, configDir, replace, store });
     onAudit?.({ kind: 'credentials_uploaded', reason: `credentials ${stored.stored}`, fields: { file: part.filename, kind: stored.kind, fingerprint: stored.fingerprint, stored: stored.stored, device_id: stored.device_id, tenant: stored.tenant } });
-    return stored;
+    // Like a save: the stored file is applied at once (README: the driver starts as soon as the settings are valid).
+    return { ...stored, applied: await runApply() };
   });
 }

@@ -277,6 +277,12 @@
     renderEffective();
   }
 
+  /** A credentials file replaced at the same path: the path alone does not say which file the driver uses. */
+  function earlierFile(entry, pending) {
+    if (typeof entry.fingerprint !== 'string' || entry.fingerprint === pending.fingerprint || JSON.stringify(entry.value) !== JSON.stringify(pending.value)) return '';
+    return `, the earlier file at that path (${entry.fingerprint})`;
+  }
+
   function renderEffective() {
     const changes = changedFields();
     for (const field of FIELDS) {
@@ -303,7 +309,7 @@
         badge.className = 'badge badge-pending';
         badge.textContent = 'not in effect';
         badge.title = 'Saved, but the running driver does not use this value yet';
-        note.textContent = `saved, not in effect yet: the driver uses ${shown(entry.value)} (${phrase})${extra}`;
+        note.textContent = `saved, not in effect yet: the driver uses ${shown(entry.value)}${earlierFile(entry, pending)} (${phrase})${extra}`;
       } else {
         badge.className = `badge badge-${SOURCE_TEXT[source] ? source : 'unknown'}`;
         badge.textContent = source;
@@ -616,10 +622,18 @@
         $('upload-tenant').textContent = displayValue(data.tenant);
         uploadResult.hidden = false;
         const how = { unchanged: ' (the same file was already stored)', replaced: ' (replaced the earlier file of that name)' }[data.stored] ?? '';
-        setMessage(uploadMessage, `Credentials stored${how}.`, 'ok');
+        // The upload is applied like a save: say whether the driver took it.
+        const applied = data.applied && typeof data.applied === 'object' ? data.applied : null;
+        if (applied && applied.ok === false) {
+          setMessage(uploadMessage, `Credentials stored${how}, but not applied: ${applied.error || 'unknown error'}`, 'error');
+          showIssues(applied.issues);
+        } else {
+          setMessage(uploadMessage, `Credentials stored${how}${applied && applied.ok === true ? ` and applied${describeApplied(applied)}` : ''}.`, 'ok');
+        }
         $('upload-replace').checked = false;
         uploadInput.value = '';
         refresh(true).catch((err) => setMessage(formMessage, `Could not reload the settings: ${err.message}`, 'error'));
+        pollStatus();
       } else {
         const error = data && typeof data.error === 'string' ? data.error : `HTTP ${xhr.status}`;
         setMessage(uploadMessage, `Upload refused: ${error}`, 'error');
