@@ -1,13 +1,15 @@
 // Credentials upload (reference-driver.md §10 "Upload steps", its bugs fixed): unsafe names, wrong
-// extensions, malformed content and an oversized streamed body are refused with nothing written and
-// no setting changed (the settings file's bytes are compared); good .creds and portal .creds.json
-// files are stored 0600 and answered with path + fingerprint, never the secrets; no silent
-// overwrite. Real server on port 0, undici client, one transcript line per call.
+// extensions, malformed content, a malformed multipart body (400, not a logged 500) and an
+// oversized streamed body are refused with nothing written and no setting changed (the settings
+// file's bytes are compared); good .creds and portal .creds.json files are stored 0600 and answered
+// with path + fingerprint, never the secrets; no silent overwrite. Real server on port 0, undici
+// client, one transcript line per call.
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { setLogSink } from '../../src/logging/logger.ts';
 import { BOUNDARY, call, mintCredentials, multipartFile, startHarness, type Answer, type Harness } from './settings-harness.ts';
 
 const BASE_SETTINGS = {
@@ -126,6 +128,27 @@ describe('refused uploads write nothing and change no setting', () => {
     expect(r.status).toBeGreaterThanOrEqual(400);
     expect(r.status).toBeLessThan(500);
     expectNoSecrets(r.text);
+    unchanged();
+  });
+
+  test('a malformed multipart body (no boundary, cut short) is 400 MultipartMalformed, not a logged internal error', async () => {
+    const logged: string[] = [];
+    setLogSink((line) => logged.push(line));
+    const answers: Answer[] = [];
+    try {
+      // The boundary is missing from the content type.
+      answers.push(await call(h.server.url, 'POST', '/api/credentials/upload', { token, body: multipartFile('device.creds', secrets.creds).body, headers: { 'content-type': 'multipart/form-data' } }));
+      // The part starts and the body ends before its closing boundary.
+      const cut = Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="device.creds"\r\n\r\n${secrets.creds.slice(0, 40)}`);
+      answers.push(await call(h.server.url, 'POST', '/api/credentials/upload', { token, body: cut, headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}` } }));
+    } finally {
+      setLogSink((line) => void process.stderr.write(line + '\n'));
+    }
+    for (const r of answers) {
+      expect(r.status).toBe(400);
+      expect(r.json).toEqual({ ok: false, error: 'the upload is not a well-formed multipart/form-data body: send the file in the multipart field "file"', issues: [], error_tag: 'MultipartMalformed' });
+    }
+    expect(logged.filter((line) => line.includes(' ERROR '))).toEqual([]);
     unchanged();
   });
 

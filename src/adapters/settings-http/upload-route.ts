@@ -1,9 +1,10 @@
 // POST /api/credentials/upload on the settings app: the multipart plumbing around the upload steps
 // of credentials-upload.ts — a declared size over the limit refused before a byte is read, one part
-// in field "file", its name checked before its content, the content read within the limit — and
-// the audit record of what was stored (name, kind, fingerprint; never the content), then the same
-// apply a save runs, its result as `applied` (in app mode a valid upload starts the driver). Owns
-// the route and the multipart limits settings-server.ts registers the parser with.
+// in field "file", its name checked before its content, the content read within the limit, a body
+// the parser cannot read refused (400 MultipartMalformed) — and the audit record of what was stored
+// (name, kind, fingerprint; never the content), then the same apply a save runs, its result as
+// `applied` (in app mode a valid upload starts the driver). Owns the route and the multipart limits
+// settings-server.ts registers the parser with.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { HttpFailure } from '../../settings/http-failure.ts';
 import { MAX_UPLOAD_FILE_BYTES, uploadNameProblem } from '../../settings/credentials-upload-rules.ts';
@@ -31,6 +32,20 @@ export interface UploadRouteContext {
   readonly onAudit?: SettingsAuditSink<'credentials_uploaded'>;
 }
 
+/**
+ * A step of the multipart parser whose failure is the body's fault (no boundary, a part cut short,
+ * a malformed header): 400 MultipartMalformed. The parser's own refusals (limits: 413) carry a
+ * status and pass through, like our HttpFailures; before, the rest was a logged 500.
+ */
+async function parsed<T>(step: Promise<T>): Promise<T> {
+  try {
+    return await step;
+  } catch (error) {
+    if (error instanceof HttpFailure || typeof (error as { statusCode?: unknown }).statusCode === 'number') throw error;
+    throw new HttpFailure(400, 'the upload is not a well-formed multipart/form-data body: send the file in the multipart field "file"', [], 'MultipartMalformed');
+  }
+}
+
 async function uploadSizeGate(request: FastifyRequest): Promise<void> {
   const declared = Number(request.headers['content-length']);
   if (Number.isFinite(declared) && declared > MAX_UPLOAD_REQUEST_BYTES) throw new HttpFailure(413, 'credentials file too large (max 256 KiB)');
@@ -39,13 +54,13 @@ async function uploadSizeGate(request: FastifyRequest): Promise<void> {
 export function registerUploadRoute(app: FastifyInstance, { guard, configDir, store, runApply, onAudit }: UploadRouteContext): void {
   app.post('/api/credentials/upload', { onRequest: [guard, uploadSizeGate] }, async (request: FastifyRequest<{ Querystring: Record<string, unknown> }>) => {
     if (!request.isMultipart()) throw new HttpFailure(415, 'expected a multipart/form-data upload with the file in field "file"');
-    const part = await request.file({ preservePath: true } as Parameters<typeof request.file>[0]);
+    const part = await parsed(request.file({ preservePath: true } as Parameters<typeof request.file>[0]));
     if (!part) throw new HttpFailure(400, 'missing file: send it in the multipart field "file"');
     if (part.fieldname !== 'file') throw new HttpFailure(400, `unexpected multipart field ${JSON.stringify(part.fieldname)}: send the file in field "file"`);
     // Refuse a bad name before reading a single byte of the content.
     const nameProblem = uploadNameProblem(part.filename);
     if (nameProblem) throw new HttpFailure(400, nameProblem);
-    const read = await readLimited(part.file, MAX_UPLOAD_FILE_BYTES);
+    const read = await parsed(readLimited(part.file, MAX_UPLOAD_FILE_BYTES));
     if (!read.ok) throw new HttpFailure(413, 'credentials file too large (max 256 KiB)');
     const replace = request.query.replace === '1' || request.query.replace === 'true';
     const stored = await storeUploadedCredentials({ name: part.filename, bytes: read.bytes, configDir, replace, store });
