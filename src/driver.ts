@@ -38,6 +38,7 @@ import { policyDocument, validatePolicy, type SafetyPolicy } from './safety/safe
 import type { InspectionEvent, Observer } from 'xstate';
 import { advertisedFunctions, sameEnvelope } from './safety/advertised-functions.ts';
 import { narrowedAxes } from './safety/envelope-view.ts';
+import { withConfiguredChanges } from './safety/configured-policy-change.ts';
 import { ConfigError } from './config/config-error.ts';
 import { prepareMediaRuntime, type MediaRuntime, type MediaRuntimeOptions } from './actors/media-runtime.ts';
 import { DEFAULT_MONITOR_SETTINGS } from './actors/media-monitors.ts';
@@ -72,10 +73,11 @@ export interface RunningDriver {
    * Applies a new configuration without restarting the process: restarts only the mesh connection
    * (when identity, brokers, credentials, TLS or discovery changed), retargets the daemon link (when
    * the daemon target or transport changed) and/or restarts media. Safety state (interlock, lease)
-   * is kept. Compared over the whole configuration: a change that needs a process restart
-   * (simulate, no_media, lease policy…) refuses the whole apply, and so does a new device id, tenant
-   * or broker where another device already answers with that id (DuplicateDeviceId, unless
-   * --replace). Applies are serialised.
+   * is kept; of the safety policy only the fields whose configured value changed are changed, on the
+   * live policy (a supervisor's run-time changes to the others stay). Compared over the whole
+   * configuration: a change that needs a process restart (simulate, no_media, lease policy…)
+   * refuses the whole apply, and so does a new device id, tenant or broker where another device
+   * already answers with that id (DuplicateDeviceId, unless --replace). Applies are serialised.
    */
   reconfigure(next: DriverConfig): Promise<ReconfigureResult>;
   /** Live machine states for the settings app's status panel. */
@@ -382,6 +384,17 @@ async function duplicateCheck(next: DriverConfig, applying: Applying): Promise<{
   }
 }
 
+/**
+ * The safety-policy fields whose configured value changed, written on the live policy (a supervisor's
+ * run-time changes to the others stay) and sent through the root like set_safety_policy, so it is
+ * audited as policy_changed with before and after.
+ */
+function applyPolicyChange(started: RobotRuntime, current: DriverConfig, next: DriverConfig): void {
+  const live = started.driver.getSnapshot().context.policy;
+  const { policy, fields } = withConfiguredChanges(live, current.safetyPolicy, startPolicy(next));
+  started.driver.send({ type: 'supervisor.set_safety_policy', requestId: randomUUID(), policy, reason: `settings applied: ${fields.join(', ')}`, owner: 'settings' });
+}
+
 /** One apply: refused whole when a field needs a restart, else only the parts that changed restart. */
 async function applyConfig(next: DriverConfig, applying: Applying): Promise<ReconfigureResult> {
   const { held, started, meshRuntime, media, respawnMesh, restartMedia } = applying;
@@ -410,9 +423,7 @@ async function applyConfig(next: DriverConfig, applying: Applying): Promise<Reco
     }
     leftUnsettled = retargeted.leftUnsettled;
   }
-  if (plan.policy) {
-    started.driver.send({ type: 'supervisor.set_safety_policy', requestId: randomUUID(), policy: startPolicy(next), reason: 'settings applied', owner: 'settings' });
-  }
+  if (plan.policy) applyPolicyChange(started, held.config, next);
   if (plan.mesh) {
     const nextServers = serversFor(next, held);
     if (!meshStopped) await meshRuntime.stop();

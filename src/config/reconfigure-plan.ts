@@ -1,14 +1,14 @@
 // What a new configuration changes for a running driver, compared over the WHOLE configuration:
 // which live parts restart (the mesh connection, the daemon link, the media session), whether the
-// safety policy is replaced (live, through the root), and which
-// changed fields cannot be applied without a process restart (reported as RestartRequired, by their
+// configured safety policy changed (its changed fields are applied live, through the root), and
+// which changed fields cannot be applied without a process restart (reported as RestartRequired, by their
 // settings-file name when they have one). Pure: no I/O; the driver applies the plan. Issue
 // "Reconfigure says applied when it did not".
 import { createHash } from 'node:crypto';
 import { CONFIG_KEYS, type DriverConfig } from './config.ts';
 
 export interface ReconfigurePlan {
-  /** The safety policy changed: applied live through the root (audited like set_safety_policy). */
+  /** The configured safety policy changed: its changed fields are written on the live policy, through the root (audited like set_safety_policy). */
   readonly policy: boolean;
   readonly mesh: boolean;
   readonly daemonLink: boolean;

@@ -239,7 +239,8 @@ export function policyDocument(policy: SafetyPolicy): Record<string, unknown> {
   return JSON.parse(JSON.stringify(policy)) as Record<string, unknown>;
 }
 
-function frozenDeep<T>(value: T): T {
+/** `value` and everything in it frozen (a policy document handed on must not change under its readers). */
+export function frozenDeep<T>(value: T): T {
   if (typeof value === 'object' && value !== null) for (const v of Object.values(value)) frozenDeep(v);
   return Object.freeze(value);
 }

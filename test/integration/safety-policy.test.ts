@@ -2,7 +2,11 @@
 // answers the document in force on `.cmd`; `set_safety_policy` is served on `.supervisor` only,
 // validates the whole document (every problem named, nothing applied on a bad one), applies it at
 // once (rate limits live), and every change is audited with who, before and after — on the audit
-// file, the `.audit` subject and `safety_event`. A settings apply changes the policy the same way.
+// file, the `.audit` subject and `safety_event`. A settings apply changes the policy the same way,
+// but only the fields whose configured value changed: a supervisor's run-time narrowing of the others stays.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { loadConfig } from '../../src/adapters/config-files.ts';
 import { startOperatorScene, type OperatorScene } from '../harness/operator-scene.ts';
@@ -14,6 +18,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await s?.stop();
 });
+
+/** The running configuration with `flags` added, loaded as the settings app loads it. */
+function configWith(...flags: string[]) {
+  return loadConfig({ argv: [...s.driver.config.argv, ...flags], env: { DEVICE_CONNECT_REGISTER_JITTER: '0', HOME: '/nonexistent', REACHY_MINI_DRIVER_SETTINGS_FILE: '/nonexistent/settings.json', DEVICE_CONNECT_ALLOW_INSECURE: 'true', REACHY_AUDIT_LOG: s.auditPath } });
+}
 
 /** Waits until the audit file holds a record of `kind` after the first `from` records. */
 async function auditRecord(kind: string, from: number): Promise<Record<string, any>> {
@@ -82,12 +91,35 @@ test('set_safety_policy applies at once: a tighter motion rate limit holds on th
 });
 
 test('a settings apply that changes only the policy applies it live (no restart) and is audited as a policy change by "settings"', async () => {
-  const current = s.driver.config;
   const from = s.auditFile().length;
-  const next = loadConfig({ argv: [...current.argv, '--max-body-speed', '60'], env: { DEVICE_CONNECT_REGISTER_JITTER: '0', HOME: '/nonexistent', REACHY_MINI_DRIVER_SETTINGS_FILE: '/nonexistent/settings.json', DEVICE_CONNECT_ALLOW_INSECURE: 'true', REACHY_AUDIT_LOG: s.auditPath } });
-  const result = await s.driver.reconfigure(next);
+  const result = await s.driver.reconfigure(configWith('--max-body-speed', '60'));
   expect(result).toEqual({ ok: true, restarted: [] });
   expect(((await s.call('get_safety_policy')).result as any).policy.speed.body_deg_per_s).toBe(60);
   const record = await auditRecord('policy_changed', from);
   expect(record).toMatchObject({ owner: 'settings', before: { speed: { body_deg_per_s: 120 } }, after: { speed: { body_deg_per_s: 60 } } });
+});
+
+test('a settings apply keeps a supervisor\'s narrowed envelope: only the changed field takes its new value, audited before and after', async () => {
+  const policy = ((await s.call('get_safety_policy')).result as any).policy;
+  const narrowed = { ...policy, envelope: { ...policy.envelope, head_yaw_deg: { min: -10, max: 10 } } };
+  expect((await s.supervise('set_safety_policy', { policy: narrowed, reason: 'incident: keep yaw small', owner: 'ops' })).result).toMatchObject({ status: 'applied' });
+
+  const from = s.auditFile().length;
+  expect(await s.driver.reconfigure(configWith('--approval-timeout', '20'))).toEqual({ ok: true, restarted: [] });
+  const after = ((await s.call('get_safety_policy')).result as any).policy;
+  expect(after).toEqual({ ...narrowed, approval: { ...narrowed.approval, timeout_s: 20 } });
+  const yaw = await s.call('look_at_world', { yaw: 40 });
+  expect((yaw.error as any)?.data).toMatchObject({ _tag: 'OutsideEnvelope', violations: [{ axis: 'head_yaw_deg', value: 40, min: -10, max: 10 }] });
+  const record = await auditRecord('policy_changed', from);
+  expect(record).toMatchObject({ owner: 'settings', reason: 'settings applied: approval.timeout_s', before: narrowed, after });
+});
+
+test('a settings apply that changes the narrowed axis itself puts the operator\'s new range in force', async () => {
+  const envelopeFile = join(mkdtempSync(join(tmpdir(), 'rmd-policy-envelope-')), 'envelope.json');
+  writeFileSync(envelopeFile, JSON.stringify({ head_yaw_deg: { min: -20, max: 20 } }));
+  expect(await s.driver.reconfigure(configWith('--envelope', envelopeFile))).toEqual({ ok: true, restarted: [] });
+  const policy = ((await s.call('get_safety_policy')).result as any).policy;
+  expect(policy.envelope.head_yaw_deg).toEqual({ min: -20, max: 20 });
+  expect(policy.approval.timeout_s).toBe(20);
+  expect(((await s.call('look_at_world', { yaw: 40 })).error as any)?.data).toMatchObject({ _tag: 'OutsideEnvelope', violations: [{ axis: 'head_yaw_deg', min: -20, max: 20 }] });
 });
