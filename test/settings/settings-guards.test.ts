@@ -3,7 +3,8 @@
 // machine's own names, loopback, reachy-mini.local and configured names are answered; the socket
 // limit holds; a save writes only the changed keys (no explicit `false` for untouched boxes);
 // /api/effective shows the RUNNING driver's values with unapplied saves as `pending`; a used login
-// link gives a page that says what to do; fresh links need the token from this machine; headers
+// link gives a page that says what to do; fresh links need proof of the token (the server proves
+// itself first, the token itself is never sent) from this machine; headers
 // that never complete or are too large are cut off.
 import { connect, type Socket } from 'node:net';
 import { hostname } from 'node:os';
@@ -12,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { HEADERS_TIMEOUT_MS, MAX_CONNECTIONS, MAX_HEADER_BYTES } from '../../src/adapters/settings-http/settings-server.ts';
 import { resolveConfig } from '../../src/config/config.ts';
 import { CONFIG_FILE_READS } from '../../src/adapters/config-files.ts';
+import { clientProofOf, newLinkNonce, serverProofOf } from '../../src/settings/link-proof.ts';
 import { call, startHarness, type Harness } from './settings-harness.ts';
 
 describe('Host allowlist (DNS rebinding)', () => {
@@ -216,8 +218,17 @@ describe('login links', () => {
     expect(again.headers.location).toBe('/');
   });
 
-  test('POST /api/login-link: the token from this machine gets a fresh link that works once; a browser session cannot mint one', async () => {
-    const minted = await call(h.server.url, 'POST', '/api/login-link', { token: h.token() });
+  test('POST /api/login-link/challenge then /api/login-link: the server proves it holds the token, the client\'s proof gets a link that works once; token, session or a spent nonce cannot mint one', async () => {
+    const token = h.token();
+    const port = h.server.port;
+    const clientNonce = newLinkNonce();
+    const challenge = await call(h.server.url, 'POST', '/api/login-link/challenge', { json: { client_nonce: clientNonce } });
+    expect(challenge.status).toBe(200);
+    const serverNonce = challenge.json.server_nonce as string;
+    expect(challenge.json.proof).toBe(serverProofOf(token, { clientNonce, serverNonce, port }));
+    expect(challenge.text).not.toContain(token);
+    const proof = clientProofOf(token, { clientNonce, serverNonce, port });
+    const minted = await call(h.server.url, 'POST', '/api/login-link', { json: { server_nonce: serverNonce, proof } });
     expect(minted.status).toBe(200);
     expect(minted.json.url).toMatch(/\/login\?code=[A-Za-z0-9_-]{43}$/);
     expect(minted.json.urls).toContain(minted.json.url);
@@ -226,7 +237,18 @@ describe('login links', () => {
     expect(login.status).toBe(303);
     const cookie = String((login.headers['set-cookie'] as string | string[] | undefined)?.toString().split(';')[0]);
     expect((await call(h.server.url, 'GET', path)).status).toBe(401);
-    expect((await call(h.server.url, 'POST', '/api/login-link', { cookie })).status).toBe(403);
+    // A server nonce works once.
+    expect((await call(h.server.url, 'POST', '/api/login-link', { json: { server_nonce: serverNonce, proof } })).status).toBe(401);
+    // The server's own proof sent back is not the client's; that failed try spends the nonce, so the right proof after it is refused too.
+    const next = await call(h.server.url, 'POST', '/api/login-link/challenge', { json: { client_nonce: clientNonce } });
+    expect((await call(h.server.url, 'POST', '/api/login-link', { json: { server_nonce: next.json.server_nonce, proof: next.json.proof } })).status).toBe(401);
+    expect((await call(h.server.url, 'POST', '/api/login-link', { json: { server_nonce: next.json.server_nonce, proof: clientProofOf(token, { clientNonce, serverNonce: next.json.server_nonce, port }) } })).status).toBe(401);
+    // The token itself, a browser session or nothing mints no link.
+    expect((await call(h.server.url, 'POST', '/api/login-link', { token })).status).toBe(401);
+    expect((await call(h.server.url, 'POST', '/api/login-link', { cookie })).status).toBe(401);
     expect((await call(h.server.url, 'POST', '/api/login-link')).status).toBe(401);
+    expect((await call(h.server.url, 'POST', '/api/login-link/challenge', { json: { client_nonce: 'short' } })).status).toBe(400);
+    // A page of another origin cannot start the handshake.
+    expect((await call(h.server.url, 'POST', '/api/login-link/challenge', { origin: 'http://evil.example', json: { client_nonce: newLinkNonce() } })).status).toBe(403);
   });
 });

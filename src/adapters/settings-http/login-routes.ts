@@ -1,21 +1,25 @@
 // The settings app's way in without the token in a URL: GET /login redeems a single-use login code
-// for a session cookie (a used or expired link answers a page saying so), and POST /api/login-link
-// mints a fresh link for `reachy-mini-driver settings-link`, only with the app token and only from
-// the machine running the driver. Owns those two routes; codes and sessions are
-// src/settings/settings-auth.ts's, the client side settings-link-client.ts.
+// for a session cookie (a used or expired link answers a page saying so), and POST
+// /api/login-link/challenge then POST /api/login-link mint a fresh link for `reachy-mini-driver
+// settings-link`, only from the machine running the driver and only after the proof handshake of
+// src/settings/link-proof.ts (the server proves it holds the app token first; the token itself is
+// never sent, and a bearer token or session does not mint links). Owns those routes; codes and
+// sessions are src/settings/settings-auth.ts's, the client side settings-link-client.ts.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createLogger } from '../../logging/logger.ts';
 import { isLoopbackName } from '../../settings/host-allowlist.ts';
 import { HttpFailure } from '../../settings/http-failure.ts';
+import { isLinkNonce, type LinkChallenges } from '../../settings/link-proof.ts';
 import { usedLinkPage } from '../../settings/login-page.ts';
 import { LOGIN_CODE_TTL_MS, SESSION_COOKIE, SESSION_TTL_MS, type SettingsAuth } from '../../settings/settings-auth.ts';
-import type { RequestGuard } from './request-protections.ts';
+import { refuseCrossOrigin } from './request-protections.ts';
 
 const log = createLogger('settings');
 
 export interface LoginRoutesContext {
   readonly auth: SettingsAuth;
-  readonly guard: RequestGuard;
+  /** The pending `settings-link` handshakes (src/settings/link-proof.ts). */
+  readonly challenges: LinkChallenges;
   /** Where the server answers, known once it listens: the printed URL and every reachable one. */
   readonly where: () => { readonly url: string; readonly urls: ReadonlyArray<string> };
 }
@@ -25,7 +29,20 @@ export function loginPathOf(auth: SettingsAuth): string {
   return `/login?code=${auth.issueLoginCode()}`;
 }
 
-export function registerLoginRoutes(app: FastifyInstance, { auth, guard, where }: LoginRoutesContext): void {
+/** Links are minted only for requests from this machine (loopback, or the address they reached). */
+function refuseOtherMachines(request: FastifyRequest): void {
+  const remote = (request.socket.remoteAddress ?? '').toLowerCase();
+  if (!isLoopbackName(remote) && remote !== (request.socket.localAddress ?? '').toLowerCase()) {
+    throw new HttpFailure(403, 'new login links are given only to requests from the machine running the driver');
+  }
+}
+
+/** A field of a JSON body, when the body is an object. */
+function field(body: unknown, name: string): unknown {
+  return typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined;
+}
+
+export function registerLoginRoutes(app: FastifyInstance, { auth, challenges, where }: LoginRoutesContext): void {
   // HEAD is not routed: a link previewer's HEAD must not spend the single-use code.
   app.get('/login', { exposeHeadRoute: false }, async (request: FastifyRequest<{ Querystring: Record<string, unknown> }>, reply: FastifyReply) => {
     const query = request.query;
@@ -43,13 +60,25 @@ export function registerLoginRoutes(app: FastifyInstance, { auth, guard, where }
     return reply.redirect('/', 303);
   });
 
-  // The app token (0600 in the config dir, so only the driver's user can read it) from this same
-  // machine mints a fresh one-time link; a browser session cannot.
-  app.post('/api/login-link', { onRequest: guard }, async (request) => {
-    if (request.headers.authorization === undefined) throw new HttpFailure(403, 'a new login link needs the app token (run `reachy-mini-driver settings-link` on the machine running the driver)');
-    const remote = (request.socket.remoteAddress ?? '').toLowerCase();
-    if (!isLoopbackName(remote) && remote !== (request.socket.localAddress ?? '').toLowerCase()) {
-      throw new HttpFailure(403, 'new login links are given only to requests from the machine running the driver');
+  // Step 1: the server proves it holds the app token (an HMAC over the client's nonce, a fresh
+  // nonce of its own and the port this request reached), so the client never talks to an impostor.
+  app.post('/api/login-link/challenge', async (request) => {
+    refuseOtherMachines(request);
+    refuseCrossOrigin(request);
+    const clientNonce = field(request.body, 'client_nonce');
+    if (!isLinkNonce(clientNonce)) throw new HttpFailure(400, 'client_nonce must be a fresh random nonce: 32 bytes in base64url (43 characters)');
+    const { serverNonce, proof } = challenges.challenge(clientNonce, request.socket.localPort ?? 0);
+    return { ok: true, server_nonce: serverNonce, proof };
+  });
+
+  // Step 2: the client's own proof over that server nonce (single use) mints a fresh one-time link.
+  // Only the app token (0600 in the config dir, so only the driver's user can read it) makes it.
+  app.post('/api/login-link', async (request) => {
+    refuseOtherMachines(request);
+    refuseCrossOrigin(request);
+    const serverNonce = field(request.body, 'server_nonce');
+    if (!isLinkNonce(serverNonce) || !challenges.redeem(serverNonce, field(request.body, 'proof'))) {
+      throw new HttpFailure(401, 'a new login link needs proof of the app token: run `reachy-mini-driver settings-link` on the machine running the driver');
     }
     const path = loginPathOf(auth);
     log.info('fresh one-time login link issued (settings-link)');

@@ -129,8 +129,13 @@ export function settingsGuard(auth: SettingsAuth): RequestGuard {
     if (!auth.authorised(bearer, request.cookies[SESSION_COOKIE])) {
       throw new HttpFailure(401, 'not authorised: open the one-time login link printed by the driver, or send "Authorization: Bearer <token>" (the token is in settings-token in the config dir)');
     }
-    if (MUTATING_METHODS.has(request.method) && !originAllowed(request.headers.origin, request.headers.host)) {
-      throw new HttpFailure(403, 'cross-origin request refused: the Origin header must be this server\'s own origin');
-    }
+    if (MUTATING_METHODS.has(request.method)) refuseCrossOrigin(request);
   };
+}
+
+/** The same-origin rule of mutating requests (src/settings/settings-auth.ts originAllowed): 403 otherwise. */
+export function refuseCrossOrigin(request: FastifyRequest): void {
+  if (!originAllowed(request.headers.origin, request.headers.host)) {
+    throw new HttpFailure(403, 'cross-origin request refused: the Origin header must be this server\'s own origin');
+  }
 }

@@ -1,22 +1,38 @@
 // `reachy-mini-driver settings-link`'s side of the handshake: finds the running settings app
 // through `settings-server.json` in the config dir (its port and pid, written while it runs; only
-// when that process is alive), reads the app token (0600, so only the driver's user can), and asks
-// the server on this machine for a fresh one-time login link (POST /api/login-link). The token goes
-// only to the server the file names: never to whatever listens on a configured port while the app
-// is down. Owns those reads and the request; the server decides (token + same machine),
-// src/settings-link-command.ts prints.
+// when that process is alive), reads the app token (0600, so only the driver's user can), makes
+// the server prove it holds that token (src/settings/link-proof.ts) and only then asks it for a
+// fresh one-time login link with the client's own proof. The token itself is never sent: whatever
+// listens on the recorded port after an unclean exit gets a random nonce and nothing else. Owns
+// those reads and requests and the failures as tagged values; the server decides (proof + same
+// machine), src/settings-link-command.ts prints.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request } from 'undici';
+import { clientProofOf, isLinkNonce, newLinkNonce, proofMatches, serverProofOf } from '../../settings/link-proof.ts';
 import { SERVER_FILE_NAME } from './settings-server.ts';
 import { readToken } from './settings-token.ts';
 
 /** The server is on this machine: it answers in milliseconds or not at all. */
 const LINK_REQUEST_TIMEOUT_MS = 5_000;
+/** The app's answers are a few hundred bytes; whatever else listens there cannot make us hold more than this. */
+const MAX_ANSWER_BYTES = 64 * 1024;
+const START_HINT = 'start it with `reachy-mini-driver app` (or `run --settings`)';
+
+/** Why no link: NoToken/NoServer (nothing to ask), Unreachable, Unproven (the listener did not prove it holds the token), Refused. */
+export type LinkFailureTag = 'NoToken' | 'NoServer' | 'Unreachable' | 'Unproven' | 'Refused';
 
 export type LinkAnswer =
   | { readonly ok: true; readonly url: string; readonly urls: ReadonlyArray<string>; readonly expiresInS: number }
-  | { readonly ok: false; readonly error: string };
+  | { readonly ok: false; readonly _tag: LinkFailureTag; readonly error: string };
+
+interface Server {
+  readonly base: string;
+  readonly port: number;
+  readonly file: string;
+}
+
+const failure = (tag: LinkFailureTag, error: string): LinkAnswer => ({ ok: false, _tag: tag, error });
 
 /** Whether process `pid` exists (signal 0 checks without signalling; EPERM: it exists under another user). */
 function alive(pid: number): boolean {
@@ -29,7 +45,7 @@ function alive(pid: number): boolean {
 }
 
 /** Where the running server of this config dir listens, or why none is known. */
-async function runningServer(configDir: string): Promise<{ port: number; host: string } | { problem: string }> {
+async function runningServer(configDir: string): Promise<Server | { problem: string }> {
   const file = join(configDir, SERVER_FILE_NAME);
   let doc: { port?: unknown; host?: unknown; pid?: unknown };
   try {
@@ -40,7 +56,65 @@ async function runningServer(configDir: string): Promise<{ port: number; host: s
   if (typeof doc.pid !== 'number' || !alive(doc.pid)) return { problem: `the settings app that wrote ${file} is no longer running` };
   if (typeof doc.port !== 'number' || doc.port <= 0) return { problem: `${file} names no port` };
   const host = typeof doc.host === 'string' && doc.host !== '0.0.0.0' && doc.host !== '::' && doc.host !== '' ? doc.host : '127.0.0.1';
-  return { port: doc.port, host };
+  return { base: `http://${host.includes(':') ? `[${host}]` : host}:${doc.port}`, port: doc.port, file };
+}
+
+/** The answer's bytes as parsed JSON; undefined when not a JSON object or over MAX_ANSWER_BYTES (reading stops there). */
+async function jsonObjectOf(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<Record<string, unknown> | undefined> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of body) {
+    bytes += chunk.length;
+    if (bytes > MAX_ANSWER_BYTES) {
+      body.destroy();
+      return undefined;
+    }
+    chunks.push(chunk);
+  }
+  try {
+    const json: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    return typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One JSON POST: its status and its body when that is a JSON object. Throws when nothing answers. */
+async function postJson(url: string, body: unknown): Promise<{ status: number; json: Record<string, unknown> | undefined }> {
+  const res = await request(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    headersTimeout: LINK_REQUEST_TIMEOUT_MS,
+    bodyTimeout: LINK_REQUEST_TIMEOUT_MS,
+  });
+  return { status: res.statusCode, json: await jsonObjectOf(res.body) };
+}
+
+/** Step 1: the server's nonce when the listener proved it holds the token; nothing derived from the token is sent. */
+async function proveServer(token: string, server: Server): Promise<{ serverNonce: string; clientNonce: string } | LinkAnswer> {
+  const clientNonce = newLinkNonce();
+  const { status, json } = await postJson(`${server.base}/api/login-link/challenge`, { client_nonce: clientNonce });
+  const serverNonce = json?.server_nonce;
+  if (status === 200 && isLinkNonce(serverNonce) && proofMatches(json?.proof, serverProofOf(token, { clientNonce, serverNonce, port: server.port }))) {
+    return { serverNonce, clientNonce };
+  }
+  return failure(
+    'Unproven',
+    `what listens at ${server.base} did not prove it is the settings app of this config dir, so the token was not used and no link is printed. ` +
+      `Either the app is not running and ${server.file} is left over from an unclean exit (start the app with \`reachy-mini-driver app\`, or remove that file), ` +
+      `or another program holds port ${server.port}`,
+  );
+}
+
+/** Step 2: the link, asked for with the client's proof over the proven server's nonce. */
+async function askForLink(token: string, server: Server, proven: { serverNonce: string; clientNonce: string }): Promise<LinkAnswer> {
+  const proof = clientProofOf(token, { ...proven, port: server.port });
+  const { status, json } = await postJson(`${server.base}/api/login-link`, { server_nonce: proven.serverNonce, proof });
+  const url = json?.url;
+  if (status !== 200 || typeof url !== 'string') return failure('Refused', `the settings app at ${server.base} refused: ${typeof json?.error === 'string' ? json.error : `HTTP ${status}`}`);
+  const urls = Array.isArray(json?.urls) ? json.urls.filter((u): u is string => typeof u === 'string') : [url];
+  return { ok: true, url, urls, expiresInS: typeof json?.expires_in_s === 'number' ? json.expires_in_s : 0 };
 }
 
 export async function requestLoginLink(configDir: string): Promise<LinkAnswer> {
@@ -48,24 +122,15 @@ export async function requestLoginLink(configDir: string): Promise<LinkAnswer> {
   try {
     token = await readToken(configDir);
   } catch (error) {
-    return { ok: false, error: (error as Error).message };
+    return failure('NoToken', (error as Error).message);
   }
-  if (token === undefined) return { ok: false, error: `no settings token in ${configDir}: is the settings app running (\`reachy-mini-driver app\`) with this config dir (--config-dir)?` };
+  if (token === undefined) return failure('NoToken', `no settings token in ${configDir}: is the settings app running (\`reachy-mini-driver app\`) with this config dir (--config-dir)?`);
   const server = await runningServer(configDir);
-  if ('problem' in server) return { ok: false, error: `${server.problem}: start it with \`reachy-mini-driver app\` (or \`run --settings\`)` };
-  const { port, host } = server;
-  const base = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if ('problem' in server) return failure('NoServer', `${server.problem}: ${START_HINT}`);
   try {
-    const res = await request(`${base}/api/login-link`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}` },
-      headersTimeout: LINK_REQUEST_TIMEOUT_MS,
-      bodyTimeout: LINK_REQUEST_TIMEOUT_MS,
-    });
-    const body = (await res.body.json()) as { url?: string; urls?: string[]; expires_in_s?: number; error?: string };
-    if (res.statusCode !== 200 || typeof body.url !== 'string') return { ok: false, error: `the settings app at ${base} refused: ${body.error ?? `HTTP ${res.statusCode}`}` };
-    return { ok: true, url: body.url, urls: body.urls ?? [body.url], expiresInS: body.expires_in_s ?? 0 };
+    const proven = await proveServer(token, server);
+    return 'ok' in proven ? proven : await askForLink(token, server, proven);
   } catch (error) {
-    return { ok: false, error: `no settings app answers at ${base} (${(error as Error).message}): start it with \`reachy-mini-driver app\` (or \`run --settings\`)` };
+    return failure('Unreachable', `no settings app answers at ${server.base} (${(error as Error).message}): ${START_HINT}`);
   }
 }

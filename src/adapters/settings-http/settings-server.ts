@@ -1,6 +1,6 @@
 // The settings app's HTTP server (fastify): reference-driver.md §10 routes plus /api/effective (what
 // the RUNNING driver uses), /api/status, /api/apply, PATCH /api/settings (partial saves),
-// /api/login-link (`settings-link`: token + same machine) and the live view (/api/live, SSE), behind
+// /api/login-link (`settings-link`: proof of the token + same machine) and the live view (/api/live, SSE), behind
 // the app token or a login-link session, the same-origin rule for mutations, a Host allowlist (DNS
 // rebinding) and connection/header/body limits (threat model: "treat settings port like root").
 // Owns the server's life (token, listen, the server file, close), its connection limits and the
@@ -20,6 +20,7 @@ import type { DriverConfig } from '../../config/config.ts';
 import { createLogger } from '../../logging/logger.ts';
 import type { ConfigInputs } from '../../settings/effective-config.ts';
 import { createHostAllowlist } from '../../settings/host-allowlist.ts';
+import { createLinkChallenges } from '../../settings/link-proof.ts';
 import { createSettingsAuth } from '../../settings/settings-auth.ts';
 import { CONFIG_FILE_READS } from '../config-files.ts';
 import { http } from '../http-builtins.ts';
@@ -152,7 +153,7 @@ export async function startSettingsServer(options: SettingsServerOptions): Promi
   const inputs: ConfigInputs = { argv: options.argv, env: options.env, files: CONFIG_FILE_READS };
   registerSettingsRoutes(app, { guard, store, inputs, status: options.status, apply: options.apply, ...(options.inEffect ? { inEffect: options.inEffect } : {}), ...audit });
   let where: { url: string; urls: string[] } = { url: '', urls: [] };
-  registerLoginRoutes(app, { auth, guard, where: () => where });
+  registerLoginRoutes(app, { auth, challenges: createLinkChallenges(token), where: () => where });
   registerLiveRoutes(app, guard, options.liveView, CONTENT_SECURITY_POLICY);
   registerUploadRoute(app, { guard, configDir, store, runApply: applyAfterSave(options.apply), ...audit });
   await app.listen({ host: options.host, port: options.port });
