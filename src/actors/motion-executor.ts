@@ -520,10 +520,12 @@ class MotionExecutor {
    * Stops one move; a refusal means it already ended (daemon quirk: 500 between list and stop).
    * One only the daemon's listing named (`found`) is reported to the motion machine (audit).
    */
-  async #stopOne(link: DaemonLink, uuid: string, stopped: string[], found = false): Promise<void> {
+  async #stopOne(link: DaemonLink, uuid: string, run: SweepRun, found = false): Promise<void> {
+    if (run.issued.has(uuid)) return;
+    run.issued.add(uuid);
     try {
       await link.stops.stopMove(uuid, { timeoutMs: STOP_REQUEST_TIMEOUT_MS });
-      stopped.push(uuid);
+      run.stopped.push(uuid);
       if (found) this.#deps.report({ type: 'sweep.found_running', uuid });
     } catch (error) {
       // Gone or silent: the sweep fails and is retried.
@@ -541,57 +543,68 @@ class MotionExecutor {
     const link = this.#deps.link();
     this.#raiseFence();
     const targets = link.sdk ? this.#holdSdk(link, link.sdk) : this.#settleHttpTargets(link);
-    const stopped: string[] = [];
     const known = [...new Set(uuids)];
-    const first = Promise.all(known.map((uuid) => this.#stopOne(link, uuid, stopped)));
-    const listed = this.#stopListed(link, known, stopped, signal);
+    const run: SweepRun = { known, issued: new Set(), stopped: [], ...(signal ? { signal } : {}) };
+    const first = Promise.all(known.map((uuid) => this.#stopOne(link, uuid, run)));
+    const listed = this.#stopListed(link, run, Promise.allSettled([first, targets]));
     // All settle before the verdict; a failure of any fails the sweep (it is retried).
     const [done, found, held] = await Promise.allSettled([first, listed, targets]);
     if (done.status === 'rejected') throw done.reason;
     if (found.status === 'rejected') throw found.reason;
     if (held.status === 'rejected') throw held.reason;
     if (!signal?.aborted) this.#stopPose = null;
-    return stopped;
+    return [...run.stopped];
   }
 
   /**
-   * Lists the running moves and stops at once those the stop did not know of. When move updates
-   * reconnect before that is done, it starts over at once (the pass before goes on, no longer
-   * awaited): a move the daemon started after the earlier listing and before the reconnect was
-   * heard by nobody (a stalled daemon resuming the requests it held).
+   * Lists the running moves and stops at once those the stop did not know of, and starts over at
+   * once whenever move updates reconnect before the whole sweep (`rest`: the known moves' stops, the
+   * holds) is done: a move the daemon started after a listing and before the reconnect was heard by
+   * nobody (a stalled daemon resuming the requests it held). A pass started over goes on (what it
+   * finds is still stopped), only no longer awaited; its listings still queued are dropped.
    */
-  async #stopListed(link: DaemonLink, known: ReadonlyArray<string>, stopped: string[], signal?: AbortSignal): Promise<void> {
-    for (let pass = 1; ; pass += 1) {
-      let off = (): void => undefined;
-      const reopened = new Promise<'reopened'>((resolve) => (off = link.moves.on('open', () => resolve('reopened'))));
-      const current = this.#listAndStop(link, known, stopped, signal);
-      try {
-        if ((await Promise.race([current.then(() => 'done' as const), reopened])) === 'done') return;
-      } finally {
-        off();
+  async #stopListed(link: DaemonLink, run: SweepRun, rest: Promise<unknown>): Promise<void> {
+    let reopened = false;
+    let wake = (): void => undefined;
+    const off = link.moves.on('open', () => {
+      reopened = true;
+      wake();
+    });
+    try {
+      for (let pass = 1; ; pass += 1) {
+        reopened = false;
+        const superseded = new AbortController();
+        const current = this.#listAndStop(link, run, run.signal ? AbortSignal.any([run.signal, superseded.signal]) : superseded.signal);
+        const woken = new Promise<'reopened'>((resolve) => (wake = () => resolve('reopened')));
+        const outcome = await Promise.race([Promise.all([current, rest]).then(() => 'done' as const), woken]);
+        if (outcome === 'done' && !reopened) return;
+        superseded.abort();
+        current.catch(() => undefined);
+        if (pass >= SWEEP_LISTING_PASSES) {
+          throw new DaemonUnavailable({ message: `move updates reconnected during each of ${pass} listings of running moves`, connectionState: 'reconnecting' });
+        }
       }
-      current.catch(() => undefined);
-      if (pass >= SWEEP_LISTING_PASSES) {
-        throw new DaemonUnavailable({ message: `move updates reconnected during each of ${pass} listings of running moves`, connectionState: 'reconnecting' });
-      }
+    } finally {
+      off();
     }
   }
 
   /** One listing pass: the running moves the stop did not know of are stopped as soon as they are listed. */
-  async #listAndStop(link: DaemonLink, known: ReadonlyArray<string>, stopped: string[], signal?: AbortSignal): Promise<void> {
-    const running = await this.#listRunning(link, signal);
-    await Promise.all(running.filter((uuid) => !known.includes(uuid) && !stopped.includes(uuid)).map((uuid) => this.#stopOne(link, uuid, stopped, true)));
+  async #listAndStop(link: DaemonLink, run: SweepRun, drop: AbortSignal): Promise<void> {
+    const running = await this.#listRunning(link, drop);
+    await Promise.all(running.filter((uuid) => !run.known.includes(uuid)).map((uuid) => this.#stopOne(link, uuid, run, true)));
   }
 
   /**
    * The moves the daemon lists as running, from the first of up to LISTINGS_PER_SWEEP listings sent
-   * LISTING_HEDGE_MS apart to answer (hedges only while fewer than LISTINGS_OPEN_MAX are open on the
-   * lane; those not yet written are dropped once one answered or the sweep was abandoned); fails as
-   * soon as no listing is left waiting (a refused or unreachable daemon is the retried sweep's business).
+   * LISTING_HEDGE_MS apart to answer (a hedge waits, re-checking every LISTING_HEDGE_MS, while
+   * LISTINGS_OPEN_MAX are open on the lane; those not yet written are dropped once one answered or
+   * `drop` aborts); fails as soon as no listing is left waiting (a refused or unreachable daemon is
+   * the retried sweep's business).
    */
-  #listRunning(link: DaemonLink, abandoned?: AbortSignal): Promise<ReadonlyArray<string>> {
+  #listRunning(link: DaemonLink, drop: AbortSignal): Promise<ReadonlyArray<string>> {
     const answered = new AbortController();
-    const drop = abandoned ? AbortSignal.any([answered.signal, abandoned]) : answered.signal;
+    const unsent = AbortSignal.any([answered.signal, drop]);
     return new Promise((resolve, reject) => {
       let sent = 0;
       let waiting = 0;
@@ -601,13 +614,15 @@ class MotionExecutor {
         answered.abort();
       };
       const hedge = (): void => {
-        if (!drop.aborted && this.#listingsOpen < LISTINGS_OPEN_MAX) send();
+        if (unsent.aborted) return;
+        if (this.#listingsOpen < LISTINGS_OPEN_MAX) send();
+        else timer = setTimeout(hedge, LISTING_HEDGE_MS);
       };
       const send = (): void => {
         sent += 1;
         waiting += 1;
         this.#listingsOpen += 1;
-        const listing = link.stops.runningMoves({ timeoutMs: STOP_REQUEST_TIMEOUT_MS, signal: drop }).finally(() => (this.#listingsOpen -= 1));
+        const listing = link.stops.runningMoves({ timeoutMs: STOP_REQUEST_TIMEOUT_MS, signal: unsent }).finally(() => (this.#listingsOpen -= 1));
         listing.then(
           (uuids) => {
             if (answered.signal.aborted) return;
@@ -656,6 +671,16 @@ async function within<T>(pending: Promise<T>, ms: number, late: () => Error): Pr
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** One sweep's bookkeeping: the moves it knew of, those it sent a stop for, those the daemon confirmed stopped. */
+interface SweepRun {
+  readonly known: ReadonlyArray<string>;
+  /** Each move is stopped once per sweep, whichever pass lists it. */
+  readonly issued: Set<string>;
+  readonly stopped: string[];
+  /** Aborted when the sweep is abandoned for a newer one. */
+  readonly signal?: AbortSignal;
 }
 
 /** A daemon call dropped before it was written (cancelled while queued, or refused at the last moment). */

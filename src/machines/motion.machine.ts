@@ -170,6 +170,8 @@ export interface MotionContext {
   readonly waiters: ReadonlyArray<StopWaiter>;
   /** Commands the running stop cancelled while their sender was in flight. */
   readonly cancelled: ReadonlyArray<CancelledCommand>;
+  /** Moves a sweep found running and stopped while callers wait: named in their answer, whatever the sweep's outcome. */
+  readonly found: ReadonlyArray<string>;
   readonly stopReason: string;
   /** Outcome of the last stop: null before any, false while unconfirmed. */
   readonly stopConfirmed: boolean | null;
@@ -185,7 +187,7 @@ export interface MotionContext {
 const nowMs = () => Date.now();
 
 /** The audit reason of a move a stop sweep found running with no caller waiting for its answer. */
-export const FOUND_RUNNING_REASON = 'found running by a stop sweep after the stop was answered unconfirmed, or by a stop the driver made itself';
+export const FOUND_RUNNING_REASON = 'found running by a stop sweep after the stop was answered, or by a stop the driver made itself';
 
 /** Orphans whose late move can still appear at `at`. */
 export function liveOrphans(orphans: ReadonlyArray<Orphan>, at: number): ReadonlyArray<Orphan> {
@@ -333,22 +335,23 @@ export const motionMachine = setup({
       });
     }),
     answerStops: enqueueActions(({ context, self, enqueue }, params: { confirmed: boolean; stopped: ReadonlyArray<string>; error: string | null }) => {
+      const stopped = [...new Set([...params.stopped, ...context.found])];
       if (parentOf(self)) {
         for (const w of context.waiters) {
-          enqueue.sendParent({ type: 'motion.stop_answer', requestId: w.requestId, reply: w.reply, confirmed: params.confirmed, stopped: params.stopped, cancelled: context.cancelled, error: params.error });
+          enqueue.sendParent({ type: 'motion.stop_answer', requestId: w.requestId, reply: w.reply, confirmed: params.confirmed, stopped, cancelled: context.cancelled, error: params.error });
         }
       }
       if (!params.confirmed && context.waiters.length > 0) enqueue.emit({ type: 'motion.stop_unconfirmed', reason: context.stopReason, error: params.error });
-      enqueue.assign({ waiters: [], ...(params.confirmed ? { cancelled: [], stopConfirmed: true, supersedes: [] } : {}) });
+      enqueue.assign({ waiters: [], found: [], ...(params.confirmed ? { cancelled: [], stopConfirmed: true, supersedes: [] } : {}) });
     }),
     /**
-     * A move a sweep found running and stopped: a late move when no caller waits for the sweep's
-     * answer (the stop was answered unconfirmed, or it is the driver's own stop); otherwise the
-     * stop's answer names it.
+     * A move a sweep found running and stopped: named in the answer of the callers waiting, or a
+     * late move when none waits (the stop was answered already, or it is the driver's own stop).
      */
     auditFoundRunning: enqueueActions(({ context, event, enqueue }) => {
-      if (context.waiters.length > 0) return;
-      enqueue.emit({ type: 'motion.late_move', uuid: (event as { uuid: string }).uuid, reason: FOUND_RUNNING_REASON });
+      const uuid = (event as { uuid: string }).uuid;
+      if (context.waiters.length > 0) enqueue.assign({ found: context.found.includes(uuid) ? context.found : [...context.found, uuid] });
+      else enqueue.emit({ type: 'motion.late_move', uuid, reason: FOUND_RUNNING_REASON });
     }),
     /** A command that reaches motion while a stop sweep runs (the gate refuses it first). */
     refuseDuringStop: enqueueActions(({ event, self, enqueue }) => {
@@ -435,6 +438,7 @@ export const motionMachine = setup({
     strays: [],
     waiters: [],
     cancelled: [],
+    found: [],
     stopReason: '',
     stopConfirmed: null,
     stopAnswerDue: 0,

@@ -3,7 +3,8 @@
 // hedged on another stop-lane connection after LISTING_HEDGE_MS, instead of waiting out the 2 s
 // deadline with a late move running (fault-simulation seed 2301364); a listed move is stopped at
 // once, not after a stuck stop of a known move; a refused listing fails the sweep at once; a sweep
-// abandoned for a newer one sends no more hedges, and hedges stop while LISTINGS_OPEN_MAX are open.
+// abandoned for a newer one sends no more hedges, and hedges wait while LISTINGS_OPEN_MAX are open
+// (and go once fewer are).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, expect, test } from 'vitest';
@@ -28,7 +29,7 @@ interface FakeDaemon {
  * A daemon on port 0 whose `/api/move/running` answers by `listing(n)` (n from 1; null = never) and
  * whose `/api/move/stop` answers unless `stopAnswers(uuid)` says not (then never).
  */
-async function fakeDaemon(listing: (n: number) => { status: number; body: unknown } | null, stopAnswers: (uuid: string) => boolean = () => true): Promise<FakeDaemon> {
+async function fakeDaemon(listing: (n: number) => { status: number; body: unknown; delayMs?: number } | null, stopAnswers: (uuid: string) => boolean = () => true): Promise<FakeDaemon> {
   let listings = 0;
   const stopped: string[] = [];
   const held: ServerResponse[] = [];
@@ -39,7 +40,9 @@ async function fakeDaemon(listing: (n: number) => { status: number; body: unknow
       if (request.method === 'GET' && request.url === '/api/move/running') {
         const reply = listing(++listings);
         if (reply === null) return void held.push(response);
-        response.writeHead(reply.status, { 'content-type': 'application/json' }).end(JSON.stringify(reply.body));
+        const answer = (): void => void response.writeHead(reply.status, { 'content-type': 'application/json' }).end(JSON.stringify(reply.body));
+        if (reply.delayMs) setTimeout(answer, reply.delayMs);
+        else answer();
         return;
       }
       if (request.method === 'POST' && request.url === '/api/move/stop') {
@@ -133,4 +136,18 @@ test('hedges wait while LISTINGS_OPEN_MAX listings are open on the stop lane: a 
   await sleep(HEDGES_DONE_MS);
   // Each sweep's first listing goes; no hedge while LISTINGS_OPEN_MAX or more are open.
   expect(daemon.listings).toBe(SWEEPS);
+});
+
+test('a hedge held back while LISTINGS_OPEN_MAX listings are open goes once fewer are', async () => {
+  const OTHERS = LISTINGS_OPEN_MAX - 1;
+  // The other sweeps' listings answer after a while; this sweep's first listing never does; later ones name the move.
+  const daemon = await fakeDaemon((n) => (n <= OTHERS ? { status: 200, body: [], delayMs: 3 * LISTING_HEDGE_MS } : n === OTHERS + 1 ? null : { status: 200, body: [{ uuid: LATE_MOVE }] }));
+  const executor = executorOver(daemon);
+  for (let i = 0; i < OTHERS; i += 1) {
+    const other = createActor(executor.stopMotion, { input: { uuids: [] } }).start();
+    cleanups.push(() => other.stop());
+  }
+  while (daemon.listings < OTHERS) await sleep(2);
+  // Before 2026-12-06 (second fix) a hedge found the lane full once and never went: the sweep waited out its 2 s deadline.
+  expect(await toPromise(createActor(executor.stopMotion, { input: { uuids: [] } }).start())).toEqual([LATE_MOVE]);
 });

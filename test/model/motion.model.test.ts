@@ -104,7 +104,7 @@ function serialize(snapshot: { value: unknown; status: string; context: MotionCo
   const c = snapshot.context;
   const active = c.active ? `${c.active.requestId}:${c.active.uuid ? 'tracked' : '-'}:${c.active.answered ? 'answered' : 'waiting'}` : '-';
   const orphans = c.orphans.some((o) => o.heldUntil === 0) ? 'running' : c.orphans.length > 0 ? 'held' : 'none';
-  return [JSON.stringify(snapshot.value), snapshot.status, active, orphans, some(c.unknownMoves), some(c.waiters), c.stopConfirmed, some(c.supersedes)].join('|');
+  return [JSON.stringify(snapshot.value), snapshot.status, active, orphans, some(c.unknownMoves), some(c.waiters), some(c.found), c.stopConfirmed, some(c.supersedes)].join('|');
 }
 
 /** The oracle's account: the machine's context as the brief says it must be (without `since`). */
@@ -120,6 +120,7 @@ const INITIAL: Model = {
   strays: [],
   waiters: [],
   cancelled: [],
+  found: [],
   stopReason: '',
   stopConfirmed: null,
   stopAnswerDue: 0,
@@ -184,9 +185,11 @@ function oracle(s: Model, event: Ev, now: number): Outcome | null {
   };
   /** Every waiting stop caller gets the sweep's outcome; unconfirmed is also emitted for the trail. */
   const answerStops = (base: Model, confirmed: boolean, stopped: ReadonlyArray<string>, error: string | null) => {
-    const toParent = base.waiters.map((w) => ({ type: 'motion.stop_answer', requestId: w.requestId, reply: w.reply, confirmed, stopped, cancelled: base.cancelled, error }));
+    // Moves found running while the callers waited are named in their answer, whatever its outcome.
+    const named = [...new Set([...stopped, ...base.found])];
+    const toParent = base.waiters.map((w) => ({ type: 'motion.stop_answer', requestId: w.requestId, reply: w.reply, confirmed, stopped: named, cancelled: base.cancelled, error }));
     const emitted: MotionEmitted[] = !confirmed && base.waiters.length > 0 ? [{ type: 'motion.stop_unconfirmed', reason: base.stopReason, error }] : [];
-    const next: Model = { ...base, waiters: [], ...(confirmed ? { cancelled: [], stopConfirmed: true, supersedes: [] } : {}) };
+    const next: Model = { ...base, waiters: [], found: [], ...(confirmed ? { cancelled: [], stopConfirmed: true, supersedes: [] } : {}) };
     return { next, toParent, emitted };
   };
   /** A stray is stopped and remembered (a live sender whose own move it was is then cancelled). */
@@ -286,7 +289,8 @@ function oracle(s: Model, event: Ev, now: number): Outcome | null {
       return enter({ ...s, value: 'stopping' });
     case 'sweep.found_running':
       // The stop's answer names it while callers wait; after that (or for the driver's own stop) it is a late move.
-      return out(s, false, { emitted: s.waiters.length > 0 ? [] : [{ type: 'motion.late_move', uuid: event.uuid, reason: FOUND_RUNNING_REASON }] });
+      if (s.waiters.length > 0) return out({ ...s, found: s.found.includes(event.uuid) ? s.found : [...s.found, event.uuid] }, false);
+      return out(s, false, { emitted: [{ type: 'motion.late_move', uuid: event.uuid, reason: FOUND_RUNNING_REASON }] });
     case STOP_DONE: {
       if (s.value !== 'stopping') return null;
       const r = answerStops(s, true, event.output, null);
@@ -478,7 +482,9 @@ describe('motion machine', () => {
     expect(keys.some((k) => k.split('|')[3] === 'held')).toBe(true);
     expect(keys.some((k) => k.split('|')[4] === 'some')).toBe(true);
     // A stop answered unconfirmed whose sweep goes on (stopRetry, nobody waiting, still unconfirmed).
-    expect(keys.some((k) => k.startsWith('"stopRetry"') && k.split('|')[5] === 'none' && k.split('|')[6] === 'false')).toBe(true);
+    expect(keys.some((k) => k.startsWith('"stopRetry"') && k.split('|')[5] === 'none' && k.split('|')[7] === 'false')).toBe(true);
+    // A move a sweep found while callers wait, kept for their answer.
+    expect(keys.some((k) => k.startsWith('"stopping"') && k.split('|')[5] === 'some' && k.split('|')[6] === 'some')).toBe(true);
   });
 
   test('starts idle and announces it', () => {
@@ -596,7 +602,8 @@ describe('motion machine: the stop fence', () => {
     await step(sut(), { type: 'sweep.found_running', uuid: UUID });
     expect(sut().emitted.filter((e) => e.type === 'motion.late_move'), 'the stop answer will name it').toEqual([]);
     await step(sut(), { type: CONFIRM_TIMEOUT });
-    expect(stopAnswers(sut()).map((a) => (a as { confirmed: boolean }).confirmed)).toEqual([false]);
+    // Named in the answer though the sweep has not confirmed (or fails later, or is abandoned).
+    expect(stopAnswers(sut()).map((a) => [(a as { confirmed: boolean }).confirmed, (a as { stopped: string[] }).stopped])).toEqual([[false, [UUID]]]);
     await step(sut(), { type: 'sweep.found_running', uuid: STRANGER });
     expect(sut().emitted.filter((e) => e.type === 'motion.late_move')).toEqual([{ type: 'motion.late_move', uuid: STRANGER, reason: FOUND_RUNNING_REASON }]);
     // The link coming back while the sweep runs does not abandon it (the sweep lists again itself).

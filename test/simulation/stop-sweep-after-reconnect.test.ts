@@ -4,7 +4,9 @@
 // during the stall; the move-updates socket loses liveness and reconnects just as the daemon resumes
 // and starts the held goto — its move_started is never heard, and the sweep's listing was taken
 // before the goto started. The sweep must list again once move updates are back, not trust the old
-// listing: the late goto is stopped within one listing of the reconnect, and audited as late.
+// listing: the late goto is stopped within one listing of the reconnect, and audited as late — also
+// when the reconnect comes after the listing was answered while the sweep still waits for the stop
+// of a move it knew of.
 import { afterEach, expect, test } from 'vitest';
 import type { GateResult } from '../../src/actors/rpc-gate.ts';
 import { FOUND_RUNNING_REASON } from '../../src/machines/motion.machine.ts';
@@ -70,4 +72,38 @@ test('a late goto the resumed daemon starts while move updates reconnect is stop
   expect(goto!.endedAt! - goto!.startedAt, `the late goto ran ${Math.round(goto!.endedAt! - goto!.startedAt)} ms (${goto!.outcome})`).toBeLessThanOrEqual(STOPPED_WITHIN_MS);
   const late = w.audit.filter((a) => a.record.kind === 'late_move_stopped');
   expect(late.map((a) => [a.record['uuid'], a.record.reason]), 'audited: it ran after the stop was answered').toEqual([[goto!.uuid, FOUND_RUNNING_REASON]]);
+}, 30_000);
+
+/** A goto the superseding one replaces: known to the stop, whose stop reply the daemon holds this long. */
+const KNOWN_STOP_REPLY_DELAY_MS = 600;
+const KNOWN_GOTO_DURATION_S = 6;
+
+test('a reconnect after the listing was answered, while the stop of a known move is still unanswered, lists again before the stop confirms', async () => {
+  world = await openWorld(SEED, NO_LATENCY);
+  const w = world;
+  const call = (method: string, params: Record<string, unknown>): Promise<GateResult> => w.driver.gate.call(method, params, { sourceDevice: null, traceId: null });
+  const t0 = performance.now();
+  const at = async (ms: number): Promise<void> => await w.advance(Math.max(0, t0 + ms - performance.now()));
+  // A first goto runs (its uuid is known); a second one replaces it, held on its way to the daemon.
+  const known = call('goto_pose', { yaw: 10, duration_s: KNOWN_GOTO_DURATION_S, wait: false, owner: 'carol' });
+  await at(STALL_FROM_MS / 2);
+  expect((await known).ok).toBe(true);
+  const gotoFaults = { routeDelays: [{ path: '/api/move/goto', requestMs: [GOTO_REQUEST_DELAY_MS, GOTO_REQUEST_DELAY_MS] as [number, number] }], dropReplies: [{ path: '/api/move/goto', probability: 1 }] };
+  w.emulator.faults.apply(gotoFaults, SEED);
+  void call('goto_pose', { yaw: 25, duration_s: GOTO_DURATION_S, wait: false, owner: 'carol' });
+  await at(STALL_FROM_MS);
+  w.emulator.faults.pause();
+  await at(STOP_AT_MS);
+  // The listing is answered at once on resume (before the held goto starts); the known goto's stop reply is slow.
+  w.emulator.faults.apply({ ...gotoFaults, routeDelays: [...gotoFaults.routeDelays, { path: '/api/move/stop', responseMs: [KNOWN_STOP_REPLY_DELAY_MS, KNOWN_STOP_REPLY_DELAY_MS] }] }, SEED);
+  const stop = call('stop_motion', { owner: 'bob' });
+  await at(RESUME_AT_MS);
+  expect(((await stop) as { result: { stop?: string } }).result.stop).toBe('unconfirmed');
+  w.emulator.faults.resume();
+  await w.advance(GOTO_DURATION_S * 1000 + 1_000);
+  const late = w.emulator.motionRecord.moves.find((m) => m.kind === 'goto' && m.startedAt - t0 >= RESUME_AT_MS);
+  expect(late, 'the held goto started on resume').toBeDefined();
+  // Before 2026-12-06 (second fix) the sweep confirmed on its first listing and this goto ran its 2 s.
+  expect(late!.endedAt! - late!.startedAt, `the late goto ran ${Math.round(late!.endedAt! - late!.startedAt)} ms`).toBeLessThanOrEqual(KNOWN_STOP_REPLY_DELAY_MS + 200);
+  expect(w.audit.filter((a) => a.record.kind === 'late_move_stopped').map((a) => a.record['uuid'])).toContain(late!.uuid);
 }, 30_000);
