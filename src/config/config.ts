@@ -538,9 +538,13 @@ function credentialsOf({ flags, env, layers, files, warnings }: Resolving, porta
     { flag: flags['portal-credentials'] ?? flags['nats-credentials-file'], env: envValue(['MESSAGING_CREDENTIALS_FILE', 'NATS_CREDENTIALS_FILE', 'PORTAL_CREDENTIALS_FILE']), settings: settingString('nats_credentials_file') },
     undefined,
   );
+  // Read in every mode, like every other settings key: a file the settings page refuses (a
+  // non-string value) is refused at start too, not only when portal mode first needs the key.
+  const dirSetting = settingString('portal_credentials_dir');
+  const globSetting = settingString('portal_credentials_glob');
   if (!credentialsPath && portal) {
-    const dir = pick<string | undefined>('portalCredentialsDir', { flag: flags['portal-credentials-dir'], env: envValue(['PORTAL_CREDENTIALS_DIR']), settings: settingString('portal_credentials_dir') }, undefined);
-    const glob = pick('portalCredentialsGlob', { flag: flags['portal-credentials-glob'], env: envValue(['PORTAL_CREDENTIALS_GLOB']), settings: settingString('portal_credentials_glob') }, '*.creds.json');
+    const dir = pick<string | undefined>('portalCredentialsDir', { flag: flags['portal-credentials-dir'], env: envValue(['PORTAL_CREDENTIALS_DIR']), settings: dirSetting }, undefined);
+    const glob = pick('portalCredentialsGlob', { flag: flags['portal-credentials-glob'], env: envValue(['PORTAL_CREDENTIALS_GLOB']), settings: globSetting }, '*.creds.json');
     if (dir) {
       credentialsPath = files.newestMatch(resolve(dir), glob);
       if (credentialsPath) sources.credentialsFile = 'derived';

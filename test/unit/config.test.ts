@@ -11,6 +11,7 @@ import { loadConfig, newestMatch } from '../../src/adapters/config-files.ts';
 import { ConfigError, parseTarget, resolveConfig, settingsLayerFrom, type ConfigFileReads } from '../../src/config/config.ts';
 import { parseCredentialsText } from '../../src/config/credentials.ts';
 import { mediaOptions } from '../../src/driver.ts';
+import { decodeSettings } from '../../src/settings/settings-schema.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'rmd-config-'));
 const JWT = 'eyJ0eXAiOiJKV1QiLCJhbGciOiJlZDI1NTE5LW5rZXkifQ.eyJzdWIiOiJVQUJDIn0.c2lnbmF0dXJl';
@@ -238,6 +239,19 @@ describe('resolveConfig: the layers in memory, files through the injected reader
     expect(() => settingsLayerFrom('/virtual/settings.json', { colour: 'blue' })).toThrow('has unknown keys: colour');
     expect(() => settingsLayerFrom('/virtual/settings.json', [1, 2])).toThrow('must hold a JSON object');
   });
+});
+
+test('a settings file whose portal credentials glob or dir is not a string: the driver refuses it at start, naming the key, as the settings page does', () => {
+  for (const key of ['portal_credentials_glob', 'portal_credentials_dir'] as const) {
+    const doc = { [key]: 5 };
+    const argv = ['--settings-file', write(`${key}.json`, JSON.stringify(doc))];
+    // Not in portal mode, where the key is not used: the file is refused all the same (before, only the page refused it).
+    expect(() => loadConfig({ argv, env: insecure }), key).toThrow(ConfigError);
+    expect(() => loadConfig({ argv, env: insecure }), key).toThrow(`settings file key ${key} must be a string`);
+    const page = decodeSettings(doc);
+    expect(page.ok, key).toBe(false);
+    expect(page.ok ? [] : page.issues.map((issue) => issue.field), key).toEqual([key]);
+  }
 });
 
 test('--signalling-host (or REACHY_SIGNALLING_HOST) points media at another host; it defaults to the daemon\'s host and feeds the media options', () => {
