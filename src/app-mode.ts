@@ -6,13 +6,14 @@
 // machines. Keeps the configuration in effect (last successful start or apply) so the page never
 // shows an unapplied save as in effect, words a failed apply in the page's fields
 // (src/settings/settings-advice.ts), feeds the live view from the root system, and prints every URL.
+// A first start that fails stops the private --sim broker it started, so a retry leaks no process.
 import { loadConfig } from './adapters/config-files.ts';
 import { ConfigError, loadSettingsServerConfig, type DriverConfig, type LoadConfigInput } from './config/config.ts';
 import { createLiveView } from './actors/live-view.ts';
 import { adviceForConfigError, adviceForRestart } from './settings/settings-advice.ts';
 import { createLogger, setLogLevel } from './logging/logger.ts';
 import { messageOf } from './errors.ts';
-import { chooseBrokers, type PrivateBroker } from './adapters/private-nats-server.ts';
+import { chooseBrokers, type BrokerChoiceDeps, type PrivateBroker } from './adapters/private-nats-server.ts';
 import { startDriver, startPolicy, type RunningDriver } from './driver.ts';
 import type { SettingsAuditChange } from './adapters/settings-http/settings-audit-change.ts';
 import { startSettingsServer, type SettingsServer } from './adapters/settings-http/settings-server.ts';
@@ -28,7 +29,26 @@ export interface AppHandle {
   stop(): Promise<void>;
 }
 
-export async function startWithSettings(input: LoadConfigInput, out: (line: string) => void): Promise<AppHandle> {
+/** What a test may replace: how the --sim broker is chosen (the real probe, binary and nats-server by default). */
+export interface AppModeDeps {
+  readonly brokers?: BrokerChoiceDeps;
+}
+
+/**
+ * The driver's first start, on the brokers `chooseBrokers` picks. A start that fails stops the
+ * private broker it started (a retried apply starts its own) and then fails as before.
+ */
+async function firstStart(config: DriverConfig, inspect: ReturnType<typeof createLiveView>['observer'], deps: AppModeDeps): Promise<{ readonly driver: RunningDriver; readonly broker: PrivateBroker | undefined }> {
+  const choice = await chooseBrokers(config, deps.brokers);
+  try {
+    return { driver: await startDriver(config, { messagingUrls: choice.urls, inspect }), broker: choice.broker };
+  } catch (error) {
+    await choice.broker?.stop();
+    throw error;
+  }
+}
+
+export async function startWithSettings(input: LoadConfigInput, out: (line: string) => void, deps: AppModeDeps = {}): Promise<AppHandle> {
   const server = loadSettingsServerConfig(input);
   let running: RunningDriver | undefined;
   let broker: PrivateBroker | undefined;
@@ -71,9 +91,7 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
     setLogLevel(config.logLevel);
     for (const warning of config.warnings) log.warn(warning);
     if (!running) {
-      const choice = await chooseBrokers(config);
-      broker = choice.broker;
-      running = await startDriver(config, { messagingUrls: choice.urls, inspect: liveView.observer });
+      ({ driver: running, broker } = await firstStart(config, liveView.observer, deps));
       for (const change of unaudited.splice(0)) running.recordChange({ ...change, owner: 'settings' });
       inEffect = config;
       return { ok: true, started: true, restarted: ['mesh', 'daemon_link'] };

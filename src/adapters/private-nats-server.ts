@@ -74,6 +74,8 @@ async function freeLoopbackPort(): Promise<number> {
 
 export interface PrivateBroker {
   readonly url: string;
+  /** The nats-server child's process id (undefined if the spawn gave none). */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -99,6 +101,7 @@ export async function startPrivateBroker(binary: string): Promise<PrivateBroker>
   process.once('exit', kill);
   return {
     url,
+    pid: child.pid,
     async stop() {
       process.off('exit', kill);
       if (exited) return;

@@ -4,7 +4,8 @@
 // to a second nats-server without a process restart, and /api/status shows it. A safety policy that
 // names a function the device lacks leaves the app serving with the reason, not crashed. Two
 // applies at once start one driver, and nothing is left on the mesh once the app stops. A
-// credentials upload applies like a save: it starts the driver, and a replaced file is taken.
+// credentials upload applies like a save: it starts the driver, and a replaced file is taken. With
+// --sim, a driver start that fails after the private broker started stops that broker.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { startWithSettings, type AppHandle } from '../../src/app-mode.ts';
+import { brokerAnswers, findNatsServer, startPrivateBroker, type BrokerChoiceDeps, type PrivateBroker } from '../../src/adapters/private-nats-server.ts';
 import { setLogSink } from '../../src/logging/logger.ts';
 import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
 import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
@@ -201,5 +203,57 @@ test('a credentials upload that makes the configuration valid starts the driver;
     }
   } finally {
     await uploading.stop();
+  }
+});
+
+test('--sim: a driver start that fails after the private broker started stops that broker, and a retried apply leaves none behind either', async () => {
+  const other = mkdtempSync(join(tmpdir(), 'rmd-app-leak-'));
+  const settingsFile = join(other, 'settings.json');
+  // Not valid yet (a dotted device id): the app serves without a driver until a save fixes it.
+  writeFileSync(settingsFile, JSON.stringify({ device_id: 'bad.id' }));
+  // The audit log under a regular file cannot be created: the driver's start fails after the broker started.
+  const blocker = join(other, 'not-a-directory');
+  writeFileSync(blocker, '');
+  const brokers: PrivateBroker[] = [];
+  // Nothing answers on the default broker URL here, whatever else runs on this machine: the app starts a real private nats-server.
+  const recording: BrokerChoiceDeps = { answers: async () => false, findBinary: findNatsServer, start: async (binary) => brokers[brokers.push(await startPrivateBroker(binary)) - 1]! };
+  const leaking = await startWithSettings(
+    {
+      argv: ['app', '--sim', '--no-media', '--settings-port', '0', '--settings-host', '127.0.0.1', '--config-dir', other, '--settings-file', settingsFile],
+      env: { HOME: other, REACHY_AUDIT_LOG: join(blocker, 'audit.jsonl'), DEVICE_CONNECT_REGISTER_JITTER: '0', PATH: process.env.PATH ?? '' },
+    },
+    () => {},
+    { brokers: recording },
+  );
+  const bearer = `Bearer ${readFileSync(join(other, 'settings-token'), 'utf8').trim()}`;
+  const save = async (): Promise<any> =>
+    (await request(`${leaking.settings.url}/api/settings`, { method: 'PUT', headers: { authorization: bearer, 'content-type': 'application/json' }, body: JSON.stringify({ device_id: 'sim-leak', allow_insecure: true }) })).body.json();
+  const running = (pid: number | undefined): boolean => {
+    try {
+      process.kill(pid!, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  try {
+    expect(leaking.driver()).toBeUndefined();
+    expect(brokers).toHaveLength(0);
+    const first = await save();
+    expect(first).toMatchObject({ saved: true, applied: { ok: false, error: expect.stringMatching(/not-a-directory/) } });
+    expect(brokers).toHaveLength(1);
+    expect(brokers[0]!.pid).toBeGreaterThan(0);
+    expect(running(brokers[0]!.pid)).toBe(false);
+    expect(await brokerAnswers(brokers[0]!.url)).toBe(false);
+    // Saved again (a retry): it starts its own broker, and that one is stopped too.
+    const retried = await save();
+    expect(retried).toMatchObject({ saved: true, applied: { ok: false } });
+    expect(brokers).toHaveLength(2);
+    expect(brokers.map((broker) => running(broker.pid))).toEqual([false, false]);
+    expect(leaking.driver()).toBeUndefined();
+  } finally {
+    await leaking.stop();
+    // Without the fix, what the failed starts left running is stopped here, not left to the test run.
+    await Promise.all(brokers.map((broker) => broker.stop()));
   }
 });
