@@ -31,7 +31,7 @@ import { createCallerIdentity } from './safety/caller-identity.ts';
 import { callerHeardMatters, explainRefusal, viewOf } from './machines/driver.machine.ts';
 import { availabilityOf } from './machines/driver-state.ts';
 import { reconfigurePlan } from './config/reconfigure-plan.ts';
-import { RestartRequired, type StopUnconfirmed } from './errors.ts';
+import { RestartRequired, SimulatorInUse, type StopUnconfirmed } from './errors.ts';
 import { subjects } from './protocol/subjects.ts';
 import { APPROVABLE_FUNCTIONS, eventsFor, functionsFor, SUPERVISOR_FUNCTIONS } from './rpc/catalogue.ts';
 import { policyDocument, validatePolicy, type SafetyPolicy } from './safety/safety-policy.ts';
@@ -59,7 +59,7 @@ const AUDIT_STOP_DRAIN_MS = 2_000;
  */
 export type ReconfigureResult =
   | { readonly ok: true; readonly restarted: ReadonlyArray<'mesh' | 'daemon_link' | 'media'> }
-  | { readonly ok: false; readonly error: RestartRequired | StopUnconfirmed | DuplicateDeviceId; readonly restarted: ReadonlyArray<never> };
+  | { readonly ok: false; readonly error: RestartRequired | SimulatorInUse | StopUnconfirmed | DuplicateDeviceId; readonly restarted: ReadonlyArray<never> };
 
 export interface RunningDriver {
   readonly robot: RobotRuntime;
@@ -355,7 +355,7 @@ function serversFor(next: DriverConfig, held: Held): ReadonlyArray<string> {
 }
 
 /** An apply refused with `error`: logged, audited, nothing changed. */
-function refused(started: RobotRuntime, error: DuplicateDeviceId | StopUnconfirmed, fields: Record<string, unknown>): ReconfigureResult {
+function refused(started: RobotRuntime, error: DuplicateDeviceId | StopUnconfirmed | SimulatorInUse, fields: Record<string, unknown>): ReconfigureResult {
   log.warn('configuration not applied', { error: error.message });
   started.recordChange({ kind: 'reconfigure_refused', reason: error.message, owner: 'settings', fields: { error_tag: error._tag, ...fields } });
   return { ok: false, error, restarted: [] };
@@ -405,6 +405,11 @@ async function applyConfig(next: DriverConfig, applying: Applying): Promise<Reco
     started.recordChange({ kind: 'reconfigure_refused', reason: error.message, owner: 'settings', fields: { restart_required: plan.restartRequired } });
     return { ok: false, error, restarted: [] };
   }
+  // A daemon address for a driver on its emulator: refused whole, the address would not be in effect.
+  if (plan.simIgnored.length > 0) {
+    const message = `not in effect: ${plan.simIgnored.join(', ')} names a daemon, but this driver runs on its embedded emulator (--sim or simulate) and always uses it; a daemon address takes effect when the driver starts without simulation`;
+    return refused(started, new SimulatorInUse({ message, fields: plan.simIgnored }), { not_in_effect: plan.simIgnored });
+  }
   // Another device with the new id where the mesh goes: refused before anything changes.
   const { duplicate, meshStopped } = plan.mesh && applying.checksDuplicates ? await duplicateCheck(next, applying) : { duplicate: undefined, meshStopped: false };
   const keepMesh = () => meshStopped && respawnMesh(held.config, held.servers);
@@ -416,7 +421,8 @@ async function applyConfig(next: DriverConfig, applying: Applying): Promise<Reco
   // The robot first: a refusal to leave it (not settled) leaves everything else as it was.
   let leftUnsettled: string | null = null;
   if (plan.daemonLink) {
-    const retargeted = await started.retarget(daemonUrl(next), next.transportMode);
+    // A --sim driver's link goes on to its own emulator (only the transport can change there).
+    const retargeted = await started.retarget(held.config.sim ? started.daemonBaseUrl : daemonUrl(next), next.transportMode);
     if (!retargeted.ok) {
       keepMesh();
       return refused(started, retargeted.error, { daemon: retargeted.error.daemon });

@@ -64,6 +64,8 @@ export class MotionCancelled extends Data.TaggedError('MotionCancelled')<{ reado
 export class MotorsCompliant extends Data.TaggedError('MotorsCompliant')<{ readonly message: string; readonly motorMode: string }> {}
 /** A configuration change that cannot be applied to a running driver (it names the fields). */
 export class RestartRequired extends Data.TaggedError('RestartRequired')<{ readonly message: string; readonly fields: ReadonlyArray<string> }> {}
+/** A daemon address saved for a driver on its embedded emulator (--sim): it cannot take effect there (it names the settings fields). */
+export class SimulatorInUse extends Data.TaggedError('SimulatorInUse')<{ readonly message: string; readonly fields: ReadonlyArray<string> }> {}
 /** A daemon change refused: the robot being left is reachable and has not confirmed that it stopped (`reason`). */
 export class StopUnconfirmed extends Data.TaggedError('StopUnconfirmed')<{ readonly message: string; readonly daemon: string; readonly reason: string }> {}
 /** A caller sent more calls of a class than its rate limit allows; `retry_after_ms` says when one fits again. */

@@ -2,7 +2,9 @@
 // which live parts restart (the mesh connection, the daemon link, the media session), whether the
 // configured safety policy changed (its changed fields are applied live, through the root), and
 // which changed fields cannot be applied without a process restart (reported as RestartRequired, by their
-// settings-file name when they have one). Pure: no I/O; the driver applies the plan. Issue
+// settings-file name when they have one). A driver on its embedded emulator (--sim) always uses
+// it: a new daemon address is listed as not in effect there (`simIgnored`), a new transport still
+// restarts the link to the emulator. Pure: no I/O; the driver applies the plan. Issue
 // "Reconfigure says applied when it did not".
 import { createHash } from 'node:crypto';
 import { CONFIG_KEYS, type DriverConfig } from './config.ts';
@@ -13,6 +15,8 @@ export interface ReconfigurePlan {
   readonly mesh: boolean;
   readonly daemonLink: boolean;
   readonly media: boolean;
+  /** Settings fields naming a daemon address that a --sim driver cannot take (it always uses its emulator). */
+  readonly simIgnored: ReadonlyArray<string>;
   /** Changed fields a running driver cannot take (empty: the plan can be applied live). */
   readonly restartRequired: ReadonlyArray<string>;
 }
@@ -23,6 +27,8 @@ type Key = keyof DriverConfig;
 const MESH_KEYS: ReadonlyArray<Key> = ['deviceId', 'tenant', 'messagingUrls', 'discoveryMode', 'deviceTtlS', 'registerTimeoutS', 'registerJitterS', 'tls', 'credentials', 'credentialsPath', 'portal', 'allowInsecure'];
 /** Fields applied by retargeting the daemon link. */
 const DAEMON_KEYS: ReadonlyArray<Key> = ['daemonHost', 'daemonPort', 'transportMode'];
+/** Where the daemon is (settings `reachy_target`): never where a --sim driver goes, it keeps its emulator. */
+const DAEMON_ADDRESS_KEYS: ReadonlyArray<Key> = ['daemonHost', 'daemonPort'];
 /** Fields applied by restarting the media session. */
 const MEDIA_KEYS: ReadonlyArray<Key> = ['daemonHost', 'signallingPort', 'soundsDir', 'allowOversizeRaw', 'monitors'];
 /** Fields the root applies live as one safety policy document (rateLimits is part of it). */
@@ -56,7 +62,8 @@ export function reconfigurePlan(current: DriverConfig, next: DriverConfig): Reco
   return {
     policy: changed(current, next, ['safetyPolicy']).length > 0,
     mesh: changed(current, next, MESH_KEYS).length > 0,
-    daemonLink: !current.sim && changed(current, next, DAEMON_KEYS).length > 0,
+    daemonLink: changed(current, next, current.sim ? ['transportMode'] : DAEMON_KEYS).length > 0,
+    simIgnored: current.sim && changed(current, next, DAEMON_ADDRESS_KEYS).length > 0 ? ['reachy_target'] : [],
     media: !current.noMedia && changed(current, next, MEDIA_KEYS).length > 0,
     restartRequired,
   };

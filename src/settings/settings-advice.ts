@@ -1,7 +1,7 @@
 // What the settings page says when the driver cannot use the saved settings: the advice names the
 // page's fields ("tick Allow insecure"), never the environment variables or flags a web user cannot
 // set (the CLI keeps those messages). Built from ConfigError's `problem` (a stable reason and the
-// config keys involved) and RestartRequired's `fields`, never by matching message text. Pure; owns
+// config keys involved) and RestartRequired's and SimulatorInUse's `fields`, never by matching message text. Pure; owns
 // the field labels and the wording; not the rules themselves (src/config/config.ts). README
 // "Settings app".
 import { CONFIG_KEYS, type Source } from '../config/config.ts';
@@ -98,5 +98,13 @@ export function adviceForRestart(fields: ReadonlyArray<string>): Advice {
   return {
     error: `${keys.map(fieldLabel).join(', ')} can only change when the driver restarts: the driver keeps the values marked "in effect" until then`,
     issues: keys.map((field) => ({ field, message: 'saved; takes effect when the driver restarts' })),
+  };
+}
+
+/** Advice for a daemon address saved while the driver runs on its embedded emulator (SimulatorInUse). */
+export function adviceForSimulator(fields: ReadonlyArray<string>): Advice {
+  return {
+    error: `${fields.map(fieldLabel).join(', ')} is not in effect: the driver runs on its embedded emulator (--sim or “Simulated target”) and always uses it; a daemon address takes effect when the driver starts without simulation`,
+    issues: fields.map((field) => ({ field, message: 'saved; not in effect while the driver runs on its emulator' })),
   };
 }

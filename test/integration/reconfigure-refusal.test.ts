@@ -3,7 +3,9 @@
 // RestartRequired naming the fields — the mesh does not re-register under the sim device id, the
 // daemon link keeps driving the same robot, media stays as it was — directly
 // (`driver.reconfigure`) and through the settings app (PUT /api/settings); and applies are
-// serialised: two at once run one after the other, the second seeing the first's result.
+// serialised: two at once run one after the other, the second seeing the first's result. With
+// --sim, a saved daemon address is answered SimulatorInUse and stays "not in effect" (the driver
+// keeps its emulator), while a new transport is applied on the link to the emulator.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -193,20 +195,20 @@ const appSettings = (overrides: Record<string, unknown>) => ({
   ...overrides,
 });
 
-async function startApp(values: Record<string, unknown>) {
+async function startApp(values: Record<string, unknown>, extraArgs: ReadonlyArray<string> = []) {
   const dir = mkdtempSync(join(tmpdir(), 'rmd-refusal-app-'));
   const settingsFile = join(dir, 'settings.json');
   writeFileSync(settingsFile, JSON.stringify(values), { mode: 0o600 });
   const app = await startWithSettings(
     {
-      argv: ['app', '--settings-port', '0', '--settings-host', '127.0.0.1', '--config-dir', dir, '--settings-file', settingsFile],
+      argv: ['app', ...extraArgs, '--settings-port', '0', '--settings-host', '127.0.0.1', '--config-dir', dir, '--settings-file', settingsFile],
       env: { HOME: dir, REACHY_AUDIT_LOG: 'none', DEVICE_CONNECT_REGISTER_JITTER: '0', PATH: process.env.PATH ?? '' },
     },
     () => undefined,
   );
   cleanups.push(() => app.stop());
   const token = readFileSync(join(dir, 'settings-token'), 'utf8').trim();
-  const api = async (method: 'PUT' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: any }> => {
+  const api = async (method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: any }> => {
     const res = await request(`${app.settings.url}${path}`, {
       method,
       headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -248,4 +250,24 @@ test('settings app: two applies at once are serialised — one restarts the mesh
   expect.soft(registrationsOf(registryB, 'refusal-app-serial', markB).length, 'one mesh registered on the new broker').toBe(1);
   await waitConnected(ncB, 'refusal-app-serial');
   expect(app.driver()?.config.messagingUrls).toEqual([b.url]);
+});
+
+test('settings app with --sim: a saved daemon target is answered "not in effect" (the driver always uses its emulator); a new transport is applied on the emulator link', async () => {
+  const { app, api } = await startApp(appSettings({ device_id: 'refusal-sim' }), ['--sim']);
+  const emulatorUrl = app.driver()?.robot.daemonBaseUrl;
+  expect(emulatorUrl, 'the --sim driver runs on its own emulator, not the saved target').not.toBe(emulator1.url);
+  const target = `127.0.0.1:${emulator2.port}`;
+  const saved = await api('PUT', '/api/settings', appSettings({ device_id: 'refusal-sim', reachy_target: target }));
+  expect(saved.json?.applied).toMatchObject({ ok: false, error_tag: 'SimulatorInUse', not_in_effect: ['reachy_target'], issues: [{ field: 'reachy_target' }] });
+  const effective = (await api('GET', '/api/effective')).json;
+  expect(effective.reachy_target, 'saved, not in effect').toMatchObject({ value: `127.0.0.1:${emulator1.port}`, pending: { value: target } });
+  expect((await api('GET', '/api/status')).json.daemon_link.daemon, 'Live status: still the emulator').toBe(emulatorUrl);
+
+  // The target put back, with another transport: applied, and the link to the emulator uses it.
+  const transport = await api('PUT', '/api/settings', appSettings({ device_id: 'refusal-sim', transport_mode: 'http' }));
+  expect(transport.json?.applied).toMatchObject({ ok: true, restarted: ['daemon_link'] });
+  const after = (await api('GET', '/api/effective')).json;
+  expect(after.transport_mode).toEqual({ value: 'http', source: 'settings' });
+  expect(after.reachy_target.pending).toBeUndefined();
+  await expect.poll(async () => (await api('GET', '/api/status')).json.daemon_link).toMatchObject({ state: 'connected', transport: 'http', daemon: emulatorUrl });
 });
