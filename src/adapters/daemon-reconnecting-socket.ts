@@ -595,11 +595,6 @@ export abstract class DaemonPushClient<E extends LifecycleEvents & { [K in keyof
     return this.socket.silentForMs();
   }
 
-  /** `performance.now()` when the current connection opened (Infinity while not open). */
-  get openedMono(): number {
-    return this.socket.openedMono;
-  }
-
   /** Unsent bytes queued on the current connection. */
   get bufferedAmount(): number {
     return this.socket.bufferedAmount;
