@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { mergeChanges } from '../../src/settings/settings-changes.ts';
 import { OPTIONAL_SETTINGS_KEYS, SETTINGS_DEFAULTS } from '../../src/settings/settings-schema.ts';
-import { call, startHarness, type Harness } from './settings-harness.ts';
+import { call, startHarness, type Harness, type HarnessOptions } from './settings-harness.ts';
 
 const FULL = {
   use_portal: false,
@@ -30,10 +30,10 @@ const FULL = {
 };
 
 /** A harness of its own for one describe block: started before its tests (handed to `set`), stopped after them. */
-function harnessPerBlock(set: (started: Harness) => void): void {
+function harnessPerBlock(set: (started: Harness) => void, options?: HarnessOptions): void {
   let started: Harness | undefined;
   beforeAll(async () => {
-    started = await startHarness();
+    started = await startHarness(options);
     set(started);
   });
   afterAll(async () => {
@@ -302,6 +302,23 @@ describe('/api/status and /api/apply', () => {
     const second = await call(h.server.url, 'POST', '/api/apply', { token, origin: h.server.url });
     expect(second.json.calls).toBe(2);
     expect(h.applyCalls).toHaveLength(2);
+  });
+});
+
+describe('/api/apply when the apply throws (a driver start that fails)', () => {
+  let h: Harness;
+  harnessPerBlock((started) => (h = started), {
+    server: {
+      apply: async () => {
+        throw new Error('the audit log directory is not writable');
+      },
+    },
+  });
+
+  test('the failure is answered as a value, as a save reports it, not a bare 500', async () => {
+    const r = await call(h.server.url, 'POST', '/api/apply', { token: h.token(), json: {} });
+    expect(r.status).toBe(200);
+    expect(r.json).toEqual({ ok: false, error: 'the audit log directory is not writable' });
   });
 });
 

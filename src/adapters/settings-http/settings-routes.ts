@@ -82,9 +82,10 @@ export function registerSettingsRoutes(app: FastifyInstance, context: SettingsRo
 
   app.get('/api/status', { onRequest: guard }, async (_request, reply) => reply.send((await context.status()) ?? {}));
 
+  // A failed apply (a driver start that throws) is answered as a value, as a save's `applied` is.
   app.post('/api/apply', { onRequest: guard }, async (_request, reply) => {
-    const result = await context.apply();
+    const result = await runApply();
     log.info('apply requested through the settings app');
-    return reply.send(result ?? null);
+    return reply.send(result);
   });
 }
