@@ -218,7 +218,7 @@ describe('login links', () => {
     expect(again.headers.location).toBe('/');
   });
 
-  test('POST /api/login-link/challenge then /api/login-link: the server proves it holds the token, the client\'s proof gets a link that works once; token, session or a spent nonce cannot mint one', async () => {
+  test('POST /api/login-link/challenge then /api/login-link: the server proves it holds the token, the client\'s proof gets a link that works once; token, session, a wrong proof or a spent nonce cannot mint one', async () => {
     const token = h.token();
     const port = h.server.port;
     const clientNonce = newLinkNonce();
@@ -227,8 +227,11 @@ describe('login links', () => {
     const serverNonce = challenge.json.server_nonce as string;
     expect(challenge.json.proof).toBe(serverProofOf(token, { clientNonce, serverNonce, port }));
     expect(challenge.text).not.toContain(token);
+    // The server's own proof sent back is not the client's.
+    const echoed = await call(h.server.url, 'POST', '/api/login-link', { json: { client_nonce: clientNonce, server_nonce: serverNonce, proof: challenge.json.proof } });
+    expect([echoed.status, echoed.json.error_tag]).toEqual([401, 'LinkProofMismatch']);
     const proof = clientProofOf(token, { clientNonce, serverNonce, port });
-    const minted = await call(h.server.url, 'POST', '/api/login-link', { json: { server_nonce: serverNonce, proof } });
+    const minted = await call(h.server.url, 'POST', '/api/login-link', { json: { client_nonce: clientNonce, server_nonce: serverNonce, proof } });
     expect(minted.status).toBe(200);
     expect(minted.json.url).toMatch(/\/login\?code=[A-Za-z0-9_-]{43}$/);
     expect(minted.json.urls).toContain(minted.json.url);
@@ -238,15 +241,17 @@ describe('login links', () => {
     const cookie = String((login.headers['set-cookie'] as string | string[] | undefined)?.toString().split(';')[0]);
     expect((await call(h.server.url, 'GET', path)).status).toBe(401);
     // A server nonce works once.
-    expect((await call(h.server.url, 'POST', '/api/login-link', { json: { server_nonce: serverNonce, proof } })).status).toBe(401);
-    // The server's own proof sent back is not the client's; that failed try spends the nonce, so the right proof after it is refused too.
-    const next = await call(h.server.url, 'POST', '/api/login-link/challenge', { json: { client_nonce: clientNonce } });
-    expect((await call(h.server.url, 'POST', '/api/login-link', { json: { server_nonce: next.json.server_nonce, proof: next.json.proof } })).status).toBe(401);
-    expect((await call(h.server.url, 'POST', '/api/login-link', { json: { server_nonce: next.json.server_nonce, proof: clientProofOf(token, { clientNonce, serverNonce: next.json.server_nonce, port }) } })).status).toBe(401);
+    const again = await call(h.server.url, 'POST', '/api/login-link', { json: { client_nonce: clientNonce, server_nonce: serverNonce, proof } });
+    expect([again.status, again.json.error_tag]).toEqual([401, 'LinkNonceSpent']);
+    // A server nonce names the client nonce it answered.
+    const other = newLinkNonce();
+    const moved = await call(h.server.url, 'POST', '/api/login-link', { json: { client_nonce: other, server_nonce: serverNonce, proof: clientProofOf(token, { clientNonce: other, serverNonce, port }) } });
+    expect([moved.status, moved.json.error_tag]).toEqual([401, 'LinkNonceUnknown']);
     // The token itself, a browser session or nothing mints no link.
     expect((await call(h.server.url, 'POST', '/api/login-link', { token })).status).toBe(401);
     expect((await call(h.server.url, 'POST', '/api/login-link', { cookie })).status).toBe(401);
-    expect((await call(h.server.url, 'POST', '/api/login-link')).status).toBe(401);
+    const none = await call(h.server.url, 'POST', '/api/login-link');
+    expect([none.status, none.json.error_tag]).toEqual([401, 'LinkProofMissing']);
     expect((await call(h.server.url, 'POST', '/api/login-link/challenge', { json: { client_nonce: 'short' } })).status).toBe(400);
     // A page of another origin cannot start the handshake.
     expect((await call(h.server.url, 'POST', '/api/login-link/challenge', { origin: 'http://evil.example', json: { client_nonce: newLinkNonce() } })).status).toBe(403);

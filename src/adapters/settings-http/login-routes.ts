@@ -3,13 +3,13 @@
 // /api/login-link/challenge then POST /api/login-link mint a fresh link for `reachy-mini-driver
 // settings-link`, only from the machine running the driver and only after the proof handshake of
 // src/settings/link-proof.ts (the server proves it holds the app token first; the token itself is
-// never sent, and a bearer token or session does not mint links). Owns those routes; codes and
-// sessions are src/settings/settings-auth.ts's, the client side settings-link-client.ts.
+// never sent, and a bearer token or session does not mint links). Owns those routes and their
+// refusals (each a stable error_tag with its real reason); codes and sessions are src/settings/settings-auth.ts's, the client side settings-link-client.ts.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { createLogger } from '../../logging/logger.ts';
 import { isLoopbackName } from '../../settings/host-allowlist.ts';
 import { HttpFailure } from '../../settings/http-failure.ts';
-import { isLinkNonce, type LinkChallenges } from '../../settings/link-proof.ts';
+import { isLinkNonce, isServerLinkNonce, MAX_REDEEMED_LINK_NONCES, type LinkChallenges, type LinkRedeemRefusal } from '../../settings/link-proof.ts';
 import { usedLinkPage } from '../../settings/login-page.ts';
 import { LOGIN_CODE_TTL_MS, SESSION_COOKIE, SESSION_TTL_MS, type SettingsAuth } from '../../settings/settings-auth.ts';
 import { refuseCrossOrigin } from './request-protections.ts';
@@ -18,7 +18,7 @@ const log = createLogger('settings');
 
 export interface LoginRoutesContext {
   readonly auth: SettingsAuth;
-  /** The pending `settings-link` handshakes (src/settings/link-proof.ts). */
+  /** The `settings-link` handshakes' nonces and proofs (src/settings/link-proof.ts). */
   readonly challenges: LinkChallenges;
   /** Where the server answers, known once it listens: the printed URL and every reachable one. */
   readonly where: () => { readonly url: string; readonly urls: ReadonlyArray<string> };
@@ -35,6 +35,23 @@ function refuseOtherMachines(request: FastifyRequest): void {
   if (!isLoopbackName(remote) && remote !== (request.socket.localAddress ?? '').toLowerCase()) {
     throw new HttpFailure(403, 'new login links are given only to requests from the machine running the driver');
   }
+}
+
+const RUN_AGAIN = 'run `reachy-mini-driver settings-link` again on the machine running the driver';
+
+/** Each refusal of a link request says its real reason (the tag is answered as `error_tag`). */
+const REDEEM_REFUSALS: Readonly<Record<LinkRedeemRefusal | 'LinkProofMissing', { readonly status: number; readonly message: string }>> = {
+  LinkProofMissing: { status: 401, message: 'a new login link needs proof of the app token (client_nonce, server_nonce and proof): run `reachy-mini-driver settings-link` on the machine running the driver' },
+  LinkProofMismatch: { status: 401, message: 'a new login link needs proof of the app token, and this proof does not match it: run `reachy-mini-driver settings-link` on the machine running the driver' },
+  LinkNonceUnknown: { status: 401, message: `this server did not issue that server_nonce for this client_nonce and port (or issued it before the app restarted): ${RUN_AGAIN}` },
+  LinkNonceExpired: { status: 401, message: `that server_nonce expired (the two requests were more than 30 s apart): ${RUN_AGAIN}` },
+  LinkNonceSpent: { status: 401, message: `that server_nonce already got a link (each works once): ${RUN_AGAIN}` },
+  TooManyLinks: { status: 429, message: `more than ${MAX_REDEEMED_LINK_NONCES} login links were given in the last 30 s: wait 30 s, then ${RUN_AGAIN}` },
+};
+
+function refuseLink(tag: LinkRedeemRefusal | 'LinkProofMissing'): never {
+  const { status, message } = REDEEM_REFUSALS[tag];
+  throw new HttpFailure(status, message, [], tag);
 }
 
 /** A field of a JSON body, when the body is an object. */
@@ -76,10 +93,11 @@ export function registerLoginRoutes(app: FastifyInstance, { auth, challenges, wh
   app.post('/api/login-link', async (request) => {
     refuseOtherMachines(request);
     refuseCrossOrigin(request);
+    const clientNonce = field(request.body, 'client_nonce');
     const serverNonce = field(request.body, 'server_nonce');
-    if (!isLinkNonce(serverNonce) || !challenges.redeem(serverNonce, field(request.body, 'proof'))) {
-      throw new HttpFailure(401, 'a new login link needs proof of the app token: run `reachy-mini-driver settings-link` on the machine running the driver');
-    }
+    if (!isLinkNonce(clientNonce) || !isServerLinkNonce(serverNonce)) refuseLink('LinkProofMissing');
+    const redeemed = challenges.redeem({ clientNonce, serverNonce, port: request.socket.localPort ?? 0 }, field(request.body, 'proof'));
+    if (!redeemed.ok) refuseLink(redeemed._tag);
     const path = loginPathOf(auth);
     log.info('fresh one-time login link issued (settings-link)');
     const { url, urls } = where();

@@ -9,7 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { clientProofOf, isLinkNonce, newLinkNonce, proofMatches, serverProofOf } from '../../settings/link-proof.ts';
+import { clientProofOf, isServerLinkNonce, newLinkNonce, proofMatches, serverProofOf } from '../../settings/link-proof.ts';
 import { SERVER_FILE_NAME } from './settings-server.ts';
 import { readToken } from './settings-token.ts';
 
@@ -96,7 +96,7 @@ async function proveServer(token: string, server: Server): Promise<{ serverNonce
   const clientNonce = newLinkNonce();
   const { status, json } = await postJson(`${server.base}/api/login-link/challenge`, { client_nonce: clientNonce });
   const serverNonce = json?.server_nonce;
-  if (status === 200 && isLinkNonce(serverNonce) && proofMatches(json?.proof, serverProofOf(token, { clientNonce, serverNonce, port: server.port }))) {
+  if (status === 200 && isServerLinkNonce(serverNonce) && proofMatches(json?.proof, serverProofOf(token, { clientNonce, serverNonce, port: server.port }))) {
     return { serverNonce, clientNonce };
   }
   return failure(
@@ -107,12 +107,18 @@ async function proveServer(token: string, server: Server): Promise<{ serverNonce
   );
 }
 
+/** Why the server refused a link request: its error_tag (a stable name) and message, as it said them. */
+function refusalOf(status: number, json: Record<string, unknown> | undefined): string {
+  const tag = typeof json?.error_tag === 'string' ? json.error_tag : `HTTP ${status}`;
+  return typeof json?.error === 'string' ? `${tag}: ${json.error}` : tag;
+}
+
 /** Step 2: the link, asked for with the client's proof over the proven server's nonce. */
 async function askForLink(token: string, server: Server, proven: { serverNonce: string; clientNonce: string }): Promise<LinkAnswer> {
   const proof = clientProofOf(token, { ...proven, port: server.port });
-  const { status, json } = await postJson(`${server.base}/api/login-link`, { server_nonce: proven.serverNonce, proof });
+  const { status, json } = await postJson(`${server.base}/api/login-link`, { client_nonce: proven.clientNonce, server_nonce: proven.serverNonce, proof });
   const url = json?.url;
-  if (status !== 200 || typeof url !== 'string') return failure('Refused', `the settings app at ${server.base} refused: ${typeof json?.error === 'string' ? json.error : `HTTP ${status}`}`);
+  if (status !== 200 || typeof url !== 'string') return failure('Refused', `the settings app at ${server.base} proved itself but refused the link request (${refusalOf(status, json)})`);
   const urls = Array.isArray(json?.urls) ? json.urls.filter((u): u is string => typeof u === 'string') : [url];
   return { ok: true, url, urls, expiresInS: typeof json?.expires_in_s === 'number' ? json.expires_in_s : 0 };
 }
