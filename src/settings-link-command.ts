@@ -2,8 +2,8 @@
 // app (every URL it listens on), for when the printed one was used, expired or scrolled away.
 // Reads --config-dir like the app does (loadSettingsServerConfig); the handshake
 // itself is src/adapters/settings-http/settings-link-client.ts. Exit 0 with the link on stdout,
-// 1 when no app answers or what answers does not prove it holds the token (why on stderr, no
-// link), 2 on bad flags.
+// 1 when no app answers or what answers does not prove it holds the token within the handshake's
+// deadline (why on stderr, no link), 2 on bad flags.
 import { ConfigError, loadSettingsServerConfig } from './config/config.ts';
 import { requestLoginLink } from './adapters/settings-http/settings-link-client.ts';
 
