@@ -10,7 +10,7 @@
 import { loadConfig } from './adapters/config-files.ts';
 import { ConfigError, loadSettingsServerConfig, type DriverConfig, type LoadConfigInput } from './config/config.ts';
 import { createLiveView } from './actors/live-view.ts';
-import { adviceForConfigError, adviceForRestart, adviceForSimulator } from './settings/settings-advice.ts';
+import { adviceForConfigError, adviceForRestart, adviceForPolicyConflict, adviceForSimulator } from './settings/settings-advice.ts';
 import { createLogger, setLogLevel } from './logging/logger.ts';
 import { messageOf } from './errors.ts';
 import { chooseBrokers, type BrokerChoiceDeps, type PrivateBroker } from './adapters/private-nats-server.ts';
@@ -105,6 +105,8 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
       if (error._tag === 'DuplicateDeviceId') return { ok: false, error: error.message, issues: [], error_tag: error._tag, started: false };
       // Nothing changed: a --sim driver keeps its emulator, the saved daemon address is not in effect.
       if (error._tag === 'SimulatorInUse') return { ok: false, ...adviceForSimulator(error.fields), error_tag: error._tag, not_in_effect: error.fields, started: false };
+      // Nothing changed: the saved envelope and the supervisor's range in force leave an axis with no range.
+      if (error._tag === 'PolicyConflict') return { ok: false, ...adviceForPolicyConflict(error), error_tag: error._tag, axis: error.axis, started: false };
       const advice = adviceForRestart(error.fields);
       return { ok: false, error: advice.error, issues: advice.issues, error_tag: error._tag, restart_required: error.fields, started: false };
     }

@@ -31,14 +31,14 @@ import { createCallerIdentity } from './safety/caller-identity.ts';
 import { callerHeardMatters, explainRefusal, viewOf } from './machines/driver.machine.ts';
 import { availabilityOf } from './machines/driver-state.ts';
 import { reconfigurePlan } from './config/reconfigure-plan.ts';
-import { RestartRequired, SimulatorInUse, type StopUnconfirmed } from './errors.ts';
+import { RestartRequired, SimulatorInUse, type PolicyConflict, type StopUnconfirmed } from './errors.ts';
 import { subjects } from './protocol/subjects.ts';
 import { APPROVABLE_FUNCTIONS, eventsFor, functionsFor, SUPERVISOR_FUNCTIONS } from './rpc/catalogue.ts';
 import { policyDocument, validatePolicy, type SafetyPolicy } from './safety/safety-policy.ts';
 import type { InspectionEvent, Observer } from 'xstate';
 import { advertisedFunctions, sameEnvelope } from './safety/advertised-functions.ts';
 import { narrowedAxes } from './safety/envelope-view.ts';
-import { withConfiguredChanges } from './safety/configured-policy-change.ts';
+import { withConfiguredChanges, type ConfiguredPolicyChange } from './safety/configured-policy-change.ts';
 import { ConfigError } from './config/config-error.ts';
 import { prepareMediaRuntime, type MediaRuntime, type MediaRuntimeOptions } from './actors/media-runtime.ts';
 import { DEFAULT_MONITOR_SETTINGS } from './actors/media-monitors.ts';
@@ -54,12 +54,13 @@ const log = createLogger('driver');
 const AUDIT_STOP_DRAIN_MS = 2_000;
 
 /**
- * The outcome of one apply: what restarted, or RestartRequired naming the fields that cannot change
- * while the driver runs (then nothing at all was applied).
+ * The outcome of one apply: what restarted, or the refusal (RestartRequired naming the fields that
+ * cannot change while the driver runs, PolicyConflict naming the axis a save would leave with no
+ * range…; then nothing at all was applied).
  */
 export type ReconfigureResult =
   | { readonly ok: true; readonly restarted: ReadonlyArray<'mesh' | 'daemon_link' | 'media'> }
-  | { readonly ok: false; readonly error: RestartRequired | SimulatorInUse | StopUnconfirmed | DuplicateDeviceId; readonly restarted: ReadonlyArray<never> };
+  | { readonly ok: false; readonly error: RestartRequired | SimulatorInUse | StopUnconfirmed | DuplicateDeviceId | PolicyConflict; readonly restarted: ReadonlyArray<never> };
 
 export interface RunningDriver {
   readonly robot: RobotRuntime;
@@ -355,7 +356,7 @@ function serversFor(next: DriverConfig, held: Held): ReadonlyArray<string> {
 }
 
 /** An apply refused with `error`: logged, audited, nothing changed. */
-function refused(started: RobotRuntime, error: DuplicateDeviceId | StopUnconfirmed | SimulatorInUse, fields: Record<string, unknown>): ReconfigureResult {
+function refused(started: RobotRuntime, error: DuplicateDeviceId | StopUnconfirmed | SimulatorInUse | PolicyConflict, fields: Record<string, unknown>): ReconfigureResult {
   log.warn('configuration not applied', { error: error.message });
   started.recordChange({ kind: 'reconfigure_refused', reason: error.message, owner: 'settings', fields: { error_tag: error._tag, ...fields } });
   return { ok: false, error, restarted: [] };
@@ -384,15 +385,28 @@ async function duplicateCheck(next: DriverConfig, applying: Applying): Promise<{
   }
 }
 
+/** What the apply would do to the policy in force now (src/safety/configured-policy-change.ts): the new policy, or PolicyConflict. */
+function policyChangeOf(started: RobotRuntime, current: DriverConfig, next: DriverConfig): ConfiguredPolicyChange {
+  const { policy, envelopeSetBy } = started.driver.getSnapshot().context;
+  return withConfiguredChanges(policy, current.safetyPolicy, startPolicy(next), envelopeSetBy);
+}
+
 /**
- * The safety-policy fields whose configured value changed, written on the live policy (a supervisor's
- * run-time changes to the others stay) and sent through the root like set_safety_policy, so it is
- * audited as policy_changed with before and after.
+ * The safety-policy change, decided again on the policy in force at this moment (the supervisor may
+ * have changed it while the daemon link or mesh moved), sent through the root like set_safety_policy
+ * so it is audited as policy_changed with before and after; nothing is sent when no value in force
+ * changes. If it now conflicts, the policy stays as it is (never widened) and the refusal is audited.
+ * Answers the paths whose value in force changed.
  */
-function applyPolicyChange(started: RobotRuntime, current: DriverConfig, next: DriverConfig): void {
-  const live = started.driver.getSnapshot().context.policy;
-  const { policy, fields } = withConfiguredChanges(live, current.safetyPolicy, startPolicy(next));
-  started.driver.send({ type: 'supervisor.set_safety_policy', requestId: randomUUID(), policy, reason: `settings applied: ${fields.join(', ')}`, owner: 'settings' });
+function applyPolicyChange(started: RobotRuntime, current: DriverConfig, next: DriverConfig): ReadonlyArray<string> {
+  const change = policyChangeOf(started, current, next);
+  if (!change.ok) {
+    refused(started, change.error, { axis: change.error.axis, set_by: change.error.set_by });
+    return [];
+  }
+  if (change.fields.length === 0) return [];
+  started.driver.send({ type: 'supervisor.set_safety_policy', requestId: randomUUID(), policy: change.policy, reason: `settings applied: ${change.fields.join(', ')}`, owner: 'settings' });
+  return change.fields;
 }
 
 /** One apply: refused whole when a field needs a restart, else only the parts that changed restart. */
@@ -410,6 +424,9 @@ async function applyConfig(next: DriverConfig, applying: Applying): Promise<Reco
     const message = `not in effect: ${plan.simIgnored.join(', ')} names a daemon, but this driver runs on its embedded emulator (--sim or simulate) and always uses it; a daemon address takes effect when the driver starts without simulation`;
     return refused(started, new SimulatorInUse({ message, fields: plan.simIgnored }), { not_in_effect: plan.simIgnored });
   }
+  // A save that would leave an envelope axis with no range: refused before anything changes.
+  const policyCheck = plan.policy ? policyChangeOf(started, held.config, next) : undefined;
+  if (policyCheck && !policyCheck.ok) return refused(started, policyCheck.error, { axis: policyCheck.error.axis, set_by: policyCheck.error.set_by });
   // Another device with the new id where the mesh goes: refused before anything changes.
   const { duplicate, meshStopped } = plan.mesh && applying.checksDuplicates ? await duplicateCheck(next, applying) : { duplicate: undefined, meshStopped: false };
   const keepMesh = () => meshStopped && respawnMesh(held.config, held.servers);
@@ -429,7 +446,7 @@ async function applyConfig(next: DriverConfig, applying: Applying): Promise<Reco
     }
     leftUnsettled = retargeted.leftUnsettled;
   }
-  if (plan.policy) applyPolicyChange(started, held.config, next);
+  const policyFields = plan.policy ? applyPolicyChange(started, held.config, next) : [];
   if (plan.mesh) {
     const nextServers = serversFor(next, held);
     if (!meshStopped) await meshRuntime.stop();
@@ -445,7 +462,7 @@ async function applyConfig(next: DriverConfig, applying: Applying): Promise<Reco
   }
   held.config = next;
   log.info('configuration applied', { restarted: restarted.join(',') || 'nothing' });
-  started.recordChange({ kind: 'reconfigured', reason: 'configuration applied', owner: 'settings', fields: { restarted, policy_changed: plan.policy, ...(leftUnsettled ? { left_unsettled: leftUnsettled } : {}) } });
+  started.recordChange({ kind: 'reconfigured', reason: 'configuration applied', owner: 'settings', fields: { restarted, policy_changed: policyFields.length > 0, ...(leftUnsettled ? { left_unsettled: leftUnsettled } : {}) } });
   return { ok: true, restarted };
 }
 

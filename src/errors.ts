@@ -66,6 +66,17 @@ export class MotorsCompliant extends Data.TaggedError('MotorsCompliant')<{ reado
 export class RestartRequired extends Data.TaggedError('RestartRequired')<{ readonly message: string; readonly fields: ReadonlyArray<string> }> {}
 /** A daemon address saved for a driver on its embedded emulator (--sim): it cannot take effect there (it names the settings fields). */
 export class SimulatorInUse extends Data.TaggedError('SimulatorInUse')<{ readonly message: string; readonly fields: ReadonlyArray<string> }> {}
+/**
+ * A settings apply refused: on `axis` the saved bound and the other bound in force (`in_force`,
+ * last set by `set_by`) would leave no range (min above max); nothing was changed.
+ */
+export class PolicyConflict extends Data.TaggedError('PolicyConflict')<{
+  readonly message: string;
+  readonly axis: string;
+  readonly saved: { readonly min: number; readonly max: number };
+  readonly in_force: { readonly min: number; readonly max: number };
+  readonly set_by: string;
+}> {}
 /** A daemon change refused: the robot being left is reachable and has not confirmed that it stopped (`reason`). */
 export class StopUnconfirmed extends Data.TaggedError('StopUnconfirmed')<{ readonly message: string; readonly daemon: string; readonly reason: string }> {}
 /** A caller sent more calls of a class than its rate limit allows; `retry_after_ms` says when one fits again. */

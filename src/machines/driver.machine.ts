@@ -20,7 +20,8 @@ import { motionMachine, type CancelledCommand, type MotionToParent } from './mot
 import { powerMachine, type MotorMode } from './power.machine.ts';
 import type { MotionRpcEvent } from '../rpc/robot-functions.ts';
 import type { MediaRpcEvent } from '../rpc/media-functions.ts';
-import { DEFAULT_SAFETY_POLICY, policyAnswer, policyDocument, type SafetyPolicy } from '../safety/safety-policy.ts';
+import { DEFAULT_SAFETY_POLICY, ENVELOPE_AXES, policyAnswer, policyDocument, type SafetyPolicy } from '../safety/safety-policy.ts';
+import type { EnvelopeSetBy } from '../safety/configured-policy-change.ts';
 import { initialMediaPolicy, MEDIA_CAPTURE_FUNCTIONS, mediaPolicyStatus, type MediaPolicyMode, type MediaPolicyState } from '../safety/media-policy.ts';
 import { approvalsMachine, approvalView, type ApprovalRequest, type ApprovalsToParent } from './approvals.machine.ts';
 
@@ -50,6 +51,8 @@ export interface DriverContext extends Observations {
   readonly audio: AudioSwitches;
   /** The safety policy in force: the root's own state, replaced whole by set_safety_policy. */
   readonly policy: SafetyPolicy;
+  /** Who set each envelope axis in force: the owner of the last set_safety_policy that changed it (`settings` for an apply); absent: the start-up configuration. */
+  readonly envelopeSetBy: EnvelopeSetBy;
   /** The camera/microphone policy and, under `supervisor`, whether media is enabled now (src/safety/media-policy.ts). */
   readonly mediaPolicy: MediaPolicyState;
 }
@@ -139,6 +142,12 @@ export type DriverEmitted =
   | { type: 'deadman.stopped'; commander: string; silentMs: number; ms: number; reason: string };
 
 const now = () => Date.now();
+
+/** `setBy` with `owner` for each axis whose range differs between `before` and `after`. */
+function envelopeSetByAfter(setBy: EnvelopeSetBy, before: SafetyPolicy, after: SafetyPolicy, owner: string): EnvelopeSetBy {
+  const changed = ENVELOPE_AXES.filter((axis) => before.envelope[axis].min !== after.envelope[axis].min || before.envelope[axis].max !== after.envelope[axis].max);
+  return Object.freeze({ ...setBy, ...Object.fromEntries(changed.map((axis) => [axis, owner])) });
+}
 /** The stops that trip the interlock (the others — stop_motion, the dead-man — leave it as it was). */
 const TRIPPING_STOPS: ReadonlySet<string> = new Set(['rpc.emergency_stop', 'supervisor.trip', 'interlock.stop_requested']);
 
@@ -346,7 +355,7 @@ export const driverMachine = setup({
     /** The whole document is replaced at once: every check after this reads the new policy. */
     setPolicy: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Extract<DriverEvent, { type: 'supervisor.set_safety_policy' }>;
-      enqueue.assign({ policy: e.policy });
+      enqueue.assign({ policy: e.policy, envelopeSetBy: envelopeSetByAfter(context.envelopeSetBy, context.policy, e.policy, e.owner) });
       enqueue.sendTo(context.children.deadman, { type: 'deadman.policy', ms: e.policy.deadman_ms, commander: runningCommander(context.children.motion.getSnapshot()) });
       enqueue.emit({ type: 'policy.changed', before: context.policy, after: e.policy, owner: e.owner, reason: e.reason });
       enqueue.emit(outcome(e.requestId, { ok: true, result: { status: 'applied', before: policyDocument(context.policy), policy: policyDocument(e.policy) } }));
@@ -414,6 +423,7 @@ export const driverMachine = setup({
       detectors: { lastAudioEvent: {}, lastMotionEvent: {} },
       audio: { audioInput: true, audioOutput: true },
       policy: input.policy ?? DEFAULT_SAFETY_POLICY,
+      envelopeSetBy: {},
       mediaPolicy: initialMediaPolicy(input.mediaPolicy),
       children: {
         connection: spawn('connection', { id: 'connection', systemId: 'connection' }),

@@ -1,11 +1,12 @@
 // What the settings page says when the driver cannot use the saved settings: the advice names the
 // page's fields ("tick Allow insecure"), never the environment variables or flags a web user cannot
 // set (the CLI keeps those messages). Built from ConfigError's `problem` (a stable reason and the
-// config keys involved) and RestartRequired's and SimulatorInUse's `fields`, never by matching message text. Pure; owns
-// the field labels and the wording; not the rules themselves (src/config/config.ts). README
-// "Settings app".
+// config keys involved), RestartRequired's and SimulatorInUse's `fields` and PolicyConflict's axis and
+// ranges, never by matching message text. Pure; owns the field labels and the wording; not the
+// rules themselves (src/config/config.ts). README "Settings app".
 import { CONFIG_KEYS, type Source } from '../config/config.ts';
 import type { ConfigError } from '../config/config-error.ts';
+import type { PolicyConflict } from '../errors.ts';
 import type { FieldIssue } from './settings-schema.ts';
 
 /** The page's label of each settings key (index.html); an unlisted key is shown as its name. */
@@ -106,5 +107,15 @@ export function adviceForSimulator(fields: ReadonlyArray<string>): Advice {
   return {
     error: `${fields.map(fieldLabel).join(', ')} is not in effect: the driver runs on its embedded emulator (--sim or “Simulated target”) and always uses it; a daemon address takes effect when the driver starts without simulation`,
     issues: fields.map((field) => ({ field, message: 'saved; not in effect while the driver runs on its emulator' })),
+  };
+}
+
+/** Advice for a saved envelope that, with the supervisor's range in force, would leave an axis with no range (PolicyConflict). */
+export function adviceForPolicyConflict(error: PolicyConflict): Advice {
+  const { axis, saved, in_force: inForce, set_by: setBy } = error;
+  const ranges = `saved ${axis} [${saved.min}, ${saved.max}], in force [${inForce.min}, ${inForce.max}] (set by ${setBy})`;
+  return {
+    error: `${fieldLabel('safety_envelope')} not applied: ${ranges} leave no range, and a save never widens a bound it did not change; nothing changed`,
+    issues: [{ field: `safety_envelope.${axis}`, message: `saved; not in effect: save a range that overlaps [${inForce.min}, ${inForce.max}], or have the supervisor widen it first` }],
   };
 }

@@ -5,7 +5,8 @@
 // (`driver.reconfigure`) and through the settings app (PUT /api/settings); and applies are
 // serialised: two at once run one after the other, the second seeing the first's result. With
 // --sim, a saved daemon address is answered SimulatorInUse and stays "not in effect" (the driver
-// keeps its emulator), while a new transport is applied on the link to the emulator.
+// keeps its emulator), while a new transport is applied on the link to the emulator. A saved envelope
+// bound past the supervisor's other bound in force is answered PolicyConflict and changes nothing.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -270,4 +271,18 @@ test('settings app with --sim: a saved daemon target is answered "not in effect"
   expect(after.transport_mode).toEqual({ value: 'http', source: 'settings' });
   expect(after.reachy_target.pending).toBeUndefined();
   await expect.poll(async () => (await api('GET', '/api/status')).json.daemon_link).toMatchObject({ state: 'connected', transport: 'http', daemon: emulatorUrl });
+});
+
+test('settings app: a saved yaw min above the supervisor\'s max is answered PolicyConflict naming the envelope field; the policy in force is unchanged', async () => {
+  const id = 'refusal-policy';
+  const { api } = await startApp(appSettings({ device_id: id }));
+  await waitConnected(ncA, id);
+  const policy = (await call(ncA, id, 'get_safety_policy')).result.policy;
+  const narrowed = { ...policy, envelope: { ...policy.envelope, head_yaw_deg: { min: -10, max: 10 } } };
+  const set = (await rpc(ncA, `device-connect.default.${id}.supervisor`, { jsonrpc: '2.0', id: 'narrow', method: 'set_safety_policy', params: { policy: narrowed, reason: 'incident', owner: 'ops' } })) as Record<string, any>;
+  expect(set.result).toMatchObject({ status: 'applied' });
+  const saved = await api('PUT', '/api/settings', { ...appSettings({ device_id: id }), safety_envelope: { head_yaw_deg: { min: 20, max: 45 } } });
+  expect(saved.json?.applied).toMatchObject({ ok: false, error_tag: 'PolicyConflict', axis: 'head_yaw_deg', issues: [{ field: 'safety_envelope.head_yaw_deg' }] });
+  expect(saved.json?.applied.error).toMatch(/ops/);
+  expect((await call(ncA, id, 'get_safety_policy')).result.policy).toEqual(narrowed);
 });

@@ -3,7 +3,8 @@
 // validates the whole document (every problem named, nothing applied on a bad one), applies it at
 // once (rate limits live), and every change is audited with who, before and after — on the audit
 // file, the `.audit` subject and `safety_event`. A settings apply changes the policy the same way,
-// but only the fields whose configured value changed: a supervisor's run-time narrowing of the others stays.
+// but only the fields whose configured value changed: a supervisor's run-time narrowing of the others
+// stays, a save narrowing a field never loosens it, and one leaving an axis with no range is refused.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,12 +115,43 @@ test('a settings apply keeps a supervisor\'s narrowed envelope: only the changed
   expect(record).toMatchObject({ owner: 'settings', reason: 'settings applied: approval.timeout_s', before: narrowed, after });
 });
 
-test('a settings apply that changes the narrowed axis itself puts the operator\'s new range in force', async () => {
-  const envelopeFile = join(mkdtempSync(join(tmpdir(), 'rmd-policy-envelope-')), 'envelope.json');
-  writeFileSync(envelopeFile, JSON.stringify({ head_yaw_deg: { min: -20, max: 20 } }));
-  expect(await s.driver.reconfigure(configWith('--envelope', envelopeFile))).toEqual({ ok: true, restarted: [] });
+/** An envelope file holding `axes`, as `--envelope` (or the settings app's safety_envelope) reads it. */
+function envelopeFileWith(axes: Record<string, { min: number; max: number }>): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'rmd-policy-envelope-')), 'envelope.json');
+  writeFileSync(file, JSON.stringify(axes));
+  return file;
+}
+
+/** The supervisor narrowed yaw to ±10 (the test before); the configuration still says ±45. */
+test('a save narrowing the configured yaw min (-45 to -30) keeps the supervisor\'s stricter live min -10: nothing in force changes', async () => {
+  const before = ((await s.call('get_safety_policy')).result as any).policy;
+  expect(before.envelope.head_yaw_deg).toEqual({ min: -10, max: 10 });
+  const from = s.auditFile().length;
+  expect(await s.driver.reconfigure(configWith('--envelope', envelopeFileWith({ head_yaw_deg: { min: -30, max: 45 } })))).toEqual({ ok: true, restarted: [] });
+  expect(((await s.call('get_safety_policy')).result as any).policy).toEqual(before);
+  expect(((await s.call('look_at_world', { yaw: -20 })).error as any)?.data).toMatchObject({ _tag: 'OutsideEnvelope', violations: [{ axis: 'head_yaw_deg', min: -10, max: 10 }] });
+  const record = await auditRecord('reconfigured', from);
+  expect(record).toMatchObject({ owner: 'settings', policy_changed: false });
+  expect(s.auditFile().slice(from).filter((r) => r.kind === 'policy_changed')).toEqual([]);
+});
+
+test('a save setting yaw min 20 (above the supervisor\'s max 10) is refused with PolicyConflict; the policy in force is unchanged', async () => {
+  const before = ((await s.call('get_safety_policy')).result as any).policy;
+  const from = s.auditFile().length;
+  const result = await s.driver.reconfigure(configWith('--envelope', envelopeFileWith({ head_yaw_deg: { min: 20, max: 45 } })));
+  expect(result.ok).toBe(false);
+  expect(!result.ok && result.error).toMatchObject({ _tag: 'PolicyConflict', axis: 'head_yaw_deg', saved: { min: 20, max: 45 }, in_force: { min: -10, max: 10 }, set_by: 'ops' });
+  expect(((await s.call('get_safety_policy')).result as any).policy).toEqual(before);
+  expect(((await s.call('look_at_world', { yaw: 30 })).error as any)?.data).toMatchObject({ _tag: 'OutsideEnvelope', violations: [{ axis: 'head_yaw_deg', min: -10, max: 10 }] });
+  expect(await auditRecord('reconfigure_refused', from)).toMatchObject({ owner: 'settings', error_tag: 'PolicyConflict', axis: 'head_yaw_deg', set_by: 'ops' });
+  expect(s.auditFile().slice(from).filter((r) => r.kind === 'policy_changed')).toEqual([]);
+});
+
+test('a save widening the yaw min (-30 to -40) puts the operator\'s value in force; the max the save did not touch stays 10', async () => {
+  const from = s.auditFile().length;
+  expect(await s.driver.reconfigure(configWith('--envelope', envelopeFileWith({ head_yaw_deg: { min: -40, max: 45 } })))).toEqual({ ok: true, restarted: [] });
   const policy = ((await s.call('get_safety_policy')).result as any).policy;
-  expect(policy.envelope.head_yaw_deg).toEqual({ min: -20, max: 20 });
+  expect(policy.envelope.head_yaw_deg).toEqual({ min: -40, max: 10 });
   expect(policy.approval.timeout_s).toBe(20);
-  expect(((await s.call('look_at_world', { yaw: 40 })).error as any)?.data).toMatchObject({ _tag: 'OutsideEnvelope', violations: [{ axis: 'head_yaw_deg', min: -20, max: 20 }] });
+  expect(await auditRecord('policy_changed', from)).toMatchObject({ owner: 'settings', reason: 'settings applied: envelope.head_yaw_deg.min' });
 });
