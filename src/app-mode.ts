@@ -103,15 +103,17 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
       if (error._tag === 'StopUnconfirmed') return { ok: false, error: error.message, issues: [], error_tag: error._tag, started: false };
       // Nothing changed: another device already answers with the new id there (its message says what to do).
       if (error._tag === 'DuplicateDeviceId') return { ok: false, error: error.message, issues: [], error_tag: error._tag, started: false };
-      // Nothing changed: a --sim driver keeps its emulator, the saved daemon address is not in effect.
-      if (error._tag === 'SimulatorInUse') return { ok: false, ...adviceForSimulator(error.fields), error_tag: error._tag, not_in_effect: error.fields, started: false };
       // Nothing changed: the saved envelope and the supervisor's range in force leave an axis with no range.
       if (error._tag === 'PolicyConflict') return { ok: false, ...adviceForPolicyConflict(error), error_tag: error._tag, axis: error.axis, started: false };
       const advice = adviceForRestart(error.fields);
       return { ok: false, error: advice.error, issues: advice.issues, error_tag: error._tag, restart_required: error.fields, started: false };
     }
-    inEffect = config;
-    return { ok: true, started: false, restarted: result.restarted };
+    // What the driver runs with: on --sim, without the saved daemon address (the page marks it not in effect).
+    inEffect = running.config;
+    const noted = result.notInEffect;
+    if (!noted) return { ok: true, started: false, restarted: result.restarted };
+    const advice = adviceForSimulator(noted.fields);
+    return { ok: true, started: false, restarted: result.restarted, message: advice.error, issues: advice.issues, error_tag: noted._tag, not_in_effect: noted.fields };
   };
   // One apply at a time: two at once (a double click, two tabs, a save during an upload) each saw no
   // driver and started one, and the first was never stopped. The second now waits for the first and

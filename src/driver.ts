@@ -30,7 +30,7 @@ import { callerRefusal } from './safety/caller-allow.ts';
 import { createCallerIdentity } from './safety/caller-identity.ts';
 import { callerHeardMatters, explainRefusal, viewOf } from './machines/driver.machine.ts';
 import { availabilityOf } from './machines/driver-state.ts';
-import { reconfigurePlan } from './config/reconfigure-plan.ts';
+import { inEffectAfter, reconfigurePlan } from './config/reconfigure-plan.ts';
 import { RestartRequired, SimulatorInUse, type PolicyConflict, type StopUnconfirmed } from './errors.ts';
 import { subjects } from './protocol/subjects.ts';
 import { APPROVABLE_FUNCTIONS, eventsFor, functionsFor, SUPERVISOR_FUNCTIONS } from './rpc/catalogue.ts';
@@ -54,13 +54,14 @@ const log = createLogger('driver');
 const AUDIT_STOP_DRAIN_MS = 2_000;
 
 /**
- * The outcome of one apply: what restarted, or the refusal (RestartRequired naming the fields that
+ * The outcome of one apply: what restarted (and, on a --sim driver, the daemon address left out as
+ * `notInEffect`: everything else was applied), or the refusal (RestartRequired naming the fields that
  * cannot change while the driver runs, PolicyConflict naming the axis a save would leave with no
  * range…; then nothing at all was applied).
  */
 export type ReconfigureResult =
-  | { readonly ok: true; readonly restarted: ReadonlyArray<'mesh' | 'daemon_link' | 'media'> }
-  | { readonly ok: false; readonly error: RestartRequired | SimulatorInUse | StopUnconfirmed | DuplicateDeviceId | PolicyConflict; readonly restarted: ReadonlyArray<never> };
+  | { readonly ok: true; readonly restarted: ReadonlyArray<'mesh' | 'daemon_link' | 'media'>; readonly notInEffect?: SimulatorInUse }
+  | { readonly ok: false; readonly error: RestartRequired | StopUnconfirmed | DuplicateDeviceId | PolicyConflict; readonly restarted: ReadonlyArray<never> };
 
 export interface RunningDriver {
   readonly robot: RobotRuntime;
@@ -78,7 +79,8 @@ export interface RunningDriver {
    * live policy (a supervisor's run-time changes to the others stay). Compared over the whole
    * configuration: a change that needs a process restart (simulate, no_media, lease policy…)
    * refuses the whole apply, and so does a new device id, tenant or broker where another device
-   * already answers with that id (DuplicateDeviceId, unless --replace). Applies are serialised.
+   * already answers with that id (DuplicateDeviceId, unless --replace). A --sim driver keeps its
+   * emulator: a new daemon address is left out (`notInEffect`), the rest applied. Applies are serialised.
    */
   reconfigure(next: DriverConfig): Promise<ReconfigureResult>;
   /** Live machine states for the settings app's status panel. */
@@ -356,7 +358,7 @@ function serversFor(next: DriverConfig, held: Held): ReadonlyArray<string> {
 }
 
 /** An apply refused with `error`: logged, audited, nothing changed. */
-function refused(started: RobotRuntime, error: DuplicateDeviceId | StopUnconfirmed | SimulatorInUse | PolicyConflict, fields: Record<string, unknown>): ReconfigureResult {
+function refused(started: RobotRuntime, error: DuplicateDeviceId | StopUnconfirmed | PolicyConflict, fields: Record<string, unknown>): ReconfigureResult {
   log.warn('configuration not applied', { error: error.message });
   started.recordChange({ kind: 'reconfigure_refused', reason: error.message, owner: 'settings', fields: { error_tag: error._tag, ...fields } });
   return { ok: false, error, restarted: [] };
@@ -409,20 +411,16 @@ function applyPolicyChange(started: RobotRuntime, current: DriverConfig, next: D
   return change.fields;
 }
 
-/** One apply: refused whole when a field needs a restart, else only the parts that changed restart. */
+/** One apply: refused whole when a field needs a restart, else only the parts that changed restart (a --sim driver's daemon address left out). */
 async function applyConfig(next: DriverConfig, applying: Applying): Promise<ReconfigureResult> {
   const { held, started, meshRuntime, media, respawnMesh, restartMedia } = applying;
   const plan = reconfigurePlan(held.config, next);
+  const after = inEffectAfter(held.config, next);
   if (plan.restartRequired.length > 0) {
     const error = new RestartRequired({ message: `restart required: ${plan.restartRequired.join(', ')} cannot change while the driver runs (saved settings take effect at the next start)`, fields: plan.restartRequired });
     log.warn('configuration not applied', { restart_required: plan.restartRequired.join(',') });
     started.recordChange({ kind: 'reconfigure_refused', reason: error.message, owner: 'settings', fields: { restart_required: plan.restartRequired } });
     return { ok: false, error, restarted: [] };
-  }
-  // A daemon address for a driver on its emulator: refused whole, the address would not be in effect.
-  if (plan.simIgnored.length > 0) {
-    const message = `not in effect: ${plan.simIgnored.join(', ')} names a daemon, but this driver runs on its embedded emulator (--sim or simulate) and always uses it; a daemon address takes effect when the driver starts without simulation`;
-    return refused(started, new SimulatorInUse({ message, fields: plan.simIgnored }), { not_in_effect: plan.simIgnored });
   }
   // A save that would leave an envelope axis with no range: refused before anything changes.
   const policyCheck = plan.policy ? policyChangeOf(started, held.config, next) : undefined;
@@ -457,13 +455,22 @@ async function applyConfig(next: DriverConfig, applying: Applying): Promise<Reco
   if (plan.daemonLink) restarted.push('daemon_link');
   // Media follows the robot (signalling host and port) and its own settings.
   if (media && plan.media) {
-    restartMedia(next);
+    restartMedia(after);
     restarted.push('media');
   }
-  held.config = next;
-  log.info('configuration applied', { restarted: restarted.join(',') || 'nothing' });
-  started.recordChange({ kind: 'reconfigured', reason: 'configuration applied', owner: 'settings', fields: { restarted, policy_changed: policyFields.length > 0, ...(leftUnsettled ? { left_unsettled: leftUnsettled } : {}) } });
-  return { ok: true, restarted };
+  held.config = after;
+  const notInEffect = simulatorInUse(plan.simIgnored);
+  log.info('configuration applied', { restarted: restarted.join(',') || 'nothing', ...(notInEffect ? { not_in_effect: notInEffect.fields.join(',') } : {}) });
+  const noted = notInEffect ? { not_in_effect: notInEffect.fields, error_tag: notInEffect._tag } : {};
+  started.recordChange({ kind: 'reconfigured', reason: 'configuration applied', owner: 'settings', fields: { restarted, policy_changed: policyFields.length > 0, ...noted, ...(leftUnsettled ? { left_unsettled: leftUnsettled } : {}) } });
+  return notInEffect ? { ok: true, restarted, notInEffect } : { ok: true, restarted };
+}
+
+/** The daemon address a --sim driver left out of an apply (it always uses its emulator), as a tagged value; none when nothing was left out. */
+function simulatorInUse(fields: ReadonlyArray<string>): SimulatorInUse | undefined {
+  if (fields.length === 0) return undefined;
+  const message = `not in effect: ${fields.join(', ')} names a daemon, but this driver runs on its embedded emulator (--sim or simulate) and always uses it; a daemon address takes effect when the driver starts without simulation`;
+  return new SimulatorInUse({ message, fields });
 }
 
 /** Calls of `run` one at a time, each after the previous one settled (applies: each sees the configuration the previous one left in force). */

@@ -1,11 +1,10 @@
 // What a new configuration changes for a running driver, compared over the WHOLE configuration:
-// which live parts restart (the mesh connection, the daemon link, the media session), whether the
-// configured safety policy changed (its changed fields are applied live, through the root), and
-// which changed fields cannot be applied without a process restart (reported as RestartRequired, by their
-// settings-file name when they have one). A driver on its embedded emulator (--sim) always uses
-// it: a new daemon address is listed as not in effect there (`simIgnored`), a new transport still
-// restarts the link to the emulator. Pure: no I/O; the driver applies the plan. Issue
-// "Reconfigure says applied when it did not".
+// which live parts restart (mesh, daemon link, media: a new daemon host moves media, its signalling
+// host follows), whether the configured safety policy changed (applied live, through the root), and
+// which changed fields need a process restart (RestartRequired, by settings-file name when they
+// have one). A --sim driver always uses its emulator: a new daemon address is left out and listed
+// as not in effect (`simIgnored`), the rest applies (`inEffectAfter` is what then runs). Pure: no
+// I/O; the driver applies the plan. Issue "Reconfigure says applied when it did not".
 import { createHash } from 'node:crypto';
 import { CONFIG_KEYS, type DriverConfig } from './config.ts';
 
@@ -15,7 +14,7 @@ export interface ReconfigurePlan {
   readonly mesh: boolean;
   readonly daemonLink: boolean;
   readonly media: boolean;
-  /** Settings fields naming a daemon address that a --sim driver cannot take (it always uses its emulator). */
+  /** Settings fields naming a daemon address that a --sim driver cannot take (it always uses its emulator): left out, the rest applies. */
   readonly simIgnored: ReadonlyArray<string>;
   /** Changed fields a running driver cannot take (empty: the plan can be applied live). */
   readonly restartRequired: ReadonlyArray<string>;
@@ -27,10 +26,17 @@ type Key = keyof DriverConfig;
 const MESH_KEYS: ReadonlyArray<Key> = ['deviceId', 'tenant', 'messagingUrls', 'discoveryMode', 'deviceTtlS', 'registerTimeoutS', 'registerJitterS', 'tls', 'credentials', 'credentialsPath', 'portal', 'allowInsecure'];
 /** Fields applied by retargeting the daemon link. */
 const DAEMON_KEYS: ReadonlyArray<Key> = ['daemonHost', 'daemonPort', 'transportMode'];
-/** Where the daemon is (settings `reachy_target`): never where a --sim driver goes, it keeps its emulator. */
-const DAEMON_ADDRESS_KEYS: ReadonlyArray<Key> = ['daemonHost', 'daemonPort'];
-/** Fields applied by restarting the media session. */
-const MEDIA_KEYS: ReadonlyArray<Key> = ['daemonHost', 'signallingPort', 'soundsDir', 'allowOversizeRaw', 'monitors'];
+/**
+ * Where the daemon is, all read from settings `reachy_target` (the signalling host defaults to the
+ * daemon's, TLS follows an https target): never where a --sim driver goes, it keeps its emulator.
+ */
+const DAEMON_ADDRESS_KEYS: ReadonlyArray<Key> = ['daemonHost', 'daemonPort', 'daemonTls', 'signallingHost'];
+/** Their layers in `sources` (the settings page shows where the value in effect came from). */
+const DAEMON_ADDRESS_SOURCES: ReadonlyArray<string> = ['target', 'host', 'apiPort', 'daemonTls', 'signallingHost'];
+/** The settings field behind DAEMON_ADDRESS_KEYS, named in the not-in-effect report. */
+const DAEMON_ADDRESS_FIELD = 'reachy_target';
+/** Fields applied by restarting the media session (it reconnects to the signalling host and port). */
+const MEDIA_KEYS: ReadonlyArray<Key> = ['daemonHost', 'signallingHost', 'signallingPort', 'soundsDir', 'allowOversizeRaw', 'monitors'];
 /** Fields the root applies live as one safety policy document (rateLimits is part of it). */
 const POLICY_KEYS: ReadonlyArray<Key> = ['safetyPolicy', 'rateLimits'];
 /** Bookkeeping of how the config was read, not behaviour: never a reason to restart anything. */
@@ -55,16 +61,31 @@ function displayName(key: string): string {
   return CONFIG_KEYS.find((row) => row.key === key)?.settings ?? key;
 }
 
+/**
+ * The configuration a driver runs with once `next` is applied: `next` itself, except that a --sim
+ * driver keeps its daemon address (and the layers it came from), so the page shows the saved one
+ * as not in effect, and the next apply compares against the address really in use.
+ */
+export function inEffectAfter(current: DriverConfig, next: DriverConfig): DriverConfig {
+  if (!current.sim) return next;
+  const kept = Object.fromEntries(DAEMON_ADDRESS_KEYS.map((key) => [key, current[key]]));
+  const keptSources = Object.fromEntries(DAEMON_ADDRESS_SOURCES.flatMap((key) => (current.sources[key] === undefined ? [] : [[key, current.sources[key]]])));
+  return { ...next, ...kept, sources: Object.freeze({ ...next.sources, ...keptSources }) };
+}
+
 export function reconfigurePlan(current: DriverConfig, next: DriverConfig): ReconfigurePlan {
-  const live = new Set<Key>([...MESH_KEYS, ...DAEMON_KEYS, ...MEDIA_KEYS, ...POLICY_KEYS, ...META_KEYS]);
+  // A --sim driver compares without its daemon address: the emulator stays, whatever is saved.
+  const ignored = new Set<Key>(current.sim ? DAEMON_ADDRESS_KEYS : []);
+  const live = new Set<Key>([...MESH_KEYS, ...DAEMON_KEYS, ...MEDIA_KEYS, ...POLICY_KEYS, ...META_KEYS, ...ignored]);
   const all = Object.keys({ ...current, ...next }) as Key[];
   const restartRequired = changed(current, next, all.filter((key) => !live.has(key))).map(displayName);
+  const considered = (keys: ReadonlyArray<Key>) => keys.filter((key) => !ignored.has(key));
   return {
     policy: changed(current, next, ['safetyPolicy']).length > 0,
     mesh: changed(current, next, MESH_KEYS).length > 0,
-    daemonLink: changed(current, next, current.sim ? ['transportMode'] : DAEMON_KEYS).length > 0,
-    simIgnored: current.sim && changed(current, next, DAEMON_ADDRESS_KEYS).length > 0 ? ['reachy_target'] : [],
-    media: !current.noMedia && changed(current, next, MEDIA_KEYS).length > 0,
+    daemonLink: changed(current, next, considered(DAEMON_KEYS)).length > 0,
+    simIgnored: changed(current, next, [...ignored]).length > 0 ? [DAEMON_ADDRESS_FIELD] : [],
+    media: !current.noMedia && changed(current, next, considered(MEDIA_KEYS)).length > 0,
     restartRequired,
   };
 }

@@ -4,9 +4,10 @@
 // daemon link keeps driving the same robot, media stays as it was — directly
 // (`driver.reconfigure`) and through the settings app (PUT /api/settings); and applies are
 // serialised: two at once run one after the other, the second seeing the first's result. With
-// --sim, a saved daemon address is answered SimulatorInUse and stays "not in effect" (the driver
-// keeps its emulator), while a new transport is applied on the link to the emulator. A saved envelope
-// bound past the supervisor's other bound in force is answered PolicyConflict and changes nothing.
+// --sim, a saved daemon host is answered SimulatorInUse and stays "not in effect" (the emulator
+// stays) while the rest of that save and later ones apply; without --sim a new daemon host is
+// applied, not refused. A saved envelope bound past the supervisor's other bound in force is
+// answered PolicyConflict and changes nothing.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +25,10 @@ import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
 /** The device ids loadConfig picks when none is configured (config.ts DEFAULT_DEVICE_ID / DEFAULT_SIM_DEVICE_ID). */
 const REAL_ID = 'reachy-mini-1';
 const SIM_ID = 'reachy-mini-sim-1';
+/** A loopback address other than 127.0.0.1 (Linux routes all of 127/8 to lo): a daemon host change on this machine. */
+const OTHER_LOOPBACK = '127.0.0.2';
+/** A daemon host nothing in the test serves: a --sim driver never goes there anyway. */
+const ELSEWHERE = '10.0.0.9:8000';
 /** Long enough for a re-registration to reach the registry (it is sent at once with jitter 0). */
 const REGISTRATION_SETTLE_MS = 800;
 
@@ -35,10 +40,12 @@ let registryA: FakeRegistry;
 let registryB: FakeRegistry;
 let emulator1: Emulator;
 let emulator2: Emulator;
+/** On another loopback address: a daemon whose HOST differs from the others' (127.0.0.1). */
+let emulator3: Emulator;
 
 beforeAll(async () => {
   [a, b] = await Promise.all([startNatsServer(), startNatsServer()]);
-  [emulator1, emulator2] = await Promise.all([startEmulator({ timeScale: 0.05 }), startEmulator({ timeScale: 0.05 })]);
+  [emulator1, emulator2, emulator3] = await Promise.all([startEmulator({ timeScale: 0.05 }), startEmulator({ timeScale: 0.05 }), startEmulator({ timeScale: 0.05, host: OTHER_LOOPBACK })]);
   [ncA, ncB] = await Promise.all([openClient(a.url), openClient(b.url)]);
   registryA = fakeRegistry(ncA);
   registryB = fakeRegistry(ncB);
@@ -51,7 +58,7 @@ afterEach(async () => {
 });
 afterAll(async () => {
   await Promise.all([ncA?.close(), ncB?.close()]);
-  await Promise.all([a?.stop(), b?.stop(), emulator1?.close(), emulator2?.close()]);
+  await Promise.all([a?.stop(), b?.stop(), emulator1?.close(), emulator2?.close(), emulator3?.close()]);
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -209,7 +216,7 @@ async function startApp(values: Record<string, unknown>, extraArgs: ReadonlyArra
   );
   cleanups.push(() => app.stop());
   const token = readFileSync(join(dir, 'settings-token'), 'utf8').trim();
-  const api = async (method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: any }> => {
+  const api = async (method: 'GET' | 'PUT' | 'PATCH' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: any }> => {
     const res = await request(`${app.settings.url}${path}`, {
       method,
       headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -253,20 +260,31 @@ test('settings app: two applies at once are serialised — one restarts the mesh
   expect(app.driver()?.config.messagingUrls).toEqual([b.url]);
 });
 
-test('settings app with --sim: a saved daemon target is answered "not in effect" (the driver always uses its emulator); a new transport is applied on the emulator link', async () => {
+test('settings app with --sim: a saved daemon host is "not in effect" (SimulatorInUse, the driver keeps its emulator) while the rest of that save and later saves apply', async () => {
   const { app, api } = await startApp(appSettings({ device_id: 'refusal-sim' }), ['--sim']);
   const emulatorUrl = app.driver()?.robot.daemonBaseUrl;
   expect(emulatorUrl, 'the --sim driver runs on its own emulator, not the saved target').not.toBe(emulator1.url);
-  const target = `127.0.0.1:${emulator2.port}`;
-  const saved = await api('PUT', '/api/settings', appSettings({ device_id: 'refusal-sim', reachy_target: target }));
-  expect(saved.json?.applied).toMatchObject({ ok: false, error_tag: 'SimulatorInUse', not_in_effect: ['reachy_target'], issues: [{ field: 'reachy_target' }] });
-  const effective = (await api('GET', '/api/effective')).json;
-  expect(effective.reachy_target, 'saved, not in effect').toMatchObject({ value: `127.0.0.1:${emulator1.port}`, pending: { value: target } });
+  const running = `127.0.0.1:${emulator1.port}`;
+
+  // A new daemon HOST (its signalling host follows it): not in effect, named by its settings field.
+  const saved = await api('PATCH', '/api/settings', { changes: { reachy_target: ELSEWHERE } });
+  expect(saved.json?.applied).toMatchObject({ ok: true, error_tag: 'SimulatorInUse', not_in_effect: ['reachy_target'], issues: [{ field: 'reachy_target' }] });
+  expect(JSON.stringify(saved.json?.applied), 'no restart asked for, no internal key named').not.toMatch(/RestartRequired|signallingHost|restart_required/);
+  expect((await api('GET', '/api/effective')).json.reachy_target, 'saved, not in effect').toMatchObject({ value: running, pending: { value: ELSEWHERE } });
   expect((await api('GET', '/api/status')).json.daemon_link.daemon, 'Live status: still the emulator').toBe(emulatorUrl);
 
+  // A later save of the safety policy is applied at once, the daemon address still not in effect.
+  const later = await api('PATCH', '/api/settings', { changes: { approval_timeout_s: 9 } });
+  expect(later.json?.applied).toMatchObject({ ok: true, restarted: [], error_tag: 'SimulatorInUse', not_in_effect: ['reachy_target'] });
+  const policy = await call(ncA, 'refusal-sim', 'get_safety_policy');
+  expect(policy.result?.policy?.approval?.timeout_s, 'the live policy has the saved timeout').toBe(9);
+  const effective = (await api('GET', '/api/effective')).json;
+  expect(effective.approval_timeout_s, 'in effect').toEqual({ value: 9, source: 'settings' });
+  expect(effective.reachy_target, 'still not in effect').toMatchObject({ value: running, pending: { value: ELSEWHERE } });
+
   // The target put back, with another transport: applied, and the link to the emulator uses it.
-  const transport = await api('PUT', '/api/settings', appSettings({ device_id: 'refusal-sim', transport_mode: 'http' }));
-  expect(transport.json?.applied).toMatchObject({ ok: true, restarted: ['daemon_link'] });
+  const transport = await api('PATCH', '/api/settings', { changes: { reachy_target: running, transport_mode: 'http' } });
+  expect(transport.json?.applied).toEqual({ ok: true, started: false, restarted: ['daemon_link'] });
   const after = (await api('GET', '/api/effective')).json;
   expect(after.transport_mode).toEqual({ value: 'http', source: 'settings' });
   expect(after.reachy_target.pending).toBeUndefined();
@@ -285,4 +303,14 @@ test('settings app: a saved yaw min above the supervisor\'s max is answered Poli
   expect(saved.json?.applied).toMatchObject({ ok: false, error_tag: 'PolicyConflict', axis: 'head_yaw_deg', issues: [{ field: 'safety_envelope.head_yaw_deg' }] });
   expect(saved.json?.applied.error).toMatch(/ops/);
   expect((await call(ncA, id, 'get_safety_policy')).result.policy).toEqual(narrowed);
+});
+
+test('settings app without --sim: a new daemon host moves the daemon link (and media, which follows it), it is not a restart', async () => {
+  const { app, api } = await startApp(appSettings({ device_id: 'refusal-host' }));
+  await waitConnected(ncA, 'refusal-host');
+  const saved = await api('PATCH', '/api/settings', { changes: { reachy_target: `${OTHER_LOOPBACK}:${emulator3.port}` } });
+  expect(saved.json?.applied).toEqual({ ok: true, started: false, restarted: ['daemon_link'] });
+  expect(app.driver()?.robot.daemonBaseUrl).toBe(emulator3.url);
+  expect((await api('GET', '/api/effective')).json.reachy_target).toEqual({ value: `${OTHER_LOOPBACK}:${emulator3.port}`, source: 'settings' });
+  await waitConnected(ncA, 'refusal-host');
 });

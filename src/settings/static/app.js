@@ -411,6 +411,10 @@
     if (applied && typeof applied === 'object' && applied.ok === false) {
       setMessage(formMessage, `${prefix}, but not applied: ${applied.error || 'unknown error'}`, 'error');
       showIssues(applied.issues);
+    } else if (applied && typeof applied === 'object' && applied.ok === true && Array.isArray(applied.not_in_effect) && applied.not_in_effect.length > 0) {
+      // Applied except some fields (a daemon address on a --sim driver): say which, next to them.
+      setMessage(formMessage, `${prefix} and applied, except: ${applied.message || applied.not_in_effect.join(', ')}`, 'error');
+      showIssues(applied.issues);
     } else if (applied === true || (applied && typeof applied === 'object' && applied.ok === true)) {
       setMessage(formMessage, `${prefix} and applied${describeApplied(applied)}.`, 'ok');
     } else {
