@@ -56,8 +56,9 @@ function changed(current: DriverConfig, next: DriverConfig, keys: ReadonlyArray<
   return keys.filter((key) => comparable(current, key) !== comparable(next, key));
 }
 
-/** The settings-file name of a config key when it has one (`sim` → `simulate`), else the key. */
-function displayName(key: string): string {
+/** The settings-file name of a config key when it has one (`sim` → `simulate`; the daemon address → `reachy_target`), else the key. */
+function displayName(key: Key): string {
+  if (DAEMON_ADDRESS_KEYS.includes(key)) return DAEMON_ADDRESS_FIELD;
   return CONFIG_KEYS.find((row) => row.key === key)?.settings ?? key;
 }
 
@@ -78,7 +79,7 @@ export function reconfigurePlan(current: DriverConfig, next: DriverConfig): Reco
   const ignored = new Set<Key>(current.sim ? DAEMON_ADDRESS_KEYS : []);
   const live = new Set<Key>([...MESH_KEYS, ...DAEMON_KEYS, ...MEDIA_KEYS, ...POLICY_KEYS, ...META_KEYS, ...ignored]);
   const all = Object.keys({ ...current, ...next }) as Key[];
-  const restartRequired = changed(current, next, all.filter((key) => !live.has(key))).map(displayName);
+  const restartRequired = [...new Set(changed(current, next, all.filter((key) => !live.has(key))).map(displayName))];
   const considered = (keys: ReadonlyArray<Key>) => keys.filter((key) => !ignored.has(key));
   return {
     policy: changed(current, next, ['safetyPolicy']).length > 0,

@@ -29,3 +29,9 @@ test('with --sim, a new daemon host is not in effect (reachy_target), restarts n
   expect(after.safetyPolicy.approval.timeout_s).toBe(9);
   expect(reconfigurePlan(after, next).simIgnored, 'the next apply still sees it as not in effect').toEqual(['reachy_target']);
 });
+
+test('without --sim, an https target (TLS to the daemon) needs a restart, named by its settings field, not an internal key', () => {
+  const current = configOf('--target', '127.0.0.1:8000');
+  const next = configOf('--target', 'https://127.0.0.1:8443');
+  expect(reconfigurePlan(current, next).restartRequired).toEqual(['reachy_target']);
+});
