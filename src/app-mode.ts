@@ -15,6 +15,7 @@ import { createLogger, setLogLevel } from './logging/logger.ts';
 import { messageOf } from './errors.ts';
 import { chooseBrokers, type BrokerChoiceDeps, type PrivateBroker } from './adapters/private-nats-server.ts';
 import { startDriver, startPolicy, type RunningDriver } from './driver.ts';
+import { oneAtATime } from './one-at-a-time.ts';
 import type { SettingsAuditChange } from './adapters/settings-http/settings-audit-change.ts';
 import { startSettingsServer, type SettingsServer } from './adapters/settings-http/settings-server.ts';
 
@@ -55,8 +56,7 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
   let configError: string | null = null;
   /** What the running driver uses: set only when a start or an apply succeeded. */
   let inEffect: DriverConfig | undefined;
-  /** The last apply queued (applySaved runs them one at a time); set once stop() began. */
-  let applies: Promise<unknown> = Promise.resolve();
+  /** Set once stop() began: applies queued after it answer AppStopping. */
   let stopping = false;
   const liveView = createLiveView();
   // Changes saved before the driver runs (the first credentials upload) are audited once it starts.
@@ -118,11 +118,7 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
   // One apply at a time: two at once (a double click, two tabs, a save during an upload) each saw no
   // driver and started one, and the first was never stopped. The second now waits for the first and
   // then applies to the driver it started (nothing left to change: `restarted: []`).
-  const applySaved = (): Promise<Record<string, unknown>> => {
-    const run = applies.then(applyOnce, applyOnce);
-    applies = run.catch(() => undefined);
-    return run;
-  };
+  const applySaved = oneAtATime<void, Record<string, unknown>>(applyOnce);
 
   const status = (): Record<string, unknown> =>
     running ? { ...running.statusSnapshot(), config_error: configError } : { mesh: 'not started', daemon_link: 'not started', config_error: configError };
@@ -153,8 +149,9 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
     async stop() {
       stopping = true;
       await settings.close();
-      // An apply still under way may be starting the driver: it is stopped once that start is over.
-      await applies;
+      // An apply still under way may be starting the driver: queued behind it (answering AppStopping
+      // at once), this returns once that start is over, and the driver it started is stopped below.
+      await applySaved();
       await running?.stop();
       await broker?.stop();
     },

@@ -32,6 +32,7 @@ import { callerHeardMatters, explainRefusal, viewOf } from './machines/driver.ma
 import { availabilityOf } from './machines/driver-state.ts';
 import { inEffectAfter, reconfigurePlan } from './config/reconfigure-plan.ts';
 import { RestartRequired, SimulatorInUse, type PolicyConflict, type StopUnconfirmed } from './errors.ts';
+import { oneAtATime } from './one-at-a-time.ts';
 import { subjects } from './protocol/subjects.ts';
 import { APPROVABLE_FUNCTIONS, eventsFor, functionsFor, SUPERVISOR_FUNCTIONS } from './rpc/catalogue.ts';
 import { policyDocument, validatePolicy, type SafetyPolicy } from './safety/safety-policy.ts';
@@ -471,19 +472,6 @@ function simulatorInUse(fields: ReadonlyArray<string>): SimulatorInUse | undefin
   if (fields.length === 0) return undefined;
   const message = `not in effect: ${fields.join(', ')} names a daemon, but this driver runs on its embedded emulator (--sim or simulate) and always uses it; a daemon address takes effect when the driver starts without simulation`;
   return new SimulatorInUse({ message, fields });
-}
-
-/** Calls of `run` one at a time, each after the previous one settled (applies: each sees the configuration the previous one left in force). */
-function oneAtATime<A, R>(run: (arg: A) => Promise<R>): (arg: A) => Promise<R> {
-  let last: Promise<void> = Promise.resolve();
-  return (arg) => {
-    const result = last.then(() => run(arg));
-    last = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    return result;
-  };
 }
 
 /** The settings app's status panel: each side's state and since when, read from the children's snapshots now. */
