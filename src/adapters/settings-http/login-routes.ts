@@ -13,6 +13,7 @@ import { isLinkNonce, isServerLinkNonce, MAX_REDEEMED_LINK_NONCES, type LinkChal
 import { usedLinkPage } from '../../settings/login-page.ts';
 import { LOGIN_CODE_TTL_MS, SESSION_COOKIE, SESSION_TTL_MS, type SettingsAuth } from '../../settings/settings-auth.ts';
 import { refuseCrossOrigin } from './request-protections.ts';
+import { isRecord } from '../../protocol/json-object.ts';
 
 const log = createLogger('settings');
 
@@ -56,7 +57,7 @@ function refuseLink(tag: LinkRedeemRefusal | 'LinkProofMissing'): never {
 
 /** A field of a JSON body, when the body is an object. */
 function field(body: unknown, name: string): unknown {
-  return typeof body === 'object' && body !== null ? (body as Record<string, unknown>)[name] : undefined;
+  return isRecord(body) ? body[name] : undefined;
 }
 
 export function registerLoginRoutes(app: FastifyInstance, { auth, challenges, where }: LoginRoutesContext): void {

@@ -9,6 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request } from 'undici';
+import { isRecord } from '../../protocol/json-object.ts';
 import { clientProofOf, isServerLinkNonce, newLinkNonce, proofMatches, serverProofOf } from '../../settings/link-proof.ts';
 import { SERVER_FILE_NAME } from './settings-server.ts';
 import { readToken } from './settings-token.ts';
@@ -82,7 +83,7 @@ async function jsonObjectOf(body: AsyncIterable<Buffer> & { destroy(): unknown }
   }
   try {
     const json: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-    return typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : undefined;
+    return isRecord(json) ? json : undefined;
   } catch {
     return undefined;
   }
