@@ -2,12 +2,12 @@
 // 24-frame limit): every frame with its pose in the file name, `manifest.json` with the
 // reference's fields plus ours, one contact-sheet strip per pitch, the pitch grid, the strip of
 // every frame, and the real panorama (`panorama.jpg`, panorama-projection.ts). Owns decoding,
-// encoding (sharp) and file writes, owner-only like the project's other private files (pictures of
-// someone's room); not the scan itself (panorama-scan.ts) nor the folder's checks (panorama-output.ts).
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+// encoding (sharp) and what goes in which file; the writes themselves, owner-only like the project's
+// other private files (pictures of someone's room), and the folder's checks are
+// src/adapters/panorama-output.ts's; the scan itself is panorama-scan.ts's.
 import { join } from 'node:path';
 import sharp, { type OverlayOptions } from 'sharp';
-import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../adapters/private-files.ts';
+import { makeOutputDir, writeOutputFile } from '../adapters/panorama-output.ts';
 import { knownIntrinsics, scaleIntrinsics, type PinholeIntrinsics } from '../media/camera-intrinsics.ts';
 import { scanManifest, type PanoramaInfo } from './panorama-manifest.ts';
 import type { PanoramaFrame, PanoramaScanResult } from './panorama-scan.ts';
@@ -34,17 +34,6 @@ const pitchTag = (pitch: number) => signed0(pitch).replace('+', 'p').replace('-'
 
 export function frameFileName(frame: Pick<PanoramaFrame, 'index' | 'bodyYawDeg' | 'pitchDeg' | 'yawDeg'>): string {
   return `frame_${String(frame.index).padStart(3, '0')}_body_${signed0(frame.bodyYawDeg)}_pitch_${signed0(frame.pitchDeg)}_yaw_${signed0(frame.yawDeg)}.jpg`;
-}
-
-/** Owner-only whatever the umask and whether the file or folder was there before (mode on create only narrows). */
-function writePrivate(path: string, data: string | Uint8Array): void {
-  writeFileSync(path, data, { mode: PRIVATE_FILE_MODE });
-  chmodSync(path, PRIVATE_FILE_MODE);
-}
-
-function makePrivateDir(path: string): void {
-  mkdirSync(path, { recursive: true, mode: PRIVATE_DIR_MODE });
-  chmodSync(path, PRIVATE_DIR_MODE);
 }
 
 async function decode(jpeg: Buffer): Promise<Raw> {
@@ -110,39 +99,39 @@ export interface SaveOptions {
 
 /** Writes every artifact of a scan into `dir` (created owner-only if missing); the manifest is written last, with what was written. */
 export async function saveScanArtifacts(scan: PanoramaScanResult, dir: string, options: SaveOptions = {}): Promise<SavedArtifacts> {
-  makePrivateDir(dir);
+  makeOutputDir(dir);
   const paths: Record<string, string> = {};
   for (const frame of scan.frames) {
     if (!frame.jpeg) continue;
     const path = join(dir, frameFileName(frame));
-    writePrivate(path, frame.jpeg);
+    writeOutputFile(path, frame.jpeg);
     paths[`frame_${frame.index}`] = path;
   }
   const ok = await Promise.all(scan.frames.filter((f) => f.ok && f.jpeg).map(async (frame) => ({ frame, raw: await decode(frame.jpeg!) })));
   let panorama: PanoramaInfo | null = null;
   if (ok.length > 0) {
     const pitches = [...new Set(ok.map((f) => f.frame.pitchDeg))].sort((a, b) => a - b);
-    makePrivateDir(join(dir, 'strips'));
+    makeOutputDir(join(dir, 'strips'));
     const rows: Raw[] = [];
     for (const pitch of pitches) {
       const row = await strip(ok.filter((f) => f.frame.pitchDeg === pitch));
       rows.push(row);
       const path = join(dir, 'strips', `strip_pitch_${pitchTag(pitch)}.jpg`);
-      writePrivate(path, await encode(row, SHEET_JPEG_QUALITY));
+      writeOutputFile(path, await encode(row, SHEET_JPEG_QUALITY));
       paths[`strip_pitch_${signed0(pitch)}`] = path;
     }
     if (pitches.length > 1) {
       paths['grid'] = join(dir, 'panorama_grid.jpg');
-      writePrivate(paths['grid'], await encode(await grid(rows), SHEET_JPEG_QUALITY));
+      writeOutputFile(paths['grid'], await encode(await grid(rows), SHEET_JPEG_QUALITY));
     }
     paths['strip'] = join(dir, 'panorama_strip.jpg');
-    writePrivate(paths['strip'], await encode(await strip(ok), SHEET_JPEG_QUALITY));
+    writeOutputFile(paths['strip'], await encode(await strip(ok), SHEET_JPEG_QUALITY));
     panorama = await writePanorama(scan, ok, join(dir, 'panorama.jpg'));
     paths['panorama'] = join(dir, 'panorama.jpg');
   }
   const manifest = { ...scanManifest(scan, panorama), ...options.extraManifest, files: Object.fromEntries(Object.entries(paths).map(([k, v]) => [k, v.slice(dir.length + 1)])) };
   paths['manifest'] = join(dir, 'manifest.json');
-  writePrivate(paths['manifest'], JSON.stringify(manifest, null, 2) + '\n');
+  writeOutputFile(paths['manifest'], JSON.stringify(manifest, null, 2) + '\n');
   return { paths, manifest };
 }
 
@@ -156,6 +145,6 @@ async function writePanorama(scan: PanoramaScanResult, ok: readonly { frame: Pan
     rollDeg: frame.head.rollDeg,
   }));
   const image = projectEquirectangular(frames);
-  writePrivate(path, await encode(image, PANORAMA_JPEG_QUALITY));
+  writeOutputFile(path, await encode(image, PANORAMA_JPEG_QUALITY));
   return { image, intrinsics: frames[0]!.intrinsics, projectionMs: performance.now() - start };
 }

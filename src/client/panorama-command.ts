@@ -1,6 +1,6 @@
 // `reachy-mini-driver panorama <device_id> [--output DIR] …`: waits for the device on the mesh
 // (reference-driver.md §6.5 `wait_for_device`, every 0.5 s up to --wait-timeout), checks the output
-// folder (panorama-output.ts) before the lease is taken, runs the scan (panorama-scan.ts) with it,
+// folder (src/adapters/panorama-output.ts) before the lease is taken, runs the scan (panorama-scan.ts) with it,
 // shows progress (a bar on a terminal's stderr; --json: one JSON line per event on stdout), writes
 // the artifacts (panorama-artifacts.ts) and answers the reference's exit codes: 0 written, 1 nothing
 // written (a failed write is reported, never thrown), 2 device not found in time, a bad command line
@@ -13,7 +13,7 @@ import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../cli/comm
 import { paint } from '../cli/terminal-style.ts';
 import type { PanoramaArgs } from './panorama-args.ts';
 import type { SavedArtifacts } from './panorama-artifacts.ts';
-import { notWritable, prepareOutputDir, removePrevious } from './panorama-output.ts';
+import { notWritable, prepareOutputDir, removePrevious } from '../adapters/panorama-output.ts';
 import { advertisedPoseRanges } from './panorama-plan.ts';
 import { capturePanoramaScan, type PanoramaScanResult, type ScanProgress } from './panorama-scan.ts';
 import { isClientError } from './errors.ts';

@@ -2,13 +2,15 @@
 // owner-only (src/adapters/private-files.ts), proved writable with a probe file, and either empty
 // or a previous scan's (its manifest.json lists its files, which are removed just before the new
 // ones are written, so no stale frame sits beside them). A bad path costs no robot motion and no
-// frame. Owns the folder's checks and the removal of our own listed files; not what is written
-// (panorama-artifacts.ts). Failures are values with a stable `_tag`, never thrown.
+// frame. Owns the folder's file system I/O: its checks, the removal of our own listed files and the
+// owner-only writes of the new ones; not what is written (src/client/panorama-artifacts.ts decides
+// and encodes it). Failures of the checks are values with a stable `_tag`, never thrown.
 import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { open, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as Data from 'effect/Data';
-import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../adapters/private-files.ts';
+import { ensurePrivateDir, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-files.ts';
 
 /** Random suffix of the probe file's name: two scans checking one folder never collide. */
 const PROBE_SUFFIX_BYTES = 6;
@@ -31,7 +33,7 @@ export type OutputCheck =
   | { readonly ok: true; /** A previous scan's files (relative paths, ours only), to remove before writing. */ readonly previous: readonly string[] }
   | { readonly ok: false; readonly error: OutputNotWritable | OutputNotEmpty };
 
-/** The only files a scan writes besides manifest.json (panorama-artifacts.ts names them); nothing else is ever removed. */
+/** The only files a scan writes besides manifest.json (src/client/panorama-artifacts.ts names them); nothing else is ever removed. */
 const OUR_FILES: readonly RegExp[] = [
   /^frame_\d{3,}_body_[+-]\d+_pitch_[+-]\d+_yaw_[+-]\d+\.jpg$/,
   /^strips\/strip_pitch_[pm]\d+\.jpg$/,
@@ -101,4 +103,16 @@ export async function prepareOutputDir(dir: string): Promise<OutputCheck> {
 export async function removePrevious(dir: string, previous: readonly string[]): Promise<void> {
   for (const file of previous) await rm(join(dir, file), { force: true });
   await rmdir(join(dir, 'strips')).catch(() => undefined);
+}
+
+/** Writes one artifact owner-only whatever the umask and whether the file was there before (the mode on create only narrows). */
+export function writeOutputFile(path: string, data: string | Uint8Array): void {
+  writeFileSync(path, data, { mode: PRIVATE_FILE_MODE });
+  chmodSync(path, PRIVATE_FILE_MODE);
+}
+
+/** Creates a folder of the output (the strips folder) owner-only, or makes an existing one so. */
+export function makeOutputDir(path: string): void {
+  mkdirSync(path, { recursive: true, mode: PRIVATE_DIR_MODE });
+  chmodSync(path, PRIVATE_DIR_MODE);
 }
