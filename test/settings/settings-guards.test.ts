@@ -1,20 +1,28 @@
 // The settings server's guards and the page's save model (issue 10 item 5), over real HTTP:
 // a foreign Host header (DNS rebinding) is refused on every route, even the open ones; the
 // machine's own names, loopback, reachy-mini.local and configured names are answered; the socket
-// limit holds; a save writes only the changed keys (no explicit `false` for untouched boxes);
+// limits hold (in all, and a LAN peer's share: this machine still gets in); a save writes only the
+// changed keys (no explicit `false` for untouched boxes);
 // /api/effective shows the RUNNING driver's values with unapplied saves as `pending`; a used login
 // link gives a page that says what to do; fresh links need proof of the token (the server proves
 // itself first, the token itself is never sent) from this machine; headers
 // that never complete or are too large are cut off.
 import { connect, type Socket } from 'node:net';
-import { hostname } from 'node:os';
+import { hostname, networkInterfaces } from 'node:os';
 import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { HEADERS_TIMEOUT_MS, MAX_CONNECTIONS, MAX_HEADER_BYTES } from '../../src/adapters/settings-http/settings-server.ts';
+import { MAX_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS } from '../../src/adapters/settings-http/connection-admission.ts';
+import { HEADERS_TIMEOUT_MS, MAX_HEADER_BYTES } from '../../src/adapters/settings-http/settings-server.ts';
 import { resolveConfig } from '../../src/config/config.ts';
 import { CONFIG_FILE_READS } from '../../src/adapters/config-files.ts';
 import { clientProofOf, newLinkNonce, serverProofOf } from '../../src/settings/link-proof.ts';
-import { call, startHarness, type Harness } from './settings-harness.ts';
+import { requestLoginLink } from '../../src/adapters/settings-http/settings-link-client.ts';
+import { captureLogs } from '../harness/log-capture.ts';
+import { answerTo, call, connectFrom, startHarness, type Harness } from './settings-harness.ts';
+
+/** This machine's first LAN (non-loopback) IPv4 address: where there is none, the LAN-peer test is skipped. */
+const LAN_ADDRESS = Object.values(networkInterfaces()).flat().find((entry) => entry !== undefined && !entry.internal && entry.family === 'IPv4')?.address;
+if (LAN_ADDRESS === undefined) process.stdout.write('  no LAN IPv4 address on this machine: the LAN-peer connection test is skipped\n');
 
 describe('Host allowlist (DNS rebinding)', () => {
   let h: Harness;
@@ -57,7 +65,7 @@ describe('connection limit', () => {
   });
   afterAll(async () => h.stop());
 
-  test(`at most ${MAX_CONNECTIONS} open sockets: one more is closed unanswered, and the server answers again once they close`, async () => {
+  test(`at most ${MAX_CONNECTIONS} open sockets, even from this machine: one more is closed unanswered, and the server answers again once they close`, async () => {
     const open = (): Promise<Socket> =>
       new Promise((resolve, reject) => {
         const s = connect(h.server.port, '127.0.0.1', () => resolve(s));
@@ -76,6 +84,29 @@ describe('connection limit', () => {
     expect(answer).toBe('');
     for (const s of held) s.destroy();
     await expect.poll(async () => (await call(h.server.url, 'GET', '/api/health')).status).toBe(200);
+  });
+
+  // A LAN peer is played by this machine's own LAN address reaching the server's loopback address
+  // (the two ends differ, so the server cannot tell it from another machine).
+  test.skipIf(LAN_ADDRESS === undefined)(`a LAN peer holding ${MAX_CONNECTIONS_PER_ADDRESS} sockets gets no more, is warned about once, and settings-link still gets its link`, async () => {
+    const logs = captureLogs('info');
+    const held: Socket[] = [];
+    try {
+      for (let i = 0; i < MAX_CONNECTIONS_PER_ADDRESS; i++) held.push(await connectFrom(h.server.port, LAN_ADDRESS!));
+      for (let i = 0; i < 3; i++) expect(await answerTo(await connectFrom(h.server.port, LAN_ADDRESS!))).toBe('');
+      const warned = logs.matching('WARN', `settings connection refused: ${LAN_ADDRESS}`);
+      expect(warned).toHaveLength(1);
+      expect(warned[0]).toContain('cause=AddressFull');
+      expect(warned[0]).toContain(`sport = :${h.server.port}`);
+      expect((await call(h.server.url, 'GET', '/api/health')).status).toBe(200);
+      const link = await requestLoginLink(h.configDir);
+      expect(link).toMatchObject({ ok: true });
+    } finally {
+      for (const s of held) s.destroy();
+      logs.restore();
+    }
+    // Its slots are free again once it closes them: it is answered again.
+    await expect.poll(async () => answerTo(await connectFrom(h.server.port, LAN_ADDRESS!))).toMatch(/^HTTP\/1\.1 \d{3} /);
   });
 });
 

@@ -1,8 +1,10 @@
 // Shared pieces of the settings-server suites: a real server on port 0 in a mkdtemp config dir,
 // an undici client (its own `request`, never global fetch) that logs a transcript line per call,
-// real NATS credentials minted with @nats-io/jwt, and multipart bodies built by hand so names with
-// `..`, `/` or NUL reach the server exactly as written. Owns temp dirs; removes them on stop.
+// real NATS credentials minted with @nats-io/jwt, multipart bodies built by hand so names with
+// `..`, `/` or NUL reach the server exactly as written, and raw sockets from a chosen source address
+// (another peer, for the connection limits). Owns temp dirs; removes them on stop.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -124,4 +126,23 @@ export async function mintCredentials(deviceId = 'reachy-portal-7', tenant = 'la
   const creds = new TextDecoder().decode(fmtCreds(jwt, user));
   const portal = JSON.stringify({ device_id: deviceId, tenant, nats: { urls: ['nats://127.0.0.1:4222'], jwt, nkey_seed: seed } }, null, 2);
   return { jwt, seed, creds, portal };
+}
+
+/** A socket from `from` to the server, once connected; it stays open until the test destroys it. */
+export function connectFrom(port: number, from: string, to = '127.0.0.1'): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ port, host: to, localAddress: from }, () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+/** GET / on the socket: what the server answered before the socket closed ('' when it closed unanswered). */
+export function answerTo(socket: Socket): Promise<string> {
+  return new Promise((resolve) => {
+    let data = '';
+    socket.on('data', (chunk: Buffer) => (data += chunk.toString()));
+    socket.on('close', () => resolve(data));
+    socket.on('error', () => resolve(data));
+    socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+  });
 }

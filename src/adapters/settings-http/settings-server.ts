@@ -3,9 +3,10 @@
 // /api/login-link (`settings-link`: proof of the token + same machine) and the live view (/api/live, SSE), behind
 // the app token or a login-link session, the same-origin rule for mutations, a Host allowlist (DNS
 // rebinding) and connection/header/body limits (threat model: "treat settings port like root").
-// Owns the server's life (token, listen, the server file, close), its connection limits and the
-// order hooks, plugins and routes are installed in; the hooks are request-protections.ts's, the
-// routes this directory's *-routes.ts/upload-route.ts, the pure rules and the page src/settings/'s.
+// Owns the server's life (token, listen, the server file, close), its header/request/idle deadlines
+// and the order hooks, plugins and routes are installed in; which sockets it takes is
+// connection-admission.ts's, the hooks request-protections.ts's, the routes this directory's
+// *-routes.ts/upload-route.ts, the pure rules and the page src/settings/'s.
 import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -25,6 +26,8 @@ import { createSettingsAuth } from '../../settings/settings-auth.ts';
 import { CONFIG_FILE_READS } from '../config-files.ts';
 import { http } from '../http-builtins.ts';
 import { writePrivateFileAtomic } from '../private-files.ts';
+import { admitConnections } from './connection-admission.ts';
+import { connectionRefusalNotice } from './connection-refusal-notice.ts';
 import { registerLiveRoutes } from './live-routes.ts';
 import { loginPathOf, registerLoginRoutes } from './login-routes.ts';
 import { listenUrls, ownNamesReader } from './own-addresses.ts';
@@ -53,18 +56,15 @@ export const HEADERS_TIMEOUT_MS = 10_000;
 export const IDLE_SOCKET_TIMEOUT_MS = 120_000;
 /** Idle keep-alive sockets are kept this long between a page's requests (the status panel polls every 2 s). */
 const KEEP_ALIVE_TIMEOUT_MS = 5_000;
-/**
- * Open sockets at once: a browser opens up to 6 per host, so this is ~10 browsers with a live view
- * each; beyond it the kernel refuses new sockets instead of the driver's process running out of
- * file descriptors to a LAN peer that opens thousands.
- */
-export const MAX_CONNECTIONS = 64;
 /** Node checks the header and request deadlines this often (its default, 30 s, would let a slow client hold a socket for 40 s). */
 const DEADLINE_CHECK_INTERVAL_MS = 1_000;
 /** A browser's headers with the one session cookie are under 2 KiB; 8 KiB leaves room and halves Node's default. */
 export const MAX_HEADER_BYTES = 8 * 1024;
 
-/** The HTTP server with every limit above (fastify applies none of its own with a serverFactory). */
+/**
+ * The HTTP server with every limit above, and the connection limits of connection-admission.ts in
+ * front of it (fastify applies none of its own with a serverFactory).
+ */
 function limitedServer(handler: (request: IncomingMessage, response: ServerResponse) => void): Server {
   const server = http.createServer(
     { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: DEADLINE_CHECK_INTERVAL_MS, maxHeaderSize: MAX_HEADER_BYTES },
@@ -72,7 +72,7 @@ function limitedServer(handler: (request: IncomingMessage, response: ServerRespo
   );
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.setTimeout(IDLE_SOCKET_TIMEOUT_MS);
-  server.maxConnections = MAX_CONNECTIONS;
+  admitConnections(server, { refused: connectionRefusalNotice() });
   return server;
 }
 
