@@ -1,14 +1,16 @@
 // The Stately inspector relay behind `npm run inspect`, bound to loopback by default (the package's
 // own `createInspectorServer` listens on every interface and cannot be told otherwise): the driver
 // (`--inspect ws://127.0.0.1:8080`) and the viewer page connect to it by WebSocket; each message is
-// passed on to the other clients and the latest RELAY_BUFFER_MESSAGES are replayed to a newcomer.
-// The page it serves embeds the hosted inspector (stately.ai), so it needs the internet; the
-// settings app's live view (/live.html) does not. A WebSocket from a web page of another origin
-// (any site open in a browser on this machine) is refused, as are Host names other than its own
-// (DNS rebinding); messages and the replay buffer are bounded. Owns the HTTP/WebSocket relay only.
+// passed on to the other clients and the latest RELAY_BUFFER_MESSAGES replayed to a newcomer. Its
+// page embeds the hosted inspector (stately.ai; the settings app's /live.html works offline) and
+// connects back to the name the browser used. Only its own Host names at its port are answered (DNS
+// rebinding; bound beyond loopback, this machine's names: src/host-allowlist.ts), and only its own
+// page's Origin; messages and the replay buffer are bounded. Owns the HTTP/WebSocket relay only.
 import type { Server } from 'node:http';
 import { http } from './http-builtins.ts';
 import { WebSocket, WebSocketServer } from 'ws';
+import { createHostAllowlist, hostnameOf, isLoopbackName, portOf, type HostAllowlist } from '../host-allowlist.ts';
+import { listenUrls, ownNamesReader } from './own-addresses.ts';
 
 /** Replayed to a viewer that connects late: the same as the package's relay. */
 export const RELAY_BUFFER_MESSAGES = 200;
@@ -20,6 +22,8 @@ export const RELAY_BUFFER_BYTES = 8 * 1024 * 1024;
 export const RELAY_DEFAULT_HOST = '127.0.0.1';
 export const RELAY_DEFAULT_PORT = 8080;
 const STATELY_INSPECTOR_URL = 'https://stately.ai/inspect';
+/** What a Host header or Origin without a port means for plain http (RFC 9110). */
+const HTTP_DEFAULT_PORT = 80;
 
 function bridgePage(wsUrl: string): string {
   return `<!doctype html>
@@ -39,28 +43,86 @@ ws.onmessage = (event) => { const data = JSON.parse(event.data); if (connected) 
 }
 
 export interface InspectorRelay {
+  /** The page on this machine (loopback for a wildcard bind). */
   readonly url: string;
   readonly wsUrl: string;
+  /** Every URL a browser can open it at: for 0.0.0.0 / `::` also this machine's LAN addresses and `<hostname>.local`. */
+  readonly urls: ReadonlyArray<string>;
   close(): Promise<void>;
 }
 
-/** Whether a Host header names this relay (its shown host, or loopback, at its port). */
-function ownHost(host: string | undefined, shown: string, port: number): boolean {
-  return host !== undefined && [`${shown}:${port}`, `127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(host.toLowerCase());
+/**
+ * The names a relay bound to `bindHost` answers to: loopback names for a loopback bind (nothing
+ * else can reach it); otherwise this machine's own names too, which the LAN reaches it by.
+ */
+function relayNames(bindHost: string): HostAllowlist {
+  const bound = bindHost.toLowerCase().replace(/^\[|\]$/g, '');
+  if (isLoopbackName(bound)) {
+    return {
+      allows: (header) => {
+        const name = hostnameOf(header);
+        return name !== undefined && (isLoopbackName(name) || name === bound);
+      },
+    };
+  }
+  const wildcard = bound === '0.0.0.0' || bound === '::' || bound === '';
+  return createHostAllowlist(ownNamesReader(), wildcard ? [] : [bound]);
+}
+
+/** `name:port` of a Host header naming this relay (an allowed name at its port); undefined for any other. */
+function ownAuthority(names: HostAllowlist, header: string | undefined, port: number): string | undefined {
+  const name = hostnameOf(header);
+  if (name === undefined || !names.allows(header) || (portOf(header) ?? HTTP_DEFAULT_PORT) !== port) return undefined;
+  return `${name.includes(':') ? `[${name}]` : name}:${port}`;
+}
+
+/** The driver sends no Origin; a browser does: only the relay's own page, at any name it answers to, may connect. */
+function ownOrigin(names: HostAllowlist, origin: string | undefined, port: number): boolean {
+  if (origin === undefined || origin === '') return true;
+  return origin.startsWith('http://') && ownAuthority(names, origin.slice('http://'.length), port) !== undefined;
 }
 
 export async function startInspectorRelay(host: string = RELAY_DEFAULT_HOST, port: number = RELAY_DEFAULT_PORT): Promise<InspectorRelay> {
-  const shown = host === '0.0.0.0' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-  let wsUrl = '';
-  const server: Server = http.createServer((_request, response) => {
-    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-    response.end(bridgePage(wsUrl));
-  });
+  const names = relayNames(host);
   let bound = port;
-  // The driver sends no Origin; a browser does: only the relay's own page may connect.
+  const server: Server = http.createServer((request, response) => {
+    const authority = ownAuthority(names, request.headers.host, bound);
+    if (authority === undefined) {
+      // A foreign name is a rebinding page (or a typo): nothing of the relay, and no URL back to it.
+      response.writeHead(421, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+      response.end('this inspector relay does not answer to that host name\n');
+      return;
+    }
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    response.end(bridgePage(`ws://${authority}`));
+  });
   const verifyClient = ({ origin, req }: { origin: string; req: { headers: { host?: string | undefined } } }): boolean =>
-    (origin === undefined || origin === '' || origin === `http://${shown}:${bound}`) && ownHost(req.headers.host, shown, bound);
+    ownOrigin(names, origin, bound) && ownAuthority(names, req.headers.host, bound) !== undefined;
   const wss = new WebSocketServer({ server, maxPayload: RELAY_MAX_MESSAGE_BYTES, verifyClient });
+  relayMessages(wss);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address();
+  bound = typeof address === 'object' && address !== null ? address.port : port;
+  const urls = listenUrls(host, bound);
+  const url = urls[0] ?? `http://127.0.0.1:${bound}`;
+  return {
+    url,
+    wsUrl: url.replace(/^http:/, 'ws:'),
+    urls,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const client of wss.clients) client.terminate();
+        wss.close();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Each message to every other client; the latest (bounded) replayed to a newcomer. */
+function relayMessages(wss: WebSocketServer): void {
   const buffer: string[] = [];
   let bufferedBytes = 0;
   wss.on('connection', (ws) => {
@@ -75,21 +137,4 @@ export async function startInspectorRelay(host: string = RELAY_DEFAULT_HOST, por
       for (const client of wss.clients) if (client !== ws && client.readyState === WebSocket.OPEN) client.send(message);
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-  const address = server.address();
-  bound = typeof address === 'object' && address !== null ? address.port : port;
-  wsUrl = `ws://${shown}:${bound}`;
-  return {
-    url: `http://${shown}:${bound}`,
-    wsUrl,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const client of wss.clients) client.terminate();
-        wss.close();
-        server.close(() => resolve());
-      }),
-  };
 }

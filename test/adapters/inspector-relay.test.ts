@@ -1,7 +1,10 @@
 // The Stately relay of `npm run inspect` (src/adapters/inspector-relay.ts) and the driver's side
 // (src/adapters/state-inspector.ts): the relay listens on loopback only by default (a LAN address
 // of this machine is refused), passes the driver's inspection messages to a viewer, and the
-// driver logs once that the relay is not reachable and once that it is connected.
+// driver logs once that the relay is not reachable and once that it is connected. Bound to
+// 0.0.0.0 it answers this machine's LAN address (a driver or browser elsewhere) and its page
+// connects back to that address; bound to loopback it does not; foreign names and origins never.
+import { request } from 'node:http';
 import { connect } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterEach, expect, test } from 'vitest';
@@ -95,4 +98,57 @@ test("the relay refuses a web page of another origin and a foreign Host name; a 
   expect(await closed).toBe(1009);
   // The relay is still up (an unheard socket error ended its process before).
   expect(await opens({})).toBe(true);
+});
+
+/** GET / with a Host header of our choosing: the status and the page. */
+async function page(relay: InspectorRelay, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(relay.url, { headers: { host } }, (response) => {
+      let body = '';
+      response.setEncoding('utf8').on('data', (chunk) => (body += chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    });
+    req.on('error', reject).end();
+  });
+}
+
+/** Whether a WebSocket to `url` (sending these headers) is accepted. */
+async function opens(url: string, options: ConstructorParameters<typeof WebSocket>[2] = {}): Promise<boolean> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, options);
+    ws.once('open', () => (ws.close(), resolve(true)));
+    ws.once('error', () => resolve(false));
+  });
+}
+
+test('bound to 0.0.0.0 the relay answers at a LAN address of this machine and its page connects back there; bound to loopback it does not', async (ctx) => {
+  const lan = lanAddress();
+  if (lan === undefined) ctx.skip('this machine has no non-internal IPv4 address to be reached at');
+  const wide = await startInspectorRelay('0.0.0.0', 0);
+  cleanups.push(() => wide.close());
+  const port = Number(new URL(wide.url).port);
+  expect(wide.urls).toContain(`http://${lan}:${port}`);
+  // A driver on another machine: `--inspect ws://<robot-ip>:<port>` (Host <robot-ip>:<port>, no Origin).
+  expect(await opens(`ws://${lan}:${port}`)).toBe(true);
+  // A browser on the LAN: the page it loads points its WebSocket at the address it typed, and that
+  // page's origin may connect.
+  const served = await page(wide, `${lan}:${port}`);
+  expect(served.status).toBe(200);
+  expect(served.body).toContain(`new WebSocket(${JSON.stringify(`ws://${lan}:${port}`)})`);
+  expect(served.body).not.toContain('127.0.0.1');
+  expect(await opens(`ws://${lan}:${port}`, { origin: `http://${lan}:${port}` })).toBe(true);
+  // Still refused: a foreign name (the page too), this machine's name at another port, a foreign origin.
+  expect(await opens(`ws://${lan}:${port}`, { headers: { host: `evil.example:${port}` } })).toBe(false);
+  expect((await page(wide, `evil.example:${port}`)).status).toBe(421);
+  expect(await opens(`ws://${lan}:${port}`, { headers: { host: `${lan}:${port + 1}` } })).toBe(false);
+  expect(await opens(`ws://${lan}:${port}`, { origin: 'http://evil.example' })).toBe(false);
+  expect(await opens(`ws://${lan}:${port}`, { origin: `http://evil.example:${port}` })).toBe(false);
+
+  const narrow = await startInspectorRelay('127.0.0.1', 0);
+  cleanups.push(() => narrow.close());
+  const narrowPort = Number(new URL(narrow.url).port);
+  expect(await opens(narrow.wsUrl)).toBe(true);
+  expect(await opens(narrow.wsUrl, { headers: { host: `${lan}:${narrowPort}` } })).toBe(false);
+  expect((await page(narrow, `${lan}:${narrowPort}`)).status).toBe(421);
+  expect((await page(narrow, `localhost:${narrowPort}`)).body).toContain(`ws://localhost:${narrowPort}`);
 });

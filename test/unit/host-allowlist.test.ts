@@ -1,11 +1,11 @@
-// The Host allowlist's rules (src/settings/host-allowlist.ts) and the URLs app mode prints
-// (src/adapters/settings-http/own-addresses.ts): header parsing (ports, brackets, trailing dots,
-// malformed values), loopback names, reachy-mini.local, the machine's own names, the operator's
-// names and `*`; every non-internal IPv4 address of this machine appears in the printed URLs.
+// The Host allowlist's rules (src/host-allowlist.ts) and the URLs app mode prints
+// (src/adapters/own-addresses.ts): header parsing (ports, brackets, trailing dots, malformed
+// values), loopback names, reachy-mini.local, the machine's own names, the operator's names and `*`;
+// every non-internal IPv4 address of this machine appears in the printed URLs.
 import { hostname, networkInterfaces } from 'node:os';
 import { expect, test } from 'vitest';
-import { createHostAllowlist, hostnameOf, isLoopbackName } from '../../src/settings/host-allowlist.ts';
-import { listenUrls } from '../../src/adapters/settings-http/own-addresses.ts';
+import { createHostAllowlist, hostnameOf, isLoopbackName, portOf } from '../../src/host-allowlist.ts';
+import { listenUrls } from '../../src/adapters/own-addresses.ts';
 
 test('hostnameOf strips the port, brackets and a trailing dot, lower-cases, and refuses malformed headers', () => {
   expect(hostnameOf('Reachy-Mini.LOCAL:8842')).toBe('reachy-mini.local');
@@ -13,6 +13,12 @@ test('hostnameOf strips the port, brackets and a trailing dot, lower-cases, and 
   expect(hostnameOf('example.com.')).toBe('example.com');
   expect(hostnameOf('192.168.1.20')).toBe('192.168.1.20');
   for (const bad of [undefined, '', '[::1', 'a b', 'host:port', '[nothex]:1', 'évil.example', 'a/b']) expect(hostnameOf(bad), String(bad)).toBeUndefined();
+});
+
+test('portOf: the explicit port of a well-formed header, none for a bare name or a malformed header', () => {
+  expect(portOf('192.168.1.20:8080')).toBe(8080);
+  expect(portOf('[fd00::2]:8080')).toBe(8080);
+  for (const none of ['192.168.1.20', '[fd00::2]', 'host:port', '[::1', undefined]) expect(portOf(none), String(none)).toBeUndefined();
 });
 
 test('loopback names: 127/8, ::1, localhost and *.localhost; nothing else', () => {

@@ -6,7 +6,7 @@
 // before the HTTP parser sees it. Owns the counts and the rule; the wording of a refusal is
 // connection-refusal-notice.ts's, the HTTP deadlines settings-server.ts's.
 import type { Server, Socket } from 'node:net';
-import { isLoopbackName } from '../../settings/host-allowlist.ts';
+import { isLoopbackName } from '../../host-allowlist.ts';
 
 /**
  * Sockets one LAN address may hold: a browser opens up to 6 per host (the live view's stream is one

@@ -6,8 +6,8 @@
 // never sent, and a bearer token or session does not mint links). Owns those routes and their
 // refusals (each a stable error_tag with its real reason); codes and sessions are src/settings/settings-auth.ts's, the client side settings-link-client.ts.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isLoopbackName } from '../../host-allowlist.ts';
 import { createLogger } from '../../logging/logger.ts';
-import { isLoopbackName } from '../../settings/host-allowlist.ts';
 import { HttpFailure } from '../../settings/http-failure.ts';
 import { isLinkNonce, isServerLinkNonce, MAX_REDEEMED_LINK_NONCES, type LinkChallenges, type LinkRedeemRefusal } from '../../settings/link-proof.ts';
 import { usedLinkPage } from '../../settings/login-page.ts';

@@ -3,11 +3,11 @@
 // parsed within a size limit (a key that would set a prototype refused), the app token or a login
 // session then the same-origin rule for mutations (the guard routes opt into), security headers on
 // every answer, and errors shaped as `{ok:false, error, issues}`. Owns those hooks and their constants; the token and session rules
-// are src/settings/settings-auth.ts's, the allowed names src/settings/host-allowlist.ts's.
+// are src/settings/settings-auth.ts's, the allowed names src/host-allowlist.ts's.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createLogger } from '../../logging/logger.ts';
 import { messageOf } from '../../errors.ts';
-import type { HostAllowlist } from '../../settings/host-allowlist.ts';
+import type { HostAllowlist } from '../../host-allowlist.ts';
 import { HttpFailure } from '../../settings/http-failure.ts';
 import { bearerToken, originAllowed, SESSION_COOKIE, type SettingsAuth } from '../../settings/settings-auth.ts';
 

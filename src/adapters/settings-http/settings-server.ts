@@ -6,7 +6,8 @@
 // Owns the server's life (token, listen, the server file, close), its header/request/idle deadlines
 // and the order hooks, plugins and routes are installed in; which sockets it takes is
 // connection-admission.ts's, the hooks request-protections.ts's, the routes this directory's
-// *-routes.ts/upload-route.ts, the pure rules and the page src/settings/'s.
+// *-routes.ts/upload-route.ts, the pure rules and the page src/settings/'s (the Host names
+// src/host-allowlist.ts's, this machine's names ../own-addresses.ts's).
 import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -18,19 +19,19 @@ import fastifyStatic from '@fastify/static';
 import Fastify from 'fastify';
 import type { LiveView } from '../../actors/live-view.ts';
 import type { DriverConfig } from '../../config/config.ts';
+import { createHostAllowlist } from '../../host-allowlist.ts';
 import { createLogger } from '../../logging/logger.ts';
 import type { ConfigInputs } from '../../settings/effective-config.ts';
-import { createHostAllowlist } from '../../settings/host-allowlist.ts';
 import { createLinkChallenges } from '../../settings/link-proof.ts';
 import { createSettingsAuth } from '../../settings/settings-auth.ts';
 import { CONFIG_FILE_READS } from '../config-files.ts';
 import { http } from '../http-builtins.ts';
+import { listenUrls, ownNamesReader } from '../own-addresses.ts';
 import { writePrivateFileAtomic } from '../private-files.ts';
 import { admitConnections } from './connection-admission.ts';
 import { connectionRefusalNotice } from './connection-refusal-notice.ts';
 import { registerLiveRoutes } from './live-routes.ts';
 import { loginPathOf, registerLoginRoutes } from './login-routes.ts';
-import { listenUrls, ownNamesReader } from './own-addresses.ts';
 import { CONTENT_SECURITY_POLICY, JSON_BODY_LIMIT_BYTES, parseJsonBodies, refuseForeignHosts, secureAnswers, settingsGuard } from './request-protections.ts';
 import type { SettingsAuditChange } from './settings-audit-change.ts';
 import { applyAfterSave, registerSettingsRoutes } from './settings-routes.ts';

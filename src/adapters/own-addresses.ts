@@ -1,7 +1,8 @@
 // This machine's names as a browser on the LAN would type them: its interface addresses, its host
-// name and `<hostname>.local` (mDNS). Feeds the settings app's Host allowlist and the URLs app mode
-// prints (every address it listens on, not only 127.0.0.1). Owns reading os.networkInterfaces and
-// os.hostname, cached briefly; the matching rules are src/settings/host-allowlist.ts.
+// name and `<hostname>.local` (mDNS). Feeds the Host allowlists of the settings app and of an
+// inspector relay bound beyond loopback (inspector-relay.ts), and the URLs both print (every address
+// they listen on, not only 127.0.0.1). Owns reading os.networkInterfaces and os.hostname, cached
+// briefly; the matching rules are src/host-allowlist.ts.
 import { hostname, networkInterfaces } from 'node:os';
 
 /** Addresses change with DHCP or a new Wi-Fi; re-read them this often (reading costs a syscall per check otherwise). */

@@ -1,10 +1,11 @@
-// Which `Host` headers the settings app answers: loopback names, this machine's own addresses and
-// host names (given by the caller, who reads the interfaces), `reachy-mini.local` and the names
-// the operator added (`--settings-allowed-hosts`; `*` turns the check off). Any other name is a
-// page served from elsewhere whose DNS now points here (DNS rebinding): refused before routing, so
-// even the unauthenticated routes (/api/health, /login, the page) never answer it. Pure: owns the
-// parsing of the header and the matching; not the interface list (src/adapters/settings-http/
-// own-addresses.ts) nor the HTTP reply (request-protections.ts). README "Settings app".
+// Which `Host` headers a server of this machine answers (the settings app; the inspector relay
+// when bound beyond loopback): loopback names, this machine's own addresses and host names (given
+// by the caller, who reads the interfaces), `reachy-mini.local` and the names the caller adds (the
+// settings app's `--settings-allowed-hosts`; `*` turns the check off). Any other name is a page
+// served from elsewhere whose DNS now points here (DNS rebinding): refused before anything answers.
+// Pure: owns parsing the header (name and port) and the matching; not the interface list
+// (src/adapters/own-addresses.ts) nor the replies (settings-http/request-protections.ts,
+// inspector-relay.ts). README "Settings app", "Inspecting the state machines".
 import { isIP } from 'node:net';
 
 /** The robot's advertised mDNS name (Pollen's image), allowed whatever this machine is called. */
@@ -31,6 +32,13 @@ export function hostnameOf(header: string | undefined): string | undefined {
   if (colon >= 0 && !/^\d{1,5}$/.test(value.slice(colon + 1))) return undefined;
   host = host.replace(/\.$/, '');
   return /^[a-z0-9._-]+$/.test(host) ? host : undefined;
+}
+
+/** The port a well-formed Host header names; undefined when it names none (the scheme's default) or is malformed. */
+export function portOf(header: string | undefined): number | undefined {
+  if (header === undefined || hostnameOf(header) === undefined) return undefined;
+  const match = /:(\d{1,5})$/.exec(header.trim());
+  return match === null ? undefined : Number(match[1]);
 }
 
 /** 127.0.0.0/8, ::1, `localhost` and `*.localhost` (RFC 6761: always loopback). */
