@@ -21,13 +21,8 @@ const log = createLogger('cli');
 
 /** The driver's option table, generated from CONFIG_KEYS (only `help run`/`help app` load config.ts). */
 async function optionTable(): Promise<string> {
-  const { CONFIG_KEYS } = await import('./config/config.ts');
-  const lines = ['Options (flags > environment > settings file > defaults):'];
-  for (const key of CONFIG_KEYS) {
-    const names = [key.flag, ...(key.env ?? [])].filter(Boolean).join(', ');
-    lines.push(`  ${names}\n      ${key.doc} Default: ${key.default}.`);
-  }
-  return lines.join('\n') + '\n';
+  const [{ CONFIG_KEYS }, table] = await Promise.all([import('./config/config.ts'), import('./cli/option-table.ts')]);
+  return table.optionTable(CONFIG_KEYS);
 }
 
 /** `help`, `help <command>`, `<command> --help`: exit 0; an unknown topic is a usage error. */

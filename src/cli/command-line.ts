@@ -34,17 +34,17 @@ interface CommandHelp {
   readonly details: readonly string[];
 }
 
-/** Every command the binary knows, with its help; test/unit/cli-help.test.ts keeps it in step with config.ts. */
+/** Every command the binary knows, with its help; test/unit/cli-command-line.test.ts keeps it in step with config.ts. */
 export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
   run: {
     summary: 'run the driver (the default command; --sim: the embedded emulator)',
     usage: `${PROGRAM} [run] [options]`,
-    details: ['Connects the robot\'s daemon (--target, or --sim for the embedded emulator) to the Device Connect mesh.'],
+    details: ['Connects the robot\'s daemon (--target, or --sim for the embedded emulator) to the Device', 'Connect mesh.'],
   },
   app: {
     summary: 'the on-robot app: the settings app on :8842, then the driver',
     usage: `${PROGRAM} app [options]`,
-    details: ['Serves the token-protected settings app (a one-time login link is printed) and starts the driver once the settings are valid.'],
+    details: ['Serves the token-protected settings app (a one-time login link is printed) and starts the', 'driver once the settings are valid.'],
   },
   emulate: {
     summary: 'run the daemon emulator alone on loopback',

@@ -35,6 +35,15 @@ function cli(args: string[], env: Record<string, string> = {}, killAfterMs?: num
   });
 }
 
+/** One option's entry of `help run`: the line naming it first (at two spaces) and the lines under it. */
+function optionEntry(help: string, name: string): string | undefined {
+  const lines = help.split('\n');
+  const start = lines.findIndex((line) => /^  \S/.test(line) && line.slice(2).split(/[,;]/)[0] === name);
+  if (start < 0) return undefined;
+  const end = lines.findIndex((line, i) => i > start && !/^   /.test(line));
+  return lines.slice(start, end < 0 ? undefined : end).join('\n');
+}
+
 describe('without a mesh', () => {
   test('--version and -V print the package version on stdout, exit 0', async () => {
     for (const flag of ['--version', '-V']) {
@@ -69,13 +78,22 @@ describe('without a mesh', () => {
     expect(await cli(['help', 'call'])).toEqual(own);
   });
 
-  test('help run lists every driver option with its environment variables', async () => {
+  test('help run (and run --help, help app) lists every driver option with its environment variables and settings file key, in 100 columns', async () => {
     const run = await cli(['help', 'run']);
     expect(run.code).toBe(0);
     for (const key of CONFIG_KEYS) {
-      if (key.flag) expect(run.stdout, key.key).toContain(key.flag);
-      for (const env of key.env ?? []) expect(run.stdout, key.key).toContain(env);
+      const entry = optionEntry(run.stdout, key.flag ?? key.env?.[0] ?? '');
+      expect(entry, key.key).toBeDefined();
+      if (key.flag) expect(entry, key.key).toContain(key.flag);
+      for (const env of key.env ?? []) expect(entry, key.key).toContain(env);
+      if (key.settings) expect(entry, key.key).toContain(`settings file: ${key.settings}`);
+      else expect(entry, key.key).not.toContain('settings file:');
     }
+    for (const line of run.stdout.split('\n')) expect(line.length, line).toBeLessThanOrEqual(100);
+    expect((await cli(['run', '--help'])).stdout).toBe(run.stdout);
+    const app = await cli(['help', 'app']);
+    expect(app.stdout).toContain(run.stdout.slice(run.stdout.indexOf('Options (')));
+    for (const line of app.stdout.split('\n')) expect(line.length, line).toBeLessThanOrEqual(100);
   });
 
   test('an unknown command: exit 2, one line on stderr with a suggestion, nothing on stdout', async () => {

@@ -1,8 +1,8 @@
 // The CLI contract, run as a real process (src/cli.ts): bad configuration exits 2 with exactly one
 // line on stderr naming the problem; missing credentials exit 2 naming both fixes (the security
 // gate of device-connect-protocol.md §3.5); `help run` lists every option with its environment
-// variable. In-process parsing and help are test/unit/cli-command-line.test.ts; precedence and
-// credential handling are test/unit/config.test.ts.
+// variable and settings file key. In-process parsing and help are test/unit/cli-command-line.test.ts;
+// precedence and credential handling are test/unit/config.test.ts.
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { expect, test } from 'vitest';
@@ -32,8 +32,10 @@ test('missing credentials exit 2 and name both fixes', () => {
   expect(result.stderr).toMatch(/DEVICE_CONNECT_ALLOW_INSECURE/);
 });
 
-test('help run lists every option with its environment variable', () => {
+test('help run lists every option with its environment variable and settings file key', () => {
   const result = run(['help', 'run']);
   expect(result.status).toBe(0);
   for (const name of ['--device-id', 'DEVICE_ID', 'MESSAGING_URLS', 'DEVICE_CONNECT_ALLOW_INSECURE', '--sim', 'NATS_JWT']) expect(result.stdout).toContain(name);
+  expect(result.stdout).toContain('--device-id, DEVICE_ID; settings file: device_id');
+  expect(result.stdout).toContain('--sim, REACHY_SIM, REACHY_SIMULATE; settings file: simulate');
 });

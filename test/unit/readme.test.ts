@@ -1,9 +1,11 @@
-// The README stays true: the two set-up commands (README "The two commands") and every
+// The README stays true: the two set-up commands (README "The two commands"), every command of the
+// binary (`COMMAND_HELP`, src/cli/command-line.ts) in the "Command line" block, and every
 // configuration key's flag and environment variables (`CONFIG_KEYS`, src/config/config.ts) appear
 // in it (README "Configuration"), and no paragraph is said twice. Only that they appear: not that the
 // commands run, nor the table's defaults or wording.
 import { readFileSync } from 'node:fs';
 import { expect, test } from 'vitest';
+import { COMMAND_NAMES } from '../../src/cli/command-line.ts';
 import { CONFIG_KEYS } from '../../src/config/config.ts';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
@@ -11,6 +13,12 @@ const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
 test('README shows the two commands', () => {
   expect(readme).toContain('npm ci && npm start -- --sim');
   expect(readme).toContain('npm test');
+});
+
+test('README\'s command block lists every command', () => {
+  const block = /## Command line\n\n```\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+  expect(block).not.toBe('');
+  for (const name of COMMAND_NAMES) expect(block, name).toMatch(new RegExp(`^reachy-mini-driver \\[?${name}\\b`, 'm'));
 });
 
 test('README documents every configuration key', () => {
