@@ -8,7 +8,7 @@ import { inspect } from 'node:util';
 import { createUser } from '@nats-io/nkeys';
 import { describe, expect, test } from 'vitest';
 import { loadConfig, newestMatch } from '../../src/adapters/config-files.ts';
-import { ConfigError, parseTarget, resolveConfig, settingsLayerFrom, type ConfigFileReads } from '../../src/config/config.ts';
+import { CONFIG_KEYS, ConfigError, parseTarget, resolveConfig, settingsLayerFrom, type ConfigFileReads } from '../../src/config/config.ts';
 import { parseCredentialsText } from '../../src/config/credentials.ts';
 import { mediaOptions } from '../../src/driver.ts';
 import { decodeSettings } from '../../src/settings/settings-schema.ts';
@@ -85,6 +85,17 @@ describe('precedence', () => {
     expect(c.messagingUrls).toEqual(['nats://portal.deviceconnect.dev:4222']);
     expect(c.deviceId).toBe('p-1');
     expect(c.discoveryMode).toBe('infra');
+  });
+
+  test('discoveryMode left unset: infra, d2d with --sim, infra in portal mode even with --sim — as its documented default says', () => {
+    const documented = CONFIG_KEYS.find((key) => key.key === 'discoveryMode')?.default ?? '';
+    expect(loadConfig({ argv: [], env: insecure }).discoveryMode).toBe('infra');
+    expect(documented).toMatch(/^infra\b/);
+    expect(loadConfig({ argv: ['--sim'], env: NO_SETTINGS }).discoveryMode).toBe('d2d');
+    expect(documented).toContain('d2d with --sim');
+    const portal = write('sim.creds.json', JSON.stringify({ device_id: 'p-2', tenant: 'acme', nats: { jwt: JWT, nkey_seed: SEED } }));
+    expect(loadConfig({ argv: ['--sim', '--portal', '--portal-credentials', portal], env: NO_SETTINGS }).discoveryMode).toBe('infra');
+    expect(documented).toContain('outside portal mode');
   });
 });
 
