@@ -4,13 +4,13 @@
 // only the affected actors. Owns that orchestration (one apply at a time) and the one-time login
 // link on stdout; the server (src/adapters/settings-http/) owns HTTP and files; the driver owns the
 // machines. Keeps the configuration in effect (last successful start or apply) so the page never
-// shows an unapplied save as in effect, words a failed apply in the page's fields
-// (src/settings/settings-advice.ts), feeds the live view from the root system, and prints every URL.
+// shows an unapplied save as in effect, words a failed apply, and the parts an apply left out, in
+// the page's fields (src/settings/settings-advice.ts), feeds the live view, and prints every URL.
 // A first start that fails stops the private --sim broker it started, so a retry leaks no process.
 import { loadConfig } from './adapters/config-files.ts';
 import { ConfigError, loadSettingsServerConfig, type DriverConfig, type LoadConfigInput } from './config/config.ts';
 import { createLiveView } from './actors/live-view.ts';
-import { adviceForConfigError, adviceForRestart, adviceForPolicyConflict, adviceForSimulator } from './settings/settings-advice.ts';
+import { adviceForConfigError, adviceForRestart, adviceForPolicyConflict, leftOutAnswer } from './settings/settings-advice.ts';
 import { createLogger, setLogLevel } from './logging/logger.ts';
 import { messageOf } from './errors.ts';
 import { chooseBrokers, type BrokerChoiceDeps, type PrivateBroker } from './adapters/private-nats-server.ts';
@@ -108,12 +108,11 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
       const advice = adviceForRestart(error.fields);
       return { ok: false, error: advice.error, issues: advice.issues, error_tag: error._tag, restart_required: error.fields, started: false };
     }
-    // What the driver runs with: on --sim, without the saved daemon address (the page marks it not in effect).
+    // What the driver runs with: without the parts left out (the page marks their saved values not in effect).
     inEffect = running.config;
-    const noted = result.notInEffect;
-    if (!noted) return { ok: true, started: false, restarted: result.restarted };
-    const advice = adviceForSimulator(noted.fields);
-    return { ok: true, started: false, restarted: result.restarted, message: advice.error, issues: advice.issues, error_tag: noted._tag, not_in_effect: noted.fields };
+    const leftOut = result.notInEffect;
+    if (!leftOut || leftOut.length === 0) return { ok: true, started: false, restarted: result.restarted };
+    return { ok: true, started: false, restarted: result.restarted, ...leftOutAnswer(leftOut) };
   };
   // One apply at a time: two at once (a double click, two tabs, a save during an upload) each saw no
   // driver and started one, and the first was never stopped. The second now waits for the first and

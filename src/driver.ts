@@ -30,8 +30,8 @@ import { callerRefusal } from './safety/caller-allow.ts';
 import { createCallerIdentity } from './safety/caller-identity.ts';
 import { callerHeardMatters, explainRefusal, viewOf } from './machines/driver.machine.ts';
 import { availabilityOf } from './machines/driver-state.ts';
-import { inEffectAfter, reconfigurePlan } from './config/reconfigure-plan.ts';
-import { RestartRequired, SimulatorInUse, type PolicyConflict, type StopUnconfirmed } from './errors.ts';
+import { changedPolicyFields, inEffectAfter, reconfigurePlan, withPolicyKept } from './config/reconfigure-plan.ts';
+import { PolicyConflict, RestartRequired, SimulatorInUse, type StopUnconfirmed } from './errors.ts';
 import { oneAtATime } from './one-at-a-time.ts';
 import { subjects } from './protocol/subjects.ts';
 import { APPROVABLE_FUNCTIONS, eventsFor, functionsFor, SUPERVISOR_FUNCTIONS } from './rpc/catalogue.ts';
@@ -55,13 +55,24 @@ const log = createLogger('driver');
 const AUDIT_STOP_DRAIN_MS = 2_000;
 
 /**
- * The outcome of one apply: what restarted (and, on a --sim driver, the daemon address left out as
- * `notInEffect`: everything else was applied), or the refusal (RestartRequired naming the fields that
+ * A part of an apply left out while the rest was applied: why (`error`) and the settings fields it
+ * names, which keep their earlier value in the configuration in effect. SimulatorInUse: the daemon
+ * address of a --sim driver. PolicyConflict: the save's safety-policy fields, when the policy in
+ * force changed while the apply ran (set_safety_policy) and the change now left an axis with no range.
+ */
+export interface LeftOut {
+  readonly error: SimulatorInUse | PolicyConflict;
+  readonly fields: ReadonlyArray<string>;
+}
+
+/**
+ * The outcome of one apply: what restarted (and the parts left out as `notInEffect`, each kind at
+ * most once: everything else was applied), or the refusal (RestartRequired naming the fields that
  * cannot change while the driver runs, PolicyConflict naming the axis a save would leave with no
  * range…; then nothing at all was applied).
  */
 export type ReconfigureResult =
-  | { readonly ok: true; readonly restarted: ReadonlyArray<'mesh' | 'daemon_link' | 'media'>; readonly notInEffect?: SimulatorInUse }
+  | { readonly ok: true; readonly restarted: ReadonlyArray<'mesh' | 'daemon_link' | 'media'>; readonly notInEffect?: ReadonlyArray<LeftOut> }
   | { readonly ok: false; readonly error: RestartRequired | StopUnconfirmed | DuplicateDeviceId | PolicyConflict; readonly restarted: ReadonlyArray<never> };
 
 export interface RunningDriver {
@@ -81,7 +92,8 @@ export interface RunningDriver {
    * configuration: a change that needs a process restart (simulate, no_media, lease policy…)
    * refuses the whole apply, and so does a new device id, tenant or broker where another device
    * already answers with that id (DuplicateDeviceId, unless --replace). A --sim driver keeps its
-   * emulator: a new daemon address is left out (`notInEffect`), the rest applied. Applies are serialised.
+   * emulator: a new daemon address is left out (`notInEffect`), the rest applied; so is a policy
+   * change that conflicts only with what the supervisor set while the apply ran. Applies are serialised.
    */
   reconfigure(next: DriverConfig): Promise<ReconfigureResult>;
   /** Live machine states for the settings app's status panel. */
@@ -394,22 +406,32 @@ function policyChangeOf(started: RobotRuntime, current: DriverConfig, next: Driv
   return withConfiguredChanges(policy, current.safetyPolicy, startPolicy(next), envelopeSetBy);
 }
 
+/** A policy change that conflicts only now, the rest of the apply done: the range in force was changed while the apply ran. */
+function lateConflict(error: PolicyConflict): PolicyConflict {
+  const { axis, saved, in_force: inForce, set_by: setBy } = error;
+  const message = `safety policy not changed, the rest of the settings applied: while the apply ran, ${axis} in force became [${inForce.min}, ${inForce.max}] (set by ${setBy}), which leaves no range with the saved [${saved.min}, ${saved.max}]; the saved safety-policy fields are not in effect: save a range that overlaps the one in force, or have the supervisor widen it with set_safety_policy, then apply again`;
+  return new PolicyConflict({ message, axis, saved, in_force: inForce, set_by: setBy });
+}
+
 /**
  * The safety-policy change, decided again on the policy in force at this moment (the supervisor may
  * have changed it while the daemon link or mesh moved), sent through the root like set_safety_policy
  * so it is audited as policy_changed with before and after; nothing is sent when no value in force
- * changes. If it now conflicts, the policy stays as it is (never widened) and the refusal is audited.
- * Answers the paths whose value in force changed.
+ * changes. Answers the paths whose value in force changed. If it now conflicts, the policy stays as
+ * it is (never widened), the refusal is audited, and it is answered as the part left out.
  */
-function applyPolicyChange(started: RobotRuntime, current: DriverConfig, next: DriverConfig): ReadonlyArray<string> {
+function applyPolicyChange(started: RobotRuntime, current: DriverConfig, next: DriverConfig): { readonly fields: ReadonlyArray<string>; readonly leftOut?: LeftOut } {
   const change = policyChangeOf(started, current, next);
   if (!change.ok) {
-    refused(started, change.error, { axis: change.error.axis, set_by: change.error.set_by });
-    return [];
+    const error = lateConflict(change.error);
+    const fields = changedPolicyFields(current, next);
+    log.warn('safety-policy change not applied; the rest of the configuration is', { error: error.message });
+    started.recordChange({ kind: 'reconfigure_refused', reason: error.message, owner: 'settings', fields: { error_tag: error._tag, axis: error.axis, set_by: error.set_by, saved: error.saved, in_force: error.in_force, not_in_effect: fields } });
+    return { fields: [], leftOut: { error, fields } };
   }
-  if (change.fields.length === 0) return [];
+  if (change.fields.length === 0) return { fields: [] };
   started.driver.send({ type: 'supervisor.set_safety_policy', requestId: randomUUID(), policy: change.policy, reason: `settings applied: ${change.fields.join(', ')}`, owner: 'settings' });
-  return change.fields;
+  return { fields: change.fields };
 }
 
 /** One apply: refused whole when a field needs a restart, else only the parts that changed restart (a --sim driver's daemon address left out). */
@@ -445,7 +467,9 @@ async function applyConfig(next: DriverConfig, applying: Applying): Promise<Reco
     }
     leftUnsettled = retargeted.leftUnsettled;
   }
-  const policyFields = plan.policy ? applyPolicyChange(started, held.config, next) : [];
+  const policyChange = plan.policy ? applyPolicyChange(started, held.config, next) : { fields: [] };
+  // What runs now: a policy change left out keeps the configured policy it could not replace.
+  const inEffect = policyChange.leftOut ? withPolicyKept(after, held.config) : after;
   if (plan.mesh) {
     const nextServers = serversFor(next, held);
     if (!meshStopped) await meshRuntime.stop();
@@ -456,22 +480,30 @@ async function applyConfig(next: DriverConfig, applying: Applying): Promise<Reco
   if (plan.daemonLink) restarted.push('daemon_link');
   // Media follows the robot (signalling host and port) and its own settings.
   if (media && plan.media) {
-    restartMedia(after);
+    restartMedia(inEffect);
     restarted.push('media');
   }
-  held.config = after;
-  const notInEffect = simulatorInUse(plan.simIgnored);
-  log.info('configuration applied', { restarted: restarted.join(',') || 'nothing', ...(notInEffect ? { not_in_effect: notInEffect.fields.join(',') } : {}) });
-  const noted = notInEffect ? { not_in_effect: notInEffect.fields, error_tag: notInEffect._tag } : {};
-  started.recordChange({ kind: 'reconfigured', reason: 'configuration applied', owner: 'settings', fields: { restarted, policy_changed: policyFields.length > 0, ...noted, ...(leftUnsettled ? { left_unsettled: leftUnsettled } : {}) } });
-  return notInEffect ? { ok: true, restarted, notInEffect } : { ok: true, restarted };
+  held.config = inEffect;
+  const leftOut = [simulatorInUse(plan.simIgnored), policyChange.leftOut].filter((one): one is LeftOut => one !== undefined);
+  return applied(started, { restarted, policyChanged: policyChange.fields.length > 0, leftOut, leftUnsettled });
 }
 
-/** The daemon address a --sim driver left out of an apply (it always uses its emulator), as a tagged value; none when nothing was left out. */
-function simulatorInUse(fields: ReadonlyArray<string>): SimulatorInUse | undefined {
+/** An apply done: logged, audited as `reconfigured` (with the parts left out, `not_in_effect` naming their fields), answered. */
+function applied(started: RobotRuntime, outcome: { readonly restarted: Array<'mesh' | 'daemon_link' | 'media'>; readonly policyChanged: boolean; readonly leftOut: ReadonlyArray<LeftOut>; readonly leftUnsettled: string | null }): ReconfigureResult {
+  const { restarted, leftOut, leftUnsettled } = outcome;
+  const notInEffect = [...new Set(leftOut.flatMap((one) => one.fields))];
+  log.info('configuration applied', { restarted: restarted.join(',') || 'nothing', ...(leftOut.length > 0 ? { not_in_effect: notInEffect.join(',') } : {}) });
+  // `error_tag` names the first part left out (as before there could be two); `left_out` each, with its fields.
+  const noted = leftOut.length > 0 ? { not_in_effect: notInEffect, error_tag: leftOut[0]!.error._tag, left_out: leftOut.map(({ error, fields }) => ({ error_tag: error._tag, fields })) } : {};
+  started.recordChange({ kind: 'reconfigured', reason: 'configuration applied', owner: 'settings', fields: { restarted, policy_changed: outcome.policyChanged, ...noted, ...(leftUnsettled ? { left_unsettled: leftUnsettled } : {}) } });
+  return leftOut.length > 0 ? { ok: true, restarted, notInEffect: leftOut } : { ok: true, restarted };
+}
+
+/** The daemon address a --sim driver left out of an apply (it always uses its emulator), as a part left out; none when nothing was. */
+function simulatorInUse(fields: ReadonlyArray<string>): LeftOut | undefined {
   if (fields.length === 0) return undefined;
   const message = `not in effect: ${fields.join(', ')} names a daemon, but this driver runs on its embedded emulator (--sim or simulate) and always uses it; a daemon address takes effect when the driver starts without simulation`;
-  return new SimulatorInUse({ message, fields });
+  return { error: new SimulatorInUse({ message, fields }), fields };
 }
 
 /** The settings app's status panel: each side's state and since when, read from the children's snapshots now. */

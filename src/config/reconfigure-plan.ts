@@ -1,10 +1,11 @@
 // What a new configuration changes for a running driver, compared over the WHOLE configuration:
 // which live parts restart (mesh, daemon link, media: a new daemon host moves media, its signalling
 // host follows), whether the configured safety policy changed (applied live, through the root), and
-// which changed fields need a process restart (RestartRequired, by settings-file name when they
-// have one). A --sim driver always uses its emulator: a new daemon address is left out and listed
-// as not in effect (`simIgnored`), the rest applies (`inEffectAfter` is what then runs). Pure: no
-// I/O; the driver applies the plan. Issue "Reconfigure says applied when it did not".
+// which changed fields need a process restart (RestartRequired, by settings-file name). A --sim
+// driver keeps its emulator: a new daemon address is left out as not in effect (`simIgnored`;
+// `inEffectAfter` is what then runs); a policy change left out keeps the configured policy
+// (`withPolicyKept`, fields named by `changedPolicyFields`). Pure: no I/O; the driver applies the
+// plan. Issue "Reconfigure says applied when it did not".
 import { createHash } from 'node:crypto';
 import { CONFIG_KEYS, type DriverConfig } from './config.ts';
 
@@ -39,6 +40,23 @@ const DAEMON_ADDRESS_FIELD = 'reachy_target';
 const MEDIA_KEYS: ReadonlyArray<Key> = ['daemonHost', 'signallingHost', 'signallingPort', 'soundsDir', 'allowOversizeRaw', 'monitors'];
 /** Fields the root applies live as one safety policy document (rateLimits is part of it). */
 const POLICY_KEYS: ReadonlyArray<Key> = ['safetyPolicy', 'rateLimits'];
+/**
+ * The configured safety policy by the keys it is configured with (their layers in `sources`, their
+ * settings-file names in CONFIG_KEYS): how each reads from a configuration.
+ */
+const POLICY_PARTS: ReadonlyArray<{ readonly key: string; readonly read: (c: DriverConfig) => unknown }> = [
+  { key: 'envelopeFile', read: (c) => c.safetyPolicy.envelope },
+  { key: 'maxHeadSpeed', read: (c) => c.safetyPolicy.speed.head_deg_per_s },
+  { key: 'maxHeadTranslationSpeed', read: (c) => c.safetyPolicy.speed.head_translation_mm_per_s },
+  { key: 'maxBodySpeed', read: (c) => c.safetyPolicy.speed.body_deg_per_s },
+  { key: 'maxAntennaSpeed', read: (c) => c.safetyPolicy.speed.antenna_deg_per_s },
+  { key: 'speedPolicy', read: (c) => c.safetyPolicy.speed.goto_policy },
+  { key: 'realtimeSpeedPolicy', read: (c) => c.safetyPolicy.speed.realtime_policy },
+  { key: 'rateLimits', read: (c) => c.safetyPolicy.rate_limits },
+  { key: 'deadmanMs', read: (c) => c.safetyPolicy.deadman_ms },
+  { key: 'requireApproval', read: (c) => c.safetyPolicy.approval.functions },
+  { key: 'approvalTimeoutS', read: (c) => c.safetyPolicy.approval.timeout_s },
+];
 /** Bookkeeping of how the config was read, not behaviour: never a reason to restart anything. */
 const META_KEYS: ReadonlyArray<Key> = ['command', 'positional', 'argv', 'sources', 'warnings', 'searchPath', 'settingsFile', 'json', 'reachyPrefix'];
 
@@ -72,6 +90,27 @@ export function inEffectAfter(current: DriverConfig, next: DriverConfig): Driver
   const kept = Object.fromEntries(DAEMON_ADDRESS_KEYS.map((key) => [key, current[key]]));
   const keptSources = Object.fromEntries(DAEMON_ADDRESS_SOURCES.flatMap((key) => (current.sources[key] === undefined ? [] : [[key, current.sources[key]]])));
   return { ...next, ...kept, sources: Object.freeze({ ...next.sources, ...keptSources }) };
+}
+
+/** The settings-file names (CONFIG_KEYS; the key where none) of the safety-policy fields configured differently in `current` and `next`. */
+export function changedPolicyFields(current: DriverConfig, next: DriverConfig): ReadonlyArray<string> {
+  const differs = (read: (c: DriverConfig) => unknown) => JSON.stringify(read(current)) !== JSON.stringify(read(next));
+  return POLICY_PARTS.filter((part) => differs(part.read)).map((part) => CONFIG_KEYS.find((row) => row.key === part.key)?.settings ?? part.key);
+}
+
+/**
+ * `after` with the safety policy configured as in `kept` (and the layers it came from): what runs
+ * when an apply's policy change was refused while the rest of it was applied, so the page shows the
+ * saved policy fields as not in effect and the next apply tries them again.
+ */
+export function withPolicyKept(after: DriverConfig, kept: DriverConfig): DriverConfig {
+  const sources: Record<string, (typeof kept.sources)[string]> = { ...after.sources };
+  for (const { key } of POLICY_PARTS) {
+    const source = kept.sources[key];
+    if (source === undefined) delete sources[key];
+    else sources[key] = source;
+  }
+  return { ...after, safetyPolicy: kept.safetyPolicy, rateLimits: kept.rateLimits, sources: Object.freeze(sources) };
 }
 
 export function reconfigurePlan(current: DriverConfig, next: DriverConfig): ReconfigurePlan {

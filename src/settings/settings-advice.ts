@@ -2,11 +2,12 @@
 // page's fields ("tick Allow insecure"), never the environment variables or flags a web user cannot
 // set (the CLI keeps those messages). Built from ConfigError's `problem` (a stable reason and the
 // config keys involved), RestartRequired's and SimulatorInUse's `fields` and PolicyConflict's axis and
-// ranges, never by matching message text. Pure; owns the field labels and the wording; not the
-// rules themselves (src/config/config.ts). README "Settings app".
+// ranges, never by matching message text; also the answer fields of an apply that left parts out.
+// Pure; owns the field labels and the wording; not the rules themselves (src/config/config.ts).
+// README "Settings app".
 import { CONFIG_KEYS, type Source } from '../config/config.ts';
 import type { ConfigError } from '../config/config-error.ts';
-import type { PolicyConflict } from '../errors.ts';
+import type { PolicyConflict, SimulatorInUse } from '../errors.ts';
 import type { FieldIssue } from './settings-schema.ts';
 
 /** The page's label of each settings key (index.html); an unlisted key is shown as its name. */
@@ -117,5 +118,51 @@ export function adviceForPolicyConflict(error: PolicyConflict): Advice {
   return {
     error: `${fieldLabel('safety_envelope')} not applied: ${ranges} leave no range, and a save never widens a bound it did not change; nothing changed`,
     issues: [{ field: `safety_envelope.${axis}`, message: `saved; not in effect: save a range that overlaps [${inForce.min}, ${inForce.max}], or have the supervisor widen it first` }],
+  };
+}
+
+/**
+ * Advice for a save's safety-policy fields left out while the rest of it was applied: the range in
+ * force was changed while the apply ran (PolicyConflict), so the policy in force stayed as it was.
+ * `fields` are the save's safety-policy fields; the conflicting axis gets its own issue.
+ */
+export function adviceForPolicyLeftOut(error: PolicyConflict, fields: ReadonlyArray<string>): Advice {
+  const { axis, saved, in_force: inForce, set_by: setBy } = error;
+  const ranges = `saved ${axis} [${saved.min}, ${saved.max}], in force [${inForce.min}, ${inForce.max}] (set by ${setBy} while the save was applied)`;
+  const others = fields.filter((field) => field !== 'safety_envelope');
+  return {
+    error: `${[...new Set(['safety_envelope', ...fields])].map(fieldLabel).join(', ')} not in effect: ${ranges} leave no range, so the safety policy in force was not changed; the rest of the save was applied`,
+    issues: [
+      { field: `safety_envelope.${axis}`, message: `saved; not in effect: save a range that overlaps [${inForce.min}, ${inForce.max}], or have the supervisor widen it first` },
+      ...others.map((field) => ({ field, message: 'saved; not in effect: left out with the safety envelope (the policy in force was not changed)' })),
+    ],
+  };
+}
+
+/** A part of an apply left out while the rest was applied: why, and the settings fields it names (src/driver.ts LeftOut). */
+export interface LeftOutPart {
+  readonly error: SimulatorInUse | PolicyConflict;
+  readonly fields: ReadonlyArray<string>;
+}
+
+/**
+ * The fields of an applied answer (`ok: true`) for the parts left out, each kind at most once (a
+ * --sim daemon address, a late policy conflict): `not_in_effect` names every field, `message` and
+ * `issues` word them for the page, `error_tag` is the first part's tag (what a reader of one kind
+ * expects) and `left_out` lists each part with its tag, fields and message (a PolicyConflict also
+ * with its axis, ranges and who set the range in force).
+ */
+export function leftOutAnswer(leftOut: ReadonlyArray<LeftOutPart>): Record<string, unknown> {
+  const advice = leftOut.map(({ error, fields }) => (error._tag === 'SimulatorInUse' ? adviceForSimulator(fields) : adviceForPolicyLeftOut(error, fields)));
+  const parts = leftOut.map(({ error, fields }) => {
+    const conflict = error._tag === 'PolicyConflict' ? { axis: error.axis, saved: error.saved, in_force: error.in_force, set_by: error.set_by } : {};
+    return { error_tag: error._tag, fields, message: error.message, ...conflict };
+  });
+  return {
+    message: advice.map((part) => part.error).join('; '),
+    issues: advice.flatMap((part) => part.issues),
+    error_tag: leftOut[0]?.error._tag,
+    not_in_effect: [...new Set(leftOut.flatMap((one) => one.fields))],
+    left_out: parts,
   };
 }

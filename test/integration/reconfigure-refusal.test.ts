@@ -7,7 +7,9 @@
 // --sim, a saved daemon host is answered SimulatorInUse and stays "not in effect" (the emulator
 // stays) while the rest of that save and later ones apply; without --sim a new daemon host is
 // applied, not refused. A saved envelope bound past the supervisor's other bound in force is
-// answered PolicyConflict and changes nothing.
+// answered PolicyConflict and changes nothing; one that conflicts only with a range the supervisor
+// set while the apply moved the daemon link is left out of that apply (ok: true, PolicyConflict,
+// not in effect, audited reconfigure_refused) while the rest applies, and the next apply takes it.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +21,9 @@ import { loadConfig } from '../../src/adapters/config-files.ts';
 import { startWithSettings } from '../../src/app-mode.ts';
 import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
 import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
-import { fakeRegistry, openClient, rpc, type FakeRegistry } from '../harness/mesh-peer.ts';
+import { fakeRegistry, openClient, recorder, rpc, type FakeRegistry } from '../harness/mesh-peer.ts';
+import { LEAVE_SETTLE_WAIT_MS } from '../../src/actors/leave-robot.ts';
+import { STOP_REQUEST_TIMEOUT_MS } from '../../src/actors/motion-executor.ts';
 import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
 
 /** The device ids loadConfig picks when none is configured (config.ts DEFAULT_DEVICE_ID / DEFAULT_SIM_DEVICE_ID). */
@@ -29,6 +33,11 @@ const SIM_ID = 'reachy-mini-sim-1';
 const OTHER_LOOPBACK = '127.0.0.2';
 /** A daemon host nothing in the test serves: a --sim driver never goes there anyway. */
 const ELSEWHERE = '10.0.0.9:8000';
+/**
+ * The robot being left handles its stop this late: a window for the supervisor while the apply waits
+ * there, inside the stop's own request timeout and the retarget's wait, so the apply goes through.
+ */
+const LEAVING_STOP_DELAY_MS = Math.min(STOP_REQUEST_TIMEOUT_MS, LEAVE_SETTLE_WAIT_MS) / 2;
 /** Long enough for a re-registration to reach the registry (it is sent at once with jitter 0). */
 const REGISTRATION_SETTLE_MS = 800;
 
@@ -314,3 +323,60 @@ test('settings app without --sim: a new daemon host moves the daemon link (and m
   expect((await api('GET', '/api/effective')).json.reachy_target).toEqual({ value: `${OTHER_LOOPBACK}:${emulator3.port}`, source: 'settings' });
   await waitConnected(ncA, 'refusal-host');
 });
+
+test('settings app: a saved envelope that conflicts only with a range the supervisor set while the apply moved the daemon link is left out (PolicyConflict, not in effect) while the rest applies', async () => {
+  const id = 'refusal-late-policy';
+  const [leaving, arriving] = await Promise.all([startEmulator(), startEmulator()]);
+  cleanups.push(() => Promise.all([leaving.close(), arriving.close()]));
+  const { api } = await startApp(appSettings({ device_id: id, reachy_target: `127.0.0.1:${leaving.port}` }));
+  await waitConnected(ncA, id);
+  const audit = recorder(ncA, `device-connect.default.${id}.audit`);
+  await ncA.flush();
+  const policy = (await call(ncA, id, 'get_safety_policy')).result.policy;
+  expect(policy.envelope.head_yaw_deg).toEqual({ min: -45, max: 45 });
+
+  // A move runs on the robot being left, whose daemon answers its stop late: the apply waits there.
+  expect((await call(ncA, id, 'goto_pose', { yaw: 5, duration_s: 8, owner: 'mover' })).result.status).toBe('accepted');
+  await expect.poll(() => leaving.snapshot().runningMoves.length, { timeout: 2_000 }).toBe(1);
+  leaving.faults.apply({ routeDelays: [{ path: '/api/move/stop', requestMs: [LEAVING_STOP_DELAY_MS, LEAVING_STOP_DELAY_MS] }] }, 1);
+  leaving.clearReceived();
+  // Yaw [20, 45] saved with the new robot: with yaw ±45 in force it has a range, so the apply starts.
+  const saving = api('PATCH', '/api/settings', { changes: { reachy_target: `127.0.0.1:${arriving.port}`, safety_envelope: { head_yaw_deg: { min: 20, max: 45 } } } });
+  await expect.poll(() => leaving.received.some((r) => r.method === 'POST' && r.path === '/api/move/stop'), { timeout: 2_000 }).toBe(true);
+  // Meanwhile the supervisor holds yaw at ±10: with the saved min 20, no range is left.
+  const narrowed = { ...policy, envelope: { ...policy.envelope, head_yaw_deg: { min: -10, max: 10 } } };
+  const set = (await rpc(ncA, `device-connect.default.${id}.supervisor`, { jsonrpc: '2.0', id: 'narrow', method: 'set_safety_policy', params: { policy: narrowed, reason: 'incident', owner: 'ops' } })) as Record<string, any>;
+  expect(set.result).toMatchObject({ status: 'applied' });
+  const saved = await saving;
+  leaving.faults.clear();
+
+  // The daemon link moved; the envelope was not applied, and the answer says so.
+  const applied = saved.json?.applied;
+  expect(applied, JSON.stringify(applied)).toMatchObject({
+    ok: true,
+    restarted: ['daemon_link'],
+    error_tag: 'PolicyConflict',
+    not_in_effect: ['safety_envelope'],
+    issues: [{ field: 'safety_envelope.head_yaw_deg' }],
+    left_out: [{ error_tag: 'PolicyConflict', fields: ['safety_envelope'], axis: 'head_yaw_deg', set_by: 'ops', saved: { min: 20, max: 45 }, in_force: { min: -10, max: 10 } }],
+  });
+  expect(applied.message).toMatch(/not in effect.*head_yaw_deg.*ops/);
+  expect(applied.left_out[0].message).toMatch(/the rest of the settings applied/);
+  const refusal = (await audit.next((m) => (m.body as { kind?: string }).kind === 'reconfigure_refused', 2_000)).body as Record<string, any>;
+  expect(refusal).toMatchObject({ owner: 'settings', error_tag: 'PolicyConflict', axis: 'head_yaw_deg', set_by: 'ops', not_in_effect: ['safety_envelope'], state: { interlock: expect.any(String), connection: expect.any(String) } });
+  const done = (await audit.next((m) => (m.body as { kind?: string }).kind === 'reconfigured', 2_000)).body as Record<string, any>;
+  expect(done).toMatchObject({ restarted: ['daemon_link'], policy_changed: false, not_in_effect: ['safety_envelope'], left_out: [{ error_tag: 'PolicyConflict', fields: ['safety_envelope'] }] });
+
+  // The live policy is the supervisor's, not widened; the page shows the saved envelope as not in effect, the new robot as in effect.
+  expect((await call(ncA, id, 'get_safety_policy')).result.policy).toEqual(narrowed);
+  const effective = (await api('GET', '/api/effective')).json;
+  expect(effective.safety_envelope).toEqual({ value: {}, source: 'default', pending: { value: { head_yaw_deg: { min: 20, max: 45 } }, source: 'settings' } });
+  expect(effective.reachy_target).toEqual({ value: `127.0.0.1:${arriving.port}`, source: 'settings' });
+
+  // Once the supervisor widens yaw again, the next apply takes the saved envelope.
+  const widened = (await rpc(ncA, `device-connect.default.${id}.supervisor`, { jsonrpc: '2.0', id: 'widen', method: 'set_safety_policy', params: { policy, reason: 'incident over', owner: 'ops' } })) as Record<string, any>;
+  expect(widened.result).toMatchObject({ status: 'applied' });
+  expect((await api('POST', '/api/apply')).json).toEqual({ ok: true, started: false, restarted: [] });
+  expect((await call(ncA, id, 'get_safety_policy')).result.policy.envelope.head_yaw_deg).toEqual({ min: 20, max: 45 });
+  expect((await api('GET', '/api/effective')).json.safety_envelope).toEqual({ value: { head_yaw_deg: { min: 20, max: 45 } }, source: 'settings' });
+}, 20_000);

@@ -4,12 +4,16 @@
 // once (rate limits live), and every change is audited with who, before and after — on the audit
 // file, the `.audit` subject and `safety_event`. A settings apply changes the policy the same way,
 // but only the fields whose configured value changed: a supervisor's run-time narrowing of the others
-// stays, a save narrowing a field never loosens it, and one leaving an axis with no range is refused.
+// stays, a save narrowing a field never loosens it, and one leaving an axis with no range is refused;
+// one that leaves no range only with what the supervisor set while the apply ran is left out of that
+// apply (with a --sim driver's daemon address, both named), the configured policy staying as it was.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { loadConfig } from '../../src/adapters/config-files.ts';
+import { STOP_REQUEST_TIMEOUT_MS } from '../../src/actors/motion-executor.ts';
+import { LEAVE_SETTLE_WAIT_MS } from '../../src/actors/leave-robot.ts';
 import { startOperatorScene, type OperatorScene } from '../harness/operator-scene.ts';
 
 let s: OperatorScene;
@@ -154,4 +158,46 @@ test('a save widening the yaw min (-30 to -40) puts the operator\'s value in for
   expect(policy.envelope.head_yaw_deg).toEqual({ min: -40, max: 10 });
   expect(policy.approval.timeout_s).toBe(20);
   expect(await auditRecord('policy_changed', from)).toMatchObject({ owner: 'settings', reason: 'settings applied: envelope.head_yaw_deg.min' });
+});
+
+/** The emulator handles a stop this late: the apply waits on the link it retargets, inside the stop's timeout and the retarget's wait. */
+const STOP_DELAY_MS = Math.min(STOP_REQUEST_TIMEOUT_MS, LEAVE_SETTLE_WAIT_MS) / 2;
+
+test('an apply whose envelope conflicts only with what the supervisor set while the link moved leaves the policy out, named with the --sim daemon address; both are not in effect', async () => {
+  const emulator = s.driver.emulator!;
+  const start = ((await s.call('get_safety_policy')).result as any).policy;
+  const wide = { ...start, envelope: { ...start.envelope, head_yaw_deg: { min: -45, max: 45 } } };
+  expect((await s.supervise('set_safety_policy', { policy: wide, reason: 'reset', owner: 'ops' })).result).toMatchObject({ status: 'applied' });
+  const configured = s.driver.config.safetyPolicy;
+  // 'burst' holds the motion lease since the rate-limit test.
+  const moved = await s.call('goto_pose', { yaw: 5, duration_s: 30, owner: 'burst' });
+  expect((moved.result as any)?.status, JSON.stringify(moved)).toBe('accepted');
+  await expect.poll(() => emulator.snapshot().runningMoves.length, { timeout: 2_000 }).toBe(1);
+  emulator.faults.apply({ routeDelays: [{ path: '/api/move/stop', requestMs: [STOP_DELAY_MS, STOP_DELAY_MS] }] }, 1);
+  emulator.clearReceived();
+  const from = s.auditFile().length;
+
+  // A new transport (the link to the emulator restarts), a daemon address (never used on --sim) and yaw [20, 45].
+  const applying = s.driver.reconfigure(configWith('--transport-mode', 'http', '--target', '10.0.0.9:8000', '--envelope', envelopeFileWith({ head_yaw_deg: { min: 20, max: 45 } })));
+  await expect.poll(() => emulator.received.some((r) => r.method === 'POST' && r.path === '/api/move/stop'), { timeout: 2_000 }).toBe(true);
+  const narrowed = { ...wide, envelope: { ...wide.envelope, head_yaw_deg: { min: -10, max: 10 } } };
+  expect((await s.supervise('set_safety_policy', { policy: narrowed, reason: 'incident', owner: 'ops' })).result).toMatchObject({ status: 'applied' });
+  const result = await applying;
+  emulator.faults.clear();
+
+  expect(result).toMatchObject({
+    ok: true,
+    restarted: ['daemon_link'],
+    notInEffect: [
+      { error: { _tag: 'SimulatorInUse' }, fields: ['reachy_target'] },
+      { error: { _tag: 'PolicyConflict', axis: 'head_yaw_deg', set_by: 'ops', saved: { min: 20, max: 45 }, in_force: { min: -10, max: 10 } }, fields: ['safety_envelope'] },
+    ],
+  });
+  // Not widened; the configuration in effect keeps the configured policy the save could not replace, and the new transport.
+  expect(((await s.call('get_safety_policy')).result as any).policy).toEqual(narrowed);
+  expect(s.driver.config.safetyPolicy).toEqual(configured);
+  expect(s.driver.config.transportMode).toBe('http');
+  expect(await auditRecord('reconfigure_refused', from)).toMatchObject({ owner: 'settings', error_tag: 'PolicyConflict', axis: 'head_yaw_deg', set_by: 'ops', not_in_effect: ['safety_envelope'], state: { interlock: 'safe' } });
+  expect(await auditRecord('reconfigured', from)).toMatchObject({ error_tag: 'SimulatorInUse', not_in_effect: ['reachy_target', 'safety_envelope'], left_out: [{ error_tag: 'SimulatorInUse', fields: ['reachy_target'] }, { error_tag: 'PolicyConflict', fields: ['safety_envelope'] }] });
+  expect(s.auditFile().slice(from).filter((r) => r.kind === 'policy_changed' && r.owner === 'settings')).toEqual([]);
 });

@@ -412,7 +412,8 @@
       setMessage(formMessage, `${prefix}, but not applied: ${applied.error || 'unknown error'}`, 'error');
       showIssues(applied.issues);
     } else if (applied && typeof applied === 'object' && applied.ok === true && Array.isArray(applied.not_in_effect) && applied.not_in_effect.length > 0) {
-      // Applied except some fields (a daemon address on a --sim driver): say which, next to them.
+      // Applied except some fields (a daemon address on a --sim driver, safety fields whose change the
+      // supervisor's range in force no longer allowed): say which, next to them.
       setMessage(formMessage, `${prefix} and applied, except: ${applied.message || applied.not_in_effect.join(', ')}`, 'error');
       showIssues(applied.issues);
     } else if (applied === true || (applied && typeof applied === 'object' && applied.ok === true)) {
