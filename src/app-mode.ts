@@ -134,6 +134,7 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
     apply: applySaved,
     allowedHosts: server.allowedHosts,
     inEffect: () => (running ? inEffect : undefined),
+    dialedDaemon: () => running?.robot.daemonBaseUrl,
     liveView,
     onAudit: audit,
   });

@@ -2,9 +2,10 @@
 // of the caller's argv and env with the saved file's or a candidate's settings as the settings
 // layer (in memory: no file is written to validate), so the precedence is the product's one (flags >
 // env > settings > defaults, README "Configuration"; the reference inverted it, reference-driver.md
-// §9.3/§12.15). Owns the per-settings-key `{value, source}` view of /api/effective; does not own
-// precedence itself (src/config/config.ts), the settings schema (settings-schema.ts) nor any I/O
-// (the caller reads the saved file and passes the file reader).
+// §9.3/§12.15). Owns the per-settings-key `{value, source}` view of /api/effective, where a --sim
+// driver's `reachy_target` is what it dials (its emulator, source `simulator`) with the configured
+// address as not used; does not own precedence itself (src/config/config.ts), the settings schema
+// (settings-schema.ts) nor any I/O (the caller reads the saved file and passes the file reader).
 import { CONFIG_KEYS, resolveConfig, type ConfigFileReads, type DriverConfig, type SettingsLayer, type Source } from '../config/config.ts';
 import { OPTIONAL_SETTINGS_KEYS, SETTINGS_DEFAULTS, SETTINGS_KEYS, type AppSettings } from './settings-schema.ts';
 import { narrowedAxes } from '../safety/envelope-view.ts';
@@ -22,12 +23,25 @@ export interface ConfigInputs {
 
 export type ConfigAttempt = { readonly ok: true; readonly config: DriverConfig } | { readonly ok: false; readonly error: string };
 
+/** Where an entry's value comes from: a configuration layer, or `simulator` (a --sim driver dials its embedded emulator, whatever the layers say). */
+export type EffectiveSource = Source | typeof SIMULATOR_SOURCE;
+
 export interface EffectiveEntry {
   readonly value: unknown;
-  readonly source: Source;
+  readonly source: EffectiveSource;
   /** nats_credentials_file only: the loaded file's fingerprint (`sha256:…` of its bytes), never its content. */
   readonly fingerprint?: string;
+  /**
+   * A configured value the driver does not use: under --sim, `reachy_target`'s address (the value is
+   * the emulator's); in the in-effect view also a saved value the running driver does not use yet.
+   */
+  readonly pending?: EffectiveEntry;
 }
+
+/** The source of `reachy_target` on a --sim driver: it dials its embedded emulator, the configured address is not used. */
+export const SIMULATOR_SOURCE = 'simulator';
+/** What a --sim driver that is not running yet will dial: the target naming the embedded emulator (config.ts parseTarget), whose port is chosen at start. */
+const SIM_TARGET = 'sim';
 
 /** resolveConfig with this settings layer (the saved file's, or a candidate's) in place of the file the argv/env name. */
 export function resolveEffectiveConfig(inputs: ConfigInputs, settings: SettingsLayer | undefined): ConfigAttempt {
@@ -138,8 +152,25 @@ function resolveByLayer(settingsKey: keyof AppSettings, inputs: ConfigInputs, sa
   return { value: LAYER_DEFAULTS[settingsKey], source: 'default' };
 }
 
-/** Per settings key: the value the driver uses and the layer it came from (`sources` of resolveConfig). */
-export function effectiveView(config: DriverConfig, inputs: ConfigInputs, saved: AppSettings | undefined): Record<string, EffectiveEntry> {
+/**
+ * `reachy_target` of a --sim driver: the address it dials (its emulator's, from `dialed`, the running
+ * driver's daemon URL; the `sim` target before it runs), the configured address as not used.
+ */
+function simulatorEntry(configured: EffectiveEntry, dialed: string | undefined): EffectiveEntry {
+  return { value: dialed === undefined ? SIM_TARGET : new URL(dialed).host, source: SIMULATOR_SOURCE, pending: configured };
+}
+
+/** The layer that sets an entry's configured value (for a --sim `reachy_target`, its address's, not `simulator`). */
+export function layerOf(entry: EffectiveEntry | undefined): Source | undefined {
+  if (entry === undefined) return undefined;
+  return entry.source === SIMULATOR_SOURCE ? layerOf(entry.pending) : entry.source;
+}
+
+/**
+ * Per settings key: the value the driver uses and the layer it came from (`sources` of
+ * resolveConfig). `dialed`: the running driver's daemon URL (under --sim, its emulator's).
+ */
+export function effectiveView(config: DriverConfig, inputs: ConfigInputs, saved: AppSettings | undefined, dialed?: string): Record<string, EffectiveEntry> {
   const view: Record<string, EffectiveEntry> = {};
   for (const settingsKey of VIEW_KEYS) {
     const key = CONFIG_KEYS.find((k) => k.settings === settingsKey);
@@ -154,6 +185,7 @@ export function effectiveView(config: DriverConfig, inputs: ConfigInputs, saved:
   // A file replaced at the same path is another file: the entry names which one by its fingerprint.
   const fingerprint = config.credentials?.fingerprint;
   if (fingerprint !== undefined && view.nats_credentials_file) view.nats_credentials_file = { ...view.nats_credentials_file, fingerprint };
+  if (config.sim && view.reachy_target) view.reachy_target = simulatorEntry(view.reachy_target, dialed);
   return view;
 }
 

@@ -2,15 +2,15 @@
 // started or successfully reconfigured with, never the saved file's. When a save could not be
 // applied (restart required, invalid), each key whose saved value differs carries it as `pending`,
 // so the page says "saved, not in effect yet" and agrees with Live status; a credentials file is
-// compared by its fingerprint too (one replaced at the same path differs). With no driver running
-// (app mode before the settings are valid, or the server alone) the view is the saved settings'
-// configuration and `running` is false. Pure; the per-key view itself is effective-config.ts.
+// compared by its fingerprint too (one replaced at the same path differs). Under --sim the saved
+// daemon address is always `pending`: the driver dials its emulator. With no driver running the
+// view is the saved settings' configuration and `running` is false. Pure; per key: effective-config.ts.
 import type { DriverConfig, SettingsLayer } from '../config/config.ts';
-import { buildEffectiveView, effectiveView, type ConfigInputs, type EffectiveEntry } from './effective-config.ts';
+import { buildEffectiveView, effectiveView, SIMULATOR_SOURCE, type ConfigInputs, type EffectiveEntry } from './effective-config.ts';
 import type { AppSettings } from './settings-schema.ts';
 
 export interface InEffectEntry extends EffectiveEntry {
-  /** The saved settings' value and source where they differ from the running driver's. */
+  /** The saved settings' value and source where they differ from the running driver's (under --sim: the saved daemon address, always). */
   readonly pending?: EffectiveEntry;
 }
 
@@ -26,13 +26,18 @@ function sameEntry(a: EffectiveEntry, b: EffectiveEntry): boolean {
   return JSON.stringify(a.value ?? null) === JSON.stringify(b.value ?? null) && a.fingerprint === b.fingerprint;
 }
 
-export function inEffectView(running: DriverConfig | undefined, inputs: ConfigInputs, savedLayer: SettingsLayer | undefined, saved: AppSettings | undefined): InEffectView {
+/** `dialed`: the daemon URL the running driver dials (under --sim, its emulator's). */
+export function inEffectView(running: DriverConfig | undefined, inputs: ConfigInputs, savedLayer: SettingsLayer | undefined, saved: AppSettings | undefined, dialed?: string): InEffectView {
   const candidate = buildEffectiveView(inputs, savedLayer, saved);
   if (running === undefined) return { running: false, exact: candidate.exact, view: candidate.view };
-  const view: Record<string, InEffectEntry> = effectiveView(running, inputs, saved);
+  const view: Record<string, InEffectEntry> = effectiveView(running, inputs, saved, dialed);
   for (const [key, entry] of Object.entries(view)) {
     const next = candidate.view[key];
-    if (next !== undefined && !sameEntry(next, entry)) view[key] = { ...entry, pending: next };
+    if (next === undefined) continue;
+    // What the saved settings name: a --sim candidate's address is its `pending` (it would not dial it either).
+    const savedEntry = next.source === SIMULATOR_SOURCE && next.pending ? next.pending : next;
+    // A --sim driver never uses a saved daemon address: it is always pending, whatever the address it started with.
+    if (entry.source === SIMULATOR_SOURCE || !sameEntry(savedEntry, entry)) view[key] = { ...entry, pending: savedEntry };
   }
   return { running: true, exact: candidate.exact, view };
 }

@@ -1,6 +1,6 @@
 // Drives the settings page (src/settings/static) in Debian's Chromium against the real settings
 // server: login link, save, validation issues, validate, credentials upload, live status, apply,
-// phone-width layout and the logged-out banner. Owns nothing but temp dirs; never downloads a
+// the --sim daemon address marked not used, phone-width layout and the logged-out banner. Owns nothing but temp dirs; never downloads a
 // browser (playwright-core with executablePath=/usr/bin/chromium).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -115,6 +115,14 @@ describe('settings page in Chromium', () => {
     const onDisk = JSON.parse(readFileSync(settingsFile, 'utf8')) as Record<string, unknown>;
     expect(onDisk.tenant).toBe('lab-tenant');
     await expect.poll(() => messageText('#tenant-source')).toBe('settings');
+  });
+
+  test('with --sim the Reachy daemon field says the emulator is used, not the address shown; the address stays editable', async () => {
+    await expect.poll(() => messageText('#reachy_target-source')).toBe('not in effect');
+    expect(await messageText('#reachy_target-effective')).toMatch(/^not used while simulation is on: the driver will run on its embedded emulator/);
+    // The field holds the configured address (not the emulator's `sim`); a default is no saved value left out.
+    expect(await page.inputValue('#reachy_target')).toBe('reachy-mini.local:8000');
+    expect(await messageText('#effective-message')).not.toMatch(/Some saved values are not in effect/);
   });
 
   test('the camera and microphone policy: chosen in its select, saved as media_policy', async () => {

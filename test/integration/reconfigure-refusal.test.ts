@@ -5,7 +5,8 @@
 // (`driver.reconfigure`) and through the settings app (PUT /api/settings); and applies are
 // serialised: two at once run one after the other, the second seeing the first's result. With
 // --sim, a saved daemon host is answered SimulatorInUse and stays "not in effect" (the emulator
-// stays) while the rest of that save and later ones apply; without --sim a new daemon host is
+// stays, and /api/effective names it as what the driver dials, source `simulator`, the configured
+// address never in effect) while the rest of that save and later ones apply; without --sim a new daemon host is
 // applied, not refused. A saved envelope bound past the supervisor's other bound in force is
 // answered PolicyConflict and changes nothing; one that conflicts only with a range the supervisor
 // set while the apply moved the daemon link is left out of that apply (ok: true, PolicyConflict,
@@ -274,12 +275,14 @@ test('settings app with --sim: a saved daemon host is "not in effect" (Simulator
   const emulatorUrl = app.driver()?.robot.daemonBaseUrl;
   expect(emulatorUrl, 'the --sim driver runs on its own emulator, not the saved target').not.toBe(emulator1.url);
   const running = `127.0.0.1:${emulator1.port}`;
+  /** /api/effective's reachy_target on a --sim driver: the emulator it dials, the saved address `pending` (never used). */
+  const dialing = (saved: string) => ({ value: new URL(emulatorUrl!).host, source: 'simulator', pending: { value: saved, source: 'settings' } });
 
   // A new daemon HOST (its signalling host follows it): not in effect, named by its settings field.
   const saved = await api('PATCH', '/api/settings', { changes: { reachy_target: ELSEWHERE } });
   expect(saved.json?.applied).toMatchObject({ ok: true, error_tag: 'SimulatorInUse', not_in_effect: ['reachy_target'], issues: [{ field: 'reachy_target' }] });
   expect(JSON.stringify(saved.json?.applied), 'no restart asked for, no internal key named').not.toMatch(/RestartRequired|signallingHost|restart_required/);
-  expect((await api('GET', '/api/effective')).json.reachy_target, 'saved, not in effect').toMatchObject({ value: running, pending: { value: ELSEWHERE } });
+  expect((await api('GET', '/api/effective')).json.reachy_target, 'saved, not in effect').toEqual(dialing(ELSEWHERE));
   expect((await api('GET', '/api/status')).json.daemon_link.daemon, 'Live status: still the emulator').toBe(emulatorUrl);
 
   // A later save of the safety policy is applied at once, the daemon address still not in effect.
@@ -289,15 +292,28 @@ test('settings app with --sim: a saved daemon host is "not in effect" (Simulator
   expect(policy.result?.policy?.approval?.timeout_s, 'the live policy has the saved timeout').toBe(9);
   const effective = (await api('GET', '/api/effective')).json;
   expect(effective.approval_timeout_s, 'in effect').toEqual({ value: 9, source: 'settings' });
-  expect(effective.reachy_target, 'still not in effect').toMatchObject({ value: running, pending: { value: ELSEWHERE } });
+  expect(effective.reachy_target, 'still not in effect').toEqual(dialing(ELSEWHERE));
 
   // The target put back, with another transport: applied, and the link to the emulator uses it.
   const transport = await api('PATCH', '/api/settings', { changes: { reachy_target: running, transport_mode: 'http' } });
   expect(transport.json?.applied).toEqual({ ok: true, started: false, restarted: ['daemon_link'] });
   const after = (await api('GET', '/api/effective')).json;
   expect(after.transport_mode).toEqual({ value: 'http', source: 'settings' });
-  expect(after.reachy_target.pending).toBeUndefined();
+  expect(after.reachy_target, 'the address it started with is not used either').toEqual(dialing(running));
   await expect.poll(async () => (await api('GET', '/api/status')).json.daemon_link).toMatchObject({ state: 'connected', transport: 'http', daemon: emulatorUrl });
+});
+
+test('settings app with --sim: /api/effective answers reachy_target with the emulator the driver dials (source simulator), the configured address as not used', async () => {
+  const { app, api } = await startApp(appSettings({ device_id: 'effective-sim' }), ['--sim']);
+  const emulatorUrl = app.driver()?.robot.daemonBaseUrl;
+  expect(emulatorUrl).toBeDefined();
+  const configured = `127.0.0.1:${emulator1.port}`;
+  const answer = await api('GET', '/api/effective');
+  expect(answer.json.reachy_target).toEqual({ value: new URL(emulatorUrl!).host, source: 'simulator', pending: { value: configured, source: 'settings' } });
+  expect(answer.json.reachy_target.value, 'not the configured address').not.toBe(configured);
+  expect(answer.json.simulate).toMatchObject({ value: true, source: 'flag' });
+  // Live status names the same daemon.
+  expect((await api('GET', '/api/status')).json.daemon_link.daemon).toBe(emulatorUrl);
 });
 
 test('settings app: a saved yaw min above the supervisor\'s max is answered PolicyConflict naming the envelope field; the policy in force is unchanged', async () => {

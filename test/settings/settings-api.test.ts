@@ -1,7 +1,8 @@
 // The settings API (reference-driver.md §10 routes plus /api/effective, /api/status, /api/apply):
 // reference defaults, PUT/GET round trip written atomically 0600 in the reference format, Effect
 // Schema refusals (422 naming the field: unknown key, zenoh, wrong types), /api/validate answering
-// {ok:false} (never 500) for a missing credentials path, the per-key precedence view, the
+// {ok:false} (never 500) for a missing credentials path, the per-key precedence view (with --sim,
+// reachy_target is the embedded emulator, source `simulator`, the saved address not used), the
 // status/apply callbacks, and bodies with a prototype-setting key refused (400). Real server on
 // port 0, undici client, one transcript line per call.
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -259,6 +260,20 @@ describe('/api/effective: which layer wins per key', () => {
       const r = await call(h.server.url, 'GET', '/api/effective', { token });
       expect(r.json.tenant).toEqual({ value: 'from-flag', source: 'flag' });
       expect(r.json.device_id.source).toBe('settings');
+    } finally {
+      await h.stop();
+    }
+  });
+
+  test('with --sim and no driver running yet, reachy_target is the embedded emulator (source simulator), the saved address not used', async () => {
+    const h = await startHarness({ argv: ['app', '--sim'] });
+    try {
+      const token = h.token();
+      await call(h.server.url, 'PUT', '/api/settings', { token, json: saved });
+      const r = await call(h.server.url, 'GET', '/api/effective', { token });
+      expect(r.headers['x-driver-running']).toBe('false');
+      expect(r.json.reachy_target).toEqual({ value: 'sim', source: 'simulator', pending: { value: '127.0.0.1:8000', source: 'settings' } });
+      expect(r.json.simulate).toEqual({ value: true, source: 'flag' });
     } finally {
       await h.stop();
     }

@@ -8,7 +8,7 @@ import { ConfigError } from '../../config/config-error.ts';
 import { resolveConfig, type SettingsLayer } from '../../config/config.ts';
 import { createLogger } from '../../logging/logger.ts';
 import { messageOf } from '../../errors.ts';
-import { buildEffectiveView, type ConfigInputs } from '../../settings/effective-config.ts';
+import { buildEffectiveView, layerOf, type ConfigInputs } from '../../settings/effective-config.ts';
 import { HttpFailure } from '../../settings/http-failure.ts';
 import { adviceForConfigError } from '../../settings/settings-advice.ts';
 import { changesOf, mergeChanges } from '../../settings/settings-changes.ts';
@@ -38,7 +38,7 @@ export function registerChangeRoutes(app: FastifyInstance, { guard, store, input
     } catch (error) {
       if (!(error instanceof ConfigError)) return { ok: false, error: messageOf(error), issues: [] };
       const { view } = buildEffectiveView(inputs, layer, candidate);
-      const advice = adviceForConfigError(error, (key) => view[key]?.source);
+      const advice = adviceForConfigError(error, (key) => layerOf(view[key]));
       return { ok: false, error: advice.error, issues: advice.issues };
     }
   };

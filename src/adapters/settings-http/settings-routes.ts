@@ -31,6 +31,8 @@ export interface SettingsRoutesContext {
   readonly status: () => unknown;
   readonly apply: () => Promise<unknown>;
   readonly inEffect?: () => DriverConfig | undefined;
+  /** The daemon URL the running driver dials (under --sim, its emulator's): /api/effective's `reachy_target` then. */
+  readonly dialedDaemon?: () => string | undefined;
   readonly onAudit?: SettingsAuditSink<'settings_changed'>;
 }
 
@@ -70,11 +72,12 @@ export function registerSettingsRoutes(app: FastifyInstance, context: SettingsRo
   // buildEffectiveView) and /api/validate explains why.
   // With a running driver the values are ITS configuration (x-driver-running: true) and a saved
   // value it does not use yet is the entry's `pending`: a failed apply never shows as in effect.
+  // Under --sim `reachy_target` is the emulator it dials (source `simulator`), the address `pending`.
   app.get('/api/effective', { onRequest: guard }, async (_request, reply) => {
     const file = existsSync(store.path) ? savedOrConflict(() => store.readSaved()) : undefined;
     const saved: AppSettings | undefined = file?.settings;
     const layer: SettingsLayer | undefined = file?.layer;
-    const { view, exact, running } = inEffectView(context.inEffect?.(), inputs, layer, saved);
+    const { view, exact, running } = inEffectView(context.inEffect?.(), inputs, layer, saved, context.dialedDaemon?.());
     reply.header('x-config-loaded', exact ? 'true' : 'false');
     reply.header('x-driver-running', running ? 'true' : 'false');
     return view;

@@ -108,6 +108,8 @@ export interface SettingsServerOptions {
   readonly allowedHosts?: ReadonlyArray<string>;
   /** The configuration the running driver uses (last start or successful apply); undefined while none runs. */
   readonly inEffect?: () => DriverConfig | undefined;
+  /** The daemon URL the running driver dials (under --sim, its emulator's); undefined while none runs. */
+  readonly dialedDaemon?: () => string | undefined;
   /** The actor system's live view (/live.html); absent: the view says no driver is attached. */
   readonly liveView?: LiveView;
   /** Told of every saved change (settings keys, credentials stored) for the audit trail: names and fingerprints, never values. */
@@ -152,7 +154,7 @@ export async function startSettingsServer(options: SettingsServerOptions): Promi
   secureAnswers(app);
   const audit = options.onAudit ? { onAudit: options.onAudit } : {};
   const inputs: ConfigInputs = { argv: options.argv, env: options.env, files: CONFIG_FILE_READS };
-  registerSettingsRoutes(app, { guard, store, inputs, status: options.status, apply: options.apply, ...(options.inEffect ? { inEffect: options.inEffect } : {}), ...audit });
+  registerSettingsRoutes(app, { guard, store, inputs, status: options.status, apply: options.apply, ...(options.inEffect ? { inEffect: options.inEffect } : {}), ...(options.dialedDaemon ? { dialedDaemon: options.dialedDaemon } : {}), ...audit });
   let where: { url: string; urls: string[] } = { url: '', urls: [] };
   registerLoginRoutes(app, { auth, challenges: createLinkChallenges(token), where: () => where });
   registerLiveRoutes(app, guard, options.liveView, CONTENT_SECURITY_POLICY);

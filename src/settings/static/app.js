@@ -39,6 +39,7 @@
     credentials: 'from the credentials file',
     default: 'the built-in default',
     derived: 'derived from other settings',
+    simulator: 'the embedded emulator: simulation is on',
   };
 
   const $ = (id) => document.getElementById(id);
@@ -305,7 +306,15 @@
       const source = String(entry.source ?? 'unknown');
       const phrase = SOURCE_TEXT[source] ?? `from ${source}`;
       const pending = entry.pending && typeof entry.pending === 'object' ? entry.pending : null;
-      if (pending) {
+      if (pending && source === 'simulator') {
+        // Under simulation the driver dials its emulator: the address in the field is never used.
+        badge.className = 'badge badge-pending';
+        badge.textContent = 'not in effect';
+        badge.title = 'Simulation is on: the driver uses its embedded emulator, not this address';
+        note.textContent = driverRunning
+          ? `not in effect: the driver runs on its embedded emulator at ${shown(entry.value)}; this address is used when it starts without simulation`
+          : 'not used while simulation is on: the driver will run on its embedded emulator; this address is used when it starts without simulation';
+      } else if (pending) {
         badge.className = 'badge badge-pending';
         badge.textContent = 'not in effect';
         badge.title = 'Saved, but the running driver does not use this value yet';
@@ -374,7 +383,8 @@
       const { data, headers } = await apiWithHeaders('GET', '/api/effective');
       effective = data && typeof data === 'object' ? data : {};
       driverRunning = headers.get('x-driver-running') === 'true';
-      const pending = Object.values(effective).some((e) => e && typeof e === 'object' && e.pending);
+      // A --sim driver's daemon address is always pending: it counts as a saved value only when it was saved.
+      const pending = Object.values(effective).some((e) => e && typeof e === 'object' && e.pending && (e.source !== 'simulator' || e.pending.source === 'settings'));
       if (pending) {
         setMessage(note, 'Some saved values are not in effect: the running driver still uses the values shown under those fields (see the message under Save).', 'error');
       } else if (!driverRunning && headers.get('x-driver-running') !== null) {
