@@ -302,19 +302,20 @@ function createGates(config: DriverConfig, functions: ReturnType<typeof function
   const root = () => rootOf(held);
   const identity = config.trustedCallers.length > 0 ? createCallerIdentity({ trusted: config.trustedCallers, requireSigned: config.requireSignedCallers }) : undefined;
   const identify = identity ? { identify: identity.identify } : {};
+  const onAccepted = (info: Parameters<RobotRuntime['recordAccepted']>[0]) => (auditedWhenAccepted(info.fn, info.caller) ? held.robot?.recordAccepted(info) : undefined);
   const gate = createRpcGate({
     functions,
     target: lateTarget(root),
     explainRefusal,
     ...identify,
     onRefusal: (info) => held.robot?.recordRefusal(info),
-    onAccepted: (info) => (auditedWhenAccepted(info.fn) ? held.robot?.recordAccepted(info) : undefined),
+    onAccepted,
     callerRefusal: ({ fn, labels, event, caller }) => callerRefusal(held.config.rpcAllow, fn, labels, caller, event),
     rateLimiter: new RateLimiter(() => root().getSnapshot().context.policy.rate_limits),
     onCall: (who) => held.robot && callerHeardMatters(held.robot.driver.getSnapshot().context, who) && held.robot.driver.send({ type: 'caller.heard', who }),
     hold: createApprovalStage(root),
   });
-  const supervisorGate = createRpcGate({ functions: SUPERVISOR_FUNCTIONS, target: lateTarget(root), explainRefusal, ...identify, onRefusal: (info) => held.robot?.recordRefusal(info) });
+  const supervisorGate = createRpcGate({ functions: SUPERVISOR_FUNCTIONS, target: lateTarget(root), explainRefusal, ...identify, onRefusal: (info) => held.robot?.recordRefusal(info), onAccepted });
   return { gate, supervisorGate, callersVerified: identity !== undefined };
 }
 

@@ -3,8 +3,10 @@
 // decode (protocol/mesh-wire.ts, caller from `_dc_meta` on every path) → the RPC gate → encode →
 // reply-size check against the broker's negotiated max_payload (too big → a PayloadTooLarge error
 // reply that itself fits) → send, all inside one try/catch: no reply on any path can throw out of a
-// handler; what still fails is logged (rate-limited) and counted. Owns that sequence and its
-// counters; not the wire formats (protocol/), the decisions (gate, machines) nor NATS I/O (adapters/).
+// handler; what still fails is logged (rate-limited) and counted. A JSON-RPC notification goes
+// through the same gate (which runs only stops from one) and is never answered; its outcome is
+// logged instead (rate-limited). Owns that sequence and its counters; not the wire formats
+// (protocol/), the decisions (gate, machines, src/safety/stop-only-calls.ts) nor NATS I/O (adapters/).
 import { HandlerFailed, messageOf, type RpcFailure } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';
 import { rateLimited } from '../logging/rate-limited.ts';
@@ -41,6 +43,24 @@ async function callGate(gate: RpcGate, call: MeshCall): Promise<GateResult> {
   } catch (error) {
     gateThrew('gate threw', { method: call.method, error: error as Error });
     return { ok: false, error: new HandlerFailed({ message: messageOf(error) }) };
+  }
+}
+
+/**
+ * Notification outcomes are logged at most this often per kind (run, not run): a sender that
+ * publishes one per frame must not flood the log, and the first line already names cause and fix.
+ */
+export const NOTIFICATION_LOG_INTERVAL_MS = 10_000;
+const notificationRun = rateLimited(log, 'warn', NOTIFICATION_LOG_INTERVAL_MS);
+const notificationNotRun = rateLimited(log, 'warn', NOTIFICATION_LOG_INTERVAL_MS);
+
+/** Runs a notification through the gate; nobody hears the outcome, so the log does (the audit has the gate's record). */
+async function runUnanswered(gate: RpcGate, call: MeshCall): Promise<void> {
+  const outcome = await callGate(gate, call);
+  if (outcome.ok) {
+    notificationRun(`${call.method} came as a JSON-RPC notification: run, not answered; send it with an "id" to hear its outcome`, { method: call.method });
+  } else {
+    notificationNotRun(`a JSON-RPC notification was not run: ${outcome.error.message}`, { method: call.method, error_tag: outcome.error._tag });
   }
 }
 
@@ -92,6 +112,7 @@ export function createMeshEntry(): MeshEntry {
       try {
         const decoded = wire.decode(data);
         if (decoded.kind === 'ignore') return;
+        if (decoded.kind === 'unanswered') return await runUnanswered(gate, withSubject(decoded.call, subject));
         let outcome: GateResult;
         if (decoded.kind === 'reject') {
           method = decoded.method;
@@ -111,7 +132,10 @@ export function createMeshEntry(): MeshEntry {
   };
 }
 
-/** The gate with `builtins` answered in front of it (`requestRegistration` on `.cmd`, §2.7); the rest passes on. */
+/**
+ * The gate with `builtins` answered in front of it (`requestRegistration` on `.cmd`, §2.7); the rest
+ * passes on, and so does a builtin sent as a notification (no answer to give: the gate refuses it).
+ */
 export function withBuiltins(gate: RpcGate, builtins: Readonly<Record<string, () => unknown>>): RpcGate {
   // A Map, not a property check on `builtins`: the method name a request parsed is a fresh string,
   // and looking it up as a property key interns it first (a string-table lookup on every call).
@@ -121,7 +145,7 @@ export function withBuiltins(gate: RpcGate, builtins: Readonly<Record<string, ()
     has: (method) => byName.has(method) || gate.has(method),
     // The gate's own promise is passed on as it is (no extra async frame per call).
     call: (method, params, caller) => {
-      const builtin = byName.get(method);
+      const builtin = caller.delivery ? undefined : byName.get(method);
       return builtin ? Promise.resolve({ ok: true, result: builtin() }) : gate.call(method, params, caller);
     },
   };

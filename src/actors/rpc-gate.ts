@@ -1,5 +1,6 @@
-// The one path every RPC takes (design card): who the caller is (a signature verified, or the
-// unsigned call checked: src/safety/caller-identity.ts) → decode params with the function's Effect Schema →
+// The one path every RPC takes (design card): a call nobody asked to hear answered (a JSON-RPC
+// notification) goes on only when it is a stop (src/safety/stop-only-calls.ts) → who the
+// caller is (a signature verified, or the unsigned call checked: src/safety/caller-identity.ts) → decode params with the function's Effect Schema →
 // the caller allowlist (identity, not state) → the caller's rate limit for the function's class → `snapshot.can(event)` → (a function held for
 // approval: wait for the decision, then `can()` again) → `send` (a shared read joins the one event
 // of its turn: src/actors/shared-reads.ts) → await the machine's `rpc.outcome` for that request id
@@ -13,6 +14,7 @@ import { HandlerFailed, InvalidParams, NotAllowedInState, OutcomeTimeout, RateLi
 import { rateClassOf, type RateLimiter } from '../rpc/rate-limits.ts';
 import type { CallerMeta } from '../protocol/json-rpc.ts';
 import { isPlausibleOwner, type AnyRpcFunction, type RpcFunction } from '../rpc/function-def.ts';
+import { stopsOnlyRefusal } from '../safety/stop-only-calls.ts';
 import { sharedReads } from './shared-reads.ts';
 
 /** Default wait for an outcome: below the 30 s timeout of agent-tools and the MCP bridge (§2.13). */
@@ -131,6 +133,14 @@ interface Admitted {
   readonly caller: CallerMeta;
 }
 
+/** The StopsOnly refusal (reported, with the owner when it could be one) of a call that came unanswered and is not a stop; null otherwise. */
+function notAStop(options: RpcGateOptions, method: string, params: Record<string, unknown>, caller: CallerMeta): GateResult | null {
+  const error = stopsOnlyRefusal(method, caller);
+  if (!error) return null;
+  options.onRefusal?.({ fn: method, error, caller, event: { type: 'stops_only.refused', ...(isPlausibleOwner(params.owner) ? { owner: params.owner } : {}) } });
+  return { ok: false, error };
+}
+
 /** The state gate now: null when `can()` accepts the call, else its typed refusal (reported). */
 function refusedNow(options: RpcGateOptions, target: GateTarget, { fn, event, caller }: Admitted): GateResult | null {
   const snapshot = target.getSnapshot();
@@ -241,6 +251,8 @@ export function createRpcGate(options: RpcGateOptions): CreatedRpcGate {
     call(method, params, asserted) {
       const fn = byName.get(method) as RpcFunction<unknown, { type: string }> | undefined;
       if (!fn) return Promise.resolve({ ok: false, error: new UnknownMethod({ message: `Unknown method: ${method}`, method }) });
+      const unanswered = notAStop(options, method, params, asserted);
+      if (unanswered) return Promise.resolve(unanswered);
       const admitted = admit(options, fn, params, asserted, () => `${idPrefix}${++issued}`);
       if ('ok' in admitted) return Promise.resolve(admitted);
       const refused = refusedNow(options, target, admitted);

@@ -1,6 +1,7 @@
 // The robot side's safety trail: each refusal (the gate's, the speed limits' TooFast), stretched
 // goto, interlock, lease and policy change, dead-man stop, approval, late move stopped, unconfirmed
-// stop, media switch, accepted capture or motion command and reported configuration change becomes
+// stop, media switch, accepted capture or motion command (or any call that came as a notification,
+// saying so) and reported configuration change becomes
 // one record with its caller (verified or asserted) and the state AFTER it, read from the children's
 // snapshots (a lease change carries its own after-holder: a lapsed lease expires and is re-acquired
 // in one step) — chained into the audit log and published, as chained, as a `safety_event`. Owns the
@@ -41,9 +42,18 @@ export interface AuditedChange {
 /** Accepted calls of these rate classes get an `accepted` record (issue 13: motion commands; captures have their own `media_capture`); reads, stops, leases and sound do not. */
 const AUDITED_ACCEPTED_CLASSES: ReadonlySet<string> = new Set(['motion']);
 
-/** Whether an accepted call of this function gets its own `accepted` record. */
-export function auditedWhenAccepted(fn: string): boolean {
-  return AUDITED_ACCEPTED_CLASSES.has(rateClassOf(fn) ?? '');
+/**
+ * Whether an accepted call gets its own `accepted` record: motion commands, and every call that came
+ * with nobody to answer it the usual way (a stop from a notification: the record is what is left of
+ * it when no reply is heard).
+ */
+export function auditedWhenAccepted(fn: string, caller?: CallerMeta): boolean {
+  return caller?.delivery !== undefined || AUDITED_ACCEPTED_CLASSES.has(rateClassOf(fn) ?? '');
+}
+
+/** How the call came, for its record: `delivery`; nothing for a plain call. */
+function deliveryOf(caller: CallerMeta): Record<string, unknown> {
+  return caller.delivery ? { delivery: caller.delivery.kind } : {};
 }
 
 /** The owner a call is recorded under: the asserted source device, else the call's `owner` parameter. */
@@ -97,12 +107,12 @@ export function startSafetyTrail(root: Actor<DriverMachine>, audit: AuditLog, em
       const owner = caller.sourceDevice ?? ('owner' in event ? String((event as { owner: unknown }).owner) : null);
       // A refused call is verified only when its signature checked out: an unsigned one naming a key is not.
       const who = { caller: caller.verified ? callerRecord(caller.verified.key, callersVerified, caller.verified.key) : { id: owner, verified: false } };
-      record('refused', error.message, fn, owner, { error_tag: error._tag, ...who, ...(caller.reasoning ? { llm_reasoning: caller.reasoning } : {}) });
+      record('refused', error.message, fn, owner, { error_tag: error._tag, ...who, ...deliveryOf(caller), ...(caller.reasoning ? { llm_reasoning: caller.reasoning } : {}) });
     },
     accepted({ fn, caller, event, params }) {
       const owner = ownerOf(caller, event);
       const who = { caller: caller.verified ? callerRecord(caller.verified.key, callersVerified, caller.verified.key) : { id: owner, verified: false } };
-      record('accepted', 'passed the gate', fn, owner, { params, ...who, ...(caller.reasoning ? { llm_reasoning: caller.reasoning } : {}) });
+      record('accepted', 'passed the gate', fn, owner, { params, ...who, ...deliveryOf(caller), ...(caller.reasoning ? { llm_reasoning: caller.reasoning } : {}) });
     },
     change({ kind, reason, owner, fields }) {
       record(kind, reason, null, owner, fields ?? {});

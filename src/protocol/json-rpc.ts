@@ -34,6 +34,13 @@ export interface CallerClaim {
   readonly subject: string | null;
 }
 
+/**
+ * How a call came when nobody asked for its answer the usual way: a JSON-RPC notification (no `id`,
+ * or `"id": null`; never answered). Such a call runs only when it is a stop
+ * (src/safety/stop-only-calls.ts), and the audit records how it came.
+ */
+export type Delivery = { readonly kind: 'notification' };
+
 /** Caller metadata a device-to-device `invoke_remote` adds (§2.1, §3.7); caller-asserted unless `verified`. */
 export interface CallerMeta {
   /** The asserted source device; once verified (src/safety/caller-identity.ts), the verified public key. */
@@ -45,6 +52,8 @@ export interface CallerMeta {
   readonly claim?: CallerClaim;
   /** Set by the gate once the signature checked out: the key, and what `source_device` asserted. */
   readonly verified?: { readonly key: string; readonly assertedAs: string | null; readonly issuer: string | null };
+  /** Set by the wire for a call nobody asked to hear answered the usual way. */
+  readonly delivery?: Delivery;
 }
 
 /** An agent's reason is kept for the audit up to this many characters (one audit line stays small). */
@@ -52,7 +61,10 @@ export const MAX_REASONING_CHARS = 2_000;
 
 export type DecodedRequest =
   | { readonly kind: 'request'; readonly id: RequestId; readonly method: string; readonly params: Record<string, unknown>; readonly caller: CallerMeta }
-  | { readonly kind: 'notification'; readonly method: string }
+  /** No id (or `"id": null`): run as the gate decides (stops only), never answered (§2.1). Params that are not an object read as none. */
+  | { readonly kind: 'notification'; readonly method: string; readonly params: Record<string, unknown>; readonly caller: CallerMeta }
+  /** No id and no usable method: nothing to run and nobody to tell. */
+  | { readonly kind: 'unusable' }
   /** Undecodable: reply with `error` when there is an id to echo (or `null` per JSON-RPC for parse errors). */
   | { readonly kind: 'invalid'; readonly id: RequestId | null; readonly error: ParseError | InvalidRequest };
 
@@ -186,11 +198,11 @@ export function decodeRequest(bytes: Uint8Array): DecodedRequest {
   }
   const method = doc.method;
   if (typeof method !== 'string' || method.length === 0 || method.length > MAX_METHOD_LENGTH) {
-    if (id === null) return { kind: 'notification', method: '' };
+    if (id === null) return { kind: 'unusable' };
     return { kind: 'invalid', id, error: new InvalidRequest({ message: `Invalid request: "method" must be a non-empty string of at most ${MAX_METHOD_LENGTH} characters` }) };
   }
-  if (id === null) return { kind: 'notification', method };
   const rawParams = doc.params;
+  if (id === null) return notification(method, isRecord(rawParams) ? rawParams : {});
   if (rawParams !== undefined && rawParams !== null && !isRecord(rawParams)) {
     return { kind: 'invalid', id, error: new InvalidRequest({ message: 'Invalid request: "params" must be an object of named parameters (positional arrays are not supported)' }) };
   }
@@ -199,6 +211,15 @@ export function decodeRequest(bytes: Uint8Array): DecodedRequest {
   if (!Object.hasOwn(named, '_dc_meta')) return { kind: 'request', id, method, params: named, caller: callerMeta(undefined) };
   const { _dc_meta: meta, ...params } = named;
   return { kind: 'request', id, method, params, caller: callerMeta(meta, String(id)) };
+}
+
+/**
+ * A notification as a call: there is no reply to refuse bad params in, so params that are not an
+ * object read as none (a stop still stops; anything else is refused by the gate anyway).
+ */
+function notification(method: string, named: Record<string, unknown>): DecodedRequest {
+  const { _dc_meta: meta, ...params } = named;
+  return { kind: 'notification', method, params, caller: { ...callerMeta(meta), delivery: { kind: 'notification' } } };
 }
 
 export function encodeResult(id: RequestId | null, result: unknown): string {

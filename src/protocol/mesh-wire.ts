@@ -3,7 +3,8 @@
 // params object in; the result JSON, or a service error with the JSON-RPC error object, out) and
 // `.broadcast` envelopes answered on `.event.async_reply.<correlation_id>` (§2.11: `where` fails
 // closed, `fire_at` ahead is refused, late with `on_late: skip` skipped). Owns decoding each into
-// one MeshCall (method, named params, caller from `params._dc_meta`) and encoding each reply.
+// one MeshCall (method, named params, caller from `params._dc_meta`; a JSON-RPC notification is a
+// call that is never answered) and encoding each reply.
 // Pure: no NATS, no dispatch, no size policy (that is actors/mesh-entry.ts).
 import { InvalidRequest, toJsonRpcError, Unsupported, type RpcFailure } from '../errors.ts';
 import { callerMeta, decodeRequest, encodeError, encodeResult, MAX_REQUEST_BYTES, parseJsonBody, type CallerMeta, type RequestId } from './json-rpc.ts';
@@ -27,9 +28,11 @@ export interface MeshCall {
 /** `ref` is what the reply needs to echo (a JSON-RPC id, an endpoint name, a correlation id). */
 export type MeshDecoded<R> =
   | { readonly kind: 'call'; readonly ref: R; readonly call: MeshCall }
+  /** Run through the gate and never answered (a JSON-RPC notification: §2.1). */
+  | { readonly kind: 'unanswered'; readonly call: MeshCall }
   /** Answered with `error` without reaching the gate. */
   | { readonly kind: 'reject'; readonly ref: R; readonly error: RpcFailure; readonly method?: string }
-  /** Not answered at all (a notification, a broadcast for someone else, an unusable envelope). */
+  /** Neither run nor answered (a broadcast for someone else, an unusable envelope or notification). */
   | { readonly kind: 'ignore' };
 
 export interface WireReply {
@@ -65,12 +68,13 @@ function splitMeta(params: Record<string, unknown>, wireRequestId: string | null
   return { params: named, caller: callerMeta(meta, wireRequestId) };
 }
 
-/** `.cmd` (and `.supervisor`): JSON-RPC 2.0 requests; notifications get no reply. */
+/** `.cmd` (and `.supervisor`): JSON-RPC 2.0 requests; notifications are run as the gate decides (stops only), never answered. */
 export const cmdWire: MeshWire<RequestId | null> = {
   path: 'cmd',
   decode(bytes) {
     const decoded = decodeRequest(bytes);
-    if (decoded.kind === 'notification') return { kind: 'ignore' };
+    if (decoded.kind === 'unusable') return { kind: 'ignore' };
+    if (decoded.kind === 'notification') return { kind: 'unanswered', call: { method: decoded.method, params: decoded.params, caller: decoded.caller } };
     if (decoded.kind === 'invalid') return { kind: 'reject', ref: decoded.id, error: decoded.error };
     return { kind: 'call', ref: decoded.id, call: { method: decoded.method, params: decoded.params, caller: decoded.caller } };
   },

@@ -1,0 +1,31 @@
+// Calls that come with nobody to answer them the usual way run only when they stop the robot: a
+// JSON-RPC notification on `.cmd` or `.supervisor` (no `id`: a motion command's outcome would reach
+// nobody, so it is not run — a stop is, since missing a stop is never the safe side). Owns the set
+// of such stops and the one decision with the StopsOnly refusal explaining it; pure. The wire marks
+// the calls (src/protocol/json-rpc.ts), the gate applies the decision (src/actors/rpc-gate.ts).
+import { StopsOnly } from '../errors.ts';
+import type { CallerMeta } from '../protocol/json-rpc.ts';
+
+/** The stops: `stop_motion` and `emergency_stop` on `.cmd`, `trip` on `.supervisor`. */
+export const STOP_FUNCTIONS: ReadonlySet<string> = new Set(['stop_motion', 'emergency_stop', 'trip']);
+
+/** Whether `fn` stops the robot (and so runs from a notification). */
+export function isStop(fn: string): boolean {
+  return STOP_FUNCTIONS.has(fn);
+}
+
+const STOP_LIST = [...STOP_FUNCTIONS].join(', ');
+
+/**
+ * THE decision: null when the call may go on through the gate (a plain call, or a stop however it
+ * came), else the StopsOnly refusal saying why and what to send instead.
+ */
+export function stopsOnlyRefusal(fn: string, caller: CallerMeta): StopsOnly | null {
+  const delivery = caller.delivery;
+  if (!delivery || isStop(fn)) return null;
+  return new StopsOnly({
+    message: `${fn} came as a JSON-RPC notification (no "id", or "id": null), so nobody would hear its outcome; only the stops (${STOP_LIST}) run from a notification. Send it as a request with an "id" to run it`,
+    function: fn,
+    delivery: delivery.kind,
+  });
+}

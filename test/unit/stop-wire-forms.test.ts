@@ -1,0 +1,82 @@
+// Stops in the wire forms that are not plain requests (README "Stops in every wire form"): a
+// JSON-RPC notification (no id, or `"id": null`) decodes to a call that is run and never answered.
+// The one decision (src/safety/stop-only-calls.ts) lets stops on and refuses everything else that
+// came that way with StopsOnly.
+import { describe, expect, test } from 'vitest';
+import { createMeshEntry, withBuiltins } from '../../src/actors/mesh-entry.ts';
+import type { GateResult, RpcGate } from '../../src/actors/rpc-gate.ts';
+import { decodeRequest, type CallerMeta } from '../../src/protocol/json-rpc.ts';
+import { cmdWire, type ReplySink, type WireReply } from '../../src/protocol/mesh-wire.ts';
+import { stopsOnlyRefusal } from '../../src/safety/stop-only-calls.ts';
+
+const bytes = (value: unknown) => new TextEncoder().encode(typeof value === 'string' ? value : JSON.stringify(value));
+const NOTIFIED = { kind: 'notification' } as const;
+
+describe('a JSON-RPC notification on .cmd', () => {
+  test('without an id, or with "id": null, decodes to a call (params, _dc_meta caller) marked as a notification', () => {
+    const noId = decodeRequest(bytes({ jsonrpc: '2.0', method: 'emergency_stop', params: { reason: 'panic' } }));
+    expect(noId).toEqual({ kind: 'notification', method: 'emergency_stop', params: { reason: 'panic' }, caller: { sourceDevice: null, traceId: null, delivery: NOTIFIED } });
+    const nullId = decodeRequest(bytes({ jsonrpc: '2.0', id: null, method: 'stop_motion', params: { owner: 'ops', _dc_meta: { source_device: 'panel-7' } } }));
+    expect(nullId).toEqual({ kind: 'notification', method: 'stop_motion', params: { owner: 'ops' }, caller: { sourceDevice: 'panel-7', traceId: null, delivery: NOTIFIED } });
+  });
+
+  test('params that are not an object read as none (there is no reply to refuse them in); no usable method is nothing to run', () => {
+    expect(decodeRequest(bytes({ method: 'emergency_stop', params: ['panic'] }))).toMatchObject({ kind: 'notification', method: 'emergency_stop', params: {} });
+    expect(decodeRequest(bytes({ method: 'stop_motion' }))).toMatchObject({ kind: 'notification', method: 'stop_motion', params: {} });
+    expect(decodeRequest(bytes({ jsonrpc: '2.0', params: {} }))).toEqual({ kind: 'unusable' });
+    expect(decodeRequest(bytes({ jsonrpc: '2.0', method: '' }))).toEqual({ kind: 'unusable' });
+  });
+
+  test('the .cmd wire hands every notification to the gate unanswered (the gate decides what runs)', () => {
+    for (const method of ['emergency_stop', 'stop_motion', 'goto_pose']) {
+      expect(cmdWire.decode(bytes({ jsonrpc: '2.0', method, params: {} }))).toEqual({ kind: 'unanswered', call: { method, params: {}, caller: { sourceDevice: null, traceId: null, delivery: NOTIFIED } } });
+    }
+    expect(cmdWire.decode(bytes({ jsonrpc: '2.0', params: {} }))).toEqual({ kind: 'ignore' });
+    // A request is unchanged: no delivery mark.
+    expect(cmdWire.decode(bytes({ jsonrpc: '2.0', id: 1, method: 'stop_motion' }))).toEqual({ kind: 'call', ref: 1, call: { method: 'stop_motion', params: {}, caller: { sourceDevice: null, traceId: null } } });
+  });
+});
+
+describe('the stops-only decision', () => {
+  const plain: CallerMeta = { sourceDevice: null, traceId: null };
+  const notified: CallerMeta = { ...plain, delivery: { kind: 'notification' } };
+
+  test('stops go on however they came; plain calls are not its business', () => {
+    for (const fn of ['stop_motion', 'emergency_stop', 'trip']) {
+      expect(stopsOnlyRefusal(fn, notified)).toBeNull();
+    }
+    expect(stopsOnlyRefusal('goto_pose', plain)).toBeNull();
+  });
+
+  test('anything else that came as a notification is refused StopsOnly, saying why and what to send', () => {
+    const refused = stopsOnlyRefusal('goto_pose', notified);
+    expect(refused).toMatchObject({ _tag: 'StopsOnly', function: 'goto_pose', delivery: 'notification' });
+    expect(refused?.message).toContain('Send it as a request with an "id"');
+  });
+});
+
+test('the mesh entry runs a notification through the gate and sends nothing', async () => {
+  const calls: Array<{ method: string; caller: CallerMeta }> = [];
+  const gate: RpcGate = {
+    functionNames: ['emergency_stop'],
+    has: () => true,
+    call: async (method, _params, caller): Promise<GateResult> => {
+      calls.push({ method, caller });
+      return { ok: true, result: { status: 'tripped' } };
+    },
+  };
+  const sent: WireReply[] = [];
+  const sink: ReplySink = { maxPayload: () => undefined, bytesOver: () => null, send: (reply) => void sent.push(reply) };
+  await createMeshEntry().handle(gate, cmdWire, bytes({ jsonrpc: '2.0', method: 'emergency_stop', params: { reason: 'panic' } }), sink, 'device-connect.default.r.cmd');
+  expect(calls).toEqual([{ method: 'emergency_stop', caller: { sourceDevice: null, traceId: null, delivery: NOTIFIED } }]);
+  expect(sent).toEqual([]);
+});
+
+test('a builtin sent as a notification is not answered in front of the gate: it goes to the gate like any other', async () => {
+  const methods: string[] = [];
+  const gate: RpcGate = { functionNames: [], has: () => false, call: async (method) => (methods.push(method), { ok: true, result: null }) };
+  let pulled = 0;
+  const withPull = withBuiltins(gate, { requestRegistration: () => ++pulled });
+  await withPull.call('requestRegistration', {}, { sourceDevice: null, traceId: null, delivery: NOTIFIED });
+  expect([pulled, methods]).toEqual([0, ['requestRegistration']]);
+});
