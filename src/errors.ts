@@ -116,7 +116,10 @@ export class SignatureRequired extends Data.TaggedError('SignatureRequired')<{ r
 export class MediaDenied extends Data.TaggedError('MediaDenied')<{ readonly message: string; readonly function: string; readonly media_policy: string }> {}
 /** A camera/microphone function under --media-policy supervisor while the supervisor has not enabled media (or disabled it). */
 export class MediaNotEnabled extends Data.TaggedError('MediaNotEnabled')<{ readonly message: string; readonly function: string; readonly media_policy: string }> {}
-/** A call that came with nobody to answer it the usual way (a JSON-RPC notification) runs only when it is a stop: src/safety/stop-only-calls.ts. */
+/**
+ * A call that came with nobody to answer it the usual way (a JSON-RPC notification; a broadcast whose
+ * addressing this driver cannot evaluate) runs only when it is a stop: src/safety/stop-only-calls.ts.
+ */
 export class StopsOnly extends Data.TaggedError('StopsOnly')<{ readonly message: string; readonly function: string; readonly delivery: string }> {}
 export class HandlerFailed extends Data.TaggedError('HandlerFailed')<{ readonly message: string }> {}
 

@@ -1,5 +1,5 @@
-// The one path every RPC takes (design card): a call nobody asked to hear answered (a JSON-RPC
-// notification) goes on only when it is a stop (src/safety/stop-only-calls.ts) → who the
+// The one path every RPC takes (design card): a call nobody asked to hear answered (a notification,
+// an unevaluable broadcast) goes on only when it is a stop (src/safety/stop-only-calls.ts) → who the
 // caller is (a signature verified, or the unsigned call checked: src/safety/caller-identity.ts) → decode params with the function's Effect Schema →
 // the caller allowlist (identity, not state) → the caller's rate limit for the function's class → `snapshot.can(event)` → (a function held for
 // approval: wait for the decision, then `can()` again) → `send` (a shared read joins the one event

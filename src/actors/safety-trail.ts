@@ -1,7 +1,7 @@
 // The robot side's safety trail: each refusal (the gate's, the speed limits' TooFast), stretched
 // goto, interlock, lease and policy change, dead-man stop, approval, late move stopped, unconfirmed
-// stop, media switch, accepted capture or motion command (or any call that came as a notification,
-// saying so) and reported configuration change becomes
+// stop, media switch, accepted capture or motion command (or any call that came as a notification or
+// an unevaluable broadcast, with how it came) and reported configuration change becomes
 // one record with its caller (verified or asserted) and the state AFTER it, read from the children's
 // snapshots (a lease change carries its own after-holder: a lapsed lease expires and is re-acquired
 // in one step) — chained into the audit log and published, as chained, as a `safety_event`. Owns the
@@ -44,16 +44,18 @@ const AUDITED_ACCEPTED_CLASSES: ReadonlySet<string> = new Set(['motion']);
 
 /**
  * Whether an accepted call gets its own `accepted` record: motion commands, and every call that came
- * with nobody to answer it the usual way (a stop from a notification: the record is what is left of
- * it when no reply is heard).
+ * with nobody to answer it the usual way (a stop from a notification or an unevaluable broadcast:
+ * the record is what is left of it when no reply is heard).
  */
 export function auditedWhenAccepted(fn: string, caller?: CallerMeta): boolean {
   return caller?.delivery !== undefined || AUDITED_ACCEPTED_CLASSES.has(rateClassOf(fn) ?? '');
 }
 
-/** How the call came, for its record: `delivery`; nothing for a plain call. */
+/** How the call came, for its record: `delivery` (and the `addressing` a broadcast could not be evaluated by); nothing for a plain call. */
 function deliveryOf(caller: CallerMeta): Record<string, unknown> {
-  return caller.delivery ? { delivery: caller.delivery.kind } : {};
+  const delivery = caller.delivery;
+  if (!delivery) return {};
+  return delivery.kind === 'notification' ? { delivery: 'notification' } : { delivery: 'broadcast', addressing: delivery.addressing };
 }
 
 /** The owner a call is recorded under: the asserted source device, else the call's `owner` parameter. */

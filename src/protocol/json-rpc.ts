@@ -36,10 +36,11 @@ export interface CallerClaim {
 
 /**
  * How a call came when nobody asked for its answer the usual way: a JSON-RPC notification (no `id`,
- * or `"id": null`; never answered). Such a call runs only when it is a stop
- * (src/safety/stop-only-calls.ts), and the audit records how it came.
+ * or `"id": null`; never answered), or a broadcast whose addressing (`where`, `targets` that are not
+ * a list) this driver cannot evaluate, `addressing` saying so. Such a call runs only when it is a
+ * stop (src/safety/stop-only-calls.ts), and the audit records how it came.
  */
-export type Delivery = { readonly kind: 'notification' };
+export type Delivery = { readonly kind: 'notification' } | { readonly kind: 'unevaluated_broadcast'; readonly addressing: string };
 
 /** Caller metadata a device-to-device `invoke_remote` adds (§2.1, §3.7); caller-asserted unless `verified`. */
 export interface CallerMeta {

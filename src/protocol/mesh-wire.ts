@@ -1,12 +1,14 @@
 // The three ways a call reaches the device over the mesh, as wire formats: `.cmd` JSON-RPC
 // (device-connect-protocol.md §2.1–2.3), `.svc.<fn>` micro-service bodies (ecosystem.md §3.3: the
 // params object in; the result JSON, or a service error with the JSON-RPC error object, out) and
-// `.broadcast` envelopes answered on `.event.async_reply.<correlation_id>` (§2.11: `where` fails
-// closed, `fire_at` ahead is refused, late with `on_late: skip` skipped). Owns decoding each into
-// one MeshCall (method, named params, caller from `params._dc_meta`; a JSON-RPC notification is a
-// call that is never answered) and encoding each reply.
+// `.broadcast` envelopes answered on `.event.async_reply.<correlation_id>` (§2.11: `where` and
+// `targets` that are not a list fail closed — but a stop runs, marked with why:
+// src/safety/stop-only-calls.ts —, `fire_at` ahead is refused, late with `on_late: skip` skipped).
+// Owns decoding each into one MeshCall (method, named params, caller from `params._dc_meta`; a
+// JSON-RPC notification is a call that is never answered) and encoding each reply.
 // Pure: no NATS, no dispatch, no size policy (that is actors/mesh-entry.ts).
 import { InvalidRequest, toJsonRpcError, Unsupported, type RpcFailure } from '../errors.ts';
+import { isStop } from '../safety/stop-only-calls.ts';
 import { callerMeta, decodeRequest, encodeError, encodeResult, MAX_REQUEST_BYTES, parseJsonBody, type CallerMeta, type RequestId } from './json-rpc.ts';
 import { resultJson } from './result-json.ts';
 import { subjects } from './subjects.ts';
@@ -116,17 +118,48 @@ export interface BroadcastRef {
  */
 const FIRE_AT_TOLERANCE_S = 1;
 
-/** The envelope's routing fields when it is addressed to `deviceId` and answerable, else undefined. */
-function addressedEnvelope(doc: unknown, deviceId: string): { correlationId: string; fn: string; params: unknown; fireAt: unknown; onLate: unknown } | undefined {
+/** A `where` condition is echoed in the audit of the stop it did not hold back up to this many characters (one audit line stays small). */
+export const MAX_WHERE_ECHO_CHARS = 200;
+
+/**
+ * Whether the addressing names `deviceId`: yes, no, or "cannot tell here" with why. A list of
+ * targets without this device is a no whatever else the envelope says; a `where` condition (CEL)
+ * is not evaluated here, and targets that are not a list name nobody for certain.
+ */
+function addressing(targets: unknown, where: unknown, deviceId: string): 'ours' | 'not_ours' | { readonly unevaluated: string } {
+  if (Array.isArray(targets) && targets.length > 0 && !targets.includes(deviceId)) return 'not_ours';
+  const why: string[] = [];
+  if (targets !== undefined && targets !== null && !Array.isArray(targets)) why.push('targets that are not a list');
+  if (where !== undefined && where !== null && where !== '') {
+    const text = typeof where === 'string' ? where : JSON.stringify(where);
+    why.push(`unevaluated where ${text.length > MAX_WHERE_ECHO_CHARS ? `${text.slice(0, MAX_WHERE_ECHO_CHARS)}…` : text}`);
+  }
+  return why.length === 0 ? 'ours' : { unevaluated: why.join(' and ') };
+}
+
+/** What `addressedEnvelope` reads: the routing fields, and why the addressing could not be evaluated (a stop that runs anyway). */
+interface Envelope {
+  readonly correlationId: string;
+  readonly fn: string;
+  readonly params: unknown;
+  readonly fireAt: unknown;
+  readonly onLate: unknown;
+  readonly unevaluated?: string;
+}
+
+/**
+ * The envelope's routing fields when it is for `deviceId` and answerable, else undefined. Addressing
+ * this driver cannot evaluate fails closed (as the Python runtime without cel-python), except for a
+ * stop, which fails open.
+ */
+function addressedEnvelope(doc: unknown, deviceId: string): Envelope | undefined {
   if (!isRecord(doc)) return undefined;
   const { correlation_id: correlationId, function: fn, params, targets, where, fire_at: fireAt, on_late: onLate } = doc;
   if (typeof correlationId !== 'string' || !CORRELATION_ID.test(correlationId) || typeof fn !== 'string') return undefined;
-  // Targets that are not a list name nobody for certain: not for this device.
-  if (targets !== undefined && targets !== null && !Array.isArray(targets)) return undefined;
-  if (Array.isArray(targets) && targets.length > 0 && !targets.includes(deviceId)) return undefined;
-  // A `where` condition (CEL) is not evaluated here: it fails closed, as the Python runtime without cel-python does.
-  if (where !== undefined && where !== null && where !== '') return undefined;
-  return { correlationId, fn, params, fireAt, onLate };
+  const to = addressing(targets, where, deviceId);
+  if (to === 'not_ours') return undefined;
+  if (to === 'ours') return { correlationId, fn, params, fireAt, onLate };
+  return isStop(fn) ? { correlationId, fn, params, fireAt, onLate, unevaluated: `${to.unevaluated} — stopped anyway` } : undefined;
 }
 
 /** When the broadcast may run: now, never (late and `on_late: skip`), or refused (malformed, or scheduled ahead). */
@@ -162,7 +195,9 @@ export function broadcastWire(tenant: string, deviceId: string, now: () => numbe
       if (envelope.params !== undefined && !isRecord(envelope.params)) {
         return { kind: 'reject', ref, method: envelope.fn, error: new InvalidRequest({ message: 'broadcast params must be an object' }) };
       }
-      return { kind: 'call', ref, call: { method: envelope.fn, ...splitMeta((envelope.params ?? {}) as Record<string, unknown>, envelope.correlationId) } };
+      const { params, caller } = splitMeta((envelope.params ?? {}) as Record<string, unknown>, envelope.correlationId);
+      const delivery = envelope.unevaluated === undefined ? {} : { delivery: { kind: 'unevaluated_broadcast' as const, addressing: envelope.unevaluated } };
+      return { kind: 'call', ref, call: { method: envelope.fn, params, caller: { ...caller, ...delivery } } };
     },
     result: (ref, _method, result) => reply(ref, { success: true, result }),
     error: (ref, error) => ({ ...reply(ref, { success: false, error: { code: 'invoke_failed', message: error.message, _tag: error._tag } }), errorTag: error._tag }),

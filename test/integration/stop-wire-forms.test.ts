@@ -2,7 +2,8 @@
 // "Stops in every wire form"): a JSON-RPC notification `emergency_stop` on `.cmd` (the shape
 // `nats pub` sends) stops a running goto and trips the interlock as a request would, is audited,
 // and gets no reply; so do `stop_motion` with `"id": null` and the supervisor's `trip` as a
-// notification; a notification goto is not run (audited StopsOnly, no reply). The emulator's
+// notification; a notification goto is not run (audited StopsOnly, no reply); a broadcast stop
+// whose `where` this driver cannot evaluate stops the move and is audited with why. The emulator's
 // motion record is the ground truth of what moved.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startMeshScene, waitFor, type MeshScene } from '../harness/driver-harness.ts';
@@ -126,4 +127,19 @@ test('a notification goto is not run: refused StopsOnly in the audit, no reply',
   await new Promise((resolve) => setTimeout(resolve, REPLY_GRACE_MS));
   expect(gotos().length).toBe(before);
   expect(sent.replies()).toBe(0);
+});
+
+test('a broadcast emergency_stop with a where this driver cannot evaluate stops the running goto and is audited with why', async () => {
+  const goto = await runningGoto();
+  const from = scene.all.messages.length;
+  const correlationId = 'br-5709e0000001';
+  scene.nc.publish('device-connect.default.broadcast', JSON.stringify({ correlation_id: correlationId, function: 'emergency_stop', params: { reason: 'fleet stop' }, where: "location=='lab'" }));
+  await expectStoppedEarly(goto);
+  expect((await status()).interlock_state).toBe('tripped');
+  // Answered on its async reply subject like any broadcast it runs.
+  const reply = await scene.all.next((m) => m.subject === `device-connect.default.${DEVICE}.event.async_reply.${correlationId}`, 2_000);
+  expect(reply.body).toMatchObject({ correlation_id: correlationId, device_id: DEVICE, success: true });
+  await expect.poll(() => safetyEvents(from, (p) => p.kind === 'accepted' && p.function === 'emergency_stop'), { timeout: 2_000 }).toHaveLength(1);
+  expect(safetyEvents(from, (p) => p.kind === 'accepted')[0]).toMatchObject({ delivery: 'broadcast', addressing: "unevaluated where location=='lab' — stopped anyway" });
+  await resetInterlock();
 });

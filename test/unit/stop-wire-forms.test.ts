@@ -1,12 +1,14 @@
 // Stops in the wire forms that are not plain requests (README "Stops in every wire form"): a
-// JSON-RPC notification (no id, or `"id": null`) decodes to a call that is run and never answered.
-// The one decision (src/safety/stop-only-calls.ts) lets stops on and refuses everything else that
-// came that way with StopsOnly.
+// JSON-RPC notification (no id, or `"id": null`) decodes to a call that is run and never answered;
+// a broadcast stop whose addressing cannot be evaluated here (a `where` condition, `targets` that
+// are not a list) decodes to a call marked with why, while every other broadcast so addressed is
+// still not run. The one decision (src/safety/stop-only-calls.ts) lets stops on and refuses
+// everything else that came that way with StopsOnly.
 import { describe, expect, test } from 'vitest';
 import { createMeshEntry, withBuiltins } from '../../src/actors/mesh-entry.ts';
 import type { GateResult, RpcGate } from '../../src/actors/rpc-gate.ts';
 import { decodeRequest, type CallerMeta } from '../../src/protocol/json-rpc.ts';
-import { cmdWire, type ReplySink, type WireReply } from '../../src/protocol/mesh-wire.ts';
+import { broadcastWire, cmdWire, MAX_WHERE_ECHO_CHARS, type ReplySink, type WireReply } from '../../src/protocol/mesh-wire.ts';
 import { stopsOnlyRefusal } from '../../src/safety/stop-only-calls.ts';
 
 const bytes = (value: unknown) => new TextEncoder().encode(typeof value === 'string' ? value : JSON.stringify(value));
@@ -37,21 +39,66 @@ describe('a JSON-RPC notification on .cmd', () => {
   });
 });
 
+describe('a broadcast whose addressing cannot be evaluated', () => {
+  const DEVICE = 'reachy-7';
+  const wire = broadcastWire('default', DEVICE, () => 1_000_000);
+  const envelope = (fn: string, extra: Record<string, unknown>) => bytes({ correlation_id: 'br-0123456789ab', function: fn, params: { reason: 'fleet stop' }, ...extra });
+
+  test('a stop with a where condition runs, marked "unevaluated where … — stopped anyway"', () => {
+    const decoded = wire.decode(envelope('emergency_stop', { where: "location=='lab'" }));
+    expect(decoded).toEqual({
+      kind: 'call',
+      ref: { correlationId: 'br-0123456789ab' },
+      call: { method: 'emergency_stop', params: { reason: 'fleet stop' }, caller: { sourceDevice: null, traceId: null, delivery: { kind: 'unevaluated_broadcast', addressing: "unevaluated where location=='lab' — stopped anyway" } } },
+    });
+  });
+
+  test('a stop with targets that are not a list runs too, and so does one with both', () => {
+    expect(wire.decode(envelope('stop_motion', { targets: DEVICE }))).toMatchObject({ kind: 'call', call: { method: 'stop_motion', caller: { delivery: { addressing: 'targets that are not a list — stopped anyway' } } } });
+    expect(wire.decode(envelope('stop_motion', { targets: { all: true }, where: 'true' }))).toMatchObject({
+      kind: 'call',
+      call: { caller: { delivery: { addressing: 'targets that are not a list and unevaluated where true — stopped anyway' } } },
+    });
+    // Targets listing this device, with a where: the where is what cannot be evaluated.
+    expect(wire.decode(envelope('emergency_stop', { targets: [DEVICE], where: 'battery > 50' }))).toMatchObject({ kind: 'call', call: { caller: { delivery: { addressing: 'unevaluated where battery > 50 — stopped anyway' } } } });
+  });
+
+  test('a long where condition is echoed cut to its bound', () => {
+    const where = `name == '${'x'.repeat(500)}'`;
+    const decoded = wire.decode(envelope('emergency_stop', { where }));
+    expect(decoded.kind === 'call' && decoded.call.caller.delivery).toEqual({ kind: 'unevaluated_broadcast', addressing: `unevaluated where ${where.slice(0, MAX_WHERE_ECHO_CHARS)}… — stopped anyway` });
+  });
+
+  test('a list of targets without this device is not for it, stop or not; every other function so addressed is still not run', () => {
+    expect(wire.decode(envelope('emergency_stop', { targets: ['reachy-8'], where: "location=='lab'" }))).toEqual({ kind: 'ignore' });
+    expect(wire.decode(envelope('goto_pose', { where: "location=='lab'" }))).toEqual({ kind: 'ignore' });
+    expect(wire.decode(envelope('reset_interlock', { targets: DEVICE }))).toEqual({ kind: 'ignore' });
+  });
+
+  test('a plainly addressed broadcast stop carries no mark', () => {
+    const decoded = wire.decode(envelope('emergency_stop', { targets: [DEVICE] }));
+    expect(decoded.kind === 'call' && decoded.call.caller).toEqual({ sourceDevice: null, traceId: null });
+  });
+});
+
 describe('the stops-only decision', () => {
   const plain: CallerMeta = { sourceDevice: null, traceId: null };
   const notified: CallerMeta = { ...plain, delivery: { kind: 'notification' } };
+  const unaddressed: CallerMeta = { ...plain, delivery: { kind: 'unevaluated_broadcast', addressing: 'unevaluated where x — stopped anyway' } };
 
   test('stops go on however they came; plain calls are not its business', () => {
     for (const fn of ['stop_motion', 'emergency_stop', 'trip']) {
       expect(stopsOnlyRefusal(fn, notified)).toBeNull();
+      expect(stopsOnlyRefusal(fn, unaddressed)).toBeNull();
     }
     expect(stopsOnlyRefusal('goto_pose', plain)).toBeNull();
   });
 
-  test('anything else that came as a notification is refused StopsOnly, saying why and what to send', () => {
+  test('anything else that came that way is refused StopsOnly, saying why and what to send', () => {
     const refused = stopsOnlyRefusal('goto_pose', notified);
     expect(refused).toMatchObject({ _tag: 'StopsOnly', function: 'goto_pose', delivery: 'notification' });
     expect(refused?.message).toContain('Send it as a request with an "id"');
+    expect(stopsOnlyRefusal('reset_interlock', unaddressed)).toMatchObject({ _tag: 'StopsOnly', delivery: 'unevaluated_broadcast' });
   });
 });
 
