@@ -310,6 +310,7 @@ function createGates(config: DriverConfig, functions: ReturnType<typeof function
     ...identify,
     onRefusal: (info) => held.robot?.recordRefusal(info),
     onAccepted,
+    onStopAnswered: (info) => held.robot?.recordStopAnswered(info),
     callerRefusal: ({ fn, labels, event, caller }) => callerRefusal(held.config.rpcAllow, fn, labels, caller, event),
     rateLimiter: new RateLimiter(() => root().getSnapshot().context.policy.rate_limits),
     onCall: (who) => held.robot && callerHeardMatters(held.robot.driver.getSnapshot().context, who) && held.robot.driver.send({ type: 'caller.heard', who }),

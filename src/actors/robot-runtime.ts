@@ -87,6 +87,8 @@ export interface RobotRuntime {
   recordEstop(decision: EstopDecision): void;
   /** For the gate: an accepted motion command or media capture, audited. */
   recordAccepted(info: Parameters<SafetyTrail['accepted']>[0]): void;
+  /** For the gate: a stop that ran with parameters ignored, audited once answered. */
+  recordStopAnswered(info: Parameters<SafetyTrail['stopAnswered']>[0]): void;
   /** For the composition: a settings, credentials or configuration change, audited. */
   recordChange(change: AuditedChange): void;
   /** Starts the daemon link (once; nothing after a retarget started it or after stop). */
@@ -276,6 +278,7 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
     recordRefusal: (info) => trail.refusal(info),
     recordEstop: (decision) => trail.d2dEstop(decision),
     recordAccepted: (info) => trail.accepted(info),
+    recordStopAnswered: (info) => trail.stopAnswered(info),
     recordChange: (change) => trail.change(change),
     async stop() {
       stopped = true;

@@ -1,6 +1,7 @@
 // The one path every RPC takes (design card): a call nobody asked to hear answered (a notification,
 // an unevaluable broadcast) goes on only when it is a stop (src/safety/stop-only-calls.ts) → who the
-// caller is (a signature verified, or the unsigned call checked: src/safety/caller-identity.ts) → decode params with the function's Effect Schema →
+// caller is (a signature verified, or the unsigned call checked: src/safety/caller-identity.ts) → decode params with the function's Effect Schema
+// (a stop's leniently: src/rpc/stop-params.ts — what it ignored is named in its answer) →
 // the caller allowlist (identity, not state) → the caller's rate limit for the function's class → `snapshot.can(event)` → (a function held for
 // approval: wait for the decision, then `can()` again) → `send` (a shared read joins the one event
 // of its turn: src/actors/shared-reads.ts) → await the machine's `rpc.outcome` for that request id
@@ -15,6 +16,8 @@ import { rateClassOf, type RateLimiter } from '../rpc/rate-limits.ts';
 import type { CallerMeta } from '../protocol/json-rpc.ts';
 import { isPlausibleOwner, type AnyRpcFunction, type RpcFunction } from '../rpc/function-def.ts';
 import { stopsOnlyRefusal } from '../safety/stop-only-calls.ts';
+import { stopParams, type IgnoredParam, type StopParams } from '../rpc/stop-params.ts';
+import { isRecord } from '../protocol/json-object.ts';
 import { sharedReads } from './shared-reads.ts';
 
 /** Default wait for an outcome: below the 30 s timeout of agent-tools and the MCP bridge (§2.13). */
@@ -43,6 +46,17 @@ function rateLimited(limiter: RateLimiter | undefined, method: string, event: { 
 }
 
 export type GateResult = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: RpcFailure };
+
+/** A stop that did not run quite as sent, once answered (the audit's record of it). */
+export interface StopAnswered {
+  readonly fn: string;
+  readonly caller: CallerMeta;
+  readonly event: { type: string };
+  /** The parameters it ignored (src/rpc/stop-params.ts). */
+  readonly ignored: ReadonlyArray<IgnoredParam>;
+  /** The gate's answer to the caller. */
+  readonly answer: GateResult;
+}
 
 interface OutcomeEvent {
   readonly type: 'rpc.outcome';
@@ -77,6 +91,8 @@ export interface RpcGateOptions {
   readonly identify?: (call: { fn: string; labels: RpcFunction['labels']; params: Readonly<Record<string, unknown>>; caller: CallerMeta }) => { ok: true; caller: CallerMeta } | { ok: false; error: RpcFailure };
   /** Told the caller (the rate limiter's key) of every decoded call, refused or not: the dead-man hears it. */
   readonly onCall?: (callerKey: string) => void;
+  /** Told of every stop that ignored parameters, once it was answered: the audit of what it ignored. */
+  readonly onStopAnswered?: (info: StopAnswered) => void;
 }
 
 export interface RpcGate {
@@ -131,6 +147,21 @@ interface Admitted {
   readonly event: { type: string };
   readonly requestId: string;
   readonly caller: CallerMeta;
+  /** A stop's parameters it ignored (none for every other function: they are decoded strictly). */
+  readonly ignored: ReadonlyArray<IgnoredParam>;
+}
+
+/** `params` as `fn` runs them: a stop's never refused for their form (src/rpc/stop-params.ts), every other function's strictly. */
+function decodeParams(fn: RpcFunction<unknown, { type: string }>, params: Record<string, unknown>): Result.Result<StopParams<unknown>, RpcFailure> {
+  if (fn.stop) return stopParams(fn, params);
+  const decoded = fn.params.decode(params);
+  return Result.isSuccess(decoded) ? Result.succeed({ decoded: decoded.success, ignored: [] }) : Result.fail(decoded.failure);
+}
+
+/** A stop's answer naming the parameters it ignored (`ignored_params`); unchanged when it ignored none. */
+function withIgnored(answer: GateResult, ignored: ReadonlyArray<IgnoredParam>): GateResult {
+  if (ignored.length === 0 || !answer.ok || !isRecord(answer.result)) return answer;
+  return { ok: true, result: { ...answer.result, ignored_params: ignored } };
 }
 
 /** The StopsOnly refusal (reported, with the owner when it could be one) of a call that came unanswered and is not a stop; null otherwise. */
@@ -167,12 +198,12 @@ function admit(options: RpcGateOptions, fn: RpcFunction<unknown, { type: string 
     return { ok: false, error: identified.error };
   }
   const caller = identified.caller;
-  const decoded = fn.params.decode(params);
+  const decoded = decodeParams(fn, params);
   if (Result.isFailure(decoded)) return { ok: false, error: decoded.failure };
   const requestId = newRequestId();
   let event: { type: string };
   try {
-    event = fn.toEvent(decoded.success, { requestId, function: method, caller });
+    event = fn.toEvent(decoded.success.decoded, { requestId, function: method, caller });
   } catch (error) {
     // A check of the params as a whole (look_at_point's reach) refuses as the params check does.
     return { ok: false, error: error instanceof InvalidParams ? error : new HandlerFailed({ message: (error as Error).message }) };
@@ -188,7 +219,7 @@ function admit(options: RpcGateOptions, fn: RpcFunction<unknown, { type: string 
     if (limited.firstInBurst) options.onRefusal?.({ fn: method, error: limited.error, caller, event });
     return { ok: false, error: limited.error };
   }
-  return { fn, params, decoded: decoded.success, event, requestId, caller };
+  return { fn, params, decoded: decoded.success.decoded, event, requestId, caller, ignored: decoded.success.ignored };
 }
 
 /** The gate as built here: also says how many calls wait for their outcome now (tests). */
@@ -231,12 +262,17 @@ export function createRpcGate(options: RpcGateOptions): CreatedRpcGate {
   const shared = sharedReads(sendAndWait);
   /** Sends an admitted call; a shared read joins the batch of its turn. */
   const dispatch = (call: Admitted): Promise<GateResult> => {
-    const { fn, event, requestId, caller, params } = call;
+    const { fn, event, requestId, caller, params, ignored } = call;
     const timeoutMs = outcomeTimeoutMs(fn, call.decoded);
     options.onAccepted?.({ fn: fn.name, caller, event, params });
     if (fn.sharedRead) return shared.join(fn.name, event, requestId, timeoutMs);
     const answer = sendAndWait(fn.name, event, requestId, timeoutMs);
-    return answer instanceof Promise ? answer : Promise.resolve(answer);
+    if (ignored.length === 0) return answer instanceof Promise ? answer : Promise.resolve(answer);
+    return Promise.resolve(answer).then((outcome) => {
+      const told = withIgnored(outcome, ignored);
+      options.onStopAnswered?.({ fn: fn.name, caller, event, ignored, answer: told });
+      return told;
+    });
   };
   /** A held call: refused by the human, or approved and then gated again (the state may have changed meanwhile). */
   const afterApproval = async (call: Admitted, held: Promise<RpcFailure | null>): Promise<GateResult> => {

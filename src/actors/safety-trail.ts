@@ -1,7 +1,8 @@
 // The robot side's safety trail: each refusal (the gate's, the speed limits' TooFast), stretched
 // goto, interlock, lease and policy change, dead-man stop, approval, late move stopped, unconfirmed
-// stop, media switch, accepted capture or motion command (or any call that came as a notification or
-// an unevaluable broadcast, with how it came) and reported configuration change becomes
+// stop, stop run with parameters ignored, media switch, accepted capture or motion command (or any
+// call that came as a notification or an unevaluable broadcast, with how it came) and reported
+// configuration change becomes
 // one record with its caller (verified or asserted) and the state AFTER it, read from the children's
 // snapshots (a lease change carries its own after-holder: a lapsed lease expires and is re-acquired
 // in one step) — chained into the audit log and published, as chained, as a `safety_event`. Owns the
@@ -9,6 +10,8 @@
 import type { Actor } from 'xstate';
 import type { AuditLog } from '../adapters/audit-log.ts';
 import type { RpcFailure } from '../errors.ts';
+import type { StopAnswered } from './rpc-gate.ts';
+import { isRecord } from '../protocol/json-object.ts';
 import { safetyState } from '../machines/driver-policy.ts';
 import { viewOf, type DriverMachine } from '../machines/driver.machine.ts';
 import { isoSeconds, type CallerMeta } from '../protocol/json-rpc.ts';
@@ -23,6 +26,8 @@ export interface SafetyTrail {
   refusal(info: { fn: string; error: RpcFailure; caller: CallerMeta; event: { type: string } }): void;
   /** A call the gate let through to the machine (motion commands and media captures are audited). */
   accepted(info: { fn: string; caller: CallerMeta; event: { type: string }; params: Record<string, unknown> }): void;
+  /** A stop that ran with parameters ignored, once answered (`stop_params_ignored`, with the state after it). */
+  stopAnswered(info: StopAnswered): void;
   /** A change reported by the composition: settings saved, credentials uploaded, configuration applied. */
   change(change: AuditedChange): void;
   /** A D2D `emergencyStop` event acted on (after the trip was sent) or ignored (src/safety/d2d-estop.ts). */
@@ -56,6 +61,13 @@ function deliveryOf(caller: CallerMeta): Record<string, unknown> {
   const delivery = caller.delivery;
   if (!delivery) return {};
   return delivery.kind === 'notification' ? { delivery: 'notification' } : { delivery: 'broadcast', addressing: delivery.addressing };
+}
+
+/** What a stop's answer says of the stop itself (`stop`, `stopped_moves`), or the error it answered. */
+function stopOutcome(answer: StopAnswered['answer']): Record<string, unknown> {
+  if (!answer.ok) return { error_tag: answer.error._tag };
+  const result = isRecord(answer.result) ? answer.result : {};
+  return { stop: result['stop'], stopped_moves: result['stopped_moves'] };
 }
 
 /** The owner a call is recorded under: the asserted source device, else the call's `owner` parameter. */
@@ -115,6 +127,12 @@ export function startSafetyTrail(root: Actor<DriverMachine>, audit: AuditLog, em
       const owner = ownerOf(caller, event);
       const who = { caller: caller.verified ? callerRecord(caller.verified.key, callersVerified, caller.verified.key) : { id: owner, verified: false } };
       record('accepted', 'passed the gate', fn, owner, { params, ...who, ...deliveryOf(caller), ...(caller.reasoning ? { llm_reasoning: caller.reasoning } : {}) });
+    },
+    stopAnswered({ fn, caller, event, ignored, answer }) {
+      const owner = ownerOf(caller, event);
+      const who = { caller: caller.verified ? callerRecord(caller.verified.key, callersVerified, caller.verified.key) : { id: owner, verified: false } };
+      const reason = `${fn} ran with ${ignored.length === 1 ? 'a parameter' : `${ignored.length} parameters`} ignored: ${ignored.map((i) => i.param).join(', ')}`;
+      record('stop_params_ignored', reason, fn, owner, { ignored_params: ignored, ...stopOutcome(answer), ...who, ...(caller.reasoning ? { llm_reasoning: caller.reasoning } : {}) });
     },
     change({ kind, reason, owner, fields }) {
       record(kind, reason, null, owner, fields ?? {});

@@ -1,7 +1,8 @@
 // The shape of one RPC function of the device: its advertised definition (name, agent-facing
 // description, labels, parameters) and how a decoded call becomes a driver-machine event, and the
-// one bound on owner names (the `owner` parameter's pattern; the gate uses it before decoding). Owns
-// no behaviour: the gate (src/actors/rpc-gate.ts) runs calls, the machines decide outcomes.
+// one bound on owner names (the `owner` parameter's pattern; the gate uses it before decoding), and
+// whether a function is a stop (its `stop` form). Owns no behaviour: the gate (src/actors/rpc-gate.ts)
+// runs calls, src/rpc/stop-params.ts decides a stop's params, the machines decide outcomes.
 import type { CallerMeta } from '../protocol/json-rpc.ts';
 import type { ParamsSpec } from './params.ts';
 
@@ -39,6 +40,15 @@ export function actingOwner(ownerParam: string, call: CallContext): string {
   return call.caller.verified?.key ?? ownerParam;
 }
 
+/**
+ * How a stop takes the form it was sent in: never refused for it (src/rpc/stop-params.ts ignores a
+ * parameter that fails validation and says so in the answer and the audit).
+ */
+export interface StopForm {
+  /** Free-text parameters cut to their advertised `maxLength` when longer (any other bad value takes its default). */
+  readonly cut: ReadonlyArray<string>;
+}
+
 export interface RpcFunction<P = unknown, E extends { type: string } = { type: string }> {
   readonly name: string;
   /** Written for agents: what it does, units, limits, what it returns. */
@@ -58,6 +68,8 @@ export interface RpcFunction<P = unknown, E extends { type: string } = { type: s
    * (src/actors/shared-reads.ts). Each call still passes every check of the gate on its own.
    */
   readonly sharedRead?: true;
+  /** Present on the stops (stop_motion, emergency_stop, trip): see StopForm. */
+  readonly stop?: StopForm;
 }
 
 /** Keeps the params type of each function while collecting them in one list. */

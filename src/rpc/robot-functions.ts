@@ -223,10 +223,11 @@ export const gotoSleep = defineFunction({
 
 export const stopMotion = defineFunction({
   name: 'stop_motion',
-  description: 'Stop every running move now (the robot stays where it is). Never refused: works whatever the interlock, lease or power state.',
+  description: 'Stop every running move now (the robot stays where it is). Never refused: works whatever the interlock, lease or power state, and whatever its parameters (one it cannot take is ignored, and named in the answer\'s ignored_params).',
   labels: MOTION_LABELS,
   params: defineParams({ owner }),
   toEvent: (p, call) => ({ type: 'rpc.stop_motion' as const, requestId: call.requestId, owner: callerOf(p.owner, call) }),
+  stop: { cut: [] },
 });
 
 export const setMotorMode = defineFunction({
@@ -239,10 +240,11 @@ export const setMotorMode = defineFunction({
 
 export const emergencyStop = defineFunction({
   name: 'emergency_stop',
-  description: 'Trip the safety interlock: stops running moves and refuses all motion until reset_interlock. Always allowed. Emits safety_event.',
+  description: 'Trip the safety interlock: stops running moves and refuses all motion until reset_interlock. Always allowed, whatever its parameters (one it cannot take is ignored, and named in the answer\'s ignored_params; a reason over 200 characters is cut). Emits safety_event.',
   labels: MOTION_LABELS,
   params: defineParams({ reason: stringParam({ description: 'Why (kept in the audit trail).', default: 'emergency stop', maxLength: 200 }), owner }),
   toEvent: (p, call) => ({ type: 'rpc.emergency_stop' as const, requestId: call.requestId, reason: p.reason, owner: callerOf(p.owner, call) }),
+  stop: { cut: ['reason'] },
 });
 
 export const resetInterlock = defineFunction({
