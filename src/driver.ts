@@ -316,7 +316,7 @@ function createGates(config: DriverConfig, functions: ReturnType<typeof function
     onCall: (who) => held.robot && callerHeardMatters(held.robot.driver.getSnapshot().context, who) && held.robot.driver.send({ type: 'caller.heard', who }),
     hold: createApprovalStage(root),
   });
-  const supervisorGate = createRpcGate({ functions: SUPERVISOR_FUNCTIONS, target: lateTarget(root), explainRefusal, ...identify, onRefusal: (info) => held.robot?.recordRefusal(info), onAccepted });
+  const supervisorGate = createRpcGate({ functions: SUPERVISOR_FUNCTIONS, target: lateTarget(root), explainRefusal, ...identify, onRefusal: (info) => held.robot?.recordRefusal(info), onAccepted, onStopAnswered: (info) => held.robot?.recordStopAnswered(info) });
   return { gate, supervisorGate, callersVerified: identity !== undefined };
 }
 

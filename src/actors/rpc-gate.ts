@@ -5,7 +5,9 @@
 // the caller allowlist (identity, not state) → the caller's rate limit for the function's class → `snapshot.can(event)` → (a function held for
 // approval: wait for the decision, then `can()` again) → `send` (a shared read joins the one event
 // of its turn: src/actors/shared-reads.ts) → await the machine's `rpc.outcome` for that request id
-// with a timeout → reply. Owns nothing else: no daemon
+// with a timeout → reply. A trip (a stop with an `instead` form) refused for who sent it or by the
+// state gate still stops motion: its `instead` event is sent, and the refusal answers with the stop
+// (src/actors/stop-answer.ts). Owns nothing else: no daemon
 // I/O, no machine state (the rate limiter keeps its buckets). A refusal is turned into a typed error
 // by the optional `explainRefusal` of the composing actor, else NotAllowedInState.
 import { randomUUID } from 'node:crypto';
@@ -17,7 +19,7 @@ import type { CallerMeta } from '../protocol/json-rpc.ts';
 import { isPlausibleOwner, type AnyRpcFunction, type RpcFunction } from '../rpc/function-def.ts';
 import { stopsOnlyRefusal } from '../safety/stop-only-calls.ts';
 import { stopParams, type IgnoredParam, type StopParams } from '../rpc/stop-params.ts';
-import { isRecord } from '../protocol/json-object.ts';
+import { refusedButStopped, withIgnored } from './stop-answer.ts';
 import { sharedReads } from './shared-reads.ts';
 
 /** Default wait for an outcome: below the 30 s timeout of agent-tools and the MCP bridge (§2.13). */
@@ -51,9 +53,14 @@ export type GateResult = { readonly ok: true; readonly result: unknown } | { rea
 export interface StopAnswered {
   readonly fn: string;
   readonly caller: CallerMeta;
+  /** The event sent: the call's own, or the `instead` event (stop_motion's) of a refused trip. */
   readonly event: { type: string };
   /** The parameters it ignored (src/rpc/stop-params.ts). */
   readonly ignored: ReadonlyArray<IgnoredParam>;
+  /** A trip refused (for who sent it, or by the state gate) that stopped motion instead; null: it ran as asked. */
+  readonly refused: RpcFailure | null;
+  /** The machine's outcome of the event sent (the stop's own answer). */
+  readonly stop: GateResult;
   /** The gate's answer to the caller. */
   readonly answer: GateResult;
 }
@@ -88,10 +95,10 @@ export interface RpcGateOptions {
   /** Called for every call the gate sends to the machine (after every check and any approval): the audit of accepted commands. */
   readonly onAccepted?: (info: { fn: string; caller: CallerMeta; event: { type: string }; params: Record<string, unknown> }) => void;
   /** Who the caller is (src/safety/caller-identity.ts): a signed call verified, an unsigned one checked; first of all the gate's decisions. */
-  readonly identify?: (call: { fn: string; labels: RpcFunction['labels']; params: Readonly<Record<string, unknown>>; caller: CallerMeta }) => { ok: true; caller: CallerMeta } | { ok: false; error: RpcFailure };
+  readonly identify?: (call: { fn: string; labels: RpcFunction['labels']; params: Readonly<Record<string, unknown>>; caller: CallerMeta }) => { ok: true; caller: CallerMeta } | { ok: false; error: RpcFailure; stopAs?: CallerMeta };
   /** Told the caller (the rate limiter's key) of every decoded call, refused or not: the dead-man hears it. */
   readonly onCall?: (callerKey: string) => void;
-  /** Told of every stop that ignored parameters, once it was answered: the audit of what it ignored. */
+  /** Told of every stop that ignored parameters or stopped motion instead of a refused trip, once answered (the audit). */
   readonly onStopAnswered?: (info: StopAnswered) => void;
 }
 
@@ -158,10 +165,33 @@ function decodeParams(fn: RpcFunction<unknown, { type: string }>, params: Record
   return Result.isSuccess(decoded) ? Result.succeed({ decoded: decoded.success, ignored: [] }) : Result.fail(decoded.failure);
 }
 
-/** A stop's answer naming the parameters it ignored (`ignored_params`); unchanged when it ignored none. */
-function withIgnored(answer: GateResult, ignored: ReadonlyArray<IgnoredParam>): GateResult {
-  if (ignored.length === 0 || !answer.ok || !isRecord(answer.result)) return answer;
-  return { ok: true, result: { ...answer.result, ignored_params: ignored } };
+/** A trip whose privileged part was refused: it stops motion instead (`instead`: its function's `stop.instead`), as `caller`. */
+interface StopInstead {
+  readonly fn: RpcFunction<unknown, { type: string }>;
+  readonly instead: NonNullable<NonNullable<RpcFunction<unknown, { type: string }>['stop']>['instead']>;
+  readonly decoded: unknown;
+  readonly ignored: ReadonlyArray<IgnoredParam>;
+  readonly caller: CallerMeta;
+  readonly refused: RpcFailure;
+}
+
+/**
+ * THE rule of a refused stop: a function with an `instead` form (a trip) refused with `refused` — for
+ * who sent it, or by the state gate — stops motion instead, as `caller`; any other refusal stays one
+ * (null). `form`: the params as decoded already (else decoded here, as a stop's). Reported already.
+ */
+function insteadOf(fn: RpcFunction<unknown, { type: string }>, refused: RpcFailure, caller: CallerMeta, params: Record<string, unknown>, form?: StopParams<unknown>): StopInstead | null {
+  const instead = fn.stop?.instead;
+  if (!instead) return null;
+  if (form) return { fn, instead, decoded: form.decoded, ignored: form.ignored, caller, refused };
+  const decoded = stopParams(fn, params);
+  return Result.isSuccess(decoded) ? { fn, instead, decoded: decoded.success.decoded, ignored: decoded.success.ignored, caller, refused } : null;
+}
+
+/** `caller` without its signature claim: who a refused caller stops as when the identity check says nothing. */
+function unclaimed(caller: CallerMeta): CallerMeta {
+  const { claim: _claim, ...asserted } = caller;
+  return asserted;
 }
 
 /** The StopsOnly refusal (reported, with the owner when it could be one) of a call that came unanswered and is not a stop; null otherwise. */
@@ -187,7 +217,7 @@ function refusedNow(options: RpcGateOptions, target: GateTarget, { fn, event, ca
  * The checks before the state gate, in order: who the caller is, the params, the event, the caller
  * allowlist, the rate limit (the dead-man hears the caller first). The refusal, or the call to gate.
  */
-function admit(options: RpcGateOptions, fn: RpcFunction<unknown, { type: string }>, params: Record<string, unknown>, asserted: CallerMeta, newRequestId: () => string): GateResult | Admitted {
+function admit(options: RpcGateOptions, fn: RpcFunction<unknown, { type: string }>, params: Record<string, unknown>, asserted: CallerMeta, newRequestId: () => string): GateResult | Admitted | StopInstead {
   const method = fn.name;
   const identified = options.identify?.({ fn: method, labels: fn.labels, params, caller: asserted }) ?? { ok: true, caller: asserted };
   if (!identified.ok) {
@@ -195,7 +225,7 @@ function admit(options: RpcGateOptions, fn: RpcFunction<unknown, { type: string 
     // 600,000-character `owner` must not become a 1.2 MB audit record).
     const event = { type: 'caller.refused', ...(isPlausibleOwner(params.owner) ? { owner: params.owner } : {}) };
     options.onRefusal?.({ fn: method, error: identified.error, caller: asserted, event });
-    return { ok: false, error: identified.error };
+    return insteadOf(fn, identified.error, identified.stopAs ?? unclaimed(asserted), params) ?? { ok: false, error: identified.error };
   }
   const caller = identified.caller;
   const decoded = decodeParams(fn, params);
@@ -270,9 +300,19 @@ export function createRpcGate(options: RpcGateOptions): CreatedRpcGate {
     if (ignored.length === 0) return answer instanceof Promise ? answer : Promise.resolve(answer);
     return Promise.resolve(answer).then((outcome) => {
       const told = withIgnored(outcome, ignored);
-      options.onStopAnswered?.({ fn: fn.name, caller, event, ignored, answer: told });
+      options.onStopAnswered?.({ fn: fn.name, caller, event, ignored, refused: null, stop: outcome, answer: told });
       return told;
     });
+  };
+  /** A refused trip stops motion instead (its `instead` event, as stop_motion); the refusal answers, carrying the stop. */
+  const stopInstead = async (call: StopInstead): Promise<GateResult> => {
+    const { fn, caller, ignored, refused } = call;
+    const requestId = `${idPrefix}${++issued}`;
+    const event = call.instead(call.decoded, { requestId, function: fn.name, caller });
+    const stop = await sendAndWait(fn.name, event, requestId, outcomeTimeoutMs(fn, call.decoded));
+    const answer: GateResult = { ok: false, error: refusedButStopped(refused, stop, ignored) };
+    options.onStopAnswered?.({ fn: fn.name, caller, event, ignored, refused, stop, answer });
+    return answer;
   };
   /** A held call: refused by the human, or approved and then gated again (the state may have changed meanwhile). */
   const afterApproval = async (call: Admitted, held: Promise<RpcFailure | null>): Promise<GateResult> => {
@@ -290,8 +330,11 @@ export function createRpcGate(options: RpcGateOptions): CreatedRpcGate {
       const unanswered = notAStop(options, method, params, asserted);
       if (unanswered) return Promise.resolve(unanswered);
       const admitted = admit(options, fn, params, asserted, () => `${idPrefix}${++issued}`);
+      if ('refused' in admitted) return stopInstead(admitted);
       if ('ok' in admitted) return Promise.resolve(admitted);
       const refused = refusedNow(options, target, admitted);
+      const instead = refused && !refused.ok ? insteadOf(fn, refused.error, admitted.caller, params, admitted) : null;
+      if (instead) return stopInstead(instead);
       if (refused) return Promise.resolve(refused);
       // Refused early (above) is never held.
       const held = options.hold?.({ fn: method, event: admitted.event, params, caller: admitted.caller });

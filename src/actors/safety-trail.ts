@@ -1,12 +1,12 @@
 // The robot side's safety trail: each refusal (the gate's, the speed limits' TooFast), stretched
 // goto, interlock, lease and policy change, dead-man stop, approval, late move stopped, unconfirmed
-// stop, stop run with parameters ignored, media switch, accepted capture or motion command (or any
-// call that came as a notification or an unevaluable broadcast, with how it came) and reported
-// configuration change becomes
-// one record with its caller (verified or asserted) and the state AFTER it, read from the children's
-// snapshots (a lease change carries its own after-holder: a lapsed lease expires and is re-acquired
-// in one step) — chained into the audit log and published, as chained, as a `safety_event`. Owns the
-// record shape; decides nothing and keeps no state. reference-driver.md §12.
+// stop, stop run with parameters ignored, trip refused that stopped motion instead, media switch,
+// accepted capture or motion command (or any call that came as a notification or an unevaluable
+// broadcast, with how it came) and reported configuration change becomes one record with its
+// caller (verified or asserted) and the state AFTER it, read from the children's snapshots (a lease
+// change carries its own after-holder: a lapsed lease expires and is re-acquired in one step) —
+// chained into the audit log and published, as chained, as a `safety_event`. Owns the record shape;
+// decides nothing and keeps no state. reference-driver.md §12.
 import type { Actor } from 'xstate';
 import type { AuditLog } from '../adapters/audit-log.ts';
 import type { RpcFailure } from '../errors.ts';
@@ -26,7 +26,10 @@ export interface SafetyTrail {
   refusal(info: { fn: string; error: RpcFailure; caller: CallerMeta; event: { type: string } }): void;
   /** A call the gate let through to the machine (motion commands and media captures are audited). */
   accepted(info: { fn: string; caller: CallerMeta; event: { type: string }; params: Record<string, unknown> }): void;
-  /** A stop that ran with parameters ignored, once answered (`stop_params_ignored`, with the state after it). */
+  /**
+   * A stop that ran with parameters ignored (`stop_params_ignored`), or a refused trip that stopped
+   * motion instead (`stopped_instead`; its refusal has its own `refused` record), once answered, with the state after it.
+   */
   stopAnswered(info: StopAnswered): void;
   /** A change reported by the composition: settings saved, credentials uploaded, configuration applied. */
   change(change: AuditedChange): void;
@@ -63,10 +66,10 @@ function deliveryOf(caller: CallerMeta): Record<string, unknown> {
   return delivery.kind === 'notification' ? { delivery: 'notification' } : { delivery: 'broadcast', addressing: delivery.addressing };
 }
 
-/** What a stop's answer says of the stop itself (`stop`, `stopped_moves`), or the error it answered. */
-function stopOutcome(answer: StopAnswered['answer']): Record<string, unknown> {
-  if (!answer.ok) return { error_tag: answer.error._tag };
-  const result = isRecord(answer.result) ? answer.result : {};
+/** What a stop's own outcome says of it (`stop`: confirmed or unconfirmed, `stopped_moves`), or the tag of its error. */
+function stopOutcome(stop: StopAnswered['stop']): Record<string, unknown> {
+  if (!stop.ok) return { stop_error_tag: stop.error._tag };
+  const result = isRecord(stop.result) ? stop.result : {};
   return { stop: result['stop'], stopped_moves: result['stopped_moves'] };
 }
 
@@ -128,11 +131,16 @@ export function startSafetyTrail(root: Actor<DriverMachine>, audit: AuditLog, em
       const who = { caller: caller.verified ? callerRecord(caller.verified.key, callersVerified, caller.verified.key) : { id: owner, verified: false } };
       record('accepted', 'passed the gate', fn, owner, { params, ...who, ...deliveryOf(caller), ...(caller.reasoning ? { llm_reasoning: caller.reasoning } : {}) });
     },
-    stopAnswered({ fn, caller, event, ignored, answer }) {
+    stopAnswered({ fn, caller, event, ignored, refused, stop }) {
       const owner = ownerOf(caller, event);
       const who = { caller: caller.verified ? callerRecord(caller.verified.key, callersVerified, caller.verified.key) : { id: owner, verified: false } };
+      const extra = { ...(ignored.length > 0 ? { ignored_params: ignored } : {}), ...stopOutcome(stop), ...who, ...(caller.reasoning ? { llm_reasoning: caller.reasoning } : {}) };
+      if (refused) {
+        record('stopped_instead', `${fn} refused (${refused._tag}): the interlock was not tripped; motion was stopped instead`, fn, owner, { error_tag: refused._tag, interlock_tripped: false, ...extra });
+        return;
+      }
       const reason = `${fn} ran with ${ignored.length === 1 ? 'a parameter' : `${ignored.length} parameters`} ignored: ${ignored.map((i) => i.param).join(', ')}`;
-      record('stop_params_ignored', reason, fn, owner, { ignored_params: ignored, ...stopOutcome(answer), ...who, ...(caller.reasoning ? { llm_reasoning: caller.reasoning } : {}) });
+      record('stop_params_ignored', reason, fn, owner, extra);
     },
     change({ kind, reason, owner, fields }) {
       record(kind, reason, null, owner, fields ?? {});

@@ -6,7 +6,7 @@ import type { DriverEvent } from '../machines/driver.machine.ts';
 import { actingOwner, defineFunction, OWNER_MAX_LENGTH, OWNER_PATTERN, OWNER_TEXT, type AnyRpcFunction, type EventDefinition } from './function-def.ts';
 import { booleanParam, defineParams, stringParam } from './params.ts';
 import { MEDIA_FUNCTIONS } from './media-functions.ts';
-import { ROBOT_FUNCTIONS } from './robot-functions.ts';
+import { ROBOT_FUNCTIONS, stopMotion } from './robot-functions.ts';
 import { MOVE_FUNCTIONS } from './move-functions.ts';
 import { getSafetyPolicy, setSafetyPolicyFunction } from './policy-functions.ts';
 import { NEVER_APPROVED } from '../safety/safety-policy.ts';
@@ -41,14 +41,34 @@ const supervisorParams = defineParams({
   owner: supervisorOwner,
 });
 
+/** Why a trip was sent, when the call does not say (or says it in a form the trip cannot take). */
+const DEFAULT_TRIP_REASON = 'supervisor trip';
+
+/**
+ * The supervisor's stop: never refused for its form (a reason it cannot take is cut or defaulted),
+ * and when the trip itself is refused for who sent it (an unsigned, badly signed or replayed call
+ * under --trusted-callers) motion is still stopped, as stop_motion does.
+ */
+export const trip = defineFunction({
+  name: 'trip',
+  description: `Trip the safety interlock (stops running moves, refuses motion until reset). Never refused for its parameters (reason defaults to "${DEFAULT_TRIP_REASON}"; one it cannot take is ignored and named in ignored_params). A trip refused for who sent it still stops motion: the error says the interlock was not tripped (interlock_tripped false) and carries stop_motion's answer.`,
+  labels: { direction: 'write', safety: 'critical' },
+  params: defineParams({
+    reason: stringParam({ description: 'Why (kept in the audit trail).', default: DEFAULT_TRIP_REASON, maxLength: 200 }),
+    owner: supervisorOwner,
+  }),
+  toEvent: (p, call) => ({ type: 'supervisor.trip', requestId: call.requestId, reason: p.reason, owner: actingOwner(p.owner, call) }),
+  stop: { cut: ['reason'], instead: (p, call) => stopMotion.toEvent({ owner: actingOwner(p.owner, call) }, call) },
+});
+
 const SUPERVISOR_OPERATIONS = [
-  { name: 'trip', event: 'supervisor.trip', description: 'Trip the safety interlock (stops running moves, refuses motion until reset).' },
   { name: 'reset_interlock', event: 'supervisor.reset', description: 'Return a tripped interlock to safe.' },
   { name: 'revoke_lease', event: 'supervisor.revoke_lease', description: 'Take the motion lease away from whoever holds it.' },
 ] as const;
 
 /** Served on `device-connect.<tenant>.<device_id>.supervisor` only; broker ACLs decide who may publish there. */
 export const SUPERVISOR_FUNCTIONS: ReadonlyArray<AnyRpcFunction> = [
+  trip,
   ...SUPERVISOR_OPERATIONS.map((op): AnyRpcFunction =>
   defineFunction({
     name: op.name,
@@ -113,7 +133,7 @@ export const EVENTS: ReadonlyArray<EventDefinition> = [
     name: 'safety_event',
     labels: { safety: 'critical', modality: 'safety' },
     description:
-      'An audit record: a refusal, an accepted motion command, a capture, a safety state change or a configuration change. kind: refused | accepted | interlock_tripped | interlock_reset | lease_acquired | lease_renewed | lease_released | lease_revoked | lease_expired | late_move_stopped | stop_unconfirmed | stop_params_ignored (ignored_params) | speed_limited | deadman_stop | policy_changed | approval_requested | approval_approved | approval_denied | approval_timeout | d2d_estop_tripped | d2d_estop_ignored | media_enabled | media_disabled | media_capture | settings_changed | credentials_uploaded | reconfigured | reconfigure_refused; reason; function (calls, policy changes, captures); owner; caller {id, verified, key?}; state after the change (interlock, power, connection, execution, lease_owner); ts; seq, prev, hash: its place in the audit hash chain.',
+      'An audit record: a refusal, an accepted motion command, a capture, a safety state change or a configuration change. kind: refused | accepted | interlock_tripped | interlock_reset | lease_acquired | lease_renewed | lease_released | lease_revoked | lease_expired | late_move_stopped | stop_unconfirmed | stop_params_ignored (ignored_params) | stopped_instead (a trip refused for who sent it or the driver\'s mode: motion stopped, interlock_tripped false) | speed_limited | deadman_stop | policy_changed | approval_requested | approval_approved | approval_denied | approval_timeout | d2d_estop_tripped | d2d_estop_ignored | media_enabled | media_disabled | media_capture | settings_changed | credentials_uploaded | reconfigured | reconfigure_refused; reason; function (calls, policy changes, captures); owner; caller {id, verified, key?}; state after the change (interlock, power, connection, execution, lease_owner); ts; seq, prev, hash: its place in the audit hash chain.',
     payloadSchema: {
       type: 'object',
       properties: { kind: str, reason: str, function: str, owner: str, caller: { type: 'object' }, state: { type: 'object' }, ts: str, seq: { type: 'integer' }, prev: str, hash: str },

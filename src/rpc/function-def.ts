@@ -44,9 +44,15 @@ export function actingOwner(ownerParam: string, call: CallContext): string {
  * How a stop takes the form it was sent in: never refused for it (src/rpc/stop-params.ts ignores a
  * parameter that fails validation and says so in the answer and the audit).
  */
-export interface StopForm {
+export interface StopForm<P> {
   /** Free-text parameters cut to their advertised `maxLength` when longer (any other bad value takes its default). */
   readonly cut: ReadonlyArray<string>;
+  /**
+   * A stop with a privileged part (a trip: emergency_stop, trip): the event that stops motion alone,
+   * as stop_motion does. The gate sends it when the call is refused for who sent it or the driver's
+   * mode — stopping is always allowed; tripping the interlock is what may be refused.
+   */
+  readonly instead?: (params: P, call: CallContext) => { type: string };
 }
 
 export interface RpcFunction<P = unknown, E extends { type: string } = { type: string }> {
@@ -69,7 +75,7 @@ export interface RpcFunction<P = unknown, E extends { type: string } = { type: s
    */
   readonly sharedRead?: true;
   /** Present on the stops (stop_motion, emergency_stop, trip): see StopForm. */
-  readonly stop?: StopForm;
+  readonly stop?: StopForm<P>;
 }
 
 /** Keeps the params type of each function while collecting them in one list. */

@@ -240,11 +240,12 @@ export const setMotorMode = defineFunction({
 
 export const emergencyStop = defineFunction({
   name: 'emergency_stop',
-  description: 'Trip the safety interlock: stops running moves and refuses all motion until reset_interlock. Always allowed, whatever its parameters (one it cannot take is ignored, and named in the answer\'s ignored_params; a reason over 200 characters is cut). Emits safety_event.',
+  description: 'Trip the safety interlock: stops running moves and refuses all motion until reset_interlock. Always allowed, whatever its parameters (one it cannot take is ignored, and named in the answer\'s ignored_params; a reason over 200 characters is cut), except where trips are served on the supervisor subject only: there it stops motion as stop_motion does and answers NotAllowedInState with interlock_tripped false and stop_motion\'s answer in error.data. Emits safety_event.',
   labels: MOTION_LABELS,
   params: defineParams({ reason: stringParam({ description: 'Why (kept in the audit trail).', default: 'emergency stop', maxLength: 200 }), owner }),
   toEvent: (p, call) => ({ type: 'rpc.emergency_stop' as const, requestId: call.requestId, reason: p.reason, owner: callerOf(p.owner, call) }),
-  stop: { cut: ['reason'] },
+  // Under --supervisor-only the trip is refused here: motion is still stopped.
+  stop: { cut: ['reason'], instead: (p, call) => stopMotion.toEvent({ owner: p.owner }, call) },
 });
 
 export const resetInterlock = defineFunction({

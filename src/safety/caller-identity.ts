@@ -3,8 +3,9 @@
 // (src/protocol/caller-signature.ts), the key (or its JWT's issuer) trusted, the timestamp inside the
 // replay window and the (key, request id) pair never seen before — and of unsigned calls under
 // --require-signed-callers. The gate calls `identify` once per call, before anything else; a
-// verified caller's identity (lease owner, allowlist subject, audit) is its public key. Owns the
-// replay cache; no I/O. Threat model "Spoofing": broker ACLs decide who may publish, this decides who a caller is.
+// verified caller's identity (lease owner, allowlist subject, audit) is its public key; who a refused
+// caller may still stop motion as is said here too (`stopAs`). Owns the replay cache; no I/O.
+// Threat model "Spoofing": broker ACLs decide who may publish, this decides who a caller is.
 import { fromPublic } from '@nats-io/nkeys';
 import { CallerNotTrusted, messageOf, ReplayRejected, SignatureInvalid, SignatureRequired, type RpcFailure } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';
@@ -29,7 +30,11 @@ export const UNVERIFIED_CALLER = 'unverified-caller';
 /** An nkey public key: a prefix letter and 55 base32 characters. */
 const PUBLIC_NKEY = /^[A-Z][A-Z2-7]{55}$/;
 
-export type Identified = { readonly ok: true; readonly caller: CallerMeta } | { readonly ok: false; readonly error: RpcFailure };
+/**
+ * The caller of a call, or why it may not go on — and then who it may still stop motion as (stopping
+ * is always allowed: a refused trip stops motion instead, src/actors/rpc-gate.ts).
+ */
+export type Identified = { readonly ok: true; readonly caller: CallerMeta } | { readonly ok: false; readonly error: RpcFailure; readonly stopAs?: CallerMeta };
 
 export interface CallerIdentityOptions {
   /** Trusted public keys: user keys (`U…`) and account or account signing keys (`A…`) that issued a caller's JWT. */
@@ -153,6 +158,17 @@ class ReplayCache {
   }
 }
 
+/**
+ * Who a caller whose identity was refused still stops motion as: UNVERIFIED_CALLER when it claimed
+ * (signed) or named (an nkey as source or owner) an identity it did not prove; else — unsigned, naming
+ * no key, refused only because signing is required — the caller it asserts, as any unsigned stop.
+ */
+function stopCallerOf(caller: CallerMeta, params: Readonly<Record<string, unknown>>): CallerMeta {
+  const { claim, ...asserted } = caller;
+  const unproven = claim !== undefined || isUserKey(caller.sourceDevice) || isUserKey(params.owner);
+  return unproven ? { ...asserted, sourceDevice: UNVERIFIED_CALLER } : asserted;
+}
+
 function invalid(key: string | null, problem: string): Identified {
   return { ok: false, error: new SignatureInvalid({ message: `the call's signature was refused: ${problem}`, key, problem }) };
 }
@@ -224,10 +240,10 @@ export function createCallerIdentity(options: CallerIdentityOptions): CallerIden
   return {
     identify(call) {
       const identified = identifiedOrRefused(call);
-      // A stop is a guarantee: a stop whose caller cannot be verified still runs, as UNVERIFIED_CALLER.
-      if (identified.ok || !ALWAYS_ALLOWED_FUNCTIONS.has(call.fn)) return identified;
-      const { claim: _claim, ...asserted } = call.caller;
-      return { ok: true, caller: { ...asserted, sourceDevice: UNVERIFIED_CALLER } };
+      if (identified.ok) return identified;
+      const stopAs = stopCallerOf(call.caller, call.params);
+      // A stop is a guarantee: a stop whose caller cannot be verified still runs (as stopAs).
+      return ALWAYS_ALLOWED_FUNCTIONS.has(call.fn) ? { ok: true, caller: stopAs } : { ...identified, stopAs };
     },
   };
 }

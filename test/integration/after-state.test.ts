@@ -98,10 +98,15 @@ test('RPC: emergency_stop, reset_interlock and the lease calls are recorded with
 
 test('supervisor subject: trip, reset_interlock and revoke_lease are recorded with the state after the change', async () => {
   const s = await scene('after-sup');
-  // The acting owner is an owner name like any other: an escape sequence in it is refused, nothing trips.
-  const escaped = await s.supervise('trip', { reason: 'x', owner: '\u001b[31mX\n' });
-  expect(escaped.error?.data).toMatchObject({ _tag: 'InvalidParams', issues: [{ parameter: 'owner' }] });
-  expect((await s.status()).interlock_state).toBe('safe');
+  // The acting owner is an owner name like any other: an escape sequence in it never reaches a record.
+  // A trip is never refused for its form: it runs as the default owner and names `owner` as ignored.
+  const escaped = await step(s, 'trip with an escape sequence as owner', () => s.supervise('trip', { reason: 'x', owner: '\u001b[31mX\n' }), [
+    { kind: 'interlock_tripped', reason: 'x', owner: 'supervisor', state: { interlock: 'tripped' } },
+    { kind: 'stop_params_ignored', function: 'trip', owner: 'supervisor', ignored_params: [{ param: 'owner', problem: expect.any(String), handling: 'default' }], state: { interlock: 'tripped' } },
+  ]);
+  expect(escaped.result).toMatchObject({ status: 'tripped', ignored_params: [{ param: 'owner', handling: 'default' }] });
+  expect(JSON.stringify(s.auditFile())).not.toContain('\\u001b');
+  expect((await s.supervise('reset_interlock', { reason: 'clear', owner: 'safety-officer' })).result).toMatchObject({ status: 'safe' });
   await step(s, 'acquire_lease bob', () => s.call('acquire_lease', { owner: 'bob', ttl_s: 60 }), [
     { kind: 'lease_acquired', owner: 'bob', state: { lease_owner: 'bob' } },
   ]);

@@ -97,6 +97,17 @@ describe('the verifier', () => {
     expect(isUserKey('operator')).toBe(false);
   });
 
+  test('a refused caller still says who it may stop as: the asserted caller when unsigned and naming no key, else the unverified caller', () => {
+    const identity = createCallerIdentity({ trusted: [alice.getPublicKey()], requireSigned: true, now });
+    const ops: CallerMeta = { sourceDevice: 'ops-panel', traceId: null };
+    expect(identity.identify({ fn: 'trip', labels: WRITE, params: { reason: 'fall' }, caller: ops })).toEqual({ ok: false, error: expect.objectContaining({ _tag: 'SignatureRequired', reason: 'required' }), stopAs: ops });
+    const namesKey = identity.identify({ fn: 'trip', labels: WRITE, params: { owner: alice.getPublicKey() }, caller: { sourceDevice: null, traceId: null } });
+    expect(namesKey).toMatchObject({ ok: false, error: { reason: 'names_verified_caller' }, stopAs: { sourceDevice: UNVERIFIED_CALLER } });
+    const stale = identity.identify({ fn: 'trip', labels: WRITE, params: {}, caller: sign('t-1', {}, clock - 45_000, 'trip') });
+    expect(stale).toMatchObject({ ok: false, error: { _tag: 'ReplayRejected' }, stopAs: { sourceDevice: UNVERIFIED_CALLER } });
+    expect(stale.ok === false && stale.stopAs && 'claim' in stale.stopAs).toBe(false);
+  });
+
   test('JWT trust: issued by the trusted account key, for this user, not expired', async () => {
     const account = createAccount();
     const carol = createUser();
