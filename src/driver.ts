@@ -5,8 +5,9 @@
 // the same adapters as hardware. Owns start-up order — the mesh answers first: the daemon link (and
 // --sim's emulator process) starts shortly after the mesh's first dial has ended, the media session
 // once it has — reconfigure (holders updated, then the root respawns a child; a new identity or
-// broker is first checked for a device already answering there) and shutdown; the CLI
-// (src/cli.ts) owns argv, exit codes and the sim broker.
+// broker is first checked for a device already answering there; motion is stopped and settled
+// before the mesh or the daemon link goes) and shutdown; the CLI (src/cli.ts) owns argv, exit
+// codes and the sim broker.
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { RateLimiter } from './rpc/rate-limits.ts';
@@ -20,7 +21,7 @@ import { daemonAuthOf } from './adapters/daemon-auth.ts';
 import { DuplicateDeviceId, refuseDuplicateDevice } from './adapters/duplicate-device.ts';
 import { prepareDeviceRuntime, type DeviceRuntime, type DeviceRuntimeOptions, type PreparedDevice } from './actors/device-runtime.ts';
 import { createRpcGate, type GateTarget, type RpcGate } from './actors/rpc-gate.ts';
-import { startRobotRuntime, type RobotRuntime, type RobotRuntimeOptions } from './actors/robot-runtime.ts';
+import { startRobotRuntime, type RobotRuntime, type RobotRuntimeOptions, type SettleResult } from './actors/robot-runtime.ts';
 import { auditedWhenAccepted, type AuditedChange } from './actors/safety-trail.ts';
 import { createApprovalStage } from './actors/approval-stage.ts';
 import { publishApprovalEvents } from './actors/approval-events.ts';
@@ -32,6 +33,7 @@ import { callerHeardMatters, explainRefusal, viewOf } from './machines/driver.ma
 import { availabilityOf } from './machines/driver-state.ts';
 import { changedPolicyFields, inEffectAfter, reconfigurePlan, withPolicyKept } from './config/reconfigure-plan.ts';
 import { PolicyConflict, RestartRequired, SimulatorInUse, type StopUnconfirmed } from './errors.ts';
+import { leaveRobot, unsettledReason } from './actors/leave-robot.ts';
 import { oneAtATime } from './one-at-a-time.ts';
 import { subjects } from './protocol/subjects.ts';
 import { APPROVABLE_FUNCTIONS, eventsFor, functionsFor, SUPERVISOR_FUNCTIONS } from './rpc/catalogue.ts';
@@ -91,7 +93,9 @@ export interface RunningDriver {
    * live policy (a supervisor's run-time changes to the others stay). Compared over the whole
    * configuration: a change that needs a process restart (simulate, no_media, lease policy…)
    * refuses the whole apply, and so does a new device id, tenant or broker where another device
-   * already answers with that id (DuplicateDeviceId, unless --replace). A --sim driver keeps its
+   * already answers with that id (DuplicateDeviceId, unless --replace). Before the mesh connection
+   * or the daemon link goes, motion is stopped as stop_motion stops it and waited for to settle
+   * (StopUnconfirmed, nothing changed, while the daemon is reachable and has not). A --sim driver keeps its
    * emulator: a new daemon address is left out (`notInEffect`), the rest applied; so is a policy
    * change that conflicts only with what the supervisor set while the apply ran. Applies are serialised.
    */
@@ -372,32 +376,66 @@ function serversFor(next: DriverConfig, held: Held): ReadonlyArray<string> {
   return sameList(next.messagingUrls, held.config.messagingUrls) ? held.servers : next.messagingUrls;
 }
 
-/** An apply refused with `error`: logged, audited, nothing changed. */
-function refused(started: RobotRuntime, error: DuplicateDeviceId | StopUnconfirmed | PolicyConflict, fields: Record<string, unknown>): ReconfigureResult {
+/** The audit fields that say what a refusal was about. */
+function refusalFields(error: DuplicateDeviceId | StopUnconfirmed | PolicyConflict): Record<string, unknown> {
+  switch (error._tag) {
+    case 'DuplicateDeviceId':
+      return { device_id: error.deviceId, tenant: error.tenant };
+    case 'StopUnconfirmed':
+      return { daemon: error.daemon };
+    case 'PolicyConflict':
+      return { axis: error.axis, set_by: error.set_by };
+  }
+}
+
+/** An apply refused with `error`: logged, audited (with the state after), nothing changed. */
+function refused(started: RobotRuntime, error: DuplicateDeviceId | StopUnconfirmed | PolicyConflict): ReconfigureResult {
   log.warn('configuration not applied', { error: error.message });
-  started.recordChange({ kind: 'reconfigure_refused', reason: error.message, owner: 'settings', fields: { error_tag: error._tag, ...fields } });
+  started.recordChange({ kind: 'reconfigure_refused', reason: error.message, owner: 'settings', fields: { error_tag: error._tag, ...refusalFields(error) } });
   return { ok: false, error, restarted: [] };
 }
 
 /**
+ * Takes the mesh down for an apply, never leaving the robot moving with no way to stop it: motion
+ * is stopped (as stop_motion) and settled first — StopUnconfirmed, the mesh untouched, while the
+ * daemon is reachable and has not settled — then the mesh drains. A command that came in between
+ * (after that stop, before the mesh stopped taking calls) is stopped too.
+ */
+async function meshDown({ started, meshRuntime }: Applying): Promise<SettleResult> {
+  const settled = await started.settleForApply('the mesh connection stays as it is');
+  if (!settled.ok) return settled;
+  await meshRuntime.stop();
+  const motion = started.driver.getSnapshot().context.children.motion.getSnapshot();
+  if (settled.leftUnsettled === null && unsettledReason(motion, Date.now()) !== null) {
+    log.warn('a command reached the robot while the mesh drained for an apply: stopped too');
+    await leaveRobot(started.driver);
+  }
+  return settled;
+}
+
+/** What `duplicateCheck` found: the refusal (the mesh as it was), or go on (`down`: the mesh already taken down for the probe). */
+type DuplicateCheck = { readonly refusal: DuplicateDeviceId | StopUnconfirmed; readonly down?: undefined } | { readonly refusal?: undefined; readonly down: SettleResult | undefined };
+
+/**
  * Before an apply moves the mesh to another device id, tenant or broker: is a device already
  * answering there with that id (issue 10 item 3, as at start)? With the same identity on other
- * brokers, our own mesh could answer through a shared cluster, so it is drained first (`meshStopped`:
- * the caller respawns it, with the old options when the apply is refused).
+ * brokers, our own mesh could answer through a shared cluster, so it is taken down first
+ * (`meshDown`: motion stopped and settled) and brought back as it was when the apply is refused here.
  */
-async function duplicateCheck(next: DriverConfig, applying: Applying): Promise<{ readonly duplicate: DuplicateDeviceId | undefined; readonly meshStopped: boolean }> {
-  const { held, meshRuntime } = applying;
+async function duplicateCheck(next: DriverConfig, applying: Applying): Promise<DuplicateCheck> {
+  const { held } = applying;
   const current = held.config;
   const sameIdentity = next.deviceId === current.deviceId && next.tenant === current.tenant;
-  if (sameIdentity && sameList(next.messagingUrls, current.messagingUrls)) return { duplicate: undefined, meshStopped: false };
-  if (sameIdentity) await meshRuntime.stop();
+  if (sameIdentity && sameList(next.messagingUrls, current.messagingUrls)) return { down: undefined };
+  const down = sameIdentity ? await meshDown(applying) : undefined;
+  if (down && !down.ok) return { refusal: down.error };
   try {
     await refuseDuplicateOn(next, serversFor(next, held));
-    return { duplicate: undefined, meshStopped: sameIdentity };
+    return { down };
   } catch (error) {
-    if (error instanceof DuplicateDeviceId) return { duplicate: error, meshStopped: sameIdentity };
-    // Anything else (the probe says it never throws): the mesh goes back as it was before it is said.
-    if (sameIdentity) applying.respawnMesh(current, held.servers);
+    // Anything else (the probe says it never throws) is thrown, the mesh back as it was first.
+    if (down) applying.respawnMesh(current, held.servers);
+    if (error instanceof DuplicateDeviceId) return { refusal: error };
     throw error;
   }
 }
@@ -438,7 +476,7 @@ function applyPolicyChange(started: RobotRuntime, current: DriverConfig, next: D
 
 /** One apply: refused whole when a field needs a restart, else only the parts that changed restart (a --sim driver's daemon address left out). */
 async function applyConfig(next: DriverConfig, applying: Applying): Promise<ReconfigureResult> {
-  const { held, started, meshRuntime, media, respawnMesh, restartMedia } = applying;
+  const { held, started, media, respawnMesh, restartMedia } = applying;
   const plan = reconfigurePlan(held.config, next);
   const after = inEffectAfter(held.config, next);
   if (plan.restartRequired.length > 0) {
@@ -449,23 +487,25 @@ async function applyConfig(next: DriverConfig, applying: Applying): Promise<Reco
   }
   // A save that would leave an envelope axis with no range: refused before anything changes.
   const policyCheck = plan.policy ? policyChangeOf(started, held.config, next) : undefined;
-  if (policyCheck && !policyCheck.ok) return refused(started, policyCheck.error, { axis: policyCheck.error.axis, set_by: policyCheck.error.set_by });
-  // Another device with the new id where the mesh goes: refused before anything changes.
-  const { duplicate, meshStopped } = plan.mesh && applying.checksDuplicates ? await duplicateCheck(next, applying) : { duplicate: undefined, meshStopped: false };
-  const keepMesh = () => meshStopped && respawnMesh(held.config, held.servers);
-  if (duplicate) {
-    keepMesh();
-    return refused(started, duplicate, { device_id: duplicate.deviceId, tenant: duplicate.tenant });
+  if (policyCheck && !policyCheck.ok) return refused(started, policyCheck.error);
+  // The mesh goes down before anything else changes, once motion has settled (the mesh is the way
+  // to stop the robot); another device with the new id where it goes refuses the apply first.
+  let down: SettleResult | undefined;
+  if (plan.mesh) {
+    const check = applying.checksDuplicates ? await duplicateCheck(next, applying) : { down: undefined };
+    if (check.refusal) return refused(started, check.refusal);
+    down = check.down ?? (await meshDown(applying));
+    if (!down.ok) return refused(started, down.error);
   }
   const restarted: Array<'mesh' | 'daemon_link' | 'media'> = [];
-  // The robot first: a refusal to leave it (not settled) leaves everything else as it was.
-  let leftUnsettled: string | null = null;
+  let leftUnsettled = down?.ok ? down.leftUnsettled : null;
+  // The robot next: a refusal to leave it (not settled) leaves everything as it was (the mesh back).
   if (plan.daemonLink) {
     // A --sim driver's link goes on to its own emulator (only the transport can change there).
-    const retargeted = await started.retarget(held.config.sim ? started.daemonBaseUrl : daemonUrl(next), next.transportMode);
+    const retargeted = await started.retarget(held.config.sim ? started.daemonBaseUrl : daemonUrl(next), next.transportMode, down?.ok ? down : undefined);
     if (!retargeted.ok) {
-      keepMesh();
-      return refused(started, retargeted.error, { daemon: retargeted.error.daemon });
+      if (plan.mesh) respawnMesh(held.config, held.servers);
+      return refused(started, retargeted.error);
     }
     leftUnsettled = retargeted.leftUnsettled;
   }
@@ -474,7 +514,6 @@ async function applyConfig(next: DriverConfig, applying: Applying): Promise<Reco
   const inEffect = policyChange.leftOut ? withPolicyKept(after, held.config) : after;
   if (plan.mesh) {
     const nextServers = serversFor(next, held);
-    if (!meshStopped) await meshRuntime.stop();
     respawnMesh(next, nextServers);
     held.servers = nextServers;
     restarted.push('mesh');
@@ -487,17 +526,21 @@ async function applyConfig(next: DriverConfig, applying: Applying): Promise<Reco
   }
   held.config = inEffect;
   const leftOut = [simulatorInUse(plan.simIgnored), policyChange.leftOut].filter((one): one is LeftOut => one !== undefined);
-  return applied(started, { restarted, policyChanged: policyChange.fields.length > 0, leftOut, leftUnsettled });
+  return applied(started, { restarted, policyChanged: policyChange.fields.length > 0, leftOut, leftUnsettled, stoppedMotion: plan.mesh || plan.daemonLink });
 }
 
-/** An apply done: logged, audited as `reconfigured` (with the parts left out, `not_in_effect` naming their fields), answered. */
-function applied(started: RobotRuntime, outcome: { readonly restarted: Array<'mesh' | 'daemon_link' | 'media'>; readonly policyChanged: boolean; readonly leftOut: ReadonlyArray<LeftOut>; readonly leftUnsettled: string | null }): ReconfigureResult {
+/**
+ * An apply done: logged, audited as `reconfigured` (with the parts left out, `not_in_effect` naming
+ * their fields; `stopped_motion` when it stopped motion before moving the mesh or the daemon link,
+ * the record's state being the one after), answered.
+ */
+function applied(started: RobotRuntime, outcome: { readonly restarted: Array<'mesh' | 'daemon_link' | 'media'>; readonly policyChanged: boolean; readonly leftOut: ReadonlyArray<LeftOut>; readonly leftUnsettled: string | null; readonly stoppedMotion: boolean }): ReconfigureResult {
   const { restarted, leftOut, leftUnsettled } = outcome;
   const notInEffect = [...new Set(leftOut.flatMap((one) => one.fields))];
   log.info('configuration applied', { restarted: restarted.join(',') || 'nothing', ...(leftOut.length > 0 ? { not_in_effect: notInEffect.join(',') } : {}) });
   // `error_tag` names the first part left out (as before there could be two); `left_out` each, with its fields.
   const noted = leftOut.length > 0 ? { not_in_effect: notInEffect, error_tag: leftOut[0]!.error._tag, left_out: leftOut.map(({ error, fields }) => ({ error_tag: error._tag, fields })) } : {};
-  started.recordChange({ kind: 'reconfigured', reason: 'configuration applied', owner: 'settings', fields: { restarted, policy_changed: outcome.policyChanged, ...noted, ...(leftUnsettled ? { left_unsettled: leftUnsettled } : {}) } });
+  started.recordChange({ kind: 'reconfigured', reason: 'configuration applied', owner: 'settings', fields: { restarted, policy_changed: outcome.policyChanged, ...(outcome.stoppedMotion ? { stopped_motion: true } : {}), ...noted, ...(leftUnsettled ? { left_unsettled: leftUnsettled } : {}) } });
   return leftOut.length > 0 ? { ok: true, restarted, notInEffect: leftOut } : { ok: true, restarted };
 }
 

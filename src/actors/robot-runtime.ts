@@ -2,7 +2,8 @@
 // (connection, power, interlock, lease, motion, and the mesh and media logic the other runtimes
 // prepared), with the robot children's I/O provided here — the daemon link's probe and live link,
 // the motion executor — plus the safety trail, the read answers, `startLink` (at once, or when the
-// composition says: src/driver.ts starts it after the mesh's first dial) and `retarget`. Adapter pushes go
+// composition says: src/driver.ts starts it after the mesh's first dial), `retarget` and the stop an
+// apply makes before it takes a way to stop the robot away (`settleForApply`). Adapter pushes go
 // to the root, which routes them to the children; nothing here keeps a copy of a child's state.
 // Decisions stay in the machines, wire formats in the adapters. Design card "one system, one
 // truth"; reference-driver.md §12.
@@ -35,8 +36,12 @@ import type { MediaPolicyMode } from '../safety/media-policy.ts';
 
 const log = createLogger('robot');
 
-/** A retarget's outcome: done (`leftUnsettled`: why the unreachable old robot was left unconfirmed), or refused. */
-export type RetargetResult = { readonly ok: true; readonly leftUnsettled: string | null } | { readonly ok: false; readonly error: StopUnconfirmed };
+/**
+ * A stop before an apply (`settleForApply`) or a retarget: done (`leftUnsettled`: why an unreachable
+ * robot was left unconfirmed; null when it settled), or refused.
+ */
+export type SettleResult = { readonly ok: true; readonly leftUnsettled: string | null } | { readonly ok: false; readonly error: StopUnconfirmed };
+export type RetargetResult = SettleResult;
 
 /** HTTP transport: how often the daemon status is polled (the WebSocket pushes it at 1 Hz). */
 export const HTTP_STATUS_POLL_MS = 1_000;
@@ -97,9 +102,17 @@ export interface RobotRuntime {
    * Points the daemon link at another daemon or transport through the connection machine
    * (link.stop → new adapters → link.start) once motion has settled on the old one (leave-robot.ts);
    * refused with StopUnconfirmed while the old daemon is reachable and has not. Interlock, lease,
-   * power and motion keep their state.
+   * power and motion keep their state. `settled`: the apply stopped motion already
+   * (`settleForApply`) and nothing could command the robot since (the mesh is down): not again.
    */
-  retarget(daemonBaseUrl: string, transportMode: TransportMode): Promise<RetargetResult>;
+  retarget(daemonBaseUrl: string, transportMode: TransportMode, settled?: SettleResult & { readonly ok: true }): Promise<RetargetResult>;
+  /**
+   * Before an apply takes a way to stop the robot away (the mesh connection restarts): motion is
+   * stopped as stop_motion stops it (by `reconfigure`) and settled (leave-robot.ts), or the answer
+   * is StopUnconfirmed (`stays`: what the refusal leaves as it was) while the daemon is reachable and
+   * has not settled. An unreachable daemon does not hold the apply back (nothing moves it from here).
+   */
+  settleForApply(stays: string): Promise<SettleResult>;
   readonly daemonBaseUrl: string;
   /** The media lane of the current link (swapped by `retarget`): media and sound calls, on their own connections. */
   mediaHttp(): DaemonHttpClient;
@@ -244,6 +257,17 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
     driver.send({ type: 'link.start' });
   };
   if (!options.deferLinkStart) startLink();
+  /** Stops motion and waits for it to settle; refused (StopUnconfirmed, `stays` said) while the daemon is reachable and has not. */
+  const settle = async (stays: string): Promise<SettleResult> => {
+    const unsettled = await leaveRobot(driver);
+    // Stopped while it waited for the robot to settle: nothing to move to (a link opened now would never be closed).
+    if (stopped) return { ok: false, error: new StopUnconfirmed({ message: 'the driver stopped before it left the robot', daemon: link.baseUrl, reason: 'driver stopped' }) };
+    if (unsettled !== null && children().connection.getSnapshot().value === 'connected') {
+      return { ok: false, error: new StopUnconfirmed({ message: `the robot at ${link.baseUrl} has not settled (${unsettled}); ${stays}: apply again once it has stopped`, daemon: link.baseUrl, reason: unsettled }) };
+    }
+    if (unsettled !== null) log.warn('going on while an unreachable daemon has not confirmed its stop', { daemon: link.baseUrl, why: unsettled });
+    return { ok: true, leftUnsettled: unsettled };
+  };
 
   return {
     driver,
@@ -255,16 +279,11 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
     },
     mediaHttp: () => link.media,
     startLink,
-    async retarget(daemonBaseUrl, transportMode) {
+    async retarget(daemonBaseUrl, transportMode, already) {
       // Letting go of a robot must not leave it moving unsupervised: stop on the old link first,
       // and stay while it is reachable and has not settled (nothing would watch a late move there).
-      const unsettled = await leaveRobot(driver);
-      // Stopped while it waited for the robot to settle: nothing to move to (a link opened now would never be closed).
-      if (stopped) return { ok: false, error: new StopUnconfirmed({ message: 'the driver stopped before it left the robot', daemon: link.baseUrl, reason: 'driver stopped' }) };
-      if (unsettled !== null && children().connection.getSnapshot().value === 'connected') {
-        return { ok: false, error: new StopUnconfirmed({ message: `the robot at ${link.baseUrl} has not settled (${unsettled}); the driver stays on it: apply again once it has stopped`, daemon: link.baseUrl, reason: unsettled }) };
-      }
-      if (unsettled !== null) log.warn('leaving an unreachable daemon before its stop was confirmed', { daemon: link.baseUrl, why: unsettled });
+      const settled = already ?? (await settle('the driver stays on it'));
+      if (!settled.ok) return settled;
       driver.send({ type: 'link.stop' });
       const old = link;
       link = open(daemonBaseUrl, transportMode);
@@ -273,8 +292,9 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
       log.info('robot link retargeted', { daemon: daemonBaseUrl, transport: link.sdk ? 'websocket' : 'http' });
       linkStarted = true;
       driver.send({ type: 'link.start' });
-      return { ok: true, leftUnsettled: unsettled };
+      return settled;
     },
+    settleForApply: settle,
     recordRefusal: (info) => trail.refusal(info),
     recordEstop: (decision) => trail.d2dEstop(decision),
     recordAccepted: (info) => trail.accepted(info),

@@ -1,0 +1,92 @@
+// A settings apply that restarts the mesh connection (a new device TTL, another broker list) while
+// the robot moves: the mesh is the way to stop the robot, so the driver stops the move — as
+// stop_motion does — and waits for it to settle before the old mesh stops taking calls; the robot
+// stands still when the apply answers, and the apply is audited with the state after it.
+// Real nats-server, real driver, the emulator as the robot (time at scale 1: a 6 s goto is still
+// running when the apply starts).
+import type { NatsConnection } from '@nats-io/nats-core';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { loadConfig } from '../../src/adapters/config-files.ts';
+import type { DriverConfig } from '../../src/config/config.ts';
+import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
+import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
+import { openClient, recorder, rpc } from '../harness/mesh-peer.ts';
+import { startTestDriver, waitFor, type TestDriver } from '../harness/driver-harness.ts';
+
+const ID = 'mesh-mover';
+const CMD = `device-connect.default.${ID}.cmd`;
+const env = { DEVICE_CONNECT_ALLOW_INSECURE: 'true', DEVICE_CONNECT_REGISTER_JITTER: '0', HOME: '/nonexistent', REACHY_MINI_DRIVER_SETTINGS_FILE: '/nonexistent/settings.json', REACHY_AUDIT_LOG: 'none' };
+/** Long enough to be running when the apply starts and when it answers (the emulator runs at time scale 1). */
+const GOTO_S = 6;
+let broker: NatsServerHandle;
+let nc: NatsConnection;
+let emulator: Emulator;
+let driver: TestDriver;
+let base: string[];
+
+const call = async (method: string, params: object = {}, timeoutMs = 3_000): Promise<Record<string, any>> => await rpc(nc, CMD, { jsonrpc: '2.0', id: method, method, params }, timeoutMs);
+
+/** The configuration the CLI would load from these flags. */
+const configOf = (argv: string[]): DriverConfig => loadConfig({ argv, env });
+
+beforeAll(async () => {
+  broker = await startNatsServer();
+  nc = await openClient(broker.url);
+  emulator = await startEmulator({ timeScale: 1 });
+  base = ['--device-id', ID, '--messaging-url', broker.url, '--no-media', '--discovery-mode', 'd2d'];
+  driver = await startTestDriver(base, env, { daemonBaseUrl: emulator.url });
+  await waitFor(async () => (await call('get_status', {}, 500).catch(() => null))?.result?.driver_state?.connection_state === 'connected', 10_000, 'the driver answers, connected to the robot');
+});
+
+afterAll(async () => {
+  await driver?.stop();
+  await nc?.close();
+  await Promise.all([broker?.stop(), emulator?.close()]);
+});
+
+/** A goto that runs for GOTO_S seconds, accepted and running on the robot. */
+async function moving(): Promise<void> {
+  await waitFor(async () => (await call('get_status', {}, 500).catch(() => null))?.result?.driver_state?.execution_state === 'idle', 5_000, 'the robot idle');
+  expect((await call('goto_pose', { yaw: 30, duration_s: GOTO_S, owner: 'mover' })).result.status).toBe('accepted');
+  await expect.poll(() => emulator.snapshot().runningMoves.length, { timeout: 2_000 }).toBe(1);
+}
+
+/** When the mesh child running now starts to close (`mesh.stop` → closing). */
+function closingAt(): () => number | undefined {
+  let at: number | undefined;
+  const mesh = driver.runtime.mesh;
+  const sub = mesh.subscribe((snapshot) => {
+    if (at === undefined && snapshot.matches('closing')) {
+      at = Date.now();
+      sub.unsubscribe();
+    }
+  });
+  return () => at;
+}
+
+/** The robot's stop requests received since `since`, oldest first. */
+const stopsSince = (since: number) => emulator.received.filter((r) => r.method === 'POST' && r.path === '/api/move/stop' && r.ts >= since);
+
+for (const change of ['a new device TTL', 'another broker list (an alias of the same broker added)'] as const) {
+  test(`${change} while a goto runs: the move is stopped before the old mesh closes, and the apply is audited with the state after`, async () => {
+    const argv = change === 'a new device TTL' ? [...base, '--device-ttl', String(driver.config.deviceTtlS + 7)] : [...base, '--messaging-url', broker.url.replace('127.0.0.1', 'localhost')];
+    const audit = recorder(nc, `device-connect.default.${ID}.audit`);
+    await nc.flush();
+    await moving();
+    const closing = closingAt();
+    const started = Date.now();
+
+    const applied = await driver.reconfigure(configOf(argv));
+
+    expect(applied).toEqual({ ok: true, restarted: ['mesh'] });
+    // The robot got the stop while the old mesh still took calls, and stands still now.
+    const stops = stopsSince(started);
+    expect(stops.length).toBeGreaterThan(0);
+    expect(closing()).toBeDefined();
+    expect(stops[0]!.ts).toBeLessThanOrEqual(closing()!);
+    expect(emulator.snapshot().runningMoves).toEqual([]);
+    const record = (await audit.next((m) => (m.body as { kind?: string }).kind === 'reconfigured', 5_000)).body as Record<string, any>;
+    expect(record).toMatchObject({ owner: 'settings', restarted: ['mesh'], stopped_motion: true, state: { execution: 'idle' } });
+    await expect.poll(async () => (await call('get_status', {}, 500).catch(() => null))?.result?.driver_state?.execution_state, { timeout: 5_000 }).toBe('idle');
+  });
+}
