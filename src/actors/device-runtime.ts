@@ -3,8 +3,9 @@
 // mesh entry (actors/mesh-entry.ts) that answers `.cmd`, `.supervisor`, `.svc.<fn>` and broadcasts
 // through the RPC gates, event publishing, `requestRegistration`, and the NATS micro-service view of
 // the same functions (device-connect-protocol.md §1–§5). The options are read from a holder at each
-// use, so a respawned mesh runs with the ones in force. Owns the wiring, not the decisions
-// (machines) nor the wire codec (protocol/).
+// use, so a respawned mesh runs with the ones in force. Draining takes no new calls, answers those
+// already inside the gate (bounded) and then closes the connection. Owns the wiring, not the
+// decisions (machines) nor the wire codec (protocol/).
 import type { Msg, NatsConnection } from '@nats-io/nats-core';
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import { fromPromise, waitFor, type ActorRefFrom } from 'xstate';
@@ -29,13 +30,22 @@ import { broadcastWire, cmdWire, svcWire, type MeshWire, type ReplySink } from '
 import { deviceIdOfSubject, subjects } from '../protocol/subjects.ts';
 import { EMERGENCY_STOP_EVENT } from '../safety/d2d-estop.ts';
 import type { AnyRpcFunction, EventDefinition } from '../rpc/function-def.ts';
-import { createMeshEntry, withBuiltins, type MeshEntryCounters } from './mesh-entry.ts';
+import { createMeshEntry, withBuiltins, type MeshEntry, type MeshEntryCounters } from './mesh-entry.ts';
 import type { RpcGate } from './rpc-gate.ts';
 
 const log = createLogger('mesh');
 
 /** The built-in method the registry uses to pull a registration (§2.7). */
 export const REQUEST_REGISTRATION_METHOD = 'requestRegistration';
+
+/**
+ * How long a draining mesh waits for the calls already inside the gate to be answered before it
+ * closes the connection (a settings apply or shutdown waits that long at most). A stop is answered
+ * within 250 ms (STOP_CONFIRM_TIMEOUT_MS), a read or a command's acceptance in milliseconds; 1 s
+ * covers them on a loaded machine. A call that takes longer (a capture, a call held for approval)
+ * is cut off: its caller times out, as before.
+ */
+export const MESH_DRAIN_CALLS_WAIT_MS = 1_000;
 
 export interface DeviceRuntimeOptions {
   readonly deviceId: string;
@@ -123,6 +133,8 @@ function advertisedOf(options: DeviceRuntimeOptions): ReadonlyArray<AnyRpcFuncti
 /** The live NATS side: the current link (replaced when the mesh reconnects) and its micro service. */
 class MeshIo {
   link: NatsLink | undefined;
+  /** The mesh entry answering on `link` (the run's, set with it): what a drain waits for. */
+  entry: MeshEntry | undefined;
   micro: MicroService | undefined;
   /** Registration failures: once at warn with what to do, then rate-limited. */
   readonly registryNotice = failureNotice(log);
@@ -130,9 +142,10 @@ class MeshIo {
   readonly brokerNotice = brokerNotice();
   #droppedBefore = 0;
 
-  adopt(link: NatsLink): void {
+  adopt(link: NatsLink, entry: MeshEntry): void {
     this.#droppedBefore += this.link?.droppedPublishes() ?? 0;
     this.link = link;
+    this.entry = entry;
   }
 
   droppedPublishes(): number {
@@ -219,7 +232,7 @@ function connectActor(run: () => MeshRun, io: MeshIo) {
       await opened.drain();
       throw new Error('stopped while connecting');
     }
-    io.adopt(opened);
+    io.adopt(opened, handlers.entry);
     io.micro = await startMicro(opened.nc, options, onEndpoint);
   });
 }
@@ -275,7 +288,11 @@ function meshLogicFor(run: () => MeshRun, io: MeshIo): MeshMachine {
       connect: connectActor(run, io),
       registerDevice: registerActor(run, io),
       drain: fromPromise(async () => {
-        await io.micro?.stop().catch(() => undefined);
+        // No new calls (.cmd, .supervisor, broadcasts, .svc endpoints); what the broker sent before still comes in.
+        await Promise.all([io.micro?.stop().catch(() => undefined), io.link?.stopIntake()]);
+        // The calls inside the gate are answered (a stop carried out is said to be) before the connection closes.
+        const cutOff = await (io.entry?.settled(MESH_DRAIN_CALLS_WAIT_MS) ?? 0);
+        if (cutOff > 0) log.warn('mesh connection closing with calls still unanswered; their callers time out', { unanswered: cutOff, waited_ms: MESH_DRAIN_CALLS_WAIT_MS });
         await io.link?.drain();
       }),
     },

@@ -5,8 +5,10 @@
 // reply that itself fits) → send, all inside one try/catch: no reply on any path can throw out of a
 // handler; what still fails is logged (rate-limited) and counted. A JSON-RPC notification goes
 // through the same gate (which runs only stops from one) and is never answered; its outcome is
-// logged instead (rate-limited). Owns that sequence and its counters; not the wire formats
-// (protocol/), the decisions (gate, machines, src/safety/stop-only-calls.ts) nor NATS I/O (adapters/).
+// logged instead (rate-limited). Knows the calls still in that sequence (`settled`), so a draining
+// mesh answers them before its connection closes. Owns that sequence and its counters; not the wire
+// formats (protocol/), the decisions (gate, machines, src/safety/stop-only-calls.ts) nor NATS I/O
+// (adapters/).
 import { HandlerFailed, messageOf, type RpcFailure } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';
 import { rateLimited } from '../logging/rate-limited.ts';
@@ -30,6 +32,11 @@ export interface MeshEntry {
   /** Decodes, gates and answers one message; never rejects, never throws. `subject`: where it was published (a signature covers it). */
   handle<R>(gate: RpcGate, wire: MeshWire<R>, data: Uint8Array, sink: ReplySink, subject?: string): Promise<void>;
   counters(): MeshEntryCounters;
+  /**
+   * Resolves once every call handled so far has been answered (its reply handed to the sink), or
+   * after `waitMs`, with the number still unanswered then.
+   */
+  settled(waitMs: number): Promise<number>;
 }
 
 /** A gate that throws is a bug a caller can repeat at will: logged at once, then at most this often. */
@@ -106,8 +113,13 @@ export function createMeshEntry(): MeshEntry {
     return undefined;
   };
 
+  /** Calls inside `handle` (counted from its first line to its reply), and who waits for none to be. */
+  let inFlight = 0;
+  let waiting: Array<() => void> = [];
+
   return {
     async handle(gate, wire, data, sink, subject) {
+      inFlight += 1;
       let method: string | undefined;
       try {
         const decoded = wire.decode(data);
@@ -126,9 +138,27 @@ export function createMeshEntry(): MeshEntry {
       } catch (error) {
         droppedReplies += 1;
         warnDropped('reply could not be sent', { path: wire.path, method, error: error as Error });
+      } finally {
+        inFlight -= 1;
+        if (inFlight === 0) for (const resolve of waiting.splice(0)) resolve();
       }
     },
     counters: () => ({ oversizeReplies, droppedReplies }),
+    async settled(waitMs) {
+      if (inFlight === 0) return 0;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          waiting = waiting.filter((w) => w !== done);
+          resolve();
+        }, waitMs);
+        const done = (): void => {
+          clearTimeout(timer);
+          resolve();
+        };
+        waiting.push(done);
+      });
+      return inFlight;
+    },
   };
 }
 

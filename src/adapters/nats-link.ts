@@ -4,8 +4,9 @@
 // nats.js status events into `nats.*` machine events at this boundary. Publishing never throws:
 // a message over the broker's negotiated max_payload is dropped with a rate-limited warning and
 // counted. Draining detaches the status listener first: the mesh that drains (or stopped while
-// dialing) hears nothing more from this connection. Owns the NatsConnection; does not decide what
-// to answer (actors/mesh-entry.ts does).
+// dialing) hears nothing more from this connection; `stopIntake` ends the calls first (what the
+// broker sent before is still delivered) so the owner can answer those in hand before `drain`
+// flushes and closes. Owns the NatsConnection; does not decide what to answer (actors/mesh-entry.ts does).
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import { errors, type Msg, type NatsConnection, type Subscription } from '@nats-io/nats-core';
 import { createLogger } from '../logging/logger.ts';
@@ -75,6 +76,7 @@ export interface LinkSubjects {
 
 export class NatsLink {
   readonly nc: NatsConnection;
+  /** The subscriptions that bring calls and events in (not the client's own request inbox). */
   readonly #subscriptions: Subscription[] = [];
   #closing = false;
   /** The owner's status listener; detached (a no-op) once the owner drains the link. */
@@ -226,6 +228,16 @@ export class NatsLink {
     const reply = await this.nc.request(subject, body, { timeout: timeoutMs });
     if (signal?.aborted) throw new Error('aborted');
     return reply.json();
+  }
+
+  /**
+   * No more calls: each subscription is drained (unsubscribed; what the broker sent before is still
+   * handed to its handler). The connection stays open for the replies; resolves once the broker
+   * has confirmed. Never throws.
+   */
+  async stopIntake(): Promise<void> {
+    if (this.nc.isClosed()) return;
+    await Promise.allSettled(this.#subscriptions.filter((sub) => !sub.isClosed() && !sub.isDraining()).map((sub) => sub.drain()));
   }
 
   /** Detaches the status listener (its owner is stopping: nothing more to tell it), then drains. */

@@ -1,12 +1,15 @@
 // A settings apply that restarts the mesh connection (a new device TTL, another broker list) while
 // the robot moves: the mesh is the way to stop the robot, so the driver stops the move — as
 // stop_motion does — and waits for it to settle before the old mesh stops taking calls; the robot
-// stands still when the apply answers, and the apply is audited with the state after it.
+// stands still when the apply answers, and the apply is audited with the state after it. A stop
+// sent as the apply starts is answered; so is a call still inside the gate when the old mesh
+// drains (a slow daemon read): the drain takes no new calls but answers those before it closes.
 // Real nats-server, real driver, the emulator as the robot (time at scale 1: a 6 s goto is still
 // running when the apply starts).
 import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { loadConfig } from '../../src/adapters/config-files.ts';
+import { MESH_DRAIN_CALLS_WAIT_MS } from '../../src/actors/device-runtime.ts';
 import type { DriverConfig } from '../../src/config/config.ts';
 import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
 import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
@@ -18,6 +21,8 @@ const CMD = `device-connect.default.${ID}.cmd`;
 const env = { DEVICE_CONNECT_ALLOW_INSECURE: 'true', DEVICE_CONNECT_REGISTER_JITTER: '0', HOME: '/nonexistent', REACHY_MINI_DRIVER_SETTINGS_FILE: '/nonexistent/settings.json', REACHY_AUDIT_LOG: 'none' };
 /** Long enough to be running when the apply starts and when it answers (the emulator runs at time scale 1). */
 const GOTO_S = 6;
+/** The robot answers a volume read this late: the read is still inside the gate when the mesh drains, within MESH_DRAIN_CALLS_WAIT_MS. */
+const SLOW_READ_MS = Math.round(MESH_DRAIN_CALLS_WAIT_MS * 0.6);
 let broker: NatsServerHandle;
 let nc: NatsConnection;
 let emulator: Emulator;
@@ -33,6 +38,8 @@ beforeAll(async () => {
   broker = await startNatsServer();
   nc = await openClient(broker.url);
   emulator = await startEmulator({ timeScale: 1 });
+  // A host with volume control: get_volume is a plain daemon read (the slow call of the drain tests).
+  emulator.volume.available = true;
   base = ['--device-id', ID, '--messaging-url', broker.url, '--no-media', '--discovery-mode', 'd2d'];
   driver = await startTestDriver(base, env, { daemonBaseUrl: emulator.url });
   await waitFor(async () => (await call('get_status', {}, 500).catch(() => null))?.result?.driver_state?.connection_state === 'connected', 10_000, 'the driver answers, connected to the robot');
@@ -67,9 +74,17 @@ function closingAt(): () => number | undefined {
 /** The robot's stop requests received since `since`, oldest first. */
 const stopsSince = (since: number) => emulator.received.filter((r) => r.method === 'POST' && r.path === '/api/move/stop' && r.ts >= since);
 
+/** The flags in force with `what` changed: the device TTL 7 s longer, or the broker list with an alias of the broker added or taken away. */
+function argvFor(what: 'ttl' | 'brokers'): string[] {
+  const ttl = driver.config.deviceTtlS + (what === 'ttl' ? 7 : 0);
+  const aliased = driver.config.messagingUrls.length > 1;
+  const alias = what === 'brokers' ? !aliased : aliased;
+  return [...base, '--device-ttl', String(ttl), ...(alias ? ['--messaging-url', broker.url.replace('127.0.0.1', 'localhost')] : [])];
+}
+
 for (const change of ['a new device TTL', 'another broker list (an alias of the same broker added)'] as const) {
   test(`${change} while a goto runs: the move is stopped before the old mesh closes, and the apply is audited with the state after`, async () => {
-    const argv = change === 'a new device TTL' ? [...base, '--device-ttl', String(driver.config.deviceTtlS + 7)] : [...base, '--messaging-url', broker.url.replace('127.0.0.1', 'localhost')];
+    const argv = argvFor(change === 'a new device TTL' ? 'ttl' : 'brokers');
     const audit = recorder(nc, `device-connect.default.${ID}.audit`);
     await nc.flush();
     await moving();
@@ -88,5 +103,35 @@ for (const change of ['a new device TTL', 'another broker list (an alias of the 
     const record = (await audit.next((m) => (m.body as { kind?: string }).kind === 'reconfigured', 5_000)).body as Record<string, any>;
     expect(record).toMatchObject({ owner: 'settings', restarted: ['mesh'], stopped_motion: true, state: { execution: 'idle' } });
     await expect.poll(async () => (await call('get_status', {}, 500).catch(() => null))?.result?.driver_state?.execution_state, { timeout: 5_000 }).toBe('idle');
+  });
+}
+
+for (const change of ['ttl', 'brokers'] as const) {
+  test(`a stop sent as an apply (${change}) starts is answered, and the robot stands still`, async () => {
+    await moving();
+    const stop = call('stop_motion', { owner: 'operator' });
+    const applied = await driver.reconfigure(configOf(argvFor(change)));
+    expect(applied.ok).toBe(true);
+    expect((await stop).result.status).toBe('stopped');
+    expect(emulator.snapshot().runningMoves).toEqual([]);
+  });
+
+  test(`a call inside the gate when the mesh drains for an apply (${change}) is answered before the connection closes`, async () => {
+    await moving();
+    expect((await call('stop_motion', { owner: 'mover' })).result.status).toBe('stopped');
+    const asked = Date.now();
+    emulator.faults.apply({ routeDelays: [{ path: '/api/volume/current', requestMs: [SLOW_READ_MS, SLOW_READ_MS] }] }, 1);
+    try {
+      const volume = call('get_volume');
+      await expect.poll(() => emulator.received.some((r) => r.path === '/api/volume/current' && r.ts >= asked), { timeout: 2_000 }).toBe(true);
+
+      const applied = await driver.reconfigure(configOf(argvFor(change)));
+
+      expect(applied).toEqual({ ok: true, restarted: ['mesh'] });
+      // Before 2026-12-06 the drain closed the connection under it: the caller heard nothing, and timed out.
+      expect((await volume).result).toMatchObject({ status: 'success', device: 'speaker' });
+    } finally {
+      emulator.faults.clear();
+    }
   });
 }
