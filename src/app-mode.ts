@@ -101,8 +101,8 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
       const error = result.error;
       // Nothing changed: the driver stays on the robot that has not settled (its message says so, for the page).
       if (error._tag === 'StopUnconfirmed') return { ok: false, error: error.message, issues: [], error_tag: error._tag, started: false };
-      // Nothing changed: another device already answers with the new id there (its message says what to do).
-      if (error._tag === 'DuplicateDeviceId') return { ok: false, error: error.message, issues: [], error_tag: error._tag, started: false };
+      // Nothing changed: another device already answers with the new id there, or none of the new brokers can be reached (the message says what to do).
+      if (error._tag === 'DuplicateDeviceId' || error._tag === 'BrokerUnreachable') return { ok: false, error: error.message, issues: [], error_tag: error._tag, started: false };
       // Nothing changed: the saved envelope and the supervisor's range in force leave an axis with no range.
       if (error._tag === 'PolicyConflict') return { ok: false, ...adviceForPolicyConflict(error), error_tag: error._tag, axis: error.axis, started: false };
       const advice = adviceForRestart(error.fields);

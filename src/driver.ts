@@ -5,9 +5,9 @@
 // the same adapters as hardware. Owns start-up order — the mesh answers first: the daemon link (and
 // --sim's emulator process) starts shortly after the mesh's first dial has ended, the media session
 // once it has — reconfigure (holders updated, then the root respawns a child; a new identity or
-// broker is first checked for a device already answering there; motion is stopped and settled
-// before the mesh or the daemon link goes) and shutdown; the CLI (src/cli.ts) owns argv, exit
-// codes and the sim broker.
+// broker is first checked for a device already answering there, new brokers for being reachable
+// at all; motion is stopped and settled before the mesh or the daemon link goes) and shutdown; the
+// CLI (src/cli.ts) owns argv, exit codes and the sim broker.
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { RateLimiter } from './rpc/rate-limits.ts';
@@ -19,6 +19,7 @@ import { startAuditPublisher, type AuditPublisher } from './adapters/audit-strea
 import type { DaemonTransport } from './adapters/daemon-transport.ts';
 import { daemonAuthOf } from './adapters/daemon-auth.ts';
 import { DuplicateDeviceId, refuseDuplicateDevice } from './adapters/duplicate-device.ts';
+import { unreachableBrokers, type BrokerUnreachable } from './adapters/broker-reach.ts';
 import { prepareDeviceRuntime, type DeviceRuntime, type DeviceRuntimeOptions, type PreparedDevice } from './actors/device-runtime.ts';
 import { createRpcGate, type GateTarget, type RpcGate } from './actors/rpc-gate.ts';
 import { startRobotRuntime, type RobotRuntime, type RobotRuntimeOptions, type SettleResult } from './actors/robot-runtime.ts';
@@ -75,7 +76,7 @@ export interface LeftOut {
  */
 export type ReconfigureResult =
   | { readonly ok: true; readonly restarted: ReadonlyArray<'mesh' | 'daemon_link' | 'media'>; readonly notInEffect?: ReadonlyArray<LeftOut> }
-  | { readonly ok: false; readonly error: RestartRequired | StopUnconfirmed | DuplicateDeviceId | PolicyConflict; readonly restarted: ReadonlyArray<never> };
+  | { readonly ok: false; readonly error: RestartRequired | StopUnconfirmed | DuplicateDeviceId | BrokerUnreachable | PolicyConflict; readonly restarted: ReadonlyArray<never> };
 
 export interface RunningDriver {
   readonly robot: RobotRuntime;
@@ -93,7 +94,8 @@ export interface RunningDriver {
    * live policy (a supervisor's run-time changes to the others stay). Compared over the whole
    * configuration: a change that needs a process restart (simulate, no_media, lease policy…)
    * refuses the whole apply, and so does a new device id, tenant or broker where another device
-   * already answers with that id (DuplicateDeviceId, unless --replace). Before the mesh connection
+   * already answers with that id (DuplicateDeviceId, unless --replace), and so do brokers (or TLS
+   * files, credentials) none of which accept a connection (BrokerUnreachable). Before the mesh connection
    * or the daemon link goes, motion is stopped as stop_motion stops it and waited for to settle
    * (StopUnconfirmed, nothing changed, while the daemon is reachable and has not). A --sim driver keeps its
    * emulator: a new daemon address is left out (`notInEffect`), the rest applied; so is a policy
@@ -262,9 +264,14 @@ async function mediaStart(mesh: DeviceRuntime, emulator: SimTarget | undefined):
   await yieldToEventLoop();
 }
 
+/** How the mesh of `config` connects to `servers` (its brokers, credentials and TLS files). */
+function connectionOptionsOf(config: DriverConfig, servers: ReadonlyArray<string>) {
+  return natsConnectionOptions({ servers, name: `reachy-mini-driver ${config.deviceId}`, credentials: config.credentials, tls: config.tls });
+}
+
 /** Throws DuplicateDeviceId when another device answers as `config`'s id on `servers` (warns and goes on with --replace). */
 function refuseDuplicateOn(config: DriverConfig, servers: ReadonlyArray<string>): Promise<void> {
-  return refuseDuplicateDevice(natsConnectionOptions({ servers, name: `reachy-mini-driver ${config.deviceId}`, credentials: config.credentials, tls: config.tls }), config.tenant, config.deviceId, config.replace);
+  return refuseDuplicateDevice(connectionOptionsOf(config, servers), config.tenant, config.deviceId, config.replace);
 }
 
 export async function startDriver(config: DriverConfig, overrides: DriverOverrides = {}): Promise<RunningDriver> {
@@ -344,7 +351,7 @@ function meshOptionsFor(c: DriverConfig, brokers: ReadonlyArray<string>, { funct
     deviceTtlS: c.deviceTtlS,
     registerTimeoutMs: c.registerTimeoutS * 1000,
     registerJitterMs: c.registerJitterS * 1000,
-    connectionOptions: natsConnectionOptions({ servers: brokers, name: `reachy-mini-driver ${c.deviceId}`, credentials: c.credentials, tls: c.tls }),
+    connectionOptions: connectionOptionsOf(c, brokers),
     functions,
     // Advertised under the envelope in force (re-advertised when a policy change alters it).
     advertised: () => advertisedFunctions(functions, held.robot ? root().getSnapshot().context.policy : policy),
@@ -367,7 +374,7 @@ interface Applying {
   /** The mesh options made from `next` and these brokers, then the root respawns its (stopped) mesh child. */
   readonly respawnMesh: (next: DriverConfig, servers: ReadonlyArray<string>) => void;
   readonly restartMedia: (next: DriverConfig) => void;
-  /** Whether a new identity or broker is checked for a device already answering (not for a mesh side off NATS). */
+  /** Whether a new connection is checked to reach a broker, and a new identity or broker for a device already answering (not for a mesh side off NATS). */
   readonly checksDuplicates: boolean;
 }
 
@@ -376,9 +383,14 @@ function serversFor(next: DriverConfig, held: Held): ReadonlyArray<string> {
   return sameList(next.messagingUrls, held.config.messagingUrls) ? held.servers : next.messagingUrls;
 }
 
+/** What refuses an apply once it has begun (RestartRequired is decided from the plan alone). */
+type ApplyRefusal = DuplicateDeviceId | BrokerUnreachable | StopUnconfirmed | PolicyConflict;
+
 /** The audit fields that say what a refusal was about. */
-function refusalFields(error: DuplicateDeviceId | StopUnconfirmed | PolicyConflict): Record<string, unknown> {
+function refusalFields(error: ApplyRefusal): Record<string, unknown> {
   switch (error._tag) {
+    case 'BrokerUnreachable':
+      return { brokers: error.brokers, cause: error.cause };
     case 'DuplicateDeviceId':
       return { device_id: error.deviceId, tenant: error.tenant };
     case 'StopUnconfirmed':
@@ -389,7 +401,7 @@ function refusalFields(error: DuplicateDeviceId | StopUnconfirmed | PolicyConfli
 }
 
 /** An apply refused with `error`: logged, audited (with the state after), nothing changed. */
-function refused(started: RobotRuntime, error: DuplicateDeviceId | StopUnconfirmed | PolicyConflict): ReconfigureResult {
+function refused(started: RobotRuntime, error: ApplyRefusal): ReconfigureResult {
   log.warn('configuration not applied', { error: error.message });
   started.recordChange({ kind: 'reconfigure_refused', reason: error.message, owner: 'settings', fields: { error_tag: error._tag, ...refusalFields(error) } });
   return { ok: false, error, restarted: [] };
@@ -489,9 +501,12 @@ async function applyConfig(next: DriverConfig, applying: Applying): Promise<Reco
   const policyCheck = plan.policy ? policyChangeOf(started, held.config, next) : undefined;
   if (policyCheck && !policyCheck.ok) return refused(started, policyCheck.error);
   // The mesh goes down before anything else changes, once motion has settled (the mesh is the way
-  // to stop the robot); another device with the new id where it goes refuses the apply first.
+  // to stop the robot); brokers that cannot be reached, or another device with the new id where it
+  // goes, refuse the apply first.
   let down: SettleResult | undefined;
   if (plan.mesh) {
+    const unreachable = plan.connection && applying.checksDuplicates ? await unreachableBrokers(connectionOptionsOf(next, serversFor(next, held))) : undefined;
+    if (unreachable) return refused(started, unreachable);
     const check = applying.checksDuplicates ? await duplicateCheck(next, applying) : { down: undefined };
     if (check.refusal) return refused(started, check.refusal);
     down = check.down ?? (await meshDown(applying));

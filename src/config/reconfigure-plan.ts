@@ -1,11 +1,12 @@
 // What a new configuration changes for a running driver, compared over the WHOLE configuration:
-// which live parts restart (mesh, daemon link, media: a new daemon host moves media, its signalling
-// host follows), whether the configured safety policy changed (applied live, through the root), and
-// which changed fields need a process restart (RestartRequired, by settings-file name). A --sim
-// driver keeps its emulator: a new daemon address is left out as not in effect (`simIgnored`;
-// `inEffectAfter` is what then runs); a policy change left out keeps the configured policy
-// (`withPolicyKept`, fields named by `changedPolicyFields`). Pure: no I/O; the driver applies the
-// plan. Issue "Reconfigure says applied when it did not".
+// which live parts restart (mesh, and whether its broker connection itself changes; daemon link;
+// media: a new daemon host moves media, its signalling host follows), whether the configured
+// safety policy changed (applied live, through the root), and which changed fields need a process
+// restart (RestartRequired, by settings-file name). A --sim driver keeps its emulator: a new
+// daemon address is left out as not in effect (`simIgnored`; `inEffectAfter` is what then runs);
+// a policy change left out keeps the configured policy (`withPolicyKept`, fields named by
+// `changedPolicyFields`). Pure: no I/O; the driver applies the plan. Issue "Reconfigure says
+// applied when it did not".
 import { createHash } from 'node:crypto';
 import { CONFIG_KEYS, type DriverConfig } from './config.ts';
 
@@ -13,6 +14,8 @@ export interface ReconfigurePlan {
   /** The configured safety policy changed: its changed fields are written on the live policy, through the root (audited like set_safety_policy). */
   readonly policy: boolean;
   readonly mesh: boolean;
+  /** The broker connection itself changes (brokers, TLS files, credentials): the apply first checks that the new one can be reached. */
+  readonly connection: boolean;
   readonly daemonLink: boolean;
   readonly media: boolean;
   /** Settings fields naming a daemon address that a --sim driver cannot take (it always uses its emulator): left out, the rest applies. */
@@ -25,6 +28,8 @@ type Key = keyof DriverConfig;
 
 /** Fields the running driver applies by restarting the mesh connection. */
 const MESH_KEYS: ReadonlyArray<Key> = ['deviceId', 'tenant', 'messagingUrls', 'discoveryMode', 'deviceTtlS', 'registerTimeoutS', 'registerJitterS', 'tls', 'credentials', 'credentialsPath', 'portal', 'allowInsecure'];
+/** Of MESH_KEYS, those that change what the mesh connects to and how (not only what it says there). */
+const CONNECTION_KEYS: ReadonlyArray<Key> = ['messagingUrls', 'tls', 'credentials'];
 /** Fields applied by retargeting the daemon link. */
 const DAEMON_KEYS: ReadonlyArray<Key> = ['daemonHost', 'daemonPort', 'transportMode'];
 /**
@@ -123,6 +128,7 @@ export function reconfigurePlan(current: DriverConfig, next: DriverConfig): Reco
   return {
     policy: changed(current, next, ['safetyPolicy']).length > 0,
     mesh: changed(current, next, MESH_KEYS).length > 0,
+    connection: changed(current, next, CONNECTION_KEYS).length > 0,
     daemonLink: changed(current, next, considered(DAEMON_KEYS)).length > 0,
     simIgnored: changed(current, next, [...ignored]).length > 0 ? [DAEMON_ADDRESS_FIELD] : [],
     media: !current.noMedia && changed(current, next, considered(MEDIA_KEYS)).length > 0,

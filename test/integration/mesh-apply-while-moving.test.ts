@@ -4,8 +4,12 @@
 // stands still when the apply answers, and the apply is audited with the state after it. A stop
 // sent as the apply starts is answered; so is a call still inside the gate when the old mesh
 // drains (a slow daemon read): the drain takes no new calls but answers those before it closes.
+// An apply to a broker that cannot be reached (a mistyped port) is refused with BrokerUnreachable
+// before anything changes: the old mesh keeps answering, the move it could stop runs on; one
+// reachable broker in the new list (after one that is down) is enough.
 // Real nats-server, real driver, the emulator as the robot (time at scale 1: a 6 s goto is still
 // running when the apply starts).
+import { createServer } from 'node:net';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { loadConfig } from '../../src/adapters/config-files.ts';
@@ -135,3 +139,40 @@ for (const change of ['ttl', 'brokers'] as const) {
     }
   });
 }
+
+/** A loopback port nothing listens on (bound, then closed): a dial there is refused at once. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+test('an apply to a broker nothing listens on is refused with BrokerUnreachable; the old mesh keeps answering and nothing is stopped', async () => {
+  await moving();
+  const audit = recorder(nc, `device-connect.default.${ID}.audit`);
+  await nc.flush();
+  const mistyped = `nats://127.0.0.1:${await closedPort()}`;
+  const before = driver.config.messagingUrls;
+
+  const applied = await driver.reconfigure(configOf(['--device-id', ID, '--messaging-url', mistyped, '--no-media', '--discovery-mode', 'd2d']));
+
+  expect(applied).toMatchObject({ ok: false, restarted: [], error: { _tag: 'BrokerUnreachable', brokers: [mistyped], cause: 'refused' } });
+  expect(!applied.ok && applied.error.message).toContain(mistyped);
+  expect(driver.config.messagingUrls).toEqual(before);
+  // Before 2026-12-06 this answered ok: true, and nothing answered on the mesh until the setting was fixed.
+  expect((await call('get_status')).result.driver_state.execution_state).toBe('moving');
+  expect(emulator.snapshot().runningMoves).toHaveLength(1);
+  const record = (await audit.next((m) => (m.body as { kind?: string }).kind === 'reconfigure_refused', 2_000)).body as Record<string, any>;
+  expect(record).toMatchObject({ owner: 'settings', error_tag: 'BrokerUnreachable', brokers: [mistyped], cause: 'refused' });
+  expect((await call('stop_motion', { owner: 'mover' })).result.status).toBe('stopped');
+});
+
+test('one broker of the new list answering is enough: an apply listing an unreachable broker first is applied', async () => {
+  const dead = `nats://127.0.0.1:${await closedPort()}`;
+  const applied = await driver.reconfigure(configOf(['--device-id', ID, '--messaging-url', dead, '--messaging-url', broker.url, '--no-media', '--discovery-mode', 'd2d']));
+  expect(applied).toEqual({ ok: true, restarted: ['mesh'] });
+  expect(driver.config.messagingUrls).toEqual([dead, broker.url]);
+  await expect.poll(async () => (await call('get_status', {}, 500).catch(() => null))?.result?.driver_state?.mesh_state, { timeout: 10_000 }).toBe('registered');
+});

@@ -24,7 +24,7 @@ test('without --sim, a new daemon host moves the daemon link and media; nothing 
 test('with --sim, a new daemon host is not in effect (reachy_target), restarts nothing and is not a restart; the rest applies', () => {
   const current = configOf('--sim', '--target', '127.0.0.1:8000');
   const next = configOf('--sim', '--target', 'https://10.0.0.9:8443', '--approval-timeout', '9');
-  expect(reconfigurePlan(current, next)).toEqual({ policy: true, mesh: false, daemonLink: false, media: false, simIgnored: ['reachy_target'], restartRequired: [] });
+  expect(reconfigurePlan(current, next)).toEqual({ policy: true, mesh: false, connection: false, daemonLink: false, media: false, simIgnored: ['reachy_target'], restartRequired: [] });
   const after = inEffectAfter(current, next);
   expect(after).toMatchObject({ daemonHost: '127.0.0.1', daemonPort: 8000, daemonTls: false, signallingHost: '127.0.0.1' });
   expect(after.safetyPolicy.approval.timeout_s).toBe(9);
