@@ -5,7 +5,9 @@
 // names a function the device lacks leaves the app serving with the reason, not crashed. Two
 // applies at once start one driver, and nothing is left on the mesh once the app stops. A
 // credentials upload applies like a save: it starts the driver, and a replaced file is taken. With
-// --sim, a driver start that fails after the private broker started stops that broker.
+// --sim, a driver start that fails after the private broker started stops that broker. A save that
+// would start the driver where another device already answers with its id is answered with the
+// DuplicateDeviceId tag, as the same refusal of a running driver is.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +21,7 @@ import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
 import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
 import { fakeRegistry, openClient, recorder, rpc, type FakeRegistry } from '../harness/mesh-peer.ts';
 import { mintCredentials, multipartFile } from '../settings/settings-harness.ts';
+import { startTestDriver } from '../harness/driver-harness.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'rmd-app-'));
 let a: NatsServerHandle;
@@ -255,5 +258,37 @@ test('--sim: a driver start that fails after the private broker started stops th
     await leaking.stop();
     // Without the fix, what the failed starts left running is stopped here, not left to the test run.
     await Promise.all(brokers.map((broker) => broker.stop()));
+  }
+});
+
+test('a save that would start the driver where another device already answers with its id is answered with the DuplicateDeviceId tag', async () => {
+  const twin = await startTestDriver(['--device-id', 'app-twin', '--messaging-url', a.url, '--no-media'], { DEVICE_CONNECT_ALLOW_INSECURE: 'true' }, { daemonBaseUrl: emulator.url });
+  const ncA = await openClient(a.url);
+  const other = mkdtempSync(join(tmpdir(), 'rmd-app-twin-'));
+  const settingsFile = join(other, 'settings.json');
+  // No settings yet: the app serves, the driver waits for valid ones.
+  const waiting = await startWithSettings(
+    {
+      argv: ['app', '--settings-port', '0', '--settings-host', '127.0.0.1', '--config-dir', other, '--settings-file', settingsFile],
+      env: { HOME: other, REACHY_AUDIT_LOG: 'none', DEVICE_CONNECT_REGISTER_JITTER: '0', PATH: process.env.PATH ?? '' },
+    },
+    () => {},
+  );
+  try {
+    await expect.poll(() => rpc(ncA, 'device-connect.default.app-twin.cmd', { jsonrpc: '2.0', id: 'up', method: 'get_status' }, 1_000).then((reply) => reply.result !== undefined, () => false), { timeout: 10_000 }).toBe(true);
+    expect(waiting.driver()).toBeUndefined();
+    const bearer = `Bearer ${readFileSync(join(other, 'settings-token'), 'utf8').trim()}`;
+    const saved = (await (await request(`${waiting.settings.url}/api/settings`, { method: 'PUT', headers: { authorization: bearer, 'content-type': 'application/json' }, body: JSON.stringify({ ...baseSettings(), allow_insecure: true, device_id: 'app-twin' }) })).body.json()) as any;
+
+    // Before 2026-12-06: `{ok: false, error}` with no tag, unlike the running driver's `error_tag: "DuplicateDeviceId"`.
+    expect(saved).toMatchObject({ saved: true, applied: { ok: false, error_tag: 'DuplicateDeviceId', started: false } });
+    expect(saved.applied.error).toContain('device id "app-twin" is already in use on this mesh');
+    expect(waiting.driver()).toBeUndefined();
+    const applied = (await (await request(`${waiting.settings.url}/api/apply`, { method: 'POST', headers: { authorization: bearer } })).body.json()) as any;
+    expect(applied).toMatchObject({ ok: false, error_tag: 'DuplicateDeviceId', started: false });
+  } finally {
+    await waiting.stop();
+    await ncA.close();
+    await twin.stop();
   }
 });

@@ -36,14 +36,26 @@ export interface SettingsRoutesContext {
   readonly onAudit?: SettingsAuditSink<'settings_changed'>;
 }
 
-/** A save's apply: its result goes into the save's answer (`applied`); a failure is reported there, the save stands. */
+/** The `_tag` of a typed error (src/errors.ts and the adapters' own), else undefined. */
+function tagOf(error: unknown): string | undefined {
+  const tag = typeof error === 'object' && error !== null ? (error as { _tag?: unknown })._tag : undefined;
+  return typeof tag === 'string' ? tag : undefined;
+}
+
+/**
+ * A save's apply: its result goes into the save's answer (`applied`); a failure is reported there,
+ * the save stands. A typed error thrown (the driver's first start refused: DuplicateDeviceId…) is
+ * answered with its `error_tag`, like the same refusal of a running driver: the page and scripts
+ * act on tags, never on messages.
+ */
 export function applyAfterSave(apply: () => Promise<unknown>): () => Promise<unknown> {
   return async () => {
     try {
       return (await apply()) ?? null;
     } catch (error) {
       log.warn('apply failed', { error: messageOf(error) });
-      return { ok: false, error: messageOf(error) };
+      const tag = tagOf(error);
+      return { ok: false, error: messageOf(error), ...(tag ? { issues: [], error_tag: tag, started: false } : {}) };
     }
   };
 }
