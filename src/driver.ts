@@ -639,9 +639,15 @@ interface Stoppable {
   readonly emulator: SimTarget | undefined;
 }
 
-/** Mesh drained first (no new calls), then media, then the robot link and the root with every child. */
+/**
+ * Motion stopped first (bounded: robot-runtime `stopMotionForShutdown`), while callers still reach
+ * the driver and their own stops are answered; then the mesh drained (no new calls), then media,
+ * then the robot link and the root with every child, and last --sim's emulator.
+ */
 async function stopInOrder(parts: Stoppable): Promise<void> {
   parts.health.stop();
+  // Nothing the driver issued may go on moving the robot once nobody can reach the driver to stop it.
+  await parts.started.stopMotionForShutdown();
   // The audit records so far reach the stream while the connection is still up (the rest wait in the file).
   await parts.auditPublisher.drained(AUDIT_STOP_DRAIN_MS);
   await parts.auditPublisher.stop();

@@ -2,11 +2,11 @@
 // (connection, power, interlock, lease, motion, and the mesh and media logic the other runtimes
 // prepared), with the robot children's I/O provided here — the daemon link's probe and live link,
 // the motion executor — plus the safety trail, the read answers, `startLink` (at once, or when the
-// composition says: src/driver.ts starts it after the mesh's first dial), `retarget` and the stop an
-// apply makes before it takes a way to stop the robot away (`settleForApply`). Adapter pushes go
-// to the root, which routes them to the children; nothing here keeps a copy of a child's state.
-// Decisions stay in the machines, wire formats in the adapters. Design card "one system, one
-// truth"; reference-driver.md §12.
+// composition says: src/driver.ts starts it after the mesh's first dial), `retarget`, the stop an
+// apply makes before it takes a way to stop the robot away (`settleForApply`) and shutdown's motion
+// stop (after it no command is written). Adapter pushes go to the root, which routes them to the
+// children; nothing here keeps a copy of a child's state. Decisions stay in the machines, wire
+// formats in the adapters. Design card "one system, one truth"; reference-driver.md §12.
 import { createActor, fromCallback, fromPromise, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import type { AuditLog } from '../adapters/audit-log.ts';
 import type { DaemonTransport } from '../adapters/daemon-transport.ts';
@@ -24,7 +24,7 @@ import type { MeshInput, MeshMachine } from '../machines/mesh.machine.ts';
 import { motionMachine, type ExecuteInput } from '../machines/motion.machine.ts';
 import type { CallerMeta } from '../protocol/json-rpc.ts';
 import { closeDaemonLink, openDaemonLink, statusReport, wireDaemonLink, type DaemonLink, type TransportMode } from './daemon-link.ts';
-import { leaveRobot } from './leave-robot.ts';
+import { leaveRobot, SHUTDOWN } from './leave-robot.ts';
 import { createMotionExecutor } from './motion-executor.ts';
 import { daemonLinkNotice, type DaemonLinkNotice } from './daemon-link-notice.ts';
 import { answerRobotRead } from './robot-reads.ts';
@@ -42,6 +42,9 @@ const log = createLogger('robot');
  */
 export type SettleResult = { readonly ok: true; readonly leftUnsettled: string | null } | { readonly ok: false; readonly error: StopUnconfirmed };
 export type RetargetResult = SettleResult;
+
+/** The shutdown stop's outcome: motion settled, or why the robot may still be moving (also audited and logged). */
+export type ShutdownStop = { readonly settled: true } | { readonly settled: false; readonly cause: string };
 
 /** HTTP transport: how often the daemon status is polled (the WebSocket pushes it at 1 Hz). */
 export const HTTP_STATUS_POLL_MS = 1_000;
@@ -113,6 +116,13 @@ export interface RobotRuntime {
    * has not settled. An unreachable daemon does not hold the apply back (nothing moves it from here).
    */
   settleForApply(stays: string): Promise<SettleResult>;
+  /**
+   * The driver is about to stop: stops motion through the root as stop_motion does and waits for it
+   * to settle (at most SHUTDOWN_STOP_WAIT_MS, less when the daemon cannot be reached); audited as
+   * `shutdown_stop`. From its start every daemon write of a command is refused, so nothing accepted
+   * meanwhile moves the robot either. Call it while callers still reach the driver; `stop` after.
+   */
+  stopMotionForShutdown(): Promise<ShutdownStop>;
   readonly daemonBaseUrl: string;
   /** The media lane of the current link (swapped by `retarget`): media and sound calls, on their own connections. */
   mediaHttp(): DaemonHttpClient;
@@ -134,6 +144,19 @@ function mayMove(children: DriverChildren, { epoch, owner, power }: Pick<Execute
   const connection = children.connection.getSnapshot();
   if (connection.value !== 'connected') return new DaemonUnavailable({ message: `the daemon link is ${String(connection.value)}`, connectionState: String(connection.value) });
   return powerRefusal(powerView(children.power), power) ?? commandLeaseRefusal(children.lease.getSnapshot().context, owner);
+}
+
+/** A command's daemon write once shutdown began (robot-runtime `closing`). */
+function shuttingDown(): DaemonUnavailable {
+  return new DaemonUnavailable({ message: 'the driver is shutting down: it sends the daemon no more commands', connectionState: 'closing' });
+}
+
+/** The shutdown stop's outcome from `leaveRobot`'s answer: the cause names the daemon, its link state and the last stop error. */
+function shutdownStopOutcome(unsettled: string | null, children: DriverChildren, daemon: string): ShutdownStop {
+  if (unsettled === null) return { settled: true };
+  const link = String(children.connection.getSnapshot().value);
+  const lastError = children.motion.getSnapshot().context.lastError;
+  return { settled: false, cause: `${unsettled} (daemon ${daemon}, link ${link}${lastError ? `, last motion error: ${lastError}` : ''})` };
 }
 
 /** The connection machine's I/O: one probe (status, then both sockets open) and the live link. */
@@ -227,7 +250,10 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
     if (root?.getSnapshot().status === 'active') root.send(event);
   };
   const children = (): DriverChildren => (root as Actor<DriverMachine>).getSnapshot().context.children;
-  const executor = createMotionExecutor({ link: () => link, mayMove: (input) => mayMove(children(), input), report: toRoot, policy: () => (root as Actor<DriverMachine>).getSnapshot().context.policy });
+  /** Set as shutdown begins: from then on no command writes to the daemon (its stop is the last word). */
+  let closing = false;
+  let shutdownStop: Promise<ShutdownStop> | undefined;
+  const executor = createMotionExecutor({ link: () => link, mayMove: (input) => (closing ? shuttingDown() : mayMove(children(), input)), report: toRoot, policy: () => (root as Actor<DriverMachine>).getSnapshot().context.policy });
   const logic = driverMachine.provide({
     actors: {
       connection: connectionMachine.provide({ actors: connectionActors(() => link, toRoot) }),
@@ -295,6 +321,21 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
       return settled;
     },
     settleForApply: settle,
+    stopMotionForShutdown() {
+      // Once: a second driver stop waits for the same stop.
+      if (shutdownStop) return shutdownStop;
+      if (driver.getSnapshot().status !== 'active') return Promise.resolve({ settled: false, cause: 'the robot runtime had stopped before motion was stopped' });
+      closing = true;
+      shutdownStop = leaveRobot(driver, SHUTDOWN).then((unsettled) => {
+        const outcome = shutdownStopOutcome(unsettled, children(), link.baseUrl);
+        const reason = outcome.settled ? 'motion stopped before the driver stops' : `the driver stops while the robot may still be moving: ${outcome.cause}`;
+        trail.change({ kind: 'shutdown_stop', reason, owner: SHUTDOWN.owner, fields: { settled: outcome.settled, ...(outcome.settled ? {} : { cause: outcome.cause }) } });
+        if (outcome.settled) log.info('motion stopped before the driver stops', { daemon: link.baseUrl });
+        else log.warn('the driver stops while the robot may still be moving', { daemon: link.baseUrl, cause: outcome.cause });
+        return outcome;
+      });
+      return shutdownStop;
+    },
     recordRefusal: (info) => trail.refusal(info),
     recordEstop: (decision) => trail.d2dEstop(decision),
     recordAccepted: (info) => trail.accepted(info),
@@ -302,6 +343,7 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
     recordChange: (change) => trail.change(change),
     async stop() {
       stopped = true;
+      closing = true;
       for (const s of subscriptions) s.unsubscribe();
       trail.stop();
       driver.send({ type: 'link.stop' });

@@ -13,6 +13,7 @@ import { setLogLevel, type LogLevel } from '../../src/logging/logger.ts';
 import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
 import { inMemoryTransport } from '../../src/sim/in-memory-transport.ts';
 import { deriveSeed, SeededRandom } from '../../src/sim/seeded-random.ts';
+import { SHUTDOWN_STOP_WAIT_MS } from '../../src/actors/leave-robot.ts';
 import { startTestDriver } from '../harness/driver-harness.ts';
 
 /** The fake clock's epoch at the start of every schedule, so Date-derived values replay exactly. */
@@ -21,8 +22,12 @@ export const SIM_EPOCH_MS = Date.UTC(2027, 0, 15, 8, 0, 0);
 export const WARM_UP_MS = 500;
 /** Driver and emulator log level during a schedule: silent (2,000 runs), SIM_LOG_LEVEL=debug to replay one seed in detail. */
 const SIM_LOG_LEVEL = (process.env.SIM_LOG_LEVEL ?? 'silent') as LogLevel;
-/** Virtual time given to driver.stop() / emulator.close() (socket close grace is 500 ms). */
-const TEAR_DOWN_MS = 3_000;
+/**
+ * Virtual time given to driver.stop() / emulator.close(): the shutdown's motion stop (up to
+ * SHUTDOWN_STOP_WAIT_MS when a cancelled command is unresolved), the audit drain (up to 2 s: the
+ * mesh is out of the simulation, so records stay unsent) and the sockets' 500 ms close grace.
+ */
+const TEAR_DOWN_MS = SHUTDOWN_STOP_WAIT_MS + 3_000;
 const TEAR_DOWN_SLICE_MS = 20;
 const LATENCY_STREAM = 201;
 const MATH_RANDOM_STREAM = 202;

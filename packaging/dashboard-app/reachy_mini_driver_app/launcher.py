@@ -22,8 +22,9 @@ DEFAULT_INSTALL_BIN = "/opt/reachy-mini-driver/node_modules/.bin/reachy-mini-dri
 BIN_NAME = "reachy-mini-driver"
 # The driver's subcommand: the settings app first, the driver once the settings are valid.
 SUBCOMMAND = "app"
-# How long the driver gets to stop after SIGTERM (it releases the lease, parks nothing, closes
-# NATS; a few seconds at most) before SIGKILL. Kept below the dashboard's own patience.
+# How long the driver gets to stop after SIGTERM (it stops motion, waiting at most 2 s for the
+# daemon, releases the lease, parks nothing, closes NATS; a few seconds at most) before SIGKILL.
+# Kept below the dashboard's own patience.
 STOP_GRACE_S = 10.0
 # How often run() checks whether the child died on its own while waiting for the stop event.
 POLL_INTERVAL_S = 0.2
