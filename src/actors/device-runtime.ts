@@ -15,7 +15,7 @@ import { reportRegistryFailure, reportRegistryReply } from './registry-notice.ts
 import { meshMachine, type MeshInput, type MeshMachine, type RegistrationOutput } from '../machines/mesh.machine.ts';
 import { NatsLink, type LinkEvent } from '../adapters/nats-link.ts';
 import { brokerNotice } from '../adapters/nats-first-connect.ts';
-import { startMicroService, type MicroService } from '../adapters/nats-micro-service.ts';
+import { replaceMicroService, startMicroService, type MicroService } from '../adapters/nats-micro-service.ts';
 import {
   capabilities,
   departingPayload,
@@ -154,15 +154,18 @@ class MeshIo {
 
   #refreshing: Promise<void> = Promise.resolve();
 
-  /** Replaces the micro service on the current link (one refresh at a time; the link itself is kept). */
-  refreshMicro(start: (nc: NatsLink['nc']) => Promise<MicroService | undefined>): void {
+  /**
+   * Replaces the micro service on the current link (one refresh at a time; the link itself is kept),
+   * make before break (`replaceMicroService`): `.svc.<fn>` never goes unanswered, no request is
+   * served twice, and a new instance that cannot start leaves the old one answering.
+   */
+  refreshMicro(start: (nc: NatsLink['nc']) => Promise<MicroService>): void {
     this.#refreshing = this.#refreshing.then(async () => {
       const link = this.link;
       if (!link || link.nc.isClosed()) return;
-      const old = this.micro;
-      this.micro = undefined;
-      await old?.stop().catch(() => undefined);
-      this.micro = await start(link.nc);
+      // A mesh moved to another link meanwhile has that link's own service: this one is not kept.
+      const serving = await replaceMicroService(this.micro, () => start(link.nc), () => this.link === link);
+      if (this.link === link) this.micro = serving;
     });
   }
 
@@ -233,7 +236,7 @@ function connectActor(run: () => MeshRun, io: MeshIo) {
       throw new Error('stopped while connecting');
     }
     io.adopt(opened, handlers.entry);
-    io.micro = await startMicro(opened.nc, options, onEndpoint);
+    io.micro = await replaceMicroService(undefined, () => startMicro(opened.nc, options, onEndpoint));
   });
 }
 
@@ -245,12 +248,9 @@ function emergencyStopHandler(handle: (emitter: string, body: string) => void) {
   };
 }
 
-/** The micro-service view of the functions as advertised now; undefined (logged) when the broker refuses it. */
-function startMicro(nc: NatsLink['nc'], options: DeviceRuntimeOptions, serve: EntryHandlers['onEndpoint']): Promise<MicroService | undefined> {
-  return startMicroService(nc, { deviceId: options.deviceId, tenant: options.tenant, version: options.version, functions: advertisedOf(options), serve }).catch((error: unknown) => {
-    log.warn('micro service surface unavailable', { error: error as Error });
-    return undefined;
-  });
+/** The micro-service view of the functions as advertised now (rejects when the broker refuses it). */
+function startMicro(nc: NatsLink['nc'], options: DeviceRuntimeOptions, serve: EntryHandlers['onEndpoint']): Promise<MicroService> {
+  return startMicroService(nc, { deviceId: options.deviceId, tenant: options.tenant, version: options.version, functions: advertisedOf(options), serve });
 }
 
 /** The mesh machine's `registerDevice` actor: one registerDevice request to the registry (§2.5). */

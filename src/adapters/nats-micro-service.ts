@@ -1,10 +1,12 @@
 // The RPC functions as a NATS micro service (`$SRV.PING/INFO/STATS`, ecosystem §3.3): one endpoint
-// per function on `device-connect.<tenant>.<device_id>.svc.<function>`, the params object as body,
-// the result JSON or a service error (code + description, body = the JSON-RPC error) as answer.
-// Each request goes to `serve` (actors/mesh-entry.ts: the decode, caller, gate and size check of
-// `.cmd`) with a reply sink through the service message. Owns the endpoints and their error counts
-// (the library counts only handlers that throw, so replies with errors are counted in each
-// endpoint's `data`); `.cmd` traffic is not counted. `$SRV.*` replies cannot throw (guardedConnection).
+// per function on `device-connect.<tenant>.<device_id>.svc.<function>`, in one queue group, the params
+// object as body, the result JSON or a service error (code + description, body = the JSON-RPC error)
+// as answer. Each request goes to `serve` (actors/mesh-entry.ts: the decode, caller, gate and size
+// check of `.cmd`) with a reply sink through the service message. Owns the endpoints, their error
+// counts (the library counts only handlers that throw: replies with errors are counted in each
+// endpoint's `data`; `.cmd` traffic is not) and the make-before-break swap of one instance for the
+// next (`replaceMicroService`). `$SRV.*` replies cannot throw (guardedConnection).
+import * as Data from 'effect/Data';
 import { headers, type Msg, type NatsConnection, type SubscriptionOptions } from '@nats-io/nats-core';
 import { ServiceErrorCodeHeader, ServiceErrorHeader, Svcm, type ServiceMsg } from '@nats-io/services';
 import { createLogger } from '../logging/logger.ts';
@@ -24,6 +26,17 @@ export const CONTROL_REPLY_WARNING_INTERVAL_MS = 10_000;
 
 /** Service name shown by `nats micro ls`; one instance per robot, told apart by metadata. */
 export const MICRO_SERVICE_NAME = 'reachy-mini-driver';
+
+/**
+ * The queue group of every endpoint. A re-advertise starts the new instance before the old one
+ * drains (src/actors/device-runtime.ts), so for a moment both listen on each `.svc.<fn>`: in one
+ * queue group the broker hands each request to exactly one of them (without one, both would run
+ * it — a goto sent twice). Queue groups are per subject, so one name serves every device.
+ */
+export const MICRO_SERVICE_QUEUE = 'reachy-mini-driver';
+
+/** A started service that stopped itself before its endpoints were up (the broker refused one of its subscriptions). */
+export class MicroServiceStopped extends Data.TaggedError('MicroServiceStopped')<{ readonly message: string }> {}
 
 export interface MicroServiceOptions {
   readonly deviceId: string;
@@ -60,8 +73,7 @@ export async function startMicroService(nc: NatsConnection, options: MicroServic
     version: options.version,
     description: 'Reachy Mini Device Connect driver: the .cmd functions as micro-service endpoints',
     metadata: { device_id: options.deviceId, tenant: options.tenant, device_type: 'reachy_mini' },
-    // Each device owns its subjects; no queue group, like `.cmd`.
-    queue: '',
+    queue: MICRO_SERVICE_QUEUE,
     statsHandler: async (endpoint) => {
       const c = counters.get(endpoint.subject);
       return c ? { errors: c.errors, last_error_tag: c.lastErrorTag } : null;
@@ -77,11 +89,40 @@ export async function startMicroService(nc: NatsConnection, options: MicroServic
       },
     });
   }
+  // Every subscription reached the broker (and any refusal of one came back) before this resolves.
+  await nc.flush();
+  if (service.isStopped) {
+    const cause = await service.stopped;
+    throw new MicroServiceStopped({ message: `the micro service stopped as it started${cause ? `: ${cause.message}` : ''}` });
+  }
   return {
     async stop() {
       await service.stop();
     },
   };
+}
+
+/**
+ * Make before break: starts the next instance and, once it is up on the broker (`startMicroService`
+ * resolves only then), drains `current`; meanwhile both listen in MICRO_SERVICE_QUEUE, so each
+ * request is served by exactly one of them. A next instance that cannot start is logged and
+ * `current` keeps answering (with the schemas it advertised); one no longer `wanted` once it is up
+ * (its connection was replaced meanwhile) is stopped instead. Answers the instance serving now.
+ */
+export async function replaceMicroService(current: MicroService | undefined, start: () => Promise<MicroService>, wanted: () => boolean = () => true): Promise<MicroService | undefined> {
+  let next: MicroService;
+  try {
+    next = await start();
+  } catch (error) {
+    log.warn(current ? 'micro service not replaced: the previous one keeps answering, with the ranges it advertised' : 'micro service surface unavailable', { error: error as Error });
+    return current;
+  }
+  if (!wanted()) {
+    await next.stop().catch(() => undefined);
+    return current;
+  }
+  await current?.stop().catch(() => undefined);
+  return next;
 }
 
 /** Bytes of the service-error headers respondError adds (they count against max_payload too). */
