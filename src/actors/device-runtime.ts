@@ -146,6 +146,7 @@ class MeshIo {
     this.#droppedBefore += this.link?.droppedPublishes() ?? 0;
     this.link = link;
     this.entry = entry;
+    this.#closing = false;
   }
 
   droppedPublishes(): number {
@@ -153,6 +154,15 @@ class MeshIo {
   }
 
   #refreshing: Promise<void> = Promise.resolve();
+  /** Set by closeService (a drain): a refresh still under way then keeps no new service on the draining link. */
+  #closing = false;
+
+  /** Stops the micro service for a drain, after a refresh under way (whose new service is then stopped too). */
+  async closeService(): Promise<void> {
+    this.#closing = true;
+    await this.#refreshing;
+    await this.micro?.stop().catch(() => undefined);
+  }
 
   /**
    * Replaces the micro service on the current link (one refresh at a time; the link itself is kept),
@@ -164,7 +174,8 @@ class MeshIo {
       const link = this.link;
       if (!link || link.nc.isClosed()) return;
       // A mesh moved to another link meanwhile has that link's own service: this one is not kept.
-      const serving = await replaceMicroService(this.micro, () => start(link.nc), () => this.link === link);
+      if (this.#closing) return;
+      const serving = await replaceMicroService(this.micro, () => start(link.nc), () => this.link === link && !this.#closing);
       if (this.link === link) this.micro = serving;
     });
   }
@@ -289,7 +300,7 @@ function meshLogicFor(run: () => MeshRun, io: MeshIo): MeshMachine {
       registerDevice: registerActor(run, io),
       drain: fromPromise(async () => {
         // No new calls (.cmd, .supervisor, broadcasts, .svc endpoints); what the broker sent before still comes in.
-        await Promise.all([io.micro?.stop().catch(() => undefined), io.link?.stopIntake()]);
+        await Promise.all([io.closeService(), io.link?.stopIntake()]);
         // The calls inside the gate are answered (a stop carried out is said to be) before the connection closes.
         const cutOff = await (io.entry?.settled(MESH_DRAIN_CALLS_WAIT_MS) ?? 0);
         if (cutOff > 0) log.warn('mesh connection closing with calls still unanswered; their callers time out', { unanswered: cutOff, waited_ms: MESH_DRAIN_CALLS_WAIT_MS });
