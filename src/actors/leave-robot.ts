@@ -53,9 +53,15 @@ export function unsettledReason(motion: SnapshotFrom<MotionMachine>, now: number
   return null;
 }
 
-/** A sweep failed (motion waits to retry it) while the daemon link is down: the stop cannot be confirmed now. */
+/**
+ * The stop cannot be confirmed now: the daemon link is down and either a sweep failed (motion waits
+ * to retry it) or the link never connected in this run (nothing was ever sent to that daemon from
+ * here, and a stop could not reach it: a driver pointed at a robot it never reached stops at once).
+ */
 function unreachable(children: DriverChildren): boolean {
-  return children.motion.getSnapshot().value === 'stopRetry' && children.connection.getSnapshot().value !== 'connected';
+  const connection = children.connection.getSnapshot();
+  if (connection.value === 'connected') return false;
+  return children.motion.getSnapshot().value === 'stopRetry' || connection.context.connects === 0;
 }
 
 /**

@@ -4,9 +4,10 @@
 // slow daemon a caller's own stop_motion is still answered, and a command that reaches the driver
 // once shutdown began never moves the robot. A daemon that does not confirm the stop holds shutdown
 // for at most SHUTDOWN_STOP_WAIT_MS (audited and logged: the robot may still be moving); one already
-// unreachable holds it for no time. The real CLI stops the move on SIGTERM, and the settings app on
+// unreachable, or never reached, holds it for no time. The real CLI stops the move on SIGTERM, and the settings app on
 // its stop — but not on an apply that only restarts the mesh. Transcripts over a real nats-server.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -135,6 +136,34 @@ test('a daemon already unreachable at shutdown holds the driver back for no time
   const startedAt = Date.now();
   await s.driver.stop();
 
+  expect(Date.now() - startedAt).toBeLessThan(REST_OF_SHUTDOWN_MS);
+  const [record] = shutdownRecords(s);
+  expect(record).toMatchObject({ settled: false });
+  expect(record?.cause).toMatch(/link (backoff|connecting|disconnected)/);
+});
+
+test('a driver that never reached its daemon stops at once (nothing was ever sent there, and a stop could not be)', async () => {
+  // A daemon address that takes connections and never answers (a wrong host that swallows packets, a
+  // name still resolving): the link stays `connecting` and the shutdown stop's own requests hang too.
+  const held = new Set<Socket>();
+  const silent = createServer((socket) => {
+    held.add(socket);
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise((resolve) => {
+    for (const socket of held) socket.destroy();
+    silent.close(resolve);
+  }));
+  const port = (silent.address() as AddressInfo).port;
+  const s = await startOperatorScene({ deviceId: 'shut-never', argv: ['--no-media'], overrides: { daemonBaseUrl: `http://127.0.0.1:${port}` }, waitReady: false });
+  cleanups.push(() => s.stop());
+  await expect.poll(async () => (await s.status()).connection_state, { timeout: 5_000 }).toMatch(/backoff|connecting/);
+
+  const startedAt = Date.now();
+  await s.driver.stop();
+
+  // Before, it waited out SHUTDOWN_STOP_WAIT_MS for a daemon it had never reached.
   expect(Date.now() - startedAt).toBeLessThan(REST_OF_SHUTDOWN_MS);
   const [record] = shutdownRecords(s);
   expect(record).toMatchObject({ settled: false });
