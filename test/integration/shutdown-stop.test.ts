@@ -4,8 +4,9 @@
 // slow daemon a caller's own stop_motion is still answered, and a command that reaches the driver
 // once shutdown began never moves the robot. A daemon that does not confirm the stop holds shutdown
 // for at most SHUTDOWN_STOP_WAIT_MS (audited and logged: the robot may still be moving); one already
-// unreachable, or never reached, holds it for no time. The real CLI stops the move on SIGTERM, and the settings app on
-// its stop — but not on an apply that only restarts the mesh. Transcripts over a real nats-server.
+// unreachable, or never reached, holds it for no time. The real CLI stops the move on SIGTERM, and
+// the settings app on its stop — but not on an apply that restarts nothing. Transcripts over a real
+// nats-server.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
