@@ -93,6 +93,9 @@ export const SUPERVISOR_FUNCTIONS: ReadonlyArray<AnyRpcFunction> = [
   ...APPROVAL_FUNCTIONS,
 ];
 
+/** The stops (`stop_motion`, `emergency_stop` on `.cmd`, `trip` on `.supervisor`): the functions with a `stop` form. */
+export const STOP_FUNCTIONS: ReadonlySet<string> = new Set([...FUNCTIONS, ...SUPERVISOR_FUNCTIONS].filter((f) => f.stop !== undefined).map((f) => f.name));
+
 const str = { type: 'string' };
 const num = { type: 'number' };
 const int = { type: 'integer' };

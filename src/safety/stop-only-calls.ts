@@ -3,14 +3,13 @@
 // nobody, so it is not run — a stop is, since missing a stop is never the safe side) and a
 // broadcast whose addressing this driver cannot evaluate (a `where` condition, `targets` that are
 // not a list: a stop fails open — stopping a robot that was not meant is harmless, missing one that
-// was meant is not; anything else fails closed, as before). Owns the set of such stops and the one
-// decision with the StopsOnly refusal explaining it; pure. The wires mark the calls
-// (src/protocol/json-rpc.ts, mesh-wire.ts), the gate applies the decision (src/actors/rpc-gate.ts).
+// was meant is not; anything else fails closed, as before). Owns the one decision with the StopsOnly
+// refusal explaining it; pure. Which functions are stops is the catalogue's (their `stop` form,
+// src/rpc/catalogue.ts STOP_FUNCTIONS); the wires mark the calls (src/protocol/json-rpc.ts,
+// mesh-wire.ts), the gate applies the decision (src/actors/rpc-gate.ts).
 import { StopsOnly } from '../errors.ts';
 import type { CallerMeta } from '../protocol/json-rpc.ts';
-
-/** The stops: `stop_motion` and `emergency_stop` on `.cmd`, `trip` on `.supervisor`. */
-export const STOP_FUNCTIONS: ReadonlySet<string> = new Set(['stop_motion', 'emergency_stop', 'trip']);
+import { STOP_FUNCTIONS } from '../rpc/catalogue.ts';
 
 /** Whether `fn` stops the robot (and so runs from a notification or an unevaluable broadcast). */
 export function isStop(fn: string): boolean {
