@@ -7,7 +7,7 @@
 // broker is retried and reported instead (the driver has no other mesh to keep there).
 import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
 import * as Data from 'effect/Data';
-import { brokerAdvice } from './nats-first-connect.ts';
+import { brokerAdvice, serverListOf } from './nats-first-connect.ts';
 import { causeOf, describeCause, type NetworkCause } from './network-cause.ts';
 
 /**
@@ -26,15 +26,9 @@ export class BrokerUnreachable extends Data.TaggedError('BrokerUnreachable')<{
   readonly code: string;
 }> {}
 
-/** The servers of `options` as a list. */
-function serverList(options: NodeConnectionOptions): ReadonlyArray<string> {
-  const s = options.servers;
-  return Array.isArray(s) ? [...s] : [String(s ?? 'nats://127.0.0.1:4222')];
-}
-
 /** BrokerUnreachable when no server of `options` accepts a connection (each dial bounded); undefined once one does. Never throws. */
 export async function unreachableBrokers(options: NodeConnectionOptions, timeoutMs: number = BROKER_REACH_TIMEOUT_MS): Promise<BrokerUnreachable | undefined> {
-  const brokers = serverList(options);
+  const brokers = serverListOf(options);
   try {
     // In the order configured. maxReconnectAttempts -1: with 0, nats.js takes a second server out of
     // the pool at each failed first dial (the last one), so a broker after an unreachable one went untried.

@@ -34,9 +34,14 @@ export function brokerAdvice(cause: NetworkCause): string {
   }
 }
 
-function serversOf(options: NodeConnectionOptions): string {
+/** The servers of `options` as a list (nats.js's own default when none is given). */
+export function serverListOf(options: NodeConnectionOptions): ReadonlyArray<string> {
   const s = options.servers;
-  return Array.isArray(s) ? s.join(',') : String(s ?? 'nats://127.0.0.1:4222');
+  return Array.isArray(s) ? [...s] : [String(s ?? 'nats://127.0.0.1:4222')];
+}
+
+function serversOf(options: NodeConnectionOptions): string {
+  return serverListOf(options).join(',');
 }
 
 /** Logs one failed first-connect attempt through `notice`. */
