@@ -41,7 +41,6 @@ const log = createLogger('robot');
  * robot was left unconfirmed; null when it settled), or refused.
  */
 export type SettleResult = { readonly ok: true; readonly leftUnsettled: string | null } | { readonly ok: false; readonly error: StopUnconfirmed };
-export type RetargetResult = SettleResult;
 
 /** The shutdown stop's outcome: motion settled, or why the robot may still be moving (also audited and logged). */
 export type ShutdownStop = { readonly settled: true } | { readonly settled: false; readonly cause: string };
@@ -108,7 +107,7 @@ export interface RobotRuntime {
    * power and motion keep their state. `settled`: the apply stopped motion already
    * (`settleForApply`) and nothing could command the robot since (the mesh is down): not again.
    */
-  retarget(daemonBaseUrl: string, transportMode: TransportMode, settled?: SettleResult & { readonly ok: true }): Promise<RetargetResult>;
+  retarget(daemonBaseUrl: string, transportMode: TransportMode, settled?: SettleResult & { readonly ok: true }): Promise<SettleResult>;
   /**
    * Before an apply takes a way to stop the robot away (the mesh connection restarts): motion is
    * stopped as stop_motion stops it (by `reconfigure`) and settled (leave-robot.ts), or the answer
