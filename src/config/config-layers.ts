@@ -4,6 +4,7 @@
 // keys share (booleans, bounded numbers, URL lists) and the settings layer's typed reads. Does not
 // know what any key means: config.ts and safety-config.ts do, and no file is read here.
 import { ConfigError } from './config-error.ts';
+import { isSettingsText, SETTINGS_TEXT_RULE } from './settings-text.ts';
 
 export type Source = 'flag' | 'env' | 'settings' | 'credentials' | 'default' | 'derived';
 
@@ -36,6 +37,7 @@ export interface LayerReader {
   readonly envBool: (names: ReadonlyArray<string>) => boolean | undefined;
   /** A settings key's value; empty strings and null count as unset. */
   readonly settingValue: (key: string) => unknown;
+  /** A text key: a string meeting the settings file's text rule (settings-text.ts), else a ConfigError. */
   readonly settingString: (key: string) => string | undefined;
   readonly settingBool: (key: string) => boolean | undefined;
 }
@@ -87,6 +89,7 @@ export function readLayers(env: Env, settings: SettingsLayer | undefined): Layer
       const v = settingValue(key);
       if (v === undefined) return undefined;
       if (typeof v !== type) throw new ConfigError(`settings file key ${key} must be ${what}`);
+      if (typeof v === 'string' && !isSettingsText(v)) throw new ConfigError(`settings file key ${key} must be ${SETTINGS_TEXT_RULE}`);
       return v as T;
     };
   const pick: PickLayer = (key, layers, fallback) => {

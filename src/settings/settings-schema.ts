@@ -1,29 +1,20 @@
 // The settings file's schema: the fifteen keys of the reference settings app with its defaults
-// (reference-driver.md §10, "Schema"), as one Effect Schema that validates PUT bodies, /api/validate
-// candidates and the saved file alike, plus the optional `safety_envelope` (README "Safety
-// envelope"; validated by the policy's own `envelopeFrom`, written only when set) and the optional
-// `media_policy` (allow | supervisor | deny, written only when set) and the optional safety keys
-// (speed limits and policies, dead-man, approval: src/settings/safety-settings.ts). Owns the
-// per-key rules (enums, booleans, string lengths, absolute paths) and the `{field, message}` issue shape; stricter than the reference on purpose
-// (§12.15: `transport_mode` was not validated, unknown keys were ignored). Does not own precedence
-// or cross-key checks (src/config/config.ts `resolveConfig` does those) nor any file I/O.
+// (reference-driver.md §10, "Schema") as one Effect Schema for PUT bodies, /api/validate candidates
+// and the saved file alike, plus the optional `safety_envelope` (the policy's own `envelopeFrom`),
+// `media_policy` and safety keys (src/settings/safety-settings.ts), each written only when set.
+// Owns the per-key shapes (enums, booleans, text) and the `{field, message}` issue shape; stricter
+// than the reference on purpose (§12.15), never stricter than the driver: text meets the driver's
+// own rule (src/config/settings-text.ts), ids its patterns. Not precedence or cross-key checks
+// (src/config/config.ts `resolveConfig`), nor any file I/O.
 import * as Effect from 'effect/Effect';
 import * as Result from 'effect/Result';
 import * as Schema from 'effect/Schema';
 import * as SchemaIssue from 'effect/SchemaIssue';
+import { SETTINGS_TEXT_PATTERN, SETTINGS_TEXT_RULE } from '../config/settings-text.ts';
 import { DEVICE_ID_PATTERN, TENANT_PATTERN } from '../protocol/subjects.ts';
 import { isMediaPolicyMode, MEDIA_POLICY_MODES, type MediaPolicyMode } from '../safety/media-policy.ts';
 import { ENVELOPE_AXES, envelopeFrom, MECHANICAL_RANGES, type AxisRange, type EnvelopeAxis } from '../safety/safety-policy.ts';
 import { SAFETY_SETTING_KEYS, safetySettings, type SafetySettings } from './safety-settings.ts';
-
-/** Paths: Linux PATH_MAX; longer values cannot name a file anyway. */
-export const MAX_PATH_LENGTH = 4096;
-/** `reachy_target` is `host[:port]` or an http URL; a DNS name is at most 253 characters. */
-export const MAX_TARGET_LENGTH = 512;
-/** A comma-separated broker list: room for a few dozen URLs. */
-export const MAX_URLS_LENGTH = 4096;
-/** Glob patterns and the compatibility prefix are short words. */
-export const MAX_SHORT_TEXT_LENGTH = 256;
 
 export interface AppSettings extends SafetySettings {
   readonly use_portal: boolean;
@@ -76,18 +67,18 @@ export interface FieldIssue {
   readonly message: string;
 }
 
-/** Control characters (NUL, newlines, escapes) have no place in any setting and break paths. */
-const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]*$/;
-/** Blank means "not set"; otherwise an absolute path (the driver's working directory is not the page's). */
-const BLANK_OR_ABSOLUTE = /^(?:$|\/)/;
-
 function withDefault<S extends Schema.Top>(schema: S, fallback: unknown) {
   return schema.pipe(Schema.withDecodingDefaultKey(Effect.succeed(fallback as never)));
 }
 
-function text(maxLength: number, fallback: string, rule?: { readonly pattern: RegExp; readonly text: string }) {
-  const message = `must be a string of at most ${maxLength} characters without control characters${rule ? ` (${rule.text})` : ''}`;
-  const base = Schema.String.annotate({ message }).check(Schema.isMaxLength(maxLength, { message }), Schema.isPattern(NO_CONTROL_CHARS, { message }));
+/**
+ * A text key: the driver's text rule, and a key's own pattern where the driver has one (the
+ * identity patterns). No length of its own: the driver has none (a path, target or broker list it
+ * reads is one the page takes); the JSON body limit of the settings server bounds what is sent.
+ */
+function text(fallback: string, rule?: { readonly pattern: RegExp; readonly text: string }) {
+  const message = `must be ${SETTINGS_TEXT_RULE}${rule ? ` (${rule.text})` : ''}`;
+  const base = Schema.String.annotate({ message }).check(Schema.isPattern(SETTINGS_TEXT_PATTERN, { message }));
   return withDefault(rule ? base.check(Schema.isPattern(rule.pattern, { message })) : base, fallback);
 }
 
@@ -104,20 +95,21 @@ const blankOr = (pattern: RegExp): RegExp => new RegExp(`^(?:|${pattern.source.r
 
 const SettingsStruct = Schema.Struct({
   use_portal: flag(SETTINGS_DEFAULTS.use_portal),
-  nats_credentials_file: text(MAX_PATH_LENGTH, '', { pattern: BLANK_OR_ABSOLUTE, text: 'blank or an absolute path' }),
-  device_id: text(MAX_SHORT_TEXT_LENGTH, '', { pattern: blankOr(DEVICE_ID_PATTERN), text: 'blank, or letters, digits, "_" and "-" starting with a letter or digit' }),
-  tenant: text(MAX_SHORT_TEXT_LENGTH, '', { pattern: blankOr(TENANT_PATTERN), text: 'blank, or letters, digits, "_" and "-" starting with a letter or digit' }),
-  reachy_target: text(MAX_TARGET_LENGTH, SETTINGS_DEFAULTS.reachy_target),
+  // A relative path is the driver's too: resolved against its working directory (/api/effective shows the result).
+  nats_credentials_file: text(''),
+  device_id: text('', { pattern: blankOr(DEVICE_ID_PATTERN), text: 'blank, or up to 255 letters, digits, "_" and "-" starting with a letter or digit' }),
+  tenant: text('', { pattern: blankOr(TENANT_PATTERN), text: 'blank, or up to 128 letters, digits, "_" and "-" starting with a letter or digit' }),
+  reachy_target: text(SETTINGS_DEFAULTS.reachy_target),
   transport_mode: oneOf(['auto', 'websocket', 'http'], SETTINGS_DEFAULTS.transport_mode),
   allow_insecure: flag(SETTINGS_DEFAULTS.allow_insecure),
   simulate: flag(SETTINGS_DEFAULTS.simulate),
   no_media: flag(SETTINGS_DEFAULTS.no_media),
   messaging_backend: oneOf(['', 'nats'], SETTINGS_DEFAULTS.messaging_backend, ' (this driver speaks NATS only)'),
-  messaging_urls: text(MAX_URLS_LENGTH, ''),
+  messaging_urls: text(''),
   discovery_mode: oneOf(['', 'infra', 'd2d', 'p2p'], SETTINGS_DEFAULTS.discovery_mode),
-  portal_credentials_glob: text(MAX_SHORT_TEXT_LENGTH, ''),
-  portal_credentials_dir: text(MAX_PATH_LENGTH, '', { pattern: BLANK_OR_ABSOLUTE, text: 'blank or an absolute path' }),
-  reachy_prefix: text(MAX_SHORT_TEXT_LENGTH, SETTINGS_DEFAULTS.reachy_prefix),
+  portal_credentials_glob: text(''),
+  portal_credentials_dir: text(''),
+  reachy_prefix: text(SETTINGS_DEFAULTS.reachy_prefix),
 });
 
 const decodeStruct = Schema.decodeUnknownResult(SettingsStruct as never, { onExcessProperty: 'error', errors: 'all' }) as (
@@ -139,7 +131,7 @@ export type SettingsDecode = { readonly ok: true; readonly settings: AppSettings
 /**
  * Decodes a full settings object. Absent keys take the reference defaults (a PUT replaces the whole
  * object, as the reference's Pydantic model did; it is never a partial update); unknown keys,
- * wrong types, out-of-set enum values and over-long strings are all reported, one issue per field.
+ * wrong types, out-of-set enum values and text the driver would refuse are all reported, one issue per field.
  */
 export function decodeSettings(input: unknown): SettingsDecode {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {

@@ -5,12 +5,13 @@
 // reachy_target is the embedded emulator, source `simulator`, the saved address not used), the
 // status/apply callbacks, and bodies with a prototype-setting key refused (400). Real server on
 // port 0, undici client, one transcript line per call.
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { loadConfig } from '../../src/adapters/config-files.ts';
 import { mergeChanges } from '../../src/settings/settings-changes.ts';
 import { OPTIONAL_SETTINGS_KEYS, SETTINGS_DEFAULTS } from '../../src/settings/settings-schema.ts';
-import { call, startHarness, type Harness, type HarnessOptions } from './settings-harness.ts';
+import { call, mintCredentials, startHarness, type Harness, type HarnessOptions } from './settings-harness.ts';
 
 const FULL = {
   use_portal: false,
@@ -90,10 +91,8 @@ describe('settings round trip', () => {
       [{ ...FULL, simulate: 1 }, 'simulate', /true or false/],
       [{ ...FULL, device_id: 'a.b' }, 'device_id', /letters, digits/],
       [{ ...FULL, device_id: '<img src=x>' }, 'device_id', /letters, digits/],
-      [{ ...FULL, tenant: 'x'.repeat(300) }, 'tenant', /at most 256/],
+      [{ ...FULL, tenant: 'x'.repeat(300) }, 'tenant', /up to 128 letters/],
       [{ ...FULL, reachy_target: 'host\u0000name' }, 'reachy_target', /control characters/],
-      [{ ...FULL, nats_credentials_file: 'relative/device.creds' }, 'nats_credentials_file', /absolute path/],
-      [{ ...FULL, messaging_urls: 'n'.repeat(5000) }, 'messaging_urls', /at most 4096/],
       [['not', 'an', 'object'], '(body)', /JSON object/],
     ];
     for (const [body, field, message] of cases) {
@@ -168,6 +167,50 @@ describe('/api/validate', () => {
     expect(r.json.issues.map((i: { field: string }) => i.field).sort()).toEqual(['bogus', 'transport_mode']);
   });
 });
+
+describe('the page takes the text the driver takes (its rules are the driver\'s: src/config/settings-text.ts)', () => {
+  test('a file the driver runs with, with a relative credentials path and long text values: read, saved and valid, not 409/422', async () => {
+    const h = await startHarness();
+    try {
+      const token = h.token();
+      const { creds } = await mintCredentials();
+      writeFileSync(join(h.dir, 'device.creds'), creds, { mode: 0o600 });
+      // The driver resolves a relative path against its working directory, as it does at start.
+      const relativeCreds = relative(process.cwd(), join(h.dir, 'device.creds'));
+      const brokers = Array.from({ length: 150 }, (_, i) => `nats://broker-${i}.example.com:4222`).join(',');
+      const file = { ...FULL, allow_insecure: false, device_id: '', nats_credentials_file: relativeCreds, messaging_urls: brokers, portal_credentials_glob: `${'x'.repeat(300)}*.creds.json` };
+      expect(brokers.length).toBeGreaterThan(4096);
+      expect(() => loadConfig({ argv: ['app', '--settings-file', writeSettings(h, file)], env: {} })).not.toThrow();
+      const got = await call(h.server.url, 'GET', '/api/settings', { token });
+      expect(got.status).toBe(200);
+      expect(got.json).toMatchObject({ nats_credentials_file: relativeCreds, messaging_urls: brokers });
+      const validated = await call(h.server.url, 'POST', '/api/validate', { token });
+      expect(validated.json).toMatchObject({ ok: true, error: null });
+      const effective = (await call(h.server.url, 'GET', '/api/effective', { token })).json;
+      expect(effective.nats_credentials_file).toMatchObject({ value: resolve(relativeCreds), source: 'settings' });
+      // The page saves such values too (a target URL with a long path, as the driver parses it).
+      const target = `http://127.0.0.1:8000/${'p'.repeat(600)}`;
+      const saved = await call(h.server.url, 'PATCH', '/api/settings', { token, json: { reachy_target: target, reachy_prefix: 'r'.repeat(300) } });
+      expect(saved.status).toBe(200);
+      expect(JSON.parse(readFileSync(h.settingsFile, 'utf8'))).toMatchObject({ reachy_target: target, nats_credentials_file: relativeCreds });
+      expect((await call(h.server.url, 'POST', '/api/validate', { token })).json).toMatchObject({ ok: true });
+      // What the driver refuses, the page refuses, with the driver's own words.
+      const refused = await call(h.server.url, 'PATCH', '/api/settings', { token, json: { portal_credentials_dir: 'creds\ndir' } });
+      expect(refused.status).toBe(422);
+      expect(refused.json.issues).toEqual([{ field: 'portal_credentials_dir', message: 'must be a string without control characters' }]);
+      expect(() => loadConfig({ argv: ['app', '--settings-file', writeSettings(h, { ...file, portal_credentials_dir: 'creds\ndir' })], env: {} })).toThrow('settings file key portal_credentials_dir must be a string without control characters');
+    } finally {
+      await h.stop();
+    }
+  });
+});
+
+/** Writes the harness's settings file as the driver finds it; answers its path (for --settings-file). */
+function writeSettings(h: Harness, values: Record<string, unknown>): string {
+  mkdirSync(dirname(h.settingsFile), { recursive: true });
+  writeFileSync(h.settingsFile, JSON.stringify(values));
+  return h.settingsFile;
+}
 
 describe('media_policy (issue 13 part 3): the settings field of --media-policy', () => {
   test('saved when set, refused (422 naming it) when not allow|supervisor|deny, and the driver config reads it unless a flag wins', async () => {

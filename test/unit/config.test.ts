@@ -265,6 +265,41 @@ test('a settings file whose portal credentials glob or dir is not a string: the 
   }
 });
 
+test('the settings page and the driver take the same text: each value is accepted by both or refused by both', () => {
+  // A reader that finds every credentials file (the file itself is not what is compared here).
+  const files: ConfigFileReads = { credentials: () => ({ credentials: parseCredentialsText(credsText, 'device.creds') }), newestMatch: () => undefined, exists: () => true, readText: () => '', readJson: () => ({}) };
+  const cases: Array<[string, string]> = [
+    ['nats_credentials_file', 'relative/device.creds'],
+    ['portal_credentials_dir', 'creds'],
+    ['reachy_target', `http://robot.local:8000/${'p'.repeat(600)}`],
+    ['messaging_urls', Array.from({ length: 150 }, (_, i) => `nats://broker-${i}.example.com:4222`).join(',')],
+    ['portal_credentials_glob', `${'x'.repeat(300)}*.creds.json`],
+    ['reachy_prefix', 'r'.repeat(300)],
+    ['device_id', 'd'.repeat(255)],
+    ['device_id', 'd'.repeat(256)],
+    ['tenant', 't'.repeat(128)],
+    ['tenant', 't'.repeat(129)],
+    ['reachy_target', 'robot\u0000.local'],
+    ['nats_credentials_file', 'device\n.creds'],
+    ['messaging_urls', 'nats://a:4222,\tnats://b:4222'],
+    ['reachy_prefix', 'reachy\u007f'],
+  ];
+  const verdicts = cases.map(([key, value]) => {
+    const doc = { [key]: value, allow_insecure: true };
+    let driver = true;
+    try {
+      resolveConfig({ argv: ['app'], env: {}, settings: settingsLayerFrom('/virtual/settings.json', doc), files });
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      driver = false;
+    }
+    return { key, value: value.slice(0, 24), page: decodeSettings(doc).ok, driver };
+  });
+  expect(verdicts.filter((v) => v.page !== v.driver)).toEqual([]);
+  // Both ways are exercised: the first seven and 128 characters of tenant are taken; too long an id, and control characters, refused.
+  expect(verdicts.map((v) => v.driver)).toEqual([true, true, true, true, true, true, true, false, true, false, false, false, false, false]);
+});
+
 test('--signalling-host (or REACHY_SIGNALLING_HOST) points media at another host; it defaults to the daemon\'s host and feeds the media options', () => {
   const byDefault = loadConfig({ argv: ['--target', 'robot.local'], env: insecure });
   expect(byDefault.signallingHost).toBe('robot.local');
