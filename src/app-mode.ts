@@ -7,6 +7,7 @@
 // shows an unapplied save as in effect, words a failed apply, and the parts an apply left out, in
 // the page's fields (src/settings/settings-advice.ts), feeds the live view, and prints every URL.
 // A first start that fails stops the private --sim broker it started, so a retry leaks no process.
+// Stopping stops motion first, then waits for an apply under way at most APPLY_WAIT_AT_STOP_MS.
 import { loadConfig } from './adapters/config-files.ts';
 import { ConfigError, loadSettingsServerConfig, type DriverConfig, type LoadConfigInput } from './config/config.ts';
 import { createLiveView } from './actors/live-view.ts';
@@ -23,6 +24,15 @@ const log = createLogger('app');
 
 /** Settings changes kept for the audit while no driver runs (a handful of saves; more is a page left looping). */
 const UNAUDITED_MAX = 100;
+
+/**
+ * How long stopping waits for an apply under way (a driver start or a reconfigure) before it stops
+ * without it. Each step of an apply has its own deadline (broker reach 2 s, the duplicate-id probe
+ * 2.5 s, the motion settle), so an apply still running after this is stuck on something that never
+ * answers. The whole stop must end inside the dashboard's 10 s before SIGKILL (launcher.py
+ * STOP_GRACE_S): motion stop 2 s (SHUTDOWN_STOP_WAIT_MS) + this + the audit drain 2 s + closing ≈ 1 s.
+ */
+export const APPLY_WAIT_AT_STOP_MS = 4_000;
 
 export interface AppHandle {
   readonly settings: SettingsServer;
@@ -49,6 +59,22 @@ async function firstStart(config: DriverConfig, inspect: ReturnType<typeof creat
   }
 }
 
+/**
+ * Waits for `applyOver` at most APPLY_WAIT_AT_STOP_MS; past that, says once what was still under
+ * way, why it may hang and what to check, and returns (the stop goes on without it).
+ */
+async function applyOverOrGiveUp(applyOver: Promise<unknown>, underWay: () => string | undefined): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), APPLY_WAIT_AT_STOP_MS)));
+  const over = await Promise.race([applyOver.then(() => true), expired]).finally(() => clearTimeout(timer));
+  if (over) return;
+  log.warn('stopping without waiting any longer for the settings apply under way', {
+    waited_ms: APPLY_WAIT_AT_STOP_MS,
+    cause: `${underWay() ?? 'the apply'} has not finished: something it dials (the daemon, a broker) may accept connections and never answer`,
+    fix: 'check the Reachy daemon address and the messaging URLs (Validate on the settings page) and that they answer; a start that ends later stops what it started',
+  });
+}
+
 export async function startWithSettings(input: LoadConfigInput, out: (line: string) => void, deps: AppModeDeps = {}): Promise<AppHandle> {
   const server = loadSettingsServerConfig(input);
   let running: RunningDriver | undefined;
@@ -58,6 +84,8 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
   let inEffect: DriverConfig | undefined;
   /** Set once stop() began: applies queued after it answer AppStopping. */
   let stopping = false;
+  /** What the apply under way is doing, for the log line of a stop that does not wait for it. */
+  let underWay: string | undefined;
   const liveView = createLiveView();
   // Changes saved before the driver runs (the first credentials upload) are audited once it starts.
   const unaudited: SettingsAuditChange[] = [];
@@ -91,12 +119,22 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
     setLogLevel(config.logLevel);
     for (const warning of config.warnings) log.warn(warning);
     if (!running) {
-      ({ driver: running, broker } = await firstStart(config, liveView.observer, deps));
+      underWay = 'starting the driver';
+      const started = await firstStart(config, liveView.observer, deps).finally(() => (underWay = undefined));
+      // The app stopped while this start ran (and did not wait for it): what it started is stopped here.
+      if (stopping) {
+        log.info('the driver started after the settings app began stopping: stopping it');
+        await started.driver.stop();
+        await started.broker?.stop();
+        return { ok: false, error: 'the settings app stopped while the driver started', issues: [], error_tag: 'AppStopping', started: false };
+      }
+      ({ driver: running, broker } = started);
       for (const change of unaudited.splice(0)) running.recordChange({ ...change, owner: 'settings' });
       inEffect = config;
       return { ok: true, started: true, restarted: ['mesh', 'daemon_link'] };
     }
-    const result = await running.reconfigure(config);
+    underWay = 'applying the saved settings to the running driver';
+    const result = await running.reconfigure(config).finally(() => (underWay = undefined));
     if (!result.ok) {
       const error = result.error;
       // Nothing changed: the driver stays on the robot that has not settled (its message says so, for the page).
@@ -123,6 +161,7 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
     running ? { ...running.statusSnapshot(), config_error: configError } : { mesh: 'not started', daemon_link: 'not started', config_error: configError };
 
   await applySaved();
+  let stopped: Promise<void> | undefined;
   const settings = await startSettingsServer({
     host: server.host,
     port: server.port,
@@ -146,14 +185,21 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
   return {
     settings,
     driver: () => running,
-    async stop() {
-      stopping = true;
-      await settings.close();
-      // An apply still under way may be starting the driver: queued behind it (answering AppStopping
-      // at once), this returns once that start is over, and the driver it started is stopped below.
-      await applySaved();
-      await running?.stop();
-      await broker?.stop();
-    },
+    stop: () => (stopped ??= stopApp()),
   };
+
+  /**
+   * Motion first (the robot must not go on moving while the stop waits), then the page, then an
+   * apply under way, waited for at most APPLY_WAIT_AT_STOP_MS (a start that ends later stops what
+   * it started itself), then the driver and the private broker.
+   */
+  async function stopApp(): Promise<void> {
+    stopping = true;
+    await running?.robot.stopMotionForShutdown();
+    await settings.close();
+    // Queued behind the apply under way (answering AppStopping at once): settles when that one is over.
+    await applyOverOrGiveUp(applySaved(), () => underWay);
+    await running?.stop();
+    await broker?.stop();
+  }
 }
