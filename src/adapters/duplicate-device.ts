@@ -5,9 +5,10 @@
 // `.cmd` subject. A device's answer (JSON-RPC, echoing the probe's id, with this id's registration
 // or an error) means another instance serves that id. Any other reply (a JetStream stream capturing
 // `.cmd` answers with a PubAck), "no responders" (immediate) or no reply in time (a wildcard
-// listener, a monitor) means the id is free. An unreachable broker skips the check: nothing can
-// answer there, and the mesh link reports the broker. Owns the probe and the DuplicateDeviceId
-// error; the CLI maps it to exit code 1, a live reconfigure refuses the apply. Issue 10 item 3.
+// listener, a monitor) means the id is free. Each configured broker is dialed once, in order, until
+// one accepts; when none does the check is skipped (the mesh link reports the brokers). Owns the probe
+// and the DuplicateDeviceId error; the CLI maps it to exit code 1, a live reconfigure refuses the apply.
+// Issue 10 item 3.
 import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
 import type { Msg } from '@nats-io/nats-core';
 import * as Data from 'effect/Data';
@@ -16,12 +17,14 @@ import { excerpt } from '../logging/excerpt.ts';
 import { isRecord } from '../protocol/json-object.ts';
 import { rpcErrorOf } from '../protocol/json-rpc.ts';
 import { subjects } from '../protocol/subjects.ts';
+import { serverListOf } from './nats-first-connect.ts';
 
 const log = createLogger('mesh');
 
 /**
- * The probe's own connection attempt. A reachable broker accepts in milliseconds; an unreachable
- * one is the mesh link's business (it retries and reports), so start-up is not held longer.
+ * The probe's dial of each configured broker. A reachable broker accepts in milliseconds; an
+ * unreachable one is the mesh link's business (it retries and reports), so start-up is not held
+ * longer: at most this much per configured broker when none answers (a refused port costs nothing).
  */
 export const DUPLICATE_PROBE_CONNECT_TIMEOUT_MS = 2_000;
 /**
@@ -71,7 +74,11 @@ function replyDocument(reply: Msg): unknown {
 export async function probeDeviceId(options: NodeConnectionOptions, tenant: string, deviceId: string, replyTimeoutMs: number = DUPLICATE_PROBE_REPLY_TIMEOUT_MS): Promise<ProbeResult> {
   let nc;
   try {
-    nc = await connect({ ...options, name: `${String(options.name ?? 'reachy-mini-driver')} (duplicate-id probe)`, waitOnFirstConnect: false, reconnect: false, maxReconnectAttempts: 0, timeout: DUPLICATE_PROBE_CONNECT_TIMEOUT_MS });
+    // One pass over the servers in the order configured, each dialed once (nats.js drops a server
+    // from the pool at its failed first dial). Not maxReconnectAttempts 0: nats.js then drops a second
+    // server (the pool's last) at each failure, so with several brokers a dead one made the probe skip
+    // a live one where a twin answers (broker-reach.ts dials the same way).
+    nc = await connect({ ...options, servers: [...serverListOf(options)], name: `${String(options.name ?? 'reachy-mini-driver')} (duplicate-id probe)`, waitOnFirstConnect: false, reconnect: false, maxReconnectAttempts: -1, noRandomize: true, timeout: DUPLICATE_PROBE_CONNECT_TIMEOUT_MS });
   } catch (error) {
     return { kind: 'unknown', reason: `broker not reachable for the duplicate-id check: ${(error as Error).message}` };
   }

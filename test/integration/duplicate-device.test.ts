@@ -5,16 +5,18 @@
 // a JetStream stream that records `.cmd` (its PubAck is no device's answer) — which must not hide a
 // real twin either. A live reconfigure to an id, tenant or broker where a twin answers is refused
 // the same way and changes nothing; a broker list that still reaches the driver's own mesh is not a
-// twin. Real nats-server, real drivers (test/harness).
+// twin, and a twin behind unreachable brokers listed first is still found. Real nats-server, real
+// drivers (test/harness).
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
-import { DuplicateDeviceId } from '../../src/adapters/duplicate-device.ts';
+import { DuplicateDeviceId, probeDeviceId } from '../../src/adapters/duplicate-device.ts';
 import { loadConfig } from '../../src/adapters/config-files.ts';
 import type { DriverConfig } from '../../src/config/config.ts';
 import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
@@ -187,4 +189,61 @@ test('no false alarm on reconfigure: a new broker list that still reaches the dr
   expect(result).toEqual({ ok: true, restarted: ['mesh'] });
   await serving('self-reached');
   expect(await answersOn('self-reached')).toBe(1);
+});
+
+/** A loopback port nothing listens on (bound, then closed): a dial there is refused at once. */
+async function closedPort(): Promise<number> {
+  const listener = createServer();
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  const { port } = listener.address() as { port: number };
+  await new Promise<void>((resolve) => listener.close(() => resolve()));
+  return port;
+}
+
+/** A loopback port that accepts TCP and never says INFO (a wedged broker): a dial there ends at its timeout. */
+async function silentBroker(): Promise<{ url: string; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const listener: Server = createServer((socket) => (sockets.add(socket), socket.on('close', () => sockets.delete(socket))));
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  const { port } = listener.address() as { port: number };
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => (sockets.forEach((s) => s.destroy()), listener.close(() => resolve()))),
+  };
+}
+
+/**
+ * Starts before 2026-12-06 dialed with nats.js's shuffled server order and maxReconnectAttempts 0,
+ * which drops the pool's last server at each failed first dial besides the one that failed: with three
+ * dead brokers before the live one, half the starts never dialed it, skipped the check and served as a
+ * second 'behind-dead' (all eight starts refused by chance: 1 in 256).
+ */
+const STARTS_BEHIND_DEAD_BROKERS = 8;
+
+test('a twin on the last of four brokers, the first three unreachable, is found at every start', async () => {
+  await driver('behind-dead');
+  await serving('behind-dead');
+  const dead = await Promise.all([closedPort(), closedPort(), closedPort()]);
+  const brokers = [...dead.map((port) => `nats://127.0.0.1:${port}`), server.url];
+  const outcomes: string[] = [];
+  for (let start = 0; start < STARTS_BEHIND_DEAD_BROKERS; start++) {
+    const outcome = await startTestDriver(['--sim', '--no-media', '--discovery-mode', 'd2d', '--device-id', 'behind-dead', '--messaging-url', brokers.join(',')], INSECURE).then(
+      (d) => (drivers.push(d), 'started: a second driver with the same id'),
+      (error: unknown) => (error as { _tag?: string })._tag ?? String(error),
+    );
+    outcomes.push(outcome);
+  }
+  expect(outcomes).toEqual(Array.from({ length: STARTS_BEHIND_DEAD_BROKERS }, () => 'DuplicateDeviceId'));
+  expect(await answersOn('behind-dead')).toBe(1);
+});
+
+test('no broker reachable (refused, and one that accepts but never answers): the probe gives up and says so', async () => {
+  const wedged = await silentBroker();
+  try {
+    const result = await probeDeviceId({ servers: [`nats://127.0.0.1:${await closedPort()}`, wedged.url] }, 'default', 'nowhere');
+    expect(result).toMatchObject({ kind: 'unknown' });
+    expect(result.kind === 'unknown' && result.reason).toContain('broker not reachable for the duplicate-id check');
+  } finally {
+    await wedged.close();
+  }
 });
