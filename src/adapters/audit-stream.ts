@@ -2,7 +2,7 @@
 // time, to a JetStream stream (AUDIT_STREAM_NAME on `device-connect.*.*.audit`, created when permitted)
 // with `Nats-Msg-Id` = `<device>-<seq>-<hash16>` (a re-send is dropped as a duplicate), acknowledged in
 // the log once the stream acked them (they wait in the file meanwhile); without JetStream, said once,
-// core publish (the stream is tried again every AUDIT_JS_REPROBE_MS). A record over the broker's
+// core publish (the stream tried again with back-off and after a reconnect). A record over the broker's
 // max_payload (or the stream's max_msg_size) holds nothing back: a PayloadTooLarge, warned about (rate-limited); the broker gets its stand-in (seq, prev, hash,
 // `withheld`: audit-chain.ts), or nothing when even that is too big; the file keeps it whole. Owns the
 // publishing; the chain and file are audit-log.ts's. Read by `audit verify --stream` too.
@@ -47,16 +47,26 @@ export const AUDIT_PUBLISH_TIMEOUT_MS = 2_000;
 /** After a failed attempt (broker down, no ack) the publisher tries again after this pause. */
 export const AUDIT_RETRY_MS = 500;
 /**
- * JetStream checks that time out in a row before the connection is taken to have no JetStream: a broker
- * (or cluster) without it may not answer `$JS.API.INFO` at all instead of saying "no responders".
+ * `$JS.API.INFO` requests that time out in a row before the connection is taken to have no JetStream:
+ * a broker (or cluster) without it may not answer at all instead of saying "no responders". Only that
+ * request counts, and only until it has answered once on the connection: a stream that does not
+ * answer (being created, electing its leader on a loaded cluster), or an API that falls silent later
+ * (a meta leader lost with its node), is JetStream being slow, and the records wait in the file for it
+ * instead of going to core NATS, where the stream would never get them.
  */
 export const AUDIT_JS_PROBE_ATTEMPTS = 2;
 /**
- * After falling back to core, the stream is tried again this often on the same connection (which
- * nats.js keeps across reconnects): a cluster electing JetStream leaders after losing a node answers
- * no one for seconds, and a broker restarted with JetStream, or a failover to a node that has it,
- * says "enabled" from then on; the records after that belong in the stream again. A probe is one
- * request (or one timeout, while records wait) every 30 s.
+ * On core NATS, the first try of the stream again comes this long after falling back, each later one
+ * twice as long after the one before, up to AUDIT_JS_REPROBE_MS. A cluster whose JetStream has no
+ * meta leader yet (all nodes starting together) answers no one for a few seconds: the driver is on
+ * the stream again within about as long, instead of sending the trail to core for 30 s.
+ */
+export const AUDIT_JS_REPROBE_FIRST_MS = 1_000;
+/**
+ * The longest pause between tries of the stream while on core (on the same connection, which nats.js
+ * keeps across reconnects): a broker restarted with JetStream, or a failover to a node that has it,
+ * says "enabled" from then on (a reconnect also brings the next try forward to at once). A try is one
+ * request, or one timeout, every 30 s at most.
  */
 export const AUDIT_JS_REPROBE_MS = 30_000;
 /** Records taken from the outbox per round (one fsync covers them). */
@@ -90,6 +100,8 @@ export interface AuditPublisherOptions {
   readonly deviceId: () => string;
   /** The stream to publish to (created when absent and permitted); null: core publish only. */
   readonly stream?: string | null;
+  /** AUDIT_JS_REPROBE_FIRST_MS (tests change it). */
+  readonly jsReprobeFirstMs?: number;
   /** AUDIT_JS_REPROBE_MS (tests shorten it). */
   readonly jsReprobeMs?: number;
 }
@@ -284,6 +296,8 @@ export interface ReconnectWatch {
   race<T>(work: Promise<T>): Promise<T>;
   /** Races still waiting (tests: a settled race leaves nothing behind). */
   waiting(): number;
+  /** Reconnects of the connection seen since the watch began. */
+  readonly reconnects: number;
 }
 
 /**
@@ -298,9 +312,11 @@ export function reconnectWatch(nc: NatsConnection): ReconnectWatch {
   const known = watches.get(nc);
   if (known) return known;
   const listeners = new Set<(error: Error) => void>();
+  let reconnects = 0;
   void (async () => {
     for await (const status of nc.status()) {
       if (status.type !== 'reconnect') continue;
+      reconnects += 1;
       const lost = new Error('reconnected: the ack of the request in flight is lost');
       for (const listener of [...listeners]) listener(lost);
     }
@@ -319,6 +335,9 @@ export function reconnectWatch(nc: NatsConnection): ReconnectWatch {
         );
       }),
     waiting: () => listeners.size,
+    get reconnects() {
+      return reconnects;
+    },
   };
   watches.set(nc, watch);
   return watch;
@@ -361,54 +380,86 @@ async function skipStored(jsm: JetStreamManager, stream: string, options: AuditP
   }
 }
 
+/** A connection's sender; on core, when the stream is tried again (`pauseMs` after the try before, or at once after a reconnect). */
+interface Chosen {
+  readonly nc: NatsConnection;
+  readonly sender: Sender;
+  readonly retry?: Retry;
+}
+interface Retry {
+  readonly at: number;
+  readonly pauseMs: number;
+  readonly reconnects: number;
+}
+
 /**
- * Which sender a connection gets, chosen once per connection: the JetStream stream (created when
- * missing, its stored tail skipped), or core NATS when JetStream is refused for good or did not
- * answer AUDIT_JS_PROBE_ATTEMPTS probes in a row — said once, with the fix, until the stream is back.
+ * Which sender a connection gets: the JetStream stream (created when missing, its stored tail
+ * skipped), or core NATS when JetStream is refused for good or `$JS.API.INFO` did not answer
+ * AUDIT_JS_PROBE_ATTEMPTS times in a row — said once, with the fix. On core the stream is tried
+ * again with back-off (AUDIT_JS_REPROBE_FIRST_MS doubling to AUDIT_JS_REPROBE_MS) and at once after a
+ * reconnect; its return is said once too.
  */
 function senderChoice(stream: string | null, options: AuditPublisherOptions, fit: Fit) {
-  /** `reprobeAt`: set on every fall-back to core; the stream is tried again from then on. */
-  let chosen: { nc: NatsConnection; sender: Sender; reprobeAt?: number } | undefined;
+  const maxPauseMs = options.jsReprobeMs ?? AUDIT_JS_REPROBE_MS;
+  const firstPauseMs = Math.min(options.jsReprobeFirstMs ?? AUDIT_JS_REPROBE_FIRST_MS, maxPauseMs);
+  let chosen: Chosen | undefined;
   let fellBack = false;
-  let probeTimeouts = { nc: undefined as NatsConnection | undefined, count: 0 };
+  let apiSilences = { nc: undefined as NatsConnection | undefined, count: 0 };
+  /** The connection whose JetStream API has answered (from then on its silence is transient). */
+  let apiAnsweredOn: NatsConnection | undefined;
   const fallBack = (why: string, error?: unknown) => {
     const name = stream ?? AUDIT_STREAM_NAME;
     if (!fellBack) log.warn('audit records go to core NATS (no stream: no persistence, no de-duplication on the broker)', { why, ...(error ? { error: error as Error } : {}), fix: `enable JetStream on the broker (and for this account), and allow this user to publish on $JS.API.INFO, $JS.API.STREAM.INFO.${name}, $JS.API.STREAM.MSG.GET.${name} and, unless you create the stream yourself, $JS.API.STREAM.CREATE.${name}` });
     fellBack = true;
   };
-  /** The stream's sender, or core's (JetStream refused, or did not answer AUDIT_JS_PROBE_ATTEMPTS times). */
+  /** The stream's sender, or core's (JetStream refused, or its API did not answer AUDIT_JS_PROBE_ATTEMPTS times); throws what is transient. */
   const onStream = async (nc: NatsConnection, name: string): Promise<Sender> => {
     try {
       const { jetstream, jetstreamManager } = await jetStreamLibrary();
       const jsm = await jetstreamManager(nc, { timeout: AUDIT_PUBLISH_TIMEOUT_MS });
+      apiAnsweredOn = nc;
       const maxMsgSize = await ensureStream(jsm, name, options.subject(), auditStreamReplicas(nc.info));
       await skipStored(jsm, name, options);
       const sender = jetStreamSender(nc, jetstream(nc, { timeout: AUDIT_PUBLISH_TIMEOUT_MS }), options, fit, { name, maxMsgSize });
       if (fellBack) log.info('audit records go to the JetStream stream again', { stream: name });
       fellBack = false;
-      probeTimeouts = { nc: undefined, count: 0 };
       return sender;
     } catch (error) {
-      if (probeTimeouts.nc !== nc) probeTimeouts = { nc, count: 0 };
-      const silent = (error as { name?: unknown }).name === 'TimeoutError' && ++probeTimeouts.count >= AUDIT_JS_PROBE_ATTEMPTS;
+      if (apiSilences.nc !== nc) apiSilences = { nc, count: 0 };
+      // Silence once the API has answered here (before 2026-12-06 it counted too) is transient: thrown, the records wait.
+      const silent = apiAnsweredOn !== nc && (error as { name?: unknown }).name === 'TimeoutError' && ++apiSilences.count >= AUDIT_JS_PROBE_ATTEMPTS;
       if (!isPermanentRefusal(error) && !silent) throw error;
       fallBack(silent ? `JetStream did not answer ${AUDIT_JS_PROBE_ATTEMPTS} times in a row` : 'JetStream is not available to this connection', error);
       return coreSender(nc, options, fit);
     }
   };
+  /** The next try of the stream for a connection (just) put on core: the pause doubled while it stays there, the first again after a reconnect. */
+  const retryAfter = (nc: NatsConnection, before: Chosen | undefined): Retry => {
+    const reconnects = reconnectWatch(nc).reconnects;
+    const stayed = before?.nc === nc && before.retry !== undefined && before.retry.reconnects === reconnects;
+    const pauseMs = stayed ? Math.min(before.retry!.pauseMs * 2, maxPauseMs) : firstPauseMs;
+    return { at: Date.now() + pauseMs, pauseMs, reconnects };
+  };
+  const retryDue = (nc: NatsConnection): boolean => chosen?.nc === nc && chosen.retry !== undefined && (Date.now() >= chosen.retry.at || reconnectWatch(nc).reconnects !== chosen.retry.reconnects);
   return {
     async senderFor(nc: NatsConnection): Promise<Sender> {
-      if (chosen?.nc === nc && !(chosen.reprobeAt !== undefined && Date.now() >= chosen.reprobeAt)) return chosen.sender;
+      if (chosen?.nc === nc && !retryDue(nc)) return chosen.sender;
       if (stream === null) {
         fallBack('no stream configured');
         chosen = { nc, sender: coreSender(nc, options, fit) };
         return chosen.sender;
       }
       const sender = await onStream(nc, stream);
-      // Core, refused or unanswered: asked again later (before 2026-12-06 a refusal was final for the
-      // connection, so a broker restarted with JetStream never got the records in its stream).
-      chosen = { nc, sender, ...(sender.kind === 'core' ? { reprobeAt: Date.now() + (options.jsReprobeMs ?? AUDIT_JS_REPROBE_MS) } : {}) };
+      // Core, refused or unanswered: tried again later (before 2026-12-06 every 30 s only, whatever
+      // had happened: a cluster slow at start-up kept the trail on core NATS for that long).
+      chosen = { nc, sender, ...(sender.kind === 'core' ? { retry: retryAfter(nc, chosen) } : {}) };
       return sender;
+    },
+    /** Whether `nc` is on core and the stream is to be tried again now. */
+    retryDue,
+    /** How long until the stream is tried again on `nc`; undefined unless `nc` is on core with a retry. */
+    retryIn(nc: NatsConnection): number | undefined {
+      return chosen?.nc === nc && chosen.retry !== undefined ? Math.max(0, chosen.retry.at - Date.now()) : undefined;
     },
     /** Choose again at the next round (a stream that vanished, a JetStream answering no one). */
     forget() {
@@ -419,6 +470,19 @@ function senderChoice(stream: string | null, options: AuditPublisherOptions, fit
       return chosen && nc === chosen.nc ? chosen.sender.kind : 'waiting';
     },
   };
+}
+
+/** On core with nothing to send, the stream tried again when due (so `delivery` says where the next record goes); false while that fails. */
+async function retryWhileIdle(choice: ReturnType<typeof senderChoice>, nc: NatsConnection | undefined): Promise<boolean> {
+  if (nc === undefined || nc.isClosed() || !choice.retryDue(nc)) return true;
+  try {
+    await reconnectWatch(nc).race(choice.senderFor(nc));
+    return true;
+  } catch (error) {
+    if (isJetStreamNotEnabled(error) || isJetStreamApiError(error)) choice.forget();
+    log.debug('audit stream tried again: not answering yet', { error: error as Error });
+    return false;
+  }
 }
 
 export function startAuditPublisher(options: AuditPublisherOptions): AuditPublisher {
@@ -443,7 +507,7 @@ export function startAuditPublisher(options: AuditPublisherOptions): AuditPublis
   };
   const round = async (): Promise<boolean> => {
     const batch = options.log.unsent(AUDIT_BATCH_RECORDS);
-    if (batch.length === 0) return true;
+    if (batch.length === 0) return retryWhileIdle(choice, options.connection());
     const nc = options.connection();
     if (!nc || nc.isClosed()) return false;
     try {
@@ -463,12 +527,15 @@ export function startAuditPublisher(options: AuditPublisherOptions): AuditPublis
       settleWaiters();
     }
   };
+  // Until a record comes; on core, at most until the stream's next try or the connection's reconnect.
+  const idle = (nc = options.connection(), retryIn = nc && choice.retryIn(nc)) =>
+    nc && retryIn !== undefined ? reconnectWatch(nc).race(pause(retryIn)).catch(() => wake?.()) : pause();
   const loop = (async () => {
     while (!stopped) {
       const ok = await round();
       if (stopped) break;
       if (!ok) await pause(AUDIT_RETRY_MS);
-      else if (options.log.unsent(1).length === 0) await pause();
+      else if (options.log.unsent(1).length === 0) await idle();
     }
   })();
 

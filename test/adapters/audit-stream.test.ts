@@ -3,7 +3,9 @@
 // order when the file is reopened; a lost cursor re-sends nothing twice (the stream already holds
 // them); two devices share DC_AUDIT, each read back on its own subject; a user denied the JetStream
 // API, or a DC_AUDIT that does not capture the device's subject, falls back to core publish with one notice;
-// a JetStream that does not answer means core until a later probe finds it answering again;
+// a JetStream that does not answer means core until a later probe finds it answering again (at once
+// after a reconnect); a stream that does not answer while the JetStream API does, or an API fallen
+// silent after it answered, keeps the records waiting for the stream instead of sending them to core;
 // a record in flight at a reconnect is sent again at once, and a settled send leaves no waiter behind;
 // a record over the broker's max_payload gets one warning and a stand-in, and holds no later record back.
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -12,8 +14,8 @@ import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
 import { openAuditLog, type AuditLog, type SafetyRecord } from '../../src/adapters/audit-log.ts';
 import { jetstreamManager } from '@nats-io/jetstream';
-import type { NatsConnection } from '@nats-io/nats-core';
-import { AUDIT_STREAM_MAX_REPLICAS, AUDIT_STREAM_NAME, auditStreamReplicas, readAuditStream, reconnectWatch, startAuditPublisher, subjectMatches, type AuditPublisher } from '../../src/adapters/audit-stream.ts';
+import type { Msg, NatsConnection } from '@nats-io/nats-core';
+import { AUDIT_STREAM_MAX_REPLICAS, AUDIT_STREAM_NAME, AUDIT_STREAM_SUBJECTS, auditStreamReplicas, readAuditStream, reconnectWatch, startAuditPublisher, subjectMatches, type AuditPublisher } from '../../src/adapters/audit-stream.ts';
 import { createChainVerifier } from '../../src/protocol/audit-chain.ts';
 import { startNatsServer } from '../harness/nats-server.ts';
 import { openClient, recorder } from '../harness/mesh-peer.ts';
@@ -188,6 +190,143 @@ test('a broker without JetStream (refused: not enabled) means core for now, and 
   await backWithJetStream(server, nc, log, publisher, subject);
   expect(logs.matching('WARN', 'audit records go to core NATS')).toHaveLength(1);
 }, 45_000);
+
+test('on core, a reconnect to a broker that now has JetStream brings the stream back at once, not at the next scheduled try', async () => {
+  const logs = captureLogs('info');
+  cleanups.push(() => logs.restore());
+  const server = await startNatsServer();
+  cleanups.push(() => server.stop());
+  const nc = await openClient(server.url);
+  cleanups.push(() => nc.close());
+  const subject = 'device-connect.lab.robot-g.audit';
+  const log = openAuditLog(undefined);
+  // The scheduled tries are a minute apart: only the reconnect can bring the stream back within the test.
+  const publisher = startAuditPublisher({ log, connection: () => nc, subject: () => subject, deviceId: () => 'robot-g', jsReprobeFirstMs: 60_000, jsReprobeMs: 60_000 });
+  cleanups.push(() => publisher.stop());
+  log.append(entry(1));
+  expect(await publisher.drained(10_000)).toBe(true);
+  expect(publisher.delivery).toBe('core');
+  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
+  await server.restart({ whileDown: () => appendFileSync(server.configFile, `\njetstream { store_dir: ${JSON.stringify(store)} }\n`) });
+  // No record waits: the stream is tried right after the reconnect, and said once.
+  await expect.poll(() => publisher.delivery, { timeout: 10_000, interval: 100 }).toBe('jetstream');
+  expect(logs.matching('INFO', 'audit records go to the JetStream stream again')).toHaveLength(1);
+  log.append(entry(2));
+  expect(await publisher.drained(10_000)).toBe(true);
+  const { lines } = await readAuditStream(nc, subject);
+  expect(lines.map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([2]);
+}, 30_000);
+
+/** Requests the test's JetStream stand-in has taken without answering, by API subject. */
+function muteStreamApi(nc: NatsConnection): string[] {
+  const heard: string[] = [];
+  nc.subscribe('$JS.API.STREAM.>', { callback: (_e, msg) => void heard.push(msg.subject) });
+  return heard;
+}
+
+test('the JetStream API answers but the stream does not (created, electing its leader): the records wait for it, none go to core, then all reach DC_AUDIT', async () => {
+  const logs = captureLogs('info');
+  cleanups.push(() => logs.restore());
+  // A broker whose JetStream account answers `$JS.API.INFO` while every stream request goes unanswered,
+  // as a loaded cluster does while the stream another driver just created has no leader yet.
+  const server = await startNatsServer();
+  cleanups.push(() => server.stop());
+  const standIn = await openClient(server.url, { maxReconnectAttempts: 0 });
+  cleanups.push(() => standIn.close());
+  standIn.subscribe('$JS.API.INFO', { callback: (_e, msg) => void msg.respond(JSON.stringify({ type: 'io.nats.jetstream.api.v1.account_info_response', memory: 0, storage: 0, streams: 0, consumers: 0 })) });
+  const unanswered = muteStreamApi(standIn);
+  await standIn.flush();
+  const nc = await openClient(server.url);
+  cleanups.push(() => nc.close());
+  const subject = 'device-connect.lab.robot-h.audit';
+  const onCore = recorder(nc, subject);
+  await nc.flush();
+  const log = openAuditLog(undefined);
+  const publisher = startAuditPublisher({ log, connection: () => nc, subject: () => subject, deviceId: () => 'robot-h' });
+  cleanups.push(() => publisher.stop());
+  for (let i = 1; i <= 3; i += 1) log.append(entry(i));
+  // Three stream requests timed out (2 s each), and still asked again; before 2026-12-06 the second
+  // timeout sent the records to core NATS (and the stream was asked no more for 30 s).
+  await expect.poll(() => ({ streamAskedThrice: unanswered.length >= 3, recordsOnCore: onCore.messages.length }), { timeout: 15_000, interval: 100 }).toEqual({ streamAskedThrice: true, recordsOnCore: 0 });
+  expect(unanswered.every((s) => s === `$JS.API.STREAM.INFO.${AUDIT_STREAM_NAME}`)).toBe(true);
+  expect(publisher.delivery).not.toBe('core');
+  expect(log.ackedSeq).toBe(0);
+  expect(logs.matching('WARN', 'audit records go to core NATS')).toEqual([]);
+
+  // The stream answers (here: the broker back with JetStream): every record is in DC_AUDIT, in order.
+  await standIn.close();
+  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
+  await server.restart({ whileDown: () => appendFileSync(server.configFile, `\njetstream { store_dir: ${JSON.stringify(store)} }\n`) });
+  expect(await publisher.drained(15_000)).toBe(true);
+  expect(publisher.delivery).toBe('jetstream');
+  const { lines } = await readAuditStream(nc, subject);
+  expect(lines.map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([1, 2, 3]);
+}, 45_000);
+
+/**
+ * The test's JetStream for DC_AUDIT on a broker without its own: it answers the API (account info,
+ * the stream's info, "no message" to the stored-tail read) and acknowledges each publish on `subject`,
+ * keeping the seqs it stored. `electing()`: the next publish is answered "JetStream system temporarily
+ * unavailable" (10008), then no API request at all, as while a cluster elects the meta leader it lost
+ * with a node; `elected()` ends that. A record published without a reply subject came by core NATS.
+ */
+function jetStreamStandIn(nc: NatsConnection, subject: string) {
+  let electing = false;
+  let refuseNext = false;
+  const stored: number[] = [];
+  const onCore: number[] = [];
+  const unanswered: string[] = [];
+  const answer = (msg: Msg, body: unknown) => void (electing ? unanswered.push(msg.subject) : msg.respond(JSON.stringify(body)));
+  nc.subscribe('$JS.API.INFO', { callback: (_e, msg) => answer(msg, { type: 'io.nats.jetstream.api.v1.account_info_response', memory: 0, storage: 0, streams: 1, consumers: 0 }) });
+  nc.subscribe(`$JS.API.STREAM.INFO.${AUDIT_STREAM_NAME}`, { callback: (_e, msg) => answer(msg, { type: 'io.nats.jetstream.api.v1.stream_info_response', config: { name: AUDIT_STREAM_NAME, subjects: [...AUDIT_STREAM_SUBJECTS], max_msg_size: -1 }, state: { messages: stored.length } }) });
+  nc.subscribe(`$JS.API.STREAM.MSG.GET.${AUDIT_STREAM_NAME}`, { callback: (_e, msg) => answer(msg, { error: { code: 404, err_code: 10037, description: 'no message found' } }) });
+  nc.subscribe(subject, {
+    callback: (_e, msg) => {
+      const seq = (msg.json() as { seq: number }).seq;
+      if (!msg.reply) return void onCore.push(seq);
+      if (refuseNext) return void ((refuseNext = false), msg.respond(JSON.stringify({ error: { code: 503, err_code: 10008, description: 'JetStream system temporarily unavailable' } })));
+      if (electing) return void unanswered.push(msg.subject);
+      stored.push(seq);
+      msg.respond(JSON.stringify({ stream: AUDIT_STREAM_NAME, seq: stored.length }));
+    },
+  });
+  return { stored, onCore, unanswered, electing: () => void ((electing = true), (refuseNext = true)), elected: () => void (electing = false) };
+}
+
+test('the JetStream API falls silent after it has answered (a meta leader lost with its node): the records wait for the stream, none go to core', async () => {
+  const logs = captureLogs('info');
+  cleanups.push(() => logs.restore());
+  const server = await startNatsServer();
+  cleanups.push(() => server.stop());
+  const subject = 'device-connect.lab.robot-i.audit';
+  const standInNc = await openClient(server.url);
+  cleanups.push(() => standInNc.close());
+  const js = jetStreamStandIn(standInNc, subject);
+  await standInNc.flush();
+  const nc = await openClient(server.url);
+  cleanups.push(() => nc.close());
+  const log = openAuditLog(undefined);
+  const publisher = startAuditPublisher({ log, connection: () => nc, subject: () => subject, deviceId: () => 'robot-i' });
+  cleanups.push(() => publisher.stop());
+  log.append(entry(1));
+  expect(await publisher.drained(10_000)).toBe(true);
+  expect(publisher.delivery).toBe('jetstream');
+
+  js.electing();
+  log.append(entry(2));
+  log.append(entry(3));
+  // The publish refused (10008), then `$JS.API.INFO` unanswered three times (2 s each) and still asked;
+  // before 2026-12-06 the second silence sent the records to core NATS, out of the stream's reach.
+  await expect.poll(() => ({ apiAskedThrice: js.unanswered.filter((s) => s === '$JS.API.INFO').length >= 3, recordsOnCore: js.onCore }), { timeout: 15_000, interval: 100 }).toEqual({ apiAskedThrice: true, recordsOnCore: [] });
+  expect(publisher.delivery).not.toBe('core');
+  expect(logs.matching('WARN', 'audit records go to core NATS')).toEqual([]);
+
+  js.elected();
+  expect(await publisher.drained(10_000)).toBe(true);
+  expect(publisher.delivery).toBe('jetstream');
+  expect(js.stored).toEqual([1, 2, 3]);
+  expect(js.onCore).toEqual([]);
+}, 30_000);
 
 test('a DC_AUDIT made by someone else that does not capture the device subject: one notice naming it, core publish', async () => {
   expect(subjectMatches('device-connect.*.*.audit', 'device-connect.lab.robot-d.audit')).toBe(true);

@@ -6,7 +6,8 @@
 // a line of the file makes `audit verify` exit 1 naming the first bad seq, and a file rewritten with a
 // recomputed chain is caught against the stream; `audit tail [--follow]`
 // prints the records; a record over the broker's max_payload is reported withheld by `audit verify
-// --stream`; a broker without JetStream gets one fallback notice and core publish works.
+// --stream`; a broker without JetStream gets one fallback notice and core publish works; JetStream
+// enabled for the driver's account while it runs (no reconnect) takes the trail back within seconds.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, expect, test } from 'vitest';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { openAuditLog } from '../../src/adapters/audit-log.ts';
-import { AUDIT_STREAM_NAME, readAuditStream, startAuditPublisher } from '../../src/adapters/audit-stream.ts';
+import { AUDIT_JS_REPROBE_MS, AUDIT_STREAM_NAME, readAuditStream, startAuditPublisher } from '../../src/adapters/audit-stream.ts';
 import { chainRecord, createChainVerifier, recordLine, type ChainedRecord } from '../../src/protocol/audit-chain.ts';
 import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
 import { openClient, recorder, rpc } from '../harness/mesh-peer.ts';
@@ -240,5 +241,46 @@ test('audit tail prints the last records and --follow the new ones; a broker wit
 
   await call('look_at_world', { yaw: 3, owner: 'again' });
   expect(await driver.auditPublisher.drained(10_000)).toBe(true);
+  expect(logs.matching('WARN', 'audit records go to core NATS')).toHaveLength(1);
+}, 40_000);
+
+/**
+ * Well under AUDIT_JS_REPROBE_MS (30 s): before 2026-12-06 the stream was tried again only that long
+ * after the fall-back, and only when a record was to be sent; now the tries start after 1 s and double.
+ */
+const BACK_ON_STREAM_WITHIN_MS = 12_000;
+
+test('JetStream enabled for the account while the driver runs (no reconnect): the trail is back on DC_AUDIT within seconds, said once', async () => {
+  expect(BACK_ON_STREAM_WITHIN_MS).toBeLessThan(AUDIT_JS_REPROBE_MS / 2);
+  const logs = captureLogs('info');
+  cleanups.push(() => logs.restore());
+  // A broker with JetStream, but not for the account the driver lands in (anonymous clients are `robot`).
+  const store = mkdtempSync(join(tmpdir(), 'rmd-js-late-'));
+  const server = await startNatsServer({ extraConfig: `jetstream { store_dir: ${JSON.stringify(store)} }\naccounts { ROBOT: { users: [ { user: robot, password: robot-pw } ] } }\nno_auth_user: robot` });
+  cleanups.push(() => server.stop());
+  const auditPath = join(mkdtempSync(join(tmpdir(), 'rmd-audit-late-')), 'audit.jsonl');
+  const id = 'audit-late-js';
+  const nc = await client(server.url);
+  const driver = await driverOn(server, id, auditPath);
+  await answering(nc, id);
+  const call = (method: string, params: object) => rpc(nc, `device-connect.default.${id}.cmd`, { jsonrpc: '2.0', id: method, method, params });
+  expect((await call('emergency_stop', { reason: 'before JetStream', owner: 'ops' })).result).toBeDefined();
+  expect(await driver.auditPublisher.drained(10_000)).toBe(true);
+  expect(driver.auditPublisher.delivery).toBe('core');
+  expect(logs.matching('WARN', 'audit records go to core NATS', 'not available')).toHaveLength(1);
+
+  // The operator enables JetStream for the account and reloads the broker: the connection stays up.
+  writeFileSync(server.configFile, readFileSync(server.configFile, 'utf8').replace('ROBOT: {', 'ROBOT: { jetstream: enabled,'));
+  process.kill(server.pid!, 'SIGHUP');
+  // With no record to send, the driver tries the stream again and says so once.
+  await expect.poll(() => driver.auditPublisher.delivery, { timeout: BACK_ON_STREAM_WITHIN_MS, interval: 100 }).toBe('jetstream');
+  expect(logs.matching('INFO', 'audit records go to the JetStream stream again')).toHaveLength(1);
+  expect(driver.runtime.mesh.getSnapshot().context.reconnects).toBe(0);
+
+  // The next record is in DC_AUDIT (the one before JetStream went to core NATS only).
+  expect((await call('reset_interlock', { reason: 'JetStream is on', owner: 'ops' })).result).toBeDefined();
+  expect(await driver.auditPublisher.drained(10_000)).toBe(true);
+  const { lines } = await readAuditStream(nc, `device-connect.default.${id}.audit`);
+  expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual(fileRecords(auditPath).filter((r) => r['reason'] === 'JetStream is on'));
   expect(logs.matching('WARN', 'audit records go to core NATS')).toHaveLength(1);
 }, 40_000);
