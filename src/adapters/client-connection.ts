@@ -11,9 +11,15 @@ import { natsConnectionOptions, type NatsOptionsInput } from './nats-options.ts'
 /** How the broker lists the CLI among its clients. */
 export const CLIENT_CONNECTION_NAME = 'reachy-mini-driver client';
 
-/** The driver's connection options, but one-shot: a person at a terminal wants an answer, not an endless wait for a broker. */
+/**
+ * The driver's connection options, but one-shot: a person at a terminal wants an answer, not an
+ * endless wait for a broker. Every listed broker is dialled once, in the order given, and a lost
+ * connection is not re-made (`reconnect: false`). Not `maxReconnectAttempts: 0`: with it nats.js
+ * drops a second server from its pool at each failed first dial, so a live broker listed after a dead
+ * one went untried in about half the runs (as in broker-reach.ts and duplicate-device.ts).
+ */
 export function clientConnectionOptions(input: Omit<NatsOptionsInput, 'name'>): NodeConnectionOptions {
-  return { ...natsConnectionOptions({ ...input, name: CLIENT_CONNECTION_NAME }), waitOnFirstConnect: false, maxReconnectAttempts: 0 };
+  return { ...natsConnectionOptions({ ...input, name: CLIENT_CONNECTION_NAME }), waitOnFirstConnect: false, reconnect: false, maxReconnectAttempts: -1, noRandomize: true };
 }
 
 export type ClientConnectResult = { readonly ok: true; readonly connection: NatsConnection } | { readonly ok: false; readonly reason: string };

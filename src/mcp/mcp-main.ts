@@ -39,7 +39,7 @@ function untilClosed(): Promise<void> {
 export async function runMcp(config: DriverConfig): Promise<number> {
   const env = processInput().env;
   const target = clientTarget(config);
-  const options = { ...clientConnectionOptions({ servers: target.servers, credentials: config.credentials, tls: config.tls }), maxReconnectAttempts: RECONNECT_FOREVER };
+  const options = { ...clientConnectionOptions({ servers: target.servers, credentials: config.credentials, tls: config.tls }), reconnect: true, maxReconnectAttempts: RECONNECT_FOREVER };
   const opened = await openClientConnection(options);
   if (!opened.ok) {
     process.stderr.write(`${PROGRAM} mcp: cannot connect to NATS at ${target.servers.join(', ')}: ${opened.reason}\n`);

@@ -2,6 +2,7 @@
 // nats-server, talks to fakes replaying the golden captures, and every line it prints is captured
 // through `out` and compared in full, with the exit code (0 ok, 1 failed, 2 usage).
 import { describe, expect, test } from 'vitest';
+import { clientConnectionOptions } from '../../src/adapters/client-connection.ts';
 import { runClientCommand, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type ClientCommandArgs } from '../../src/client/cli-commands.ts';
 import { InvalidParams, toJsonRpcError } from '../../src/errors.ts';
 import { useBroker } from './broker.ts';
@@ -92,6 +93,20 @@ describe('devices', () => {
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(/^error cannot connect to NATS at 127\.0\.0\.1:1: /);
     expect(lines[1]).toMatch(/^is the driver running\? `reachy-mini-driver --sim` starts one/);
+  });
+
+  // Before 2026-12-06 the client's options (maxReconnectAttempts 0, nats.js's shuffled pool) dropped a
+  // second server at each failed first dial: with three dead brokers listed first, about half the
+  // runs never dialled the live one (all eight through by chance: 1 in 256).
+  test('three dead brokers listed before the live one: every run reaches it', async () => {
+    capturedRegistry(broker.fleet);
+    await broker.fleet.flush();
+    const servers = ['127.0.0.1:1', '127.0.0.1:2', '127.0.0.1:3', broker.url];
+    const codes: number[] = [];
+    for (let run_ = 0; run_ < 8; run_++) {
+      codes.push((await run('devices', [], { connectOptions: clientConnectionOptions({ servers, credentials: undefined, tls: {} }) })).code);
+    }
+    expect(codes).toEqual(Array.from({ length: 8 }, () => EXIT_OK));
   });
 });
 
