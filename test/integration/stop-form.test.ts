@@ -82,7 +82,12 @@ async function robot(id: string, argv: string[] = [], signedGoto = false): Promi
     const meta = sign ? signatureFields(operator, { subject: full, requestId, method, params: sign.signed ?? params, ts: sign.ts ?? Date.now() }) : null;
     return rpc(nc, full, { jsonrpc: '2.0', id: requestId, method, params: meta ? { ...params, _dc_meta: meta } : params }, CALL_TIMEOUT_MS) as Promise<Reply>;
   };
-  await waitFor(async () => (await call('get_status').catch((): Reply => ({}))).result?.driver_state?.power_state === 'awake', 10_000, 'the driver is up and the robot awake');
+  // Awake is read over HTTP; the goto needs the daemon's websocket link too (else DaemonUnavailable "connecting").
+  const ready = async () => {
+    const state = (await call('get_status').catch((): Reply => ({}))).result?.driver_state;
+    return state?.connection_state === 'connected' && state?.power_state === 'awake';
+  };
+  await waitFor(ready, 10_000, 'the driver is up, connected to its awake robot');
   const startGoto = async () => {
     const reply = signedGoto ? await send('cmd', 'goto_pose', GOTO, {}) : await call('goto_pose', GOTO);
     expect(reply.error).toBeUndefined();
