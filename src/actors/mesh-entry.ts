@@ -3,12 +3,12 @@
 // decode (protocol/mesh-wire.ts, caller from `_dc_meta` on every path) → the RPC gate → encode →
 // reply-size check against the broker's negotiated max_payload (too big → a PayloadTooLarge error
 // reply that itself fits) → send, all inside one try/catch: no reply on any path can throw out of a
-// handler; what still fails is logged (rate-limited) and counted. A JSON-RPC notification goes
-// through the same gate (which runs only stops from one) and is never answered; its outcome is
-// logged instead (rate-limited). Knows the calls still in that sequence (`settled`), so a draining
-// mesh answers them before its connection closes. Owns that sequence and its counters; not the wire
-// formats (protocol/), the decisions (gate, machines, src/safety/stop-only-calls.ts) nor NATS I/O
-// (adapters/).
+// handler; what still fails is logged (rate-limited) and counted. A JSON-RPC notification (and a
+// broadcast stop without a usable correlation id) goes through the same gate (which runs only stops
+// from one) and is never answered; its outcome is logged instead (rate-limited). Knows the calls
+// still in that sequence (`settled`), so a draining mesh answers them before its connection closes.
+// Owns that sequence and its counters; not the wire formats (protocol/), the decisions (gate,
+// machines, src/safety/stop-only-calls.ts) nor NATS I/O (adapters/).
 import { HandlerFailed, messageOf, type RpcFailure } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';
 import { rateLimited } from '../logging/rate-limited.ts';
@@ -61,13 +61,21 @@ export const NOTIFICATION_LOG_INTERVAL_MS = 10_000;
 const notificationRun = rateLimited(log, 'warn', NOTIFICATION_LOG_INTERVAL_MS);
 const notificationNotRun = rateLimited(log, 'warn', NOTIFICATION_LOG_INTERVAL_MS);
 
-/** Runs a notification through the gate; nobody hears the outcome, so the log does (the audit has the gate's record). */
+/** How an unanswered call came, and what to send to hear its outcome. */
+function cameAs(call: MeshCall): { came: string; fix: string } {
+  const delivery = call.caller.delivery;
+  if (delivery?.kind === 'unanswered_broadcast') return { came: `in a broadcast with ${delivery.why}`, fix: 'give it a correlation_id' };
+  return { came: 'as a JSON-RPC notification', fix: 'send it with an "id"' };
+}
+
+/** Runs a notification (or a broadcast stop with no reply subject) through the gate; nobody hears the outcome, so the log does (the audit has the gate's record). */
 async function runUnanswered(gate: RpcGate, call: MeshCall): Promise<void> {
   const outcome = await callGate(gate, call);
+  const { came, fix } = cameAs(call);
   if (outcome.ok) {
-    notificationRun(`${call.method} came as a JSON-RPC notification: run, not answered; send it with an "id" to hear its outcome`, { method: call.method });
+    notificationRun(`${call.method} came ${came}: run, not answered; ${fix} to hear its outcome`, { method: call.method });
   } else {
-    notificationNotRun(`a JSON-RPC notification was not run: ${outcome.error.message}`, { method: call.method, error_tag: outcome.error._tag });
+    notificationNotRun(`${call.method} came ${came} and was not run: ${outcome.error.message}`, { method: call.method, error_tag: outcome.error._tag });
   }
 }
 

@@ -1,7 +1,8 @@
 // The one path every RPC takes (design card): a call nobody asked to hear answered (a notification,
 // an unevaluable broadcast) goes on only when it is a stop (src/safety/stop-only-calls.ts) → who the
 // caller is (a signature verified, or the unsigned call checked: src/safety/caller-identity.ts) → decode params with the function's Effect Schema
-// (a stop's leniently: src/rpc/stop-params.ts — what it ignored is named in its answer) →
+// (a stop's leniently: src/rpc/stop-params.ts — what it ignored is named in its answer, after what
+// the wire could not take of its envelope, `caller.ignoredEnvelope`) →
 // the caller allowlist (identity, not state) → the caller's rate limit for the function's class → `snapshot.can(event)` → (a function held for
 // approval: wait for the decision, then `can()` again) → `send` (a shared read joins the one event
 // of its turn: src/actors/shared-reads.ts) → await the machine's `rpc.outcome` for that request id
@@ -158,9 +159,20 @@ interface Admitted {
   readonly ignored: ReadonlyArray<IgnoredParam>;
 }
 
+/**
+ * A stop's params as it runs them (src/rpc/stop-params.ts), what it ignored listed after the parts of
+ * its envelope the wire could not take (`caller.ignoredEnvelope`: src/safety/stop-only-calls.ts).
+ */
+function stopForm(fn: RpcFunction<unknown, { type: string }>, params: Record<string, unknown>, caller: CallerMeta): Result.Result<StopParams<unknown>, InvalidParams> {
+  const form = stopParams(fn, params);
+  const envelope = caller.ignoredEnvelope ?? [];
+  if (envelope.length === 0 || Result.isFailure(form)) return form;
+  return Result.succeed({ decoded: form.success.decoded, ignored: [...envelope, ...form.success.ignored] });
+}
+
 /** `params` as `fn` runs them: a stop's never refused for their form (src/rpc/stop-params.ts), every other function's strictly. */
-function decodeParams(fn: RpcFunction<unknown, { type: string }>, params: Record<string, unknown>): Result.Result<StopParams<unknown>, RpcFailure> {
-  if (fn.stop) return stopParams(fn, params);
+function decodeParams(fn: RpcFunction<unknown, { type: string }>, params: Record<string, unknown>, caller: CallerMeta): Result.Result<StopParams<unknown>, RpcFailure> {
+  if (fn.stop) return stopForm(fn, params, caller);
   const decoded = fn.params.decode(params);
   return Result.isSuccess(decoded) ? Result.succeed({ decoded: decoded.success, ignored: [] }) : Result.fail(decoded.failure);
 }
@@ -184,7 +196,7 @@ function insteadOf(fn: RpcFunction<unknown, { type: string }>, refused: RpcFailu
   const instead = fn.stop?.instead;
   if (!instead) return null;
   if (form) return { fn, instead, decoded: form.decoded, ignored: form.ignored, caller, refused };
-  const decoded = stopParams(fn, params);
+  const decoded = stopForm(fn, params, caller);
   return Result.isSuccess(decoded) ? { fn, instead, decoded: decoded.success.decoded, ignored: decoded.success.ignored, caller, refused } : null;
 }
 
@@ -228,7 +240,7 @@ function admit(options: RpcGateOptions, fn: RpcFunction<unknown, { type: string 
     return insteadOf(fn, identified.error, identified.stopAs ?? unclaimed(asserted), params) ?? { ok: false, error: identified.error };
   }
   const caller = identified.caller;
-  const decoded = decodeParams(fn, params);
+  const decoded = decodeParams(fn, params, caller);
   if (Result.isFailure(decoded)) return { ok: false, error: decoded.failure };
   const requestId = newRequestId();
   let event: { type: string };

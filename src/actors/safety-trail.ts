@@ -1,12 +1,12 @@
 // The robot side's safety trail: each refusal (the gate's, the speed limits' TooFast), stretched
 // goto, interlock, lease and policy change, dead-man stop, approval, late move stopped, unconfirmed
 // stop, stop run with parameters ignored, trip refused that stopped motion instead, media switch,
-// accepted capture or motion command (or any call that came as a notification or an unevaluable
-// broadcast, with how it came) and reported configuration change becomes one record with its
-// caller (verified or asserted) and the state AFTER it, read from the children's snapshots (a lease
-// change carries its own after-holder: a lapsed lease expires and is re-acquired in one step) —
-// chained into the audit log and published, as chained, as a `safety_event`. Owns the record shape;
-// decides nothing and keeps no state. reference-driver.md §12.
+// accepted capture or motion command (or any call that came as a notification, an unevaluable
+// broadcast or an unanswerable one, with how it came) and reported configuration change becomes one
+// record with its caller (verified or asserted) and the state AFTER it, read from the children's
+// snapshots (a lease change carries its own after-holder: a lapsed lease expires and is re-acquired
+// in one step) — chained into the audit log and published, as chained, as a `safety_event`. Owns
+// the record shape; decides nothing and keeps no state. reference-driver.md §12.
 import type { Actor } from 'xstate';
 import type { AuditLog } from '../adapters/audit-log.ts';
 import type { RpcFailure } from '../errors.ts';
@@ -59,11 +59,16 @@ export function auditedWhenAccepted(fn: string, caller?: CallerMeta): boolean {
   return caller?.delivery !== undefined || AUDITED_ACCEPTED_CLASSES.has(rateClassOf(fn) ?? '');
 }
 
-/** How the call came, for its record: `delivery` (and the `addressing` a broadcast could not be evaluated by); nothing for a plain call. */
+/**
+ * How the call came, for its record: `delivery` (and the `addressing` a broadcast could not be
+ * evaluated by, `unanswered`: why a broadcast stop could not be answered); nothing for a plain call.
+ */
 function deliveryOf(caller: CallerMeta): Record<string, unknown> {
   const delivery = caller.delivery;
   if (!delivery) return {};
-  return delivery.kind === 'notification' ? { delivery: 'notification' } : { delivery: 'broadcast', addressing: delivery.addressing };
+  if (delivery.kind === 'notification') return { delivery: 'notification' };
+  if (delivery.kind === 'unevaluated_broadcast') return { delivery: 'broadcast', addressing: delivery.addressing };
+  return { delivery: 'broadcast', unanswered: delivery.why, ...(delivery.addressing === undefined ? {} : { addressing: delivery.addressing }) };
 }
 
 /** What a stop's own outcome says of it (`stop`: confirmed or unconfirmed, `stopped_moves`), or the tag of its error. */

@@ -9,6 +9,7 @@ import { InvalidRequest, ParseError, toJsonRpcError, type RpcFailure } from '../
 import { SIGNED_META } from './caller-signature.ts';
 import { isRecord } from './json-object.ts';
 import { keepJson, keptJson } from './result-json.ts';
+import type { IgnoredParam } from '../rpc/stop-params.ts';
 
 /**
  * Largest request body we parse. The broker's own default max_payload is 1 MiB; requests carry
@@ -40,7 +41,11 @@ export interface CallerClaim {
  * a list) this driver cannot evaluate, `addressing` saying so. Such a call runs only when it is a
  * stop (src/safety/stop-only-calls.ts), and the audit records how it came.
  */
-export type Delivery = { readonly kind: 'notification' } | { readonly kind: 'unevaluated_broadcast'; readonly addressing: string };
+export type Delivery =
+  | { readonly kind: 'notification' }
+  | { readonly kind: 'unevaluated_broadcast'; readonly addressing: string }
+  /** A broadcast stop without a usable `correlation_id` (`why`): run, never answered (no subject to answer on). */
+  | { readonly kind: 'unanswered_broadcast'; readonly why: string; readonly addressing?: string };
 
 /** Caller metadata a device-to-device `invoke_remote` adds (§2.1, §3.7); caller-asserted unless `verified`. */
 export interface CallerMeta {
@@ -55,6 +60,8 @@ export interface CallerMeta {
   readonly verified?: { readonly key: string; readonly assertedAs: string | null; readonly issuer: string | null };
   /** Set by the wire for a call nobody asked to hear answered the usual way. */
   readonly delivery?: Delivery;
+  /** Set by the wire for a stop whose envelope it could not take (src/safety/stop-only-calls.ts stopDespite): each problem, as ignored. */
+  readonly ignoredEnvelope?: ReadonlyArray<IgnoredParam>;
 }
 
 /** An agent's reason is kept for the audit up to this many characters (one audit line stays small). */
@@ -176,6 +183,14 @@ export function callerMeta(raw: unknown, wireRequestId: string | null = null): C
     ...(typeof reasoning === 'string' && reasoning.length > 0 ? { reasoning: reasoning.slice(0, MAX_REASONING_CHARS) } : {}),
     ...(claim ? { claim } : {}),
   };
+}
+
+/** How a stop read a body with NaN/Infinity tokens. */
+export const NON_FINITE_READ_AS_NULL = 'contains NaN/Infinity, which JSON does not allow; they were read as null';
+
+/** A part of the envelope a stop ran without (the `ignored_params` shape of src/rpc/stop-params.ts). */
+export function dropped(param: string, problem: string): IgnoredParam {
+  return { param, problem, handling: 'dropped' };
 }
 
 export function decodeRequest(bytes: Uint8Array): DecodedRequest {

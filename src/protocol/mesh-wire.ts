@@ -2,14 +2,17 @@
 // (device-connect-protocol.md §2.1–2.3), `.svc.<fn>` micro-service bodies (ecosystem.md §3.3: the
 // params object in; the result JSON, or a service error with the JSON-RPC error object, out) and
 // `.broadcast` envelopes answered on `.event.async_reply.<correlation_id>` (§2.11: `where` and
-// `targets` that are not a list fail closed — but a stop runs, marked with why:
-// src/safety/stop-only-calls.ts —, `fire_at` ahead is refused, late with `on_late: skip` skipped).
+// `targets` that are not a list fail closed, `fire_at` ahead is refused, late with `on_late: skip`
+// skipped, no usable correlation id dropped). A stop is never held back by its envelope
+// (src/safety/stop-only-calls.ts `stopDespite`): it runs at once — unanswered without a correlation
+// id — marked with why, what it could not take named in its `ignored_params`.
 // Owns decoding each into one MeshCall (method, named params, caller from `params._dc_meta`; a
 // JSON-RPC notification is a call that is never answered) and encoding each reply.
 // Pure: no NATS, no dispatch, no size policy (that is actors/mesh-entry.ts).
 import { InvalidRequest, toJsonRpcError, Unsupported, type RpcFailure } from '../errors.ts';
-import { isStop } from '../safety/stop-only-calls.ts';
-import { callerMeta, decodeRequest, encodeError, encodeResult, MAX_REQUEST_BYTES, parseJsonBody, type CallerMeta, type RequestId } from './json-rpc.ts';
+import type { IgnoredParam } from '../rpc/stop-params.ts';
+import { isStop, stopDespite } from '../safety/stop-only-calls.ts';
+import { callerMeta, decodeRequest, dropped, encodeError, encodeResult, MAX_REQUEST_BYTES, NON_FINITE_READ_AS_NULL, parseJsonBody, type CallerMeta, type Delivery, type RequestId } from './json-rpc.ts';
 import { resultJson } from './result-json.ts';
 import { subjects } from './subjects.ts';
 import { isRecord } from './json-object.ts';
@@ -139,7 +142,9 @@ function addressing(targets: unknown, where: unknown, deviceId: string): 'ours' 
 
 /** What `addressedEnvelope` reads: the routing fields, and why the addressing could not be evaluated (a stop that runs anyway). */
 interface Envelope {
-  readonly correlationId: string;
+  /** Undefined: the envelope has none usable (`unanswerable` says why) — a stop runs unanswered. */
+  readonly correlationId: string | undefined;
+  readonly unanswerable?: string;
   readonly fn: string;
   readonly params: unknown;
   readonly fireAt: unknown;
@@ -147,30 +152,79 @@ interface Envelope {
   readonly unevaluated?: string;
 }
 
+/** Why `correlationId` cannot name the async reply subject, or undefined when it can. */
+function unusableCorrelationId(correlationId: unknown): string | undefined {
+  if (correlationId === undefined || correlationId === null) return 'no correlation_id';
+  if (typeof correlationId !== 'string') return 'a correlation_id that is not a string';
+  if (CORRELATION_ID.test(correlationId)) return undefined;
+  const shown = correlationId.length > MAX_WHERE_ECHO_CHARS ? `${correlationId.slice(0, MAX_WHERE_ECHO_CHARS)}…` : correlationId;
+  return `correlation_id ${JSON.stringify(shown)}, which is not 1–128 of A-Z a-z 0-9 _ -`;
+}
+
 /**
  * The envelope's routing fields when it is for `deviceId` and answerable, else undefined. Addressing
- * this driver cannot evaluate fails closed (as the Python runtime without cel-python), except for a
- * stop, which fails open.
+ * this driver cannot evaluate fails closed (as the Python runtime without cel-python), and so does
+ * an envelope with no usable correlation id — except for a stop, which fails open.
  */
 function addressedEnvelope(doc: unknown, deviceId: string): Envelope | undefined {
   if (!isRecord(doc)) return undefined;
   const { correlation_id: correlationId, function: fn, params, targets, where, fire_at: fireAt, on_late: onLate } = doc;
-  if (typeof correlationId !== 'string' || !CORRELATION_ID.test(correlationId) || typeof fn !== 'string') return undefined;
+  if (typeof fn !== 'string') return undefined;
+  const unanswerable = unusableCorrelationId(correlationId);
+  if (unanswerable !== undefined && !isStop(fn)) return undefined;
   const to = addressing(targets, where, deviceId);
   if (to === 'not_ours') return undefined;
-  if (to === 'ours') return { correlationId, fn, params, fireAt, onLate };
-  return isStop(fn) ? { correlationId, fn, params, fireAt, onLate, unevaluated: `${to.unevaluated} — stopped anyway` } : undefined;
+  const envelope = { correlationId: unanswerable === undefined ? (correlationId as string) : undefined, fn, params, fireAt, onLate, ...(unanswerable === undefined ? {} : { unanswerable }) };
+  if (to === 'ours') return envelope;
+  return isStop(fn) ? { ...envelope, unevaluated: `${to.unevaluated} — stopped anyway` } : undefined;
 }
 
-/** When the broadcast may run: now, never (late and `on_late: skip`), or refused (malformed, or scheduled ahead). */
-function firing(fireAt: unknown, onLate: unknown, nowS: number, fn: string): 'now' | 'skip' | InvalidRequest | Unsupported {
-  if (fireAt === undefined || fireAt === null) return 'now';
-  if (typeof fireAt !== 'number' || !Number.isFinite(fireAt)) return new InvalidRequest({ message: 'broadcast fire_at must be epoch seconds' });
-  if (onLate !== undefined && onLate !== null && onLate !== 'skip' && onLate !== 'fire') return new InvalidRequest({ message: 'broadcast on_late must be "skip" or "fire"' });
-  if (fireAt > nowS + FIRE_AT_TOLERANCE_S) {
-    return new Unsupported({ message: `a broadcast scheduled ${Math.round(fireAt - nowS)} s ahead (fire_at) is not run by this driver: a stop meanwhile could not cancel it; send it when it is due`, function: fn });
+/**
+ * Why a broadcast is not run as sent: refused with `error`, or (no `error`) skipped silently. A stop
+ * runs anyway (src/safety/stop-only-calls.ts stopDespite), `ignored` naming the part it ran without.
+ */
+interface EnvelopeProblem {
+  readonly error?: RpcFailure;
+  readonly ignored: IgnoredParam;
+}
+
+/** What keeps the broadcast from running now: a malformed schedule, one ahead (refused: a stop meanwhile could not cancel it), late with `on_late: skip`. */
+function firing(fireAt: unknown, onLate: unknown, nowS: number, fn: string): EnvelopeProblem[] {
+  if (fireAt === undefined || fireAt === null) return [];
+  const problems: EnvelopeProblem[] = [];
+  if (typeof fireAt !== 'number' || !Number.isFinite(fireAt)) {
+    problems.push({ error: new InvalidRequest({ message: 'broadcast fire_at must be epoch seconds' }), ignored: dropped('fire_at', 'must be epoch seconds: run at once') });
   }
-  return fireAt < nowS - FIRE_AT_TOLERANCE_S && onLate === 'skip' ? 'skip' : 'now';
+  if (onLate !== undefined && onLate !== null && onLate !== 'skip' && onLate !== 'fire') {
+    problems.push({ error: new InvalidRequest({ message: 'broadcast on_late must be "skip" or "fire"' }), ignored: dropped('on_late', 'must be "skip" or "fire"') });
+  }
+  if (problems.length > 0 || typeof fireAt !== 'number') return problems;
+  if (fireAt > nowS + FIRE_AT_TOLERANCE_S) {
+    const ahead = Math.round(fireAt - nowS);
+    const error = new Unsupported({ message: `a broadcast scheduled ${ahead} s ahead (fire_at) is not run by this driver: a stop meanwhile could not cancel it; send it when it is due`, function: fn });
+    return [{ error, ignored: dropped('fire_at', `${ahead} s ahead: run at once instead of at fire_at (stopping early is safe)`) }];
+  }
+  if (fireAt < nowS - FIRE_AT_TOLERANCE_S && onLate === 'skip') {
+    return [{ ignored: dropped('on_late', `"skip" does not apply to a stop: fire_at was ${Math.round(nowS - fireAt)} s ago, and a late stop still runs`) }];
+  }
+  return [];
+}
+
+/** Every reason the envelope is not run as sent, in the order a non-stop is refused for the first. */
+function broadcastProblems(parseError: RpcFailure | undefined, envelope: Envelope, nowS: number): EnvelopeProblem[] {
+  const problems: EnvelopeProblem[] = parseError ? [{ error: parseError, ignored: dropped('body', NON_FINITE_READ_AS_NULL) }] : [];
+  problems.push(...firing(envelope.fireAt, envelope.onLate, nowS, envelope.fn));
+  if (envelope.params !== undefined && !isRecord(envelope.params)) {
+    problems.push({ error: new InvalidRequest({ message: 'broadcast params must be an object' }), ignored: dropped('params', 'must be a JSON object of named parameters: read as none') });
+  }
+  return problems;
+}
+
+/** How a broadcast came when nobody asked for it the usual way: unanswerable, or with addressing not evaluated. */
+function deliveryOf(envelope: Envelope): { delivery?: Delivery } {
+  const addressing = envelope.unevaluated === undefined ? {} : { addressing: envelope.unevaluated };
+  if (envelope.unanswerable !== undefined) return { delivery: { kind: 'unanswered_broadcast', why: `${envelope.unanswerable} — stopped unanswered`, ...addressing } };
+  return envelope.unevaluated === undefined ? {} : { delivery: { kind: 'unevaluated_broadcast', addressing: envelope.unevaluated } };
 }
 
 /** `.broadcast`: envelopes for this device (or for all) are answered on its async reply subject. */
@@ -187,17 +241,16 @@ export function broadcastWire(tenant: string, deviceId: string, now: () => numbe
       // Unparseable envelopes have no reply subject; one that is JSON but for NaN/Infinity is told why.
       const envelope = addressedEnvelope(parsed.ok ? parsed.doc : parsed.withNullsForNonFinite, deviceId);
       if (!envelope) return { kind: 'ignore' };
+      const problems = broadcastProblems(parsed.ok ? undefined : parsed.error, envelope, now() / 1000);
+      const { params: named, caller: asserted } = splitMeta(isRecord(envelope.params) ? envelope.params : {}, envelope.correlationId ?? null);
+      const call = { method: envelope.fn, params: named, caller: { ...asserted, ...deliveryOf(envelope) } };
+      // Without a usable correlation id the function is a stop (addressedEnvelope): run, unanswered.
+      const runs = problems.length === 0 ? call : stopDespite(envelope.fn, problems.map((p) => p.ignored), call.params, call.caller);
+      if (envelope.correlationId === undefined) return runs ? { kind: 'unanswered', call: runs } : { kind: 'ignore' };
       const ref = { correlationId: envelope.correlationId };
-      if (!parsed.ok) return { kind: 'reject', ref, method: envelope.fn, error: parsed.error };
-      const when = firing(envelope.fireAt, envelope.onLate, now() / 1000, envelope.fn);
-      if (when === 'skip') return { kind: 'ignore' };
-      if (when !== 'now') return { kind: 'reject', ref, method: envelope.fn, error: when };
-      if (envelope.params !== undefined && !isRecord(envelope.params)) {
-        return { kind: 'reject', ref, method: envelope.fn, error: new InvalidRequest({ message: 'broadcast params must be an object' }) };
-      }
-      const { params, caller } = splitMeta((envelope.params ?? {}) as Record<string, unknown>, envelope.correlationId);
-      const delivery = envelope.unevaluated === undefined ? {} : { delivery: { kind: 'unevaluated_broadcast' as const, addressing: envelope.unevaluated } };
-      return { kind: 'call', ref, call: { method: envelope.fn, params, caller: { ...caller, ...delivery } } };
+      if (runs) return { kind: 'call', ref, call: runs };
+      const first = problems[0]!;
+      return first.error ? { kind: 'reject', ref, method: envelope.fn, error: first.error } : { kind: 'ignore' };
     },
     result: (ref, _method, result) => reply(ref, { success: true, result }),
     error: (ref, error) => ({ ...reply(ref, { success: false, error: { code: 'invoke_failed', message: error.message, _tag: error._tag } }), errorTag: error._tag }),

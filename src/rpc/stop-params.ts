@@ -2,7 +2,8 @@
 // which of a stop's parameters are kept, and the explanation of each one that is not. A parameter
 // that fails its function's validation is ignored — an unknown key dropped, a bad value replaced by
 // the parameter's default, a free-text value over its limit (the function's `stop.cut`) cut to it —
-// and named with its problem in the answer's and the audit's `ignored_params`. Pure; the gate
+// and named with its problem in the answer's and the audit's `ignored_params` (after any part of
+// the envelope the wire could not take: src/safety/stop-only-calls.ts `stopDespite`). Pure; the gate
 // (src/actors/rpc-gate.ts) decodes with it every function that declares a `stop` form; every other
 // function stays strict (src/rpc/params.ts). Does not decide who may stop or what a stop does.
 import * as Result from 'effect/Result';

@@ -3,13 +3,17 @@
 // nobody, so it is not run — a stop is, since missing a stop is never the safe side) and a
 // broadcast whose addressing this driver cannot evaluate (a `where` condition, `targets` that are
 // not a list: a stop fails open — stopping a robot that was not meant is harmless, missing one that
-// was meant is not; anything else fails closed, as before). Owns the one decision with the StopsOnly
-// refusal explaining it; pure. Which functions are stops is the catalogue's (their `stop` form,
-// src/rpc/catalogue.ts STOP_FUNCTIONS); the wires mark the calls (src/protocol/json-rpc.ts,
-// mesh-wire.ts), the gate applies the decision (src/actors/rpc-gate.ts).
+// was meant is not; anything else fails closed, as before). Likewise a stop whose envelope is
+// malformed (a bad id, positional params, NaN, over the size limit, a broadcast late to skip or
+// scheduled ahead, no correlation id…) runs as far as it can be read, each problem named in its
+// `ignored_params` (`stopDespite`); any other call so sent stays refused. Owns these decisions, with
+// the StopsOnly refusal explaining the first; pure. Which functions are stops is the catalogue's
+// (their `stop` form, src/rpc/catalogue.ts STOP_FUNCTIONS); the wires mark the calls
+// (src/protocol/mesh-wire.ts), the gate applies the decision (src/actors/rpc-gate.ts).
 import { StopsOnly } from '../errors.ts';
 import type { CallerMeta } from '../protocol/json-rpc.ts';
 import { STOP_FUNCTIONS } from '../rpc/catalogue.ts';
+import type { IgnoredParam } from '../rpc/stop-params.ts';
 
 /** Whether `fn` stops the robot (and so runs from a notification or an unevaluable broadcast). */
 export function isStop(fn: string): boolean {
@@ -18,6 +22,24 @@ export function isStop(fn: string): boolean {
 
 const STOP_LIST = [...STOP_FUNCTIONS].join(', ');
 
+/** A call as the wires hand it on (src/protocol/mesh-wire.ts MeshCall). */
+interface ReadCall {
+  readonly method: string;
+  readonly params: Record<string, unknown>;
+  readonly caller: CallerMeta;
+}
+
+/**
+ * THE decision for a call whose envelope (not its params) the wire cannot take: a stop runs anyway,
+ * with `params` and `caller` as far as they could be read and each problem of the envelope named in
+ * `caller.ignoredEnvelope` (the gate puts them first in the stop's `ignored_params`); undefined for
+ * every other function, which the wire refuses (or drops) as before.
+ */
+export function stopDespite(method: unknown, ignored: ReadonlyArray<IgnoredParam>, params: Record<string, unknown>, caller: CallerMeta): ReadCall | undefined {
+  if (typeof method !== 'string' || !isStop(method)) return undefined;
+  return { method, params, caller: { ...caller, ignoredEnvelope: [...(caller.ignoredEnvelope ?? []), ...ignored] } };
+}
+
 /**
  * THE decision: null when the call may go on through the gate (a plain call, or a stop however it
  * came), else the StopsOnly refusal saying why and what to send instead.
@@ -25,6 +47,13 @@ const STOP_LIST = [...STOP_FUNCTIONS].join(', ');
 export function stopsOnlyRefusal(fn: string, caller: CallerMeta): StopsOnly | null {
   const delivery = caller.delivery;
   if (!delivery || isStop(fn)) return null;
+  if (delivery.kind === 'unanswered_broadcast') {
+    return new StopsOnly({
+      message: `${fn} came in a broadcast that cannot be answered (${delivery.why}); only the stops (${STOP_LIST}) run then. Send it with a correlation_id to run it`,
+      function: fn,
+      delivery: delivery.kind,
+    });
+  }
   if (delivery.kind === 'notification') {
     return new StopsOnly({
       message: `${fn} came as a JSON-RPC notification (no "id", or "id": null), so nobody would hear its outcome; only the stops (${STOP_LIST}) run from a notification. Send it as a request with an "id" to run it`,

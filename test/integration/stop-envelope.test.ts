@@ -1,0 +1,200 @@
+// A stop is a guarantee, not a message (README "Stops in every wire form"), black-box over NATS
+// against the emulator: with a goto running, a stop whose *envelope* the wire would refuse still
+// stops the goto (the emulator's motion record is the ground truth), and its answer and audit name
+// what was ignored. `.broadcast`: late with `on_late: "skip"`, `fire_at` an hour ahead (run at
+// once), a malformed `fire_at`/`on_late`/`params`, NaN in the body; no usable `correlation_id`
+// (run unanswered, audited with why). The same envelopes with a non-stop function are refused (or
+// dropped) exactly as before, and no goto runs.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
+import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
+import { openClient, recorder, rpc, type MessageQueue } from '../harness/mesh-peer.ts';
+import { startTestDriver, waitFor, type TestDriver } from '../harness/driver-harness.ts';
+
+const DEVICE = 'stop-envelope-1';
+const CMD = `device-connect.default.${DEVICE}.cmd`;
+const BROADCAST = 'device-connect.default.broadcast';
+const ASYNC_REPLY = (correlationId: string) => `device-connect.default.${DEVICE}.event.async_reply.${correlationId}`;
+const OPERATOR = 'operator';
+/** Real time: the goto must still be running when the stop arrives. */
+const GOTO = { yaw: 30, duration_s: 6, owner: OPERATOR };
+const CALL_TIMEOUT_MS = 10_000;
+/** After a stop took effect, any reply would have come within this. */
+const REPLY_GRACE_MS = 500;
+
+type Reply = Record<string, any>;
+
+let server: NatsServerHandle;
+let nc: NatsConnection;
+let emulator: Emulator;
+let driver: TestDriver;
+let auditPath: string;
+let asyncReplies: MessageQueue;
+let seq = 0;
+
+beforeAll(async () => {
+  server = await startNatsServer();
+  nc = await openClient(server.url);
+  asyncReplies = recorder(nc, `device-connect.default.${DEVICE}.event.async_reply.>`);
+  auditPath = join(mkdtempSync(join(tmpdir(), 'rmd-stop-envelope-')), 'audit.jsonl');
+  emulator = await startEmulator({ timeScale: 1 });
+  driver = await startTestDriver(
+    ['--device-id', DEVICE, '--messaging-url', server.url, '--discovery-mode', 'd2d', '--no-media', '--audit-log', auditPath],
+    { DEVICE_CONNECT_ALLOW_INSECURE: 'true', REACHY_AUDIT_LOG: auditPath },
+    { daemonBaseUrl: emulator.url },
+  );
+  const ready = async () => {
+    const state = (await call('get_status').catch((): Reply => ({}))).result?.driver_state;
+    return state?.connection_state === 'connected' && state?.power_state === 'awake';
+  };
+  await waitFor(ready, 10_000, 'the driver is up, connected to its awake robot');
+}, 30_000);
+afterAll(async () => {
+  await driver?.stop();
+  await emulator?.close();
+  await nc?.close();
+  await server?.stop();
+});
+
+function call(method: string, params: unknown = {}): Promise<Reply> {
+  return rpc(nc, CMD, { jsonrpc: '2.0', id: `se-${++seq}`, method, params }, CALL_TIMEOUT_MS) as Promise<Reply>;
+}
+
+function auditLines(): Array<Record<string, any>> {
+  return readFileSync(auditPath, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+/** The audit's records of `kind` for `fn` since `from` (an audit length). */
+function audited(from: number, kind: string, fn: string): Array<Record<string, any>> {
+  return auditLines().slice(from).filter((l) => l.kind === kind && l.function === fn);
+}
+
+async function startGoto(): Promise<string> {
+  const reply = await call('goto_pose', GOTO);
+  expect(reply.error).toBeUndefined();
+  const uuid = String(reply.result.uuid);
+  await expect.poll(() => emulator.snapshot().runningMoves, { timeout: 2_000 }).toContain(uuid);
+  return uuid;
+}
+
+/** The goto was cut short by a stop (cancelled on the emulator, long before its 6 s end). */
+async function expectStopped(uuid: string): Promise<void> {
+  await expect.poll(() => emulator.snapshot().runningMoves, { timeout: 2_000 }).not.toContain(uuid);
+  expect(emulator.motionRecord.moves.find((m) => m.uuid === uuid)?.outcome).toBe('cancelled');
+}
+
+/** `ignored_params` as `[param, handling]` pairs (each entry also says its problem). */
+function ignoredOf(ignored: Array<Record<string, unknown>>): Array<[unknown, unknown]> {
+  for (const entry of ignored) expect(entry.problem).toEqual(expect.any(String));
+  return ignored.map((i) => [i.param, i.handling]);
+}
+
+/** The audit's `stop_params_ignored` record of `fn` after `from`, once written. */
+async function ignoredRecord(from: number, fn: string): Promise<Record<string, any>> {
+  await expect.poll(() => audited(from, 'stop_params_ignored', fn).length, { timeout: 2_000 }).toBe(1);
+  return audited(from, 'stop_params_ignored', fn)[0]!;
+}
+
+async function resetInterlock(): Promise<void> {
+  expect((await call('reset_interlock', { owner: OPERATOR, reason: 'case done' })).result?.status).toBe('safe');
+}
+
+describe('.broadcast: a stop in an envelope the wire refuses or skips still stops', () => {
+  let n = 0;
+  const correlationId = () => `br-5e0000000${String(++n).padStart(3, '0')}`;
+  /** Publishes a stop_motion envelope (`extra` overrides) and waits for its async reply. */
+  async function broadcastStop(extra: Record<string, unknown>): Promise<Reply> {
+    const id = correlationId();
+    nc.publish(BROADCAST, JSON.stringify({ correlation_id: id, function: 'stop_motion', params: { owner: OPERATOR }, ...extra }));
+    return (await asyncReplies.next((m) => m.subject === ASYNC_REPLY(id), CALL_TIMEOUT_MS)).body as Reply;
+  }
+
+  test('late with on_late "skip": the stop runs, its answer and audit say on_late was ignored', async () => {
+    const uuid = await startGoto();
+    const from = auditLines().length;
+    const reply = await broadcastStop({ fire_at: Date.now() / 1000 - 30, on_late: 'skip' });
+    await expectStopped(uuid);
+    expect(reply).toMatchObject({ success: true, result: { status: 'stopped', stop: 'confirmed' } });
+    expect(reply.result.stopped_moves).toContain(uuid);
+    expect(ignoredOf(reply.result.ignored_params)).toEqual([['on_late', 'dropped']]);
+    expect(reply.result.ignored_params[0].problem).toMatch(/30 s ago, and a late stop still runs/);
+    expect((await ignoredRecord(from, 'stop_motion')).ignored_params).toEqual(reply.result.ignored_params);
+  });
+
+  test('fire_at an hour ahead: the stop runs at once, answered and audited as run at once instead of at fire_at', async () => {
+    const uuid = await startGoto();
+    const from = auditLines().length;
+    const reply = await broadcastStop({ fire_at: Date.now() / 1000 + 3_600 });
+    await expectStopped(uuid);
+    expect(reply.success).toBe(true);
+    expect(ignoredOf(reply.result.ignored_params)).toEqual([['fire_at', 'dropped']]);
+    expect(reply.result.ignored_params[0].problem).toBe('3600 s ahead: run at once instead of at fire_at (stopping early is safe)');
+    expect((await ignoredRecord(from, 'stop_motion')).ignored_params).toEqual(reply.result.ignored_params);
+  });
+
+  test('a malformed fire_at, on_late and params: the stop runs with them ignored (params read as none)', async () => {
+    const uuid = await startGoto();
+    const from = auditLines().length;
+    const reply = await broadcastStop({ fire_at: 'soon', on_late: 42, params: ['now'] });
+    await expectStopped(uuid);
+    expect(reply.success).toBe(true);
+    expect(ignoredOf(reply.result.ignored_params)).toEqual([['fire_at', 'dropped'], ['on_late', 'dropped'], ['params', 'dropped']]);
+    expect((await ignoredRecord(from, 'stop_motion')).ignored_params).toEqual(reply.result.ignored_params);
+  });
+
+  test('NaN in the body: the e-stop runs (NaN read as null), trips, names the body and what the null replaced', async () => {
+    const uuid = await startGoto();
+    const id = correlationId();
+    nc.publish(BROADCAST, `{"correlation_id":"${id}","function":"emergency_stop","params":{"reason":"fleet stop","level":NaN}}`);
+    const reply = (await asyncReplies.next((m) => m.subject === ASYNC_REPLY(id), CALL_TIMEOUT_MS)).body as Reply;
+    await expectStopped(uuid);
+    expect(reply).toMatchObject({ success: true, result: { status: 'tripped', reason: 'fleet stop' } });
+    expect(ignoredOf(reply.result.ignored_params)).toEqual([['body', 'dropped'], ['level', 'dropped']]);
+    await resetInterlock();
+  });
+
+  test('no usable correlation_id: the stop runs unanswered, audited with why', async () => {
+    for (const [envelope, why] of [
+      [{}, 'no correlation_id — stopped unanswered'],
+      [{ correlation_id: 'has a space' }, 'correlation_id "has a space", which is not 1–128 of A-Z a-z 0-9 _ - — stopped unanswered'],
+    ] as const) {
+      const uuid = await startGoto();
+      const from = auditLines().length;
+      const replies = asyncReplies.messages.length;
+      nc.publish(BROADCAST, JSON.stringify({ function: 'stop_motion', params: { owner: OPERATOR }, ...envelope }));
+      await expectStopped(uuid);
+      await expect.poll(() => audited(from, 'accepted', 'stop_motion').length, { timeout: 2_000 }).toBe(1);
+      expect(audited(from, 'accepted', 'stop_motion')[0]).toMatchObject({ owner: OPERATOR, delivery: 'broadcast', unanswered: why });
+      await new Promise((resolve) => setTimeout(resolve, REPLY_GRACE_MS));
+      expect(asyncReplies.messages.length).toBe(replies);
+    }
+  });
+
+  test('a non-stop in the same envelopes is refused or dropped as before, and nothing moves', async () => {
+    const moves = emulator.motionRecord.moves.length;
+    const nowS = Date.now() / 1000;
+    const send = (extra: Record<string, unknown>) => {
+      const id = correlationId();
+      nc.publish(BROADCAST, JSON.stringify({ correlation_id: id, function: 'goto_pose', params: GOTO, ...extra }));
+      return id;
+    };
+    const skipped = send({ fire_at: nowS - 30, on_late: 'skip' });
+    const ahead = send({ fire_at: nowS + 3_600 });
+    const malformed = send({ fire_at: 'soon' });
+    const positional = send({ params: ['now'] });
+    nc.publish(BROADCAST, JSON.stringify({ function: 'goto_pose', params: GOTO }));
+    const nan = correlationId();
+    nc.publish(BROADCAST, `{"correlation_id":"${nan}","function":"goto_pose","params":{"yaw":NaN,"owner":"${OPERATOR}"}}`);
+    const tagOf = async (id: string) => ((await asyncReplies.next((m) => m.subject === ASYNC_REPLY(id), CALL_TIMEOUT_MS)).body as Reply).error?._tag;
+    expect(await tagOf(ahead)).toBe('Unsupported');
+    expect(await tagOf(malformed)).toBe('InvalidRequest');
+    expect(await tagOf(positional)).toBe('InvalidRequest');
+    expect(await tagOf(nan)).toBe('ParseError');
+    expect(asyncReplies.messages.some((m) => m.subject === ASYNC_REPLY(skipped))).toBe(false);
+    expect(emulator.motionRecord.moves.length).toBe(moves);
+  });
+});
