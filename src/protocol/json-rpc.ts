@@ -1,5 +1,6 @@
 // JSON-RPC 2.0 envelopes as Device Connect uses them on `.cmd` (device-connect-protocol.md §2.1–2.4,
-// §2.11). Owns decoding of raw request bytes (size, JSON, shape, `_dc_meta`) and encoding of
+// §2.11). Owns decoding of raw request bytes (size, JSON, shape, `_dc_meta`; an invalid request is
+// still read as far as it goes, for a stop to run despite it — the wire decides) and encoding of
 // replies and event notifications with the Python key order (a result whose JSON is kept,
 // result-json.ts, is not encoded again); also the one JSON body parser every
 // mesh entry uses (it names bare NaN/Infinity tokens, which Python's json.dumps emits, instead of
@@ -67,14 +68,34 @@ export interface CallerMeta {
 /** An agent's reason is kept for the audit up to this many characters (one audit line stays small). */
 export const MAX_REASONING_CHARS = 2_000;
 
+/**
+ * An invalid request as far as it can still be read, for a stop to run despite its envelope (the
+ * wire asks src/safety/stop-only-calls.ts `stopDespite`): the id to answer with (null when it is
+ * unreadable), whether it came as a notification (no id: never answered) and the problem, as ignored.
+ */
+export interface ReadDespite {
+  readonly id: RequestId | null;
+  readonly notification: boolean;
+  readonly method: string;
+  readonly params: Record<string, unknown>;
+  readonly caller: CallerMeta;
+  readonly ignored: IgnoredParam;
+}
+
 export type DecodedRequest =
   | { readonly kind: 'request'; readonly id: RequestId; readonly method: string; readonly params: Record<string, unknown>; readonly caller: CallerMeta }
-  /** No id (or `"id": null`): run as the gate decides (stops only), never answered (§2.1). Params that are not an object read as none. */
-  | { readonly kind: 'notification'; readonly method: string; readonly params: Record<string, unknown>; readonly caller: CallerMeta }
+  /**
+   * No id (or `"id": null`): run as the gate decides (stops only), never answered (§2.1). Params that
+   * are not an object read as none (`ignored` says so).
+   */
+  | { readonly kind: 'notification'; readonly method: string; readonly params: Record<string, unknown>; readonly caller: CallerMeta; readonly ignored?: IgnoredParam }
   /** No id and no usable method: nothing to run and nobody to tell. */
   | { readonly kind: 'unusable' }
-  /** Undecodable: reply with `error` when there is an id to echo (or `null` per JSON-RPC for parse errors). */
-  | { readonly kind: 'invalid'; readonly id: RequestId | null; readonly error: ParseError | InvalidRequest };
+  /**
+   * Undecodable: reply with `error` when there is an id to echo (or `null` per JSON-RPC for parse
+   * errors); `readable`: what a stop would run as despite it, when a method could be read.
+   */
+  | { readonly kind: 'invalid'; readonly id: RequestId | null; readonly error: ParseError | InvalidRequest; readonly readable?: ReadDespite };
 
 /** The JSON-RPC error object of a reply (§2.3): its numeric code and message; undefined without one. */
 export function rpcErrorOf(reply: unknown): { readonly code: number; readonly message: string } | undefined {
@@ -185,6 +206,8 @@ export function callerMeta(raw: unknown, wireRequestId: string | null = null): C
   };
 }
 
+const ID_RULE = 'must be a string (≤ 256 chars) or a finite number';
+const PARAMS_RULE = 'must be an object of named parameters (positional arrays are not supported)';
 /** How a stop read a body with NaN/Infinity tokens. */
 export const NON_FINITE_READ_AS_NULL = 'contains NaN/Infinity, which JSON does not allow; they were read as null';
 
@@ -193,15 +216,44 @@ export function dropped(param: string, problem: string): IgnoredParam {
   return { param, problem, handling: 'dropped' };
 }
 
-export function decodeRequest(bytes: Uint8Array): DecodedRequest {
+/**
+ * `error` (answered with `id`), and `doc` as far as it reads for a stop — its params only when
+ * `keepParams` and they are an object (its `_dc_meta` caller in any case).
+ */
+function invalid(doc: unknown, id: RequestId | null, error: ParseError | InvalidRequest, problem: IgnoredParam, keepParams: boolean): DecodedRequest {
+  if (!isRecord(doc) || typeof doc.method !== 'string' || doc.method.length > MAX_METHOD_LENGTH) return { kind: 'invalid', id, error };
+  const { _dc_meta: meta, ...named } = isRecord(doc.params) ? doc.params : {};
+  const notification = doc.id === undefined || doc.id === null;
+  const readId = validId(doc.id) ? doc.id : null;
+  const caller = callerMeta(meta, readId === null ? null : String(readId));
+  const readable: ReadDespite = {
+    id: readId,
+    notification,
+    method: doc.method,
+    params: keepParams ? named : {},
+    caller: notification ? { ...caller, delivery: { kind: 'notification' } } : caller,
+    ignored: problem,
+  };
+  return { kind: 'invalid', id, error, readable };
+}
+
+/**
+ * `readOversize`: a body over MAX_REQUEST_BYTES is still parsed, for a stop in it to run (the wire
+ * asks only when the body names a stop); anything else over it is refused unread.
+ */
+export function decodeRequest(bytes: Uint8Array, readOversize = false): DecodedRequest {
   if (bytes.byteLength > MAX_REQUEST_BYTES) {
-    return { kind: 'invalid', id: null, error: new InvalidRequest({ message: `request is ${bytes.byteLength} bytes; the limit is ${MAX_REQUEST_BYTES}` }) };
+    const error = new InvalidRequest({ message: `request is ${bytes.byteLength} bytes; the limit is ${MAX_REQUEST_BYTES}` });
+    if (!readOversize) return { kind: 'invalid', id: null, error };
+    const parsed = parseJsonBody(bytes, 'the request');
+    const problem = dropped('body', `is ${bytes.byteLength} bytes, over the limit of ${MAX_REQUEST_BYTES}: its params were not read`);
+    return invalid(parsed.ok ? parsed.doc : parsed.withNullsForNonFinite, null, error, problem, false);
   }
   const parsed = parseJsonBody(bytes, 'the request');
   if (!parsed.ok) {
     // The id is echoed when it could still be read (a NaN elsewhere does not hide it).
     const readable = isRecord(parsed.withNullsForNonFinite) ? parsed.withNullsForNonFinite.id : null;
-    return { kind: 'invalid', id: validId(readable) ? readable : null, error: parsed.error };
+    return invalid(parsed.withNullsForNonFinite, validId(readable) ? readable : null, parsed.error, dropped('body', NON_FINITE_READ_AS_NULL), true);
   }
   const doc = parsed.doc;
   if (!isRecord(doc)) {
@@ -210,7 +262,8 @@ export function decodeRequest(bytes: Uint8Array): DecodedRequest {
   const hasId = 'id' in doc && doc.id !== undefined && doc.id !== null;
   const id = hasId && validId(doc.id) ? doc.id : null;
   if (hasId && id === null) {
-    return { kind: 'invalid', id: null, error: new InvalidRequest({ message: 'Invalid request: "id" must be a string (≤ 256 chars) or a finite number' }) };
+    const error = new InvalidRequest({ message: `Invalid request: "id" ${ID_RULE}` });
+    return invalid(doc, null, error, dropped('id', `${ID_RULE}: answered with "id": null`), true);
   }
   const method = doc.method;
   if (typeof method !== 'string' || method.length === 0 || method.length > MAX_METHOD_LENGTH) {
@@ -218,9 +271,10 @@ export function decodeRequest(bytes: Uint8Array): DecodedRequest {
     return { kind: 'invalid', id, error: new InvalidRequest({ message: `Invalid request: "method" must be a non-empty string of at most ${MAX_METHOD_LENGTH} characters` }) };
   }
   const rawParams = doc.params;
-  if (id === null) return notification(method, isRecord(rawParams) ? rawParams : {});
+  if (id === null) return notification(method, rawParams);
   if (rawParams !== undefined && rawParams !== null && !isRecord(rawParams)) {
-    return { kind: 'invalid', id, error: new InvalidRequest({ message: 'Invalid request: "params" must be an object of named parameters (positional arrays are not supported)' }) };
+    const error = new InvalidRequest({ message: `Invalid request: "params" ${PARAMS_RULE}` });
+    return invalid(doc, id, error, dropped('params', `${PARAMS_RULE}: read as none`), false);
   }
   const named = (rawParams ?? {}) as Record<string, unknown>;
   // The parsed object is ours: without `_dc_meta` it is the params as they are (no copy per call).
@@ -231,11 +285,13 @@ export function decodeRequest(bytes: Uint8Array): DecodedRequest {
 
 /**
  * A notification as a call: there is no reply to refuse bad params in, so params that are not an
- * object read as none (a stop still stops; anything else is refused by the gate anyway).
+ * object read as none (a stop still stops, `ignored` saying so; anything else is refused by the gate anyway).
  */
-function notification(method: string, named: Record<string, unknown>): DecodedRequest {
-  const { _dc_meta: meta, ...params } = named;
-  return { kind: 'notification', method, params, caller: { ...callerMeta(meta), delivery: { kind: 'notification' } } };
+function notification(method: string, rawParams: unknown): DecodedRequest {
+  const notObject = rawParams !== undefined && rawParams !== null && !isRecord(rawParams);
+  const { _dc_meta: meta, ...params } = isRecord(rawParams) ? rawParams : {};
+  const caller: CallerMeta = { ...callerMeta(meta), delivery: { kind: 'notification' } };
+  return { kind: 'notification', method, params, caller, ...(notObject ? { ignored: dropped('params', `${PARAMS_RULE}: read as none`) } : {}) };
 }
 
 export function encodeResult(id: RequestId | null, result: unknown): string {

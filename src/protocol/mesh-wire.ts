@@ -5,13 +5,14 @@
 // `targets` that are not a list fail closed, `fire_at` ahead is refused, late with `on_late: skip`
 // skipped, no usable correlation id dropped). A stop is never held back by its envelope
 // (src/safety/stop-only-calls.ts `stopDespite`): it runs at once — unanswered without a correlation
-// id — marked with why, what it could not take named in its `ignored_params`.
+// id — marked with why, what it could not take named in its `ignored_params`; so does one on `.cmd`
+// in a request the wire would refuse (a bad id, positional params, NaN, over the size limit).
 // Owns decoding each into one MeshCall (method, named params, caller from `params._dc_meta`; a
 // JSON-RPC notification is a call that is never answered) and encoding each reply.
 // Pure: no NATS, no dispatch, no size policy (that is actors/mesh-entry.ts).
 import { InvalidRequest, toJsonRpcError, Unsupported, type RpcFailure } from '../errors.ts';
 import type { IgnoredParam } from '../rpc/stop-params.ts';
-import { isStop, stopDespite } from '../safety/stop-only-calls.ts';
+import { isStop, mentionsStop, stopDespite } from '../safety/stop-only-calls.ts';
 import { callerMeta, decodeRequest, dropped, encodeError, encodeResult, MAX_REQUEST_BYTES, NON_FINITE_READ_AS_NULL, parseJsonBody, type CallerMeta, type Delivery, type RequestId } from './json-rpc.ts';
 import { resultJson } from './result-json.ts';
 import { subjects } from './subjects.ts';
@@ -73,14 +74,28 @@ function splitMeta(params: Record<string, unknown>, wireRequestId: string | null
   return { params: named, caller: callerMeta(meta, wireRequestId) };
 }
 
-/** `.cmd` (and `.supervisor`): JSON-RPC 2.0 requests; notifications are run as the gate decides (stops only), never answered. */
+/**
+ * `.cmd` (and `.supervisor`): JSON-RPC 2.0 requests; notifications are run as the gate decides
+ * (stops only), never answered. An invalid request is answered with its error, but for a stop: it
+ * runs as far as it could be read (src/safety/stop-only-calls.ts stopDespite), answered with its id
+ * (null when that is unreadable; none for a notification). A body over the size limit is read only
+ * when it names a stop.
+ */
 export const cmdWire: MeshWire<RequestId | null> = {
   path: 'cmd',
   decode(bytes) {
-    const decoded = decodeRequest(bytes);
+    const decoded = decodeRequest(bytes, bytes.byteLength > MAX_REQUEST_BYTES && mentionsStop(bytes));
     if (decoded.kind === 'unusable') return { kind: 'ignore' };
-    if (decoded.kind === 'notification') return { kind: 'unanswered', call: { method: decoded.method, params: decoded.params, caller: decoded.caller } };
-    if (decoded.kind === 'invalid') return { kind: 'reject', ref: decoded.id, error: decoded.error };
+    if (decoded.kind === 'notification') {
+      const { method, params, caller, ignored } = decoded;
+      return { kind: 'unanswered', call: (ignored && stopDespite(method, [ignored], params, caller)) || { method, params, caller } };
+    }
+    if (decoded.kind === 'invalid') {
+      const read = decoded.readable;
+      const stop = read && stopDespite(read.method, [read.ignored], read.params, read.caller);
+      if (!stop) return { kind: 'reject', ref: decoded.id, error: decoded.error };
+      return read.notification ? { kind: 'unanswered', call: stop } : { kind: 'call', ref: read.id, call: stop };
+    }
     return { kind: 'call', ref: decoded.id, call: { method: decoded.method, params: decoded.params, caller: decoded.caller } };
   },
   result: (id, _method, result) => ({ body: encodeResult(id, result) }),

@@ -22,6 +22,15 @@ export function isStop(fn: string): boolean {
 
 const STOP_LIST = [...STOP_FUNCTIONS].join(', ');
 
+/** The stop names as they appear quoted in a JSON body. */
+const QUOTED_STOPS = [...STOP_FUNCTIONS].map((name) => Buffer.from(JSON.stringify(name)));
+
+/** Whether a body names a stop at all: only then is a body over the size limit read, to run it. */
+export function mentionsStop(bytes: Uint8Array): boolean {
+  const body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return QUOTED_STOPS.some((name) => body.includes(name));
+}
+
 /** A call as the wires hand it on (src/protocol/mesh-wire.ts MeshCall). */
 interface ReadCall {
   readonly method: string;

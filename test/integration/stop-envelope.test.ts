@@ -3,13 +3,15 @@
 // stops the goto (the emulator's motion record is the ground truth), and its answer and audit name
 // what was ignored. `.broadcast`: late with `on_late: "skip"`, `fire_at` an hour ahead (run at
 // once), a malformed `fire_at`/`on_late`/`params`, NaN in the body; no usable `correlation_id`
-// (run unanswered, audited with why). The same envelopes with a non-stop function are refused (or
-// dropped) exactly as before, and no goto runs.
+// (run unanswered, audited with why). `.cmd`: positional params, an id that is an object or over
+// 256 characters (answered with id null), NaN in the body, no `jsonrpc`, a body over 1 MiB. The same
+// envelopes with a non-stop function are refused (or dropped) exactly as before, and no goto runs.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { MAX_REQUEST_BYTES } from '../../src/protocol/json-rpc.ts';
 import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
 import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
 import { openClient, recorder, rpc, type MessageQueue } from '../harness/mesh-peer.ts';
@@ -20,6 +22,10 @@ const CMD = `device-connect.default.${DEVICE}.cmd`;
 const BROADCAST = 'device-connect.default.broadcast';
 const ASYNC_REPLY = (correlationId: string) => `device-connect.default.${DEVICE}.event.async_reply.${correlationId}`;
 const OPERATOR = 'operator';
+/** The broker takes bodies over the driver's request limit, so that limit is what is tested. */
+const BROKER_MAX_PAYLOAD = 4 * MAX_REQUEST_BYTES;
+/** A body just over the request limit. */
+const OVERSIZE_PAD = 'x'.repeat(MAX_REQUEST_BYTES + 1024);
 /** Real time: the goto must still be running when the stop arrives. */
 const GOTO = { yaw: 30, duration_s: 6, owner: OPERATOR };
 const CALL_TIMEOUT_MS = 10_000;
@@ -37,7 +43,7 @@ let asyncReplies: MessageQueue;
 let seq = 0;
 
 beforeAll(async () => {
-  server = await startNatsServer();
+  server = await startNatsServer({ maxPayload: BROKER_MAX_PAYLOAD });
   nc = await openClient(server.url);
   asyncReplies = recorder(nc, `device-connect.default.${DEVICE}.event.async_reply.>`);
   auditPath = join(mkdtempSync(join(tmpdir(), 'rmd-stop-envelope-')), 'audit.jsonl');
@@ -62,6 +68,12 @@ afterAll(async () => {
 
 function call(method: string, params: unknown = {}): Promise<Reply> {
   return rpc(nc, CMD, { jsonrpc: '2.0', id: `se-${++seq}`, method, params }, CALL_TIMEOUT_MS) as Promise<Reply>;
+}
+
+/** A raw body on `subject`, answered; `body` is sent as it is (NaN and all). */
+async function request(subject: string, body: string): Promise<{ body: Reply; serviceError: string | undefined }> {
+  const reply = await nc.request(subject, body, { timeout: CALL_TIMEOUT_MS });
+  return { body: reply.json(), serviceError: reply.headers?.get('Nats-Service-Error-Code') || undefined };
 }
 
 function auditLines(): Array<Record<string, any>> {
@@ -195,6 +207,71 @@ describe('.broadcast: a stop in an envelope the wire refuses or skips still stop
     expect(await tagOf(positional)).toBe('InvalidRequest');
     expect(await tagOf(nan)).toBe('ParseError');
     expect(asyncReplies.messages.some((m) => m.subject === ASYNC_REPLY(skipped))).toBe(false);
+    expect(emulator.motionRecord.moves.length).toBe(moves);
+  });
+});
+
+describe('.cmd: a stop in a JSON-RPC envelope the wire refuses still stops', () => {
+  test('positional params: the stop runs (params read as none), the id echoed, params named as ignored', async () => {
+    const uuid = await startGoto();
+    const from = auditLines().length;
+    const { body } = await request(CMD, JSON.stringify({ jsonrpc: '2.0', id: 'pos-1', method: 'stop_motion', params: [OPERATOR] }));
+    await expectStopped(uuid);
+    expect(body).toMatchObject({ jsonrpc: '2.0', id: 'pos-1', result: { status: 'stopped', stop: 'confirmed' } });
+    expect(body.result.stopped_moves).toContain(uuid);
+    expect(ignoredOf(body.result.ignored_params)).toEqual([['params', 'dropped']]);
+    expect((await ignoredRecord(from, 'stop_motion')).ignored_params).toEqual(body.result.ignored_params);
+  });
+
+  test('an id that is an object, or over 256 characters: the stop runs, answered with id null, the id named as ignored', async () => {
+    for (const id of [{ n: 1 }, 'i'.repeat(257)]) {
+      const uuid = await startGoto();
+      const { body } = await request(CMD, JSON.stringify({ jsonrpc: '2.0', id, method: 'stop_motion', params: { owner: OPERATOR } }));
+      await expectStopped(uuid);
+      expect(body).toMatchObject({ id: null, result: { stop: 'confirmed' } });
+      expect(ignoredOf(body.result.ignored_params)).toEqual([['id', 'dropped']]);
+    }
+  });
+
+  test('NaN in the body: the e-stop runs and trips (NaN read as null: the reason defaulted), the id echoed', async () => {
+    const uuid = await startGoto();
+    const from = auditLines().length;
+    const { body } = await request(CMD, `{"jsonrpc":"2.0","id":"nan-1","method":"emergency_stop","params":{"reason":NaN,"owner":"${OPERATOR}"}}`);
+    await expectStopped(uuid);
+    expect(body).toMatchObject({ id: 'nan-1', result: { status: 'tripped', reason: 'emergency stop' } });
+    expect(ignoredOf(body.result.ignored_params)).toEqual([['body', 'dropped'], ['reason', 'default']]);
+    expect((await ignoredRecord(from, 'emergency_stop')).ignored_params).toEqual(body.result.ignored_params);
+    await resetInterlock();
+  });
+
+  test('no "jsonrpc" member: the stop runs as sent (it was never refused for that)', async () => {
+    const uuid = await startGoto();
+    const { body } = await request(CMD, JSON.stringify({ id: 'nojr-1', method: 'stop_motion', params: { owner: OPERATOR } }));
+    await expectStopped(uuid);
+    expect(body).toMatchObject({ id: 'nojr-1', result: { stop: 'confirmed' } });
+    expect(body.result).not.toHaveProperty('ignored_params');
+  });
+
+  test('a body over the request limit that names a stop: the stop runs without its params, the id echoed', async () => {
+    const uuid = await startGoto();
+    const from = auditLines().length;
+    const { body } = await request(CMD, JSON.stringify({ jsonrpc: '2.0', id: 'big-1', method: 'stop_motion', params: { owner: OPERATOR, note: OVERSIZE_PAD } }));
+    await expectStopped(uuid);
+    expect(body).toMatchObject({ id: 'big-1', result: { stop: 'confirmed' } });
+    expect(ignoredOf(body.result.ignored_params)).toEqual([['body', 'dropped']]);
+    expect(body.result.ignored_params[0].problem).toContain(`over the limit of ${MAX_REQUEST_BYTES}`);
+    expect((await ignoredRecord(from, 'stop_motion')).ignored_params).toEqual(body.result.ignored_params);
+  });
+
+  test('a non-stop in the same envelopes is refused exactly as before, and nothing moves', async () => {
+    const moves = emulator.motionRecord.moves.length;
+    const refusal = async (body: string) => (await request(CMD, body)).body;
+    expect(await refusal(JSON.stringify({ jsonrpc: '2.0', id: 'g-1', method: 'goto_pose', params: [30, 6] }))).toMatchObject({ id: 'g-1', error: { code: -32600, data: { _tag: 'InvalidRequest' } } });
+    expect(await refusal(JSON.stringify({ jsonrpc: '2.0', id: { n: 1 }, method: 'goto_pose', params: GOTO }))).toMatchObject({ id: null, error: { code: -32600 } });
+    expect(await refusal(`{"jsonrpc":"2.0","id":"g-3","method":"goto_pose","params":{"yaw":NaN}}`)).toMatchObject({ id: 'g-3', error: { code: -32700 } });
+    // Over the limit: refused unread (id null), whether or not it mentions a stop somewhere.
+    expect(await refusal(JSON.stringify({ jsonrpc: '2.0', id: 'g-4', method: 'goto_pose', params: { ...GOTO, note: OVERSIZE_PAD } }))).toMatchObject({ id: null, error: { code: -32600 } });
+    expect(await refusal(JSON.stringify({ jsonrpc: '2.0', id: 'g-5', method: 'goto_pose', params: { ...GOTO, note: `stop_motion ${OVERSIZE_PAD}` } }))).toMatchObject({ id: null, error: { code: -32600 } });
     expect(emulator.motionRecord.moves.length).toBe(moves);
   });
 });
