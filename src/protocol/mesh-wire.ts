@@ -6,7 +6,8 @@
 // skipped, no usable correlation id dropped). A stop is never held back by its envelope
 // (src/safety/stop-only-calls.ts `stopDespite`): it runs at once — unanswered without a correlation
 // id — marked with why, what it could not take named in its `ignored_params`; so does one on `.cmd`
-// in a request the wire would refuse (a bad id, positional params, NaN, over the size limit).
+// in a request the wire would refuse (a bad id, positional params, NaN, over the size limit), and on
+// `.svc` with a body that is not a params object.
 // Owns decoding each into one MeshCall (method, named params, caller from `params._dc_meta`; a
 // JSON-RPC notification is a call that is never answered) and encoding each reply.
 // Pure: no NATS, no dispatch, no size policy (that is actors/mesh-entry.ts).
@@ -102,18 +103,35 @@ export const cmdWire: MeshWire<RequestId | null> = {
   error: (id, error, method) => ({ body: encodeError(id, error, method), errorTag: error._tag }),
 };
 
-/** `.svc.<method>`: the body is the params object (empty body = no params). */
+/**
+ * `.svc.<method>`: the body is the params object (empty body = no params). A body that is not one
+ * (over the size limit, not JSON, not an object) is refused, but for a stop: it runs with the body
+ * read as no params (NaN/Infinity read as null), the body named in its `ignored_params`.
+ */
 export function svcWire(method: string): MeshWire<string> {
+  const refusedUnlessStop = (error: RpcFailure, ignored: IgnoredParam, doc: Record<string, unknown>): MeshDecoded<string> => {
+    const { params, caller } = splitMeta(doc);
+    const stop = stopDespite(method, [ignored], params, caller);
+    return stop ? { kind: 'call', ref: method, call: stop } : { kind: 'reject', ref: method, method, error };
+  };
   return {
     path: 'svc',
     decode(bytes) {
       if (bytes.byteLength > MAX_REQUEST_BYTES) {
-        return { kind: 'reject', ref: method, method, error: new InvalidRequest({ message: `the body is ${bytes.byteLength} bytes; the limit is ${MAX_REQUEST_BYTES}` }) };
+        const error = new InvalidRequest({ message: `the body is ${bytes.byteLength} bytes; the limit is ${MAX_REQUEST_BYTES}` });
+        return refusedUnlessStop(error, dropped('body', `is ${bytes.byteLength} bytes, over the limit of ${MAX_REQUEST_BYTES}: read as no params`), {});
       }
       if (bytes.byteLength === 0) return { kind: 'call', ref: method, call: { method, params: {}, caller: callerMeta(undefined) } };
       const parsed = parseJsonBody(bytes, 'the body');
-      if (!parsed.ok) return { kind: 'reject', ref: method, method, error: parsed.error };
-      if (!isRecord(parsed.doc)) return { kind: 'reject', ref: method, method, error: new InvalidRequest({ message: 'the body must be a JSON object of named parameters' }) };
+      if (!parsed.ok) {
+        const withNulls = parsed.withNullsForNonFinite;
+        const problem = withNulls === undefined ? 'is not valid UTF-8 JSON: read as no params' : NON_FINITE_READ_AS_NULL;
+        return refusedUnlessStop(parsed.error, dropped('body', problem), isRecord(withNulls) ? withNulls : {});
+      }
+      if (!isRecord(parsed.doc)) {
+        const error = new InvalidRequest({ message: 'the body must be a JSON object of named parameters' });
+        return refusedUnlessStop(error, dropped('body', 'must be a JSON object of named parameters: read as no params'), {});
+      }
       return { kind: 'call', ref: method, call: { method, ...splitMeta(parsed.doc) } };
     },
     result: (_ref, _method, result) => ({ body: resultJson(result) }),

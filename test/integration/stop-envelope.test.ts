@@ -4,8 +4,9 @@
 // what was ignored. `.broadcast`: late with `on_late: "skip"`, `fire_at` an hour ahead (run at
 // once), a malformed `fire_at`/`on_late`/`params`, NaN in the body; no usable `correlation_id`
 // (run unanswered, audited with why). `.cmd`: positional params, an id that is an object or over
-// 256 characters (answered with id null), NaN in the body, no `jsonrpc`, a body over 1 MiB. The same
-// envelopes with a non-stop function are refused (or dropped) exactly as before, and no goto runs.
+// 256 characters (answered with id null), NaN in the body, no `jsonrpc`, a body over 1 MiB. `.svc`:
+// a body that is not JSON, not an object, or over 1 MiB. The same envelopes with a non-stop function
+// are refused (or dropped) exactly as before, and no goto runs.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import { startTestDriver, waitFor, type TestDriver } from '../harness/driver-har
 
 const DEVICE = 'stop-envelope-1';
 const CMD = `device-connect.default.${DEVICE}.cmd`;
+const SVC = (fn: string) => `device-connect.default.${DEVICE}.svc.${fn}`;
 const BROADCAST = 'device-connect.default.broadcast';
 const ASYNC_REPLY = (correlationId: string) => `device-connect.default.${DEVICE}.event.async_reply.${correlationId}`;
 const OPERATOR = 'operator';
@@ -272,6 +274,42 @@ describe('.cmd: a stop in a JSON-RPC envelope the wire refuses still stops', () 
     // Over the limit: refused unread (id null), whether or not it mentions a stop somewhere.
     expect(await refusal(JSON.stringify({ jsonrpc: '2.0', id: 'g-4', method: 'goto_pose', params: { ...GOTO, note: OVERSIZE_PAD } }))).toMatchObject({ id: null, error: { code: -32600 } });
     expect(await refusal(JSON.stringify({ jsonrpc: '2.0', id: 'g-5', method: 'goto_pose', params: { ...GOTO, note: `stop_motion ${OVERSIZE_PAD}` } }))).toMatchObject({ id: null, error: { code: -32600 } });
+    expect(emulator.motionRecord.moves.length).toBe(moves);
+  });
+});
+
+describe('.svc: a stop whose body is not a params object still stops', () => {
+  const cases = [
+    { what: 'not JSON', body: 'stop now', problem: 'is not valid UTF-8 JSON: read as no params', code: '-32700' },
+    { what: 'not an object', body: '["operator"]', problem: 'must be a JSON object of named parameters: read as no params', code: '-32600' },
+    { what: 'over the request limit', body: JSON.stringify({ owner: OPERATOR, note: OVERSIZE_PAD }), problem: `over the limit of ${MAX_REQUEST_BYTES}: read as no params`, code: '-32600' },
+  ];
+
+  test.each(cases)('a body $what: stop_motion runs, the body named as ignored', async ({ body, problem }) => {
+    const uuid = await startGoto();
+    const from = auditLines().length;
+    const reply = await request(SVC('stop_motion'), body);
+    await expectStopped(uuid);
+    expect(reply.serviceError).toBeUndefined();
+    expect(reply.body).toMatchObject({ status: 'stopped', stop: 'confirmed' });
+    expect(reply.body.stopped_moves).toContain(uuid);
+    expect(ignoredOf(reply.body.ignored_params)).toEqual([['body', 'dropped']]);
+    expect(reply.body.ignored_params[0].problem).toContain(problem);
+    expect((await ignoredRecord(from, 'stop_motion')).ignored_params).toEqual(reply.body.ignored_params);
+  });
+
+  test('emergency_stop with a body that is not JSON trips (default reason)', async () => {
+    const uuid = await startGoto();
+    const reply = await request(SVC('emergency_stop'), 'STOP!');
+    await expectStopped(uuid);
+    expect(reply.body).toMatchObject({ status: 'tripped', reason: 'emergency stop' });
+    expect(ignoredOf(reply.body.ignored_params)).toEqual([['body', 'dropped']]);
+    await resetInterlock();
+  });
+
+  test('a non-stop with the same bodies is refused as before, and nothing moves', async () => {
+    const moves = emulator.motionRecord.moves.length;
+    for (const { body, code } of cases) expect((await request(SVC('goto_pose'), body)).serviceError).toBe(code);
     expect(emulator.motionRecord.moves.length).toBe(moves);
   });
 });
