@@ -1,5 +1,6 @@
 // What a stop that did not run quite as sent answers (README "Safety: what a stop guarantees"): a
-// stop's result naming the parameters it ignored (`ignored_params`), and a refused trip's refusal —
+// stop's answer naming the parameters it ignored (`ignored_params`: in its result, or in its error's
+// data should its outcome fail or time out — same class and `_tag`), and a refused trip's refusal —
 // same class, `_tag` and fields, so callers keyed on the tag read it as before — saying in its message
 // and data that the interlock was NOT tripped and that motion was stopped instead, with stop_motion's
 // answer. Wire: an error with `data` (-32000 `Error invoking <fn>: …`); the Python clients read only
@@ -10,10 +11,20 @@ import type { IgnoredParam } from '../rpc/stop-params.ts';
 
 type Answer = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: RpcFailure };
 
-/** A stop's answer naming the parameters it ignored (`ignored_params`); unchanged when it ignored none. */
-export function withIgnored<A extends Answer>(answer: A, ignored: ReadonlyArray<IgnoredParam>): A | { ok: true; result: Record<string, unknown> } {
-  if (ignored.length === 0 || !answer.ok || !isRecord(answer.result)) return answer;
-  return { ok: true, result: { ...answer.result, ignored_params: ignored } };
+/** `error` with `fields` added: a new error of the same class (same `_tag`), so callers keyed on the tag read it as before. */
+function extended(error: RpcFailure, fields: Record<string, unknown>): RpcFailure {
+  const Same = error.constructor as new (fields: Record<string, unknown>) => RpcFailure;
+  return new Same({ ...error, message: error.message, ...fields });
+}
+
+/**
+ * A stop's answer naming the parameters it ignored (`ignored_params`): in its result, or in its
+ * error's data (an outcome that failed or timed out); unchanged when it ignored none.
+ */
+export function withIgnored(answer: Answer, ignored: ReadonlyArray<IgnoredParam>): Answer {
+  if (ignored.length === 0) return answer;
+  if (!answer.ok) return { ok: false, error: extended(answer.error, { ignored_params: ignored }) };
+  return isRecord(answer.result) ? { ok: true, result: { ...answer.result, ignored_params: ignored } } : answer;
 }
 
 /** `stop confirmed, 1 move stopped` from stop_motion's result (src/machines/driver.machine.ts `stopResult`). */
@@ -31,9 +42,7 @@ function stopSummary(result: unknown): string {
  */
 export function refusedButStopped(refused: RpcFailure, stop: Answer, ignored: ReadonlyArray<IgnoredParam>): RpcFailure {
   const said = stop.ok ? `motion was stopped instead (${stopSummary(stop.result)})` : `stopping motion instead failed too (${stop.error._tag}: ${stop.error.message})`;
-  const Refusal = refused.constructor as new (fields: Record<string, unknown>) => RpcFailure;
-  return new Refusal({
-    ...refused,
+  return extended(refused, {
     message: `${refused.message} — the interlock was NOT tripped; ${said}`,
     interlock_tripped: false,
     stop_motion: stop.ok ? stop.result : { error: { _tag: stop.error._tag, message: stop.error.message } },
