@@ -3,7 +3,7 @@
 // params object in; the result JSON, or a service error with the JSON-RPC error object, out) and
 // `.broadcast` envelopes answered on `.event.async_reply.<correlation_id>` (§2.11: `where` and
 // `targets` that are not a list fail closed, `fire_at` ahead is refused, late with `on_late: skip`
-// skipped, no usable correlation id dropped). A stop is never held back by its envelope
+// skipped, no usable correlation id or over 64 KiB dropped). A stop is never held back by its envelope
 // (src/safety/stop-only-calls.ts `stopDespite`): it runs at once — unanswered without a correlation
 // id — marked with why, what it could not take named in its `ignored_params`; so does one on `.cmd`
 // in a request the wire would refuse (a bad id, positional params, NaN, over the size limit), and on
@@ -243,9 +243,14 @@ function firing(fireAt: unknown, onLate: unknown, nowS: number, fn: string): Env
   return [];
 }
 
-/** Every reason the envelope is not run as sent, in the order a non-stop is refused for the first. */
-function broadcastProblems(parseError: RpcFailure | undefined, envelope: Envelope, nowS: number): EnvelopeProblem[] {
-  const problems: EnvelopeProblem[] = parseError ? [{ error: parseError, ignored: dropped('body', NON_FINITE_READ_AS_NULL) }] : [];
+/**
+ * Every reason the envelope is not run as sent, in the order a non-stop is refused (or, first an
+ * envelope over MAX_BROADCAST_BYTES, dropped) for the first.
+ */
+function broadcastProblems(bytes: number, parseError: RpcFailure | undefined, envelope: Envelope, nowS: number): EnvelopeProblem[] {
+  const problems: EnvelopeProblem[] = [];
+  if (bytes > MAX_BROADCAST_BYTES) problems.push({ ignored: dropped('body', `is ${bytes} bytes, over the limit of ${MAX_BROADCAST_BYTES}: read as no params`) });
+  if (parseError) problems.push({ error: parseError, ignored: dropped('body', NON_FINITE_READ_AS_NULL) });
   problems.push(...firing(envelope.fireAt, envelope.onLate, nowS, envelope.fn));
   if (envelope.params !== undefined && !isRecord(envelope.params)) {
     problems.push({ error: new InvalidRequest({ message: 'broadcast params must be an object' }), ignored: dropped('params', 'must be a JSON object of named parameters: read as none') });
@@ -269,13 +274,15 @@ export function broadcastWire(tenant: string, deviceId: string, now: () => numbe
   return {
     path: 'broadcast',
     decode(bytes) {
-      if (bytes.byteLength > MAX_BROADCAST_BYTES) return { kind: 'ignore' };
+      // Over the limit, an envelope is read only when it names a stop (which then runs without its params).
+      const oversize = bytes.byteLength > MAX_BROADCAST_BYTES;
+      if (oversize && !mentionsStop(bytes)) return { kind: 'ignore' };
       const parsed = parseJsonBody(bytes, 'the broadcast');
       // Unparseable envelopes have no reply subject; one that is JSON but for NaN/Infinity is told why.
       const envelope = addressedEnvelope(parsed.ok ? parsed.doc : parsed.withNullsForNonFinite, deviceId);
       if (!envelope) return { kind: 'ignore' };
-      const problems = broadcastProblems(parsed.ok ? undefined : parsed.error, envelope, now() / 1000);
-      const { params: named, caller: asserted } = splitMeta(isRecord(envelope.params) ? envelope.params : {}, envelope.correlationId ?? null);
+      const problems = broadcastProblems(bytes.byteLength, parsed.ok ? undefined : parsed.error, envelope, now() / 1000);
+      const { params: named, caller: asserted } = splitMeta(isRecord(envelope.params) && !oversize ? envelope.params : {}, envelope.correlationId ?? null);
       const call = { method: envelope.fn, params: named, caller: { ...asserted, ...deliveryOf(envelope) } };
       // Without a usable correlation id the function is a stop (addressedEnvelope): run, unanswered.
       const runs = problems.length === 0 ? call : stopDespite(envelope.fn, problems.map((p) => p.ignored), call.params, call.caller);

@@ -2,17 +2,18 @@
 // against the emulator: with a goto running, a stop whose *envelope* the wire would refuse still
 // stops the goto (the emulator's motion record is the ground truth), and its answer and audit name
 // what was ignored. `.broadcast`: late with `on_late: "skip"`, `fire_at` an hour ahead (run at
-// once), a malformed `fire_at`/`on_late`/`params`, NaN in the body; no usable `correlation_id`
-// (run unanswered, audited with why). `.cmd`: positional params, an id that is an object or over
-// 256 characters (answered with id null), NaN in the body, no `jsonrpc`, a body over 1 MiB. `.svc`:
-// a body that is not JSON, not an object, or over 1 MiB. The same envelopes with a non-stop function
-// are refused (or dropped) exactly as before, and no goto runs.
+// once), a malformed `fire_at`/`on_late`/`params`, NaN in the body, over 64 KiB; no usable
+// `correlation_id` (run unanswered, audited with why). `.cmd`: positional params, an id that is an
+// object or over 256 characters (answered with id null), NaN in the body, no `jsonrpc`, a body over
+// 1 MiB. `.svc`: a body that is not JSON, not an object, or over 1 MiB. The same envelopes with a
+// non-stop function are refused (or dropped) exactly as before, and no goto runs.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MAX_REQUEST_BYTES } from '../../src/protocol/json-rpc.ts';
+import { MAX_BROADCAST_BYTES } from '../../src/protocol/mesh-wire.ts';
 import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
 import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
 import { openClient, recorder, rpc, type MessageQueue } from '../harness/mesh-peer.ts';
@@ -171,6 +172,15 @@ describe('.broadcast: a stop in an envelope the wire refuses or skips still stop
     await resetInterlock();
   });
 
+  test('an envelope over 64 KiB: the stop runs without its params, the body named as ignored', async () => {
+    const uuid = await startGoto();
+    const reply = await broadcastStop({ params: { owner: OPERATOR, note: 'x'.repeat(MAX_BROADCAST_BYTES) } });
+    await expectStopped(uuid);
+    expect(reply).toMatchObject({ success: true, result: { stop: 'confirmed' } });
+    expect(ignoredOf(reply.result.ignored_params)).toEqual([['body', 'dropped']]);
+    expect(reply.result.ignored_params[0].problem).toContain(`over the limit of ${MAX_BROADCAST_BYTES}: read as no params`);
+  });
+
   test('no usable correlation_id: the stop runs unanswered, audited with why', async () => {
     for (const [envelope, why] of [
       [{}, 'no correlation_id — stopped unanswered'],
@@ -200,6 +210,8 @@ describe('.broadcast: a stop in an envelope the wire refuses or skips still stop
     const ahead = send({ fire_at: nowS + 3_600 });
     const malformed = send({ fire_at: 'soon' });
     const positional = send({ params: ['now'] });
+    // Naming a stop elsewhere in it, so it is read: still dropped.
+    const oversize = send({ params: { ...GOTO, note: ['stop_motion', 'x'.repeat(MAX_BROADCAST_BYTES)] } });
     nc.publish(BROADCAST, JSON.stringify({ function: 'goto_pose', params: GOTO }));
     const nan = correlationId();
     nc.publish(BROADCAST, `{"correlation_id":"${nan}","function":"goto_pose","params":{"yaw":NaN,"owner":"${OPERATOR}"}}`);
@@ -208,7 +220,7 @@ describe('.broadcast: a stop in an envelope the wire refuses or skips still stop
     expect(await tagOf(malformed)).toBe('InvalidRequest');
     expect(await tagOf(positional)).toBe('InvalidRequest');
     expect(await tagOf(nan)).toBe('ParseError');
-    expect(asyncReplies.messages.some((m) => m.subject === ASYNC_REPLY(skipped))).toBe(false);
+    expect(asyncReplies.messages.some((m) => m.subject === ASYNC_REPLY(skipped) || m.subject === ASYNC_REPLY(oversize))).toBe(false);
     expect(emulator.motionRecord.moves.length).toBe(moves);
   });
 });
@@ -273,7 +285,7 @@ describe('.cmd: a stop in a JSON-RPC envelope the wire refuses still stops', () 
     expect(await refusal(`{"jsonrpc":"2.0","id":"g-3","method":"goto_pose","params":{"yaw":NaN}}`)).toMatchObject({ id: 'g-3', error: { code: -32700 } });
     // Over the limit: refused unread (id null), whether or not it mentions a stop somewhere.
     expect(await refusal(JSON.stringify({ jsonrpc: '2.0', id: 'g-4', method: 'goto_pose', params: { ...GOTO, note: OVERSIZE_PAD } }))).toMatchObject({ id: null, error: { code: -32600 } });
-    expect(await refusal(JSON.stringify({ jsonrpc: '2.0', id: 'g-5', method: 'goto_pose', params: { ...GOTO, note: `stop_motion ${OVERSIZE_PAD}` } }))).toMatchObject({ id: null, error: { code: -32600 } });
+    expect(await refusal(JSON.stringify({ jsonrpc: '2.0', id: 'g-5', method: 'goto_pose', params: { ...GOTO, note: ['stop_motion', OVERSIZE_PAD] } }))).toMatchObject({ id: null, error: { code: -32600 } });
     expect(emulator.motionRecord.moves.length).toBe(moves);
   });
 });
