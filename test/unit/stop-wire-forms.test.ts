@@ -3,12 +3,14 @@
 // a broadcast stop whose addressing cannot be evaluated here (a `where` condition, `targets` that
 // are not a list) decodes to a call marked with why, while every other broadcast so addressed is
 // still not run. The one decision (src/safety/stop-only-calls.ts) lets stops on and refuses
-// everything else that came that way with StopsOnly.
+// everything else that came that way with StopsOnly. A stop in an envelope the wire refuses (`.cmd`,
+// `.broadcast`, `.svc`) decodes to a call naming what it ran without (`stopDespite`); any other
+// function in the same envelope is rejected, skipped or dropped as before.
 import { describe, expect, test } from 'vitest';
 import { createMeshEntry, withBuiltins } from '../../src/actors/mesh-entry.ts';
 import type { GateResult, RpcGate } from '../../src/actors/rpc-gate.ts';
 import { decodeRequest, type CallerMeta } from '../../src/protocol/json-rpc.ts';
-import { broadcastWire, cmdWire, MAX_WHERE_ECHO_CHARS, type ReplySink, type WireReply } from '../../src/protocol/mesh-wire.ts';
+import { broadcastWire, cmdWire, MAX_WHERE_ECHO_CHARS, svcWire, type ReplySink, type WireReply } from '../../src/protocol/mesh-wire.ts';
 import { stopsOnlyRefusal } from '../../src/safety/stop-only-calls.ts';
 
 const bytes = (value: unknown) => new TextEncoder().encode(typeof value === 'string' ? value : JSON.stringify(value));
@@ -126,4 +128,59 @@ test('a builtin sent as a notification is not answered in front of the gate: it 
   const withPull = withBuiltins(gate, { requestRegistration: () => ++pulled });
   await withPull.call('requestRegistration', {}, { sourceDevice: null, traceId: null, delivery: NOTIFIED });
   expect([pulled, methods]).toEqual([0, ['requestRegistration']]);
+});
+
+describe('a stop in an envelope the wire refuses (README "Stops in every wire form")', () => {
+  const DEVICE = 'reachy-7';
+  const NOW_MS = 1_000_000_000;
+  const wire = broadcastWire('default', DEVICE, () => NOW_MS);
+  const ignoredOf = (decoded: ReturnType<typeof cmdWire.decode> | ReturnType<typeof wire.decode>) =>
+    decoded.kind === 'call' || decoded.kind === 'unanswered' ? decoded.call.caller.ignoredEnvelope?.map((i) => i.param) : decoded.kind;
+
+  test('.cmd: a stop decodes to a call marked with what it ran without; the same envelope for goto_pose is rejected as before', () => {
+    const cases: Array<[string, string[]]> = [
+      [JSON.stringify({ jsonrpc: '2.0', id: 'a', method: 'stop_motion', params: ['x'] }), ['params']],
+      [JSON.stringify({ jsonrpc: '2.0', id: { n: 1 }, method: 'stop_motion' }), ['id']],
+      ['{"jsonrpc":"2.0","id":"c","method":"stop_motion","params":{"owner":NaN}}', ['body']],
+    ];
+    for (const [body, ignored] of cases) {
+      expect(ignoredOf(cmdWire.decode(bytes(body)))).toEqual(ignored);
+      expect(cmdWire.decode(bytes(body.replace('stop_motion', 'goto_pose')))).toMatchObject({ kind: 'reject' });
+    }
+    // The id is echoed when it could be read, null when not; NaN values read as null.
+    expect(cmdWire.decode(bytes(cases[0]![0]))).toMatchObject({ kind: 'call', ref: 'a', call: { params: {} } });
+    expect(cmdWire.decode(bytes(cases[1]![0]))).toMatchObject({ kind: 'call', ref: null });
+    expect(cmdWire.decode(bytes(cases[2]![0]))).toMatchObject({ kind: 'call', ref: 'c', call: { params: { owner: null } } });
+    // Without an id it is a notification still: run, unanswered.
+    expect(cmdWire.decode(bytes('{"method":"stop_motion","params":{"owner":NaN}}'))).toMatchObject({ kind: 'unanswered', call: { caller: { delivery: NOTIFIED } } });
+  });
+
+  test('.broadcast: every part a stop ran without is named, in order; goto_pose is refused for the first, or skipped', () => {
+    const envelope = (fn: string, extra: Record<string, unknown>) => bytes({ correlation_id: 'br-0123456789ab', function: fn, params: {}, ...extra });
+    const nowS = NOW_MS / 1000;
+    expect(ignoredOf(wire.decode(envelope('stop_motion', { fire_at: 'soon', on_late: 7, params: [1] })))).toEqual(['fire_at', 'on_late', 'params']);
+    expect(wire.decode(envelope('goto_pose', { fire_at: 'soon', on_late: 7, params: [1] }))).toMatchObject({ kind: 'reject', error: { message: 'broadcast fire_at must be epoch seconds' } });
+    expect(ignoredOf(wire.decode(envelope('stop_motion', { fire_at: nowS - 30, on_late: 'skip', params: [1] })))).toEqual(['on_late', 'params']);
+    expect(wire.decode(envelope('goto_pose', { fire_at: nowS - 30, on_late: 'skip', params: [1] }))).toEqual({ kind: 'ignore' });
+    // A late one without skip, or due within the tolerance, runs as sent for everyone.
+    expect(ignoredOf(wire.decode(envelope('stop_motion', { fire_at: nowS - 30 })))).toBeUndefined();
+    expect(ignoredOf(wire.decode(envelope('goto_pose', { fire_at: nowS + 0.5 })))).toBeUndefined();
+  });
+
+  test('.broadcast without a usable correlation id: a stop runs unanswered (marked why), anything else is dropped', () => {
+    const decoded = wire.decode(bytes({ correlation_id: 42, function: 'emergency_stop', params: { reason: 'fleet' }, where: 'x' }));
+    expect(decoded).toMatchObject({
+      kind: 'unanswered',
+      call: { method: 'emergency_stop', params: { reason: 'fleet' }, caller: { delivery: { kind: 'unanswered_broadcast', why: 'a correlation_id that is not a string — stopped unanswered', addressing: 'unevaluated where x — stopped anyway' } } },
+    });
+    expect(wire.decode(bytes({ function: 'goto_pose', params: {} }))).toEqual({ kind: 'ignore' });
+    // Not this device's, stop or not.
+    expect(wire.decode(bytes({ function: 'stop_motion', targets: ['reachy-8'] }))).toEqual({ kind: 'ignore' });
+  });
+
+  test('.svc: a stop endpoint reads a body it cannot take as no params; any other endpoint rejects it as before', () => {
+    expect(ignoredOf(svcWire('stop_motion').decode(bytes('stop!')))).toEqual(['body']);
+    expect(svcWire('goto_pose').decode(bytes('stop!'))).toMatchObject({ kind: 'reject', error: { _tag: 'ParseError' } });
+    expect(svcWire('emergency_stop').decode(bytes('{"reason":NaN,"owner":"ops"}'))).toMatchObject({ kind: 'call', call: { params: { reason: null, owner: 'ops' } } });
+  });
 });
