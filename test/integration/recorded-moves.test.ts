@@ -14,6 +14,7 @@ import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
 import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
 import { openClient, rpc } from '../harness/mesh-peer.ts';
 import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
+import { linkAndPower } from '../harness/ready-state.ts';
 
 /** Real time: the emulator's moves take their recorded durations (thinking1 4.5 s, the expressions ~2–3 s). */
 const TIME_SCALE = 1;
@@ -69,7 +70,7 @@ async function scene(argv: string[] = []): Promise<Scene> {
     call: (method, params = {}, timeoutMs = CALL_TIMEOUT_MS) => rpc(nc, `device-connect.default.${id}.cmd`, { jsonrpc: '2.0', id: `${method}-${++seq}`, method, params }, timeoutMs) as Promise<Reply>,
   };
   scenes.push(s);
-  await expect.poll(async () => (await s.call('get_status', {}, 1_000).catch((): Reply => ({}))).result?.driver_state?.power_state, { timeout: 10_000 }).toBe('awake');
+  await expect.poll(async () => linkAndPower((await s.call('get_status', {}, 1_000).catch((): Reply => ({}))).result), { timeout: 10_000 }).toBe('connected/awake');
   emulator.clearReceived();
   return s;
 }

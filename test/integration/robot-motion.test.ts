@@ -9,6 +9,7 @@ import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
 import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
 import { openClient, recorder, rpc, type MessageQueue } from '../harness/mesh-peer.ts';
 import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
+import { linkAndPower } from '../harness/ready-state.ts';
 
 /** Emulated moves run 20× faster: a 1 s goto takes 50 ms, goto_sleep ~250 ms. */
 const TIME_SCALE = 0.05;
@@ -54,7 +55,7 @@ async function scene(argv: string[] = []): Promise<Scene> {
   };
   scenes.push(s);
   // Ready when the daemon link is up and the power state is known.
-  await expect.poll(async () => (await s.call('get_status').catch((): Record<string, any> => ({}))).result?.driver_state?.power_state, { timeout: 5_000 }).toBe('awake');
+  await expect.poll(async () => linkAndPower((await s.call('get_status').catch((): Record<string, any> => ({}))).result), { timeout: 5_000 }).toBe('connected/awake');
   emulator.clearReceived();
   return s;
 }

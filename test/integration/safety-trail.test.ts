@@ -10,6 +10,7 @@ import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
 import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
 import { openClient, recorder, rpc } from '../harness/mesh-peer.ts';
 import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
+import { linkAndPower } from '../harness/ready-state.ts';
 
 let server: NatsServerHandle;
 let nc: NatsConnection;
@@ -35,7 +36,7 @@ async function robot(id: string, argv: string[], auditPath: string): Promise<{ d
   });
   const call = (method: string, params: object = {}) => rpc(nc, `device-connect.default.${id}.cmd`, { jsonrpc: '2.0', id: method, method, params });
   const supervise = (method: string, params: object = {}) => rpc(nc, `device-connect.default.${id}.supervisor`, { jsonrpc: '2.0', id: method, method, params });
-  await expect.poll(async () => (await call('get_status').catch((): Record<string, any> => ({}))).result?.driver_state?.power_state, { timeout: 5_000 }).toBe('awake');
+  await expect.poll(async () => linkAndPower((await call('get_status').catch((): Record<string, any> => ({}))).result), { timeout: 5_000 }).toBe('connected/awake');
   return { driver, emulator, call, supervise };
 }
 
