@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { MoveRecordEntry } from '../../src/sim/motion-record.ts';
 import { startMeshScene, waitFor, type MeshScene } from '../harness/driver-harness.ts';
 import { rpc } from '../harness/mesh-peer.ts';
+import { linkAndPower } from '../harness/ready-state.ts';
 
 const DEADMAN_MS = 300;
 /** The daemon's control loop runs at 50 Hz: one tick. */
@@ -52,7 +53,7 @@ async function robot(device: string, argv: string[]): Promise<Robot> {
   const call = (method: string, params: Record<string, unknown> = {}, as?: { device: string }) =>
     rpc(scene.nc, cmd, { jsonrpc: '2.0', id: method, method, params: as ? { ...params, _dc_meta: { source_device: as.device } } : params }, 10_000) as Promise<Reply>;
   const probe = () => rpc(scene.nc, cmd, { jsonrpc: '2.0', id: 'probe', method: 'get_status' }, 1_000).catch((): Reply => ({})) as Promise<Reply>;
-  await waitFor(async () => (await probe()).result?.driver_state?.power_state === 'awake', 20_000, 'the driver registered, connected to its emulator, robot awake');
+  await waitFor(async () => linkAndPower((await probe()).result) === 'connected/awake', 20_000, 'the driver registered, connected to its emulator, robot awake');
   const emulator = scene.driver.emulator!;
   return {
     scene,

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startMeshScene, waitFor, type MeshScene } from '../harness/driver-harness.ts';
 import { rpc, type Recorded } from '../harness/mesh-peer.ts';
+import { linkAndPower } from '../harness/ready-state.ts';
 
 let seq = 0;
 
@@ -18,7 +19,7 @@ function sceneOf(get: () => MeshScene, device: string) {
     const m = await get().all.next((r: Recorded) => r.subject === `device-connect.default.${device}.event.safety_event` && match((r.body as any).params), 5_000);
     return (m.body as any).params;
   };
-  const ready = () => waitFor(async () => (await call('get_status', {}, 1_000).catch(() => ({}) as Record<string, any>)).result?.driver_state?.power_state === 'awake', 10_000, 'the driver is up');
+  const ready = () => waitFor(async () => linkAndPower((await call('get_status', {}, 1_000).catch(() => ({}) as Record<string, any>)).result) === 'connected/awake', 10_000, 'the driver is up');
   const mediaPolicy = async () => (await call('get_status')).result.driver_state.media_policy;
   return { call, supervisor, safetyEvent, ready, mediaPolicy };
 }

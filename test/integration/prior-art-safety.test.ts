@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startMeshScene, waitFor, type MeshScene } from '../harness/driver-harness.ts';
 import { rpc, type Recorded } from '../harness/mesh-peer.ts';
+import { linkAndPower } from '../harness/ready-state.ts';
 
 const DEVICE = 'priorart-1';
 const CMD = `device-connect.default.${DEVICE}.cmd`;
@@ -19,7 +20,7 @@ let scene: MeshScene;
 let seq = 0;
 beforeAll(async () => {
   scene = await startMeshScene(['--sim', '--no-media', '--device-id', DEVICE, '--discovery-mode', 'd2d', '--estop-allow', 'safety-*,panel-7', '--rpc-allow', `${OPERATOR},safety-*`]);
-  const ready = async () => (await call('get_status', {}, undefined, 1_000).catch((): Record<string, any> => ({}))).result?.driver_state?.power_state === 'awake';
+  const ready = async () => linkAndPower((await call('get_status', {}, undefined, 1_000).catch((): Record<string, any> => ({}))).result) === 'connected/awake';
   await waitFor(ready, 10_000, 'the driver connected to its awake emulator');
 });
 afterAll(async () => {

@@ -15,6 +15,7 @@ import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
 import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
 import { fakeRegistry, openClient, rpc, type FakeRegistry } from '../harness/mesh-peer.ts';
 import { waitFor } from '../harness/driver-harness.ts';
+import { linkAndPower } from '../harness/ready-state.ts';
 
 const DEVICE = 'settings-envelope';
 const CMD = `device-connect.default.${DEVICE}.cmd`;
@@ -59,7 +60,7 @@ beforeAll(async () => {
     () => undefined,
   );
   token = readFileSync(join(dir, 'settings-token'), 'utf8').trim();
-  await waitFor(async () => (await rpc(nc, CMD, { jsonrpc: '2.0', id: 's', method: 'get_status' }, 1_000).catch((): Record<string, any> => ({})) as Record<string, any>).result?.driver_state?.power_state === 'awake', 10_000, 'the driver up and the robot awake');
+  await waitFor(async () => linkAndPower((await rpc(nc, CMD, { jsonrpc: '2.0', id: 's', method: 'get_status' }, 1_000).catch((): Record<string, any> => ({})) as Record<string, any>).result) === 'connected/awake', 10_000, 'the driver up and the robot awake');
 });
 
 afterAll(async () => {

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startMeshScene, waitFor, type MeshScene } from '../harness/driver-harness.ts';
 import { rpc } from '../harness/mesh-peer.ts';
+import { linkAndPower } from '../harness/ready-state.ts';
 
 const DEVICE = 'stopwire-1';
 const CMD = `device-connect.default.${DEVICE}.cmd`;
@@ -23,7 +24,7 @@ let scene: MeshScene;
 let seq = 0;
 beforeAll(async () => {
   scene = await startMeshScene(['--sim', '--no-media', '--device-id', DEVICE, '--discovery-mode', 'd2d']);
-  const ready = async () => (await call('get_status', {}, 1_000).catch((): Record<string, any> => ({}))).result?.driver_state?.power_state === 'awake';
+  const ready = async () => linkAndPower((await call('get_status', {}, 1_000).catch((): Record<string, any> => ({}))).result) === 'connected/awake';
   await waitFor(ready, 10_000, 'the driver connected to its awake emulator');
 });
 afterAll(async () => {

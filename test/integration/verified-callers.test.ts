@@ -29,6 +29,7 @@ import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { openAuditLog } from '../../src/adapters/audit-log.ts';
 import { AUDIT_MAX_RECORD_BYTES } from '../../src/protocol/audit-bound.ts';
 import { createChainVerifier } from '../../src/protocol/audit-chain.ts';
+import { linkAndPower } from '../harness/ready-state.ts';
 
 const alice = createUser();
 const bob = createUser();
@@ -73,7 +74,7 @@ function sceneOf(get: () => MeshScene, device: string) {
     const m = await get().all.next((r: Recorded) => r.subject === `device-connect.default.${device}.event.safety_event` && match((r.body as any).params), 5_000);
     return (m.body as any).params;
   };
-  const ready = () => waitFor(async () => (await plain('get_status', {}, undefined, 1_000).catch(() => ({}) as Record<string, any>)).result?.driver_state?.power_state === 'awake', 10_000, 'the driver is up');
+  const ready = () => waitFor(async () => linkAndPower((await plain('get_status', {}, undefined, 1_000).catch(() => ({}) as Record<string, any>)).result) === 'connected/awake', 10_000, 'the driver is up');
   return { cmd, plain, asKey, safetyEvent, ready, status: async () => (await plain('get_status')).result.driver_state };
 }
 
