@@ -41,6 +41,12 @@ async function printHelp(command: string | undefined): Promise<number> {
   return EXIT_OK;
 }
 
+/**
+ * Resolves at the first SIGINT, SIGTERM or SIGHUP. Listened for from the start of a command that
+ * starts anything (before the private broker), so a signal during start-up is taken too: without a
+ * handler Node ends the process at once, without its 'exit' event, and the private broker (its own
+ * process group) was left running. A second signal ends the process as Node does by default.
+ */
 function waitForSignal(): Promise<void> {
   return new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
@@ -51,6 +57,7 @@ function waitForSignal(): Promise<void> {
 }
 
 async function runDriver(config: DriverConfig): Promise<number> {
+  const signalled = waitForSignal();
   const { chooseBrokers } = await import('./adapters/private-nats-server.ts');
   const { startDriver } = await import('./driver.ts');
   const { removeSimBrokerRecord, writeSimBrokerRecord } = await import('./adapters/sim-broker-file.ts');
@@ -76,7 +83,7 @@ async function runDriver(config: DriverConfig): Promise<number> {
         ...(broker ? { privateBroker: { url: broker.url, ...(recorded?.ok ? { recordedAt: recorded.path } : { notRecorded: recorded?.ok === false ? recorded.reason : 'unknown' }) } } : {}),
       }),
     );
-    await waitForSignal();
+    await signalled;
     log.info('stopping');
     await running.stop();
   } finally {
@@ -88,16 +95,18 @@ async function runDriver(config: DriverConfig): Promise<number> {
 
 /** `app` and `run --settings`: the settings app first, the driver once the settings are valid. */
 async function runWithSettings(): Promise<number> {
+  const signalled = waitForSignal();
   const { startWithSettings } = await import('./app-mode.ts');
   const { processInput } = await import('./config/config.ts');
   const app = await startWithSettings(processInput(), (line) => process.stdout.write(line + '\n'));
-  await waitForSignal();
+  await signalled;
   log.info('stopping');
   await app.stop();
   return EXIT_OK;
 }
 
 async function runEmulator(config: DriverConfig): Promise<number> {
+  const signalled = waitForSignal();
   const { startEmulator } = await import('./sim/emulator.ts');
   const withMedia = !config.noMedia;
   // The standalone emulator serves WebRTC on the configured signalling port (8443 like the robot).
@@ -105,7 +114,7 @@ async function runEmulator(config: DriverConfig): Promise<number> {
   const emulator = await startEmulator({ port: config.emulatorPort, timeScale: config.simTimeScale, model: config.simModel, withMedia, mediaPort: config.signallingPort, ...(config.daemonToken ? { token: config.daemonToken.reveal() } : {}) });
   const media = emulator.signallingUrl ? `, WebRTC signalling ${emulator.signallingUrl}` : '';
   process.stdout.write(`Reachy Mini daemon emulator (${config.simModel}) on ${emulator.url} (WebSocket ${emulator.wsUrl}/ws/sdk${media})\n`);
-  await waitForSignal();
+  await signalled;
   await emulator.close();
   return EXIT_OK;
 }
