@@ -7,7 +7,8 @@
 // `withheld`: audit-chain.ts), or nothing when even that is too big; the file keeps it whole. Owns the
 // publishing; the chain and file are audit-log.ts's. Read by `audit verify --stream` too.
 import { headers, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
-import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
+import type { NodeConnectionOptions } from '@nats-io/transport-node';
+import { connectNats } from './nats-connect.ts';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { createLogger } from '../logging/logger.ts';
 import { failureNotice } from '../logging/failure-notice.ts';
@@ -603,7 +604,7 @@ export async function readAuditStream(nc: NatsConnection, subject: string, strea
 
 /** `audit verify --stream`: one connection (no reconnect), the subject's records read, closed. */
 export async function readAuditStreamOnce(options: NodeConnectionOptions, subject: string, stream: string = AUDIT_STREAM_NAME): Promise<StreamRead> {
-  const nc = await connect({ ...options, reconnect: false });
+  const nc = await connectNats({ ...options, reconnect: false });
   try {
     return await readAuditStream(nc, subject, stream);
   } finally {

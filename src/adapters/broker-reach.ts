@@ -5,7 +5,8 @@
 // the apply is refused and the mesh that answers now stays. Owns that probe and its error; not the
 // mesh's own connection (nats-first-connect.ts, nats-link.ts) nor start-up, where an unreachable
 // broker is retried and reported instead (the driver has no other mesh to keep there).
-import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
+import type { NodeConnectionOptions } from '@nats-io/transport-node';
+import { connectNats } from './nats-connect.ts';
 import * as Data from 'effect/Data';
 import { brokerAdvice, serverListOf } from './nats-first-connect.ts';
 import { causeOf, describeCause, type NetworkCause } from './network-cause.ts';
@@ -32,7 +33,7 @@ export async function unreachableBrokers(options: NodeConnectionOptions, timeout
   try {
     // In the order configured. maxReconnectAttempts -1: with 0, nats.js takes a second server out of
     // the pool at each failed first dial (the last one), so a broker after an unreachable one went untried.
-    const nc = await connect({ ...options, servers: [...brokers], name: `${String(options.name ?? 'reachy-mini-driver')} (reachability check)`, waitOnFirstConnect: false, reconnect: false, maxReconnectAttempts: -1, noRandomize: true, timeout: timeoutMs });
+    const nc = await connectNats({ ...options, servers: [...brokers], name: `${String(options.name ?? 'reachy-mini-driver')} (reachability check)`, waitOnFirstConnect: false, reconnect: false, maxReconnectAttempts: -1, noRandomize: true, timeout: timeoutMs });
     await nc.close().catch(() => undefined);
     return undefined;
   } catch (error) {

@@ -4,7 +4,8 @@
 // comes back as a value. Owns no mesh operation (src/client/mesh-client.ts runs them on the open
 // connection) and no printing (src/client/cli-commands.ts).
 import type { NatsConnection } from '@nats-io/nats-core';
-import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
+import type { NodeConnectionOptions } from '@nats-io/transport-node';
+import { connectNats } from './nats-connect.ts';
 import { messageOf } from '../errors.ts';
 import { natsConnectionOptions, type NatsOptionsInput } from './nats-options.ts';
 
@@ -27,7 +28,7 @@ export type ClientConnectResult = { readonly ok: true; readonly connection: Nats
 /** Opens the connection; a broker that cannot be reached (or refuses the credentials) is `{ ok: false, reason }`. */
 export async function openClientConnection(options: NodeConnectionOptions): Promise<ClientConnectResult> {
   try {
-    return { ok: true, connection: await connect(options) };
+    return { ok: true, connection: await connectNats(options) };
   } catch (error) {
     return { ok: false, reason: messageOf(error) };
   }

@@ -9,7 +9,8 @@
 // one accepts; when none does the check is skipped (the mesh link reports the brokers). Owns the probe
 // and the DuplicateDeviceId error; the CLI maps it to exit code 1, a live reconfigure refuses the apply.
 // Issue 10 item 3.
-import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
+import type { NodeConnectionOptions } from '@nats-io/transport-node';
+import { connectNats } from './nats-connect.ts';
 import type { Msg } from '@nats-io/nats-core';
 import * as Data from 'effect/Data';
 import { createLogger } from '../logging/logger.ts';
@@ -78,7 +79,7 @@ export async function probeDeviceId(options: NodeConnectionOptions, tenant: stri
     // from the pool at its failed first dial). Not maxReconnectAttempts 0: nats.js then drops a second
     // server (the pool's last) at each failure, so with several brokers a dead one made the probe skip
     // a live one where a twin answers (broker-reach.ts dials the same way).
-    nc = await connect({ ...options, servers: [...serverListOf(options)], name: `${String(options.name ?? 'reachy-mini-driver')} (duplicate-id probe)`, waitOnFirstConnect: false, reconnect: false, maxReconnectAttempts: -1, noRandomize: true, timeout: DUPLICATE_PROBE_CONNECT_TIMEOUT_MS });
+    nc = await connectNats({ ...options, servers: [...serverListOf(options)], name: `${String(options.name ?? 'reachy-mini-driver')} (duplicate-id probe)`, waitOnFirstConnect: false, reconnect: false, maxReconnectAttempts: -1, noRandomize: true, timeout: DUPLICATE_PROBE_CONNECT_TIMEOUT_MS });
   } catch (error) {
     return { kind: 'unknown', reason: `broker not reachable for the duplicate-id check: ${(error as Error).message}` };
   }

@@ -6,7 +6,8 @@
 // reconnects (nats-link.ts logs them); the configured servers that failed during that first pass
 // are put back into its pool, so a cluster node that was down at start is a failover target later.
 // Issue 10 item 2, issue 13 part 4.
-import { connect, type NodeConnectionOptions } from '@nats-io/transport-node';
+import type { NodeConnectionOptions } from '@nats-io/transport-node';
+import { connectNats } from './nats-connect.ts';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { createLogger } from '../logging/logger.ts';
 import { failureNotice, type FailureNotice } from '../logging/failure-notice.ts';
@@ -73,7 +74,7 @@ export function restoreConfiguredServers(nc: NatsConnection, configured: Readonl
  */
 export async function connectOnce(options: NodeConnectionOptions, notice: FailureNotice = failureNotice(log)): Promise<NatsConnection> {
   try {
-    const nc = await connect({ ...options, ...(Array.isArray(options.servers) ? { servers: [...options.servers] } : {}), waitOnFirstConnect: false });
+    const nc = await connectNats({ ...options, ...(Array.isArray(options.servers) ? { servers: [...options.servers] } : {}), waitOnFirstConnect: false });
     if (Array.isArray(options.servers)) restoreConfiguredServers(nc, options.servers);
     notice.recovered('broker reachable; connected', { server: nc.getServer() });
     return nc;
