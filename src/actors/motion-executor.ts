@@ -81,8 +81,8 @@ export const UNANSWERED_TARGET_OPEN_MS = ORPHAN_HOLD_MS;
 export interface ExecutorDeps {
   /** The daemon adapters in force (swapped by retarget). */
   link(): DaemonLink;
-  /** Null when the command (its fence `epoch`, `owner` and power need) may move the robot now; else why not. */
-  mayMove(input: Pick<ExecuteInput, 'epoch' | 'owner' | 'power'>): RpcFailure | null;
+  /** Null when the command (its fence `epoch`, `owner`, power need and `target`) may move the robot now; else why not. */
+  mayMove(input: Pick<ExecuteInput, 'epoch' | 'owner' | 'power' | 'target'>): RpcFailure | null;
   /** Reports to the root: settled cancelled senders, motor modes the daemon accepted. */
   report(event: ReportEvent): void;
   /** The safety policy in force now (the root's); its speed limits are read right before each write. */
@@ -704,7 +704,8 @@ function endOrAbort(pending: Promise<unknown>, signal: AbortSignal): Promise<voi
 /**
  * The motion machine's actors (executeCommand, stopMotion, stopMove) over one runtime's daemon link,
  * under the rules that make a stop a guarantee: a sender honours its abort signal after every await
- * and asks `mayMove` (interlock safe, fence not raised, link up, lease not another owner's)
+ * and asks `mayMove` (interlock safe, fence not raised, target inside the envelope in force, link
+ * up, power, lease not another owner's)
  * immediately before each daemon write; a goto whose uuid arrives after its command was cancelled
  * is stopped at once, and one whose request went unanswered is reported so its late move is stopped
  * too; realtime targets are never sent into a stalled /ws/sdk; every command first turns /ws/sdk

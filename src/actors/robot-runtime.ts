@@ -30,7 +30,8 @@ import { daemonLinkNotice, type DaemonLinkNotice } from './daemon-link-notice.ts
 import { answerRobotRead } from './robot-reads.ts';
 import { answerDaemonCall, DAEMON_CALLS } from './daemon-calls.ts';
 import { startSafetyTrail, type AuditedChange, type SafetyTrail } from './safety-trail.ts';
-import type { SafetyPolicy } from '../safety/safety-policy.ts';
+import type { Envelope, SafetyPolicy } from '../safety/safety-policy.ts';
+import { envelopeRefusal } from '../safety/envelope-check.ts';
 import type { EstopDecision } from '../safety/d2d-estop.ts';
 import type { MediaPolicyMode } from '../safety/media-policy.ts';
 
@@ -129,17 +130,20 @@ export interface RobotRuntime {
 }
 
 /**
- * Null when a command may write to the daemon now: interlock safe, fence (`epoch`) not raised, link
- * up, the power state still the one it needs and the lease still lets its owner move — the gate's
- * own rules (`powerRefusal`, `commandLeaseRefusal`): a ramp or sequence outliving its owner's lease,
- * or running into a sleep someone else started, stops writing.
+ * Null when a command may write to the daemon now: interlock safe, fence (`epoch`) not raised, its
+ * target inside the envelope in force, link up, the power state still the one it needs and the lease
+ * still lets its owner move — the gate's own rules (`envelopeRefusal`, `powerRefusal`,
+ * `commandLeaseRefusal`): a ramp or sequence outliving its owner's lease, running into a sleep
+ * someone else started or into a narrower envelope, stops writing.
  */
-function mayMove(children: DriverChildren, { epoch, owner, power }: Pick<ExecuteInput, 'epoch' | 'owner' | 'power'>): RpcFailure | null {
+function mayMove(children: DriverChildren, envelope: Envelope, { epoch, owner, power, target }: Pick<ExecuteInput, 'epoch' | 'owner' | 'power' | 'target'>): RpcFailure | null {
   const interlock = children.interlock.getSnapshot();
   if (interlock.value === 'tripped') {
     return new InterlockTripped({ message: `the interlock tripped (${interlock.context.reason ?? 'no reason'}) before the command reached the daemon`, reason: interlock.context.reason ?? '', source: interlock.context.source, trippedBy: interlock.context.owner });
   }
   if (children.motion.getSnapshot().context.epoch !== epoch) return new MotionCancelled({ message: 'a stop or a newer command came first', reason: 'stopped' });
+  const outside = envelopeRefusal(envelope, String(target.kind ?? 'motion'), target);
+  if (outside) return outside;
   const connection = children.connection.getSnapshot();
   if (connection.value !== 'connected') return new DaemonUnavailable({ message: `the daemon link is ${String(connection.value)}`, connectionState: String(connection.value) });
   return powerRefusal(powerView(children.power), power) ?? commandLeaseRefusal(children.lease.getSnapshot().context, owner);
@@ -252,7 +256,7 @@ export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
   /** Set as shutdown begins: from then on no command writes to the daemon (its stop is the last word). */
   let closing = false;
   let shutdownStop: Promise<ShutdownStop> | undefined;
-  const executor = createMotionExecutor({ link: () => link, mayMove: (input) => (closing ? shuttingDown() : mayMove(children(), input)), report: toRoot, policy: () => (root as Actor<DriverMachine>).getSnapshot().context.policy });
+  const executor = createMotionExecutor({ link: () => link, mayMove: (input) => (closing ? shuttingDown() : mayMove(children(), (root as Actor<DriverMachine>).getSnapshot().context.policy.envelope, input)), report: toRoot, policy: () => (root as Actor<DriverMachine>).getSnapshot().context.policy });
   const logic = driverMachine.provide({
     actors: {
       connection: connectionMachine.provide({ actors: connectionActors(() => link, toRoot) }),

@@ -3,7 +3,8 @@
 // `refusalOf(view, event)` is null when an RPC may run, else the typed error saying why; the root's
 // guard is `refusalOf(...) === null` and the gate's explanation is the same call. `gateView` and
 // `statusResult` read the child actors' snapshots — the only truth about their states — and never
-// store copies. Pure: no I/O, no actors started. reference-driver.md §2, §4, §12.
+// store copies; `narrowedStopOf` names the motion under way a new envelope no longer allows (the same
+// envelope check). Pure: no I/O, no actors started. reference-driver.md §2, §4, §12.
 import type { ActorRefFrom } from 'xstate';
 import {
   DaemonUnavailable,
@@ -12,6 +13,7 @@ import {
   MediaUnavailable,
   MotorsCompliant,
   NotAllowedInState,
+  type OutsideEnvelope,
   RobotAsleep,
   type RpcFailure,
 } from '../errors.ts';
@@ -26,7 +28,7 @@ import { executionStateName, type MotionMachine } from './motion.machine.ts';
 import { powerStateName, type PowerMachine } from './power.machine.ts';
 import type { MotionRpcEvent, PowerRequirement } from '../rpc/robot-functions.ts';
 import type { MediaRpcEvent } from '../rpc/media-functions.ts';
-import type { SafetyPolicy } from '../safety/safety-policy.ts';
+import type { Envelope, SafetyPolicy } from '../safety/safety-policy.ts';
 import { approvalView, type ApprovalsMachine, type PendingApproval } from './approvals.machine.ts';
 import { envelopeRefusal } from '../safety/envelope-check.ts';
 import { initialMediaPolicy, mediaPolicyRefusal, mediaPolicyStatus, type MediaPolicyState } from '../safety/media-policy.ts';
@@ -248,6 +250,28 @@ export function refusalOf(view: GateView, event: GatedEvent): RpcFailure | null 
     return new NotAllowedInState({ message: 'a stop is in progress (waiting for the daemon to confirm it); send the command again once it has stopped', function: fn, state: { execution_state: 'stopping' } });
   }
   return null;
+}
+
+/** Motion a narrower envelope stops: the running command, who sent it and why it may not go on. */
+export interface NarrowedStop {
+  readonly function: string;
+  readonly owner: string;
+  readonly refusal: OutsideEnvelope;
+}
+
+/**
+ * The motion under way that `envelope` (a policy just put in force) no longer allows, or null: the
+ * active command's target — its goal, or any step of an expression — checked as the gate checks a new
+ * call (`envelopeRefusal`). A motion heading back inside is left to run (stopping it would leave the
+ * robot outside); so is one whose target names no axis (wake_up, goto_sleep, play_move).
+ */
+export function narrowedStopOf(motion: DriverChildren['motion'], envelope: Envelope): NarrowedStop | null {
+  const snapshot = motion.getSnapshot();
+  const active = snapshot.context.active;
+  const state = executionStateName(snapshot.value);
+  if (active === null || (state !== 'commanded' && state !== 'moving')) return null;
+  const refusal = envelopeRefusal(envelope, active.kind, active.target);
+  return refusal ? { function: active.kind, owner: active.owner, refusal } : null;
 }
 
 /**

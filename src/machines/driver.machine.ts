@@ -7,11 +7,11 @@
 // force, the camera/microphone policy, the audio switches and observations (daemon status, pose, detector events). Pure definition:
 // children's I/O is provided by the runtimes. reference-driver.md §2, §4, §12; README "Safety", "Safety policy".
 import { assign, emit, enqueueActions, setup, type ActorRefFrom } from 'xstate';
-import type { RpcFailure } from '../errors.ts';
+import type { OutsideEnvelope, RpcFailure } from '../errors.ts';
 import { connectionMachine } from './connection.machine.ts';
 import { deadmanListensTo, deadmanMachine, deadmanMayStop, deadmanReason, isStreamCommand, runningCommander, type DeadmanExpired } from './deadman.machine.ts';
 import { memoisedStatus } from './status-memo.ts';
-import { gateView, refusalOf, type AudioSwitches, type DriverChildren, type GatedEvent, type GateView, type Observations, type PrivilegedRpc } from './driver-policy.ts';
+import { gateView, narrowedStopOf, refusalOf, type AudioSwitches, type DriverChildren, type GatedEvent, type GateView, type Observations, type PrivilegedRpc } from './driver-policy.ts';
 import { interlockMachine, type InterlockEvent } from './interlock.machine.ts';
 import { mediaCallEvent, type MediaSessionMachine } from './media-session.machine.ts';
 import type { MeshInput, MeshMachine } from './mesh.machine.ts';
@@ -138,6 +138,8 @@ export type DriverEmitted =
   | { type: 'media_policy.changed'; before: MediaPolicyState; after: MediaPolicyState; owner: string; reason: string }
   /** A capture function was accepted (audited as `media_capture` with its caller). */
   | { type: 'media.captured'; function: string; caller: string | null; verified: boolean }
+  /** A narrower envelope stopped the motion under way (audited as `policy_narrowed_stop`). */
+  | { type: 'policy.stopped_motion'; function: string; commander: string; by: string; reason: string; violations: OutsideEnvelope['violations'] }
   /** The dead-man stopped motion (audited as `deadman_stop`). */
   | { type: 'deadman.stopped'; commander: string; silentMs: number; ms: number; reason: string };
 
@@ -352,13 +354,25 @@ export const driverMachine = setup({
       enqueue.assign(({ spawn }) => ({ children: { ...context.children, media: spawn('media', { id: 'media', systemId: 'media' }) } }));
     }),
     answerPolicy: emit(({ context, event }) => outcome((event as { requestId: string }).requestId, { ok: true, result: policyAnswer(context.policy) })),
-    /** The whole document is replaced at once: every check after this reads the new policy. */
+    /**
+     * The whole document is replaced at once: every check after this reads the new policy. Motion
+     * under way that the new envelope no longer allows is stopped as stop_motion stops it (the fence
+     * rises: nothing issued before may start after), announced and named in the answer.
+     */
     setPolicy: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Extract<DriverEvent, { type: 'supervisor.set_safety_policy' }>;
+      const stop = narrowedStopOf(context.children.motion, e.policy.envelope);
       enqueue.assign({ policy: e.policy, envelopeSetBy: envelopeSetByAfter(context.envelopeSetBy, context.policy, e.policy, e.owner) });
       enqueue.sendTo(context.children.deadman, { type: 'deadman.policy', ms: e.policy.deadman_ms, commander: runningCommander(context.children.motion.getSnapshot()) });
       enqueue.emit({ type: 'policy.changed', before: context.policy, after: e.policy, owner: e.owner, reason: e.reason });
-      enqueue.emit(outcome(e.requestId, { ok: true, result: { status: 'applied', before: policyDocument(context.policy), policy: policyDocument(e.policy) } }));
+      if (stop) {
+        const reason = `the safety envelope was narrowed by ${e.owner} (${e.reason}): ${stop.refusal.message}`;
+        enqueue.sendTo(context.children.motion, { type: 'motion.stop', requestId: null, reply: null, reason });
+        enqueue.sendTo(context.children.deadman, { type: 'deadman.disarm' });
+        enqueue.emit({ type: 'policy.stopped_motion', function: stop.function, commander: stop.owner, by: e.owner, reason, violations: stop.refusal.violations });
+      }
+      const stopped = stop ? { motion_stopped: { function: stop.function, owner: stop.owner, violations: stop.refusal.violations } } : {};
+      enqueue.emit(outcome(e.requestId, { ok: true, result: { status: 'applied', before: policyDocument(context.policy), policy: policyDocument(e.policy), ...stopped } }));
     }),
     /** Under --media-policy supervisor: capture on or off from now on (the guard refused it under allow/deny). */
     setMediaEnabled: enqueueActions(({ context, event, enqueue }) => {

@@ -59,6 +59,8 @@ export interface ExecuteInput {
   /** The power state it needs: applied again right before each daemon write, as the lease rule. */
   readonly power: PowerRequirement;
   readonly command: Record<string, unknown>;
+  /** What the caller asked for (the gate's `target`): the envelope in force is checked again right before each daemon write. */
+  readonly target: Record<string, unknown>;
   /** Daemon moves of replaced commands, stopped before this one is sent. */
   readonly supersedes: ReadonlyArray<string>;
 }
@@ -471,7 +473,7 @@ export const motionMachine = setup({
       invoke: {
         id: 'executeCommand',
         src: 'executeCommand',
-        input: ({ context }) => ({ requestId: context.active?.requestId ?? '', epoch: context.epoch, owner: context.active?.owner ?? '', power: context.active?.power ?? 'awake', command: context.active?.command ?? {}, supersedes: context.supersedes }),
+        input: ({ context }) => ({ requestId: context.active?.requestId ?? '', epoch: context.epoch, owner: context.active?.owner ?? '', power: context.active?.power ?? 'awake', command: context.active?.command ?? {}, target: context.active?.target ?? {}, supersedes: context.supersedes }),
         onDone: [
           { guard: 'ownMoveWasStopped', target: 'idle', actions: 'cancelStoppedOwn' },
           { target: 'moving', actions: { type: 'accepted', params: ({ event }) => ({ output: event.output }) } },
@@ -559,10 +561,10 @@ function senderFailure(error: unknown): RpcFailure {
 }
 
 /** The gate's refusals the write-time check (robot-runtime.ts `mayMove`) can give a command that passed the gate. */
-const WRITE_TIME_REFUSALS: ReadonlySet<string> = new Set(['InterlockTripped', 'LeaseHeld', 'RobotAsleep', 'MotorsCompliant']);
+const WRITE_TIME_REFUSALS: ReadonlySet<string> = new Set(['InterlockTripped', 'LeaseHeld', 'RobotAsleep', 'MotorsCompliant', 'OutsideEnvelope']);
 
 /** Errors the executor raises that already are caller-facing (the write-time check gives the gate's own refusals). */
-const KNOWN_FAILURES: ReadonlySet<string> = new Set(['MotionCancelled', 'DaemonUnavailable', 'InterlockTripped', 'LeaseHeld', 'RobotAsleep', 'MotorsCompliant', 'CommandRejected', 'Unsupported', 'TooFast']);
+const KNOWN_FAILURES: ReadonlySet<string> = new Set(['MotionCancelled', 'DaemonUnavailable', 'InterlockTripped', 'LeaseHeld', 'RobotAsleep', 'MotorsCompliant', 'CommandRejected', 'Unsupported', 'TooFast', 'OutsideEnvelope']);
 
 /** The reply's `speed_limited` field, present only when the speed limits changed the command. */
 function speedLimitedOf(limited: SpeedLimited | undefined): { speed_limited?: SpeedLimited } {

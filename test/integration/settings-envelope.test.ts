@@ -3,7 +3,8 @@
 // with the policy's own validation and nothing is saved; a good one is saved, applied live to the
 // running driver (get_safety_policy and the refusals over NATS follow, the registry receives the
 // new minimum/maximum), /api/effective shows it as configured and /api/status as in force; after
-// a supervisor's set_safety_policy the two differ, and each says what it is.
+// a supervisor's set_safety_policy the two differ, and each says what it is. A saved envelope that
+// the motion under way leaves stops it, as set_safety_policy does.
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -114,4 +115,26 @@ test('a saved envelope applies live: the policy, the refusals and the advertised
   expect(cleared.json.applied).toMatchObject({ ok: true });
   expect('safety_envelope' in JSON.parse(readFileSync(settingsFile, 'utf8'))).toBe(false);
   expect((await api('GET', '/api/effective')).json.safety_envelope).toEqual({ value: {}, source: 'default' });
+});
+
+test('a saved envelope that the motion under way leaves: the apply stops it as set_safety_policy does, announced as policy_narrowed_stop by settings', async () => {
+  const events: Array<Record<string, any>> = [];
+  const sub = nc.subscribe(`device-connect.default.${DEVICE}.event.safety_event`, {
+    callback: (_e, m) => {
+      events.push((m.json() as any).params);
+    },
+  });
+  await nc.flush();
+  emulator.motionRecord.clear();
+  // → goto_pose yaw 40 over 30 s (1.5 s on this emulator's clock) … → PUT /api/settings head yaw ±5 while it runs.
+  const accepted = await call('goto_pose', { yaw: 40, duration_s: 30 });
+  expect(accepted.result?.status, JSON.stringify(accepted)).toBe('accepted');
+  const put = await api('PUT', '/api/settings', settings({ safety_envelope: { head_yaw_deg: { min: -5, max: 5 } } }));
+  expect(put.json.applied, JSON.stringify(put.json)).toMatchObject({ ok: true });
+  // ← the goto was stopped by the daemon, far short of 40°.
+  await expect.poll(() => emulator.motionRecord.moves.at(-1)?.outcome, { timeout: 5_000 }).toBe('cancelled');
+  expect(Math.max(...emulator.motionRecord.poses.map((p) => (p.head.yaw * 180) / Math.PI))).toBeLessThan(20);
+  await expect.poll(() => events.find((e) => e.kind === 'policy_narrowed_stop'), { timeout: 5_000 }).toMatchObject({ function: 'goto_pose', caller: { id: 'settings' }, violations: [{ axis: 'head_yaw_deg', value: 40, min: -5, max: 5 }] });
+  sub.unsubscribe();
+  expect((await api('PUT', '/api/settings', settings())).json.applied).toMatchObject({ ok: true });
 });

@@ -152,7 +152,7 @@ function oracle(s: Model, event: Ev, now: number): Outcome | null {
     const o = out(next, true, extra);
     o.emitted = [...o.emitted, { type: 'motion.changed', state: next.value === 'stopRetry' ? 'stopping' : (next.value as never), requestId: next.active?.requestId ?? null, kind: next.active?.kind ?? null, at: now }];
     if (next.value === 'stopping') o.sweepInput = { uuids: next.supersedes };
-    if (next.value === 'commanded') o.executorInput = { requestId: next.active!.requestId, epoch: next.epoch, owner: next.active!.owner, power: next.active!.power, command: next.active!.command, supersedes: next.supersedes };
+    if (next.value === 'commanded') o.executorInput = { requestId: next.active!.requestId, epoch: next.epoch, owner: next.active!.owner, power: next.active!.power, command: next.active!.command, target: next.active!.target, supersedes: next.supersedes };
     return o;
   };
   /** The active command ends: its caller (if still waiting) hears why; a running sender becomes an orphan. */
