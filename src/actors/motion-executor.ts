@@ -1,7 +1,8 @@
 // The motion machine's I/O: each command's sender, the stop sweep and the stop of one late move,
 // written so a stop is a guarantee (README "Safety"; `createMotionExecutor` lists the rules). A
 // sender honours its abort signal after every await and asks `mayMove` right before each daemon
-// write; the speed limits are applied there too, where the pose is fresh (speed-guard.ts). Owns no
+// write; the speed limits are applied there too, where the pose is fresh (speed-guard.ts), and a
+// goto's whole path is checked against the envelope (src/safety/goto-path-check.ts). Owns no
 // state beyond the realtime targets: when they went out, the fence that drops queued ones and (HTTP)
 // those unanswered, where the stop being confirmed found the robot, and how many listings of running
 // moves are open; decisions stay in the machines. daemon-api §1.2, §2, §7.
@@ -18,6 +19,8 @@ import { REALTIME_SETTLE_MS } from '../rpc/robot-functions.ts';
 import { createLogger } from '../logging/logger.ts';
 import { poseFromXyzRpy, xyzRpyFromPose } from '../robot/pose-math.ts';
 import type { SafetyPolicy } from '../safety/safety-policy.ts';
+import { gotoPathRefusal } from '../safety/goto-path-check.ts';
+import type { InterpolationMethod } from '../robot/time-laws.ts';
 import { DAEMON_TICK_MS, type PositionTarget, type RobotPosition } from '../safety/speed-limits.ts';
 import { HTTP_RAMP_PERIOD_MS, planGoto, planRealtime, presentPosition, pushedPosition, RAMP_TICK_TIMEOUT_MS, readPosition, RecentTargets, runRamp, targetOf } from './speed-guard.ts';
 
@@ -346,13 +349,20 @@ class MotionExecutor {
     throw refusal;
   }
 
-  /** A goto under the speed limits: from the present pose right before the write, sent as is, stretched or refused. */
+  /**
+   * A goto under the policy: from the present pose right before the write, refused when its path
+   * leaves the envelope (an overshooting time law), then sent as is, stretched or refused for speed.
+   */
   async #goto(input: ExecuteInput, signal: AbortSignal, run: Run): Promise<CommandAccepted> {
     const { op: _op, ...body } = input.command;
     const link = this.#deps.link();
     const present = await presentPosition(link, signal);
-    const plan = planGoto(present, input.command, this.#deps.policy().speed);
+    const policy = this.#deps.policy();
+    const method = (input.command.interpolation as InterpolationMethod | undefined) ?? 'minjerk';
+    const plan = planGoto(present, input.command, policy.speed);
     this.#checkpoint(input, signal);
+    const overshoot = gotoPathRefusal(policy.envelope, String(input.target.kind ?? 'goto'), present, targetOf(input.command), method);
+    if (overshoot) throw overshoot;
     const accepted = await this.#tracked(input, signal, link.http.goto({ ...body, duration: plan.durationS } as never, this.#writeOptions(input, signal)), plan.durationS * 1000, run);
     return plan.limited ? { ...accepted, speedLimited: plan.limited } : accepted;
   }

@@ -2,7 +2,7 @@
 // RM:src/reachy_mini/utils/interpolation.py `time_trajectory`): linear, min-jerk, ease-in-out and
 // the overshooting "cartoon" back-ease, as progress over normalised time, and each law's peak
 // speed factor (the highest d(progress)/d(t) — the speed-limit check multiplies the average speed
-// by it). Owns no poses and no clock; the emulator's pose interpolation is src/sim/interpolation.ts.
+// by it) and progress range (the envelope check of a goto's path reads it). Owns no poses and no clock; the emulator's pose interpolation is src/sim/interpolation.ts.
 import { INTERPOLATION_METHODS, type Interpolation } from '../protocol/daemon-wire-types.ts';
 
 export { INTERPOLATION_METHODS };
@@ -45,6 +45,32 @@ function measuredPeak(method: InterpolationMethod): number {
     peak = Math.max(peak, Math.abs(timeLaw(t + SLOPE_H, method) - timeLaw(t - SLOPE_H, method)) / (2 * SLOPE_H));
   }
   return peak;
+}
+
+/** The lowest and highest progress a law reaches (cartoon leaves [0, 1]: it overshoots both ends). */
+export interface ProgressRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+const progressRanges = new Map<InterpolationMethod, ProgressRange>();
+
+/**
+ * The progress range of `method`, measured on the PEAK_SAMPLES grid on first use (cartoon ≈ [-0.1,
+ * 1.1]: a goto of 60° swings 6° past each end); the others stay in [0, 1].
+ */
+export function progressRange(method: InterpolationMethod): ProgressRange {
+  let range = progressRanges.get(method);
+  if (range === undefined) {
+    let [min, max] = [0, 1];
+    for (let i = 1; i < PEAK_SAMPLES; i++) {
+      const s = timeLaw(i / PEAK_SAMPLES, method);
+      [min, max] = [Math.min(min, s), Math.max(max, s)];
+    }
+    range = { min, max };
+    progressRanges.set(method, range);
+  }
+  return range;
 }
 
 /**

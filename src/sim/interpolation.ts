@@ -1,11 +1,8 @@
 // Pose interpolation of a daemon goto (reachy-daemon-api.md §7; RM:src/reachy_mini/utils/interpolation.py,
 // RM:src/reachy_mini/motion/goto.py): SE(3) interpolation with yaw as a scalar (through the front)
-// and the roll/pitch residual by SLERP. The time laws (linear, min-jerk, ease-in-out, cartoon) are
+// and the roll/pitch residual by SLERP, defined in src/robot/goto-path.ts (the driver's envelope
+// check of a goto's path uses the same). The time laws (linear, min-jerk, ease-in-out, cartoon) are
 // shared with the driver's speed limits in src/robot/time-laws.ts. Owns no clock and no robot state.
-import {
-  composePose, type Mat4, mul3, rotationFromRotvec, rotationOf, rotvecFromRotation, rotZ,
-  rpyFromRotation, translationOf, transpose3, orthonormalize,
-} from '../robot/pose-math.ts';
 import { INTERPOLATION_METHODS, timeLaw, type InterpolationMethod } from '../robot/time-laws.ts';
 
 /** The goto time laws of the wire contract shared with the driver (`GotoModelRequest.interpolation`). */
@@ -16,26 +13,5 @@ export function isInterpolationMethod(value: unknown): value is InterpolationMet
   return typeof value === 'string' && (INTERPOLATION_METHODS as readonly string[]).includes(value);
 }
 
-export function lerp(a: number, b: number, s: number): number {
-  return a + (b - a) * s;
-}
-
-/**
- * `linear_pose_interpolation(start, end, s, yaw_as_scalar=True)`: yaw interpolated as a signed
- * Euler angle (never through the back), the remaining roll/pitch rotation by geodesic SLERP,
- * translation linearly. `s` may leave [0, 1] (cartoon overshoot extrapolates).
- */
-export function interpolatePose(start: Mat4, end: Mat4, s: number): Mat4 {
-  const rotStart = orthonormalize(rotationOf(start));
-  const rotEnd = orthonormalize(rotationOf(end));
-  const yawStart = rpyFromRotation(rotStart)[2];
-  const yawEnd = rpyFromRotation(rotEnd)[2];
-  const residualStart = mul3(rotZ(-yawStart), rotStart);
-  const residualEnd = mul3(rotZ(-yawEnd), rotEnd);
-  const relative = rotvecFromRotation(mul3(transpose3(residualStart), residualEnd));
-  const residual = mul3(residualStart, rotationFromRotvec([relative[0] * s, relative[1] * s, relative[2] * s]));
-  const rotation = mul3(rotZ(lerp(yawStart, yawEnd, s)), residual);
-  const [x0, y0, z0] = translationOf(start);
-  const [x1, y1, z1] = translationOf(end);
-  return composePose(rotation, [lerp(x0, x1, s), lerp(y0, y1, s), lerp(z0, z1, s)]);
-}
+/** The daemon's pose interpolation, shared with the driver's envelope check of a goto's path. */
+export { interpolatePose, lerp } from '../robot/goto-path.ts';
