@@ -415,12 +415,16 @@ export const driverMachine = setup({
     deadmanMayStop: ({ context, event }) => deadmanMayStop(event as DeadmanExpired, context.children.motion.getSnapshot().value),
     /** THE safety gate: the same function explains every refusal. */
     allowed: ({ context, event }) => refusalOf(viewOf(context), event as GatedEvent) === null,
-    /** wake_up on an awake robot / goto_sleep on an asleep one: nothing to do (no daemon call). */
+    /**
+     * wake_up on an awake robot / goto_sleep on an asleep one: nothing to do (no daemon call) — once
+     * every other rule of the gate lets the caller command the robot (link, interlock, lease, a stop
+     * in progress): being there already answers only the power rule, so the gate's refusal wins.
+     */
     alreadyThere: ({ context, event }) => {
       if (event.type !== 'rpc.motion') return false;
       const view = viewOf(context);
-      if (view.connection.state !== 'connected') return false;
-      return (event.function === 'wake_up' && view.power.state === 'awake') || (event.function === 'goto_sleep' && view.power.state === 'asleep');
+      const there = (event.function === 'wake_up' && view.power.state === 'awake') || (event.function === 'goto_sleep' && view.power.state === 'asleep');
+      return there && refusalOf(view, { ...event, power: 'any' }) === null;
     },
   },
 }).createMachine({

@@ -173,7 +173,8 @@ function powerAllows(requirement: PowerRequirement, power: string): boolean {
 
 /**
  * The brief's gate, most fundamental reason first: the `_tag` of the refusal, or null when the RPC
- * runs. `wake_up` on an awake robot (link up) is answered `already_awake` whatever else holds.
+ * runs. `wake_up` on an awake robot is answered `already_awake` only when nothing but the power rule
+ * would refuse it (`alreadyThere`).
  */
 function oracleRefusal(w: World, cfg: Config, e: Ev): string | null {
   const holder = w.lease === 'alice' ? 'alice' : null;
@@ -212,10 +213,14 @@ function oracleRefusal(w: World, cfg: Config, e: Ev): string | null {
   return null;
 }
 
-/** `wake_up` on an awake robot / `goto_sleep` on an asleep one (link up): answered at once, no daemon call. */
-function alreadyThere(w: World, e: Ev): boolean {
-  if (e.type !== 'rpc.motion' || w.link !== 'connected') return false;
-  return (e.function === 'wake_up' && w.power === 'awake') || (e.function === 'goto_sleep' && w.power === 'asleep');
+/**
+ * `wake_up` on an awake robot / `goto_sleep` on an asleep one: answered at once, no daemon call —
+ * unless another rule refuses it (link down, interlock tripped, the lease another's, a stop running).
+ */
+function alreadyThere(w: World, cfg: Config, e: Ev): boolean {
+  if (e.type !== 'rpc.motion') return false;
+  const there = (e.function === 'wake_up' && w.power === 'awake') || (e.function === 'goto_sleep' && w.power === 'asleep');
+  return there && oracleRefusal(w, cfg, { ...e, power: 'any' }) === null;
 }
 
 /** RPCs the root never gates (no guard): the gate never asks `explainRefusal` about them. */
@@ -223,7 +228,7 @@ const UNGATED = new Set(['rpc.stop_motion', 'rpc.get_status', 'supervisor.trip',
 
 /** Whether the root takes `e` (answers it) in world `w`. */
 function oracleTakes(w: World, cfg: Config, e: Ev): boolean {
-  if (alreadyThere(w, e)) return true;
+  if (alreadyThere(w, cfg, e)) return true;
   return oracleRefusal(w, cfg, e) === null;
 }
 
@@ -348,7 +353,7 @@ describe.each(CONFIGS)('root driver machine, privileged RPC $privilegedRpc, leas
       // The gate explains only what the root's guard refused: there, the two are one function.
       // (Asked about an ungated RPC or an already-there wake/sleep, explainRefusal still applies the
       // gated rules — e.g. LeaseHeld for stop_motion — but the gate never asks.)
-      if (UNGATED.has(rpc.type) || alreadyThere(world, rpc)) continue;
+      if (UNGATED.has(rpc.type) || alreadyThere(world, cfg, rpc)) continue;
       expect(explainRefusal(snapshot, rpc)?._tag ?? null, `explainRefusal(${name})`).toBe(tag);
       expect(snapshot.can(rpc), `can(${name}) is explainRefusal(${name}) === undefined`).toBe(explainRefusal(snapshot, rpc) === undefined);
     }
