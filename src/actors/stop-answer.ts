@@ -7,7 +7,7 @@
 // `error.message`, so the message alone says both parts. Pure; decides nothing (the gate does).
 import type { RpcFailure } from '../errors.ts';
 import { isRecord } from '../protocol/json-object.ts';
-import type { IgnoredParam } from '../rpc/stop-params.ts';
+import type { IgnoredParam } from '../protocol/ignored-param.ts';
 
 type Answer = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: RpcFailure };
 

@@ -10,7 +10,7 @@ import { InvalidRequest, ParseError, toJsonRpcError, type RpcFailure } from '../
 import { SIGNED_META } from './caller-signature.ts';
 import { isRecord } from './json-object.ts';
 import { keepJson, keptJson } from './result-json.ts';
-import type { IgnoredParam } from '../rpc/stop-params.ts';
+import type { IgnoredParam } from './ignored-param.ts';
 
 /**
  * Largest request body we parse. The broker's own default max_payload is 1 MiB; requests carry

@@ -12,7 +12,7 @@
 // JSON-RPC notification is a call that is never answered) and encoding each reply.
 // Pure: no NATS, no dispatch, no size policy (that is actors/mesh-entry.ts).
 import { InvalidRequest, toJsonRpcError, Unsupported, type RpcFailure } from '../errors.ts';
-import type { IgnoredParam } from '../rpc/stop-params.ts';
+import type { IgnoredParam } from './ignored-param.ts';
 import { isStop, mentionsStop, stopDespite } from '../safety/stop-only-calls.ts';
 import { callerMeta, decodeRequest, dropped, encodeError, encodeResult, MAX_REQUEST_BYTES, NON_FINITE_READ_AS_NULL, parseJsonBody, type CallerMeta, type Delivery, type RequestId } from './json-rpc.ts';
 import { resultJson } from './result-json.ts';

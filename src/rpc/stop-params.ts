@@ -11,20 +11,9 @@ import type { InvalidParams } from '../errors.ts';
 import { isRecord } from '../protocol/json-object.ts';
 import type { RpcFunction } from './function-def.ts';
 import { unknownParamIssues } from './params.ts';
+import type { IgnoredParam } from '../protocol/ignored-param.ts';
 
-/**
- * What became of a parameter the stop could not take as sent: `dropped` (not a parameter, or params
- * not an object: no effect), `default` (a bad value: the parameter's default was used), `truncated`
- * (free text over its limit: the first characters up to the limit were kept).
- */
-export type IgnoredHandling = 'dropped' | 'default' | 'truncated';
-
-/** One entry of `ignored_params`: the parameter as named by the caller (cut if long), what was wrong, what was done. */
-export interface IgnoredParam {
-  readonly param: string;
-  readonly problem: string;
-  readonly handling: IgnoredHandling;
-}
+export type { IgnoredHandling, IgnoredParam } from '../protocol/ignored-param.ts';
 
 /** A stop's params as it runs them, and the parameters it ignored (none: the call was valid as sent). */
 export interface StopParams<P> {

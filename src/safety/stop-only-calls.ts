@@ -13,7 +13,7 @@
 import { StopsOnly } from '../errors.ts';
 import type { CallerMeta } from '../protocol/json-rpc.ts';
 import { STOP_FUNCTIONS } from '../rpc/catalogue.ts';
-import type { IgnoredParam } from '../rpc/stop-params.ts';
+import type { IgnoredParam } from '../protocol/ignored-param.ts';
 
 /** Whether `fn` stops the robot (and so runs from a notification or an unevaluable broadcast). */
 export function isStop(fn: string): boolean {
