@@ -144,6 +144,8 @@ export interface DriverOverrides {
   readonly prepareDeviceRuntime?: typeof prepareDeviceRuntime;
   /** Period of the one-line health summary (default HEALTH_SUMMARY_INTERVAL_MS); tests shorten it. */
   readonly healthIntervalMs?: number;
+  /** The mesh's per-attempt broker connect timeout (default nats-options CONNECT_TIMEOUT_MS); tests of a hung broker shorten it. */
+  readonly natsConnectTimeoutMs?: number;
   /** Another inspection observer of the actor system (the settings app's live view), next to `--inspect`. */
   readonly inspect?: Observer<InspectionEvent>;
   /**
@@ -265,8 +267,8 @@ async function mediaStart(mesh: DeviceRuntime, emulator: SimTarget | undefined):
 }
 
 /** How the mesh of `config` connects to `servers` (its brokers, credentials and TLS files). */
-function connectionOptionsOf(config: DriverConfig, servers: ReadonlyArray<string>) {
-  return natsConnectionOptions({ servers, name: `reachy-mini-driver ${config.deviceId}`, credentials: config.credentials, tls: config.tls });
+function connectionOptionsOf(config: DriverConfig, servers: ReadonlyArray<string>, connectTimeoutMs?: number) {
+  return natsConnectionOptions({ servers, name: `reachy-mini-driver ${config.deviceId}`, credentials: config.credentials, tls: config.tls, ...(connectTimeoutMs === undefined ? {} : { connectTimeoutMs }) });
 }
 
 /** Throws DuplicateDeviceId when another device answers as `config`'s id on `servers` (warns and goes on with --replace). */
@@ -340,9 +342,11 @@ interface MeshParts {
   /** The policy at start, advertised until the root exists. */
   readonly policy: SafetyPolicy;
   readonly held: Held;
+  /** DriverOverrides.natsConnectTimeoutMs. */
+  readonly natsConnectTimeoutMs?: number;
 }
 
-function meshOptionsFor(c: DriverConfig, brokers: ReadonlyArray<string>, { functions, events, gate, supervisorGate, policy, held }: MeshParts): DeviceRuntimeOptions {
+function meshOptionsFor(c: DriverConfig, brokers: ReadonlyArray<string>, { functions, events, gate, supervisorGate, policy, held, natsConnectTimeoutMs }: MeshParts): DeviceRuntimeOptions {
   const root = () => rootOf(held);
   return {
     deviceId: c.deviceId,
@@ -351,7 +355,7 @@ function meshOptionsFor(c: DriverConfig, brokers: ReadonlyArray<string>, { funct
     deviceTtlS: c.deviceTtlS,
     registerTimeoutMs: c.registerTimeoutS * 1000,
     registerJitterMs: c.registerJitterS * 1000,
-    connectionOptions: connectionOptionsOf(c, brokers),
+    connectionOptions: connectionOptionsOf(c, brokers, natsConnectTimeoutMs),
     functions,
     // Advertised under the envelope in force (re-advertised when a policy change alters it).
     advertised: () => advertisedFunctions(functions, held.robot ? root().getSnapshot().context.policy : policy),
@@ -673,7 +677,7 @@ async function composeDriver(config: DriverConfig, overrides: DriverOverrides, s
   const auditPublisher = startAuditPublisher({ log: audit, connection: () => held.mesh?.connection(), subject: () => subjects.audit(held.config.tenant, held.config.deviceId), deviceId: () => held.config.deviceId });
   const { gate, supervisorGate, callersVerified } = createGates(config, functions, held);
   const policy = startPolicy(config);
-  const meshParts: MeshParts = { functions, events: eventsFor({ media: mediaEnabled }), gate, supervisorGate, policy, held };
+  const meshParts: MeshParts = { functions, events: eventsFor({ media: mediaEnabled }), gate, supervisorGate, policy, held, ...(overrides.natsConnectTimeoutMs === undefined ? {} : { natsConnectTimeoutMs: overrides.natsConnectTimeoutMs }) };
   // The options the prepared sides read; an apply replaces them before it restarts that side.
   let meshHeld = meshOptionsFor(config, held.servers, meshParts);
   const device = (overrides.prepareDeviceRuntime ?? prepareDeviceRuntime)(() => meshHeld);

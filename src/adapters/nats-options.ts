@@ -38,6 +38,8 @@ export interface NatsOptionsInput {
   readonly name: string;
   readonly credentials: LoadedCredentials | undefined;
   readonly tls: TlsFiles;
+  /** Per-attempt connect timeout (default CONNECT_TIMEOUT_MS); only tests shorten it. */
+  readonly connectTimeoutMs?: number;
 }
 
 export function natsConnectionOptions(input: NatsOptionsInput): NodeConnectionOptions {
@@ -51,7 +53,7 @@ export function natsConnectionOptions(input: NatsOptionsInput): NodeConnectionOp
     waitOnFirstConnect: true,
     pingInterval: PING_INTERVAL_MS,
     maxPingOut: MAX_PINGS_OUT,
-    timeout: CONNECT_TIMEOUT_MS,
+    timeout: input.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
     reconnectToServer: leastRecentlyDialed,
   };
   if (input.credentials) {

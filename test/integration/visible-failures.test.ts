@@ -20,6 +20,11 @@ const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 const INSECURE = { DEVICE_CONNECT_ALLOW_INSECURE: 'true' };
 /** Long enough for several retry cycles of every back-off involved (broker 1→5 s, registry 1→30 s). */
 const RETRIES_TIMEOUT_MS = 20_000;
+/**
+ * A hung peer costs a whole connect timeout per attempt (the broker's 5 s, nats-options
+ * CONNECT_TIMEOUT_MS): the test shortens it, which only brings the retries it waits for sooner.
+ */
+const HUNG_BROKER_CONNECT_TIMEOUT_MS = 1_000;
 
 let logs: LogCapture;
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -108,7 +113,7 @@ test('a broker host name that does not resolve is a DNS failure, logged once', a
 
 test('a broker that accepts but never speaks: a timeout, logged once', async () => {
   const port = await silentServer();
-  await driver(['--device-id', 'hung-broker', '--no-media', '--sim', '--messaging-url', `nats://127.0.0.1:${port}`]);
+  await driver(['--device-id', 'hung-broker', '--no-media', '--sim', '--messaging-url', `nats://127.0.0.1:${port}`], INSECURE, { natsConnectTimeoutMs: HUNG_BROKER_CONNECT_TIMEOUT_MS });
   const warned = await onceThenQuiet([`cannot reach the NATS broker at nats://127.0.0.1:${port}: timed out`], 1);
   expect(warned[0]).toContain('check the address and any firewall');
 });
