@@ -144,6 +144,8 @@ export interface DriverOverrides {
   readonly prepareDeviceRuntime?: typeof prepareDeviceRuntime;
   /** Period of the one-line health summary (default HEALTH_SUMMARY_INTERVAL_MS); tests shorten it. */
   readonly healthIntervalMs?: number;
+  /** The RPC gates' wait for a function without its own (default rpc-gate DEFAULT_OUTCOME_TIMEOUT_MS); tests shorten it. */
+  readonly gateOutcomeTimeoutMs?: number;
   /** The mesh's per-attempt broker connect timeout (default nats-options CONNECT_TIMEOUT_MS); tests of a hung broker shorten it. */
   readonly natsConnectTimeoutMs?: number;
   /** Another inspection observer of the actor system (the settings app's live view), next to `--inspect`. */
@@ -311,16 +313,18 @@ function rootOf(held: Held): RobotRuntime['driver'] {
 }
 
 /** The gate of every RPC and the `.supervisor` subject's, in front of the root; one caller verifier and replay cache for both (--trusted-callers). */
-function createGates(config: DriverConfig, functions: ReturnType<typeof functionsFor>, held: Held) {
+function createGates(config: DriverConfig, functions: ReturnType<typeof functionsFor>, held: Held, gateOutcomeTimeoutMs?: number) {
   const root = () => rootOf(held);
   const identity = config.trustedCallers.length > 0 ? createCallerIdentity({ trusted: config.trustedCallers, requireSigned: config.requireSignedCallers }) : undefined;
   const identify = identity ? { identify: identity.identify } : {};
+  const waits = gateOutcomeTimeoutMs === undefined ? {} : { defaultOutcomeTimeoutMs: gateOutcomeTimeoutMs };
   const onAccepted = (info: Parameters<RobotRuntime['recordAccepted']>[0]) => (auditedWhenAccepted(info.fn, info.caller) ? held.robot?.recordAccepted(info) : undefined);
   const gate = createRpcGate({
     functions,
     target: lateTarget(root),
     explainRefusal,
     ...identify,
+    ...waits,
     onRefusal: (info) => held.robot?.recordRefusal(info),
     onAccepted,
     onStopAnswered: (info) => held.robot?.recordStopAnswered(info),
@@ -329,7 +333,7 @@ function createGates(config: DriverConfig, functions: ReturnType<typeof function
     onCall: (who) => held.robot && callerHeardMatters(held.robot.driver.getSnapshot().context, who) && held.robot.driver.send({ type: 'caller.heard', who }),
     hold: createApprovalStage(root),
   });
-  const supervisorGate = createRpcGate({ functions: SUPERVISOR_FUNCTIONS, target: lateTarget(root), explainRefusal, ...identify, onRefusal: (info) => held.robot?.recordRefusal(info), onAccepted, onStopAnswered: (info) => held.robot?.recordStopAnswered(info) });
+  const supervisorGate = createRpcGate({ functions: SUPERVISOR_FUNCTIONS, target: lateTarget(root), explainRefusal, ...identify, ...waits, onRefusal: (info) => held.robot?.recordRefusal(info), onAccepted, onStopAnswered: (info) => held.robot?.recordStopAnswered(info) });
   return { gate, supervisorGate, callersVerified: identity !== undefined };
 }
 
@@ -675,7 +679,7 @@ async function composeDriver(config: DriverConfig, overrides: DriverOverrides, s
   const held: Held = { robot: undefined, mesh: undefined, config, servers: overrides.messagingUrls ?? config.messagingUrls };
   const audit = openAuditLog(config.auditLogPath);
   const auditPublisher = startAuditPublisher({ log: audit, connection: () => held.mesh?.connection(), subject: () => subjects.audit(held.config.tenant, held.config.deviceId), deviceId: () => held.config.deviceId });
-  const { gate, supervisorGate, callersVerified } = createGates(config, functions, held);
+  const { gate, supervisorGate, callersVerified } = createGates(config, functions, held, overrides.gateOutcomeTimeoutMs);
   const policy = startPolicy(config);
   const meshParts: MeshParts = { functions, events: eventsFor({ media: mediaEnabled }), gate, supervisorGate, policy, held, ...(overrides.natsConnectTimeoutMs === undefined ? {} : { natsConnectTimeoutMs: overrides.natsConnectTimeoutMs }) };
   // The options the prepared sides read; an apply replaces them before it restarts that side.

@@ -27,9 +27,9 @@ import { sharedReads } from './shared-reads.ts';
 export const DEFAULT_OUTCOME_TIMEOUT_MS = 20_000;
 
 /** The gate's wait for one call: the function's own (derived from the call when it is a function), else the default. */
-export function outcomeTimeoutMs<P>(fn: RpcFunction<P, { type: string }>, params: P): number {
+export function outcomeTimeoutMs<P>(fn: RpcFunction<P, { type: string }>, params: P, defaultMs: number = DEFAULT_OUTCOME_TIMEOUT_MS): number {
   const own = typeof fn.timeoutMs === 'function' ? fn.timeoutMs(params) : fn.timeoutMs;
-  return own ?? DEFAULT_OUTCOME_TIMEOUT_MS;
+  return own ?? defaultMs;
 }
 
 /** The caller a limit is counted for: the event's owner (`_dc_meta` wins there), else the source device. */
@@ -101,6 +101,8 @@ export interface RpcGateOptions {
   readonly onCall?: (callerKey: string) => void;
   /** Told of every stop that ignored parameters or stopped motion instead of a refused trip, once answered (the audit). */
   readonly onStopAnswered?: (info: StopAnswered) => void;
+  /** The wait for a function without its own (default DEFAULT_OUTCOME_TIMEOUT_MS); only tests shorten it. */
+  readonly defaultOutcomeTimeoutMs?: number;
 }
 
 export interface RpcGate {
@@ -271,6 +273,7 @@ export function createRpcGate(options: RpcGateOptions): CreatedRpcGate {
   const byName = new Map(options.functions.map((fn) => [fn.name, fn] as const));
   const target = options.target as unknown as GateTarget;
   const waiters = outcomeWaiters(target);
+  const defaultTimeoutMs = options.defaultOutcomeTimeoutMs ?? DEFAULT_OUTCOME_TIMEOUT_MS;
   // Request ids: one random prefix per gate (gates share the root's outcomes) and a counter — a
   // random UUID per call cost 1.5 % of the driver's busy time at 64 calls in flight.
   const idPrefix = `${randomUUID()}-`;
@@ -305,7 +308,7 @@ export function createRpcGate(options: RpcGateOptions): CreatedRpcGate {
   /** Sends an admitted call; a shared read joins the batch of its turn. */
   const dispatch = (call: Admitted): Promise<GateResult> => {
     const { fn, event, requestId, caller, params, ignored } = call;
-    const timeoutMs = outcomeTimeoutMs(fn, call.decoded);
+    const timeoutMs = outcomeTimeoutMs(fn, call.decoded, defaultTimeoutMs);
     options.onAccepted?.({ fn: fn.name, caller, event, params });
     if (fn.sharedRead) return shared.join(fn.name, event, requestId, timeoutMs);
     const answer = sendAndWait(fn.name, event, requestId, timeoutMs);
@@ -321,7 +324,7 @@ export function createRpcGate(options: RpcGateOptions): CreatedRpcGate {
     const { fn, caller, ignored, refused } = call;
     const requestId = `${idPrefix}${++issued}`;
     const event = call.instead(call.decoded, { requestId, function: fn.name, caller });
-    const stop = await sendAndWait(fn.name, event, requestId, outcomeTimeoutMs(fn, call.decoded));
+    const stop = await sendAndWait(fn.name, event, requestId, outcomeTimeoutMs(fn, call.decoded, defaultTimeoutMs));
     const answer: GateResult = { ok: false, error: refusedButStopped(refused, stop, ignored) };
     options.onStopAnswered?.({ fn: fn.name, caller, event, ignored, refused, stop, answer });
     return answer;

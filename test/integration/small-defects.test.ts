@@ -3,7 +3,7 @@
 // connection_state reads `connected` only once /ws/sdk is open after a daemon restart, and motion
 // is never refused as DaemonUnavailable while it says so; gravity_compensation gates motion like
 // disabled (MotorsCompliant); wake_up on an awake robot and goto_sleep on an asleep one answer
-// without a daemon call; a 30 s goto_pose with wait does not time out at a fixed 20 s; the
+// without a daemon call; a 30 s goto_pose with wait does not time out at the gate's default; the
 // emergency_stop reply names what it stopped. Transcripts over a real broker against the emulator.
 import { afterEach, expect, test } from 'vitest';
 import { startEmulator, type Emulator, type ReceivedCommand } from '../../src/sim/emulator.ts';
@@ -138,20 +138,26 @@ test('wake_up on an awake robot answers already_awake and goto_sleep on an aslee
   expect.soft(daemonCommands(emulator.received), 'goto_sleep on an asleep robot reached the daemon').toEqual([]);
 });
 
-/** The old fixed gate timeout this test must outlast (DEFAULT_OUTCOME_TIMEOUT_MS of today). */
-const FIXED_GATE_TIMEOUT_MS = 20_000;
-/** The emulator plays the 30 s move in 0.7 × 30 = 21 s of wall time: past 20 s, as briefly as possible. */
-const LONG_MOVE_TIME_SCALE = '0.7';
+/**
+ * The gate's default wait, shortened for this driver (DriverOverrides.gateOutcomeTimeoutMs; 20 s in
+ * production, DEFAULT_OUTCOME_TIMEOUT_MS). Before the fix a goto had no wait of its own and got this
+ * default; its own derived wait (rpc/robot-functions moveTimeoutMs, ≥ 35 s for a 30 s move with wait,
+ * pinned in test/unit/speed-limits.test.ts) must win. Shortened so the move outlasts it in ~5 s of
+ * wall time instead of 21 s.
+ */
+const GATE_DEFAULT_TIMEOUT_MS = 3_000;
+/** The emulator plays the 30 s move in 0.15 × 30 = 4.5 s of wall time: past the 3 s default. */
+const LONG_MOVE_TIME_SCALE = '0.15';
 
-test('goto_pose {duration_s: 30, wait: true} answers completed when the move ends, not OutcomeTimeout at 20 s', { timeout: 45_000 }, async () => {
-  const s = await scene('defect-long-goto', ['--sim', '--sim-time-scale', LONG_MOVE_TIME_SCALE, '--no-media']);
+test('goto_pose {duration_s: 30, wait: true} answers completed when the move ends, not OutcomeTimeout at the gate default', { timeout: 45_000 }, async () => {
+  const s = await scene('defect-long-goto', ['--sim', '--sim-time-scale', LONG_MOVE_TIME_SCALE, '--no-media'], { gateOutcomeTimeoutMs: GATE_DEFAULT_TIMEOUT_MS });
   const started = Date.now();
   const reply = await s.call('goto_pose', { yaw: 10, duration_s: 30, wait: true }, 40_000);
   const elapsed = Date.now() - started;
   expect(reply.error, 'a 30 s goto with wait').toBeUndefined();
   expect(reply.result).toMatchObject({ status: 'completed', uuid: expect.any(String) });
-  // Precondition of the scenario, not a performance bound: the answer came after the old timeout.
-  expect(elapsed).toBeGreaterThan(FIXED_GATE_TIMEOUT_MS);
+  // Precondition of the scenario, not a performance bound: the answer came after the gate's default wait.
+  expect(elapsed).toBeGreaterThan(GATE_DEFAULT_TIMEOUT_MS);
   expect((s.driver.emulator!.snapshot().headPose.yaw * 180) / Math.PI).toBeCloseTo(10, 0);
 });
 
