@@ -105,6 +105,8 @@ export interface AuditPublisherOptions {
   readonly jsReprobeFirstMs?: number;
   /** AUDIT_JS_REPROBE_MS (tests shorten it). */
   readonly jsReprobeMs?: number;
+  /** AUDIT_PUBLISH_TIMEOUT_MS, the wait for a PubAck or a JetStream API answer (tests of a silent API shorten it). */
+  readonly jsTimeoutMs?: number;
 }
 
 export interface AuditPublisher {
@@ -360,7 +362,7 @@ function jetStreamSender(nc: NatsConnection, js: JetStreamClient, options: Audit
       for (const record of batch) {
         const msgID = auditMsgId(options.deviceId(), record);
         const line = fit(record, msgID, jetStreamLimit(nc, stream.name, stream.maxMsgSize));
-        if (line !== null) await reconnect.race(js.publish(options.subject(), line, { msgID, timeout: AUDIT_PUBLISH_TIMEOUT_MS }));
+        if (line !== null) await reconnect.race(js.publish(options.subject(), line, { msgID, timeout: options.jsTimeoutMs ?? AUDIT_PUBLISH_TIMEOUT_MS }));
         ack(record.seq);
       }
     },
@@ -417,11 +419,12 @@ function senderChoice(stream: string | null, options: AuditPublisherOptions, fit
   const onStream = async (nc: NatsConnection, name: string): Promise<Sender> => {
     try {
       const { jetstream, jetstreamManager } = await jetStreamLibrary();
-      const jsm = await jetstreamManager(nc, { timeout: AUDIT_PUBLISH_TIMEOUT_MS });
+      const timeout = options.jsTimeoutMs ?? AUDIT_PUBLISH_TIMEOUT_MS;
+      const jsm = await jetstreamManager(nc, { timeout });
       apiAnsweredOn = nc;
       const maxMsgSize = await ensureStream(jsm, name, options.subject(), auditStreamReplicas(nc.info));
       await skipStored(jsm, name, options);
-      const sender = jetStreamSender(nc, jetstream(nc, { timeout: AUDIT_PUBLISH_TIMEOUT_MS }), options, fit, { name, maxMsgSize });
+      const sender = jetStreamSender(nc, jetstream(nc, { timeout }), options, fit, { name, maxMsgSize });
       if (fellBack) log.info('audit records go to the JetStream stream again', { stream: name });
       fellBack = false;
       return sender;

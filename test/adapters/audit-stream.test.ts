@@ -143,6 +143,12 @@ async function backWithJetStream(server: Awaited<ReturnType<typeof startNatsServ
   expect((JSON.parse(lines.at(-1)!) as { seq: number }).seq).toBe(log.lastSeq);
 }
 
+/**
+ * The publisher's wait for a JetStream answer in the tests of a silent API (AUDIT_PUBLISH_TIMEOUT_MS,
+ * 2 s, in production): the silences they wait for come sooner; a local broker answers in ms.
+ */
+const SILENT_API_TIMEOUT_MS = 500;
+
 test('a JetStream that does not answer (a cluster electing leaders) means core for now, and the stream again once it answers', async () => {
   const logs = captureLogs('info');
   cleanups.push(() => logs.restore());
@@ -157,7 +163,7 @@ test('a JetStream that does not answer (a cluster electing leaders) means core f
   cleanups.push(() => nc.close());
   const subject = 'device-connect.lab.robot-e.audit';
   const log = openAuditLog(undefined);
-  const publisher = startAuditPublisher({ log, connection: () => nc, subject: () => subject, deviceId: () => 'robot-e', jsReprobeMs: 500 });
+  const publisher = startAuditPublisher({ log, connection: () => nc, subject: () => subject, deviceId: () => 'robot-e', jsReprobeMs: 500, jsTimeoutMs: SILENT_API_TIMEOUT_MS });
   cleanups.push(() => publisher.stop());
   log.append(entry(1));
   expect(await publisher.drained(15_000)).toBe(true);
@@ -242,10 +248,10 @@ test('the JetStream API answers but the stream does not (created, electing its l
   const onCore = recorder(nc, subject);
   await nc.flush();
   const log = openAuditLog(undefined);
-  const publisher = startAuditPublisher({ log, connection: () => nc, subject: () => subject, deviceId: () => 'robot-h' });
+  const publisher = startAuditPublisher({ log, connection: () => nc, subject: () => subject, deviceId: () => 'robot-h', jsTimeoutMs: SILENT_API_TIMEOUT_MS });
   cleanups.push(() => publisher.stop());
   for (let i = 1; i <= 3; i += 1) log.append(entry(i));
-  // Three stream requests timed out (2 s each), and still asked again; before 2026-12-06 the second
+  // Three stream requests timed out (SILENT_API_TIMEOUT_MS each; 2 s in production), and still asked again; before 2026-12-06 the second
   // timeout sent the records to core NATS (and the stream was asked no more for 30 s).
   await expect.poll(() => ({ streamAskedThrice: unanswered.length >= 3, recordsOnCore: onCore.messages.length }), { timeout: 15_000, interval: 100 }).toEqual({ streamAskedThrice: true, recordsOnCore: 0 });
   expect(unanswered.every((s) => s === `$JS.API.STREAM.INFO.${AUDIT_STREAM_NAME}`)).toBe(true);
@@ -306,7 +312,7 @@ test('the JetStream API falls silent after it has answered (a meta leader lost w
   const nc = await openClient(server.url);
   cleanups.push(() => nc.close());
   const log = openAuditLog(undefined);
-  const publisher = startAuditPublisher({ log, connection: () => nc, subject: () => subject, deviceId: () => 'robot-i' });
+  const publisher = startAuditPublisher({ log, connection: () => nc, subject: () => subject, deviceId: () => 'robot-i', jsTimeoutMs: SILENT_API_TIMEOUT_MS });
   cleanups.push(() => publisher.stop());
   log.append(entry(1));
   expect(await publisher.drained(10_000)).toBe(true);
@@ -315,7 +321,7 @@ test('the JetStream API falls silent after it has answered (a meta leader lost w
   js.electing();
   log.append(entry(2));
   log.append(entry(3));
-  // The publish refused (10008), then `$JS.API.INFO` unanswered three times (2 s each) and still asked;
+  // The publish refused (10008), then `$JS.API.INFO` unanswered three times (SILENT_API_TIMEOUT_MS each) and still asked;
   // before 2026-12-06 the second silence sent the records to core NATS, out of the stream's reach.
   await expect.poll(() => ({ apiAskedThrice: js.unanswered.filter((s) => s === '$JS.API.INFO').length >= 3, recordsOnCore: js.onCore }), { timeout: 15_000, interval: 100 }).toEqual({ apiAskedThrice: true, recordsOnCore: [] });
   expect(publisher.delivery).not.toBe('core');
