@@ -4,12 +4,12 @@
 // this test fails if the fix stops working. Also: no module of src/ opens a NATS connection any
 // other way (transport-node's `connect` would put its leaking transport back, process-wide).
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import { afterEach, expect, test } from 'vitest';
 import { connectNats } from '../../src/adapters/nats-connect.ts';
+import { silentBroker, type SilentBroker } from '../harness/dead-brokers.ts';
 
 /** Short: each attempt waits this long for INFO, then gives up. */
 const ATTEMPT_TIMEOUT_MS = 200;
@@ -17,42 +17,15 @@ const ATTEMPTS = 4;
 /** Time for the closes to reach the server. */
 const SETTLE_MS = 300;
 
-interface Silent {
-  readonly url: string;
-  readonly accepted: () => number;
-  readonly open: () => number;
-  close(): Promise<void>;
-}
-
-const silents: Silent[] = [];
+const silents: SilentBroker[] = [];
 afterEach(async () => {
   for (const s of silents.splice(0)) await s.close();
 });
 
-/** A loopback port that accepts TCP and never writes (a wedged broker), counting its sockets. */
-async function silentBroker(): Promise<Silent> {
-  const sockets = new Set<Socket>();
-  let accepted = 0;
-  const server: Server = createServer((socket) => {
-    accepted += 1;
-    sockets.add(socket);
-    socket.on('error', () => undefined);
-    socket.on('close', () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const silent = {
-    url: `nats://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    accepted: () => accepted,
-    open: () => sockets.size,
-    close: () => new Promise<void>((resolve) => (sockets.forEach((s) => s.destroy()), server.close(() => resolve()))),
-  };
-  silents.push(silent);
-  return silent;
-}
-
 /** ATTEMPTS one-shot connections through `dial`, each failing at its timeout; then the sockets still open on the server. */
 async function openAfterAttempts(dial: typeof connectNats): Promise<{ accepted: number; open: number; failures: string[] }> {
   const broker = await silentBroker();
+  silents.push(broker);
   const failures: string[] = [];
   for (let i = 0; i < ATTEMPTS; i++) {
     await dial({ servers: [broker.url], timeout: ATTEMPT_TIMEOUT_MS, reconnect: false, waitOnFirstConnect: false, maxReconnectAttempts: -1 }).then(

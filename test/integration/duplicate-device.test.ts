@@ -9,7 +9,6 @@
 // drivers (test/harness).
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +19,7 @@ import { DuplicateDeviceId, probeDeviceId } from '../../src/adapters/duplicate-d
 import { loadConfig } from '../../src/adapters/config-files.ts';
 import type { DriverConfig } from '../../src/config/config.ts';
 import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
+import { closedPort, silentBroker } from '../harness/dead-brokers.ts';
 import { captureLogs } from '../harness/log-capture.ts';
 import { openClient, recorder, rpc } from '../harness/mesh-peer.ts';
 import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
@@ -190,27 +190,6 @@ test('no false alarm on reconfigure: a new broker list that still reaches the dr
   await serving('self-reached');
   expect(await answersOn('self-reached')).toBe(1);
 });
-
-/** A loopback port nothing listens on (bound, then closed): a dial there is refused at once. */
-async function closedPort(): Promise<number> {
-  const listener = createServer();
-  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-  const { port } = listener.address() as { port: number };
-  await new Promise<void>((resolve) => listener.close(() => resolve()));
-  return port;
-}
-
-/** A loopback port that accepts TCP and never says INFO (a wedged broker): a dial there ends at its timeout. */
-async function silentBroker(): Promise<{ url: string; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const listener: Server = createServer((socket) => (sockets.add(socket), socket.on('close', () => sockets.delete(socket))));
-  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-  const { port } = listener.address() as { port: number };
-  return {
-    url: `nats://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => (sockets.forEach((s) => s.destroy()), listener.close(() => resolve()))),
-  };
-}
 
 /**
  * Starts before 2026-12-06 dialed with nats.js's shuffled server order and maxReconnectAttempts 0,

@@ -9,7 +9,6 @@
 // reachable broker in the new list (after one that is down) is enough.
 // Real nats-server, real driver, the emulator as the robot (time at scale 1: a 6 s goto is still
 // running when the apply starts).
-import { createServer } from 'node:net';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { loadConfig } from '../../src/adapters/config-files.ts';
@@ -19,6 +18,7 @@ import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
 import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
 import { openClient, recorder, rpc } from '../harness/mesh-peer.ts';
 import { startTestDriver, waitFor, type TestDriver } from '../harness/driver-harness.ts';
+import { closedPort } from '../harness/dead-brokers.ts';
 
 const ID = 'mesh-mover';
 const CMD = `device-connect.default.${ID}.cmd`;
@@ -138,15 +138,6 @@ for (const change of ['ttl', 'brokers'] as const) {
       emulator.faults.clear();
     }
   });
-}
-
-/** A loopback port nothing listens on (bound, then closed): a dial there is refused at once. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 test('an apply to a broker nothing listens on is refused with BrokerUnreachable; the old mesh keeps answering and nothing is stopped', async () => {
