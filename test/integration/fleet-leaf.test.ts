@@ -115,6 +115,9 @@ describe('a robot on a leaf node of the mesh', () => {
     const status = await mesh.invoke(DEVICE, 'get_status');
     expect(status.ok && (status.value as { driver_state: Record<string, unknown> }).driver_state['interlock_state']).toBe('tripped');
     expect((await rpc(remote, SUPERVISOR, 'reset_interlock', { reason: 'link back, area checked', owner: 'remote-operator' })).result).toMatchObject({ status: 'safe' });
+    // The reset's audit record goes out after its answer (the publisher's next round): the hub is
+    // killed only once it has it, else a loaded box lost the race and the hub had none (CI, 2026-12-06).
+    await waitFor(() => hubAudit.messages.length >= 1, 5_000, 'the reset audited on the hub while linked');
   });
 
   test('the hub crashes: local control goes on; the hub restarts: mesh calls resume', async () => {
