@@ -15,7 +15,7 @@ import { afterEach, expect, test } from 'vitest';
 import { openAuditLog, type AuditLog, type SafetyRecord } from '../../src/adapters/audit-log.ts';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { Msg, NatsConnection } from '@nats-io/nats-core';
-import { AUDIT_STREAM_MAX_REPLICAS, AUDIT_STREAM_NAME, AUDIT_STREAM_SUBJECTS, auditStreamReplicas, readAuditStream, reconnectWatch, startAuditPublisher, subjectMatches, type AuditPublisher } from '../../src/adapters/audit-stream.ts';
+import { AUDIT_STREAM_MAX_REPLICAS, AUDIT_STREAM_NAME, AUDIT_STREAM_SUBJECTS, auditStreamReplicas, readAuditStream, reconnectWatch, startAuditPublisher, subjectMatches, type AuditPublisher, type AuditPublisherOptions } from '../../src/adapters/audit-stream.ts';
 import { createChainVerifier } from '../../src/protocol/audit-chain.ts';
 import { startNatsServer } from '../harness/nats-server.ts';
 import { openClient, recorder } from '../harness/mesh-peer.ts';
@@ -176,20 +176,29 @@ test('a JetStream that does not answer (a cluster electing leaders) means core f
   expect(logs.matching('INFO', 'audit records go to the JetStream stream again')).toHaveLength(1);
 }, 45_000);
 
-test('a broker without JetStream (refused: not enabled) means core for now, and the stream once it is restarted with JetStream', async () => {
+/**
+ * A broker without JetStream and a publisher of `robot`'s records on it, its first record already
+ * delivered on core NATS (the state the tests of the stream's return start from).
+ */
+async function onCoreWithoutJetStream(robot: string, retries: Pick<AuditPublisherOptions, 'jsReprobeFirstMs' | 'jsReprobeMs'>) {
   const logs = captureLogs('info');
   cleanups.push(() => logs.restore());
   const server = await startNatsServer();
   cleanups.push(() => server.stop());
   const nc = await openClient(server.url);
   cleanups.push(() => nc.close());
-  const subject = 'device-connect.lab.robot-f.audit';
+  const subject = `device-connect.lab.${robot}.audit`;
   const log = openAuditLog(undefined);
-  const publisher = startAuditPublisher({ log, connection: () => nc, subject: () => subject, deviceId: () => 'robot-f', jsReprobeMs: 500 });
+  const publisher = startAuditPublisher({ log, connection: () => nc, subject: () => subject, deviceId: () => robot, ...retries });
   cleanups.push(() => publisher.stop());
   log.append(entry(1));
   expect(await publisher.drained(10_000)).toBe(true);
   expect(publisher.delivery).toBe('core');
+  return { logs, server, nc, subject, log, publisher };
+}
+
+test('a broker without JetStream (refused: not enabled) means core for now, and the stream once it is restarted with JetStream', async () => {
+  const { logs, server, nc, subject, log, publisher } = await onCoreWithoutJetStream('robot-f', { jsReprobeMs: 500 });
   expect(logs.matching('WARN', 'audit records go to core NATS', 'not available')).toHaveLength(1);
   // The same broker comes back with JetStream (the client reconnects; nats.js keeps the connection object).
   // Before 2026-12-06 the refusal was final for the connection: core for good, DC_AUDIT never made.
@@ -198,20 +207,8 @@ test('a broker without JetStream (refused: not enabled) means core for now, and 
 }, 45_000);
 
 test('on core, a reconnect to a broker that now has JetStream brings the stream back at once, not at the next scheduled try', async () => {
-  const logs = captureLogs('info');
-  cleanups.push(() => logs.restore());
-  const server = await startNatsServer();
-  cleanups.push(() => server.stop());
-  const nc = await openClient(server.url);
-  cleanups.push(() => nc.close());
-  const subject = 'device-connect.lab.robot-g.audit';
-  const log = openAuditLog(undefined);
   // The scheduled tries are a minute apart: only the reconnect can bring the stream back within the test.
-  const publisher = startAuditPublisher({ log, connection: () => nc, subject: () => subject, deviceId: () => 'robot-g', jsReprobeFirstMs: 60_000, jsReprobeMs: 60_000 });
-  cleanups.push(() => publisher.stop());
-  log.append(entry(1));
-  expect(await publisher.drained(10_000)).toBe(true);
-  expect(publisher.delivery).toBe('core');
+  const { logs, server, nc, subject, log, publisher } = await onCoreWithoutJetStream('robot-g', { jsReprobeFirstMs: 60_000, jsReprobeMs: 60_000 });
   const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
   await server.restart({ whileDown: () => appendFileSync(server.configFile, `\njetstream { store_dir: ${JSON.stringify(store)} }\n`) });
   // No record waits: the stream is tried right after the reconnect, and said once.
