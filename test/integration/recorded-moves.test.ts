@@ -9,12 +9,13 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
-import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
-import { openClient, rpc } from '../harness/mesh-peer.ts';
+import type { NatsServerHandle } from '../harness/nats-server.ts';
+import { rpc } from '../harness/mesh-peer.ts';
 import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
 import { linkAndPower } from '../harness/ready-state.ts';
+import { useSharedBroker } from '../harness/shared-broker.ts';
 
 /** Real time: the emulator's moves take their recorded durations (thinking1 4.5 s, the expressions ~2–3 s). */
 const TIME_SCALE = 1;
@@ -34,14 +35,7 @@ const TEST_TIMEOUT_MS = 60_000;
 
 let server: NatsServerHandle;
 let nc: NatsConnection;
-beforeAll(async () => {
-  server = await startNatsServer();
-  nc = await openClient(server.url);
-});
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+useSharedBroker((broker) => ({ server, nc } = broker));
 
 type Reply = Record<string, any>;
 interface Scene {

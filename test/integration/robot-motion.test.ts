@@ -4,26 +4,20 @@
 // blocks motion until reset; asleep refuses motion; a killed daemon gives DaemonUnavailable and the
 // link is back within 2 s of its return; execution_state returns to idle; HTTP mode moves the head.
 import type { NatsConnection } from '@nats-io/nats-core';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
-import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
-import { openClient, recorder, rpc, type MessageQueue } from '../harness/mesh-peer.ts';
+import type { NatsServerHandle } from '../harness/nats-server.ts';
+import { recorder, rpc, type MessageQueue } from '../harness/mesh-peer.ts';
 import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
 import { linkAndPower } from '../harness/ready-state.ts';
+import { useSharedBroker } from '../harness/shared-broker.ts';
 
 /** Emulated moves run 20× faster: a 1 s goto takes 50 ms, goto_sleep ~250 ms. */
 const TIME_SCALE = 0.05;
 
 let server: NatsServerHandle;
 let nc: NatsConnection;
-beforeAll(async () => {
-  server = await startNatsServer();
-  nc = await openClient(server.url);
-});
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+useSharedBroker((broker) => ({ server, nc } = broker));
 
 interface Scene {
   emulator: Emulator;

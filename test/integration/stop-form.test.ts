@@ -17,9 +17,10 @@ import { createUser } from '@nats-io/nkeys';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { signatureFields } from '../../src/protocol/caller-signature.ts';
 import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
-import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
-import { openClient, rpc } from '../harness/mesh-peer.ts';
+import type { NatsServerHandle } from '../harness/nats-server.ts';
+import { rpc } from '../harness/mesh-peer.ts';
 import { startTestDriver, waitFor, type TestDriver } from '../harness/driver-harness.ts';
+import { useSharedBroker } from '../harness/shared-broker.ts';
 
 /** Real time: the goto must still be running when the stop arrives. */
 const TIME_SCALE = 1;
@@ -31,14 +32,7 @@ type Reply = Record<string, any>;
 
 let server: NatsServerHandle;
 let nc: NatsConnection;
-beforeAll(async () => {
-  server = await startNatsServer();
-  nc = await openClient(server.url);
-});
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+useSharedBroker((broker) => ({ server, nc } = broker));
 
 function auditLines(path: string): Array<Record<string, any>> {
   return readFileSync(path, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));

@@ -6,12 +6,13 @@
 // Scenarios: a goto delayed on its way to the daemon outruns a stop; a stalled daemon holding
 // five gotos and realtime targets while an e-stop is answered, then resuming.
 import type { NatsConnection } from '@nats-io/nats-core';
-import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { afterEach, describe, expect, test } from 'vitest';
 import { startEmulator, type Emulator, type MoveRecordEntry } from '../../src/sim/emulator.ts';
 import { SeededRandom } from '../../src/sim/seeded-random.ts';
-import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
-import { openClient, rpc } from '../harness/mesh-peer.ts';
+import type { NatsServerHandle } from '../harness/nats-server.ts';
+import { rpc } from '../harness/mesh-peer.ts';
 import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
+import { useSharedBroker } from '../harness/shared-broker.ts';
 
 /** Real time: the timings below are the issue's, and the stop round trip is not scaled. */
 const TIME_SCALE = 1;
@@ -58,14 +59,7 @@ const TEST_TIMEOUT_MS = 60_000;
 
 let server: NatsServerHandle;
 let nc: NatsConnection;
-beforeAll(async () => {
-  server = await startNatsServer();
-  nc = await openClient(server.url);
-});
-afterAll(async () => {
-  await nc?.close();
-  await server?.stop();
-});
+useSharedBroker((broker) => ({ server, nc } = broker));
 
 type Reply = Record<string, any>;
 interface Scene {
