@@ -78,9 +78,16 @@ function rounded(n: number): number {
  * names the laws whose path stays inside from this pose.
  */
 export function gotoPathRefusal(envelope: Envelope, fn: string, present: RobotPosition, target: PositionTarget, method: InterpolationMethod): OutsideEnvelope | null {
-  const law = [method, REST_LAW].find((m) => pathViolations(envelope, present, target, m).length > 0);
-  if (law === undefined) return null;
-  const violations = pathViolations(envelope, present, target, law);
+  // Each law's path is sampled once (the default law is min-jerk itself: once in all).
+  for (const law of method === REST_LAW ? [method] : [method, REST_LAW]) {
+    const violations = pathViolations(envelope, present, target, law);
+    if (violations.length > 0) return overshootRefusal(envelope, fn, present, target, law, violations);
+  }
+  return null;
+}
+
+/** The refusal of a path that leaves the envelope under `law`, naming the laws whose path stays inside. */
+function overshootRefusal(envelope: Envelope, fn: string, present: RobotPosition, target: PositionTarget, law: InterpolationMethod, violations: EnvelopeViolation[]): OutsideEnvelope {
   const inside = INTERPOLATION_METHODS.filter((m) => pathViolations(envelope, present, target, m).length === 0);
   const text = violations.map((v) => `${v.axis} reaches ${rounded(v.value)}, outside [${rounded(v.min)}, ${rounded(v.max)}]`).join('; ');
   const hint = inside.length > 0 ? `${inside.join(', ')} ${inside.length === 1 ? 'stays' : 'stay'} inside from this pose` : 'no interpolation stays inside from this pose: move in two steps';
