@@ -154,8 +154,13 @@ export interface BroadcastRef {
  */
 const FIRE_AT_TOLERANCE_S = 1;
 
-/** A `where` condition is echoed in the audit of the stop it did not hold back up to this many characters (one audit line stays small). */
+/** A `where` condition (or an unusable correlation id) is echoed in the audit of the stop it did not hold back up to this many characters (one audit line stays small). */
 export const MAX_WHERE_ECHO_CHARS = 200;
+
+/** `text` as echoed in an audit line: cut to MAX_WHERE_ECHO_CHARS, marked with … when cut. */
+function echoed(text: string): string {
+  return text.length > MAX_WHERE_ECHO_CHARS ? `${text.slice(0, MAX_WHERE_ECHO_CHARS)}…` : text;
+}
 
 /**
  * Whether the addressing names `deviceId`: yes, no, or "cannot tell here" with why. A list of
@@ -168,7 +173,7 @@ function addressing(targets: unknown, where: unknown, deviceId: string): 'ours' 
   if (targets !== undefined && targets !== null && !Array.isArray(targets)) why.push('targets that are not a list');
   if (where !== undefined && where !== null && where !== '') {
     const text = typeof where === 'string' ? where : JSON.stringify(where);
-    why.push(`unevaluated where ${text.length > MAX_WHERE_ECHO_CHARS ? `${text.slice(0, MAX_WHERE_ECHO_CHARS)}…` : text}`);
+    why.push(`unevaluated where ${echoed(text)}`);
   }
   return why.length === 0 ? 'ours' : { unevaluated: why.join(' and ') };
 }
@@ -190,8 +195,7 @@ function unusableCorrelationId(correlationId: unknown): string | undefined {
   if (correlationId === undefined || correlationId === null) return 'no correlation_id';
   if (typeof correlationId !== 'string') return 'a correlation_id that is not a string';
   if (CORRELATION_ID.test(correlationId)) return undefined;
-  const shown = correlationId.length > MAX_WHERE_ECHO_CHARS ? `${correlationId.slice(0, MAX_WHERE_ECHO_CHARS)}…` : correlationId;
-  return `correlation_id ${JSON.stringify(shown)}, which is not 1–128 of A-Z a-z 0-9 _ -`;
+  return `correlation_id ${JSON.stringify(echoed(correlationId))}, which is not 1–128 of A-Z a-z 0-9 _ -`;
 }
 
 /**

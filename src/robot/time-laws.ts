@@ -2,7 +2,7 @@
 // RM:src/reachy_mini/utils/interpolation.py `time_trajectory`): linear, min-jerk, ease-in-out and
 // the overshooting "cartoon" back-ease, as progress over normalised time, and each law's peak
 // speed factor (the highest d(progress)/d(t) — the speed-limit check multiplies the average speed
-// by it) and progress range (the envelope check of a goto's path reads it). Owns no poses and no clock; the emulator's pose interpolation is src/sim/interpolation.ts.
+// by it) and progress range (the envelope check of a goto's path reads it). Owns no poses and no clock; the daemon's pose interpolation is src/robot/goto-path.ts.
 import { INTERPOLATION_METHODS, type Interpolation } from '../protocol/daemon-wire-types.ts';
 
 export { INTERPOLATION_METHODS };
