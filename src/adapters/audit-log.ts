@@ -3,7 +3,9 @@
 // src/protocol/audit-chain.ts) and appended as one canonical JSON line to a file opened for append
 // only (never rewritten or truncated), fsynced in bounded batches. The file is also the outbox: records
 // the publisher (src/adapters/audit-stream.ts) has not had acknowledged wait here; a cursor file beside
-// it (`<file>.cursor`, the last acknowledged seq) lets a restarted driver send the unsent tail in order.
+// it (`<file>.cursor`: the last acknowledged seq, and the last one the JetStream stream holds — records
+// between went to core NATS only) lets a restarted driver send the unsent tail in order, and the
+// publisher send the core-only records to the stream again (read back from the file) once it has one.
 // Owns the file, the cursor and the chain's head; does not decide what is audited (the safety trail)
 // nor how records leave the machine (the stream adapter).
 import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
@@ -36,6 +38,15 @@ export const AUDIT_OUTBOX_MAX_RECORDS = 20_000;
  * the largest, and keeps the driver's memory bounded however large the records a caller provokes.
  */
 export const AUDIT_OUTBOX_MAX_BYTES = 16 * 1024 * 1024;
+/**
+ * Without a file (`--audit-log none`), records delivered on core NATS only (no stream answering yet)
+ * are kept in memory to be sent to the stream once it answers: the newest 1,000. A fresh cluster
+ * elects its JetStream leader within seconds (tens of records); 1,000 also covers a minute of an
+ * agent streaming targets at 15 Hz. Records are ≤ 16 KiB (AUDIT_MAX_RECORD_BYTES), so ≤ 16 MiB, ~0.5 MiB
+ * typically, kept for a driver that never gets a stream. Older ones are lost for the stream (its copy
+ * shows the gap; a WARN names the seqs). With a file nothing is kept: the file is read back.
+ */
+export const AUDIT_CORE_RESEND_MAX_RECORDS = 1_000;
 /** The cursor file is rewritten at most this often while records are being acknowledged (and on close). */
 export const AUDIT_CURSOR_WRITE_INTERVAL_MS = 500;
 /**
@@ -63,13 +74,24 @@ export interface SafetyRecord {
   readonly [extra: string]: unknown;
 }
 
+/** Where an acknowledged record went: into the JetStream stream, or to core NATS only (no stream held it). */
+export type AuditDelivered = 'stream' | 'core';
+
 export interface AuditLog {
   /** Bounds the record (AUDIT_MAX_RECORD_BYTES), chains it, appends it (fsync batched) and queues it for the publisher; returns it as written. */
   append(record: SafetyRecord): ChainedRecord;
   /** Up to `limit` records the publisher has not had acknowledged, oldest first. */
   unsent(limit: number): ReadonlyArray<ChainedRecord>;
-  /** Every record up to `seq` is delivered: dropped from the outbox, remembered in the cursor file. */
-  acknowledge(seq: number): void;
+  /** Every record up to `seq` is delivered (`where`): dropped from the outbox, remembered in the cursor file. */
+  acknowledge(seq: number, where: AuditDelivered): void;
+  /**
+   * The stream holds the records up to `seq`; those after it that went to core NATS only are unsent
+   * again, ahead of the rest, read back from the file (without one: those kept, AUDIT_CORE_RESEND_MAX_RECORDS).
+   * Returns the seq the re-send starts after: `seq`, or later when records without a file were not kept.
+   */
+  resendAfter(seq: number): number;
+  /** The record with this seq, from memory or the file (undefined when neither has it). */
+  recordAt(seq: number): ChainedRecord | undefined;
   /** fsync now if anything is unsynced (the publisher calls this before sending, so the broker never holds a record the file lost). */
   sync(): void;
   /** Called after each append (the publisher wakes up). */
@@ -78,6 +100,8 @@ export interface AuditLog {
   /** The chain's head: the last seq written (0 before the first record). */
   readonly lastSeq: number;
   readonly ackedSeq: number;
+  /** The last seq the JetStream stream acknowledged (or was found holding); ≤ ackedSeq, the ones between went to core NATS only. */
+  readonly streamSeq: number;
   /** Final fsync and cursor write; appends after it still go to memory only. */
   close(): void;
 }
@@ -148,12 +172,20 @@ function readRecordsAfter(path: string, after: number, limit: number, maxBytes: 
   return out;
 }
 
-function readCursor(path: string): number {
+/** The cursor file's seqs (0 when missing); one written before 2026-12-06 has no `stream_seq`: taken as the acked one. */
+interface Cursor {
+  readonly acked: number;
+  readonly stream: number;
+}
+
+function readCursor(path: string): Cursor {
+  const valid = (seq: unknown): seq is number => typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0;
   try {
-    const seq = (JSON.parse(readFileSync(path, 'utf8')) as { acked_seq?: unknown }).acked_seq;
-    return typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0 ? seq : 0;
+    const saved = JSON.parse(readFileSync(path, 'utf8')) as { acked_seq?: unknown; stream_seq?: unknown };
+    const acked = valid(saved.acked_seq) ? saved.acked_seq : 0;
+    return { acked, stream: valid(saved.stream_seq) ? Math.min(saved.stream_seq, acked) : acked };
   } catch {
-    return 0;
+    return { acked: 0, stream: 0 };
   }
 }
 
@@ -226,19 +258,19 @@ function appendOnlyFile(path: string | undefined, notice: Notice): AppendOnlyFil
   };
 }
 
-/** The cursor file (`<file>.cursor`): the last acknowledged seq, rewritten atomically at most every AUDIT_CURSOR_WRITE_INTERVAL_MS. */
-function cursorWriter(cursorPath: string | undefined, initial: number, acked: () => number, notice: Notice): { schedule(): void; writeNow(): void } {
+/** The cursor file (`<file>.cursor`): the last acknowledged seq and the stream's, rewritten atomically at most every AUDIT_CURSOR_WRITE_INTERVAL_MS. */
+function cursorWriter(cursorPath: string | undefined, initial: Cursor, current: () => Cursor, notice: Notice): { schedule(): void; writeNow(): void } {
   let written = initial;
   let timer: NodeJS.Timeout | undefined;
   const writeNow = () => {
     clearTimeout(timer);
     timer = undefined;
-    const seq = acked();
-    if (!cursorPath || written === seq) return;
+    const now = current();
+    if (!cursorPath || (written.acked === now.acked && written.stream === now.stream)) return;
     try {
-      writeFileSync(`${cursorPath}.tmp`, JSON.stringify({ acked_seq: seq }) + '\n', { mode: 0o600 });
+      writeFileSync(`${cursorPath}.tmp`, JSON.stringify({ acked_seq: now.acked, stream_seq: now.stream }) + '\n', { mode: 0o600 });
       renameSync(`${cursorPath}.tmp`, cursorPath);
-      written = seq;
+      written = now;
     } catch (error) {
       notice.failed('cursor', 'cannot write the audit cursor; a restart re-sends records (the stream drops the duplicates)', { path: cursorPath, error: error as Error });
     }
@@ -254,13 +286,16 @@ function cursorWriter(cursorPath: string | undefined, initial: number, acked: ()
 /**
  * The unsent records: in memory up to AUDIT_OUTBOX_MAX_RECORDS and AUDIT_OUTBOX_MAX_BYTES; beyond
  * either the file holds them (`spilled`) and they are read back as the memory queue drains; without
- * a file the oldest are dropped.
+ * a file the oldest are dropped, and records delivered on core NATS only are kept for the stream
+ * (the newest AUDIT_CORE_RESEND_MAX_RECORDS).
  */
 class Outbox {
   #queued: Queued[];
   #bytes: number;
   #spilled: boolean;
   #dropped = 0;
+  /** Without a file: records delivered on core NATS only, oldest first, to send to the stream later. */
+  #coreOnly: Queued[] = [];
   readonly #path: string | undefined;
 
   constructor(path: string | undefined, acked: number, headSeq: number) {
@@ -271,7 +306,7 @@ class Outbox {
     if (path && acked < headSeq) this.#readBack(path, acked, headSeq);
   }
 
-  /** Refills the empty memory queue from the file, after `acked`. */
+  /** Refills the memory queue from the file, after `acked`. */
   #readBack(path: string, acked: number, headSeq: number): void {
     this.#queued = readRecordsAfter(path, acked, AUDIT_OUTBOX_MAX_RECORDS, AUDIT_OUTBOX_MAX_BYTES);
     this.#bytes = this.#queued.reduce((sum, q) => sum + q.bytes, 0);
@@ -303,9 +338,32 @@ class Outbox {
     return this.#queued.slice(0, limit).map((q) => q.record);
   }
 
-  /** Drops the records up to `acked` (delivered). */
-  delivered(acked: number): void {
-    while (this.#queued.length > 0 && this.#queued[0]!.record.seq <= acked) this.#shift();
+  /** Drops the records up to `acked` (delivered); without a file, keeps those that went to core NATS only. */
+  delivered(acked: number, where: AuditDelivered): void {
+    while (this.#queued.length > 0 && this.#queued[0]!.record.seq <= acked) {
+      const q = this.#shift();
+      if (where === 'core' && !this.#path) this.#coreOnly.push(q);
+    }
+    if (where === 'stream') this.#coreOnly = [];
+    if (this.#coreOnly.length > AUDIT_CORE_RESEND_MAX_RECORDS) this.#coreOnly.splice(0, this.#coreOnly.length - AUDIT_CORE_RESEND_MAX_RECORDS);
+  }
+
+  /** The records after `after` (up to `acked`) are unsent again, ahead of the rest; returns the seq the re-send starts after (later than `after` when a record without a file was not kept). */
+  resend(after: number, acked: number, headSeq: number): number {
+    if (this.#path) {
+      this.#readBack(this.#path, after, headSeq);
+      return after;
+    }
+    const kept = this.#coreOnly.filter((q) => q.record.seq > after);
+    this.#coreOnly = [];
+    this.#queued = [...kept, ...this.#queued];
+    this.#bytes += kept.reduce((sum, q) => sum + q.bytes, 0);
+    return kept.length > 0 ? kept[0]!.record.seq - 1 : Math.max(after, acked);
+  }
+
+  /** The record with this seq when memory holds it (unsent, or kept for the stream). */
+  inMemory(seq: number): ChainedRecord | undefined {
+    return (this.#queued.find((q) => q.record.seq === seq) ?? this.#coreOnly.find((q) => q.record.seq === seq))?.record;
   }
 
   #push(q: Queued): void {
@@ -313,8 +371,10 @@ class Outbox {
     this.#bytes += q.bytes;
   }
 
-  #shift(): void {
-    this.#bytes -= this.#queued.shift()!.bytes;
+  #shift(): Queued {
+    const q = this.#queued.shift()!;
+    this.#bytes -= q.bytes;
+    return q;
   }
 }
 
@@ -322,10 +382,12 @@ export function openAuditLog(path: string | undefined): AuditLog {
   if (path) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const cursorPath = path ? `${path}.cursor` : undefined;
   let head = path ? openHead(path) : { seq: 0, hash: GENESIS_HASH };
-  let acked = cursorPath ? Math.min(readCursor(cursorPath), head.seq) : 0;
+  const saved = cursorPath ? readCursor(cursorPath) : { acked: 0, stream: 0 };
+  let acked = Math.min(saved.acked, head.seq);
+  let streamSeq = Math.min(saved.stream, acked);
   const notice = failureNotice(log);
   const file = appendOnlyFile(path, notice);
-  const cursor = cursorWriter(cursorPath, acked, () => acked, notice);
+  const cursor = cursorWriter(cursorPath, { acked, stream: streamSeq }, () => ({ acked, stream: streamSeq }), notice);
   const outbox = new Outbox(path, acked, head.seq);
   const listeners = new Set<() => void>();
   return {
@@ -339,11 +401,26 @@ export function openAuditLog(path: string | undefined): AuditLog {
       return chained;
     },
     unsent: (limit) => outbox.unsent(limit, acked, head.seq),
-    acknowledge(seq) {
-      if (seq <= acked) return;
-      acked = Math.min(seq, head.seq);
-      outbox.delivered(acked);
+    acknowledge(seq, where) {
+      const upTo = Math.min(seq, head.seq);
+      const stored = where === 'stream' && upTo > streamSeq;
+      if (upTo <= acked && !stored) return;
+      if (upTo > acked) (acked = upTo), outbox.delivered(acked, where);
+      if (stored) streamSeq = upTo;
       cursor.schedule();
+    },
+    resendAfter(seq) {
+      const from = outbox.resend(Math.max(seq, streamSeq), acked, head.seq);
+      acked = Math.min(acked, from);
+      streamSeq = acked;
+      cursor.schedule();
+      return from;
+    },
+    recordAt(seq) {
+      const known = outbox.inMemory(seq);
+      if (known || !path || seq < 1 || seq > head.seq) return known;
+      const [found] = readRecordsAfter(path, seq - 1, 1, Number.POSITIVE_INFINITY);
+      return found?.record.seq === seq ? found.record : undefined;
     },
     sync: () => file.sync(),
     onAppend(listener) {
@@ -356,6 +433,9 @@ export function openAuditLog(path: string | undefined): AuditLog {
     },
     get ackedSeq() {
       return acked;
+    },
+    get streamSeq() {
+      return streamSeq;
     },
     close() {
       file.sync();

@@ -2,7 +2,8 @@
 // time, to a JetStream stream (AUDIT_STREAM_NAME on `device-connect.*.*.audit`, created when permitted)
 // with `Nats-Msg-Id` = `<device>-<seq>-<hash16>` (a re-send is dropped as a duplicate), acknowledged in
 // the log once the stream acked them (they wait in the file meanwhile); without JetStream, said once,
-// core publish (the stream tried again with back-off and after a reconnect). A record over the broker's
+// core publish (the stream tried again with back-off and after a reconnect), and once the stream answers
+// the records it missed meanwhile go to it first, in order (catchUp). A record over the broker's
 // max_payload (or the stream's max_msg_size) holds nothing back: a PayloadTooLarge, warned about (rate-limited); the broker gets its stand-in (seq, prev, hash,
 // `withheld`: audit-chain.ts), or nothing when even that is too big; the file keeps it whole. Owns the
 // publishing; the chain and file are audit-log.ts's. Read by `audit verify --stream` too.
@@ -15,7 +16,7 @@ import { failureNotice } from '../logging/failure-notice.ts';
 import { rateLimited, type RateLimitedLog } from '../logging/rate-limited.ts';
 import { PayloadTooLarge } from '../media/encoding/frame-errors.ts';
 import { recordLine, withheldRecord, type ChainedRecord } from '../protocol/audit-chain.ts';
-import type { AuditLog } from './audit-log.ts';
+import { AUDIT_CORE_RESEND_MAX_RECORDS, type AuditLog } from './audit-log.ts';
 
 const log = createLogger('audit');
 
@@ -369,18 +370,37 @@ function jetStreamSender(nc: NatsConnection, js: JetStreamClient, options: Audit
   };
 }
 
-/** Records the stream already holds (a cursor write lost in a crash): acknowledged without re-sending. */
-async function skipStored(jsm: JetStreamManager, stream: string, options: AuditPublisherOptions): Promise<void> {
-  const pending = options.log.unsent(AUDIT_BATCH_RECORDS);
-  if (pending.length === 0) return;
+/** The stream's last record on the subject (null: none, or not ours to read: no permission, not a record); throws what is transient. */
+async function lastStored(jsm: JetStreamManager, stream: string, subject: string): Promise<ChainedRecord | null> {
   try {
-    const stored = await jsm.streams.getMessage(stream, { last_by_subj: options.subject() });
-    const last = stored ? (stored.json() as ChainedRecord) : undefined;
-    const same = last && pending.find((r) => r.seq === last.seq && r.hash === last.hash);
-    if (same) options.log.acknowledge(same.seq);
-  } catch {
-    // No message on the subject yet: nothing to skip.
+    const stored = await jsm.streams.getMessage(stream, { last_by_subj: subject });
+    const record = stored?.json() as Partial<ChainedRecord> | undefined;
+    return typeof record?.seq === 'number' && typeof record.hash === 'string' ? (record as ChainedRecord) : null;
+  } catch (error) {
+    if (error instanceof SyntaxError || isPermanentRefusal(error)) return null;
+    throw error;
   }
+}
+
+/**
+ * Where the stream's copy goes on, asked of the stream each time the publisher turns to it: after its
+ * last record on the subject when that is this chain's (it captured records published on core NATS —
+ * it existed while its API was slow —, or a crash lost the cursor write), else after the last one it
+ * acknowledged. Records after that point that went to core NATS only are sent again, in order, before
+ * any newer one (same Msg-Id: a copy it already has is dropped as a duplicate within its window).
+ * Before 2026-12-06 they never reached the stream: its chain had a hole.
+ */
+async function catchUp(jsm: JetStreamManager, stream: string, options: AuditPublisherOptions): Promise<void> {
+  const audit = options.log;
+  if (audit.streamSeq === audit.lastSeq) return;
+  const held = await lastStored(jsm, stream, options.subject());
+  const ours = held !== null && held.seq > audit.streamSeq && audit.recordAt(held.seq)?.hash === held.hash;
+  const after = ours ? held.seq : audit.streamSeq;
+  if (after >= audit.ackedSeq) return audit.acknowledge(after, 'stream');
+  const coreOnly = audit.ackedSeq - after;
+  const from = audit.resendAfter(after);
+  if (from > after) log.warn(`audit records sent on core NATS only are lost for the stream: no audit file, and only the newest ${AUDIT_CORE_RESEND_MAX_RECORDS} are kept in memory; its copy has a gap there`, { stream, missing_seqs: `${after + 1}-${from}`, records: from - after, fix: 'run the driver with an audit file (--audit-log FILE)' });
+  if (coreOnly > from - after) log.info('audit records sent on core NATS only go to the stream now, in order, before newer ones', { stream, first_seq: from + 1, records: coreOnly - (from - after) });
 }
 
 /** A connection's sender; on core, when the stream is tried again (`pauseMs` after the try before, or at once after a reconnect). */
@@ -396,8 +416,8 @@ interface Retry {
 }
 
 /**
- * Which sender a connection gets: the JetStream stream (created when missing, its stored tail
- * skipped), or core NATS when JetStream is refused for good or `$JS.API.INFO` did not answer
+ * Which sender a connection gets: the JetStream stream (created when missing; what it holds skipped,
+ * what it missed while on core NATS sent again first: catchUp), or core NATS when JetStream is refused for good or `$JS.API.INFO` did not answer
  * AUDIT_JS_PROBE_ATTEMPTS times in a row — said once, with the fix. On core the stream is tried
  * again with back-off (AUDIT_JS_REPROBE_FIRST_MS doubling to AUDIT_JS_REPROBE_MS) and at once after a
  * reconnect; its return is said once too.
@@ -423,7 +443,7 @@ function senderChoice(stream: string | null, options: AuditPublisherOptions, fit
       const jsm = await jetstreamManager(nc, { timeout });
       apiAnsweredOn = nc;
       const maxMsgSize = await ensureStream(jsm, name, options.subject(), auditStreamReplicas(nc.info));
-      await skipStored(jsm, name, options);
+      await catchUp(jsm, name, options);
       const sender = jetStreamSender(nc, jetstream(nc, { timeout }), options, fit, { name, maxMsgSize });
       if (fellBack) log.info('audit records go to the JetStream stream again', { stream: name });
       fellBack = false;
@@ -510,16 +530,18 @@ export function startAuditPublisher(options: AuditPublisherOptions): AuditPublis
     for (const w of waiters) if (options.log.ackedSeq >= w.seq) (waiters.delete(w), w.resolve(true));
   };
   const round = async (): Promise<boolean> => {
-    const batch = options.log.unsent(AUDIT_BATCH_RECORDS);
-    if (batch.length === 0) return retryWhileIdle(choice, options.connection());
+    if (options.log.unsent(1).length === 0) return retryWhileIdle(choice, options.connection());
     const nc = options.connection();
     if (!nc || nc.isClosed()) return false;
     try {
       // A reconnect ends the attempt at once: what was in flight went into the dead socket.
       const reconnect = reconnectWatch(nc);
       const sender = await reconnect.race(choice.senderFor(nc));
+      // Taken after the choice: turning to the stream puts the records it missed ahead (catchUp), or skips what it holds.
+      const batch = options.log.unsent(AUDIT_BATCH_RECORDS);
+      if (batch.length === 0) return true;
       options.log.sync();
-      await reconnect.race(sender.send(batch, (seq) => options.log.acknowledge(seq)));
+      await reconnect.race(sender.send(batch, (seq) => options.log.acknowledge(seq, sender.kind === 'jetstream' ? 'stream' : 'core')));
       notice.recovered('audit records reach the broker again', { acked_seq: options.log.ackedSeq });
       return true;
     } catch (error) {

@@ -4,19 +4,20 @@
 // them); two devices share DC_AUDIT, each read back on its own subject; a user denied the JetStream
 // API, or a DC_AUDIT that does not capture the device's subject, falls back to core publish with one notice;
 // a JetStream that does not answer means core until a later probe finds it answering again (at once
-// after a reconnect); a stream that does not answer while the JetStream API does, or an API fallen
-// silent after it answered, keeps the records waiting for the stream instead of sending them to core;
+// after a reconnect), and the records sent on core NATS meanwhile (across a driver restart too) reach
+// the stream first, in order, unless it captured them already (none twice); a stream that does not
+// answer while the JetStream API does, or an API fallen silent after it answered, keeps the records waiting for the stream instead of sending them to core;
 // a record in flight at a reconnect is sent again at once, and a settled send leaves no waiter behind;
 // a record over the broker's max_payload gets one warning and a stand-in, and holds no later record back.
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, test } from 'vitest';
 import { openAuditLog, type AuditLog, type SafetyRecord } from '../../src/adapters/audit-log.ts';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { Msg, NatsConnection } from '@nats-io/nats-core';
-import { AUDIT_STREAM_MAX_REPLICAS, AUDIT_STREAM_NAME, AUDIT_STREAM_SUBJECTS, auditStreamReplicas, readAuditStream, reconnectWatch, startAuditPublisher, subjectMatches, type AuditPublisher, type AuditPublisherOptions } from '../../src/adapters/audit-stream.ts';
-import { createChainVerifier } from '../../src/protocol/audit-chain.ts';
+import { AUDIT_STREAM_MAX_REPLICAS, AUDIT_STREAM_NAME, AUDIT_STREAM_SUBJECTS, auditMsgId, auditStreamReplicas, readAuditStream, reconnectWatch, startAuditPublisher, subjectMatches, type AuditPublisher, type AuditPublisherOptions } from '../../src/adapters/audit-stream.ts';
+import { createChainVerifier, type ChainedRecord } from '../../src/protocol/audit-chain.ts';
 import { startNatsServer } from '../harness/nats-server.ts';
 import { openClient, recorder } from '../harness/mesh-peer.ts';
 import { captureLogs } from '../harness/log-capture.ts';
@@ -216,8 +217,112 @@ test('on core, a reconnect to a broker that now has JetStream brings the stream 
   expect(logs.matching('INFO', 'audit records go to the JetStream stream again')).toHaveLength(1);
   log.append(entry(2));
   expect(await publisher.drained(10_000)).toBe(true);
+  // Record 1, sent on core NATS before, reached the stream first (before 2026-12-06 the stream held [2] only).
   const { lines } = await readAuditStream(nc, subject);
-  expect(lines.map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([2]);
+  expect(lines.map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([1, 2]);
+}, 30_000);
+
+/** The stream's chain report and seqs for `subject`. */
+async function streamChain(nc: NatsConnection, subject: string) {
+  const { lines } = await readAuditStream(nc, subject);
+  const verifier = createChainVerifier();
+  for (const line of lines) verifier.push(line);
+  return { seqs: lines.map((l) => (JSON.parse(l) as { seq: number }).seq), report: verifier.report(), records: lines.map((l) => JSON.parse(l) as ChainedRecord) };
+}
+
+test('records sent on core NATS before JetStream came up (a driver restarted meanwhile) reach the stream first, in order, with their Msg-Id: the chain 1..N unbroken', async () => {
+  const logs = captureLogs('info');
+  cleanups.push(() => logs.restore());
+  const server = await startNatsServer();
+  cleanups.push(() => server.stop());
+  const nc = await openClient(server.url);
+  cleanups.push(() => nc.close());
+  const subject = 'device-connect.lab.robot-late.audit';
+  const path = join(mkdtempSync(join(tmpdir(), 'rmd-audit-late-')), 'audit.jsonl');
+  // The mesh's connection as the publisher sees it (the test takes it away while the broker restarts).
+  let connected = true;
+  const publish = (log: AuditLog) => startAuditPublisher({ log, connection: () => (connected ? nc : undefined), subject: () => subject, deviceId: () => 'robot-late', jsReprobeFirstMs: 60_000, jsReprobeMs: 60_000 });
+
+  // A broker without JetStream: five records go to core NATS; the driver stops and starts again, three more.
+  const before = openAuditLog(path);
+  const first = publish(before);
+  for (let i = 1; i <= 5; i += 1) before.append(entry(i));
+  expect(await first.drained(10_000)).toBe(true);
+  expect(first.delivery).toBe('core');
+  await first.stop();
+  before.close();
+  const log = openAuditLog(path);
+  cleanups.push(() => log.close());
+  expect(log.unsent(100)).toEqual([]);
+  const publisher = publish(log);
+  cleanups.push(() => publisher.stop());
+  for (let i = 6; i <= 8; i += 1) log.append(entry(i));
+  expect(await publisher.drained(10_000)).toBe(true);
+  expect(publisher.delivery).toBe('core');
+
+  // No connection for the publisher: 9 and 10 wait. The broker restarts on its port with JetStream.
+  connected = false;
+  log.append(entry(9));
+  log.append(entry(10));
+  expect(publisher.delivery).toBe('waiting');
+  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
+  await server.restart({ whileDown: () => appendFileSync(server.configFile, `\njetstream { store_dir: ${JSON.stringify(store)} }\n`) });
+  await expect.poll(() => reconnectWatch(nc).reconnects, { timeout: 10_000, interval: 50 }).toBe(1);
+  // The connection back with records waiting: the stream is tried (a reconnect), and gets 1..8 before 9 and 10.
+  connected = true;
+  expect(await publisher.drained(10_000)).toBe(true);
+  expect(publisher.delivery).toBe('jetstream');
+  const stream = await streamChain(nc, subject);
+  // Before 2026-12-06: [9, 10], a chain whose first record's prev is the hash of a record the stream never got.
+  expect(stream.seqs).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+  expect(stream.report).toMatchObject({ problem: null, restarts: [] });
+  const file = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as ChainedRecord);
+  expect(stream.records).toEqual(file);
+  // Each re-sent record carries the Msg-Id the stream de-duplicates on.
+  const firstStored = await (await jetstreamManager(nc)).streams.getMessage(AUDIT_STREAM_NAME, { seq: 1 });
+  expect(firstStored?.header?.get('Nats-Msg-Id')).toBe(auditMsgId('robot-late', file[0]!));
+  expect(logs.matching('INFO', 'audit records sent on core NATS only go to the stream now')).toHaveLength(1);
+}, 40_000);
+
+/** The stream's duplicate window in the next test: past it, only the publisher's own check keeps a record from landing twice. */
+const SHORT_DUPLICATE_WINDOW_MS = 200;
+
+test('a stream that already captured the records published on core NATS (its API refused meanwhile) gets none of them twice', async () => {
+  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
+  const denied = 'permissions: { publish: { deny: ["$JS.API.>"] } }';
+  const server = await startNatsServer({
+    extraConfig: [`jetstream { store_dir: ${JSON.stringify(store)} }`, `authorization { users = [ { user: robot, password: robot-pw, ${denied} }, { user: admin, password: admin-pw } ] }`].join('\n'),
+  });
+  cleanups.push(() => server.stop());
+  const admin = await openClient(server.url, { user: 'admin', pass: 'admin-pw' });
+  cleanups.push(() => admin.close());
+  // The operator made DC_AUDIT (with a short duplicate window); the driver's user may not use the JetStream API yet.
+  const jsm = await jetstreamManager(admin);
+  await jsm.streams.add({ name: AUDIT_STREAM_NAME, subjects: [...AUDIT_STREAM_SUBJECTS], duplicate_window: SHORT_DUPLICATE_WINDOW_MS * 1_000_000 });
+  const nc = await openClient(server.url, { user: 'robot', pass: 'robot-pw' });
+  cleanups.push(() => nc.close());
+  const subject = 'device-connect.lab.robot-dup.audit';
+  const path = join(mkdtempSync(join(tmpdir(), 'rmd-audit-dup-')), 'audit.jsonl');
+  const log = openAuditLog(path);
+  cleanups.push(() => log.close());
+  const publisher = startAuditPublisher({ log, connection: () => nc, subject: () => subject, deviceId: () => 'robot-dup', jsReprobeFirstMs: 200, jsReprobeMs: 200 });
+  cleanups.push(() => publisher.stop());
+  for (let i = 1; i <= 5; i += 1) log.append(entry(i));
+  expect(await publisher.drained(10_000)).toBe(true);
+  expect(publisher.delivery).toBe('core');
+  // The stream captured the core publishes (a publish on the subject is one), each with its Msg-Id.
+  await expect.poll(async () => (await streamChain(admin, subject)).seqs).toEqual([1, 2, 3, 4, 5]);
+  await new Promise((resolve) => setTimeout(resolve, 2 * SHORT_DUPLICATE_WINDOW_MS));
+
+  // The operator allows the API: the publisher turns to the stream, finds its records there, sends none again.
+  writeFileSync(server.configFile, readFileSync(server.configFile, 'utf8').replace(denied, ''));
+  process.kill(server.pid!, 'SIGHUP');
+  await expect.poll(() => publisher.delivery, { timeout: 10_000, interval: 100 }).toBe('jetstream');
+  log.append(entry(6));
+  expect(await publisher.drained(10_000)).toBe(true);
+  const stream = await streamChain(admin, subject);
+  expect(stream.seqs).toEqual([1, 2, 3, 4, 5, 6]);
+  expect(stream.report).toMatchObject({ problem: null, restarts: [] });
 }, 30_000);
 
 /** Requests the test's JetStream stand-in has taken without answering, by API subject. */

@@ -277,10 +277,17 @@ test('JetStream enabled for the account while the driver runs (no reconnect): th
   expect(logs.matching('INFO', 'audit records go to the JetStream stream again')).toHaveLength(1);
   expect(driver.runtime.mesh.getSnapshot().context.reconnects).toBe(0);
 
-  // The next record is in DC_AUDIT (the one before JetStream went to core NATS only).
+  // The records sent on core NATS before JetStream, then the next one: DC_AUDIT holds the whole file, in order
+  // (before 2026-12-06 it held only the records after JetStream came, and `audit verify --stream` said BROKEN: gap).
   expect((await call('reset_interlock', { reason: 'JetStream is on', owner: 'ops' })).result).toBeDefined();
   expect(await driver.auditPublisher.drained(10_000)).toBe(true);
   const { lines } = await readAuditStream(nc, `device-connect.default.${id}.audit`);
-  expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual(fileRecords(auditPath).filter((r) => r['reason'] === 'JetStream is on'));
+  const file = fileRecords(auditPath);
+  expect(file.filter((r) => r['reason'] === 'JetStream is on')).toHaveLength(1);
+  expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual(file);
   expect(logs.matching('WARN', 'audit records go to core NATS')).toHaveLength(1);
+  const verified = await cli(['verify', '--stream', '--audit-log', auditPath], { MESSAGING_URLS: server.url, DEVICE_ID: id });
+  expect(verified.code, verified.out + verified.err).toBe(0);
+  expect(verified.out).toContain(`stream ${AUDIT_STREAM_NAME} device-connect.default.${id}.audit: ${file.length} records, seq 1–${file.length}, chain valid`);
 }, 40_000);
+

@@ -72,10 +72,10 @@ test('the audit file: a reopened file continues the chain; the unsent tail comes
   const path = join(dir, 'audit.jsonl');
   const first = openAuditLog(path);
   for (let i = 1; i <= 5; i += 1) first.append(entry(i));
-  first.acknowledge(3);
+  first.acknowledge(3, 'stream');
   expect(first.unsent(10).map((r) => r.seq)).toEqual([4, 5]);
   first.close();
-  expect(JSON.parse(readFileSync(`${path}.cursor`, 'utf8'))).toEqual({ acked_seq: 3 });
+  expect(JSON.parse(readFileSync(`${path}.cursor`, 'utf8'))).toEqual({ acked_seq: 3, stream_seq: 3 });
 
   const second = openAuditLog(path);
   expect(second.lastSeq).toBe(5);
