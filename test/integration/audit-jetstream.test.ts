@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, expect, test } from 'vitest';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { openAuditLog } from '../../src/adapters/audit-log.ts';
 import { AUDIT_JS_REPROBE_MS, AUDIT_STREAM_NAME, readAuditStream, startAuditPublisher } from '../../src/adapters/audit-stream.ts';
@@ -291,3 +292,27 @@ test('JetStream enabled for the account while the driver runs (no reconnect): th
   expect(verified.out).toContain(`stream ${AUDIT_STREAM_NAME} device-connect.default.${id}.audit: ${file.length} records, seq 1–${file.length}, chain valid`);
 }, 40_000);
 
+test('audit verify --stream on a stream with a hole (records that reached core NATS only) says where, exit 1', async () => {
+  const server = await jetStreamBroker();
+  const nc = await client(server.url);
+  const id = 'audit-hole';
+  const subject = `device-connect.default.${id}.audit`;
+  const auditPath = join(mkdtempSync(join(tmpdir(), 'rmd-audit-hole-')), 'audit.jsonl');
+  const log = openAuditLog(auditPath);
+  const records = Array.from({ length: 6 }, (_, i) => log.append({ kind: 'refused', reason: `r${i + 1}`, function: 'goto_pose', owner: 'agent', state: {}, ts: '2026-01-01T00:00:00Z' }));
+  log.close();
+  await (await jetstreamManager(nc)).streams.add({ name: AUDIT_STREAM_NAME, subjects: [`device-connect.default.${id}.audit`] });
+  const js = jetstream(nc);
+  const env = { MESSAGING_URLS: server.url, DEVICE_ID: id };
+  // The stream missed records 3 and 4 (sent on core NATS while it did not answer), then got 5 and 6.
+  for (const r of [records[0]!, records[1]!, records[4]!, records[5]!]) await js.publish(subject, recordLine(r));
+  const holed = await cli(['verify', '--stream', '--audit-log', auditPath], env);
+  expect(holed.code, holed.out + holed.err).toBe(1);
+  expect(holed.out).toContain(`stream ${AUDIT_STREAM_NAME} ${subject}: BROKEN at seq 3 (gap, record 3 of 4): records 3–4 missing before 5`);
+  // A stream that missed the first records (a fresh cluster before its JetStream leader): the same.
+  await (await jetstreamManager(nc)).streams.purge(AUDIT_STREAM_NAME);
+  for (const r of records.slice(2)) await js.publish(subject, recordLine(r));
+  const headless = await cli(['verify', '--stream', '--audit-log', auditPath], env);
+  expect(headless.code, headless.out + headless.err).toBe(1);
+  expect(headless.out).toContain(`stream ${AUDIT_STREAM_NAME} ${subject}: BROKEN at seq 1 (gap, record 1 of 4): records 1–2 missing before 3`);
+}, 30_000);
