@@ -71,7 +71,7 @@ export const MAX_REASONING_CHARS = 2_000;
 /**
  * An invalid request as far as it can still be read, for a stop to run despite its envelope (the
  * wire asks src/safety/stop-only-calls.ts `stopDespite`): the id to answer with (null when it is
- * unreadable), whether it came as a notification (no id: never answered) and the problem, as ignored.
+ * unusable), whether it came as a notification (no id: never answered) and each problem, as ignored.
  */
 export interface ReadDespite {
   readonly id: RequestId | null;
@@ -79,7 +79,7 @@ export interface ReadDespite {
   readonly method: string;
   readonly params: Record<string, unknown>;
   readonly caller: CallerMeta;
-  readonly ignored: IgnoredParam;
+  readonly ignored: ReadonlyArray<IgnoredParam>;
 }
 
 export type DecodedRequest =
@@ -117,10 +117,16 @@ const BACKSLASH = 0x5c;
 const TOKEN_STARTS: ReadonlySet<number> = new Set(NON_FINITE_TOKENS.map((t) => t.charCodeAt(0)));
 
 /**
- * The text with every bare NaN/Infinity/-Infinity token outside strings replaced by `null`, or
- * undefined when there is none. One linear scan; only run after JSON.parse failed.
+ * A JSON number that parses non-finite (JSON.parse reads it as Infinity): how a bare token is
+ * respelled to find where it stood, since `null` cannot be told from a null that was sent.
  */
-export function replaceNonFiniteTokens(text: string): string | undefined {
+const NON_FINITE_SPELLING = '1e999';
+
+/**
+ * The text with every bare NaN/Infinity/-Infinity token outside strings replaced by `spelling`
+ * (`null` unless told), or undefined when there is none. One linear scan; only run after JSON.parse failed.
+ */
+export function replaceNonFiniteTokens(text: string, spelling = 'null'): string | undefined {
   let out = '';
   let copiedUpTo = 0;
   let inString = false;
@@ -138,7 +144,7 @@ export function replaceNonFiniteTokens(text: string): string | undefined {
     if (!TOKEN_STARTS.has(c)) continue;
     const token = NON_FINITE_TOKENS.find((t) => text.startsWith(t, i));
     if (!token) continue;
-    out += `${text.slice(copiedUpTo, i)}null`;
+    out += `${text.slice(copiedUpTo, i)}${spelling}`;
     i += token.length - 1;
     copiedUpTo = i + 1;
   }
@@ -150,8 +156,12 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 export type ParsedJson =
   | { readonly ok: true; readonly doc: unknown }
-  /** `withNullsForNonFinite`: the document as it parses with NaN/Infinity read as null, when that was its only fault. */
-  | { readonly ok: false; readonly error: ParseError; readonly withNullsForNonFinite?: unknown };
+  /**
+   * `withNullsForNonFinite`: the document as it parses with NaN/Infinity read as null, when that was
+   * its only fault; `nonFiniteMembers` then names its top-level members that were NaN/Infinity (an
+   * `"id": NaN` is an unusable id, not a missing one).
+   */
+  | { readonly ok: false; readonly error: ParseError; readonly withNullsForNonFinite?: unknown; readonly nonFiniteMembers?: ReadonlyArray<string> };
 
 /**
  * Parses a UTF-8 JSON body (`what` names it in the message: "the request", "the body"…). A body
@@ -171,13 +181,21 @@ export function parseJsonBody(bytes: Uint8Array, what: string): ParsedJson {
     if (replaced !== undefined) {
       try {
         const doc: unknown = JSON.parse(replaced);
-        return { ok: false, error: new ParseError({ message: `Parse error: ${what} ${NON_FINITE_JSON_PROBLEM}` }), withNullsForNonFinite: doc };
+        const error = new ParseError({ message: `Parse error: ${what} ${NON_FINITE_JSON_PROBLEM}` });
+        return { ok: false, error, withNullsForNonFinite: doc, nonFiniteMembers: nonFiniteMembers(text) };
       } catch {
         // Something else is wrong with it too: the generic message below.
       }
     }
     return { ok: false, error: new ParseError({ message: `Parse error: ${what} is not valid UTF-8 JSON` }) };
   }
+}
+
+/** The top-level members of a JSON object text whose value is a bare NaN/Infinity token (or a number too large to be finite). */
+function nonFiniteMembers(text: string): ReadonlyArray<string> {
+  const marked: unknown = JSON.parse(replaceNonFiniteTokens(text, NON_FINITE_SPELLING) ?? text);
+  if (!isRecord(marked)) return [];
+  return Object.keys(marked).filter((key) => typeof marked[key] === 'number' && !Number.isFinite(marked[key]));
 }
 
 /** The signature fields of `_dc_meta`, when it has any (a half-signed call is still a claim, and fails the check). */
@@ -220,7 +238,7 @@ export function dropped(param: string, problem: string): IgnoredParam {
  * `error` (answered with `id`), and `doc` as far as it reads for a stop — its params only when
  * `keepParams` and they are an object (its `_dc_meta` caller in any case).
  */
-function invalid(doc: unknown, id: RequestId | null, error: ParseError | InvalidRequest, problem: IgnoredParam, keepParams: boolean): DecodedRequest {
+function invalid(doc: unknown, id: RequestId | null, error: ParseError | InvalidRequest, problems: ReadonlyArray<IgnoredParam>, keepParams: boolean): DecodedRequest {
   if (!isRecord(doc) || typeof doc.method !== 'string' || doc.method.length > MAX_METHOD_LENGTH) return { kind: 'invalid', id, error };
   const { _dc_meta: meta, ...named } = isRecord(doc.params) ? doc.params : {};
   const notification = doc.id === undefined || doc.id === null;
@@ -232,7 +250,7 @@ function invalid(doc: unknown, id: RequestId | null, error: ParseError | Invalid
     method: doc.method,
     params: keepParams ? named : {},
     caller: notification ? { ...caller, delivery: { kind: 'notification' } } : caller,
-    ignored: problem,
+    ignored: problems,
   };
   return { kind: 'invalid', id, error, readable };
 }
@@ -247,14 +265,10 @@ export function decodeRequest(bytes: Uint8Array, readOversize = false): DecodedR
     if (!readOversize) return { kind: 'invalid', id: null, error };
     const parsed = parseJsonBody(bytes, 'the request');
     const problem = dropped('body', `is ${bytes.byteLength} bytes, over the limit of ${MAX_REQUEST_BYTES}: its params were not read`);
-    return invalid(parsed.ok ? parsed.doc : parsed.withNullsForNonFinite, null, error, problem, false);
+    return invalid(parsed.ok ? parsed.doc : asRead(parsed), null, error, [problem], false);
   }
   const parsed = parseJsonBody(bytes, 'the request');
-  if (!parsed.ok) {
-    // The id is echoed when it could still be read (a NaN elsewhere does not hide it).
-    const readable = isRecord(parsed.withNullsForNonFinite) ? parsed.withNullsForNonFinite.id : null;
-    return invalid(parsed.withNullsForNonFinite, validId(readable) ? readable : null, parsed.error, dropped('body', NON_FINITE_READ_AS_NULL), true);
-  }
+  if (!parsed.ok) return withNonFinite(parsed);
   const doc = parsed.doc;
   if (!isRecord(doc)) {
     return { kind: 'invalid', id: null, error: new InvalidRequest({ message: 'Invalid request: expected a JSON-RPC object' }) };
@@ -263,7 +277,7 @@ export function decodeRequest(bytes: Uint8Array, readOversize = false): DecodedR
   const id = hasId && validId(doc.id) ? doc.id : null;
   if (hasId && id === null) {
     const error = new InvalidRequest({ message: `Invalid request: "id" ${ID_RULE}` });
-    return invalid(doc, null, error, dropped('id', `${ID_RULE}: answered with "id": null`), true);
+    return invalid(doc, null, error, [dropped('id', `${ID_RULE}: answered with "id": null`)], true);
   }
   const method = doc.method;
   if (typeof method !== 'string' || method.length === 0 || method.length > MAX_METHOD_LENGTH) {
@@ -274,13 +288,40 @@ export function decodeRequest(bytes: Uint8Array, readOversize = false): DecodedR
   if (id === null) return notification(method, rawParams);
   if (rawParams !== undefined && rawParams !== null && !isRecord(rawParams)) {
     const error = new InvalidRequest({ message: `Invalid request: "params" ${PARAMS_RULE}` });
-    return invalid(doc, id, error, dropped('params', `${PARAMS_RULE}: read as none`), false);
+    return invalid(doc, id, error, [dropped('params', `${PARAMS_RULE}: read as none`)], false);
   }
   const named = (rawParams ?? {}) as Record<string, unknown>;
   // The parsed object is ours: without `_dc_meta` it is the params as they are (no copy per call).
   if (!Object.hasOwn(named, '_dc_meta')) return { kind: 'request', id, method, params: named, caller: callerMeta(undefined) };
   const { _dc_meta: meta, ...params } = named;
   return { kind: 'request', id, method, params, caller: callerMeta(meta, String(id)) };
+}
+
+/** Whether the request's own `"id"` was a bare NaN/Infinity (not the null it reads as). */
+function nonFiniteId(parsed: Extract<ParsedJson, { ok: false }>): boolean {
+  return isRecord(parsed.withNullsForNonFinite) && parsed.nonFiniteMembers?.includes('id') === true;
+}
+
+/**
+ * The request as a stop reads it despite bare NaN/Infinity tokens: they read as null, but an
+ * `"id": NaN` stays an unusable id like an object's (answered with `"id": null`), not a missing one
+ * (which would make the request a notification).
+ */
+function asRead(parsed: Extract<ParsedJson, { ok: false }>): unknown {
+  return nonFiniteId(parsed) ? { ...(parsed.withNullsForNonFinite as Record<string, unknown>), id: Number.NaN } : parsed.withNullsForNonFinite;
+}
+
+/**
+ * A request with bare NaN/Infinity tokens: refused with the parse error, its id echoed when it could
+ * still be read (a NaN elsewhere does not hide it), else null; for a stop the body (and an id that
+ * was NaN/Infinity) named as ignored.
+ */
+function withNonFinite(parsed: Extract<ParsedJson, { ok: false }>): DecodedRequest {
+  const doc = asRead(parsed);
+  const readable = isRecord(doc) ? doc.id : null;
+  const problems = [dropped('body', NON_FINITE_READ_AS_NULL)];
+  if (nonFiniteId(parsed)) problems.push(dropped('id', `${ID_RULE}, not NaN/Infinity: answered with "id": null`));
+  return invalid(doc, validId(readable) ? readable : null, parsed.error, problems, true);
 }
 
 /**

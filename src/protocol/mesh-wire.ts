@@ -6,7 +6,7 @@
 // skipped, no usable correlation id or over 64 KiB dropped). A stop is never held back by its envelope
 // (src/safety/stop-only-calls.ts `stopDespite`): it runs at once — unanswered without a correlation
 // id — marked with why, what it could not take named in its `ignored_params`; so does one on `.cmd`
-// in a request the wire would refuse (a bad id, positional params, NaN, over the size limit), and on
+// in a request the wire would refuse (an unusable id, NaN too; positional params; NaN in the body; over the size limit), and on
 // `.svc` with a body that is not a params object.
 // Owns decoding each into one MeshCall (method, named params, caller from `params._dc_meta`; a
 // JSON-RPC notification is a call that is never answered) and encoding each reply.
@@ -93,7 +93,7 @@ export const cmdWire: MeshWire<RequestId | null> = {
     }
     if (decoded.kind === 'invalid') {
       const read = decoded.readable;
-      const stop = read && stopDespite(read.method, [read.ignored], read.params, read.caller);
+      const stop = read && stopDespite(read.method, read.ignored, read.params, read.caller);
       if (!stop) return { kind: 'reject', ref: decoded.id, error: decoded.error };
       return read.notification ? { kind: 'unanswered', call: stop } : { kind: 'call', ref: read.id, call: stop };
     }

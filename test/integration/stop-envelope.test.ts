@@ -4,9 +4,9 @@
 // what was ignored. `.broadcast`: late with `on_late: "skip"`, `fire_at` an hour ahead (run at
 // once), a malformed `fire_at`/`on_late`/`params`, NaN in the body, over 64 KiB; no usable
 // `correlation_id` (run unanswered, audited with why). `.cmd`: positional params, an id that is an
-// object or over 256 characters (answered with id null), NaN in the body, no `jsonrpc`, a body over
-// 1 MiB. `.svc`: a body that is not JSON, not an object, or over 1 MiB. The same envelopes with a
-// non-stop function are refused (or dropped) exactly as before, and no goto runs.
+// object, over 256 characters or NaN/Infinity (answered with id null), NaN in the body, no
+// `jsonrpc`, a body over 1 MiB. `.svc`: a body that is not JSON, not an object, or over 1 MiB. The
+// same envelopes with a non-stop function are refused (or dropped) exactly as before, and no goto runs.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -247,6 +247,19 @@ describe('.cmd: a stop in a JSON-RPC envelope the wire refuses still stops', () 
     }
   });
 
+  test('an id that is NaN or Infinity (Python sends them bare): the stop runs, answered with id null, the id named as ignored', async () => {
+    for (const id of ['NaN', 'Infinity']) {
+      const uuid = await startGoto();
+      const from = auditLines().length;
+      const { body } = await request(CMD, `{"jsonrpc":"2.0","id":${id},"method":"stop_motion","params":{"owner":"${OPERATOR}"}}`);
+      await expectStopped(uuid);
+      expect(body).toMatchObject({ id: null, result: { stop: 'confirmed' } });
+      expect(body.result.stopped_moves).toContain(uuid);
+      expect(ignoredOf(body.result.ignored_params)).toEqual([['body', 'dropped'], ['id', 'dropped']]);
+      expect((await ignoredRecord(from, 'stop_motion')).ignored_params).toEqual(body.result.ignored_params);
+    }
+  });
+
   test('NaN in the body: the e-stop runs and trips (NaN read as null: the reason defaulted), the id echoed', async () => {
     const uuid = await startGoto();
     const from = auditLines().length;
@@ -283,6 +296,7 @@ describe('.cmd: a stop in a JSON-RPC envelope the wire refuses still stops', () 
     expect(await refusal(JSON.stringify({ jsonrpc: '2.0', id: 'g-1', method: 'goto_pose', params: [30, 6] }))).toMatchObject({ id: 'g-1', error: { code: -32600, data: { _tag: 'InvalidRequest' } } });
     expect(await refusal(JSON.stringify({ jsonrpc: '2.0', id: { n: 1 }, method: 'goto_pose', params: GOTO }))).toMatchObject({ id: null, error: { code: -32600 } });
     expect(await refusal(`{"jsonrpc":"2.0","id":"g-3","method":"goto_pose","params":{"yaw":NaN}}`)).toMatchObject({ id: 'g-3', error: { code: -32700 } });
+    expect(await refusal(`{"jsonrpc":"2.0","id":NaN,"method":"goto_pose","params":{"yaw":30}}`)).toMatchObject({ id: null, error: { code: -32700 } });
     // Over the limit: refused unread (id null), whether or not it mentions a stop somewhere.
     expect(await refusal(JSON.stringify({ jsonrpc: '2.0', id: 'g-4', method: 'goto_pose', params: { ...GOTO, note: OVERSIZE_PAD } }))).toMatchObject({ id: null, error: { code: -32600 } });
     expect(await refusal(JSON.stringify({ jsonrpc: '2.0', id: 'g-5', method: 'goto_pose', params: { ...GOTO, note: ['stop_motion', OVERSIZE_PAD] } }))).toMatchObject({ id: null, error: { code: -32600 } });

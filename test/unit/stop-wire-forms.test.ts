@@ -155,6 +155,19 @@ describe('a stop in an envelope the wire refuses (README "Stops in every wire fo
     expect(cmdWire.decode(bytes('{"method":"stop_motion","params":{"owner":NaN}}'))).toMatchObject({ kind: 'unanswered', call: { caller: { delivery: NOTIFIED } } });
   });
 
+  test('.cmd: an "id" of NaN/Infinity is an unusable id, not a missing one: the stop is answered with id null, the id named; goto_pose is refused with id null', () => {
+    for (const id of ['NaN', 'Infinity', '-Infinity']) {
+      const body = `{"jsonrpc":"2.0","id":${id},"method":"stop_motion","params":{"owner":"ops"}}`;
+      const decoded = cmdWire.decode(bytes(body));
+      expect(decoded).toMatchObject({ kind: 'call', ref: null, call: { method: 'stop_motion', params: { owner: 'ops' } } });
+      expect(decoded.kind === 'call' && decoded.call.caller.delivery).toBeUndefined();
+      expect(ignoredOf(decoded)).toEqual(['body', 'id']);
+      expect(cmdWire.decode(bytes(body.replace('stop_motion', 'goto_pose')))).toMatchObject({ kind: 'reject', ref: null, error: { _tag: 'ParseError' } });
+    }
+    // A NaN nested under an "id" key of the params is not the request's id.
+    expect(cmdWire.decode(bytes('{"jsonrpc":"2.0","id":"n-1","method":"stop_motion","params":{"id":NaN}}'))).toMatchObject({ kind: 'call', ref: 'n-1', call: { params: { id: null } } });
+  });
+
   test('.broadcast: every part a stop ran without is named, in order; goto_pose is refused for the first, or skipped', () => {
     const envelope = (fn: string, extra: Record<string, unknown>) => bytes({ correlation_id: 'br-0123456789ab', function: fn, params: {}, ...extra });
     const nowS = NOW_MS / 1000;
