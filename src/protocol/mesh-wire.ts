@@ -5,14 +5,15 @@
 // `targets` that are not a list fail closed, `fire_at` ahead is refused, late with `on_late: skip`
 // skipped, no usable correlation id or over 64 KiB dropped). A stop is never held back by its envelope
 // (src/safety/stop-only-calls.ts `stopDespite`): it runs at once — unanswered without a correlation
-// id — marked with why, what it could not take named in its `ignored_params`; so does one on `.cmd`
-// in a request the wire would refuse (an unusable id, NaN too; positional params; NaN in the body; over the size limit), and on
-// `.svc` with a body that is not a params object.
+// id — marked with why, what it could not take named in its `ignored_params` (in its answer, a
+// failed one too: `error.ignored_params` in a broadcast reply); so does one on `.cmd` in a request
+// the wire would refuse (an unusable id, NaN too; positional params; NaN in the body; over the size
+// limit), and on `.svc` with a body that is not a params object.
 // Owns decoding each into one MeshCall (method, named params, caller from `params._dc_meta`; a
 // JSON-RPC notification is a call that is never answered) and encoding each reply.
 // Pure: no NATS, no dispatch, no size policy (that is actors/mesh-entry.ts).
 import { InvalidRequest, toJsonRpcError, Unsupported, type RpcFailure } from '../errors.ts';
-import type { IgnoredParam } from './ignored-param.ts';
+import { ignoredParamsOf, type IgnoredParam } from './ignored-param.ts';
 import { isStop, mentionsStop, stopDespite } from '../safety/stop-only-calls.ts';
 import { callerMeta, decodeRequest, dropped, encodeError, encodeResult, MAX_REQUEST_BYTES, NON_FINITE_READ_AS_NULL, parseJsonBody, type CallerMeta, type Delivery, type RequestId } from './json-rpc.ts';
 import { resultJson } from './result-json.ts';
@@ -269,6 +270,15 @@ function deliveryOf(envelope: Envelope): { delivery?: Delivery } {
   return envelope.unevaluated === undefined ? {} : { delivery: { kind: 'unevaluated_broadcast', addressing: envelope.unevaluated } };
 }
 
+/**
+ * A broadcast reply's `error` (§2.11 `{code: "invoke_failed", message}`, plus `_tag`): a stop whose
+ * outcome failed also names what it ignored of its envelope, as `error.data.ignored_params` does on `.cmd`.
+ */
+function broadcastError(error: RpcFailure): Record<string, unknown> {
+  const ignored = ignoredParamsOf(error);
+  return { code: 'invoke_failed', message: error.message, _tag: error._tag, ...(ignored ? { ignored_params: ignored } : {}) };
+}
+
 /** `.broadcast`: envelopes for this device (or for all) are answered on its async reply subject. */
 export function broadcastWire(tenant: string, deviceId: string, now: () => number): MeshWire<BroadcastRef> {
   const reply = (ref: BroadcastRef, outcome: Record<string, unknown>): WireReply => ({
@@ -297,6 +307,6 @@ export function broadcastWire(tenant: string, deviceId: string, now: () => numbe
       return first.error ? { kind: 'reject', ref, method: envelope.fn, error: first.error } : { kind: 'ignore' };
     },
     result: (ref, _method, result) => reply(ref, { success: true, result }),
-    error: (ref, error) => ({ ...reply(ref, { success: false, error: { code: 'invoke_failed', message: error.message, _tag: error._tag } }), errorTag: error._tag }),
+    error: (ref, error) => ({ ...reply(ref, { success: false, error: broadcastError(error) }), errorTag: error._tag }),
   };
 }
