@@ -44,12 +44,23 @@ function settingText(layers: SafetyLayers, key: string): string | undefined {
   return str(v);
 }
 
+/** require_approval as the settings file may hold it (a comma-separated string or a list of names) as one `fn,fn` text; undefined when it is neither. */
+export function approvalText(v: unknown): string | undefined {
+  if (Array.isArray(v) && v.every((name) => typeof name === 'string')) return v.length === 0 ? 'none' : v.join(',');
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** The function names a require_approval text lists (`fn,fn`, or `none`): trimmed, blanks dropped, each once. */
+export function approvalNamesListed(listed: string): string[] {
+  return listed.trim().toLowerCase() === 'none' ? [] : [...new Set(listed.split(',').map((f) => f.trim()).filter(Boolean))];
+}
+
 /** require_approval in the settings file: a comma-separated string or a list of names. */
 function settingNames(layers: SafetyLayers, key: string): string | undefined {
   const v = layers.settingValue(key);
-  if (Array.isArray(v) && v.every((name) => typeof name === 'string')) return v.length === 0 ? 'none' : v.join(',');
-  if (v !== undefined && typeof v !== 'string') throw new ConfigError(`settings file key ${key} must be a list of function names or a comma-separated string`);
-  return str(v);
+  const text = approvalText(v);
+  if (v !== undefined && text === undefined) throw new ConfigError(`settings file key ${key} must be a list of function names or a comma-separated string`);
+  return str(text);
 }
 
 function envelope(layers: SafetyLayers) {
@@ -95,7 +106,7 @@ function deadman(layers: SafetyLayers): number | null {
 
 function approval(layers: SafetyLayers): SafetyPolicy['approval'] {
   const listed = layers.pick<string | undefined>('requireApproval', { flag: str(layers.flags['require-approval']), env: layers.envValue(['REACHY_REQUIRE_APPROVAL']), settings: settingNames(layers, 'require_approval') }, undefined);
-  const functions = listed === undefined || listed.trim().toLowerCase() === 'none' ? [] : [...new Set(listed.split(',').map((f) => f.trim()).filter(Boolean))];
+  const functions = listed === undefined ? [] : approvalNamesListed(listed);
   for (const name of functions) if (!FUNCTION_NAME_PATTERN.test(name)) throw new ConfigError(`--require-approval: ${JSON.stringify(name)} is not a function name`);
   const timeout = layers.pick<string | number>('approvalTimeoutS', { flag: str(layers.flags['approval-timeout']), env: layers.envValue(['REACHY_APPROVAL_TIMEOUT']), settings: settingNumber(layers, 'approval_timeout_s') }, DEFAULT_SAFETY_POLICY.approval.timeout_s);
   return Object.freeze({ functions: Object.freeze(functions), timeout_s: numberIn(timeout, '--approval-timeout (seconds)', MIN_CONFIGURED_APPROVAL_TIMEOUT_S, MAX_APPROVAL_TIMEOUT_S) });

@@ -199,16 +199,30 @@ function approvalFrom(doc: unknown, approvable: ReadonlySet<string>, issues: Iss
   if (!Array.isArray(functions) || functions.some((f) => typeof f !== 'string')) issues.push({ parameter: 'approval.functions', problem: 'must be a list of function names' });
   else {
     names = [...new Set(functions as string[])];
-    const refused: Issue[] = [];
-    for (const name of names) {
-      if (NEVER_APPROVED.has(name)) refused.push({ parameter: 'approval.functions', problem: `${name} is never held for approval (stops never wait; reads are harmless)` });
-      else if (!approvable.has(name)) refused.push({ parameter: 'approval.functions', problem: `${JSON.stringify(quotedKey(name))} is not a function of this device` });
-    }
-    pushBounded(issues, refused, 'approval.functions', 'names refused');
+    issues.push(...approvalNameIssues(names, approvable, 'approval.functions'));
   }
   const timeout = doc.timeout_s;
   if (!finite(timeout) || timeout <= 0 || timeout > MAX_APPROVAL_TIMEOUT_S) issues.push({ parameter: 'approval.timeout_s', problem: `must be seconds above 0 and at most ${MAX_APPROVAL_TIMEOUT_S}` });
   return Object.freeze({ functions: Object.freeze(names), timeout_s: finite(timeout) ? timeout : DEFAULT_APPROVAL_TIMEOUT_S });
+}
+
+/**
+ * THE rule for the functions a policy holds for approval, wherever a list is written
+ * (set_safety_policy, the configuration at start and at every apply, the settings page): each name
+ * a function of this device that may be held (`approvable`, src/rpc/catalogue.ts
+ * APPROVABLE_FUNCTIONS), a name listed twice read once. So a list holds at most `approvable.size`
+ * functions: the device's own catalogue is the cap, no number of its own that could disagree with
+ * it. The issues of the names refused (bounded), each on `where`; none when all may be held.
+ */
+export function approvalNameIssues(names: ReadonlyArray<string>, approvable: ReadonlySet<string>, where: string): Array<{ parameter: string; problem: string }> {
+  const refused: Issue[] = [];
+  for (const name of new Set(names)) {
+    if (NEVER_APPROVED.has(name)) refused.push({ parameter: where, problem: `${name} is never held for approval (stops never wait; reads are harmless)` });
+    else if (!approvable.has(name)) refused.push({ parameter: where, problem: `${JSON.stringify(quotedKey(name))} is not a function of this device` });
+  }
+  const issues: Issue[] = [];
+  pushBounded(issues, refused, where, 'names refused');
+  return issues;
 }
 
 /**

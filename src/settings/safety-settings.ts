@@ -2,9 +2,13 @@
 // limits, speed policies, dead-man, approval), as the settings app sees them: each optional, kept
 // as given and written back only when set, with the bounds the driver applies at start-up
 // (src/config/safety-config.ts, src/safety/safety-policy.ts) checked here too, so the page neither
-// locks up on a file the driver runs with nor drops these keys when it saves. Owns those per-key
-// shape and range checks; the driver's config resolution stays the judge of what takes effect.
-import { FUNCTION_NAME_PATTERN, MAX_APPROVAL_TIMEOUT_S, MAX_DEADMAN_MS, MAX_SPEED_LIMITS, MIN_CONFIGURED_APPROVAL_TIMEOUT_S, MIN_DEADMAN_MS } from '../safety/safety-policy.ts';
+// locks up on a file the driver runs with nor drops these keys when it saves (require_approval: read
+// as the driver reads it, checked by the policy's one rule against this device's catalogue). Owns
+// those per-key shape and range checks; the driver's config resolution stays the judge of what
+// takes effect.
+import { approvalNamesListed, approvalText } from '../config/safety-config.ts';
+import { APPROVABLE_FUNCTIONS } from '../rpc/catalogue.ts';
+import { approvalNameIssues, MAX_APPROVAL_TIMEOUT_S, MAX_DEADMAN_MS, MAX_SPEED_LIMITS, MIN_CONFIGURED_APPROVAL_TIMEOUT_S, MIN_DEADMAN_MS } from '../safety/safety-policy.ts';
 
 export interface SafetySettings {
   readonly max_head_speed?: number;
@@ -39,9 +43,6 @@ export const SAFETY_SETTING_KEYS: ReadonlyArray<keyof SafetySettings> = Object.f
   'approval_timeout_s',
 ]);
 
-/** More names than the device has functions cannot all be functions. */
-const MAX_APPROVAL_NAMES = 64;
-
 /** `value` as a number in [min, max] (the driver takes numeric strings too), or an issue. */
 function numberIn(field: string, value: unknown, min: number, max: number, issues: Issue[]): number | undefined {
   const n = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
@@ -56,12 +57,20 @@ function oneOf<T extends string>(field: string, value: unknown, allowed: readonl
   return undefined;
 }
 
+/**
+ * require_approval read as the driver reads it (src/config/safety-config.ts) and checked by the
+ * policy's one rule (src/safety/safety-policy.ts approvalNameIssues: each name a function of this
+ * device that may be held, so at most as many as it has): kept as given when the driver runs with it.
+ */
 function approvalNames(value: unknown, issues: Issue[]): string | readonly string[] | undefined {
-  const names = typeof value === 'string' ? (value.trim().toLowerCase() === 'none' ? [] : value.split(',').map((n) => n.trim()).filter(Boolean)) : value;
-  if (Array.isArray(names) && names.length <= MAX_APPROVAL_NAMES && names.every((n) => typeof n === 'string' && FUNCTION_NAME_PATTERN.test(n))) {
-    return typeof value === 'string' ? value : Object.freeze([...(names as string[])]);
+  const text = approvalText(value);
+  if (text === undefined) {
+    issues.push({ field: 'require_approval', message: 'must be a list of function names (or "fn,fn", or "none")' });
+    return undefined;
   }
-  issues.push({ field: 'require_approval', message: `must be a list of at most ${MAX_APPROVAL_NAMES} function names (or "fn,fn", or "none")` });
+  const refused = approvalNameIssues(approvalNamesListed(text), APPROVABLE_FUNCTIONS, 'require_approval');
+  if (refused.length === 0) return typeof value === 'string' ? value : Object.freeze([...(value as string[])]);
+  issues.push(...refused.map((i) => ({ field: i.parameter, message: i.problem })));
   return undefined;
 }
 

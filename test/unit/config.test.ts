@@ -10,7 +10,8 @@ import { describe, expect, test } from 'vitest';
 import { loadConfig, newestMatch } from '../../src/adapters/config-files.ts';
 import { CONFIG_KEYS, ConfigError, parseTarget, resolveConfig, settingsLayerFrom, type ConfigFileReads } from '../../src/config/config.ts';
 import { parseCredentialsText } from '../../src/config/credentials.ts';
-import { mediaOptions } from '../../src/driver.ts';
+import { mediaOptions, startPolicy } from '../../src/driver.ts';
+import { APPROVABLE_FUNCTIONS } from '../../src/rpc/catalogue.ts';
 import { decodeSettings } from '../../src/settings/settings-schema.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'rmd-config-'));
@@ -298,6 +299,42 @@ test('the settings page and the driver take the same text: each value is accepte
   expect(verdicts.filter((v) => v.page !== v.driver)).toEqual([]);
   // Both ways are exercised: the first seven and 128 characters of tenant are taken; too long an id, and control characters, refused.
   expect(verdicts.map((v) => v.driver)).toEqual([true, true, true, true, true, true, true, false, true, false, false, false, false, false]);
+});
+
+test('require_approval: the settings page and the driver (start-up and every apply: startPolicy) take the same lists, by one rule', () => {
+  const files: ConfigFileReads = { credentials: () => ({ credentials: parseCredentialsText(credsText, 'device.creds') }), newestMatch: () => undefined, exists: () => true, readText: () => '', readJson: () => ({}) };
+  const every = [...APPROVABLE_FUNCTIONS];
+  const cases: Array<[string, unknown]> = [
+    ['every function that may be held', every],
+    ['each of them twice (more names than the device has functions)', [...every, ...every]],
+    ['the same as fn,fn text', [...every, ...every].join(',')],
+    ['an entry holding two names', ['goto_pose, play_move']],
+    ['none', 'none'],
+    ['an empty list', []],
+    ['a stop', ['goto_pose', 'stop_motion']],
+    ['a name the device does not have', ['goto_pose', 'make_coffee']],
+    ['not a function name', 'Goto Pose'],
+    ['not a list of names', [1, 2]],
+  ];
+  const verdicts = cases.map(([what, value]) => {
+    const doc = { require_approval: value, allow_insecure: true };
+    let driver = true;
+    try {
+      startPolicy(resolveConfig({ argv: ['app'], env: {}, settings: settingsLayerFrom('/virtual/settings.json', doc), files }));
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      driver = false;
+    }
+    return { what, page: decodeSettings(doc).ok, driver };
+  });
+  expect(verdicts.filter((v) => v.page !== v.driver)).toEqual([]);
+  expect(verdicts.map((v) => v.driver)).toEqual([true, true, true, true, true, true, false, false, false, false]);
+  // The page names each name refused, as the driver's refusal does.
+  const refused = decodeSettings({ require_approval: ['stop_motion', 'make_coffee'] });
+  expect(refused.ok ? [] : refused.issues).toEqual([
+    { field: 'require_approval', message: 'stop_motion is never held for approval (stops never wait; reads are harmless)' },
+    { field: 'require_approval', message: '"make_coffee" is not a function of this device' },
+  ]);
 });
 
 test('--signalling-host (or REACHY_SIGNALLING_HOST) points media at another host; it defaults to the daemon\'s host and feeds the media options', () => {
