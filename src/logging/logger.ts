@@ -1,7 +1,9 @@
 // The project's one logger: namespaced (`driver:nats`), leveled, one line per record on stderr
-// with `key=value` fields. Owns redaction of secret-looking fields and the quoting of values (control
-// characters escaped: a caller's value cannot forge a line or drive a terminal); does not own where the level
-// comes from (the config module sets it once at start-up).
+// with `key=value` fields. Owns redaction of secret-looking fields and the quoting of values; control
+// characters in the message and in every value are escaped (src/logging/control-escapes.ts), so
+// text a caller chose — a method name in a message, an owner in a field — cannot forge a line or
+// drive a terminal. Does not own where the level comes from (the config module sets it once at start-up).
+import { escapeControls } from './control-escapes.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 const LEVEL_RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
@@ -30,28 +32,22 @@ export interface Logger {
 
 /** A value that must be quoted: whitespace, a quote, `=`, or any control character (C0, DEL, C1, line separators). */
 const NEEDS_QUOTES = /[\s"=\p{Cc}\u2028\u2029]/u;
-/** What JSON.stringify leaves raw but a terminal or a log reader may act on: DEL, C1 controls, line/paragraph separators. */
-const RAW_AFTER_JSON = /[\u007f-\u009f\u2028\u2029]/gu;
 
-/** JSON text with those escaped too: a caller's value in a field cannot move the cursor or forge a line. */
-function escapedJson(json: string): string {
-  return json.replace(RAW_AFTER_JSON, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
+/** A value as written: bare when it can be, else JSON with what JSON leaves raw (DEL, C1, separators) escaped too. */
 function formatValue(value: unknown): string {
-  if (typeof value === 'string') return NEEDS_QUOTES.test(value) ? escapedJson(JSON.stringify(value)) : value;
-  if (value instanceof Error) return escapedJson(JSON.stringify(value.message));
+  if (typeof value === 'string') return NEEDS_QUOTES.test(value) ? escapeControls(JSON.stringify(value)) : value;
+  if (value instanceof Error) return escapeControls(JSON.stringify(value.message));
   try {
-    return escapedJson(JSON.stringify(value) ?? JSON.stringify(String(value)));
+    return escapeControls(JSON.stringify(value) ?? JSON.stringify(String(value)));
   } catch {
-    return escapedJson(JSON.stringify(String(value)));
+    return escapeControls(JSON.stringify(String(value)));
   }
 }
 
 export function createLogger(namespace: string): Logger {
   const write = (level: LogLevel, message: string, fields?: Record<string, unknown>): void => {
     if (LEVEL_RANK[level] < threshold) return;
-    let line = `${new Date().toISOString()} ${level.toUpperCase()} driver:${namespace} ${message}`;
+    let line = `${new Date().toISOString()} ${level.toUpperCase()} driver:${namespace} ${escapeControls(message)}`;
     if (fields) {
       for (const [key, value] of Object.entries(fields)) {
         if (value === undefined) continue;
