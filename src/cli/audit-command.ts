@@ -10,6 +10,7 @@ import { auditFileSize, followAuditFile } from '../adapters/audit-log.ts';
 import { AUDIT_STREAM_NAME, readAuditStreamOnce } from '../adapters/audit-stream.ts';
 import { natsConnectionOptions } from '../adapters/nats-options.ts';
 import type { DriverConfig, LoadConfigInput } from '../config/config.ts';
+import { escapeControls } from '../logging/control-escapes.ts';
 import { createChainVerifier, type ChainReport } from '../protocol/audit-chain.ts';
 import { subjects } from '../protocol/subjects.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, PROGRAM } from './command-line.ts';
@@ -53,15 +54,20 @@ function parseAuditArgs(argv: ReadonlyArray<string>): AuditArgs | string {
   return { sub, follow, stream, json, lines, rest };
 }
 
-/** One record as a line: seq, time, kind, function, owner, reason (the JSON as stored with --json). */
+/**
+ * One record as a line: seq, time, kind, function, owner, reason (JSON-quoted); with --json the JSON
+ * as stored. Function, owner and reason are a caller's text: every field (and an unreadable line) is
+ * printed with its control characters escaped (src/logging/control-escapes.ts), so a record cannot
+ * drive the operator's terminal; a --json line the driver wrote parses to the same record.
+ */
 function shown(line: string, json: boolean): string {
-  if (json) return line;
+  if (json) return escapeControls(line);
   try {
     const r = JSON.parse(line) as Record<string, unknown>;
-    const fields = [r['seq'], r['ts'], r['kind'], r['function'] ?? '-', r['owner'] ?? '-'].map((v) => String(v ?? '?'));
-    return `${fields.join('  ')}  ${JSON.stringify(r['reason'] ?? '')}`;
+    const fields = [r['seq'], r['ts'], r['kind'], r['function'] ?? '-', r['owner'] ?? '-'].map((v) => escapeControls(String(v ?? '?')));
+    return `${fields.join('  ')}  ${escapeControls(JSON.stringify(r['reason'] ?? ''))}`;
   } catch {
-    return `(unreadable line) ${line}`;
+    return `(unreadable line) ${escapeControls(line)}`;
   }
 }
 
@@ -159,7 +165,7 @@ async function verify(config: DriverConfig, args: AuditArgs, out: Out, err: Out)
       out(`${unsent} records of the file are not in the stream yet (the driver sends them when the broker takes them${hint})`);
     }
   } catch (error) {
-    err(`${PROGRAM} audit: cannot read the stream ${AUDIT_STREAM_NAME} from ${target.servers.join(', ')}: ${(error as Error).message}`);
+    err(`${PROGRAM} audit: cannot read the stream ${AUDIT_STREAM_NAME} from ${target.servers.join(', ')}: ${escapeControls((error as Error).message)}`);
     ok = false;
   }
   return ok ? EXIT_OK : EXIT_FAILURE;

@@ -1,11 +1,15 @@
 // Text a mesh caller chose reaches the operator escaped, never raw: a method name carrying a newline
 // and terminal escapes cannot forge a driver log line (the logger escapes the message as it does
-// field values, src/logging/logger.ts). Found by review T (item 4). The notification warning is
-// rate-limited per process (one per NOTIFICATION_LOG_INTERVAL_MS), so the log test runs first and
-// its notification is the only one not run before it.
-import { mkdtempSync } from 'node:fs';
+// field values, src/logging/logger.ts), and a method, owner or caller id carrying ESC, BEL and a C1
+// control comes out of `audit tail` (plain and --json) with those escaped (src/cli/audit-command.ts).
+// Found by review T (items 4 and 5). The notification warning is rate-limited per process (one per
+// NOTIFICATION_LOG_INTERVAL_MS), so the log test runs first and its notification is the only one
+// not run before it.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
@@ -14,6 +18,7 @@ import { startTestDriver, waitFor, type TestDriver } from '../harness/driver-har
 import { linkAndPower } from '../harness/ready-state.ts';
 import { captureLogs } from '../harness/log-capture.ts';
 
+const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 const DEVICE = 'esc-dev';
 const CMD = `device-connect.default.${DEVICE}.cmd`;
 /** Sets the terminal title (OSC … BEL), clears the screen (ESC [2J) and again with the one-byte C1 CSI. */
@@ -40,6 +45,15 @@ afterAll(async () => {
   await server?.stop();
 });
 
+async function auditCli(...args: string[]): Promise<string> {
+  return await new Promise<string>((resolve) => {
+    const child = spawn(process.execPath, [CLI, 'audit', ...args, '--audit-log', auditPath], { env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent' } });
+    let text = '';
+    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    child.on('exit', () => resolve(text));
+  });
+}
+
 test('a notification whose method carries a newline and escapes: one WARN line, the method escaped in the message, no forged line', async () => {
   const logs = captureLogs('info');
   try {
@@ -56,4 +70,23 @@ test('a notification whose method carries a newline and escapes: one WARN line, 
   } finally {
     logs.restore();
   }
+}, 30_000);
+
+test('audit tail prints a caller id, owner and method with their escapes escaped; --json lines are the records as written', async () => {
+  const caller = { _dc_meta: { source_device: `dev${ESCAPES}` } };
+  await rpc(nc, CMD, { jsonrpc: '2.0', id: 'a', method: 'goto_pose', params: { yaw: 1, ...caller } });
+  await rpc(nc, CMD, { jsonrpc: '2.0', id: 'b', method: 'acquire_lease', params: caller });
+  await rpc(nc, CMD, { jsonrpc: '2.0', id: 'c', method: `goto_pose${ESCAPES}`, params: caller });
+  await waitFor(() => readFileSync(auditPath, 'utf8').includes('"acquire_lease"'), 10_000, 'the refusals in the audit file');
+  const written = readFileSync(auditPath, 'utf8').trim().split('\n');
+
+  const plain = (await auditCli('tail', '--lines', '50')).trimEnd().split('\n');
+  expect(plain).toHaveLength(written.length);
+  for (const line of plain) expect(line).not.toMatch(RAW_CONTROL);
+  expect(plain).toContainEqual(expect.stringMatching(new RegExp(`^\\d+  \\S+Z  refused  goto_pose  dev${ESCAPES_SHOWN.replace(/[\\[\]]/g, '\\$&')}  "`)));
+  expect(plain).toContainEqual(expect.stringContaining(`acquire_lease  dev${ESCAPES_SHOWN}  "acquire_lease: caller dev${ESCAPES_SHOWN} is not in`));
+
+  const json = (await auditCli('tail', '--json', '--lines', '50')).trimEnd().split('\n');
+  for (const line of json) expect(line).not.toMatch(RAW_CONTROL);
+  expect(json.map((line) => JSON.parse(line) as unknown)).toEqual(written.map((line) => JSON.parse(line) as unknown));
 }, 30_000);
