@@ -5,13 +5,16 @@
 // argv or build connection options (client-main.ts does) and never calls process.exit. Results go
 // to `out` (stdout), errors and notices to `err` (stderr); a caller that injects only `out` sees
 // everything there. With `json`, stdout carries only JSON (a failed call prints `{"error": …}`).
+// What a device or broker said reaches the terminal with its control characters escaped
+// (cli-format.ts jsonText, src/logging/control-escapes.ts): a hostile device cannot drive it.
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import { openClientConnection } from '../adapters/client-connection.ts';
 import { createLogger } from '../logging/logger.ts';
 import { TENANT_PATTERN } from '../protocol/subjects.ts';
 import { closestName } from '../cli/did-you-mean.ts';
 import { paint } from '../cli/terminal-style.ts';
-import { deviceTable, errorJson, errorLines, functionListing } from './cli-format.ts';
+import { escapeControls } from '../logging/control-escapes.ts';
+import { deviceTable, errorJson, errorLines, functionListing, jsonText } from './cli-format.ts';
 import type { JsonObject } from './device-record.ts';
 import { isClientError, type ClientError } from './errors.ts';
 import { isValidDeviceId, MeshClient, type DiscoveryMode } from './mesh-client.ts';
@@ -148,7 +151,7 @@ async function knownDevicesHint(client: MeshClient, deviceId: string): Promise<s
     const devices = await Promise.race([client.listDevices().catch(() => undefined), timeout]);
     const ids = (devices ?? []).map((d) => d.deviceId).filter((id) => id !== deviceId);
     if (ids.length === 0) return undefined;
-    const shown = ids.slice(0, KNOWN_DEVICES_SHOWN).join(', ');
+    const shown = escapeControls(ids.slice(0, KNOWN_DEVICES_SHOWN).join(', '));
     const more = ids.length > KNOWN_DEVICES_SHOWN ? ` and ${ids.length - KNOWN_DEVICES_SHOWN} more` : '';
     return `devices in tenant ${client.tenant}: ${shown}${more} (\`reachy-mini-driver devices\` lists them)`;
   } finally {
@@ -186,21 +189,21 @@ async function execute(client: MeshClient, plan: ClientCommandPlan, args: Client
   switch (plan.command) {
     case 'devices': {
       const devices = await client.listDevices();
-      if (plan.json) out(JSON.stringify(devices, null, 2));
+      if (plan.json) out(jsonText(devices, 2));
       else if (devices.length === 0) out(`no devices in tenant ${client.tenant} (${client.discoveryMode} discovery)`);
       else deviceTable(devices).forEach((line) => out(line));
       return EXIT_OK;
     }
     case 'functions': {
       const device = await client.getDevice(plan.deviceId);
-      if (plan.json) out(JSON.stringify({ deviceId: device.deviceId, functions: device.functions, events: device.events }, null, 2));
+      if (plan.json) out(jsonText({ deviceId: device.deviceId, functions: device.functions, events: device.events }, 2));
       else functionListing(device).forEach((line) => out(line));
       return EXIT_OK;
     }
     case 'call': {
       const result = await client.invoke(plan.deviceId, plan.fn, plan.params);
       if (result.ok) {
-        out(JSON.stringify(result.value, null, 2) ?? 'null');
+        out(jsonText(result.value, 2));
         return EXIT_OK;
       }
       sinks.fail(result.error, plan.json);
@@ -210,7 +213,7 @@ async function execute(client: MeshClient, plan: ClientCommandPlan, args: Client
       }
       if (result.error._tag === 'RpcError' && result.error.code === METHOD_NOT_FOUND) {
         const suggestion = await suggestFunction(client, plan.deviceId, plan.fn);
-        if (suggestion) sinks.notice(`did you mean \`${suggestion}\`? (\`reachy-mini-driver functions ${plan.deviceId}\` lists them)`);
+        if (suggestion) sinks.notice(`did you mean \`${escapeControls(suggestion)}\`? (\`reachy-mini-driver functions ${plan.deviceId}\` lists them)`);
       }
       return EXIT_FAILURE;
     }
@@ -221,7 +224,7 @@ async function execute(client: MeshClient, plan: ClientCommandPlan, args: Client
       sinks.notice(`watching ${plan.target === '*' ? 'every device' : plan.target} (${watch.subject}); one JSON line per event, Ctrl-C stops`);
       let seen = 0;
       for await (const event of watch) {
-        out(JSON.stringify({ deviceId: event.deviceId, name: event.name, params: event.params }));
+        out(jsonText({ deviceId: event.deviceId, name: event.name, params: event.params }));
         seen += 1;
         if (limit !== undefined && seen >= limit) break;
       }
@@ -250,7 +253,7 @@ export async function runClientCommand(args: ClientCommandArgs): Promise<number>
     notice: err,
     fail: (error, json) => {
       errorLines(error).forEach(report);
-      if (json) out(JSON.stringify(errorJson(error), null, 2));
+      if (json) out(jsonText(errorJson(error), 2));
     },
   };
   let plan: ClientCommandPlan;
@@ -273,9 +276,9 @@ export async function runClientCommand(args: ClientCommandArgs): Promise<number>
   }
   if (!opened.ok) {
     const servers = args.brokerLabel ?? [args.connectOptions.servers ?? []].flat().join(', ');
-    report(`error cannot connect to NATS at ${servers}: ${opened.reason}`);
+    report(`error cannot connect to NATS at ${servers}: ${escapeControls(opened.reason)}`);
     err('is the driver running? `reachy-mini-driver --sim` starts one (with its own broker when none runs); or name your broker with --messaging-url / MESSAGING_URLS');
-    if (plan.json) out(JSON.stringify({ error: { _tag: 'ConnectFailed', message: opened.reason, servers } }, null, 2));
+    if (plan.json) out(jsonText({ error: { _tag: 'ConnectFailed', message: opened.reason, servers } }, 2));
     return EXIT_FAILURE;
   }
   const nc = opened.connection;
@@ -299,7 +302,7 @@ export async function runClientCommand(args: ClientCommandArgs): Promise<number>
       return EXIT_FAILURE;
     }
     log.error('client command failed', { command: args.command, error });
-    report(`error ${error instanceof Error ? `${error.name} ${error.message}` : String(error)}`);
+    report(`error ${escapeControls(error instanceof Error ? `${error.name} ${error.message}` : String(error))}`);
     return EXIT_FAILURE;
   } finally {
     client?.close();

@@ -1,7 +1,10 @@
 // Text rendering for the client subcommands: the device table, a person-readable function listing
 // built from the advertised JSON schemas (device-connect-protocol.md §2.5 FunctionDef/EventDef,
 // §2.12 schema shape plus our `minimum`/`maximum`), and one-line error reports (§2.3 codes, `data._tag`).
-// Pure string functions returning lines; does not write anywhere and does no I/O.
+// Names, descriptions, labels, error messages and JSON come from devices on the mesh: every line and
+// JSON text printed goes through src/logging/control-escapes.ts, so a hostile device cannot drive
+// the operator's terminal. Pure string functions returning lines; does not write anywhere, no I/O.
+import { escapeControls, escapeJsonControls } from '../logging/control-escapes.ts';
 import type { DeviceEvent, DeviceFunction, JsonObject, Labels, MeshDevice } from './device-record.ts';
 import type { ClientError } from './errors.ts';
 import { subjects } from '../protocol/subjects.ts';
@@ -12,11 +15,17 @@ const COLUMN_GAP = '  ';
 /** Placeholder for an absent cell, so columns never collapse. */
 const NONE = '-';
 
-/** Left-aligned columns; the last column is not padded (no trailing spaces). */
-export function table(rows: readonly (readonly string[])[], indent = ''): string[] {
+/** Left-aligned columns of cells with their control characters escaped; the last column is not padded (no trailing spaces). */
+export function table(rawRows: readonly (readonly string[])[], indent = ''): string[] {
+  const rows = rawRows.map((row) => row.map(escapeControls));
   const widths: number[] = [];
   for (const row of rows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
   return rows.map((row) => indent + row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0))).join(COLUMN_GAP).trimEnd());
+}
+
+/** `value` as JSON text for stdout (indented by `indent`), with what JSON leaves raw (DEL, C1, line separators) escaped; `null` for undefined. */
+export function jsonText(value: unknown, indent?: number): string {
+  return escapeJsonControls(JSON.stringify(value, null, indent) ?? 'null');
 }
 
 export function deviceTable(devices: readonly MeshDevice[]): string[] {
@@ -85,7 +94,7 @@ function hasRequired(schema: JsonObject): boolean {
 }
 
 function functionLines(fn: DeviceFunction): string[] {
-  const lines = [`${fn.name}${fn.description ? `: ${fn.description}` : ''}${labelText(fn.labels)}`];
+  const lines = [escapeControls(`${fn.name}${fn.description ? `: ${fn.description}` : ''}${labelText(fn.labels)}`)];
   const rows = parameterRows(fn.parameters);
   if (rows) lines.push(...table(rows, '    '));
   else lines.push('    (no parameters)');
@@ -93,7 +102,7 @@ function functionLines(fn: DeviceFunction): string[] {
 }
 
 function eventLines(ev: DeviceEvent): string[] {
-  const lines = [`${ev.name}${ev.description ? `: ${ev.description}` : ''}${labelText(ev.labels)}`];
+  const lines = [escapeControls(`${ev.name}${ev.description ? `: ${ev.description}` : ''}${labelText(ev.labels)}`)];
   const rows = ev.payloadSchema ? parameterRows(ev.payloadSchema) : undefined;
   if (rows) lines.push(...table(rows.map((r, i) => (i === 0 ? ['FIELD', 'TYPE', 'DESCRIPTION'] : [r[0] ?? '', r[1] ?? '', r[4] ?? ''])), '    '));
   return lines;
@@ -102,7 +111,7 @@ function eventLines(ev: DeviceEvent): string[] {
 /** Header, every function with a parameter table, then the events; `*` marks required parameters. */
 export function functionListing(device: MeshDevice): string[] {
   const head = [device.deviceId, device.deviceType, device.description].filter((x): x is string => !!x).join(' · ');
-  const lines = [head, '', `Functions (${device.functions.length}):`];
+  const lines = [escapeControls(head), '', `Functions (${device.functions.length}):`];
   if (device.functions.length === 0) lines.push('  (none)');
   for (const fn of device.functions) lines.push(...functionLines(fn).map((l) => `  ${l}`));
   lines.push('', `Events (${device.events.length}):`);
@@ -121,9 +130,14 @@ function isDiscoverySubject(subject: string): boolean {
 
 /**
  * `error <code> <message>` for a JSON-RPC error reply, then `data._tag: <tag>` and the rest of
- * `data` when the device sent one; `error <Tag> <message>` for client-side failures.
+ * `data` when the device sent one; `error <Tag> <message>` for client-side failures. The device's
+ * words (message, data, a malformed reply's excerpt) with their control characters escaped.
  */
 export function errorLines(error: ClientError): string[] {
+  return rawErrorLines(error).map(escapeControls);
+}
+
+function rawErrorLines(error: ClientError): string[] {
   switch (error._tag) {
     case 'RpcError': {
       const lines = [`error ${error.code} ${error.message}`];
