@@ -5,7 +5,8 @@
 // the artifacts (panorama-artifacts.ts) and answers the reference's exit codes: 0 written, 1 nothing
 // written (a failed write is reported, never thrown), 2 device not found in time, a bad command line
 // or an unwritable --output; 130 when interrupted (Ctrl-C, stdout closed: partial results written
-// first). Owns the glue and the terminal output; never calls process.exit.
+// first). Owns the glue and the terminal output (what the device sent printed with its control
+// characters escaped, as the other client commands print it); never calls process.exit.
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import { resolve } from 'node:path';
 import { openClientConnection } from '../adapters/client-connection.ts';
@@ -17,6 +18,8 @@ import { notWritable, prepareOutputDir, removePrevious } from '../adapters/panor
 import { advertisedPoseRanges } from './panorama-plan.ts';
 import { capturePanoramaScan, type PanoramaScanResult, type ScanProgress } from './panorama-scan.ts';
 import { isClientError } from './errors.ts';
+import { jsonText } from './cli-format.ts';
+import { escapeControls } from '../logging/control-escapes.ts';
 import { MeshClient, type DiscoveryMode } from './mesh-client.ts';
 import { D2D_FIRST_PEER_WAIT_MS } from './presence-collector.ts';
 
@@ -75,11 +78,11 @@ function progressPrinter(a: PanoramaCommandArgs, out: (line: string) => void, er
     if (a.json) {
       if (event.kind === 'frame') {
         const f = event.frame;
-        out(JSON.stringify({ event: 'frame', done: event.done, total: event.total, index: f.index, world_yaw_deg: f.worldYawDeg, pitch_deg: f.pitchDeg, body_yaw_deg: f.bodyYawDeg, ok: f.ok, look_ms: Math.round(f.lookMs), capture_ms: Math.round(f.captureMs) }));
-      } else out(JSON.stringify({ event: event.kind, ...event, kind: undefined }));
+        out(jsonText({ event: 'frame', done: event.done, total: event.total, index: f.index, world_yaw_deg: f.worldYawDeg, pitch_deg: f.pitchDeg, body_yaw_deg: f.bodyYawDeg, ok: f.ok, look_ms: Math.round(f.lookMs), capture_ms: Math.round(f.captureMs) }));
+      } else out(jsonText({ event: event.kind, ...event, kind: undefined }));
       return;
     }
-    if (event.kind === 'warning') err(`${a.progressBar ? '\r\x1b[2K' : ''}${paint('warning', 'yellow', a.colour)} ${event.message}\n`);
+    if (event.kind === 'warning') err(`${a.progressBar ? '\r\x1b[2K' : ''}${paint('warning', 'yellow', a.colour)} ${escapeControls(event.message)}\n`);
     if (!a.progressBar) return;
     if (event.kind === 'frame') err(`\r\x1b[2K${bar(event.done, event.total)}  yaw ${event.frame.worldYawDeg.toFixed(0)}° pitch ${event.frame.pitchDeg.toFixed(0)}°${event.frame.ok ? '' : ' (failed)'}`);
     if (event.kind === 'end') err(`\r\x1b[2K${bar(event.done, event.total)}${event.aborted ? ' interrupted' : ' done'}\n`);
@@ -101,15 +104,15 @@ function summary(scan: PanoramaScanResult, paths: Record<string, string>, manife
 
 /** The error line on stderr and, with --json, the same failure as an `error` event on stdout. */
 function reportError(a: PanoramaCommandArgs, out: (line: string) => void, err: (text: string) => void, error: { _tag: string; message: string } & Record<string, unknown>): void {
-  err(`${paint('error', 'red', a.colour)} ${error._tag}: ${error.message}\n`);
-  if (a.json) out(JSON.stringify({ event: 'error', error: { ...error } }));
+  err(`${paint('error', 'red', a.colour)} ${escapeControls(`${error._tag}: ${error.message}`)}\n`);
+  if (a.json) out(jsonText({ event: 'error', error: { ...error } }));
 }
 
 /** Replaces a previous scan's files with this one's and prints the summary; a write that fails is reported (exit 1), never thrown. */
 async function writeResults(a: PanoramaCommandArgs, scan: PanoramaScanResult, previous: readonly string[], out: (line: string) => void, err: (text: string) => void): Promise<number> {
   const errorWord = paint('error', 'red', a.colour);
   const dir = resolve(a.args.output);
-  if (scan.failure) err(`${errorWord} ${scan.failure}\n`);
+  if (scan.failure) err(`${errorWord} ${escapeControls(scan.failure)}\n`);
   let saved: SavedArtifacts;
   try {
     // Images (sharp) load only once there is something to write.
@@ -125,7 +128,7 @@ async function writeResults(a: PanoramaCommandArgs, scan: PanoramaScanResult, pr
   const { paths, manifest } = saved;
   const written = paths['panorama'] !== undefined || paths['grid'] !== undefined || Object.keys(paths).some((k) => k.startsWith('strip'));
   const code = scan.aborted ? EXIT_INTERRUPTED : written ? EXIT_OK : EXIT_FAILURE;
-  if (a.json) out(JSON.stringify({ event: 'done', exit_code: code, output: dir, files: manifest['files'], success_count: manifest['success_count'], frame_count: manifest['frame_count'], aborted: scan.aborted, failure: scan.failure }));
+  if (a.json) out(jsonText({ event: 'done', exit_code: code, output: dir, files: manifest['files'], success_count: manifest['success_count'], frame_count: manifest['frame_count'], aborted: scan.aborted, failure: scan.failure }));
   else summary(scan, paths, manifest).forEach((line) => out(line));
   if (!written && !scan.failure) err(`${errorWord} no strips written (no successful frames)\n`);
   return code;
@@ -157,8 +160,8 @@ export async function runPanoramaCommand(a: PanoramaCommandArgs): Promise<number
   const errorWord = paint('error', 'red', a.colour);
   const opened = await openClientConnection(a.connectOptions);
   if (!opened.ok) {
-    err(`${errorWord} cannot connect to NATS at ${a.brokerLabel}: ${opened.reason}\n`);
-    if (a.json) out(JSON.stringify({ event: 'error', error: { _tag: 'ConnectFailed', message: opened.reason } }));
+    err(`${errorWord} cannot connect to NATS at ${a.brokerLabel}: ${escapeControls(opened.reason)}\n`);
+    if (a.json) out(jsonText({ event: 'error', error: { _tag: 'ConnectFailed', message: opened.reason } }));
     return EXIT_FAILURE;
   }
   const nc = opened.connection;
@@ -166,13 +169,13 @@ export async function runPanoramaCommand(a: PanoramaCommandArgs): Promise<number
   try {
     if (!(await waitForDevice(client, a.deviceId, a.args.waitTimeoutS, a.signal))) {
       err(`${errorWord} device ${a.deviceId} not found in tenant ${a.tenant} within ${a.args.waitTimeoutS} s (\`reachy-mini-driver devices\` lists the devices)\n`);
-      if (a.json) out(JSON.stringify({ event: 'error', error: { _tag: 'DeviceNotFound', deviceId: a.deviceId, waited_s: a.args.waitTimeoutS } }));
+      if (a.json) out(jsonText({ event: 'error', error: { _tag: 'DeviceNotFound', deviceId: a.deviceId, waited_s: a.args.waitTimeoutS } }));
       return a.signal?.aborted ? EXIT_INTERRUPTED : EXIT_DEVICE_NOT_FOUND;
     }
     return await scanAndWrite(a, client, out, err);
   } catch (error) {
     if (!isClientError(error)) throw error;
-    err(`${errorWord} ${error._tag}: ${error.message}\n`);
+    err(`${errorWord} ${escapeControls(`${error._tag}: ${error.message}`)}\n`);
     return EXIT_FAILURE;
   } finally {
     client.close();

@@ -1,7 +1,7 @@
 // A hostile device on the mesh cannot drive the operator's terminal through the client commands:
 // its id, function and event names, descriptions, labels, parameter schemas, results, error replies
 // and event payloads carry OSC/ESC/BEL, C1 CSI, newlines and U+2028, and every line `devices`,
-// `functions`, `call` and `events` print (plain and --json) has them escaped; the --json text still
+// `functions`, `call`, `events` and `panorama` print (plain and --json) has them escaped; the --json text still
 // parses to what the device sent. Real nats-server, fakes speaking the wire (wire-fakes.ts).
 import { expect, test } from 'vitest';
 import { runClientCommand, EXIT_FAILURE, EXIT_OK, type ClientCommandArgs } from '../../src/client/cli-commands.ts';
@@ -138,4 +138,31 @@ test('events: a payload carrying escapes (in values and keys) comes out as one e
   expect(watched.out).toHaveLength(1);
   expectNoRawControl(watched.out, watched.err);
   expect(JSON.parse(watched.out[0]!)).toMatchObject({ deviceId: 'evil-1', params: { label: `l${EVIL}`, [`k${EVIL}`]: 1 } });
+});
+
+test('panorama: what the device answered (its refusal of the scan) printed escaped, plain and --json', async () => {
+  hostileFleet();
+  const { runPanoramaCommand } = await import('../../src/client/panorama-command.ts');
+  const { parsePanoramaArgs } = await import('../../src/client/panorama-args.ts');
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'hostile-panorama-'));
+  try {
+    for (const json of [false, true]) {
+      const out: string[] = [];
+      const err: string[] = [];
+      const code = await runPanoramaCommand({
+        deviceId: 'evil-1', args: parsePanoramaArgs(['--output', join(dir, String(json)), '--wait-timeout', '5']), connectOptions: { servers: broker.url },
+        tenant: 'default', discoveryMode: 'infra', json, progressBar: false, colour: false, brokerLabel: broker.url,
+        out: (line) => out.push(line), err: (text) => err.push(text),
+      });
+      expect(code).not.toBe(EXIT_OK);
+      expect(err.join('')).toContain('Unknown method\\u001b]0;owned');
+      expectNoRawControl(out, err.map((text) => text.replace(/\n$/, '')));
+      if (json) expect(out.map((line) => JSON.parse(line) as unknown).length).toBeGreaterThan(0);
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
