@@ -20,6 +20,7 @@ import { createLogger } from '../logging/logger.ts';
 import { poseFromXyzRpy, xyzRpyFromPose } from '../robot/pose-math.ts';
 import type { SafetyPolicy } from '../safety/safety-policy.ts';
 import { gotoPathRefusal } from '../safety/goto-path-check.ts';
+import { targetFrom } from '../safety/envelope-check.ts';
 import type { InterpolationMethod } from '../robot/time-laws.ts';
 import { DAEMON_TICK_MS, type PositionTarget, type RobotPosition } from '../safety/speed-limits.ts';
 import { HTTP_RAMP_PERIOD_MS, planGoto, planRealtime, presentPosition, pushedPosition, RAMP_TICK_TIMEOUT_MS, readPosition, RecentTargets, runRamp, targetOf } from './speed-guard.ts';
@@ -86,7 +87,7 @@ export interface ExecutorDeps {
   link(): DaemonLink;
   /** Null when the command (its fence `epoch`, `owner`, power need and `target`) may move the robot now; else why not. */
   mayMove(input: Pick<ExecuteInput, 'epoch' | 'owner' | 'power' | 'target'>): RpcFailure | null;
-  /** Reports to the root: settled cancelled senders, motor modes the daemon accepted. */
+  /** Reports to the root: settled cancelled senders, motor modes the daemon accepted, the expression step a sender reached. */
   report(event: ReportEvent): void;
   /** The safety policy in force now (the root's); its speed limits are read right before each write. */
   policy(): SafetyPolicy;
@@ -381,15 +382,18 @@ class MotionExecutor {
 
   /**
    * play_expression: its steps as gotos, one after the other, each under the speed limits and behind
-   * the checkpoint; a step is awaited to its end (the daemon runs overlapping gotos together). A stop
-   * aborts the wait and the sweep stops the running step; the last step is tracked like any goto.
+   * the checkpoint, which checks the envelope against the steps from this one on (those done no
+   * longer count: `targetFrom`); a step is awaited to its end (the daemon runs overlapping gotos
+   * together), then the next one is reported begun (`motion.progress`). A stop aborts the wait and
+   * the sweep stops the running step; the last step is tracked like any goto.
    */
   async #sequence(input: ExecuteInput, signal: AbortSignal, run: Run): Promise<CommandAccepted> {
     const steps = input.command.steps as Array<Record<string, unknown>>;
     for (const [i, step] of steps.entries()) {
-      const accepted = await this.#goto({ ...input, command: { op: 'goto', ...step } }, signal, run);
+      const accepted = await this.#goto({ ...input, command: { op: 'goto', ...step }, target: targetFrom(input.target, i) }, signal, run);
       if (i === steps.length - 1 || accepted.uuid === null) return accepted;
       await endOrAbort(this.#deps.link().moves.waitForEnd(accepted.uuid, accepted.expectedDurationMs + SEQUENCE_STEP_MARGIN_MS), signal);
+      this.#deps.report({ type: 'motion.progress', requestId: input.requestId, step: i + 1 });
     }
     throw new HandlerFailed({ message: 'an expression without steps' });
   }

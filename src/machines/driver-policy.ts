@@ -4,7 +4,8 @@
 // guard is `refusalOf(...) === null` and the gate's explanation is the same call. `gateView` and
 // `statusResult` read the child actors' snapshots — the only truth about their states — and never
 // store copies; `narrowedStopOf` names the motion under way a new envelope no longer allows (the same
-// envelope check). Pure: no I/O, no actors started. reference-driver.md §2, §4, §12.
+// envelope check, of an expression from the step it runs on, as the motion child's snapshot says).
+// Pure: no I/O, no actors started. reference-driver.md §2, §4, §12.
 import type { ActorRefFrom } from 'xstate';
 import {
   DaemonUnavailable,
@@ -30,7 +31,7 @@ import type { MotionRpcEvent, PowerRequirement } from '../rpc/robot-functions.ts
 import type { MediaRpcEvent } from '../rpc/media-functions.ts';
 import type { Envelope, SafetyPolicy } from '../safety/safety-policy.ts';
 import { approvalView, type ApprovalsMachine, type PendingApproval } from './approvals.machine.ts';
-import { envelopeRefusal } from '../safety/envelope-check.ts';
+import { envelopeRefusal, targetFrom } from '../safety/envelope-check.ts';
 import { initialMediaPolicy, mediaPolicyRefusal, mediaPolicyStatus, type MediaPolicyState } from '../safety/media-policy.ts';
 
 export type PrivilegedRpc = 'allowed' | 'supervisor_only';
@@ -261,16 +262,17 @@ export interface NarrowedStop {
 
 /**
  * The motion under way that `envelope` (a policy just put in force) no longer allows, or null: the
- * active command's target — its goal, or any step of an expression — checked as the gate checks a new
- * call (`envelopeRefusal`). A motion heading back inside is left to run (stopping it would leave the
- * robot outside); so is one whose target names no axis (wake_up, goto_sleep, play_move).
+ * active command's target — its goal, or of an expression the step running and those not yet sent
+ * (`targetFrom` the step its sender reported; steps done no longer count) — checked as the gate
+ * checks a new call (`envelopeRefusal`). A motion heading back inside is left to run (stopping it
+ * would leave the robot outside); so is one whose target names no axis (wake_up, goto_sleep, play_move).
  */
 export function narrowedStopOf(motion: DriverChildren['motion'], envelope: Envelope): NarrowedStop | null {
   const snapshot = motion.getSnapshot();
   const active = snapshot.context.active;
   const state = executionStateName(snapshot.value);
   if (active === null || (state !== 'commanded' && state !== 'moving')) return null;
-  const refusal = envelopeRefusal(envelope, active.kind, active.target);
+  const refusal = envelopeRefusal(envelope, active.kind, targetFrom(active.target, active.progress.step));
   return refusal ? { function: active.kind, owner: active.owner, refusal } : null;
 }
 

@@ -16,7 +16,7 @@ import { interlockMachine, type InterlockEvent } from './interlock.machine.ts';
 import { mediaCallEvent, type MediaSessionMachine } from './media-session.machine.ts';
 import type { MeshInput, MeshMachine } from './mesh.machine.ts';
 import { leaseDecision, leaseMachine, liveHolder, type LeaseAnswer, type LeasePolicy } from './lease.machine.ts';
-import { motionMachine, type CancelledCommand, type MotionToParent } from './motion.machine.ts';
+import { motionMachine, type CancelledCommand, type MotionProgressEvent, type MotionToParent } from './motion.machine.ts';
 import { powerMachine, type MotorMode } from './power.machine.ts';
 import type { MotionRpcEvent } from '../rpc/robot-functions.ts';
 import type { MediaRpcEvent } from '../rpc/media-functions.ts';
@@ -91,6 +91,8 @@ export type ReportEvent =
   | { type: 'daemon.lost'; reason: string }
   | { type: 'link.start' }
   | { type: 'link.stop' }
+  /** The active command's sender reached an expression step (the executor's report, for the motion child). */
+  | MotionProgressEvent
   /** A cancelled sender finished (reported by the runtime's executor). */
   | { type: 'sender.settled'; requestId: string; uuid: string | null; outcome: 'sent' | 'failed' | 'unknown'; stoppedLate: boolean }
   /** A stop sweep stopped a move the daemon listed that the stop did not know of (the executor's report). */
@@ -490,6 +492,7 @@ export const driverMachine = setup({
         'link.start': { actions: enqueueActions(({ context, event, enqueue }) => enqueue.sendTo(context.children.connection, event)) },
         'link.stop': { actions: enqueueActions(({ context, event, enqueue }) => enqueue.sendTo(context.children.connection, event)) },
         'sender.settled': { actions: enqueueActions(({ context, event, enqueue }) => enqueue.sendTo(context.children.motion, event)) },
+        'motion.progress': { actions: enqueueActions(({ context, event, enqueue }) => enqueue.sendTo(context.children.motion, event)) },
         'sweep.found_running': { actions: enqueueActions(({ context, event, enqueue }) => enqueue.sendTo(context.children.motion, event)) },
         'pose.update': { actions: assign(({ event }) => ({ pose: event.pose })) },
         'rpc.media': { guard: 'allowed', actions: 'forwardMedia' },

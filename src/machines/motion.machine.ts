@@ -4,8 +4,9 @@
 // the fence (`epoch`): an older sender is cancelled, and one still in flight (or one whose move
 // request went unanswered) becomes an orphan whose late move is stopped as soon as its uuid is known
 // or the daemon reports it started. Stops answer when their sweep succeeds, or `unconfirmed` after
-// STOP_CONFIRM_TIMEOUT_MS while it goes on. Owns the states, the fence and the answers; sending and
-// stopping are actors the runtime provides.
+// STOP_CONFIRM_TIMEOUT_MS while it goes on. Owns the states, the fence and the answers, and the
+// active command's progress as its sender reports it (the expression step running: what a narrower
+// envelope is judged against); sending and stopping are actors the runtime provides.
 import { and, assign, emit, enqueueActions, raise, setup, type PromiseActorLogic } from 'xstate';
 import { failureFromDaemon, failureOf, MotionCancelled, MotionNotCompleted, type RpcFailure } from '../errors.ts';
 import type { PowerRequirement } from '../rpc/robot-functions.ts';
@@ -65,6 +66,17 @@ export interface ExecuteInput {
   readonly supersedes: ReadonlyArray<string>;
 }
 
+/** Where the active command's sender is: the expression step it runs (0 for any other command; the steps before it are done). */
+export interface MotionProgress {
+  readonly step: number;
+}
+
+/** The sender's report of its progress (the executor's, through the root); only the active command's counts. */
+export interface MotionProgressEvent extends MotionProgress {
+  readonly type: 'motion.progress';
+  readonly requestId: string;
+}
+
 export interface MotionCommandEvent {
   readonly type: 'motion.command';
   readonly requestId: string;
@@ -89,6 +101,7 @@ export interface MotionStopEvent {
 export type MotionEvent =
   | MotionCommandEvent
   | MotionStopEvent
+  | MotionProgressEvent
   | { type: 'daemon.move_started'; uuid: string; interlockTripped: boolean }
   | { type: 'daemon.move_done'; uuid: string; outcome: 'completed' | 'failed' | 'cancelled'; details: string }
   /**
@@ -145,6 +158,7 @@ interface ActiveCommand {
   /** The caller already got its answer (accepted without wait). */
   readonly answered: boolean;
   readonly speedLimited?: SpeedLimited | undefined;
+  readonly progress: MotionProgress;
 }
 
 interface Orphan extends CancelledCommand {
@@ -187,6 +201,9 @@ export interface MotionContext {
 }
 
 const nowMs = () => Date.now();
+
+/** A command just taken: its first step. */
+const NOT_STARTED: MotionProgress = Object.freeze({ step: 0 });
 
 /** The audit reason of a move a stop sweep found running with no caller waiting for its answer. */
 export const FOUND_RUNNING_REASON = 'found running by a stop sweep after the stop was answered, or by a stop the driver made itself';
@@ -270,7 +287,7 @@ export const motionMachine = setup({
       const replaced = [...context.supersedes, ...context.unknownMoves];
       return {
         epoch: context.epoch + 1,
-        active: { requestId: e.requestId, kind: e.kind, owner: e.owner, power: e.power, command: e.command, target: e.target, wait: e.wait, uuid: null, answered: false },
+        active: { requestId: e.requestId, kind: e.kind, owner: e.owner, power: e.power, command: e.command, target: e.target, wait: e.wait, uuid: null, answered: false, progress: NOT_STARTED },
         supersedes: replaced,
         unknownMoves: [],
         lastError: '',
@@ -360,6 +377,11 @@ export const motionMachine = setup({
       const e = event as MotionCommandEvent;
       if (parentOf(self)) enqueue.sendParent({ type: 'motion.answer', requestId: e.requestId, ok: false, error: new MotionCancelled({ message: 'a stop is in progress; send the command again once it has stopped', reason: 'stopping' }) });
     }),
+    /** The active command's sender reached a step (an older sender's report is ignored by the guard). */
+    recordProgress: assign(({ context, event }) => {
+      const e = event as MotionProgressEvent;
+      return { active: context.active ? { ...context.active, progress: { step: e.step } } : null };
+    }),
     stopFailed: assign(({ event }) => ({ lastError: senderFailure((event as unknown as { error: unknown }).error).message })),
     /** A daemon move we do not own started while it must not: stop it at once. */
     stopStray: enqueueActions(({ context, event, enqueue }, params: { reason: string }) => {
@@ -410,6 +432,7 @@ export const motionMachine = setup({
   },
   guards: {
     isTracked: ({ context }) => context.active?.uuid != null,
+    ownProgress: ({ context, event }) => event.type === 'motion.progress' && event.requestId === context.active?.requestId,
     matchesMove: ({ context, event }) => event.type === 'daemon.move_done' && event.uuid === context.active?.uuid,
     moveFailed: ({ event }) => event.type === 'daemon.move_done' && event.outcome === 'failed',
     ownMove: ({ context, event }) => event.type === 'daemon.move_started' && event.uuid === context.active?.uuid,
@@ -454,6 +477,7 @@ export const motionMachine = setup({
     'motion.stop': { target: '.stopping', reenter: true, actions: { type: 'beginStop', params: { senderRunning: false } } },
     'sender.settled': { actions: 'settleOrphan' },
     'sweep.found_running': { actions: 'auditFoundRunning' },
+    'motion.progress': { guard: 'ownProgress', actions: 'recordProgress' },
     'daemon.move_started': [
       { guard: 'ownMove' },
       { guard: 'interlockTripped', actions: { type: 'stopStray', params: { reason: 'a move started while the interlock is tripped' } } },

@@ -3,7 +3,8 @@
 // operator's envelope. Pure; the gate's one decision (`refusalOf` in src/machines/driver-policy.ts)
 // calls `envelopeRefusal`. Does not own the envelope's shape or validation
 // (src/safety/safety-policy.ts), nor the mechanical bounds (parameter decoding keeps those).
-// wake_up and goto_sleep (the daemon's own sequences) carry no axes and are never checked.
+// wake_up and goto_sleep (the daemon's own sequences) carry no axes and are never checked; an
+// expression under way is checked from its running step on (`targetFrom`).
 import { OutsideEnvelope } from '../errors.ts';
 import type { Envelope, EnvelopeAxis } from './safety-policy.ts';
 
@@ -53,6 +54,16 @@ export function envelopeViolations(envelope: Envelope, target: Readonly<Record<s
     if (value < min || value > max) out.push({ axis, value, min, max });
   }
   return out;
+}
+
+/**
+ * What is still to run of a motion `target` from step `step` on: an expression's steps from that one
+ * (steps already done no longer count against a narrower envelope), any other target whole. The
+ * root's narrowing check and the executor's write-time check both cut it here.
+ */
+export function targetFrom(target: Readonly<Record<string, unknown>>, step: number): Readonly<Record<string, unknown>> {
+  if (!Array.isArray(target.steps) || step <= 0) return target;
+  return { ...target, steps: (target.steps as ReadonlyArray<unknown>).slice(step) };
 }
 
 function rounded(n: number): number {

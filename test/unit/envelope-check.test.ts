@@ -8,7 +8,8 @@ import { Result } from 'effect';
 import { describe, expect, test } from 'vitest';
 import type { AnyRpcFunction } from '../../src/rpc/function-def.ts';
 import { antennaPose, gotoPose, gotoSleep, lookAtPoint, lookAtWorld, ROBOT_FUNCTIONS, setBodyYaw, wakeUp, type MotionRpcEvent } from '../../src/rpc/robot-functions.ts';
-import { envelopeRefusal, envelopeViolations } from '../../src/safety/envelope-check.ts';
+import { envelopeRefusal, envelopeViolations, targetFrom } from '../../src/safety/envelope-check.ts';
+import { expressionTargets } from '../../src/robot/expressions.ts';
 import { advertisedFunctions, sameEnvelope } from '../../src/safety/advertised-functions.ts';
 import { ENVELOPE_AXES, MECHANICAL_ENVELOPE, MECHANICAL_RANGES, type Envelope, type EnvelopeAxis } from '../../src/safety/safety-policy.ts';
 import { lookAtRpyDeg } from '../../src/robot/look-at.ts';
@@ -117,6 +118,17 @@ describe('never checked and the refusal', () => {
     expect(error?.violations).toEqual([{ axis: 'body_yaw_deg', value: 60, min: NARROW.body_yaw_deg.min, max: NARROW.body_yaw_deg.max }]);
     expect(error?.message).toContain('body_yaw_deg 60 is outside');
     expect(envelopeRefusal(NARROW, 'set_body_yaw', eventOf(setBodyYaw, { yaw_deg: 10 }).target)).toBeNull();
+  });
+
+  test('an expression under way is judged from its running step on: the steps done no longer count', () => {
+    const shake = { kind: 'expression', name: 'shake', steps: expressionTargets('shake') };
+    const yaw = { ...MECHANICAL_RANGES, head_yaw_deg: { min: -25, max: 10 } } as Envelope;
+    expect(envelopeViolations(yaw, shake).map((v) => v.value)).toEqual([20, 20]);
+    expect(envelopeViolations(yaw, targetFrom(shake, 2)).map((v) => v.value)).toEqual([20]);
+    expect(envelopeViolations(yaw, targetFrom(shake, 4))).toEqual([]);
+    // Any other target is whole at every step.
+    const goto = eventOf(gotoPose, { yaw: 20 }).target;
+    expect(targetFrom(goto, 3)).toBe(goto);
   });
 
   test('refusalOf answers OutsideEnvelope before any state reason (daemon down, asleep, interlock tripped)', () => {
