@@ -87,7 +87,7 @@ export interface ExecutorDeps {
   link(): DaemonLink;
   /** Null when the command (its fence `epoch`, `owner`, power need and `target`) may move the robot now; else why not. */
   mayMove(input: Pick<ExecuteInput, 'epoch' | 'owner' | 'power' | 'target'>): RpcFailure | null;
-  /** Reports to the root: settled cancelled senders, motor modes the daemon accepted, the expression step a sender reached. */
+  /** Reports to the root: settled cancelled senders, motor modes the daemon accepted, the active command's progress (expression step, goto plan). */
   report(event: ReportEvent): void;
   /** The safety policy in force now (the root's); its speed limits are read right before each write. */
   policy(): SafetyPolicy;
@@ -353,14 +353,17 @@ class MotionExecutor {
   /**
    * A goto under the policy: from the present pose right before the write, refused when its path
    * leaves the envelope (an overshooting time law), then sent as is, stretched or refused for speed.
+   * Its plan's peak speeds are reported (`motion.progress`, with the expression `step` it is) before
+   * it is written, so a narrower speed limit from then on stops it (driver-policy.ts `narrowedStopOf`).
    */
-  async #goto(input: ExecuteInput, signal: AbortSignal, run: Run): Promise<CommandAccepted> {
+  async #goto(input: ExecuteInput, signal: AbortSignal, run: Run, step = 0): Promise<CommandAccepted> {
     const { op: _op, ...body } = input.command;
     const link = this.#deps.link();
     const present = await presentPosition(link, signal);
     const policy = this.#deps.policy();
     const method = (input.command.interpolation as InterpolationMethod | undefined) ?? 'minjerk';
     const plan = planGoto(present, input.command, policy.speed);
+    this.#deps.report({ type: 'motion.progress', requestId: input.requestId, step, peaks: plan.peaks });
     this.#checkpoint(input, signal);
     const overshoot = gotoPathRefusal(policy.envelope, String(input.target.kind ?? 'goto'), present, targetOf(input.command), method);
     if (overshoot) throw overshoot;
@@ -390,10 +393,10 @@ class MotionExecutor {
   async #sequence(input: ExecuteInput, signal: AbortSignal, run: Run): Promise<CommandAccepted> {
     const steps = input.command.steps as Array<Record<string, unknown>>;
     for (const [i, step] of steps.entries()) {
-      const accepted = await this.#goto({ ...input, command: { op: 'goto', ...step }, target: targetFrom(input.target, i) }, signal, run);
+      const accepted = await this.#goto({ ...input, command: { op: 'goto', ...step }, target: targetFrom(input.target, i) }, signal, run, i);
       if (i === steps.length - 1 || accepted.uuid === null) return accepted;
       await endOrAbort(this.#deps.link().moves.waitForEnd(accepted.uuid, accepted.expectedDurationMs + SEQUENCE_STEP_MARGIN_MS), signal);
-      this.#deps.report({ type: 'motion.progress', requestId: input.requestId, step: i + 1 });
+      this.#deps.report({ type: 'motion.progress', requestId: input.requestId, step: i + 1, peaks: [] });
     }
     throw new HandlerFailed({ message: 'an expression without steps' });
   }

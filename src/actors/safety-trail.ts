@@ -107,8 +107,8 @@ export function startSafetyTrail(root: Actor<DriverMachine>, audit: AuditLog, em
     motion.on('motion.late_move', (e) => record('late_move_stopped', e.reason, null, null, { uuid: e.uuid })),
     motion.on('motion.stop_unconfirmed', (e) => record('stop_unconfirmed', e.reason, null, null, { error: e.error })),
     root.on('deadman.stopped', (e) => record('deadman_stop', e.reason, null, e.commander, { silent_ms: Math.round(e.silentMs), deadman_ms: e.ms })),
-    // `owner` is whose motion was stopped; the caller is the supervisor (or `settings`) who narrowed the envelope.
-    root.on('policy.stopped_motion', (e) => record('policy_narrowed_stop', e.reason, e.function, e.commander, { violations: e.violations, caller: callerRecord(e.by, callersVerified) })),
+    // `owner` is whose motion was stopped; the caller is the supervisor (or `settings`) who narrowed the policy.
+    root.on('policy.stopped_motion', (e) => record('policy_narrowed_stop', e.reason, e.function, e.commander, { violations: e.violations, ...(e.speedExcess ? { speed_excess: e.speedExcess } : {}), caller: callerRecord(e.by, callersVerified) })),
     // The speed limits decide at the write: a TooFast refusal is audited like the gate's, a stretched
     // goto as speed_limited. A ramped realtime target is not (a stream of them would flood the
     // trail); its caller's reply says so.

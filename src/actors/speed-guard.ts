@@ -14,8 +14,8 @@ import { type Mat4, xyzRpyFromPose, type XyzRpyPose } from '../robot/pose-math.t
 import type { InterpolationMethod } from '../robot/time-laws.ts';
 import type { SpeedLimits } from '../safety/safety-policy.ts';
 import {
-  axisTravels, DAEMON_TICK_MS, gotoExcess, MAX_STRETCHED_DURATION_S, rampStep, realtimeExcess,
-  type PositionTarget, type RobotPosition, type SpeedExcess,
+  axisTravels, DAEMON_TICK_MS, gotoExcess, gotoPeaks, MAX_STRETCHED_DURATION_S, rampStep, realtimeExcess,
+  type PlannedPeak, type PositionTarget, type RobotPosition, type SpeedExcess,
 } from '../safety/speed-limits.ts';
 
 /**
@@ -88,23 +88,29 @@ function tooFast(what: string, e: SpeedExcess, shortest: number | null, hint: st
   });
 }
 
-/** A goto as sent: its duration, and how the speed limits changed it (null: unchanged). */
+/**
+ * A goto as sent: its duration, how the speed limits changed it (null: unchanged), and the peak
+ * speed it reaches on each axis it moves (reported to the motion machine: a narrower limit stops it).
+ */
 export interface GotoPlan {
   readonly durationS: number;
   readonly limited: SpeedLimited | null;
+  readonly peaks: ReadonlyArray<PlannedPeak>;
 }
 
 /** The goto's plan under the limits; throws TooFast when refused (policy `refuse`, or a stretch beyond 30 s). */
 export function planGoto(present: RobotPosition, command: Record<string, unknown>, speed: SpeedLimits): GotoPlan {
   const durationS = Number(command.duration);
   const method = (command.interpolation as InterpolationMethod | undefined) ?? 'minjerk';
-  const excess = gotoExcess(axisTravels(present, targetOf(command), speed), durationS, method);
-  if (!excess) return { durationS, limited: null };
+  const travels = axisTravels(present, targetOf(command), speed);
+  const excess = gotoExcess(travels, durationS, method);
+  if (!excess) return { durationS, limited: null, peaks: gotoPeaks(travels, durationS, method) };
   const shortest = excess.shortestDurationS;
   if (shortest > MAX_STRETCHED_DURATION_S) throw tooFast(`a ${durationS} s ${method} goto`, excess, shortest, `; even the longest goto (${MAX_STRETCHED_DURATION_S} s) would be too fast — split the move`);
   if (speed.goto_policy === 'refuse') throw tooFast(`a ${durationS} s ${method} goto`, excess, shortest, `; the shortest allowed duration is ${shortest} s`);
   return {
     durationS: shortest,
+    peaks: gotoPeaks(travels, shortest, method),
     limited: { mode: 'stretched', axis: excess.axis, peak_speed: round(excess.peakSpeed, 3), limit: excess.limit, unit: excess.unit, requested_duration_s: durationS, duration_s: shortest },
   };
 }

@@ -3,9 +3,10 @@
 // `refusalOf(view, event)` is null when an RPC may run, else the typed error saying why; the root's
 // guard is `refusalOf(...) === null` and the gate's explanation is the same call. `gateView` and
 // `statusResult` read the child actors' snapshots — the only truth about their states — and never
-// store copies; `narrowedStopOf` names the motion under way a new envelope no longer allows (the same
-// envelope check, of an expression from the step it runs on, as the motion child's snapshot says).
-// Pure: no I/O, no actors started. reference-driver.md §2, §4, §12.
+// store copies; `narrowedStopOf` names the motion under way a new policy no longer allows (the same
+// envelope check from the step running on, and the running goto's planned peaks against the new
+// speed limits, both read from the motion child's snapshot). Pure: no I/O, no actors started.
+// reference-driver.md §2, §4, §12.
 import type { ActorRefFrom } from 'xstate';
 import {
   DaemonUnavailable,
@@ -17,6 +18,7 @@ import {
   type OutsideEnvelope,
   RobotAsleep,
   type RpcFailure,
+  TooFast,
 } from '../errors.ts';
 import type { ConnectionMachine } from './connection.machine.ts';
 import { deadmanStatus, motionRunning, type DeadmanMachine } from './deadman.machine.ts';
@@ -29,9 +31,10 @@ import { executionStateName, type MotionMachine } from './motion.machine.ts';
 import { powerStateName, type PowerMachine } from './power.machine.ts';
 import type { MotionRpcEvent, PowerRequirement } from '../rpc/robot-functions.ts';
 import type { MediaRpcEvent } from '../rpc/media-functions.ts';
-import type { Envelope, SafetyPolicy } from '../safety/safety-policy.ts';
+import type { SafetyPolicy } from '../safety/safety-policy.ts';
 import { approvalView, type ApprovalsMachine, type PendingApproval } from './approvals.machine.ts';
 import { envelopeRefusal, targetFrom } from '../safety/envelope-check.ts';
+import { peakExcess } from '../safety/speed-limits.ts';
 import { initialMediaPolicy, mediaPolicyRefusal, mediaPolicyStatus, type MediaPolicyState } from '../safety/media-policy.ts';
 
 export type PrivilegedRpc = 'allowed' | 'supervisor_only';
@@ -253,27 +256,59 @@ export function refusalOf(view: GateView, event: GatedEvent): RpcFailure | null 
   return null;
 }
 
-/** Motion a narrower envelope stops: the running command, who sent it and why it may not go on. */
+/** Motion a narrower policy stops: the running command, who sent it and why it may not go on (at least one reason). */
 export interface NarrowedStop {
   readonly function: string;
   readonly owner: string;
-  readonly refusal: OutsideEnvelope;
+  /** Its goal, or a step of an expression not yet done, outside the new envelope; null: inside. */
+  readonly outside: OutsideEnvelope | null;
+  /** The running goto's planned peak above the new speed limit on some axis; null: within. */
+  readonly tooFast: TooFast | null;
 }
 
+const round3 = (n: number): number => Math.round(n * 1000) / 1000;
+
 /**
- * The motion under way that `envelope` (a policy just put in force) no longer allows, or null: the
- * active command's target — its goal, or of an expression the step running and those not yet sent
- * (`targetFrom` the step its sender reported; steps done no longer count) — checked as the gate
- * checks a new call (`envelopeRefusal`). A motion heading back inside is left to run (stopping it
- * would leave the robot outside); so is one whose target names no axis (wake_up, goto_sleep, play_move).
+ * The motion under way that `policy` (just put in force) no longer allows, or null — read from the
+ * motion child's snapshot, the command's progress as its sender reported it:
+ * - envelope: the active command's target checked as the gate checks a new call (`envelopeRefusal`);
+ *   of an expression only the step running and those not yet sent (`targetFrom`). A motion heading
+ *   back inside is left to run (stopping it would leave the robot outside).
+ * - speed: the peak speed per axis of the goto the daemon runs (or is about to: the plan as sent —
+ *   start pose, target, duration, time law) above the new limit on some axis. The daemon
+ *   interpolates it, so it cannot be slowed, nor re-stretched under `goto_policy: stretch`: stopped.
+ *   Realtime ramps re-read the limits at every step and later expression steps at their write: not
+ *   stopped for speed.
+ * wake_up, goto_sleep and play_move name no axes and plan no speed: they run on.
  */
-export function narrowedStopOf(motion: DriverChildren['motion'], envelope: Envelope): NarrowedStop | null {
+export function narrowedStopOf(motion: DriverChildren['motion'], policy: SafetyPolicy): NarrowedStop | null {
   const snapshot = motion.getSnapshot();
   const active = snapshot.context.active;
   const state = executionStateName(snapshot.value);
   if (active === null || (state !== 'commanded' && state !== 'moving')) return null;
-  const refusal = envelopeRefusal(envelope, active.kind, targetFrom(active.target, active.progress.step));
-  return refusal ? { function: active.kind, owner: active.owner, refusal } : null;
+  const outside = envelopeRefusal(policy.envelope, active.kind, targetFrom(active.target, active.progress.step));
+  const excess = peakExcess(active.progress.peaks, policy.speed);
+  const tooFast = excess
+    ? new TooFast({
+        message: `${active.kind}: the goto under way peaks at ${round3(excess.peak_speed)} ${excess.unit} on ${excess.axis}, above the new limit of ${excess.limit} ${excess.unit} (a goto the daemon runs cannot be slowed)`,
+        axis: excess.axis,
+        peak_speed: round3(excess.peak_speed),
+        limit: excess.limit,
+        unit: excess.unit,
+        shortest_duration_s: null,
+      })
+    : null;
+  return outside || tooFast ? { function: active.kind, owner: active.owner, outside, tooFast } : null;
+}
+
+/** Why `stop` stopped the motion, in words (the envelope's reason, the speed's, or both). */
+export function narrowedStopReason(stop: NarrowedStop): string {
+  return [stop.outside?.message, stop.tooFast?.message].filter((m): m is string => m !== undefined).join('; ');
+}
+
+/** The `speed_excess` of the answer and the audit record: the axis, its planned peak, the new limit. */
+export function speedExcessOf(stop: NarrowedStop): { axis: string; peak_speed: number; limit: number; unit: string } | null {
+  return stop.tooFast ? { axis: stop.tooFast.axis, peak_speed: stop.tooFast.peak_speed, limit: stop.tooFast.limit, unit: stop.tooFast.unit } : null;
 }
 
 /**

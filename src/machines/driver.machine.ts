@@ -11,7 +11,7 @@ import type { OutsideEnvelope, RpcFailure } from '../errors.ts';
 import { connectionMachine } from './connection.machine.ts';
 import { deadmanListensTo, deadmanMachine, deadmanMayStop, deadmanReason, isStreamCommand, runningCommander, type DeadmanExpired } from './deadman.machine.ts';
 import { memoisedStatus } from './status-memo.ts';
-import { gateView, narrowedStopOf, refusalOf, type AudioSwitches, type DriverChildren, type GatedEvent, type GateView, type Observations, type PrivilegedRpc } from './driver-policy.ts';
+import { gateView, narrowedStopOf, narrowedStopReason, refusalOf, speedExcessOf, type AudioSwitches, type DriverChildren, type GatedEvent, type GateView, type Observations, type PrivilegedRpc } from './driver-policy.ts';
 import { interlockMachine, type InterlockEvent } from './interlock.machine.ts';
 import { mediaCallEvent, type MediaSessionMachine } from './media-session.machine.ts';
 import type { MeshInput, MeshMachine } from './mesh.machine.ts';
@@ -91,7 +91,7 @@ export type ReportEvent =
   | { type: 'daemon.lost'; reason: string }
   | { type: 'link.start' }
   | { type: 'link.stop' }
-  /** The active command's sender reached an expression step (the executor's report, for the motion child). */
+  /** The active command's sender reached an expression step or planned its goto (the executor's report, for the motion child). */
   | MotionProgressEvent
   /** A cancelled sender finished (reported by the runtime's executor). */
   | { type: 'sender.settled'; requestId: string; uuid: string | null; outcome: 'sent' | 'failed' | 'unknown'; stoppedLate: boolean }
@@ -140,8 +140,8 @@ export type DriverEmitted =
   | { type: 'media_policy.changed'; before: MediaPolicyState; after: MediaPolicyState; owner: string; reason: string }
   /** A capture function was accepted (audited as `media_capture` with its caller). */
   | { type: 'media.captured'; function: string; caller: string | null; verified: boolean }
-  /** A narrower envelope stopped the motion under way (audited as `policy_narrowed_stop`). */
-  | { type: 'policy.stopped_motion'; function: string; commander: string; by: string; reason: string; violations: OutsideEnvelope['violations'] }
+  /** A narrower envelope or speed limit stopped the motion under way (audited as `policy_narrowed_stop`); `speedExcess` null: the envelope alone. */
+  | { type: 'policy.stopped_motion'; function: string; commander: string; by: string; reason: string; violations: OutsideEnvelope['violations']; speedExcess: ReturnType<typeof speedExcessOf> }
   /** The dead-man stopped motion (audited as `deadman_stop`). */
   | { type: 'deadman.stopped'; commander: string; silentMs: number; ms: number; reason: string };
 
@@ -358,22 +358,25 @@ export const driverMachine = setup({
     answerPolicy: emit(({ context, event }) => outcome((event as { requestId: string }).requestId, { ok: true, result: policyAnswer(context.policy) })),
     /**
      * The whole document is replaced at once: every check after this reads the new policy. Motion
-     * under way that the new envelope no longer allows is stopped as stop_motion stops it (the fence
-     * rises: nothing issued before may start after), announced and named in the answer.
+     * under way that the new envelope or speed limits no longer allow (`narrowedStopOf`) is stopped
+     * as stop_motion stops it (the fence rises: nothing issued before may start after), announced
+     * and named in the answer.
      */
     setPolicy: enqueueActions(({ context, event, enqueue }) => {
       const e = event as Extract<DriverEvent, { type: 'supervisor.set_safety_policy' }>;
-      const stop = narrowedStopOf(context.children.motion, e.policy.envelope);
+      const stop = narrowedStopOf(context.children.motion, e.policy);
       enqueue.assign({ policy: e.policy, envelopeSetBy: envelopeSetByAfter(context.envelopeSetBy, context.policy, e.policy, e.owner) });
       enqueue.sendTo(context.children.deadman, { type: 'deadman.policy', ms: e.policy.deadman_ms, commander: runningCommander(context.children.motion.getSnapshot()) });
       enqueue.emit({ type: 'policy.changed', before: context.policy, after: e.policy, owner: e.owner, reason: e.reason });
+      const violations = stop?.outside?.violations ?? [];
+      const speedExcess = stop ? speedExcessOf(stop) : null;
       if (stop) {
-        const reason = `the safety envelope was narrowed by ${e.owner} (${e.reason}): ${stop.refusal.message}`;
+        const reason = `the safety policy was narrowed by ${e.owner} (${e.reason}): ${narrowedStopReason(stop)}`;
         enqueue.sendTo(context.children.motion, { type: 'motion.stop', requestId: null, reply: null, reason });
         enqueue.sendTo(context.children.deadman, { type: 'deadman.disarm' });
-        enqueue.emit({ type: 'policy.stopped_motion', function: stop.function, commander: stop.owner, by: e.owner, reason, violations: stop.refusal.violations });
+        enqueue.emit({ type: 'policy.stopped_motion', function: stop.function, commander: stop.owner, by: e.owner, reason, violations, speedExcess });
       }
-      const stopped = stop ? { motion_stopped: { function: stop.function, owner: stop.owner, violations: stop.refusal.violations } } : {};
+      const stopped = stop ? { motion_stopped: { function: stop.function, owner: stop.owner, violations, ...(speedExcess ? { speed_excess: speedExcess } : {}) } } : {};
       enqueue.emit(outcome(e.requestId, { ok: true, result: { status: 'applied', before: policyDocument(context.policy), policy: policyDocument(e.policy), ...stopped } }));
     }),
     /** Under --media-policy supervisor: capture on or off from now on (the guard refused it under allow/deny). */

@@ -5,11 +5,13 @@
 // request went unanswered) becomes an orphan whose late move is stopped as soon as its uuid is known
 // or the daemon reports it started. Stops answer when their sweep succeeds, or `unconfirmed` after
 // STOP_CONFIRM_TIMEOUT_MS while it goes on. Owns the states, the fence and the answers, and the
-// active command's progress as its sender reports it (the expression step running: what a narrower
-// envelope is judged against); sending and stopping are actors the runtime provides.
+// active command's progress as its sender reports it (the expression step running, the running
+// goto's planned peak speeds: what a narrower policy is judged against); sending and stopping are
+// actors the runtime provides.
 import { and, assign, emit, enqueueActions, raise, setup, type PromiseActorLogic } from 'xstate';
 import { failureFromDaemon, failureOf, MotionCancelled, MotionNotCompleted, type RpcFailure } from '../errors.ts';
 import type { PowerRequirement } from '../rpc/robot-functions.ts';
+import type { PlannedPeak } from '../safety/speed-limits.ts';
 
 /** The Python SDK waits duration + 1 s for a move to report completion (daemon-api §2). */
 export const MOVE_COMPLETION_MARGIN_MS = 1_000;
@@ -66,9 +68,15 @@ export interface ExecuteInput {
   readonly supersedes: ReadonlyArray<string>;
 }
 
-/** Where the active command's sender is: the expression step it runs (0 for any other command; the steps before it are done). */
+/**
+ * Where the active command's sender is: the expression step it runs (0 for any other command; the
+ * steps before it are done) and the peak speed per axis of the goto it sent or is about to send for
+ * it, as planned under the limits then in force (empty before a goto is planned, and for motion the
+ * speed limits do not plan: realtime targets, wake_up, goto_sleep, play_move).
+ */
 export interface MotionProgress {
   readonly step: number;
+  readonly peaks: ReadonlyArray<PlannedPeak>;
 }
 
 /** The sender's report of its progress (the executor's, through the root); only the active command's counts. */
@@ -202,8 +210,8 @@ export interface MotionContext {
 
 const nowMs = () => Date.now();
 
-/** A command just taken: its first step. */
-const NOT_STARTED: MotionProgress = Object.freeze({ step: 0 });
+/** A command just taken: its first step, nothing planned yet. */
+const NOT_STARTED: MotionProgress = Object.freeze({ step: 0, peaks: Object.freeze([]) });
 
 /** The audit reason of a move a stop sweep found running with no caller waiting for its answer. */
 export const FOUND_RUNNING_REASON = 'found running by a stop sweep after the stop was answered, or by a stop the driver made itself';
@@ -377,10 +385,10 @@ export const motionMachine = setup({
       const e = event as MotionCommandEvent;
       if (parentOf(self)) enqueue.sendParent({ type: 'motion.answer', requestId: e.requestId, ok: false, error: new MotionCancelled({ message: 'a stop is in progress; send the command again once it has stopped', reason: 'stopping' }) });
     }),
-    /** The active command's sender reached a step (an older sender's report is ignored by the guard). */
+    /** The active command's sender reached a step or planned its goto (an older sender's report is ignored by the guard). */
     recordProgress: assign(({ context, event }) => {
       const e = event as MotionProgressEvent;
-      return { active: context.active ? { ...context.active, progress: { step: e.step } } : null };
+      return { active: context.active ? { ...context.active, progress: { step: e.step, peaks: e.peaks } } : null };
     }),
     stopFailed: assign(({ event }) => ({ lastError: senderFailure((event as unknown as { error: unknown }).error).message })),
     /** A daemon move we do not own started while it must not: stop it at once. */

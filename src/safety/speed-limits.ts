@@ -1,7 +1,8 @@
 // Speed limits of the safety policy (issue 14 item 2; README "Safety"): per-axis distance from the
 // present pose to a target in the policy's units (degrees, millimetres), the peak speed a goto of a
 // given duration and time law reaches, the shortest duration that keeps every axis within its limit,
-// and the next step of a realtime target ramped at the limit on the daemon's 50 Hz tick. Pure
+// the next step of a realtime target ramped at the limit on the daemon's 50 Hz tick, and a planned
+// goto's per-axis peaks against limits set later (`peakExcess`: a narrower policy stops it). Pure
 // functions: the present pose is the caller's observation (motion-executor.ts reads it right before
 // the write), the decision to refuse, stretch or ramp is the executor's. Axes are named as the
 // envelope's (safety-policy.ts ENVELOPE_AXES). Units in: metres and radians, as the daemon's.
@@ -83,12 +84,20 @@ export interface SpeedExcess {
 }
 
 /**
- * A goto of `durationS` under `method` peaks at factor × |delta| / duration on each axis. The REST
- * goto route of the daemon ignores `interpolation` and runs min-jerk (reachy-daemon-api.md §11.1),
- * so the steeper of the requested law and min-jerk is assumed. Null when every axis is within its limit.
+ * The peak factor a goto under `method` is assumed to reach: the REST goto route of the daemon
+ * ignores `interpolation` and runs min-jerk (reachy-daemon-api.md §11.1), so the steeper of the
+ * requested law and min-jerk.
+ */
+function gotoPeakFactor(method: InterpolationMethod): number {
+  return Math.max(peakSpeedFactor(method), peakSpeedFactor('minjerk'));
+}
+
+/**
+ * A goto of `durationS` under `method` peaks at factor × |delta| / duration on each axis
+ * (`gotoPeakFactor`). Null when every axis is within its limit.
  */
 export function gotoExcess(travels: ReadonlyArray<AxisTravel>, durationS: number, method: InterpolationMethod): SpeedExcess | null {
-  const factor = Math.max(peakSpeedFactor(method), peakSpeedFactor('minjerk'));
+  const factor = gotoPeakFactor(method);
   let worst: AxisTravel | null = null;
   let shortest = 0;
   for (const t of travels) {
@@ -108,6 +117,50 @@ export function gotoExcess(travels: ReadonlyArray<AxisTravel>, durationS: number
     unit: worst.unit,
     shortestDurationS: Math.ceil(shortest * DURATION_STEPS_PER_S - ROUNDING_NOISE) / DURATION_STEPS_PER_S,
   };
+}
+
+/** The peak speed a goto as sent reaches on one axis it moves, in the policy's unit. */
+export interface PlannedPeak {
+  readonly axis: SpeedAxis;
+  readonly peak_speed: number;
+  readonly unit: 'deg/s' | 'mm/s';
+}
+
+/** Each axis a goto of `durationS` under `method` moves, with the peak speed it reaches there (as `gotoExcess` reckons it). */
+export function gotoPeaks(travels: ReadonlyArray<AxisTravel>, durationS: number, method: InterpolationMethod): PlannedPeak[] {
+  const factor = gotoPeakFactor(method);
+  return travels.filter((t) => Math.abs(t.delta) >= NEGLIGIBLE).map((t) => ({ axis: t.axis, peak_speed: (factor * Math.abs(t.delta)) / durationS, unit: t.unit }));
+}
+
+/**
+ * Relative float noise tolerated when a planned peak is compared with a limit set later: a goto
+ * stretched to its limit peaks there up to the rounding of its duration to whole ms (less than
+ * ROUNDING_NOISE s, a relative 1e-9 even for a 1 ms goto); the same limit set again must not stop it.
+ */
+export const PEAK_NOISE = 1e-6;
+
+/** The limit `speed` sets on `axis`, in `unit` per second. */
+export function axisLimit(axis: SpeedAxis, speed: SpeedLimits): number {
+  if (axis === 'head_x_mm' || axis === 'head_y_mm' || axis === 'head_z_mm') return speed.head_translation_mm_per_s;
+  if (axis === 'body_yaw_deg') return speed.body_deg_per_s;
+  if (axis === 'antenna_right_deg' || axis === 'antenna_left_deg') return speed.antenna_deg_per_s;
+  return speed.head_deg_per_s;
+}
+
+/** A planned peak above a limit: the axis, its peak and the limit now in force. */
+export interface PeakExcess extends PlannedPeak {
+  readonly limit: number;
+}
+
+/** The planned peak farthest above its limit under `speed` (relative to the limit), or null when every one is within. */
+export function peakExcess(peaks: ReadonlyArray<PlannedPeak>, speed: SpeedLimits): PeakExcess | null {
+  let worst: PeakExcess | null = null;
+  for (const p of peaks) {
+    const limit = axisLimit(p.axis, speed);
+    if (p.peak_speed <= limit * (1 + PEAK_NOISE)) continue;
+    if (!worst || p.peak_speed / limit > worst.peak_speed / worst.limit) worst = { ...p, limit };
+  }
+  return worst;
 }
 
 /** Travel allowed on an axis in one ramp step. */

@@ -444,7 +444,7 @@ test('every event the root declares is an RPC, a report or a child answer the te
   elsewhere.push('supervisor.set_media_enabled');
   // A sweep's found move, routed to motion (motion.model.test.ts; through the root in test/simulation/stop-sweep-after-reconnect.test.ts).
   elsewhere.push('sweep.found_running');
-  // The sender's progress (the expression step), routed to motion (motion.model.test.ts; through the root in test/integration/narrowed-still-to-run.test.ts).
+  // The sender's progress (expression step, goto plan), routed to motion (motion.model.test.ts; through the root in test/integration/narrowed-still-to-run.test.ts).
   elsewhere.push('motion.progress');
   expect([...declared].filter((t) => !sent.has(t) && !elsewhere.includes(t)).sort()).toEqual([]);
 });

@@ -86,9 +86,9 @@ const EVENTS: Ev[] = [
   { type: 'sender.settled', requestId: 'req-1', uuid: null, outcome: 'unknown', stoppedLate: false },
   { type: 'link.recovered', interlockTripped: false },
   { type: 'sweep.found_running', uuid: STRANGER },
-  // The expression's sender reports the step it reached; another request's report is stale.
-  { type: 'motion.progress', requestId: 'req-1', step: 2 },
-  { type: 'motion.progress', requestId: 'req-9', step: 1 },
+  // The goto's sender reports its plan (or the expression step it reached); another request's report is stale.
+  { type: 'motion.progress', requestId: 'req-1', step: 2, peaks: [{ axis: 'head_yaw_deg', peak_speed: 37.5, unit: 'deg/s' }] },
+  { type: 'motion.progress', requestId: 'req-9', step: 1, peaks: [] },
   { type: DEADLINE },
   { type: CONFIRM_TIMEOUT },
   { type: RETRY },
@@ -175,7 +175,7 @@ function oracle(s: Model, event: Ev, now: number): Outcome | null {
     epoch: base.epoch + 1,
     supersedes: [...base.supersedes, ...base.unknownMoves],
     unknownMoves: [],
-    active: { requestId: e.requestId, kind: e.kind, owner: e.owner, power: e.power, command: e.command, target: e.target, wait: e.wait, uuid: null, answered: false, progress: { step: 0 } },
+    active: { requestId: e.requestId, kind: e.kind, owner: e.owner, power: e.power, command: e.command, target: e.target, wait: e.wait, uuid: null, answered: false, progress: { step: 0, peaks: [] } },
     lastError: '',
     lastCommander: e.owner,
     target: e.target,
@@ -314,7 +314,7 @@ function oracle(s: Model, event: Ev, now: number): Outcome | null {
     case 'motion.progress':
       // Only the active command's sender reports where it is (a cancelled one's report is refused).
       if (!a || a.requestId !== event.requestId) return null;
-      return out({ ...s, active: { ...a, progress: { step: event.step } } }, false);
+      return out({ ...s, active: { ...a, progress: { step: event.step, peaks: event.peaks } } }, false);
   }
 }
 

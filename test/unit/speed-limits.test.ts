@@ -8,7 +8,7 @@ import { moveTimeoutMs } from '../../src/rpc/robot-functions.ts';
 import { degToRad } from '../../src/robot/pose-math.ts';
 import { peakSpeedFactor, timeLaw } from '../../src/robot/time-laws.ts';
 import { DEFAULT_SPEED_LIMITS, type SpeedLimits } from '../../src/safety/safety-policy.ts';
-import { axisTravels, gotoExcess, rampStep, realtimeExcess, stepSize, type RobotPosition } from '../../src/safety/speed-limits.ts';
+import { axisTravels, gotoExcess, peakExcess, rampStep, realtimeExcess, stepSize, type RobotPosition } from '../../src/safety/speed-limits.ts';
 
 const rad = degToRad;
 const HEAD_Z = 0.177;
@@ -66,14 +66,32 @@ describe('goto limits', () => {
   test('refuse → TooFast with the shortest duration; stretch → the shortest duration, reported; beyond 30 s → TooFast either way', () => {
     const command = { op: 'goto', head_pose: { m: headMatrix(45) }, duration: 0.05, interpolation: 'minjerk' };
     expect(() => planGoto(AT_REST, command, limits())).toThrow(expect.objectContaining({ _tag: 'TooFast', axis: 'head_yaw_deg', limit: 200, unit: 'deg/s', shortest_duration_s: 0.422 }));
-    expect(planGoto(AT_REST, command, limits({ goto_policy: 'stretch' }))).toEqual({
+    const stretched = planGoto(AT_REST, command, limits({ goto_policy: 'stretch' }));
+    expect(stretched).toMatchObject({
       durationS: 0.422,
       limited: { mode: 'stretched', axis: 'head_yaw_deg', peak_speed: 1687.5, limit: 200, unit: 'deg/s', requested_duration_s: 0.05, duration_s: 0.422 },
     });
-    expect(planGoto(AT_REST, { ...command, duration: 1 }, limits())).toEqual({ durationS: 1, limited: null });
+    // The plan's peaks are those of the duration sent: at the limit, within float noise of it.
+    expect(stretched.peaks).toEqual([{ axis: 'head_yaw_deg', peak_speed: expect.closeTo((1.875 * 45) / 0.422, 6), unit: 'deg/s' }]);
+    expect(peakExcess(stretched.peaks, limits())).toBeNull();
+    expect(planGoto(AT_REST, { ...command, duration: 1 }, limits())).toEqual({ durationS: 1, limited: null, peaks: [{ axis: 'head_yaw_deg', peak_speed: expect.closeTo(84.375, 6), unit: 'deg/s' }] });
     const slowBody = { op: 'goto', body_yaw: rad(150), duration: 1, interpolation: 'minjerk' };
     expect(() => planGoto(AT_REST, slowBody, limits({ goto_policy: 'stretch', body_deg_per_s: 5 }))).toThrow(expect.objectContaining({ _tag: 'TooFast', axis: 'body_yaw_deg', shortest_duration_s: 56.25 }));
   });
+});
+
+test('a planned goto against limits set later: the peak farthest above its own limit, none at or under it', () => {
+  const peaks = [
+    { axis: 'head_yaw_deg', peak_speed: 37.5, unit: 'deg/s' },
+    { axis: 'body_yaw_deg', peak_speed: 30, unit: 'deg/s' },
+    { axis: 'head_z_mm', peak_speed: 15, unit: 'mm/s' },
+  ] as const;
+  expect(peakExcess(peaks, limits({ head_deg_per_s: 37.5 }))).toBeNull();
+  expect(peakExcess(peaks, limits({ head_deg_per_s: 20 }))).toEqual({ axis: 'head_yaw_deg', peak_speed: 37.5, limit: 20, unit: 'deg/s' });
+  // 30 over 10 is further above its limit than 37.5 over 20.
+  expect(peakExcess(peaks, limits({ head_deg_per_s: 20, body_deg_per_s: 10 }))).toEqual({ axis: 'body_yaw_deg', peak_speed: 30, limit: 10, unit: 'deg/s' });
+  expect(peakExcess(peaks, limits({ head_translation_mm_per_s: 10 }))).toEqual({ axis: 'head_z_mm', peak_speed: 15, limit: 10, unit: 'mm/s' });
+  expect(peakExcess([], limits({ head_deg_per_s: 1 }))).toBeNull();
 });
 
 test('a waiting move is given time for the longest stretch (30 s) however short it was asked to be', () => {
