@@ -5,7 +5,8 @@
 // the publisher (src/adapters/audit-stream.ts) has not had acknowledged wait here; a cursor file beside
 // it (`<file>.cursor`: the last acknowledged seq, and the last one the JetStream stream holds — records
 // between went to core NATS only) lets a restarted driver send the unsent tail in order, and the
-// publisher send the core-only records to the stream again (read back from the file) once it has one.
+// publisher send the core-only records to the stream again (read back from the file) once it has one;
+// `audit verify --stream` reads it too (records the stream acknowledged and no longer holds were deleted).
 // Owns the file, the cursor and the chain's head; does not decide what is audited (the safety trail)
 // nor how records leave the machine (the stream adapter).
 import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
@@ -173,12 +174,17 @@ function readRecordsAfter(path: string, after: number, limit: number, maxBytes: 
 }
 
 /** The cursor file's seqs (0 when missing); one written before 2026-12-06 has no `stream_seq`: taken as the acked one. */
-interface Cursor {
+export interface AuditCursor {
   readonly acked: number;
   readonly stream: number;
 }
 
-function readCursor(path: string): Cursor {
+/** The cursor file beside an audit file (`<file>.cursor`), as the driver reads it at start; `audit verify --stream` reads it too. */
+export function readAuditCursor(auditPath: string): AuditCursor {
+  return readCursor(`${auditPath}.cursor`);
+}
+
+function readCursor(path: string): AuditCursor {
   const valid = (seq: unknown): seq is number => typeof seq === 'number' && Number.isSafeInteger(seq) && seq >= 0;
   try {
     const saved = JSON.parse(readFileSync(path, 'utf8')) as { acked_seq?: unknown; stream_seq?: unknown };
@@ -259,7 +265,7 @@ function appendOnlyFile(path: string | undefined, notice: Notice): AppendOnlyFil
 }
 
 /** The cursor file (`<file>.cursor`): the last acknowledged seq and the stream's, rewritten atomically at most every AUDIT_CURSOR_WRITE_INTERVAL_MS. */
-function cursorWriter(cursorPath: string | undefined, initial: Cursor, current: () => Cursor, notice: Notice): { schedule(): void; writeNow(): void } {
+function cursorWriter(cursorPath: string | undefined, initial: AuditCursor, current: () => AuditCursor, notice: Notice): { schedule(): void; writeNow(): void } {
   let written = initial;
   let timer: NodeJS.Timeout | undefined;
   const writeNow = () => {

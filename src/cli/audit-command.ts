@@ -1,18 +1,20 @@
 // `reachy-mini-driver audit tail [--follow] [--lines N] [--json]` and `audit verify [--stream]`
 // (issue 13 §1): prints the audit file's records, and checks the hash chain of the file and, with
-// --stream, of the device's records in the broker's JetStream stream, naming the first bad sequence
-// number. Owns the command's options, output and exit code; the chain rules are
-// src/protocol/audit-chain.ts's, the file and the stream reads the adapters'. README "Audit trail".
+// --stream, of the device's records in the broker's JetStream stream and the two copies against each
+// other (src/cli/audit-compare.ts), naming the first bad sequence number. Owns the command's options,
+// output and exit code; the chain rules are src/protocol/audit-chain.ts's, the file and the stream
+// reads the adapters'. README "Audit trail".
 import { loadConfig } from '../adapters/config-files.ts';
 import { clientTarget, simDeviceId } from '../client/client-main.ts';
-import { forEachAuditLine, lastAuditLines } from '../adapters/audit-file-lines.ts';
-import { auditFileSize, followAuditFile } from '../adapters/audit-log.ts';
-import { AUDIT_STREAM_NAME, readAuditStreamOnce } from '../adapters/audit-stream.ts';
+import { lastAuditLines } from '../adapters/audit-file-lines.ts';
+import { auditFileSize, followAuditFile, readAuditCursor, type AuditCursor } from '../adapters/audit-log.ts';
+import { AUDIT_STREAM_NAME, readAuditStreamOnce, type StreamRead } from '../adapters/audit-stream.ts';
 import { natsConnectionOptions } from '../adapters/nats-options.ts';
 import type { DriverConfig, LoadConfigInput } from '../config/config.ts';
 import { escapeControls } from '../logging/control-escapes.ts';
 import { createChainVerifier, type ChainReport } from '../protocol/audit-chain.ts';
 import { subjects } from '../protocol/subjects.ts';
+import { compareCopies, readFileCopy, streamSeqs, type FileCopy, type StreamCopy } from './audit-compare.ts';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, PROGRAM } from './command-line.ts';
 
 /** Records `tail` prints without --lines. */
@@ -93,13 +95,6 @@ function verifyStreamLines(lines: ReadonlyArray<string>): ChainReport {
   return verifier.report();
 }
 
-/** The chain report of the audit file, read line by line (it may be larger than any string). */
-function verifyFile(path: string | undefined): ChainReport {
-  const verifier = createChainVerifier({ allowWithheld: false });
-  if (path) forEachAuditLine(path, 0, (line) => void verifier.push(line));
-  return verifier.report();
-}
-
 /** One line about a chain: its extent and, when broken, the first bad seq and why. */
 function describe(what: string, report: ChainReport): string {
   if (report.problem) return `${what}: BROKEN at seq ${report.problem.seq} (${report.problem.kind}, record ${report.problem.position} of ${report.records}): ${report.problem.detail}`;
@@ -107,28 +102,6 @@ function describe(what: string, report: ChainReport): string {
   const restarts = report.restarts.length > 0 ? `; the chain starts again at record ${report.restarts.join(', ')}` : '';
   const withheld = report.withheld.length > 0 ? `; content withheld (over the broker's size limit; in the file only) at seq ${report.withheld.join(', ')}` : '';
   return `${what}: ${report.records} records, seq ${report.firstSeq}–${report.lastSeq}, chain valid${restarts}${withheld}`;
-}
-
-/** The first seq where file and stream hold different records (both read), or null; only the stream's seqs are looked up in the file. */
-function firstDifference(path: string | undefined, stream: ReadonlyArray<string>): number | null {
-  const records = stream.map((line) => JSON.parse(line) as { seq: number; hash: string });
-  const wanted = new Set(records.map((r) => r.seq));
-  const hashes = new Map<number, string>();
-  if (path) {
-    forEachAuditLine(path, 0, (line) => {
-      try {
-        const r = JSON.parse(line) as { seq: number; hash: string };
-        if (wanted.has(r.seq)) hashes.set(r.seq, r.hash);
-      } catch {
-        // The file's own check reports it.
-      }
-    });
-  }
-  for (const r of records) {
-    const own = hashes.get(r.seq);
-    if (own !== undefined && own !== r.hash) return r.seq;
-  }
-  return null;
 }
 
 /**
@@ -140,35 +113,66 @@ function streamTarget(config: DriverConfig): { servers: string[]; tenant: string
   return { servers, tenant, deviceId: simDeviceId(config) ?? config.deviceId };
 }
 
-async function verify(config: DriverConfig, args: AuditArgs, out: Out, err: Out): Promise<number> {
-  let ok = true;
-  const fileReport = verifyFile(config.auditLogPath);
-  if (config.auditLogPath) {
-    out(describe(`audit file ${config.auditLogPath}`, fileReport));
-    ok = fileReport.problem === null;
-  } else if (!args.stream) return (err(`${PROGRAM} audit: the audit file is disabled (--audit-log none); use --stream`), EXIT_USAGE);
-  if (!args.stream) return ok ? EXIT_OK : EXIT_FAILURE;
+/** `audit verify` without --stream: the file's chain. */
+function verifyFileOnly(path: string, out: Out): number {
+  const file = readFileCopy(path, new Set());
+  out(describe(`audit file ${path}`, file.report));
+  return file.report.problem ? EXIT_FAILURE : EXIT_OK;
+}
+
+/** The device's records in the stream; undefined (said on `err`) when they could not be read. */
+async function readStream(config: DriverConfig, servers: string[], subject: string, err: Out): Promise<StreamRead | undefined> {
+  try {
+    return await readAuditStreamOnce(natsConnectionOptions({ servers, name: `${PROGRAM} audit verify`, credentials: config.credentials, tls: config.tls }), subject);
+  } catch (error) {
+    err(`${PROGRAM} audit: cannot read the stream ${AUDIT_STREAM_NAME} from ${servers.join(', ')}: ${escapeControls((error as Error).message)}`);
+    return undefined;
+  }
+}
+
+/** A line of the verdict, and whether it is a failure. */
+type Say = (line: string, fault: boolean) => void;
+
+/** What the comparison of the two copies found; `hint` is said when the stream has none of the device's records (maybe the wrong id). */
+function sayComparison(stream: StreamCopy, file: FileCopy, cursor: AuditCursor, hint: string, say: Say): void {
+  const compared = compareCopies(stream, file, cursor);
+  for (const fault of compared.faults) say(fault, true);
+  if (compared.faults.length > 0 && hint) say(`the stream holds no record on this subject: ${hint}`, false);
+  else if (compared.notYetSent > 0) say(`${compared.notYetSent} records of the file are not in the stream yet (the driver sends them when the broker takes them${hint ? `; ${hint}` : ''})`, false);
+}
+
+/**
+ * `audit verify --stream`. Read in this order, so that a running driver raises no false alarm: the
+ * cursor file (it never claims more than the stream then held), the stream, then the file (it holds
+ * every record the stream got: fsynced before sending).
+ */
+async function verifyWithStream(config: DriverConfig, out: Out, err: Out): Promise<number> {
+  const path = config.auditLogPath;
+  const cursor = path ? readAuditCursor(path) : { acked: 0, stream: 0 };
   const target = streamTarget(config);
   const subject = subjects.audit(target.tenant, target.deviceId);
-  try {
-    const read = await readAuditStreamOnce(natsConnectionOptions({ servers: target.servers, name: `${PROGRAM} audit verify`, credentials: config.credentials, tls: config.tls }), subject);
-    const streamReport = verifyStreamLines(read.lines);
-    out(describe(`stream ${AUDIT_STREAM_NAME} ${subject}`, streamReport));
-    if (read.lines.length !== read.expected) (ok = false), out(`stream ${AUDIT_STREAM_NAME}: read ${read.lines.length} of ${read.expected} records`);
-    if (streamReport.problem) ok = false;
-    const differs = streamReport.problem ? null : firstDifference(config.auditLogPath, read.lines);
-    if (differs !== null) (ok = false), out(`file and stream differ at seq ${differs} (one of them was rewritten)`);
-    const unsent = (fileReport.lastSeq ?? 0) - (streamReport.lastSeq ?? 0);
-    if (config.auditLogPath && differs === null && unsent > 0 && streamReport.restarts.length === 0) {
-      // The file does not name its device: an empty stream may be another device's subject.
-      const hint = read.lines.length === 0 ? `; if the driver runs under another id than ${target.deviceId}, pass its --device-id (or --sim for a --sim driver)` : '';
-      out(`${unsent} records of the file are not in the stream yet (the driver sends them when the broker takes them${hint})`);
-    }
-  } catch (error) {
-    err(`${PROGRAM} audit: cannot read the stream ${AUDIT_STREAM_NAME} from ${target.servers.join(', ')}: ${escapeControls((error as Error).message)}`);
-    ok = false;
-  }
+  const read = await readStream(config, target.servers, subject, err);
+  const stream: StreamCopy = { lines: read?.lines ?? [], report: verifyStreamLines(read?.lines ?? []) };
+  const file = readFileCopy(path, streamSeqs(stream.lines));
+  let ok = read !== undefined;
+  const say: Say = (line, fault) => {
+    out(line);
+    if (fault) ok = false;
+  };
+  if (path) say(describe(`audit file ${path}`, file.report), file.report.problem !== null);
+  if (!read) return EXIT_FAILURE;
+  say(describe(`stream ${AUDIT_STREAM_NAME} ${subject}`, stream.report), stream.report.problem !== null);
+  if (read.lines.length !== read.expected) say(`stream ${AUDIT_STREAM_NAME}: read ${read.lines.length} of ${read.expected} records`, true);
+  // The file does not name its device: an empty stream may be another device's subject.
+  const hint = read.lines.length === 0 ? `if the driver runs under another id than ${target.deviceId}, pass its --device-id (or --sim for a --sim driver)` : '';
+  if (path && !stream.report.problem) sayComparison(stream, file, cursor, hint, say);
   return ok ? EXIT_OK : EXIT_FAILURE;
+}
+
+async function verify(config: DriverConfig, args: AuditArgs, out: Out, err: Out): Promise<number> {
+  if (args.stream) return await verifyWithStream(config, out, err);
+  if (!config.auditLogPath) return (err(`${PROGRAM} audit: the audit file is disabled (--audit-log none); use --stream`), EXIT_USAGE);
+  return verifyFileOnly(config.auditLogPath, out);
 }
 
 /** `audit …`: argv as given (`audit`, the subcommand, options). */

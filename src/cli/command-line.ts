@@ -123,7 +123,7 @@ export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
     usage: `${PROGRAM} audit tail [--follow] [--lines N] [--json] | audit verify [--stream]`,
     details: [
       'tail: the last records of the audit file (--audit-log, default ~/.local/state/reachy_mini_driver/audit.jsonl), one per line; --follow keeps printing new ones (Ctrl-C stops); --json prints the records as stored.',
-      'verify: checks the hash chain of the file (seq, prev, hash of every record) and names the first bad sequence number: a gap (deleted record), an edited record, a broken link. --stream also reads the device\'s records from the broker\'s DC_AUDIT stream, checks that chain and that it matches the file.',
+      'verify: checks the hash chain of the file (seq, prev, hash of every record) and names the first bad sequence number: a gap (deleted record), an edited record, a broken link. --stream also reads the device\'s records from the broker\'s DC_AUDIT stream, checks that chain and that it matches the file record for record, at both ends: records the stream holds past the file\'s end, or that the stream acknowledged (the file\'s .cursor) and no longer holds, fail too.',
       'Exit 0: the chain holds; 1: a gap or an edit was found, or the stream could not be read; 2: bad options.',
       '',
       ...CLIENT_OPTIONS.filter((line) => !line.includes('--discovery-mode')),

@@ -141,10 +141,12 @@ test('1,000 refusals with the broker SIGKILLed and restarted: every record in DC
   const verified = await cli(['verify', '--stream', '--audit-log', auditPath], env);
   expect(verified.code, verified.out + verified.err).toBe(0);
   expect(verified.out).toContain(`stream ${AUDIT_STREAM_NAME} device-connect.default.${id}.audit: ${file.length} records, seq 1–${file.length}, chain valid`);
-  // Another device's subject is empty: the file's records are reported unsent, with the hint to name the driver's id.
+  // Another device's subject is empty while the cursor file says the stream acknowledged every record: as
+  // for a purge of the subject, exit 1 naming them (before 2026-12-06: "not in the stream yet", exit 0),
+  // with the hint to name the driver's id.
   const other = await cli(['verify', '--stream', '--audit-log', auditPath], { MESSAGING_URLS: server.url, DEVICE_ID: 'someone-else' });
-  expect(other.code, other.out + other.err).toBe(0);
-  expect(other.out).toContain(`${file.length} records of the file are not in the stream yet`);
+  expect(other.code, other.out + other.err).toBe(1);
+  expect(other.out).toContain(`holds none of them: seq 1–${file.length} were deleted from it`);
   expect(other.out).toContain('pass its --device-id');
 
   // Tampering with a copy of the file: an edited reason, then a deleted line.
