@@ -1,14 +1,10 @@
-// The audit trail's local file and outbox (issue 13 §1): every record is bounded (at most
-// AUDIT_MAX_RECORD_BYTES a line: src/protocol/audit-bound.ts), chained (seq, prev, hash —
-// src/protocol/audit-chain.ts) and appended as one canonical JSON line to a file opened for append
-// only (never rewritten or truncated), fsynced in bounded batches. The file is also the outbox: records
-// the publisher (src/adapters/audit-stream.ts) has not had acknowledged wait here; a cursor file beside
-// it (`<file>.cursor`: the last acknowledged seq, and the last one the JetStream stream holds — records
-// between went to core NATS only) lets a restarted driver send the unsent tail in order, and the
-// publisher send the core-only records to the stream again (read back from the file) once it has one;
-// `audit verify --stream` reads it too (records the stream acknowledged and no longer holds were deleted).
-// Owns the file, the cursor and the chain's head; does not decide what is audited (the safety trail)
-// nor how records leave the machine (the stream adapter).
+// The audit trail's local file and outbox (issue 13 §1): every record bounded (audit-bound.ts),
+// chained (seq, prev, hash: audit-chain.ts) and appended as one canonical JSON line to a file opened
+// for append only (never rewritten or truncated), fsynced in bounded batches. The file is the outbox:
+// a cursor beside it (`<file>.cursor`: the last acknowledged seq and the last one the JetStream stream
+// holds) lets a restart send the unsent tail, the publisher re-send core-only records to the stream,
+// and `audit verify --stream` tell a deletion from a record not sent yet. Owns the file, the cursor
+// and the chain's head; not what is audited (the safety trail) nor how records leave (audit-stream.ts).
 import { appendFileSync, closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createLogger } from '../logging/logger.ts';
