@@ -1,6 +1,7 @@
 // The client's signing key (issue 13 part 2): the user nkey seed of the caller's `.creds` (or
-// NATS_NKEY_SEED), with its user JWT, signs every `invoke` (src/protocol/caller-signature.ts) so a
-// driver with --trusted-callers knows who calls. Owns turning the credentials' seed into a key pair;
+// NATS_NKEY_SEED), with its user JWT, signs every `invoke` and `broadcast` (src/client/mesh-client.ts;
+// a broadcast's signature covers its envelope too: src/protocol/caller-signature.ts) so a driver
+// with --trusted-callers knows who calls. Owns turning the credentials' seed into a key pair;
 // the seed stays inside it (never logged, never put on the wire). No I/O.
 import type { LoadedCredentials } from '../config/credentials.ts';
 import { ed25519SignerOf, type SigningKey } from '../protocol/caller-signature.ts';

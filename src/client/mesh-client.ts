@@ -399,8 +399,10 @@ export class MeshClient {
     try {
       await this.nc.flush();
       const subject = subjects.broadcast(this.tenant);
-      const signed = this.signer ? { ...params, _dc_meta: signatureFields(this.signer.pair, { subject, requestId: correlationId, method: fn, params, ts: Date.now() }, this.signer.jwt) } : params;
-      this.nc.publish(subject, JSON.stringify({ correlation_id: correlationId, function: fn, params: signed, targets: [...targets] }));
+      // The signature covers the envelope as published (targets; no where, fire_at or on_late): nobody can re-address it.
+      const envelope = { targets: [...targets] };
+      const signed = this.signer ? { ...params, _dc_meta: signatureFields(this.signer.pair, { subject, requestId: correlationId, method: fn, params, ts: Date.now(), envelope }, this.signer.jwt) } : params;
+      this.nc.publish(subject, JSON.stringify({ correlation_id: correlationId, function: fn, params: signed, ...envelope }));
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([everyTargetReplied, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
       clearTimeout(timer);

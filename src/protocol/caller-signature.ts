@@ -1,6 +1,7 @@
 // The signed-caller wire format (issue 13 part 2), shared by the signer (the TypeScript client) and
 // the verifier (src/safety/caller-identity.ts): which `_dc_meta` fields carry the signature, the
-// canonical params digest (RFC 8785 JSON canonicalisation, SHA-256) and the exact bytes signed.
+// canonical params digest (RFC 8785 JSON canonicalisation, SHA-256) and the exact bytes signed — on
+// `.broadcast` also the envelope fields that decide where, when and whether the call runs (§2.11).
 // Additive to device-connect-protocol.md §2.1: an unsigned `_dc_meta` is untouched, and devices that
 // do not know these fields ignore them. Pure: no I/O, no key storage; signing takes a key pair.
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
@@ -33,6 +34,35 @@ export interface SignedCall {
   /** The named params without `_dc_meta`. */
   readonly params: Readonly<Record<string, unknown>>;
   readonly ts: number;
+  /** On `.broadcast` only (there always, even when it has none of these fields): the envelope as sent. */
+  readonly envelope?: BroadcastEnvelope;
+}
+
+/**
+ * The broadcast envelope fields (besides correlation id, function and params) that decide where,
+ * when and whether a call runs (§2.11): who it is for, its condition, its schedule and what a late
+ * one does. A broadcast's signature covers each, so nobody who sees it can re-address it, drop its
+ * condition or reschedule it. Values are the envelope's JSON as sent; undefined = absent.
+ */
+export interface BroadcastEnvelope {
+  readonly targets?: unknown;
+  readonly where?: unknown;
+  readonly fire_at?: unknown;
+  readonly on_late?: unknown;
+}
+
+/** The signed envelope fields, in the order of their lines in the signed input. */
+export const SIGNED_ENVELOPE_FIELDS = ['targets', 'where', 'fire_at', 'on_late'] as const;
+
+/**
+ * The line of an envelope field the broadcast does not have: not the canonical JSON of any value, so
+ * a dropped field never signs like one sent as null, "" or [].
+ */
+export const ABSENT_FIELD = '-';
+
+/** The envelope's lines: each field's canonical JSON (which has no raw line break), or ABSENT_FIELD. */
+function envelopeLines(envelope: BroadcastEnvelope): string[] {
+  return SIGNED_ENVELOPE_FIELDS.map((field) => (envelope[field] === undefined ? ABSENT_FIELD : canonicalJson(envelope[field])));
 }
 
 /** SHA-256 (hex) of the canonical params. */
@@ -40,9 +70,13 @@ export function paramsDigest(params: Readonly<Record<string, unknown>>): string 
   return createHash('sha256').update(canonicalJson(params), 'utf8').digest('hex');
 }
 
-/** The exact bytes signed: domain, subject, request id, method, params digest, timestamp — one per line. */
+/**
+ * The exact bytes signed: domain, subject, request id, method, params digest, timestamp — one per
+ * line; a broadcast adds its envelope's targets, where, fire_at and on_late (ten lines).
+ */
 export function signingInput(call: SignedCall): Uint8Array {
-  const text = [SIGNING_DOMAIN, call.subject, call.requestId, call.method, paramsDigest(call.params), String(call.ts)].join('\n');
+  const lines = [SIGNING_DOMAIN, call.subject, call.requestId, call.method, paramsDigest(call.params), String(call.ts)];
+  const text = (call.envelope === undefined ? lines : [...lines, ...envelopeLines(call.envelope)]).join('\n');
   return new TextEncoder().encode(text);
 }
 

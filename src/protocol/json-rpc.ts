@@ -7,7 +7,7 @@
 // calling them invalid UTF-8). Pure: no NATS, no dispatch.
 import { randomBytes } from 'node:crypto';
 import { InvalidRequest, ParseError, toJsonRpcError, type RpcFailure } from '../errors.ts';
-import { SIGNED_META } from './caller-signature.ts';
+import { SIGNED_META, type BroadcastEnvelope } from './caller-signature.ts';
 import { isRecord } from './json-object.ts';
 import { keepJson, keptJson } from './result-json.ts';
 import type { IgnoredParam } from './ignored-param.ts';
@@ -34,6 +34,8 @@ export interface CallerClaim {
   /** The JSON-RPC id on `.cmd`, the correlation id on `.broadcast`, `_dc_meta.request_id` on `.svc`. */
   readonly requestId: string | null;
   readonly subject: string | null;
+  /** On `.broadcast`: the envelope fields the signature covers there too (src/protocol/caller-signature.ts). */
+  readonly envelope?: BroadcastEnvelope;
 }
 
 /**

@@ -1,17 +1,11 @@
 // The three ways a call reaches the device over the mesh, as wire formats: `.cmd` JSON-RPC
-// (device-connect-protocol.md §2.1–2.3), `.svc.<fn>` micro-service bodies (ecosystem.md §3.3: the
-// params object in; the result JSON, or a service error with the JSON-RPC error object, out) and
-// `.broadcast` envelopes answered on `.event.async_reply.<correlation_id>` (§2.11: `where` and
-// `targets` that are not a list fail closed, `fire_at` ahead is refused, late with `on_late: skip`
-// skipped, no usable correlation id or over 64 KiB dropped). A stop is never held back by its envelope
-// (src/safety/stop-only-calls.ts `stopDespite`): it runs at once — unanswered without a correlation
-// id — marked with why, what it could not take named in its `ignored_params` (in its answer, a
-// failed one too: `error.ignored_params` in a broadcast reply); so does one on `.cmd` in a request
-// the wire would refuse (an unusable id, NaN too; positional params; NaN in the body; over the size
-// limit), and on `.svc` with a body that is not a params object.
-// Owns decoding each into one MeshCall (method, named params, caller from `params._dc_meta`; a
-// JSON-RPC notification is a call that is never answered) and encoding each reply.
-// Pure: no NATS, no dispatch, no size policy (that is actors/mesh-entry.ts).
+// (device-connect-protocol.md §2.1–2.3), `.svc.<fn>` micro-service bodies (ecosystem.md §3.3) and
+// `.broadcast` envelopes answered on `.event.async_reply.<correlation_id>` (§2.11; a signed call's
+// claim carries the envelope's targets, where, fire_at and on_late, which its signature covers). A
+// stop is never held back by its envelope or a request the wire would refuse (stop-only-calls.ts
+// `stopDespite`): it runs, what it could not take named in `ignored_params`. Owns decoding each into
+// one MeshCall (a JSON-RPC notification is a call never answered) and encoding each reply. Pure: no
+// NATS, no dispatch, no size policy (actors/mesh-entry.ts).
 import { InvalidRequest, toJsonRpcError, Unsupported, type RpcFailure } from '../errors.ts';
 import { ignoredParamsOf, type IgnoredParam } from './ignored-param.ts';
 import { isStop, mentionsStop, stopDespite } from '../safety/stop-only-calls.ts';
@@ -19,6 +13,7 @@ import { callerMeta, decodeRequest, dropped, encodeError, encodeResult, MAX_REQU
 import { resultJson } from './result-json.ts';
 import { subjects } from './subjects.ts';
 import { isRecord } from './json-object.ts';
+import type { BroadcastEnvelope } from './caller-signature.ts';
 
 /** Longest broadcast body handled; broadcasts carry a function name and small params. */
 export const MAX_BROADCAST_BYTES = 64 * 1024;
@@ -181,6 +176,8 @@ function addressing(targets: unknown, where: unknown, deviceId: string): 'ours' 
 
 /** What `addressedEnvelope` reads: the routing fields, and why the addressing could not be evaluated (a stop that runs anyway). */
 interface Envelope {
+  /** The envelope fields a broadcast's signature covers, as sent. */
+  readonly signed: BroadcastEnvelope;
   /** Undefined: the envelope has none usable (`unanswerable` says why) — a stop runs unanswered. */
   readonly correlationId: string | undefined;
   readonly unanswerable?: string;
@@ -212,9 +209,17 @@ function addressedEnvelope(doc: unknown, deviceId: string): Envelope | undefined
   if (unanswerable !== undefined && !isStop(fn)) return undefined;
   const to = addressing(targets, where, deviceId);
   if (to === 'not_ours') return undefined;
-  const envelope = { correlationId: unanswerable === undefined ? (correlationId as string) : undefined, fn, params, fireAt, onLate, ...(unanswerable === undefined ? {} : { unanswerable }) };
+  const signed = { targets, where, fire_at: fireAt, on_late: onLate };
+  const envelope = { signed, correlationId: unanswerable === undefined ? (correlationId as string) : undefined, fn, params, fireAt, onLate, ...(unanswerable === undefined ? {} : { unanswerable }) };
   if (to === 'ours') return envelope;
   return isStop(fn) ? { ...envelope, unevaluated: `${to.unevaluated} — stopped anyway` } : undefined;
+}
+
+/** The call of `envelope` (its params read when they fit), its signature claim (if any) covering the envelope's addressing and schedule. */
+function callOf(envelope: Envelope, oversize: boolean): MeshCall {
+  const { params: named, caller: asserted } = splitMeta(isRecord(envelope.params) && !oversize ? envelope.params : {}, envelope.correlationId ?? null);
+  const caller = asserted.claim ? { ...asserted, claim: { ...asserted.claim, envelope: envelope.signed } } : asserted;
+  return { method: envelope.fn, params: named, caller: { ...caller, ...deliveryOf(envelope) } };
 }
 
 /**
@@ -296,8 +301,7 @@ export function broadcastWire(tenant: string, deviceId: string, now: () => numbe
       const envelope = addressedEnvelope(parsed.ok ? parsed.doc : parsed.withNullsForNonFinite, deviceId);
       if (!envelope) return { kind: 'ignore' };
       const problems = broadcastProblems(bytes.byteLength, parsed.ok ? undefined : parsed.error, envelope, now() / 1000);
-      const { params: named, caller: asserted } = splitMeta(isRecord(envelope.params) && !oversize ? envelope.params : {}, envelope.correlationId ?? null);
-      const call = { method: envelope.fn, params: named, caller: { ...asserted, ...deliveryOf(envelope) } };
+      const call = callOf(envelope, oversize);
       // Without a usable correlation id the function is a stop (addressedEnvelope): run, unanswered.
       const runs = problems.length === 0 ? call : stopDespite(envelope.fn, problems.map((p) => p.ignored), call.params, call.caller);
       if (envelope.correlationId === undefined) return runs ? { kind: 'unanswered', call: runs } : { kind: 'ignore' };

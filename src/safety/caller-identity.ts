@@ -1,6 +1,6 @@
 // Verified callers (issue 13 part 2): THE check of a call's `_dc_meta` signature against
-// --trusted-callers — the signature over subject, request id, method, params digest and timestamp
-// (src/protocol/caller-signature.ts), the key (or its JWT's issuer) trusted, the timestamp inside the
+// --trusted-callers — the signature over subject, request id, method, params digest and timestamp,
+// and a broadcast's targets, where, fire_at and on_late (src/protocol/caller-signature.ts), the key (or its JWT's issuer) trusted, the timestamp inside the
 // replay window and the (key, request id) pair never seen before — and of unsigned calls under
 // --require-signed-callers. The gate calls `identify` once per call, before anything else; a
 // verified caller's identity (lease owner, allowlist subject, audit) is its public key; who a refused
@@ -180,19 +180,22 @@ export function createCallerIdentity(options: CallerIdentityOptions): CallerIden
   const replays = new ReplayCache(options.cacheSize ?? REPLAY_CACHE_SIZE, windowMs);
 
   const verifySigned = (fn: string, params: Readonly<Record<string, unknown>>, caller: CallerMeta, claim: CallerClaim): Identified => {
-    const { key, sig, ts, jwt, requestId, subject } = claim;
+    const { key, sig, ts, jwt, requestId, subject, envelope } = claim;
     if (typeof key !== 'string' || !isPublicKey(key, 'U')) return invalid(null, 'caller_key is not a user public nkey (U…)');
     if (typeof sig !== 'string' || sig.length === 0) return invalid(key, 'caller_sig is missing');
     if (typeof ts !== 'number' || !Number.isSafeInteger(ts)) return invalid(key, 'caller_ts is not an integer of milliseconds');
     if (requestId === null || subject === null) return invalid(key, 'the call has no request id to sign (send _dc_meta.request_id on .svc)');
     let signed: Uint8Array;
     try {
-      signed = signingInput({ subject, requestId, method: fn, params, ts });
+      signed = signingInput({ subject, requestId, method: fn, params, ts, ...(envelope === undefined ? {} : { envelope }) });
     } catch (error) {
       if (error instanceof TooDeepToCanonicalise) return invalid(key, `the params cannot be checked against the signature: ${error.message}`);
       throw error;
     }
-    if (!verifies(key, signed, sig)) return invalid(key, 'the signature does not match the call (subject, request id, method, params, caller_ts)');
+    if (!verifies(key, signed, sig)) {
+      const covered = envelope === undefined ? '' : '; on .broadcast also targets, where, fire_at, on_late';
+      return invalid(key, `the signature does not match the call (subject, request id, method, params, caller_ts${covered})`);
+    }
     let issuer: string | null = null;
     if (!trusted.has(key)) {
       if (typeof jwt !== 'string') return { ok: false, error: new CallerNotTrusted({ message: `caller key ${key} is not in --trusted-callers`, key, issuer: null }) };
