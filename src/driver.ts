@@ -316,7 +316,7 @@ function rootOf(held: Held): RobotRuntime['driver'] {
 function createGates(config: DriverConfig, functions: ReturnType<typeof functionsFor>, held: Held, gateOutcomeTimeoutMs?: number) {
   const root = () => rootOf(held);
   const identity = config.trustedCallers.length > 0 ? createCallerIdentity({ trusted: config.trustedCallers, requireSigned: config.requireSignedCallers }) : undefined;
-  const identify = identity ? { identify: identity.identify } : {};
+  const identify = identity ? { identify: identity.identify, witness: identity.witness } : {};
   const waits = gateOutcomeTimeoutMs === undefined ? {} : { defaultOutcomeTimeoutMs: gateOutcomeTimeoutMs };
   const onAccepted = (info: Parameters<RobotRuntime['recordAccepted']>[0]) => (auditedWhenAccepted(info.fn, info.caller) ? held.robot?.recordAccepted(info) : undefined);
   const gate = createRpcGate({

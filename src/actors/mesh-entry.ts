@@ -5,7 +5,8 @@
 // reply that itself fits) → send, all inside one try/catch: no reply on any path can throw out of a
 // handler; what still fails is logged (rate-limited) and counted. A JSON-RPC notification (and a
 // broadcast stop without a usable correlation id) goes through the same gate (which runs only stops
-// from one) and is never answered; its outcome is logged instead (rate-limited). Knows the calls
+// from one) and is never answered; its outcome is logged instead (rate-limited); a signed broadcast
+// addressed elsewhere only goes to the gate's `witness` (its signature remembered). Knows the calls
 // still in that sequence (`settled`), so a draining mesh answers them before its connection closes.
 // Owns that sequence and its counters; not the wire formats (protocol/), the decisions (gate,
 // machines, src/safety/stop-only-calls.ts) nor NATS I/O (adapters/).
@@ -131,7 +132,11 @@ export function createMeshEntry(): MeshEntry {
       let method: string | undefined;
       try {
         const decoded = wire.decode(data);
-        if (decoded.kind === 'ignore') return;
+        if (decoded.kind === 'ignore') {
+          // A signed broadcast for someone else: its signature remembered, so a re-addressed copy is a replay.
+          if (decoded.elsewhere) gate.witness?.(decoded.elsewhere.method, decoded.elsewhere.params, withSubject(decoded.elsewhere, subject).caller);
+          return;
+        }
         if (decoded.kind === 'unanswered') return await runUnanswered(gate, withSubject(decoded.call, subject));
         let outcome: GateResult;
         if (decoded.kind === 'reject') {

@@ -97,6 +97,8 @@ export interface RpcGateOptions {
   readonly onAccepted?: (info: { fn: string; caller: CallerMeta; event: { type: string }; params: Record<string, unknown> }) => void;
   /** Who the caller is (src/safety/caller-identity.ts): a signed call verified, an unsigned one checked; first of all the gate's decisions. */
   readonly identify?: (call: { fn: string; labels: RpcFunction['labels']; params: Readonly<Record<string, unknown>>; caller: CallerMeta }) => { ok: true; caller: CallerMeta } | { ok: false; error: RpcFailure; stopAs?: CallerMeta };
+  /** Told of a signed call seen but not run here (a broadcast addressed elsewhere): remembered against replays (src/safety/caller-identity.ts `witness`). */
+  readonly witness?: (call: { fn: string; params: Readonly<Record<string, unknown>>; caller: CallerMeta }) => void;
   /** Told the caller (the rate limiter's key) of every decoded call, refused or not: the dead-man hears it. */
   readonly onCall?: (callerKey: string) => void;
   /** Told of every stop that ignored parameters or stopped motion instead of a refused trip, once answered (the audit). */
@@ -109,6 +111,8 @@ export interface RpcGate {
   readonly functionNames: ReadonlyArray<string>;
   has(method: string): boolean;
   call(method: string, params: Record<string, unknown>, caller: CallerMeta): Promise<GateResult>;
+  /** A signed call seen but not to be run here (a broadcast addressed elsewhere): never run, never answered, its signature remembered. */
+  witness?(method: string, params: Record<string, unknown>, caller: CallerMeta): void;
 }
 
 /** The gate's answer for a machine's outcome. */
@@ -339,6 +343,7 @@ export function createRpcGate(options: RpcGateOptions): CreatedRpcGate {
     functionNames: [...byName.keys()],
     has: (method) => byName.has(method),
     waiting: waiters.size,
+    witness: (method, params, caller) => options.witness?.({ fn: method, params, caller }),
     call(method, params, asserted) {
       const fn = byName.get(method) as RpcFunction<unknown, { type: string }> | undefined;
       if (!fn) return Promise.resolve({ ok: false, error: new UnknownMethod({ message: `Unknown method: ${method}`, method }) });

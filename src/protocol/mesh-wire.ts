@@ -1,11 +1,11 @@
 // The three ways a call reaches the device over the mesh, as wire formats: `.cmd` JSON-RPC
 // (device-connect-protocol.md §2.1–2.3), `.svc.<fn>` micro-service bodies (ecosystem.md §3.3) and
 // `.broadcast` envelopes answered on `.event.async_reply.<correlation_id>` (§2.11; a signed call's
-// claim carries the envelope's targets, where, fire_at and on_late, which its signature covers). A
-// stop is never held back by its envelope or a request the wire would refuse (stop-only-calls.ts
-// `stopDespite`): it runs, what it could not take named in `ignored_params`. Owns decoding each into
-// one MeshCall (a JSON-RPC notification is a call never answered) and encoding each reply. Pure: no
-// NATS, no dispatch, no size policy (actors/mesh-entry.ts).
+// claim covers the envelope's targets, where, fire_at and on_late; a signed one not run here for its
+// addressing is handed on as `elsewhere`, for its signature to be remembered). A stop is never held
+// back by its envelope or a request the wire would refuse (stop-only-calls.ts `stopDespite`): it runs,
+// what it could not take named in `ignored_params`. Owns decoding each into one MeshCall and encoding
+// each reply. Pure: no NATS, no dispatch, no size policy (actors/mesh-entry.ts).
 import { InvalidRequest, toJsonRpcError, Unsupported, type RpcFailure } from '../errors.ts';
 import { ignoredParamsOf, type IgnoredParam } from './ignored-param.ts';
 import { isStop, mentionsStop, stopDespite } from '../safety/stop-only-calls.ts';
@@ -35,8 +35,12 @@ export type MeshDecoded<R> =
   | { readonly kind: 'unanswered'; readonly call: MeshCall }
   /** Answered with `error` without reaching the gate. */
   | { readonly kind: 'reject'; readonly ref: R; readonly error: RpcFailure; readonly method?: string }
-  /** Neither run nor answered (a broadcast for someone else, an unusable envelope or notification). */
-  | { readonly kind: 'ignore' };
+  /**
+   * Neither run nor answered (a broadcast for someone else, an unusable envelope or notification).
+   * `elsewhere`: a signed broadcast not run here for its addressing — for the caller check to
+   * remember its (key, correlation id), so a copy re-addressed here is a replay (defence in depth).
+   */
+  | { readonly kind: 'ignore'; readonly elsewhere?: MeshCall };
 
 export interface WireReply {
   readonly body: string;
@@ -197,22 +201,23 @@ function unusableCorrelationId(correlationId: unknown): string | undefined {
 }
 
 /**
- * The envelope's routing fields when it is for `deviceId` and answerable, else undefined. Addressing
+ * The envelope's routing fields when it is for `deviceId` and answerable (`here`), else undefined —
+ * or, when only its addressing keeps it from running here, the envelope as `elsewhere`. Addressing
  * this driver cannot evaluate fails closed (as the Python runtime without cel-python), and so does
  * an envelope with no usable correlation id — except for a stop, which fails open.
  */
-function addressedEnvelope(doc: unknown, deviceId: string): Envelope | undefined {
+function addressedEnvelope(doc: unknown, deviceId: string): { readonly here?: Envelope; readonly elsewhere?: Envelope } | undefined {
   if (!isRecord(doc)) return undefined;
   const { correlation_id: correlationId, function: fn, params, targets, where, fire_at: fireAt, on_late: onLate } = doc;
   if (typeof fn !== 'string') return undefined;
   const unanswerable = unusableCorrelationId(correlationId);
   if (unanswerable !== undefined && !isStop(fn)) return undefined;
-  const to = addressing(targets, where, deviceId);
-  if (to === 'not_ours') return undefined;
   const signed = { targets, where, fire_at: fireAt, on_late: onLate };
   const envelope = { signed, correlationId: unanswerable === undefined ? (correlationId as string) : undefined, fn, params, fireAt, onLate, ...(unanswerable === undefined ? {} : { unanswerable }) };
-  if (to === 'ours') return envelope;
-  return isStop(fn) ? { ...envelope, unevaluated: `${to.unevaluated} — stopped anyway` } : undefined;
+  const to = addressing(targets, where, deviceId);
+  if (to === 'ours') return { here: envelope };
+  if (to === 'not_ours' || !isStop(fn)) return { elsewhere: envelope };
+  return { here: { ...envelope, unevaluated: `${to.unevaluated} — stopped anyway` } };
 }
 
 /** The call of `envelope` (its params read when they fit), its signature claim (if any) covering the envelope's addressing and schedule. */
@@ -220,6 +225,13 @@ function callOf(envelope: Envelope, oversize: boolean): MeshCall {
   const { params: named, caller: asserted } = splitMeta(isRecord(envelope.params) && !oversize ? envelope.params : {}, envelope.correlationId ?? null);
   const caller = asserted.claim ? { ...asserted, claim: { ...asserted.claim, envelope: envelope.signed } } : asserted;
   return { method: envelope.fn, params: named, caller: { ...caller, ...deliveryOf(envelope) } };
+}
+
+/** A broadcast not run here for its addressing: ignored, handed on for its signature to be remembered when it is signed. */
+function notHere(envelope: Envelope, oversize: boolean): MeshDecoded<BroadcastRef> {
+  if (oversize || envelope.correlationId === undefined || !isRecord(envelope.params) || !isRecord(envelope.params._dc_meta)) return { kind: 'ignore' };
+  const call = callOf(envelope, oversize);
+  return call.caller.claim ? { kind: 'ignore', elsewhere: call } : { kind: 'ignore' };
 }
 
 /**
@@ -298,7 +310,9 @@ export function broadcastWire(tenant: string, deviceId: string, now: () => numbe
       if (oversize && !mentionsStop(bytes)) return { kind: 'ignore' };
       const parsed = parseJsonBody(bytes, 'the broadcast');
       // Unparseable envelopes have no reply subject; one that is JSON but for NaN/Infinity is told why.
-      const envelope = addressedEnvelope(parsed.ok ? parsed.doc : parsed.withNullsForNonFinite, deviceId);
+      const addressed = addressedEnvelope(parsed.ok ? parsed.doc : parsed.withNullsForNonFinite, deviceId);
+      if (addressed?.elsewhere) return parsed.ok ? notHere(addressed.elsewhere, oversize) : { kind: 'ignore' };
+      const envelope = addressed?.here;
       if (!envelope) return { kind: 'ignore' };
       const problems = broadcastProblems(bytes.byteLength, parsed.ok ? undefined : parsed.error, envelope, now() / 1000);
       const call = callOf(envelope, oversize);

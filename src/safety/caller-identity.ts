@@ -1,11 +1,11 @@
 // Verified callers (issue 13 part 2): THE check of a call's `_dc_meta` signature against
-// --trusted-callers — the signature over subject, request id, method, params digest and timestamp,
-// and a broadcast's targets, where, fire_at and on_late (src/protocol/caller-signature.ts), the key (or its JWT's issuer) trusted, the timestamp inside the
-// replay window and the (key, request id) pair never seen before — and of unsigned calls under
-// --require-signed-callers. The gate calls `identify` once per call, before anything else; a
-// verified caller's identity (lease owner, allowlist subject, audit) is its public key; who a refused
-// caller may still stop motion as is said here too (`stopAs`). Owns the replay cache; no I/O.
-// Threat model "Spoofing": broker ACLs decide who may publish, this decides who a caller is.
+// --trusted-callers — over subject, request id, method, params digest, timestamp and a broadcast's
+// targets/where/fire_at/on_late (src/protocol/caller-signature.ts), the key (or its JWT's issuer)
+// trusted, the timestamp inside the replay window, the (key, request id) pair new — and of unsigned
+// calls under --require-signed-callers. The gate calls `identify` once per call, first; a signed
+// broadcast addressed elsewhere is only remembered (`witness`). A verified caller is its public key;
+// who a refused caller may still stop motion as is said here (`stopAs`). Owns the replay cache; no
+// I/O. Threat model "Spoofing": broker ACLs decide who may publish, this decides who a caller is.
 import { fromPublic } from '@nats-io/nkeys';
 import { CallerNotTrusted, messageOf, ReplayRejected, SignatureInvalid, SignatureRequired, type RpcFailure } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';
@@ -49,6 +49,21 @@ export interface CallerIdentityOptions {
 export interface CallerIdentity {
   /** The caller of this call, verified when it is signed; or why the call may not go on. */
   identify(call: { fn: string; labels: FunctionLabels; params: Readonly<Record<string, unknown>>; caller: CallerMeta }): Identified;
+  /**
+   * A signed call seen but not run here (a broadcast addressed elsewhere): when its signature checks
+   * out, its key is trusted and it is new inside the window, its (key, request id) is remembered as
+   * if accepted, so a copy re-addressed here is refused as `seen`. Bounded by the replay cache.
+   */
+  witness(call: { fn: string; params: Readonly<Record<string, unknown>>; caller: CallerMeta }): void;
+}
+
+/** A signature that checked out, by a trusted key (or a key whose JWT a trusted key issued). */
+interface Signer {
+  readonly ok: true;
+  readonly key: string;
+  readonly ts: number;
+  readonly requestId: string;
+  readonly issuer: string | null;
 }
 
 /** Whether `id` has the shape of a user public nkey: the identities only a signature can claim. */
@@ -169,7 +184,10 @@ function stopCallerOf(caller: CallerMeta, params: Readonly<Record<string, unknow
   return unproven ? { ...asserted, sourceDevice: UNVERIFIED_CALLER } : asserted;
 }
 
-function invalid(key: string | null, problem: string): Identified {
+/** A refusal of who the caller is (before who it may still stop as is added). */
+type Refused = { readonly ok: false; readonly error: RpcFailure };
+
+function invalid(key: string | null, problem: string): Refused {
   return { ok: false, error: new SignatureInvalid({ message: `the call's signature was refused: ${problem}`, key, problem }) };
 }
 
@@ -179,7 +197,8 @@ export function createCallerIdentity(options: CallerIdentityOptions): CallerIden
   const windowMs = options.windowMs ?? REPLAY_WINDOW_MS;
   const replays = new ReplayCache(options.cacheSize ?? REPLAY_CACHE_SIZE, windowMs);
 
-  const verifySigned = (fn: string, params: Readonly<Record<string, unknown>>, caller: CallerMeta, claim: CallerClaim): Identified => {
+  /** The signer of `claim` when its signature checks out and its key (or JWT issuer) is trusted; else the refusal. */
+  const signerOf = (fn: string, params: Readonly<Record<string, unknown>>, claim: CallerClaim): Signer | Refused => {
     const { key, sig, ts, jwt, requestId, subject, envelope } = claim;
     if (typeof key !== 'string' || !isPublicKey(key, 'U')) return invalid(null, 'caller_key is not a user public nkey (U…)');
     if (typeof sig !== 'string' || sig.length === 0) return invalid(key, 'caller_sig is missing');
@@ -196,27 +215,41 @@ export function createCallerIdentity(options: CallerIdentityOptions): CallerIden
       const covered = envelope === undefined ? '' : '; on .broadcast also targets, where, fire_at, on_late';
       return invalid(key, `the signature does not match the call (subject, request id, method, params, caller_ts${covered})`);
     }
-    let issuer: string | null = null;
-    if (!trusted.has(key)) {
-      if (typeof jwt !== 'string') return { ok: false, error: new CallerNotTrusted({ message: `caller key ${key} is not in --trusted-callers`, key, issuer: null }) };
-      const checked = jwtIssuer(jwt, key, now());
-      if (!checked.ok) return invalid(key, checked.problem);
-      if (!trusted.has(checked.issuer)) return { ok: false, error: new CallerNotTrusted({ message: `caller key ${key} and its JWT issuer ${checked.issuer} are not in --trusted-callers`, key, issuer: checked.issuer }) };
-      issuer = checked.issuer;
-    }
+    if (trusted.has(key)) return { ok: true, key, ts, requestId, issuer: null };
+    if (typeof jwt !== 'string') return { ok: false, error: new CallerNotTrusted({ message: `caller key ${key} is not in --trusted-callers`, key, issuer: null }) };
+    const checked = jwtIssuer(jwt, key, now());
+    if (!checked.ok) return invalid(key, checked.problem);
+    if (!trusted.has(checked.issuer)) return { ok: false, error: new CallerNotTrusted({ message: `caller key ${key} and its JWT issuer ${checked.issuer} are not in --trusted-callers`, key, issuer: checked.issuer }) };
+    return { ok: true, key, ts, requestId, issuer: checked.issuer };
+  };
+
+  /** Why `signer`'s call is a replay (or outside the window) at `t`; null when it is new. */
+  const replayRefusal = ({ key, ts, requestId }: Signer, t: number): ReplayRejected | null => {
+    const replay = replays.refusal(key, `${key}\n${requestId}`, ts, t);
+    if (!replay) return null;
+    const why =
+      replay === 'seen'
+        ? `request id ${requestId} was already used`
+        : replay === 'forgotten'
+          ? `caller_ts is not after that of a call of this key the driver no longer remembers (send a newer caller_ts)`
+          : `caller_ts is ${Math.round((t - ts) / 1000)} s from the driver's clock (window ±${windowMs / 1000} s)`;
+    return new ReplayRejected({ message: `replay refused: ${why}`, key, request_id: requestId, reason: replay === 'forgotten' ? 'stale' : replay, window_ms: windowMs });
+  };
+
+  /** `signer`'s call, remembered when it is new; else its replay refusal. */
+  const accepted = (signer: Signer): ReplayRejected | null => {
     const t = now();
-    const replayId = `${key}\n${requestId}`;
-    const replay = replays.refusal(key, replayId, ts, t);
-    if (replay) {
-      const why =
-        replay === 'seen'
-          ? `request id ${requestId} was already used`
-          : replay === 'forgotten'
-            ? `caller_ts is not after that of a call of this key the driver no longer remembers (send a newer caller_ts)`
-            : `caller_ts is ${Math.round((t - ts) / 1000)} s from the driver's clock (window ±${windowMs / 1000} s)`;
-      return { ok: false, error: new ReplayRejected({ message: `replay refused: ${why}`, key, request_id: requestId, reason: replay === 'forgotten' ? 'stale' : replay, window_ms: windowMs }) };
-    }
-    replays.remember(key, replayId, ts, t);
+    const refused = replayRefusal(signer, t);
+    if (!refused) replays.remember(signer.key, `${signer.key}\n${signer.requestId}`, signer.ts, t);
+    return refused;
+  };
+
+  const verifySigned = (fn: string, params: Readonly<Record<string, unknown>>, caller: CallerMeta, claim: CallerClaim): Identified => {
+    const signer = signerOf(fn, params, claim);
+    if (!signer.ok) return signer;
+    const replay = accepted(signer);
+    if (replay) return { ok: false, error: replay };
+    const { key, issuer } = signer;
     return { ok: true, caller: { ...caller, sourceDevice: key, verified: { key, assertedAs: caller.sourceDevice, issuer } } };
   };
 
@@ -241,6 +274,14 @@ export function createCallerIdentity(options: CallerIdentityOptions): CallerIden
     }
   };
   return {
+    witness({ fn, params, caller }) {
+      try {
+        const signer = caller.claim && signerOf(fn, params, caller.claim);
+        if (signer && signer.ok) accepted(signer);
+      } catch (error) {
+        checkFailed('a caller check failed on an unexpected value; the call seen is not remembered', { function: fn, error: messageOf(error) });
+      }
+    },
     identify(call) {
       const identified = identifiedOrRefused(call);
       if (identified.ok) return identified;
