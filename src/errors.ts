@@ -108,8 +108,8 @@ export class CallerNotAllowed extends Data.TaggedError('CallerNotAllowed')<{ rea
 export class SignatureInvalid extends Data.TaggedError('SignatureInvalid')<{ readonly message: string; readonly key: string | null; readonly problem: string }> {}
 /** A validly signed call from a key (or a JWT issuer) that is not in --trusted-callers. */
 export class CallerNotTrusted extends Data.TaggedError('CallerNotTrusted')<{ readonly message: string; readonly key: string; readonly issuer: string | null }> {}
-/** A signed call seen before (same key and request id) or with a timestamp outside the replay window. */
-export class ReplayRejected extends Data.TaggedError('ReplayRejected')<{ readonly message: string; readonly key: string; readonly request_id: string; readonly reason: 'seen' | 'stale' | 'future'; readonly window_ms: number }> {}
+/** A signed call seen before (same key and request id), with a timestamp outside the replay window, or signed before this driver started. */
+export class ReplayRejected extends Data.TaggedError('ReplayRejected')<{ readonly message: string; readonly key: string; readonly request_id: string; readonly reason: 'seen' | 'stale' | 'future' | 'before_start'; readonly window_ms: number }> {}
 /** An unsigned call that must be signed: a state-changing call under --require-signed-callers, or one naming a verified (nkey) identity. */
 export class SignatureRequired extends Data.TaggedError('SignatureRequired')<{ readonly message: string; readonly function: string; readonly reason: 'required' | 'names_verified_caller' }> {}
 /** A camera/microphone function under --media-policy deny (never allowed on this driver). */

@@ -131,7 +131,9 @@ export function jwtIssuer(jwt: string, key: string, nowMs: number): { ok: true; 
 }
 
 /**
- * (key, request id) pairs of accepted calls, oldest first. Evicting one still inside the window (the
+ * (key, request id) pairs of accepted calls, oldest first. In memory, empty at start: a call signed
+ * before the start is refused (`before_start`), since the driver that ran before it (a crash, a
+ * restart) may have accepted it and its cache is gone. Evicting one still inside the window (the
  * cache is full) raises that key's floor: every later call of that key at or below it is refused, so
  * no replay gets through eviction. Floors are per key: one key flooding the cache (with timestamps
  * up to 30 s ahead) raises only its own, never another caller's. Floors past the window refuse
@@ -143,14 +145,18 @@ class ReplayCache {
   readonly #floors = new Map<string, number>();
   readonly size: number;
   readonly windowMs: number;
-  constructor(size: number, windowMs: number) {
+  /** When this cache started (the driver's start): nothing signed earlier can be told from a replay. */
+  readonly startedAtMs: number;
+  constructor(size: number, windowMs: number, startedAtMs: number) {
     this.size = size;
     this.windowMs = windowMs;
+    this.startedAtMs = startedAtMs;
   }
 
-  refusal(key: string, id: string, ts: number, nowMs: number): 'seen' | 'stale' | 'forgotten' | 'future' | null {
+  refusal(key: string, id: string, ts: number, nowMs: number): 'seen' | 'stale' | 'forgotten' | 'future' | 'before_start' | null {
     if (ts > nowMs + this.windowMs) return 'future';
     if (ts < nowMs - this.windowMs) return 'stale';
+    if (ts < this.startedAtMs) return 'before_start';
     if (ts <= (this.#floors.get(key) ?? Number.NEGATIVE_INFINITY)) return 'forgotten';
     return this.#seen.has(id) ? 'seen' : null;
   }
@@ -195,7 +201,9 @@ export function createCallerIdentity(options: CallerIdentityOptions): CallerIden
   const trusted = new Set(options.trusted);
   const now = options.now ?? Date.now;
   const windowMs = options.windowMs ?? REPLAY_WINDOW_MS;
-  const replays = new ReplayCache(options.cacheSize ?? REPLAY_CACHE_SIZE, windowMs);
+  // The floor at start: a signer whose clock runs d behind the driver's is refused for d after a
+  // start (its fresh calls look older than the start); README "Verified callers" says so.
+  const replays = new ReplayCache(options.cacheSize ?? REPLAY_CACHE_SIZE, windowMs, now());
 
   /** The signer of `claim` when its signature checks out and its key (or JWT issuer) is trusted; else the refusal. */
   const signerOf = (fn: string, params: Readonly<Record<string, unknown>>, claim: CallerClaim): Signer | Refused => {
@@ -232,7 +240,9 @@ export function createCallerIdentity(options: CallerIdentityOptions): CallerIden
         ? `request id ${requestId} was already used`
         : replay === 'forgotten'
           ? `caller_ts is not after that of a call of this key the driver no longer remembers (send a newer caller_ts)`
-          : `caller_ts is ${Math.round((t - ts) / 1000)} s from the driver's clock (window ±${windowMs / 1000} s)`;
+          : replay === 'before_start'
+            ? `the call was signed before this driver started (caller_ts ${Math.round((replays.startedAtMs - ts) / 1000)} s before its start at ${new Date(replays.startedAtMs).toISOString()}), and calls accepted before a restart are not remembered; sign it again`
+            : `caller_ts is ${Math.round((t - ts) / 1000)} s from the driver's clock (window ±${windowMs / 1000} s)`;
     return new ReplayRejected({ message: `replay refused: ${why}`, key, request_id: requestId, reason: replay === 'forgotten' ? 'stale' : replay, window_ms: windowMs });
   };
 

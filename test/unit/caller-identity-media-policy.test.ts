@@ -1,7 +1,7 @@
 // The pure halves of issue 13 parts 2 and 3: the canonical params JSON a signature covers (RFC 8785
 // cases a Python signer must match), the verifier's decisions on a fake clock (window edges, the
-// bounded replay cache raising its floor when it evicts, JWT trust) and the media policy decision
-// with its typed refusals. The wire transcripts are in test/integration/verified-callers.test.ts
+// floor at start, the bounded replay cache raising its floor when it evicts, JWT trust) and the
+// media policy decision with its typed refusals. The wire transcripts are in test/integration/verified-callers.test.ts
 // and test/integration/media-policy.test.ts.
 import { createAccount, createUser, encodeUser } from '@nats-io/jwt';
 import { describe, expect, test } from 'vitest';
@@ -50,12 +50,31 @@ describe('the verifier', () => {
 
   test('the timestamp window is inclusive at ±30 s and the identity is the key', () => {
     const identity = createCallerIdentity({ trusted: [alice.getPublicKey()], requireSigned: false, now });
+    // 30 s after the start, the window's lower edge is the start itself (nothing signed earlier is taken).
+    clock += 30_000;
     const ok = identity.identify({ fn: 'goto_pose', labels: WRITE, params: {}, caller: sign('a', {}, clock - 30_000) });
     expect(ok).toMatchObject({ ok: true, caller: { sourceDevice: alice.getPublicKey(), verified: { key: alice.getPublicKey(), issuer: null } } });
     const late = identity.identify({ fn: 'goto_pose', labels: WRITE, params: {}, caller: sign('b', {}, clock - 30_001) });
     expect(late).toMatchObject({ ok: false, error: { _tag: 'ReplayRejected', reason: 'stale' } });
     const early = identity.identify({ fn: 'goto_pose', labels: WRITE, params: {}, caller: sign('c', {}, clock + 30_001) });
     expect(early).toMatchObject({ ok: false, error: { _tag: 'ReplayRejected', reason: 'future' } });
+  });
+
+  test('a call signed before the driver started is refused before_start ("sign it again"); a signer whose clock runs behind is refused that long after a start', () => {
+    const started = clock;
+    const identity = createCallerIdentity({ trusted: [alice.getPublicKey()], requireSigned: false, now });
+    // Signed 1 ms before the start, arriving after it (a replay of a call the previous driver took, for all it knows).
+    clock += 5_000;
+    const before = identity.identify({ fn: 'goto_pose', labels: WRITE, params: {}, caller: sign('bs-1', {}, started - 1) });
+    expect(before).toMatchObject({ ok: false, error: { _tag: 'ReplayRejected', reason: 'before_start', request_id: 'bs-1', message: expect.stringContaining('signed before this driver started') } });
+    expect(before.ok === false && before.error.message).toContain('sign it again');
+    expect(identity.identify({ fn: 'goto_pose', labels: WRITE, params: {}, caller: sign('bs-2', {}, started) }).ok).toBe(true);
+    // A signer 10 s behind: what it signs now carries a caller_ts before the start until 10 s after it.
+    expect(identity.identify({ fn: 'goto_pose', labels: WRITE, params: {}, caller: sign('bs-3', {}, clock - 10_000) })).toMatchObject({ ok: false, error: { reason: 'before_start' } });
+    clock = started + 10_000;
+    expect(identity.identify({ fn: 'goto_pose', labels: WRITE, params: {}, caller: sign('bs-4', {}, clock - 10_000) }).ok).toBe(true);
+    // Further back than the window it is stale, as before the start floor.
+    expect(identity.identify({ fn: 'goto_pose', labels: WRITE, params: {}, caller: sign('bs-5', {}, clock - 30_001) })).toMatchObject({ ok: false, error: { reason: 'stale' } });
   });
 
   test('a full replay cache evicts its oldest id and refuses every timestamp up to it: no replay gets through eviction', () => {
