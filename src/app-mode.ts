@@ -1,13 +1,10 @@
-// The driver under the settings app (`reachy-mini-driver app`, or `run --settings`): the settings
-// server starts first, even when the configuration is not valid yet (no credentials uploaded), and
-// the driver starts once it is; `apply` (or a save) reconfigures the running driver, which restarts
-// only the affected actors. Owns that orchestration (one apply at a time) and the one-time login
-// link on stdout; the server (src/adapters/settings-http/) owns HTTP and files; the driver owns the
-// machines. Keeps the configuration in effect (last successful start or apply) so the page never
-// shows an unapplied save as in effect, words a failed apply, and the parts an apply left out, in
-// the page's fields (src/settings/settings-advice.ts), feeds the live view, and prints every URL.
-// A first start that fails stops the private --sim broker it started, so a retry leaks no process.
-// Stopping stops motion first, then waits for an apply under way at most APPLY_WAIT_AT_STOP_MS.
+// The driver under the settings app (`reachy-mini-driver app`, or `run --settings`): the driver
+// starts as soon as the configuration is valid (at launch, before the server listens: a start that
+// fails there is thrown), and the settings server runs even while it is not (no credentials uploaded);
+// `apply` (or a save) reconfigures the running driver, which restarts only the affected actors. Owns
+// that orchestration (one apply at a time, the configuration in effect, stopping) and the one-time
+// login link on stdout; the server (src/adapters/settings-http/) owns HTTP and files, the page's
+// wording src/settings/settings-advice.ts; the driver owns the machines.
 import { loadConfig } from './adapters/config-files.ts';
 import { ConfigError, loadSettingsServerConfig, type DriverConfig, type LoadConfigInput } from './config/config.ts';
 import { createLiveView } from './actors/live-view.ts';
@@ -75,12 +72,17 @@ async function applyOverOrGiveUp(applyOver: Promise<unknown>, underWay: () => st
   });
 }
 
+/**
+ * Applies the saved settings once (starting the driver when they are valid), then starts the
+ * settings server with the status, the configuration in effect and the live view, and prints every
+ * URL it listens on and the one-time login link on `out`.
+ */
 export async function startWithSettings(input: LoadConfigInput, out: (line: string) => void, deps: AppModeDeps = {}): Promise<AppHandle> {
   const server = loadSettingsServerConfig(input);
   let running: RunningDriver | undefined;
   let broker: PrivateBroker | undefined;
   let configError: string | null = null;
-  /** What the running driver uses: set only when a start or an apply succeeded. */
+  /** What the running driver uses: set only when a start or an apply succeeded (the page never shows an unapplied save as in effect). */
   let inEffect: DriverConfig | undefined;
   /** Set once stop() began: applies queued after it answer AppStopping. */
   let stopping = false;
@@ -94,6 +96,8 @@ export async function startWithSettings(input: LoadConfigInput, out: (line: stri
     else if (unaudited.length < UNAUDITED_MAX) unaudited.push({ ...change, fields: { ...change.fields, saved_at: new Date().toISOString() } });
   };
 
+  // One start or apply of the saved settings: a failure, and the parts an apply left out, are worded
+  // in the page's fields (src/settings/settings-advice.ts).
   const applyOnce = async (): Promise<Record<string, unknown>> => {
     if (stopping) return { ok: false, error: 'the settings app is stopping', issues: [], error_tag: 'AppStopping', started: false };
     let config;

@@ -1,10 +1,9 @@
 // The background detectors (issue "media": detectors as background monitors): while enabled and a
 // media link is up, the audio monitor analyses the microphone ring every AUDIO_MONITOR_INTERVAL_MS
 // and the motion monitor decodes the newest picture every MOTION_MONITOR_INTERVAL_MS; each reports
-// only state changes (`audio_event`, `motion_event`). Also answers the on-demand detect_* reads
-// from the same detectors. A camera that stops sending (link still up) is not "no motion": past
-// DEFAULT_MAX_FRAME_AGE_MS the motion detector starts afresh and detect_motion answers FrameTooOld.
-// Owns the timers and detector instances; the algorithms live in src/media/detectors, the link in
+// only state changes (`audio_event`, `motion_event`). Also answers the on-demand detect_* reads from
+// the same detectors; a frozen camera is not "no motion" (FrameTooOld: see `#tooOld`). Owns the
+// timers and detector instances; the algorithms live in src/media/detectors, the link in
 // src/adapters/media-link, the freshness rule in src/media/frame-freshness.ts, publishing in the
 // caller's `onEvent`.
 import * as Result from 'effect/Result';

@@ -1,16 +1,11 @@
-// The one path every RPC takes (design card): a call nobody asked to hear answered (a notification,
-// an unevaluable broadcast) goes on only when it is a stop (src/safety/stop-only-calls.ts) → who the
-// caller is (a signature verified, or the unsigned call checked: src/safety/caller-identity.ts) → decode params with the function's Effect Schema
-// (a stop's leniently: src/rpc/stop-params.ts — what it ignored is named in its answer, after what
-// the wire could not take of its envelope, `caller.ignoredEnvelope`) →
-// the caller allowlist (identity, not state) → the caller's rate limit for the function's class → `snapshot.can(event)` → (a function held for
-// approval: wait for the decision, then `can()` again) → `send` (a shared read joins the one event
-// of its turn: src/actors/shared-reads.ts) → await the machine's `rpc.outcome` for that request id
-// with a timeout → reply. A trip (a stop with an `instead` form) refused for who sent it or by the
-// state gate still stops motion: its `instead` event is sent, and the refusal answers with the stop
-// (src/actors/stop-answer.ts). Owns nothing else: no daemon
-// I/O, no machine state (the rate limiter keeps its buckets). A refusal is turned into a typed error
-// by the optional `explainRefusal` of the composing actor, else NotAllowedInState.
+// The one path every RPC takes (design card): a call that came unanswered goes on only when it is a
+// stop (src/safety/stop-only-calls.ts) → who the caller is (src/safety/caller-identity.ts) → params
+// decoded with the function's Effect Schema (a stop's leniently: src/rpc/stop-params.ts) → the caller
+// allowlist → the caller's rate limit → `snapshot.can(event)` → (held for approval: the decision,
+// then `can()` again) → `send` (shared reads: src/actors/shared-reads.ts) → await the machine's
+// `rpc.outcome` with a timeout → reply. A trip refused for its caller or by the state gate still stops
+// motion (insteadOf). Owns nothing else: no daemon I/O, no machine state (the rate limiter keeps its
+// buckets); a refusal's typed error is the composing actor's `explainRefusal`, else NotAllowedInState.
 import { randomUUID } from 'node:crypto';
 import * as Result from 'effect/Result';
 import type { AnyActorRef } from 'xstate';
@@ -83,7 +78,7 @@ export interface GateTarget {
 export interface RpcGateOptions {
   readonly functions: ReadonlyArray<AnyRpcFunction>;
   readonly target: GateTarget | AnyActorRef;
-  /** Turns a refused event into the most specific typed error (interlock, lease, asleep…). */
+  /** Turns a refused event into the most specific typed error (interlock, lease, asleep…); without it, or when it has none, NotAllowedInState. */
   readonly explainRefusal?: (snapshot: unknown, event: { type: string }, fn: string) => RpcFailure | undefined;
   /** Called for every refusal (audit trail and `safety_event`); a rate-limited burst once. */
   readonly onRefusal?: (info: { fn: string; error: RpcFailure; caller: CallerMeta; event: { type: string } }) => void;
@@ -91,7 +86,7 @@ export interface RpcGateOptions {
   readonly rateLimiter?: RateLimiter;
   /** Holds a call for a human's approval (src/actors/approval-stage.ts): null when not held, else the verdict (null: approved). */
   readonly hold?: (call: { fn: string; event: { type: string }; params: Record<string, unknown>; caller: CallerMeta }) => Promise<RpcFailure | null> | null;
-  /** The caller allowlist (src/safety/caller-allow.ts): a refusal here comes before the rate limit and the state gate. */
+  /** The caller allowlist (src/safety/caller-allow.ts; identity, not state): a refusal here comes before the rate limit and the state gate. */
   readonly callerRefusal?: (call: { fn: string; labels: RpcFunction['labels']; event: { type: string }; caller: CallerMeta }) => RpcFailure | null;
   /** Called for every call the gate sends to the machine (after every check and any approval): the audit of accepted commands. */
   readonly onAccepted?: (info: { fn: string; caller: CallerMeta; event: { type: string }; params: Record<string, unknown> }) => void;
@@ -212,7 +207,10 @@ function unclaimed(caller: CallerMeta): CallerMeta {
   return asserted;
 }
 
-/** The StopsOnly refusal (reported, with the owner when it could be one) of a call that came unanswered and is not a stop; null otherwise. */
+/**
+ * The StopsOnly refusal (reported, with the owner when it could be one) of a call that came unanswered
+ * (a notification, an unevaluable broadcast) and is not a stop; null otherwise.
+ */
 function notAStop(options: RpcGateOptions, method: string, params: Record<string, unknown>, caller: CallerMeta): GateResult | null {
   const error = stopsOnlyRefusal(method, caller);
   if (!error) return null;
@@ -309,7 +307,7 @@ export function createRpcGate(options: RpcGateOptions): CreatedRpcGate {
     });
   };
   const shared = sharedReads(sendAndWait);
-  /** Sends an admitted call; a shared read joins the batch of its turn. */
+  /** Sends an admitted call and awaits its `rpc.outcome` for that request id; a shared read joins the one event of its turn. */
   const dispatch = (call: Admitted): Promise<GateResult> => {
     const { fn, event, requestId, caller, params, ignored } = call;
     const timeoutMs = outcomeTimeoutMs(fn, call.decoded, defaultTimeoutMs);
@@ -323,7 +321,7 @@ export function createRpcGate(options: RpcGateOptions): CreatedRpcGate {
       return told;
     });
   };
-  /** A refused trip stops motion instead (its `instead` event, as stop_motion); the refusal answers, carrying the stop. */
+  /** A refused trip stops motion instead (its `instead` event, as stop_motion); the refusal answers, carrying the stop (src/actors/stop-answer.ts). */
   const stopInstead = async (call: StopInstead): Promise<GateResult> => {
     const { fn, caller, ignored, refused } = call;
     const requestId = `${idPrefix}${++issued}`;

@@ -1,12 +1,10 @@
 // Sends the audit trail to the broker (issue 13 §1): the log's unsent records, in seq order, one at a
 // time, to a JetStream stream (AUDIT_STREAM_NAME on `device-connect.*.*.audit`, created when permitted)
-// with `Nats-Msg-Id` = `<device>-<seq>-<hash16>` (a re-send is dropped as a duplicate), acknowledged in
-// the log once the stream acked them (they wait in the file meanwhile); without JetStream, said once,
-// core publish (the stream tried again with back-off and after a reconnect), and once the stream answers
-// the records it missed meanwhile go to it first, in order (catchUp). A record over the broker's
-// max_payload (or the stream's max_msg_size) holds nothing back: a PayloadTooLarge, warned about (rate-limited); the broker gets its stand-in (seq, prev, hash,
-// `withheld`: audit-chain.ts), or nothing when even that is too big; the file keeps it whole. Owns the
-// publishing; the chain and file are audit-log.ts's. Read by `audit verify --stream` too.
+// with `Nats-Msg-Id` = auditMsgId (a re-send is dropped as a duplicate), acknowledged in the log once
+// the stream acked them (they wait in the file meanwhile). Without JetStream: core NATS, said once, the
+// stream tried again with back-off (senderChoice) and what it missed sent to it first (catchUp). A
+// record over the broker's size limit holds nothing back (oversizeGuard). Owns the publishing; the
+// chain and file are audit-log.ts's. Read by `audit verify --stream` too (readAuditStreamOnce).
 import { headers, type MsgHdrs, type NatsConnection } from '@nats-io/nats-core';
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import { connectNats } from './nats-connect.ts';
@@ -172,6 +170,11 @@ function outgoing(record: ChainedRecord, msgId: string, limit: SizeLimit | undef
 /** The body to publish for a record (null: nothing), saying so (rate-limited, with cause and fix) when it is over the limit. */
 type Fit = (record: ChainedRecord, msgId: string, limit: SizeLimit | undefined) => string | null;
 
+/**
+ * A record over the broker's max_payload (or the stream's max_msg_size) holds nothing back: a
+ * PayloadTooLarge, warned about (rate-limited); the broker gets its stand-in (seq, prev, hash,
+ * `withheld`: audit-chain.ts), or nothing when even that is too big; the local file keeps it whole.
+ */
 function oversizeGuard(warn: RateLimitedLog): Fit {
   return (record, msgId, limit) => {
     const out = outgoing(record, msgId, limit);

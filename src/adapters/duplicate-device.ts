@@ -1,14 +1,10 @@
 // Refuses to start a second device with the same id on the same mesh (two drivers would split the
-// mesh's requests between them, each answering only some): before serving, one short-lived
-// connection sends the built-in `requestRegistration` (device-connect-protocol.md §2.7: every
-// device answers it on its `.cmd`, our driver and the Python runtime alike) to this device's own
-// `.cmd` subject. A device's answer (JSON-RPC, echoing the probe's id, with this id's registration
-// or an error) means another instance serves that id. Any other reply (a JetStream stream capturing
-// `.cmd` answers with a PubAck), "no responders" (immediate) or no reply in time (a wildcard
-// listener, a monitor) means the id is free. Each configured broker is dialed once, in order, until
-// one accepts; when none does the check is skipped (the mesh link reports the brokers). Owns the probe
-// and the DuplicateDeviceId error; the CLI maps it to exit code 1, a live reconfigure refuses the apply.
-// Issue 10 item 3.
+// mesh's requests between them, each answering only some; issue 10 item 3): before serving, one
+// short-lived connection sends the built-in `requestRegistration` (device-connect-protocol.md §2.7)
+// to this device's own `.cmd` subject; only a device's answer means the id is taken (probeDeviceId).
+// When no configured broker accepts, the check is skipped (the mesh link reports the brokers). Owns
+// the probe and the DuplicateDeviceId error; the CLI maps it to exit code 1, a live reconfigure
+// refuses the apply.
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import { connectNats } from './nats-connect.ts';
 import type { Msg } from '@nats-io/nats-core';
@@ -71,7 +67,15 @@ function replyDocument(reply: Msg): unknown {
   }
 }
 
-/** Asks whether a device already answers as `deviceId` on `tenant`. Never throws. */
+/**
+ * Asks whether a device already answers as `deviceId` on `tenant`. Never throws. Every device answers
+ * `requestRegistration` on its `.cmd` (§2.7), our driver and the Python runtime alike: a device's
+ * answer (JSON-RPC, echoing the probe's id, with this id's registration or an error: isDeviceAnswer)
+ * means another instance serves that id. Any other reply (a JetStream stream capturing `.cmd`
+ * answers with a PubAck), "no responders" (immediate) or no reply in time (a wildcard listener, a
+ * monitor) means the id is free. Each configured broker is dialed once, in order, until one accepts;
+ * when none does the answer is `unknown`.
+ */
 export async function probeDeviceId(options: NodeConnectionOptions, tenant: string, deviceId: string, replyTimeoutMs: number = DUPLICATE_PROBE_REPLY_TIMEOUT_MS): Promise<ProbeResult> {
   let nc;
   try {

@@ -1,12 +1,9 @@
 // The device's NATS connection (device-connect-protocol.md §1–§2): connects with the configured
-// options, serves `.cmd` (plain subscription, no queue group, callback form), `.broadcast` and,
-// in d2d mode, `discovery.probe`; publishes heartbeats, presence, events and replies; and turns
-// nats.js status events into `nats.*` machine events at this boundary. Publishing never throws:
-// a message over the broker's negotiated max_payload is dropped with a rate-limited warning and
-// counted. Draining detaches the status listener first: the mesh that drains (or stopped while
-// dialing) hears nothing more from this connection; `stopIntake` ends the calls first (what the
-// broker sent before is still delivered) so the owner can answer those in hand before `drain`
-// flushes and closes. Owns the NatsConnection; does not decide what to answer (actors/mesh-entry.ts does).
+// options, serves `.cmd` (plain subscription, no queue group, callback form), `.broadcast` and, when
+// asked, `.supervisor`, other devices' e-stop events and (d2d mode) `discovery.probe`; publishes
+// heartbeats, presence, events and replies (`publish` never throws); and turns nats.js status events
+// into `nats.*` machine events at this boundary. A link ends with `stopIntake`, then `drain`. Owns
+// the NatsConnection; does not decide what to answer (actors/mesh-entry.ts does).
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import { errors, type Msg, type NatsConnection, type Subscription } from '@nats-io/nats-core';
 import { createLogger } from '../logging/logger.ts';
@@ -189,7 +186,10 @@ export class NatsLink {
     return this.#droppedPublishes;
   }
 
-  /** Publishes plain JSON text; never throws: what cannot go out is dropped, counted and warned about. */
+  /**
+   * Publishes plain JSON text; never throws: what cannot go out (over the broker's negotiated
+   * max_payload, or refused by the client) is dropped, counted and warned about (rate-limited).
+   */
   publish(subject: string, body: string): boolean {
     if (this.nc.isClosed()) return false;
     const limit = this.maxPayload();
@@ -232,15 +232,18 @@ export class NatsLink {
 
   /**
    * No more calls: each subscription is drained (unsubscribed; what the broker sent before is still
-   * handed to its handler). The connection stays open for the replies; resolves once the broker
-   * has confirmed. Never throws.
+   * handed to its handler). The connection stays open for the replies, so the owner can answer the
+   * calls in hand before `drain`; resolves once the broker has confirmed. Never throws.
    */
   async stopIntake(): Promise<void> {
     if (this.nc.isClosed()) return;
     await Promise.allSettled(this.#subscriptions.filter((sub) => !sub.isClosed() && !sub.isDraining()).map((sub) => sub.drain()));
   }
 
-  /** Detaches the status listener (its owner is stopping: nothing more to tell it), then drains. */
+  /**
+   * Detaches the status listener first (the mesh that drains, or stopped while dialing, hears nothing
+   * more from this connection), then drains: flushes and closes.
+   */
   async drain(): Promise<void> {
     this.#onStatus = () => undefined;
     if (this.#closing || this.nc.isClosed()) return;

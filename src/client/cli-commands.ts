@@ -1,12 +1,10 @@
 // The client subcommands `devices`, `functions`, `call`, `events`: open one NATS connection
 // (src/adapters/client-connection.ts), run one MeshClient operation (device-connect-protocol.md
-// §2.9/§2.10 discovery, §2.1–2.3 invoke, §2.4 events), print through the injected `out`, return the
-// process exit code (Ctrl-C abandons the wait: exit 130, nothing sent to the device). Does not parse
-// argv or build connection options (client-main.ts does) and never calls process.exit. Results go
-// to `out` (stdout), errors and notices to `err` (stderr); a caller that injects only `out` sees
-// everything there. With `json`, stdout carries only JSON (a failed call prints `{"error": …}`).
-// What a device or broker said reaches the terminal with its control characters escaped
-// (cli-format.ts jsonText, src/logging/control-escapes.ts): a hostile device cannot drive it.
+// §2.9/§2.10 discovery, §2.1–2.3 invoke, §2.4 events), print through the injected `out`/`err` and
+// return the process exit code (runClientCommand). Does not parse argv or build connection options
+// (client-main.ts does) and never calls process.exit. What a device or broker said reaches the
+// terminal with its control characters escaped (cli-format.ts jsonText, src/logging/control-escapes.ts):
+// a hostile device cannot drive it.
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import { openClientConnection } from '../adapters/client-connection.ts';
 import { createLogger } from '../logging/logger.ts';
@@ -233,7 +231,12 @@ async function execute(client: MeshClient, plan: ClientCommandPlan, args: Client
   }
 }
 
-/** Runs one client subcommand on its own connection and returns the exit code (0 ok, 1 failed, 2 usage, 130 interrupted). */
+/**
+ * Runs one client subcommand on its own connection and returns the exit code (0 ok, 1 failed, 2
+ * usage, 130 interrupted: Ctrl-C abandons the wait and sends nothing to the device). Results go to
+ * `out` (stdout), errors and notices to `err` (stderr); a caller that injects only `out` sees
+ * everything there. With `json`, stdout carries only JSON (a failed call prints `{"error": …}`).
+ */
 export async function runClientCommand(args: ClientCommandArgs): Promise<number> {
   const writeOut = args.out ?? ((line: string) => void process.stdout.write(line + '\n'));
   const writeErr = args.err ?? args.out ?? ((line: string) => void process.stderr.write(line + '\n'));

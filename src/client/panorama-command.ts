@@ -1,12 +1,10 @@
 // `reachy-mini-driver panorama <device_id> [--output DIR] …`: waits for the device on the mesh
-// (reference-driver.md §6.5 `wait_for_device`, every 0.5 s up to --wait-timeout), checks the output
-// folder (src/adapters/panorama-output.ts) before the lease is taken, runs the scan (panorama-scan.ts) with it,
-// shows progress (a bar on a terminal's stderr; --json: one JSON line per event on stdout), writes
-// the artifacts (panorama-artifacts.ts) and answers the reference's exit codes: 0 written, 1 nothing
-// written (a failed write is reported, never thrown), 2 device not found in time, a bad command line
-// or an unwritable --output; 130 when interrupted (Ctrl-C, stdout closed: partial results written
-// first). Owns the glue and the terminal output (what the device sent printed with its control
-// characters escaped, as the other client commands print it); never calls process.exit.
+// (reference-driver.md §6.5 `wait_for_device`), checks the output folder (src/adapters/panorama-output.ts)
+// before the lease is taken, runs the scan (panorama-scan.ts), shows progress (a bar on a terminal's
+// stderr; --json: one JSON line per event on stdout), writes the artifacts (panorama-artifacts.ts) and
+// answers the reference's exit codes (runPanoramaCommand). Owns the glue and the terminal output (what
+// the device sent printed with its control characters escaped, as the other client commands print it);
+// does not parse the command line (client-main.ts, panorama-args.ts do); never calls process.exit.
 import type { NodeConnectionOptions } from '@nats-io/transport-node';
 import { resolve } from 'node:path';
 import { openClientConnection } from '../adapters/client-connection.ts';
@@ -153,7 +151,12 @@ async function scanAndWrite(a: PanoramaCommandArgs, client: MeshClient, out: (li
   return await writeResults(a, scan, ready.previous, out, err);
 }
 
-/** Runs the command; returns the exit code. */
+/**
+ * Runs the command; returns the reference's exit code: 0 written, 1 nothing written (a failed write
+ * is reported, never thrown), 2 device not found in time (polled every DEVICE_POLL_MS up to
+ * --wait-timeout) or an unwritable --output (a bad command line is 2 too, in client-main.ts); 130
+ * when interrupted (Ctrl-C, stdout closed: partial results written first).
+ */
 export async function runPanoramaCommand(a: PanoramaCommandArgs): Promise<number> {
   const out = a.out ?? ((line: string) => void process.stdout.write(line + '\n'));
   const err = a.err ?? ((text: string) => void process.stderr.write(text));

@@ -1,12 +1,10 @@
-// What a new configuration changes for a running driver, compared over the WHOLE configuration:
-// which live parts restart (mesh, and whether its broker connection itself changes; daemon link;
-// media: a new daemon host moves media, its signalling host follows), whether the configured
-// safety policy changed (applied live, through the root), and which changed fields need a process
-// restart (RestartRequired, by settings-file name). A --sim driver keeps its emulator: a new
-// daemon address is left out as not in effect (`simIgnored`; `inEffectAfter` is what then runs);
-// a policy change left out keeps the configured policy (`withPolicyKept`, fields named by
-// `changedPolicyFields`). Pure: no I/O; the driver applies the plan. Issue "Reconfigure says
-// applied when it did not".
+// What a new configuration changes for a running driver, compared over the WHOLE configuration
+// (reconfigurePlan): which live parts restart (mesh, and whether its broker connection itself
+// changes; daemon link; media), whether the configured safety policy changed (applied live, through
+// the root), and which changed fields need a process restart (by settings-file name). Also what then
+// runs: a --sim driver keeps its emulator (`inEffectAfter`), a policy change left out keeps the
+// configured policy (`withPolicyKept`). Pure: no I/O; the driver applies the plan. Issue
+// "Reconfigure says applied when it did not".
 import { createHash } from 'node:crypto';
 import { CONFIG_KEYS, type DriverConfig } from './config.ts';
 
@@ -41,7 +39,10 @@ const DAEMON_ADDRESS_KEYS: ReadonlyArray<Key> = ['daemonHost', 'daemonPort', 'da
 const DAEMON_ADDRESS_SOURCES: ReadonlyArray<string> = ['target', 'host', 'apiPort', 'daemonTls', 'signallingHost'];
 /** The settings field behind DAEMON_ADDRESS_KEYS, named in the not-in-effect report. */
 const DAEMON_ADDRESS_FIELD = 'reachy_target';
-/** Fields applied by restarting the media session (it reconnects to the signalling host and port). */
+/**
+ * Fields applied by restarting the media session (it reconnects to the signalling host and port): a
+ * new daemon host moves media too, its signalling host follows.
+ */
 const MEDIA_KEYS: ReadonlyArray<Key> = ['daemonHost', 'signallingHost', 'signallingPort', 'soundsDir', 'allowOversizeRaw', 'monitors'];
 /** Fields the root applies live as one safety policy document (rateLimits is part of it). */
 const POLICY_KEYS: ReadonlyArray<Key> = ['safetyPolicy', 'rateLimits'];
@@ -118,6 +119,11 @@ export function withPolicyKept(after: DriverConfig, kept: DriverConfig): DriverC
   return { ...after, safetyPolicy: kept.safetyPolicy, rateLimits: kept.rateLimits, sources: Object.freeze(sources) };
 }
 
+/**
+ * The plan for applying `next` to a driver running `current`: `restartRequired` names what only a
+ * process restart takes (the driver answers RestartRequired); a --sim driver's new daemon address is
+ * left out as not in effect (`simIgnored`), the rest applies.
+ */
 export function reconfigurePlan(current: DriverConfig, next: DriverConfig): ReconfigurePlan {
   // A --sim driver compares without its daemon address: the emulator stays, whatever is saved.
   const ignored = new Set<Key>(current.sim ? DAEMON_ADDRESS_KEYS : []);

@@ -1,15 +1,10 @@
-// Calls that come with nobody to answer them the usual way run only when they stop the robot: a
-// JSON-RPC notification on `.cmd` or `.supervisor` (no `id`: a motion command's outcome would reach
-// nobody, so it is not run — a stop is, since missing a stop is never the safe side) and a
-// broadcast whose addressing this driver cannot evaluate (a `where` condition, `targets` that are
-// not a list: a stop fails open — stopping a robot that was not meant is harmless, missing one that
-// was meant is not; anything else fails closed, as before). Likewise a stop whose envelope is
-// malformed (a bad id, positional params, NaN, over the size limit, a broadcast late to skip or
-// scheduled ahead, no correlation id…) runs as far as it can be read, each problem named in its
-// `ignored_params` (`stopDespite`); any other call so sent stays refused. Owns these decisions, with
-// the StopsOnly refusal explaining the first; pure. Which functions are stops is the catalogue's
-// (their `stop` form, src/rpc/catalogue.ts STOP_FUNCTIONS); the wires mark the calls
-// (src/protocol/mesh-wire.ts), the gate applies the decision (src/actors/rpc-gate.ts).
+// Calls that come with nobody to answer them the usual way run only when they stop the robot
+// (stopsOnlyRefusal): a JSON-RPC notification on `.cmd` or `.supervisor`, and a broadcast whose
+// addressing this driver cannot evaluate — missing a stop is never the safe side. Likewise a stop
+// whose envelope is malformed runs as far as it can be read (stopDespite); any other call so sent
+// stays refused. Owns these decisions, with the StopsOnly refusal explaining the first; pure. Which
+// functions are stops is the catalogue's (their `stop` form, src/rpc/catalogue.ts STOP_FUNCTIONS); the
+// wires mark the calls (src/protocol/mesh-wire.ts), the gate applies the decision (src/actors/rpc-gate.ts).
 import { StopsOnly } from '../errors.ts';
 import type { CallerMeta } from '../protocol/json-rpc.ts';
 import { STOP_FUNCTIONS } from '../rpc/catalogue.ts';
@@ -39,10 +34,11 @@ interface ReadCall {
 }
 
 /**
- * THE decision for a call whose envelope (not its params) the wire cannot take: a stop runs anyway,
- * with `params` and `caller` as far as they could be read and each problem of the envelope named in
- * `caller.ignoredEnvelope` (the gate puts them first in the stop's `ignored_params`); undefined for
- * every other function, which the wire refuses (or drops) as before.
+ * THE decision for a call whose envelope (not its params) the wire cannot take (a bad id, positional
+ * params, NaN, over the size limit, a broadcast late to skip or scheduled ahead, no correlation id…):
+ * a stop runs anyway, with `params` and `caller` as far as they could be read and each problem of the
+ * envelope named in `caller.ignoredEnvelope` (the gate puts them first in the stop's
+ * `ignored_params`); undefined for every other function, which the wire refuses (or drops) as before.
  */
 export function stopDespite(method: unknown, ignored: ReadonlyArray<IgnoredParam>, params: Record<string, unknown>, caller: CallerMeta): ReadCall | undefined {
   if (typeof method !== 'string' || !isStop(method)) return undefined;
@@ -51,7 +47,11 @@ export function stopDespite(method: unknown, ignored: ReadonlyArray<IgnoredParam
 
 /**
  * THE decision: null when the call may go on through the gate (a plain call, or a stop however it
- * came), else the StopsOnly refusal saying why and what to send instead.
+ * came), else the StopsOnly refusal saying why and what to send instead. A notification (no `id`)
+ * would bring a motion command's outcome to nobody, so it is not run — a stop is. A broadcast whose
+ * addressing this driver cannot evaluate (a `where` condition, `targets` that are not a list): a stop
+ * fails open — stopping a robot that was not meant is harmless, missing one that was meant is not;
+ * anything else fails closed, as before.
  */
 export function stopsOnlyRefusal(fn: string, caller: CallerMeta): StopsOnly | null {
   const delivery = caller.delivery;

@@ -1,13 +1,10 @@
-// The settings app's HTTP server (fastify): reference-driver.md §10 routes plus /api/effective (what
-// the RUNNING driver uses), /api/status, /api/apply, PATCH /api/settings (partial saves),
-// /api/login-link (`settings-link`: proof of the token + same machine) and the live view (/api/live, SSE), behind
-// the app token or a login-link session, the same-origin rule for mutations, a Host allowlist (DNS
-// rebinding) and connection/header/body limits (threat model: "treat settings port like root").
-// Owns the server's life (token, listen, the server file, close), its header/request/idle deadlines
-// and the order hooks, plugins and routes are installed in; which sockets it takes is
-// connection-admission.ts's, the hooks request-protections.ts's, the routes this directory's
-// *-routes.ts/upload-route.ts, the pure rules and the page src/settings/'s (the Host names
-// src/host-allowlist.ts's, this machine's names ../own-addresses.ts's).
+// The settings app's HTTP server (fastify): reference-driver.md §10 routes plus this driver's
+// additions (named on startSettingsServer), behind the app token or a login-link session, the
+// same-origin rule for mutations, a Host allowlist (DNS rebinding) and connection/header/body limits
+// (threat model: "treat settings port like root"). Owns the server's life (token, listen, the server
+// file, close), its header/request/idle deadlines and the order hooks, plugins and routes are
+// installed in; which sockets it takes is connection-admission.ts's, the hooks request-protections.ts's,
+// the routes this directory's *-routes.ts/upload-route.ts, the pure rules and the page src/settings/'s.
 import { existsSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -136,6 +133,12 @@ function displayUrl(host: string, port: number): string {
   return `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
 }
 
+/**
+ * Starts the server: reference-driver.md §10 routes plus /api/effective (what the RUNNING driver
+ * uses), /api/status, /api/apply, PATCH /api/settings (partial saves), /api/login-link
+ * (`settings-link`: proof of the token + same machine) and the live view (/api/live, SSE). The Host
+ * names it answers are src/host-allowlist.ts's rule, this machine's names ../own-addresses.ts's.
+ */
 export async function startSettingsServer(options: SettingsServerOptions): Promise<SettingsServer> {
   const configDir = resolve(options.configDir);
   const { token, path: tokenPath, created } = await loadOrCreateToken(configDir);

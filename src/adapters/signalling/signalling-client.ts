@@ -2,11 +2,9 @@
 // signalling v1, reachy-daemon-api.md §9.2): the SDK's consumer flow — welcome, setPeerStatus
 // listener, list, pick the `reachymini` producer (reference-driver.md §5.4), startSession,
 // sessionStarted, the robot's offer, the caller's answer, trickle ICE both ways, endSession — and
-// `probeSignalling`, the real handshake behind `get_media_stream_access(probe_signaling=true)`.
-// Transport-agnostic: the WebRTC stack is the caller's (`answer`, `onRemoteCandidate`,
-// `sendCandidate`); this module owns no media, no retry policy and no reconnect (a dropped link
-// ends the session; the caller starts a new one). What every listener receives from the server at
-// any time about other peers (status broadcasts, lists) never ends a session, even undecodable.
+// `probeSignalling`. Transport-agnostic: the WebRTC stack is the caller's (`answer`,
+// `onRemoteCandidate`, `sendCandidate`); this module owns no media, no retry policy and no reconnect
+// (a dropped link ends the session; the caller starts a new one).
 import { createLogger, type Logger } from '../../logging/logger.ts';
 import { NoProducer, SessionEnded, type SessionEndReason, SignallingProtocolError, SignallingTimeout, SignallingUnreachable } from '../../media/signalling/errors.ts';
 import { PRODUCER_NAME, SIGNALLING_PORT, type DecodeProblem, type IcePayload, type PeerInfo, type PeerMeta, type ProbeResult, type ServerMessage, peerName } from '../../media/signalling/protocol.ts';
@@ -113,7 +111,10 @@ function describeProducers(producers: readonly PeerInfo[]): string {
   return `${producers.length} producer(s): ${names.join(', ')}${more}`;
 }
 
-/** What a listener legitimately receives at any time about other peers (status broadcasts, list replies). */
+/**
+ * What a listener legitimately receives at any time about other peers (status broadcasts, list
+ * replies): never ends a session, even undecodable (`skippable`).
+ */
 const BACKGROUND_TYPES: ReadonlySet<string> = new Set(['peerStatusChanged', 'list', 'listConsumers']);
 
 function isBackground(message: ServerMessage): boolean {

@@ -1,12 +1,10 @@
 // The gst-webrtc-signalling protocol v1 (reachy-daemon-api.md §9.2): JSON text frames tagged by
 // `type` with camelCase fields, in both directions (server → peer, peer → server). Owns the message
 // types, a strict decoder per direction that never throws (malformed input becomes a typed
-// `DecodeProblem`), encoders with a stable field order, and the robot's well-known port and
-// producer name. Does not own sockets, sessions or routing (src/adapters/signalling/, the
-// driver's side; src/sim/signalling-server.ts, the emulator's). Like the Rust reference (serde),
-// unknown extra fields are ignored and a peer's `meta` may be any JSON; every other known field is
-// type-checked, except that a `list` entry without a usable id is left out (and counted) rather
-// than refusing the whole list. Pure; no I/O.
+// `DecodeProblem`; how strict: `decode`), encoders with a stable field order, and the robot's
+// well-known port and producer name. Does not own sockets, sessions or routing
+// (src/adapters/signalling/, the driver's side; src/sim/signalling-server.ts, the emulator's). Pure;
+// no I/O.
 import { isRecord } from '../../protocol/json-object.ts';
 
 /** Port of webrtcsink's built-in signalling server (`run-signalling-server=true`, reference §5.4). */
@@ -323,6 +321,12 @@ function excerpt(raw: string): string {
   return raw.length > EXCERPT_CHARS ? `${raw.slice(0, EXCERPT_CHARS)}…` : raw;
 }
 
+/**
+ * One frame, decoded or refused with a DecodeProblem (never throws on input). Like the Rust reference
+ * (serde), unknown extra fields are ignored and a peer's `meta` may be any JSON; every other known
+ * field is type-checked, except that a `list` entry without a usable id is left out (and counted:
+ * `peerList`) rather than refusing the whole list.
+ */
 function decode<M>(raw: string, direction: string, known: (type: string, frame: Json) => M | null): Decoded<M> {
   let parsed: unknown;
   try {
