@@ -1,15 +1,11 @@
 // The one entry for every call that reaches the device over the mesh — `.cmd`, `.supervisor`,
-// `.svc.<fn>` and `.broadcast` (device-connect-protocol.md §2.1–2.3, §2.11; ecosystem.md §3.3):
-// decode (protocol/mesh-wire.ts, caller from `_dc_meta` on every path) → the RPC gate → encode →
-// reply-size check against the broker's negotiated max_payload (too big → a PayloadTooLarge error
-// reply that itself fits) → send, all inside one try/catch: no reply on any path can throw out of a
-// handler; what still fails is logged (rate-limited) and counted. A JSON-RPC notification (and a
-// broadcast stop without a usable correlation id) goes through the same gate (which runs only stops
-// from one) and is never answered; its outcome is logged instead (rate-limited); a signed broadcast
-// addressed elsewhere only goes to the gate's `witness` (its signature remembered). Knows the calls
-// still in that sequence (`settled`), so a draining mesh answers them before its connection closes.
-// Owns that sequence and its counters; not the wire formats (protocol/), the decisions (gate,
-// machines, src/safety/stop-only-calls.ts) nor NATS I/O (adapters/).
+// `.svc.<fn>`, `.broadcast` (device-connect-protocol.md §2.1–2.3, §2.11; ecosystem.md §3.3): decode →
+// the RPC gate → encode → reply-size check against the broker's max_payload (too big → a
+// PayloadTooLarge reply that fits) → send, in one try/catch: no reply on any path throws out of a
+// handler. Notifications go through the same gate and are never answered (outcome logged,
+// rate-limited). Knows the calls in flight (`settled`) so a draining mesh answers them. Owns that
+// sequence and its counters; not the wire formats (protocol/), the decisions (gate, machines,
+// safety/) nor NATS I/O (adapters/).
 import { HandlerFailed, messageOf, type RpcFailure } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';
 import { rateLimited } from '../logging/rate-limited.ts';

@@ -12,13 +12,11 @@ const MAX_HEADER_LINES = 8; // more is a design note: details belong on the func
 
 // Being trimmed in the same session; the list must be empty.
 const PENDING_TRIM: readonly string[] = [
-  'actors/mesh-entry.ts',
   'actors/robot-runtime.ts',
   'actors/safety-trail.ts',
   'driver.ts',
   'machines/driver-policy.ts',
   'machines/motion.machine.ts',
-  'protocol/mesh-wire.ts',
 ];
 
 /** How many `//` lines a source opens with, before its first other line (blank lines included). */
