@@ -4,8 +4,9 @@
 // write; the speed limits are applied there too, where the pose is fresh (speed-guard.ts), and a
 // goto's whole path is checked against the envelope (src/safety/goto-path-check.ts). Owns no
 // state beyond the realtime targets: when they went out, the fence that drops queued ones and (HTTP)
-// those unanswered, where the stop being confirmed found the robot, and how many listings of running
-// moves are open; decisions stay in the machines. daemon-api §1.2, §2, §7.
+// those unanswered, where the stop being confirmed found the robot, how many listings of running
+// moves are open, and the motor-mode writes not settled yet (a cancelled one's mode to put back);
+// decisions stay in the machines. daemon-api §1.2, §2, §7.
 import { fromPromise } from 'xstate';
 import type { DaemonLink } from './daemon-link.ts';
 import { DaemonTimeout } from '../adapters/daemon-errors.ts';
@@ -81,6 +82,19 @@ export const TARGET_SETTLE_TIMEOUT_MS = STOP_REQUEST_TIMEOUT_MS;
  * if a stalled daemon applies it late; closing it would leave its fate unknown to the stop.
  */
 export const UNANSWERED_TARGET_OPEN_MS = ORPHAN_HOLD_MS;
+/**
+ * A motor-mode write (set_motor_mode, wake_up's enable) has no move uuid to stop: a stop confirms
+ * only once each one written before it is answered and, when its command was cancelled, undone (the
+ * mode before it written back). One still unanswered after this fails the sweep, which is retried
+ * (STOP_RETRY_MS) — the stop reads unconfirmed meanwhile. The stop lane's own deadline, as for targets.
+ */
+export const MODE_SETTLE_TIMEOUT_MS = STOP_REQUEST_TIMEOUT_MS;
+/**
+ * A motor-mode write's caller waits the client's usual deadline, but the request stays open this
+ * long — as long as a cancelled goto is held as an orphan — so its late answer is still heard and a
+ * cancelled one undone after it (the daemon applies a mode before it answers).
+ */
+export const UNANSWERED_MODE_OPEN_MS = ORPHAN_HOLD_MS;
 
 export interface ExecutorDeps {
   /** The daemon adapters in force (swapped by retarget). */
@@ -139,6 +153,12 @@ class MotionExecutor {
    * every hold of one stop goes to the same pose; never used on another daemon link.
    */
   #stopPose: { readonly link: DaemonLink; readonly pose: RobotPosition } | null = null;
+  /** Stop sweeps begun so far: a motor-mode write answered after one began landed after a stop. */
+  #sweepsBegun = 0;
+  /** Motor-mode writes whose fate or undoing is not settled yet (their sender, their open request, their undoing), with the daemon each went to. */
+  readonly #modeWrites = new Map<Promise<void>, DaemonLink>();
+  /** A cancelled motor-mode write the daemon applied (or may have) whose undoing has not succeeded yet: every sweep tries it. */
+  #modeOwed: OwedMode | null = null;
 
   constructor(deps: ExecutorDeps) {
     this.#deps = deps;
@@ -444,10 +464,11 @@ class MotionExecutor {
         if (command.move === 'wake_up') {
           // The daemon's wake_up does not enable the motors (daemon-api §7), and the 1 Hz status
           // may be older than a just-finished goto_sleep: enable every time (idempotent, no snap).
-          this.#checkpoint(input, signal);
-          await http.setMotorMode('enabled', this.#writeOptions(input, signal));
-          this.#checkpoint(input, signal);
-          return await this.#tracked(input, signal, http.playWakeUp(this.#writeOptions(input, signal)), WAKE_UP_EXPECTED_MS, run);
+          // Cancelled before the wake-up move is under way, the mode before it is put back.
+          return await this.#withMode(input, signal, 'enabled', async () => {
+            this.#checkpoint(input, signal);
+            return await this.#tracked(input, signal, http.playWakeUp(this.#writeOptions(input, signal)), WAKE_UP_EXPECTED_MS, run);
+          });
         }
         this.#checkpoint(input, signal);
         return await this.#tracked(input, signal, http.playGotoSleep(this.#writeOptions(input, signal)), GOTO_SLEEP_EXPECTED_MS, run);
@@ -457,14 +478,108 @@ class MotionExecutor {
         return await this.#sequence(input, signal, run);
       case 'motor_mode': {
         const mode = command.mode as MotorMode;
-        this.#checkpoint(input, signal);
-        await http.setMotorMode(mode, this.#writeOptions(input, signal));
-        this.#deps.report({ type: 'daemon.motor_mode', mode });
+        await this.#withMode(input, signal, mode, async () => undefined);
+        // Cancelled meanwhile: its undoing reports the mode put back.
+        if (!signal.aborted) this.#deps.report({ type: 'daemon.motor_mode', mode });
         return { uuid: null, expectedDurationMs: 0 };
       }
       default:
         throw new HandlerFailed({ message: `unknown command ${String(command.op)}` });
     }
+  }
+
+  /**
+   * A motor-mode write then `rest` (what the sender still does after it), tracked like a move
+   * request whose fate is unknown: written after every earlier mode write settled (so they land in
+   * order) and once the mode in force before it is read; its request stays open
+   * (UNANSWERED_MODE_OPEN_MS) while its caller waits the usual deadline. A stop confirms only once it
+   * is settled (#settleModes); if its command is cancelled while it runs, or a stop begins before the
+   * daemon answered it, the daemon's answer (or silence) is followed by the mode before it, written back.
+   */
+  async #withMode<T>(input: ExecuteInput, signal: AbortSignal, mode: MotorMode, rest: () => Promise<T>): Promise<T> {
+    const link = this.#deps.link();
+    const deadlineMs = link.http.requestTimeoutMs;
+    const earlier = this.#modeWritesOn(link);
+    if (earlier.length > 0) {
+      await endOrAbort(within(Promise.all(earlier), deadlineMs, () => new DaemonUnavailable({ message: `an earlier motor mode change is still unanswered after ${deadlineMs} ms`, connectionState: 'stalled' })), signal);
+    }
+    const prior = (await link.http.motorsStatus({ signal })).mode;
+    this.#checkpoint(input, signal);
+    const sweepsAtWrite = this.#sweepsBegun;
+    const written = link.http.setMotorMode(mode, { ...this.#writeOptions(input, signal), timeoutMs: UNANSWERED_MODE_OPEN_MS });
+    // Whether the daemon may have applied it, and whether a stop began before it was answered.
+    const landed = written.then(
+      () => ({ applied: true, afterStop: this.#sweepsBegun > sweepsAtWrite }),
+      (error: unknown) => ({ applied: !droppedAtWrite(error) && fateOfFailedRequest(error) === 'unknown', afterStop: this.#sweepsBegun > sweepsAtWrite }),
+    );
+    let endedUncancelled = false;
+    const sender = (async () => {
+      try {
+        const route = `/api/motors/set_mode/${mode}`;
+        await within(written, deadlineMs, () => new DaemonTimeout({ message: `daemon did not answer POST ${route} within ${deadlineMs} ms`, method: 'POST', route, timeoutMs: deadlineMs }));
+        return await rest();
+      } finally {
+        endedUncancelled = !signal.aborted;
+      }
+    })();
+    const aborted = new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+    const settled = (async () => {
+      const fate = await landed;
+      // Cancelled while the sender ran (not only once it is done: a wake-up move request may wait long).
+      await Promise.race([sender.then(noop, noop), aborted]);
+      if (!fate.applied) return;
+      if (endedUncancelled && !fate.afterStop) {
+        // In force as asked: an older cancelled write's undoing is moot now.
+        this.#modeOwed = null;
+        return;
+      }
+      if (prior === mode) return;
+      this.#modeOwed = { link, function: String(input.target.kind ?? input.command.op), owner: input.owner, mode, prior };
+      // The first try; a failure is left to the stop's sweep, retried until it succeeds.
+      await this.#revertMode(this.#modeOwed).catch(() => undefined);
+    })();
+    this.#modeWrites.set(settled, link);
+    void settled.finally(() => this.#modeWrites.delete(settled));
+    return await sender;
+  }
+
+  /**
+   * Writes back the mode in force before a cancelled motor-mode write (on the stop lane: a stop must
+   * not wait behind motion requests), reports it and audits it (`late_mode_reverted`). A daemon
+   * that does not answer leaves it owed (the sweep fails and is retried); one that refuses it ends it.
+   */
+  async #revertMode(owed: OwedMode): Promise<void> {
+    if (this.#deps.link() !== owed.link) {
+      // Another daemon now: this one's mode is no longer the driver's to put back.
+      if (this.#modeOwed === owed) this.#modeOwed = null;
+      return;
+    }
+    try {
+      await owed.link.stops.setMotorMode(owed.prior, { timeoutMs: STOP_REQUEST_TIMEOUT_MS });
+    } catch (error) {
+      if (isDaemonUnavailableTag((error as { _tag?: string })._tag ?? '')) throw error;
+      log.warn('the daemon refused to put back the motor mode before a cancelled change', { mode: owed.prior, error: messageOf(error) });
+      if (this.#modeOwed === owed) this.#modeOwed = null;
+      return;
+    }
+    if (this.#modeOwed !== owed) return;
+    this.#modeOwed = null;
+    this.#deps.report({ type: 'daemon.motor_mode', mode: owed.prior });
+    this.#deps.report({ type: 'mode.reverted', function: owed.function, owner: owed.owner, from: owed.mode, to: owed.prior });
+  }
+
+  /** The motor-mode writes to `link` not settled yet (one to a daemon the driver left does not hold this one's stops). */
+  #modeWritesOn(link: DaemonLink): Array<Promise<void>> {
+    return [...this.#modeWrites].filter(([, to]) => to === link).map(([settled]) => settled);
+  }
+
+  /** A stop's part for motor modes on `link`: every mode write made before it settled, and a cancelled one undone. */
+  async #settleModes(link: DaemonLink): Promise<void> {
+    const pending = this.#modeWritesOn(link);
+    if (pending.length > 0) {
+      await within(Promise.all(pending), MODE_SETTLE_TIMEOUT_MS, () => new DaemonUnavailable({ message: `a motor mode change made before the stop is still unanswered after ${MODE_SETTLE_TIMEOUT_MS} ms`, connectionState: 'stalled' }));
+    }
+    if (this.#modeOwed) await this.#revertMode(this.#modeOwed);
   }
 
   /** Aborts the realtime fence: every HTTP target still queued under it is dropped unsent. */
@@ -558,17 +673,20 @@ class MotionExecutor {
    */
   async sweep(uuids: ReadonlyArray<string>, signal?: AbortSignal): Promise<ReadonlyArray<string>> {
     const link = this.#deps.link();
+    this.#sweepsBegun += 1;
     this.#raiseFence();
     const targets = link.sdk ? this.#holdSdk(link, link.sdk) : this.#settleHttpTargets(link);
+    const modes = this.#settleModes(link);
     const known = [...new Set(uuids)];
     const run: SweepRun = { known, issued: new Set(), stopped: [], ...(signal ? { signal } : {}) };
     const first = Promise.all(known.map((uuid) => this.#stopOne(link, uuid, run)));
-    const listed = this.#stopListed(link, run, Promise.allSettled([first, targets]));
+    const listed = this.#stopListed(link, run, Promise.allSettled([first, targets, modes]));
     // All settle before the verdict; a failure of any fails the sweep (it is retried).
-    const [done, found, held] = await Promise.allSettled([first, listed, targets]);
+    const [done, found, held, moded] = await Promise.allSettled([first, listed, targets, modes]);
     if (done.status === 'rejected') throw done.reason;
     if (found.status === 'rejected') throw found.reason;
     if (held.status === 'rejected') throw held.reason;
+    if (moded.status === 'rejected') throw moded.reason;
     if (!signal?.aborted) this.#stopPose = null;
     return [...run.stopped];
   }
@@ -690,6 +808,20 @@ async function within<T>(pending: Promise<T>, ms: number, late: () => Error): Pr
   }
 }
 
+function noop(): void {}
+
+/** A cancelled motor-mode write that may have been applied: the mode before it is to be written back. */
+interface OwedMode {
+  /** The daemon it was written to (never put back on another). */
+  readonly link: DaemonLink;
+  /** The cancelled command (audit). */
+  readonly function: string;
+  readonly owner: string;
+  /** What it set, and the mode before it. */
+  readonly mode: MotorMode;
+  readonly prior: MotorMode;
+}
+
 /** One sweep's bookkeeping: the moves it knew of, those it sent a stop for, those the daemon confirmed stopped. */
 interface SweepRun {
   readonly known: ReadonlyArray<string>;
@@ -730,8 +862,10 @@ function endOrAbort(pending: Promise<unknown>, signal: AbortSignal): Promise<voi
  * stall check it decides on describe the present; a stop waits for nothing and appends a hold of the
  * last observed pose after realtime targets the daemon may not have applied yet — over HTTP it drops
  * the targets still queued, sends the hold on the stop lane and confirms once the written ones are
- * answered. The speed limits apply right before the write (speed-guard.ts): a goto is sent as is,
- * stretched or refused; a realtime target too far for one tick is ramped on the daemon's ticks (each
+ * answered. A motor-mode write (no move uuid) is tracked like a move request of unknown fate: a
+ * stop confirms once it is answered, and once the mode before it is written back if its command was
+ * cancelled or a stop came before its answer. The speed limits apply right before the write
+ * (speed-guard.ts): a goto is sent as is, stretched or refused; a realtime target too far for one tick is ramped on the daemon's ticks (each
  * step behind the same guards) or refused.
  */
 export function createMotionExecutor(deps: ExecutorDeps) {

@@ -105,6 +105,7 @@ export function startSafetyTrail(root: Actor<DriverMachine>, audit: AuditLog, em
     // `owner` is whose lease it was; the caller is who changed it (the revoker; none for an expiry).
     lease.on('lease.changed', (e) => record(`lease_${e.reason}`, e.detail ?? e.reason, null, e.owner, { expires_at: e.expiresAt / 1000, caller: callerRecord(e.by, callersVerified) }, { lease_owner: e.holder })),
     motion.on('motion.late_move', (e) => record('late_move_stopped', e.reason, null, null, { uuid: e.uuid })),
+    motion.on('motion.late_mode_reverted', (e) => record('late_mode_reverted', e.reason, e.function, e.owner, { from: e.from, to: e.to })),
     motion.on('motion.stop_unconfirmed', (e) => record('stop_unconfirmed', e.reason, null, null, { error: e.error })),
     root.on('deadman.stopped', (e) => record('deadman_stop', e.reason, null, e.commander, { silent_ms: Math.round(e.silentMs), deadman_ms: e.ms })),
     // `owner` is whose motion was stopped; the caller is the supervisor (or `settings`) who narrowed the policy.

@@ -97,6 +97,8 @@ export type ReportEvent =
   | { type: 'sender.settled'; requestId: string; uuid: string | null; outcome: 'sent' | 'failed' | 'unknown'; stoppedLate: boolean }
   /** A stop sweep stopped a move the daemon listed that the stop did not know of (the executor's report). */
   | { type: 'sweep.found_running'; uuid: string }
+  /** A cancelled command's motor-mode write landed after all: the mode before it was written back (the executor's report). */
+  | { type: 'mode.reverted'; function: string; owner: string; from: MotorMode; to: MotorMode }
   /** Observed pose, throttled by the runtime (plain JSON: degrees, read_at). */
   | { type: 'pose.update'; pose: Record<string, unknown> }
   | { type: 'read.result'; requestId: string; ok: true; result: unknown }
@@ -497,6 +499,7 @@ export const driverMachine = setup({
         'sender.settled': { actions: enqueueActions(({ context, event, enqueue }) => enqueue.sendTo(context.children.motion, event)) },
         'motion.progress': { actions: enqueueActions(({ context, event, enqueue }) => enqueue.sendTo(context.children.motion, event)) },
         'sweep.found_running': { actions: enqueueActions(({ context, event, enqueue }) => enqueue.sendTo(context.children.motion, event)) },
+        'mode.reverted': { actions: enqueueActions(({ context, event, enqueue }) => enqueue.sendTo(context.children.motion, event)) },
         'pose.update': { actions: assign(({ event }) => ({ pose: event.pose })) },
         'rpc.media': { guard: 'allowed', actions: 'forwardMedia' },
         'media.result': { actions: 'answer' },

@@ -120,7 +120,9 @@ export type MotionEvent =
   /** The daemon link came back after a loss: sweep again if a stop is unconfirmed or orphans exist. */
   | { type: 'link.recovered'; interlockTripped: boolean }
   /** A stop sweep stopped a move the daemon listed as running that the stop did not know of. */
-  | { type: 'sweep.found_running'; uuid: string };
+  | { type: 'sweep.found_running'; uuid: string }
+  /** A cancelled command's motor-mode write landed after all: the executor wrote back the mode before it. */
+  | { type: 'mode.reverted'; function: string; owner: string; from: string; to: string };
 
 export type MotionOutcome = 'completed' | 'failed' | 'cancelled' | 'superseded' | 'timeout' | 'stopped';
 
@@ -143,6 +145,8 @@ export type MotionToParent =
 export type MotionEmitted =
   | { type: 'motion.changed'; state: ExecutionStateName; requestId: string | null; kind: string | null; at: number }
   | { type: 'motion.late_move'; uuid: string; reason: string }
+  /** A cancelled command's motor mode, applied late by the daemon, was put back to the mode before it. */
+  | { type: 'motion.late_mode_reverted'; function: string; owner: string; from: string; to: string; reason: string }
   | { type: 'motion.stop_unconfirmed'; reason: string; error: string | null }
   /** The speed limits refused a command (TooFast), or stretched or ramped it (audited by the safety trail). */
   | { type: 'motion.speed_limited'; function: string; owner: string; outcome: 'refused' | 'stretched' | 'ramped'; reason: string; detail: SpeedLimited | null }
@@ -216,6 +220,22 @@ const NOT_STARTED: MotionProgress = Object.freeze({ step: 0, peaks: Object.freez
 /** The audit reason of a move a stop sweep found running with no caller waiting for its answer. */
 export const FOUND_RUNNING_REASON = 'found running by a stop sweep after the stop was answered, or by a stop the driver made itself';
 
+/** The audit reason of a cancelled command's motor mode put back after the daemon applied it late. */
+export const LATE_MODE_REVERTED_REASON = 'its command was cancelled while the motor mode request was with the daemon, which applied it: the mode before it was put back';
+
+/** Commands whose sender writes a motor mode (no move uuid to stop): cancelled, that write is undone if the daemon applied it. */
+function writesMotorMode(command: Record<string, unknown>): boolean {
+  return command.op === 'motor_mode' || (command.op === 'play' && command.move === 'wake_up');
+}
+
+/** What the caller of a command cancelled while its sender ran is told. */
+function cancelledMessage(a: ActiveCommand, details: string): string {
+  // A sequence (play_expression) sends its steps one after the other: earlier steps may have moved the robot.
+  if (a.command.op === 'sequence') return `${a.kind} was stopped part-way (steps already sent may have moved the robot; nothing more is sent): ${details}`;
+  if (writesMotorMode(a.command)) return `${a.kind} was cancelled; if the daemon applies the motor mode it asked for, the mode before it is put back (a stop confirms once that is settled): ${details}`;
+  return `${a.kind} was cancelled before it moved the robot: ${details}`;
+}
+
 /** Orphans whose late move can still appear at `at`. */
 export function liveOrphans(orphans: ReadonlyArray<Orphan>, at: number): ReadonlyArray<Orphan> {
   return orphans.filter((o) => o.heldUntil === 0 || o.heldUntil > at);
@@ -236,11 +256,7 @@ function endActive(context: MotionContext, params: EndParams): { answer: MotionT
   const a = context.active;
   if (!a) return { answer: null, orphans: context.orphans, supersedes: context.supersedes };
   const error = params.senderRunning
-    ? new MotionCancelled({
-        // A sequence (play_expression) sends its steps one after the other: earlier steps may have moved the robot.
-        message: a.command.op === 'sequence' ? `${a.kind} was stopped part-way (steps already sent may have moved the robot; nothing more is sent): ${params.details}` : `${a.kind} was cancelled before it moved the robot: ${params.details}`,
-        reason: params.outcome,
-      })
+    ? new MotionCancelled({ message: cancelledMessage(a, params.details), reason: params.outcome })
     : new MotionNotCompleted({ message: `the move did not complete: ${params.outcome} (${params.details})`, outcome: params.outcome, uuid: a.uuid });
   return {
     answer: a.answered ? null : { type: 'motion.answer', requestId: a.requestId, ok: false, error },
@@ -380,6 +396,10 @@ export const motionMachine = setup({
       if (context.waiters.length > 0) enqueue.assign({ found: context.found.includes(uuid) ? context.found : [...context.found, uuid] });
       else enqueue.emit({ type: 'motion.late_move', uuid, reason: FOUND_RUNNING_REASON });
     }),
+    auditModeReverted: emit(({ event }) => {
+      const e = event as Extract<MotionEvent, { type: 'mode.reverted' }>;
+      return { type: 'motion.late_mode_reverted' as const, function: e.function, owner: e.owner, from: e.from, to: e.to, reason: LATE_MODE_REVERTED_REASON };
+    }),
     /** A command that reaches motion while a stop sweep runs (the gate refuses it first). */
     refuseDuringStop: enqueueActions(({ event, self, enqueue }) => {
       const e = event as MotionCommandEvent;
@@ -486,6 +506,7 @@ export const motionMachine = setup({
     'sender.settled': { actions: 'settleOrphan' },
     'sweep.found_running': { actions: 'auditFoundRunning' },
     'motion.progress': { guard: 'ownProgress', actions: 'recordProgress' },
+    'mode.reverted': { actions: 'auditModeReverted' },
     'daemon.move_started': [
       { guard: 'ownMove' },
       { guard: 'interlockTripped', actions: { type: 'stopStray', params: { reason: 'a move started while the interlock is tripped' } } },

@@ -446,6 +446,8 @@ test('every event the root declares is an RPC, a report or a child answer the te
   elsewhere.push('sweep.found_running');
   // The sender's progress (expression step, goto plan), routed to motion (motion.model.test.ts; through the root in test/integration/narrowed-still-to-run.test.ts).
   elsewhere.push('motion.progress');
+  // A cancelled command's motor mode put back, routed to motion (motion.model.test.ts; through the root in test/integration/mode-write-after-stop.test.ts).
+  elsewhere.push('mode.reverted');
   expect([...declared].filter((t) => !sent.has(t) && !elsewhere.includes(t)).sort()).toEqual([]);
 });
 

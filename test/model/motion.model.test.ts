@@ -12,6 +12,7 @@ import {
   MOVE_COMPLETION_MARGIN_MS,
   motionMachine,
   FOUND_RUNNING_REASON,
+  LATE_MODE_REVERTED_REASON,
   ORPHAN_HOLD_MS,
   STOP_CONFIRM_TIMEOUT_MS,
   STOP_RETRY_MS,
@@ -52,6 +53,8 @@ const REALTIME: CommandAccepted = { uuid: null, expectedDurationMs: 150 };
 const SEND_FAILED = { _tag: 'DaemonUnavailable', message: 'the daemon did not answer the goto', connectionState: 'connected' };
 const SWEEP_FAILED = { _tag: 'DaemonUnavailable', message: 'the daemon did not answer /api/move/stop', connectionState: 'connected' };
 const UNCONFIRMED = 'the daemon has not confirmed the stop yet; still stopping';
+const MOTOR_MODE: MotionCommandEvent = { type: 'motion.command', requestId: 'req-3', kind: 'set_motor_mode', owner: 'alice', power: 'any', command: { op: 'motor_mode', mode: 'disabled' }, target: { kind: 'set_motor_mode', mode: 'disabled' }, wait: false };
+const MODE_REVERTED = { type: 'mode.reverted', function: 'set_motor_mode', owner: 'alice', from: 'disabled', to: 'enabled' } as const;
 
 type Ev =
   | MotionEvent
@@ -89,6 +92,8 @@ const EVENTS: Ev[] = [
   // The goto's sender reports its plan (or the expression step it reached); another request's report is stale.
   { type: 'motion.progress', requestId: 'req-1', step: 2, peaks: [{ axis: 'head_yaw_deg', peak_speed: 37.5, unit: 'deg/s' }] },
   { type: 'motion.progress', requestId: 'req-9', step: 1, peaks: [] },
+  // The executor put back the motor mode a cancelled set_motor_mode had the daemon apply late.
+  MODE_REVERTED,
   { type: DEADLINE },
   { type: CONFIRM_TIMEOUT },
   { type: RETRY },
@@ -294,6 +299,9 @@ function oracle(s: Model, event: Ev, now: number): Outcome | null {
       // The stop's answer names it while callers wait; after that (or for the driver's own stop) it is a late move.
       if (s.waiters.length > 0) return out({ ...s, found: s.found.includes(event.uuid) ? s.found : [...s.found, event.uuid] }, false);
       return out(s, false, { emitted: [{ type: 'motion.late_move', uuid: event.uuid, reason: FOUND_RUNNING_REASON }] });
+    case 'mode.reverted':
+      // Audited in any state; nothing else changes (the executor wrote the mode back, the root tells power).
+      return out(s, false, { emitted: [{ type: 'motion.late_mode_reverted', function: event.function, owner: event.owner, from: event.from, to: event.to, reason: LATE_MODE_REVERTED_REASON }] });
     case STOP_DONE: {
       if (s.value !== 'stopping') return null;
       const r = answerStops(s, true, event.output, null);
@@ -553,6 +561,18 @@ describe('motion machine: the stop fence', () => {
     // The orphan's sender finished having sent it (the executor stopped it late): the orphan is gone.
     await step(sut(), { type: 'sender.settled', requestId: 'req-1', uuid: STRANGER, outcome: 'sent', stoppedLate: true });
     expect(sut().snap().context.orphans).toEqual([]);
+  });
+
+  test('a set_motor_mode stopped while its sender runs: its caller is not told it was cancelled before it acted; a late mode put back is audited', async () => {
+    await step(sut(), MOTOR_MODE);
+    await step(sut(), STOP);
+    const answer = sut().toParent().find((e) => e.type === 'motion.answer' && (e as { requestId?: string }).requestId === 'req-3') as unknown as { error: { _tag: string; message: string } };
+    expect(answer.error._tag).toBe('MotionCancelled');
+    expect(answer.error.message).not.toContain('before it moved the robot');
+    expect(answer.error.message).toContain('the mode before it is put back');
+    await step(sut(), MODE_REVERTED);
+    await step(sut(), { type: STOP_DONE, output: [] });
+    expect(sut().emitted.filter((e) => e.type === 'motion.late_mode_reverted')).toEqual([{ type: 'motion.late_mode_reverted', function: 'set_motor_mode', owner: 'alice', from: 'disabled', to: 'enabled', reason: LATE_MODE_REVERTED_REASON }]);
   });
 
   test('a command superseded while its sender runs becomes an orphan; a move that starts before it resolves is stopped at once', async () => {
