@@ -66,7 +66,11 @@ export const SWEEP_LISTING_PASSES = 3;
 /** A stray move's stop is retried this often, this many times, while the daemon does not answer (~10 s in all with the deadline). */
 export const STRAY_STOP_RETRY_MS = 250;
 export const STRAY_STOP_ATTEMPTS = 5;
-/** A realtime target sent this recently may not be applied yet when a stop comes: the stop appends a hold. */
+/**
+ * HTTP transport: a realtime target answered this recently may still be moving the robot when a stop
+ * comes: the stop appends a hold (one still unanswered always gets one). Over /ws/sdk every target
+ * not yet followed by a hold gets one, whatever its age (#holdSdk).
+ */
 export const REALTIME_HOLD_WINDOW_MS = 1_000;
 /**
  * HTTP transport: a stop is confirmed only once every realtime target already written has been
@@ -589,18 +593,18 @@ class MotionExecutor {
   }
 
   /**
-   * /ws/sdk: after realtime targets the daemon may not have applied yet, a target at the last pose
-   * pushed on this connection, on the same socket, so the daemon applies it after them. Not owed
-   * once the last target is older than REALTIME_HOLD_WINDOW_MS and the daemon is live now (a push
-   * that merely came after a target does not show it was read). When the socket cannot take it
-   * (closed or reconnecting: the daemon may still hold targets from it) or no pose was pushed on
-   * this connection yet, the hold goes on the stop lane, at the pose the daemon reports, and the
-   * sweep fails until it is answered.
+   * /ws/sdk: after realtime targets not yet followed by a hold, a target at the last pose pushed on
+   * this connection, on the same socket. The daemon answers nothing on /ws/sdk and its pushes do not
+   * show our frames were read (its receive loop may lag while its 50 Hz pushes flow), so a target is
+   * never known to be applied, however old; but that loop handles one socket's frames one after the
+   * other (RM ws_server.py `_recv_loop`), so the hold is applied right after any target still waiting.
+   * When the socket cannot take it (closed or reconnecting: the daemon may still hold targets from
+   * it) or no pose was pushed on this connection yet, the hold goes on the stop lane, at the pose
+   * the daemon reports, and the sweep fails until it is answered.
    */
   async #holdSdk(link: DaemonLink, sdk: NonNullable<DaemonLink['sdk']>): Promise<void> {
     const covers = this.#lastRealtimeMono;
     if (covers === 0 || covers <= this.#heldUpTo) return;
-    if (performance.now() - covers > REALTIME_HOLD_WINDOW_MS && sdk.silentForMs() <= SDK_STALL_MS) return;
     const pose = sdk.latest('head_pose');
     const joints = sdk.latest('joint_positions');
     // Only a pose pushed on this connection: one from before a reconnect may be far from where the
