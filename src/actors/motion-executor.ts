@@ -1,12 +1,10 @@
 // The motion machine's I/O: each command's sender, the stop sweep and the stop of one late move,
 // written so a stop is a guarantee (README "Safety"; `createMotionExecutor` lists the rules). A
 // sender honours its abort signal after every await and asks `mayMove` right before each daemon
-// write; the speed limits are applied there too, where the pose is fresh (speed-guard.ts), and a
-// goto's whole path is checked against the envelope (src/safety/goto-path-check.ts). Owns no
-// state beyond the realtime targets: when they went out, the fence that drops queued ones and (HTTP)
-// those unanswered, where the stop being confirmed found the robot, how many listings of running
-// moves are open, and the motor-mode writes not settled yet (a cancelled one's mode to put back);
-// decisions stay in the machines. daemon-api §1.2, §2, §7.
+// write; the speed limits (speed-guard.ts) and a goto's whole path (goto-path-check.ts) are checked
+// there, where the pose is fresh. Owns no state beyond the realtime targets (when sent, the fence,
+// unanswered ones), the stop's pose, open listings and the motor-mode writes not settled yet (a
+// cancelled one's mode to put back); decisions stay in the machines. daemon-api §1.2, §2, §7.
 import { fromPromise } from 'xstate';
 import type { DaemonLink } from './daemon-link.ts';
 import { DaemonTimeout } from '../adapters/daemon-errors.ts';
