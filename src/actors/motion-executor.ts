@@ -1,10 +1,10 @@
 // The motion machine's I/O: each command's sender, the stop sweep and the stop of one late move,
 // written so a stop is a guarantee (README "Safety"; `createMotionExecutor` lists the rules). A
 // sender honours its abort signal after every await and asks `mayMove` right before each daemon
-// write; the speed limits (speed-guard.ts) and a goto's whole path (goto-path-check.ts) are checked
-// there, where the pose is fresh. Owns no state beyond the realtime targets (when sent, the fence,
-// unanswered ones), the stop's pose, open listings and the motor-mode writes not settled yet (a
-// cancelled one's mode to put back); decisions stay in the machines. daemon-api §1.2, §2, §7.
+// write; the speed limits (speed-guard.ts), a goto's whole path (goto-path-check.ts) and the body the
+// daemon pulls along with the head (body-follow-check.ts) are checked there, where the pose is fresh.
+// Owns no state beyond the realtime targets (when sent, the fence, unanswered ones), the stop's pose,
+// open listings and the motor-mode writes not settled yet; decisions stay in the machines. daemon-api §1.2, §2, §7.
 import { fromPromise } from 'xstate';
 import type { DaemonLink } from './daemon-link.ts';
 import { DaemonTimeout } from '../adapters/daemon-errors.ts';
@@ -20,6 +20,7 @@ import { poseFromXyzRpy, xyzRpyFromPose } from '../robot/pose-math.ts';
 import type { SafetyPolicy } from '../safety/safety-policy.ts';
 import { gotoPathRefusal } from '../safety/goto-path-check.ts';
 import { targetFrom } from '../safety/envelope-check.ts';
+import { pulledBodyRefusal } from '../safety/body-follow-check.ts';
 import type { InterpolationMethod } from '../robot/time-laws.ts';
 import { DAEMON_TICK_MS, type PositionTarget, type RobotPosition } from '../safety/speed-limits.ts';
 import { HTTP_RAMP_PERIOD_MS, planGoto, planRealtime, presentPosition, pushedPosition, RAMP_TICK_TIMEOUT_MS, readPosition, RecentTargets, runRamp, targetOf } from './speed-guard.ts';
@@ -259,6 +260,8 @@ class MotionExecutor {
     const started = performance.now();
     const present = await presentPosition(link, signal);
     const goal = targetOf(command);
+    const pulled = pulledBodyRefusal(this.#deps.policy().envelope, String(input.target.kind ?? 'realtime'), present, goal, null);
+    if (pulled) throw pulled;
     const periodMs = link.sdk ? DAEMON_TICK_MS : HTTP_RAMP_PERIOD_MS;
     const plan = planRealtime(present, goal, this.#deps.policy().speed, this.#recent.recent(), periodMs);
     this.#assertFlowing(link);
@@ -384,6 +387,9 @@ class MotionExecutor {
     const present = await presentPosition(link, signal);
     const policy = this.#deps.policy();
     const method = (input.command.interpolation as InterpolationMethod | undefined) ?? 'minjerk';
+    // Where the daemon pulls the body along with the head, as if the goto had set it (the speed plan counts it too).
+    const pulled = pulledBodyRefusal(policy.envelope, String(input.target.kind ?? 'goto'), present, targetOf(input.command), method);
+    if (pulled) throw pulled;
     const plan = planGoto(present, input.command, policy.speed);
     this.#deps.report({ type: 'motion.progress', requestId: input.requestId, step, peaks: plan.peaks });
     this.#checkpoint(input, signal);

@@ -1,9 +1,10 @@
 // The motion executor's speed limits (issue 14 item 2; README "Safety", speed limits): reads the
 // present pose right before a write (the /ws/sdk cache, else GET /api/state/full), decides a goto
-// (as is, stretched to the shortest allowed duration, or TooFast) and runs the ramp of a realtime
-// target too far for one tick: one step per daemon tick from the observed pose, each write behind
-// the caller's guard (fence, interlock, link, stall). Remembers the realtime targets it sent lately,
-// because the pose the daemon holds may be one of them before the next push shows it. The maths is
+// (as is, stretched to the shortest allowed duration, or TooFast; the body the daemon pulls along
+// with the head counts, src/safety/body-follow-check.ts) and runs the ramp of a realtime target too
+// far for one tick: one step per daemon tick from the observed pose, each write behind the caller's
+// guard (fence, interlock, link, stall). Remembers the realtime targets it sent lately, because the
+// pose the daemon holds may be one of them before the next push shows it. The maths is
 // src/safety/speed-limits.ts; the stop guarantee and the senders are motion-executor.ts's.
 import type { DaemonLink } from './daemon-link.ts';
 import type { CallOptions } from '../adapters/daemon-http.ts';
@@ -17,6 +18,7 @@ import {
   axisTravels, DAEMON_TICK_MS, gotoExcess, gotoPeaks, MAX_STRETCHED_DURATION_S, rampStep, realtimeExcess,
   type PlannedPeak, type PositionTarget, type RobotPosition, type SpeedExcess,
 } from '../safety/speed-limits.ts';
+import { pulledBodyTravel, pulledRampSeconds } from '../safety/body-follow-check.ts';
 
 /**
  * A target we sent this recently may be the pose the daemon holds at its current tick although no
@@ -102,7 +104,10 @@ export interface GotoPlan {
 export function planGoto(present: RobotPosition, command: Record<string, unknown>, speed: SpeedLimits): GotoPlan {
   const durationS = Number(command.duration);
   const method = (command.interpolation as InterpolationMethod | undefined) ?? 'minjerk';
-  const travels = axisTravels(present, targetOf(command), speed);
+  const target = targetOf(command);
+  // The body the daemon pulls along with the head counts as if the goto had set it.
+  const pulled = pulledBodyTravel(present, target, speed, method);
+  const travels = [...axisTravels(present, target, speed), ...(pulled ? [pulled] : [])];
   const excess = gotoExcess(travels, durationS, method);
   if (!excess) return { durationS, limited: null, peaks: gotoPeaks(travels, durationS, method) };
   const shortest = excess.shortestDurationS;
@@ -143,11 +148,12 @@ export class RecentTargets {
 export function planRealtime(present: RobotPosition, goal: PositionTarget, speed: SpeedLimits, recent: PositionTarget, stepPeriodMs: number = DAEMON_TICK_MS): RealtimePlan {
   const first = rampStep(present, goal, speed, recent);
   if (first.reached) return { kind: 'direct' };
-  const excess = realtimeExcess(axisTravels(present, goal, speed), stepPeriodMs) ?? {
+  const pulled = pulledBodyTravel(present, goal, speed, null);
+  const excess = realtimeExcess([...axisTravels(present, goal, speed), ...(pulled ? [pulled] : [])], stepPeriodMs) ?? {
     // Within one step of the observation but not of a target just sent: one more tick.
     axis: 'head_yaw_deg' as const, peakSpeed: 0, limit: speed.head_deg_per_s, unit: 'deg/s' as const, shortestDurationS: (2 * stepPeriodMs) / 1000,
   };
-  const rampS = Math.max(excess.shortestDurationS, (2 * stepPeriodMs) / 1000);
+  const rampS = Math.max(excess.shortestDurationS, (2 * stepPeriodMs) / 1000, pulledRampSeconds(present, goal, speed, stepPeriodMs));
   if (speed.realtime_policy === 'refuse') throw tooFast('this realtime target', excess, null, ' in one 20 ms tick; send closer targets, a goto with a duration, or use --realtime-speed-policy ramp');
   if (rampS > MAX_RAMP_S) throw tooFast('this realtime target', excess, null, `; ramping it would take ${round(rampS, 2)} s (at most ${MAX_RAMP_S} s): use a goto`);
   return { kind: 'ramp', first: first.next, limited: { mode: 'ramped', axis: excess.axis, peak_speed: round(excess.peakSpeed, 3), limit: excess.limit, unit: excess.unit, requested_duration_s: null, duration_s: round(rampS, 3) } };

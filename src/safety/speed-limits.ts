@@ -1,13 +1,13 @@
 // Speed limits of the safety policy (issue 14 item 2; README "Safety"): per-axis distance from the
 // present pose to a target in the policy's units (degrees, millimetres), the peak speed a goto of a
-// given duration and time law reaches, the shortest duration that keeps every axis within its limit,
-// the next step of a realtime target ramped at the limit on the daemon's 50 Hz tick, and a planned
-// goto's per-axis peaks against limits set later (`peakExcess`: a narrower policy stops it). Pure
-// functions: the present pose is the caller's observation (motion-executor.ts reads it right before
-// the write), the decision to refuse, stretch or ramp is the executor's. Axes are named as the
-// envelope's (safety-policy.ts ENVELOPE_AXES). Units in: metres and radians, as the daemon's.
+// given duration and time law reaches, the shortest duration within every limit, the next step of a
+// realtime target ramped on the daemon's 50 Hz tick (keeping the body the daemon pulls along within a
+// body step, src/robot/body-follow.ts), and a planned goto's peaks against limits set later
+// (`peakExcess`). Pure: the present pose is the caller's observation, the decision to refuse, stretch
+// or ramp the executor's. Axes named as the envelope's; units in: metres and radians, as the daemon's.
 import { poseFromXyzRpy, radToDeg, degToRad, type Mat4, type XyzRpyPose } from '../robot/pose-math.ts';
 import { peakSpeedFactor, type InterpolationMethod } from '../robot/time-laws.ts';
+import { resolveBodyYaw } from '../robot/body-follow.ts';
 import type { SpeedLimits } from './safety-policy.ts';
 
 /** The daemon's control loop period (50 Hz, reachy-daemon-api.md §2): a realtime target is applied on the next tick. */
@@ -213,10 +213,41 @@ function toward(present: number, goal: number, step: number, recent: number | un
 const HEAD_KEYS = ['x', 'y', 'z', 'roll', 'pitch', 'yaw'] as const;
 
 /**
+ * Halvings locating how far a head step may go before the body the daemon pulls along moves more
+ * than its own step: 16 resolve 1/65536 of the step, far below a thousandth of a degree.
+ */
+const PULL_BISECTION_STEPS = 16;
+
+/**
+ * A head step shortened so the body the daemon pulls along (within 65° of the head's yaw,
+ * src/robot/body-follow.ts) moves at most `step` from where the head now holds it — the observed
+ * head and, when one was just sent, the recent head target: a pulled body turns as fast as the
+ * head's yaw, which may be above the body's limit. The body target the daemon pulls from is taken
+ * to be the observed body yaw (body-follow-check.ts says why).
+ */
+function pulledBodyWithinStep(present: RobotPosition, head: XyzRpyPose, step: number, recentHead: XyzRpyPose | undefined): XyzRpyPose {
+  const bodyFor = (h: XyzRpyPose): number => resolveBodyYaw(poseFromXyzRpy(h), present.bodyYaw);
+  const from = [bodyFor(present.head), ...(recentHead ? [bodyFor(recentHead)] : [])];
+  const at = (f: number): XyzRpyPose => Object.fromEntries(HEAD_KEYS.map((k) => [k, present.head[k] + (head[k] - present.head[k]) * f])) as unknown as XyzRpyPose;
+  // A recent target the observation does not reach within a step (only sent by other code) is not held to.
+  const anchors = from.every((b) => Math.abs(bodyFor(present.head) - b) <= step) ? from : from.slice(0, 1);
+  const fits = (h: XyzRpyPose): boolean => anchors.every((b) => Math.abs(bodyFor(h) - b) <= step);
+  if (fits(head)) return head;
+  let [lo, hi] = [0, 1];
+  for (let i = 0; i < PULL_BISECTION_STEPS; i++) {
+    const mid = (lo + hi) / 2;
+    if (fits(at(mid))) lo = mid;
+    else hi = mid;
+  }
+  return at(lo);
+}
+
+/**
  * The next ramp target: each axis of each channel the goal sets moved from the OBSERVED present
  * toward the goal by at most one step. Computed from the observation, not from the last step sent,
- * so two steps landing in one daemon tick still change the pose by at most one step. `reached`:
- * the step is the goal itself (a target within one step on every axis is sent as is).
+ * so two steps landing in one daemon tick still change the pose by at most one step; a head step
+ * is shortened further when the daemon would pull the body along more than a body step.
+ * `reached`: the step is the goal itself (a target within one step on every axis is sent as is).
  */
 export function rampStep(present: RobotPosition, goal: PositionTarget, speed: SpeedLimits, recent: PositionTarget = {}): { next: PositionTarget; reached: boolean } {
   const rot = degToRad(stepSize(speed.head_deg_per_s));
@@ -224,7 +255,9 @@ export function rampStep(present: RobotPosition, goal: PositionTarget, speed: Sp
   const body = degToRad(stepSize(speed.body_deg_per_s));
   const ant = degToRad(stepSize(speed.antenna_deg_per_s));
   const g = goal.head;
-  const head = g ? (Object.fromEntries(HEAD_KEYS.map((k) => [k, toward(present.head[k], g[k], k === 'x' || k === 'y' || k === 'z' ? tr : rot, recent.head?.[k])])) as unknown as XyzRpyPose) : undefined;
+  const stepped = g ? (Object.fromEntries(HEAD_KEYS.map((k) => [k, toward(present.head[k], g[k], k === 'x' || k === 'y' || k === 'z' ? tr : rot, recent.head?.[k])])) as unknown as XyzRpyPose) : undefined;
+  // A head target leaves the body to the daemon, which pulls it along: at most a body step per tick.
+  const head = stepped && goal.bodyYaw === undefined ? pulledBodyWithinStep(present, stepped, body, recent.head) : stepped;
   const bodyYaw = goal.bodyYaw !== undefined ? toward(present.bodyYaw, goal.bodyYaw, body, recent.bodyYaw) : undefined;
   const antennas = goal.antennas
     ? ([toward(present.antennas[0], goal.antennas[0], ant, recent.antennas?.[0]), toward(present.antennas[1], goal.antennas[1], ant, recent.antennas?.[1])] as const)

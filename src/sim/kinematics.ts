@@ -1,6 +1,7 @@
 // Head kinematics of the emulated robot: the daemon's analytical Stewart-platform IK (per-leg
 // closed form, NaN = unreachable), a Newton FK built on it, and the only limits the daemon
-// enforces — body yaw ±160° and head-vs-body yaw ±65° (reachy-daemon-api.md §6). Geometry is
+// enforces — body yaw ±160° and head-vs-body yaw ±65° (reachy-daemon-api.md §6; the rule itself is
+// src/robot/body-follow.ts, shared with the driver's checks). Geometry is
 // RM:src/reachy_mini/assets/kinematics_data.json, maths is reachy_mini_rust_kinematics `b005fa5`.
 // Owns no state and no timing (robot-model.ts); does not clamp pitch/roll/xyz, as the daemon
 // does not: an IK with no real solution is reported as unreachable and the caller drops it.
@@ -8,6 +9,7 @@ import {
   composePose, type Mat4, mul4, rotationFromRotvec, rotationOf, rotZ, translationOf, degToRad,
   mul3, IDENTITY4,
 } from '../robot/pose-math.ts';
+import { MAX_BODY_YAW_RAD, MAX_RELATIVE_YAW_RAD, resolveBodyYaw } from '../robot/body-follow.ts';
 
 /** Crank (motor arm) length, metres (kinematics_data.json `motor_arm_length`). */
 const MOTOR_ARM_LENGTH = 0.04000000000000001;
@@ -15,10 +17,8 @@ const MOTOR_ARM_LENGTH = 0.04000000000000001;
 const ROD_LENGTH = 0.08499999999999995;
 /** Base → head-centre height added before IK and removed after FK; API poses exclude it (§5). */
 export const HEAD_Z_OFFSET = 0.177;
-/** `max_body_yaw = deg2rad(160)` passed to `inverse_kinematics_safe` (§6 item 1). */
-export const MAX_BODY_YAW_RAD = degToRad(160);
-/** `max_relative_yaw = deg2rad(65)`: the body is pulled within this of the head's yaw (§6 item 2). */
-export const MAX_RELATIVE_YAW_RAD = degToRad(65);
+/** The daemon's yaw clamps, shared with the driver's checks (src/robot/body-follow.ts). */
+export { MAX_BODY_YAW_RAD, MAX_RELATIVE_YAW_RAD, resolveBodyYaw };
 
 interface Branch {
   /** `T_motor_world` of kinematics_data.json (the Rust code inverts the inverse it is given). */
@@ -135,20 +135,6 @@ function stewartJoints(platform: Mat4, bodyYaw: number): number[] {
     const y = 2 * py * rs + branch.solution * Math.sqrt(discriminant);
     return wrapAngle(2 * Math.atan2(y, x));
   });
-}
-
-/**
- * Body yaw the daemon actually commands for a head pose (world frame) and a requested body
- * yaw: pulled within ±65° of the head's yaw, then clamped to ±160° (`inverse_kinematics_safe`).
- * The head yaw is read as atan2(m01, m00) with the signs flipped, exactly as the Rust code.
- */
-export function resolveBodyYaw(headPose: Mat4, requestedBodyYaw: number): number {
-  let target = -requestedBodyYaw;
-  const currentYaw = Math.atan2(headPose[1] ?? 0, headPose[0] ?? 1);
-  const relative = target - currentYaw;
-  target = currentYaw + Math.max(-MAX_RELATIVE_YAW_RAD, Math.min(MAX_RELATIVE_YAW_RAD, relative));
-  target = Math.max(-MAX_BODY_YAW_RAD, Math.min(MAX_BODY_YAW_RAD, target));
-  return -target;
 }
 
 /** `[body_yaw, stewart_1..6]`, the daemon's head joint vector (§5). */
