@@ -96,6 +96,12 @@ export class TooFast extends Data.TaggedError('TooFast')<{
   readonly unit: string;
   readonly shortest_duration_s: number | null;
 }> {}
+/**
+ * A recorded move (play_move) refused while the policy in force is narrower than the defaults: the
+ * daemon plays the dataset's poses at their recorded speed, which the driver cannot check;
+ * `narrowed` names the narrowed policy fields (`envelope.head_pitch_deg`, `speed.body_deg_per_s`).
+ */
+export class UncheckedMove extends Data.TaggedError('UncheckedMove')<{ readonly message: string; readonly function: string; readonly narrowed: ReadonlyArray<string> }> {}
 /** A held request the supervisor denied. */
 export class ApprovalDenied extends Data.TaggedError('ApprovalDenied')<{ readonly message: string; readonly approval_id: string; readonly denied_by: string; readonly reason: string }> {}
 /** A held request nobody decided within the policy's approval timeout. */
@@ -150,6 +156,7 @@ export type RpcFailure =
   | RateLimited
   | OutsideEnvelope
   | TooFast
+  | UncheckedMove
   | ApprovalDenied
   | ApprovalTimeout
   | ApprovalNotFound

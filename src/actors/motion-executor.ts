@@ -21,6 +21,7 @@ import type { SafetyPolicy } from '../safety/safety-policy.ts';
 import { gotoPathRefusal } from '../safety/goto-path-check.ts';
 import { targetFrom } from '../safety/envelope-check.ts';
 import { pulledBodyRefusal } from '../safety/body-follow-check.ts';
+import { uncheckedMoveRefusal } from '../safety/recorded-move-check.ts';
 import type { InterpolationMethod } from '../robot/time-laws.ts';
 import { DAEMON_TICK_MS, type PositionTarget, type RobotPosition } from '../safety/speed-limits.ts';
 import { HTTP_RAMP_PERIOD_MS, planGoto, planRealtime, presentPosition, pushedPosition, RAMP_TICK_TIMEOUT_MS, readPosition, RecentTargets, runRamp, targetOf } from './speed-guard.ts';
@@ -399,10 +400,16 @@ class MotionExecutor {
     return plan.limited ? { ...accepted, speedLimited: plan.limited } : accepted;
   }
 
-  /** play_move: the daemon plays the dataset's poses (not envelope- or speed-checked; its length is unknown until it ends). */
+  /**
+   * play_move: the daemon plays the dataset's poses (not envelope- or speed-checked, so refused under
+   * a narrowed policy, src/safety/recorded-move-check.ts; its length is unknown until it ends).
+   */
   async #recorded(input: ExecuteInput, signal: AbortSignal, run: Run): Promise<CommandAccepted> {
     const { dataset, move } = input.command as { dataset: string; move: string };
     const link = this.#deps.link();
+    // The policy may have been narrowed since the gate: a recorded move cannot be checked against it.
+    const unchecked = uncheckedMoveRefusal(this.#deps.policy(), 'play_move', input.target);
+    if (unchecked) throw unchecked;
     this.#checkpoint(input, signal);
     const pending = link.http.playRecordedMove(dataset, move, this.#writeOptions(input, signal)).catch((error: unknown) => {
       if (droppedAtWrite(error)) throw error;

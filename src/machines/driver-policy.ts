@@ -35,6 +35,7 @@ import type { SafetyPolicy } from '../safety/safety-policy.ts';
 import { approvalView, type ApprovalsMachine, type PendingApproval } from './approvals.machine.ts';
 import { envelopeRefusal, targetFrom } from '../safety/envelope-check.ts';
 import { peakExcess } from '../safety/speed-limits.ts';
+import { uncheckedMoveRefusal } from '../safety/recorded-move-check.ts';
 import { initialMediaPolicy, mediaPolicyRefusal, mediaPolicyStatus, type MediaPolicyState } from '../safety/media-policy.ts';
 
 export type PrivilegedRpc = 'allowed' | 'supervisor_only';
@@ -224,8 +225,8 @@ export function refusalOf(view: GateView, event: GatedEvent): RpcFailure | null 
     if (view.mediaPolicy.mode === 'supervisor') return null;
     return new NotAllowedInState({ message: `set_media_enabled only applies under --media-policy supervisor (this driver's policy is ${view.mediaPolicy.mode})`, function: fn, state: { media_policy: view.mediaPolicy.mode } });
   }
-  // A call outside the operator's envelope can never run: it says so before any state reason.
-  const outside = event.type === 'rpc.motion' ? envelopeRefusal(view.policy.envelope, fn, event.target) : null;
+  // A call outside the operator's envelope (or a recorded move it cannot check) can never run: it says so before any state reason.
+  const outside = event.type === 'rpc.motion' ? (envelopeRefusal(view.policy.envelope, fn, event.target) ?? uncheckedMoveRefusal(view.policy, fn, event.target)) : null;
   if (outside) return outside;
   if ((event.type === 'rpc.emergency_stop' || event.type === 'rpc.reset_interlock') && view.privilegedRpc === 'supervisor_only') {
     return new NotAllowedInState({ message: `${fn} is only served on the supervisor subject on this robot`, function: fn, state: { privileged_rpc: view.privilegedRpc } });

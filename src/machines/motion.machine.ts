@@ -613,11 +613,11 @@ function senderFailure(error: unknown): RpcFailure {
   return KNOWN_FAILURES.has(tagged._tag) ? (error as RpcFailure) : failureFromDaemon(tagged, 'connected');
 }
 
-/** The gate's refusals the write-time check (robot-runtime.ts `mayMove`) can give a command that passed the gate. */
-const WRITE_TIME_REFUSALS: ReadonlySet<string> = new Set(['InterlockTripped', 'LeaseHeld', 'RobotAsleep', 'MotorsCompliant', 'OutsideEnvelope']);
+/** The gate's refusals the write-time checks (robot-runtime.ts `mayMove`, the executor's envelope and recorded-move checks) can give a command that passed the gate. */
+const WRITE_TIME_REFUSALS: ReadonlySet<string> = new Set(['InterlockTripped', 'LeaseHeld', 'RobotAsleep', 'MotorsCompliant', 'OutsideEnvelope', 'UncheckedMove']);
 
 /** Errors the executor raises that already are caller-facing (the write-time check gives the gate's own refusals). */
-const KNOWN_FAILURES: ReadonlySet<string> = new Set(['MotionCancelled', 'DaemonUnavailable', 'InterlockTripped', 'LeaseHeld', 'RobotAsleep', 'MotorsCompliant', 'CommandRejected', 'Unsupported', 'TooFast', 'OutsideEnvelope']);
+const KNOWN_FAILURES: ReadonlySet<string> = new Set(['MotionCancelled', 'DaemonUnavailable', 'InterlockTripped', 'LeaseHeld', 'RobotAsleep', 'MotorsCompliant', 'CommandRejected', 'Unsupported', 'TooFast', 'OutsideEnvelope', 'UncheckedMove']);
 
 /** The reply's `speed_limited` field, present only when the speed limits changed the command. */
 function speedLimitedOf(limited: SpeedLimited | undefined): { speed_limited?: SpeedLimited } {

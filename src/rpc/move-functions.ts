@@ -35,7 +35,7 @@ export const listMoves = defineFunction({
 
 export const playMove = defineFunction({
   name: 'play_move',
-  description: `Play a recorded move of a dataset (default ${DEFAULT_DATASET}) on the daemon at 100 Hz with its sound. The poses are the dataset's: they are not checked against the operator's safety envelope or speed limits (use play_expression or goto_pose for checked motion). Gated like every motion: needs the robot awake, the interlock safe and the lease free or yours; stop_motion stops it. move_name: letters, digits and . _ - (1–128). Returns the move uuid; wait=true answers when it ended (bounded by ${RECORDED_MOVE_MAX_S} s). Unknown move: CommandRejected; no hub access: Unsupported.`,
+  description: `Play a recorded move of a dataset (default ${DEFAULT_DATASET}) on the daemon at 100 Hz with its sound. The poses and speeds are the dataset's: the driver cannot check them, so while the operator's safety envelope is narrower than the mechanical ranges or a speed limit lower than its default it is refused (UncheckedMove); otherwise it plays unchecked (use play_expression or goto_pose for checked motion). Gated like every motion: needs the robot awake, the interlock safe and the lease free or yours; stop_motion stops it. move_name: letters, digits and . _ - (1–128). Returns the move uuid; wait=true answers when it ended (bounded by ${RECORDED_MOVE_MAX_S} s). Unknown move: CommandRejected; no hub access: Unsupported.`,
   labels: MOTION_LABELS,
   timeoutMs: (p) => moveTimeoutMs(RECORDED_MOVE_MAX_S, p.wait),
   params: defineParams({
