@@ -1,12 +1,10 @@
 // Where the daemon takes the body for a command that may not name it (README "Safety envelope",
-// "Speed limits"; reachy-daemon-api.md §6 item 2): the daemon pulls the body to within 65° of the
-// head's world yaw (src/robot/body-follow.ts, the emulator's own rule), so a head-only move can
-// turn the body. From the present pose read right before the write (motion-executor.ts), the body's
-// end and path are predicted and checked as if the command had set them: the envelope (OutsideEnvelope
-// naming body_yaw_deg) and the body speed limit (a travel for speed-limits.ts). The daemon pulls
-// from the body target it holds, which it does not report: the present body yaw stands for it (the
-// same after any goto or hold; see README). Pure. Does not check the channels a command sets
-// (envelope-check.ts, goto-path-check.ts, speed-limits.ts).
+// "Speed limits"; reachy-daemon-api.md §6 item 2): it pulls the body to within 65° of the head's
+// world yaw (src/robot/body-follow.ts, the emulator's own rule). From the present pose read right
+// before the write, the body's end and path are predicted and checked as if the command had set them:
+// the envelope (OutsideEnvelope naming body_yaw_deg) and the body speed limit (a travel for
+// speed-limits.ts). The present body yaw stands for the body target the daemon holds and does not
+// report (see README). Pure. Does not check the channels a command sets (envelope-check.ts, goto-path-check.ts).
 import { OutsideEnvelope } from '../errors.ts';
 import { MAX_BODY_YAW_RAD, MAX_RELATIVE_YAW_RAD, resolveBodyYaw } from '../robot/body-follow.ts';
 import { lerp, posePath } from '../robot/goto-path.ts';
