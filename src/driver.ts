@@ -1,13 +1,10 @@
-// Starts one driver from the frozen config as one actor system: the mesh and media sides are
-// prepared over option holders, then the robot runtime starts the root driver machine, which spawns
-// them with the robot children; the RPC gate and the supervisor gate sit in front of the root. With
-// --sim the daemon emulator runs in its own process (in this one for tests that read it), so sim runs
-// the same adapters as hardware. Owns start-up order — the mesh answers first: the daemon link (and
-// --sim's emulator process) starts shortly after the mesh's first dial has ended, the media session
-// once it has — reconfigure (holders updated, then the root respawns a child; a new identity or
-// broker is first checked for a device already answering there, new brokers for being reachable
-// at all; motion is stopped and settled before the mesh or the daemon link goes) and shutdown; the
-// CLI (src/cli.ts) owns argv, exit codes and the sim broker.
+// Starts one driver from the frozen config as one actor system: mesh and media sides prepared over
+// option holders, then the robot runtime starts the root machine, which spawns them with the robot
+// children; the RPC and supervisor gates sit in front of the root. --sim's daemon emulator runs in its
+// own process, so sim runs the same adapters as hardware. Owns start-up order (the mesh answers
+// first; the daemon link and emulator start once its first dial has ended, media after), reconfigure
+// (holders updated, the root respawns a child; a new identity or broker checked first; motion stopped
+// and settled before the mesh or daemon link goes) and shutdown; not argv, exit codes or the sim broker (src/cli.ts).
 import { randomUUID } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { RateLimiter } from './rpc/rate-limits.ts';

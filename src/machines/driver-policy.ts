@@ -1,12 +1,10 @@
 // The root's one safety decision and the views derived from its children's snapshots (design card:
-// "a decision and the typed error that explains its refusal come from the same function").
-// `refusalOf(view, event)` is null when an RPC may run, else the typed error saying why; the root's
-// guard is `refusalOf(...) === null` and the gate's explanation is the same call. `gateView` and
-// `statusResult` read the child actors' snapshots — the only truth about their states — and never
-// store copies; `narrowedStopOf` names the motion under way a new policy no longer allows (the same
-// envelope check from the step running on, and the running goto's planned peaks against the new
-// speed limits, both read from the motion child's snapshot). Pure: no I/O, no actors started.
-// reference-driver.md §2, §4, §12.
+// "a decision and the typed error that explains its refusal come from the same function"):
+// `refusalOf(view, event)` is null when an RPC may run, else the typed error why — the root's guard
+// and the gate's explanation are the same call. `gateView` and `statusResult` read the children's
+// snapshots and never store copies; `narrowedStopOf` names the motion under way a new policy no
+// longer allows (envelope from the running step on, the running goto's planned peaks against the new
+// speed limits). Pure: no I/O, no actors started. reference-driver.md §2, §4, §12.
 import type { ActorRefFrom } from 'xstate';
 import {
   DaemonUnavailable,

@@ -14,8 +14,6 @@ const MAX_HEADER_LINES = 8; // more is a design note: details belong on the func
 const PENDING_TRIM: readonly string[] = [
   'actors/robot-runtime.ts',
   'actors/safety-trail.ts',
-  'driver.ts',
-  'machines/driver-policy.ts',
   'machines/motion.machine.ts',
 ];
 
