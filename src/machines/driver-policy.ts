@@ -17,6 +17,7 @@ import {
   RobotAsleep,
   type RpcFailure,
   TooFast,
+  type UncheckedMove,
 } from '../errors.ts';
 import type { ConnectionMachine } from './connection.machine.ts';
 import { deadmanStatus, motionRunning, type DeadmanMachine } from './deadman.machine.ts';
@@ -263,6 +264,8 @@ export interface NarrowedStop {
   readonly outside: OutsideEnvelope | null;
   /** The running goto's planned peak above the new speed limit on some axis; null: within. */
   readonly tooFast: TooFast | null;
+  /** A recorded move playing when the policy narrowed below the defaults, which it cannot be checked against; null: none. */
+  readonly unchecked: UncheckedMove | null;
 }
 
 const round3 = (n: number): number => Math.round(n * 1000) / 1000;
@@ -278,7 +281,10 @@ const round3 = (n: number): number => Math.round(n * 1000) / 1000;
  *   interpolates it, so it cannot be slowed, nor re-stretched under `goto_policy: stretch`: stopped.
  *   Realtime ramps re-read the limits at every step and later expression steps at their write: not
  *   stopped for speed.
- * wake_up, goto_sleep and play_move name no axes and plan no speed: they run on.
+ * - unchecked: a recorded move (play_move) plays poses the driver cannot see at their recorded
+ *   speed; the policy it started under was the defaults (the gate refuses it otherwise), so one
+ *   narrowed below them while it plays stops it (`uncheckedMoveRefusal`, the gate's own rule).
+ * wake_up and goto_sleep name no axes and plan no speed: they run on.
  */
 export function narrowedStopOf(motion: DriverChildren['motion'], policy: SafetyPolicy): NarrowedStop | null {
   const snapshot = motion.getSnapshot();
@@ -297,12 +303,13 @@ export function narrowedStopOf(motion: DriverChildren['motion'], policy: SafetyP
         shortest_duration_s: null,
       })
     : null;
-  return outside || tooFast ? { function: active.kind, owner: active.owner, outside, tooFast } : null;
+  const unchecked = uncheckedMoveRefusal(policy, active.kind, active.target);
+  return outside || tooFast || unchecked ? { function: active.kind, owner: active.owner, outside, tooFast, unchecked } : null;
 }
 
-/** Why `stop` stopped the motion, in words (the envelope's reason, the speed's, or both). */
+/** Why `stop` stopped the motion, in words (the envelope's reason, the speed's, a recorded move's, or several). */
 export function narrowedStopReason(stop: NarrowedStop): string {
-  return [stop.outside?.message, stop.tooFast?.message].filter((m): m is string => m !== undefined).join('; ');
+  return [stop.outside?.message, stop.tooFast?.message, stop.unchecked?.message].filter((m): m is string => m !== undefined).join('; ');
 }
 
 /** The `speed_excess` of the answer and the audit record: the axis, its planned peak, the new limit. */

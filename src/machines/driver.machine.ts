@@ -360,7 +360,8 @@ export const driverMachine = setup({
     answerPolicy: emit(({ context, event }) => outcome((event as { requestId: string }).requestId, { ok: true, result: policyAnswer(context.policy) })),
     /**
      * The whole document is replaced at once: every check after this reads the new policy. Motion
-     * under way that the new envelope or speed limits no longer allow (`narrowedStopOf`) is stopped
+     * under way that the new envelope or speed limits no longer allow (`narrowedStopOf`; a recorded
+     * move, which cannot be checked, under any policy narrower than the defaults) is stopped
      * as stop_motion stops it (the fence rises: nothing issued before may start after), announced
      * and named in the answer.
      */
@@ -378,7 +379,8 @@ export const driverMachine = setup({
         enqueue.sendTo(context.children.deadman, { type: 'deadman.disarm' });
         enqueue.emit({ type: 'policy.stopped_motion', function: stop.function, commander: stop.owner, by: e.owner, reason, violations, speedExcess });
       }
-      const stopped = stop ? { motion_stopped: { function: stop.function, owner: stop.owner, violations, ...(speedExcess ? { speed_excess: speedExcess } : {}) } } : {};
+      const unchecked = stop?.unchecked ? { narrowed: stop.unchecked.narrowed } : {};
+      const stopped = stop ? { motion_stopped: { function: stop.function, owner: stop.owner, violations, ...(speedExcess ? { speed_excess: speedExcess } : {}), ...unchecked } } : {};
       enqueue.emit(outcome(e.requestId, { ok: true, result: { status: 'applied', before: policyDocument(context.policy), policy: policyDocument(e.policy), ...stopped } }));
     }),
     /** Under --media-policy supervisor: capture on or off from now on (the guard refused it under allow/deny). */

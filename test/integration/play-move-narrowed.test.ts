@@ -62,3 +62,18 @@ test('the default policy, or limits above the defaults: play_move plays', async 
   expect(played.result?.status, JSON.stringify(played)).toBe('completed');
   expect(scene.driver.emulator!.motionRecord.moves.map((m) => m.kind)).toContain('recorded');
 }, 90_000);
+
+test('a recorded move playing when the policy narrows is stopped (it cannot be checked against it), named in the answer', async () => {
+  await setPolicy((p) => p);
+  scene.driver.emulator!.motionRecord.clear();
+  // → play_move {cheerful1, wait: false} ← accepted: it plays under the defaults.
+  const started = await call('play_move', { ...PLAY, wait: false });
+  expect(started.result, JSON.stringify(started)).toBeDefined();
+  await waitFor(async () => scene.driver.emulator!.motionRecord.moves.some((m) => m.kind === 'recorded' && m.outcome === 'running'), 5_000, 'the move playing');
+
+  // → set_safety_policy {pitch ±2°} ← applied, motion_stopped names play_move and the narrowed field.
+  const narrowed = await supervise('set_safety_policy', { policy: { ...JSON.parse(JSON.stringify(DEFAULT_SAFETY_POLICY)), envelope: { ...DEFAULT_SAFETY_POLICY.envelope, head_pitch_deg: { min: -2, max: 2 } } }, reason: 'tighter', owner: 'ops' });
+  expect(narrowed.result?.motion_stopped, JSON.stringify(narrowed)).toMatchObject({ function: 'play_move', narrowed: ['envelope.head_pitch_deg'] });
+  await waitFor(async () => scene.driver.emulator!.motionRecord.moves.every((m) => m.outcome !== 'running'), 5_000, 'the move stopped');
+  expect(scene.driver.emulator!.motionRecord.moves.find((m) => m.kind === 'recorded')?.outcome).not.toBe('completed');
+}, 30_000);
