@@ -31,7 +31,7 @@ test('a stop right after /ws/sdk reconnects holds where the robot is, not where 
   expect(await link.sdk!.waitOpen(3_000)).toBe(true);
   const executor = createMotionExecutor({ link: () => link, mayMove: () => null, report: () => undefined, policy: () => DEFAULT_SAFETY_POLICY });
   // → antennas target (5°-ish): pushed back on this connection.
-  const input = { requestId: 'r1', epoch: 0, owner: 'me', power: 'any', supersedes: [], command: { op: 'antennas_target', antennas: [0.05, -0.05] } } as unknown as ExecuteInput;
+  const input = { requestId: 'r1', epoch: 0, owner: 'me', power: 'any', supersedes: [], command: { op: 'antennas_target', antennas: [0.05, -0.05] }, target: { kind: 'antenna_pose', right: 2.86, left: -2.86 } } as unknown as ExecuteInput;
   await toPromise(createActor(executor.executeCommand, { input }).start());
   await sleep(SETTLE_MS);
   expect(link.sdk!.latest('joint_positions')!.value.antennas_joint_positions[0]).toBeCloseTo(0.05, 3);

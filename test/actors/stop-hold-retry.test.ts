@@ -28,7 +28,7 @@ test('a hold whose answer never came is sent again by a newer stop\'s sweep, whi
   cleanups.push(() => closeDaemonLink(link));
   let stopped = false;
   const executor = createMotionExecutor({ link: () => link, mayMove: () => (stopped ? ({ _tag: 'MotionCancelled', message: 'stopped' } as never) : null), report: () => undefined, policy: () => DEFAULT_SAFETY_POLICY });
-  const input = { requestId: 'r1', epoch: 1, owner: 'me', power: 'any', supersedes: [], command: { op: 'antennas_target', antennas: [0.005, 0.005] } } as unknown as ExecuteInput;
+  const input = { requestId: 'r1', epoch: 1, owner: 'me', power: 'any', supersedes: [], command: { op: 'antennas_target', antennas: [0.005, 0.005] }, target: { kind: 'antenna_pose', right: 0.29, left: 0.29 } } as unknown as ExecuteInput;
   await toPromise(createActor(executor.executeCommand, { input }).start());
   // From now on the daemon applies set_target but its reply never comes.
   emulator.faults.apply({ dropReplies: [{ path: '/api/move/set_target', probability: 1 }] }, 1);
