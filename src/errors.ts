@@ -5,6 +5,7 @@
 import * as Data from 'effect/Data';
 import type { InvalidFrame, PayloadTooLarge } from './media/encoding/frame-errors.ts';
 import type { SoundFileRefused } from './adapters/sound-files.ts';
+import type { HeadPoseView } from './robot/head-reach.ts';
 
 export class ParseError extends Data.TaggedError('ParseError')<{ readonly message: string }> {}
 export class InvalidRequest extends Data.TaggedError('InvalidRequest')<{ readonly message: string }> {}
@@ -38,8 +39,16 @@ export class InterlockTripped extends Data.TaggedError('InterlockTripped')<{
 export class LeaseHeld extends Data.TaggedError('LeaseHeld')<{ readonly message: string; readonly holder: string; readonly secondsLeft: number }> {}
 /** The daemon refused or failed a command (its own words in `detail`). */
 export class CommandRejected extends Data.TaggedError('CommandRejected')<{ readonly message: string; readonly daemonTag: string }> {}
-/** A tracked move ended without completing (failed, cancelled, superseded, stopped, timed out). */
-export class MotionNotCompleted extends Data.TaggedError('MotionNotCompleted')<{ readonly message: string; readonly outcome: string; readonly uuid: string | null }> {}
+/**
+ * A move ended without completing (failed, cancelled, superseded, stopped, timed out); `reached`:
+ * where the head stopped when the driver knows (a realtime ramp cut short), in degrees and mm.
+ */
+export class MotionNotCompleted extends Data.TaggedError('MotionNotCompleted')<{
+  readonly message: string;
+  readonly outcome: string;
+  readonly uuid: string | null;
+  readonly reached?: HeadPoseView;
+}> {}
 export class Unsupported extends Data.TaggedError('Unsupported')<{ readonly message: string; readonly function: string }> {}
 /** The newest camera picture is older than the call's max_age_ms (a frozen or stalled producer). */
 export class FrameTooOld extends Data.TaggedError('FrameTooOld')<{ readonly message: string; readonly age_ms: number; readonly max_age_ms: number }> {}

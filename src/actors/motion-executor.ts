@@ -12,7 +12,7 @@ import type { CallOptions } from '../adapters/daemon-http.ts';
 import type { SetTargetResult } from '../adapters/daemon-wire.ts';
 import { DaemonUnavailable, HandlerFailed, isDaemonUnavailableTag, MotionCancelled, messageOf, type RpcFailure } from '../errors.ts';
 import type { ReportEvent } from '../machines/driver.machine.ts';
-import { ORPHAN_HOLD_MS, type CommandAccepted, type ExecuteInput } from '../machines/motion.machine.ts';
+import { ORPHAN_HOLD_MS, RAMP_OVERRUN_MS, type CommandAccepted, type ExecuteInput } from '../machines/motion.machine.ts';
 import type { MotorMode } from '../machines/power.machine.ts';
 import { REALTIME_SETTLE_MS } from '../rpc/robot-functions.ts';
 import { createLogger } from '../logging/logger.ts';
@@ -24,7 +24,7 @@ import { pulledBodyRefusal } from '../safety/body-follow-check.ts';
 import { uncheckedMoveRefusal } from '../safety/recorded-move-check.ts';
 import type { InterpolationMethod } from '../robot/time-laws.ts';
 import { DAEMON_TICK_MS, type PositionTarget, type RobotPosition } from '../safety/speed-limits.ts';
-import { HTTP_RAMP_PERIOD_MS, planGoto, planRealtime, presentPosition, pushedPosition, RAMP_TICK_TIMEOUT_MS, readPosition, RecentTargets, runRamp, targetOf } from './speed-guard.ts';
+import { HTTP_RAMP_PERIOD_MS, planGoto, planRealtime, presentPosition, pushedPosition, RAMP_TICK_TIMEOUT_MS, readPosition, RecentTargets, runRamp, targetOf, type RampEnd } from './speed-guard.ts';
 
 import { recordedMoveFailure } from './recorded-move-errors.ts';
 import { RECORDED_MOVE_MAX_S } from '../rpc/move-functions.ts';
@@ -110,9 +110,6 @@ export interface ExecutorDeps {
   /** The safety policy in force now (the root's); its speed limits are read right before each write. */
   policy(): SafetyPolicy;
 }
-
-/** A ramp may run this much longer than its duration at the limit (late ticks) before it is given up. */
-const RAMP_OVERRUN_MS = 2_000;
 
 /** One sender's run: whether it already reported `sender.settled` (a cancelled one must, exactly once). */
 interface Run {
@@ -284,31 +281,47 @@ class MotionExecutor {
    * The rest of a ramp, one step per daemon tick, every write behind the stall check and the
    * checkpoint; over HTTP each write also carries the realtime fence of the ramp's start, so a stop
    * or a newer command drops a step still queued for a connection (its checkpoint passed before).
+   * A stall pauses it (runRamp). Its end is reported to the motion machine (`sender.ramp_ended`),
+   * which answers a waiting caller from it: a reached goal once the last step settled, else why not.
    */
   async #ramp(input: ExecuteInput, link: DaemonLink, goal: PositionTarget, deadlineMs: number): Promise<void> {
     const never = new AbortController().signal;
     const fence = this.#fence.signal;
-    const outcome = await runRamp(
+    const end = await runRamp(
       goal,
       {
         nextTick: () => this.#nextTick(link),
         observe: async () => (link.sdk ? pushedPosition(link) : await presentPosition(link, never).catch(() => null)),
+        flowing: () => {
+          try {
+            this.#assertFlowing(link);
+            return true;
+          } catch {
+            return false;
+          }
+        },
         guard: () => {
-          if (this.#deps.link() !== link) throw new Error('the daemon link was replaced');
-          this.#assertFlowing(link);
+          if (this.#deps.link() !== link) throw new DaemonUnavailable({ message: 'the daemon link was replaced while the ramp ran', connectionState: 'replaced' });
           this.#checkpoint(input, never);
         },
-        write: (target) => this.#writeTarget(link, input, target, fence),
+        write: async (target) => {
+          try {
+            await this.#writeTarget(link, input, target, fence);
+          } catch (error) {
+            // A step the last-moment check dropped: the refusal that check gives now.
+            throw droppedAtWrite(error) && !fence.aborted ? (this.#deps.mayMove(input) ?? error) : error;
+          }
+        },
         speed: () => this.#deps.policy().speed,
         recent: () => this.#recent.recent(),
       },
       deadlineMs,
-    ).catch((error: unknown) => {
-      if (fence.aborted) log.debug('a realtime ramp was fenced off by a stop or a newer command', { error: messageOf(error) });
-      else log.warn('a realtime ramp ended on an error', { error: messageOf(error) });
-      return 'ended' as const;
-    });
-    log.debug('realtime ramp done', { requestId: input.requestId, outcome });
+    ).catch((error: unknown): RampEnd => ({ outcome: 'failed', error, last: null }));
+    if (end.outcome === 'reached') await new Promise((resolve) => setTimeout(resolve, REALTIME_SETTLE_MS));
+    const error = 'error' in end ? end.error : null;
+    if (fence.aborted) log.debug('a realtime ramp was fenced off by a stop or a newer command', { requestId: input.requestId, outcome: end.outcome });
+    else if (end.outcome !== 'reached') log.warn('a realtime ramp ended short of its goal', { requestId: input.requestId, outcome: end.outcome, ...(error ? { error: messageOf(error) } : {}) });
+    this.#deps.report({ type: 'sender.ramp_ended', requestId: input.requestId, outcome: end.outcome, error, head: end.last?.head ?? null });
   }
 
   /** Where the stop being confirmed found the robot on `link` (read once, on the stop lane). */

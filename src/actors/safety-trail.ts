@@ -1,7 +1,7 @@
 // The robot side's safety trail: each refusal (the gate's, the speed limits' TooFast), stretched
-// goto, interlock, lease and policy change, dead-man stop, approval, late move stopped, unconfirmed
-// stop, stop run with parameters ignored, trip refused that stopped motion instead, media switch,
-// accepted capture or motion command (or any call that came as a notification, an unevaluable
+// goto, realtime ramp cut short, interlock, lease and policy change, dead-man stop, approval, late
+// move stopped, unconfirmed stop, stop run with parameters ignored, trip refused that stopped motion
+// instead, media switch, accepted capture or motion command (or any call that came as a notification, an unevaluable
 // broadcast or an unanswerable one, with how it came) and reported configuration change becomes one
 // record with its caller (verified or asserted) and the state AFTER it, read from the children's
 // snapshots (a lease change carries its own after-holder: a lapsed lease expires and is re-acquired
@@ -120,6 +120,9 @@ export function startSafetyTrail(root: Actor<DriverMachine>, audit: AuditLog, em
     // A command refused by the check right before its daemon write (the lease passed, the robot fell
     // asleep or the interlock tripped while it waited) is a refusal like the gate's.
     motion.on('motion.refused_at_write', (e) => record('refused', e.reason, e.function, e.owner, { error_tag: e.errorTag, at: 'write' })),
+    // A realtime ramp that ended short of its target (the daemon stalled past its overrun, a step
+    // failed or was refused, the head did not follow), whether or not its caller waited.
+    motion.on('motion.ramp_ended', (e) => record('ramp_ended', e.reason, e.function, e.owner, { outcome: e.outcome, error_tag: e.errorTag })),
     root.on('policy.changed', (e) => record('policy_changed', e.reason, 'set_safety_policy', e.owner, { before: policyDocument(e.before), after: policyDocument(e.after) })),
     root.on('media_policy.changed', (e) => record(e.after.enabled ? 'media_enabled' : 'media_disabled', e.reason, 'set_media_enabled', e.owner, { media_policy: mediaPolicyStatus(e.after) })),
     root.on('media.captured', (e) => record('media_capture', 'capture', e.function, e.caller, { caller: e.verified && e.caller ? callerRecord(e.caller, callersVerified, e.caller) : { id: e.caller, verified: false } })),

@@ -3,8 +3,8 @@
 // (as is, stretched to the shortest allowed duration, or TooFast; the body the daemon pulls along
 // with the head counts, src/safety/body-follow-check.ts) and runs the ramp of a realtime target too
 // far for one tick: one step per daemon tick from the observed pose, each write behind the caller's
-// guard (fence, interlock, link, stall). Remembers the realtime targets it sent lately, because the
-// pose the daemon holds may be one of them before the next push shows it. The maths is
+// guard (fence, interlock, lease, link), paused by a stall, ending with why it ended. Remembers the
+// targets it sent lately (the daemon may hold one before a push shows it). The maths is
 // src/safety/speed-limits.ts; the stop guarantee and the senders are motion-executor.ts's.
 import type { DaemonLink } from './daemon-link.ts';
 import type { CallOptions } from '../adapters/daemon-http.ts';
@@ -37,7 +37,10 @@ export const MAX_RAMP_S = 15;
  * unless they are two ticks apart — when the limit allows two steps anyway.
  */
 export const HTTP_RAMP_PERIOD_MS = 2 * DAEMON_TICK_MS;
-/** A ramp step waits this long for the daemon's next tick before giving up (the daemon stalled). */
+/**
+ * A ramp step waits this long for the daemon's next tick; none by then is a stall, and the ramp
+ * waits on (nothing is written meanwhile) until the daemon ticks again or its deadline passes.
+ */
 export const RAMP_TICK_TIMEOUT_MS = 150;
 
 const round = (value: number, digits: number): number => Number(value.toFixed(digits));
@@ -164,7 +167,9 @@ export interface RampIo {
   /** Resolves after the daemon's next tick (both pose pushes), false when none came in time. */
   nextTick(): Promise<boolean>;
   observe(): Promise<RobotPosition | null>;
-  /** Throws when nothing may be written now (fence, interlock, link, stall). */
+  /** False while the daemon is stalled (a write now would only be applied when it resumes). */
+  flowing(): boolean;
+  /** Throws the refusal when nothing may be written now (fence, interlock, lease, power, envelope, link). */
   guard(): void;
   write(target: PositionTarget): Promise<void>;
   speed(): SpeedLimits;
@@ -172,24 +177,44 @@ export interface RampIo {
 }
 
 /**
- * The rest of a ramp after its first step: a step toward `goal` on each daemon tick until the goal
- * is written, a guard refuses (a stop or a newer command raised the fence), the daemon stalls, or
- * `deadlineMs` passes (a head target the daemon keeps refusing never arrives).
+ * How a ramp ended, with the pose it last observed (null: none since it began): `reached` (the
+ * goal written), `refused` (the guard: a stop, a newer command, the interlock, the lease…),
+ * `failed` (a write failed), or at its deadline `stalled` (the daemon was not ticking) or
+ * `not_followed` (it ticked, the steps were written, the head did not get there: a pose the daemon
+ * cannot reach is dropped silently, daemon-api §6).
  */
-export async function runRamp(goal: PositionTarget, io: RampIo, deadlineMs: number): Promise<'reached' | 'ended'> {
+export type RampEnd =
+  | { readonly outcome: 'reached'; readonly last: RobotPosition | null }
+  | { readonly outcome: 'refused' | 'failed'; readonly error: unknown; readonly last: RobotPosition | null }
+  | { readonly outcome: 'stalled' | 'not_followed'; readonly last: RobotPosition | null };
+
+/**
+ * The rest of a ramp after its first step: a step toward `goal` on each daemon tick, from the pose
+ * observed then, until the goal is written, the guard refuses, a write fails or `deadlineMs`
+ * passes. A stall (no tick, no pose, a stalled link) writes nothing and the ramp goes on once the
+ * daemon ticks again, behind the same guard: what a stop or a refusal would end is ended by them.
+ */
+export async function runRamp(goal: PositionTarget, io: RampIo, deadlineMs: number): Promise<RampEnd> {
   const end = performance.now() + deadlineMs;
+  let last: RobotPosition | null = null;
+  let stalled = false;
   while (performance.now() < end) {
-    if (!(await io.nextTick())) return 'ended';
-    const present = await io.observe();
-    if (!present) return 'ended';
+    const present = (await io.nextTick()) ? await io.observe() : null;
+    stalled = present === null || !io.flowing();
+    if (present) last = present;
+    if (stalled || !present) continue;
     const step = rampStep(present, goal, io.speed(), io.recent());
     try {
       io.guard();
-    } catch {
-      return 'ended';
+    } catch (error) {
+      return { outcome: 'refused', error, last };
     }
-    await io.write(step.next);
-    if (step.reached) return 'reached';
+    try {
+      await io.write(step.next);
+    } catch (error) {
+      return { outcome: 'failed', error, last };
+    }
+    if (step.reached) return { outcome: 'reached', last };
   }
-  return 'ended';
+  return { outcome: stalled ? 'stalled' : 'not_followed', last };
 }

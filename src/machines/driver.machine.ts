@@ -16,7 +16,7 @@ import { interlockMachine, type InterlockEvent } from './interlock.machine.ts';
 import { mediaCallEvent, type MediaSessionMachine } from './media-session.machine.ts';
 import type { MeshInput, MeshMachine } from './mesh.machine.ts';
 import { leaseDecision, leaseMachine, liveHolder, type LeaseAnswer, type LeasePolicy } from './lease.machine.ts';
-import { motionMachine, type CancelledCommand, type MotionProgressEvent, type MotionToParent } from './motion.machine.ts';
+import { motionMachine, type CancelledCommand, type MotionProgressEvent, type MotionToParent, type RampEnded } from './motion.machine.ts';
 import { powerMachine, type MotorMode } from './power.machine.ts';
 import type { MotionRpcEvent } from '../rpc/robot-functions.ts';
 import type { MediaRpcEvent } from '../rpc/media-functions.ts';
@@ -99,6 +99,8 @@ export type ReportEvent =
   | { type: 'sweep.found_running'; uuid: string }
   /** A cancelled command's motor-mode write landed after all: the mode before it was written back (the executor's report). */
   | { type: 'mode.reverted'; function: string; owner: string; from: MotorMode; to: MotorMode }
+  /** A realtime ramp ended (the executor's report): the motion machine answers a waiting caller from it. */
+  | RampEnded
   /** Observed pose, throttled by the runtime (plain JSON: degrees, read_at). */
   | { type: 'pose.update'; pose: Record<string, unknown> }
   | { type: 'read.result'; requestId: string; ok: true; result: unknown }
@@ -502,6 +504,7 @@ export const driverMachine = setup({
         'motion.progress': { actions: enqueueActions(({ context, event, enqueue }) => enqueue.sendTo(context.children.motion, event)) },
         'sweep.found_running': { actions: enqueueActions(({ context, event, enqueue }) => enqueue.sendTo(context.children.motion, event)) },
         'mode.reverted': { actions: enqueueActions(({ context, event, enqueue }) => enqueue.sendTo(context.children.motion, event)) },
+        'sender.ramp_ended': { actions: enqueueActions(({ context, event, enqueue }) => enqueue.sendTo(context.children.motion, event)) },
         'pose.update': { actions: assign(({ event }) => ({ pose: event.pose })) },
         'rpc.media': { guard: 'allowed', actions: 'forwardMedia' },
         'media.result': { actions: 'answer' },

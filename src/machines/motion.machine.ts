@@ -1,6 +1,6 @@
 // Motion execution and the stop guarantee (reference-driver.md §12 bugs 1–3; README "Safety"): idle
-// → commanded (the sender runs) → moving (a daemon move uuid tracked until move_done, or a realtime
-// target settling) → idle; error; stopping (the stop sweep runs). A stop or a newer command raises
+// → commanded (the sender runs) → moving (a daemon move uuid tracked until move_done, a realtime
+// target settling, or a ramped one until its ramp reports how it ended) → idle; error; stopping (the stop sweep runs). A stop or a newer command raises
 // the fence (`epoch`): an older sender is cancelled, and one still in flight (or one whose move
 // request went unanswered) becomes an orphan whose late move is stopped as soon as its uuid is known
 // or the daemon reports it started. Stops answer when their sweep succeeds, or `unconfirmed` after
@@ -12,9 +12,17 @@ import { and, assign, emit, enqueueActions, raise, setup, type PromiseActorLogic
 import { failureFromDaemon, failureOf, MotionCancelled, MotionNotCompleted, type RpcFailure } from '../errors.ts';
 import type { PowerRequirement } from '../rpc/robot-functions.ts';
 import type { PlannedPeak } from '../safety/speed-limits.ts';
+import { headPoseView } from '../robot/head-reach.ts';
+import type { XyzRpyPose } from '../robot/pose-math.ts';
 
 /** The Python SDK waits duration + 1 s for a move to report completion (daemon-api §2). */
 export const MOVE_COMPLETION_MARGIN_MS = 1_000;
+/**
+ * A realtime ramp may run this much longer than its duration at the limit (late ticks, a daemon
+ * stall it waits through) before the executor gives it up; the motion machine waits as long (plus
+ * MOVE_COMPLETION_MARGIN_MS) for the ramp to report its end.
+ */
+export const RAMP_OVERRUN_MS = 2_000;
 /** A stop answers within this even when the daemon is slow or stalled (issue: "bounded, e.g. 250 ms"). */
 export const STOP_CONFIRM_TIMEOUT_MS = 250;
 /** A stop sweep that failed (daemon unreachable) is tried again this often until it succeeds. */
@@ -122,7 +130,21 @@ export type MotionEvent =
   /** A stop sweep stopped a move the daemon listed as running that the stop did not know of. */
   | { type: 'sweep.found_running'; uuid: string }
   /** A cancelled command's motor-mode write landed after all: the executor wrote back the mode before it. */
-  | { type: 'mode.reverted'; function: string; owner: string; from: string; to: string };
+  | { type: 'mode.reverted'; function: string; owner: string; from: string; to: string }
+  | RampEnded;
+
+/**
+ * A realtime ramp ended (the executor's report; speed-guard.ts `RampEnd`): `reached` once its last
+ * step settled; else `refused` / `failed` with the write-time refusal or the write's error, or at
+ * its deadline `stalled` / `not_followed`. `head`: the pose it last observed (null: none).
+ */
+export interface RampEnded {
+  readonly type: 'sender.ramp_ended';
+  readonly requestId: string;
+  readonly outcome: 'reached' | 'refused' | 'failed' | 'stalled' | 'not_followed';
+  readonly error: unknown;
+  readonly head: XyzRpyPose | null;
+}
 
 export type MotionOutcome = 'completed' | 'failed' | 'cancelled' | 'superseded' | 'timeout' | 'stopped';
 
@@ -151,7 +173,9 @@ export type MotionEmitted =
   /** The speed limits refused a command (TooFast), or stretched or ramped it (audited by the safety trail). */
   | { type: 'motion.speed_limited'; function: string; owner: string; outcome: 'refused' | 'stretched' | 'ramped'; reason: string; detail: SpeedLimited | null }
   /** The check right before a daemon write refused the command with one of the gate's own refusals (audited like the gate's). */
-  | { type: 'motion.refused_at_write'; function: string; owner: string; errorTag: string; reason: string };
+  | { type: 'motion.refused_at_write'; function: string; owner: string; errorTag: string; reason: string }
+  /** A realtime ramp ended short of its target for another reason than a stop or a newer command (audited). */
+  | { type: 'motion.ramp_ended'; function: string; owner: string; outcome: RampEnded['outcome']; errorTag: string; reason: string };
 
 export interface CancelledCommand {
   readonly function: string;
@@ -355,6 +379,19 @@ export const motionMachine = setup({
       }
       enqueue.assign({ active: null, lastError: params.outcome === 'completed' || params.outcome === 'cancelled' ? '' : params.details });
     }),
+    /**
+     * The active command's ramp ended short of its target: a waiting caller hears why (the
+     * write-time refusal, the write's failure, or MotionNotCompleted naming where the head stopped);
+     * audited either way.
+     */
+    rampCutShort: enqueueActions(({ context, event, self, enqueue }) => {
+      const a = context.active;
+      if (!a) return;
+      const failure = rampFailure(event as RampEnded);
+      if (!a.answered && parentOf(self)) enqueue.sendParent({ type: 'motion.answer', requestId: a.requestId, ok: false, error: failure });
+      enqueue.emit({ type: 'motion.ramp_ended', function: a.kind, owner: a.owner, outcome: (event as RampEnded).outcome, errorTag: failure._tag, reason: failure.message });
+      enqueue.assign({ active: null, lastError: failure.message });
+    }),
     /** A stop raises the fence and cancels the active command; its caller joins the waiters. */
     beginStop: enqueueActions(({ context, event, self, enqueue }, params: { senderRunning: boolean }) => {
       const e = event as MotionStopEvent;
@@ -461,6 +498,10 @@ export const motionMachine = setup({
   guards: {
     isTracked: ({ context }) => context.active?.uuid != null,
     ownProgress: ({ context, event }) => event.type === 'motion.progress' && event.requestId === context.active?.requestId,
+    /** The active command is a realtime target being ramped: it ends when its ramp reports. */
+    rampRuns: ({ context }) => rampRuns(context.active),
+    ownRamp: ({ context, event }) => event.type === 'sender.ramp_ended' && event.requestId === context.active?.requestId && rampRuns(context.active),
+    rampReached: ({ event }) => event.type === 'sender.ramp_ended' && event.outcome === 'reached',
     matchesMove: ({ context, event }) => event.type === 'daemon.move_done' && event.uuid === context.active?.uuid,
     moveFailed: ({ event }) => event.type === 'daemon.move_done' && event.outcome === 'failed',
     ownMove: ({ context, event }) => event.type === 'daemon.move_started' && event.uuid === context.active?.uuid,
@@ -474,8 +515,10 @@ export const motionMachine = setup({
     sweepOwed: ({ context, event }) => context.stopConfirmed === false || liveOrphans(context.orphans, nowMs()).length > 0 || (event.type === 'link.recovered' && event.interlockTripped),
   },
   delays: {
-    // Tracked moves: their duration plus the SDK's margin; realtime targets settle after theirs.
-    moveDeadline: ({ context }) => context.expectedDurationMs + (context.active?.uuid != null ? MOVE_COMPLETION_MARGIN_MS : 0),
+    // Tracked moves: their duration plus the SDK's margin; realtime targets settle after theirs; a
+    // ramp reports its end, at the latest after its overrun (this bounds one that never does).
+    moveDeadline: ({ context }) =>
+      context.expectedDurationMs + (context.active?.uuid != null ? MOVE_COMPLETION_MARGIN_MS : rampRuns(context.active) ? RAMP_OVERRUN_MS + MOVE_COMPLETION_MARGIN_MS : 0),
     stopConfirmTimeout: ({ context }) => (context.waiters.length > 0 ? Math.max(0, context.stopAnswerDue - nowMs()) : STOP_CONFIRM_TIMEOUT_MS),
     stopRetry: STOP_RETRY_MS,
   },
@@ -564,11 +607,16 @@ export const motionMachine = setup({
           { guard: and(['matchesMove', 'moveFailed']), target: 'error', actions: { type: 'finish', params: ({ event }) => ({ outcome: 'failed', details: event.details || 'the daemon reported the move failed' }) } },
           { guard: 'matchesMove', target: 'idle', actions: { type: 'finish', params: ({ event }) => ({ outcome: event.outcome, details: event.details }) } },
         ],
+        'sender.ramp_ended': [
+          { guard: and(['ownRamp', 'rampReached']), target: 'idle', actions: { type: 'finish', params: { outcome: 'completed', details: 'realtime target ramped to and settled' } } },
+          { guard: 'ownRamp', target: 'error', actions: 'rampCutShort' },
+        ],
         'link.recovered': { guard: 'sweepOwed', actions: 'stopAfterRecovery' },
       },
       after: {
         moveDeadline: [
           { guard: 'isTracked', target: 'error', actions: { type: 'finish', params: { outcome: 'timeout', details: 'the daemon did not report the move finished in time' } } },
+          { guard: 'rampRuns', target: 'error', actions: { type: 'finish', params: { outcome: 'timeout', details: 'the realtime ramp did not report its end in time' } } },
           { target: 'idle', actions: { type: 'finish', params: { outcome: 'completed', details: 'realtime target sent and settled' } } },
         ],
       },
@@ -618,6 +666,22 @@ const WRITE_TIME_REFUSALS: ReadonlySet<string> = new Set(['InterlockTripped', 'L
 
 /** Errors the executor raises that already are caller-facing (the write-time check gives the gate's own refusals). */
 const KNOWN_FAILURES: ReadonlySet<string> = new Set(['MotionCancelled', 'DaemonUnavailable', 'InterlockTripped', 'LeaseHeld', 'RobotAsleep', 'MotorsCompliant', 'CommandRejected', 'Unsupported', 'TooFast', 'OutsideEnvelope', 'UncheckedMove']);
+
+function rampRuns(active: ActiveCommand | null): boolean {
+  return active !== null && active.uuid === null && active.speedLimited?.mode === 'ramped';
+}
+
+/** A waiting caller's error for a ramp that ended short of its target (`reached` is handled as completed). */
+function rampFailure(end: RampEnded): RpcFailure {
+  if (end.outcome === 'refused' || end.outcome === 'failed') return senderFailure(end.error);
+  const where = end.head ? headPoseView(end.head) : null;
+  const at = where ? `; the head stopped at yaw ${where.yaw}°, pitch ${where.pitch}°, roll ${where.roll}°` : '';
+  const why =
+    end.outcome === 'stalled'
+      ? `the daemon stalled and the ramp ran out of time before it reached its target${at}`
+      : `the head did not follow the ramp's steps in time${at} (the daemon drops a pose it cannot reach without a word)`;
+  return new MotionNotCompleted({ message: `the move did not complete: ${why}`, outcome: end.outcome === 'stalled' ? 'timeout' : 'failed', uuid: null, ...(where ? { reached: where } : {}) });
+}
 
 /** The reply's `speed_limited` field, present only when the speed limits changed the command. */
 function speedLimitedOf(limited: SpeedLimited | undefined): { speed_limited?: SpeedLimited } {

@@ -448,6 +448,8 @@ test('every event the root declares is an RPC, a report or a child answer the te
   elsewhere.push('motion.progress');
   // A cancelled command's motor mode put back, routed to motion (motion.model.test.ts; through the root in test/integration/mode-write-after-stop.test.ts).
   elsewhere.push('mode.reverted');
+  // A realtime ramp's end, routed to motion (motion.model.test.ts; through the root in test/integration/ramp-wait-outcome.test.ts).
+  elsewhere.push('sender.ramp_ended');
   expect([...declared].filter((t) => !sent.has(t) && !elsewhere.includes(t)).sort()).toEqual([]);
 });
 

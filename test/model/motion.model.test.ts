@@ -11,6 +11,7 @@ import { fromPromise, getInitialSnapshot, type ActorLogic, type EventObject, typ
 import {
   MOVE_COMPLETION_MARGIN_MS,
   motionMachine,
+  RAMP_OVERRUN_MS,
   FOUND_RUNNING_REASON,
   LATE_MODE_REVERTED_REASON,
   ORPHAN_HOLD_MS,
@@ -24,6 +25,7 @@ import {
   type MotionEvent,
   type MotionMachine,
   type MotionStopEvent,
+  type SpeedLimited,
 } from '../../src/machines/motion.machine.ts';
 import { canModel, Deferred, recordingReplay, edgePaths, eventListTest, executorTable, expectStatesReached, pathTests, refusalTable, useFakeClock, type SnapshotView, transitionCoverageTest } from './model-harness.ts';
 import { childOfRecorder } from './test-parent.ts';
@@ -49,6 +51,14 @@ const TRIP: MotionStopEvent = { type: 'motion.stop', requestId: 'trip-1', reply:
 const INTERNAL_STOP: MotionStopEvent = { type: 'motion.stop', requestId: null, reply: null, reason: 'daemon reported state "error"' };
 const TRACKED: CommandAccepted = { uuid: UUID, expectedDurationMs: 2_000 };
 const REALTIME: CommandAccepted = { uuid: null, expectedDurationMs: 150 };
+const RAMP_LIMIT: SpeedLimited = { mode: 'ramped', axis: 'head_yaw_deg', peak_speed: 2_000, limit: 200, unit: 'deg/s', requested_duration_s: null, duration_s: 0.9 };
+/** A realtime target too far for one tick: ramped, it ends when its ramp reports (`sender.ramp_ended`). */
+const RAMPED: CommandAccepted = { uuid: null, expectedDurationMs: 1_150, speedLimited: RAMP_LIMIT };
+/** The write-time refusal of a ramp step (the lease passed to another owner). */
+const LEASE_HELD = { _tag: 'LeaseHeld', message: 'the motion lease is held by bob for 30.0 s more', holder: 'bob', secondsLeft: 30 };
+/** Where a cut-short ramp last saw the head: yaw 12°. */
+const STOPPED_HEAD = { x: 0, y: 0, z: 0, roll: 0, pitch: 0, yaw: (12 * Math.PI) / 180 };
+const WRITE_FAILED = { _tag: 'DaemonUnavailable', message: 'the daemon link is reconnecting', connectionState: 'reconnecting' };
 /** Caller-facing already: passed through to the caller as it is. */
 const SEND_FAILED = { _tag: 'DaemonUnavailable', message: 'the daemon did not answer the goto', connectionState: 'connected' };
 const SWEEP_FAILED = { _tag: 'DaemonUnavailable', message: 'the daemon did not answer /api/move/stop', connectionState: 'connected' };
@@ -75,6 +85,7 @@ const EVENTS: Ev[] = [
   INTERNAL_STOP,
   { type: EXEC_DONE, output: TRACKED },
   { type: EXEC_DONE, output: REALTIME },
+  { type: EXEC_DONE, output: RAMPED },
   { type: EXEC_ERROR, error: SEND_FAILED },
   { type: STOP_DONE, output: [UUID] },
   { type: STOP_ERROR, error: SWEEP_FAILED },
@@ -94,6 +105,12 @@ const EVENTS: Ev[] = [
   { type: 'motion.progress', requestId: 'req-9', step: 1, peaks: [] },
   // The executor put back the motor mode a cancelled set_motor_mode had the daemon apply late.
   MODE_REVERTED,
+  // A ramp ended: reached (the waiting goto req-1 as a ramp), refused at the write, stalled at its
+  // deadline with the head seen at yaw 12°; the head target req-2 (nobody waits) failed at a write.
+  { type: 'sender.ramp_ended', requestId: 'req-1', outcome: 'reached', error: null, head: null },
+  { type: 'sender.ramp_ended', requestId: 'req-1', outcome: 'refused', error: LEASE_HELD, head: null },
+  { type: 'sender.ramp_ended', requestId: 'req-1', outcome: 'stalled', error: null, head: STOPPED_HEAD },
+  { type: 'sender.ramp_ended', requestId: 'req-2', outcome: 'failed', error: WRITE_FAILED, head: null },
   { type: DEADLINE },
   { type: CONFIRM_TIMEOUT },
   { type: RETRY },
@@ -110,7 +127,7 @@ const some = (xs: ReadonlyArray<unknown>) => (xs.length > 0 ? 'some' : 'none');
  */
 function serialize(snapshot: { value: unknown; status: string; context: MotionContext }): string {
   const c = snapshot.context;
-  const active = c.active ? `${c.active.requestId}:${c.active.uuid ? 'tracked' : '-'}:${c.active.answered ? 'answered' : 'waiting'}` : '-';
+  const active = c.active ? `${c.active.requestId}:${c.active.uuid ? 'tracked' : c.active.speedLimited ? 'ramped' : '-'}:${c.active.answered ? 'answered' : 'waiting'}` : '-';
   const orphans = c.orphans.some((o) => o.heldUntil === 0) ? 'running' : c.orphans.length > 0 ? 'held' : 'none';
   return [JSON.stringify(snapshot.value), snapshot.status, active, orphans, some(c.unknownMoves), some(c.waiters), some(c.found), c.stopConfirmed, some(c.supersedes)].join('|');
 }
@@ -185,9 +202,11 @@ function oracle(s: Model, event: Ev, now: number): Outcome | null {
     lastCommander: e.owner,
     target: e.target,
   });
+  const limited = (l: SpeedLimited | undefined) => (l ? { speed_limited: l } : {});
+  const ramping = Boolean(a && a.uuid === null && a.speedLimited?.mode === 'ramped');
   const finish = (outcome: string, details: string, to: string): Outcome => {
     const answer = !a!.answered
-      ? [{ type: 'motion.answer', requestId: a!.requestId, ...(outcome === 'completed' ? { ok: true, result: { status: 'completed', uuid: a!.uuid, target: a!.target } } : { ok: false, error: err({ _tag: 'MotionNotCompleted', outcome, uuid: a!.uuid }) }) }]
+      ? [{ type: 'motion.answer', requestId: a!.requestId, ...(outcome === 'completed' ? { ok: true, result: { status: 'completed', uuid: a!.uuid, target: a!.target, ...limited(a!.speedLimited) } } : { ok: false, error: err({ _tag: 'MotionNotCompleted', outcome, uuid: a!.uuid }) }) }]
       : [];
     return enter({ ...s, value: to, active: null, lastError: outcome === 'completed' || outcome === 'cancelled' ? '' : details }, { toParent: answer });
   };
@@ -241,12 +260,15 @@ function oracle(s: Model, event: Ev, now: number): Outcome | null {
         return enter({ ...s, value: 'idle', active: null, unknownMoves: [], supersedes: [] }, { toParent: [{ type: 'motion.answer', requestId: a!.requestId, ok: false, error: err({ _tag: 'MotionCancelled', reason: 'ambiguous' }) }] });
       }
       const accepted = [{ type: 'motion.accepted', requestId: a!.requestId, kind: a!.kind, uuid: event.output.uuid }];
-      const answer = a!.wait ? [] : [{ type: 'motion.answer', requestId: a!.requestId, ok: true, result: { status: 'accepted', uuid: event.output.uuid, target: a!.target } }];
+      const l = event.output.speedLimited;
+      const answer = a!.wait ? [] : [{ type: 'motion.answer', requestId: a!.requestId, ok: true, result: { status: 'accepted', uuid: event.output.uuid, target: a!.target, ...limited(l) } }];
       // Moves that started while the sender ran and are not its own belong to orphans: stopped.
       const strays = live.length > 0 ? s.unknownMoves.filter((u) => u !== event.output.uuid) : [];
-      const next: Model = { ...s, value: 'moving', active: { ...a!, uuid: event.output.uuid, answered: !a!.wait }, supersedes: [], unknownMoves: [], expectedDurationMs: event.output.expectedDurationMs };
+      const next: Model = { ...s, value: 'moving', active: { ...a!, uuid: event.output.uuid, answered: !a!.wait, ...(l ? { speedLimited: l } : {}) }, supersedes: [], unknownMoves: [], expectedDurationMs: event.output.expectedDurationMs };
       const o = enter(next, { toParent: [...accepted, ...answer], strays });
-      o.emitted = [...strays.map((uuid) => ({ type: 'motion.late_move' as const, uuid, reason: 'started by a command cancelled before it reached the daemon' })), ...o.emitted];
+      // A ramped target is audited as speed-limited like a stretched goto (the trail keeps only stretched ones).
+      const speedLimited: MotionEmitted[] = l ? [{ type: 'motion.speed_limited', function: a!.kind, owner: a!.owner, outcome: l.mode, reason: `${a!.kind} ${l.mode} to ${l.duration_s} s by the ${l.axis} speed limit (${l.limit} ${l.unit})`, detail: l }] : [];
+      o.emitted = [...strays.map((uuid) => ({ type: 'motion.late_move' as const, uuid, reason: 'started by a command cancelled before it reached the daemon' })), ...speedLimited, ...o.emitted];
       return o;
     }
     case EXEC_ERROR:
@@ -270,7 +292,23 @@ function oracle(s: Model, event: Ev, now: number): Outcome | null {
       return finish(event.outcome, event.details, 'idle');
     case DEADLINE:
       if (s.value !== 'moving') return null;
-      return a!.uuid ? finish('timeout', 'the daemon did not report the move finished in time', 'error') : finish('completed', 'realtime target sent and settled', 'idle');
+      if (a!.uuid) return finish('timeout', 'the daemon did not report the move finished in time', 'error');
+      // A ramp that never reported its end (the executor always reports: a backstop).
+      return ramping ? finish('timeout', 'the realtime ramp did not report its end in time', 'error') : finish('completed', 'realtime target sent and settled', 'idle');
+    case 'sender.ramp_ended': {
+      // Only the active command's own ramp counts (one fenced off by a stop or a newer command is over already).
+      if (s.value !== 'moving' || !ramping || event.requestId !== a!.requestId) return null;
+      if (event.outcome === 'reached') return finish('completed', 'realtime target ramped to and settled', 'idle');
+      // Cut short: the write-time refusal or the write's failure as it is, or where the head stopped.
+      const where = event.head ? '; the head stopped at yaw 12°, pitch 0°, roll 0°' : '';
+      const error =
+        event.outcome === 'stalled'
+          ? { _tag: 'MotionNotCompleted', message: `the move did not complete: the daemon stalled and the ramp ran out of time before it reached its target${where}`, outcome: 'timeout', uuid: null, ...(event.head ? { reached: { roll: 0, pitch: 0, yaw: 12, x_mm: 0, y_mm: 0, z_mm: 0 } } : {}) }
+          : (event.error as { _tag: string; message: string });
+      const { message, ...fields } = error;
+      const emitted: MotionEmitted[] = [{ type: 'motion.ramp_ended', function: a!.kind, owner: a!.owner, outcome: event.outcome, errorTag: error._tag, reason: message }];
+      return enter({ ...s, value: 'error', active: null, lastError: message }, { toParent: a!.answered ? [] : [{ type: 'motion.answer', requestId: a!.requestId, ok: false, error: fields }], emitted });
+    }
     case 'sender.settled': {
       // The live sender's move request went unanswered: held as an orphan for ORPHAN_HOLD_MS like a
       // cancelled one of unknown fate; moves that started meanwhile may be its own and are stopped.
@@ -389,7 +427,7 @@ function checkSut(sut: Sut): void {
 /** When the timer `event` is due, by the oracle's account. */
 function dueAt(sut: Sut, event: Ev): number | null {
   const m = sut.model;
-  if (event.type === DEADLINE) return sut.timers.enteredAt + m.expectedDurationMs + (m.active?.uuid ? MOVE_COMPLETION_MARGIN_MS : 0);
+  if (event.type === DEADLINE) return sut.timers.enteredAt + m.expectedDurationMs + (m.active?.uuid ? MOVE_COMPLETION_MARGIN_MS : m.active?.speedLimited ? RAMP_OVERRUN_MS + MOVE_COMPLETION_MARGIN_MS : 0);
   if (event.type === CONFIRM_TIMEOUT) return sut.timers.confirmDueAt;
   if (event.type === RETRY) return sut.timers.enteredAt + STOP_RETRY_MS;
   return null;
@@ -678,5 +716,37 @@ describe('motion machine: the stop fence', () => {
     expect(sut().snap().can({ type: 'daemon.move_started', uuid: STRANGER, interlockTripped: false })).toBe(true);
     await vi.advanceTimersByTimeAsync(ORPHAN_HOLD_MS);
     expect(sut().snap().can({ type: 'daemon.move_started', uuid: STRANGER, interlockTripped: false })).toBe(false);
+  });
+});
+
+// A ramped realtime target ends when its ramp reports (README "Safety", speed limits), on the same oracle-checked steps.
+describe('motion machine: ramped targets', () => {
+  const sut = useFakeClock(createSut);
+
+  test('a waiting ramp cut short at the write answers the refusal, never completed; the settle time alone completes nothing', async () => {
+    await step(sut(), GOTO);
+    await step(sut(), { type: EXEC_DONE, output: RAMPED });
+    // Past the time a settled realtime target would have completed at: still moving, nobody answered.
+    await vi.advanceTimersByTimeAsync(RAMPED.expectedDurationMs + 1);
+    expect(sut().snap().value).toBe('moving');
+    expect(answers(sut(), 'req-1')).toEqual([]);
+    await step(sut(), { type: 'sender.ramp_ended', requestId: 'req-1', outcome: 'refused', error: LEASE_HELD, head: null });
+    expect(answers(sut(), 'req-1')).toEqual([{ type: 'motion.answer', requestId: 'req-1', ok: false, error: { _tag: 'LeaseHeld', holder: 'bob', secondsLeft: 30 } }]);
+  });
+
+  test('a ramp nobody waits for that ends short is audited, and its caller (answered on acceptance) hears nothing more', async () => {
+    await step(sut(), HEAD);
+    await step(sut(), { type: EXEC_DONE, output: RAMPED });
+    await step(sut(), { type: 'sender.ramp_ended', requestId: 'req-2', outcome: 'failed', error: WRITE_FAILED, head: null });
+    expect(answers(sut(), 'req-2').map((a) => (a as { ok: boolean }).ok)).toEqual([true]);
+    expect(sut().emitted.filter((e) => e.type === 'motion.ramp_ended')).toHaveLength(1);
+  });
+
+  test("a ramp fenced off by a newer command is not the new command's end", async () => {
+    await step(sut(), GOTO);
+    await step(sut(), { type: EXEC_DONE, output: RAMPED });
+    await step(sut(), HEAD);
+    await step(sut(), { type: EXEC_DONE, output: RAMPED });
+    expect(sut().snap().can({ type: 'sender.ramp_ended', requestId: 'req-1', outcome: 'refused', error: LEASE_HELD, head: null })).toBe(false);
   });
 });

@@ -1,0 +1,77 @@
+// A ramped realtime target with wait: true answers from how its ramp ended (review R item 2; README
+// "Safety", speed limits): cut short at the write because the lease passed to another owner, the
+// waiting caller hears that refusal (LeaseHeld), never `completed`; across a brief daemon stall the
+// ramp waits and goes on, and `completed` comes with the head at its target; a stall outlasting the
+// ramp's overrun answers MotionNotCompleted naming where the head stopped. Head at 10 °/s, so a
+// 30–40° turn is ramped over 3–4 s.
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { startMeshScene, waitFor, type MeshScene } from '../harness/driver-harness.ts';
+import { rpc } from '../harness/mesh-peer.ts';
+import { linkAndPower } from '../harness/ready-state.ts';
+
+const DEVICE = 'ramp-wait-outcome';
+const CMD = `device-connect.default.${DEVICE}.cmd`;
+type Reply = Record<string, any>;
+let scene: MeshScene;
+const call = (method: string, params: Record<string, unknown> = {}, timeoutMs = 20_000) => rpc(scene.nc, CMD, { jsonrpc: '2.0', id: method, method, params }, timeoutMs) as Promise<Reply>;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const headYawDeg = () => ((scene.driver.emulator!.snapshot().headPose as unknown as { yaw: number }).yaw * 180) / Math.PI;
+/** Longer than a ramp's wait for one tick (RAMP_TICK_TIMEOUT_MS, 150 ms): the ramp sees the stall. */
+const BRIEF_STALL_MS = 400;
+/** Longer than what is left of a 3 s ramp and its 2 s overrun (RAMP_OVERRUN_MS) once it is under way. */
+const LONG_STALL_MS = 5_500;
+/** The emulator reports the target exactly; this only absorbs the pose round trip's float noise. */
+const AT_TARGET_DEG = 0.5;
+
+beforeAll(async () => {
+  scene = await startMeshScene(['--sim', '--no-media', '--device-id', DEVICE, '--log-level', 'error', '--max-head-speed', '10']);
+  await waitFor(async () => linkAndPower((await call('get_status', {}, 1_000).catch(() => ({}) as Reply)).result) === 'connected/awake', 20_000, 'ready');
+}, 30_000);
+afterAll(async () => {
+  await scene?.stop();
+});
+
+test('a ramp cut short at the write because the lease passed to bob answers alice LeaseHeld, not completed', async () => {
+  expect((await call('acquire_lease', { owner: 'alice', ttl_s: 0.5 })).result).toBeDefined();
+  const waiting = call('look_at_world', { yaw: 40, owner: 'alice', wait: true });
+  await waitFor(async () => (await call('get_status')).result?.driver_state?.lease_active === false, 5_000, "alice's lease lapsed");
+  expect((await call('acquire_lease', { owner: 'bob', ttl_s: 30 })).result).toBeDefined();
+  try {
+    const answer = await waiting;
+    expect(answer.result).toBeUndefined();
+    expect(answer.error?.data?._tag).toBe('LeaseHeld');
+    expect(answer.error?.data?.holder).toBe('bob');
+    expect(headYawDeg()).toBeLessThan(35);
+  } finally {
+    await call('release_lease', { owner: 'bob' });
+  }
+}, 30_000);
+
+test('a brief daemon stall pauses the ramp, which goes on and completes at its target', async () => {
+  expect((await call('look_at_world', { yaw: 0, owner: 'carol', wait: true })).result?.status).toBe('completed');
+  const waiting = call('look_at_world', { yaw: 30, owner: 'carol', wait: true });
+  await waitFor(() => headYawDeg() > 3, 5_000, 'the ramp is under way');
+  scene.driver.emulator!.faults.pause();
+  await sleep(BRIEF_STALL_MS);
+  scene.driver.emulator!.faults.resume();
+  const answer = await waiting;
+  expect(answer.error).toBeUndefined();
+  expect(answer.result?.status).toBe('completed');
+  expect(Math.abs(headYawDeg() - 30)).toBeLessThan(AT_TARGET_DEG);
+}, 30_000);
+
+test('a stall outlasting the ramp answers MotionNotCompleted naming where the head stopped', async () => {
+  expect((await call('look_at_world', { yaw: 0, owner: 'carol', wait: true })).result?.status).toBe('completed');
+  const waiting = call('look_at_world', { yaw: 30, owner: 'carol', wait: true });
+  await waitFor(() => headYawDeg() > 3, 5_000, 'the ramp is under way');
+  scene.driver.emulator!.faults.pause();
+  await sleep(LONG_STALL_MS);
+  scene.driver.emulator!.faults.resume();
+  const answer = await waiting;
+  expect(answer.error?.data?._tag).toBe('MotionNotCompleted');
+  expect(answer.error?.data?.outcome).toBe('timeout');
+  const stoppedAt = answer.error?.data?.reached?.yaw as number;
+  expect(stoppedAt).toBeGreaterThan(3);
+  expect(stoppedAt).toBeLessThan(30 - AT_TARGET_DEG);
+  expect(Math.abs(headYawDeg() - stoppedAt)).toBeLessThan(AT_TARGET_DEG);
+}, 30_000);
