@@ -174,7 +174,7 @@ export type MotionEmitted =
   | { type: 'motion.speed_limited'; function: string; owner: string; outcome: 'refused' | 'stretched' | 'ramped'; reason: string; detail: SpeedLimited | null }
   /** The check right before a daemon write refused the command with one of the gate's own refusals (audited like the gate's). */
   | { type: 'motion.refused_at_write'; function: string; owner: string; errorTag: string; reason: string }
-  /** A realtime ramp ended short of its target for another reason than a stop or a newer command (audited). */
+  /** A realtime ramp ended short of its target for another reason than a stop, a newer command or one of the gate's refusals (audited). */
   | { type: 'motion.ramp_ended'; function: string; owner: string; outcome: RampEnded['outcome']; errorTag: string; reason: string };
 
 export interface CancelledCommand {
@@ -382,14 +382,16 @@ export const motionMachine = setup({
     /**
      * The active command's ramp ended short of its target: a waiting caller hears why (the
      * write-time refusal, the write's failure, or MotionNotCompleted naming where the head stopped);
-     * audited either way.
+     * audited either way — a step refused with one of the gate's refusals as a refusal at the
+     * write, like a goto's (sendFailed).
      */
     rampCutShort: enqueueActions(({ context, event, self, enqueue }) => {
       const a = context.active;
       if (!a) return;
       const failure = rampFailure(event as RampEnded);
       if (!a.answered && parentOf(self)) enqueue.sendParent({ type: 'motion.answer', requestId: a.requestId, ok: false, error: failure });
-      enqueue.emit({ type: 'motion.ramp_ended', function: a.kind, owner: a.owner, outcome: (event as RampEnded).outcome, errorTag: failure._tag, reason: failure.message });
+      if (WRITE_TIME_REFUSALS.has(failure._tag)) enqueue.emit({ type: 'motion.refused_at_write', function: a.kind, owner: a.owner, errorTag: failure._tag, reason: failure.message });
+      else enqueue.emit({ type: 'motion.ramp_ended', function: a.kind, owner: a.owner, outcome: (event as RampEnded).outcome, errorTag: failure._tag, reason: failure.message });
       enqueue.assign({ active: null, lastError: failure.message });
     }),
     /** A stop raises the fence and cancels the active command; its caller joins the waiters. */

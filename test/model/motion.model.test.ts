@@ -306,7 +306,12 @@ function oracle(s: Model, event: Ev, now: number): Outcome | null {
           ? { _tag: 'MotionNotCompleted', message: `the move did not complete: the daemon stalled and the ramp ran out of time before it reached its target${where}`, outcome: 'timeout', uuid: null, ...(event.head ? { reached: { roll: 0, pitch: 0, yaw: 12, x_mm: 0, y_mm: 0, z_mm: 0 } } : {}) }
           : (event.error as { _tag: string; message: string });
       const { message, ...fields } = error;
-      const emitted: MotionEmitted[] = [{ type: 'motion.ramp_ended', function: a!.kind, owner: a!.owner, outcome: event.outcome, errorTag: error._tag, reason: message }];
+      // A step refused with one of the gate's refusals is audited as one, at the write.
+      const emitted: MotionEmitted[] = [
+        error._tag === 'LeaseHeld'
+          ? { type: 'motion.refused_at_write', function: a!.kind, owner: a!.owner, errorTag: error._tag, reason: message }
+          : { type: 'motion.ramp_ended', function: a!.kind, owner: a!.owner, outcome: event.outcome, errorTag: error._tag, reason: message },
+      ];
       return enter({ ...s, value: 'error', active: null, lastError: message }, { toParent: a!.answered ? [] : [{ type: 'motion.answer', requestId: a!.requestId, ok: false, error: fields }], emitted });
     }
     case 'sender.settled': {
@@ -732,6 +737,7 @@ describe('motion machine: ramped targets', () => {
     expect(answers(sut(), 'req-1')).toEqual([]);
     await step(sut(), { type: 'sender.ramp_ended', requestId: 'req-1', outcome: 'refused', error: LEASE_HELD, head: null });
     expect(answers(sut(), 'req-1')).toEqual([{ type: 'motion.answer', requestId: 'req-1', ok: false, error: { _tag: 'LeaseHeld', holder: 'bob', secondsLeft: 30 } }]);
+    expect(sut().emitted.filter((e) => e.type === 'motion.refused_at_write'), 'audited as a refusal at the write').toEqual([{ type: 'motion.refused_at_write', function: 'goto_target', owner: 'alice', errorTag: 'LeaseHeld', reason: LEASE_HELD.message }]);
   });
 
   test('a ramp nobody waits for that ends short is audited, and its caller (answered on acceptance) hears nothing more', async () => {
