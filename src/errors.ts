@@ -49,6 +49,18 @@ export class MotionNotCompleted extends Data.TaggedError('MotionNotCompleted')<{
   readonly uuid: string | null;
   readonly reached?: HeadPoseView;
 }> {}
+/**
+ * A move that ended (the daemon reported it done, or a realtime target settled) with the head off
+ * its target beyond the tolerance: the daemon drops a head pose its kinematics cannot reach without
+ * a word. `reached`: where the head is; `target`: where it was sent (degrees, mm).
+ */
+export class PoseNotReached extends Data.TaggedError('PoseNotReached')<{
+  readonly message: string;
+  readonly reached: HeadPoseView;
+  readonly target: HeadPoseView;
+  readonly tolerance: { readonly deg: number; readonly mm: number };
+  readonly uuid: string | null;
+}> {}
 export class Unsupported extends Data.TaggedError('Unsupported')<{ readonly message: string; readonly function: string }> {}
 /** The newest camera picture is older than the call's max_age_ms (a frozen or stalled producer). */
 export class FrameTooOld extends Data.TaggedError('FrameTooOld')<{ readonly message: string; readonly age_ms: number; readonly max_age_ms: number }> {}
@@ -151,6 +163,7 @@ export type RpcFailure =
   | LeaseHeld
   | CommandRejected
   | MotionNotCompleted
+  | PoseNotReached
   | Unsupported
   | FrameTooOld
   | MediaUnavailable

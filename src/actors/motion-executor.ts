@@ -1,8 +1,8 @@
-// The motion machine's I/O: each command's sender, the stop sweep and the stop of one late move,
-// written so a stop is a guarantee (README "Safety"; `createMotionExecutor` lists the rules). A
-// sender honours its abort signal after every await and asks `mayMove` right before each daemon
-// write; the speed limits (speed-guard.ts), a goto's whole path (goto-path-check.ts) and the body the
-// daemon pulls along with the head (body-follow-check.ts) are checked there, where the pose is fresh.
+// The motion machine's I/O: each command's sender, the stop sweep, the stop of one late move and the
+// head pose read that checks a waited move, written so a stop is a guarantee (README "Safety";
+// `createMotionExecutor` lists the rules). A sender honours its abort signal after every await and
+// asks `mayMove` right before each daemon write; the speed limits (speed-guard.ts), a goto's path
+// (goto-path-check.ts) and the body the daemon pulls along (body-follow-check.ts) are checked there.
 // Owns no state beyond the realtime targets (when sent, the fence, unanswered ones), the stop's pose,
 // open listings and the motor-mode writes not settled yet; decisions stay in the machines. daemon-api §1.2, §2, §7.
 import { fromPromise } from 'xstate';
@@ -16,7 +16,7 @@ import { ORPHAN_HOLD_MS, RAMP_OVERRUN_MS, type CommandAccepted, type ExecuteInpu
 import type { MotorMode } from '../machines/power.machine.ts';
 import { REALTIME_SETTLE_MS } from '../rpc/robot-functions.ts';
 import { createLogger } from '../logging/logger.ts';
-import { poseFromXyzRpy, xyzRpyFromPose } from '../robot/pose-math.ts';
+import { poseFromXyzRpy, xyzRpyFromPose, type XyzRpyPose } from '../robot/pose-math.ts';
 import type { SafetyPolicy } from '../safety/safety-policy.ts';
 import { gotoPathRefusal } from '../safety/goto-path-check.ts';
 import { targetFrom } from '../safety/envelope-check.ts';
@@ -322,6 +322,20 @@ class MotionExecutor {
     if (fence.aborted) log.debug('a realtime ramp was fenced off by a stop or a newer command', { requestId: input.requestId, outcome: end.outcome });
     else if (end.outcome !== 'reached') log.warn('a realtime ramp ended short of its goal', { requestId: input.requestId, outcome: end.outcome, ...(error ? { error: messageOf(error) } : {}) });
     this.#deps.report({ type: 'sender.ramp_ended', requestId: input.requestId, outcome: end.outcome, error, head: end.last?.head ?? null });
+  }
+
+  /**
+   * Where the head is now, for a waited move's check (motion.machine.ts `verifying`): on /ws/sdk the
+   * pose pushed after the daemon's next tick (one it applied the move's last target in), else the
+   * daemon's full state.
+   */
+  async headPose(signal: AbortSignal): Promise<XyzRpyPose> {
+    const link = this.#deps.link();
+    if (link.sdk && (await this.#nextTick(link))) {
+      const pushed = pushedPosition(link);
+      if (pushed) return pushed.head;
+    }
+    return (await readPosition(link.http, { signal })).head;
   }
 
   /** Where the stop being confirmed found the robot on `link` (read once, on the stop lane). */
@@ -879,7 +893,7 @@ function endOrAbort(pending: Promise<unknown>, signal: AbortSignal): Promise<voi
 }
 
 /**
- * The motion machine's actors (executeCommand, stopMotion, stopMove) over one runtime's daemon link,
+ * The motion machine's actors (executeCommand, stopMotion, stopMove, readHeadPose) over one runtime's daemon link,
  * under the rules that make a stop a guarantee: a sender honours its abort signal after every await
  * and asks `mayMove` (interlock safe, fence not raised, target inside the envelope in force, link
  * up, power, lease not another owner's)
@@ -902,5 +916,6 @@ export function createMotionExecutor(deps: ExecutorDeps) {
     executeCommand: fromPromise<CommandAccepted, ExecuteInput>(async ({ input, signal }) => await executor.execute(input, signal)),
     stopMotion: fromPromise<ReadonlyArray<string>, { uuids: ReadonlyArray<string> }>(async ({ input, signal }) => await executor.sweep(input.uuids, signal)),
     stopMove: fromPromise<void, { uuid: string }>(async ({ input }) => await executor.stopStray(input.uuid)),
+    readHeadPose: fromPromise<XyzRpyPose, void>(async ({ signal }) => await executor.headPose(signal)),
   };
 }

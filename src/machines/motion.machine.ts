@@ -1,18 +1,19 @@
 // Motion execution and the stop guarantee (reference-driver.md §12 bugs 1–3; README "Safety"): idle
 // → commanded (the sender runs) → moving (a daemon move uuid tracked until move_done, a realtime
-// target settling, or a ramped one until its ramp reports how it ended) → idle; error; stopping (the stop sweep runs). A stop or a newer command raises
-// the fence (`epoch`): an older sender is cancelled, and one still in flight (or one whose move
+// target settling, or a ramped one until its ramp reports how it ended) → [verifying: a waited
+// move to a head pose reads where the head is] → idle; error; stopping (the stop sweep runs). A stop
+// or a newer command raises the fence (`epoch`): an older sender is cancelled, and one still in flight (or one whose move
 // request went unanswered) becomes an orphan whose late move is stopped as soon as its uuid is known
 // or the daemon reports it started. Stops answer when their sweep succeeds, or `unconfirmed` after
-// STOP_CONFIRM_TIMEOUT_MS while it goes on. Owns the states, the fence and the answers, and the
-// active command's progress as its sender reports it (the expression step running, the running
-// goto's planned peak speeds: what a narrower policy is judged against); sending and stopping are
+// STOP_CONFIRM_TIMEOUT_MS while it goes on. Owns the states, the fence, the answers and the active
+// command's progress as its sender reports it (the expression step, the running goto's planned
+// peaks: what a narrower policy is judged against); sending, stopping and reading the head pose are
 // actors the runtime provides.
 import { and, assign, emit, enqueueActions, raise, setup, type PromiseActorLogic } from 'xstate';
-import { failureFromDaemon, failureOf, MotionCancelled, MotionNotCompleted, type RpcFailure } from '../errors.ts';
+import { DaemonUnavailable, failureFromDaemon, failureOf, messageOf, MotionCancelled, MotionNotCompleted, PoseNotReached, type RpcFailure } from '../errors.ts';
 import type { PowerRequirement } from '../rpc/robot-functions.ts';
 import type { PlannedPeak } from '../safety/speed-limits.ts';
-import { headPoseView } from '../robot/head-reach.ts';
+import { HEAD_REACH_TOLERANCE_DEG, HEAD_REACH_TOLERANCE_MM, headGoalOf, headPoseView, offTarget } from '../robot/head-reach.ts';
 import type { XyzRpyPose } from '../robot/pose-math.ts';
 
 /** The Python SDK waits duration + 1 s for a move to report completion (daemon-api §2). */
@@ -37,6 +38,9 @@ export const ORPHAN_HOLD_MS = 30_000;
 const MAX_STRAYS_KEPT = 32;
 
 export type ExecutionStateName = 'idle' | 'commanded' | 'moving' | 'stopping' | 'error';
+
+/** A waited move's completion is checked against where the head is (reads as `moving`). */
+const VERIFYING = 'verifying';
 
 /** What the runtime's executor returns once the daemon accepted a command. */
 export interface CommandAccepted {
@@ -309,6 +313,9 @@ export const motionMachine = setup({
     stopMove: (() => {
       throw new Error('motion machine: the "stopMove" actor must be provided');
     }) as unknown as PromiseActorLogic<void, { uuid: string }>,
+    readHeadPose: (() => {
+      throw new Error('motion machine: the "readHeadPose" actor must be provided');
+    }) as unknown as PromiseActorLogic<XyzRpyPose, void>,
   },
   actions: {
     announce: emit(({ context }, params: { state: ExecutionStateName }) => ({
@@ -393,6 +400,30 @@ export const motionMachine = setup({
       if (WRITE_TIME_REFUSALS.has(failure._tag)) enqueue.emit({ type: 'motion.refused_at_write', function: a.kind, owner: a.owner, errorTag: failure._tag, reason: failure.message });
       else enqueue.emit({ type: 'motion.ramp_ended', function: a.kind, owner: a.owner, outcome: (event as RampEnded).outcome, errorTag: failure._tag, reason: failure.message });
       enqueue.assign({ active: null, lastError: failure.message });
+    }),
+    /** The waited move ended with the head off its target (a pose the daemon dropped): PoseNotReached. */
+    notReached: enqueueActions(({ context, event, self, enqueue }) => {
+      const a = context.active;
+      const goal = a ? headGoalOf(a.command) : null;
+      const off = goal ? offTarget((event as unknown as { output: XyzRpyPose }).output, goal) : null;
+      if (!a || !off) return;
+      const error = new PoseNotReached({
+        message: `${a.kind} ended with the head off its target: yaw ${off.reached.yaw}°, pitch ${off.reached.pitch}°, roll ${off.reached.roll}° for ${off.target.yaw}°, ${off.target.pitch}°, ${off.target.roll}° (${off.rotationDeg}° and ${off.translationMm} mm away, tolerance ${HEAD_REACH_TOLERANCE_DEG}° and ${HEAD_REACH_TOLERANCE_MM} mm); the daemon drops a head pose it cannot reach without a word — choose one nearer the centre`,
+        reached: off.reached,
+        target: off.target,
+        tolerance: { deg: HEAD_REACH_TOLERANCE_DEG, mm: HEAD_REACH_TOLERANCE_MM },
+        uuid: a.uuid,
+      });
+      if (parentOf(self)) enqueue.sendParent({ type: 'motion.answer', requestId: a.requestId, ok: false, error });
+      enqueue.assign({ active: null, lastError: error.message });
+    }),
+    /** The head pose could not be read to check the waited move: its caller is not told `completed`. */
+    headUnread: enqueueActions(({ context, event, self, enqueue }) => {
+      const a = context.active;
+      if (!a) return;
+      const error = new DaemonUnavailable({ message: `${a.kind} ended, but where the head stopped could not be read to check it reached its target: ${messageOf((event as { error?: unknown }).error)}`, connectionState: 'connected' });
+      if (parentOf(self)) enqueue.sendParent({ type: 'motion.answer', requestId: a.requestId, ok: false, error });
+      enqueue.assign({ active: null, lastError: error.message });
     }),
     /** A stop raises the fence and cancels the active command; its caller joins the waiters. */
     beginStop: enqueueActions(({ context, event, self, enqueue }, params: { senderRunning: boolean }) => {
@@ -504,8 +535,17 @@ export const motionMachine = setup({
     rampRuns: ({ context }) => rampRuns(context.active),
     ownRamp: ({ context, event }) => event.type === 'sender.ramp_ended' && event.requestId === context.active?.requestId && rampRuns(context.active),
     rampReached: ({ event }) => event.type === 'sender.ramp_ended' && event.outcome === 'reached',
+    /** The ramp's steps were written but the head did not get there in time: where it is decides. */
+    rampNotFollowed: ({ event }) => event.type === 'sender.ramp_ended' && event.outcome === 'not_followed',
+    /** A caller waits for a move that sends the head to a pose: `completed` only once it is there. */
+    checksReach: ({ context }) => checksReach(context.active),
+    onTarget: ({ context, event }) => {
+      const goal = context.active ? headGoalOf(context.active.command) : null;
+      return goal === null || offTarget((event as unknown as { output: XyzRpyPose }).output, goal) === null;
+    },
     matchesMove: ({ context, event }) => event.type === 'daemon.move_done' && event.uuid === context.active?.uuid,
     moveFailed: ({ event }) => event.type === 'daemon.move_done' && event.outcome === 'failed',
+    moveCompleted: ({ event }) => event.type === 'daemon.move_done' && event.outcome === 'completed',
     ownMove: ({ context, event }) => event.type === 'daemon.move_started' && event.uuid === context.active?.uuid,
     interlockTripped: ({ event }) => event.type === 'daemon.move_started' && event.interlockTripped,
     hasOrphans: ({ context }) => liveOrphans(context.orphans, nowMs()).length > 0,
@@ -607,10 +647,13 @@ export const motionMachine = setup({
         },
         'daemon.move_done': [
           { guard: and(['matchesMove', 'moveFailed']), target: 'error', actions: { type: 'finish', params: ({ event }) => ({ outcome: 'failed', details: event.details || 'the daemon reported the move failed' }) } },
+          { guard: and(['matchesMove', 'moveCompleted', 'checksReach']), target: VERIFYING },
           { guard: 'matchesMove', target: 'idle', actions: { type: 'finish', params: ({ event }) => ({ outcome: event.outcome, details: event.details }) } },
         ],
         'sender.ramp_ended': [
+          { guard: and(['ownRamp', 'rampReached', 'checksReach']), target: VERIFYING },
           { guard: and(['ownRamp', 'rampReached']), target: 'idle', actions: { type: 'finish', params: { outcome: 'completed', details: 'realtime target ramped to and settled' } } },
+          { guard: and(['ownRamp', 'rampNotFollowed', 'checksReach']), target: VERIFYING },
           { guard: 'ownRamp', target: 'error', actions: 'rampCutShort' },
         ],
         'link.recovered': { guard: 'sweepOwed', actions: 'stopAfterRecovery' },
@@ -619,8 +662,31 @@ export const motionMachine = setup({
         moveDeadline: [
           { guard: 'isTracked', target: 'error', actions: { type: 'finish', params: { outcome: 'timeout', details: 'the daemon did not report the move finished in time' } } },
           { guard: 'rampRuns', target: 'error', actions: { type: 'finish', params: { outcome: 'timeout', details: 'the realtime ramp did not report its end in time' } } },
+          { guard: 'checksReach', target: VERIFYING },
           { target: 'idle', actions: { type: 'finish', params: { outcome: 'completed', details: 'realtime target sent and settled' } } },
         ],
+      },
+    },
+    /**
+     * A waited move to a head pose ended: `completed` only once the head is within the tolerance of
+     * its goal (head-reach.ts), else PoseNotReached. Brief (one pose read); reads as `moving`.
+     */
+    [VERIFYING]: {
+      invoke: {
+        id: 'readHeadPose',
+        src: 'readHeadPose',
+        onDone: [
+          { guard: 'onTarget', target: 'idle', actions: { type: 'finish', params: { outcome: 'completed', details: 'the head reached its target' } } },
+          { target: 'error', actions: 'notReached' },
+        ],
+        onError: { target: 'error', actions: 'headUnread' },
+      },
+      on: {
+        'motion.command': {
+          target: 'commanded',
+          actions: [{ type: 'endActive', params: { outcome: 'superseded', details: 'a newer command replaced it', senderRunning: false } }, 'take'],
+        },
+        'link.recovered': { guard: 'sweepOwed', actions: 'stopAfterRecovery' },
       },
     },
     stopping: {
@@ -667,7 +733,11 @@ function senderFailure(error: unknown): RpcFailure {
 const WRITE_TIME_REFUSALS: ReadonlySet<string> = new Set(['InterlockTripped', 'LeaseHeld', 'RobotAsleep', 'MotorsCompliant', 'OutsideEnvelope', 'UncheckedMove']);
 
 /** Errors the executor raises that already are caller-facing (the write-time check gives the gate's own refusals). */
-const KNOWN_FAILURES: ReadonlySet<string> = new Set(['MotionCancelled', 'DaemonUnavailable', 'InterlockTripped', 'LeaseHeld', 'RobotAsleep', 'MotorsCompliant', 'CommandRejected', 'Unsupported', 'TooFast', 'OutsideEnvelope', 'UncheckedMove']);
+const KNOWN_FAILURES: ReadonlySet<string> = new Set(['MotionCancelled', 'PoseNotReached', 'DaemonUnavailable', 'InterlockTripped', 'LeaseHeld', 'RobotAsleep', 'MotorsCompliant', 'CommandRejected', 'Unsupported', 'TooFast', 'OutsideEnvelope', 'UncheckedMove']);
+
+function checksReach(active: ActiveCommand | null): boolean {
+  return active !== null && active.wait && !active.answered && headGoalOf(active.command) !== null;
+}
 
 function rampRuns(active: ActiveCommand | null): boolean {
   return active !== null && active.uuid === null && active.speedLimited?.mode === 'ramped';
@@ -695,5 +765,6 @@ export type MotionMachine = typeof motionMachine;
 /** The execution state name of a motion snapshot (`stopRetry` reads as `stopping`). */
 export function executionStateName(value: unknown): ExecutionStateName {
   if (value === 'stopRetry') return 'stopping';
+  if (value === VERIFYING) return 'moving';
   return value === 'idle' || value === 'commanded' || value === 'moving' || value === 'stopping' || value === 'error' ? value : 'idle';
 }

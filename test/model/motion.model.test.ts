@@ -27,6 +27,7 @@ import {
   type MotionStopEvent,
   type SpeedLimited,
 } from '../../src/machines/motion.machine.ts';
+import type { XyzRpyPose } from '../../src/robot/pose-math.ts';
 import { canModel, Deferred, recordingReplay, edgePaths, eventListTest, executorTable, expectStatesReached, pathTests, refusalTable, useFakeClock, type SnapshotView, transitionCoverageTest } from './model-harness.ts';
 import { childOfRecorder } from './test-parent.ts';
 
@@ -39,10 +40,13 @@ const EXEC_DONE = 'xstate.done.actor.executeCommand';
 const EXEC_ERROR = 'xstate.error.actor.executeCommand';
 const STOP_DONE = 'xstate.done.actor.stopMotion';
 const STOP_ERROR = 'xstate.error.actor.stopMotion';
+const READ_DONE = 'xstate.done.actor.readHeadPose';
+const READ_ERROR = 'xstate.error.actor.readHeadPose';
 const UUID = 'b6f3c1d2-5e0a-4f8b-9c7d-1a2b3c4d5e6f';
 const STRANGER = '0f0e0d0c-0b0a-4908-8706-050403020100';
 
-const GOTO: MotionCommandEvent = { type: 'motion.command', requestId: 'req-1', kind: 'goto_target', owner: 'alice', power: 'awake', command: { op: 'goto', duration: 2 }, target: { body_yaw: 0.3 }, wait: true };
+/** A waited goto to a head pose (the identity): `completed` only once the head is read there. */
+const GOTO: MotionCommandEvent = { type: 'motion.command', requestId: 'req-1', kind: 'goto_target', owner: 'alice', power: 'awake', command: { op: 'goto', duration: 2, head_pose: { m: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1] } }, target: { body_yaw: 0.3 }, wait: true };
 const HEAD: MotionCommandEvent = { type: 'motion.command', requestId: 'req-2', kind: 'set_target', owner: 'bob', power: 'awake', command: { op: 'head_target' }, target: { head: [0, 0.1, 0] }, wait: false };
 const RECOVERY_STOP_REASON = 'the daemon link came back while a cancelled command was unresolved: moves started meanwhile cannot be told apart';
 const STOP: MotionStopEvent = { type: 'motion.stop', requestId: 'stop-1', reply: 'stop', reason: 'stop_motion by alice' };
@@ -59,6 +63,9 @@ const LEASE_HELD = { _tag: 'LeaseHeld', message: 'the motion lease is held by bo
 /** Where a cut-short ramp last saw the head: yaw 12°. */
 const STOPPED_HEAD = { x: 0, y: 0, z: 0, roll: 0, pitch: 0, yaw: (12 * Math.PI) / 180 };
 const WRITE_FAILED = { _tag: 'DaemonUnavailable', message: 'the daemon link is reconnecting', connectionState: 'reconnecting' };
+/** The head read at GOTO's goal (within the tolerance: 1° of yaw off). */
+const AT_GOAL = { x: 0, y: 0, z: 0.001, roll: 0, pitch: 0, yaw: Math.PI / 180 };
+const READ_FAILED = { _tag: 'DaemonTimeout', message: 'daemon did not answer GET /api/state/full within 5000 ms' };
 /** Caller-facing already: passed through to the caller as it is. */
 const SEND_FAILED = { _tag: 'DaemonUnavailable', message: 'the daemon did not answer the goto', connectionState: 'connected' };
 const SWEEP_FAILED = { _tag: 'DaemonUnavailable', message: 'the daemon did not answer /api/move/stop', connectionState: 'connected' };
@@ -72,6 +79,8 @@ type Ev =
   | { type: typeof EXEC_ERROR; error: typeof SEND_FAILED }
   | { type: typeof STOP_DONE; output: ReadonlyArray<string> }
   | { type: typeof STOP_ERROR; error: typeof SWEEP_FAILED }
+  | { type: typeof READ_DONE; output: typeof AT_GOAL }
+  | { type: typeof READ_ERROR; error: typeof READ_FAILED }
   | { type: typeof DEADLINE }
   | { type: typeof CONFIRM_TIMEOUT }
   | { type: typeof RETRY };
@@ -89,6 +98,10 @@ const EVENTS: Ev[] = [
   { type: EXEC_ERROR, error: SEND_FAILED },
   { type: STOP_DONE, output: [UUID] },
   { type: STOP_ERROR, error: SWEEP_FAILED },
+  // Where the head is once a waited move to a pose ended: at its goal, 12° off (the daemon dropped it), or unreadable.
+  { type: READ_DONE, output: AT_GOAL },
+  { type: READ_DONE, output: STOPPED_HEAD },
+  { type: READ_ERROR, error: READ_FAILED },
   { type: 'daemon.move_started', uuid: STRANGER, interlockTripped: false },
   { type: 'daemon.move_started', uuid: STRANGER, interlockTripped: true },
   { type: 'daemon.move_done', uuid: UUID, outcome: 'completed', details: '' },
@@ -111,6 +124,9 @@ const EVENTS: Ev[] = [
   { type: 'sender.ramp_ended', requestId: 'req-1', outcome: 'refused', error: LEASE_HELD, head: null },
   { type: 'sender.ramp_ended', requestId: 'req-1', outcome: 'stalled', error: null, head: STOPPED_HEAD },
   { type: 'sender.ramp_ended', requestId: 'req-2', outcome: 'failed', error: WRITE_FAILED, head: null },
+  // Reached with nobody waiting (completed without a check); not followed by the head while req-1 waits (checked).
+  { type: 'sender.ramp_ended', requestId: 'req-2', outcome: 'reached', error: null, head: null },
+  { type: 'sender.ramp_ended', requestId: 'req-1', outcome: 'not_followed', error: null, head: STOPPED_HEAD },
   { type: DEADLINE },
   { type: CONFIRM_TIMEOUT },
   { type: RETRY },
@@ -204,6 +220,9 @@ function oracle(s: Model, event: Ev, now: number): Outcome | null {
   });
   const limited = (l: SpeedLimited | undefined) => (l ? { speed_limited: l } : {});
   const ramping = Boolean(a && a.uuid === null && a.speedLimited?.mode === 'ramped');
+  // A caller waits for a move that sends the head to a pose: it ends by reading where the head is.
+  const checks = Boolean(a && a.wait && !a.answered && (a.command.head_pose || a.command.head));
+  const verify = (): Outcome => out({ ...s, value: 'verifying' }, false);
   const finish = (outcome: string, details: string, to: string): Outcome => {
     const answer = !a!.answered
       ? [{ type: 'motion.answer', requestId: a!.requestId, ...(outcome === 'completed' ? { ok: true, result: { status: 'completed', uuid: a!.uuid, target: a!.target, ...limited(a!.speedLimited) } } : { ok: false, error: err({ _tag: 'MotionNotCompleted', outcome, uuid: a!.uuid }) }) }]
@@ -289,16 +308,19 @@ function oracle(s: Model, event: Ev, now: number): Outcome | null {
     case 'daemon.move_done':
       if (s.value !== 'moving' || !a?.uuid || event.uuid !== a.uuid) return null;
       if (event.outcome === 'failed') return finish('failed', event.details || 'the daemon reported the move failed', 'error');
+      if (event.outcome === 'completed' && checks) return verify();
       return finish(event.outcome, event.details, 'idle');
     case DEADLINE:
       if (s.value !== 'moving') return null;
       if (a!.uuid) return finish('timeout', 'the daemon did not report the move finished in time', 'error');
       // A ramp that never reported its end (the executor always reports: a backstop).
-      return ramping ? finish('timeout', 'the realtime ramp did not report its end in time', 'error') : finish('completed', 'realtime target sent and settled', 'idle');
+      if (ramping) return finish('timeout', 'the realtime ramp did not report its end in time', 'error');
+      return checks ? verify() : finish('completed', 'realtime target sent and settled', 'idle');
     case 'sender.ramp_ended': {
       // Only the active command's own ramp counts (one fenced off by a stop or a newer command is over already).
       if (s.value !== 'moving' || !ramping || event.requestId !== a!.requestId) return null;
-      if (event.outcome === 'reached') return finish('completed', 'realtime target ramped to and settled', 'idle');
+      if (event.outcome === 'reached') return checks ? verify() : finish('completed', 'realtime target ramped to and settled', 'idle');
+      if (event.outcome === 'not_followed' && checks) return verify();
       // Cut short: the write-time refusal or the write's failure as it is, or where the head stopped.
       const where = event.head ? '; the head stopped at yaw 12°, pitch 0°, roll 0°' : '';
       const error =
@@ -333,7 +355,7 @@ function oracle(s: Model, event: Ev, now: number): Outcome | null {
     case 'link.recovered':
       if (!sweepOwed(event.interlockTripped)) return null;
       // A command runs: stopped as by a stop nobody waits for (moves started unheard cannot be told apart).
-      if (s.value === 'commanded' || s.value === 'moving') return oracle(s, { type: 'motion.stop', requestId: null, reply: null, reason: RECOVERY_STOP_REASON }, now);
+      if (s.value === 'commanded' || s.value === 'moving' || s.value === 'verifying') return oracle(s, { type: 'motion.stop', requestId: null, reply: null, reason: RECOVERY_STOP_REASON }, now);
       // A sweep runs: it lists again itself when move updates reconnected after its listing.
       if (s.value === 'stopping') return null;
       // Idle, in error, or waiting to retry a sweep: swept now.
@@ -345,6 +367,20 @@ function oracle(s: Model, event: Ev, now: number): Outcome | null {
     case 'mode.reverted':
       // Audited in any state; nothing else changes (the executor wrote the mode back, the root tells power).
       return out(s, false, { emitted: [{ type: 'motion.late_mode_reverted', function: event.function, owner: event.owner, from: event.from, to: event.to, reason: LATE_MODE_REVERTED_REASON }] });
+    case READ_DONE: {
+      if (s.value !== 'verifying') return null;
+      if (event.output === AT_GOAL) return finish('completed', 'the head reached its target', 'idle');
+      // 12° of yaw off the identity: PoseNotReached with both poses (degrees, mm) and the tolerance.
+      const message = `${a!.kind} ended with the head off its target: yaw 12°, pitch 0°, roll 0° for 0°, 0°, 0° (12° and 0 mm away, tolerance 2° and 3 mm); the daemon drops a head pose it cannot reach without a word — choose one nearer the centre`;
+      const zero = { roll: 0, pitch: 0, yaw: 0, x_mm: 0, y_mm: 0, z_mm: 0 };
+      const error = { _tag: 'PoseNotReached', reached: { ...zero, yaw: 12 }, target: zero, tolerance: { deg: 2, mm: 3 }, uuid: a!.uuid };
+      return enter({ ...s, value: 'error', active: null, lastError: message }, { toParent: [{ type: 'motion.answer', requestId: a!.requestId, ok: false, error }] });
+    }
+    case READ_ERROR: {
+      if (s.value !== 'verifying') return null;
+      const message = `${a!.kind} ended, but where the head stopped could not be read to check it reached its target: ${event.error.message}`;
+      return enter({ ...s, value: 'error', active: null, lastError: message }, { toParent: [{ type: 'motion.answer', requestId: a!.requestId, ok: false, error: { _tag: 'DaemonUnavailable', connectionState: 'connected' } }] });
+    }
     case STOP_DONE: {
       if (s.value !== 'stopping') return null;
       const r = answerStops(s, true, event.output, null);
@@ -390,6 +426,7 @@ function createSut() {
   const executions: Array<Run<ExecuteInput, CommandAccepted>> = [];
   const sweeps: Array<Run<{ uuids: ReadonlyArray<string> }, ReadonlyArray<string>>> = [];
   const strays: string[] = [];
+  const reads: Array<Run<void, unknown>> = [];
   const track = <I, O>(runs: Array<Run<I, O>>, input: I, signal: AbortSignal): Promise<O> => {
     const run: Run<I, O> = { input, deferred: new Deferred<O>(), signal, settled: false };
     runs.push(run);
@@ -400,11 +437,12 @@ function createSut() {
       executeCommand: fromPromise<CommandAccepted, ExecuteInput>(({ input, signal }) => track(executions, input, signal)),
       stopMotion: fromPromise<ReadonlyArray<string>, { uuids: ReadonlyArray<string> }>(({ input, signal }) => track(sweeps, input, signal)),
       stopMove: fromPromise<void, { uuid: string }>(async ({ input }) => void strays.push(input.uuid)),
+      readHeadPose: fromPromise<XyzRpyPose, void>(({ input, signal }) => track(reads, input, signal) as Promise<XyzRpyPose>),
     },
   });
   const recorded = childOfRecorder<MotionMachine, Snap>(logic);
   const timers = { enteredAt: Date.now(), confirmDueAt: null as number | null };
-  return { ...recorded, executions, sweeps, strays, model: { ...INITIAL }, timers, counts: { executions: 0, sweeps: 0 } };
+  return { ...recorded, executions, sweeps, strays, reads, model: { ...INITIAL }, timers, counts: { executions: 0, sweeps: 0 } };
 }
 type Sut = ReturnType<typeof createSut>;
 
@@ -424,6 +462,8 @@ function checkSut(sut: Sut): void {
   expect(live(sut.executions).length).toBe(value === 'commanded' ? 1 : 0);
   expect(sut.sweeps.length, 'one sweep per entry into stopping').toBe(sut.counts.sweeps);
   expect(live(sut.sweeps).length).toBe(value === 'stopping' ? 1 : 0);
+  // The head pose is read exactly while a waited move is checked.
+  expect(live(sut.reads).length).toBe(value === 'verifying' ? 1 : 0);
   // Timers: the move deadline while moving, the stop confirmation until it fires, the retry while waiting to retry.
   const expectedTimers = (value === 'moving' ? 1 : 0) + (value === 'stopping' && sut.timers.confirmDueAt !== null ? 1 : 0) + (value === 'stopRetry' ? 1 : 0);
   expect(vi.getTimerCount()).toBe(expectedTimers);
@@ -480,6 +520,8 @@ async function step(sut: Sut, event: Ev): Promise<void> {
     else if (event.type === EXEC_ERROR) settle(sut.executions as Array<Run<unknown, CommandAccepted>>, false, event.error);
     else if (event.type === STOP_DONE) settle(sut.sweeps as Array<Run<unknown, ReadonlyArray<string>>>, true, event.output);
     else if (event.type === STOP_ERROR) settle(sut.sweeps as Array<Run<unknown, ReadonlyArray<string>>>, false, event.error);
+    else if (event.type === READ_DONE) settle(sut.reads as Array<Run<unknown, unknown>>, true, event.output);
+    else if (event.type === READ_ERROR) settle(sut.reads as Array<Run<unknown, unknown>>, false, event.error);
     else sut.actor.send(event as MotionEvent);
     await vi.advanceTimersByTimeAsync(0);
   }
@@ -515,7 +557,7 @@ function buildModel() {
   // The model walks the machine with inert actors: outcomes come only from the generated events.
   const never = <T, I>() => fromPromise<T, I>(() => new Promise<T>(() => undefined));
   const modelLogic = motionMachine.provide({
-    actors: { executeCommand: never<CommandAccepted, ExecuteInput>(), stopMotion: never<ReadonlyArray<string>, { uuids: ReadonlyArray<string> }>(), stopMove: never<void, { uuid: string }>() },
+    actors: { executeCommand: never<CommandAccepted, ExecuteInput>(), stopMotion: never<ReadonlyArray<string>, { uuids: ReadonlyArray<string> }>(), stopMove: never<void, { uuid: string }>(), readHeadPose: never<XyzRpyPose, void>() },
   }) as unknown as ActorLogic<SnapshotFrom<MotionMachine>, MotionEvent, undefined>;
   const model = canModel(modelLogic, EVENTS as MotionEvent[], serialize);
   const built = edgePaths(model, serialize, {
@@ -534,7 +576,7 @@ describe('motion machine', () => {
   eventListTest(motionMachine, EVENTS);
 
   test('every execution state is reachable, with orphans, unknown moves and unconfirmed stops', () => {
-    expectStatesReached(adjacency, ['idle', 'commanded', 'moving', 'stopping', 'stopRetry', 'error']);
+    expectStatesReached(adjacency, ['idle', 'commanded', 'moving', 'verifying', 'stopping', 'stopRetry', 'error']);
     const keys = Object.keys(adjacency);
     expect(keys.some((k) => k.split('|')[3] === 'running')).toBe(true);
     expect(keys.some((k) => k.split('|')[3] === 'held')).toBe(true);
@@ -561,7 +603,7 @@ describe('motion machine', () => {
     oracle: (sut, _before, event) => oracle(sut.model, event, Date.now()),
     // An unhandled `xstate.error.actor.*` would error the machine by xstate's rules; only the
     // running actor can produce one.
-    unsent: (e) => e.type === EXEC_ERROR || e.type === STOP_ERROR,
+    unsent: (e) => e.type === EXEC_ERROR || e.type === STOP_ERROR || e.type === READ_ERROR,
     check: checkSut,
   });
 
@@ -754,5 +796,32 @@ describe('motion machine: ramped targets', () => {
     await step(sut(), HEAD);
     await step(sut(), { type: EXEC_DONE, output: RAMPED });
     expect(sut().snap().can({ type: 'sender.ramp_ended', requestId: 'req-1', outcome: 'refused', error: LEASE_HELD, head: null })).toBe(false);
+  });
+});
+
+// A waited move to a head pose is `completed` only once the head is read there (head-reach.ts tolerances).
+describe('motion machine: where a waited move left the head', () => {
+  const sut = useFakeClock(createSut);
+
+  test('a waited goto the daemon reports done with the head 12° off its goal answers PoseNotReached, never completed', async () => {
+    await step(sut(), GOTO);
+    await step(sut(), { type: EXEC_DONE, output: TRACKED });
+    await step(sut(), { type: 'daemon.move_done', uuid: UUID, outcome: 'completed', details: '' });
+    expect(sut().snap().value).toBe('verifying');
+    expect(answers(sut(), 'req-1')).toEqual([]);
+    await step(sut(), { type: READ_DONE, output: STOPPED_HEAD });
+    expect(answers(sut(), 'req-1')).toMatchObject([{ ok: false, error: { _tag: 'PoseNotReached', reached: { yaw: 12 }, target: { yaw: 0 } } }]);
+  });
+
+  test('within the tolerance it is completed; a goto nobody waits for is not checked', async () => {
+    await step(sut(), GOTO);
+    await step(sut(), { type: EXEC_DONE, output: TRACKED });
+    await step(sut(), { type: 'daemon.move_done', uuid: UUID, outcome: 'completed', details: '' });
+    await step(sut(), { type: READ_DONE, output: AT_GOAL });
+    expect(answers(sut(), 'req-1')).toMatchObject([{ ok: true, result: { status: 'completed' } }]);
+    await step(sut(), HEAD);
+    await step(sut(), { type: EXEC_DONE, output: REALTIME });
+    await step(sut(), { type: DEADLINE });
+    expect(sut().reads).toHaveLength(1);
   });
 });
