@@ -1,12 +1,10 @@
 // Composes the driver as ONE actor system: the root driver machine, which spawns its children
 // (connection, power, interlock, lease, motion, and the mesh and media logic the other runtimes
-// prepared), with the robot children's I/O provided here — the daemon link's probe and live link,
-// the motion executor — plus the safety trail, the read answers, `startLink` (at once, or when the
-// composition says: src/driver.ts starts it after the mesh's first dial), `retarget`, the stop an
-// apply makes before it takes a way to stop the robot away (`settleForApply`) and shutdown's motion
-// stop (after it no command is written). Adapter pushes go to the root, which routes them to the
-// children; nothing here keeps a copy of a child's state. Decisions stay in the machines, wire
-// formats in the adapters. Design card "one system, one truth"; reference-driver.md §12.
+// prepared), with the robot children's I/O provided here (the daemon link's probe and live link, the
+// motion executor), plus the safety trail, the read answers, `startLink`, `retarget`, the stop an
+// apply makes first (`settleForApply`) and shutdown's motion stop. Adapter pushes go to the root,
+// which routes them to the children; nothing here keeps a copy of a child's state. Decisions stay
+// in the machines, wire formats in the adapters. Design card "one system, one truth"; reference §12.
 import { createActor, fromCallback, fromPromise, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import type { AuditLog } from '../adapters/audit-log.ts';
 import type { DaemonTransport } from '../adapters/daemon-transport.ts';

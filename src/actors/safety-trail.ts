@@ -1,12 +1,9 @@
-// The robot side's safety trail: each refusal (the gate's, the speed limits' TooFast), stretched
-// goto, realtime ramp cut short, interlock, lease and policy change, dead-man stop, approval, late
-// move stopped, unconfirmed stop, stop run with parameters ignored, trip refused that stopped motion
-// instead, media switch, accepted capture or motion command (or any call that came as a notification, an unevaluable
-// broadcast or an unanswerable one, with how it came) and reported configuration change becomes one
-// record with its caller (verified or asserted) and the state AFTER it, read from the children's
-// snapshots (a lease change carries its own after-holder: a lapsed lease expires and is re-acquired
-// in one step) — chained into the audit log and published, as chained, as a `safety_event`. Owns
-// the record shape; decides nothing and keeps no state. reference-driver.md §12.
+// The robot side's safety trail: each refusal, speed-limited command, ramp cut short, interlock,
+// lease and policy change, dead-man stop, approval, late move stopped or mode put back, unconfirmed
+// stop, stop with parameters ignored, media switch, accepted capture or motion command (with how it
+// came) and configuration change becomes one record with its caller (verified or asserted) and the
+// state AFTER it, read from the children's snapshots — chained into the audit log and published, as
+// chained, as a `safety_event`. Owns the record shape; decides nothing, keeps no state. reference §12.
 import type { Actor } from 'xstate';
 import type { AuditLog } from '../adapters/audit-log.ts';
 import type { RpcFailure } from '../errors.ts';

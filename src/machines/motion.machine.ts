@@ -1,14 +1,10 @@
 // Motion execution and the stop guarantee (reference-driver.md §12 bugs 1–3; README "Safety"): idle
-// → commanded (the sender runs) → moving (a daemon move uuid tracked until move_done, a realtime
-// target settling, or a ramped one until its ramp reports how it ended) → [verifying: a waited
-// move to a head pose reads where the head is] → idle; error; stopping (the stop sweep runs). A stop
-// or a newer command raises the fence (`epoch`): an older sender is cancelled, and one still in flight (or one whose move
-// request went unanswered) becomes an orphan whose late move is stopped as soon as its uuid is known
-// or the daemon reports it started. Stops answer when their sweep succeeds, or `unconfirmed` after
-// STOP_CONFIRM_TIMEOUT_MS while it goes on. Owns the states, the fence, the answers and the active
-// command's progress as its sender reports it (the expression step, the running goto's planned
-// peaks: what a narrower policy is judged against); sending, stopping and reading the head pose are
-// actors the runtime provides.
+// → commanded (sender runs) → moving (a move uuid until move_done, a realtime target settling, a ramp
+// until it reports) → [verifying: a waited head pose read] → idle; error; stopping (the sweep runs).
+// A stop or newer command raises the fence (`epoch`): an older sender is cancelled; one in flight (or
+// unanswered) becomes an orphan whose late move is stopped. Stops answer when their sweep succeeds, or
+// `unconfirmed` after STOP_CONFIRM_TIMEOUT_MS. Owns the states, fence, answers and the active command's
+// reported progress (expression step, planned peaks); sending, stopping and pose reads are the runtime's actors.
 import { and, assign, emit, enqueueActions, raise, setup, type PromiseActorLogic } from 'xstate';
 import { DaemonUnavailable, failureFromDaemon, failureOf, messageOf, MotionCancelled, MotionNotCompleted, PoseNotReached, type RpcFailure } from '../errors.ts';
 import type { PowerRequirement } from '../rpc/robot-functions.ts';

@@ -10,12 +10,6 @@ import { describe, expect, test } from 'vitest';
 const MIN_HEADER_LINES = 3; // fewer cannot say what a module owns, what it does not and its spec section
 const MAX_HEADER_LINES = 8; // more is a design note: details belong on the functions they describe
 
-// Being trimmed in the same session; the list must be empty.
-const PENDING_TRIM: readonly string[] = [
-  'actors/robot-runtime.ts',
-  'actors/safety-trail.ts',
-  'machines/motion.machine.ts',
-];
 
 /** How many `//` lines a source opens with, before its first other line (blank lines included). */
 function headerLineCount(source: string): number {
@@ -47,9 +41,7 @@ test('every module in src/ opens with 3–8 comment lines', () => {
     .sort();
   expect(files.length).toBeGreaterThan(100);
   const counts = new Map(files.map((file) => [file, headerLineCount(readFileSync(join(root, file), 'utf8'))]));
-  const offending = files.filter((file) => !withinLimits(counts.get(file) ?? 0) && !PENDING_TRIM.includes(file));
-  const stale = PENDING_TRIM.filter((file) => !counts.has(file) || withinLimits(counts.get(file) ?? 0));
+  const offending = files.filter((file) => !withinLimits(counts.get(file) ?? 0));
   const named = (list: readonly string[]): string => list.map((file) => `  ${file}: ${counts.get(file) ?? 'missing'}`).join('\n');
   expect(offending, `headers outside ${MIN_HEADER_LINES}–${MAX_HEADER_LINES} lines:\n${named(offending)}`).toEqual([]);
-  expect(stale, `PENDING_TRIM lists files already within the limits (or gone); take them off:\n${named(stale)}`).toEqual([]);
 });
