@@ -17,7 +17,7 @@ const SET_MODE_DELAY_MS = 1_000;
 const SET_MODE = '/api/motors/set_mode/';
 let scene: MeshScene;
 type Reply = Record<string, any>;
-const call = (method: string, params: Record<string, unknown> = {}) => rpc(scene.nc, CMD, { jsonrpc: '2.0', id: method, method, params }, 15_000) as Promise<Reply>;
+const call = (method: string, params: Record<string, unknown> = {}, timeoutMs = 15_000) => rpc(scene.nc, CMD, { jsonrpc: '2.0', id: method, method, params }, timeoutMs) as Promise<Reply>;
 const status = async () => (await call('get_status')).result.driver_state as Reply;
 /** The set_mode requests the emulator received since `mark`, as the modes asked for. */
 const modesAsked = (mark: number) => scene.driver.emulator!.received.slice(mark).filter((r) => r.path.startsWith(SET_MODE)).map((r) => r.path.slice(SET_MODE.length));
@@ -25,7 +25,7 @@ const safetyEvents = (kind: string) => scene.all.messages.filter((m) => m.subjec
 
 beforeAll(async () => {
   scene = await startMeshScene(['--sim', '--no-media', '--device-id', DEVICE, '--log-level', 'error']);
-  await waitFor(async () => linkAndPower((await call('get_status').catch(() => ({}) as Reply)).result) === 'connected/awake', 20_000, 'ready');
+  await waitFor(async () => linkAndPower((await call('get_status', {}, 1_000).catch(() => ({}) as Reply)).result) === 'connected/awake', 20_000, 'ready');
 }, 30_000);
 afterAll(async () => {
   await scene?.stop();

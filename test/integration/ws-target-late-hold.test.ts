@@ -19,12 +19,12 @@ const FRAME_DELAY_MS = 3_000;
 const STOP_AFTER_MS = REALTIME_HOLD_WINDOW_MS + 500;
 let scene: MeshScene;
 type Reply = Record<string, any>;
-const call = (method: string, params: Record<string, unknown> = {}) => rpc(scene.nc, CMD, { jsonrpc: '2.0', id: method, method, params }, 10_000) as Promise<Reply>;
+const call = (method: string, params: Record<string, unknown> = {}, timeoutMs = 10_000) => rpc(scene.nc, CMD, { jsonrpc: '2.0', id: method, method, params }, timeoutMs) as Promise<Reply>;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
   scene = await startMeshScene(['--sim', '--no-media', '--device-id', DEVICE, '--log-level', 'error']);
-  await waitFor(async () => linkAndPower((await call('get_status').catch(() => ({}) as Reply)).result) === 'connected/awake', 20_000, 'ready');
+  await waitFor(async () => linkAndPower((await call('get_status', {}, 1_000).catch(() => ({}) as Reply)).result) === 'connected/awake', 20_000, 'ready');
 }, 30_000);
 afterAll(async () => {
   await scene?.stop();
