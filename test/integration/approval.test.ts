@@ -6,9 +6,9 @@
 // record and command log are the ground truth. The stage's own decisions without NATS are
 // test/unit/approval-stage.test.ts.
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startMeshScene, waitFor, type MeshScene } from '../harness/driver-harness.ts';
+import type { MeshScene } from '../harness/driver-harness.ts';
 import { rpc, type Recorded } from '../harness/mesh-peer.ts';
-import { linkAndPower } from '../harness/ready-state.ts';
+import { startReadyScene } from '../harness/ready-state.ts';
 
 const DEVICE = 'approval-1';
 const CMD = `device-connect.default.${DEVICE}.cmd`;
@@ -25,9 +25,7 @@ const SETTLE_MS = 400;
 let scene: MeshScene;
 let seq = 0;
 beforeAll(async () => {
-  scene = await startMeshScene(['--sim', '--no-media', '--sim-time-scale', '0.05', '--device-id', DEVICE, '--discovery-mode', 'd2d', '--require-approval', 'goto_pose', '--approval-timeout', '1']);
-  const ready = async () => linkAndPower((await call('get_status').catch((): Record<string, any> => ({}))).result) === 'connected/awake';
-  await waitFor(ready, 10_000, 'the driver connected to its awake emulator');
+  scene = await startReadyScene(DEVICE, ['--sim', '--no-media', '--sim-time-scale', '0.05', '--discovery-mode', 'd2d', '--require-approval', 'goto_pose', '--approval-timeout', '1']);
 });
 afterAll(async () => {
   await scene?.stop();

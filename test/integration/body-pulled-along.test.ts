@@ -11,9 +11,9 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { DEFAULT_SPEED_LIMITS } from '../../src/safety/safety-policy.ts';
 import type { PoseSample } from '../../src/sim/motion-record.ts';
-import { startMeshScene, waitFor, type MeshScene } from '../harness/driver-harness.ts';
+import { waitFor, type MeshScene } from '../harness/driver-harness.ts';
 import { rpc } from '../harness/mesh-peer.ts';
-import { linkAndPower } from '../harness/ready-state.ts';
+import { startReadyScene } from '../harness/ready-state.ts';
 
 const DEVICE = 'body-pulled-along';
 const base = `device-connect.default.${DEVICE}`;
@@ -55,8 +55,7 @@ async function faceLeft(): Promise<void> {
 }
 
 beforeAll(async () => {
-  scene = await startMeshScene(['--sim', '--no-media', '--device-id', DEVICE, '--log-level', 'error']);
-  await waitFor(async () => linkAndPower((await call('get_status', {}, 1_000).catch(() => ({}) as Reply)).result) === 'connected/awake', 20_000, 'ready');
+  scene = await startReadyScene(DEVICE, ['--sim', '--no-media', '--log-level', 'error']);
 }, 30_000);
 afterAll(async () => {
   await scene?.stop();

@@ -6,9 +6,9 @@
 // real driver over NATS against its --sim emulator, whose set_mode route is delayed
 // (`emulator.faults`); the emulator's own motor mode and received requests are the ground truth.
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startMeshScene, waitFor, type MeshScene } from '../harness/driver-harness.ts';
+import { waitFor, type MeshScene } from '../harness/driver-harness.ts';
 import { rpc } from '../harness/mesh-peer.ts';
-import { linkAndPower } from '../harness/ready-state.ts';
+import { linkAndPower, startReadyScene } from '../harness/ready-state.ts';
 
 const DEVICE = 'mode-write-after-stop';
 const CMD = `device-connect.default.${DEVICE}.cmd`;
@@ -24,8 +24,7 @@ const modesAsked = (mark: number) => scene.driver.emulator!.received.slice(mark)
 const safetyEvents = (kind: string) => scene.all.messages.filter((m) => m.subject.endsWith('.event.safety_event')).map((m) => (m.body as Reply).params).filter((p) => p.kind === kind);
 
 beforeAll(async () => {
-  scene = await startMeshScene(['--sim', '--no-media', '--device-id', DEVICE, '--log-level', 'error']);
-  await waitFor(async () => linkAndPower((await call('get_status', {}, 1_000).catch(() => ({}) as Reply)).result) === 'connected/awake', 20_000, 'ready');
+  scene = await startReadyScene(DEVICE, ['--sim', '--no-media', '--log-level', 'error']);
 }, 30_000);
 afterAll(async () => {
   await scene?.stop();

@@ -6,9 +6,9 @@
 // reach pitch 10° and antennas 30°. Under the defaults (or wider limits) it plays as before.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { DEFAULT_SAFETY_POLICY } from '../../src/safety/safety-policy.ts';
-import { startMeshScene, waitFor, type MeshScene } from '../harness/driver-harness.ts';
+import { waitFor, type MeshScene } from '../harness/driver-harness.ts';
 import { rpc } from '../harness/mesh-peer.ts';
-import { linkAndPower } from '../harness/ready-state.ts';
+import { startReadyScene } from '../harness/ready-state.ts';
 
 const DEVICE = 'play-move-narrowed';
 const base = `device-connect.default.${DEVICE}`;
@@ -27,8 +27,7 @@ async function setPolicy(change: (policy: Reply) => Reply): Promise<void> {
 }
 
 beforeAll(async () => {
-  scene = await startMeshScene(['--sim', '--no-media', '--device-id', DEVICE, '--log-level', 'error']);
-  await waitFor(async () => linkAndPower((await call('get_status', {}, 1_000).catch(() => ({}) as Reply)).result) === 'connected/awake', 20_000, 'ready');
+  scene = await startReadyScene(DEVICE, ['--sim', '--no-media', '--log-level', 'error']);
 }, 30_000);
 afterAll(async () => {
   await scene?.stop();

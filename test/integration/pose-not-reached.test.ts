@@ -5,9 +5,9 @@
 // target); a reachable pose still answers `completed`. README "Safety", speed limits and envelope.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { HEAD_REACH_TOLERANCE_DEG } from '../../src/robot/head-reach.ts';
-import { startMeshScene, waitFor, type MeshScene } from '../harness/driver-harness.ts';
+import type { MeshScene } from '../harness/driver-harness.ts';
 import { rpc } from '../harness/mesh-peer.ts';
-import { linkAndPower } from '../harness/ready-state.ts';
+import { startReadyScene } from '../harness/ready-state.ts';
 
 const DEVICE = 'pose-not-reached';
 const CMD = `device-connect.default.${DEVICE}.cmd`;
@@ -21,8 +21,7 @@ const FAR = { roll: 30, pitch: 30, yaw: 45, x_mm: 50, y_mm: 50, z_mm: 50 };
 const ROUNDING = 0.1;
 
 beforeAll(async () => {
-  scene = await startMeshScene(['--sim', '--no-media', '--device-id', DEVICE, '--log-level', 'error', '--speed-policy', 'stretch']);
-  await waitFor(async () => linkAndPower((await call('get_status', {}, 1_000).catch(() => ({}) as Reply)).result) === 'connected/awake', 20_000, 'ready');
+  scene = await startReadyScene(DEVICE, ['--sim', '--no-media', '--log-level', 'error', '--speed-policy', 'stretch']);
 }, 30_000);
 afterAll(async () => {
   await scene?.stop();

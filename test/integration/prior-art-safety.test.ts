@@ -5,9 +5,9 @@
 // are audited, reads pass, stops always pass). The emulator's motion record is the ground truth.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startMeshScene, waitFor, type MeshScene } from '../harness/driver-harness.ts';
+import { waitFor, type MeshScene } from '../harness/driver-harness.ts';
 import { rpc, type Recorded } from '../harness/mesh-peer.ts';
-import { linkAndPower } from '../harness/ready-state.ts';
+import { startReadyScene } from '../harness/ready-state.ts';
 
 const DEVICE = 'priorart-1';
 const CMD = `device-connect.default.${DEVICE}.cmd`;
@@ -19,9 +19,7 @@ const LONG_GOTO = { yaw: 20, duration_s: 4 };
 let scene: MeshScene;
 let seq = 0;
 beforeAll(async () => {
-  scene = await startMeshScene(['--sim', '--no-media', '--device-id', DEVICE, '--discovery-mode', 'd2d', '--estop-allow', 'safety-*,panel-7', '--rpc-allow', `${OPERATOR},safety-*`]);
-  const ready = async () => linkAndPower((await call('get_status', {}, undefined, 1_000).catch((): Record<string, any> => ({}))).result) === 'connected/awake';
-  await waitFor(ready, 10_000, 'the driver connected to its awake emulator');
+  scene = await startReadyScene(DEVICE, ['--sim', '--no-media', '--discovery-mode', 'd2d', '--estop-allow', 'safety-*,panel-7', '--rpc-allow', `${OPERATOR},safety-*`]);
 });
 afterAll(async () => {
   await scene?.stop();

@@ -4,9 +4,9 @@
 // `refused` safety_event for alice with `error_tag: "LeaseHeld"` and `at: "write"`, as a goto or an
 // expression refused there does. Head at 10 °/s, so a 40° turn is ramped over ~4 s.
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startMeshScene, waitFor, type MeshScene } from '../harness/driver-harness.ts';
+import { waitFor, type MeshScene } from '../harness/driver-harness.ts';
 import { rpc } from '../harness/mesh-peer.ts';
-import { linkAndPower } from '../harness/ready-state.ts';
+import { startReadyScene } from '../harness/ready-state.ts';
 
 const DEVICE = 'ramp-refused-audit';
 const CMD = `device-connect.default.${DEVICE}.cmd`;
@@ -20,8 +20,7 @@ const headYaw = () => (scene.driver.emulator!.snapshot().headPose as unknown as 
 const QUIET_MS = 300;
 
 beforeAll(async () => {
-  scene = await startMeshScene(['--sim', '--no-media', '--device-id', DEVICE, '--log-level', 'error', '--max-head-speed', '10']);
-  await waitFor(async () => linkAndPower((await call('get_status', {}, 1_000).catch(() => ({}) as Reply)).result) === 'connected/awake', 20_000, 'ready');
+  scene = await startReadyScene(DEVICE, ['--sim', '--no-media', '--log-level', 'error', '--max-head-speed', '10']);
 }, 30_000);
 afterAll(async () => {
   await scene?.stop();

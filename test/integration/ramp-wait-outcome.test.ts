@@ -5,9 +5,9 @@
 // ramp's overrun answers MotionNotCompleted naming where the head stopped. Head at 10 °/s, so a
 // 30–40° turn is ramped over 3–4 s.
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startMeshScene, waitFor, type MeshScene } from '../harness/driver-harness.ts';
+import { waitFor, type MeshScene } from '../harness/driver-harness.ts';
 import { rpc } from '../harness/mesh-peer.ts';
-import { linkAndPower } from '../harness/ready-state.ts';
+import { startReadyScene } from '../harness/ready-state.ts';
 
 const DEVICE = 'ramp-wait-outcome';
 const CMD = `device-connect.default.${DEVICE}.cmd`;
@@ -24,8 +24,7 @@ const LONG_STALL_MS = 5_500;
 const AT_TARGET_DEG = 0.5;
 
 beforeAll(async () => {
-  scene = await startMeshScene(['--sim', '--no-media', '--device-id', DEVICE, '--log-level', 'error', '--max-head-speed', '10']);
-  await waitFor(async () => linkAndPower((await call('get_status', {}, 1_000).catch(() => ({}) as Reply)).result) === 'connected/awake', 20_000, 'ready');
+  scene = await startReadyScene(DEVICE, ['--sim', '--no-media', '--log-level', 'error', '--max-head-speed', '10']);
 }, 30_000);
 afterAll(async () => {
   await scene?.stop();

@@ -6,9 +6,9 @@
 // whose `where` this driver cannot evaluate stops the move and is audited with why. The emulator's
 // motion record is the ground truth of what moved.
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startMeshScene, waitFor, type MeshScene } from '../harness/driver-harness.ts';
+import { waitFor, type MeshScene } from '../harness/driver-harness.ts';
 import { rpc } from '../harness/mesh-peer.ts';
-import { linkAndPower } from '../harness/ready-state.ts';
+import { startReadyScene } from '../harness/ready-state.ts';
 
 const DEVICE = 'stopwire-1';
 const CMD = `device-connect.default.${DEVICE}.cmd`;
@@ -23,9 +23,7 @@ const REPLY_GRACE_MS = 500;
 let scene: MeshScene;
 let seq = 0;
 beforeAll(async () => {
-  scene = await startMeshScene(['--sim', '--no-media', '--device-id', DEVICE, '--discovery-mode', 'd2d']);
-  const ready = async () => linkAndPower((await call('get_status', {}, 1_000).catch((): Record<string, any> => ({}))).result) === 'connected/awake';
-  await waitFor(ready, 10_000, 'the driver connected to its awake emulator');
+  scene = await startReadyScene(DEVICE, ['--sim', '--no-media', '--discovery-mode', 'd2d']);
 });
 afterAll(async () => {
   await scene?.stop();

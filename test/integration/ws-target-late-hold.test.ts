@@ -7,9 +7,9 @@
 // /ws/sdk frames are delayed (`emulator.faults`); the emulator's motion record is the ground truth.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { REALTIME_HOLD_WINDOW_MS } from '../../src/actors/motion-executor.ts';
-import { startMeshScene, waitFor, type MeshScene } from '../harness/driver-harness.ts';
+import { waitFor, type MeshScene } from '../harness/driver-harness.ts';
 import { rpc } from '../harness/mesh-peer.ts';
-import { linkAndPower } from '../harness/ready-state.ts';
+import { startReadyScene } from '../harness/ready-state.ts';
 
 const DEVICE = 'ws-target-late-hold';
 const CMD = `device-connect.default.${DEVICE}.cmd`;
@@ -23,8 +23,7 @@ const call = (method: string, params: Record<string, unknown> = {}, timeoutMs = 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
-  scene = await startMeshScene(['--sim', '--no-media', '--device-id', DEVICE, '--log-level', 'error']);
-  await waitFor(async () => linkAndPower((await call('get_status', {}, 1_000).catch(() => ({}) as Reply)).result) === 'connected/awake', 20_000, 'ready');
+  scene = await startReadyScene(DEVICE, ['--sim', '--no-media', '--log-level', 'error']);
 }, 30_000);
 afterAll(async () => {
   await scene?.stop();
