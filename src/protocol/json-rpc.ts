@@ -305,12 +305,18 @@ function nonFiniteId(parsed: Extract<ParsedJson, { ok: false }>): boolean {
 }
 
 /**
- * The request as a stop reads it despite bare NaN/Infinity tokens: they read as null, but an
- * `"id": NaN` stays an unusable id like an object's (answered with `"id": null`), not a missing one
- * (which would make the request a notification).
+ * A document as a stop reads it despite bare NaN/Infinity tokens: they read as null, but a top-level
+ * `member` that was one stays NaN — an unusable id (`.cmd`'s `"id"`, a broadcast's `correlation_id`),
+ * not a missing one (which would make a request a notification, or say "no correlation_id").
  */
+export function readDespiteNonFinite(parsed: Extract<ParsedJson, { ok: false }>, member: string): unknown {
+  const doc = parsed.withNullsForNonFinite;
+  return isRecord(doc) && parsed.nonFiniteMembers?.includes(member) === true ? { ...doc, [member]: Number.NaN } : doc;
+}
+
+/** The request as a stop reads it: an `"id": NaN` stays an unusable id like an object's (answered with `"id": null`). */
 function asRead(parsed: Extract<ParsedJson, { ok: false }>): unknown {
-  return nonFiniteId(parsed) ? { ...(parsed.withNullsForNonFinite as Record<string, unknown>), id: Number.NaN } : parsed.withNullsForNonFinite;
+  return readDespiteNonFinite(parsed, 'id');
 }
 
 /**

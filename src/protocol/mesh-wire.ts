@@ -9,7 +9,7 @@
 import { InvalidRequest, toJsonRpcError, Unsupported, type RpcFailure } from '../errors.ts';
 import { ignoredParamsOf, type IgnoredParam } from './ignored-param.ts';
 import { isStop, mentionsStop, stopDespite } from '../safety/stop-only-calls.ts';
-import { callerMeta, decodeRequest, dropped, encodeError, encodeResult, MAX_REQUEST_BYTES, NON_FINITE_READ_AS_NULL, parseJsonBody, type CallerMeta, type Delivery, type RequestId } from './json-rpc.ts';
+import { callerMeta, decodeRequest, dropped, encodeError, encodeResult, MAX_REQUEST_BYTES, NON_FINITE_READ_AS_NULL, parseJsonBody, readDespiteNonFinite, type CallerMeta, type Delivery, type RequestId } from './json-rpc.ts';
 import { resultJson } from './result-json.ts';
 import { subjects } from './subjects.ts';
 import { isRecord } from './json-object.ts';
@@ -309,8 +309,9 @@ export function broadcastWire(tenant: string, deviceId: string, now: () => numbe
       const oversize = bytes.byteLength > MAX_BROADCAST_BYTES;
       if (oversize && !mentionsStop(bytes)) return { kind: 'ignore' };
       const parsed = parseJsonBody(bytes, 'the broadcast');
-      // Unparseable envelopes have no reply subject; one that is JSON but for NaN/Infinity is told why.
-      const addressed = addressedEnvelope(parsed.ok ? parsed.doc : parsed.withNullsForNonFinite, deviceId);
+      // Unparseable envelopes have no reply subject; one that is JSON but for NaN/Infinity is told why
+      // (a `"correlation_id": NaN` stays NaN: not a string, rather than none).
+      const addressed = addressedEnvelope(parsed.ok ? parsed.doc : readDespiteNonFinite(parsed, 'correlation_id'), deviceId);
       if (addressed?.elsewhere) return parsed.ok ? notHere(addressed.elsewhere, oversize) : { kind: 'ignore' };
       const envelope = addressed?.here;
       if (!envelope) return { kind: 'ignore' };

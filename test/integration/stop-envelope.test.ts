@@ -182,14 +182,17 @@ describe('.broadcast: a stop in an envelope the wire refuses or skips still stop
   });
 
   test('no usable correlation_id: the stop runs unanswered, audited with why', async () => {
-    for (const [envelope, why] of [
-      [{}, 'no correlation_id — stopped unanswered'],
-      [{ correlation_id: 'has a space' }, 'correlation_id "has a space", which is not 1–128 of A-Z a-z 0-9 _ - — stopped unanswered'],
+    const stop = `"function":"stop_motion","params":{"owner":"${OPERATOR}"}`;
+    for (const [body, why] of [
+      [`{${stop}}`, 'no correlation_id — stopped unanswered'],
+      [`{${stop},"correlation_id":"has a space"}`, 'correlation_id "has a space", which is not 1–128 of A-Z a-z 0-9 _ - — stopped unanswered'],
+      // Python's json.dumps writes NaN bare: an id that is not a string, not a missing one.
+      [`{${stop},"correlation_id":NaN}`, 'a correlation_id that is not a string — stopped unanswered'],
     ] as const) {
       const uuid = await startGoto();
       const from = auditLines().length;
       const replies = asyncReplies.messages.length;
-      nc.publish(BROADCAST, JSON.stringify({ function: 'stop_motion', params: { owner: OPERATOR }, ...envelope }));
+      nc.publish(BROADCAST, body);
       await expectStopped(uuid);
       await expect.poll(() => audited(from, 'accepted', 'stop_motion').length, { timeout: 2_000 }).toBe(1);
       expect(audited(from, 'accepted', 'stop_motion')[0]).toMatchObject({ owner: OPERATOR, delivery: 'broadcast', unanswered: why });
