@@ -266,8 +266,10 @@ export function decodeRequest(bytes: Uint8Array, readOversize = false): DecodedR
     const error = new InvalidRequest({ message: `request is ${bytes.byteLength} bytes; the limit is ${MAX_REQUEST_BYTES}` });
     if (!readOversize) return { kind: 'invalid', id: null, error };
     const parsed = parseJsonBody(bytes, 'the request');
-    const problem = dropped('body', `is ${bytes.byteLength} bytes, over the limit of ${MAX_REQUEST_BYTES}: its params were not read`);
-    return invalid(parsed.ok ? parsed.doc : asRead(parsed), null, error, [problem], false);
+    const doc = parsed.ok ? parsed.doc : asRead(parsed);
+    const problems = [dropped('body', `is ${bytes.byteLength} bytes, over the limit of ${MAX_REQUEST_BYTES}: its params were not read`)];
+    const id = unusableId(doc, !parsed.ok && nonFiniteId(parsed));
+    return invalid(doc, null, error, id ? [...problems, id] : problems, false);
   }
   const parsed = parseJsonBody(bytes, 'the request');
   if (!parsed.ok) return withNonFinite(parsed);
@@ -279,7 +281,7 @@ export function decodeRequest(bytes: Uint8Array, readOversize = false): DecodedR
   const id = hasId && validId(doc.id) ? doc.id : null;
   if (hasId && id === null) {
     const error = new InvalidRequest({ message: `Invalid request: "id" ${ID_RULE}` });
-    return invalid(doc, null, error, [dropped('id', `${ID_RULE}: answered with "id": null`)], true);
+    return invalid(doc, null, error, [unusableId(doc, false)!], true);
   }
   const method = doc.method;
   if (typeof method !== 'string' || method.length === 0 || method.length > MAX_METHOD_LENGTH) {
@@ -297,6 +299,17 @@ export function decodeRequest(bytes: Uint8Array, readOversize = false): DecodedR
   if (!Object.hasOwn(named, '_dc_meta')) return { kind: 'request', id, method, params: named, caller: callerMeta(undefined) };
   const { _dc_meta: meta, ...params } = named;
   return { kind: 'request', id, method, params, caller: callerMeta(meta, String(id)) };
+}
+
+/**
+ * The request's `"id"` as ignored when it cannot be echoed (answered with `"id": null`), or undefined
+ * when it can or there is none — the same entry whatever else is wrong with the request (NaN
+ * elsewhere, a body over the limit). `nonFinite`: it was a bare NaN/Infinity.
+ */
+function unusableId(doc: unknown, nonFinite: boolean): IgnoredParam | undefined {
+  if (nonFinite) return dropped('id', `${ID_RULE}, not NaN/Infinity: answered with "id": null`);
+  if (!isRecord(doc) || doc.id === undefined || doc.id === null || validId(doc.id)) return undefined;
+  return dropped('id', `${ID_RULE}: answered with "id": null`);
 }
 
 /** Whether the request's own `"id"` was a bare NaN/Infinity (not the null it reads as). */
@@ -321,14 +334,15 @@ function asRead(parsed: Extract<ParsedJson, { ok: false }>): unknown {
 
 /**
  * A request with bare NaN/Infinity tokens: refused with the parse error, its id echoed when it could
- * still be read (a NaN elsewhere does not hide it), else null; for a stop the body (and an id that
- * was NaN/Infinity) named as ignored.
+ * still be read (a NaN elsewhere does not hide it), else null; for a stop the body (and an id it
+ * cannot echo, unusableId) named as ignored.
  */
 function withNonFinite(parsed: Extract<ParsedJson, { ok: false }>): DecodedRequest {
   const doc = asRead(parsed);
   const readable = isRecord(doc) ? doc.id : null;
   const problems = [dropped('body', NON_FINITE_READ_AS_NULL)];
-  if (nonFiniteId(parsed)) problems.push(dropped('id', `${ID_RULE}, not NaN/Infinity: answered with "id": null`));
+  const id = unusableId(doc, nonFiniteId(parsed));
+  if (id) problems.push(id);
   return invalid(doc, validId(readable) ? readable : null, parsed.error, problems, true);
 }
 

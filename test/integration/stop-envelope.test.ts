@@ -293,6 +293,17 @@ describe('.cmd: a stop in a JSON-RPC envelope the wire refuses still stops', () 
     expect((await ignoredRecord(from, 'stop_motion')).ignored_params).toEqual(body.result.ignored_params);
   });
 
+  test('a body over the request limit with "id": NaN: the stop runs, answered with id null, the body and the id named as a small one is', async () => {
+    const uuid = await startGoto();
+    const from = auditLines().length;
+    const { body } = await request(CMD, `{"jsonrpc":"2.0","id":NaN,"method":"stop_motion","params":{"owner":"${OPERATOR}","note":"${OVERSIZE_PAD}"}}`);
+    await expectStopped(uuid);
+    expect(body).toMatchObject({ id: null, result: { stop: 'confirmed' } });
+    expect(ignoredOf(body.result.ignored_params)).toEqual([['body', 'dropped'], ['id', 'dropped']]);
+    expect(body.result.ignored_params[1].problem).toBe('must be a string (≤ 256 chars) or a finite number, not NaN/Infinity: answered with "id": null');
+    expect((await ignoredRecord(from, 'stop_motion')).ignored_params).toEqual(body.result.ignored_params);
+  });
+
   test('a non-stop in the same envelopes is refused exactly as before, and nothing moves', async () => {
     const moves = emulator.motionRecord.moves.length;
     const refusal = async (body: string) => (await request(CMD, body)).body;

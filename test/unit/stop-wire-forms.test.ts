@@ -9,7 +9,7 @@
 import { describe, expect, test } from 'vitest';
 import { createMeshEntry, withBuiltins } from '../../src/actors/mesh-entry.ts';
 import type { GateResult, RpcGate } from '../../src/actors/rpc-gate.ts';
-import { decodeRequest, type CallerMeta } from '../../src/protocol/json-rpc.ts';
+import { decodeRequest, MAX_REQUEST_BYTES, type CallerMeta } from '../../src/protocol/json-rpc.ts';
 import { broadcastWire, cmdWire, MAX_WHERE_ECHO_CHARS, svcWire, type ReplySink, type WireReply } from '../../src/protocol/mesh-wire.ts';
 import { stopsOnlyRefusal } from '../../src/safety/stop-only-calls.ts';
 
@@ -166,6 +166,27 @@ describe('a stop in an envelope the wire refuses (README "Stops in every wire fo
     }
     // A NaN nested under an "id" key of the params is not the request's id.
     expect(cmdWire.decode(bytes('{"jsonrpc":"2.0","id":"n-1","method":"stop_motion","params":{"id":NaN}}'))).toMatchObject({ kind: 'call', ref: 'n-1', call: { params: { id: null } } });
+  });
+
+  test('.cmd: an unusable id is named the same whatever else is wrong (a body over the limit, NaN elsewhere)', () => {
+    const pad = 'x'.repeat(MAX_REQUEST_BYTES);
+    const idProblem = (decoded: ReturnType<typeof cmdWire.decode>) => (decoded.kind === 'call' ? decoded.call.caller.ignoredEnvelope?.find((i) => i.param === 'id')?.problem : decoded.kind);
+    const small = cmdWire.decode(bytes('{"jsonrpc":"2.0","id":NaN,"method":"stop_motion","params":{"owner":"ops"}}'));
+    for (const id of ['NaN', 'Infinity']) {
+      // Over the limit: answered with id null (not a notification), the body and the id named, as the small body is.
+      const big = cmdWire.decode(bytes(`{"jsonrpc":"2.0","id":${id},"method":"stop_motion","params":{"owner":"ops","note":"${pad}"}}`));
+      expect(big).toMatchObject({ kind: 'call', ref: null, call: { method: 'stop_motion', params: {} } });
+      expect(ignoredOf(big)).toEqual(['body', 'id']);
+      expect(idProblem(big)).toBe(idProblem(small));
+    }
+    // An id that is an object: named over the limit and beside NaN as it is alone.
+    const alone = cmdWire.decode(bytes(JSON.stringify({ jsonrpc: '2.0', id: { n: 1 }, method: 'stop_motion' })));
+    for (const body of [JSON.stringify({ jsonrpc: '2.0', id: { n: 1 }, method: 'stop_motion', params: { note: pad } }), '{"jsonrpc":"2.0","id":{"n":1},"method":"stop_motion","params":{"owner":NaN}}']) {
+      const decoded = cmdWire.decode(bytes(body));
+      expect(decoded).toMatchObject({ kind: 'call', ref: null });
+      expect(ignoredOf(decoded)).toEqual(['body', 'id']);
+      expect(idProblem(decoded)).toBe(idProblem(alone));
+    }
   });
 
   test('.broadcast: every part a stop ran without is named, in order; goto_pose is refused for the first, or skipped', () => {
