@@ -16,6 +16,7 @@ import type { CallerSigner } from './caller-signer.ts';
 import { signatureFields } from '../protocol/caller-signature.ts';
 import { D2D_FIRST_PEER_WAIT_MS, PresenceCollector } from './presence-collector.ts';
 import { isRecord } from '../protocol/json-object.ts';
+import type { IgnoredHandling, IgnoredParam } from '../protocol/ignored-param.ts';
 
 /** §2.13: agent-tools, the MCP bridge and `invoke_remote` all give a device 30 s to answer. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
@@ -92,6 +93,12 @@ export interface BroadcastReply {
   readonly result: unknown;
   /** `{"code":"invoke_failed","message":…}` when `success` is false. */
   readonly error: { readonly code: string; readonly message: string } | null;
+  /**
+   * What a stop ran without (README "Stops in every wire form"): the driver's `ignored_params`, in its
+   * result or, when the stop's outcome failed, in its error; null when the reply has none. Entries
+   * not of the `{param, problem, handling}` shape are left out.
+   */
+  readonly ignoredParams: readonly IgnoredParam[] | null;
   readonly actuallyFiredAt: number | null;
 }
 
@@ -101,6 +108,18 @@ export interface BroadcastOutcome {
 }
 
 type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: RequestFailure };
+
+const HANDLINGS: ReadonlySet<string> = new Set<IgnoredHandling>(['dropped', 'default', 'truncated']);
+
+/** `ignored_params` off a broadcast reply's result or error: its well-formed entries, null when there are none. */
+function ignoredParamsIn(result: unknown, error: unknown): IgnoredParam[] | null {
+  const list = (isRecord(error) ? error['ignored_params'] : undefined) ?? (isRecord(result) ? result['ignored_params'] : undefined);
+  if (!Array.isArray(list)) return null;
+  const entries = list.filter(
+    (e): e is IgnoredParam => isRecord(e) && typeof e['param'] === 'string' && typeof e['problem'] === 'string' && typeof e['handling'] === 'string' && HANDLINGS.has(e['handling']),
+  );
+  return entries.length > 0 ? entries.map(({ param, problem, handling }) => ({ param, problem, handling })) : null;
+}
 
 function hexId(digits: number): string {
   return randomBytes(Math.ceil(digits / 2)).toString('hex').slice(0, digits);
@@ -390,6 +409,7 @@ export class MeshClient {
           success: body['success'] === true,
           result: body['result'] ?? null,
           error: isRecord(error) ? { code: String(error['code'] ?? ''), message: String(error['message'] ?? '') } : null,
+          ignoredParams: ignoredParamsIn(body['result'], error),
           actuallyFiredAt: typeof body['actually_fired_at'] === 'number' ? body['actually_fired_at'] : null,
         });
         pending.delete(deviceId);

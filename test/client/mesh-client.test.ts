@@ -3,7 +3,9 @@
 // captured replies (device-connect-protocol.md §2.1–2.4, §2.9, §2.11, §4). Fakes replay the golden
 // captures byte for byte, only swapping the JSON-RPC id.
 import { describe, expect, test } from 'vitest';
-import { InvalidParams, toJsonRpcError } from '../../src/errors.ts';
+import { InvalidParams, OutcomeTimeout, toJsonRpcError } from '../../src/errors.ts';
+import { withIgnored } from '../../src/actors/stop-answer.ts';
+import { broadcastWire } from '../../src/protocol/mesh-wire.ts';
 import { setLogSink } from '../../src/logging/logger.ts';
 import { DEFAULT_REQUEST_TIMEOUT_MS, LIST_PAGE_SIZE, MeshClient } from '../../src/client/mesh-client.ts';
 import { DeviceNotFound, MalformedReply, NoResponders, RequestTimeout, RpcError } from '../../src/client/errors.ts';
@@ -439,7 +441,7 @@ describe('broadcast on device-connect.<tenant>.broadcast, replies on *.event.asy
     const envelope = who.received[0]!;
     expect(outcome.correlationId).toMatch(/^br-[0-9a-f]{12}$/);
     expect(envelope.data).toBe(compact(golden.broadcastEnvelope.data.replaceAll('br-d68ef7b538d6', outcome.correlationId)));
-    expect(outcome.replies).toEqual([{ deviceId: 'who-001', success: true, result: { caller: null }, error: null, actuallyFiredAt: 1795535720.0609677 }]);
+    expect(outcome.replies).toEqual([{ deviceId: 'who-001', success: true, result: { caller: null }, error: null, ignoredParams: null, actuallyFiredAt: 1795535720.0609677 }]);
     expect(performance.now() - started).toBeLessThan(2_000); // every target replied: no need to wait 5 s
   });
 
@@ -457,8 +459,39 @@ describe('broadcast on device-connect.<tenant>.broadcast, replies on *.event.asy
     const outcome = await infraClient().broadcast('ping', { n: 1 }, [], { waitMs: 300 });
 
     expect(outcome.replies).toEqual([
-      { deviceId: 'a-1', success: true, result: 1, error: null, actuallyFiredAt: 1.5 },
-      { deviceId: 'b-2', success: false, result: null, error: { code: 'invoke_failed', message: 'boom' }, actuallyFiredAt: null },
+      { deviceId: 'a-1', success: true, result: 1, error: null, ignoredParams: null, actuallyFiredAt: 1.5 },
+      { deviceId: 'b-2', success: false, result: null, error: { code: 'invoke_failed', message: 'boom' }, ignoredParams: null, actuallyFiredAt: null },
     ]);
+  });
+
+  test("a stop's ignored_params come back typed, from the driver's result and from its failed outcome's error", async () => {
+    const ignored = [{ param: 'fire_at', problem: '3600 s ahead: run at once instead of at fire_at (stopping early is safe)', handling: 'dropped' as const }];
+    const timedOut = new OutcomeTimeout({ message: 'stop_motion: no outcome within 2000 ms', function: 'stop_motion', timeoutMs: 2_000 });
+    listen(broker.fleet, 'device-connect.default.broadcast', (m) => {
+      const ref = { correlationId: String(m.json['correlation_id']) };
+      // The replies exactly as the driver encodes them (src/protocol/mesh-wire.ts, src/actors/stop-answer.ts).
+      const stopped = withIgnored({ ok: true, result: { status: 'stopped', stop: 'confirmed' } }, ignored);
+      const failed = withIgnored({ ok: false, error: timedOut }, ignored);
+      const plain = withIgnored({ ok: true, result: { status: 'stopped', stop: 'confirmed' } }, []);
+      for (const [device, answer] of [['s-1', stopped], ['s-2', failed], ['s-3', plain]] as const) {
+        const wire = broadcastWire('default', device, () => 1_500);
+        const reply = answer.ok ? wire.result(ref, 'stop_motion', answer.result) : wire.error(ref, answer.error, 'stop_motion');
+        broker.fleet.publish(reply.subject!, reply.body);
+      }
+      // Entries not of the {param, problem, handling} shape are left out.
+      broker.fleet.publish(
+        `device-connect.default.s-4.event.async_reply.${ref.correlationId}`,
+        pyJson({ correlation_id: ref.correlationId, device_id: 's-4', success: true, result: { ignored_params: [{ param: 'x' }, 'y', { ...ignored[0], handling: 'lost' }, ignored[0]] } }),
+      );
+    });
+    await broker.fleet.flush();
+
+    const outcome = await infraClient().broadcast('stop_motion', {}, ['s-1', 's-2', 's-3', 's-4'], { waitMs: 5_000 });
+
+    const byDevice = new Map(outcome.replies.map((r) => [r.deviceId, r]));
+    expect(byDevice.get('s-1')).toMatchObject({ success: true, ignoredParams: ignored, actuallyFiredAt: 1.5 });
+    expect(byDevice.get('s-2')).toMatchObject({ success: false, error: { code: 'invoke_failed', message: timedOut.message }, ignoredParams: ignored });
+    expect(byDevice.get('s-3')).toMatchObject({ success: true, ignoredParams: null });
+    expect(byDevice.get('s-4')?.ignoredParams).toEqual(ignored);
   });
 });
