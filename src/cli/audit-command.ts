@@ -57,16 +57,31 @@ function parseAuditArgs(argv: ReadonlyArray<string>): AuditArgs | string {
 }
 
 /**
+ * A field value that would not read back as one column unquoted: empty, `-` or `?` (which stand for
+ * absent), a leading quote (it would look quoted), leading or trailing space, or a run of spaces
+ * (columns are separated by two).
+ */
+const AMBIGUOUS_FIELD = /^$|^[-?]$|^"|^\s|\s$|\s\s/u;
+
+/** A present field as printed: as it is, or JSON-quoted when AMBIGUOUS_FIELD; control characters escaped either way. */
+function cell(value: unknown, absent: string): string {
+  if (value === undefined || value === null) return absent;
+  const text = String(value);
+  return escapeControls(AMBIGUOUS_FIELD.test(text) ? JSON.stringify(text) : text);
+}
+
+/**
  * One record as a line: seq, time, kind, function, owner, reason (JSON-quoted); with --json the JSON
  * as stored. Function, owner and reason are a caller's text: every field (and an unreadable line) is
  * printed with its control characters escaped (src/logging/control-escapes.ts), so a record cannot
- * drive the operator's terminal; a --json line the driver wrote parses to the same record.
+ * drive the operator's terminal, and a field that would not read as one column is JSON-quoted
+ * (`cell`), so none can shift the columns; a --json line the driver wrote parses to the same record.
  */
 function shown(line: string, json: boolean): string {
   if (json) return escapeControls(line);
   try {
     const r = JSON.parse(line) as Record<string, unknown>;
-    const fields = [r['seq'], r['ts'], r['kind'], r['function'] ?? '-', r['owner'] ?? '-'].map((v) => escapeControls(String(v ?? '?')));
+    const fields = [cell(r['seq'], '?'), cell(r['ts'], '?'), cell(r['kind'], '?'), cell(r['function'], '-'), cell(r['owner'], '-')];
     return `${fields.join('  ')}  ${escapeControls(JSON.stringify(r['reason'] ?? ''))}`;
   } catch {
     return `(unreadable line) ${escapeControls(line)}`;
