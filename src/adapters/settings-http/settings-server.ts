@@ -61,11 +61,12 @@ export const MAX_HEADER_BYTES = 8 * 1024;
 
 /**
  * The HTTP server with every limit above, and the connection limits of connection-admission.ts in
- * front of it (fastify applies none of its own with a serverFactory).
+ * front of it (fastify applies none of its own with a serverFactory). `headersTimeoutMs` (default
+ * HEADERS_TIMEOUT_MS); tests shorten it.
  */
-function limitedServer(handler: (request: IncomingMessage, response: ServerResponse) => void): Server {
+export function limitedServer(handler: (request: IncomingMessage, response: ServerResponse) => void, headersTimeoutMs: number = HEADERS_TIMEOUT_MS): Server {
   const server = http.createServer(
-    { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: DEADLINE_CHECK_INTERVAL_MS, maxHeaderSize: MAX_HEADER_BYTES },
+    { headersTimeout: headersTimeoutMs, requestTimeout: REQUEST_TIMEOUT_MS, connectionsCheckingInterval: DEADLINE_CHECK_INTERVAL_MS, maxHeaderSize: MAX_HEADER_BYTES },
     handler,
   );
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
@@ -111,6 +112,8 @@ export interface SettingsServerOptions {
   readonly liveView?: LiveView;
   /** Told of every saved change (settings keys, credentials stored) for the audit trail: names and fingerprints, never values. */
   readonly onAudit?: (change: SettingsAuditChange) => void;
+  /** How long a client may take to send its headers (default HEADERS_TIMEOUT_MS); tests shorten it. */
+  readonly headersTimeoutMs?: number;
 }
 
 export interface SettingsServer {
@@ -146,7 +149,7 @@ export async function startSettingsServer(options: SettingsServerOptions): Promi
   const auth = createSettingsAuth(token);
   const guard = settingsGuard(auth);
   const store = createSettingsStore(resolve(options.settingsFile));
-  const app = Fastify({ logger: false, bodyLimit: JSON_BODY_LIMIT_BYTES, forceCloseConnections: true, serverFactory: limitedServer });
+  const app = Fastify({ logger: false, bodyLimit: JSON_BODY_LIMIT_BYTES, forceCloseConnections: true, serverFactory: (handler) => limitedServer(handler, options.headersTimeoutMs) });
   refuseForeignHosts(app, createHostAllowlist(ownNamesReader(), [...(options.allowedHosts ?? []), ...(options.host === '0.0.0.0' || options.host === '::' ? [] : [options.host])]));
   parseJsonBodies(app);
   await app.register(fastifyCookie);
