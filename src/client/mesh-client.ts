@@ -48,6 +48,8 @@ export interface MeshClientOptions {
   readonly requestTimeoutMs?: number;
   /** Signs every invoke (`_dc_meta.caller_key/caller_sig/caller_ts`, src/protocol/caller-signature.ts); absent: unsigned. */
   readonly signer?: CallerSigner;
+  /** D2D: how long to wait for the first peer after a probe (default D2D_FIRST_PEER_WAIT_MS, §2.13); tests shorten it. */
+  readonly firstPeerWaitMs?: number;
 }
 
 /** Caller metadata a device-to-device call carries in `params._dc_meta` (§2.1, §3.7); caller-asserted. */
@@ -142,6 +144,8 @@ export class MeshClient {
   readonly tenant: string;
   readonly discoveryMode: DiscoveryMode;
   readonly requestTimeoutMs: number;
+  /** D2D: the wait for the first peer after a probe (`firstPeerWaitMs`). */
+  readonly firstPeerWaitMs: number;
   private readonly nc: NatsConnection;
   private readonly presence: PresenceCollector | undefined;
   private readonly watches = new Set<EventWatch>();
@@ -155,8 +159,9 @@ export class MeshClient {
     this.tenant = options.tenant;
     this.discoveryMode = options.discoveryMode;
     this.requestTimeoutMs = timeout;
+    this.firstPeerWaitMs = options.firstPeerWaitMs ?? D2D_FIRST_PEER_WAIT_MS;
     this.signer = options.signer;
-    this.presence = options.discoveryMode === 'infra' ? undefined : new PresenceCollector(nc, options.tenant);
+    this.presence = options.discoveryMode === 'infra' ? undefined : new PresenceCollector(nc, options.tenant, this.firstPeerWaitMs);
   }
 
   // ── request/reply ────────────────────────────────────────────────────────────
@@ -300,7 +305,7 @@ export class MeshClient {
     if (!device) {
       // Joined after the first peer answered: probe again and wait for this id only.
       this.presence.probe();
-      await this.presence.waitFor(() => this.presence?.device(deviceId) !== undefined, D2D_FIRST_PEER_WAIT_MS);
+      await this.presence.waitFor(() => this.presence?.device(deviceId) !== undefined, this.firstPeerWaitMs);
       device = this.presence.device(deviceId);
     }
     if (!device) throw notFound();

@@ -36,13 +36,17 @@ export class PresenceCollector {
   /** Set when the broker refuses the presence subscription (tenant credentials of another tenant). */
   private failure: Error | undefined;
 
-  constructor(nc: NatsConnection, tenant: string) {
+  /** How long `start` waits for the first peer after its probe (default D2D_FIRST_PEER_WAIT_MS); tests shorten it. */
+  private readonly firstPeerWaitMs: number;
+
+  constructor(nc: NatsConnection, tenant: string, firstPeerWaitMs: number = D2D_FIRST_PEER_WAIT_MS) {
     this.nc = nc;
     this.tenant = tenant;
+    this.firstPeerWaitMs = firstPeerWaitMs;
   }
 
   /**
-   * Subscribe, probe, and wait for the first peer (≤ 3 s). Idempotent: later calls return at once.
+   * Subscribe, probe, and wait for the first peer (≤ firstPeerWaitMs, 3 s by default). Idempotent: later calls return at once.
    * Rejects with the broker's error when the presence subscription is refused (permissions).
    */
   start(): Promise<void> {
@@ -68,7 +72,7 @@ export class PresenceCollector {
     if (this.failure) throw this.failure;
     const probedAt = Date.now();
     this.probe();
-    const found = await this.waitFor(() => this.peers.size > 0, D2D_FIRST_PEER_WAIT_MS);
+    const found = await this.waitFor(() => this.peers.size > 0, this.firstPeerWaitMs);
     if (this.failure) throw this.failure;
     const settleLeft = probedAt + D2D_PROBE_SETTLE_MS - Date.now();
     if (found && settleLeft > 0) await new Promise((resolve) => setTimeout(resolve, settleLeft));
