@@ -106,6 +106,8 @@ export interface OpenMediaLinkOptions {
   readonly onNegotiating?: () => void;
   /** Aborts the set-up (the link is torn down and the promise answers MediaLinkClosed). */
   readonly signal?: AbortSignal;
+  /** No RTP this long ends the link as transport-failed (default MEDIA_STALL_MS of the session); tests shorten it. */
+  readonly stallMs?: number;
 }
 
 export type OpenMediaLinkFailure = SignallingFailure | MediaTransportFailed | MediaLinkClosed;

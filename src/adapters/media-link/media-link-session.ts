@@ -78,6 +78,8 @@ export interface LiveMediaLinkOptions {
   readonly context: AnswerContext;
   readonly offer: OfferMedia;
   readonly offerSdp: string;
+  /** The stall watchdog's silence limit (default MEDIA_STALL_MS); tests shorten it. */
+  readonly stallMs?: number;
 }
 
 function endReasonOf(ended: SessionEnded): MediaLinkEndReason {
@@ -117,10 +119,12 @@ export class LiveMediaLink implements MediaLink {
   #pliSent = 0;
   #lastRtpAt = 0;
   #stallTimer: NodeJS.Timeout | null = null;
+  readonly #stallMs: number;
 
   constructor(options: LiveMediaLinkOptions) {
     const { client, context, offer } = options;
     this.#client = client;
+    this.#stallMs = options.stallMs ?? MEDIA_STALL_MS;
     this.sessionId = context.sessionId;
     this.producerId = context.producerId;
     this.videoCodec = offer.video?.codec ?? null;
@@ -269,7 +273,7 @@ export class LiveMediaLink implements MediaLink {
           this.#lastRtpAt = this.#startedAt;
           this.#stallTimer = setInterval(() => {
             const silentMs = Date.now() - this.#lastRtpAt;
-            if (silentMs > MEDIA_STALL_MS) void this.#terminate({ kind: 'transport-failed', message: `no RTP from the robot for ${silentMs} ms` });
+            if (silentMs > this.#stallMs) void this.#terminate({ kind: 'transport-failed', message: `no RTP from the robot for ${silentMs} ms` });
           }, MEDIA_STALL_CHECK_MS);
           this.#settleConnected(Result.succeed(undefined));
         }

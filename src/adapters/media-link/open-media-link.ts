@@ -40,7 +40,7 @@ export const openMediaLink: OpenMediaLink = async (options) => {
       const offer = readOffer(offerSdp);
       if (Result.isFailure(offer)) throw offer.failure;
       options.onNegotiating?.();
-      const link: LiveMediaLink = new LiveMediaLink({ client, context, offer: offer.success, offerSdp });
+      const link: LiveMediaLink = new LiveMediaLink({ client, context, offer: offer.success, offerSdp, ...(options.stallMs !== undefined && { stallMs: options.stallMs }) });
       session.link = link;
       return link.answer();
     },
