@@ -145,6 +145,8 @@ export interface DriverOverrides {
   readonly gateOutcomeTimeoutMs?: number;
   /** The mesh's per-attempt broker connect timeout (default nats-options CONNECT_TIMEOUT_MS); tests of a hung broker shorten it. */
   readonly natsConnectTimeoutMs?: number;
+  /** The default deadline of every daemon HTTP call (default daemon-http DEFAULT_REQUEST_TIMEOUT_MS); tests of a late daemon shorten it. */
+  readonly daemonRequestTimeoutMs?: number;
   /** Another inspection observer of the actor system (the settings app's live view), next to `--inspect`. */
   readonly inspect?: Observer<InspectionEvent>;
   /**
@@ -607,6 +609,7 @@ function robotOptionsOf(config: DriverConfig, parts: { daemonBaseUrl: string; po
     mesh: device.logic,
     meshInput: device.input(),
     ...(overrides.daemonTransport ? { daemonTransport: overrides.daemonTransport } : {}),
+    ...(overrides.daemonRequestTimeoutMs !== undefined ? { daemonRequestTimeoutMs: overrides.daemonRequestTimeoutMs } : {}),
     daemonAuth: daemonAuthOf(config.daemonToken, config.daemonCaFile),
     deferLinkStart: true,
   };

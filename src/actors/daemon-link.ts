@@ -65,14 +65,19 @@ export interface DaemonLink {
   readonly unsubscribe: Array<() => void>;
 }
 
-/** Opens the adapters for `baseUrl`; `daemonTransport` replaces TCP (the fault simulation's in-memory link). */
-export function openDaemonLink(baseUrl: string, transportMode: TransportMode, daemonTransport?: DaemonTransport, daemonAuth?: DaemonAuth): DaemonLink {
+/**
+ * Opens the adapters for `baseUrl`; `daemonTransport` replaces TCP (the fault simulation's in-memory
+ * link). `requestTimeoutMs`: the HTTP lanes' default deadline (default daemon-http
+ * DEFAULT_REQUEST_TIMEOUT_MS); tests shorten it.
+ */
+export function openDaemonLink(baseUrl: string, transportMode: TransportMode, daemonTransport?: DaemonTransport, daemonAuth?: DaemonAuth, requestTimeoutMs?: number): DaemonLink {
   const transport = { ...(daemonTransport ? { transport: daemonTransport } : {}), ...(daemonAuth ? { auth: daemonAuth } : {}) };
+  const lane = { baseUrl, ...transport, ...(requestTimeoutMs !== undefined ? { requestTimeoutMs } : {}) };
   return {
     baseUrl,
-    http: new DaemonHttpClient({ baseUrl, ...transport }),
-    stops: new DaemonHttpClient({ baseUrl, ...transport, connections: STOP_LANE_CONNECTIONS }),
-    media: new DaemonHttpClient({ baseUrl, ...transport, connections: MEDIA_LANE_CONNECTIONS }),
+    http: new DaemonHttpClient(lane),
+    stops: new DaemonHttpClient({ ...lane, connections: STOP_LANE_CONNECTIONS }),
+    media: new DaemonHttpClient({ ...lane, connections: MEDIA_LANE_CONNECTIONS }),
     sdk: transportMode !== 'http' ? new DaemonSdkSocket({ baseUrl, ...transport }) : undefined,
     moves: new DaemonMoveUpdates({ baseUrl, ...transport }),
     unsubscribe: [],

@@ -79,6 +79,8 @@ export interface RobotRuntimeOptions {
   readonly daemonTransport?: DaemonTransport;
   /** Bearer token and TLS trust of the daemon (adapters only: never machine context). */
   readonly daemonAuth?: DaemonAuth;
+  /** The daemon HTTP lanes' default deadline (default daemon-http DEFAULT_REQUEST_TIMEOUT_MS); tests shorten it. */
+  readonly daemonRequestTimeoutMs?: number;
   /** The composition starts the daemon link itself (`startLink`), e.g. once the mesh has answered; by default it starts at once. */
   readonly deferLinkStart?: boolean;
 }
@@ -241,7 +243,7 @@ function answerReads(driver: Actor<DriverMachine>, link: () => DaemonLink) {
 }
 
 export function startRobotRuntime(options: RobotRuntimeOptions): RobotRuntime {
-  const open = (baseUrl: string, mode: TransportMode) => openDaemonLink(baseUrl, mode, options.daemonTransport, options.daemonAuth);
+  const open = (baseUrl: string, mode: TransportMode) => openDaemonLink(baseUrl, mode, options.daemonTransport, options.daemonAuth, options.daemonRequestTimeoutMs);
   let link = open(options.daemonBaseUrl, options.transportMode);
   const inspect = options.inspect ? { inspect: options.inspect } : {};
   // Declared before use by the closures below; assigned right after.

@@ -27,8 +27,8 @@ export interface MeshScene {
   stop(): Promise<void>;
 }
 
-/** A plain broker, a fake registry, a recorder and an insecure driver with the given argv. */
-export async function startMeshScene(argv: string[], env: Record<string, string> = {}): Promise<MeshScene> {
+/** A plain broker, a fake registry, a recorder and an insecure driver with the given argv (and test overrides). */
+export async function startMeshScene(argv: string[], env: Record<string, string> = {}, overrides: DriverOverrides = {}): Promise<MeshScene> {
   const { startNatsServer } = await import('./nats-server.ts');
   const { fakeRegistry, openClient, recorder } = await import('./mesh-peer.ts');
   const server = await startNatsServer();
@@ -36,7 +36,7 @@ export async function startMeshScene(argv: string[], env: Record<string, string>
   const registry = fakeRegistry(nc);
   const all = recorder(nc, 'device-connect.>');
   await nc.flush();
-  const driver = await startTestDriver([...argv, '--messaging-url', server.url], { DEVICE_CONNECT_ALLOW_INSECURE: 'true', ...env });
+  const driver = await startTestDriver([...argv, '--messaging-url', server.url], { DEVICE_CONNECT_ALLOW_INSECURE: 'true', ...env }, overrides);
   return {
     server,
     nc,

@@ -1,6 +1,6 @@
 // The last checks before a daemon write (README "Safety: what a stop guarantees"), as transcripts over
 // NATS against the --sim emulator, whose command log and motion record are the ground truth:
-// a goto that reaches the daemon after its 5 s deadline (the caller heard DaemonUnavailable, then a
+// a goto that reaches the daemon after its HTTP deadline (the caller heard DaemonUnavailable, then a
 // stop was answered) is stopped as soon as it starts; over `--transport-mode http` a ramp step queued
 // for a busy connection, or already written to a slow daemon, lands no target after the stop's answer,
 // one a stalled daemon applies after its caller gave up is undone before the stop confirms, and one
@@ -11,6 +11,8 @@
 // that waited for a connection is checked again as it is written.
 import { afterEach, expect, test } from 'vitest';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from '../../src/adapters/daemon-http.ts';
+import { openDaemonLink, closeDaemonLink } from '../../src/actors/daemon-link.ts';
+import type { DriverOverrides } from '../../src/driver.ts';
 import type { Emulator } from '../../src/sim/emulator.ts';
 import { startMeshScene, waitFor, type MeshScene } from '../harness/driver-harness.ts';
 import { rpc } from '../harness/mesh-peer.ts';
@@ -21,6 +23,11 @@ const deg = (rad: number): number => (rad * 180) / Math.PI;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 /** A goto held this much longer than the driver's HTTP deadline reaches the daemon after its caller gave up. */
 const PAST_DEADLINE_MS = 1_000;
+/**
+ * The driver's daemon HTTP deadline in the late-goto test: the production 5 s
+ * (DEFAULT_REQUEST_TIMEOUT_MS) is only sat out there, so it is shortened; the default is checked on its own.
+ */
+const TEST_REQUEST_TIMEOUT_MS = 1_500;
 /** As stop-guarantee.test.ts: a move that starts anyway is stopped within one stop round trip (loaded 2-core box). */
 const ONE_STOP_ROUND_TRIP_MS = 400;
 /** Time for the robot to sit still before a ramp starts, and for late writes to show up after a stop. */
@@ -39,9 +46,9 @@ afterEach(async () => {
 });
 
 let counter = 0;
-async function startScene(extra: string[] = []): Promise<{ emulator: Emulator; call: (method: string, params?: Record<string, unknown>, timeoutMs?: number) => Promise<Reply> }> {
+async function startScene(extra: string[] = [], overrides: DriverOverrides = {}): Promise<{ emulator: Emulator; call: (method: string, params?: Record<string, unknown>, timeoutMs?: number) => Promise<Reply> }> {
   const device = `write-fence-${++counter}`;
-  const scene = await startMeshScene(['--sim', '--no-media', '--device-id', device, '--discovery-mode', 'd2d', ...extra]);
+  const scene = await startMeshScene(['--sim', '--no-media', '--device-id', device, '--discovery-mode', 'd2d', ...extra], {}, overrides);
   scenes.push(scene);
   let n = 0;
   const call = async (method: string, params: Record<string, unknown> = {}, timeoutMs = 15_000) =>
@@ -52,13 +59,26 @@ async function startScene(extra: string[] = []): Promise<{ emulator: Emulator; c
   return { emulator: scene.driver.emulator!, call };
 }
 
-test('a goto that reaches the daemon after its deadline, and after a stop was answered, is stopped as it starts', async () => {
-  const { emulator, call } = await startScene();
+test(`the daemon HTTP lanes' default deadline is ${DEFAULT_REQUEST_TIMEOUT_MS / 1000} s unless a test shortens it`, async () => {
+  expect(DEFAULT_REQUEST_TIMEOUT_MS).toBe(5_000);
+  for (const [link, expected] of [
+    [openDaemonLink('http://127.0.0.1:9', 'http'), DEFAULT_REQUEST_TIMEOUT_MS],
+    [openDaemonLink('http://127.0.0.1:9', 'http', undefined, undefined, TEST_REQUEST_TIMEOUT_MS), TEST_REQUEST_TIMEOUT_MS],
+  ] as const) {
+    expect([link.http.requestTimeoutMs, link.stops.requestTimeoutMs, link.media.requestTimeoutMs]).toEqual([expected, expected, expected]);
+    await closeDaemonLink(link);
+  }
+});
+
+test('a goto that reaches the daemon after its deadline (shortened here), and after a stop was answered, is stopped as it starts', async () => {
+  const { emulator, call } = await startScene([], { daemonRequestTimeoutMs: TEST_REQUEST_TIMEOUT_MS });
   const since = emulator.motionRecord.nowMs();
-  emulator.faults.apply({ routeDelays: [{ path: '/api/move/goto', requestMs: [DEFAULT_REQUEST_TIMEOUT_MS + PAST_DEADLINE_MS, DEFAULT_REQUEST_TIMEOUT_MS + PAST_DEADLINE_MS] }] }, 1);
-  // → goto_pose; ← DaemonUnavailable after the 5 s deadline (the request is still held by the daemon).
+  emulator.faults.apply({ routeDelays: [{ path: '/api/move/goto', requestMs: [TEST_REQUEST_TIMEOUT_MS + PAST_DEADLINE_MS, TEST_REQUEST_TIMEOUT_MS + PAST_DEADLINE_MS] }] }, 1);
+  // → goto_pose; ← DaemonUnavailable after the HTTP deadline (the request is still held by the daemon).
+  const asked = Date.now();
   const goto = await call('goto_pose', { yaw: 30, duration_s: 1.5 });
   expect(goto.error?.data?._tag).toBe('DaemonUnavailable');
+  expect(Date.now() - asked, 'the goto was given up at the deadline (ms)').toBeGreaterThanOrEqual(TEST_REQUEST_TIMEOUT_MS - 50);
   // → stop_motion; ← stopped, confirmed: nothing runs yet.
   const stop = await call('stop_motion');
   const answeredAt = emulator.motionRecord.nowMs();
