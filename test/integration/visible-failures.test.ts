@@ -73,11 +73,13 @@ async function silentServer(): Promise<number> {
   return (silent.address() as { port: number }).port;
 }
 
-/** Waits until `parts` were retried at least `retries` times (debug), then returns the warn lines about them. */
+/** Waits until `parts` were retried at least `retries` times (debug), then returns the warn lines about them: still one. */
 async function onceThenQuiet(parts: string[], retries = 2): Promise<string[]> {
   await expect.poll(() => logs.matching('WARN', ...parts).length, { timeout: RETRIES_TIMEOUT_MS, interval: 100 }).toBe(1);
   await expect.poll(() => logs.matching('DEBUG', 'retry failed', ...parts).length, { timeout: RETRIES_TIMEOUT_MS, interval: 200 }).toBeGreaterThanOrEqual(retries);
-  return logs.matching('WARN', ...parts);
+  const warned = logs.matching('WARN', ...parts);
+  expect(warned).toHaveLength(1);
+  return warned;
 }
 
 test('the repeat interval and the health period are named one-minute constants', () => {
