@@ -11,6 +11,7 @@ import { WebSocketServer } from 'ws';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { HEALTH_SUMMARY_INTERVAL_MS } from '../../src/actors/health-summary.ts';
 import { FAILURE_REPEAT_INTERVAL_MS } from '../../src/logging/failure-notice.ts';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from '../../src/adapters/daemon-http.ts';
 import { startEmulator } from '../../src/sim/emulator.ts';
 import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
 import { captureLogs, type LogCapture } from '../harness/log-capture.ts';
@@ -25,6 +26,11 @@ const RETRIES_TIMEOUT_MS = 20_000;
  * CONNECT_TIMEOUT_MS): the test shortens it, which only brings the retries it waits for sooner.
  */
 const HUNG_BROKER_CONNECT_TIMEOUT_MS = 1_000;
+/**
+ * A daemon that never answers costs a whole request deadline per attempt (daemon-http
+ * DEFAULT_REQUEST_TIMEOUT_MS, 5 s): shortened like the broker's, the same attempts come sooner.
+ */
+const SILENT_DAEMON_REQUEST_TIMEOUT_MS = 1_000;
 
 let logs: LogCapture;
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -85,6 +91,10 @@ async function onceThenQuiet(parts: string[], retries = 2): Promise<string[]> {
 test('the repeat interval and the health period are named one-minute constants', () => {
   expect(FAILURE_REPEAT_INTERVAL_MS).toBe(60_000);
   expect(HEALTH_SUMMARY_INTERVAL_MS).toBe(60_000);
+});
+
+test('the waits these tests shorten keep their production values', () => {
+  expect(DEFAULT_REQUEST_TIMEOUT_MS).toBe(5_000);
 });
 
 test('a wrong broker URL: the CLI says which URL, why and how it retries — once, even at --log-level debug over several retries', async () => {
@@ -174,7 +184,9 @@ test('nothing listens on the daemon port: connection refused, logged once', asyn
 test('a daemon that accepts but never answers: a timeout, logged once', async () => {
   const s = await broker();
   const port = await silentServer();
-  await driver(['--device-id', 'silent-daemon', '--no-media', '--discovery-mode', 'd2d', '--target', `127.0.0.1:${port}`, '--messaging-url', s.url]);
+  await driver(['--device-id', 'silent-daemon', '--no-media', '--discovery-mode', 'd2d', '--target', `127.0.0.1:${port}`, '--messaging-url', s.url], INSECURE, {
+    daemonRequestTimeoutMs: SILENT_DAEMON_REQUEST_TIMEOUT_MS,
+  });
   const warned = await onceThenQuiet([`cannot reach the robot daemon at http://127.0.0.1:${port}: timed out`], 1);
   expect(warned[0]).toContain('code=DaemonTimeout');
 });
