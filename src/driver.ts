@@ -147,6 +147,8 @@ export interface DriverOverrides {
   readonly natsConnectTimeoutMs?: number;
   /** The default deadline of every daemon HTTP call (default daemon-http DEFAULT_REQUEST_TIMEOUT_MS); tests of a late daemon shorten it. */
   readonly daemonRequestTimeoutMs?: number;
+  /** The --inspect relay's retry after a failed dial (default inspector-relay-watch INSPECTOR_RETRY_MS); tests shorten it. */
+  readonly inspectorRetryMs?: number;
   /** Another inspection observer of the actor system (the settings app's live view), next to `--inspect`. */
   readonly inspect?: Observer<InspectionEvent>;
   /**
@@ -675,7 +677,7 @@ async function composeDriver(config: DriverConfig, overrides: DriverOverrides, s
   const mediaEnabled = !config.noMedia;
   const functions = functionsFor({ media: mediaEnabled });
   // @statelyai/inspect (and its serialisers) only when asked for: ~30 modules a plain start skips.
-  const inspector = config.inspectUrl ? (await import('./adapters/state-inspector.ts')).createStateInspector(config.inspectUrl) : undefined;
+  const inspector = config.inspectUrl ? (await import('./adapters/state-inspector.ts')).createStateInspector(config.inspectUrl, overrides.inspectorRetryMs === undefined ? {} : { retryMs: overrides.inspectorRetryMs }) : undefined;
   const held: Held = { robot: undefined, mesh: undefined, config, servers: overrides.messagingUrls ?? config.messagingUrls };
   const audit = openAuditLog(config.auditLogPath);
   const auditPublisher = startAuditPublisher({ log: audit, connection: () => held.mesh?.connection(), subject: () => subjects.audit(held.config.tenant, held.config.deviceId), deviceId: () => held.config.deviceId });

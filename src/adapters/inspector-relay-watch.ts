@@ -18,9 +18,22 @@ interface WatchedSocket {
   on(event: 'error', listener: (error: Error) => void): unknown;
 }
 
-/** The inspector's WebSocket adapter: it assigns `ws` each time it dials. */
+/** The inspector's WebSocket adapter: it assigns `ws` each time it dials; `start` dials. */
 interface InspectorAdapter {
   ws?: unknown;
+  status?: string;
+  start?: () => void;
+}
+
+export interface RelayWatchOptions {
+  readonly logger?: Logger;
+  /**
+   * The wait before dialing again after a failed dial (default INSPECTOR_RETRY_MS, the library's
+   * own, left in place); tests shorten it. A shorter one takes the library's retry over.
+   */
+  readonly retryMs?: number;
+  /** True once the inspector is stopped: a retry taken over is then not dialed. */
+  readonly stopped?: () => boolean;
 }
 
 function isWatchable(value: unknown): value is WatchedSocket {
@@ -45,10 +58,25 @@ export function reportRelay(notice: FailureNotice, url: string) {
 }
 
 /**
- * Watches every socket `adapter` will open from now on (call before starting the inspector).
- * The adapter's own handlers stay in place: these are extra listeners.
+ * Replaces the `onerror` handler the adapter gives `socket` (its 5-s wait, then dial again) by the
+ * same step after `retryMs`: `ws` sockets take `onerror` through a prototype accessor, shadowed here.
  */
-export function watchInspectorRelay(adapter: InspectorAdapter, url: string, logger: Logger = log): void {
+function retryAfter(socket: object, adapter: InspectorAdapter, retryMs: number, stopped: () => boolean): void {
+  const onerror = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(socket), 'onerror');
+  if (!onerror?.set || !adapter.start) return;
+  const redial = () => {
+    adapter.status = 'closed';
+    setTimeout(() => stopped() || adapter.start?.(), retryMs);
+  };
+  Object.defineProperty(socket, 'onerror', { configurable: true, get: () => onerror.get?.call(socket), set: () => onerror.set?.call(socket, redial) });
+}
+
+/**
+ * Watches every socket `adapter` will open from now on (call before starting the inspector).
+ * The adapter's own handlers stay in place (but for a shortened retry): these are extra listeners.
+ */
+export function watchInspectorRelay(adapter: InspectorAdapter, url: string, options: RelayWatchOptions = {}): void {
+  const { logger = log, retryMs = INSPECTOR_RETRY_MS, stopped = () => false } = options;
   const report = reportRelay(failureNotice(logger), url);
   let current: unknown = adapter.ws;
   Object.defineProperty(adapter, 'ws', {
@@ -58,6 +86,7 @@ export function watchInspectorRelay(adapter: InspectorAdapter, url: string, logg
     set: (socket: unknown) => {
       current = socket;
       if (!isWatchable(socket)) return;
+      if (retryMs !== INSPECTOR_RETRY_MS) retryAfter(socket, adapter, retryMs, stopped);
       socket.on('open', report.opened);
       socket.on('error', report.failed);
     },

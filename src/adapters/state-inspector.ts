@@ -5,7 +5,7 @@
 // though machines are designed never to hold them.
 import { createWebSocketInspector } from '@statelyai/inspect';
 import type { InspectionEvent, Observer } from 'xstate';
-import { watchInspectorRelay } from './inspector-relay-watch.ts';
+import { INSPECTOR_RETRY_MS, watchInspectorRelay } from './inspector-relay-watch.ts';
 
 const SECRET_KEY = /jwt|seed|nkey|token|secret|password|creds|authorization|cookie/i;
 /** Base64 media in RPC events (`data_b64` of frames, audio samples and pushes): never shown, only sized. */
@@ -50,7 +50,13 @@ export interface StateInspector {
   stop(): void;
 }
 
-export function createStateInspector(url: string): StateInspector {
+export interface StateInspectorOptions {
+  /** The wait before dialing the relay again after a failure (default INSPECTOR_RETRY_MS); tests shorten it. */
+  readonly retryMs?: number;
+}
+
+export function createStateInspector(url: string, options: StateInspectorOptions = {}): StateInspector {
+  let stopped = false;
   const inspector = createWebSocketInspector({
     url,
     autoStart: false,
@@ -59,9 +65,15 @@ export function createStateInspector(url: string): StateInspector {
     serialize: (message) => withSanitizedInput(message),
   });
   // Started only once its relay connection is watched (a missing relay is logged, issue 10).
-  watchInspectorRelay((inspector as unknown as { adapter: object }).adapter, url);
+  watchInspectorRelay((inspector as unknown as { adapter: object }).adapter, url, { retryMs: options.retryMs ?? INSPECTOR_RETRY_MS, stopped: () => stopped });
   inspector.start();
-  return { inspect: inspector.inspect as Observer<InspectionEvent>, stop: () => inspector.stop() };
+  return {
+    inspect: inspector.inspect as Observer<InspectionEvent>,
+    stop: () => {
+      stopped = true;
+      inspector.stop();
+    },
+  };
 }
 
 export { sanitize as sanitizeForInspection };

@@ -11,6 +11,7 @@ import { WebSocketServer } from 'ws';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { HEALTH_SUMMARY_INTERVAL_MS } from '../../src/actors/health-summary.ts';
 import { FAILURE_REPEAT_INTERVAL_MS } from '../../src/logging/failure-notice.ts';
+import { INSPECTOR_RETRY_MS } from '../../src/adapters/inspector-relay-watch.ts';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from '../../src/adapters/daemon-http.ts';
 import { startEmulator } from '../../src/sim/emulator.ts';
 import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
@@ -31,6 +32,8 @@ const HUNG_BROKER_CONNECT_TIMEOUT_MS = 1_000;
  * DEFAULT_REQUEST_TIMEOUT_MS, 5 s): shortened like the broker's, the same attempts come sooner.
  */
 const SILENT_DAEMON_REQUEST_TIMEOUT_MS = 1_000;
+/** The inspector redials a missing relay after INSPECTOR_RETRY_MS (5 s): shortened, the same retries come sooner. */
+const INSPECTOR_TEST_RETRY_MS = 500;
 
 let logs: LogCapture;
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -95,6 +98,7 @@ test('the repeat interval and the health period are named one-minute constants',
 
 test('the waits these tests shorten keep their production values', () => {
   expect(DEFAULT_REQUEST_TIMEOUT_MS).toBe(5_000);
+  expect(INSPECTOR_RETRY_MS).toBe(5_000);
 });
 
 test('a wrong broker URL: the CLI says which URL, why and how it retries — once, even at --log-level debug over several retries', async () => {
@@ -205,7 +209,9 @@ test('the signalling server is unreachable: media failure logged once with the U
 test('--inspect with no relay: logged once with `npm run inspect`; connecting later is said once', async () => {
   const s = await broker();
   const port = await freePort();
-  await driver(['--device-id', 'no-relay', '--sim', '--no-media', '--discovery-mode', 'd2d', '--inspect', `ws://127.0.0.1:${port}`, '--messaging-url', s.url]);
+  await driver(['--device-id', 'no-relay', '--sim', '--no-media', '--discovery-mode', 'd2d', '--inspect', `ws://127.0.0.1:${port}`, '--messaging-url', s.url], INSECURE, {
+    inspectorRetryMs: INSPECTOR_TEST_RETRY_MS,
+  });
   const warned = await onceThenQuiet([`cannot reach the inspector relay at ws://127.0.0.1:${port}: connection refused`], 1);
   expect(warned[0]).toContain('start it with `npm run inspect`');
   const relay = new WebSocketServer({ host: '127.0.0.1', port });
