@@ -52,7 +52,7 @@ import { DRIVER_VERSION } from './version.ts';
 const log = createLogger('driver');
 
 /** At stop, the audit publisher gets this long to send what is unsent (the file keeps the rest for the next start). */
-const AUDIT_STOP_DRAIN_MS = 2_000;
+export const AUDIT_STOP_DRAIN_MS = 2_000;
 
 /**
  * A part of an apply left out while the rest was applied: why (`error`) and the settings fields it
@@ -149,6 +149,8 @@ export interface DriverOverrides {
   readonly daemonRequestTimeoutMs?: number;
   /** The --inspect relay's retry after a failed dial (default inspector-relay-watch INSPECTOR_RETRY_MS); tests shorten it. */
   readonly inspectorRetryMs?: number;
+  /** How long stop lets the audit publisher send what is unsent (default AUDIT_STOP_DRAIN_MS); tests that never reach a broker shorten it. */
+  readonly auditStopDrainMs?: number;
   /** Another inspection observer of the actor system (the settings app's live view), next to `--inspect`. */
   readonly inspect?: Observer<InspectionEvent>;
   /**
@@ -647,6 +649,8 @@ interface Stoppable {
   readonly inspector: { stop(): void } | undefined;
   readonly audit: AuditLog;
   readonly emulator: SimTarget | undefined;
+  /** DriverOverrides.auditStopDrainMs. */
+  readonly auditStopDrainMs: number;
 }
 
 /**
@@ -659,7 +663,7 @@ async function stopInOrder(parts: Stoppable): Promise<void> {
   // Nothing the driver issued may go on moving the robot once nobody can reach the driver to stop it.
   await parts.started.stopMotionForShutdown();
   // The audit records so far reach the stream while the connection is still up (the rest wait in the file).
-  await parts.auditPublisher.drained(AUDIT_STOP_DRAIN_MS);
+  await parts.auditPublisher.drained(parts.auditStopDrainMs);
   await parts.auditPublisher.stop();
   await parts.meshRuntime.stop();
   parts.approvalEvents.stop();
@@ -739,6 +743,6 @@ async function composeDriver(config: DriverConfig, overrides: DriverOverrides, s
     recordChange: (change) => started.recordChange(change),
     reconfigure: oneAtATime((next: DriverConfig) => applyConfig(next, applying)),
     statusSnapshot: () => statusSnapshotOf({ ...applying, audit, auditPublisher }),
-    stop: () => stopInOrder({ health, auditPublisher, meshRuntime, approvalEvents, media, started, inspector, audit, emulator }),
+    stop: () => stopInOrder({ health, auditPublisher, meshRuntime, approvalEvents, media, started, inspector, audit, emulator, auditStopDrainMs: overrides.auditStopDrainMs ?? AUDIT_STOP_DRAIN_MS }),
   };
 }

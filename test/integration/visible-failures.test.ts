@@ -13,6 +13,7 @@ import { HEALTH_SUMMARY_INTERVAL_MS } from '../../src/actors/health-summary.ts';
 import { FAILURE_REPEAT_INTERVAL_MS } from '../../src/logging/failure-notice.ts';
 import { INSPECTOR_RETRY_MS } from '../../src/adapters/inspector-relay-watch.ts';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from '../../src/adapters/daemon-http.ts';
+import { AUDIT_STOP_DRAIN_MS } from '../../src/driver.ts';
 import { startEmulator } from '../../src/sim/emulator.ts';
 import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
 import { captureLogs, type LogCapture } from '../harness/log-capture.ts';
@@ -34,6 +35,11 @@ const HUNG_BROKER_CONNECT_TIMEOUT_MS = 1_000;
 const SILENT_DAEMON_REQUEST_TIMEOUT_MS = 1_000;
 /** The inspector redials a missing relay after INSPECTOR_RETRY_MS (5 s): shortened, the same retries come sooner. */
 const INSPECTOR_TEST_RETRY_MS = 500;
+/**
+ * No test here reads the audit stream: a driver that never reached its broker need not wait
+ * AUDIT_STOP_DRAIN_MS (2 s) at stop for records nobody takes.
+ */
+const TEST_AUDIT_STOP_DRAIN_MS = 100;
 
 let logs: LogCapture;
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -62,7 +68,7 @@ async function broker(options: Parameters<typeof startNatsServer>[0] = {}): Prom
 }
 
 async function driver(argv: string[], env: Record<string, string> = INSECURE, overrides: Parameters<typeof startTestDriver>[2] = {}): Promise<TestDriver> {
-  const d = await startTestDriver(argv, env, overrides);
+  const d = await startTestDriver(argv, env, { auditStopDrainMs: TEST_AUDIT_STOP_DRAIN_MS, ...overrides });
   cleanups.push(() => d.stop());
   return d;
 }
@@ -99,6 +105,7 @@ test('the repeat interval and the health period are named one-minute constants',
 test('the waits these tests shorten keep their production values', () => {
   expect(DEFAULT_REQUEST_TIMEOUT_MS).toBe(5_000);
   expect(INSPECTOR_RETRY_MS).toBe(5_000);
+  expect(AUDIT_STOP_DRAIN_MS).toBe(2_000);
 });
 
 test('a wrong broker URL: the CLI says which URL, why and how it retries — once, even at --log-level debug over several retries', async () => {
