@@ -145,6 +145,8 @@ export interface DriverOverrides {
   readonly gateOutcomeTimeoutMs?: number;
   /** The mesh's per-attempt broker connect timeout (default nats-options CONNECT_TIMEOUT_MS); tests of a hung broker shorten it. */
   readonly natsConnectTimeoutMs?: number;
+  /** The start-up duplicate-id probe's dial of each broker (default duplicate-device DUPLICATE_PROBE_CONNECT_TIMEOUT_MS); tests of a hung broker shorten it. */
+  readonly duplicateProbeConnectTimeoutMs?: number;
   /** The default deadline of every daemon HTTP call (default daemon-http DEFAULT_REQUEST_TIMEOUT_MS); tests of a late daemon shorten it. */
   readonly daemonRequestTimeoutMs?: number;
   /** The --inspect relay's retry after a failed dial (default inspector-relay-watch INSPECTOR_RETRY_MS); tests shorten it. */
@@ -277,14 +279,14 @@ function connectionOptionsOf(config: DriverConfig, servers: ReadonlyArray<string
 }
 
 /** Throws DuplicateDeviceId when another device answers as `config`'s id on `servers` (warns and goes on with --replace). */
-function refuseDuplicateOn(config: DriverConfig, servers: ReadonlyArray<string>): Promise<void> {
-  return refuseDuplicateDevice(connectionOptionsOf(config, servers), config.tenant, config.deviceId, config.replace);
+function refuseDuplicateOn(config: DriverConfig, servers: ReadonlyArray<string>, probeConnectTimeoutMs?: number): Promise<void> {
+  return refuseDuplicateDevice(connectionOptionsOf(config, servers), config.tenant, config.deviceId, config.replace, probeConnectTimeoutMs);
 }
 
 export async function startDriver(config: DriverConfig, overrides: DriverOverrides = {}): Promise<RunningDriver> {
   // Refused before anything starts when another device already serves this id (issue 10 item 3);
   // a mesh side prepared by the caller (the fault simulation's) is not on NATS: nothing to ask.
-  if (!overrides.prepareDeviceRuntime) await refuseDuplicateOn(config, overrides.messagingUrls ?? config.messagingUrls);
+  if (!overrides.prepareDeviceRuntime) await refuseDuplicateOn(config, overrides.messagingUrls ?? config.messagingUrls, overrides.duplicateProbeConnectTimeoutMs);
   const sim = await startSimTarget(config, overrides);
   try {
     return await composeDriver(config, overrides, sim);

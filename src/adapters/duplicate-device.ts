@@ -76,14 +76,20 @@ function replyDocument(reply: Msg): unknown {
  * monitor) means the id is free. Each configured broker is dialed once, in order, until one accepts;
  * when none does the answer is `unknown`.
  */
-export async function probeDeviceId(options: NodeConnectionOptions, tenant: string, deviceId: string, replyTimeoutMs: number = DUPLICATE_PROBE_REPLY_TIMEOUT_MS): Promise<ProbeResult> {
+export async function probeDeviceId(
+  options: NodeConnectionOptions,
+  tenant: string,
+  deviceId: string,
+  replyTimeoutMs: number = DUPLICATE_PROBE_REPLY_TIMEOUT_MS,
+  connectTimeoutMs: number = DUPLICATE_PROBE_CONNECT_TIMEOUT_MS,
+): Promise<ProbeResult> {
   let nc;
   try {
     // One pass over the servers in the order configured, each dialed once (nats.js drops a server
     // from the pool at its failed first dial). Not maxReconnectAttempts 0: nats.js then drops a second
     // server (the pool's last) at each failure, so with several brokers a dead one made the probe skip
     // a live one where a twin answers (broker-reach.ts dials the same way).
-    nc = await connectNats({ ...options, servers: [...serverListOf(options)], name: `${String(options.name ?? 'reachy-mini-driver')} (duplicate-id probe)`, waitOnFirstConnect: false, reconnect: false, maxReconnectAttempts: -1, noRandomize: true, timeout: DUPLICATE_PROBE_CONNECT_TIMEOUT_MS });
+    nc = await connectNats({ ...options, servers: [...serverListOf(options)], name: `${String(options.name ?? 'reachy-mini-driver')} (duplicate-id probe)`, waitOnFirstConnect: false, reconnect: false, maxReconnectAttempts: -1, noRandomize: true, timeout: connectTimeoutMs });
   } catch (error) {
     return { kind: 'unknown', reason: `broker not reachable for the duplicate-id check: ${(error as Error).message}` };
   }
@@ -122,9 +128,12 @@ export function duplicateDeviceError(tenant: string, deviceId: string): Duplicat
   });
 }
 
-/** Refuses (throws DuplicateDeviceId) when the id answers, unless `replace`; then it warns and goes on. */
-export async function refuseDuplicateDevice(options: NodeConnectionOptions, tenant: string, deviceId: string, replace: boolean): Promise<void> {
-  const result = await probeDeviceId(options, tenant, deviceId);
+/**
+ * Refuses (throws DuplicateDeviceId) when the id answers, unless `replace`; then it warns and goes on.
+ * `connectTimeoutMs` bounds each dial (default DUPLICATE_PROBE_CONNECT_TIMEOUT_MS); tests of a hung broker shorten it.
+ */
+export async function refuseDuplicateDevice(options: NodeConnectionOptions, tenant: string, deviceId: string, replace: boolean, connectTimeoutMs: number = DUPLICATE_PROBE_CONNECT_TIMEOUT_MS): Promise<void> {
+  const result = await probeDeviceId(options, tenant, deviceId, DUPLICATE_PROBE_REPLY_TIMEOUT_MS, connectTimeoutMs);
   if (result.kind === 'unknown') {
     log.debug('duplicate device id check skipped', { reason: result.reason });
     return;

@@ -13,6 +13,7 @@ import { HEALTH_SUMMARY_INTERVAL_MS } from '../../src/actors/health-summary.ts';
 import { FAILURE_REPEAT_INTERVAL_MS } from '../../src/logging/failure-notice.ts';
 import { INSPECTOR_RETRY_MS } from '../../src/adapters/inspector-relay-watch.ts';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from '../../src/adapters/daemon-http.ts';
+import { DUPLICATE_PROBE_CONNECT_TIMEOUT_MS } from '../../src/adapters/duplicate-device.ts';
 import { AUDIT_STOP_DRAIN_MS } from '../../src/driver.ts';
 import { startEmulator } from '../../src/sim/emulator.ts';
 import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
@@ -28,6 +29,8 @@ const RETRIES_TIMEOUT_MS = 20_000;
  * CONNECT_TIMEOUT_MS): the test shortens it, which only brings the retries it waits for sooner.
  */
 const HUNG_BROKER_CONNECT_TIMEOUT_MS = 1_000;
+/** The start-up duplicate-id probe dials the hung broker first (DUPLICATE_PROBE_CONNECT_TIMEOUT_MS, 2 s): shortened too. */
+const HUNG_BROKER_PROBE_TIMEOUT_MS = 500;
 /**
  * A daemon that never answers costs a whole request deadline per attempt (daemon-http
  * DEFAULT_REQUEST_TIMEOUT_MS, 5 s): shortened like the broker's, the same attempts come sooner.
@@ -106,6 +109,7 @@ test('the waits these tests shorten keep their production values', () => {
   expect(DEFAULT_REQUEST_TIMEOUT_MS).toBe(5_000);
   expect(INSPECTOR_RETRY_MS).toBe(5_000);
   expect(AUDIT_STOP_DRAIN_MS).toBe(2_000);
+  expect(DUPLICATE_PROBE_CONNECT_TIMEOUT_MS).toBe(2_000);
 });
 
 test('a wrong broker URL: the CLI says which URL, why and how it retries — once, even at --log-level debug over several retries', async () => {
@@ -136,7 +140,10 @@ test('a broker host name that does not resolve is a DNS failure, logged once', a
 
 test('a broker that accepts but never speaks: a timeout, logged once', async () => {
   const port = await silentServer();
-  await driver(['--device-id', 'hung-broker', '--no-media', '--sim', '--messaging-url', `nats://127.0.0.1:${port}`], INSECURE, { natsConnectTimeoutMs: HUNG_BROKER_CONNECT_TIMEOUT_MS });
+  await driver(['--device-id', 'hung-broker', '--no-media', '--sim', '--messaging-url', `nats://127.0.0.1:${port}`], INSECURE, {
+    natsConnectTimeoutMs: HUNG_BROKER_CONNECT_TIMEOUT_MS,
+    duplicateProbeConnectTimeoutMs: HUNG_BROKER_PROBE_TIMEOUT_MS,
+  });
   const warned = await onceThenQuiet([`cannot reach the NATS broker at nats://127.0.0.1:${port}: timed out`], 1);
   expect(warned[0]).toContain('check the address and any firewall');
 });
