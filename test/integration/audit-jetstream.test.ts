@@ -12,19 +12,19 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, expect, test } from 'vitest';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { openAuditLog } from '../../src/adapters/audit-log.ts';
 import { AUDIT_JS_REPROBE_MS, AUDIT_STREAM_NAME, readAuditStream, startAuditPublisher } from '../../src/adapters/audit-stream.ts';
 import { chainRecord, createChainVerifier, recordLine, type ChainedRecord } from '../../src/protocol/audit-chain.ts';
-import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
+import { startNatsServer, type NatsServerHandle, type StartNatsServerOptions } from '../harness/nats-server.ts';
+import { CLI_PATH, startCli } from '../harness/cli-process.ts';
+import { startJetStreamBroker } from '../harness/jetstream-broker.ts';
 import { openClient, recorder, rpc } from '../harness/mesh-peer.ts';
 import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
 import { captureLogs } from '../harness/log-capture.ts';
 
-const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
@@ -33,12 +33,7 @@ afterEach(async () => {
 /** Refusals in flight at once over NATS (the gate answers each in well under a millisecond). */
 const CONCURRENCY = 25;
 
-async function jetStreamBroker(): Promise<NatsServerHandle> {
-  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
-  const server = await startNatsServer({ extraConfig: `jetstream { store_dir: ${JSON.stringify(store)} }` });
-  cleanups.push(() => server.stop());
-  return server;
-}
+const jetStreamBroker = (options: StartNatsServerOptions = {}) => startJetStreamBroker((c) => cleanups.push(c), options);
 
 async function driverOn(server: NatsServerHandle, id: string, auditPath: string): Promise<TestDriver> {
   const driver = await startTestDriver(['--sim', '--no-media', '--sim-time-scale', '0.05', '--device-id', id, '--messaging-url', server.url, '--discovery-mode', 'd2d', '--rate-limit', 'none', '--audit-log', auditPath], { DEVICE_CONNECT_ALLOW_INSECURE: 'true' });
@@ -71,16 +66,7 @@ async function answering(nc: NatsConnection, id: string): Promise<void> {
 }
 
 /** `reachy-mini-driver audit …` as a user runs it (a client: no credentials demanded): exit code and output. */
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'audit', ...args], { env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', ...env } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('exit', (code) => resolve({ code, out, err }));
-  });
-}
+const cli = (args: string[], env: Record<string, string> = {}) => startCli(['audit', ...args], env).done;
 
 /** `n` look_at_world calls over NATS, CONCURRENCY at a time; returns the error tags. */
 async function refuseOverNats(nc: NatsConnection, id: string, n: number): Promise<string[]> {
@@ -139,15 +125,15 @@ test('1,000 refusals with the broker SIGKILLed and restarted: every record in DC
 
   const env = { MESSAGING_URLS: server.url, DEVICE_ID: id };
   const verified = await cli(['verify', '--stream', '--audit-log', auditPath], env);
-  expect(verified.code, verified.out + verified.err).toBe(0);
-  expect(verified.out).toContain(`stream ${AUDIT_STREAM_NAME} device-connect.default.${id}.audit: ${file.length} records, seq 1–${file.length}, chain valid`);
+  expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+  expect(verified.stdout).toContain(`stream ${AUDIT_STREAM_NAME} device-connect.default.${id}.audit: ${file.length} records, seq 1–${file.length}, chain valid`);
   // Another device's subject is empty while the cursor file says the stream acknowledged every record: as
   // for a purge of the subject, exit 1 naming them (before 2026-12-06: "not in the stream yet", exit 0),
   // with the hint to name the driver's id.
   const other = await cli(['verify', '--stream', '--audit-log', auditPath], { MESSAGING_URLS: server.url, DEVICE_ID: 'someone-else' });
-  expect(other.code, other.out + other.err).toBe(1);
-  expect(other.out).toContain(`holds none of them: seq 1–${file.length} were deleted from it`);
-  expect(other.out).toContain('pass its --device-id');
+  expect(other.code, other.stdout + other.stderr).toBe(1);
+  expect(other.stdout).toContain(`holds none of them: seq 1–${file.length} were deleted from it`);
+  expect(other.stdout).toContain('pass its --device-id');
 
   // Tampering with a copy of the file: an edited reason, then a deleted line.
   const lines = readFileSync(auditPath, 'utf8').trim().split('\n');
@@ -171,11 +157,11 @@ test('1,000 refusals with the broker SIGKILLed and restarted: every record in DC
     cli(['verify', '--stream', '--audit-log', rewritten], env),
   ]);
   expect(rewriteAlone.code).toBe(0);
-  expect(against.out).toContain('file and stream differ at seq 100');
+  expect(against.stdout).toContain('file and stream differ at seq 100');
   expect(editReport.code).toBe(1);
-  expect(editReport.out).toContain('BROKEN at seq 100 (edited');
+  expect(editReport.stdout).toContain('BROKEN at seq 100 (edited');
   expect(deleteReport.code).toBe(1);
-  expect(deleteReport.out).toContain('BROKEN at seq 300 (gap');
+  expect(deleteReport.stdout).toContain('BROKEN at seq 300 (gap');
   expect(against.code).toBe(1);
 }, 60_000);
 
@@ -183,9 +169,7 @@ test('1,000 refusals with the broker SIGKILLed and restarted: every record in DC
 const SMALL_MAX_PAYLOAD = 4_096;
 
 test('audit verify --stream: a record over the broker max_payload is named as withheld (in the file only), and both chains are valid', async () => {
-  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
-  const server = await startNatsServer({ maxPayload: SMALL_MAX_PAYLOAD, extraConfig: `jetstream { store_dir: ${JSON.stringify(store)} }` });
-  cleanups.push(() => server.stop());
+  const server = await jetStreamBroker({ maxPayload: SMALL_MAX_PAYLOAD });
   const nc = await client(server.url);
   const id = 'audit-withheld';
   const auditPath = join(mkdtempSync(join(tmpdir(), 'rmd-audit-wh-')), 'audit.jsonl');
@@ -199,10 +183,10 @@ test('audit verify --stream: a record over the broker max_payload is named as wi
   entry(3);
   expect(await publisher.drained(10_000)).toBe(true);
   const verified = await cli(['verify', '--stream', '--audit-log', auditPath], { MESSAGING_URLS: server.url, DEVICE_ID: id });
-  expect(verified.code, verified.out + verified.err).toBe(0);
-  expect(verified.out).toContain(`audit file ${auditPath}: 3 records, seq 1–3, chain valid`);
-  expect(verified.out).toContain(`stream ${AUDIT_STREAM_NAME} device-connect.default.${id}.audit: 3 records, seq 1–3, chain valid; content withheld (over the broker's size limit; in the file only) at seq 2`);
-  expect(verified.out).not.toContain('differ');
+  expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+  expect(verified.stdout).toContain(`audit file ${auditPath}: 3 records, seq 1–3, chain valid`);
+  expect(verified.stdout).toContain(`stream ${AUDIT_STREAM_NAME} device-connect.default.${id}.audit: 3 records, seq 1–3, chain valid; content withheld (over the broker's size limit; in the file only) at seq 2`);
+  expect(verified.stdout).not.toContain('differ');
 }, 30_000);
 
 test('audit tail prints the last records and --follow the new ones; a broker without JetStream gets one notice and core publish', async () => {
@@ -227,10 +211,10 @@ test('audit tail prints the last records and --follow the new ones; a broker wit
 
   const tail = await cli(['tail', '--lines', '1', '--audit-log', auditPath]);
   expect(tail.code).toBe(0);
-  expect(tail.out.trim().split('\n')).toHaveLength(1);
-  expect(tail.out).toMatch(/^2 {2}\S+Z {2}refused {2}look_at_world {2}agent {2}"/);
+  expect(tail.stdout.trim().split('\n')).toHaveLength(1);
+  expect(tail.stdout).toMatch(/^2 {2}\S+Z {2}refused {2}look_at_world {2}agent {2}"/);
 
-  const follow = spawn(process.execPath, [CLI, 'audit', 'tail', '--follow', '--json', '--lines', '0', '--audit-log', auditPath], { env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent' } });
+  const follow = spawn(process.execPath, [CLI_PATH, 'audit', 'tail', '--follow', '--json', '--lines', '0', '--audit-log', auditPath], { env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent' } });
   cleanups.push(() => follow.kill('SIGKILL'));
   let followed = '';
   let notice = '';
@@ -258,9 +242,7 @@ test('JetStream enabled for the account while the driver runs (no reconnect): th
   const logs = captureLogs('info');
   cleanups.push(() => logs.restore());
   // A broker with JetStream, but not for the account the driver lands in (anonymous clients are `robot`).
-  const store = mkdtempSync(join(tmpdir(), 'rmd-js-late-'));
-  const server = await startNatsServer({ extraConfig: `jetstream { store_dir: ${JSON.stringify(store)} }\naccounts { ROBOT: { users: [ { user: robot, password: robot-pw } ] } }\nno_auth_user: robot` });
-  cleanups.push(() => server.stop());
+  const server = await jetStreamBroker({ extraConfig: 'accounts { ROBOT: { users: [ { user: robot, password: robot-pw } ] } }\nno_auth_user: robot' });
   const auditPath = join(mkdtempSync(join(tmpdir(), 'rmd-audit-late-')), 'audit.jsonl');
   const id = 'audit-late-js';
   const nc = await client(server.url);
@@ -290,8 +272,8 @@ test('JetStream enabled for the account while the driver runs (no reconnect): th
   expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual(file);
   expect(logs.matching('WARN', 'audit records go to core NATS')).toHaveLength(1);
   const verified = await cli(['verify', '--stream', '--audit-log', auditPath], { MESSAGING_URLS: server.url, DEVICE_ID: id });
-  expect(verified.code, verified.out + verified.err).toBe(0);
-  expect(verified.out).toContain(`stream ${AUDIT_STREAM_NAME} device-connect.default.${id}.audit: ${file.length} records, seq 1–${file.length}, chain valid`);
+  expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+  expect(verified.stdout).toContain(`stream ${AUDIT_STREAM_NAME} device-connect.default.${id}.audit: ${file.length} records, seq 1–${file.length}, chain valid`);
 }, 40_000);
 
 test('audit verify --stream on a stream with a hole (records that reached core NATS only) says where, exit 1', async () => {
@@ -309,12 +291,12 @@ test('audit verify --stream on a stream with a hole (records that reached core N
   // The stream missed records 3 and 4 (sent on core NATS while it did not answer), then got 5 and 6.
   for (const r of [records[0]!, records[1]!, records[4]!, records[5]!]) await js.publish(subject, recordLine(r));
   const holed = await cli(['verify', '--stream', '--audit-log', auditPath], env);
-  expect(holed.code, holed.out + holed.err).toBe(1);
-  expect(holed.out).toContain(`stream ${AUDIT_STREAM_NAME} ${subject}: BROKEN at seq 3 (gap, record 3 of 4): records 3–4 missing before 5`);
+  expect(holed.code, holed.stdout + holed.stderr).toBe(1);
+  expect(holed.stdout).toContain(`stream ${AUDIT_STREAM_NAME} ${subject}: BROKEN at seq 3 (gap, record 3 of 4): records 3–4 missing before 5`);
   // A stream that missed the first records (a fresh cluster before its JetStream leader): the same.
   await (await jetstreamManager(nc)).streams.purge(AUDIT_STREAM_NAME);
   for (const r of records.slice(2)) await js.publish(subject, recordLine(r));
   const headless = await cli(['verify', '--stream', '--audit-log', auditPath], env);
-  expect(headless.code, headless.out + headless.err).toBe(1);
-  expect(headless.out).toContain(`stream ${AUDIT_STREAM_NAME} ${subject}: BROKEN at seq 1 (gap, record 1 of 4): records 1–2 missing before 3`);
+  expect(headless.code, headless.stdout + headless.stderr).toBe(1);
+  expect(headless.stdout).toContain(`stream ${AUDIT_STREAM_NAME} ${subject}: BROKEN at seq 1 (gap, record 1 of 4): records 1–2 missing before 3`);
 }, 30_000);

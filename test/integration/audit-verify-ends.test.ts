@@ -6,36 +6,27 @@
 // longer holds were deleted from it: exit 1 naming them; the file's records after that are only "not
 // in the stream yet" (exit 0). File and stream cut back together are caught by the cursor file, and
 // are not when it is deleted too (the limit README states).
-import { spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, expect, test } from 'vitest';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { openAuditLog } from '../../src/adapters/audit-log.ts';
 import { AUDIT_STREAM_NAME, startAuditPublisher } from '../../src/adapters/audit-stream.ts';
 import { chainRecord, recordLine, type ChainedRecord } from '../../src/protocol/audit-chain.ts';
-import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
+import type { NatsServerHandle } from '../harness/nats-server.ts';
+import { startCli } from '../harness/cli-process.ts';
+import { startJetStreamBroker } from '../harness/jetstream-broker.ts';
 import { openClient } from '../harness/mesh-peer.ts';
 
-const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
 });
 
-function cli(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'audit', ...args], { env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', ...env } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('exit', (code) => resolve({ code, out, err }));
-  });
-}
+/** `reachy-mini-driver audit …` as a user runs it: exit code and output. */
+const cli = (args: string[], env: Record<string, string>) => startCli(['audit', ...args], env).done;
 
 interface Trail {
   readonly server: NatsServerHandle;
@@ -49,9 +40,7 @@ interface Trail {
 
 /** A broker with JetStream, and `n` records written by the driver's log and acknowledged by DC_AUDIT; the log closed (cursor written). */
 async function acknowledgedTrail(id: string, n: number): Promise<Trail> {
-  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
-  const server = await startNatsServer({ extraConfig: `jetstream { store_dir: ${JSON.stringify(store)} }` });
-  cleanups.push(() => server.stop());
+  const server = await startJetStreamBroker((c) => cleanups.push(c));
   const nc = await openClient(server.url);
   cleanups.push(() => nc.close());
   const dir = mkdtempSync(join(tmpdir(), 'rmd-audit-ends-'));
@@ -86,14 +75,14 @@ test('the file cut back while DC_AUDIT holds its lost records: exit 1 naming the
   // The records 6–10 (say, the moves someone wants to deny) are cut from the file.
   const cut = cutCopy(trail, 5, 'cut.jsonl');
   const report = await cli(['verify', '--stream', '--audit-log', cut], trail.env);
-  expect(report.code, report.out).toBe(1);
-  expect(report.out).toContain(`audit file ${cut}: 5 records, seq 1–5, chain valid`);
-  expect(report.out).toContain(`stream ${AUDIT_STREAM_NAME} ${trail.subject}: 10 records, seq 1–10, chain valid`);
-  expect(report.out).toContain("the stream holds 5 records the file does not: seq 6–10 (cut from the file — the driver never rotates nor truncates it — or published by someone else on the device's .audit subject)");
+  expect(report.code, report.stdout).toBe(1);
+  expect(report.stdout).toContain(`audit file ${cut}: 5 records, seq 1–5, chain valid`);
+  expect(report.stdout).toContain(`stream ${AUDIT_STREAM_NAME} ${trail.subject}: 10 records, seq 1–10, chain valid`);
+  expect(report.stdout).toContain("the stream holds 5 records the file does not: seq 6–10 (cut from the file — the driver never rotates nor truncates it — or published by someone else on the device's .audit subject)");
   // The whole file: nothing to say.
   const whole = await cli(['verify', '--stream', '--audit-log', trail.auditPath], trail.env);
-  expect(whole.code, whole.out + whole.err).toBe(0);
-  expect(whole.out).not.toContain('the file does not');
+  expect(whole.code, whole.stdout + whole.stderr).toBe(0);
+  expect(whole.stdout).not.toContain('the file does not');
 }, 30_000);
 
 test('a record forged into DC_AUDIT after the real ones, chained on the public last hash: exit 1 naming it', async () => {
@@ -102,9 +91,9 @@ test('a record forged into DC_AUDIT after the real ones, chained on the public l
   const forged = chainRecord({ kind: 'interlock_reset', reason: 'operator reset the interlock', function: 'reset_interlock', owner: 'operator', state: {}, ts: '2026-01-01T00:00:01Z' }, trail.last.seq + 1, trail.last.hash);
   await jetstream(trail.nc).publish(trail.subject, recordLine(forged));
   const report = await cli(['verify', '--stream', '--audit-log', trail.auditPath], trail.env);
-  expect(report.code, report.out).toBe(1);
-  expect(report.out).toContain(`stream ${AUDIT_STREAM_NAME} ${trail.subject}: 6 records, seq 1–6, chain valid`);
-  expect(report.out).toContain('the stream holds 1 record the file does not: seq 6 (');
+  expect(report.code, report.stdout).toBe(1);
+  expect(report.stdout).toContain(`stream ${AUDIT_STREAM_NAME} ${trail.subject}: 6 records, seq 1–6, chain valid`);
+  expect(report.stdout).toContain('the stream holds 1 record the file does not: seq 6 (');
 }, 30_000);
 
 test('records DC_AUDIT acknowledged (the cursor file says so) and then lost: exit 1 naming them; records after them are only not sent yet', async () => {
@@ -115,15 +104,15 @@ test('records DC_AUDIT acknowledged (the cursor file says so) and then lost: exi
   for (const i of [11, 12]) log.append({ kind: 'refused', reason: `offline ${i}`, function: 'goto_pose', owner: 'agent', state: {}, ts: '2026-01-01T00:00:02Z' });
   log.close();
   const honest = await cli(['verify', '--stream', '--audit-log', trail.auditPath], trail.env);
-  expect(honest.code, honest.out + honest.err).toBe(0);
-  expect(honest.out).toContain('2 records of the file are not in the stream yet');
+  expect(honest.code, honest.stdout + honest.stderr).toBe(0);
+  expect(honest.stdout).toContain('2 records of the file are not in the stream yet');
 
   await deleteStreamTail(trail.nc, 3);
   const report = await cli(['verify', '--stream', '--audit-log', trail.auditPath], trail.env);
-  expect(report.code, report.out).toBe(1);
-  expect(report.out).toContain(`stream ${AUDIT_STREAM_NAME} ${trail.subject}: 7 records, seq 1–7, chain valid`);
-  expect(report.out).toContain("the stream acknowledged the records up to seq 10 (the audit file's .cursor) but holds them up to seq 7: seq 8–10 were deleted from it");
-  expect(report.out).toContain('2 records of the file are not in the stream yet');
+  expect(report.code, report.stdout).toBe(1);
+  expect(report.stdout).toContain(`stream ${AUDIT_STREAM_NAME} ${trail.subject}: 7 records, seq 1–7, chain valid`);
+  expect(report.stdout).toContain("the stream acknowledged the records up to seq 10 (the audit file's .cursor) but holds them up to seq 7: seq 8–10 were deleted from it");
+  expect(report.stdout).toContain('2 records of the file are not in the stream yet');
 }, 30_000);
 
 test('file and stream cut back to the same seq: caught by the cursor file; not when it is deleted too', async () => {
@@ -132,11 +121,11 @@ test('file and stream cut back to the same seq: caught by the cursor file; not w
   const cut = cutCopy(trail, 7, 'cut.jsonl');
   copyFileSync(`${trail.auditPath}.cursor`, `${cut}.cursor`);
   const report = await cli(['verify', '--stream', '--audit-log', cut], trail.env);
-  expect(report.code, report.out).toBe(1);
-  expect(report.out).toContain("the driver had sent the records up to seq 10 (the audit file's .cursor) but the file ends at seq 7: seq 8–10 were cut from it");
-  expect(report.out).toContain('seq 8–10 were deleted from it');
+  expect(report.code, report.stdout).toBe(1);
+  expect(report.stdout).toContain("the driver had sent the records up to seq 10 (the audit file's .cursor) but the file ends at seq 7: seq 8–10 were cut from it");
+  expect(report.stdout).toContain('seq 8–10 were deleted from it');
   // The limit README states: with the cursor file gone as well, both copies are the same valid chain 1–7.
   rmSync(`${cut}.cursor`);
   const unseen = await cli(['verify', '--stream', '--audit-log', cut], trail.env);
-  expect(unseen.code, unseen.out + unseen.err).toBe(0);
+  expect(unseen.code, unseen.stdout + unseen.stderr).toBe(0);
 }, 30_000);
