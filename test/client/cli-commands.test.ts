@@ -5,6 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { clientConnectionOptions } from '../../src/adapters/client-connection.ts';
 import { runClientCommand, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type ClientCommandArgs } from '../../src/client/cli-commands.ts';
 import { InvalidParams, toJsonRpcError } from '../../src/errors.ts';
+import { runCapturedClientCommand } from '../harness/client-command.ts';
 import { useBroker } from './broker.ts';
 import { golden } from './golden-wire.ts';
 import { capturedD2dDevice, capturedRegistry, capturedRng001, fakeResponder, pyJson } from './wire-fakes.ts';
@@ -14,21 +15,9 @@ const broker = useBroker();
 /** A port nothing listens on (TCP port 1 is reserved and closed on loopback). */
 const DEAD_BROKER = '127.0.0.1:1';
 
-async function run(
-  command: ClientCommandArgs['command'],
-  positional: string[],
-  extra: Partial<ClientCommandArgs> = {},
-): Promise<{ code: number; lines: string[] }> {
-  const lines: string[] = [];
-  const code = await runClientCommand({
-    command,
-    positional,
-    connectOptions: { servers: broker.url },
-    tenant: 'default',
-    discoveryMode: 'infra',
-    out: (line) => lines.push(line),
-    ...extra,
-  });
+/** The exit code and every line printed, stdout and stderr in the order printed (as one terminal shows them). */
+async function run(command: ClientCommandArgs['command'], positional: string[], extra: Partial<ClientCommandArgs> = {}): Promise<{ code: number; lines: string[] }> {
+  const { code, lines } = await runCapturedClientCommand(broker.url, command, positional, extra);
   return { code, lines };
 }
 

@@ -4,7 +4,8 @@
 // `functions`, `call`, `events` and `panorama` print (plain and --json) has them escaped; the --json text still
 // parses to what the device sent. Real nats-server, fakes speaking the wire (wire-fakes.ts).
 import { expect, test } from 'vitest';
-import { runClientCommand, EXIT_FAILURE, EXIT_OK, type ClientCommandArgs } from '../../src/client/cli-commands.ts';
+import { EXIT_FAILURE, EXIT_OK, type ClientCommandArgs } from '../../src/client/cli-commands.ts';
+import { runCapturedClientCommand } from '../harness/client-command.ts';
 import { useBroker } from './broker.ts';
 import { fakeResponder, pyJson } from './wire-fakes.ts';
 
@@ -55,21 +56,7 @@ function hostileFleet(): void {
   });
 }
 
-async function run(command: ClientCommandArgs['command'], positional: string[], extra: Partial<ClientCommandArgs> = {}): Promise<{ code: number; out: string[]; err: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runClientCommand({
-    command,
-    positional,
-    connectOptions: { servers: broker.url },
-    tenant: 'default',
-    discoveryMode: 'infra',
-    out: (line) => out.push(line),
-    err: (line) => err.push(line),
-    ...extra,
-  });
-  return { code, out, err };
-}
+const run = (command: ClientCommandArgs['command'], positional: string[], extra: Partial<ClientCommandArgs> = {}) => runCapturedClientCommand(broker.url, command, positional, extra);
 
 /** Every printed line, the lines of indented JSON split apart (their newlines are the indentation's). */
 function expectNoRawControl(...outputs: string[][]): void {
