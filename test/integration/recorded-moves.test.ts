@@ -9,12 +9,10 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, test } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
+import { describe, expect, test } from 'vitest';
 import type { NatsServerHandle } from '../harness/nats-server.ts';
-import { rpc } from '../harness/mesh-peer.ts';
-import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
-import { linkAndPower } from '../harness/ready-state.ts';
+import { useEmulatorScenes, type EmulatorScene as Scene } from '../harness/emulator-scene.ts';
+import { waitUntilReady } from '../harness/ready-state.ts';
 import { useSharedBroker } from '../harness/shared-broker.ts';
 
 /** Real time: the emulator's moves take their recorded durations (thinking1 4.5 s, the expressions ~2–3 s). */
@@ -37,35 +35,13 @@ let server: NatsServerHandle;
 let nc: NatsConnection;
 useSharedBroker((broker) => ({ server, nc } = broker));
 
-type Reply = Record<string, any>;
-interface Scene {
-  readonly emulator: Emulator;
-  readonly driver: TestDriver;
-  call(method: string, params?: Record<string, unknown>, timeoutMs?: number): Promise<Reply>;
-}
-const scenes: Scene[] = [];
-afterEach(async () => {
-  while (scenes.length > 0) {
-    const s = scenes.pop()!;
-    await s.driver.stop();
-    await s.emulator.close();
-  }
-});
+const startScene = useEmulatorScenes({ broker: () => ({ server, nc }), timeScale: TIME_SCALE, callTimeoutMs: CALL_TIMEOUT_MS });
 
 let counter = 0;
 async function scene(argv: string[] = []): Promise<Scene> {
-  const emulator = await startEmulator({ timeScale: TIME_SCALE });
-  const id = `moves-${++counter}`;
-  const driver = await startTestDriver(['--device-id', id, '--messaging-url', server.url, '--discovery-mode', 'd2d', '--no-media', ...argv], { DEVICE_CONNECT_ALLOW_INSECURE: 'true' }, { daemonBaseUrl: emulator.url });
-  let seq = 0;
-  const s: Scene = {
-    emulator,
-    driver,
-    call: (method, params = {}, timeoutMs = CALL_TIMEOUT_MS) => rpc(nc, `device-connect.default.${id}.cmd`, { jsonrpc: '2.0', id: `${method}-${++seq}`, method, params }, timeoutMs) as Promise<Reply>,
-  };
-  scenes.push(s);
-  await expect.poll(async () => linkAndPower((await s.call('get_status', {}, 1_000).catch((): Reply => ({}))).result), { timeout: 10_000 }).toBe('connected/awake');
-  emulator.clearReceived();
+  const s = await startScene(`moves-${++counter}`, ['--no-media', ...argv]);
+  await waitUntilReady(nc, s.id);
+  s.emulator.clearReceived();
   return s;
 }
 

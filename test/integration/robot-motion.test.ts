@@ -4,12 +4,12 @@
 // blocks motion until reset; asleep refuses motion; a killed daemon gives DaemonUnavailable and the
 // link is back within 2 s of its return; execution_state returns to idle; HTTP mode moves the head.
 import type { NatsConnection } from '@nats-io/nats-core';
-import { afterEach, describe, expect, test } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
+import { describe, expect, test } from 'vitest';
+import type { Emulator } from '../../src/sim/emulator.ts';
 import type { NatsServerHandle } from '../harness/nats-server.ts';
-import { recorder, rpc, type MessageQueue } from '../harness/mesh-peer.ts';
-import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
-import { linkAndPower } from '../harness/ready-state.ts';
+import { recorder, type MessageQueue } from '../harness/mesh-peer.ts';
+import { useEmulatorScenes, type EmulatorScene } from '../harness/emulator-scene.ts';
+import { waitUntilReady } from '../harness/ready-state.ts';
 import { useSharedBroker } from '../harness/shared-broker.ts';
 
 /** Emulated moves run 20× faster: a 1 s goto takes 50 ms, goto_sleep ~250 ms. */
@@ -19,38 +19,20 @@ let server: NatsServerHandle;
 let nc: NatsConnection;
 useSharedBroker((broker) => ({ server, nc } = broker));
 
-interface Scene {
-  emulator: Emulator;
-  driver: TestDriver;
-  events: MessageQueue;
-  call(method: string, params?: Record<string, unknown>, timeoutMs?: number): Promise<Record<string, any>>;
+interface Scene extends EmulatorScene {
+  readonly events: MessageQueue;
 }
-const scenes: Scene[] = [];
-afterEach(async () => {
-  while (scenes.length > 0) {
-    const s = scenes.pop()!;
-    await s.driver.stop();
-    await s.emulator.close();
-  }
-});
+const startScene = useEmulatorScenes({ broker: () => ({ server, nc }), timeScale: TIME_SCALE, callTimeoutMs: 5_000 });
 
 let counter = 0;
 async function scene(argv: string[] = []): Promise<Scene> {
-  const emulator = await startEmulator({ timeScale: TIME_SCALE });
   const id = `motion-${++counter}`;
   const events = recorder(nc, `device-connect.default.${id}.event.>`);
   await nc.flush();
-  const driver = await startTestDriver(['--device-id', id, '--messaging-url', server.url, '--discovery-mode', 'd2d', ...argv], { DEVICE_CONNECT_ALLOW_INSECURE: 'true' }, { daemonBaseUrl: emulator.url });
-  const s: Scene = {
-    emulator,
-    driver,
-    events,
-    call: (method, params = {}, timeoutMs = 5_000) => rpc(nc, `device-connect.default.${id}.cmd`, { jsonrpc: '2.0', id: `${method}-${Date.now()}`, method, params }, timeoutMs),
-  };
-  scenes.push(s);
-  // Ready when the daemon link is up and the power state is known.
-  await expect.poll(async () => linkAndPower((await s.call('get_status').catch((): Record<string, any> => ({}))).result), { timeout: 5_000 }).toBe('connected/awake');
-  emulator.clearReceived();
+  const s = { ...(await startScene(id, argv)), events };
+  // Ready when the daemon link is up and the robot awake.
+  await waitUntilReady(nc, id);
+  s.emulator.clearReceived();
   return s;
 }
 

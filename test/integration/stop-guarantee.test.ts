@@ -6,12 +6,11 @@
 // Scenarios: a goto delayed on its way to the daemon outruns a stop; a stalled daemon holding
 // five gotos and realtime targets while an e-stop is answered, then resuming.
 import type { NatsConnection } from '@nats-io/nats-core';
-import { afterEach, describe, expect, test } from 'vitest';
-import { startEmulator, type Emulator, type MoveRecordEntry } from '../../src/sim/emulator.ts';
+import { describe, expect, test } from 'vitest';
+import type { Emulator, MoveRecordEntry } from '../../src/sim/emulator.ts';
 import { SeededRandom } from '../../src/sim/seeded-random.ts';
 import type { NatsServerHandle } from '../harness/nats-server.ts';
-import { rpc } from '../harness/mesh-peer.ts';
-import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
+import { useEmulatorScenes, type EmulatorScene as Scene, type Reply } from '../harness/emulator-scene.ts';
 import { useSharedBroker } from '../harness/shared-broker.ts';
 
 /** Real time: the timings below are the issue's, and the stop round trip is not scaled. */
@@ -61,39 +60,11 @@ let server: NatsServerHandle;
 let nc: NatsConnection;
 useSharedBroker((broker) => ({ server, nc } = broker));
 
-type Reply = Record<string, any>;
-interface Scene {
-  readonly emulator: Emulator;
-  readonly driver: TestDriver;
-  call(method: string, params?: Record<string, unknown>, timeoutMs?: number): Promise<Reply>;
-}
-const scenes: Scene[] = [];
-afterEach(async () => {
-  while (scenes.length > 0) {
-    const s = scenes.pop()!;
-    s.emulator.faults.clear();
-    await s.driver.stop();
-    await s.emulator.close();
-  }
-});
+const startScene = useEmulatorScenes({ broker: () => ({ server, nc }), timeScale: TIME_SCALE, callTimeoutMs: CALL_TIMEOUT_MS });
 
 let counter = 0;
 async function scene(): Promise<Scene> {
-  const emulator = await startEmulator({ timeScale: TIME_SCALE });
-  const id = `stop-guarantee-${++counter}`;
-  const driver = await startTestDriver(
-    ['--device-id', id, '--messaging-url', server.url, '--discovery-mode', 'd2d'],
-    { DEVICE_CONNECT_ALLOW_INSECURE: 'true' },
-    { daemonBaseUrl: emulator.url },
-  );
-  let n = 0;
-  const s: Scene = {
-    emulator,
-    driver,
-    call: (method, params = {}, timeoutMs = CALL_TIMEOUT_MS) =>
-      rpc(nc, `device-connect.default.${id}.cmd`, { jsonrpc: '2.0', id: `${method}-${++n}`, method, params }, timeoutMs),
-  };
-  scenes.push(s);
+  const s = await startScene(`stop-guarantee-${++counter}`);
   // Awake and linked (the emulator boots awake; wake it if a driver ever reads otherwise).
   await expect.poll(async () => (await s.call('get_status').catch((): Reply => ({}))).result?.driver_state?.connection_state, { timeout: 5_000 }).toBe('connected');
   const power = (await s.call('get_status')).result?.driver_state?.power_state;
@@ -257,7 +228,7 @@ async function stalledRun(seed: number, pauseMs: number): Promise<StalledRun> {
   await expect.poll(() => gotosSince(emulator, resumedAt).every((m) => m.endedAt !== null), { timeout: GOTO_DURATION_S * 1000 + 1_000 }).toBe(true);
   const maxYawDeg = sampler.stop();
   const status = await s.call('get_status').catch((error: Error) => error);
-  return {
+  const run: StalledRun = {
     seed,
     pauseMs,
     stopAnsweredDuringPause: stopAnsweredAt < resumedAt,
@@ -277,6 +248,9 @@ async function stalledRun(seed: number, pauseMs: number): Promise<StalledRun> {
     interlockAfter: status instanceof Error ? status.message : status.result?.driver_state?.interlock_state,
     maxYawDeg: Math.round(maxYawDeg * 10) / 10,
   };
+  // One scene per run: a fresh driver and daemon, so no run inherits another's state.
+  await s.stop();
+  return run;
 }
 
 describe('a stalled daemon replays nothing after an e-stop (paused 4.5 s — once 6 s — five gotos 500 ms apart)', () => {
@@ -284,10 +258,6 @@ describe('a stalled daemon replays nothing after an e-stop (paused 4.5 s — onc
     const runs: StalledRun[] = [];
     for (const [seed, pauseMs] of [[1, PAUSE_MS], [2, PAUSE_MS], [3, LONG_PAUSE_MS]] as const) {
       runs.push(await stalledRun(seed, pauseMs));
-      // One scene per run: a fresh driver and daemon, so no run inherits another's state.
-      const s = scenes.pop()!;
-      await s.driver.stop();
-      await s.emulator.close();
     }
     console.log(`stalled daemon runs:\n${runs.map((r) => JSON.stringify(r)).join('\n')}`);
     for (const run of runs) {
