@@ -19,6 +19,7 @@ import type { Msg, NatsConnection } from '@nats-io/nats-core';
 import { AUDIT_STREAM_MAX_REPLICAS, AUDIT_STREAM_NAME, AUDIT_STREAM_SUBJECTS, auditMsgId, auditStreamReplicas, readAuditStream, reconnectWatch, startAuditPublisher, subjectMatches, type AuditPublisher, type AuditPublisherOptions } from '../../src/adapters/audit-stream.ts';
 import { createChainVerifier, type ChainedRecord } from '../../src/protocol/audit-chain.ts';
 import { startNatsServer } from '../harness/nats-server.ts';
+import { jetStreamConfig, startJetStreamBroker } from '../harness/jetstream-broker.ts';
 import { openClient, recorder } from '../harness/mesh-peer.ts';
 import { captureLogs } from '../harness/log-capture.ts';
 
@@ -31,9 +32,7 @@ const entry = (i: number): SafetyRecord => ({ kind: 'refused', reason: `r${i}`, 
 
 /** A JetStream nats-server of this test's own and a client of it, both stopped after the test. */
 async function jetStreamBroker() {
-  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
-  const server = await startNatsServer({ extraConfig: `jetstream { store_dir: ${JSON.stringify(store)} }` });
-  cleanups.push(() => server.stop());
+  const server = await startJetStreamBroker((c) => cleanups.push(c));
   const nc = await openClient(server.url);
   cleanups.push(() => nc.close());
   return { server, nc };
@@ -105,11 +104,7 @@ test('replicas of a stream the driver creates: 1 on a single server, one per adv
 test('a user not allowed the JetStream API gets one notice and core publish (records still delivered, in order)', async () => {
   const logs = captureLogs('info');
   cleanups.push(() => logs.restore());
-  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
-  const server = await startNatsServer({
-    extraConfig: [`jetstream { store_dir: ${JSON.stringify(store)} }`, 'authorization { users = [ { user: robot, password: robot-pw, permissions: { publish: { deny: ["$JS.API.>"] } } } ] }'].join('\n'),
-  });
-  cleanups.push(() => server.stop());
+  const server = await startJetStreamBroker((c) => cleanups.push(c), { extraConfig: 'authorization { users = [ { user: robot, password: robot-pw, permissions: { publish: { deny: ["$JS.API.>"] } } } ] }' });
   const nc = await openClient(server.url, { user: 'robot', pass: 'robot-pw' });
   cleanups.push(() => nc.close());
   const subject = 'device-connect.lab.robot-c.audit';
@@ -133,8 +128,7 @@ test('a user not allowed the JetStream API gets one notice and core publish (rec
  * the stream (it re-probes every jsReprobeMs) and checks the stream holds the newest.
  */
 async function backWithJetStream(server: Awaited<ReturnType<typeof startNatsServer>>, nc: NatsConnection, log: AuditLog, publisher: AuditPublisher, subject: string): Promise<void> {
-  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
-  await server.restart({ whileDown: () => appendFileSync(server.configFile, `\njetstream { store_dir: ${JSON.stringify(store)} }\n`) });
+  await server.restart({ whileDown: () => appendFileSync(server.configFile, `\n${jetStreamConfig()}\n`) });
   await expect.poll(async () => {
     log.append(entry(log.lastSeq + 1));
     await publisher.drained(5_000);
@@ -210,8 +204,7 @@ test('a broker without JetStream (refused: not enabled) means core for now, and 
 test('on core, a reconnect to a broker that now has JetStream brings the stream back at once, not at the next scheduled try', async () => {
   // The scheduled tries are a minute apart: only the reconnect can bring the stream back within the test.
   const { logs, server, nc, subject, log, publisher } = await onCoreWithoutJetStream('robot-g', { jsReprobeFirstMs: 60_000, jsReprobeMs: 60_000 });
-  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
-  await server.restart({ whileDown: () => appendFileSync(server.configFile, `\njetstream { store_dir: ${JSON.stringify(store)} }\n`) });
+  await server.restart({ whileDown: () => appendFileSync(server.configFile, `\n${jetStreamConfig()}\n`) });
   // No record waits: the stream is tried right after the reconnect, and said once.
   await expect.poll(() => publisher.delivery, { timeout: 10_000, interval: 100 }).toBe('jetstream');
   expect(logs.matching('INFO', 'audit records go to the JetStream stream again')).toHaveLength(1);
@@ -265,8 +258,7 @@ test('records sent on core NATS before JetStream came up (a driver restarted mea
   log.append(entry(9));
   log.append(entry(10));
   expect(publisher.delivery).toBe('waiting');
-  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
-  await server.restart({ whileDown: () => appendFileSync(server.configFile, `\njetstream { store_dir: ${JSON.stringify(store)} }\n`) });
+  await server.restart({ whileDown: () => appendFileSync(server.configFile, `\n${jetStreamConfig()}\n`) });
   await expect.poll(() => reconnectWatch(nc).reconnects, { timeout: 10_000, interval: 50 }).toBe(1);
   // The connection back with records waiting: the stream is tried (a reconnect), and gets 1..8 before 9 and 10.
   connected = true;
@@ -288,12 +280,8 @@ test('records sent on core NATS before JetStream came up (a driver restarted mea
 const SHORT_DUPLICATE_WINDOW_MS = 200;
 
 test('a stream that already captured the records published on core NATS (its API refused meanwhile) gets none of them twice', async () => {
-  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
   const denied = 'permissions: { publish: { deny: ["$JS.API.>"] } }';
-  const server = await startNatsServer({
-    extraConfig: [`jetstream { store_dir: ${JSON.stringify(store)} }`, `authorization { users = [ { user: robot, password: robot-pw, ${denied} }, { user: admin, password: admin-pw } ] }`].join('\n'),
-  });
-  cleanups.push(() => server.stop());
+  const server = await startJetStreamBroker((c) => cleanups.push(c), { extraConfig: `authorization { users = [ { user: robot, password: robot-pw, ${denied} }, { user: admin, password: admin-pw } ] }` });
   const admin = await openClient(server.url, { user: 'admin', pass: 'admin-pw' });
   cleanups.push(() => admin.close());
   // The operator made DC_AUDIT (with a short duplicate window); the driver's user may not use the JetStream API yet.
@@ -363,8 +351,7 @@ test('the JetStream API answers but the stream does not (created, electing its l
 
   // The stream answers (here: the broker back with JetStream): every record is in DC_AUDIT, in order.
   await standIn.close();
-  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
-  await server.restart({ whileDown: () => appendFileSync(server.configFile, `\njetstream { store_dir: ${JSON.stringify(store)} }\n`) });
+  await server.restart({ whileDown: () => appendFileSync(server.configFile, `\n${jetStreamConfig()}\n`) });
   expect(await publisher.drained(15_000)).toBe(true);
   expect(publisher.delivery).toBe('jetstream');
   const { lines } = await readAuditStream(nc, subject);
@@ -492,9 +479,7 @@ const SMALL_MAX_PAYLOAD = 4_096;
 test('a record over the broker max_payload: one PayloadTooLarge warning, a stand-in on the broker, later records not held back (JetStream, then core)', async () => {
   const logs = captureLogs('info');
   cleanups.push(() => logs.restore());
-  const store = mkdtempSync(join(tmpdir(), 'rmd-js-'));
-  const server = await startNatsServer({ maxPayload: SMALL_MAX_PAYLOAD, extraConfig: `jetstream { store_dir: ${JSON.stringify(store)} }` });
-  cleanups.push(() => server.stop());
+  const server = await startJetStreamBroker((c) => cleanups.push(c), { maxPayload: SMALL_MAX_PAYLOAD });
   const nc = await openClient(server.url);
   cleanups.push(() => nc.close());
   expect(nc.info?.max_payload).toBe(SMALL_MAX_PAYLOAD);

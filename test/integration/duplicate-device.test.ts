@@ -8,9 +8,6 @@
 // twin, and a twin behind unreachable brokers listed first is still found. Real nats-server, real
 // drivers (test/harness).
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstreamManager } from '@nats-io/jetstream';
@@ -22,6 +19,7 @@ import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
 import { closedPort, silentBroker } from '../harness/dead-brokers.ts';
 import { captureLogs } from '../harness/log-capture.ts';
 import { openClient, recorder, rpc } from '../harness/mesh-peer.ts';
+import { jetStreamConfig } from '../harness/jetstream-broker.ts';
 import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
@@ -121,8 +119,7 @@ test('no false alarm: another id, and a wildcard listener that hears the probe w
 });
 
 test('a stream recording every .cmd subject is not a device: a new id starts, a real twin is still refused', async () => {
-  const store = mkdtempSync(join(tmpdir(), 'rmd-dup-js-'));
-  const js = await startNatsServer({ extraConfig: `jetstream { store_dir: ${JSON.stringify(store)} }` });
+  const js = await startNatsServer({ extraConfig: jetStreamConfig() });
   const jsClient = await openClient(js.url);
   try {
     await (await jetstreamManager(jsClient)).streams.add({ name: 'CMD_LOG', subjects: ['device-connect.*.*.cmd'] });
