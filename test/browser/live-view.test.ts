@@ -6,28 +6,18 @@
 // (/live.html) loads with no external resource and shows the interlock trip after an
 // emergency_stop over NATS, live; a used login link shows a page, not JSON. Never downloads a browser (playwright-core + /usr/bin/chromium).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { startWithSettings, type AppHandle } from '../../src/app-mode.ts';
+import { launchChromium, requireChromium } from '../harness/debian-chromium.ts';
 import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
 import { fakeRegistry, openClient, rpc } from '../harness/mesh-peer.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  // The robot LAN without the internet: no name but loopback resolves.
-  '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
-];
+/** The robot LAN without the internet: no name but loopback resolves. */
+const OFFLINE_ARGS = ['--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1'];
 
 let dir: string;
 let settingsFile: string;
@@ -44,7 +34,7 @@ async function text(selector: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium). The browser tests never download a browser.`);
+  requireChromium();
   dir = mkdtempSync(join(tmpdir(), 'live-view-'));
   const configDir = join(dir, 'config');
   settingsFile = join(configDir, 'settings.json');
@@ -65,7 +55,7 @@ beforeAll(async () => {
   );
   expect(app.driver()).toBeDefined();
   expect(lines.join('\n')).toContain('/live.html');
-  context = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1100, height: 900 } });
+  context = await launchChromium(join(dir, 'chromium-profile'), OFFLINE_ARGS);
   const origin = new URL(app.settings.url).origin;
   await context.route('**/*', (route) => {
     const url = route.request().url();

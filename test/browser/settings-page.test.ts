@@ -6,21 +6,11 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { launchChromium, requireChromium } from '../harness/debian-chromium.ts';
 import { createAccount, createUser, encodeUser, fmtCreds } from '@nats-io/jwt';
 import { startSettingsServer } from '../../src/adapters/settings-http/settings-server.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 type Status = Record<string, unknown>;
 
@@ -53,9 +43,7 @@ async function messageText(selector: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; .ci/run does it). The browser tests never download a browser.`);
-  }
+  requireChromium();
   dir = mkdtempSync(join(tmpdir(), 'settings-page-'));
   configDir = join(dir, 'config');
   settingsFile = join(configDir, 'device_connect_app.json');
@@ -72,12 +60,7 @@ beforeAll(async () => {
       return { ok: true, message: 'driver restarted with the saved settings' };
     },
   });
-  context = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1100, height: 900 },
-  });
+  context = await launchChromium(join(dir, 'chromium-profile'));
   page = context.pages()[0] ?? (await context.newPage());
   page.on('pageerror', (err) => pageErrors.push(err.message));
   await page.goto(server.loginUrl);
