@@ -7,10 +7,11 @@
 // pending). Every non-edge pair is refused (`can()` false, nothing changes, nothing heard);
 // coverage is measured at the end. Not here: the root's approval stage (approvals-root.test.ts).
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import type { ActorLogic, EventObject, SnapshotFrom } from 'xstate';
+import type { ActorLogic, SnapshotFrom } from 'xstate';
 import { approvalsMachine, approvalView, type ApprovalsContext, type ApprovalsEvent, type ApprovalsInput, type ApprovalsMachine, type PendingApproval } from '../../src/machines/approvals.machine.ts';
 import { canModel, edgePaths, eventListTest, executorTable, pathTests, refusalTable, useFakeClock, type SnapshotView, transitionCoverageTest } from './model-harness.ts';
 import { childOfRecorder } from './test-parent.ts';
+import { plainEvents } from '../harness/plain-events.ts';
 
 /** Clock advance before every sent event, so a re-armed timer is really re-computed from a later instant. */
 const STEP_MS = 250;
@@ -45,15 +46,6 @@ function serialize(snapshot: { value: unknown; status: string; context: Approval
   return `${JSON.stringify(snapshot.value)}|${snapshot.status}|${snapshot.context.pending.map((p) => p.approvalId).join(',')}`;
 }
 
-/** What the parent hears, errors made plain (messages are prose, never matched). */
-function plain(events: ReadonlyArray<EventObject>): unknown[] {
-  return events.map((e) => {
-    const error = (e as { error?: Record<string, unknown> }).error;
-    if (!error) return e;
-    const { message: _message, ...fields } = { ...error };
-    return { ...e, error: { _tag: error['_tag'], ...fields } };
-  });
-}
 
 interface Expected {
   pending: PendingApproval[];
@@ -127,7 +119,7 @@ async function step(sut: Sut, event: Ev): Promise<void> {
   const after = sut.snap();
   expect(after.context.pending).toEqual(expected!.pending);
   expect(after.value).toBe(expected!.pending.length === 0 ? 'idle' : 'holding');
-  expect(plain(sut.toParent().slice(heard))).toEqual(expected!.toParent);
+  expect(plainEvents(sut.toParent().slice(heard))).toEqual(expected!.toParent);
 }
 
 /** Transitions only the other run can take, by room. */

@@ -7,7 +7,7 @@
 // 1 ms earlier; the pure `acquireDecision`/`leaseDecision` agree with the actor. Non-edges refused;
 // every transition taken; then lapsed-lease scenarios. Not the root's gate (driver.model.test.ts).
 import { afterEach, describe, expect, test, vi } from 'vitest';
-import { createActor, type ActorLogic, type EventObject, type SnapshotFrom } from 'xstate';
+import { createActor, type ActorLogic, type SnapshotFrom } from 'xstate';
 import {
   acquireDecision,
   DEFAULT_LEASE_TTL_S,
@@ -27,6 +27,7 @@ import {
 import { canModel, edgePaths, eventListTest, executorTable, lagWithoutTimers, MODEL_START_MS as START_MS, pathTests, refusalTable, useFakeClock, type SnapshotView, transitionCoverageTest } from './model-harness.ts';
 import { childOfRecorder } from './test-parent.ts';
 import { monotonicMs } from '../../src/monotonic-clock.ts';
+import { plainEvents } from '../harness/plain-events.ts';
 
 /** Clock advance before every sent event, so renewals really re-arm a partly elapsed timer. */
 const STEP_MS = 250;
@@ -67,15 +68,6 @@ function serialize(snapshot: { value: unknown; status: string; context: LeaseCon
 /** An answer as the oracle writes it: errors by `_tag` and fields (messages are prose, never matched). */
 type PlainAnswer = { type: 'lease.answer'; requestId: string; ok: true; result: Record<string, unknown> } | { type: 'lease.answer'; requestId: string; ok: false; error: Record<string, unknown> };
 
-/** What the parent heard, errors made plain like the oracle's. */
-function plain(events: ReadonlyArray<EventObject>): unknown[] {
-  return events.map((e) => {
-    const error = (e as { error?: Record<string, unknown> }).error;
-    if (!error) return e;
-    const { message: _message, ...fields } = { ...error };
-    return { ...e, error: { _tag: error['_tag'], ...fields } };
-  });
-}
 
 interface Expected {
   value: 'free' | 'held';
@@ -177,7 +169,7 @@ async function step(sut: Sut, event: Ev): Promise<void> {
   // The deadline every decision reads is the displayed expiry on the monotonic clock.
   expect(after.context.deadline === 0 ? 0 : after.context.deadline - performance.now()).toBe(fields.expiresAt === 0 ? 0 : fields.expiresAt - Date.now());
   expect(sut.emitted.slice(mark)).toEqual(emitted);
-  expect(plain(sut.toParent().slice(heard))).toEqual(toParent);
+  expect(plainEvents(sut.toParent().slice(heard))).toEqual(toParent);
 }
 
 /** The pure rules and the actor agree: an acquire is allowed exactly when the oracle grants it. */
@@ -407,7 +399,7 @@ describe('a wall-clock step (NTP sync on a robot without a real-time clock) neit
     const heard = sut.toParent().length;
     sut.actor.send({ type: 'lease.acquire', owner: 'bob', requestId: 'rq-bob' });
     await vi.advanceTimersByTimeAsync(0);
-    expect(plain(sut.toParent().slice(heard))).toEqual([{ type: 'lease.answer', requestId: 'rq-bob', ok: false, error: { _tag: 'LeaseHeld', holder: 'alice', secondsLeft: MAX_LEASE_TTL_S - 1 } }]);
+    expect(plainEvents(sut.toParent().slice(heard))).toEqual([{ type: 'lease.answer', requestId: 'rq-bob', ok: false, error: { _tag: 'LeaseHeld', holder: 'alice', secondsLeft: MAX_LEASE_TTL_S - 1 } }]);
     expect(sut.snap().context.owner).toBe('alice');
     sut.actor.stop();
   });

@@ -7,7 +7,7 @@
 // sweep inputs, timers on time (in full above `step`). Every (state, event) pair the machine does
 // not handle is refused; every transition is taken; scenario tests pin the stop guarantee.
 import { describe, expect, test, vi } from 'vitest';
-import { fromPromise, getInitialSnapshot, type ActorLogic, type EventObject, type SnapshotFrom } from 'xstate';
+import { fromPromise, getInitialSnapshot, type ActorLogic, type SnapshotFrom } from 'xstate';
 import {
   MOVE_COMPLETION_MARGIN_MS,
   motionMachine,
@@ -30,6 +30,7 @@ import {
 import type { XyzRpyPose } from '../../src/robot/pose-math.ts';
 import { canModel, Deferred, recordingReplay, edgePaths, eventListTest, executorTable, expectStatesReached, pathTests, refusalTable, useFakeClock, type SnapshotView, transitionCoverageTest } from './model-harness.ts';
 import { childOfRecorder } from './test-parent.ts';
+import { plainEvents } from '../harness/plain-events.ts';
 
 /** Clock advance before every event: well under the shortest timer (150 ms realtime settle) over any path. */
 const STEP_MS = 2;
@@ -412,15 +413,6 @@ interface Run<I, O> {
   settled: boolean;
 }
 
-/** Plain events as the oracle writes them: errors by `_tag` and fields (messages are prose). */
-function plain(events: ReadonlyArray<EventObject>): unknown[] {
-  return events.map((e) => {
-    const error = (e as { error?: unknown }).error as Record<string, unknown> | string | null | undefined;
-    if (!error || typeof error !== 'object') return e;
-    const { message: _message, ...fields } = { ...error };
-    return { ...e, error: { _tag: error['_tag'], ...fields } };
-  });
-}
 
 function createSut() {
   const executions: Array<Run<ExecuteInput, CommandAccepted>> = [];
@@ -529,7 +521,7 @@ async function step(sut: Sut, event: Ev): Promise<void> {
   const outcome = oracle(before, event, now);
   expect(outcome, `oracle refuses ${JSON.stringify(event)} in ${before.value}`).not.toBeNull();
   const o = outcome!;
-  expect(plain(sut.toParent().slice(heard)), 'what the parent heard').toEqual(o.toParent);
+  expect(plainEvents(sut.toParent().slice(heard)), 'what the parent heard').toEqual(o.toParent);
   expect(sut.emitted.slice(mark), 'what the machine emitted').toEqual(o.emitted);
   expect(sut.strays.slice(strayMark), 'stray moves stopped').toEqual(o.strays);
   sut.model = o.next;
@@ -626,7 +618,7 @@ describe('motion machine', () => {
 });
 
 const stopAnswers = (sut: Sut) => sut.toParent().filter((e) => e.type === 'motion.stop_answer') as unknown as Array<{ requestId: string; confirmed: boolean; stopped: string[]; cancelled: unknown[] }>;
-const answers = (sut: Sut, requestId: string) => plain(sut.toParent().filter((e) => e.type === 'motion.answer' && (e as { requestId?: string }).requestId === requestId));
+const answers = (sut: Sut, requestId: string) => plainEvents(sut.toParent().filter((e) => e.type === 'motion.answer' && (e as { requestId?: string }).requestId === requestId));
 
 // The stop guarantee, scenario by scenario (README "Safety"), on the same oracle-checked steps.
 describe('motion machine: the stop fence', () => {
