@@ -22,6 +22,7 @@ import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.t
 import { fakeRegistry, openClient, recorder, rpc, type FakeRegistry } from '../harness/mesh-peer.ts';
 import { mintCredentials, multipartFile } from '../settings/settings-harness.ts';
 import { startTestDriver } from '../harness/driver-harness.ts';
+import { settingsApi, type SettingsApi } from '../harness/settings-api.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'rmd-app-'));
 let a: NatsServerHandle;
@@ -30,21 +31,12 @@ let ncB: NatsConnection;
 let registryB: FakeRegistry;
 let emulator: Emulator;
 let app: AppHandle;
-let token: string;
+let api: SettingsApi;
 
 const baseSettings = () => ({
   use_portal: false, nats_credentials_file: '', device_id: 'app-dev', tenant: '', reachy_target: `127.0.0.1:${emulator.port}`, transport_mode: 'websocket',
   allow_insecure: false, simulate: false, no_media: true, messaging_backend: '', messaging_urls: a.url, discovery_mode: '', portal_credentials_glob: '', portal_credentials_dir: '', reachy_prefix: 'reachy_mini',
 });
-
-async function api(method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await request(`${app.settings.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.statusCode, json: await res.body.json() };
-}
 
 beforeAll(async () => {
   [a, b] = await Promise.all([startNatsServer(), startNatsServer()]);
@@ -61,7 +53,7 @@ beforeAll(async () => {
     (line) => lines.push(line),
   );
   expect(lines.join('\n')).toContain('/login?code=');
-  token = readFileSync(join(dir, 'settings-token'), 'utf8').trim();
+  api = settingsApi(app.settings.url, dir);
 });
 
 afterAll(async () => {

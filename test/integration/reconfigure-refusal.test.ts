@@ -11,10 +11,9 @@
 // answered PolicyConflict and changes nothing; one that conflicts only with a range the supervisor
 // set while the apply moved the daemon link is left out of that apply (ok: true, PolicyConflict,
 // not in effect, audited reconfigure_refused) while the rest applies, and the next apply takes it.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'undici';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import type { DriverConfig } from '../../src/config/config.ts';
@@ -26,6 +25,7 @@ import { fakeRegistry, openClient, recorder, rpc, type FakeRegistry } from '../h
 import { LEAVE_SETTLE_WAIT_MS } from '../../src/actors/leave-robot.ts';
 import { STOP_REQUEST_TIMEOUT_MS } from '../../src/actors/motion-executor.ts';
 import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
+import { settingsApi } from '../harness/settings-api.ts';
 
 /** The device ids loadConfig picks when none is configured (config.ts DEFAULT_DEVICE_ID / DEFAULT_SIM_DEVICE_ID). */
 const REAL_ID = 'reachy-mini-1';
@@ -225,15 +225,7 @@ async function startApp(values: Record<string, unknown>, extraArgs: ReadonlyArra
     () => undefined,
   );
   cleanups.push(() => app.stop());
-  const token = readFileSync(join(dir, 'settings-token'), 'utf8').trim();
-  const api = async (method: 'GET' | 'PUT' | 'PATCH' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: any }> => {
-    const res = await request(`${app.settings.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: res.statusCode, json: await res.body.json().catch(() => null) };
-  };
+  const api = settingsApi(app.settings.url, dir, { nonJsonAsNull: true });
   return { app, api, settingsFile };
 }
 

@@ -8,7 +8,6 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'undici';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { startWithSettings, type AppHandle } from '../../src/app-mode.ts';
@@ -17,6 +16,7 @@ import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.t
 import { fakeRegistry, openClient, rpc, type FakeRegistry } from '../harness/mesh-peer.ts';
 import { waitFor } from '../harness/driver-harness.ts';
 import { linkAndPower } from '../harness/ready-state.ts';
+import { settingsApi, type SettingsApi } from '../harness/settings-api.ts';
 
 const DEVICE = 'settings-envelope';
 const CMD = `device-connect.default.${DEVICE}.cmd`;
@@ -27,22 +27,13 @@ let nc: NatsConnection;
 let registry: FakeRegistry;
 let emulator: Emulator;
 let app: AppHandle;
-let token: string;
+let api: SettingsApi;
 
 const settings = (extra: Record<string, unknown> = {}) => ({
   use_portal: false, nats_credentials_file: '', device_id: DEVICE, tenant: '', reachy_target: `127.0.0.1:${emulator.port}`, transport_mode: 'websocket',
   allow_insecure: true, simulate: false, no_media: true, messaging_backend: '', messaging_urls: server.url, discovery_mode: '', portal_credentials_glob: '', portal_credentials_dir: '', reachy_prefix: 'reachy_mini',
   ...extra,
 });
-
-async function api(method: 'GET' | 'PUT' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const res = await request(`${app.settings.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.statusCode, json: await res.body.json() };
-}
 
 const call = async (method: string, params: object = {}, subject = CMD): Promise<Record<string, any>> => (await rpc(nc, subject, { jsonrpc: '2.0', id: method, method, params }, 10_000)) as Record<string, any>;
 
@@ -60,7 +51,7 @@ beforeAll(async () => {
     },
     () => undefined,
   );
-  token = readFileSync(join(dir, 'settings-token'), 'utf8').trim();
+  api = settingsApi(app.settings.url, dir);
   await waitFor(async () => linkAndPower((await rpc(nc, CMD, { jsonrpc: '2.0', id: 's', method: 'get_status' }, 1_000).catch((): Record<string, any> => ({})) as Record<string, any>).result) === 'connected/awake', 10_000, 'the driver up and the robot awake');
 });
 
