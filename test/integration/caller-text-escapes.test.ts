@@ -5,11 +5,9 @@
 // Found by review T (items 4 and 5). The notification warning is rate-limited per process (one per
 // NOTIFICATION_LOG_INTERVAL_MS), so the log test runs first and its notification is the only one
 // not run before it.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
@@ -17,8 +15,8 @@ import { openClient, rpc } from '../harness/mesh-peer.ts';
 import { startTestDriver, waitFor, type TestDriver } from '../harness/driver-harness.ts';
 import { linkAndPower } from '../harness/ready-state.ts';
 import { captureLogs } from '../harness/log-capture.ts';
+import { startCli } from '../harness/cli-process.ts';
 
-const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 const DEVICE = 'esc-dev';
 const CMD = `device-connect.default.${DEVICE}.cmd`;
 /** Sets the terminal title (OSC … BEL), clears the screen (ESC [2J) and again with the one-byte C1 CSI. */
@@ -45,13 +43,9 @@ afterAll(async () => {
   await server?.stop();
 });
 
+/** `reachy-mini-driver audit … --audit-log <this file's>`: what it printed on stdout. */
 async function auditCli(...args: string[]): Promise<string> {
-  return await new Promise<string>((resolve) => {
-    const child = spawn(process.execPath, [CLI, 'audit', ...args, '--audit-log', auditPath], { env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent' } });
-    let text = '';
-    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
-    child.on('exit', () => resolve(text));
-  });
+  return (await startCli(['audit', ...args, '--audit-log', auditPath]).done).stdout;
 }
 
 test('a notification whose method carries a newline and escapes: one WARN line, the method escaped in the message, no forged line', async () => {
