@@ -99,6 +99,13 @@ export const MODE_SETTLE_TIMEOUT_MS = STOP_REQUEST_TIMEOUT_MS;
  * cancelled one undone after it (the daemon applies a mode before it answers).
  */
 export const UNANSWERED_MODE_OPEN_MS = ORPHAN_HOLD_MS;
+/**
+ * A move request (goto, play_move, wake_up, goto_sleep) answers its caller within the client's usual
+ * deadline, but stays open this long — as long as one unanswered then is held as an orphan — so a
+ * stalled daemon's late answer still names the move it started: that move is stopped, and once the
+ * daemon reports it ended the request is spent (one move uuid) and its orphan is released.
+ */
+export const UNANSWERED_MOVE_OPEN_MS = ORPHAN_HOLD_MS;
 
 export interface ExecutorDeps {
   /** The daemon adapters in force (swapped by retarget). */
@@ -177,6 +184,11 @@ class MotionExecutor {
    */
   #writeOptions(input: ExecuteInput, signal: AbortSignal): CallOptions {
     return { signal, mayWrite: () => !signal.aborted && this.#deps.mayMove(input) === null };
+  }
+
+  /** A move request's write options: open UNANSWERED_MOVE_OPEN_MS (its caller waits the usual deadline, #tracked). */
+  #moveOptions(input: ExecuteInput, signal: AbortSignal): CallOptions {
+    return { ...this.#writeOptions(input, signal), timeoutMs: UNANSWERED_MOVE_OPEN_MS };
   }
 
   /** Throws when the command must not write to the daemon now; called right before every write. */
@@ -380,12 +392,18 @@ class MotionExecutor {
    * Awaits a move request. If the command was cancelled (or the interlock tripped) while the request
    * was in flight, the move it started is stopped at once and reported; the caller hears MotionCancelled.
    */
-  async #tracked(input: ExecuteInput, signal: AbortSignal, pending: Promise<{ readonly uuid: string }>, expectedDurationMs: number, run: Run): Promise<CommandAccepted> {
+  async #tracked(input: ExecuteInput, signal: AbortSignal, route: string, pending: Promise<{ readonly uuid: string }>, expectedDurationMs: number, run: Run): Promise<CommandAccepted> {
     // A move over REST: the pose pushes are read live for as long as it should run.
-    this.#deps.link().sdk?.keepLive(expectedDurationMs);
+    const link = this.#deps.link();
+    link.sdk?.keepLive(expectedDurationMs);
+    const deadlineMs = link.http.requestTimeoutMs;
     let uuid: string;
     try {
-      ({ uuid } = await pending);
+      // The request stays open (UNANSWERED_MOVE_OPEN_MS); its caller waits the usual deadline.
+      ({ uuid } = await within(pending, deadlineMs, () => {
+        this.#spendWhenAnswered(input, link, pending);
+        return new DaemonTimeout({ message: `daemon did not answer POST ${route} within ${deadlineMs} ms`, method: 'POST', route, timeoutMs: deadlineMs });
+      }));
     } catch (error) {
       // Cancelled: a request still queued was dropped unsent (DaemonCallCancelled) or the daemon
       // refused it — nothing moves; one that timed out may still be acted on, so its move is watched for.
@@ -401,6 +419,27 @@ class MotionExecutor {
     await this.#stopQuietly(uuid);
     this.#settle(input, run, uuid, 'sent', true);
     throw refusal;
+  }
+
+  /**
+   * A move request given up at its caller's deadline, still open: when the daemon answers it after
+   * all, the move it names is stopped (the stray stop of its start came first as a rule) and, once
+   * the daemon reports that move ended, the request is reported spent (`sender.settled` with its
+   * uuid), which releases its orphan. No answer, or no end heard: it stays held (ORPHAN_HOLD_MS).
+   */
+  #spendWhenAnswered(input: ExecuteInput, link: DaemonLink, pending: Promise<{ readonly uuid: string }>): void {
+    pending.then(
+      async ({ uuid }) => {
+        if (this.#deps.link() !== link) return;
+        await this.#stopQuietly(uuid);
+        const ended = await link.moves.waitForEnd(uuid, STOP_REQUEST_TIMEOUT_MS).then(
+          () => true,
+          () => false,
+        );
+        if (ended) this.#deps.report({ type: 'sender.settled', requestId: input.requestId, uuid, outcome: 'sent', stoppedLate: false });
+      },
+      noop,
+    );
   }
 
   /**
@@ -423,7 +462,7 @@ class MotionExecutor {
     this.#checkpoint(input, signal);
     const overshoot = gotoPathRefusal(policy.envelope, String(input.target.kind ?? 'goto'), present, targetOf(input.command), method);
     if (overshoot) throw overshoot;
-    const accepted = await this.#tracked(input, signal, link.http.goto({ ...body, duration: plan.durationS } as never, this.#writeOptions(input, signal)), plan.durationS * 1000, run);
+    const accepted = await this.#tracked(input, signal, '/api/move/goto', link.http.goto({ ...body, duration: plan.durationS } as never, this.#moveOptions(input, signal)), plan.durationS * 1000, run);
     return plan.limited ? { ...accepted, speedLimited: plan.limited } : accepted;
   }
 
@@ -438,11 +477,11 @@ class MotionExecutor {
     const unchecked = uncheckedMoveRefusal(this.#deps.policy(), 'play_move', input.target);
     if (unchecked) throw unchecked;
     this.#checkpoint(input, signal);
-    const pending = link.http.playRecordedMove(dataset, move, this.#writeOptions(input, signal)).catch((error: unknown) => {
+    const pending = link.http.playRecordedMove(dataset, move, this.#moveOptions(input, signal)).catch((error: unknown) => {
       if (droppedAtWrite(error)) throw error;
       throw recordedMoveFailure(error, 'play_move', dataset, 'connected');
     });
-    return await this.#tracked(input, signal, pending, RECORDED_MOVE_MAX_S * 1000, run);
+    return await this.#tracked(input, signal, `/api/move/play/recorded-move-dataset/${dataset}/${move}`, pending, RECORDED_MOVE_MAX_S * 1000, run);
   }
 
   /**
@@ -509,11 +548,11 @@ class MotionExecutor {
           // Cancelled before the wake-up move is under way, the mode before it is put back.
           return await this.#withMode(input, signal, 'enabled', async () => {
             this.#checkpoint(input, signal);
-            return await this.#tracked(input, signal, http.playWakeUp(this.#writeOptions(input, signal)), WAKE_UP_EXPECTED_MS, run);
+            return await this.#tracked(input, signal, '/api/move/play/wake_up', http.playWakeUp(this.#moveOptions(input, signal)), WAKE_UP_EXPECTED_MS, run);
           });
         }
         this.#checkpoint(input, signal);
-        return await this.#tracked(input, signal, http.playGotoSleep(this.#writeOptions(input, signal)), GOTO_SLEEP_EXPECTED_MS, run);
+        return await this.#tracked(input, signal, '/api/move/play/goto_sleep', http.playGotoSleep(this.#moveOptions(input, signal)), GOTO_SLEEP_EXPECTED_MS, run);
       case 'recorded':
         return await this.#recorded(input, signal, run);
       case 'sequence':

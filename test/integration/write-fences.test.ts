@@ -15,6 +15,7 @@ import { openDaemonLink, closeDaemonLink } from '../../src/actors/daemon-link.ts
 import type { DriverOverrides } from '../../src/driver.ts';
 import type { Emulator } from '../../src/sim/emulator.ts';
 import { startMeshScene, waitFor, type MeshScene } from '../harness/driver-harness.ts';
+import { captureLogs } from '../harness/log-capture.ts';
 import { rpc } from '../harness/mesh-peer.ts';
 
 type Reply = Record<string, any>;
@@ -32,6 +33,11 @@ const TEST_REQUEST_TIMEOUT_MS = 1_500;
 const ONE_STOP_ROUND_TRIP_MS = 400;
 /** Time for the robot to sit still before a ramp starts, and for late writes to show up after a stop. */
 const SETTLE_MS = 300;
+/**
+ * driver.stop() once nothing runs and no cancelled request can start a move: well under its 2 s wait
+ * (SHUTDOWN_STOP_WAIT_MS), which it sits out in full while a cancelled goto is still held as an orphan.
+ */
+const SETTLED_SHUTDOWN_MS = 1_000;
 
 /** Functions that take no `owner`. */
 const READS: ReadonlySet<string> = new Set(['get_status', 'get_volume']);
@@ -46,7 +52,10 @@ afterEach(async () => {
 });
 
 let counter = 0;
-async function startScene(extra: string[] = [], overrides: DriverOverrides = {}): Promise<{ emulator: Emulator; call: (method: string, params?: Record<string, unknown>, timeoutMs?: number) => Promise<Reply> }> {
+async function startScene(
+  extra: string[] = [],
+  overrides: DriverOverrides = {},
+): Promise<{ scene: MeshScene; emulator: Emulator; call: (method: string, params?: Record<string, unknown>, timeoutMs?: number) => Promise<Reply> }> {
   const device = `write-fence-${++counter}`;
   const scene = await startMeshScene(['--sim', '--no-media', '--device-id', device, '--discovery-mode', 'd2d', ...extra], {}, overrides);
   scenes.push(scene);
@@ -56,7 +65,7 @@ async function startScene(extra: string[] = [], overrides: DriverOverrides = {})
   const connected = async () => (await call('get_status', {}, 1_000).catch(() => ({}) as Reply)).result?.driver_state?.connection_state === 'connected';
   await waitFor(connected, 10_000, 'the driver connected to its emulator');
   expect((await call('wake_up', { wait: true })).result?.status).toMatch(/completed|already_awake/);
-  return { emulator: scene.driver.emulator!, call };
+  return { scene, emulator: scene.driver.emulator!, call };
 }
 
 test(`the daemon HTTP lanes' default deadline is ${DEFAULT_REQUEST_TIMEOUT_MS / 1000} s unless a test shortens it`, async () => {
@@ -70,8 +79,8 @@ test(`the daemon HTTP lanes' default deadline is ${DEFAULT_REQUEST_TIMEOUT_MS / 
   }
 });
 
-test('a goto that reaches the daemon after its deadline (shortened here), and after a stop was answered, is stopped as it starts', async () => {
-  const { emulator, call } = await startScene([], { daemonRequestTimeoutMs: TEST_REQUEST_TIMEOUT_MS });
+test('a goto that reaches the daemon after its deadline (shortened here), and after a stop was answered, is stopped as it starts; once it ended, the driver stops at once', async () => {
+  const { scene, emulator, call } = await startScene([], { daemonRequestTimeoutMs: TEST_REQUEST_TIMEOUT_MS });
   const since = emulator.motionRecord.nowMs();
   emulator.faults.apply({ routeDelays: [{ path: '/api/move/goto', requestMs: [TEST_REQUEST_TIMEOUT_MS + PAST_DEADLINE_MS, TEST_REQUEST_TIMEOUT_MS + PAST_DEADLINE_MS] }] }, 1);
   // → goto_pose; ← DaemonUnavailable after the HTTP deadline (the request is still held by the daemon).
@@ -91,6 +100,17 @@ test('a goto that reaches the daemon after its deadline (shortened here), and af
   expect(move.endedAt! - move.startedAt, 'the late goto ran (ms)').toBeLessThanOrEqual(ONE_STOP_ROUND_TRIP_MS);
   expect(move.outcome).not.toBe('completed');
   expect(Math.abs(deg(emulator.snapshot().headPose.yaw))).toBeLessThan(10);
+  // The late answer named the goto's move and it ended: that request is spent, no longer held as a
+  // cancelled command that may still start a move, so stopping the driver does not wait for it.
+  const logs = captureLogs('info');
+  try {
+    const stopping = Date.now();
+    await scene.driver.stop();
+    expect(Date.now() - stopping, 'driver.stop() took (ms)').toBeLessThan(SETTLED_SHUTDOWN_MS);
+    expect(logs.matching('WARN', 'may still be moving')).toEqual([]);
+  } finally {
+    logs.restore();
+  }
 }, 30_000);
 
 /**
