@@ -103,6 +103,15 @@ describe('I4 audit: every refusal and state change audited with the state after 
     expect(judge(view({ calls: [call('goto_pose', {}, 10, 11, refusal('InterlockTripped'), [0, 1])], audit: audited }))).toEqual([]);
   });
 
+  test('two refusals alike in overlapping windows: each finds its own record, whichever was issued first (fault-simulation seed 4201990)', () => {
+    // #1 accepted, refused later at the write (its window holds both records); #2 refused at the gate (its window only the first).
+    const audited = [seen('refused', 'bob', 6, {}, { function: 'set_body_yaw', error_tag: 'LeaseHeld' }), seen('refused', 'bob', 8, {}, { function: 'set_body_yaw', error_tag: 'LeaseHeld', at: 'write' })];
+    const early = call('set_body_yaw', { owner: 'bob' }, 0, 9, refusal('LeaseHeld'), [0, 2]);
+    const gate = call('set_body_yaw', { owner: 'bob' }, 6, 6, refusal('LeaseHeld'), [0, 1]);
+    expect(judge(view({ calls: [early, gate], audit: audited }))).toEqual([]);
+    expect(judge(view({ calls: [early, gate], audit: audited.slice(0, 1) }))).toEqual(['I4-audit']);
+  });
+
   test('driver_state disagreeing with the audit trail is reported', () => {
     const checker = new InvariantChecker(ROUND_TRIP_MS);
     checker.checkStatus(view({}), 1, { interlock_state: 'tripped', lease_active: false });

@@ -241,7 +241,10 @@ export class InvariantChecker {
       if (found) used.add(found);
       return found !== undefined;
     };
-    for (const c of view.calls) {
+    // Earliest window end first: with each call taking the first free record in its window, no call
+    // takes a record a call whose window closes sooner needs (two refusals overlapping in time).
+    const byWindowEnd = [...view.calls].sort((a, b) => (a.auditAtSettle ?? view.audit.length) - (b.auditAtSettle ?? view.audit.length));
+    for (const c of byWindowEnd) {
       if (c.settledAt === undefined) continue;
       const tag = errorTag(c);
       // Matched by owner too: two callers refused alike in overlapping windows (one at the gate, one at the write) each need their own record.
