@@ -4,11 +4,13 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * In-process tests (units, machine models, actors): no broker, no emulator, no wall-clock budget
- * (fake timers). They swap globals (fake timers, `vi.mock`, spies) and rely on fresh module
- * state, so each file gets its own process — two at a time, one per core of the CI box.
+ * In-process tests (units, machine models): no broker, no emulator, no wall-clock budget (fake
+ * timers). They swap globals (fake timers, `vi.mock`, spies) and rely on fresh module state, so
+ * each file gets its own process — two at a time, one per core of the CI box. Not test/actors:
+ * their fake daemons answer on real sockets within real-time budgets (a sweep's first listing
+ * missed one with another file beside it in CI).
  */
-const IN_PROCESS = ['test/unit/**/*.test.ts', 'test/model/**/*.test.ts', 'test/actors/**/*.test.ts', 'test/media/encoding/invalid-frame.test.ts'];
+const IN_PROCESS = ['test/unit/**/*.test.ts', 'test/model/**/*.test.ts', 'test/media/encoding/invalid-frame.test.ts'];
 /** Both cores of the 2-core CI box. */
 const IN_PROCESS_WORKERS = 2;
 
