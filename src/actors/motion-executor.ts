@@ -254,7 +254,7 @@ class MotionExecutor {
     const deadlineMs = link.http.requestTimeoutMs;
     return await within(pending, deadlineMs, () => {
       giveUp.abort(cancelled('its writer gave up waiting'));
-      return new DaemonTimeout({ message: `daemon did not answer POST /api/move/set_target within ${deadlineMs} ms`, method: 'POST', route: '/api/move/set_target', timeoutMs: deadlineMs });
+      return postUnanswered('/api/move/set_target', deadlineMs);
     });
   }
 
@@ -402,7 +402,7 @@ class MotionExecutor {
       // The request stays open (UNANSWERED_MOVE_OPEN_MS); its caller waits the usual deadline.
       ({ uuid } = await within(pending, deadlineMs, () => {
         this.#spendWhenAnswered(input, link, pending);
-        return new DaemonTimeout({ message: `daemon did not answer POST ${route} within ${deadlineMs} ms`, method: 'POST', route, timeoutMs: deadlineMs });
+        return postUnanswered(route, deadlineMs);
       }));
     } catch (error) {
       // Cancelled: a request still queued was dropped unsent (DaemonCallCancelled) or the daemon
@@ -597,7 +597,7 @@ class MotionExecutor {
     const sender = (async () => {
       try {
         const route = `/api/motors/set_mode/${mode}`;
-        await within(written, deadlineMs, () => new DaemonTimeout({ message: `daemon did not answer POST ${route} within ${deadlineMs} ms`, method: 'POST', route, timeoutMs: deadlineMs }));
+        await within(written, deadlineMs, () => postUnanswered(route, deadlineMs));
         return await rest();
       } finally {
         endedUncancelled = !signal.aborted;
@@ -874,6 +874,11 @@ class MotionExecutor {
       }
     }
   };
+}
+
+/** What the caller of a POST still open past its usual deadline hears (as daemon-http's own timeout says it). */
+function postUnanswered(route: string, deadlineMs: number): DaemonTimeout {
+  return new DaemonTimeout({ message: `daemon did not answer POST ${route} within ${deadlineMs} ms`, method: 'POST', route, timeoutMs: deadlineMs });
 }
 
 /** `pending`, or the error `late()` makes once `ms` pass first (the timer is cleared either way). */
