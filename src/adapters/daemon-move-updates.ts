@@ -6,7 +6,7 @@
 // daemon-http.ts) nor what a failed move means for the driver.
 import { createLogger } from '../logging/logger.ts';
 import { DaemonNotConnected, DaemonTimeout } from './daemon-errors.ts';
-import { DaemonPushClient, type CloseInfo, type ReconnectInfo } from './daemon-reconnecting-socket.ts';
+import { DaemonPushClient, type CloseInfo, type DaemonSocketOverrides, type ReconnectInfo } from './daemon-reconnecting-socket.ts';
 import { decodeMoveUpdate, parseJson, type MoveUpdate } from './daemon-wire.ts';
 
 export type { MoveUpdate, MoveUpdateType } from './daemon-wire.ts';
@@ -29,16 +29,9 @@ export interface MoveUpdatesEvents {
   move: (update: MoveUpdate) => void;
 }
 
-export interface DaemonMoveUpdatesOptions {
+export interface DaemonMoveUpdatesOptions extends DaemonSocketOverrides {
   /** `ws://host:port` or `http://host:port` of the daemon. */
   readonly baseUrl: string;
-  readonly pingIntervalMs?: number;
-  readonly pongTimeoutMs?: number;
-  readonly handshakeTimeoutMs?: number;
-  /** The byte pipe to the daemon (the fault simulation's in-memory one); TCP when absent. */
-  readonly transport?: import('./daemon-transport.ts').DaemonTransport;
-  /** Bearer token and TLS trust (src/adapters/daemon-auth.ts). */
-  readonly auth?: import('./daemon-auth.ts').DaemonAuth;
 }
 
 export class DaemonMoveUpdates extends DaemonPushClient<MoveUpdatesEvents> {

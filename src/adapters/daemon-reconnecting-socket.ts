@@ -525,12 +525,14 @@ export class ReconnectingSocket {
   }
 }
 
-/** Liveness overrides a daemon socket client accepts (tests shorten them). */
+/** What every daemon socket client takes besides its own options: liveness overrides (tests shorten them), the pipe, the auth. */
 export interface DaemonSocketOverrides {
   readonly pingIntervalMs?: number;
   readonly pongTimeoutMs?: number;
   readonly handshakeTimeoutMs?: number;
+  /** The byte pipe to the daemon (the fault simulation's in-memory one); TCP when absent. */
   readonly transport?: DaemonTransport;
+  /** Bearer token and TLS trust (src/adapters/daemon-auth.ts). */
   readonly auth?: DaemonAuth;
 }
 

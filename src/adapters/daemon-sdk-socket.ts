@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { createLogger } from '../logging/logger.ts';
 import { DaemonCommandInvalid, DaemonNotConnected, DaemonTimeout, type DaemonSendError } from './daemon-errors.ts';
-import { DaemonPushClient, type CloseInfo, type ReconnectInfo } from './daemon-reconnecting-socket.ts';
+import { DaemonPushClient, type CloseInfo, type DaemonSocketOverrides, type ReconnectInfo } from './daemon-reconnecting-socket.ts';
 import {
   decodeSdkPush, parseJson, type Antennas, type DaemonStatusPush, type HeadPosePush, type ImuDataPush, type Interpolation,
   type JointPositionsPush, type SdkPush, type SdkPushType, type TaskProgressPush,
@@ -105,17 +105,9 @@ export interface SdkSocketEvents {
   task_progress: (push: TaskProgressPush) => void;
 }
 
-export interface DaemonSdkSocketOptions {
+export interface DaemonSdkSocketOptions extends DaemonSocketOverrides {
   /** `ws://host:port` or `http://host:port` of the daemon; the path is added. */
   readonly baseUrl: string;
-  /** Overrides of the shared connection policy (tests shorten them). */
-  readonly pingIntervalMs?: number;
-  readonly pongTimeoutMs?: number;
-  readonly handshakeTimeoutMs?: number;
-  /** The byte pipe to the daemon (the fault simulation's in-memory one); TCP when absent. */
-  readonly transport?: import('./daemon-transport.ts').DaemonTransport;
-  /** Bearer token and TLS trust (src/adapters/daemon-auth.ts). */
-  readonly auth?: import('./daemon-auth.ts').DaemonAuth;
   /** Batch period at idle (RELAXED_READ_INTERVAL_MS); null reads every push live always. */
   readonly relaxedReadIntervalMs?: number | null;
   /** Live period after the last command (LIVE_QUIET_MS; tests shorten it). */
