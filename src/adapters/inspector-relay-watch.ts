@@ -1,8 +1,9 @@
 // Makes the Stately inspector's relay connection visible: `@statelyai/inspect` dials the relay and
 // retries every 5 s in silence, so `--inspect ws://…` with no relay running said nothing. This
 // watches each WebSocket the inspector opens: the first failure is a warning with the URL, the cause
-// and what to do, repeats are rate-limited, and connecting says so once at info. Owns only that
-// watching; the inspector (state-inspector.ts) owns the sanitising. Issue 10 item 2.
+// and what to do, repeats are rate-limited, and connecting says so once at info. It also takes over
+// the library's retry, which dialed again after the inspector stopped. Owns that watching and the
+// retry; the inspector (state-inspector.ts) owns the sanitising. Issue 10 item 2.
 import { createLogger, type Logger } from '../logging/logger.ts';
 import { failureNotice, type FailureNotice } from '../logging/failure-notice.ts';
 import { causeOf, describeCause } from './network-cause.ts';
@@ -27,12 +28,9 @@ interface InspectorAdapter {
 
 export interface RelayWatchOptions {
   readonly logger?: Logger;
-  /**
-   * The wait before dialing again after a failed dial (default INSPECTOR_RETRY_MS, the library's
-   * own, left in place); tests shorten it. A shorter one takes the library's retry over.
-   */
+  /** The wait before dialing again after a failed dial (default INSPECTOR_RETRY_MS, the library's own); tests shorten it. */
   readonly retryMs?: number;
-  /** True once the inspector is stopped: a retry taken over is then not dialed. */
+  /** True once the inspector is stopped: the retry is then not dialed. */
   readonly stopped?: () => boolean;
 }
 
@@ -59,21 +57,24 @@ export function reportRelay(notice: FailureNotice, url: string) {
 
 /**
  * Replaces the `onerror` handler the adapter gives `socket` (its 5-s wait, then dial again) by the
- * same step after `retryMs`: `ws` sockets take `onerror` through a prototype accessor, shadowed here.
+ * same step after `retryMs`, skipped once stopped: the library's own dials again whatever happened
+ * meanwhile, so a relay that failed (or a dial that `stop()` itself broke off) was dialed every 5 s
+ * after the inspector stopped, for ever. `ws` sockets take `onerror` through a prototype accessor,
+ * shadowed here. The timer does not hold the process open.
  */
 function retryAfter(socket: object, adapter: InspectorAdapter, retryMs: number, stopped: () => boolean): void {
   const onerror = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(socket), 'onerror');
   if (!onerror?.set || !adapter.start) return;
   const redial = () => {
     adapter.status = 'closed';
-    setTimeout(() => stopped() || adapter.start?.(), retryMs);
+    if (!stopped()) setTimeout(() => stopped() || adapter.start?.(), retryMs).unref();
   };
   Object.defineProperty(socket, 'onerror', { configurable: true, get: () => onerror.get?.call(socket), set: () => onerror.set?.call(socket, redial) });
 }
 
 /**
  * Watches every socket `adapter` will open from now on (call before starting the inspector).
- * The adapter's own handlers stay in place (but for a shortened retry): these are extra listeners.
+ * The adapter's own handlers stay in place but for its retry (retryAfter): these are extra listeners.
  */
 export function watchInspectorRelay(adapter: InspectorAdapter, url: string, options: RelayWatchOptions = {}): void {
   const { logger = log, retryMs = INSPECTOR_RETRY_MS, stopped = () => false } = options;
@@ -86,7 +87,7 @@ export function watchInspectorRelay(adapter: InspectorAdapter, url: string, opti
     set: (socket: unknown) => {
       current = socket;
       if (!isWatchable(socket)) return;
-      if (retryMs !== INSPECTOR_RETRY_MS) retryAfter(socket, adapter, retryMs, stopped);
+      retryAfter(socket, adapter, retryMs, stopped);
       socket.on('open', report.opened);
       socket.on('error', report.failed);
     },

@@ -5,7 +5,7 @@
 // though machines are designed never to hold them.
 import { createWebSocketInspector } from '@statelyai/inspect';
 import type { InspectionEvent, Observer } from 'xstate';
-import { INSPECTOR_RETRY_MS, watchInspectorRelay } from './inspector-relay-watch.ts';
+import { watchInspectorRelay } from './inspector-relay-watch.ts';
 
 const SECRET_KEY = /jwt|seed|nkey|token|secret|password|creds|authorization|cookie/i;
 /** Base64 media in RPC events (`data_b64` of frames, audio samples and pushes): never shown, only sized. */
@@ -65,7 +65,7 @@ export function createStateInspector(url: string, options: StateInspectorOptions
     serialize: (message) => withSanitizedInput(message),
   });
   // Started only once its relay connection is watched (a missing relay is logged, issue 10).
-  watchInspectorRelay((inspector as unknown as { adapter: object }).adapter, url, { retryMs: options.retryMs ?? INSPECTOR_RETRY_MS, stopped: () => stopped });
+  watchInspectorRelay((inspector as unknown as { adapter: object }).adapter, url, { ...(options.retryMs === undefined ? {} : { retryMs: options.retryMs }), stopped: () => stopped });
   inspector.start();
   return {
     inspect: inspector.inspect as Observer<InspectionEvent>,

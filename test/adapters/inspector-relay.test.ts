@@ -4,13 +4,15 @@
 // driver logs once that the relay is not reachable and once that it is connected. Bound to
 // 0.0.0.0 it answers this machine's LAN address (a driver or browser elsewhere) and its page
 // connects back to that address; bound to loopback it does not; foreign names and origins never.
+// A stopped inspector dials no more.
 import { request } from 'node:http';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterEach, expect, test } from 'vitest';
 import { WebSocket } from 'ws';
 import { createActor, createMachine } from 'xstate';
 import { RELAY_MAX_MESSAGE_BYTES, startInspectorRelay, type InspectorRelay } from '../../src/adapters/inspector-relay.ts';
+import { INSPECTOR_RETRY_MS } from '../../src/adapters/inspector-relay-watch.ts';
 import { createStateInspector, type StateInspector } from '../../src/adapters/state-inspector.ts';
 import { setLogSink } from '../../src/logging/logger.ts';
 
@@ -69,8 +71,8 @@ test('the driver logs that the relay is not reachable, then that it is connected
   const received: string[] = [];
   viewer.on('message', (data) => received.push(data.toString()));
   await new Promise((resolve) => viewer.once('open', resolve));
-  // The library's own retry, at its production 5 s (visible-failures shortens it; this test keeps
-  // the path a user's driver takes).
+  // The retry at its production 5 s (visible-failures shortens it; this test keeps the path a
+  // user's driver takes).
   await expect.poll(() => lines.filter((l) => l.includes('connected to the inspector relay')).length, { timeout: 10_000 }).toBe(1);
   const actor = createActor(createMachine({ id: 'probe', initial: 'a', states: { a: { on: { GO: 'b' } }, b: {} } }), { inspect: inspector.inspect }).start();
   actor.send({ type: 'GO' });
@@ -78,6 +80,25 @@ test('the driver logs that the relay is not reachable, then that it is connected
   actor.stop();
   expect(lines.filter((l) => UNREACHABLE.test(l)).length).toBe(1);
 }, 20_000);
+
+test('a stopped inspector dials its failing relay no more (the library alone dialed again every 5 s, for ever)', async () => {
+  setLogSink(() => {});
+  // A relay that fails every dial: the connection is accepted, then dropped before the handshake.
+  let dials = 0;
+  const server = createServer((socket) => {
+    dials += 1;
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const { port } = server.address() as AddressInfo;
+  // The production retry (INSPECTOR_RETRY_MS): the path a user's driver takes.
+  const inspector = createStateInspector(`ws://127.0.0.1:${port}`);
+  await expect.poll(() => dials, { timeout: 5_000 }).toBe(1);
+  inspector.stop();
+  await new Promise((resolve) => setTimeout(resolve, INSPECTOR_RETRY_MS + 700));
+  expect(dials).toBe(1);
+}, 15_000);
 
 test("the relay refuses a web page of another origin and a foreign Host name; a message over the bound closes its sender", async () => {
   const relay = await startInspectorRelay('127.0.0.1', 0);
