@@ -27,6 +27,7 @@ import { startHealthSummary } from './actors/health-summary.ts';
 import { d2dEstopListener } from './actors/d2d-estop-listener.ts';
 import { callerRefusal } from './safety/caller-allow.ts';
 import { createCallerIdentity } from './safety/caller-identity.ts';
+import { createReplayFloorWriter, readReplayFloors, replayFloorPath } from './adapters/replay-floor-file.ts';
 import { callerHeardMatters, explainRefusal, viewOf } from './machines/driver.machine.ts';
 import { availabilityOf } from './machines/driver-state.ts';
 import { changedPolicyFields, inEffectAfter, reconfigurePlan, withPolicyKept } from './config/reconfigure-plan.ts';
@@ -317,10 +318,17 @@ function rootOf(held: Held): RobotRuntime['driver'] {
   return (held.robot as RobotRuntime).driver;
 }
 
+/** The verifier of signed callers, with the replay floors the last run kept (src/adapters/replay-floor-file.ts). */
+function callerIdentityOf(config: DriverConfig) {
+  const path = replayFloorPath(config.configDir, config.tenant, config.deviceId);
+  const restoredFloors = readReplayFloors(path, Date.now());
+  return createCallerIdentity({ trusted: config.trustedCallers, requireSigned: config.requireSignedCallers, restoredFloors, onAheadAccepted: createReplayFloorWriter(path, restoredFloors) });
+}
+
 /** The gate of every RPC and the `.supervisor` subject's, in front of the root; one caller verifier and replay cache for both (--trusted-callers). */
 function createGates(config: DriverConfig, functions: ReturnType<typeof functionsFor>, held: Held, gateOutcomeTimeoutMs?: number) {
   const root = () => rootOf(held);
-  const identity = config.trustedCallers.length > 0 ? createCallerIdentity({ trusted: config.trustedCallers, requireSigned: config.requireSignedCallers }) : undefined;
+  const identity = config.trustedCallers.length > 0 ? callerIdentityOf(config) : undefined;
   const identify = identity ? { identify: identity.identify, witness: identity.witness } : {};
   const waits = gateOutcomeTimeoutMs === undefined ? {} : { defaultOutcomeTimeoutMs: gateOutcomeTimeoutMs };
   const onAccepted = (info: Parameters<RobotRuntime['recordAccepted']>[0]) => (auditedWhenAccepted(info.fn, info.caller) ? held.robot?.recordAccepted(info) : undefined);

@@ -203,7 +203,7 @@ export const CONFIG_KEYS: ReadonlyArray<ConfigKey> = [
   { key: 'settingsHost', flag: '--settings-host', env: ['REACHY_SETTINGS_HOST'], default: '0.0.0.0 in app mode, 127.0.0.1 otherwise', doc: 'Bind address of the settings app.' },
   { key: 'settingsAllowedHosts', flag: '--settings-allowed-hosts', env: ['REACHY_SETTINGS_ALLOWED_HOSTS'], default: "loopback, this machine's addresses and host names, reachy-mini.local", doc: 'More host names the settings app answers to (`name,name`; `*` turns the Host check off). Other Host headers are refused (DNS rebinding).' },
   { key: 'settingsPort', flag: '--settings-port', env: ['REACHY_SETTINGS_PORT'], default: '8842', doc: 'Port of the settings app.' },
-  { key: 'configDir', flag: '--config-dir', env: ['REACHY_MINI_DRIVER_CONFIG_DIR'], default: '~/.config/reachy_mini_driver', doc: 'Holds the settings token and uploaded credentials (`credentials/`), all 0600.' },
+  { key: 'configDir', flag: '--config-dir', env: ['REACHY_MINI_DRIVER_CONFIG_DIR'], default: '~/.config/reachy_mini_driver', doc: 'Holds the settings token, uploaded credentials (`credentials/`) and the verified callers\' replay floors (`replay-floors/`), all 0600.' },
   { key: 'inspectUrl', flag: '--inspect', env: ['REACHY_MINI_DRIVER_INSPECT_URL'], default: '—', doc: 'Stately inspector relay (`ws://127.0.0.1:8080`); context is sanitised.' },
 ];
 

@@ -2,10 +2,10 @@
 // --trusted-callers — over subject, request id, method, params digest, timestamp and a broadcast's
 // targets/where/fire_at/on_late (src/protocol/caller-signature.ts), the key (or its JWT's issuer)
 // trusted, the timestamp inside the replay window, the (key, request id) pair new — and of unsigned
-// calls under --require-signed-callers. The gate calls `identify` once per call, first; a signed
-// broadcast addressed elsewhere is only remembered (`witness`). A verified caller is its public key;
-// who a refused caller may still stop motion as is said here (`stopAs`). Owns the replay cache; no
-// I/O. Threat model "Spoofing": broker ACLs decide who may publish, this decides who a caller is.
+// calls under --require-signed-callers. `identify` runs once per call, first; a signed broadcast
+// addressed elsewhere is only remembered (`witness`). A verified caller is its public key; who a
+// refused caller may still stop motion as is said here (`stopAs`). Owns the replay cache; no I/O
+// (floors kept across a restart come in and go out as values). Threat model "Spoofing".
 import { fromPublic } from '@nats-io/nkeys';
 import { CallerNotTrusted, messageOf, ReplayRejected, SignatureInvalid, SignatureRequired, type RpcFailure } from '../errors.ts';
 import { createLogger } from '../logging/logger.ts';
@@ -25,6 +25,12 @@ import { ALWAYS_ALLOWED_FUNCTIONS } from './caller-allow.ts';
 export const REPLAY_WINDOW_MS = 30_000;
 /** Request ids remembered for replay refusal: 10 000 × ~150 B ≈ 1.5 MB, far above any sane call rate over 30 s. */
 export const REPLAY_CACHE_SIZE = 10_000;
+/**
+ * An accepted call dated more than this ahead of the driver's clock is reported (`onAheadAccepted`)
+ * to be kept across a restart: only such a call can carry a `caller_ts` after the next start, and no
+ * driver stops and starts again in 50 ms (its start-up alone takes ≥ 200 ms, `npm run bench`).
+ */
+export const PERSIST_AHEAD_MS = 50;
 /** Who a stop (never refused) is recorded as when its signature or its named key does not check out. */
 export const UNVERIFIED_CALLER = 'unverified-caller';
 /** An nkey public key: a prefix letter and 55 base32 characters. */
@@ -44,6 +50,13 @@ export interface CallerIdentityOptions {
   readonly now?: () => number;
   readonly windowMs?: number;
   readonly cacheSize?: number;
+  /**
+   * Per key, the newest `caller_ts` of the calls a driver before this one accepted dated ahead of its
+   * clock (src/adapters/replay-floor-file.ts): a call of that key at or below it is refused.
+   */
+  readonly restoredFloors?: ReadonlyMap<string, number>;
+  /** Told each accepted call dated more than PERSIST_AHEAD_MS ahead, before the call runs (to keep it across a restart). */
+  readonly onAheadAccepted?: (key: string, ts: number) => void;
 }
 
 export interface CallerIdentity {
@@ -133,7 +146,8 @@ export function jwtIssuer(jwt: string, key: string, nowMs: number): { ok: true; 
 /**
  * (key, request id) pairs of accepted calls, oldest first. In memory, empty at start: a call signed
  * before the start is refused (`before_start`), since the driver that ran before it (a crash, a
- * restart) may have accepted it and its cache is gone. Evicting one still inside the window (the
+ * restart) may have accepted it and its cache is gone; a call it accepted dated after this start (its
+ * signer's clock ahead) is refused by that key's floor, restored from its file. Evicting one still inside the window (the
  * cache is full) raises that key's floor: every later call of that key at or below it is refused, so
  * no replay gets through eviction. Floors are per key: one key flooding the cache (with timestamps
  * up to 30 s ahead) raises only its own, never another caller's. Floors past the window refuse
@@ -147,10 +161,13 @@ class ReplayCache {
   readonly windowMs: number;
   /** When this cache started (the driver's start): nothing signed earlier can be told from a replay. */
   readonly startedAtMs: number;
-  constructor(size: number, windowMs: number, startedAtMs: number) {
+  constructor(size: number, windowMs: number, startedAtMs: number, restored: ReadonlyMap<string, number> = new Map()) {
     this.size = size;
     this.windowMs = windowMs;
     this.startedAtMs = startedAtMs;
+    // Floors below the start refuse nothing `before_start` does not.
+    for (const [key, ts] of restored) if (ts >= startedAtMs) this.#floors.set(key, ts);
+    if (this.#floors.size > size) this.#pruneFloors(startedAtMs);
   }
 
   refusal(key: string, id: string, ts: number, nowMs: number): 'seen' | 'stale' | 'forgotten' | 'future' | 'before_start' | null {
@@ -203,7 +220,7 @@ export function createCallerIdentity(options: CallerIdentityOptions): CallerIden
   const windowMs = options.windowMs ?? REPLAY_WINDOW_MS;
   // The floor at start: a signer whose clock runs d behind the driver's is refused for d after a
   // start (its fresh calls look older than the start); README "Verified callers" says so.
-  const replays = new ReplayCache(options.cacheSize ?? REPLAY_CACHE_SIZE, windowMs, now());
+  const replays = new ReplayCache(options.cacheSize ?? REPLAY_CACHE_SIZE, windowMs, now(), options.restoredFloors);
 
   /** The signer of `claim` when its signature checks out and its key (or JWT issuer) is trusted; else the refusal. */
   const signerOf = (fn: string, params: Readonly<Record<string, unknown>>, claim: CallerClaim): Signer | Refused => {
@@ -239,7 +256,7 @@ export function createCallerIdentity(options: CallerIdentityOptions): CallerIden
       replay === 'seen'
         ? `request id ${requestId} was already used`
         : replay === 'forgotten'
-          ? `caller_ts is not after that of a call of this key the driver no longer remembers (send a newer caller_ts)`
+          ? `caller_ts is not after that of a call of this key the driver no longer remembers, or accepted before a restart (send a newer caller_ts)`
           : replay === 'before_start'
             ? `the call was signed before this driver started (caller_ts ${Math.round((replays.startedAtMs - ts) / 1000)} s before its start at ${new Date(replays.startedAtMs).toISOString()}), and calls accepted before a restart are not remembered; sign it again`
             : `caller_ts is ${Math.round((t - ts) / 1000)} s from the driver's clock (window ±${windowMs / 1000} s)`;
@@ -250,8 +267,10 @@ export function createCallerIdentity(options: CallerIdentityOptions): CallerIden
   const accepted = (signer: Signer): ReplayRejected | null => {
     const t = now();
     const refused = replayRefusal(signer, t);
-    if (!refused) replays.remember(signer.key, `${signer.key}\n${signer.requestId}`, signer.ts, t);
-    return refused;
+    if (refused) return refused;
+    replays.remember(signer.key, `${signer.key}\n${signer.requestId}`, signer.ts, t);
+    if (signer.ts > t + PERSIST_AHEAD_MS) options.onAheadAccepted?.(signer.key, signer.ts);
+    return null;
   };
 
   const verifySigned = (fn: string, params: Readonly<Record<string, unknown>>, caller: CallerMeta, claim: CallerClaim): Identified => {
