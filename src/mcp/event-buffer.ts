@@ -1,9 +1,11 @@
-// The MCP bridge's memory of device events (the Python bridge's `EventSubscriptionManager`): one
-// mesh event watch per device the agent touched (invoke, wait, resource), the latest event and a ring
-// of recent ones per device, so `wait_for_event` finds an event that fired between an `invoke_device`
-// reply and the wait (the dispatch→wait race), and a callback per new event for
-// `notifications/resources/updated`. Watches stay until `close()` (a stdio bridge serves one agent,
-// who touches few devices). Does not own the NATS connection nor the MCP wiring. README "Agents (MCP)".
+// The MCP bridge's memory of device events (the Python bridge's `EventSubscriptionManager`): one mesh
+// event watch per device the agent touched (invoke, wait, resource), the latest event and a ring of
+// recent ones per device (the dispatch→wait race), and a callback per event for resource updates.
+// `wait_for_event` gets each event at most once, unlike the Python bridge (which hands it back again):
+// the OLDEST unreturned match, so two refusals, two moves' ends or a burst of progress come back in
+// order (newest-first would skip one, then hand it back later, out of order); else the next to arrive,
+// to the earliest-started matching wait only. Watches stay until `close()` (one agent per stdio
+// bridge). Does not own the NATS connection nor the MCP wiring. README "Agents (MCP)".
 import type { JsonObject } from '../client/device-record.ts';
 import type { MeshClient } from '../client/mesh-client.ts';
 import type { EventWatch } from '../client/event-watch.ts';
@@ -39,7 +41,8 @@ export function matches(event: BridgeEvent, match: EventMatch): boolean {
 
 interface Waiter {
   readonly match: EventMatch;
-  readonly resolve: (event: BridgeEvent | undefined) => void;
+  /** Leaves the device's waiters at once (so no later event goes to a wait already over), then resolves. */
+  readonly settle: (event: BridgeEvent | undefined) => void;
 }
 
 export class EventBuffer {
@@ -47,7 +50,10 @@ export class EventBuffer {
   private readonly onEvent: (deviceId: string) => void;
   private readonly watches = new Map<string, EventWatch>();
   private readonly recent = new Map<string, BridgeEvent[]>();
+  /** Per device, in the order the waits began (a Set iterates in insertion order). */
   private readonly waiters = new Map<string, Set<Waiter>>();
+  /** Events some wait already got; they stay in the ring for `latest()`. */
+  private readonly returned = new WeakSet<BridgeEvent>();
 
   /** `onEvent` is told the device id of every event that arrives (for resource notifications). */
   constructor(client: MeshClient, onEvent: (deviceId: string) => void) {
@@ -81,45 +87,59 @@ export class EventBuffer {
     ring.push(event);
     if (ring.length > RECENT_EVENTS_LIMIT) ring.splice(0, ring.length - RECENT_EVENTS_LIMIT);
     this.recent.set(event.device_id, ring);
-    for (const waiter of [...(this.waiters.get(event.device_id) ?? [])]) if (matches(event, waiter.match)) waiter.resolve(event);
+    const waiter = [...(this.waiters.get(event.device_id) ?? [])].find((w) => matches(event, w.match));
+    if (waiter) {
+      this.returned.add(event);
+      waiter.settle(event);
+    }
     this.onEvent(event.device_id);
   }
 
-  /** The newest event of the device since the bridge began watching it, if any. */
+  /** The newest event of the device since the bridge began watching it, returned by a wait or not. */
   latest(deviceId: string): BridgeEvent | undefined {
     return this.recent.get(deviceId)?.at(-1);
   }
 
-  /** The newest recent match, else the next one within `timeoutMs`; undefined on timeout or close. */
+  /** The oldest recent match no wait has had yet, else the next to arrive within `timeoutMs`; undefined on timeout or close. */
   async waitFor(deviceId: string, match: EventMatch, timeoutMs: number, signal?: AbortSignal): Promise<BridgeEvent | undefined> {
-    const past = [...(this.recent.get(deviceId) ?? [])].reverse().find((e) => matches(e, match));
+    const past = this.take(deviceId, match);
     if (past) return past;
     await this.watch(deviceId);
+    return this.take(deviceId, match) ?? this.next(deviceId, match, timeoutMs, signal);
+  }
+
+  /** The oldest unreturned match in the ring, now marked returned. */
+  private take(deviceId: string, match: EventMatch): BridgeEvent | undefined {
+    const event = this.recent.get(deviceId)?.find((e) => !this.returned.has(e) && matches(e, match));
+    if (event) this.returned.add(event);
+    return event;
+  }
+
+  /** A pending wait: `record` settles it with a matching event; the timer, the signal or `close()` with undefined. */
+  private next(deviceId: string, match: EventMatch, timeoutMs: number, signal?: AbortSignal): Promise<BridgeEvent | undefined> {
     const set = this.waiters.get(deviceId) ?? new Set<Waiter>();
     this.waiters.set(deviceId, set);
-    let timer: NodeJS.Timeout | undefined;
-    let waiter: Waiter | undefined;
-    const onAbort = (): void => waiter?.resolve(undefined);
-    try {
-      return await new Promise<BridgeEvent | undefined>((resolve) => {
-        waiter = { match, resolve };
-        set.add(waiter);
-        timer = setTimeout(() => resolve(undefined), timeoutMs);
-        if (signal?.aborted) resolve(undefined);
-        else signal?.addEventListener('abort', onAbort, { once: true });
-      });
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      if (waiter) set.delete(waiter);
-    }
+    return new Promise((resolve) => {
+      const settle = (event: BridgeEvent | undefined): void => {
+        set.delete(waiter);
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        resolve(event);
+      };
+      const onAbort = (): void => settle(undefined);
+      const waiter: Waiter = { match, settle };
+      const timer = setTimeout(onAbort, timeoutMs);
+      set.add(waiter);
+      if (signal?.aborted) settle(undefined);
+      else signal?.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   /** Ends every watch and releases pending waits (they resolve as timeouts). */
   close(): void {
     for (const watch of this.watches.values()) watch.close();
     this.watches.clear();
-    for (const set of this.waiters.values()) for (const waiter of set) waiter.resolve(undefined);
+    for (const set of this.waiters.values()) for (const waiter of [...set]) waiter.settle(undefined);
     this.waiters.clear();
   }
 }

@@ -4,8 +4,8 @@
 // shows ranges, labels and per-function hints; invoke_device takes the lease, wakes the robot and
 // points the head (the emulator's applied targets are the truth); a refusal is a tool error with the
 // device's `_tag`, and its `llm_reasoning` reaches the audit (the refusal's safety_event, which is the
-// audit record); wait_for_event and the latest-event resource (read and subscribed) see it. Then the
-// registry path: a bridge in `--discovery-mode infra` lists and calls the sim through a registry.
+// audit record); wait_for_event and the latest-event resource (read and subscribed) see it, and
+// wait_for_event hands each event back once only. Then the registry path: a bridge in `--discovery-mode infra` lists and calls the sim through a registry.
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -129,6 +129,22 @@ test('a refusal is a tool error with the _tag; its llm_reasoning reaches the aud
   const latest = JSON.parse(String((read.contents[0] as { text: string }).text));
   expect(latest).toMatchObject({ device_id: DEVICE, event_name: expect.any(String), params: expect.any(Object) });
   expect(latest.event_name).not.toBeNull();
+});
+
+test('wait_for_event returns each event once: two refusals, two waits, two events; of two pending waits one gets the next', async () => {
+  const refusedFor = (owner: string) => ({ device_id: DEVICE, event_name: 'safety_event', match_params: JSON.stringify({ kind: 'refused', owner }) });
+  for (let i = 0; i < 2; i += 1) expect((await invoke('look_at_world', { yaw: 5, owner: 'intruder-2' })).body._tag).toBe('LeaseHeld');
+  const first = await call(agent, 'wait_for_event', { ...refusedFor('intruder-2'), timeout_seconds: 5 });
+  const second = await call(agent, 'wait_for_event', { ...refusedFor('intruder-2'), timeout_seconds: 5 });
+  expect(first.body.params.seq).toBeLessThan(second.body.params.seq);
+  // Before 2026-12-07: the first refusal again, at once.
+  expect((await call(agent, 'wait_for_event', { ...refusedFor('intruder-2'), timeout_seconds: 0.3 })).body).toEqual({ timeout: true, device_id: DEVICE });
+  // Whether the refusal lands before or after the waits begin, exactly one of them gets it.
+  const waits = [0, 1].map(() => call(agent, 'wait_for_event', { ...refusedFor('intruder-3'), timeout_seconds: 1.5 }));
+  expect((await invoke('look_at_world', { yaw: 5, owner: 'intruder-3' })).body._tag).toBe('LeaseHeld');
+  const bodies = (await Promise.all(waits)).map((w) => w.body);
+  expect(bodies.filter((b) => b.timeout === true)).toHaveLength(1);
+  expect(bodies.filter((b) => b.params?.owner === 'intruder-3')).toHaveLength(1);
 });
 
 test('wait_for_event times out with {timeout: true}; bad JSON arguments are a tool error', async () => {
