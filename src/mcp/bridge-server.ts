@@ -175,7 +175,7 @@ function registerEventTools(server: McpServer, events: EventBuffer, subscribed: 
     'wait_for_event',
     {
       description:
-        'Wait for an event of a device (for example safety_event, or the end of a move), instead of polling a status function. Each event is returned once: returns at once the oldest matching event that arrived since the bridge began watching the device (invoke_device starts watching) and that no earlier wait_for_event returned; otherwise waits up to timeout_seconds for the next one. event_name: empty for any; match_params: a JSON object string every key of which the event\'s params must equal. Returns {device_id, event_name, params} or {"timeout": true}.',
+        'Wait for an event of a device (for example safety_event, approval_requested, approval_decided or audio_event; moves end in the answer of a call with wait=true, not in an event), instead of polling a status function. Each event is returned once: returns at once the oldest matching event that arrived since the bridge began watching the device (invoke_device starts watching) and that no earlier wait_for_event returned; otherwise waits up to timeout_seconds for the next one. event_name: empty for any; match_params: a JSON object string every key of which the event\'s params must equal. Returns {device_id, event_name, params} or {"timeout": true}.',
       inputSchema: {
         device_id: z.string(),
         timeout_seconds: z.number().min(0).max(MAX_WAIT_TIMEOUT_S).default(DEFAULT_WAIT_TIMEOUT_S),
