@@ -71,7 +71,8 @@ export interface MediaView extends AudioSwitches {
 export interface GateView {
   readonly privilegedRpc: PrivilegedRpc;
   readonly connection: { readonly state: string; readonly lastError: string | null; readonly since: number };
-  readonly power: { readonly state: string; readonly motorMode: string | null; readonly since: number };
+  /** `needsWake`: the robot slept and our wake_up has not completed since (power.machine.ts). */
+  readonly power: { readonly state: string; readonly motorMode: string | null; readonly since: number; readonly needsWake: boolean };
   readonly interlock: { readonly state: 'safe' | 'tripped'; readonly reason: string | null; readonly source: string | null; readonly owner: string | null; readonly since: number };
   /** `expiresAt` (epoch ms) is for display; `deadline` (src/monotonic-clock.ts) decides. */
   readonly lease: { readonly owner: string | null; readonly expiresAt: number; readonly deadline: number; readonly policy: LeasePolicy };
@@ -99,7 +100,7 @@ function mediaView(media: DriverChildren['media'], audio: AudioSwitches, started
 /** The power child's state as the gate reads it (also read right before each daemon write). */
 export function powerView(power: DriverChildren['power']): GateView['power'] {
   const p = power.getSnapshot();
-  return { state: powerStateName(p.value), motorMode: p.context.motorMode, since: p.context.since };
+  return { state: powerStateName(p.value), motorMode: p.context.motorMode, since: p.context.since, needsWake: p.context.needsWake };
 }
 
 /** Reads every child's snapshot once (`startedAt`: the `since` of a disabled media side). */
@@ -138,17 +139,36 @@ export type GatedEvent =
   | { type: 'supervisor.set_media_enabled'; owner: string }
   | MediaRpcEvent;
 
-function powerAllows(requirement: PowerRequirement, power: string): boolean {
+/**
+ * Asleep with the motors reported disabled: goto_sleep has nothing left to do (`already_asleep`).
+ * Asleep with them enabled (set_motor_mode, the dashboard), in gravity compensation or not reported
+ * yet, the daemon's goto_sleep still runs: it ends with them disabled (§7), the only state that
+ * answer may claim.
+ */
+export function sleptWithMotorsOff(power: Pick<GateView['power'], 'state' | 'motorMode'>): boolean {
+  return power.state === 'asleep' && power.motorMode === 'disabled';
+}
+
+function powerAllows(requirement: PowerRequirement, power: GateView['power']): boolean {
   switch (requirement) {
     case 'awake':
-      return power === 'awake';
+      return power.state === 'awake';
     case 'wake':
-      return power !== 'going_to_sleep';
+      return power.state !== 'going_to_sleep';
     case 'sleep':
-      return power !== 'asleep' && power !== 'going_to_sleep';
+      return power.state !== 'going_to_sleep' && !sleptWithMotorsOff(power);
     case 'any':
       return true;
   }
+}
+
+/** The RobotAsleep message: the power state, and what the caller waits for or calls. */
+function asleepMessage(power: GateView['power']): string {
+  if (power.state === 'waking') return 'the robot is waking: the robot is waking up; retry when awake';
+  if (power.state === 'going_to_sleep') return 'the robot is going_to_sleep: the robot is going to sleep';
+  // The motors of a robot that slept were enabled (set_motor_mode, the dashboard): the head is still at the sleep pose.
+  if (power.state === 'asleep' && power.motorMode === 'enabled') return 'the robot is asleep (motors enabled but not woken): call wake_up first';
+  return `the robot is ${power.state}: call wake_up first`;
 }
 
 function daemonLinkDown(view: Pick<GateView, 'connection'>): DaemonUnavailable {
@@ -157,12 +177,13 @@ function daemonLinkDown(view: Pick<GateView, 'connection'>): DaemonUnavailable {
 
 /** Why a command needing `requirement` may not run in this power state (null: it may); the gate's and the write-time check's. */
 export function powerRefusal(power: GateView['power'], requirement: PowerRequirement): RpcFailure | null {
-  if (powerAllows(requirement, power.state)) return null;
+  if (powerAllows(requirement, power)) return null;
   if (power.state === 'compliant') {
-    return new MotorsCompliant({ message: 'the motors are in gravity compensation (compliant): call set_motor_mode {"mode":"enabled"} or wake_up first', motorMode: power.motorMode ?? 'gravity_compensation' });
+    // Enabling the motors of a robot that slept leaves it asleep: wake_up is then the way out.
+    const way = power.needsWake ? 'the robot slept and has not been woken since: call wake_up first' : 'call set_motor_mode {"mode":"enabled"} or wake_up first';
+    return new MotorsCompliant({ message: `the motors are in gravity compensation (compliant): ${way}`, motorMode: power.motorMode ?? 'gravity_compensation' });
   }
-  const hint = power.state === 'waking' ? 'the robot is waking up; retry when awake' : power.state === 'going_to_sleep' ? 'the robot is going to sleep' : 'call wake_up first';
-  return new RobotAsleep({ message: `the robot is ${power.state}: ${hint}`, powerState: power.state });
+  return new RobotAsleep({ message: asleepMessage(power), powerState: power.state });
 }
 
 /**

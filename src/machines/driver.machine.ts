@@ -11,7 +11,7 @@ import type { OutsideEnvelope, RpcFailure } from '../errors.ts';
 import { connectionMachine } from './connection.machine.ts';
 import { deadmanListensTo, deadmanMachine, deadmanMayStop, deadmanReason, isStreamCommand, runningCommander, type DeadmanExpired } from './deadman.machine.ts';
 import { memoisedStatus } from './status-memo.ts';
-import { gateView, narrowedStopOf, narrowedStopReason, refusalOf, speedExcessOf, type AudioSwitches, type DriverChildren, type GatedEvent, type GateView, type Observations, type PrivilegedRpc } from './driver-policy.ts';
+import { gateView, narrowedStopOf, narrowedStopReason, refusalOf, sleptWithMotorsOff, speedExcessOf, type AudioSwitches, type DriverChildren, type GatedEvent, type GateView, type Observations, type PrivilegedRpc } from './driver-policy.ts';
 import { interlockMachine, type InterlockEvent } from './interlock.machine.ts';
 import { mediaCallEvent, type MediaSessionMachine } from './media-session.machine.ts';
 import type { MeshInput, MeshMachine } from './mesh.machine.ts';
@@ -427,14 +427,15 @@ export const driverMachine = setup({
     /** THE safety gate: the same function explains every refusal. */
     allowed: ({ context, event }) => refusalOf(viewOf(context), event as GatedEvent) === null,
     /**
-     * wake_up on an awake robot / goto_sleep on an asleep one: nothing to do (no daemon call) — once
-     * every other rule of the gate lets the caller command the robot (link, interlock, lease, a stop
-     * in progress): being there already answers only the power rule, so the gate's refusal wins.
+     * wake_up on an awake robot / goto_sleep on an asleep one with its motors disabled (enabled, the
+     * daemon's goto_sleep runs to disable them): nothing to do (no daemon call) — once every other
+     * rule of the gate lets the caller command the robot (link, interlock, lease, a stop in
+     * progress): being there already answers only the power rule, so the gate's refusal wins.
      */
     alreadyThere: ({ context, event }) => {
       if (event.type !== 'rpc.motion') return false;
       const view = viewOf(context);
-      const there = (event.function === 'wake_up' && view.power.state === 'awake') || (event.function === 'goto_sleep' && view.power.state === 'asleep');
+      const there = (event.function === 'wake_up' && view.power.state === 'awake') || (event.function === 'goto_sleep' && sleptWithMotorsOff(view.power));
       return there && refusalOf(view, { ...event, power: 'any' }) === null;
     },
   },

@@ -15,7 +15,7 @@ import { APPROVAL_EVENTS, APPROVAL_FUNCTIONS } from './approval-functions.ts';
 export const getStatus = defineFunction<Record<string, never>, DriverEvent>({
   name: 'get_status',
   description:
-    'Report the robot and driver state. Returns {daemon, driver_state}: daemon is the last status read from the Reachy daemon (with its age in seconds) or {available:false, reason}; driver_state has command_owner, lease_expires_at, lease_active, lease_policy, execution_state (idle|commanded|moving|stopping|error), interlock_state (safe|tripped), power_state (unknown|asleep|waking|awake|going_to_sleep), connection_state, current_pose, target_pose, last_error, media and detector states, media_policy (policy allow|supervisor|deny, state enabled|disabled|denied), and when each state was entered. Read-only; never moves the robot.',
+    'Report the robot and driver state. Returns {daemon, driver_state}: daemon is the last status read from the Reachy daemon (with its age in seconds) or {available:false, reason}; driver_state has command_owner, lease_expires_at, lease_active, lease_policy, execution_state (idle|commanded|moving|stopping|error), interlock_state (safe|tripped), power_state (unknown|asleep|waking|awake|compliant|going_to_sleep), connection_state, current_pose, target_pose, last_error, media and detector states, media_policy (policy allow|supervisor|deny, state enabled|disabled|denied), and when each state was entered. Read-only; never moves the robot.',
   labels: { direction: 'read', safety: 'informational' },
   params: defineParams({}),
   toEvent: (_params, call) => ({ type: 'rpc.get_status', requestId: call.requestId }),

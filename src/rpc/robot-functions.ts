@@ -207,7 +207,7 @@ export const lookAtPoint = defineFunction({
 
 export const wakeUp = defineFunction({
   name: 'wake_up',
-  description: 'Run the daemon\'s wake-up sequence (enables the motors first, ~2.3 s). Allowed when asleep; needs the interlock safe and the lease free or yours. Returns the move uuid; wait=true answers when awake.',
+  description: 'Run the daemon\'s wake-up sequence (enables the motors first, ~2.3 s). Allowed when asleep, and the only way an asleep robot becomes movable again; needs the interlock safe and the lease free or yours. Returns the move uuid; wait=true answers when awake.',
   labels: MOTION_LABELS,
   params: defineParams({ owner, wait }),
   toEvent: (p, call) => motion(call, p.owner, { command: { op: 'play', move: 'wake_up' }, target: { kind: 'wake_up' }, wait: p.wait, power: 'wake' }),
@@ -215,7 +215,7 @@ export const wakeUp = defineFunction({
 
 export const gotoSleep = defineFunction({
   name: 'goto_sleep',
-  description: 'Run the daemon\'s go-to-sleep sequence (~4–5 s); it ends with the motors disabled, after which motion is refused until wake_up. Needs the interlock safe and the lease free or yours. Returns the move uuid; wait=true answers when asleep.',
+  description: 'Run the daemon\'s go-to-sleep sequence (~4–5 s); it ends with the motors disabled, after which motion is refused until wake_up. On an asleep robot it answers already_asleep when the motors are disabled, and runs again when they were enabled. Needs the interlock safe and the lease free or yours. Returns the move uuid; wait=true answers when asleep.',
   labels: MOTION_LABELS,
   params: defineParams({ owner, wait }),
   toEvent: (p, call) => motion(call, p.owner, { command: { op: 'play', move: 'goto_sleep' }, target: { kind: 'goto_sleep' }, wait: p.wait, power: 'sleep' }),
@@ -232,7 +232,7 @@ export const stopMotion = defineFunction({
 
 export const setMotorMode = defineFunction({
   name: 'set_motor_mode',
-  description: 'Set the motors to enabled, disabled (limp) or gravity_compensation (needs the Placo kinematics engine on the daemon). Disabling puts the robot in the asleep state for motion gating. Needs the interlock safe and the lease free or yours.',
+  description: 'Set the motors to enabled, disabled (limp) or gravity_compensation (needs the Placo kinematics engine on the daemon). Disabling puts the robot in the asleep state for motion gating; enabling the motors of an asleep robot does not wake it (the head stays at the sleep pose and motion stays refused until wake_up). Needs the interlock safe and the lease free or yours.',
   labels: MOTION_LABELS,
   params: defineParams({ mode: enumParam(['enabled', 'disabled', 'gravity_compensation'], { description: 'Motor control mode.' }), owner }),
   toEvent: (p, call) => ({ type: 'rpc.set_motor_mode' as const, requestId: call.requestId, mode: p.mode, owner: callerOf(p.owner, call) }),

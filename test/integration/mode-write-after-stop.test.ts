@@ -30,12 +30,21 @@ afterAll(async () => {
   await scene?.stop();
 });
 
-/** Awake, the interlock safe, the motors enabled and no stop owed. */
+/**
+ * Awake, the interlock safe, the motors enabled and no stop owed. A case that left the robot asleep
+ * (a disabled mode the daemon applied, even if put back since) needs wake_up: enabling the motors
+ * of an asleep robot does not wake it.
+ */
 async function fromAwake(): Promise<void> {
   const emulator = scene.driver.emulator!;
   emulator.faults.clear();
   await call('reset_interlock', { reason: 'next case' }).catch(() => undefined);
-  if (emulator.snapshot().motorMode !== 'enabled') await call('set_motor_mode', { mode: 'enabled' });
+  await waitFor(async () => (await status()).execution_state === 'idle', 10_000, 'no stop owed');
+  if ((await status()).power_state !== 'awake') {
+    // Its own owner, whose lease (taken by the motion call) is released: the cases' callers find it free.
+    await call('wake_up', { owner: 'fixture', wait: true });
+    await call('release_lease', { owner: 'fixture' });
+  }
   await waitFor(async () => linkAndPower({ driver_state: await status() }) === 'connected/awake', 10_000, 'awake again');
 }
 

@@ -7,7 +7,7 @@
 // after every step the children are in the world's states. Every edge is walked, for both
 // `privilegedRpc` settings and both lease policies. The media gate: driver-media.model.test.ts.
 import { describe, expect, test, vi } from 'vitest';
-import { createActor, createMachine, stateIn, type AnyStateMachine, type ActorLogic, type SnapshotFrom } from 'xstate';
+import { and, createActor, createMachine, stateIn, type AnyStateMachine, type ActorLogic, type EventObject, type SnapshotFrom } from 'xstate';
 import { driverMachine, driverStatus, explainRefusal, viewOf, type DriverEvent, type DriverInput, type DriverMachine, type LeasePolicy, type PrivilegedRpc } from '../../src/machines/driver.machine.ts';
 import type { PowerRequirement } from '../../src/rpc/robot-functions.ts';
 import { canModel, coverageOf, edgePaths, executorTable, MODEL_START_MS as START_MS, pathTests, useFakeClock } from './model-harness.ts';
@@ -39,12 +39,21 @@ type WorldEvent =
   | { type: 'W.stop_hang' }
   | { type: 'W.sweep_done' };
 
-const POWER_OF_MODE = { enabled: 'awake', disabled: 'asleep', gravity_compensation: 'compliant' } as const;
-const modeTransitions = Object.fromEntries(
-  (['enabled', 'disabled', 'gravity_compensation'] as const).map((mode) => [`to_${mode}`, { guard: ({ event }: { event: WorldEvent }) => event.type === 'W.mode' && event.mode === mode, target: `.${POWER_OF_MODE[mode]}` }]),
-);
+const MODES = ['enabled', 'disabled', 'gravity_compensation'] as const;
+const isMode = (mode: (typeof MODES)[number]) => ({ event }: { event: EventObject }) => (event as WorldEvent).type === 'W.mode' && (event as Extract<WorldEvent, { type: 'W.mode' }>).mode === mode;
+/**
+ * Power from the motor mode: disabled → asleep, gravity_compensation → compliant, enabled → awake —
+ * but a robot that slept stays asleep with its motors enabled (only a completed wake_up, which the
+ * world does not model, wakes it: power.model.test.ts).
+ */
+const powerTransitions = [
+  { guard: isMode('disabled'), target: '.asleep' },
+  { guard: isMode('gravity_compensation'), target: '.compliant' },
+  { guard: and([isMode('enabled'), stateIn({ slept: 'yes' })]), target: '.asleep' },
+  { guard: isMode('enabled'), target: '.awake' },
+];
 
-/** Written from the brief: the daemon link (link.start probes and connects; a loss backs off; link.stop disconnects), power from the motor mode, the daemon's reported state (error, or back to running), the interlock tripped by a daemon error and reset by the supervisor only while the daemon no longer reports an error, the lease taken by alice and revoked. */
+/** Written from the brief: the daemon link (link.start probes and connects; a loss backs off; link.stop disconnects), power from the motor mode and whether the robot slept, the last motor mode reported, the daemon's reported state (error, or back to running), the interlock tripped by a daemon error and reset by the supervisor only while the daemon no longer reports an error, the lease taken by alice and revoked. */
 const worldMachine = createMachine({
   types: {} as { events: WorldEvent },
   id: 'world',
@@ -60,8 +69,19 @@ const worldMachine = createMachine({
     },
     power: {
       initial: 'unknown',
-      on: { 'W.mode': Object.values(modeTransitions) },
+      on: { 'W.mode': powerTransitions },
       states: { unknown: {}, asleep: {}, awake: {}, compliant: {} },
+    },
+    // The last motor mode reported (goto_sleep answers already_asleep only with the motors disabled).
+    motors: {
+      initial: 'none',
+      on: { 'W.mode': MODES.map((mode) => ({ guard: isMode(mode), target: `.${mode}` })) },
+      states: { none: {}, enabled: {}, disabled: {}, gravity_compensation: {} },
+    },
+    // Whether the robot slept (and was not woken since: the world has no wake_up sequence).
+    slept: {
+      initial: 'no',
+      states: { no: { on: { 'W.mode': { guard: isMode('disabled'), target: 'yes' } } }, yes: {} },
     },
     daemon: {
       initial: 'ok',
@@ -86,7 +106,7 @@ const worldMachine = createMachine({
   },
 });
 
-type World = { link: 'disconnected' | 'connected' | 'backoff'; power: 'unknown' | 'asleep' | 'awake' | 'compliant'; daemon: 'ok' | 'error'; interlock: 'safe' | 'tripped'; lease: 'free' | 'alice'; motion: 'idle' | 'stopping' };
+type World = { link: 'disconnected' | 'connected' | 'backoff'; power: 'unknown' | 'asleep' | 'awake' | 'compliant'; motors: 'none' | (typeof MODES)[number]; slept: 'no' | 'yes'; daemon: 'ok' | 'error'; interlock: 'safe' | 'tripped'; lease: 'free' | 'alice'; motion: 'idle' | 'stopping' };
 
 const WORLD_EVENTS: WorldEvent[] = [
   { type: 'W.link_start' },
@@ -164,10 +184,14 @@ interface Config {
   readonly leasePolicy: LeasePolicy;
 }
 
-function powerAllows(requirement: PowerRequirement, power: string): boolean {
+/** Asleep with the motors disabled: goto_sleep has nothing to do. Enabled (not woken), it runs to disable them. */
+const asleepMotorsOff = (w: World): boolean => w.power === 'asleep' && w.motors === 'disabled';
+
+function powerAllows(requirement: PowerRequirement, w: World): boolean {
+  const power: string = w.power;
   if (requirement === 'awake') return power === 'awake';
   if (requirement === 'wake') return power !== 'going_to_sleep';
-  if (requirement === 'sleep') return power !== 'asleep' && power !== 'going_to_sleep';
+  if (requirement === 'sleep') return power !== 'going_to_sleep' && !asleepMotorsOff(w);
   return true;
 }
 
@@ -206,7 +230,7 @@ function oracleRefusal(w: World, cfg: Config, e: Ev): string | null {
   if (!robotRpc) return null;
   if (w.link !== 'connected') return 'DaemonUnavailable';
   if (w.interlock === 'tripped') return 'InterlockTripped';
-  if (e.type === 'rpc.motion' && !powerAllows(e.power, w.power)) return w.power === 'compliant' ? 'MotorsCompliant' : 'RobotAsleep';
+  if (e.type === 'rpc.motion' && !powerAllows(e.power, w)) return w.power === 'compliant' ? 'MotorsCompliant' : 'RobotAsleep';
   const owner = (e as { owner: string }).owner;
   if (holder !== null && holder !== owner && cfg.leasePolicy === 'enforced') return 'LeaseHeld';
   if (w.motion === 'stopping') return 'NotAllowedInState';
@@ -219,7 +243,7 @@ function oracleRefusal(w: World, cfg: Config, e: Ev): string | null {
  */
 function alreadyThere(w: World, cfg: Config, e: Ev): boolean {
   if (e.type !== 'rpc.motion') return false;
-  const there = (e.function === 'wake_up' && w.power === 'awake') || (e.function === 'goto_sleep' && w.power === 'asleep');
+  const there = (e.function === 'wake_up' && w.power === 'awake') || (e.function === 'goto_sleep' && asleepMotorsOff(w));
   return there && oracleRefusal(w, cfg, { ...e, power: 'any' }) === null;
 }
 
@@ -259,11 +283,14 @@ type Sut = ReturnType<typeof createSut>;
 /** The children's states as the world names them. */
 function worldOf(sut: Sut): World {
   const c = sut.actor.getSnapshot().context.children;
+  const power = c.power.getSnapshot();
   const holder = c.lease.getSnapshot().context.owner;
   const daemonState = (sut.actor.getSnapshot().context.daemonStatus?.value as { state?: string } | undefined)?.state;
   return {
     link: String(c.connection.getSnapshot().value) as World['link'],
-    power: String(c.power.getSnapshot().value) as World['power'],
+    power: String(power.value) as World['power'],
+    motors: power.context.motorMode ?? 'none',
+    slept: power.context.needsWake ? 'yes' : 'no',
     daemon: daemonState === 'error' ? 'error' : 'ok',
     interlock: c.interlock.getSnapshot().value as World['interlock'],
     lease: holder === null ? 'free' : (holder as 'alice'),
@@ -328,6 +355,8 @@ describe.each(CONFIGS)('root driver machine, privileged RPC $privilegedRpc, leas
     const values = Object.values(adjacency).flatMap((a) => Object.values(a.transitions).map(({ state }) => state.value as World));
     expect(new Set(values.map((v) => v.link)).size).toBe(3);
     expect(new Set(values.map((v) => v.power)).size).toBe(4);
+    // A robot that slept, its motors enabled since (set_motor_mode, the dashboard): still asleep, or compliant.
+    expect(new Set(values.filter((v) => v.slept === 'yes').map((v) => `${v.power}/${v.motors}`))).toEqual(new Set(['asleep/disabled', 'asleep/enabled', 'compliant/gravity_compensation']));
     expect(new Set(values.map((v) => `${v.interlock}/${v.lease}/${v.motion}`)).size).toBe(8);
   });
 

@@ -2,7 +2,8 @@
 // adjacency edge (event payload variants included), replayed on the real actor with fake timers.
 // Each step is checked against an independent oracle written from the brief and
 // reachy-daemon-api.md §7: next state, motor mode (gravity compensation is the `compliant` state,
-// gated like asleep), tracked sequence uuid, the `movable` tag, emitted `power.changed`. A path
+// gated like asleep), whether the robot slept and was not woken since (motors enabled then leave it
+// asleep), tracked sequence uuid, the `movable` tag, emitted `power.changed`. A path
 // that ends inside a wake/sleep sequence must time out exactly SEQUENCE_TIMEOUT_MS after it began.
 // Every non-edge (state, event) pair is refused (`can()` false, nothing changes); every transition
 // is taken. Not here: how the root gates RPCs on power (driver.model.test.ts).
@@ -53,13 +54,14 @@ interface Snap extends SnapshotView<PowerContext, Ev> {
 }
 
 function serialize(snapshot: { value: unknown; status: string; context: PowerContext }): string {
-  return `${JSON.stringify(snapshot.value)}|${snapshot.status}|${snapshot.context.motorMode}|${snapshot.context.sequenceUuid}`;
+  return `${JSON.stringify(snapshot.value)}|${snapshot.status}|${snapshot.context.motorMode}|${snapshot.context.sequenceUuid}|${snapshot.context.needsWake}`;
 }
 
 interface Expected {
   value: PowerStateName;
   motorMode: PowerContext['motorMode'];
   sequenceUuid: string | null;
+  needsWake: boolean;
 }
 
 /** The brief, as an oracle: where `event` takes the power state, or null if it must be refused. */
@@ -69,15 +71,20 @@ function oracle(value: PowerStateName, ctx: PowerContext, event: Ev): Expected |
     value: next,
     motorMode,
     sequenceUuid: next === 'waking' || next === 'going_to_sleep' ? uuid ?? ctx.sequenceUuid : null,
+    // Set by sleeping, cleared only by being awake (a completed wake_up, or enabled before any sleep).
+    needsWake: next === 'asleep' ? true : next === 'awake' ? false : ctx.needsWake,
   });
   switch (event.type) {
     case 'daemon.motor_mode': {
       // The mode is always recorded; the state follows it only outside a sequence.
-      // disabled → asleep, enabled → awake, gravity_compensation → compliant (motors on but
-      // compliant: gated like asleep).
+      // disabled → asleep, gravity_compensation → compliant (motors on but compliant: gated like
+      // asleep), enabled → awake — unless the robot slept and was not woken since (its head still
+      // at the sleep pose): then asleep, whatever the state (asleep, compliant, unknown after an
+      // unfinished sequence). Only a completed wake_up wakes a robot that slept.
       const m = event.mode;
       if (inSequence) return go(value, m);
-      return go(m === 'disabled' ? 'asleep' : m === 'enabled' ? 'awake' : 'compliant', m);
+      if (m === 'enabled') return go(ctx.needsWake ? 'asleep' : 'awake', m);
+      return go(m === 'disabled' ? 'asleep' : 'compliant', m);
     }
     case 'power.wake_started':
       return value === 'waking' ? null : go('waking', ctx.motorMode, event.uuid);
@@ -86,7 +93,8 @@ function oracle(value: PowerStateName, ctx: PowerContext, event: Ev): Expected |
     case 'daemon.move_done':
       if (!inSequence || event.uuid !== ctx.sequenceUuid) return null;
       if (event.outcome !== 'completed') return go('unknown');
-      return go(value === 'waking' ? 'awake' : 'asleep');
+      // goto_sleep's last step disables the motors (§7): recorded as it completes.
+      return value === 'waking' ? go('awake') : go('asleep', 'disabled');
     case WAKE_TIMEOUT:
       return value === 'waking' ? go('unknown') : null;
     case SLEEP_TIMEOUT:
@@ -119,7 +127,7 @@ async function step(sut: Sut, event: Ev): Promise<void> {
   expect(expected, `oracle refuses ${JSON.stringify(event)} in ${beforeState}`).not.toBeNull();
   const after = sut.snap();
   expect(after.value).toBe(expected!.value);
-  expect({ motorMode: after.context.motorMode, sequenceUuid: after.context.sequenceUuid }).toEqual({ motorMode: expected!.motorMode, sequenceUuid: expected!.sequenceUuid });
+  expect({ motorMode: after.context.motorMode, sequenceUuid: after.context.sequenceUuid, needsWake: after.context.needsWake }).toEqual({ motorMode: expected!.motorMode, sequenceUuid: expected!.sequenceUuid, needsWake: expected!.needsWake });
   const changed = expected!.value !== beforeState;
   expect(after.context.since).toBe(changed ? now : before.context.since);
   expect(sut.emitted.slice(mark)).toEqual(changed ? [{ type: 'power.changed', state: expected!.value, at: now, motorMode: expected!.motorMode }] : []);
@@ -143,10 +151,24 @@ describe('power machine', () => {
     expect([...POWER_STATES].filter((s) => !reached.has(s))).toEqual([]);
   });
 
+  // The hole this closes: set_motor_mode enabled (or the dashboard) on a robot that slept made it
+  // movable without a wake_up, its head still at the sleep pose (daemon-api §13 #1430).
+  test('motors enabled leave a robot that slept asleep, from every state it can be in outside a sequence', () => {
+    const enabled = JSON.stringify({ type: 'daemon.motor_mode', mode: 'enabled' });
+    const slept = Object.entries(adjacency).filter(([key]) => key.endsWith('|true') && !/^"(waking|going_to_sleep)"/.test(key));
+    expect(new Set(slept.map(([key]) => JSON.parse(key.split('|')[0]!)))).toEqual(new Set(['asleep', 'compliant', 'unknown']));
+    for (const [key, { transitions }] of slept) {
+      const edge = Object.values(transitions).find((t) => JSON.stringify(t.event) === enabled);
+      expect(edge?.state.value, key).toBe('asleep');
+      expect((edge?.state as unknown as Snap).hasTag(MOVABLE_TAG)).toBe(false);
+    }
+  });
+
   pathTests(model, paths, executors, () => current().snap(), (actual, expected) => {
-    expect({ motorMode: actual.context.motorMode, sequenceUuid: actual.context.sequenceUuid }).toEqual({
+    expect({ motorMode: actual.context.motorMode, sequenceUuid: actual.context.sequenceUuid, needsWake: actual.context.needsWake }).toEqual({
       motorMode: expected.context.motorMode,
       sequenceUuid: expected.context.sequenceUuid,
+      needsWake: expected.context.needsWake,
     });
     const inSequence = actual.value === 'waking' || actual.value === 'going_to_sleep';
     expect(actual.hasTag(MOVABLE_TAG), 'only awake is movable').toBe(actual.value === 'awake');
