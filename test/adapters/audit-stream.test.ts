@@ -38,6 +38,34 @@ async function jetStreamBroker() {
   return { server, nc };
 }
 
+/** A nats-server without JetStream of this test's own and a client of it, both stopped after the test; logs captured meanwhile. */
+async function brokerWithoutJetStream() {
+  const logs = captureLogs('info');
+  cleanups.push(() => logs.restore());
+  const server = await startNatsServer();
+  cleanups.push(() => server.stop());
+  const nc = await openClient(server.url);
+  cleanups.push(() => nc.close());
+  return { logs, server, nc };
+}
+
+/**
+ * A publisher of `robot`'s records on `nc` (stopped after the test) that a broker keeps on core NATS,
+ * with a recorder of its subject: `count` records appended, all delivered, delivery `core`.
+ */
+async function deliveredOnCore(nc: NatsConnection, robot: string, count: number) {
+  const subject = `device-connect.lab.${robot}.audit`;
+  const seen = recorder(nc, subject);
+  await nc.flush();
+  const log = openAuditLog(undefined);
+  const publisher = startAuditPublisher({ log, connection: () => nc, subject: () => subject, deviceId: () => robot });
+  cleanups.push(() => publisher.stop());
+  for (let i = 1; i <= count; i += 1) log.append(entry(i));
+  expect(await publisher.drained(10_000)).toBe(true);
+  expect(publisher.delivery).toBe('core');
+  return { seen, log, publisher };
+}
+
 test('the unsent tail of a reopened file is published in order; a lost cursor re-sends nothing twice; devices share the stream', async () => {
   const { nc } = await jetStreamBroker();
   const path = join(mkdtempSync(join(tmpdir(), 'rmd-audit-out-')), 'audit.jsonl');
@@ -107,15 +135,7 @@ test('a user not allowed the JetStream API gets one notice and core publish (rec
   const server = await startJetStreamBroker((c) => cleanups.push(c), { extraConfig: 'authorization { users = [ { user: robot, password: robot-pw, permissions: { publish: { deny: ["$JS.API.>"] } } } ] }' });
   const nc = await openClient(server.url, { user: 'robot', pass: 'robot-pw' });
   cleanups.push(() => nc.close());
-  const subject = 'device-connect.lab.robot-c.audit';
-  const seen = recorder(nc, subject);
-  await nc.flush();
-  const log = openAuditLog(undefined);
-  const publisher = startAuditPublisher({ log, connection: () => nc, subject: () => subject, deviceId: () => 'robot-c' });
-  cleanups.push(() => publisher.stop());
-  for (let i = 1; i <= 5; i += 1) log.append(entry(i));
-  expect(await publisher.drained(10_000)).toBe(true);
-  expect(publisher.delivery).toBe('core');
+  const { seen, log, publisher } = await deliveredOnCore(nc, 'robot-c', 5);
   log.append(entry(6));
   expect(await publisher.drained(10_000)).toBe(true);
   await expect.poll(() => seen.messages.length).toBe(6);
@@ -145,17 +165,12 @@ async function backWithJetStream(server: Awaited<ReturnType<typeof startNatsServ
 const SILENT_API_TIMEOUT_MS = 500;
 
 test('a JetStream that does not answer (a cluster electing leaders) means core for now, and the stream again once it answers', async () => {
-  const logs = captureLogs('info');
-  cleanups.push(() => logs.restore());
   // No JetStream on the broker, and a peer that takes the JetStream API's requests without answering
   // them: the probes time out, as they do while a cluster has no JetStream leader.
-  const server = await startNatsServer();
-  cleanups.push(() => server.stop());
+  const { logs, server, nc } = await brokerWithoutJetStream();
   const mute = await openClient(server.url);
   mute.subscribe('$JS.API.>', { callback: () => undefined });
   await mute.flush();
-  const nc = await openClient(server.url);
-  cleanups.push(() => nc.close());
   const subject = 'device-connect.lab.robot-e.audit';
   const log = openAuditLog(undefined);
   const publisher = startAuditPublisher({ log, connection: () => nc, subject: () => subject, deviceId: () => 'robot-e', jsReprobeMs: 500, jsTimeoutMs: SILENT_API_TIMEOUT_MS });
@@ -176,12 +191,7 @@ test('a JetStream that does not answer (a cluster electing leaders) means core f
  * delivered on core NATS (the state the tests of the stream's return start from).
  */
 async function onCoreWithoutJetStream(robot: string, retries: Pick<AuditPublisherOptions, 'jsReprobeFirstMs' | 'jsReprobeMs'>) {
-  const logs = captureLogs('info');
-  cleanups.push(() => logs.restore());
-  const server = await startNatsServer();
-  cleanups.push(() => server.stop());
-  const nc = await openClient(server.url);
-  cleanups.push(() => nc.close());
+  const { logs, server, nc } = await brokerWithoutJetStream();
   const subject = `device-connect.lab.${robot}.audit`;
   const log = openAuditLog(undefined);
   const publisher = startAuditPublisher({ log, connection: () => nc, subject: () => subject, deviceId: () => robot, ...retries });
@@ -224,12 +234,7 @@ async function streamChain(nc: NatsConnection, subject: string) {
 }
 
 test('records sent on core NATS before JetStream came up (a driver restarted meanwhile) reach the stream first, in order, with their Msg-Id: the chain 1..N unbroken', async () => {
-  const logs = captureLogs('info');
-  cleanups.push(() => logs.restore());
-  const server = await startNatsServer();
-  cleanups.push(() => server.stop());
-  const nc = await openClient(server.url);
-  cleanups.push(() => nc.close());
+  const { logs, server, nc } = await brokerWithoutJetStream();
   const subject = 'device-connect.lab.robot-late.audit';
   const path = join(mkdtempSync(join(tmpdir(), 'rmd-audit-late-')), 'audit.jsonl');
   // The mesh's connection as the publisher sees it (the test takes it away while the broker restarts).
@@ -321,19 +326,14 @@ function muteStreamApi(nc: NatsConnection): string[] {
 }
 
 test('the JetStream API answers but the stream does not (created, electing its leader): the records wait for it, none go to core, then all reach DC_AUDIT', async () => {
-  const logs = captureLogs('info');
-  cleanups.push(() => logs.restore());
   // A broker whose JetStream account answers `$JS.API.INFO` while every stream request goes unanswered,
   // as a loaded cluster does while the stream another driver just created has no leader yet.
-  const server = await startNatsServer();
-  cleanups.push(() => server.stop());
+  const { logs, server, nc } = await brokerWithoutJetStream();
   const standIn = await openClient(server.url, { maxReconnectAttempts: 0 });
   cleanups.push(() => standIn.close());
   standIn.subscribe('$JS.API.INFO', { callback: (_e, msg) => void msg.respond(JSON.stringify({ type: 'io.nats.jetstream.api.v1.account_info_response', memory: 0, storage: 0, streams: 0, consumers: 0 })) });
   const unanswered = muteStreamApi(standIn);
   await standIn.flush();
-  const nc = await openClient(server.url);
-  cleanups.push(() => nc.close());
   const subject = 'device-connect.lab.robot-h.audit';
   const onCore = recorder(nc, subject);
   await nc.flush();
@@ -389,17 +389,12 @@ function jetStreamStandIn(nc: NatsConnection, subject: string) {
 }
 
 test('the JetStream API falls silent after it has answered (a meta leader lost with its node): the records wait for the stream, none go to core', async () => {
-  const logs = captureLogs('info');
-  cleanups.push(() => logs.restore());
-  const server = await startNatsServer();
-  cleanups.push(() => server.stop());
+  const { logs, server, nc } = await brokerWithoutJetStream();
   const subject = 'device-connect.lab.robot-i.audit';
   const standInNc = await openClient(server.url);
   cleanups.push(() => standInNc.close());
   const js = jetStreamStandIn(standInNc, subject);
   await standInNc.flush();
-  const nc = await openClient(server.url);
-  cleanups.push(() => nc.close());
   const log = openAuditLog(undefined);
   const publisher = startAuditPublisher({ log, connection: () => nc, subject: () => subject, deviceId: () => 'robot-i', jsTimeoutMs: SILENT_API_TIMEOUT_MS });
   cleanups.push(() => publisher.stop());
@@ -432,15 +427,7 @@ test('a DC_AUDIT made by someone else that does not capture the device subject: 
   cleanups.push(() => logs.restore());
   const { nc } = await jetStreamBroker();
   await (await jetstreamManager(nc)).streams.add({ name: AUDIT_STREAM_NAME, subjects: ['elsewhere.>'] });
-  const subject = 'device-connect.lab.robot-d.audit';
-  const seen = recorder(nc, subject);
-  await nc.flush();
-  const log = openAuditLog(undefined);
-  const publisher = startAuditPublisher({ log, connection: () => nc, subject: () => subject, deviceId: () => 'robot-d' });
-  cleanups.push(() => publisher.stop());
-  for (let i = 1; i <= 3; i += 1) log.append(entry(i));
-  expect(await publisher.drained(10_000)).toBe(true);
-  expect(publisher.delivery).toBe('core');
+  const { seen } = await deliveredOnCore(nc, 'robot-d', 3);
   await expect.poll(() => seen.messages.length).toBe(3);
   expect(logs.matching('WARN', 'audit records go to core NATS', 'captures elsewhere.>, not device-connect.lab.robot-d.audit')).toHaveLength(1);
 }, 20_000);
