@@ -9,7 +9,7 @@
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import type { ActorLogic, SnapshotFrom } from 'xstate';
 import { approvalsMachine, approvalView, type ApprovalsContext, type ApprovalsEvent, type ApprovalsInput, type ApprovalsMachine, type PendingApproval } from '../../src/machines/approvals.machine.ts';
-import { canModel, edgePaths, eventListTest, executorTable, pathTests, refusalTable, useFakeClock, type SnapshotView, transitionCoverageTest } from './model-harness.ts';
+import { canModel, edgePaths, eventListTest, executorTable, fireTimer, pathTests, refusalTable, sendTaken, useFakeClock, type SnapshotView, transitionCoverageTest } from './model-harness.ts';
 import { childOfRecorder } from './test-parent.ts';
 import { plainEvents } from '../harness/plain-events.ts';
 
@@ -104,15 +104,12 @@ async function step(sut: Sut, event: Ev): Promise<void> {
     const first = Math.min(...before.context.pending.map((p) => p.expiresAt));
     const remaining = first - Date.now();
     expect(remaining).toBeGreaterThan(0);
-    await vi.advanceTimersByTimeAsync(remaining - 1);
-    expect(sut.snap().context.pending, 'no request may expire early').toEqual(before.context.pending);
-    expect(sut.toParent().length).toBe(heard);
-    await vi.advanceTimersByTimeAsync(1);
+    await fireTimer(remaining, () => {
+      expect(sut.snap().context.pending, 'no request may expire early').toEqual(before.context.pending);
+      expect(sut.toParent().length).toBe(heard);
+    });
   } else {
-    await vi.advanceTimersByTimeAsync(STEP_MS);
-    expect(sut.snap().can(event), JSON.stringify(event)).toBe(true);
-    sut.actor.send(event as ApprovalsEvent);
-    await vi.advanceTimersByTimeAsync(0);
+    await sendTaken(sut, event as ApprovalsEvent, STEP_MS);
   }
   const expected = oracle(before.context, event, Date.now(), performance.now());
   expect(expected, `oracle ignores ${JSON.stringify(event)} with ${before.context.pending.length} pending`).not.toBeNull();

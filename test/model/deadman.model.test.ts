@@ -9,7 +9,7 @@
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import type { ActorLogic, SnapshotFrom } from 'xstate';
 import { deadmanMachine, deadmanMayStop, deadmanStatus, silentForDeadmanTime, isStreamCommand, motionRunning, runningCommander, type DeadmanContext, type DeadmanEvent, type DeadmanExpired, type DeadmanInput, type DeadmanMachine } from '../../src/machines/deadman.machine.ts';
-import { canModel, edgePaths, eventListTest, executorTable, MODEL_START_MS as START_MS, pathTests, refusalTable, useFakeClock, type SnapshotView, transitionCoverageTest } from './model-harness.ts';
+import { canModel, edgePaths, eventListTest, executorTable, fireTimer, MODEL_START_MS as START_MS, pathTests, refusalTable, sendTaken, useFakeClock, type SnapshotView, transitionCoverageTest } from './model-harness.ts';
 import { childOfRecorder } from './test-parent.ts';
 
 /** Clock advance before every sent event (far below the dead-man times, so no deadline passes between steps). */
@@ -86,15 +86,12 @@ async function step(sut: Sut, event: Ev): Promise<void> {
     expect(before.value).toBe('armed');
     const remaining = before.context.heardAt + before.context.ms! - Date.now();
     expect(remaining).toBeGreaterThan(1);
-    await vi.advanceTimersByTimeAsync(remaining - 1);
-    expect(sut.snap().value, 'the dead-man must not fire early').toBe('armed');
-    expect(sut.toParent().length).toBe(heard);
-    await vi.advanceTimersByTimeAsync(1);
+    await fireTimer(remaining, () => {
+      expect(sut.snap().value, 'the dead-man must not fire early').toBe('armed');
+      expect(sut.toParent().length).toBe(heard);
+    });
   } else {
-    await vi.advanceTimersByTimeAsync(STEP_MS);
-    expect(sut.snap().can(event), JSON.stringify(event)).toBe(true);
-    sut.actor.send(event);
-    await vi.advanceTimersByTimeAsync(0);
+    await sendTaken(sut, event, STEP_MS);
   }
   const expected = oracle(before.value, before.context, event, Date.now(), performance.now());
   expect(expected, `oracle refuses ${JSON.stringify(event)} in ${String(before.value)}`).not.toBeNull();

@@ -24,7 +24,7 @@ import {
   type LeaseMachine,
   type LeasePolicy,
 } from '../../src/machines/lease.machine.ts';
-import { canModel, edgePaths, eventListTest, executorTable, lagWithoutTimers, MODEL_START_MS as START_MS, pathTests, refusalTable, useFakeClock, type SnapshotView, transitionCoverageTest } from './model-harness.ts';
+import { canModel, edgePaths, eventListTest, executorTable, fireTimer, lagWithoutTimers, MODEL_START_MS as START_MS, pathTests, refusalTable, sendTaken, useFakeClock, type SnapshotView, transitionCoverageTest } from './model-harness.ts';
 import { childOfRecorder } from './test-parent.ts';
 import { monotonicMs } from '../../src/monotonic-clock.ts';
 import { plainEvents } from '../harness/plain-events.ts';
@@ -143,23 +143,19 @@ async function step(sut: Sut, event: Ev): Promise<void> {
   const before = sut.snap();
   const mark = sut.emitted.length;
   const heard = sut.toParent().length;
-  let now: number;
   if (event.type === EXPIRY) {
     expect(before.value).toBe('held');
     const remaining = before.context.expiresAt - Date.now();
     expect(remaining).toBeGreaterThan(0);
-    await vi.advanceTimersByTimeAsync(remaining - 1);
-    expect(sut.snap().value, 'lease must not expire early').toBe('held');
-    expect(sut.emitted.length).toBe(mark);
-    await vi.advanceTimersByTimeAsync(1);
-    now = Date.now();
+    await fireTimer(remaining, () => {
+      expect(sut.snap().value, 'lease must not expire early').toBe('held');
+      expect(sut.emitted.length).toBe(mark);
+    });
   } else {
-    await vi.advanceTimersByTimeAsync(STEP_MS);
-    now = Date.now();
-    expect(sut.snap().can(event), JSON.stringify(event)).toBe(true);
-    sut.actor.send(event);
-    await vi.advanceTimersByTimeAsync(0);
+    await sendTaken(sut, event, STEP_MS);
   }
+  // The clock as the event was handled (sendTaken settles by 0 ms: the clock has not moved since it was sent).
+  const now = Date.now();
   const expected = oracle(before.value, before.context, event, now);
   expect(expected, `oracle refuses ${JSON.stringify(event)} in ${String(before.value)}`).not.toBeNull();
   const after = sut.snap();

@@ -4,7 +4,7 @@
 // (shortest prefix, the edge, optional drain events), key edges by event type or payload variant.
 // Transition coverage is measured, not assumed: what the machine defines against what the real
 // actors took while the paths were replayed, so a missed branch fails by name. Registers what every
-// model test repeats (event-list test, fake clock, path replays, refusals, coverage). Owns no
+// model test repeats (event-list test, fake clock and its timed steps, path replays, refusals, coverage). Owns no
 // machine knowledge: each test brings its own state serialisation, step, oracle and bounds.
 import { afterEach, beforeEach, expect, test, vi } from 'vitest';
 import type { Actor, ActorLogic, AnyActorLogic, AnyActorRef, AnyStateMachine, EmittedFrom, EventObject, InspectionEvent, Snapshot } from 'xstate';
@@ -354,6 +354,27 @@ export function useFakeClock<TSut extends { actor: { stop(): void } }>(create: (
     vi.useRealTimers();
   });
   return () => sut!;
+}
+
+/**
+ * Fires the timer due in `dueInMs` under the fake clock: the clock goes to 1 ms before it, `notYet`
+ * checks that nothing fired early, then the last millisecond fires it.
+ */
+export async function fireTimer(dueInMs: number, notYet: () => void): Promise<void> {
+  await vi.advanceTimersByTimeAsync(dueInMs - 1);
+  notYet();
+  await vi.advanceTimersByTimeAsync(1);
+}
+
+/**
+ * Sends `event` `afterMs` after the previous step (fake clock), once the snapshot `can()` take it,
+ * and lets its reaction settle (timers due at once run).
+ */
+export async function sendTaken<TEvent extends EventObject>(sut: { actor: { send(event: TEvent): void }; snap(): { can(event: TEvent): boolean } }, event: TEvent, afterMs: number): Promise<void> {
+  await vi.advanceTimersByTimeAsync(afterMs);
+  expect(sut.snap().can(event), JSON.stringify(event)).toBe(true);
+  sut.actor.send(event);
+  await vi.advanceTimersByTimeAsync(0);
 }
 
 /**
