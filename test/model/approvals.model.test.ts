@@ -151,16 +151,12 @@ describe.each([2, 1])('approvals machine, room for %i', (maxPending) => {
     for (const p of actual.context.pending) expect(p.expiresAt).toBeGreaterThan(Date.now());
   });
 
-  let heardBeforeRefusals = 0;
   refusalTable('refuses every non-edge event in %s', { adjacency, prefixes }, current, {
     events: EVENTS,
     delayed: (e) => e.type === EXPIRY,
-    step: async (sut, e) => {
-      await step(sut, e);
-      heardBeforeRefusals = sut.toParent().length;
-    },
+    step,
     oracle: (_sut, before, event) => oracle(before.context, event, Date.now(), performance.now()),
-    check: (sut) => expect(sut.toParent().length, 'a refused event is not heard').toBe(heardBeforeRefusals),
+    parentHeard: (sut) => sut.toParent().length,
   });
 
   transitionCoverageTest(approvalsMachine, paths, { minimum: 10, unreachable: OTHER_RUN[maxPending]! });

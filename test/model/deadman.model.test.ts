@@ -131,16 +131,12 @@ describe.each([
     }
   });
 
-  let heardBeforeRefusals = 0;
   refusalTable('refuses every non-edge event in %s', { adjacency, prefixes }, current, {
     events: EVENTS,
     delayed: (e) => e.type === EXPIRY,
-    step: async (sut, e) => {
-      await step(sut, e);
-      heardBeforeRefusals = sut.toParent().length;
-    },
+    step,
     oracle: (_sut, before, event) => oracle(before.value, before.context, event, Date.now(), performance.now()),
-    check: (sut) => expect(sut.toParent().length, 'a refused event sends the root nothing').toBe(heardBeforeRefusals),
+    parentHeard: (sut) => sut.toParent().length,
   });
 
   transitionCoverageTest(deadmanMachine, paths, {

@@ -417,8 +417,9 @@ export interface RecordingSut<TEvent extends EventObject> {
  * apart; `delayed` ones left out: only the clock fires them) and every `invalid` one must be
  * refused: `oracle` (given the system and its snapshot) returns null, `can()` is false, and —
  * unless `unsent` says it must not be sent (an unhandled `xstate.error.actor.*` errors the machine
- * by xstate's rules) — sent anyway it changes neither state nor context and emits nothing, after
- * which `check` (if given) re-checks the whole system.
+ * by xstate's rules) — sent anyway it changes neither state nor context and emits nothing, nor
+ * (`parentHeard` given: how many events the parent has heard, e.g. childOfRecorder's `toParent()`
+ * length) sends the parent anything, after which `check` (if given) re-checks the whole system.
  */
 export function refusalTable<TEvent extends EventObject, TSut extends RecordingSut<TEvent>>(
   title: string,
@@ -431,6 +432,7 @@ export function refusalTable<TEvent extends EventObject, TSut extends RecordingS
     step: (sut: TSut, event: TEvent) => Promise<void>;
     oracle: (sut: TSut, before: ReturnType<TSut['snap']>, event: TEvent) => unknown;
     unsent?: (event: TEvent) => boolean;
+    parentHeard?: (sut: TSut) => number;
     check?: (sut: TSut) => void;
   },
 ): void {
@@ -438,6 +440,7 @@ export function refusalTable<TEvent extends EventObject, TSut extends RecordingS
   test.each([...prefixes.keys()].map((k) => [k] as const))(title, async (stateKey) => {
     const sut = current();
     for (const e of prefixes.get(stateKey)!) await options.step(sut, e as TEvent);
+    const heardBeforeRefusals = options.parentHeard?.(sut);
     const handled = edgeEventsOf(adjacency, stateKey);
     const refused = [...options.events.filter((e) => !options.delayed?.(e) && !handled.has(JSON.stringify(e))), ...(options.invalid ?? [])];
     expect(refused.length).toBeGreaterThan(0);
@@ -452,6 +455,7 @@ export function refusalTable<TEvent extends EventObject, TSut extends RecordingS
       const after = sut.snap();
       expect([after.value, after.context]).toEqual([before.value, before.context]);
       expect(sut.emitted.length).toBe(mark);
+      if (options.parentHeard) expect(options.parentHeard(sut), 'a refused event sends the parent nothing').toBe(heardBeforeRefusals);
       options.check?.(sut);
     }
   });
