@@ -77,27 +77,36 @@ export function listen(nc: NatsConnection, subject: string, onMessage?: (m: Rece
   return { received, stop: () => sub.unsubscribe() };
 }
 
+/** A JSON-RPC request as the fakes read it: its id, method and params (`{}` when it has none). */
+interface RpcCall {
+  readonly id: unknown;
+  readonly method: unknown;
+  readonly params: Record<string, unknown>;
+}
+
+function rpcCall(request: Received): RpcCall {
+  return { id: request.json['id'], method: request.json['method'], params: (request.json['params'] ?? {}) as Record<string, unknown> };
+}
+
+/** A registry listening where the real one does (`device-connect.*.discovery`, queue `orch`); `answer` gets each request's call. */
+function fakeRegistry(nc: NatsConnection, answer: (call: RpcCall) => string): Fake {
+  return fakeResponder(nc, 'device-connect.*.discovery', (req) => answer(rpcCall(req)), 'orch');
+}
+
 /** The registry as captured: listDevices → the captured two-device page, getDevice → the captured rng-001 record or `{"device": null}`. */
 export function capturedRegistry(nc: NatsConnection): Fake {
-  return fakeResponder(
-    nc,
-    'device-connect.*.discovery',
-    (req) => {
-      const id = req.json['id'];
-      const params = (req.json['params'] ?? {}) as Record<string, unknown>;
-      switch (req.json['method']) {
-        case 'discovery/listDevices':
-          return withId(golden.listDevicesReply.data, id);
-        case 'discovery/getDevice':
-          return params['device_id'] === 'rng-001'
-            ? withId(golden.getDeviceReply.data, id)
-            : pyJson({ jsonrpc: '2.0', id, result: { device: null } });
-        default:
-          return pyJson({ jsonrpc: '2.0', id, error: { code: -32601, message: 'method not found' } });
-      }
-    },
-    'orch',
-  );
+  return fakeRegistry(nc, ({ id, method, params }) => {
+    switch (method) {
+      case 'discovery/listDevices':
+        return withId(golden.listDevicesReply.data, id);
+      case 'discovery/getDevice':
+        return params['device_id'] === 'rng-001'
+          ? withId(golden.getDeviceReply.data, id)
+          : pyJson({ jsonrpc: '2.0', id, result: { device: null } });
+      default:
+        return pyJson({ jsonrpc: '2.0', id, error: { code: -32601, message: 'method not found' } });
+    }
+  });
 }
 
 /** Registry records of the captured rng-001, cloned under other ids (for paging). */
@@ -108,31 +117,23 @@ export function cloneRecords(count: number): Record<string, unknown>[] {
 
 /** A registry that pages like the real one (§2.9): `{"devices","next_offset","total_matched"}`, limit capped at 200. */
 export function pagingRegistry(nc: NatsConnection, records: readonly Record<string, unknown>[]): Fake {
-  return fakeResponder(
-    nc,
-    'device-connect.*.discovery',
-    (req) => {
-      const id = req.json['id'];
-      const params = (req.json['params'] ?? {}) as Record<string, unknown>;
-      const offset = typeof params['offset'] === 'number' ? params['offset'] : 0;
-      const limit = Math.min(typeof params['limit'] === 'number' ? params['limit'] : records.length, 200);
-      const page = records.slice(offset, offset + limit);
-      const next = offset + limit < records.length ? offset + limit : null;
-      return pyJson({ jsonrpc: '2.0', id, result: { devices: page, next_offset: next, total_matched: records.length } });
-    },
-    'orch',
-  );
+  return fakeRegistry(nc, ({ id, params }) => {
+    const offset = typeof params['offset'] === 'number' ? params['offset'] : 0;
+    const limit = Math.min(typeof params['limit'] === 'number' ? params['limit'] : records.length, 200);
+    const page = records.slice(offset, offset + limit);
+    const next = offset + limit < records.length ? offset + limit : null;
+    return pyJson({ jsonrpc: '2.0', id, result: { devices: page, next_offset: next, total_matched: records.length } });
+  });
 }
 
 /** rng-001 as captured: generate → the captured result, anything else → the captured -32601; `bogus` → the captured -32000. */
 export function capturedRng001(nc: NatsConnection): Fake {
   return fakeResponder(nc, 'device-connect.default.rng-001.cmd', (req) => {
-    const id = req.json['id'];
-    const params = (req.json['params'] ?? {}) as Record<string, unknown>;
-    if (req.json['method'] === 'generate') {
+    const { id, method, params } = rpcCall(req);
+    if (method === 'generate') {
       return 'bogus' in params ? withId(golden.handlerErrorReply.data, id) : withId(golden.generateReply.data, id);
     }
-    return pyJson({ jsonrpc: '2.0', id, error: { code: -32601, message: `Unknown method: ${String(req.json['method'])}` } });
+    return pyJson({ jsonrpc: '2.0', id, error: { code: -32601, message: `Unknown method: ${String(method)}` } });
   });
 }
 
