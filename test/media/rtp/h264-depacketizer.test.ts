@@ -6,8 +6,8 @@ import { describe, expect, test } from 'vitest';
 import { createH264Depacketizer } from '../../../src/media/rtp/h264-depacketizer.ts';
 import { firstMbInSlice, isIdrPictureStart } from '../../../src/media/rtp/h264-nal.ts';
 import { PLI_MIN_INTERVAL_MS } from '../../../src/media/rtp/pli-limiter.ts';
-import type { DepacketizerEvent, VideoDepacketizer } from '../../../src/media/rtp/video-depacketizer.ts';
-import type { VideoFrame } from '../../../src/media/rtp/video-frame.ts';
+import type { DepacketizerEvent } from '../../../src/media/rtp/video-depacketizer.ts';
+import { frames, ofType, pushAll } from '../../harness/depacketizer-events.ts';
 import {
   annexB,
   BitWriter,
@@ -28,18 +28,6 @@ import {
 /** 90 kHz ticks per frame at 30 fps. */
 const TICKS = 3000;
 const FRAME_MS = 33;
-
-function pushAll(d: VideoDepacketizer, packets: readonly Uint8Array[], ms: number): DepacketizerEvent[] {
-  return packets.flatMap((p) => [...d.push(p, ms)]);
-}
-
-function frames(events: readonly DepacketizerEvent[]): VideoFrame[] {
-  return events.flatMap((e) => (e.type === 'frame' ? [e.frame] : []));
-}
-
-function ofType<T extends DepacketizerEvent['type']>(events: readonly DepacketizerEvent[], type: T): Extract<DepacketizerEvent, { type: T }>[] {
-  return events.filter((e): e is Extract<DepacketizerEvent, { type: T }> => e.type === type);
-}
 
 const keyNals = (): Uint8Array[] => [sps(), pps(), idrSlice(0, 3000)];
 const pNals = (seed: number): Uint8Array[] => [nonIdrSlice(0, 1500, seed)];

@@ -4,21 +4,9 @@
 import { describe, expect, test } from 'vitest';
 import { parseVp8PayloadDescriptor } from '../../../src/media/rtp/vp8-payload-descriptor.ts';
 import { createVp8Depacketizer } from '../../../src/media/rtp/vp8-depacketizer.ts';
-import type { DepacketizerEvent, VideoDepacketizer } from '../../../src/media/rtp/video-depacketizer.ts';
-import type { VideoFrame } from '../../../src/media/rtp/video-frame.ts';
+import type { DepacketizerEvent } from '../../../src/media/rtp/video-depacketizer.ts';
+import { frames, ofType, pushAll } from '../../harness/depacketizer-events.ts';
 import { framePackets, packetizeVp8, rtp, vp8Descriptor, vp8FrameBytes, type Vp8DescriptorFields } from './rtp-test-packetizer.ts';
-
-function pushAll(d: VideoDepacketizer, packets: readonly Uint8Array[], ms: number): DepacketizerEvent[] {
-  return packets.flatMap((p) => [...d.push(p, ms)]);
-}
-
-function frames(events: readonly DepacketizerEvent[]): VideoFrame[] {
-  return events.flatMap((e) => (e.type === 'frame' ? [e.frame] : []));
-}
-
-function ofType<T extends DepacketizerEvent['type']>(events: readonly DepacketizerEvent[], type: T): Extract<DepacketizerEvent, { type: T }>[] {
-  return events.filter((e): e is Extract<DepacketizerEvent, { type: T }> => e.type === type);
-}
 
 class Sender {
   sequence = 200;
