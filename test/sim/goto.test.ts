@@ -2,26 +2,12 @@
 // over time with move_started / move_completed on /api/move/ws/updates; stop cancels
 // (move_cancelled, robot left mid-way) and an unknown uuid is a 500; set_target is ignored while
 // a goto plays; REST goto is always min-jerk (quirk §11.1) while /ws/sdk tasks honour `method`.
-import { afterEach, describe, expect, test } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
-import { eventually, get, post, WsProbe } from './protocol-client.ts';
+import { describe, expect, test } from 'vitest';
+import type { Emulator } from '../../src/sim/emulator.ts';
+import { useEmulatorProbes } from '../harness/emulator-probes.ts';
+import { eventually, get, post } from './protocol-client.ts';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function emulatorWith(options: Parameters<typeof startEmulator>[0]): Promise<Emulator> {
-  const emulator = await startEmulator(options);
-  cleanups.push(() => emulator.close());
-  return emulator;
-}
-
-async function probe(url: string): Promise<WsProbe> {
-  const socket = await WsProbe.open(url);
-  cleanups.push(() => socket.close());
-  return socket;
-}
+const { emulatorWith, probe } = useEmulatorProbes();
 
 const antennas = async (emulator: Emulator): Promise<[number, number]> =>
   (await get(emulator.url, '/api/state/present_antenna_joint_positions')).json as [number, number];

@@ -2,27 +2,13 @@
 // port, the backend-not-running gate (503, fixtures/daemon/daemon_lifecycle.txt), the error
 // state (daemon_start_bug.txt), the REST start/stop/restart jobs, the received-command log, and
 // a close that leaves nothing running.
-import { afterEach, describe, expect, test } from 'vitest';
-import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/sim/emulator.ts';
+import { describe, expect, test } from 'vitest';
+import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
+import { useEmulatorProbes } from '../harness/emulator-probes.ts';
 import { DAEMON_STATUS_ERROR, DAEMON_STATUS_STOPPED, ERROR_SAMPLES } from './daemon-fixtures.ts';
 import { eventually, get, post, refusedStatus, sleep, WsProbe } from './protocol-client.ts';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function emulatorWith(options: EmulatorOptions = {}): Promise<Emulator> {
-  const emulator = await startEmulator({ timeScale: 0.05, ...options });
-  cleanups.push(() => emulator.close());
-  return emulator;
-}
-
-async function probe(url: string): Promise<WsProbe> {
-  const socket = await WsProbe.open(url);
-  cleanups.push(() => socket.close());
-  return socket;
-}
+const { emulatorWith, probe } = useEmulatorProbes();
 
 async function jobDone(emulator: Emulator, jobId: string): Promise<Record<string, unknown>> {
   let job: Record<string, unknown> = {};
