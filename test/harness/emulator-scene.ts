@@ -1,12 +1,13 @@
 // One test's robot on a file's broker: the emulator (at the file's time scale) and the real driver
 // in-process against it (d2d discovery), with `call` for JSON-RPC on its `.cmd`. `useEmulatorScenes`
 // registers the afterEach that stops every scene a test left running (faults cleared, driver, then
-// emulator). Owns that start and stop only: the ready wait is ready-state.ts's or the file's.
+// emulator). `useBrokerScenes` adds the file's own broker (shared-broker.ts) and device ids
+// numbered in start order. Owns that start and stop only: the ready wait is ready-state.ts's or the file's.
 import { afterEach } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
 import { startTestDriver, type TestDriver } from './driver-harness.ts';
 import { rpc } from './mesh-peer.ts';
-import type { SharedBroker } from './shared-broker.ts';
+import { useSharedBroker, type SharedBroker } from './shared-broker.ts';
 
 /** A JSON-RPC reply body (`result` or `error`), loosely typed for transcript assertions. */
 export type Reply = Record<string, any>;
@@ -57,4 +58,18 @@ export function useEmulatorScenes(options: EmulatorScenesOptions): (id: string, 
     running.push(scene);
     return scene;
   };
+}
+
+/**
+ * Call at the top of a test file whose broker is its own (useSharedBroker) and serves only its
+ * scenes: `start(argv)` starts a scene as device `<prefix>-<n>` (n = 1, 2, … in start order, so no
+ * two of the file's scenes share an id); `broker()` is the file's broker once its tests run.
+ */
+export function useBrokerScenes(prefix: string, options: Omit<EmulatorScenesOptions, 'broker'>): { broker: () => SharedBroker; start: (argv?: string[]) => Promise<EmulatorScene> } {
+  let shared: SharedBroker | undefined;
+  useSharedBroker((b) => (shared = b));
+  const broker = (): SharedBroker => shared!;
+  const startScene = useEmulatorScenes({ ...options, broker });
+  let started = 0;
+  return { broker, start: (argv = []) => startScene(`${prefix}-${++started}`, argv) };
 }

@@ -5,15 +5,12 @@
 // ends it and nothing moves after the stop's answer; bad names never reach the daemon;
 // play_expression's steps stay within the envelope and the speed limits (and a narrower envelope
 // refuses them); get_volume / set_volume and a host without volume control.
-import type { NatsConnection } from '@nats-io/nats-core';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import type { NatsServerHandle } from '../harness/nats-server.ts';
-import { useEmulatorScenes, type EmulatorScene as Scene } from '../harness/emulator-scene.ts';
+import { useBrokerScenes, type EmulatorScene as Scene } from '../harness/emulator-scene.ts';
 import { waitUntilReady } from '../harness/ready-state.ts';
-import { useSharedBroker } from '../harness/shared-broker.ts';
 
 /** Real time: the emulator's moves take their recorded durations (thinking1 4.5 s, the expressions ~2–3 s). */
 const TIME_SCALE = 1;
@@ -31,16 +28,11 @@ const STILL_DEG = 0.01;
 const CALL_TIMEOUT_MS = 20_000;
 const TEST_TIMEOUT_MS = 60_000;
 
-let server: NatsServerHandle;
-let nc: NatsConnection;
-useSharedBroker((broker) => ({ server, nc } = broker));
+const scenes = useBrokerScenes('moves', { timeScale: TIME_SCALE, callTimeoutMs: CALL_TIMEOUT_MS });
 
-const startScene = useEmulatorScenes({ broker: () => ({ server, nc }), timeScale: TIME_SCALE, callTimeoutMs: CALL_TIMEOUT_MS });
-
-let counter = 0;
 async function scene(argv: string[] = []): Promise<Scene> {
-  const s = await startScene(`moves-${++counter}`, ['--no-media', ...argv]);
-  await waitUntilReady(nc, s.id);
+  const s = await scenes.start(['--no-media', ...argv]);
+  await waitUntilReady(scenes.broker().nc, s.id);
   s.emulator.clearReceived();
   return s;
 }

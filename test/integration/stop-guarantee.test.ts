@@ -5,13 +5,10 @@
 // the ground truth of what moved and when, and the head yaw is sampled from the emulator itself.
 // Scenarios: a goto delayed on its way to the daemon outruns a stop; a stalled daemon holding
 // five gotos and realtime targets while an e-stop is answered, then resuming.
-import type { NatsConnection } from '@nats-io/nats-core';
 import { describe, expect, test } from 'vitest';
 import type { Emulator, MoveRecordEntry } from '../../src/sim/emulator.ts';
 import { SeededRandom } from '../../src/sim/seeded-random.ts';
-import type { NatsServerHandle } from '../harness/nats-server.ts';
-import { useEmulatorScenes, type EmulatorScene as Scene, type Reply } from '../harness/emulator-scene.ts';
-import { useSharedBroker } from '../harness/shared-broker.ts';
+import { useBrokerScenes, type EmulatorScene as Scene, type Reply } from '../harness/emulator-scene.ts';
 
 /** Real time: the timings below are the issue's, and the stop round trip is not scaled. */
 const TIME_SCALE = 1;
@@ -56,15 +53,10 @@ const OWNER = 'operator';
 /** Each test plays several multi-second trials (≈ 20 s on an idle box): room for a loaded one. */
 const TEST_TIMEOUT_MS = 60_000;
 
-let server: NatsServerHandle;
-let nc: NatsConnection;
-useSharedBroker((broker) => ({ server, nc } = broker));
+const scenes = useBrokerScenes('stop-guarantee', { timeScale: TIME_SCALE, callTimeoutMs: CALL_TIMEOUT_MS });
 
-const startScene = useEmulatorScenes({ broker: () => ({ server, nc }), timeScale: TIME_SCALE, callTimeoutMs: CALL_TIMEOUT_MS });
-
-let counter = 0;
 async function scene(): Promise<Scene> {
-  const s = await startScene(`stop-guarantee-${++counter}`);
+  const s = await scenes.start();
   // Awake and linked (the emulator boots awake; wake it if a driver ever reads otherwise).
   await expect.poll(async () => (await s.call('get_status').catch((): Reply => ({}))).result?.driver_state?.connection_state, { timeout: 5_000 }).toBe('connected');
   const power = (await s.call('get_status')).result?.driver_state?.power_state;
