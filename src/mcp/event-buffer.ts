@@ -100,8 +100,21 @@ export class EventBuffer {
     return this.recent.get(deviceId)?.at(-1);
   }
 
-  /** The oldest recent match no wait has had yet, else the next to arrive within `timeoutMs`; undefined on timeout or close. */
+  /**
+   * The oldest recent match no wait has had yet, else the next to arrive within `timeoutMs`; undefined
+   * on timeout, close or abort. A wait its caller gave up (MCP cancel: the answer is never sent) keeps
+   * nothing: what it took stays for the next wait.
+   */
   async waitFor(deviceId: string, match: EventMatch, timeoutMs: number, signal?: AbortSignal): Promise<BridgeEvent | undefined> {
+    const event = await this.find(deviceId, match, timeoutMs, signal);
+    if (event && signal?.aborted) {
+      this.returned.delete(event);
+      return undefined;
+    }
+    return event;
+  }
+
+  private async find(deviceId: string, match: EventMatch, timeoutMs: number, signal?: AbortSignal): Promise<BridgeEvent | undefined> {
     const past = this.take(deviceId, match);
     if (past) return past;
     await this.watch(deviceId);

@@ -2,7 +2,8 @@
 // test feeds: `wait_for_event` gets each event at most once (before 2026-12-07 a wait handed back an
 // event a previous wait had already returned), the oldest unreturned match first; an event that
 // arrives goes to the earliest-started matching wait only; a wait that is over takes nothing; events
-// no wait took stay for later ones; the latest-event resource shows the latest, returned or not.
+// no wait took stay for later ones, as does what a cancelled wait took; the latest-event resource
+// shows the latest, returned or not.
 import { afterEach, expect, test } from 'vitest';
 import type { JsonObject } from '../../src/client/device-record.ts';
 import type { MeshEvent } from '../../src/client/event-watch.ts';
@@ -127,4 +128,14 @@ test('the latest event stays the latest once a wait has returned it', async () =
   await delivered();
   expect(seqOf(await buffer.waitFor(DEVICE, named('motion_done'), PENDING_MS))).toBe(1);
   expect(seqOf(buffer.latest(DEVICE))).toBe(1);
+});
+
+test('a wait its caller gave up (MCP cancel) keeps nothing: the event it would have had goes to the next wait', async () => {
+  const watch = await watched();
+  watch.push('safety_event', { seq: 1 });
+  await delivered();
+  const cancelled = new AbortController();
+  cancelled.abort();
+  expect(await buffer.waitFor(DEVICE, named('safety_event'), SHORT_MS, cancelled.signal)).toBeUndefined();
+  expect(seqOf(await buffer.waitFor(DEVICE, named('safety_event'), SHORT_MS))).toBe(1);
 });
