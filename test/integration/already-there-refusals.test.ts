@@ -4,7 +4,8 @@
 // audited and published as every refusal — and nothing reaches the daemon. Over NATS against the
 // emulator; the transcript is the test.
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startMeshScene, waitFor, type MeshScene } from '../harness/driver-harness.ts';
+import { waitFor, type MeshScene } from '../harness/driver-harness.ts';
+import { startReadyScene } from '../harness/ready-state.ts';
 import { rpc } from '../harness/mesh-peer.ts';
 
 const DEVICE = 'already-there';
@@ -18,11 +19,8 @@ const state = async () => (await call('get_status')).result.driver_state;
 const refusals = (): Array<Record<string, any>> => scene.all.messages.filter((m) => m.subject === SAFETY_EVENT).map((m) => (m.body as any).params).filter((p) => p.kind === 'refused');
 
 beforeAll(async () => {
-  scene = await startMeshScene(['--sim', '--no-media', '--sim-time-scale', '0.05', '--device-id', DEVICE, '--discovery-mode', 'infra']);
-  const quiet = async () => ((await rpc(scene.nc, CMD, { jsonrpc: '2.0', id: 'status', method: 'get_status' }, 1_000).catch(() => ({}))) as Record<string, any>).result?.driver_state;
-  await waitFor(async () => (await quiet())?.connection_state === 'connected', 10_000, 'the driver connected to its emulator');
-  if ((await quiet())?.power_state !== 'awake') expect((await call('wake_up', { wait: true })).error).toBeUndefined();
-  await waitFor(async () => (await quiet())?.power_state === 'awake', 10_000, 'the robot awake');
+  // The emulator boots awake: ready means linked and awake.
+  scene = await startReadyScene(DEVICE, ['--sim', '--no-media', '--sim-time-scale', '0.05', '--discovery-mode', 'infra']);
 }, 60_000);
 afterAll(async () => {
   await scene?.stop();

@@ -5,7 +5,8 @@
 // runs the daemon's sequence again (it ends with the motors disabled) instead of answering
 // already_asleep; only wake_up makes the robot movable. Over NATS against the emulator.
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startMeshScene, waitFor, type MeshScene } from '../harness/driver-harness.ts';
+import { waitFor, type MeshScene } from '../harness/driver-harness.ts';
+import { startReadyScene } from '../harness/ready-state.ts';
 import { rpc } from '../harness/mesh-peer.ts';
 
 const DEVICE = 'asleep-enabled';
@@ -24,11 +25,8 @@ const audited = (): Array<Record<string, any>> => scene.all.messages.filter((m) 
 const applied = () => ({ moves: emulator().motionRecord.moves.map((m) => m.kind), targets: emulator().motionRecord.targets.length });
 
 beforeAll(async () => {
-  scene = await startMeshScene(['--sim', '--no-media', '--sim-time-scale', TIME_SCALE, '--device-id', DEVICE, '--discovery-mode', 'infra']);
-  const quiet = async () => ((await rpc(scene.nc, CMD, { jsonrpc: '2.0', id: 'status', method: 'get_status' }, 1_000).catch(() => ({}))) as Record<string, any>).result?.driver_state;
-  await waitFor(async () => (await quiet())?.connection_state === 'connected', 10_000, 'the driver connected to its emulator');
-  if ((await quiet())?.power_state !== 'awake') expect((await call('wake_up', { wait: true })).error).toBeUndefined();
-  await waitFor(async () => (await quiet())?.power_state === 'awake', 10_000, 'the robot awake');
+  // The emulator boots awake: ready means linked and awake.
+  scene = await startReadyScene(DEVICE, ['--sim', '--no-media', '--sim-time-scale', TIME_SCALE, '--discovery-mode', 'infra']);
 }, 60_000);
 afterAll(async () => {
   await scene?.stop();
