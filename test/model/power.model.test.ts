@@ -23,7 +23,7 @@ import {
   type PowerStateName,
   type PowerTag,
 } from '../../src/machines/power.machine.ts';
-import { canModel, edgePaths, eventListTest, executorTable, pathTests, recordingSut, refusalTable, useFakeClock, type SnapshotView, transitionCoverageTest } from './model-harness.ts';
+import { canModel, edgePaths, eventListTest, executorTable, fireTimer, pathTests, recordingSut, refusalTable, sendTaken, useFakeClock, type SnapshotView, transitionCoverageTest } from './model-harness.ts';
 
 /** Clock advance before every sent event (well under the sequence timeout over any path). */
 const STEP_MS = 250;
@@ -112,15 +112,12 @@ async function step(sut: Sut, event: Ev): Promise<void> {
   if (event.type === WAKE_TIMEOUT || event.type === SLEEP_TIMEOUT) {
     const remaining = before.context.since + SEQUENCE_TIMEOUT_MS - Date.now();
     expect(remaining).toBeGreaterThan(0);
-    await vi.advanceTimersByTimeAsync(remaining - 1);
-    expect(sut.snap().value, 'the sequence must not time out early').toBe(before.value);
-    expect(sut.emitted.length).toBe(mark);
-    await vi.advanceTimersByTimeAsync(1);
+    await fireTimer(remaining, () => {
+      expect(sut.snap().value, 'the sequence must not time out early').toBe(before.value);
+      expect(sut.emitted.length).toBe(mark);
+    });
   } else {
-    await vi.advanceTimersByTimeAsync(STEP_MS);
-    expect(sut.snap().can(event), JSON.stringify(event)).toBe(true);
-    sut.actor.send(event);
-    await vi.advanceTimersByTimeAsync(0);
+    await sendTaken(sut, event, STEP_MS);
   }
   const now = Date.now();
   const expected = oracle(beforeState, before.context, event);
