@@ -1,16 +1,17 @@
 // Emulators and WebSocket probes for the emulator's protocol tests (test/sim/): `useEmulatorProbes()`
 // registers, through cleanupAfterEach (test-cleanups.ts), the afterEach that closes what each test
-// opened, last first, and returns the two openers. Owns that opening and closing only: the probe is
-// protocol-client.ts's, the assertions the tests'.
+// opened, last first, and returns the two openers. Owns that opening and closing, and the time
+// scale of the tests' emulators when they name none (EMULATOR_TIME_SCALE, emulator-client.ts's too)
+// only: the probe is protocol-client.ts's, the assertions the tests'.
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/sim/emulator.ts';
 import { WsProbe } from '../sim/protocol-client.ts';
 import { cleanupAfterEach } from './test-cleanups.ts';
 
-/** The emulator's time scale unless a test names one (as emulator-client.ts): motion 20x faster than real time. */
-const DEFAULT_TIME_SCALE = 0.05;
+/** The emulator's time scale in tests that name none (here and emulator-client.ts): motion 20x faster than real time. */
+export const EMULATOR_TIME_SCALE = 0.05;
 
 export interface EmulatorProbes {
-  /** An emulator (`options` over timeScale DEFAULT_TIME_SCALE), closed after the test. */
+  /** An emulator (`options` over timeScale EMULATOR_TIME_SCALE), closed after the test. */
   emulatorWith(options?: EmulatorOptions): Promise<Emulator>;
   /** A WebSocket probe on `url`, closed after the test (before the emulator it was opened on). */
   probe(url: string): Promise<WsProbe>;
@@ -21,7 +22,7 @@ export function useEmulatorProbes(): EmulatorProbes {
   const defer = cleanupAfterEach();
   return {
     async emulatorWith(options = {}) {
-      const emulator = await startEmulator({ timeScale: DEFAULT_TIME_SCALE, ...options });
+      const emulator = await startEmulator({ timeScale: EMULATOR_TIME_SCALE, ...options });
       defer(() => emulator.close());
       return emulator;
     },

@@ -7,27 +7,19 @@
 import { connect } from 'node:net';
 import { once } from 'node:events';
 import { request } from 'undici';
-import { afterEach, describe, expect, test } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
+import { describe, expect, test } from 'vitest';
+import type { Emulator } from '../../src/sim/emulator.ts';
 import { mulberry32, SeededRandom } from '../../src/sim/seeded-random.ts';
-import { get, post, sleep, WsProbe, type Frame } from './protocol-client.ts';
+import { useEmulatorProbes } from '../harness/emulator-probes.ts';
+import { get, post, sleep, type Frame, type WsProbe } from './protocol-client.ts';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const emulators = useEmulatorProbes();
 
-async function setup(): Promise<Emulator> {
-  const emulator = await startEmulator({ timeScale: 1 });
-  cleanups.push(() => emulator.close());
-  return emulator;
-}
+/** A real-time emulator (timeScale 1), closed after the test. */
+const setup = (): Promise<Emulator> => emulators.emulatorWith({ timeScale: 1 });
 
-async function probe(emulator: Emulator, path: string): Promise<WsProbe> {
-  const ws = await WsProbe.open(`${emulator.wsUrl}${path}`);
-  cleanups.push(() => ws.close());
-  return ws;
-}
+/** A WebSocket probe on `path` of `emulator`, closed after the test. */
+const probe = (emulator: Emulator, path: string): Promise<WsProbe> => emulators.probe(`${emulator.wsUrl}${path}`);
 
 /** Timers may fire up to a millisecond early against performance.now(). */
 const TIMER_SLOP_MS = 2;
@@ -120,9 +112,8 @@ describe('pause', () => {
     await sleep(30);
     const third = post(emulator.url, '/api/move/goto', gotoYaw(0.3, 0));
     let lateOpen = false;
-    const late = WsProbe.open(`${emulator.wsUrl}/api/move/ws/updates`).then((ws) => {
+    const late = probe(emulator, '/api/move/ws/updates').then((ws) => {
       lateOpen = true;
-      cleanups.push(() => ws.close());
       return ws;
     });
     await sleep(400);
@@ -242,8 +233,7 @@ describe('reordered move updates', () => {
 
 describe('motion record', () => {
   test('REST sequences, /ws/sdk moves and tasks, stops: kind, via, outcome', async () => {
-    const emulator = await startEmulator({ timeScale: 0.05 });
-    cleanups.push(() => emulator.close());
+    const emulator = await emulators.emulatorWith();
     const sdk = await probe(emulator, '/ws/sdk');
     const long = (await post(emulator.url, '/api/move/goto', gotoYaw(0.3, 20))).json as { uuid: string };
     await post(emulator.url, '/api/move/stop', { uuid: long.uuid });

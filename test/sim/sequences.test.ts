@@ -1,24 +1,22 @@
 // Daemon-side wake_up / goto_sleep over REST, as transcripts: the real step sequence and its
 // duration (scaled by timeScale), the sleep pose reached, motors disabled after goto_sleep and
 // NOT re-enabled by wake_up (quirk §11.7), and the stand-down when already awake.
-import { afterEach, describe, expect, test } from 'vitest';
-import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/sim/emulator.ts';
+import { describe, expect, test } from 'vitest';
+import type { Emulator, EmulatorOptions } from '../../src/sim/emulator.ts';
+import { EMULATOR_TIME_SCALE, useEmulatorProbes } from '../harness/emulator-probes.ts';
 import { SLEEP_POSE_HEAD_JOINTS } from './daemon-fixtures.ts';
 import { numericDiff } from './json-shape.ts';
-import { get, post, WsProbe } from './protocol-client.ts';
+import { get, post, type WsProbe } from './protocol-client.ts';
 
-/** 20× faster than real time: the 5 s "already asleep" sequence takes 250 ms. */
-const TIME_SCALE = 0.05;
+/** The emulator's scale unless a test names one, 20× faster than real time: the 5 s "already asleep" sequence takes 250 ms. */
+const TIME_SCALE = EMULATOR_TIME_SCALE;
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { emulatorWith, probe } = useEmulatorProbes();
 
+/** An emulator (`options` over timeScale TIME_SCALE) and a probe on its move updates, both closed after the test. */
 async function setup(options: EmulatorOptions = {}): Promise<{ emulator: Emulator; updates: WsProbe }> {
-  const emulator = await startEmulator({ timeScale: TIME_SCALE, ...options });
-  const updates = await WsProbe.open(`${emulator.wsUrl}/api/move/ws/updates`);
-  cleanups.push(() => emulator.close(), () => updates.close());
+  const emulator = await emulatorWith(options);
+  const updates = await probe(`${emulator.wsUrl}/api/move/ws/updates`);
   return { emulator, updates };
 }
 
