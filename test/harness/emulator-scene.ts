@@ -2,7 +2,7 @@
 // in-process against it (d2d discovery), with `call` for JSON-RPC on its `.cmd`. `useEmulatorScenes`
 // registers the afterEach that stops every scene a test left running (faults cleared, driver, then
 // emulator). `useBrokerScenes` adds the file's own broker (shared-broker.ts) and device ids
-// numbered in start order. Owns that start and stop only: the ready wait is ready-state.ts's or the file's.
+// numbered in start order (the next one known before its start). Owns that start and stop only: the ready wait is ready-state.ts's or the file's.
 import { afterEach } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
 import { startTestDriver, type TestDriver } from './driver-harness.ts';
@@ -60,16 +60,22 @@ export function useEmulatorScenes(options: EmulatorScenesOptions): (id: string, 
   };
 }
 
-/**
- * Call at the top of a test file whose broker is its own (useSharedBroker) and serves only its
- * scenes: `start(argv)` starts a scene as device `<prefix>-<n>` (n = 1, 2, … in start order, so no
- * two of the file's scenes share an id); `broker()` is the file's broker once its tests run.
- */
-export function useBrokerScenes(prefix: string, options: Omit<EmulatorScenesOptions, 'broker'>): { broker: () => SharedBroker; start: (argv?: string[]) => Promise<EmulatorScene> } {
+export interface BrokerScenes {
+  /** The file's broker once its tests run. */
+  broker(): SharedBroker;
+  /** Starts a scene as device `<prefix>-<n>` (n = 1, 2, … in start order, so no two of the file's scenes share an id). */
+  start(argv?: string[]): Promise<EmulatorScene>;
+  /** The device id the next `start` takes (to subscribe to its subjects before it starts). */
+  nextId(): string;
+}
+
+/** Call at the top of a test file whose broker is its own (useSharedBroker) and serves only its scenes. */
+export function useBrokerScenes(prefix: string, options: Omit<EmulatorScenesOptions, 'broker'>): BrokerScenes {
   let shared: SharedBroker | undefined;
   useSharedBroker((b) => (shared = b));
   const broker = (): SharedBroker => shared!;
   const startScene = useEmulatorScenes({ ...options, broker });
   let started = 0;
-  return { broker, start: (argv = []) => startScene(`${prefix}-${++started}`, argv) };
+  const idOf = (n: number): string => `${prefix}-${n}`;
+  return { broker, start: (argv = []) => startScene(idOf(++started), argv), nextId: () => idOf(started + 1) };
 }

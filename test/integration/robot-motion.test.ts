@@ -3,35 +3,27 @@
 // bad input reaches nothing; leases arbitrate owners; emergency_stop cancels a running goto and
 // blocks motion until reset; asleep refuses motion; a killed daemon gives DaemonUnavailable and the
 // link is back within 2 s of its return; execution_state returns to idle; HTTP mode moves the head.
-import type { NatsConnection } from '@nats-io/nats-core';
 import { describe, expect, test } from 'vitest';
 import type { Emulator } from '../../src/sim/emulator.ts';
-import type { NatsServerHandle } from '../harness/nats-server.ts';
 import { recorder, type MessageQueue } from '../harness/mesh-peer.ts';
-import { useEmulatorScenes, type EmulatorScene } from '../harness/emulator-scene.ts';
+import { useBrokerScenes, type EmulatorScene } from '../harness/emulator-scene.ts';
 import { waitUntilReady } from '../harness/ready-state.ts';
-import { useSharedBroker } from '../harness/shared-broker.ts';
 
 /** Emulated moves run 20× faster: a 1 s goto takes 50 ms, goto_sleep ~250 ms. */
 const TIME_SCALE = 0.05;
 
-let server: NatsServerHandle;
-let nc: NatsConnection;
-useSharedBroker((broker) => ({ server, nc } = broker));
-
 interface Scene extends EmulatorScene {
   readonly events: MessageQueue;
 }
-const startScene = useEmulatorScenes({ broker: () => ({ server, nc }), timeScale: TIME_SCALE, callTimeoutMs: 5_000 });
+const scenes = useBrokerScenes('motion', { timeScale: TIME_SCALE, callTimeoutMs: 5_000 });
 
-let counter = 0;
+/** A scene whose events are recorded from before its start, ready (daemon link up, robot awake), its received log cleared. */
 async function scene(argv: string[] = []): Promise<Scene> {
-  const id = `motion-${++counter}`;
-  const events = recorder(nc, `device-connect.default.${id}.event.>`);
+  const { nc } = scenes.broker();
+  const events = recorder(nc, `device-connect.default.${scenes.nextId()}.event.>`);
   await nc.flush();
-  const s = { ...(await startScene(id, argv)), events };
-  // Ready when the daemon link is up and the robot awake.
-  await waitUntilReady(nc, id);
+  const s = { ...(await scenes.start(argv)), events };
+  await waitUntilReady(nc, s.id);
   s.emulator.clearReceived();
   return s;
 }
@@ -47,7 +39,7 @@ describe('input validation', () => {
     }
     const body = await s.call('set_body_yaw', { yaw_deg: 161 });
     expect(body.error.message).toContain('yaw_deg must be a finite number in [-160.428');
-    const raw = await nc.request(`device-connect.default.${s.driver.config.deviceId}.cmd`, '{"jsonrpc":"2.0","id":"nan","method":"antenna_pose","params":{"left":NaN}}', { timeout: 2_000 });
+    const raw = await scenes.broker().nc.request(`device-connect.default.${s.driver.config.deviceId}.cmd`, '{"jsonrpc":"2.0","id":"nan","method":"antenna_pose","params":{"left":NaN}}', { timeout: 2_000 });
     expect(raw.json<{ error: { code: number } }>().error.code).toBe(-32700);
     expect(motionCommands(s.emulator)).toEqual([]);
   });
