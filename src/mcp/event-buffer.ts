@@ -2,7 +2,7 @@
 // event watch per device the agent touched (invoke, wait, resource), the latest event and a ring of
 // recent ones per device (the dispatch→wait race), and a callback per event for resource updates.
 // `wait_for_event` gets each event at most once, unlike the Python bridge (which hands it back again):
-// the OLDEST unreturned match, so two refusals, two moves' ends or a burst of progress come back in
+// the OLDEST unreturned match, so two refusals, two approvals or a burst of audio events come back in
 // order (newest-first would skip one, then hand it back later, out of order); else the next to arrive,
 // to the earliest-started matching wait only. Watches stay until `close()` (one agent per stdio
 // bridge). Does not own the NATS connection nor the MCP wiring. README "Agents (MCP)".
