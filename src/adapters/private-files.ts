@@ -1,11 +1,12 @@
-// Private files of the settings app: atomic owner-only writes (temp file in the same directory,
-// fsync, rename, directory fsync) and owner-only directories. Owns file modes and crash safety for
-// everything the settings server writes (settings file, uploaded credentials, the token); a reader
-// never sees a half-written file and nobody but the driver's user can read one (threat model:
-// "treat settings port like root on robot config"). Does not decide what is written or when.
+// Private files: atomic owner-only writes (temp file in the same directory, fsync, rename, directory
+// fsync; or synchronous without fsync) and owner-only directories. Owns file modes and crash safety
+// for everything the settings server writes (settings file, uploaded credentials, the token) and the
+// verified callers' replay floors; a reader never sees a half-written file and nobody but the
+// driver's user can read one (threat model: "treat settings port like root on robot config"). Does
+// not decide what is written or when.
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, open, rename, rm } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** Owner read/write only: credentials, settings and the token are all secrets or root-like config. */
@@ -55,6 +56,25 @@ export async function writePrivateFileAtomic(path: string, data: string | Uint8A
     throw error;
   }
   await syncDirectory(dir);
+}
+
+/**
+ * `writePrivateFileAtomic` for a write that must be done before the caller goes on, without fsync
+ * (the verified callers' replay floors: a process restart keeps the page cache, and they matter
+ * for 30 s only): the same owner-only temp file beside the target (O_EXCL), then rename; on any
+ * failure the temp file is removed, the target untouched, and the error thrown.
+ */
+export function writePrivateFileSync(path: string, data: string): void {
+  const dir = dirname(path);
+  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+  const temp = join(dir, `.${basename(path)}.${randomBytes(TEMP_SUFFIX_BYTES).toString('hex')}.tmp`);
+  try {
+    writeFileSync(temp, data, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
+    renameSync(temp, path);
+  } catch (error) {
+    rmSync(temp, { force: true });
+    throw error;
+  }
 }
 
 /** `lstat` of a path that may not exist (symlinks are not followed): undefined when it is absent. */

@@ -1,18 +1,17 @@
 // Keeps the verified callers' replay floors across a restart: per key, the newest `caller_ts` of a
 // call accepted dated ahead of the driver's clock (src/safety/caller-identity.ts, PERSIST_AHEAD_MS),
 // in one owner-only JSON file per device in --config-dir, read once at start and rewritten whole
-// (temp file, rename) before such a call runs. Owns the file, its format and its pruning; not the
-// replay rules. No fsync: a process restart keeps the page cache, and a power cut takes longer than
+// (private-files.ts, synchronously) before such a call runs. Owns the file and its format; not the
+// replay rules nor how floors are pruned (caller-identity.ts). No fsync: a process restart keeps the page cache, and a power cut takes longer than
 // the 30 s window (README "Verified callers"). A file it cannot read or write is logged, then the
 // driver goes on as without it (the start floor still holds).
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createLogger, type Logger } from '../logging/logger.ts';
 import { rateLimited } from '../logging/rate-limited.ts';
 import { isRecord } from '../protocol/json-object.ts';
-import { REPLAY_CACHE_SIZE, REPLAY_WINDOW_MS } from '../safety/caller-identity.ts';
-import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from './private-files.ts';
+import { pruneFloors, REPLAY_CACHE_SIZE, REPLAY_WINDOW_MS } from '../safety/caller-identity.ts';
+import { writePrivateFileSync } from './private-files.ts';
 
 const log = createLogger('callers');
 
@@ -48,19 +47,6 @@ export function readReplayFloors(path: string, nowMs: number, windowMs = REPLAY_
   return floors;
 }
 
-/** Writes `text` to `path` owner-only: a fresh temp file beside it, then rename (a reader never sees half a file). */
-function writeWhole(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true, mode: PRIVATE_DIR_MODE });
-  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    writeFileSync(temp, text, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
-    renameSync(temp, path);
-  } catch (error) {
-    rmSync(temp, { force: true });
-    throw error;
-  }
-}
-
 export interface ReplayFloorWriterOptions {
   readonly now?: () => number;
   readonly windowMs?: number;
@@ -79,11 +65,9 @@ export function createReplayFloorWriter(path: string, initial: ReadonlyMap<strin
   const warn = rateLimited(logger, 'warn', FLOOR_WRITE_WARNING_INTERVAL_MS, now);
   return (key, ts) => {
     floors.set(key, Math.max(floors.get(key) ?? Number.NEGATIVE_INFINITY, ts));
-    const oldest = now() - windowMs;
-    for (const [k, floor] of floors) if (floor < oldest) floors.delete(k);
-    if (floors.size > maxKeys) for (const [k] of [...floors].sort((a, b) => a[1] - b[1]).slice(0, floors.size - maxKeys)) floors.delete(k);
+    pruneFloors(floors, now() - windowMs, maxKeys);
     try {
-      writeWhole(path, JSON.stringify({ floors: Object.fromEntries(floors) }) + '\n');
+      writePrivateFileSync(path, JSON.stringify({ floors: Object.fromEntries(floors) }) + '\n');
     } catch (error) {
       warn('a replay floor cannot be kept across a restart: a call accepted dated ahead of the clock may be replayed once after one', { path, error: (error as Error).message, fix: 'make --config-dir writable by the driver, and keep signing clients on NTP' });
     }

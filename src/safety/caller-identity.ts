@@ -189,11 +189,19 @@ class ReplayCache {
   }
 
   #pruneFloors(nowMs: number): void {
-    for (const [key, floor] of this.#floors) if (floor < nowMs - this.windowMs) this.#floors.delete(key);
-    const excess = this.#floors.size - this.size;
-    if (excess <= 0) return;
-    for (const [key] of [...this.#floors].sort((a, b) => a[1] - b[1]).slice(0, excess)) this.#floors.delete(key);
+    pruneFloors(this.#floors, nowMs - this.windowMs, this.size);
   }
+}
+
+/**
+ * Drops from `floors` (key → caller_ts) those below `oldest` (they refuse nothing the window does not),
+ * then, past `maxKeys`, the lowest first. The replay cache's and the floor file's (replay-floor-file.ts).
+ */
+export function pruneFloors(floors: Map<string, number>, oldest: number, maxKeys: number): void {
+  for (const [key, floor] of floors) if (floor < oldest) floors.delete(key);
+  const excess = floors.size - maxKeys;
+  if (excess <= 0) return;
+  for (const [key] of [...floors].sort((a, b) => a[1] - b[1]).slice(0, excess)) floors.delete(key);
 }
 
 /**
