@@ -433,6 +433,7 @@ export function driverStateBlock(view: GateView, seen: Observations): Record<str
     availability: availabilityOf(view.motion.state),
     power_state: view.power.state,
     motor_mode: view.power.motorMode,
+    wake_required: view.power.needsWake,
     connection_state: view.connection.state,
     mesh_state: view.mesh.state,
     media_session_state: view.media.state,

@@ -57,7 +57,7 @@ test('asleep, motors enabled by set_motor_mode: motion refused RobotAsleep (audi
   // → set_motor_mode enabled ← accepted; the motors are on, the robot still asleep.
   expect((await call('set_motor_mode', { mode: 'enabled' })).error).toBeUndefined();
   await waitFor(() => emulator().snapshot().motorMode === 'enabled', 5_000, "the emulator's motors enabled");
-  expect(await driverState()).toMatchObject({ power_state: 'asleep', motor_mode: 'enabled' });
+  expect(await driverState()).toMatchObject({ power_state: 'asleep', motor_mode: 'enabled', wake_required: true });
 
   // → look_at_world, set_body_yaw, goto_pose ← RobotAsleep, nothing applied.
   await expectRefusedAsleep('look_at_world', { yaw: 10, pitch: 5 }, 'RobotAsleep', 'the robot is asleep (motors enabled but not woken): call wake_up first');
@@ -77,6 +77,7 @@ test('asleep, motors enabled by set_motor_mode: motion refused RobotAsleep (audi
   // → wake_up ← awake; motion accepted.
   expect((await call('wake_up', { wait: true })).result).toMatchObject({ status: 'completed' });
   await waitFor(async () => (await driverState()).power_state === 'awake', 5_000, 'the robot awake');
+  expect((await driverState()).wake_required).toBe(false);
   expect((await call('look_at_world', { yaw: 10, pitch: 5 })).result).toMatchObject({ status: 'accepted' });
 }, 60_000);
 
