@@ -14,6 +14,7 @@ import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/si
 import { daemonHttpClient, startEmulatorWithClient } from '../harness/emulator-client.ts';
 import { cleanupAfterEach, failure } from '../harness/test-cleanups.ts';
 import { eventually, startResetProxy, startScriptedHttp, startSilentServer } from './daemon-test-peers.ts';
+import { EMULATOR_TIME_SCALE } from '../harness/emulator-probes.ts';
 
 const defer = cleanupAfterEach();
 const setup = (options: EmulatorOptions = {}): Promise<{ emulator: Emulator; client: DaemonHttpClient }> => startEmulatorWithClient(defer, options);
@@ -276,7 +277,7 @@ describe('refusals and failures are distinct typed outcomes', () => {
 
 describe('retry rule: idempotent GETs only', () => {
   async function behindProxy(): Promise<{ emulator: Emulator; client: DaemonHttpClient; proxy: Awaited<ReturnType<typeof startResetProxy>> }> {
-    const emulator = await startEmulator({ timeScale: 0.05 });
+    const emulator = await startEmulator({ timeScale: EMULATOR_TIME_SCALE });
     defer(() => emulator.close());
     const proxy = await startResetProxy(emulator.port);
     defer(() => proxy.close());

@@ -8,6 +8,7 @@ import { DaemonHttpClient } from '../../src/adapters/daemon-http.ts';
 import { DaemonMoveUpdates, type MoveUpdate } from '../../src/adapters/daemon-move-updates.ts';
 import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
 import { eventually, nextEvent } from './daemon-test-peers.ts';
+import { EMULATOR_TIME_SCALE } from '../harness/emulator-probes.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -18,7 +19,7 @@ afterEach(async () => {
 const MOVE_END_WAIT_MS = 2_000;
 
 async function setup(): Promise<{ emulator: Emulator; http: DaemonHttpClient; updates: DaemonMoveUpdates }> {
-  const emulator = await startEmulator({ timeScale: 0.05 });
+  const emulator = await startEmulator({ timeScale: EMULATOR_TIME_SCALE });
   cleanups.push(() => emulator.close());
   const http = new DaemonHttpClient({ baseUrl: emulator.url });
   cleanups.push(() => http.close());

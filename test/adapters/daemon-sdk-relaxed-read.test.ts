@@ -10,6 +10,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { DaemonSdkSocket, RELAXED_READ_INTERVAL_MS } from '../../src/adapters/daemon-sdk-socket.ts';
 import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
 import { eventually, nextEvent, sleep } from './daemon-test-peers.ts';
+import { EMULATOR_TIME_SCALE } from '../harness/emulator-probes.ts';
 
 /** Timers on a loaded 2-core box run late by tens of ms; a batch period past this is not "about one interval". */
 const SLACK_MS = 80;
@@ -22,7 +23,7 @@ afterEach(async () => {
 });
 
 async function setup(liveQuietMs?: number): Promise<{ emulator: Emulator; sdk: DaemonSdkSocket }> {
-  const emulator = await startEmulator({ timeScale: 0.05 });
+  const emulator = await startEmulator({ timeScale: EMULATOR_TIME_SCALE });
   cleanups.push(() => emulator.close());
   const sdk = new DaemonSdkSocket({ baseUrl: emulator.url, ...(liveQuietMs === undefined ? {} : { liveQuietMs }) });
   cleanups.push(() => sdk.close());
@@ -53,7 +54,7 @@ class KernelReadProbe extends DaemonSdkSocket {
 
 /** An emulator and an open client relaxed to `everyMs` (longer than the default, to time one drain). */
 async function relaxedEvery(everyMs: number): Promise<{ emulator: Emulator; sdk: KernelReadProbe }> {
-  const emulator = await startEmulator({ timeScale: 0.05 });
+  const emulator = await startEmulator({ timeScale: EMULATOR_TIME_SCALE });
   cleanups.push(() => emulator.close());
   const sdk = new KernelReadProbe({ baseUrl: emulator.url, relaxedReadIntervalMs: everyMs });
   cleanups.push(() => sdk.close());

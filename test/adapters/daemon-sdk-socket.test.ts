@@ -13,6 +13,7 @@ import { RECONNECT_INITIAL_DELAY_MS, RECONNECT_MAX_DELAY_MS } from '../../src/ad
 import { DaemonSdkSocket, STALE_AFTER_MS, type SdkCommand } from '../../src/adapters/daemon-sdk-socket.ts';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/sim/emulator.ts';
 import { eventually, nextEvent, sleep, startDeafWsServer } from './daemon-test-peers.ts';
+import { EMULATOR_TIME_SCALE } from '../harness/emulator-probes.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -20,7 +21,7 @@ afterEach(async () => {
 });
 
 async function setup(options: EmulatorOptions = {}): Promise<{ emulator: Emulator; sdk: DaemonSdkSocket }> {
-  const emulator = await startEmulator({ timeScale: 0.05, ...options });
+  const emulator = await startEmulator({ timeScale: EMULATOR_TIME_SCALE, ...options });
   cleanups.push(() => emulator.close());
   const sdk = new DaemonSdkSocket({ baseUrl: emulator.url });
   cleanups.push(() => sdk.close());

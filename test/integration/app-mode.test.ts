@@ -23,6 +23,7 @@ import { fakeRegistry, openClient, recorder, rpc, type FakeRegistry } from '../h
 import { mintCredentials, multipartFile } from '../settings/settings-harness.ts';
 import { startTestDriver } from '../harness/driver-harness.ts';
 import { settingsApi, type SettingsApi } from '../harness/settings-api.ts';
+import { EMULATOR_TIME_SCALE } from '../harness/emulator-probes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'rmd-app-'));
 let a: NatsServerHandle;
@@ -40,7 +41,7 @@ const baseSettings = () => ({
 
 beforeAll(async () => {
   [a, b] = await Promise.all([startNatsServer(), startNatsServer()]);
-  emulator = await startEmulator({ timeScale: 0.05 });
+  emulator = await startEmulator({ timeScale: EMULATOR_TIME_SCALE });
   ncB = await openClient(b.url);
   registryB = fakeRegistry(ncB);
   await ncB.flush();

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
 import { startMeshScene, waitFor, type MeshScene } from '../harness/driver-harness.ts';
 import { rpc } from '../harness/mesh-peer.ts';
+import { EMULATOR_TIME_SCALE } from '../harness/emulator-probes.ts';
 
 const TOKEN = 'daemon-token-7f3a9c';
 const SDK_PATH = '/ws/sdk';
@@ -42,7 +43,7 @@ const accepted = (emulator: Emulator, kind: 'http' | 'ws', path: string) => emul
 describe('a daemon that requires a token', () => {
   let emulator: Emulator;
   beforeAll(async () => {
-    emulator = await startEmulator({ timeScale: 0.05, token: TOKEN });
+    emulator = await startEmulator({ timeScale: EMULATOR_TIME_SCALE, token: TOKEN });
   });
   afterAll(async () => {
     await emulator?.close();
@@ -88,7 +89,7 @@ describe('a daemon that requires a token', () => {
 describe('a daemon behind https/wss', () => {
   let emulator: Emulator;
   beforeAll(async () => {
-    emulator = await startEmulator({ timeScale: 0.05, token: TOKEN, tls });
+    emulator = await startEmulator({ timeScale: EMULATOR_TIME_SCALE, token: TOKEN, tls });
   });
   afterAll(async () => {
     await emulator?.close();

@@ -26,6 +26,7 @@ import { LEAVE_SETTLE_WAIT_MS } from '../../src/actors/leave-robot.ts';
 import { STOP_REQUEST_TIMEOUT_MS } from '../../src/actors/motion-executor.ts';
 import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
 import { settingsApi } from '../harness/settings-api.ts';
+import { EMULATOR_TIME_SCALE } from '../harness/emulator-probes.ts';
 
 /** The device ids loadConfig picks when none is configured (config.ts DEFAULT_DEVICE_ID / DEFAULT_SIM_DEVICE_ID). */
 const REAL_ID = 'reachy-mini-1';
@@ -55,7 +56,7 @@ let emulator3: Emulator;
 
 beforeAll(async () => {
   [a, b] = await Promise.all([startNatsServer(), startNatsServer()]);
-  [emulator1, emulator2, emulator3] = await Promise.all([startEmulator({ timeScale: 0.05 }), startEmulator({ timeScale: 0.05 }), startEmulator({ timeScale: 0.05, host: OTHER_LOOPBACK })]);
+  [emulator1, emulator2, emulator3] = await Promise.all([startEmulator({ timeScale: EMULATOR_TIME_SCALE }), startEmulator({ timeScale: EMULATOR_TIME_SCALE }), startEmulator({ timeScale: EMULATOR_TIME_SCALE, host: OTHER_LOOPBACK })]);
   [ncA, ncB] = await Promise.all([openClient(a.url), openClient(b.url)]);
   registryA = fakeRegistry(ncA);
   registryB = fakeRegistry(ncB);

@@ -14,6 +14,7 @@ import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.t
 import { fakeRegistry, openClient, recorder, rpc, type FakeRegistry } from '../harness/mesh-peer.ts';
 import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
 import type { NatsConnection } from '@nats-io/nats-core';
+import { EMULATOR_TIME_SCALE } from '../harness/emulator-probes.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'rmd-apply-'));
 const settingsFile = join(dir, 'device_connect_app.json');
@@ -34,7 +35,7 @@ function saveSettings(values: Record<string, unknown>): void {
 
 beforeAll(async () => {
   [a, b] = await Promise.all([startNatsServer(), startNatsServer()]);
-  [emulator1, emulator2] = await Promise.all([startEmulator({ timeScale: 0.05 }), startEmulator({ timeScale: 0.05, withMedia: true })]);
+  [emulator1, emulator2] = await Promise.all([startEmulator({ timeScale: EMULATOR_TIME_SCALE }), startEmulator({ timeScale: EMULATOR_TIME_SCALE, withMedia: true })]);
   ncA = await openClient(a.url);
   ncB = await openClient(b.url);
   fakeRegistry(ncA);

@@ -11,6 +11,7 @@ import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.t
 import { openClient, recorder, rpc } from '../harness/mesh-peer.ts';
 import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
 import { linkAndPower } from '../harness/ready-state.ts';
+import { EMULATOR_TIME_SCALE } from '../harness/emulator-probes.ts';
 
 let server: NatsServerHandle;
 let nc: NatsConnection;
@@ -28,7 +29,7 @@ afterAll(async () => {
 });
 
 async function robot(id: string, argv: string[], auditPath: string): Promise<{ driver: TestDriver; emulator: Emulator; call: (m: string, p?: object) => Promise<Record<string, any>>; supervise: (m: string, p?: object) => Promise<Record<string, any>> }> {
-  const emulator = await startEmulator({ timeScale: 0.05 });
+  const emulator = await startEmulator({ timeScale: EMULATOR_TIME_SCALE });
   const driver = await startTestDriver(['--device-id', id, '--messaging-url', server.url, '--discovery-mode', 'd2d', '--audit-log', auditPath, ...argv], { DEVICE_CONNECT_ALLOW_INSECURE: 'true', REACHY_AUDIT_LOG: auditPath }, { daemonBaseUrl: emulator.url });
   cleanup.push(async () => {
     await driver.stop();

@@ -17,6 +17,7 @@ import { fakeRegistry, openClient, rpc, type FakeRegistry } from '../harness/mes
 import { waitFor } from '../harness/driver-harness.ts';
 import { linkAndPower } from '../harness/ready-state.ts';
 import { settingsApi, type SettingsApi } from '../harness/settings-api.ts';
+import { EMULATOR_TIME_SCALE } from '../harness/emulator-probes.ts';
 
 const DEVICE = 'settings-envelope';
 const CMD = `device-connect.default.${DEVICE}.cmd`;
@@ -39,7 +40,7 @@ const call = async (method: string, params: object = {}, subject = CMD): Promise
 
 beforeAll(async () => {
   server = await startNatsServer();
-  emulator = await startEmulator({ timeScale: 0.05 });
+  emulator = await startEmulator({ timeScale: EMULATOR_TIME_SCALE });
   nc = await openClient(server.url);
   registry = fakeRegistry(nc);
   await nc.flush();

@@ -9,6 +9,7 @@ import { afterEach, expect, test } from 'vitest';
 import { startEmulator, type Emulator, type ReceivedCommand } from '../../src/sim/emulator.ts';
 import { startOperatorScene, errorData, type OperatorScene, type Reply } from '../harness/operator-scene.ts';
 import { startUpgradeHoldProxy, type UpgradeHoldProxy } from '../harness/upgrade-hold-proxy.ts';
+import { EMULATOR_TIME_SCALE } from '../harness/emulator-probes.ts';
 
 /** Emulated moves 20× faster: a 1 s goto takes 50 ms, goto_sleep ~250 ms. */
 const FAST = ['--sim', '--sim-time-scale', '0.05', '--no-media'];
@@ -33,7 +34,7 @@ const daemonCommands = (received: readonly ReceivedCommand[]) =>
 
 test('move updates that close while the link is probed for /ws/sdk: the link never reads connected until they are open again', async () => {
   const MOVES_PATH = '/api/move/ws/updates';
-  const emulator: Emulator = await startEmulator({ timeScale: 0.05 });
+  const emulator: Emulator = await startEmulator({ timeScale: EMULATOR_TIME_SCALE });
   const proxy: UpgradeHoldProxy = await startUpgradeHoldProxy({ host: emulator.host, port: emulator.port });
   cleanups.push(() => emulator.close(), () => proxy.close());
   const s = await scene('defect-probe-close', ['--no-media'], { daemonBaseUrl: proxy.url });
@@ -66,7 +67,7 @@ test('get_imu on the Lite robot answers Unsupported, not DaemonUnavailable', asy
 });
 
 test('after a daemon restart, connection_state is not `connected` before /ws/sdk is open, and motion is not refused as DaemonUnavailable while it is', async () => {
-  const emulator: Emulator = await startEmulator({ timeScale: 0.05 });
+  const emulator: Emulator = await startEmulator({ timeScale: EMULATOR_TIME_SCALE });
   const proxy: UpgradeHoldProxy = await startUpgradeHoldProxy({ host: emulator.host, port: emulator.port });
   cleanups.push(() => emulator.close(), () => proxy.close());
   const s = await scene('defect-link', ['--no-media'], { daemonBaseUrl: proxy.url });

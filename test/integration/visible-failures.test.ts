@@ -19,6 +19,7 @@ import { startEmulator } from '../../src/sim/emulator.ts';
 import { startTestDriver, type TestDriver } from '../harness/driver-harness.ts';
 import { captureLogs, type LogCapture } from '../harness/log-capture.ts';
 import { startNatsServer, type NatsServerHandle } from '../harness/nats-server.ts';
+import { EMULATOR_TIME_SCALE } from '../harness/emulator-probes.ts';
 
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
 const INSECURE = { DEVICE_CONNECT_ALLOW_INSECURE: 'true' };
@@ -211,7 +212,7 @@ test('a daemon that accepts but never answers: a timeout, logged once', async ()
 
 test('the signalling server is unreachable: media failure logged once with the URL and what it means', async () => {
   const s = await broker();
-  const emulator = await startEmulator({ withMedia: false, timeScale: 0.05 });
+  const emulator = await startEmulator({ withMedia: false, timeScale: EMULATOR_TIME_SCALE });
   cleanups.push(() => emulator.close());
   const port = await freePort();
   await driver(['--device-id', 'no-signalling', '--discovery-mode', 'd2d', '--messaging-url', s.url], INSECURE, { daemonBaseUrl: emulator.url, signallingUrl: `ws://127.0.0.1:${port}` });

@@ -8,6 +8,7 @@ import {
 } from './daemon-fixtures.ts';
 import { numericDiff, shapeOf } from './json-shape.ts';
 import { eventually, get, post } from './protocol-client.ts';
+import { EMULATOR_TIME_SCALE } from '../harness/emulator-probes.ts';
 
 /** Real FK output differs from the exact pose by up to ~3e-4 (diagonal 1.00025, §10.3). */
 const FK_NOISE = 5e-4;
@@ -15,7 +16,7 @@ const FK_NOISE = 5e-4;
 let emulator: Emulator;
 
 beforeAll(async () => {
-  emulator = await startEmulator({ timeScale: 0.05 });
+  emulator = await startEmulator({ timeScale: EMULATOR_TIME_SCALE });
 });
 afterAll(async () => {
   await emulator.close();
@@ -151,7 +152,7 @@ describe('sampled successful replies', () => {
   });
 
   test('wireless variant: wireless_version true and the wireless camera only with media', async () => {
-    const wireless = await startEmulator({ model: 'wireless', withMedia: true, timeScale: 0.05 });
+    const wireless = await startEmulator({ model: 'wireless', withMedia: true, timeScale: EMULATOR_TIME_SCALE });
     try {
       const status = (await get(wireless.url, '/api/daemon/status')).json as Record<string, unknown>;
       expect(status).toMatchObject({ wireless_version: true, no_media: false, camera_specs_name: 'wireless' });

@@ -4,7 +4,7 @@
 // a close that leaves nothing running.
 import { describe, expect, test } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
-import { useEmulatorProbes } from '../harness/emulator-probes.ts';
+import { EMULATOR_TIME_SCALE, useEmulatorProbes } from '../harness/emulator-probes.ts';
 import { DAEMON_STATUS_ERROR, DAEMON_STATUS_STOPPED, ERROR_SAMPLES } from './daemon-fixtures.ts';
 import { eventually, get, post, refusedStatus, sleep, WsProbe } from './protocol-client.ts';
 
@@ -58,7 +58,7 @@ describe('daemon killed and back (stop/start on the same port)', () => {
   });
 
   test('close() stops everything for good', async () => {
-    const emulator = await startEmulator({ timeScale: 0.05 });
+    const emulator = await startEmulator({ timeScale: EMULATOR_TIME_SCALE });
     const sdk = await WsProbe.open(`${emulator.wsUrl}/ws/sdk`);
     await post(emulator.url, '/api/move/play/goto_sleep');
     await emulator.close();

@@ -6,10 +6,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
 import { eventually, get, post } from './protocol-client.ts';
+import { EMULATOR_TIME_SCALE } from '../harness/emulator-probes.ts';
 
 let emulator: Emulator;
 beforeAll(async () => {
-  emulator = await startEmulator({ timeScale: 0.05 });
+  emulator = await startEmulator({ timeScale: EMULATOR_TIME_SCALE });
 });
 afterAll(async () => {
   await emulator.close();

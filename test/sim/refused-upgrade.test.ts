@@ -5,10 +5,11 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
+import { EMULATOR_TIME_SCALE } from '../harness/emulator-probes.ts';
 
 let emulator: Emulator;
 beforeAll(async () => {
-  emulator = await startEmulator({ timeScale: 0.05, token: 'the-token' });
+  emulator = await startEmulator({ timeScale: EMULATOR_TIME_SCALE, token: 'the-token' });
 });
 afterAll(async () => {
   await emulator?.close();

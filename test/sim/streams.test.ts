@@ -6,11 +6,12 @@ import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
 import { GET_SAMPLES } from './daemon-fixtures.ts';
 import { shapeOf } from './json-shape.ts';
 import { eventually, refusedStatus, sleep, WsProbe } from './protocol-client.ts';
+import { EMULATOR_TIME_SCALE } from '../harness/emulator-probes.ts';
 
 let emulator: Emulator;
 
 beforeAll(async () => {
-  emulator = await startEmulator({ timeScale: 0.05 });
+  emulator = await startEmulator({ timeScale: EMULATOR_TIME_SCALE });
 });
 afterAll(async () => {
   await emulator.close();

@@ -7,6 +7,7 @@ import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/si
 import { DAEMON_STATUS_RUNNING, SDK_PUSH_SAMPLES } from './daemon-fixtures.ts';
 import { shapeOf } from './json-shape.ts';
 import { eventually, post, sleep, WsProbe, type Frame } from './protocol-client.ts';
+import { EMULATOR_TIME_SCALE } from '../harness/emulator-probes.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -14,7 +15,7 @@ afterEach(async () => {
 });
 
 async function connect(options: EmulatorOptions = {}): Promise<{ emulator: Emulator; sdk: WsProbe }> {
-  const emulator = await startEmulator({ timeScale: 0.05, ...options });
+  const emulator = await startEmulator({ timeScale: EMULATOR_TIME_SCALE, ...options });
   const sdk = await WsProbe.open(`${emulator.wsUrl}/ws/sdk`);
   cleanups.push(() => emulator.close(), () => sdk.close());
   return { emulator, sdk };
