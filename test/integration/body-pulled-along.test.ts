@@ -10,10 +10,10 @@
 // under `stretch`.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { DEFAULT_SPEED_LIMITS } from '../../src/safety/safety-policy.ts';
-import type { PoseSample } from '../../src/sim/motion-record.ts';
 import { waitFor, type MeshScene } from '../harness/driver-harness.ts';
 import { rpc } from '../harness/mesh-peer.ts';
 import { startReadyScene } from '../harness/ready-state.ts';
+import { bodyExcess } from '../harness/speed-excess.ts';
 
 const DEVICE = 'body-pulled-along';
 const base = `device-connect.default.${DEVICE}`;
@@ -24,21 +24,6 @@ const call = (method: string, params: Record<string, unknown> = {}, timeoutMs = 
 const supervise = (method: string, params: Record<string, unknown>) => rpc(scene.nc, `${base}.supervisor`, { jsonrpc: '2.0', id: `${method}-${n++}`, method, params }, 10_000) as Promise<Reply>;
 const deg = (rad: number): number => (rad * 180) / Math.PI;
 const body = (): number => deg(scene.driver.emulator!.snapshot().bodyYaw);
-/** Float noise of the pose round trip (degrees). */
-const EPSILON = 1e-3;
-/** A tick's pose is read a few microseconds after its `at` (speed-limits.test.ts SAMPLE_SLACK_S). */
-const SAMPLE_SLACK_S = 0.0002;
-
-/** The largest tick-to-tick body change over the limit × that tick's Δt (0 when none is over). */
-function bodyExcess(samples: ReadonlyArray<PoseSample>): number {
-  let worst = 0;
-  for (let i = 1; i < samples.length; i++) {
-    const [a, b] = [samples[i - 1]!, samples[i]!];
-    const allowed = DEFAULT_SPEED_LIMITS.body_deg_per_s * ((b.at - a.at) / 1000 + SAMPLE_SLACK_S) + EPSILON;
-    worst = Math.max(worst, Math.abs(deg(b.bodyYaw - a.bodyYaw)) - allowed);
-  }
-  return worst;
-}
 
 async function setPolicy(change: (policy: Reply) => Reply): Promise<void> {
   const policy = (await call('get_safety_policy')).result.policy;

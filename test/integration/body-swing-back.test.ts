@@ -1,36 +1,19 @@
-// The body target the daemon holds and does not report (README "Safety envelope"; reachy-daemon-api.md
-// §6 item 2; the daemon's realtime IK reads its held body target, which only a command naming the
-// body changes): a goto asks the body to stay at 90° with the head at 45°, a realtime head turn to
-// -45° drags the body to 20°, and the daemon still holds 90°. A realtime head turn back to 45° would
-// let the body swing back to 90° at the head's speed — a move of a channel the command does not name,
-// past the driver's prediction from the present body yaw. The driver pins the body target it
-// predicted from (the present yaw, read right before the write) on every head-only realtime write,
-// so the body stays at 20°: inside a body envelope [0, 60] set meanwhile, and never over 120°/s.
-// Over NATS against the emulator, on both transports (/ws/sdk set_full_target, HTTP set_target).
+// The body target the daemon holds and does not report (README "Safety envelope"; daemon-api §6
+// item 2: realtime IK pulls the body toward it; only a command naming the body changes it): a goto
+// leaves the body at 90° with the head at 45°, a realtime head turn to -45° drags it to 20°, the
+// daemon still holds 90°. A head turn back to 45° would let it swing back to 90° at the head's speed,
+// past the driver's prediction from the present yaw. The driver pins the body target there before a
+// head-only realtime target (/ws/sdk set_body_yaw, HTTP target_body_yaw), so the body stays at 20°:
+// inside a body envelope [0, 60] set meanwhile, never over 120°/s. Over NATS against the emulator.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DEFAULT_SPEED_LIMITS } from '../../src/safety/safety-policy.ts';
-import type { PoseSample } from '../../src/sim/motion-record.ts';
 import { waitFor, type MeshScene } from '../harness/driver-harness.ts';
 import { rpc } from '../harness/mesh-peer.ts';
 import { startReadyScene } from '../harness/ready-state.ts';
+import { bodyExcess } from '../harness/speed-excess.ts';
 
 type Reply = Record<string, any>;
 const deg = (rad: number): number => (rad * 180) / Math.PI;
-/** Float noise of the pose round trip (degrees). */
-const EPSILON = 1e-3;
-/** A tick's pose is read a few microseconds after its `at` (speed-limits.test.ts SAMPLE_SLACK_S). */
-const SAMPLE_SLACK_S = 0.0002;
-
-/** The largest tick-to-tick body change over the limit × that tick's Δt (0 when none is over). */
-function bodyExcess(samples: ReadonlyArray<PoseSample>): number {
-  let worst = 0;
-  for (let i = 1; i < samples.length; i++) {
-    const [a, b] = [samples[i - 1]!, samples[i]!];
-    const allowed = DEFAULT_SPEED_LIMITS.body_deg_per_s * ((b.at - a.at) / 1000 + SAMPLE_SLACK_S) + EPSILON;
-    worst = Math.max(worst, Math.abs(deg(b.bodyYaw - a.bodyYaw)) - allowed);
-  }
-  return worst;
-}
 
 describe.each(['websocket', 'http'])('transport %s', (transport) => {
   const DEVICE = `body-swing-back-${transport}`;

@@ -10,20 +10,11 @@ import { DEFAULT_SPEED_LIMITS } from '../../src/safety/safety-policy.ts';
 import type { PoseSample } from '../../src/sim/motion-record.ts';
 import { startMeshScene, waitFor, type MeshScene } from '../harness/driver-harness.ts';
 import { rpc } from '../harness/mesh-peer.ts';
+import { excesses, POSE_NOISE } from '../harness/speed-excess.ts';
 
 type Reply = Record<string, any>;
 const OWNER = 'speed-test';
 const deg = (rad: number): number => (rad * 180) / Math.PI;
-/**
- * Float noise of the pose round trip (IK/FK, XYZRPY conversions), in degrees or millimetres: far
- * below one step (3.2° of head rotation), far above the solver's residuals.
- */
-const EPSILON = 1e-3;
-/**
- * The record's own sampling jitter: a tick's pose is evaluated a few microseconds after its `at`
- * is read. 0.2 ms is 1 % of a tick — 0.04° at 200°/s, against the 3°-and-more jumps the limits catch.
- */
-const SAMPLE_SLACK_S = 0.0002;
 /** Time for a ramp or move to finish and the robot to sit still before the history is read. */
 const SETTLE_MS = 300;
 
@@ -38,47 +29,6 @@ async function startScene(device: string, extra: string[] = []): Promise<{ scene
   await waitFor(connected, 10_000, 'the driver connected to its emulator');
   expect((await call('wake_up', { wait: true })).result?.status).toMatch(/completed|already_awake/);
   return { scene, call };
-}
-
-interface Excess {
-  readonly axis: string;
-  readonly change: number;
-  readonly allowed: number;
-  readonly dtMs: number;
-}
-
-/**
- * Every tick-to-tick change of the recorded pose against the limit × that tick's ACTUAL Δt (wall
- * ms between the two samples). Jitter: the driver's ramp step is 0.8 × limit × 20 ms (it is only
- * reached if a tick comes 4 ms early, which the emulator's setInterval never does — late ticks
- * only loosen the bound), and each step is computed from the pose the daemon last pushed, so two
- * steps landing in one tick still add up to one step; a goto's change between two samples is the
- * integral of a speed whose peak is at most the limit, so it is within limit × Δt whatever Δt is.
- */
-function excesses(samples: ReadonlyArray<PoseSample>): Excess[] {
-  const out: Excess[] = [];
-  const limits = DEFAULT_SPEED_LIMITS;
-  for (let i = 1; i < samples.length; i++) {
-    const a = samples[i - 1]!;
-    const b = samples[i]!;
-    const dtS = (b.at - a.at) / 1000;
-    const axes: Array<[string, number, number]> = [
-      ['head_x_mm', (b.head.x - a.head.x) * 1000, limits.head_translation_mm_per_s],
-      ['head_y_mm', (b.head.y - a.head.y) * 1000, limits.head_translation_mm_per_s],
-      ['head_z_mm', (b.head.z - a.head.z) * 1000, limits.head_translation_mm_per_s],
-      ['head_roll_deg', deg(b.head.roll - a.head.roll), limits.head_deg_per_s],
-      ['head_pitch_deg', deg(b.head.pitch - a.head.pitch), limits.head_deg_per_s],
-      ['head_yaw_deg', deg(b.head.yaw - a.head.yaw), limits.head_deg_per_s],
-      ['body_yaw_deg', deg(b.bodyYaw - a.bodyYaw), limits.body_deg_per_s],
-      ['antenna_right_deg', deg(b.antennas[0] - a.antennas[0]), limits.antenna_deg_per_s],
-      ['antenna_left_deg', deg(b.antennas[1] - a.antennas[1]), limits.antenna_deg_per_s],
-    ];
-    for (const [axis, change, limit] of axes) {
-      const allowed = limit * (dtS + SAMPLE_SLACK_S) + EPSILON;
-      if (Math.abs(change) > allowed) out.push({ axis, change, allowed, dtMs: b.at - a.at });
-    }
-  }
-  return out;
 }
 
 function posesSince(scene: MeshScene, since: number): PoseSample[] {
@@ -114,7 +64,7 @@ describe('default limits (goto refuse, realtime ramp)', () => {
     expect(excesses(poses)).toEqual([]);
     expect(deg(poses.at(-1)!.head.yaw)).toBeCloseTo(45, 3);
     // It was a ramp: many ticks of motion, not one jump (45° at ≤ 3.2° per step is 15 steps; the last, 0.2°, may share a tick).
-    const moving = poses.filter((p, i) => i > 0 && Math.abs(deg(p.head.yaw - poses[i - 1]!.head.yaw)) > EPSILON);
+    const moving = poses.filter((p, i) => i > 0 && Math.abs(deg(p.head.yaw - poses[i - 1]!.head.yaw)) > POSE_NOISE);
     expect(moving.length).toBeGreaterThanOrEqual(14);
   });
 
@@ -190,7 +140,7 @@ describe('default limits (goto refuse, realtime ramp)', () => {
     expect(excesses(poses)).toEqual([]);
     const after = poses.filter((p) => p.at > answeredAt + 60);
     const yaws = after.map((p) => deg(p.bodyYaw));
-    expect(Math.max(...yaws) - Math.min(...yaws)).toBeLessThan(EPSILON);
+    expect(Math.max(...yaws) - Math.min(...yaws)).toBeLessThan(POSE_NOISE);
     expect(yaws[0]!).toBeGreaterThan(-50);
     expect(yaws[0]!).toBeLessThan(55);
     expect((await call('set_body_yaw', { yaw_deg: 0, wait: true })).result?.status).toBe('completed');
