@@ -9,7 +9,7 @@
 import type { DaemonLink } from './daemon-link.ts';
 import type { CallOptions } from '../adapters/daemon-http.ts';
 import type { HeadPose } from '../adapters/daemon-wire.ts';
-import { TooFast } from '../errors.ts';
+import { HandlerFailed, TooFast } from '../errors.ts';
 import type { SpeedLimited } from '../machines/motion.machine.ts';
 import { type Mat4, xyzRpyFromPose, type XyzRpyPose } from '../robot/pose-math.ts';
 import type { InterpolationMethod } from '../robot/time-laws.ts';
@@ -65,11 +65,16 @@ export async function presentPosition(link: DaemonLink, signal: AbortSignal): Pr
   return pushedPosition(link) ?? (await readPosition(link.http, { signal }));
 }
 
-/** The pose the daemon reports now (GET /api/state/full) through `client` (the command or the stop lane). */
+/**
+ * The pose the daemon reports now (GET /api/state/full) through `client` (the command or the stop
+ * lane). A body yaw it does not report is not taken as 0: a realtime head target and a stop's hold
+ * write the present body yaw back as the body target, which would turn the body there.
+ */
 export async function readPosition(client: DaemonLink['http'], options: CallOptions): Promise<RobotPosition> {
   const state = await client.fullState({ withHeadPose: true, withBodyYaw: true, withAntennaPositions: true, withHeadJoints: true }, options);
-  if (!state.head_pose || !state.antennas_position) throw new Error('the daemon did not report its present pose');
-  return { head: xyzRpyOf(state.head_pose), bodyYaw: state.body_yaw ?? state.head_joints?.[0] ?? 0, antennas: state.antennas_position };
+  const bodyYaw = state.body_yaw ?? state.head_joints?.[0];
+  if (!state.head_pose || !state.antennas_position || bodyYaw === undefined || bodyYaw === null) throw new HandlerFailed({ message: 'the daemon did not report its present pose (head pose, antennas and body yaw): nothing was written' });
+  return { head: xyzRpyOf(state.head_pose), bodyYaw, antennas: state.antennas_position };
 }
 
 /** The channels a daemon command sets (goto or realtime target), as a position target. */

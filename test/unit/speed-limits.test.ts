@@ -3,7 +3,7 @@
 // travel in the policy's units, the shortest allowed goto duration, refuse/stretch, and the ramp
 // step bounded by the observed pose and by the targets just sent.
 import { describe, expect, test } from 'vitest';
-import { planGoto, planRealtime } from '../../src/actors/speed-guard.ts';
+import { planGoto, planRealtime, readPosition } from '../../src/actors/speed-guard.ts';
 import { moveTimeoutMs } from '../../src/rpc/robot-functions.ts';
 import { degToRad } from '../../src/robot/pose-math.ts';
 import { peakSpeedFactor, timeLaw } from '../../src/robot/time-laws.ts';
@@ -142,4 +142,12 @@ describe('realtime limits', () => {
     expect(planRealtime(AT_REST, { head: headAt(45) }, limits(), {})).toMatchObject({ kind: 'ramp', limited: { mode: 'ramped', axis: 'head_yaw_deg', duration_s: 0.3, requested_duration_s: null } });
     expect(() => planRealtime(AT_REST, { bodyYaw: rad(150) }, limits({ body_deg_per_s: 5 }), {})).toThrow(expect.objectContaining({ _tag: 'TooFast', axis: 'body_yaw_deg' }));
   });
+});
+
+test('a present pose without the body yaw is no pose: refused HandlerFailed, not read as body 0 (a head target and a hold write it back as the body target)', async () => {
+  const head_pose = { x: 0, y: 0, z: 0, roll: 0, pitch: 0, yaw: 0 };
+  const client = (state: object) => ({ fullState: async () => ({ head_pose, antennas_position: [0, 0], ...state }) }) as never;
+  await expect(readPosition(client({ body_yaw: null, head_joints: null }), {})).rejects.toMatchObject({ _tag: 'HandlerFailed' });
+  expect((await readPosition(client({ body_yaw: null, head_joints: [0.5, 0, 0, 0, 0, 0, 0] }), {})).bodyYaw).toBe(0.5);
+  expect((await readPosition(client({ body_yaw: -0.25, head_joints: null }), {})).bodyYaw).toBe(-0.25);
 });
