@@ -208,20 +208,12 @@ class MotionExecutor {
     }
   }
 
-  /**
-   * Writes one realtime target of `op` (call right after the checkpoint); remembers it as recent. A
-   * head target with `pinnedBody` sets the body target there first (see `#realtime`): over /ws/sdk a
-   * `set_body_yaw` sent in the same turn just before it, over HTTP `target_body_yaw` in its request.
-   */
-  async #writeTarget(link: DaemonLink, input: ExecuteInput, step: PositionTarget, pinnedBody: number | undefined, signal?: AbortSignal, rawHead?: number[]): Promise<void> {
+  /** Writes one realtime target of `op` (call right after the checkpoint); remembers it as recent. */
+  async #writeTarget(link: DaemonLink, input: ExecuteInput, target: PositionTarget, signal?: AbortSignal, rawHead?: number[]): Promise<void> {
     const op = input.command.op;
-    const pin = op === 'head_target' && step.bodyYaw === undefined ? pinnedBody : undefined;
-    const target: PositionTarget = pin === undefined ? step : { ...step, bodyYaw: pin };
     const head = rawHead ?? (target.head ? [...poseFromXyzRpy(target.head)] : undefined);
     const sdk = link.sdk;
     if (sdk) {
-      const pinned = pin === undefined ? { ok: true as const } : sdk.send({ type: 'set_body_yaw', body_yaw: pin });
-      if (!pinned.ok) throw pinned.error;
       const sent =
         op === 'head_target'
           ? sdk.send({ type: 'set_target', head: head as number[] })
@@ -233,12 +225,7 @@ class MotionExecutor {
       this.#lastRealtimeMono = performance.now();
       return;
     }
-    const body =
-      op === 'head_target'
-        ? { target_head_pose: { m: head }, ...(target.bodyYaw === undefined ? {} : { target_body_yaw: target.bodyYaw }) }
-        : op === 'antennas_target'
-          ? { target_antennas: target.antennas }
-          : { target_body_yaw: target.bodyYaw };
+    const body = op === 'head_target' ? { target_head_pose: { m: head } } : op === 'antennas_target' ? { target_antennas: target.antennas } : { target_body_yaw: target.bodyYaw };
     const result = await this.#writeHttpTarget(link, body, target, () => this.#deps.mayMove(input) === null, signal);
     if (result.status === 'ignored') throw new HandlerFailed({ message: `the daemon ignored the target (${result.reason}): a move is running; stop it or wait` });
   }
@@ -275,10 +262,6 @@ class MotionExecutor {
    * A realtime target within one tick's step at the limit (of the observed pose and of the targets
    * just sent) is written as is; a farther one is refused or ramped: the first step now, the rest
    * on the daemon's ticks after this resolves, fenced by `mayMove(epoch)` (any stop or newer command ends it).
-   * A head target's first write sets the body target to the present yaw the body check predicted
-   * from: the daemon pulls the body toward the body target it holds, which only a command naming the
-   * body changes and no read reports (after an earlier pull it may be far from the present yaw, and a
-   * head turn back would let the body swing there unchecked). The ramp's later steps leave it.
    */
   async #realtime(input: ExecuteInput, signal: AbortSignal): Promise<CommandAccepted> {
     const { command } = input;
@@ -295,10 +278,10 @@ class MotionExecutor {
     this.#checkpoint(input, signal);
     if (plan.kind === 'direct') {
       // As the caller gave it (no pose round trip).
-      await this.#writeTarget(link, input, goal, present.bodyYaw, signal, command.head as number[] | undefined);
+      await this.#writeTarget(link, input, goal, signal, command.head as number[] | undefined);
       return { uuid: null, expectedDurationMs: REALTIME_SETTLE_MS };
     }
-    await this.#writeTarget(link, input, plan.first, present.bodyYaw, signal);
+    await this.#writeTarget(link, input, plan.first, signal);
     // Over HTTP each step also reads the pose and writes the target before its wait: count that, as the first step took it.
     const stepCostMs = link.sdk ? 0 : performance.now() - started;
     const rampMs = Math.round((plan.limited.duration_s * 1000 * (periodMs + stepCostMs)) / periodMs);
@@ -335,7 +318,7 @@ class MotionExecutor {
         },
         write: async (target) => {
           try {
-            await this.#writeTarget(link, input, target, undefined, fence);
+            await this.#writeTarget(link, input, target, fence);
           } catch (error) {
             // A step the last-moment check dropped: the refusal that check gives now.
             throw droppedAtWrite(error) && !fence.aborted ? (this.#deps.mayMove(input) ?? error) : error;

@@ -67,8 +67,8 @@ export async function presentPosition(link: DaemonLink, signal: AbortSignal): Pr
 
 /**
  * The pose the daemon reports now (GET /api/state/full) through `client` (the command or the stop
- * lane). A body yaw it does not report is not taken as 0: a realtime head target and a stop's hold
- * write the present body yaw back as the body target, which would turn the body there.
+ * lane). A body yaw it does not report is not taken as 0: a stop's hold writes the present body yaw
+ * back as the body target, which would turn the body there.
  */
 export async function readPosition(client: DaemonLink['http'], options: CallOptions): Promise<RobotPosition> {
   const state = await client.fullState({ withHeadPose: true, withBodyYaw: true, withAntennaPositions: true, withHeadJoints: true }, options);

@@ -3,9 +3,8 @@
 // world yaw (src/robot/body-follow.ts, the emulator's own rule). From the present pose read right
 // before the write, the body's end and path are predicted and checked as if the command had set them:
 // the envelope (OutsideEnvelope naming body_yaw_deg) and the body speed limit (a travel for
-// speed-limits.ts). The present body yaw is taken as the body target the daemon holds (it reports
-// none): a goto starts the body there, and the executor pins it there before a realtime head target
-// (motion-executor.ts `#realtime`). Pure. Does not check the channels a command sets (envelope-check.ts, goto-path-check.ts).
+// speed-limits.ts). The present body yaw stands for the body target the daemon holds and does not
+// report (see README). Pure. Does not check the channels a command sets (envelope-check.ts, goto-path-check.ts).
 import { OutsideEnvelope } from '../errors.ts';
 import { MAX_BODY_YAW_RAD, MAX_RELATIVE_YAW_RAD, resolveBodyYaw } from '../robot/body-follow.ts';
 import { lerp, posePath } from '../robot/goto-path.ts';

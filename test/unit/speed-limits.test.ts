@@ -144,7 +144,7 @@ describe('realtime limits', () => {
   });
 });
 
-test('a present pose without the body yaw is no pose: refused HandlerFailed, not read as body 0 (a head target and a hold write it back as the body target)', async () => {
+test('a present pose without the body yaw is no pose: refused HandlerFailed, not read as body 0 (a stop hold writes it back as the body target)', async () => {
   const head_pose = { x: 0, y: 0, z: 0, roll: 0, pitch: 0, yaw: 0 };
   const client = (state: object) => ({ fullState: async () => ({ head_pose, antennas_position: [0, 0], ...state }) }) as never;
   await expect(readPosition(client({ body_yaw: null, head_joints: null }), {})).rejects.toMatchObject({ _tag: 'HandlerFailed' });
