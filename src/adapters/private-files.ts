@@ -6,7 +6,7 @@
 // not decide what is written or when.
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, open, rename, rm } from 'node:fs/promises';
-import { mkdirSync, renameSync, rmSync, writeFileSync, type Stats } from 'node:fs';
+import { closeSync, fchmodSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** Owner read/write only: credentials, settings and the token are all secrets or root-like config. */
@@ -19,6 +19,14 @@ const TEMP_SUFFIX_BYTES = 6;
 /** Creates the directory (and parents) owner-only when missing; an existing one is left as it is. */
 export async function ensurePrivateDir(dir: string): Promise<void> {
   await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
+}
+
+/**
+ * A fresh temp path beside `path` for an atomic write. A leading dot keeps temp files out of upload
+ * names and of the `*.creds.json` portal glob; the random suffix makes it unguessable.
+ */
+function tempPathBeside(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${randomBytes(TEMP_SUFFIX_BYTES).toString('hex')}.tmp`);
 }
 
 async function syncDirectory(dir: string): Promise<void> {
@@ -38,8 +46,7 @@ async function syncDirectory(dir: string): Promise<void> {
 export async function writePrivateFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const dir = dirname(path);
   await ensurePrivateDir(dir);
-  // A leading dot keeps temp files out of upload names and of the `*.creds.json` portal glob.
-  const temp = join(dir, `.${basename(path)}.${randomBytes(TEMP_SUFFIX_BYTES).toString('hex')}.tmp`);
+  const temp = tempPathBeside(path);
   try {
     const handle = await open(temp, 'wx', PRIVATE_FILE_MODE);
     try {
@@ -65,11 +72,17 @@ export async function writePrivateFileAtomic(path: string, data: string | Uint8A
  * failure the temp file is removed, the target untouched, and the error thrown.
  */
 export function writePrivateFileSync(path: string, data: string): void {
-  const dir = dirname(path);
-  mkdirSync(dir, { recursive: true, mode: PRIVATE_DIR_MODE });
-  const temp = join(dir, `.${basename(path)}.${randomBytes(TEMP_SUFFIX_BYTES).toString('hex')}.tmp`);
+  mkdirSync(dirname(path), { recursive: true, mode: PRIVATE_DIR_MODE });
+  const temp = tempPathBeside(path);
   try {
-    writeFileSync(temp, data, { mode: PRIVATE_FILE_MODE, flag: 'wx' });
+    const fd = openSync(temp, 'wx', PRIVATE_FILE_MODE);
+    try {
+      // As in writePrivateFileAtomic: the umask can only remove bits; fchmod makes it exactly 0600.
+      fchmodSync(fd, PRIVATE_FILE_MODE);
+      writeFileSync(fd, data);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(temp, path);
   } catch (error) {
     rmSync(temp, { force: true });

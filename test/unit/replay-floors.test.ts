@@ -63,6 +63,18 @@ describe('the verifier and the floors of the run before', () => {
 describe('the floor file', () => {
   const dir = () => mkdtempSync(join(tmpdir(), 'replay-floors-'));
 
+  test('exactly 0600 whatever the umask (as the settings files): a umask removing the owner write bit still leaves it writable and readable back', () => {
+    const path = replayFloorPath(dir(), 'default', 'r1');
+    const previous = process.umask(0o277);
+    try {
+      createReplayFloorWriter(path, new Map(), { now: () => 1_000_000 })('UALICE', 1_010_000);
+    } finally {
+      process.umask(previous);
+    }
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(readReplayFloors(path, 1_000_000)).toEqual(new Map([['UALICE', 1_010_000]]));
+  });
+
   test('written owner-only in its own folder, read back; floors out of the window are dropped on both sides', () => {
     let clock = 1_000_000;
     const path = replayFloorPath(dir(), 'default', 'r1');
