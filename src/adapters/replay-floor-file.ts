@@ -2,9 +2,9 @@
 // call accepted dated ahead of the driver's clock (src/safety/caller-identity.ts, PERSIST_AHEAD_MS),
 // in one owner-only JSON file per device in --config-dir, read once at start and rewritten whole
 // (private-files.ts, synchronously) before such a call runs. Owns the file and its format; not the
-// replay rules nor how floors are pruned (caller-identity.ts). No fsync: a process restart keeps the page cache, and a power cut takes longer than
-// the 30 s window (README "Verified callers"). A file it cannot read or write is logged, then the
-// driver goes on as without it (the start floor still holds).
+// replay rules nor how floors are pruned (caller-identity.ts). No fsync: a process restart keeps the
+// page cache, and a power cut takes longer than the 30 s window (README "Verified callers"). A file
+// it cannot read or write is logged, then the driver goes on as without it (the start floor holds).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger, type Logger } from '../logging/logger.ts';

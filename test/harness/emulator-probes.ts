@@ -1,13 +1,14 @@
 // Emulators and WebSocket probes for the emulator's protocol tests (test/sim/): `useEmulatorProbes()`
 // registers, through cleanupAfterEach (test-cleanups.ts), the afterEach that closes what each test
-// opened, last first, and returns the two openers. Owns that opening and closing, and the one time
-// scale of the tests' emulators (EMULATOR_TIME_SCALE: here, emulator-client.ts's and every test
-// that starts an emulator itself) only: the probe is protocol-client.ts's, the assertions the tests'.
+// opened, last first, and returns the two openers. Owns that opening and closing, and the time scale
+// of the emulators tests start themselves (EMULATOR_TIME_SCALE: here, emulator-client.ts's, the
+// scene harness's callers; a `--sim` driver is given its own `--sim-time-scale` in the test's argv)
+// only: the probe is protocol-client.ts's, the assertions the tests'.
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/sim/emulator.ts';
 import { WsProbe } from '../sim/protocol-client.ts';
 import { cleanupAfterEach } from './test-cleanups.ts';
 
-/** The emulator's time scale in tests (here, emulator-client.ts and tests that start one themselves): motion 20x faster than real time. */
+/** The time scale of emulators tests start themselves (here, emulator-client.ts, direct startEmulator calls): motion 20x faster than real time. */
 export const EMULATOR_TIME_SCALE = 0.05;
 
 export interface EmulatorProbes {

@@ -2,7 +2,8 @@
 // in-process against it (d2d discovery), with `call` for JSON-RPC on its `.cmd`. `useEmulatorScenes`
 // registers the afterEach that stops every scene a test left running (faults cleared, driver, then
 // emulator). `useBrokerScenes` adds the file's own broker (shared-broker.ts) and device ids
-// numbered in start order (the next one known before its start). Owns that start and stop only: the ready wait is ready-state.ts's or the file's.
+// numbered in start order (the next one known before its start). Owns that start and stop only:
+// the ready wait is ready-state.ts's or the file's.
 import { afterEach } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/sim/emulator.ts';
 import { startTestDriver, type TestDriver } from './driver-harness.ts';

@@ -1,7 +1,7 @@
 // Speeds the emulator's pose record shows against the safety policy's speed limits: every
 // tick-to-tick change of each axis over its limit × that tick's actual Δt. Owns that reading and its
-// two tolerances (POSE_NOISE, the sampling slack) only; the record is src/sim/motion-record.ts's, what a test expects of it the test's
-// (README "Speed limits").
+// two tolerances (POSE_NOISE, the sampling slack) only; the record is src/sim/motion-record.ts's,
+// what a test expects of it the test's (README "Speed limits").
 import { DEFAULT_SPEED_LIMITS, type SpeedLimits } from '../../src/safety/safety-policy.ts';
 import type { PoseSample } from '../../src/sim/motion-record.ts';
 

@@ -6,16 +6,15 @@
 import { describe, expect, test } from 'vitest';
 import type { Emulator } from '../../src/sim/emulator.ts';
 import { recorder, type MessageQueue } from '../harness/mesh-peer.ts';
+import { EMULATOR_TIME_SCALE } from '../harness/emulator-probes.ts';
 import { useBrokerScenes, type EmulatorScene } from '../harness/emulator-scene.ts';
 import { waitUntilReady } from '../harness/ready-state.ts';
-
-/** Emulated moves run 20× faster: a 1 s goto takes 50 ms, goto_sleep ~250 ms. */
-const TIME_SCALE = 0.05;
 
 interface Scene extends EmulatorScene {
   readonly events: MessageQueue;
 }
-const scenes = useBrokerScenes('motion', { timeScale: TIME_SCALE, callTimeoutMs: 5_000 });
+// Emulated moves run 20× faster (EMULATOR_TIME_SCALE): a 1 s goto takes 50 ms, goto_sleep ~250 ms.
+const scenes = useBrokerScenes('motion', { timeScale: EMULATOR_TIME_SCALE, callTimeoutMs: 5_000 });
 
 /** A scene whose events are recorded from before its start, ready (daemon link up, robot awake), its received log cleared. */
 async function scene(argv: string[] = []): Promise<Scene> {
