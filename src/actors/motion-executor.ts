@@ -3,8 +3,9 @@
 // `createMotionExecutor` lists the rules). A sender honours its abort signal after every await and
 // asks `mayMove` right before each daemon write; the speed limits (speed-guard.ts), a goto's path
 // (goto-path-check.ts) and the body the daemon pulls along (body-follow-check.ts) are checked there.
-// Owns no state beyond the realtime targets (when sent, the fence, unanswered ones), the stop's pose,
-// open listings and the motor-mode writes not settled yet; decisions stay in the machines. daemon-api §1.2, §2, §7.
+// Owns no state beyond the realtime targets (when sent, the fence, unanswered ones), the body target
+// the daemon holds as its writes tell it (held-body-target.ts), the stop's pose, open listings and
+// the motor-mode writes not settled yet; decisions stay in the machines. daemon-api §1.2, §2, §7.
 import { fromPromise } from 'xstate';
 import type { DaemonLink } from './daemon-link.ts';
 import { DaemonTimeout } from '../adapters/daemon-errors.ts';
@@ -26,6 +27,7 @@ import type { InterpolationMethod } from '../robot/time-laws.ts';
 import { DAEMON_TICK_MS, type PositionTarget, type RobotPosition } from '../safety/speed-limits.ts';
 import { HTTP_RAMP_PERIOD_MS, planGoto, planRealtime, presentPosition, pushedPosition, RAMP_TICK_TIMEOUT_MS, readPosition, RecentTargets, runRamp, targetOf, type RampEnd } from './speed-guard.ts';
 
+import { HeldBodyTarget, type HeldBodyChange } from './held-body-target.ts';
 import { recordedMoveFailure } from './recorded-move-errors.ts';
 import { RECORDED_MOVE_MAX_S } from '../rpc/move-functions.ts';
 const log = createLogger('motion');
@@ -148,6 +150,10 @@ class MotionExecutor {
   #listingsOpen = 0;
   /** Realtime targets sent lately, per channel (the speed limits keep the next one within a step of them). */
   readonly #recent = new RecentTargets();
+  /** The body target the daemon holds, as this executor's writes tell it (a realtime head target pulls the body from it). */
+  readonly #held = new HeldBodyTarget();
+  /** Links whose daemon sockets, when they close, make #held forget what it knew. */
+  readonly #heldWatched = new WeakSet<DaemonLink>();
   /**
    * The realtime fence: aborted (and replaced) by every stop sweep and every new command, so a ramp's
    * HTTP target still queued for a connection is dropped unsent (daemon-http.ts `CallOptions.signal`).
@@ -198,6 +204,37 @@ class MotionExecutor {
     if (refusal) throw refusal;
   }
 
+  /** A write to `link` that may change the body target its daemon holds begins (unknown until its fate is reported). */
+  #heldChange(link: DaemonLink): HeldBodyChange {
+    if (!this.#heldWatched.has(link)) {
+      this.#heldWatched.add(link);
+      // A socket closing: the daemon may have restarted (its body target back to 0), a frame may be lost.
+      const forget = (): void => this.#held.forget(link);
+      link.moves.on('close', forget);
+      link.sdk?.on('close', forget);
+    }
+    return this.#held.begin(link);
+  }
+
+  /** `present` with the body target `link`'s daemon holds, when known (a realtime head target pulls the body from it). */
+  #withHeld(link: DaemonLink, present: RobotPosition): RobotPosition {
+    const held = this.#held.on(link);
+    return held === undefined ? present : { ...present, heldBodyYaw: held };
+  }
+
+  /**
+   * What an accepted goto leaves the daemon holding as its body target: the goto's body once it
+   * completes (stopped or failed: unknown), or — not naming the body — the yaw it started from
+   * (the daemon interpolates the body from its present yaw to itself).
+   */
+  #heldAfterGoto(link: DaemonLink, change: HeldBodyChange, accepted: CommandAccepted, present: RobotPosition, bodyYaw: unknown): void {
+    if (typeof bodyYaw !== 'number') return change.landed(present.bodyYaw);
+    if (accepted.uuid === null) return;
+    link.moves.waitForEnd(accepted.uuid, accepted.expectedDurationMs + SEQUENCE_STEP_MARGIN_MS).then((end) => {
+      if (end.type === 'move_completed') change.landed(bodyYaw);
+    }, noop);
+  }
+
   /** Refuses a realtime write into a stalled /ws/sdk (it would be applied whenever the daemon resumes). */
   #assertFlowing(link: DaemonLink): void {
     const sdk = link.sdk;
@@ -221,6 +258,8 @@ class MotionExecutor {
             ? sdk.send({ type: 'set_antennas', antennas: target.antennas as [number, number] })
             : sdk.send({ type: 'set_body_yaw', body_yaw: target.bodyYaw as number });
       if (!sent.ok) throw sent.error;
+      // The daemon reads one socket's frames in order: a body target sent is the one it holds next.
+      if (op === 'body_yaw_target') this.#heldChange(link).landed(target.bodyYaw as number);
       this.#recent.sent(target);
       this.#lastRealtimeMono = performance.now();
       return;
@@ -240,16 +279,22 @@ class MotionExecutor {
   async #writeHttpTarget(link: DaemonLink, body: object, target: PositionTarget, mayWrite: () => boolean, fence?: AbortSignal): Promise<SetTargetResult> {
     const giveUp = new AbortController();
     const signal = fence ? AbortSignal.any([fence, giveUp.signal]) : giveUp.signal;
+    const bodyYaw = (body as { target_body_yaw?: unknown }).target_body_yaw;
+    const held = typeof bodyYaw === 'number' ? this.#heldChange(link) : null;
     const pending = link.http.setTarget(body as never, { signal, mayWrite, timeoutMs: UNANSWERED_TARGET_OPEN_MS });
     this.#pendingTargets.add(pending);
     pending.then(
       (result) => {
         this.#pendingTargets.delete(pending);
-        if (result.status === 'ignored') return;
+        if (result.status === 'ignored') return held?.notApplied();
+        held?.landed(bodyYaw as number);
         this.#recent.sent(target);
         this.#lastRealtimeMono = performance.now();
       },
-      () => this.#pendingTargets.delete(pending),
+      (error: unknown) => {
+        this.#pendingTargets.delete(pending);
+        if (droppedAtWrite(error)) held?.notApplied();
+      },
     );
     const deadlineMs = link.http.requestTimeoutMs;
     return await within(pending, deadlineMs, () => {
@@ -268,7 +313,7 @@ class MotionExecutor {
     const link = this.#deps.link();
     this.#assertFlowing(link);
     const started = performance.now();
-    const present = await presentPosition(link, signal);
+    const present = this.#withHeld(link, await presentPosition(link, signal));
     const goal = targetOf(command);
     const pulled = pulledBodyRefusal(this.#deps.policy().envelope, String(input.target.kind ?? 'realtime'), present, goal, null);
     if (pulled) throw pulled;
@@ -303,7 +348,10 @@ class MotionExecutor {
       goal,
       {
         nextTick: () => this.#nextTick(link),
-        observe: async () => (link.sdk ? pushedPosition(link) : await presentPosition(link, never).catch(() => null)),
+        observe: async () => {
+          const present = link.sdk ? pushedPosition(link) : await presentPosition(link, never).catch(() => null);
+          return present && this.#withHeld(link, present);
+        },
         flowing: () => {
           try {
             this.#assertFlowing(link);
@@ -359,7 +407,9 @@ class MotionExecutor {
   /** A hold at `pose` on the stop lane (answered once the daemon set it). */
   async #holdOnStopLane(link: DaemonLink, pose: RobotPosition): Promise<void> {
     const body = { target_head_pose: { m: [...poseFromXyzRpy(pose.head)] }, target_antennas: [...pose.antennas], target_body_yaw: pose.bodyYaw };
+    const held = this.#heldChange(link);
     await link.stops.setTarget(body as never, { timeoutMs: STOP_REQUEST_TIMEOUT_MS });
+    held.landed(pose.bodyYaw);
     this.#recent.sent(pose);
   }
 
@@ -462,7 +512,15 @@ class MotionExecutor {
     this.#checkpoint(input, signal);
     const overshoot = gotoPathRefusal(policy.envelope, String(input.target.kind ?? 'goto'), present, targetOf(input.command), method);
     if (overshoot) throw overshoot;
-    const accepted = await this.#tracked(input, signal, '/api/move/goto', link.http.goto({ ...body, duration: plan.durationS } as never, this.#moveOptions(input, signal)), plan.durationS * 1000, run);
+    const held = this.#heldChange(link);
+    let accepted: CommandAccepted;
+    try {
+      accepted = await this.#tracked(input, signal, '/api/move/goto', link.http.goto({ ...body, duration: plan.durationS } as never, this.#moveOptions(input, signal)), plan.durationS * 1000, run);
+    } catch (error) {
+      if (droppedAtWrite(error)) held.notApplied();
+      throw error;
+    }
+    this.#heldAfterGoto(link, held, accepted, present, input.command.body_yaw);
     return plan.limited ? { ...accepted, speedLimited: plan.limited } : accepted;
   }
 
@@ -532,8 +590,11 @@ class MotionExecutor {
 
   async #run(input: ExecuteInput, signal: AbortSignal, run: Run): Promise<CommandAccepted> {
     const { command } = input;
-    const { http, sdk } = this.#deps.link();
+    const link = this.#deps.link();
+    const { http, sdk } = link;
     await Promise.all([...input.supersedes.map((uuid) => this.#stopQuietly(uuid)), sdk?.readLive()]);
+    // The daemon's own sequences, recorded moves and motor-mode changes set body targets the driver does not see.
+    if (command.op === 'play' || command.op === 'recorded' || command.op === 'motor_mode') this.#heldChange(link);
     switch (command.op) {
       case 'head_target':
       case 'antennas_target':
@@ -691,6 +752,7 @@ class MotionExecutor {
       const sent = sdk.send({ type: 'set_full_target', head: pose.value.head_pose.flat(), antennas: joints.value.antennas_joint_positions, body_yaw: joints.value.head_joint_positions[0] ?? 0 });
       if (sent.ok) {
         this.#heldUpTo = covers;
+        this.#heldChange(link).landed(joints.value.head_joint_positions[0] ?? 0);
         this.#recent.sent({ head: xyzRpyFromPose(pose.value.head_pose.flat()), bodyYaw: joints.value.head_joint_positions[0] ?? 0, antennas: joints.value.antennas_joint_positions });
         return;
       }

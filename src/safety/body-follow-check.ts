@@ -3,15 +3,16 @@
 // world yaw (src/robot/body-follow.ts, the emulator's own rule). From the present pose read right
 // before the write, the body's end and path are predicted and checked as if the command had set them:
 // the envelope (OutsideEnvelope naming body_yaw_deg) and the body speed limit (a travel for
-// speed-limits.ts). The present body yaw stands for the body target the daemon holds and does not
-// report (see README). Pure. Does not check the channels a command sets (envelope-check.ts, goto-path-check.ts).
+// speed-limits.ts). A goto starts the body from its present yaw; a realtime target naming only the
+// head pulls it from the body target the daemon holds (`heldBodyOf`: the tracked one, else the present
+// yaw). Pure. Does not check the channels a command sets (envelope-check.ts, goto-path-check.ts).
 import { OutsideEnvelope } from '../errors.ts';
 import { MAX_BODY_YAW_RAD, MAX_RELATIVE_YAW_RAD, resolveBodyYaw } from '../robot/body-follow.ts';
 import { lerp, posePath } from '../robot/goto-path.ts';
 import { degToRad, poseFromXyzRpy, radToDeg } from '../robot/pose-math.ts';
 import { peakSpeedFactor, progressRange, timeLaw, type InterpolationMethod, type ProgressRange } from '../robot/time-laws.ts';
 import type { Envelope, SpeedLimits } from './safety-policy.ts';
-import { stepSize, type AxisTravel, type PositionTarget, type RobotPosition } from './speed-limits.ts';
+import { heldBodyOf, stepSize, type AxisTravel, type PositionTarget, type RobotPosition } from './speed-limits.ts';
 
 /**
  * Points where a goto's body path is read. The pulled body follows the head's yaw, which is linear
@@ -40,7 +41,8 @@ interface BodyPath {
 /**
  * The body yaw the daemon commands along a goto from `present` to `target`: the requested body (the
  * target's, or the present one when the command leaves the body alone) interpolated, then pulled
- * toward the interpolated head. At 1 it is where a realtime target takes the body.
+ * toward the interpolated head (the daemon's goto starts the body from its present yaw, whatever body
+ * target it held). A realtime target's end is `realtimeBodyEnd`.
  */
 export function bodyPath(present: RobotPosition, target: PositionTarget): BodyPath {
   const start = poseFromXyzRpy(present.head);
@@ -66,9 +68,18 @@ export function bodyYawAt(present: RobotPosition, target: PositionTarget, s: num
   return bodyPath(present, target).at(s);
 }
 
-/** Whether a realtime target's body ends other than as commanded (a head target pulling it, a body target clamped). */
+/**
+ * Where a realtime target takes the body (radians): the daemon's IK of the target head (or the head
+ * it holds) with the body the target names, else the body target it holds — not the present yaw:
+ * after a pull the body goes on toward that target once the head allows.
+ */
+export function realtimeBodyEnd(present: RobotPosition, target: PositionTarget): number {
+  return resolveBodyYaw(poseFromXyzRpy(target.head ?? present.head), target.bodyYaw ?? heldBodyOf(present));
+}
+
+/** Whether a realtime target's body ends other than as commanded (a head target pulling it or letting it swing back, a body target clamped). */
 function pulls(present: RobotPosition, target: PositionTarget): boolean {
-  const end = radToDeg(bodyYawAt(present, target, 1));
+  const end = radToDeg(realtimeBodyEnd(present, target));
   const asked = radToDeg(target.bodyYaw ?? present.bodyYaw);
   return Math.abs(end - asked) > NO_MOTION_DEG;
 }
@@ -90,7 +101,8 @@ function rounded(n: number): number {
 
 /**
  * OutsideEnvelope when the daemon would pull the body outside the body envelope: to its end (a body
- * that moves and ends outside, as if the command had set it there), or along a goto's path under
+ * that moves and ends outside, as if the command had set it there — a realtime head target letting
+ * it swing back toward the body target the daemon holds included), or along a goto's path under
  * `method` and min-jerk beyond both ends (`method` null: a realtime target, the end only). A body the
  * command sets and the daemon does not pull is the gate's (envelope-check.ts): its end was checked there.
  */
@@ -101,7 +113,7 @@ export function pulledBodyRefusal(envelope: Envelope, fn: string, present: Robot
   const path = bodyPath(present, target);
   const laws = method === null ? [] : lawsOf(method);
   if (method !== null && !path.mayPull(widest(laws))) return null;
-  const [from, to] = [radToDeg(present.bodyYaw), radToDeg(path.at(1))];
+  const [from, to] = [radToDeg(present.bodyYaw), radToDeg(method === null ? realtimeBodyEnd(present, target) : path.at(1))];
   const outside = (v: number): boolean => v < min - NO_MOTION_DEG || v > max + NO_MOTION_DEG;
   let worst: number | null = Math.abs(to - from) > NO_MOTION_DEG && outside(to) ? to : null;
   // The path: the point farthest past both ends and the envelope, under each law read.
@@ -116,7 +128,7 @@ export function pulledBodyRefusal(envelope: Envelope, fn: string, present: Robot
   }
   if (worst === null) return null;
   return new OutsideEnvelope({
-    message: `${fn}: the daemon would pull the body to body_yaw_deg ${rounded(worst)} (it keeps the body within 65° of the head's yaw), outside [${rounded(min)}, ${rounded(max)}] (the operator's safety envelope; turn the body first with set_body_yaw, or keep the head nearer the body; see get_safety_policy)`,
+    message: `${fn}: the daemon would pull the body to body_yaw_deg ${rounded(worst)} (it keeps the body within 65° of the head's yaw, and turns it toward the body target it holds once the head allows), outside [${rounded(min)}, ${rounded(max)}] (the operator's safety envelope; turn the body first with set_body_yaw, or keep the head nearer the body; see get_safety_policy)`,
     envelope: JSON.parse(JSON.stringify(envelope)) as OutsideEnvelope['envelope'],
     violations: [{ axis: 'body_yaw_deg', value: worst, min, max }],
   });
@@ -146,9 +158,9 @@ export function pulledBodyTravel(present: RobotPosition, target: PositionTarget,
   if (!target.head && target.bodyYaw === undefined) return null;
   if (method === null && !pulls(present, target)) return null;
   const travel = (delta: number): AxisTravel => ({ axis: 'body_yaw_deg', delta, limit: speed.body_deg_per_s, unit: 'deg/s' });
+  if (method === null) return travel(radToDeg(realtimeBodyEnd(present, target) - present.bodyYaw));
   const path = bodyPath(present, target);
   const end = radToDeg(path.at(1) - present.bodyYaw);
-  if (method === null) return travel(end);
   const laws = lawsOf(method);
   if (!path.mayPull(widest(laws))) return null;
   const slope = Math.max(...laws.map((law) => peakSlope(path, law)));
@@ -163,7 +175,7 @@ export function pulledBodyTravel(present: RobotPosition, target: PositionTarget,
  */
 export function pulledRampSeconds(present: RobotPosition, goal: PositionTarget, speed: SpeedLimits, stepPeriodMs: number): number {
   if (!goal.head || goal.bodyYaw !== undefined) return 0;
-  const pulled = Math.abs(radToDeg(bodyYawAt(present, goal, 1) - present.bodyYaw));
+  const pulled = Math.abs(radToDeg(realtimeBodyEnd(present, goal) - present.bodyYaw));
   if (pulled <= NO_MOTION_DEG) return 0;
   const headStep = stepSize(speed.head_deg_per_s);
   const free = Math.max(0, Math.abs(radToDeg(goal.head.yaw - present.head.yaw)) - pulled);

@@ -36,6 +36,16 @@ export interface RobotPosition {
   readonly head: XyzRpyPose;
   readonly bodyYaw: number;
   readonly antennas: readonly [number, number];
+  /**
+   * The body target the daemon holds, when the driver knows it (src/actors/held-body-target.ts): a
+   * realtime target naming only the head turns the body toward it. Absent: taken to be `bodyYaw`.
+   */
+  readonly heldBodyYaw?: number | undefined;
+}
+
+/** The body target a realtime head target leaves the daemon to pull from: the held one, else the present yaw. */
+export function heldBodyOf(present: RobotPosition): number {
+  return present.heldBodyYaw ?? present.bodyYaw;
 }
 
 /** Where a command sends it; an absent channel is left alone. */
@@ -222,11 +232,11 @@ const PULL_BISECTION_STEPS = 16;
  * A head step shortened so the body the daemon pulls along (within 65° of the head's yaw,
  * src/robot/body-follow.ts) moves at most `step` from where the head now holds it — the observed
  * head and, when one was just sent, the recent head target: a pulled body turns as fast as the
- * head's yaw, which may be above the body's limit. The body target the daemon pulls from is taken
- * to be the observed body yaw (body-follow-check.ts says why).
+ * head's yaw, which may be above the body's limit, or swings back toward the body target the daemon
+ * holds once the head allows (`heldBodyOf`).
  */
 function pulledBodyWithinStep(present: RobotPosition, head: XyzRpyPose, step: number, recentHead: XyzRpyPose | undefined): XyzRpyPose {
-  const bodyFor = (h: XyzRpyPose): number => resolveBodyYaw(poseFromXyzRpy(h), present.bodyYaw);
+  const bodyFor = (h: XyzRpyPose): number => resolveBodyYaw(poseFromXyzRpy(h), heldBodyOf(present));
   const from = [bodyFor(present.head), ...(recentHead ? [bodyFor(recentHead)] : [])];
   const at = (f: number): XyzRpyPose => Object.fromEntries(HEAD_KEYS.map((k) => [k, present.head[k] + (head[k] - present.head[k]) * f])) as unknown as XyzRpyPose;
   // A recent target the observation does not reach within a step (only sent by other code) is not held to.

@@ -6,7 +6,7 @@ import { expect, test } from 'vitest';
 import { resolveBodyYaw } from '../../src/robot/body-follow.ts';
 import { poseFromXyzRpy } from '../../src/robot/pose-math.ts';
 import { peakSpeedFactor } from '../../src/robot/time-laws.ts';
-import { bodyYawAt, pulledBodyRefusal, pulledBodyTravel, pulledRampSeconds } from '../../src/safety/body-follow-check.ts';
+import { bodyYawAt, pulledBodyRefusal, pulledBodyTravel, pulledRampSeconds, realtimeBodyEnd } from '../../src/safety/body-follow-check.ts';
 import { DEFAULT_SPEED_LIMITS, MECHANICAL_RANGES, type Envelope } from '../../src/safety/safety-policy.ts';
 import { gotoExcess, rampStep, stepSize, type RobotPosition } from '../../src/safety/speed-limits.ts';
 
@@ -86,4 +86,24 @@ test('a ramp step of a head target keeps the pulled body within one body step; t
   // Unpulled part at the head's step, pulled part at the body's.
   const seconds = pulledRampSeconds(at(45, 90), { head: head(-45) }, DEFAULT_SPEED_LIMITS, 20);
   expect(seconds).toBeCloseTo(Math.ceil(20 / 3.2 + 70 / 1.92) * 0.02, 6);
+});
+
+test('a realtime head target pulls from the body target the daemon holds: after a drag the body swings back toward it', () => {
+  // Head at -45° has dragged a body held at 90° to 20°; the daemon still holds 90°.
+  const dragged: RobotPosition = { ...at(-45, 20), heldBodyYaw: rad(90) };
+  expect(deg(realtimeBodyEnd(dragged, { head: head(45) }))).toBeCloseTo(90, 6);
+  expect(deg(realtimeBodyEnd(at(-45, 20), { head: head(45) }))).toBeCloseTo(20, 6);
+  // A goto starts the body from the present yaw whatever the daemon held.
+  expect(deg(bodyYawAt(dragged, { head: head(45) }, 1))).toBeCloseTo(20, 6);
+  // Envelope [0, 60]: refused naming body_yaw_deg 90 (from the present yaw: accepted).
+  const BODY_0_60: Envelope = { ...MECHANICAL_RANGES, body_yaw_deg: { min: 0, max: 60 } };
+  expect(pulledBodyRefusal(BODY_0_60, 'look_at_world', dragged, { head: head(45) }, null)?.violations).toEqual([{ axis: 'body_yaw_deg', value: expect.closeTo(90, 3), min: 0, max: 60 }]);
+  expect(pulledBodyRefusal(BODY_0_60, 'look_at_world', at(-45, 20), { head: head(45) }, null)).toBeNull();
+  // The swing counts against the body speed limit, and the ramp is timed and stepped for it.
+  expect(pulledBodyTravel(dragged, { head: head(45) }, DEFAULT_SPEED_LIMITS, null)?.delta).toBeCloseTo(70, 6);
+  expect(pulledBodyTravel(at(-45, 20), { head: head(45) }, DEFAULT_SPEED_LIMITS, null)).toBeNull();
+  expect(pulledRampSeconds(dragged, { head: head(45) }, DEFAULT_SPEED_LIMITS, 20)).toBeCloseTo(Math.ceil(20 / 3.2 + 70 / 1.92) * 0.02, 6);
+  const { next } = rampStep(dragged, { head: head(45) }, DEFAULT_SPEED_LIMITS);
+  const swung = deg(resolveBodyYaw(poseFromXyzRpy(next.head!), rad(90))) - 20;
+  expect(swung).toBeCloseTo(stepSize(DEFAULT_SPEED_LIMITS.body_deg_per_s), 3);
 });
