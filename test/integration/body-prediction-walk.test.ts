@@ -1,0 +1,100 @@
+// A seeded walk of head, body and goto commands (with and without the body), stops and body envelopes drawn around where the
+// body is (README "Safety envelope", "Speed limits"): whatever the daemon does with the
+// body on its own — pulled within 65° of the head, swinging back toward the body target it holds —
+// the body never leaves the envelope in force and never turns faster than its limit, and a call
+// refused OutsideEnvelope writes nothing. Over NATS against the emulator, on both transports;
+// BODY_WALK_STEPS (default 20) and BODY_WALK_SEED (default 1) lengthen or vary a run. wake_up and
+// goto_sleep are left out: the daemon's own sequences are not checked against the envelope (README).
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { DEFAULT_SPEED_LIMITS } from '../../src/safety/safety-policy.ts';
+import { SeededRandom } from '../../src/sim/seeded-random.ts';
+import type { MeshScene } from '../harness/driver-harness.ts';
+import { rpc } from '../harness/mesh-peer.ts';
+import { startReadyScene } from '../harness/ready-state.ts';
+import { excesses, POSE_NOISE } from '../harness/speed-excess.ts';
+
+type Reply = Record<string, any>;
+const deg = (rad: number): number => (rad * 180) / Math.PI;
+const round = (value: number): number => Math.round(value * 10) / 10;
+/** Steps per transport: each is a move of up to ~2 s; 20 keep the file under a minute on a loaded box, and seed 1 reaches a swing-back by step 8. */
+const STEPS = Number(process.env.BODY_WALK_STEPS ?? 20);
+const SEED = Number(process.env.BODY_WALK_SEED ?? 1);
+/** Refusals a step may meet (anything else fails the walk): the envelope, a stretch too long, a stop, an unreachable pose. */
+const EXPECTED_REFUSALS = new Set(['OutsideEnvelope', 'TooFast', 'MotionCancelled', 'MotionNotCompleted']);
+
+type Draw = { kind: 'envelope'; width: [number, number] } | { kind: 'call'; method: string; params: Record<string, unknown>; stopAfterMs?: number };
+
+/** One step drawn from `r`. */
+function draw(r: SeededRandom): Draw {
+  const x = r.next();
+  const yaw = (span: number): number => round(r.between(-span, span));
+  if (x < 0.15) return { kind: 'envelope', width: [round(r.between(3, 70)), round(r.between(3, 70))] };
+  if (x < 0.4) return { kind: 'call', method: 'look_at_world', params: { yaw: yaw(45), pitch: yaw(10), wait: true } };
+  // A goto that does not name the body: the daemon starts the body from its present yaw.
+  if (x < 0.45) return { kind: 'call', method: 'look_at_point', params: { x_m: 0.5, y_m: round(r.between(-4, 4)) / 10, z_m: 0, duration_s: round(r.between(0.5, 1.5)), wait: true } };
+  if (x < 0.65) return { kind: 'call', method: 'set_body_yaw', params: { yaw_deg: yaw(130), duration_s: r.chance(0.5) ? 0 : round(r.between(0.5, 1.5)), wait: true } };
+  if (x < 0.85) return { kind: 'call', method: 'goto_pose', params: { yaw: yaw(45), ...(r.chance(0.6) ? { body_yaw_deg: yaw(130) } : {}), duration_s: round(r.between(0.8, 2)), wait: true } };
+  return { kind: 'call', method: 'look_at_world', params: { yaw: yaw(45) }, stopAfterMs: Math.round(r.between(20, 300)) };
+}
+
+describe.each(['websocket', 'http'])('transport %s', (transport) => {
+  const DEVICE = `body-walk-${transport}`;
+  const base = `device-connect.default.${DEVICE}`;
+  let scene: MeshScene;
+  let n = 0;
+  const call = (method: string, params: Record<string, unknown> = {}) => rpc(scene.nc, `${base}.cmd`, { jsonrpc: '2.0', id: `${method}-${n++}`, method, params }, 20_000) as Promise<Reply>;
+  const supervise = (method: string, params: Record<string, unknown>) => rpc(scene.nc, `${base}.supervisor`, { jsonrpc: '2.0', id: `${method}-${n++}`, method, params }, 10_000) as Promise<Reply>;
+  const body = (): number => deg(scene.driver.emulator!.snapshot().bodyYaw);
+
+  async function setBodyEnvelope(min: number, max: number): Promise<void> {
+    const policy = (await call('get_safety_policy')).result.policy;
+    const changed = { ...policy, envelope: { ...policy.envelope, body_yaw_deg: { min, max } }, speed: { ...DEFAULT_SPEED_LIMITS } };
+    const set = await supervise('set_safety_policy', { policy: changed, reason: 'body walk', owner: 'ops' });
+    expect(set.result, JSON.stringify(set)).toBeDefined();
+  }
+
+  beforeAll(async () => {
+    scene = await startReadyScene(DEVICE, ['--sim', '--no-media', '--log-level', 'error', '--transport-mode', transport]);
+  }, 30_000);
+  afterAll(async () => {
+    await scene?.stop();
+  });
+
+  test(`${STEPS} seeded steps from seed ${SEED}: the body stays inside the envelope in force and under its speed limit; a refusal writes nothing`, async () => {
+    const r = new SeededRandom(SEED);
+    let envelope: [number, number] = [-160, 160];
+    await setBodyEnvelope(...envelope);
+    const log: string[] = [];
+    const outcomes: Record<string, number> = {};
+    for (let i = 0; i < STEPS; i++) {
+      const step = draw(r);
+      const record = scene.driver.emulator!.motionRecord;
+      record.clear();
+      if (step.kind === 'envelope') {
+        const at = body();
+        envelope = [round(Math.max(-160, at - step.width[0])), round(Math.min(160, at + step.width[1]))];
+        await setBodyEnvelope(...envelope);
+        log.push(`${i}: body envelope [${envelope.join(', ')}] around ${round(at)}`);
+        continue;
+      }
+      const pending = call(step.method, step.params);
+      if (step.stopAfterMs !== undefined) {
+        await new Promise((resolve) => setTimeout(resolve, step.stopAfterMs));
+        expect((await call('stop_motion')).result?.status).toBeDefined();
+      }
+      const reply = await pending;
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      const tag = reply.error?.data?._tag as string | undefined;
+      const outcome = `${step.method} ${tag ?? reply.result?.status}`;
+      outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+      log.push(`${i}: ${step.method} ${JSON.stringify(step.params)} → ${tag ?? reply.result?.status} (body ${round(body())})`);
+      const where = `\n${log.join('\n')}`;
+      if (tag !== undefined) expect(EXPECTED_REFUSALS.has(tag), `${JSON.stringify(reply)}${where}`).toBe(true);
+      if (tag === 'OutsideEnvelope') expect([...record.targets, ...record.moves], where).toEqual([]);
+      const outside = record.poses.map((p) => deg(p.bodyYaw)).filter((b) => b < envelope[0] - POSE_NOISE || b > envelope[1] + POSE_NOISE);
+      expect(outside, `body outside [${envelope.join(', ')}]${where}`).toEqual([]);
+      expect(excesses(record.poses), where).toEqual([]);
+    }
+    console.log(`body walk (${transport}, seed ${SEED}, ${STEPS} steps): ${JSON.stringify(outcomes)}`);
+  }, 120_000);
+});
