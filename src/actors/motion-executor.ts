@@ -593,6 +593,8 @@ class MotionExecutor {
     const link = this.#deps.link();
     const { http, sdk } = link;
     await Promise.all([...input.supersedes.map((uuid) => this.#stopQuietly(uuid)), sdk?.readLive()]);
+    // A head target after the moves it replaced were stopped: the body target they left is not to swing the body (#holdAfterMoves).
+    if (command.op === 'head_target' && input.supersedes.length > 0) await this.#holdAfterMoves(link);
     // The daemon's own sequences, recorded moves and motor-mode changes set body targets the driver does not see.
     if (command.op === 'play' || command.op === 'recorded' || command.op === 'motor_mode') this.#heldChange(link);
     switch (command.op) {
@@ -743,22 +745,25 @@ class MotionExecutor {
   async #holdSdk(link: DaemonLink, sdk: NonNullable<DaemonLink['sdk']>): Promise<void> {
     const covers = this.#lastRealtimeMono;
     if (covers === 0 || covers <= this.#heldUpTo) return;
+    if (!this.#holdOnSocket(link, sdk)) await this.#holdOnStopLane(link, await this.#stopPoseOn(link));
+    this.#heldUpTo = covers;
+  }
+
+  /**
+   * A hold on /ws/sdk at the pose last pushed on this connection; false when there is none or the
+   * socket cannot take it. Only a pose pushed on this connection: one from before a reconnect may be
+   * far from where the robot is now (others may have moved it meanwhile), and the daemon applies a
+   * hold in one tick. (A stalled loop's last push is kept: nothing could command the robot through it since.)
+   */
+  #holdOnSocket(link: DaemonLink, sdk: NonNullable<DaemonLink['sdk']>): boolean {
     const pose = sdk.latest('head_pose');
     const joints = sdk.latest('joint_positions');
-    // Only a pose pushed on this connection: one from before a reconnect may be far from where the
-    // robot is now (others may have moved it meanwhile), and the daemon applies a hold in one tick.
-    // (A stalled loop's last push is kept: nothing could command the robot through it since.)
-    if (pose && joints && pose.thisConnection && joints.thisConnection) {
-      const sent = sdk.send({ type: 'set_full_target', head: pose.value.head_pose.flat(), antennas: joints.value.antennas_joint_positions, body_yaw: joints.value.head_joint_positions[0] ?? 0 });
-      if (sent.ok) {
-        this.#heldUpTo = covers;
-        this.#heldChange(link).landed(joints.value.head_joint_positions[0] ?? 0);
-        this.#recent.sent({ head: xyzRpyFromPose(pose.value.head_pose.flat()), bodyYaw: joints.value.head_joint_positions[0] ?? 0, antennas: joints.value.antennas_joint_positions });
-        return;
-      }
-    }
-    await this.#holdOnStopLane(link, await this.#stopPoseOn(link));
-    this.#heldUpTo = covers;
+    if (!pose || !joints || !pose.thisConnection || !joints.thisConnection) return false;
+    const bodyYaw = joints.value.head_joint_positions[0] ?? 0;
+    if (!sdk.send({ type: 'set_full_target', head: pose.value.head_pose.flat(), antennas: joints.value.antennas_joint_positions, body_yaw: bodyYaw }).ok) return false;
+    this.#heldChange(link).landed(bodyYaw);
+    this.#recent.sent({ head: xyzRpyFromPose(pose.value.head_pose.flat()), bodyYaw, antennas: joints.value.antennas_joint_positions });
+    return true;
   }
 
   /**
@@ -830,8 +835,28 @@ class MotionExecutor {
     if (found.status === 'rejected') throw found.reason;
     if (held.status === 'rejected') throw held.reason;
     if (moded.status === 'rejected') throw moded.reason;
+    if (run.stopped.length > 0 && !signal?.aborted) await this.#holdAfterMoves(link);
     if (!signal?.aborted) this.#stopPose = null;
     return [...run.stopped];
+  }
+
+  /**
+   * After moves were stopped: a hold at the present pose, so the targets the daemon holds are where
+   * the robot is. A move stopped midway leaves the daemon holding the body where its interpolation
+   * was, which the head may have pulled the body short of, so the next head target would swing the
+   * body there: a move issued before the stop moving the robot after it. Over /ws/sdk at the pose
+   * last pushed on this connection (at most a tick behind the stopped move), else at the one the
+   * daemon reports, on the stop lane. Best effort: one not written leaves the held body target
+   * unknown (predictions then start from the present yaw), and the stop stands either way.
+   */
+  async #holdAfterMoves(link: DaemonLink): Promise<void> {
+    if (link.sdk && this.#holdOnSocket(link, link.sdk)) return;
+    try {
+      await this.#holdOnStopLane(link, await readPosition(link.stops, { timeoutMs: STOP_REQUEST_TIMEOUT_MS }));
+    } catch (error) {
+      this.#held.forget(link);
+      log.debug('no hold at the pose where the stopped moves left the robot', { error: messageOf(error) });
+    }
   }
 
   /**
@@ -1008,7 +1033,8 @@ function endOrAbort(pending: Promise<unknown>, signal: AbortSignal): Promise<voi
  * too; realtime targets are never sent into a stalled /ws/sdk; every command first turns /ws/sdk
  * reading live (at idle it is read in batches) and waits for a push read live, so the pose and the
  * stall check it decides on describe the present; a stop waits for nothing and appends a hold of the
- * last observed pose after realtime targets the daemon may not have applied yet — over HTTP it drops
+ * last observed pose after realtime targets the daemon may not have applied yet, and after the moves
+ * it stopped (their held targets, the body's included, would move the robot later) — over HTTP it drops
  * the targets still queued, sends the hold on the stop lane and confirms once the written ones are
  * answered. A motor-mode write (no move uuid) is tracked like a move request of unknown fate: a
  * stop confirms once it is answered, and once the mode before it is written back if its command was

@@ -1,10 +1,11 @@
-// A seeded walk of head, body and goto commands (with and without the body), stops and body envelopes drawn around where the
-// body is (README "Safety envelope", "Speed limits"): whatever the daemon does with the
-// body on its own — pulled within 65° of the head, swinging back toward the body target it holds —
-// the body never leaves the envelope in force and never turns faster than its limit, and a call
-// refused OutsideEnvelope writes nothing. Over NATS against the emulator, on both transports;
-// BODY_WALK_STEPS (default 20) and BODY_WALK_SEED (default 1) lengthen or vary a run. wake_up and
-// goto_sleep are left out: the daemon's own sequences are not checked against the envelope (README).
+// A seeded walk of head, body and goto commands (with and without the body), stops of them and body
+// envelopes drawn around where the body is (README "Safety envelope", "Speed limits"): whatever the
+// daemon does with the body on its own — pulled within 65° of the head, swinging back toward the
+// body target it holds — the body never leaves the envelope in force and never turns faster than
+// its limit, and a call refused OutsideEnvelope writes nothing. Over NATS against the emulator, on
+// both transports; BODY_WALK_STEPS (default 20) and BODY_WALK_SEED (default 6) lengthen or vary a
+// run. wake_up and goto_sleep are left out: the daemon's own sequences are not checked against the
+// envelope (README).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DEFAULT_SPEED_LIMITS } from '../../src/safety/safety-policy.ts';
 import { SeededRandom } from '../../src/sim/seeded-random.ts';
@@ -16,9 +17,9 @@ import { excesses, POSE_NOISE } from '../harness/speed-excess.ts';
 type Reply = Record<string, any>;
 const deg = (rad: number): number => (rad * 180) / Math.PI;
 const round = (value: number): number => Math.round(value * 10) / 10;
-/** Steps per transport: each is a move of up to ~2 s; 20 keep the file under a minute on a loaded box, and seed 1 reaches a swing-back by step 8. */
+/** Steps per transport: each is a move of up to ~2 s; 20 keep the file under a minute on a loaded box, and seed 6 reaches, at step 7, a swing back toward the body target a stopped goto left. */
 const STEPS = Number(process.env.BODY_WALK_STEPS ?? 20);
-const SEED = Number(process.env.BODY_WALK_SEED ?? 1);
+const SEED = Number(process.env.BODY_WALK_SEED ?? 6);
 /** Refusals a step may meet (anything else fails the walk): the envelope, a stretch too long, a stop, an unreachable pose. */
 const EXPECTED_REFUSALS = new Set(['OutsideEnvelope', 'TooFast', 'MotionCancelled', 'MotionNotCompleted']);
 
@@ -34,7 +35,8 @@ function draw(r: SeededRandom): Draw {
   if (x < 0.45) return { kind: 'call', method: 'look_at_point', params: { x_m: 0.5, y_m: round(r.between(-4, 4)) / 10, z_m: 0, duration_s: round(r.between(0.5, 1.5)), wait: true } };
   if (x < 0.65) return { kind: 'call', method: 'set_body_yaw', params: { yaw_deg: yaw(130), duration_s: r.chance(0.5) ? 0 : round(r.between(0.5, 1.5)), wait: true } };
   if (x < 0.85) return { kind: 'call', method: 'goto_pose', params: { yaw: yaw(45), ...(r.chance(0.6) ? { body_yaw_deg: yaw(130) } : {}), duration_s: round(r.between(0.8, 2)), wait: true } };
-  return { kind: 'call', method: 'look_at_world', params: { yaw: yaw(45) }, stopAfterMs: Math.round(r.between(20, 300)) };
+  if (x < 0.9) return { kind: 'call', method: 'look_at_world', params: { yaw: yaw(45) }, stopAfterMs: Math.round(r.between(20, 300)) };
+  return { kind: 'call', method: 'goto_pose', params: { yaw: yaw(45), body_yaw_deg: yaw(130), duration_s: round(r.between(0.8, 2)) }, stopAfterMs: Math.round(r.between(100, 1500)) };
 }
 
 describe.each(['websocket', 'http'])('transport %s', (transport) => {
@@ -90,7 +92,8 @@ describe.each(['websocket', 'http'])('transport %s', (transport) => {
       log.push(`${i}: ${step.method} ${JSON.stringify(step.params)} → ${tag ?? reply.result?.status} (body ${round(body())})`);
       const where = `\n${log.join('\n')}`;
       if (tag !== undefined) expect(EXPECTED_REFUSALS.has(tag), `${JSON.stringify(reply)}${where}`).toBe(true);
-      if (tag === 'OutsideEnvelope') expect([...record.targets, ...record.moves], where).toEqual([]);
+      // (A stop after it may write its hold.)
+      if (tag === 'OutsideEnvelope' && step.stopAfterMs === undefined) expect([...record.targets, ...record.moves], where).toEqual([]);
       const outside = record.poses.map((p) => deg(p.bodyYaw)).filter((b) => b < envelope[0] - POSE_NOISE || b > envelope[1] + POSE_NOISE);
       expect(outside, `body outside [${envelope.join(', ')}]${where}`).toEqual([]);
       expect(excesses(record.poses), where).toEqual([]);

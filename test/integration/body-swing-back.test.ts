@@ -6,7 +6,9 @@
 // writes set (src/actors/held-body-target.ts) and predicts that swing: under a body envelope
 // [0, 60] set meanwhile the head turn is refused OutsideEnvelope naming body_yaw_deg 90 and nothing
 // moves; under a wide envelope it runs, the body reaches 90° as the daemon takes it, at or under its
-// speed limit on every emulator tick. Over NATS against the emulator, on both transports.
+// speed limit on every emulator tick. A stop that ended a move leaves the daemon holding the present
+// pose, body included, so a goto stopped midway leaves no body target behind to swing the body to.
+// Over NATS against the emulator, on both transports.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { DEFAULT_SPEED_LIMITS } from '../../src/safety/safety-policy.ts';
 import { waitFor, type MeshScene } from '../harness/driver-harness.ts';
@@ -74,5 +76,24 @@ describe.each(['websocket', 'http'])('transport %s', (transport) => {
     expect(back.result?.status, JSON.stringify(back)).toBe('completed');
     await waitFor(async () => Math.abs(body() - 90) < 0.01, 5_000, 'the body back at 90°');
     expect(bodyExcess(scene.driver.emulator!.motionRecord.poses)).toBe(0);
+  }, 60_000);
+
+  test('a goto naming the body stopped midway: the stop leaves the daemon holding the body where it is, and a head turn back does not swing it', async () => {
+    await setBodyEnvelope(-160, 160);
+    const start = await call('goto_pose', { yaw: -10, body_yaw_deg: -24, duration_s: 3, wait: true });
+    expect(start.result?.status, JSON.stringify(start)).toBe('completed');
+    // → goto_pose {yaw: 45, body_yaw_deg: -70, 2 s} ← accepted; past mid-move the head pulls the body short of the goto's own body path.
+    const turn = await call('goto_pose', { yaw: 45, body_yaw_deg: -70, duration_s: 2 });
+    expect(turn.result?.status, JSON.stringify(turn)).toBe('accepted');
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    // → stop_motion ← stopped: the daemon held a body target of about -55° with the body pulled to about -38°, until the stop's hold.
+    expect((await call('stop_motion')).result?.status).toBeDefined();
+    const stoppedAt = body();
+    expect(stoppedAt).toBeGreaterThan(-45);
+    // → look_at_world {yaw: 0} ← completed: the body stays (without the hold it swung back to about -55°).
+    const back = await call('look_at_world', { yaw: 0, wait: true });
+    expect(back.result?.status, JSON.stringify(back)).toBe('completed');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(Math.abs(body() - stoppedAt)).toBeLessThan(0.5);
   }, 60_000);
 });
