@@ -3,22 +3,18 @@
 // daemon does with the body on its own — pulled within 65° of the head, swinging back toward the
 // body target it holds — the body never leaves the envelope in force and never turns faster than
 // its limit, and a call refused OutsideEnvelope writes nothing. Over NATS against the emulator, on
-// both transports; BODY_WALK_STEPS (default 20) and BODY_WALK_SEED (default 6) lengthen or vary a
+// both transports; BODY_WALK_STEPS (default 10) and BODY_WALK_SEED (default 6) lengthen or vary a
 // run. wake_up and goto_sleep are left out: the daemon's own sequences are not checked against the
 // envelope (README).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { DEFAULT_SPEED_LIMITS } from '../../src/safety/safety-policy.ts';
 import { SeededRandom } from '../../src/sim/seeded-random.ts';
-import type { MeshScene } from '../harness/driver-harness.ts';
-import { rpc } from '../harness/mesh-peer.ts';
-import { startReadyScene } from '../harness/ready-state.ts';
+import { startBodyScene, type BodyScene } from '../harness/body-scene.ts';
 import { excesses, POSE_NOISE } from '../harness/speed-excess.ts';
 
-type Reply = Record<string, any>;
 const deg = (rad: number): number => (rad * 180) / Math.PI;
 const round = (value: number): number => Math.round(value * 10) / 10;
-/** Steps per transport: each is a move of up to ~2 s; 20 keep the file under a minute on a loaded box, and seed 6 reaches, at step 7, a swing back toward the body target a stopped goto left. */
-const STEPS = Number(process.env.BODY_WALK_STEPS ?? 20);
+/** Steps per transport: each is a move of up to ~2 s; 10 keep the file near 20 s (the system tests run one file at a time), and seed 6 reaches, at step 7, a swing back toward the body target a stopped goto left. */
+const STEPS = Number(process.env.BODY_WALK_STEPS ?? 10);
 const SEED = Number(process.env.BODY_WALK_SEED ?? 6);
 /** Refusals a step may meet (anything else fails the walk): the envelope, a stretch too long, a stop, an unreachable pose. */
 const EXPECTED_REFUSALS = new Set(['OutsideEnvelope', 'TooFast', 'MotionCancelled', 'MotionNotCompleted']);
@@ -39,57 +35,46 @@ function draw(r: SeededRandom): Draw {
   return { kind: 'call', method: 'goto_pose', params: { yaw: yaw(45), body_yaw_deg: yaw(130), duration_s: round(r.between(0.8, 2)) }, stopAfterMs: Math.round(r.between(100, 1500)) };
 }
 
-describe.each(['websocket', 'http'])('transport %s', (transport) => {
-  const DEVICE = `body-walk-${transport}`;
-  const base = `device-connect.default.${DEVICE}`;
-  let scene: MeshScene;
-  let n = 0;
-  const call = (method: string, params: Record<string, unknown> = {}) => rpc(scene.nc, `${base}.cmd`, { jsonrpc: '2.0', id: `${method}-${n++}`, method, params }, 20_000) as Promise<Reply>;
-  const supervise = (method: string, params: Record<string, unknown>) => rpc(scene.nc, `${base}.supervisor`, { jsonrpc: '2.0', id: `${method}-${n++}`, method, params }, 10_000) as Promise<Reply>;
-  const body = (): number => deg(scene.driver.emulator!.snapshot().bodyYaw);
-
-  async function setBodyEnvelope(min: number, max: number): Promise<void> {
-    const policy = (await call('get_safety_policy')).result.policy;
-    const changed = { ...policy, envelope: { ...policy.envelope, body_yaw_deg: { min, max } }, speed: { ...DEFAULT_SPEED_LIMITS } };
-    const set = await supervise('set_safety_policy', { policy: changed, reason: 'body walk', owner: 'ops' });
-    expect(set.result, JSON.stringify(set)).toBeDefined();
-  }
-
+// The two transports' scenes run side by side (the system tests run one file at a time; the checks
+// read each tick's actual Δt, so a busier loop only loosens them); each one's steps in one test.
+describe.concurrent('both transports', () => {
+for (const transport of ['websocket', 'http']) describe(`transport ${transport}`, () => {
+  let robot: BodyScene;
   beforeAll(async () => {
-    scene = await startReadyScene(DEVICE, ['--sim', '--no-media', '--log-level', 'error', '--transport-mode', transport]);
+    robot = await startBodyScene(`body-walk-${transport}`, transport);
   }, 30_000);
   afterAll(async () => {
-    await scene?.stop();
+    await robot?.stop();
   });
 
   test(`${STEPS} seeded steps from seed ${SEED}: the body stays inside the envelope in force and under its speed limit; a refusal writes nothing`, async () => {
     const r = new SeededRandom(SEED);
     let envelope: [number, number] = [-160, 160];
-    await setBodyEnvelope(...envelope);
+    await robot.setBodyEnvelope(...envelope);
     const log: string[] = [];
     const outcomes: Record<string, number> = {};
     for (let i = 0; i < STEPS; i++) {
       const step = draw(r);
-      const record = scene.driver.emulator!.motionRecord;
+      const record = robot.scene.driver.emulator!.motionRecord;
       record.clear();
       if (step.kind === 'envelope') {
-        const at = body();
+        const at = robot.body();
         envelope = [round(Math.max(-160, at - step.width[0])), round(Math.min(160, at + step.width[1]))];
-        await setBodyEnvelope(...envelope);
+        await robot.setBodyEnvelope(...envelope);
         log.push(`${i}: body envelope [${envelope.join(', ')}] around ${round(at)}`);
         continue;
       }
-      const pending = call(step.method, step.params);
+      const pending = robot.call(step.method, step.params);
       if (step.stopAfterMs !== undefined) {
         await new Promise((resolve) => setTimeout(resolve, step.stopAfterMs));
-        expect((await call('stop_motion')).result?.status).toBeDefined();
+        expect((await robot.call('stop_motion')).result?.status).toBeDefined();
       }
       const reply = await pending;
       await new Promise((resolve) => setTimeout(resolve, 150));
       const tag = reply.error?.data?._tag as string | undefined;
       const outcome = `${step.method} ${tag ?? reply.result?.status}`;
       outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
-      log.push(`${i}: ${step.method} ${JSON.stringify(step.params)} → ${tag ?? reply.result?.status} (body ${round(body())})`);
+      log.push(`${i}: ${step.method} ${JSON.stringify(step.params)} → ${tag ?? reply.result?.status} (body ${round(robot.body())})`);
       const where = `\n${log.join('\n')}`;
       if (tag !== undefined) expect(EXPECTED_REFUSALS.has(tag), `${JSON.stringify(reply)}${where}`).toBe(true);
       // (A stop after it may write its hold.)
@@ -100,4 +85,5 @@ describe.each(['websocket', 'http'])('transport %s', (transport) => {
     }
     console.log(`body walk (${transport}, seed ${SEED}, ${STEPS} steps): ${JSON.stringify(outcomes)}`);
   }, 120_000);
+});
 });
