@@ -43,11 +43,6 @@ export class HeldBodyTarget {
     };
   }
 
-  /** A write to `link` known to be applied in order (a /ws/sdk frame sent): the held body target is `value`. */
-  set(link: object, value: number): void {
-    this.begin(link).landed(value);
-  }
-
   /** Nothing is known any more (a daemon socket closed: the daemon may have restarted, a frame may be lost). */
   forget(link: object): void {
     this.begin(link);

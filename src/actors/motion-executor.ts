@@ -846,8 +846,8 @@ class MotionExecutor {
    * was, which the head may have pulled the body short of, so the next head target would swing the
    * body there: a move issued before the stop moving the robot after it. Over /ws/sdk at the pose
    * last pushed on this connection when it is fresh (at most a tick behind the stopped move), else
-   * at the one the daemon reports, on the stop lane. Best effort: one not written leaves the held body target
-   * unknown (predictions then start from the present yaw), and the stop stands either way.
+   * at the one the daemon reports, on the stop lane. Best effort: one not written leaves the held
+   * body target unknown (predictions then start from the present yaw), and the stop stands either way.
    */
   async #holdAfterMoves(link: DaemonLink): Promise<void> {
     // Only fresh pushes: the moves ran over REST, and a push from before a lag may be a pose they left.

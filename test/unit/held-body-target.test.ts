@@ -22,14 +22,14 @@ test('a late fate does not overwrite a later write; forgetting and another link 
   const link = {};
   const held = new HeldBodyTarget();
   const goto = held.begin(link);
-  held.set(link, 0.2);
+  held.begin(link).landed(0.2);
   goto.landed(1.5);
   expect(held.on(link)).toBe(0.2);
   const late = held.begin(link);
   held.forget(link);
   late.notApplied();
   expect(held.on(link)).toBeUndefined();
-  held.set(link, 0.3);
+  held.begin(link).landed(0.3);
   expect(held.on({})).toBeUndefined();
   held.begin({}).notApplied();
   expect(held.on(link)).toBeUndefined();
