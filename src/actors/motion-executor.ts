@@ -21,7 +21,7 @@ import { poseFromXyzRpy, xyzRpyFromPose, type XyzRpyPose } from '../robot/pose-m
 import type { SafetyPolicy } from '../safety/safety-policy.ts';
 import { gotoPathRefusal } from '../safety/goto-path-check.ts';
 import { targetFrom } from '../safety/envelope-check.ts';
-import { pulledBodyRefusal } from '../safety/body-follow-check.ts';
+import { bodyHeldShort, pulledBodyRefusal } from '../safety/body-follow-check.ts';
 import { uncheckedMoveRefusal } from '../safety/recorded-move-check.ts';
 import type { InterpolationMethod } from '../robot/time-laws.ts';
 import { DAEMON_TICK_MS, type PositionTarget, type RobotPosition } from '../safety/speed-limits.ts';
@@ -321,17 +321,18 @@ class MotionExecutor {
     const plan = planRealtime(present, goal, this.#deps.policy().speed, this.#recent.recent(), periodMs);
     this.#assertFlowing(link);
     this.#checkpoint(input, signal);
+    const short = bodyHeldShortOf(present, goal);
     if (plan.kind === 'direct') {
       // As the caller gave it (no pose round trip).
       await this.#writeTarget(link, input, goal, signal, command.head as number[] | undefined);
-      return { uuid: null, expectedDurationMs: REALTIME_SETTLE_MS };
+      return { uuid: null, expectedDurationMs: REALTIME_SETTLE_MS, ...short };
     }
     await this.#writeTarget(link, input, plan.first, signal);
     // Over HTTP each step also reads the pose and writes the target before its wait: count that, as the first step took it.
     const stepCostMs = link.sdk ? 0 : performance.now() - started;
     const rampMs = Math.round((plan.limited.duration_s * 1000 * (periodMs + stepCostMs)) / periodMs);
     void this.#ramp(input, link, goal, rampMs + RAMP_OVERRUN_MS);
-    return { uuid: null, expectedDurationMs: rampMs + REALTIME_SETTLE_MS, speedLimited: { ...plan.limited, duration_s: rampMs / 1000 } };
+    return { uuid: null, expectedDurationMs: rampMs + REALTIME_SETTLE_MS, speedLimited: { ...plan.limited, duration_s: rampMs / 1000 }, ...short };
   }
 
   /**
@@ -521,7 +522,7 @@ class MotionExecutor {
       throw error;
     }
     this.#heldAfterGoto(link, held, accepted, present, input.command.body_yaw);
-    return plan.limited ? { ...accepted, speedLimited: plan.limited } : accepted;
+    return { ...accepted, ...(plan.limited ? { speedLimited: plan.limited } : {}), ...bodyHeldShortOf(present, targetOf(input.command)) };
   }
 
   /**
@@ -980,6 +981,12 @@ async function within<T>(pending: Promise<T>, ms: number, late: () => Error): Pr
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A command's `bodyHeldShort` part: present when the head keeps a body it names short of its target. */
+function bodyHeldShortOf(present: RobotPosition, target: PositionTarget): Pick<CommandAccepted, 'bodyHeldShort'> {
+  const short = bodyHeldShort(present, target);
+  return short ? { bodyHeldShort: short } : {};
 }
 
 function noop(): void {}

@@ -157,7 +157,9 @@ export function planRealtime(present: RobotPosition, goal: PositionTarget, speed
   const first = rampStep(present, goal, speed, recent);
   if (first.reached) return { kind: 'direct' };
   const pulled = pulledBodyTravel(present, goal, speed, null);
-  const excess = realtimeExcess([...axisTravels(present, goal, speed), ...(pulled ? [pulled] : [])], stepPeriodMs) ?? {
+  // A body the head keeps short of its target travels only as far as the daemon turns it (`pulled`).
+  const asked = pulled && goal.bodyYaw !== undefined ? { ...goal, bodyYaw: undefined } : goal;
+  const excess = realtimeExcess([...axisTravels(present, asked, speed), ...(pulled ? [pulled] : [])], stepPeriodMs) ?? {
     // Within one step of the observation but not of a target just sent: one more tick.
     axis: 'head_yaw_deg' as const, peakSpeed: 0, limit: speed.head_deg_per_s, unit: 'deg/s' as const, shortestDurationS: (2 * stepPeriodMs) / 1000,
   };

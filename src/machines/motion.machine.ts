@@ -9,6 +9,7 @@ import { and, assign, emit, enqueueActions, raise, setup, type PromiseActorLogic
 import { DaemonUnavailable, failureFromDaemon, failureOf, messageOf, MotionCancelled, MotionNotCompleted, PoseNotReached, type RpcFailure } from '../errors.ts';
 import type { PowerRequirement } from '../rpc/robot-functions.ts';
 import type { PlannedPeak } from '../safety/speed-limits.ts';
+import type { BodyHeldShort } from '../safety/body-follow-check.ts';
 import { HEAD_REACH_TOLERANCE_DEG, HEAD_REACH_TOLERANCE_MM, headGoalOf, headPoseView, offTarget } from '../robot/head-reach.ts';
 import type { XyzRpyPose } from '../robot/pose-math.ts';
 
@@ -46,6 +47,8 @@ export interface CommandAccepted {
   readonly expectedDurationMs: number;
   /** How the speed limits changed the command (a goto stretched, a realtime target ramped); absent: unchanged. */
   readonly speedLimited?: SpeedLimited;
+  /** Where the daemon keeps a body the command names short of its target (the head holds it back); absent: it gets there. */
+  readonly bodyHeldShort?: BodyHeldShort | undefined;
 }
 
 /** The caller's `speed_limited` (README "Safety", speed limits): the axis that set the pace and the duration used. */
@@ -194,6 +197,7 @@ interface ActiveCommand {
   /** The caller already got its answer (accepted without wait). */
   readonly answered: boolean;
   readonly speedLimited?: SpeedLimited | undefined;
+  readonly bodyHeldShort?: BodyHeldShort | undefined;
   readonly progress: MotionProgress;
 }
 
@@ -352,7 +356,7 @@ export const motionMachine = setup({
       const answerNow = !a.wait;
       if (parentOf(self)) {
         enqueue.sendParent({ type: 'motion.accepted', requestId: a.requestId, kind: a.kind, uuid: params.output.uuid });
-        if (answerNow) enqueue.sendParent({ type: 'motion.answer', requestId: a.requestId, ok: true, result: { status: 'accepted', uuid: params.output.uuid, target: a.target, ...speedLimitedOf(params.output.speedLimited) } });
+        if (answerNow) enqueue.sendParent({ type: 'motion.answer', requestId: a.requestId, ok: true, result: { status: 'accepted', uuid: params.output.uuid, target: a.target, ...speedLimitedOf(params.output.speedLimited), ...bodyHeldShortOf(params.output.bodyHeldShort) } });
       }
       // Moves that started while this sender was in flight and are not its own belong to orphans.
       const strays = context.unknownMoves.filter((u) => u !== params.output.uuid);
@@ -364,7 +368,7 @@ export const motionMachine = setup({
       }
       const limited = params.output.speedLimited;
       if (limited) enqueue.emit({ type: 'motion.speed_limited', function: a.kind, owner: a.owner, outcome: limited.mode, reason: `${a.kind} ${limited.mode} to ${limited.duration_s} s by the ${limited.axis} speed limit (${limited.limit} ${limited.unit})`, detail: limited });
-      enqueue.assign({ active: { ...a, uuid: params.output.uuid, answered: answerNow, speedLimited: limited }, supersedes: [], unknownMoves: [], expectedDurationMs: params.output.expectedDurationMs });
+      enqueue.assign({ active: { ...a, uuid: params.output.uuid, answered: answerNow, speedLimited: limited, bodyHeldShort: params.output.bodyHeldShort }, supersedes: [], unknownMoves: [], expectedDurationMs: params.output.expectedDurationMs });
     }),
     sendFailed: enqueueActions(({ context, self, enqueue }, params: { error: unknown }) => {
       const a = context.active;
@@ -377,7 +381,7 @@ export const motionMachine = setup({
     finish: enqueueActions(({ context, self, enqueue }, params: { outcome: MotionOutcome; details: string }) => {
       const a = context.active;
       if (a && !a.answered && parentOf(self)) {
-        if (params.outcome === 'completed') enqueue.sendParent({ type: 'motion.answer', requestId: a.requestId, ok: true, result: { status: 'completed', uuid: a.uuid, target: a.target, ...speedLimitedOf(a.speedLimited) } });
+        if (params.outcome === 'completed') enqueue.sendParent({ type: 'motion.answer', requestId: a.requestId, ok: true, result: { status: 'completed', uuid: a.uuid, target: a.target, ...speedLimitedOf(a.speedLimited), ...bodyHeldShortOf(a.bodyHeldShort) } });
         else enqueue.sendParent({ type: 'motion.answer', requestId: a.requestId, ok: false, error: new MotionNotCompleted({ message: `the move did not complete: ${params.outcome}${params.details ? ` (${params.details})` : ''}`, outcome: params.outcome, uuid: a.uuid }) });
       }
       enqueue.assign({ active: null, lastError: params.outcome === 'completed' || params.outcome === 'cancelled' ? '' : params.details });
@@ -754,6 +758,11 @@ function rampFailure(end: RampEnded): RpcFailure {
 /** The reply's `speed_limited` field, present only when the speed limits changed the command. */
 function speedLimitedOf(limited: SpeedLimited | undefined): { speed_limited?: SpeedLimited } {
   return limited ? { speed_limited: limited } : {};
+}
+
+/** The reply's `body_held_short` field, present only when the head holds the body short of the target the command names. */
+function bodyHeldShortOf(short: BodyHeldShort | undefined): { body_held_short?: BodyHeldShort } {
+  return short ? { body_held_short: short } : {};
 }
 
 export type MotionMachine = typeof motionMachine;

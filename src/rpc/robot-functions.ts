@@ -106,7 +106,7 @@ export const lookAtWorld = defineFunction({
 
 export const setBodyYaw = defineFunction({
   name: 'set_body_yaw',
-  description: `Turn the body (base) to an absolute yaw in degrees (positive turns left). Range: yaw_deg's advertised minimum/maximum (the operator's safety envelope, inside the mechanical ±${LIMITS.bodyYawDeg.toFixed(3)}° = ±2.8 rad; the daemon itself stops at ±160° and keeps the body within 65° of the head's yaw); values outside are refused, not clamped. duration_s 0 sends a realtime target; above 0 runs a min-jerk move of that duration (max ${LIMITS.bodyYawDurationS} s). Needs the robot awake, the interlock safe and the lease free or yours.`,
+  description: `Turn the body (base) to an absolute yaw in degrees (positive turns left). Range: yaw_deg's advertised minimum/maximum (the operator's safety envelope, inside the mechanical ±${LIMITS.bodyYawDeg.toFixed(3)}° = ±2.8 rad; the daemon itself stops at ±160° and keeps the body within 65° of the head's yaw); values outside are refused, not clamped; when the head keeps the body short of yaw_deg the reply's body_held_short says where it stays (the daemon holds yaw_deg and turns the body on as the head turns). duration_s 0 sends a realtime target; above 0 runs a min-jerk move of that duration (max ${LIMITS.bodyYawDurationS} s). Needs the robot awake, the interlock safe and the lease free or yours.`,
   labels: MOTION_LABELS,
   timeoutMs: (p) => moveTimeoutMs(p.duration_s, p.wait),
   params: defineParams({

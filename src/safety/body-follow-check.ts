@@ -77,6 +77,30 @@ export function realtimeBodyEnd(present: RobotPosition, target: PositionTarget):
   return resolveBodyYaw(poseFromXyzRpy(target.head ?? present.head), target.bodyYaw ?? heldBodyOf(present));
 }
 
+/** Ends closer than this (degrees) to the body target a command names count as on it: float noise. */
+const ON_TARGET_DEG = 0.01;
+
+/**
+ * A caller's `body_held_short` (README "Envelope"): where the daemon keeps a body that the command
+ * names short of its target once the command's head (or the present one) is in place — within 65°
+ * of the head's yaw and ±160° — and the head's yaw there. The daemon holds the target and turns the
+ * body on toward it as the head allows.
+ */
+export interface BodyHeldShort {
+  readonly body_yaw_deg: number;
+  readonly head_yaw_deg: number;
+  readonly target_body_yaw_deg: number;
+}
+
+/** The command's `body_held_short`, or null when it names no body or the body reaches its target. */
+export function bodyHeldShort(present: RobotPosition, target: PositionTarget): BodyHeldShort | null {
+  if (target.bodyYaw === undefined) return null;
+  const end = radToDeg(realtimeBodyEnd(present, target));
+  const asked = radToDeg(target.bodyYaw);
+  if (Math.abs(end - asked) <= ON_TARGET_DEG) return null;
+  return { body_yaw_deg: rounded(end), head_yaw_deg: rounded(radToDeg((target.head ?? present.head).yaw)), target_body_yaw_deg: rounded(asked) };
+}
+
 /** Whether a realtime target's body ends other than as commanded (a head target pulling it or letting it swing back, a body target clamped). */
 function pulls(present: RobotPosition, target: PositionTarget): boolean {
   const end = radToDeg(realtimeBodyEnd(present, target));

@@ -223,6 +223,23 @@ function toward(present: number, goal: number, step: number, recent: number | un
 const HEAD_KEYS = ['x', 'y', 'z', 'roll', 'pitch', 'yaw'] as const;
 
 /**
+ * A body target stepped toward `goal`: the goal itself once the body the daemon would turn to for it
+ * — pulled within 65° of the head the daemon holds (the observed one and, when one was just sent,
+ * the recent head target) — is within a step of the observed body and of where the recent body
+ * target puts it: the head keeps the body short of the goal, so the daemon may hold the goal now
+ * (the body turns on toward it as the head allows, checked with each head command) and the ramp
+ * ends instead of stepping a target the body cannot follow until its deadline. Else one step (`toward`).
+ */
+function bodyToward(present: RobotPosition, goal: number, step: number, recent: PositionTarget): number {
+  const heads = [present.head, ...(recent.head ? [recent.head] : [])].map(poseFromXyzRpy);
+  const near = heads.every((h) => {
+    const end = resolveBodyYaw(h, goal);
+    return Math.abs(end - present.bodyYaw) <= step && (recent.bodyYaw === undefined || Math.abs(end - resolveBodyYaw(h, recent.bodyYaw)) <= step);
+  });
+  return near ? goal : toward(present.bodyYaw, goal, step, recent.bodyYaw);
+}
+
+/**
  * Halvings locating how far a head step may go before the body the daemon pulls along moves more
  * than its own step: 16 resolve 1/65536 of the step, far below a thousandth of a degree.
  */
@@ -268,7 +285,7 @@ export function rampStep(present: RobotPosition, goal: PositionTarget, speed: Sp
   const stepped = g ? (Object.fromEntries(HEAD_KEYS.map((k) => [k, toward(present.head[k], g[k], k === 'x' || k === 'y' || k === 'z' ? tr : rot, recent.head?.[k])])) as unknown as XyzRpyPose) : undefined;
   // A head target leaves the body to the daemon, which pulls it along: at most a body step per tick.
   const head = stepped && goal.bodyYaw === undefined ? pulledBodyWithinStep(present, stepped, body, recent.head) : stepped;
-  const bodyYaw = goal.bodyYaw !== undefined ? toward(present.bodyYaw, goal.bodyYaw, body, recent.bodyYaw) : undefined;
+  const bodyYaw = goal.bodyYaw !== undefined ? bodyToward(present, goal.bodyYaw, body, recent) : undefined;
   const antennas = goal.antennas
     ? ([toward(present.antennas[0], goal.antennas[0], ant, recent.antennas?.[0]), toward(present.antennas[1], goal.antennas[1], ant, recent.antennas?.[1])] as const)
     : undefined;

@@ -6,9 +6,10 @@ import { expect, test } from 'vitest';
 import { resolveBodyYaw } from '../../src/robot/body-follow.ts';
 import { poseFromXyzRpy } from '../../src/robot/pose-math.ts';
 import { peakSpeedFactor } from '../../src/robot/time-laws.ts';
-import { bodyYawAt, pulledBodyRefusal, pulledBodyTravel, pulledRampSeconds, realtimeBodyEnd } from '../../src/safety/body-follow-check.ts';
+import { bodyHeldShort, bodyYawAt, pulledBodyRefusal, pulledBodyTravel, pulledRampSeconds, realtimeBodyEnd } from '../../src/safety/body-follow-check.ts';
 import { DEFAULT_SPEED_LIMITS, MECHANICAL_RANGES, type Envelope } from '../../src/safety/safety-policy.ts';
 import { gotoExcess, rampStep, stepSize, type RobotPosition } from '../../src/safety/speed-limits.ts';
+import { planRealtime } from '../../src/actors/speed-guard.ts';
 
 const rad = (deg: number) => (deg * Math.PI) / 180;
 const deg = (r: number) => (r * 180) / Math.PI;
@@ -106,4 +107,32 @@ test('a realtime head target pulls from the body target the daemon holds: after 
   const { next } = rampStep(dragged, { head: head(45) }, DEFAULT_SPEED_LIMITS);
   const swung = deg(resolveBodyYaw(poseFromXyzRpy(next.head!), rad(90))) - 20;
   expect(swung).toBeCloseTo(stepSize(DEFAULT_SPEED_LIMITS.body_deg_per_s), 3);
+});
+
+test('a body target the head keeps short: ramped up to where the body stops, then the goal itself (the daemon holds it); the ramp timed for that travel', () => {
+  const step = stepSize(DEFAULT_SPEED_LIMITS.body_deg_per_s);
+  // Head at 0°, body at 30°, asked 100°: one body step toward it.
+  const early = rampStep(at(0, 30), { bodyYaw: rad(100) }, DEFAULT_SPEED_LIMITS);
+  expect(early.reached).toBe(false);
+  expect(deg(early.next.bodyYaw!)).toBeCloseTo(30 + step, 6);
+  // At 65° the body goes no further: the goal itself is written (before: 65° + a step, until the ramp's deadline).
+  const stopped = rampStep(at(0, 65), { bodyYaw: rad(100) }, DEFAULT_SPEED_LIMITS, { bodyYaw: rad(65 + step / 2) });
+  expect(stopped.reached).toBe(true);
+  expect(deg(stopped.next.bodyYaw!)).toBeCloseTo(100, 9);
+  // Within a step of 65° on the way: the goal moves the body less than a step.
+  expect(rampStep(at(0, 65 - step / 2), { bodyYaw: rad(100) }, DEFAULT_SPEED_LIMITS).reached).toBe(true);
+  // A recent head target the daemon may hold: the goal only when it keeps the body within a step too.
+  expect(rampStep(at(0, 65), { bodyYaw: rad(100) }, DEFAULT_SPEED_LIMITS, { head: head(10) }).reached).toBe(false);
+  // The ramp's length: 65° of body travel, not 100°.
+  const plan = planRealtime(at(0, 0), { bodyYaw: rad(100) }, DEFAULT_SPEED_LIMITS, {});
+  expect(plan.kind).toBe('ramp');
+  if (plan.kind === 'ramp') expect(plan.limited.duration_s).toBeCloseTo(Math.ceil(65 / step) * 0.02, 6);
+});
+
+test('body_held_short: where the daemon keeps a body the command names short of its target', () => {
+  expect(bodyHeldShort(at(0, 0), { bodyYaw: rad(100) })).toEqual({ body_yaw_deg: 65, head_yaw_deg: 0, target_body_yaw_deg: 100 });
+  // A goto's end: its own head.
+  expect(bodyHeldShort(at(0, 0), { head: head(45), bodyYaw: rad(-100) })).toEqual({ body_yaw_deg: -20, head_yaw_deg: 45, target_body_yaw_deg: -100 });
+  expect(bodyHeldShort(at(0, 0), { bodyYaw: rad(60) })).toBeNull();
+  expect(bodyHeldShort(at(0, 0), { head: head(30) })).toBeNull();
 });

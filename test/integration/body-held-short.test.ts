@@ -1,0 +1,71 @@
+// A body target the head keeps the body short of (README "Envelope"; reachy-daemon-api.md §6 item 2:
+// the daemon keeps the body within 65° of the head's yaw): with the head at 0°, `set_body_yaw 100`
+// turns the body to 65° and no further. The realtime target is ramped for the body's speed limit up
+// to where the body stops, then the goal itself is written (the daemon holds it) and the caller is
+// answered at once, told where the body stays (`body_held_short`) — before, the ramp stepped a target
+// the body could not follow until its deadline and answered MotionNotCompleted, leaving the daemon
+// holding a target one step past the body. A head turn then lets the body go on toward the 100°
+// the daemon holds, at or under its speed limit. A goto naming the body says the same. Over NATS
+// against the emulator, on both transports.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startBodyScene, type BodyScene, type Reply } from '../harness/body-scene.ts';
+import { waitFor } from '../harness/driver-harness.ts';
+import { bodyExcess } from '../harness/speed-excess.ts';
+
+// The two transports' scenes run side by side (the system tests run one file at a time).
+describe.concurrent('both transports', () => {
+for (const transport of ['websocket', 'http']) describe(`transport ${transport}`, () => {
+  let robot: BodyScene;
+  const call = (method: string, params: Record<string, unknown> = {}): Promise<Reply> => robot.call(method, params);
+  const body = (): number => robot.body();
+
+  beforeAll(async () => {
+    robot = await startBodyScene(`body-held-short-${transport}`, transport);
+  }, 30_000);
+  afterAll(async () => {
+    await robot?.stop();
+  });
+
+  test('set_body_yaw beyond 65° of the head: completed at the body limit with body_held_short, the daemon holding the goal (a head turn lets the body on toward it); a goto the same; a reachable target without the field', async () => {
+    const record = robot.scene.driver.emulator!.motionRecord;
+    await robot.setBodyEnvelope(-160, 160);
+    const ahead = await call('look_at_world', { yaw: 0, wait: true });
+    expect(ahead.result?.status, JSON.stringify(ahead)).toBe('completed');
+    const level = await call('set_body_yaw', { yaw_deg: 0, wait: true });
+    expect(level.result?.status, JSON.stringify(level)).toBe('completed');
+    expect(level.result.body_held_short).toBeUndefined();
+    record.clear();
+
+    // → set_body_yaw {yaw_deg: 100} ← completed, ramped, the body held at 65° (before: MotionNotCompleted at the ramp's deadline).
+    const turned = await call('set_body_yaw', { yaw_deg: 100, wait: true });
+    expect(turned.result?.status, JSON.stringify(turned)).toBe('completed');
+    expect(turned.result.speed_limited?.mode).toBe('ramped');
+    expect(turned.result.body_held_short).toEqual({ body_yaw_deg: expect.closeTo(65, 1), head_yaw_deg: expect.closeTo(0, 1), target_body_yaw_deg: 100 });
+    await waitFor(async () => Math.abs(body() - 65) < 0.05, 5_000, 'the body at 65°');
+    expect(bodyExcess(record.poses)).toBe(0);
+
+    // → look_at_world {yaw: 30} ← completed: the body goes on to 95° (the daemon holds 100°; before, one step past 65°).
+    record.clear();
+    const head = await call('look_at_world', { yaw: 30, wait: true });
+    expect(head.result?.status, JSON.stringify(head)).toBe('completed');
+    await waitFor(async () => Math.abs(body() - 95) < 0.05, 5_000, 'the body on to 95°');
+    // → look_at_world {yaw: 45} ← completed: the body reaches the 100° it was asked for.
+    const further = await call('look_at_world', { yaw: 45, wait: true });
+    expect(further.result?.status, JSON.stringify(further)).toBe('completed');
+    await waitFor(async () => Math.abs(body() - 100) < 0.05, 5_000, 'the body at 100°');
+    expect(bodyExcess(record.poses)).toBe(0);
+
+    // → set_body_yaw {yaw_deg: -100, duration_s: 4} ← completed, the head at 45° keeping the body at -20°.
+    const goto = await call('set_body_yaw', { yaw_deg: -100, duration_s: 4, wait: true });
+    expect(goto.result?.status, JSON.stringify(goto)).toBe('completed');
+    expect(goto.result.body_held_short).toEqual({ body_yaw_deg: expect.closeTo(-20, 1), head_yaw_deg: expect.closeTo(45, 1), target_body_yaw_deg: -100 });
+    await waitFor(async () => Math.abs(body() + 20) < 0.05, 5_000, 'the body at -20°');
+
+    // → set_body_yaw {yaw_deg: 10} ← completed, reached: no body_held_short.
+    const reachable = await call('set_body_yaw', { yaw_deg: 10, wait: true });
+    expect(reachable.result?.status, JSON.stringify(reachable)).toBe('completed');
+    expect(reachable.result.body_held_short).toBeUndefined();
+    await waitFor(async () => Math.abs(body() - 10) < 0.05, 5_000, 'the body at 10°');
+  }, 60_000);
+});
+});
