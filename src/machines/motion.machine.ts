@@ -395,7 +395,7 @@ export const motionMachine = setup({
     rampCutShort: enqueueActions(({ context, event, self, enqueue }) => {
       const a = context.active;
       if (!a) return;
-      const failure = rampFailure(event as RampEnded);
+      const failure = rampFailure(event as RampEnded, a.command.op);
       if (!a.answered && parentOf(self)) enqueue.sendParent({ type: 'motion.answer', requestId: a.requestId, ok: false, error: failure });
       if (WRITE_TIME_REFUSALS.has(failure._tag)) enqueue.emit({ type: 'motion.refused_at_write', function: a.kind, owner: a.owner, errorTag: failure._tag, reason: failure.message });
       else enqueue.emit({ type: 'motion.ramp_ended', function: a.kind, owner: a.owner, outcome: (event as RampEnded).outcome, errorTag: failure._tag, reason: failure.message });
@@ -743,15 +743,24 @@ function rampRuns(active: ActiveCommand | null): boolean {
   return active !== null && active.uuid === null && active.speedLimited?.mode === 'ramped';
 }
 
-/** A waiting caller's error for a ramp that ended short of its target (`reached` is handled as completed). */
-function rampFailure(end: RampEnded): RpcFailure {
+/** The realtime ramps that move no head, by the channel their failure names (any other moves the head). */
+const HEADLESS_RAMPS: Readonly<Record<string, string>> = { body_yaw_target: 'body', antennas_target: 'antennas' };
+
+/**
+ * A waiting caller's error for a ramp of `op` that ended short of its target (`reached` is handled
+ * as completed); `reached` (where the head stopped) only for a head target.
+ */
+function rampFailure(end: RampEnded, op: unknown): RpcFailure {
   if (end.outcome === 'refused' || end.outcome === 'failed') return senderFailure(end.error);
-  const where = end.head ? headPoseView(end.head) : null;
+  const channel = HEADLESS_RAMPS[String(op)] ?? 'head';
+  const where = end.head && channel === 'head' ? headPoseView(end.head) : null;
   const at = where ? `; the head stopped at yaw ${where.yaw}°, pitch ${where.pitch}°, roll ${where.roll}°` : '';
   const why =
     end.outcome === 'stalled'
       ? `the daemon stalled and the ramp ran out of time before it reached its target${at}`
-      : `the head did not follow the ramp's steps in time${at} (the daemon drops a pose it cannot reach without a word)`;
+      : channel === 'head'
+        ? `the head did not follow the ramp's steps in time${at} (the daemon drops a pose it cannot reach without a word)`
+        : `the ${channel} did not follow the ramp's steps in time`;
   return new MotionNotCompleted({ message: `the move did not complete: ${why}`, outcome: end.outcome === 'stalled' ? 'timeout' : 'failed', uuid: null, ...(where ? { reached: where } : {}) });
 }
 
