@@ -4,8 +4,8 @@
 // it a head turn back lets the body swing there. No read reports it. Bookkeeping only: the motion
 // executor (motion-executor.ts) reports each write and its fate; the predictions are
 // body-follow-check.ts's. Per daemon link; unknown after a write of unknown fate, a recorded move,
-// wake_up or goto_sleep, a goto naming the body until it completes, a daemon socket closing, or on
-// another link — then the present yaw stands for it.
+// wake_up or goto_sleep, a goto naming the body until it completes, or on another link — then the
+// present yaw stands for it; after a daemon socket closed, the target known before or the present yaw.
 
 /** One write that may set the held body target: unknown until it is known to have landed or not. */
 export interface HeldBodyChange {
@@ -15,36 +15,53 @@ export interface HeldBodyChange {
   notApplied(): void;
 }
 
+/**
+ * The body targets the daemon may hold (radians): one when known; after a daemon socket closed, the
+ * one known before or, if the daemon restarted, what it holds then (`orPresent`: the present yaw
+ * stands for it, as when nothing is known).
+ */
+export interface HeldBodyYaws {
+  readonly values: ReadonlyArray<number>;
+  readonly orPresent: boolean;
+}
+
+const UNKNOWN: HeldBodyYaws = Object.freeze({ values: Object.freeze([]), orPresent: true });
+
 /** What the driver knows of the body target the daemon holds on one daemon link. */
 export class HeldBodyTarget {
   #link: object | null = null;
-  #value: number | null = null;
+  #held: HeldBodyYaws = UNKNOWN;
   /** Counts changes begun: a write's fate only counts while no later one began. */
   #version = 0;
 
-  /** The body target `link`'s daemon holds (radians), or undefined when the driver does not know it. */
-  on(link: object): number | undefined {
-    return this.#link === link && this.#value !== null ? this.#value : undefined;
+  /** The body targets `link`'s daemon may hold (nothing known: none, or the present yaw). */
+  on(link: object): HeldBodyYaws {
+    return this.#link === link ? this.#held : UNKNOWN;
   }
 
   /** A write to `link` that may change it begins: unknown until its fate is reported. */
   begin(link: object): HeldBodyChange {
-    const prior = this.#link === link ? this.#value : null;
+    const prior = this.on(link);
     this.#link = link;
-    this.#value = null;
+    this.#held = UNKNOWN;
     const version = ++this.#version;
     return {
       landed: (value) => {
-        if (this.#version === version) this.#value = value;
+        if (this.#version === version) this.#held = Object.freeze({ values: Object.freeze([value]), orPresent: false });
       },
       notApplied: () => {
-        if (this.#version === version) this.#value = prior;
+        if (this.#version === version) this.#held = prior;
       },
     };
   }
 
-  /** Nothing is known any more (a daemon socket closed: the daemon may have restarted, a frame may be lost). */
+  /**
+   * A daemon socket closed: a write under way is of unknown fate, and the daemon may have restarted
+   * (then it holds another target) or not (a network break: it still holds the one known).
+   */
   forget(link: object): void {
+    const prior = this.on(link);
     this.begin(link);
+    this.#held = prior.values.length > 0 ? Object.freeze({ values: prior.values, orPresent: true }) : UNKNOWN;
   }
 }

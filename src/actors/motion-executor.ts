@@ -208,7 +208,8 @@ class MotionExecutor {
   #heldChange(link: DaemonLink): HeldBodyChange {
     if (!this.#heldWatched.has(link)) {
       this.#heldWatched.add(link);
-      // A socket closing: the daemon may have restarted (its body target back to 0), a frame may be lost.
+      // A socket closing: a frame may be lost, the daemon may have restarted (then it holds another
+      // body target) or not (a network break): the one known, or the present yaw.
       const forget = (): void => this.#held.forget(link);
       link.moves.on('close', forget);
       link.sdk?.on('close', forget);
@@ -216,10 +217,14 @@ class MotionExecutor {
     return this.#held.begin(link);
   }
 
-  /** `present` with the body target `link`'s daemon holds, when known (a realtime head target pulls the body from it). */
+  /**
+   * `present` with the body targets `link`'s daemon may hold, when known (a realtime head target
+   * pulls the body from the one it holds): after a daemon socket closed, the present yaw as well.
+   */
   #withHeld(link: DaemonLink, present: RobotPosition): RobotPosition {
     const held = this.#held.on(link);
-    return held === undefined ? present : { ...present, heldBodyYaw: held };
+    if (held.values.length === 0) return present;
+    return { ...present, heldBodyYaws: held.orPresent ? [...held.values, present.bodyYaw] : held.values };
   }
 
   /**
@@ -848,7 +853,7 @@ class MotionExecutor {
    * body there: a move issued before the stop moving the robot after it. Over /ws/sdk at the pose
    * last pushed on this connection when it is fresh (at most a tick behind the stopped move), else
    * at the one the daemon reports, on the stop lane. Best effort: one not written leaves the held
-   * body target unknown (predictions then start from the present yaw), and the stop stands either way.
+   * body target as known before or the present yaw (predictions check both), and the stop stands either way.
    */
   async #holdAfterMoves(link: DaemonLink): Promise<void> {
     // Only fresh pushes: the moves ran over REST, and a push from before a lag may be a pose they left.

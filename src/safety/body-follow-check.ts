@@ -4,15 +4,15 @@
 // before the write, the body's end and path are predicted and checked as if the command had set them:
 // the envelope (OutsideEnvelope naming body_yaw_deg) and the body speed limit (a travel for
 // speed-limits.ts). A goto starts the body from its present yaw; a realtime target naming only the
-// head pulls it from the body target the daemon holds (`heldBodyOf`: the tracked one, else the present
-// yaw). Pure. Does not check the channels a command sets (envelope-check.ts, goto-path-check.ts).
+// head pulls it from the body target the daemon holds (`heldBodiesOf`: the tracked one — or, when
+// the driver knows only that it is one of two, each — else the present yaw). Pure. Does not check the channels a command sets (envelope-check.ts, goto-path-check.ts).
 import { OutsideEnvelope } from '../errors.ts';
 import { MAX_BODY_YAW_RAD, MAX_RELATIVE_YAW_RAD, resolveBodyYaw } from '../robot/body-follow.ts';
 import { lerp, posePath } from '../robot/goto-path.ts';
 import { degToRad, poseFromXyzRpy, radToDeg } from '../robot/pose-math.ts';
 import { peakSpeedFactor, progressRange, timeLaw, type InterpolationMethod, type ProgressRange } from '../robot/time-laws.ts';
 import type { Envelope, SpeedLimits } from './safety-policy.ts';
-import { heldBodyOf, stepSize, type AxisTravel, type PositionTarget, type RobotPosition } from './speed-limits.ts';
+import { heldBodiesOf, stepSize, type AxisTravel, type PositionTarget, type RobotPosition } from './speed-limits.ts';
 
 /**
  * Points where a goto's body path is read. The pulled body follows the head's yaw, which is linear
@@ -69,12 +69,23 @@ export function bodyYawAt(present: RobotPosition, target: PositionTarget, s: num
 }
 
 /**
- * Where a realtime target takes the body (radians): the daemon's IK of the target head (or the head
- * it holds) with the body the target names, else the body target it holds — not the present yaw:
- * after a pull the body goes on toward that target once the head allows.
+ * Where a realtime target may take the body (radians), one end per body target the daemon may hold:
+ * the daemon's IK of the target head (or the head it holds) with the body the target names, else the
+ * body target it holds — not the present yaw: after a pull the body goes on toward that target once
+ * the head allows.
  */
+export function realtimeBodyEnds(present: RobotPosition, target: PositionTarget): number[] {
+  const head = poseFromXyzRpy(target.head ?? present.head);
+  return target.bodyYaw !== undefined ? [resolveBodyYaw(head, target.bodyYaw)] : heldBodiesOf(present).map((held) => resolveBodyYaw(head, held));
+}
+
+/** The end of `realtimeBodyEnds` farthest from the present yaw (the one the checks must allow). */
 export function realtimeBodyEnd(present: RobotPosition, target: PositionTarget): number {
-  return resolveBodyYaw(poseFromXyzRpy(target.head ?? present.head), target.bodyYaw ?? heldBodyOf(present));
+  return farthestFrom(present.bodyYaw, realtimeBodyEnds(present, target));
+}
+
+function farthestFrom(from: number, values: ReadonlyArray<number>): number {
+  return values.reduce((far, v) => (Math.abs(v - from) > Math.abs(far - from) ? v : far));
 }
 
 /** Ends closer than this (degrees) to the body target a command names count as on it: float noise. */
@@ -101,11 +112,10 @@ export function bodyHeldShort(present: RobotPosition, target: PositionTarget): B
   return { body_yaw_deg: rounded(end), head_yaw_deg: rounded(radToDeg((target.head ?? present.head).yaw)), target_body_yaw_deg: rounded(asked) };
 }
 
-/** Whether a realtime target's body ends other than as commanded (a head target pulling it or letting it swing back, a body target clamped). */
+/** Whether a realtime target's body may end other than as commanded (a head target pulling it or letting it swing back, a body target clamped). */
 function pulls(present: RobotPosition, target: PositionTarget): boolean {
-  const end = radToDeg(realtimeBodyEnd(present, target));
   const asked = radToDeg(target.bodyYaw ?? present.bodyYaw);
-  return Math.abs(end - asked) > NO_MOTION_DEG;
+  return realtimeBodyEnds(present, target).some((end) => Math.abs(radToDeg(end) - asked) > NO_MOTION_DEG);
 }
 
 /** The goto laws whose path is read: `method`, and min-jerk, which the daemon's REST goto runs whatever is asked. */
@@ -137,9 +147,15 @@ export function pulledBodyRefusal(envelope: Envelope, fn: string, present: Robot
   const path = bodyPath(present, target);
   const laws = method === null ? [] : lawsOf(method);
   if (method !== null && !path.mayPull(widest(laws))) return null;
-  const [from, to] = [radToDeg(present.bodyYaw), radToDeg(method === null ? realtimeBodyEnd(present, target) : path.at(1))];
+  const from = radToDeg(present.bodyYaw);
   const outside = (v: number): boolean => v < min - NO_MOTION_DEG || v > max + NO_MOTION_DEG;
-  let worst: number | null = Math.abs(to - from) > NO_MOTION_DEG && outside(to) ? to : null;
+  // A realtime target's ends (one per body target the daemon may hold): any that moves the body outside refuses it.
+  const ends = method === null ? realtimeBodyEnds(present, target).map(radToDeg) : [radToDeg(path.at(1))];
+  const leaving = ends.filter((end) => Math.abs(end - from) > NO_MOTION_DEG && outside(end));
+  const pastEnvelope = (v: number): number => Math.max(v - max, min - v);
+  let worst: number | null = leaving.length > 0 ? leaving.reduce((a, b) => (pastEnvelope(b) > pastEnvelope(a) ? b : a)) : null;
+  // A goto's path (one end) beyond it and its start.
+  const to = ends[0] as number;
   // The path: the point farthest past both ends and the envelope, under each law read.
   let farthest = NO_MOTION_DEG;
   for (const law of laws) {

@@ -37,15 +37,16 @@ export interface RobotPosition {
   readonly bodyYaw: number;
   readonly antennas: readonly [number, number];
   /**
-   * The body target the daemon holds, when the driver knows it (src/actors/held-body-target.ts): a
-   * realtime target naming only the head turns the body toward it. Absent: taken to be `bodyYaw`.
+   * The body targets the daemon may hold, when the driver knows them (src/actors/held-body-target.ts:
+   * one, or after a daemon socket closed the one known before and the present yaw): a realtime
+   * target naming only the head turns the body toward the one it holds. Absent or empty: `bodyYaw`.
    */
-  readonly heldBodyYaw?: number | undefined;
+  readonly heldBodyYaws?: ReadonlyArray<number> | undefined;
 }
 
-/** The body target a realtime head target leaves the daemon to pull from: the held one, else the present yaw. */
-export function heldBodyOf(present: RobotPosition): number {
-  return present.heldBodyYaw ?? present.bodyYaw;
+/** The body targets a realtime head target may leave the daemon to pull from: the held ones, else the present yaw. */
+export function heldBodiesOf(present: RobotPosition): ReadonlyArray<number> {
+  return present.heldBodyYaws && present.heldBodyYaws.length > 0 ? present.heldBodyYaws : [present.bodyYaw];
 }
 
 /** Where a command sends it; an absent channel is left alone. */
@@ -250,15 +251,25 @@ const PULL_BISECTION_STEPS = 16;
  * src/robot/body-follow.ts) moves at most `step` from where the head now holds it — the observed
  * head and, when one was just sent, the recent head target: a pulled body turns as fast as the
  * head's yaw, which may be above the body's limit, or swings back toward the body target the daemon
- * holds once the head allows (`heldBodyOf`).
+ * holds once the head allows (`heldBodiesOf`).
  */
 function pulledBodyWithinStep(present: RobotPosition, head: XyzRpyPose, step: number, recentHead: XyzRpyPose | undefined): XyzRpyPose {
-  const bodyFor = (h: XyzRpyPose): number => resolveBodyYaw(poseFromXyzRpy(h), heldBodyOf(present));
-  const from = [bodyFor(present.head), ...(recentHead ? [bodyFor(recentHead)] : [])];
+  const helds = heldBodiesOf(present);
+  // Per body target the daemon may hold, where the head puts the body: each must stay within a step.
+  const bodiesFor = (h: XyzRpyPose): number[] => {
+    const pose = poseFromXyzRpy(h);
+    return helds.map((held) => resolveBodyYaw(pose, held));
+  };
+  const now = bodiesFor(present.head);
+  const from = [now, ...(recentHead ? [bodiesFor(recentHead)] : [])];
   const at = (f: number): XyzRpyPose => Object.fromEntries(HEAD_KEYS.map((k) => [k, present.head[k] + (head[k] - present.head[k]) * f])) as unknown as XyzRpyPose;
+  const within = (a: number[], b: number[]): boolean => a.every((v, i) => Math.abs(v - (b[i] as number)) <= step);
   // A recent target the observation does not reach within a step (only sent by other code) is not held to.
-  const anchors = from.every((b) => Math.abs(bodyFor(present.head) - b) <= step) ? from : from.slice(0, 1);
-  const fits = (h: XyzRpyPose): boolean => anchors.every((b) => Math.abs(bodyFor(h) - b) <= step);
+  const anchors = from.every((b) => within(now, b)) ? from : from.slice(0, 1);
+  const fits = (h: XyzRpyPose): boolean => {
+    const bodies = bodiesFor(h);
+    return anchors.every((b) => within(bodies, b));
+  };
   if (fits(head)) return head;
   let [lo, hi] = [0, 1];
   for (let i = 0; i < PULL_BISECTION_STEPS; i++) {

@@ -4,13 +4,20 @@
 // to where the body stops, then the goal itself is written (the daemon holds it) and the caller is
 // answered at once, told where the body stays (`body_held_short`) — before, the ramp stepped a target
 // the body could not follow until its deadline and answered MotionNotCompleted, leaving the daemon
-// holding a target one step past the body. A head turn then lets the body go on toward the 100°
-// the daemon holds, at or under its speed limit. A goto naming the body says the same. Over NATS
-// against the emulator, on both transports.
+// holding a target one step past the body. The daemon's sockets closing and reconnecting leave the
+// driver knowing the daemon holds 100° or, had it restarted, another target: a head turn that would
+// let the body on to 95° is refused under a body envelope [0, 80] (before: predicted from the
+// present 65°, accepted, and the body swung out of the envelope); under a wide one it runs, the body
+// going on toward the 100° the daemon holds, at or under its speed limit. A goto naming the body says
+// the same. Over NATS against the emulator, on both transports.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startBodyScene, type BodyScene, type Reply } from '../harness/body-scene.ts';
 import { waitFor } from '../harness/driver-harness.ts';
 import { bodyExcess } from '../harness/speed-excess.ts';
+
+/** Longer than the driver takes to hear its daemon sockets dropped and to retry once. */
+const RECONNECT_SETTLE_MS = 1_000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // The two transports' scenes run side by side (the system tests run one file at a time).
 describe.concurrent('both transports', () => {
@@ -26,7 +33,7 @@ for (const transport of ['websocket', 'http']) describe(`transport ${transport}`
     await robot?.stop();
   });
 
-  test('set_body_yaw beyond 65° of the head: completed at the body limit with body_held_short, the daemon holding the goal (a head turn lets the body on toward it); a goto the same; a reachable target without the field', async () => {
+  test('set_body_yaw beyond 65° of the head: completed at the body limit with body_held_short, the daemon holding the goal (after its sockets reconnect too: the head turn that would let the body out of the envelope refused; else the body goes on toward it); a goto the same; a reachable target without the field', async () => {
     const record = robot.scene.driver.emulator!.motionRecord;
     await robot.setBodyEnvelope(-160, 160);
     const ahead = await call('look_at_world', { yaw: 0, wait: true });
@@ -43,6 +50,26 @@ for (const transport of ['websocket', 'http']) describe(`transport ${transport}`
     expect(turned.result.body_held_short).toEqual({ body_yaw_deg: expect.closeTo(65, 1), head_yaw_deg: expect.closeTo(0, 1), target_body_yaw_deg: 100 });
     await waitFor(async () => Math.abs(body() - 65) < 0.05, 5_000, 'the body at 65°');
     expect(bodyExcess(record.poses)).toBe(0);
+
+    // The daemon's sockets close and the driver reconnects (the daemon kept running, still holding
+    // 100°): the driver knows the body target is 100° or, had the daemon restarted, another.
+    await robot.scene.driver.emulator!.restart();
+    const connected = async () => (await call('get_status')).result?.driver_state?.connection_state === 'connected';
+    // The driver hears its sockets close at once (the emulator drops them); connected again and staying so.
+    await sleep(RECONNECT_SETTLE_MS);
+    await waitFor(connected, 10_000, 'the daemon link back');
+    await sleep(RECONNECT_SETTLE_MS);
+    await waitFor(connected, 10_000, 'the daemon link back for good');
+    await robot.setBodyEnvelope(0, 80);
+    record.clear();
+    // → look_at_world {yaw: 30} ← OutsideEnvelope body_yaw_deg 95 (before: accepted from the present 65°, the body swung to 95°).
+    const refused = await call('look_at_world', { yaw: 30, wait: true });
+    expect(refused.error?.data?._tag, JSON.stringify(refused)).toBe('OutsideEnvelope');
+    expect(refused.error.data.violations).toEqual([{ axis: 'body_yaw_deg', value: expect.closeTo(95, 1), min: 0, max: 80 }]);
+    await sleep(200);
+    expect(body()).toBeCloseTo(65, 1);
+    expect(record.targets).toEqual([]);
+    await robot.setBodyEnvelope(-160, 160);
 
     // → look_at_world {yaw: 30} ← completed: the body goes on to 95° (the daemon holds 100°; before, one step past 65°).
     record.clear();

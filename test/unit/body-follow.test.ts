@@ -6,7 +6,7 @@ import { expect, test } from 'vitest';
 import { resolveBodyYaw } from '../../src/robot/body-follow.ts';
 import { poseFromXyzRpy } from '../../src/robot/pose-math.ts';
 import { peakSpeedFactor } from '../../src/robot/time-laws.ts';
-import { bodyHeldShort, bodyYawAt, pulledBodyRefusal, pulledBodyTravel, pulledRampSeconds, realtimeBodyEnd } from '../../src/safety/body-follow-check.ts';
+import { bodyHeldShort, bodyYawAt, pulledBodyRefusal, pulledBodyTravel, pulledRampSeconds, realtimeBodyEnd, realtimeBodyEnds } from '../../src/safety/body-follow-check.ts';
 import { DEFAULT_SPEED_LIMITS, MECHANICAL_RANGES, type Envelope } from '../../src/safety/safety-policy.ts';
 import { gotoExcess, rampStep, stepSize, type RobotPosition } from '../../src/safety/speed-limits.ts';
 import { planRealtime } from '../../src/actors/speed-guard.ts';
@@ -91,7 +91,7 @@ test('a ramp step of a head target keeps the pulled body within one body step; t
 
 test('a realtime head target pulls from the body target the daemon holds: after a drag the body swings back toward it', () => {
   // Head at -45° has dragged a body held at 90° to 20°; the daemon still holds 90°.
-  const dragged: RobotPosition = { ...at(-45, 20), heldBodyYaw: rad(90) };
+  const dragged: RobotPosition = { ...at(-45, 20), heldBodyYaws: [rad(90)] };
   expect(deg(realtimeBodyEnd(dragged, { head: head(45) }))).toBeCloseTo(90, 6);
   expect(deg(realtimeBodyEnd(at(-45, 20), { head: head(45) }))).toBeCloseTo(20, 6);
   // A goto starts the body from the present yaw whatever the daemon held.
@@ -135,4 +135,20 @@ test('body_held_short: where the daemon keeps a body the command names short of 
   expect(bodyHeldShort(at(0, 0), { head: head(45), bodyYaw: rad(-100) })).toEqual({ body_yaw_deg: -20, head_yaw_deg: 45, target_body_yaw_deg: -100 });
   expect(bodyHeldShort(at(0, 0), { bodyYaw: rad(60) })).toBeNull();
   expect(bodyHeldShort(at(0, 0), { head: head(30) })).toBeNull();
+});
+
+test('after a daemon socket closed, the body target known before or the present yaw: each end checked, the farther one travelled', () => {
+  // The head at 0° keeps a body held at 100° at 65°; the socket closed since: 100° or 65°.
+  const either: RobotPosition = { ...at(0, 65), heldBodyYaws: [rad(100), rad(65)] };
+  const BODY_0_80: Envelope = { ...MECHANICAL_RANGES, body_yaw_deg: { min: 0, max: 80 } };
+  // A head turn to 30° takes the body to 95° if the daemon still holds 100°: refused.
+  expect(pulledBodyRefusal(BODY_0_80, 'look_at_world', either, { head: head(30) }, null)?.violations).toEqual([{ axis: 'body_yaw_deg', value: expect.closeTo(95, 3), min: 0, max: 80 }]);
+  // Known to hold 65°: the body stays, nothing to refuse.
+  expect(pulledBodyRefusal(BODY_0_80, 'look_at_world', { ...at(0, 65), heldBodyYaws: [rad(65)] }, { head: head(30) }, null)).toBeNull();
+  // The farther end is travelled and ramped for.
+  expect(realtimeBodyEnds(either, { head: head(30) }).map(deg)).toEqual([expect.closeTo(95, 6), expect.closeTo(65, 6)]);
+  expect(pulledBodyTravel(either, { head: head(30) }, DEFAULT_SPEED_LIMITS, null)?.delta).toBeCloseTo(30, 6);
+  const { next } = rampStep(either, { head: head(30) }, DEFAULT_SPEED_LIMITS);
+  expect(deg(resolveBodyYaw(poseFromXyzRpy(next.head!), rad(100))) - 65).toBeLessThanOrEqual(stepSize(DEFAULT_SPEED_LIMITS.body_deg_per_s) + 1e-9);
+  expect(deg(next.head!.yaw)).toBeGreaterThan(0);
 });
