@@ -3,9 +3,10 @@
 // it holds when a realtime target names only the head, so after the head pulled the body short of
 // it a head turn back lets the body swing there. No read reports it. Bookkeeping only: the motion
 // executor (motion-executor.ts) reports each write and its fate; the predictions are
-// body-follow-check.ts's. Per daemon link; unknown after a write of unknown fate, a recorded move,
-// wake_up or goto_sleep, a goto naming the body until it completes, or on another link — then the
-// present yaw stands for it; after a daemon socket closed, the target known before or the present yaw.
+// body-follow-check.ts's. Per daemon link; unknown after a recorded move, wake_up, goto_sleep or a
+// motor-mode change, a goto naming the body until it completes, or on another link — then the
+// present yaw stands for it; after a daemon socket closed, the target known before or the present
+// yaw; after a body target written whose fate is unknown, that one or the one known before.
 
 /** One write that may set the held body target: unknown until it is known to have landed or not. */
 export interface HeldBodyChange {
@@ -25,6 +26,17 @@ export interface HeldBodyYaws {
   readonly orPresent: boolean;
 }
 
+/**
+ * Body targets reduced to the lowest and the highest: where the daemon pulls the body for a head
+ * pose (within 65° of its yaw) grows with the body target, and how far a head step moves the body is
+ * largest at the ends of any range of them, so the checks of the two cover every target between.
+ */
+function span(values: ReadonlyArray<number>): ReadonlyArray<number> {
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  return Object.freeze(lo === hi ? [lo] : [lo, hi]);
+}
+
 const UNKNOWN: HeldBodyYaws = Object.freeze({ values: Object.freeze([]), orPresent: true });
 
 /** What the driver knows of the body target the daemon holds on one daemon link. */
@@ -39,11 +51,15 @@ export class HeldBodyTarget {
     return this.#link === link ? this.#held : UNKNOWN;
   }
 
-  /** A write to `link` that may change it begins: unknown until its fate is reported. */
-  begin(link: object): HeldBodyChange {
+  /**
+   * A write to `link` that may change it begins: until its fate is reported, unknown — or, when it
+   * writes body target `value`, that one or what was known before it (a write whose answer never
+   * comes stays so).
+   */
+  begin(link: object, value?: number): HeldBodyChange {
     const prior = this.on(link);
     this.#link = link;
-    this.#held = UNKNOWN;
+    this.#held = value === undefined ? UNKNOWN : Object.freeze({ values: span([...prior.values, value]), orPresent: prior.orPresent });
     const version = ++this.#version;
     return {
       landed: (value) => {

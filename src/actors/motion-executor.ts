@@ -204,8 +204,11 @@ class MotionExecutor {
     if (refusal) throw refusal;
   }
 
-  /** A write to `link` that may change the body target its daemon holds begins (unknown until its fate is reported). */
-  #heldChange(link: DaemonLink): HeldBodyChange {
+  /**
+   * A write to `link` that may change the body target its daemon holds begins: until its fate is
+   * reported, unknown — or, writing body target `value`, that one or the one known before.
+   */
+  #heldChange(link: DaemonLink, value?: number): HeldBodyChange {
     if (!this.#heldWatched.has(link)) {
       this.#heldWatched.add(link);
       // A socket closing: a frame may be lost, the daemon may have restarted (then it holds another
@@ -214,7 +217,7 @@ class MotionExecutor {
       link.moves.on('close', forget);
       link.sdk?.on('close', forget);
     }
-    return this.#held.begin(link);
+    return this.#held.begin(link, value);
   }
 
   /**
@@ -285,7 +288,7 @@ class MotionExecutor {
     const giveUp = new AbortController();
     const signal = fence ? AbortSignal.any([fence, giveUp.signal]) : giveUp.signal;
     const bodyYaw = (body as { target_body_yaw?: unknown }).target_body_yaw;
-    const held = typeof bodyYaw === 'number' ? this.#heldChange(link) : null;
+    const held = typeof bodyYaw === 'number' ? this.#heldChange(link, bodyYaw) : null;
     const pending = link.http.setTarget(body as never, { signal, mayWrite, timeoutMs: UNANSWERED_TARGET_OPEN_MS });
     this.#pendingTargets.add(pending);
     pending.then(
@@ -413,7 +416,7 @@ class MotionExecutor {
   /** A hold at `pose` on the stop lane (answered once the daemon set it). */
   async #holdOnStopLane(link: DaemonLink, pose: RobotPosition): Promise<void> {
     const body = { target_head_pose: { m: [...poseFromXyzRpy(pose.head)] }, target_antennas: [...pose.antennas], target_body_yaw: pose.bodyYaw };
-    const held = this.#heldChange(link);
+    const held = this.#heldChange(link, pose.bodyYaw);
     await link.stops.setTarget(body as never, { timeoutMs: STOP_REQUEST_TIMEOUT_MS });
     held.landed(pose.bodyYaw);
     this.#recent.sent(pose);

@@ -53,3 +53,24 @@ test('a socket closing after a target landed: that target or the present yaw, un
   expect(held.on(link)).toEqual(known(0.4));
   expect(held.on({})).toEqual(UNKNOWN);
 });
+
+test('a body target written whose fate is unknown: that one or the one known before (the lowest and highest of a run of them), until one is reported', () => {
+  const link = {};
+  const held = new HeldBodyTarget();
+  held.begin(link).landed(0.5);
+  const unanswered = held.begin(link, 1.0);
+  expect(held.on(link)).toEqual({ values: [0.5, 1.0], orPresent: false });
+  held.begin(link, 0.7);
+  held.begin(link, 1.2);
+  expect(held.on(link)).toEqual({ values: [0.5, 1.2], orPresent: false });
+  unanswered.landed(1.0); // an earlier write's answer: a later one may have landed after it
+  expect(held.on(link)).toEqual({ values: [0.5, 1.2], orPresent: false });
+  held.begin(link, 0.9).landed(0.9);
+  expect(held.on(link)).toEqual(known(0.9));
+  // Nothing known before: the written one or the present yaw; not applied: as before.
+  const other = {};
+  const first = held.begin(other, 0.3);
+  expect(held.on(other)).toEqual({ values: [0.3], orPresent: true });
+  first.notApplied();
+  expect(held.on(other)).toEqual(UNKNOWN);
+});
