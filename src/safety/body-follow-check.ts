@@ -5,7 +5,8 @@
 // the envelope (OutsideEnvelope naming body_yaw_deg) and the body speed limit (a travel for
 // speed-limits.ts). A goto starts the body from its present yaw; a realtime target naming only the
 // head pulls it from the body target the daemon holds (`heldBodiesOf`: the tracked one — or, when
-// the driver knows only that it is one of two, each — else the present yaw). Pure. Does not check the channels a command sets (envelope-check.ts, goto-path-check.ts).
+// the driver knows only that it is one of two, each — else the present yaw). Pure. Does not check
+// the channels a command sets (envelope-check.ts, goto-path-check.ts).
 import { OutsideEnvelope } from '../errors.ts';
 import { MAX_BODY_YAW_RAD, MAX_RELATIVE_YAW_RAD, resolveBodyYaw } from '../robot/body-follow.ts';
 import { lerp, posePath } from '../robot/goto-path.ts';

@@ -38,8 +38,9 @@ export interface RobotPosition {
   readonly antennas: readonly [number, number];
   /**
    * The body targets the daemon may hold, when the driver knows them (src/actors/held-body-target.ts:
-   * one, or after a daemon socket closed the one known before and the present yaw): a realtime
-   * target naming only the head turns the body toward the one it holds. Absent or empty: `bodyYaw`.
+   * one, or those it knows the daemon holds one of — after a daemon socket closed, a write whose
+   * answer never came): a realtime target naming only the head turns the body toward the one it
+   * holds. Absent or empty: `bodyYaw`.
    */
   readonly heldBodyYaws?: ReadonlyArray<number> | undefined;
 }
