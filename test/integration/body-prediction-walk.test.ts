@@ -4,11 +4,13 @@
 // body target it holds — the body never leaves the envelope in force and never turns faster than
 // its limit, and a call refused OutsideEnvelope writes nothing. Over NATS against the emulator, on
 // both transports; BODY_WALK_STEPS (default 10) and BODY_WALK_SEED (default 6) lengthen or vary a
-// run. wake_up and goto_sleep are left out: the daemon's own sequences are not checked against the
-// envelope (README).
+// run; BODY_WALK_RECONNECTS=p (default 0) drops the daemon's sockets before a call with chance p
+// (drawn apart: the steps stay those of the seed), the daemon still holding its targets. wake_up and
+// goto_sleep are left out: the daemon's own sequences are not checked against the envelope (README).
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SeededRandom } from '../../src/sim/seeded-random.ts';
 import { startBodyScene, type BodyScene } from '../harness/body-scene.ts';
+import { waitFor } from '../harness/driver-harness.ts';
 import { excesses, POSE_NOISE } from '../harness/speed-excess.ts';
 
 const deg = (rad: number): number => (rad * 180) / Math.PI;
@@ -16,6 +18,11 @@ const round = (value: number): number => Math.round(value * 10) / 10;
 /** Steps per transport: each is a move of up to ~2 s; 10 keep the file near 20 s (the system tests run one file at a time), and seed 6 reaches, at step 7, a swing back toward the body target a stopped goto left. */
 const STEPS = Number(process.env.BODY_WALK_STEPS ?? 10);
 const SEED = Number(process.env.BODY_WALK_SEED ?? 6);
+const RECONNECTS = Number(process.env.BODY_WALK_RECONNECTS ?? 0);
+/** The socket drops are drawn from their own sequence, this far from the steps' seed. */
+const RECONNECT_SEED_OFFSET = 1_000_003;
+/** Longer than the driver takes to hear its daemon sockets dropped and to retry once. */
+const RECONNECT_SETTLE_MS = 1_000;
 /** Refusals a step may meet (anything else fails the walk): the envelope, a stretch too long, a stop, an unreachable pose. */
 const EXPECTED_REFUSALS = new Set(['OutsideEnvelope', 'TooFast', 'MotionCancelled', 'MotionNotCompleted']);
 
@@ -35,6 +42,17 @@ function draw(r: SeededRandom): Draw {
   return { kind: 'call', method: 'goto_pose', params: { yaw: yaw(45), body_yaw_deg: yaw(130), duration_s: round(r.between(0.8, 2)) }, stopAfterMs: Math.round(r.between(100, 1500)) };
 }
 
+/** The daemon's sockets dropped (it keeps running and holding its targets); the driver connected again and staying so. */
+async function dropSockets(robot: BodyScene, log: string[], i: number): Promise<void> {
+  await robot.scene.driver.emulator!.restart();
+  const connected = async (): Promise<boolean> => (await robot.call('get_status')).result?.driver_state?.connection_state === 'connected';
+  for (let settled = 0; settled < 2; settled++) {
+    await new Promise((resolve) => setTimeout(resolve, RECONNECT_SETTLE_MS));
+    await waitFor(connected, 10_000, 'the daemon link back');
+  }
+  log.push(`${i}: the daemon's sockets dropped and the driver reconnected (body ${round(robot.body())})`);
+}
+
 // The two transports' scenes run side by side (the system tests run one file at a time; the checks
 // read each tick's actual Δt, so a busier loop only loosens them); each one's steps in one test.
 describe.concurrent('both transports', () => {
@@ -49,6 +67,7 @@ for (const transport of ['websocket', 'http']) describe(`transport ${transport}`
 
   test(`${STEPS} seeded steps from seed ${SEED}: the body stays inside the envelope in force and under its speed limit; a refusal writes nothing`, async () => {
     const r = new SeededRandom(SEED);
+    const drops = new SeededRandom(SEED + RECONNECT_SEED_OFFSET);
     let envelope: [number, number] = [-160, 160];
     await robot.setBodyEnvelope(...envelope);
     const log: string[] = [];
@@ -63,6 +82,10 @@ for (const transport of ['websocket', 'http']) describe(`transport ${transport}`
         await robot.setBodyEnvelope(...envelope);
         log.push(`${i}: body envelope [${envelope.join(', ')}] around ${round(at)}`);
         continue;
+      }
+      if (RECONNECTS > 0 && drops.chance(RECONNECTS)) {
+        await dropSockets(robot, log, i);
+        outcomes['sockets dropped'] = (outcomes['sockets dropped'] ?? 0) + 1;
       }
       const pending = robot.call(step.method, step.params);
       if (step.stopAfterMs !== undefined) {
@@ -84,6 +107,6 @@ for (const transport of ['websocket', 'http']) describe(`transport ${transport}`
       expect(excesses(record.poses), where).toEqual([]);
     }
     console.log(`body walk (${transport}, seed ${SEED}, ${STEPS} steps): ${JSON.stringify(outcomes)}`);
-  }, 120_000);
+  }, 120_000 + STEPS * RECONNECTS * 5_000);
 });
 });
