@@ -61,6 +61,8 @@ test('camera frames and audio in RPC events reach the relay only as sizes, never
   const pushed = Buffer.alloc(3_200, 7).toString('base64');
   expect((await call('push_audio_sample', { data_b64: pushed })).result.status).toBe('accepted');
   await expect.poll(() => received.join('\n'), { timeout: 10_000 }).toContain('media.result');
+  // The relay hears the events as they come: the pushed sample's may follow the capture's answer.
+  await expect.poll(() => received.join('\n'), { timeout: 10_000 }).toContain('[base64 ');
   // One system: the driver root is the only actor without a parent, and every child named below is its own.
   const actors = actorsSeen(received);
   const roots = actors.filter((a) => a.parentId === undefined);
