@@ -1,10 +1,10 @@
 // A ready --sim driver on one daemon transport for the body tests (body-swing-back,
 // body-prediction-walk): its robot and supervisor JSON-RPC over NATS, the emulator's body yaw in
-// degrees, and the body envelope set by the supervisor under the default speed limits. Owns that
-// set-up only; the scene is driver-harness.ts's, what a test expects of the body the test's.
+// degrees, the body envelope set by the supervisor under the default speed limits, and the daemon's
+// sockets dropped and reconnected. Owns that set-up only; the scene is driver-harness.ts's, what a test expects of the body the test's.
 import { expect } from 'vitest';
 import { DEFAULT_SPEED_LIMITS } from '../../src/safety/safety-policy.ts';
-import type { MeshScene } from './driver-harness.ts';
+import { waitFor, type MeshScene } from './driver-harness.ts';
 import { rpc } from './mesh-peer.ts';
 import { startReadyScene } from './ready-state.ts';
 
@@ -13,6 +13,9 @@ export type Reply = Record<string, any>;
 /** A robot call waits up to this (a move of a few seconds, answered when done, on a loaded box). */
 const CALL_TIMEOUT_MS = 20_000;
 const SUPERVISOR_TIMEOUT_MS = 10_000;
+/** Longer than the driver takes to hear its daemon sockets dropped and to retry once. */
+const RECONNECT_SETTLE_MS = 1_000;
+const RECONNECT_TIMEOUT_MS = 10_000;
 
 export interface BodyScene {
   readonly scene: MeshScene;
@@ -22,6 +25,8 @@ export interface BodyScene {
   body(): number;
   /** The supervisor sets the body envelope to [min, max] degrees and the speed limits to the defaults. */
   setBodyEnvelope(min: number, max: number): Promise<void>;
+  /** The daemon's sockets dropped (it keeps running, holding its targets); resolves once the driver is connected again and stays so. */
+  dropDaemonSockets(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -43,6 +48,15 @@ export async function startBodyScene(device: string, transport: string): Promise
       const changed = { ...policy, envelope: { ...policy.envelope, body_yaw_deg: { min, max } }, speed: { ...DEFAULT_SPEED_LIMITS } };
       const set = await supervise('set_safety_policy', { policy: changed, reason: `body envelope [${min}, ${max}]`, owner: 'ops' });
       expect(set.result, JSON.stringify(set)).toBeDefined();
+    },
+    dropDaemonSockets: async () => {
+      await scene.driver.emulator!.restart();
+      const connected = async (): Promise<boolean> => (await call('get_status')).result?.driver_state?.connection_state === 'connected';
+      // The driver hears its sockets close at once; connected again, and still so a moment later.
+      for (let settled = 0; settled < 2; settled++) {
+        await new Promise((resolve) => setTimeout(resolve, RECONNECT_SETTLE_MS));
+        await waitFor(connected, RECONNECT_TIMEOUT_MS, 'the daemon link back');
+      }
     },
     stop: () => scene.stop(),
   };

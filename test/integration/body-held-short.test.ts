@@ -15,8 +15,6 @@ import { startBodyScene, type BodyScene, type Reply } from '../harness/body-scen
 import { waitFor } from '../harness/driver-harness.ts';
 import { bodyExcess } from '../harness/speed-excess.ts';
 
-/** Longer than the driver takes to hear its daemon sockets dropped and to retry once. */
-const RECONNECT_SETTLE_MS = 1_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // The two transports' scenes run side by side (the system tests run one file at a time).
@@ -53,13 +51,7 @@ for (const transport of ['websocket', 'http']) describe(`transport ${transport}`
 
     // The daemon's sockets close and the driver reconnects (the daemon kept running, still holding
     // 100°): the driver knows the body target is 100° or, had the daemon restarted, another.
-    await robot.scene.driver.emulator!.restart();
-    const connected = async () => (await call('get_status')).result?.driver_state?.connection_state === 'connected';
-    // The driver hears its sockets close at once (the emulator drops them); connected again and staying so.
-    await sleep(RECONNECT_SETTLE_MS);
-    await waitFor(connected, 10_000, 'the daemon link back');
-    await sleep(RECONNECT_SETTLE_MS);
-    await waitFor(connected, 10_000, 'the daemon link back for good');
+    await robot.dropDaemonSockets();
     await robot.setBodyEnvelope(0, 80);
     record.clear();
     // → look_at_world {yaw: 30} ← OutsideEnvelope body_yaw_deg 95 (before: accepted from the present 65°, the body swung to 95°).

@@ -10,7 +10,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { SeededRandom } from '../../src/sim/seeded-random.ts';
 import { startBodyScene, type BodyScene } from '../harness/body-scene.ts';
-import { waitFor } from '../harness/driver-harness.ts';
 import { excesses, POSE_NOISE } from '../harness/speed-excess.ts';
 
 const deg = (rad: number): number => (rad * 180) / Math.PI;
@@ -21,8 +20,7 @@ const SEED = Number(process.env.BODY_WALK_SEED ?? 6);
 const RECONNECTS = Number(process.env.BODY_WALK_RECONNECTS ?? 0);
 /** The socket drops are drawn from their own sequence, this far from the steps' seed. */
 const RECONNECT_SEED_OFFSET = 1_000_003;
-/** Longer than the driver takes to hear its daemon sockets dropped and to retry once. */
-const RECONNECT_SETTLE_MS = 1_000;
+
 /** Refusals a step may meet (anything else fails the walk): the envelope, a stretch too long, a stop, an unreachable pose. */
 const EXPECTED_REFUSALS = new Set(['OutsideEnvelope', 'TooFast', 'MotionCancelled', 'MotionNotCompleted']);
 
@@ -40,17 +38,6 @@ function draw(r: SeededRandom): Draw {
   if (x < 0.85) return { kind: 'call', method: 'goto_pose', params: { yaw: yaw(45), ...(r.chance(0.6) ? { body_yaw_deg: yaw(130) } : {}), duration_s: round(r.between(0.8, 2)), wait: true } };
   if (x < 0.9) return { kind: 'call', method: 'look_at_world', params: { yaw: yaw(45) }, stopAfterMs: Math.round(r.between(20, 300)) };
   return { kind: 'call', method: 'goto_pose', params: { yaw: yaw(45), body_yaw_deg: yaw(130), duration_s: round(r.between(0.8, 2)) }, stopAfterMs: Math.round(r.between(100, 1500)) };
-}
-
-/** The daemon's sockets dropped (it keeps running and holding its targets); the driver connected again and staying so. */
-async function dropSockets(robot: BodyScene, log: string[], i: number): Promise<void> {
-  await robot.scene.driver.emulator!.restart();
-  const connected = async (): Promise<boolean> => (await robot.call('get_status')).result?.driver_state?.connection_state === 'connected';
-  for (let settled = 0; settled < 2; settled++) {
-    await new Promise((resolve) => setTimeout(resolve, RECONNECT_SETTLE_MS));
-    await waitFor(connected, 10_000, 'the daemon link back');
-  }
-  log.push(`${i}: the daemon's sockets dropped and the driver reconnected (body ${round(robot.body())})`);
 }
 
 // The two transports' scenes run side by side (the system tests run one file at a time; the checks
@@ -84,7 +71,8 @@ for (const transport of ['websocket', 'http']) describe(`transport ${transport}`
         continue;
       }
       if (RECONNECTS > 0 && drops.chance(RECONNECTS)) {
-        await dropSockets(robot, log, i);
+        await robot.dropDaemonSockets();
+        log.push(`${i}: the daemon's sockets dropped and the driver reconnected (body ${round(robot.body())})`);
         outcomes['sockets dropped'] = (outcomes['sockets dropped'] ?? 0) + 1;
       }
       const pending = robot.call(step.method, step.params);
