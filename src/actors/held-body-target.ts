@@ -1,12 +1,11 @@
-// The body target the daemon holds, as far as the driver's own writes tell it (README "Safety
-// envelope"; reachy-daemon-api.md §6 item 2): the daemon's IK turns the body toward the body target
-// it holds when a realtime target names only the head, so after the head pulled the body short of
-// it a head turn back lets the body swing there. No read reports it. Bookkeeping only: the motion
-// executor (motion-executor.ts) reports each write and its fate; the predictions are
-// body-follow-check.ts's. Per daemon link; unknown after a recorded move, wake_up, goto_sleep or a
-// motor-mode change, a goto naming the body until it completes, or on another link — then the
-// present yaw stands for it; after a daemon socket closed, the target known before or the present
-// yaw; after a body target written whose fate is unknown, that one or the one known before.
+// The body target the daemon holds, as far as the driver's own writes tell it (README "Envelope";
+// reachy-daemon-api.md §6 item 2): a realtime target naming only the head lets the body swing toward
+// it once the head allows. No read reports it. Bookkeeping only: the executor (motion-executor.ts)
+// reports each write and its fate; the predictions are body-follow-check.ts's. Per daemon link;
+// unknown (the present yaw stands for it) after a recorded move, wake_up, goto_sleep or a motor-mode
+// change, a goto naming the body until it completes, or on another link; after a daemon socket
+// closed, the one known or the present yaw; after a body target written whose fate is unknown, that
+// one or the one known before.
 
 /** One write that may set the held body target: unknown until it is known to have landed or not. */
 export interface HeldBodyChange {

@@ -1,12 +1,11 @@
-// Where the daemon takes the body for a command that may not name it (README "Safety envelope",
-// "Speed limits"; reachy-daemon-api.md §6 item 2): it pulls the body to within 65° of the head's
-// world yaw (src/robot/body-follow.ts, the emulator's own rule). From the present pose read right
-// before the write, the body's end and path are predicted and checked as if the command had set them:
-// the envelope (OutsideEnvelope naming body_yaw_deg) and the body speed limit (a travel for
-// speed-limits.ts). A goto starts the body from its present yaw; a realtime target naming only the
-// head pulls it from the body target the daemon holds (`heldBodiesOf`: the tracked one — or, when
-// the driver knows only that it is one of two, each — else the present yaw). Pure. Does not check
-// the channels a command sets (envelope-check.ts, goto-path-check.ts).
+// Where the daemon takes the body for a command that may not name it (README "Envelope", "Speed
+// limits"; reachy-daemon-api.md §6 item 2): within 65° of the head's world yaw (the emulator's own
+// rule, src/robot/body-follow.ts). From the present pose read right before the write, the body's end
+// and path are checked as if the command had set them: the envelope (OutsideEnvelope naming
+// body_yaw_deg) and the body speed limit (a travel for speed-limits.ts). A goto starts the body from
+// its present yaw; a realtime head target pulls it from the body target the daemon holds
+// (`heldBodiesOf`: the tracked one, each of two when only that is known, else the present yaw).
+// Pure. Does not check the channels a command sets (envelope-check.ts, goto-path-check.ts).
 import { OutsideEnvelope } from '../errors.ts';
 import { MAX_BODY_YAW_RAD, MAX_RELATIVE_YAW_RAD, resolveBodyYaw } from '../robot/body-follow.ts';
 import { lerp, posePath } from '../robot/goto-path.ts';
