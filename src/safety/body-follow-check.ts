@@ -4,7 +4,7 @@
 // and path are checked as if the command had set them: the envelope (OutsideEnvelope naming
 // body_yaw_deg) and the body speed limit (a travel for speed-limits.ts). A goto starts the body from
 // its present yaw; a realtime head target pulls it from the body target the daemon holds
-// (`heldBodiesOf`: the tracked one, each of two when only that is known, else the present yaw).
+// (`heldBodiesOf`: the tracked one, each of a few when only that is known, else the present yaw).
 // Pure. Does not check the channels a command sets (envelope-check.ts, goto-path-check.ts).
 import { OutsideEnvelope } from '../errors.ts';
 import { MAX_BODY_YAW_RAD, MAX_RELATIVE_YAW_RAD, resolveBodyYaw } from '../robot/body-follow.ts';
