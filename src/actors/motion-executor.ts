@@ -329,18 +329,18 @@ class MotionExecutor {
     const plan = planRealtime(present, goal, this.#deps.policy().speed, this.#recent.recent(), periodMs);
     this.#assertFlowing(link);
     this.#checkpoint(input, signal);
-    const short = bodyHeldShortOf(present, goal);
+    const short = bodyHeldShort(present, goal) ?? undefined;
     if (plan.kind === 'direct') {
       // As the caller gave it (no pose round trip).
       await this.#writeTarget(link, input, goal, signal, command.head as number[] | undefined);
-      return { uuid: null, expectedDurationMs: REALTIME_SETTLE_MS, ...short };
+      return { uuid: null, expectedDurationMs: REALTIME_SETTLE_MS, bodyHeldShort: short };
     }
     await this.#writeTarget(link, input, plan.first, signal);
     // Over HTTP each step also reads the pose and writes the target before its wait: count that, as the first step took it.
     const stepCostMs = link.sdk ? 0 : performance.now() - started;
     const rampMs = Math.round((plan.limited.duration_s * 1000 * (periodMs + stepCostMs)) / periodMs);
     void this.#ramp(input, link, goal, rampMs + RAMP_OVERRUN_MS);
-    return { uuid: null, expectedDurationMs: rampMs + REALTIME_SETTLE_MS, speedLimited: { ...plan.limited, duration_s: rampMs / 1000 }, ...short };
+    return { uuid: null, expectedDurationMs: rampMs + REALTIME_SETTLE_MS, speedLimited: { ...plan.limited, duration_s: rampMs / 1000 }, bodyHeldShort: short };
   }
 
   /**
@@ -530,7 +530,7 @@ class MotionExecutor {
       throw error;
     }
     this.#heldAfterGoto(link, held, accepted, present, input.command.body_yaw);
-    return { ...accepted, ...(plan.limited ? { speedLimited: plan.limited } : {}), ...bodyHeldShortOf(present, targetOf(input.command)) };
+    return { ...accepted, ...(plan.limited ? { speedLimited: plan.limited } : {}), bodyHeldShort: bodyHeldShort(present, targetOf(input.command)) ?? undefined };
   }
 
   /**
@@ -989,12 +989,6 @@ async function within<T>(pending: Promise<T>, ms: number, late: () => Error): Pr
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** A command's `bodyHeldShort` part: present when the head keeps a body it names short of its target. */
-function bodyHeldShortOf(present: RobotPosition, target: PositionTarget): Pick<CommandAccepted, 'bodyHeldShort'> {
-  const short = bodyHeldShort(present, target);
-  return short ? { bodyHeldShort: short } : {};
 }
 
 function noop(): void {}
