@@ -15,6 +15,12 @@ type Reply = Record<string, any>;
 let scene: MeshScene;
 const call = (method: string, params: Record<string, unknown> = {}, timeoutMs = 20_000) => rpc(scene.nc, CMD, { jsonrpc: '2.0', id: method, method, params }, timeoutMs) as Promise<Reply>;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The emulated daemon stalls for `ms` (no ticks, no pushes, no answers), then resumes. */
+async function stallDaemon(ms: number): Promise<void> {
+  scene.driver.emulator!.faults.pause();
+  await sleep(ms);
+  scene.driver.emulator!.faults.resume();
+}
 const bodyYawDeg = () => (scene.driver.emulator!.snapshot().bodyYaw * 180) / Math.PI;
 const headYawDeg = () => ((scene.driver.emulator!.snapshot().headPose as unknown as { yaw: number }).yaw * 180) / Math.PI;
 /** Longer than a ramp's wait for one tick (RAMP_TICK_TIMEOUT_MS, 150 ms): the ramp sees the stall. */
@@ -57,9 +63,7 @@ test('a brief daemon stall pauses the ramp, which goes on and completes at its t
   expect((await call('look_at_world', { yaw: 0, owner: 'carol', wait: true })).result?.status).toBe('completed');
   const waiting = call('look_at_world', { yaw: 30, owner: 'carol', wait: true });
   await waitFor(() => headYawDeg() > 3, 5_000, 'the ramp is under way');
-  scene.driver.emulator!.faults.pause();
-  await sleep(BRIEF_STALL_MS);
-  scene.driver.emulator!.faults.resume();
+  await stallDaemon(BRIEF_STALL_MS);
   const answer = await waiting;
   expect(answer.error).toBeUndefined();
   expect(answer.result?.status).toBe('completed');
@@ -70,9 +74,7 @@ test('a stall outlasting the ramp answers MotionNotCompleted naming where the he
   expect((await call('look_at_world', { yaw: 0, owner: 'carol', wait: true })).result?.status).toBe('completed');
   const waiting = call('look_at_world', { yaw: 30, owner: 'carol', wait: true });
   await waitFor(() => headYawDeg() > 3, 5_000, 'the ramp is under way');
-  scene.driver.emulator!.faults.pause();
-  await sleep(LONG_STALL_MS);
-  scene.driver.emulator!.faults.resume();
+  await stallDaemon(LONG_STALL_MS);
   const answer = await waiting;
   expect(answer.error?.data?._tag).toBe('MotionNotCompleted');
   expect(answer.error?.data?.outcome).toBe('timeout');
@@ -94,9 +96,7 @@ test('a body ramp outlasted by a stall answers MotionNotCompleted about the body
   expect(level.result?.status, JSON.stringify(level)).toBe('completed');
   const waiting = call('set_body_yaw', { yaw_deg: 30, owner: 'carol', wait: true });
   await waitFor(() => bodyYawDeg() > 3, 5_000, 'the body ramp is under way');
-  scene.driver.emulator!.faults.pause();
-  await sleep(LONG_STALL_MS);
-  scene.driver.emulator!.faults.resume();
+  await stallDaemon(LONG_STALL_MS);
   const answer = await waiting;
   expect(answer.error?.data?._tag, JSON.stringify(answer)).toBe('MotionNotCompleted');
   expect(answer.error?.data?.outcome).toBe('timeout');
