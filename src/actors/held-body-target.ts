@@ -1,11 +1,11 @@
 // The body target the daemon holds, as far as the driver's own writes tell it (README "Envelope";
 // reachy-daemon-api.md §6 item 2): a realtime target naming only the head lets the body swing toward
-// it once the head allows. No read reports it. Bookkeeping only: the executor (motion-executor.ts)
-// reports each write and its fate; the predictions are body-follow-check.ts's. Per daemon link;
-// unknown (the present yaw stands for it) after a recorded move, wake_up, goto_sleep or a motor-mode
-// change, a goto naming the body until it completes, or on another link; after a daemon socket
-// closed, the one known or the present yaw; after a body target written whose fate is unknown, that
-// one or the one known before.
+// it once the head allows. No read reports it. Bookkeeping only: the executor reports each write and
+// its fate (and pins the body at the present yaw while nothing is known); body-follow-check.ts
+// predicts. Per daemon link; unknown before the first body write, after a recorded move, wake_up,
+// goto_sleep, a motor-mode change, a goto naming the body until it completes, or on another link;
+// after a daemon socket closed, the one known or the present yaw; after a body target written whose
+// fate is unknown, that one or the one known before.
 
 /** One write that may set the held body target: unknown until it is known to have landed or not. */
 export interface HeldBodyChange {

@@ -243,6 +243,17 @@ class MotionExecutor {
     }, noop);
   }
 
+  /**
+   * The body target a realtime head target also writes: the present yaw when the driver does not
+   * know the one the daemon holds (before its first body write, after a recorded move, wake_up,
+   * goto_sleep, a motor-mode change, a goto naming the body, another link) — it may be anything
+   * another client or a dataset left, which the head turn would let the body swing on toward; pinned,
+   * the body goes where the checks predicted from the present yaw. None when one or more are known.
+   */
+  #bodyPin(link: DaemonLink, input: ExecuteInput, present: RobotPosition): number | undefined {
+    return input.command.op === 'head_target' && this.#held.on(link).values.length === 0 ? present.bodyYaw : undefined;
+  }
+
   /** Refuses a realtime write into a stalled /ws/sdk (it would be applied whenever the daemon resumes). */
   #assertFlowing(link: DaemonLink): void {
     const sdk = link.sdk;
@@ -253,12 +264,21 @@ class MotionExecutor {
     }
   }
 
-  /** Writes one realtime target of `op` (call right after the checkpoint); remembers it as recent. */
-  async #writeTarget(link: DaemonLink, input: ExecuteInput, target: PositionTarget, signal?: AbortSignal, rawHead?: number[]): Promise<void> {
+  /**
+   * Writes one realtime target of `op` (call right after the checkpoint); remembers it as recent. A
+   * head target with `pinBody` also sets the body target there (#bodyPin), before it on /ws/sdk (the
+   * daemon reads one socket's frames in order), in the same request over HTTP.
+   */
+  async #writeTarget(link: DaemonLink, input: ExecuteInput, target: PositionTarget, signal?: AbortSignal, rawHead?: number[], pinBody?: number): Promise<void> {
     const op = input.command.op;
     const head = rawHead ?? (target.head ? [...poseFromXyzRpy(target.head)] : undefined);
     const sdk = link.sdk;
     if (sdk) {
+      if (pinBody !== undefined) {
+        const pinned = sdk.send({ type: 'set_body_yaw', body_yaw: pinBody });
+        if (!pinned.ok) throw pinned.error;
+        this.#heldChange(link).landed(pinBody);
+      }
       const sent =
         op === 'head_target'
           ? sdk.send({ type: 'set_target', head: head as number[] })
@@ -272,7 +292,7 @@ class MotionExecutor {
       this.#lastRealtimeMono = performance.now();
       return;
     }
-    const body = op === 'head_target' ? { target_head_pose: { m: head } } : op === 'antennas_target' ? { target_antennas: target.antennas } : { target_body_yaw: target.bodyYaw };
+    const body = op === 'head_target' ? { target_head_pose: { m: head }, ...(pinBody === undefined ? {} : { target_body_yaw: pinBody }) } : op === 'antennas_target' ? { target_antennas: target.antennas } : { target_body_yaw: target.bodyYaw };
     const result = await this.#writeHttpTarget(link, body, target, () => this.#deps.mayMove(input) === null, signal);
     if (result.status === 'ignored') throw new HandlerFailed({ message: `the daemon ignored the target (${result.reason}): a move is running; stop it or wait` });
   }
@@ -330,12 +350,13 @@ class MotionExecutor {
     this.#assertFlowing(link);
     this.#checkpoint(input, signal);
     const short = bodyHeldShort(present, goal) ?? undefined;
+    const pin = this.#bodyPin(link, input, present);
     if (plan.kind === 'direct') {
       // As the caller gave it (no pose round trip).
-      await this.#writeTarget(link, input, goal, signal, command.head as number[] | undefined);
+      await this.#writeTarget(link, input, goal, signal, command.head as number[] | undefined, pin);
       return { uuid: null, expectedDurationMs: REALTIME_SETTLE_MS, bodyHeldShort: short };
     }
-    await this.#writeTarget(link, input, plan.first, signal);
+    await this.#writeTarget(link, input, plan.first, signal, undefined, pin);
     // Over HTTP each step also reads the pose and writes the target before its wait: count that, as the first step took it.
     const stepCostMs = link.sdk ? 0 : performance.now() - started;
     const rampMs = Math.round((plan.limited.duration_s * 1000 * (periodMs + stepCostMs)) / periodMs);

@@ -9,7 +9,10 @@
 // let the body on to 95° is refused under a body envelope [0, 80] (before: predicted from the
 // present 65°, accepted, and the body swung out of the envelope); under a wide one it runs, the body
 // going on toward the 100° the daemon holds, at or under its speed limit. A goto naming the body says
-// the same. Over NATS against the emulator, on both transports.
+// the same. First, a body target another client left (the head at 0° keeping a body asked for 100°
+// at 65°), which the driver cannot know: its first head target pins the body target at the present
+// yaw, and a head turn to 30° leaves the body at 65° under a body envelope [0, 80] (before: predicted
+// from 65°, accepted, the body swung on to 95°). Over NATS against the emulator, on both transports.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startBodyScene, type BodyScene, type Reply } from '../harness/body-scene.ts';
 import { waitFor } from '../harness/driver-harness.ts';
@@ -32,7 +35,20 @@ for (const transport of ['websocket', 'http']) describe(`transport ${transport}`
   });
 
   test('set_body_yaw beyond 65° of the head: completed at the body limit with body_held_short, the daemon holding the goal (after its sockets reconnect too: the head turn that would let the body out of the envelope refused; else the body goes on toward it); a goto the same; a reachable target without the field', async () => {
-    const record = robot.scene.driver.emulator!.motionRecord;
+    const emulator = robot.scene.driver.emulator!;
+    const record = emulator.motionRecord;
+    // Another client, before the driver wrote any body target: the daemon holds 100°, the head at 0°
+    // keeps the body at 65°; the driver does not know the held target.
+    const other = await fetch(`${emulator.url}/api/move/set_target`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ target_body_yaw: (100 * Math.PI) / 180 }) });
+    expect(await other.json()).toEqual({ status: 'ok' });
+    await waitFor(async () => Math.abs(body() - 65) < 0.05, 5_000, 'the body at 65° (another client)');
+    await robot.setBodyEnvelope(0, 80);
+    // → look_at_world {yaw: 30} ← completed, the body kept at 65°: the driver's first head target pins
+    // the body target at the present yaw (before: predicted from 65°, accepted, the body swung to 95°).
+    const pinned = await call('look_at_world', { yaw: 30, wait: true });
+    expect(pinned.result?.status, JSON.stringify(pinned)).toBe('completed');
+    await sleep(300);
+    expect(body()).toBeCloseTo(65, 0);
     await robot.setBodyEnvelope(-160, 160);
     const ahead = await call('look_at_world', { yaw: 0, wait: true });
     expect(ahead.result?.status, JSON.stringify(ahead)).toBe('completed');
