@@ -266,28 +266,24 @@ class MotionExecutor {
 
   /**
    * Writes one realtime target of `op` (call right after the checkpoint); remembers it as recent. A
-   * head target with `pinBody` also sets the body target there (#bodyPin), before it on /ws/sdk (the
-   * daemon reads one socket's frames in order), in the same request over HTTP.
+   * head target with `pinBody` also sets the body target there (#bodyPin), in the same frame
+   * (set_full_target) or request.
    */
   async #writeTarget(link: DaemonLink, input: ExecuteInput, target: PositionTarget, signal?: AbortSignal, rawHead?: number[], pinBody?: number): Promise<void> {
     const op = input.command.op;
     const head = rawHead ?? (target.head ? [...poseFromXyzRpy(target.head)] : undefined);
     const sdk = link.sdk;
     if (sdk) {
-      if (pinBody !== undefined) {
-        const pinned = sdk.send({ type: 'set_body_yaw', body_yaw: pinBody });
-        if (!pinned.ok) throw pinned.error;
-        this.#heldChange(link).landed(pinBody);
-      }
       const sent =
         op === 'head_target'
-          ? sdk.send({ type: 'set_target', head: head as number[] })
+          ? sdk.send(pinBody === undefined ? { type: 'set_target', head: head as number[] } : { type: 'set_full_target', head: head as number[], body_yaw: pinBody })
           : op === 'antennas_target'
             ? sdk.send({ type: 'set_antennas', antennas: target.antennas as [number, number] })
             : sdk.send({ type: 'set_body_yaw', body_yaw: target.bodyYaw as number });
       if (!sent.ok) throw sent.error;
       // The daemon reads one socket's frames in order: a body target sent is the one it holds next.
       if (op === 'body_yaw_target') this.#heldChange(link).landed(target.bodyYaw as number);
+      else if (pinBody !== undefined) this.#heldChange(link).landed(pinBody);
       this.#recent.sent(target);
       this.#lastRealtimeMono = performance.now();
       return;
