@@ -64,7 +64,10 @@ test('1,000 look_at_world requests in a second: the limit holds, the robot sees 
   for (const s of await Promise.all(stops)) expect(s.result?.status).toBe('stopped');
   // The robot received at most the accepted targets.
   await new Promise((r) => setTimeout(r, 200));
-  const targets = emulator.received.filter((e) => e.transport === 'ws' && (e.body as { type?: string } | undefined)?.type === 'set_target');
+  // Head targets: set_target, and the first one, which also pins the body target the driver does not
+  // know yet (set_full_target without antennas; a stop's hold names them).
+  const headTarget = (body: { type?: string; antennas?: unknown } | undefined): boolean => body?.type === 'set_target' || (body?.type === 'set_full_target' && body.antennas === undefined);
+  const targets = emulator.received.filter((e) => e.transport === 'ws' && headTarget(e.body as { type?: string } | undefined));
   expect(targets.length).toBeLessThanOrEqual(accepted);
   // One audit record for the whole burst (refusals never a second apart).
   const audited = scene.all.messages.filter((m) => m.subject.endsWith('.event.safety_event') && (m.body as any).params?.error_tag === 'RateLimited');

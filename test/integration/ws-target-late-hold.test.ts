@@ -38,7 +38,9 @@ test('a realtime target the daemon reads after the stop answered is followed on 
   emulator.faults.apply({ routeDelays: [{ path: '/ws/sdk', requestMs: [FRAME_DELAY_MS, FRAME_DELAY_MS] }] }, 1);
   const sent = await call('look_at_world', { yaw: 3 });
   expect(sent.result.status).toBe('accepted');
-  await waitFor(() => emulator.received.slice(received).some((r) => r.path === '/ws/sdk' && (r.body as Reply)?.type === 'set_target'), 5_000, 'the target at the daemon');
+  // The driver's first head target: it knows no body target the daemon holds, so the frame pins the
+  // body at the present yaw too (set_full_target {head, body_yaw}).
+  await waitFor(() => emulator.received.slice(received).some((r) => r.path === '/ws/sdk' && (r.body as Reply)?.type === 'set_full_target' && (r.body as Reply).head), 5_000, 'the target at the daemon');
   await sleep(STOP_AFTER_MS);
   expect(sdkTargets().length, 'the target is still waiting in the daemon').toBe(before);
   const stopped = await call('stop_motion');
@@ -47,6 +49,6 @@ test('a realtime target the daemon reads after the stop answered is followed on 
   // The late target is applied, then the hold the stop sent after it on the same socket.
   await waitFor(() => sdkTargets().length >= before + 2, FRAME_DELAY_MS + 5_000, 'the late target and the hold after it applied');
   emulator.faults.clear();
-  expect(sdkTargets().slice(before).map((t) => t.kind)).toEqual(['set_target', 'set_full_target']);
+  expect(sdkTargets().slice(before).map((t) => t.kind)).toEqual(['set_full_target', 'set_full_target']);
   await expect.poll(yawDeg, { timeout: 2_000 }).toBeCloseTo(atAnswer, 1);
 }, 30_000);
