@@ -244,14 +244,15 @@ class MotionExecutor {
   }
 
   /**
-   * The body target a realtime head target also writes: the present yaw when the driver does not
-   * know the one the daemon holds (before its first body write, after a recorded move, wake_up,
-   * goto_sleep, a motor-mode change, a goto naming the body, another link) — it may be anything
-   * another client or a dataset left, which the head turn would let the body swing on toward; pinned,
-   * the body goes where the checks predicted from the present yaw. None when one or more are known.
+   * Whether a realtime head target also writes the body target, at the present yaw: when the driver
+   * does not know the one the daemon holds (before its first body write, after a recorded move,
+   * wake_up, goto_sleep, a motor-mode change, a goto naming the body, another link) — it may be
+   * anything another client or a dataset left, which the head turn would let the body swing on
+   * toward; pinned, the body goes where the checks predicted from the present yaw. Not when one or
+   * more are known.
    */
-  #bodyPin(link: DaemonLink, input: ExecuteInput, present: RobotPosition): number | undefined {
-    return input.command.op === 'head_target' && this.#held.on(link).values.length === 0 ? present.bodyYaw : undefined;
+  #pinsBody(link: DaemonLink, input: ExecuteInput): boolean {
+    return input.command.op === 'head_target' && this.#held.on(link).values.length === 0;
   }
 
   /** Refuses a realtime write into a stalled /ws/sdk (it would be applied whenever the daemon resumes). */
@@ -266,7 +267,7 @@ class MotionExecutor {
 
   /**
    * Writes one realtime target of `op` (call right after the checkpoint); remembers it as recent. A
-   * head target with `pinBody` also sets the body target there (#bodyPin), in the same frame
+   * head target with `pinBody` also sets the body target there (#pinsBody), in the same frame
    * (set_full_target) or request.
    */
   async #writeTarget(link: DaemonLink, input: ExecuteInput, target: PositionTarget, signal?: AbortSignal, rawHead?: number[], pinBody?: number): Promise<void> {
@@ -337,6 +338,10 @@ class MotionExecutor {
     const link = this.#deps.link();
     this.#assertFlowing(link);
     const started = performance.now();
+    const pins = this.#pinsBody(link, input);
+    // A pin writes the present yaw back: that of a tick pushed after the call came, not of one a
+    // loaded loop left a few ticks old (another client may have just turned the body).
+    if (pins && link.sdk) await this.#nextTick(link);
     const present = this.#withHeld(link, await presentPosition(link, signal));
     const goal = targetOf(command);
     const pulled = pulledBodyRefusal(this.#deps.policy().envelope, String(input.target.kind ?? 'realtime'), present, goal, null);
@@ -346,7 +351,7 @@ class MotionExecutor {
     this.#assertFlowing(link);
     this.#checkpoint(input, signal);
     const short = bodyHeldShort(present, goal) ?? undefined;
-    const pin = this.#bodyPin(link, input, present);
+    const pin = pins ? present.bodyYaw : undefined;
     if (plan.kind === 'direct') {
       // As the caller gave it (no pose round trip).
       await this.#writeTarget(link, input, goal, signal, command.head as number[] | undefined, pin);
