@@ -1,7 +1,8 @@
 // A ready --sim driver on one daemon transport for the body tests (body-swing-back,
 // body-prediction-walk): its robot and supervisor JSON-RPC over NATS, the emulator's body yaw in
 // degrees, the body envelope set by the supervisor under the default speed limits, and the daemon's
-// sockets dropped and reconnected. Owns that set-up only; the scene is driver-harness.ts's, what a test expects of the body the test's.
+// sockets dropped and reconnected. Owns that set-up only; the scene is driver-harness.ts's, what a
+// test expects of the body the test's.
 import { expect } from 'vitest';
 import { DEFAULT_SPEED_LIMITS } from '../../src/safety/safety-policy.ts';
 import { waitFor, type MeshScene } from './driver-harness.ts';
