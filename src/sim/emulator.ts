@@ -317,6 +317,7 @@ class DaemonEmulator implements Emulator {
     // A dead process resumes nothing: work held by a pause or a reorder window is lost.
     this.#faults.processDied();
     this.#moveUpdates.processDied();
+    this.#sdk.processDied();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeAllConnections();
     this.#gateway.terminateAll();

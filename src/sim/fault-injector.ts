@@ -1,6 +1,6 @@
 // Test-controlled faults of the emulated daemon's transport and event loop, `emulator.faults`:
 // per-route request/response delays, replies handled but never sent, move updates delivered out
-// of order, and a stalled API loop (pause/resume: work received meanwhile is held and run in
+// of order, /ws/sdk pushes delivered late, and a stalled API loop (pause/resume: work received meanwhile is held and run in
 // arrival order on resume; the backend control loop keeps moving). Every draw comes from a
 // seeded PRNG (seeded-random.ts) so a schedule replays exactly. Owns the plan, the draws and the
 // held work; the transports (http-dispatch, ws-gateway, ws-*) call its hooks. Not a daemon feature.
@@ -21,6 +21,12 @@ export interface FaultPlan {
   readonly dropReplies?: ReadonlyArray<{ readonly path: string; readonly probability: number }>;
   /** `/api/move/ws/updates` frames are held and delivered shuffled within windows of this many wall ms. */
   readonly reorderMoveUpdatesMs?: number;
+  /**
+   * `/ws/sdk` pushes reach their clients this many wall ms after the tick that made them, in order
+   * (the daemon's per-client push queue backed up behind a slow reader or link), while HTTP
+   * replies go as usual: the newest push a client holds is a pose this much older than the robot's.
+   */
+  readonly sdkPushDelayMs?: number;
 }
 
 export interface EmulatorFaults {
@@ -67,6 +73,8 @@ function checkPlan(plan: FaultPlan): void {
   }
   const window = plan.reorderMoveUpdatesMs;
   if (window !== undefined && !(Number.isFinite(window) && window >= 0)) throw new RangeError('reorderMoveUpdatesMs must be a finite number >= 0');
+  const late = plan.sdkPushDelayMs;
+  if (late !== undefined && !(Number.isFinite(late) && late >= 0)) throw new RangeError('sdkPushDelayMs must be a finite number >= 0');
 }
 
 export class FaultInjector implements EmulatorFaults {
@@ -147,6 +155,11 @@ export class FaultInjector implements EmulatorFaults {
   /** Move-update reorder window (wall ms); 0 = in order. */
   get reorderWindowMs(): number {
     return this.#plan.reorderMoveUpdatesMs ?? 0;
+  }
+
+  /** Wall ms each /ws/sdk push is held before it is sent; 0 = at once. */
+  get sdkPushDelayMs(): number {
+    return this.#plan.sdkPushDelayMs ?? 0;
   }
 
   /** Shuffles `items` in place with the reorder stream. */

@@ -3,12 +3,12 @@
 // joint_positions and head_pose each 50 Hz control tick (+ imu_data on the wireless variant),
 // daemon_status at 1 Hz, task_progress / recorded_data as they happen — and its frames are run
 // as fire-and-forget commands. While the daemon is paused (fault-injector.ts) the periodic pushes
-// are skipped and event pushes wait for resume. Each tick's pose also goes to the motion record
+// are skipped and event pushes wait for resume; a push delay fault sends every push late, in order. Each tick's pose also goes to the motion record
 // (pose history, not a daemon feature). Owns the push loop and the client set; what a
 // command does is sdk-commands.ts's and the message shapes are wire-format.ts's.
 import type { WebSocket } from 'ws';
 import type { Logger } from '../logging/logger.ts';
-import type { FaultInjector } from './fault-injector.ts';
+import { type FaultInjector, OrderedRelease } from './fault-injector.ts';
 import { executeSdkCommand, parseSdkFrame } from './sdk-commands.ts';
 import type { SimDaemon } from './sim-daemon.ts';
 import { headPoseMessage, imuMessage, jointPositionsMessage } from './wire-format.ts';
@@ -30,11 +30,23 @@ export class SdkSocket implements WsEndpoint {
   readonly #logger: Logger;
   readonly #faults: FaultInjector;
   readonly #clients = new Set<WebSocket>();
+  /** Pushes held by the push delay fault, sent in the order they were made. */
+  #late: OrderedRelease;
 
   constructor(daemon: SimDaemon, logger: Logger, faults: FaultInjector) {
     this.#daemon = daemon;
     this.#logger = logger;
     this.#faults = faults;
+    this.#late = this.#pushQueue();
+  }
+
+  /** The daemon process died: pushes still held are lost (their timers went with its clock). */
+  processDied(): void {
+    this.#late = this.#pushQueue();
+  }
+
+  #pushQueue(): OrderedRelease {
+    return new OrderedRelease((ms, fn) => this.#daemon.clock.afterWall(ms, fn));
   }
 
   /** Arms the 50 Hz and 1 Hz push timers on the daemon clock (cleared when the daemon dies). */
@@ -73,6 +85,10 @@ export class SdkSocket implements WsEndpoint {
 
   #send(message: object): void {
     const text = JSON.stringify(message);
+    this.#late.push(this.#faults.sdkPushDelayMs, () => this.#deliver(text));
+  }
+
+  #deliver(text: string): void {
     for (const client of this.#clients) {
       if (client.readyState === client.OPEN && client.bufferedAmount <= MAX_BUFFERED_BYTES) client.send(text);
     }

@@ -2,8 +2,8 @@
 // sockets: route delays are honoured before handling and before the reply; a paused daemon holds
 // requests, handshakes and frames (also from clients that hung up) and runs them in arrival order
 // on resume, sending no pushes meanwhile while running moves go on; a dropped reply leaves the
-// client waiting although the move ran; move updates are shuffled within a window; a seed
-// replays the same draws.
+// client waiting although the move ran; move updates are shuffled within a window; /ws/sdk
+// pushes arrive late, in order, while HTTP answers at once; a seed replays the same draws.
 import { connect } from 'node:net';
 import { once } from 'node:events';
 import { request } from 'undici';
@@ -228,6 +228,34 @@ describe('reordered move updates', () => {
     expect(first.order).not.toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(first.firstAt - first.startedAt).toBeGreaterThanOrEqual(REORDER_WINDOW_MS - TIMER_SLOP_MS);
     expect((await deliveredOrder(11)).order).toEqual(first.order);
+  });
+});
+
+describe('late /ws/sdk pushes', () => {
+  /** Ten control ticks: far longer than a loaded box's jitter. */
+  const PUSH_DELAY_MS = 200;
+  const bodyOf = (frame: Frame): number => (frame.head_joint_positions as number[])[0] as number;
+
+  test('a push reaches its client the delay after the tick that made it, in order; HTTP answers at once; a daemon restarted with pushes held pushes again', async () => {
+    const emulator = await setup();
+    const sdk = await probe(emulator, '/ws/sdk');
+    emulator.faults.apply({ sdkPushDelayMs: PUSH_DELAY_MS }, 1);
+    const askedAt = performance.now();
+    await post(emulator.url, '/api/move/goto', { body_yaw: 1, duration: 2 });
+    expect(performance.now() - askedAt).toBeLessThan(PUSH_DELAY_MS);
+    await sleep(500);
+    // The body turns on; where the robot is now reaches the client only the delay later.
+    const bodyNow = emulator.snapshot().bodyYaw;
+    const seenAt = performance.now();
+    const reached = await sdk.next((f) => f.type === 'joint_positions' && bodyOf(f) >= bodyNow);
+    expect(performance.now() - seenAt).toBeGreaterThanOrEqual(PUSH_DELAY_MS - 20 - TIMER_SLOP_MS);
+    expect(bodyOf(reached)).toBeLessThan(1);
+    const bodies = sdk.log.filter((entry) => entry.frame.type === 'joint_positions').map((entry) => bodyOf(entry.frame));
+    expect(bodies).toEqual([...bodies].sort((a, b) => a - b));
+    // Killed with pushes held: those are lost, the next process's pushes flow (late) to a new client.
+    await emulator.restart();
+    const again = await probe(emulator, '/ws/sdk');
+    await again.nextOfType('joint_positions', PUSH_DELAY_MS + 2_000);
   });
 });
 
