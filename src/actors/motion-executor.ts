@@ -45,6 +45,15 @@ export const SDK_STALL_MS = 150;
 /** Each request of a stop sweep gives up after this and the sweep is retried (STOP_RETRY_MS). */
 export const STOP_REQUEST_TIMEOUT_MS = 2_000;
 /**
+ * /ws/sdk: a stop's hold goes to the pose the daemon reports when it answers within this — a daemon
+ * handling requests as they come (a read takes 1–3 ms on loopback, tens of ms over Wi-Fi), so the
+ * pose is the robot's present one, where pushes running late (the daemon's per-client queue backed
+ * up) can be ticks old. A slower answer may come from a stalled daemon that applies the frames it
+ * holds before it reads the pose (a target received before the stop would then not be undone): the
+ * hold then goes at once to the pose last pushed on this connection. Five daemon ticks.
+ */
+export const HOLD_READ_PROMPT_MS = 100;
+/**
  * A sweep's listing of running moves still unanswered after this is sent again on another stop-lane
  * connection: a reply lost or stuck on one connection must not hide a late move for the whole
  * request deadline (after a reconnect the listing is the only way to learn of moves the daemon
@@ -162,11 +171,11 @@ class MotionExecutor {
   /** HTTP transport: realtime target requests not answered yet (queued or written). */
   readonly #pendingTargets = new Set<Promise<unknown>>();
   /**
-   * Where the stop being confirmed found the robot (read on the stop lane for a hold that cannot
-   * use the pushed pose), kept for its retried sweeps until one succeeds or a command runs, so
-   * every hold of one stop goes to the same pose; never used on another daemon link.
+   * Where the stop being confirmed found the robot: its read on the stop lane, begun once and kept
+   * for its retried sweeps until one succeeds or a command runs, so every hold of one stop goes to
+   * the same pose; never used on another daemon link.
    */
-  #stopPose: { readonly link: DaemonLink; readonly pose: RobotPosition } | null = null;
+  #stopPose: { readonly link: DaemonLink; readonly pose: Promise<RobotPosition> } | null = null;
   /** Stop sweeps begun so far: a motor-mode write answered after one began landed after a stop. */
   #sweepsBegun = 0;
   /** Motor-mode writes whose fate or undoing is not settled yet (their sender, their open request, their undoing), with the daemon each went to. */
@@ -430,9 +439,18 @@ class MotionExecutor {
   }
 
   /** Where the stop being confirmed found the robot on `link` (read once, on the stop lane). */
-  async #stopPoseOn(link: DaemonLink): Promise<RobotPosition> {
-    if (this.#stopPose?.link !== link) this.#stopPose = { link, pose: await readPosition(link.stops, { timeoutMs: STOP_REQUEST_TIMEOUT_MS }) };
-    return this.#stopPose.pose;
+  #stopPoseOn(link: DaemonLink): Promise<RobotPosition> {
+    // Kept as the read under way: one answered after the stop was done (a hold that did not wait
+    // for it) is dropped with it, not taken by the next stop as its own.
+    if (this.#stopPose?.link === link) return this.#stopPose.pose;
+    const pose = readPosition(link.stops, { timeoutMs: STOP_REQUEST_TIMEOUT_MS });
+    const stop = { link, pose };
+    this.#stopPose = stop;
+    // A failed read is read again by the next who asks.
+    pose.catch(() => {
+      if (this.#stopPose === stop) this.#stopPose = null;
+    });
+    return pose;
   }
 
   /** A hold at `pose` on the stop lane (answered once the daemon set it). */
@@ -764,36 +782,57 @@ class MotionExecutor {
   }
 
   /**
-   * /ws/sdk: after realtime targets not yet followed by a hold, a target at the last pose pushed on
-   * this connection, on the same socket. The daemon answers nothing on /ws/sdk and its pushes do not
-   * show our frames were read (its receive loop may lag while its 50 Hz pushes flow), so a target is
-   * never known to be applied, however old; but that loop handles one socket's frames one after the
-   * other (RM ws_server.py `_recv_loop`), so the hold is applied right after any target still waiting.
-   * When the socket cannot take it (closed or reconnecting: the daemon may still hold targets from
-   * it) or no pose was pushed on this connection yet, the hold goes on the stop lane, at the pose
-   * the daemon reports, and the sweep fails until it is answered.
+   * /ws/sdk: after realtime targets not yet followed by a hold, a target at the pose the daemon
+   * reports when the stop begins (#stopPoseOn), on the same socket. The daemon answers nothing on
+   * /ws/sdk and its pushes do not show our frames were read (its receive loop may lag while its
+   * 50 Hz pushes flow), so a target is never known to be applied, however old; but that loop
+   * handles one socket's frames one after the other (RM ws_server.py `_recv_loop`), so the hold is
+   * applied right after any target still waiting. Not at the last pose pushed: pushes can run late
+   * (the daemon's per-client queue backs up) while its HTTP answers do not, and a hold at a pose
+   * some ticks old pulls the robot back along its path. When the socket cannot take it (closed or
+   * reconnecting: the daemon may still hold targets from it) the hold goes on the stop lane, and the
+   * sweep fails until it is answered. A daemon slow to report its pose gets the hold at the pose
+   * last pushed on this connection instead (#sdkHoldPose).
    */
   async #holdSdk(link: DaemonLink, sdk: NonNullable<DaemonLink['sdk']>): Promise<void> {
     const covers = this.#lastRealtimeMono;
     if (covers === 0 || covers <= this.#heldUpTo) return;
-    if (!this.#holdOnSocket(link, sdk)) await this.#holdOnStopLane(link, await this.#stopPoseOn(link));
+    const pose = await this.#sdkHoldPose(this.#stopPoseOn(link), this.#pushedHere(sdk));
+    if (!this.#holdOnSocket(link, sdk, pose)) await this.#holdOnStopLane(link, pose);
     this.#heldUpTo = covers;
   }
 
   /**
-   * A hold on /ws/sdk at the pose last pushed on this connection; false when there is none or the
-   * socket cannot take it. Only a pose pushed on this connection: one from before a reconnect may be
-   * far from where the robot is now (others may have moved it meanwhile), and the daemon applies a
-   * hold in one tick. (A stalled loop's last push is kept: nothing could command the robot through it since.)
+   * Where a hold on /ws/sdk goes: the pose `read` from the daemon when it answers within
+   * HOLD_READ_PROMPT_MS; else (slow or failed) `pushed`, the pose pushed on this connection before
+   * the hold; with none, the read's own answer whenever it comes (its failure fails the hold).
    */
-  #holdOnSocket(link: DaemonLink, sdk: NonNullable<DaemonLink['sdk']>): boolean {
+  async #sdkHoldPose(read: Promise<RobotPosition>, pushed: RobotPosition | null): Promise<RobotPosition> {
+    if (pushed === null) return await read;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const slow = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), HOLD_READ_PROMPT_MS)));
+    const prompt = await Promise.race([read.catch(() => null), slow]);
+    clearTimeout(timer);
+    return prompt ?? pushed;
+  }
+
+  /**
+   * The pose last pushed on this connection, or null. Only on this connection: one from before a
+   * reconnect may be far from where the robot is now (others may have moved it meanwhile). A
+   * stalled loop's last push is kept: nothing could command the robot through it since.
+   */
+  #pushedHere(sdk: NonNullable<DaemonLink['sdk']>): RobotPosition | null {
     const pose = sdk.latest('head_pose');
     const joints = sdk.latest('joint_positions');
-    if (!pose || !joints || !pose.thisConnection || !joints.thisConnection) return false;
-    const bodyYaw = joints.value.head_joint_positions[0] ?? 0;
-    if (!sdk.send({ type: 'set_full_target', head: pose.value.head_pose.flat(), antennas: joints.value.antennas_joint_positions, body_yaw: bodyYaw }).ok) return false;
-    this.#heldChange(link).landed(bodyYaw);
-    this.#recent.sent({ head: xyzRpyFromPose(pose.value.head_pose.flat()), bodyYaw, antennas: joints.value.antennas_joint_positions });
+    if (!pose || !joints || !pose.thisConnection || !joints.thisConnection) return null;
+    return { head: xyzRpyFromPose(pose.value.head_pose.flat()), bodyYaw: joints.value.head_joint_positions[0] ?? 0, antennas: joints.value.antennas_joint_positions };
+  }
+
+  /** A hold at `pose` on /ws/sdk, behind every frame sent before it; false when the socket cannot take it. */
+  #holdOnSocket(link: DaemonLink, sdk: NonNullable<DaemonLink['sdk']>, pose: RobotPosition): boolean {
+    if (!sdk.send({ type: 'set_full_target', head: [...poseFromXyzRpy(pose.head)], antennas: [...pose.antennas], body_yaw: pose.bodyYaw }).ok) return false;
+    this.#heldChange(link).landed(pose.bodyYaw);
+    this.#recent.sent(pose);
     return true;
   }
 
@@ -875,16 +914,20 @@ class MotionExecutor {
    * After moves were stopped: a hold at the present pose, so the targets the daemon holds are where
    * the robot is. A move stopped midway leaves the daemon holding the body where its interpolation
    * was, which the head may have pulled the body short of, so the next head target would swing the
-   * body there: a move issued before the stop moving the robot after it. Over /ws/sdk at the pose
-   * last pushed on this connection when it is fresh (at most a tick behind the stopped move), else
-   * at the one the daemon reports, on the stop lane. Best effort: one not written leaves the held
-   * body target as known before or the present yaw (predictions check both), and the stop stands either way.
+   * body there: a move issued before the stop moving the robot after it. At the pose the daemon
+   * reports now, the moves stopped (not the last one pushed, which can run some ticks late); on
+   * /ws/sdk when it can take it (behind any realtime target and hold sent there), else on the stop
+   * lane. Over /ws/sdk a daemon slow to report it gets the hold at the pose last pushed on this
+   * connection if fresh (#sdkHoldPose; the moves ran over REST, and a push from before a lag may be
+   * a pose they left). Best effort: one not written leaves the held body target as known before or
+   * the present yaw (predictions check both), and the stop stands either way.
    */
   async #holdAfterMoves(link: DaemonLink): Promise<void> {
-    // Only fresh pushes: the moves ran over REST, and a push from before a lag may be a pose they left.
-    if (link.sdk && pushedPosition(link) !== null && this.#holdOnSocket(link, link.sdk)) return;
     try {
-      await this.#holdOnStopLane(link, await readPosition(link.stops, { timeoutMs: STOP_REQUEST_TIMEOUT_MS }));
+      const read = readPosition(link.stops, { timeoutMs: STOP_REQUEST_TIMEOUT_MS });
+      const pose = link.sdk ? await this.#sdkHoldPose(read, pushedPosition(link) && this.#pushedHere(link.sdk)) : await read;
+      if (link.sdk && this.#holdOnSocket(link, link.sdk, pose)) return;
+      await this.#holdOnStopLane(link, pose);
     } catch (error) {
       this.#held.forget(link);
       log.debug('no hold at the pose where the stopped moves left the robot', { error: messageOf(error) });
@@ -1064,9 +1107,10 @@ function endOrAbort(pending: Promise<unknown>, signal: AbortSignal): Promise<voi
  * is stopped at once, and one whose request went unanswered is reported so its late move is stopped
  * too; realtime targets are never sent into a stalled /ws/sdk; every command first turns /ws/sdk
  * reading live (at idle it is read in batches) and waits for a push read live, so the pose and the
- * stall check it decides on describe the present; a stop waits for nothing and appends a hold of the
- * last observed pose after realtime targets the daemon may not have applied yet, and after the moves
- * it stopped (their held targets, the body's included, would move the robot later) — over HTTP it drops
+ * stall check it decides on describe the present; a stop waits for nothing and appends a hold at the
+ * pose the daemon reports (the last one pushed if it is slow to) after realtime targets the daemon may
+ * not have applied yet, and after the moves it stopped (their held targets, the body's included,
+ * would move the robot later) — over HTTP it drops
  * the targets still queued, sends the hold on the stop lane and confirms once the written ones are
  * answered. A motor-mode write (no move uuid) is tracked like a move request of unknown fate: a
  * stop confirms once it is answered, and once the mode before it is written back if its command was

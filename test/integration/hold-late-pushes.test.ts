@@ -1,0 +1,98 @@
+// A stop's hold over /ws/sdk when the daemon's pushes run late (its per-client push queue backed
+// up: emulator fault sdkPushDelayMs) while its HTTP answers come at once: the newest pose the
+// driver holds from the pushes is then 200 ms older than the robot's. A hold written at that pose
+// after the stop pulls the robot back along the path it had just travelled — the stop moving the
+// robot. The hold is at the pose the daemon reports once the stop is under way (README "Safety:
+// what a stop guarantees"): a goto stopped midway and a realtime ramp stopped midway never go
+// back along their path. Over NATS against the emulator, /ws/sdk transport.
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { startBodyScene, type BodyScene } from '../harness/body-scene.ts';
+
+/** Ten daemon ticks: at the speeds below the robot travels 20° and more meanwhile. */
+const PUSH_DELAY_MS = 200;
+/** Long enough after the stop's answer for any hold written by then to have been applied. */
+const SETTLE_MS = 400;
+/** Back from the farthest point reached: none but the daemon's rounding. */
+const BACK_TOLERANCE_DEG = 0.5;
+
+const degrees = (radians: number): number => (radians * 180) / Math.PI;
+
+describe('a stop\'s hold while the daemon\'s pushes run late (/ws/sdk)', () => {
+  let robot: BodyScene;
+
+  beforeAll(async () => {
+    robot = await startBodyScene('hold-late-pushes', 'websocket');
+    await robot.setBodyEnvelope(-160, 160);
+  }, 30_000);
+  afterAll(async () => {
+    await robot?.stop();
+  });
+
+  /** The emulator's (body or head yaw) samples of each daemon tick since the record was cleared, in degrees. */
+  const samples = (of: (pose: { bodyYaw: number; head: { yaw: number } }) => number): number[] =>
+    robot.scene.driver.emulator!.motionRecord.poses.map((pose) => degrees(of(pose)));
+  /** The largest step back (against a turn toward larger angles) from the farthest point reached before it. */
+  const wentBack = (samples: number[]): number => {
+    let farthest = -Infinity;
+    let back = 0;
+    for (const sample of samples) {
+      farthest = Math.max(farthest, sample);
+      back = Math.max(back, farthest - sample);
+    }
+    return back;
+  };
+
+  test('a goto turning the body, stopped midway: the body stays where the stop found it (with the push-pose hold it went back about 20°)', async () => {
+    const emulator = robot.scene.driver.emulator!;
+    const start = await robot.call('goto_pose', { yaw: 0, body_yaw_deg: 0, duration_s: 1, wait: true });
+    expect(start.result?.status, JSON.stringify(start)).toBe('completed');
+    emulator.faults.apply({ sdkPushDelayMs: PUSH_DELAY_MS }, 1);
+    try {
+      emulator.motionRecord.clear();
+      // → goto_pose {body_yaw_deg: 60, 1 s} ← accepted; half-way the body turns at about 110°/s.
+      const turn = await robot.call('goto_pose', { yaw: 0, body_yaw_deg: 60, duration_s: 1 });
+      expect(turn.result?.status, JSON.stringify(turn)).toBe('accepted');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // → stop_motion ← answered; the body on every daemon tick since the turn began.
+      const stop = await robot.call('stop_motion');
+      expect(stop.result?.stop, JSON.stringify(stop)).toBe('confirmed');
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+      const body = samples((pose) => pose.bodyYaw);
+      const shown = body.map((b) => b.toFixed(1)).join(' ');
+      expect(Math.max(...body), shown).toBeGreaterThan(15);
+      expect(body.at(-1), shown).toBeLessThan(55);
+      expect(wentBack(body), shown).toBeLessThan(BACK_TOLERANCE_DEG);
+    } finally {
+      emulator.faults.clear();
+    }
+  }, 30_000);
+
+  test('a realtime head turn ramped at its speed limit, stopped midway: the head stays where the stop found it (with the push-pose hold it went back a step or two)', async () => {
+    const emulator = robot.scene.driver.emulator!;
+    const start = await robot.call('look_at_world', { yaw: -40, wait: true });
+    expect(start.result?.status, JSON.stringify(start)).toBe('completed');
+    emulator.faults.apply({ sdkPushDelayMs: PUSH_DELAY_MS }, 2);
+    try {
+      // The pushes the driver reads from here on are 200 ms late.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      emulator.motionRecord.clear();
+      // → look_at_world {yaw: 40} ← accepted, ramped at 200°/s: a step of 3.2° per tick, and no
+      // step farther than one from the pose pushed, so a step each time the pushes show the last.
+      const turn = await robot.call('look_at_world', { yaw: 40 });
+      expect(turn.result?.status, JSON.stringify(turn)).toBe('accepted');
+      expect(turn.result?.speed_limited, JSON.stringify(turn)).toBeDefined();
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      // → stop_motion ← answered; the head on every daemon tick since the turn began.
+      const stop = await robot.call('stop_motion');
+      expect(stop.result?.stop, JSON.stringify(stop)).toBe('confirmed');
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+      const head = samples((pose) => pose.head.yaw);
+      const shown = head.map((y) => y.toFixed(1)).join(' ');
+      expect(Math.max(...head), shown).toBeGreaterThan(-34);
+      expect(head.at(-1), shown).toBeLessThan(35);
+      expect(wentBack(head), shown).toBeLessThan(BACK_TOLERANCE_DEG);
+    } finally {
+      emulator.faults.clear();
+    }
+  }, 30_000);
+});
