@@ -37,6 +37,8 @@ const STEPS_MIN = 6;
 const STEPS_MAX = 14;
 /** Longest injected route delay (ms): the issue's slow link took 150–900 ms to reach the daemon. */
 const ROUTE_DELAY_MAX_MS = 900;
+/** Longest /ws/sdk push delay (ms): fifteen ticks, as a backed-up per-client push queue holds. */
+const PUSH_DELAY_MAX_MS = 300;
 /** Longest pause (ms): the issue's stalled daemon paused ~4.5 s. */
 const PAUSE_MAX_MS = 4_500;
 /** Longest event-loop lag (ms): the issue saw ~550 ms just past a lease expiry. */
@@ -89,6 +91,7 @@ function faultPlan(r: SeededRandom): FaultPlan {
       : {}),
     ...(r.chance(0.3) ? { dropReplies: [{ path: pick(r, ['/api/move/goto', '/api/move/play/*', '/api/move/*']), probability: round(r.between(0.1, 0.5), 2) }] } : {}),
     ...(r.chance(0.4) ? { reorderMoveUpdatesMs: int(r, 5, 200) } : {}),
+    ...(r.chance(0.25) ? { sdkPushDelayMs: int(r, 20, PUSH_DELAY_MAX_MS) } : {}),
   };
 }
 
