@@ -348,10 +348,9 @@ class MotionExecutor {
     this.#assertFlowing(link);
     const started = performance.now();
     const pins = this.#pinsBody(link, input);
-    // A pin writes the present yaw back: that of a tick pushed after the call came, not of one a
-    // loaded loop left a few ticks old (another client may have just turned the body).
-    if (pins && link.sdk) await this.#nextTick(link);
-    const present = this.#withHeld(link, await presentPosition(link, signal));
+    // A pin writes the present yaw back: as the daemon reports it, not as pushed — pushes run late
+    // behind a backed-up queue or a loaded loop, and another client may have just turned the body.
+    const present = this.#withHeld(link, pins ? await readPosition(link.http, { signal }) : await presentPosition(link, signal));
     const goal = targetOf(command);
     const pulled = pulledBodyRefusal(this.#deps.policy().envelope, String(input.target.kind ?? 'realtime'), present, goal, null);
     if (pulled) throw pulled;

@@ -1,10 +1,11 @@
-// A stop's hold over /ws/sdk when the daemon's pushes run late (its per-client push queue backed
-// up: emulator fault sdkPushDelayMs) while its HTTP answers come at once: the newest pose the
-// driver holds from the pushes is then 200 ms older than the robot's. A hold written at that pose
-// after the stop pulls the robot back along the path it had just travelled — the stop moving the
-// robot. The hold is at the pose the daemon reports once the stop is under way (README "Safety:
-// what a stop guarantees"): a goto stopped midway and a realtime ramp stopped midway never go
-// back along their path. Over NATS against the emulator, /ws/sdk transport.
+// What the driver writes from the robot's pose while the daemon's /ws/sdk pushes run late (its
+// per-client push queue backed up: emulator fault sdkPushDelayMs) and its HTTP answers come at
+// once: the newest pose the pushes give is then 200 ms older than the robot's. A target written at
+// that pose pulls the robot back to where it was. So the pose written back comes from the daemon's
+// own report: the first head target's body pin (README "Envelope") leaves a body another client
+// has just turned where it is; a stop's hold (README "Safety: what a stop guarantees") leaves a
+// goto stopped midway and a realtime ramp stopped midway where the stop found them, never back
+// along their path. Over NATS against the emulator, /ws/sdk transport.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startBodyScene, type BodyScene } from '../harness/body-scene.ts';
 
@@ -17,11 +18,11 @@ const BACK_TOLERANCE_DEG = 0.5;
 
 const degrees = (radians: number): number => (radians * 180) / Math.PI;
 
-describe('a stop\'s hold while the daemon\'s pushes run late (/ws/sdk)', () => {
+describe('poses written back while the daemon\'s pushes run late (/ws/sdk)', () => {
   let robot: BodyScene;
 
   beforeAll(async () => {
-    robot = await startBodyScene('hold-late-pushes', 'websocket');
+    robot = await startBodyScene('late-pushes', 'websocket');
     await robot.setBodyEnvelope(-160, 160);
   }, 30_000);
   afterAll(async () => {
@@ -41,6 +42,25 @@ describe('a stop\'s hold while the daemon\'s pushes run late (/ws/sdk)', () => {
     }
     return back;
   };
+
+  // First in the file: the driver has written no body target yet, so its first head target pins one.
+  test('another client turns the body to 40° just before the first head target: the pin leaves it at 40° (pinned at the pushed yaw it went back to 0°)', async () => {
+    const emulator = robot.scene.driver.emulator!;
+    emulator.faults.apply({ sdkPushDelayMs: PUSH_DELAY_MS }, 3);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const other = await fetch(`${emulator.url}/api/move/set_target`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ target_body_yaw: (40 * Math.PI) / 180 }) });
+      expect(await other.json()).toEqual({ status: 'ok' });
+      expect(robot.body()).toBeCloseTo(40, 1);
+      // → look_at_world {yaw: 10} ← completed; the pushes still show the body at 0°.
+      const look = await robot.call('look_at_world', { yaw: 10, wait: true });
+      expect(look.result?.status, JSON.stringify(look)).toBe('completed');
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+      expect(robot.body()).toBeCloseTo(40, 1);
+    } finally {
+      emulator.faults.clear();
+    }
+  }, 30_000);
 
   test('a goto turning the body, stopped midway: the body stays where the stop found it (with the push-pose hold it went back about 20°)', async () => {
     const emulator = robot.scene.driver.emulator!;
