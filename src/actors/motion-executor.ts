@@ -424,16 +424,14 @@ class MotionExecutor {
   }
 
   /**
-   * Where the head is now, for a waited move's check (motion.machine.ts `verifying`): on /ws/sdk the
-   * pose pushed after the daemon's next tick (one it applied the move's last target in), else the
-   * daemon's full state.
+   * Where the head is now, for a waited move's check (motion.machine.ts `verifying`): the daemon's
+   * full state, on /ws/sdk read after its next tick (one it applied the move's last target in). Not
+   * the pose pushed: pushes can run late (a backed-up push queue), and a check of one some ticks old
+   * failed a move that had reached its goal (PoseNotReached).
    */
   async headPose(signal: AbortSignal): Promise<XyzRpyPose> {
     const link = this.#deps.link();
-    if (link.sdk && (await this.#nextTick(link))) {
-      const pushed = pushedPosition(link);
-      if (pushed) return pushed.head;
-    }
+    if (link.sdk) await this.#nextTick(link);
     return (await readPosition(link.http, { signal })).head;
   }
 
@@ -549,7 +547,9 @@ class MotionExecutor {
   async #goto(input: ExecuteInput, signal: AbortSignal, run: Run, step = 0): Promise<CommandAccepted> {
     const { op: _op, ...body } = input.command;
     const link = this.#deps.link();
-    const present = await presentPosition(link, signal);
+    // As the daemon reports it, not as pushed: a pose pushed some ticks late (a backed-up queue)
+    // under-reads the distance a goto covers right after a move, and with it its speed.
+    const present = await readPosition(link.http, { signal });
     const policy = this.#deps.policy();
     const method = (input.command.interpolation as InterpolationMethod | undefined) ?? 'minjerk';
     // Where the daemon pulls the body along with the head, as if the goto had set it (the speed plan counts it too).

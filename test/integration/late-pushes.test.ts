@@ -5,7 +5,9 @@
 // own report: the first head target's body pin (README "Envelope") leaves a body another client
 // has just turned where it is; a stop's hold (README "Safety: what a stop guarantees") leaves a
 // goto stopped midway and a realtime ramp stopped midway where the stop found them, never back
-// along their path. Over NATS against the emulator, /ws/sdk transport.
+// along their path. A goto is planned and a waited move checked from that report too: right after
+// a goto, the next one's speed is not under-read, and a move that reached its goal is not failed.
+// Over NATS against the emulator, /ws/sdk transport.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startBodyScene, type BodyScene } from '../harness/body-scene.ts';
 
@@ -111,6 +113,27 @@ describe('poses written back while the daemon\'s pushes run late (/ws/sdk)', () 
       expect(Math.max(...head), shown).toBeGreaterThan(-34);
       expect(head.at(-1), shown).toBeLessThan(35);
       expect(wentBack(head), shown).toBeLessThan(BACK_TOLERANCE_DEG);
+    } finally {
+      emulator.faults.clear();
+    }
+  }, 30_000);
+
+  test('gotos right after gotos: a waited one completes (checked against a pose 200 ms old it failed PoseNotReached), and one whose true speed is over the limit is refused TooFast for that speed (from a pose 200 ms old it was under-read)', async () => {
+    const emulator = robot.scene.driver.emulator!;
+    const start = await robot.call('goto_pose', { yaw: 0, duration_s: 1, wait: true });
+    expect(start.result?.status, JSON.stringify(start)).toBe('completed');
+    emulator.faults.apply({ sdkPushDelayMs: PUSH_DELAY_MS }, 4);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // → goto_pose {yaw: 40, 0.5 s, wait} ← completed (peak 150°/s).
+      const there = await robot.call('goto_pose', { yaw: 40, duration_s: 0.5, wait: true });
+      expect(there.result?.status, JSON.stringify(there)).toBe('completed');
+      emulator.motionRecord.clear();
+      // → goto_pose {yaw: -40, 0.7 s} at once ← TooFast: 80° in 0.7 s peaks at 1.875 × 80 / 0.7 = 214.3°/s.
+      const back = await robot.call('goto_pose', { yaw: -40, duration_s: 0.7 });
+      expect(back.error?.data?._tag, JSON.stringify(back)).toBe('TooFast');
+      expect(back.error.data).toMatchObject({ axis: 'head_yaw_deg', peak_speed: expect.closeTo(214.3, 0), limit: 200 });
+      expect(emulator.motionRecord.moves).toEqual([]);
     } finally {
       emulator.faults.clear();
     }
