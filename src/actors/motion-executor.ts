@@ -264,6 +264,12 @@ class MotionExecutor {
     return input.command.op === 'head_target' && this.#held.on(link).values.length === 0;
   }
 
+  /** Whether a realtime target of `op`'s channel went out within RECENT_TARGET_MS (the next one steps from it too). */
+  #sentLately(op: ExecuteInput['command']['op']): boolean {
+    const recent = this.#recent.recent();
+    return (op === 'head_target' ? recent.head : op === 'antennas_target' ? recent.antennas : recent.bodyYaw) !== undefined;
+  }
+
   /** Refuses a realtime write into a stalled /ws/sdk (it would be applied whenever the daemon resumes). */
   #assertFlowing(link: DaemonLink): void {
     const sdk = link.sdk;
@@ -348,9 +354,11 @@ class MotionExecutor {
     this.#assertFlowing(link);
     const started = performance.now();
     const pins = this.#pinsBody(link, input);
-    // A pin writes the present yaw back: as the daemon reports it, not as pushed — pushes run late
-    // behind a backed-up queue or a loaded loop, and another client may have just turned the body.
-    const present = this.#withHeld(link, pins ? await readPosition(link.http, { signal }) : await presentPosition(link, signal));
+    // As the daemon reports it, not as pushed, when the pose is written back (a pin: another client
+    // may have just turned the body) or nothing of this channel was sent lately to step from (the
+    // first target after a goto): pushes run late behind a backed-up queue or a loaded loop.
+    const reads = pins || !this.#sentLately(input.command.op);
+    const present = this.#withHeld(link, reads ? await readPosition(link.http, { signal }) : await presentPosition(link, signal));
     const goal = targetOf(command);
     const pulled = pulledBodyRefusal(this.#deps.policy().envelope, String(input.target.kind ?? 'realtime'), present, goal, null);
     if (pulled) throw pulled;

@@ -6,10 +6,12 @@
 // has just turned where it is; a stop's hold (README "Safety: what a stop guarantees") leaves a
 // goto stopped midway and a realtime ramp stopped midway where the stop found them, never back
 // along their path. A goto is planned and a waited move checked from that report too: right after
-// a goto, the next one's speed is not under-read, and a move that reached its goal is not failed.
+// a goto, the next one's speed is not under-read, a move that reached its goal is not failed, and a
+// realtime target with none sent lately to step from is ramped from where the head is.
 // Over NATS against the emulator, /ws/sdk transport.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startBodyScene, type BodyScene } from '../harness/body-scene.ts';
+import { excesses } from '../harness/speed-excess.ts';
 
 /** Ten daemon ticks: at the speeds below the robot travels 20° and more meanwhile. */
 const PUSH_DELAY_MS = 200;
@@ -134,6 +136,26 @@ describe('poses written back while the daemon\'s pushes run late (/ws/sdk)', () 
       expect(back.error?.data?._tag, JSON.stringify(back)).toBe('TooFast');
       expect(back.error.data).toMatchObject({ axis: 'head_yaw_deg', peak_speed: expect.closeTo(214.3, 0), limit: 200 });
       expect(emulator.motionRecord.moves).toEqual([]);
+    } finally {
+      emulator.faults.clear();
+    }
+  }, 30_000);
+
+  test('a realtime head target right after a goto, 10° from where the goto left the head: ramped, never over the speed limit (planned from a pose 200 ms old it could go in one tick)', async () => {
+    const emulator = robot.scene.driver.emulator!;
+    const start = await robot.call('goto_pose', { yaw: 0, duration_s: 1, wait: true });
+    expect(start.result?.status, JSON.stringify(start)).toBe('completed');
+    emulator.faults.apply({ sdkPushDelayMs: PUSH_DELAY_MS }, 5);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const there = await robot.call('goto_pose', { yaw: 40, duration_s: 0.5, wait: true });
+      expect(there.result?.status, JSON.stringify(there)).toBe('completed');
+      emulator.motionRecord.clear();
+      // → look_at_world {yaw: 30, wait} at once ← completed, ramped: 10° is three steps of 3.2°.
+      const look = await robot.call('look_at_world', { yaw: 30, wait: true });
+      expect(look.result?.status, JSON.stringify(look)).toBe('completed');
+      expect(look.result.speed_limited?.mode, JSON.stringify(look)).toBe('ramped');
+      expect(excesses(emulator.motionRecord.poses)).toEqual([]);
     } finally {
       emulator.faults.clear();
     }
