@@ -394,7 +394,11 @@ class MotionExecutor {
     const end = await runRamp(
       goal,
       {
-        nextTick: () => this.#nextTick(link),
+        nextTick: async () => {
+          const ticked = await this.#nextTick(link);
+          if (link.sdk) await this.#tickAfterLastWrite();
+          return ticked;
+        },
         observe: async () => {
           const present = link.sdk ? pushedPosition(link) : await presentPosition(link, never).catch(() => null);
           return present && this.#withHeld(link, present);
@@ -465,6 +469,17 @@ class MotionExecutor {
     await link.stops.setTarget(body as never, { timeoutMs: STOP_REQUEST_TIMEOUT_MS });
     held.landed(pose.bodyYaw);
     this.#recent.sent(pose);
+  }
+
+  /**
+   * /ws/sdk: waits until a daemon tick's time has passed since the last realtime target went out,
+   * so no two of a ramp's steps land in one tick. Each step is within a step of the one before; the
+   * pose pushed was to keep two in one tick within a step too, but pushes can run late (a backed-up
+   * queue) and show a pose the head passed long ago: steps paced by their arrival went two in a tick.
+   */
+  async #tickAfterLastWrite(): Promise<void> {
+    const waitMs = DAEMON_TICK_MS - (performance.now() - this.#lastRealtimeMono);
+    if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, Math.ceil(waitMs)));
   }
 
   /** Resolves true once the daemon pushed both poses of a new tick (/ws/sdk), or after HTTP_RAMP_PERIOD_MS (HTTP); false on a stall. */
