@@ -58,6 +58,23 @@ describe('I1 stop: nothing issued before an answered stop moves the robot afterw
     const target: TargetRecordEntry = { kind: 'set_antennas', via: 'sdk', receivedAt: 500, appliedAt: 510, values: {}, reachable: true };
     expect(judge(view({ calls: [antennas, stop], targets: [target] }))).toEqual(['I1-stop']);
   });
+
+  test('a target sent into a stalled daemon past the stall check is reported; late pushes (they hide the stall) delay that bound by their delay, and only then', () => {
+    const antennas = call('antenna_pose', {}, 50, 60, okReply(), [0, 0]);
+    // The stop comes while the daemon is stalled, after the targets; they are applied when it resumes.
+    const stopLate = call('stop_motion', {}, 600, 610, okReply(), [0, 0]);
+    const stall = { from: 60, to: null };
+    // The bound: stall + 20 ms push period + 150 ms stall check + the stop bound (10 + 20 ms) = 260 ms.
+    const at = (receivedAt: number): TargetRecordEntry => ({ kind: 'set_antennas', via: 'sdk', receivedAt, appliedAt: 1_000, values: {}, reachable: true });
+    const judged = (receivedAt: number, pushDelayMs: number): string[] => {
+      const checker = new InvariantChecker(ROUND_TRIP_MS, pushDelayMs);
+      checker.check(view({ calls: [antennas, stopLate], targets: [at(receivedAt)], pauses: [stall] }), 1, true);
+      return checker.violations.map((x) => x.invariant);
+    };
+    expect(judged(400, 0)).toEqual(['I1-stop']);
+    expect(judged(400, 200)).toEqual([]);
+    expect(judged(500, 200)).toEqual(['I1-stop']);
+  });
 });
 
 describe('I2 lease: at most one holder', () => {

@@ -110,10 +110,17 @@ export class InvariantChecker {
   readonly violations: Violation[] = [];
   readonly #reported = new Set<string>();
   readonly #stopBoundMs: number;
+  readonly #stallSeenLateMs: number;
 
-  /** `stopRoundTripMs`: one stop round trip under this schedule's latency and route delays. */
-  constructor(stopRoundTripMs: number) {
+  /**
+   * `stopRoundTripMs`: one stop round trip under this schedule's latency and route delays.
+   * `stallSeenLateMs`: how much later the driver can see a stalled daemon than the stall began —
+   * the longest /ws/sdk push delay of the schedule's plans (pushes made before the stall keep
+   * arriving that long, and the driver's stall check reads their arrival).
+   */
+  constructor(stopRoundTripMs: number, stallSeenLateMs = 0) {
     this.#stopBoundMs = stopRoundTripMs + CONTROL_TICK_MS;
+    this.#stallSeenLateMs = stallSeenLateMs;
   }
 
   #report(key: string, invariant: InvariantId, kind: string, step: number, message: string): void {
@@ -163,7 +170,7 @@ export class InvariantChecker {
         if (t.kind === 'set_full_target') continue;
         if (t.appliedAt <= answered + this.#stopBoundMs || (t.receivedAt > issued && laterCause('target', t.receivedAt))) continue;
         const pause = view.pauses.find((p) => p.from <= t.receivedAt && (p.to === null || p.to >= t.receivedAt));
-        const sentIntoStall = pause !== undefined && t.receivedAt > pause.from + PUSH_PERIOD_MS + SDK_STALL_MS + this.#stopBoundMs;
+        const sentIntoStall = pause !== undefined && t.receivedAt > pause.from + this.#stallSeenLateMs + PUSH_PERIOD_MS + SDK_STALL_MS + this.#stopBoundMs;
         if (t.receivedAt > answered || sentIntoStall) {
           this.#report(`I1:${stop.index}:t${t.receivedAt}`, 'I1-stop', sentIntoStall ? 'target into stalled link' : 'target after stop', step,
             `realtime ${t.kind} received ${fmt(t.receivedAt)}${sentIntoStall ? ' into a stalled link' : ''} applied ${fmt(t.appliedAt)} after ${stop.method} #${stop.index} was answered at ${fmt(answered)}; no realtime call was issued after the stop`);

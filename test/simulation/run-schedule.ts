@@ -49,6 +49,12 @@ function stopRoundTripMs(schedule: Schedule): number {
   return 4 * schedule.latencyMs[1] + worst;
 }
 
+/** The longest /ws/sdk push delay any plan of `schedule` sets: a stall is seen that much late. */
+function pushDelayMs(schedule: Schedule): number {
+  const plans: FaultPlan[] = [schedule.initialPlan, ...schedule.steps.flatMap((s) => (s.kind === 'faults' ? [s.plan] : []))];
+  return Math.max(0, ...plans.map((plan) => plan.sdkPushDelayMs ?? 0));
+}
+
 class Run {
   readonly calls: CallRecord[] = [];
   readonly pauses: Array<{ from: number; to: number | null }> = [];
@@ -173,7 +179,7 @@ export async function runScheduleOf(schedule: Schedule): Promise<ScheduleResult>
   const seed = schedule.seed;
   const world = await openWorld(seed, schedule.latencyMs);
   const run = new Run(world);
-  const checker = new InvariantChecker(stopRoundTripMs(schedule));
+  const checker = new InvariantChecker(stopRoundTripMs(schedule), pushDelayMs(schedule));
   try {
     world.emulator.faults.apply(schedule.initialPlan, 0);
     for (const [i, s] of schedule.steps.entries()) {
