@@ -121,37 +121,40 @@ describe('poses written back while the daemon\'s pushes run late (/ws/sdk)', () 
     }
   }, 30_000);
 
-  test('gotos right after gotos: a waited one completes (checked against a pose 200 ms old it failed PoseNotReached), and one whose true speed is over the limit is refused TooFast for that speed (from a pose 200 ms old it was under-read)', async () => {
+  /**
+   * A goto to yaw 0 with fresh pushes, then pushes 200 ms late (`seed`) and, once the driver reads
+   * only late ones, a waited goto to yaw 40° (← completed: checked against a pose 200 ms old it
+   * failed PoseNotReached); `then` runs right after it with the motion record cleared.
+   */
+  const rightAfterGotoToForty = async (seed: number, then: () => Promise<void>): Promise<void> => {
     const emulator = robot.scene.driver.emulator!;
     const start = await robot.call('goto_pose', { yaw: 0, duration_s: 1, wait: true });
     expect(start.result?.status, JSON.stringify(start)).toBe('completed');
-    emulator.faults.apply({ sdkPushDelayMs: PUSH_DELAY_MS }, 4);
+    emulator.faults.apply({ sdkPushDelayMs: PUSH_DELAY_MS }, seed);
     try {
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       // → goto_pose {yaw: 40, 0.5 s, wait} ← completed (peak 150°/s).
       const there = await robot.call('goto_pose', { yaw: 40, duration_s: 0.5, wait: true });
       expect(there.result?.status, JSON.stringify(there)).toBe('completed');
       emulator.motionRecord.clear();
+      await then();
+    } finally {
+      emulator.faults.clear();
+    }
+  };
+
+  test('gotos right after gotos: a waited one completes (checked against a pose 200 ms old it failed PoseNotReached), and one whose true speed is over the limit is refused TooFast for that speed (from a pose 200 ms old it was under-read)', async () => {
+    await rightAfterGotoToForty(4, async () => {
       // → goto_pose {yaw: -40, 0.7 s} at once ← TooFast: 80° in 0.7 s peaks at 1.875 × 80 / 0.7 = 214.3°/s.
       const back = await robot.call('goto_pose', { yaw: -40, duration_s: 0.7 });
       expect(back.error?.data?._tag, JSON.stringify(back)).toBe('TooFast');
       expect(back.error.data).toMatchObject({ axis: 'head_yaw_deg', peak_speed: expect.closeTo(214.3, 0), limit: 200 });
-      expect(emulator.motionRecord.moves).toEqual([]);
-    } finally {
-      emulator.faults.clear();
-    }
+      expect(robot.scene.driver.emulator!.motionRecord.moves).toEqual([]);
+    });
   }, 30_000);
 
   test('a realtime head target right after a goto, 10° from where the goto left the head: ramped, no tick over two steps (planned from a pose 200 ms old it went in one tick)', async () => {
-    const emulator = robot.scene.driver.emulator!;
-    const start = await robot.call('goto_pose', { yaw: 0, duration_s: 1, wait: true });
-    expect(start.result?.status, JSON.stringify(start)).toBe('completed');
-    emulator.faults.apply({ sdkPushDelayMs: PUSH_DELAY_MS }, 5);
-    try {
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-      const there = await robot.call('goto_pose', { yaw: 40, duration_s: 0.5, wait: true });
-      expect(there.result?.status, JSON.stringify(there)).toBe('completed');
-      emulator.motionRecord.clear();
+    await rightAfterGotoToForty(5, async () => {
       // → look_at_world {yaw: 30, wait} at once ← completed, ramped: 10° is three steps of 3.2°.
       const look = await robot.call('look_at_world', { yaw: 30, wait: true });
       expect(look.result?.status, JSON.stringify(look)).toBe('completed');
@@ -159,11 +162,9 @@ describe('poses written back while the daemon\'s pushes run late (/ws/sdk)', () 
       // Every tick within the limit — but for the one residual a late stream leaves: two steps in
       // one tick when the daemon's ticks jitter (the pushes no longer show which step it applied;
       // README "Speed limits"), never more.
-      for (const excess of excesses(emulator.motionRecord.poses)) {
+      for (const excess of excesses(robot.scene.driver.emulator!.motionRecord.poses)) {
         expect(Math.abs(excess.change), JSON.stringify(excess)).toBeLessThanOrEqual(2 * stepSize(200) + 1e-6);
       }
-    } finally {
-      emulator.faults.clear();
-    }
+    });
   }, 30_000);
 });
