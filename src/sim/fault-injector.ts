@@ -1,9 +1,10 @@
 // Test-controlled faults of the emulated daemon's transport and event loop, `emulator.faults`:
 // per-route request/response delays, replies handled but never sent, move updates delivered out
-// of order, /ws/sdk pushes delivered late, and a stalled API loop (pause/resume: work received meanwhile is held and run in
-// arrival order on resume; the backend control loop keeps moving). Every draw comes from a
-// seeded PRNG (seeded-random.ts) so a schedule replays exactly. Owns the plan, the draws and the
-// held work; the transports (http-dispatch, ws-gateway, ws-*) call its hooks. Not a daemon feature.
+// of order, /ws/sdk pushes delivered late, and a stalled API loop (pause/resume: work received
+// meanwhile is held and run in arrival order on resume; the backend control loop keeps moving).
+// Every draw comes from a seeded PRNG (seeded-random.ts) so a schedule replays exactly. Owns the
+// plan, the draws and the held work; the transports (http-dispatch, ws-gateway, ws-*) call its
+// hooks. Not a daemon feature.
 import { deriveSeed, SeededRandom } from './seeded-random.ts';
 
 export interface RouteDelay {

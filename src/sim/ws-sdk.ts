@@ -2,10 +2,10 @@
 // reachy-daemon-api.md §2; fixtures/daemon/ws1.txt, ws2.txt): every client gets every push —
 // joint_positions and head_pose each 50 Hz control tick (+ imu_data on the wireless variant),
 // daemon_status at 1 Hz, task_progress / recorded_data as they happen — and its frames are run
-// as fire-and-forget commands. While the daemon is paused (fault-injector.ts) the periodic pushes
-// are skipped and event pushes wait for resume; a push delay fault sends every push late, in order. Each tick's pose also goes to the motion record
-// (pose history, not a daemon feature). Owns the push loop and the client set; what a
-// command does is sdk-commands.ts's and the message shapes are wire-format.ts's.
+// as fire-and-forget commands. Paused (fault-injector.ts), it skips the periodic pushes and holds
+// event pushes until resume; a push delay fault sends every push late, in order. Each tick's pose
+// also goes to the motion record (not a daemon feature). Owns the push loop and the client set;
+// what a command does is sdk-commands.ts's and the message shapes are wire-format.ts's.
 import type { WebSocket } from 'ws';
 import type { Logger } from '../logging/logger.ts';
 import { type FaultInjector, OrderedRelease } from './fault-injector.ts';
