@@ -17,7 +17,7 @@ import { ORPHAN_HOLD_MS, RAMP_OVERRUN_MS, type CommandAccepted, type ExecuteInpu
 import type { MotorMode } from '../machines/power.machine.ts';
 import { REALTIME_SETTLE_MS } from '../rpc/robot-functions.ts';
 import { createLogger } from '../logging/logger.ts';
-import { poseFromXyzRpy, xyzRpyFromPose, type XyzRpyPose } from '../robot/pose-math.ts';
+import { poseFromXyzRpy, type XyzRpyPose } from '../robot/pose-math.ts';
 import type { SafetyPolicy } from '../safety/safety-policy.ts';
 import { gotoPathRefusal } from '../safety/goto-path-check.ts';
 import { targetFrom } from '../safety/envelope-check.ts';
@@ -25,7 +25,7 @@ import { bodyHeldShort, pulledBodyRefusal } from '../safety/body-follow-check.ts
 import { uncheckedMoveRefusal } from '../safety/recorded-move-check.ts';
 import type { InterpolationMethod } from '../robot/time-laws.ts';
 import { DAEMON_TICK_MS, type PositionTarget, type RobotPosition } from '../safety/speed-limits.ts';
-import { HTTP_RAMP_PERIOD_MS, planGoto, planRealtime, presentPosition, pushedPosition, RAMP_TICK_TIMEOUT_MS, readPosition, RecentTargets, runRamp, targetOf, type RampEnd } from './speed-guard.ts';
+import { HTTP_RAMP_PERIOD_MS, lastPushedPosition, planGoto, planRealtime, presentPosition, pushedPosition, RAMP_TICK_TIMEOUT_MS, readPosition, RecentTargets, runRamp, targetOf, type RampEnd } from './speed-guard.ts';
 
 import { HeldBodyTarget, type HeldBodyChange } from './held-body-target.ts';
 import { recordedMoveFailure } from './recorded-move-errors.ts';
@@ -814,12 +814,12 @@ class MotionExecutor {
    * some ticks old pulls the robot back along its path. When the socket cannot take it (closed or
    * reconnecting: the daemon may still hold targets from it) the hold goes on the stop lane, and the
    * sweep fails until it is answered. A daemon slow to report its pose gets the hold at the pose
-   * last pushed on this connection instead (#sdkHoldPose).
+   * last pushed on this connection instead (#sdkHoldPose, lastPushedPosition).
    */
   async #holdSdk(link: DaemonLink, sdk: NonNullable<DaemonLink['sdk']>): Promise<void> {
     const covers = this.#lastRealtimeMono;
     if (covers === 0 || covers <= this.#heldUpTo) return;
-    const pose = await this.#sdkHoldPose(this.#stopPoseOn(link), this.#pushedHere(sdk));
+    const pose = await this.#sdkHoldPose(this.#stopPoseOn(link), lastPushedPosition(link));
     if (!this.#holdOnSocket(link, sdk, pose)) await this.#holdOnStopLane(link, pose);
     this.#heldUpTo = covers;
   }
@@ -831,23 +831,7 @@ class MotionExecutor {
    */
   async #sdkHoldPose(read: Promise<RobotPosition>, pushed: RobotPosition | null): Promise<RobotPosition> {
     if (pushed === null) return await read;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const slow = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), HOLD_READ_PROMPT_MS)));
-    const prompt = await Promise.race([read.catch(() => null), slow]);
-    clearTimeout(timer);
-    return prompt ?? pushed;
-  }
-
-  /**
-   * The pose last pushed on this connection, or null. Only on this connection: one from before a
-   * reconnect may be far from where the robot is now (others may have moved it meanwhile). A
-   * stalled loop's last push is kept: nothing could command the robot through it since.
-   */
-  #pushedHere(sdk: NonNullable<DaemonLink['sdk']>): RobotPosition | null {
-    const pose = sdk.latest('head_pose');
-    const joints = sdk.latest('joint_positions');
-    if (!pose || !joints || !pose.thisConnection || !joints.thisConnection) return null;
-    return { head: xyzRpyFromPose(pose.value.head_pose.flat()), bodyYaw: joints.value.head_joint_positions[0] ?? 0, antennas: joints.value.antennas_joint_positions };
+    return await within(read, HOLD_READ_PROMPT_MS, () => cancelled('the daemon was slow to report its pose')).catch(() => pushed);
   }
 
   /** A hold at `pose` on /ws/sdk, behind every frame sent before it; false when the socket cannot take it. */
@@ -947,7 +931,7 @@ class MotionExecutor {
   async #holdAfterMoves(link: DaemonLink): Promise<void> {
     try {
       const read = readPosition(link.stops, { timeoutMs: STOP_REQUEST_TIMEOUT_MS });
-      const pose = link.sdk ? await this.#sdkHoldPose(read, pushedPosition(link) && this.#pushedHere(link.sdk)) : await read;
+      const pose = link.sdk ? await this.#sdkHoldPose(read, pushedPosition(link)) : await read;
       if (link.sdk && this.#holdOnSocket(link, link.sdk, pose)) return;
       await this.#holdOnStopLane(link, pose);
     } catch (error) {

@@ -54,9 +54,22 @@ function xyzRpyOf(pose: HeadPose | readonly (readonly number[])[]): XyzRpyPose {
 
 /** The pose of the latest /ws/sdk pushes, or null when either is missing or stale. */
 export function pushedPosition(link: DaemonLink): RobotPosition | null {
+  return latestPushed(link, (push) => !push.stale);
+}
+
+/**
+ * The pose last pushed on the /ws/sdk connection open now, however old, or null. Only on this
+ * connection: one from before a reconnect may be far from where the robot is now (others may have
+ * moved it meanwhile). A stalled loop's last push is kept: nothing could command the robot through it since.
+ */
+export function lastPushedPosition(link: DaemonLink): RobotPosition | null {
+  return latestPushed(link, (push) => push.thisConnection);
+}
+
+function latestPushed(link: DaemonLink, usable: (push: { readonly stale: boolean; readonly thisConnection: boolean }) => boolean): RobotPosition | null {
   const pose = link.sdk?.latest('head_pose');
   const joints = link.sdk?.latest('joint_positions');
-  if (!pose || !joints || pose.stale || joints.stale) return null;
+  if (!pose || !joints || !usable(pose) || !usable(joints)) return null;
   return { head: xyzRpyOf(pose.value.head_pose), bodyYaw: joints.value.head_joint_positions[0] ?? 0, antennas: joints.value.antennas_joint_positions };
 }
 
