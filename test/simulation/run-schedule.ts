@@ -39,9 +39,8 @@ const STOP_PATHS = ['/api/move/stop', '/api/move/running', '/ws/sdk', '/api/move
  * the move-update reorder window. Delays on the goto route do not slow a stop.
  */
 function stopRoundTripMs(schedule: Schedule): number {
-  const plans: FaultPlan[] = [schedule.initialPlan, ...schedule.steps.flatMap((s) => (s.kind === 'faults' ? [s.plan] : []))];
   let worst = 0;
-  for (const plan of plans) {
+  for (const plan of plansOf(schedule)) {
     const onStopPath = (plan.routeDelays ?? []).filter((d) => STOP_PATHS.some((path) => pathMatches(d.path, path)));
     const delay = Math.max(0, ...onStopPath.map((d) => (d.requestMs?.[1] ?? 0) + (d.responseMs?.[1] ?? 0)));
     worst = Math.max(worst, delay + (plan.reorderMoveUpdatesMs ?? 0));
@@ -51,8 +50,12 @@ function stopRoundTripMs(schedule: Schedule): number {
 
 /** The longest /ws/sdk push delay any plan of `schedule` sets: a stall is seen that much late. */
 function pushDelayMs(schedule: Schedule): number {
-  const plans: FaultPlan[] = [schedule.initialPlan, ...schedule.steps.flatMap((s) => (s.kind === 'faults' ? [s.plan] : []))];
-  return Math.max(0, ...plans.map((plan) => plan.sdkPushDelayMs ?? 0));
+  return Math.max(0, ...plansOf(schedule).map((plan) => plan.sdkPushDelayMs ?? 0));
+}
+
+/** Every fault plan `schedule` applies: its initial one and each fault step's. */
+function plansOf(schedule: Schedule): FaultPlan[] {
+  return [schedule.initialPlan, ...schedule.steps.flatMap((s) => (s.kind === 'faults' ? [s.plan] : []))];
 }
 
 class Run {
