@@ -3,8 +3,8 @@
 // observed in §10.3: wake 2.30 s from boot, 2.08 s from sleep, 0.10 s when awake; sleep 4.01 s
 // from init, 5.00 s when asleep). Owns the step constants; the gotos themselves are played by
 // robot-model.ts. A sequence aborted through its signal stops mid-step, where the robot is.
-import { magicDistance, allClose, composePose, rotationFromRpy, degToRad } from '../robot/pose-math.ts';
-import { INIT_ANTENNAS, INIT_HEAD_POSE, SLEEP_ANTENNAS, SLEEP_HEAD_POSE } from './robot-poses.ts';
+import { magicDistance, allClose, composePose, rotationFromRpy } from '../robot/pose-math.ts';
+import { INIT_ANTENNAS, INIT_HEAD_POSE, SEQUENCE_BODY_YAW, SLEEP_ANTENNAS, SLEEP_HEAD_POSE, WAKE_UP_ROLL_RAD } from '../robot/daemon-poses.ts';
 import type { RobotModel } from './robot-model.ts';
 import type { SimClock } from './sim-clock.ts';
 
@@ -24,8 +24,6 @@ const INIT_TARGET_ATOL = 0.01;
 const SECONDS_PER_MAGIC_UNIT = 0.02;
 /** Pause between reaching init and the wake-up emote (s). */
 const WAKE_UP_PAUSE_S = 0.1;
-/** The emote: roll 20° to the left and back. */
-const WAKE_UP_ROLL_RAD = degToRad(20);
 /** Duration of the roll goto and of the return goto (s each). */
 const WAKE_UP_ROLL_DURATION_S = 0.2;
 /** Within this many magic units of the sleep pose the robot counts as already down. */
@@ -44,9 +42,6 @@ const ALREADY_ASLEEP_EXTRA_S = 3;
 const RESET_LIFT_MIN_S = 0.3;
 const RESET_LIFT_MAX_S = 1.5;
 const RESET_PAUSE_S = 0.2;
-
-/** Every goto of these sequences uses `goto_target` defaults: min-jerk, body yaw recentred to 0. */
-const SEQUENCE_BODY_YAW = 0;
 
 function presentHead(ctx: SequenceContext) {
   return ctx.robot.snapshot().headPose;

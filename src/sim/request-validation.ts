@@ -7,7 +7,7 @@
 import type { ValidationIssue } from './fastapi-errors.ts';
 import { INTERPOLATION_METHODS, MOTOR_MODES, type Interpolation as InterpolationMethod, type MotorMode } from '../protocol/daemon-wire-types.ts';
 import { type Mat4, poseFromXyzRpy } from '../robot/pose-math.ts';
-import type { Antennas } from './robot-poses.ts';
+import type { Antennas } from '../robot/daemon-poses.ts';
 import { isRecord } from '../protocol/json-object.ts';
 
 type Loc = readonly (string | number)[];

@@ -9,7 +9,7 @@ import { interpolatePose, lerp, timeLaw, type InterpolationMethod } from './inte
 import { type Mat4, orthonormalizePose } from '../robot/pose-math.ts';
 import {
   type Antennas, INIT_ANTENNAS, INIT_HEAD_POSE, SLEEP_ANTENNAS, SLEEP_HEAD_JOINTS, SLEEP_HEAD_POSE,
-} from './robot-poses.ts';
+} from '../robot/daemon-poses.ts';
 import type { SimClock } from './sim-clock.ts';
 import { MOTOR_MODES, type MotorMode } from '../protocol/daemon-wire-types.ts';
 

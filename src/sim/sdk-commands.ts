@@ -12,7 +12,7 @@ import type { Mat4 } from '../robot/pose-math.ts';
 import { checkUuid } from './request-validation.ts';
 import { moveTarget, targetValues, type TargetKind, type TargetValues } from './motion-record.ts';
 import { isMotorMode } from './robot-model.ts';
-import type { Antennas } from './robot-poses.ts';
+import type { Antennas } from '../robot/daemon-poses.ts';
 import type { SimDaemon } from './sim-daemon.ts';
 import { naiveLocalTimestamp } from './wire-format.ts';
 import { isRecord } from '../protocol/json-object.ts';

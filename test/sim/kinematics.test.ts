@@ -5,7 +5,7 @@ import { describe, expect, test } from 'vitest';
 import { interpolatePose, timeLaw } from '../../src/sim/interpolation.ts';
 import { forwardKinematics, inverseKinematics, resolveBodyYaw } from '../../src/sim/kinematics.ts';
 import { IDENTITY4, magicDistance, poseFromXyzRpy, xyzRpyFromPose } from '../../src/robot/pose-math.ts';
-import { SLEEP_HEAD_JOINTS, SLEEP_HEAD_POSE } from '../../src/sim/robot-poses.ts';
+import { SLEEP_HEAD_JOINTS, SLEEP_HEAD_POSE } from '../../src/robot/daemon-poses.ts';
 import { ClockStopped, SimClock } from '../../src/sim/sim-clock.ts';
 import { AFTER_GOTO_HEAD_JOINTS, INIT_HEAD_JOINTS, SLEEP_POSE_HEAD_JOINTS } from './daemon-fixtures.ts';
 import { numericDiff } from './json-shape.ts';
