@@ -305,7 +305,8 @@ const round3 = (n: number): number => Math.round(n * 1000) / 1000;
  * - unchecked: a recorded move (play_move) plays poses the driver cannot see at their recorded
  *   speed; the policy it started under was the defaults (the gate refuses it otherwise), so one
  *   narrowed below them while it plays stops it (`uncheckedMoveRefusal`, the gate's own rule).
- * wake_up and goto_sleep name no axes and plan no speed: they run on.
+ * wake_up and goto_sleep are checked at the poses they go to (sequence-poses.ts), as the gate
+ * checks them; they plan no speed: a lower limit lets them run on.
  */
 export function narrowedStopOf(motion: DriverChildren['motion'], policy: SafetyPolicy): NarrowedStop | null {
   const snapshot = motion.getSnapshot();

@@ -156,6 +156,9 @@ function envelopeSetByAfter(setBy: EnvelopeSetBy, before: SafetyPolicy, after: S
   const changed = ENVELOPE_AXES.filter((axis) => before.envelope[axis].min !== after.envelope[axis].min || before.envelope[axis].max !== after.envelope[axis].max);
   return Object.freeze({ ...setBy, ...Object.fromEntries(changed.map((axis) => [axis, owner])) });
 }
+/** The target `alreadyThere` checks in place of the call's: a call answered where the robot is moves nothing. */
+const NOTHING_MOVES = Object.freeze({ kind: 'none' });
+
 /** The stops that trip the interlock (the others — stop_motion, the dead-man — leave it as it was). */
 const TRIPPING_STOPS: ReadonlySet<string> = new Set(['rpc.emergency_stop', 'supervisor.trip', 'interlock.stop_requested']);
 
@@ -430,13 +433,14 @@ export const driverMachine = setup({
      * wake_up on an awake robot / goto_sleep on an asleep one with its motors disabled (enabled, the
      * daemon's goto_sleep runs to disable them): nothing to do (no daemon call) — once every other
      * rule of the gate lets the caller command the robot (link, interlock, lease, a stop in
-     * progress): being there already answers only the power rule, so the gate's refusal wins.
+     * progress): being there already answers only the power rule, so the gate's refusal wins. No
+     * pose is checked against the envelope: nothing moves.
      */
     alreadyThere: ({ context, event }) => {
       if (event.type !== 'rpc.motion') return false;
       const view = viewOf(context);
       const there = (event.function === 'wake_up' && view.power.state === 'awake') || (event.function === 'goto_sleep' && sleptWithMotorsOff(view.power));
-      return there && refusalOf(view, { ...event, power: 'any' }) === null;
+      return there && refusalOf(view, { ...event, power: 'any', target: NOTHING_MOVES }) === null;
     },
   },
 }).createMachine({

@@ -1,12 +1,13 @@
-// The safety envelope's check (README "Safety envelope", issue 14 item 1): which axes a motion
+// The safety envelope's check (README "Envelope", issue 14 item 1): which axes a motion
 // call's `target` (src/rpc/robot-functions.ts `toEvent`) sets, and which of them fall outside the
 // operator's envelope. Pure; the gate's one decision (`refusalOf` in src/machines/driver-policy.ts)
 // calls `envelopeRefusal`. Does not own the envelope's shape or validation
 // (src/safety/safety-policy.ts), nor the mechanical bounds (parameter decoding keeps those).
-// wake_up and goto_sleep (the daemon's own sequences) carry no axes and are never checked; an
-// expression under way is checked from its running step on (`targetFrom`).
+// wake_up and goto_sleep are checked at the poses the daemon's sequences go to (sequence-poses.ts)
+// against the bounds the operator narrowed; an expression under way from its running step on.
 import { OutsideEnvelope } from '../errors.ts';
-import type { Envelope, EnvelopeAxis } from './safety-policy.ts';
+import { MECHANICAL_RANGES, type Envelope, type EnvelopeAxis } from './safety-policy.ts';
+import { isSequenceKind, SEQUENCE_POSES } from './sequence-poses.ts';
 
 /** The head's six axes as look_at_world and goto_pose name them. */
 const HEAD_AXES = { x_mm: 'head_x_mm', y_mm: 'head_y_mm', z_mm: 'head_z_mm', roll: 'head_roll_deg', pitch: 'head_pitch_deg', yaw: 'head_yaw_deg' } as const;
@@ -31,7 +32,7 @@ export interface EnvelopeViolation {
   readonly max: number;
 }
 
-/** The axis values a motion `target` commands (empty for kinds that set none: wake_up, goto_sleep, unknown). */
+/** The axis values a motion `target` names (empty for kinds that name none: wake_up, goto_sleep, play_move, unknown). */
 export function targetAxes(target: Readonly<Record<string, unknown>>): Array<{ axis: EnvelopeAxis; value: number }> {
   const kind = typeof target.kind === 'string' ? target.kind : '';
   const fields = TARGET_AXES[kind] ?? {};
@@ -44,10 +45,29 @@ export function targetAxes(target: Readonly<Record<string, unknown>>): Array<{ a
   return out;
 }
 
+/**
+ * The daemon's own sequence's poses outside the bounds the operator narrowed, each axis and value
+ * once. A bound left at its mechanical value is the daemon's to keep: its sleep pose folds the
+ * antennas to ±174.8°, past the ±80° a command may ask.
+ */
+function sequenceViolations(envelope: Envelope, kind: keyof typeof SEQUENCE_POSES): EnvelopeViolation[] {
+  const out: EnvelopeViolation[] = [];
+  for (const pose of SEQUENCE_POSES[kind]) {
+    for (const [axis, value] of Object.entries(pose) as Array<[EnvelopeAxis, number]>) {
+      const { min, max } = envelope[axis];
+      const below = value < min && min > MECHANICAL_RANGES[axis].min;
+      const above = value > max && max < MECHANICAL_RANGES[axis].max;
+      if ((below || above) && !out.some((v) => v.axis === axis && v.value === value)) out.push({ axis, value, min, max });
+    }
+  }
+  return out;
+}
+
 /** Every commanded axis outside `envelope` (inclusive bounds), in the target's field order. */
 export function envelopeViolations(envelope: Envelope, target: Readonly<Record<string, unknown>>): EnvelopeViolation[] {
   // A sequence (play_expression) is checked step by step; a recorded move (play_move) names no axes.
   if (Array.isArray(target.steps)) return (target.steps as Array<Record<string, unknown>>).flatMap((step) => envelopeViolations(envelope, step));
+  if (typeof target.kind === 'string' && isSequenceKind(target.kind)) return sequenceViolations(envelope, target.kind);
   const out: EnvelopeViolation[] = [];
   for (const { axis, value } of targetAxes(target)) {
     const { min, max } = envelope[axis];
@@ -66,6 +86,12 @@ export function targetFrom(target: Readonly<Record<string, unknown>>, step: numb
   return { ...target, steps: (target.steps as ReadonlyArray<unknown>).slice(step) };
 }
 
+/** Where each sequence goes, for the refusal's message. */
+const SEQUENCE_WORDS = Object.freeze({
+  wake_up: 'the init pose with the body at 0°, then the head rolled 20°',
+  goto_sleep: 'the init pose, then the sleep pose: head pitched 24.4° down, 44 mm low, antennas folded to ±174.8°, body at 0°',
+});
+
 function rounded(n: number): number {
   return Math.round(n * 1000) / 1000;
 }
@@ -75,8 +101,10 @@ export function envelopeRefusal(envelope: Envelope, fn: string, target: Readonly
   const violations = envelopeViolations(envelope, target);
   if (violations.length === 0) return null;
   const text = violations.map((v) => `${v.axis} ${rounded(v.value)} is outside [${rounded(v.min)}, ${rounded(v.max)}]`).join('; ');
+  const kind = typeof target.kind === 'string' ? target.kind : '';
+  const whose = isSequenceKind(kind) ? `the daemon's ${kind} sequence would take the robot there (${SEQUENCE_WORDS[kind]}): widen the envelope to run it through the driver` : 'see get_safety_policy';
   return new OutsideEnvelope({
-    message: `${fn}: ${text} (the operator's safety envelope; see get_safety_policy)`,
+    message: `${fn}: ${text} (the operator's safety envelope; ${whose})`,
     envelope: JSON.parse(JSON.stringify(envelope)) as OutsideEnvelope['envelope'],
     violations: violations.map((v) => ({ ...v })),
   });

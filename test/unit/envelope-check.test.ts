@@ -2,8 +2,9 @@
 // each call is decoded and turned into its driver event exactly as the gate does, then checked.
 // Every axis of every motion function, at and just beyond each bound of a narrowed envelope; the
 // mechanical envelope refuses nothing decodable; look_at_point's computed angles and implied zero
-// offsets; wake_up/goto_sleep never checked; refusalOf answers OutsideEnvelope before any state
-// reason; the advertised schemas carry the envelope's range while decoding keeps the mechanical one.
+// offsets; wake_up/goto_sleep at the poses they go to, against the narrowed bounds only; refusalOf
+// answers OutsideEnvelope before any state reason; the advertised schemas carry the envelope's
+// range while decoding keeps the mechanical one.
 import { Result } from 'effect';
 import { describe, expect, test } from 'vitest';
 import type { AnyRpcFunction } from '../../src/rpc/function-def.ts';
@@ -105,10 +106,47 @@ describe('never checked and the refusal', () => {
   /** Excludes every position: min and max at the mechanical top. */
   const NOWHERE: Envelope = Object.fromEntries(ENVELOPE_AXES.map((a) => [a, { min: MECHANICAL_ENVELOPE[a], max: MECHANICAL_ENVELOPE[a] }])) as unknown as Envelope;
 
-  test('wake_up and goto_sleep (the daemon\'s own sequences) are never checked', () => {
-    expect(envelopeViolations(NOWHERE, eventOf(wakeUp, {}).target)).toEqual([]);
-    expect(envelopeViolations(NOWHERE, eventOf(gotoSleep, {}).target)).toEqual([]);
-    expect(envelopeViolations(NOWHERE, eventOf(lookAtWorld, {}).target)).toHaveLength(6);
+  test('wake_up and goto_sleep: every axis of their poses against the bounds the operator narrowed', () => {
+    const wake = eventOf(wakeUp, {}).target;
+    const sleep = eventOf(gotoSleep, {}).target;
+    // NOWHERE raises every min: each pose's every axis is below it, each axis and value listed once.
+    expect(envelopeViolations(NOWHERE, wake).map((v) => `${v.axis} ${v.value}`)).toEqual([
+      'head_x_mm 0', 'head_y_mm 0', 'head_z_mm 0', 'head_roll_deg 0', 'head_pitch_deg 0', 'head_yaw_deg 0', 'body_yaw_deg 0', 'antenna_right_deg -10', 'antenna_left_deg 10', 'head_roll_deg 20',
+    ]);
+    // The folded left antenna (174.8°) is past NOWHERE's max, but that max is the mechanical one.
+    expect(envelopeViolations(NOWHERE, sleep).map((v) => `${v.axis} ${v.value}`).slice(9)).toEqual([
+      'head_x_mm -21', 'head_y_mm 1', 'head_z_mm -44', 'head_roll_deg -0.1', 'head_pitch_deg 24.4', 'head_yaw_deg -0.3', 'antenna_right_deg -174.8',
+    ]);
+    // The mechanical envelope refuses neither, though the sleep pose folds the antennas past ±80°.
+    expect(envelopeViolations(MECHANICAL_RANGES, wake)).toEqual([]);
+    expect(envelopeViolations(MECHANICAL_RANGES, sleep)).toEqual([]);
+  });
+
+  test('each sequence is refused for the poses it goes to, and only those', () => {
+    const wake = eventOf(wakeUp, {}).target;
+    const sleep = eventOf(gotoSleep, {}).target;
+    const narrowed = (axis: EnvelopeAxis, range: { min: number; max: number }): Envelope => ({ ...MECHANICAL_RANGES, [axis]: range });
+    // Both recentre the body.
+    const body = narrowed('body_yaw_deg', { min: 30, max: 90 });
+    expect(envelopeViolations(body, wake)).toEqual([{ axis: 'body_yaw_deg', value: 0, min: 30, max: 90 }]);
+    expect(envelopeViolations(body, sleep)).toEqual([{ axis: 'body_yaw_deg', value: 0, min: 30, max: 90 }]);
+    // The sleep pose pitches 24.4° down, 44 mm low, antennas folded; wake_up does none of that.
+    for (const [axis, range, value] of [
+      ['head_pitch_deg', { min: -30, max: 20 }, 24.4],
+      ['head_z_mm', { min: -30, max: 50 }, -44],
+      ['antenna_left_deg', { min: -80, max: 60 }, 174.8],
+      ['antenna_right_deg', { min: -60, max: 80 }, -174.8],
+    ] as const) {
+      expect(envelopeViolations(narrowed(axis, range), sleep), axis).toEqual([{ axis, value, ...range }]);
+      expect(envelopeViolations(narrowed(axis, range), wake), axis).toEqual([]);
+    }
+    // wake_up's emote rolls the head 20°; goto_sleep rolls it by a tenth of a degree.
+    const roll = narrowed('head_roll_deg', { min: -30, max: 10 });
+    expect(envelopeViolations(roll, wake)).toEqual([{ axis: 'head_roll_deg', value: 20, min: -30, max: 10 }]);
+    expect(envelopeViolations(roll, sleep)).toEqual([]);
+    // The refusal says where the sequence goes and what to do.
+    expect(envelopeRefusal(body, 'wake_up', wake)?.message).toMatch(/^wake_up: body_yaw_deg 0 is outside \[30, 90\] \(the operator's safety envelope; the daemon's wake_up sequence would take the robot there \(the init pose with the body at 0°.*widen the envelope/);
+    expect(envelopeRefusal(MECHANICAL_RANGES, 'goto_sleep', sleep)).toBeNull();
   });
 
   test('OutsideEnvelope carries the whole envelope and the violations', () => {
@@ -145,7 +183,9 @@ describe('never checked and the refusal', () => {
     } as unknown as GateView;
     expect(refusalOf(view, eventOf(antennaPose, { left: 40 }))?._tag).toBe('OutsideEnvelope');
     expect(refusalOf(view, eventOf(antennaPose, { left: 10 }))?._tag).toBe('DaemonUnavailable');
-    expect(refusalOf(view, eventOf(wakeUp, {}))?._tag).toBe('DaemonUnavailable');
+    // wake_up's emote rolls the head 20°, above NARROW's 10°; under the mechanical envelope the link is the reason.
+    expect(refusalOf(view, eventOf(wakeUp, {}))?._tag).toBe('OutsideEnvelope');
+    expect(refusalOf({ ...view, policy: DEFAULT_SAFETY_POLICY }, eventOf(wakeUp, {}))?._tag).toBe('DaemonUnavailable');
   });
 });
 

@@ -1,0 +1,101 @@
+// wake_up and goto_sleep under the operator's envelope (README "Envelope"), over NATS against the
+// emulator: the daemon's sequences recentre the body to 0° and goto_sleep pitches the head 24.4°
+// down, so with the body held to [30, 90] both are refused OutsideEnvelope at the gate, audited, and
+// nothing moves (before 2026-12-07 they ran: the body swung from 60° to 0°, outside). A call that
+// would move nothing still answers already_awake / already_asleep; widened, the robot wakes; a
+// goto_sleep running when the pitch is narrowed below its pose is stopped (policy_narrowed_stop).
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { DEFAULT_SAFETY_POLICY } from '../../src/safety/safety-policy.ts';
+import { waitFor, type MeshScene } from '../harness/driver-harness.ts';
+import { rpc } from '../harness/mesh-peer.ts';
+import { startReadyScene } from '../harness/ready-state.ts';
+
+const DEVICE = 'sequence-envelope';
+const base = `device-connect.default.${DEVICE}`;
+const SAFETY_EVENT = `${base}.event.safety_event`;
+const BODY = { min: 30, max: 90 };
+/** How long a refused sequence is watched for motion: its first goto would be well under way (daemon-api §7). */
+const WATCH_MS = 800;
+type Reply = Record<string, any>;
+let scene: MeshScene;
+let n = 0;
+const call = (method: string, params: Record<string, unknown> = {}) => rpc(scene.nc, `${base}.cmd`, { jsonrpc: '2.0', id: `${method}-${n++}`, method, params }, 20_000) as Promise<Reply>;
+const supervise = (method: string, params: Record<string, unknown>) => rpc(scene.nc, `${base}.supervisor`, { jsonrpc: '2.0', id: `${method}-${n++}`, method, params }, 10_000) as Promise<Reply>;
+const safetyEvents = (kind: string): Array<Record<string, any>> => scene.all.messages.filter((m) => m.subject === SAFETY_EVENT).map((m) => (m.body as any).params).filter((p) => p.kind === kind);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const deg = (rad: number): number => (rad * 180) / Math.PI;
+const power = async (): Promise<string> => (await call('get_status')).result.driver_state.power_state;
+const record = () => scene.driver.emulator!.motionRecord;
+
+async function setEnvelope(envelope: Record<string, { min: number; max: number }>): Promise<Reply> {
+  const policy = JSON.parse(JSON.stringify(DEFAULT_SAFETY_POLICY)) as Reply;
+  const answer = await supervise('set_safety_policy', { policy: { ...policy, envelope: { ...policy.envelope, ...envelope } }, reason: 'a shelf beside the robot', owner: 'ops' });
+  expect(answer.result?.status, JSON.stringify(answer)).toBe('applied');
+  return answer;
+}
+
+/** The refusal, audited; no move started and the body did not turn. */
+async function expectRefusedInPlace(fn: string, answer: Reply, bodyBefore: number): Promise<void> {
+  expect(answer.error?.data?._tag, JSON.stringify(answer)).toBe('OutsideEnvelope');
+  expect(answer.error.data.violations).toEqual([{ axis: 'body_yaw_deg', value: 0, ...BODY }]);
+  expect(answer.error.message).toMatch(new RegExp(`the daemon's ${fn} sequence would take the robot there .*widen the envelope`));
+  await waitFor(async () => safetyEvents('refused').some((r) => r.function === fn && r.error_tag === 'OutsideEnvelope'), 5_000, `the ${fn} refusal audited`);
+  await sleep(WATCH_MS);
+  expect(record().moves).toEqual([]);
+  expect(deg(record().poses.at(-1)!.bodyYaw)).toBeCloseTo(bodyBefore, 0);
+}
+
+beforeAll(async () => {
+  scene = await startReadyScene(DEVICE, ['--sim', '--no-media', '--log-level', 'error']);
+}, 30_000);
+afterAll(async () => {
+  await scene?.stop();
+});
+
+test('body held to [30, 90], the body at 60°: goto_sleep is refused (it recentres the body), and nothing moves', async () => {
+  await setEnvelope({ body_yaw_deg: BODY });
+  // → set_body_yaw {60, wait} ← completed: inside the envelope.
+  expect((await call('set_body_yaw', { yaw_deg: 60, wait: true })).result?.status).toBe('completed');
+  record().clear();
+  // → goto_sleep ← OutsideEnvelope body_yaw_deg 0; the body stays at 60°, the robot awake.
+  await expectRefusedInPlace('goto_sleep', await call('goto_sleep', { wait: true }), 60);
+  expect(await power()).toBe('awake');
+}, 30_000);
+
+test('an awake robot: wake_up still answers already_awake under that envelope (it moves nothing)', async () => {
+  const woke = await call('wake_up', { wait: true });
+  expect(woke.result?.status, JSON.stringify(woke)).toBe('already_awake');
+});
+
+test('asleep: wake_up is refused under the envelope and the robot stays asleep; widened, it wakes', async () => {
+  await setEnvelope({});
+  expect((await call('goto_sleep', { wait: true })).result?.status).toBe('completed');
+  await setEnvelope({ body_yaw_deg: BODY });
+  // → goto_sleep on the asleep robot ← already_asleep (nothing to do, nothing checked).
+  expect((await call('goto_sleep', { wait: true })).result?.status).toBe('already_asleep');
+  record().clear();
+  // → wake_up ← OutsideEnvelope: its init pose recentres the body.
+  await expectRefusedInPlace('wake_up', await call('wake_up', { wait: true }), 0);
+  expect(await power()).toBe('asleep');
+  // Widened (the operator's own call): wake_up runs.
+  await setEnvelope({});
+  expect((await call('wake_up', { wait: true })).result?.status).toBe('completed');
+  expect(await power()).toBe('awake');
+}, 40_000);
+
+test('goto_sleep running when the pitch is narrowed below its sleep pose (24.4°): stopped, named in the answer', async () => {
+  record().clear();
+  const before = safetyEvents('policy_narrowed_stop').length;
+  // → goto_sleep {wait: false} ← accepted; once its goto runs → head_pitch_deg [-30, 10].
+  expect((await call('goto_sleep')).result, 'goto_sleep accepted').toBeDefined();
+  await waitFor(async () => record().moves.some((m) => m.kind === 'goto_sleep' && m.outcome === 'running') && deg(record().poses.at(-1)!.head.pitch) > 1, 5_000, 'the sequence under way');
+  const narrowed = await setEnvelope({ head_pitch_deg: { min: -30, max: 10 } });
+  expect(narrowed.result.motion_stopped).toEqual({ function: 'goto_sleep', owner: expect.any(String), violations: [{ axis: 'head_pitch_deg', value: 24.4, min: -30, max: 10 }] });
+  await waitFor(async () => record().moves.every((m) => m.outcome !== 'running'), 5_000, 'the sequence stopped');
+  expect(record().moves.find((m) => m.kind === 'goto_sleep')?.outcome).not.toBe('completed');
+  await waitFor(async () => safetyEvents('policy_narrowed_stop').length > before, 5_000, 'the policy_narrowed_stop event');
+  expect(safetyEvents('policy_narrowed_stop').at(-1)).toMatchObject({ function: 'goto_sleep', violations: [{ axis: 'head_pitch_deg', value: 24.4 }] });
+  // The head stopped short of the sleep pose's pitch.
+  await sleep(300);
+  expect(deg(record().poses.at(-1)!.head.pitch)).toBeLessThan(24);
+}, 30_000);
