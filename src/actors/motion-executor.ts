@@ -1,8 +1,8 @@
 // The motion machine's I/O: each command's sender, the stop sweep, the stop of one late move and the
 // head pose read that checks a waited move, written so a stop is a guarantee (README "Safety";
 // `createMotionExecutor` lists the rules). A sender honours its abort signal after every await and
-// asks `mayMove` right before each daemon write; the speed limits (speed-guard.ts), a goto's path
-// (goto-path-check.ts) and the body the daemon pulls along (body-follow-check.ts) are checked there.
+// asks `mayMove` right before each daemon write; the speed limits (speed-guard.ts; the daemon's own
+// sequences: sequence-speed.ts), a goto's path and the body the daemon pulls along are checked there.
 // Owns no state beyond the realtime targets (when sent, the fence, unanswered ones), the body target
 // the daemon holds as its writes tell it (held-body-target.ts), the stop's pose, open listings and
 // the motor-mode writes not settled yet; decisions stay in the machines. daemon-api §1.2, §2, §7.
@@ -23,6 +23,8 @@ import { gotoPathRefusal } from '../safety/goto-path-check.ts';
 import { targetFrom } from '../safety/envelope-check.ts';
 import { bodyHeldShort, pulledBodyRefusal } from '../safety/body-follow-check.ts';
 import { uncheckedMoveRefusal } from '../safety/recorded-move-check.ts';
+import type { SequenceKind } from '../safety/sequence-poses.ts';
+import { sequencePeaks, sequenceSpeedRefusal } from '../safety/sequence-speed.ts';
 import type { InterpolationMethod } from '../robot/time-laws.ts';
 import { DAEMON_TICK_MS, type PositionTarget, type RobotPosition } from '../safety/speed-limits.ts';
 import { HTTP_RAMP_PERIOD_MS, lastPushedPosition, planGoto, planRealtime, presentPosition, pushedPosition, RAMP_TICK_TIMEOUT_MS, readPosition, RecentTargets, runRamp, targetOf, type RampEnd } from './speed-guard.ts';
@@ -596,6 +598,19 @@ class MotionExecutor {
   }
 
   /**
+   * wake_up / goto_sleep: the daemon's gotos from the pose it reports now, at the daemon's durations,
+   * are refused TooFast above a limit (they cannot be stretched); their peaks are reported, so a
+   * limit lowered while the sequence runs stops it.
+   */
+  async #sequenceSpeed(input: ExecuteInput, signal: AbortSignal, kind: SequenceKind): Promise<void> {
+    const present = await readPosition(this.#deps.link().http, { signal });
+    const { speed } = this.#deps.policy();
+    const refusal = sequenceSpeedRefusal(kind, present, speed);
+    if (refusal) throw refusal;
+    this.#deps.report({ type: 'motion.progress', requestId: input.requestId, step: 0, peaks: sequencePeaks(kind, present, speed) });
+  }
+
+  /**
    * play_move: the daemon plays the dataset's poses (not envelope- or speed-checked, so refused under
    * a narrowed policy, src/safety/recorded-move-check.ts; its length is unknown until it ends).
    */
@@ -676,6 +691,7 @@ class MotionExecutor {
       case 'goto':
         return await this.#goto(input, signal, run);
       case 'play':
+        await this.#sequenceSpeed(input, signal, command.move === 'wake_up' ? 'wake_up' : 'goto_sleep');
         if (command.move === 'wake_up') {
           // The daemon's wake_up does not enable the motors (daemon-api §7), and the 1 Hz status
           // may be older than a just-finished goto_sleep: enable every time (idempotent, no snap).

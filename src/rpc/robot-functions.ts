@@ -207,7 +207,7 @@ export const lookAtPoint = defineFunction({
 
 export const wakeUp = defineFunction({
   name: 'wake_up',
-  description: 'Run the daemon\'s wake-up sequence (enables the motors first, ~2.3 s). Allowed when asleep, and the only way an asleep robot becomes movable again; needs the interlock safe and the lease free or yours. It goes to the init pose (head centred, body at 0°) and rolls the head 20°: refused OutsideEnvelope when the operator\'s envelope excludes those. Returns the move uuid; wait=true answers when awake.',
+  description: 'Run the daemon\'s wake-up sequence (enables the motors first, ~2.3 s). Allowed when asleep, and the only way an asleep robot becomes movable again; needs the interlock safe and the lease free or yours. It goes to the init pose (head centred, body at 0°) and rolls the head 20°: refused OutsideEnvelope when the operator\'s envelope excludes those, TooFast when one of its gotos would exceed a speed limit. Returns the move uuid; wait=true answers when awake.',
   labels: MOTION_LABELS,
   params: defineParams({ owner, wait }),
   toEvent: (p, call) => motion(call, p.owner, { command: { op: 'play', move: 'wake_up' }, target: { kind: 'wake_up' }, wait: p.wait, power: 'wake' }),
@@ -215,7 +215,7 @@ export const wakeUp = defineFunction({
 
 export const gotoSleep = defineFunction({
   name: 'goto_sleep',
-  description: 'Run the daemon\'s go-to-sleep sequence (~4–5 s); it ends with the motors disabled, after which motion is refused until wake_up. On an asleep robot it answers already_asleep when the motors are disabled, and runs again when they were enabled. Needs the interlock safe and the lease free or yours. It may lift to the init pose, then goes to the sleep pose (head pitched 24° down, antennas folded, body at 0°): refused OutsideEnvelope when the operator\'s envelope excludes those. Returns the move uuid; wait=true answers when asleep.',
+  description: 'Run the daemon\'s go-to-sleep sequence (~4–5 s); it ends with the motors disabled, after which motion is refused until wake_up. On an asleep robot it answers already_asleep when the motors are disabled, and runs again when they were enabled. Needs the interlock safe and the lease free or yours. It may lift to the init pose, then goes to the sleep pose (head pitched 24° down, antennas folded, body at 0°): refused OutsideEnvelope when the operator\'s envelope excludes those, TooFast when one of its gotos would exceed a speed limit (move the robot nearer its init pose first). Returns the move uuid; wait=true answers when asleep.',
   labels: MOTION_LABELS,
   params: defineParams({ owner, wait }),
   toEvent: (p, call) => motion(call, p.owner, { command: { op: 'play', move: 'goto_sleep' }, target: { kind: 'goto_sleep' }, wait: p.wait, power: 'sleep' }),

@@ -151,12 +151,17 @@ export function gotoPeaks(travels: ReadonlyArray<AxisTravel>, durationS: number,
  */
 export const PEAK_NOISE = 1e-6;
 
+/** The policy's field that limits `axis`. */
+export function limitFieldOf(axis: SpeedAxis): 'head_translation_mm_per_s' | 'head_deg_per_s' | 'body_deg_per_s' | 'antenna_deg_per_s' {
+  if (axis === 'head_x_mm' || axis === 'head_y_mm' || axis === 'head_z_mm') return 'head_translation_mm_per_s';
+  if (axis === 'body_yaw_deg') return 'body_deg_per_s';
+  if (axis === 'antenna_right_deg' || axis === 'antenna_left_deg') return 'antenna_deg_per_s';
+  return 'head_deg_per_s';
+}
+
 /** The limit `speed` sets on `axis`, in `unit` per second. */
 export function axisLimit(axis: SpeedAxis, speed: SpeedLimits): number {
-  if (axis === 'head_x_mm' || axis === 'head_y_mm' || axis === 'head_z_mm') return speed.head_translation_mm_per_s;
-  if (axis === 'body_yaw_deg') return speed.body_deg_per_s;
-  if (axis === 'antenna_right_deg' || axis === 'antenna_left_deg') return speed.antenna_deg_per_s;
-  return speed.head_deg_per_s;
+  return speed[limitFieldOf(axis)];
 }
 
 /** A planned peak above a limit: the axis, its peak and the limit now in force. */

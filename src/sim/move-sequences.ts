@@ -1,10 +1,14 @@
 // The daemon-side scripted moves `wake_up`, `goto_sleep` and `reset_to_sleep`, step for step as
 // RM:src/reachy_mini/daemon/backend/abstract.py runs them (reachy-daemon-api.md §7; timings
 // observed in §10.3: wake 2.30 s from boot, 2.08 s from sleep, 0.10 s when awake; sleep 4.01 s
-// from init, 5.00 s when asleep). Owns the step constants; the gotos themselves are played by
-// robot-model.ts. A sequence aborted through its signal stops mid-step, where the robot is.
+// from init, 5.00 s when asleep). Owns the waits between the gotos; their poses, durations and
+// thresholds are src/robot/daemon-poses.ts's, the gotos themselves played by robot-model.ts. A
+// sequence aborted through its signal stops mid-step, where the robot is.
 import { magicDistance, allClose, composePose, rotationFromRpy } from '../robot/pose-math.ts';
-import { INIT_ANTENNAS, INIT_HEAD_POSE, SEQUENCE_BODY_YAW, SLEEP_ANTENNAS, SLEEP_HEAD_POSE, WAKE_UP_ROLL_RAD } from '../robot/daemon-poses.ts';
+import {
+  FAR_FROM_INIT_MAGIC, INIT_ANTENNAS, INIT_HEAD_POSE, INIT_TARGET_ATOL, SECONDS_PER_MAGIC_UNIT, SEQUENCE_BODY_YAW, SLEEP_ANTENNAS,
+  SLEEP_GOTO_DURATION_S, SLEEP_GOTO_INIT_S, SLEEP_HEAD_POSE, SLEEP_POSE_MAGIC_ATOL, WAKE_UP_ROLL_DURATION_S, WAKE_UP_ROLL_RAD,
+} from '../robot/daemon-poses.ts';
 import type { RobotModel } from './robot-model.ts';
 import type { SimClock } from './sim-clock.ts';
 
@@ -18,23 +22,10 @@ export interface SequenceContext {
 
 /** `wake_up` first waits this long before deciding anything (s). */
 const WAKE_UP_SETTLE_S = 0.1;
-/** "Already awake" tolerance on the commanded head matrix and antennas (`INIT_TARGET_ATOL`). */
-const INIT_TARGET_ATOL = 0.01;
-/** Goto duration per magic unit (mm + deg): `magic_distance * 20 / 1000` s. */
-const SECONDS_PER_MAGIC_UNIT = 0.02;
 /** Pause between reaching init and the wake-up emote (s). */
 const WAKE_UP_PAUSE_S = 0.1;
-/** Duration of the roll goto and of the return goto (s each). */
-const WAKE_UP_ROLL_DURATION_S = 0.2;
-/** Within this many magic units of the sleep pose the robot counts as already down. */
-const SLEEP_POSE_MAGIC_ATOL = 10;
-/** Farther than this from init, `goto_sleep` first goes to init ("thresholds found empirically"). */
-const FAR_FROM_INIT_MAGIC = 30;
-/** Goto-init leg of `goto_sleep` (s) and the pause after it (s). */
-const SLEEP_GOTO_INIT_S = 1;
+/** Pause after `goto_sleep`'s goto to init (s). */
 const SLEEP_PAUSE_AFTER_INIT_S = 0.2;
-/** Goto from init to the sleep pose (s). */
-const SLEEP_GOTO_DURATION_S = 2;
 /** Wait before cutting torque (s); +3 s when already asleep, "so the sound plays fully". */
 const SLEEP_SETTLE_S = 2;
 const ALREADY_ASLEEP_EXTRA_S = 3;

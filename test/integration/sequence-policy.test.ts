@@ -1,16 +1,18 @@
-// wake_up and goto_sleep under the operator's envelope (README "Envelope"), over NATS against the
-// emulator: the daemon's sequences recentre the body to 0° and goto_sleep pitches the head 24.4°
-// down, so with the body held to [30, 90] both are refused OutsideEnvelope at the gate, audited, and
-// nothing moves (before 2026-12-07 they ran: the body swung from 60° to 0°, outside). A call that
-// would move nothing still answers already_awake / already_asleep; widened, the robot wakes; a
-// goto_sleep running when the pitch is narrowed below its pose is stopped (policy_narrowed_stop).
+// wake_up and goto_sleep under the operator's policy (README "Envelope", "Speed limits"), over NATS
+// against the emulator. Envelope: the daemon's sequences recentre the body to 0° and goto_sleep
+// pitches the head 24.4° down, so with the body held to [30, 90] both are refused OutsideEnvelope,
+// audited, and nothing moves (before 2026-12-07 goto_sleep swung the body from 60° to 0°); a call
+// that moves nothing still answers already_awake / already_asleep. Speed: their gotos run at the
+// daemon's durations, so one above a limit is refused TooFast (goto_sleep from yaw 40°, body 100°
+// would turn the body at 187.5 °/s; wake_up's emote rolls at 187.5 °/s). Either narrowed while a
+// goto_sleep runs stops it (policy_narrowed_stop).
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { DEFAULT_SAFETY_POLICY } from '../../src/safety/safety-policy.ts';
 import { waitFor, type MeshScene } from '../harness/driver-harness.ts';
 import { rpc } from '../harness/mesh-peer.ts';
 import { startReadyScene } from '../harness/ready-state.ts';
 
-const DEVICE = 'sequence-envelope';
+const DEVICE = 'sequence-policy';
 const base = `device-connect.default.${DEVICE}`;
 const SAFETY_EVENT = `${base}.event.safety_event`;
 const BODY = { min: 30, max: 90 };
@@ -27,9 +29,10 @@ const deg = (rad: number): number => (rad * 180) / Math.PI;
 const power = async (): Promise<string> => (await call('get_status')).result.driver_state.power_state;
 const record = () => scene.driver.emulator!.motionRecord;
 
-async function setEnvelope(envelope: Record<string, { min: number; max: number }>): Promise<Reply> {
+/** The default policy with these envelope axes (and speed limits) changed. */
+async function setEnvelope(envelope: Record<string, { min: number; max: number }>, speed: Record<string, number> = {}): Promise<Reply> {
   const policy = JSON.parse(JSON.stringify(DEFAULT_SAFETY_POLICY)) as Reply;
-  const answer = await supervise('set_safety_policy', { policy: { ...policy, envelope: { ...policy.envelope, ...envelope } }, reason: 'a shelf beside the robot', owner: 'ops' });
+  const answer = await supervise('set_safety_policy', { policy: { ...policy, envelope: { ...policy.envelope, ...envelope }, speed: { ...policy.speed, ...speed } }, reason: 'a shelf beside the robot', owner: 'ops' });
   expect(answer.result?.status, JSON.stringify(answer)).toBe('applied');
   return answer;
 }
@@ -43,6 +46,14 @@ async function expectRefusedInPlace(fn: string, answer: Reply, bodyBefore: numbe
   await sleep(WATCH_MS);
   expect(record().moves).toEqual([]);
   expect(deg(record().poses.at(-1)!.bodyYaw)).toBeCloseTo(bodyBefore, 0);
+}
+
+/** goto_sleep sent without waiting, accepted, and its goto to the sleep pose under way (the head pitching). */
+async function sleepUnderWay(): Promise<void> {
+  const started = await call('goto_sleep');
+  expect(started.result, JSON.stringify(started)).toBeDefined();
+  const pitch = (): number => deg(record().poses.at(-1)?.head.pitch ?? 0);
+  await waitFor(async () => record().moves.some((m) => m.kind === 'goto_sleep' && m.outcome === 'running') && pitch() > 1, 5_000, 'the sequence under way');
 }
 
 beforeAll(async () => {
@@ -67,7 +78,7 @@ test('an awake robot: wake_up still answers already_awake under that envelope (i
   expect(woke.result?.status, JSON.stringify(woke)).toBe('already_awake');
 });
 
-test('asleep: wake_up is refused under the envelope and the robot stays asleep; widened, it wakes', async () => {
+test('asleep: wake_up is refused under the envelope, then under a head limit its emote exceeds; the robot stays asleep; widened, it wakes', async () => {
   await setEnvelope({});
   expect((await call('goto_sleep', { wait: true })).result?.status).toBe('completed');
   await setEnvelope({ body_yaw_deg: BODY });
@@ -76,6 +87,13 @@ test('asleep: wake_up is refused under the envelope and the robot stays asleep; 
   record().clear();
   // → wake_up ← OutsideEnvelope: its init pose recentres the body.
   await expectRefusedInPlace('wake_up', await call('wake_up', { wait: true }), 0);
+  expect(await power()).toBe('asleep');
+  // Inside the envelope, but the head limited to 100 °/s: the emote's roll (20° in 0.2 s) is too fast from any pose.
+  await setEnvelope({}, { head_deg_per_s: 100 });
+  const slow = await call('wake_up', { wait: true });
+  expect(slow.error?.data, JSON.stringify(slow)).toMatchObject({ _tag: 'TooFast', axis: 'head_roll_deg', peak_speed: 187.5, limit: 100, shortest_duration_s: null });
+  expect(slow.error.message).toMatch(/cannot be stretched.*the same from any pose: have speed\.head_deg_per_s raised to at least 188/);
+  expect(record().moves).toEqual([]);
   expect(await power()).toBe('asleep');
   // Widened (the operator's own call): wake_up runs.
   await setEnvelope({});
@@ -87,8 +105,7 @@ test('goto_sleep running when the pitch is narrowed below its sleep pose (24.4°
   record().clear();
   const before = safetyEvents('policy_narrowed_stop').length;
   // → goto_sleep {wait: false} ← accepted; once its goto runs → head_pitch_deg [-30, 10].
-  expect((await call('goto_sleep')).result, 'goto_sleep accepted').toBeDefined();
-  await waitFor(async () => record().moves.some((m) => m.kind === 'goto_sleep' && m.outcome === 'running') && deg(record().poses.at(-1)!.head.pitch) > 1, 5_000, 'the sequence under way');
+  await sleepUnderWay();
   const narrowed = await setEnvelope({ head_pitch_deg: { min: -30, max: 10 } });
   expect(narrowed.result.motion_stopped).toEqual({ function: 'goto_sleep', owner: expect.any(String), violations: [{ axis: 'head_pitch_deg', value: 24.4, min: -30, max: 10 }] });
   await waitFor(async () => record().moves.every((m) => m.outcome !== 'running'), 5_000, 'the sequence stopped');
@@ -98,4 +115,34 @@ test('goto_sleep running when the pitch is narrowed below its sleep pose (24.4°
   // The head stopped short of the sleep pose's pitch.
   await sleep(300);
   expect(deg(record().poses.at(-1)!.head.pitch)).toBeLessThan(24);
+}, 30_000);
+
+test('goto_sleep from yaw 40°, body 100° would turn the body at 187.5 °/s (its 1 s lift to init): TooFast, nothing moves', async () => {
+  if ((await power()) !== 'awake') expect((await call('wake_up', { wait: true })).result?.status).toBe('completed');
+  await setEnvelope({});
+  // → goto_pose {yaw 40, body 100, 2 s} ← completed (the body at 93.75 °/s peak).
+  expect((await call('goto_pose', { yaw: 40, body_yaw_deg: 100, duration_s: 2, wait: true })).result?.status).toBe('completed');
+  record().clear();
+  // → goto_sleep ← TooFast body_yaw_deg 187.5 > 120: bring the robot nearer init first.
+  const refused = await call('goto_sleep', { wait: true });
+  expect(refused.error?.data, JSON.stringify(refused)).toMatchObject({ _tag: 'TooFast', axis: 'body_yaw_deg', peak_speed: 187.5, limit: 120, unit: 'deg/s', shortest_duration_s: null });
+  expect(refused.error.message).toMatch(/bring the robot nearer its init pose first .*speed\.body_deg_per_s raised to at least 188/);
+  await waitFor(async () => safetyEvents('refused').some((r) => r.function === 'goto_sleep' && r.error_tag === 'TooFast'), 5_000, 'the TooFast refusal audited');
+  await sleep(WATCH_MS);
+  expect(record().moves).toEqual([]);
+  expect(deg(record().poses.at(-1)!.bodyYaw)).toBeCloseTo(100, 0);
+  expect(await power()).toBe('awake');
+}, 30_000);
+
+test('goto_sleep running when the antenna limit is lowered below its folding speed (154.5 °/s): stopped, speed_excess named', async () => {
+  // → goto_pose to the init pose (body 0 in 2 s) ← completed.
+  expect((await call('goto_pose', { yaw: 0, body_yaw_deg: 0, antennas_left: 10, antennas_right: -10, duration_s: 2, wait: true })).result?.status).toBe('completed');
+  record().clear();
+  // → goto_sleep {wait: false} ← accepted; once its goto runs → antenna_deg_per_s 100.
+  await sleepUnderWay();
+  const lowered = await setEnvelope({}, { antenna_deg_per_s: 100 });
+  expect(lowered.result.motion_stopped).toMatchObject({ function: 'goto_sleep', violations: [], speed_excess: { axis: expect.stringMatching(/^antenna_/), limit: 100, unit: 'deg/s' } });
+  expect(lowered.result.motion_stopped.speed_excess.peak_speed).toBeCloseTo(154.457, 2);
+  await waitFor(async () => record().moves.every((m) => m.outcome !== 'running'), 5_000, 'the sequence stopped');
+  expect(record().moves.find((m) => m.kind === 'goto_sleep')?.outcome).not.toBe('completed');
 }, 30_000);
