@@ -305,8 +305,8 @@ const round3 = (n: number): number => Math.round(n * 1000) / 1000;
  * - unchecked: a recorded move (play_move) plays poses the driver cannot see at their recorded
  *   speed; the policy it started under was the defaults (the gate refuses it otherwise), so one
  *   narrowed below them while it plays stops it (`uncheckedMoveRefusal`, the gate's own rule).
- * wake_up and goto_sleep are checked at the poses they go to (sequence-poses.ts), as the gate
- * checks them; they plan no speed: a lower limit lets them run on.
+ * wake_up and goto_sleep: their poses as the gate checks them (sequence-poses.ts), and the peaks
+ * of their gotos as the executor planned them from the present pose (sequence-speed.ts).
  */
 export function narrowedStopOf(motion: DriverChildren['motion'], policy: SafetyPolicy): NarrowedStop | null {
   const snapshot = motion.getSnapshot();

@@ -17,7 +17,7 @@ const base = `device-connect.default.${DEVICE}`;
 const SAFETY_EVENT = `${base}.event.safety_event`;
 const BODY = { min: 30, max: 90 };
 /** How long a refused sequence is watched for motion: its first goto would be well under way (daemon-api §7). */
-const WATCH_MS = 800;
+const WATCH_MS = 500;
 type Reply = Record<string, any>;
 let scene: MeshScene;
 let n = 0;
@@ -78,9 +78,12 @@ test('an awake robot: wake_up still answers already_awake under that envelope (i
   expect(woke.result?.status, JSON.stringify(woke)).toBe('already_awake');
 });
 
-test('asleep: wake_up is refused under the envelope, then under a head limit its emote exceeds; the robot stays asleep; widened, it wakes', async () => {
+test('asleep (motors disabled, head pitched 10°): wake_up is refused under the envelope, then under a head limit its emote exceeds; the robot stays asleep; widened, it wakes', async () => {
   await setEnvelope({});
-  expect((await call('goto_sleep', { wait: true })).result?.status).toBe('completed');
+  // Off the init pose (or the daemon's wake_up would stand down), then limp: asleep without a 4 s goto_sleep.
+  expect((await call('goto_pose', { pitch: 10, body_yaw_deg: 0, duration_s: 1, wait: true })).result?.status).toBe('completed');
+  expect((await call('set_motor_mode', { mode: 'disabled' })).result, 'motors disabled').toBeDefined();
+  expect(await power()).toBe('asleep');
   await setEnvelope({ body_yaw_deg: BODY });
   // → goto_sleep on the asleep robot ← already_asleep (nothing to do, nothing checked).
   expect((await call('goto_sleep', { wait: true })).result?.status).toBe('already_asleep');
@@ -99,7 +102,7 @@ test('asleep: wake_up is refused under the envelope, then under a head limit its
   await setEnvelope({});
   expect((await call('wake_up', { wait: true })).result?.status).toBe('completed');
   expect(await power()).toBe('awake');
-}, 40_000);
+}, 30_000);
 
 test('goto_sleep running when the pitch is narrowed below its sleep pose (24.4°): stopped, named in the answer', async () => {
   record().clear();
