@@ -5,12 +5,13 @@
 // that moves nothing still answers already_awake / already_asleep. Speed: their gotos run at the
 // daemon's durations, so one above a limit is refused TooFast (goto_sleep from yaw 40°, body 100°
 // would turn the body at 187.5 °/s; wake_up's emote rolls at 187.5 °/s). Either narrowed while a
-// goto_sleep runs stops it (policy_narrowed_stop).
+// goto_sleep runs stops it (policy_narrowed_stop). Accepted, they stay within every limit tick to tick.
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { DEFAULT_SAFETY_POLICY } from '../../src/safety/safety-policy.ts';
 import { waitFor, type MeshScene } from '../harness/driver-harness.ts';
 import { rpc } from '../harness/mesh-peer.ts';
 import { startReadyScene } from '../harness/ready-state.ts';
+import { excesses } from '../harness/speed-excess.ts';
 
 const DEVICE = 'sequence-policy';
 const base = `device-connect.default.${DEVICE}`;
@@ -123,8 +124,8 @@ test('goto_sleep running when the pitch is narrowed below its sleep pose (24.4°
 test('goto_sleep from yaw 40°, body 100° would turn the body at 187.5 °/s (its 1 s lift to init): TooFast, nothing moves', async () => {
   if ((await power()) !== 'awake') expect((await call('wake_up', { wait: true })).result?.status).toBe('completed');
   await setEnvelope({});
-  // → goto_pose {yaw 40, body 100, 2 s} ← completed (the body at 93.75 °/s peak).
-  expect((await call('goto_pose', { yaw: 40, body_yaw_deg: 100, duration_s: 2, wait: true })).result?.status).toBe('completed');
+  // → goto_pose {yaw 40, body 100, 1.6 s} ← completed (the body at 117.2 °/s peak).
+  expect((await call('goto_pose', { yaw: 40, body_yaw_deg: 100, duration_s: 1.6, wait: true })).result?.status).toBe('completed');
   record().clear();
   // → goto_sleep ← TooFast body_yaw_deg 187.5 > 120: bring the robot nearer init first.
   const refused = await call('goto_sleep', { wait: true });
@@ -137,9 +138,23 @@ test('goto_sleep from yaw 40°, body 100° would turn the body at 187.5 °/s (it
   expect(await power()).toBe('awake');
 }, 30_000);
 
+test('accepted, goto_sleep from yaw 20°, body 85° (no lift: the body at 79.7 °/s) and wake_up from the sleep pose stay within every limit tick to tick', async () => {
+  expect((await call('goto_pose', { yaw: 20, body_yaw_deg: 85, duration_s: 0.5, wait: true })).result?.status).toBe('completed');
+  const since = record().nowMs();
+  const slept = await call('goto_sleep', { wait: true });
+  expect(slept.result?.status, JSON.stringify(slept)).toBe('completed');
+  const woke = await call('wake_up', { wait: true });
+  expect(woke.result?.status, JSON.stringify(woke)).toBe('completed');
+  const poses = record().poses.filter((p) => p.at >= since);
+  expect(excesses(poses)).toEqual([]);
+  // They ran: the body went from 85° to 0°, the antennas folded to ±174.8° and back to ±10°.
+  expect(Math.max(...poses.map((p) => deg(p.bodyYaw)))).toBeGreaterThan(84);
+  expect(Math.max(...poses.map((p) => deg(p.antennas[1])))).toBeGreaterThan(170);
+  expect(deg(poses.at(-1)!.bodyYaw)).toBeCloseTo(0, 1);
+}, 30_000);
+
 test('goto_sleep running when the antenna limit is lowered below its folding speed (154.5 °/s): stopped, speed_excess named', async () => {
-  // → goto_pose to the init pose (body 0 in 2 s) ← completed.
-  expect((await call('goto_pose', { yaw: 0, body_yaw_deg: 0, antennas_left: 10, antennas_right: -10, duration_s: 2, wait: true })).result?.status).toBe('completed');
+  // From the init pose wake_up left (antennas ±10°, body 0°).
   record().clear();
   // → goto_sleep {wait: false} ← accepted; once its goto runs → antenna_deg_per_s 100.
   await sleepUnderWay();
