@@ -681,6 +681,8 @@ class MotionExecutor {
     await Promise.all([...input.supersedes.map((uuid) => this.#stopQuietly(uuid)), sdk?.readLive()]);
     // A head target after the moves it replaced were stopped: the body target they left is not to swing the body (#holdAfterMoves).
     if (command.op === 'head_target' && input.supersedes.length > 0) await this.#holdAfterMoves(link);
+    // A sequence refused for its speed writes nothing, so leaves the held body target as it was.
+    if (command.op === 'play') await this.#sequenceSpeed(input, signal, command.move === 'wake_up' ? 'wake_up' : 'goto_sleep');
     // The daemon's own sequences, recorded moves and motor-mode changes set body targets the driver does not see.
     if (command.op === 'play' || command.op === 'recorded' || command.op === 'motor_mode') this.#heldChange(link);
     switch (command.op) {
@@ -691,7 +693,6 @@ class MotionExecutor {
       case 'goto':
         return await this.#goto(input, signal, run);
       case 'play':
-        await this.#sequenceSpeed(input, signal, command.move === 'wake_up' ? 'wake_up' : 'goto_sleep');
         if (command.move === 'wake_up') {
           // The daemon's wake_up does not enable the motors (daemon-api §7), and the 1 Hz status
           // may be older than a just-finished goto_sleep: enable every time (idempotent, no snap).

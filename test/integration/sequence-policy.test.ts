@@ -136,6 +136,9 @@ test('goto_sleep from yaw 40°, body 100° would turn the body at 187.5 °/s (it
   expect(record().moves).toEqual([]);
   expect(deg(record().poses.at(-1)!.bodyYaw)).toBeCloseTo(100, 0);
   expect(await power()).toBe('awake');
+  // It wrote nothing, so the body target the goto left is still known: a head target names no body (no pin to the present yaw).
+  expect((await call('look_at_world', { yaw: 38, wait: true })).result?.status).toBe('completed');
+  expect(record().targets.filter((t) => t.values.bodyYaw !== undefined)).toEqual([]);
 }, 30_000);
 
 test('accepted, goto_sleep from yaw 20°, body 85° (no lift: the body at 79.7 °/s) and wake_up from the sleep pose stay within every limit tick to tick', async () => {
