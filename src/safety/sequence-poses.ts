@@ -3,7 +3,7 @@
 // back; `goto_sleep` may first lift to the init pose, then folds to the sleep pose. Every goto of
 // both recentres the body to 0°. Owns the conversion of the daemon's named poses
 // (src/robot/daemon-poses.ts) into axis values; not the check (src/safety/envelope-check.ts) nor
-// the sequences' timing (the daemon's; the emulator's in src/sim/move-sequences.ts).
+// the sequences' speed (sequence-speed.ts).
 import { INIT_ANTENNAS, INIT_HEAD_POSE, SEQUENCE_BODY_YAW, SLEEP_ANTENNAS, SLEEP_HEAD_POSE, WAKE_UP_ROLL_RAD, type Antennas } from '../robot/daemon-poses.ts';
 import { composePose, type Mat4, orthonormalizePose, radToDeg, rotationFromRpy, xyzRpyFromPose } from '../robot/pose-math.ts';
 import type { EnvelopeAxis } from './safety-policy.ts';

@@ -1,9 +1,9 @@
 // The speed of the daemon's own sequences (README "Speed limits"; reachy-daemon-api.md §7): the
-// gotos `wake_up` and `goto_sleep` run from a present pose, with the daemon's durations (wake_up's
-// first one lasts 0.02 s per unit of the head's distance, and carries the body and the antennas
-// with it), their peak speeds, and the refusal when one is above a limit — they cannot be
-// stretched. Pure: the present pose is the caller's reading. Not the poses' envelope check
-// (envelope-check.ts) nor the daemon's timing beyond its gotos (the emulator's move-sequences.ts).
+// gotos `wake_up` and `goto_sleep` run from a present pose, with the daemon's durations and
+// thresholds (src/robot/daemon-poses.ts; wake_up's first goto lasts 0.02 s per unit of the head's
+// distance and carries the body and the antennas with it), their peak speeds, and the refusal when
+// one is above a limit — they cannot be stretched. Pure: the present pose is the caller's reading.
+// Not the poses' envelope check (envelope-check.ts) nor the waits between the gotos.
 import { TooFast } from '../errors.ts';
 import {
   FAR_FROM_INIT_MAGIC, INIT_ANTENNAS, INIT_HEAD_POSE, INIT_TARGET_ATOL, SECONDS_PER_MAGIC_UNIT, SEQUENCE_BODY_YAW, SLEEP_ANTENNAS,
