@@ -24,7 +24,7 @@ import { targetFrom } from '../safety/envelope-check.ts';
 import { bodyHeldShort, pulledBodyRefusal } from '../safety/body-follow-check.ts';
 import { uncheckedMoveRefusal } from '../safety/recorded-move-check.ts';
 import type { SequenceKind } from '../safety/sequence-poses.ts';
-import { sequencePeaks, sequenceSpeedRefusal } from '../safety/sequence-speed.ts';
+import { sequenceSpeed } from '../safety/sequence-speed.ts';
 import type { InterpolationMethod } from '../robot/time-laws.ts';
 import { DAEMON_TICK_MS, type PositionTarget, type RobotPosition } from '../safety/speed-limits.ts';
 import { HTTP_RAMP_PERIOD_MS, lastPushedPosition, planGoto, planRealtime, presentPosition, pushedPosition, RAMP_TICK_TIMEOUT_MS, readPosition, RecentTargets, runRamp, targetOf, type RampEnd } from './speed-guard.ts';
@@ -605,9 +605,9 @@ class MotionExecutor {
   async #sequenceSpeed(input: ExecuteInput, signal: AbortSignal, kind: SequenceKind): Promise<void> {
     const present = await readPosition(this.#deps.link().http, { signal });
     const { speed } = this.#deps.policy();
-    const refusal = sequenceSpeedRefusal(kind, present, speed);
+    const { refusal, peaks } = sequenceSpeed(kind, present, speed);
     if (refusal) throw refusal;
-    this.#deps.report({ type: 'motion.progress', requestId: input.requestId, step: 0, peaks: sequencePeaks(kind, present, speed) });
+    this.#deps.report({ type: 'motion.progress', requestId: input.requestId, step: 0, peaks });
   }
 
   /**

@@ -4,7 +4,7 @@
 // constants. The emulator's sequences play them (src/sim/move-sequences.ts); the driver checks the
 // envelope (src/safety/sequence-poses.ts) and the speed limits (sequence-speed.ts) against them.
 import type { Antennas } from '../protocol/daemon-wire-types.ts';
-import { degToRad, IDENTITY4, type Mat4 } from './pose-math.ts';
+import { composePose, degToRad, IDENTITY4, type Mat4, rotationFromRpy } from './pose-math.ts';
 
 /** Antenna joint angles `[right, left]`, radians (§5: the protocol order is right, left). */
 export type { Antennas };
@@ -20,8 +20,8 @@ export const SLEEP_HEAD_POSE: Mat4 = [
   -0.413, -0.001, 0.911, -0.044,
   0, 0, 0, 1,
 ];
-/** `wake_up`'s emote: the head rolls this far (to the left) and back, at the init pose otherwise. */
-export const WAKE_UP_ROLL_RAD = degToRad(20);
+/** `wake_up`'s emote: the head rolls 20° (to the left) and back, at the init pose otherwise. */
+export const WAKE_UP_ROLLED_HEAD_POSE: Mat4 = composePose(rotationFromRpy(degToRad(20), 0, 0), [0, 0, 0]);
 /** Every goto of the daemon's sequences uses `goto_target`'s default body yaw: recentred to 0. */
 export const SEQUENCE_BODY_YAW = 0;
 /** `SLEEP_ANTENNAS_JOINT_POSITIONS`: folded back. */

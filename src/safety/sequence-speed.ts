@@ -6,13 +6,13 @@
 // Not the poses' envelope check (envelope-check.ts) nor the waits between the gotos.
 import { TooFast } from '../errors.ts';
 import {
-  FAR_FROM_INIT_MAGIC, INIT_ANTENNAS, INIT_HEAD_POSE, INIT_TARGET_ATOL, SECONDS_PER_MAGIC_UNIT, SEQUENCE_BODY_YAW, SLEEP_ANTENNAS,
-  SLEEP_GOTO_DURATION_S, SLEEP_GOTO_INIT_S, SLEEP_HEAD_POSE, SLEEP_POSE_MAGIC_ATOL, WAKE_UP_ROLL_DURATION_S, WAKE_UP_ROLL_RAD,
+  FAR_FROM_INIT_MAGIC, INIT_ANTENNAS, INIT_HEAD_POSE, INIT_TARGET_ATOL, SECONDS_PER_MAGIC_UNIT, SLEEP_GOTO_DURATION_S,
+  SLEEP_GOTO_INIT_S, SLEEP_HEAD_POSE, SLEEP_POSE_MAGIC_ATOL, WAKE_UP_ROLL_DURATION_S,
 } from '../robot/daemon-poses.ts';
-import { allClose, composePose, magicDistance, type Mat4, orthonormalizePose, poseFromXyzRpy, rotationFromRpy, xyzRpyFromPose } from '../robot/pose-math.ts';
+import { allClose, magicDistance, type Mat4, poseFromXyzRpy } from '../robot/pose-math.ts';
 import { MAX_SPEED_LIMITS, type SpeedLimits } from './safety-policy.ts';
-import type { SequenceKind } from './sequence-poses.ts';
-import { axisTravels, DAEMON_TICK_MS, gotoPeaks, peakExcess, limitFieldOf, type PlannedPeak, type PositionTarget, type RobotPosition, type SpeedAxis } from './speed-limits.ts';
+import { INIT_TARGET, ROLLED_TARGET, SLEEP_TARGET, type SequenceKind } from './sequence-poses.ts';
+import { axisTravels, DAEMON_TICK_MS, gotoPeaks, peakExcess, limitFieldOf, type PeakExcess, type PlannedPeak, type PositionTarget, type RobotPosition, type SpeedAxis } from './speed-limits.ts';
 
 /**
  * Either side of the daemon's thresholds both choices are counted: it decides from the pose when
@@ -31,18 +31,16 @@ export interface SequenceLeg {
   readonly fromPresent: boolean;
 }
 
-const INIT: PositionTarget = { head: xyzRpyFromPose(INIT_HEAD_POSE), antennas: INIT_ANTENNAS, bodyYaw: SEQUENCE_BODY_YAW };
-const INIT_POSITION: RobotPosition = { head: xyzRpyFromPose(INIT_HEAD_POSE), antennas: INIT_ANTENNAS, bodyYaw: SEQUENCE_BODY_YAW };
-const ROLLED: PositionTarget = { head: xyzRpyFromPose(composePose(rotationFromRpy(WAKE_UP_ROLL_RAD, 0, 0), [0, 0, 0])), bodyYaw: SEQUENCE_BODY_YAW };
-const ROLLED_POSITION: RobotPosition = { ...INIT_POSITION, head: ROLLED.head! };
-const SLEEP: PositionTarget = { head: xyzRpyFromPose(orthonormalizePose(SLEEP_HEAD_POSE)), antennas: SLEEP_ANTENNAS, bodyYaw: SEQUENCE_BODY_YAW };
+/** The robot at the init pose and rolled there: where the emote's gotos start. */
+const AT_INIT: RobotPosition = INIT_TARGET;
+const AT_ROLLED: RobotPosition = { ...INIT_TARGET, head: ROLLED_TARGET.head! };
 
 function wakeUpLegs(present: RobotPosition, head: Mat4): SequenceLeg[] {
   if (allClose(head, INIT_HEAD_POSE, INIT_TARGET_ATOL) && allClose(present.antennas, INIT_ANTENNAS, INIT_TARGET_ATOL)) return [];
   return [
-    { from: present, to: INIT, durationS: magicDistance(head, INIT_HEAD_POSE) * SECONDS_PER_MAGIC_UNIT, fromPresent: true },
-    { from: INIT_POSITION, to: ROLLED, durationS: WAKE_UP_ROLL_DURATION_S, fromPresent: false },
-    { from: ROLLED_POSITION, to: { head: INIT.head, bodyYaw: SEQUENCE_BODY_YAW }, durationS: WAKE_UP_ROLL_DURATION_S, fromPresent: false },
+    { from: present, to: INIT_TARGET, durationS: magicDistance(head, INIT_HEAD_POSE) * SECONDS_PER_MAGIC_UNIT, fromPresent: true },
+    { from: AT_INIT, to: ROLLED_TARGET, durationS: WAKE_UP_ROLL_DURATION_S, fromPresent: false },
+    { from: AT_ROLLED, to: { head: INIT_TARGET.head, bodyYaw: INIT_TARGET.bodyYaw }, durationS: WAKE_UP_ROLL_DURATION_S, fromPresent: false },
   ];
 }
 
@@ -51,9 +49,9 @@ function gotoSleepLegs(present: RobotPosition, head: Mat4): SequenceLeg[] {
   const fromInit = magicDistance(head, INIT_HEAD_POSE);
   const legs: SequenceLeg[] = [];
   if (fromInit > FAR_FROM_INIT_MAGIC - THRESHOLD_MARGIN_MAGIC) {
-    legs.push({ from: present, to: INIT, durationS: SLEEP_GOTO_INIT_S, fromPresent: true }, { from: INIT_POSITION, to: SLEEP, durationS: SLEEP_GOTO_DURATION_S, fromPresent: false });
+    legs.push({ from: present, to: INIT_TARGET, durationS: SLEEP_GOTO_INIT_S, fromPresent: true }, { from: AT_INIT, to: SLEEP_TARGET, durationS: SLEEP_GOTO_DURATION_S, fromPresent: false });
   }
-  if (fromInit <= FAR_FROM_INIT_MAGIC + THRESHOLD_MARGIN_MAGIC) legs.push({ from: present, to: SLEEP, durationS: SLEEP_GOTO_DURATION_S, fromPresent: true });
+  if (fromInit <= FAR_FROM_INIT_MAGIC + THRESHOLD_MARGIN_MAGIC) legs.push({ from: present, to: SLEEP_TARGET, durationS: SLEEP_GOTO_DURATION_S, fromPresent: true });
   return legs;
 }
 
@@ -65,15 +63,6 @@ export function sequenceLegs(kind: SequenceKind, present: RobotPosition): Sequen
 
 function legPeaks(leg: SequenceLeg, speed: SpeedLimits): PlannedPeak[] {
   return gotoPeaks(axisTravels(leg.from, leg.to, speed), Math.max(leg.durationS, SHORTEST_LEG_S), 'minjerk');
-}
-
-/** The highest peak on each axis over the sequence's gotos (what a limit lowered while it runs is checked against). */
-export function sequencePeaks(kind: SequenceKind, present: RobotPosition, speed: SpeedLimits): PlannedPeak[] {
-  const best = new Map<string, PlannedPeak>();
-  for (const leg of sequenceLegs(kind, present)) {
-    for (const peak of legPeaks(leg, speed)) if ((best.get(peak.axis)?.peak_speed ?? -1) < peak.peak_speed) best.set(peak.axis, peak);
-  }
-  return [...best.values()];
 }
 
 const round = (n: number, digits: number): number => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -88,19 +77,34 @@ function remedy(kind: SequenceKind, fromPresent: boolean, axis: SpeedAxis, peak:
   return `with the motors off, turn the robot by hand nearer its init pose (head centred, body at 0°), or ${raise}`;
 }
 
-/** The TooFast refusal of `kind` from `present` under `speed` (null when every goto of it is within the limits). */
-export function sequenceSpeedRefusal(kind: SequenceKind, present: RobotPosition, speed: SpeedLimits): TooFast | null {
+/** A sequence's speed from a present pose: its gotos' peaks, and the refusal when one is above a limit. */
+export interface SequenceSpeed {
+  /** The highest peak on each axis over its gotos (what a limit lowered while it runs is checked against). */
+  readonly peaks: ReadonlyArray<PlannedPeak>;
+  /** TooFast for its first goto above a limit under `speed`; null when every one is within. */
+  readonly refusal: TooFast | null;
+}
+
+/** `kind` from `present` under `speed`: each goto's peaks computed once, for both answers. */
+export function sequenceSpeed(kind: SequenceKind, present: RobotPosition, speed: SpeedLimits): SequenceSpeed {
+  const best = new Map<string, PlannedPeak>();
+  let refusal: TooFast | null = null;
   for (const leg of sequenceLegs(kind, present)) {
-    const excess = peakExcess(legPeaks(leg, speed), speed);
-    if (!excess) continue;
-    return new TooFast({
-      message: `${kind}: the daemon's sequence would move ${excess.axis} at ${round(excess.peak_speed, 1)} ${excess.unit}, above the limit of ${excess.limit} ${excess.unit} (its gotos' durations are the daemon's: they cannot be stretched); ${remedy(kind, leg.fromPresent, excess.axis, excess.peak_speed)}`,
-      axis: excess.axis,
-      peak_speed: round(excess.peak_speed, 3),
-      limit: excess.limit,
-      unit: excess.unit,
-      shortest_duration_s: null,
-    });
+    const peaks = legPeaks(leg, speed);
+    for (const peak of peaks) if ((best.get(peak.axis)?.peak_speed ?? -1) < peak.peak_speed) best.set(peak.axis, peak);
+    const excess = refusal ? null : peakExcess(peaks, speed);
+    if (excess) refusal = tooFast(kind, leg, excess);
   }
-  return null;
+  return { peaks: [...best.values()], refusal };
+}
+
+function tooFast(kind: SequenceKind, leg: SequenceLeg, excess: PeakExcess): TooFast {
+  return new TooFast({
+    message: `${kind}: the daemon's sequence would move ${excess.axis} at ${round(excess.peak_speed, 1)} ${excess.unit}, above the limit of ${excess.limit} ${excess.unit} (its gotos' durations are the daemon's: they cannot be stretched); ${remedy(kind, leg.fromPresent, excess.axis, excess.peak_speed)}`,
+    axis: excess.axis,
+    peak_speed: round(excess.peak_speed, 3),
+    limit: excess.limit,
+    unit: excess.unit,
+    shortest_duration_s: null,
+  });
 }

@@ -4,10 +4,10 @@
 // from init, 5.00 s when asleep). Owns the waits between the gotos; their poses, durations and
 // thresholds are src/robot/daemon-poses.ts's, the gotos themselves played by robot-model.ts. A
 // sequence aborted through its signal stops mid-step, where the robot is.
-import { magicDistance, allClose, composePose, rotationFromRpy } from '../robot/pose-math.ts';
+import { magicDistance, allClose } from '../robot/pose-math.ts';
 import {
   FAR_FROM_INIT_MAGIC, INIT_ANTENNAS, INIT_HEAD_POSE, INIT_TARGET_ATOL, SECONDS_PER_MAGIC_UNIT, SEQUENCE_BODY_YAW, SLEEP_ANTENNAS,
-  SLEEP_GOTO_DURATION_S, SLEEP_GOTO_INIT_S, SLEEP_HEAD_POSE, SLEEP_POSE_MAGIC_ATOL, WAKE_UP_ROLL_DURATION_S, WAKE_UP_ROLL_RAD,
+  SLEEP_GOTO_DURATION_S, SLEEP_GOTO_INIT_S, SLEEP_HEAD_POSE, SLEEP_POSE_MAGIC_ATOL, WAKE_UP_ROLL_DURATION_S, WAKE_UP_ROLLED_HEAD_POSE,
 } from '../robot/daemon-poses.ts';
 import type { RobotModel } from './robot-model.ts';
 import type { SimClock } from './sim-clock.ts';
@@ -52,8 +52,7 @@ export async function wakeUp(ctx: SequenceContext): Promise<void> {
   await robot.goto({ head: INIT_HEAD_POSE, antennas: INIT_ANTENNAS, bodyYaw: SEQUENCE_BODY_YAW, duration, method: 'minjerk' }, signal);
   await clock.sleep(WAKE_UP_PAUSE_S, signal);
   ctx.playSound('wake_up.wav');
-  const rolled = composePose(rotationFromRpy(WAKE_UP_ROLL_RAD, 0, 0), [0, 0, 0]);
-  await robot.goto({ head: rolled, bodyYaw: SEQUENCE_BODY_YAW, duration: WAKE_UP_ROLL_DURATION_S, method: 'minjerk' }, signal);
+  await robot.goto({ head: WAKE_UP_ROLLED_HEAD_POSE, bodyYaw: SEQUENCE_BODY_YAW, duration: WAKE_UP_ROLL_DURATION_S, method: 'minjerk' }, signal);
   await robot.goto({ head: INIT_HEAD_POSE, bodyYaw: SEQUENCE_BODY_YAW, duration: WAKE_UP_ROLL_DURATION_S, method: 'minjerk' }, signal);
 }
 

@@ -31,7 +31,7 @@ const power = async (): Promise<string> => (await call('get_status')).result.dri
 const record = () => scene.driver.emulator!.motionRecord;
 
 /** The default policy with these envelope axes (and speed limits) changed. */
-async function setEnvelope(envelope: Record<string, { min: number; max: number }>, speed: Record<string, number> = {}): Promise<Reply> {
+async function setPolicy(envelope: Record<string, { min: number; max: number }>, speed: Record<string, number> = {}): Promise<Reply> {
   const policy = JSON.parse(JSON.stringify(DEFAULT_SAFETY_POLICY)) as Reply;
   const answer = await supervise('set_safety_policy', { policy: { ...policy, envelope: { ...policy.envelope, ...envelope }, speed: { ...policy.speed, ...speed } }, reason: 'a shelf beside the robot', owner: 'ops' });
   expect(answer.result?.status, JSON.stringify(answer)).toBe('applied');
@@ -65,7 +65,7 @@ afterAll(async () => {
 });
 
 test('body held to [30, 90], the body at 60°: goto_sleep is refused (it recentres the body), and nothing moves', async () => {
-  await setEnvelope({ body_yaw_deg: BODY });
+  await setPolicy({ body_yaw_deg: BODY });
   // → set_body_yaw {60, wait} ← completed: inside the envelope.
   expect((await call('set_body_yaw', { yaw_deg: 60, wait: true })).result?.status).toBe('completed');
   record().clear();
@@ -80,12 +80,12 @@ test('an awake robot: wake_up still answers already_awake under that envelope (i
 });
 
 test('asleep (motors disabled, head pitched 10°): wake_up is refused under the envelope, then under a head limit its emote exceeds; the robot stays asleep; widened, it wakes', async () => {
-  await setEnvelope({});
+  await setPolicy({});
   // Off the init pose (or the daemon's wake_up would stand down), then limp: asleep without a 4 s goto_sleep.
   expect((await call('goto_pose', { pitch: 10, body_yaw_deg: 0, duration_s: 1, wait: true })).result?.status).toBe('completed');
   expect((await call('set_motor_mode', { mode: 'disabled' })).result, 'motors disabled').toBeDefined();
   expect(await power()).toBe('asleep');
-  await setEnvelope({ body_yaw_deg: BODY });
+  await setPolicy({ body_yaw_deg: BODY });
   // → goto_sleep on the asleep robot ← already_asleep (nothing to do, nothing checked).
   expect((await call('goto_sleep', { wait: true })).result?.status).toBe('already_asleep');
   record().clear();
@@ -93,14 +93,14 @@ test('asleep (motors disabled, head pitched 10°): wake_up is refused under the 
   await expectRefusedInPlace('wake_up', await call('wake_up', { wait: true }), 0);
   expect(await power()).toBe('asleep');
   // Inside the envelope, but the head limited to 100 °/s: the emote's roll (20° in 0.2 s) is too fast from any pose.
-  await setEnvelope({}, { head_deg_per_s: 100 });
+  await setPolicy({}, { head_deg_per_s: 100 });
   const slow = await call('wake_up', { wait: true });
   expect(slow.error?.data, JSON.stringify(slow)).toMatchObject({ _tag: 'TooFast', axis: 'head_roll_deg', peak_speed: 187.5, limit: 100, shortest_duration_s: null });
   expect(slow.error.message).toMatch(/cannot be stretched.*the same from any pose: have speed\.head_deg_per_s raised to at least 188/);
   expect(record().moves).toEqual([]);
   expect(await power()).toBe('asleep');
   // Widened (the operator's own call): wake_up runs.
-  await setEnvelope({});
+  await setPolicy({});
   expect((await call('wake_up', { wait: true })).result?.status).toBe('completed');
   expect(await power()).toBe('awake');
 }, 30_000);
@@ -110,7 +110,7 @@ test('goto_sleep running when the pitch is narrowed below its sleep pose (24.4°
   const before = safetyEvents('policy_narrowed_stop').length;
   // → goto_sleep {wait: false} ← accepted; once its goto runs → head_pitch_deg [-30, 10].
   await sleepUnderWay();
-  const narrowed = await setEnvelope({ head_pitch_deg: { min: -30, max: 10 } });
+  const narrowed = await setPolicy({ head_pitch_deg: { min: -30, max: 10 } });
   expect(narrowed.result.motion_stopped).toEqual({ function: 'goto_sleep', owner: expect.any(String), violations: [{ axis: 'head_pitch_deg', value: 24.4, min: -30, max: 10 }] });
   await waitFor(async () => record().moves.every((m) => m.outcome !== 'running'), 5_000, 'the sequence stopped');
   expect(record().moves.find((m) => m.kind === 'goto_sleep')?.outcome).not.toBe('completed');
@@ -123,7 +123,7 @@ test('goto_sleep running when the pitch is narrowed below its sleep pose (24.4°
 
 test('goto_sleep from yaw 40°, body 100° would turn the body at 187.5 °/s (its 1 s lift to init): TooFast, nothing moves', async () => {
   if ((await power()) !== 'awake') expect((await call('wake_up', { wait: true })).result?.status).toBe('completed');
-  await setEnvelope({});
+  await setPolicy({});
   // → goto_pose {yaw 40, body 100, 1.6 s} ← completed (the body at 117.2 °/s peak).
   expect((await call('goto_pose', { yaw: 40, body_yaw_deg: 100, duration_s: 1.6, wait: true })).result?.status).toBe('completed');
   record().clear();
@@ -161,7 +161,7 @@ test('goto_sleep running when the antenna limit is lowered below its folding spe
   record().clear();
   // → goto_sleep {wait: false} ← accepted; once its goto runs → antenna_deg_per_s 100.
   await sleepUnderWay();
-  const lowered = await setEnvelope({}, { antenna_deg_per_s: 100 });
+  const lowered = await setPolicy({}, { antenna_deg_per_s: 100 });
   expect(lowered.result.motion_stopped).toMatchObject({ function: 'goto_sleep', violations: [], speed_excess: { axis: expect.stringMatching(/^antenna_/), limit: 100, unit: 'deg/s' } });
   expect(lowered.result.motion_stopped.speed_excess.peak_speed).toBeCloseTo(154.457, 2);
   await waitFor(async () => record().moves.every((m) => m.outcome !== 'running'), 5_000, 'the sequence stopped');
