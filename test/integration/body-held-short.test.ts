@@ -20,7 +20,7 @@ import { bodyExcess } from '../harness/speed-excess.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// The two transports' scenes run side by side (the system tests run one file at a time).
+// The two transports' scenes run side by side (this file runs alone: TIMED in vitest.config.ts).
 describe.concurrent('both transports', () => {
 for (const transport of ['websocket', 'http']) describe(`transport ${transport}`, () => {
   let robot: BodyScene;

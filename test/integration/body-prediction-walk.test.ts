@@ -14,7 +14,7 @@ import { excesses, POSE_NOISE } from '../harness/speed-excess.ts';
 
 const deg = (rad: number): number => (rad * 180) / Math.PI;
 const round = (value: number): number => Math.round(value * 10) / 10;
-/** Steps per transport: each is a move of up to ~2 s; 10 keep the file near 20 s (the system tests run one file at a time), and seed 6 reaches, at step 7, a swing back toward the body target a stopped goto left. */
+/** Steps per transport: each is a move of up to ~2 s; 10 keep the file near 20 s (this file runs alone: TIMED in vitest.config.ts), and seed 6 reaches, at step 7, a swing back toward the body target a stopped goto left. */
 const STEPS = Number(process.env.BODY_WALK_STEPS ?? 10);
 const SEED = Number(process.env.BODY_WALK_SEED ?? 6);
 const RECONNECTS = Number(process.env.BODY_WALK_RECONNECTS ?? 0);
@@ -40,8 +40,9 @@ function draw(r: SeededRandom): Draw {
   return { kind: 'call', method: 'goto_pose', params: { yaw: yaw(45), body_yaw_deg: yaw(130), duration_s: round(r.between(0.8, 2)) }, stopAfterMs: Math.round(r.between(100, 1500)) };
 }
 
-// The two transports' scenes run side by side (the system tests run one file at a time; the checks
-// read each tick's actual Δt, so a busier loop only loosens them); each one's steps in one test.
+// The two transports' scenes run side by side (this file runs alone: TIMED in vitest.config.ts;
+// the checks read each tick's actual Δt, so a busier loop only loosens them); each one's steps in
+// one test.
 describe.concurrent('both transports', () => {
 for (const transport of ['websocket', 'http']) describe(`transport ${transport}`, () => {
   let robot: BodyScene;

@@ -14,8 +14,9 @@ import { startBodyScene, type BodyScene, type Reply } from '../harness/body-scen
 import { waitFor } from '../harness/driver-harness.ts';
 import { bodyExcess } from '../harness/speed-excess.ts';
 
-// The two transports' scenes run side by side (the system tests run one file at a time; the checks
-// read each tick's actual Δt, so a busier loop only loosens them); each one's steps in one test.
+// The two transports' scenes run side by side (this file runs alone: TIMED in vitest.config.ts;
+// the checks read each tick's actual Δt, so a busier loop only loosens them); each one's steps in
+// one test.
 describe.concurrent('both transports', () => {
 for (const transport of ['websocket', 'http']) describe(`transport ${transport}`, () => {
   let robot: BodyScene;
