@@ -22,8 +22,9 @@ const IN_PROCESS_WORKERS = 2;
  * pose record (speed-excess), timed lags and rate windows, or pushes and paced packets counted
  * in a window of 0.1–1 s. Each runs alone, after the rest: beside readme-flow's CLI processes,
  * deadman's stream missed its hold (2 of 2 runs paired them, 1 failed); beside cli-sim, ws-sdk
- * counted no daemon_status in its 1 s window. A file whose budgets are all seconds wide, or lower
- * bounds only, stays parallel.
+ * counted no daemon_status in its 1 s window; in one fresh-clone CI run panorama's first head move
+ * read as not reached (pitch 0, yaw 0; the cause not yet found). A file whose budgets are all
+ * seconds wide, or lower bounds only, stays parallel.
  */
 const TIMED = [
   'test/actors/**/*.test.ts',
@@ -44,6 +45,7 @@ const TIMED = [
   'test/integration/fleet-leaf.test.ts',
   'test/integration/late-pushes.test.ts',
   'test/integration/lease-truth.test.ts',
+  'test/integration/panorama.test.ts',
   'test/integration/rate-limits.test.ts',
   'test/integration/recorded-moves.test.ts',
   'test/integration/sequence-policy.test.ts',
